@@ -1,0 +1,3 @@
+//! The legacy (pre-expression) parameters, translated into expression trees so that one
+//! evaluator serves both: Expected + ConditionalOperator, QueryFilter/ScanFilter,
+//! AttributeUpdates, AttributesToGet, KeyConditions.

@@ -1,0 +1,16 @@
+//! The DynamoDB model shared by the store daemon and the dax-proxy.
+//!
+//! # Layout
+//! - [`model`]: attribute values, numbers, items, key schemas and primary keys, item size,
+//!   the order-preserving key encoding and the compact binary item codec.
+//! - [`expr`]: the expression language (condition, filter, key condition, update,
+//!   projection), parsed and evaluated, plus the legacy parameters translated into it.
+//! - [`wire`]: the JSON 1.0 protocol: operation targets, the error type and its `__type`
+//!   JSON, DynamoDB's message texts, the `x-amz-crc32` checksum.
+//!
+//! This crate knows nothing of HTTP servers or storage engines: it is pure data and logic,
+//! so that the proxy can validate exactly as the store does.
+
+pub mod expr;
+pub mod model;
+pub mod wire;

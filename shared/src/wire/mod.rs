@@ -1,0 +1,10 @@
+//! The DynamoDB JSON 1.0 wire protocol: targets, errors, messages, checksums and the
+//! per-operation request and response shapes.
+
+pub mod crc32;
+pub mod error;
+pub mod ops;
+pub mod target;
+
+pub use error::{ApiError, CancellationReason, ErrorCode};
+pub use target::Op;

@@ -1,0 +1,31 @@
+//! Request and response shapes, one module per operation (SDK shape names).
+//!
+//! Requests deserialize leniently (every member optional, unknown members ignored) so that
+//! DynamoDB's own validation, with its messages, runs in code rather than in serde.
+//! [`decode`] turns serde failures into SerializationException, or into
+//! ValidationException where a value failed DynamoDB's attribute-value rules.
+
+use super::error::ApiError;
+use crate::model::value::VALIDATION_MARKER;
+
+/// Decodes a request body into an operation's input shape.
+pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bare(super::ErrorCode::SerializationException));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        // serde_json appends " at line L column C"; DynamoDB's messages carry no position.
+        let text = match text.rfind(" at line ") {
+            Some(at) => text[..at].to_string(),
+            None => text,
+        };
+        match text.find(VALIDATION_MARKER) {
+            Some(at) => ApiError::validation(&text[at + VALIDATION_MARKER.len()..]),
+            None if e.is_syntax() || e.is_eof() => {
+                ApiError::bare(super::ErrorCode::SerializationException)
+            }
+            None => ApiError::serialization(text),
+        }
+    })
+}

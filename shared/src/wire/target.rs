@@ -1,0 +1,161 @@
+//! `X-Amz-Target` routing: `DynamoDB_20120810.<Op>` and `DynamoDBStreams_20120810.<Op>`.
+
+/// Every operation the store or proxy may be asked for. Unknown names are `None` from
+/// [`Op::from_target`], which the server answers with UnknownOperationException.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    // control plane
+    CreateTable,
+    DescribeTable,
+    ListTables,
+    DeleteTable,
+    UpdateTable,
+    TagResource,
+    UntagResource,
+    ListTagsOfResource,
+    DescribeLimits,
+    DescribeEndpoints,
+    UpdateTimeToLive,
+    DescribeTimeToLive,
+    CreateBackup,
+    DescribeBackup,
+    ListBackups,
+    DeleteBackup,
+    RestoreTableFromBackup,
+    RestoreTableToPointInTime,
+    UpdateContinuousBackups,
+    DescribeContinuousBackups,
+    // data plane
+    PutItem,
+    GetItem,
+    UpdateItem,
+    DeleteItem,
+    Query,
+    Scan,
+    BatchGetItem,
+    BatchWriteItem,
+    TransactGetItems,
+    TransactWriteItems,
+    // streams API
+    ListStreams,
+    DescribeStream,
+    GetShardIterator,
+    GetRecords,
+}
+
+const DYNAMODB_PREFIX: &str = "DynamoDB_20120810.";
+const STREAMS_PREFIX: &str = "DynamoDBStreams_20120810.";
+
+impl Op {
+    /// Parses an `X-Amz-Target` header value.
+    pub fn from_target(target: &str) -> Option<Op> {
+        if let Some(name) = target.strip_prefix(DYNAMODB_PREFIX) {
+            Self::dynamodb_op(name)
+        } else if let Some(name) = target.strip_prefix(STREAMS_PREFIX) {
+            Self::streams_op(name)
+        } else {
+            None
+        }
+    }
+
+    fn dynamodb_op(name: &str) -> Option<Op> {
+        use Op::*;
+        Some(match name {
+            "CreateTable" => CreateTable,
+            "DescribeTable" => DescribeTable,
+            "ListTables" => ListTables,
+            "DeleteTable" => DeleteTable,
+            "UpdateTable" => UpdateTable,
+            "TagResource" => TagResource,
+            "UntagResource" => UntagResource,
+            "ListTagsOfResource" => ListTagsOfResource,
+            "DescribeLimits" => DescribeLimits,
+            "DescribeEndpoints" => DescribeEndpoints,
+            "UpdateTimeToLive" => UpdateTimeToLive,
+            "DescribeTimeToLive" => DescribeTimeToLive,
+            "CreateBackup" => CreateBackup,
+            "DescribeBackup" => DescribeBackup,
+            "ListBackups" => ListBackups,
+            "DeleteBackup" => DeleteBackup,
+            "RestoreTableFromBackup" => RestoreTableFromBackup,
+            "RestoreTableToPointInTime" => RestoreTableToPointInTime,
+            "UpdateContinuousBackups" => UpdateContinuousBackups,
+            "DescribeContinuousBackups" => DescribeContinuousBackups,
+            "PutItem" => PutItem,
+            "GetItem" => GetItem,
+            "UpdateItem" => UpdateItem,
+            "DeleteItem" => DeleteItem,
+            "Query" => Query,
+            "Scan" => Scan,
+            "BatchGetItem" => BatchGetItem,
+            "BatchWriteItem" => BatchWriteItem,
+            "TransactGetItems" => TransactGetItems,
+            "TransactWriteItems" => TransactWriteItems,
+            _ => return None,
+        })
+    }
+
+    fn streams_op(name: &str) -> Option<Op> {
+        Some(match name {
+            "ListStreams" => Op::ListStreams,
+            "DescribeStream" => Op::DescribeStream,
+            "GetShardIterator" => Op::GetShardIterator,
+            "GetRecords" => Op::GetRecords,
+            _ => return None,
+        })
+    }
+
+    /// The operation's name, for metrics and logs.
+    pub fn name(self) -> &'static str {
+        use Op::*;
+        match self {
+            CreateTable => "CreateTable",
+            DescribeTable => "DescribeTable",
+            ListTables => "ListTables",
+            DeleteTable => "DeleteTable",
+            UpdateTable => "UpdateTable",
+            TagResource => "TagResource",
+            UntagResource => "UntagResource",
+            ListTagsOfResource => "ListTagsOfResource",
+            DescribeLimits => "DescribeLimits",
+            DescribeEndpoints => "DescribeEndpoints",
+            UpdateTimeToLive => "UpdateTimeToLive",
+            DescribeTimeToLive => "DescribeTimeToLive",
+            CreateBackup => "CreateBackup",
+            DescribeBackup => "DescribeBackup",
+            ListBackups => "ListBackups",
+            DeleteBackup => "DeleteBackup",
+            RestoreTableFromBackup => "RestoreTableFromBackup",
+            RestoreTableToPointInTime => "RestoreTableToPointInTime",
+            UpdateContinuousBackups => "UpdateContinuousBackups",
+            DescribeContinuousBackups => "DescribeContinuousBackups",
+            PutItem => "PutItem",
+            GetItem => "GetItem",
+            UpdateItem => "UpdateItem",
+            DeleteItem => "DeleteItem",
+            Query => "Query",
+            Scan => "Scan",
+            BatchGetItem => "BatchGetItem",
+            BatchWriteItem => "BatchWriteItem",
+            TransactGetItems => "TransactGetItems",
+            TransactWriteItems => "TransactWriteItems",
+            ListStreams => "ListStreams",
+            DescribeStream => "DescribeStream",
+            GetShardIterator => "GetShardIterator",
+            GetRecords => "GetRecords",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_prefixes_and_rejects_unknown() {
+        assert_eq!(Op::from_target("DynamoDB_20120810.GetItem"), Some(Op::GetItem));
+        assert_eq!(Op::from_target("DynamoDBStreams_20120810.GetRecords"), Some(Op::GetRecords));
+        assert_eq!(Op::from_target("DynamoDB_20120810.Nope"), None);
+        assert_eq!(Op::from_target("DynamoDB_20111205.GetItem"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Rendering `ApiError` as an HTTP response (the only place that does).

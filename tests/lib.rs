@@ -1,0 +1,1 @@
+//! Integration test harness (filled in by the tests work).
