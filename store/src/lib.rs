@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod app;
+pub mod capacity;
 pub mod catalog;
 pub mod config;
 pub mod error;

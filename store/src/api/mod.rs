@@ -1,2 +1,22 @@
 //! One module per operation: `handle(&App, Input) -> Result<Output, ApiError>`.
 //! No axum types here; `server` decodes the body, calls the handler and encodes the result.
+
+pub mod batch_get_item;
+pub mod batch_write_item;
+pub mod delete_item;
+pub mod get_item;
+pub mod put_item;
+pub mod query;
+pub mod scan;
+pub mod transact_get_items;
+pub mod transact_write_items;
+pub mod update_item;
+
+pub mod create_table;
+pub mod delete_table;
+pub mod describe_endpoints;
+pub mod describe_limits;
+pub mod describe_table;
+pub mod list_tables;
+pub mod tags;
+pub mod update_table;

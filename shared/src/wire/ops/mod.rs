@@ -29,3 +29,25 @@ pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
         }
     })
 }
+
+pub mod common;
+
+pub mod batch_get_item;
+pub mod batch_write_item;
+pub mod delete_item;
+pub mod get_item;
+pub mod put_item;
+pub mod query;
+pub mod scan;
+pub mod transact_get_items;
+pub mod transact_write_items;
+pub mod update_item;
+
+pub mod create_table;
+pub mod delete_table;
+pub mod describe_endpoints;
+pub mod describe_limits;
+pub mod describe_table;
+pub mod list_tables;
+pub mod tags;
+pub mod update_table;

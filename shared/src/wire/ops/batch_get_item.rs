@@ -1,0 +1,1 @@
+//! batch_get_item (see the module docs in mod.rs).

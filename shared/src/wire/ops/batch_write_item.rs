@@ -1,0 +1,1 @@
+//! batch_write_item (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! create_table (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! delete_item (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! delete_table (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! describe_endpoints (see the module docs in mod.rs).

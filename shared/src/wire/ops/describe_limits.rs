@@ -1,0 +1,1 @@
+//! describe_limits (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! describe_table (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! get_item (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! list_tables (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! put_item (see the module docs in mod.rs).

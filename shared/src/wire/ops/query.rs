@@ -1,0 +1,1 @@
+//! query (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! tags (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! transact_get_items (see the module docs in mod.rs).

@@ -1,0 +1,1 @@
+//! transact_write_items (see the module docs in mod.rs).

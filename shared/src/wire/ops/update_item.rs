@@ -1,0 +1,1 @@
+//! update_item (see the module docs in mod.rs).

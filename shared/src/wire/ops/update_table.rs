@@ -1,0 +1,1 @@
+//! update_table (see the module docs in mod.rs).

@@ -1,0 +1,27 @@
+//! Capacity units by DynamoDB's rules: reads in 4 KB units (half for eventually consistent
+//! reads), writes in 1 KB units, transactional operations double.
+
+/// Read units for `bytes` read (at least one unit; a missing item still costs one).
+pub fn read_units(bytes: usize, consistent: bool) -> f64 {
+    let units = bytes.div_ceil(4096).max(1) as f64;
+    if consistent { units } else { units / 2.0 }
+}
+
+/// Write units for an item of `bytes` (at least one unit).
+pub fn write_units(bytes: usize) -> f64 {
+    bytes.div_ceil(1024).max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_round_up_per_operation() {
+        assert_eq!(read_units(0, true), 1.0);
+        assert_eq!(read_units(4096, false), 0.5);
+        assert_eq!(read_units(4097, true), 2.0);
+        assert_eq!(write_units(1), 1.0);
+        assert_eq!(write_units(1025), 2.0);
+    }
+}
