@@ -1,3 +1,74 @@
-//! Command-line flags (each also an environment variable) → validated configuration.
+//! Command-line flags, each also an environment variable, turned into a validated
+//! [`Config`]. No clap type travels past this module.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// The store daemon's flags.
+#[derive(Debug, Parser)]
+#[command(name = "store", about = "DynamoDB-compatible storage daemon", version)]
+pub struct Args {
+    /// Address to serve the DynamoDB API on; port 0 picks a free port (the bound address is
+    /// printed on stdout as `store listening on HOST:PORT`).
+    #[arg(long, env = "STORE_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// Directory of the embedded engine's files.
+    #[arg(long, env = "STORE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Region named in ARNs and stream records.
+    #[arg(long, env = "STORE_REGION", default_value = "us-east-1")]
+    pub region: String,
+    /// Account id named in ARNs.
+    #[arg(long, env = "STORE_ACCOUNT_ID", default_value = "000000000000")]
+    pub account_id: String,
+    /// Shared secret for the internal endpoints (change feed) used by dax-proxy nodes.
+    /// Without it the internal endpoints are disabled.
+    #[arg(long, env = "STORE_CLUSTER_SECRET")]
+    pub cluster_secret: Option<String>,
+    /// fsync the journal before acknowledging writes. Turning it off trades durability of
+    /// the last writes before a crash for speed.
+    #[arg(long, env = "STORE_DURABLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub durable: bool,
+    /// Engine block cache in MiB.
+    #[arg(long, env = "STORE_CACHE_MB", default_value_t = 256)]
+    pub cache_mb: u64,
+}
+
+/// Validated configuration.
 #[derive(Debug, Clone)]
-pub struct Config {}
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub region: String,
+    pub account_id: String,
+    pub cluster_secret: Option<String>,
+    pub durable: bool,
+    pub cache_bytes: u64,
+}
+
+impl Config {
+    pub fn from_args(args: Args) -> Result<Config, String> {
+        if args.region.is_empty() {
+            return Err("--region must not be empty".into());
+        }
+        if args.account_id.len() != 12 || !args.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("--account-id must be 12 digits".into());
+        }
+        Ok(Config {
+            listen: args.listen,
+            data_dir: args.data_dir,
+            region: args.region,
+            account_id: args.account_id,
+            cluster_secret: args.cluster_secret.filter(|s| !s.is_empty()),
+            durable: args.durable,
+            cache_bytes: args.cache_mb.saturating_mul(1024 * 1024),
+        })
+    }
+
+    /// `arn:aws:dynamodb:<region>:<account>:table/<name>`.
+    pub fn table_arn(&self, table: &str) -> String {
+        format!("arn:aws:dynamodb:{}:{}:table/{}", self.region, self.account_id, table)
+    }
+}

@@ -186,3 +186,26 @@ pub fn parse_key_condition(text: &str, subs: &Substitutions) -> Result<KeyCondit
     let _ = (text, subs);
     todo!("expr helper")
 }
+
+/// One expression parameter of a request and whether it is present.
+pub type ParamPresence = (&'static str, bool);
+
+/// The request-level rules on which expression parameters may appear together, checked
+/// before any expression is parsed:
+/// - empty maps: `ExpressionAttributeNames must not be empty` (same for values);
+/// - `Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}`
+///   (each list names only the parameters present, in the order given);
+/// - names without any expression: `ExpressionAttributeNames can only be specified when using expressions`;
+/// - values without any value-taking expression:
+///   `ExpressionAttributeValues can only be specified when using expressions: UpdateExpression and ConditionExpression are null`
+///   (`value_expressions` lists this operation's value-taking expressions; `X is null` when there is one).
+pub fn check_parameter_usage(
+    expressions: &[ParamPresence],
+    legacy: &[ParamPresence],
+    names: Option<&HashMap<String, String>>,
+    values: Option<&HashMap<String, AttributeValue>>,
+    value_expressions: &[ParamPresence],
+) -> Result<(), ApiError> {
+    let _ = (expressions, legacy, names, values, value_expressions);
+    todo!("expr helper")
+}
