@@ -16,3 +16,64 @@ pub mod config;
 pub mod error;
 pub mod server;
 pub mod storage;
+pub mod feed;
+pub mod metrics;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::storage::{Storage, StorageOptions};
+
+/// Opens storage and the catalog, binds the listener, prints `store listening on ADDR` on
+/// stdout (tests and scripts read it to learn the port), and serves until SIGINT/SIGTERM.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let options = StorageOptions { durable: config.durable, cache_bytes: config.cache_bytes };
+    let storage = Storage::open(&config.data_dir, options)
+        .map_err(|e| format!("cannot open {}: {e}", config.data_dir.display()))?;
+    let catalog = Catalog::load(&storage, &config).map_err(|e| format!("cannot load the catalog: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let listen = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics = match metrics::install() {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics disabled");
+            None
+        }
+    };
+    let app = Arc::new(App { config, storage, catalog });
+    let server = Arc::new(server::Server { app, metrics, request_ids: Default::default(), listen });
+    let router = server::router(server);
+    println!("store listening on {listen}");
+    let _ = std::io::stdout().flush();
+    tracing::info!(%listen, "serving");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

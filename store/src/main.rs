@@ -1,1 +1,35 @@
-fn main() {}
+//! The `store` binary: parse flags, open storage, serve until SIGINT/SIGTERM.
+
+use clap::Parser;
+use store::config::{Args, Config};
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STORE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::from_args(Args::parse()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("store: {message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("store: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(store::serve(config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("store: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

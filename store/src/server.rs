@@ -1,1 +1,172 @@
-//! The axum application.
+//! The axum application: `POST /` speaks DynamoDB JSON 1.0 (and the Streams API), routed on
+//! `X-Amz-Target`; `GET /` and `GET /health` answer liveness; `GET /metrics` renders
+//! Prometheus text; `GET /internal/changes` serves the change feed to dax-proxy nodes.
+//!
+//! Request checks run in DynamoDB's order (DYNAMODB.md §1): method and path, JSON validity,
+//! target, authentication header, then the operation's own validation. Every failure is the
+//! DynamoDB error JSON; a panic inside a handler is caught and answered with
+//! InternalServerError without its text, and the process keeps serving.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::ops::decode;
+use shared::wire::Op;
+
+use crate::app::App;
+use crate::error::{self, RequestIds};
+use crate::{api, feed, metrics};
+
+/// DynamoDB accepts request bodies up to 16 MB; larger ones get 413 with an empty body.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// What the HTTP layer holds: the app plus server-only concerns.
+pub struct Server {
+    pub app: Arc<App>,
+    pub metrics: Option<PrometheusHandle>,
+    pub request_ids: RequestIds,
+    pub listen: SocketAddr,
+}
+
+/// The router of the store.
+pub fn router(server: Arc<Server>) -> Router {
+    Router::new()
+        .route("/", get(root).post(api_call))
+        .route("/health", get(health))
+        .route("/metrics", get(render_metrics))
+        .route("/internal/changes", get(changes))
+        .fallback(not_an_api_call)
+        .with_state(server)
+}
+
+async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
+    error::plain(StatusCode::OK, "text/plain", format!("healthy: {}", server.listen))
+}
+
+async fn health() -> Response<Body> {
+    error::plain(StatusCode::OK, "text/plain", "ok")
+}
+
+async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
+    let text = server.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    error::plain(StatusCode::OK, "text/plain; version=0.0.4", text)
+}
+
+/// DynamoDB answers anything that is not `POST /` with this XML body and 404.
+async fn not_an_api_call(_method: Method, _uri: Uri) -> Response<Body> {
+    error::plain(StatusCode::NOT_FOUND, "application/xml", "<UnknownOperationException/>\n")
+}
+
+async fn changes(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Query(params): Query<feed::FeedParams>,
+) -> Response<Body> {
+    feed::serve(&server.app, &headers, params).await
+}
+
+async fn api_call(State(server): State<Arc<Server>>, headers: HeaderMap, body: Body) -> Response<Body> {
+    let request_id = server.request_ids.next();
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => return error::plain(StatusCode::PAYLOAD_TOO_LARGE, "application/x-amz-json-1.0", Body::empty()),
+    };
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    let op = match target.and_then(Op::from_target) {
+        Some(op) => op,
+        None => {
+            // Invalid JSON wins over an unknown target (DynamoDB's order of checks).
+            let code = if json_is_valid(&body) {
+                ErrorCode::UnknownOperationException
+            } else {
+                ErrorCode::SerializationException
+            };
+            return error::error(&ApiError::bare(code), &request_id);
+        }
+    };
+    if let Err(e) = check_auth_present(&headers) {
+        return error::error(&e, &request_id);
+    }
+    let started = Instant::now();
+    let result = CatchUnwind(AssertUnwindSafe(dispatch(&server.app, op, body))).await;
+    let result = match result {
+        Ok(result) => result,
+        Err(()) => {
+            tracing::error!(op = op.name(), "handler panicked");
+            Err(ApiError::internal())
+        }
+    };
+    let op_name = op.name();
+    ::metrics::histogram!(metrics::REQUEST_DURATION_SECONDS, "op" => op_name).record(started.elapsed().as_secs_f64());
+    ::metrics::counter!(metrics::REQUESTS_TOTAL, "op" => op_name).increment(1);
+    match result {
+        Ok(body) => error::ok(body, &request_id),
+        Err(e) => {
+            ::metrics::counter!(metrics::REQUEST_ERRORS_TOTAL, "op" => op_name, "code" => e.code.name()).increment(1);
+            error::error(&e, &request_id)
+        }
+    }
+}
+
+fn json_is_valid(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
+/// DynamoDB requires a SigV4 `Authorization` header (or presigned query parameters).
+/// Signatures are not verified yet: any credentials are accepted, as DynamoDB Local does.
+fn check_auth_present(headers: &HeaderMap) -> Result<(), ApiError> {
+    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        Some(value) if value.starts_with("AWS4-") => Ok(()),
+        _ => Err(ApiError::new(
+            ErrorCode::MissingAuthenticationTokenException,
+            "Request is missing Authentication Token",
+        )),
+    }
+}
+
+/// Decodes the body into the operation's input, runs its handler, encodes its output.
+async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
+    macro_rules! call {
+        ($module:ident) => {{
+            let input = decode(&body)?;
+            let output = api::$module::handle(app, input).await?;
+            serde_json::to_vec(&output).map_err(|e| {
+                tracing::error!(error = %e, "cannot serialize a response");
+                ApiError::internal()
+            })
+        }};
+    }
+    match op {
+        _ => Err(ApiError::bare(ErrorCode::UnknownOperationException)),
+    }
+}
+
+/// Polls a future inside `catch_unwind`, turning a panic into `Err(())` so that one bad
+/// request cannot take the connection or the process down with it.
+struct CatchUnwind<F>(AssertUnwindSafe<F>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of the only field; it is never moved out.
+        let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0 .0) };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}

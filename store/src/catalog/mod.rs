@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use shared::wire::error::ApiError;
 
-use crate::storage::TableLayout;
+use crate::config::Config;
+use crate::storage::{Storage, StorageError, TableLayout};
 
 /// One table's definition (what CreateTable and UpdateTable set).
 #[derive(Debug, Clone)]
@@ -20,6 +21,12 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Loads every table's record from storage (at startup).
+    pub fn load(storage: &Storage, config: &Config) -> Result<Catalog, StorageError> {
+        let _ = (storage, config);
+        todo!("catalog")
+    }
+
     /// The table a data-plane call names (`TableName` may also be the table's ARN); a
     /// missing or not-yet-ACTIVE table is `ResourceNotFoundException: Requested resource not
     /// found`.

@@ -1,0 +1,78 @@
+//! The internal change feed: `GET /internal/changes?after=SEQ&limit=N&wait_ms=MS`.
+//!
+//! dax-proxy nodes follow it to keep their caches coherent with every write, including
+//! writes that never passed through a proxy. It returns the change-log records with
+//! `seq > after` in commit order; when there are none it long-polls up to `wait_ms` for the
+//! next commit, so a follower sees a write within milliseconds without busy polling.
+//!
+//! Authenticated by the cluster secret in `x-dax-cluster-secret` (constant-time compare);
+//! disabled (404) when the store runs without `--cluster-secret`.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Response, StatusCode};
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use crate::app::App;
+use crate::error;
+use crate::storage::{Cause, ChangeRecord};
+
+/// Header carrying the cluster secret on internal calls.
+pub const SECRET_HEADER: &str = "x-dax-cluster-secret";
+const MAX_LIMIT: usize = 10_000;
+const MAX_WAIT_MS: u64 = 30_000;
+
+#[derive(Debug, serde::Deserialize)]
+pub struct FeedParams {
+    #[serde(default)]
+    pub after: u64,
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub wait_ms: u64,
+}
+
+pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Response<Body> {
+    let Some(secret) = app.config.cluster_secret.as_deref() else {
+        return error::plain(StatusCode::NOT_FOUND, "text/plain", "internal endpoints are disabled");
+    };
+    let given = headers.get(SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    if !bool::from(given.ct_eq(secret.as_bytes())) {
+        return error::plain(StatusCode::FORBIDDEN, "text/plain", "bad cluster secret");
+    }
+    let limit = params.limit.unwrap_or(1000).clamp(1, MAX_LIMIT);
+    let wait = Duration::from_millis(params.wait_ms.min(MAX_WAIT_MS));
+    let mut watch = app.storage.watch_seq();
+    if *watch.borrow_and_update() <= params.after && !wait.is_zero() {
+        // Nothing newer yet: wait for the next commit or the deadline, whichever is first.
+        let _ = tokio::time::timeout(wait, watch.changed()).await;
+    }
+    match app.storage.changes_after(params.after, limit) {
+        Ok(records) => {
+            let last = records.last().map(|r| r.seq).unwrap_or(params.after);
+            let body = json!({
+                "records": records.iter().map(record_json).collect::<Vec<_>>(),
+                "last_seq": last,
+            });
+            error::plain(StatusCode::OK, "application/json", body.to_string())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the change log");
+            error::plain(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "internal error")
+        }
+    }
+}
+
+/// One record as JSON; items in DynamoDB JSON so the proxy decodes them with `shared`.
+pub fn record_json(record: &ChangeRecord) -> Value {
+    json!({
+        "seq": record.seq,
+        "time_ms": record.time_ms,
+        "table": record.table_name,
+        "keys": record.keys,
+        "old": record.old_image,
+        "new": record.new_image,
+        "cause": match record.cause { Cause::User => "user", Cause::Ttl => "ttl" },
+    })
+}

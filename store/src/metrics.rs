@@ -1,0 +1,25 @@
+//! Prometheus metrics of the store: names in one place, following Prometheus conventions.
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Requests served, by operation (`op`).
+pub const REQUESTS_TOTAL: &str = "store_requests_total";
+/// Requests that failed, by operation and DynamoDB error code (`op`, `code`).
+pub const REQUEST_ERRORS_TOTAL: &str = "store_request_errors_total";
+/// Request latency in seconds, by operation.
+pub const REQUEST_DURATION_SECONDS: &str = "store_request_duration_seconds";
+
+/// Installs the global recorder and returns the handle that renders `/metrics`.
+/// A second call (tests starting several servers in one process) reuses nothing and fails,
+/// so the error is returned for the caller to log; metrics then go unrecorded.
+pub fn install() -> Result<PrometheusHandle, String> {
+    let buckets = [
+        0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+        0.5, 1.0, 2.5,
+    ];
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+        .map_err(|e| e.to_string())?
+        .install_recorder()
+        .map_err(|e| e.to_string())
+}
