@@ -7,6 +7,7 @@ pub mod delete_item;
 pub mod get_item;
 pub mod put_item;
 pub mod query;
+pub mod read_page;
 pub mod scan;
 pub mod transact_get_items;
 pub mod transact_write_items;

@@ -1,1 +1,264 @@
-//! scan.
+//! Scan: every item of a table in scan order (partition-key hash, then key), one page at a
+//! time, optionally one segment of a parallel scan.
+//!
+//! Checks run in DynamoDB's order (as dynalite reproduces it): request-model constraints
+//! (including `TotalSegments` 1..=1,000,000 and `Segment` 0..=999,999), Select rules,
+//! expression-parameter usage, AttributesToGet duplicates, the Segment/TotalSegments
+//! pairing, the expressions and unused substitutions; then the table lookup, the index, the
+//! start key's shape, and, in a parallel scan, that the start key belongs to this segment.
+//!
+//! Segments are equal ranges of the 64-bit partition hash (`keycodec::partition_hash`):
+//! segment `s` of `t` holds the hashes `h` with `floor(h * t / 2^64) == s`, the same split
+//! storage uses, so the segments together return every item exactly once and an item never
+//! moves between segments.
+//!
+//! A filter may name key attributes in a Scan (unlike Query). Not here: index scans (an
+//! `IndexName` is an unknown index for now) and the legacy ScanFilter.
+
+use shared::expr::{self, Substitutions};
+use shared::model::keycodec::partition_hash;
+use shared::wire::error::ApiError;
+use shared::wire::ops::common::ReturnConsumedCapacity;
+use shared::wire::ops::scan::{ScanInput, ScanOutput};
+
+use super::read_page::{self, Constraints, PagePlan, ReadOp, Select};
+use crate::app::App;
+
+/// Most segments a parallel scan may have.
+pub const MAX_TOTAL_SEGMENTS: i64 = 1_000_000;
+
+pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError> {
+    check_constraints(&input)?;
+    let attributes_to_get = input.attributes_to_get.as_deref();
+    let projection_param =
+        read_page::projection_param(input.projection_expression.as_deref(), attributes_to_get);
+    let select = read_page::resolve_select(
+        ReadOp::Scan,
+        input.select.as_deref(),
+        projection_param,
+        input.index_name.is_some(),
+    )?;
+    let names = input.expression_attribute_names.as_ref();
+    let values = input.expression_attribute_values.as_ref();
+    expr::check_parameter_usage(
+        &[
+            (
+                "ProjectionExpression",
+                input.projection_expression.is_some(),
+            ),
+            ("FilterExpression", input.filter_expression.is_some()),
+        ],
+        &[
+            ("AttributesToGet", input.attributes_to_get.is_some()),
+            ("ScanFilter", input.scan_filter.is_some()),
+            ("ConditionalOperator", input.conditional_operator.is_some()),
+        ],
+        names,
+        values,
+        &[("FilterExpression", input.filter_expression.is_some())],
+    )?;
+    read_page::check_attributes_to_get(attributes_to_get)?;
+    if input.scan_filter.is_some() {
+        // The legacy filter needs the legacy translation in shared::expr, not built yet.
+        return Err(ApiError::validation(
+            "ScanFilter is not supported; use FilterExpression",
+        ));
+    }
+    let segment = check_segments(input.segment, input.total_segments)?;
+
+    let subs = Substitutions::new(names, values);
+    let exprs = read_page::parse_read_expressions(
+        input.filter_expression.as_deref(),
+        input.projection_expression.as_deref(),
+        attributes_to_get,
+        &subs,
+    )?;
+    subs.check_all_used()?;
+
+    let table_name = input.table_name.as_deref().unwrap_or_default();
+    let table = app.catalog.table_for_data(table_name)?;
+    if let Some(index) = &input.index_name {
+        return Err(read_page::unknown_index(index));
+    }
+    let schema = &table.layout.schema;
+    let start = match &input.exclusive_start_key {
+        Some(start) => Some(read_page::table_start_key(
+            schema,
+            start,
+            "The provided starting key is invalid: The provided key element does not match the schema",
+        )?),
+        None => None,
+    };
+    if let (Some(start), Some((s, total))) = (&start, segment) {
+        if segment_of(partition_hash(&start.hash), total) != s {
+            return Err(ApiError::validation(format!(
+                "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: {s}"
+            )));
+        }
+    }
+
+    let capacity_mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
+    let consistent = input.consistent_read.unwrap_or(false);
+    let mut key_names = vec![schema.hash.name.clone()];
+    if let Some(range) = &schema.range {
+        key_names.push(range.name.clone());
+    }
+    let plan = PagePlan {
+        limit: read_page::limit_of(input.limit),
+        key_names: &key_names,
+        filter: exprs.filter.as_ref(),
+        projection: exprs.projection.as_ref(),
+        count_only: select == Select::Count,
+    };
+    let layout = &table.layout;
+    let page = app
+        .storage
+        .scan(layout, segment, start.as_ref())
+        .and_then(|items| read_page::read_page(items, &plan))
+        .map_err(|e| read_page::storage_failure(ReadOp::Scan, &layout.name, e))?;
+
+    Ok(ScanOutput {
+        consumed_capacity: read_page::consumed(
+            &layout.name,
+            page.bytes_read,
+            consistent,
+            capacity_mode,
+        ),
+        items: page.items,
+        count: page.count,
+        scanned_count: page.scanned_count,
+        last_evaluated_key: page.last_evaluated_key,
+    })
+}
+
+/// Request-model constraints, in the order DynamoDB reports them.
+fn check_constraints(input: &ScanInput) -> Result<(), ApiError> {
+    let mut c = Constraints::default();
+    c.enumeration("select", input.select.as_deref(), read_page::SELECT_VALUES);
+    c.index_name("indexName", input.index_name.as_deref());
+    c.at_least("totalSegments", input.total_segments, 1);
+    c.at_most("totalSegments", input.total_segments, MAX_TOTAL_SEGMENTS);
+    c.enumeration(
+        "returnConsumedCapacity",
+        input.return_consumed_capacity.as_deref(),
+        read_page::CAPACITY_VALUES,
+    );
+    c.table_name("tableName", input.table_name.as_deref());
+    c.enumeration(
+        "conditionalOperator",
+        input.conditional_operator.as_deref(),
+        read_page::CONDITIONAL_OPERATOR_VALUES,
+    );
+    c.legacy_conditions("scanFilter", input.scan_filter.as_ref());
+    c.at_least("segment", input.segment, 0);
+    c.at_most("segment", input.segment, MAX_TOTAL_SEGMENTS - 1);
+    c.at_least("limit", input.limit, 1);
+    c.list_length(
+        "attributesToGet",
+        input.attributes_to_get.as_deref(),
+        1,
+        255,
+    );
+    c.finish()
+}
+
+/// Segment and TotalSegments come together, and Segment < TotalSegments (both already in
+/// range). `Some((segment, total))` for a parallel scan of more than one segment; one
+/// segment of one is the whole table.
+fn check_segments(
+    segment: Option<i64>,
+    total: Option<i64>,
+) -> Result<Option<(u32, u32)>, ApiError> {
+    match (segment, total) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ApiError::validation(
+            "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+        )),
+        (None, Some(_)) => Err(ApiError::validation(
+            "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+        )),
+        (Some(s), Some(t)) if s >= t => Err(ApiError::validation(format!(
+            "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
+        ))),
+        (Some(s), Some(t)) => {
+            let (s, t) = (u32::try_from(s).unwrap_or(0), u32::try_from(t).unwrap_or(1));
+            Ok(if t <= 1 { None } else { Some((s, t)) })
+        }
+    }
+}
+
+/// The segment of `total` that holds a partition hash: equal ranges of the hash space.
+pub fn segment_of(hash: u64, total: u32) -> u32 {
+    ((u128::from(hash) * u128::from(total)) >> 64) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg<T: std::fmt::Debug>(r: Result<T, ApiError>) -> String {
+        r.unwrap_err().message.unwrap_or_default()
+    }
+
+    #[test]
+    fn segment_pairing_messages() {
+        assert_eq!(check_segments(None, None).unwrap(), None);
+        assert_eq!(check_segments(Some(0), Some(1)).unwrap(), None);
+        assert_eq!(check_segments(Some(2), Some(3)).unwrap(), Some((2, 3)));
+        assert_eq!(
+            msg(check_segments(Some(0), None)),
+            "The TotalSegments parameter is required but was not present in the request when Segment parameter is present"
+        );
+        assert_eq!(
+            msg(check_segments(None, Some(2))),
+            "The Segment parameter is required but was not present in the request when parameter TotalSegments is present"
+        );
+        assert_eq!(
+            msg(check_segments(Some(3), Some(2))),
+            "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: 3 is not less than TotalSegments: 2"
+        );
+    }
+
+    #[test]
+    fn segments_split_the_hash_space_evenly() {
+        assert_eq!(segment_of(0, 4), 0);
+        assert_eq!(segment_of(u64::MAX, 4), 3);
+        assert_eq!(segment_of(1 << 63, 2), 1);
+        assert_eq!(segment_of((1 << 63) - 1, 2), 0);
+        assert_eq!(segment_of(u64::MAX, 1_000_000), 999_999);
+        for h in [0u64, 12345, u64::MAX / 3, u64::MAX - 7] {
+            assert!(segment_of(h, 7) < 7);
+        }
+    }
+
+    #[test]
+    fn constraint_messages_for_segments_and_limit() {
+        let input = ScanInput {
+            table_name: Some("table".into()),
+            total_segments: Some(1_000_001),
+            segment: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            msg(check_constraints(&input)),
+            "1 validation error detected: Value '1000001' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to 1000000"
+        );
+        let input = ScanInput {
+            table_name: Some("table".into()),
+            limit: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            msg(check_constraints(&input)),
+            "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        );
+        let input = ScanInput {
+            table_name: Some("table".into()),
+            total_segments: Some(0),
+            segment: Some(0),
+            ..Default::default()
+        };
+        assert!(msg(check_constraints(&input))
+            .contains("Member must have value greater than or equal to 1"));
+    }
+}

@@ -1,0 +1,791 @@
+//! What Query and Scan share: request-model constraints, Select rules, projection, the
+//! start-key checks, and the assembly of one result page.
+//!
+//! # Page rules (DYNAMODB.md §5 "Query / Scan")
+//! - `Limit` counts items *evaluated* (read from storage), not items returned.
+//! - The 1 MB cap is measured on the items read, before the filter. The item that reaches
+//!   or crosses 1 MB is still part of the page; reading stops after it.
+//! - The filter runs on the items read, after Limit and the cap, so a page may hold no
+//!   items and still carry `LastEvaluatedKey`.
+//! - `LastEvaluatedKey` is the key of the last item read whenever the page stopped on Limit
+//!   or 1 MB, even if nothing remains (the next page is then empty). Storage is never read
+//!   past the item that ended the page.
+//! - Capacity: the sizes of all items read are summed and rounded up to 4 KB once; half for
+//!   eventually consistent reads.
+//!
+//! # Not here
+//! Key-condition checks belong to `query`, segments to `scan`. Index reads are not built
+//! yet: an `IndexName` is answered as an unknown index.
+
+use std::cmp::Ordering;
+
+use shared::expr::{self, Condition, ExprKind, Projection, Substitutions};
+use shared::model::{AttributeValue, Item, KeySchema, PrimaryKey};
+use shared::wire::error::ApiError;
+use shared::wire::ops::common::{ConsumedCapacity, ReturnConsumedCapacity};
+
+use crate::storage::StorageError;
+
+/// DynamoDB's page size cap: 1 MB of items read.
+pub const PAGE_BYTES: usize = 1024 * 1024;
+
+/// At most this many model-constraint errors are reported in one message (as DynamoDB).
+const MAX_CONSTRAINT_ERRORS: usize = 10;
+
+/// Enumerations of the request model, in the order DynamoDB lists them in its messages.
+pub const SELECT_VALUES: &[&str] = &[
+    "SPECIFIC_ATTRIBUTES",
+    "COUNT",
+    "ALL_ATTRIBUTES",
+    "ALL_PROJECTED_ATTRIBUTES",
+];
+pub const CAPACITY_VALUES: &[&str] = &["INDEXES", "TOTAL", "NONE"];
+pub const CONDITIONAL_OPERATOR_VALUES: &[&str] = &["OR", "AND"];
+pub const COMPARISON_OPERATOR_VALUES: &[&str] = &[
+    "IN",
+    "NULL",
+    "BETWEEN",
+    "LT",
+    "NOT_CONTAINS",
+    "EQ",
+    "GT",
+    "NOT_NULL",
+    "NE",
+    "LE",
+    "BEGINS_WITH",
+    "GE",
+    "CONTAINS",
+];
+
+/// Collects model-constraint violations (DYNAMODB.md §1 row 11) and renders them as
+/// `N validation error(s) detected: Value 'v' at 'path' failed to satisfy constraint: ...`.
+#[derive(Debug, Default)]
+pub struct Constraints {
+    errors: Vec<String>,
+}
+
+impl Constraints {
+    fn push(&mut self, value: Option<&str>, path: &str, constraint: &str) {
+        if self.errors.len() >= MAX_CONSTRAINT_ERRORS {
+            return;
+        }
+        let value = match value {
+            Some(v) => format!("'{v}'"),
+            None => "null".to_string(),
+        };
+        self.errors.push(format!(
+            "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
+    /// An enumeration member: absent is fine, any other value is listed with the allowed set.
+    pub fn enumeration(&mut self, path: &str, value: Option<&str>, allowed: &[&str]) {
+        if let Some(v) = value {
+            if !allowed.contains(&v) {
+                self.push(
+                    Some(v),
+                    path,
+                    &format!(
+                        "Member must satisfy enum value set: [{}]",
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A required table name: not null, the name pattern, 3 to 255 characters. A table ARN
+    /// (which the current model also accepts) only has to be 1 to 1024 characters.
+    pub fn table_name(&mut self, path: &str, value: Option<&str>) {
+        match value {
+            None => self.push(None, path, "Member must not be null"),
+            Some(v) if v.starts_with("arn:") => {
+                if v.chars().count() > 1024 {
+                    self.push(
+                        Some(v),
+                        path,
+                        "Member must have length less than or equal to 1024",
+                    );
+                }
+            }
+            Some(v) => self.name(path, v),
+        }
+    }
+
+    /// An optional index name: the name pattern, 3 to 255 characters.
+    pub fn index_name(&mut self, path: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.name(path, v);
+        }
+    }
+
+    fn name(&mut self, path: &str, v: &str) {
+        if !is_valid_name(v) {
+            self.push(
+                Some(v),
+                path,
+                "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            );
+        }
+        let len = v.chars().count();
+        if len < 3 {
+            self.push(
+                Some(v),
+                path,
+                "Member must have length greater than or equal to 3",
+            );
+        }
+        if len > 255 {
+            self.push(
+                Some(v),
+                path,
+                "Member must have length less than or equal to 255",
+            );
+        }
+    }
+
+    /// An integer with a lower bound.
+    pub fn at_least(&mut self, path: &str, value: Option<i64>, min: i64) {
+        if let Some(v) = value {
+            if v < min {
+                self.push(
+                    Some(&v.to_string()),
+                    path,
+                    &format!("Member must have value greater than or equal to {min}"),
+                );
+            }
+        }
+    }
+
+    /// An integer with an upper bound.
+    pub fn at_most(&mut self, path: &str, value: Option<i64>, max: i64) {
+        if let Some(v) = value {
+            if v > max {
+                self.push(
+                    Some(&v.to_string()),
+                    path,
+                    &format!("Member must have value less than or equal to {max}"),
+                );
+            }
+        }
+    }
+
+    /// A list of names with a length range (AttributesToGet: 1 to 255).
+    pub fn list_length(&mut self, path: &str, value: Option<&[String]>, min: usize, max: usize) {
+        if let Some(list) = value {
+            let shown = format!("[{}]", list.join(", "));
+            if list.len() < min {
+                self.push(
+                    Some(&shown),
+                    path,
+                    &format!("Member must have length greater than or equal to {min}"),
+                );
+            }
+            if list.len() > max {
+                self.push(
+                    Some(&shown),
+                    path,
+                    &format!("Member must have length less than or equal to {max}"),
+                );
+            }
+        }
+    }
+
+    /// Legacy conditions (`KeyConditions`, `QueryFilter`, `ScanFilter`): each entry's
+    /// ComparisonOperator is required and must be a known operator.
+    pub fn legacy_conditions(
+        &mut self,
+        path: &str,
+        conditions: Option<&std::collections::HashMap<String, shared::wire::ops::query::Condition>>,
+    ) {
+        let Some(conditions) = conditions else { return };
+        let mut names: Vec<&String> = conditions.keys().collect();
+        names.sort();
+        for name in names {
+            let Some(condition) = conditions.get(name) else {
+                continue;
+            };
+            let member = format!("{path}.{name}.member.comparisonOperator");
+            match condition.comparison_operator.as_deref() {
+                None => self.push(None, &member, "Member must not be null"),
+                Some(op) => self.enumeration(&member, Some(op), COMPARISON_OPERATOR_VALUES),
+            }
+        }
+    }
+
+    /// `Ok` when nothing was violated, else the one ValidationException listing them all.
+    pub fn finish(self) -> Result<(), ApiError> {
+        match self.errors.len() {
+            0 => Ok(()),
+            1 => Err(ApiError::validation(format!(
+                "1 validation error detected: {}",
+                self.errors.join("; ")
+            ))),
+            n => Err(ApiError::validation(format!(
+                "{n} validation errors detected: {}",
+                self.errors.join("; ")
+            ))),
+        }
+    }
+}
+
+/// DynamoDB's table and index name pattern `[a-zA-Z0-9_.-]+`.
+fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Which operation is asking; a few messages differ between Query and Scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOp {
+    Query,
+    Scan,
+}
+
+/// The resolved `Select`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    AllAttributes,
+    AllProjectedAttributes,
+    SpecificAttributes,
+    Count,
+}
+
+/// Applies DynamoDB's Select rules (enumeration values were checked as constraints).
+/// `projection` names the projection parameter present (`ProjectionExpression` or
+/// `AttributesToGet`), if any. Query's two projection messages carry the
+/// `1 validation error detected: ` prefix; Scan's do not (DYNAMODB.md §5).
+pub fn resolve_select(
+    op: ReadOp,
+    select: Option<&str>,
+    projection: Option<&str>,
+    has_index: bool,
+) -> Result<Select, ApiError> {
+    let prefixed = |text: String| match op {
+        ReadOp::Query => ApiError::validation(format!("1 validation error detected: {text}")),
+        ReadOp::Scan => ApiError::validation(text),
+    };
+    match select {
+        None => Ok(match (projection, has_index) {
+            (Some(_), _) => Select::SpecificAttributes,
+            (None, true) => Select::AllProjectedAttributes,
+            (None, false) => Select::AllAttributes,
+        }),
+        Some("SPECIFIC_ATTRIBUTES") => match projection {
+            Some(_) => Ok(Select::SpecificAttributes),
+            None => Err(prefixed(
+                "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES"
+                    .to_string(),
+            )),
+        },
+        Some("ALL_ATTRIBUTES") => match projection {
+            Some(p) => Err(prefixed(format!("Cannot specify the {p} when choosing to get ALL_ATTRIBUTES"))),
+            None => Ok(Select::AllAttributes),
+        },
+        Some("COUNT") => match projection {
+            Some(p) => Err(prefixed(format!("Cannot specify the {p} when choosing to get only the Count"))),
+            None => Ok(Select::Count),
+        },
+        Some("ALL_PROJECTED_ATTRIBUTES") => {
+            if !has_index {
+                return Err(ApiError::validation(
+                    "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
+                ));
+            }
+            match projection {
+                Some(p) => Err(prefixed(format!("Cannot specify the {p} when choosing to get ALL_PROJECTED_ATTRIBUTES"))),
+                None => Ok(Select::AllProjectedAttributes),
+            }
+        }
+        // Unknown values were rejected by the constraint check; treat defensively as default.
+        Some(_) => Ok(Select::AllAttributes),
+    }
+}
+
+/// `AttributesToGet` must not repeat a name.
+pub fn check_attributes_to_get(names: Option<&[String]>) -> Result<(), ApiError> {
+    let Some(names) = names else { return Ok(()) };
+    let mut seen = std::collections::HashSet::new();
+    for name in names {
+        if !seen.insert(name.as_str()) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Duplicate value in attribute name: {name}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What a page returns of each item.
+#[derive(Debug, Clone)]
+pub enum ProjectionSpec {
+    /// A ProjectionExpression.
+    Expr(Projection),
+    /// Legacy `AttributesToGet`: top-level names only.
+    Names(Vec<String>),
+}
+
+impl ProjectionSpec {
+    pub fn apply(&self, item: &Item) -> Item {
+        match self {
+            ProjectionSpec::Expr(p) => p.apply(item),
+            ProjectionSpec::Names(names) => names
+                .iter()
+                .filter_map(|n| item.get(n).map(|v| (n.clone(), v.clone())))
+                .collect(),
+        }
+    }
+}
+
+/// The expressions both operations share, parsed: the filter and the projection.
+pub struct ReadExpressions {
+    pub filter: Option<Condition>,
+    pub projection: Option<ProjectionSpec>,
+}
+
+/// Parses FilterExpression and ProjectionExpression (in DynamoDB's order: filter, then
+/// projection) with the request's substitutions. The caller parses its key condition first
+/// and checks unused substitutions after.
+pub fn parse_read_expressions(
+    filter: Option<&str>,
+    projection: Option<&str>,
+    attributes_to_get: Option<&[String]>,
+    subs: &Substitutions,
+) -> Result<ReadExpressions, ApiError> {
+    let filter = match filter {
+        Some(text) => Some(expr::parse_condition(ExprKind::Filter, text, subs)?),
+        None => None,
+    };
+    let projection = match (projection, attributes_to_get) {
+        (Some(text), _) => Some(ProjectionSpec::Expr(expr::parse_projection(text, subs)?)),
+        (None, Some(names)) => Some(ProjectionSpec::Names(names.to_vec())),
+        (None, None) => None,
+    };
+    Ok(ReadExpressions { filter, projection })
+}
+
+/// The projection parameter named in Select messages, if one is present.
+pub fn projection_param(
+    projection: Option<&str>,
+    attributes_to_get: Option<&[String]>,
+) -> Option<&'static str> {
+    match (projection, attributes_to_get) {
+        (Some(_), _) => Some("ProjectionExpression"),
+        (None, Some(_)) => Some("AttributesToGet"),
+        (None, None) => None,
+    }
+}
+
+/// Parses `Limit` (already checked to be ≥ 1) into an item count.
+pub fn limit_of(limit: Option<i64>) -> Option<usize> {
+    limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX).max(1))
+}
+
+/// An ExclusiveStartKey on a table: exactly the table's key attributes with the right
+/// types. `exact_count_message` is the text for a start key with the wrong number of
+/// attributes, which differs between Query and Scan.
+pub fn table_start_key(
+    schema: &KeySchema,
+    start: &Item,
+    wrong_shape_message: &str,
+) -> Result<PrimaryKey, ApiError> {
+    let expected = 1 + usize::from(schema.range.is_some());
+    if start.len() != expected || !start.contains_key(&schema.hash.name) {
+        return Err(ApiError::validation(wrong_shape_message));
+    }
+    if let Some(range) = &schema.range {
+        if !start.contains_key(&range.name) {
+            return Err(ApiError::validation(wrong_shape_message));
+        }
+    }
+    schema.key_from_param(start).map_err(|e| {
+        let detail = e.message.unwrap_or_default();
+        ApiError::validation(format!("The provided starting key is invalid: {detail}"))
+    })
+}
+
+/// DynamoDB's order on key values of one scalar type: numbers numerically, strings and
+/// binaries by unsigned bytes. `None` across types or for non-scalars.
+pub fn compare_scalar(a: &AttributeValue, b: &AttributeValue) -> Option<Ordering> {
+    match (a, b) {
+        (AttributeValue::S(x), AttributeValue::S(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
+        (AttributeValue::N(x), AttributeValue::N(y)) => Some(x.cmp(y)),
+        (AttributeValue::B(x), AttributeValue::B(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// One page of results, before it is turned into an operation's output.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    /// `None` for `Select: COUNT`.
+    pub items: Option<Vec<Item>>,
+    /// Items that passed the filter.
+    pub count: u64,
+    /// Items read (evaluated).
+    pub scanned_count: u64,
+    pub last_evaluated_key: Option<Item>,
+    /// Sum of the sizes of every item read, for capacity.
+    pub bytes_read: usize,
+}
+
+/// How a page is cut and shaped.
+pub struct PagePlan<'a> {
+    /// Items to evaluate at most.
+    pub limit: Option<usize>,
+    /// Names of the attributes that make up LastEvaluatedKey (table keys, plus index keys
+    /// for an index read).
+    pub key_names: &'a [String],
+    pub filter: Option<&'a Condition>,
+    pub projection: Option<&'a ProjectionSpec>,
+    pub count_only: bool,
+}
+
+/// Reads one page from `items` with the real item size and filter evaluation.
+pub fn read_page<I>(items: I, plan: &PagePlan<'_>) -> Result<Page, StorageError>
+where
+    I: Iterator<Item = Result<Item, StorageError>>,
+{
+    assemble(
+        items,
+        plan.limit,
+        plan.key_names,
+        shared::model::size::item_size,
+        |item| plan.filter.is_none_or(|f| f.eval(item)),
+        |item| match plan.projection {
+            Some(p) => p.apply(&item),
+            None => item,
+        },
+        plan.count_only,
+    )
+}
+
+/// The page rules, independent of how items are sized, filtered and projected (so they can
+/// be tested without the model and expression crates).
+pub fn assemble<I>(
+    items: I,
+    limit: Option<usize>,
+    key_names: &[String],
+    mut size_of: impl FnMut(&Item) -> usize,
+    mut keep: impl FnMut(&Item) -> bool,
+    mut shape: impl FnMut(Item) -> Item,
+    count_only: bool,
+) -> Result<Page, StorageError>
+where
+    I: Iterator<Item = Result<Item, StorageError>>,
+{
+    let mut page = Page {
+        items: if count_only { None } else { Some(Vec::new()) },
+        ..Page::default()
+    };
+    if limit == Some(0) {
+        return Ok(page);
+    }
+    let mut scanned: usize = 0;
+    for item in items {
+        let item = item?;
+        scanned += 1;
+        page.bytes_read = page.bytes_read.saturating_add(size_of(&item));
+        let full = limit.is_some_and(|l| scanned >= l) || page.bytes_read >= PAGE_BYTES;
+        if full {
+            page.last_evaluated_key = Some(
+                key_names
+                    .iter()
+                    .filter_map(|n| item.get(n).map(|v| (n.clone(), v.clone())))
+                    .collect(),
+            );
+        }
+        if keep(&item) {
+            page.count += 1;
+            if let Some(out) = page.items.as_mut() {
+                out.push(shape(item));
+            }
+        }
+        if full {
+            break;
+        }
+    }
+    page.scanned_count = scanned as u64;
+    Ok(page)
+}
+
+/// ConsumedCapacity for a page: the bytes read rounded up to 4 KB once, halved for
+/// eventually consistent reads; `None` unless the request asked for it.
+pub fn consumed(
+    table: &str,
+    bytes_read: usize,
+    consistent: bool,
+    mode: ReturnConsumedCapacity,
+) -> Option<ConsumedCapacity> {
+    ConsumedCapacity::read(
+        table,
+        crate::capacity::read_units(bytes_read, consistent),
+        mode,
+    )
+}
+
+/// Storage failures are never shown to clients: log the detail once, answer
+/// InternalServerError.
+pub fn storage_failure(op: ReadOp, table: &str, error: StorageError) -> ApiError {
+    tracing::error!(?op, table, %error, "storage read failed");
+    ApiError::internal()
+}
+
+/// The answer for an `IndexName`: index reads are not built yet, and the catalog exposes no
+/// index definitions, so every index is unknown.
+pub fn unknown_index(name: &str) -> ApiError {
+    ApiError::validation(format!(
+        "The table does not have the specified index: {name}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::model::Number;
+
+    fn num(n: i64) -> AttributeValue {
+        AttributeValue::N(Number::parse(&n.to_string()).unwrap())
+    }
+
+    fn item(pk: &str, sk: i64, size: i64) -> Item {
+        let mut it = Item::new();
+        it.insert("pk".into(), AttributeValue::S(pk.into()));
+        it.insert("sk".into(), num(sk));
+        it.insert("size".into(), num(size));
+        it
+    }
+
+    fn size_attr(it: &Item) -> usize {
+        match it.get("size") {
+            Some(AttributeValue::N(n)) => n.as_str().parse().unwrap(),
+            _ => 0,
+        }
+    }
+
+    fn keys() -> Vec<String> {
+        vec!["pk".to_string(), "sk".to_string()]
+    }
+
+    fn run(
+        n: i64,
+        size: i64,
+        limit: Option<usize>,
+        keep: impl FnMut(&Item) -> bool,
+        count_only: bool,
+    ) -> Page {
+        let items = (0..n).map(|i| Ok(item("p", i, size)));
+        assemble(items, limit, &keys(), size_attr, keep, |i| i, count_only).unwrap()
+    }
+
+    fn lek_sk(page: &Page) -> Option<AttributeValue> {
+        page.last_evaluated_key
+            .as_ref()
+            .and_then(|k| k.get("sk").cloned())
+    }
+
+    #[test]
+    fn no_limit_reads_everything_without_a_start_key() {
+        let page = run(10, 10, None, |_| true, false);
+        assert_eq!((page.count, page.scanned_count), (10, 10));
+        assert_eq!(page.items.as_ref().map(Vec::len), Some(10));
+        assert!(page.last_evaluated_key.is_none());
+        assert_eq!(page.bytes_read, 100);
+    }
+
+    #[test]
+    fn limit_stops_and_sets_the_key_of_the_last_item_read() {
+        let page = run(10, 10, Some(4), |_| true, false);
+        assert_eq!((page.count, page.scanned_count), (4, 4));
+        assert_eq!(lek_sk(&page), Some(num(3)));
+        let key = page.last_evaluated_key.unwrap();
+        assert_eq!(key.len(), 2);
+    }
+
+    #[test]
+    fn limit_equal_to_remaining_items_still_sets_a_key() {
+        let page = run(10, 10, Some(10), |_| true, false);
+        assert_eq!(page.count, 10);
+        assert_eq!(lek_sk(&page), Some(num(9)));
+        let more = run(10, 10, Some(11), |_| true, false);
+        assert!(more.last_evaluated_key.is_none());
+    }
+
+    #[test]
+    fn filter_runs_after_limit() {
+        let page = run(10, 10, Some(5), |it| size_attr(it) > 1000, false);
+        assert_eq!((page.count, page.scanned_count), (0, 5));
+        assert_eq!(page.items, Some(vec![]));
+        assert_eq!(lek_sk(&page), Some(num(4)));
+    }
+
+    #[test]
+    fn one_megabyte_includes_the_item_that_crosses_it() {
+        // 100,000-byte items: ten make 1,000,000 (< 1 MB), the eleventh crosses it.
+        let page = run(25, 100_000, None, |_| true, false);
+        assert_eq!(page.scanned_count, 11);
+        assert_eq!(lek_sk(&page), Some(num(10)));
+        // Exactly 1 MB also ends the page.
+        let exact = run(3, (PAGE_BYTES / 2) as i64, None, |_| true, false);
+        assert_eq!(exact.scanned_count, 2);
+        assert!(exact.last_evaluated_key.is_some());
+    }
+
+    #[test]
+    fn count_only_has_no_items_but_counts() {
+        let page = run(6, 1, None, |it| size_attr(it) == 1, true);
+        assert_eq!(page.items, None);
+        assert_eq!((page.count, page.scanned_count), (6, 6));
+    }
+
+    #[test]
+    fn storage_error_is_returned() {
+        let items = vec![Ok(item("p", 0, 1)), Err(StorageError::Closed)].into_iter();
+        assert!(assemble(items, None, &keys(), size_attr, |_| true, |i| i, false).is_err());
+    }
+
+    #[test]
+    fn empty_storage_gives_an_empty_page() {
+        let page = run(0, 1, Some(3), |_| true, false);
+        assert_eq!(
+            page,
+            Page {
+                items: Some(vec![]),
+                ..Page::default()
+            }
+        );
+    }
+
+    #[test]
+    fn constraints_render_dynamodb_messages() {
+        let mut c = Constraints::default();
+        c.enumeration("select", Some("BOGUS"), SELECT_VALUES);
+        c.table_name("tableName", Some("ab"));
+        c.at_least("limit", Some(0), 1);
+        let err = c.finish().unwrap_err();
+        assert_eq!(
+            err.message.as_deref(),
+            Some(
+                "3 validation errors detected: Value 'BOGUS' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]; \
+                 Value 'ab' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3; \
+                 Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+            )
+        );
+        let mut one = Constraints::default();
+        one.table_name("tableName", None);
+        assert_eq!(
+            one.finish().unwrap_err().message.as_deref(),
+            Some("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+        );
+        let mut ok = Constraints::default();
+        ok.table_name("tableName", Some("acc_1.t-x"));
+        ok.at_most("totalSegments", Some(1_000_000), 1_000_000);
+        assert!(ok.finish().is_ok());
+    }
+
+    #[test]
+    fn empty_table_name_fails_pattern_and_length() {
+        let mut c = Constraints::default();
+        c.table_name("tableName", Some(""));
+        let msg = c.finish().unwrap_err().message.unwrap();
+        assert!(
+            msg.starts_with("2 validation errors detected: Value '' at 'tableName'"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn select_rules() {
+        use ReadOp::*;
+        assert_eq!(
+            resolve_select(Query, None, None, false),
+            Ok(Select::AllAttributes)
+        );
+        assert_eq!(
+            resolve_select(Query, None, Some("ProjectionExpression"), false),
+            Ok(Select::SpecificAttributes)
+        );
+        assert_eq!(
+            resolve_select(Scan, Some("COUNT"), None, false),
+            Ok(Select::Count)
+        );
+        assert_eq!(
+            resolve_select(Query, Some("ALL_ATTRIBUTES"), Some("ProjectionExpression"), false)
+                .unwrap_err()
+                .message
+                .as_deref(),
+            Some("1 validation error detected: Cannot specify the ProjectionExpression when choosing to get ALL_ATTRIBUTES")
+        );
+        assert_eq!(
+            resolve_select(Scan, Some("COUNT"), Some("AttributesToGet"), false)
+                .unwrap_err()
+                .message
+                .as_deref(),
+            Some("Cannot specify the AttributesToGet when choosing to get only the Count")
+        );
+        assert_eq!(
+            resolve_select(Scan, Some("SPECIFIC_ATTRIBUTES"), None, false).unwrap_err().message.as_deref(),
+            Some("Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES")
+        );
+        assert_eq!(
+            resolve_select(Query, Some("ALL_PROJECTED_ATTRIBUTES"), None, false)
+                .unwrap_err()
+                .message
+                .as_deref(),
+            Some("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
+        );
+    }
+
+    #[test]
+    fn duplicate_attributes_to_get() {
+        let names = vec!["a".to_string(), "b".to_string(), "a".to_string()];
+        assert_eq!(
+            check_attributes_to_get(Some(&names))
+                .unwrap_err()
+                .message
+                .as_deref(),
+            Some("One or more parameter values were invalid: Duplicate value in attribute name: a")
+        );
+        assert!(check_attributes_to_get(Some(&names[..2])).is_ok());
+    }
+
+    #[test]
+    fn names_projection_keeps_existing_top_level_attributes() {
+        let spec = ProjectionSpec::Names(vec!["sk".into(), "missing".into()]);
+        let out = spec.apply(&item("p", 1, 1));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out.get("sk"), Some(&num(1)));
+    }
+
+    #[test]
+    fn scalar_order() {
+        assert_eq!(compare_scalar(&num(-10), &num(2)), Some(Ordering::Less));
+        assert_eq!(
+            compare_scalar(
+                &AttributeValue::S("Z".into()),
+                &AttributeValue::S("a".into())
+            ),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            compare_scalar(
+                &AttributeValue::B(vec![0x80]),
+                &AttributeValue::B(vec![0x7f])
+            ),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare_scalar(&num(1), &AttributeValue::S("1".into())),
+            None
+        );
+    }
+
+    #[test]
+    fn limit_parsing() {
+        assert_eq!(limit_of(None), None);
+        assert_eq!(limit_of(Some(3)), Some(3));
+        assert_eq!(limit_of(Some(i64::MAX)).map(|l| l > 0), Some(true));
+    }
+}
