@@ -8,9 +8,9 @@
 //! start key's shape, and, in a parallel scan, that the start key belongs to this segment.
 //!
 //! Segments are equal ranges of the 64-bit partition hash (`keycodec::partition_hash`):
-//! segment `s` of `t` holds the hashes `h` with `floor(h * t / 2^64) == s`, the same split
-//! storage uses, so the segments together return every item exactly once and an item never
-//! moves between segments.
+//! segment `s` of `t` holds the hashes in `[floor(s * 2^64 / t), floor((s + 1) * 2^64 / t))`,
+//! exactly the split storage scans (`storage::keys::segment_hash_range`), so the segments
+//! together return every item exactly once and an item never moves between segments.
 //!
 //! A filter may name key attributes in a Scan (unlike Query). Not here: index scans (an
 //! `IndexName` is an unknown index for now) and the legacy ScanFilter.
@@ -187,9 +187,18 @@ fn check_segments(
     }
 }
 
-/// The segment of `total` that holds a partition hash: equal ranges of the hash space.
+/// The segment of `total` that holds a partition hash: the `s` with
+/// `floor(s * 2^64 / total) <= hash < floor((s + 1) * 2^64 / total)`.
 pub fn segment_of(hash: u64, total: u32) -> u32 {
-    ((u128::from(hash) * u128::from(total)) >> 64) as u32
+    let total = u128::from(total.max(1));
+    let lower = |s: u128| (s << 64) / total;
+    // floor(hash * total / 2^64) is never past the segment; at most one step short of it,
+    // because the lower bounds are rounded down.
+    let mut s = (u128::from(hash) * total) >> 64;
+    if s + 1 < total && lower(s + 1) <= u128::from(hash) {
+        s += 1;
+    }
+    u32::try_from(s).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -228,6 +237,18 @@ mod tests {
         assert_eq!(segment_of(u64::MAX, 1_000_000), 999_999);
         for h in [0u64, 12345, u64::MAX / 3, u64::MAX - 7] {
             assert!(segment_of(h, 7) < 7);
+        }
+        // On a rounded-down boundary the hash belongs to the segment that starts there.
+        for total in [3u32, 7, 9, 100, 999_983] {
+            for s in [1u32, 2, total / 2, total - 1] {
+                let lo = ((u128::from(s) << 64) / u128::from(total)) as u64;
+                assert_eq!(segment_of(lo, total), s, "total {total} segment {s}");
+                assert_eq!(
+                    segment_of(lo - 1, total),
+                    s - 1,
+                    "total {total} segment {s}"
+                );
+            }
         }
     }
 
