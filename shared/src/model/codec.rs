@@ -1,17 +1,343 @@
 //! The compact binary encoding of items stored on disk (not JSON text).
 //!
 //! Versioned by a leading byte so that later layouts can still read old data.
+//!
+//! Layout of version 1: `0x01`, then the item as a map. A map is a LEB128 varint entry
+//! count, then per entry the name (varint length + UTF-8) and the value. A value is one tag
+//! byte and its payload:
+//!
+//! | tag | type | payload |
+//! |---|---|---|
+//! | 0 | S | varint length + UTF-8 |
+//! | 1 | N | varint length + normalized number text |
+//! | 2 | B | varint length + bytes |
+//! | 3 / 4 | BOOL false / true | none |
+//! | 5 | NULL | none |
+//! | 6 | M | map |
+//! | 7 | L | varint count + values |
+//! | 8 / 9 / 10 | SS / NS / BS | varint count + (varint length + bytes) per element |
+//!
+//! Decoding trusts nothing: every length is bounds-checked, strings are UTF-8-checked,
+//! numbers re-validated, nesting is capped at [`MAX_DECODE_DEPTH`] and counts never
+//! pre-allocate more than the remaining input could hold, so arbitrary bytes give `None`,
+//! never a panic or a huge allocation. Set elements are not re-checked for duplicates.
 
-use super::value::Item;
+use super::number::Number;
+use super::value::{AttributeValue, Item};
+
+/// The layout version written by [`encode_item`].
+pub const VERSION: u8 = 1;
+
+/// Deepest nesting the decoder follows: well above DynamoDB's 32, far below the stack.
+pub const MAX_DECODE_DEPTH: usize = 128;
+
+const T_S: u8 = 0;
+const T_N: u8 = 1;
+const T_B: u8 = 2;
+const T_FALSE: u8 = 3;
+const T_TRUE: u8 = 4;
+const T_NULL: u8 = 5;
+const T_M: u8 = 6;
+const T_L: u8 = 7;
+const T_SS: u8 = 8;
+const T_NS: u8 = 9;
+const T_BS: u8 = 10;
 
 /// Encodes an item.
 pub fn encode_item(item: &Item) -> Vec<u8> {
-    let _ = item;
-    todo!("model helper")
+    let mut out = Vec::with_capacity(encoded_len_estimate(item));
+    encode_item_into(item, &mut out);
+    out
+}
+
+/// Appends the encoding of an item (version byte included) to `out`.
+pub fn encode_item_into(item: &Item, out: &mut Vec<u8>) {
+    out.push(VERSION);
+    write_map(item, out);
+}
+
+/// A close upper estimate of the encoded size, so encoding allocates once.
+fn encoded_len_estimate(item: &Item) -> usize {
+    // DynamoDB's item size counts every payload byte; tags and varints add at most a few
+    // bytes per value, for which 4 per attribute plus slack is a good first guess.
+    super::size::item_size(item) + 4 * item.len() + 16
+}
+
+fn write_varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn write_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    write_varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
+}
+
+fn write_map(map: &Item, out: &mut Vec<u8>) {
+    write_varint(map.len() as u64, out);
+    for (name, value) in map {
+        write_bytes(name.as_bytes(), out);
+        write_value(value, out);
+    }
+}
+
+fn write_value(value: &AttributeValue, out: &mut Vec<u8>) {
+    match value {
+        AttributeValue::S(s) => {
+            out.push(T_S);
+            write_bytes(s.as_bytes(), out);
+        }
+        AttributeValue::N(n) => {
+            out.push(T_N);
+            write_bytes(n.as_str().as_bytes(), out);
+        }
+        AttributeValue::B(b) => {
+            out.push(T_B);
+            write_bytes(b, out);
+        }
+        AttributeValue::Bool(false) => out.push(T_FALSE),
+        AttributeValue::Bool(true) => out.push(T_TRUE),
+        AttributeValue::Null => out.push(T_NULL),
+        AttributeValue::M(m) => {
+            out.push(T_M);
+            write_map(m, out);
+        }
+        AttributeValue::L(l) => {
+            out.push(T_L);
+            write_varint(l.len() as u64, out);
+            for v in l {
+                write_value(v, out);
+            }
+        }
+        AttributeValue::Ss(v) => {
+            out.push(T_SS);
+            write_varint(v.len() as u64, out);
+            for s in v {
+                write_bytes(s.as_bytes(), out);
+            }
+        }
+        AttributeValue::Ns(v) => {
+            out.push(T_NS);
+            write_varint(v.len() as u64, out);
+            for n in v {
+                write_bytes(n.as_str().as_bytes(), out);
+            }
+        }
+        AttributeValue::Bs(v) => {
+            out.push(T_BS);
+            write_varint(v.len() as u64, out);
+            for b in v {
+                write_bytes(b, out);
+            }
+        }
+    }
 }
 
 /// Decodes an item written by [`encode_item`]; `None` for corrupt input (never panics).
 pub fn decode_item(bytes: &[u8]) -> Option<Item> {
-    let _ = bytes;
-    todo!("model helper")
+    let (&version, rest) = bytes.split_first()?;
+    if version != VERSION {
+        return None;
+    }
+    let mut reader = Reader { input: rest };
+    let item = reader.map(0)?;
+    reader.input.is_empty().then_some(item)
+}
+
+struct Reader<'a> {
+    input: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> Option<u8> {
+        let (&b, rest) = self.input.split_first()?;
+        self.input = rest;
+        Some(b)
+    }
+
+    fn varint(&mut self) -> Option<u64> {
+        let mut value: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            let bits = u64::from(b & 0x7F);
+            if shift == 63 && bits > 1 {
+                return None;
+            }
+            value |= bits << shift;
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    /// A count of items each taking at least one byte: never more than the input left.
+    fn count(&mut self) -> Option<usize> {
+        let n = usize::try_from(self.varint()?).ok()?;
+        (n <= self.input.len()).then_some(n)
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        if len > self.input.len() {
+            return None;
+        }
+        let (head, rest) = self.input.split_at(len);
+        self.input = rest;
+        Some(head)
+    }
+
+    fn string(&mut self) -> Option<String> {
+        std::str::from_utf8(self.bytes()?).ok().map(str::to_owned)
+    }
+
+    fn number(&mut self) -> Option<Number> {
+        Number::parse(std::str::from_utf8(self.bytes()?).ok()?).ok()
+    }
+
+    fn map(&mut self, depth: usize) -> Option<Item> {
+        let n = self.count()?;
+        let mut map = Item::new();
+        for _ in 0..n {
+            let name = self.string()?;
+            let value = self.value(depth)?;
+            map.insert(name, value);
+        }
+        Some(map)
+    }
+
+    fn value(&mut self, depth: usize) -> Option<AttributeValue> {
+        Some(match self.byte()? {
+            T_S => AttributeValue::S(self.string()?),
+            T_N => AttributeValue::N(self.number()?),
+            T_B => AttributeValue::B(self.bytes()?.to_vec()),
+            T_FALSE => AttributeValue::Bool(false),
+            T_TRUE => AttributeValue::Bool(true),
+            T_NULL => AttributeValue::Null,
+            T_M => {
+                if depth >= MAX_DECODE_DEPTH {
+                    return None;
+                }
+                AttributeValue::M(self.map(depth + 1)?)
+            }
+            T_L => {
+                if depth >= MAX_DECODE_DEPTH {
+                    return None;
+                }
+                let n = self.count()?;
+                let mut list = Vec::with_capacity(n);
+                for _ in 0..n {
+                    list.push(self.value(depth + 1)?);
+                }
+                AttributeValue::L(list)
+            }
+            T_SS => AttributeValue::Ss(self.set(Reader::string)?),
+            T_NS => AttributeValue::Ns(self.set(Reader::number)?),
+            T_BS => AttributeValue::Bs(self.set(|r| r.bytes().map(<[u8]>::to_vec))?),
+            _ => return None,
+        })
+    }
+
+    fn set<T>(&mut self, mut element: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        let n = self.count()?;
+        if n == 0 {
+            return None;
+        }
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(element(self)?);
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::item_strategy;
+    use proptest::prelude::*;
+
+    #[test]
+    fn round_trips_every_type() {
+        let mut inner = Item::new();
+        inner.insert("n".into(), AttributeValue::N(Number::from_i64(-42)));
+        let mut item = Item::new();
+        item.insert("s".into(), AttributeValue::S("héllo".into()));
+        item.insert("b".into(), AttributeValue::B(vec![0, 255, 7]));
+        item.insert("t".into(), AttributeValue::Bool(true));
+        item.insert("f".into(), AttributeValue::Bool(false));
+        item.insert("z".into(), AttributeValue::Null);
+        item.insert("m".into(), AttributeValue::M(inner));
+        item.insert(
+            "l".into(),
+            AttributeValue::L(vec![AttributeValue::Null, AttributeValue::S(String::new())]),
+        );
+        item.insert(
+            "ss".into(),
+            AttributeValue::Ss(vec!["b".into(), "a".into()]),
+        );
+        item.insert(
+            "ns".into(),
+            AttributeValue::Ns(vec![Number::from_i64(2), Number::from_i64(1)]),
+        );
+        item.insert("bs".into(), AttributeValue::Bs(vec![vec![], vec![1]]));
+        let enc = encode_item(&item);
+        assert_eq!(enc[0], VERSION);
+        let back = decode_item(&enc);
+        assert_eq!(back.as_ref(), Some(&item));
+        // Sets keep their stored order.
+        assert_eq!(
+            back.and_then(|b| b.get("ss").cloned()),
+            Some(AttributeValue::Ss(vec!["b".into(), "a".into()]))
+        );
+        assert_eq!(decode_item(&encode_item(&Item::new())), Some(Item::new()));
+    }
+
+    #[test]
+    fn rejects_corrupt_input() {
+        assert_eq!(decode_item(&[]), None);
+        assert_eq!(decode_item(&[2, 0]), None);
+        assert_eq!(decode_item(&[1, 0, 0]), None); // trailing byte
+        assert_eq!(
+            decode_item(&[1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]),
+            None
+        );
+        assert_eq!(decode_item(&[1, 1, 1, b'a', T_SS, 0]), None); // empty set
+        assert_eq!(decode_item(&[1, 1, 1, b'a', T_N, 1, b'x']), None);
+        // A list nested past the depth cap.
+        let mut deep = vec![1, 1, 1, b'a'];
+        for _ in 0..=MAX_DECODE_DEPTH {
+            deep.extend_from_slice(&[T_L, 1]);
+        }
+        deep.push(T_NULL);
+        assert_eq!(decode_item(&deep), None);
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(item in item_strategy()) {
+            prop_assert_eq!(decode_item(&encode_item(&item)), Some(item));
+        }
+
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = decode_item(&bytes);
+            let mut with_version = vec![VERSION];
+            with_version.extend_from_slice(&bytes);
+            let _ = decode_item(&with_version);
+        }
+
+        #[test]
+        fn survives_mutations(item in item_strategy(), at in any::<usize>(), byte in any::<u8>()) {
+            let mut enc = encode_item(&item);
+            let i = at % enc.len();
+            enc[i] = byte;
+            let _ = decode_item(&enc);
+            enc.truncate(i);
+            let _ = decode_item(&enc);
+        }
+    }
 }

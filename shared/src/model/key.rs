@@ -1,8 +1,23 @@
 //! Key schemas and primary keys: which attributes form an item's key, and extracting and
 //! validating them from items and from `Key` parameters with DynamoDB's messages.
+//!
+//! Checks run attribute by attribute, partition key first, and for each attribute in the
+//! order DynamoDB (as reproduced by dynalite) applies them: presence, type, empty
+//! string/binary, then size (2048 bytes for a partition key, 1024 for a sort key; numbers
+//! are never size-checked).
+
+use std::fmt;
 
 use super::value::{AttributeValue, Item};
 use crate::wire::error::ApiError;
+
+/// Largest partition key value, in bytes.
+pub const MAX_HASH_KEY_SIZE: usize = 2048;
+/// Largest sort key value, in bytes.
+pub const MAX_RANGE_KEY_SIZE: usize = 1024;
+
+/// `The provided key element does not match the schema`.
+pub const KEY_SCHEMA_MISMATCH: &str = "The provided key element does not match the schema";
 
 /// The scalar types a key attribute may have (`AttributeDefinitions`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -10,6 +25,38 @@ pub enum ScalarType {
     S,
     N,
     B,
+}
+
+impl ScalarType {
+    /// `"S"`, `"N"` or `"B"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScalarType::S => "S",
+            ScalarType::N => "N",
+            ScalarType::B => "B",
+        }
+    }
+
+    /// Parses `"S"`, `"N"` or `"B"`.
+    pub fn parse(text: &str) -> Option<ScalarType> {
+        match text {
+            "S" => Some(ScalarType::S),
+            "N" => Some(ScalarType::N),
+            "B" => Some(ScalarType::B),
+            _ => None,
+        }
+    }
+
+    /// Whether `value` is of this type.
+    pub fn matches(self, value: &AttributeValue) -> bool {
+        value.scalar_type() == Some(self)
+    }
+}
+
+impl fmt::Display for ScalarType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One key attribute: its name and declared type.
@@ -27,27 +74,132 @@ pub struct KeySchema {
 }
 
 /// The primary key values of one item. Values are scalars of the schema's types.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PrimaryKey {
     pub hash: AttributeValue,
     pub range: Option<AttributeValue>,
 }
 
+/// Where a key value came from: an item being written or a `Key` parameter. They differ
+/// only in the wording of the empty-value message.
+#[derive(Clone, Copy, PartialEq)]
+enum Source {
+    Item,
+    Param,
+}
+
+/// The empty-value and size checks shared by items and `Key` parameters.
+fn check_key_value(
+    attr: &KeyAttr,
+    value: &AttributeValue,
+    is_hash: bool,
+    source: Source,
+) -> Result<(), ApiError> {
+    let (len, kind) = match value {
+        AttributeValue::S(s) => (s.len(), "string"),
+        AttributeValue::B(b) => (b.len(), "binary"),
+        _ => return Ok(()),
+    };
+    if len == 0 {
+        let detail = format!(
+            "The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
+            attr.name
+        );
+        return Err(match source {
+            Source::Item => ApiError::validation(format!(
+                "One or more parameter values are not valid. {detail}"
+            )),
+            Source::Param => ApiError::invalid_parameter(detail),
+        });
+    }
+    if is_hash && len > MAX_HASH_KEY_SIZE {
+        return Err(ApiError::invalid_parameter(
+            "Size of hashkey has exceeded the maximum size limit of2048 bytes",
+        ));
+    }
+    if !is_hash && len > MAX_RANGE_KEY_SIZE {
+        return Err(ApiError::invalid_parameter(
+            "Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
+        ));
+    }
+    Ok(())
+}
+
 impl KeySchema {
+    /// The schema's attributes, partition key first, each with whether it is the hash key.
+    fn attrs(&self) -> impl Iterator<Item = (&KeyAttr, bool)> {
+        std::iter::once((&self.hash, true)).chain(self.range.iter().map(|r| (r, false)))
+    }
+
+    /// Number of key attributes (1 or 2).
+    pub fn len(&self) -> usize {
+        1 + usize::from(self.range.is_some())
+    }
+
+    /// Never true: a schema always has a partition key.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
     /// The key of an item being written (PutItem, BatchWrite Put, Transact Put):
     /// `Missing the key k in the item`, `Type mismatch for key k expected: S actual: N`,
     /// empty string/binary keys, and the 2048/1024-byte size limits.
     pub fn key_of_item(&self, item: &Item) -> Result<PrimaryKey, ApiError> {
-        let _ = item;
-        todo!("model helper")
+        for (attr, is_hash) in self.attrs() {
+            let Some(value) = item.get(&attr.name) else {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Missing the key {} in the item",
+                    attr.name
+                )));
+            };
+            if !attr.ty.matches(value) {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Type mismatch for key {} expected: {} actual: {}",
+                    attr.name,
+                    attr.ty,
+                    value.type_name()
+                )));
+            }
+            check_key_value(attr, value, is_hash, Source::Item)?;
+        }
+        self.extract(item)
     }
 
     /// The key named by a `Key` parameter (GetItem, UpdateItem, DeleteItem, ...): exactly the
     /// schema's attributes with the right types, else
     /// `The provided key element does not match the schema`.
     pub fn key_from_param(&self, key: &Item) -> Result<PrimaryKey, ApiError> {
-        let _ = key;
-        todo!("model helper")
+        if key.len() != self.len() {
+            return Err(ApiError::validation(KEY_SCHEMA_MISMATCH));
+        }
+        for (attr, is_hash) in self.attrs() {
+            match key.get(&attr.name) {
+                Some(value) if attr.ty.matches(value) => {
+                    check_key_value(attr, value, is_hash, Source::Param)?
+                }
+                _ => return Err(ApiError::validation(KEY_SCHEMA_MISMATCH)),
+            }
+        }
+        self.extract(key)
+    }
+
+    /// The key of an item known to be valid (read back from storage, or checked already);
+    /// `None` if an attribute is missing or mistyped.
+    pub fn key_of_stored(&self, item: &Item) -> Option<PrimaryKey> {
+        let hash = item
+            .get(&self.hash.name)
+            .filter(|v| self.hash.ty.matches(v))?
+            .clone();
+        let range = match &self.range {
+            None => None,
+            Some(r) => Some(item.get(&r.name).filter(|v| r.ty.matches(v))?.clone()),
+        };
+        Some(PrimaryKey { hash, range })
+    }
+
+    fn extract(&self, item: &Item) -> Result<PrimaryKey, ApiError> {
+        self.key_of_stored(item)
+            .ok_or_else(|| ApiError::validation(KEY_SCHEMA_MISMATCH))
     }
 
     /// The key as an item holding only the key attributes.
@@ -63,5 +215,137 @@ impl KeySchema {
     /// Whether `name` is one of this schema's key attributes.
     pub fn is_key_attr(&self, name: &str) -> bool {
         self.hash.name == name || self.range.as_ref().is_some_and(|r| r.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Number;
+
+    fn schema(range: Option<ScalarType>) -> KeySchema {
+        KeySchema {
+            hash: KeyAttr {
+                name: "pk".into(),
+                ty: ScalarType::S,
+            },
+            range: range.map(|ty| KeyAttr {
+                name: "sk".into(),
+                ty,
+            }),
+        }
+    }
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.into())
+    }
+
+    fn item(pairs: &[(&str, AttributeValue)]) -> Item {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn message(r: Result<PrimaryKey, ApiError>) -> String {
+        match r {
+            Ok(k) => format!("ok {k:?}"),
+            Err(e) => e.message.unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn item_keys() {
+        let sch = schema(Some(ScalarType::N));
+        let n1 = AttributeValue::N(Number::from_i64(1));
+        let got = sch.key_of_item(&item(&[("pk", s("a")), ("sk", n1.clone()), ("x", s(""))]));
+        assert_eq!(
+            got,
+            Ok(PrimaryKey {
+                hash: s("a"),
+                range: Some(n1.clone())
+            })
+        );
+        assert_eq!(
+            message(sch.key_of_item(&item(&[("sk", n1.clone())]))),
+            "One or more parameter values were invalid: Missing the key pk in the item"
+        );
+        assert_eq!(
+            message(sch.key_of_item(&item(&[("pk", s("a"))]))),
+            "One or more parameter values were invalid: Missing the key sk in the item"
+        );
+        assert_eq!(
+            message(sch.key_of_item(&item(&[("pk", n1.clone()), ("sk", n1.clone())]))),
+            "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"
+        );
+        assert_eq!(
+            message(sch.key_of_item(&item(&[("pk", s("")), ("sk", n1.clone())]))),
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"
+        );
+        // The partition key's failures come before the sort key's.
+        assert_eq!(
+            message(sch.key_of_item(&item(&[("pk", s(""))]))),
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"
+        );
+        assert_eq!(
+            message(sch.key_of_item(&item(&[("pk", s(&"p".repeat(2049))), ("sk", n1.clone())]))),
+            "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"
+        );
+        assert!(sch
+            .key_of_item(&item(&[("pk", s(&"p".repeat(2048))), ("sk", n1)]))
+            .is_ok());
+        let bin = schema(Some(ScalarType::B));
+        assert_eq!(
+            message(bin.key_of_item(&item(&[("pk", s("a")), ("sk", AttributeValue::B(vec![]))]))),
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty binary value. Key: sk"
+        );
+        assert_eq!(
+            message(bin.key_of_item(&item(&[("pk", s("a")), ("sk", AttributeValue::B(vec![0; 1025]))]))),
+            "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
+        );
+        assert!(bin
+            .key_of_item(&item(&[
+                ("pk", s("a")),
+                ("sk", AttributeValue::B(vec![0; 1024]))
+            ]))
+            .is_ok());
+    }
+
+    #[test]
+    fn param_keys() {
+        let sch = schema(None);
+        assert_eq!(
+            sch.key_from_param(&item(&[("pk", s("a"))])),
+            Ok(PrimaryKey {
+                hash: s("a"),
+                range: None
+            })
+        );
+        for bad in [
+            item(&[]),
+            item(&[("pk", s("a")), ("x", s("b"))]),
+            item(&[("nope", s("a"))]),
+            item(&[("pk", AttributeValue::N(Number::from_i64(1)))]),
+        ] {
+            assert_eq!(message(sch.key_from_param(&bad)), KEY_SCHEMA_MISMATCH);
+        }
+        assert_eq!(
+            message(sch.key_from_param(&item(&[("pk", s(""))]))),
+            "One or more parameter values were invalid: The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"
+        );
+        assert_eq!(
+            message(sch.key_from_param(&item(&[("pk", s(&"é".repeat(1025)))]))),
+            "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"
+        );
+        let two = schema(Some(ScalarType::S));
+        assert_eq!(
+            message(two.key_from_param(&item(&[("pk", s("a"))]))),
+            KEY_SCHEMA_MISMATCH
+        );
+        let k = two.key_from_param(&item(&[("pk", s("a")), ("sk", s("b"))]));
+        assert_eq!(
+            k.as_ref().map(|k| two.key_item(k)),
+            Ok(item(&[("pk", s("a")), ("sk", s("b"))]))
+        );
     }
 }

@@ -1,4 +1,13 @@
 //! The DynamoDB data model: values, numbers, items, keys, sizes and their encodings.
+//!
+//! - [`value`]: `AttributeValue`, `Item`, their DynamoDB JSON form with DynamoDB's
+//!   validation messages, `ExpressionValues`, the 32-level nesting limit.
+//! - [`number`]: 38-digit decimal numbers with exact add/sub and cheap numeric ordering.
+//! - [`key`]: key schemas, primary keys and their validation messages.
+//! - [`size`]: DynamoDB's item size formula.
+//! - [`keycodec`]: order-preserving, self-delimiting key encodings and the partition hash
+//!   (on-disk layout).
+//! - [`codec`]: the compact, versioned binary item encoding (on-disk layout).
 
 pub mod codec;
 pub mod key;
@@ -7,6 +16,9 @@ pub mod number;
 pub mod size;
 pub mod value;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 pub use key::{KeyAttr, KeySchema, PrimaryKey, ScalarType};
-pub use number::Number;
-pub use value::{AttributeValue, Item};
+pub use number::{Number, NumberError};
+pub use value::{check_item_nesting, AttributeValue, ExpressionValues, Item};
