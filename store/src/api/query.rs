@@ -140,6 +140,7 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
             schema,
             start,
             "The provided starting key is invalid",
+            false,
         )?),
         None => None,
     };

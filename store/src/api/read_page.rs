@@ -384,25 +384,31 @@ pub fn limit_of(limit: Option<i64>) -> Option<usize> {
 }
 
 /// An ExclusiveStartKey on a table: exactly the table's key attributes with the right
-/// types. `exact_count_message` is the text for a start key with the wrong number of
-/// attributes, which differs between Query and Scan.
+/// types. `wrong_shape_message` is the text for a start key with the wrong attributes, and
+/// `prefix_detail` whether other key errors (wrong type, empty value, size) are prefixed
+/// with `The provided starting key is invalid: `; both differ between Query (unprefixed, as
+/// dynalite's captures show) and Scan.
 pub fn table_start_key(
     schema: &KeySchema,
     start: &Item,
     wrong_shape_message: &str,
+    prefix_detail: bool,
 ) -> Result<PrimaryKey, ApiError> {
     let expected = 1 + usize::from(schema.range.is_some());
-    if start.len() != expected || !start.contains_key(&schema.hash.name) {
+    let has_range = schema
+        .range
+        .as_ref()
+        .is_none_or(|r| start.contains_key(&r.name));
+    if start.len() != expected || !start.contains_key(&schema.hash.name) || !has_range {
         return Err(ApiError::validation(wrong_shape_message));
     }
-    if let Some(range) = &schema.range {
-        if !start.contains_key(&range.name) {
-            return Err(ApiError::validation(wrong_shape_message));
-        }
-    }
     schema.key_from_param(start).map_err(|e| {
-        let detail = e.message.unwrap_or_default();
-        ApiError::validation(format!("The provided starting key is invalid: {detail}"))
+        if prefix_detail {
+            let detail = e.message.unwrap_or_default();
+            ApiError::validation(format!("The provided starting key is invalid: {detail}"))
+        } else {
+            e
+        }
     })
 }
 

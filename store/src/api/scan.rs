@@ -86,6 +86,7 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError>
             schema,
             start,
             "The provided starting key is invalid: The provided key element does not match the schema",
+            true,
         )?),
         None => None,
     };
