@@ -1,1 +1,931 @@
-//! Integration test harness (filled in by the tests work).
+//! Integration-test harness: runs the real `store` (and later `dax-proxy`) binaries on
+//! ephemeral loopback ports and hands tests real clients for them.
+//!
+//! # Layout
+//! - [`StoreProcess`] / [`ProxyProcess`]: one child process each, started with
+//!   `--listen 127.0.0.1:0`, a tempdir, and its stderr sent to a log file. Start-up reads the
+//!   address line the daemon prints, then polls `/health` against a deadline. `Drop` kills
+//!   and reaps the child; when the test is failing it also prints the tail of the log, which
+//!   is where the reason usually is.
+//! - [`client`]: an `aws-sdk-dynamodb` client for an endpoint: plain HTTP, static test
+//!   credentials, no retries (a test must see the first answer, and a retried non-idempotent
+//!   write would hide double application).
+//! - Raw requests ([`raw_call`], [`raw_post`]): hand-built, SigV4-signed POSTs for the inputs
+//!   an SDK refuses to send (bad JSON, unknown targets, wrong JSON types).
+//! - Small helpers: unique names, table creation that waits for ACTIVE, attribute builders,
+//!   and [`assert_api_error`] for `err.code()` + message checks.
+//!
+//! # Binaries
+//! The harness runs what `cargo build --bins` produced; it never builds. The binary is
+//! `$STORE_BIN` (`$DAX_PROXY_BIN`) if set, else found next to the running test executable
+//! (`<target>/<profile>/`, which follows `CARGO_TARGET_DIR` by construction), else under
+//! `$CARGO_TARGET_DIR` or `<workspace>/target/debug/`. A missing binary is a test failure
+//! that says which command to run.
+
+// This crate is test code only (the house rule allows unwrap/expect there): a failed
+// expectation should panic the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TableStatus,
+};
+use aws_sdk_dynamodb::Client;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+pub use aws_sdk_dynamodb;
+pub use serde_json;
+
+/// Access key the tests sign with. The store accepts any key for now; keep one constant so a
+/// later key check needs one change.
+pub const ACCESS_KEY_ID: &str = "AKIDINTEGRATIONTEST";
+/// Secret for [`ACCESS_KEY_ID`].
+pub const SECRET_ACCESS_KEY: &str = "integration-test-secret";
+/// Region the clients sign for and the store names in ARNs by default.
+pub const REGION: &str = "us-east-1";
+
+/// How long a daemon may take to print its address and answer `/health`. Generous because a
+/// debug build on 2 shared cores can be slow to open its engine while other tests run.
+const STARTUP_DEADLINE: Duration = Duration::from_secs(60);
+/// How often start-up polls `/health`.
+const HEALTH_POLL_INTERVAL: Duration = Duration::from_millis(20);
+/// How much of a daemon's log is printed when a test fails.
+const LOG_TAIL_BYTES: u64 = 8 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Locating binaries
+
+/// Path of a workspace binary: `$env_var`, else the first existing candidate location.
+/// Panics with the command to run when none exists.
+pub fn binary_path(name: &str, env_var: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env_var) {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "{env_var}={} does not exist",
+            path.display()
+        );
+        return path;
+    }
+    let candidates = binary_candidates(name);
+    for candidate in &candidates {
+        if candidate.is_file() {
+            return candidate.clone();
+        }
+    }
+    let tried: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+    panic!(
+        "binary `{name}` not found (tried: {}). Build it first with `cargo build --bins` \
+         (tests/run.sh does), or point {env_var} at it.",
+        tried.join(", ")
+    );
+}
+
+fn binary_candidates(name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    // The test executable lives in <target>/<profile>/deps/; binaries of the same build are
+    // in <target>/<profile>/. This follows CARGO_TARGET_DIR and --profile without parsing them.
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(profile_dir) = exe.parent().and_then(Path::parent) {
+            out.push(profile_dir.join(name));
+        }
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        let target = PathBuf::from(target);
+        let target = if target.is_absolute() {
+            target
+        } else {
+            workspace_root().join(target)
+        };
+        out.push(target.join("debug").join(name));
+    }
+    out.push(workspace_root().join("target").join("debug").join(name));
+    out
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+// ---------------------------------------------------------------------------------------------
+// A daemon child process
+
+/// One running daemon: the child, the address it printed, and its log.
+struct Daemon {
+    name: &'static str,
+    child: Option<Child>,
+    addr: SocketAddr,
+    log_path: PathBuf,
+    /// Holds the log file's directory alive for as long as the daemon.
+    _log_dir: tempfile::TempDir,
+}
+
+/// What to start and how to recognise its address line.
+struct DaemonSpec<'a> {
+    name: &'static str,
+    binary: PathBuf,
+    args: Vec<String>,
+    env: &'a [(String, String)],
+    /// The address line is `<line_prefix>HOST:PORT`.
+    line_prefix: &'static str,
+}
+
+impl Daemon {
+    fn start(spec: DaemonSpec<'_>) -> Daemon {
+        let log_dir = tempfile::Builder::new()
+            .prefix(&format!("{}-log-", spec.name))
+            .tempdir()
+            .expect("create a log tempdir");
+        let log_path = log_dir.path().join(format!("{}.log", spec.name));
+        let log = File::create(&log_path).expect("create the daemon log file");
+
+        let mut command = Command::new(&spec.binary);
+        command
+            .args(&spec.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            // Quiet by default; RUST_LOG from the test environment still wins.
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            );
+        for (key, value) in spec.env {
+            command.env(key, value);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", spec.binary.display()));
+
+        // A thread reads stdout: it reports the address line, then keeps draining so the
+        // daemon never blocks on a full pipe.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel::<SocketAddr>();
+        let prefix = spec.line_prefix;
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if !sent {
+                    if let Some(rest) = line.trim().strip_prefix(prefix) {
+                        if let Ok(addr) = rest.trim().parse::<SocketAddr>() {
+                            sent = tx.send(addr).is_ok();
+                        }
+                    }
+                }
+            }
+        });
+
+        let mut daemon = Daemon {
+            name: spec.name,
+            child: Some(child),
+            addr: ([127, 0, 0, 1], 0).into(),
+            log_path,
+            _log_dir: log_dir,
+        };
+        let deadline = Instant::now() + STARTUP_DEADLINE;
+        daemon.addr = loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(addr) => break addr,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => daemon.fail_startup(&format!(
+                    "closed stdout without printing `{prefix}HOST:PORT`"
+                )),
+            }
+            daemon.check_alive();
+            if Instant::now() > deadline {
+                daemon.fail_startup(&format!(
+                    "printed no `{prefix}HOST:PORT` line within {STARTUP_DEADLINE:?}"
+                ));
+            }
+        };
+        loop {
+            if http_get_status(daemon.addr, "/health") == Some(200) {
+                break;
+            }
+            daemon.check_alive();
+            if Instant::now() > deadline {
+                daemon.fail_startup(&format!(
+                    "did not answer 200 on /health within {STARTUP_DEADLINE:?}"
+                ));
+            }
+            std::thread::sleep(HEALTH_POLL_INTERVAL);
+        }
+        daemon
+    }
+
+    fn check_alive(&mut self) {
+        let status = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten());
+        if let Some(status) = status {
+            self.child = None;
+            self.fail_startup(&format!("exited during start-up ({status})"));
+        }
+    }
+
+    fn fail_startup(&mut self, why: &str) -> ! {
+        self.kill();
+        panic!(
+            "{} {why}\n--- {} log tail ---\n{}",
+            self.name,
+            self.name,
+            self.log_tail()
+        );
+    }
+
+    fn log_tail(&self) -> String {
+        let Ok(mut file) = File::open(&self.log_path) else {
+            return String::new();
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut buf = Vec::new();
+        let _ = std::io::Seek::seek(
+            &mut file,
+            std::io::SeekFrom::Start(len.saturating_sub(LOG_TAIL_BYTES)),
+        );
+        let _ = file.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// SIGKILL (what `Child::kill` sends on Unix) and reap, so no zombie or port survives.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let exited = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten());
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- {} log tail ({}) ---\n{}",
+                self.name,
+                self.log_path.display(),
+                self.log_tail()
+            );
+        } else if let Some(status) = exited {
+            // A daemon that died under a passing test is still worth knowing about.
+            eprintln!("warning: {} had exited by itself ({status})", self.name);
+        }
+    }
+}
+
+/// A bare HTTP/1.1 GET; returns the status code, or None if the daemon is not answering yet.
+/// Hand-written so start-up needs no async runtime and works from any test.
+pub fn http_get_status(addr: SocketAddr, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).ok()?;
+    // "HTTP/1.1 200 OK"
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+
+/// Options for starting a store.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// Use this data directory (kept by the caller) instead of a fresh tempdir; restart tests
+    /// start a second store on the first one's directory.
+    pub data_dir: Option<PathBuf>,
+    /// Extra environment variables (`STORE_DURABLE`, `STORE_CLUSTER_SECRET`, ...).
+    pub env: Vec<(String, String)>,
+    /// Extra command-line arguments.
+    pub args: Vec<String>,
+}
+
+/// A running `store` daemon on an ephemeral loopback port.
+pub struct StoreProcess {
+    daemon: Daemon,
+    data_dir: PathBuf,
+    /// The tempdir when the harness made the data directory itself (removed on drop).
+    _owned_dir: Option<tempfile::TempDir>,
+    options: StoreOptions,
+}
+
+impl StoreProcess {
+    /// Starts a store on a fresh tempdir.
+    pub fn spawn() -> StoreProcess {
+        Self::spawn_with(StoreOptions::default())
+    }
+
+    /// Starts a store on `data_dir`, which the caller keeps (for restart tests).
+    pub fn spawn_in(data_dir: &Path) -> StoreProcess {
+        Self::spawn_with(StoreOptions {
+            data_dir: Some(data_dir.to_path_buf()),
+            ..Default::default()
+        })
+    }
+
+    /// Starts a store with the given options.
+    pub fn spawn_with(options: StoreOptions) -> StoreProcess {
+        let (data_dir, owned) = match &options.data_dir {
+            Some(dir) => (dir.clone(), None),
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("store-data-")
+                    .tempdir()
+                    .expect("create a data tempdir");
+                (dir.path().to_path_buf(), Some(dir))
+            }
+        };
+        let daemon = Self::start_daemon(&data_dir, &options);
+        StoreProcess {
+            daemon,
+            data_dir,
+            _owned_dir: owned,
+            options,
+        }
+    }
+
+    fn start_daemon(data_dir: &Path, options: &StoreOptions) -> Daemon {
+        let mut args = vec![
+            "--listen".to_string(),
+            "127.0.0.1:0".to_string(),
+            "--data-dir".to_string(),
+            data_dir.display().to_string(),
+        ];
+        args.extend(options.args.iter().cloned());
+        Daemon::start(DaemonSpec {
+            name: "store",
+            binary: binary_path("store", "STORE_BIN"),
+            args,
+            env: &options.env,
+            line_prefix: "store listening on ",
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.daemon.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.daemon.addr
+    }
+
+    /// The engine's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The child's pid, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.daemon.pid()
+    }
+
+    /// A client for this store.
+    pub fn client(&self) -> Client {
+        client(&self.endpoint())
+    }
+
+    /// `kill -9`: no shutdown hook runs, as in a crash or power loss of the process.
+    pub fn kill9(&mut self) {
+        self.daemon.kill();
+    }
+
+    /// Whether the process is still running (false after it crashed or was killed).
+    pub fn is_running(&mut self) -> bool {
+        match self.daemon.child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Kills the process (if it runs) and starts a new one on the same data directory, with
+    /// the same options. The new process listens on a new port: take `endpoint()` again.
+    pub fn restart(&mut self) {
+        self.daemon.kill();
+        self.daemon = Self::start_daemon(&self.data_dir, &self.options);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The proxy (ready for the proxy's tests; none are written yet)
+
+/// A running `dax-proxy` node in front of a store.
+pub struct ProxyProcess {
+    daemon: Daemon,
+}
+
+impl ProxyProcess {
+    /// Starts a proxy node for `store` with `--listen 127.0.0.1:0 --store URL`.
+    pub fn spawn(store: &StoreProcess) -> ProxyProcess {
+        Self::spawn_with(&store.endpoint(), &[], &[])
+    }
+
+    /// Starts a proxy node for the store at `store_url`, with extra arguments and environment.
+    pub fn spawn_with(
+        store_url: &str,
+        extra_args: &[&str],
+        env: &[(String, String)],
+    ) -> ProxyProcess {
+        let mut args = vec![
+            "--listen".to_string(),
+            "127.0.0.1:0".to_string(),
+            "--store".to_string(),
+            store_url.to_string(),
+        ];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
+        let daemon = Daemon::start(DaemonSpec {
+            name: "dax-proxy",
+            binary: binary_path("dax-proxy", "DAX_PROXY_BIN"),
+            args,
+            env,
+            line_prefix: "dax-proxy listening on ",
+        });
+        ProxyProcess { daemon }
+    }
+
+    /// `http://HOST:PORT`
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.daemon.addr)
+    }
+
+    /// A client for this node.
+    pub fn client(&self) -> Client {
+        client(&self.endpoint())
+    }
+
+    /// `kill -9` this node.
+    pub fn kill9(&mut self) {
+        self.daemon.kill();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SDK client
+
+/// An `aws-sdk-dynamodb` client for `endpoint`: plain HTTP, static test credentials,
+/// us-east-1, no retries, and a bound on every call so a hung server fails the test.
+pub fn client(endpoint: &str) -> Client {
+    let http = aws_smithy_http_client::Builder::new().build_http();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            None,
+            None,
+            "integration-tests",
+        ))
+        .endpoint_url(endpoint)
+        .http_client(http)
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .timeout_config(
+            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .build();
+    Client::from_conf(config)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// A name no other test in this run uses: `<prefix>-<pid>-<counter>`.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{n}", std::process::id())
+}
+
+/// `{"S": v}`
+pub fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+/// `{"N": v}` from anything printable as a number.
+pub fn n(v: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// An item (or key) from name/value pairs.
+pub fn item(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// A key attribute: name and scalar type.
+pub type KeyAttr<'a> = (&'a str, ScalarAttributeType);
+
+/// Creates an on-demand table with a hash key and an optional range key, then waits until it
+/// is ACTIVE.
+pub async fn create_table(
+    client: &Client,
+    name: &str,
+    hash: KeyAttr<'_>,
+    range: Option<KeyAttr<'_>>,
+) {
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(hash.0)
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(hash.0)
+                .attribute_type(hash.1)
+                .build()
+                .unwrap(),
+        );
+    if let Some((range_name, range_type)) = range {
+        request = request
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(range_name)
+                    .key_type(KeyType::Range)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(range_name)
+                    .attribute_type(range_type)
+                    .build()
+                    .unwrap(),
+            );
+    }
+    if let Err(e) = request.send().await {
+        panic!("CreateTable {name}: {}", DisplayErrorContext(&e));
+    }
+    wait_table_active(client, name).await;
+}
+
+/// A table with a string hash key `pk`.
+pub async fn create_hash_table(client: &Client, name: &str) {
+    create_table(client, name, ("pk", ScalarAttributeType::S), None).await;
+}
+
+/// A table with a string hash key `pk` and a number range key `sk`.
+pub async fn create_hash_range_table(client: &Client, name: &str) {
+    create_table(
+        client,
+        name,
+        ("pk", ScalarAttributeType::S),
+        Some(("sk", ScalarAttributeType::N)),
+    )
+    .await;
+}
+
+/// Polls DescribeTable until the table is ACTIVE (deadline 30 s).
+pub async fn wait_table_active(client: &Client, name: &str) {
+    let ok = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || async {
+            match client.describe_table().table_name(name).send().await {
+                Ok(out) => out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active),
+                Err(_) => false,
+            }
+        },
+    )
+    .await;
+    assert!(ok, "table {name} did not become ACTIVE within 30 s");
+}
+
+/// Polls DescribeTable until the table is gone (deadline 30 s).
+pub async fn wait_table_gone(client: &Client, name: &str) {
+    let ok = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || async {
+            match client.describe_table().table_name(name).send().await {
+                Err(e) => e.code() == Some("ResourceNotFoundException"),
+                Ok(_) => false,
+            }
+        },
+    )
+    .await;
+    assert!(ok, "table {name} still exists after 30 s");
+}
+
+/// Calls `check` every `interval` until it returns true or `timeout` passes; returns whether
+/// it succeeded. For state that changes in the background; never a fixed sleep.
+pub async fn wait_until<F, Fut>(timeout: Duration, interval: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// Asserts that `result` is an API error with `code` and, when given, exactly `message`.
+/// Returns the error for further checks.
+#[track_caller]
+pub fn assert_api_error<T: std::fmt::Debug, E>(
+    result: Result<T, E>,
+    code: &str,
+    message: Option<&str>,
+) -> E
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    let err = match result {
+        Ok(value) => panic!("expected {code}, got success: {value:?}"),
+        Err(err) => err,
+    };
+    assert_eq!(
+        err.code(),
+        Some(code),
+        "wrong error code; full error: {}",
+        DisplayErrorContext(&err)
+    );
+    if let Some(message) = message {
+        assert_eq!(err.message(), Some(message), "wrong message for {code}");
+    }
+    err
+}
+
+/// Unwraps an SDK result, printing the whole error chain (the SDK's Display is terse).
+#[track_caller]
+pub fn ok<T, E: std::error::Error>(result: Result<T, E>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(err) => panic!("unexpected error: {}", DisplayErrorContext(&err)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw requests
+
+/// An HTTP answer, body kept as bytes.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The body as JSON (panics with the body text if it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "response is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The error name after `#` in `__type`, if any.
+    pub fn error_name(&self) -> Option<String> {
+        let json: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
+        let ty = json.get("__type")?.as_str()?;
+        Some(ty.rsplit('#').next().unwrap_or(ty).to_string())
+    }
+
+    /// The error message (`message` or `Message`), if any.
+    pub fn error_message(&self) -> Option<String> {
+        let json: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
+        let m = json.get("message").or_else(|| json.get("Message"))?;
+        m.as_str().map(str::to_string)
+    }
+}
+
+/// POSTs `body` to `endpoint` as `DynamoDB_20120810.<op>`, SigV4-signed as an SDK would.
+pub async fn raw_call(endpoint: &str, op: &str, body: &[u8]) -> RawResponse {
+    raw_post(endpoint, Some(&format!("DynamoDB_20120810.{op}")), body).await
+}
+
+/// POSTs `body` to `endpoint` with an optional `X-Amz-Target`, SigV4-signed.
+pub async fn raw_post(endpoint: &str, target: Option<&str>, body: &[u8]) -> RawResponse {
+    let url: reqwest::Url = endpoint.parse().expect("endpoint URL");
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or("127.0.0.1")),
+        None => url.host_str().unwrap_or("127.0.0.1").to_string(),
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let amz_date = format_amz_date(now);
+    let content_type = "application/x-amz-json-1.0";
+    let mut headers: Vec<(String, String)> = vec![
+        ("content-type".into(), content_type.into()),
+        ("host".into(), host),
+        ("x-amz-date".into(), amz_date.clone()),
+    ];
+    if let Some(target) = target {
+        headers.push(("x-amz-target".into(), target.to_string()));
+    }
+    let authorization = sigv4_authorization(&headers, body, &amz_date);
+
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .timeout(Duration::from_secs(60))
+        .header("content-type", content_type)
+        .header("x-amz-date", &amz_date)
+        .header("authorization", authorization)
+        .body(body.to_vec());
+    if let Some(target) = target {
+        request = request.header("x-amz-target", target);
+    }
+    let response = request.send().await.expect("raw POST reached the server");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.expect("raw POST body").to_vec();
+    RawResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `YYYYMMDDTHHMMSSZ` for a Unix time (UTC), without a date crate.
+fn format_amz_date(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let secs = unix % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm), valid for all dates after 1970.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// The SigV4 `Authorization` header for a POST to `/` with the given (lowercase) headers.
+/// Written out here (≈25 lines) so raw tests keep working when the store verifies signatures.
+fn sigv4_authorization(headers: &[(String, String)], body: &[u8], amz_date: &str) -> String {
+    let mut sorted: Vec<&(String, String)> = headers.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let canonical_headers: String = sorted
+        .iter()
+        .map(|(k, v)| format!("{k}:{}\n", v.trim()))
+        .collect();
+    let signed_headers = sorted
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
+    let payload_hash = hex::encode(Sha256::digest(body));
+    let canonical_request =
+        format!("POST\n/\n\n{canonical_headers}\n{signed_headers}\n{payload_hash}");
+    let date = &amz_date[..8];
+    let scope = format!("{date}/{REGION}/dynamodb/aws4_request");
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    );
+    let k_date = hmac(
+        format!("AWS4{SECRET_ACCESS_KEY}").as_bytes(),
+        date.as_bytes(),
+    );
+    let k_region = hmac(&k_date, REGION.as_bytes());
+    let k_service = hmac(&k_region, b"dynamodb");
+    let k_signing = hmac(&k_service, b"aws4_request");
+    let signature = hex::encode(hmac(&k_signing, string_to_sign.as_bytes()));
+    format!("AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/{scope}, SignedHeaders={signed_headers}, Signature={signature}")
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python tools (boto3 / AWS CLI smoke tests)
+
+/// The virtualenv with boto3 and the AWS CLI that `tests/run.sh` prepares:
+/// `$INTEGRATION_PY_VENV`, else `<workspace>/target/py-venv`. Panics (never skips) when it is
+/// missing, so a run without it cannot pass by accident.
+pub fn python_venv() -> PathBuf {
+    let venv = match std::env::var_os("INTEGRATION_PY_VENV") {
+        Some(path) => PathBuf::from(path),
+        None => workspace_root().join("target").join("py-venv"),
+    };
+    let python = venv.join("bin").join("python");
+    assert!(
+        python.is_file(),
+        "Python venv with boto3 and awscli not found at {} (no {}). Run the suite with \
+         `tests/run.sh`, which creates it, or set INTEGRATION_PY_VENV.",
+        venv.display(),
+        python.display()
+    );
+    venv
+}
+
+/// Environment for Python tools talking to a test endpoint: test credentials, region, and no
+/// user config or profile to fall back on.
+pub fn python_env() -> Vec<(String, String)> {
+    [
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
+        ("AWS_DEFAULT_REGION", REGION),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ("AWS_PAGER", ""),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("PYTHONDONTWRITEBYTECODE", "1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amz_date_formats_known_instants() {
+        assert_eq!(format_amz_date(0), "19700101T000000Z");
+        // 2013-06-09T09:45:15Z, the instant in DynamoDB's signature-expired example.
+        assert_eq!(format_amz_date(1_370_771_115), "20130609T094515Z");
+        // A leap day.
+        assert_eq!(format_amz_date(1_709_210_096), "20240229T123456Z");
+    }
+
+    #[test]
+    fn sigv4_matches_the_aws_example_shape() {
+        let headers = vec![
+            (
+                "content-type".to_string(),
+                "application/x-amz-json-1.0".to_string(),
+            ),
+            ("host".to_string(), "127.0.0.1:8000".to_string()),
+            ("x-amz-date".to_string(), "20240101T000000Z".to_string()),
+        ];
+        let auth = sigv4_authorization(&headers, b"{}", "20240101T000000Z");
+        assert!(auth.starts_with(&format!(
+            "AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20240101/us-east-1/dynamodb/aws4_request, \
+             SignedHeaders=content-type;host;x-amz-date, Signature="
+        )));
+        let signature = auth.rsplit('=').next().unwrap();
+        assert_eq!(signature.len(), 64);
+    }
+
+    #[test]
+    fn unique_names_differ() {
+        assert_ne!(unique_name("t"), unique_name("t"));
+    }
+}

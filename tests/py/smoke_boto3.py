@@ -1,0 +1,114 @@
+"""boto3 smoke test: the calls an application makes first, against ENDPOINT (argv[1]).
+
+Run by tests/tests/smoke.rs inside the venv that tests/run.sh prepares. Exits non-zero with
+a traceback on the first failed check; prints "boto3 smoke: ok" at the end.
+"""
+import sys
+import time
+import uuid
+from decimal import Decimal
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+
+def wait_active(client, name, timeout=30.0):
+    # Not the boto3 waiter: it sleeps 20 s between polls.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if client.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE":
+                return
+        except ClientError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"table {name} not ACTIVE after {timeout}s")
+
+
+def expect_error(code, fn, **kwargs):
+    try:
+        fn(**kwargs)
+    except ClientError as e:
+        got = e.response["Error"]["Code"]
+        assert got == code, f"expected {code}, got {got}: {e.response}"
+        return e.response
+    raise AssertionError(f"expected {code}, call succeeded")
+
+
+def main(endpoint):
+    config = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=5, read_timeout=60)
+    session = boto3.session.Session()
+    ddb = session.client("dynamodb", endpoint_url=endpoint, config=config)
+    name = f"boto3-smoke-{uuid.uuid4().hex[:8]}"
+
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    wait_active(ddb, name)
+    assert name in ddb.list_tables()["TableNames"]
+
+    # Low-level client.
+    ddb.put_item(TableName=name, Item={"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"S": "one"}})
+    got = ddb.get_item(TableName=name, Key={"pk": {"S": "a"}, "sk": {"N": "1"}}, ConsistentRead=True)
+    assert got["Item"]["v"] == {"S": "one"}, got
+    assert "Item" not in ddb.get_item(TableName=name, Key={"pk": {"S": "a"}, "sk": {"N": "9"}})
+
+    out = ddb.update_item(TableName=name, Key={"pk": {"S": "a"}, "sk": {"N": "1"}},
+                          UpdateExpression="ADD hits :one", ExpressionAttributeValues={":one": {"N": "1"}},
+                          ReturnValues="UPDATED_NEW")
+    assert out["Attributes"] == {"hits": {"N": "1"}}, out
+
+    err = expect_error("ConditionalCheckFailedException", ddb.put_item, TableName=name,
+                       Item={"pk": {"S": "a"}, "sk": {"N": "1"}}, ConditionExpression="attribute_not_exists(pk)")
+    assert err["Error"]["Message"] == "The conditional request failed", err
+    expect_error("ResourceNotFoundException", ddb.describe_table, TableName=name + "-missing")
+
+    ddb.batch_write_item(RequestItems={name: [
+        {"PutRequest": {"Item": {"pk": {"S": "a"}, "sk": {"N": str(i)}}}} for i in range(2, 12)
+    ]})
+    page = ddb.query(TableName=name, KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+                     ExpressionAttributeValues={":pk": {"S": "a"}, ":lo": {"N": "2"}, ":hi": {"N": "4"}})
+    assert [i["sk"]["N"] for i in page["Items"]] == ["2", "3", "4"], page
+
+    paginator = ddb.get_paginator("scan")
+    scanned = sum(len(p["Items"]) for p in paginator.paginate(TableName=name, PaginationConfig={"PageSize": 3}))
+    assert scanned == 11, scanned
+
+    try:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": name, "Item": {"pk": {"S": "t"}, "sk": {"N": "1"}}}},
+            {"ConditionCheck": {"TableName": name, "Key": {"pk": {"S": "nope"}, "sk": {"N": "1"}},
+                                "ConditionExpression": "attribute_exists(pk)"}},
+        ])
+        raise AssertionError("transaction should have been cancelled")
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "TransactionCanceledException", e.response
+        reasons = [r["Code"] for r in e.response.get("CancellationReasons", [])]
+        assert reasons == ["None", "ConditionalCheckFailed"], e.response
+
+    # Resource API: Python types, Decimal numbers.
+    table = session.resource("dynamodb", endpoint_url=endpoint, config=config).Table(name)
+    table.put_item(Item={"pk": "r", "sk": 1, "price": Decimal("9.99"), "tags": {"x", "y"}, "doc": {"k": [1, "two"]}})
+    item = table.get_item(Key={"pk": "r", "sk": 1}, ConsistentRead=True)["Item"]
+    assert item["price"] == Decimal("9.99") and item["tags"] == {"x", "y"}, item
+    assert item["doc"] == {"k": [Decimal(1), "two"]}, item
+    assert table.query(KeyConditionExpression=Key("pk").eq("r"))["Count"] == 1
+
+    ddb.delete_table(TableName=name)
+    deadline = time.monotonic() + 30
+    while name in ddb.list_tables()["TableNames"]:
+        assert time.monotonic() < deadline, "table not deleted"
+        time.sleep(0.05)
+    print("boto3 smoke: ok")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: smoke_boto3.py ENDPOINT_URL")
+    main(sys.argv[1])

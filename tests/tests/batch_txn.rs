@@ -1,0 +1,539 @@
+//! BatchWriteItem / BatchGetItem and TransactWriteItems / TransactGetItems: success shapes,
+//! size limits, duplicate keys, all-or-nothing cancellation with per-action reasons, and
+//! ClientRequestToken idempotency (DYNAMODB.md §3, §5).
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Get, KeysAndAttributes, Put, PutRequest,
+    ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use integration_tests::*;
+
+async fn store_with_table() -> (StoreProcess, Client, String) {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("bt");
+    create_hash_table(&ddb, &table).await;
+    (store, ddb, table)
+}
+
+fn key(pk: &str) -> HashMap<String, AttributeValue> {
+    item(&[("pk", s(pk))])
+}
+
+fn put_request(pk: &str, v: i64) -> WriteRequest {
+    WriteRequest::builder()
+        .put_request(
+            PutRequest::builder()
+                .set_item(Some(item(&[("pk", s(pk)), ("v", n(v))])))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+fn delete_request(pk: &str) -> WriteRequest {
+    WriteRequest::builder()
+        .delete_request(
+            DeleteRequest::builder()
+                .set_key(Some(key(pk)))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+async fn get(ddb: &Client, table: &str, pk: &str) -> Option<HashMap<String, AttributeValue>> {
+    ok(ddb
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .consistent_read(true)
+        .send()
+        .await)
+    .item
+}
+
+#[tokio::test]
+async fn batch_write_then_batch_get() {
+    let (_store, ddb, table) = store_with_table().await;
+    let writes: Vec<WriteRequest> = (0..25).map(|i| put_request(&format!("k{i}"), i)).collect();
+    let out = ok(ddb
+        .batch_write_item()
+        .request_items(&table, writes)
+        .send()
+        .await);
+    assert!(
+        out.unprocessed_items().is_none_or(|u| u.is_empty()),
+        "unprocessed: {:?}",
+        out.unprocessed_items()
+    );
+
+    let mut keys: Vec<_> = (0..25).map(|i| key(&format!("k{i}"))).collect();
+    keys.push(key("missing"));
+    let got = ok(ddb
+        .batch_get_item()
+        .request_items(
+            &table,
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    let items = got
+        .responses()
+        .and_then(|r| r.get(&table))
+        .expect("Responses for the table");
+    assert_eq!(items.len(), 25, "missing keys are simply absent");
+    let mut values: Vec<i64> = items
+        .iter()
+        .map(|i| match &i["v"] {
+            AttributeValue::N(v) => v.parse().unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    values.sort_unstable();
+    assert_eq!(values, (0..25).collect::<Vec<_>>());
+    assert!(got.unprocessed_keys().is_none_or(|u| u.is_empty()));
+
+    // Deletes and puts mixed in one batch.
+    let mixed = vec![
+        delete_request("k0"),
+        delete_request("k1"),
+        put_request("new", 99),
+    ];
+    ok(ddb
+        .batch_write_item()
+        .request_items(&table, mixed)
+        .send()
+        .await);
+    assert!(get(&ddb, &table, "k0").await.is_none());
+    assert!(get(&ddb, &table, "k1").await.is_none());
+    assert_eq!(
+        get(&ddb, &table, "new").await.unwrap().get("v"),
+        Some(&n(99))
+    );
+
+    // Projection applies to every returned item.
+    let projected = ok(ddb
+        .batch_get_item()
+        .request_items(
+            &table,
+            KeysAndAttributes::builder()
+                .keys(key("new"))
+                .projection_expression("v")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    assert_eq!(
+        projected.responses().unwrap()[&table],
+        vec![item(&[("v", n(99))])]
+    );
+}
+
+#[tokio::test]
+async fn batch_limits_and_duplicates() {
+    let (_store, ddb, table) = store_with_table().await;
+    let too_many: Vec<WriteRequest> = (0..26).map(|i| put_request(&format!("k{i}"), i)).collect();
+    assert_api_error(
+        ddb.batch_write_item()
+            .request_items(&table, too_many)
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+
+    let duplicates = vec![put_request("same", 1), delete_request("same")];
+    assert_api_error(
+        ddb.batch_write_item()
+            .request_items(&table, duplicates)
+            .send()
+            .await,
+        "ValidationException",
+        Some("Provided list of item keys contains duplicates"),
+    );
+
+    // One bad request rejects the whole batch: nothing is written.
+    let one_bad = vec![
+        put_request("good", 1),
+        WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .set_item(Some(item(&[("pk", n(1))])))
+                    .build()
+                    .unwrap(),
+            )
+            .build(),
+    ];
+    assert_api_error(
+        ddb.batch_write_item()
+            .request_items(&table, one_bad)
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+    assert!(get(&ddb, &table, "good").await.is_none());
+
+    let keys: Vec<_> = (0..101).map(|i| key(&format!("k{i}"))).collect();
+    assert_api_error(
+        ddb.batch_get_item()
+            .request_items(
+                &table,
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+    assert_api_error(
+        ddb.batch_get_item()
+            .request_items(
+                &table,
+                KeysAndAttributes::builder()
+                    .keys(key("a"))
+                    .keys(key("a"))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+        "ValidationException",
+        Some("Provided list of item keys contains duplicates"),
+    );
+    assert_api_error(
+        ddb.batch_write_item()
+            .request_items("no-such-table", vec![put_request("x", 1)])
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        None,
+    );
+}
+
+fn tw_put(table: &str, it: HashMap<String, AttributeValue>) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(it))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+fn tw_add(table: &str, pk: &str, amount: i64) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .update(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(key(pk)))
+                .update_expression("ADD v :d")
+                .expression_attribute_values(":d", n(amount))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+/// A ConditionCheck that asks for ALL_OLD on failure.
+fn tw_check(
+    table: &str,
+    pk: &str,
+    condition: &str,
+    values: &[(&str, AttributeValue)],
+) -> TransactWriteItem {
+    let mut check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key(pk)))
+        .condition_expression(condition)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    for (name, value) in values {
+        check = check.expression_attribute_values(*name, value.clone());
+    }
+    TransactWriteItem::builder()
+        .condition_check(check.build().unwrap())
+        .build()
+}
+
+fn tw_delete(table: &str, pk: &str) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .delete(
+            Delete::builder()
+                .table_name(table)
+                .set_key(Some(key(pk)))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn transact_write_applies_all_actions() {
+    let (_store, ddb, table) = store_with_table().await;
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("acct-a"))
+        .item("v", n(100))
+        .send()
+        .await);
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("gone"))
+        .item("v", n(1))
+        .send()
+        .await);
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("guard"))
+        .item("open", AttributeValue::Bool(true))
+        .send()
+        .await);
+
+    ok(ddb
+        .transact_write_items()
+        .transact_items(tw_add(&table, "acct-a", -30))
+        .transact_items(tw_put(&table, item(&[("pk", s("acct-b")), ("v", n(30))])))
+        .transact_items(tw_delete(&table, "gone"))
+        .transact_items(tw_check(
+            &table,
+            "guard",
+            "open = :t",
+            &[(":t", AttributeValue::Bool(true))],
+        ))
+        .send()
+        .await);
+    assert_eq!(
+        get(&ddb, &table, "acct-a").await.unwrap().get("v"),
+        Some(&n(70))
+    );
+    assert_eq!(
+        get(&ddb, &table, "acct-b").await.unwrap().get("v"),
+        Some(&n(30))
+    );
+    assert!(get(&ddb, &table, "gone").await.is_none());
+}
+
+#[tokio::test]
+async fn transact_write_cancels_everything_with_reasons() {
+    let (_store, ddb, table) = store_with_table().await;
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("acct-a"))
+        .item("v", n(100))
+        .send()
+        .await);
+
+    let result = ddb
+        .transact_write_items()
+        .transact_items(tw_add(&table, "acct-a", -30))
+        .transact_items(tw_check(&table, "absent", "attribute_exists(pk)", &[]))
+        .transact_items(tw_put(&table, item(&[("pk", s("acct-b")), ("v", n(30))])))
+        .send()
+        .await;
+    let err = assert_api_error(
+        result,
+        "TransactionCanceledException",
+        Some(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons \
+             [None, ConditionalCheckFailed, None]",
+        ),
+    );
+    match err.into_service_error() {
+        TransactWriteItemsError::TransactionCanceledException(e) => {
+            let codes: Vec<_> = e
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or(""))
+                .collect();
+            assert_eq!(codes, vec!["None", "ConditionalCheckFailed", "None"]);
+            let failed = &e.cancellation_reasons()[1];
+            assert_eq!(failed.message(), Some("The conditional request failed"));
+            // ALL_OLD on a missing item: no Item.
+            assert!(failed.item().is_none());
+            assert!(e.cancellation_reasons()[0].message().is_none());
+        }
+        other => panic!("expected TransactionCanceledException, got {other:?}"),
+    }
+    // Nothing was applied.
+    assert_eq!(
+        get(&ddb, &table, "acct-a").await.unwrap().get("v"),
+        Some(&n(100))
+    );
+    assert!(get(&ddb, &table, "acct-b").await.is_none());
+
+    // ALL_OLD on an existing item puts it on that action's reason.
+    let result = ddb
+        .transact_write_items()
+        .transact_items(tw_check(&table, "acct-a", "v > :big", &[(":big", n(1000))]))
+        .send()
+        .await;
+    let err = assert_api_error(result, "TransactionCanceledException", None);
+    match err.into_service_error() {
+        TransactWriteItemsError::TransactionCanceledException(e) => {
+            assert_eq!(
+                e.cancellation_reasons()[0].item(),
+                Some(&item(&[("pk", s("acct-a")), ("v", n(100))]))
+            );
+        }
+        other => panic!("expected TransactionCanceledException, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn transact_write_static_validation() {
+    let (_store, ddb, table) = store_with_table().await;
+    assert_api_error(
+        ddb.transact_write_items()
+            .transact_items(tw_add(&table, "same", 1))
+            .transact_items(tw_delete(&table, "same"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("Transaction request cannot include multiple operations on one item"),
+    );
+    let too_many = (0..101)
+        .map(|i| tw_put(&table, key(&format!("k{i}"))))
+        .collect();
+    assert_api_error(
+        ddb.transact_write_items()
+            .set_transact_items(Some(too_many))
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+    // A missing table fails the call, not as a cancellation.
+    assert_api_error(
+        ddb.transact_write_items()
+            .transact_items(tw_put("no-such-table", key("x")))
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        None,
+    );
+    assert!(get(&ddb, &table, "k0").await.is_none());
+}
+
+#[tokio::test]
+async fn client_request_token_makes_transactions_idempotent() {
+    let (_store, ddb, table) = store_with_table().await;
+    let token = "token-0123456789";
+    for _ in 0..3 {
+        ok(ddb
+            .transact_write_items()
+            .client_request_token(token)
+            .transact_items(tw_add(&table, "ctr", 1))
+            .send()
+            .await);
+    }
+    assert_eq!(
+        get(&ddb, &table, "ctr").await.unwrap().get("v"),
+        Some(&n(1)),
+        "a repeated token applies once"
+    );
+    assert_api_error(
+        ddb.transact_write_items()
+            .client_request_token(token)
+            .transact_items(tw_add(&table, "ctr", 2))
+            .send()
+            .await,
+        "IdempotentParameterMismatchException",
+        None,
+    );
+}
+
+#[tokio::test]
+async fn transact_get_in_request_order() {
+    let (_store, ddb, table) = store_with_table().await;
+    for (pk, v) in [("a", 1), ("b", 2)] {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("v", n(v))
+            .item("extra", s("x"))
+            .send()
+            .await);
+    }
+    let get_of = |pk: &str| {
+        TransactGetItem::builder()
+            .get(
+                Get::builder()
+                    .table_name(&table)
+                    .set_key(Some(key(pk)))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let out = ok(ddb
+        .transact_get_items()
+        .transact_items(get_of("b"))
+        .transact_items(get_of("missing"))
+        .transact_items(get_of("a"))
+        .transact_items(
+            TransactGetItem::builder()
+                .get(
+                    Get::builder()
+                        .table_name(&table)
+                        .set_key(Some(key("a")))
+                        .projection_expression("v")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+    let responses = out.responses();
+    assert_eq!(responses.len(), 4);
+    assert_eq!(responses[0].item().and_then(|i| i.get("v")), Some(&n(2)));
+    assert!(
+        responses[1].item().is_none_or(|i| i.is_empty()),
+        "missing item: {:?}",
+        responses[1]
+    );
+    assert_eq!(responses[2].item().and_then(|i| i.get("v")), Some(&n(1)));
+    assert_eq!(responses[3].item(), Some(&item(&[("v", n(1))])));
+
+    assert_api_error(
+        ddb.transact_get_items()
+            .transact_items(
+                TransactGetItem::builder()
+                    .get(
+                        Get::builder()
+                            .table_name("no-such-table")
+                            .set_key(Some(key("a")))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        None,
+    );
+}

@@ -1,0 +1,232 @@
+//! Durability across process death: every write the store acknowledged must be there after
+//! `kill -9` and a restart on the same data directory (DESIGN.md: "no input ... loses an
+//! acknowledged write"). Runs with the default `STORE_DURABLE=true`.
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use integration_tests::*;
+
+/// Reads every item of `table` with consistent scans, keyed by `pk`.
+async fn scan_all(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> HashMap<String, HashMap<String, AttributeValue>> {
+    let mut out = HashMap::new();
+    let mut start = None;
+    loop {
+        let page = ok(client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await);
+        for item in page.items() {
+            let pk = match item.get("pk") {
+                Some(AttributeValue::S(pk)) => pk.clone(),
+                other => panic!("item without string pk: {other:?}"),
+            };
+            out.insert(pk, item.clone());
+        }
+        match page.last_evaluated_key() {
+            Some(key) => start = Some(key.clone()),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_kill9() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = StoreProcess::spawn_in(dir.path());
+    let ddb = store.client();
+    let table = unique_name("durable");
+    create_hash_table(&ddb, &table).await;
+
+    for i in 0..100 {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(&format!("k{i}")))
+            .item("v", n(i))
+            .send()
+            .await);
+    }
+    // Updates and deletes must persist too, not only puts.
+    for i in 0..10 {
+        ok(ddb
+            .update_item()
+            .table_name(&table)
+            .key("pk", s(&format!("k{i}")))
+            .update_expression("SET v = v + :k")
+            .expression_attribute_values(":k", n(1000))
+            .send()
+            .await);
+    }
+    for i in 90..100 {
+        ok(ddb
+            .delete_item()
+            .table_name(&table)
+            .key("pk", s(&format!("k{i}")))
+            .send()
+            .await);
+    }
+    ok(ddb
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(
+                    aws_sdk_dynamodb::types::Put::builder()
+                        .table_name(&table)
+                        .set_item(Some(item(&[("pk", s("txn")), ("v", n(7))])))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+
+    store.kill9();
+    store.restart();
+    let ddb = store.client();
+
+    let table_desc = ok(ddb.describe_table().table_name(&table).send().await);
+    assert_eq!(
+        table_desc.table().and_then(|t| t.table_name()),
+        Some(table.as_str())
+    );
+    let items = scan_all(&ddb, &table).await;
+    assert_eq!(items.len(), 91, "90 puts kept + the transaction's put");
+    for i in 0..90 {
+        let expected = if i < 10 { i + 1000 } else { i };
+        assert_eq!(items[&format!("k{i}")].get("v"), Some(&n(expected)), "k{i}");
+    }
+    for i in 90..100 {
+        assert!(
+            !items.contains_key(&format!("k{i}")),
+            "deleted k{i} came back"
+        );
+    }
+    assert_eq!(items["txn"].get("v"), Some(&n(7)));
+    assert_eq!(store.data_dir(), dir.path());
+}
+
+/// Writers keep writing while the store is killed: each write that got a 200 must be there
+/// after the restart. Writes in flight at the kill may or may not be (they were never
+/// acknowledged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_under_write_load_keeps_every_acknowledged_write() {
+    const WRITERS: usize = 8;
+    let mut store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("crash");
+    create_hash_table(&ddb, &table).await;
+
+    let acked: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
+    let acked_count = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..WRITERS {
+        let client = store.client();
+        let table = table.clone();
+        let acked = acked.clone();
+        let acked_count = acked_count.clone();
+        let stop = stop.clone();
+        writers.spawn(async move {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let pk = format!("w{w}-{i}");
+                let result = client
+                    .put_item()
+                    .table_name(&table)
+                    .item("pk", s(&pk))
+                    .item("v", n(i))
+                    .item("pad", s(&"p".repeat(200)))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => {
+                        acked.lock().unwrap().push((pk, i));
+                        acked_count.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // The store is gone: stop writing.
+                    Err(_) => break,
+                }
+                i += 1;
+            }
+        });
+    }
+
+    // Kill once enough writes are acknowledged (polling, not a fixed sleep).
+    let enough = wait_until(Duration::from_secs(120), Duration::from_millis(10), || {
+        let n = acked_count.load(Ordering::Relaxed);
+        async move { n >= 400 }
+    })
+    .await;
+    store.kill9();
+    stop.store(true, Ordering::Relaxed);
+    while writers.join_next().await.is_some() {}
+    assert!(enough, "fewer than 400 writes acknowledged in 120 s");
+
+    store.restart();
+    let items = scan_all(&store.client(), &table).await;
+    let acked = acked.lock().unwrap().clone();
+    let missing: Vec<&(String, u64)> = acked
+        .iter()
+        .filter(|(pk, _)| !items.contains_key(pk))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged writes lost, e.g. {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
+    for (pk, v) in &acked {
+        assert_eq!(items[pk].get("v"), Some(&n(*v)), "{pk}");
+    }
+}
+
+#[tokio::test]
+async fn tables_survive_restart() {
+    let mut store = StoreProcess::spawn();
+    let ddb = store.client();
+    let names = [unique_name("keep-a"), unique_name("keep-b")];
+    for name in &names {
+        create_hash_range_table(&ddb, name).await;
+    }
+    let dropped = unique_name("dropped");
+    create_hash_table(&ddb, &dropped).await;
+    ok(ddb.delete_table().table_name(&dropped).send().await);
+    wait_table_gone(&ddb, &dropped).await;
+
+    store.kill9();
+    store.restart();
+    let ddb = store.client();
+    let listed = ok(ddb.list_tables().send().await);
+    let mut expected: Vec<String> = names.to_vec();
+    expected.sort();
+    assert_eq!(listed.table_names(), expected.as_slice());
+    for name in &names {
+        let table = ok(ddb.describe_table().table_name(name).send().await)
+            .table
+            .unwrap();
+        assert_eq!(table.key_schema().len(), 2);
+        // The restarted store serves writes to the recovered table.
+        ok(ddb
+            .put_item()
+            .table_name(name)
+            .item("pk", s("after"))
+            .item("sk", n(1))
+            .send()
+            .await);
+    }
+}

@@ -1,0 +1,406 @@
+//! Malformed and hostile input sent as raw HTTP (what an SDK would refuse to send): bad JSON,
+//! unknown or missing targets, wrong JSON types, missing auth, invalid AttributeValues,
+//! oversized items and deep nesting. Each answer must be DynamoDB's error JSON with the right
+//! `__type` namespace, status, `x-amzn-RequestId` and a correct `x-amz-crc32`, and the
+//! process must keep serving afterwards (DYNAMODB.md §1).
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use integration_tests::serde_json::{json, Value};
+use integration_tests::*;
+
+/// CRC-32 (IEEE, reflected, as zlib), bitwise: small, and the tests check few bytes.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in data {
+        crc ^= byte as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Checks the parts every API answer must have, and returns the body as JSON.
+#[track_caller]
+fn check_envelope(response: &RawResponse) -> Value {
+    assert!(
+        response.headers.contains_key("x-amzn-requestid"),
+        "no x-amzn-RequestId: {:?}",
+        response.headers
+    );
+    let crc = response
+        .headers
+        .get("x-amz-crc32")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no x-amz-crc32: {:?}", response.headers));
+    assert_eq!(
+        crc,
+        crc32(&response.body).to_string(),
+        "x-amz-crc32 does not match the body"
+    );
+    response.json()
+}
+
+#[track_caller]
+fn assert_error(response: &RawResponse, status: u16, full_type: &str) -> Value {
+    let body = check_envelope(response);
+    assert_eq!(response.status, status, "body: {body}");
+    assert_eq!(body["__type"], full_type, "body: {body}");
+    body
+}
+
+async fn assert_still_serves(store: &mut StoreProcess) {
+    assert!(store.is_running(), "the store process died");
+    ok(store.client().list_tables().send().await);
+}
+
+#[test]
+fn crc32_matches_the_standard_check_value() {
+    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    assert_eq!(crc32(b"{}"), 2_745_614_147);
+}
+
+#[tokio::test]
+async fn protocol_errors() {
+    let mut store = StoreProcess::spawn();
+    let endpoint = store.endpoint();
+
+    let bad_json = raw_call(&endpoint, "ListTables", b"{not json").await;
+    let body = assert_error(
+        &bad_json,
+        400,
+        "com.amazon.coral.service#SerializationException",
+    );
+    assert!(
+        body.get("message").is_none_or(Value::is_null),
+        "no message for bad JSON: {body}"
+    );
+
+    let unknown = raw_call(&endpoint, "NoSuchOperation", b"{}").await;
+    assert_error(
+        &unknown,
+        400,
+        "com.amazon.coral.service#UnknownOperationException",
+    );
+
+    let wrong_version = raw_post(&endpoint, Some("DynamoDB_20111205.ListTables"), b"{}").await;
+    assert_error(
+        &wrong_version,
+        400,
+        "com.amazon.coral.service#UnknownOperationException",
+    );
+
+    let no_target = raw_post(&endpoint, None, b"{}").await;
+    assert_error(
+        &no_target,
+        400,
+        "com.amazon.coral.service#UnknownOperationException",
+    );
+
+    let ok_call = raw_call(&endpoint, "ListTables", b"{}").await;
+    let body = check_envelope(&ok_call);
+    assert_eq!(ok_call.status, 200);
+    assert_eq!(body, json!({"TableNames": []}));
+
+    assert_still_serves(&mut store).await;
+}
+
+#[tokio::test]
+async fn non_api_requests() {
+    let mut store = StoreProcess::spawn();
+    let endpoint = store.endpoint();
+    let http = reqwest::Client::new();
+
+    let get_root = http.get(format!("{endpoint}/")).send().await.unwrap();
+    assert_eq!(get_root.status().as_u16(), 200);
+
+    let other_path = http
+        .post(format!("{endpoint}/other"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_path.status().as_u16(), 404);
+
+    // No Authorization header at all.
+    let unsigned = http
+        .post(format!("{endpoint}/"))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", "DynamoDB_20120810.ListTables")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let status = unsigned.status().as_u16();
+    let body: Value = serde_json::from_slice(&unsigned.bytes().await.unwrap()).unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazon.coral.service#MissingAuthenticationTokenException"
+    );
+    assert_eq!(body["message"], "Request is missing Authentication Token");
+
+    assert_still_serves(&mut store).await;
+}
+
+#[tokio::test]
+async fn wrong_json_types_and_missing_members() {
+    let mut store = StoreProcess::spawn();
+    let endpoint = store.endpoint();
+
+    // A number where a string belongs is a SerializationException (with `Message`).
+    let wrong_type = raw_call(&endpoint, "DescribeTable", br#"{"TableName": 5}"#).await;
+    assert_error(
+        &wrong_type,
+        400,
+        "com.amazon.coral.service#SerializationException",
+    );
+
+    let object_for_string =
+        raw_call(&endpoint, "DescribeTable", br#"{"TableName": {"a": 1}}"#).await;
+    assert_error(
+        &object_for_string,
+        400,
+        "com.amazon.coral.service#SerializationException",
+    );
+
+    let not_object = raw_call(&endpoint, "ListTables", b"[1, 2]").await;
+    assert_eq!(not_object.status, 400);
+    assert!(
+        not_object.error_name().is_some(),
+        "an error JSON: {:?}",
+        String::from_utf8_lossy(&not_object.body)
+    );
+
+    let missing = raw_call(&endpoint, "DescribeTable", b"{}").await;
+    let body = assert_error(
+        &missing,
+        400,
+        "com.amazon.coral.validate#ValidationException",
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("tableName"),
+        "body: {body}"
+    );
+
+    let limit_zero = raw_call(&endpoint, "ListTables", br#"{"Limit": 0}"#).await;
+    let body = assert_error(
+        &limit_zero,
+        400,
+        "com.amazon.coral.validate#ValidationException",
+    );
+    assert_eq!(
+        body["message"],
+        "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value \
+         greater than or equal to 1"
+    );
+
+    assert_still_serves(&mut store).await;
+}
+
+#[tokio::test]
+async fn invalid_items() {
+    let mut store = StoreProcess::spawn();
+    let endpoint = store.endpoint();
+    let ddb = store.client();
+    let table = unique_name("raw");
+    create_hash_table(&ddb, &table).await;
+
+    let put = |item: Value| {
+        json!({"TableName": table, "Item": item})
+            .to_string()
+            .into_bytes()
+    };
+
+    let empty_value = raw_call(
+        &endpoint,
+        "PutItem",
+        &put(json!({"pk": {"S": "a"}, "x": {}})),
+    )
+    .await;
+    let body = assert_error(
+        &empty_value,
+        400,
+        "com.amazon.coral.validate#ValidationException",
+    );
+    assert_eq!(
+        body["message"],
+        "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+    );
+
+    let two_types = raw_call(
+        &endpoint,
+        "PutItem",
+        &put(json!({"pk": {"S": "a"}, "x": {"S": "s", "N": "1"}})),
+    )
+    .await;
+    let body = assert_error(
+        &two_types,
+        400,
+        "com.amazon.coral.validate#ValidationException",
+    );
+    assert_eq!(
+        body["message"],
+        "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
+    );
+
+    let bad_number = raw_call(
+        &endpoint,
+        "PutItem",
+        &put(json!({"pk": {"S": "a"}, "x": {"N": ""}})),
+    )
+    .await;
+    let body = assert_error(
+        &bad_number,
+        400,
+        "com.amazon.coral.validate#ValidationException",
+    );
+    assert_eq!(
+        body["message"],
+        "The parameter cannot be converted to a numeric value"
+    );
+
+    let bad_base64 = raw_call(
+        &endpoint,
+        "PutItem",
+        &put(json!({"pk": {"S": "a"}, "x": {"B": "!!!"}})),
+    )
+    .await;
+    assert_eq!(bad_base64.status, 400);
+    assert_eq!(
+        bad_base64.error_name().as_deref(),
+        Some("SerializationException")
+    );
+
+    // 500 KB of string value: over the 400 KB item limit, well under the 16 MB body limit.
+    let oversized = raw_call(
+        &endpoint,
+        "PutItem",
+        &put(json!({"pk": {"S": "a"}, "x": {"S": "z".repeat(500_000)}})),
+    )
+    .await;
+    let body = assert_error(
+        &oversized,
+        400,
+        "com.amazon.coral.validate#ValidationException",
+    );
+    assert_eq!(
+        body["message"],
+        "Item size has exceeded the maximum allowed size"
+    );
+
+    // 33 levels of nesting: one past DynamoDB's 32.
+    let mut nested = json!({"S": "leaf"});
+    for _ in 0..33 {
+        nested = json!({"L": [nested]});
+    }
+    let too_deep = raw_call(
+        &endpoint,
+        "PutItem",
+        &put(json!({"pk": {"S": "a"}, "x": nested})),
+    )
+    .await;
+    assert_eq!(too_deep.status, 400);
+    assert_eq!(
+        too_deep.error_name().as_deref(),
+        Some("ValidationException")
+    );
+
+    // Nothing above was stored.
+    let got = ok(ddb
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("a"))
+        .send()
+        .await);
+    assert!(
+        got.item().is_none(),
+        "a rejected item was stored: {:?}",
+        got.item()
+    );
+    assert_still_serves(&mut store).await;
+}
+
+/// Input built to hurt a parser: deep JSON nesting (stack), a huge body, a huge expression.
+/// Each must be answered with a 4xx, and the process must survive.
+#[tokio::test]
+async fn hostile_input_does_not_crash() {
+    let mut store = StoreProcess::spawn();
+    let endpoint = store.endpoint();
+    let ddb = store.client();
+    let table = unique_name("hostile");
+    create_hash_table(&ddb, &table).await;
+
+    // 100,000 nested arrays would overflow a naive recursive decoder's stack.
+    let depth = 100_000;
+    let mut deep = String::with_capacity(depth * 2 + 64);
+    deep.push_str(&format!(
+        r#"{{"TableName":"{table}","Item":{{"pk":{{"S":"a"}},"x":"#
+    ));
+    deep.push_str(&"[".repeat(depth));
+    deep.push_str(&"]".repeat(depth));
+    deep.push_str("}}");
+    let response = raw_call(&endpoint, "PutItem", deep.as_bytes()).await;
+    assert!(
+        (400..500).contains(&response.status),
+        "deep JSON: status {}",
+        response.status
+    );
+
+    let mut nested_value = String::new();
+    for _ in 0..10_000 {
+        nested_value.push_str(r#"{"L":["#);
+    }
+    nested_value.push_str(r#"{"S":"x"}"#);
+    nested_value.push_str(&"]}".repeat(10_000));
+    let body =
+        format!(r#"{{"TableName":"{table}","Item":{{"pk":{{"S":"a"}},"x":{nested_value}}}}}"#);
+    let response = raw_call(&endpoint, "PutItem", body.as_bytes()).await;
+    assert!(
+        (400..500).contains(&response.status),
+        "deep AttributeValue: status {}",
+        response.status
+    );
+
+    // A deeply parenthesised condition must hit a depth limit, not the stack.
+    let condition = format!(
+        "{}attribute_exists(pk){}",
+        "(".repeat(20_000),
+        ")".repeat(20_000)
+    );
+    let result = ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("b"))
+        .condition_expression(condition)
+        .send()
+        .await;
+    assert_api_error(result, "ValidationException", None);
+
+    // Over 16 MB: 413 (DynamoDB) or a 4xx; the server may also close the connection before
+    // reading it all, which the client sees as an error. Never a crash.
+    let huge = vec![b' '; 17 * 1024 * 1024];
+    let response = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", "DynamoDB_20120810.ListTables")
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0")
+        .body(huge)
+        .send()
+        .await;
+    if let Ok(response) = response {
+        let status = response.status().as_u16();
+        assert!((400..500).contains(&status), "huge body: status {status}");
+    }
+
+    assert_still_serves(&mut store).await;
+}

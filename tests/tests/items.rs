@@ -1,0 +1,741 @@
+//! Single-item data plane: PutItem, GetItem, UpdateItem, DeleteItem: every attribute type,
+//! number normalisation, ReturnValues, conditions, projections, and the validation errors of
+//! DYNAMODB.md §2 and §5. Also the concurrency test: many clients ADD to one item.
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+use integration_tests::*;
+
+async fn store_with_table() -> (StoreProcess, Client, String) {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("items");
+    create_hash_table(&ddb, &table).await;
+    (store, ddb, table)
+}
+
+async fn get(ddb: &Client, table: &str, pk: &str) -> Option<HashMap<String, AttributeValue>> {
+    ok(ddb
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .consistent_read(true)
+        .send()
+        .await)
+    .item
+}
+
+/// Sets come back in any order; sort them so items compare.
+fn normalize_sets(mut item: HashMap<String, AttributeValue>) -> HashMap<String, AttributeValue> {
+    for value in item.values_mut() {
+        match value {
+            AttributeValue::Ss(v) | AttributeValue::Ns(v) => v.sort(),
+            AttributeValue::Bs(v) => v.sort_by(|a, b| a.as_ref().cmp(b.as_ref())),
+            _ => {}
+        }
+    }
+    item
+}
+
+#[tokio::test]
+async fn put_get_every_attribute_type() {
+    let (_store, ddb, table) = store_with_table().await;
+    let full = item(&[
+        ("pk", s("all-types")),
+        ("s", s("héllo ✓")),
+        ("empty_s", s("")),
+        ("n", n("-12.5")),
+        ("b", AttributeValue::B(Blob::new(vec![0u8, 1, 2, 255]))),
+        ("t", AttributeValue::Bool(true)),
+        ("f", AttributeValue::Bool(false)),
+        ("null", AttributeValue::Null(true)),
+        ("ss", AttributeValue::Ss(vec!["a".into(), "b".into()])),
+        ("ns", AttributeValue::Ns(vec!["1".into(), "2.5".into()])),
+        (
+            "bs",
+            AttributeValue::Bs(vec![Blob::new(vec![1u8]), Blob::new(vec![2u8])]),
+        ),
+        (
+            "l",
+            AttributeValue::L(vec![s("x"), n(1), AttributeValue::L(vec![])]),
+        ),
+        (
+            "m",
+            AttributeValue::M(item(&[
+                ("inner", AttributeValue::M(item(&[("deep", s("v"))]))),
+                ("e", AttributeValue::M(HashMap::new())),
+            ])),
+        ),
+    ]);
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(full.clone()))
+        .send()
+        .await);
+    let got = get(&ddb, &table, "all-types").await.expect("item exists");
+    assert_eq!(normalize_sets(got), normalize_sets(full));
+}
+
+#[tokio::test]
+async fn numbers_are_normalized() {
+    let (_store, ddb, table) = store_with_table().await;
+    let cases = [
+        ("1E+2", "100"),
+        ("01.50", "1.5"),
+        ("-0", "0"),
+        ("1.0", "1"),
+        ("0.000", "0"),
+        ("-1e-3", "-0.001"),
+    ];
+    for (i, (input, expected)) in cases.iter().enumerate() {
+        let pk = format!("num-{i}");
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(&pk))
+            .item("v", n(input))
+            .send()
+            .await);
+        let got = get(&ddb, &table, &pk).await.unwrap();
+        assert_eq!(got.get("v"), Some(&n(expected)), "input {input}");
+    }
+    // 38 significant digits are kept exactly.
+    let big = "12345678901234567890123456789012345678";
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("big"))
+        .item("v", n(big))
+        .send()
+        .await);
+    assert_eq!(
+        get(&ddb, &table, "big").await.unwrap().get("v"),
+        Some(&n(big))
+    );
+}
+
+#[tokio::test]
+async fn number_limits_are_validation_errors() {
+    let (_store, ddb, table) = store_with_table().await;
+    let cases = [
+        ("123456789012345678901234567890123456789", "Attempting to store more than 38 significant digits in a Number"),
+        ("1E+126", "Number overflow. Attempting to store a number with magnitude larger than supported range"),
+        ("1E-131", "Number underflow. Attempting to store a number with magnitude smaller than supported range"),
+        ("12abc", "The parameter cannot be converted to a numeric value: 12abc"),
+    ];
+    for (input, message) in cases {
+        let result = ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("x"))
+            .item("v", n(input))
+            .send()
+            .await;
+        assert_api_error(result, "ValidationException", Some(message));
+    }
+    assert!(get(&ddb, &table, "x").await.is_none());
+}
+
+#[tokio::test]
+async fn get_missing_item_has_no_item() {
+    let (_store, ddb, table) = store_with_table().await;
+    let out = ok(ddb
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("nobody"))
+        .send()
+        .await);
+    assert!(out.item().is_none());
+}
+
+#[tokio::test]
+async fn put_and_delete_return_old_values() {
+    let (_store, ddb, table) = store_with_table().await;
+    let first = ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("rv"))
+        .item("v", n(1))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await);
+    assert!(
+        first.attributes().is_none(),
+        "ALL_OLD on a new item returns no Attributes"
+    );
+
+    let second = ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("rv"))
+        .item("v", n(2))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await);
+    assert_eq!(
+        second.attributes(),
+        Some(&item(&[("pk", s("rv")), ("v", n(1))]))
+    );
+
+    let deleted = ok(ddb
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("rv"))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await);
+    assert_eq!(
+        deleted.attributes(),
+        Some(&item(&[("pk", s("rv")), ("v", n(2))]))
+    );
+    assert!(get(&ddb, &table, "rv").await.is_none());
+
+    // Deleting a missing item succeeds and returns nothing.
+    let again = ok(ddb
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("rv"))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await);
+    assert!(again.attributes().is_none());
+
+    // PutItem only allows NONE and ALL_OLD.
+    let bad = ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("rv"))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    assert_api_error(
+        bad,
+        "ValidationException",
+        Some("ReturnValues can only be ALL_OLD or NONE"),
+    );
+}
+
+#[tokio::test]
+async fn update_item_paths_and_return_values() {
+    let (_store, ddb, table) = store_with_table().await;
+    let created = ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("u"))
+        .update_expression("SET a = :one, m = :m, l = :l ADD c :five, tags :set")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":five", n(5))
+        .expression_attribute_values(":m", AttributeValue::M(item(&[("x", n(1))])))
+        .expression_attribute_values(":l", AttributeValue::L(vec![s("a"), s("b"), s("c")]))
+        .expression_attribute_values(":set", AttributeValue::Ss(vec!["red".into()]))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await);
+    let new = created.attributes().expect("ALL_NEW");
+    assert_eq!(new.get("a"), Some(&n(1)));
+    assert_eq!(new.get("c"), Some(&n(5)));
+
+    let updated = ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("u"))
+        .update_expression("SET a = a + :two, m.y = :two, l[1] = :z ADD c :neg, tags :more")
+        .expression_attribute_values(":two", n(2))
+        .expression_attribute_values(":z", s("z"))
+        .expression_attribute_values(":neg", n("-1.5"))
+        .expression_attribute_values(":more", AttributeValue::Ss(vec!["blue".into()]))
+        .return_values(ReturnValue::UpdatedOld)
+        .send()
+        .await);
+    let old = updated.attributes().expect("UPDATED_OLD");
+    assert_eq!(old.get("a"), Some(&n(1)));
+    assert_eq!(old.get("c"), Some(&n(5)));
+    assert!(
+        !old.contains_key("pk"),
+        "UPDATED_OLD returns only touched attributes: {old:?}"
+    );
+
+    let got = normalize_sets(get(&ddb, &table, "u").await.unwrap());
+    assert_eq!(got.get("a"), Some(&n(3)));
+    assert_eq!(got.get("c"), Some(&n("3.5")));
+    assert_eq!(
+        got.get("m"),
+        Some(&AttributeValue::M(item(&[("x", n(1)), ("y", n(2))])))
+    );
+    assert_eq!(
+        got.get("l"),
+        Some(&AttributeValue::L(vec![s("a"), s("z"), s("c")]))
+    );
+    assert_eq!(
+        got.get("tags"),
+        Some(&AttributeValue::Ss(vec!["blue".into(), "red".into()]))
+    );
+
+    let removed = ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("u"))
+        .update_expression("REMOVE m, l[0] DELETE tags :red")
+        .expression_attribute_values(
+            ":red",
+            AttributeValue::Ss(vec!["red".into(), "blue".into()]),
+        )
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await);
+    // Removing a list element shifts the rest; deleting every element removes the set.
+    assert_eq!(
+        removed.attributes(),
+        Some(&item(&[
+            ("pk", s("u")),
+            ("a", n(3)),
+            ("c", n("3.5")),
+            ("l", AttributeValue::L(vec![s("z"), s("c")]))
+        ]))
+    );
+}
+
+#[tokio::test]
+async fn update_errors() {
+    let (_store, ddb, table) = store_with_table().await;
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("e"))
+        .item("str", s("text"))
+        .send()
+        .await);
+
+    let key_update = ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("e"))
+        .update_expression("SET pk = :v")
+        .expression_attribute_values(":v", s("other"))
+        .send()
+        .await;
+    assert_api_error(
+        key_update,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key"),
+    );
+
+    let bad_path = ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("e"))
+        .update_expression("SET missing.inner = :v")
+        .expression_attribute_values(":v", n(1))
+        .send()
+        .await;
+    assert_api_error(
+        bad_path,
+        "ValidationException",
+        Some("The document path provided in the update expression is invalid for update"),
+    );
+
+    let wrong_type = ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("e"))
+        .update_expression("SET str = str + :one")
+        .expression_attribute_values(":one", n(1))
+        .send()
+        .await;
+    assert_api_error(
+        wrong_type,
+        "ValidationException",
+        Some("An operand in the update expression has an incorrect data type"),
+    );
+
+    let syntax = ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("e"))
+        .update_expression("SET = 1")
+        .send()
+        .await;
+    let err = assert_api_error(syntax, "ValidationException", None);
+    let message = aws_sdk_dynamodb::error::ProvideErrorMetadata::message(&err)
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.starts_with("Invalid UpdateExpression: Syntax error; token:"),
+        "message: {message}"
+    );
+
+    let unused = ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("e"))
+        .update_expression("SET a = :a")
+        .expression_attribute_values(":a", n(1))
+        .expression_attribute_values(":b", n(2))
+        .send()
+        .await;
+    assert_api_error(
+        unused,
+        "ValidationException",
+        Some("Value provided in ExpressionAttributeValues unused in expressions: keys: {:b}"),
+    );
+
+    let undefined = ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("e"))
+        .update_expression("SET a = :a")
+        .send()
+        .await;
+    assert_api_error(
+        undefined,
+        "ValidationException",
+        Some("Invalid UpdateExpression: An expression attribute value used in expression is not defined; attribute value: :a"),
+    );
+
+    let reserved = ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("e"))
+        .update_expression("SET size = :a")
+        .expression_attribute_values(":a", n(1))
+        .send()
+        .await;
+    assert_api_error(
+        reserved,
+        "ValidationException",
+        Some("Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: size"),
+    );
+
+    // None of the failed updates changed the item.
+    assert_eq!(
+        get(&ddb, &table, "e").await.unwrap(),
+        item(&[("pk", s("e")), ("str", s("text"))])
+    );
+}
+
+#[tokio::test]
+async fn conditional_writes() {
+    let (_store, ddb, table) = store_with_table().await;
+    let put_once = || {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s("c"))
+            .item("v", n(1))
+            .condition_expression("attribute_not_exists(pk)")
+    };
+    ok(put_once().send().await);
+    assert_api_error(
+        put_once().send().await,
+        "ConditionalCheckFailedException",
+        Some("The conditional request failed"),
+    );
+
+    // ReturnValuesOnConditionCheckFailure=ALL_OLD puts the existing item on the error.
+    let failed = ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("c"))
+        .update_expression("SET v = :new")
+        .condition_expression("v = :expected")
+        .expression_attribute_values(":new", n(3))
+        .expression_attribute_values(":expected", n(2))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    let err = assert_api_error(failed, "ConditionalCheckFailedException", None);
+    match err.into_service_error() {
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => {
+            assert_eq!(e.item(), Some(&item(&[("pk", s("c")), ("v", n(1))])));
+        }
+        other => panic!("expected ConditionalCheckFailedException, got {other:?}"),
+    }
+
+    ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("c"))
+        .update_expression("SET v = :new")
+        .condition_expression("v = :expected")
+        .expression_attribute_values(":new", n(3))
+        .expression_attribute_values(":expected", n(1))
+        .send()
+        .await);
+
+    assert_api_error(
+        ddb.delete_item()
+            .table_name(&table)
+            .key("pk", s("c"))
+            .condition_expression("v > :limit")
+            .expression_attribute_values(":limit", n(10))
+            .send()
+            .await,
+        "ConditionalCheckFailedException",
+        Some("The conditional request failed"),
+    );
+    ok(ddb
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("c"))
+        .condition_expression("v BETWEEN :lo AND :hi")
+        .expression_attribute_values(":lo", n(3))
+        .expression_attribute_values(":hi", n(10))
+        .send()
+        .await);
+    assert!(get(&ddb, &table, "c").await.is_none());
+}
+
+#[tokio::test]
+async fn projection_expression_returns_only_named_paths() {
+    let (_store, ddb, table) = store_with_table().await;
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("p"))
+        .item("a", n(1))
+        .item("b", n(2))
+        .item("m", AttributeValue::M(item(&[("x", n(1)), ("y", n(2))])))
+        .item("l", AttributeValue::L(vec![s("l0"), s("l1")]))
+        .send()
+        .await);
+    let out = ok(ddb
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("p"))
+        .projection_expression("a, #m.y, l[1], nothing")
+        .expression_attribute_names("#m", "m")
+        .send()
+        .await);
+    assert_eq!(
+        out.item(),
+        Some(&item(&[
+            ("a", n(1)),
+            ("m", AttributeValue::M(item(&[("y", n(2))]))),
+            ("l", AttributeValue::L(vec![s("l1")])),
+        ]))
+    );
+}
+
+#[tokio::test]
+async fn key_validation_errors() {
+    let (_store, ddb, table) = store_with_table().await;
+    assert_api_error(
+        ddb.put_item()
+            .table_name(&table)
+            .item("other", s("x"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Missing the key pk in the item"),
+    );
+    assert_api_error(
+        ddb.put_item().table_name(&table).item("pk", n(1)).send().await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"),
+    );
+    assert_api_error(
+        ddb.put_item().table_name(&table).item("pk", s("")).send().await,
+        "ValidationException",
+        Some(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an \
+             empty string value. Key: pk",
+        ),
+    );
+    assert_api_error(
+        ddb.get_item()
+            .table_name(&table)
+            .key("wrong", s("x"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("The provided key element does not match the schema"),
+    );
+    assert_api_error(
+        ddb.get_item()
+            .table_name(&table)
+            .key("pk", s("x"))
+            .key("extra", s("y"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("The provided key element does not match the schema"),
+    );
+    assert_api_error(
+        ddb.put_item().table_name(&table).item("pk", s(&"k".repeat(2049))).send().await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"),
+    );
+    // A 2048-byte key is fine.
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s(&"k".repeat(2048)))
+        .send()
+        .await);
+}
+
+#[tokio::test]
+async fn attribute_value_validation_errors() {
+    let (_store, ddb, table) = store_with_table().await;
+    assert_api_error(
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s("x"))
+            .item("ss", AttributeValue::Ss(vec![]))
+            .send()
+            .await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: An string set  may not be empty"),
+    );
+    assert_api_error(
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s("x"))
+            .item("ss", AttributeValue::Ss(vec!["a".into(), "a".into()]))
+            .send()
+            .await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Input collection [a, a] contains duplicates."),
+    );
+    assert_api_error(
+        ddb.put_item().table_name(&table).item("pk", s("x")).item("nul", AttributeValue::Null(false)).send().await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Null attribute value types must have the value of true"),
+    );
+    assert!(get(&ddb, &table, "x").await.is_none());
+}
+
+#[tokio::test]
+async fn item_size_limit() {
+    let (_store, ddb, table) = store_with_table().await;
+    // 400 KB = 409,600 bytes: names and values count. "pk" (2) + "x" (1) + "big" (3) + value.
+    let fits = 409_600 - 2 - 1 - 3;
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("x"))
+        .item("big", s(&"a".repeat(fits)))
+        .send()
+        .await);
+    assert_api_error(
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s("y"))
+            .item("big", s(&"a".repeat(fits + 1)))
+            .send()
+            .await,
+        "ValidationException",
+        Some("Item size has exceeded the maximum allowed size"),
+    );
+    assert!(get(&ddb, &table, "y").await.is_none());
+    assert_api_error(
+        ddb.update_item()
+            .table_name(&table)
+            .key("pk", s("x"))
+            .update_expression("SET more = :v")
+            .expression_attribute_values(":v", s("b"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("Item size to update has exceeded the maximum allowed size"),
+    );
+}
+
+#[tokio::test]
+async fn missing_table_is_resource_not_found() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    assert_api_error(
+        ddb.put_item()
+            .table_name("nope")
+            .item("pk", s("x"))
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        Some("Requested resource not found"),
+    );
+    assert_api_error(
+        ddb.get_item()
+            .table_name("nope")
+            .key("pk", s("x"))
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        Some("Requested resource not found"),
+    );
+    assert_api_error(
+        ddb.delete_item()
+            .table_name("nope")
+            .key("pk", s("x"))
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        Some("Requested resource not found"),
+    );
+    assert_api_error(
+        ddb.update_item()
+            .table_name("nope")
+            .key("pk", s("x"))
+            .update_expression("SET a = :a")
+            .expression_attribute_values(":a", n(1))
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        Some("Requested resource not found"),
+    );
+}
+
+/// 32 clients each ADD 1 to one counter N times, concurrently; conditional writes are
+/// serialized per key, so the final value is exactly 32 × N and every ALL_NEW value handed
+/// back is distinct (no two updates saw the same old value).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_add_on_one_item_is_exact() {
+    const CLIENTS: usize = 32;
+    const PER_CLIENT: usize = 25;
+    let (store, ddb, table) = store_with_table().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CLIENTS {
+        // A client each: separate connection pools, as separate applications would have.
+        let client = store.client();
+        let table = table.clone();
+        tasks.spawn(async move {
+            let mut seen = Vec::with_capacity(PER_CLIENT);
+            for _ in 0..PER_CLIENT {
+                let out = ok(client
+                    .update_item()
+                    .table_name(&table)
+                    .key("pk", s("counter"))
+                    .update_expression("ADD n :one")
+                    .expression_attribute_values(":one", n(1))
+                    .return_values(ReturnValue::UpdatedNew)
+                    .send()
+                    .await);
+                let value = match out.attributes().and_then(|a| a.get("n")) {
+                    Some(AttributeValue::N(v)) => v.parse::<u64>().unwrap(),
+                    other => panic!("UPDATED_NEW without n: {other:?}"),
+                };
+                seen.push(value);
+            }
+            seen
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        all.extend(result.unwrap());
+    }
+    let total = (CLIENTS * PER_CLIENT) as u64;
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (1..=total).collect::<Vec<_>>(),
+        "each ADD must see a distinct predecessor"
+    );
+    let final_item = get(&ddb, &table, "counter").await.unwrap();
+    assert_eq!(final_item.get("n"), Some(&n(total)));
+}

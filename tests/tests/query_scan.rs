@@ -1,0 +1,399 @@
+//! Query and Scan: key conditions and sort order, paging with Limit/LastEvaluatedKey, filters
+//! (Count vs ScannedCount), Select COUNT, parallel scan segments, and the validation errors
+//! of DYNAMODB.md §4-§5.
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType, Select};
+use aws_sdk_dynamodb::Client;
+use integration_tests::*;
+
+/// A store with a table `pk` (S) + `sk` (N) holding partitions "a" (sk 1..=20, with `even`
+/// set on even sk) and "b" (sk 1..=5).
+async fn store_with_data() -> (StoreProcess, Client, String) {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("qs");
+    create_hash_range_table(&ddb, &table).await;
+    for sk in 1..=20 {
+        let mut request = ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("a"))
+            .item("sk", n(sk));
+        if sk % 2 == 0 {
+            request = request.item("even", AttributeValue::Bool(true));
+        }
+        ok(request.send().await);
+    }
+    for sk in 1..=5 {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("b"))
+            .item("sk", n(sk))
+            .send()
+            .await);
+    }
+    (store, ddb, table)
+}
+
+fn sort_keys(items: &[HashMap<String, AttributeValue>]) -> Vec<i64> {
+    items
+        .iter()
+        .map(|item| match item.get("sk") {
+            Some(AttributeValue::N(v)) => v.parse().unwrap(),
+            other => panic!("item without numeric sk: {other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn query_orders_numerically_both_ways() {
+    let (_store, ddb, table) = store_with_data().await;
+    let out = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s("a"))
+        .send()
+        .await);
+    assert_eq!(
+        sort_keys(out.items()),
+        (1..=20).collect::<Vec<_>>(),
+        "numbers sort numerically, not as text"
+    );
+    assert_eq!(out.count(), 20);
+    assert_eq!(out.scanned_count(), 20);
+    assert!(out.last_evaluated_key().is_none());
+
+    let back = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s("a"))
+        .scan_index_forward(false)
+        .send()
+        .await);
+    assert_eq!(sort_keys(back.items()), (1..=20).rev().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn query_sort_key_conditions() {
+    let (_store, ddb, table) = store_with_data().await;
+    // (sort-key condition, its values, the sort keys expected)
+    type Case<'a> = (&'a str, Vec<(&'a str, i64)>, Vec<i64>);
+    let cases: [Case; 6] = [
+        ("sk = :a", vec![(":a", 7)], vec![7]),
+        ("sk < :a", vec![(":a", 3)], vec![1, 2]),
+        ("sk <= :a", vec![(":a", 3)], vec![1, 2, 3]),
+        ("sk > :a", vec![(":a", 18)], vec![19, 20]),
+        ("sk >= :a", vec![(":a", 18)], vec![18, 19, 20]),
+        (
+            "sk BETWEEN :a AND :b",
+            vec![(":a", 9), (":b", 11)],
+            vec![9, 10, 11],
+        ),
+    ];
+    for (condition, values, expected) in cases {
+        let mut request = ddb
+            .query()
+            .table_name(&table)
+            .key_condition_expression(format!("pk = :pk AND {condition}"))
+            .expression_attribute_values(":pk", s("a"));
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, n(value));
+        }
+        let out = ok(request.send().await);
+        assert_eq!(sort_keys(out.items()), expected, "{condition}");
+    }
+}
+
+#[tokio::test]
+async fn query_begins_with_on_string_sort_key() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("prefix");
+    create_table(
+        &ddb,
+        &table,
+        ("pk", ScalarAttributeType::S),
+        Some(("sk", ScalarAttributeType::S)),
+    )
+    .await;
+    for sk in [
+        "2024-01-01",
+        "2024-01-15",
+        "2024-02-01",
+        "2025-01-01",
+        "a",
+        "B",
+    ] {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("p"))
+            .item("sk", s(sk))
+            .send()
+            .await);
+    }
+    let out = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+        .expression_attribute_values(":pk", s("p"))
+        .expression_attribute_values(":prefix", s("2024-01"))
+        .send()
+        .await);
+    let got: Vec<_> = out.items().iter().map(|i| i["sk"].clone()).collect();
+    assert_eq!(got, vec![s("2024-01-01"), s("2024-01-15")]);
+
+    // Strings order by bytes: "B" (0x42) < "a" (0x61).
+    let all = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s("p"))
+        .send()
+        .await);
+    let got: Vec<_> = all.items().iter().map(|i| i["sk"].clone()).collect();
+    assert_eq!(
+        got,
+        vec![
+            s("2024-01-01"),
+            s("2024-01-15"),
+            s("2024-02-01"),
+            s("2025-01-01"),
+            s("B"),
+            s("a")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn query_pages_with_limit_and_exclusive_start_key() {
+    let (_store, ddb, table) = store_with_data().await;
+    let mut seen = Vec::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    let mut pages = 0;
+    loop {
+        let out = ok(ddb
+            .query()
+            .table_name(&table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("a"))
+            .limit(6)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await);
+        pages += 1;
+        assert!(out.items().len() <= 6);
+        seen.extend(sort_keys(out.items()));
+        match out.last_evaluated_key() {
+            Some(key) => {
+                assert_eq!(key.len(), 2, "LastEvaluatedKey is the primary key: {key:?}");
+                start = Some(key.clone());
+            }
+            None => break,
+        }
+        assert!(pages < 10, "paging does not terminate");
+    }
+    assert_eq!(seen, (1..=20).collect::<Vec<_>>());
+    // 20 items in pages of 6: 6, 6, 6, 2.
+    assert_eq!(pages, 4);
+}
+
+#[tokio::test]
+async fn filter_runs_after_limit() {
+    let (_store, ddb, table) = store_with_data().await;
+    let out = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .filter_expression("attribute_exists(even)")
+        .expression_attribute_values(":pk", s("a"))
+        .limit(5)
+        .send()
+        .await);
+    // Limit counts items read (1..=5); the filter keeps 2 and 4.
+    assert_eq!(out.scanned_count(), 5);
+    assert_eq!(out.count(), 2);
+    assert_eq!(sort_keys(out.items()), vec![2, 4]);
+    assert!(out.last_evaluated_key().is_some());
+
+    let counted = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .filter_expression("attribute_exists(even)")
+        .expression_attribute_values(":pk", s("a"))
+        .select(Select::Count)
+        .send()
+        .await);
+    assert_eq!(counted.count(), 10);
+    assert_eq!(counted.scanned_count(), 20);
+    assert!(counted.items().is_empty());
+}
+
+#[tokio::test]
+async fn scan_returns_every_item_once_across_pages() {
+    let (_store, ddb, table) = store_with_data().await;
+    let mut seen = BTreeSet::new();
+    let mut start = None;
+    let mut pages = 0;
+    loop {
+        let out = ok(ddb
+            .scan()
+            .table_name(&table)
+            .limit(7)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await);
+        pages += 1;
+        for item in out.items() {
+            let key = (format!("{:?}", item["pk"]), format!("{:?}", item["sk"]));
+            assert!(seen.insert(key.clone()), "item {key:?} returned twice");
+        }
+        match out.last_evaluated_key() {
+            Some(key) => start = Some(key.clone()),
+            None => break,
+        }
+        assert!(pages < 20, "paging does not terminate");
+    }
+    assert_eq!(seen.len(), 25);
+
+    let filtered = ok(ddb
+        .scan()
+        .table_name(&table)
+        .filter_expression("pk = :b")
+        .expression_attribute_values(":b", s("b"))
+        .send()
+        .await);
+    assert_eq!(filtered.count(), 5);
+    assert_eq!(filtered.scanned_count(), 25);
+}
+
+#[tokio::test]
+async fn parallel_scan_segments_partition_the_table() {
+    let (_store, ddb, table) = store_with_data().await;
+    let total_segments = 4;
+    let mut seen = BTreeSet::new();
+    for segment in 0..total_segments {
+        let mut start = None;
+        loop {
+            let out = ok(ddb
+                .scan()
+                .table_name(&table)
+                .segment(segment)
+                .total_segments(total_segments)
+                .limit(4)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await);
+            for item in out.items() {
+                let key = (format!("{:?}", item["pk"]), format!("{:?}", item["sk"]));
+                assert!(
+                    seen.insert(key.clone()),
+                    "item {key:?} in two segments or pages"
+                );
+            }
+            match out.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => break,
+            }
+        }
+    }
+    assert_eq!(seen.len(), 25);
+
+    assert_api_error(
+        ddb.scan().table_name(&table).segment(3).total_segments(2).send().await,
+        "ValidationException",
+        Some("The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: 3 is not less than TotalSegments: 2"),
+    );
+    assert_api_error(
+        ddb.scan().table_name(&table).segment(0).send().await,
+        "ValidationException",
+        Some("The TotalSegments parameter is required but was not present in the request when Segment parameter is present"),
+    );
+}
+
+#[tokio::test]
+async fn query_validation_errors() {
+    let (_store, ddb, table) = store_with_data().await;
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .key_condition_expression("sk = :v")
+            .expression_attribute_values(":v", n(1))
+            .send()
+            .await,
+        "ValidationException",
+        Some("Query condition missed key schema element: pk"),
+    );
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .key_condition_expression("pk = :pk OR sk = :v")
+            .expression_attribute_values(":pk", s("a"))
+            .expression_attribute_values(":v", n(1))
+            .send()
+            .await,
+        "ValidationException",
+        Some("Invalid operator used in KeyConditionExpression: OR"),
+    );
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", n(1))
+            .send()
+            .await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Condition parameter type does not match schema type"),
+    );
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .index_name("nope")
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("a"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("The table does not have the specified index: nope"),
+    );
+    assert_api_error(
+        ddb.query().table_name(&table).send().await,
+        "ValidationException",
+        Some("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."),
+    );
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("a"))
+            .limit(0)
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+    assert_api_error(
+        ddb.query()
+            .table_name("nope")
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("a"))
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        Some("Requested resource not found"),
+    );
+    assert_api_error(
+        ddb.scan().table_name("nope").send().await,
+        "ResourceNotFoundException",
+        None,
+    );
+}

@@ -1,0 +1,449 @@
+//! Control plane: CreateTable, DescribeTable, ListTables, UpdateTable, DeleteTable, tags,
+//! DescribeLimits and DescribeEndpoints, with their success shapes and error codes
+//! (DYNAMODB.md §6).
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ScalarAttributeType, TableStatus, Tag,
+};
+use integration_tests::*;
+
+fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .unwrap()
+}
+
+fn attr(name: &str, ty: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ty)
+        .build()
+        .unwrap()
+}
+
+fn throughput(read: i64, write: i64) -> ProvisionedThroughput {
+    ProvisionedThroughput::builder()
+        .read_capacity_units(read)
+        .write_capacity_units(write)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn create_describe_list_delete_lifecycle() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let name = unique_name("life");
+
+    let created = ok(ddb
+        .create_table()
+        .table_name(&name)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("sk", ScalarAttributeType::N))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await);
+    let desc = created.table_description().expect("TableDescription");
+    assert_eq!(desc.table_name(), Some(name.as_str()));
+    assert!(
+        matches!(
+            desc.table_status(),
+            Some(TableStatus::Creating) | Some(TableStatus::Active)
+        ),
+        "status after create: {:?}",
+        desc.table_status()
+    );
+    let arn = desc.table_arn().expect("TableArn");
+    assert!(arn.starts_with("arn:aws:dynamodb:us-east-1:"), "arn {arn}");
+    assert!(arn.ends_with(&format!(":table/{name}")), "arn {arn}");
+
+    wait_table_active(&ddb, &name).await;
+    let described = ok(ddb.describe_table().table_name(&name).send().await);
+    let table = described.table().expect("Table");
+    assert_eq!(table.table_status(), Some(&TableStatus::Active));
+    assert_eq!(table.key_schema().len(), 2);
+    assert_eq!(table.key_schema()[0].attribute_name(), "pk");
+    assert_eq!(table.key_schema()[0].key_type(), &KeyType::Hash);
+    assert_eq!(table.key_schema()[1].attribute_name(), "sk");
+    assert_eq!(table.key_schema()[1].key_type(), &KeyType::Range);
+    assert_eq!(table.attribute_definitions().len(), 2);
+    assert_eq!(
+        table.billing_mode_summary().and_then(|b| b.billing_mode()),
+        Some(&BillingMode::PayPerRequest)
+    );
+    let pt = table
+        .provisioned_throughput()
+        .expect("on-demand tables report 0/0 throughput");
+    assert_eq!(pt.read_capacity_units(), Some(0));
+    assert_eq!(pt.write_capacity_units(), Some(0));
+    assert_eq!(table.item_count(), Some(0));
+    assert!(table.creation_date_time().is_some());
+
+    let listed = ok(ddb.list_tables().send().await);
+    assert!(
+        listed.table_names().contains(&name),
+        "ListTables: {:?}",
+        listed.table_names()
+    );
+
+    let deleted = ok(ddb.delete_table().table_name(&name).send().await);
+    assert_eq!(
+        deleted.table_description().and_then(|d| d.table_name()),
+        Some(name.as_str())
+    );
+    wait_table_gone(&ddb, &name).await;
+
+    assert_api_error(
+        ddb.describe_table().table_name(&name).send().await,
+        "ResourceNotFoundException",
+        Some(&format!(
+            "Requested resource not found: Table: {name} not found"
+        )),
+    );
+    let listed = ok(ddb.list_tables().send().await);
+    assert!(!listed.table_names().contains(&name));
+}
+
+#[tokio::test]
+async fn create_existing_table_is_resource_in_use() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let name = unique_name("dup");
+    create_hash_table(&ddb, &name).await;
+    let again = ddb
+        .create_table()
+        .table_name(&name)
+        .key_schema(key("pk", KeyType::Hash))
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    assert_api_error(
+        again,
+        "ResourceInUseException",
+        Some(&format!("Table already exists: {name}")),
+    );
+}
+
+#[tokio::test]
+async fn missing_table_errors() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    assert_api_error(
+        ddb.delete_table().table_name("no-such-table").send().await,
+        "ResourceNotFoundException",
+        Some("Requested resource not found: Table: no-such-table not found"),
+    );
+    assert_api_error(
+        ddb.update_table()
+            .table_name("no-such-table")
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        None,
+    );
+}
+
+#[tokio::test]
+async fn list_tables_pages_in_name_order() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let names = ["page-c", "page-a", "page-b"];
+    for name in names {
+        create_hash_table(&ddb, name).await;
+    }
+    let first = ok(ddb.list_tables().limit(2).send().await);
+    assert_eq!(
+        first.table_names(),
+        &["page-a".to_string(), "page-b".to_string()]
+    );
+    assert_eq!(first.last_evaluated_table_name(), Some("page-b"));
+    let second = ok(ddb
+        .list_tables()
+        .limit(2)
+        .exclusive_start_table_name("page-b")
+        .send()
+        .await);
+    assert_eq!(second.table_names(), &["page-c".to_string()]);
+    assert_eq!(second.last_evaluated_table_name(), None);
+}
+
+#[tokio::test]
+async fn update_table_throughput_and_billing_mode() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let name = unique_name("upd");
+    ok(ddb
+        .create_table()
+        .table_name(&name)
+        .key_schema(key("pk", KeyType::Hash))
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .provisioned_throughput(throughput(5, 5))
+        .send()
+        .await);
+    wait_table_active(&ddb, &name).await;
+    let table = ok(ddb.describe_table().table_name(&name).send().await)
+        .table
+        .unwrap();
+    let pt = table.provisioned_throughput().unwrap();
+    assert_eq!(
+        (pt.read_capacity_units(), pt.write_capacity_units()),
+        (Some(5), Some(5))
+    );
+
+    ok(ddb
+        .update_table()
+        .table_name(&name)
+        .provisioned_throughput(throughput(10, 7))
+        .send()
+        .await);
+    wait_table_active(&ddb, &name).await;
+    let table = ok(ddb.describe_table().table_name(&name).send().await)
+        .table
+        .unwrap();
+    let pt = table.provisioned_throughput().unwrap();
+    assert_eq!(
+        (pt.read_capacity_units(), pt.write_capacity_units()),
+        (Some(10), Some(7))
+    );
+
+    ok(ddb
+        .update_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await);
+    wait_table_active(&ddb, &name).await;
+    let table = ok(ddb.describe_table().table_name(&name).send().await)
+        .table
+        .unwrap();
+    assert_eq!(
+        table.billing_mode_summary().and_then(|b| b.billing_mode()),
+        Some(&BillingMode::PayPerRequest)
+    );
+
+    // Nothing to change is a ValidationException (the exact list of members grows over
+    // DynamoDB versions, so only the code is checked).
+    assert_api_error(
+        ddb.update_table().table_name(&name).send().await,
+        "ValidationException",
+        None,
+    );
+}
+
+#[tokio::test]
+async fn tags_round_trip() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let name = unique_name("tags");
+    create_hash_table(&ddb, &name).await;
+    let arn = ok(ddb.describe_table().table_name(&name).send().await)
+        .table
+        .and_then(|t| t.table_arn)
+        .expect("TableArn");
+
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+    ok(ddb
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(tag("env", "test"))
+        .tags(tag("team", "store"))
+        .send()
+        .await);
+    let listed = ok(ddb.list_tags_of_resource().resource_arn(&arn).send().await);
+    let mut tags: Vec<(String, String)> = listed
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    tags.sort();
+    assert_eq!(
+        tags,
+        vec![
+            ("env".into(), "test".into()),
+            ("team".into(), "store".into())
+        ]
+    );
+
+    // An existing key is overwritten.
+    ok(ddb
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(tag("env", "prod"))
+        .send()
+        .await);
+    ok(ddb
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await);
+    let listed = ok(ddb.list_tags_of_resource().resource_arn(&arn).send().await);
+    let tags: Vec<(String, String)> = listed
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    assert_eq!(tags, vec![("env".into(), "prod".into())]);
+
+    let missing = arn.replace(&name, "no-such-table");
+    assert_api_error(
+        ddb.list_tags_of_resource()
+            .resource_arn(&missing)
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        None,
+    );
+}
+
+#[tokio::test]
+async fn describe_limits_and_endpoints() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let limits = ok(ddb.describe_limits().send().await);
+    assert_eq!(limits.account_max_read_capacity_units(), Some(80000));
+    assert_eq!(limits.account_max_write_capacity_units(), Some(80000));
+    assert_eq!(limits.table_max_read_capacity_units(), Some(40000));
+    assert_eq!(limits.table_max_write_capacity_units(), Some(40000));
+
+    let endpoints = ok(ddb.describe_endpoints().send().await);
+    assert!(!endpoints.endpoints().is_empty());
+    assert_eq!(endpoints.endpoints()[0].cache_period_in_minutes(), 1440);
+    assert!(!endpoints.endpoints()[0].address().is_empty());
+}
+
+#[tokio::test]
+async fn create_table_validation_errors() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+
+    // Key attribute without a definition.
+    let undefined = ddb
+        .create_table()
+        .table_name("undefined-key")
+        .key_schema(key("pk", KeyType::Hash))
+        .attribute_definitions(attr("other", ScalarAttributeType::S))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    assert_api_error(undefined, "ValidationException", None);
+
+    // An unused attribute definition.
+    let unused = ddb
+        .create_table()
+        .table_name("unused-def")
+        .key_schema(key("pk", KeyType::Hash))
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("extra", ScalarAttributeType::S))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    assert_api_error(
+        unused,
+        "ValidationException",
+        Some(
+            "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly \
+             match number of attributes defined in AttributeDefinitions",
+        ),
+    );
+
+    // Hash and range with the same name.
+    let same = ddb
+        .create_table()
+        .table_name("same-names")
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("pk", KeyType::Range))
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    assert_api_error(
+        same,
+        "ValidationException",
+        Some("Both the Hash Key and the Range Key element in the KeySchema have the same name"),
+    );
+
+    // Table names are 3-255 characters of [a-zA-Z0-9_.-].
+    for bad in ["ab", "has space", &"x".repeat(256)] {
+        let result = ddb
+            .create_table()
+            .table_name(bad)
+            .key_schema(key("pk", KeyType::Hash))
+            .attribute_definitions(attr("pk", ScalarAttributeType::S))
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await;
+        assert_api_error(result, "ValidationException", None);
+    }
+
+    // PAY_PER_REQUEST with throughput.
+    let both = ddb
+        .create_table()
+        .table_name("ppr-with-throughput")
+        .key_schema(key("pk", KeyType::Hash))
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .billing_mode(BillingMode::PayPerRequest)
+        .provisioned_throughput(throughput(1, 1))
+        .send()
+        .await;
+    assert_api_error(
+        both,
+        "ValidationException",
+        Some(
+            "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be \
+             specified when BillingMode is PAY_PER_REQUEST",
+        ),
+    );
+
+    // None of the rejected tables exists.
+    let listed = ok(ddb.list_tables().send().await);
+    assert!(
+        listed.table_names().is_empty(),
+        "rejected tables were created: {:?}",
+        listed.table_names()
+    );
+}
+
+#[tokio::test]
+async fn deletion_protection_blocks_delete() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let name = unique_name("protected");
+    ok(ddb
+        .create_table()
+        .table_name(&name)
+        .key_schema(key("pk", KeyType::Hash))
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .billing_mode(BillingMode::PayPerRequest)
+        .deletion_protection_enabled(true)
+        .send()
+        .await);
+    wait_table_active(&ddb, &name).await;
+    assert_api_error(
+        ddb.delete_table().table_name(&name).send().await,
+        "ValidationException",
+        Some(
+            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion \
+             protection first.",
+        ),
+    );
+    ok(ddb
+        .update_table()
+        .table_name(&name)
+        .deletion_protection_enabled(false)
+        .send()
+        .await);
+    wait_table_active(&ddb, &name).await;
+    ok(ddb.delete_table().table_name(&name).send().await);
+    wait_table_gone(&ddb, &name).await;
+}
