@@ -183,6 +183,57 @@ impl KeySchema {
         self.extract(key)
     }
 
+    /// [`key_of_item`](Self::key_of_item) for BatchWriteItem puts, where DynamoDB reports a
+    /// missing or mistyped key attribute as `The provided key element does not match the
+    /// schema` instead.
+    pub fn key_of_batch_item(&self, item: &Item) -> Result<PrimaryKey, ApiError> {
+        for (attr, _) in self.attrs() {
+            if !item.get(&attr.name).is_some_and(|v| attr.ty.matches(v)) {
+                return Err(ApiError::validation(KEY_SCHEMA_MISMATCH));
+            }
+        }
+        self.key_of_item(item)
+    }
+
+    /// The key of an item under a secondary index's schema, for an item being written:
+    /// `Ok(None)` when the item lacks an index key attribute (sparse index), else
+    /// `Type mismatch for Index Key k Expected: S Actual: N IndexName: i` or the empty
+    /// string/binary message for index keys.
+    pub fn index_key_of_item(
+        &self,
+        item: &Item,
+        index_name: &str,
+    ) -> Result<Option<PrimaryKey>, ApiError> {
+        let mut missing = false;
+        for (attr, _) in self.attrs() {
+            let Some(value) = item.get(&attr.name) else {
+                missing = true;
+                continue;
+            };
+            if !attr.ty.matches(value) {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {index_name}",
+                    attr.name,
+                    attr.ty,
+                    value.type_name()
+                )));
+            }
+            let kind = match value {
+                AttributeValue::S(s) if s.is_empty() => "string",
+                AttributeValue::B(b) if b.is_empty() => "binary",
+                _ => continue,
+            };
+            return Err(ApiError::validation(format!(
+                "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {kind} value. IndexName: {index_name}, IndexKey: {}",
+                attr.name
+            )));
+        }
+        if missing {
+            return Ok(None);
+        }
+        Ok(self.key_of_stored(item))
+    }
+
     /// The key of an item known to be valid (read back from storage, or checked already);
     /// `None` if an attribute is missing or mistyped.
     pub fn key_of_stored(&self, item: &Item) -> Option<PrimaryKey> {
@@ -309,6 +360,45 @@ mod tests {
                 ("sk", AttributeValue::B(vec![0; 1024]))
             ]))
             .is_ok());
+    }
+
+    #[test]
+    fn batch_and_index_keys() {
+        let sch = schema(Some(ScalarType::S));
+        assert_eq!(
+            message(sch.key_of_batch_item(&item(&[("pk", s("a"))]))),
+            KEY_SCHEMA_MISMATCH
+        );
+        assert_eq!(
+            message(sch.key_of_batch_item(&item(&[("pk", s("a")), ("sk", s(""))]))),
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: sk"
+        );
+        assert_eq!(
+            sch.index_key_of_item(&item(&[("pk", s("a"))]), "i"),
+            Ok(None)
+        );
+        let n = AttributeValue::N(Number::from_i64(1));
+        match sch.index_key_of_item(&item(&[("pk", s("a")), ("sk", n)]), "i") {
+            Err(e) => assert_eq!(
+                e.message.as_deref(),
+                Some("One or more parameter values were invalid: Type mismatch for Index Key sk Expected: S Actual: N IndexName: i")
+            ),
+            Ok(k) => panic!("{k:?}"),
+        }
+        match sch.index_key_of_item(&item(&[("pk", s("")), ("sk", s("b"))]), "i") {
+            Err(e) => assert_eq!(
+                e.message.as_deref(),
+                Some("One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty string value. IndexName: i, IndexKey: pk")
+            ),
+            Ok(k) => panic!("{k:?}"),
+        }
+        assert_eq!(
+            sch.index_key_of_item(&item(&[("pk", s("a")), ("sk", s("b")), ("x", s(""))]), "i"),
+            Ok(Some(PrimaryKey {
+                hash: s("a"),
+                range: Some(s("b"))
+            }))
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! - within one value, validation failures of its members come before the "more than one
 //!   datatypes" check, and shape (serialization) errors anywhere in the value come before
 //!   its own validation failures;
-//! - nesting is capped at [`MAX_NESTING_DEPTH`] containers while parsing, which also keeps
+//! - nesting is capped at [`MAX_NESTING_DEPTH`] levels while parsing, which also keeps
 //!   serde_json's own recursion limit (128) out of reach for attribute values.
 //!
 //! Set equality and hashing ignore element order (DynamoDB sets are unordered), so
@@ -36,11 +36,17 @@ use crate::wire::error::ApiError;
 /// Prefix of serde custom errors that are DynamoDB validation failures, not malformed JSON.
 pub const VALIDATION_MARKER: &str = "\u{1}validation:";
 
-/// Deepest nesting of maps and lists DynamoDB accepts: a top-level `M`/`L` is level 1.
+/// Deepest nesting DynamoDB accepts, in levels: a top-level attribute is level 1 and each
+/// enclosing `M`/`L` adds one, so at most 31 containers may nest (real DynamoDB accepts 31
+/// map wraps around a scalar and rejects 32).
 pub const MAX_NESTING_DEPTH: usize = 32;
 
-/// DynamoDB's message for values nested deeper than [`MAX_NESTING_DEPTH`].
-pub const NESTING_MESSAGE: &str = "Nesting Levels have exceeded supported limits";
+/// Most `M`/`L` containers that may enclose one another.
+pub const MAX_CONTAINER_NESTING: usize = MAX_NESTING_DEPTH - 1;
+
+/// DynamoDB's message for values nested deeper than [`MAX_NESTING_DEPTH`] (as captured
+/// from the real service; DYNAMODB.md quotes its first sentence).
+pub const NESTING_MESSAGE: &str = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit";
 
 const EMPTY_MESSAGE: &str =
     "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";
@@ -159,7 +165,7 @@ impl AttributeValue {
 /// `Nesting Levels have exceeded supported limits` when any attribute nests deeper than
 /// [`MAX_NESTING_DEPTH`]. For items built by updates; parsing already enforces it.
 pub fn check_item_nesting(item: &Item) -> Result<(), ApiError> {
-    if item.values().any(|v| v.deeper_than(MAX_NESTING_DEPTH)) {
+    if item.values().any(|v| v.deeper_than(MAX_CONTAINER_NESTING)) {
         return Err(ApiError::validation(NESTING_MESSAGE));
     }
     Ok(())
@@ -487,7 +493,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
                     },
                 ),
                 TypeKey::M => {
-                    if self.depth >= MAX_NESTING_DEPTH {
+                    if self.depth >= MAX_CONTAINER_NESTING {
                         return Err(validation_error(NESTING_MESSAGE));
                     }
                     (
@@ -499,7 +505,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
                     )
                 }
                 TypeKey::L => {
-                    if self.depth >= MAX_NESTING_DEPTH {
+                    if self.depth >= MAX_CONTAINER_NESTING {
                         return Err(validation_error(NESTING_MESSAGE));
                     }
                     (
@@ -1054,6 +1060,21 @@ impl<'de> serde::Deserialize<'de> for AttributeValue {
     }
 }
 
+/// For `#[serde(deserialize_with = "...")]` on an `Item` member (`Item`, `Key`): the same
+/// validation as `Item`'s own `Deserialize`, plus DynamoDB's texts for a member of the wrong
+/// JSON shape (`Unrecognized collection type java.util.Map<...>` for a list, ...). `null`
+/// gives an empty item.
+pub fn deserialize_item<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Item, D::Error> {
+    Ok(MapSeed { depth: 0 }.deserialize(d)?.unwrap_or_default())
+}
+
+/// [`deserialize_item`] for an `Option<Item>` member (use with `#[serde(default)]`).
+pub fn deserialize_opt_item<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Item>, D::Error> {
+    MapSeed { depth: 0 }.deserialize(d)
+}
+
 /// `ExpressionAttributeValues`: placeholder (`:v`) to value. An invalid value is reported
 /// as `ExpressionAttributeValues contains invalid value: <msg> for key <:v>`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1077,6 +1098,9 @@ impl<'de> serde::Deserialize<'de> for ExpressionValues {
                         Err(e) => {
                             let text = e.to_string();
                             return Err(match validation_message(&text) {
+                                // Real DynamoDB reports over-deep expression values with
+                                // the same bare message as over-deep items.
+                                Some(NESTING_MESSAGE) => validation_error(NESTING_MESSAGE),
                                 Some(message) => validation_error(format_args!(
                                     "ExpressionAttributeValues contains invalid value: {message} for key {key}"
                                 )),
@@ -1304,17 +1328,17 @@ mod tests {
 
     #[test]
     fn nesting_limit() {
-        assert!(parse(&nested(32, "L")).is_ok());
-        assert!(parse(&nested(32, "M")).is_ok());
-        assert_eq!(parse(&nested(33, "L")), Err(format!("V:{NESTING_MESSAGE}")));
-        assert_eq!(parse(&nested(33, "M")), Err(format!("V:{NESTING_MESSAGE}")));
+        assert!(parse(&nested(31, "L")).is_ok());
+        assert!(parse(&nested(31, "M")).is_ok());
+        assert_eq!(parse(&nested(32, "L")), Err(format!("V:{NESTING_MESSAGE}")));
+        assert_eq!(parse(&nested(32, "M")), Err(format!("V:{NESTING_MESSAGE}")));
         // Far beyond serde_json's recursion limit: still the validation error, no crash.
         assert_eq!(
             parse(&nested(500, "L")),
             Err(format!("V:{NESTING_MESSAGE}"))
         );
-        let deep = ok(&nested(32, "M"));
-        assert_eq!(deep.depth(), 32);
+        let deep = ok(&nested(31, "M"));
+        assert_eq!(deep.depth(), 31);
         let mut item = Item::new();
         item.insert("a".into(), deep.clone());
         assert!(check_item_nesting(&item).is_ok());
@@ -1334,12 +1358,32 @@ mod tests {
             validation_message(&text),
             Some("ExpressionAttributeValues contains invalid value: One or more parameter values were invalid: An string set  may not be empty for key :v")
         );
+        let deep = format!(r#"{{":d":{}}}"#, nested(32, "M"));
+        let r: Result<ExpressionValues, _> = serde_json::from_str(&deep);
+        let text = r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(validation_message(&text), Some(NESTING_MESSAGE));
         let r: Result<ExpressionValues, _> = serde_json::from_str(r#"{":a":{"S":"x"}}"#);
         assert_eq!(r.ok().map(|v| v.0.len()), Some(1));
         let r: Result<ExpressionValues, _> = serde_json::from_str(r#"{":a":{"S":1}}"#);
         let text = r.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(validation_message(&text).is_none());
         assert!(text.starts_with("NUMBER_VALUE cannot be converted to String"));
+    }
+
+    #[test]
+    fn item_members_use_dynamodb_texts() {
+        #[derive(serde::Deserialize)]
+        struct Req {
+            #[serde(default, deserialize_with = "deserialize_opt_item")]
+            item: Option<Item>,
+        }
+        let r: Result<Req, _> = serde_json::from_str(r#"{"item":[]}"#);
+        let text = r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(strip_position(&text), MAP_COLLECTION);
+        let r: Result<Req, _> = serde_json::from_str(r#"{"item":{"a":{"S":"x"}}}"#);
+        assert_eq!(r.ok().and_then(|r| r.item).map(|i| i.len()), Some(1));
+        let r: Result<Req, _> = serde_json::from_str(r#"{}"#);
+        assert!(r.ok().is_some_and(|r| r.item.is_none()));
     }
 
     #[test]
