@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::common::ConsumedCapacity;
+use crate::model::value::VALIDATION_MARKER;
 use crate::model::{AttributeValue, Item};
 
 /// One legacy condition: `{ComparisonOperator, AttributeValueList}` (KeyConditions,
@@ -60,7 +61,11 @@ pub struct QueryInput {
     pub conditional_operator: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_index_forward: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "start_key"
+    )]
     pub exclusive_start_key: Option<Item>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_consumed_capacity: Option<String>,
@@ -91,6 +96,47 @@ pub struct QueryOutput {
     pub last_evaluated_key: Option<Item>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<ConsumedCapacity>,
+}
+
+/// Deserializes `ExclusiveStartKey` (Query and Scan). An invalid attribute value is
+/// reported as DynamoDB does: most messages get the prefix `The provided starting key is
+/// invalid: `, but those about numbers and duplicates in sets do not (dynalite's captures
+/// of the real service).
+pub fn start_key<'de, D>(deserializer: D) -> Result<Option<Item>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    let error = match Option::<Item>::deserialize(deserializer) {
+        Ok(key) => return Ok(key),
+        Err(e) => e,
+    };
+    let text = error.to_string();
+    let Some(at) = text.find(VALIDATION_MARKER) else {
+        return Err(error);
+    };
+    let message = strip_position(&text[at + VALIDATION_MARKER.len()..]);
+    const UNPREFIXED: &[&str] = &[
+        "contains duplicates",
+        "number set",
+        "numeric value",
+        "significant digits",
+        "number with magnitude",
+    ];
+    if UNPREFIXED.iter().any(|p| message.contains(p)) {
+        return Err(error);
+    }
+    Err(D::Error::custom(format_args!(
+        "{VALIDATION_MARKER}The provided starting key is invalid: {message}"
+    )))
+}
+
+/// Removes the ` at line L column C` serde_json appends to an error's text.
+fn strip_position(text: &str) -> &str {
+    match text.rfind(" at line ") {
+        Some(at) if text[at + 9..].split(' ').nth(1) == Some("column") => &text[..at],
+        _ => text,
+    }
 }
 
 impl QueryInput {
@@ -142,6 +188,32 @@ mod tests {
         assert_eq!(input.select.as_deref(), Some("BOGUS"));
         assert_eq!(input.key_condition_expression.as_deref(), Some("pk = :p"));
         assert!(input.expression_attribute_values.is_none());
+    }
+
+    #[test]
+    fn invalid_start_key_values_get_dynamodb_prefix() {
+        let err = crate::wire::ops::decode::<QueryInput>(
+            br#"{"ExclusiveStartKey":{"pk":{"S":"a","N":"1"}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message.as_deref(),
+            Some("The provided starting key is invalid: Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
+        );
+        let err =
+            crate::wire::ops::decode::<QueryInput>(br#"{"ExclusiveStartKey":{"pk":{"N":"x"}}}"#)
+                .unwrap_err();
+        assert_eq!(
+            err.message.as_deref(),
+            Some("The parameter cannot be converted to a numeric value: x")
+        );
+        let ok =
+            crate::wire::ops::decode::<QueryInput>(br#"{"ExclusiveStartKey":{"pk":{"S":"a"}}}"#)
+                .unwrap();
+        assert_eq!(ok.exclusive_start_key.map(|k| k.len()), Some(1));
+        let none =
+            crate::wire::ops::decode::<QueryInput>(br#"{"ExclusiveStartKey":null}"#).unwrap();
+        assert!(none.exclusive_start_key.is_none());
     }
 
     #[test]

@@ -34,7 +34,11 @@ pub struct ScanInput {
     /// `AND | OR`, for ScanFilter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditional_operator: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::query::start_key"
+    )]
     pub exclusive_start_key: Option<Item>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_consumed_capacity: Option<String>,
