@@ -17,11 +17,25 @@
 //! The change log is global and ordered by a sequence number assigned at commit, so
 //! followers (the proxy, streams, triggers, PITR) read one feed with one cursor.
 
+mod changelog;
+mod group_commit;
+mod keys;
+mod locks;
+
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::mpsc;
 use std::sync::Arc;
 
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use shared::model::codec::{decode_item, encode_item};
+use shared::model::size::item_size;
 use shared::model::{AttributeValue, Item, KeySchema, PrimaryKey};
+use tokio::sync::oneshot;
+
+use group_commit::{engine_error, Batch, Committer, Engine, Op, Request, Space, StatsDelta};
+use locks::{LockSet, StripedLocks};
 
 /// Storage failures: engine I/O or corrupt data. Never shown to clients: the API layer turns
 /// them into InternalServerError and logs the detail.
@@ -90,7 +104,11 @@ pub struct SortRange {
 impl SortRange {
     /// Every sort key.
     pub fn all() -> Self {
-        SortRange { lower: Bound::Unbounded, upper: Bound::Unbounded, prefix: None }
+        SortRange {
+            lower: Bound::Unbounded,
+            upper: Bound::Unbounded,
+            prefix: None,
+        }
     }
 }
 
@@ -112,29 +130,101 @@ pub struct StorageOptions {
 
 impl Default for StorageOptions {
     fn default() -> Self {
-        StorageOptions { durable: true, cache_bytes: 256 * 1024 * 1024 }
+        StorageOptions {
+            durable: true,
+            cache_bytes: 256 * 1024 * 1024,
+        }
     }
 }
 
 /// An item iterator from a range read, in key order (or reverse).
 pub type ItemIter<'a> = Box<dyn Iterator<Item = Result<Item, StorageError>> + Send + 'a>;
 
+/// Keys deleted per engine batch by [`Storage::drop_table_data`].
+const DROP_CHUNK: usize = 1000;
+
 /// The store's storage engine handle. Cheap to share (`Arc`).
 pub struct Storage {
-    _private: (),
+    committer: Arc<Committer>,
+    locks: StripedLocks,
+    /// The group-commit thread's queue; `None` without fsync (writers apply inline) and
+    /// after `Drop` took it to stop the thread.
+    queue: Option<mpsc::Sender<Request>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Storage {
     /// Opens (or creates) the data directory and starts the group-commit task.
     pub fn open(dir: &Path, options: StorageOptions) -> Result<Arc<Storage>, StorageError> {
-        let _ = (dir, options);
-        todo!("storage helper")
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StorageError::Engine(format!("{}: {e}", dir.display())))?;
+        // Journal persistence is ours to drive: each batch says whether it flushes, and the
+        // commit thread fsyncs whole groups.
+        let db = Database::builder(dir)
+            .cache_size(options.cache_bytes)
+            .manual_journal_persist(true)
+            .open()
+            .map_err(engine_error)?;
+        let items = db
+            .keyspace("items", KeyspaceCreateOptions::default)
+            .map_err(engine_error)?;
+        let changes = db
+            .keyspace("changes", KeyspaceCreateOptions::default)
+            .map_err(engine_error)?;
+        let meta = db
+            .keyspace("meta", KeyspaceCreateOptions::default)
+            .map_err(engine_error)?;
+        let engine = Engine {
+            db,
+            items,
+            changes,
+            meta,
+        };
+
+        let last_seq = match engine.changes.last_key_value() {
+            None => 0,
+            Some(guard) => {
+                let key = guard.key().map_err(engine_error)?;
+                changelog::parse_seq_key(&key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?
+            }
+        };
+        let stats = rebuild_stats(&engine.items)?;
+
+        let committer = Arc::new(Committer::new(engine, last_seq, stats, options.durable));
+        let (queue, thread) = if options.durable {
+            let (tx, rx) = mpsc::channel();
+            let worker = Arc::clone(&committer);
+            let thread = std::thread::Builder::new()
+                .name("store-group-commit".into())
+                .spawn(move || group_commit::run(worker, rx))
+                .map_err(|e| {
+                    StorageError::Engine(format!("cannot start the commit thread: {e}"))
+                })?;
+            (Some(tx), Some(thread))
+        } else {
+            (None, None)
+        };
+        Ok(Arc::new(Storage {
+            committer,
+            locks: StripedLocks::new(),
+            queue,
+            thread,
+        }))
     }
 
     /// Point read of one item.
     pub fn get(&self, table: &TableLayout, key: &PrimaryKey) -> Result<Option<Item>, StorageError> {
-        let _ = (table, key);
-        todo!("storage helper")
+        let engine_key = keys::item_key(table.table_id, key);
+        match self
+            .committer
+            .engine
+            .items
+            .get(&engine_key)
+            .map_err(engine_error)?
+        {
+            None => Ok(None),
+            Some(value) => decode_value(&engine_key, &value).map(Some),
+        }
     }
 
     /// The one write path. Locks `targets`, reads their current items (in `targets` order),
@@ -143,14 +233,163 @@ impl Storage {
     /// are durable, then returns `Ok(Ok(out))`. If `decide` returns `Err(e)`, nothing is
     /// written and `Ok(Err(e))` is returned. Puts and deletes that change nothing write no
     /// change record.
+    ///
+    /// Targets must name distinct items (an error otherwise). The batch becomes visible to
+    /// readers when committed, before it is durable; this call returns only once it is
+    /// durable (see `group_commit`). Cancelling the returned future after `decide` ran
+    /// does not cancel the commit.
     pub async fn write<T, E>(
         &self,
         targets: &[(&TableLayout, PrimaryKey)],
         cause: Cause,
         decide: impl FnOnce(&[Option<Item>]) -> Result<(Vec<Mutation>, T), E>,
     ) -> Result<Result<T, E>, StorageError> {
-        let _ = (targets, cause, decide);
-        todo!("storage helper")
+        let engine_keys: Vec<Vec<u8>> = targets
+            .iter()
+            .map(|(table, key)| keys::item_key(table.table_id, key))
+            .collect();
+        if engine_keys.len() > 1 {
+            let mut sorted: Vec<&[u8]> = engine_keys.iter().map(Vec::as_slice).collect();
+            sorted.sort_unstable();
+            if sorted.windows(2).any(|w| w[0] == w[1]) {
+                return Err(StorageError::Engine(
+                    "write targets the same item twice".into(),
+                ));
+            }
+        }
+        let locks = self.locks.lock(&engine_keys).await;
+
+        // Under the locks, these are the items' latest committed versions.
+        let mut raw = Vec::with_capacity(engine_keys.len());
+        let mut current = Vec::with_capacity(engine_keys.len());
+        for key in &engine_keys {
+            match self.committer.engine.items.get(key).map_err(engine_error)? {
+                None => {
+                    raw.push(None);
+                    current.push(None);
+                }
+                Some(value) => {
+                    current.push(Some(decode_value(key, &value)?));
+                    raw.push(Some(value));
+                }
+            }
+        }
+
+        let (mutations, out) = match decide(&current) {
+            Ok(decided) => decided,
+            Err(e) => return Ok(Err(e)),
+        };
+        if mutations.len() != targets.len() {
+            return Err(StorageError::Engine(format!(
+                "write decided {} mutations for {} targets",
+                mutations.len(),
+                targets.len()
+            )));
+        }
+
+        let mut batch = Batch::default();
+        for (index, mutation) in mutations.into_iter().enumerate() {
+            let (Some((table, key)), Some(engine_key), Some(old), Some(old_raw)) = (
+                targets.get(index),
+                engine_keys.get(index),
+                current.get(index),
+                raw.get(index),
+            ) else {
+                continue;
+            };
+            let old_size = old_raw.as_ref().map_or(0, |v| stored_size(v));
+            let old_image = old_raw.as_ref().map(|v| item_bytes(v));
+            match mutation {
+                Mutation::Keep => {}
+                Mutation::Delete => {
+                    let Some(old_image) = old_image else { continue };
+                    let keys_item = encode_item(&table.schema.key_item(key));
+                    batch
+                        .records
+                        .push(changelog::encode(&changelog::RecordParts {
+                            table_id: table.table_id,
+                            table_name: &table.name,
+                            cause,
+                            keys: &keys_item,
+                            old_image: Some(old_image),
+                            new_image: None,
+                        }));
+                    batch.ops.push(Op::Delete {
+                        space: Space::Items,
+                        key: engine_key.clone(),
+                    });
+                    batch.stats.push(StatsDelta {
+                        table_id: table.table_id,
+                        count: -1,
+                        size: -to_i64(old_size),
+                    });
+                }
+                Mutation::Put(item) => {
+                    if old.as_ref() == Some(&item) {
+                        continue;
+                    }
+                    let size = item_size(&item) as u64;
+                    let value = encode_value(&item, size);
+                    let keys_item = encode_item(&table.schema.key_item(key));
+                    batch
+                        .records
+                        .push(changelog::encode(&changelog::RecordParts {
+                            table_id: table.table_id,
+                            table_name: &table.name,
+                            cause,
+                            keys: &keys_item,
+                            old_image,
+                            new_image: Some(item_bytes(&value)),
+                        }));
+                    batch.ops.push(Op::Put {
+                        space: Space::Items,
+                        key: engine_key.clone(),
+                        value,
+                    });
+                    batch.stats.push(StatsDelta {
+                        table_id: table.table_id,
+                        count: if old_raw.is_some() { 0 } else { 1 },
+                        size: to_i64(size) - to_i64(old_size),
+                    });
+                }
+            }
+        }
+
+        if batch.ops.is_empty() {
+            // Nothing to write, but the answer rests on what we read: acknowledge it only
+            // once that state is durable (usually already true).
+            drop(locks);
+            self.committer
+                .wait_durable(self.committer.last_ticket())
+                .await?;
+            return Ok(Ok(out));
+        }
+        let ticket = self.commit(batch, locks).await?;
+        self.committer.wait_durable(ticket).await?;
+        Ok(Ok(out))
+    }
+
+    /// Applies a batch (inline or through the commit thread), releasing `locks` as soon as
+    /// it is visible, and returns its ticket. Does not wait for durability.
+    async fn commit(&self, batch: Batch, locks: LockSet) -> Result<u64, StorageError> {
+        match &self.queue {
+            None => {
+                let ticket = self.committer.apply(batch, Some(PersistMode::Buffer));
+                drop(locks);
+                ticket
+            }
+            Some(queue) => {
+                let (reply, answer) = oneshot::channel();
+                queue
+                    .send(Request {
+                        batch,
+                        locks,
+                        reply,
+                    })
+                    .map_err(|_| StorageError::Closed)?;
+                answer.await.map_err(|_| StorageError::Closed)?
+            }
+        }
     }
 
     /// Items of one partition whose sort key is in `range`, ascending or descending,
@@ -163,54 +402,1007 @@ impl Storage {
         forward: bool,
         exclusive_start: Option<&PrimaryKey>,
     ) -> Result<ItemIter<'a>, StorageError> {
-        let _ = (table, hash, range, forward, exclusive_start);
-        todo!("storage helper")
+        let partition = keys::partition_prefix(table.table_id, keys::TABLE_INDEX, hash);
+        let mut lower = Bound::Included(partition.clone());
+        let mut upper = keys::prefix_upper(&partition);
+        lower = keys::tighter_lower(lower, keys::sort_bound(&partition, &range.lower));
+        upper = keys::tighter_upper(upper, keys::sort_bound(&partition, &range.upper));
+        if let Some(prefix) = &range.prefix {
+            // Values starting with `prefix` are exactly [prefix, successor(prefix)).
+            lower = keys::tighter_lower(
+                lower,
+                keys::sort_bound(&partition, &Bound::Included(prefix.clone())),
+            );
+            if let Some(next) = keys::begins_with_successor(prefix) {
+                upper = keys::tighter_upper(
+                    upper,
+                    keys::sort_bound(&partition, &Bound::Excluded(next)),
+                );
+            }
+        }
+        if let Some(start) = exclusive_start {
+            let start_key = keys::item_key(table.table_id, start);
+            if forward {
+                lower = keys::tighter_lower(lower, Bound::Excluded(start_key));
+            } else {
+                upper = keys::tighter_upper(upper, Bound::Excluded(start_key));
+            }
+        }
+        Ok(self.range_items(lower, upper, forward))
     }
 
     /// Items of the table in scan order (partition hash, then key). With
-    /// `segment = Some((s, total))` only the s-th of `total` equal hash ranges.
+    /// `segment = Some((s, total))` only the s-th of `total` equal hash ranges; an invalid
+    /// segment (`total == 0` or `s >= total`) yields nothing.
     pub fn scan<'a>(
         &'a self,
         table: &TableLayout,
         segment: Option<(u32, u32)>,
         exclusive_start: Option<&PrimaryKey>,
     ) -> Result<ItemIter<'a>, StorageError> {
-        let _ = (table, segment, exclusive_start);
-        todo!("storage helper")
+        let prefix = keys::table_prefix(table.table_id, keys::TABLE_INDEX);
+        let at_hash = |hash: u64| {
+            let mut key = Vec::with_capacity(keys::TABLE_PREFIX_LEN + 8);
+            key.extend_from_slice(&prefix);
+            key.extend_from_slice(&hash.to_be_bytes());
+            key
+        };
+        let (mut lower, upper) = match segment {
+            None => (
+                Bound::Included(prefix.to_vec()),
+                keys::prefix_upper(&prefix),
+            ),
+            Some((s, total)) => match keys::segment_hash_range(s, total) {
+                None => return Ok(Box::new(std::iter::empty())),
+                Some((lo, hi)) => (
+                    Bound::Included(at_hash(lo)),
+                    match hi {
+                        Some(hi) => Bound::Excluded(at_hash(hi)),
+                        None => keys::prefix_upper(&prefix),
+                    },
+                ),
+            },
+        };
+        if let Some(start) = exclusive_start {
+            lower = keys::tighter_lower(
+                lower,
+                Bound::Excluded(keys::item_key(table.table_id, start)),
+            );
+        }
+        Ok(self.range_items(lower, upper, true))
     }
 
-    /// Change records with `seq > after`, at most `limit`, in order.
-    pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, StorageError> {
-        let _ = (after, limit);
-        todo!("storage helper")
+    /// Decoded items of an engine key range (a snapshot taken now).
+    fn range_items<'a>(
+        &'a self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        forward: bool,
+    ) -> ItemIter<'a> {
+        if keys::is_empty_range(&lower, &upper) {
+            return Box::new(std::iter::empty());
+        }
+        let iter = self
+            .committer
+            .engine
+            .items
+            .range::<Vec<u8>, _>((lower, upper));
+        if forward {
+            Box::new(iter.map(decode_guard))
+        } else {
+            Box::new(iter.rev().map(decode_guard))
+        }
+    }
+
+    /// Change records with `seq > after`, at most `limit`, in order. Only durable records
+    /// are returned (see `group_commit`), so a follower never sees a change that a crash
+    /// could take back.
+    pub fn changes_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<ChangeRecord>, StorageError> {
+        let published = self.committer.seq();
+        if after >= published || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let range = (
+            Bound::Excluded(changelog::seq_key(after)),
+            Bound::Included(changelog::seq_key(published)),
+        );
+        let mut records = Vec::new();
+        for guard in self.committer.engine.changes.range(range).take(limit) {
+            let (key, value) = guard.into_inner().map_err(engine_error)?;
+            records.push(changelog::decode(&key, &value)?);
+        }
+        Ok(records)
     }
 
     /// The newest committed sequence number; changes whenever a write commits, so
-    /// followers can long-poll.
+    /// followers can long-poll. With durability on it is the newest *durable* record.
     pub fn watch_seq(&self) -> tokio::sync::watch::Receiver<u64> {
-        todo!("storage helper")
+        self.committer.watch_seq()
     }
 
+    /// Live item count and total item size of the table. Exact (rebuilt from the items at
+    /// open, then maintained with every commit), so a crash never skews it.
     pub fn table_stats(&self, table_id: u64) -> TableStats {
-        let _ = table_id;
-        todo!("storage helper")
+        self.committer.table_stats(table_id)
     }
 
     /// Removes every item of a dropped table (runs in the background after DeleteTable).
+    /// Deletes keys in chunks, writes no change records, and returns once the deletes are
+    /// durable. The table must receive no writes meanwhile (the catalog has dropped it).
+    /// Covers every index of the table (all index ids under its table id).
     pub async fn drop_table_data(&self, table_id: u64) -> Result<(), StorageError> {
-        let _ = table_id;
-        todo!("storage helper")
+        let prefix = table_id.to_be_bytes();
+        let upper = keys::prefix_upper(&prefix);
+        let mut lower = Bound::Included(prefix.to_vec());
+        let mut last_ticket = None;
+        loop {
+            let mut chunk = Vec::with_capacity(DROP_CHUNK);
+            for guard in self
+                .committer
+                .engine
+                .items
+                .range::<Vec<u8>, _>((lower.clone(), upper.clone()))
+                .take(DROP_CHUNK)
+            {
+                chunk.push(guard.key().map_err(engine_error)?.to_vec());
+            }
+            let Some(last) = chunk.last() else { break };
+            lower = Bound::Excluded(last.clone());
+            let ops = chunk
+                .into_iter()
+                .map(|key| Op::Delete {
+                    space: Space::Items,
+                    key,
+                })
+                .collect();
+            last_ticket = Some(
+                self.commit(
+                    Batch {
+                        ops,
+                        ..Batch::default()
+                    },
+                    Vec::new(),
+                )
+                .await?,
+            );
+        }
+        if let Some(ticket) = last_ticket {
+            self.committer.wait_durable(ticket).await?;
+        }
+        self.committer.forget_table(table_id);
+        Ok(())
     }
 
     /// Durable catalog records (table descriptions, tags, settings): key → JSON bytes.
+    /// `None` deletes the record. Returns once the change is durable.
     pub async fn put_meta(&self, key: &str, value: Option<Vec<u8>>) -> Result<(), StorageError> {
-        let _ = (key, value);
-        todo!("storage helper")
+        let key = key.as_bytes().to_vec();
+        let op = match value {
+            Some(value) => Op::Put {
+                space: Space::Meta,
+                key,
+                value,
+            },
+            None => Op::Delete {
+                space: Space::Meta,
+                key,
+            },
+        };
+        let ticket = self
+            .commit(
+                Batch {
+                    ops: vec![op],
+                    ..Batch::default()
+                },
+                Vec::new(),
+            )
+            .await?;
+        self.committer.wait_durable(ticket).await
     }
 
-    /// Every catalog record whose key starts with `prefix`.
+    /// Every catalog record whose key starts with `prefix`, in key order.
     pub fn list_meta(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
-        let _ = prefix;
-        todo!("storage helper")
+        let meta = &self.committer.engine.meta;
+        // The engine rejects an empty prefix; the whole keyspace is what it means.
+        let iter = if prefix.is_empty() {
+            meta.iter()
+        } else {
+            meta.prefix(prefix)
+        };
+        let mut out = Vec::new();
+        for guard in iter {
+            let (key, value) = guard.into_inner().map_err(engine_error)?;
+            let name =
+                String::from_utf8(key.to_vec()).map_err(|_| StorageError::Corrupt(key.to_vec()))?;
+            out.push((name, value.to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Storage {
+    /// Stops the commit thread after it has committed and synced everything queued, so the
+    /// engine is closed (and its directory lock released) when the last handle goes.
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the group-commit thread panicked");
+            }
+        }
+    }
+}
+
+/// Stored item value: the item codec's bytes followed by the item's DynamoDB size (u32 BE),
+/// so stats can be rebuilt and deltas computed without decoding items.
+fn encode_value(item: &Item, size: u64) -> Vec<u8> {
+    let mut value = encode_item(item);
+    value.extend_from_slice(&u32::try_from(size).unwrap_or(u32::MAX).to_be_bytes());
+    value
+}
+
+/// The item codec's part of a stored value (empty for a value too short to have a trailer,
+/// which then fails to decode).
+fn item_bytes(value: &[u8]) -> &[u8] {
+    value
+        .get(..value.len().saturating_sub(4))
+        .unwrap_or_default()
+}
+
+/// The size trailer of a stored value (0 if missing).
+fn stored_size(value: &[u8]) -> u64 {
+    value
+        .len()
+        .checked_sub(4)
+        .and_then(|at| value.get(at..))
+        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+        .map_or(0, |b| u64::from(u32::from_be_bytes(b)))
+}
+
+fn decode_value(key: &[u8], value: &[u8]) -> Result<Item, StorageError> {
+    if value.len() < 4 {
+        return Err(StorageError::Corrupt(key.to_vec()));
+    }
+    decode_item(item_bytes(value)).ok_or_else(|| StorageError::Corrupt(key.to_vec()))
+}
+
+fn decode_guard(guard: fjall::Guard) -> Result<Item, StorageError> {
+    let (key, value) = guard.into_inner().map_err(engine_error)?;
+    decode_value(&key, &value)
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Per-table stats of the table items (index 0) on disk: one pass over the items keyspace,
+/// reading only the size trailers. Slow for big data sets, but always right after a crash.
+fn rebuild_stats(items: &Keyspace) -> Result<HashMap<u64, TableStats>, StorageError> {
+    let mut stats: HashMap<u64, TableStats> = HashMap::new();
+    for guard in items.iter() {
+        let (key, value) = guard.into_inner().map_err(engine_error)?;
+        let Some((table_id, index_id)) = keys::parse_table_prefix(&key) else {
+            return Err(StorageError::Corrupt(key.to_vec()));
+        };
+        if index_id != keys::TABLE_INDEX {
+            continue;
+        }
+        let entry = stats.entry(table_id).or_default();
+        entry.item_count += 1;
+        entry.size_bytes += stored_size(&value);
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::model::{KeyAttr, Number, ScalarType};
+
+    fn n(v: &str) -> AttributeValue {
+        match Number::parse(v) {
+            Ok(num) => AttributeValue::N(num),
+            Err(e) => panic!("bad number {v}: {e:?}"),
+        }
+    }
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.to_owned())
+    }
+
+    fn layout(table_id: u64, range: Option<ScalarType>) -> TableLayout {
+        TableLayout {
+            table_id,
+            name: format!("t{table_id}"),
+            schema: KeySchema {
+                hash: KeyAttr {
+                    name: "pk".into(),
+                    ty: ScalarType::S,
+                },
+                range: range.map(|ty| KeyAttr {
+                    name: "sk".into(),
+                    ty,
+                }),
+            },
+        }
+    }
+
+    fn pk(hash: AttributeValue, range: Option<AttributeValue>) -> PrimaryKey {
+        PrimaryKey { hash, range }
+    }
+
+    fn item(key: &PrimaryKey, extra: &[(&str, AttributeValue)]) -> Item {
+        let mut item = Item::new();
+        item.insert("pk".into(), key.hash.clone());
+        if let Some(r) = &key.range {
+            item.insert("sk".into(), r.clone());
+        }
+        for (name, value) in extra {
+            item.insert((*name).to_owned(), value.clone());
+        }
+        item
+    }
+
+    fn open(dir: &Path, durable: bool) -> Arc<Storage> {
+        match Storage::open(
+            dir,
+            StorageOptions {
+                durable,
+                cache_bytes: 8 << 20,
+            },
+        ) {
+            Ok(storage) => storage,
+            Err(e) => panic!("open: {e}"),
+        }
+    }
+
+    async fn put(storage: &Storage, table: &TableLayout, item: Item) {
+        let key = PrimaryKey {
+            hash: item.get("pk").cloned().unwrap_or(AttributeValue::Null),
+            range: table
+                .schema
+                .range
+                .as_ref()
+                .and_then(|_| item.get("sk").cloned()),
+        };
+        let outcome = storage
+            .write(&[(table, key)], Cause::User, |_| {
+                Ok::<_, ()>((vec![Mutation::Put(item)], ()))
+            })
+            .await;
+        assert!(matches!(outcome, Ok(Ok(()))), "put failed: {outcome:?}");
+    }
+
+    async fn delete(storage: &Storage, table: &TableLayout, key: PrimaryKey) {
+        let outcome = storage
+            .write(&[(table, key)], Cause::Ttl, |_| {
+                Ok::<_, ()>((vec![Mutation::Delete], ()))
+            })
+            .await;
+        assert!(matches!(outcome, Ok(Ok(()))), "delete failed: {outcome:?}");
+    }
+
+    fn collect(iter: Result<ItemIter<'_>, StorageError>) -> Vec<Item> {
+        match iter {
+            Ok(iter) => iter
+                .map(|r| r.unwrap_or_else(|e| panic!("read: {e}")))
+                .collect(),
+            Err(e) => panic!("range: {e}"),
+        }
+    }
+
+    fn sort_keys(items: &[Item]) -> Vec<AttributeValue> {
+        items.iter().filter_map(|i| i.get("sk").cloned()).collect()
+    }
+
+    fn all_changes(storage: &Storage) -> Vec<ChangeRecord> {
+        storage
+            .changes_after(0, usize::MAX)
+            .unwrap_or_else(|e| panic!("changes: {e}"))
+    }
+
+    #[tokio::test]
+    async fn write_then_read_round_trips() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), true);
+        let table = layout(1, Some(ScalarType::N));
+        let key = pk(s("a"), Some(n("1.5")));
+        let stored = item(
+            &key,
+            &[("v", s("hello")), ("b", AttributeValue::Bool(true))],
+        );
+        put(&storage, &table, stored.clone()).await;
+        assert_eq!(
+            storage.get(&table, &key).ok().flatten(),
+            Some(stored.clone())
+        );
+        assert_eq!(
+            storage
+                .get(&table, &pk(s("a"), Some(n("2"))))
+                .ok()
+                .flatten(),
+            None
+        );
+        // Another table with the same key is a different item.
+        assert_eq!(
+            storage
+                .get(&layout(2, Some(ScalarType::N)), &key)
+                .ok()
+                .flatten(),
+            None
+        );
+        let stats = storage.table_stats(1);
+        assert_eq!(stats.item_count, 1);
+        assert_eq!(stats.size_bytes, item_size(&stored) as u64);
+
+        // decide sees the current item; `out` is passed through.
+        let seen = storage
+            .write(&[(&table, key.clone())], Cause::User, |current| {
+                Ok::<_, ()>((vec![Mutation::Keep], current.to_vec()))
+            })
+            .await;
+        assert!(matches!(seen, Ok(Ok(ref v)) if v == &vec![Some(stored.clone())]));
+
+        delete(&storage, &table, key.clone()).await;
+        assert_eq!(storage.get(&table, &key).ok().flatten(), None);
+        assert_eq!(storage.table_stats(1), TableStats::default());
+    }
+
+    #[tokio::test]
+    async fn a_refused_decision_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), true);
+        let table = layout(1, None);
+        let key = pk(s("a"), None);
+        let outcome = storage
+            .write(&[(&table, key.clone())], Cause::User, |current| {
+                assert_eq!(current, &[None]);
+                Err::<(Vec<Mutation>, ()), _>("condition failed")
+            })
+            .await;
+        assert!(matches!(outcome, Ok(Err("condition failed"))));
+        assert_eq!(storage.get(&table, &key).ok().flatten(), None);
+        assert!(all_changes(&storage).is_empty());
+        assert_eq!(*storage.watch_seq().borrow(), 0);
+
+        // A wrong number of mutations is an error, not a panic, and writes nothing.
+        let outcome = storage
+            .write(&[(&table, key.clone())], Cause::User, |_| {
+                Ok::<_, ()>((vec![], ()))
+            })
+            .await;
+        assert!(outcome.is_err());
+        // So are duplicate targets.
+        let outcome = storage
+            .write(
+                &[(&table, key.clone()), (&table, key.clone())],
+                Cause::User,
+                |_| Ok::<_, ()>((vec![Mutation::Delete, Mutation::Delete], ())),
+            )
+            .await;
+        assert!(outcome.is_err());
+        assert!(all_changes(&storage).is_empty());
+    }
+
+    #[tokio::test]
+    async fn query_orders_and_bounds_numbers() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), true);
+        let table = layout(3, Some(ScalarType::N));
+        let values = ["100", "-10", "2", "0", "-1.5", "10", "0.25"];
+        for v in values {
+            put(&storage, &table, item(&pk(s("p"), Some(n(v))), &[])).await;
+        }
+        // A neighbouring partition must not leak in.
+        put(&storage, &table, item(&pk(s("q"), Some(n("1"))), &[])).await;
+        let ordered: Vec<AttributeValue> = ["-10", "-1.5", "0", "0.25", "2", "10", "100"]
+            .iter()
+            .map(|v| n(v))
+            .collect();
+
+        let all = SortRange::all();
+        assert_eq!(
+            sort_keys(&collect(storage.query(&table, &s("p"), &all, true, None))),
+            ordered
+        );
+        let mut reversed = ordered.clone();
+        reversed.reverse();
+        assert_eq!(
+            sort_keys(&collect(storage.query(&table, &s("p"), &all, false, None))),
+            reversed
+        );
+
+        let between = SortRange {
+            lower: Bound::Included(n("-1.5")),
+            upper: Bound::Included(n("10")),
+            prefix: None,
+        };
+        assert_eq!(
+            sort_keys(&collect(storage.query(
+                &table,
+                &s("p"),
+                &between,
+                true,
+                None
+            ))),
+            vec![n("-1.5"), n("0"), n("0.25"), n("2"), n("10")]
+        );
+        let open_range = SortRange {
+            lower: Bound::Excluded(n("-1.5")),
+            upper: Bound::Excluded(n("10")),
+            prefix: None,
+        };
+        assert_eq!(
+            sort_keys(&collect(storage.query(
+                &table,
+                &s("p"),
+                &open_range,
+                false,
+                None
+            ))),
+            vec![n("2"), n("0.25"), n("0")]
+        );
+        let greater = SortRange {
+            lower: Bound::Excluded(n("2")),
+            upper: Bound::Unbounded,
+            prefix: None,
+        };
+        assert_eq!(
+            sort_keys(&collect(storage.query(
+                &table,
+                &s("p"),
+                &greater,
+                true,
+                None
+            ))),
+            vec![n("10"), n("100")]
+        );
+        let inverted = SortRange {
+            lower: Bound::Included(n("10")),
+            upper: Bound::Included(n("2")),
+            prefix: None,
+        };
+        assert!(collect(storage.query(&table, &s("p"), &inverted, true, None)).is_empty());
+
+        // Exclusive start resumes after the key, in either direction.
+        let start = pk(s("p"), Some(n("0.25")));
+        assert_eq!(
+            sort_keys(&collect(storage.query(
+                &table,
+                &s("p"),
+                &all,
+                true,
+                Some(&start)
+            ))),
+            vec![n("2"), n("10"), n("100")]
+        );
+        assert_eq!(
+            sort_keys(&collect(storage.query(
+                &table,
+                &s("p"),
+                &all,
+                false,
+                Some(&start)
+            ))),
+            vec![n("0"), n("-1.5"), n("-10")]
+        );
+        assert!(collect(storage.query(&table, &s("none"), &all, true, None)).is_empty());
+    }
+
+    #[tokio::test]
+    async fn query_begins_with_strings_and_binary() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), true);
+        let table = layout(4, Some(ScalarType::S));
+        for v in [
+            "a",
+            "ab",
+            "ab\u{0}",
+            "abc",
+            "abd",
+            "ab\u{10FFFF}",
+            "ac",
+            "b",
+            "aa",
+        ] {
+            put(&storage, &table, item(&pk(s("p"), Some(s(v))), &[])).await;
+        }
+        let prefixed = SortRange {
+            lower: Bound::Unbounded,
+            upper: Bound::Unbounded,
+            prefix: Some(s("ab")),
+        };
+        let expected: Vec<AttributeValue> = ["ab", "ab\u{0}", "abc", "abd", "ab\u{10FFFF}"]
+            .iter()
+            .map(|v| s(v))
+            .collect();
+        assert_eq!(
+            sort_keys(&collect(storage.query(
+                &table,
+                &s("p"),
+                &prefixed,
+                true,
+                None
+            ))),
+            expected
+        );
+        let mut reversed = expected.clone();
+        reversed.reverse();
+        assert_eq!(
+            sort_keys(&collect(storage.query(
+                &table,
+                &s("p"),
+                &prefixed,
+                false,
+                None
+            ))),
+            reversed
+        );
+        let start = pk(s("p"), Some(s("abc")));
+        assert_eq!(
+            sort_keys(&collect(storage.query(
+                &table,
+                &s("p"),
+                &prefixed,
+                false,
+                Some(&start)
+            ))),
+            vec![s("ab\u{0}"), s("ab")]
+        );
+
+        let bin = layout(5, Some(ScalarType::B));
+        let b = |v: &[u8]| AttributeValue::B(v.to_vec());
+        for v in [
+            &[1u8][..],
+            &[1, 0xFF],
+            &[1, 0xFF, 0],
+            &[1, 0xFF, 0xFF, 3],
+            &[2],
+            &[1, 0xFE, 9],
+        ] {
+            put(&storage, &bin, item(&pk(s("p"), Some(b(v))), &[])).await;
+        }
+        let prefixed = SortRange {
+            lower: Bound::Unbounded,
+            upper: Bound::Unbounded,
+            prefix: Some(b(&[1, 0xFF])),
+        };
+        assert_eq!(
+            sort_keys(&collect(storage.query(
+                &bin,
+                &s("p"),
+                &prefixed,
+                true,
+                None
+            ))),
+            vec![b(&[1, 0xFF]), b(&[1, 0xFF, 0]), b(&[1, 0xFF, 0xFF, 3])]
+        );
+        assert_eq!(
+            sort_keys(&collect(storage.query(
+                &bin,
+                &s("p"),
+                &prefixed,
+                false,
+                None
+            ))),
+            vec![b(&[1, 0xFF, 0xFF, 3]), b(&[1, 0xFF, 0]), b(&[1, 0xFF])]
+        );
+    }
+
+    #[tokio::test]
+    async fn scan_segments_partition_the_table() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), false);
+        let table = layout(6, None);
+        let other = layout(7, None);
+        for i in 0..300 {
+            put(&storage, &table, item(&pk(s(&format!("k{i}")), None), &[])).await;
+        }
+        put(&storage, &other, item(&pk(s("x"), None), &[])).await;
+        let whole = collect(storage.scan(&table, None, None));
+        assert_eq!(whole.len(), 300);
+        for total in [1u32, 2, 3, 8, 13] {
+            let mut union = Vec::new();
+            for segment in 0..total {
+                union.extend(collect(storage.scan(&table, Some((segment, total)), None)));
+            }
+            // Segments are consecutive slices of the scan order: concatenated, they are it.
+            assert_eq!(union, whole, "total {total}");
+        }
+        assert!(collect(storage.scan(&table, Some((3, 3)), None)).is_empty());
+        assert!(collect(storage.scan(&table, Some((0, 0)), None)).is_empty());
+
+        // Exclusive start resumes right after the given key, also within a segment.
+        let start_item = &whole[99];
+        let start = pk(
+            start_item
+                .get("pk")
+                .cloned()
+                .unwrap_or(AttributeValue::Null),
+            None,
+        );
+        assert_eq!(
+            collect(storage.scan(&table, None, Some(&start))),
+            whole[100..].to_vec()
+        );
+        let seg1 = collect(storage.scan(&table, Some((1, 2)), None));
+        let first = pk(
+            seg1[0].get("pk").cloned().unwrap_or(AttributeValue::Null),
+            None,
+        );
+        assert_eq!(
+            collect(storage.scan(&table, Some((1, 2)), Some(&first))),
+            seg1[1..].to_vec()
+        );
+    }
+
+    #[tokio::test]
+    async fn change_log_sees_every_change_in_order() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), true);
+        let table = layout(8, None);
+        let key = pk(s("a"), None);
+        let v1 = item(&key, &[("v", n("1"))]);
+        let v2 = item(&key, &[("v", n("2"))]);
+        put(&storage, &table, v1.clone()).await;
+        put(&storage, &table, v1.clone()).await; // unchanged: no record
+        put(&storage, &table, v2.clone()).await;
+        delete(&storage, &table, key.clone()).await;
+        delete(&storage, &table, key.clone()).await; // missing: no record
+                                                     // A transaction: two puts, one keep, one record each for the puts.
+        let (kb, kc, kd) = (pk(s("b"), None), pk(s("c"), None), pk(s("d"), None));
+        let (ib, ic) = (item(&kb, &[]), item(&kc, &[]));
+        let targets = [
+            (&table, kb.clone()),
+            (&table, kc.clone()),
+            (&table, kd.clone()),
+        ];
+        let outcome = storage
+            .write(&targets, Cause::User, |_| {
+                Ok::<_, ()>((
+                    vec![
+                        Mutation::Put(ib.clone()),
+                        Mutation::Put(ic.clone()),
+                        Mutation::Keep,
+                    ],
+                    (),
+                ))
+            })
+            .await;
+        assert!(matches!(outcome, Ok(Ok(()))));
+
+        let records = all_changes(&storage);
+        let seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+        let images: Vec<(Option<Item>, Option<Item>)> = records
+            .iter()
+            .map(|r| (r.old_image.clone(), r.new_image.clone()))
+            .collect();
+        assert_eq!(
+            images,
+            vec![
+                (None, Some(v1.clone())),
+                (Some(v1), Some(v2.clone())),
+                (Some(v2), None),
+                (None, Some(ib)),
+                (None, Some(ic)),
+            ]
+        );
+        assert_eq!(records[2].cause, Cause::Ttl);
+        assert_eq!(records[0].cause, Cause::User);
+        assert_eq!(records[0].keys, table.schema.key_item(&key));
+        assert_eq!(records[0].table_name, "t8");
+        assert_eq!(records[0].table_id, 8);
+        assert!(records.windows(2).all(|w| w[0].time_ms <= w[1].time_ms));
+        assert!(records[0].time_ms > 0);
+        assert_eq!(*storage.watch_seq().borrow(), 5);
+
+        let page = storage.changes_after(2, 2).unwrap_or_default();
+        assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3, 4]);
+        assert!(storage.changes_after(5, 10).unwrap_or_default().is_empty());
+
+        // The sequence continues after a reopen.
+        drop(storage);
+        let storage = open(dir.path(), true);
+        assert_eq!(*storage.watch_seq().borrow(), 5);
+        put(&storage, &table, item(&key, &[])).await;
+        assert_eq!(
+            storage
+                .changes_after(5, 10)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| r.seq)
+                .collect::<Vec<_>>(),
+            vec![6]
+        );
+    }
+
+    #[tokio::test]
+    async fn acknowledged_writes_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let table = layout(9, Some(ScalarType::N));
+        let other = layout(10, None);
+        let mut expected = Vec::new();
+        {
+            let storage = open(dir.path(), true);
+            for i in 0..50 {
+                let it = item(
+                    &pk(s("p"), Some(n(&i.to_string()))),
+                    &[("v", s(&"x".repeat(i)))],
+                );
+                put(&storage, &table, it.clone()).await;
+                expected.push(it);
+            }
+            put(&storage, &other, item(&pk(s("o"), None), &[])).await;
+            delete(&storage, &other, pk(s("o"), None)).await;
+            assert!(matches!(
+                storage.put_meta("table/a", Some(b"{}".to_vec())).await,
+                Ok(())
+            ));
+            // Dropped without any shutdown call.
+        }
+        let storage = open(dir.path(), true);
+        assert_eq!(
+            collect(storage.query(&table, &s("p"), &SortRange::all(), true, None)),
+            expected
+        );
+        let stats = storage.table_stats(9);
+        assert_eq!(stats.item_count, 50);
+        assert_eq!(
+            stats.size_bytes,
+            expected.iter().map(|i| item_size(i) as u64).sum::<u64>()
+        );
+        assert_eq!(storage.table_stats(10), TableStats::default());
+        assert_eq!(all_changes(&storage).len(), 52);
+        assert_eq!(
+            storage.list_meta("table/").ok(),
+            Some(vec![("table/a".to_owned(), b"{}".to_vec())])
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_increments_are_serialized() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), true);
+        let table = Arc::new(layout(11, None));
+        let key = pk(s("counter"), None);
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (storage, table, key) = (Arc::clone(&storage), Arc::clone(&table), key.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..50 {
+                    let outcome = storage
+                        .write(&[(&*table, key.clone())], Cause::User, |current| {
+                            let count = current
+                                .first()
+                                .and_then(|c| c.as_ref())
+                                .and_then(|i| match i.get("n") {
+                                    Some(AttributeValue::N(v)) => v.to_i64(),
+                                    _ => None,
+                                })
+                                .unwrap_or(0);
+                            let next = item(
+                                &key,
+                                &[("n", AttributeValue::N(Number::from_i64(count + 1)))],
+                            );
+                            Ok::<_, ()>((vec![Mutation::Put(next)], ()))
+                        })
+                        .await;
+                    assert!(matches!(outcome, Ok(Ok(()))));
+                }
+            }));
+        }
+        for task in tasks {
+            assert!(task.await.is_ok());
+        }
+        let last = storage
+            .get(&table, &key)
+            .ok()
+            .flatten()
+            .and_then(|i| i.get("n").cloned());
+        assert_eq!(last, Some(AttributeValue::N(Number::from_i64(800))));
+        assert_eq!(all_changes(&storage).len(), 800);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn overlapping_transactions_in_any_order_do_not_deadlock() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), false);
+        let table = Arc::new(layout(12, None));
+        let keys: Vec<PrimaryKey> = (0..6).map(|i| pk(s(&format!("k{i}")), None)).collect();
+        let mut tasks = Vec::new();
+        for t in 0..8usize {
+            let (storage, table) = (Arc::clone(&storage), Arc::clone(&table));
+            // Each task takes a rotated, sometimes reversed, overlapping subset.
+            let mut mine: Vec<PrimaryKey> =
+                (0..4).map(|j| keys[(t + j) % keys.len()].clone()).collect();
+            if t % 2 == 1 {
+                mine.reverse();
+            }
+            tasks.push(tokio::spawn(async move {
+                for round in 0..40 {
+                    let targets: Vec<(&TableLayout, PrimaryKey)> =
+                        mine.iter().map(|k| (&*table, k.clone())).collect();
+                    let puts: Vec<Mutation> = mine
+                        .iter()
+                        .map(|k| Mutation::Put(item(k, &[("by", n(&format!("{t}{round}")))])))
+                        .collect();
+                    // Yield inside the locked section's neighbourhood to shuffle interleavings.
+                    tokio::task::yield_now().await;
+                    let outcome = storage
+                        .write(&targets, Cause::User, |_| Ok::<_, ()>((puts, ())))
+                        .await;
+                    assert!(matches!(outcome, Ok(Ok(()))));
+                }
+            }));
+        }
+        let all = async {
+            for task in tasks {
+                assert!(task.await.is_ok());
+            }
+        };
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_secs(60), all)
+                .await
+                .is_ok(),
+            "deadlock"
+        );
+        assert_eq!(storage.table_stats(12).item_count, 6);
+    }
+
+    #[tokio::test]
+    async fn dropping_a_table_removes_only_its_items() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), true);
+        let doomed = layout(13, Some(ScalarType::N));
+        let kept = layout(14, None);
+        for i in 0..2500 {
+            put(
+                &storage,
+                &doomed,
+                item(&pk(s(&format!("p{}", i % 7)), Some(n(&i.to_string()))), &[]),
+            )
+            .await;
+        }
+        put(&storage, &kept, item(&pk(s("k"), None), &[])).await;
+        assert_eq!(storage.table_stats(13).item_count, 2500);
+        assert!(storage.drop_table_data(13).await.is_ok());
+        assert!(collect(storage.scan(&doomed, None, None)).is_empty());
+        assert_eq!(storage.table_stats(13), TableStats::default());
+        assert_eq!(collect(storage.scan(&kept, None, None)).len(), 1);
+        drop(storage);
+        let storage = open(dir.path(), true);
+        assert!(collect(storage.scan(&doomed, None, None)).is_empty());
+        assert_eq!(storage.table_stats(13), TableStats::default());
+        assert_eq!(storage.table_stats(14).item_count, 1);
+    }
+
+    #[tokio::test]
+    async fn meta_records_put_list_delete() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), false);
+        for (k, v) in [("table/b", "2"), ("table/a", "1"), ("tag/a", "3")] {
+            assert!(storage
+                .put_meta(k, Some(v.as_bytes().to_vec()))
+                .await
+                .is_ok());
+        }
+        let tables = storage.list_meta("table/").unwrap_or_default();
+        assert_eq!(
+            tables,
+            vec![
+                ("table/a".to_owned(), b"1".to_vec()),
+                ("table/b".to_owned(), b"2".to_vec())
+            ]
+        );
+        assert_eq!(storage.list_meta("").unwrap_or_default().len(), 3);
+        assert!(storage.put_meta("table/a", None).await.is_ok());
+        assert_eq!(storage.list_meta("table/").unwrap_or_default().len(), 1);
+        // Catalog records are not item changes.
+        assert!(all_changes(&storage).is_empty());
     }
 }

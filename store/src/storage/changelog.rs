@@ -1,0 +1,217 @@
+//! The binary encoding of change-log records.
+//!
+//! The change log is its own engine keyspace. Key: the record's sequence number, u64
+//! big-endian, so key order is commit order. Value (version 1):
+//!
+//! ```text
+//! u8 version = 1
+//! u64 BE time_ms        (written last, at commit: see `set_time`)
+//! u64 BE table_id
+//! u8 cause              (0 user, 1 ttl)
+//! u8 flags              (bit 0: old image present, bit 1: new image present)
+//! u32 BE len | table name (UTF-8)
+//! u32 BE len | keys     (shared::model::codec item encoding)
+//! [u32 BE len | old image]   if flag bit 0
+//! [u32 BE len | new image]   if flag bit 1
+//! ```
+//!
+//! Images are stored in the item codec's encoding, so the write path copies the bytes it
+//! already has (the stored old value, the new value it is about to store) instead of
+//! encoding items twice. Decoding checks every length and never panics; anything malformed
+//! is [`StorageError::Corrupt`].
+//!
+//! Retention: records are kept forever for now. Streams need 24 hours and PITR 35 days; a
+//! trimmer must delete old records but always keep the newest one, because `open`
+//! recovers the next sequence number from the last record.
+
+use shared::model::codec::decode_item;
+use shared::model::Item;
+
+use super::{Cause, ChangeRecord, StorageError};
+
+/// The record layout version written by this build.
+pub const VERSION: u8 = 1;
+
+/// Byte offset of `time_ms` in an encoded record.
+const TIME_OFFSET: usize = 1;
+
+const FLAG_OLD: u8 = 1;
+const FLAG_NEW: u8 = 2;
+
+/// The engine key of the record with sequence number `seq`.
+pub fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// The sequence number of a record key; `None` if the key is not 8 bytes.
+pub fn parse_seq_key(key: &[u8]) -> Option<u64> {
+    let bytes: [u8; 8] = key.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
+
+/// The encoded pieces of one record, borrowed from the write path.
+pub struct RecordParts<'a> {
+    pub table_id: u64,
+    pub table_name: &'a str,
+    pub cause: Cause,
+    /// The key attributes, item-encoded.
+    pub keys: &'a [u8],
+    pub old_image: Option<&'a [u8]>,
+    pub new_image: Option<&'a [u8]>,
+}
+
+/// Encodes a record with `time_ms = 0`; the committer sets the time with [`set_time`] when
+/// it assigns the sequence number, so time never decreases along the log.
+pub fn encode(parts: &RecordParts<'_>) -> Vec<u8> {
+    let images =
+        parts.old_image.map_or(0, |b| b.len() + 4) + parts.new_image.map_or(0, |b| b.len() + 4);
+    let mut out = Vec::with_capacity(27 + parts.table_name.len() + parts.keys.len() + images);
+    out.push(VERSION);
+    out.extend_from_slice(&0u64.to_be_bytes());
+    out.extend_from_slice(&parts.table_id.to_be_bytes());
+    out.push(match parts.cause {
+        Cause::User => 0,
+        Cause::Ttl => 1,
+    });
+    let mut flags = 0;
+    if parts.old_image.is_some() {
+        flags |= FLAG_OLD;
+    }
+    if parts.new_image.is_some() {
+        flags |= FLAG_NEW;
+    }
+    out.push(flags);
+    put_bytes(&mut out, parts.table_name.as_bytes());
+    put_bytes(&mut out, parts.keys);
+    if let Some(old) = parts.old_image {
+        put_bytes(&mut out, old);
+    }
+    if let Some(new) = parts.new_image {
+        put_bytes(&mut out, new);
+    }
+    out
+}
+
+/// Writes the commit time into an encoded record (no-op on a record too short to hold it,
+/// which `encode` never produces).
+pub fn set_time(record: &mut [u8], time_ms: u64) {
+    if let Some(slot) = record.get_mut(TIME_OFFSET..TIME_OFFSET + 8) {
+        slot.copy_from_slice(&time_ms.to_be_bytes());
+    }
+}
+
+/// Length-prefixed bytes. Lengths fit in u32: items are at most 400 KB and table names 255
+/// bytes, and the engine itself limits values to 2^32 bytes.
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Decodes the record stored under `key`.
+pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
+    let corrupt = || StorageError::Corrupt(key.to_vec());
+    let seq = parse_seq_key(key).ok_or_else(corrupt)?;
+    let mut r = Reader { rest: value };
+    if r.u8().ok_or_else(corrupt)? != VERSION {
+        return Err(corrupt());
+    }
+    let time_ms = r.u64().ok_or_else(corrupt)?;
+    let table_id = r.u64().ok_or_else(corrupt)?;
+    let cause = match r.u8().ok_or_else(corrupt)? {
+        0 => Cause::User,
+        1 => Cause::Ttl,
+        _ => return Err(corrupt()),
+    };
+    let flags = r.u8().ok_or_else(corrupt)?;
+    let name = r.bytes().ok_or_else(corrupt)?;
+    let table_name = std::str::from_utf8(name).map_err(|_| corrupt())?.to_owned();
+    let keys = item(r.bytes()).ok_or_else(corrupt)?;
+    let old_image = if flags & FLAG_OLD != 0 {
+        Some(item(r.bytes()).ok_or_else(corrupt)?)
+    } else {
+        None
+    };
+    let new_image = if flags & FLAG_NEW != 0 {
+        Some(item(r.bytes()).ok_or_else(corrupt)?)
+    } else {
+        None
+    };
+    if !r.rest.is_empty() {
+        return Err(corrupt());
+    }
+    Ok(ChangeRecord {
+        seq,
+        time_ms,
+        table_id,
+        table_name,
+        keys,
+        old_image,
+        new_image,
+        cause,
+    })
+}
+
+fn item(bytes: Option<&[u8]>) -> Option<Item> {
+    decode_item(bytes?)
+}
+
+/// A bounds-checked cursor: every read returns `None` past the end instead of panicking.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.rest.len() < n {
+            return None;
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Some(head)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1)?.first().copied()
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.u32()?).ok()?;
+        self.take(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncated_records_are_corrupt_not_panics() {
+        let parts = RecordParts {
+            table_id: 7,
+            table_name: "t",
+            cause: Cause::Ttl,
+            keys: b"k",
+            old_image: Some(b"old"),
+            new_image: None,
+        };
+        let mut bytes = encode(&parts);
+        set_time(&mut bytes, 42);
+        assert_eq!(&bytes[1..9], &42u64.to_be_bytes());
+        for cut in 0..bytes.len() {
+            assert!(decode(&seq_key(1), &bytes[..cut]).is_err());
+        }
+        let mut wrong_version = bytes.clone();
+        wrong_version[0] = 9;
+        assert!(decode(&seq_key(1), &wrong_version).is_err());
+        assert!(decode(b"short", &bytes).is_err());
+    }
+}

@@ -1,0 +1,329 @@
+//! Commit ordering and group commit.
+//!
+//! # Commit
+//! [`Committer::apply`] turns one [`Batch`] into one atomic engine batch: the item and meta
+//! puts/deletes plus its change records, which get consecutive sequence numbers. It holds
+//! the commit mutex from sequence assignment until the engine batch is applied, so log
+//! order equals commit order, and it applies the batch's table-stats deltas under the same
+//! mutex, so stats change exactly when the items do.
+//!
+//! # Durability
+//! Every applied batch gets a *ticket* (1, 2, ...). With durability on, batches reach the
+//! committer through a channel to a dedicated thread ([`run`]) that loops: take every
+//! queued batch, apply each (the journal only buffers it), release each batch's key locks
+//! and tell its writer the ticket, then fsync the journal once and publish the highest
+//! ticket as durable. Writers wait for their ticket on a watch channel. Why a thread and
+//! not the writers themselves: fjall holds its journal mutex during an fsync, so a writer
+//! committing inline would block a tokio worker for the whole fsync; the thread keeps
+//! workers free and lets everything that arrives during one fsync share the next one.
+//!
+//! With durability off, writers apply inline (the journal is flushed to the OS per batch,
+//! so a process crash loses nothing acknowledged; a power loss may) and the ticket is
+//! durable at once.
+//!
+//! # Visibility before durability
+//! A batch is visible to readers (and to the next writer of its keys) as soon as it is
+//! applied, before its fsync. Writers of one hot key therefore pipeline: each waits for the
+//! previous writer's commit, not for its fsync. The price: a reader may see a write that a
+//! crash in the next ~2 ms would lose, and that was never acknowledged. Change-log
+//! followers are not exposed to this: the published sequence number ([`Committer::seq`])
+//! only advances when records are durable, and `changes_after` reads no further.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use fjall::{Database, Keyspace, PersistMode};
+use parking_lot::Mutex;
+use tokio::sync::{oneshot, watch};
+
+use super::changelog;
+use super::locks::LockSet;
+use super::{StorageError, TableStats};
+
+/// The engine and its keyspaces.
+pub struct Engine {
+    pub db: Database,
+    /// Items of every table and index, under `keys::item_key` keys.
+    pub items: Keyspace,
+    /// The change log, under `changelog::seq_key` keys.
+    pub changes: Keyspace,
+    /// Catalog records, under their UTF-8 names.
+    pub meta: Keyspace,
+}
+
+/// Which keyspace an [`Op`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    Items,
+    Meta,
+}
+
+/// One put or delete in a batch.
+#[derive(Debug)]
+pub enum Op {
+    Put {
+        space: Space,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        space: Space,
+        key: Vec<u8>,
+    },
+}
+
+/// A change to one table's stats.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsDelta {
+    pub table_id: u64,
+    pub count: i64,
+    pub size: i64,
+}
+
+/// Everything one write commits atomically.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub ops: Vec<Op>,
+    /// Encoded change records (`changelog::encode`), in the order they get sequence numbers.
+    pub records: Vec<Vec<u8>>,
+    pub stats: Vec<StatsDelta>,
+}
+
+/// A batch on its way to the commit thread, with the key locks to release once it is
+/// applied and the channel that tells its writer the outcome.
+pub struct Request {
+    pub batch: Batch,
+    pub locks: LockSet,
+    pub reply: oneshot::Sender<Result<u64, StorageError>>,
+}
+
+/// What is durable: every batch with a ticket `<= ticket`, every record with seq `<= seq`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Durable {
+    pub ticket: u64,
+    pub seq: u64,
+    /// A journal sync failed; the engine refuses further writes (fjall poisons itself), and
+    /// nothing after the last durable ticket can be acknowledged.
+    pub failed: bool,
+}
+
+struct CommitState {
+    /// The sequence number the next change record gets.
+    next_seq: u64,
+    /// The ticket the next applied batch gets.
+    next_ticket: u64,
+    /// Commit time of the newest record, so times never decrease along the log even if the
+    /// wall clock steps back.
+    last_time_ms: u64,
+}
+
+/// Orders commits, keeps table stats, and publishes what is durable.
+pub struct Committer {
+    pub engine: Engine,
+    state: Mutex<CommitState>,
+    stats: Mutex<HashMap<u64, TableStats>>,
+    /// Newest durable (or, without fsync, committed) change-record sequence number.
+    seq_tx: watch::Sender<u64>,
+    durable_tx: watch::Sender<Durable>,
+    /// Whether `run` fsyncs; without it, `apply` publishes durability itself.
+    fsync: bool,
+}
+
+impl Committer {
+    /// `last_seq` is the newest record's sequence number on disk (0 if none) and `stats`
+    /// the per-table stats rebuilt at open.
+    pub fn new(
+        engine: Engine,
+        last_seq: u64,
+        stats: HashMap<u64, TableStats>,
+        fsync: bool,
+    ) -> Self {
+        let (seq_tx, _) = watch::channel(last_seq);
+        let (durable_tx, _) = watch::channel(Durable {
+            ticket: 0,
+            seq: last_seq,
+            failed: false,
+        });
+        Committer {
+            engine,
+            state: Mutex::new(CommitState {
+                next_seq: last_seq + 1,
+                next_ticket: 1,
+                last_time_ms: 0,
+            }),
+            stats: Mutex::new(stats),
+            seq_tx,
+            durable_tx,
+            fsync,
+        }
+    }
+
+    /// Applies one batch to the engine (visible on return) and returns its ticket.
+    /// `persist` is the journal mode for this batch: `Buffer` when no fsync follows,
+    /// `None` when the commit thread syncs the whole group afterwards.
+    pub fn apply(&self, batch: Batch, persist: Option<PersistMode>) -> Result<u64, StorageError> {
+        let Batch {
+            ops,
+            records,
+            stats,
+        } = batch;
+        let engine = &self.engine;
+        let mut state = self.state.lock();
+        let mut wb = engine.db.batch().durability(persist);
+        for op in ops {
+            match op {
+                Op::Put { space, key, value } => wb.insert(self.space(space), key, value),
+                Op::Delete { space, key } => wb.remove(self.space(space), key),
+            }
+        }
+        let record_count = records.len() as u64;
+        let first_seq = state.next_seq;
+        let time_ms = now_ms().max(state.last_time_ms);
+        for (seq, mut record) in (first_seq..).zip(records) {
+            changelog::set_time(&mut record, time_ms);
+            wb.insert(&engine.changes, changelog::seq_key(seq), record);
+        }
+        wb.commit().map_err(engine_error)?;
+        // Only a committed batch consumes sequence numbers and a ticket.
+        state.next_seq = first_seq + record_count;
+        state.last_time_ms = time_ms;
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        if !stats.is_empty() {
+            let mut map = self.stats.lock();
+            for delta in stats {
+                let entry = map.entry(delta.table_id).or_default();
+                entry.item_count = entry.item_count.saturating_add_signed(delta.count);
+                entry.size_bytes = entry.size_bytes.saturating_add_signed(delta.size);
+            }
+        }
+        if !self.fsync {
+            // Published under the commit mutex so the values only grow.
+            self.publish(ticket, state.next_seq - 1);
+        }
+        Ok(ticket)
+    }
+
+    fn space(&self, space: Space) -> &Keyspace {
+        match space {
+            Space::Items => &self.engine.items,
+            Space::Meta => &self.engine.meta,
+        }
+    }
+
+    /// Publishes `seq` to followers, then `ticket` to writers: in this order, a writer that
+    /// sees its ticket durable finds its own records in `changes_after` already.
+    fn publish(&self, ticket: u64, seq: u64) {
+        self.seq_tx.send_if_modified(|s| {
+            let changed = seq > *s;
+            *s = (*s).max(seq);
+            changed
+        });
+        self.durable_tx.send_modify(|d| {
+            d.ticket = d.ticket.max(ticket);
+            d.seq = d.seq.max(seq);
+        });
+    }
+
+    /// The newest applied ticket (0 if none yet).
+    pub fn last_ticket(&self) -> u64 {
+        self.state.lock().next_ticket - 1
+    }
+
+    /// Waits until every batch up to `ticket` is durable.
+    pub async fn wait_durable(&self, ticket: u64) -> Result<(), StorageError> {
+        let check = |d: &Durable| d.ticket >= ticket || d.failed;
+        let reached = {
+            let now = self.durable_tx.borrow();
+            if check(&now) {
+                Some(*now)
+            } else {
+                None
+            }
+        };
+        let durable = match reached {
+            Some(d) => d,
+            None => {
+                let mut rx = self.durable_tx.subscribe();
+                let d = *rx.wait_for(check).await.map_err(|_| StorageError::Closed)?;
+                d
+            }
+        };
+        if durable.ticket >= ticket {
+            Ok(())
+        } else {
+            Err(StorageError::Engine(
+                "journal sync failed; the write may be lost".into(),
+            ))
+        }
+    }
+
+    /// The published (durable) change-log sequence number.
+    pub fn seq(&self) -> u64 {
+        *self.seq_tx.borrow()
+    }
+
+    pub fn watch_seq(&self) -> watch::Receiver<u64> {
+        self.seq_tx.subscribe()
+    }
+
+    pub fn table_stats(&self, table_id: u64) -> TableStats {
+        self.stats
+            .lock()
+            .get(&table_id)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn forget_table(&self, table_id: u64) {
+        self.stats.lock().remove(&table_id);
+    }
+}
+
+/// The group-commit loop; returns when every sender is gone (the storage was dropped).
+pub fn run(committer: Arc<Committer>, requests: mpsc::Receiver<Request>) {
+    while let Ok(first) = requests.recv() {
+        let mut group = vec![first];
+        while let Ok(more) = requests.try_recv() {
+            group.push(more);
+        }
+        let mut last_ticket = None;
+        for Request {
+            batch,
+            locks,
+            reply,
+        } in group
+        {
+            let outcome = committer.apply(batch, None);
+            // The batch is visible (or failed): its keys may be written again.
+            drop(locks);
+            if let Ok(ticket) = outcome {
+                last_ticket = Some(ticket);
+            }
+            // A writer that went away still had its batch committed; nobody to tell.
+            let _ = reply.send(outcome);
+        }
+        let Some(ticket) = last_ticket else { continue };
+        let seq = committer.state.lock().next_seq - 1;
+        match committer.engine.db.persist(PersistMode::SyncData) {
+            Ok(()) => committer.publish(ticket, seq),
+            Err(e) => {
+                tracing::error!(error = %e, "journal sync failed; refusing further writes");
+                committer.durable_tx.send_modify(|d| d.failed = true);
+            }
+        }
+    }
+}
+
+pub fn engine_error(e: fjall::Error) -> StorageError {
+    StorageError::Engine(e.to_string())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
