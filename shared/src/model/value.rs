@@ -1404,6 +1404,21 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn json_round_trips(item in crate::model::testing::item_strategy()) {
+            let text = serde_json::to_string(&item).unwrap_or_default();
+            let back: Result<Item, _> = serde_json::from_str(&text);
+            proptest::prop_assert_eq!(back.ok(), Some(item));
+        }
+
+        #[test]
+        fn arbitrary_json_never_panics(text in r#"[{}\[\]":,a-zSNBLM0-9 ]{0,64}"#) {
+            let _ = serde_json::from_str::<AttributeValue>(&text);
+            let _ = serde_json::from_str::<ExpressionValues>(&text);
+        }
+    }
+
     #[test]
     fn strips_only_real_positions() {
         assert_eq!(strip_position("msg at line 1 column 20"), "msg");
