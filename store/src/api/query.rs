@@ -65,7 +65,7 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
         input.index_name.is_some(),
     )?;
     let names = input.expression_attribute_names.as_ref();
-    let values = input.expression_attribute_values.as_ref();
+    let values = input.expression_attribute_values.as_ref().map(|v| &v.0);
     expr::check_parameter_usage(
         &[
             (

@@ -39,7 +39,7 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError>
         input.index_name.is_some(),
     )?;
     let names = input.expression_attribute_names.as_ref();
-    let values = input.expression_attribute_values.as_ref();
+    let values = input.expression_attribute_values.as_ref().map(|v| &v.0);
     expr::check_parameter_usage(
         &[
             (

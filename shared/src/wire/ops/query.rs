@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::ConsumedCapacity;
 use crate::model::value::VALIDATION_MARKER;
-use crate::model::{AttributeValue, Item};
+use crate::model::{AttributeValue, ExpressionValues, Item};
 
 /// One legacy condition: `{ComparisonOperator, AttributeValueList}` (KeyConditions,
 /// QueryFilter, ScanFilter).
@@ -78,7 +78,9 @@ pub struct QueryInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expression_attribute_names: Option<HashMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expression_attribute_values: Option<HashMap<String, AttributeValue>>,
+    /// Wrapped so that an invalid value reads `ExpressionAttributeValues contains invalid
+    /// value: <msg> for key :v`, as DynamoDB reports it.
+    pub expression_attribute_values: Option<ExpressionValues>,
 }
 
 /// The Query response. `Count` and `ScannedCount` are always present; `Items` is absent for

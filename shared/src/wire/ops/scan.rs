@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::ConsumedCapacity;
 pub use super::query::Condition;
-use crate::model::{AttributeValue, Item};
+use crate::model::{ExpressionValues, Item};
 
 /// The Scan request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -55,7 +55,9 @@ pub struct ScanInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expression_attribute_names: Option<HashMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expression_attribute_values: Option<HashMap<String, AttributeValue>>,
+    /// Wrapped so that an invalid value reads `ExpressionAttributeValues contains invalid
+    /// value: <msg> for key :v`, as DynamoDB reports it.
+    pub expression_attribute_values: Option<ExpressionValues>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent_read: Option<bool>,
 }
