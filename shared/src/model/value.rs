@@ -134,6 +134,17 @@ impl AttributeValue {
         }
     }
 
+    /// DynamoDB's order between two scalars of the same type (S and B by unsigned bytes, N
+    /// numerically); `None` for different types or non-scalars, which never compare.
+    pub fn scalar_cmp(&self, other: &AttributeValue) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (AttributeValue::S(a), AttributeValue::S(b)) => Some(a.as_bytes().cmp(b.as_bytes())),
+            (AttributeValue::N(a), AttributeValue::N(b)) => Some(a.cmp(b)),
+            (AttributeValue::B(a), AttributeValue::B(b)) => Some(a.cmp(b)),
+            _ => None,
+        }
+    }
+
     /// Whether this is one of the three set types.
     pub fn is_set(&self) -> bool {
         matches!(
@@ -1384,6 +1395,23 @@ mod tests {
         assert_eq!(r.ok().and_then(|r| r.item).map(|i| i.len()), Some(1));
         let r: Result<Req, _> = serde_json::from_str(r#"{}"#);
         assert!(r.ok().is_some_and(|r| r.item.is_none()));
+    }
+
+    #[test]
+    fn scalar_order() {
+        use std::cmp::Ordering;
+        let n = |t: &str| AttributeValue::N(num(t));
+        assert_eq!(n("10").scalar_cmp(&n("9")), Some(Ordering::Greater));
+        assert_eq!(
+            AttributeValue::S("a".into()).scalar_cmp(&AttributeValue::S("B".into())),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            AttributeValue::B(vec![0xFF]).scalar_cmp(&AttributeValue::B(vec![1, 2])),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(n("1").scalar_cmp(&AttributeValue::S("1".into())), None);
+        assert_eq!(AttributeValue::Null.scalar_cmp(&AttributeValue::Null), None);
     }
 
     #[test]
