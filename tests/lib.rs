@@ -159,12 +159,9 @@ impl Daemon {
             .args(&spec.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            // Quiet by default; RUST_LOG from the test environment still wins.
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-            );
+            // The daemon's own log level applies (STORE_LOG etc. pass through from the test
+            // environment); its log goes to a file that a failing test prints.
+            .stderr(Stdio::from(log));
         for (key, value) in spec.env {
             command.env(key, value);
         }
