@@ -1,5 +1,38 @@
-//! The dax-proxy daemon (see issue 4); a placeholder until the proxy lands.
-fn main() {
-    eprintln!("dax-proxy: not built yet");
-    std::process::exit(2);
+//! The `dax-proxy` binary: parse flags, serve until SIGINT/SIGTERM.
+
+use clap::Parser;
+use dax_proxy::config::{Args, Config};
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DAX_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::from_args(Args::parse()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("dax-proxy: {message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("dax-proxy: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dax_proxy::serve(config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("dax-proxy: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -23,10 +23,15 @@ pub struct Args {
     /// Account id named in ARNs.
     #[arg(long, env = "STORE_ACCOUNT_ID", default_value = "000000000000")]
     pub account_id: String,
-    /// Shared secret for the internal endpoints (change feed) used by dax-proxy nodes.
-    /// Without it the internal endpoints are disabled.
-    #[arg(long, env = "STORE_CLUSTER_SECRET")]
-    pub cluster_secret: Option<String>,
+    /// Shared secret for the internal endpoints (change feed, primary lease) used by
+    /// dax-proxy nodes; the default matches dax-proxy's so a local cluster needs no setup.
+    /// Set your own on any shared network; an empty value disables the endpoints.
+    #[arg(
+        long,
+        env = "STORE_CLUSTER_SECRET",
+        default_value = "dax-local-cluster-secret"
+    )]
+    pub cluster_secret: String,
     /// fsync the journal before acknowledging writes. Turning it off trades durability of
     /// the last writes before a crash for speed.
     #[arg(long, env = "STORE_DURABLE", default_value_t = true, action = clap::ArgAction::Set)]
@@ -61,7 +66,7 @@ impl Config {
             data_dir: args.data_dir,
             region: args.region,
             account_id: args.account_id,
-            cluster_secret: args.cluster_secret.filter(|s| !s.is_empty()),
+            cluster_secret: Some(args.cluster_secret).filter(|s| !s.is_empty()),
             durable: args.durable,
             cache_bytes: args.cache_mb.saturating_mul(1024 * 1024),
         })
@@ -69,6 +74,9 @@ impl Config {
 
     /// `arn:aws:dynamodb:<region>:<account>:table/<name>`.
     pub fn table_arn(&self, table: &str) -> String {
-        format!("arn:aws:dynamodb:{}:{}:table/{}", self.region, self.account_id, table)
+        format!(
+            "arn:aws:dynamodb:{}:{}:table/{}",
+            self.region, self.account_id, table
+        )
     }
 }

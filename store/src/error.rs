@@ -4,8 +4,6 @@
 //! Every response carries `x-amzn-RequestId` and `x-amz-crc32` (the CRC-32 of the exact body
 //! bytes, which botocore verifies and retries on), and the JSON 1.0 content type.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use axum::body::Body;
 use axum::http::{HeaderValue, Response, StatusCode};
 use shared::wire::crc32;
@@ -40,50 +38,22 @@ fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response<Body
 }
 
 /// A plain response outside the JSON protocol (health, the 404 for non-API requests).
-pub fn plain(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response<Body> {
+pub fn plain(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Body>,
+) -> Response<Body> {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
-    response.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
     response
-}
-
-/// Request ids shaped like DynamoDB's: 52 uppercase alphanumerics, unique per process run
-/// (a random per-process prefix, then a counter), cheap enough for every request.
-pub struct RequestIds {
-    prefix: String,
-    counter: AtomicU64,
-}
-
-impl RequestIds {
-    pub fn new() -> Self {
-        let seed = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
-        RequestIds { prefix: seed[..32].to_string(), counter: AtomicU64::new(0) }
-    }
-
-    pub fn next(&self) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{}{:020}", self.prefix, n)
-    }
-}
-
-impl Default for RequestIds {
-    fn default() -> Self {
-        Self::new()
-    }
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static(content_type));
+    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn request_ids_are_52_uppercase_alphanumerics_and_unique() {
-        let ids = RequestIds::new();
-        let (a, b) = (ids.next(), ids.next());
-        assert_eq!(a.len(), 52);
-        assert!(a.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
-        assert_ne!(a, b);
-    }
 
     #[test]
     fn error_response_has_status_crc_and_id() {

@@ -13,14 +13,12 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderMap, Response, StatusCode};
 use serde_json::{json, Value};
-use subtle::ConstantTimeEq;
 
 use crate::app::App;
 use crate::error;
+use crate::internal;
 use crate::storage::{Cause, ChangeRecord};
 
-/// Header carrying the cluster secret on internal calls.
-pub const SECRET_HEADER: &str = "x-dax-cluster-secret";
 const MAX_LIMIT: usize = 10_000;
 const MAX_WAIT_MS: u64 = 30_000;
 
@@ -34,12 +32,8 @@ pub struct FeedParams {
 }
 
 pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Response<Body> {
-    let Some(secret) = app.config.cluster_secret.as_deref() else {
-        return error::plain(StatusCode::NOT_FOUND, "text/plain", "internal endpoints are disabled");
-    };
-    let given = headers.get(SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-    if !bool::from(given.ct_eq(secret.as_bytes())) {
-        return error::plain(StatusCode::FORBIDDEN, "text/plain", "bad cluster secret");
+    if let Err(denied) = internal::authorize(app, headers) {
+        return denied;
     }
     let limit = params.limit.unwrap_or(1000).clamp(1, MAX_LIMIT);
     let wait = Duration::from_millis(params.wait_ms.min(MAX_WAIT_MS));
@@ -51,22 +45,37 @@ pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Respon
     match app.storage.changes_after(params.after, limit) {
         Ok(records) => {
             let last = records.last().map(|r| r.seq).unwrap_or(params.after);
+            // `head` lets a new follower start at the present instead of replaying history.
+            let head = (*watch.borrow()).max(last);
             let body = json!({
-                "records": records.iter().map(record_json).collect::<Vec<_>>(),
+                "records": records.iter().map(|r| record_json(app, r)).collect::<Vec<_>>(),
                 "last_seq": last,
+                "head": head,
             });
             error::plain(StatusCode::OK, "application/json", body.to_string())
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot read the change log");
-            error::plain(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "internal error")
+            error::plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                "internal error",
+            )
         }
     }
 }
 
 /// One record as JSON; items in DynamoDB JSON so the proxy decodes them with `shared`.
-pub fn record_json(record: &ChangeRecord) -> Value {
+/// `hash_key` names the table's partition key (when the table still exists) so that a
+/// follower can tell which partition changed without knowing the schema.
+pub fn record_json(app: &App, record: &ChangeRecord) -> Value {
+    let hash_key = app
+        .catalog
+        .table_for_data(&record.table_name)
+        .ok()
+        .map(|t| t.layout.schema.hash.name.clone());
     json!({
+        "hash_key": hash_key,
         "seq": record.seq,
         "time_ms": record.time_ms,
         "table": record.table_name,

@@ -14,10 +14,11 @@ pub mod capacity;
 pub mod catalog;
 pub mod config;
 pub mod error;
+pub mod feed;
+pub mod internal;
+pub mod metrics;
 pub mod server;
 pub mod storage;
-pub mod feed;
-pub mod metrics;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -30,10 +31,14 @@ use crate::storage::{Storage, StorageOptions};
 /// Opens storage and the catalog, binds the listener, prints `store listening on ADDR` on
 /// stdout (tests and scripts read it to learn the port), and serves until SIGINT/SIGTERM.
 pub async fn serve(config: Config) -> Result<(), String> {
-    let options = StorageOptions { durable: config.durable, cache_bytes: config.cache_bytes };
+    let options = StorageOptions {
+        durable: config.durable,
+        cache_bytes: config.cache_bytes,
+    };
     let storage = Storage::open(&config.data_dir, options)
         .map_err(|e| format!("cannot open {}: {e}", config.data_dir.display()))?;
-    let catalog = Catalog::load(&storage, &config).map_err(|e| format!("cannot load the catalog: {e}"))?;
+    let catalog =
+        Catalog::load(&storage, &config).map_err(|e| format!("cannot load the catalog: {e}"))?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -45,8 +50,18 @@ pub async fn serve(config: Config) -> Result<(), String> {
             None
         }
     };
-    let app = Arc::new(App { config, storage, catalog });
-    let server = Arc::new(server::Server { app, metrics, request_ids: Default::default(), listen });
+    let app = Arc::new(App {
+        config,
+        storage,
+        catalog,
+    });
+    let server = Arc::new(server::Server {
+        app,
+        metrics,
+        request_ids: Default::default(),
+        listen,
+        cluster: Default::default(),
+    });
     let router = server::router(server);
     println!("store listening on {listen}");
     let _ = std::io::stdout().flush();

@@ -18,7 +18,7 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use shared::wire::error::{ApiError, ErrorCode};
@@ -26,8 +26,10 @@ use shared::wire::ops::decode;
 use shared::wire::Op;
 
 use crate::app::App;
-use crate::error::{self, RequestIds};
+use crate::error;
+use crate::internal::{self, ClusterState, Heartbeat, LeaseRequest};
 use crate::{api, feed, metrics};
+use shared::wire::request_id::RequestIds;
 
 /// DynamoDB accepts request bodies up to 16 MB; larger ones get 413 with an empty body.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -38,6 +40,7 @@ pub struct Server {
     pub metrics: Option<PrometheusHandle>,
     pub request_ids: RequestIds,
     pub listen: SocketAddr,
+    pub cluster: ClusterState,
 }
 
 /// The router of the store.
@@ -47,12 +50,18 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .route("/internal/changes", get(changes))
+        .route("/internal/lease", post(lease))
+        .route("/internal/members", post(members))
         .fallback(not_an_api_call)
         .with_state(server)
 }
 
 async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
-    error::plain(StatusCode::OK, "text/plain", format!("healthy: {}", server.listen))
+    error::plain(
+        StatusCode::OK,
+        "text/plain",
+        format!("healthy: {}", server.listen),
+    )
 }
 
 async fn health() -> Response<Body> {
@@ -60,13 +69,21 @@ async fn health() -> Response<Body> {
 }
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
-    let text = server.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    let text = server
+        .metrics
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
     error::plain(StatusCode::OK, "text/plain; version=0.0.4", text)
 }
 
 /// DynamoDB answers anything that is not `POST /` with this XML body and 404.
 async fn not_an_api_call(_method: Method, _uri: Uri) -> Response<Body> {
-    error::plain(StatusCode::NOT_FOUND, "application/xml", "<UnknownOperationException/>\n")
+    error::plain(
+        StatusCode::NOT_FOUND,
+        "application/xml",
+        "<UnknownOperationException/>\n",
+    )
 }
 
 async fn changes(
@@ -77,11 +94,60 @@ async fn changes(
     feed::serve(&server.app, &headers, params).await
 }
 
-async fn api_call(State(server): State<Arc<Server>>, headers: HeaderMap, body: Body) -> Response<Body> {
+async fn lease(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    if let Err(denied) = internal::authorize(&server.app, &headers) {
+        return denied;
+    }
+    match serde_json::from_slice::<LeaseRequest>(&body) {
+        Ok(request) => json_response(&server.cluster.acquire(&request, Instant::now())),
+        Err(e) => error::plain(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
+    }
+}
+
+async fn members(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    if let Err(denied) = internal::authorize(&server.app, &headers) {
+        return denied;
+    }
+    match serde_json::from_slice::<Heartbeat>(&body) {
+        Ok(beat) => json_response(&server.cluster.heartbeat(&beat, Instant::now())),
+        Err(e) => error::plain(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
+    }
+}
+
+fn json_response(value: &impl serde::Serialize) -> Response<Body> {
+    match serde_json::to_vec(value) {
+        Ok(body) => error::plain(StatusCode::OK, "application/json", body),
+        Err(_) => error::plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            "internal error",
+        ),
+    }
+}
+
+async fn api_call(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response<Body> {
     let request_id = server.request_ids.next();
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(_) => return error::plain(StatusCode::PAYLOAD_TOO_LARGE, "application/x-amz-json-1.0", Body::empty()),
+        Err(_) => {
+            return error::plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "application/x-amz-json-1.0",
+                Body::empty(),
+            )
+        }
     };
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
     let op = match target.and_then(Op::from_target) {
@@ -109,7 +175,8 @@ async fn api_call(State(server): State<Arc<Server>>, headers: HeaderMap, body: B
         }
     };
     let op_name = op.name();
-    ::metrics::histogram!(metrics::REQUEST_DURATION_SECONDS, "op" => op_name).record(started.elapsed().as_secs_f64());
+    ::metrics::histogram!(metrics::REQUEST_DURATION_SECONDS, "op" => op_name)
+        .record(started.elapsed().as_secs_f64());
     ::metrics::counter!(metrics::REQUESTS_TOTAL, "op" => op_name).increment(1);
     match result {
         Ok(body) => error::ok(body, &request_id),

@@ -4,6 +4,7 @@
 pub mod crc32;
 pub mod error;
 pub mod ops;
+pub mod request_id;
 pub mod target;
 
 pub use error::{ApiError, CancellationReason, ErrorCode};

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Starts the whole product on this machine, on loopback: the store (embedded engine, data in
+# ./data) and a dax-proxy cluster of one primary and two read replicas. Ctrl-C stops all.
+#
+# Env: DATA_DIR (./data), STORE_PORT (8000), PROXY_PORTS ("8111 8112 8113"),
+#      DAX_CLUSTER_SECRET (the built-in local default), CARGO_PROFILE (release).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+data_dir=${DATA_DIR:-./data}
+store_port=${STORE_PORT:-8000}
+read -r -a proxy_ports <<< "${PROXY_PORTS:-8111 8112 8113}"
+secret=${DAX_CLUSTER_SECRET:-dax-local-cluster-secret}
+profile=${CARGO_PROFILE:-release}
+
+cargo build --profile "$profile" --bins
+bin=${CARGO_TARGET_DIR:-target}/$profile
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+wait_healthy() {
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://$1/health" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "no answer from $1" >&2
+  return 1
+}
+
+"$bin/store" --listen "127.0.0.1:$store_port" --data-dir "$data_dir" --cluster-secret "$secret" &
+pids+=($!)
+wait_healthy "127.0.0.1:$store_port"
+
+for port in "${proxy_ports[@]}"; do
+  "$bin/dax-proxy" --listen "127.0.0.1:$port" --store "http://127.0.0.1:$store_port" \
+    --cluster-secret "$secret" --cache-header &
+  pids+=($!)
+done
+for port in "${proxy_ports[@]}"; do wait_healthy "127.0.0.1:$port"; done
+
+cat <<MSG
+
+Cluster up.
+  SDK endpoint (any node):  http://127.0.0.1:${proxy_ports[0]}   (also: ${proxy_ports[*]:1})
+  Store (direct):           http://127.0.0.1:$store_port
+  Metrics:                  http://127.0.0.1:$store_port/metrics$(for p in "${proxy_ports[@]}"; do printf '  http://127.0.0.1:%s/metrics' "$p"; done)
+  Data:                     $data_dir
+Ctrl-C stops everything.
+MSG
+wait

@@ -1,0 +1,139 @@
+//! Cluster roles: one primary and any number of read replicas, decided by a lease kept in
+//! the store.
+//!
+//! Every node runs [`run`]: every third of the lease TTL it asks the store for the lease
+//! (granted when free, expired or already its own) and sends a membership heartbeat. The
+//! holder is the primary and writes through to the store; the others forward writes to the
+//! holder's address. When the primary dies its lease lapses within one TTL and the next
+//! replica to ask takes it, so writes go on within seconds. A primary that cannot renew for
+//! a whole TTL steps down, since another node may hold the lease by then.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use serde::Deserialize;
+
+use crate::Node;
+
+/// Header carrying the cluster secret on internal calls (store endpoints, forwarded writes).
+pub const SECRET_HEADER: &str = "x-dax-cluster-secret";
+/// Marks a write forwarded by a replica, which the receiver executes itself.
+pub const FORWARDED_HEADER: &str = "x-dax-forwarded";
+
+/// What this node knows of the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub primary: bool,
+    pub primary_address: Option<String>,
+    pub epoch: u64,
+    /// Addresses of the live nodes, primary first.
+    pub members: Vec<String>,
+}
+
+pub struct Cluster {
+    pub node_id: String,
+    view: RwLock<View>,
+}
+
+#[derive(Deserialize)]
+struct LeaseState {
+    holder: String,
+    address: String,
+    epoch: u64,
+}
+
+#[derive(Deserialize)]
+struct Member {
+    address: String,
+}
+
+impl Cluster {
+    pub fn new() -> Self {
+        Cluster {
+            node_id: uuid::Uuid::new_v4().to_string(),
+            view: RwLock::new(View::default()),
+        }
+    }
+
+    pub fn view(&self) -> View {
+        self.view.read().clone()
+    }
+
+    pub fn is_primary(&self) -> bool {
+        self.view.read().primary
+    }
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Keeps the lease and membership current until the process ends.
+pub async fn run(node: Arc<Node>) {
+    let interval = (node.config.lease_ttl / 3).max(Duration::from_millis(100));
+    let mut last_renewal = Instant::now();
+    loop {
+        match renew(&node).await {
+            Ok(()) => last_renewal = Instant::now(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reach the store for the cluster lease");
+                if last_renewal.elapsed() >= node.config.lease_ttl {
+                    step_down(&node);
+                }
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// Asks for the lease once and refreshes the view; used by the loop and by a replica that
+/// found the primary unreachable.
+pub async fn renew(node: &Node) -> Result<(), String> {
+    let address = node.address.to_string();
+    let lease_url = format!("{}/internal/lease", node.config.store);
+    let body = serde_json::json!({
+        "holder": node.cluster.node_id,
+        "address": address,
+        "ttl_ms": node.config.lease_ttl.as_millis() as u64,
+    });
+    let reply = node
+        .upstream
+        .post_internal(&lease_url, &node.config.cluster_secret, &body)
+        .await
+        .map_err(|e| e.to_string())?;
+    let lease: LeaseState = serde_json::from_slice(&reply).map_err(|e| e.to_string())?;
+    let members_url = format!("{}/internal/members", node.config.store);
+    let beat = serde_json::json!({ "node_id": node.cluster.node_id, "address": address });
+    let reply = node
+        .upstream
+        .post_internal(&members_url, &node.config.cluster_secret, &beat)
+        .await
+        .map_err(|e| e.to_string())?;
+    let members: Vec<Member> = serde_json::from_slice(&reply).map_err(|e| e.to_string())?;
+
+    let primary = lease.holder == node.cluster.node_id;
+    let mut view = node.cluster.view.write();
+    if view.primary != primary || view.epoch != lease.epoch {
+        node.metrics.primary_changes.increment(1);
+        tracing::info!(primary, holder = %lease.address, epoch = lease.epoch, "cluster role");
+    }
+    view.primary = primary;
+    view.primary_address = Some(lease.address).filter(|a| !a.is_empty());
+    view.epoch = lease.epoch;
+    view.members = members.into_iter().map(|m| m.address).collect();
+    node.metrics.primary.set(if primary { 1.0 } else { 0.0 });
+    Ok(())
+}
+
+fn step_down(node: &Node) {
+    let mut view = node.cluster.view.write();
+    if view.primary {
+        tracing::warn!("lease not renewed for a whole TTL: stepping down");
+        view.primary = false;
+        node.metrics.primary.set(0.0);
+        node.metrics.primary_changes.increment(1);
+    }
+}

@@ -1,0 +1,144 @@
+//! Command-line flags (each also a `DAX_*` environment variable) → validated [`Config`].
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// How the query cache stays coherent with writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Coherence {
+    /// Entries are dropped when a write touches a partition they cover (the default).
+    Invalidate,
+    /// Entries live until their TTL, whatever is written (DAX's behaviour).
+    TtlOnly,
+}
+
+/// The proxy node's flags.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dax-proxy",
+    about = "DAX-like write-through caching proxy for the store",
+    version
+)]
+pub struct Args {
+    /// Address to serve on; port 0 picks a free port (printed as `dax-proxy listening on HOST:PORT`).
+    #[arg(long, env = "DAX_LISTEN", default_value = "127.0.0.1:8111")]
+    pub listen: SocketAddr,
+    /// The store's base URL, e.g. http://127.0.0.1:8000.
+    #[arg(long, env = "DAX_STORE", default_value = "http://127.0.0.1:8000")]
+    pub store: String,
+    /// Item cache capacity in bytes (entries weighed by their encoded size).
+    #[arg(long, env = "DAX_ITEM_CACHE_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub item_cache_bytes: u64,
+    /// Query cache capacity in bytes.
+    #[arg(long, env = "DAX_QUERY_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub query_cache_bytes: u64,
+    /// Item cache entry lifetime (DAX's record-ttl): `300s`, `5m`, `250ms`; `0` keeps entries
+    /// until evicted or changed.
+    #[arg(long, env = "DAX_RECORD_TTL", default_value = "5m", value_parser = parse_duration)]
+    pub record_ttl: Duration,
+    /// Query cache entry lifetime (DAX's query-ttl); `0` turns the query cache off.
+    #[arg(long, env = "DAX_QUERY_TTL", default_value = "5m", value_parser = parse_duration)]
+    pub query_ttl: Duration,
+    /// Query cache coherence: `invalidate` (default) or `ttl-only` (DAX).
+    #[arg(
+        long,
+        env = "DAX_QUERY_CACHE_COHERENCE",
+        value_enum,
+        default_value = "invalidate"
+    )]
+    pub query_cache_coherence: Coherence,
+    /// Shared secret for cluster-internal calls (store change feed and leases, write
+    /// forwarding between nodes). Must equal the store's `--cluster-secret`.
+    #[arg(
+        long,
+        env = "DAX_CLUSTER_SECRET",
+        default_value = "dax-local-cluster-secret"
+    )]
+    pub cluster_secret: String,
+    /// Add `x-dax-cache: hit|miss|bypass` to every response.
+    #[arg(long, env = "DAX_CACHE_HEADER", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub cache_header: bool,
+    /// How long the primary's lease lasts without renewal; a replica takes over after it.
+    #[arg(long, env = "DAX_LEASE_TTL", default_value = "3s", value_parser = parse_duration)]
+    pub lease_ttl: Duration,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub store: String,
+    pub item_cache_bytes: u64,
+    pub query_cache_bytes: u64,
+    pub record_ttl: Option<Duration>,
+    pub query_ttl: Option<Duration>,
+    pub coherence: Coherence,
+    pub cluster_secret: String,
+    pub cache_header: bool,
+    pub lease_ttl: Duration,
+}
+
+impl Config {
+    pub fn from_args(args: Args) -> Result<Config, String> {
+        let store = args.store.trim_end_matches('/').to_string();
+        if !(store.starts_with("http://") || store.starts_with("https://")) {
+            return Err(format!("--store must be an http:// URL, got {store:?}"));
+        }
+        if args.cluster_secret.is_empty() {
+            return Err("--cluster-secret must not be empty".into());
+        }
+        if args.lease_ttl < Duration::from_millis(500) {
+            return Err("--lease-ttl must be at least 500ms".into());
+        }
+        Ok(Config {
+            listen: args.listen,
+            store,
+            item_cache_bytes: args.item_cache_bytes,
+            query_cache_bytes: args.query_cache_bytes,
+            record_ttl: Some(args.record_ttl).filter(|d| !d.is_zero()),
+            query_ttl: Some(args.query_ttl).filter(|d| !d.is_zero()),
+            coherence: args.query_cache_coherence,
+            cluster_secret: args.cluster_secret,
+            cache_header: args.cache_header,
+            lease_ttl: args.lease_ttl,
+        })
+    }
+}
+
+/// Parses `250ms`, `30s`, `5m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {text:?}"))?;
+    let millis = match unit {
+        "ms" => Some(value),
+        "s" => value.checked_mul(1000),
+        "m" => value.checked_mul(60_000),
+        "h" => value.checked_mul(3_600_000),
+        _ => None,
+    };
+    millis
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("not a duration: {text:?} (use ms, s, m or h)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,105 @@
+//! Follows the store's change feed so that this node's caches reflect every committed
+//! write, wherever it came from (this node, another node, or a client of the store itself).
+//!
+//! For each change: the item's cache entry, if present, is replaced by the new image (or a
+//! negative entry for a delete), and the item's, partition's and table's generations are
+//! bumped, so in-flight misses and dependent query pages are discarded.
+//!
+//! It starts at the feed's head (an empty cache needs no history) and long-polls, so a
+//! write is applied here within milliseconds. If the feed cannot be read, changes are not
+//! lost: the store keeps its log and the follower resumes from its cursor.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::json;
+use shared::model::Item;
+
+use crate::keys::{item_key, partition_slot};
+use crate::Node;
+
+/// How long one long-poll waits for a change before asking again.
+const POLL_WAIT_MS: u64 = 20_000;
+const BATCH: usize = 1000;
+
+#[derive(Deserialize)]
+struct Page {
+    records: Vec<Record>,
+    last_seq: u64,
+    head: u64,
+}
+
+#[derive(Deserialize)]
+struct Record {
+    table: String,
+    hash_key: Option<String>,
+    keys: Item,
+    new: Option<Item>,
+}
+
+/// Runs until the process ends.
+pub async fn run(node: Arc<Node>) {
+    let mut cursor: Option<u64> = None;
+    loop {
+        let (after, wait) = match cursor {
+            Some(c) => (c, POLL_WAIT_MS),
+            None => (u64::MAX, 0),
+        };
+        let url = format!(
+            "{}/internal/changes?after={after}&limit={BATCH}&wait_ms={wait}",
+            node.config.store
+        );
+        let timeout = Duration::from_millis(wait + 10_000);
+        let page = match node
+            .upstream
+            .get_internal(&url, &node.config.cluster_secret, timeout)
+            .await
+        {
+            Ok(bytes) => serde_json::from_slice::<Page>(&bytes).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match page {
+            Ok(page) => {
+                cursor = Some(match cursor {
+                    None => page.head,
+                    Some(_) => {
+                        for record in &page.records {
+                            apply(&node, record);
+                        }
+                        node.metrics
+                            .follower_records
+                            .increment(page.records.len() as u64);
+                        page.last_seq
+                    }
+                });
+            }
+            Err(e) => {
+                node.metrics.follower_errors.increment(1);
+                tracing::warn!(error = %e, "cannot read the store's change feed; retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+}
+
+fn apply(node: &Node, record: &Record) {
+    node.bump_table(&record.table);
+    if let Some(hash) = record
+        .hash_key
+        .as_ref()
+        .and_then(|name| record.keys.get(name).map(|v| (name, v)))
+    {
+        node.gens
+            .bump(partition_slot(&record.table, hash.0, hash.1));
+    }
+    let Some(key) = item_key(&record.table, &record.keys) else {
+        return;
+    };
+    let body = match &record.new {
+        Some(item) => Bytes::from(json!({ "Item": item }).to_string()),
+        None => Bytes::from_static(b"{}"),
+    };
+    node.items.apply_change(key, body);
+}

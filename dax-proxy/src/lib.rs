@@ -1,0 +1,216 @@
+//! dax-proxy: a DAX-like write-through caching proxy node for the store.
+//!
+//! # Layout
+//! - `config`: flags (each also a `DAX_*` variable) → [`config::Config`].
+//! - `server`: the axum app; routes each operation to its path below, health, metrics.
+//! - `reads`: GetItem/BatchGetItem from the item cache; `queries`: Query/Scan from the
+//!   query cache; `writes`: write-through and forwarding to the primary.
+//! - `cache/`: the moka caches and the generation counters that keep them coherent.
+//! - `follower`: applies the store's change feed to the caches.
+//! - `cluster/`: the primary lease and membership.
+//! - `upstream`: the HTTP client to the store and to other nodes.
+//! - `schemas`: table key schemas learned from the store.
+//! - `keys`, `reply`, `metrics`.
+//!
+//! Everything not cached (strongly consistent reads, TransactGetItems, the control plane,
+//! the Streams API) passes through to the store unchanged.
+
+pub mod cache;
+pub mod cluster;
+pub mod config;
+pub mod follower;
+pub mod keys;
+pub mod metrics;
+pub mod queries;
+pub mod reads;
+pub mod reply;
+pub mod schemas;
+pub mod server;
+pub mod upstream;
+pub mod writes;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use bytes::Bytes;
+use shared::wire::error::ApiError;
+use shared::wire::Op;
+use subtle::ConstantTimeEq;
+
+use crate::cache::generations::Generations;
+use crate::cache::item::ItemCache;
+use crate::cache::query::QueryCache;
+use crate::cluster::Cluster;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::reply::{Answer, CacheStatus, Outcome};
+use crate::schemas::Schemas;
+use crate::upstream::{Reply, Upstream};
+
+/// One proxy node's state.
+pub struct Node {
+    pub config: Config,
+    pub address: SocketAddr,
+    pub upstream: Upstream,
+    pub gens: Arc<Generations>,
+    pub items: ItemCache,
+    /// `None` when the query TTL is 0 (query caching off).
+    pub queries: Option<QueryCache>,
+    pub schemas: Schemas,
+    pub cluster: Cluster,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Node {
+    pub fn new(config: Config, address: SocketAddr) -> Result<Node, String> {
+        let metrics = Arc::new(Metrics::register());
+        let gens = Arc::new(Generations::new());
+        let items = ItemCache::new(
+            config.item_cache_bytes,
+            config.record_ttl,
+            gens.clone(),
+            metrics.clone(),
+        );
+        let queries = config.query_ttl.map(|ttl| {
+            QueryCache::new(
+                config.query_cache_bytes,
+                ttl,
+                config.coherence,
+                gens.clone(),
+                metrics.clone(),
+            )
+        });
+        Ok(Node {
+            address,
+            upstream: Upstream::new()?,
+            gens,
+            items,
+            queries,
+            schemas: Schemas::new(),
+            cluster: Cluster::new(),
+            metrics,
+            config,
+        })
+    }
+
+    /// Sends a call to the store; a transport failure becomes a retryable DynamoDB error.
+    pub async fn store_call(
+        &self,
+        op: Op,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Reply, ApiError> {
+        let target = format!(
+            "DynamoDB{}_20120810.{}",
+            if is_streams(op) { "Streams" } else { "" },
+            op.name()
+        );
+        self.upstream
+            .call(&self.config.store, op, &target, headers, &[], body)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "store call failed");
+                e.to_api_error()
+            })
+    }
+
+    /// Forwards a call the cache does not serve, unchanged.
+    pub async fn pass_through(&self, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome {
+        match self.store_call(op, headers, body).await {
+            Ok(reply) => Outcome::new(Answer::Upstream(reply), CacheStatus::Bypass),
+            Err(e) => Outcome::new(Answer::Error(e), CacheStatus::Bypass),
+        }
+    }
+
+    /// Whether a request is a write forwarded by another node of this cluster.
+    pub fn is_forwarded(&self, headers: &HeaderMap) -> bool {
+        headers.contains_key(cluster::FORWARDED_HEADER)
+            && headers.get(cluster::SECRET_HEADER).is_some_and(|v| {
+                bool::from(v.as_bytes().ct_eq(self.config.cluster_secret.as_bytes()))
+            })
+    }
+
+    /// Marks every cached page of a table (Scans, index Queries) as changed.
+    pub fn bump_table(&self, table: &str) {
+        self.gens.bump(keys::table_slot(table));
+    }
+
+    /// Publishes cache sizes as gauges.
+    pub fn refresh_gauges(&self) {
+        self.items.run_pending_tasks();
+        self.metrics
+            .item_entries
+            .set(self.items.entry_count() as f64);
+        self.metrics
+            .item_bytes
+            .set(self.items.weighted_size() as f64);
+        if let Some(queries) = &self.queries {
+            queries.run_pending_tasks();
+            self.metrics.query_entries.set(queries.entry_count() as f64);
+            self.metrics.query_bytes.set(queries.weighted_size() as f64);
+        }
+    }
+}
+
+fn is_streams(op: Op) -> bool {
+    matches!(
+        op,
+        Op::ListStreams | Op::DescribeStream | Op::GetShardIterator | Op::GetRecords
+    )
+}
+
+/// Binds, prints `dax-proxy listening on ADDR`, starts the follower, the cluster loop and
+/// the gauge refresher, and serves until SIGINT/SIGTERM.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let prometheus = match metrics::install() {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics disabled");
+            None
+        }
+    };
+    let node = Arc::new(Node::new(config, address)?);
+    tokio::spawn(follower::run(node.clone()));
+    tokio::spawn(cluster::run(node.clone()));
+    let gauges = node.clone();
+    tokio::spawn(async move {
+        loop {
+            gauges.refresh_gauges();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    let router = server::router(Arc::new(server::Server {
+        node,
+        prometheus,
+        request_ids: Default::default(),
+    }));
+    println!("dax-proxy listening on {address}");
+    let _ = std::io::stdout().flush();
+    tracing::info!(%address, "serving");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminate => {},
+    }
+}

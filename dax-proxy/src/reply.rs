@@ -1,0 +1,106 @@
+//! How a proxied call was answered, and turning that into the HTTP response.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Response, StatusCode};
+use bytes::Bytes;
+use shared::wire::error::ApiError;
+
+use crate::cache::ReadyBody;
+use crate::upstream::Reply;
+
+/// Whether the cache answered (`x-dax-cache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    Hit,
+    Miss,
+    Bypass,
+}
+
+impl CacheStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::Hit => "hit",
+            CacheStatus::Miss => "miss",
+            CacheStatus::Bypass => "bypass",
+        }
+    }
+}
+
+/// What to send back.
+pub enum Answer {
+    /// A cached body, sent as is.
+    Ready(ReadyBody),
+    /// A body built on this node (a projection of a cached item, an assembled batch).
+    Built(Bytes),
+    /// The store's (or primary's) reply, passed through byte for byte.
+    Upstream(Reply),
+    /// An error raised on this node.
+    Error(ApiError),
+}
+
+pub struct Outcome {
+    pub answer: Answer,
+    pub cache: CacheStatus,
+}
+
+impl Outcome {
+    pub fn new(answer: Answer, cache: CacheStatus) -> Self {
+        Outcome { answer, cache }
+    }
+
+    /// The HTTP status, for metrics.
+    pub fn status(&self) -> u16 {
+        match &self.answer {
+            Answer::Ready(_) | Answer::Built(_) => 200,
+            Answer::Upstream(reply) => reply.status.as_u16(),
+            Answer::Error(e) => e.status(),
+        }
+    }
+
+    pub fn into_response(self, request_id: &str, cache_header: bool) -> Response<Body> {
+        let cache = self.cache;
+        let mut response = match self.answer {
+            Answer::Ready(ready) => json(StatusCode::OK, ready.body, ready.crc, request_id),
+            Answer::Built(body) => {
+                let ready = ReadyBody::new(body);
+                json(StatusCode::OK, ready.body, ready.crc, request_id)
+            }
+            Answer::Upstream(reply) => {
+                let mut response = Response::new(Body::from(reply.body));
+                *response.status_mut() = reply.status;
+                for name in ["content-type", "x-amz-crc32", "x-amzn-requestid"] {
+                    if let Some(value) = reply.headers.get(name) {
+                        response.headers_mut().insert(name, value.clone());
+                    }
+                }
+                response
+            }
+            Answer::Error(e) => {
+                let ready = ReadyBody::new(Bytes::from(e.to_body()));
+                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+                json(status, ready.body, ready.crc, request_id)
+            }
+        };
+        if cache_header {
+            response
+                .headers_mut()
+                .insert("x-dax-cache", HeaderValue::from_static(cache.as_str()));
+        }
+        response
+    }
+}
+
+fn json(status: StatusCode, body: Bytes, crc: HeaderValue, request_id: &str) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    headers.insert("x-amz-crc32", crc);
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", value);
+    }
+    response
+}

@@ -1,0 +1,196 @@
+//! The proxy node's axum app: `POST /` routes each DynamoDB operation to the cache path that
+//! serves it (or straight through to the store); `GET /health`, `GET /metrics`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Response, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::json;
+use shared::wire::request_id::RequestIds;
+use shared::wire::Op;
+
+use crate::metrics::{REQUESTS_TOTAL, REQUEST_DURATION_SECONDS, REQUEST_ERRORS_TOTAL};
+use crate::reply::{Answer, CacheStatus, Outcome};
+use crate::{keys, queries, reads, writes, Node};
+
+/// As the store: bodies up to 16 MB.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+pub struct Server {
+    pub node: Arc<Node>,
+    pub prometheus: Option<PrometheusHandle>,
+    pub request_ids: RequestIds,
+}
+
+pub fn router(server: Arc<Server>) -> Router {
+    Router::new()
+        .route("/", axum::routing::post(api_call).get(root))
+        .route("/health", get(health))
+        .route("/metrics", get(render_metrics))
+        .fallback(not_an_api_call)
+        .with_state(server)
+}
+
+fn plain(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response<Body> {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    if let Ok(value) = content_type.parse() {
+        response.headers_mut().insert("content-type", value);
+    }
+    response
+}
+
+async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
+    plain(
+        StatusCode::OK,
+        "text/plain",
+        format!("healthy: {}", server.node.address),
+    )
+}
+
+async fn health() -> Response<Body> {
+    plain(StatusCode::OK, "text/plain", "ok")
+}
+
+async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
+    server.node.refresh_gauges();
+    let text = server
+        .prometheus
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    plain(StatusCode::OK, "text/plain; version=0.0.4", text)
+}
+
+async fn not_an_api_call() -> Response<Body> {
+    plain(
+        StatusCode::NOT_FOUND,
+        "application/xml",
+        "<UnknownOperationException/>\n",
+    )
+}
+
+async fn api_call(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response<Body> {
+    let request_id = server.request_ids.next();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "application/x-amz-json-1.0",
+            Body::empty(),
+        );
+    };
+    let node = &server.node;
+    let op = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(Op::from_target);
+    let Some(op) = op else {
+        // Let the store answer exactly as it would (bad JSON, unknown operation).
+        let target = headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let reply = node
+            .upstream
+            .call(
+                &node.config.store,
+                Op::DescribeLimits,
+                target,
+                &headers,
+                &[],
+                body,
+            )
+            .await;
+        let outcome = match reply {
+            Ok(reply) => Outcome::new(Answer::Upstream(reply), CacheStatus::Bypass),
+            Err(e) => Outcome::new(Answer::Error(e.to_api_error()), CacheStatus::Bypass),
+        };
+        return outcome.into_response(&request_id, node.config.cache_header);
+    };
+    let started = Instant::now();
+    let outcome = route(node, op, &headers, body).await;
+    record(op, &outcome, started);
+    outcome.into_response(&request_id, node.config.cache_header)
+}
+
+async fn route(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome {
+    match op {
+        Op::GetItem => reads::get_item(node, headers, body).await,
+        Op::BatchGetItem => reads::batch_get_item(node, headers, body).await,
+        Op::Query | Op::Scan => queries::query_or_scan(node, op, headers, body).await,
+        Op::PutItem
+        | Op::UpdateItem
+        | Op::DeleteItem
+        | Op::BatchWriteItem
+        | Op::TransactWriteItems => writes::write(node, op, headers, body).await,
+        Op::DescribeEndpoints => describe_endpoints(node),
+        Op::CreateTable
+        | Op::DeleteTable
+        | Op::UpdateTable
+        | Op::RestoreTableFromBackup
+        | Op::RestoreTableToPointInTime => {
+            let table = table_of(&body);
+            let outcome = node.pass_through(op, headers, body).await;
+            // A table that went away or changed shape must not be served from old entries.
+            if let Some(table) = table {
+                node.schemas.forget(&table);
+                node.bump_table(&table);
+                node.items.clear();
+                if let Some(queries) = &node.queries {
+                    queries.clear();
+                }
+            }
+            outcome
+        }
+        _ => node.pass_through(op, headers, body).await,
+    }
+}
+
+fn table_of(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let name = value
+        .get("TableName")
+        .or_else(|| value.get("TargetTableName"))?
+        .as_str()?;
+    Some(keys::table_name(name).to_string())
+}
+
+/// Any node lists the cluster's live nodes, primary first.
+fn describe_endpoints(node: &Node) -> Outcome {
+    let view = node.cluster.view();
+    let mut members = view.members;
+    if members.is_empty() {
+        members.push(node.address.to_string());
+    }
+    let endpoints: Vec<_> = members
+        .iter()
+        .map(|address| json!({ "Address": address, "CachePeriodInMinutes": 1 }))
+        .collect();
+    let body = json!({ "Endpoints": endpoints });
+    Outcome::new(
+        Answer::Built(Bytes::from(body.to_string())),
+        CacheStatus::Bypass,
+    )
+}
+
+fn record(op: Op, outcome: &Outcome, started: Instant) {
+    let name = op.name();
+    metrics::counter!(REQUESTS_TOTAL, "op" => name).increment(1);
+    metrics::histogram!(REQUEST_DURATION_SECONDS, "op" => name)
+        .record(started.elapsed().as_secs_f64());
+    let status = outcome.status();
+    if status >= 400 {
+        let kind = if status >= 500 { "fault" } else { "user" };
+        metrics::counter!(REQUEST_ERRORS_TOTAL, "op" => name, "kind" => kind).increment(1);
+    }
+}

@@ -1,0 +1,168 @@
+//! Calls to the store (and, for forwarded writes, to the primary node) over one keep-alive
+//! connection pool.
+//!
+//! The client's signing headers travel with the request, so the store sees what the client
+//! sent. A store that answered with a DynamoDB error is not a failure here: its status and
+//! body pass through byte for byte. A transport failure (store down, timeout) becomes an
+//! [`UpstreamError`], which the caller answers with a retryable 5xx DynamoDB error.
+
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use bytes::Bytes;
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::Op;
+
+use crate::metrics::STORE_REQUEST_DURATION_SECONDS;
+
+/// Request headers that go upstream with a call.
+const PASSED_HEADERS: [&str; 4] = [
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "content-type",
+];
+
+/// A transport failure talking to the store or another node.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream {url}: {detail}")]
+pub struct UpstreamError {
+    pub url: String,
+    pub detail: String,
+}
+
+impl UpstreamError {
+    /// What the client sees: a 5xx that SDKs retry, without internal detail.
+    pub fn to_api_error(&self) -> ApiError {
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "The service is unavailable. Please try again shortly.",
+        )
+    }
+}
+
+/// The store's (or a node's) answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Bytes,
+    pub headers: HeaderMap,
+}
+
+impl Reply {
+    pub fn is_success(&self) -> bool {
+        self.status == StatusCode::OK
+    }
+}
+
+/// The HTTP client shared by every call of this node.
+pub struct Upstream {
+    client: reqwest::Client,
+}
+
+impl Upstream {
+    pub fn new() -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Upstream { client })
+    }
+
+    /// POSTs a DynamoDB API call (`op`, `body`) to `base_url`, with the client's signing
+    /// headers from `incoming` and any `extra` headers.
+    pub async fn call(
+        &self,
+        base_url: &str,
+        op: Op,
+        target: &str,
+        incoming: &HeaderMap,
+        extra: &[(HeaderName, HeaderValue)],
+        body: Bytes,
+    ) -> Result<Reply, UpstreamError> {
+        let mut request = self
+            .client
+            .post(base_url)
+            .header("x-amz-target", target)
+            .body(body);
+        for name in PASSED_HEADERS {
+            if let Some(value) = incoming.get(name) {
+                request = request.header(name, value);
+            }
+        }
+        for (name, value) in extra {
+            request = request.header(name, value);
+        }
+        let started = Instant::now();
+        let result = request.send().await;
+        let error = |e: reqwest::Error| UpstreamError {
+            url: base_url.to_string(),
+            detail: e.to_string(),
+        };
+        let response = result.map_err(error)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(error)?;
+        metrics::histogram!(STORE_REQUEST_DURATION_SECONDS, "op" => op.name())
+            .record(started.elapsed().as_secs_f64());
+        Ok(Reply {
+            status,
+            body,
+            headers,
+        })
+    }
+
+    /// A GET on an internal endpoint (the change feed), with the cluster secret.
+    pub async fn get_internal(
+        &self,
+        url: &str,
+        secret: &str,
+        timeout: Duration,
+    ) -> Result<Bytes, UpstreamError> {
+        let error = |detail: String| UpstreamError {
+            url: url.to_string(),
+            detail,
+        };
+        let response = self
+            .client
+            .get(url)
+            .header(crate::cluster::SECRET_HEADER, secret)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| error(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(error(format!("status {}", response.status())));
+        }
+        response.bytes().await.map_err(|e| error(e.to_string()))
+    }
+
+    /// A POST of JSON to an internal endpoint (leases), with the cluster secret.
+    pub async fn post_internal(
+        &self,
+        url: &str,
+        secret: &str,
+        body: &serde_json::Value,
+    ) -> Result<Bytes, UpstreamError> {
+        let error = |detail: String| UpstreamError {
+            url: url.to_string(),
+            detail,
+        };
+        let response = self
+            .client
+            .post(url)
+            .header(crate::cluster::SECRET_HEADER, secret)
+            .json(body)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| error(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(error(format!("status {}", response.status())));
+        }
+        response.bytes().await.map_err(|e| error(e.to_string()))
+    }
+}
