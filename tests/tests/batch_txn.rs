@@ -306,7 +306,7 @@ async fn transact_write_applies_all_actions() {
         .put_item()
         .table_name(&table)
         .item("pk", s("guard"))
-        .item("open", AttributeValue::Bool(true))
+        .item("gate", AttributeValue::Bool(true))
         .send()
         .await);
 
@@ -318,7 +318,7 @@ async fn transact_write_applies_all_actions() {
         .transact_items(tw_check(
             &table,
             "guard",
-            "open = :t",
+            "gate = :t",
             &[(":t", AttributeValue::Bool(true))],
         ))
         .send()
