@@ -10,9 +10,9 @@
 //! # Durability
 //! Every applied batch gets a *ticket* (1, 2, ...). With durability on, batches reach the
 //! committer through a channel to a dedicated thread ([`run`]) that loops: take every
-//! queued batch, apply each (the journal only buffers it), release each batch's key locks
-//! and tell its writer the ticket, then fsync the journal once and publish the highest
-//! ticket as durable. Writers wait for their ticket on a watch channel. Why a thread and
+//! queued batch, apply each (the journal only buffers it) and release its key locks, then
+//! fsync the journal once, publish the highest ticket as durable and answer every writer of
+//! the group. Why a thread and
 //! not the writers themselves: fjall holds its journal mutex during an fsync, so a writer
 //! committing inline would block a tokio worker for the whole fsync; the thread keeps
 //! workers free and lets everything that arrives during one fsync share the next one.
@@ -283,13 +283,16 @@ impl Committer {
 }
 
 /// The group-commit loop; returns when every sender is gone (the storage was dropped).
+///
+/// Each request is answered once: with its ticket after the group's fsync, or with the
+/// error that kept it from committing or syncing. One wake-up per write.
 pub fn run(committer: Arc<Committer>, requests: mpsc::Receiver<Request>) {
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
         while let Ok(more) = requests.try_recv() {
             group.push(more);
         }
-        let mut last_ticket = None;
+        let mut applied = Vec::with_capacity(group.len());
         for Request {
             batch,
             locks,
@@ -299,19 +302,31 @@ pub fn run(committer: Arc<Committer>, requests: mpsc::Receiver<Request>) {
             let outcome = committer.apply(batch, None);
             // The batch is visible (or failed): its keys may be written again.
             drop(locks);
-            if let Ok(ticket) = outcome {
-                last_ticket = Some(ticket);
+            match outcome {
+                Ok(ticket) => applied.push((ticket, reply)),
+                // A writer that went away needs no answer.
+                Err(e) => drop(reply.send(Err(e))),
             }
-            // A writer that went away still had its batch committed; nobody to tell.
-            let _ = reply.send(outcome);
         }
-        let Some(ticket) = last_ticket else { continue };
+        let Some(&(last_ticket, _)) = applied.last() else {
+            continue;
+        };
         let seq = committer.state.lock().next_seq - 1;
         match committer.engine.db.persist(PersistMode::SyncData) {
-            Ok(()) => committer.publish(ticket, seq),
+            Ok(()) => {
+                committer.publish(last_ticket, seq);
+                for (ticket, reply) in applied {
+                    drop(reply.send(Ok(ticket)));
+                }
+            }
             Err(e) => {
                 tracing::error!(error = %e, "journal sync failed; refusing further writes");
                 committer.durable_tx.send_modify(|d| d.failed = true);
+                for (_, reply) in applied {
+                    drop(reply.send(Err(StorageError::Engine(format!(
+                        "journal sync failed: {e}"
+                    )))));
+                }
             }
         }
     }

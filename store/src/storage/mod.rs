@@ -364,13 +364,12 @@ impl Storage {
                 .await?;
             return Ok(Ok(out));
         }
-        let ticket = self.commit(batch, locks).await?;
-        self.committer.wait_durable(ticket).await?;
+        self.commit(batch, locks).await?;
         Ok(Ok(out))
     }
 
     /// Applies a batch (inline or through the commit thread), releasing `locks` as soon as
-    /// it is visible, and returns its ticket. Does not wait for durability.
+    /// it is visible, and returns its ticket once it is durable (at once without fsync).
     async fn commit(&self, batch: Batch, locks: LockSet) -> Result<u64, StorageError> {
         match &self.queue {
             None => {
@@ -538,7 +537,6 @@ impl Storage {
         let prefix = table_id.to_be_bytes();
         let upper = keys::prefix_upper(&prefix);
         let mut lower = Bound::Included(prefix.to_vec());
-        let mut last_ticket = None;
         loop {
             let mut chunk = Vec::with_capacity(DROP_CHUNK);
             for guard in self
@@ -559,19 +557,16 @@ impl Storage {
                     key,
                 })
                 .collect();
-            last_ticket = Some(
-                self.commit(
-                    Batch {
-                        ops,
-                        ..Batch::default()
-                    },
-                    Vec::new(),
-                )
-                .await?,
-            );
-        }
-        if let Some(ticket) = last_ticket {
-            self.committer.wait_durable(ticket).await?;
+            // Each chunk is durable before the next is read: a crash mid-drop leaves a
+            // shorter range for the catalog to drop again.
+            self.commit(
+                Batch {
+                    ops,
+                    ..Batch::default()
+                },
+                Vec::new(),
+            )
+            .await?;
         }
         self.committer.forget_table(table_id);
         Ok(())
@@ -592,16 +587,15 @@ impl Storage {
                 key,
             },
         };
-        let ticket = self
-            .commit(
-                Batch {
-                    ops: vec![op],
-                    ..Batch::default()
-                },
-                Vec::new(),
-            )
-            .await?;
-        self.committer.wait_durable(ticket).await
+        self.commit(
+            Batch {
+                ops: vec![op],
+                ..Batch::default()
+            },
+            Vec::new(),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Every catalog record whose key starts with `prefix`, in key order.
@@ -1404,5 +1398,106 @@ mod tests {
         assert_eq!(storage.list_meta("table/").unwrap_or_default().len(), 1);
         // Catalog records are not item changes.
         assert!(all_changes(&storage).is_empty());
+    }
+
+    /// Where the crash test's child process writes; unset in a normal test run.
+    const CRASH_DIR_ENV: &str = "STORE_STORAGE_CRASH_TEST_DIR";
+
+    /// The child half of `killed_process_keeps_acknowledged_writes`: writes items forever,
+    /// printing each acknowledged index, until the parent kills it. A no-op otherwise.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn crash_child_writer() {
+        let Ok(dir) = std::env::var(CRASH_DIR_ENV) else {
+            return;
+        };
+        let storage = open(Path::new(&dir), true);
+        let table = Arc::new(layout(20, Some(ScalarType::N)));
+        // Several concurrent writers so acknowledgements come from shared fsyncs.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for w in 0..4u64 {
+            let (storage, table, tx) = (Arc::clone(&storage), Arc::clone(&table), tx.clone());
+            tokio::spawn(async move {
+                for i in (w..).step_by(4) {
+                    let key = pk(s("p"), Some(AttributeValue::N(Number::from_u64(i))));
+                    put(&storage, &table, item(&key, &[("v", s("payload"))])).await;
+                    if tx.send(i).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        while let Some(i) = rx.recv().await {
+            let _ = writeln!(out, "acked {i}");
+            let _ = out.flush();
+        }
+    }
+
+    #[test]
+    fn killed_process_keeps_acknowledged_writes() {
+        use std::io::BufRead;
+        if std::env::var(CRASH_DIR_ENV).is_ok() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+        let mut child = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "storage::tests::crash_child_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CRASH_DIR_ENV, dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn: {e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let mut acked = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(i) = line
+                .strip_prefix("acked ")
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                acked.push(i);
+                if acked.len() >= 300 {
+                    break;
+                }
+            }
+        }
+        // SIGKILL: no destructor, no engine shutdown, no final journal sync.
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            acked.len() >= 300,
+            "child stopped early after {} writes",
+            acked.len()
+        );
+
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async {
+            let storage = open(dir.path(), true);
+            let table = layout(20, Some(ScalarType::N));
+            for i in &acked {
+                let key = pk(s("p"), Some(AttributeValue::N(Number::from_u64(*i))));
+                assert!(
+                    storage.get(&table, &key).ok().flatten().is_some(),
+                    "acknowledged write {i} lost"
+                );
+            }
+            // The change log and stats agree with the items that survived.
+            let items = collect(storage.scan(&table, None, None));
+            assert_eq!(storage.table_stats(20).item_count, items.len() as u64);
+            assert_eq!(all_changes(&storage).len(), items.len());
+            put(&storage, &table, item(&pk(s("after"), Some(n("1"))), &[])).await;
+            let last = all_changes(&storage).last().map(|r| r.seq);
+            assert_eq!(last, Some(items.len() as u64 + 1));
+        });
     }
 }
