@@ -216,6 +216,9 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         }};
     }
     match op {
+        Op::CreateTable => call!(create_table),
+        Op::Query => call!(query),
+        Op::Scan => call!(scan),
         _ => Err(ApiError::bare(ErrorCode::UnknownOperationException)),
     }
 }

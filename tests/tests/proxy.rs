@@ -1,0 +1,426 @@
+//! The dax-proxy cluster, as separate processes in front of a real store, driven with
+//! aws-sdk-dynamodb: hits and misses counted right, writes through any node visible on
+//! every node, direct store writes invalidating proxy caches, strongly consistent reads
+//! bypassing, negative caching, record TTL expiry, query cache invalidation in both
+//! coherence modes, and failover after `kill -9` of the primary.
+
+use std::time::Duration;
+
+use integration_tests::aws_sdk_dynamodb::Client;
+use integration_tests::*;
+
+/// Reads one metric (summing every label set) from a node's `/metrics`.
+async fn metric(endpoint: &str, name: &str) -> f64 {
+    let text = reqwest::get(format!("{endpoint}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with([' ', '{']))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn get_v(client: &Client, table: &str, pk: &str, consistent: bool) -> Option<String> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .consistent_read(consistent)
+        .send()
+        .await
+        .unwrap();
+    out.item()
+        .and_then(|i| i.get("v"))
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+}
+
+async fn put_v(client: &Client, table: &str, pk: &str, v: &str) {
+    client
+        .put_item()
+        .table_name(table)
+        .item("pk", s(pk))
+        .item("v", s(v))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Polls until `node` serves `want` for `pk` (eventually consistent reads), or fails.
+async fn wait_for_value(node: &Client, table: &str, pk: &str, want: Option<&str>) {
+    let ok = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { get_v(node, table, pk, false).await.as_deref() == want },
+    )
+    .await;
+    assert!(ok, "node never served {want:?} for {pk}");
+}
+
+/// The endpoint of the node holding the primary lease.
+async fn primary_of(nodes: &[&ProxyProcess]) -> usize {
+    for _ in 0..200 {
+        for (i, node) in nodes.iter().enumerate() {
+            if metric(&node.endpoint(), "dax_primary").await == 1.0 {
+                return i;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no node became primary");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hits_and_misses_are_counted_and_reads_bypass_when_consistent() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let client = proxy.client();
+    let table = unique_name("proxyhits");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "a", "1").await;
+
+    let endpoint = proxy.endpoint();
+    let (hits0, misses0) = (
+        metric(&endpoint, "dax_item_cache_hits_total").await,
+        metric(&endpoint, "dax_item_cache_misses_total").await,
+    );
+    assert_eq!(
+        get_v(&client, &table, "a", false).await.as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        get_v(&client, &table, "a", false).await.as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        get_v(&client, &table, "a", false).await.as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        metric(&endpoint, "dax_item_cache_misses_total").await - misses0,
+        1.0
+    );
+    assert_eq!(
+        metric(&endpoint, "dax_item_cache_hits_total").await - hits0,
+        2.0
+    );
+
+    // Strongly consistent reads go to the store and touch neither counter.
+    assert_eq!(
+        get_v(&client, &table, "a", true).await.as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        metric(&endpoint, "dax_item_cache_misses_total").await - misses0,
+        1.0
+    );
+    assert_eq!(
+        metric(&endpoint, "dax_item_cache_hits_total").await - hits0,
+        2.0
+    );
+
+    // A projection is served from the cached whole item.
+    let projected = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("a"))
+        .projection_expression("v")
+        .send()
+        .await
+        .unwrap();
+    let item = projected.item().unwrap();
+    assert_eq!(item.len(), 1);
+    assert_eq!(item.get("v"), Some(&s("1")));
+    assert_eq!(
+        metric(&endpoint, "dax_item_cache_hits_total").await - hits0,
+        3.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_items_are_cached_negatively_until_written() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let client = proxy.client();
+    let table = unique_name("proxyneg");
+    create_hash_table(&client, &table).await;
+    let endpoint = proxy.endpoint();
+    let hits0 = metric(&endpoint, "dax_item_cache_hits_total").await;
+    assert_eq!(get_v(&client, &table, "ghost", false).await, None);
+    assert_eq!(get_v(&client, &table, "ghost", false).await, None);
+    assert_eq!(
+        metric(&endpoint, "dax_item_cache_hits_total").await - hits0,
+        1.0,
+        "second read is a negative hit"
+    );
+
+    // Written straight to the store: the change feed replaces the negative entry.
+    put_v(&store.client(), &table, "ghost", "here").await;
+    wait_for_value(&client, &table, "ghost", Some("here")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_store_writes_update_and_delete_cached_items() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let client = proxy.client();
+    let direct = store.client();
+    let table = unique_name("proxydirect");
+    create_hash_table(&client, &table).await;
+    put_v(&direct, &table, "k", "old").await;
+    assert_eq!(
+        get_v(&client, &table, "k", false).await.as_deref(),
+        Some("old")
+    );
+    assert_eq!(
+        get_v(&client, &table, "k", false).await.as_deref(),
+        Some("old")
+    );
+
+    put_v(&direct, &table, "k", "new").await;
+    wait_for_value(&client, &table, "k", Some("new")).await;
+    direct
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("k"))
+        .send()
+        .await
+        .unwrap();
+    wait_for_value(&client, &table, "k", None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_expire_after_the_record_ttl() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "300ms"], &[]);
+    let client = proxy.client();
+    let table = unique_name("proxyttl");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "a", "1").await;
+    let endpoint = proxy.endpoint();
+    get_v(&client, &table, "a", false).await;
+    let misses = metric(&endpoint, "dax_item_cache_misses_total").await;
+    // Reads keep hitting until the entry's TTL passes; then one read misses again.
+    let expired = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            get_v(&client, &table, "a", false).await;
+            metric(&endpoint, "dax_item_cache_misses_total").await > misses
+        },
+    )
+    .await;
+    assert!(expired, "the entry never expired");
+}
+
+/// The number of items a Query for partition `p` returns through `client`.
+async fn query_count(client: &Client, table: &str) -> i32 {
+    client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("p"))
+        .send()
+        .await
+        .unwrap()
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_cache_invalidates_on_writes_or_waits_for_ttl() {
+    let store = StoreProcess::spawn();
+    let invalidating = ProxyProcess::spawn(&store);
+    let ttl_only = ProxyProcess::spawn_with(
+        &store.endpoint(),
+        &["--query-cache-coherence", "ttl-only"],
+        &[],
+    );
+    let direct = store.client();
+    let table = unique_name("proxyquery");
+    create_hash_range_table(&direct, &table).await;
+    for sk in 0..3 {
+        direct
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("p"))
+            .item("sk", n(sk))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (a, b) = (invalidating.client(), ttl_only.client());
+    for client in [&a, &b] {
+        assert_eq!(query_count(client, &table).await, 3);
+        assert_eq!(query_count(client, &table).await, 3);
+    }
+    assert_eq!(
+        metric(&invalidating.endpoint(), "dax_query_cache_hits_total").await,
+        1.0
+    );
+    assert_eq!(
+        metric(&ttl_only.endpoint(), "dax_query_cache_hits_total").await,
+        1.0
+    );
+
+    direct
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("p"))
+        .item("sk", n(3))
+        .send()
+        .await
+        .unwrap();
+    let refreshed = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { query_count(&a, &table).await == 4 },
+    )
+    .await;
+    assert!(refreshed, "invalidate coherence never showed the new item");
+    // The ttl-only node has seen the same change feed by now, and still answers the old page,
+    // as DAX does.
+    let fed = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { metric(&ttl_only.endpoint(), "dax_follower_records_total").await >= 4.0 },
+    )
+    .await;
+    assert!(fed, "the ttl-only node never followed the feed");
+    assert_eq!(query_count(&b, &table).await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_through_any_node_are_seen_by_every_node_and_survive_failover() {
+    let store = StoreProcess::spawn();
+    let args = ["--lease-ttl", "1s"];
+    let mut nodes = vec![
+        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
+        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
+        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
+    ];
+    let clients: Vec<Client> = nodes.iter().map(|n| n.client()).collect();
+    let table = unique_name("proxycluster");
+    create_hash_table(&clients[0], &table).await;
+
+    // Every node caches the item, then each node in turn writes a new value.
+    put_v(&clients[0], &table, "k", "v0").await;
+    for c in &clients {
+        wait_for_value(c, &table, "k", Some("v0")).await;
+    }
+    for (i, writer) in clients.iter().enumerate() {
+        let value = format!("v{}", i + 1);
+        put_v(writer, &table, "k", &value).await;
+        for c in &clients {
+            wait_for_value(c, &table, "k", Some(&value)).await;
+        }
+    }
+    let forwarded: f64 = {
+        let mut total = 0.0;
+        for node in &nodes {
+            total += metric(&node.endpoint(), "dax_forwarded_writes_total").await;
+        }
+        total
+    };
+    assert!(
+        forwarded >= 2.0,
+        "replicas forward writes to the primary ({forwarded})"
+    );
+
+    // Any node lists the cluster.
+    let endpoints = clients[1].describe_endpoints().send().await.unwrap();
+    assert_eq!(endpoints.endpoints().len(), 3);
+
+    // Kill the primary: a replica takes the lease and writes through the survivors go on.
+    let refs: Vec<&ProxyProcess> = nodes.iter().collect();
+    let primary = primary_of(&refs).await;
+    nodes[primary].kill9();
+    let survivor = (primary + 1) % 3;
+    put_v(&clients[survivor], &table, "after", "failover").await;
+    assert_eq!(
+        get_v(&clients[survivor], &table, "after", true)
+            .await
+            .as_deref(),
+        Some("failover")
+    );
+    let others: Vec<&ProxyProcess> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != primary)
+        .map(|(_, n)| n)
+        .collect();
+    let new_primary = primary_of(&others).await;
+    assert!(new_primary < 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_writes_leave_the_cache_alone_and_store_errors_pass_through() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let client = proxy.client();
+    let table = unique_name("proxyfail");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "k", "kept").await;
+    assert_eq!(
+        get_v(&client, &table, "k", false).await.as_deref(),
+        Some("kept")
+    );
+    let failed = client
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("k"))
+        .item("v", s("changed"))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await;
+    assert_api_error(
+        failed,
+        "ConditionalCheckFailedException",
+        Some("The conditional request failed"),
+    );
+    let hits = metric(&proxy.endpoint(), "dax_item_cache_hits_total").await;
+    assert_eq!(
+        get_v(&client, &table, "k", false).await.as_deref(),
+        Some("kept")
+    );
+    assert_eq!(
+        metric(&proxy.endpoint(), "dax_item_cache_hits_total").await - hits,
+        1.0
+    );
+
+    let missing = client
+        .get_item()
+        .table_name("no_such_table")
+        .key("pk", s("x"))
+        .send()
+        .await;
+    assert_api_error(missing, "ResourceNotFoundException", None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_store_gives_a_dynamodb_error_not_a_hang() {
+    let mut store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let client = proxy.client();
+    let table = unique_name("proxydown");
+    create_hash_table(&client, &table).await;
+    store.kill9();
+    let result = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("nothing-cached"))
+        .send()
+        .await;
+    let err = result.expect_err("the store is down");
+    let code = integration_tests::aws_sdk_dynamodb::error::ProvideErrorMetadata::code(
+        &err.into_service_error(),
+    )
+    .map(str::to_string);
+    assert_eq!(code.as_deref(), Some("ServiceUnavailable"));
+}
