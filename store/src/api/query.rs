@@ -273,7 +273,7 @@ fn legacy_parts(
             )));
         }
         if let Some(first) = args.first() {
-            if args.iter().any(|a| type_name(a) != type_name(first)) {
+            if args.iter().any(|a| a.type_name() != first.type_name()) {
                 return Err(ApiError::invalid_parameter(
                     "AttributeValues inside AttributeValueList must be of same type",
                 ));
@@ -285,10 +285,10 @@ fn legacy_parts(
             "NULL" | "NOT_NULL" => &[],
             _ => &["S", "N", "B"],
         };
-        if let Some(bad) = args.iter().find(|a| !allowed.contains(&type_name(a))) {
+        if let Some(bad) = args.iter().find(|a| !allowed.contains(&a.type_name())) {
             return Err(ApiError::invalid_parameter(format!(
                 "ComparisonOperator {op} is not valid for {} AttributeValue type",
-                type_name(bad)
+                bad.type_name()
             )));
         }
         let arg = |i: usize| args.get(i).cloned().unwrap_or(AttributeValue::Null);
@@ -317,7 +317,7 @@ fn legacy_parts(
 
 /// BETWEEN needs lower ≤ upper (and one type).
 fn check_between(lo: &AttributeValue, hi: &AttributeValue, source: Source) -> Result<(), ApiError> {
-    match (read_page::compare_scalar(lo, hi), source) {
+    match (lo.scalar_cmp(hi), source) {
         (Some(std::cmp::Ordering::Greater), Source::Legacy) => Err(ApiError::validation(
             "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound",
         )),
@@ -345,23 +345,7 @@ fn operand_text(value: &AttributeValue) -> String {
             "{{B:{}}}",
             base64::engine::general_purpose::STANDARD.encode(b)
         ),
-        other => format!("{{{}}}", type_name(other)),
-    }
-}
-
-/// The DynamoDB type code of a value.
-fn type_name(value: &AttributeValue) -> &'static str {
-    match value {
-        AttributeValue::S(_) => "S",
-        AttributeValue::N(_) => "N",
-        AttributeValue::B(_) => "B",
-        AttributeValue::Bool(_) => "BOOL",
-        AttributeValue::Null => "NULL",
-        AttributeValue::M(_) => "M",
-        AttributeValue::L(_) => "L",
-        AttributeValue::Ss(_) => "SS",
-        AttributeValue::Ns(_) => "NS",
-        AttributeValue::Bs(_) => "BS",
+        other => format!("{{{}}}", other.type_name()),
     }
 }
 
@@ -455,7 +439,7 @@ fn match_schema(
 /// Whether a sort-key value satisfies the condition.
 fn range_matches(cond: &SortKeyCondition, value: &AttributeValue) -> bool {
     use std::cmp::Ordering::*;
-    let cmp = |bound: &AttributeValue| read_page::compare_scalar(value, bound);
+    let cmp = |bound: &AttributeValue| value.scalar_cmp(bound);
     match cond {
         SortKeyCondition::Eq(b) => cmp(b) == Some(Equal),
         SortKeyCondition::Lt(b) => cmp(b) == Some(Less),
@@ -475,8 +459,7 @@ fn range_matches(cond: &SortKeyCondition, value: &AttributeValue) -> bool {
 
 /// The start key must lie inside what the key condition selects.
 fn check_start_key(plan: &KeyPlan, start: &PrimaryKey) -> Result<(), ApiError> {
-    let same_partition =
-        read_page::compare_scalar(&start.hash, &plan.hash) == Some(std::cmp::Ordering::Equal);
+    let same_partition = start.hash.scalar_cmp(&plan.hash) == Some(std::cmp::Ordering::Equal);
     match (&plan.range, &start.range) {
         (Some(cond), Some(sort)) => {
             if !range_matches(cond, sort) {

@@ -17,8 +17,6 @@
 //! Key-condition checks belong to `query`, segments to `scan`. Index reads are not built
 //! yet: an `IndexName` is answered as an unknown index.
 
-use std::cmp::Ordering;
-
 use shared::expr::{self, Condition, ExprKind, Projection, Substitutions};
 use shared::model::{AttributeValue, Item, KeySchema, PrimaryKey};
 use shared::wire::error::ApiError;
@@ -412,17 +410,6 @@ pub fn table_start_key(
     })
 }
 
-/// DynamoDB's order on key values of one scalar type: numbers numerically, strings and
-/// binaries by unsigned bytes. `None` across types or for non-scalars.
-pub fn compare_scalar(a: &AttributeValue, b: &AttributeValue) -> Option<Ordering> {
-    match (a, b) {
-        (AttributeValue::S(x), AttributeValue::S(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
-        (AttributeValue::N(x), AttributeValue::N(y)) => Some(x.cmp(y)),
-        (AttributeValue::B(x), AttributeValue::B(y)) => Some(x.cmp(y)),
-        _ => None,
-    }
-}
-
 /// One page of results, before it is turned into an operation's output.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
@@ -763,29 +750,6 @@ mod tests {
         let out = spec.apply(&item("p", 1, 1));
         assert_eq!(out.len(), 1);
         assert_eq!(out.get("sk"), Some(&num(1)));
-    }
-
-    #[test]
-    fn scalar_order() {
-        assert_eq!(compare_scalar(&num(-10), &num(2)), Some(Ordering::Less));
-        assert_eq!(
-            compare_scalar(
-                &AttributeValue::S("Z".into()),
-                &AttributeValue::S("a".into())
-            ),
-            Some(Ordering::Less)
-        );
-        assert_eq!(
-            compare_scalar(
-                &AttributeValue::B(vec![0x80]),
-                &AttributeValue::B(vec![0x7f])
-            ),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(
-            compare_scalar(&num(1), &AttributeValue::S("1".into())),
-            None
-        );
     }
 
     #[test]
