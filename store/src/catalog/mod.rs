@@ -1,37 +1,450 @@
 //! The table catalog: every table's definition and status, kept in memory and persisted as
 //! storage meta records so that it survives restarts.
+//!
+//! # Shape
+//! - Readers (every data-plane request) take a read lock for a map lookup and clone an
+//!   `Arc<TableMeta>`; a table definition never changes under a request.
+//! - Writers (control-plane calls, and other subsystems that change a table's metadata)
+//!   are serialized by one async mutex, persist the new record durably, then publish the
+//!   new `Arc` (so a crash never loses an acknowledged control-plane change).
+//! - Records: `catalog/table/<name>` → [`TableMeta`] JSON; `catalog/next-table-id` → the
+//!   next table id (ids are never reused, so a dropped table's leftover items can never
+//!   appear in a new table); `catalog/dropping/<id>` marks a deleted table whose items
+//!   are still being removed (the drop resumes after a restart).
+//! - Tables are ACTIVE as soon as they are created (DYNAMODB.md §6): CreateTable still
+//!   answers CREATING, as the service does, and the first DescribeTable sees ACTIVE.
+//!
+//! Not here: request validation (the `api` handlers and [`definition`]), index
+//! maintenance and backfill (a later subsystem flips a new GSI to ACTIVE with
+//! [`Catalog::update`]).
 
+pub mod definition;
+pub mod meta;
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use shared::wire::error::ApiError;
+use parking_lot::RwLock;
+use shared::wire::error::{ApiError, ErrorCode};
 
 use crate::config::Config;
-use crate::storage::{Storage, StorageError, TableLayout};
+use crate::storage::{Storage, StorageError};
 
-/// One table's definition (what CreateTable and UpdateTable set).
-#[derive(Debug, Clone)]
-pub struct TableMeta {
-    pub layout: TableLayout,
-    pub arn: String,
-}
+pub use meta::{
+    now_seconds, BillingMode, IndexMeta, IndexProjection, IndexStatus, ProjectionType, SseMeta,
+    StreamMeta, TableMeta, TableStatus, Throughput,
+};
+
+const TABLE_PREFIX: &str = "catalog/table/";
+const DROPPING_PREFIX: &str = "catalog/dropping/";
+const NEXT_ID_KEY: &str = "catalog/next-table-id";
 
 /// All tables, by name.
 pub struct Catalog {
-    _private: (),
+    tables: RwLock<BTreeMap<String, Arc<TableMeta>>>,
+    /// Serializes catalog changes (check, persist, publish).
+    ddl: tokio::sync::Mutex<()>,
+    /// The next table id to hand out (persisted before use).
+    next_id: parking_lot::Mutex<u64>,
+    /// `arn:aws:dynamodb:<region>:<account>:table/`.
+    arn_prefix: String,
+    /// Bumped after every published change, for subsystems that follow the catalog.
+    version: tokio::sync::watch::Sender<u64>,
 }
 
 impl Catalog {
-    /// Loads every table's record from storage (at startup).
-    pub fn load(storage: &Storage, config: &Config) -> Result<Catalog, StorageError> {
-        let _ = (storage, config);
-        todo!("catalog")
+    /// Loads every table's record from storage (at startup) and resumes the removal of
+    /// the items of tables deleted before a restart (when called inside a tokio runtime).
+    pub fn load(storage: &Arc<Storage>, config: &Config) -> Result<Catalog, StorageError> {
+        let mut next_id: u64 = 1;
+        for (key, value) in storage.list_meta(NEXT_ID_KEY)? {
+            if key == NEXT_ID_KEY {
+                next_id =
+                    parse_u64(&value).ok_or_else(|| StorageError::Corrupt(key.into_bytes()))?;
+            }
+        }
+        let mut dropping = Vec::new();
+        for (key, _) in storage.list_meta(DROPPING_PREFIX)? {
+            let id = key
+                .get(DROPPING_PREFIX.len()..)
+                .and_then(|s| s.parse::<u64>().ok());
+            match id {
+                Some(id) => dropping.push(id),
+                None => return Err(StorageError::Corrupt(key.into_bytes())),
+            }
+        }
+        let mut tables = BTreeMap::new();
+        for (key, value) in storage.list_meta(TABLE_PREFIX)? {
+            let meta: TableMeta = serde_json::from_slice(&value)
+                .map_err(|_| StorageError::Corrupt(key.clone().into_bytes()))?;
+            next_id = next_id.max(meta.table_id().saturating_add(1));
+            // A delete that stopped between its two records: the table is gone.
+            if dropping.contains(&meta.table_id()) {
+                continue;
+            }
+            tables.insert(meta.name().to_string(), Arc::new(meta));
+        }
+        for id in &dropping {
+            next_id = next_id.max(id.saturating_add(1));
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            for id in dropping {
+                let storage = Arc::clone(storage);
+                runtime.spawn(async move { drop_data(storage, id).await });
+            }
+        }
+        let (version, _) = tokio::sync::watch::channel(0);
+        Ok(Catalog {
+            tables: RwLock::new(tables),
+            ddl: tokio::sync::Mutex::new(()),
+            next_id: parking_lot::Mutex::new(next_id),
+            arn_prefix: format!(
+                "arn:aws:dynamodb:{}:{}:table/",
+                config.region, config.account_id
+            ),
+            version,
+        })
+    }
+
+    /// The table named by `name`, which may also be the table's ARN.
+    pub fn get(&self, name: &str) -> Option<Arc<TableMeta>> {
+        let name = self.name_of(name)?;
+        self.tables.read().get(name).cloned()
+    }
+
+    /// The table name inside `name_or_arn` (itself when it is not an ARN); `None` for an
+    /// ARN of another region, account or resource type.
+    pub fn name_of<'a>(&self, name_or_arn: &'a str) -> Option<&'a str> {
+        if name_or_arn.starts_with("arn:") {
+            name_or_arn
+                .strip_prefix(self.arn_prefix.as_str())
+                .filter(|n| !n.is_empty() && !n.contains('/'))
+        } else {
+            Some(name_or_arn)
+        }
     }
 
     /// The table a data-plane call names (`TableName` may also be the table's ARN); a
     /// missing or not-yet-ACTIVE table is `ResourceNotFoundException: Requested resource not
     /// found`.
     pub fn table_for_data(&self, name: &str) -> Result<Arc<TableMeta>, ApiError> {
-        let _ = name;
-        todo!("catalog")
+        match self.get(name) {
+            Some(table) if table.status != TableStatus::Creating => Ok(table),
+            _ => Err(ApiError::resource_not_found()),
+        }
+    }
+
+    /// The table a control-plane call names: `Requested resource not found: Table: X not
+    /// found` when missing.
+    pub fn table_for_control(&self, name: &str) -> Result<Arc<TableMeta>, ApiError> {
+        self.get(name)
+            .ok_or_else(|| ApiError::table_not_found(name))
+    }
+
+    /// The table with storage id `table_id`, if it still exists.
+    pub fn by_id(&self, table_id: u64) -> Option<Arc<TableMeta>> {
+        self.tables
+            .read()
+            .values()
+            .find(|t| t.table_id() == table_id)
+            .cloned()
+    }
+
+    /// Every table, by name.
+    pub fn all(&self) -> Vec<Arc<TableMeta>> {
+        self.tables.read().values().cloned().collect()
+    }
+
+    /// Up to `limit` table names after `exclusive_start` (ascending), and whether more
+    /// remain.
+    pub fn names_after(&self, exclusive_start: Option<&str>, limit: usize) -> (Vec<String>, bool) {
+        use std::ops::Bound;
+        let tables = self.tables.read();
+        let lower = match exclusive_start {
+            Some(start) => Bound::Excluded(start.to_string()),
+            None => Bound::Unbounded,
+        };
+        let mut iter = tables
+            .range::<String, _>((lower, Bound::Unbounded))
+            .map(|(name, _)| name.clone());
+        let names: Vec<String> = iter.by_ref().take(limit).collect();
+        let more = iter.next().is_some();
+        (names, more)
+    }
+
+    /// `arn:aws:dynamodb:<region>:<account>:table/<name>`.
+    pub fn table_arn(&self, name: &str) -> String {
+        format!("{}{}", self.arn_prefix, name)
+    }
+
+    /// A receiver that changes after every published catalog change.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+
+    /// Creates a table: `build` gets the new table id and returns its definition. An
+    /// existing name is ResourceInUseException `Table already exists: X`.
+    pub async fn create(
+        &self,
+        storage: &Storage,
+        name: &str,
+        build: impl FnOnce(u64) -> TableMeta,
+    ) -> Result<Arc<TableMeta>, ApiError> {
+        let _guard = self.ddl.lock().await;
+        if self.tables.read().contains_key(name) {
+            return Err(ApiError::new(
+                ErrorCode::ResourceInUseException,
+                format!("Table already exists: {name}"),
+            ));
+        }
+        let id = *self.next_id.lock();
+        let next = id.saturating_add(1);
+        storage
+            .put_meta(NEXT_ID_KEY, Some(next.to_string().into_bytes()))
+            .await
+            .map_err(internal)?;
+        *self.next_id.lock() = next;
+        let meta = build(id);
+        self.persist(storage, &meta).await?;
+        let meta = Arc::new(meta);
+        self.tables
+            .write()
+            .insert(name.to_string(), Arc::clone(&meta));
+        self.bump();
+        Ok(meta)
+    }
+
+    /// Changes a table's definition: `change` edits a copy (or refuses with an error,
+    /// changing nothing); the copy is persisted and then published. Returns the new
+    /// definition. Missing table: the control-plane ResourceNotFoundException.
+    pub async fn update(
+        &self,
+        storage: &Storage,
+        name: &str,
+        change: impl FnOnce(&mut TableMeta) -> Result<(), ApiError>,
+    ) -> Result<Arc<TableMeta>, ApiError> {
+        let _guard = self.ddl.lock().await;
+        let current = self.table_for_control(name)?;
+        let mut next = TableMeta::clone(&current);
+        change(&mut next)?;
+        if next == *current {
+            return Ok(current);
+        }
+        self.persist(storage, &next).await?;
+        let next = Arc::new(next);
+        self.tables
+            .write()
+            .insert(next.name().to_string(), Arc::clone(&next));
+        self.bump();
+        Ok(next)
+    }
+
+    /// Deletes a table: `check` may refuse (deletion protection). The table is gone from
+    /// the catalog when this returns; its items are removed in the background.
+    pub async fn delete(
+        &self,
+        storage: &Arc<Storage>,
+        name: &str,
+        check: impl FnOnce(&TableMeta) -> Result<(), ApiError>,
+    ) -> Result<Arc<TableMeta>, ApiError> {
+        let _guard = self.ddl.lock().await;
+        let table = self.table_for_control(name)?;
+        check(&table)?;
+        let id = table.table_id();
+        // Mark first: a crash between the two writes leaves a table that load() drops.
+        storage
+            .put_meta(&format!("{DROPPING_PREFIX}{id}"), Some(Vec::new()))
+            .await
+            .map_err(internal)?;
+        storage
+            .put_meta(&format!("{TABLE_PREFIX}{}", table.name()), None)
+            .await
+            .map_err(internal)?;
+        self.tables.write().remove(table.name());
+        self.bump();
+        let storage = Arc::clone(storage);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { drop_data(storage, id).await });
+        }
+        Ok(table)
+    }
+
+    async fn persist(&self, storage: &Storage, meta: &TableMeta) -> Result<(), ApiError> {
+        let bytes = serde_json::to_vec(meta).map_err(|e| {
+            tracing::error!(error = %e, table = meta.name(), "cannot serialize a table record");
+            ApiError::internal()
+        })?;
+        storage
+            .put_meta(&format!("{TABLE_PREFIX}{}", meta.name()), Some(bytes))
+            .await
+            .map_err(internal)
+    }
+
+    fn bump(&self) {
+        self.version.send_modify(|v| *v = v.wrapping_add(1));
+    }
+}
+
+/// Removes a deleted table's items, then its `dropping` mark.
+async fn drop_data(storage: Arc<Storage>, table_id: u64) {
+    if let Err(e) = storage.drop_table_data(table_id).await {
+        tracing::error!(error = %e, table_id, "cannot remove a deleted table's items");
+        return;
+    }
+    if let Err(e) = storage
+        .put_meta(&format!("{DROPPING_PREFIX}{table_id}"), None)
+        .await
+    {
+        tracing::error!(error = %e, table_id, "cannot clear a deleted table's mark");
+    }
+}
+
+fn parse_u64(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+/// Storage failures are internal errors: logged here, generic on the wire.
+fn internal(e: StorageError) -> ApiError {
+    tracing::error!(error = %e, "catalog storage failure");
+    ApiError::internal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{StorageOptions, TableLayout, TableStats};
+    use shared::model::{KeyAttr, KeySchema, ScalarType};
+
+    fn config() -> Config {
+        Config {
+            listen: "127.0.0.1:0"
+                .parse()
+                .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            data_dir: std::path::PathBuf::new(),
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            cluster_secret: None,
+            durable: false,
+            cache_bytes: 8 * 1024 * 1024,
+        }
+    }
+
+    fn open(dir: &std::path::Path) -> Arc<Storage> {
+        match Storage::open(
+            dir,
+            StorageOptions {
+                durable: false,
+                cache_bytes: 8 * 1024 * 1024,
+            },
+        ) {
+            Ok(s) => s,
+            Err(e) => panic!("open: {e}"),
+        }
+    }
+
+    fn table(catalog: &Catalog, id: u64, name: &str) -> TableMeta {
+        let schema = KeySchema {
+            hash: KeyAttr {
+                name: "pk".into(),
+                ty: ScalarType::S,
+            },
+            range: None,
+        };
+        TableMeta {
+            layout: TableLayout {
+                table_id: id,
+                name: name.into(),
+                schema: schema.clone(),
+            },
+            arn: catalog.table_arn(name),
+            table_uuid: "u".into(),
+            attribute_definitions: vec![schema.hash.clone()],
+            created: 1.5,
+            status: TableStatus::Active,
+            billing_mode: BillingMode::PayPerRequest,
+            last_update_to_pay_per_request: Some(1.5),
+            throughput: Throughput::default(),
+            on_demand_throughput: None,
+            local_indexes: Vec::new(),
+            global_indexes: Vec::new(),
+            stream: None,
+            sse: None,
+            table_class: None,
+            deletion_protection: false,
+            tags: vec![("k".into(), "v".into())],
+            next_index_id: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn tables_survive_a_reload_and_ids_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let first_id;
+        {
+            let storage = open(dir.path());
+            let catalog = Catalog::load(&storage, &config()).unwrap_or_else(|e| panic!("{e}"));
+            let a = catalog
+                .create(&storage, "alpha", |id| table(&catalog, id, "alpha"))
+                .await;
+            first_id = a.map(|t| t.table_id()).unwrap_or(0);
+            assert_eq!(first_id, 1);
+            let again = catalog
+                .create(&storage, "alpha", |id| table(&catalog, id, "alpha"))
+                .await;
+            assert_eq!(
+                again.err().and_then(|e| e.message).as_deref(),
+                Some("Table already exists: alpha")
+            );
+            assert!(catalog
+                .create(&storage, "beta", |id| table(&catalog, id, "beta"))
+                .await
+                .is_ok());
+            let updated = catalog
+                .update(&storage, "beta", |t| {
+                    t.deletion_protection = true;
+                    Ok(())
+                })
+                .await;
+            assert!(updated.is_ok_and(|t| t.deletion_protection));
+            assert!(catalog.delete(&storage, "alpha", |_| Ok(())).await.is_ok());
+            assert!(catalog.get("alpha").is_none());
+            assert!(catalog.table_for_data("alpha").is_err());
+            // The background drop holds a storage handle until it is done.
+            for _ in 0..2000 {
+                if Arc::strong_count(&storage) == 1 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            assert!(storage
+                .list_meta(DROPPING_PREFIX)
+                .is_ok_and(|v| v.is_empty()));
+        }
+        let storage = open(dir.path());
+        let catalog = Catalog::load(&storage, &config()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(catalog.get("alpha").is_none());
+        let beta = catalog.get("beta");
+        assert!(beta
+            .as_ref()
+            .is_some_and(|t| t.deletion_protection && t.tags.len() == 1));
+        assert!(catalog
+            .get("arn:aws:dynamodb:us-east-1:000000000000:table/beta")
+            .is_some());
+        assert!(catalog
+            .get("arn:aws:dynamodb:us-west-2:000000000000:table/beta")
+            .is_none());
+        // Deleted tables' ids stay used: the next table gets a fresh one.
+        let alpha = catalog
+            .create(&storage, "alpha", |id| table(&catalog, id, "alpha"))
+            .await;
+        assert_eq!(alpha.map(|t| t.table_id()).ok(), Some(3));
+        let (names, more) = catalog.names_after(None, 1);
+        assert_eq!((names, more), (vec!["alpha".to_string()], true));
+        let (names, more) = catalog.names_after(Some("alpha"), 5);
+        assert_eq!((names, more), (vec!["beta".to_string()], false));
+        let desc = catalog
+            .get("beta")
+            .map(|t| t.describe(TableStatus::Active, TableStats::default(), 2.0));
+        assert!(desc.is_some_and(|d| d.deletion_protection_enabled && d.table_name == "beta"));
     }
 }

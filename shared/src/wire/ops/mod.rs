@@ -31,6 +31,7 @@ pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 }
 
 pub mod common;
+pub mod validate;
 
 pub mod batch_get_item;
 pub mod batch_write_item;

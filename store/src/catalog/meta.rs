@@ -1,0 +1,504 @@
+//! What the catalog knows about one table ([`TableMeta`]) and how it is described on the
+//! wire ([`TableMeta::describe`]).
+//!
+//! `TableMeta` is immutable once published: a change builds a new one and swaps the
+//! `Arc` in the catalog, so a request holding the old one sees a consistent table. It is
+//! persisted as JSON (serde); every field added later must have a serde default so that
+//! records written by older versions still load.
+
+use serde::{Deserialize, Serialize};
+use shared::model::{KeyAttr, KeySchema};
+use shared::wire::ops::create_table::{
+    AttributeDefinition, KeySchemaElement, OnDemandThroughput, Projection, StreamSpecification,
+};
+use shared::wire::ops::describe_table::{
+    BillingModeSummary, GlobalSecondaryIndexDescription, LocalSecondaryIndexDescription,
+    ProvisionedThroughputDescription, SseDescription, TableClassSummary, TableDescription,
+};
+
+use crate::storage::{TableLayout, TableStats};
+
+/// Table status as DynamoDB names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TableStatus {
+    Creating,
+    Updating,
+    Deleting,
+    Active,
+}
+
+impl TableStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableStatus::Creating => "CREATING",
+            TableStatus::Updating => "UPDATING",
+            TableStatus::Deleting => "DELETING",
+            TableStatus::Active => "ACTIVE",
+        }
+    }
+}
+
+/// GSI status: a new index is CREATING (backfilling) until index maintenance finishes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IndexStatus {
+    Creating,
+    Updating,
+    Deleting,
+    Active,
+}
+
+impl IndexStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexStatus::Creating => "CREATING",
+            IndexStatus::Updating => "UPDATING",
+            IndexStatus::Deleting => "DELETING",
+            IndexStatus::Active => "ACTIVE",
+        }
+    }
+}
+
+/// `PROVISIONED` or `PAY_PER_REQUEST`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BillingMode {
+    Provisioned,
+    PayPerRequest,
+}
+
+impl BillingMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingMode::Provisioned => "PROVISIONED",
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BillingMode> {
+        match text {
+            "PROVISIONED" => Some(BillingMode::Provisioned),
+            "PAY_PER_REQUEST" => Some(BillingMode::PayPerRequest),
+            _ => None,
+        }
+    }
+}
+
+/// Provisioned capacity of a table or GSI, with DynamoDB's change bookkeeping. On-demand
+/// tables carry 0/0.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Throughput {
+    pub read: i64,
+    pub write: i64,
+    pub last_increase: Option<f64>,
+    pub last_decrease: Option<f64>,
+    /// Decreases on `decrease_day` (days since the Unix epoch, UTC).
+    pub decreases_today: i64,
+    pub decrease_day: i64,
+}
+
+impl Throughput {
+    pub fn new(read: i64, write: i64) -> Self {
+        Throughput {
+            read,
+            write,
+            ..Default::default()
+        }
+    }
+
+    /// Sets new values at `now` (epoch seconds), recording an increase and/or a decrease
+    /// as DynamoDB does (one change may be both: read up, write down).
+    pub fn change(&mut self, read: i64, write: i64, now: f64) {
+        if read > self.read || write > self.write {
+            self.last_increase = Some(now);
+        }
+        if read < self.read || write < self.write {
+            self.last_decrease = Some(now);
+            let day = (now / 86_400.0).floor() as i64;
+            if day != self.decrease_day {
+                self.decrease_day = day;
+                self.decreases_today = 0;
+            }
+            self.decreases_today += 1;
+        }
+        self.read = read;
+        self.write = write;
+    }
+
+    /// The wire form; the decrease count resets when the UTC day changes.
+    pub fn describe(&self, now: f64) -> ProvisionedThroughputDescription {
+        let today = (now / 86_400.0).floor() as i64;
+        ProvisionedThroughputDescription {
+            last_increase_date_time: self.last_increase,
+            last_decrease_date_time: self.last_decrease,
+            number_of_decreases_today: if today == self.decrease_day {
+                self.decreases_today
+            } else {
+                0
+            },
+            read_capacity_units: self.read,
+            write_capacity_units: self.write,
+        }
+    }
+}
+
+/// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProjectionType {
+    All,
+    KeysOnly,
+    Include,
+}
+
+impl ProjectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectionType::All => "ALL",
+            ProjectionType::KeysOnly => "KEYS_ONLY",
+            ProjectionType::Include => "INCLUDE",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ProjectionType> {
+        match text {
+            "ALL" => Some(ProjectionType::All),
+            "KEYS_ONLY" => Some(ProjectionType::KeysOnly),
+            "INCLUDE" => Some(ProjectionType::Include),
+            _ => None,
+        }
+    }
+}
+
+/// What an index stores besides its own and the table's key attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexProjection {
+    pub kind: ProjectionType,
+    /// Only for INCLUDE, in request order.
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
+}
+
+impl IndexProjection {
+    fn describe(&self) -> Projection {
+        Projection {
+            projection_type: Some(self.kind.as_str().to_string()),
+            non_key_attributes: match self.kind {
+                ProjectionType::Include => Some(self.non_key_attributes.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// One secondary index (LSI or GSI).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexMeta {
+    pub name: String,
+    /// The storage key-space id under the table (never 0, which is the table itself; never
+    /// reused within a table).
+    pub index_id: u16,
+    pub arn: String,
+    pub schema: KeySchema,
+    pub projection: IndexProjection,
+    /// GSIs only: their own provisioned capacity (0/0 on on-demand tables).
+    #[serde(default)]
+    pub throughput: Option<Throughput>,
+    #[serde(default)]
+    pub on_demand_throughput: Option<OnDemandThroughput>,
+    /// GSIs only (LSIs are always usable).
+    pub status: IndexStatus,
+    /// True while a GSI created by UpdateTable is being filled from the table.
+    #[serde(default)]
+    pub backfilling: bool,
+}
+
+/// The table's stream as DescribeTable reports it. Kept (disabled) after the stream is
+/// turned off, because `LatestStreamArn` still names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamMeta {
+    pub enabled: bool,
+    /// KEYS_ONLY | NEW_IMAGE | OLD_IMAGE | NEW_AND_OLD_IMAGES.
+    pub view_type: String,
+    /// ISO-8601 UTC timestamp with milliseconds, e.g. `2015-05-11T21:21:33.291`.
+    pub label: String,
+    pub arn: String,
+}
+
+/// Encryption at rest as requested (our store does not encrypt; the description echoes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SseMeta {
+    pub sse_type: String,
+    pub kms_master_key_arn: Option<String>,
+}
+
+/// One table: everything DescribeTable reports plus the storage layout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableMeta {
+    #[serde(with = "layout_serde")]
+    pub layout: TableLayout,
+    pub arn: String,
+    /// DescribeTable's `TableId` (a UUID v4).
+    pub table_uuid: String,
+    /// In request order; exactly the attributes used by table and index keys.
+    pub attribute_definitions: Vec<KeyAttr>,
+    /// Epoch seconds (millisecond precision).
+    pub created: f64,
+    pub status: TableStatus,
+    pub billing_mode: BillingMode,
+    #[serde(default)]
+    pub last_update_to_pay_per_request: Option<f64>,
+    pub throughput: Throughput,
+    #[serde(default)]
+    pub on_demand_throughput: Option<OnDemandThroughput>,
+    #[serde(default)]
+    pub local_indexes: Vec<IndexMeta>,
+    #[serde(default)]
+    pub global_indexes: Vec<IndexMeta>,
+    #[serde(default)]
+    pub stream: Option<StreamMeta>,
+    #[serde(default)]
+    pub sse: Option<SseMeta>,
+    /// STANDARD | STANDARD_INFREQUENT_ACCESS, with when it was last set; `None` = STANDARD
+    /// never set explicitly (DescribeTable then omits TableClassSummary).
+    #[serde(default)]
+    pub table_class: Option<(String, f64)>,
+    #[serde(default)]
+    pub deletion_protection: bool,
+    /// In the order they were first added; keys unique.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// The next index id to hand out (ids start at 1).
+    pub next_index_id: u16,
+}
+
+impl TableMeta {
+    pub fn name(&self) -> &str {
+        &self.layout.name
+    }
+
+    pub fn table_id(&self) -> u64 {
+        self.layout.table_id
+    }
+
+    pub fn schema(&self) -> &KeySchema {
+        &self.layout.schema
+    }
+
+    /// An LSI or GSI by name.
+    pub fn index(&self, name: &str) -> Option<&IndexMeta> {
+        self.local_indexes
+            .iter()
+            .chain(self.global_indexes.iter())
+            .find(|i| i.name == name)
+    }
+
+    pub fn local_index(&self, name: &str) -> Option<&IndexMeta> {
+        self.local_indexes.iter().find(|i| i.name == name)
+    }
+
+    pub fn global_index(&self, name: &str) -> Option<&IndexMeta> {
+        self.global_indexes.iter().find(|i| i.name == name)
+    }
+
+    /// Whether `name` is an attribute of any key (table, LSI or GSI).
+    pub fn is_key_attribute(&self, name: &str) -> bool {
+        let in_schema =
+            |s: &KeySchema| s.hash.name == name || s.range.as_ref().is_some_and(|r| r.name == name);
+        in_schema(self.schema())
+            || self
+                .local_indexes
+                .iter()
+                .chain(self.global_indexes.iter())
+                .any(|i| in_schema(&i.schema))
+    }
+
+    /// The stream, if it is currently enabled.
+    pub fn enabled_stream(&self) -> Option<&StreamMeta> {
+        self.stream.as_ref().filter(|s| s.enabled)
+    }
+
+    /// The wire description with `status` as the reported TableStatus and live stats.
+    pub fn describe(&self, status: TableStatus, stats: TableStats, now: f64) -> TableDescription {
+        let local = (!self.local_indexes.is_empty()).then(|| {
+            self.local_indexes
+                .iter()
+                .map(|i| LocalSecondaryIndexDescription {
+                    index_name: i.name.clone(),
+                    key_schema: key_schema_elements(&i.schema),
+                    projection: i.projection.describe(),
+                    index_size_bytes: 0,
+                    item_count: 0,
+                    index_arn: i.arn.clone(),
+                })
+                .collect()
+        });
+        let global = (!self.global_indexes.is_empty()).then(|| {
+            self.global_indexes
+                .iter()
+                .map(|i| GlobalSecondaryIndexDescription {
+                    index_name: i.name.clone(),
+                    key_schema: key_schema_elements(&i.schema),
+                    projection: i.projection.describe(),
+                    index_status: i.status.as_str().to_string(),
+                    backfilling: (i.status == IndexStatus::Creating).then_some(i.backfilling),
+                    provisioned_throughput: i.throughput.clone().unwrap_or_default().describe(now),
+                    index_size_bytes: 0,
+                    item_count: 0,
+                    index_arn: i.arn.clone(),
+                    on_demand_throughput: i.on_demand_throughput.clone(),
+                })
+                .collect()
+        });
+        TableDescription {
+            attribute_definitions: self
+                .attribute_definitions
+                .iter()
+                .map(|a| AttributeDefinition {
+                    attribute_name: Some(a.name.clone()),
+                    attribute_type: Some(a.ty.as_str().to_string()),
+                })
+                .collect(),
+            table_name: self.name().to_string(),
+            key_schema: key_schema_elements(self.schema()),
+            table_status: status.as_str().to_string(),
+            creation_date_time: self.created,
+            provisioned_throughput: self.throughput.describe(now),
+            table_size_bytes: i64::try_from(stats.size_bytes).unwrap_or(i64::MAX),
+            item_count: i64::try_from(stats.item_count).unwrap_or(i64::MAX),
+            table_arn: self.arn.clone(),
+            table_id: self.table_uuid.clone(),
+            billing_mode_summary: Some(BillingModeSummary {
+                billing_mode: self.billing_mode.as_str().to_string(),
+                last_update_to_pay_per_request_date_time: self.last_update_to_pay_per_request,
+            }),
+            local_secondary_indexes: local,
+            global_secondary_indexes: global,
+            stream_specification: self.enabled_stream().map(|s| StreamSpecification {
+                stream_enabled: Some(true),
+                stream_view_type: Some(s.view_type.clone()),
+            }),
+            latest_stream_label: self.stream.as_ref().map(|s| s.label.clone()),
+            latest_stream_arn: self.stream.as_ref().map(|s| s.arn.clone()),
+            sse_description: self.sse.as_ref().map(|s| SseDescription {
+                status: "ENABLED".to_string(),
+                sse_type: Some(s.sse_type.clone()),
+                kms_master_key_arn: s.kms_master_key_arn.clone(),
+            }),
+            table_class_summary: self
+                .table_class
+                .as_ref()
+                .map(|(class, at)| TableClassSummary {
+                    table_class: class.clone(),
+                    last_update_date_time: Some(*at),
+                }),
+            deletion_protection_enabled: self.deletion_protection,
+            on_demand_throughput: self.on_demand_throughput.clone(),
+        }
+    }
+}
+
+/// `[{HASH}, {RANGE}]` of a schema.
+pub fn key_schema_elements(schema: &KeySchema) -> Vec<KeySchemaElement> {
+    let mut out = vec![KeySchemaElement::new(&schema.hash.name, "HASH")];
+    if let Some(range) = &schema.range {
+        out.push(KeySchemaElement::new(&range.name, "RANGE"));
+    }
+    out
+}
+
+/// Current time as epoch seconds with millisecond precision (DynamoDB's resolution).
+pub fn now_seconds() -> f64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    (ms as f64) / 1000.0
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmm` (UTC) for epoch seconds, the stream-label form.
+pub fn iso_timestamp(seconds: f64) -> String {
+    let total_ms = (seconds * 1000.0).round().max(0.0) as i64;
+    let ms = total_ms % 1000;
+    let secs = total_ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}")
+}
+
+/// Serde for [`TableLayout`] (a storage type without serde derives).
+mod layout_serde {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use shared::model::KeySchema;
+
+    use crate::storage::TableLayout;
+
+    #[derive(Serialize, Deserialize)]
+    struct LayoutRecord {
+        table_id: u64,
+        name: String,
+        schema: KeySchema,
+    }
+
+    pub fn serialize<S: Serializer>(
+        layout: &TableLayout,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        LayoutRecord {
+            table_id: layout.table_id,
+            name: layout.name.clone(),
+            schema: layout.schema.clone(),
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<TableLayout, D::Error> {
+        let r = LayoutRecord::deserialize(deserializer)?;
+        Ok(TableLayout {
+            table_id: r.table_id,
+            name: r.name,
+            schema: r.schema,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_timestamps() {
+        assert_eq!(iso_timestamp(0.0), "1970-01-01T00:00:00.000");
+        assert_eq!(iso_timestamp(1431379293.291), "2015-05-11T21:21:33.291");
+        assert_eq!(iso_timestamp(951782400.5), "2000-02-29T00:00:00.500");
+    }
+
+    #[test]
+    fn throughput_bookkeeping() {
+        let mut t = Throughput::new(5, 5);
+        t.change(10, 5, 100.0);
+        assert_eq!(t.last_increase, Some(100.0));
+        assert_eq!(t.last_decrease, None);
+        t.change(1, 1, 200.0);
+        t.change(1, 0, 300.0);
+        let d = t.describe(400.0);
+        assert_eq!(d.number_of_decreases_today, 2);
+        assert_eq!(d.last_decrease_date_time, Some(300.0));
+        // A new UTC day starts the count again.
+        assert_eq!(t.describe(86_400.0 * 2.0).number_of_decreases_today, 0);
+    }
+}
