@@ -99,11 +99,10 @@ pub struct Request {
     pub reply: oneshot::Sender<Result<u64, StorageError>>,
 }
 
-/// What is durable: every batch with a ticket `<= ticket`, every record with seq `<= seq`.
+/// What is durable: every batch with a ticket `<= ticket` (records: see `seq_tx`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Durable {
     pub ticket: u64,
-    pub seq: u64,
     /// A journal sync failed; the engine refuses further writes (fjall poisons itself), and
     /// nothing after the last durable ticket can be acknowledged.
     pub failed: bool,
@@ -143,7 +142,6 @@ impl Committer {
         let (seq_tx, _) = watch::channel(last_seq);
         let (durable_tx, _) = watch::channel(Durable {
             ticket: 0,
-            seq: last_seq,
             failed: false,
         });
         Committer {
@@ -223,7 +221,6 @@ impl Committer {
         });
         self.durable_tx.send_modify(|d| {
             d.ticket = d.ticket.max(ticket);
-            d.seq = d.seq.max(seq);
         });
     }
 
