@@ -1457,7 +1457,10 @@ mod tests {
         drop(tx);
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        while let Some(i) = rx.recv().await {
+        // A parent that never kills us must not leave us running: give up after a minute,
+        // which closes stdout and fails the parent's test instead of hanging it.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while let Ok(Some(i)) = tokio::time::timeout_at(deadline, rx.recv()).await {
             let _ = writeln!(out, "acked {i}");
             let _ = out.flush();
         }
