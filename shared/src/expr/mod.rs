@@ -6,13 +6,34 @@
 //! DynamoDB's exact message with the parameter's prefix (`Invalid ConditionExpression: `).
 //! The legacy parameters (Expected, QueryFilter/ScanFilter, AttributeUpdates,
 //! AttributesToGet, KeyConditions) are translated into the same trees in [`legacy`].
+//!
+//! Pipeline: `lexer` (tokens with byte spans) → `parser` (raw tree, syntax errors) →
+//! `resolve` (substitutions and static rules, ranked like DynamoDB) → `ast` (resolved
+//! tree) → `eval` / `update` / `projection` (run time). Limits: expressions over
+//! [`MAX_EXPRESSION_BYTES`] are rejected before lexing, and nesting of parentheses, `NOT`
+//! and function calls is capped by the parser, so no input can exhaust the stack.
 
+mod ast;
+mod eval;
 pub mod legacy;
+mod lexer;
+mod parser;
+mod projection;
+mod reserved;
+mod resolve;
+mod update;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::model::{AttributeValue, Item, KeySchema};
 use crate::wire::error::ApiError;
+
+use ast::{Action, Cond, Operand};
+use parser::{CmpOp, Parser};
+use resolve::Resolver;
+
+/// Longest expression accepted, in bytes (DynamoDB's 4 KB).
+pub const MAX_EXPRESSION_BYTES: usize = 4096;
 
 /// Which request parameter an expression came from; fixes the error-message prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +55,10 @@ impl ExprKind {
             ExprKind::Update => "UpdateExpression",
             ExprKind::Projection => "ProjectionExpression",
         }
+    }
+
+    fn error(self, message: impl std::fmt::Display) -> ApiError {
+        ApiError::validation(format!("Invalid {}: {message}", self.parameter()))
     }
 }
 
@@ -59,12 +84,56 @@ impl<'a> Substitutions<'a> {
         }
     }
 
+    /// The name behind `#ref`, marking it used.
+    pub(crate) fn name(&self, r: &str) -> Option<String> {
+        let name = self.names?.get(r)?.clone();
+        self.used_names.borrow_mut().insert(r.to_string());
+        Some(name)
+    }
+
+    /// The value behind `:ref`, marking it used.
+    pub(crate) fn value(&self, r: &str) -> Option<AttributeValue> {
+        let value = self.values?.get(r)?.clone();
+        self.used_values.borrow_mut().insert(r.to_string());
+        Some(value)
+    }
+
     /// After every expression of the request is parsed: DynamoDB's
     /// `Value provided in ExpressionAttributeNames unused in expressions: keys: {#a}` (names
-    /// are checked first, then values).
+    /// are checked first, then values; keys listed in sorted order).
     pub fn check_all_used(&self) -> Result<(), ApiError> {
-        let _ = (&self.names, &self.values, &self.used_names, &self.used_values);
-        todo!("expr helper")
+        fn unused<V>(
+            map: Option<&HashMap<String, V>>,
+            used: &HashSet<String>,
+            what: &str,
+        ) -> Result<(), ApiError> {
+            let Some(map) = map else {
+                return Ok(());
+            };
+            let mut keys: Vec<&str> = map
+                .keys()
+                .filter(|k| !used.contains(*k))
+                .map(String::as_str)
+                .collect();
+            if keys.is_empty() {
+                return Ok(());
+            }
+            keys.sort_unstable();
+            Err(ApiError::validation(format!(
+                "Value provided in {what} unused in expressions: keys: {{{}}}",
+                keys.join(", ")
+            )))
+        }
+        unused(
+            self.names,
+            &self.used_names.borrow(),
+            "ExpressionAttributeNames",
+        )?;
+        unused(
+            self.values,
+            &self.used_values.borrow(),
+            "ExpressionAttributeValues",
+        )
     }
 }
 
@@ -78,70 +147,167 @@ pub enum PathElem {
 /// A resolved document path (names substituted).
 pub type Path = Vec<PathElem>;
 
+/// Top-level names of `paths`, in first-seen order without duplicates.
+fn top_level<'p>(paths: impl IntoIterator<Item = &'p Path>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in paths {
+        if let Some(PathElem::Attr(name)) = p.first() {
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+    }
+    out
+}
+
 /// A parsed ConditionExpression or FilterExpression (or a translated legacy condition).
 #[derive(Debug, Clone)]
 pub struct Condition {
-    _private: (),
+    root: Cond,
+}
+
+fn operand_paths<'c>(op: &'c Operand, out: &mut Vec<&'c Path>) {
+    match op {
+        Operand::Path(p) | Operand::Size(p) => out.push(p),
+        Operand::Value(_) => {}
+        Operand::IfNotExists(p, o) => {
+            out.push(p);
+            operand_paths(o, out);
+        }
+        Operand::ListAppend(a, b) | Operand::Arith(_, a, b) => {
+            operand_paths(a, out);
+            operand_paths(b, out);
+        }
+    }
+}
+
+fn cond_paths<'c>(c: &'c Cond, out: &mut Vec<&'c Path>) {
+    match c {
+        Cond::Compare(_, a, b) | Cond::BeginsWith(a, b) | Cond::Contains(a, b) => {
+            operand_paths(a, out);
+            operand_paths(b, out);
+        }
+        Cond::Between(a, b, c) => {
+            for o in [a, b, c] {
+                operand_paths(o, out);
+            }
+        }
+        Cond::In(a, list) => {
+            operand_paths(a, out);
+            for o in list {
+                operand_paths(o, out);
+            }
+        }
+        Cond::Exists(p) | Cond::NotExists(p) => out.push(p),
+        Cond::IsType(p, o) => {
+            out.push(p);
+            operand_paths(o, out);
+        }
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            cond_paths(a, out);
+            cond_paths(b, out);
+        }
+        Cond::Not(a) => cond_paths(a, out),
+        Cond::Const(_) => {}
+    }
 }
 
 impl Condition {
+    pub(crate) fn from_cond(root: Cond) -> Self {
+        Condition { root }
+    }
+
     /// Evaluates against an item; a missing item is evaluated as an empty one.
     pub fn eval(&self, item: &Item) -> bool {
-        let _ = item;
-        todo!("expr helper")
+        eval::cond(&self.root, item)
     }
 
     /// The top-level attribute names the condition reads (Query rejects filters on keys).
     pub fn top_level_attributes(&self) -> Vec<String> {
-        todo!("expr helper")
+        let mut paths = Vec::new();
+        cond_paths(&self.root, &mut paths);
+        top_level(paths)
     }
 }
 
 /// A parsed UpdateExpression (or translated AttributeUpdates).
 #[derive(Debug, Clone)]
 pub struct UpdateExpr {
-    _private: (),
+    actions: Vec<Action>,
 }
 
 impl UpdateExpr {
+    pub(crate) fn from_actions(actions: Vec<Action>) -> Self {
+        UpdateExpr { actions }
+    }
+
     /// Rejects updates of key attributes (`Cannot update attribute k. This attribute is part
     /// of the key`) and nested paths into them.
     pub fn check_keys(&self, schema: &KeySchema) -> Result<(), ApiError> {
-        let _ = schema;
-        todo!("expr helper")
+        for action in &self.actions {
+            let path = action.path();
+            let Some(PathElem::Attr(name)) = path.first() else {
+                continue;
+            };
+            if !schema.is_key_attr(name) {
+                continue;
+            }
+            return Err(if path.len() == 1 {
+                ApiError::invalid_parameter(format!(
+                    "Cannot update attribute {name}. This attribute is part of the key"
+                ))
+            } else {
+                ApiError::validation(format!(
+                    "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: Key: {name}"
+                ))
+            });
+        }
+        Ok(())
     }
 
     /// Applies the update to `item` in place (all operands read from the item as it was
-    /// before the update). Run-time failures are ValidationExceptions with DynamoDB's text.
+    /// before the update). Run-time failures are ValidationExceptions with DynamoDB's text;
+    /// after a failure `item` may be partly updated, so apply to a copy.
     pub fn apply(&self, item: &mut Item) -> Result<(), ApiError> {
-        let _ = item;
-        todo!("expr helper")
+        update::apply(&self.actions, item)
     }
 
     /// The attributes of `item` at the paths this update touched, for ReturnValues
     /// UPDATED_OLD / UPDATED_NEW.
     pub fn updated_attributes(&self, item: &Item) -> Item {
-        let _ = item;
-        todo!("expr helper")
+        projection::project(item, self.actions.iter().map(Action::path))
+    }
+
+    /// The top-level attribute names this update writes or removes.
+    pub fn top_level_attributes(&self) -> Vec<String> {
+        top_level(self.actions.iter().map(Action::path))
     }
 }
 
 /// A parsed ProjectionExpression (or AttributesToGet).
 #[derive(Debug, Clone)]
 pub struct Projection {
-    _private: (),
+    paths: Vec<Path>,
 }
 
 impl Projection {
+    pub(crate) fn from_paths(paths: Vec<Path>) -> Self {
+        Projection { paths }
+    }
+
     /// The projected copy of an item: only the paths named that exist.
     pub fn apply(&self, item: &Item) -> Item {
-        let _ = item;
-        todo!("expr helper")
+        projection::project(item, &self.paths)
     }
 
     /// The top-level attribute names the projection reads.
     pub fn top_level_attributes(&self) -> Vec<String> {
-        todo!("expr helper")
+        top_level(&self.paths)
+    }
+
+    /// The projected paths, in the order given.
+    pub fn paths(&self) -> &[Path] {
+        &self.paths
     }
 }
 
@@ -167,34 +333,224 @@ pub struct KeyCondition {
     pub range: Option<(String, SortKeyCondition)>,
 }
 
-pub fn parse_condition(kind: ExprKind, text: &str, subs: &Substitutions) -> Result<Condition, ApiError> {
-    let _ = (kind, text, subs);
-    todo!("expr helper")
+/// Checks the size and emptiness rules, then runs `parse` over a fresh parser.
+fn with_parser<T>(
+    kind: ExprKind,
+    text: &str,
+    parse: impl FnOnce(&mut Parser) -> Result<T, String>,
+) -> Result<T, ApiError> {
+    if text.len() > MAX_EXPRESSION_BYTES {
+        return Err(kind.error("Expression size has exceeded the maximum allowed size;"));
+    }
+    if text.trim().is_empty() {
+        return Err(kind.error("The expression can not be empty;"));
+    }
+    let mut parser = Parser::new(text);
+    parse(&mut parser).map_err(|m| kind.error(m))
+}
+
+fn parse_cond(kind: ExprKind, text: &str, subs: &Substitutions) -> Result<Cond, ApiError> {
+    let raw = with_parser(kind, text, |p| p.condition())?;
+    let mut resolver = Resolver::new(subs);
+    let cond = resolver.cond(&raw);
+    resolver.finish().map_err(|m| kind.error(m))?;
+    Ok(cond)
+}
+
+pub fn parse_condition(
+    kind: ExprKind,
+    text: &str,
+    subs: &Substitutions,
+) -> Result<Condition, ApiError> {
+    Ok(Condition {
+        root: parse_cond(kind, text, subs)?,
+    })
 }
 
 pub fn parse_update(text: &str, subs: &Substitutions) -> Result<UpdateExpr, ApiError> {
-    let _ = (text, subs);
-    todo!("expr helper")
+    let kind = ExprKind::Update;
+    let raw = with_parser(kind, text, |p| p.update())?;
+    let mut resolver = Resolver::new(subs);
+    let actions: Vec<Action> = raw.iter().map(|a| resolver.action(a)).collect();
+    resolver.check_paths(actions.iter().map(Action::path));
+    resolver.finish().map_err(|m| kind.error(m))?;
+    Ok(UpdateExpr { actions })
 }
 
 pub fn parse_projection(text: &str, subs: &Substitutions) -> Result<Projection, ApiError> {
-    let _ = (text, subs);
-    todo!("expr helper")
+    let kind = ExprKind::Projection;
+    let raw = with_parser(kind, text, |p| p.projection())?;
+    let mut resolver = Resolver::new(subs);
+    let paths: Vec<Path> = raw.iter().map(|p| resolver.path(p)).collect();
+    resolver.check_paths(&paths);
+    resolver.finish().map_err(|m| kind.error(m))?;
+    Ok(Projection { paths })
 }
 
+/// One condition of a key condition, by attribute name, in text order: 1 or 2 of them,
+/// on different attributes. The Query handler matches them to the schema (which one is
+/// the partition key, types, `Query key condition not supported`, ...).
+pub fn parse_key_condition_parts(
+    text: &str,
+    subs: &Substitutions,
+) -> Result<Vec<(String, SortKeyCondition)>, ApiError> {
+    let kind = ExprKind::KeyCondition;
+    let cond = parse_cond(kind, text, subs)?;
+    let parts = match &cond {
+        Cond::And(a, b) => {
+            if matches!(**a, Cond::And(..)) || matches!(**b, Cond::And(..)) {
+                return Err(kind.error("KeyConditionExpressions cannot contain nested operations"));
+            }
+            vec![key_part(a)?, key_part(b)?]
+        }
+        other => vec![key_part(other)?],
+    };
+    if let [(a, _), (b, _)] = parts.as_slice() {
+        if a == b {
+            return Err(
+                kind.error("KeyConditionExpressions must only contain one condition per key")
+            );
+        }
+    }
+    Ok(parts)
+}
+
+/// One leaf of a key condition, with DynamoDB's shape errors.
+fn key_part(c: &Cond) -> Result<(String, SortKeyCondition), ApiError> {
+    let kind = ExprKind::KeyCondition;
+    let invalid_op = |op: &str| {
+        kind.error(format!(
+            "Invalid operator used in KeyConditionExpression: {op}"
+        ))
+    };
+    let condition = |detail: &str| {
+        kind.error(format!(
+            "Invalid condition in KeyConditionExpression: {detail}"
+        ))
+    };
+    let name_of =
+        |p: &Path| -> Result<String, ApiError> {
+            match p.as_slice() {
+                [PathElem::Attr(name)] => Ok(name.clone()),
+                _ => Err(kind
+                    .error("KeyConditionExpressions cannot have conditions on nested attributes")),
+            }
+        };
+    // The key attribute first, then only values.
+    let shape =
+        |op: &str, operands: &[&Operand]| -> Result<(String, Vec<AttributeValue>), ApiError> {
+            if operands.iter().any(|o| matches!(o, Operand::Size(_))) {
+                return Err(invalid_op("size"));
+            }
+            let paths = operands
+                .iter()
+                .filter(|o| matches!(o, Operand::Path(_)))
+                .count();
+            if paths > 1 {
+                return Err(condition("Multiple attribute names used in one condition"));
+            }
+            if paths == 0 {
+                return Err(condition("No key attribute specified"));
+            }
+            let (Some(Operand::Path(p)), rest) = (operands.first(), &operands[1..]) else {
+                return Err(condition(&format!(
+                    "{op} operator must have the key attribute as its first operand"
+                )));
+            };
+            let values = rest
+                .iter()
+                .filter_map(|o| match o {
+                    Operand::Value(v) => Some(v.clone()),
+                    _ => None,
+                })
+                .collect();
+            Ok((name_of(p)?, values))
+        };
+    let one = |mut v: Vec<AttributeValue>| v.pop().unwrap_or(AttributeValue::Null);
+    match c {
+        Cond::Compare(op, a, b) => {
+            if *op == CmpOp::Ne {
+                return Err(invalid_op("<>"));
+            }
+            let (name, values) = shape(op.symbol(), &[a, b])?;
+            let v = one(values);
+            Ok((
+                name,
+                match op {
+                    CmpOp::Eq => SortKeyCondition::Eq(v),
+                    CmpOp::Lt => SortKeyCondition::Lt(v),
+                    CmpOp::Le => SortKeyCondition::Le(v),
+                    CmpOp::Gt => SortKeyCondition::Gt(v),
+                    CmpOp::Ge | CmpOp::Ne => SortKeyCondition::Ge(v),
+                },
+            ))
+        }
+        Cond::Between(a, lo, hi) => {
+            let (name, mut values) = shape("BETWEEN", &[a, lo, hi])?;
+            let hi = values.pop().unwrap_or(AttributeValue::Null);
+            let lo = values.pop().unwrap_or(AttributeValue::Null);
+            Ok((name, SortKeyCondition::Between(lo, hi)))
+        }
+        Cond::BeginsWith(a, b) => {
+            let (name, values) = shape("begins_with", &[a, b])?;
+            Ok((name, SortKeyCondition::BeginsWith(one(values))))
+        }
+        Cond::And(..) => {
+            Err(kind.error("KeyConditionExpressions cannot contain nested operations"))
+        }
+        Cond::Or(..) => Err(invalid_op("OR")),
+        Cond::Not(..) => Err(invalid_op("NOT")),
+        Cond::In(..) => Err(invalid_op("IN")),
+        Cond::Exists(_) => Err(invalid_op("attribute_exists")),
+        Cond::NotExists(_) => Err(invalid_op("attribute_not_exists")),
+        Cond::IsType(..) => Err(invalid_op("attribute_type")),
+        Cond::Contains(..) => Err(invalid_op("contains")),
+        Cond::Const(_) => Err(condition("No key attribute specified")),
+    }
+}
+
+/// The key condition with the equality first: `hash_*` is the first equality condition
+/// and `range` the other condition. Without any equality the caller cannot have a
+/// partition key, so this fails with `Query key condition not supported`; use
+/// [`parse_key_condition_parts`] to report schema-specific messages instead.
 pub fn parse_key_condition(text: &str, subs: &Substitutions) -> Result<KeyCondition, ApiError> {
-    let _ = (text, subs);
-    todo!("expr helper")
+    let mut parts = parse_key_condition_parts(text, subs)?;
+    let Some(at) = parts
+        .iter()
+        .position(|(_, c)| matches!(c, SortKeyCondition::Eq(_)))
+    else {
+        return Err(ApiError::validation("Query key condition not supported"));
+    };
+    let (hash_name, hash) = parts.remove(at);
+    let SortKeyCondition::Eq(hash_value) = hash else {
+        return Err(ApiError::validation("Query key condition not supported"));
+    };
+    Ok(KeyCondition {
+        hash_name,
+        hash_value,
+        range: parts.pop(),
+    })
 }
 
 /// One expression parameter of a request and whether it is present.
 pub type ParamPresence = (&'static str, bool);
 
+fn is_valid_key(key: &str, sigil: char) -> bool {
+    let mut chars = key.chars();
+    chars.next() == Some(sigil)
+        && key.len() > 1
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// The request-level rules on which expression parameters may appear together, checked
 /// before any expression is parsed:
-/// - empty maps: `ExpressionAttributeNames must not be empty` (same for values);
+/// - empty maps: `ExpressionAttributeNames must not be empty` (same for values), and keys
+///   not of the form `#[0-9a-zA-Z_]+` / `:[0-9a-zA-Z_]+`:
+///   `ExpressionAttributeNames contains invalid key: Syntax error; key: "x"`;
 /// - `Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}`
-///   (each list names only the parameters present, in the order given);
+///   (each list names only the parameters present, in the order given; legacy
+///   `KeyConditions` is tolerated beside expressions when `KeyConditionExpression` is absent,
+///   as DynamoDB does);
 /// - names without any expression: `ExpressionAttributeNames can only be specified when using expressions`;
 /// - values without any value-taking expression:
 ///   `ExpressionAttributeValues can only be specified when using expressions: UpdateExpression and ConditionExpression are null`
@@ -206,6 +562,74 @@ pub fn check_parameter_usage(
     values: Option<&HashMap<String, AttributeValue>>,
     value_expressions: &[ParamPresence],
 ) -> Result<(), ApiError> {
-    let _ = (expressions, legacy, names, values, value_expressions);
-    todo!("expr helper")
+    if let Some(names) = names {
+        if names.is_empty() {
+            return Err(ApiError::validation(
+                "ExpressionAttributeNames must not be empty",
+            ));
+        }
+        let mut keys: Vec<&String> = names.keys().collect();
+        keys.sort();
+        if let Some(bad) = keys.into_iter().find(|k| !is_valid_key(k, '#')) {
+            return Err(ApiError::validation(format!(
+                "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{bad}\""
+            )));
+        }
+    }
+    if let Some(values) = values {
+        if values.is_empty() {
+            return Err(ApiError::validation(
+                "ExpressionAttributeValues must not be empty",
+            ));
+        }
+        let mut keys: Vec<&String> = values.keys().collect();
+        keys.sort();
+        if let Some(bad) = keys.into_iter().find(|k| !is_valid_key(k, ':')) {
+            return Err(ApiError::validation(format!(
+                "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{bad}\""
+            )));
+        }
+    }
+    let present: Vec<&str> = expressions
+        .iter()
+        .filter(|(_, p)| *p)
+        .map(|(n, _)| *n)
+        .collect();
+    if !present.is_empty() {
+        let key_condition_expression = expressions
+            .iter()
+            .any(|(n, p)| *n == "KeyConditionExpression" && *p);
+        let legacy_present: Vec<&str> = legacy
+            .iter()
+            .filter(|(n, p)| *p && (*n != "KeyConditions" || key_condition_expression))
+            .map(|(n, _)| *n)
+            .collect();
+        if !legacy_present.is_empty() {
+            return Err(ApiError::validation(format!(
+                "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
+                legacy_present.join(", "),
+                present.join(", ")
+            )));
+        }
+    }
+    if names.is_some() && present.is_empty() {
+        return Err(ApiError::validation(
+            "ExpressionAttributeNames can only be specified when using expressions",
+        ));
+    }
+    if values.is_some()
+        && !value_expressions.is_empty()
+        && value_expressions.iter().all(|(_, p)| !*p)
+    {
+        let listed: Vec<&str> = value_expressions.iter().map(|(n, _)| *n).collect();
+        let verb = if listed.len() > 1 { "are" } else { "is" };
+        return Err(ApiError::validation(format!(
+            "ExpressionAttributeValues can only be specified when using expressions: {} {verb} null",
+            listed.join(" and ")
+        )));
+    }
+    Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,578 @@
+//! Recursive-descent parser from tokens to the raw (unresolved) syntax tree.
+//!
+//! The raw tree keeps `#name` / `:value` references and bare names as written; resolving
+//! them and every semantic rule (reserved words, function arity, operand types, overlapping
+//! paths) happens afterwards in `check.rs`, because DynamoDB reports any syntax error before
+//! any semantic one. Conditions use precedence climbing `OR < AND < NOT < comparison`.
+//!
+//! Every nested construct (parentheses, `NOT`, function arguments) goes through
+//! [`Parser::enter`], which caps the nesting at [`MAX_DEPTH`] so that hostile input gets a
+//! ValidationException instead of overflowing the stack.
+//!
+//! Syntax errors are built in one place, [`Parser::syntax_error`]: DynamoDB's
+//! `Syntax error; token: "X", near: "Y"`, where `near` is the source text from the token
+//! before the offending one to the token after it (`<EOF>` contributes nothing, so the text
+//! runs to the end of the input).
+
+use super::lexer::{lex, Token, TokenKind};
+
+/// Deepest nesting of parentheses, `NOT`s and function calls accepted.
+pub(crate) const MAX_DEPTH: usize = 100;
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "<>",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+/// `+` or `-` in a SET value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArithOp {
+    Plus,
+    Minus,
+}
+
+/// One element of a path as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawElem {
+    /// A bare name (subject to the reserved-word rule).
+    Name(String),
+    /// `#name`, resolved through ExpressionAttributeNames.
+    NameRef(String),
+    Index(usize),
+}
+
+/// A document path as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RawPath {
+    pub elems: Vec<RawElem>,
+}
+
+/// An operand as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawOperand {
+    Path(RawPath),
+    /// `:value`.
+    Value(String),
+    /// `name(args)`; the name is checked (case-sensitively) later.
+    Call {
+        name: String,
+        args: Vec<RawOperand>,
+    },
+    /// `a + b` / `a - b` (SET values only).
+    Arith(ArithOp, Box<RawOperand>, Box<RawOperand>),
+}
+
+/// A condition as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawCond {
+    Compare(CmpOp, RawOperand, RawOperand),
+    Between(RawOperand, RawOperand, RawOperand),
+    In(RawOperand, Vec<RawOperand>),
+    /// A function call used as a condition (`attribute_exists(a)`).
+    Function(RawOperand),
+    And(Box<RawCond>, Box<RawCond>),
+    Or(Box<RawCond>, Box<RawCond>),
+    Not(Box<RawCond>),
+    Parens(Box<RawCond>),
+}
+
+/// Which update clause an action belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clause {
+    Set,
+    Remove,
+    Add,
+    Delete,
+}
+
+impl Clause {
+    pub fn name(self) -> &'static str {
+        match self {
+            Clause::Set => "SET",
+            Clause::Remove => "REMOVE",
+            Clause::Add => "ADD",
+            Clause::Delete => "DELETE",
+        }
+    }
+}
+
+/// One action of an update expression, in text order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawAction {
+    Set(RawPath, RawOperand),
+    Remove(RawPath),
+    Add(RawPath, RawOperand),
+    Delete(RawPath, RawOperand),
+}
+
+/// Words that are grammar keywords, never attribute names (compared ignoring case).
+const KEYWORDS: [&str; 9] = [
+    "AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE",
+];
+
+fn is_keyword(word: &str) -> bool {
+    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// The parser state over one expression's tokens.
+pub(crate) struct Parser<'a> {
+    src: &'a str,
+    toks: Vec<Token>,
+    pos: usize,
+    depth: usize,
+}
+
+/// A parse failure: DynamoDB's message without the `Invalid X: ` prefix.
+pub(crate) type ParseResult<T> = Result<T, String>;
+
+impl<'a> Parser<'a> {
+    pub fn new(src: &'a str) -> Self {
+        Parser {
+            src,
+            toks: lex(src),
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    fn peek(&self) -> &Token {
+        // `lex` always ends with Eof and `pos` never moves past it.
+        let last = self.toks.len().saturating_sub(1);
+        &self.toks[self.pos.min(last)]
+    }
+
+    fn peek_at(&self, offset: usize) -> Option<&Token> {
+        self.toks.get(self.pos + offset)
+    }
+
+    fn kind(&self) -> TokenKind {
+        self.peek().kind
+    }
+
+    fn advance(&mut self) {
+        if self.kind() != TokenKind::Eof {
+            self.pos += 1;
+        }
+    }
+
+    fn text(&self) -> &'a str {
+        self.peek().text(self.src)
+    }
+
+    /// Whether the current token is the keyword `kw` (any case).
+    fn at_keyword(&self, kw: &str) -> bool {
+        self.kind() == TokenKind::Ident && self.text().eq_ignore_ascii_case(kw)
+    }
+
+    /// DynamoDB's syntax error for the current token.
+    pub fn syntax_error(&self) -> String {
+        let idx = self.pos.min(self.toks.len().saturating_sub(1));
+        let cur = &self.toks[idx];
+        let start = if idx > 0 {
+            self.toks[idx - 1].span.start
+        } else {
+            cur.span.start
+        };
+        let end = match self.toks.get(idx + 1) {
+            Some(next) if cur.kind != TokenKind::Eof => next.span.end,
+            _ => cur.span.end,
+        };
+        let near = self.src.get(start..end).unwrap_or("");
+        format!(
+            "Syntax error; token: \"{}\", near: \"{}\"",
+            cur.text(self.src),
+            near
+        )
+    }
+
+    fn expect(&mut self, kind: TokenKind) -> ParseResult<()> {
+        if self.kind() == kind {
+            self.advance();
+            Ok(())
+        } else {
+            Err(self.syntax_error())
+        }
+    }
+
+    fn expect_eof(&self) -> ParseResult<()> {
+        if self.kind() == TokenKind::Eof {
+            Ok(())
+        } else {
+            Err(self.syntax_error())
+        }
+    }
+
+    /// Runs `f` one nesting level deeper, failing past [`MAX_DEPTH`].
+    fn enter<T>(&mut self, f: impl FnOnce(&mut Self) -> ParseResult<T>) -> ParseResult<T> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.syntax_error());
+        }
+        self.depth += 1;
+        let out = f(self);
+        self.depth -= 1;
+        out
+    }
+
+    // ------------------------------------------------------------ paths and operands
+
+    /// `name ( '.' name | '[' digits ']' )*`
+    pub fn path(&mut self) -> ParseResult<RawPath> {
+        let mut elems = vec![self.path_name()?];
+        loop {
+            match self.kind() {
+                TokenKind::Dot => {
+                    self.advance();
+                    elems.push(self.path_name()?);
+                }
+                TokenKind::LBracket => {
+                    self.advance();
+                    if self.kind() != TokenKind::Number {
+                        return Err(self.syntax_error());
+                    }
+                    let index: usize = match self.text().parse::<u32>() {
+                        Ok(i) => i as usize,
+                        Err(_) => return Err(self.syntax_error()),
+                    };
+                    self.advance();
+                    self.expect(TokenKind::RBracket)?;
+                    elems.push(RawElem::Index(index));
+                }
+                _ => return Ok(RawPath { elems }),
+            }
+        }
+    }
+
+    fn path_name(&mut self) -> ParseResult<RawElem> {
+        let text = self.text();
+        let elem = match self.kind() {
+            TokenKind::Ident if !is_keyword(text) => RawElem::Name(text.to_string()),
+            TokenKind::NameRef => RawElem::NameRef(text.to_string()),
+            _ => return Err(self.syntax_error()),
+        };
+        self.advance();
+        Ok(elem)
+    }
+
+    /// A path, `:value` or function call.
+    pub fn operand(&mut self) -> ParseResult<RawOperand> {
+        match self.kind() {
+            TokenKind::ValueRef => {
+                let name = self.text().to_string();
+                self.advance();
+                Ok(RawOperand::Value(name))
+            }
+            TokenKind::Ident
+                if !is_keyword(self.text())
+                    && self.peek_at(1).map(|t| t.kind) == Some(TokenKind::LParen) =>
+            {
+                let name = self.text().to_string();
+                self.advance();
+                self.advance();
+                self.enter(|p| {
+                    let mut args = Vec::new();
+                    if p.kind() != TokenKind::RParen {
+                        args.push(p.operand()?);
+                        while p.kind() == TokenKind::Comma {
+                            p.advance();
+                            args.push(p.operand()?);
+                        }
+                    }
+                    p.expect(TokenKind::RParen)?;
+                    Ok(RawOperand::Call { name, args })
+                })
+            }
+            TokenKind::Ident | TokenKind::NameRef => Ok(RawOperand::Path(self.path()?)),
+            _ => Err(self.syntax_error()),
+        }
+    }
+
+    // ------------------------------------------------------------ conditions
+
+    /// A whole condition expression.
+    pub fn condition(&mut self) -> ParseResult<RawCond> {
+        let c = self.or()?;
+        self.expect_eof()?;
+        Ok(c)
+    }
+
+    fn or(&mut self) -> ParseResult<RawCond> {
+        let mut lhs = self.and()?;
+        while self.at_keyword("OR") {
+            self.advance();
+            let rhs = self.and()?;
+            lhs = RawCond::Or(Box::new(lhs), Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn and(&mut self) -> ParseResult<RawCond> {
+        let mut lhs = self.not()?;
+        while self.at_keyword("AND") {
+            self.advance();
+            let rhs = self.not()?;
+            lhs = RawCond::And(Box::new(lhs), Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn not(&mut self) -> ParseResult<RawCond> {
+        if self.at_keyword("NOT") {
+            self.advance();
+            return self.enter(|p| Ok(RawCond::Not(Box::new(p.not()?))));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> ParseResult<RawCond> {
+        if self.kind() == TokenKind::LParen {
+            self.advance();
+            return self.enter(|p| {
+                let inner = p.or()?;
+                p.expect(TokenKind::RParen)?;
+                Ok(RawCond::Parens(Box::new(inner)))
+            });
+        }
+        let lhs = self.operand()?;
+        let cmp = match self.kind() {
+            TokenKind::Eq => Some(CmpOp::Eq),
+            TokenKind::Ne => Some(CmpOp::Ne),
+            TokenKind::Lt => Some(CmpOp::Lt),
+            TokenKind::Le => Some(CmpOp::Le),
+            TokenKind::Gt => Some(CmpOp::Gt),
+            TokenKind::Ge => Some(CmpOp::Ge),
+            _ => None,
+        };
+        if let Some(op) = cmp {
+            self.advance();
+            let rhs = self.operand()?;
+            return Ok(RawCond::Compare(op, lhs, rhs));
+        }
+        if self.at_keyword("BETWEEN") {
+            self.advance();
+            let lo = self.operand()?;
+            if !self.at_keyword("AND") {
+                return Err(self.syntax_error());
+            }
+            self.advance();
+            let hi = self.operand()?;
+            return Ok(RawCond::Between(lhs, lo, hi));
+        }
+        if self.at_keyword("IN") {
+            self.advance();
+            self.expect(TokenKind::LParen)?;
+            let mut list = vec![self.operand()?];
+            while self.kind() == TokenKind::Comma {
+                self.advance();
+                list.push(self.operand()?);
+            }
+            self.expect(TokenKind::RParen)?;
+            return Ok(RawCond::In(lhs, list));
+        }
+        match lhs {
+            RawOperand::Call { .. } => Ok(RawCond::Function(lhs)),
+            _ => Err(self.syntax_error()),
+        }
+    }
+
+    // ------------------------------------------------------------ updates
+
+    /// A whole update expression: its actions in text order. A clause keyword seen twice
+    /// fails with DynamoDB's "section can only be used once" message.
+    pub fn update(&mut self) -> ParseResult<Vec<RawAction>> {
+        let mut actions = Vec::new();
+        let mut seen: Vec<Clause> = Vec::new();
+        while self.kind() != TokenKind::Eof {
+            let clause = if self.at_keyword("SET") {
+                Clause::Set
+            } else if self.at_keyword("REMOVE") {
+                Clause::Remove
+            } else if self.at_keyword("ADD") {
+                Clause::Add
+            } else if self.at_keyword("DELETE") {
+                Clause::Delete
+            } else {
+                return Err(self.syntax_error());
+            };
+            if seen.contains(&clause) {
+                return Err(format!(
+                    "The \"{}\" section can only be used once in an update expression;",
+                    clause.name()
+                ));
+            }
+            seen.push(clause);
+            self.advance();
+            loop {
+                actions.push(self.action(clause)?);
+                if self.kind() != TokenKind::Comma {
+                    break;
+                }
+                self.advance();
+            }
+        }
+        Ok(actions)
+    }
+
+    fn action(&mut self, clause: Clause) -> ParseResult<RawAction> {
+        let path = self.path()?;
+        Ok(match clause {
+            Clause::Set => {
+                self.expect(TokenKind::Eq)?;
+                let lhs = self.operand()?;
+                let op = match self.kind() {
+                    TokenKind::Plus => Some(ArithOp::Plus),
+                    TokenKind::Minus => Some(ArithOp::Minus),
+                    _ => None,
+                };
+                let value = match op {
+                    Some(op) => {
+                        self.advance();
+                        let rhs = self.operand()?;
+                        RawOperand::Arith(op, Box::new(lhs), Box::new(rhs))
+                    }
+                    None => lhs,
+                };
+                RawAction::Set(path, value)
+            }
+            Clause::Remove => RawAction::Remove(path),
+            Clause::Add => RawAction::Add(path, self.value_ref()?),
+            Clause::Delete => RawAction::Delete(path, self.value_ref()?),
+        })
+    }
+
+    /// A `:value` (the only operand ADD and DELETE take).
+    fn value_ref(&mut self) -> ParseResult<RawOperand> {
+        if self.kind() != TokenKind::ValueRef {
+            return Err(self.syntax_error());
+        }
+        let name = self.text().to_string();
+        self.advance();
+        Ok(RawOperand::Value(name))
+    }
+
+    // ------------------------------------------------------------ projections
+
+    /// `path (',' path)*`
+    pub fn projection(&mut self) -> ParseResult<Vec<RawPath>> {
+        let mut paths = vec![self.path()?];
+        while self.kind() == TokenKind::Comma {
+            self.advance();
+            paths.push(self.path()?);
+        }
+        self.expect_eof()?;
+        Ok(paths)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cond_err(src: &str) -> String {
+        match Parser::new(src).condition() {
+            Ok(c) => format!("ok {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn update_err(src: &str) -> String {
+        match Parser::new(src).update() {
+            Ok(c) => format!("ok {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn syntax_errors_quote_neighbouring_tokens() {
+        assert_eq!(
+            cond_err("a = = :v"),
+            "Syntax error; token: \"=\", near: \"= = :v\""
+        );
+        assert_eq!(
+            cond_err("a = :v AND"),
+            "Syntax error; token: \"<EOF>\", near: \"AND\""
+        );
+        assert_eq!(
+            cond_err("attribute_type()"),
+            "ok Function(Call { name: \"attribute_type\", args: [] })"
+        );
+        assert_eq!(cond_err("a b"), "Syntax error; token: \"b\", near: \"a b\"");
+        assert_eq!(cond_err("!!"), "Syntax error; token: \"!\", near: \"!!\"");
+        assert_eq!(
+            cond_err("x[a] = :v"),
+            "Syntax error; token: \"a\", near: \"[a]\""
+        );
+        assert_eq!(
+            cond_err("(a = :v"),
+            "Syntax error; token: \"<EOF>\", near: \":v\""
+        );
+        assert_eq!(
+            cond_err("a BETWEEN :v"),
+            "Syntax error; token: \"<EOF>\", near: \":v\""
+        );
+        assert_eq!(
+            update_err("SET a = :v,"),
+            "Syntax error; token: \"<EOF>\", near: \",\""
+        );
+        assert_eq!(
+            update_err("REMOVE"),
+            "Syntax error; token: \"<EOF>\", near: \"REMOVE\""
+        );
+        assert_eq!(
+            update_err("ADD numx"),
+            "Syntax error; token: \"<EOF>\", near: \"numx\""
+        );
+        assert_eq!(
+            update_err("UPSERT a = :v"),
+            "Syntax error; token: \"UPSERT\", near: \"UPSERT a\""
+        );
+        assert_eq!(
+            update_err("SET a :v"),
+            "Syntax error; token: \":v\", near: \"a :v\""
+        );
+        assert_eq!(
+            update_err("SET a = :v SET b = :v"),
+            "The \"SET\" section can only be used once in an update expression;"
+        );
+    }
+
+    #[test]
+    fn precedence() {
+        let c = Parser::new("a = :a OR b = :b AND NOT c = :c").condition();
+        let Ok(RawCond::Or(_, rhs)) = c else {
+            panic!("expected OR at the top: {c:?}")
+        };
+        let RawCond::And(_, not) = *rhs else {
+            panic!("expected AND under OR")
+        };
+        assert!(matches!(*not, RawCond::Not(_)));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}a = :v{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(Parser::new(&deep).condition().is_err());
+        let nots = format!("{}a = :v", "NOT ".repeat(100_000));
+        assert!(Parser::new(&nots).condition().is_err());
+        let calls = format!("{}a{}", "size(".repeat(100_000), ")".repeat(100_000));
+        assert!(Parser::new(&calls).condition().is_err());
+    }
+}
