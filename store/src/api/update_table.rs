@@ -1,1 +1,557 @@
-//! update_table.
+//! UpdateTable: billing-mode switches, provisioned-throughput changes (with DynamoDB's
+//! LastIncrease/LastDecrease/NumberOfDecreasesToday bookkeeping), GSI create/update/delete,
+//! stream enable/disable, SSE, table class and deletion protection, each with the
+//! service's validation messages (DYNAMODB.md §6, §7).
+//!
+//! Changes apply at once; the response says UPDATING (as the service does) when capacity,
+//! indexes, streams, encryption or class changed, and the table itself stays ACTIVE. A GSI
+//! created here is recorded CREATING with `Backfilling: true`; index maintenance fills it
+//! and marks it ACTIVE through `Catalog::update`. A deleted GSI disappears from the
+//! description at once (its storage range is left for index maintenance to reclaim).
+
+use shared::model::KeyAttr;
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::ops::create_table::ProvisionedThroughput;
+use shared::wire::ops::update_table::{
+    GlobalSecondaryIndexUpdate, UpdateTableInput, UpdateTableOutput,
+};
+use shared::wire::ops::validate::{self, Violations};
+
+use crate::api::create_table::{check_gsi_model, plan_global};
+use crate::app::App;
+use crate::catalog::definition::{self as def, element_path, BILLING_MODES, MAX_GSIS};
+use crate::catalog::{
+    now_seconds, BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput,
+};
+
+/// The service's text when nothing in the request changes anything.
+pub const NOTHING_TO_UPDATE: &str = "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
+GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, \
+MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required";
+
+pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOutput, ApiError> {
+    check_model(&input)?;
+    let name = input.table_name.as_deref().unwrap_or_default();
+    // A missing table wins over the request's semantic errors.
+    app.catalog.table_for_control(name)?;
+    let now = now_seconds();
+    let region = app.config.region.clone();
+    let account = app.config.account_id.clone();
+    let table = app
+        .catalog
+        .update(&app.storage, name, |table| {
+            apply(table, &input, now, &region, &account)
+        })
+        .await?;
+    let reported = if changes_shape(&input) {
+        TableStatus::Updating
+    } else {
+        table.status
+    };
+    let stats = app.storage.table_stats(table.table_id());
+    Ok(UpdateTableOutput {
+        table_description: table.describe(reported, stats, now),
+    })
+}
+
+/// Whether the request changes something the service reports as UPDATING.
+fn changes_shape(input: &UpdateTableInput) -> bool {
+    input.billing_mode.is_some()
+        || input.provisioned_throughput.is_some()
+        || input.global_secondary_index_updates.is_some()
+        || input.stream_specification.is_some()
+        || input.sse_specification.is_some()
+        || input.table_class.is_some()
+}
+
+/// The model constraints, all reported at once.
+fn check_model(input: &UpdateTableInput) -> Result<(), ApiError> {
+    let mut v = Violations::new();
+    def::check_attribute_definitions(
+        &mut v,
+        "attributeDefinitions",
+        input.attribute_definitions.as_deref(),
+        false,
+    );
+    validate::table_name(&mut v, "tableName", input.table_name.as_deref(), true)?;
+    def::check_throughput(
+        &mut v,
+        "provisionedThroughput",
+        input.provisioned_throughput.as_ref(),
+    );
+    if let Some(updates) = &input.global_secondary_index_updates {
+        for (i, update) in updates.iter().enumerate() {
+            let base = element_path("globalSecondaryIndexUpdates", i);
+            if let Some(create) = &update.create {
+                check_gsi_model(&mut v, &format!("{base}.create"), create);
+            }
+            if let Some(change) = &update.update {
+                def::check_index_name(
+                    &mut v,
+                    &format!("{base}.update.indexName"),
+                    change.index_name.as_deref(),
+                );
+                def::check_throughput(
+                    &mut v,
+                    &format!("{base}.update.provisionedThroughput"),
+                    change.provisioned_throughput.as_ref(),
+                );
+            }
+            if let Some(delete) = &update.delete {
+                def::check_index_name(
+                    &mut v,
+                    &format!("{base}.delete.indexName"),
+                    delete.index_name.as_deref(),
+                );
+            }
+        }
+    }
+    v.enumeration("billingMode", input.billing_mode.as_deref(), BILLING_MODES);
+    def::check_stream(
+        &mut v,
+        "streamSpecification",
+        input.stream_specification.as_ref(),
+    );
+    def::check_sse(&mut v, "sSESpecification", input.sse_specification.as_ref());
+    v.finish()
+}
+
+/// The semantic rules and the change itself, on a copy of the table.
+fn apply(
+    table: &mut TableMeta,
+    input: &UpdateTableInput,
+    now: f64,
+    region: &str,
+    account: &str,
+) -> Result<(), ApiError> {
+    let capacity = input.billing_mode.is_some() || input.provisioned_throughput.is_some();
+    let indexes = input.global_secondary_index_updates.is_some();
+    let stream = input.stream_specification.is_some();
+    let sse = input.sse_specification.is_some();
+    let class = input.table_class.is_some();
+    let protection = input.deletion_protection_enabled.is_some();
+    let on_demand = input.on_demand_throughput.is_some();
+    let replicas = input.replica_updates.is_some();
+    let count = [
+        capacity, indexes, stream, sse, class, protection, on_demand, replicas,
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if count == 0 {
+        return Err(ApiError::validation(NOTHING_TO_UPDATE));
+    }
+    let only = |present: bool, what: &str| -> Result<(), ApiError> {
+        if present && count > 1 {
+            return Err(ApiError::invalid_parameter(format!(
+                "{what} modification must be the only operation in the request"
+            )));
+        }
+        Ok(())
+    };
+    only(replicas, "Replica")?;
+    only(sse, "Server-Side Encryption")?;
+    only(class, "TableClass")?;
+    only(protection, "DeletionProtection")?;
+    if replicas {
+        return Err(ApiError::invalid_parameter(
+            "Global table replicas are not supported by this store",
+        ));
+    }
+    let creates_or_deletes = input
+        .global_secondary_index_updates
+        .iter()
+        .flatten()
+        .any(|u| u.create.is_some() || u.delete.is_some());
+    if stream && capacity {
+        return Err(ApiError::invalid_parameter(
+            "You cannot modify stream status while updating table IOPS",
+        ));
+    }
+    if creates_or_deletes && capacity && input.provisioned_throughput.is_some() {
+        return Err(ApiError::invalid_parameter(
+            "You cannot create or delete index while updating table IOPS",
+        ));
+    }
+    if creates_or_deletes && stream {
+        return Err(ApiError::invalid_parameter(
+            "You cannot create or delete index while changing stream status",
+        ));
+    }
+
+    let billing = input
+        .billing_mode
+        .as_deref()
+        .and_then(BillingMode::parse)
+        .unwrap_or(table.billing_mode);
+    if capacity {
+        apply_capacity(table, input, billing, count == 1, now)?;
+    }
+    if let Some(updates) = &input.global_secondary_index_updates {
+        apply_index_updates(table, input, updates, billing, now)?;
+    }
+    if let Some(spec) = &input.stream_specification {
+        apply_stream(table, spec)?;
+    }
+    if let Some(spec) = &input.sse_specification {
+        table.sse = def::parse_sse(spec, region, account)?;
+    }
+    if let Some(c) = &input.table_class {
+        def::check_table_class(Some(c))?;
+        table.table_class = Some((c.clone(), now));
+    }
+    if let Some(p) = input.deletion_protection_enabled {
+        table.deletion_protection = p;
+    }
+    if let Some(t) = &input.on_demand_throughput {
+        table.on_demand_throughput = Some(t.clone());
+    }
+    Ok(())
+}
+
+/// Billing mode and table throughput.
+fn apply_capacity(
+    table: &mut TableMeta,
+    input: &UpdateTableInput,
+    billing: BillingMode,
+    only_change: bool,
+    now: f64,
+) -> Result<(), ApiError> {
+    let requested = input.provisioned_throughput.as_ref();
+    match billing {
+        BillingMode::PayPerRequest => {
+            if requested.is_some() {
+                return Err(ApiError::invalid_parameter(
+                    if input.billing_mode.is_some() {
+                        "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
+                    } else {
+                        "ProvisionedThroughput cannot be specified when BillingMode is PAY_PER_REQUEST"
+                    },
+                ));
+            }
+            if table.billing_mode == BillingMode::Provisioned {
+                table.billing_mode = BillingMode::PayPerRequest;
+                table.last_update_to_pay_per_request = Some(now);
+                table.throughput.change(0, 0, now);
+                for index in &mut table.global_indexes {
+                    index.throughput = Some(Throughput::default());
+                }
+            }
+        }
+        BillingMode::Provisioned => {
+            let Some(t) = requested else {
+                if table.billing_mode == BillingMode::PayPerRequest {
+                    return Err(ApiError::invalid_parameter(
+                        "ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+                    ));
+                }
+                // BillingMode PROVISIONED on a provisioned table, nothing else: no change.
+                return Ok(());
+            };
+            let (read, write) = def::check_capacity_bounds(t)?;
+            if table.billing_mode == BillingMode::PayPerRequest {
+                // Every GSI needs its own capacity in the same request.
+                for index in &table.global_indexes {
+                    let given = input
+                        .global_secondary_index_updates
+                        .iter()
+                        .flatten()
+                        .any(|u| {
+                            u.update.as_ref().is_some_and(|c| {
+                                c.index_name.as_deref() == Some(index.name.as_str())
+                                    && c.provisioned_throughput.is_some()
+                            })
+                        });
+                    if !given {
+                        return Err(ApiError::invalid_parameter(format!(
+                            "ProvisionedThroughput must be specified for index: {}",
+                            index.name
+                        )));
+                    }
+                }
+                table.billing_mode = BillingMode::Provisioned;
+                table.throughput.change(read, write, now);
+            } else if read == table.throughput.read && write == table.throughput.write {
+                if only_change && input.billing_mode.is_none() {
+                    return Err(ApiError::validation(unchanged_throughput(
+                        "table",
+                        &table.throughput,
+                        read,
+                        write,
+                    )));
+                }
+            } else {
+                table.throughput.change(read, write, now);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The service's text for a throughput update that changes nothing.
+fn unchanged_throughput(what: &str, current: &Throughput, read: i64, write: i64) -> String {
+    let subject = if what == "table" {
+        "the table".to_string()
+    } else {
+        format!("the index {what}")
+    };
+    let short = if what == "table" { "table" } else { "index" };
+    format!(
+        "The provisioned throughput for {subject} will not change. The requested value equals the current value. \
+         Current ReadCapacityUnits provisioned for the {short}: {}. Requested ReadCapacityUnits: {read}. \
+         Current WriteCapacityUnits provisioned for the {short}: {}. Requested WriteCapacityUnits: {write}. \
+         Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
+        current.read, current.write
+    )
+}
+
+/// `GlobalSecondaryIndexUpdates`: one action per entry, one entry per index, at most one
+/// create or delete per request.
+fn apply_index_updates(
+    table: &mut TableMeta,
+    input: &UpdateTableInput,
+    updates: &[GlobalSecondaryIndexUpdate],
+    billing: BillingMode,
+    now: f64,
+) -> Result<(), ApiError> {
+    if updates.is_empty() {
+        return Err(ApiError::invalid_parameter(
+            "List of GlobalSecondaryIndexUpdates is empty",
+        ));
+    }
+    let mut names: Vec<&str> = Vec::new();
+    let mut online = 0;
+    for update in updates {
+        let actions = [
+            update.create.is_some(),
+            update.update.is_some(),
+            update.delete.is_some(),
+        ];
+        match actions.iter().filter(|a| **a).count() {
+            0 => {
+                return Err(ApiError::invalid_parameter(
+                    "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null",
+                ))
+            }
+            1 => {}
+            _ => {
+                return Err(ApiError::invalid_parameter(
+                    "Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object",
+                ))
+            }
+        }
+        let name = update
+            .create
+            .as_ref()
+            .and_then(|c| c.index_name.as_deref())
+            .or(update.update.as_ref().and_then(|u| u.index_name.as_deref()))
+            .or(update.delete.as_ref().and_then(|d| d.index_name.as_deref()))
+            .unwrap_or_default();
+        if names.contains(&name) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Only one global secondary index update per index is allowed simultaneously. Index: {name}"
+            )));
+        }
+        names.push(name);
+        if update.create.is_some() || update.delete.is_some() {
+            online += 1;
+        }
+    }
+    if online > 1 {
+        return Err(ApiError::new(
+            ErrorCode::LimitExceededException,
+            "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
+        ));
+    }
+
+    for update in updates {
+        if let Some(create) = &update.create {
+            create_index(table, input, create, billing)?;
+        }
+        if let Some(change) = &update.update {
+            let name = change.index_name.as_deref().unwrap_or_default();
+            let Some(index) = table.global_indexes.iter_mut().find(|i| i.name == name) else {
+                return Err(missing_index(
+                    "update",
+                    name,
+                    table.local_index(name).is_some(),
+                ));
+            };
+            if let Some(t) = &change.provisioned_throughput {
+                update_index_throughput(index, t, billing, table.billing_mode, now)?;
+            }
+            if let Some(t) = &change.on_demand_throughput {
+                index.on_demand_throughput = Some(t.clone());
+            }
+        }
+        if let Some(delete) = &update.delete {
+            let name = delete.index_name.as_deref().unwrap_or_default();
+            let Some(position) = table.global_indexes.iter().position(|i| i.name == name) else {
+                return Err(missing_index(
+                    "delete",
+                    name,
+                    table.local_index(name).is_some(),
+                ));
+            };
+            table.global_indexes.remove(position);
+            let keep: Vec<KeyAttr> = table
+                .attribute_definitions
+                .iter()
+                .filter(|a| table.is_key_attribute(&a.name))
+                .cloned()
+                .collect();
+            table.attribute_definitions = keep;
+        }
+    }
+    Ok(())
+}
+
+/// An Update or Delete naming an index that is not a GSI of the table.
+fn missing_index(action: &str, name: &str, is_local: bool) -> ApiError {
+    if is_local {
+        ApiError::validation(format!(
+            "Cannot {action} an index that is not a GlobalSecondaryIndex: {name}"
+        ))
+    } else {
+        ApiError::new(
+            ErrorCode::ResourceNotFoundException,
+            format!("Requested resource not found: Index: {name} not found"),
+        )
+    }
+}
+
+fn update_index_throughput(
+    index: &mut IndexMeta,
+    t: &ProvisionedThroughput,
+    billing: BillingMode,
+    current_billing: BillingMode,
+    now: f64,
+) -> Result<(), ApiError> {
+    if billing == BillingMode::PayPerRequest {
+        return Err(ApiError::invalid_parameter(format!(
+            "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: {} when BillingMode is PAY_PER_REQUEST",
+            index.name
+        )));
+    }
+    let (read, write) = def::check_capacity_bounds(t)?;
+    let current = index.throughput.clone().unwrap_or_default();
+    if current_billing == BillingMode::Provisioned && current.read == read && current.write == write
+    {
+        return Err(ApiError::validation(unchanged_throughput(
+            &index.name,
+            &current,
+            read,
+            write,
+        )));
+    }
+    let mut next = current;
+    next.change(read, write, now);
+    index.throughput = Some(next);
+    Ok(())
+}
+
+/// A new GSI, recorded CREATING until index maintenance has backfilled it.
+fn create_index(
+    table: &mut TableMeta,
+    input: &UpdateTableInput,
+    create: &shared::wire::ops::create_table::GlobalSecondaryIndex,
+    billing: BillingMode,
+) -> Result<(), ApiError> {
+    let name = create.index_name.clone().unwrap_or_default();
+    if table.index(&name).is_some() {
+        return Err(ApiError::validation(
+            "Attempting to create an index which already exists",
+        ));
+    }
+    let Some(given) = &input.attribute_definitions else {
+        return Err(ApiError::invalid_parameter(format!(
+            "AttributeDefinitions is not specified for index: {name}"
+        )));
+    };
+    let given = def::parse_attribute_definitions(given);
+    def::check_duplicate_definitions(&given)?;
+    let mut definitions = table.attribute_definitions.clone();
+    for attr in given {
+        match definitions.iter().find(|d| d.name == attr.name) {
+            Some(existing) if existing.ty != attr.ty => {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Cannot change the type of existing attribute: {}. Existing type: {}, requested type: {}",
+                    attr.name, existing.ty, attr.ty
+                )))
+            }
+            Some(_) => {}
+            None => definitions.push(attr),
+        }
+    }
+    let planned = plan_global(create, &definitions, billing, false)?;
+    if table.global_indexes.len() >= MAX_GSIS {
+        return Err(ApiError::new(
+            ErrorCode::LimitExceededException,
+            format!("One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}"),
+        ));
+    }
+    def::check_projected_total(
+        table
+            .local_indexes
+            .iter()
+            .chain(table.global_indexes.iter())
+            .map(|i| &i.projection)
+            .chain(std::iter::once(&planned.projection)),
+    )?;
+    let index_id = table.next_index_id;
+    table.next_index_id = table.next_index_id.saturating_add(1);
+    let throughput = planned
+        .throughput
+        .map_or_else(Throughput::default, |(r, w)| Throughput::new(r, w));
+    table.global_indexes.push(IndexMeta {
+        arn: format!("{}/index/{}", table.arn, planned.name),
+        name: planned.name,
+        index_id,
+        schema: planned.schema,
+        projection: planned.projection,
+        throughput: Some(throughput),
+        on_demand_throughput: planned.on_demand,
+        status: IndexStatus::Creating,
+        backfilling: true,
+    });
+    // Definitions hold exactly the attributes some key uses.
+    table.attribute_definitions = definitions
+        .into_iter()
+        .filter(|a| table.is_key_attribute(&a.name))
+        .collect();
+    Ok(())
+}
+
+/// Enabling (a new stream, new label and ARN) or disabling (the last stream stays named).
+fn apply_stream(
+    table: &mut TableMeta,
+    spec: &shared::wire::ops::create_table::StreamSpecification,
+) -> Result<(), ApiError> {
+    let name = table.name().to_string();
+    match (spec.stream_enabled, spec.stream_view_type.as_deref()) {
+        (Some(true), None) => Err(ApiError::invalid_parameter(
+            "If stream is being enabled then UpdateViewType is required",
+        )),
+        (Some(true), Some(view)) => {
+            if table.enabled_stream().is_some() {
+                return Err(ApiError::validation(format!(
+                    "Table already has an enabled stream: TableName: {name}"
+                )));
+            }
+            table.stream = Some(def::new_stream(view, &table.arn, now_seconds()));
+            Ok(())
+        }
+        (_, Some(_)) => Err(ApiError::invalid_parameter(
+            "If stream is being disabled, then UpdateViewType must not be specified",
+        )),
+        (_, None) => match &mut table.stream {
+            Some(stream) if stream.enabled => {
+                stream.enabled = false;
+                Ok(())
+            }
+            _ => Err(ApiError::validation(format!(
+                "Table has no stream to disable: TableName: {name}"
+            ))),
+        },
+    }
+}

@@ -18,6 +18,8 @@
 //! maintenance and backfill (a later subsystem flips a new GSI to ACTIVE with
 //! [`Catalog::update`]).
 
+#[cfg(test)]
+mod control_plane_tests;
 pub mod definition;
 pub mod meta;
 
