@@ -27,7 +27,7 @@ pub async fn handle(app: &App, input: CreateTableInput) -> Result<CreateTableOut
     let arn = app.catalog.table_arn(&name);
     let now = now_seconds();
     let stream = match &input.stream_specification {
-        Some(spec) => def::parse_create_stream(spec, &arn, now)?,
+        Some(spec) => def::parse_create_stream(spec, &arn, now, current_seq(app))?,
         None => None,
     };
     let mut tags = Vec::new();
@@ -98,6 +98,12 @@ pub async fn handle(app: &App, input: CreateTableInput) -> Result<CreateTableOut
     Ok(CreateTableOutput {
         table_description: table.describe(TableStatus::Creating, TableStats::default(), now),
     })
+}
+
+/// The newest change-log sequence number: a stream enabled now holds the records after it.
+pub fn current_seq(app: &App) -> u64 {
+    let seq = *app.storage.watch_seq().borrow();
+    seq
 }
 
 /// The model constraints, all reported at once (table-name length fails alone, first).

@@ -17,7 +17,7 @@ use shared::wire::ops::update_table::{
 };
 use shared::wire::ops::validate::{self, Violations};
 
-use crate::api::create_table::{check_gsi_model, plan_global};
+use crate::api::create_table::{check_gsi_model, current_seq, plan_global};
 use crate::app::App;
 use crate::catalog::definition::{self as def, element_path, BILLING_MODES, MAX_GSIS};
 use crate::catalog::{
@@ -37,10 +37,11 @@ pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOut
     let now = now_seconds();
     let region = app.config.region.clone();
     let account = app.config.account_id.clone();
+    let seq = current_seq(app);
     let table = app
         .catalog
         .update(&app.storage, name, |table| {
-            apply(table, &input, now, &region, &account)
+            apply(table, &input, now, seq, &region, &account)
         })
         .await?;
     let reported = if changes_shape(&input) {
@@ -121,6 +122,7 @@ fn apply(
     table: &mut TableMeta,
     input: &UpdateTableInput,
     now: f64,
+    seq: u64,
     region: &str,
     account: &str,
 ) -> Result<(), ApiError> {
@@ -191,7 +193,7 @@ fn apply(
         apply_index_updates(table, input, updates, billing, now)?;
     }
     if let Some(spec) = &input.stream_specification {
-        apply_stream(table, spec)?;
+        apply_stream(table, spec, now, seq)?;
     }
     if let Some(spec) = &input.sse_specification {
         table.sse = def::parse_sse(spec, region, account)?;
@@ -526,6 +528,8 @@ fn create_index(
 fn apply_stream(
     table: &mut TableMeta,
     spec: &shared::wire::ops::create_table::StreamSpecification,
+    now: f64,
+    seq: u64,
 ) -> Result<(), ApiError> {
     let name = table.name().to_string();
     match (spec.stream_enabled, spec.stream_view_type.as_deref()) {
@@ -538,7 +542,7 @@ fn apply_stream(
                     "Table already has an enabled stream: TableName: {name}"
                 )));
             }
-            table.stream = Some(def::new_stream(view, &table.arn, now_seconds()));
+            table.stream = Some(def::new_stream(view, &table.arn, now, seq));
             Ok(())
         }
         (_, Some(_)) => Err(ApiError::invalid_parameter(
@@ -547,6 +551,7 @@ fn apply_stream(
         (_, None) => match &mut table.stream {
             Some(stream) if stream.enabled => {
                 stream.enabled = false;
+                stream.end_seq = Some(seq);
                 Ok(())
             }
             _ => Err(ApiError::validation(format!(

@@ -348,14 +348,18 @@ pub fn check_projected_total<'a>(
     Ok(())
 }
 
-/// A fresh enabled stream of `view_type` on `table_arn` (a new label and ARN).
-pub fn new_stream(view_type: &str, table_arn: &str, now: f64) -> StreamMeta {
+/// A fresh enabled stream of `view_type` on `table_arn` (a new label and ARN), holding
+/// the change records after sequence number `seq`.
+pub fn new_stream(view_type: &str, table_arn: &str, now: f64, seq: u64) -> StreamMeta {
     let label = iso_timestamp(now);
     StreamMeta {
         enabled: true,
         view_type: view_type.to_string(),
         arn: format!("{table_arn}/stream/{label}"),
         label,
+        created: now,
+        start_seq: seq,
+        end_seq: None,
     }
 }
 
@@ -364,9 +368,10 @@ pub fn parse_create_stream(
     spec: &StreamSpecification,
     table_arn: &str,
     now: f64,
+    seq: u64,
 ) -> Result<Option<StreamMeta>, ApiError> {
     match (spec.stream_enabled, spec.stream_view_type.as_deref()) {
-        (Some(true), Some(view)) => Ok(Some(new_stream(view, table_arn, now))),
+        (Some(true), Some(view)) => Ok(Some(new_stream(view, table_arn, now, seq))),
         (Some(true), None) => Err(ApiError::invalid_parameter(
             "Table is being created with a stream enabled, UpdateViewType is required",
         )),

@@ -217,7 +217,7 @@ pub struct IndexMeta {
 
 /// The table's stream as DescribeTable reports it. Kept (disabled) after the stream is
 /// turned off, because `LatestStreamArn` still names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StreamMeta {
     pub enabled: bool,
     /// KEYS_ONLY | NEW_IMAGE | OLD_IMAGE | NEW_AND_OLD_IMAGES.
@@ -225,6 +225,17 @@ pub struct StreamMeta {
     /// ISO-8601 UTC timestamp with milliseconds, e.g. `2015-05-11T21:21:33.291`.
     pub label: String,
     pub arn: String,
+    /// When the stream was enabled (epoch seconds).
+    #[serde(default)]
+    pub created: f64,
+    /// The change-log sequence number current when the stream was enabled: the stream
+    /// holds this table's change records after it.
+    #[serde(default)]
+    pub start_seq: u64,
+    /// The sequence number current when the stream was disabled: the stream holds records
+    /// up to it. `None` while enabled.
+    #[serde(default)]
+    pub end_seq: Option<u64>,
 }
 
 /// Encryption at rest as requested (our store does not encrypt; the description echoes it).
