@@ -340,7 +340,10 @@ fn with_parser<T>(
     parse: impl FnOnce(&mut Parser) -> Result<T, String>,
 ) -> Result<T, ApiError> {
     if text.len() > MAX_EXPRESSION_BYTES {
-        return Err(kind.error("Expression size has exceeded the maximum allowed size;"));
+        return Err(kind.error(format!(
+            "Expression size has exceeded the maximum allowed size; expression size: {}",
+            text.len()
+        )));
     }
     if text.trim().is_empty() {
         return Err(kind.error("The expression can not be empty;"));

@@ -379,7 +379,7 @@ fn condition_error_messages() {
     let big = format!("a = :v{}", " ".repeat(MAX_EXPRESSION_BYTES));
     assert_eq!(
         cond_err(&big, &v),
-        "Invalid ConditionExpression: Expression size has exceeded the maximum allowed size;"
+        "Invalid ConditionExpression: Expression size has exceeded the maximum allowed size; expression size: 4102"
     );
     // The prefix follows the parameter.
     let subs = Substitutions::new(None, None);
