@@ -17,26 +17,15 @@
 
 use std::ops::Bound;
 
-use shared::expr::{self, KeyCondition, SortKeyCondition, Substitutions};
+use shared::expr::{self, SortKeyCondition, Substitutions};
 use shared::model::{AttributeValue, KeySchema, PrimaryKey, ScalarType};
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
-use shared::wire::ops::query::{Condition as LegacyCondition, QueryInput, QueryOutput};
+use shared::wire::ops::query::{QueryInput, QueryOutput};
 
-use super::read_page::{
-    self, Constraints, PagePlan, ProjectionSpec, ReadExpressions, ReadOp, Select,
-};
+use super::read_page::{self, Constraints, PagePlan, ReadOp, Select};
 use crate::app::App;
 use crate::storage::SortRange;
-
-/// One condition of a key condition, before it is matched to the schema.
-#[derive(Debug, Clone, PartialEq)]
-enum KeyPart {
-    /// A condition a key range can serve.
-    Indexable(SortKeyCondition),
-    /// A legacy operator no key range can serve (NE, IN, CONTAINS, NULL, ...).
-    NotIndexable,
-}
 
 /// Whether the condition came from KeyConditionExpression or legacy KeyConditions (a few
 /// messages differ).
@@ -94,38 +83,34 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
             ),
         ],
     )?;
+    let legacy_filter = read_page::legacy_filter(
+        "QueryFilter",
+        input.query_filter.as_ref(),
+        input.conditional_operator.as_deref(),
+    )?;
     read_page::check_attributes_to_get(attributes_to_get)?;
-    if input.query_filter.is_some() {
-        // The legacy filter needs the legacy translation in shared::expr, not built yet.
+    if input.key_condition_expression.is_none() && input.key_conditions.is_none() {
         return Err(ApiError::validation(
-            "QueryFilter is not supported; use FilterExpression",
+            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
         ));
     }
-
-    let (parts, source, exprs) = match (&input.key_condition_expression, &input.key_conditions) {
-        (Some(text), _) => {
-            let subs = Substitutions::new(names, values);
-            let kc = expr::parse_key_condition(text, &subs)?;
-            let exprs = read_page::parse_read_expressions(
-                input.filter_expression.as_deref(),
-                input.projection_expression.as_deref(),
-                attributes_to_get,
-                &subs,
-            )?;
-            subs.check_all_used()?;
-            (expression_parts(kc)?, Source::Expression, exprs)
-        }
-        (None, Some(conditions)) => {
-            // Legacy parameters cannot be mixed with expressions (checked above), so the
-            // only projection here is AttributesToGet.
-            let projection = attributes_to_get.map(|names| ProjectionSpec::Names(names.to_vec()));
-            (legacy_parts(conditions)?, Source::Legacy, ReadExpressions { filter: None, projection })
-        }
-        (None, None) => {
-            return Err(ApiError::validation(
-                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-            ))
-        }
+    let subs = Substitutions::new(names, values);
+    let expression_parts = match &input.key_condition_expression {
+        Some(text) => Some(expr::parse_key_condition_parts(text, &subs)?),
+        None => None,
+    };
+    let exprs = read_page::parse_read_expressions(
+        input.filter_expression.as_deref(),
+        input.projection_expression.as_deref(),
+        legacy_filter,
+        attributes_to_get,
+        &subs,
+    )?;
+    subs.check_all_used()?;
+    let (parts, source) = match (expression_parts, &input.key_conditions) {
+        (Some(parts), _) => (parts, Source::Expression),
+        (None, Some(conditions)) => (expr::legacy::key_conditions(conditions)?, Source::Legacy),
+        (None, None) => (Vec::new(), Source::Expression),
     };
 
     let table_name = input.table_name.as_deref().unwrap_or_default();
@@ -152,8 +137,13 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
         let used = filter.top_level_attributes();
         for key in key_names(schema) {
             if used.iter().any(|a| *a == key) {
+                let param = if exprs.legacy_filter {
+                    "QueryFilter"
+                } else {
+                    "Filter Expression"
+                };
                 return Err(ApiError::validation(format!(
-                    "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key}"
+                    "{param} can only contain non-primary key attributes: Primary key attribute: {key}"
                 )));
             }
         }
@@ -228,127 +218,6 @@ fn key_names(schema: &KeySchema) -> Vec<String> {
     names
 }
 
-/// The parsed KeyConditionExpression as a list of per-attribute conditions.
-fn expression_parts(kc: KeyCondition) -> Result<Vec<(String, KeyPart)>, ApiError> {
-    let mut parts = vec![(
-        kc.hash_name,
-        KeyPart::Indexable(SortKeyCondition::Eq(kc.hash_value)),
-    )];
-    if let Some((name, cond)) = kc.range {
-        if parts[0].0 == name {
-            return Err(ApiError::validation(
-                "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key",
-            ));
-        }
-        if let SortKeyCondition::Between(lo, hi) = &cond {
-            check_between(lo, hi, Source::Expression)?;
-        }
-        parts.push((name, KeyPart::Indexable(cond)));
-    }
-    Ok(parts)
-}
-
-/// Legacy KeyConditions: each condition's argument count and types, then 1 or 2 conditions.
-fn legacy_parts(
-    conditions: &std::collections::HashMap<String, LegacyCondition>,
-) -> Result<Vec<(String, KeyPart)>, ApiError> {
-    let mut names: Vec<&String> = conditions.keys().collect();
-    names.sort();
-    let mut parts = Vec::new();
-    for name in names {
-        let Some(condition) = conditions.get(name) else {
-            continue;
-        };
-        let op = condition.comparison_operator.as_deref().unwrap_or_default();
-        let args: &[AttributeValue] = condition.attribute_value_list.as_deref().unwrap_or(&[]);
-        let arity_ok = match op {
-            "NULL" | "NOT_NULL" => args.is_empty(),
-            "IN" => !args.is_empty(),
-            "BETWEEN" => args.len() == 2,
-            _ => args.len() == 1,
-        };
-        if !arity_ok {
-            return Err(ApiError::invalid_parameter(format!(
-                "Invalid number of argument(s) for the {op} ComparisonOperator"
-            )));
-        }
-        if let Some(first) = args.first() {
-            if args.iter().any(|a| a.type_name() != first.type_name()) {
-                return Err(ApiError::invalid_parameter(
-                    "AttributeValues inside AttributeValueList must be of same type",
-                ));
-            }
-        }
-        let allowed: &[&str] = match op {
-            "EQ" | "NE" => &["S", "N", "B", "SS", "NS", "BS"],
-            "BEGINS_WITH" => &["S", "B"],
-            "NULL" | "NOT_NULL" => &[],
-            _ => &["S", "N", "B"],
-        };
-        if let Some(bad) = args.iter().find(|a| !allowed.contains(&a.type_name())) {
-            return Err(ApiError::invalid_parameter(format!(
-                "ComparisonOperator {op} is not valid for {} AttributeValue type",
-                bad.type_name()
-            )));
-        }
-        let arg = |i: usize| args.get(i).cloned().unwrap_or(AttributeValue::Null);
-        let part = match op {
-            "EQ" => KeyPart::Indexable(SortKeyCondition::Eq(arg(0))),
-            "LT" => KeyPart::Indexable(SortKeyCondition::Lt(arg(0))),
-            "LE" => KeyPart::Indexable(SortKeyCondition::Le(arg(0))),
-            "GT" => KeyPart::Indexable(SortKeyCondition::Gt(arg(0))),
-            "GE" => KeyPart::Indexable(SortKeyCondition::Ge(arg(0))),
-            "BEGINS_WITH" => KeyPart::Indexable(SortKeyCondition::BeginsWith(arg(0))),
-            "BETWEEN" => {
-                check_between(&arg(0), &arg(1), Source::Legacy)?;
-                KeyPart::Indexable(SortKeyCondition::Between(arg(0), arg(1)))
-            }
-            _ => KeyPart::NotIndexable,
-        };
-        parts.push((name.clone(), part));
-    }
-    if parts.is_empty() || parts.len() > 2 {
-        return Err(ApiError::validation(
-            "Conditions can be of length 1 or 2 only",
-        ));
-    }
-    Ok(parts)
-}
-
-/// BETWEEN needs lower ≤ upper (and one type).
-fn check_between(lo: &AttributeValue, hi: &AttributeValue, source: Source) -> Result<(), ApiError> {
-    match (lo.scalar_cmp(hi), source) {
-        (Some(std::cmp::Ordering::Greater), Source::Legacy) => Err(ApiError::validation(
-            "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound",
-        )),
-        (Some(std::cmp::Ordering::Greater), Source::Expression) => Err(ApiError::validation(format!(
-            "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
-            operand_text(lo),
-            operand_text(hi)
-        ))),
-        (None, Source::Expression) => Err(ApiError::validation(format!(
-            "Invalid KeyConditionExpression: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
-            operand_text(lo),
-            operand_text(hi)
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// `{N:5}`, as DynamoDB prints an operand in BETWEEN messages.
-fn operand_text(value: &AttributeValue) -> String {
-    use base64::Engine as _;
-    match value {
-        AttributeValue::S(s) => format!("{{S:{s}}}"),
-        AttributeValue::N(n) => format!("{{N:{}}}", n.as_str()),
-        AttributeValue::B(b) => format!(
-            "{{B:{}}}",
-            base64::engine::general_purpose::STANDARD.encode(b)
-        ),
-        other => format!("{{{}}}", other.type_name()),
-    }
-}
-
 fn scalar_matches(value: &AttributeValue, ty: ScalarType) -> bool {
     matches!(
         (value, ty),
@@ -374,7 +243,7 @@ fn condition_values(cond: &SortKeyCondition) -> Vec<&AttributeValue> {
 /// sort key).
 fn match_schema(
     schema: &KeySchema,
-    parts: &[(String, KeyPart)],
+    parts: &[(String, SortKeyCondition)],
     source: Source,
 ) -> Result<KeyPlan, ApiError> {
     let find = |name: &str| parts.iter().find(|(n, _)| n == name).map(|(_, p)| p);
@@ -384,16 +253,13 @@ fn match_schema(
     let missed = |name: &str| {
         ApiError::validation(format!("Query condition missed key schema element: {name}"))
     };
-    let not_indexable =
-        || ApiError::validation("Attempted conditional constraint is not an indexable operation");
 
     if schema.range.is_none() && parts.len() > 1 {
         return Err(not_supported());
     }
     let hash = match find(&schema.hash.name) {
         None => return Err(missed(&schema.hash.name)),
-        Some(KeyPart::NotIndexable) => return Err(not_indexable()),
-        Some(KeyPart::Indexable(cond)) => {
+        Some(cond) => {
             if condition_values(cond)
                 .iter()
                 .any(|v| !scalar_matches(v, schema.hash.ty))
@@ -411,8 +277,7 @@ fn match_schema(
         match find(&attr.name) {
             None if parts.len() > 1 => return Err(missed(&attr.name)),
             None => {}
-            Some(KeyPart::NotIndexable) => return Err(not_indexable()),
-            Some(KeyPart::Indexable(cond)) => {
+            Some(cond) => {
                 if condition_values(cond)
                     .iter()
                     .any(|v| !scalar_matches(v, attr.ty))
@@ -532,8 +397,8 @@ mod tests {
         }
     }
 
-    fn eq(name: &str, v: AttributeValue) -> (String, KeyPart) {
-        (name.into(), KeyPart::Indexable(SortKeyCondition::Eq(v)))
+    fn eq(name: &str, v: AttributeValue) -> (String, SortKeyCondition) {
+        (name.into(), SortKeyCondition::Eq(v))
     }
 
     fn msg(r: Result<KeyPlan, ApiError>) -> String {
@@ -572,10 +437,7 @@ mod tests {
             msg(match_schema(&sn, &[eq("pk", s("a")), eq("sk", s("1"))], Source::Expression)),
             "One or more parameter values were invalid: Condition parameter type does not match schema type"
         );
-        let lt = vec![(
-            "pk".to_string(),
-            KeyPart::Indexable(SortKeyCondition::Lt(s("a"))),
-        )];
+        let lt = vec![("pk".to_string(), SortKeyCondition::Lt(s("a")))];
         assert_eq!(
             msg(match_schema(&sn, &lt, Source::Expression)),
             "Query key condition not supported"
@@ -589,105 +451,89 @@ mod tests {
             )),
             "Query key condition not supported"
         );
-        let ne = vec![("pk".to_string(), KeyPart::NotIndexable)];
-        assert_eq!(
-            msg(match_schema(&hash_only, &ne, Source::Legacy)),
-            "Attempted conditional constraint is not an indexable operation"
-        );
     }
 
     #[test]
     fn begins_with_on_a_number_sort_key_is_rejected() {
         let parts = vec![
             eq("pk", s("a")),
-            (
-                "sk".into(),
-                KeyPart::Indexable(SortKeyCondition::BeginsWith(n("1"))),
-            ),
+            ("sk".into(), SortKeyCondition::BeginsWith(n("1"))),
         ];
         assert!(match_schema(&schema(Some(ScalarType::N)), &parts, Source::Expression).is_err());
         let parts = vec![
             eq("pk", s("a")),
-            (
-                "sk".into(),
-                KeyPart::Indexable(SortKeyCondition::BeginsWith(s("a"))),
-            ),
+            ("sk".into(), SortKeyCondition::BeginsWith(s("a"))),
         ];
         assert!(match_schema(&schema(Some(ScalarType::S)), &parts, Source::Expression).is_ok());
     }
 
-    #[test]
-    fn reversed_between_is_rejected() {
-        let kc = KeyCondition {
-            hash_name: "pk".into(),
-            hash_value: s("a"),
-            range: Some(("sk".into(), SortKeyCondition::Between(n("10"), n("1")))),
-        };
-        assert_eq!(
-            expression_parts(kc).unwrap_err().message.as_deref(),
-            Some("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {N:10}, upper bound operand: AttributeValue: {N:1}")
-        );
+    fn parse_and_match(text: &str, values: &[(&str, AttributeValue)]) -> Result<KeyPlan, ApiError> {
+        let values: std::collections::HashMap<String, AttributeValue> = values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let subs = Substitutions::new(None, Some(&values));
+        let parts = expr::parse_key_condition_parts(text, &subs)?;
+        match_schema(&schema(Some(ScalarType::N)), &parts, Source::Expression)
     }
 
     #[test]
-    fn legacy_key_conditions_translate_and_validate() {
+    fn parsed_key_conditions_match_the_schema() {
+        let plan =
+            parse_and_match("sk = :b AND pk = :p", &[(":p", s("x")), (":b", n("0"))]).unwrap();
+        assert_eq!(
+            plan,
+            KeyPlan {
+                hash: s("x"),
+                range: Some(SortKeyCondition::Eq(n("0")))
+            }
+        );
+        assert_eq!(
+            msg(parse_and_match("pk < :p", &[(":p", s("x"))])),
+            "Query key condition not supported"
+        );
+        assert_eq!(
+            msg(parse_and_match("pk = :p AND sk = :s", &[(":p", s("x")), (":s", s("1"))])),
+            "One or more parameter values were invalid: Condition parameter type does not match schema type"
+        );
+        assert!(parse_and_match(
+            "pk = :p AND sk BETWEEN :a AND :b",
+            &[(":p", s("x")), (":a", n("10")), (":b", n("1"))]
+        )
+        .is_err());
+        assert!(parse_and_match(
+            "pk = :p AND begins_with(sk, :a)",
+            &[(":p", s("x")), (":a", n("1"))]
+        )
+        .is_err());
+        assert!(parse_and_match(
+            "pk = :p AND sk > :a AND sk < :b",
+            &[(":p", s("x")), (":a", n("1")), (":b", n("5"))]
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn legacy_key_conditions_match_the_schema() {
+        use shared::wire::ops::query::Condition;
         let mut conds = std::collections::HashMap::new();
         conds.insert(
             "pk".to_string(),
-            LegacyCondition {
+            Condition {
                 comparison_operator: Some("EQ".into()),
                 attribute_value_list: Some(vec![s("a")]),
             },
         );
         conds.insert(
             "sk".to_string(),
-            LegacyCondition {
+            Condition {
                 comparison_operator: Some("BETWEEN".into()),
                 attribute_value_list: Some(vec![n("1"), n("5")]),
             },
         );
-        let parts = legacy_parts(&conds).unwrap();
+        let parts = expr::legacy::key_conditions(&conds).unwrap();
         let plan = match_schema(&schema(Some(ScalarType::N)), &parts, Source::Legacy).unwrap();
         assert_eq!(plan.range, Some(SortKeyCondition::Between(n("1"), n("5"))));
-
-        conds.insert(
-            "sk".to_string(),
-            LegacyCondition {
-                comparison_operator: Some("EQ".into()),
-                attribute_value_list: Some(vec![]),
-            },
-        );
-        assert_eq!(
-            legacy_parts(&conds).unwrap_err().message.as_deref(),
-            Some("One or more parameter values were invalid: Invalid number of argument(s) for the EQ ComparisonOperator")
-        );
-        conds.insert(
-            "sk".to_string(),
-            LegacyCondition {
-                comparison_operator: Some("BEGINS_WITH".into()),
-                attribute_value_list: Some(vec![n("1")]),
-            },
-        );
-        assert_eq!(
-            legacy_parts(&conds).unwrap_err().message.as_deref(),
-            Some("One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type")
-        );
-        conds.insert(
-            "sk".to_string(),
-            LegacyCondition {
-                comparison_operator: Some("NE".into()),
-                attribute_value_list: Some(vec![n("1")]),
-            },
-        );
-        let parts = legacy_parts(&conds).unwrap();
-        assert_eq!(
-            msg(match_schema(
-                &schema(Some(ScalarType::N)),
-                &parts,
-                Source::Legacy
-            )),
-            "Attempted conditional constraint is not an indexable operation"
-        );
     }
 
     #[test]

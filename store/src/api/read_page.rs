@@ -17,10 +17,13 @@
 //! Key-condition checks belong to `query`, segments to `scan`. Index reads are not built
 //! yet: an `IndexName` is answered as an unknown index.
 
+use std::collections::HashMap;
+
 use shared::expr::{self, Condition, ExprKind, Projection, Substitutions};
 use shared::model::{AttributeValue, Item, KeySchema, PrimaryKey};
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::{ConsumedCapacity, ReturnConsumedCapacity};
+use shared::wire::ops::query::Condition as LegacyCondition;
 
 use crate::storage::StorageError;
 
@@ -316,52 +319,55 @@ pub fn check_attributes_to_get(names: Option<&[String]>) -> Result<(), ApiError>
     Ok(())
 }
 
-/// What a page returns of each item.
-#[derive(Debug, Clone)]
-pub enum ProjectionSpec {
-    /// A ProjectionExpression.
-    Expr(Projection),
-    /// Legacy `AttributesToGet`: top-level names only.
-    Names(Vec<String>),
+/// Translates `QueryFilter`/`ScanFilter` with `ConditionalOperator` (validating it with
+/// DynamoDB's messages); `param` names the parameter.
+pub fn legacy_filter(
+    param: &'static str,
+    conditions: Option<&HashMap<String, LegacyCondition>>,
+    conditional_operator: Option<&str>,
+) -> Result<Option<Condition>, ApiError> {
+    conditions
+        .map(|c| expr::legacy::filter_condition(param, c, conditional_operator))
+        .transpose()
 }
 
-impl ProjectionSpec {
-    pub fn apply(&self, item: &Item) -> Item {
-        match self {
-            ProjectionSpec::Expr(p) => p.apply(item),
-            ProjectionSpec::Names(names) => names
-                .iter()
-                .filter_map(|n| item.get(n).map(|v| (n.clone(), v.clone())))
-                .collect(),
-        }
-    }
-}
-
-/// The expressions both operations share, parsed: the filter and the projection.
+/// The filter and projection both operations share, parsed or translated.
 pub struct ReadExpressions {
     pub filter: Option<Condition>,
-    pub projection: Option<ProjectionSpec>,
+    /// Whether the filter came from QueryFilter/ScanFilter (messages name it).
+    pub legacy_filter: bool,
+    pub projection: Option<Projection>,
 }
 
 /// Parses FilterExpression and ProjectionExpression (in DynamoDB's order: filter, then
-/// projection) with the request's substitutions. The caller parses its key condition first
-/// and checks unused substitutions after.
+/// projection) with the request's substitutions, or takes their legacy forms (a
+/// `QueryFilter`/`ScanFilter` already translated by [`legacy_filter`], `AttributesToGet`).
+/// The caller parses its key condition first and checks unused substitutions after.
 pub fn parse_read_expressions(
     filter: Option<&str>,
     projection: Option<&str>,
+    legacy_filter: Option<Condition>,
     attributes_to_get: Option<&[String]>,
     subs: &Substitutions,
 ) -> Result<ReadExpressions, ApiError> {
-    let filter = match filter {
-        Some(text) => Some(expr::parse_condition(ExprKind::Filter, text, subs)?),
-        None => None,
+    let (filter, legacy_filter) = match (filter, legacy_filter) {
+        (Some(text), _) => (
+            Some(expr::parse_condition(ExprKind::Filter, text, subs)?),
+            false,
+        ),
+        (None, Some(f)) => (Some(f), true),
+        (None, None) => (None, false),
     };
     let projection = match (projection, attributes_to_get) {
-        (Some(text), _) => Some(ProjectionSpec::Expr(expr::parse_projection(text, subs)?)),
-        (None, Some(names)) => Some(ProjectionSpec::Names(names.to_vec())),
+        (Some(text), _) => Some(expr::parse_projection(text, subs)?),
+        (None, Some(names)) => Some(expr::legacy::attributes_to_get(names)?),
         (None, None) => None,
     };
-    Ok(ReadExpressions { filter, projection })
+    Ok(ReadExpressions {
+        filter,
+        legacy_filter,
+        projection,
+    })
 }
 
 /// The projection parameter named in Select messages, if one is present.
@@ -432,7 +438,7 @@ pub struct PagePlan<'a> {
     /// for an index read).
     pub key_names: &'a [String],
     pub filter: Option<&'a Condition>,
-    pub projection: Option<&'a ProjectionSpec>,
+    pub projection: Option<&'a Projection>,
     pub count_only: bool,
 }
 
@@ -742,14 +748,6 @@ mod tests {
             Some("One or more parameter values were invalid: Duplicate value in attribute name: a")
         );
         assert!(check_attributes_to_get(Some(&names[..2])).is_ok());
-    }
-
-    #[test]
-    fn names_projection_keeps_existing_top_level_attributes() {
-        let spec = ProjectionSpec::Names(vec!["sk".into(), "missing".into()]);
-        let out = spec.apply(&item("p", 1, 1));
-        assert_eq!(out.len(), 1);
-        assert_eq!(out.get("sk"), Some(&num(1)));
     }
 
     #[test]

@@ -58,18 +58,18 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError>
         &[("FilterExpression", input.filter_expression.is_some())],
     )?;
     read_page::check_attributes_to_get(attributes_to_get)?;
-    if input.scan_filter.is_some() {
-        // The legacy filter needs the legacy translation in shared::expr, not built yet.
-        return Err(ApiError::validation(
-            "ScanFilter is not supported; use FilterExpression",
-        ));
-    }
+    let legacy_filter = read_page::legacy_filter(
+        "ScanFilter",
+        input.scan_filter.as_ref(),
+        input.conditional_operator.as_deref(),
+    )?;
     let segment = check_segments(input.segment, input.total_segments)?;
 
     let subs = Substitutions::new(names, values);
     let exprs = read_page::parse_read_expressions(
         input.filter_expression.as_deref(),
         input.projection_expression.as_deref(),
+        legacy_filter,
         attributes_to_get,
         &subs,
     )?;
