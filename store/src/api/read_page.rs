@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 
 use shared::expr::{self, Condition, ExprKind, Projection, Substitutions};
-use shared::model::{AttributeValue, Item, KeySchema, PrimaryKey};
+use shared::model::{Item, KeySchema, PrimaryKey};
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::{ConsumedCapacity, ReturnConsumedCapacity};
 use shared::wire::ops::query::Condition as LegacyCondition;
@@ -543,7 +543,7 @@ pub fn unknown_index(name: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::model::Number;
+    use shared::model::{AttributeValue, Number};
 
     fn num(n: i64) -> AttributeValue {
         AttributeValue::N(Number::parse(&n.to_string()).unwrap())
