@@ -110,6 +110,10 @@ fn begins_with(a: &AttributeValue, prefix: &AttributeValue) -> bool {
 fn contains(a: &AttributeValue, x: &AttributeValue) -> bool {
     match (a, x) {
         (AttributeValue::S(s), AttributeValue::S(sub)) => s.contains(sub.as_str()),
+        // A binary contains a subsequence of bytes (the empty one included).
+        (AttributeValue::B(b), AttributeValue::B(sub)) => {
+            sub.is_empty() || b.windows(sub.len()).any(|w| w == sub.as_slice())
+        }
         (AttributeValue::Ss(set), AttributeValue::S(e)) => set.iter().any(|s| s == e),
         (AttributeValue::Ns(set), AttributeValue::N(e)) => set.iter().any(|n| n == e),
         (AttributeValue::Bs(set), AttributeValue::B(e)) => set.iter().any(|b| b == e),

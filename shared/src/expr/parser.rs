@@ -482,6 +482,109 @@ impl<'a> Parser<'a> {
     }
 }
 
+// ---------------------------------------------------------------- canonical printing
+
+/// Canonical text of raw trees: parsing it gives the same tree back (parentheses are
+/// nodes of their own, so nothing needs to be added to keep the structure).
+impl std::fmt::Display for RawPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.elems.iter().enumerate() {
+            match e {
+                RawElem::Name(n) | RawElem::NameRef(n) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(n)?;
+                }
+                RawElem::Index(x) => write!(f, "[{x}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for RawOperand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawOperand::Path(p) => write!(f, "{p}"),
+            RawOperand::Value(v) => f.write_str(v),
+            RawOperand::Call { name, args } => {
+                write!(f, "{name}(")?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                f.write_str(")")
+            }
+            RawOperand::Arith(op, a, b) => {
+                let sym = match op {
+                    ArithOp::Plus => "+",
+                    ArithOp::Minus => "-",
+                };
+                write!(f, "{a} {sym} {b}")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for RawCond {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawCond::Compare(op, a, b) => write!(f, "{a} {} {b}", op.symbol()),
+            RawCond::Between(a, lo, hi) => write!(f, "{a} BETWEEN {lo} AND {hi}"),
+            RawCond::In(a, list) => {
+                write!(f, "{a} IN (")?;
+                for (i, o) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{o}")?;
+                }
+                f.write_str(")")
+            }
+            RawCond::Function(call) => write!(f, "{call}"),
+            RawCond::And(a, b) => write!(f, "{a} AND {b}"),
+            RawCond::Or(a, b) => write!(f, "{a} OR {b}"),
+            RawCond::Not(a) => write!(f, "NOT {a}"),
+            RawCond::Parens(a) => write!(f, "({a})"),
+        }
+    }
+}
+
+/// Canonical text of an update expression's actions (clauses in their original order).
+#[cfg(test)]
+pub(crate) fn print_update(actions: &[RawAction]) -> String {
+    let mut out = String::new();
+    let mut current: Option<Clause> = None;
+    for a in actions {
+        let clause = match a {
+            RawAction::Set(..) => Clause::Set,
+            RawAction::Remove(_) => Clause::Remove,
+            RawAction::Add(..) => Clause::Add,
+            RawAction::Delete(..) => Clause::Delete,
+        };
+        if current == Some(clause) {
+            out.push_str(", ");
+        } else {
+            if current.is_some() {
+                out.push(' ');
+            }
+            out.push_str(clause.name());
+            out.push(' ');
+            current = Some(clause);
+        }
+        let text = match a {
+            RawAction::Set(p, v) => format!("{p} = {v}"),
+            RawAction::Remove(p) => p.to_string(),
+            RawAction::Add(p, v) | RawAction::Delete(p, v) => format!("{p} {v}"),
+        };
+        out.push_str(&text);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,6 +667,49 @@ mod tests {
             panic!("expected AND under OR")
         };
         assert!(matches!(*not, RawCond::Not(_)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn printing_round_trips(tokens in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("a"), proptest::strategy::Just("#b"),
+                proptest::strategy::Just(":v"), proptest::strategy::Just("("),
+                proptest::strategy::Just(")"), proptest::strategy::Just("[1]"),
+                proptest::strategy::Just("."), proptest::strategy::Just(","),
+                proptest::strategy::Just("="), proptest::strategy::Just("<="),
+                proptest::strategy::Just("+"), proptest::strategy::Just("and"),
+                proptest::strategy::Just("OR"), proptest::strategy::Just("NOT"),
+                proptest::strategy::Just("BETWEEN"), proptest::strategy::Just("IN"),
+                proptest::strategy::Just("SET"), proptest::strategy::Just("REMOVE"),
+                proptest::strategy::Just("ADD"), proptest::strategy::Just("f"),
+            ],
+            0..24,
+        )) {
+            let text = tokens.join(" ");
+            if let Ok(c) = Parser::new(&text).condition() {
+                let printed = c.to_string();
+                proptest::prop_assert_eq!(Parser::new(&printed).condition(), Ok(c));
+            }
+            if let Ok(u) = Parser::new(&text).update() {
+                let printed = print_update(&u);
+                proptest::prop_assert_eq!(Parser::new(&printed).update(), Ok(u));
+            }
+            if let Ok(p) = Parser::new(&text).projection() {
+                let printed: Vec<String> = p.iter().map(|x| x.to_string()).collect();
+                proptest::prop_assert_eq!(Parser::new(&printed.join(", ")).projection(), Ok(p));
+            }
+        }
+    }
+
+    #[test]
+    fn round_trip_examples() {
+        let text = "NOT (a.b[1] = :v OR f(a, :v)) AND c BETWEEN :v AND :v AND d IN (:v, a)";
+        let c = Parser::new(text).condition();
+        assert_eq!(c.as_ref().map(|c| c.to_string()).as_deref(), Ok(text));
+        let u = "SET a = b + :v, c = f(a, :v) REMOVE d[0] ADD e :v";
+        let parsed = Parser::new(u).update();
+        assert_eq!(parsed.as_ref().map(|a| print_update(a)).as_deref(), Ok(u));
     }
 
     #[test]
