@@ -1,1 +1,295 @@
-//! batch_write_item.
+//! BatchWriteItem: up to 25 puts and deletes across tables, each atomic on its own item.
+//!
+//! Checks run in DynamoDB's order (as dynalite reproduces it): request-model constraints
+//! (all at once), the 25-request total (`Too many items requested for the BatchWriteItem
+//! call`), each request having exactly one of PutRequest/DeleteRequest, each put's size
+//! (400 KB); then per table its lookup (ResourceNotFoundException), each put's item and
+//! each delete's key against the schema, and duplicates (`Provided list of item keys
+//! contains duplicates`, a put and a delete of one key included). Any failure rejects the
+//! whole batch before anything is written.
+//!
+//! In a BatchWriteItem a put whose item lacks a key attribute or has it with the wrong
+//! type reads `The provided key element does not match the schema` (not PutItem's
+//! `Missing the key` / `Type mismatch` texts); empty and oversized key values keep their
+//! messages. Index key attributes of the wrong type are rejected as in PutItem.
+//!
+//! All writes go to storage in one atomic batch (stronger than DynamoDB's per-item
+//! atomicity, and never weaker), so `UnprocessedItems` is always `{}`. Capacity: per write
+//! ceil(max(old size, new size) / 1 KB) units (at least one), summed per table.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use shared::model::size::{item_size, MAX_ITEM_SIZE};
+use shared::model::{Item, PrimaryKey};
+use shared::wire::error::ApiError;
+use shared::wire::ops::batch_write_item::{
+    BatchWriteItemInput, BatchWriteItemOutput, WriteRequest,
+};
+use shared::wire::ops::common::ReturnConsumedCapacity;
+use shared::wire::ops::validate::member_path;
+
+use super::batch_get_item::{storage_failure, PerTable, Problems, CAPACITY_VALUES};
+use crate::app::App;
+use crate::capacity;
+use crate::catalog::TableMeta;
+use crate::storage::{Cause, Mutation};
+
+/// Most write requests in one call, across all tables.
+pub const MAX_REQUESTS: usize = 25;
+
+/// `ReturnItemCollectionMetrics`' values, in DynamoDB's order.
+pub const METRICS_VALUES: &[&str] = &["SIZE", "NONE"];
+
+const TOO_MANY: &str = "Too many items requested for the BatchWriteItem call";
+const DUPLICATE_KEYS: &str = "Provided list of item keys contains duplicates";
+const NOT_ONE_REQUEST: &str = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";
+/// The size message of every put (PutItem, BatchWriteItem, TransactWriteItems Put).
+pub const ITEM_TOO_LARGE: &str = "Item size has exceeded the maximum allowed size";
+
+/// One resolved write.
+struct WritePlan {
+    table: Arc<TableMeta>,
+    key: PrimaryKey,
+    /// `Some` for a put.
+    item: Option<Item>,
+}
+
+pub async fn handle(
+    app: &App,
+    input: BatchWriteItemInput,
+) -> Result<BatchWriteItemOutput, ApiError> {
+    check_constraints(&input)?;
+    let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
+    let Some(request_items) = input.request_items.as_ref() else {
+        return Err(ApiError::internal());
+    };
+
+    let total: usize = request_items.values().map(Vec::len).sum();
+    if total > MAX_REQUESTS {
+        return Err(ApiError::validation(TOO_MANY));
+    }
+    for requests in request_items.values() {
+        for request in requests {
+            match request {
+                WriteRequest {
+                    put_request: Some(put),
+                    delete_request: None,
+                } => {
+                    if put
+                        .item
+                        .as_ref()
+                        .is_some_and(|i| item_size(i) > MAX_ITEM_SIZE)
+                    {
+                        return Err(ApiError::validation(ITEM_TOO_LARGE));
+                    }
+                }
+                WriteRequest {
+                    put_request: None,
+                    delete_request: Some(_),
+                } => {}
+                _ => return Err(ApiError::validation(NOT_ONE_REQUEST)),
+            }
+        }
+    }
+
+    let mut plans: Vec<WritePlan> = Vec::with_capacity(total);
+    for (name, requests) in request_items {
+        let table = app.catalog.table_for_data(name)?;
+        let schema = &table.layout.schema;
+        for request in requests {
+            let plan = match (&request.put_request, &request.delete_request) {
+                (Some(put), _) => {
+                    let item = put.item.clone().unwrap_or_default();
+                    let key = schema.key_of_batch_item(&item)?;
+                    check_index_keys(&table, &item)?;
+                    WritePlan {
+                        table: Arc::clone(&table),
+                        key,
+                        item: Some(item),
+                    }
+                }
+                (None, Some(delete)) => {
+                    let key = schema.key_from_param(delete.key.as_ref().unwrap_or(&Item::new()))?;
+                    WritePlan {
+                        table: Arc::clone(&table),
+                        key,
+                        item: None,
+                    }
+                }
+                (None, None) => return Err(ApiError::validation(NOT_ONE_REQUEST)),
+            };
+            if plans
+                .iter()
+                .any(|p| p.table.table_id() == plan.table.table_id() && p.key == plan.key)
+            {
+                return Err(ApiError::validation(DUPLICATE_KEYS));
+            }
+            plans.push(plan);
+        }
+    }
+
+    let targets: Vec<_> = plans
+        .iter()
+        .map(|p| (&p.table.layout, p.key.clone()))
+        .collect();
+    let units = app
+        .storage
+        .write(&targets, Cause::User, |current| {
+            let mut mutations = Vec::with_capacity(plans.len());
+            let mut units = Vec::with_capacity(plans.len());
+            for (plan, old) in plans.iter().zip(current) {
+                let old_size = old.as_ref().map_or(0, item_size);
+                let new_size = plan.item.as_ref().map_or(0, item_size);
+                units.push(capacity::write_units(old_size.max(new_size)));
+                mutations.push(match &plan.item {
+                    Some(item) => Mutation::Put(item.clone()),
+                    None => Mutation::Delete,
+                });
+            }
+            Ok::<_, Infallible>((mutations, units))
+        })
+        .await
+        .map_err(|e| storage_failure("BatchWriteItem", e))?;
+    let units = match units {
+        Ok(units) => units,
+        Err(never) => match never {},
+    };
+
+    let mut per_table = PerTable::default();
+    for (plan, units) in plans.iter().zip(units) {
+        per_table.add(plan.table.name(), units);
+    }
+    Ok(BatchWriteItemOutput {
+        consumed_capacity: per_table.batch_capacity(mode),
+        ..Default::default()
+    })
+}
+
+/// Secondary-index key attributes of an item being written must have the index's types
+/// (an item lacking one is simply not in that index).
+pub(crate) fn check_index_keys(table: &TableMeta, item: &Item) -> Result<(), ApiError> {
+    for index in table
+        .local_indexes
+        .iter()
+        .chain(table.global_indexes.iter())
+    {
+        index.schema.index_key_of_item(item, &index.name)?;
+    }
+    Ok(())
+}
+
+/// Request-model constraints, all reported at once.
+fn check_constraints(input: &BatchWriteItemInput) -> Result<(), ApiError> {
+    let mut p = Problems::default();
+    p.enumeration(
+        "returnConsumedCapacity",
+        input.return_consumed_capacity.as_deref(),
+        CAPACITY_VALUES,
+    );
+    p.enumeration(
+        "returnItemCollectionMetrics",
+        input.return_item_collection_metrics.as_deref(),
+        METRICS_VALUES,
+    );
+    match &input.request_items {
+        None => p.not_null("requestItems"),
+        Some(items) if items.is_empty() => p.value(
+            Some("{}"),
+            "requestItems",
+            "Member must have length greater than or equal to 1",
+        ),
+        Some(items) => {
+            p.map_keys_are_table_names("requestItems", items.keys().map(String::as_str));
+            if items
+                .values()
+                .any(|reqs| reqs.is_empty() || reqs.len() > MAX_REQUESTS)
+            {
+                p.unechoed(
+                    "requestItems",
+                    "Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
+                );
+            }
+            for (table, requests) in items {
+                for (i, request) in requests.iter().enumerate() {
+                    let parent = format!("requestItems.{table}.member");
+                    if let Some(delete) = &request.delete_request {
+                        if delete.key.is_none() {
+                            p.not_null(&member_path(&parent, i, "deleteRequest.key"));
+                        }
+                    }
+                    if let Some(put) = &request.put_request {
+                        if put.item.is_none() {
+                            p.not_null(&member_path(&parent, i, "putRequest.item"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    p.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::wire::ops::batch_write_item::{DeleteRequest, PutRequest};
+
+    fn message(r: Result<(), ApiError>) -> String {
+        r.err().and_then(|e| e.message).unwrap_or_default()
+    }
+
+    fn input(tables: Vec<(&str, Vec<WriteRequest>)>) -> BatchWriteItemInput {
+        BatchWriteItemInput {
+            request_items: Some(
+                tables
+                    .into_iter()
+                    .map(|(t, r)| (t.to_string(), r))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    fn put() -> WriteRequest {
+        WriteRequest {
+            put_request: Some(PutRequest {
+                item: Some(Item::new()),
+            }),
+            delete_request: None,
+        }
+    }
+
+    #[test]
+    fn constraints() {
+        assert_eq!(
+            message(check_constraints(&BatchWriteItemInput {
+                return_consumed_capacity: Some("hi".into()),
+                return_item_collection_metrics: Some("hi".into()),
+                ..Default::default()
+            })),
+            "3 validation errors detected: Value 'hi' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]; \
+             Value 'hi' at 'returnItemCollectionMetrics' failed to satisfy constraint: Member must satisfy enum value set: [SIZE, NONE]; \
+             Value null at 'requestItems' failed to satisfy constraint: Member must not be null"
+        );
+        assert_eq!(
+            message(check_constraints(&input(vec![]))),
+            "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        );
+        assert_eq!(
+            message(check_constraints(&input(vec![("tbl", (0..26).map(|_| put()).collect())]))),
+            "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]"
+        );
+        let both = WriteRequest {
+            put_request: Some(PutRequest { item: None }),
+            delete_request: Some(DeleteRequest { key: None }),
+        };
+        let text = message(check_constraints(&input(vec![("aa;", vec![both])])));
+        assert!(text.starts_with("3 validation errors detected: Value at 'requestItems' failed to satisfy constraint: Map keys must satisfy constraint:"), "{text}");
+        assert!(text.ends_with(
+            "Value null at 'requestItems.aa;.member.1.member.deleteRequest.key' failed to satisfy constraint: Member must not be null; \
+             Value null at 'requestItems.aa;.member.1.member.putRequest.item' failed to satisfy constraint: Member must not be null"
+        ), "{text}");
+        assert!(check_constraints(&input(vec![("tbl", (0..25).map(|_| put()).collect())])).is_ok());
+    }
+}

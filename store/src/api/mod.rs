@@ -5,6 +5,7 @@ pub mod batch_get_item;
 pub mod batch_write_item;
 pub mod delete_item;
 pub mod get_item;
+pub mod idempotency;
 pub mod put_item;
 pub mod query;
 pub mod read_page;

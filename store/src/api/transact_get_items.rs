@@ -1,1 +1,222 @@
-//! transact_get_items.
+//! TransactGetItems: up to 100 items, read as one serializable snapshot.
+//!
+//! Checks, in order: request-model constraints (all at once; more than 100 actions is
+//! reported alone in the form DYNAMODB.md §3 gives), then per action the expression
+//! parameter rules, its ProjectionExpression and unused names; then table lookups
+//! (ResourceNotFoundException), keys against their schemas, and one item named twice
+//! (`Transaction request cannot include multiple operations on one item`). All of these
+//! are plain ValidationException/ResourceNotFoundException, never a cancellation.
+//!
+//! The snapshot is a storage write in which every target is left as it is
+//! ([`Mutation::Keep`]): it takes all the items' locks at once, so the reads are serialized
+//! with every write and transaction on those items, and no partial transaction is ever
+//! seen. `Responses` follows request order, `{}` for a missing item, with each action's
+//! projection applied. Capacity: per item ceil(size / 4 KB) strongly consistent read units
+//! (at least one), doubled because the read is transactional, summed per table.
+
+use std::sync::Arc;
+
+use shared::expr::{self, Projection, Substitutions};
+use shared::model::size::item_size;
+use shared::model::PrimaryKey;
+use shared::wire::error::ApiError;
+use shared::wire::ops::common::ReturnConsumedCapacity;
+use shared::wire::ops::transact_get_items::{
+    ItemResponse, TransactGetItemsInput, TransactGetItemsOutput,
+};
+use shared::wire::ops::validate::member_path;
+
+use super::batch_get_item::{storage_failure, PerTable, Problems, CAPACITY_VALUES};
+use crate::app::App;
+use crate::capacity;
+use crate::catalog::TableMeta;
+use crate::storage::{Cause, Mutation};
+
+/// Most actions in one transaction.
+pub const MAX_ACTIONS: usize = 100;
+
+/// DYNAMODB.md §3's text for more than [`MAX_ACTIONS`] actions.
+pub const TOO_MANY_ACTIONS: &str = "1 validation error detected at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100";
+
+/// One item named twice in a transaction.
+pub const SAME_ITEM_TWICE: &str =
+    "Transaction request cannot include multiple operations on one item";
+
+struct GetPlan {
+    table: Arc<TableMeta>,
+    key: PrimaryKey,
+    projection: Option<Projection>,
+}
+
+pub async fn handle(
+    app: &App,
+    input: TransactGetItemsInput,
+) -> Result<TransactGetItemsOutput, ApiError> {
+    check_constraints(&input)?;
+    let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
+    let actions = input.transact_items.as_deref().unwrap_or_default();
+
+    let mut projections = Vec::with_capacity(actions.len());
+    for action in actions {
+        let Some(get) = &action.get else {
+            return Err(ApiError::internal());
+        };
+        let names = get.expression_attribute_names.as_ref();
+        expr::check_parameter_usage(
+            &[("ProjectionExpression", get.projection_expression.is_some())],
+            &[],
+            names,
+            None,
+            &[],
+        )?;
+        let projection = match &get.projection_expression {
+            Some(text) => {
+                let subs = Substitutions::new(names, None);
+                let projection = expr::parse_projection(text, &subs)?;
+                subs.check_all_used()?;
+                Some(projection)
+            }
+            None => None,
+        };
+        projections.push(projection);
+    }
+
+    let mut plans: Vec<GetPlan> = Vec::with_capacity(actions.len());
+    for (action, projection) in actions.iter().zip(projections) {
+        let Some(get) = &action.get else {
+            return Err(ApiError::internal());
+        };
+        let table = app
+            .catalog
+            .table_for_data(get.table_name.as_deref().unwrap_or_default())?;
+        let key = table
+            .layout
+            .schema
+            .key_from_param(get.key.as_ref().unwrap_or(&Default::default()))?;
+        if plans
+            .iter()
+            .any(|p| p.table.table_id() == table.table_id() && p.key == key)
+        {
+            return Err(ApiError::validation(SAME_ITEM_TWICE));
+        }
+        plans.push(GetPlan {
+            table,
+            key,
+            projection,
+        });
+    }
+
+    let targets: Vec<_> = plans
+        .iter()
+        .map(|p| (&p.table.layout, p.key.clone()))
+        .collect();
+    let count = targets.len();
+    let snapshot = app
+        .storage
+        .write(&targets, Cause::User, |current| {
+            Ok::<_, ApiError>((vec![Mutation::Keep; count], current.to_vec()))
+        })
+        .await
+        .map_err(|e| storage_failure("TransactGetItems", e))??;
+
+    let mut units = PerTable::default();
+    let mut responses = Vec::with_capacity(count);
+    for (plan, item) in plans.iter().zip(snapshot) {
+        let size = item.as_ref().map_or(0, item_size);
+        units.add(plan.table.name(), 2.0 * capacity::read_units(size, true));
+        let item = match (item, &plan.projection) {
+            (Some(item), Some(projection)) => Some(projection.apply(&item)),
+            (item, _) => item,
+        };
+        responses.push(ItemResponse { item });
+    }
+    Ok(TransactGetItemsOutput {
+        consumed_capacity: units.transaction_capacity(mode, true),
+        responses,
+    })
+}
+
+/// Request-model constraints.
+fn check_constraints(input: &TransactGetItemsInput) -> Result<(), ApiError> {
+    if input
+        .transact_items
+        .as_ref()
+        .is_some_and(|items| items.len() > MAX_ACTIONS)
+    {
+        return Err(ApiError::validation(TOO_MANY_ACTIONS));
+    }
+    let mut p = Problems::default();
+    p.enumeration(
+        "returnConsumedCapacity",
+        input.return_consumed_capacity.as_deref(),
+        CAPACITY_VALUES,
+    );
+    match &input.transact_items {
+        None => p.not_null("transactItems"),
+        Some(items) if items.is_empty() => p.value(
+            Some("[]"),
+            "transactItems",
+            "Member must have length greater than or equal to 1",
+        ),
+        Some(items) => {
+            for (i, action) in items.iter().enumerate() {
+                let path = member_path("transactItems", i, "get");
+                let Some(get) = &action.get else {
+                    p.not_null(&path);
+                    continue;
+                };
+                if get.key.is_none() {
+                    p.not_null(&format!("{path}.key"));
+                }
+                p.table_name(&format!("{path}.tableName"), get.table_name.as_deref());
+            }
+        }
+    }
+    p.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::wire::ops::transact_get_items::{Get, TransactGetItem};
+
+    fn message(r: Result<(), ApiError>) -> String {
+        r.err().and_then(|e| e.message).unwrap_or_default()
+    }
+
+    fn get(table: Option<&str>) -> TransactGetItem {
+        TransactGetItem {
+            get: Some(Get {
+                key: Some(Default::default()),
+                table_name: table.map(str::to_string),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn constraints() {
+        let input = |items: Vec<TransactGetItem>| TransactGetItemsInput {
+            transact_items: Some(items),
+            return_consumed_capacity: None,
+        };
+        assert_eq!(
+            message(check_constraints(&input(vec![]))),
+            "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        );
+        assert_eq!(
+            message(check_constraints(&input(
+                (0..101).map(|_| get(Some("tbl"))).collect()
+            ))),
+            TOO_MANY_ACTIONS
+        );
+        assert!(check_constraints(&input((0..100).map(|_| get(Some("tbl"))).collect())).is_ok());
+        assert_eq!(
+            message(check_constraints(&input(vec![get(None), TransactGetItem::default(), get(Some("a;"))]))),
+            "4 validation errors detected: Value null at 'transactItems.1.member.get.tableName' failed to satisfy constraint: Member must not be null; \
+             Value null at 'transactItems.2.member.get' failed to satisfy constraint: Member must not be null; \
+             Value 'a;' at 'transactItems.3.member.get.tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; \
+             Value 'a;' at 'transactItems.3.member.get.tableName' failed to satisfy constraint: Member must have length greater than or equal to 3"
+        );
+    }
+}

@@ -1,1 +1,664 @@
-//! transact_write_items.
+//! TransactWriteItems: up to 100 ConditionCheck/Put/Update/Delete actions, all or nothing.
+//!
+//! # Checks (static, before anything is read)
+//! Request-model constraints (all at once; more than 100 actions alone, in DYNAMODB.md §3's
+//! form), then per action: exactly one of the four actions, a put's size, the
+//! expression-parameter rules, its expressions and unused substitutions; then table
+//! lookups, keys against their schemas (a put's item with PutItem's messages and index key
+//! types), updates of key attributes, and one item named twice. Every one of these fails
+//! the whole call as a plain ValidationException or ResourceNotFoundException, never as a
+//! cancellation (DYNAMODB.md §5 "Transactions").
+//!
+//! # Execution
+//! One [`Storage::write`](crate::storage::Storage::write) over every target: it locks all
+//! the items (sorted, so transactions cannot deadlock), hands us their current versions,
+//! and commits what [`decide`] returns atomically and durably, or nothing. `decide`
+//! evaluates every action against its item, never stopping at the first failure, so the
+//! TransactionCanceledException lists a reason per action in request order: `None`,
+//! `ConditionalCheckFailed` (with the old item when the action asked for ALL_OLD) or
+//! `ValidationError` for run-time update failures (bad operand types, an item grown past
+//! 400 KB, an index key given the wrong type).
+//!
+//! # Idempotency
+//! With a `ClientRequestToken`, the [`idempotency`](super::idempotency) registry is claimed
+//! after the static checks: a repeat within 10 minutes of success answers success without
+//! writing (capacity then reports read units), other rules are documented there.
+//!
+//! # Capacity
+//! Per action ceil(max(old size, new size) / 1 KB) write units (at least one; a
+//! ConditionCheck costs as a write of the item it reads), doubled because the write is
+//! transactional, summed per table.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use shared::expr::{self, Condition, ExprKind, Substitutions, UpdateExpr};
+use shared::model::size::{item_size, MAX_ITEM_SIZE};
+use shared::model::{AttributeValue, ExpressionValues, Item, KeySchema, PrimaryKey};
+use shared::wire::error::{ApiError, CancellationReason};
+use shared::wire::ops::common::ReturnConsumedCapacity;
+use shared::wire::ops::transact_write_items::{
+    TransactWriteItem, TransactWriteItemsInput, TransactWriteItemsOutput,
+};
+use shared::wire::ops::validate::member_path;
+
+use super::batch_get_item::{storage_failure, PerTable, Problems, CAPACITY_VALUES};
+use super::batch_write_item::{check_index_keys, ITEM_TOO_LARGE, METRICS_VALUES};
+use super::idempotency::{self, Claim};
+use super::transact_get_items::{MAX_ACTIONS, SAME_ITEM_TWICE, TOO_MANY_ACTIONS};
+use crate::app::App;
+use crate::capacity;
+use crate::catalog::TableMeta;
+use crate::storage::{Cause, Mutation};
+
+/// An action element that does not hold exactly one action.
+pub const NOT_ONE_ACTION: &str =
+    "TransactItems can only contain one of Check, Put, Update or Delete";
+
+/// UpdateItem's size message, also a transaction's ValidationError reason.
+pub const UPDATED_ITEM_TOO_LARGE: &str =
+    "Item size to update has exceeded the maximum allowed size";
+
+/// `ReturnValuesOnConditionCheckFailure`'s values, in DynamoDB's order.
+pub const RETURN_VALUES_ON_FAILURE: &[&str] = &["ALL_OLD", "NONE"];
+
+/// What an action does to its item once its condition holds.
+#[derive(Debug, Clone)]
+enum Kind {
+    Check,
+    Put(Item),
+    Delete,
+    Update(UpdateExpr),
+}
+
+/// One action, checked and resolved.
+#[derive(Debug, Clone)]
+struct ActionPlan {
+    table: Arc<TableMeta>,
+    key: PrimaryKey,
+    decision: Decision,
+}
+
+/// What [`decide`] needs of one action (no catalog types, so it is testable alone).
+#[derive(Debug, Clone)]
+struct Decision {
+    kind: Kind,
+    condition: Option<Condition>,
+    /// ReturnValuesOnConditionCheckFailure = ALL_OLD.
+    return_old: bool,
+    /// The key attributes: where an update of a missing item starts.
+    key_item: Item,
+    /// Every secondary index: name and key schema (an updated item's index keys must keep
+    /// their types).
+    indexes: Vec<(String, KeySchema)>,
+}
+
+/// The parts of one action element the static checks need, whichever action it is.
+struct ActionView<'a> {
+    table_name: Option<&'a str>,
+    condition: Option<&'a str>,
+    update: Option<&'a str>,
+    names: Option<&'a HashMap<String, String>>,
+    values: Option<&'a ExpressionValues>,
+    return_values: Option<&'a str>,
+    /// The Item of a Put, the Key of the others.
+    item_or_key: Option<&'a Item>,
+}
+
+/// The element's one action, or `None` when it holds none or several.
+fn view(element: &TransactWriteItem) -> Option<(ActionView<'_>, &'static str)> {
+    let present = usize::from(element.condition_check.is_some())
+        + usize::from(element.put.is_some())
+        + usize::from(element.delete.is_some())
+        + usize::from(element.update.is_some());
+    if present != 1 {
+        return None;
+    }
+    if let Some(a) = &element.condition_check {
+        return Some((
+            ActionView {
+                table_name: a.table_name.as_deref(),
+                condition: a.condition_expression.as_deref(),
+                update: None,
+                names: a.expression_attribute_names.as_ref(),
+                values: a.expression_attribute_values.as_ref(),
+                return_values: a.return_values_on_condition_check_failure.as_deref(),
+                item_or_key: a.key.as_ref(),
+            },
+            "conditionCheck",
+        ));
+    }
+    if let Some(a) = &element.put {
+        return Some((
+            ActionView {
+                table_name: a.table_name.as_deref(),
+                condition: a.condition_expression.as_deref(),
+                update: None,
+                names: a.expression_attribute_names.as_ref(),
+                values: a.expression_attribute_values.as_ref(),
+                return_values: a.return_values_on_condition_check_failure.as_deref(),
+                item_or_key: a.item.as_ref(),
+            },
+            "put",
+        ));
+    }
+    if let Some(a) = &element.delete {
+        return Some((
+            ActionView {
+                table_name: a.table_name.as_deref(),
+                condition: a.condition_expression.as_deref(),
+                update: None,
+                names: a.expression_attribute_names.as_ref(),
+                values: a.expression_attribute_values.as_ref(),
+                return_values: a.return_values_on_condition_check_failure.as_deref(),
+                item_or_key: a.key.as_ref(),
+            },
+            "delete",
+        ));
+    }
+    let a = element.update.as_ref()?;
+    Some((
+        ActionView {
+            table_name: a.table_name.as_deref(),
+            condition: a.condition_expression.as_deref(),
+            update: a.update_expression.as_deref(),
+            names: a.expression_attribute_names.as_ref(),
+            values: a.expression_attribute_values.as_ref(),
+            return_values: a.return_values_on_condition_check_failure.as_deref(),
+            item_or_key: a.key.as_ref(),
+        },
+        "update",
+    ))
+}
+
+pub async fn handle(
+    app: &App,
+    input: TransactWriteItemsInput,
+) -> Result<TransactWriteItemsOutput, ApiError> {
+    check_constraints(&input)?;
+    let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
+    let elements = input.transact_items.as_deref().unwrap_or_default();
+
+    // Static checks that need no table.
+    let mut views = Vec::with_capacity(elements.len());
+    for element in elements {
+        views.push(view(element).ok_or_else(|| ApiError::validation(NOT_ONE_ACTION))?);
+    }
+    let mut parsed = Vec::with_capacity(views.len());
+    for (view, action) in &views {
+        if *action == "put"
+            && view
+                .item_or_key
+                .is_some_and(|i| item_size(i) > MAX_ITEM_SIZE)
+        {
+            return Err(ApiError::validation(ITEM_TOO_LARGE));
+        }
+        parsed.push(parse_expressions(view)?);
+    }
+
+    // Tables, keys, and one operation per item.
+    let mut plans: Vec<ActionPlan> = Vec::with_capacity(views.len());
+    for ((view, action), (condition, update)) in views.iter().zip(parsed) {
+        let table = app
+            .catalog
+            .table_for_data(view.table_name.unwrap_or_default())?;
+        let schema = &table.layout.schema;
+        let empty = Item::new();
+        let given = view.item_or_key.unwrap_or(&empty);
+        let (key, kind) = match (*action, update) {
+            ("put", _) => {
+                let key = schema.key_of_item(given)?;
+                check_index_keys(&table, given)?;
+                (key, Kind::Put(given.clone()))
+            }
+            ("update", Some(update)) => {
+                let key = schema.key_from_param(given)?;
+                update.check_keys(schema)?;
+                (key, Kind::Update(update))
+            }
+            ("delete", _) => (schema.key_from_param(given)?, Kind::Delete),
+            _ => (schema.key_from_param(given)?, Kind::Check),
+        };
+        if plans
+            .iter()
+            .any(|p| p.table.table_id() == table.table_id() && p.key == key)
+        {
+            return Err(ApiError::validation(SAME_ITEM_TWICE));
+        }
+        let decision = Decision {
+            kind,
+            condition,
+            return_old: view.return_values == Some("ALL_OLD"),
+            key_item: schema.key_item(&key),
+            indexes: table
+                .local_indexes
+                .iter()
+                .chain(table.global_indexes.iter())
+                .map(|i| (i.name.clone(), i.schema.clone()))
+                .collect(),
+        };
+        plans.push(ActionPlan {
+            table,
+            key,
+            decision,
+        });
+    }
+
+    let claim = match &input.client_request_token {
+        Some(token) => Some(idempotency::registry().claim(
+            Arc::as_ptr(&app.storage) as usize as u64,
+            token,
+            idempotency::fingerprint(&input.transact_items),
+            Instant::now(),
+        )?),
+        None => None,
+    };
+    let pending = match claim {
+        Some(Claim::Replay) => return replay(app, &plans, mode),
+        Some(Claim::Run(pending)) => Some(pending),
+        None => None,
+    };
+
+    let targets: Vec<_> = plans
+        .iter()
+        .map(|p| (&p.table.layout, p.key.clone()))
+        .collect();
+    let units = app
+        .storage
+        .write(&targets, Cause::User, |current| {
+            let decisions: Vec<&Decision> = plans.iter().map(|p| &p.decision).collect();
+            decide(&decisions, current)
+        })
+        .await
+        .map_err(|e| storage_failure("TransactWriteItems", e))??;
+    if let Some(pending) = pending {
+        pending.succeed(Instant::now());
+    }
+
+    let mut per_table = PerTable::default();
+    for (plan, units) in plans.iter().zip(units) {
+        per_table.add(plan.table.name(), units);
+    }
+    Ok(TransactWriteItemsOutput {
+        consumed_capacity: per_table.transaction_capacity(mode, false),
+        item_collection_metrics: None,
+    })
+}
+
+/// A repeat of a transaction that already succeeded: nothing is written; capacity reports
+/// the reads of the items' current versions.
+fn replay(
+    app: &App,
+    plans: &[ActionPlan],
+    mode: ReturnConsumedCapacity,
+) -> Result<TransactWriteItemsOutput, ApiError> {
+    let mut per_table = PerTable::default();
+    if mode != ReturnConsumedCapacity::None {
+        for plan in plans {
+            let item = app
+                .storage
+                .get(&plan.table.layout, &plan.key)
+                .map_err(|e| storage_failure("TransactWriteItems", e))?;
+            let size = item.as_ref().map_or(0, item_size);
+            per_table.add(plan.table.name(), capacity::read_units(size, true));
+        }
+    }
+    Ok(TransactWriteItemsOutput {
+        consumed_capacity: per_table.transaction_capacity(mode, true),
+        item_collection_metrics: None,
+    })
+}
+
+/// The expression-parameter rules, then the action's expressions (update before
+/// condition) and unused substitutions.
+fn parse_expressions(
+    view: &ActionView<'_>,
+) -> Result<(Option<Condition>, Option<UpdateExpr>), ApiError> {
+    let values: Option<&HashMap<String, AttributeValue>> = view.values.map(|v| &v.0);
+    let mut expressions = Vec::with_capacity(2);
+    if view.update.is_some() {
+        expressions.push(("UpdateExpression", true));
+    }
+    expressions.push(("ConditionExpression", view.condition.is_some()));
+    expr::check_parameter_usage(&expressions, &[], view.names, values, &expressions)?;
+    let subs = Substitutions::new(view.names, values);
+    let update = match view.update {
+        Some(text) => Some(expr::parse_update(text, &subs)?),
+        None => None,
+    };
+    let condition = match view.condition {
+        Some(text) => Some(expr::parse_condition(ExprKind::Condition, text, &subs)?),
+        None => None,
+    };
+    subs.check_all_used()?;
+    Ok((condition, update))
+}
+
+/// Runs under the items' locks: every action against its current item. All succeed →
+/// the mutations and each action's capacity units; any fails → the cancellation, with a
+/// reason per action.
+fn decide(
+    plans: &[&Decision],
+    current: &[Option<Item>],
+) -> Result<(Vec<Mutation>, Vec<f64>), ApiError> {
+    let mut mutations = Vec::with_capacity(plans.len());
+    let mut units = Vec::with_capacity(plans.len());
+    let mut reasons = Vec::with_capacity(plans.len());
+    let mut failed = false;
+    for (plan, old) in plans.iter().zip(current) {
+        match decide_one(plan, old.as_ref()) {
+            Ok((mutation, new_size)) => {
+                let old_size = old.as_ref().map_or(0, item_size);
+                units.push(2.0 * capacity::write_units(old_size.max(new_size)));
+                mutations.push(mutation);
+                reasons.push(CancellationReason::none());
+            }
+            Err(reason) => {
+                failed = true;
+                reasons.push(reason);
+            }
+        }
+    }
+    if failed {
+        return Err(ApiError::transaction_canceled(reasons));
+    }
+    Ok((mutations, units))
+}
+
+/// One action against its item (`None` when absent): the mutation and the new item's size,
+/// or the reason the action fails.
+fn decide_one(
+    plan: &Decision,
+    old: Option<&Item>,
+) -> Result<(Mutation, usize), CancellationReason> {
+    let empty = Item::new();
+    if let Some(condition) = &plan.condition {
+        if !condition.eval(old.unwrap_or(&empty)) {
+            return Err(CancellationReason {
+                code: "ConditionalCheckFailed".into(),
+                message: Some("The conditional request failed".into()),
+                item: if plan.return_old { old.cloned() } else { None },
+            });
+        }
+    }
+    match &plan.kind {
+        Kind::Check => Ok((Mutation::Keep, 0)),
+        Kind::Delete => Ok((Mutation::Delete, 0)),
+        Kind::Put(item) => Ok((Mutation::Put(item.clone()), item_size(item))),
+        Kind::Update(update) => {
+            let mut new = match old {
+                Some(item) => item.clone(),
+                None => plan.key_item.clone(),
+            };
+            update.apply(&mut new).map_err(validation_reason)?;
+            let size = item_size(&new);
+            if size > MAX_ITEM_SIZE {
+                return Err(validation_reason(ApiError::validation(
+                    UPDATED_ITEM_TOO_LARGE,
+                )));
+            }
+            for (name, schema) in &plan.indexes {
+                schema
+                    .index_key_of_item(&new, name)
+                    .map_err(validation_reason)?;
+            }
+            Ok((Mutation::Put(new), size))
+        }
+    }
+}
+
+/// A run-time ValidationException as a cancellation reason.
+fn validation_reason(error: ApiError) -> CancellationReason {
+    CancellationReason {
+        code: "ValidationError".into(),
+        message: error.message,
+        item: None,
+    }
+}
+
+/// Request-model constraints.
+fn check_constraints(input: &TransactWriteItemsInput) -> Result<(), ApiError> {
+    if input
+        .transact_items
+        .as_ref()
+        .is_some_and(|items| items.len() > MAX_ACTIONS)
+    {
+        return Err(ApiError::validation(TOO_MANY_ACTIONS));
+    }
+    let mut p = Problems::default();
+    p.enumeration(
+        "returnConsumedCapacity",
+        input.return_consumed_capacity.as_deref(),
+        CAPACITY_VALUES,
+    );
+    p.enumeration(
+        "returnItemCollectionMetrics",
+        input.return_item_collection_metrics.as_deref(),
+        METRICS_VALUES,
+    );
+    if let Some(token) = &input.client_request_token {
+        p.length("clientRequestToken", token, 1, 36);
+    }
+    match &input.transact_items {
+        None => p.not_null("transactItems"),
+        Some(items) if items.is_empty() => p.value(
+            Some("[]"),
+            "transactItems",
+            "Member must have length greater than or equal to 1",
+        ),
+        Some(items) => {
+            for (i, element) in items.iter().enumerate() {
+                // An element with no action or several is reported after the constraints.
+                let Some((view, action)) = view(element) else {
+                    continue;
+                };
+                let path = member_path("transactItems", i, action);
+                let member = if action == "put" { "item" } else { "key" };
+                if view.item_or_key.is_none() {
+                    p.not_null(&format!("{path}.{member}"));
+                }
+                p.table_name(&format!("{path}.tableName"), view.table_name);
+                if action == "update" && view.update.is_none() {
+                    p.not_null(&format!("{path}.updateExpression"));
+                }
+                if action == "conditionCheck" && view.condition.is_none() {
+                    p.not_null(&format!("{path}.conditionExpression"));
+                }
+                p.enumeration(
+                    &format!("{path}.returnValuesOnConditionCheckFailure"),
+                    view.return_values,
+                    RETURN_VALUES_ON_FAILURE,
+                );
+            }
+        }
+    }
+    p.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::model::{KeyAttr, KeySchema, Number, ScalarType};
+    use shared::wire::ops::transact_write_items::{ConditionCheck, Put};
+
+    fn message(r: Result<(), ApiError>) -> String {
+        r.err().and_then(|e| e.message).unwrap_or_default()
+    }
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.into())
+    }
+
+    fn n(v: &str) -> AttributeValue {
+        AttributeValue::N(Number::parse(v).unwrap())
+    }
+
+    fn item(pairs: &[(&str, AttributeValue)]) -> Item {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn plan(
+        kind: Kind,
+        condition: Option<&str>,
+        values: &[(&str, AttributeValue)],
+        return_old: bool,
+    ) -> Decision {
+        let values: HashMap<String, AttributeValue> = values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let subs = Substitutions::new(None, Some(&values));
+        let condition =
+            condition.map(|c| expr::parse_condition(ExprKind::Condition, c, &subs).unwrap());
+        let index = KeySchema {
+            hash: KeyAttr {
+                name: "g".into(),
+                ty: ScalarType::S,
+            },
+            range: None,
+        };
+        Decision {
+            kind,
+            condition,
+            return_old,
+            key_item: item(&[("pk", s("a"))]),
+            indexes: vec![("by_g".into(), index)],
+        }
+    }
+
+    fn update(text: &str, values: &[(&str, AttributeValue)]) -> Kind {
+        let values: HashMap<String, AttributeValue> = values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        Kind::Update(expr::parse_update(text, &Substitutions::new(None, Some(&values))).unwrap())
+    }
+
+    #[test]
+    fn all_pass_gives_mutations_and_double_units() {
+        let old = Some(item(&[("pk", s("a")), ("n", n("1"))]));
+        let add = plan(
+            update("SET n = n + :one", &[(":one", n("1"))]),
+            None,
+            &[],
+            false,
+        );
+        let (mutations, units) = decide(&[&add], &[old]).unwrap();
+        assert_eq!(
+            mutations,
+            vec![Mutation::Put(item(&[("pk", s("a")), ("n", n("2"))]))]
+        );
+        assert_eq!(units, vec![2.0]);
+        // An update of a missing item starts from its key.
+        let set = plan(update("SET v = :v", &[(":v", s("x"))]), None, &[], false);
+        let (mutations, _) = decide(&[&set], &[None]).unwrap();
+        assert_eq!(
+            mutations,
+            vec![Mutation::Put(item(&[("pk", s("a")), ("v", s("x"))]))]
+        );
+        // A condition on a missing item sees an empty item.
+        let put = plan(
+            Kind::Put(item(&[("pk", s("a"))])),
+            Some("attribute_not_exists(pk)"),
+            &[],
+            false,
+        );
+        assert!(decide(&[&put], &[None]).is_ok());
+        assert!(decide(&[&put], &[Some(item(&[("pk", s("a"))]))]).is_err());
+    }
+
+    #[test]
+    fn update_giving_an_index_key_the_wrong_type_is_a_validation_reason() {
+        let set = plan(update("SET g = :v", &[(":v", n("1"))]), None, &[], false);
+        let err = decide(&[&set], &[None]).unwrap_err();
+        let reasons = err.cancellation_reasons.unwrap();
+        assert_eq!(reasons[0].code, "ValidationError");
+        assert!(reasons[0]
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Type mismatch for Index Key g"));
+    }
+
+    #[test]
+    fn failures_are_reported_per_action() {
+        let old = item(&[("pk", s("a")), ("v", n("7")), ("w", s("str"))]);
+        let plans = [
+            plan(Kind::Check, Some("v = :z"), &[(":z", n("0"))], true),
+            plan(Kind::Delete, None, &[], false),
+            plan(
+                update("SET v = v + :x", &[(":x", s("str"))]),
+                None,
+                &[],
+                false,
+            ),
+        ];
+        let plans: Vec<&Decision> = plans.iter().collect();
+        let err = decide(&plans, &[Some(old.clone()), None, Some(old.clone())]).unwrap_err();
+        let reasons = err.cancellation_reasons.unwrap();
+        assert_eq!(reasons[0].code, "ConditionalCheckFailed");
+        assert_eq!(reasons[0].item.as_ref(), Some(&old));
+        assert_eq!(reasons[1], CancellationReason::none());
+        assert_eq!(reasons[2].code, "ValidationError");
+        assert_eq!(
+            err.message.as_deref(),
+            Some("Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None, ValidationError]")
+        );
+    }
+
+    #[test]
+    fn constraints() {
+        let input = |items: Vec<TransactWriteItem>| TransactWriteItemsInput {
+            transact_items: Some(items),
+            ..Default::default()
+        };
+        assert_eq!(
+            message(check_constraints(&input(vec![]))),
+            "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        );
+        let put = || TransactWriteItem {
+            put: Some(Put {
+                item: Some(Item::new()),
+                table_name: Some("tbl".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            message(check_constraints(&input((0..101).map(|_| put()).collect()))),
+            TOO_MANY_ACTIONS
+        );
+        assert!(check_constraints(&input((0..100).map(|_| put()).collect())).is_ok());
+        let check = TransactWriteItem {
+            condition_check: Some(ConditionCheck {
+                return_values_on_condition_check_failure: Some("X".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut with_token = input(vec![check]);
+        with_token.client_request_token = Some("x".repeat(37));
+        assert_eq!(
+            message(check_constraints(&with_token)),
+            format!(
+                "5 validation errors detected: Value '{}' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36; \
+                 Value null at 'transactItems.1.member.conditionCheck.key' failed to satisfy constraint: Member must not be null; \
+                 Value null at 'transactItems.1.member.conditionCheck.tableName' failed to satisfy constraint: Member must not be null; \
+                 Value null at 'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null; \
+                 Value 'X' at 'transactItems.1.member.conditionCheck.returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]",
+                "x".repeat(37)
+            )
+        );
+        assert!(view(&TransactWriteItem::default()).is_none());
+        assert!(view(&TransactWriteItem {
+            put: put().put,
+            delete: Some(Default::default()),
+            ..Default::default()
+        })
+        .is_none());
+    }
+}

@@ -1,0 +1,339 @@
+//! `ClientRequestToken` handling for TransactWriteItems (DYNAMODB.md §5 "Idempotency").
+//!
+//! A token is remembered from the moment a transaction using it starts:
+//! - while that transaction runs, a repeat with the same parameters is
+//!   TransactionInProgressException (which SDKs retry), one with other parameters
+//!   IdempotentParameterMismatchException;
+//! - once it has succeeded, for [`WINDOW`] (10 minutes, counted from when it *finished*), a
+//!   repeat with the same parameters succeeds without applying anything again
+//!   ([`Claim::Replay`]) and one with other parameters is IdempotentParameterMismatchException;
+//! - a transaction that failed (cancelled, invalid, internal error, or whose future was
+//!   dropped) forgets its token, so a retry runs again: nothing was applied.
+//!
+//! "Same parameters" means the same `TransactItems`, compared by a 128-bit hash of their
+//! canonical JSON form ([`fingerprint`]: object members sorted, so the order of map members
+//! on the wire does not matter). Only the hash is kept, so an entry costs the token (at most
+//! 36 characters) plus a few words, and at most [`MAX_TOKENS`] finished tokens are
+//! remembered (the oldest are forgotten first), so memory stays bounded whatever clients
+//! send.
+//!
+//! Tokens are scoped by an opaque `scope` (the handler passes its storage instance's
+//! address), so two stores in one process never share tokens. The registry is one
+//! process-wide value ([`registry`]) because `App` has no slot for it; moving it into `App`
+//! later changes nothing else.
+//!
+//! Not covered: a transaction whose commit was already under way when its request future
+//! was dropped still commits, but its token is forgotten (a retry would apply it again).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use shared::wire::error::{ApiError, ErrorCode};
+use xxhash_rust::xxh3::Xxh3;
+
+/// How long a finished token is remembered.
+pub const WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// Most finished tokens remembered at once.
+pub const MAX_TOKENS: usize = 100_000;
+
+/// A hash of a request's parameters.
+pub type Fingerprint = u128;
+
+/// TransactionInProgressException's text (the API reference's description).
+pub const IN_PROGRESS: &str =
+    "The transaction with the given request token is already in progress.";
+
+/// IdempotentParameterMismatchException's text (the API reference's description).
+pub const MISMATCH: &str = "DynamoDB rejected the request because you retried a request with a different payload but with an idempotent token that was already used.";
+
+type Key = (u64, String);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Entry {
+    InFlight(Fingerprint),
+    Done {
+        fingerprint: Fingerprint,
+        finished: Instant,
+    },
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<Key, Entry>,
+    /// Finished tokens, oldest first, with the time they finished (an entry that has since
+    /// been replaced is skipped when its turn comes).
+    finished: VecDeque<(Instant, Key)>,
+}
+
+impl State {
+    /// Forgets finished tokens older than the window, and the oldest beyond `capacity`.
+    fn expire(&mut self, now: Instant, capacity: usize) {
+        while let Some((at, _)) = self.finished.front() {
+            let expired = now.saturating_duration_since(*at) >= WINDOW;
+            if !expired && self.finished.len() <= capacity {
+                break;
+            }
+            let Some((at, key)) = self.finished.pop_front() else {
+                break;
+            };
+            if matches!(self.entries.get(&key), Some(Entry::Done { finished, .. }) if *finished == at)
+            {
+                self.entries.remove(&key);
+            }
+        }
+    }
+}
+
+/// The token registry.
+pub struct Tokens {
+    state: Mutex<State>,
+    capacity: usize,
+}
+
+/// What a transaction with a token should do.
+pub enum Claim<'a> {
+    /// Run it; report the outcome through the [`Pending`] (dropping it forgets the token).
+    Run(Pending<'a>),
+    /// It already succeeded within the window: answer success without applying anything.
+    Replay,
+}
+
+/// A claimed token whose transaction is running.
+pub struct Pending<'a> {
+    tokens: &'a Tokens,
+    key: Key,
+    fingerprint: Fingerprint,
+    settled: bool,
+}
+
+impl Pending<'_> {
+    /// The transaction committed: remember the token for [`WINDOW`] from `now`.
+    pub fn succeed(mut self, now: Instant) {
+        self.settled = true;
+        let mut state = self.tokens.state.lock();
+        state.entries.insert(
+            self.key.clone(),
+            Entry::Done {
+                fingerprint: self.fingerprint,
+                finished: now,
+            },
+        );
+        state.finished.push_back((now, self.key.clone()));
+        state.expire(now, self.tokens.capacity);
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        // Failed or abandoned: nothing was applied, so a retry must run again.
+        let mut state = self.tokens.state.lock();
+        if state.entries.get(&self.key) == Some(&Entry::InFlight(self.fingerprint)) {
+            state.entries.remove(&self.key);
+        }
+    }
+}
+
+impl Tokens {
+    pub fn new(capacity: usize) -> Self {
+        Tokens {
+            state: Mutex::new(State::default()),
+            capacity,
+        }
+    }
+
+    /// Claims `token` (within `scope`) for a transaction with parameters `fingerprint`.
+    pub fn claim(
+        &self,
+        scope: u64,
+        token: &str,
+        fingerprint: Fingerprint,
+        now: Instant,
+    ) -> Result<Claim<'_>, ApiError> {
+        let key: Key = (scope, token.to_string());
+        let mut state = self.state.lock();
+        state.expire(now, self.capacity);
+        match state.entries.get(&key).copied() {
+            Some(Entry::InFlight(other)) => Err(if other == fingerprint {
+                ApiError::new(ErrorCode::TransactionInProgressException, IN_PROGRESS)
+            } else {
+                ApiError::new(ErrorCode::IdempotentParameterMismatchException, MISMATCH)
+            }),
+            Some(Entry::Done {
+                fingerprint: other,
+                finished,
+            }) if now.saturating_duration_since(finished) < WINDOW => {
+                if other == fingerprint {
+                    Ok(Claim::Replay)
+                } else {
+                    Err(ApiError::new(
+                        ErrorCode::IdempotentParameterMismatchException,
+                        MISMATCH,
+                    ))
+                }
+            }
+            _ => {
+                state
+                    .entries
+                    .insert(key.clone(), Entry::InFlight(fingerprint));
+                Ok(Claim::Run(Pending {
+                    tokens: self,
+                    key,
+                    fingerprint,
+                    settled: false,
+                }))
+            }
+        }
+    }
+
+    /// Tokens currently remembered (in flight or finished).
+    pub fn len(&self) -> usize {
+        self.state.lock().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The process-wide registry.
+pub fn registry() -> &'static Tokens {
+    static TOKENS: OnceLock<Tokens> = OnceLock::new();
+    TOKENS.get_or_init(|| Tokens::new(MAX_TOKENS))
+}
+
+/// A 128-bit hash of `value`'s JSON form with object members in sorted order, so that two
+/// requests that differ only in the order of map members hash alike.
+pub fn fingerprint<T: Serialize>(value: &T) -> Fingerprint {
+    let mut hasher = Xxh3::new();
+    match serde_json::to_value(value) {
+        Ok(json) => hash_json(&json, &mut hasher),
+        // Our shapes always serialize; if one ever did not, hash nothing distinctive rather
+        // than fail the request (a mismatch would then read as a replay of the same shape).
+        Err(_) => hasher.update(b"!"),
+    }
+    hasher.digest128()
+}
+
+fn hash_json(value: &serde_json::Value, h: &mut Xxh3) {
+    use serde_json::Value;
+    // Each value is tagged and strings are length-prefixed, so distinct trees never feed
+    // the hasher the same bytes.
+    match value {
+        Value::Null => h.update(b"n"),
+        Value::Bool(b) => h.update(if *b { b"t" } else { b"f" }),
+        Value::Number(n) => hash_str(b'#', &n.to_string(), h),
+        Value::String(s) => hash_str(b's', s, h),
+        Value::Array(items) => {
+            h.update(b"[");
+            h.update(&(items.len() as u64).to_be_bytes());
+            for item in items {
+                hash_json(item, h);
+            }
+        }
+        Value::Object(map) => {
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            h.update(b"{");
+            h.update(&(members.len() as u64).to_be_bytes());
+            for (k, v) in members {
+                hash_str(b'k', k, h);
+                hash_json(v, h);
+            }
+        }
+    }
+}
+
+fn hash_str(tag: u8, s: &str, h: &mut Xxh3) {
+    h.update(&[tag]);
+    h.update(&(s.len() as u64).to_be_bytes());
+    h.update(s.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn code(r: Result<Claim<'_>, ApiError>) -> &'static str {
+        match r {
+            Ok(Claim::Run(_)) => "run",
+            Ok(Claim::Replay) => "replay",
+            Err(e) => e.code.name(),
+        }
+    }
+
+    #[test]
+    fn fingerprint_ignores_member_order_only() {
+        let a = fingerprint(&json!({"a": 1, "b": {"x": "1", "y": [1, 2]}}));
+        let b = fingerprint(&json!({"b": {"y": [1, 2], "x": "1"}, "a": 1}));
+        let c = fingerprint(&json!({"b": {"y": [2, 1], "x": "1"}, "a": 1}));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(
+            fingerprint(&json!(["ab", "c"])),
+            fingerprint(&json!(["a", "bc"]))
+        );
+    }
+
+    #[test]
+    fn in_flight_then_done_then_expired() {
+        let tokens = Tokens::new(10);
+        let t0 = Instant::now();
+        let Ok(Claim::Run(pending)) = tokens.claim(1, "tok", 7, t0) else {
+            panic!("first claim must run");
+        };
+        assert_eq!(
+            code(tokens.claim(1, "tok", 7, t0)),
+            "TransactionInProgressException"
+        );
+        assert_eq!(
+            code(tokens.claim(1, "tok", 8, t0)),
+            "IdempotentParameterMismatchException"
+        );
+        // Another scope or token is independent.
+        assert_eq!(code(tokens.claim(2, "tok", 7, t0)), "run");
+        pending.succeed(t0);
+        assert_eq!(
+            code(tokens.claim(1, "tok", 7, t0 + Duration::from_secs(599))),
+            "replay"
+        );
+        assert_eq!(
+            code(tokens.claim(1, "tok", 8, t0 + Duration::from_secs(1))),
+            "IdempotentParameterMismatchException"
+        );
+        assert_eq!(code(tokens.claim(1, "tok", 8, t0 + WINDOW)), "run");
+    }
+
+    #[test]
+    fn failure_forgets_the_token() {
+        let tokens = Tokens::new(10);
+        let t0 = Instant::now();
+        let claim = tokens.claim(1, "tok", 7, t0);
+        assert!(matches!(claim, Ok(Claim::Run(_))));
+        drop(claim);
+        assert!(tokens.is_empty());
+        assert_eq!(code(tokens.claim(1, "tok", 9, t0)), "run");
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let tokens = Tokens::new(3);
+        let t0 = Instant::now();
+        for i in 0..10u32 {
+            if let Ok(Claim::Run(p)) = tokens.claim(1, &i.to_string(), 1, t0) {
+                p.succeed(t0);
+            }
+        }
+        assert_eq!(tokens.len(), 3);
+        // The oldest were forgotten, the newest are still replays.
+        assert_eq!(code(tokens.claim(1, "0", 1, t0)), "run");
+        assert_eq!(code(tokens.claim(1, "9", 1, t0)), "replay");
+    }
+}
