@@ -622,7 +622,10 @@ pub async fn wait_table_active(client: &Client, name: &str) {
         || async {
             match client.describe_table().table_name(name).send().await {
                 Ok(out) => out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active),
-                Err(_) => false,
+                // Not visible yet: keep polling.
+                Err(e) if e.code() == Some("ResourceNotFoundException") => false,
+                // Anything else will not fix itself; fail now rather than after the deadline.
+                Err(e) => panic!("DescribeTable {name}: {}", DisplayErrorContext(&e)),
             }
         },
     )
@@ -637,7 +640,8 @@ pub async fn wait_table_gone(client: &Client, name: &str) {
         Duration::from_millis(20),
         || async {
             match client.describe_table().table_name(name).send().await {
-                Err(e) => e.code() == Some("ResourceNotFoundException"),
+                Err(e) if e.code() == Some("ResourceNotFoundException") => true,
+                Err(e) => panic!("DescribeTable {name}: {}", DisplayErrorContext(&e)),
                 Ok(_) => false,
             }
         },

@@ -21,8 +21,10 @@ def wait_active(client, name, timeout=30.0):
         try:
             if client.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE":
                 return
-        except ClientError:
-            pass
+        except ClientError as e:
+            # Not visible yet is fine; any other error will not fix itself.
+            if e.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
         time.sleep(0.05)
     raise AssertionError(f"table {name} not ACTIVE after {timeout}s")
 
