@@ -206,9 +206,9 @@ fn check_auth_present(headers: &HeaderMap) -> Result<(), ApiError> {
 /// Decodes the body into the operation's input, runs its handler, encodes its output.
 async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
     macro_rules! call {
-        ($module:ident) => {{
+        ($($handler:ident)::+) => {{
             let input = decode(&body)?;
-            let output = api::$module::handle(app, input).await?;
+            let output = api::$($handler)::+(app, input).await?;
             serde_json::to_vec(&output).map_err(|e| {
                 tracing::error!(error = %e, "cannot serialize a response");
                 ApiError::internal()
@@ -216,9 +216,28 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         }};
     }
     match op {
-        Op::CreateTable => call!(create_table),
-        Op::Query => call!(query),
-        Op::Scan => call!(scan),
+        Op::CreateTable => call!(create_table::handle),
+        Op::DescribeTable => call!(describe_table::handle),
+        Op::ListTables => call!(list_tables::handle),
+        Op::DeleteTable => call!(delete_table::handle),
+        Op::UpdateTable => call!(update_table::handle),
+        Op::TagResource => call!(tags::tag_resource),
+        Op::UntagResource => call!(tags::untag_resource),
+        Op::ListTagsOfResource => call!(tags::list_tags_of_resource),
+        Op::DescribeLimits => call!(describe_limits::handle),
+        Op::DescribeEndpoints => call!(describe_endpoints::handle),
+        Op::Query => call!(query::handle),
+        Op::Scan => call!(scan::handle),
+        Op::BatchGetItem => call!(batch_get_item::handle),
+        Op::BatchWriteItem => call!(batch_write_item::handle),
+        Op::TransactGetItems => call!(transact_get_items::handle),
+        Op::TransactWriteItems => call!(transact_write_items::handle),
+        Op::ListStreams => call!(list_streams::handle),
+        Op::DescribeStream => call!(describe_stream::handle),
+        Op::GetShardIterator => call!(get_shard_iterator::handle),
+        Op::GetRecords => call!(get_records::handle),
+        Op::UpdateTimeToLive => call!(update_time_to_live::handle),
+        Op::DescribeTimeToLive => call!(describe_time_to_live::handle),
         _ => Err(ApiError::bare(ErrorCode::UnknownOperationException)),
     }
 }
