@@ -79,6 +79,8 @@ pub(crate) enum RawOperand {
     },
     /// `a + b` / `a - b` (SET values only).
     Arith(ArithOp, Box<RawOperand>, Box<RawOperand>),
+    /// `( operand )`.
+    Paren(Box<RawOperand>),
 }
 
 /// A condition as written.
@@ -124,13 +126,18 @@ pub(crate) enum RawAction {
     Delete(RawPath, RawOperand),
 }
 
-/// Words that are grammar keywords, never attribute names (compared ignoring case).
-const KEYWORDS: [&str; 9] = [
-    "AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE",
-];
+/// Words that are keywords of the condition grammar, never attribute names there
+/// (compared ignoring case). Elsewhere they are names, subject to the reserved-word rule.
+const CONDITION_KEYWORDS: [&str; 5] = ["AND", "OR", "NOT", "BETWEEN", "IN"];
 
-fn is_keyword(word: &str) -> bool {
-    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+/// The clause keywords of the update grammar.
+const UPDATE_KEYWORDS: [&str; 4] = ["SET", "REMOVE", "ADD", "DELETE"];
+
+/// A condition or a bare operand: which one a parenthesized group is only becomes clear
+/// after it (`(a) = :v` versus `(a = :v)`).
+enum Either {
+    Cond(RawCond),
+    Operand(RawOperand),
 }
 
 /// The parser state over one expression's tokens.
@@ -139,6 +146,8 @@ pub(crate) struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// The keywords of the grammar being parsed.
+    keywords: &'static [&'static str],
 }
 
 /// A parse failure: DynamoDB's message without the `Invalid X: ` prefix.
@@ -151,6 +160,7 @@ impl<'a> Parser<'a> {
             toks: lex(src),
             pos: 0,
             depth: 0,
+            keywords: &[],
         }
     }
 
@@ -176,6 +186,10 @@ impl<'a> Parser<'a> {
 
     fn text(&self) -> &'a str {
         self.peek().text(self.src)
+    }
+
+    fn is_keyword(&self, word: &str) -> bool {
+        self.keywords.iter().any(|k| k.eq_ignore_ascii_case(word))
     }
 
     /// Whether the current token is the keyword `kw` (any case).
@@ -264,7 +278,7 @@ impl<'a> Parser<'a> {
     fn path_name(&mut self) -> ParseResult<RawElem> {
         let text = self.text();
         let elem = match self.kind() {
-            TokenKind::Ident if !is_keyword(text) => RawElem::Name(text.to_string()),
+            TokenKind::Ident if !self.is_keyword(text) => RawElem::Name(text.to_string()),
             TokenKind::NameRef => RawElem::NameRef(text.to_string()),
             _ => return Err(self.syntax_error()),
         };
@@ -272,29 +286,35 @@ impl<'a> Parser<'a> {
         Ok(elem)
     }
 
-    /// A path, `:value` or function call.
+    /// A path, `:value`, function call or parenthesized operand.
     pub fn operand(&mut self) -> ParseResult<RawOperand> {
         match self.kind() {
+            TokenKind::LParen => {
+                self.advance();
+                self.enter(|p| {
+                    let inner = p.operand()?;
+                    p.expect(TokenKind::RParen)?;
+                    Ok(RawOperand::Paren(Box::new(inner)))
+                })
+            }
             TokenKind::ValueRef => {
                 let name = self.text().to_string();
                 self.advance();
                 Ok(RawOperand::Value(name))
             }
             TokenKind::Ident
-                if !is_keyword(self.text())
+                if !self.is_keyword(self.text())
                     && self.peek_at(1).map(|t| t.kind) == Some(TokenKind::LParen) =>
             {
                 let name = self.text().to_string();
                 self.advance();
                 self.advance();
                 self.enter(|p| {
-                    let mut args = Vec::new();
-                    if p.kind() != TokenKind::RParen {
+                    // At least one argument: `f()` is a syntax error at `)`.
+                    let mut args = vec![p.operand()?];
+                    while p.kind() == TokenKind::Comma {
+                        p.advance();
                         args.push(p.operand()?);
-                        while p.kind() == TokenKind::Comma {
-                            p.advance();
-                            args.push(p.operand()?);
-                        }
                     }
                     p.expect(TokenKind::RParen)?;
                     Ok(RawOperand::Call { name, args })
@@ -309,49 +329,86 @@ impl<'a> Parser<'a> {
 
     /// A whole condition expression.
     pub fn condition(&mut self) -> ParseResult<RawCond> {
+        self.keywords = &CONDITION_KEYWORDS;
         let c = self.or()?;
+        let c = self.to_cond(c)?;
         self.expect_eof()?;
         Ok(c)
     }
 
-    fn or(&mut self) -> ParseResult<RawCond> {
-        let mut lhs = self.and()?;
+    /// Requires a condition where `e` stands: a bare function call is one, any other
+    /// operand is a syntax error at the current token.
+    fn to_cond(&self, e: Either) -> ParseResult<RawCond> {
+        fn call_of(o: RawOperand) -> Option<RawCond> {
+            match o {
+                RawOperand::Call { .. } => Some(RawCond::Function(o)),
+                RawOperand::Paren(inner) => call_of(*inner).map(|c| RawCond::Parens(Box::new(c))),
+                _ => None,
+            }
+        }
+        match e {
+            Either::Cond(c) => Ok(c),
+            Either::Operand(o) => call_of(o).ok_or_else(|| self.syntax_error()),
+        }
+    }
+
+    fn or(&mut self) -> ParseResult<Either> {
+        let first = self.and()?;
+        if !self.at_keyword("OR") {
+            return Ok(first);
+        }
+        let mut lhs = self.to_cond(first)?;
         while self.at_keyword("OR") {
             self.advance();
             let rhs = self.and()?;
+            let rhs = self.to_cond(rhs)?;
             lhs = RawCond::Or(Box::new(lhs), Box::new(rhs));
         }
-        Ok(lhs)
+        Ok(Either::Cond(lhs))
     }
 
-    fn and(&mut self) -> ParseResult<RawCond> {
-        let mut lhs = self.not()?;
+    fn and(&mut self) -> ParseResult<Either> {
+        let first = self.not()?;
+        if !self.at_keyword("AND") {
+            return Ok(first);
+        }
+        let mut lhs = self.to_cond(first)?;
         while self.at_keyword("AND") {
             self.advance();
             let rhs = self.not()?;
+            let rhs = self.to_cond(rhs)?;
             lhs = RawCond::And(Box::new(lhs), Box::new(rhs));
         }
-        Ok(lhs)
+        Ok(Either::Cond(lhs))
     }
 
-    fn not(&mut self) -> ParseResult<RawCond> {
+    fn not(&mut self) -> ParseResult<Either> {
         if self.at_keyword("NOT") {
             self.advance();
-            return self.enter(|p| Ok(RawCond::Not(Box::new(p.not()?))));
+            return self.enter(|p| {
+                let inner = p.not()?;
+                let inner = p.to_cond(inner)?;
+                Ok(Either::Cond(RawCond::Not(Box::new(inner))))
+            });
         }
         self.primary()
     }
 
-    fn primary(&mut self) -> ParseResult<RawCond> {
-        if self.kind() == TokenKind::LParen {
+    fn primary(&mut self) -> ParseResult<Either> {
+        let lhs = if self.kind() == TokenKind::LParen {
             self.advance();
-            return self.enter(|p| {
+            let inner = self.enter(|p| {
                 let inner = p.or()?;
                 p.expect(TokenKind::RParen)?;
-                Ok(RawCond::Parens(Box::new(inner)))
-            });
-        }
-        let lhs = self.operand()?;
+                Ok(inner)
+            })?;
+            match inner {
+                Either::Cond(c) => return Ok(Either::Cond(RawCond::Parens(Box::new(c)))),
+                Either::Operand(o) => RawOperand::Paren(Box::new(o)),
+            }
+        } else {
+            self.operand()?
+        };
         let cmp = match self.kind() {
             TokenKind::Eq => Some(CmpOp::Eq),
             TokenKind::Ne => Some(CmpOp::Ne),
@@ -364,7 +421,7 @@ impl<'a> Parser<'a> {
         if let Some(op) = cmp {
             self.advance();
             let rhs = self.operand()?;
-            return Ok(RawCond::Compare(op, lhs, rhs));
+            return Ok(Either::Cond(RawCond::Compare(op, lhs, rhs)));
         }
         if self.at_keyword("BETWEEN") {
             self.advance();
@@ -374,7 +431,7 @@ impl<'a> Parser<'a> {
             }
             self.advance();
             let hi = self.operand()?;
-            return Ok(RawCond::Between(lhs, lo, hi));
+            return Ok(Either::Cond(RawCond::Between(lhs, lo, hi)));
         }
         if self.at_keyword("IN") {
             self.advance();
@@ -385,12 +442,9 @@ impl<'a> Parser<'a> {
                 list.push(self.operand()?);
             }
             self.expect(TokenKind::RParen)?;
-            return Ok(RawCond::In(lhs, list));
+            return Ok(Either::Cond(RawCond::In(lhs, list)));
         }
-        match lhs {
-            RawOperand::Call { .. } => Ok(RawCond::Function(lhs)),
-            _ => Err(self.syntax_error()),
-        }
+        Ok(Either::Operand(lhs))
     }
 
     // ------------------------------------------------------------ updates
@@ -398,6 +452,7 @@ impl<'a> Parser<'a> {
     /// A whole update expression: its actions in text order. A clause keyword seen twice
     /// fails with DynamoDB's "section can only be used once" message.
     pub fn update(&mut self) -> ParseResult<Vec<RawAction>> {
+        self.keywords = &UPDATE_KEYWORDS;
         let mut actions = Vec::new();
         let mut seen: Vec<Clause> = Vec::new();
         while self.kind() != TokenKind::Eof {
@@ -525,6 +580,7 @@ impl std::fmt::Display for RawOperand {
                 };
                 write!(f, "{a} {sym} {b}")
             }
+            RawOperand::Paren(o) => write!(f, "({o})"),
         }
     }
 }
@@ -615,8 +671,42 @@ mod tests {
         );
         assert_eq!(
             cond_err("attribute_type()"),
-            "ok Function(Call { name: \"attribute_type\", args: [] })"
+            "Syntax error; token: \")\", near: \"()\""
         );
+        assert_eq!(
+            Parser::new("#l[].#c").projection(),
+            Err("Syntax error; token: \"]\", near: \"[].\"".to_string())
+        );
+        assert_eq!(
+            cond_err("#l[-1].#c = :v"),
+            "Syntax error; token: \"-\", near: \"[-1\""
+        );
+        assert_eq!(
+            update_err("SET #l[0.#c = :v"),
+            "Syntax error; token: \".\", near: \"0.#c\""
+        );
+        assert_eq!(
+            update_err("SET numx = numx * :v"),
+            "Syntax error; token: \"*\", near: \"numx * :v\""
+        );
+        assert_eq!(
+            update_err("ADD numx 1"),
+            "Syntax error; token: \"1\", near: \"numx 1\""
+        );
+        assert_eq!(
+            update_err("DELETE setx a"),
+            "Syntax error; token: \"a\", near: \"setx a\""
+        );
+        assert!(Parser::new("(a) = :v AND ((b)) <> (:w)")
+            .condition()
+            .is_ok());
+        assert!(Parser::new("(attribute_exists(a))").condition().is_ok());
+        assert_eq!(
+            cond_err("(a)"),
+            "Syntax error; token: \"<EOF>\", near: \")\""
+        );
+        // Keywords belong to their grammar: ADD is a name in a projection.
+        assert!(Parser::new("ADD, and").projection().is_ok());
         assert_eq!(cond_err("a b"), "Syntax error; token: \"b\", near: \"a b\"");
         assert_eq!(cond_err("!!"), "Syntax error; token: \"!\", near: \"!!\"");
         assert_eq!(

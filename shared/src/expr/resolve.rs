@@ -17,12 +17,14 @@ use super::reserved::is_reserved;
 use super::{Path, PathElem, Substitutions};
 use crate::model::AttributeValue;
 
-/// Error categories, highest rank first.
-const RESERVED: usize = 0;
-const NAME: usize = 1;
-const VALUE: usize = 2;
-const FUNCTION: usize = 3;
-const OTHER: usize = 4;
+/// Error categories, highest rank first. Repeated operands are found while parsing in
+/// DynamoDB, so they outrank even reserved words (`contains(name, name)`).
+const DISTINCT: usize = 0;
+const RESERVED: usize = 1;
+const NAME: usize = 2;
+const VALUE: usize = 3;
+const FUNCTION: usize = 4;
+const OTHER: usize = 5;
 
 /// Most operands `IN` accepts after the first.
 pub(crate) const MAX_IN_OPERANDS: usize = 100;
@@ -44,7 +46,7 @@ const UPDATE_FUNCTIONS: [&str; 2] = ["if_not_exists", "list_append"];
 /// Resolves raw trees against one request's substitutions, collecting errors.
 pub(crate) struct Resolver<'s, 'a> {
     subs: &'s Substitutions<'a>,
-    errors: [Option<String>; 5],
+    errors: [Option<String>; 6],
 }
 
 fn count_error(function: &str, n: usize) -> String {
@@ -159,6 +161,10 @@ impl<'s, 'a> Resolver<'s, 'a> {
     /// An operand of a comparison, BETWEEN, IN or function argument.
     fn cond_operand(&mut self, raw: &RawOperand) -> Operand {
         match raw {
+            RawOperand::Paren(inner) => {
+                self.check_paren(inner);
+                self.cond_operand(inner)
+            }
             RawOperand::Path(p) => Operand::Path(self.path(p)),
             RawOperand::Value(v) => Operand::Value(self.value(v)),
             RawOperand::Call { name, args } if name == "size" => {
@@ -204,6 +210,16 @@ impl<'s, 'a> Resolver<'s, 'a> {
         }
     }
 
+    /// `((x))`: parentheses directly around parentheses.
+    fn check_paren(&mut self, inner: &RawOperand) {
+        if matches!(inner, RawOperand::Paren(_)) {
+            self.note(
+                OTHER,
+                "The expression has redundant parentheses;".to_string(),
+            );
+        }
+    }
+
     /// `The first operand must be distinct ...` when the first operand is the same path
     /// as any other.
     fn check_distinct(&mut self, op: &str, first: &Operand, others: &[&Operand]) {
@@ -213,7 +229,7 @@ impl<'s, 'a> Resolver<'s, 'a> {
                 .any(|o| matches!(o, Operand::Path(q) if q == p))
             {
                 self.note(
-                    OTHER,
+                    DISTINCT,
                     format!(
                         "The first operand must be distinct from the remaining operands for this operator or function; operator: {op}, first operand: {}",
                         path_text(p)
@@ -334,6 +350,14 @@ impl<'s, 'a> Resolver<'s, 'a> {
                     ("attribute_exists", _) => Cond::Exists(path),
                     ("attribute_not_exists", _) => Cond::NotExists(path),
                     (_, Some(ty)) => {
+                        if !matches!(ty, Operand::Value(_)) {
+                            self.note(
+                                OTHER,
+                                format!(
+                                    "Incorrect operand type for operator or function; operator or function: {name}, operand type: {{S,SS,N,NS,B,BS,BOOL,NULL,L,M,HD,DOUBLE,FLOAT,HDS,FS,DOUBLESET,DICT,DECIMAL,INT,DECIMALSET,INTSET}}"
+                                ),
+                            );
+                        }
                         if let Operand::Value(v) = &ty {
                             match v {
                                 AttributeValue::S(t) if VALID_TYPES.contains(&t.as_str()) => {}
@@ -355,6 +379,7 @@ impl<'s, 'a> Resolver<'s, 'a> {
                 let Some(second) = second else {
                     return Cond::Const(false);
                 };
+                self.check_distinct(name, &first, &[&second]);
                 for o in [&first, &second] {
                     if let Operand::Value(v) = o {
                         if !matches!(v, AttributeValue::S(_) | AttributeValue::B(_)) {
@@ -368,6 +393,7 @@ impl<'s, 'a> Resolver<'s, 'a> {
                 let Some(second) = second else {
                     return Cond::Const(false);
                 };
+                self.check_distinct(name, &first, &[&second]);
                 Cond::Contains(first, second)
             }
         }
@@ -378,6 +404,10 @@ impl<'s, 'a> Resolver<'s, 'a> {
     /// An operand of a SET value (no arithmetic inside).
     fn set_operand(&mut self, raw: &RawOperand) -> Operand {
         match raw {
+            RawOperand::Paren(inner) => {
+                self.check_paren(inner);
+                self.set_operand(inner)
+            }
             RawOperand::Path(p) => Operand::Path(self.path(p)),
             RawOperand::Value(v) => Operand::Value(self.value(v)),
             RawOperand::Call { name, args } if UPDATE_FUNCTIONS.contains(&name.as_str()) => {
@@ -400,10 +430,18 @@ impl<'s, 'a> Resolver<'s, 'a> {
                     }
                 } else {
                     for o in [&a, &b] {
-                        if let Operand::Value(v) = o {
-                            if !matches!(v, AttributeValue::L(_)) {
-                                self.note(OTHER, operand_type_error(name, v));
+                        match o {
+                            Operand::Value(v) if !matches!(v, AttributeValue::L(_)) => {
+                                self.note(OTHER, operand_type_error(name, v))
                             }
+                            // list_append takes lists, paths and if_not_exists: no nesting.
+                            Operand::ListAppend(..) => self.note(
+                                OTHER,
+                                format!(
+                                    "The function is not allowed to be used this way in an expression; function: {name}"
+                                ),
+                            ),
+                            _ => {}
                         }
                     }
                     Operand::ListAppend(Box::new(a), Box::new(b))

@@ -359,6 +359,34 @@ fn condition_error_messages() {
         cond_err("a BETWEEN :a AND :b", &[(":a", n("5")), (":b", s("x"))]),
         "Invalid ConditionExpression: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {N:5}, upper bound operand: AttributeValue: {S:x}"
     );
+    assert_eq!(
+        cond_err("contains(name, name)", &v),
+        "Invalid ConditionExpression: The first operand must be distinct from the remaining operands for this operator or function; operator: contains, first operand: [name]"
+    );
+    assert_eq!(
+        cond_err("((a)) = :v", &v),
+        "Invalid ConditionExpression: The expression has redundant parentheses;"
+    );
+    assert!(holds(
+        "(num) = :v AND (attribute_exists(str))",
+        &[(":v", n("5"))]
+    ));
+    assert_eq!(
+        cond_err("attribute_type(a, S)", &v),
+        "Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: attribute_type, operand type: {S,SS,N,NS,B,BS,BOOL,NULL,L,M,HD,DOUBLE,FLOAT,HDS,FS,DOUBLESET,DICT,DECIMAL,INT,DECIMALSET,INTSET}"
+    );
+    assert_eq!(
+        cond_err("if_not_exists(s, :v) = :v", &v),
+        "Invalid ConditionExpression: The function is not allowed in a condition expression; function: if_not_exists"
+    );
+    assert_eq!(
+        cond_err("size(contains(a, :v)) = :v", &v),
+        "Invalid ConditionExpression: The function is not allowed to be used this way in an expression; function: contains"
+    );
+    assert_eq!(
+        cond_err("attribute_exists(:nope)", &v),
+        "Invalid ConditionExpression: An expression attribute value used in expression is not defined; attribute value: :nope"
+    );
     let many: Vec<(String, AttributeValue)> =
         (0..101).map(|i| (format!(":v{i}"), n("1"))).collect();
     let vals: HashMap<String, AttributeValue> = many.into_iter().collect();
@@ -786,6 +814,24 @@ fn update_static_errors() {
         "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \",\""
     );
     assert_eq!(
+        err("SET r = contains(s, :v)", &v),
+        "Invalid UpdateExpression: The function is not allowed in an update expression; function: contains"
+    );
+    assert_eq!(
+        err("SET r = size(s)", &[]),
+        "Invalid UpdateExpression: The function is not allowed in an update expression; function: size"
+    );
+    let lists = [(":t", l(vec![s("b")])), (":u", l(vec![]))];
+    assert_eq!(
+        err("SET r = list_append(list_append(l, :t), :u)", &lists),
+        "Invalid UpdateExpression: The function is not allowed to be used this way in an expression; function: list_append"
+    );
+    assert!(update_with("SET r = list_append(if_not_exists(l, :u), :t)", &lists, &[]).is_ok());
+    assert_eq!(
+        err("SET r = if_not_exists(if_not_exists(n, :v), :v)", &v),
+        "Invalid UpdateExpression: Operator or function requires a document path; operator or function: if_not_exists"
+    );
+    assert_eq!(
         err("REMOVE name", &[]),
         "Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: name"
     );
@@ -901,6 +947,10 @@ fn projections() {
     assert_eq!(
         msg(proj("name")),
         "Invalid ProjectionExpression: Attribute name is a reserved keyword; reserved keyword: name"
+    );
+    assert_eq!(
+        msg(proj("ADD")),
+        "Invalid ProjectionExpression: Attribute name is a reserved keyword; reserved keyword: ADD"
     );
     assert_eq!(
         msg(proj("m, m.x")),
