@@ -591,7 +591,7 @@ mod tests {
             plan(Kind::Check, Some("v = :z"), &[(":z", n("0"))], true),
             plan(Kind::Delete, None, &[], false),
             plan(
-                update("SET v = v + :x", &[(":x", s("str"))]),
+                update("SET w = w + :x", &[(":x", n("1"))]),
                 None,
                 &[],
                 false,
@@ -660,5 +660,492 @@ mod tests {
             ..Default::default()
         })
         .is_none());
+    }
+}
+
+/// The four batch and transaction handlers end to end against a real (temporary) storage
+/// and catalog, without HTTP: the flows of the boto3 suite's `test_batch.py`,
+/// `test_transactions.py` and their parts of `test_capacity.py`.
+#[cfg(test)]
+mod flow_tests {
+    use clap::Parser;
+    use serde_json::{json, Value};
+    use shared::wire::error::ApiError;
+
+    use crate::api;
+    use crate::app::App;
+    use crate::catalog::Catalog;
+    use crate::config::{Args, Config};
+    use crate::storage::{Storage, StorageOptions};
+
+    struct Fixture {
+        app: App,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_str().unwrap().to_string();
+        let args =
+            Args::try_parse_from(["store", "--data-dir", &path, "--durable", "false"]).unwrap();
+        let config = Config::from_args(args).unwrap();
+        let options = StorageOptions {
+            durable: false,
+            cache_bytes: 8 * 1024 * 1024,
+        };
+        let storage = Storage::open(dir.path(), options).unwrap();
+        let catalog = Catalog::load(&storage, &config).unwrap();
+        let app = App {
+            config,
+            storage,
+            catalog,
+        };
+        for (name, range) in [("tbl_s", None), ("tbl_sn", Some("N"))] {
+            let mut keys = vec![json!({"AttributeName": "pk", "KeyType": "HASH"})];
+            let mut defs = vec![json!({"AttributeName": "pk", "AttributeType": "S"})];
+            if let Some(ty) = range {
+                keys.push(json!({"AttributeName": "sk", "KeyType": "RANGE"}));
+                defs.push(json!({"AttributeName": "sk", "AttributeType": ty}));
+            }
+            let request = json!({"TableName": name, "KeySchema": keys, "AttributeDefinitions": defs,
+                "BillingMode": "PAY_PER_REQUEST"});
+            api::create_table::handle(&app, serde_json::from_value(request).unwrap())
+                .await
+                .unwrap();
+        }
+        Fixture { app, _dir: dir }
+    }
+
+    fn to_value<T: serde::Serialize>(r: Result<T, ApiError>) -> Result<Value, ApiError> {
+        r.map(|o| serde_json::to_value(o).unwrap())
+    }
+
+    async fn bw(app: &App, request: Value) -> Result<Value, ApiError> {
+        to_value(api::batch_write_item::handle(app, serde_json::from_value(request).unwrap()).await)
+    }
+
+    async fn bg(app: &App, request: Value) -> Result<Value, ApiError> {
+        to_value(api::batch_get_item::handle(app, serde_json::from_value(request).unwrap()).await)
+    }
+
+    async fn tw(app: &App, request: Value) -> Result<Value, ApiError> {
+        to_value(super::handle(app, serde_json::from_value(request).unwrap()).await)
+    }
+
+    async fn tg(app: &App, request: Value) -> Result<Value, ApiError> {
+        to_value(
+            api::transact_get_items::handle(app, serde_json::from_value(request).unwrap()).await,
+        )
+    }
+
+    fn code(r: Result<Value, ApiError>) -> String {
+        match r {
+            Ok(v) => panic!("expected an error, got {v}"),
+            Err(e) => e.code.name().to_string(),
+        }
+    }
+
+    fn s(v: &str) -> Value {
+        json!({"S": v})
+    }
+
+    /// The item at `pk` in tbl_s, read with TransactGetItems.
+    async fn get(app: &App, pk: &str) -> Value {
+        let out = tg(
+            app,
+            json!({"TransactItems": [{"Get": {"TableName": "tbl_s", "Key": {"pk": s(pk)}}}]}),
+        )
+        .await
+        .unwrap();
+        out["Responses"][0]
+            .get("Item")
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// An item of exactly `size` bytes: pk plus a `data` string.
+    fn sized(pk: &str, size: usize) -> Value {
+        let fixed = "pk".len() + pk.len() + "data".len();
+        json!({"pk": s(pk), "data": s(&"x".repeat(size - fixed))})
+    }
+
+    #[tokio::test]
+    async fn batch_write_and_batch_get() {
+        let f = fixture().await;
+        let app = &f.app;
+        let puts: Vec<Value> = (0..3)
+            .map(|i| json!({"PutRequest": {"Item": sized(&format!("k{i}"), 1500)}}))
+            .collect();
+        let out = bw(
+            app,
+            json!({"RequestItems": {"tbl_s": puts}, "ReturnConsumedCapacity": "TOTAL"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"UnprocessedItems": {}, "ConsumedCapacity": [{"TableName": "tbl_s", "CapacityUnits": 6.0}]})
+        );
+
+        let out = bg(app, json!({"RequestItems": {"tbl_s": {"Keys": [{"pk": s("k0")}, {"pk": s("nope")}, {"pk": s("k1")}],
+            "ProjectionExpression": "#p", "ExpressionAttributeNames": {"#p": "pk"}}}, "ReturnConsumedCapacity": "TOTAL"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            out["Responses"],
+            json!({"tbl_s": [{"pk": s("k0")}, {"pk": s("k1")}]})
+        );
+        assert_eq!(out["UnprocessedKeys"], json!({}));
+        assert_eq!(
+            out["ConsumedCapacity"],
+            json!([{"TableName": "tbl_s", "CapacityUnits": 1.5}])
+        );
+
+        let out = bg(
+            app,
+            json!({"RequestItems": {"tbl_s": {"Keys": [{"pk": s("nope")}]}}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"Responses": {"tbl_s": []}, "UnprocessedKeys": {}})
+        );
+
+        // Mixed put and delete, across two tables.
+        let out = bw(app, json!({"RequestItems": {
+            "tbl_s": [{"DeleteRequest": {"Key": {"pk": s("k0")}}}, {"PutRequest": {"Item": {"pk": s("k9"), "v": s("new")}}}],
+            "tbl_sn": [{"PutRequest": {"Item": {"pk": s("a"), "sk": {"N": "1"}}}}]}}))
+        .await
+        .unwrap();
+        assert_eq!(out, json!({"UnprocessedItems": {}}));
+        assert_eq!(get(app, "k0").await, Value::Null);
+        assert_eq!(get(app, "k9").await, json!({"pk": s("k9"), "v": s("new")}));
+        let out = bg(
+            app,
+            json!({"RequestItems": {"tbl_sn": {"Keys": [{"pk": s("a"), "sk": {"N": "1"}}]}}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            out["Responses"]["tbl_sn"],
+            json!([{"pk": s("a"), "sk": {"N": "1"}}])
+        );
+    }
+
+    #[tokio::test]
+    async fn batch_validation_rejects_the_whole_batch() {
+        let f = fixture().await;
+        let app = &f.app;
+        let dup = bw(
+            app,
+            json!({"RequestItems": {"tbl_s": [{"PutRequest": {"Item": {"pk": s("d")}}},
+            {"DeleteRequest": {"Key": {"pk": s("d")}}}]}}),
+        )
+        .await;
+        assert_eq!(
+            dup.unwrap_err().message.as_deref(),
+            Some("Provided list of item keys contains duplicates")
+        );
+        let bad = bw(
+            app,
+            json!({"RequestItems": {"tbl_s": [{"PutRequest": {"Item": {"pk": s("good")}}},
+            {"PutRequest": {"Item": {"nokey": s("x")}}}]}}),
+        )
+        .await;
+        assert_eq!(
+            bad.unwrap_err().message.as_deref(),
+            Some("The provided key element does not match the schema")
+        );
+        assert_eq!(get(app, "good").await, Value::Null);
+        let many = |n: usize, t: &str| -> Vec<Value> {
+            (0..n).map(|i| json!({"PutRequest": {"Item": {"pk": s(&format!("m{i}")), "sk": {"N": "1"}}}})).map(|v| { let _ = t; v }).collect()
+        };
+        let over = bw(
+            app,
+            json!({"RequestItems": {"tbl_s": many(13, "tbl_s"), "tbl_sn": many(13, "tbl_sn")}}),
+        )
+        .await;
+        assert_eq!(
+            over.unwrap_err().message.as_deref(),
+            Some("Too many items requested for the BatchWriteItem call")
+        );
+        assert_eq!(
+            code(bw(app, json!({"RequestItems": {}})).await),
+            "ValidationException"
+        );
+        assert_eq!(
+            code(bw(app, json!({"RequestItems": {"no_such_table": [{"PutRequest": {"Item": {"pk": s("a")}}}]}})).await),
+            "ResourceNotFoundException"
+        );
+        let big = bw(
+            app,
+            json!({"RequestItems": {"tbl_s": [{"PutRequest": {"Item": sized("big", 410_000)}}]}}),
+        )
+        .await;
+        assert_eq!(
+            big.unwrap_err().message.as_deref(),
+            Some("Item size has exceeded the maximum allowed size")
+        );
+
+        let keys: Vec<Value> = (0..101).map(|i| json!({"pk": s(&i.to_string())})).collect();
+        assert_eq!(
+            code(bg(app, json!({"RequestItems": {"tbl_s": {"Keys": keys}}})).await),
+            "ValidationException"
+        );
+        let dup = bg(
+            app,
+            json!({"RequestItems": {"tbl_s": {"Keys": [{"pk": s("a")}, {"pk": s("a")}]}}}),
+        )
+        .await;
+        assert_eq!(
+            dup.unwrap_err().message.as_deref(),
+            Some("Provided list of item keys contains duplicates")
+        );
+        let wrong = bg(
+            app,
+            json!({"RequestItems": {"tbl_sn": {"Keys": [{"pk": s("a")}]}}}),
+        )
+        .await;
+        assert_eq!(
+            wrong.unwrap_err().message.as_deref(),
+            Some("The provided key element does not match the schema")
+        );
+        assert_eq!(
+            code(
+                bg(
+                    app,
+                    json!({"RequestItems": {"no_such_table": {"Keys": [{"pk": s("a")}]}}})
+                )
+                .await
+            ),
+            "ResourceNotFoundException"
+        );
+        let split = bg(app, json!({"RequestItems": {
+            "tbl_s": {"Keys": (0..60).map(|i| json!({"pk": s(&i.to_string())})).collect::<Vec<_>>()},
+            "tbl_sn": {"Keys": (0..41).map(|i| json!({"pk": s(&i.to_string()), "sk": {"N": "1"}})).collect::<Vec<_>>()}}}))
+        .await;
+        assert_eq!(
+            split.unwrap_err().message.as_deref(),
+            Some("Too many items requested for the BatchGetItem call")
+        );
+    }
+
+    #[tokio::test]
+    async fn batch_get_over_16_mb_leaves_unprocessed_keys() {
+        let f = fixture().await;
+        let app = &f.app;
+        let keys: Vec<String> = (0..60).map(|i| format!("huge{i:02}")).collect();
+        for chunk in keys.chunks(25) {
+            let puts: Vec<Value> = chunk
+                .iter()
+                .map(|k| json!({"PutRequest": {"Item": sized(k, 350_000)}}))
+                .collect();
+            bw(app, json!({"RequestItems": {"tbl_s": puts}}))
+                .await
+                .unwrap();
+        }
+        let request = json!({"RequestItems": {"tbl_s": {"Keys": keys.iter().map(|k| json!({"pk": s(k)})).collect::<Vec<_>>(),
+            "ConsistentRead": true}}});
+        let first = bg(app, request).await.unwrap();
+        let got = first["Responses"]["tbl_s"].as_array().unwrap().len();
+        let rest = &first["UnprocessedKeys"]["tbl_s"];
+        assert!(got > 0 && got < 60, "{got}");
+        assert_eq!(rest["ConsistentRead"], json!(true));
+        assert_eq!(rest["Keys"].as_array().unwrap().len(), 60 - got);
+        let second = bg(
+            app,
+            json!({"RequestItems": first["UnprocessedKeys"].clone()}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            second["Responses"]["tbl_s"].as_array().unwrap().len(),
+            60 - got
+        );
+        assert_eq!(second["UnprocessedKeys"], json!({}));
+    }
+
+    #[tokio::test]
+    async fn transactions_commit_or_cancel_as_a_whole() {
+        let f = fixture().await;
+        let app = &f.app;
+        bw(
+            app,
+            json!({"RequestItems": {"tbl_s": [
+            {"PutRequest": {"Item": {"pk": s("upd"), "n": {"N": "1"}}}},
+            {"PutRequest": {"Item": {"pk": s("del")}}},
+            {"PutRequest": {"Item": {"pk": s("chk"), "ok": {"BOOL": false}}}}]}}),
+        )
+        .await
+        .unwrap();
+        let actions = |ok: bool| {
+            json!([
+            {"Put": {"TableName": "tbl_s", "Item": {"pk": s("new"), "v": s("put")}}},
+            {"Update": {"TableName": "tbl_s", "Key": {"pk": s("upd")}, "UpdateExpression": "SET n = n + :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {"Delete": {"TableName": "tbl_s", "Key": {"pk": s("del")}}},
+            {"ConditionCheck": {"TableName": "tbl_s", "Key": {"pk": s("chk")}, "ConditionExpression": "ok = :t",
+                "ExpressionAttributeValues": {":t": {"BOOL": ok}}, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}])
+        };
+        let err = tw(app, json!({"TransactItems": actions(true)}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code.name(), "TransactionCanceledException");
+        let reasons: Vec<&str> = err
+            .cancellation_reasons
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect();
+        assert_eq!(reasons, ["None", "None", "None", "ConditionalCheckFailed"]);
+        let json = err.to_json();
+        assert_eq!(
+            json["CancellationReasons"][3]["Item"],
+            json!({"pk": s("chk"), "ok": {"BOOL": false}})
+        );
+        assert_eq!(get(app, "new").await, Value::Null);
+        assert_eq!(get(app, "upd").await["n"], json!({"N": "1"}));
+
+        let out = tw(
+            app,
+            json!({"TransactItems": actions(false), "ReturnConsumedCapacity": "TOTAL"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["ConsumedCapacity"][0]["TableName"], "tbl_s");
+        assert_eq!(out["ConsumedCapacity"][0]["CapacityUnits"], json!(8.0));
+        assert_eq!(
+            get(app, "new").await,
+            json!({"pk": s("new"), "v": s("put")})
+        );
+        assert_eq!(get(app, "upd").await["n"], json!({"N": "2"}));
+        assert_eq!(get(app, "del").await, Value::Null);
+
+        // Static errors are plain ValidationException / ResourceNotFoundException.
+        let twice = tw(app, json!({"TransactItems": [
+            {"Put": {"TableName": "tbl_s", "Item": {"pk": s("x")}}},
+            {"Update": {"TableName": "tbl_s", "Key": {"pk": s("x")}, "UpdateExpression": "SET w = :w",
+                "ExpressionAttributeValues": {":w": {"N": "1"}}}}]}))
+        .await;
+        assert_eq!(
+            twice.unwrap_err().message.as_deref(),
+            Some(super::SAME_ITEM_TWICE)
+        );
+        let both = tw(
+            app,
+            json!({"TransactItems": [{"Put": {"TableName": "tbl_s", "Item": {"pk": s("x")}},
+            "Delete": {"TableName": "tbl_s", "Key": {"pk": s("x")}}}]}),
+        )
+        .await;
+        assert_eq!(
+            both.unwrap_err().message.as_deref(),
+            Some(super::NOT_ONE_ACTION)
+        );
+        let key_update = tw(
+            app,
+            json!({"TransactItems": [{"Update": {"TableName": "tbl_s", "Key": {"pk": s("x")},
+            "UpdateExpression": "SET pk = :v", "ExpressionAttributeValues": {":v": s("y")}}}]}),
+        )
+        .await;
+        assert_eq!(code(key_update), "ValidationException");
+        assert_eq!(
+            code(tw(app, json!({"TransactItems": [{"Put": {"TableName": "no_such_table", "Item": {"pk": s("a")}}}]})).await),
+            "ResourceNotFoundException"
+        );
+        let many: Vec<Value> = (0..101)
+            .map(|i| json!({"Put": {"TableName": "tbl_s", "Item": {"pk": s(&i.to_string())}}}))
+            .collect();
+        assert_eq!(
+            code(tw(app, json!({"TransactItems": many})).await),
+            "ValidationException"
+        );
+        let hundred: Vec<Value> = (0..100)
+            .map(|i| json!({"Put": {"TableName": "tbl_s", "Item": {"pk": s(&format!("h{i}"))}}}))
+            .collect();
+        tw(app, json!({"TransactItems": hundred})).await.unwrap();
+        assert_eq!(get(app, "h99").await, json!({"pk": s("h99")}));
+    }
+
+    #[tokio::test]
+    async fn client_request_token_makes_retries_idempotent() {
+        let f = fixture().await;
+        let app = &f.app;
+        let add = |by: &str| {
+            json!({"ClientRequestToken": "token-1", "TransactItems": [{"Update": {"TableName": "tbl_s",
+            "Key": {"pk": s("ctr")}, "UpdateExpression": "ADD n :by", "ExpressionAttributeValues": {":by": {"N": by}}}}],
+            "ReturnConsumedCapacity": "TOTAL"})
+        };
+        let first = tw(app, add("1")).await.unwrap();
+        assert_eq!(
+            first["ConsumedCapacity"][0]["WriteCapacityUnits"],
+            json!(2.0)
+        );
+        let again = tw(app, add("1")).await.unwrap();
+        assert_eq!(
+            again["ConsumedCapacity"][0]["ReadCapacityUnits"],
+            json!(1.0)
+        );
+        assert_eq!(get(app, "ctr").await["n"], json!({"N": "1"}));
+        assert_eq!(
+            code(tw(app, add("2")).await),
+            "IdempotentParameterMismatchException"
+        );
+        let mut other = add("1");
+        other["ClientRequestToken"] = json!("token-2");
+        tw(app, other).await.unwrap();
+        assert_eq!(get(app, "ctr").await["n"], json!({"N": "2"}));
+        // A cancelled transaction does not use up its token.
+        let fail = json!({"ClientRequestToken": "token-3", "TransactItems": [{"ConditionCheck": {"TableName": "tbl_s",
+            "Key": {"pk": s("ctr")}, "ConditionExpression": "attribute_not_exists(pk)"}}]});
+        assert_eq!(
+            code(tw(app, fail.clone()).await),
+            "TransactionCanceledException"
+        );
+        assert_eq!(code(tw(app, fail).await), "TransactionCanceledException");
+    }
+
+    #[tokio::test]
+    async fn transact_get_reads_in_request_order() {
+        let f = fixture().await;
+        let app = &f.app;
+        bw(
+            app,
+            json!({"RequestItems": {
+            "tbl_s": [{"PutRequest": {"Item": {"pk": s("a"), "v": s("a"), "w": s("w")}}},
+                      {"PutRequest": {"Item": sized("big", 3000)}}],
+            "tbl_sn": [{"PutRequest": {"Item": {"pk": s("b"), "sk": {"N": "2"}, "v": s("b")}}}]}}),
+        )
+        .await
+        .unwrap();
+        let out = tg(
+            app,
+            json!({"TransactItems": [
+            {"Get": {"TableName": "tbl_sn", "Key": {"pk": s("b"), "sk": {"N": "2"}}}},
+            {"Get": {"TableName": "tbl_s", "Key": {"pk": s("missing")}}},
+            {"Get": {"TableName": "tbl_s", "Key": {"pk": s("a")}, "ProjectionExpression": "w"}}]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            out["Responses"],
+            json!([{"Item": {"pk": s("b"), "sk": {"N": "2"}, "v": s("b")}}, {}, {"Item": {"w": s("w")}}])
+        );
+        let out = tg(
+            app,
+            json!({"TransactItems": [{"Get": {"TableName": "tbl_s", "Key": {"pk": s("big")}}}],
+            "ReturnConsumedCapacity": "TOTAL"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["ConsumedCapacity"][0]["CapacityUnits"], json!(2.0));
+        let twice = tg(
+            app,
+            json!({"TransactItems": [{"Get": {"TableName": "tbl_s", "Key": {"pk": s("a")}}},
+            {"Get": {"TableName": "tbl_s", "Key": {"pk": s("a")}}}]}),
+        )
+        .await;
+        assert_eq!(code(twice), "ValidationException");
     }
 }
