@@ -20,6 +20,7 @@ pub mod cluster;
 pub mod config;
 pub mod follower;
 pub mod keys;
+pub mod loadgen;
 pub mod metrics;
 pub mod queries;
 pub mod reads;

@@ -1,0 +1,82 @@
+//! `dax-loadgen fixed-server`: the HTTP ceiling the benchmarks compare against.
+//!
+//! Answers every request, whatever its path, method or body, with one fixed small
+//! DynamoDB-looking JSON body and the headers a real answer carries (`content-type`,
+//! `x-amz-crc32`, `x-amzn-requestid`). It does the least work an axum server can do for a
+//! request, so "store / fixed" and "proxy hit / fixed" ratios show how much the real servers
+//! add on top of HTTP itself. The request body is read in full, as a real server must.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
+use bytes::Bytes;
+
+/// The fixed answer: a GetItem-shaped item.
+pub const BODY: &str =
+    r#"{"Item":{"pk":{"S":"p00000000"},"sk":{"N":"0"},"payload":{"S":"fixed"}}}"#;
+
+#[derive(Clone)]
+struct Fixed {
+    body: Bytes,
+    crc: HeaderValue,
+}
+
+async fn answer(
+    axum::extract::State(fixed): axum::extract::State<Fixed>,
+    _body: Bytes,
+) -> axum::response::Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-amz-json-1.0"),
+            ),
+            (
+                header::HeaderName::from_static("x-amz-crc32"),
+                fixed.crc.clone(),
+            ),
+            (
+                header::HeaderName::from_static("x-amzn-requestid"),
+                HeaderValue::from_static("FIXEDSERVER00000000000000000000000000000000000000000"),
+            ),
+        ],
+        fixed.body.clone(),
+    )
+        .into_response()
+}
+
+/// Serves until Ctrl-C; prints `fixed-server listening on HOST:PORT` once bound.
+pub async fn serve(listen: SocketAddr) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let crc = HeaderValue::from_str(&shared::wire::crc32::header_value(BODY.as_bytes()))
+        .map_err(|e| e.to_string())?;
+    let fixed = Fixed {
+        body: Bytes::from_static(BODY.as_bytes()),
+        crc,
+    };
+    let router = axum::Router::new().fallback(answer).with_state(fixed);
+    println!("fixed-server listening on {address}");
+    let _ = std::io::stdout().flush();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_is_json() {
+        let v: serde_json::Value = serde_json::from_str(BODY).unwrap();
+        assert!(v["Item"].is_object());
+    }
+}
