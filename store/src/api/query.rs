@@ -12,8 +12,11 @@
 //! know which attribute is the partition key (`sk = :b AND pk = :p` is valid), so both of
 //! its conditions are treated alike and looked up by the schema's names.
 //!
-//! Not here: index reads (an `IndexName` is an unknown index until the catalog exposes
-//! index definitions), and the legacy QueryFilter (needs `shared::expr::legacy`).
+//! Legacy parameters (KeyConditions, QueryFilter + ConditionalOperator, AttributesToGet)
+//! are translated by `shared::expr::legacy` into the same trees.
+//!
+//! Not here: index reads (an `IndexName` is validated against the catalog, then refused
+//! until storage keeps index entries).
 
 use std::ops::Bound;
 
@@ -116,7 +119,12 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
     let table_name = input.table_name.as_deref().unwrap_or_default();
     let table = app.catalog.table_for_data(table_name)?;
     if let Some(index) = &input.index_name {
-        return Err(read_page::unknown_index(index));
+        read_page::check_index_read(
+            &table,
+            index,
+            input.consistent_read.unwrap_or(false),
+            input.select.as_deref(),
+        )?;
     }
     let schema = &table.layout.schema;
 

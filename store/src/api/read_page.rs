@@ -15,7 +15,7 @@
 //!
 //! # Not here
 //! Key-condition checks belong to `query`, segments to `scan`. Index reads are not built
-//! yet: an `IndexName` is answered as an unknown index.
+//! yet: an `IndexName` is validated ([`check_index_read`]) and then refused.
 
 use std::collections::HashMap;
 
@@ -25,6 +25,7 @@ use shared::wire::error::ApiError;
 use shared::wire::ops::common::{ConsumedCapacity, ReturnConsumedCapacity};
 use shared::wire::ops::query::Condition as LegacyCondition;
 
+use crate::catalog::{ProjectionType, TableMeta};
 use crate::storage::StorageError;
 
 /// DynamoDB's page size cap: 1 MB of items read.
@@ -532,12 +533,43 @@ pub fn storage_failure(op: ReadOp, table: &str, error: StorageError) -> ApiError
     ApiError::internal()
 }
 
-/// The answer for an `IndexName`: index reads are not built yet, and the catalog exposes no
-/// index definitions, so every index is unknown.
-pub fn unknown_index(name: &str) -> ApiError {
-    ApiError::validation(format!(
-        "The table does not have the specified index: {name}"
-    ))
+/// Checks an `IndexName` against the table's indexes, in DynamoDB's order: unknown index
+/// (`The table does not have the specified index: I`), a strongly consistent read of a GSI,
+/// and `Select: ALL_ATTRIBUTES` on a GSI that does not project every attribute.
+///
+/// Index reads themselves are not built yet (storage keeps no index entries), so a valid
+/// index read is answered with a ValidationException saying so rather than with a wrong
+/// page; that is the last check.
+pub fn check_index_read(
+    table: &TableMeta,
+    name: &str,
+    consistent: bool,
+    select: Option<&str>,
+) -> Result<(), ApiError> {
+    let global = match (table.local_index(name), table.global_index(name)) {
+        (Some(_), _) => None,
+        (None, Some(index)) => Some(index),
+        (None, None) => {
+            return Err(ApiError::validation(format!(
+                "The table does not have the specified index: {name}"
+            )))
+        }
+    };
+    if let Some(index) = global {
+        if consistent {
+            return Err(ApiError::validation(
+                "Consistent reads are not supported on global secondary indexes",
+            ));
+        }
+        if select == Some("ALL_ATTRIBUTES") && index.projection.kind != ProjectionType::All {
+            return Err(ApiError::invalid_parameter(format!(
+                "Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
+            )));
+        }
+    }
+    Err(ApiError::validation(format!(
+        "Reading a secondary index is not supported yet: {name}"
+    )))
 }
 
 #[cfg(test)]

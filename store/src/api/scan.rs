@@ -12,8 +12,9 @@
 //! exactly the split storage scans (`storage::keys::segment_hash_range`), so the segments
 //! together return every item exactly once and an item never moves between segments.
 //!
-//! A filter may name key attributes in a Scan (unlike Query). Not here: index scans (an
-//! `IndexName` is an unknown index for now) and the legacy ScanFilter.
+//! A filter may name key attributes in a Scan (unlike Query). Legacy ScanFilter and
+//! AttributesToGet are translated by `shared::expr::legacy`. Not here: index scans (an
+//! `IndexName` is validated, then refused until storage keeps index entries).
 
 use shared::expr::{self, Substitutions};
 use shared::model::keycodec::partition_hash;
@@ -78,7 +79,12 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError>
     let table_name = input.table_name.as_deref().unwrap_or_default();
     let table = app.catalog.table_for_data(table_name)?;
     if let Some(index) = &input.index_name {
-        return Err(read_page::unknown_index(index));
+        read_page::check_index_read(
+            &table,
+            index,
+            input.consistent_read.unwrap_or(false),
+            input.select.as_deref(),
+        )?;
     }
     let schema = &table.layout.schema;
     let start = match &input.exclusive_start_key {
