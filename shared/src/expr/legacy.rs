@@ -395,7 +395,7 @@ pub fn attribute_updates(
             }
         });
     }
-    Ok(UpdateExpr::from_actions(actions))
+    Ok(UpdateExpr::from_legacy_actions(actions))
 }
 
 /// `AttributesToGet`: top-level names, no duplicates.
@@ -620,6 +620,16 @@ mod tests {
             assert!(u.apply(&mut item).is_ok());
         }
         assert!(item.is_empty());
+        let mismatch = attribute_updates(&upd(
+            Some("ADD"),
+            Some(AttributeValue::Ss(vec!["x".into()])),
+        ));
+        let mut numeric = Item::new();
+        numeric.insert("a".into(), n(1));
+        assert_eq!(
+            message(mismatch.and_then(|u| u.apply(&mut numeric))),
+            "Type mismatch for attribute to update"
+        );
         let list = attribute_updates(&upd(Some("ADD"), Some(AttributeValue::L(vec![n(1)]))));
         if let Ok(u) = list {
             assert!(u.apply(&mut item).is_ok());

@@ -234,11 +234,17 @@ impl Condition {
 #[derive(Debug, Clone)]
 pub struct UpdateExpr {
     actions: Vec<Action>,
+    /// From AttributeUpdates: type mismatches use the legacy message.
+    legacy: bool,
 }
 
 impl UpdateExpr {
-    pub(crate) fn from_actions(actions: Vec<Action>) -> Self {
-        UpdateExpr { actions }
+    /// An update translated from AttributeUpdates.
+    pub(crate) fn from_legacy_actions(actions: Vec<Action>) -> Self {
+        UpdateExpr {
+            actions,
+            legacy: true,
+        }
     }
 
     /// Rejects updates of key attributes (`Cannot update attribute k. This attribute is part
@@ -269,7 +275,12 @@ impl UpdateExpr {
     /// before the update). Run-time failures are ValidationExceptions with DynamoDB's text;
     /// after a failure `item` may be partly updated, so apply to a copy.
     pub fn apply(&self, item: &mut Item) -> Result<(), ApiError> {
-        update::apply(&self.actions, item)
+        let bad_type = if self.legacy {
+            update::LEGACY_BAD_TYPE
+        } else {
+            update::EXPRESSION_BAD_TYPE
+        };
+        update::apply(&self.actions, item, bad_type)
     }
 
     /// The attributes of `item` at the paths this update touched, for ReturnValues
@@ -377,7 +388,10 @@ pub fn parse_update(text: &str, subs: &Substitutions) -> Result<UpdateExpr, ApiE
     let actions: Vec<Action> = raw.iter().map(|a| resolver.action(a)).collect();
     resolver.check_paths(actions.iter().map(Action::path));
     resolver.finish().map_err(|m| kind.error(m))?;
-    Ok(UpdateExpr { actions })
+    Ok(UpdateExpr {
+        actions,
+        legacy: false,
+    })
 }
 
 pub fn parse_projection(text: &str, subs: &Substitutions) -> Result<Projection, ApiError> {

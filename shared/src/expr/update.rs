@@ -19,12 +19,26 @@ use crate::wire::error::ApiError;
 const INVALID_PATH: &str =
     "The document path provided in the update expression is invalid for update";
 const BAD_TYPE: &str = "An operand in the update expression has an incorrect data type";
+/// The same failure for legacy AttributeUpdates.
+pub(crate) const LEGACY_BAD_TYPE: &str = "Type mismatch for attribute to update";
 const MISSING: &str =
     "The provided expression refers to an attribute that does not exist in the item";
 
 fn err(message: &str) -> ApiError {
     ApiError::validation(message)
 }
+
+/// Replaces the generic type-mismatch text by `bad_type`.
+fn retype(e: ApiError, bad_type: &str) -> ApiError {
+    if e.message.as_deref() == Some(BAD_TYPE) {
+        err(bad_type)
+    } else {
+        e
+    }
+}
+
+/// The default type-mismatch message of UpdateExpression.
+pub(crate) const EXPRESSION_BAD_TYPE: &str = BAD_TYPE;
 
 /// A SET value, computed from the old item.
 fn set_value(op: &Operand, old: &Item) -> Result<AttributeValue, ApiError> {
@@ -200,14 +214,19 @@ enum Write<'a> {
 }
 
 /// Applies `actions` to `item` (see the module docs for the order).
-pub(crate) fn apply(actions: &[Action], item: &mut Item) -> Result<(), ApiError> {
+/// `bad_type` is the message for a mismatched operand type ([`LEGACY_BAD_TYPE`] for
+/// AttributeUpdates).
+pub(crate) fn apply(actions: &[Action], item: &mut Item, bad_type: &str) -> Result<(), ApiError> {
     let mut writes = Vec::with_capacity(actions.len());
     let mut removals: Vec<&Path> = Vec::new();
     {
         let old: &Item = item;
         for action in actions {
             match action {
-                Action::Set(path, op) => writes.push(Write::Put(path, set_value(op, old)?)),
+                Action::Set(path, op) => writes.push(Write::Put(
+                    path,
+                    set_value(op, old).map_err(|e| retype(e, bad_type))?,
+                )),
                 Action::Remove(path) => removals.push(path),
                 Action::Add(path, value) => {
                     let new = match (lookup(old, path), value) {
@@ -215,14 +234,14 @@ pub(crate) fn apply(actions: &[Action], item: &mut Item) -> Result<(), ApiError>
                         (Some(AttributeValue::N(a)), AttributeValue::N(b)) => AttributeValue::N(
                             a.add(b).map_err(|e| ApiError::validation(e.message()))?,
                         ),
-                        (Some(current), v) => set_union(current, v).ok_or_else(|| err(BAD_TYPE))?,
+                        (Some(current), v) => set_union(current, v).ok_or_else(|| err(bad_type))?,
                     };
                     writes.push(Write::Put(path, new));
                 }
                 Action::Delete(path, value) => match lookup(old, path) {
                     None => {}
                     Some(current) => match set_difference(current, value) {
-                        None => return Err(err(BAD_TYPE)),
+                        None => return Err(err(bad_type)),
                         Some(Some(v)) => writes.push(Write::Put(path, v)),
                         Some(None) => writes.push(Write::Remove(path)),
                     },
