@@ -92,6 +92,7 @@ pub async fn handle(app: &App, input: CreateTableInput) -> Result<CreateTableOut
                 deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
                 tags,
                 next_index_id,
+                settings: Default::default(),
             }
         })
         .await?;

@@ -25,6 +25,7 @@ fn fixture() -> Fixture {
         cluster_secret: None,
         durable: false,
         cache_bytes: 8 * 1024 * 1024,
+        change_log: Default::default(),
     };
     let storage = Storage::open(
         dir.path(),
@@ -423,6 +424,20 @@ async fn indexes_streams_and_tags() {
         .map(|i| i.index_id)
         .collect();
     assert_eq!(ids, vec![1, 2, 3]);
+    assert!(app
+        .catalog
+        .finish_backfill(&app.storage, "idx_tbl", "by_tag")
+        .await
+        .is_ok());
+    let desc = describe(app, "idx_tbl")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let by_tag = desc["Table"]["GlobalSecondaryIndexes"]
+        .as_array()
+        .and_then(|l| l.iter().find(|g| g["IndexName"] == "by_tag").cloned())
+        .unwrap_or_default();
+    assert_eq!(by_tag["IndexStatus"], "ACTIVE");
+    assert!(by_tag.get("Backfilling").is_none());
 
     let deleted = update(app, json!({"TableName": "idx_tbl", "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "by_tag"}}]}))
         .await

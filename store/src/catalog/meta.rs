@@ -283,6 +283,11 @@ pub struct TableMeta {
     pub tags: Vec<(String, String)>,
     /// The next index id to hand out (ids start at 1).
     pub next_index_id: u16,
+    /// Per-table settings owned by other subsystems (TTL, PITR, ...), by subsystem name.
+    /// Stored here so they are persisted with the table and vanish with it (a table
+    /// re-created under the same name starts without them); the catalog never reads them.
+    #[serde(default)]
+    pub settings: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl TableMeta {
@@ -353,7 +358,12 @@ impl TableMeta {
                     index_name: i.name.clone(),
                     key_schema: key_schema_elements(&i.schema),
                     projection: i.projection.describe(),
-                    index_status: i.status.as_str().to_string(),
+                    // A new table's indexes are created with it (CreateTable's answer).
+                    index_status: if status == TableStatus::Creating {
+                        IndexStatus::Creating.as_str().to_string()
+                    } else {
+                        i.status.as_str().to_string()
+                    },
                     backfilling: (i.status == IndexStatus::Creating).then_some(i.backfilling),
                     provisioned_throughput: i.throughput.clone().unwrap_or_default().describe(now),
                     index_size_bytes: 0,

@@ -271,6 +271,30 @@ impl Catalog {
         Ok(table)
     }
 
+    /// Marks a GSI created by UpdateTable as filled: ACTIVE, no longer backfilling. For
+    /// index maintenance, once every existing item is in the index. A table or index that
+    /// is gone meanwhile is not an error (there is nothing left to finish).
+    pub async fn finish_backfill(
+        &self,
+        storage: &Storage,
+        table: &str,
+        index: &str,
+    ) -> Result<(), ApiError> {
+        let result = self
+            .update(storage, table, |t| {
+                if let Some(i) = t.global_indexes.iter_mut().find(|i| i.name == index) {
+                    i.status = IndexStatus::Active;
+                    i.backfilling = false;
+                }
+                Ok(())
+            })
+            .await;
+        match result {
+            Err(e) if e.code == ErrorCode::ResourceNotFoundException => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
     async fn persist(&self, storage: &Storage, meta: &TableMeta) -> Result<(), ApiError> {
         let bytes = serde_json::to_vec(meta).map_err(|e| {
             tracing::error!(error = %e, table = meta.name(), "cannot serialize a table record");
@@ -328,6 +352,7 @@ mod tests {
             cluster_secret: None,
             durable: false,
             cache_bytes: 8 * 1024 * 1024,
+            change_log: Default::default(),
         }
     }
 
@@ -375,6 +400,7 @@ mod tests {
             deletion_protection: false,
             tags: vec![("k".into(), "v".into())],
             next_index_id: 1,
+            settings: Default::default(),
         }
     }
 
