@@ -1,1 +1,87 @@
-//! get_item.
+//! GetItem: read one item by key, optionally projected.
+//!
+//! Checks, in DynamoDB's order: model constraints (table name, `Key` present,
+//! ReturnConsumedCapacity, a non-empty AttributesToGet), the expression parameters
+//! (ProjectionExpression and AttributesToGet are exclusive), the projection and unused
+//! names, then the table and the key against its schema. A missing item answers `{}`.
+//!
+//! Capacity: the whole item's size in 4 KB units (a projection does not reduce it; a
+//! missing item still costs one unit), halved for an eventually consistent read. Reads
+//! see the latest committed write whatever `ConsistentRead` says: one store, no replicas.
+
+use shared::expr::{self, legacy, Substitutions};
+use shared::model::size::item_size;
+use shared::wire::error::ApiError;
+use shared::wire::ops::common::ReturnConsumedCapacity;
+use shared::wire::ops::get_item::{GetItemInput, GetItemOutput};
+use shared::wire::ops::validate::{self, Violations};
+
+use super::item_write::{self, CAPACITY_VALUES};
+use crate::app::App;
+use crate::capacity;
+
+pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput, ApiError> {
+    let mut v = Violations::new();
+    validate::table_name(&mut v, "tableName", input.table_name.as_deref(), true)?;
+    v.not_null("key", input.key.is_some());
+    v.enumeration(
+        "returnConsumedCapacity",
+        input.return_consumed_capacity.as_deref(),
+        CAPACITY_VALUES,
+    );
+    if let Some(names) = &input.attributes_to_get {
+        v.list_length(
+            "attributesToGet",
+            &format!("[{}]", names.join(", ")),
+            names.len(),
+            1,
+            usize::MAX,
+        );
+    }
+    v.finish()?;
+    let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
+
+    let names = input.expression_attribute_names.as_ref();
+    expr::check_parameter_usage(
+        &[(
+            "ProjectionExpression",
+            input.projection_expression.is_some(),
+        )],
+        &[("AttributesToGet", input.attributes_to_get.is_some())],
+        names,
+        None,
+        &[],
+    )?;
+    let subs = Substitutions::new(names, None);
+    let projection = match (&input.projection_expression, &input.attributes_to_get) {
+        (Some(text), _) => Some(expr::parse_projection(text, &subs)?),
+        (None, Some(list)) => Some(legacy::attributes_to_get(list)?),
+        (None, None) => None,
+    };
+    subs.check_all_used()?;
+
+    let table = app
+        .catalog
+        .table_for_data(input.table_name.as_deref().unwrap_or_default())?;
+    let key = table
+        .layout
+        .schema
+        .key_from_param(input.key.as_ref().unwrap_or(&Default::default()))?;
+    let item = app
+        .storage
+        .get(&table.layout, &key)
+        .map_err(|e| item_write::storage_failure("GetItem", e))?;
+
+    let units = capacity::read_units(
+        item.as_ref().map_or(0, item_size),
+        input.consistent_read.unwrap_or(false),
+    );
+    let item = match (item, &projection) {
+        (Some(item), Some(projection)) => Some(projection.apply(&item)),
+        (item, _) => item,
+    };
+    Ok(GetItemOutput {
+        item,
+        consumed_capacity: item_write::read_capacity(table.name(), units, mode),
+    })
+}

@@ -6,6 +6,7 @@ pub mod batch_write_item;
 pub mod delete_item;
 pub mod get_item;
 pub mod idempotency;
+pub mod item_write;
 pub mod put_item;
 pub mod query;
 pub mod read_page;

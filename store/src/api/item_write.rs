@@ -1,0 +1,810 @@
+//! The pieces every single-item write shares: PutItem, UpdateItem, DeleteItem, and (per
+//! action) TransactWriteItems and BatchWriteItem.
+//!
+//! # Shape
+//! A write is checked in three stages, in DynamoDB's order (dynalite's `validations/*.js`
+//! then `actions/*.js`):
+//! 1. **static, no table**: model constraints ([`check_write_constraints`]), the
+//!    expression-parameter rules and the expressions themselves ([`parse_write_expressions`]:
+//!    ConditionExpression or Expected + ConditionalOperator, UpdateExpression or
+//!    AttributeUpdates, unused substitutions), an item's 400 KB size ([`check_item_size`]);
+//! 2. **against the table**: the key ([`key_of_put_item`], `KeySchema::key_from_param`),
+//!    index key types, updates of key attributes (`UpdateExpr::check_keys`);
+//! 3. **under the item's lock**: [`decide`], a pure function of the plan and the current
+//!    item, evaluates the condition and produces the mutation, the `Attributes` ReturnValues
+//!    asked for and the capacity consumed, or a [`WriteFailure`].
+//!
+//! [`decide`] knows nothing of requests or catalogs (a [`WritePlan`] carries everything it
+//! needs), so a transaction can run it once per action inside one `Storage::write` and turn
+//! each failure into a cancellation reason ([`WriteFailure::into_cancellation_reason`]),
+//! while the single-item operations turn it into their error
+//! ([`WriteFailure::into_api_error`]).
+//!
+//! # Capacity
+//! DynamoDB charges a write ceil(max(old size, new size) / 1 KB) units on the table (at
+//! least one, also for a missing item), plus, per secondary index whose entry changes, the
+//! entry's size in 1 KB units: a put of an entry, a delete of one, or both when the index
+//! key changes (CapacityUnitCalculations.md). A failed condition consumes too, but its
+//! response is an error, so nothing is reported.
+//!
+//! Not here: throttling, LSI item-collection sizes (ItemCollectionMetrics reports the
+//! collection key with a fixed 0-1 GB estimate).
+
+use std::collections::{BTreeMap, HashMap};
+
+use shared::expr::legacy::{self, AttributeValueUpdate, ExpectedAttributeValue};
+use shared::expr::{self, Condition, ExprKind, Substitutions, UpdateExpr};
+use shared::model::size::{item_size, value_size, MAX_ITEM_SIZE};
+use shared::model::{check_item_nesting, AttributeValue, Item, KeySchema, PrimaryKey};
+use shared::wire::error::{ApiError, CancellationReason};
+use shared::wire::ops::batch_write_item::ItemCollectionMetrics;
+use shared::wire::ops::common::{Capacity, ConsumedCapacity, ReturnConsumedCapacity};
+use shared::wire::ops::validate::{self, Violations};
+
+use crate::capacity;
+use crate::catalog::{IndexProjection, ProjectionType, TableMeta};
+use crate::storage::{Mutation, StorageError};
+
+/// `ReturnValues`' enumeration, in the model's order.
+pub const RETURN_VALUES: &[&str] = &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
+/// `ReturnValuesOnConditionCheckFailure`'s enumeration.
+pub const RETURN_VALUES_ON_FAILURE: &[&str] = &["ALL_OLD", "NONE"];
+/// `ReturnConsumedCapacity`'s enumeration.
+pub const CAPACITY_VALUES: &[&str] = &["INDEXES", "TOTAL", "NONE"];
+/// `ReturnItemCollectionMetrics`' enumeration.
+pub const METRICS_VALUES: &[&str] = &["SIZE", "NONE"];
+/// `ConditionalOperator`'s enumeration.
+pub const CONDITIONAL_OPERATORS: &[&str] = &["AND", "OR"];
+
+/// PutItem and DeleteItem accept only two of the five ReturnValues.
+pub const ONLY_ALL_OLD_OR_NONE: &str = "ReturnValues can only be ALL_OLD or NONE";
+/// A put's item over 400 KB.
+pub const ITEM_TOO_LARGE: &str = "Item size has exceeded the maximum allowed size";
+/// An update whose resulting item would exceed 400 KB.
+pub const UPDATED_ITEM_TOO_LARGE: &str =
+    "Item size to update has exceeded the maximum allowed size";
+
+/// What a write returns in `Attributes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReturnValues {
+    #[default]
+    None,
+    AllOld,
+    UpdatedOld,
+    AllNew,
+    UpdatedNew,
+}
+
+impl ReturnValues {
+    /// The member's value, already checked against [`RETURN_VALUES`] (anything else is
+    /// NONE).
+    pub fn parse(text: Option<&str>) -> Self {
+        match text {
+            Some("ALL_OLD") => ReturnValues::AllOld,
+            Some("UPDATED_OLD") => ReturnValues::UpdatedOld,
+            Some("ALL_NEW") => ReturnValues::AllNew,
+            Some("UPDATED_NEW") => ReturnValues::UpdatedNew,
+            _ => ReturnValues::None,
+        }
+    }
+}
+
+/// The members every single-item write validates the same way.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteParams<'a> {
+    pub table_name: Option<&'a str>,
+    /// `("item", present)` for a put, `("key", present)` otherwise.
+    pub target: (&'static str, bool),
+    pub return_values: Option<&'a str>,
+    pub return_consumed_capacity: Option<&'a str>,
+    pub return_item_collection_metrics: Option<&'a str>,
+    pub return_values_on_condition_check_failure: Option<&'a str>,
+    pub conditional_operator: Option<&'a str>,
+}
+
+/// Model constraints of a single-item write, all reported at once in the `N validation
+/// errors detected` form; a table name of the wrong length fails first with its own
+/// message (shared with the control plane, [`validate::table_name`]).
+pub fn check_write_constraints(p: &WriteParams<'_>) -> Result<(), ApiError> {
+    let mut v = Violations::new();
+    validate::table_name(&mut v, "tableName", p.table_name, true)?;
+    v.not_null(p.target.0, p.target.1);
+    v.enumeration("returnValues", p.return_values, RETURN_VALUES);
+    v.enumeration(
+        "returnConsumedCapacity",
+        p.return_consumed_capacity,
+        CAPACITY_VALUES,
+    );
+    v.enumeration(
+        "returnItemCollectionMetrics",
+        p.return_item_collection_metrics,
+        METRICS_VALUES,
+    );
+    v.enumeration(
+        "returnValuesOnConditionCheckFailure",
+        p.return_values_on_condition_check_failure,
+        RETURN_VALUES_ON_FAILURE,
+    );
+    v.enumeration(
+        "conditionalOperator",
+        p.conditional_operator,
+        CONDITIONAL_OPERATORS,
+    );
+    v.finish()
+}
+
+/// A write's expression members, expression and legacy forms alike.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteExpressions<'a> {
+    /// UpdateItem (and a transaction's Update): UpdateExpression and AttributeUpdates are
+    /// parameters of this operation.
+    pub is_update: bool,
+    pub update_expression: Option<&'a str>,
+    pub condition_expression: Option<&'a str>,
+    pub names: Option<&'a HashMap<String, String>>,
+    pub values: Option<&'a HashMap<String, AttributeValue>>,
+    pub attribute_updates: Option<&'a HashMap<String, AttributeValueUpdate>>,
+    pub expected: Option<&'a HashMap<String, ExpectedAttributeValue>>,
+    pub conditional_operator: Option<&'a str>,
+}
+
+/// A write's condition and update, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedWrite {
+    pub condition: Option<Condition>,
+    pub update: Option<UpdateExpr>,
+}
+
+/// The expression-parameter rules (mixing forms, names or values without expressions,
+/// empty maps), then the update (UpdateExpression or AttributeUpdates), then the
+/// condition (ConditionExpression or Expected), then unused substitutions: DynamoDB's
+/// order.
+pub fn parse_write_expressions(p: &WriteExpressions<'_>) -> Result<ParsedWrite, ApiError> {
+    let mut expressions = Vec::with_capacity(2);
+    let mut legacy_params = Vec::with_capacity(3);
+    if p.is_update {
+        expressions.push(("UpdateExpression", p.update_expression.is_some()));
+        legacy_params.push(("AttributeUpdates", p.attribute_updates.is_some()));
+    }
+    expressions.push(("ConditionExpression", p.condition_expression.is_some()));
+    legacy_params.push(("Expected", p.expected.is_some()));
+    legacy_params.push(("ConditionalOperator", p.conditional_operator.is_some()));
+    expr::check_parameter_usage(
+        &expressions,
+        &legacy_params,
+        p.names,
+        p.values,
+        &expressions,
+    )?;
+
+    let subs = Substitutions::new(p.names, p.values);
+    let update = match (p.update_expression, p.attribute_updates) {
+        (Some(text), _) => Some(expr::parse_update(text, &subs)?),
+        (None, Some(updates)) => Some(legacy::attribute_updates(updates)?),
+        (None, None) => None,
+    };
+    let condition = match (p.condition_expression, p.expected) {
+        (Some(text), _) => Some(expr::parse_condition(ExprKind::Condition, text, &subs)?),
+        (None, Some(expected)) => Some(legacy::expected_condition(
+            expected,
+            p.conditional_operator,
+        )?),
+        (None, None) => None,
+    };
+    subs.check_all_used()?;
+    Ok(ParsedWrite { condition, update })
+}
+
+/// `Item size has exceeded the maximum allowed size` for a put's item over 400 KB (checked
+/// before the table is looked up, as DynamoDB does).
+pub fn check_item_size(item: &Item) -> Result<(), ApiError> {
+    if item_size(item) > MAX_ITEM_SIZE {
+        return Err(ApiError::validation(ITEM_TOO_LARGE));
+    }
+    Ok(())
+}
+
+/// The key of an item being put, with PutItem's messages, and its secondary-index key
+/// attributes checked against the index types (an item lacking one is simply not in that
+/// index).
+pub fn key_of_put_item(table: &TableMeta, item: &Item) -> Result<PrimaryKey, ApiError> {
+    let key = table.layout.schema.key_of_item(item)?;
+    for index in table.local_indexes.iter().chain(&table.global_indexes) {
+        index.schema.index_key_of_item(item, &index.name)?;
+    }
+    Ok(key)
+}
+
+/// What a write does once its condition holds.
+#[derive(Debug, Clone)]
+pub enum WriteAction {
+    /// Replace the whole item.
+    Put(Item),
+    Delete,
+    /// Apply to the current item, or to the key attributes when there is none (upsert).
+    Update(UpdateExpr),
+    /// Only the condition (a transaction's ConditionCheck): nothing is written.
+    Check,
+}
+
+/// A secondary index as capacity accounting and index-key checks need it.
+#[derive(Debug, Clone)]
+pub struct IndexInfo {
+    pub name: String,
+    pub global: bool,
+    pub schema: KeySchema,
+    pub projection: IndexProjection,
+}
+
+/// Everything [`decide`] needs about one write.
+#[derive(Debug, Clone)]
+pub struct WritePlan {
+    pub action: WriteAction,
+    pub condition: Option<Condition>,
+    pub return_values: ReturnValues,
+    /// ReturnValuesOnConditionCheckFailure = ALL_OLD.
+    pub return_old_on_failure: bool,
+    pub table_schema: KeySchema,
+    /// The target's key attributes: where an update of a missing item starts.
+    pub key_item: Item,
+    pub indexes: Vec<IndexInfo>,
+}
+
+impl WritePlan {
+    /// A plan for `key` of `table`, with the table's schema and indexes filled in.
+    pub fn new(table: &TableMeta, key: &PrimaryKey, action: WriteAction) -> Self {
+        let schema = &table.layout.schema;
+        let local = table.local_indexes.iter().map(|i| (i, false));
+        let global = table.global_indexes.iter().map(|i| (i, true));
+        WritePlan {
+            action,
+            condition: None,
+            return_values: ReturnValues::None,
+            return_old_on_failure: false,
+            table_schema: schema.clone(),
+            key_item: schema.key_item(key),
+            indexes: local
+                .chain(global)
+                .map(|(i, global)| IndexInfo {
+                    name: i.name.clone(),
+                    global,
+                    schema: i.schema.clone(),
+                    projection: i.projection.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Write units of one write: the table's and each index's (only indexes whose entry
+/// changed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteUnits {
+    pub table: f64,
+    pub local: Vec<(String, f64)>,
+    pub global: Vec<(String, f64)>,
+}
+
+impl WriteUnits {
+    pub fn total(&self) -> f64 {
+        self.table
+            + self.local.iter().map(|(_, u)| u).sum::<f64>()
+            + self.global.iter().map(|(_, u)| u).sum::<f64>()
+    }
+}
+
+/// A write that succeeded in [`decide`] (its mutation is returned beside it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteResult {
+    /// What ReturnValues asked for; `None` when nothing or nothing non-empty.
+    pub attributes: Option<Item>,
+    pub units: WriteUnits,
+}
+
+/// Why [`decide`] refused a write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteFailure {
+    /// The condition was false; `item` is the current item when ALL_OLD was asked for.
+    ConditionalCheckFailed { item: Option<Item> },
+    /// A run-time failure of the update (operand types, size, index key types).
+    Validation(ApiError),
+}
+
+impl WriteFailure {
+    /// The single-item operations' error.
+    pub fn into_api_error(self) -> ApiError {
+        match self {
+            WriteFailure::ConditionalCheckFailed { item } => {
+                ApiError::conditional_check_failed(item)
+            }
+            WriteFailure::Validation(e) => e,
+        }
+    }
+
+    /// A transaction's cancellation reason for this action.
+    pub fn into_cancellation_reason(self) -> CancellationReason {
+        match self {
+            WriteFailure::ConditionalCheckFailed { item } => CancellationReason {
+                code: "ConditionalCheckFailed".into(),
+                message: Some("The conditional request failed".into()),
+                item,
+            },
+            WriteFailure::Validation(e) => CancellationReason {
+                code: "ValidationError".into(),
+                message: e.message,
+                item: None,
+            },
+        }
+    }
+}
+
+/// Runs under the item's lock: the condition against `current` (a missing item is
+/// evaluated as an empty one), then the action. Returns the mutation to commit and what
+/// the caller reports, or why the write is refused.
+pub fn decide(
+    plan: &WritePlan,
+    current: Option<&Item>,
+) -> Result<(Mutation, WriteResult), WriteFailure> {
+    let empty = Item::new();
+    if let Some(condition) = &plan.condition {
+        if !condition.eval(current.unwrap_or(&empty)) {
+            return Err(WriteFailure::ConditionalCheckFailed {
+                item: if plan.return_old_on_failure {
+                    current.cloned()
+                } else {
+                    None
+                },
+            });
+        }
+    }
+    let (mutation, new, attributes) = match &plan.action {
+        WriteAction::Check => (Mutation::Keep, current.cloned(), None),
+        WriteAction::Delete => {
+            let attributes = match plan.return_values {
+                ReturnValues::AllOld => current.cloned(),
+                _ => None,
+            };
+            (Mutation::Delete, None, attributes)
+        }
+        WriteAction::Put(item) => {
+            let attributes = match plan.return_values {
+                ReturnValues::AllOld => current.cloned(),
+                _ => None,
+            };
+            (Mutation::Put(item.clone()), Some(item.clone()), attributes)
+        }
+        WriteAction::Update(update) => {
+            let mut new = match current {
+                Some(item) => item.clone(),
+                None => plan.key_item.clone(),
+            };
+            update.apply(&mut new).map_err(WriteFailure::Validation)?;
+            if item_size(&new) > MAX_ITEM_SIZE {
+                return Err(WriteFailure::Validation(ApiError::validation(
+                    UPDATED_ITEM_TOO_LARGE,
+                )));
+            }
+            check_item_nesting(&new).map_err(WriteFailure::Validation)?;
+            for index in &plan.indexes {
+                index
+                    .schema
+                    .index_key_of_item(&new, &index.name)
+                    .map_err(WriteFailure::Validation)?;
+            }
+            let attributes = match plan.return_values {
+                ReturnValues::None => None,
+                ReturnValues::AllOld => current.cloned(),
+                ReturnValues::AllNew => Some(new.clone()),
+                ReturnValues::UpdatedOld => current.map(|old| update.updated_attributes(old)),
+                ReturnValues::UpdatedNew => Some(update.updated_attributes(&new)),
+            };
+            (Mutation::Put(new.clone()), Some(new), attributes)
+        }
+    };
+    let units = write_units(plan, current, new.as_ref());
+    Ok((
+        mutation,
+        WriteResult {
+            attributes: attributes.filter(|a| !a.is_empty()),
+            units,
+        },
+    ))
+}
+
+/// The capacity of a write from `old` to `new` (`None` = absent). A ConditionCheck (`new`
+/// equal to `old`) costs the item's size on the table and nothing on indexes.
+pub fn write_units(plan: &WritePlan, old: Option<&Item>, new: Option<&Item>) -> WriteUnits {
+    let old_size = old.map_or(0, item_size);
+    let new_size = new.map_or(0, item_size);
+    let mut units = WriteUnits {
+        table: capacity::write_units(old_size.max(new_size)),
+        ..Default::default()
+    };
+    for index in &plan.indexes {
+        let before = old.and_then(|o| index_entry(index, &plan.table_schema, o));
+        let after = new.and_then(|n| index_entry(index, &plan.table_schema, n));
+        let cost = match (before, after) {
+            (None, None) => 0.0,
+            (Some(e), None) | (None, Some(e)) => capacity::write_units(e.size),
+            (Some(a), Some(b)) if a.key != b.key => {
+                capacity::write_units(a.size) + capacity::write_units(b.size)
+            }
+            (Some(a), Some(b)) if a.attributes != b.attributes => {
+                capacity::write_units(a.size.max(b.size))
+            }
+            (Some(_), Some(_)) => 0.0,
+        };
+        if cost > 0.0 {
+            let list = if index.global {
+                &mut units.global
+            } else {
+                &mut units.local
+            };
+            list.push((index.name.clone(), cost));
+        }
+    }
+    units
+}
+
+/// An item's entry in one index: its index key, the attributes the index stores, and
+/// their size.
+struct IndexEntry<'a> {
+    key: PrimaryKey,
+    attributes: Vec<(&'a String, &'a AttributeValue)>,
+    size: usize,
+}
+
+/// `None` when the item lacks an index key attribute (sparse index).
+fn index_entry<'a>(
+    index: &IndexInfo,
+    table_schema: &KeySchema,
+    item: &'a Item,
+) -> Option<IndexEntry<'a>> {
+    let key = index.schema.key_of_stored(item)?;
+    let keep = |name: &str| match index.projection.kind {
+        ProjectionType::All => true,
+        ProjectionType::KeysOnly => {
+            index.schema.is_key_attr(name) || table_schema.is_key_attr(name)
+        }
+        ProjectionType::Include => {
+            index.schema.is_key_attr(name)
+                || table_schema.is_key_attr(name)
+                || index
+                    .projection
+                    .non_key_attributes
+                    .iter()
+                    .any(|a| a == name)
+        }
+    };
+    let attributes: Vec<(&String, &AttributeValue)> =
+        item.iter().filter(|(name, _)| keep(name)).collect();
+    let size = attributes
+        .iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum();
+    Some(IndexEntry {
+        key,
+        attributes,
+        size,
+    })
+}
+
+/// `ConsumedCapacity` of a single-item write: the total, and with INDEXES the table's
+/// share and each index's that changed.
+pub fn write_capacity(
+    table: &str,
+    units: &WriteUnits,
+    mode: ReturnConsumedCapacity,
+) -> Option<ConsumedCapacity> {
+    let total = units.total();
+    match mode {
+        ReturnConsumedCapacity::None => None,
+        ReturnConsumedCapacity::Total => Some(ConsumedCapacity {
+            table_name: table.to_string(),
+            capacity_units: total,
+            ..Default::default()
+        }),
+        ReturnConsumedCapacity::Indexes => {
+            let map = |list: &[(String, f64)]| -> Option<BTreeMap<String, Capacity>> {
+                if list.is_empty() {
+                    return None;
+                }
+                Some(
+                    list.iter()
+                        .map(|(name, units)| {
+                            (
+                                name.clone(),
+                                Capacity {
+                                    capacity_units: *units,
+                                    ..Default::default()
+                                },
+                            )
+                        })
+                        .collect(),
+                )
+            };
+            Some(ConsumedCapacity {
+                table_name: table.to_string(),
+                capacity_units: total,
+                table: Some(Capacity {
+                    capacity_units: units.table,
+                    ..Default::default()
+                }),
+                local_secondary_indexes: map(&units.local),
+                global_secondary_indexes: map(&units.global),
+                ..Default::default()
+            })
+        }
+    }
+}
+
+/// `ConsumedCapacity` of a single-item read (GetItem): the table only.
+pub fn read_capacity(
+    table: &str,
+    units: f64,
+    mode: ReturnConsumedCapacity,
+) -> Option<ConsumedCapacity> {
+    match mode {
+        ReturnConsumedCapacity::None => None,
+        ReturnConsumedCapacity::Total => Some(ConsumedCapacity {
+            table_name: table.to_string(),
+            capacity_units: units,
+            ..Default::default()
+        }),
+        ReturnConsumedCapacity::Indexes => Some(ConsumedCapacity {
+            table_name: table.to_string(),
+            capacity_units: units,
+            table: Some(Capacity {
+                capacity_units: units,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+/// `ItemCollectionMetrics` with ReturnItemCollectionMetrics = SIZE on a table with local
+/// secondary indexes (the only tables with item collections): the partition key and a
+/// fixed estimate of 0 to 1 GB, since we keep no per-collection sizes.
+pub fn item_collection_metrics(
+    table: &TableMeta,
+    key: &PrimaryKey,
+    requested: Option<&str>,
+) -> Option<ItemCollectionMetrics> {
+    if requested != Some("SIZE") || table.local_indexes.is_empty() {
+        return None;
+    }
+    let mut item_collection_key = Item::new();
+    item_collection_key.insert(table.layout.schema.hash.name.clone(), key.hash.clone());
+    Some(ItemCollectionMetrics {
+        item_collection_key: Some(item_collection_key),
+        size_estimate_range_gb: Some(vec![0.0, 1.0]),
+    })
+}
+
+/// Storage failures are never shown to clients: log the detail once, answer
+/// InternalServerError.
+pub fn storage_failure(op: &'static str, error: StorageError) -> ApiError {
+    tracing::error!(op, %error, "storage failed");
+    ApiError::internal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::model::{KeyAttr, Number, ScalarType};
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.into())
+    }
+
+    fn n(v: &str) -> AttributeValue {
+        AttributeValue::N(Number::parse(v).unwrap())
+    }
+
+    fn item(pairs: &[(&str, AttributeValue)]) -> Item {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn schema(hash: &str) -> KeySchema {
+        KeySchema {
+            hash: KeyAttr {
+                name: hash.into(),
+                ty: ScalarType::S,
+            },
+            range: None,
+        }
+    }
+
+    fn values(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn plan(action: WriteAction) -> WritePlan {
+        WritePlan {
+            action,
+            condition: None,
+            return_values: ReturnValues::None,
+            return_old_on_failure: false,
+            table_schema: schema("pk"),
+            key_item: item(&[("pk", s("k"))]),
+            indexes: vec![IndexInfo {
+                name: "by_g".into(),
+                global: true,
+                schema: schema("g"),
+                projection: IndexProjection {
+                    kind: ProjectionType::All,
+                    non_key_attributes: Vec::new(),
+                },
+            }],
+        }
+    }
+
+    fn parsed(
+        update: Option<&str>,
+        condition: Option<&str>,
+        vals: &[(&str, AttributeValue)],
+    ) -> ParsedWrite {
+        let vals = values(vals);
+        parse_write_expressions(&WriteExpressions {
+            is_update: update.is_some(),
+            update_expression: update,
+            condition_expression: condition,
+            values: if vals.is_empty() { None } else { Some(&vals) },
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn message(r: Result<ParsedWrite, ApiError>) -> String {
+        r.err().and_then(|e| e.message).unwrap_or_default()
+    }
+
+    #[test]
+    fn update_creates_the_item_and_returns_values() {
+        let p = parsed(Some("SET a = :v"), None, &[(":v", n("1"))]);
+        let mut plan = plan(WriteAction::Update(p.update.unwrap()));
+        plan.return_values = ReturnValues::AllNew;
+        let (mutation, result) = decide(&plan, None).unwrap();
+        let expected = item(&[("pk", s("k")), ("a", n("1"))]);
+        assert_eq!(mutation, Mutation::Put(expected.clone()));
+        assert_eq!(result.attributes, Some(expected));
+        assert_eq!(result.units.total(), 1.0);
+
+        plan.return_values = ReturnValues::AllOld;
+        assert_eq!(decide(&plan, None).unwrap().1.attributes, None);
+        plan.return_values = ReturnValues::UpdatedOld;
+        let old = item(&[("pk", s("k")), ("a", n("0")), ("b", s("x"))]);
+        assert_eq!(
+            decide(&plan, Some(&old)).unwrap().1.attributes,
+            Some(item(&[("a", n("0"))]))
+        );
+    }
+
+    #[test]
+    fn failed_condition_carries_the_old_item_only_when_asked() {
+        let p = parsed(None, Some("attribute_not_exists(pk)"), &[]);
+        let mut plan = plan(WriteAction::Delete);
+        plan.condition = p.condition;
+        let old = item(&[("pk", s("k"))]);
+        assert_eq!(
+            decide(&plan, Some(&old)).unwrap_err(),
+            WriteFailure::ConditionalCheckFailed { item: None }
+        );
+        plan.return_old_on_failure = true;
+        let failure = decide(&plan, Some(&old)).unwrap_err();
+        let error = failure.clone().into_api_error();
+        assert_eq!(error.code.name(), "ConditionalCheckFailedException");
+        assert_eq!(error.item, Some(old.clone()));
+        assert_eq!(
+            failure.into_cancellation_reason().code,
+            "ConditionalCheckFailed"
+        );
+        // Absent item: the condition holds and the delete is a one-unit no-op.
+        let (mutation, result) = decide(&plan, None).unwrap();
+        assert_eq!(mutation, Mutation::Delete);
+        assert_eq!(result.units.table, 1.0);
+    }
+
+    #[test]
+    fn oversized_update_is_refused() {
+        let p = parsed(Some("SET b = :v"), None, &[(":v", s(&"y".repeat(200_000)))]);
+        let plan = plan(WriteAction::Update(p.update.unwrap()));
+        let old = item(&[("pk", s("k")), ("a", s(&"x".repeat(300_000)))]);
+        let failure = decide(&plan, Some(&old)).unwrap_err();
+        assert_eq!(
+            failure.into_api_error().message.as_deref(),
+            Some(UPDATED_ITEM_TOO_LARGE)
+        );
+    }
+
+    #[test]
+    fn capacity_counts_the_larger_image_and_index_changes() {
+        let plan = plan(WriteAction::Delete);
+        let big = item(&[("pk", s("k")), ("d", s(&"x".repeat(2500)))]);
+        let small = item(&[("pk", s("k"))]);
+        assert_eq!(write_units(&plan, Some(&big), Some(&small)).table, 3.0);
+        let in_old = item(&[("pk", s("k")), ("g", s("old"))]);
+        let in_new = item(&[("pk", s("k")), ("g", s("new"))]);
+        let units = write_units(&plan, Some(&in_old), Some(&in_new));
+        assert_eq!(units.global, vec![("by_g".to_string(), 2.0)]);
+        assert_eq!(units.total(), 3.0);
+        assert!(write_units(&plan, Some(&in_old), Some(&in_old))
+            .global
+            .is_empty());
+        assert!(write_units(&plan, None, Some(&small)).global.is_empty());
+        let cc = write_capacity("t", &units, ReturnConsumedCapacity::Indexes).unwrap();
+        let json = serde_json::to_value(cc).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"TableName": "t", "CapacityUnits": 3.0, "Table": {"CapacityUnits": 1.0},
+                "GlobalSecondaryIndexes": {"by_g": {"CapacityUnits": 2.0}}})
+        );
+    }
+
+    #[test]
+    fn parameter_rules_and_legacy_forms() {
+        let vals = values(&[(":v", n("1"))]);
+        let expected: HashMap<String, ExpectedAttributeValue> = [(
+            "a".to_string(),
+            ExpectedAttributeValue {
+                exists: Some(false),
+                ..Default::default()
+            },
+        )]
+        .into_iter()
+        .collect();
+        let mixed = parse_write_expressions(&WriteExpressions {
+            condition_expression: Some("a = :v"),
+            values: Some(&vals),
+            expected: Some(&expected),
+            ..Default::default()
+        });
+        assert_eq!(
+            message(mixed),
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}"
+        );
+        let unused = parse_write_expressions(&WriteExpressions {
+            is_update: true,
+            values: Some(&vals),
+            ..Default::default()
+        });
+        assert_eq!(
+            message(unused),
+            "ExpressionAttributeValues can only be specified when using expressions: UpdateExpression and ConditionExpression are null"
+        );
+        let legacy = parse_write_expressions(&WriteExpressions {
+            expected: Some(&expected),
+            ..Default::default()
+        })
+        .unwrap();
+        let condition = legacy.condition.unwrap();
+        assert!(condition.eval(&item(&[("pk", s("k"))])));
+        assert!(!condition.eval(&item(&[("a", s("k"))])));
+    }
+
+    #[test]
+    fn return_values_parse() {
+        assert_eq!(ReturnValues::parse(None), ReturnValues::None);
+        assert_eq!(
+            ReturnValues::parse(Some("UPDATED_NEW")),
+            ReturnValues::UpdatedNew
+        );
+        let err = check_write_constraints(&WriteParams {
+            table_name: Some("tbl"),
+            target: ("key", true),
+            return_values: Some("EVERYTHING"),
+            ..Default::default()
+        });
+        assert_eq!(
+            err.err().and_then(|e| e.message).as_deref(),
+            Some("1 validation error detected: Value 'EVERYTHING' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [NONE, ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW]")
+        );
+    }
+}
