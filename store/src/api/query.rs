@@ -226,6 +226,15 @@ fn key_names(schema: &KeySchema) -> Vec<String> {
     names
 }
 
+/// An empty S or B value, which no partition key can hold.
+fn is_empty_scalar(value: &AttributeValue) -> bool {
+    match value {
+        AttributeValue::S(s) => s.is_empty(),
+        AttributeValue::B(b) => b.is_empty(),
+        _ => false,
+    }
+}
+
 fn scalar_matches(value: &AttributeValue, ty: ScalarType) -> bool {
     matches!(
         (value, ty),
@@ -275,6 +284,17 @@ fn match_schema(
                 return Err(type_mismatch());
             }
             match cond {
+                SortKeyCondition::Eq(v) if is_empty_scalar(v) => {
+                    let kind = if schema.hash.ty == ScalarType::B {
+                        "binary"
+                    } else {
+                        "string"
+                    };
+                    return Err(ApiError::validation(format!(
+                        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
+                        schema.hash.name
+                    )));
+                }
                 SortKeyCondition::Eq(v) => v.clone(),
                 _ => return Err(not_supported()),
             }
@@ -458,6 +478,14 @@ mod tests {
                 Source::Expression
             )),
             "Query key condition not supported"
+        );
+    }
+
+    #[test]
+    fn empty_partition_key_value_is_rejected() {
+        assert_eq!(
+            msg(match_schema(&schema(None), &[eq("pk", s(""))], Source::Expression)),
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"
         );
     }
 
