@@ -140,6 +140,24 @@ enum Either {
     Operand(RawOperand),
 }
 
+/// Joins a chain `a AND b AND c ...` (or OR) into a balanced tree. Both operators are
+/// associative, so the shape does not change the meaning, and a balanced tree keeps every
+/// later recursion (resolution, evaluation, drop) logarithmic in the chain length.
+fn balanced(mut terms: Vec<RawCond>, or: bool) -> RawCond {
+    if terms.len() <= 1 {
+        return terms
+            .pop()
+            .unwrap_or(RawCond::Function(RawOperand::Value(String::new())));
+    }
+    let right = terms.split_off(terms.len() / 2);
+    let (l, r) = (balanced(terms, or), balanced(right, or));
+    if or {
+        RawCond::Or(Box::new(l), Box::new(r))
+    } else {
+        RawCond::And(Box::new(l), Box::new(r))
+    }
+}
+
 /// The parser state over one expression's tokens.
 pub(crate) struct Parser<'a> {
     src: &'a str,
@@ -357,14 +375,13 @@ impl<'a> Parser<'a> {
         if !self.at_keyword("OR") {
             return Ok(first);
         }
-        let mut lhs = self.to_cond(first)?;
+        let mut terms = vec![self.to_cond(first)?];
         while self.at_keyword("OR") {
             self.advance();
             let rhs = self.and()?;
-            let rhs = self.to_cond(rhs)?;
-            lhs = RawCond::Or(Box::new(lhs), Box::new(rhs));
+            terms.push(self.to_cond(rhs)?);
         }
-        Ok(Either::Cond(lhs))
+        Ok(Either::Cond(balanced(terms, true)))
     }
 
     fn and(&mut self) -> ParseResult<Either> {
@@ -372,14 +389,13 @@ impl<'a> Parser<'a> {
         if !self.at_keyword("AND") {
             return Ok(first);
         }
-        let mut lhs = self.to_cond(first)?;
+        let mut terms = vec![self.to_cond(first)?];
         while self.at_keyword("AND") {
             self.advance();
             let rhs = self.not()?;
-            let rhs = self.to_cond(rhs)?;
-            lhs = RawCond::And(Box::new(lhs), Box::new(rhs));
+            terms.push(self.to_cond(rhs)?);
         }
-        Ok(Either::Cond(lhs))
+        Ok(Either::Cond(balanced(terms, false)))
     }
 
     fn not(&mut self) -> ParseResult<Either> {

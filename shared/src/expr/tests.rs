@@ -1102,3 +1102,20 @@ proptest! {
         let _ = parse_key_condition_parts(&text, &subs);
     }
 }
+
+#[test]
+fn long_chains_stay_shallow() {
+    // Run on a small stack: a 4 KB chain of ANDs/ORs must not recurse deeply anywhere.
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let mut text = String::from("num = :v");
+            while text.len() + 20 < MAX_EXPRESSION_BYTES {
+                text.push_str(" AND num = :v OR num = :v");
+            }
+            let c = cond_with(&text, &[(":v", n("5"))], &[]);
+            c.map(|c| c.eval(&base()))
+        });
+    let result = handle.map(|h| h.join());
+    assert!(matches!(result, Ok(Ok(Ok(true)))), "{result:?}");
+}
