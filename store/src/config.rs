@@ -39,6 +39,9 @@ pub struct Args {
     /// Engine block cache in MiB.
     #[arg(long, env = "STORE_CACHE_MB", default_value_t = 256)]
     pub cache_mb: u64,
+    /// Streams, TTL and trigger settings (see `streams::ChangeLogArgs`).
+    #[command(flatten)]
+    pub change_log: crate::streams::ChangeLogArgs,
 }
 
 /// Validated configuration.
@@ -51,6 +54,8 @@ pub struct Config {
     pub cluster_secret: Option<String>,
     pub durable: bool,
     pub cache_bytes: u64,
+    /// Streams, TTL and trigger settings.
+    pub change_log: crate::streams::ChangeLogConfig,
 }
 
 impl Config {
@@ -69,6 +74,7 @@ impl Config {
             cluster_secret: Some(args.cluster_secret).filter(|s| !s.is_empty()),
             durable: args.durable,
             cache_bytes: args.cache_mb.saturating_mul(1024 * 1024),
+            change_log: args.change_log.validate()?,
         })
     }
 

@@ -7,6 +7,8 @@
 //! - `catalog`: tables and their descriptions, persisted through storage meta records.
 //! - `api`: one module per operation, typed input → typed output, no axum types.
 //! - `storage`: items, change log and durability on fjall.
+//! - `streams`: DynamoDB Streams as a view of the change log (registry, shards, iterators,
+//!   records, retention); `ttl`: TTL settings and the expiry sweeper.
 
 pub mod api;
 pub mod app;
@@ -19,6 +21,8 @@ pub mod internal;
 pub mod metrics;
 pub mod server;
 pub mod storage;
+pub mod streams;
+pub mod ttl;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -55,6 +59,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
         storage,
         catalog,
     });
+    tokio::spawn(streams::run_maintenance(Arc::clone(&app)));
+    tokio::spawn(ttl::run_sweeper(Arc::clone(&app)));
     let server = Arc::new(server::Server {
         app,
         metrics,

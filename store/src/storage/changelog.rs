@@ -20,9 +20,13 @@
 //! encoding items twice. Decoding checks every length and never panics; anything malformed
 //! is [`StorageError::Corrupt`].
 //!
-//! Retention: records are kept forever for now. Streams need 24 hours and PITR 35 days; a
-//! trimmer must delete old records but always keep the newest one, because `open`
-//! recovers the next sequence number from the last record.
+//! A second keyspace indexes the log by table (`table_id | seq` → empty), written in the
+//! same engine batch as each record, so a stream reads one table's records without
+//! scanning everyone else's (see `stream_log`).
+//!
+//! Retention: `Storage::trim_changes` deletes records older than a cutoff (streams keep 24
+//! hours) but always keeps the newest one, because `open` recovers the next sequence number
+//! from the last record.
 
 use shared::model::codec::decode_item;
 use shared::model::Item;
@@ -41,6 +45,38 @@ const FLAG_NEW: u8 = 2;
 /// The engine key of the record with sequence number `seq`.
 pub fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
+}
+
+/// Byte offset of `table_id` in an encoded record.
+const TABLE_OFFSET: usize = 9;
+
+/// The per-table index key of record `seq` of table `table_id`: `table_id | seq`, both u64
+/// big-endian, so one table's records are one contiguous range in commit order.
+pub fn table_seq_key(table_id: u64, seq: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&table_id.to_be_bytes());
+    out[8..].copy_from_slice(&seq.to_be_bytes());
+    out
+}
+
+/// `(table_id, seq)` of a per-table index key; `None` if the key is not 16 bytes.
+pub fn parse_table_seq_key(key: &[u8]) -> Option<(u64, u64)> {
+    let table: [u8; 8] = key.get(..8)?.try_into().ok()?;
+    let seq: [u8; 8] = key.get(8..16)?.try_into().ok()?;
+    (key.len() == 16).then(|| (u64::from_be_bytes(table), u64::from_be_bytes(seq)))
+}
+
+/// The table id of an encoded record, read without decoding the rest (`None` if the
+/// record is too short, which `encode` never produces).
+pub fn record_table_id(record: &[u8]) -> Option<u64> {
+    let bytes: [u8; 8] = record.get(TABLE_OFFSET..TABLE_OFFSET + 8)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
+
+/// The commit time of an encoded record, read without decoding the rest.
+pub fn record_time_ms(record: &[u8]) -> Option<u64> {
+    let bytes: [u8; 8] = record.get(TIME_OFFSET..TIME_OFFSET + 8)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
 }
 
 /// The sequence number of a record key; `None` if the key is not 8 bytes.
@@ -213,5 +249,15 @@ mod tests {
         wrong_version[0] = 9;
         assert!(decode(&seq_key(1), &wrong_version).is_err());
         assert!(decode(b"short", &bytes).is_err());
+        assert_eq!(record_table_id(&bytes), Some(7));
+        assert_eq!(record_table_id(&bytes[..12]), None);
+    }
+
+    #[test]
+    fn table_seq_keys_round_trip_and_sort_by_table_then_seq() {
+        assert_eq!(parse_table_seq_key(&table_seq_key(3, 9)), Some((3, 9)));
+        assert!(table_seq_key(3, u64::MAX) < table_seq_key(4, 0));
+        assert!(table_seq_key(3, 255) < table_seq_key(3, 256));
+        assert_eq!(parse_table_seq_key(b"short"), None);
     }
 }

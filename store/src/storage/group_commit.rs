@@ -51,6 +51,9 @@ pub struct Engine {
     pub changes: Keyspace,
     /// Catalog records, under their UTF-8 names.
     pub meta: Keyspace,
+    /// Per-table index of the change log: `table_id u64 BE | seq u64 BE` → empty, written
+    /// in the same engine batch as the record it points at (see `stream_log`).
+    pub table_changes: Keyspace,
 }
 
 /// Which keyspace an [`Op`] writes.
@@ -58,6 +61,10 @@ pub struct Engine {
 pub enum Space {
     Items,
     Meta,
+    /// The change log itself; only retention trimming deletes from it directly.
+    Changes,
+    /// The per-table change index; only retention trimming deletes from it directly.
+    TableChanges,
 }
 
 /// One put or delete in a batch.
@@ -181,6 +188,13 @@ impl Committer {
         let time_ms = now_ms().max(state.last_time_ms);
         for (seq, mut record) in (first_seq..).zip(records) {
             changelog::set_time(&mut record, time_ms);
+            if let Some(table_id) = changelog::record_table_id(&record) {
+                wb.insert(
+                    &engine.table_changes,
+                    changelog::table_seq_key(table_id, seq),
+                    [],
+                );
+            }
             wb.insert(&engine.changes, changelog::seq_key(seq), record);
         }
         wb.commit().map_err(engine_error)?;
@@ -208,6 +222,8 @@ impl Committer {
         match space {
             Space::Items => &self.engine.items,
             Space::Meta => &self.engine.meta,
+            Space::Changes => &self.engine.changes,
+            Space::TableChanges => &self.engine.table_changes,
         }
     }
 

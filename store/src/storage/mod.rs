@@ -24,9 +24,11 @@
 //! - `group_commit`: commit order, sequence numbers, tickets, table stats, and the thread
 //!   that fsyncs groups of batches.
 //! - `changelog`: the versioned binary change-record encoding.
+//! - `stream_log`: per-table reads of the change log and its retention trimming.
 //!
 //! Engine keyspaces: `items` (values: the item codec's bytes followed by the item's
-//! DynamoDB size as u32 BE), `changes` (key: seq u64 BE), `meta` (key: the record name).
+//! DynamoDB size as u32 BE), `changes` (key: seq u64 BE), `table_changes` (key: table id
+//! u64 BE | seq u64 BE, empty value), `meta` (key: the record name).
 //!
 //! # What callers can rely on
 //! - **Visibility before durability.** A write is visible to `get`/`query`/`scan` and to
@@ -49,6 +51,7 @@ mod changelog;
 mod group_commit;
 mod keys;
 mod locks;
+mod stream_log;
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -202,12 +205,17 @@ impl Storage {
         let meta = db
             .keyspace("meta", KeyspaceCreateOptions::default)
             .map_err(engine_error)?;
+        let table_changes = db
+            .keyspace("table_changes", KeyspaceCreateOptions::default)
+            .map_err(engine_error)?;
         let engine = Engine {
             db,
             items,
             changes,
             meta,
+            table_changes,
         };
+        stream_log::backfill_table_index(&engine)?;
 
         let last_seq = match engine.changes.last_key_value() {
             None => 0,

@@ -52,3 +52,10 @@ pub mod describe_table;
 pub mod list_tables;
 pub mod tags;
 pub mod update_table;
+
+pub mod describe_stream;
+pub mod describe_time_to_live;
+pub mod get_records;
+pub mod get_shard_iterator;
+pub mod list_streams;
+pub mod update_time_to_live;

@@ -1,0 +1,82 @@
+//! UpdateTimeToLive: enables TTL on one attribute or disables it, echoing the
+//! specification. Enabling when enabled, disabling when disabled, disabling under another
+//! attribute name than the enabled one, and naming a key attribute are
+//! ValidationExceptions; a missing table is ResourceNotFoundException.
+
+use shared::wire::error::ApiError;
+use shared::wire::ops::update_time_to_live::{UpdateTimeToLiveInput, UpdateTimeToLiveOutput};
+use shared::wire::ops::validate::{self, Violations};
+
+use crate::app::App;
+use crate::ttl::{self, TtlSetting};
+
+pub const ALREADY_ENABLED: &str = "TimeToLive is already enabled";
+pub const ALREADY_DISABLED: &str = "TimeToLive is already disabled";
+
+pub async fn handle(
+    app: &App,
+    input: UpdateTimeToLiveInput,
+) -> Result<UpdateTimeToLiveOutput, ApiError> {
+    let mut v = Violations::new();
+    validate::table_name(&mut v, "tableName", input.table_name.as_deref(), true)?;
+    v.not_null(
+        "timeToLiveSpecification",
+        input.time_to_live_specification.is_some(),
+    );
+    if let Some(spec) = &input.time_to_live_specification {
+        v.not_null(
+            "timeToLiveSpecification.attributeName",
+            spec.attribute_name.is_some(),
+        );
+        v.length(
+            "timeToLiveSpecification.attributeName",
+            spec.attribute_name.as_deref(),
+            1,
+            255,
+        );
+        v.not_null("timeToLiveSpecification.enabled", spec.enabled.is_some());
+    }
+    v.finish()?;
+    let name = input.table_name.as_deref().unwrap_or_default();
+    let spec = input.time_to_live_specification.unwrap_or_default();
+    let attribute = spec.attribute_name.clone().unwrap_or_default();
+    let enable = spec.enabled.unwrap_or(false);
+    // Checked and changed inside the catalog's update, which serializes table changes, so
+    // two concurrent enables cannot both succeed.
+    app.catalog
+        .update(&app.storage, name, |table| {
+            let enabled_now = ttl::setting(table).filter(|s| s.enabled);
+            if enable {
+                if enabled_now.is_some() {
+                    return Err(ApiError::validation(ALREADY_ENABLED));
+                }
+                if table.is_key_attribute(&attribute) {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "TimeToLive attribute cannot be a key attribute: {attribute}"
+                    )));
+                }
+            } else {
+                match enabled_now {
+                    None => return Err(ApiError::validation(ALREADY_DISABLED)),
+                    Some(s) if s.attribute_name != attribute => {
+                        return Err(ApiError::validation(format!(
+                            "TimeToLive is active on a different AttributeName: current AttributeName is {}",
+                            s.attribute_name
+                        )))
+                    }
+                    Some(_) => {}
+                }
+            }
+            let setting = TtlSetting {
+                enabled: enable,
+                attribute_name: attribute.clone(),
+            };
+            let value = serde_json::to_value(&setting).map_err(|_| ApiError::internal())?;
+            table.settings.insert(ttl::SETTINGS_KEY.to_string(), value);
+            Ok(())
+        })
+        .await?;
+    Ok(UpdateTimeToLiveOutput {
+        time_to_live_specification: spec,
+    })
+}

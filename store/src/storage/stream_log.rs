@@ -1,0 +1,274 @@
+//! Per-table reads of the change log, and its retention trimming.
+//!
+//! DynamoDB Streams and triggers read one table's changes in commit order. The global log
+//! is ordered by sequence number only, so the committer also writes, in the same engine
+//! batch as each record, an index entry `table_id | seq` (see `changelog::table_seq_key`).
+//! A stream read is then a range over that index plus one point read per record.
+//!
+//! Retention: [`Storage::trim_changes`] deletes records (and their index entries) whose
+//! commit time is before a cutoff, oldest first, in chunks, each chunk durable before the
+//! next. It never deletes the newest record: `open` recovers the next sequence number from
+//! it. Because the log is contiguous (the committer hands out consecutive numbers), the
+//! first retained sequence number ([`Storage::first_change_seq`]) is the trim horizon:
+//! anything below it is gone.
+//!
+//! Not here: what a stream, shard or iterator is (`crate::streams`).
+
+use std::ops::Bound;
+
+use super::changelog;
+use super::group_commit::{engine_error, Batch, Engine, Op, Space};
+use super::{ChangeRecord, Storage, StorageError};
+
+/// Records deleted per engine batch when trimming or backfilling.
+const CHUNK: usize = 1000;
+
+/// Builds the per-table index for a log written before the index existed (an empty index
+/// next to a non-empty log). A no-op otherwise, so it costs one lookup per `open`.
+pub(super) fn backfill_table_index(engine: &Engine) -> Result<(), StorageError> {
+    if engine.table_changes.first_key_value().is_some()
+        || engine.changes.first_key_value().is_none()
+    {
+        return Ok(());
+    }
+    let mut batch = engine.db.batch();
+    let mut pending = 0usize;
+    for guard in engine.changes.iter() {
+        let (key, value) = guard.into_inner().map_err(engine_error)?;
+        let seq =
+            changelog::parse_seq_key(&key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
+        let table_id = changelog::record_table_id(&value)
+            .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
+        batch.insert(
+            &engine.table_changes,
+            changelog::table_seq_key(table_id, seq),
+            [],
+        );
+        pending += 1;
+        if pending >= CHUNK {
+            batch.commit().map_err(engine_error)?;
+            batch = engine.db.batch();
+            pending = 0;
+        }
+    }
+    batch.commit().map_err(engine_error)
+}
+
+impl Storage {
+    /// Change records of table `table_id` with `after < seq <= upto`, at most `limit`, in
+    /// commit order. Like `changes_after`, only durable records are returned (`upto` is
+    /// capped at the published sequence number). A record trimmed between the index read
+    /// and the record read is skipped.
+    pub fn table_changes(
+        &self,
+        table_id: u64,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<ChangeRecord>, StorageError> {
+        let upto = upto.min(self.committer.seq());
+        if after >= upto || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let range = (
+            Bound::Excluded(changelog::table_seq_key(table_id, after)),
+            Bound::Included(changelog::table_seq_key(table_id, upto)),
+        );
+        let engine = &self.committer.engine;
+        let mut records = Vec::new();
+        for guard in engine.table_changes.range(range).take(limit) {
+            let key = guard.key().map_err(engine_error)?;
+            let (_, seq) = changelog::parse_table_seq_key(&key)
+                .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
+            let seq_key = changelog::seq_key(seq);
+            if let Some(value) = engine.changes.get(seq_key).map_err(engine_error)? {
+                records.push(changelog::decode(&seq_key, &value)?);
+            }
+        }
+        Ok(records)
+    }
+
+    /// The sequence number of the oldest retained record; with an empty log, the number
+    /// the next record gets. Every record below it has been trimmed.
+    pub fn first_change_seq(&self) -> Result<u64, StorageError> {
+        match self.committer.engine.changes.first_key_value() {
+            Some(guard) => {
+                let key = guard.key().map_err(engine_error)?;
+                changelog::parse_seq_key(&key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))
+            }
+            None => Ok(self.committer.seq().saturating_add(1)),
+        }
+    }
+
+    /// The newest durable sequence number (what followers may read up to).
+    pub fn published_seq(&self) -> u64 {
+        self.committer.seq()
+    }
+
+    /// Deletes durable records committed before `before_ms` (epoch milliseconds), oldest
+    /// first, keeping at least the newest record; deletes at most `max_records` in one
+    /// call so a long backlog is trimmed in steps that leave room for user writes.
+    /// Returns how many records were deleted.
+    pub async fn trim_changes(
+        &self,
+        before_ms: u64,
+        max_records: usize,
+    ) -> Result<usize, StorageError> {
+        let newest = self.committer.seq();
+        let mut deleted = 0usize;
+        while deleted < max_records {
+            let mut ops = Vec::with_capacity(CHUNK * 2);
+            {
+                let engine = &self.committer.engine;
+                for guard in engine.changes.iter().take(CHUNK.min(max_records - deleted)) {
+                    let (key, value) = guard.into_inner().map_err(engine_error)?;
+                    let seq = changelog::parse_seq_key(&key)
+                        .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
+                    if seq >= newest || changelog::record_time_ms(&value) >= Some(before_ms) {
+                        break;
+                    }
+                    if let Some(table_id) = changelog::record_table_id(&value) {
+                        ops.push(Op::Delete {
+                            space: Space::TableChanges,
+                            key: changelog::table_seq_key(table_id, seq).to_vec(),
+                        });
+                    }
+                    ops.push(Op::Delete {
+                        space: Space::Changes,
+                        key: key.to_vec(),
+                    });
+                    deleted += 1;
+                }
+            }
+            if ops.is_empty() {
+                break;
+            }
+            self.commit(
+                Batch {
+                    ops,
+                    ..Batch::default()
+                },
+                Vec::new(),
+            )
+            .await?;
+        }
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use shared::model::{AttributeValue, Item, KeyAttr, KeySchema, PrimaryKey, ScalarType};
+
+    use super::super::{Cause, Mutation, StorageOptions, TableLayout};
+    use super::*;
+
+    fn open(dir: &Path) -> Arc<Storage> {
+        Storage::open(
+            dir,
+            StorageOptions {
+                durable: false,
+                cache_bytes: 8 << 20,
+            },
+        )
+        .unwrap_or_else(|e| panic!("open: {e}"))
+    }
+
+    fn layout(table_id: u64) -> TableLayout {
+        TableLayout {
+            table_id,
+            name: format!("t{table_id}"),
+            schema: KeySchema {
+                hash: KeyAttr {
+                    name: "pk".into(),
+                    ty: ScalarType::S,
+                },
+                range: None,
+            },
+        }
+    }
+
+    async fn put(storage: &Storage, table: &TableLayout, pk: &str, v: &str) {
+        let key = PrimaryKey {
+            hash: AttributeValue::S(pk.into()),
+            range: None,
+        };
+        let mut item = Item::new();
+        item.insert("pk".into(), key.hash.clone());
+        item.insert("v".into(), AttributeValue::S(v.into()));
+        let outcome = storage
+            .write(&[(table, key)], Cause::User, |_| {
+                Ok::<_, ()>((vec![Mutation::Put(item)], ()))
+            })
+            .await;
+        assert!(matches!(outcome, Ok(Ok(()))));
+    }
+
+    #[tokio::test]
+    async fn table_reads_see_only_their_table_in_order() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path());
+        let (a, b) = (layout(1), layout(2));
+        for i in 0..5 {
+            put(&storage, &a, "x", &format!("a{i}")).await;
+            put(&storage, &b, "x", &format!("b{i}")).await;
+        }
+        let all = storage
+            .table_changes(1, 0, u64::MAX, 100)
+            .unwrap_or_default();
+        assert_eq!(all.len(), 5);
+        assert!(all.iter().all(|r| r.table_id == 1));
+        assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+        let tail = storage
+            .table_changes(1, all[1].seq, u64::MAX, 2)
+            .unwrap_or_default();
+        assert_eq!(
+            tail.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![all[2].seq, all[3].seq]
+        );
+        let bounded = storage
+            .table_changes(2, 0, all[2].seq, 100)
+            .unwrap_or_default();
+        assert!(bounded
+            .iter()
+            .all(|r| r.seq <= all[2].seq && r.table_id == 2));
+    }
+
+    #[tokio::test]
+    async fn trimming_keeps_the_newest_record_and_moves_the_horizon() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        {
+            let storage = open(dir.path());
+            let a = layout(1);
+            for i in 0..30 {
+                put(&storage, &a, &format!("k{i}"), "v").await;
+            }
+            assert_eq!(storage.first_change_seq().ok(), Some(1));
+            // A cutoff in the past trims nothing.
+            assert_eq!(storage.trim_changes(1, usize::MAX).await.ok(), Some(0));
+            // Bounded steps.
+            assert_eq!(storage.trim_changes(u64::MAX, 10).await.ok(), Some(10));
+            assert_eq!(storage.first_change_seq().ok(), Some(11));
+            // Everything old, but the newest record stays.
+            assert_eq!(
+                storage.trim_changes(u64::MAX, usize::MAX).await.ok(),
+                Some(19)
+            );
+            assert_eq!(storage.first_change_seq().ok(), Some(30));
+            let left = storage
+                .table_changes(1, 0, u64::MAX, 100)
+                .unwrap_or_default();
+            assert_eq!(left.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![30]);
+        }
+        // The next sequence number survives a restart after trimming.
+        let storage = open(dir.path());
+        put(&storage, &layout(1), "after", "v").await;
+        let left = storage
+            .table_changes(1, 0, u64::MAX, 100)
+            .unwrap_or_default();
+        assert_eq!(left.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![30, 31]);
+    }
+}

@@ -1,0 +1,158 @@
+//! Change records as stream records: event names, the images a view type shows, sizes,
+//! and the service identity of TTL deletes (DYNAMODB.md §9).
+
+use shared::model::size::item_size;
+use shared::wire::ops::get_records::{Identity, Record, StreamRecordBody};
+
+use super::{sequence_number, StreamInfo};
+use crate::storage::{Cause, ChangeRecord};
+
+/// `INSERT` (no old image), `REMOVE` (no new image) or `MODIFY`.
+pub fn event_name(record: &ChangeRecord) -> &'static str {
+    match (&record.old_image, &record.new_image) {
+        (None, _) => "INSERT",
+        (Some(_), None) => "REMOVE",
+        (Some(_), Some(_)) => "MODIFY",
+    }
+}
+
+/// A stable id for the record (the same on every read, so consumers can deduplicate):
+/// 32 hex digits from the stream and the sequence number.
+pub fn event_id(stream_arn: &str, seq: u64) -> String {
+    format!(
+        "{:016x}{seq:016x}",
+        xxhash_rust::xxh3::xxh3_64(stream_arn.as_bytes())
+    )
+}
+
+/// The stream record of `record` in `stream`'s view type.
+pub fn stream_record(region: &str, stream: &StreamInfo, record: &ChangeRecord) -> Record {
+    let (new_shown, old_shown) = match stream.view_type.as_str() {
+        "NEW_IMAGE" => (true, false),
+        "OLD_IMAGE" => (false, true),
+        "NEW_AND_OLD_IMAGES" => (true, true),
+        _ => (false, false),
+    };
+    let new_image = record.new_image.clone().filter(|_| new_shown);
+    let old_image = record.old_image.clone().filter(|_| old_shown);
+    let size = item_size(&record.keys)
+        + new_image.as_ref().map_or(0, item_size)
+        + old_image.as_ref().map_or(0, item_size);
+    Record {
+        event_id: event_id(&stream.arn, record.seq),
+        event_name: event_name(record).to_string(),
+        event_version: "1.1".to_string(),
+        event_source: "aws:dynamodb".to_string(),
+        aws_region: region.to_string(),
+        dynamodb: StreamRecordBody {
+            approximate_creation_date_time: i64::try_from(record.time_ms / 1000)
+                .unwrap_or(i64::MAX),
+            keys: record.keys.clone(),
+            new_image,
+            old_image,
+            sequence_number: sequence_number(record.seq),
+            size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
+            stream_view_type: stream.view_type.clone(),
+        },
+        user_identity: (record.cause == Cause::Ttl).then(|| Identity {
+            principal_id: "dynamodb.amazonaws.com".to_string(),
+            r#type: "Service".to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::model::{AttributeValue, Item, KeyAttr, KeySchema, ScalarType};
+
+    fn item(pairs: &[(&str, &str)]) -> Item {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
+            .collect()
+    }
+
+    fn stream(view: &str) -> StreamInfo {
+        StreamInfo {
+            arn: "arn:s".into(),
+            label: "l".into(),
+            table_name: "t".into(),
+            table_id: 1,
+            view_type: view.into(),
+            key_schema: KeySchema {
+                hash: KeyAttr {
+                    name: "pk".into(),
+                    ty: ScalarType::S,
+                },
+                range: None,
+            },
+            created: 0.0,
+            start_seq: 0,
+            end_seq: None,
+            ended_ms: None,
+            shards: Vec::new(),
+        }
+    }
+
+    fn change(old: Option<Item>, new: Option<Item>, cause: Cause) -> ChangeRecord {
+        ChangeRecord {
+            seq: 7,
+            time_ms: 1_700_000_000_999,
+            table_id: 1,
+            table_name: "t".into(),
+            keys: item(&[("pk", "a")]),
+            old_image: old,
+            new_image: new,
+            cause,
+        }
+    }
+
+    #[test]
+    fn view_types_choose_images() {
+        let old = item(&[("pk", "a"), ("v", "1")]);
+        let new = item(&[("pk", "a"), ("v", "2")]);
+        let modify = change(Some(old.clone()), Some(new.clone()), Cause::User);
+        let r = stream_record("us-east-1", &stream("KEYS_ONLY"), &modify);
+        assert_eq!((r.dynamodb.new_image, r.dynamodb.old_image), (None, None));
+        assert_eq!(r.event_name, "MODIFY");
+        let r = stream_record("us-east-1", &stream("NEW_IMAGE"), &modify);
+        assert_eq!(
+            (r.dynamodb.new_image, r.dynamodb.old_image),
+            (Some(new.clone()), None)
+        );
+        let r = stream_record("us-east-1", &stream("OLD_IMAGE"), &modify);
+        assert_eq!(
+            (r.dynamodb.new_image, r.dynamodb.old_image),
+            (None, Some(old.clone()))
+        );
+        let r = stream_record("us-east-1", &stream("NEW_AND_OLD_IMAGES"), &modify);
+        assert!(r.dynamodb.new_image.is_some() && r.dynamodb.old_image.is_some());
+        assert_eq!(r.dynamodb.approximate_creation_date_time, 1_700_000_000);
+        assert_eq!(r.dynamodb.sequence_number, "100000000000000000007");
+        assert!(r.user_identity.is_none());
+        assert_eq!(r.event_id.len(), 32);
+    }
+
+    #[test]
+    fn ttl_removes_carry_the_service_identity() {
+        let old = item(&[("pk", "a")]);
+        let r = stream_record(
+            "eu-west-1",
+            &stream("NEW_AND_OLD_IMAGES"),
+            &change(Some(old), None, Cause::Ttl),
+        );
+        assert_eq!(r.event_name, "REMOVE");
+        assert!(r.dynamodb.new_image.is_none());
+        let json = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(
+            json["userIdentity"],
+            serde_json::json!({"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"})
+        );
+        assert_eq!(json["awsRegion"], "eu-west-1");
+        assert_eq!(
+            event_name(&change(None, Some(item(&[("pk", "a")])), Cause::User)),
+            "INSERT"
+        );
+    }
+}
