@@ -45,6 +45,8 @@ struct KeyPlan {
     range: Option<SortKeyCondition>,
 }
 
+/// Query: validates the request, reads one page of one partition, and reports it.
+/// Storage is read synchronously (at most one page, 1 MB of items).
 pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiError> {
     check_constraints(&input)?;
     let attributes_to_get = input.attributes_to_get.as_deref();

@@ -28,6 +28,8 @@ use crate::app::App;
 /// Most segments a parallel scan may have.
 pub const MAX_TOTAL_SEGMENTS: i64 = 1_000_000;
 
+/// Scan: validates the request, reads one page of the table (or of one segment), and
+/// reports it. Storage is read synchronously (at most one page, 1 MB of items).
 pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError> {
     check_constraints(&input)?;
     let attributes_to_get = input.attributes_to_get.as_deref();
