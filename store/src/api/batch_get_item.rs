@@ -437,6 +437,7 @@ pub(crate) fn storage_failure(op: &'static str, error: StorageError) -> ApiError
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use shared::model::Item;

@@ -231,6 +231,7 @@ fn check_constraints(input: &BatchWriteItemInput) -> Result<(), ApiError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use shared::wire::ops::batch_write_item::{DeleteRequest, PutRequest};

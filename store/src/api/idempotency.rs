@@ -257,6 +257,7 @@ fn hash_str(tag: u8, s: &str, h: &mut Xxh3) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

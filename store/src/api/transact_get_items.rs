@@ -176,6 +176,7 @@ fn check_constraints(input: &TransactGetItemsInput) -> Result<(), ApiError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use shared::wire::ops::transact_get_items::{Get, TransactGetItem};

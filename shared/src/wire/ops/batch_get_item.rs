@@ -87,6 +87,7 @@ pub fn deserialize_opt_item_list<'de, D: Deserializer<'de>>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::AttributeValue;

@@ -87,6 +87,7 @@ pub struct BatchWriteItemOutput {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::wire::ops::decode;

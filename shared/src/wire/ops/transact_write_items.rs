@@ -154,6 +154,7 @@ pub struct TransactWriteItemsOutput {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::wire::ops::decode;
