@@ -454,35 +454,37 @@ fn key_part(c: &Cond) -> Result<(String, SortKeyCondition), ApiError> {
             }
         };
     // The key attribute first, then only values.
-    let shape =
-        |op: &str, operands: &[&Operand]| -> Result<(String, Vec<AttributeValue>), ApiError> {
-            if operands.iter().any(|o| matches!(o, Operand::Size(_))) {
-                return Err(invalid_op("size"));
-            }
-            let paths = operands
-                .iter()
-                .filter(|o| matches!(o, Operand::Path(_)))
-                .count();
-            if paths > 1 {
-                return Err(condition("Multiple attribute names used in one condition"));
-            }
-            if paths == 0 {
-                return Err(condition("No key attribute specified"));
-            }
-            let (Some(Operand::Path(p)), rest) = (operands.first(), &operands[1..]) else {
-                return Err(condition(&format!(
-                    "{op} operator must have the key attribute as its first operand"
-                )));
-            };
-            let values = rest
-                .iter()
-                .filter_map(|o| match o {
-                    Operand::Value(v) => Some(v.clone()),
-                    _ => None,
-                })
-                .collect();
-            Ok((name_of(p)?, values))
+    let shape = |op: &str,
+                 operands: &[&Operand]|
+     -> Result<(String, Vec<AttributeValue>), ApiError> {
+        if operands.iter().any(|o| matches!(o, Operand::Size(_))) {
+            return Err(invalid_op("size"));
+        }
+        let paths = operands
+            .iter()
+            .filter(|o| matches!(o, Operand::Path(_)))
+            .count();
+        if paths > 1 {
+            return Err(condition("Multiple attribute names used in one condition"));
+        }
+        if paths == 0 {
+            return Err(condition("No key attribute specified"));
+        }
+        let (Some(Operand::Path(p)), rest) = (operands.first(), operands.get(1..).unwrap_or(&[]))
+        else {
+            return Err(condition(&format!(
+                "{op} operator must have the key attribute as its first operand"
+            )));
         };
+        let values = rest
+            .iter()
+            .filter_map(|o| match o {
+                Operand::Value(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect();
+        Ok((name_of(p)?, values))
+    };
     let one = |mut v: Vec<AttributeValue>| v.pop().unwrap_or(AttributeValue::Null);
     match c {
         Cond::Compare(op, a, b) => {
