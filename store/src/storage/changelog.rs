@@ -69,7 +69,10 @@ pub fn parse_table_seq_key(key: &[u8]) -> Option<(u64, u64)> {
 /// The table id of an encoded record, read without decoding the rest (`None` if the
 /// record is too short, which `encode` never produces).
 pub fn record_table_id(record: &[u8]) -> Option<u64> {
-    let bytes: [u8; 8] = record.get(TABLE_OFFSET..TABLE_OFFSET + 8)?.try_into().ok()?;
+    let bytes: [u8; 8] = record
+        .get(TABLE_OFFSET..TABLE_OFFSET + 8)?
+        .try_into()
+        .ok()?;
     Some(u64::from_be_bytes(bytes))
 }
 
