@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::*;
 
@@ -133,6 +134,10 @@ async fn kill9_under_write_load_keeps_every_acknowledged_write() {
     let acked: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
     let acked_count = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
+    // Writers still running, and the first error a writer stopped on before the kill (a
+    // store that rejects the writes should fail the test at once, not after the deadline).
+    let running = Arc::new(AtomicUsize::new(WRITERS));
+    let first_error: Arc<Mutex<Option<String>>> = Arc::default();
     let mut writers = tokio::task::JoinSet::new();
     for w in 0..WRITERS {
         let client = store.client();
@@ -140,6 +145,8 @@ async fn kill9_under_write_load_keeps_every_acknowledged_write() {
         let acked = acked.clone();
         let acked_count = acked_count.clone();
         let stop = stop.clone();
+        let running = running.clone();
+        let first_error = first_error.clone();
         writers.spawn(async move {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
@@ -157,24 +164,37 @@ async fn kill9_under_write_load_keeps_every_acknowledged_write() {
                         acked.lock().unwrap().push((pk, i));
                         acked_count.fetch_add(1, Ordering::Relaxed);
                     }
-                    // The store is gone: stop writing.
-                    Err(_) => break,
+                    // After the kill this is the store being gone: stop writing.
+                    Err(e) => {
+                        if !stop.load(Ordering::Relaxed) {
+                            let text = DisplayErrorContext(&e).to_string();
+                            first_error.lock().unwrap().get_or_insert(text);
+                        }
+                        break;
+                    }
                 }
                 i += 1;
             }
+            running.fetch_sub(1, Ordering::Relaxed);
         });
     }
 
     // Kill once enough writes are acknowledged (polling, not a fixed sleep).
     let enough = wait_until(Duration::from_secs(120), Duration::from_millis(10), || {
-        let n = acked_count.load(Ordering::Relaxed);
-        async move { n >= 400 }
+        let done =
+            acked_count.load(Ordering::Relaxed) >= 400 || running.load(Ordering::Relaxed) == 0;
+        async move { done }
     })
     .await;
     store.kill9();
     stop.store(true, Ordering::Relaxed);
     while writers.join_next().await.is_some() {}
-    assert!(enough, "fewer than 400 writes acknowledged in 120 s");
+    let acked_before_kill = acked_count.load(Ordering::Relaxed);
+    assert!(
+        enough && acked_before_kill >= 400,
+        "only {acked_before_kill} writes acknowledged before the kill; first writer error: {:?}",
+        first_error.lock().unwrap()
+    );
 
     store.restart();
     let items = scan_all(&store.client(), &table).await;

@@ -357,13 +357,16 @@ async fn create_table_validation_errors() {
         ),
     );
 
-    // Hash and range with the same name.
+    // Hash and range with the same name. (With a single definition DynamoDB answers
+    // "Invalid KeySchema: Some index key attribute have no definition" instead, as dynalite
+    // captured; two definitions reach the same-name check.)
     let same = ddb
         .create_table()
         .table_name("same-names")
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("pk", KeyType::Range))
         .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("other", ScalarAttributeType::S))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
