@@ -198,6 +198,7 @@ fn plan(input: &CreateTableInput) -> Result<Plan, ApiError> {
         .and_then(BillingMode::parse)
         .unwrap_or(BillingMode::Provisioned);
     let throughput = billing_throughput(billing, input.provisioned_throughput.as_ref())?;
+    def::check_on_demand(input.on_demand_throughput.as_ref(), billing, None)?;
     def::check_table_class(input.table_class.as_deref())?;
 
     let definitions = def::parse_attribute_definitions(
@@ -348,6 +349,7 @@ pub fn plan_global(
     let elements = index.key_schema.as_deref().unwrap_or_default();
     let schema = def::parse_index_key_schema(elements, definitions)?;
     let projection = def::parse_projection(&index.projection.clone().unwrap_or_default())?;
+    def::check_on_demand(index.on_demand_throughput.as_ref(), billing, Some(&name))?;
     let throughput = match (billing, &index.provisioned_throughput) {
         (BillingMode::PayPerRequest, Some(_)) => {
             return Err(ApiError::invalid_parameter(format!(
@@ -515,6 +517,23 @@ mod tests {
         assert_eq!(
             error(unused_with_index),
             "One or more parameter values were invalid: Some AttributeDefinitions are not used. AttributeDefinitions: [pk, x, z], keys used: [pk, x]"
+        );
+    }
+
+    #[test]
+    fn on_demand_limits_need_an_on_demand_table() {
+        assert_eq!(
+            error(&format!(
+                r#"{{"TableName":"abc",{HASH},"ProvisionedThroughput":{{"ReadCapacityUnits":1,"WriteCapacityUnits":1}},
+                "OnDemandThroughput":{{"MaxReadRequestUnits":5}}}}"#
+            )),
+            "One or more parameter values were invalid: MaxReadRequestUnits for OnDemandThroughput cannot be specified when the table BillingMode is PROVISIONED"
+        );
+        assert_eq!(
+            error(&format!(
+                r#"{{"TableName":"abc",{HASH},"BillingMode":"PAY_PER_REQUEST","OnDemandThroughput":{{"MaxWriteRequestUnits":0}}}}"#
+            )),
+            "One or more parameter values were invalid: Requested MaxWriteRequestUnits for OnDemandThroughput for table is outside of valid range"
         );
     }
 

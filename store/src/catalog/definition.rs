@@ -382,6 +382,41 @@ pub fn parse_create_stream(
     }
 }
 
+/// `OnDemandThroughput` of the table (`index` = None) or of a GSI: only on on-demand
+/// tables, each maximum positive (or -1, "no maximum").
+pub fn check_on_demand(
+    limits: Option<&shared::wire::ops::create_table::OnDemandThroughput>,
+    billing: super::meta::BillingMode,
+    index: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(limits) = limits else { return Ok(()) };
+    let target = match index {
+        Some(name) => format!("index : {name}"),
+        None => "table".to_string(),
+    };
+    for (what, value) in [
+        ("MaxReadRequestUnits", limits.max_read_request_units),
+        ("MaxWriteRequestUnits", limits.max_write_request_units),
+    ] {
+        let Some(value) = value else { continue };
+        if billing == super::meta::BillingMode::Provisioned {
+            let whose = match index {
+                Some(name) => format!(" for index : {name}"),
+                None => String::new(),
+            };
+            return Err(ApiError::invalid_parameter(format!(
+                "{what} for OnDemandThroughput cannot be specified when the table BillingMode is PROVISIONED{whose}"
+            )));
+        }
+        if value < 1 && value != -1 {
+            return Err(ApiError::invalid_parameter(format!(
+                "Requested {what} for OnDemandThroughput for {target} is outside of valid range"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `TableClass` outside the enum has its own message (not the model-constraint form).
 pub fn check_table_class(class: Option<&str>) -> Result<(), ApiError> {
     match class {
