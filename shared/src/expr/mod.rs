@@ -562,10 +562,7 @@ fn is_valid_key(key: &str, sigil: char) -> bool {
 }
 
 /// The request-level rules on which expression parameters may appear together, checked
-/// before any expression is parsed:
-/// - empty maps: `ExpressionAttributeNames must not be empty` (same for values), and keys
-///   not of the form `#[0-9a-zA-Z_]+` / `:[0-9a-zA-Z_]+`:
-///   `ExpressionAttributeNames contains invalid key: Syntax error; key: "x"`;
+/// before any expression is parsed, in this order:
 /// - `Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}`
 ///   (each list names only the parameters present, in the order given; legacy
 ///   `KeyConditions` is tolerated beside expressions when `KeyConditionExpression` is absent,
@@ -573,7 +570,10 @@ fn is_valid_key(key: &str, sigil: char) -> bool {
 /// - names without any expression: `ExpressionAttributeNames can only be specified when using expressions`;
 /// - values without any value-taking expression:
 ///   `ExpressionAttributeValues can only be specified when using expressions: UpdateExpression and ConditionExpression are null`
-///   (`value_expressions` lists this operation's value-taking expressions; `X is null` when there is one).
+///   (`value_expressions` lists this operation's value-taking expressions; `X is null` when there is one);
+/// - empty maps: `ExpressionAttributeNames must not be empty` (same for values), and keys
+///   not of the form `#[0-9a-zA-Z_]+` / `:[0-9a-zA-Z_]+`:
+///   `ExpressionAttributeNames contains invalid key: Syntax error; key: "x"`.
 pub fn check_parameter_usage(
     expressions: &[ParamPresence],
     legacy: &[ParamPresence],
@@ -581,34 +581,6 @@ pub fn check_parameter_usage(
     values: Option<&HashMap<String, AttributeValue>>,
     value_expressions: &[ParamPresence],
 ) -> Result<(), ApiError> {
-    if let Some(names) = names {
-        if names.is_empty() {
-            return Err(ApiError::validation(
-                "ExpressionAttributeNames must not be empty",
-            ));
-        }
-        let mut keys: Vec<&String> = names.keys().collect();
-        keys.sort();
-        if let Some(bad) = keys.into_iter().find(|k| !is_valid_key(k, '#')) {
-            return Err(ApiError::validation(format!(
-                "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{bad}\""
-            )));
-        }
-    }
-    if let Some(values) = values {
-        if values.is_empty() {
-            return Err(ApiError::validation(
-                "ExpressionAttributeValues must not be empty",
-            ));
-        }
-        let mut keys: Vec<&String> = values.keys().collect();
-        keys.sort();
-        if let Some(bad) = keys.into_iter().find(|k| !is_valid_key(k, ':')) {
-            return Err(ApiError::validation(format!(
-                "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{bad}\""
-            )));
-        }
-    }
     let present: Vec<&str> = expressions
         .iter()
         .filter(|(_, p)| *p)
@@ -646,6 +618,36 @@ pub fn check_parameter_usage(
             "ExpressionAttributeValues can only be specified when using expressions: {} {verb} null",
             listed.join(" and ")
         )));
+    }
+    // The maps' own shape is checked after which parameters may appear together, as
+    // DynamoDB (per dynalite) does.
+    if let Some(names) = names {
+        if names.is_empty() {
+            return Err(ApiError::validation(
+                "ExpressionAttributeNames must not be empty",
+            ));
+        }
+        let mut keys: Vec<&String> = names.keys().collect();
+        keys.sort();
+        if let Some(bad) = keys.into_iter().find(|k| !is_valid_key(k, '#')) {
+            return Err(ApiError::validation(format!(
+                "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{bad}\""
+            )));
+        }
+    }
+    if let Some(values) = values {
+        if values.is_empty() {
+            return Err(ApiError::validation(
+                "ExpressionAttributeValues must not be empty",
+            ));
+        }
+        let mut keys: Vec<&String> = values.keys().collect();
+        keys.sort();
+        if let Some(bad) = keys.into_iter().find(|k| !is_valid_key(k, ':')) {
+            return Err(ApiError::validation(format!(
+                "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{bad}\""
+            )));
+        }
     }
     Ok(())
 }

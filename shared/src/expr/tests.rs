@@ -444,15 +444,27 @@ fn parameter_usage() {
     let empty_names = HashMap::new();
     let vals = values(&[(":v", n("1"))]);
     let empty_vals = HashMap::new();
+    let cond = [("ConditionExpression", true)];
     assert_eq!(
         msg(check_parameter_usage(
+            &cond,
             &[],
+            Some(&empty_names),
+            None,
+            &cond
+        )),
+        "ExpressionAttributeNames must not be empty"
+    );
+    // Without any expression, the presence rule comes first.
+    assert_eq!(
+        msg(check_parameter_usage(
+            &[("ConditionExpression", false)],
             &[],
             Some(&empty_names),
             None,
             &[]
         )),
-        "ExpressionAttributeNames must not be empty"
+        "ExpressionAttributeNames can only be specified when using expressions"
     );
     assert_eq!(
         msg(check_parameter_usage(
