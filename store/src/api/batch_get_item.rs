@@ -26,18 +26,15 @@ use shared::wire::ops::batch_get_item::{BatchGetItemInput, BatchGetItemOutput, K
 use shared::wire::ops::common::{Capacity, ConsumedCapacity, ReturnConsumedCapacity};
 use shared::wire::ops::validate::{is_valid_name, MAX_VIOLATIONS, NAME_PATTERN};
 
+use super::item_write::{storage_failure, CAPACITY_VALUES};
 use crate::app::App;
 use crate::capacity;
-use crate::storage::StorageError;
 
 /// Most keys in one request, across all tables.
 pub const MAX_KEYS: usize = 100;
 
 /// Most item bytes one response carries (DynamoDB's 16 MB).
 pub const RESPONSE_CAP: usize = 16 * 1024 * 1024;
-
-/// `ReturnConsumedCapacity`'s values, in DynamoDB's order.
-pub const CAPACITY_VALUES: &[&str] = &["INDEXES", "TOTAL", "NONE"];
 
 const DUPLICATE_KEYS: &str = "Provided list of item keys contains duplicates";
 const TOO_MANY_KEYS: &str = "Too many items requested for the BatchGetItem call";
@@ -427,13 +424,6 @@ impl PerTable {
         });
         Some(list.collect())
     }
-}
-
-/// Storage failures are never shown to clients: log the detail once, answer
-/// InternalServerError.
-pub(crate) fn storage_failure(op: &'static str, error: StorageError) -> ApiError {
-    tracing::error!(op, %error, "storage failed");
-    ApiError::internal()
 }
 
 #[cfg(test)]

@@ -17,10 +17,8 @@
 //! atomicity, and never weaker), so `UnprocessedItems` is always `{}`. Capacity: per write
 //! ceil(max(old size, new size) / 1 KB) units (at least one), summed per table.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use shared::model::size::{item_size, MAX_ITEM_SIZE};
 use shared::model::{Item, PrimaryKey};
 use shared::wire::error::ApiError;
 use shared::wire::ops::batch_write_item::{
@@ -29,30 +27,26 @@ use shared::wire::ops::batch_write_item::{
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::validate::member_path;
 
-use super::batch_get_item::{storage_failure, PerTable, Problems, CAPACITY_VALUES};
+use super::batch_get_item::{PerTable, Problems};
+use super::item_write::{
+    self, key_of_put_item, storage_failure, WriteAction, WritePlan, CAPACITY_VALUES, METRICS_VALUES,
+};
 use crate::app::App;
-use crate::capacity;
 use crate::catalog::TableMeta;
-use crate::storage::{Cause, Mutation};
+use crate::storage::Cause;
 
 /// Most write requests in one call, across all tables.
 pub const MAX_REQUESTS: usize = 25;
 
-/// `ReturnItemCollectionMetrics`' values, in DynamoDB's order.
-pub const METRICS_VALUES: &[&str] = &["SIZE", "NONE"];
-
 const TOO_MANY: &str = "Too many items requested for the BatchWriteItem call";
 const DUPLICATE_KEYS: &str = "Provided list of item keys contains duplicates";
 const NOT_ONE_REQUEST: &str = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";
-/// The size message of every put (PutItem, BatchWriteItem, TransactWriteItems Put).
-pub const ITEM_TOO_LARGE: &str = "Item size has exceeded the maximum allowed size";
 
 /// One resolved write.
-struct WritePlan {
+struct Resolved {
     table: Arc<TableMeta>,
     key: PrimaryKey,
-    /// `Some` for a put.
-    item: Option<Item>,
+    plan: WritePlan,
 }
 
 pub async fn handle(
@@ -76,12 +70,8 @@ pub async fn handle(
                     put_request: Some(put),
                     delete_request: None,
                 } => {
-                    if put
-                        .item
-                        .as_ref()
-                        .is_some_and(|i| item_size(i) > MAX_ITEM_SIZE)
-                    {
-                        return Err(ApiError::validation(ITEM_TOO_LARGE));
+                    if let Some(item) = &put.item {
+                        item_write::check_item_size(item)?;
                     }
                 }
                 WriteRequest {
@@ -93,7 +83,7 @@ pub async fn handle(
         }
     }
 
-    let mut plans: Vec<WritePlan> = Vec::with_capacity(total);
+    let mut plans: Vec<Resolved> = Vec::with_capacity(total);
     for (name, requests) in request_items {
         let table = app.catalog.table_for_data(name)?;
         let schema = &table.layout.schema;
@@ -101,20 +91,24 @@ pub async fn handle(
             let plan = match (&request.put_request, &request.delete_request) {
                 (Some(put), _) => {
                     let item = put.item.clone().unwrap_or_default();
-                    let key = schema.key_of_batch_item(&item)?;
-                    check_index_keys(&table, &item)?;
-                    WritePlan {
+                    // Missing or mistyped key attributes in the batch's words first, then
+                    // PutItem's remaining key and index-key checks.
+                    schema.key_of_batch_item(&item)?;
+                    let key = key_of_put_item(&table, &item)?;
+                    let plan = WritePlan::new(&table, &key, WriteAction::Put(item));
+                    Resolved {
                         table: Arc::clone(&table),
                         key,
-                        item: Some(item),
+                        plan,
                     }
                 }
                 (None, Some(delete)) => {
                     let key = schema.key_from_param(delete.key.as_ref().unwrap_or(&Item::new()))?;
-                    WritePlan {
+                    let plan = WritePlan::new(&table, &key, WriteAction::Delete);
+                    Resolved {
                         table: Arc::clone(&table),
                         key,
-                        item: None,
+                        plan,
                     }
                 }
                 (None, None) => return Err(ApiError::validation(NOT_ONE_REQUEST)),
@@ -138,23 +132,17 @@ pub async fn handle(
         .write(&targets, Cause::User, |current| {
             let mut mutations = Vec::with_capacity(plans.len());
             let mut units = Vec::with_capacity(plans.len());
-            for (plan, old) in plans.iter().zip(current) {
-                let old_size = old.as_ref().map_or(0, item_size);
-                let new_size = plan.item.as_ref().map_or(0, item_size);
-                units.push(capacity::write_units(old_size.max(new_size)));
-                mutations.push(match &plan.item {
-                    Some(item) => Mutation::Put(item.clone()),
-                    None => Mutation::Delete,
-                });
+            for (resolved, old) in plans.iter().zip(current) {
+                // Plain puts and deletes have no condition, so they cannot fail here.
+                let (mutation, result) = item_write::decide(&resolved.plan, old.as_ref())
+                    .map_err(|f| f.into_api_error())?;
+                units.push(result.units.total());
+                mutations.push(mutation);
             }
-            Ok::<_, Infallible>((mutations, units))
+            Ok::<_, ApiError>((mutations, units))
         })
         .await
-        .map_err(|e| storage_failure("BatchWriteItem", e))?;
-    let units = match units {
-        Ok(units) => units,
-        Err(never) => match never {},
-    };
+        .map_err(|e| storage_failure("BatchWriteItem", e))??;
 
     let mut per_table = PerTable::default();
     for (plan, units) in plans.iter().zip(units) {
@@ -164,19 +152,6 @@ pub async fn handle(
         consumed_capacity: per_table.batch_capacity(mode),
         ..Default::default()
     })
-}
-
-/// Secondary-index key attributes of an item being written must have the index's types
-/// (an item lacking one is simply not in that index).
-pub(crate) fn check_index_keys(table: &TableMeta, item: &Item) -> Result<(), ApiError> {
-    for index in table
-        .local_indexes
-        .iter()
-        .chain(table.global_indexes.iter())
-    {
-        index.schema.index_key_of_item(item, &index.name)?;
-    }
-    Ok(())
 }
 
 /// Request-model constraints, all reported at once.

@@ -26,7 +26,8 @@ use shared::wire::ops::transact_get_items::{
 };
 use shared::wire::ops::validate::member_path;
 
-use super::batch_get_item::{storage_failure, PerTable, Problems, CAPACITY_VALUES};
+use super::batch_get_item::{PerTable, Problems};
+use super::item_write::{storage_failure, CAPACITY_VALUES};
 use crate::app::App;
 use crate::capacity;
 use crate::catalog::TableMeta;

@@ -33,9 +33,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use shared::expr::{self, Condition, ExprKind, Substitutions, UpdateExpr};
-use shared::model::size::{item_size, MAX_ITEM_SIZE};
-use shared::model::{AttributeValue, ExpressionValues, Item, KeySchema, PrimaryKey};
+use shared::model::size::item_size;
+use shared::model::{ExpressionValues, Item, PrimaryKey};
 use shared::wire::error::{ApiError, CancellationReason};
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::transact_write_items::{
@@ -43,9 +42,12 @@ use shared::wire::ops::transact_write_items::{
 };
 use shared::wire::ops::validate::member_path;
 
-use super::batch_get_item::{storage_failure, PerTable, Problems, CAPACITY_VALUES};
-use super::batch_write_item::{check_index_keys, ITEM_TOO_LARGE, METRICS_VALUES};
+use super::batch_get_item::{PerTable, Problems};
 use super::idempotency::{self, Claim};
+use super::item_write::{
+    self, key_of_put_item, storage_failure, WriteAction, WriteExpressions, WritePlan,
+    CAPACITY_VALUES, METRICS_VALUES, RETURN_VALUES_ON_FAILURE,
+};
 use super::transact_get_items::{MAX_ACTIONS, SAME_ITEM_TWICE, TOO_MANY_ACTIONS};
 use crate::app::App;
 use crate::capacity;
@@ -56,42 +58,12 @@ use crate::storage::{Cause, Mutation};
 pub const NOT_ONE_ACTION: &str =
     "TransactItems can only contain one of Check, Put, Update or Delete";
 
-/// UpdateItem's size message, also a transaction's ValidationError reason.
-pub const UPDATED_ITEM_TOO_LARGE: &str =
-    "Item size to update has exceeded the maximum allowed size";
-
-/// `ReturnValuesOnConditionCheckFailure`'s values, in DynamoDB's order.
-pub const RETURN_VALUES_ON_FAILURE: &[&str] = &["ALL_OLD", "NONE"];
-
-/// What an action does to its item once its condition holds.
-#[derive(Debug, Clone)]
-enum Kind {
-    Check,
-    Put(Item),
-    Delete,
-    Update(UpdateExpr),
-}
-
-/// One action, checked and resolved.
+/// One action, checked and resolved: its target and what `item_write::decide` needs.
 #[derive(Debug, Clone)]
 struct ActionPlan {
     table: Arc<TableMeta>,
     key: PrimaryKey,
-    decision: Decision,
-}
-
-/// What [`decide`] needs of one action (no catalog types, so it is testable alone).
-#[derive(Debug, Clone)]
-struct Decision {
-    kind: Kind,
-    condition: Option<Condition>,
-    /// ReturnValuesOnConditionCheckFailure = ALL_OLD.
-    return_old: bool,
-    /// The key attributes: where an update of a missing item starts.
-    key_item: Item,
-    /// Every secondary index: name and key schema (an updated item's index keys must keep
-    /// their types).
-    indexes: Vec<(String, KeySchema)>,
+    plan: WritePlan,
 }
 
 /// The parts of one action element the static checks need, whichever action it is.
@@ -187,38 +159,40 @@ pub async fn handle(
     }
     let mut parsed = Vec::with_capacity(views.len());
     for (view, action) in &views {
-        if *action == "put"
-            && view
-                .item_or_key
-                .is_some_and(|i| item_size(i) > MAX_ITEM_SIZE)
-        {
-            return Err(ApiError::validation(ITEM_TOO_LARGE));
+        if let (true, Some(item)) = (*action == "put", view.item_or_key) {
+            item_write::check_item_size(item)?;
         }
-        parsed.push(parse_expressions(view)?);
+        parsed.push(item_write::parse_write_expressions(&WriteExpressions {
+            is_update: *action == "update",
+            update_expression: view.update,
+            condition_expression: view.condition,
+            names: view.names,
+            values: view.values.map(|v| &v.0),
+            ..Default::default()
+        })?);
     }
 
     // Tables, keys, and one operation per item.
     let mut plans: Vec<ActionPlan> = Vec::with_capacity(views.len());
-    for ((view, action), (condition, update)) in views.iter().zip(parsed) {
+    for ((view, action), parsed) in views.iter().zip(parsed) {
         let table = app
             .catalog
             .table_for_data(view.table_name.unwrap_or_default())?;
         let schema = &table.layout.schema;
         let empty = Item::new();
         let given = view.item_or_key.unwrap_or(&empty);
-        let (key, kind) = match (*action, update) {
-            ("put", _) => {
-                let key = schema.key_of_item(given)?;
-                check_index_keys(&table, given)?;
-                (key, Kind::Put(given.clone()))
-            }
+        let (key, action) = match (*action, parsed.update) {
+            ("put", _) => (
+                key_of_put_item(&table, given)?,
+                WriteAction::Put(given.clone()),
+            ),
             ("update", Some(update)) => {
                 let key = schema.key_from_param(given)?;
                 update.check_keys(schema)?;
-                (key, Kind::Update(update))
+                (key, WriteAction::Update(update))
             }
-            ("delete", _) => (schema.key_from_param(given)?, Kind::Delete),
-            _ => (schema.key_from_param(given)?, Kind::Check),
+            ("delete", _) => (schema.key_from_param(given)?, WriteAction::Delete),
+            _ => (schema.key_from_param(given)?, WriteAction::Check),
         };
         if plans
             .iter()
@@ -226,23 +200,10 @@ pub async fn handle(
         {
             return Err(ApiError::validation(SAME_ITEM_TWICE));
         }
-        let decision = Decision {
-            kind,
-            condition,
-            return_old: view.return_values == Some("ALL_OLD"),
-            key_item: schema.key_item(&key),
-            indexes: table
-                .local_indexes
-                .iter()
-                .chain(table.global_indexes.iter())
-                .map(|i| (i.name.clone(), i.schema.clone()))
-                .collect(),
-        };
-        plans.push(ActionPlan {
-            table,
-            key,
-            decision,
-        });
+        let mut plan = WritePlan::new(&table, &key, action);
+        plan.condition = parsed.condition;
+        plan.return_old_on_failure = view.return_values == Some("ALL_OLD");
+        plans.push(ActionPlan { table, key, plan });
     }
 
     let claim = match &input.client_request_token {
@@ -267,8 +228,8 @@ pub async fn handle(
     let units = app
         .storage
         .write(&targets, Cause::User, |current| {
-            let decisions: Vec<&Decision> = plans.iter().map(|p| &p.decision).collect();
-            decide(&decisions, current)
+            let write_plans: Vec<&WritePlan> = plans.iter().map(|p| &p.plan).collect();
+            decide(&write_plans, current)
         })
         .await
         .map_err(|e| storage_failure("TransactWriteItems", e))??;
@@ -310,36 +271,11 @@ fn replay(
     })
 }
 
-/// The expression-parameter rules, then the action's expressions (update before
-/// condition) and unused substitutions.
-fn parse_expressions(
-    view: &ActionView<'_>,
-) -> Result<(Option<Condition>, Option<UpdateExpr>), ApiError> {
-    let values: Option<&HashMap<String, AttributeValue>> = view.values.map(|v| &v.0);
-    let mut expressions = Vec::with_capacity(2);
-    if view.update.is_some() {
-        expressions.push(("UpdateExpression", true));
-    }
-    expressions.push(("ConditionExpression", view.condition.is_some()));
-    expr::check_parameter_usage(&expressions, &[], view.names, values, &expressions)?;
-    let subs = Substitutions::new(view.names, values);
-    let update = match view.update {
-        Some(text) => Some(expr::parse_update(text, &subs)?),
-        None => None,
-    };
-    let condition = match view.condition {
-        Some(text) => Some(expr::parse_condition(ExprKind::Condition, text, &subs)?),
-        None => None,
-    };
-    subs.check_all_used()?;
-    Ok((condition, update))
-}
-
 /// Runs under the items' locks: every action against its current item. All succeed →
-/// the mutations and each action's capacity units; any fails → the cancellation, with a
-/// reason per action.
+/// the mutations and each action's capacity units (doubled: transactional); any fails →
+/// the cancellation, with a reason per action in request order.
 fn decide(
-    plans: &[&Decision],
+    plans: &[&WritePlan],
     current: &[Option<Item>],
 ) -> Result<(Vec<Mutation>, Vec<f64>), ApiError> {
     let mut mutations = Vec::with_capacity(plans.len());
@@ -347,16 +283,15 @@ fn decide(
     let mut reasons = Vec::with_capacity(plans.len());
     let mut failed = false;
     for (plan, old) in plans.iter().zip(current) {
-        match decide_one(plan, old.as_ref()) {
-            Ok((mutation, new_size)) => {
-                let old_size = old.as_ref().map_or(0, item_size);
-                units.push(2.0 * capacity::write_units(old_size.max(new_size)));
+        match item_write::decide(plan, old.as_ref()) {
+            Ok((mutation, result)) => {
+                units.push(2.0 * result.units.total());
                 mutations.push(mutation);
                 reasons.push(CancellationReason::none());
             }
-            Err(reason) => {
+            Err(failure) => {
                 failed = true;
-                reasons.push(reason);
+                reasons.push(failure.into_cancellation_reason());
             }
         }
     }
@@ -364,57 +299,6 @@ fn decide(
         return Err(ApiError::transaction_canceled(reasons));
     }
     Ok((mutations, units))
-}
-
-/// One action against its item (`None` when absent): the mutation and the new item's size,
-/// or the reason the action fails.
-fn decide_one(
-    plan: &Decision,
-    old: Option<&Item>,
-) -> Result<(Mutation, usize), CancellationReason> {
-    let empty = Item::new();
-    if let Some(condition) = &plan.condition {
-        if !condition.eval(old.unwrap_or(&empty)) {
-            return Err(CancellationReason {
-                code: "ConditionalCheckFailed".into(),
-                message: Some("The conditional request failed".into()),
-                item: if plan.return_old { old.cloned() } else { None },
-            });
-        }
-    }
-    match &plan.kind {
-        Kind::Check => Ok((Mutation::Keep, 0)),
-        Kind::Delete => Ok((Mutation::Delete, 0)),
-        Kind::Put(item) => Ok((Mutation::Put(item.clone()), item_size(item))),
-        Kind::Update(update) => {
-            let mut new = match old {
-                Some(item) => item.clone(),
-                None => plan.key_item.clone(),
-            };
-            update.apply(&mut new).map_err(validation_reason)?;
-            let size = item_size(&new);
-            if size > MAX_ITEM_SIZE {
-                return Err(validation_reason(ApiError::validation(
-                    UPDATED_ITEM_TOO_LARGE,
-                )));
-            }
-            for (name, schema) in &plan.indexes {
-                schema
-                    .index_key_of_item(&new, name)
-                    .map_err(validation_reason)?;
-            }
-            Ok((Mutation::Put(new), size))
-        }
-    }
-}
-
-/// A run-time ValidationException as a cancellation reason.
-fn validation_reason(error: ApiError) -> CancellationReason {
-    CancellationReason {
-        code: "ValidationError".into(),
-        message: error.message,
-        item: None,
-    }
 }
 
 /// Request-model constraints.
@@ -480,7 +364,10 @@ fn check_constraints(input: &TransactWriteItemsInput) -> Result<(), ApiError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use shared::model::{KeyAttr, KeySchema, Number, ScalarType};
+    use crate::api::item_write::IndexInfo;
+    use crate::catalog::{IndexProjection, ProjectionType};
+    use shared::expr::{self, ExprKind, Substitutions};
+    use shared::model::{AttributeValue, KeyAttr, KeySchema, Number, ScalarType};
     use shared::wire::ops::transact_write_items::{ConditionCheck, Put};
 
     fn message(r: Result<(), ApiError>) -> String {
@@ -503,11 +390,11 @@ mod tests {
     }
 
     fn plan(
-        kind: Kind,
+        action: WriteAction,
         condition: Option<&str>,
         values: &[(&str, AttributeValue)],
         return_old: bool,
-    ) -> Decision {
+    ) -> WritePlan {
         let values: HashMap<String, AttributeValue> = values
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
@@ -515,6 +402,13 @@ mod tests {
         let subs = Substitutions::new(None, Some(&values));
         let condition =
             condition.map(|c| expr::parse_condition(ExprKind::Condition, c, &subs).unwrap());
+        let schema = KeySchema {
+            hash: KeyAttr {
+                name: "pk".into(),
+                ty: ScalarType::S,
+            },
+            range: None,
+        };
         let index = KeySchema {
             hash: KeyAttr {
                 name: "g".into(),
@@ -522,21 +416,33 @@ mod tests {
             },
             range: None,
         };
-        Decision {
-            kind,
+        WritePlan {
+            action,
             condition,
-            return_old,
+            return_values: Default::default(),
+            return_old_on_failure: return_old,
+            table_schema: schema,
             key_item: item(&[("pk", s("a"))]),
-            indexes: vec![("by_g".into(), index)],
+            indexes: vec![IndexInfo {
+                name: "by_g".into(),
+                global: true,
+                schema: index,
+                projection: IndexProjection {
+                    kind: ProjectionType::All,
+                    non_key_attributes: vec![],
+                },
+            }],
         }
     }
 
-    fn update(text: &str, values: &[(&str, AttributeValue)]) -> Kind {
+    fn update(text: &str, values: &[(&str, AttributeValue)]) -> WriteAction {
         let values: HashMap<String, AttributeValue> = values
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        Kind::Update(expr::parse_update(text, &Substitutions::new(None, Some(&values))).unwrap())
+        WriteAction::Update(
+            expr::parse_update(text, &Substitutions::new(None, Some(&values))).unwrap(),
+        )
     }
 
     #[test]
@@ -563,7 +469,7 @@ mod tests {
         );
         // A condition on a missing item sees an empty item.
         let put = plan(
-            Kind::Put(item(&[("pk", s("a"))])),
+            WriteAction::Put(item(&[("pk", s("a"))])),
             Some("attribute_not_exists(pk)"),
             &[],
             false,
@@ -589,8 +495,8 @@ mod tests {
     fn failures_are_reported_per_action() {
         let old = item(&[("pk", s("a")), ("v", n("7")), ("w", s("str"))]);
         let plans = [
-            plan(Kind::Check, Some("v = :z"), &[(":z", n("0"))], true),
-            plan(Kind::Delete, None, &[], false),
+            plan(WriteAction::Check, Some("v = :z"), &[(":z", n("0"))], true),
+            plan(WriteAction::Delete, None, &[], false),
             plan(
                 update("SET w = w + :x", &[(":x", n("1"))]),
                 None,
@@ -598,7 +504,7 @@ mod tests {
                 false,
             ),
         ];
-        let plans: Vec<&Decision> = plans.iter().collect();
+        let plans: Vec<&WritePlan> = plans.iter().collect();
         let err = decide(&plans, &[Some(old.clone()), None, Some(old.clone())]).unwrap_err();
         let reasons = err.cancellation_reasons.unwrap();
         assert_eq!(reasons[0].code, "ConditionalCheckFailed");
