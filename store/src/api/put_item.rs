@@ -79,3 +79,406 @@ pub async fn handle(app: &App, input: PutItemInput) -> Result<PutItemOutput, Api
         ),
     })
 }
+
+/// The four single-item handlers end to end against a real (temporary) storage and
+/// catalog, without HTTP: the flows of the boto3 suite's `test_items.py`,
+/// `test_conditions.py`, `test_update.py` and the item parts of `test_capacity.py`.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod flow_tests {
+    use clap::Parser;
+    use serde_json::{json, Value};
+    use shared::wire::error::ApiError;
+
+    use crate::api;
+    use crate::app::App;
+    use crate::catalog::Catalog;
+    use crate::config::{Args, Config};
+    use crate::storage::{Storage, StorageOptions};
+
+    struct Fixture {
+        app: App,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_str().unwrap().to_string();
+        let args =
+            Args::try_parse_from(["store", "--data-dir", &path, "--durable", "false"]).unwrap();
+        let config = Config::from_args(args).unwrap();
+        let options = StorageOptions {
+            durable: false,
+            cache_bytes: 8 * 1024 * 1024,
+        };
+        let storage = Storage::open(dir.path(), options).unwrap();
+        let catalog = Catalog::load(&storage, &config).unwrap();
+        let app = App {
+            config,
+            storage,
+            catalog,
+        };
+        let tables = [
+            json!({"TableName": "tbl_s", "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}),
+            json!({"TableName": "tbl_sn", "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}]}),
+            json!({"TableName": "tbl_g", "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}],
+                "GlobalSecondaryIndexes": [{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"}}]}),
+        ];
+        for request in tables {
+            api::create_table::handle(&app, serde_json::from_value(request).unwrap())
+                .await
+                .unwrap();
+        }
+        Fixture { app, _dir: dir }
+    }
+
+    fn to_value<T: serde::Serialize>(r: Result<T, ApiError>) -> Result<Value, ApiError> {
+        r.map(|o| serde_json::to_value(o).unwrap())
+    }
+
+    async fn put(app: &App, request: Value) -> Result<Value, ApiError> {
+        to_value(super::handle(app, serde_json::from_value(request).unwrap()).await)
+    }
+
+    async fn get(app: &App, request: Value) -> Result<Value, ApiError> {
+        to_value(api::get_item::handle(app, serde_json::from_value(request).unwrap()).await)
+    }
+
+    async fn update(app: &App, request: Value) -> Result<Value, ApiError> {
+        to_value(api::update_item::handle(app, serde_json::from_value(request).unwrap()).await)
+    }
+
+    async fn delete(app: &App, request: Value) -> Result<Value, ApiError> {
+        to_value(api::delete_item::handle(app, serde_json::from_value(request).unwrap()).await)
+    }
+
+    async fn item(app: &App, pk: &str) -> Value {
+        let out = get(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s(pk)}, "ConsistentRead": true}),
+        )
+        .await
+        .unwrap();
+        out.get("Item").cloned().unwrap_or(Value::Null)
+    }
+
+    fn s(v: &str) -> Value {
+        json!({ "S": v })
+    }
+
+    fn n(v: &str) -> Value {
+        json!({ "N": v })
+    }
+
+    fn err(r: Result<Value, ApiError>) -> (String, String) {
+        match r {
+            Ok(v) => panic!("expected an error, got {v}"),
+            Err(e) => (e.code.name().to_string(), e.message.unwrap_or_default()),
+        }
+    }
+
+    #[tokio::test]
+    async fn put_get_delete_with_return_values() {
+        let f = fixture().await;
+        let app = &f.app;
+        let first = put(app, json!({"TableName": "tbl_s", "Item": {"pk": s("a"), "v": s("old")}, "ReturnValues": "ALL_OLD"}))
+            .await
+            .unwrap();
+        assert_eq!(first, json!({}));
+        let second = put(app, json!({"TableName": "tbl_s", "Item": {"pk": s("a"), "v": s("new")}, "ReturnValues": "ALL_OLD"}))
+            .await
+            .unwrap();
+        assert_eq!(second, json!({"Attributes": {"pk": s("a"), "v": s("old")}}));
+        assert_eq!(item(app, "a").await, json!({"pk": s("a"), "v": s("new")}));
+        assert_eq!(
+            get(
+                app,
+                json!({"TableName": "tbl_s", "Key": {"pk": s("missing")}})
+            )
+            .await
+            .unwrap(),
+            json!({})
+        );
+        let gone = delete(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("a")}, "ReturnValues": "ALL_OLD"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(gone, json!({"Attributes": {"pk": s("a"), "v": s("new")}}));
+        assert_eq!(item(app, "a").await, Value::Null);
+        let again = delete(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("a")}, "ReturnValues": "ALL_OLD"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(again, json!({}));
+
+        // Projections (expression and legacy).
+        put(app, json!({"TableName": "tbl_s", "Item": {"pk": s("p"), "a": s("A"), "m": {"M": {"x": n("1"), "y": n("2")}}}}))
+            .await
+            .unwrap();
+        let out = get(app, json!({"TableName": "tbl_s", "Key": {"pk": s("p")}, "ProjectionExpression": "#m.x, nope",
+            "ExpressionAttributeNames": {"#m": "m"}}))
+        .await
+        .unwrap();
+        assert_eq!(out, json!({"Item": {"m": {"M": {"x": n("1")}}}}));
+        let out = get(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("p")}, "AttributesToGet": ["a"]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out, json!({"Item": {"a": s("A")}}));
+    }
+
+    #[tokio::test]
+    async fn validation_messages_and_their_order() {
+        let f = fixture().await;
+        let app = &f.app;
+        let (code, message) = err(put(
+            app,
+            json!({"TableName": "tbl_s", "Item": {"pk": s("a")}, "ReturnValues": "ALL_NEW"}),
+        )
+        .await);
+        assert_eq!(code, "ValidationException");
+        assert_eq!(message, "ReturnValues can only be ALL_OLD or NONE");
+        let (_, message) = err(put(
+            app,
+            json!({"TableName": "tbl_s", "Item": {"pk": s("a")}, "ReturnValues": "BOGUS"}),
+        )
+        .await);
+        assert_eq!(message, "1 validation error detected: Value 'BOGUS' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [NONE, ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW]");
+        let (_, message) = err(delete(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("a")}, "ReturnValues": "ALL_NEW"}),
+        )
+        .await);
+        assert_eq!(message, "ReturnValues can only be ALL_OLD or NONE");
+        let (_, message) = err(put(app, json!({"TableName": "t;x", "Item": {"pk": s("a")}})).await);
+        assert_eq!(message, "1 validation error detected: Value 't;x' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+        let (_, message) = err(put(app, json!({"TableName": "tbl_s"})).await);
+        assert_eq!(message, "1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null");
+        // Expression errors come before the table lookup; the key after it.
+        let (_, message) = err(put(
+            app,
+            json!({"TableName": "no_such", "Item": {"pk": s("a")},
+            "ConditionExpression": "a = :v"}),
+        )
+        .await);
+        assert_eq!(message, "Invalid ConditionExpression: An expression attribute value used in expression is not defined; attribute value: :v");
+        let (code, _) = err(update(
+            app,
+            json!({"TableName": "no_such", "Key": {"pk": s("a")},
+            "UpdateExpression": "SET a = :v", "ExpressionAttributeValues": {":v": n("1")}}),
+        )
+        .await);
+        assert_eq!(code, "ResourceNotFoundException");
+        let (_, message) = err(put(
+            app,
+            json!({"TableName": "tbl_s", "Item": {"other": s("a")}}),
+        )
+        .await);
+        assert_eq!(
+            message,
+            "One or more parameter values were invalid: Missing the key pk in the item"
+        );
+        let (_, message) = err(get(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("a"), "x": s("b")}}),
+        )
+        .await);
+        assert_eq!(
+            message,
+            "The provided key element does not match the schema"
+        );
+        let (_, message) = err(put(app, json!({"TableName": "tbl_s", "Item": {"pk": s("a")},
+            "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": {":u": n("1")}})).await);
+        assert_eq!(
+            message,
+            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:u}"
+        );
+        let (_, message) = err(get(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("a")},
+            "ProjectionExpression": "a", "ExpressionAttributeNames": {"#u": "b"}}),
+        )
+        .await);
+        assert_eq!(
+            message,
+            "Value provided in ExpressionAttributeNames unused in expressions: keys: {#u}"
+        );
+        let (_, message) = err(update(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("a")},
+            "UpdateExpression": "SET pk = :v", "ExpressionAttributeValues": {":v": s("b")}}),
+        )
+        .await);
+        assert_eq!(message, "One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key");
+        let big = "x".repeat(410_000);
+        let (_, message) = err(put(
+            app,
+            json!({"TableName": "tbl_s", "Item": {"pk": s("a"), "v": s(&big)}}),
+        )
+        .await);
+        assert_eq!(message, "Item size has exceeded the maximum allowed size");
+    }
+
+    #[tokio::test]
+    async fn conditions_and_failures() {
+        let f = fixture().await;
+        let app = &f.app;
+        put(
+            app,
+            json!({"TableName": "tbl_s", "Item": {"pk": s("c"), "num": n("5")}}),
+        )
+        .await
+        .unwrap();
+        let failed = super::handle(
+            app,
+            serde_json::from_value(json!({"TableName": "tbl_s",
+            "Item": {"pk": s("c")}, "ConditionExpression": "attribute_not_exists(pk)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}))
+            .unwrap(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(failed.code.name(), "ConditionalCheckFailedException");
+        assert_eq!(
+            failed.to_json()["Item"],
+            json!({"pk": s("c"), "num": n("5")})
+        );
+        let (code, _) = err(update(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("new")},
+            "UpdateExpression": "SET v = :v", "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {":v": n("1")}}),
+        )
+        .await);
+        assert_eq!(code, "ConditionalCheckFailedException");
+        assert_eq!(item(app, "new").await, Value::Null);
+        // Legacy Expected.
+        let (code, _) = err(delete(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("c")},
+            "Expected": {"num": {"Value": n("6")}}}),
+        )
+        .await);
+        assert_eq!(code, "ConditionalCheckFailedException");
+        delete(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("c")},
+            "Expected": {"num": {"ComparisonOperator": "EQ", "AttributeValueList": [n("5")]}}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(item(app, "c").await, Value::Null);
+    }
+
+    #[tokio::test]
+    async fn updates_upsert_and_return_values() {
+        let f = fixture().await;
+        let app = &f.app;
+        let out = update(app, json!({"TableName": "tbl_sn", "Key": {"pk": s("u"), "sk": n("3")},
+            "UpdateExpression": "SET a = :a", "ExpressionAttributeValues": {":a": n("1")}, "ReturnValues": "ALL_NEW"}))
+        .await
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"Attributes": {"pk": s("u"), "sk": n("3"), "a": n("1")}})
+        );
+        put(
+            app,
+            json!({"TableName": "tbl_s", "Item": {"pk": s("r"), "a": n("1"), "b": s("keep")}}),
+        )
+        .await
+        .unwrap();
+        let out = update(app, json!({"TableName": "tbl_s", "Key": {"pk": s("r")},
+            "UpdateExpression": "SET a = :v, c = :v", "ExpressionAttributeValues": {":v": n("2")}, "ReturnValues": "UPDATED_OLD"}))
+        .await
+        .unwrap();
+        assert_eq!(out, json!({"Attributes": {"a": n("1")}}));
+        let out = update(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("r")},
+            "UpdateExpression": "REMOVE b", "ReturnValues": "UPDATED_NEW"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out, json!({}));
+        // Legacy AttributeUpdates.
+        update(app, json!({"TableName": "tbl_s", "Key": {"pk": s("r")},
+            "AttributeUpdates": {"a": {"Action": "ADD", "Value": n("5")}, "c": {"Action": "DELETE"}}}))
+        .await
+        .unwrap();
+        assert_eq!(item(app, "r").await, json!({"pk": s("r"), "a": n("7")}));
+        // A failed run-time update leaves the item as it was.
+        put(
+            app,
+            json!({"TableName": "tbl_s", "Item": {"pk": s("big"), "v": s(&"x".repeat(300_000))}}),
+        )
+        .await
+        .unwrap();
+        let (_, message) = err(update(app, json!({"TableName": "tbl_s", "Key": {"pk": s("big")},
+            "UpdateExpression": "SET w = :w", "ExpressionAttributeValues": {":w": s(&"y".repeat(200_000))}})).await);
+        assert_eq!(
+            message,
+            "Item size to update has exceeded the maximum allowed size"
+        );
+        assert!(item(app, "big").await.get("w").is_none());
+    }
+
+    #[tokio::test]
+    async fn consumed_capacity() {
+        let f = fixture().await;
+        let app = &f.app;
+        let units = |v: &Value| v["ConsumedCapacity"]["CapacityUnits"].as_f64().unwrap();
+        let out = put(
+            app,
+            json!({"TableName": "tbl_g", "Item": {"pk": s("k"), "d": s(&"x".repeat(2990))},
+            "ReturnConsumedCapacity": "TOTAL"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(units(&out), 3.0);
+        let out = put(app, json!({"TableName": "tbl_g", "Item": {"pk": s("k")}, "ReturnConsumedCapacity": "TOTAL"}))
+            .await
+            .unwrap();
+        assert_eq!(units(&out), 3.0);
+        let out = get(app, json!({"TableName": "tbl_g", "Key": {"pk": s("none")}, "ReturnConsumedCapacity": "TOTAL"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            json!({"ConsumedCapacity": {"TableName": "tbl_g", "CapacityUnits": 0.5}})
+        );
+        let out = put(app, json!({"TableName": "tbl_g", "Item": {"pk": s("g"), "g": s("old")}, "ReturnConsumedCapacity": "INDEXES"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            out["ConsumedCapacity"],
+            json!({"TableName": "tbl_g", "CapacityUnits": 2.0, "Table": {"CapacityUnits": 1.0},
+                "GlobalSecondaryIndexes": {"by_g": {"CapacityUnits": 1.0}}})
+        );
+        let out = update(
+            app,
+            json!({"TableName": "tbl_g", "Key": {"pk": s("g")}, "UpdateExpression": "SET g = :g",
+            "ExpressionAttributeValues": {":g": s("new")}, "ReturnConsumedCapacity": "INDEXES"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(units(&out), 3.0);
+        let out = delete(app, json!({"TableName": "tbl_g", "Key": {"pk": s("none")}, "ReturnConsumedCapacity": "TOTAL"}))
+            .await
+            .unwrap();
+        assert_eq!(units(&out), 1.0);
+    }
+}
