@@ -245,6 +245,7 @@ pub async fn http_get(endpoint: &Endpoint, path: &str) -> Result<(u16, Bytes), S
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

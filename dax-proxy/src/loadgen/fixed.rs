@@ -71,6 +71,7 @@ pub async fn serve(listen: SocketAddr) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -161,6 +161,7 @@ impl std::str::FromStr for Mix {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use rand::SeedableRng;

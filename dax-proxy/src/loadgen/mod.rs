@@ -243,7 +243,12 @@ fn ctrl_c_channel() -> watch::Receiver<bool> {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\ninterrupted: stopping and reporting what ran");
             let _ = tx.send(true);
-            // Keep the sender alive so receivers see `true`, not a closed channel.
+            // A second Ctrl-C means "now": skip the report. Until then the sender stays
+            // alive so receivers see `true`, not a closed channel.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted twice: exiting without a report");
+                std::process::exit(130);
+            }
             std::future::pending::<()>().await;
         }
     });
@@ -406,6 +411,7 @@ pub fn main_with_args(cli: Cli) -> std::process::ExitCode {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

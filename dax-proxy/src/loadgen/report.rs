@@ -347,7 +347,9 @@ impl Report {
             "p99.9 ms",
             "max ms"
         ));
-        let mut rows: Vec<(&str, u64, f64, u64, Option<f64>, &Latency)> = self
+        // (name, count, ops/s, errors, hit ratio, latency)
+        type Row<'a> = (&'a str, u64, f64, u64, Option<f64>, &'a Latency);
+        let mut rows: Vec<Row<'_>> = self
             .operations
             .iter()
             .map(|(name, o)| {
@@ -472,6 +474,7 @@ pub fn svg_chart(timeline: &[TimePoint]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::loadgen::client::CacheMark;

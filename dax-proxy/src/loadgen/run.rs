@@ -274,6 +274,10 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
             let mut stats = Stats::default();
             let mut extra: Vec<u64> = Vec::with_capacity(cfg.batch_size);
             let batch = (cfg.batch_size as u64).min(ks.items) as usize;
+            let targets: Vec<String> = LoadOp::ALL
+                .iter()
+                .map(|op| format!("{TARGET_PREFIX}{}", op.name()))
+                .collect();
             loop {
                 if *stop.borrow() {
                     break;
@@ -327,9 +331,9 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
                 let consistent =
                     op.is_read() && cfg.consistent > 0.0 && rng.random_bool(cfg.consistent);
                 let body = ks.body(op, key, &extra, consistent, cfg.scan_limit, &mut rng);
-                let target = format!("{TARGET_PREFIX}{}", op.name());
+                let target = &targets[op.index()];
                 let result = tokio::select! {
-                    r = tokio::time::timeout(cfg.timeout, conn.call(&target, body)) => r,
+                    r = tokio::time::timeout(cfg.timeout, conn.call(target, body)) => r,
                     _ = stop.changed() => break,
                 };
                 let nanos = began.elapsed().as_nanos().min(u64::MAX as u128) as u64;
@@ -476,6 +480,7 @@ fn transport_kind(message: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

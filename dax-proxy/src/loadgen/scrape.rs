@@ -126,6 +126,7 @@ pub async fn read_all(urls: &[String]) -> (Option<CacheCounters>, Vec<String>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -264,6 +264,7 @@ pub fn table(points: &[Point]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,80 @@
+# Shared helpers of the bench scripts (sourced, not run).
+#
+# Servers run pinned to core 0 and the load client to core 1 (taskset), so the client never
+# steals the servers' CPU; without taskset (or with one core) they run unpinned and the
+# numbers mean less. Every server listens on 127.0.0.1 port 0 and is killed on exit.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROFILE=${CARGO_PROFILE:-release}
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE
+DURATION=${DURATION:-6}
+CONNS=${CONNS:-"1 16 64"}
+ITEMS=${ITEMS:-10000}
+ITEM_SIZE=${ITEM_SIZE:-1024}
+
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  SERVER_CPU=(taskset -c 0)
+  CLIENT_CPU=(taskset -c 1)
+else
+  echo "bench: taskset or a second core missing; running unpinned" >&2
+  SERVER_CPU=()
+  CLIENT_CPU=()
+fi
+
+PIDS=()
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dax-bench.XXXXXX")
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+build() {
+  (cd "$ROOT" && cargo build --profile "$PROFILE" --bins >&2)
+}
+
+# start NAME BANNER CMD...: runs CMD pinned to the server core, waits for its
+# "BANNER HOST:PORT" line and sets URL=http://HOST:PORT (a variable, not output: a command
+# substitution would run in a subshell and lose the pid needed for cleanup).
+start() {
+  local name=$1 banner=$2
+  shift 2
+  "${SERVER_CPU[@]}" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  PIDS+=($!)
+  local addr=""
+  for _ in $(seq 1 300); do
+    addr=$(sed -n "s/^$banner //p" "$TMP/$name.out" | head -1)
+    [ -n "$addr" ] && break
+    sleep 0.1
+  done
+  if [ -z "$addr" ]; then
+    echo "bench: $name did not start; stderr:" >&2
+    cat "$TMP/$name.err" >&2
+    exit 1
+  fi
+  URL="http://$addr"
+}
+
+# load JSON_OUT ARGS...: one load-generator run on the client core, quiet, JSON report.
+load() {
+  local json=$1
+  shift
+  "${CLIENT_CPU[@]}" "$BIN/dax-loadgen" --no-progress --json "$json" "$@" >/dev/null
+}
+
+# row LABEL CONNS JSON CEILING_JSON: one markdown table row.
+row() {
+  jq -r --arg label "$1" --arg conns "$2" --slurpfile c "$4" '
+    def f(x): (x * 1000 | round) / 1000;
+    "| \($label) | \($conns) | \(.ops_per_sec | round) | \(f(.ops_per_sec / ($c[0].ops_per_sec))) | \(f(.latency_ms.p50)) | \(f(.latency_ms.p99)) | \(f(.latency_ms.p999)) | \(if .hit_ratio == null then "-" else "\(f(.hit_ratio * 100))%" end) | \(.errors_total) |"
+  ' "$3"
+}
+
+table_header() {
+  echo "| target | conns | ops/s | × ceiling | p50 ms | p99 ms | p99.9 ms | hit | errors |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The proxy's hit path against the store and the HTTP ceiling: cached GetItem and cached
+# Query (10 items of 1 KB) through one proxy node, uncached GetItem on the store, and the
+# fixed-body server, with uniform and zipf:0.99 keys, at 1, 16 and 64 connections, closed
+# loop, DURATION seconds per point. Servers (fixed server, store, proxy) are pinned to core
+# 0, the load generator to core 1. The proxy's cache holds every item (default 256 MiB), and
+# a sequential pass warms it, so the proxy points measure hits (the hit column shows it).
+#
+# Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, CARGO_PROFILE.
+# About 2 × 3 × 4 points × DURATION + warm-up: ~3 minutes at the defaults.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+OUT=${OUT:-$ROOT/bench/out/proxy-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+build
+
+start fixed "fixed-server listening on" "$BIN/dax-loadgen" fixed-server --listen 127.0.0.1:0
+FIXED=$URL
+start store "store listening on" "$BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/store"
+STORE=$URL
+start proxy "dax-proxy listening on" "$BIN/dax-proxy" --listen 127.0.0.1:0 --store "$STORE" \
+  --record-ttl 5m --cache-header
+PROXY=$URL
+echo "bench: fixed server $FIXED, store $STORE, proxy $PROXY; results in $OUT" >&2
+
+common=(--items "$ITEMS" --item-size "$ITEM_SIZE" --partition-size 10)
+load "$OUT/preload.json" --endpoint "$STORE" "${common[@]}" --preload --requests 1 \
+  --concurrency 16
+# Warm the proxy: every item once, every partition once.
+load "$OUT/warm-get.json" --endpoint "$PROXY" "${common[@]}" --distribution sequential \
+  --mix get=100 --requests "$ITEMS" --concurrency 16
+load "$OUT/warm-query.json" --endpoint "$PROXY" "${common[@]}" --distribution sequential \
+  --mix query=100 --requests "$(( (ITEMS + 9) / 10 ))" --concurrency 16
+
+for dist in uniform zipf:0.99; do
+  tag=${dist//:/}
+  echo
+  echo "## $dist keys: proxy hits vs store vs ceiling ($ITEMS items of $ITEM_SIZE B, ${DURATION}s per point)"
+  echo
+  table_header
+  for c in $CONNS; do
+    run=(--distribution "$dist" --concurrency "$c" --duration "$DURATION")
+    load "$OUT/$tag-ceiling-c$c.json" --endpoint "$FIXED" --skip-setup "${common[@]}" \
+      --mix get=100 "${run[@]}"
+    load "$OUT/$tag-store-get-c$c.json" --endpoint "$STORE" "${common[@]}" --mix get=100 "${run[@]}"
+    load "$OUT/$tag-proxy-get-c$c.json" --endpoint "$PROXY" "${common[@]}" --mix get=100 "${run[@]}"
+    load "$OUT/$tag-proxy-query-c$c.json" --endpoint "$PROXY" "${common[@]}" --mix query=100 "${run[@]}"
+    ceiling="$OUT/$tag-ceiling-c$c.json"
+    row "ceiling" "$c" "$ceiling" "$ceiling"
+    row "store GetItem" "$c" "$OUT/$tag-store-get-c$c.json" "$ceiling"
+    row "proxy GetItem (cached)" "$c" "$OUT/$tag-proxy-get-c$c.json" "$ceiling"
+    row "proxy Query (cached)" "$c" "$OUT/$tag-proxy-query-c$c.json" "$ceiling"
+  done
+done

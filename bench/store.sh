@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The store against the HTTP ceiling: GetItem, PutItem and Query (10 items of 1 KB) at 1, 16
+# and 64 connections, closed loop, DURATION seconds per point (default 6). The fixed-body
+# server (`dax-loadgen fixed-server`) and the store run pinned to core 0, the load generator
+# to core 1. Writes one JSON report per point under OUT (default bench/out/store-<time>) and
+# prints a markdown table with each point's ratio to the ceiling at the same concurrency.
+#
+# Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, CARGO_PROFILE.
+# About 3 × 3 × 2 points × DURATION + preload: ~2 minutes at the defaults.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+OUT=${OUT:-$ROOT/bench/out/store-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+build
+
+start fixed "fixed-server listening on" "$BIN/dax-loadgen" fixed-server --listen 127.0.0.1:0
+FIXED=$URL
+start store "store listening on" "$BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/store"
+STORE=$URL
+echo "bench: fixed server $FIXED, store $STORE; results in $OUT" >&2
+
+common=(--items "$ITEMS" --item-size "$ITEM_SIZE" --partition-size 10 --distribution uniform)
+# Create and fill the table once; the runs below only read it or overwrite its items.
+load "$OUT/preload.json" --endpoint "$STORE" "${common[@]}" --preload --requests 1 \
+  --concurrency 16
+
+echo "## store vs fixed-body ceiling ($ITEMS items of $ITEM_SIZE B, ${DURATION}s per point, closed loop)"
+echo
+table_header
+for op in get put query; do
+  for c in $CONNS; do
+    load "$OUT/ceiling-$op-c$c.json" --endpoint "$FIXED" --skip-setup "${common[@]}" \
+      --mix "$op=100" --concurrency "$c" --duration "$DURATION"
+    load "$OUT/store-$op-c$c.json" --endpoint "$STORE" "${common[@]}" \
+      --mix "$op=100" --concurrency "$c" --duration "$DURATION"
+    row "ceiling $op" "$c" "$OUT/ceiling-$op-c$c.json" "$OUT/ceiling-$op-c$c.json"
+    row "store $op" "$c" "$OUT/store-$op-c$c.json" "$OUT/ceiling-$op-c$c.json"
+  done
+done
