@@ -84,6 +84,7 @@ impl Catalog {
             if dropping.contains(&meta.table_id()) {
                 continue;
             }
+            publish_indexes(storage, &meta);
             tables.insert(meta.name().to_string(), Arc::new(meta));
         }
         for id in &dropping {
@@ -208,6 +209,7 @@ impl Catalog {
         *self.next_id.lock() = next;
         let meta = build(id);
         self.persist(storage, &meta).await?;
+        publish_indexes(storage, &meta);
         let meta = Arc::new(meta);
         self.tables
             .write()
@@ -233,6 +235,7 @@ impl Catalog {
             return Ok(current);
         }
         self.persist(storage, &next).await?;
+        publish_indexes(storage, &next);
         let next = Arc::new(next);
         self.tables
             .write()
@@ -263,6 +266,7 @@ impl Catalog {
             .await
             .map_err(internal)?;
         self.tables.write().remove(table.name());
+        storage.set_indexes(id, table.schema(), Vec::new());
         self.bump();
         let storage = Arc::clone(storage);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -323,6 +327,31 @@ async fn drop_data(storage: Arc<Storage>, table_id: u64) {
     {
         tracing::error!(error = %e, table_id, "cannot clear a deleted table's mark");
     }
+}
+
+/// Tells storage which secondary indexes a table has (storage maintains their entries in
+/// every write batch), before the definition is published to requests.
+fn publish_indexes(storage: &Storage, meta: &TableMeta) {
+    let layout = |index: &IndexMeta, global: bool| crate::storage::IndexLayout {
+        index_id: index.index_id,
+        name: index.name.clone(),
+        schema: index.schema.clone(),
+        projection: match index.projection.kind {
+            ProjectionType::All => crate::storage::Projected::All,
+            ProjectionType::KeysOnly => crate::storage::Projected::KeysOnly,
+            ProjectionType::Include => {
+                crate::storage::Projected::Include(index.projection.non_key_attributes.clone())
+            }
+        },
+        global,
+    };
+    let indexes = meta
+        .local_indexes
+        .iter()
+        .map(|i| layout(i, false))
+        .chain(meta.global_indexes.iter().map(|i| layout(i, true)))
+        .collect();
+    storage.set_indexes(meta.table_id(), meta.schema(), indexes);
 }
 
 fn parse_u64(bytes: &[u8]) -> Option<u64> {

@@ -162,7 +162,7 @@ pub struct CreateTableInput {
 
 /// CreateTable's response.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct CreateTableOutput {
     pub table_description: TableDescription,
 }

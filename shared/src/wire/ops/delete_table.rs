@@ -14,7 +14,7 @@ pub struct DeleteTableInput {
 
 /// DeleteTable's response: the description with `TableStatus: DELETING`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct DeleteTableOutput {
     pub table_description: TableDescription,
 }

@@ -8,7 +8,7 @@ pub struct DescribeEndpointsInput {}
 
 /// One endpoint: `host:port` and how long clients may cache it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct Endpoint {
     pub address: String,
     pub cache_period_in_minutes: i64,
@@ -16,7 +16,7 @@ pub struct Endpoint {
 
 /// DescribeEndpoints's response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct DescribeEndpointsOutput {
     pub endpoints: Vec<Endpoint>,
 }

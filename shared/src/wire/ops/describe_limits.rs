@@ -8,7 +8,7 @@ pub struct DescribeLimitsInput {}
 
 /// The account and per-table throughput maxima.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct DescribeLimitsOutput {
     pub account_max_read_capacity_units: i64,
     pub account_max_write_capacity_units: i64,

@@ -2,7 +2,8 @@
 //! UpdateTable and DeleteTable return too.
 //!
 //! Dates are epoch seconds as JSON numbers with a fraction, as DynamoDB sends them. Absent
-//! members are omitted (DynamoDB never sends `null`).
+//! members are omitted (DynamoDB never sends `null`); when parsing (the proxy reads
+//! descriptions from the store), absent members take their defaults.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,14 +21,14 @@ pub struct DescribeTableInput {
 
 /// DescribeTable's response.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct DescribeTableOutput {
     pub table: TableDescription,
 }
 
 /// `ProvisionedThroughputDescription`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ProvisionedThroughputDescription {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_increase_date_time: Option<f64>,
@@ -40,7 +41,7 @@ pub struct ProvisionedThroughputDescription {
 
 /// `BillingModeSummary`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct BillingModeSummary {
     pub billing_mode: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,7 +50,7 @@ pub struct BillingModeSummary {
 
 /// `LocalSecondaryIndexDescription` (no status, no throughput).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct LocalSecondaryIndexDescription {
     pub index_name: String,
     pub key_schema: Vec<KeySchemaElement>,
@@ -61,7 +62,7 @@ pub struct LocalSecondaryIndexDescription {
 
 /// `GlobalSecondaryIndexDescription`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct GlobalSecondaryIndexDescription {
     pub index_name: String,
     pub key_schema: Vec<KeySchemaElement>,
@@ -80,6 +81,7 @@ pub struct GlobalSecondaryIndexDescription {
 
 /// `SSEDescription`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SseDescription {
     /// ENABLING | ENABLED | DISABLING | DISABLED | UPDATING.
     #[serde(rename = "Status")]
@@ -92,7 +94,7 @@ pub struct SseDescription {
 
 /// `TableClassSummary`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct TableClassSummary {
     pub table_class: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,7 +103,7 @@ pub struct TableClassSummary {
 
 /// `TableDescription`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct TableDescription {
     pub attribute_definitions: Vec<AttributeDefinition>,
     pub table_name: String,
@@ -157,5 +159,18 @@ mod tests {
         assert!(json.get("GlobalSecondaryIndexes").is_none());
         assert!(json.get("LatestStreamArn").is_none());
         assert_eq!(json["DeletionProtectionEnabled"], false);
+    }
+
+    #[test]
+    fn parses_sparse_descriptions() {
+        let parsed: Result<DescribeTableOutput, _> = serde_json::from_str(
+            r#"{"Table":{"TableName":"t","TableStatus":"ACTIVE","CreationDateTime":1.5}}"#,
+        );
+        let table = parsed.map(|o| o.table).unwrap_or_default();
+        assert_eq!(
+            (table.table_name.as_str(), table.creation_date_time),
+            ("t", 1.5)
+        );
+        assert_eq!(table.item_count, 0);
     }
 }

@@ -15,7 +15,7 @@ pub struct ListTablesInput {
 /// ListTables's response: names in ascending order; `LastEvaluatedTableName` only when
 /// the page was cut by `Limit`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ListTablesOutput {
     pub table_names: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

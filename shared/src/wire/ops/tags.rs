@@ -44,7 +44,7 @@ pub struct ListTagsOfResourceInput {
 
 /// ListTagsOfResource's response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ListTagsOfResourceOutput {
     pub tags: Vec<Tag>,
     #[serde(skip_serializing_if = "Option::is_none")]

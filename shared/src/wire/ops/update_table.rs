@@ -71,7 +71,7 @@ pub struct UpdateTableInput {
 
 /// UpdateTable's response.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct UpdateTableOutput {
     pub table_description: TableDescription,
 }
