@@ -467,7 +467,7 @@ async fn client_request_token_makes_transactions_idempotent() {
 #[tokio::test]
 async fn transact_get_in_request_order() {
     let (_store, ddb, table) = store_with_table().await;
-    for (pk, v) in [("a", 1), ("b", 2)] {
+    for (pk, v) in [("a", 1), ("b", 2), ("c", 3)] {
         ok(ddb
             .put_item()
             .table_name(&table)
@@ -498,7 +498,7 @@ async fn transact_get_in_request_order() {
                 .get(
                     Get::builder()
                         .table_name(&table)
-                        .set_key(Some(key("a")))
+                        .set_key(Some(key("c")))
                         .projection_expression("v")
                         .build()
                         .unwrap(),
@@ -516,7 +516,18 @@ async fn transact_get_in_request_order() {
         responses[1]
     );
     assert_eq!(responses[2].item().and_then(|i| i.get("v")), Some(&n(1)));
-    assert_eq!(responses[3].item(), Some(&item(&[("v", n(1))])));
+    assert_eq!(responses[3].item(), Some(&item(&[("v", n(3))])));
+
+    // One item twice is rejected, as in TransactWriteItems.
+    assert_api_error(
+        ddb.transact_get_items()
+            .transact_items(get_of("a"))
+            .transact_items(get_of("a"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("Transaction request cannot include multiple operations on one item"),
+    );
 
     assert_api_error(
         ddb.transact_get_items()

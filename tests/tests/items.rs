@@ -331,7 +331,7 @@ async fn update_errors() {
         .update_item()
         .table_name(&table)
         .key("pk", s("e"))
-        .update_expression("SET nomap.inner = :v")
+        .update_expression("SET nomap.child = :v")
         .expression_attribute_values(":v", n(1))
         .send()
         .await;
