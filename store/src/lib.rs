@@ -8,7 +8,8 @@
 //! - `api`: one module per operation, typed input → typed output, no axum types.
 //! - `storage`: items, change log and durability on fjall.
 //! - `streams`: DynamoDB Streams as a view of the change log (registry, shards, iterators,
-//!   records, retention); `ttl`: TTL settings and the expiry sweeper.
+//!   records, retention); `ttl`: TTL settings and the expiry sweeper; `triggers`:
+//!   webhooks fed from streams (management API, dispatcher, dead letters).
 
 pub mod api;
 pub mod app;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod server;
 pub mod storage;
 pub mod streams;
+pub mod triggers;
 pub mod ttl;
 
 use std::io::Write;
@@ -61,6 +63,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     });
     tokio::spawn(streams::run_maintenance(Arc::clone(&app)));
     tokio::spawn(ttl::run_sweeper(Arc::clone(&app)));
+    tokio::spawn(triggers::dispatch::run_supervisor(Arc::clone(&app)));
     let server = Arc::new(server::Server {
         app,
         metrics,

@@ -1,0 +1,400 @@
+//! The trigger dispatcher: a supervisor that keeps one worker per registered trigger, and
+//! the worker that delivers batches (see the module docs of `triggers` for the contract).
+//!
+//! Invariants:
+//! - A worker advances its checkpoint only after a batch was acknowledged by the target or
+//!   written to the dead-letter table, and persists it before reading the next batch: a
+//!   record is never skipped, and after a restart delivery resumes at the first
+//!   unacknowledged record (at-least-once, in commit order).
+//! - Nothing blocks forever: every HTTP call has a timeout, every failure path sleeps and
+//!   retries, and a batch that keeps failing goes to the dead-letter table after its
+//!   retries, so one bad target holds up only its own trigger.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use shared::model::{AttributeValue, Item, Number, PrimaryKey};
+use tokio::task::JoinHandle;
+
+use super::{
+    checkpoint, list, save_checkpoint, Trigger, BATCHES_TOTAL, DEAD_LETTERED_TOTAL,
+    DELIVERY_LATENCY_SECONDS, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
+};
+use crate::app::App;
+use crate::storage::{Cause, ChangeRecord, Mutation};
+use crate::streams::records::stream_record;
+use crate::streams::{self, now_ms, sequence_number, StreamInfo};
+
+/// How often the supervisor looks for new, changed or deleted triggers.
+const SUPERVISE_EVERY: Duration = Duration::from_millis(500);
+/// Longest pause between delivery retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Pause after an internal failure (storage, a missing stream) before trying again.
+const FAILURE_PAUSE: Duration = Duration::from_secs(1);
+/// A dead-letter record's `Record` attribute is left out above this size (the item
+/// limit is 400 KB).
+const MAX_DEAD_LETTER_RECORD: usize = 300 * 1024;
+
+/// Starts and stops workers as triggers are created and deleted; runs forever.
+pub async fn run_supervisor(app: Arc<App>) {
+    let mut workers: HashMap<String, (Trigger, JoinHandle<()>)> = HashMap::new();
+    loop {
+        match list(&app) {
+            Ok(triggers) => {
+                workers.retain(|_, (running, handle)| {
+                    let keep = triggers.contains(running) && !handle.is_finished();
+                    if !keep {
+                        handle.abort();
+                    }
+                    keep
+                });
+                for trigger in triggers {
+                    if !workers.contains_key(&trigger.trigger_name) {
+                        let handle = tokio::spawn(run_worker(Arc::clone(&app), trigger.clone()));
+                        workers.insert(trigger.trigger_name.clone(), (trigger, handle));
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot list triggers"),
+        }
+        tokio::time::sleep(SUPERVISE_EVERY).await;
+    }
+}
+
+/// The delay before retry `attempt` (1-based): base × 2^(attempt-1), capped.
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    let factor = 1u32 << attempt.saturating_sub(1).min(16);
+    base.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
+/// One record in the Lambda event shape: the stream record plus `eventSourceARN`, with
+/// Lambda's lowercase `userIdentity` members.
+pub fn lambda_record(region: &str, stream: &StreamInfo, change: &ChangeRecord) -> Value {
+    let record = stream_record(region, stream, change);
+    let identity = record.user_identity.clone();
+    let mut value = serde_json::to_value(&record).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert("eventSourceARN".into(), Value::String(stream.arn.clone()));
+        if let Some(identity) = identity {
+            map.insert(
+                "userIdentity".into(),
+                json!({"type": identity.r#type, "principalId": identity.principal_id}),
+            );
+        }
+    }
+    value
+}
+
+/// Delivers one worker's trigger forever.
+async fn run_worker(app: Arc<App>, trigger: Trigger) {
+    let config = app.config.change_log.clone();
+    let client = match reqwest::Client::builder()
+        .timeout(config.trigger_timeout)
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, trigger = %trigger.trigger_name, "cannot build an HTTP client");
+            return;
+        }
+    };
+    let name = trigger.trigger_name.clone();
+    let mut watch = app.storage.watch_seq();
+    let mut position = loop {
+        match checkpoint(&app, &name) {
+            Ok(found) => break found.unwrap_or(trigger.start_seq),
+            Err(e) => {
+                tracing::error!(error = %e, trigger = %name, "cannot read a trigger checkpoint");
+                tokio::time::sleep(FAILURE_PAUSE).await;
+            }
+        }
+    };
+    loop {
+        let stream = match streams::find_stream(&app, &trigger.stream_arn) {
+            Ok(Some(stream)) => stream,
+            // The stream expired or cannot be read now: nothing to deliver for the moment.
+            _ => {
+                tokio::time::sleep(FAILURE_PAUSE).await;
+                continue;
+            }
+        };
+        // Records below the trim horizon are gone: skip them (Lambda drops expired records).
+        if let Ok(first) = app.storage.first_change_seq() {
+            if position.saturating_add(1) < first {
+                tracing::warn!(trigger = %name, from = position, to = first - 1, "trigger records expired before delivery");
+                ::metrics::counter!(TRIMMED_TOTAL, "trigger" => name.clone()).increment(1);
+                position = first - 1;
+            }
+        }
+        let end = stream.end_seq.unwrap_or(u64::MAX);
+        let mut batch = match read_batch(&app, &stream, position, end, trigger.batch_size) {
+            Ok(batch) => batch,
+            Err(()) => {
+                tokio::time::sleep(FAILURE_PAUSE).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            ::metrics::gauge!(LAG_SECONDS, "trigger" => name.clone()).set(0.0);
+            if position >= end {
+                // The stream is closed and fully delivered.
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            } else {
+                let _ = tokio::time::timeout(Duration::from_secs(1), watch.changed()).await;
+            }
+            continue;
+        }
+        // Batching window: wait (bounded) for the batch to fill.
+        let window_ms = trigger
+            .maximum_batching_window_in_seconds
+            .saturating_mul(1000);
+        if window_ms > 0 {
+            let oldest = batch.first().map_or(0, |r| r.time_ms);
+            while batch.len() < trigger.batch_size {
+                let now = now_ms();
+                let deadline = oldest.saturating_add(window_ms);
+                if now >= deadline {
+                    break;
+                }
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(deadline - now), watch.changed())
+                        .await;
+                if let Ok(more) = read_batch(&app, &stream, position, end, trigger.batch_size) {
+                    batch = more;
+                }
+            }
+        }
+        let oldest = batch.first().map_or(0, |r| r.time_ms);
+        ::metrics::gauge!(LAG_SECONDS, "trigger" => name.clone())
+            .set(now_ms().saturating_sub(oldest) as f64 / 1000.0);
+        let records: Vec<Value> = batch
+            .iter()
+            .map(|change| lambda_record(&app.config.region, &stream, change))
+            .collect();
+        let body = json!({ "Records": records }).to_string();
+        match deliver(&client, &trigger, body, config.trigger_retry_base).await {
+            Ok(()) => {
+                ::metrics::counter!(BATCHES_TOTAL, "trigger" => name.clone(), "outcome" => "ok")
+                    .increment(1);
+                ::metrics::counter!(RECORDS_DELIVERED_TOTAL, "trigger" => name.clone())
+                    .increment(batch.len() as u64);
+                let now = now_ms();
+                for change in &batch {
+                    ::metrics::histogram!(DELIVERY_LATENCY_SECONDS, "trigger" => name.clone())
+                        .record(now.saturating_sub(change.time_ms) as f64 / 1000.0);
+                }
+            }
+            Err(error) => {
+                ::metrics::counter!(BATCHES_TOTAL, "trigger" => name.clone(), "outcome" => "dead_letter")
+                    .increment(1);
+                tracing::warn!(trigger = %name, %error, records = batch.len(), "trigger batch failed; dead-lettering it");
+                // Retried until it is stored: the batch must not be lost.
+                let mut attempt = 0;
+                while let Err(e) =
+                    dead_letter(&app, &trigger, &stream, &batch, &records, &error).await
+                {
+                    attempt += 1;
+                    tracing::error!(trigger = %name, error = %e, "cannot write to the dead-letter table");
+                    tokio::time::sleep(backoff(config.trigger_retry_base, attempt)).await;
+                }
+                ::metrics::counter!(DEAD_LETTERED_TOTAL, "trigger" => name.clone())
+                    .increment(batch.len() as u64);
+            }
+        }
+        position = batch.last().map_or(position, |r| r.seq);
+        let mut attempt = 0;
+        while let Err(e) = save_checkpoint(&app, &name, position).await {
+            attempt += 1;
+            tracing::error!(trigger = %name, error = %e, "cannot save a trigger checkpoint");
+            tokio::time::sleep(backoff(config.trigger_retry_base, attempt)).await;
+        }
+    }
+}
+
+/// Up to `limit` records of the stream after `position` (and up to `end`).
+fn read_batch(
+    app: &App,
+    stream: &StreamInfo,
+    position: u64,
+    end: u64,
+    limit: usize,
+) -> Result<Vec<ChangeRecord>, ()> {
+    app.storage
+        .table_changes(stream.table_id, position, end, limit)
+        .map_err(|e| tracing::error!(error = %e, "cannot read stream records for a trigger"))
+}
+
+/// POSTs the batch, retrying failures with backoff; `Err` with the last failure once the
+/// retries are used up.
+async fn deliver(
+    client: &reqwest::Client,
+    trigger: &Trigger,
+    body: String,
+    retry_base: Duration,
+) -> Result<(), String> {
+    let mut last = String::new();
+    for attempt in 0..=trigger.maximum_retry_attempts {
+        if attempt > 0 {
+            ::metrics::counter!(RETRIES_TOTAL, "trigger" => trigger.trigger_name.clone())
+                .increment(1);
+            tokio::time::sleep(backoff(retry_base, attempt)).await;
+        }
+        let sent = client
+            .post(&trigger.url)
+            .header("content-type", "application/json")
+            .header("x-store-trigger", trigger.trigger_name.as_str())
+            .body(body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().is_success() => return Ok(()),
+            Ok(response) => last = format!("HTTP {}", response.status().as_u16()),
+            Err(e) if e.is_timeout() => last = "timed out".to_string(),
+            Err(e) => last = format!("request failed: {e}"),
+        }
+    }
+    Err(last)
+}
+
+/// Creates the dead-letter table if needed: key `TriggerName` (S) + `SequenceNumber` (S),
+/// on-demand billing.
+async fn ensure_dead_letter_table(
+    app: &App,
+    name: &str,
+) -> Result<std::sync::Arc<crate::catalog::TableMeta>, String> {
+    if let Some(table) = app.catalog.get(name) {
+        return Ok(table);
+    }
+    let input = serde_json::from_value(json!({
+        "TableName": name,
+        "AttributeDefinitions": [
+            {"AttributeName": "TriggerName", "AttributeType": "S"},
+            {"AttributeName": "SequenceNumber", "AttributeType": "S"}
+        ],
+        "KeySchema": [
+            {"AttributeName": "TriggerName", "KeyType": "HASH"},
+            {"AttributeName": "SequenceNumber", "KeyType": "RANGE"}
+        ],
+        "BillingMode": "PAY_PER_REQUEST"
+    }))
+    .map_err(|e| e.to_string())?;
+    // Another worker may create it at the same time: its ResourceInUseException is fine.
+    let _ = crate::api::create_table::handle(app, input).await;
+    app.catalog
+        .get(name)
+        .ok_or_else(|| format!("dead-letter table {name} could not be created"))
+}
+
+/// Writes each record of a failed batch to the dead-letter table, one item per record.
+async fn dead_letter(
+    app: &App,
+    trigger: &Trigger,
+    stream: &StreamInfo,
+    batch: &[ChangeRecord],
+    records: &[Value],
+    error: &str,
+) -> Result<(), String> {
+    let table = ensure_dead_letter_table(app, &trigger.dead_letter_table_name).await?;
+    let failed_at = AttributeValue::N(Number::from_u64(now_ms() / 1000));
+    for (change, record) in batch.iter().zip(records) {
+        let seq = AttributeValue::S(sequence_number(change.seq));
+        let trigger_name = AttributeValue::S(trigger.trigger_name.clone());
+        let mut item = Item::new();
+        item.insert("TriggerName".into(), trigger_name.clone());
+        item.insert("SequenceNumber".into(), seq.clone());
+        item.insert("StreamArn".into(), AttributeValue::S(stream.arn.clone()));
+        item.insert(
+            "EventName".into(),
+            AttributeValue::S(crate::streams::records::event_name(change).to_string()),
+        );
+        item.insert("Keys".into(), AttributeValue::M(change.keys.clone()));
+        item.insert("Error".into(), AttributeValue::S(error.to_string()));
+        item.insert(
+            "Attempts".into(),
+            AttributeValue::N(Number::from_u64(
+                u64::from(trigger.maximum_retry_attempts) + 1,
+            )),
+        );
+        item.insert("FailedAt".into(), failed_at.clone());
+        let text = record.to_string();
+        if text.len() <= MAX_DEAD_LETTER_RECORD {
+            item.insert("Record".into(), AttributeValue::S(text));
+        } else {
+            item.insert("Truncated".into(), AttributeValue::Bool(true));
+        }
+        let key = PrimaryKey {
+            hash: trigger_name,
+            range: Some(seq),
+        };
+        app.storage
+            .write(&[(&table.layout, key)], Cause::User, |_| {
+                Ok::<_, ()>((vec![Mutation::Put(item)], ()))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|()| "dead-letter write refused".to_string())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Cause;
+    use shared::model::{KeyAttr, KeySchema, ScalarType};
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = Duration::from_millis(100);
+        assert_eq!(backoff(base, 1), Duration::from_millis(100));
+        assert_eq!(backoff(base, 2), Duration::from_millis(200));
+        assert_eq!(backoff(base, 4), Duration::from_millis(800));
+        assert_eq!(backoff(base, 60), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn lambda_records_name_their_source_and_use_lowercase_identity() {
+        let stream = StreamInfo {
+            arn: "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x".into(),
+            label: "x".into(),
+            table_name: "t".into(),
+            table_id: 1,
+            view_type: "NEW_AND_OLD_IMAGES".into(),
+            key_schema: KeySchema {
+                hash: KeyAttr {
+                    name: "pk".into(),
+                    ty: ScalarType::S,
+                },
+                range: None,
+            },
+            created: 0.0,
+            start_seq: 0,
+            end_seq: None,
+            ended_ms: None,
+            shards: Vec::new(),
+        };
+        let mut keys = Item::new();
+        keys.insert("pk".into(), AttributeValue::S("a".into()));
+        let change = ChangeRecord {
+            seq: 3,
+            time_ms: 5000,
+            table_id: 1,
+            table_name: "t".into(),
+            keys: keys.clone(),
+            old_image: Some(keys),
+            new_image: None,
+            cause: Cause::Ttl,
+        };
+        let v = lambda_record("us-east-1", &stream, &change);
+        assert_eq!(v["eventSourceARN"], stream.arn.as_str());
+        assert_eq!(v["eventSource"], "aws:dynamodb");
+        assert_eq!(v["eventName"], "REMOVE");
+        assert_eq!(
+            v["userIdentity"],
+            json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"})
+        );
+        assert_eq!(v["dynamodb"]["Keys"], json!({"pk": {"S": "a"}}));
+    }
+}
