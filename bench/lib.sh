@@ -33,8 +33,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# SKIP_BUILD=1 uses the binaries already in target/ (e.g. right after a build).
 build() {
-  (cd "$ROOT" && cargo build --profile "$PROFILE" --bins >&2)
+  if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    (cd "$ROOT" && cargo build --profile "$PROFILE" --bins >&2)
+  fi
 }
 
 # start NAME BANNER CMD...: runs CMD pinned to the server core, waits for its
@@ -68,9 +71,9 @@ load() {
 
 # row LABEL CONNS JSON CEILING_JSON: one markdown table row.
 row() {
-  jq -r --arg label "$1" --arg conns "$2" --slurpfile c "$4" '
+  jq -r --arg name "$1" --arg conns "$2" --slurpfile c "$4" '
     def f(x): (x * 1000 | round) / 1000;
-    "| \($label) | \($conns) | \(.ops_per_sec | round) | \(f(.ops_per_sec / ($c[0].ops_per_sec))) | \(f(.latency_ms.p50)) | \(f(.latency_ms.p99)) | \(f(.latency_ms.p999)) | \(if .hit_ratio == null then "-" else "\(f(.hit_ratio * 100))%" end) | \(.errors_total) |"
+    "| \($name) | \($conns) | \(.ops_per_sec | round) | \(f(.ops_per_sec / ($c[0].ops_per_sec))) | \(f(.latency_ms.p50)) | \(f(.latency_ms.p99)) | \(f(.latency_ms.p999)) | \(if .hit_ratio == null then "-" else "\(f(.hit_ratio * 100))%" end) | \(.errors_total) |"
   ' "$3"
 }
 

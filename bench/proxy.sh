@@ -6,7 +6,8 @@
 # 0, the load generator to core 1. The proxy's cache holds every item (default 256 MiB), and
 # a sequential pass warms it, so the proxy points measure hits (the hit column shows it).
 #
-# Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, CARGO_PROFILE.
+# Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, CARGO_PROFILE,
+# SKIP_BUILD=1.
 # About 2 × 3 × 4 points × DURATION + warm-up: ~3 minutes at the defaults.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -5,7 +5,8 @@
 # to core 1. Writes one JSON report per point under OUT (default bench/out/store-<time>) and
 # prints a markdown table with each point's ratio to the ceiling at the same concurrency.
 #
-# Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, CARGO_PROFILE.
+# Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, CARGO_PROFILE,
+# SKIP_BUILD=1.
 # About 3 × 3 × 2 points × DURATION + preload: ~2 minutes at the defaults.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
