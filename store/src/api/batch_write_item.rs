@@ -17,12 +17,13 @@
 //! atomicity, and never weaker), so `UnprocessedItems` is always `{}`. Capacity: per write
 //! ceil(max(old size, new size) / 1 KB) units (at least one), summed per table.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use shared::model::{Item, PrimaryKey};
 use shared::wire::error::ApiError;
 use shared::wire::ops::batch_write_item::{
-    BatchWriteItemInput, BatchWriteItemOutput, WriteRequest,
+    BatchWriteItemInput, BatchWriteItemOutput, ItemCollectionMetrics, WriteRequest,
 };
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::validate::member_path;
@@ -150,8 +151,30 @@ pub async fn handle(
     }
     Ok(BatchWriteItemOutput {
         consumed_capacity: per_table.batch_capacity(mode),
+        item_collection_metrics: collection_metrics(
+            plans.iter().map(|p| (&*p.table, &p.key)),
+            input.return_item_collection_metrics.as_deref(),
+        ),
         ..Default::default()
     })
+}
+
+/// `ItemCollectionMetrics` of a multi-item write with ReturnItemCollectionMetrics = SIZE:
+/// per table with local secondary indexes, one entry per written item (`None` when there
+/// is nothing to report).
+pub(crate) fn collection_metrics<'a>(
+    writes: impl Iterator<Item = (&'a TableMeta, &'a PrimaryKey)>,
+    requested: Option<&str>,
+) -> Option<BTreeMap<String, Vec<ItemCollectionMetrics>>> {
+    let mut map: BTreeMap<String, Vec<ItemCollectionMetrics>> = BTreeMap::new();
+    for (table, key) in writes {
+        if let Some(metrics) = item_write::item_collection_metrics(table, key, requested) {
+            map.entry(table.name().to_string())
+                .or_default()
+                .push(metrics);
+        }
+    }
+    (!map.is_empty()).then_some(map)
 }
 
 /// Request-model constraints, all reported at once.

@@ -43,6 +43,7 @@ use shared::wire::ops::transact_write_items::{
 use shared::wire::ops::validate::member_path;
 
 use super::batch_get_item::{PerTable, Problems};
+use super::batch_write_item::collection_metrics;
 use super::idempotency::{self, Claim};
 use super::item_write::{
     self, key_of_put_item, storage_failure, WriteAction, WriteExpressions, WritePlan,
@@ -243,7 +244,10 @@ pub async fn handle(
     }
     Ok(TransactWriteItemsOutput {
         consumed_capacity: per_table.transaction_capacity(mode, false),
-        item_collection_metrics: None,
+        item_collection_metrics: collection_metrics(
+            plans.iter().map(|p| (&*p.table, &p.key)),
+            input.return_item_collection_metrics.as_deref(),
+        ),
     })
 }
 
@@ -1014,6 +1018,47 @@ mod flow_tests {
             "TransactionCanceledException"
         );
         assert_eq!(code(tw(app, fail).await), "TransactionCanceledException");
+    }
+
+    #[tokio::test]
+    async fn item_collection_metrics_only_for_tables_with_local_indexes() {
+        let f = fixture().await;
+        let app = &f.app;
+        let request = json!({"TableName": "tbl_lsi", "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"}, {"AttributeName": "l", "AttributeType": "S"}],
+            "LocalSecondaryIndexes": [{"IndexName": "by_l", "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "l", "KeyType": "RANGE"}]}]});
+        api::create_table::handle(app, serde_json::from_value(request).unwrap())
+            .await
+            .unwrap();
+        let out = bw(
+            app,
+            json!({"ReturnItemCollectionMetrics": "SIZE", "RequestItems": {
+            "tbl_lsi": [{"PutRequest": {"Item": {"pk": s("p"), "sk": s("1"), "l": s("x")}}}],
+            "tbl_s": [{"PutRequest": {"Item": {"pk": s("p")}}}]}}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            out["ItemCollectionMetrics"],
+            json!({"tbl_lsi": [{"ItemCollectionKey": {"pk": s("p")}, "SizeEstimateRangeGB": [0.0, 1.0]}]})
+        );
+        let out = tw(
+            app,
+            json!({"ReturnItemCollectionMetrics": "SIZE", "TransactItems": [
+            {"Put": {"TableName": "tbl_s", "Item": {"pk": s("q")}}}]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out, json!({}));
+        // A wrongly typed index key is rejected like PutItem's.
+        let bad = bw(app, json!({"RequestItems": {"tbl_lsi": [{"PutRequest": {"Item": {"pk": s("p"), "sk": s("2"), "l": {"N": "1"}}}}]}})).await;
+        assert_eq!(
+            bad.unwrap_err().message.as_deref(),
+            Some("One or more parameter values were invalid: Type mismatch for Index Key l Expected: S Actual: N IndexName: by_l")
+        );
     }
 
     #[tokio::test]

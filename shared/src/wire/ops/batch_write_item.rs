@@ -69,7 +69,12 @@ pub struct BatchWriteItemInput {
 pub struct ItemCollectionMetrics {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_collection_key: Option<Item>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The model spells it `SizeEstimateRangeGB`, which PascalCase would not produce.
+    #[serde(
+        default,
+        rename = "SizeEstimateRangeGB",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub size_estimate_range_gb: Option<Vec<f64>>,
 }
 
