@@ -10,6 +10,7 @@
 //! - `streams`: DynamoDB Streams as a view of the change log (registry, shards, iterators,
 //!   records, retention); `ttl`: TTL settings and the expiry sweeper; `triggers`:
 //!   webhooks fed from streams (management API, dispatcher, dead letters).
+//! - `index_tasks`: GSI backfill and removal, following the catalog.
 
 pub mod api;
 pub mod app;
@@ -18,6 +19,7 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod feed;
+pub mod index_tasks;
 pub mod internal;
 pub mod metrics;
 pub mod server;
@@ -63,6 +65,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     });
     tokio::spawn(streams::run_maintenance(Arc::clone(&app)));
     tokio::spawn(ttl::run_sweeper(Arc::clone(&app)));
+    tokio::spawn(index_tasks::run(Arc::clone(&app)));
     tokio::spawn(triggers::dispatch::run_supervisor(Arc::clone(&app)));
     let server = Arc::new(server::Server {
         app,

@@ -15,8 +15,9 @@
 //! Legacy parameters (KeyConditions, QueryFilter + ConditionalOperator, AttributesToGet)
 //! are translated by `shared::expr::legacy` into the same trees.
 //!
-//! Not here: index reads (an `IndexName` is validated against the catalog, then refused
-//! until storage keeps index entries).
+//! On an index (LSI or GSI) the key condition, the start key (index keys plus table keys)
+//! and the filter rule use the index's schema, and the items are the index's entries
+//! (or, for an LSI read of attributes it does not store, the table items they stand for).
 
 use std::ops::Bound;
 
@@ -120,24 +121,41 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
 
     let table_name = input.table_name.as_deref().unwrap_or_default();
     let table = app.catalog.table_for_data(table_name)?;
-    if let Some(index) = &input.index_name {
-        read_page::check_index_read(
-            &table,
-            index,
-            input.consistent_read.unwrap_or(false),
-            input.select.as_deref(),
-        )?;
-    }
-    let schema = &table.layout.schema;
-
-    let start = match &input.exclusive_start_key {
-        Some(start) => Some(read_page::table_start_key(
-            schema,
-            start,
-            "The provided starting key is invalid",
-            false,
-        )?),
+    let consistent = input.consistent_read.unwrap_or(false);
+    let index = match &input.index_name {
+        Some(index) => {
+            read_page::check_index_read(&table, index, consistent, input.select.as_deref())?;
+            read_page::IndexTarget::of(&table, index)
+        }
         None => None,
+    };
+    let table_schema = &table.layout.schema;
+    // On an index, the key condition, the start key and the filter rule use its schema.
+    let schema = index.as_ref().map_or(table_schema, |i| &i.layout.schema);
+
+    let (start, start_item) = match (&input.exclusive_start_key, &index) {
+        (None, _) => (None, None),
+        (Some(start), None) => (
+            Some(read_page::table_start_key(
+                schema,
+                start,
+                "The provided starting key is invalid",
+                false,
+            )?),
+            None,
+        ),
+        (Some(start), Some(_)) => {
+            let item = read_page::index_start_key(
+                table_schema,
+                schema,
+                start,
+                "The provided starting key is invalid",
+            )?;
+            let key = schema
+                .key_of_stored(&item)
+                .ok_or_else(|| ApiError::validation("The provided starting key is invalid"))?;
+            (Some(key), Some(item))
+        }
     };
     let plan = match_schema(schema, &parts, source)?;
     if let Some(start) = &start {
@@ -160,10 +178,12 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
     }
 
     let capacity_mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
-    let consistent = input.consistent_read.unwrap_or(false);
     let forward = input.scan_index_forward.unwrap_or(true);
     let range = sort_range(plan.range.as_ref());
-    let names = key_names(schema);
+    let names = match &index {
+        None => key_names(schema),
+        Some(i) => read_page::index_key_names(table_schema, &i.layout.schema),
+    };
     let page_plan = PagePlan {
         limit: read_page::limit_of(input.limit),
         key_names: &names,
@@ -172,19 +192,43 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
         count_only: select == Select::Count,
     };
     let layout = &table.layout;
-    let page = app
-        .storage
-        .query(layout, &plan.hash, &range, forward, start.as_ref())
+    let storage = &app.storage;
+    let items = match &index {
+        None => storage.query(layout, &plan.hash, &range, forward, start.as_ref()),
+        Some(i) => storage
+            .index_query(
+                layout.table_id,
+                table_schema,
+                &i.layout,
+                &plan.hash,
+                &range,
+                forward,
+                start_item.as_ref(),
+            )
+            .map(|entries| {
+                if i.fetches_from_table(select) {
+                    read_page::fetch_from_table(storage, layout, entries)
+                } else {
+                    entries
+                }
+            }),
+    };
+    let page = items
         .and_then(|items| read_page::read_page(items, &page_plan))
         .map_err(|e| read_page::storage_failure(ReadOp::Query, &layout.name, e))?;
-
-    Ok(QueryOutput {
-        consumed_capacity: read_page::consumed(
+    let consumed_capacity = match &index {
+        None => read_page::consumed(&layout.name, page.bytes_read, consistent, capacity_mode),
+        Some(i) => read_page::consumed_on_index(
             &layout.name,
+            i,
             page.bytes_read,
             consistent,
             capacity_mode,
         ),
+    };
+
+    Ok(QueryOutput {
+        consumed_capacity,
         items: page.items,
         count: page.count,
         scanned_count: page.scanned_count,

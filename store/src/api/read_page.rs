@@ -14,8 +14,9 @@
 //!   eventually consistent reads.
 //!
 //! # Not here
-//! Key-condition checks belong to `query`, segments to `scan`. Index reads are not built
-//! yet: an `IndexName` is validated ([`check_index_read`]) and then refused.
+//! Key-condition checks belong to `query`, segments to `scan`. Index reads share the page
+//! rules; what differs ([`IndexTarget`], the start key and LastEvaluatedKey of index keys
+//! plus table keys, the LSI fetch of table items, the capacity breakdown) is here too.
 
 use std::collections::HashMap;
 
@@ -536,10 +537,6 @@ pub fn storage_failure(op: ReadOp, table: &str, error: StorageError) -> ApiError
 /// Checks an `IndexName` against the table's indexes, in DynamoDB's order: unknown index
 /// (`The table does not have the specified index: I`), a strongly consistent read of a GSI,
 /// and `Select: ALL_ATTRIBUTES` on a GSI that does not project every attribute.
-///
-/// Index reads themselves are not built yet (storage keeps no index entries), so a valid
-/// index read is answered with a ValidationException saying so rather than with a wrong
-/// page; that is the last check.
 pub fn check_index_read(
     table: &TableMeta,
     name: &str,
@@ -567,9 +564,130 @@ pub fn check_index_read(
             )));
         }
     }
-    Err(ApiError::validation(format!(
-        "Reading a secondary index is not supported yet: {name}"
-    )))
+    Ok(())
+}
+
+/// A secondary index being read: its catalog definition, its storage layout, and whether
+/// it is global.
+pub struct IndexTarget {
+    pub layout: crate::storage::IndexLayout,
+    pub global: bool,
+}
+
+impl IndexTarget {
+    /// The index `name` of `table` (already checked by [`check_index_read`]).
+    pub fn of(table: &TableMeta, name: &str) -> Option<IndexTarget> {
+        if let Some(index) = table.local_index(name) {
+            return Some(IndexTarget {
+                layout: crate::catalog::index_layout(index, false),
+                global: false,
+            });
+        }
+        table.global_index(name).map(|index| IndexTarget {
+            layout: crate::catalog::index_layout(index, true),
+            global: true,
+        })
+    }
+
+    /// Whether a read with `select` needs the whole table item, which only an LSI can
+    /// fetch (a GSI refused that in [`check_index_read`]): ALL_ATTRIBUTES, or a projection
+    /// that may name attributes the index does not store.
+    pub fn fetches_from_table(&self, select: Select) -> bool {
+        !self.global
+            && !self.layout.projects_all()
+            && matches!(select, Select::AllAttributes | Select::SpecificAttributes)
+    }
+}
+
+/// LastEvaluatedKey attributes of an index read: the index keys, then the table's.
+pub fn index_key_names(table_schema: &KeySchema, index_schema: &KeySchema) -> Vec<String> {
+    let mut names = Vec::new();
+    for schema in [index_schema, table_schema] {
+        for name in std::iter::once(&schema.hash.name).chain(schema.range.as_ref().map(|r| &r.name))
+        {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    names
+}
+
+/// An ExclusiveStartKey on an index: exactly the index's and the table's key attributes
+/// (as a LastEvaluatedKey of the index carries them), each of its declared type.
+pub fn index_start_key(
+    table_schema: &KeySchema,
+    index_schema: &KeySchema,
+    start: &Item,
+    wrong_shape_message: &str,
+) -> Result<Item, ApiError> {
+    let names = index_key_names(table_schema, index_schema);
+    let typed = |name: &str| {
+        [index_schema, table_schema]
+            .iter()
+            .flat_map(|s| std::iter::once(&s.hash).chain(s.range.as_ref()))
+            .find(|a| a.name == name)
+            .map(|a| a.ty)
+    };
+    let fits = start.len() == names.len()
+        && names.iter().all(|n| {
+            start
+                .get(n)
+                .is_some_and(|v| typed(n).is_some_and(|ty| ty.matches(v)))
+        });
+    if !fits {
+        return Err(ApiError::validation(wrong_shape_message));
+    }
+    Ok(start.clone())
+}
+
+/// Replaces each LSI entry by the table item it stands for (a read of ALL_ATTRIBUTES or of
+/// attributes the index does not store); an item deleted since the entry was read is
+/// skipped. The page then sizes (and charges) the table items.
+pub fn fetch_from_table<'a>(
+    storage: &'a crate::storage::Storage,
+    table: &'a crate::storage::TableLayout,
+    entries: crate::storage::ItemIter<'a>,
+) -> crate::storage::ItemIter<'a> {
+    Box::new(entries.filter_map(move |entry| {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => return Some(Err(e)),
+        };
+        let key = table.schema.key_of_stored(&entry)?;
+        storage.get(table, &key).transpose()
+    }))
+}
+
+/// ConsumedCapacity of a page read from an index: the total, and with INDEXES the units
+/// under the index's name (LocalSecondaryIndexes or GlobalSecondaryIndexes).
+pub fn consumed_on_index(
+    table: &str,
+    index: &IndexTarget,
+    bytes_read: usize,
+    consistent: bool,
+    mode: ReturnConsumedCapacity,
+) -> Option<ConsumedCapacity> {
+    let units = crate::capacity::read_units(bytes_read, consistent);
+    let mut out = ConsumedCapacity::read(table, units, ReturnConsumedCapacity::Total)?;
+    if mode == ReturnConsumedCapacity::None {
+        return None;
+    }
+    if mode == ReturnConsumedCapacity::Indexes {
+        let share = std::collections::BTreeMap::from([(
+            index.layout.name.clone(),
+            shared::wire::ops::common::Capacity {
+                capacity_units: units,
+                ..Default::default()
+            },
+        )]);
+        if index.global {
+            out.global_secondary_indexes = Some(share);
+        } else {
+            out.local_secondary_indexes = Some(share);
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -13,8 +13,9 @@
 //! together return every item exactly once and an item never moves between segments.
 //!
 //! A filter may name key attributes in a Scan (unlike Query). Legacy ScanFilter and
-//! AttributesToGet are translated by `shared::expr::legacy`. Not here: index scans (an
-//! `IndexName` is validated, then refused until storage keeps index entries).
+//! AttributesToGet are translated by `shared::expr::legacy`. On an index, the entries are
+//! read in the order of the index's partition hash, segments split that hash space, and
+//! start keys carry the index keys plus the table keys.
 
 use shared::expr::{self, Substitutions};
 use shared::model::keycodec::partition_hash;
@@ -80,26 +81,36 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError>
 
     let table_name = input.table_name.as_deref().unwrap_or_default();
     let table = app.catalog.table_for_data(table_name)?;
-    if let Some(index) = &input.index_name {
-        read_page::check_index_read(
-            &table,
-            index,
-            input.consistent_read.unwrap_or(false),
-            input.select.as_deref(),
-        )?;
-    }
-    let schema = &table.layout.schema;
-    let start = match &input.exclusive_start_key {
-        Some(start) => Some(read_page::table_start_key(
-            schema,
-            start,
-            "The provided starting key is invalid: The provided key element does not match the schema",
-            true,
-        )?),
+    let consistent = input.consistent_read.unwrap_or(false);
+    let index = match &input.index_name {
+        Some(index) => {
+            read_page::check_index_read(&table, index, consistent, input.select.as_deref())?;
+            read_page::IndexTarget::of(&table, index)
+        }
         None => None,
     };
-    if let (Some(start), Some((s, total))) = (&start, segment) {
-        if segment_of(partition_hash(&start.hash), total) != s {
+    let schema = &table.layout.schema;
+    const WRONG_SHAPE: &str =
+        "The provided starting key is invalid: The provided key element does not match the schema";
+    // The start key's partition hash: the table's, or on an index the index's.
+    let (start, start_item, start_hash) = match (&input.exclusive_start_key, &index) {
+        (None, _) => (None, None, None),
+        (Some(start), None) => {
+            let key = read_page::table_start_key(schema, start, WRONG_SHAPE, true)?;
+            let hash = partition_hash(&key.hash);
+            (Some(key), None, Some(hash))
+        }
+        (Some(start), Some(i)) => {
+            let item = read_page::index_start_key(schema, &i.layout.schema, start, WRONG_SHAPE)?;
+            let hash = item
+                .get(&i.layout.schema.hash.name)
+                .map(partition_hash)
+                .unwrap_or_default();
+            (None, Some(item), Some(hash))
+        }
+    };
+    if let (Some(hash), Some((s, total))) = (start_hash, segment) {
+        if segment_of(hash, total) != s {
             return Err(ApiError::validation(format!(
                 "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: {s}"
             )));
@@ -107,11 +118,16 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError>
     }
 
     let capacity_mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
-    let consistent = input.consistent_read.unwrap_or(false);
-    let mut key_names = vec![schema.hash.name.clone()];
-    if let Some(range) = &schema.range {
-        key_names.push(range.name.clone());
-    }
+    let key_names = match &index {
+        None => {
+            let mut names = vec![schema.hash.name.clone()];
+            if let Some(range) = &schema.range {
+                names.push(range.name.clone());
+            }
+            names
+        }
+        Some(i) => read_page::index_key_names(schema, &i.layout.schema),
+    };
     let plan = PagePlan {
         limit: read_page::limit_of(input.limit),
         key_names: &key_names,
@@ -120,19 +136,41 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError>
         count_only: select == Select::Count,
     };
     let layout = &table.layout;
-    let page = app
-        .storage
-        .scan(layout, segment, start.as_ref())
+    let storage = &app.storage;
+    let items = match &index {
+        None => storage.scan(layout, segment, start.as_ref()),
+        Some(i) => storage
+            .index_scan(
+                layout.table_id,
+                schema,
+                &i.layout,
+                segment,
+                start_item.as_ref(),
+            )
+            .map(|entries| {
+                if i.fetches_from_table(select) {
+                    read_page::fetch_from_table(storage, layout, entries)
+                } else {
+                    entries
+                }
+            }),
+    };
+    let page = items
         .and_then(|items| read_page::read_page(items, &plan))
         .map_err(|e| read_page::storage_failure(ReadOp::Scan, &layout.name, e))?;
-
-    Ok(ScanOutput {
-        consumed_capacity: read_page::consumed(
+    let consumed_capacity = match &index {
+        None => read_page::consumed(&layout.name, page.bytes_read, consistent, capacity_mode),
+        Some(i) => read_page::consumed_on_index(
             &layout.name,
+            i,
             page.bytes_read,
             consistent,
             capacity_mode,
         ),
+    };
+
+    Ok(ScanOutput {
+        consumed_capacity,
         items: page.items,
         count: page.count,
         scanned_count: page.scanned_count,

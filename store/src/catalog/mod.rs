@@ -332,7 +332,18 @@ async fn drop_data(storage: Arc<Storage>, table_id: u64) {
 /// Tells storage which secondary indexes a table has (storage maintains their entries in
 /// every write batch), before the definition is published to requests.
 fn publish_indexes(storage: &Storage, meta: &TableMeta) {
-    let layout = |index: &IndexMeta, global: bool| crate::storage::IndexLayout {
+    let indexes = meta
+        .local_indexes
+        .iter()
+        .map(|i| index_layout(i, false))
+        .chain(meta.global_indexes.iter().map(|i| index_layout(i, true)))
+        .collect();
+    storage.set_indexes(meta.table_id(), meta.schema(), indexes);
+}
+
+/// An index definition as storage keeps and reads it.
+pub fn index_layout(index: &IndexMeta, global: bool) -> crate::storage::IndexLayout {
+    crate::storage::IndexLayout {
         index_id: index.index_id,
         name: index.name.clone(),
         schema: index.schema.clone(),
@@ -344,14 +355,7 @@ fn publish_indexes(storage: &Storage, meta: &TableMeta) {
             }
         },
         global,
-    };
-    let indexes = meta
-        .local_indexes
-        .iter()
-        .map(|i| layout(i, false))
-        .chain(meta.global_indexes.iter().map(|i| layout(i, true)))
-        .collect();
-    storage.set_indexes(meta.table_id(), meta.schema(), indexes);
+    }
 }
 
 fn parse_u64(bytes: &[u8]) -> Option<u64> {

@@ -25,6 +25,8 @@
 //!   that fsyncs groups of batches.
 //! - `changelog`: the versioned binary change-record encoding.
 //! - `stream_log`: per-table reads of the change log and its retention trimming.
+//! - `indexes`: secondary-index entries (key layout, maintenance in the write batch,
+//!   index reads, backfill and removal).
 //!
 //! Engine keyspaces: `items` (values: the item codec's bytes followed by the item's
 //! DynamoDB size as u32 BE), `changes` (key: seq u64 BE), `table_changes` (key: table id
@@ -49,6 +51,7 @@
 
 mod changelog;
 mod group_commit;
+mod indexes;
 mod keys;
 mod locks;
 mod stream_log;
@@ -67,6 +70,8 @@ use tokio::sync::oneshot;
 
 use group_commit::{engine_error, Batch, Committer, Engine, Op, Request, Space, StatsDelta};
 use locks::{LockSet, StripedLocks};
+
+pub use indexes::{entry_key, IndexLayout, Projected, TableIndexes};
 
 /// Storage failures: engine I/O or corrupt data. Never shown to clients: the API layer turns
 /// them into InternalServerError and logs the detail.
@@ -178,6 +183,8 @@ const DROP_CHUNK: usize = 1000;
 pub struct Storage {
     committer: Arc<Committer>,
     locks: StripedLocks,
+    /// Each table's secondary indexes, as the catalog published them (see `indexes`).
+    indexes: indexes::IndexRegistry,
     /// The group-commit thread's queue; `None` without fsync (writers apply inline) and
     /// after `Drop` took it to stop the thread.
     queue: Option<mpsc::Sender<Request>>,
@@ -243,6 +250,7 @@ impl Storage {
         Ok(Arc::new(Storage {
             committer,
             locks: StripedLocks::new(),
+            indexes: indexes::IndexRegistry::default(),
             queue,
             thread,
         }))
@@ -339,6 +347,7 @@ impl Storage {
                 Mutation::Keep => {}
                 Mutation::Delete => {
                     let Some(old_image) = old_image else { continue };
+                    self.index_ops(table.table_id, old.as_ref(), None, &mut batch.ops);
                     let keys_item = encode_item(&table.schema.key_item(key));
                     batch
                         .records
@@ -364,6 +373,7 @@ impl Storage {
                     if old.as_ref() == Some(&item) {
                         continue;
                     }
+                    self.index_ops(table.table_id, old.as_ref(), Some(&item), &mut batch.ops);
                     let size = item_size(&item) as u64;
                     let value = encode_value(&item, size);
                     let keys_item = encode_item(&table.schema.key_item(key));

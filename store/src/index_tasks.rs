@@ -1,0 +1,81 @@
+//! Background work on secondary indexes that follows the catalog: backfilling a GSI that
+//! UpdateTable added to a table (CREATING with `Backfilling: true` until every existing
+//! item is in it, then ACTIVE), and removing the entries of a GSI that UpdateTable deleted.
+//!
+//! Entry maintenance itself is not here: every write batch maintains the indexes the
+//! catalog published to storage (`storage::indexes`). This task only reacts to catalog
+//! changes, so it keeps no state that a restart could lose except the set of indexes it
+//! has seen: a backfill interrupted by a restart runs again (it is idempotent), while the
+//! entries of an index deleted just before a restart stay on disk unread (index ids are
+//! never reused, so they can never be mistaken for another index's).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::catalog::IndexStatus;
+
+/// Follows the catalog until the process ends.
+pub async fn run(app: Arc<App>) {
+    let mut version = app.catalog.subscribe();
+    // (table id, index id) → table name, for every GSI seen in the catalog.
+    let mut known: HashMap<(u64, u16), String> = HashMap::new();
+    let running: Arc<parking_lot::Mutex<HashSet<(u64, u16)>>> = Default::default();
+    loop {
+        let tables = app.catalog.all();
+        let mut current: HashMap<(u64, u16), String> = HashMap::new();
+        let live_tables: HashSet<u64> = tables.iter().map(|t| t.table_id()).collect();
+        for table in &tables {
+            for index in &table.global_indexes {
+                let id = (table.table_id(), index.index_id);
+                current.insert(id, table.name().to_string());
+                if index.status == IndexStatus::Creating
+                    && index.backfilling
+                    && running.lock().insert(id)
+                {
+                    let app = Arc::clone(&app);
+                    let running = Arc::clone(&running);
+                    let (table_name, index_name) = (table.name().to_string(), index.name.clone());
+                    tokio::spawn(async move {
+                        backfill(&app, id, &table_name, &index_name).await;
+                        running.lock().remove(&id);
+                    });
+                }
+            }
+        }
+        for (id, table_name) in &known {
+            // A table that is gone drops all its index ids itself (drop_table_data).
+            if !current.contains_key(id) && live_tables.contains(&id.0) {
+                let app = Arc::clone(&app);
+                let (id, table_name) = (*id, table_name.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = app.storage.drop_index_data(id.0, id.1).await {
+                        tracing::error!(error = %e, table = table_name, "cannot remove a deleted index's entries");
+                    }
+                });
+            }
+        }
+        known = current;
+        if version.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Fills one index and marks it ACTIVE. A failure is logged and left CREATING; the next
+/// restart tries again.
+async fn backfill(app: &App, id: (u64, u16), table: &str, index: &str) {
+    match app.storage.backfill_index(id.0, id.1).await {
+        Ok(entries) => {
+            tracing::info!(table, index, entries, "index backfilled");
+            if let Err(e) = app
+                .catalog
+                .finish_backfill(&app.storage, table, index)
+                .await
+            {
+                tracing::error!(error = ?e, table, index, "cannot mark a backfilled index ACTIVE");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, table, index, "index backfill failed"),
+    }
+}
