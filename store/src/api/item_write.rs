@@ -590,6 +590,7 @@ pub fn storage_failure(op: &'static str, error: StorageError) -> ApiError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use shared::model::{KeyAttr, Number, ScalarType};

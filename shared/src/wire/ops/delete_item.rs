@@ -62,6 +62,7 @@ pub struct DeleteItemOutput {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::wire::ops::decode;

@@ -49,6 +49,7 @@ pub struct GetItemOutput {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::wire::ops::decode;

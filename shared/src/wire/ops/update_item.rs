@@ -70,6 +70,7 @@ pub struct UpdateItemOutput {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::wire::ops::decode;
