@@ -44,9 +44,11 @@ pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Respon
     }
     match app.storage.changes_after(params.after, limit) {
         Ok(records) => {
-            let last = records.last().map(|r| r.seq).unwrap_or(params.after);
-            // `head` lets a new follower start at the present instead of replaying history.
-            let head = (*watch.borrow()).max(last);
+            let newest = records.last().map(|r| r.seq);
+            let last = newest.unwrap_or(params.after);
+            // `head` (the newest durable seq) lets a new follower start at the present
+            // instead of replaying history; never the cursor the caller passed in.
+            let head = newest.unwrap_or(0).max(*watch.borrow());
             let body = json!({
                 "records": records.iter().map(|r| record_json(app, r)).collect::<Vec<_>>(),
                 "last_seq": last,

@@ -38,7 +38,7 @@ use crate::storage::{Storage, StorageOptions};
 
 /// Opens storage and the catalog, binds the listener, prints `store listening on ADDR` on
 /// stdout (tests and scripts read it to learn the port), and serves until SIGINT/SIGTERM.
-pub async fn serve(config: Config) -> Result<(), String> {
+pub async fn serve(mut config: Config) -> Result<(), String> {
     let options = StorageOptions {
         durable: config.durable,
         cache_bytes: config.cache_bytes,
@@ -53,6 +53,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let listen = listener.local_addr().map_err(|e| e.to_string())?;
     let metrics = match metrics::install() {
         Ok(handle) => Some(handle),
+    // With port 0 the flag names no real port; DescribeEndpoints must give the bound one.
+    config.listen = listen;
         Err(e) => {
             tracing::warn!(error = %e, "metrics disabled");
             None

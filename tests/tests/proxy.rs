@@ -333,9 +333,17 @@ async fn writes_through_any_node_are_seen_by_every_node_and_survive_failover() {
         "replicas forward writes to the primary ({forwarded})"
     );
 
-    // Any node lists the cluster.
-    let endpoints = clients[1].describe_endpoints().send().await.unwrap();
-    assert_eq!(endpoints.endpoints().len(), 3);
+    // Any node lists the cluster (membership converges within a heartbeat or two).
+    let listed = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            let endpoints = clients[1].describe_endpoints().send().await.unwrap();
+            endpoints.endpoints().len() == 3
+        },
+    )
+    .await;
+    assert!(listed, "DescribeEndpoints never listed the three nodes");
 
     // Kill the primary: a replica takes the lease and writes through the survivors go on.
     let refs: Vec<&ProxyProcess> = nodes.iter().collect();
