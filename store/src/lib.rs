@@ -10,7 +10,8 @@
 //! - `streams`: DynamoDB Streams as a view of the change log (registry, shards, iterators,
 //!   records, retention); `ttl`: TTL settings and the expiry sweeper; `triggers`:
 //!   webhooks fed from streams (management API, dispatcher, dead letters).
-//! - `index_tasks`: GSI backfill and removal, following the catalog.
+//! - `index_tasks`: GSI backfill and removal, following the catalog; `throttle`:
+//!   provisioned-throughput token buckets and per-table capacity metering.
 
 pub mod api;
 pub mod app;
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod server;
 pub mod storage;
 pub mod streams;
+pub mod throttle;
 pub mod triggers;
 pub mod ttl;
 
@@ -68,6 +70,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(streams::run_maintenance(Arc::clone(&app)));
     tokio::spawn(ttl::run_sweeper(Arc::clone(&app)));
     tokio::spawn(index_tasks::run(Arc::clone(&app)));
+    tokio::spawn(throttle::run_stats(Arc::clone(&app)));
     tokio::spawn(triggers::dispatch::run_supervisor(Arc::clone(&app)));
     let server = Arc::new(server::Server {
         app,

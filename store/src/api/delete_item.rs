@@ -48,6 +48,7 @@ pub async fn handle(app: &App, input: DeleteItemInput) -> Result<DeleteItemOutpu
     let table = app
         .catalog
         .table_for_data(input.table_name.as_deref().unwrap_or_default())?;
+    crate::throttle::admit_write(&table)?;
     let key = table
         .layout
         .schema
@@ -69,6 +70,7 @@ pub async fn handle(app: &App, input: DeleteItemInput) -> Result<DeleteItemOutpu
         .map_err(|e| item_write::storage_failure("DeleteItem", e))?
         .map_err(WriteFailure::into_api_error)?;
 
+    crate::throttle::charge_write_units(&table, &result.units);
     Ok(DeleteItemOutput {
         attributes: result.attributes,
         consumed_capacity: item_write::write_capacity(table.name(), &result.units, mode),

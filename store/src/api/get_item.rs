@@ -14,7 +14,7 @@ use shared::model::size::item_size;
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::get_item::{GetItemInput, GetItemOutput};
-use shared::wire::ops::validate::{self, Violations};
+use shared::wire::ops::validate::Violations;
 
 use super::item_write::{self, CAPACITY_VALUES};
 use crate::app::App;
@@ -22,7 +22,7 @@ use crate::capacity;
 
 pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput, ApiError> {
     let mut v = Violations::new();
-    validate::table_name(&mut v, "tableName", input.table_name.as_deref(), true)?;
+    item_write::check_table_name(&mut v, input.table_name.as_deref());
     v.not_null("key", input.key.is_some());
     v.enumeration(
         "returnConsumedCapacity",
@@ -63,6 +63,7 @@ pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput, Api
     let table = app
         .catalog
         .table_for_data(input.table_name.as_deref().unwrap_or_default())?;
+    crate::throttle::admit_read(&table, None)?;
     let key = table
         .layout
         .schema
@@ -80,6 +81,7 @@ pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput, Api
         (Some(item), Some(projection)) => Some(projection.apply(&item)),
         (item, _) => item,
     };
+    crate::throttle::charge_read(&table, None, units);
     Ok(GetItemOutput {
         item,
         consumed_capacity: item_write::read_capacity(table.name(), units, mode),

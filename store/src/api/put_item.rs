@@ -51,6 +51,7 @@ pub async fn handle(app: &App, input: PutItemInput) -> Result<PutItemOutput, Api
     let table = app
         .catalog
         .table_for_data(input.table_name.as_deref().unwrap_or_default())?;
+    crate::throttle::admit_write(&table)?;
     let key = key_of_put_item(&table, &item)?;
     let mut plan = WritePlan::new(&table, &key, WriteAction::Put(item));
     plan.condition = parsed.condition;
@@ -69,6 +70,7 @@ pub async fn handle(app: &App, input: PutItemInput) -> Result<PutItemOutput, Api
         .map_err(|e| item_write::storage_failure("PutItem", e))?
         .map_err(WriteFailure::into_api_error)?;
 
+    crate::throttle::charge_write_units(&table, &result.units);
     Ok(PutItemOutput {
         attributes: result.attributes,
         consumed_capacity: item_write::write_capacity(table.name(), &result.units, mode),

@@ -129,6 +129,13 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
         }
         None => None,
     };
+    crate::throttle::admit_read(
+        &table,
+        index
+            .as_ref()
+            .filter(|i| i.global)
+            .map(|i| i.layout.name.as_str()),
+    )?;
     let table_schema = &table.layout.schema;
     // On an index, the key condition, the start key and the filter rule use its schema.
     let schema = index.as_ref().map_or(table_schema, |i| &i.layout.schema);
@@ -216,6 +223,14 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
     let page = items
         .and_then(|items| read_page::read_page(items, &page_plan))
         .map_err(|e| read_page::storage_failure(ReadOp::Query, &layout.name, e))?;
+    crate::throttle::charge_read(
+        &table,
+        index
+            .as_ref()
+            .filter(|i| i.global)
+            .map(|i| i.layout.name.as_str()),
+        crate::capacity::read_units(page.bytes_read, consistent),
+    );
     let consumed_capacity = match &index {
         None => read_page::consumed(&layout.name, page.bytes_read, consistent, capacity_mode),
         Some(i) => read_page::consumed_on_index(

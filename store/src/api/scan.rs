@@ -89,6 +89,13 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError>
         }
         None => None,
     };
+    crate::throttle::admit_read(
+        &table,
+        index
+            .as_ref()
+            .filter(|i| i.global)
+            .map(|i| i.layout.name.as_str()),
+    )?;
     let schema = &table.layout.schema;
     const WRONG_SHAPE: &str =
         "The provided starting key is invalid: The provided key element does not match the schema";
@@ -158,6 +165,14 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError>
     let page = items
         .and_then(|items| read_page::read_page(items, &plan))
         .map_err(|e| read_page::storage_failure(ReadOp::Scan, &layout.name, e))?;
+    crate::throttle::charge_read(
+        &table,
+        index
+            .as_ref()
+            .filter(|i| i.global)
+            .map(|i| i.layout.name.as_str()),
+        crate::capacity::read_units(page.bytes_read, consistent),
+    );
     let consumed_capacity = match &index {
         None => read_page::consumed(&layout.name, page.bytes_read, consistent, capacity_mode),
         Some(i) => read_page::consumed_on_index(

@@ -52,6 +52,7 @@ pub async fn handle(app: &App, input: UpdateItemInput) -> Result<UpdateItemOutpu
     let table = app
         .catalog
         .table_for_data(input.table_name.as_deref().unwrap_or_default())?;
+    crate::throttle::admit_write(&table)?;
     let schema = &table.layout.schema;
     let key = schema.key_from_param(input.key.as_ref().unwrap_or(&Default::default()))?;
     // Without any update the item is still created from its key, as DynamoDB does.
@@ -77,6 +78,7 @@ pub async fn handle(app: &App, input: UpdateItemInput) -> Result<UpdateItemOutpu
         .map_err(|e| item_write::storage_failure("UpdateItem", e))?
         .map_err(WriteFailure::into_api_error)?;
 
+    crate::throttle::charge_write_units(&table, &result.units);
     Ok(UpdateItemOutput {
         attributes: result.attributes,
         consumed_capacity: item_write::write_capacity(table.name(), &result.units, mode),

@@ -1,0 +1,284 @@
+//! Provisioned-throughput enforcement and capacity metering.
+//!
+//! # Throttling (DYNAMODB.md §8 "Throttling")
+//! Each provisioned table has a read and a write token bucket, and so has each of its GSIs
+//! (LSIs share the table's). A bucket refills at the provisioned units per second and holds
+//! at most 300 seconds of them (DynamoDB's burst capacity); a new bucket starts full, as a
+//! table that has been idle. A request is admitted while its buckets are above zero and is
+//! charged what it consumed afterwards, so one large request may drive a bucket below zero
+//! and the requests after it wait for the refill: the debt model keeps admission to one
+//! cheap check instead of predicting a request's cost before reading the item. An empty
+//! bucket answers ProvisionedThroughputExceededException (the GSI variant when a GSI's
+//! bucket is the empty one). On-demand tables are never throttled, only metered.
+//!
+//! Buckets live in one process-wide registry keyed by the table's unique id (`TableId`,
+//! never reused), so a deleted table's bucket can never be confused with a new table's,
+//! and a throughput change applies to the existing bucket at once.
+//!
+//! # Metering
+//! Every charge also counts units per table on the Prometheus counters
+//! [`READ_UNITS_TOTAL`] / [`WRITE_UNITS_TOTAL`] (whole units; fractions carry over to the
+//! next charge), and [`run_stats`] publishes each table's stored bytes and item count as
+//! gauges.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use shared::wire::error::{ApiError, ErrorCode};
+
+use crate::app::App;
+use crate::catalog::{BillingMode, TableMeta};
+
+/// Read capacity units consumed, by table (`table`).
+pub const READ_UNITS_TOTAL: &str = "store_consumed_read_capacity_units_total";
+/// Write capacity units consumed, by table (`table`).
+pub const WRITE_UNITS_TOTAL: &str = "store_consumed_write_capacity_units_total";
+/// Bytes stored in a table's items (DynamoDB item sizes), by table.
+pub const TABLE_SIZE_BYTES: &str = "store_table_size_bytes";
+/// Items in a table, by table.
+pub const TABLE_ITEMS: &str = "store_table_items";
+/// Requests refused with ProvisionedThroughputExceededException, by table.
+pub const THROTTLED_TOTAL: &str = "store_throttled_requests_total";
+
+/// Seconds of unused capacity a bucket keeps.
+pub const BURST_SECONDS: f64 = 300.0;
+
+const TABLE_MESSAGE: &str = "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.";
+const INDEX_MESSAGE: &str = "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API.";
+
+/// Reads or writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Read,
+    Write,
+}
+
+/// A token bucket: `tokens` may go negative (debt, see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    tokens: f64,
+    rate: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// A full bucket for `rate` units per second.
+    pub fn new(rate: f64, now: Instant) -> Self {
+        Bucket {
+            tokens: rate * BURST_SECONDS,
+            rate,
+            at: now,
+        }
+    }
+
+    /// Refills up to `now` at the current rate, capped at the burst.
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate * BURST_SECONDS);
+        self.at = now;
+    }
+
+    /// Applies a new provisioned rate (UpdateTable), keeping the tokens earned so far.
+    fn set_rate(&mut self, rate: f64, now: Instant) {
+        self.refill(now);
+        if rate != self.rate {
+            self.rate = rate;
+            self.tokens = self.tokens.min(rate * BURST_SECONDS);
+        }
+    }
+
+    /// Whether a request may start now.
+    pub fn admits(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens > 0.0
+    }
+
+    /// Takes `units` (possibly into debt).
+    pub fn take(&mut self, units: f64, now: Instant) {
+        self.refill(now);
+        self.tokens -= units;
+    }
+}
+
+/// Bucket key: table id (UUID), GSI name (`None` for the table), kind.
+type BucketKey = (String, Option<String>, Kind);
+
+#[derive(Default)]
+struct Registry {
+    buckets: Mutex<HashMap<BucketKey, Bucket>>,
+    /// Fractions of a unit not yet counted on the Prometheus counters, by (table, kind).
+    metered: Mutex<HashMap<(String, Kind), f64>>,
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(Registry::default)
+}
+
+/// The provisioned rate of the table (`index = None`) or of one of its GSIs; `None` when
+/// not provisioned (on-demand, or an index that is gone).
+fn rate(table: &TableMeta, index: Option<&str>, kind: Kind) -> Option<f64> {
+    if table.billing_mode != BillingMode::Provisioned {
+        return None;
+    }
+    let throughput = match index {
+        None => &table.throughput,
+        Some(name) => table.global_index(name)?.throughput.as_ref()?,
+    };
+    let units = match kind {
+        Kind::Read => throughput.read,
+        Kind::Write => throughput.write,
+    };
+    (units > 0).then_some(units as f64)
+}
+
+fn with_bucket<T>(
+    table: &TableMeta,
+    index: Option<&str>,
+    kind: Kind,
+    now: Instant,
+    f: impl FnOnce(&mut Bucket) -> T,
+) -> Option<T> {
+    let rate = rate(table, index, kind)?;
+    let mut buckets = registry().buckets.lock();
+    let bucket = buckets
+        .entry((table.table_uuid.clone(), index.map(str::to_string), kind))
+        .or_insert_with(|| Bucket::new(rate, now));
+    bucket.set_rate(rate, now);
+    Some(f(bucket))
+}
+
+/// Admits a read of the table (`index = None`, or an LSI, which shares the table's
+/// capacity) or of a GSI, or refuses it with ProvisionedThroughputExceededException.
+pub fn admit_read(table: &TableMeta, gsi: Option<&str>) -> Result<(), ApiError> {
+    let now = Instant::now();
+    if with_bucket(table, gsi, Kind::Read, now, |b| b.admits(now)) == Some(false) {
+        return Err(throttled(table, gsi.is_some()));
+    }
+    Ok(())
+}
+
+/// Admits a write of the table: its own write bucket and those of all its GSIs (a write
+/// may reach any of them, and one throttled by a GSI is refused as a whole).
+pub fn admit_write(table: &TableMeta) -> Result<(), ApiError> {
+    let now = Instant::now();
+    if with_bucket(table, None, Kind::Write, now, |b| b.admits(now)) == Some(false) {
+        return Err(throttled(table, false));
+    }
+    for index in &table.global_indexes {
+        if with_bucket(table, Some(&index.name), Kind::Write, now, |b| {
+            b.admits(now)
+        }) == Some(false)
+        {
+            return Err(throttled(table, true));
+        }
+    }
+    Ok(())
+}
+
+/// Charges `units` read from the table (or a GSI) and meters them.
+pub fn charge_read(table: &TableMeta, gsi: Option<&str>, units: f64) {
+    let now = Instant::now();
+    with_bucket(table, gsi, Kind::Read, now, |b| b.take(units, now));
+    meter(table, Kind::Read, units);
+}
+
+/// Charges a write: `table_units` to the table (LSI writes included), and each GSI's
+/// units to that GSI; meters the total.
+pub fn charge_write(table: &TableMeta, table_units: f64, gsi_units: &[(String, f64)]) {
+    let now = Instant::now();
+    with_bucket(table, None, Kind::Write, now, |b| b.take(table_units, now));
+    let mut total = table_units;
+    for (name, units) in gsi_units {
+        with_bucket(table, Some(name), Kind::Write, now, |b| b.take(*units, now));
+        total += units;
+    }
+    meter(table, Kind::Write, total);
+}
+
+/// Charges what a single-item write consumed ([`crate::api::item_write::decide`]'s units).
+pub fn charge_write_units(table: &TableMeta, units: &crate::api::item_write::WriteUnits) {
+    let local: f64 = units.local.iter().map(|(_, u)| u).sum();
+    charge_write(table, units.table + local, &units.global);
+}
+
+/// Adds units to the table's Prometheus counter, carrying fractions over.
+fn meter(table: &TableMeta, kind: Kind, units: f64) {
+    if !(units > 0.0) {
+        return;
+    }
+    let whole = {
+        let mut metered = registry().metered.lock();
+        let pending = metered
+            .entry((table.table_uuid.clone(), kind))
+            .or_insert(0.0);
+        *pending += units;
+        let whole = pending.floor();
+        *pending -= whole;
+        whole
+    };
+    if whole >= 1.0 {
+        let name = match kind {
+            Kind::Read => READ_UNITS_TOTAL,
+            Kind::Write => WRITE_UNITS_TOTAL,
+        };
+        metrics::counter!(name, "table" => table.name().to_string()).increment(whole as u64);
+    }
+}
+
+fn throttled(table: &TableMeta, index: bool) -> ApiError {
+    metrics::counter!(THROTTLED_TOTAL, "table" => table.name().to_string()).increment(1);
+    ApiError::new(
+        ErrorCode::ProvisionedThroughputExceededException,
+        if index { INDEX_MESSAGE } else { TABLE_MESSAGE },
+    )
+}
+
+/// Publishes every table's stored bytes and item count as gauges, every few seconds.
+pub async fn run_stats(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        for table in app.catalog.all() {
+            let stats = app.storage.table_stats(table.table_id());
+            let name = table.name().to_string();
+            metrics::gauge!(TABLE_SIZE_BYTES, "table" => name.clone()).set(stats.size_bytes as f64);
+            metrics::gauge!(TABLE_ITEMS, "table" => name).set(stats.item_count as f64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_burst_then_throttle_then_refill() {
+        let start = Instant::now();
+        let mut b = Bucket::new(1.0, start);
+        // 300 s of 1 unit: one 293-unit write passes, the next passes into debt, then none.
+        assert!(b.admits(start));
+        b.take(293.0, start);
+        assert!(b.admits(start));
+        b.take(293.0, start);
+        assert!(!b.admits(start));
+        // Refilling at 1 unit/s pays the 286-unit debt back after 286 s.
+        assert!(!b.admits(start + Duration::from_secs(286)));
+        assert!(b.admits(start + Duration::from_secs(287)));
+        // Never more than the burst, however long it rests.
+        b.refill(start + Duration::from_secs(100_000));
+        assert_eq!(b.tokens, 300.0);
+    }
+
+    #[test]
+    fn a_lower_rate_caps_the_tokens() {
+        let start = Instant::now();
+        let mut b = Bucket::new(10.0, start);
+        b.set_rate(1.0, start);
+        assert_eq!(b.tokens, 300.0);
+        b.set_rate(5.0, start);
+        assert_eq!(b.tokens, 300.0);
+    }
+}
