@@ -1,0 +1,536 @@
+//! DynamoDB Streams against the real store, read with `aws-sdk-dynamodbstreams`: the images
+//! of each view type, every iterator type, a follower that reads while another client
+//! writes (every change exactly once, in order per item), iterator errors, shard rollover
+//! with parent lineage, retention trimming, and disable/enable creating a new stream.
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
+use aws_sdk_dynamodbstreams::types::{
+    AttributeValue as SAV, OperationType, Record, ShardIteratorType,
+};
+use aws_sdk_dynamodbstreams::Client as Streams;
+use integration_tests::*;
+
+/// A Streams client for `endpoint` (same credentials and no-retry policy as `client`).
+fn streams_client(endpoint: &str) -> Streams {
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            None,
+            None,
+            "integration-tests",
+        ))
+        .endpoint_url(endpoint)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(aws_sdk_dynamodbstreams::config::retry::RetryConfig::disabled())
+        .build();
+    Streams::from_conf(config)
+}
+
+async fn stream_table(ddb: &Client, name: &str, view: StreamViewType) -> String {
+    create_hash_table(ddb, name).await;
+    ok(ddb
+        .update_table()
+        .table_name(name)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(view)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    stream_arn(ddb, name).await
+}
+
+async fn stream_arn(ddb: &Client, name: &str) -> String {
+    let desc = ok(ddb.describe_table().table_name(name).send().await);
+    desc.table()
+        .and_then(|t| t.latest_stream_arn())
+        .expect("LatestStreamArn")
+        .to_string()
+}
+
+async fn put(ddb: &Client, table: &str, pk: &str, v: i64) {
+    ok(ddb
+        .put_item()
+        .table_name(table)
+        .item("pk", s(pk))
+        .item("v", n(v))
+        .send()
+        .await);
+}
+
+async fn delete(ddb: &Client, table: &str, pk: &str) {
+    ok(ddb
+        .delete_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .send()
+        .await);
+}
+
+/// Shard ids, oldest (parent) first.
+async fn shard_ids(st: &Streams, arn: &str) -> Vec<(String, Option<String>, bool)> {
+    let desc = ok(st.describe_stream().stream_arn(arn).send().await);
+    desc.stream_description()
+        .unwrap()
+        .shards()
+        .iter()
+        .map(|s| {
+            (
+                s.shard_id().unwrap().to_string(),
+                s.parent_shard_id().map(str::to_string),
+                s.sequence_number_range()
+                    .and_then(|r| r.ending_sequence_number())
+                    .is_some(),
+            )
+        })
+        .collect()
+}
+
+async fn iterator(st: &Streams, arn: &str, shard: &str, kind: ShardIteratorType) -> String {
+    ok(st
+        .get_shard_iterator()
+        .stream_arn(arn)
+        .shard_id(shard)
+        .shard_iterator_type(kind)
+        .send()
+        .await)
+    .shard_iterator()
+    .unwrap()
+    .to_string()
+}
+
+/// Reads a shard from `it` until a page comes back empty or the shard ends.
+async fn drain(st: &Streams, mut it: Option<String>) -> Vec<Record> {
+    let mut out = Vec::new();
+    for _ in 0..1000 {
+        let Some(current) = it.take() else { break };
+        let page = ok(st.get_records().shard_iterator(current).send().await);
+        let empty = page.records().is_empty();
+        out.extend(page.records().iter().cloned());
+        it = page.next_shard_iterator().map(str::to_string);
+        if empty {
+            break;
+        }
+    }
+    out
+}
+
+/// Every record of every shard, parents first.
+async fn read_all(st: &Streams, arn: &str) -> Vec<Record> {
+    let mut out = Vec::new();
+    for (shard, _, _) in shard_ids(st, arn).await {
+        let it = iterator(st, arn, &shard, ShardIteratorType::TrimHorizon).await;
+        out.extend(drain(st, Some(it)).await);
+    }
+    out
+}
+
+fn pk_of(r: &Record) -> String {
+    match r
+        .dynamodb()
+        .and_then(|d| d.keys())
+        .and_then(|k| k.get("pk"))
+    {
+        Some(SAV::S(v)) => v.clone(),
+        other => panic!("record without pk: {other:?}"),
+    }
+}
+
+fn v_of(image: Option<&HashMap<String, SAV>>) -> Option<String> {
+    match image?.get("v")? {
+        SAV::N(v) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn events(records: &[Record], pk: &str) -> Vec<(OperationType, Option<String>, Option<String>)> {
+    records
+        .iter()
+        .filter(|r| pk_of(r) == pk)
+        .map(|r| {
+            let d = r.dynamodb().unwrap();
+            (
+                r.event_name().unwrap().clone(),
+                v_of(d.old_image()),
+                v_of(d.new_image()),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_view_type_shows_its_images() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let st = streams_client(&store.endpoint());
+    let cases = [
+        (StreamViewType::KeysOnly, false, false),
+        (StreamViewType::NewImage, true, false),
+        (StreamViewType::OldImage, false, true),
+        (StreamViewType::NewAndOldImages, true, true),
+    ];
+    for (view, new_shown, old_shown) in cases {
+        let table = unique_name("views");
+        let arn = stream_table(&ddb, &table, view.clone()).await;
+        put(&ddb, &table, "a", 1).await;
+        put(&ddb, &table, "a", 1).await; // unchanged: no record
+        put(&ddb, &table, "a", 2).await;
+        delete(&ddb, &table, "a").await;
+        delete(&ddb, &table, "a").await; // missing: no record
+        let records = read_all(&st, &arn).await;
+        let one = |b: bool, v: &str| b.then(|| v.to_string());
+        assert_eq!(
+            events(&records, "a"),
+            vec![
+                (OperationType::Insert, None, one(new_shown, "1")),
+                (
+                    OperationType::Modify,
+                    one(old_shown, "1"),
+                    one(new_shown, "2")
+                ),
+                (OperationType::Remove, one(old_shown, "2"), None),
+            ],
+            "view type {view:?}"
+        );
+        for r in &records {
+            let d = r.dynamodb().unwrap();
+            assert_eq!(
+                d.stream_view_type().map(|v| v.as_str()),
+                Some(view.as_str())
+            );
+            assert!(d.size_bytes().unwrap_or(0) > 0);
+            assert!(d.approximate_creation_date_time().is_some());
+            assert_eq!(r.event_source(), Some("aws:dynamodb"));
+            assert_eq!(r.aws_region(), Some(REGION));
+            assert_eq!(r.event_id().map(str::len), Some(32));
+            assert!(r.user_identity().is_none());
+        }
+    }
+}
+
+#[tokio::test]
+async fn iterator_types_and_limits() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let st = streams_client(&store.endpoint());
+    let table = unique_name("iters");
+    let arn = stream_table(&ddb, &table, StreamViewType::NewImage).await;
+    for v in 0..5 {
+        put(&ddb, &table, "k", v).await;
+    }
+    let shards = shard_ids(&st, &arn).await;
+    assert_eq!(shards.len(), 1);
+    let shard = shards[0].0.clone();
+    assert!(shard.starts_with("shardId-"), "{shard}");
+
+    let all = drain(
+        &st,
+        Some(iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await),
+    )
+    .await;
+    assert_eq!(all.len(), 5);
+    let seqs: Vec<String> = all
+        .iter()
+        .map(|r| r.dynamodb().unwrap().sequence_number().unwrap().to_string())
+        .collect();
+    let mut sorted = seqs.clone();
+    sorted.sort_by_key(|s| s.parse::<u128>().unwrap());
+    assert_eq!(seqs, sorted);
+
+    let at = |kind: ShardIteratorType, seq: &str| {
+        let (st, arn, shard, seq) = (st.clone(), arn.clone(), shard.clone(), seq.to_string());
+        async move {
+            ok(st
+                .get_shard_iterator()
+                .stream_arn(arn)
+                .shard_id(shard)
+                .shard_iterator_type(kind)
+                .sequence_number(seq)
+                .send()
+                .await)
+            .shard_iterator()
+            .map(str::to_string)
+        }
+    };
+    let from_at = drain(&st, at(ShardIteratorType::AtSequenceNumber, &seqs[1]).await).await;
+    assert_eq!(from_at.len(), 4);
+    let from_after = drain(
+        &st,
+        at(ShardIteratorType::AfterSequenceNumber, &seqs[1]).await,
+    )
+    .await;
+    assert_eq!(from_after.len(), 3);
+    assert_eq!(
+        v_of(from_after[0].dynamodb().unwrap().new_image()).as_deref(),
+        Some("2")
+    );
+
+    // Limit pages through in order.
+    let it = iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await;
+    let page = ok(st.get_records().shard_iterator(it).limit(2).send().await);
+    assert_eq!(page.records().len(), 2);
+    let next = ok(st
+        .get_records()
+        .shard_iterator(page.next_shard_iterator().unwrap())
+        .limit(2)
+        .send()
+        .await);
+    assert_eq!(
+        v_of(next.records()[0].dynamodb().unwrap().new_image()).as_deref(),
+        Some("2")
+    );
+
+    // LATEST sees only what comes after it.
+    let latest = iterator(&st, &arn, &shard, ShardIteratorType::Latest).await;
+    put(&ddb, &table, "later", 9).await;
+    let seen = drain(&st, Some(latest)).await;
+    assert_eq!(seen.iter().map(pk_of).collect::<Vec<_>>(), vec!["later"]);
+
+    // Errors: malformed or foreign iterators, unknown shards and streams, bad types.
+    let bad = st
+        .get_records()
+        .shard_iterator("not-an-iterator")
+        .send()
+        .await;
+    assert_api_error(bad, "ValidationException", Some("Invalid ShardIterator"));
+    let real = iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await;
+    let (_, payload) = real.rsplit_once("|1|").unwrap();
+    let other_arn = arn.replace(&table, "someone_else");
+    let spliced = format!("{other_arn}|1|{payload}");
+    let bad = st.get_records().shard_iterator(spliced).send().await;
+    assert_api_error(bad, "ValidationException", None);
+    let bad = st
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id("shardId-00000000000000000000-deadbeef")
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await;
+    assert_api_error(bad, "ResourceNotFoundException", None);
+    let missing = format!(
+        "{}/2000-01-01T00:00:00.000",
+        arn.rsplit_once('/').unwrap().0
+    );
+    let bad = st.describe_stream().stream_arn(missing).send().await;
+    assert_api_error(bad, "ResourceNotFoundException", None);
+    let bad = st
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+        .send()
+        .await;
+    assert_api_error(bad, "ValidationException", None);
+}
+
+#[tokio::test]
+async fn a_follower_sees_every_change_once_in_order_per_item() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let st = streams_client(&store.endpoint());
+    let table = unique_name("follow");
+    let arn = stream_table(&ddb, &table, StreamViewType::NewAndOldImages).await;
+    let shard = shard_ids(&st, &arn).await[0].0.clone();
+    let start = iterator(&st, &arn, &shard, ShardIteratorType::Latest).await;
+
+    const KEYS: i64 = 5;
+    const ROUNDS: i64 = 30;
+    let writer = {
+        let ddb = ddb.clone();
+        let table = table.clone();
+        tokio::spawn(async move {
+            for round in 0..ROUNDS {
+                for k in 0..KEYS {
+                    put(&ddb, &table, &format!("k{k}"), round).await;
+                }
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    let mut it = Some(start);
+    let expected = (KEYS * ROUNDS) as usize;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while seen.len() < expected && std::time::Instant::now() < deadline {
+        let Some(current) = it.take() else { break };
+        let page = ok(st.get_records().shard_iterator(current).send().await);
+        if page.records().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        seen.extend(page.records().iter().cloned());
+        it = page.next_shard_iterator().map(str::to_string);
+    }
+    let done = seen.len() >= expected;
+    writer.await.unwrap();
+    assert!(done, "follower saw {} of {expected} changes", seen.len());
+    assert_eq!(seen.len(), expected, "no duplicates");
+    for k in 0..KEYS {
+        let per_key = events(&seen, &format!("k{k}"));
+        let news: Vec<String> = per_key.iter().map(|e| e.2.clone().unwrap()).collect();
+        let want: Vec<String> = (0..ROUNDS).map(|r| r.to_string()).collect();
+        assert_eq!(news, want, "key k{k} in order, each once");
+        assert_eq!(per_key[0].0, OperationType::Insert);
+        assert!(per_key[1..].iter().all(|e| e.0 == OperationType::Modify));
+    }
+}
+
+#[tokio::test]
+async fn shards_roll_over_with_a_lineage_and_disabled_streams_stay_readable() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--stream-shard-rollover".into(), "1".into()],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let st = streams_client(&store.endpoint());
+    let table = unique_name("roll");
+    let arn = stream_table(&ddb, &table, StreamViewType::KeysOnly).await;
+    put(&ddb, &table, "a", 1).await;
+    let rolled = wait_until(
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        || async { shard_ids(&st, &arn).await.len() >= 2 },
+    )
+    .await;
+    assert!(rolled, "the open shard never rolled over");
+    put(&ddb, &table, "b", 1).await;
+    let shards = shard_ids(&st, &arn).await;
+    assert!(
+        shards[0].1.is_none() && shards[0].2,
+        "first shard closed, no parent"
+    );
+    for pair in shards.windows(2) {
+        assert_eq!(pair[1].1.as_deref(), Some(pair[0].0.as_str()), "lineage");
+    }
+    // The closed parent ends: its last page has no next iterator.
+    let parent_it = iterator(&st, &arn, &shards[0].0, ShardIteratorType::TrimHorizon).await;
+    let page = ok(st.get_records().shard_iterator(parent_it).send().await);
+    assert_eq!(
+        page.records().iter().map(pk_of).collect::<Vec<_>>(),
+        vec!["a"]
+    );
+    assert!(page.next_shard_iterator().is_none());
+    let all = read_all(&st, &arn).await;
+    assert_eq!(all.iter().map(pk_of).collect::<Vec<_>>(), vec!["a", "b"]);
+
+    // Disable: the stream stays listed and readable, DISABLED; enabling makes a new one.
+    ok(ddb
+        .update_table()
+        .table_name(&table)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(false)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    let status = ok(st.describe_stream().stream_arn(&arn).send().await)
+        .stream_description()
+        .and_then(|d| d.stream_status().cloned());
+    assert_eq!(
+        status,
+        Some(aws_sdk_dynamodbstreams::types::StreamStatus::Disabled)
+    );
+    put(&ddb, &table, "c", 1).await;
+    ok(ddb
+        .update_table()
+        .table_name(&table)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    let new_arn = stream_arn(&ddb, &table).await;
+    assert_ne!(new_arn, arn);
+    put(&ddb, &table, "d", 1).await;
+    let old = read_all(&st, &arn).await;
+    assert_eq!(old.iter().map(pk_of).collect::<Vec<_>>(), vec!["a", "b"]);
+    let new = read_all(&st, &new_arn).await;
+    assert_eq!(new.iter().map(pk_of).collect::<Vec<_>>(), vec!["d"]);
+    let listed = ok(st.list_streams().table_name(&table).send().await);
+    let arns: Vec<&str> = listed
+        .streams()
+        .iter()
+        .filter_map(|s| s.stream_arn())
+        .collect();
+    assert!(arns.contains(&arn.as_str()) && arns.contains(&new_arn.as_str()));
+}
+
+#[tokio::test]
+async fn iterators_expire_and_trimmed_records_are_reported() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--stream-iterator-ttl".into(),
+            "1".into(),
+            "--stream-retention".into(),
+            "2".into(),
+        ],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let st = streams_client(&store.endpoint());
+    let table = unique_name("trim");
+    let arn = stream_table(&ddb, &table, StreamViewType::KeysOnly).await;
+    put(&ddb, &table, "old", 1).await;
+    let shard = shard_ids(&st, &arn).await[0].0.clone();
+    let records = read_all(&st, &arn).await;
+    let old_seq = records[0]
+        .dynamodb()
+        .unwrap()
+        .sequence_number()
+        .unwrap()
+        .to_string();
+    let it = iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await;
+    // Expiry: the iterator outlives its 1 s validity.
+    let expired = wait_until(Duration::from_secs(10), Duration::from_millis(200), || {
+        let (st, it) = (st.clone(), it.clone());
+        async move {
+            matches!(
+                st.get_records().shard_iterator(it).send().await,
+                Err(e) if e.code() == Some("ExpiredIteratorException")
+            )
+        }
+    })
+    .await;
+    assert!(expired, "the iterator never expired");
+    // Retention: once the old record is trimmed (a newer one keeps the log's head), its
+    // sequence number is below the trim horizon.
+    put(&ddb, &table, "new", 1).await;
+    let trimmed = wait_until(Duration::from_secs(20), Duration::from_millis(200), || {
+        let (st, arn, shard, seq) = (st.clone(), arn.clone(), shard.clone(), old_seq.clone());
+        async move {
+            matches!(
+                st.get_shard_iterator()
+                    .stream_arn(arn)
+                    .shard_id(shard)
+                    .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+                    .sequence_number(seq)
+                    .send()
+                    .await,
+                Err(e) if e.code() == Some("TrimmedDataAccessException")
+            )
+        }
+    })
+    .await;
+    assert!(trimmed, "the old record was never trimmed");
+    let left = read_all(&st, &arn).await;
+    assert!(left.iter().all(|r| pk_of(r) != "old"));
+}

@@ -1,0 +1,310 @@
+//! Triggers against the real store and a test webhook (axum on an ephemeral port): batches
+//! arrive in the Lambda event shape; a target that answers 500 or hangs is retried, then
+//! dead-lettered, never blocking the trigger for good; a store restart loses and reorders
+//! nothing (at-least-once: a duplicate is allowed, a gap or an inversion is not).
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
+use aws_sdk_dynamodb::Client;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use integration_tests::serde_json::{json, Value};
+use integration_tests::*;
+
+/// The store's default cluster secret, which guards `/triggers`.
+const SECRET: &str = "dax-local-cluster-secret";
+
+#[derive(Default)]
+struct Hook {
+    /// Every record received, in arrival order (duplicates included).
+    records: Mutex<Vec<Value>>,
+    requests: AtomicUsize,
+    /// Requests with a number below this get 500.
+    fail_below: AtomicUsize,
+    /// While set, requests hang for 30 s.
+    hang: AtomicBool,
+}
+
+async fn receive(State(hook): State<Arc<Hook>>, body: Bytes) -> StatusCode {
+    let n = hook.requests.fetch_add(1, Ordering::SeqCst);
+    if hook.hang.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        return StatusCode::OK;
+    }
+    if n < hook.fail_below.load(Ordering::SeqCst) {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    let batch = event["Records"].as_array().cloned().unwrap_or_default();
+    hook.records.lock().unwrap().extend(batch);
+    StatusCode::OK
+}
+
+async fn start_hook() -> (Arc<Hook>, SocketAddr) {
+    let hook = Arc::new(Hook::default());
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(Arc::clone(&hook));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (hook, addr)
+}
+
+async fn stream_table(ddb: &Client, name: &str) {
+    create_hash_table(ddb, name).await;
+    ok(ddb
+        .update_table()
+        .table_name(name)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+}
+
+async fn create_trigger(store: &StoreProcess, spec: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/triggers", store.endpoint()))
+        .header("x-dax-cluster-secret", SECRET)
+        .body(spec.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn put(ddb: &Client, table: &str, pk: &str, v: i64) {
+    ok(ddb
+        .put_item()
+        .table_name(table)
+        .item("pk", s(pk))
+        .item("v", n(v))
+        .send()
+        .await);
+}
+
+/// First occurrences by eventID, in arrival order.
+fn distinct(records: &[Value]) -> Vec<Value> {
+    let mut seen = HashSet::new();
+    records
+        .iter()
+        .filter(|r| seen.insert(r["eventID"].as_str().unwrap_or_default().to_string()))
+        .cloned()
+        .collect()
+}
+
+async fn wait_for_records(hook: &Hook, count: usize) -> Vec<Value> {
+    let arrived = wait_until(
+        Duration::from_secs(60),
+        Duration::from_millis(50),
+        || async { distinct(&hook.records.lock().unwrap()).len() >= count },
+    )
+    .await;
+    let got = distinct(&hook.records.lock().unwrap());
+    assert!(arrived, "only {} of {count} records arrived", got.len());
+    got
+}
+
+#[tokio::test]
+async fn batches_survive_target_failures_and_a_store_restart() {
+    let (hook, addr) = start_hook().await;
+    hook.fail_below.store(3, Ordering::SeqCst);
+    let mut store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--trigger-retry-base".into(), "0.05".into()],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = unique_name("trig");
+    stream_table(&ddb, &table).await;
+
+    let (status, body) = create_trigger(
+        &store,
+        json!({"TriggerName": "audit", "TableName": table, "Url": format!("http://{addr}/hook"),
+               "BatchSize": 7, "MaximumRetryAttempts": 50}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["StartingPosition"], "TRIM_HORIZON");
+    // Bad definitions are refused.
+    let (status, _) = create_trigger(
+        &store,
+        json!({"TriggerName": "audit", "TableName": table, "Url": format!("http://{addr}/hook")}),
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (status, _) = create_trigger(
+        &store,
+        json!({"TriggerName": "x", "TableName": table, "Url": "nope"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    for round in 0..10 {
+        for k in 0..5 {
+            put(&ddb, &table, &format!("k{k}"), round).await;
+        }
+    }
+    let first = wait_for_records(&hook, 50).await;
+    assert!(
+        hook.requests.load(Ordering::SeqCst) > 3,
+        "failures were retried"
+    );
+    let sample = &first[0];
+    assert_eq!(sample["eventSource"], "aws:dynamodb");
+    assert!(sample["eventSourceARN"]
+        .as_str()
+        .unwrap()
+        .contains("/stream/"));
+    assert_eq!(sample["eventName"], "INSERT");
+
+    // Restart: the checkpoint survives, delivery resumes without gaps.
+    store.restart();
+    let ddb = store.client();
+    for round in 10..14 {
+        for k in 0..5 {
+            put(&ddb, &table, &format!("k{k}"), round).await;
+        }
+    }
+    let all = wait_for_records(&hook, 70).await;
+    assert_eq!(all.len(), 70);
+    let seqs: Vec<u128> = all
+        .iter()
+        .map(|r| {
+            r["dynamodb"]["SequenceNumber"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in commit order");
+    let mut per_key: HashMap<String, Vec<i64>> = HashMap::new();
+    for r in &all {
+        per_key
+            .entry(
+                r["dynamodb"]["Keys"]["pk"]["S"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+            .or_default()
+            .push(
+                r["dynamodb"]["NewImage"]["v"]["N"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+            );
+    }
+    for values in per_key.values() {
+        assert_eq!(values, &(0..14).collect::<Vec<i64>>());
+    }
+
+    let listed = reqwest::Client::new()
+        .get(format!("{}/triggers/audit", store.endpoint()))
+        .header("x-dax-cluster-secret", SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status().as_u16(), 200);
+    let metrics = reqwest::get(format!("{}/metrics", store.endpoint()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("store_trigger_records_delivered_total"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn failing_and_hanging_targets_dead_letter_and_move_on() {
+    let (hook, addr) = start_hook().await;
+    hook.hang.store(true, Ordering::SeqCst);
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--trigger-timeout".into(),
+            "0.3".into(),
+            "--trigger-retry-base".into(),
+            "0.05".into(),
+        ],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = unique_name("dlq");
+    let dead = unique_name("dead");
+    stream_table(&ddb, &table).await;
+    let (status, body) = create_trigger(
+        &store,
+        json!({"TriggerName": "fragile", "TableName": table, "Url": format!("http://{addr}/hook"),
+               "BatchSize": 10, "MaximumRetryAttempts": 1, "DeadLetterTableName": dead}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    put(&ddb, &table, "a", 1).await;
+    put(&ddb, &table, "b", 1).await;
+
+    // The hanging target times out twice; the batch lands in the dead-letter table.
+    let dead_lettered = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async {
+            match ddb.scan().table_name(&dead).send().await {
+                Ok(out) => out.items().len() >= 2,
+                Err(_) => false,
+            }
+        },
+    )
+    .await;
+    assert!(
+        dead_lettered,
+        "the failed batch never reached the dead-letter table"
+    );
+    let items = ok(ddb.scan().table_name(&dead).send().await);
+    for item in items.items() {
+        assert_eq!(
+            item.get("TriggerName")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str),
+            Some("fragile")
+        );
+        assert!(item.get("Record").is_some() && item.get("Error").is_some());
+    }
+
+    // The target now answers 500: retried, then dead-lettered again.
+    hook.hang.store(false, Ordering::SeqCst);
+    hook.fail_below.store(usize::MAX, Ordering::SeqCst);
+    put(&ddb, &table, "c", 1).await;
+    let more = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async { ok(ddb.scan().table_name(&dead).send().await).items().len() >= 3 },
+    )
+    .await;
+    assert!(more, "the 500s were never dead-lettered");
+
+    // Healed: the next record is delivered.
+    hook.fail_below.store(0, Ordering::SeqCst);
+    put(&ddb, &table, "d", 1).await;
+    let got = wait_for_records(&hook, 1).await;
+    assert_eq!(got[0]["dynamodb"]["Keys"]["pk"]["S"], "d");
+}
