@@ -39,7 +39,7 @@ use shared::model::{check_item_nesting, AttributeValue, Item, KeySchema, Primary
 use shared::wire::error::{ApiError, CancellationReason};
 use shared::wire::ops::batch_write_item::ItemCollectionMetrics;
 use shared::wire::ops::common::{Capacity, ConsumedCapacity, ReturnConsumedCapacity};
-use shared::wire::ops::validate::{self, Violations};
+use shared::wire::ops::validate::Violations;
 
 use crate::capacity;
 use crate::catalog::{IndexProjection, ProjectionType, TableMeta};
@@ -102,12 +102,25 @@ pub struct WriteParams<'a> {
     pub conditional_operator: Option<&'a str>,
 }
 
+/// `tableName` as the model constrains it on data-plane operations: required, and either
+/// a name (`[a-zA-Z0-9_.-]+`, 3 to 255 characters) or a table ARN (1 to 1024 characters).
+/// Violations are collected in the `N validation errors detected` form, as the real
+/// service reports them for data-plane calls (not dynalite's special length message).
+pub fn check_table_name(v: &mut Violations, name: Option<&str>) {
+    match name {
+        None => {
+            v.not_null("tableName", false);
+        }
+        Some(arn) if arn.starts_with("arn:") => v.length("tableName", Some(arn), 1, 1024),
+        Some(name) => v.name("tableName", Some(name), 3, 255),
+    }
+}
+
 /// Model constraints of a single-item write, all reported at once in the `N validation
-/// errors detected` form; a table name of the wrong length fails first with its own
-/// message (shared with the control plane, [`validate::table_name`]).
+/// errors detected` form.
 pub fn check_write_constraints(p: &WriteParams<'_>) -> Result<(), ApiError> {
     let mut v = Violations::new();
-    validate::table_name(&mut v, "tableName", p.table_name, true)?;
+    check_table_name(&mut v, p.table_name);
     v.not_null(p.target.0, p.target.1);
     v.enumeration("returnValues", p.return_values, RETURN_VALUES);
     v.enumeration(
@@ -788,6 +801,34 @@ mod tests {
         let condition = legacy.condition.unwrap();
         assert!(condition.eval(&item(&[("pk", s("k"))])));
         assert!(!condition.eval(&item(&[("a", s("k"))])));
+    }
+
+    #[test]
+    fn table_names_are_model_constraints() {
+        let check = |name: Option<&str>| {
+            check_write_constraints(&WriteParams {
+                table_name: name,
+                target: ("key", true),
+                ..Default::default()
+            })
+            .err()
+            .and_then(|e| e.message)
+            .unwrap_or_default()
+        };
+        assert_eq!(
+            check(Some("ab")),
+            "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3"
+        );
+        assert_eq!(
+            check(Some("a;")),
+            "2 validation errors detected: Value 'a;' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; \
+             Value 'a;' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3"
+        );
+        assert_eq!(
+            check(None),
+            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"
+        );
+        assert_eq!(check(Some("arn:aws:dynamodb:us-east-1:0:table/t")), "");
     }
 
     #[test]
