@@ -53,6 +53,19 @@ pub async fn serve(listen: SocketAddr) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("fixed-server listening on {address}");
+    let _ = std::io::stdout().flush();
+    serve_listener(listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// Serves on a bound listener until `shutdown` completes (tests pass their own).
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
     let crc = HeaderValue::from_str(&shared::wire::crc32::header_value(BODY.as_bytes()))
         .map_err(|e| e.to_string())?;
     let fixed = Fixed {
@@ -60,12 +73,8 @@ pub async fn serve(listen: SocketAddr) -> Result<(), String> {
         crc,
     };
     let router = axum::Router::new().fallback(answer).with_state(fixed);
-    println!("fixed-server listening on {address}");
-    let _ = std::io::stdout().flush();
     axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| e.to_string())
 }

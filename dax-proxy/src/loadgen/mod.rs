@@ -461,6 +461,66 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn unreachable_endpoint_is_bad_input() {
+        let cli = Cli::try_parse_from([
+            "dax-loadgen",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--requests",
+            "1",
+        ])
+        .unwrap();
+        match run_command(cli.run).await {
+            Err(Failure::BadInput(m)) => assert!(m.contains("unreachable"), "{m}"),
+            Err(Failure::Failed(m)) => panic!("expected bad input, got failure {m}"),
+            Ok(()) => panic!("expected bad input"),
+        }
+    }
+
+    #[tokio::test]
+    async fn runs_against_the_fixed_server_and_writes_json() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(fixed::serve_listener(listener, async {
+            let _ = rx.await;
+        }));
+        let json = std::env::temp_dir().join(format!(
+            "loadgen-test-{}-{}.json",
+            std::process::id(),
+            address.port()
+        ));
+        let cli = Cli::try_parse_from([
+            "dax-loadgen",
+            "--endpoint",
+            &format!("http://{address}"),
+            "--skip-setup",
+            "--no-progress",
+            "--requests",
+            "200",
+            "--concurrency",
+            "4",
+            "--mix",
+            "get=50,query=25,put=25",
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert!(run_command(cli.run).await.is_ok());
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let _ = std::fs::remove_file(&json);
+        assert_eq!(v["total_ops"], 200);
+        assert_eq!(v["errors_total"], 0);
+        assert_eq!(v["interrupted"], false);
+        let ops = v["operations"].as_object().unwrap();
+        let counted: u64 = ops.values().map(|o| o["count"].as_u64().unwrap()).sum();
+        assert_eq!(counted, 200);
+        assert!(ops.contains_key("GetItem") && ops.contains_key("Query"));
+        let _ = tx.send(());
+        let _ = server.await;
+    }
+
     #[test]
     fn subcommands_parse() {
         let cli = Cli::try_parse_from(["dax-loadgen", "fixed-server", "--listen", "127.0.0.1:0"])
