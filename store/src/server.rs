@@ -52,8 +52,14 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/internal/changes", get(changes))
         .route("/internal/lease", post(lease))
         .route("/internal/members", post(members))
-        .route("/triggers", get(crate::triggers::http::list_all).post(crate::triggers::http::create))
-        .route("/triggers/{name}", get(crate::triggers::http::describe_one).delete(crate::triggers::http::delete))
+        .route(
+            "/triggers",
+            get(crate::triggers::http::list_all).post(crate::triggers::http::create),
+        )
+        .route(
+            "/triggers/{name}",
+            get(crate::triggers::http::describe_one).delete(crate::triggers::http::delete),
+        )
         .fallback(not_an_api_call)
         .with_state(server)
 }

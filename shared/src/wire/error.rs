@@ -135,7 +135,11 @@ pub struct CancellationReason {
 impl CancellationReason {
     /// The entry for an action that did not fail.
     pub fn none() -> Self {
-        CancellationReason { code: "None".into(), message: None, item: None }
+        CancellationReason {
+            code: "None".into(),
+            message: None,
+            item: None,
+        }
     }
 }
 
@@ -152,7 +156,12 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code.name(), self.message.as_deref().unwrap_or(""))
+        write!(
+            f,
+            "{}: {}",
+            self.code.name(),
+            self.message.as_deref().unwrap_or("")
+        )
     }
 }
 
@@ -160,13 +169,23 @@ impl std::error::Error for ApiError {}
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: Some(message.into()), item: None, cancellation_reasons: None }
+        ApiError {
+            code,
+            message: Some(message.into()),
+            item: None,
+            cancellation_reasons: None,
+        }
     }
 
     /// An error DynamoDB sends without a message (SerializationException for bad JSON,
     /// UnknownOperationException).
     pub fn bare(code: ErrorCode) -> Self {
-        ApiError { code, message: None, item: None, cancellation_reasons: None }
+        ApiError {
+            code,
+            message: None,
+            item: None,
+            cancellation_reasons: None,
+        }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -175,7 +194,9 @@ impl ApiError {
 
     /// `One or more parameter values were invalid: <detail>`.
     pub fn invalid_parameter(detail: impl std::fmt::Display) -> Self {
-        Self::validation(format!("One or more parameter values were invalid: {detail}"))
+        Self::validation(format!(
+            "One or more parameter values were invalid: {detail}"
+        ))
     }
 
     pub fn serialization(message: impl Into<String>) -> Self {
@@ -184,7 +205,10 @@ impl ApiError {
 
     /// ResourceNotFoundException `Requested resource not found` (data-plane form).
     pub fn resource_not_found() -> Self {
-        Self::new(ErrorCode::ResourceNotFoundException, "Requested resource not found")
+        Self::new(
+            ErrorCode::ResourceNotFoundException,
+            "Requested resource not found",
+        )
     }
 
     /// ResourceNotFoundException for a control-plane call on a missing table.
@@ -197,7 +221,13 @@ impl ApiError {
 
     /// ConditionalCheckFailedException, carrying the old item when asked for.
     pub fn conditional_check_failed(item: Option<Item>) -> Self {
-        ApiError { item, ..Self::new(ErrorCode::ConditionalCheckFailedException, "The conditional request failed") }
+        ApiError {
+            item,
+            ..Self::new(
+                ErrorCode::ConditionalCheckFailedException,
+                "The conditional request failed",
+            )
+        }
     }
 
     /// InternalServerError with a generic message: the detail is logged, never sent.
@@ -232,7 +262,11 @@ impl ApiError {
         let mut body = Map::new();
         body.insert("__type".into(), Value::String(self.type_name()));
         if let Some(message) = &self.message {
-            let key = if self.code == ErrorCode::SerializationException { "Message" } else { "message" };
+            let key = if self.code == ErrorCode::SerializationException {
+                "Message"
+            } else {
+                "message"
+            };
             body.insert(key.into(), Value::String(message.clone()));
         }
         if let Some(item) = &self.item {
@@ -275,7 +309,10 @@ mod tests {
     #[test]
     fn validation_uses_coral_validate_namespace() {
         let e = ApiError::validation("bad");
-        assert_eq!(e.type_name(), "com.amazon.coral.validate#ValidationException");
+        assert_eq!(
+            e.type_name(),
+            "com.amazon.coral.validate#ValidationException"
+        );
         assert_eq!(e.to_json()["message"], "bad");
         assert_eq!(e.status(), 400);
     }

@@ -153,8 +153,14 @@ mod tests {
 
     #[test]
     fn parses_both_prefixes_and_rejects_unknown() {
-        assert_eq!(Op::from_target("DynamoDB_20120810.GetItem"), Some(Op::GetItem));
-        assert_eq!(Op::from_target("DynamoDBStreams_20120810.GetRecords"), Some(Op::GetRecords));
+        assert_eq!(
+            Op::from_target("DynamoDB_20120810.GetItem"),
+            Some(Op::GetItem)
+        );
+        assert_eq!(
+            Op::from_target("DynamoDBStreams_20120810.GetRecords"),
+            Some(Op::GetRecords)
+        );
         assert_eq!(Op::from_target("DynamoDB_20120810.Nope"), None);
         assert_eq!(Op::from_target("DynamoDB_20111205.GetItem"), None);
     }

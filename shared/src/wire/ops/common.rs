@@ -67,7 +67,11 @@ impl ConsumedCapacity {
     }
 
     fn build(table: &str, units: f64, read: bool, mode: ReturnConsumedCapacity) -> Option<Self> {
-        let (r, w) = if read { (Some(units), None) } else { (None, Some(units)) };
+        let (r, w) = if read {
+            (Some(units), None)
+        } else {
+            (None, Some(units))
+        };
         match mode {
             ReturnConsumedCapacity::None => None,
             ReturnConsumedCapacity::Total => Some(ConsumedCapacity {
@@ -82,7 +86,11 @@ impl ConsumedCapacity {
                 capacity_units: units,
                 read_capacity_units: r,
                 write_capacity_units: w,
-                table: Some(Capacity { read_capacity_units: r, write_capacity_units: w, capacity_units: units }),
+                table: Some(Capacity {
+                    read_capacity_units: r,
+                    write_capacity_units: w,
+                    capacity_units: units,
+                }),
                 ..Default::default()
             }),
         }
