@@ -289,7 +289,10 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
                 let began = match cfg.rate {
                     Some(rate) => {
                         let due = start + Duration::from_secs_f64(ticket as f64 / rate);
-                        if end.is_some_and(|end| due >= end) {
+                        // Past the end, stop even with a backlog of due requests: above
+                        // capacity the backlog only grows, and the shortfall already shows
+                        // as ops_per_sec below the target rate.
+                        if end.is_some_and(|end| due >= end || Instant::now() >= end) {
                             break;
                         }
                         tokio::select! {
@@ -314,19 +317,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
                 };
                 extra.clear();
                 if op == LoadOp::BatchGetItem {
-                    // BatchGetItem rejects duplicate keys, so draw until distinct (bounded:
-                    // with a very skewed distribution, fall back to neighbours).
-                    let mut tries = 0;
-                    while extra.len() + 1 < batch {
-                        let mut k = items.next(&mut rng);
-                        tries += 1;
-                        if tries > batch * 20 {
-                            k = (key + extra.len() as u64 + 1) % ks.items;
-                        }
-                        if k != key && !extra.contains(&k) {
-                            extra.push(k);
-                        }
-                    }
+                    draw_batch(&mut items, &mut rng, key, batch, ks.items, &mut extra);
                 }
                 let consistent =
                     op.is_read() && cfg.consistent > 0.0 && rng.random_bool(cfg.consistent);
@@ -473,6 +464,37 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
     ))
 }
 
+/// Fills `extra` with the other `batch - 1` keys of a BatchGetItem: distinct from `key` and
+/// each other, since BatchGetItem rejects duplicates. Draws from the distribution first
+/// (bounded: a very skewed one repeats itself), then falls back to neighbours, which exist
+/// because `batch <= n`.
+fn draw_batch<R: Rng>(
+    items: &mut Sampler,
+    rng: &mut R,
+    key: u64,
+    batch: usize,
+    n: u64,
+    extra: &mut Vec<u64>,
+) {
+    extra.clear();
+    let mut tries = 0;
+    while extra.len() + 1 < batch && tries < batch * 20 {
+        let k = items.next(rng);
+        tries += 1;
+        if k != key && !extra.contains(&k) {
+            extra.push(k);
+        }
+    }
+    let mut offset = 1;
+    while extra.len() + 1 < batch && offset < n {
+        let k = (key + offset) % n;
+        if !extra.contains(&k) {
+            extra.push(k);
+        }
+        offset += 1;
+    }
+}
+
 /// A short, stable error kind for a transport failure ("Transport: connect", …).
 fn transport_kind(message: &str) -> String {
     let stage = message.split(':').next().unwrap_or("error");
@@ -483,6 +505,29 @@ fn transport_kind(message: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_are_distinct_even_with_extreme_skew() {
+        let seq = Arc::new(AtomicU64::new(0));
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(9);
+        for (dist, n, batch) in [
+            ("zipf:10", 50u64, 10usize),
+            ("uniform", 10, 10),
+            ("uniform", 1, 1),
+        ] {
+            let mut items = Sampler::new(&dist.parse().unwrap(), n, seq.clone()).unwrap();
+            let mut extra = Vec::new();
+            for key in 0..n {
+                draw_batch(&mut items, &mut rng, key, batch, n, &mut extra);
+                let mut all: Vec<u64> = extra.clone();
+                all.push(key);
+                all.sort_unstable();
+                all.dedup();
+                assert_eq!(all.len(), batch, "{dist} n={n}");
+                assert!(all.iter().all(|k| *k < n));
+            }
+        }
+    }
 
     #[test]
     fn transport_kinds_are_short() {
