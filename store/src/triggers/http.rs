@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use serde_json::{json, Value};
 
 use super::{
-    check_spec, checkpoint, get, list, remove, save, Trigger, TriggerSpec,
+    check_spec, checkpoint, get, list, remove, save, save_checkpoint, Trigger, TriggerSpec,
     DEFAULT_DEAD_LETTER_TABLE,
 };
 use crate::app::App;
@@ -124,6 +124,10 @@ pub async fn create(
             stream.start_seq
         },
     };
+    // The checkpoint first: a trigger of the same name deleted earlier may have left one.
+    if let Err(e) = save_checkpoint(app, &trigger.trigger_name, trigger.start_seq).await {
+        return internal_error(e);
+    }
     if let Err(e) = save(app, &trigger).await {
         return internal_error(e);
     }
