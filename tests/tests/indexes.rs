@@ -1,0 +1,567 @@
+//! Secondary indexes end to end with aws-sdk-dynamodb: LSI and GSI queries with each
+//! projection type, index order and pagination keys, sparse indexes, the LSI fetch of
+//! unprojected attributes, index-key validation on writes, a GSI added to a table with data
+//! (backfill observed through DescribeTable until ACTIVE) and a GSI deleted (DYNAMODB.md §7).
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, CreateGlobalSecondaryIndexAction,
+    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
+    IndexStatus, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
+    ScalarAttributeType, Select,
+};
+use aws_sdk_dynamodb::Client;
+use integration_tests::*;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .unwrap()
+}
+
+fn attr(name: &str, ty: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ty)
+        .build()
+        .unwrap()
+}
+
+fn projection(kind: ProjectionType, include: &[&str]) -> Projection {
+    let mut p = Projection::builder().projection_type(kind);
+    for name in include {
+        p = p.non_key_attributes(*name);
+    }
+    p.build()
+}
+
+fn lsi(name: &str, range: &str, kind: ProjectionType, include: &[&str]) -> LocalSecondaryIndex {
+    LocalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key(range, KeyType::Range))
+        .projection(projection(kind, include))
+        .build()
+        .unwrap()
+}
+
+fn gsi(
+    name: &str,
+    hash: &str,
+    range: Option<&str>,
+    kind: ProjectionType,
+    include: &[&str],
+) -> GlobalSecondaryIndex {
+    let mut b = GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(hash, KeyType::Hash))
+        .projection(projection(kind, include));
+    if let Some(range) = range {
+        b = b.key_schema(key(range, KeyType::Range));
+    }
+    b.build().unwrap()
+}
+
+/// A table `pk` (S) + `sk` (S) with three LSIs and three GSIs, one per projection type.
+async fn indexed_table(ddb: &Client) -> String {
+    let name = unique_name("idx");
+    let out = ddb
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("sk", ScalarAttributeType::S))
+        .attribute_definitions(attr("lkn", ScalarAttributeType::N))
+        .attribute_definitions(attr("lks", ScalarAttributeType::S))
+        .attribute_definitions(attr("lka", ScalarAttributeType::S))
+        .attribute_definitions(attr("g", ScalarAttributeType::S))
+        .attribute_definitions(attr("gr", ScalarAttributeType::N))
+        .attribute_definitions(attr("g2", ScalarAttributeType::S))
+        .local_secondary_indexes(lsi("lsi_keys", "lkn", ProjectionType::KeysOnly, &[]))
+        .local_secondary_indexes(lsi("lsi_incl", "lks", ProjectionType::Include, &["inc"]))
+        .local_secondary_indexes(lsi("lsi_all", "lka", ProjectionType::All, &[]))
+        .global_secondary_indexes(gsi("gsi_all", "g", Some("gr"), ProjectionType::All, &[]))
+        .global_secondary_indexes(gsi("gsi_keys", "g2", None, ProjectionType::KeysOnly, &[]))
+        .global_secondary_indexes(gsi(
+            "gsi_incl",
+            "g",
+            None,
+            ProjectionType::Include,
+            &["inc"],
+        ))
+        .send()
+        .await;
+    ok(out);
+    wait_table_active(ddb, &name).await;
+    name
+}
+
+/// Items a, b, c in partition "P" with index attributes; d has none (sparse everywhere).
+async fn put_data(ddb: &Client, table: &str) -> HashMap<&'static str, Item> {
+    let rows: [(&str, Vec<(&str, AttributeValue)>); 4] = [
+        (
+            "a",
+            vec![
+                ("lkn", n(3)),
+                ("lks", s("z")),
+                ("lka", s("m")),
+                ("inc", s("I0")),
+                ("extra", s("E0")),
+                ("g", s("G1")),
+                ("gr", n(2)),
+                ("g2", s("K")),
+            ],
+        ),
+        (
+            "b",
+            vec![
+                ("lkn", n(1)),
+                ("lks", s("y")),
+                ("lka", s("n")),
+                ("inc", s("I1")),
+                ("extra", s("E1")),
+                ("g", s("G1")),
+                ("gr", n(1)),
+                ("g2", s("K")),
+            ],
+        ),
+        (
+            "c",
+            vec![
+                ("lkn", n(2)),
+                ("lka", s("o")),
+                ("inc", s("I2")),
+                ("g", s("G2")),
+                ("gr", n(5)),
+            ],
+        ),
+        ("d", vec![("extra", s("E3"))]),
+    ];
+    let mut out = HashMap::new();
+    for (sk, attrs) in rows {
+        let mut it = item(&[("pk", s("P")), ("sk", s(sk))]);
+        for (k, v) in attrs {
+            it.insert(k.to_string(), v);
+        }
+        ok(ddb
+            .put_item()
+            .table_name(table)
+            .set_item(Some(it.clone()))
+            .send()
+            .await);
+        out.insert(sk, it);
+    }
+    out
+}
+
+fn sks(items: &[Item]) -> Vec<String> {
+    items
+        .iter()
+        .map(|it| match it.get("sk") {
+            Some(AttributeValue::S(v)) => v.clone(),
+            other => panic!("no sk: {other:?}"),
+        })
+        .collect()
+}
+
+fn names(it: &Item) -> Vec<String> {
+    let mut v: Vec<String> = it.keys().cloned().collect();
+    v.sort();
+    v
+}
+
+async fn lsi_query(ddb: &Client, table: &str, index: &str) -> Vec<Item> {
+    ok(ddb
+        .query()
+        .table_name(table)
+        .index_name(index)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("P"))
+        .consistent_read(true)
+        .send()
+        .await)
+    .items
+    .unwrap_or_default()
+}
+
+async fn gsi_query(ddb: &Client, table: &str, index: &str, attr: &str, value: &str) -> Vec<Item> {
+    ok(ddb
+        .query()
+        .table_name(table)
+        .index_name(index)
+        .key_condition_expression("#k = :v")
+        .expression_attribute_names("#k", attr)
+        .expression_attribute_values(":v", s(value))
+        .send()
+        .await)
+    .items
+    .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn lsi_queries_with_each_projection() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = indexed_table(&ddb).await;
+    let data = put_data(&ddb, &table).await;
+
+    // KEYS_ONLY: ordered by the LSI sort key, table and index keys only; d is absent.
+    let keys = lsi_query(&ddb, &table, "lsi_keys").await;
+    assert_eq!(sks(&keys), ["b", "c", "a"]);
+    assert!(keys.iter().all(|it| names(it) == ["lkn", "pk", "sk"]));
+    // INCLUDE: c has no lks, so it is not in the index.
+    let incl = lsi_query(&ddb, &table, "lsi_incl").await;
+    assert_eq!(sks(&incl), ["b", "a"]);
+    assert_eq!(names(&incl[0]), ["inc", "lks", "pk", "sk"]);
+    // ALL: whole items.
+    let all = lsi_query(&ddb, &table, "lsi_all").await;
+    assert_eq!(
+        all,
+        vec![data["a"].clone(), data["b"].clone(), data["c"].clone()]
+    );
+
+    // ALL_ATTRIBUTES on a KEYS_ONLY LSI fetches the table items.
+    let fetched = ok(ddb
+        .query()
+        .table_name(&table)
+        .index_name("lsi_keys")
+        .key_condition_expression("pk = :p AND lkn > :n")
+        .expression_attribute_values(":p", s("P"))
+        .expression_attribute_values(":n", n(1))
+        .select(Select::AllAttributes)
+        .send()
+        .await);
+    assert_eq!(
+        fetched.items.unwrap_or_default(),
+        vec![data["c"].clone(), data["a"].clone()]
+    );
+
+    // Pagination: LastEvaluatedKey holds the table keys plus the index key.
+    let page = ok(ddb
+        .query()
+        .table_name(&table)
+        .index_name("lsi_keys")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("P"))
+        .limit(1)
+        .send()
+        .await);
+    let lek = page.last_evaluated_key.clone().unwrap();
+    assert_eq!(lek, item(&[("pk", s("P")), ("sk", s("b")), ("lkn", n(1))]));
+    let next = ok(ddb
+        .query()
+        .table_name(&table)
+        .index_name("lsi_keys")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("P"))
+        .set_exclusive_start_key(Some(lek))
+        .send()
+        .await);
+    assert_eq!(sks(&next.items.unwrap_or_default()), ["c", "a"]);
+
+    // An update of the LSI key moves the entry (strongly consistent right away).
+    ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("P"))
+        .key("sk", s("a"))
+        .update_expression("SET lkn = :n")
+        .expression_attribute_values(":n", n(0))
+        .send()
+        .await);
+    assert_eq!(
+        sks(&lsi_query(&ddb, &table, "lsi_keys").await),
+        ["a", "b", "c"]
+    );
+    // A delete removes it.
+    ok(ddb
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("P"))
+        .key("sk", s("b"))
+        .send()
+        .await);
+    assert_eq!(sks(&lsi_query(&ddb, &table, "lsi_keys").await), ["a", "c"]);
+}
+
+#[tokio::test]
+async fn gsi_queries_projections_and_sparseness() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = indexed_table(&ddb).await;
+    let data = put_data(&ddb, &table).await;
+
+    let all = gsi_query(&ddb, &table, "gsi_all", "g", "G1").await;
+    assert_eq!(all, vec![data["b"].clone(), data["a"].clone()]);
+    let keys = gsi_query(&ddb, &table, "gsi_keys", "g2", "K").await;
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().all(|it| names(it) == ["g2", "pk", "sk"]));
+    let incl = gsi_query(&ddb, &table, "gsi_incl", "g", "G2").await;
+    assert_eq!(incl.len(), 1);
+    assert_eq!(names(&incl[0]), ["g", "inc", "pk", "sk"]);
+
+    // Sparse: a scan of the KEYS_ONLY GSI sees only a and b (c and d lack g2).
+    let scanned = ok(ddb
+        .scan()
+        .table_name(&table)
+        .index_name("gsi_keys")
+        .send()
+        .await);
+    let mut got = sks(&scanned.items.unwrap_or_default());
+    got.sort();
+    assert_eq!(got, ["a", "b"]);
+
+    // Index key changes move the entry; removing a key attribute drops it.
+    ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("P"))
+        .key("sk", s("a"))
+        .update_expression("SET g = :g")
+        .expression_attribute_values(":g", s("G2"))
+        .send()
+        .await);
+    let moved = gsi_query(&ddb, &table, "gsi_all", "g", "G2").await;
+    assert_eq!(sks(&moved), ["a", "c"]);
+    ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("P"))
+        .key("sk", s("b"))
+        .update_expression("REMOVE gr")
+        .send()
+        .await);
+    assert!(gsi_query(&ddb, &table, "gsi_all", "g", "G1")
+        .await
+        .is_empty());
+
+    // Strongly consistent reads and ALL_ATTRIBUTES on a non-ALL GSI are refused.
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .index_name("gsi_all")
+            .key_condition_expression("g = :g")
+            .expression_attribute_values(":g", s("G1"))
+            .consistent_read(true)
+            .send()
+            .await,
+        "ValidationException",
+        Some("Consistent reads are not supported on global secondary indexes"),
+    );
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .index_name("gsi_keys")
+            .key_condition_expression("g2 = :g")
+            .expression_attribute_values(":g", s("K"))
+            .select(Select::AllAttributes)
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+}
+
+#[tokio::test]
+async fn index_keys_of_the_wrong_type_are_rejected() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = indexed_table(&ddb).await;
+    assert_api_error(
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s("x"))
+            .item("sk", s("y"))
+            .item("lkn", s("not a number"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Type mismatch for Index Key lkn Expected: N Actual: S IndexName: lsi_keys"),
+    );
+    assert_api_error(
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s("x"))
+            .item("sk", s("y"))
+            .item("g2", s(""))
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+    // Nothing was written, in the table or any index.
+    let scanned = ok(ddb.scan().table_name(&table).send().await);
+    assert_eq!(scanned.count, 0);
+}
+
+#[tokio::test]
+async fn gsi_added_later_is_backfilled_then_deleted() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("late");
+    create_hash_range_table(&ddb, &table).await;
+    for i in 0..300 {
+        let mut request = ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(&format!("p{i}")))
+            .item("sk", n(i));
+        if i % 3 == 0 {
+            request = request.item("tag", s("T"));
+        }
+        ok(request.send().await);
+    }
+    let created = ok(ddb
+        .update_table()
+        .table_name(&table)
+        .attribute_definitions(attr("tag", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("by_tag")
+                        .key_schema(key("tag", KeyType::Hash))
+                        .projection(projection(ProjectionType::KeysOnly, &[]))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+    let described = created.table_description.unwrap();
+    let index = &described.global_secondary_indexes()[0];
+    assert_eq!(index.index_status(), Some(&IndexStatus::Creating));
+    assert_eq!(index.backfilling(), Some(true));
+
+    // DescribeTable shows CREATING (Backfilling) until every item is in, then ACTIVE.
+    let active = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || async {
+            let out = ok(ddb.describe_table().table_name(&table).send().await);
+            let table = out.table.unwrap();
+            let index = &table.global_secondary_indexes()[0];
+            match index.index_status() {
+                Some(IndexStatus::Active) => {
+                    assert_eq!(index.backfilling(), None);
+                    true
+                }
+                Some(IndexStatus::Creating) => false,
+                other => panic!("unexpected status {other:?}"),
+            }
+        },
+    )
+    .await;
+    assert!(active, "index did not become ACTIVE");
+    let mut count = 0;
+    let mut start = None;
+    loop {
+        let page = ok(ddb
+            .query()
+            .table_name(&table)
+            .index_name("by_tag")
+            .key_condition_expression("tag = :t")
+            .expression_attribute_values(":t", s("T"))
+            .limit(30)
+            .set_exclusive_start_key(start)
+            .send()
+            .await);
+        count += page.count;
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    assert_eq!(count, 100);
+
+    // New writes reach the index too.
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("new"))
+        .item("sk", n(1))
+        .item("tag", s("U"))
+        .send()
+        .await);
+    let found = gsi_query(&ddb, &table, "by_tag", "tag", "U").await;
+    assert_eq!(
+        found,
+        vec![item(&[("pk", s("new")), ("sk", n(1)), ("tag", s("U"))])]
+    );
+
+    // Deleting the index: it leaves the description and can no longer be queried.
+    ok(ddb
+        .update_table()
+        .table_name(&table)
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .delete(
+                    DeleteGlobalSecondaryIndexAction::builder()
+                        .index_name("by_tag")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+    let gone = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || async {
+            let out = ok(ddb.describe_table().table_name(&table).send().await);
+            out.table.unwrap().global_secondary_indexes().is_empty()
+        },
+    )
+    .await;
+    assert!(gone);
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .index_name("by_tag")
+            .key_condition_expression("tag = :t")
+            .expression_attribute_values(":t", s("T"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("The table does not have the specified index: by_tag"),
+    );
+}
+
+#[tokio::test]
+async fn bad_index_definitions_leave_no_table() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let name = unique_name("bad");
+    let mut request = ddb
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("sk", ScalarAttributeType::S))
+        .attribute_definitions(attr("x", ScalarAttributeType::S));
+    for i in 0..6 {
+        request =
+            request.local_secondary_indexes(lsi(&format!("l{i}"), "x", ProjectionType::All, &[]));
+    }
+    assert_api_error(request.send().await, "ValidationException", None);
+    assert_api_error(
+        ddb.describe_table().table_name(&name).send().await,
+        "ResourceNotFoundException",
+        None,
+    );
+}
