@@ -342,7 +342,7 @@ async fn query_validation_errors() {
             .send()
             .await,
         "ValidationException",
-        Some("Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: OR"),
+        Some("Invalid operator used in KeyConditionExpression: OR"),
     );
     assert_api_error(
         ddb.query()
