@@ -416,7 +416,9 @@ pub fn parse_key_condition_parts(
     let parts = match &cond {
         Cond::And(a, b) => {
             if matches!(**a, Cond::And(..)) || matches!(**b, Cond::And(..)) {
-                return Err(kind.error("KeyConditionExpressions cannot contain nested operations"));
+                return Err(ApiError::validation(
+                    "KeyConditionExpressions cannot contain nested operations",
+                ));
             }
             vec![key_part(a)?, key_part(b)?]
         }
@@ -424,9 +426,9 @@ pub fn parse_key_condition_parts(
     };
     if let [(a, _), (b, _)] = parts.as_slice() {
         if a == b {
-            return Err(
-                kind.error("KeyConditionExpressions must only contain one condition per key")
-            );
+            return Err(ApiError::validation(
+                "KeyConditionExpressions must only contain one condition per key",
+            ));
         }
     }
     Ok(parts)
@@ -434,25 +436,26 @@ pub fn parse_key_condition_parts(
 
 /// One leaf of a key condition, with DynamoDB's shape errors.
 fn key_part(c: &Cond) -> Result<(String, SortKeyCondition), ApiError> {
-    let kind = ExprKind::KeyCondition;
+    // Shape errors are DynamoDB's own sentences, without the `Invalid
+    // KeyConditionExpression: ` prefix that parse errors carry (dynalite's captured texts).
     let invalid_op = |op: &str| {
-        kind.error(format!(
+        ApiError::validation(format!(
             "Invalid operator used in KeyConditionExpression: {op}"
         ))
     };
     let condition = |detail: &str| {
-        kind.error(format!(
+        ApiError::validation(format!(
             "Invalid condition in KeyConditionExpression: {detail}"
         ))
     };
-    let name_of =
-        |p: &Path| -> Result<String, ApiError> {
-            match p.as_slice() {
-                [PathElem::Attr(name)] => Ok(name.clone()),
-                _ => Err(kind
-                    .error("KeyConditionExpressions cannot have conditions on nested attributes")),
-            }
-        };
+    let name_of = |p: &Path| -> Result<String, ApiError> {
+        match p.as_slice() {
+            [PathElem::Attr(name)] => Ok(name.clone()),
+            _ => Err(ApiError::validation(
+                "KeyConditionExpressions cannot have conditions on nested attributes",
+            )),
+        }
+    };
     // The key attribute first, then only values.
     let shape = |op: &str,
                  operands: &[&Operand]|
@@ -514,9 +517,9 @@ fn key_part(c: &Cond) -> Result<(String, SortKeyCondition), ApiError> {
             let (name, values) = shape("begins_with", &[a, b])?;
             Ok((name, SortKeyCondition::BeginsWith(one(values))))
         }
-        Cond::And(..) => {
-            Err(kind.error("KeyConditionExpressions cannot contain nested operations"))
-        }
+        Cond::And(..) => Err(ApiError::validation(
+            "KeyConditionExpressions cannot contain nested operations",
+        )),
         Cond::Or(..) => Err(invalid_op("OR")),
         Cond::Not(..) => Err(invalid_op("NOT")),
         Cond::In(..) => Err(invalid_op("IN")),

@@ -1013,39 +1013,39 @@ fn key_conditions() {
     let cases = [
         (
             "pk = :p OR sk = :a",
-            "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: OR",
+            "Invalid operator used in KeyConditionExpression: OR",
         ),
         (
             "pk = :p AND contains(sk, :a)",
-            "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: contains",
+            "Invalid operator used in KeyConditionExpression: contains",
         ),
         (
             "pk <> :p",
-            "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: <>",
+            "Invalid operator used in KeyConditionExpression: <>",
         ),
         (
             ":p = pk",
-            "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: = operator must have the key attribute as its first operand",
+            "Invalid condition in KeyConditionExpression: = operator must have the key attribute as its first operand",
         ),
         (
             "pk = sk",
-            "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
+            "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
         ),
         (
             ":p = :a",
-            "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: No key attribute specified",
+            "Invalid condition in KeyConditionExpression: No key attribute specified",
         ),
         (
             "pk.x = :p",
-            "Invalid KeyConditionExpression: KeyConditionExpressions cannot have conditions on nested attributes",
+            "KeyConditionExpressions cannot have conditions on nested attributes",
         ),
         (
             "pk = :p AND pk = :p",
-            "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key",
+            "KeyConditionExpressions must only contain one condition per key",
         ),
         (
             "pk = :p AND sk > :a AND sk < :b",
-            "Invalid KeyConditionExpression: KeyConditionExpressions cannot contain nested operations",
+            "KeyConditionExpressions cannot contain nested operations",
         ),
         (
             "pk = :p AND sk BETWEEN :b AND :a",
