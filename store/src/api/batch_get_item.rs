@@ -78,6 +78,7 @@ pub async fn handle(app: &App, input: BatchGetItemInput) -> Result<BatchGetItemO
     let mut plans = Vec::with_capacity(request_items.len());
     for ((requested, request), projection) in request_items.iter().zip(projections) {
         let table = app.catalog.table_for_data(requested)?;
+        crate::throttle::admit_read(&table, None)?;
         let schema = &table.layout.schema;
         let mut keys = Vec::new();
         for key in request.keys.as_deref().unwrap_or_default() {
@@ -133,10 +134,9 @@ pub async fn handle(app: &App, input: BatchGetItemInput) -> Result<BatchGetItemO
                 found.push(shown);
             }
             processed_any = true;
-            units.add(
-                plan.table.name(),
-                capacity::read_units(read, plan.consistent),
-            );
+            let read_units = capacity::read_units(read, plan.consistent);
+            crate::throttle::charge_read(&plan.table, None, read_units);
+            units.add(plan.table.name(), read_units);
         }
         if processed_any {
             output.responses.insert(plan.requested.to_string(), found);

@@ -124,6 +124,11 @@ pub async fn handle(
         }
     }
 
+    // Provisioned throughput: the call is refused whole when a table it writes is out of
+    // capacity (see `throttle`).
+    for plan in &plans {
+        crate::throttle::admit_write(&plan.table)?;
+    }
     let targets: Vec<_> = plans
         .iter()
         .map(|p| (&p.table.layout, p.key.clone()))
@@ -147,6 +152,7 @@ pub async fn handle(
 
     let mut per_table = PerTable::default();
     for (plan, units) in plans.iter().zip(units) {
+        crate::throttle::charge_write(&plan.table, units, &[]);
         per_table.add(plan.table.name(), units);
     }
     Ok(BatchWriteItemOutput {

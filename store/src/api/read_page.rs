@@ -536,7 +536,8 @@ pub fn storage_failure(op: ReadOp, table: &str, error: StorageError) -> ApiError
 
 /// Checks an `IndexName` against the table's indexes, in DynamoDB's order: unknown index
 /// (`The table does not have the specified index: I`), a strongly consistent read of a GSI,
-/// and `Select: ALL_ATTRIBUTES` on a GSI that does not project every attribute.
+/// `Select: ALL_ATTRIBUTES` on a GSI that does not project every attribute, and a GSI still
+/// being backfilled.
 pub fn check_index_read(
     table: &TableMeta,
     name: &str,
@@ -561,6 +562,12 @@ pub fn check_index_read(
         if select == Some("ALL_ATTRIBUTES") && index.projection.kind != ProjectionType::All {
             return Err(ApiError::invalid_parameter(format!(
                 "Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
+            )));
+        }
+        // A GSI added by UpdateTable holds only part of the table until its backfill ends.
+        if index.backfilling && index.status == crate::catalog::IndexStatus::Creating {
+            return Err(ApiError::validation(format!(
+                "Cannot read from backfilling global secondary index: {name}"
             )));
         }
     }

@@ -90,6 +90,7 @@ pub async fn handle(
         let table = app
             .catalog
             .table_for_data(get.table_name.as_deref().unwrap_or_default())?;
+        crate::throttle::admit_read(&table, None)?;
         let key = table
             .layout
             .schema
@@ -124,7 +125,9 @@ pub async fn handle(
     let mut responses = Vec::with_capacity(count);
     for (plan, item) in plans.iter().zip(snapshot) {
         let size = item.as_ref().map_or(0, item_size);
-        units.add(plan.table.name(), 2.0 * capacity::read_units(size, true));
+        let read_units = 2.0 * capacity::read_units(size, true);
+        crate::throttle::charge_read(&plan.table, None, read_units);
+        units.add(plan.table.name(), read_units);
         let item = match (item, &plan.projection) {
             (Some(item), Some(projection)) => Some(projection.apply(&item)),
             (item, _) => item,

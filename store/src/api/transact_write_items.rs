@@ -222,6 +222,11 @@ pub async fn handle(
         None => None,
     };
 
+    // Provisioned throughput: the call is refused whole when a table it writes is out of
+    // capacity (see `throttle`).
+    for plan in &plans {
+        crate::throttle::admit_write(&plan.table)?;
+    }
     let targets: Vec<_> = plans
         .iter()
         .map(|p| (&p.table.layout, p.key.clone()))
@@ -240,6 +245,7 @@ pub async fn handle(
 
     let mut per_table = PerTable::default();
     for (plan, units) in plans.iter().zip(units) {
+        crate::throttle::charge_write(&plan.table, units, &[]);
         per_table.add(plan.table.name(), units);
     }
     Ok(TransactWriteItemsOutput {
