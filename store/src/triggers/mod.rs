@@ -150,8 +150,13 @@ pub fn check_spec(spec: &TriggerSpec) -> Result<(String, String, String), Invali
         .url
         .clone()
         .ok_or_else(|| Invalid("Url is required".into()))?;
-    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048 {
-        return Err(Invalid("Url must be an http:// or https:// URL".into()));
+    // The store's HTTP client is built without TLS (no native or rustls dependency), so an
+    // https:// target could never be reached: refuse it up front instead of dead-lettering
+    // every batch.
+    if !url.starts_with("http://") || url.len() > 2048 {
+        return Err(Invalid(
+            "Url must be an http:// URL (https targets need a TLS-terminating proxy)".into(),
+        ));
     }
     bounded("BatchSize", spec.batch_size, 1, 10_000, 100)?;
     bounded(
@@ -275,6 +280,10 @@ mod tests {
             },
             TriggerSpec {
                 url: Some("ftp://x".into()),
+                ..spec()
+            },
+            TriggerSpec {
+                url: Some("https://example.com/hook".into()),
                 ..spec()
             },
             TriggerSpec {
