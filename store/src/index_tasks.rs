@@ -1,6 +1,7 @@
 //! Background work on secondary indexes that follows the catalog: backfilling a GSI that
 //! UpdateTable added to a table (CREATING with `Backfilling: true` until every existing
-//! item is in it, then ACTIVE), and removing the entries of a GSI that UpdateTable deleted.
+//! item is in it, then ACTIVE), and removing a GSI that UpdateTable deleted (DELETING until
+//! its entries are gone, then dropped from the catalog).
 //!
 //! Entry maintenance itself is not here: every write batch maintains the indexes the
 //! catalog published to storage (`storage::indexes`). This task only reacts to catalog
@@ -29,6 +30,15 @@ pub async fn run(app: Arc<App>) {
             for index in &table.global_indexes {
                 let id = (table.table_id(), index.index_id);
                 current.insert(id, table.name().to_string());
+                if index.status == IndexStatus::Deleting && running.lock().insert(id) {
+                    let app = Arc::clone(&app);
+                    let running = Arc::clone(&running);
+                    let (table_name, index_name) = (table.name().to_string(), index.name.clone());
+                    tokio::spawn(async move {
+                        remove(&app, id, &table_name, &index_name).await;
+                        running.lock().remove(&id);
+                    });
+                }
                 if index.status == IndexStatus::Creating
                     && index.backfilling
                     && running.lock().insert(id)
@@ -59,6 +69,22 @@ pub async fn run(app: Arc<App>) {
         if version.changed().await.is_err() {
             return;
         }
+    }
+}
+
+/// Removes a DELETING index's entries, then the index itself from the catalog. A failure
+/// is logged and the index stays DELETING; the next restart tries again.
+async fn remove(app: &App, id: (u64, u16), table: &str, index: &str) {
+    if let Err(e) = app.storage.drop_index_data(id.0, id.1).await {
+        tracing::error!(error = %e, table, index, "cannot remove a deleted index's entries");
+        return;
+    }
+    if let Err(e) = app
+        .catalog
+        .finish_index_delete(&app.storage, table, index)
+        .await
+    {
+        tracing::error!(error = ?e, table, index, "cannot drop a deleted index");
     }
 }
 

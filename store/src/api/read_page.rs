@@ -546,8 +546,9 @@ pub fn check_index_read(
 ) -> Result<(), ApiError> {
     let global = match (table.local_index(name), table.global_index(name)) {
         (Some(_), _) => None,
-        (None, Some(index)) => Some(index),
-        (None, None) => {
+        // A GSI being deleted is already gone for reads.
+        (None, Some(index)) if index.status != crate::catalog::IndexStatus::Deleting => Some(index),
+        (None, _) => {
             return Err(ApiError::validation(format!(
                 "The table does not have the specified index: {name}"
             )))

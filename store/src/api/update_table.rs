@@ -9,7 +9,6 @@
 //! and marks it ACTIVE through `Catalog::update`. A deleted GSI disappears from the
 //! description at once (its storage range is left for index maintenance to reclaim).
 
-use shared::model::KeyAttr;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::create_table::ProvisionedThroughput;
 use shared::wire::ops::update_table::{
@@ -395,14 +394,13 @@ fn apply_index_updates(
                     table.local_index(name).is_some(),
                 ));
             };
-            table.global_indexes.remove(position);
-            let keep: Vec<KeyAttr> = table
-                .attribute_definitions
-                .iter()
-                .filter(|a| table.is_key_attribute(&a.name))
-                .cloned()
-                .collect();
-            table.attribute_definitions = keep;
+            // DELETING until index maintenance has removed its entries; then the catalog
+            // drops it and the attribute definitions only it used
+            // (`Catalog::finish_index_delete`).
+            if let Some(index) = table.global_indexes.get_mut(position) {
+                index.status = IndexStatus::Deleting;
+                index.backfilling = false;
+            }
         }
     }
     Ok(())

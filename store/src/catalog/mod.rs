@@ -299,6 +299,35 @@ impl Catalog {
         }
     }
 
+    /// Drops a GSI that UpdateTable marked DELETING, once index maintenance has removed its
+    /// entries, with the attribute definitions no remaining key uses. A table or index that
+    /// is gone meanwhile is not an error.
+    pub async fn finish_index_delete(
+        &self,
+        storage: &Storage,
+        table: &str,
+        index: &str,
+    ) -> Result<(), ApiError> {
+        let result = self
+            .update(storage, table, |t| {
+                t.global_indexes
+                    .retain(|i| !(i.name == index && i.status == IndexStatus::Deleting));
+                let keep: Vec<_> = t
+                    .attribute_definitions
+                    .iter()
+                    .filter(|a| t.is_key_attribute(&a.name))
+                    .cloned()
+                    .collect();
+                t.attribute_definitions = keep;
+                Ok(())
+            })
+            .await;
+        match result {
+            Err(e) if e.code == ErrorCode::ResourceNotFoundException => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
     async fn persist(&self, storage: &Storage, meta: &TableMeta) -> Result<(), ApiError> {
         let bytes = serde_json::to_vec(meta).map_err(|e| {
             tracing::error!(error = %e, table = meta.name(), "cannot serialize a table record");
@@ -336,7 +365,13 @@ fn publish_indexes(storage: &Storage, meta: &TableMeta) {
         .local_indexes
         .iter()
         .map(|i| index_layout(i, false))
-        .chain(meta.global_indexes.iter().map(|i| index_layout(i, true)))
+        // A DELETING index is no longer maintained: its entries are being removed.
+        .chain(
+            meta.global_indexes
+                .iter()
+                .filter(|i| i.status != IndexStatus::Deleting)
+                .map(|i| index_layout(i, true)),
+        )
         .collect();
     storage.set_indexes(meta.table_id(), meta.schema(), indexes);
 }
