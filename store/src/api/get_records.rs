@@ -15,7 +15,7 @@ use shared::wire::ops::validate::Violations;
 use crate::api::get_shard_iterator::TRIMMED;
 use crate::app::App;
 use crate::streams::iterator::{ShardIterator, MAX_LEN};
-use crate::streams::records::stream_record;
+use crate::streams::records::into_stream_record;
 use crate::streams::{self, internal, not_found, now_ms};
 
 const MAX_LIMIT: i64 = 1000;
@@ -65,8 +65,8 @@ pub async fn handle(app: &App, input: GetRecordsInput) -> Result<GetRecordsOutpu
     let mut bytes = 0i64;
     let mut next_after = iterator.after.max(bound);
     let mut cut = full_page;
-    for change in &changes {
-        let record = stream_record(&app.config.region, &stream, change);
+    for change in changes {
+        let record = into_stream_record(&app.config.region, &stream, change);
         bytes = bytes.saturating_add(record.dynamodb.size_bytes);
         if bytes > MAX_BYTES && !records.is_empty() {
             cut = true;

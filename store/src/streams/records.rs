@@ -27,34 +27,49 @@ pub fn event_id(stream_arn: &str, seq: u64) -> String {
 
 /// The stream record of `record` in `stream`'s view type.
 pub fn stream_record(region: &str, stream: &StreamInfo, record: &ChangeRecord) -> Record {
+    into_stream_record(region, stream, record.clone())
+}
+
+/// [`stream_record`] taking the change by value, so the images move into the record
+/// instead of being copied (GetRecords pages hold up to 1 MB of them).
+pub fn into_stream_record(region: &str, stream: &StreamInfo, record: ChangeRecord) -> Record {
     let (new_shown, old_shown) = match stream.view_type.as_str() {
         "NEW_IMAGE" => (true, false),
         "OLD_IMAGE" => (false, true),
         "NEW_AND_OLD_IMAGES" => (true, true),
         _ => (false, false),
     };
-    let new_image = record.new_image.clone().filter(|_| new_shown);
-    let old_image = record.old_image.clone().filter(|_| old_shown);
-    let size = item_size(&record.keys)
+    let event_name = event_name(&record).to_string();
+    let ChangeRecord {
+        seq,
+        time_ms,
+        keys,
+        old_image,
+        new_image,
+        cause,
+        ..
+    } = record;
+    let new_image = new_image.filter(|_| new_shown);
+    let old_image = old_image.filter(|_| old_shown);
+    let size = item_size(&keys)
         + new_image.as_ref().map_or(0, item_size)
         + old_image.as_ref().map_or(0, item_size);
     Record {
-        event_id: event_id(&stream.arn, record.seq),
-        event_name: event_name(record).to_string(),
+        event_id: event_id(&stream.arn, seq),
+        event_name,
         event_version: "1.1".to_string(),
         event_source: "aws:dynamodb".to_string(),
         aws_region: region.to_string(),
         dynamodb: StreamRecordBody {
-            approximate_creation_date_time: i64::try_from(record.time_ms / 1000)
-                .unwrap_or(i64::MAX),
-            keys: record.keys.clone(),
+            approximate_creation_date_time: i64::try_from(time_ms / 1000).unwrap_or(i64::MAX),
+            keys,
             new_image,
             old_image,
-            sequence_number: sequence_number(record.seq),
+            sequence_number: sequence_number(seq),
             size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
             stream_view_type: stream.view_type.clone(),
         },
-        user_identity: (record.cause == Cause::Ttl).then(|| Identity {
+        user_identity: (cause == Cause::Ttl).then(|| Identity {
             principal_id: "dynamodb.amazonaws.com".to_string(),
             r#type: "Service".to_string(),
         }),
