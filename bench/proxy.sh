@@ -22,14 +22,19 @@ STORE=$URL
 start proxy "dax-proxy listening on" "$BIN/dax-proxy" --listen 127.0.0.1:0 --store "$STORE" \
   --record-ttl 5m --cache-header
 PROXY=$URL
+PROXY_PID=${PIDS[-1]}
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "bench: fixed server $FIXED, store $STORE, proxy $PROXY; results in $OUT" >&2
 
 common=(--items "$ITEMS" --item-size "$ITEM_SIZE" --partition-size 10)
 load "$OUT/preload.json" --endpoint "$STORE" "${common[@]}" --preload --requests 1 \
   --concurrency 16
-# Warm the proxy: every item once, every partition once.
+# Warm the proxy: every item once, every partition once. Its growth in resident memory
+# over the item warm-up is the memory per cached item.
+rss_before=$(rss_kib "$PROXY_PID")
 load "$OUT/warm-get.json" --endpoint "$PROXY" "${common[@]}" --distribution sequential \
   --mix get=100 --requests "$ITEMS" --concurrency 16
+rss_after=$(rss_kib "$PROXY_PID")
 load "$OUT/warm-query.json" --endpoint "$PROXY" "${common[@]}" --distribution sequential \
   --mix query=100 --requests "$(( (ITEMS + 9) / 10 ))" --concurrency 16
 
@@ -53,3 +58,27 @@ for dist in uniform zipf:0.99; do
     row "proxy Query (cached)" "$c" "$OUT/$tag-proxy-query-c$c.json" "$ceiling"
   done
 done
+
+echo
+echo "## proxy memory per cached item"
+echo
+echo "| items cached | item size B | RSS growth KiB | bytes per cached item |"
+echo "|---:|---:|---:|---:|"
+echo "| $ITEMS | $ITEM_SIZE | $((rss_after - rss_before)) | $(( (rss_after - rss_before) * 1024 / ITEMS )) |"
+
+# The cost of coherence: cached GetItem (zipf, 16 connections) while a writer updates 1% of
+# the keys per second straight on the store (the proxy learns of each write from the feed).
+echo
+echo "## cached GetItem while 1% of keys per second are updated directly on the store"
+echo
+table_header
+run=(--distribution zipf:0.99 --concurrency 16 --duration "$DURATION")
+load "$OUT/coherence-quiet.json" --endpoint "$PROXY" "${common[@]}" --mix get=100 "${run[@]}"
+"${CLIENT_CPU[@]}" "$BIN/dax-loadgen" --no-progress --json "$OUT/coherence-writer.json" \
+  --endpoint "$STORE" "${common[@]}" --skip-setup --mix update=100 --distribution uniform \
+  --rate $(( ITEMS / 100 > 0 ? ITEMS / 100 : 1 )) --concurrency 2 --duration "$DURATION" >/dev/null &
+writer=$!
+load "$OUT/coherence-busy.json" --endpoint "$PROXY" "${common[@]}" --mix get=100 "${run[@]}"
+wait "$writer"
+row "proxy GetItem, no writes" 16 "$OUT/coherence-quiet.json" "$OUT/coherence-quiet.json"
+row "proxy GetItem, 1%/s direct writes" 16 "$OUT/coherence-busy.json" "$OUT/coherence-quiet.json"
