@@ -47,16 +47,23 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     };
     let storage = Storage::open(&config.data_dir, options)
         .map_err(|e| format!("cannot open {}: {e}", config.data_dir.display()))?;
+    // Tests reach DynamoDB's 10 GB item collection limit with a smaller one.
+    if let Some(limit) = std::env::var("STORE_ITEM_COLLECTION_LIMIT_BYTES")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        storage.set_collection_limit(limit);
+    }
     let catalog =
         Catalog::load(&storage, &config).map_err(|e| format!("cannot load the catalog: {e}"))?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let listen = listener.local_addr().map_err(|e| e.to_string())?;
-    let metrics = match metrics::install() {
-        Ok(handle) => Some(handle),
     // With port 0 the flag names no real port; DescribeEndpoints must give the bound one.
     config.listen = listen;
+    let metrics = match metrics::install() {
+        Ok(handle) => Some(handle),
         Err(e) => {
             tracing::warn!(error = %e, "metrics disabled");
             None

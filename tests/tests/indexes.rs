@@ -616,3 +616,50 @@ async fn index_entries_survive_a_restart_and_parallel_scans_split_them() {
     seen.sort();
     assert_eq!(seen, ["a", "b", "c", "e"]);
 }
+
+#[tokio::test]
+async fn item_collections_of_lsi_tables_are_limited() {
+    // A 20 KB limit stands in for DynamoDB's 10 GB.
+    let store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![("STORE_ITEM_COLLECTION_LIMIT_BYTES".into(), "20000".into())],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = indexed_table(&ddb).await;
+    let blob = "x".repeat(4000);
+    let put = |sk: String, lks: &'static str| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s("P"))
+            .item("sk", s(&sk))
+            .item("lka", s(lks))
+            .item("blob", s(&blob))
+            .send()
+    };
+    // Each item counts twice (the table item and its ALL-projected lsi_all entry).
+    ok(put("1".into(), "a").await);
+    ok(put("2".into(), "b").await);
+    let refused = put("3".into(), "c").await;
+    assert_api_error(
+        refused,
+        "ItemCollectionSizeLimitExceededException",
+        Some("Collection size exceeded."),
+    );
+    // Another partition key is another collection; shrinking is always allowed.
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("Other"))
+        .item("sk", s("1"))
+        .item("blob", s(&blob))
+        .send()
+        .await);
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("P"))
+        .item("sk", s("2"))
+        .send()
+        .await);
+    ok(put("3".into(), "c").await);
+}

@@ -27,8 +27,9 @@
 //! key changes (CapacityUnitCalculations.md). A failed condition consumes too, but its
 //! response is an error, so nothing is reported.
 //!
-//! Not here: throttling, LSI item-collection sizes (ItemCollectionMetrics reports the
-//! collection key with a fixed 0-1 GB estimate).
+//! Not here: throttling (`crate::throttle`), the item collection limit (enforced by
+//! storage under the item lock and mapped to its error in [`storage_failure`]);
+//! ItemCollectionMetrics reports the collection key with a fixed 0-1 GB estimate.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -598,6 +599,13 @@ pub fn item_collection_metrics(
 /// Storage failures are never shown to clients: log the detail once, answer
 /// InternalServerError.
 pub fn storage_failure(op: &'static str, error: StorageError) -> ApiError {
+    // The one storage outcome that is the client's: an LSI item collection at its limit.
+    if matches!(error, StorageError::CollectionSizeLimit) {
+        return ApiError::new(
+            shared::wire::error::ErrorCode::ItemCollectionSizeLimitExceededException,
+            "Collection size exceeded.",
+        );
+    }
     tracing::error!(op, %error, "storage failed");
     ApiError::internal()
 }

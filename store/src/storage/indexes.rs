@@ -26,11 +26,14 @@
 
 use std::collections::HashMap;
 use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use shared::model::keycodec::encode_scalar;
 use shared::model::size::item_size;
 use shared::model::{AttributeValue, Item, KeySchema};
+
+use super::stored_size;
 
 use super::group_commit::{engine_error, Batch, Op, Space};
 use super::{decode_value, encode_value, keys, ItemIter, SortRange, Storage, StorageError};
@@ -65,10 +68,23 @@ pub struct TableIndexes {
     pub indexes: Vec<IndexLayout>,
 }
 
+/// DynamoDB's item collection limit: 10 GB per partition key value of a table with LSIs.
+pub const ITEM_COLLECTION_LIMIT: u64 = 10 * 1024 * 1024 * 1024;
+
 /// Every table's indexes, by table id, as the catalog last published them.
-#[derive(Default)]
 pub struct IndexRegistry {
     tables: parking_lot::RwLock<HashMap<u64, Arc<TableIndexes>>>,
+    /// Item collection limit in bytes (settable so tests can reach it).
+    collection_limit: AtomicU64,
+}
+
+impl Default for IndexRegistry {
+    fn default() -> Self {
+        IndexRegistry {
+            tables: Default::default(),
+            collection_limit: AtomicU64::new(ITEM_COLLECTION_LIMIT),
+        }
+    }
 }
 
 impl IndexLayout {
@@ -207,6 +223,65 @@ impl Storage {
                 }),
             );
         }
+    }
+
+    /// Sets the item collection limit (bytes); DynamoDB's is [`ITEM_COLLECTION_LIMIT`].
+    pub fn set_collection_limit(&self, bytes: u64) {
+        self.indexes
+            .collection_limit
+            .store(bytes, Ordering::Relaxed);
+    }
+
+    /// For a table with LSIs: refuses a put that grows the item collection of `hash` (the
+    /// table's items and LSI entries under that partition key) past the limit. Runs under
+    /// the item's lock, before the batch is committed. The collection is measured by
+    /// reading its keys' size trailers, so it costs a pass over the partition, paid only by
+    /// writes that grow an item of a table with LSIs.
+    pub(super) fn check_collection(
+        &self,
+        table_id: u64,
+        hash: &AttributeValue,
+        old: Option<&Item>,
+        new: &Item,
+    ) -> Result<(), StorageError> {
+        let Some(table) = self.indexes.get(table_id) else {
+            return Ok(());
+        };
+        let local: Vec<&IndexLayout> = table.indexes.iter().filter(|i| !i.global).collect();
+        if local.is_empty() {
+            return Ok(());
+        }
+        let entry_size = |index: &IndexLayout, item: &Item| {
+            index
+                .schema
+                .key_of_stored(item)
+                .map_or(0, |_| item_size(&index.project(&table.table_schema, item)))
+        };
+        let size_of = |item: &Item| {
+            item_size(item) + local.iter().map(|i| entry_size(i, item)).sum::<usize>()
+        };
+        let before = old.map_or(0, size_of) as u64;
+        let after = size_of(new) as u64;
+        if after <= before {
+            return Ok(());
+        }
+        let limit = self.indexes.collection_limit.load(Ordering::Relaxed);
+        let mut total = after - before;
+        let ids = std::iter::once(keys::TABLE_INDEX).chain(local.iter().map(|i| i.index_id));
+        for index_id in ids {
+            let prefix = keys::partition_prefix(table_id, index_id, hash);
+            for guard in self.committer.engine.items.prefix(prefix) {
+                let (_, value) = guard.into_inner().map_err(engine_error)?;
+                total = total.saturating_add(stored_size(&value));
+                if total > limit {
+                    return Err(StorageError::CollectionSizeLimit);
+                }
+            }
+        }
+        if total > limit {
+            return Err(StorageError::CollectionSizeLimit);
+        }
+        Ok(())
     }
 
     /// The indexes storage maintains for a table (as last published).
@@ -419,7 +494,7 @@ impl Storage {
         for guard in self.committer.engine.items.prefix(prefix) {
             let (_, value) = guard.into_inner().map_err(engine_error)?;
             count += 1;
-            bytes += super::stored_size(&value);
+            bytes += stored_size(&value);
         }
         Ok((count, bytes))
     }

@@ -83,6 +83,10 @@ pub enum StorageError {
     Corrupt(Vec<u8>),
     #[error("storage is shutting down")]
     Closed,
+    /// A write would grow an item collection (a partition of a table with LSIs) past the
+    /// limit (`indexes`); the API answers ItemCollectionSizeLimitExceededException.
+    #[error("item collection size limit exceeded")]
+    CollectionSizeLimit,
 }
 
 /// What the storage layer needs to know about a table: its id and key schema.
@@ -374,6 +378,7 @@ impl Storage {
                         continue;
                     }
                     self.index_ops(table.table_id, old.as_ref(), Some(&item), &mut batch.ops);
+                    self.check_collection(table.table_id, &key.hash, old.as_ref(), &item)?;
                     let size = item_size(&item) as u64;
                     let value = encode_value(&item, size);
                     let keys_item = encode_item(&table.schema.key_item(key));
