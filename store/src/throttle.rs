@@ -206,7 +206,7 @@ pub fn charge_write_units(table: &TableMeta, units: &crate::api::item_write::Wri
 
 /// Adds units to the table's Prometheus counter, carrying fractions over.
 fn meter(table: &TableMeta, kind: Kind, units: f64) {
-    if !(units > 0.0) {
+    if units.is_nan() || units <= 0.0 {
         return;
     }
     let whole = {

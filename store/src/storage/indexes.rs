@@ -308,6 +308,8 @@ impl Storage {
 
     /// Entries of one index partition whose index sort key is in `range`, in index order
     /// (or reverse), after `exclusive_start` (a LastEvaluatedKey: index and table keys).
+    // The arguments of `Storage::query` plus what locates an index's entries.
+    #[allow(clippy::too_many_arguments)]
     pub fn index_query<'a>(
         &'a self,
         table_id: u64,
