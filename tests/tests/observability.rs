@@ -1,0 +1,575 @@
+//! The Grafana dashboards against a real Prometheus: every panel expression in
+//! `grafana/*.json` must return data once Prometheus has scraped a live store and proxy
+//! node that served some traffic. A renamed or dropped metric (or a typo in a dashboard)
+//! shows up here as an empty panel, long before anyone opens Grafana.
+//!
+//! Needs the `prometheus` binary (`$PROMETHEUS_BIN`, else `/usr/bin/prometheus`, else
+//! PATH). `tests/run.sh` installs the Debian package when it is missing; without it the test
+//! fails and says so, rather than passing without having checked anything.
+//!
+//! The traffic below is chosen so that every series the dashboards read exists: some
+//! series (throttling, TTL deletes, trigger lag, request errors) only appear after their
+//! first event, so the test causes each event once.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use integration_tests::aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+};
+use integration_tests::serde_json::{json, Value};
+use integration_tests::*;
+
+/// Scrape interval of the test's Prometheus: short, so a few scrapes take seconds.
+const SCRAPE_INTERVAL: &str = "1s";
+/// How long Prometheus may take to start answering.
+const PROMETHEUS_START_DEADLINE: Duration = Duration::from_secs(30);
+/// How long all dashboard expressions may take to return data. Generous for a loaded
+/// 2-core machine; in practice a handful of scrapes (a few seconds) suffice.
+const DATA_DEADLINE: Duration = Duration::from_secs(60);
+/// Grafana's built-in interval variables, replaced by fixed values Prometheus accepts.
+/// 1m of 1s scrapes holds enough samples for rate(); the order matters (longest names
+/// first, so `$__rate_interval` is not hit by the `$__interval` replacement).
+const GRAFANA_VARIABLES: &[(&str, &str)] = &[
+    ("${__rate_interval}", "1m"),
+    ("$__rate_interval", "1m"),
+    ("${__interval}", "30s"),
+    ("$__interval", "30s"),
+    ("${__range}", "5m"),
+    ("$__range", "5m"),
+];
+/// The store's default cluster secret, which guards `/triggers`.
+const CLUSTER_SECRET: &str = "dax-local-cluster-secret";
+
+// ---------------------------------------------------------------------------------------------
+// Prometheus
+
+/// A Prometheus server on a free loopback port; killed and reaped on drop.
+struct Prometheus {
+    child: Child,
+    url: String,
+    log_path: PathBuf,
+    /// Holds the config, TSDB and log alive for as long as the server.
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+            let tail: String = log
+                .chars()
+                .rev()
+                .take(4000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            eprintln!("--- prometheus log (tail) ---\n{tail}");
+        }
+    }
+}
+
+fn prometheus_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("PROMETHEUS_BIN") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "PROMETHEUS_BIN={} does not exist",
+            path.display()
+        );
+        return path;
+    }
+    let debian = PathBuf::from("/usr/bin/prometheus");
+    if debian.is_file() {
+        return debian;
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let candidate = dir.join("prometheus");
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!(
+        "the `prometheus` binary is missing, so the dashboards cannot be checked. Install it \
+         (`apt-get install -y prometheus`; tests/run.sh does this when run as root) or point \
+         PROMETHEUS_BIN at one."
+    );
+}
+
+/// A port that was free a moment ago. Prometheus cannot listen on port 0 and report the
+/// port back, so the test picks one; the window for another process to take it is tiny.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn host_port(endpoint: &str) -> String {
+    endpoint.trim_start_matches("http://").to_string()
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `targets` (job name, HOST:PORT) every second.
+    fn start(targets: &[(&str, String)]) -> Prometheus {
+        let binary = prometheus_binary();
+        let dir = tempfile::Builder::new()
+            .prefix("observability-prom-")
+            .tempdir()
+            .unwrap();
+        let mut config = format!(
+            "global:\n  scrape_interval: {SCRAPE_INTERVAL}\n  evaluation_interval: {SCRAPE_INTERVAL}\n\
+             scrape_configs:\n"
+        );
+        for (job, target) in targets {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    metrics_path: /metrics\n    static_configs:\n      - targets: [\"{target}\"]\n"
+            ));
+        }
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let log_path = dir.path().join("prometheus.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let listen = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(&binary)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={listen}"))
+            // No console templates are needed; the Debian defaults point at paths that may
+            // not exist in a minimal install.
+            .arg("--log.level=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut prometheus = Prometheus {
+            child,
+            url: format!("http://{listen}"),
+            log_path,
+            _dir: dir,
+        };
+        let addr: SocketAddr = listen.parse().unwrap();
+        let started = Instant::now();
+        loop {
+            if http_get_status(addr, "/-/ready") == Some(200) {
+                break;
+            }
+            if let Some(status) = prometheus.child.try_wait().unwrap() {
+                panic!("prometheus exited at start-up ({status})");
+            }
+            assert!(
+                started.elapsed() < PROMETHEUS_START_DEADLINE,
+                "prometheus not ready after {PROMETHEUS_START_DEADLINE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        prometheus
+    }
+
+    /// Instant query; returns the `data.result` vector (or scalar as one element).
+    async fn query(&self, http: &reqwest::Client, expr: &str) -> Vec<Value> {
+        let response = http
+            .get(format!("{}/api/v1/query", self.url))
+            .query(&[("query", expr)])
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("query {expr}: {e}"));
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "success", "query {expr}: {body}");
+        match &body["data"]["result"] {
+            Value::Array(results) => results.clone(),
+            Value::Null => Vec::new(),
+            // A scalar or string result is one value.
+            other => vec![other.clone()],
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboards
+
+/// (dashboard file, panel title, expression) for every panel target under grafana/,
+/// Grafana variables already replaced.
+fn dashboard_expressions() -> Vec<(String, String, String)> {
+    let dir = workspace_root().join("grafana");
+    let mut files = Vec::new();
+    collect_json(&dir, &mut files);
+    assert!(
+        !files.is_empty(),
+        "no dashboard JSON under {}",
+        dir.display()
+    );
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let dashboard: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: invalid JSON: {e}", file.display()));
+        let name = file
+            .strip_prefix(workspace_root())
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        let before = out.len();
+        collect_targets(&dashboard["panels"], &name, &mut out);
+        assert!(out.len() > before, "{name}: no panel expressions");
+    }
+    out
+}
+
+fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_json(&path, out);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+    out.sort();
+}
+
+/// Walks panels, including the ones nested in collapsed rows.
+fn collect_targets(panels: &Value, file: &str, out: &mut Vec<(String, String, String)>) {
+    for panel in panels.as_array().into_iter().flatten() {
+        collect_targets(&panel["panels"], file, out);
+        let title = panel["title"].as_str().unwrap_or("?").to_string();
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let Some(expr) = target["expr"].as_str() else {
+                continue;
+            };
+            let mut expr = expr.to_string();
+            for (variable, value) in GRAFANA_VARIABLES {
+                expr = expr.replace(variable, value);
+            }
+            assert!(
+                !expr.contains('$'),
+                "{file} / {title}: unhandled Grafana variable in `{expr}`"
+            );
+            out.push((file.to_string(), title.clone(), expr));
+        }
+    }
+}
+
+/// Metric names (store_* / dax_*) an expression reads, with histogram suffixes removed.
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut current = String::new();
+    for c in expr.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            current.push(c);
+            continue;
+        }
+        if current.starts_with("store_") || current.starts_with("dax_") {
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| current.strip_suffix(s))
+                .unwrap_or(&current);
+            names.push(base.to_string());
+        }
+        current.clear();
+    }
+    names
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traffic
+
+/// Requests through the proxy (hits, misses, writes, query, scan, an error) and straight to
+/// the store (TTL delete, throttling, a trigger), so every dashboard series exists.
+async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) {
+    let via_proxy = proxy.client();
+    let table = unique_name("obs");
+    create_hash_range_table(&via_proxy, &table).await;
+    for sk in 0..5 {
+        ok(via_proxy
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("p"))
+            .item("sk", n(sk))
+            .item("v", s("value"))
+            .send()
+            .await);
+    }
+    // A miss, then hits on the same key.
+    for _ in 0..3 {
+        ok(via_proxy
+            .get_item()
+            .table_name(&table)
+            .key("pk", s("p"))
+            .key("sk", n(1))
+            .send()
+            .await);
+    }
+    // Query and Scan twice each: a miss filling the query cache, then a hit.
+    for _ in 0..2 {
+        ok(via_proxy
+            .query()
+            .table_name(&table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s("p"))
+            .send()
+            .await);
+        ok(via_proxy.scan().table_name(&table).send().await);
+    }
+    ok(via_proxy
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("p"))
+        .key("sk", n(1))
+        .update_expression("SET v = :v")
+        .expression_attribute_values(":v", s("changed"))
+        .send()
+        .await);
+    // An error on both daemons (the proxy forwards the miss to the store).
+    let missing = via_proxy
+        .get_item()
+        .table_name(unique_name("missing"))
+        .key("pk", s("p"))
+        .key("sk", n(1))
+        .send()
+        .await;
+    assert!(missing.is_err(), "GetItem on a missing table succeeded");
+
+    let direct = store.client();
+
+    // TTL: an item that expired a minute ago, deleted by the next sweep (interval 1 s). Not
+    // epoch 1: like DynamoDB, the store ignores values more than five years in the past.
+    let ttl_table = unique_name("obs-ttl");
+    create_hash_table(&direct, &ttl_table).await;
+    ok(direct
+        .update_time_to_live()
+        .table_name(&ttl_table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("exp")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    ok(direct
+        .put_item()
+        .table_name(&ttl_table)
+        .item("pk", s("gone"))
+        .item("exp", n(now_secs() - 60))
+        .send()
+        .await);
+
+    // Throttling: 1 WCU holds a 300-unit burst; ~300 KB items cost ~300 WCU each, so the
+    // second or third write finds the bucket in debt.
+    let small = unique_name("obs-prov");
+    ok(direct
+        .create_table()
+        .table_name(&small)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(1)
+                .write_capacity_units(1)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    wait_table_active(&direct, &small).await;
+    let big = "x".repeat(300 * 1024);
+    let mut throttled = false;
+    for i in 0..10 {
+        let result = direct
+            .put_item()
+            .table_name(&small)
+            .item("pk", s(&format!("big-{i}")))
+            .item("blob", s(&big))
+            .send()
+            .await;
+        if let Err(e) = result {
+            let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e).map(str::to_string);
+            assert_eq!(
+                code.as_deref(),
+                Some("ProvisionedThroughputExceededException"),
+                "{}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            );
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "a 1-WCU table took 10 writes of 300 KB");
+
+    // A trigger on a stream-enabled table: its lag gauge is published as soon as the
+    // dispatcher finds nothing to deliver, so the target never needs to be reached.
+    let streamed = unique_name("obs-stream");
+    create_hash_table(&direct, &streamed).await;
+    ok(direct
+        .update_table()
+        .table_name(&streamed)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    let response = reqwest::Client::new()
+        .post(format!("{}/triggers", store.endpoint()))
+        .header("x-dax-cluster-secret", CLUSTER_SECRET)
+        .body(
+            json!({"TriggerName": "obs", "TableName": streamed,
+                   "Url": "http://127.0.0.1:9/unreachable"})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201, "creating the trigger");
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The metric names a `/metrics` scrape exposes (histogram suffixes removed).
+async fn scraped_names(http: &reqwest::Client, endpoint: &str) -> Vec<String> {
+    let text = http
+        .get(format!("{endpoint}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .flat_map(|l| metric_names(l.split([' ', '{']).next().unwrap_or("")))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dashboard_expression_returns_data_from_a_live_cluster() {
+    // Fail on a missing Prometheus before starting anything else.
+    let _ = prometheus_binary();
+    let expressions = dashboard_expressions();
+
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--ttl-sweep-interval".into(), "1".into()],
+        ..Default::default()
+    });
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--cache-header"], &[]);
+    let http = reqwest::Client::new();
+
+    drive_traffic(&store, &proxy).await;
+
+    // Every metric a dashboard names must be exposed (this is the cheap, Prometheus-free
+    // form of the check below, with a precise message). Series that appear on an event
+    // (TTL delete, trigger lag) may take a sweep or a dispatcher pass, hence the poll.
+    let wanted: std::collections::BTreeSet<String> = expressions
+        .iter()
+        .flat_map(|(_, _, e)| metric_names(e))
+        .collect();
+    let deadline = Instant::now() + DATA_DEADLINE;
+    loop {
+        let mut exposed = scraped_names(&http, &store.endpoint()).await;
+        exposed.extend(scraped_names(&http, &proxy.endpoint()).await);
+        let missing: Vec<&String> = wanted.iter().filter(|m| !exposed.contains(m)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "metrics used by grafana/*.json but not exposed by the store or proxy: {missing:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let prometheus = Prometheus::start(&[
+        ("store", host_port(&store.endpoint())),
+        ("dax-proxy", host_port(&proxy.endpoint())),
+    ]);
+
+    // Wait until both targets have been scraped a few times, so rate() has samples.
+    let deadline = Instant::now() + DATA_DEADLINE;
+    loop {
+        let scrapes = prometheus
+            .query(&http, "min(count_over_time(up[1m]))")
+            .await;
+        let enough = scrapes
+            .first()
+            .and_then(|r| r["value"][1].as_str())
+            .and_then(|v| v.parse::<f64>().ok())
+            .is_some_and(|n| n >= 3.0);
+        let up = prometheus.query(&http, "up == 1").await;
+        if enough && up.len() == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "prometheus did not scrape both targets 3 times within {DATA_DEADLINE:?} (up: {up:?})"
+        );
+        // Keep the proxy busy so the request rates are not all zero.
+        let _ = proxy.client().list_tables().send().await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // Now every panel. Poll (bounded) rather than sleep: a series born late (the trigger's
+    // lag gauge, the TTL delete) needs two scrapes before rate() sees it.
+    let mut empty: Vec<String>;
+    loop {
+        empty = Vec::new();
+        for (file, title, expr) in &expressions {
+            if prometheus.query(&http, expr).await.is_empty() {
+                empty.push(format!("{file} / {title}: {expr}"));
+            }
+        }
+        if empty.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        empty.is_empty(),
+        "{} of {} dashboard expressions returned no data:\n{}",
+        empty.len(),
+        expressions.len(),
+        empty.join("\n")
+    );
+    eprintln!(
+        "all {} dashboard expressions returned data",
+        expressions.len()
+    );
+}
