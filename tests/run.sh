@@ -7,6 +7,9 @@
 # 1. Prepares the Python venv the boto3 / AWS CLI smoke tests use (pinned versions from
 #    tests/py/requirements.txt, from PyPI). Idempotent: reinstalls only when the pins change.
 #    Location: $INTEGRATION_PY_VENV, default <repo>/target/py-venv; exported for the tests.
+# 1b. Installs Prometheus (Debian package `prometheus`) when it is missing and this runs as
+#    root on a system with apt-get: tests/tests/observability.rs runs a real Prometheus
+#    against the dashboards in grafana/ and fails without one. $PROMETHEUS_BIN overrides.
 # 2. Builds the daemons once (`cargo build --workspace --bins`): the integration tests run
 #    these binaries, they never build them.
 # 3. Runs `cargo test --workspace`.
@@ -32,6 +35,15 @@ if [ ! -x "$venv/bin/python" ] || [ ! -x "$venv/bin/aws" ] || ! cmp -s "$reqs" "
   cp "$reqs" "$stamp"
 fi
 export INTEGRATION_PY_VENV=$venv
+
+# Only when it can succeed unattended: as root, with apt-get. Elsewhere the observability
+# test reports the missing binary itself.
+if [ -z "${PROMETHEUS_BIN:-}" ] && ! command -v prometheus >/dev/null 2>&1 \
+  && [ ! -x /usr/bin/prometheus ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "run.sh: installing prometheus (apt-get)" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 
 echo "run.sh: building binaries" >&2
 cargo build --workspace --bins
