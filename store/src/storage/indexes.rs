@@ -636,6 +636,109 @@ mod tests {
         assert_eq!(count(Some(&out), None), (0, 0));
     }
 
+    fn open(dir: &std::path::Path) -> Arc<Storage> {
+        let options = super::super::StorageOptions {
+            durable: false,
+            cache_bytes: 8 << 20,
+        };
+        match Storage::open(dir, options) {
+            Ok(storage) => storage,
+            Err(e) => panic!("open: {e}"),
+        }
+    }
+
+    async fn put(storage: &Storage, table: &super::super::TableLayout, it: Item) {
+        let Some(key) = table.schema.key_of_stored(&it) else {
+            panic!("no key in {it:?}")
+        };
+        let outcome = storage
+            .write(&[(table, key)], super::super::Cause::User, |_| {
+                Ok::<_, ()>((vec![super::super::Mutation::Put(it)], ()))
+            })
+            .await;
+        assert!(matches!(outcome, Ok(Ok(()))), "put failed: {outcome:?}");
+    }
+
+    fn collect(iter: Result<ItemIter<'_>, StorageError>) -> Vec<String> {
+        let Ok(iter) = iter else {
+            panic!("read failed")
+        };
+        iter.map(|r| match r.ok().and_then(|it| it.get("sk").cloned()) {
+            Some(AttributeValue::S(v)) => v,
+            other => panic!("entry without sk: {other:?}"),
+        })
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn maintained_in_the_batch_read_by_range_backfilled_and_dropped() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path());
+        let table = super::super::TableLayout {
+            table_id: 7,
+            name: "t".into(),
+            schema: table_schema(),
+        };
+        storage.set_indexes(7, &table.schema, vec![index(Projected::All)]);
+        for (sk, r) in [("a", 3), ("b", 1), ("c", 2), ("d", 2)] {
+            put(
+                &storage,
+                &table,
+                item(&[("pk", s("p")), ("sk", s(sk)), ("g", s("G")), ("r", n(r))]),
+            )
+            .await;
+        }
+        put(
+            &storage,
+            &table,
+            item(&[("pk", s("p")), ("sk", s("sparse"))]),
+        )
+        .await;
+        let idx = index(Projected::All);
+        let query = |range: SortRange, forward: bool, start: Option<&Item>| {
+            collect(storage.index_query(7, &table.schema, &idx, &s("G"), &range, forward, start))
+        };
+        assert_eq!(query(SortRange::all(), true, None), ["b", "c", "d", "a"]);
+        assert_eq!(query(SortRange::all(), false, None), ["a", "d", "c", "b"]);
+        // r > 1 and r <= 2: both entries with r = 2, whatever their table keys.
+        let mut range = SortRange::all();
+        range.lower = Bound::Excluded(n(1));
+        range.upper = Bound::Included(n(2));
+        assert_eq!(query(range, true, None), ["c", "d"]);
+        // A start key (index key + table key) resumes after that entry.
+        let start = item(&[("pk", s("p")), ("sk", s("c")), ("g", s("G")), ("r", n(2))]);
+        assert_eq!(query(SortRange::all(), true, Some(&start)), ["d", "a"]);
+        assert_eq!(
+            collect(storage.index_scan(7, &table.schema, &idx, None, None)).len(),
+            4
+        );
+        assert_eq!(storage.index_stats(7, 1).ok().map(|(c, _)| c), Some(4));
+
+        // An index published later starts empty and is filled by the backfill.
+        let mut late = index(Projected::KeysOnly);
+        late.index_id = 2;
+        storage.set_indexes(7, &table.schema, vec![index(Projected::All), late.clone()]);
+        assert_eq!(storage.index_stats(7, 2).ok().map(|(c, _)| c), Some(0));
+        assert_eq!(storage.backfill_index(7, 2).await.ok(), Some(4));
+        assert_eq!(
+            collect(storage.index_query(
+                7,
+                &table.schema,
+                &late,
+                &s("G"),
+                &SortRange::all(),
+                true,
+                None
+            )),
+            ["b", "c", "d", "a"]
+        );
+        assert!(storage.drop_index_data(7, 2).await.is_ok());
+        assert_eq!(storage.index_stats(7, 2).ok().map(|(c, _)| c), Some(0));
+        assert_eq!(storage.index_stats(7, 1).ok().map(|(c, _)| c), Some(4));
+        // Table stats count table items only.
+        assert_eq!(storage.table_stats(7).item_count, 5);
+    }
+
     #[test]
     fn sort_bounds_cover_every_table_key_of_a_boundary_value() {
         let partition = vec![1u8, 2];
