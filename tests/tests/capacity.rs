@@ -255,3 +255,78 @@ async fn on_demand_table_is_never_throttled() {
             .await);
     }
 }
+
+#[tokio::test]
+async fn gsi_throttles_writes_and_on_demand_switch_lifts_limits() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("gthr");
+    let pt = |r, w| {
+        ProvisionedThroughput::builder()
+            .read_capacity_units(r)
+            .write_capacity_units(w)
+            .build()
+            .unwrap()
+    };
+    // The table has plenty of write capacity; its GSI has 1 WCU (300 units of burst).
+    ok(ddb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(pt(100, 1000))
+        .key_schema(key("pk", KeyType::Hash))
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("g", ScalarAttributeType::S))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("by_g")
+                .key_schema(key("g", KeyType::Hash))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .provisioned_throughput(pt(1, 1))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    wait_table_active(&ddb, &table).await;
+    let blob = "x".repeat(300_000);
+    let put = |i: usize| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s(&format!("k{i}")))
+            .item("g", s("G"))
+            .item("blob", s(&blob))
+            .send()
+    };
+    let mut throttled = None;
+    for i in 0..10 {
+        if let Err(e) = put(i).await {
+            throttled = Some(e);
+            break;
+        }
+    }
+    let e = throttled.expect("the GSI never throttled");
+    assert_eq!(e.code(), Some("ProvisionedThroughputExceededException"));
+    assert!(e
+        .message()
+        .unwrap_or_default()
+        .contains("one or more global secondary indexes"));
+
+    // On-demand tables meter but never throttle: switching lifts the limit at once, and
+    // DescribeTable reports the new mode.
+    ok(ddb
+        .update_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await);
+    wait_table_active(&ddb, &table).await;
+    ok(put(100).await);
+    let described = ok(ddb.describe_table().table_name(&table).send().await);
+    let summary = described.table.unwrap().billing_mode_summary.unwrap();
+    assert_eq!(summary.billing_mode(), Some(&BillingMode::PayPerRequest));
+}
