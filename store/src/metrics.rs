@@ -8,6 +8,16 @@ pub const REQUESTS_TOTAL: &str = "store_requests_total";
 pub const REQUEST_ERRORS_TOTAL: &str = "store_request_errors_total";
 /// Request latency in seconds, by operation.
 pub const REQUEST_DURATION_SECONDS: &str = "store_request_duration_seconds";
+/// Read capacity units consumed, by table (`table`); whole units (`throttle` meters them).
+pub const CONSUMED_READ_UNITS_TOTAL: &str = "store_consumed_read_capacity_units_total";
+/// Write capacity units consumed, by table (`table`), index writes included.
+pub const CONSUMED_WRITE_UNITS_TOTAL: &str = "store_consumed_write_capacity_units_total";
+/// Bytes stored in a table's items (DynamoDB item sizes), by table.
+pub const TABLE_SIZE_BYTES: &str = "store_table_size_bytes";
+/// Items in a table, by table.
+pub const TABLE_ITEMS: &str = "store_table_items";
+/// Requests refused with ProvisionedThroughputExceededException, by table.
+pub const THROTTLED_REQUESTS_TOTAL: &str = "store_throttled_requests_total";
 
 /// Installs the global recorder and returns the handle that renders `/metrics`.
 /// A second call (tests starting several servers in one process) reuses nothing and fails,

@@ -16,10 +16,9 @@
 //! and a throughput change applies to the existing bucket at once.
 //!
 //! # Metering
-//! Every charge also counts units per table on the Prometheus counters
-//! [`READ_UNITS_TOTAL`] / [`WRITE_UNITS_TOTAL`] (whole units; fractions carry over to the
-//! next charge), and [`run_stats`] publishes each table's stored bytes and item count as
-//! gauges.
+//! Every charge also counts units per table on the Prometheus counters named in
+//! `crate::metrics` (whole units; fractions carry over to the next charge), and
+//! [`run_stats`] publishes each table's stored bytes and item count as gauges.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -30,17 +29,10 @@ use shared::wire::error::{ApiError, ErrorCode};
 
 use crate::app::App;
 use crate::catalog::{BillingMode, TableMeta};
-
-/// Read capacity units consumed, by table (`table`).
-pub const READ_UNITS_TOTAL: &str = "store_consumed_read_capacity_units_total";
-/// Write capacity units consumed, by table (`table`).
-pub const WRITE_UNITS_TOTAL: &str = "store_consumed_write_capacity_units_total";
-/// Bytes stored in a table's items (DynamoDB item sizes), by table.
-pub const TABLE_SIZE_BYTES: &str = "store_table_size_bytes";
-/// Items in a table, by table.
-pub const TABLE_ITEMS: &str = "store_table_items";
-/// Requests refused with ProvisionedThroughputExceededException, by table.
-pub const THROTTLED_TOTAL: &str = "store_throttled_requests_total";
+use crate::metrics::{
+    CONSUMED_READ_UNITS_TOTAL as READ_UNITS_TOTAL, CONSUMED_WRITE_UNITS_TOTAL as WRITE_UNITS_TOTAL,
+    TABLE_ITEMS, TABLE_SIZE_BYTES, THROTTLED_REQUESTS_TOTAL as THROTTLED_TOTAL,
+};
 
 /// Seconds of unused capacity a bucket keeps.
 pub const BURST_SECONDS: f64 = 300.0;
