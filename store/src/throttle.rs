@@ -228,12 +228,29 @@ fn throttled(table: &TableMeta, index: bool) -> ApiError {
     )
 }
 
-/// Publishes every table's stored bytes and item count as gauges, every few seconds.
+/// Publishes every table's stored bytes and item count as gauges, every few seconds, and
+/// forgets the buckets of tables and GSIs that no longer exist.
 pub async fn run_stats(app: Arc<App>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
-        for table in app.catalog.all() {
+        let tables = app.catalog.all();
+        let live: HashMap<&str, &TableMeta> = tables
+            .iter()
+            .map(|t| (t.table_uuid.as_str(), &**t))
+            .collect();
+        registry().buckets.lock().retain(|(uuid, index, _), _| {
+            live.get(uuid.as_str()).is_some_and(|t| {
+                index
+                    .as_deref()
+                    .is_none_or(|name| t.global_index(name).is_some())
+            })
+        });
+        registry()
+            .metered
+            .lock()
+            .retain(|(uuid, _), _| live.contains_key(uuid.as_str()));
+        for table in &tables {
             let stats = app.storage.table_stats(table.table_id());
             let name = table.name().to_string();
             metrics::gauge!(TABLE_SIZE_BYTES, "table" => name.clone()).set(stats.size_bytes as f64);
