@@ -171,7 +171,7 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiErro
     if let Some(filter) = &exprs.filter {
         let used = filter.top_level_attributes();
         for key in key_names(schema) {
-            if used.iter().any(|a| *a == key) {
+            if used.contains(&key) {
                 let param = if exprs.legacy_filter {
                     "QueryFilter"
                 } else {
