@@ -196,6 +196,19 @@ pub fn charge_write_units(table: &TableMeta, units: &crate::api::item_write::Wri
     charge_write(table, units.table + local, &units.global);
 }
 
+/// The error of a single-item write that `decide` refused. A failed condition still
+/// consumed capacity in DynamoDB, so it is charged the minimum write (the item's size is
+/// not known here); other refusals (validation) consumed nothing.
+pub fn failed_write(table: &TableMeta, failure: crate::api::item_write::WriteFailure) -> ApiError {
+    if matches!(
+        failure,
+        crate::api::item_write::WriteFailure::ConditionalCheckFailed { .. }
+    ) {
+        charge_write(table, 1.0, &[]);
+    }
+    failure.into_api_error()
+}
+
 /// Adds units to the table's Prometheus counter, carrying fractions over.
 fn meter(table: &TableMeta, kind: Kind, units: f64) {
     if units.is_nan() || units <= 0.0 {

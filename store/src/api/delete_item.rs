@@ -12,7 +12,7 @@ use shared::wire::ops::delete_item::{DeleteItemInput, DeleteItemOutput};
 
 use super::item_write::{
     self, check_write_constraints, parse_write_expressions, ReturnValues, WriteAction,
-    WriteExpressions, WriteFailure, WriteParams, WritePlan,
+    WriteExpressions, WriteParams, WritePlan,
 };
 use crate::app::App;
 use crate::storage::Cause;
@@ -68,7 +68,7 @@ pub async fn handle(app: &App, input: DeleteItemInput) -> Result<DeleteItemOutpu
         })
         .await
         .map_err(|e| item_write::storage_failure("DeleteItem", e))?
-        .map_err(WriteFailure::into_api_error)?;
+        .map_err(|failure| crate::throttle::failed_write(&table, failure))?;
 
     crate::throttle::charge_write_units(&table, &result.units);
     Ok(DeleteItemOutput {

@@ -13,7 +13,7 @@ use shared::wire::ops::put_item::{PutItemInput, PutItemOutput};
 
 use super::item_write::{
     self, check_item_size, check_write_constraints, key_of_put_item, parse_write_expressions,
-    ReturnValues, WriteAction, WriteExpressions, WriteFailure, WriteParams, WritePlan,
+    ReturnValues, WriteAction, WriteExpressions, WriteParams, WritePlan,
 };
 use crate::app::App;
 use crate::storage::Cause;
@@ -68,7 +68,7 @@ pub async fn handle(app: &App, input: PutItemInput) -> Result<PutItemOutput, Api
         })
         .await
         .map_err(|e| item_write::storage_failure("PutItem", e))?
-        .map_err(WriteFailure::into_api_error)?;
+        .map_err(|failure| crate::throttle::failed_write(&table, failure))?;
 
     crate::throttle::charge_write_units(&table, &result.units);
     Ok(PutItemOutput {

@@ -19,7 +19,7 @@ use shared::wire::ops::update_item::{UpdateItemInput, UpdateItemOutput};
 
 use super::item_write::{
     self, check_write_constraints, parse_write_expressions, ReturnValues, WriteAction,
-    WriteExpressions, WriteFailure, WriteParams, WritePlan,
+    WriteExpressions, WriteParams, WritePlan,
 };
 use crate::app::App;
 use crate::storage::Cause;
@@ -76,7 +76,7 @@ pub async fn handle(app: &App, input: UpdateItemInput) -> Result<UpdateItemOutpu
         })
         .await
         .map_err(|e| item_write::storage_failure("UpdateItem", e))?
-        .map_err(WriteFailure::into_api_error)?;
+        .map_err(|failure| crate::throttle::failed_write(&table, failure))?;
 
     crate::throttle::charge_write_units(&table, &result.units);
     Ok(UpdateItemOutput {
