@@ -4,7 +4,11 @@
 /// Read units for `bytes` read (at least one unit; a missing item still costs one).
 pub fn read_units(bytes: usize, consistent: bool) -> f64 {
     let units = bytes.div_ceil(4096).max(1) as f64;
-    if consistent { units } else { units / 2.0 }
+    if consistent {
+        units
+    } else {
+        units / 2.0
+    }
 }
 
 /// Write units for an item of `bytes` (at least one unit).
