@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod app;
+pub mod backup;
 pub mod capacity;
 pub mod catalog;
 pub mod config;

@@ -250,7 +250,14 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Op::GetRecords => call!(get_records::handle),
         Op::UpdateTimeToLive => call!(update_time_to_live::handle),
         Op::DescribeTimeToLive => call!(describe_time_to_live::handle),
-        _ => Err(ApiError::bare(ErrorCode::UnknownOperationException)),
+        Op::CreateBackup => call!(create_backup::handle),
+        Op::DescribeBackup => call!(describe_backup::handle),
+        Op::ListBackups => call!(list_backups::handle),
+        Op::DeleteBackup => call!(delete_backup::handle),
+        Op::RestoreTableFromBackup => call!(restore_table_from_backup::handle),
+        Op::RestoreTableToPointInTime => call!(restore_table_to_point_in_time::handle),
+        Op::UpdateContinuousBackups => call!(update_continuous_backups::handle),
+        Op::DescribeContinuousBackups => call!(describe_continuous_backups::handle),
     }
 }
 

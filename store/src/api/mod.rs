@@ -30,3 +30,12 @@ pub mod get_records;
 pub mod get_shard_iterator;
 pub mod list_streams;
 pub mod update_time_to_live;
+
+pub mod create_backup;
+pub mod delete_backup;
+pub mod describe_backup;
+pub mod describe_continuous_backups;
+pub mod list_backups;
+pub mod restore_table_from_backup;
+pub mod restore_table_to_point_in_time;
+pub mod update_continuous_backups;

@@ -1,0 +1,25 @@
+//! DeleteBackup: removes the backup and answers with its description, status DELETED.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use shared::wire::error::ApiError;
+use shared::wire::ops::validate::Violations;
+
+use crate::app::App;
+use crate::backup;
+
+/// DeleteBackup's request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteBackupInput {
+    pub backup_arn: Option<String>,
+}
+
+pub async fn handle(app: &App, input: DeleteBackupInput) -> Result<Value, ApiError> {
+    let mut v = Violations::new();
+    v.not_null("backupArn", input.backup_arn.is_some());
+    v.finish()?;
+    let record = backup::load(app, input.backup_arn.as_deref().unwrap_or_default())?;
+    backup::delete(app, &record).await?;
+    Ok(json!({ "BackupDescription": backup::description(&record, "DELETED") }))
+}

@@ -1,0 +1,24 @@
+//! DescribeBackup: the backup's details and its source table as of the backup.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use shared::wire::error::ApiError;
+use shared::wire::ops::validate::Violations;
+
+use crate::app::App;
+use crate::backup;
+
+/// DescribeBackup's request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeBackupInput {
+    pub backup_arn: Option<String>,
+}
+
+pub async fn handle(app: &App, input: DescribeBackupInput) -> Result<Value, ApiError> {
+    let mut v = Violations::new();
+    v.not_null("backupArn", input.backup_arn.is_some());
+    v.finish()?;
+    let record = backup::load(app, input.backup_arn.as_deref().unwrap_or_default())?;
+    Ok(json!({ "BackupDescription": backup::description(&record, "AVAILABLE") }))
+}

@@ -1,0 +1,42 @@
+//! RestoreTableFromBackup: a new table with the backup's definition and items.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use shared::wire::error::ApiError;
+use shared::wire::ops::validate::{self, Violations};
+
+use crate::app::App;
+use crate::backup;
+use crate::catalog::now_seconds;
+
+/// RestoreTableFromBackup's request (overrides are accepted and ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestoreTableFromBackupInput {
+    pub target_table_name: Option<String>,
+    pub backup_arn: Option<String>,
+}
+
+pub async fn handle(app: &App, input: RestoreTableFromBackupInput) -> Result<Value, ApiError> {
+    let mut v = Violations::new();
+    validate::table_name(
+        &mut v,
+        "targetTableName",
+        input.target_table_name.as_deref(),
+        true,
+    )?;
+    v.not_null("backupArn", input.backup_arn.is_some());
+    v.finish()?;
+    let target = input.target_table_name.as_deref().unwrap_or_default();
+    let arn = input.backup_arn.as_deref().unwrap_or_default();
+    let record = backup::load(app, arn)?;
+    let items = backup::items(app, &record)?;
+    let summary = json!({
+        "SourceBackupArn": record.arn,
+        "SourceTableArn": record.table.arn,
+        "RestoreDateTime": now_seconds(),
+        "RestoreInProgress": false,
+    });
+    let desc = backup::restore(app, &record.table, target, items, summary).await?;
+    Ok(json!({ "TableDescription": desc }))
+}

@@ -1,0 +1,84 @@
+//! RestoreTableToPointInTime: a new table holding the source's items as of a time within
+//! the PITR window (see `crate::backup::items_at`).
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::ops::validate::{self, Violations};
+
+use crate::app::App;
+use crate::backup;
+
+/// RestoreTableToPointInTime's request (overrides are accepted and ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestoreTableToPointInTimeInput {
+    pub source_table_name: Option<String>,
+    pub source_table_arn: Option<String>,
+    pub target_table_name: Option<String>,
+    pub use_latest_restorable_time: Option<bool>,
+    pub restore_date_time: Option<f64>,
+}
+
+pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<Value, ApiError> {
+    let mut v = Violations::new();
+    validate::table_name(
+        &mut v,
+        "targetTableName",
+        input.target_table_name.as_deref(),
+        true,
+    )?;
+    v.finish()?;
+    let raw = input
+        .source_table_name
+        .as_deref()
+        .or(input.source_table_arn.as_deref())
+        .ok_or_else(|| {
+            ApiError::validation("Either SourceTableName or SourceTableArn must be specified")
+        })?;
+    let name = app.catalog.name_of(raw).unwrap_or(raw);
+    let target = input.target_table_name.as_deref().unwrap_or_default();
+    let table = app
+        .catalog
+        .get(name)
+        .ok_or_else(|| backup::table_not_found(name))?;
+    if app.catalog.get(target).is_some() {
+        return Err(ApiError::new(
+            ErrorCode::TableAlreadyExistsException,
+            format!("Table already exists: {target}"),
+        ));
+    }
+    let pitr = backup::pitr(&table).filter(|p| p.enabled).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::PointInTimeRecoveryUnavailableException,
+            format!("Point in time recovery is not enabled for table '{name}'"),
+        )
+    })?;
+    let (earliest, latest) = backup::window(&pitr);
+    let at = if input.use_latest_restorable_time.unwrap_or(false) {
+        latest
+    } else {
+        input.restore_date_time.ok_or_else(|| {
+            ApiError::validation("RestoreDateTime or UseLatestRestorableTime must be specified")
+        })?
+    };
+    // Changes trimmed from the log cannot be undone: the window starts no earlier than
+    // the oldest retained change.
+    let horizon = backup::log_horizon_ms(app)?.map(|ms| ms as f64 / 1000.0);
+    let floor = horizon.map_or(earliest, |h| h.max(earliest));
+    // The wire carries milliseconds; allow for rounding at the window's edges.
+    if !at.is_finite() || at < floor - 0.001 || at > latest + 0.001 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRestoreTimeException,
+            format!("Restore time {at} is outside the restorable window [{earliest}, {latest}]"),
+        ));
+    }
+    let items = backup::items_at(app, &table, at)?;
+    let summary = json!({
+        "SourceTableArn": table.arn,
+        "RestoreDateTime": at,
+        "RestoreInProgress": false,
+    });
+    let desc = backup::restore(app, &table, target, items, summary).await?;
+    Ok(json!({ "TableDescription": desc }))
+}

@@ -1,0 +1,84 @@
+//! UpdateContinuousBackups: turns PITR on or off. Enabling when off (re)starts the
+//! restorable window at now; enabling when on keeps it.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use shared::wire::error::ApiError;
+use shared::wire::ops::validate::{self, Violations};
+
+use crate::app::App;
+use crate::backup::{self, PitrSetting, PITR_KEY};
+use crate::catalog::now_seconds;
+
+/// `PointInTimeRecoverySpecification`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PointInTimeRecoverySpecification {
+    pub point_in_time_recovery_enabled: Option<bool>,
+    pub recovery_period_in_days: Option<i64>,
+}
+
+/// UpdateContinuousBackups's request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateContinuousBackupsInput {
+    pub table_name: Option<String>,
+    pub point_in_time_recovery_specification: Option<PointInTimeRecoverySpecification>,
+}
+
+pub async fn handle(app: &App, input: UpdateContinuousBackupsInput) -> Result<Value, ApiError> {
+    let mut v = Violations::new();
+    validate::table_name(&mut v, "tableName", input.table_name.as_deref(), true)?;
+    let spec = input.point_in_time_recovery_specification;
+    v.not_null("pointInTimeRecoverySpecification", spec.is_some());
+    if let Some(s) = &spec {
+        v.not_null(
+            "pointInTimeRecoverySpecification.pointInTimeRecoveryEnabled",
+            s.point_in_time_recovery_enabled.is_some(),
+        );
+    }
+    v.finish()?;
+    if let Some(days) = spec.as_ref().and_then(|s| s.recovery_period_in_days) {
+        if !(1..=35).contains(&days) {
+            return Err(ApiError::validation(
+                "RecoveryPeriodInDays must be between 1 and 35",
+            ));
+        }
+    }
+    let enable = spec
+        .and_then(|s| s.point_in_time_recovery_enabled)
+        .unwrap_or(false);
+    let raw = input.table_name.as_deref().unwrap_or_default();
+    let name = app.catalog.name_of(raw).unwrap_or(raw).to_string();
+    if app.catalog.get(&name).is_none() {
+        return Err(backup::table_not_found(&name));
+    }
+    let table = app
+        .catalog
+        .update(&app.storage, &name, |table| {
+            let was_on = backup::pitr(table).is_some_and(|p| p.enabled);
+            let setting = match (enable, was_on) {
+                (true, true) | (false, false) => return Ok(()),
+                (true, false) => PitrSetting {
+                    enabled: true,
+                    earliest: now_seconds(),
+                },
+                (false, true) => PitrSetting {
+                    enabled: false,
+                    earliest: 0.0,
+                },
+            };
+            let value = serde_json::to_value(&setting).map_err(|_| ApiError::internal())?;
+            table.settings.insert(PITR_KEY.to_string(), value);
+            Ok(())
+        })
+        .await
+        .map_err(|e| {
+            if e.code == shared::wire::ErrorCode::ResourceNotFoundException {
+                backup::table_not_found(&name)
+            } else {
+                e
+            }
+        })?;
+    Ok(json!({ "ContinuousBackupsDescription": backup::continuous_description(&table) }))
+}

@@ -1,0 +1,477 @@
+//! On-demand backups and point-in-time recovery (DYNAMODB.md §11).
+//!
+//! Storage design: a backup is a set of durable meta records, independent of its table
+//! (so it outlives it):
+//! - `backup/<id>`: the [`BackupRecord`] (name, ARN, source table definition as of the
+//!   backup, sizes, number of item chunks);
+//! - `backup-items/<id>/<chunk>`: JSON arrays of at most [`CHUNK`] items each.
+//!
+//! The items are written before the record, so a listed backup is always complete (a
+//! crash in between leaves orphan chunks, never a half backup). CreateBackup therefore
+//! answers AVAILABLE at once.
+//!
+//! PITR keeps `{enabled, earliest}` in `TableMeta.settings["pitr"]`. A restore to time T
+//! takes the table's current items and undoes, per key, every change committed after T:
+//! the state at T of a key is the old image of its first change after T. The window is
+//! bounded by the change log's retention (stream trimming, 24 h by default): a change
+//! trimmed away cannot be undone, so restores older than the oldest retained change are
+//! refused (InvalidRestoreTimeException).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use shared::model::Item;
+use shared::wire::error::{ApiError, ErrorCode};
+
+use crate::app::App;
+use crate::catalog::{now_seconds, TableMeta, TableStatus};
+use crate::storage::{Cause, Mutation, StorageError, TableLayout, TableStats};
+
+/// Items per backup chunk record and per restore write batch.
+const CHUNK: usize = 100;
+const RECORD_PREFIX: &str = "backup/";
+const ITEMS_PREFIX: &str = "backup-items/";
+/// `TableMeta.settings` key of the PITR setting.
+pub const PITR_KEY: &str = "pitr";
+/// How far LatestRestorableDateTime trails now: changes younger than this may still be
+/// settling into the durable log.
+const PITR_LAG_S: f64 = 1.0;
+
+/// One backup's durable description.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupRecord {
+    pub id: String,
+    pub arn: String,
+    pub name: String,
+    pub created: f64,
+    pub size_bytes: u64,
+    pub item_count: u64,
+    pub chunks: u64,
+    /// The source table's definition as of the backup (restores recreate it).
+    pub table: TableMeta,
+}
+
+/// The PITR setting of one table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PitrSetting {
+    pub enabled: bool,
+    /// Epoch seconds: when PITR was (last) enabled.
+    pub earliest: f64,
+}
+
+fn internal(e: StorageError) -> ApiError {
+    tracing::error!(error = %e, "backup storage error");
+    ApiError::internal()
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|_| ApiError::internal())
+}
+
+/// BackupNotFoundException with moto's message.
+pub fn not_found(arn: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::BackupNotFoundException,
+        format!("Backup not found: {arn}"),
+    )
+}
+
+/// TableNotFoundException, the backup APIs' missing-table error.
+pub fn table_not_found(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::TableNotFoundException,
+        format!("Table not found: {name}"),
+    )
+}
+
+/// The backup id is the last ARN segment; anything else is simply not found.
+fn id_of(arn: &str) -> Option<&str> {
+    let (prefix, id) = arn.rsplit_once('/')?;
+    (prefix.contains("/backup") && !id.is_empty()).then_some(id)
+}
+
+/// The stored record of a backup ARN.
+pub fn load(app: &App, arn: &str) -> Result<BackupRecord, ApiError> {
+    let id = id_of(arn).ok_or_else(|| not_found(arn))?;
+    let key = format!("{RECORD_PREFIX}{id}");
+    let found = app.storage.list_meta(&key).map_err(internal)?;
+    let bytes = found
+        .into_iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+        .ok_or_else(|| not_found(arn))?;
+    let record: BackupRecord = serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
+    if record.arn != arn {
+        return Err(not_found(arn));
+    }
+    Ok(record)
+}
+
+/// Every backup, oldest first.
+pub fn all(app: &App) -> Result<Vec<BackupRecord>, ApiError> {
+    let mut out: Vec<BackupRecord> = app
+        .storage
+        .list_meta(RECORD_PREFIX)
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+        .collect();
+    out.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// Snapshots a table's items into a new backup.
+pub async fn create(app: &App, table: &TableMeta, name: &str) -> Result<BackupRecord, ApiError> {
+    let now = now_seconds();
+    // `<14 digits>-<8 hex>` like DynamoDB's backup ids; the millisecond clock keeps them
+    // in creation order.
+    let uuid = uuid::Uuid::new_v4().simple().to_string();
+    let id = format!(
+        "{:014}-{}",
+        (now * 1000.0) as u64,
+        uuid.get(..8).unwrap_or("00000000")
+    );
+    let arn = format!("{}/backup/{id}", table.arn);
+    let mut chunks = 0u64;
+    let mut size_bytes = 0u64;
+    let mut item_count = 0u64;
+    // The iterator is a snapshot; collect chunk by chunk so memory stays bounded by the
+    // chunks' encoded size rather than holding decoded items twice.
+    let mut encoded: Vec<Vec<u8>> = Vec::new();
+    {
+        let mut batch: Vec<Item> = Vec::with_capacity(CHUNK);
+        let iter = app
+            .storage
+            .scan(&table.layout, None, None)
+            .map_err(internal)?;
+        for item in iter {
+            batch.push(item.map_err(internal)?);
+            if batch.len() >= CHUNK {
+                encoded.push(encode(&batch)?);
+                item_count += batch.len() as u64;
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            item_count += batch.len() as u64;
+            encoded.push(encode(&batch)?);
+        }
+    }
+    for bytes in encoded {
+        size_bytes += bytes.len() as u64;
+        app.storage
+            .put_meta(&format!("{ITEMS_PREFIX}{id}/{chunks:08}"), Some(bytes))
+            .await
+            .map_err(internal)?;
+        chunks += 1;
+    }
+    let stats: TableStats = app.storage.table_stats(table.table_id());
+    if stats.size_bytes > 0 {
+        size_bytes = stats.size_bytes;
+    }
+    let record = BackupRecord {
+        id: id.clone(),
+        arn,
+        name: name.to_string(),
+        created: now,
+        size_bytes,
+        item_count,
+        chunks,
+        table: table.clone(),
+    };
+    app.storage
+        .put_meta(&format!("{RECORD_PREFIX}{id}"), Some(encode(&record)?))
+        .await
+        .map_err(internal)?;
+    Ok(record)
+}
+
+/// Removes a backup: the record first, so it vanishes at once, then its chunks.
+pub async fn delete(app: &App, record: &BackupRecord) -> Result<(), ApiError> {
+    app.storage
+        .put_meta(&format!("{RECORD_PREFIX}{}", record.id), None)
+        .await
+        .map_err(internal)?;
+    let prefix = format!("{ITEMS_PREFIX}{}/", record.id);
+    for (key, _) in app.storage.list_meta(&prefix).map_err(internal)? {
+        app.storage.put_meta(&key, None).await.map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// The items of a backup, chunk by chunk.
+pub fn items(app: &App, record: &BackupRecord) -> Result<Vec<Item>, ApiError> {
+    let prefix = format!("{ITEMS_PREFIX}{}/", record.id);
+    let mut out = Vec::new();
+    for (_, bytes) in app.storage.list_meta(&prefix).map_err(internal)? {
+        let chunk: Vec<Item> = serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
+        out.extend(chunk);
+    }
+    Ok(out)
+}
+
+/// `BackupDetails`.
+pub fn details(record: &BackupRecord, status: &str) -> Value {
+    json!({
+        "BackupArn": record.arn,
+        "BackupName": record.name,
+        "BackupSizeBytes": record.size_bytes,
+        "BackupStatus": status,
+        "BackupType": "USER",
+        "BackupCreationDateTime": record.created,
+    })
+}
+
+/// `BackupDescription`.
+pub fn description(record: &BackupRecord, status: &str) -> Value {
+    let t = &record.table;
+    let key_schema = key_schema_json(t);
+    let mut source = json!({
+        "TableName": t.name(),
+        "TableId": t.table_uuid,
+        "TableArn": t.arn,
+        "TableSizeBytes": record.size_bytes,
+        "KeySchema": key_schema,
+        "TableCreationDateTime": t.created,
+        "ProvisionedThroughput": {
+            "ReadCapacityUnits": t.throughput.read,
+            "WriteCapacityUnits": t.throughput.write,
+        },
+        "ItemCount": record.item_count,
+        "BillingMode": t.billing_mode.as_str(),
+    });
+    // The table description already renders indexes with DynamoDB's shapes; reuse it.
+    let desc = serde_json::to_value(t.describe(TableStatus::Active, TableStats::default(), 0.0))
+        .unwrap_or(Value::Null);
+    if let (Some(obj), Some(defs)) = (source.as_object_mut(), desc.get("AttributeDefinitions")) {
+        obj.insert("AttributeDefinitions".to_string(), defs.clone());
+    }
+    let mut features = serde_json::Map::new();
+    for (from, to) in [
+        ("LocalSecondaryIndexes", "LocalSecondaryIndexes"),
+        ("GlobalSecondaryIndexes", "GlobalSecondaryIndexes"),
+    ] {
+        if let Some(list) = desc.get(from).and_then(Value::as_array) {
+            let slim: Vec<Value> = list
+                .iter()
+                .map(|i| {
+                    json!({
+                        "IndexName": i.get("IndexName"),
+                        "KeySchema": i.get("KeySchema"),
+                        "Projection": i.get("Projection"),
+                    })
+                })
+                .collect();
+            features.insert(to.to_string(), Value::Array(slim));
+        }
+    }
+    json!({
+        "BackupDetails": details(record, status),
+        "SourceTableDetails": source,
+        "SourceTableFeatureDetails": Value::Object(features),
+    })
+}
+
+fn key_schema_json(t: &TableMeta) -> Value {
+    let schema = t.schema();
+    let mut out = vec![json!({"AttributeName": schema.hash.name, "KeyType": "HASH"})];
+    if let Some(r) = &schema.range {
+        out.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
+    }
+    Value::Array(out)
+}
+
+/// Creates table `target` with `source`'s definition (key schema, indexes, billing,
+/// encryption) and fills it with `items`. Tags, streams, TTL and PITR are not restored
+/// (DYNAMODB.md §11). Returns the new table's description as the response shows it.
+pub async fn restore(
+    app: &App,
+    source: &TableMeta,
+    target: &str,
+    items: Vec<Item>,
+    summary: Value,
+) -> Result<Value, ApiError> {
+    if app.catalog.get(target).is_some() {
+        return Err(already_exists(target));
+    }
+    let now = now_seconds();
+    let arn = app.catalog.table_arn(target);
+    let created = app
+        .catalog
+        .create(&app.storage, target, |table_id| {
+            let mut meta = source.clone();
+            meta.layout.table_id = table_id;
+            meta.layout.name = target.to_string();
+            meta.arn = arn.clone();
+            meta.table_uuid = uuid::Uuid::new_v4().to_string();
+            meta.created = now;
+            meta.status = TableStatus::Active;
+            meta.stream = None;
+            meta.tags = Vec::new();
+            meta.settings = Default::default();
+            meta.deletion_protection = false;
+            for index in meta
+                .local_indexes
+                .iter_mut()
+                .chain(meta.global_indexes.iter_mut())
+            {
+                index.arn = format!("{arn}/index/{}", index.name);
+                index.backfilling = false;
+                index.status = crate::catalog::IndexStatus::Active;
+            }
+            meta
+        })
+        .await
+        .map_err(|e| {
+            if e.code == ErrorCode::ResourceInUseException {
+                already_exists(target)
+            } else {
+                e
+            }
+        })?;
+    fill(app, &created, items).await?;
+    let mut desc =
+        serde_json::to_value(created.describe(TableStatus::Creating, TableStats::default(), now))
+            .map_err(|_| ApiError::internal())?;
+    if let Some(obj) = desc.as_object_mut() {
+        obj.insert("RestoreSummary".to_string(), summary);
+    }
+    Ok(desc)
+}
+
+fn already_exists(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::TableAlreadyExistsException,
+        format!("Table already exists: {name}"),
+    )
+}
+
+/// Writes `items` into a freshly created table, [`CHUNK`] per storage batch.
+async fn fill(app: &App, table: &Arc<TableMeta>, items: Vec<Item>) -> Result<(), ApiError> {
+    let layout: &TableLayout = &table.layout;
+    let mut rest = items.into_iter().peekable();
+    while rest.peek().is_some() {
+        let batch: Vec<Item> = rest.by_ref().take(CHUNK).collect();
+        // Keys are unique within a snapshot, so targets are distinct; an item without
+        // a valid key (impossible for stored items) is skipped rather than failing.
+        let mut targets = Vec::with_capacity(batch.len());
+        let mut puts = Vec::with_capacity(batch.len());
+        for item in batch {
+            if let Some(key) = layout.schema.key_of_stored(&item) {
+                targets.push((layout, key));
+                puts.push(Mutation::Put(item));
+            }
+        }
+        if targets.is_empty() {
+            continue;
+        }
+        app.storage
+            .write(&targets, Cause::User, |_| Ok::<_, ApiError>((puts, ())))
+            .await
+            .map_err(internal)??;
+    }
+    Ok(())
+}
+
+/// The table's PITR setting, if any.
+pub fn pitr(table: &TableMeta) -> Option<PitrSetting> {
+    table
+        .settings
+        .get(PITR_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+/// `ContinuousBackupsDescription` of a table.
+pub fn continuous_description(table: &TableMeta) -> Value {
+    let pitr = match pitr(table).filter(|p| p.enabled) {
+        Some(p) => {
+            let (earliest, latest) = window(&p);
+            json!({
+                "PointInTimeRecoveryStatus": "ENABLED",
+                "RecoveryPeriodInDays": 35,
+                "EarliestRestorableDateTime": earliest,
+                "LatestRestorableDateTime": latest,
+            })
+        }
+        None => json!({"PointInTimeRecoveryStatus": "DISABLED"}),
+    };
+    json!({
+        "ContinuousBackupsStatus": "ENABLED",
+        "PointInTimeRecoveryDescription": pitr,
+    })
+}
+
+/// The restorable window `[earliest, latest]` in epoch seconds; latest never before
+/// earliest (a just-enabled table can be restored to its enable time).
+pub fn window(p: &PitrSetting) -> (f64, f64) {
+    let latest = (now_seconds() - PITR_LAG_S).max(p.earliest);
+    (p.earliest, latest)
+}
+
+/// The items of `table` as of epoch time `at_s`: the current items with every later
+/// change undone.
+pub fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<Vec<Item>, ApiError> {
+    let at_ms = (at_s * 1000.0).floor().max(0.0) as u64;
+    let schema = table.schema();
+    let key_of = |item: &Item| -> String {
+        let mut key = Item::new();
+        for name in std::iter::once(&schema.hash.name).chain(schema.range.iter().map(|r| &r.name)) {
+            if let Some(v) = item.get(name) {
+                key.insert(name.clone(), v.clone());
+            }
+        }
+        serde_json::to_string(&key).unwrap_or_default()
+    };
+    // Items first, then the log: a change visible in the snapshot is committed, so it is
+    // in the log by the time we read it (durable shortly after; we read up to the end).
+    let mut current: BTreeMap<String, Item> = BTreeMap::new();
+    for item in app
+        .storage
+        .scan(&table.layout, None, None)
+        .map_err(internal)?
+    {
+        let item = item.map_err(internal)?;
+        current.insert(key_of(&item), item);
+    }
+    // The state at T of a key is the old image of its first change after T.
+    let mut undone: BTreeMap<String, Option<Item>> = BTreeMap::new();
+    let mut after = 0u64;
+    loop {
+        let records = app
+            .storage
+            .table_changes(table.table_id(), after, u64::MAX, 1000)
+            .map_err(internal)?;
+        let Some(last) = records.last() else { break };
+        after = last.seq;
+        for record in records {
+            if record.time_ms > at_ms {
+                undone
+                    .entry(key_of(&record.keys))
+                    .or_insert(record.old_image);
+            }
+        }
+    }
+    for (key, old) in undone {
+        match old {
+            Some(item) => current.insert(key, item),
+            None => current.remove(&key),
+        };
+    }
+    Ok(current.into_values().collect())
+}
+
+/// Epoch milliseconds of the oldest retained change, if the log was trimmed past
+/// anything of this table (restores before it cannot be exact).
+pub fn log_horizon_ms(app: &App) -> Result<Option<u64>, ApiError> {
+    let first = app.storage.first_change_seq().map_err(internal)?;
+    if first <= 1 {
+        return Ok(None);
+    }
+    let records = app
+        .storage
+        .changes_after(first.saturating_sub(1), 1)
+        .map_err(internal)?;
+    Ok(records.first().map(|r| r.time_ms))
+}
