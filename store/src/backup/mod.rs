@@ -475,3 +475,6 @@ pub fn log_horizon_ms(app: &App) -> Result<Option<u64>, ApiError> {
         .map_err(internal)?;
     Ok(records.first().map(|r| r.time_ms))
 }
+
+#[cfg(test)]
+mod tests;
