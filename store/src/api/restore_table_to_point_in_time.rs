@@ -73,7 +73,7 @@ pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<
             format!("Restore time {at} is outside the restorable window [{earliest}, {latest}]"),
         ));
     }
-    let items = backup::items_at(app, &table, at)?;
+    let items = backup::items_at(app, &table, at).await?;
     let summary = json!({
         "SourceTableArn": table.arn,
         "RestoreDateTime": at,

@@ -33,6 +33,8 @@ use crate::storage::{Cause, Mutation, StorageError, TableLayout, TableStats};
 const CHUNK: usize = 100;
 const RECORD_PREFIX: &str = "backup/";
 const ITEMS_PREFIX: &str = "backup-items/";
+/// Deleted (never written) as a durability barrier by [`items_at`].
+const BARRIER_KEY: &str = "backup-barrier";
 /// `TableMeta.settings` key of the PITR setting.
 pub const PITR_KEY: &str = "pitr";
 /// How far LatestRestorableDateTime trails now: changes younger than this may still be
@@ -412,7 +414,7 @@ pub fn window(p: &PitrSetting) -> (f64, f64) {
 
 /// The items of `table` as of epoch time `at_s`: the current items with every later
 /// change undone.
-pub fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<Vec<Item>, ApiError> {
+pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<Vec<Item>, ApiError> {
     let at_ms = (at_s * 1000.0).floor().max(0.0) as u64;
     let schema = table.schema();
     let key_of = |item: &Item| -> String {
@@ -424,8 +426,12 @@ pub fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<Vec<Item>, Ap
         }
         serde_json::to_string(&key).unwrap_or_default()
     };
-    // Items first, then the log: a change visible in the snapshot is committed, so it is
-    // in the log by the time we read it (durable shortly after; we read up to the end).
+    // Items first, then the log. Every change the snapshot reflects must be in the log we
+    // read; but writes are visible before they are durable, and the log only shows durable
+    // records. A meta write after the scan is a barrier: commits become durable in order,
+    // so once it is durable, so is everything the scan saw. Changes committed after the
+    // scan do no harm: for each key only the old image of its *first* change after T
+    // counts, and that is the state at T whether or not the scan saw later changes.
     let mut current: BTreeMap<String, Item> = BTreeMap::new();
     for item in app
         .storage
@@ -435,6 +441,10 @@ pub fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<Vec<Item>, Ap
         let item = item.map_err(internal)?;
         current.insert(key_of(&item), item);
     }
+    app.storage
+        .put_meta(BARRIER_KEY, None)
+        .await
+        .map_err(internal)?;
     // The state at T of a key is the old image of its first change after T.
     let mut undone: BTreeMap<String, Option<Item>> = BTreeMap::new();
     let mut after = 0u64;
