@@ -16,6 +16,11 @@
 //! bounded by the change log's retention (stream trimming, 24 h by default): a change
 //! trimmed away cannot be undone, so restores older than the oldest retained change are
 //! refused (InvalidRestoreTimeException).
+//!
+//! Known limits: a restore holds the whole item set in memory and reads the table's whole
+//! retained change log; the restored table is visible (ACTIVE) while it is being filled,
+//! though the response comes only after it is full; deleting a table with PITR on keeps
+//! no SYSTEM backup yet; restore overrides (billing, indexes, SSE) are ignored.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +45,8 @@ pub const PITR_KEY: &str = "pitr";
 /// How far LatestRestorableDateTime trails now: changes younger than this may still be
 /// settling into the durable log.
 const PITR_LAG_S: f64 = 1.0;
+/// PITR's recovery period, 35 days, in seconds.
+const RECOVERY_PERIOD_S: f64 = 35.0 * 86_400.0;
 
 /// One backup's durable description.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -408,8 +415,11 @@ pub fn continuous_description(table: &TableMeta) -> Value {
 /// The restorable window `[earliest, latest]` in epoch seconds; latest never before
 /// earliest (a just-enabled table can be restored to its enable time).
 pub fn window(p: &PitrSetting) -> (f64, f64) {
-    let latest = (now_seconds() - PITR_LAG_S).max(p.earliest);
-    (p.earliest, latest)
+    let now = now_seconds();
+    // The recovery period is 35 days (DYNAMODB.md §11): older enable times slide forward.
+    let earliest = p.earliest.max(now - RECOVERY_PERIOD_S);
+    let latest = (now - PITR_LAG_S).max(earliest);
+    (earliest, latest)
 }
 
 /// The items of `table` as of epoch time `at_s`: the current items with every later
