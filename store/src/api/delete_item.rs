@@ -15,7 +15,6 @@ use super::item_write::{
     WriteExpressions, WriteParams, WritePlan,
 };
 use crate::app::App;
-use crate::storage::Cause;
 
 pub async fn handle(app: &App, input: DeleteItemInput) -> Result<DeleteItemOutput, ApiError> {
     check_write_constraints(&WriteParams {
@@ -59,18 +58,7 @@ pub async fn handle(app: &App, input: DeleteItemInput) -> Result<DeleteItemOutpu
     plan.return_old_on_failure =
         input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
 
-    let result = app
-        .storage
-        .write(&[(&table.layout, key.clone())], Cause::User, |current| {
-            let (mutation, result) =
-                item_write::decide(&plan, current.first().and_then(Option::as_ref))?;
-            Ok((vec![mutation], result))
-        })
-        .await
-        .map_err(|e| item_write::storage_failure("DeleteItem", e))?
-        .map_err(|failure| crate::throttle::failed_write(&table, failure))?;
-
-    crate::throttle::charge_write_units(&table, &result.units);
+    let result = item_write::execute_single(app, "DeleteItem", &table, &key, &plan).await?;
     Ok(DeleteItemOutput {
         attributes: result.attributes,
         consumed_capacity: item_write::write_capacity(table.name(), &result.units, mode),

@@ -596,6 +596,34 @@ pub fn item_collection_metrics(
     })
 }
 
+/// Runs one single-item write (PutItem, UpdateItem, DeleteItem): decides under the item's
+/// lock with [`decide`], commits through the storage write path, and charges the units to
+/// the table's throughput. Failed decisions are charged and answered by the throttle module
+/// (a failed condition still consumes a write, as in DynamoDB).
+pub async fn execute_single(
+    app: &crate::app::App,
+    op: &'static str,
+    table: &TableMeta,
+    key: &PrimaryKey,
+    plan: &WritePlan,
+) -> Result<WriteResult, ApiError> {
+    let result = app
+        .storage
+        .write(
+            &[(&table.layout, key.clone())],
+            crate::storage::Cause::User,
+            |current| {
+                let (mutation, result) = decide(plan, current.first().and_then(Option::as_ref))?;
+                Ok((vec![mutation], result))
+            },
+        )
+        .await
+        .map_err(|e| storage_failure(op, e))?
+        .map_err(|failure| crate::throttle::failed_write(table, failure))?;
+    crate::throttle::charge_write_units(table, &result.units);
+    Ok(result)
+}
+
 /// Storage failures are never shown to clients: log the detail once, answer
 /// InternalServerError.
 pub fn storage_failure(op: &'static str, error: StorageError) -> ApiError {
