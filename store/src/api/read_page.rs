@@ -527,6 +527,34 @@ pub fn consumed(
     )
 }
 
+/// The end of every Query and Scan: reads one page from `items` (a table or index
+/// iterator), charges its read units to the table's throughput (or the GSI's own), and
+/// builds the ConsumedCapacity to report, with the index's share when one was read.
+pub fn finish_page(
+    op: ReadOp,
+    table: &TableMeta,
+    index: Option<&IndexTarget>,
+    items: Result<crate::storage::ItemIter<'_>, StorageError>,
+    plan: &PagePlan<'_>,
+    consistent: bool,
+    mode: ReturnConsumedCapacity,
+) -> Result<(Page, Option<ConsumedCapacity>), ApiError> {
+    let name = &table.layout.name;
+    let page = items
+        .and_then(|items| read_page(items, plan))
+        .map_err(|e| storage_failure(op, name, e))?;
+    crate::throttle::charge_read(
+        table,
+        index.filter(|i| i.global).map(|i| i.layout.name.as_str()),
+        crate::capacity::read_units(page.bytes_read, consistent),
+    );
+    let consumed = match index {
+        None => consumed(name, page.bytes_read, consistent, mode),
+        Some(i) => consumed_on_index(name, i, page.bytes_read, consistent, mode),
+    };
+    Ok((page, consumed))
+}
+
 /// Storage failures are never shown to clients: log the detail once, answer
 /// InternalServerError.
 pub fn storage_failure(op: ReadOp, table: &str, error: StorageError) -> ApiError {

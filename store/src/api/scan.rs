@@ -162,27 +162,15 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError>
                 }
             }),
     };
-    let page = items
-        .and_then(|items| read_page::read_page(items, &plan))
-        .map_err(|e| read_page::storage_failure(ReadOp::Scan, &layout.name, e))?;
-    crate::throttle::charge_read(
+    let (page, consumed_capacity) = read_page::finish_page(
+        ReadOp::Scan,
         &table,
-        index
-            .as_ref()
-            .filter(|i| i.global)
-            .map(|i| i.layout.name.as_str()),
-        crate::capacity::read_units(page.bytes_read, consistent),
-    );
-    let consumed_capacity = match &index {
-        None => read_page::consumed(&layout.name, page.bytes_read, consistent, capacity_mode),
-        Some(i) => read_page::consumed_on_index(
-            &layout.name,
-            i,
-            page.bytes_read,
-            consistent,
-            capacity_mode,
-        ),
-    };
+        index.as_ref(),
+        items,
+        &plan,
+        consistent,
+        capacity_mode,
+    )?;
 
     Ok(ScanOutput {
         consumed_capacity,
