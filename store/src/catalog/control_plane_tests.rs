@@ -518,3 +518,38 @@ async fn indexes_streams_and_tags() {
         json!({"Endpoints": [{"Address": "127.0.0.1:8000", "CachePeriodInMinutes": 1440}]})
     );
 }
+
+#[tokio::test]
+async fn include_projections_naming_key_attributes_are_refused_and_nothing_is_created() {
+    let f = fixture();
+    let app = &f.app;
+    let table = |name: &str, non_key: Value| {
+        json!({
+            "TableName": name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "g", "AttributeType": "S"}
+            ],
+            "GlobalSecondaryIndexes": [{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": non_key}}]
+        })
+    };
+    // The table's own key and the index's key are both refused.
+    for (name, key) in [("proj_tbl_key", "sk"), ("proj_idx_key", "g")] {
+        let (code, message) = err(create(app, table(name, json!(["other", key]))).await);
+        assert_eq!(code, "ValidationException");
+        assert_eq!(
+            message,
+            format!("One or more parameter values were invalid: NonKeyAttributes of index: by_g contains key attribute: {key}")
+        );
+        assert!(
+            describe(app, name).await.is_err(),
+            "no half-built table is left"
+        );
+    }
+    assert!(create(app, table("proj_ok", json!(["other"])))
+        .await
+        .is_ok());
+}

@@ -317,6 +317,26 @@ pub fn parse_projection(projection: &Projection) -> Result<IndexProjection, ApiE
     }
 }
 
+/// An INCLUDE projection lists non-key attributes: naming a key attribute of the table or
+/// of the index itself is refused (those are always projected). DynamoDB's exact text for
+/// this refusal is not confirmed; the wording follows its other projection messages.
+pub fn check_projection_keys(
+    index: &str,
+    projection: &IndexProjection,
+    keys: &[&KeySchema],
+) -> Result<(), ApiError> {
+    match projection
+        .non_key_attributes
+        .iter()
+        .find(|name| keys.iter().any(|k| k.is_key_attr(name)))
+    {
+        Some(name) => Err(ApiError::invalid_parameter(format!(
+            "NonKeyAttributes of index: {index} contains key attribute: {name}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Capacity values above [`MAX_CAPACITY`]: `Given value X for ReadCapacityUnits is out of
 /// bounds` (read first).
 pub fn check_capacity_bounds(t: &ProvisionedThroughput) -> Result<(i64, i64), ApiError> {
