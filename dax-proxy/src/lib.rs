@@ -104,11 +104,7 @@ impl Node {
         headers: &HeaderMap,
         body: Bytes,
     ) -> Result<Reply, ApiError> {
-        let target = format!(
-            "DynamoDB{}_20120810.{}",
-            if is_streams(op) { "Streams" } else { "" },
-            op.name()
-        );
+        let target = op.target();
         self.upstream
             .call(&self.config.store, op, &target, headers, &[], body)
             .await
@@ -154,13 +150,6 @@ impl Node {
             self.metrics.query_bytes.set(queries.weighted_size() as f64);
         }
     }
-}
-
-fn is_streams(op: Op) -> bool {
-    matches!(
-        op,
-        Op::ListStreams | Op::DescribeStream | Op::GetShardIterator | Op::GetRecords
-    )
 }
 
 /// Binds, prints `dax-proxy listening on ADDR`, starts the follower, the cluster loop and

@@ -57,7 +57,7 @@ async fn forward_to_primary(
     body: Bytes,
 ) -> Result<Reply, ApiError> {
     let deadline = Instant::now() + node.config.lease_ttl * 2;
-    let target = format!("DynamoDB_20120810.{}", op.name());
+    let target = op.target();
     loop {
         let view = node.cluster.view();
         if view.primary {

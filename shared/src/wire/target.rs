@@ -105,6 +105,18 @@ impl Op {
         })
     }
 
+    /// The `X-Amz-Target` header value that names this operation (the Streams API's four
+    /// operations under their own prefix).
+    pub fn target(self) -> String {
+        let prefix = match self {
+            Op::ListStreams | Op::DescribeStream | Op::GetShardIterator | Op::GetRecords => {
+                STREAMS_PREFIX
+            }
+            _ => DYNAMODB_PREFIX,
+        };
+        format!("{prefix}{}", self.name())
+    }
+
     /// The operation's name, for metrics and logs.
     pub fn name(self) -> &'static str {
         use Op::*;
@@ -163,5 +175,8 @@ mod tests {
         );
         assert_eq!(Op::from_target("DynamoDB_20120810.Nope"), None);
         assert_eq!(Op::from_target("DynamoDB_20111205.GetItem"), None);
+        for op in [Op::GetItem, Op::GetRecords, Op::DescribeLimits] {
+            assert_eq!(Op::from_target(&op.target()), Some(op));
+        }
     }
 }
