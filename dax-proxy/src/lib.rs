@@ -33,6 +33,8 @@ pub mod writes;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+use shared::wire::op_metrics::OpMetrics;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -180,6 +182,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         node,
         prometheus,
         request_ids: Default::default(),
+        op_metrics: OpMetrics::register(metrics::REQUESTS_TOTAL, metrics::REQUEST_DURATION_SECONDS),
     }));
     println!("dax-proxy listening on {address}");
     let _ = std::io::stdout().flush();

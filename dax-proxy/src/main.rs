@@ -3,6 +3,11 @@
 use clap::Parser;
 use dax_proxy::config::{Args, Config};
 
+// glibc malloc takes its slow paths (sysmalloc, consolidation) under the per-request
+// allocation churn of parsing and answering; mimalloc keeps them cheap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(

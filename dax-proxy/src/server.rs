@@ -6,16 +6,17 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Response, StatusCode};
+use axum::http::{HeaderMap, Request, Response, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
+use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
 use shared::wire::Op;
 
-use crate::metrics::{REQUESTS_TOTAL, REQUEST_DURATION_SECONDS, REQUEST_ERRORS_TOTAL};
+use crate::metrics::REQUEST_ERRORS_TOTAL;
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::{keys, queries, reads, writes, Node};
 
@@ -26,6 +27,7 @@ pub struct Server {
     pub node: Arc<Node>,
     pub prometheus: Option<PrometheusHandle>,
     pub request_ids: RequestIds,
+    pub op_metrics: OpMetrics,
 }
 
 pub fn router(server: Arc<Server>) -> Router {
@@ -76,12 +78,12 @@ async fn not_an_api_call() -> Response<Body> {
     )
 }
 
-async fn api_call(
-    State(server): State<Arc<Server>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response<Body> {
+// Takes the whole request: axum's `HeaderMap` extractor would clone the headers.
+async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let request_id = server.request_ids.next();
+    let request_id = request_id.as_str();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return plain(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -115,12 +117,13 @@ async fn api_call(
             Ok(reply) => Outcome::new(Answer::Upstream(reply), CacheStatus::Bypass),
             Err(e) => Outcome::new(Answer::Error(e.to_api_error()), CacheStatus::Bypass),
         };
-        return outcome.into_response(&request_id, node.config.cache_header);
+        return outcome.into_response(request_id, node.config.cache_header);
     };
     let started = Instant::now();
     let outcome = route(node, op, &headers, body).await;
-    record(op, &outcome, started);
-    outcome.into_response(&request_id, node.config.cache_header)
+    server.op_metrics.record(op, started.elapsed());
+    record_error(op, &outcome);
+    outcome.into_response(request_id, node.config.cache_header)
 }
 
 async fn route(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome {
@@ -183,11 +186,8 @@ fn describe_endpoints(node: &Node) -> Outcome {
     )
 }
 
-fn record(op: Op, outcome: &Outcome, started: Instant) {
+fn record_error(op: Op, outcome: &Outcome) {
     let name = op.name();
-    metrics::counter!(REQUESTS_TOTAL, "op" => name).increment(1);
-    metrics::histogram!(REQUEST_DURATION_SECONDS, "op" => name)
-        .record(started.elapsed().as_secs_f64());
     let status = outcome.status();
     if status >= 400 {
         let kind = if status >= 500 { "fault" } else { "user" };

@@ -34,6 +34,8 @@ pub mod ttl;
 use std::io::Write;
 use std::sync::Arc;
 
+use shared::wire::op_metrics::OpMetrics;
+
 use crate::app::App;
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -84,6 +86,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
         app,
         metrics,
         request_ids: Default::default(),
+        op_metrics: OpMetrics::register(metrics::REQUESTS_TOTAL, metrics::REQUEST_DURATION_SECONDS),
         listen,
         cluster: Default::default(),
     });

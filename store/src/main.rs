@@ -3,6 +3,11 @@
 use clap::Parser;
 use store::config::{Args, Config};
 
+// glibc malloc fragments and takes its slow paths (sysmalloc, consolidation) under the
+// per-request allocation churn of decoding and encoding items; mimalloc keeps them cheap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -29,6 +29,7 @@ use crate::app::App;
 use crate::error;
 use crate::internal::{self, ClusterState, Heartbeat, LeaseRequest};
 use crate::{api, feed, metrics};
+use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
 
 /// DynamoDB accepts request bodies up to 16 MB; larger ones get 413 with an empty body.
@@ -39,6 +40,7 @@ pub struct Server {
     pub app: Arc<App>,
     pub metrics: Option<PrometheusHandle>,
     pub request_ids: RequestIds,
+    pub op_metrics: OpMetrics,
     pub listen: SocketAddr,
     pub cluster: ClusterState,
 }
@@ -141,12 +143,12 @@ fn json_response(value: &impl serde::Serialize) -> Response<Body> {
     }
 }
 
-async fn api_call(
-    State(server): State<Arc<Server>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response<Body> {
+// Takes the whole request: axum's `HeaderMap` extractor would clone the headers.
+async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let request_id = server.request_ids.next();
+    let request_id = request_id.as_str();
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -167,11 +169,11 @@ async fn api_call(
             } else {
                 ErrorCode::SerializationException
             };
-            return error::error(&ApiError::bare(code), &request_id);
+            return error::error(&ApiError::bare(code), request_id);
         }
     };
     if let Err(e) = check_auth_present(&headers) {
-        return error::error(&e, &request_id);
+        return error::error(&e, request_id);
     }
     let started = Instant::now();
     let result = CatchUnwind(AssertUnwindSafe(dispatch(&server.app, op, body))).await;
@@ -182,15 +184,12 @@ async fn api_call(
             Err(ApiError::internal())
         }
     };
-    let op_name = op.name();
-    ::metrics::histogram!(metrics::REQUEST_DURATION_SECONDS, "op" => op_name)
-        .record(started.elapsed().as_secs_f64());
-    ::metrics::counter!(metrics::REQUESTS_TOTAL, "op" => op_name).increment(1);
+    server.op_metrics.record(op, started.elapsed());
     match result {
-        Ok(body) => error::ok(body, &request_id),
+        Ok(body) => error::ok(body, request_id),
         Err(e) => {
-            ::metrics::counter!(metrics::REQUEST_ERRORS_TOTAL, "op" => op_name, "code" => e.code.name()).increment(1);
-            error::error(&e, &request_id)
+            ::metrics::counter!(metrics::REQUEST_ERRORS_TOTAL, "op" => op.name(), "code" => e.code.name()).increment(1);
+            error::error(&e, request_id)
         }
     }
 }

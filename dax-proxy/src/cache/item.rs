@@ -63,7 +63,7 @@ impl ItemCache {
     /// was read (the fetched body may then predate the change).
     pub fn fill(&self, key: Box<[u8]>, generation: u64, body: Bytes) {
         if self.gens.read(item_slot(&key)) == generation {
-            self.cache.insert(key, Arc::new(ReadyBody::new(body)));
+            self.cache.insert(key, Arc::new(ReadyBody::to_keep(&body)));
         }
     }
 
@@ -73,7 +73,7 @@ impl ItemCache {
     pub fn apply_change(&self, key: Box<[u8]>, body: Bytes) {
         self.gens.bump(item_slot(&key));
         if self.cache.contains_key(&key) {
-            self.cache.insert(key, Arc::new(ReadyBody::new(body)));
+            self.cache.insert(key, Arc::new(ReadyBody::to_keep(&body)));
         }
     }
 

@@ -22,6 +22,13 @@ impl ReadyBody {
             .unwrap_or_else(|_| HeaderValue::from_static("0"));
         ReadyBody { body, crc }
     }
+
+    /// A body to keep in a cache. A body read from the network is a slice of the larger
+    /// receive buffer it arrived in, and a cached slice would pin that whole buffer (several
+    /// KB for a 1 KB item), so the bytes are copied into an allocation of their own size.
+    pub fn to_keep(body: &[u8]) -> Self {
+        ReadyBody::new(Bytes::copy_from_slice(body))
+    }
 }
 
 /// moka weighs entries in u32; our entries are at most a few MB.

@@ -85,7 +85,7 @@ impl QueryCache {
             self.cache.insert(
                 key,
                 Arc::new(QueryEntry {
-                    ready: ReadyBody::new(body),
+                    ready: ReadyBody::to_keep(&body),
                     deps,
                 }),
             );

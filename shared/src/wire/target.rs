@@ -47,6 +47,44 @@ const DYNAMODB_PREFIX: &str = "DynamoDB_20120810.";
 const STREAMS_PREFIX: &str = "DynamoDBStreams_20120810.";
 
 impl Op {
+    /// Every operation, in declaration order (`op as usize` indexes it).
+    pub const ALL: [Op; 34] = [
+        Op::CreateTable,
+        Op::DescribeTable,
+        Op::ListTables,
+        Op::DeleteTable,
+        Op::UpdateTable,
+        Op::TagResource,
+        Op::UntagResource,
+        Op::ListTagsOfResource,
+        Op::DescribeLimits,
+        Op::DescribeEndpoints,
+        Op::UpdateTimeToLive,
+        Op::DescribeTimeToLive,
+        Op::CreateBackup,
+        Op::DescribeBackup,
+        Op::ListBackups,
+        Op::DeleteBackup,
+        Op::RestoreTableFromBackup,
+        Op::RestoreTableToPointInTime,
+        Op::UpdateContinuousBackups,
+        Op::DescribeContinuousBackups,
+        Op::PutItem,
+        Op::GetItem,
+        Op::UpdateItem,
+        Op::DeleteItem,
+        Op::Query,
+        Op::Scan,
+        Op::BatchGetItem,
+        Op::BatchWriteItem,
+        Op::TransactGetItems,
+        Op::TransactWriteItems,
+        Op::ListStreams,
+        Op::DescribeStream,
+        Op::GetShardIterator,
+        Op::GetRecords,
+    ];
+
     /// Parses an `X-Amz-Target` header value.
     pub fn from_target(target: &str) -> Option<Op> {
         if let Some(name) = target.strip_prefix(DYNAMODB_PREFIX) {
@@ -162,6 +200,14 @@ impl Op {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_lists_every_operation_at_its_index() {
+        for (i, op) in Op::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, i);
+            assert_eq!(Op::from_target(&op.target()), Some(*op));
+        }
+    }
 
     #[test]
     fn parses_both_prefixes_and_rejects_unknown() {
