@@ -69,15 +69,31 @@ load() {
   "${CLIENT_CPU[@]}" "$BIN/dax-loadgen" --no-progress --json "$json" "$@" >/dev/null
 }
 
-# row LABEL CONNS JSON CEILING_JSON: one markdown table row.
+# row LABEL CONNS JSON CEILING_JSON [SIZED_CEILING_JSON]: one markdown table row, with the
+# ratios to the small-body ceiling and (when given) to the same-size-body ceiling.
 row() {
-  jq -r --arg name "$1" --arg conns "$2" --slurpfile c "$4" '
+  local sized=${5:-$4}
+  jq -r --arg name "$1" --arg conns "$2" --arg has_sized "${5:+1}" \
+    --slurpfile c "$4" --slurpfile s "$sized" '
     def f(x): (x * 1000 | round) / 1000;
-    "| \($name) | \($conns) | \(.ops_per_sec | round) | \(f(.ops_per_sec / ($c[0].ops_per_sec))) | \(f(.latency_ms.p50)) | \(f(.latency_ms.p99)) | \(f(.latency_ms.p999)) | \(if .hit_ratio == null then "-" else "\(f(.hit_ratio * 100))%" end) | \(.errors_total) |"
+    "| \($name) | \($conns) | \(.ops_per_sec | round) | \(f(.ops_per_sec / ($c[0].ops_per_sec))) | \(if $has_sized == "" then "-" else f(.ops_per_sec / ($s[0].ops_per_sec)) end) | \(f(.latency_ms.p50)) | \(f(.latency_ms.p99)) | \(f(.latency_ms.p999)) | \(if .hit_ratio == null then "-" else "\(f(.hit_ratio * 100))%" end) | \(.errors_total) |"
   ' "$3"
 }
 
 table_header() {
-  echo "| target | conns | ops/s | × ceiling | p50 ms | p99 ms | p99.9 ms | hit | errors |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| target | conns | ops/s | × ceiling | × same-size ceiling | p50 ms | p99 ms | p99.9 ms | hit | errors |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 }
+
+# capture FILE URL OP JSON: saves the body of a real answer, for a fixed server that then
+# sends exactly as many bytes per response as the server it stands beside.
+capture() {
+  curl -sS --fail -o "$1" -H 'content-type: application/x-amz-json-1.0' \
+    -H "x-amz-target: DynamoDB_20120810.$3" \
+    -H 'authorization: AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
+    --data "$4" "$2"
+}
+
+# Request bodies of the load generator's default table and item 0 (partition p00000000).
+GET_ONE='{"TableName":"loadgen","Key":{"pk":{"S":"p00000000"},"sk":{"N":"0"}}}'
+QUERY_ONE='{"TableName":"loadgen","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p00000000"}}}'

@@ -8,7 +8,7 @@
 #
 # Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, CARGO_PROFILE,
 # SKIP_BUILD=1.
-# About 2 × 3 × 4 points × DURATION + warm-up: ~3 minutes at the defaults.
+# About 2 × 3 × 6 points × DURATION + warm-up: ~4 minutes at the defaults.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OUT=${OUT:-$ROOT/bench/out/proxy-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -22,21 +22,26 @@ STORE=$URL
 start proxy "dax-proxy listening on" "$BIN/dax-proxy" --listen 127.0.0.1:0 --store "$STORE" \
   --record-ttl 5m --cache-header
 PROXY=$URL
-PROXY_PID=${PIDS[-1]}
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "bench: fixed server $FIXED, store $STORE, proxy $PROXY; results in $OUT" >&2
 
 common=(--items "$ITEMS" --item-size "$ITEM_SIZE" --partition-size 10)
 load "$OUT/preload.json" --endpoint "$STORE" "${common[@]}" --preload --requests 1 \
   --concurrency 16
-# Warm the proxy: every item once, every partition once. Its growth in resident memory
-# over the item warm-up is the memory per cached item.
-rss_before=$(rss_kib "$PROXY_PID")
+# Warm the proxy: every item once, every partition once (memory: bench/proxy-memory.sh).
 load "$OUT/warm-get.json" --endpoint "$PROXY" "${common[@]}" --distribution sequential \
   --mix get=100 --requests "$ITEMS" --concurrency 16
-rss_after=$(rss_kib "$PROXY_PID")
 load "$OUT/warm-query.json" --endpoint "$PROXY" "${common[@]}" --distribution sequential \
   --mix query=100 --requests "$(( (ITEMS + 9) / 10 ))" --concurrency 16
+
+# Same-size ceilings: fixed servers answering with the real GetItem and Query answers.
+capture "$TMP/get.json" "$STORE" GetItem "$GET_ONE"
+capture "$TMP/query.json" "$STORE" Query "$QUERY_ONE"
+start sized-get "fixed-server listening on" "$BIN/dax-loadgen" fixed-server \
+  --listen 127.0.0.1:0 --body-file "$TMP/get.json"
+SIZED_GET=$URL
+start sized-query "fixed-server listening on" "$BIN/dax-loadgen" fixed-server \
+  --listen 127.0.0.1:0 --body-file "$TMP/query.json"
+SIZED_QUERY=$URL
 
 for dist in uniform zipf:0.99; do
   tag=${dist//:/}
@@ -48,23 +53,24 @@ for dist in uniform zipf:0.99; do
     run=(--distribution "$dist" --concurrency "$c" --duration "$DURATION")
     load "$OUT/$tag-ceiling-c$c.json" --endpoint "$FIXED" --skip-setup "${common[@]}" \
       --mix get=100 "${run[@]}"
+    load "$OUT/$tag-sized-get-c$c.json" --endpoint "$SIZED_GET" --skip-setup "${common[@]}" \
+      --mix get=100 "${run[@]}"
+    load "$OUT/$tag-sized-query-c$c.json" --endpoint "$SIZED_QUERY" --skip-setup \
+      "${common[@]}" --mix query=100 "${run[@]}"
     load "$OUT/$tag-store-get-c$c.json" --endpoint "$STORE" "${common[@]}" --mix get=100 "${run[@]}"
     load "$OUT/$tag-proxy-get-c$c.json" --endpoint "$PROXY" "${common[@]}" --mix get=100 "${run[@]}"
     load "$OUT/$tag-proxy-query-c$c.json" --endpoint "$PROXY" "${common[@]}" --mix query=100 "${run[@]}"
     ceiling="$OUT/$tag-ceiling-c$c.json"
+    sized_get="$OUT/$tag-sized-get-c$c.json"
+    sized_query="$OUT/$tag-sized-query-c$c.json"
     row "ceiling" "$c" "$ceiling" "$ceiling"
-    row "store GetItem" "$c" "$OUT/$tag-store-get-c$c.json" "$ceiling"
-    row "proxy GetItem (cached)" "$c" "$OUT/$tag-proxy-get-c$c.json" "$ceiling"
-    row "proxy Query (cached)" "$c" "$OUT/$tag-proxy-query-c$c.json" "$ceiling"
+    row "same-size ceiling GetItem" "$c" "$sized_get" "$ceiling" "$sized_get"
+    row "same-size ceiling Query" "$c" "$sized_query" "$ceiling" "$sized_query"
+    row "store GetItem" "$c" "$OUT/$tag-store-get-c$c.json" "$ceiling" "$sized_get"
+    row "proxy GetItem (cached)" "$c" "$OUT/$tag-proxy-get-c$c.json" "$ceiling" "$sized_get"
+    row "proxy Query (cached)" "$c" "$OUT/$tag-proxy-query-c$c.json" "$ceiling" "$sized_query"
   done
 done
-
-echo
-echo "## proxy memory per cached item"
-echo
-echo "| items cached | item size B | RSS growth KiB | bytes per cached item |"
-echo "|---:|---:|---:|---:|"
-echo "| $ITEMS | $ITEM_SIZE | $((rss_after - rss_before)) | $(( (rss_after - rss_before) * 1024 / ITEMS )) |"
 
 # The cost of coherence: cached GetItem (zipf, 16 connections) while a writer updates 1% of
 # the keys per second straight on the store (the proxy learns of each write from the feed).

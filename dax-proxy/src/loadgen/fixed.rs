@@ -1,13 +1,15 @@
 //! `dax-loadgen fixed-server`: the HTTP ceiling the benchmarks compare against.
 //!
-//! Answers every request, whatever its path, method or body, with one fixed small
-//! DynamoDB-looking JSON body and the headers a real answer carries (`content-type`,
+//! Answers every request, whatever its path, method or body, with one fixed
+//! DynamoDB-looking JSON body (by default a small GetItem answer; `--body-file` gives any
+//! other, such as a real 10-item Query answer, so the bytes on the wire match) and the headers a real answer carries (`content-type`,
 //! `x-amz-crc32`, `x-amzn-requestid`). It does the least work an axum server can do for a
 //! request, so "store / fixed" and "proxy hit / fixed" ratios show how much the real servers
 //! add on top of HTTP itself. The request body is read in full, as a real server must.
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::Path;
 
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
@@ -48,14 +50,20 @@ async fn answer(
 }
 
 /// Serves until Ctrl-C; prints `fixed-server listening on HOST:PORT` once bound.
-pub async fn serve(listen: SocketAddr) -> Result<(), String> {
+pub async fn serve(listen: SocketAddr, body_file: Option<&Path>) -> Result<(), String> {
+    let body = match body_file {
+        Some(path) => Bytes::from(
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        ),
+        None => Bytes::from_static(BODY.as_bytes()),
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("fixed-server listening on {address}");
     let _ = std::io::stdout().flush();
-    serve_listener(listener, async {
+    serve_listener(listener, body, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
@@ -64,14 +72,12 @@ pub async fn serve(listen: SocketAddr) -> Result<(), String> {
 /// Serves on a bound listener until `shutdown` completes (tests pass their own).
 pub async fn serve_listener(
     listener: tokio::net::TcpListener,
+    body: Bytes,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let crc = HeaderValue::from_str(&shared::wire::crc32::header_value(BODY.as_bytes()))
+    let crc = HeaderValue::from_str(&shared::wire::crc32::header_value(&body))
         .map_err(|e| e.to_string())?;
-    let fixed = Fixed {
-        body: Bytes::from_static(BODY.as_bytes()),
-        crc,
-    };
+    let fixed = Fixed { body, crc };
     let router = axum::Router::new().fallback(answer).with_state(fixed);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)

@@ -74,6 +74,11 @@ pub struct FixedArgs {
     /// Address to serve on; port 0 picks one (printed as `fixed-server listening on ...`).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+    /// Answer with this file's bytes instead of the built-in small GetItem body, e.g. a
+    /// real response captured from the store, so that the ceiling sends as many bytes as
+    /// the server it is compared with.
+    #[arg(long, env = "DAX_LOADGEN_BODY_FILE")]
+    pub body_file: Option<PathBuf>,
 }
 
 /// The workload, shared by `run` and `sweep`.
@@ -400,7 +405,9 @@ pub fn main_with_args(cli: Cli) -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Some(Command::FixedServer(a)) => fixed::serve(a.listen).await.map_err(Failure::Failed),
+            Some(Command::FixedServer(a)) => fixed::serve(a.listen, a.body_file.as_deref())
+                .await
+                .map_err(Failure::Failed),
             Some(Command::Sweep(a)) => sweep_command(a).await,
             Some(Command::Run(a)) => run_command(a).await,
             None => run_command(cli.run).await,
@@ -483,9 +490,13 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(fixed::serve_listener(listener, async {
-            let _ = rx.await;
-        }));
+        let server = tokio::spawn(fixed::serve_listener(
+            listener,
+            bytes::Bytes::from_static(fixed::BODY.as_bytes()),
+            async {
+                let _ = rx.await;
+            },
+        ));
         let json = std::env::temp_dir().join(format!(
             "loadgen-test-{}-{}.json",
             std::process::id(),
