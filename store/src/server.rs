@@ -212,11 +212,15 @@ fn check_auth_present(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// Decodes the body into the operation's input, runs its handler, encodes its output.
 async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
+    // Item-carrying outputs use json_out's writer: the same bytes as serde_json, with
+    // cheaper string escaping (response bodies there are mostly item text).
+    use shared::model::json_out;
     macro_rules! call {
-        ($($handler:ident)::+) => {{
+        ($($handler:ident)::+) => { call!($($handler)::+ => serde_json::to_vec) };
+        ($($handler:ident)::+ => $encode:path) => {{
             let input = decode(&body)?;
             let output = api::$($handler)::+(app, input).await?;
-            serde_json::to_vec(&output).map_err(|e| {
+            $encode(&output).map_err(|e| {
                 tracing::error!(error = %e, "cannot serialize a response");
                 ApiError::internal()
             })
@@ -234,14 +238,14 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Op::DescribeLimits => call!(describe_limits::handle),
         Op::DescribeEndpoints => call!(describe_endpoints::handle),
         Op::PutItem => call!(put_item::handle),
-        Op::GetItem => call!(get_item::handle),
+        Op::GetItem => call!(get_item::handle => json_out::to_vec),
         Op::UpdateItem => call!(update_item::handle),
         Op::DeleteItem => call!(delete_item::handle),
-        Op::Query => call!(query::handle),
-        Op::Scan => call!(scan::handle),
-        Op::BatchGetItem => call!(batch_get_item::handle),
+        Op::Query => call!(query::handle => json_out::to_vec),
+        Op::Scan => call!(scan::handle => json_out::to_vec),
+        Op::BatchGetItem => call!(batch_get_item::handle => json_out::to_vec),
         Op::BatchWriteItem => call!(batch_write_item::handle),
-        Op::TransactGetItems => call!(transact_get_items::handle),
+        Op::TransactGetItems => call!(transact_get_items::handle => json_out::to_vec),
         Op::TransactWriteItems => call!(transact_write_items::handle),
         Op::ListStreams => call!(list_streams::handle),
         Op::DescribeStream => call!(describe_stream::handle),

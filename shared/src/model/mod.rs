@@ -8,8 +8,11 @@
 //! - [`keycodec`]: order-preserving, self-delimiting key encodings and the partition hash
 //!   (on-disk layout).
 //! - [`codec`]: the compact, versioned binary item encoding (on-disk layout).
+//! - [`json_out`]: the DynamoDB JSON writer for values and items (response bodies),
+//!   byte-identical to serde_json's output.
 
 pub mod codec;
+pub mod json_out;
 pub mod key;
 pub mod keycodec;
 pub mod number;

@@ -298,6 +298,8 @@ impl serde::Serialize for Base64List<'_> {
     }
 }
 
+/// The one description of DynamoDB JSON output: serde_json uses it, and so does
+/// [`super::json_out`] (response bodies, with faster string escaping).
 impl serde::Serialize for AttributeValue {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(1))?;
