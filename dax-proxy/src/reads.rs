@@ -91,8 +91,8 @@ pub async fn get_item(node: &Node, headers: &HeaderMap, body: Bytes) -> Outcome 
     if let Some(ready) = node.items.get(&key) {
         node.metrics.item_hits.increment(1);
         let answer = match &projection {
-            None => Answer::Ready((*ready).clone()),
-            Some(projection) => Answer::Built(project_body(&ready.body, projection)),
+            None => Answer::Ready(ready),
+            Some(projection) => Answer::Built(project_body(ready.body(), projection)),
         };
         return Outcome::new(answer, CacheStatus::Hit);
     }
@@ -232,7 +232,7 @@ async fn serve_batch(node: &Node, headers: &HeaderMap, plan: BatchPlan) -> Outco
         match node.items.get(&wanted.key) {
             Some(ready) => {
                 node.metrics.item_hits.increment(1);
-                if let Some(item) = item_of(&ready.body) {
+                if let Some(item) = item_of(ready.body()) {
                     found.entry(wanted.table.clone()).or_default().push(item);
                 }
             }

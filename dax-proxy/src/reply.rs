@@ -60,10 +60,13 @@ impl Outcome {
     pub fn into_response(self, request_id: &str, cache_header: bool) -> Response<Body> {
         let cache = self.cache;
         let mut response = match self.answer {
-            Answer::Ready(ready) => json(StatusCode::OK, ready.body, ready.crc, request_id),
+            Answer::Ready(ready) => {
+                let (body, crc) = ready.parts();
+                json(StatusCode::OK, body, crc, request_id)
+            }
             Answer::Built(body) => {
-                let ready = ReadyBody::new(body);
-                json(StatusCode::OK, ready.body, ready.crc, request_id)
+                let crc = crc_header(&body);
+                json(StatusCode::OK, body, crc, request_id)
             }
             Answer::Upstream(reply) => {
                 let mut response = Response::new(Body::from(reply.body));
@@ -76,9 +79,10 @@ impl Outcome {
                 response
             }
             Answer::Error(e) => {
-                let ready = ReadyBody::new(Bytes::from(e.to_body()));
+                let body = Bytes::from(e.to_body());
+                let crc = crc_header(&body);
                 let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-                json(status, ready.body, ready.crc, request_id)
+                json(status, body, crc, request_id)
             }
         };
         if cache_header {
@@ -88,6 +92,11 @@ impl Outcome {
         }
         response
     }
+}
+
+fn crc_header(body: &[u8]) -> HeaderValue {
+    HeaderValue::from_str(&shared::wire::crc32::header_value(body))
+        .unwrap_or_else(|_| HeaderValue::from_static("0"))
 }
 
 fn json(status: StatusCode, body: Bytes, crc: HeaderValue, request_id: &str) -> Response<Body> {

@@ -18,7 +18,7 @@ use crate::keys::item_slot;
 use crate::metrics::Metrics;
 
 pub struct ItemCache {
-    cache: Cache<Box<[u8]>, Arc<ReadyBody>>,
+    cache: Cache<Box<[u8]>, ReadyBody>,
     gens: Arc<Generations>,
 }
 
@@ -34,7 +34,7 @@ impl ItemCache {
             .weigher(
                 // moka hands the weigher `&K`, and K is `Box<[u8]>`.
                 #[allow(clippy::borrowed_box)]
-                |key: &Box<[u8]>, value: &Arc<ReadyBody>| weight(key.len(), value.body.len()),
+                |key: &Box<[u8]>, value: &ReadyBody| weight(key.len(), value.body().len()),
             )
             .eviction_listener(move |_key, _value, cause| match cause {
                 RemovalCause::Expired => metrics.item_evicted_expired.increment(1),
@@ -50,7 +50,7 @@ impl ItemCache {
         }
     }
 
-    pub fn get(&self, key: &[u8]) -> Option<Arc<ReadyBody>> {
+    pub fn get(&self, key: &[u8]) -> Option<ReadyBody> {
         self.cache.get(key)
     }
 
@@ -63,7 +63,7 @@ impl ItemCache {
     /// was read (the fetched body may then predate the change).
     pub fn fill(&self, key: Box<[u8]>, generation: u64, body: Bytes) {
         if self.gens.read(item_slot(&key)) == generation {
-            self.cache.insert(key, Arc::new(ReadyBody::to_keep(&body)));
+            self.cache.insert(key, ReadyBody::new(&body));
         }
     }
 
@@ -73,7 +73,7 @@ impl ItemCache {
     pub fn apply_change(&self, key: Box<[u8]>, body: Bytes) {
         self.gens.bump(item_slot(&key));
         if self.cache.contains_key(&key) {
-            self.cache.insert(key, Arc::new(ReadyBody::to_keep(&body)));
+            self.cache.insert(key, ReadyBody::new(&body));
         }
     }
 

@@ -44,7 +44,7 @@ impl QueryCache {
             .weigher(
                 #[allow(clippy::borrowed_box)]
                 |key: &Box<[u8]>, value: &Arc<QueryEntry>| {
-                    weight(key.len(), value.ready.body.len())
+                    weight(key.len(), value.ready.body().len())
                 },
             )
             .eviction_listener(move |_key, _value, cause| match cause {
@@ -85,7 +85,7 @@ impl QueryCache {
             self.cache.insert(
                 key,
                 Arc::new(QueryEntry {
-                    ready: ReadyBody::to_keep(&body),
+                    ready: ReadyBody::new(&body),
                     deps,
                 }),
             );
