@@ -5,7 +5,7 @@
 # throughput as a multiple of dynalite's at the same point.
 #
 # dynalite is installed from the npm registry into bench/out/dynalite on first use.
-# Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, SKIP_BUILD=1,
+# Env: DURATION (4), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, SKIP_BUILD=1,
 # DYNALITE_VERSION (4.0.0).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

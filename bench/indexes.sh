@@ -5,7 +5,7 @@
 # GSI sk_only (sk; KEYS_ONLY), LSI by_payload (pk, payload; KEYS_ONLY). Store pinned to core
 # 0, load generator to core 1, same run.
 #
-# Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), SKIP_BUILD=1.
+# Env: DURATION (4), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), SKIP_BUILD=1.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OUT=${OUT:-$ROOT/bench/out/indexes-$(date -u +%Y%m%dT%H%M%SZ)}

@@ -9,7 +9,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROFILE=${CARGO_PROFILE:-release}
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE
-DURATION=${DURATION:-6}
+DURATION=${DURATION:-4}
+# Each point is measured ROUNDS times, interleaved with the points it is compared with, and
+# the run with the median throughput is reported: one 6 s run on this shared machine
+# could land in a noisy second and swing a ratio by 2x.
+ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-"1 16 64"}
 ITEMS=${ITEMS:-10000}
 ITEM_SIZE=${ITEM_SIZE:-1024}
@@ -67,6 +71,15 @@ load() {
   local json=$1
   shift
   "${CLIENT_CPU[@]}" "$BIN/dax-loadgen" --no-progress --json "$json" "$@" >/dev/null
+}
+
+# median OUT PREFIX: copies the round (PREFIX-r1.json, PREFIX-r2.json, ...) with the median
+# throughput to OUT.
+median() {
+  local chosen
+  chosen=$(for f in "$2"-r*.json; do echo "$(jq .ops_per_sec "$f") $f"; done | sort -g |
+    awk '{ f[NR] = $2 } END { print f[int((NR + 1) / 2)] }')
+  cp "$chosen" "$1"
 }
 
 # row LABEL CONNS JSON CEILING_JSON [SIZED_CEILING_JSON]: one markdown table row, with the

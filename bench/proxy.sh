@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The proxy's hit path against the store and the HTTP ceiling: cached GetItem and cached
-# Query (10 items of 1 KB) through one proxy node, uncached GetItem on the store, and the
-# fixed-body server, with uniform and zipf:0.99 keys, at 1, 16 and 64 connections, closed
-# loop, DURATION seconds per point. Servers (fixed server, store, proxy) are pinned to core
-# 0, the load generator to core 1. The proxy's cache holds every item (default 256 MiB), and
-# a sequential pass warms it, so the proxy points measure hits (the hit column shows it).
+# The proxy's hit path against the store and the HTTP ceilings: cached GetItem and cached
+# Query (10 items of 1 KB) through one proxy node, uncached GetItem on the store, the small-
+# body fixed server and fixed servers answering the real GetItem and Query bodies, with
+# uniform and zipf:0.99 keys, at 1, 16 and 64 connections, closed loop. Each point is the
+# median of ROUNDS runs of DURATION seconds, interleaved with the points it is compared
+# with. Servers are pinned to core 0, the load generator to core 1. The proxy's cache holds
+# every item (default 256 MiB) and a sequential pass warms it, so the proxy points measure
+# hits (the hit column shows it).
 #
-# Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, CARGO_PROFILE,
-# SKIP_BUILD=1.
-# About 2 × 3 × 6 points × DURATION + warm-up: ~4 minutes at the defaults.
+# Env: DURATION (4), ROUNDS (3), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT,
+# CARGO_PROFILE, SKIP_BUILD=1.
+# About 2 × 3 × 6 points × ROUNDS × DURATION + warm-up: ~7 minutes at the defaults.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OUT=${OUT:-$ROOT/bench/out/proxy-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -46,20 +48,28 @@ SIZED_QUERY=$URL
 for dist in uniform zipf:0.99; do
   tag=${dist//:/}
   echo
-  echo "## $dist keys: proxy hits vs store vs ceiling ($ITEMS items of $ITEM_SIZE B, ${DURATION}s per point)"
+  echo "## $dist keys: proxy hits vs store vs ceiling ($ITEMS items of $ITEM_SIZE B, median of $ROUNDS runs of ${DURATION}s)"
   echo
   table_header
   for c in $CONNS; do
     run=(--distribution "$dist" --concurrency "$c" --duration "$DURATION")
-    load "$OUT/$tag-ceiling-c$c.json" --endpoint "$FIXED" --skip-setup "${common[@]}" \
-      --mix get=100 "${run[@]}"
-    load "$OUT/$tag-sized-get-c$c.json" --endpoint "$SIZED_GET" --skip-setup "${common[@]}" \
-      --mix get=100 "${run[@]}"
-    load "$OUT/$tag-sized-query-c$c.json" --endpoint "$SIZED_QUERY" --skip-setup \
-      "${common[@]}" --mix query=100 "${run[@]}"
-    load "$OUT/$tag-store-get-c$c.json" --endpoint "$STORE" "${common[@]}" --mix get=100 "${run[@]}"
-    load "$OUT/$tag-proxy-get-c$c.json" --endpoint "$PROXY" "${common[@]}" --mix get=100 "${run[@]}"
-    load "$OUT/$tag-proxy-query-c$c.json" --endpoint "$PROXY" "${common[@]}" --mix query=100 "${run[@]}"
+    for r in $(seq "$ROUNDS"); do
+      load "$OUT/$tag-ceiling-c$c-r$r.json" --endpoint "$FIXED" --skip-setup "${common[@]}" \
+        --mix get=100 "${run[@]}"
+      load "$OUT/$tag-sized-get-c$c-r$r.json" --endpoint "$SIZED_GET" --skip-setup \
+        "${common[@]}" --mix get=100 "${run[@]}"
+      load "$OUT/$tag-sized-query-c$c-r$r.json" --endpoint "$SIZED_QUERY" --skip-setup \
+        "${common[@]}" --mix query=100 "${run[@]}"
+      load "$OUT/$tag-store-get-c$c-r$r.json" --endpoint "$STORE" "${common[@]}" --mix get=100 \
+        "${run[@]}"
+      load "$OUT/$tag-proxy-get-c$c-r$r.json" --endpoint "$PROXY" "${common[@]}" --mix get=100 \
+        "${run[@]}"
+      load "$OUT/$tag-proxy-query-c$c-r$r.json" --endpoint "$PROXY" "${common[@]}" \
+        --mix query=100 "${run[@]}"
+    done
+    for t in ceiling sized-get sized-query store-get proxy-get proxy-query; do
+      median "$OUT/$tag-$t-c$c.json" "$OUT/$tag-$t-c$c"
+    done
     ceiling="$OUT/$tag-ceiling-c$c.json"
     sized_get="$OUT/$tag-sized-get-c$c.json"
     sized_query="$OUT/$tag-sized-query-c$c.json"

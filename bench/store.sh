@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The store against the HTTP ceiling: GetItem, PutItem and Query (10 items of 1 KB) at 1, 16
-# and 64 connections, closed loop, DURATION seconds per point (default 6). The fixed-body
-# server (`dax-loadgen fixed-server`) and the store run pinned to core 0, the load generator
-# to core 1. Writes one JSON report per point under OUT (default bench/out/store-<time>) and
-# prints a markdown table with each point's ratio to the ceiling at the same concurrency.
+# The store against the HTTP ceilings: GetItem, PutItem and Query (10 items of 1 KB) at 1, 16
+# and 64 connections, closed loop. Each point is the median of ROUNDS runs of DURATION
+# seconds, interleaved with its two ceilings: the small-body fixed server and a fixed server
+# answering with the store's own answer to the operation. Servers run pinned to core 0, the
+# load generator to core 1. Writes the JSON reports under OUT (default
+# bench/out/store-<time>) and prints a markdown table with each point's ratios.
 #
-# Env: DURATION (6), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, CARGO_PROFILE,
-# SKIP_BUILD=1.
-# About 3 × 3 × 3 points × DURATION + preload: ~3 minutes at the defaults.
+# Env: DURATION (4), ROUNDS (3), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT,
+# CARGO_PROFILE, SKIP_BUILD=1.
+# About 3 × 3 × 3 points × ROUNDS × DURATION + preload: ~6 minutes at the defaults.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OUT=${OUT:-$ROOT/bench/out/store-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -37,7 +38,7 @@ for op in get put query; do
   printf -v "SIZED_${op^^}" '%s' "$URL"
 done
 
-echo "## store vs fixed-body ceilings ($ITEMS items of $ITEM_SIZE B, ${DURATION}s per point, closed loop)"
+echo "## store vs fixed-body ceilings ($ITEMS items of $ITEM_SIZE B, median of $ROUNDS runs of ${DURATION}s per point, closed loop)"
 echo
 echo "\"× ceiling\": against the fixed server's small GetItem body (~80 B); \"× same-size"
 echo "ceiling\": against a fixed server answering with the store's own answer to the operation."
@@ -46,12 +47,15 @@ table_header
 for op in get put query; do
   sized_url=SIZED_${op^^}
   for c in $CONNS; do
-    load "$OUT/ceiling-$op-c$c.json" --endpoint "$FIXED" --skip-setup "${common[@]}" \
-      --mix "$op=100" --concurrency "$c" --duration "$DURATION"
-    load "$OUT/sized-$op-c$c.json" --endpoint "${!sized_url}" --skip-setup "${common[@]}" \
-      --mix "$op=100" --concurrency "$c" --duration "$DURATION"
-    load "$OUT/store-$op-c$c.json" --endpoint "$STORE" "${common[@]}" \
-      --mix "$op=100" --concurrency "$c" --duration "$DURATION"
+    run=(--mix "$op=100" --concurrency "$c" --duration "$DURATION")
+    for r in $(seq "$ROUNDS"); do
+      load "$OUT/ceiling-$op-c$c-r$r.json" --endpoint "$FIXED" --skip-setup "${common[@]}" \
+        "${run[@]}"
+      load "$OUT/sized-$op-c$c-r$r.json" --endpoint "${!sized_url}" --skip-setup \
+        "${common[@]}" "${run[@]}"
+      load "$OUT/store-$op-c$c-r$r.json" --endpoint "$STORE" "${common[@]}" "${run[@]}"
+    done
+    for t in ceiling sized store; do median "$OUT/$t-$op-c$c.json" "$OUT/$t-$op-c$c"; done
     row "ceiling $op" "$c" "$OUT/ceiling-$op-c$c.json" "$OUT/ceiling-$op-c$c.json"
     row "same-size ceiling $op" "$c" "$OUT/sized-$op-c$c.json" "$OUT/ceiling-$op-c$c.json" \
       "$OUT/sized-$op-c$c.json"
