@@ -38,20 +38,36 @@ pub async fn query_or_scan(node: &Node, op: Op, headers: &HeaderMap, body: Bytes
         return Outcome::new(Answer::Ready(entry.ready.clone()), CacheStatus::Hit);
     }
     misses.increment(1);
-    let deps = cache.snapshot(&plan.slots);
+    let deps = cache.snapshot(&plan.dependencies(op));
     let reply = match node.store_call(op, headers, body).await {
         Ok(reply) => reply,
         Err(e) => return Outcome::new(Answer::Error(e), CacheStatus::Miss),
     };
     if reply.is_success() {
-        cache.fill(plan.key, deps, reply.body.clone());
+        cache.fill(plan.key.into_boxed_slice(), deps, reply.body.clone());
     }
     Outcome::new(Answer::Upstream(reply), CacheStatus::Miss)
 }
 
+/// A cacheable request: its cache key, and what a miss needs to work out its dependencies
+/// (kept apart so that a hit does not parse the key condition).
 struct Plan {
-    key: Box<[u8]>,
-    slots: Vec<u64>,
+    key: Vec<u8>,
+    table: String,
+    request: serde_json::Map<String, Value>,
+}
+
+impl Plan {
+    /// The generation slots an entry for this request depends on.
+    fn dependencies(&self, op: Op) -> Vec<u64> {
+        let slot = match (op, self.request.contains_key("IndexName")) {
+            (Op::Query, false) => partition_of(&self.request)
+                .map(|(name, value)| partition_slot(&self.table, &name, &value))
+                .unwrap_or_else(|| table_slot(&self.table)),
+            _ => table_slot(&self.table),
+        };
+        vec![slot]
+    }
 }
 
 fn plan(op: Op, body: &[u8]) -> Option<Plan> {
@@ -71,15 +87,10 @@ fn plan(op: Op, body: &[u8]) -> Option<Plan> {
     key.push(0);
     // serde_json's Map is ordered by key here (no preserve_order), so this is canonical.
     serde_json::to_writer(&mut key, &request).ok()?;
-    let slot = match (op, request.contains_key("IndexName")) {
-        (Op::Query, false) => partition_of(&request)
-            .map(|(name, value)| partition_slot(&table, &name, &value))
-            .unwrap_or_else(|| table_slot(&table)),
-        _ => table_slot(&table),
-    };
     Some(Plan {
-        key: key.into_boxed_slice(),
-        slots: vec![slot],
+        key,
+        table,
+        request,
     })
 }
 
