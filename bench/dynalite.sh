@@ -5,7 +5,7 @@
 # throughput as a multiple of dynalite's at the same point.
 #
 # dynalite is installed from the npm registry into bench/out/dynalite on first use.
-# Env: DURATION (4), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, SKIP_BUILD=1,
+# Env: DURATION (4), ROUNDS (3), STORE_DURABLE (true), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, SKIP_BUILD=1,
 # DYNALITE_VERSION (4.0.0).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -27,7 +27,9 @@ for _ in $(seq 1 100); do
   curl -fsS "$DYNALITE/" >/dev/null 2>&1 && break
   sleep 0.1
 done
-start store "store listening on" "$BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/store"
+# STORE_DURABLE=false makes the store acknowledge writes before fsync, as dynalite does.
+start store "store listening on" "$BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/store" \
+  --durable "${STORE_DURABLE:-true}"
 STORE=$URL
 echo "bench: dynalite $DYNALITE, store $STORE; results in $OUT" >&2
 
@@ -37,16 +39,20 @@ for target in "$DYNALITE" "$STORE"; do
     --requests 1 --concurrency 16
 done
 
-echo "## store vs dynalite ($ITEMS items of $ITEM_SIZE B, ${DURATION}s per point, closed loop)"
+echo "## store (durable: ${STORE_DURABLE:-true}) vs dynalite ($ITEMS items of $ITEM_SIZE B, median of $ROUNDS runs of ${DURATION}s per point, closed loop)"
 echo
 echo "| op | conns | dynalite ops/s | store ops/s | store × dynalite | dynalite p50 ms | store p50 ms | dynalite p99 ms | store p99 ms |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for op in get put query; do
   for c in $CONNS; do
-    load "$OUT/dynalite-$op-c$c.json" --endpoint "$DYNALITE" "${common[@]}" \
-      --mix "$op=100" --concurrency "$c" --duration "$DURATION"
-    load "$OUT/store-$op-c$c.json" --endpoint "$STORE" "${common[@]}" \
-      --mix "$op=100" --concurrency "$c" --duration "$DURATION"
+    for r in $(seq "$ROUNDS"); do
+      load "$OUT/dynalite-$op-c$c-r$r.json" --endpoint "$DYNALITE" "${common[@]}" \
+        --mix "$op=100" --concurrency "$c" --duration "$DURATION"
+      load "$OUT/store-$op-c$c-r$r.json" --endpoint "$STORE" "${common[@]}" \
+        --mix "$op=100" --concurrency "$c" --duration "$DURATION"
+    done
+    median "$OUT/dynalite-$op-c$c.json" "$OUT/dynalite-$op-c$c"
+    median "$OUT/store-$op-c$c.json" "$OUT/store-$op-c$c"
     jq -rn --arg op "$op" --arg c "$c" \
       --slurpfile d "$OUT/dynalite-$op-c$c.json" --slurpfile s "$OUT/store-$op-c$c.json" '
       def f(x): (x * 100 | round) / 100;
