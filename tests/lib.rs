@@ -549,6 +549,24 @@ pub fn item(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue>
 /// A key attribute: name and scalar type.
 pub type KeyAttr<'a> = (&'a str, ScalarAttributeType);
 
+/// One element of a table's or index's key schema.
+pub fn key_element(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .unwrap()
+}
+
+/// One attribute definition of CreateTable / UpdateTable.
+pub fn attribute_definition(name: &str, ty: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ty)
+        .build()
+        .unwrap()
+}
+
 /// Creates an on-demand table with a hash key and an optional range key, then waits until it
 /// is ACTIVE.
 pub async fn create_table(
@@ -561,36 +579,12 @@ pub async fn create_table(
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(hash.0)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(hash.0)
-                .attribute_type(hash.1)
-                .build()
-                .unwrap(),
-        );
+        .key_schema(key_element(hash.0, KeyType::Hash))
+        .attribute_definitions(attribute_definition(hash.0, hash.1));
     if let Some((range_name, range_type)) = range {
         request = request
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(range_name)
-                    .key_type(KeyType::Range)
-                    .build()
-                    .unwrap(),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(range_name)
-                    .attribute_type(range_type)
-                    .build()
-                    .unwrap(),
-            );
+            .key_schema(key_element(range_name, KeyType::Range))
+            .attribute_definitions(attribute_definition(range_name, range_type));
     }
     if let Err(e) = request.send().await {
         panic!("CreateTable {name}: {}", DisplayErrorContext(&e));

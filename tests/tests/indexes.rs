@@ -10,31 +10,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, CreateGlobalSecondaryIndexAction,
+    AttributeValue, BillingMode, CreateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
-    IndexStatus, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
-    ScalarAttributeType, Select,
+    IndexStatus, KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
+    Select,
 };
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
 
 type Item = HashMap<String, AttributeValue>;
-
-fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(key_type)
-        .build()
-        .unwrap()
-}
-
-fn attr(name: &str, ty: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ty)
-        .build()
-        .unwrap()
-}
 
 fn projection(kind: ProjectionType, include: &[&str]) -> Projection {
     let mut p = Projection::builder().projection_type(kind);
@@ -47,8 +31,8 @@ fn projection(kind: ProjectionType, include: &[&str]) -> Projection {
 fn lsi(name: &str, range: &str, kind: ProjectionType, include: &[&str]) -> LocalSecondaryIndex {
     LocalSecondaryIndex::builder()
         .index_name(name)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key(range, KeyType::Range))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element(range, KeyType::Range))
         .projection(projection(kind, include))
         .build()
         .unwrap()
@@ -63,10 +47,10 @@ fn gsi(
 ) -> GlobalSecondaryIndex {
     let mut b = GlobalSecondaryIndex::builder()
         .index_name(name)
-        .key_schema(key(hash, KeyType::Hash))
+        .key_schema(key_element(hash, KeyType::Hash))
         .projection(projection(kind, include));
     if let Some(range) = range {
-        b = b.key_schema(key(range, KeyType::Range));
+        b = b.key_schema(key_element(range, KeyType::Range));
     }
     b.build().unwrap()
 }
@@ -78,16 +62,16 @@ async fn indexed_table(ddb: &Client) -> String {
         .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::S))
-        .attribute_definitions(attr("lkn", ScalarAttributeType::N))
-        .attribute_definitions(attr("lks", ScalarAttributeType::S))
-        .attribute_definitions(attr("lka", ScalarAttributeType::S))
-        .attribute_definitions(attr("g", ScalarAttributeType::S))
-        .attribute_definitions(attr("gr", ScalarAttributeType::N))
-        .attribute_definitions(attr("g2", ScalarAttributeType::S))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("lkn", ScalarAttributeType::N))
+        .attribute_definitions(attribute_definition("lks", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("lka", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("gr", ScalarAttributeType::N))
+        .attribute_definitions(attribute_definition("g2", ScalarAttributeType::S))
         .local_secondary_indexes(lsi("lsi_keys", "lkn", ProjectionType::KeysOnly, &[]))
         .local_secondary_indexes(lsi("lsi_incl", "lks", ProjectionType::Include, &["inc"]))
         .local_secondary_indexes(lsi("lsi_all", "lka", ProjectionType::All, &[]))
@@ -425,13 +409,13 @@ async fn gsi_added_later_is_backfilled_then_deleted() {
     let created = ok(ddb
         .update_table()
         .table_name(&table)
-        .attribute_definitions(attr("tag", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("tag", ScalarAttributeType::S))
         .global_secondary_index_updates(
             GlobalSecondaryIndexUpdate::builder()
                 .create(
                     CreateGlobalSecondaryIndexAction::builder()
                         .index_name("by_tag")
-                        .key_schema(key("tag", KeyType::Hash))
+                        .key_schema(key_element("tag", KeyType::Hash))
                         .projection(projection(ProjectionType::KeysOnly, &[]))
                         .build()
                         .unwrap(),
@@ -549,11 +533,11 @@ async fn bad_index_definitions_leave_no_table() {
         .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::S))
-        .attribute_definitions(attr("x", ScalarAttributeType::S));
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("x", ScalarAttributeType::S));
     for i in 0..6 {
         request =
             request.local_secondary_indexes(lsi(&format!("l{i}"), "x", ProjectionType::All, &[]));

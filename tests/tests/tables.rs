@@ -6,26 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, TableStatus, Tag,
+    BillingMode, KeyType, ProvisionedThroughput, ScalarAttributeType, TableStatus, Tag,
 };
 use integration_tests::*;
-
-fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(key_type)
-        .build()
-        .unwrap()
-}
-
-fn attr(name: &str, ty: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ty)
-        .build()
-        .unwrap()
-}
 
 fn throughput(read: i64, write: i64) -> ProvisionedThroughput {
     ProvisionedThroughput::builder()
@@ -44,10 +27,10 @@ async fn create_describe_list_delete_lifecycle() {
     let created = ok(ddb
         .create_table()
         .table_name(&name)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::N))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::N))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await);
@@ -121,8 +104,8 @@ async fn create_existing_table_is_resource_in_use() {
     let again = ddb
         .create_table()
         .table_name(&name)
-        .key_schema(key("pk", KeyType::Hash))
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
@@ -185,8 +168,8 @@ async fn update_table_throughput_and_billing_mode() {
     ok(ddb
         .create_table()
         .table_name(&name)
-        .key_schema(key("pk", KeyType::Hash))
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
         .provisioned_throughput(throughput(5, 5))
         .send()
         .await);
@@ -331,8 +314,8 @@ async fn create_table_validation_errors() {
     let undefined = ddb
         .create_table()
         .table_name("undefined-key")
-        .key_schema(key("pk", KeyType::Hash))
-        .attribute_definitions(attr("other", ScalarAttributeType::S))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("other", ScalarAttributeType::S))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
@@ -342,9 +325,9 @@ async fn create_table_validation_errors() {
     let unused = ddb
         .create_table()
         .table_name("unused-def")
-        .key_schema(key("pk", KeyType::Hash))
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("extra", ScalarAttributeType::S))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("extra", ScalarAttributeType::S))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
@@ -363,10 +346,10 @@ async fn create_table_validation_errors() {
     let same = ddb
         .create_table()
         .table_name("same-names")
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("pk", KeyType::Range))
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("other", ScalarAttributeType::S))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("pk", KeyType::Range))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("other", ScalarAttributeType::S))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
@@ -381,8 +364,8 @@ async fn create_table_validation_errors() {
         let result = ddb
             .create_table()
             .table_name(bad)
-            .key_schema(key("pk", KeyType::Hash))
-            .attribute_definitions(attr("pk", ScalarAttributeType::S))
+            .key_schema(key_element("pk", KeyType::Hash))
+            .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await;
@@ -393,8 +376,8 @@ async fn create_table_validation_errors() {
     let both = ddb
         .create_table()
         .table_name("ppr-with-throughput")
-        .key_schema(key("pk", KeyType::Hash))
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
         .billing_mode(BillingMode::PayPerRequest)
         .provisioned_throughput(throughput(1, 1))
         .send()
@@ -425,8 +408,8 @@ async fn deletion_protection_blocks_delete() {
     ok(ddb
         .create_table()
         .table_name(&name)
-        .key_schema(key("pk", KeyType::Hash))
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
         .billing_mode(BillingMode::PayPerRequest)
         .deletion_protection_enabled(true)
         .send()
