@@ -12,7 +12,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 use shared::model::Item;
@@ -97,9 +96,10 @@ fn apply(node: &Node, record: &Record) {
     let Some(key) = item_key(&record.table, &record.keys) else {
         return;
     };
-    let body = match &record.new {
-        Some(item) => Bytes::from(json!({ "Item": item }).to_string()),
-        None => Bytes::from_static(b"{}"),
-    };
-    node.items.apply_change(key, body);
+    match &record.new {
+        Some(item) => node
+            .items
+            .apply_change(&key, json!({ "Item": item }).to_string().as_bytes()),
+        None => node.items.apply_change(&key, b"{}"),
+    }
 }

@@ -44,7 +44,7 @@ pub async fn query_or_scan(node: &Node, op: Op, headers: &HeaderMap, body: Bytes
         Err(e) => return Outcome::new(Answer::Error(e), CacheStatus::Miss),
     };
     if reply.is_success() {
-        cache.fill(plan.key.into_boxed_slice(), deps, reply.body.clone());
+        cache.fill(&plan.key, deps, &reply.body);
     }
     Outcome::new(Answer::Upstream(reply), CacheStatus::Miss)
 }

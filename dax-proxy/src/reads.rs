@@ -109,7 +109,7 @@ pub async fn get_item(node: &Node, headers: &HeaderMap, body: Bytes) -> Outcome 
     if !reply.is_success() {
         return Outcome::new(Answer::Upstream(reply), CacheStatus::Miss);
     }
-    node.items.fill(key, generation, reply.body.clone());
+    node.items.fill(&key, generation, &reply.body);
     let answer = match &projection {
         None => Answer::Upstream(reply),
         Some(projection) => Answer::Built(project_body(&reply.body, projection)),
@@ -310,12 +310,10 @@ async fn serve_batch(node: &Node, headers: &HeaderMap, plan: BatchPlan) -> Outco
             match returned.remove(&wanted.key) {
                 Some(item) => {
                     let body = json!({ "Item": item }).to_string();
-                    node.items.fill(wanted.key, generation, Bytes::from(body));
+                    node.items.fill(&wanted.key, generation, body.as_bytes());
                     found.entry(wanted.table).or_default().push(item);
                 }
-                None => node
-                    .items
-                    .fill(wanted.key, generation, Bytes::from_static(b"{}")),
+                None => node.items.fill(&wanted.key, generation, b"{}"),
             }
         }
     }

@@ -8,17 +8,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use moka::notification::RemovalCause;
 use moka::sync::Cache;
 
 use super::generations::Generations;
-use super::{weight, ReadyBody};
+use super::hashed::{KeyHasher, PreHashed};
+use super::ReadyBody;
 use crate::keys::item_slot;
 use crate::metrics::Metrics;
 
 pub struct ItemCache {
-    cache: Cache<Box<[u8]>, ReadyBody>,
+    /// Keyed by the hash of the item's cache key; the entry holds the key itself.
+    cache: Cache<u64, ReadyBody, PreHashed>,
+    hasher: KeyHasher,
     gens: Arc<Generations>,
 }
 
@@ -31,11 +33,7 @@ impl ItemCache {
     ) -> Self {
         let mut builder = Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(
-                // moka hands the weigher `&K`, and K is `Box<[u8]>`.
-                #[allow(clippy::borrowed_box)]
-                |key: &Box<[u8]>, value: &ReadyBody| weight(key.len(), value.body().len()),
-            )
+            .weigher(|_, ready: &ReadyBody| ready.weight())
             .eviction_listener(move |_key, _value, cause| match cause {
                 RemovalCause::Expired => metrics.item_evicted_expired.increment(1),
                 RemovalCause::Size => metrics.item_evicted_size.increment(1),
@@ -45,13 +43,21 @@ impl ItemCache {
             builder = builder.time_to_live(ttl);
         }
         ItemCache {
-            cache: builder.build(),
+            cache: builder.build_with_hasher(PreHashed::default()),
+            hasher: KeyHasher::new(),
             gens,
         }
     }
 
     pub fn get(&self, key: &[u8]) -> Option<ReadyBody> {
-        self.cache.get(key)
+        let ready = self.cache.get(&self.hasher.hash(key))?;
+        (ready.key() == key).then_some(ready)
+    }
+
+    fn insert(&self, key: &[u8], body: &[u8]) {
+        if let Some(ready) = ReadyBody::new(key, body) {
+            self.cache.insert(self.hasher.hash(key), ready);
+        }
     }
 
     /// The generation to pass to [`ItemCache::fill`]; read it before asking the store.
@@ -61,26 +67,27 @@ impl ItemCache {
 
     /// Caches a body fetched from the store, unless the item changed since `generation`
     /// was read (the fetched body may then predate the change).
-    pub fn fill(&self, key: Box<[u8]>, generation: u64, body: Bytes) {
-        if self.gens.read(item_slot(&key)) == generation {
-            self.cache.insert(key, ReadyBody::new(&body));
+    pub fn fill(&self, key: &[u8], generation: u64, body: &[u8]) {
+        if self.gens.read(item_slot(key)) == generation {
+            self.insert(key, body);
         }
     }
 
     /// The item changed in the store: if this node caches it, replace it with the new state
     /// (`body` is the GetItem body for the new image, `{}` if deleted); otherwise only mark
     /// the change so that an in-flight miss will not install the old state.
-    pub fn apply_change(&self, key: Box<[u8]>, body: Bytes) {
-        self.gens.bump(item_slot(&key));
-        if self.cache.contains_key(&key) {
-            self.cache.insert(key, ReadyBody::new(&body));
+    /// (An entry of another key sharing the hash is replaced too: it only misses next time.)
+    pub fn apply_change(&self, key: &[u8], body: &[u8]) {
+        self.gens.bump(item_slot(key));
+        if self.cache.contains_key(&self.hasher.hash(key)) {
+            self.insert(key, body);
         }
     }
 
     /// The item may have changed (a write whose result we did not see): drop it.
     pub fn invalidate(&self, key: &[u8]) {
         self.gens.bump(item_slot(key));
-        self.cache.invalidate(key);
+        self.cache.invalidate(&self.hasher.hash(key));
     }
 
     /// Drops everything (the change feed was interrupted: changes may have been missed).
@@ -99,5 +106,44 @@ impl ItemCache {
     /// Runs moka's pending maintenance (so counts and evictions are current).
     pub fn run_pending_tasks(&self) {
         self.cache.run_pending_tasks();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache() -> ItemCache {
+        let metrics = Arc::new(Metrics::register());
+        ItemCache::new(1 << 20, None, Arc::new(Generations::new()), metrics)
+    }
+
+    #[test]
+    fn a_hit_sends_the_cached_body_with_its_checksum() {
+        let items = cache();
+        let body = br#"{"Item":{"pk":{"S":"a"}}}"#;
+        items.fill(b"t\0pk\0a", items.generation(b"t\0pk\0a"), body);
+        let (sent, crc) = items.get(b"t\0pk\0a").expect("cached").parts();
+        assert_eq!(&sent[..], body);
+        assert_eq!(crc, shared::wire::crc32::header_value(body).as_str());
+        assert!(items.get(b"t\0pk\0b").is_none());
+    }
+
+    #[test]
+    fn an_entry_never_answers_for_another_key_sharing_its_hash() {
+        let items = cache();
+        // What a hash collision looks like from inside: key b's slot holds key a's entry.
+        let entry = ReadyBody::new(b"t\0pk\0a", b"{}").expect("small key");
+        items.cache.insert(items.hasher.hash(b"t\0pk\0b"), entry);
+        assert!(items.get(b"t\0pk\0b").is_none());
+    }
+
+    #[test]
+    fn a_fill_that_raced_a_change_is_dropped() {
+        let items = cache();
+        let generation = items.generation(b"k");
+        items.invalidate(b"k");
+        items.fill(b"k", generation, b"{}");
+        assert!(items.get(b"k").is_none());
     }
 }

@@ -2,57 +2,107 @@
 //! the generation counters that keep both coherent with the store.
 
 pub mod generations;
+mod hashed;
 pub mod item;
 pub mod query;
+
+use std::sync::Arc;
 
 use axum::http::HeaderValue;
 use bytes::Bytes;
 
-/// A response body kept ready to send with its `x-amz-crc32` header value, so that a hit
-/// is reference-count increments and no serialization.
+/// A response body kept ready to send with its `x-amz-crc32` header value, and the full
+/// cache key it answers for (caches are keyed by the key's hash, see [`hashed`]).
 ///
-/// Both live in one exact-size allocation, `[crc digits][body]`: a cached 1 KB item then
-/// costs one heap block instead of three (an `Arc`, the body, the header's bytes), and a
-/// body read from the network no longer pins the larger receive buffer it arrived in.
+/// All of it lives in one exact-size, reference-counted allocation,
+/// `[key length: u32 LE][crc length: u8][key][crc digits][body]`: a cached 1 KB item is one
+/// heap block, a hit checks its key and sends its body from the same block, and a body read
+/// from the network does not pin the larger receive buffer it arrived in. The lengths sit in
+/// the block rather than beside the pointer because this handle is stored inside moka's
+/// per-entry record, where 8 bytes less moves it to a smaller allocator size class.
 #[derive(Debug, Clone)]
 pub struct ReadyBody {
-    bytes: Bytes,
-    crc_len: usize,
+    bytes: Arc<[u8]>,
 }
 
+/// The two length fields in front of the key.
+const HEADER_LEN: usize = 5;
+
 impl ReadyBody {
-    /// Copies `body` (a slice of anything) behind its checksum.
-    pub fn new(body: &[u8]) -> Self {
+    /// Copies `key` and `body` (slices of anything) around the body's checksum. `None` for a
+    /// key over 4 GB, which no request can carry.
+    pub fn new(key: &[u8], body: &[u8]) -> Option<Self> {
         let crc = shared::wire::crc32::header_value(body);
-        let mut bytes = Vec::with_capacity(crc.len() + body.len());
+        let key_len = u32::try_from(key.len()).ok()?;
+        // At most 10 decimal digits of a u32.
+        let crc_len = u8::try_from(crc.len()).ok()?;
+        let mut bytes = Vec::with_capacity(HEADER_LEN + key.len() + crc.len() + body.len());
+        bytes.extend_from_slice(&key_len.to_le_bytes());
+        bytes.push(crc_len);
+        bytes.extend_from_slice(key);
         bytes.extend_from_slice(crc.as_bytes());
         bytes.extend_from_slice(body);
-        ReadyBody {
-            bytes: Bytes::from(bytes),
-            crc_len: crc.len(),
-        }
+        Some(ReadyBody {
+            bytes: Arc::from(bytes),
+        })
+    }
+
+    fn key_end(&self) -> usize {
+        let key_len = self
+            .bytes
+            .first_chunk()
+            .map_or(0, |len| u32::from_le_bytes(*len));
+        HEADER_LEN + key_len as usize
+    }
+
+    fn crc_len(&self) -> usize {
+        self.bytes.get(4).copied().map_or(0, usize::from)
+    }
+
+    /// The cache key this body answers for.
+    pub fn key(&self) -> &[u8] {
+        &self.bytes[HEADER_LEN..self.key_end()]
     }
 
     /// The body bytes, borrowed.
     pub fn body(&self) -> &[u8] {
-        &self.bytes[self.crc_len..]
+        &self.sendable()[self.crc_len()..]
     }
 
-    /// The body and its `x-amz-crc32` value, sharing the cached allocation.
+    /// `[crc digits][body]`.
+    fn sendable(&self) -> &[u8] {
+        &self.bytes[self.key_end()..]
+    }
+
+    /// What the entry weighs in the cache's byte bound. moka weighs entries in u32; ours are
+    /// at most a few MB.
+    fn weight(&self) -> u32 {
+        u32::try_from(self.bytes.len() + ENTRY_OVERHEAD_BYTES).unwrap_or(u32::MAX)
+    }
+
+    /// The body and its `x-amz-crc32` value, sharing the cached allocation (one small
+    /// allocation per hit for the handle that `Bytes` keeps on it).
     pub fn parts(&self) -> (Bytes, HeaderValue) {
-        let crc = HeaderValue::from_maybe_shared(self.bytes.slice(..self.crc_len))
+        let crc_len = self.crc_len();
+        let sendable = Bytes::from_owner(Sendable(self.clone()));
+        let crc = HeaderValue::from_maybe_shared(sendable.slice(..crc_len))
             .unwrap_or_else(|_| HeaderValue::from_static("0"));
-        (self.bytes.slice(self.crc_len..), crc)
+        (sendable.slice(crc_len..), crc)
     }
 }
 
-/// What an entry costs beyond its key and body: moka's bookkeeping (hash-table bucket,
-/// entry info, access- and write-order queue nodes, key `Arc`), the checksum digits and the
-/// allocator's share. bench/proxy-memory.sh measured ~530 bytes per cached 1 KB item above
-/// the body, so `--item-cache-bytes` bounds what the cache really holds in memory.
-const ENTRY_OVERHEAD_BYTES: usize = 512;
+/// A [`ReadyBody`] seen as the bytes that go on the wire (`Bytes::from_owner` wants them
+/// through `AsRef`).
+struct Sendable(ReadyBody);
 
-/// moka weighs entries in u32; our entries are at most a few MB.
-fn weight(key_len: usize, body_len: usize) -> u32 {
-    u32::try_from(key_len + body_len + ENTRY_OVERHEAD_BYTES).unwrap_or(u32::MAX)
+impl AsRef<[u8]> for Sendable {
+    fn as_ref(&self) -> &[u8] {
+        self.0.sendable()
+    }
 }
+
+/// What an entry costs beyond its block (key, checksum digits, body): moka's bookkeeping
+/// (hash-table bucket, key `Arc`, entry info, access- and write-order queue nodes) and the
+/// allocator's share. bench/proxy-memory.sh measured ~400 bytes per cached 1 KB item above
+/// the block, so `--item-cache-bytes` bounds what the cache really holds in memory.
+const ENTRY_OVERHEAD_BYTES: usize = 400;

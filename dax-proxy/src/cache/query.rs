@@ -8,12 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use moka::notification::RemovalCause;
 use moka::sync::Cache;
 
 use super::generations::Generations;
-use super::{weight, ReadyBody};
+use super::hashed::{KeyHasher, PreHashed};
+use super::ReadyBody;
 use crate::config::Coherence;
 use crate::metrics::Metrics;
 
@@ -25,7 +25,9 @@ pub struct QueryEntry {
 }
 
 pub struct QueryCache {
-    cache: Cache<Box<[u8]>, Arc<QueryEntry>>,
+    /// Keyed by the hash of the normalized request; the entry holds the request itself.
+    cache: Cache<u64, Arc<QueryEntry>, PreHashed>,
+    hasher: KeyHasher,
     gens: Arc<Generations>,
     coherence: Coherence,
 }
@@ -41,20 +43,16 @@ impl QueryCache {
         let cache = Cache::builder()
             .max_capacity(max_bytes)
             .time_to_live(ttl)
-            .weigher(
-                #[allow(clippy::borrowed_box)]
-                |key: &Box<[u8]>, value: &Arc<QueryEntry>| {
-                    weight(key.len(), value.ready.body().len())
-                },
-            )
+            .weigher(|_, entry: &Arc<QueryEntry>| entry.ready.weight())
             .eviction_listener(move |_key, _value, cause| match cause {
                 RemovalCause::Expired => metrics.query_evicted_expired.increment(1),
                 RemovalCause::Size => metrics.query_evicted_size.increment(1),
                 RemovalCause::Explicit | RemovalCause::Replaced => {}
             })
-            .build();
+            .build_with_hasher(PreHashed::default());
         QueryCache {
             cache,
+            hasher: KeyHasher::new(),
             gens,
             coherence,
         }
@@ -71,24 +69,26 @@ impl QueryCache {
 
     /// A fresh entry, or `None` (absent, expired, or stale under `invalidate` coherence).
     pub fn get(&self, key: &[u8]) -> Option<Arc<QueryEntry>> {
-        let entry = self.cache.get(key)?;
+        let hash = self.hasher.hash(key);
+        let entry = self.cache.get(&hash)?;
+        if entry.ready.key() != key {
+            return None;
+        }
         if self.is_stale(&entry.deps) {
-            self.cache.invalidate(key);
+            self.cache.invalidate(&hash);
             return None;
         }
         Some(entry)
     }
 
     /// Caches a page unless a write already made it stale.
-    pub fn fill(&self, key: Box<[u8]>, deps: Vec<(u64, u64)>, body: Bytes) {
-        if !self.is_stale(&deps) {
-            self.cache.insert(
-                key,
-                Arc::new(QueryEntry {
-                    ready: ReadyBody::new(&body),
-                    deps,
-                }),
-            );
+    pub fn fill(&self, key: &[u8], deps: Vec<(u64, u64)>, body: &[u8]) {
+        if self.is_stale(&deps) {
+            return;
+        }
+        if let Some(ready) = ReadyBody::new(key, body) {
+            self.cache
+                .insert(self.hasher.hash(key), Arc::new(QueryEntry { ready, deps }));
         }
     }
 
@@ -113,5 +113,49 @@ impl QueryCache {
 
     pub fn run_pending_tasks(&self) {
         self.cache.run_pending_tasks();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(coherence: Coherence) -> QueryCache {
+        let metrics = Arc::new(Metrics::register());
+        let ttl = Duration::from_secs(60);
+        QueryCache::new(
+            1 << 20,
+            ttl,
+            coherence,
+            Arc::new(Generations::new()),
+            metrics,
+        )
+    }
+
+    #[test]
+    fn an_entry_never_answers_for_another_request_sharing_its_hash() {
+        let queries = cache(Coherence::Invalidate);
+        let ready = ReadyBody::new(b"Query\0{a}", b"{}").expect("small key");
+        let entry = Arc::new(QueryEntry {
+            ready,
+            deps: vec![],
+        });
+        queries
+            .cache
+            .insert(queries.hasher.hash(b"Query\0{b}"), entry);
+        assert!(queries.get(b"Query\0{b}").is_none());
+        queries.fill(b"Query\0{a}", vec![], b"{}");
+        assert!(queries.get(b"Query\0{a}").is_some());
+    }
+
+    #[test]
+    fn a_moved_dependency_makes_an_entry_stale_only_under_invalidate() {
+        for (coherence, served) in [(Coherence::Invalidate, false), (Coherence::TtlOnly, true)] {
+            let queries = cache(coherence);
+            let deps = queries.snapshot(&[7]);
+            queries.fill(b"Query\0{}", deps, b"{}");
+            queries.gens.bump(7);
+            assert_eq!(queries.get(b"Query\0{}").is_some(), served);
+        }
     }
 }
