@@ -13,7 +13,7 @@ use moka::sync::Cache;
 
 use super::generations::Generations;
 use super::hashed::{KeyHasher, PreHashed};
-use super::ReadyBody;
+use super::{presized_entries, ReadyBody};
 use crate::keys::item_slot;
 use crate::metrics::Metrics;
 
@@ -33,6 +33,7 @@ impl ItemCache {
     ) -> Self {
         let mut builder = Cache::builder()
             .max_capacity(max_bytes)
+            .initial_capacity(presized_entries(max_bytes))
             .weigher(|_, ready: &ReadyBody| ready.weight())
             .eviction_listener(move |_key, _value, cause| match cause {
                 RemovalCause::Expired => metrics.item_evicted_expired.increment(1),

@@ -106,3 +106,21 @@ impl AsRef<[u8]> for Sendable {
 /// allocator's share. bench/proxy-memory.sh measured ~400 bytes per cached 1 KB item above
 /// the block, so `--item-cache-bytes` bounds what the cache really holds in memory.
 const ENTRY_OVERHEAD_BYTES: usize = 400;
+
+/// What a typical entry weighs: a 1 KB item (~1.1 KB of GetItem JSON, key and checksum)
+/// with its overhead.
+const TYPICAL_ENTRY_BYTES: u64 = 1536;
+
+/// Most entries a cache's hash table is sized for up front (a 16 MB table); beyond that it
+/// grows as it fills.
+const MAX_PRESIZED_ENTRIES: u64 = 1 << 20;
+
+/// How many entries to size a cache's hash table for. moka's table probes linearly and only
+/// grows at 70% load, where a lookup walks ~2 slots, each two dependent loads (slot → bucket
+/// → key); sized for the entries its byte bound holds at a typical weight, the table stays
+/// under half full until the cache is, and a hit mostly finds its key in the first slot. A
+/// microbenchmark of 10,000 cached 1 KB values: 300 instead of 350-400 ns per lookup. The
+/// price is 8 bytes per slot allocated at start (4 MB for the default item cache).
+fn presized_entries(max_bytes: u64) -> usize {
+    usize::try_from((max_bytes / TYPICAL_ENTRY_BYTES).min(MAX_PRESIZED_ENTRIES)).unwrap_or(0)
+}

@@ -13,7 +13,7 @@ use moka::sync::Cache;
 
 use super::generations::Generations;
 use super::hashed::{KeyHasher, PreHashed};
-use super::ReadyBody;
+use super::{presized_entries, ReadyBody};
 use crate::config::Coherence;
 use crate::metrics::Metrics;
 
@@ -42,6 +42,7 @@ impl QueryCache {
     ) -> Self {
         let cache = Cache::builder()
             .max_capacity(max_bytes)
+            .initial_capacity(presized_entries(max_bytes))
             .time_to_live(ttl)
             .weigher(|_, entry: &Arc<QueryEntry>| entry.ready.weight())
             .eviction_listener(move |_key, _value, cause| match cause {
