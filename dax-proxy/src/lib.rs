@@ -16,6 +16,7 @@
 //! the Streams API) passes through to the store unchanged.
 
 pub mod cache;
+mod canonical;
 pub mod cluster;
 pub mod config;
 pub mod follower;

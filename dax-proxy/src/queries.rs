@@ -18,12 +18,13 @@ use shared::expr::{parse_key_condition, Substitutions};
 use shared::model::AttributeValue;
 use shared::wire::Op;
 
+use crate::canonical;
 use crate::keys::{partition_slot, table_name, table_slot};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::Node;
 
 pub async fn query_or_scan(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome {
-    let Some(plan) = plan(op, &body) else {
+    let Some(key) = cache_key(op, &body) else {
         return node.pass_through(op, headers, body).await;
     };
     let Some(cache) = node.queries.as_ref() else {
@@ -33,67 +34,58 @@ pub async fn query_or_scan(node: &Node, op: Op, headers: &HeaderMap, body: Bytes
         Op::Scan => (&node.metrics.scan_hits, &node.metrics.scan_misses),
         _ => (&node.metrics.query_hits, &node.metrics.query_misses),
     };
-    if let Some(entry) = cache.get(&plan.key) {
+    if let Some(entry) = cache.get(&key) {
         hits.increment(1);
         return Outcome::new(Answer::Ready(entry.ready.clone()), CacheStatus::Hit);
     }
     misses.increment(1);
-    let deps = cache.snapshot(&plan.dependencies(op));
+    let Some(slots) = dependencies(op, &body) else {
+        return node.pass_through(op, headers, body).await;
+    };
+    let deps = cache.snapshot(&slots);
     let reply = match node.store_call(op, headers, body).await {
         Ok(reply) => reply,
         Err(e) => return Outcome::new(Answer::Error(e), CacheStatus::Miss),
     };
     if reply.is_success() {
-        cache.fill(&plan.key, deps, &reply.body);
+        cache.fill(&key, deps, &reply.body);
     }
     Outcome::new(Answer::Upstream(reply), CacheStatus::Miss)
 }
 
-/// A cacheable request: its cache key, and what a miss needs to work out its dependencies
-/// (kept apart so that a hit does not parse the key condition).
-struct Plan {
-    key: Vec<u8>,
-    table: String,
-    request: serde_json::Map<String, Value>,
-}
-
-impl Plan {
-    /// The generation slots an entry for this request depends on.
-    fn dependencies(&self, op: Op) -> Vec<u64> {
-        let slot = match (op, self.request.contains_key("IndexName")) {
-            (Op::Query, false) => partition_of(&self.request)
-                .map(|(name, value)| partition_slot(&self.table, &name, &value))
-                .unwrap_or_else(|| table_slot(&self.table)),
-            _ => table_slot(&self.table),
-        };
-        vec![slot]
+/// The cache key of a cacheable request (`None`: strongly consistent, asks for a capacity
+/// report, or not a JSON object): the operation and the canonical request. Parses only the
+/// request's top level and borrows from it, since every hit pays for this.
+fn cache_key(op: Op, body: &[u8]) -> Option<Vec<u8>> {
+    let members = canonical::members(std::str::from_utf8(body).ok()?)?;
+    for (name, value) in &members {
+        match (name.as_ref(), value.get()) {
+            ("ConsistentRead", "true") => return None,
+            ("ReturnConsumedCapacity", text) if text != r#""NONE""# => return None,
+            _ => {}
+        }
     }
-}
-
-fn plan(op: Op, body: &[u8]) -> Option<Plan> {
-    let request: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
-    if request.get("ConsistentRead").and_then(Value::as_bool) == Some(true) {
-        return None;
-    }
-    match request
-        .get("ReturnConsumedCapacity")
-        .and_then(Value::as_str)
-    {
-        None | Some("NONE") => {}
-        Some(_) => return None,
-    }
-    let table = table_name(request.get("TableName")?.as_str()?).to_string();
-    let mut key = op.name().as_bytes().to_vec();
+    let mut key = Vec::with_capacity(op.name().len() + 1 + body.len());
+    key.extend_from_slice(op.name().as_bytes());
     key.push(0);
-    // serde_json's Map is ordered by key here (no preserve_order), so this is canonical.
-    serde_json::to_writer(&mut key, &request).ok()?;
-    Some(Plan {
-        key,
-        table,
-        request,
-    })
+    canonical::write_members(members, &mut key)?;
+    Some(key)
 }
 
+/// The generation slots an entry for this request depends on (worked out on a miss only):
+/// a base-table Query, its partition; a Scan, an index Query, or a Query whose partition
+/// cannot be read from the request, the whole table.
+fn dependencies(op: Op, body: &[u8]) -> Option<Vec<u64>> {
+    let request: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
+    let table = table_name(request.get("TableName")?.as_str()?);
+    let slot = match (op, request.contains_key("IndexName")) {
+        (Op::Query, false) => partition_of(&request)
+            .map(|(name, value)| partition_slot(table, &name, &value))
+            .unwrap_or_else(|| table_slot(table)),
+        _ => table_slot(table),
+    };
+    Some(vec![slot])
+}
 /// The partition a base-table Query reads, from its KeyConditionExpression.
 fn partition_of(request: &serde_json::Map<String, Value>) -> Option<(String, AttributeValue)> {
     let text = request.get("KeyConditionExpression")?.as_str()?;
@@ -106,4 +98,54 @@ fn partition_of(request: &serde_json::Map<String, Value>) -> Option<(String, Att
     let subs = Substitutions::new(names.as_ref(), values.as_ref());
     let condition = parse_key_condition(text, &subs).ok()?;
     Some((condition.hash_name, condition.hash_value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_key_per_request_whatever_its_member_order() {
+        let a = br#"{"TableName":"t","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"a"}}}"#;
+        let b = br#"{"ExpressionAttributeValues":{":p":{"S":"a"}},"KeyConditionExpression":"pk = :p","TableName":"t"}"#;
+        assert_eq!(cache_key(Op::Query, a), cache_key(Op::Query, b));
+        assert!(cache_key(Op::Query, a).is_some());
+        assert_ne!(cache_key(Op::Query, a), cache_key(Op::Scan, a));
+    }
+
+    #[test]
+    fn consistent_reads_and_capacity_reports_are_not_cached() {
+        for (body, cached) in [
+            (r#"{"TableName":"t","ConsistentRead":true}"#, false),
+            (r#"{"TableName":"t","ConsistentRead":false}"#, true),
+            (
+                r#"{"TableName":"t","ReturnConsumedCapacity":"TOTAL"}"#,
+                false,
+            ),
+            (r#"{"TableName":"t","ReturnConsumedCapacity":"NONE"}"#, true),
+            (r#"["TableName"]"#, false),
+        ] {
+            assert_eq!(
+                cache_key(Op::Scan, body.as_bytes()).is_some(),
+                cached,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_base_table_query_depends_on_its_partition_an_index_query_on_the_table() {
+        let query = br##"{"TableName":"t","KeyConditionExpression":"#k = :p","ExpressionAttributeNames":{"#k":"pk"},"ExpressionAttributeValues":{":p":{"S":"a"}}}"##;
+        let partition = partition_slot("t", "pk", &AttributeValue::S("a".into()));
+        assert_eq!(dependencies(Op::Query, query), Some(vec![partition]));
+        let index = br#"{"TableName":"t","IndexName":"i","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"a"}}}"#;
+        assert_eq!(dependencies(Op::Query, index), Some(vec![table_slot("t")]));
+        assert_eq!(
+            dependencies(
+                Op::Scan,
+                br#"{"TableName":"arn:aws:dynamodb:us-east-1:0:table/t"}"#
+            ),
+            Some(vec![table_slot("t")])
+        );
+    }
 }
