@@ -22,7 +22,7 @@ FIXED=$URL
 start store "store listening on" "$BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/store"
 STORE=$URL
 start proxy "dax-proxy listening on" "$BIN/dax-proxy" --listen 127.0.0.1:0 --store "$STORE" \
-  --record-ttl 5m --cache-header
+  --record-ttl 1h --query-ttl 1h --cache-header
 PROXY=$URL
 echo "bench: fixed server $FIXED, store $STORE, proxy $PROXY; results in $OUT" >&2
 

@@ -7,6 +7,8 @@
 //! values with the shared order-preserving encoding, attributes in name order.
 
 use shared::model::keycodec::encode_scalar;
+
+use crate::canonical;
 use shared::model::{AttributeValue, Item};
 
 /// The table's name, also when the request named it by ARN (`arn:...:table/NAME`).
@@ -20,22 +22,49 @@ pub fn table_name(name: &str) -> &str {
 /// The canonical cache key of one item: `table \0 (name \0 encoded-value)*` over the key
 /// attributes in name order. `None` when a key value is not a scalar (the request is
 /// invalid; the store will say so).
-pub fn item_key(table: &str, key: &Item) -> Option<Box<[u8]>> {
-    let mut out = Vec::with_capacity(table.len() + 48);
+pub fn item_key(table: &str, key: &Item) -> Option<Vec<u8>> {
+    let mut out = key_start(table, 48);
+    for (name, value) in key {
+        push_attribute(name, value, &mut out)?;
+    }
+    Some(out)
+}
+
+/// [`item_key`] of a request's `Key` as written (`{"pk":{"S":"a"},...}`), without building
+/// an [`Item`]: a GetItem hit pays for this. `None` also for a name given twice, which
+/// the store would read as its last value.
+pub fn item_key_of_json(table: &str, key_json: &str) -> Option<Vec<u8>> {
+    let mut members = canonical::members(key_json)?;
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    if members.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+        return None;
+    }
+    let mut out = key_start(table, key_json.len());
+    for (name, raw) in members {
+        let value: AttributeValue = serde_json::from_str(raw.get()).ok()?;
+        push_attribute(&name, &value, &mut out)?;
+    }
+    Some(out)
+}
+
+fn key_start(table: &str, room: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(table.len() + 1 + room);
     out.extend_from_slice(table.as_bytes());
     out.push(0);
-    for (name, value) in key {
-        if !matches!(
-            value,
-            AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_)
-        ) {
-            return None;
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        encode_scalar(value, &mut out);
+    out
+}
+
+fn push_attribute(name: &str, value: &AttributeValue, out: &mut Vec<u8>) -> Option<()> {
+    if !matches!(
+        value,
+        AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_)
+    ) {
+        return None;
     }
-    Some(out.into_boxed_slice())
+    out.extend_from_slice(name.as_bytes());
+    out.push(0);
+    encode_scalar(value, out);
+    Some(())
 }
 
 /// The generation slot of a whole table (Scan entries and index Queries depend on it).
@@ -76,6 +105,24 @@ mod tests {
             "Music"
         );
         assert_eq!(table_name("Music"), "Music");
+    }
+
+    #[test]
+    fn a_key_as_written_and_as_parsed_are_one_key() {
+        let json = r#"{"sk":{"N":"1.50"},"pk":{"S":"a"}}"#;
+        let item: Item = serde_json::from_str(json).unwrap();
+        assert_eq!(item_key_of_json("t", json), item_key("t", &item));
+        assert!(item_key_of_json("t", json).is_some());
+    }
+
+    #[test]
+    fn a_key_naming_an_attribute_twice_or_not_scalar_has_no_cache_key() {
+        assert_eq!(
+            item_key_of_json("t", r#"{"pk":{"S":"a"},"pk":{"S":"b"}}"#),
+            None
+        );
+        assert_eq!(item_key_of_json("t", r#"{"pk":{"SS":["a"]}}"#), None);
+        assert_eq!(item_key_of_json("t", r#"{"pk":"#), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use shared::expr::{parse_projection, Projection, Substitutions};
 use shared::model::Item;
 use shared::wire::Op;
 
-use crate::keys::{item_key, table_name};
+use crate::keys::{item_key, item_key_of_json, table_name};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::Node;
 
@@ -80,11 +80,8 @@ pub async fn get_item(node: &Node, headers: &HeaderMap, body: Bytes) -> Outcome 
     let Some(projection) = projection(view.projection.as_deref(), view.names.as_ref()) else {
         return node.pass_through(Op::GetItem, headers, body).await;
     };
-    let Ok(key_item) = serde_json::from_str::<Item>(view.key.get()) else {
-        return node.pass_through(Op::GetItem, headers, body).await;
-    };
     let table = table_name(&view.table_name);
-    let Some(key) = item_key(table, &key_item) else {
+    let Some(key) = item_key_of_json(table, view.key.get()) else {
         return node.pass_through(Op::GetItem, headers, body).await;
     };
 
@@ -164,7 +161,7 @@ struct TableKeys<'a> {
 struct Wanted {
     table: String,
     key_item: Item,
-    key: Box<[u8]>,
+    key: Vec<u8>,
     raw: Value,
 }
 
@@ -273,7 +270,7 @@ async fn serve_batch(node: &Node, headers: &HeaderMap, plan: BatchPlan) -> Outco
         let Ok(parsed) = serde_json::from_slice::<BatchReply>(&reply.body) else {
             return Outcome::new(Answer::Upstream(reply), status);
         };
-        let mut returned: HashMap<Box<[u8]>, Item> = HashMap::new();
+        let mut returned: HashMap<Vec<u8>, Item> = HashMap::new();
         for (table, items) in parsed.responses.unwrap_or_default() {
             for item in items {
                 if let Some(key) = key_of_returned(&table, &item, &misses) {
@@ -281,7 +278,7 @@ async fn serve_batch(node: &Node, headers: &HeaderMap, plan: BatchPlan) -> Outco
                 }
             }
         }
-        let pending: std::collections::HashSet<Box<[u8]>> = parsed
+        let pending: std::collections::HashSet<Vec<u8>> = parsed
             .unprocessed_keys
             .unwrap_or_default()
             .into_iter()
@@ -346,7 +343,7 @@ struct UnprocessedTable {
 
 /// The cache key of an item the store returned: its values of the attributes the request's
 /// key named (the request keys tell us the key attributes without knowing the schema).
-fn key_of_returned(table: &str, item: &Item, misses: &[(Wanted, u64)]) -> Option<Box<[u8]>> {
+fn key_of_returned(table: &str, item: &Item, misses: &[(Wanted, u64)]) -> Option<Vec<u8>> {
     let (sample, _) = misses.iter().find(|(w, _)| w.table == table)?;
     let mut key = Item::new();
     for name in sample.key_item.keys() {

@@ -1,12 +1,16 @@
 //! How a proxied call was answered, and turning that into the HTTP response.
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Response, StatusCode};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderName, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
 use shared::wire::error::ApiError;
+use shared::wire::headers::{X_AMZN_REQUEST_ID, X_AMZ_CRC32};
 
 use crate::cache::ReadyBody;
 use crate::upstream::Reply;
+
+const X_DAX_CACHE: HeaderName = HeaderName::from_static("x-dax-cache");
 
 /// Whether the cache answered (`x-dax-cache`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +75,8 @@ impl Outcome {
             Answer::Upstream(reply) => {
                 let mut response = Response::new(Body::from(reply.body));
                 *response.status_mut() = reply.status;
-                for name in ["content-type", "x-amz-crc32", "x-amzn-requestid"] {
-                    if let Some(value) = reply.headers.get(name) {
+                for name in [CONTENT_TYPE, X_AMZ_CRC32, X_AMZN_REQUEST_ID] {
+                    if let Some(value) = reply.headers.get(&name) {
                         response.headers_mut().insert(name, value.clone());
                     }
                 }
@@ -88,7 +92,7 @@ impl Outcome {
         if cache_header {
             response
                 .headers_mut()
-                .insert("x-dax-cache", HeaderValue::from_static(cache.as_str()));
+                .insert(X_DAX_CACHE, HeaderValue::from_static(cache.as_str()));
         }
         response
     }
@@ -104,12 +108,12 @@ fn json(status: StatusCode, body: Bytes, crc: HeaderValue, request_id: &str) -> 
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
-        "content-type",
+        CONTENT_TYPE,
         HeaderValue::from_static("application/x-amz-json-1.0"),
     );
-    headers.insert("x-amz-crc32", crc);
+    headers.insert(X_AMZ_CRC32, crc);
     if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-requestid", value);
+        headers.insert(X_AMZN_REQUEST_ID, value);
     }
     response
 }

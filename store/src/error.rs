@@ -5,9 +5,11 @@
 //! bytes, which botocore verifies and retries on), and the JSON 1.0 content type.
 
 use axum::body::Body;
+use axum::http::header::CONTENT_TYPE as CONTENT_TYPE_HEADER;
 use axum::http::{HeaderValue, Response, StatusCode};
 use shared::wire::crc32;
 use shared::wire::error::ApiError;
+use shared::wire::headers::{X_AMZN_REQUEST_ID, X_AMZ_CRC32};
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
@@ -27,12 +29,12 @@ fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response<Body
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
+    headers.insert(CONTENT_TYPE_HEADER, HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(value) = HeaderValue::from_str(&crc) {
-        headers.insert("x-amz-crc32", value);
+        headers.insert(X_AMZ_CRC32, value);
     }
     if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-requestid", value);
+        headers.insert(X_AMZN_REQUEST_ID, value);
     }
     response
 }

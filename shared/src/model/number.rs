@@ -194,7 +194,15 @@ impl Number {
     pub(crate) fn from_validated(negative: bool, digits: &[u8], exp: i16) -> Number {
         let n = digits.len() as i32;
         let e = i32::from(exp);
-        let mut text = String::with_capacity(digits.len() + 4 + e.unsigned_abs() as usize);
+        // The exact length, so that boxing the text does not reallocate it.
+        let unsigned_len = if e >= n - 1 {
+            e + 1
+        } else if e >= 0 {
+            n + 1
+        } else {
+            n + 1 - e
+        };
+        let mut text = String::with_capacity(usize::from(negative) + unsigned_len as usize);
         if negative {
             text.push('-');
         }
@@ -229,6 +237,7 @@ impl Number {
     }
 
     fn assemble(text: String, negative: bool, exp: i16, start: usize, end: usize) -> Number {
+        debug_assert_eq!(text.len(), text.capacity(), "sized exactly: {text}");
         Number {
             text: text.into_boxed_str(),
             sign: if negative { -1 } else { 1 },

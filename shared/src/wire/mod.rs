@@ -3,6 +3,7 @@
 
 pub mod crc32;
 pub mod error;
+pub mod headers;
 pub mod op_metrics;
 pub mod ops;
 pub mod request_id;
