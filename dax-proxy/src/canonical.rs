@@ -91,10 +91,38 @@ impl<'de> Visitor<'de> for MembersVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Name(name)) = map.next_key()? {
             members.push((name, map.next_value::<&'de RawValue>()?));
         }
         Ok(Members(members))
+    }
+}
+
+/// A member name, borrowed from the input unless it has escapes (serde's own `Cow`
+/// deserializer always copies).
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
+struct NameVisitor;
+
+impl<'de> Visitor<'de> for NameVisitor {
+    type Value = Name<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
+        Ok(Name(Cow::Borrowed(name)))
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(Name(Cow::Owned(name.to_owned())))
     }
 }
 
@@ -137,6 +165,13 @@ mod tests {
         }
         // Array order is meaning (AttributesToGet, list values): kept.
         assert_ne!(canonical(r#"{"a":[1,2]}"#), canonical(r#"{"a":[2,1]}"#));
+    }
+
+    #[test]
+    fn names_are_borrowed_unless_escaped() {
+        let members = members(r#"{"plain":1,"esc\u0061ped":2}"#).unwrap();
+        assert!(matches!(members[0].0, Cow::Borrowed("plain")));
+        assert!(matches!(&members[1].0, Cow::Owned(name) if name == "escaped"));
     }
 
     #[test]

@@ -179,7 +179,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    let router = server::router(Arc::new(server::Server {
+    let service = server::service(Arc::new(server::Server {
         node,
         prometheus,
         request_ids: Default::default(),
@@ -188,7 +188,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     println!("dax-proxy listening on {address}");
     let _ = std::io::stdout().flush();
     tracing::info!(%address, "serving");
-    axum::serve(listener, router)
+    axum::serve(listener, axum::ServiceExt::into_make_service(service))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())

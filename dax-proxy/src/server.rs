@@ -1,12 +1,14 @@
 //! The proxy node's axum app: `POST /` routes each DynamoDB operation to the cache path that
 //! serves it (or straight through to the store); `GET /health`, `GET /metrics`.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Request, Response, StatusCode};
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
@@ -15,6 +17,7 @@ use serde_json::json;
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
 use shared::wire::Op;
+use tower::ServiceExt;
 
 use crate::metrics::REQUEST_ERRORS_TOTAL;
 use crate::reply::{Answer, CacheStatus, Outcome};
@@ -30,7 +33,35 @@ pub struct Server {
     pub op_metrics: OpMetrics,
 }
 
-pub fn router(server: Arc<Server>) -> Router {
+/// The node's HTTP service: `POST /`, every DynamoDB call, goes straight to [`api_call`];
+/// anything else through the axum router. Routing costs an allocation for the URL-params
+/// extension, three boxed futures and a path match per request, which the data path, where
+/// a cache hit is a few microseconds of work, need not pay.
+pub fn service(
+    server: Arc<Server>,
+) -> impl tower::Service<
+    Request<Body>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
+> + Clone
+       + Send
+       + 'static {
+    let router = router(server.clone());
+    tower::service_fn(move |request: Request<Body>| {
+        let server = server.clone();
+        let router = router.clone();
+        async move {
+            if request.method() == Method::POST && request.uri().path() == "/" {
+                Ok(api_call(State(server), request).await)
+            } else {
+                router.oneshot(request).await
+            }
+        }
+    })
+}
+
+fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/", axum::routing::post(api_call).get(root))
         .route("/health", get(health))
