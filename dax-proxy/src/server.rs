@@ -8,16 +8,16 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Request, Response, StatusCode};
+use axum::http::{HeaderMap, Request, Response, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
+use shared::wire::front::api_first;
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
 use shared::wire::Op;
-use tower::ServiceExt;
 
 use crate::metrics::REQUEST_ERRORS_TOTAL;
 use crate::reply::{Answer, CacheStatus, Outcome};
@@ -33,10 +33,8 @@ pub struct Server {
     pub op_metrics: OpMetrics,
 }
 
-/// The node's HTTP service: `POST /`, every DynamoDB call, goes straight to [`api_call`];
-/// anything else through the axum router. Routing costs an allocation for the URL-params
-/// extension, three boxed futures and a path match per request, which the data path, where
-/// a cache hit is a few microseconds of work, need not pay.
+/// The node's HTTP service: every DynamoDB call (`POST /`) straight to [`api_call`], the
+/// rest through the router ([`shared::wire::front`]).
 pub fn service(
     server: Arc<Server>,
 ) -> impl tower::Service<
@@ -48,16 +46,8 @@ pub fn service(
        + Send
        + 'static {
     let router = router(server.clone());
-    tower::service_fn(move |request: Request<Body>| {
-        let server = server.clone();
-        let router = router.clone();
-        async move {
-            if request.method() == Method::POST && request.uri().path() == "/" {
-                Ok(api_call(State(server), request).await)
-            } else {
-                router.oneshot(request).await
-            }
-        }
+    api_first(router, move |request| {
+        api_call(State(server.clone()), request)
     })
 }
 

@@ -8,8 +8,9 @@
 //! - [`wire`]: the JSON 1.0 protocol: operation targets, the error type and its `__type`
 //!   JSON, DynamoDB's message texts, the `x-amz-crc32` checksum.
 //!
-//! This crate knows nothing of HTTP servers or storage engines: it is pure data and logic,
-//! so that the proxy can validate exactly as the store does.
+//! This crate knows nothing of storage engines, and of HTTP servers only the protocol's
+//! header names and the `POST /` front both servers share ([`wire::front`]): it is data and
+//! logic, so that the proxy can validate exactly as the store does.
 
 pub mod expr;
 pub mod model;

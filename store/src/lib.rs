@@ -90,11 +90,11 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
         listen,
         cluster: Default::default(),
     });
-    let router = server::router(server);
+    let service = server::service(server);
     println!("store listening on {listen}");
     let _ = std::io::stdout().flush();
     tracing::info!(%listen, "serving");
-    axum::serve(listener, router)
+    axum::serve(listener, axum::ServiceExt::into_make_service(service))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())

@@ -7,6 +7,7 @@
 //! DynamoDB error JSON; a panic inside a handler is caught and answered with
 //! InternalServerError without its text, and the process keeps serving.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -22,6 +23,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::front::api_first;
 use shared::wire::ops::decode;
 use shared::wire::Op;
 
@@ -45,8 +47,26 @@ pub struct Server {
     pub cluster: ClusterState,
 }
 
+/// The store's HTTP service: every DynamoDB call (`POST /`) straight to [`api_call`], the
+/// rest through the router ([`shared::wire::front`]).
+pub fn service(
+    server: Arc<Server>,
+) -> impl tower::Service<
+    Request<Body>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
+> + Clone
+       + Send
+       + 'static {
+    let router = router(server.clone());
+    api_first(router, move |request| {
+        api_call(State(server.clone()), request)
+    })
+}
+
 /// The router of the store.
-pub fn router(server: Arc<Server>) -> Router {
+fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/", get(root).post(api_call))
         .route("/health", get(health))

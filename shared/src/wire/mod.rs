@@ -3,6 +3,7 @@
 
 pub mod crc32;
 pub mod error;
+pub mod front;
 pub mod headers;
 pub mod op_metrics;
 pub mod ops;
