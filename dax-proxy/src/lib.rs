@@ -38,9 +38,11 @@ use std::sync::Arc;
 use shared::wire::op_metrics::OpMetrics;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::http::HeaderMap;
 use bytes::Bytes;
 use shared::wire::error::ApiError;
+use shared::wire::front::api_first;
 use shared::wire::Op;
 use subtle::ConstantTimeEq;
 
@@ -179,12 +181,16 @@ pub async fn serve(config: Config) -> Result<(), String> {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    let service = server::service(Arc::new(server::Server {
+    let server = Arc::new(server::Server {
         node,
         prometheus,
         request_ids: Default::default(),
         op_metrics: OpMetrics::register(metrics::REQUESTS_TOTAL, metrics::REQUEST_DURATION_SECONDS),
-    }));
+    });
+    // Every DynamoDB call straight to the API handler, the rest through the router.
+    let service = api_first(server::router(server.clone()), move |request| {
+        server::api_call(State(server.clone()), request)
+    });
     println!("dax-proxy listening on {address}");
     let _ = std::io::stdout().flush();
     tracing::info!(%address, "serving");

@@ -1,8 +1,6 @@
 //! The proxy node's axum app: `POST /` routes each DynamoDB operation to the cache path that
 //! serves it (or straight through to the store); `GET /health`, `GET /metrics`.
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,7 +12,6 @@ use axum::Router;
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
-use shared::wire::front::api_first;
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
 use shared::wire::Op;
@@ -33,25 +30,7 @@ pub struct Server {
     pub op_metrics: OpMetrics,
 }
 
-/// The node's HTTP service: every DynamoDB call (`POST /`) straight to [`api_call`], the
-/// rest through the router ([`shared::wire::front`]).
-pub fn service(
-    server: Arc<Server>,
-) -> impl tower::Service<
-    Request<Body>,
-    Response = Response<Body>,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
-> + Clone
-       + Send
-       + 'static {
-    let router = router(server.clone());
-    api_first(router, move |request| {
-        api_call(State(server.clone()), request)
-    })
-}
-
-fn router(server: Arc<Server>) -> Router {
+pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/", axum::routing::post(api_call).get(root))
         .route("/health", get(health))
@@ -100,7 +79,7 @@ async fn not_an_api_call() -> Response<Body> {
 }
 
 // Takes the whole request: axum's `HeaderMap` extractor would clone the headers.
-async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>) -> Response<Body> {
+pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     let request_id = server.request_ids.next();

@@ -34,6 +34,8 @@ pub mod ttl;
 use std::io::Write;
 use std::sync::Arc;
 
+use axum::extract::State;
+use shared::wire::front::api_first;
 use shared::wire::op_metrics::OpMetrics;
 
 use crate::app::App;
@@ -90,7 +92,10 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
         listen,
         cluster: Default::default(),
     });
-    let service = server::service(server);
+    // Every DynamoDB call straight to the API handler, the rest through the router.
+    let service = api_first(server::router(server.clone()), move |request| {
+        server::api_call(State(server.clone()), request)
+    });
     println!("store listening on {listen}");
     let _ = std::io::stdout().flush();
     tracing::info!(%listen, "serving");

@@ -7,7 +7,6 @@
 //! DynamoDB error JSON; a panic inside a handler is caught and answered with
 //! InternalServerError without its text, and the process keeps serving.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -23,7 +22,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use shared::wire::error::{ApiError, ErrorCode};
-use shared::wire::front::api_first;
 use shared::wire::ops::decode;
 use shared::wire::Op;
 
@@ -47,26 +45,7 @@ pub struct Server {
     pub cluster: ClusterState,
 }
 
-/// The store's HTTP service: every DynamoDB call (`POST /`) straight to [`api_call`], the
-/// rest through the router ([`shared::wire::front`]).
-pub fn service(
-    server: Arc<Server>,
-) -> impl tower::Service<
-    Request<Body>,
-    Response = Response<Body>,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
-> + Clone
-       + Send
-       + 'static {
-    let router = router(server.clone());
-    api_first(router, move |request| {
-        api_call(State(server.clone()), request)
-    })
-}
-
-/// The router of the store.
-fn router(server: Arc<Server>) -> Router {
+pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/", get(root).post(api_call))
         .route("/health", get(health))
@@ -164,7 +143,7 @@ fn json_response(value: &impl serde::Serialize) -> Response<Body> {
 }
 
 // Takes the whole request: axum's `HeaderMap` extractor would clone the headers.
-async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>) -> Response<Body> {
+pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     let request_id = server.request_ids.next();
