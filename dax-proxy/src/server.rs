@@ -30,9 +30,11 @@ pub struct Server {
     pub op_metrics: OpMetrics,
 }
 
+/// The node's router, for everything but the API calls: `POST /` never reaches it, since
+/// the front (`shared::wire::front`, built in `lib.rs`) hands those to [`api_call`] itself.
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
-        .route("/", axum::routing::post(api_call).get(root))
+        .route("/", get(root))
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .fallback(not_an_api_call)

@@ -45,9 +45,11 @@ pub struct Server {
     pub cluster: ClusterState,
 }
 
+/// The store's router, for everything but the API calls: `POST /` never reaches it, since
+/// the front (`shared::wire::front`, built in `lib.rs`) hands those to [`api_call`] itself.
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
-        .route("/", get(root).post(api_call))
+        .route("/", get(root))
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .route("/internal/changes", get(changes))
