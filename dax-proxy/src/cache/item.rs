@@ -55,9 +55,10 @@ impl ItemCache {
         (ready.key() == key).then_some(ready)
     }
 
-    fn insert(&self, key: &[u8], body: &[u8]) {
+    /// Caches `body` for `key` under `hash`, the key's hash (callers have it already).
+    fn insert(&self, hash: u64, key: &[u8], body: &[u8]) {
         if let Some(ready) = ReadyBody::new(key, body) {
-            self.cache.insert(self.hasher.hash(key), ready);
+            self.cache.insert(hash, ready);
         }
     }
 
@@ -70,7 +71,7 @@ impl ItemCache {
     /// was read (the fetched body may then predate the change).
     pub fn fill(&self, key: &[u8], generation: u64, body: &[u8]) {
         if self.gens.read(item_slot(key)) == generation {
-            self.insert(key, body);
+            self.insert(self.hasher.hash(key), key, body);
         }
     }
 
@@ -80,8 +81,9 @@ impl ItemCache {
     /// (An entry of another key sharing the hash is replaced too: it only misses next time.)
     pub fn apply_change(&self, key: &[u8], body: &[u8]) {
         self.gens.bump(item_slot(key));
-        if self.cache.contains_key(&self.hasher.hash(key)) {
-            self.insert(key, body);
+        let hash = self.hasher.hash(key);
+        if self.cache.contains_key(&hash) {
+            self.insert(hash, key, body);
         }
     }
 
