@@ -3,7 +3,8 @@
 //!
 //! For each change: the item's cache entry, if present, is replaced by the new image (or a
 //! negative entry for a delete), and the item's, partition's and table's generations are
-//! bumped, so in-flight misses and dependent query pages are discarded.
+//! bumped, so in-flight misses and dependent query pages are discarded. A deleted table
+//! (a direct DeleteTable, or one through another node) clears the caches.
 //!
 //! It starts at the feed's head (an empty cache needs no history) and long-polls, so a
 //! write is applied here within milliseconds. If the feed cannot be read, changes are not
@@ -36,6 +37,9 @@ struct Record {
     hash_key: Option<String>,
     keys: Item,
     new: Option<Item>,
+    /// `table_dropped` for a deleted table; item changes otherwise.
+    #[serde(default)]
+    cause: Option<String>,
 }
 
 /// Runs until the process ends.
@@ -84,6 +88,10 @@ pub async fn run(node: Arc<Node>) {
 }
 
 fn apply(node: &Node, record: &Record) {
+    if record.cause.as_deref() == Some("table_dropped") {
+        node.forget_table(&record.table);
+        return;
+    }
     node.bump_table(&record.table);
     if let Some(hash) = record
         .hash_key

@@ -140,6 +140,24 @@ impl Node {
         self.gens.bump(keys::table_slot(table));
     }
 
+    /// Drops every cached item and page, and stops in-flight misses from filling either
+    /// with what they fetched before: for a change whose keys are unknown.
+    pub fn clear_caches(&self) {
+        self.gens.bump_all();
+        self.items.clear();
+        if let Some(queries) = &self.queries {
+            queries.clear();
+        }
+    }
+
+    /// The table was deleted, created or reshaped: nothing cached under its name, nor its
+    /// key schema, may answer again. (Entries are keyed by hash, so they cannot be picked
+    /// out by table: everything goes.)
+    pub fn forget_table(&self, table: &str) {
+        self.schemas.forget(table);
+        self.clear_caches();
+    }
+
     /// Publishes cache sizes as gauges.
     pub fn refresh_gauges(&self) {
         self.items.run_pending_tasks();

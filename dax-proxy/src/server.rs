@@ -146,14 +146,10 @@ async fn route(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome
         | Op::RestoreTableToPointInTime => {
             let table = table_of(&body);
             let outcome = node.pass_through(op, headers, body).await;
-            // A table that went away or changed shape must not be served from old entries.
+            // A table that went away or changed shape must not be served from old entries
+            // (the change feed tells every node of a drop; this node forgets at once).
             if let Some(table) = table {
-                node.schemas.forget(&table);
-                node.bump_table(&table);
-                node.items.clear();
-                if let Some(queries) = &node.queries {
-                    queries.clear();
-                }
+                node.forget_table(&table);
             }
             outcome
         }

@@ -130,10 +130,7 @@ async fn invalidate_written(node: &Node, op: Op, headers: &HeaderMap, body: &[u8
             .await
         else {
             // Without the schema the written key is unknown: drop what may hold it.
-            node.items.clear();
-            if let Some(queries) = &node.queries {
-                queries.clear();
-            }
+            node.clear_caches();
             continue;
         };
         let key = if is_key {

@@ -84,6 +84,10 @@ pub fn record_json(app: &App, record: &ChangeRecord) -> Value {
         "keys": record.keys,
         "old": record.old_image,
         "new": record.new_image,
-        "cause": match record.cause { Cause::User => "user", Cause::Ttl => "ttl" },
+        "cause": match record.cause {
+            Cause::User => "user",
+            Cause::Ttl => "ttl",
+            Cause::TableDropped => "table_dropped",
+        },
     })
 }

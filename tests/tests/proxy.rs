@@ -1,8 +1,8 @@
 //! The dax-proxy cluster, as separate processes in front of a real store, driven with
 //! aws-sdk-dynamodb: hits and misses counted right, writes through any node visible on
-//! every node, direct store writes invalidating proxy caches, strongly consistent reads
-//! bypassing, negative caching, record TTL expiry, query cache invalidation in both
-//! coherence modes, and failover after `kill -9` of the primary.
+//! every node, direct store writes (and table drops) invalidating proxy caches, strongly
+//! consistent reads bypassing, negative caching, record TTL expiry, query cache
+//! invalidation in both coherence modes, and failover after `kill -9` of the primary.
 
 use std::time::Duration;
 
@@ -194,6 +194,39 @@ async fn direct_store_writes_update_and_delete_cached_items() {
         .await
         .unwrap();
     wait_for_value(&client, &table, "k", None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_dropped_at_the_store_is_not_served_from_old_entries() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let client = proxy.client();
+    let direct = store.client();
+    let table = unique_name("proxydrop");
+    create_hash_table(&direct, &table).await;
+    put_v(&direct, &table, "p", "old").await;
+    for _ in 0..2 {
+        assert_eq!(
+            get_v(&client, &table, "p", false).await.as_deref(),
+            Some("old")
+        );
+        assert_eq!(query_count(&client, &table).await, 1);
+    }
+    let endpoint = proxy.endpoint();
+    assert_eq!(metric(&endpoint, "dax_item_cache_hits_total").await, 1.0);
+    assert_eq!(metric(&endpoint, "dax_query_cache_hits_total").await, 1.0);
+
+    // Deleted and created again straight at the store: no item write names the old item,
+    // so only the drop itself, through the change feed, can retire the cached entries.
+    direct
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    create_hash_table(&direct, &table).await;
+    wait_for_value(&client, &table, "p", None).await;
+    assert_eq!(query_count(&client, &table).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,12 +17,15 @@ const SLOTS: usize = 1 << 16;
 
 pub struct Generations {
     slots: Box<[AtomicU64]>,
+    /// Added to every slot's value: bumping it changes every generation at once.
+    everything: AtomicU64,
 }
 
 impl Generations {
     pub fn new() -> Self {
         Generations {
             slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            everything: AtomicU64::new(0),
         }
     }
 
@@ -31,14 +34,21 @@ impl Generations {
         &self.slots[(hash as usize) & (SLOTS - 1)]
     }
 
-    /// The slot's current generation.
+    /// The slot's current generation. Both terms only grow, so the sum moves whenever
+    /// either does.
     pub fn read(&self, hash: u64) -> u64 {
-        self.slot(hash).load(Ordering::Acquire)
+        let slot = self.slot(hash).load(Ordering::Acquire);
+        slot.wrapping_add(self.everything.load(Ordering::Acquire))
     }
 
     /// Marks everything depending on the slot as changed.
     pub fn bump(&self, hash: u64) {
         self.slot(hash).fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Marks everything as changed (what a dropped table held cannot be enumerated).
+    pub fn bump_all(&self) {
+        self.everything.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -62,5 +72,15 @@ mod tests {
         // Hashes that differ only above the mask share a slot: a spurious miss, never stale.
         g.bump(3 + (1 << 20));
         assert_eq!(g.read(3), 1);
+    }
+
+    #[test]
+    fn bump_all_changes_every_slot() {
+        let g = Generations::new();
+        g.bump(1);
+        let (a, b) = (g.read(1), g.read(2));
+        g.bump_all();
+        assert_ne!(g.read(1), a);
+        assert_ne!(g.read(2), b);
     }
 }

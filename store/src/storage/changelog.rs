@@ -7,7 +7,7 @@
 //! u8 version = 1
 //! u64 BE time_ms        (written last, at commit: see `set_time`)
 //! u64 BE table_id
-//! u8 cause              (0 user, 1 ttl)
+//! u8 cause              (0 user, 1 ttl, 2 table dropped)
 //! u8 flags              (bit 0: old image present, bit 1: new image present)
 //! u32 BE len | table name (UTF-8)
 //! u32 BE len | keys     (shared::model::codec item encoding)
@@ -24,11 +24,16 @@
 //! same engine batch as each record, so a stream reads one table's records without
 //! scanning everyone else's (see `stream_log`).
 //!
+//! A table-drop record (cause 2: empty keys, no images) is written in the batch that
+//! removes a table from the catalog, so that followers of the whole log (dax-proxy nodes)
+//! drop what they cached of a name that no longer means that table. The per-table index
+//! does not list it: streams and point-in-time recovery read item changes only.
+//!
 //! Retention: `Storage::trim_changes` deletes records older than a cutoff (streams keep 24
 //! hours) but always keeps the newest one, because `open` recovers the next sequence number
 //! from the last record.
 
-use shared::model::codec::decode_item;
+use shared::model::codec::{decode_item, encode_item};
 use shared::model::Item;
 
 use super::{Cause, ChangeRecord, StorageError};
@@ -49,6 +54,12 @@ pub fn seq_key(seq: u64) -> [u8; 8] {
 
 /// Byte offset of `table_id` in an encoded record.
 const TABLE_OFFSET: usize = 9;
+
+/// Byte offset of the cause in an encoded record, and the causes' codes.
+const CAUSE_OFFSET: usize = 17;
+const CAUSE_USER: u8 = 0;
+const CAUSE_TTL: u8 = 1;
+const CAUSE_TABLE_DROPPED: u8 = 2;
 
 /// The per-table index key of record `seq` of table `table_id`: `table_id | seq`, both u64
 /// big-endian, so one table's records are one contiguous range in commit order.
@@ -74,6 +85,16 @@ pub fn record_table_id(record: &[u8]) -> Option<u64> {
         .try_into()
         .ok()?;
     Some(u64::from_be_bytes(bytes))
+}
+
+/// The per-table index key of an encoded record with sequence number `seq`; `None` for a
+/// table-drop record (which the index does not list) or a record too short to name its
+/// table (which `encode` never produces).
+pub fn index_key(record: &[u8], seq: u64) -> Option<[u8; 16]> {
+    if record.get(CAUSE_OFFSET) == Some(&CAUSE_TABLE_DROPPED) {
+        return None;
+    }
+    Some(table_seq_key(record_table_id(record)?, seq))
 }
 
 /// The commit time of an encoded record, read without decoding the rest.
@@ -109,8 +130,9 @@ pub fn encode(parts: &RecordParts<'_>) -> Vec<u8> {
     out.extend_from_slice(&0u64.to_be_bytes());
     out.extend_from_slice(&parts.table_id.to_be_bytes());
     out.push(match parts.cause {
-        Cause::User => 0,
-        Cause::Ttl => 1,
+        Cause::User => CAUSE_USER,
+        Cause::Ttl => CAUSE_TTL,
+        Cause::TableDropped => CAUSE_TABLE_DROPPED,
     });
     let mut flags = 0;
     if parts.old_image.is_some() {
@@ -129,6 +151,18 @@ pub fn encode(parts: &RecordParts<'_>) -> Vec<u8> {
         put_bytes(&mut out, new);
     }
     out
+}
+
+/// Encodes the record announcing that table `table_id`, named `table_name`, was deleted.
+pub fn encode_table_drop(table_id: u64, table_name: &str) -> Vec<u8> {
+    encode(&RecordParts {
+        table_id,
+        table_name,
+        cause: Cause::TableDropped,
+        keys: &encode_item(&Item::new()),
+        old_image: None,
+        new_image: None,
+    })
 }
 
 /// Writes the commit time into an encoded record (no-op on a record too short to hold it,
@@ -158,8 +192,9 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
     let time_ms = r.u64().ok_or_else(corrupt)?;
     let table_id = r.u64().ok_or_else(corrupt)?;
     let cause = match r.u8().ok_or_else(corrupt)? {
-        0 => Cause::User,
-        1 => Cause::Ttl,
+        CAUSE_USER => Cause::User,
+        CAUSE_TTL => Cause::Ttl,
+        CAUSE_TABLE_DROPPED => Cause::TableDropped,
         _ => return Err(corrupt()),
     };
     let flags = r.u8().ok_or_else(corrupt)?;
@@ -254,6 +289,26 @@ mod tests {
         assert!(decode(b"short", &bytes).is_err());
         assert_eq!(record_table_id(&bytes), Some(7));
         assert_eq!(record_table_id(&bytes[..12]), None);
+    }
+
+    #[test]
+    fn a_table_drop_decodes_and_stays_out_of_the_table_index() {
+        let mut bytes = encode_table_drop(7, "gone");
+        set_time(&mut bytes, 42);
+        let record = decode(&seq_key(3), &bytes).expect("decodes");
+        assert_eq!(record.cause, Cause::TableDropped);
+        assert_eq!((record.table_id, record.table_name.as_str()), (7, "gone"));
+        assert!(record.keys.is_empty() && record.old_image.is_none() && record.new_image.is_none());
+        assert_eq!(index_key(&bytes, 3), None);
+        let change = encode(&RecordParts {
+            table_id: 7,
+            table_name: "gone",
+            cause: Cause::User,
+            keys: &encode_item(&Item::new()),
+            old_image: None,
+            new_image: None,
+        });
+        assert_eq!(index_key(&change, 3), Some(table_seq_key(7, 3)));
     }
 
     #[test]

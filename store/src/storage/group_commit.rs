@@ -188,12 +188,8 @@ impl Committer {
         let time_ms = now_ms().max(state.last_time_ms);
         for (seq, mut record) in (first_seq..).zip(records) {
             changelog::set_time(&mut record, time_ms);
-            if let Some(table_id) = changelog::record_table_id(&record) {
-                wb.insert(
-                    &engine.table_changes,
-                    changelog::table_seq_key(table_id, seq),
-                    [],
-                );
+            if let Some(index_key) = changelog::index_key(&record, seq) {
+                wb.insert(&engine.table_changes, index_key, []);
             }
             wb.insert(&engine.changes, changelog::seq_key(seq), record);
         }

@@ -108,12 +108,14 @@ pub enum Mutation {
     Keep,
 }
 
-/// Why an item changed, as the change log records it (streams show TTL deletes as a
-/// service REMOVE).
+/// Why a change-log record was written (streams show TTL deletes as a service REMOVE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
     User,
     Ttl,
+    /// Not an item change: the table was deleted (the record's keys are empty, it has no
+    /// images). Only readers of the whole log see it; streams and PITR never do.
+    TableDropped,
 }
 
 /// One committed change of one item.
@@ -626,21 +628,42 @@ impl Storage {
     /// Durable catalog records (table descriptions, tags, settings): key → JSON bytes.
     /// `None` deletes the record. Returns once the change is durable.
     pub async fn put_meta(&self, key: &str, value: Option<Vec<u8>>) -> Result<(), StorageError> {
-        let key = key.as_bytes().to_vec();
-        let op = match value {
-            Some(value) => Op::Put {
-                space: Space::Meta,
-                key,
-                value,
-            },
-            None => Op::Delete {
-                space: Space::Meta,
-                key,
-            },
-        };
+        self.write_meta(vec![(key, value)], None).await
+    }
+
+    /// Several catalog records (as [`Storage::put_meta`]) in one atomic, durable batch;
+    /// with `dropped = Some((table_id, name))`, the same batch logs that table's drop for
+    /// followers of the change log.
+    pub async fn write_meta(
+        &self,
+        entries: Vec<(&str, Option<Vec<u8>>)>,
+        dropped: Option<(u64, &str)>,
+    ) -> Result<(), StorageError> {
+        let ops = entries
+            .into_iter()
+            .map(|(key, value)| {
+                let key = key.as_bytes().to_vec();
+                match value {
+                    Some(value) => Op::Put {
+                        space: Space::Meta,
+                        key,
+                        value,
+                    },
+                    None => Op::Delete {
+                        space: Space::Meta,
+                        key,
+                    },
+                }
+            })
+            .collect();
+        let records = dropped
+            .map(|(table_id, name)| changelog::encode_table_drop(table_id, name))
+            .into_iter()
+            .collect();
         self.commit(
             Batch {
-                ops: vec![op],
+                ops,
+                records,
                 ..Batch::default()
             },
             Vec::new(),

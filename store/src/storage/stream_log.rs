@@ -37,13 +37,10 @@ pub(super) fn backfill_table_index(engine: &Engine) -> Result<(), StorageError> 
         let (key, value) = guard.into_inner().map_err(engine_error)?;
         let seq =
             changelog::parse_seq_key(&key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
-        let table_id = changelog::record_table_id(&value)
-            .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
-        batch.insert(
-            &engine.table_changes,
-            changelog::table_seq_key(table_id, seq),
-            [],
-        );
+        changelog::record_table_id(&value).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
+        if let Some(index_key) = changelog::index_key(&value, seq) {
+            batch.insert(&engine.table_changes, index_key, []);
+        }
         pending += 1;
         if pending >= CHUNK {
             batch.commit().map_err(engine_error)?;
@@ -127,10 +124,10 @@ impl Storage {
                     if seq >= newest || changelog::record_time_ms(&value) >= Some(before_ms) {
                         break;
                     }
-                    if let Some(table_id) = changelog::record_table_id(&value) {
+                    if let Some(index_key) = changelog::index_key(&value, seq) {
                         ops.push(Op::Delete {
                             space: Space::TableChanges,
-                            key: changelog::table_seq_key(table_id, seq).to_vec(),
+                            key: index_key.to_vec(),
                         });
                     }
                     ops.push(Op::Delete {
