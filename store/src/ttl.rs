@@ -119,7 +119,7 @@ async fn sweep_table(
         {
             let iter = app.storage.scan(&table.layout, None, start.as_ref())?;
             for item in iter.take(SCAN_CHUNK) {
-                let item = item?;
+                let item = item?.decode()?;
                 seen += 1;
                 let Some(key) = table.schema().key_of_stored(&item) else {
                     continue;

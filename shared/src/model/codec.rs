@@ -21,9 +21,19 @@
 //! numbers re-validated, nesting is capped at [`MAX_DECODE_DEPTH`] and counts never
 //! pre-allocate more than the remaining input could hold, so arbitrary bytes give `None`,
 //! never a panic or a huge allocation. Set elements are not re-checked for duplicates.
+//!
+//! [`ItemJson`] serializes an encoded item as DynamoDB JSON straight from its bytes, for
+//! reads that return items as stored: no `Item` is built, so none of its allocations are
+//! made or freed. It reads with the decoder's checks, except that numbers are written as
+//! stored rather than re-parsed.
+
+use std::cell::Cell;
+
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 
 use super::number::Number;
-use super::value::{AttributeValue, Item};
+use super::value::{AttributeValue, Base64Ref, Item};
 
 /// The layout version written by [`encode_item`].
 pub const VERSION: u8 = 1;
@@ -190,8 +200,12 @@ impl<'a> Reader<'a> {
         Some(head)
     }
 
+    fn str(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.bytes()?).ok()
+    }
+
     fn string(&mut self) -> Option<String> {
-        std::str::from_utf8(self.bytes()?).ok().map(str::to_owned)
+        self.str().map(str::to_owned)
     }
 
     fn number(&mut self) -> Option<Number> {
@@ -251,6 +265,136 @@ impl<'a> Reader<'a> {
             out.push(element(self)?);
         }
         Some(out)
+    }
+}
+
+/// An encoded item (as [`encode_item`] writes it) that serializes as DynamoDB JSON: the
+/// same output, for any serializer, as serializing `decode_item` of the same bytes. Bytes
+/// that do not decode are a serialization error.
+pub struct ItemJson<'a>(pub &'a [u8]);
+
+impl Serialize for ItemJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let body = match self.0.split_first() {
+            Some((&VERSION, body)) => body,
+            _ => return Err(corrupt()),
+        };
+        let cursor = Cursor(Cell::new(body));
+        let out = MapJson(&cursor, 0).serialize(serializer)?;
+        if !cursor.0.get().is_empty() {
+            return Err(corrupt());
+        }
+        Ok(out)
+    }
+}
+
+fn corrupt<E: serde::ser::Error>() -> E {
+    E::custom("corrupt item encoding")
+}
+
+/// The unread rest of an encoding, shared by the nested serializers below: serde hands
+/// each value `&self`, and each reads its own bytes and moves the cursor past them.
+struct Cursor<'a>(Cell<&'a [u8]>);
+
+impl<'a> Cursor<'a> {
+    fn read<T, E: serde::ser::Error>(
+        &self,
+        read: impl FnOnce(&mut Reader<'a>) -> Option<T>,
+    ) -> Result<T, E> {
+        let mut reader = Reader {
+            input: self.0.get(),
+        };
+        let value = read(&mut reader).ok_or_else(corrupt)?;
+        self.0.set(reader.input);
+        Ok(value)
+    }
+}
+
+/// A map at the cursor (an item, or an M's contents), at nesting `depth`.
+struct MapJson<'c, 'a>(&'c Cursor<'a>, usize);
+
+impl Serialize for MapJson<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let MapJson(cursor, depth) = *self;
+        let n = cursor.read(Reader::count)?;
+        let mut map = serializer.serialize_map(Some(n))?;
+        for _ in 0..n {
+            let name = cursor.read(Reader::str)?;
+            map.serialize_entry(name, &ValueJson(cursor, depth))?;
+        }
+        map.end()
+    }
+}
+
+/// One tagged value at the cursor, shaped as `AttributeValue`'s `Serialize` shapes it.
+struct ValueJson<'c, 'a>(&'c Cursor<'a>, usize);
+
+impl Serialize for ValueJson<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let ValueJson(cursor, depth) = *self;
+        let tag = cursor.read(Reader::byte)?;
+        let nested = || {
+            if depth >= MAX_DECODE_DEPTH {
+                Err(corrupt())
+            } else {
+                Ok(depth + 1)
+            }
+        };
+        let mut map = serializer.serialize_map(Some(1))?;
+        match tag {
+            T_S => map.serialize_entry("S", cursor.read::<_, S::Error>(Reader::str)?)?,
+            T_N => map.serialize_entry("N", cursor.read::<_, S::Error>(Reader::str)?)?,
+            T_B => {
+                map.serialize_entry("B", &Base64Ref(cursor.read::<_, S::Error>(Reader::bytes)?))?
+            }
+            T_FALSE => map.serialize_entry("BOOL", &false)?,
+            T_TRUE => map.serialize_entry("BOOL", &true)?,
+            T_NULL => map.serialize_entry("NULL", &true)?,
+            T_M => map.serialize_entry("M", &MapJson(cursor, nested()?))?,
+            T_L => map.serialize_entry("L", &ListJson(cursor, nested()?))?,
+            T_SS => map.serialize_entry("SS", &SetJson(cursor, T_SS))?,
+            T_NS => map.serialize_entry("NS", &SetJson(cursor, T_NS))?,
+            T_BS => map.serialize_entry("BS", &SetJson(cursor, T_BS))?,
+            _ => return Err(corrupt()),
+        }
+        map.end()
+    }
+}
+
+/// An L's elements at the cursor.
+struct ListJson<'c, 'a>(&'c Cursor<'a>, usize);
+
+impl Serialize for ListJson<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let ListJson(cursor, depth) = *self;
+        let n = cursor.read(Reader::count)?;
+        let mut seq = serializer.serialize_seq(Some(n))?;
+        for _ in 0..n {
+            seq.serialize_element(&ValueJson(cursor, depth))?;
+        }
+        seq.end()
+    }
+}
+
+/// A set's elements at the cursor (`tag` says which kind); empty sets do not decode.
+struct SetJson<'c, 'a>(&'c Cursor<'a>, u8);
+
+impl Serialize for SetJson<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let SetJson(cursor, tag) = *self;
+        let n = cursor.read(Reader::count)?;
+        if n == 0 {
+            return Err(corrupt());
+        }
+        let mut seq = serializer.serialize_seq(Some(n))?;
+        for _ in 0..n {
+            if tag == T_BS {
+                seq.serialize_element(&Base64Ref(cursor.read(Reader::bytes)?))?;
+            } else {
+                seq.serialize_element(cursor.read::<_, S::Error>(Reader::str)?)?;
+            }
+        }
+        seq.end()
     }
 }
 
@@ -316,7 +460,61 @@ mod tests {
         assert_eq!(decode_item(&deep), None);
     }
 
+    fn json(bytes: &[u8]) -> Option<Vec<u8>> {
+        crate::model::json_out::to_vec(&ItemJson(bytes)).ok()
+    }
+
+    #[test]
+    fn item_json_rejects_what_decoding_rejects() {
+        assert_eq!(json(&[]), None);
+        assert_eq!(json(&[2, 0]), None);
+        assert_eq!(json(&[1, 0, 0]), None);
+        assert_eq!(json(&[1, 1, 1, b'a', T_SS, 0]), None);
+        assert_eq!(json(&[1, 1, 1, 0xFF, T_NULL]), None); // a name that is not UTF-8
+        assert_eq!(json(&[1, 1, 1, b'a', 42]), None); // unknown tag
+        let mut deep = vec![1, 1, 1, b'a'];
+        for _ in 0..=MAX_DECODE_DEPTH {
+            deep.extend_from_slice(&[T_L, 1]);
+        }
+        deep.push(T_NULL);
+        assert_eq!(json(&deep), None);
+        // Numbers are written as stored; the decoder re-validates them.
+        assert_eq!(
+            json(&[1, 1, 1, b'a', T_N, 1, b'x']).as_deref(),
+            Some(&br#"{"a":{"N":"x"}}"#[..])
+        );
+    }
+
     proptest! {
+        #[test]
+        fn item_json_is_the_decoded_items_json(item in item_strategy()) {
+            let enc = encode_item(&item);
+            let fast = crate::model::json_out::to_vec(&ItemJson(&enc)).ok();
+            prop_assert_eq!(fast, crate::model::json_out::to_vec(&item).ok());
+            let plain = serde_json::to_vec(&ItemJson(&enc)).ok();
+            prop_assert_eq!(plain, serde_json::to_vec(&item).ok());
+        }
+
+        #[test]
+        fn item_json_of_mutated_bytes_never_panics_and_agrees(
+            item in item_strategy(), at in any::<usize>(), byte in any::<u8>()
+        ) {
+            let mut enc = encode_item(&item);
+            let i = at % enc.len();
+            enc[i] = byte;
+            for bytes in [&enc[..], &enc[..i]] {
+                let fast = json(bytes);
+                // Agreement holds for what the encoder writes (names in order, each once);
+                // a mutated name may break that and still decode.
+                match decode_item(bytes) {
+                    Some(decoded) if encode_item(&decoded) == bytes => {
+                        prop_assert_eq!(fast, crate::model::json_out::to_vec(&decoded).ok());
+                    }
+                    _ => {}
+                }
+            }
+        }
+
         #[test]
         fn round_trips(item in item_strategy()) {
             prop_assert_eq!(decode_item(&encode_item(&item)), Some(item));

@@ -842,7 +842,7 @@ mod tests {
                 consumed_capacity: Some(capacity.clone()),
             };
             proptest::prop_assert!(same(to_vec(&out), serde_json::to_vec(&out)));
-            let out = scan::ScanOutput { items: None, last_evaluated_key: key.clone(), ..Default::default() };
+            let out: scan::ScanOutput = scan::ScanOutput { items: None, last_evaluated_key: key.clone(), ..Default::default() };
             proptest::prop_assert!(same(to_vec(&out), serde_json::to_vec(&out)));
             let out = batch_get_item::BatchGetItemOutput {
                 responses: [("a".to_string(), items.clone()), ("b\n".to_string(), vec![])].into(),

@@ -275,7 +275,7 @@ impl Hash for AttributeValue {
 // ---------------------------------------------------------------- serialization
 
 /// Serializes bytes as standard base64 without an intermediate `String`.
-struct Base64Ref<'a>(&'a [u8]);
+pub(crate) struct Base64Ref<'a>(pub(crate) &'a [u8]);
 
 impl serde::Serialize for Base64Ref<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -10,17 +10,18 @@
 //! see the latest committed write whatever `ConsistentRead` says: one store, no replicas.
 
 use shared::expr::{self, legacy, Substitutions};
-use shared::model::size::item_size;
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::get_item::{GetItemInput, GetItemOutput};
 use shared::wire::ops::validate::Violations;
 
 use super::item_write::{self, CAPACITY_VALUES};
+use super::read_item::ReadItem;
 use crate::app::App;
 use crate::capacity;
+use crate::storage::StoredItem;
 
-pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput, ApiError> {
+pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput<ReadItem>, ApiError> {
     let mut v = Violations::new();
     item_write::check_table_name(&mut v, input.table_name.as_deref());
     v.not_null("key", input.key.is_some());
@@ -68,18 +69,23 @@ pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput, Api
         .layout
         .schema
         .key_from_param(input.key.as_ref().unwrap_or(&Default::default()))?;
-    let item = app
+    let failure = |e| item_write::storage_failure("GetItem", e);
+    let stored = app
         .storage
-        .get(&table.layout, &key)
-        .map_err(|e| item_write::storage_failure("GetItem", e))?;
+        .get_stored(&table.layout, &key)
+        .map_err(failure)?;
 
     let units = capacity::read_units(
-        item.as_ref().map_or(0, item_size),
+        stored.as_ref().map_or(0, StoredItem::size),
         input.consistent_read.unwrap_or(false),
     );
-    let item = match (item, &projection) {
-        (Some(item), Some(projection)) => Some(projection.apply(&item)),
-        (item, _) => item,
+    // A whole item is answered as stored; only a projection needs it decoded.
+    let item = match (stored, &projection) {
+        (Some(stored), Some(projection)) => Some(ReadItem::Shaped(
+            projection.apply(&stored.decode().map_err(failure)?),
+        )),
+        (stored, None) => stored.map(ReadItem::Stored),
+        (None, Some(_)) => None,
     };
     crate::throttle::charge_read(&table, None, units);
     Ok(GetItemOutput {

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod item_write;
 pub mod put_item;
 pub mod query;
+pub mod read_item;
 pub mod read_page;
 pub mod scan;
 pub mod transact_get_items;

@@ -27,6 +27,7 @@ use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::query::{QueryInput, QueryOutput};
 
+use super::read_item::ReadItem;
 use super::read_page::{self, Constraints, PagePlan, ReadOp, Select};
 use crate::app::App;
 use crate::storage::SortRange;
@@ -48,7 +49,7 @@ struct KeyPlan {
 
 /// Query: validates the request, reads one page of one partition, and reports it.
 /// Storage is read synchronously (at most one page, 1 MB of items).
-pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput, ApiError> {
+pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem>, ApiError> {
     check_constraints(&input)?;
     let attributes_to_get = input.attributes_to_get.as_deref();
     let projection_param =

@@ -26,8 +26,9 @@ use shared::wire::error::ApiError;
 use shared::wire::ops::common::{ConsumedCapacity, ReturnConsumedCapacity};
 use shared::wire::ops::query::Condition as LegacyCondition;
 
+use super::read_item::ReadItem;
 use crate::catalog::{ProjectionType, TableMeta};
-use crate::storage::StorageError;
+use crate::storage::{ItemIter, StorageError, StoredItem};
 
 /// DynamoDB's page size cap: 1 MB of items read.
 pub const PAGE_BYTES: usize = 1024 * 1024;
@@ -420,9 +421,9 @@ pub fn table_start_key(
 
 /// One page of results, before it is turned into an operation's output.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Page {
+pub struct Page<T = Item> {
     /// `None` for `Select: COUNT`.
-    pub items: Option<Vec<Item>>,
+    pub items: Option<Vec<T>>,
     /// Items that passed the filter.
     pub count: u64,
     /// Items read (evaluated).
@@ -444,42 +445,69 @@ pub struct PagePlan<'a> {
     pub count_only: bool,
 }
 
-/// Reads one page from `items` with the real item size and filter evaluation.
-pub fn read_page<I>(items: I, plan: &PagePlan<'_>) -> Result<Page, StorageError>
-where
-    I: Iterator<Item = Result<Item, StorageError>>,
-{
+/// Reads one page from `items` with the real item size and filter evaluation. Without a
+/// filter or projection, items are answered as stored, never decoded (but the one that
+/// gives LastEvaluatedKey).
+pub fn read_page(items: ItemIter<'_>, plan: &PagePlan<'_>) -> Result<Page<ReadItem>, StorageError> {
+    if plan.filter.is_none() && plan.projection.is_none() {
+        return assemble(
+            items,
+            plan.limit,
+            plan.key_names,
+            StoredItem::size,
+            |stored, names| Ok(key_attributes(&stored.decode()?, names)),
+            |_| true,
+            ReadItem::Stored,
+            plan.count_only,
+        );
+    }
     assemble(
-        items,
+        items.map(|stored| stored?.decode()),
         plan.limit,
         plan.key_names,
         shared::model::size::item_size,
+        |item, names| Ok(key_attributes(item, names)),
         |item| plan.filter.is_none_or(|f| f.eval(item)),
-        |item| match plan.projection {
-            Some(p) => p.apply(&item),
-            None => item,
+        |item| {
+            ReadItem::Shaped(match plan.projection {
+                Some(p) => p.apply(&item),
+                None => item,
+            })
         },
         plan.count_only,
     )
 }
 
-/// The page rules, independent of how items are sized, filtered and projected (so they can
-/// be tested without the model and expression crates).
-pub fn assemble<I>(
+/// The attributes of `item` named in `names` (a LastEvaluatedKey).
+fn key_attributes(item: &Item, names: &[String]) -> Item {
+    names
+        .iter()
+        .filter_map(|n| item.get(n).map(|v| (n.clone(), v.clone())))
+        .collect()
+}
+
+/// The page rules, independent of how items are held, sized, keyed, filtered and shaped
+/// (so they can be tested without storage and the model and expression crates).
+#[allow(clippy::too_many_arguments)]
+pub fn assemble<T, O, I>(
     items: I,
     limit: Option<usize>,
     key_names: &[String],
-    mut size_of: impl FnMut(&Item) -> usize,
-    mut keep: impl FnMut(&Item) -> bool,
-    mut shape: impl FnMut(Item) -> Item,
+    mut size_of: impl FnMut(&T) -> usize,
+    mut key_of: impl FnMut(&T, &[String]) -> Result<Item, StorageError>,
+    mut keep: impl FnMut(&T) -> bool,
+    mut shape: impl FnMut(T) -> O,
     count_only: bool,
-) -> Result<Page, StorageError>
+) -> Result<Page<O>, StorageError>
 where
-    I: Iterator<Item = Result<Item, StorageError>>,
+    I: Iterator<Item = Result<T, StorageError>>,
 {
     let mut page = Page {
         items: if count_only { None } else { Some(Vec::new()) },
-        ..Page::default()
+        count: 0,
+        scanned_count: 0,
+        last_evaluated_key: None,
+        bytes_read: 0,
     };
     if limit == Some(0) {
         return Ok(page);
@@ -491,12 +519,7 @@ where
         page.bytes_read = page.bytes_read.saturating_add(size_of(&item));
         let full = limit.is_some_and(|l| scanned >= l) || page.bytes_read >= PAGE_BYTES;
         if full {
-            page.last_evaluated_key = Some(
-                key_names
-                    .iter()
-                    .filter_map(|n| item.get(n).map(|v| (n.clone(), v.clone())))
-                    .collect(),
-            );
+            page.last_evaluated_key = Some(key_of(&item, key_names)?);
         }
         if keep(&item) {
             page.count += 1;
@@ -534,11 +557,11 @@ pub fn finish_page(
     op: ReadOp,
     table: &TableMeta,
     index: Option<&IndexTarget>,
-    items: Result<crate::storage::ItemIter<'_>, StorageError>,
+    items: Result<ItemIter<'_>, StorageError>,
     plan: &PagePlan<'_>,
     consistent: bool,
     mode: ReturnConsumedCapacity,
-) -> Result<(Page, Option<ConsumedCapacity>), ApiError> {
+) -> Result<(Page<ReadItem>, Option<ConsumedCapacity>), ApiError> {
     let name = &table.layout.name;
     let page = items
         .and_then(|items| read_page(items, plan))
@@ -683,15 +706,15 @@ pub fn index_start_key(
 pub fn fetch_from_table<'a>(
     storage: &'a crate::storage::Storage,
     table: &'a crate::storage::TableLayout,
-    entries: crate::storage::ItemIter<'a>,
-) -> crate::storage::ItemIter<'a> {
+    entries: ItemIter<'a>,
+) -> ItemIter<'a> {
     Box::new(entries.filter_map(move |entry| {
-        let entry = match entry {
+        let entry = match entry.and_then(|e| e.decode()) {
             Ok(e) => e,
             Err(e) => return Some(Err(e)),
         };
         let key = table.schema.key_of_stored(&entry)?;
-        storage.get(table, &key).transpose()
+        storage.get_stored(table, &key).transpose()
     }))
 }
 
@@ -762,7 +785,21 @@ mod tests {
         count_only: bool,
     ) -> Page {
         let items = (0..n).map(|i| Ok(item("p", i, size)));
-        assemble(items, limit, &keys(), size_attr, keep, |i| i, count_only).unwrap()
+        assemble(
+            items,
+            limit,
+            &keys(),
+            size_attr,
+            key,
+            keep,
+            |i| i,
+            count_only,
+        )
+        .unwrap()
+    }
+
+    fn key(item: &Item, names: &[String]) -> Result<Item, StorageError> {
+        Ok(key_attributes(item, names))
     }
 
     fn lek_sk(page: &Page) -> Option<AttributeValue> {
@@ -828,7 +865,7 @@ mod tests {
     #[test]
     fn storage_error_is_returned() {
         let items = vec![Ok(item("p", 0, 1)), Err(StorageError::Closed)].into_iter();
-        assert!(assemble(items, None, &keys(), size_attr, |_| true, |i| i, false).is_err());
+        assert!(assemble(items, None, &keys(), size_attr, key, |_| true, |i| i, false).is_err());
     }
 
     #[test]

@@ -23,6 +23,7 @@ use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::scan::{ScanInput, ScanOutput};
 
+use super::read_item::ReadItem;
 use super::read_page::{self, Constraints, PagePlan, ReadOp, Select};
 use crate::app::App;
 
@@ -31,7 +32,7 @@ pub const MAX_TOTAL_SEGMENTS: i64 = 1_000_000;
 
 /// Scan: validates the request, reads one page of the table (or of one segment), and
 /// reports it. Storage is read synchronously (at most one page, 1 MB of items).
-pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput, ApiError> {
+pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>, ApiError> {
     check_constraints(&input)?;
     let attributes_to_get = input.attributes_to_get.as_deref();
     let projection_param =

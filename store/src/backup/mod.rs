@@ -156,7 +156,7 @@ pub async fn create(app: &App, table: &TableMeta, name: &str) -> Result<BackupRe
             .scan(&table.layout, None, None)
             .map_err(internal)?;
         for item in iter {
-            batch.push(item.map_err(internal)?);
+            batch.push(item.and_then(|i| i.decode()).map_err(internal)?);
             if batch.len() >= CHUNK {
                 encoded.push(encode(&batch)?);
                 item_count += batch.len() as u64;
@@ -448,7 +448,7 @@ pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<Vec<Ite
         .scan(&table.layout, None, None)
         .map_err(internal)?
     {
-        let item = item.map_err(internal)?;
+        let item = item.and_then(|i| i.decode()).map_err(internal)?;
         current.insert(key_of(&item), item);
     }
     app.storage

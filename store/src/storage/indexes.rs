@@ -663,9 +663,15 @@ mod tests {
         let Ok(iter) = iter else {
             panic!("read failed")
         };
-        iter.map(|r| match r.ok().and_then(|it| it.get("sk").cloned()) {
-            Some(AttributeValue::S(v)) => v,
-            other => panic!("entry without sk: {other:?}"),
+        iter.map(|r| {
+            match r
+                .and_then(|s| s.decode())
+                .ok()
+                .and_then(|it| it.get("sk").cloned())
+            {
+                Some(AttributeValue::S(v)) => v,
+                other => panic!("entry without sk: {other:?}"),
+            }
         })
         .collect()
     }

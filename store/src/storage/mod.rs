@@ -54,6 +54,7 @@ mod group_commit;
 mod indexes;
 mod keys;
 mod locks;
+mod stored;
 mod stream_log;
 
 use std::collections::HashMap;
@@ -72,6 +73,7 @@ use group_commit::{engine_error, Batch, Committer, Engine, Op, Request, Space, S
 use locks::{LockSet, StripedLocks};
 
 pub use indexes::{entry_key, IndexLayout, Projected, TableIndexes};
+pub use stored::StoredItem;
 
 /// Storage failures: engine I/O or corrupt data. Never shown to clients: the API layer turns
 /// them into InternalServerError and logs the detail.
@@ -179,8 +181,9 @@ impl Default for StorageOptions {
     }
 }
 
-/// An item iterator from a range read, in key order (or reverse).
-pub type ItemIter<'a> = Box<dyn Iterator<Item = Result<Item, StorageError>> + Send + 'a>;
+/// The items of a range read, as stored (decode what you need), in key order (or
+/// reverse).
+pub type ItemIter<'a> = Box<dyn Iterator<Item = Result<StoredItem, StorageError>> + Send + 'a>;
 
 /// Keys deleted per engine batch by [`Storage::drop_table_data`].
 const DROP_CHUNK: usize = 1000;
@@ -264,17 +267,25 @@ impl Storage {
 
     /// Point read of one item.
     pub fn get(&self, table: &TableLayout, key: &PrimaryKey) -> Result<Option<Item>, StorageError> {
+        self.get_stored(table, key)?
+            .map(|stored| stored.decode())
+            .transpose()
+    }
+
+    /// Point read of one item, as stored.
+    pub fn get_stored(
+        &self,
+        table: &TableLayout,
+        key: &PrimaryKey,
+    ) -> Result<Option<StoredItem>, StorageError> {
         let engine_key = keys::item_key(table.table_id, key);
-        match self
+        let value = self
             .committer
             .engine
             .items
             .get(&engine_key)
-            .map_err(engine_error)?
-        {
-            None => Ok(None),
-            Some(value) => decode_value(&engine_key, &value).map(Some),
-        }
+            .map_err(engine_error)?;
+        Ok(value.map(|value| StoredItem::new(engine_key.into(), value)))
     }
 
     /// The one write path. Locks `targets`, reads their current items (in `targets` order),
@@ -524,7 +535,7 @@ impl Storage {
         Ok(self.range_items(lower, upper, true))
     }
 
-    /// Decoded items of an engine key range (a snapshot taken now).
+    /// Stored items of an engine key range (a snapshot taken now).
     fn range_items<'a>(
         &'a self,
         lower: Bound<Vec<u8>>,
@@ -540,9 +551,9 @@ impl Storage {
             .items
             .range::<Vec<u8>, _>((lower, upper));
         if forward {
-            Box::new(iter.map(decode_guard))
+            Box::new(iter.map(stored_guard))
         } else {
-            Box::new(iter.rev().map(decode_guard))
+            Box::new(iter.rev().map(stored_guard))
         }
     }
 
@@ -738,9 +749,9 @@ fn decode_value(key: &[u8], value: &[u8]) -> Result<Item, StorageError> {
     decode_item(item_bytes(value)).ok_or_else(|| StorageError::Corrupt(key.to_vec()))
 }
 
-fn decode_guard(guard: fjall::Guard) -> Result<Item, StorageError> {
+fn stored_guard(guard: fjall::Guard) -> Result<StoredItem, StorageError> {
     let (key, value) = guard.into_inner().map_err(engine_error)?;
-    decode_value(&key, &value)
+    Ok(StoredItem::new(key, value))
 }
 
 fn to_i64(n: u64) -> i64 {
@@ -857,6 +868,7 @@ mod tests {
     fn collect(iter: Result<ItemIter<'_>, StorageError>) -> Vec<Item> {
         match iter {
             Ok(iter) => iter
+                .map(|r| r.and_then(|s| s.decode()))
                 .map(|r| r.unwrap_or_else(|e| panic!("read: {e}")))
                 .collect(),
             Err(e) => panic!("range: {e}"),

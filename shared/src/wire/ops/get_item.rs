@@ -38,12 +38,13 @@ pub struct GetItemInput {
     pub return_consumed_capacity: Option<String>,
 }
 
-/// The GetItem response: `Item` only when the item exists.
+/// The GetItem response: `Item` only when the item exists. `I` is how the item is held
+/// (the store answers with items as stored, see `codec::ItemJson`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct GetItemOutput {
+pub struct GetItemOutput<I = Item> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub item: Option<Item>,
+    pub item: Option<I>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<ConsumedCapacity>,
 }
@@ -64,7 +65,7 @@ mod tests {
         assert_eq!(input.consistent_read, Some(true));
         assert_eq!(input.attributes_to_get.as_ref().map(Vec::len), Some(2));
         assert_eq!(
-            serde_json::to_string(&GetItemOutput::default()).unwrap(),
+            serde_json::to_string(&GetItemOutput::<Item>::default()).unwrap(),
             "{}"
         );
     }

@@ -87,9 +87,9 @@ pub struct QueryInput {
 /// `Select: COUNT`; `LastEvaluatedKey` only when the page stopped on Limit or 1 MB.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct QueryOutput {
+pub struct QueryOutput<I = Item> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<Item>>,
+    pub items: Option<Vec<I>>,
     #[serde(default)]
     pub count: u64,
     #[serde(default)]
@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn output_omits_absent_members_but_always_has_counts() {
-        let out = QueryOutput {
+        let out: QueryOutput = QueryOutput {
             count: 0,
             scanned_count: 3,
             ..Default::default()

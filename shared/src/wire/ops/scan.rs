@@ -65,9 +65,9 @@ pub struct ScanInput {
 /// The Scan response; same members and presence rules as Query's.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ScanOutput {
+pub struct ScanOutput<I = Item> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<Item>>,
+    pub items: Option<Vec<I>>,
     #[serde(default)]
     pub count: u64,
     #[serde(default)]

@@ -1,0 +1,48 @@
+//! An item as the engine holds it, not yet decoded: reads that answer with whole items
+//! serialize it straight from its bytes (`codec::ItemJson`), and reads that filter, project
+//! or inspect it decode it.
+
+use serde::{Serialize, Serializer};
+use shared::model::codec::ItemJson;
+use shared::model::Item;
+
+use super::{decode_value, item_bytes, stored_size, StorageError};
+
+/// One stored item (or index entry): its engine key and value, shared with the engine's
+/// block cache rather than copied.
+#[derive(Clone)]
+pub struct StoredItem {
+    key: fjall::Slice,
+    value: fjall::Slice,
+}
+
+impl StoredItem {
+    pub(super) fn new(key: fjall::Slice, value: fjall::Slice) -> Self {
+        StoredItem { key, value }
+    }
+
+    /// The item's DynamoDB size, written beside it (see `encode_value`).
+    pub fn size(&self) -> usize {
+        usize::try_from(stored_size(&self.value)).unwrap_or(usize::MAX)
+    }
+
+    pub fn decode(&self) -> Result<Item, StorageError> {
+        decode_value(&self.key, &self.value)
+    }
+}
+
+impl std::fmt::Debug for StoredItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredItem")
+            .field("key", &&self.key[..])
+            .field("size", &self.size())
+            .finish()
+    }
+}
+
+/// DynamoDB JSON of the item; corrupt bytes fail the serialization (an internal error).
+impl Serialize for StoredItem {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ItemJson(item_bytes(&self.value)).serialize(serializer)
+    }
+}
