@@ -18,6 +18,8 @@
 //! The helpers at the end ([`Problems`], [`PerTable`]) are shared by the other batch and
 //! transaction handlers.
 
+use std::collections::BTreeMap;
+
 use shared::expr::{self, Projection, Substitutions};
 use shared::model::size::item_size;
 use shared::model::PrimaryKey;
@@ -27,8 +29,10 @@ use shared::wire::ops::common::{Capacity, ConsumedCapacity, ReturnConsumedCapaci
 use shared::wire::ops::validate::{is_valid_name, MAX_VIOLATIONS, NAME_PATTERN};
 
 use super::item_write::{storage_failure, CAPACITY_VALUES};
+use super::read_item::ReadItem;
 use crate::app::App;
 use crate::capacity;
+use crate::storage::StoredItem;
 
 /// Most keys in one request, across all tables.
 pub const MAX_KEYS: usize = 100;
@@ -50,7 +54,10 @@ struct TablePlan<'a> {
     consistent: bool,
 }
 
-pub async fn handle(app: &App, input: BatchGetItemInput) -> Result<BatchGetItemOutput, ApiError> {
+pub async fn handle(
+    app: &App,
+    input: BatchGetItemInput,
+) -> Result<BatchGetItemOutput<ReadItem>, ApiError> {
     check_constraints(&input)?;
     let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let Some(request_items) = input.request_items.as_ref() else {
@@ -100,7 +107,11 @@ pub async fn handle(app: &App, input: BatchGetItemInput) -> Result<BatchGetItemO
         });
     }
 
-    let mut output = BatchGetItemOutput::default();
+    let mut output = BatchGetItemOutput {
+        responses: BTreeMap::new(),
+        unprocessed_keys: BTreeMap::new(),
+        consumed_capacity: None,
+    };
     let mut units = PerTable::default();
     let mut bytes = 0usize;
     let mut full = false;
@@ -113,18 +124,22 @@ pub async fn handle(app: &App, input: BatchGetItemInput) -> Result<BatchGetItemO
                 unprocessed.push(plan.table.layout.schema.key_item(key));
                 continue;
             }
-            let item = app
+            let failure = |e| storage_failure("BatchGetItem", e);
+            let stored = app
                 .storage
-                .get(&plan.table.layout, key)
-                .map_err(|e| storage_failure("BatchGetItem", e))?;
-            let read = item.as_ref().map_or(0, item_size);
-            let shown = match (&item, &plan.projection) {
-                (Some(item), Some(projection)) => Some(projection.apply(item)),
-                (Some(item), None) => Some(item.clone()),
+                .get_stored(&plan.table.layout, key)
+                .map_err(failure)?;
+            let read = stored.as_ref().map_or(0, StoredItem::size);
+            // Whole items are answered as stored; only a projection decodes.
+            let shown = match (stored, &plan.projection) {
+                (Some(stored), Some(projection)) => {
+                    let shaped = projection.apply(&stored.decode().map_err(failure)?);
+                    Some((item_size(&shaped), ReadItem::Shaped(shaped)))
+                }
+                (Some(stored), None) => Some((read, ReadItem::Stored(stored))),
                 (None, _) => None,
             };
-            if let Some(shown) = shown {
-                let size = item_size(&shown);
+            if let Some((size, shown)) = shown {
                 if bytes + size > RESPONSE_CAP {
                     full = true;
                     unprocessed.push(plan.table.layout.schema.key_item(key));

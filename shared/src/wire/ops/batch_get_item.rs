@@ -55,12 +55,13 @@ pub struct BatchGetItemInput {
 }
 
 /// The BatchGetItem response. `Responses` names every requested table (an empty list when
-/// none of its keys exist); `UnprocessedKeys` is `{}` when everything was read.
+/// none of its keys exist); `UnprocessedKeys` is `{}` when everything was read. `I` is how
+/// items are held (see `GetItemOutput`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct BatchGetItemOutput {
+pub struct BatchGetItemOutput<I = Item> {
     #[serde(default)]
-    pub responses: BTreeMap<String, Vec<Item>>,
+    pub responses: BTreeMap<String, Vec<I>>,
     #[serde(default)]
     pub unprocessed_keys: BTreeMap<String, KeysAndAttributes>,
     /// One entry per table, when asked for.
@@ -118,7 +119,7 @@ mod tests {
 
     #[test]
     fn output_always_has_both_maps() {
-        let json = serde_json::to_value(BatchGetItemOutput::default()).unwrap();
+        let json = serde_json::to_value(BatchGetItemOutput::<Item>::default()).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"Responses": {}, "UnprocessedKeys": {}})
