@@ -1,6 +1,7 @@
 //! Capacity with aws-sdk-dynamodb: ConsumedCapacity for items of known sizes (TOTAL and
 //! INDEXES), and a provisioned table that throttles under a burst and recovers once its
-//! bucket refills (DYNAMODB.md §8).
+//! bucket refills, and batches that hand a throttled table's requests back unprocessed
+//! (DYNAMODB.md §8).
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -313,4 +314,150 @@ async fn gsi_throttles_writes_and_on_demand_switch_lifts_limits() {
     let described = ok(ddb.describe_table().table_name(&table).send().await);
     let summary = described.table.unwrap().billing_mode_summary.unwrap();
     assert_eq!(summary.billing_mode(), Some(&BillingMode::PayPerRequest));
+}
+
+/// A put of `{pk: id}` for BatchWriteItem.
+fn put_request(id: &str) -> aws_sdk_dynamodb::types::WriteRequest {
+    aws_sdk_dynamodb::types::WriteRequest::builder()
+        .put_request(
+            aws_sdk_dynamodb::types::PutRequest::builder()
+                .set_item(Some(item(&[("pk", s(id))])))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+/// Keys `{pk: id}` for BatchGetItem.
+fn keys_of(ids: &[&str]) -> aws_sdk_dynamodb::types::KeysAndAttributes {
+    let mut keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder();
+    for id in ids {
+        keys = keys.keys(item(&[("pk", s(id))]));
+    }
+    keys.build().unwrap()
+}
+
+/// Calls `call` until it fails (at most 20 times) and returns the error's code.
+async fn drain<F, Fut, T, E>(mut call: F) -> Option<String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: ProvideErrorMetadata,
+{
+    for _ in 0..20 {
+        if let Err(e) = call().await {
+            return e.code().map(str::to_string);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn batches_hand_back_a_throttled_tables_requests_unprocessed() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    // 1 RCU and 1 WCU: 300 units of burst each, refilled at 1 per second, so once drained
+    // the table stays out of capacity for minutes.
+    let slow = unique_name("slow");
+    ok(ddb
+        .create_table()
+        .table_name(&slow)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(1)
+                .write_capacity_units(1)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .send()
+        .await);
+    wait_table_active(&ddb, &slow).await;
+    let open = table_with_gsi(&ddb).await;
+    let throttled = Some("ProvisionedThroughputExceededException".to_string());
+
+    // Writes: ~293 units per 300 KB put drain the write bucket in two.
+    let big = sized("big", 300_000);
+    let put_big = || {
+        ddb.put_item()
+            .table_name(&slow)
+            .set_item(Some(big.clone()))
+            .send()
+    };
+    assert_eq!(drain(put_big).await, throttled);
+    let out = ok(ddb
+        .batch_write_item()
+        .request_items(&slow, vec![put_request("w1")])
+        .request_items(&open, vec![put_request("w1")])
+        .send()
+        .await);
+    let unprocessed = out.unprocessed_items().unwrap();
+    assert_eq!(unprocessed.len(), 1);
+    assert_eq!(unprocessed.get(&slow).map(Vec::len), Some(1));
+    let written = |table: String| {
+        let ddb = ddb.clone();
+        async move {
+            ok(ddb
+                .get_item()
+                .table_name(table)
+                .key("pk", s("w1"))
+                .consistent_read(true)
+                .send()
+                .await)
+            .item()
+            .is_some()
+        }
+    };
+    assert!(
+        written(open.clone()).await,
+        "the open table's put was not written"
+    );
+    assert!(
+        !written(slow.clone()).await,
+        "the throttled table's put was written"
+    );
+    let refused = ddb
+        .batch_write_item()
+        .request_items(&slow, vec![put_request("w2")])
+        .send()
+        .await;
+    assert_eq!(
+        refused.err().and_then(|e| e.code().map(str::to_string)),
+        throttled
+    );
+
+    // Reads: 74 units per consistent read of the 300 KB item.
+    let read_big = || {
+        ddb.get_item()
+            .table_name(&slow)
+            .key("pk", s("big"))
+            .consistent_read(true)
+            .send()
+    };
+    assert_eq!(drain(read_big).await, throttled);
+    let out = ok(ddb
+        .batch_get_item()
+        .request_items(&slow, keys_of(&["big"]))
+        .request_items(&open, keys_of(&["w1"]))
+        .send()
+        .await);
+    assert_eq!(
+        out.responses().and_then(|r| r.get(&open)).map(Vec::len),
+        Some(1)
+    );
+    assert!(out.responses().is_some_and(|r| !r.contains_key(&slow)));
+    let unprocessed = out.unprocessed_keys().unwrap();
+    assert_eq!(unprocessed.len(), 1);
+    assert_eq!(unprocessed.get(&slow).map(|k| k.keys().len()), Some(1));
+    let refused = ddb
+        .batch_get_item()
+        .request_items(&slow, keys_of(&["big"]))
+        .send()
+        .await;
+    assert_eq!(
+        refused.err().and_then(|e| e.code().map(str::to_string)),
+        throttled
+    );
 }

@@ -12,6 +12,9 @@
 //! The response is capped at [`RESPONSE_CAP`] bytes of (projected) item data: the key that
 //! would cross it and every key after it go to `UnprocessedKeys`, in the request's shape
 //! (with the table's projection and consistency settings), so the client can resend them.
+//! A provisioned table out of read capacity is not read: all its keys go to
+//! `UnprocessedKeys`; when every table of the call is out, the call fails with
+//! ProvisionedThroughputExceededException.
 //! Capacity is charged per item read (ceil(size / 4 KB), half when eventually consistent),
 //! reported as one entry per table.
 //!
@@ -48,6 +51,8 @@ struct TablePlan<'a> {
     /// The name as the request spelled it (the key of `Responses`).
     requested: &'a str,
     request: &'a KeysAndAttributes,
+    /// The table is out of read capacity: why, if so.
+    throttled: Option<ApiError>,
     table: std::sync::Arc<crate::catalog::TableMeta>,
     keys: Vec<PrimaryKey>,
     projection: Option<Projection>,
@@ -85,7 +90,6 @@ pub async fn handle(
     let mut plans = Vec::with_capacity(request_items.len());
     for ((requested, request), projection) in request_items.iter().zip(projections) {
         let table = app.catalog.table_for_data(requested)?;
-        crate::throttle::admit_read(&table, None)?;
         let schema = &table.layout.schema;
         let mut keys = Vec::new();
         for key in request.keys.as_deref().unwrap_or_default() {
@@ -100,11 +104,19 @@ pub async fn handle(
         plans.push(TablePlan {
             requested,
             request,
+            throttled: crate::throttle::admit_read(&table, None).err(),
             table,
             keys,
             projection,
             consistent: request.consistent_read.unwrap_or(false),
         });
+    }
+    // Every table out of capacity: the call is refused. Otherwise the throttled tables'
+    // keys go to UnprocessedKeys below.
+    if plans.iter().all(|p| p.throttled.is_some()) {
+        if let Some(e) = plans.iter().find_map(|p| p.throttled.clone()) {
+            return Err(e);
+        }
     }
 
     let mut output = BatchGetItemOutput {
@@ -120,7 +132,7 @@ pub async fn handle(
         let mut found = Vec::new();
         let mut processed_any = false;
         for key in &plan.keys {
-            if full {
+            if full || plan.throttled.is_some() {
                 unprocessed.push(plan.table.layout.schema.key_item(key));
                 continue;
             }

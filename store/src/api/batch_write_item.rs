@@ -13,9 +13,11 @@
 //! `Missing the key` / `Type mismatch` texts); empty and oversized key values keep their
 //! messages. Index key attributes of the wrong type are rejected as in PutItem.
 //!
-//! All writes go to storage in one atomic batch (stronger than DynamoDB's per-item
-//! atomicity, and never weaker), so `UnprocessedItems` is always `{}`. Capacity: per write
-//! ceil(max(old size, new size) / 1 KB) units (at least one), summed per table.
+//! All admitted writes go to storage in one atomic batch (stronger than DynamoDB's
+//! per-item atomicity, and never weaker). A provisioned table out of write capacity is not
+//! written: its requests come back in `UnprocessedItems`, as given; when every table of the
+//! call is out, the call fails with ProvisionedThroughputExceededException. Capacity: per
+//! write ceil(max(old size, new size) / 1 KB) units (at least one), summed per table.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -85,8 +87,14 @@ pub async fn handle(
     }
 
     let mut plans: Vec<Resolved> = Vec::with_capacity(total);
+    // Provisioned throughput (see `throttle`): a table out of capacity gets all its
+    // requests back in UnprocessedItems, for the client to retry; only when every table
+    // of the call is out is it refused, with the throttling error (DYNAMODB.md §5).
+    let mut unprocessed: BTreeMap<String, Vec<WriteRequest>> = BTreeMap::new();
+    let mut throttled = None;
     for (name, requests) in request_items {
         let table = app.catalog.table_for_data(name)?;
+        let admitted = crate::throttle::admit_write(&table);
         let schema = &table.layout.schema;
         for request in requests {
             let plan = match (&request.put_request, &request.delete_request) {
@@ -122,13 +130,17 @@ pub async fn handle(
             }
             plans.push(plan);
         }
+        // Every request is validated first: a bad one fails the call, throttled or not.
+        if let Err(e) = admitted {
+            plans.retain(|p| p.table.table_id() != table.table_id());
+            unprocessed.insert(name.clone(), requests.clone());
+            throttled = Some(e);
+        }
+    }
+    if let (true, Some(e)) = (plans.is_empty(), throttled) {
+        return Err(e);
     }
 
-    // Provisioned throughput: the call is refused whole when a table it writes is out of
-    // capacity (see `throttle`).
-    for plan in &plans {
-        crate::throttle::admit_write(&plan.table)?;
-    }
     let targets: Vec<_> = plans
         .iter()
         .map(|p| (&p.table.layout, p.key.clone()))
@@ -156,12 +168,12 @@ pub async fn handle(
         per_table.add(plan.table.name(), units);
     }
     Ok(BatchWriteItemOutput {
+        unprocessed_items: unprocessed,
         consumed_capacity: per_table.batch_capacity(mode),
         item_collection_metrics: collection_metrics(
             plans.iter().map(|p| (&*p.table, &p.key)),
             input.return_item_collection_metrics.as_deref(),
         ),
-        ..Default::default()
     })
 }
 
