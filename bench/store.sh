@@ -43,18 +43,25 @@ echo
 echo "\"× ceiling\": against the fixed server's small GetItem body (~80 B); \"× same-size"
 echo "ceiling\": against a fixed server answering with the store's own answer to the operation."
 echo
-table_header
-for op in get put query; do
-  sized_url=SIZED_${op^^}
-  for c in $CONNS; do
-    run=(--mix "$op=100" --concurrency "$c" --duration "$DURATION")
-    for r in $(seq "$ROUNDS"); do
+# Rounds outermost: each point's runs are spread over the whole benchmark, so a burst of
+# host noise touches one run of a point, which the median drops (see bench/proxy.sh).
+for r in $(seq "$ROUNDS"); do
+  for op in get put query; do
+    sized_url=SIZED_${op^^}
+    for c in $CONNS; do
+      run=(--mix "$op=100" --concurrency "$c" --duration "$DURATION")
       load "$OUT/ceiling-$op-c$c-r$r.json" --endpoint "$FIXED" --skip-setup "${common[@]}" \
         "${run[@]}"
       load "$OUT/sized-$op-c$c-r$r.json" --endpoint "${!sized_url}" --skip-setup \
         "${common[@]}" "${run[@]}"
       load "$OUT/store-$op-c$c-r$r.json" --endpoint "$STORE" "${common[@]}" "${run[@]}"
     done
+  done
+done
+
+table_header
+for op in get put query; do
+  for c in $CONNS; do
     for t in ceiling sized store; do median "$OUT/$t-$op-c$c.json" "$OUT/$t-$op-c$c"; done
     row "ceiling $op" "$c" "$OUT/ceiling-$op-c$c.json" "$OUT/ceiling-$op-c$c.json"
     row "same-size ceiling $op" "$c" "$OUT/sized-$op-c$c.json" "$OUT/ceiling-$op-c$c.json" \

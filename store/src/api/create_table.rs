@@ -264,8 +264,8 @@ fn plan(input: &CreateTableInput) -> Result<Plan, ApiError> {
     })
 }
 
-/// The table's capacity for its billing mode.
-fn billing_throughput(
+/// The table's capacity for its billing mode (also a restore's, see `backup::overrides`).
+pub fn billing_throughput(
     billing: BillingMode,
     requested: Option<&shared::wire::ops::create_table::ProvisionedThroughput>,
 ) -> Result<(i64, i64), ApiError> {

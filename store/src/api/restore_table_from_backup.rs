@@ -1,4 +1,5 @@
-//! RestoreTableFromBackup: a new table with the backup's definition and items.
+//! RestoreTableFromBackup: a new table with the backup's definition (as overridden, see
+//! `backup::overrides`) and items.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -6,15 +7,17 @@ use shared::wire::error::ApiError;
 use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
-use crate::backup;
+use crate::backup::{self, overrides::RestoreOverrides};
 use crate::catalog::now_seconds;
 
-/// RestoreTableFromBackup's request (overrides are accepted and ignored).
+/// RestoreTableFromBackup's request.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RestoreTableFromBackupInput {
     pub target_table_name: Option<String>,
     pub backup_arn: Option<String>,
+    #[serde(flatten)]
+    pub overrides: RestoreOverrides,
 }
 
 pub async fn handle(app: &App, input: RestoreTableFromBackupInput) -> Result<Value, ApiError> {
@@ -26,10 +29,18 @@ pub async fn handle(app: &App, input: RestoreTableFromBackupInput) -> Result<Val
         true,
     )?;
     v.not_null("backupArn", input.backup_arn.is_some());
+    input.overrides.check_model(&mut v);
     v.finish()?;
     let target = input.target_table_name.as_deref().unwrap_or_default();
     let arn = input.backup_arn.as_deref().unwrap_or_default();
     let record = backup::load(app, arn)?;
+    let config = &app.config;
+    let definition = input.overrides.apply(
+        &record.table,
+        &config.region,
+        &config.account_id,
+        now_seconds(),
+    )?;
     let items = backup::items(app, &record)?;
     let summary = json!({
         "SourceBackupArn": record.arn,
@@ -37,6 +48,6 @@ pub async fn handle(app: &App, input: RestoreTableFromBackupInput) -> Result<Val
         "RestoreDateTime": now_seconds(),
         "RestoreInProgress": false,
     });
-    let desc = backup::restore(app, &record.table, target, items, summary).await?;
+    let desc = backup::restore(app, &definition, target, items, summary).await?;
     Ok(json!({ "TableDescription": desc }))
 }

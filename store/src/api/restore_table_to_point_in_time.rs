@@ -1,5 +1,6 @@
 //! RestoreTableToPointInTime: a new table holding the source's items as of a time within
-//! the PITR window (see `crate::backup::items_at`).
+//! the PITR window (see `crate::backup::items_at`), with the source's current definition
+//! as overridden (see `crate::backup::overrides`).
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -7,9 +8,9 @@ use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
-use crate::backup;
+use crate::backup::{self, overrides::RestoreOverrides};
 
-/// RestoreTableToPointInTime's request (overrides are accepted and ignored).
+/// RestoreTableToPointInTime's request.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RestoreTableToPointInTimeInput {
@@ -18,6 +19,8 @@ pub struct RestoreTableToPointInTimeInput {
     pub target_table_name: Option<String>,
     pub use_latest_restorable_time: Option<bool>,
     pub restore_date_time: Option<f64>,
+    #[serde(flatten)]
+    pub overrides: RestoreOverrides,
 }
 
 pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<Value, ApiError> {
@@ -28,6 +31,7 @@ pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<
         input.target_table_name.as_deref(),
         true,
     )?;
+    input.overrides.check_model(&mut v);
     v.finish()?;
     let raw = input
         .source_table_name
@@ -73,12 +77,19 @@ pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<
             format!("Restore time {at} is outside the restorable window [{earliest}, {latest}]"),
         ));
     }
+    let config = &app.config;
+    let definition = input.overrides.apply(
+        &table,
+        &config.region,
+        &config.account_id,
+        crate::catalog::now_seconds(),
+    )?;
     let items = backup::items_at(app, &table, at).await?;
     let summary = json!({
         "SourceTableArn": table.arn,
         "RestoreDateTime": at,
         "RestoreInProgress": false,
     });
-    let desc = backup::restore(app, &table, target, items, summary).await?;
+    let desc = backup::restore(app, &definition, target, items, summary).await?;
     Ok(json!({ "TableDescription": desc }))
 }

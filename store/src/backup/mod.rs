@@ -20,7 +20,7 @@
 //! Known limits: a restore holds the whole item set in memory and reads the table's whole
 //! retained change log; the restored table is visible (ACTIVE) while it is being filled,
 //! though the response comes only after it is full; deleting a table with PITR on keeps
-//! no SYSTEM backup yet; restore overrides (billing, indexes, SSE) are ignored.
+//! no SYSTEM backup yet. Restore overrides: see [`overrides`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,6 +33,8 @@ use shared::wire::error::{ApiError, ErrorCode};
 use crate::app::App;
 use crate::catalog::{now_seconds, TableMeta, TableStatus};
 use crate::storage::{Cause, Mutation, StorageError, TableLayout, TableStats};
+
+pub mod overrides;
 
 /// Items per backup chunk record and per restore write batch.
 const CHUNK: usize = 100;

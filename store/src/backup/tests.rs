@@ -203,3 +203,254 @@ async fn point_in_time_restore_undoes_later_changes() {
         "InvalidRestoreTimeException"
     );
 }
+
+/// A provisioned table `pk` (S) with GSIs `by_g` on `g` and `by_h` on `h` (S), holding
+/// `{pk: a, g: x, h: y}`, and a backup of it; returns the backup's ARN.
+async fn provisioned_with_gsis_backed_up(app: &App) -> String {
+    let gsi = |name: &str, key: &str| {
+        json!({
+            "IndexName": name,
+            "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+            "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 4}
+        })
+    };
+    ok(api::create_table::handle(
+        app,
+        input(json!({
+            "TableName": "prov",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "g", "AttributeType": "S"},
+                {"AttributeName": "h", "AttributeType": "S"}
+            ],
+            "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 6},
+            "GlobalSecondaryIndexes": [gsi("by_g", "g"), gsi("by_h", "h")]
+        })),
+    )
+    .await);
+    ok(api::put_item::handle(
+        app,
+        input(json!({"TableName": "prov", "Item": {"pk": {"S": "a"}, "g": {"S": "x"}, "h": {"S": "y"}}})),
+    )
+    .await);
+    let created = ok(api::create_backup::handle(
+        app,
+        input(json!({"TableName": "prov", "BackupName": "b"})),
+    )
+    .await);
+    created["BackupDetails"]["BackupArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn restore_overrides_set_billing_and_keep_only_the_named_indexes() {
+    let (app, _dir) = fixture();
+    let arn = provisioned_with_gsis_backed_up(&app).await;
+    let restored = ok(api::restore_table_from_backup::handle(
+        &app,
+        input(json!({
+            "TargetTableName": "ondemand",
+            "BackupArn": arn,
+            "BillingModeOverride": "PAY_PER_REQUEST",
+            "GlobalSecondaryIndexOverride": [{
+                "IndexName": "by_g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}
+            }]
+        })),
+    )
+    .await);
+    let desc = &restored["TableDescription"];
+    assert_eq!(desc["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(desc["ProvisionedThroughput"]["ReadCapacityUnits"], 0);
+    let gsis = desc["GlobalSecondaryIndexes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(gsis.len(), 1);
+    assert_eq!(gsis[0]["IndexName"], "by_g");
+    assert_eq!(gsis[0]["Projection"]["ProjectionType"], "KEYS_ONLY");
+    // `h` keyed only the dropped index: no longer a definition.
+    let defined: Vec<&str> = desc["AttributeDefinitions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["AttributeName"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(defined, vec!["pk", "g"]);
+    // The kept index was filled from the backup; the dropped one is gone.
+    let query = |index: &str, key: &str, value: &str| {
+        input::<shared::wire::ops::query::QueryInput>(json!({
+            "TableName": "ondemand",
+            "IndexName": index,
+            "KeyConditionExpression": "#k = :v",
+            "ExpressionAttributeNames": {"#k": key},
+            "ExpressionAttributeValues": {":v": {"S": value}}
+        }))
+    };
+    let found = ok(api::query::handle(&app, query("by_g", "g", "x")).await);
+    assert_eq!(found["Count"], 1);
+    assert_eq!(
+        code(api::query::handle(&app, query("by_h", "h", "y")).await),
+        "ValidationException"
+    );
+
+    // Without an index override, a restore keeps both indexes with their capacity.
+    let kept = ok(api::restore_table_from_backup::handle(
+        &app,
+        input(json!({
+            "TargetTableName": "same",
+            "BackupArn": arn,
+            "ProvisionedThroughputOverride": {"ReadCapacityUnits": 7, "WriteCapacityUnits": 8}
+        })),
+    )
+    .await);
+    let desc = &kept["TableDescription"];
+    assert_eq!(desc["ProvisionedThroughput"]["ReadCapacityUnits"], 7);
+    assert_eq!(
+        desc["GlobalSecondaryIndexes"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        desc["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"]["WriteCapacityUnits"],
+        4
+    );
+}
+
+#[tokio::test]
+async fn bad_restore_overrides_are_refused_before_anything_is_created() {
+    let (app, _dir) = fixture();
+    let arn = provisioned_with_gsis_backed_up(&app).await;
+    let restore = |overrides: Value| {
+        let mut request = json!({"TargetTableName": "target", "BackupArn": arn});
+        if let (Some(r), Some(o)) = (request.as_object_mut(), overrides.as_object()) {
+            r.extend(o.clone());
+        }
+        api::restore_table_from_backup::handle(&app, input(request))
+    };
+    let refused = [
+        json!({"BillingModeOverride": "FREE"}),
+        json!({"BillingModeOverride": "PAY_PER_REQUEST",
+               "ProvisionedThroughputOverride": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}),
+        // An index the source does not have, and one under another key schema.
+        json!({"GlobalSecondaryIndexOverride": [{
+            "IndexName": "by_z",
+            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+            "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}]}),
+        json!({"GlobalSecondaryIndexOverride": [{
+            "IndexName": "by_g",
+            "KeySchema": [{"AttributeName": "h", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+            "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}]}),
+    ];
+    for overrides in refused {
+        assert_eq!(
+            code(restore(overrides.clone()).await),
+            "ValidationException",
+            "{overrides}"
+        );
+        assert!(
+            app.catalog.get("target").is_none(),
+            "{overrides} created the table"
+        );
+    }
+    // An on-demand source restored as provisioned needs capacity for its table and GSIs.
+    table(&app, "odsrc").await;
+    let created = ok(api::create_backup::handle(
+        &app,
+        input(json!({"TableName": "odsrc", "BackupName": "b"})),
+    )
+    .await);
+    let od_arn = created["BackupDetails"]["BackupArn"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        code(
+            api::restore_table_from_backup::handle(
+                &app,
+                input(json!({"TargetTableName": "odprov", "BackupArn": od_arn,
+                             "BillingModeOverride": "PROVISIONED"})),
+            )
+            .await
+        ),
+        "ValidationException"
+    );
+    assert!(app.catalog.get("odprov").is_none());
+}
+
+#[tokio::test]
+async fn a_local_index_override_keeps_the_named_lsis_only() {
+    let (app, _dir) = fixture();
+    let lsi = |name: &str, key: &str| {
+        json!({
+            "IndexName": name,
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": key, "KeyType": "RANGE"}
+            ],
+            "Projection": {"ProjectionType": "ALL"}
+        })
+    };
+    ok(api::create_table::handle(
+        &app,
+        input(json!({
+            "TableName": "locals",
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"}
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "N"},
+                {"AttributeName": "l", "AttributeType": "S"},
+                {"AttributeName": "m", "AttributeType": "S"}
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "LocalSecondaryIndexes": [lsi("by_l", "l"), lsi("by_m", "m")]
+        })),
+    )
+    .await);
+    let created = ok(api::create_backup::handle(
+        &app,
+        input(json!({"TableName": "locals", "BackupName": "b"})),
+    )
+    .await);
+    let arn = created["BackupDetails"]["BackupArn"]
+        .as_str()
+        .unwrap_or_default();
+    let restored = ok(api::restore_table_from_backup::handle(
+        &app,
+        input(json!({"TargetTableName": "one", "BackupArn": arn,
+                     "LocalSecondaryIndexOverride": [lsi("by_l", "l")]})),
+    )
+    .await);
+    let desc = &restored["TableDescription"];
+    let names: Vec<&str> = desc["LocalSecondaryIndexes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["IndexName"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, vec!["by_l"]);
+    let defined: Vec<&str> = desc["AttributeDefinitions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["AttributeName"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(defined, vec!["pk", "sk", "l"]);
+    let none = ok(api::restore_table_from_backup::handle(
+        &app,
+        input(json!({"TargetTableName": "none", "BackupArn": arn,
+                     "LocalSecondaryIndexOverride": []})),
+    )
+    .await);
+    assert!(none["TableDescription"]["LocalSecondaryIndexes"].is_null());
+}
