@@ -25,10 +25,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match shared::runtime::build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("dax-proxy: cannot start the runtime: {e}");

@@ -10,8 +10,11 @@
 //!
 //! This crate knows nothing of storage engines, and of HTTP servers only the protocol's
 //! header names and the `POST /` front both servers share ([`wire::front`]): it is data and
-//! logic, so that the proxy can validate exactly as the store does.
+//! logic, so that the proxy can validate exactly as the store does. The one exception,
+//! [`runtime`], builds the tokio runtime all three binaries run on, so they pick it by the
+//! same rule.
 
 pub mod expr;
 pub mod model;
+pub mod runtime;
 pub mod wire;

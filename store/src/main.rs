@@ -24,10 +24,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match shared::runtime::build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("store: cannot start the runtime: {e}");

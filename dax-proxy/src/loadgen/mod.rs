@@ -382,21 +382,8 @@ async fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
 
 /// The binary's entry point: parses the command line, runs, returns the exit code.
 pub fn main_with_args(cli: Cli) -> std::process::ExitCode {
-    // One core (e.g. under `taskset -c 1`): a current-thread runtime, so a response wakes
-    // its worker without cross-thread hand-offs. More cores: one worker thread per core.
-    let threads = std::env::var("DAX_LOADGEN_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut builder = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(threads);
-        b
-    };
-    let runtime = match builder.enable_all().build() {
+    // One core (e.g. under `taskset -c 1`): a current-thread runtime (see shared::runtime).
+    let runtime = match shared::runtime::build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("dax-loadgen: cannot start the runtime: {e}");
