@@ -44,6 +44,26 @@ async fn table_with_gsi(ddb: &Client) -> String {
     name
 }
 
+/// A provisioned table `pk` (S) with `read` RCU and `write` WCU, once ACTIVE.
+async fn provisioned_table(ddb: &Client, name: &str, read: i64, write: i64) {
+    ok(ddb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(read)
+                .write_capacity_units(write)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .send()
+        .await);
+    wait_table_active(ddb, name).await;
+}
+
 /// An item `{pk: id, data: "x"*n}` of exactly `size` bytes (S sizes are name + value bytes).
 fn sized(
     id: &str,
@@ -146,22 +166,7 @@ async fn provisioned_table_throttles_a_burst_and_recovers() {
     let table = unique_name("thr");
     // 40 WCU: 12,000 units of burst, ~293 units per 300 KB write, so about 41 writes pass;
     // the debt left is at most one write, repaid in under 8 s.
-    ok(ddb
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::Provisioned)
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(5)
-                .write_capacity_units(40)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(key_element("pk", KeyType::Hash))
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .send()
-        .await);
-    wait_table_active(&ddb, &table).await;
+    provisioned_table(&ddb, &table, 5, 40).await;
     let blob = "x".repeat(300_000);
     let put = |i: usize| {
         ddb.put_item()
@@ -359,22 +364,7 @@ async fn batches_hand_back_a_throttled_tables_requests_unprocessed() {
     // 1 RCU and 1 WCU: 300 units of burst each, refilled at 1 per second, so once drained
     // the table stays out of capacity for minutes.
     let slow = unique_name("slow");
-    ok(ddb
-        .create_table()
-        .table_name(&slow)
-        .billing_mode(BillingMode::Provisioned)
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(1)
-                .write_capacity_units(1)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(key_element("pk", KeyType::Hash))
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .send()
-        .await);
-    wait_table_active(&ddb, &slow).await;
+    provisioned_table(&ddb, &slow, 1, 1).await;
     let open = table_with_gsi(&ddb).await;
     let throttled = Some("ProvisionedThroughputExceededException".to_string());
 

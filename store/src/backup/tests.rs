@@ -204,6 +204,13 @@ async fn point_in_time_restore_undoes_later_changes() {
     );
 }
 
+/// The `field` of every object in a JSON array (index or attribute names in a description).
+fn names<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .map(|a| a.iter().filter_map(|v| v[field].as_str()).collect())
+        .unwrap_or_default()
+}
+
 /// A provisioned table `pk` (S) with GSIs `by_g` on `g` and `by_h` on `h` (S), holding
 /// `{pk: a, g: x, h: y}`, and a backup of it; returns the backup's ARN.
 async fn provisioned_with_gsis_backed_up(app: &App) -> String {
@@ -275,15 +282,10 @@ async fn restore_overrides_set_billing_and_keep_only_the_named_indexes() {
     assert_eq!(gsis[0]["IndexName"], "by_g");
     assert_eq!(gsis[0]["Projection"]["ProjectionType"], "KEYS_ONLY");
     // `h` keyed only the dropped index: no longer a definition.
-    let defined: Vec<&str> = desc["AttributeDefinitions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|d| d["AttributeName"].as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(defined, vec!["pk", "g"]);
+    assert_eq!(
+        names(&desc["AttributeDefinitions"], "AttributeName"),
+        vec!["pk", "g"]
+    );
     // The kept index was filled from the backup; the dropped one is gone.
     let query = |index: &str, key: &str, value: &str| {
         input::<shared::wire::ops::query::QueryInput>(json!({
@@ -432,20 +434,14 @@ async fn a_local_index_override_keeps_the_named_lsis_only() {
     )
     .await);
     let desc = &restored["TableDescription"];
-    let names: Vec<&str> = desc["LocalSecondaryIndexes"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|i| i["IndexName"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(names, vec!["by_l"]);
-    let defined: Vec<&str> = desc["AttributeDefinitions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|d| d["AttributeName"].as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(defined, vec!["pk", "sk", "l"]);
+    assert_eq!(
+        names(&desc["LocalSecondaryIndexes"], "IndexName"),
+        vec!["by_l"]
+    );
+    assert_eq!(
+        names(&desc["AttributeDefinitions"], "AttributeName"),
+        vec!["pk", "sk", "l"]
+    );
     let none = ok(api::restore_table_from_backup::handle(
         &app,
         input(json!({"TargetTableName": "none", "BackupArn": arn,
