@@ -150,9 +150,9 @@ impl Node {
         }
     }
 
-    /// The table was deleted, created or reshaped: nothing cached under its name, nor its
-    /// key schema, may answer again. (Entries are keyed by hash, so they cannot be picked
-    /// out by table: everything goes.)
+    /// The table was deleted: nothing cached under its name, nor its key schema, may
+    /// answer again. (Entries are keyed by hash, so they cannot be picked out by table:
+    /// everything goes.)
     pub fn forget_table(&self, table: &str) {
         self.schemas.forget(table);
         self.clear_caches();

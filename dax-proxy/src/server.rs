@@ -146,10 +146,19 @@ async fn route(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome
         | Op::RestoreTableToPointInTime => {
             let table = table_of(&body);
             let outcome = node.pass_through(op, headers, body).await;
-            // A table that went away or changed shape must not be served from old entries
-            // (the change feed tells every node of a drop; this node forgets at once).
-            if let Some(table) = table {
-                node.forget_table(&table);
+            match table {
+                // A table that went away must not be served from old entries (the change
+                // feed tells every node of a drop; this node forgets at once).
+                Some(table) if op == Op::DeleteTable => node.forget_table(&table),
+                // A new or reshaped table: its key schema is learned again and pages read
+                // through its indexes (which may come or go) are stale. Items keep their
+                // keys, so cached items stay: an UpdateTable of capacity (autoscaling) does
+                // not empty the node's cache.
+                Some(table) => {
+                    node.schemas.forget(&table);
+                    node.bump_table(&table);
+                }
+                None => {}
             }
             outcome
         }

@@ -238,6 +238,49 @@ async fn a_table_dropped_at_the_store_is_not_served_from_old_entries() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capacity_update_through_a_node_keeps_its_cached_items() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let client = proxy.client();
+    let table = unique_name("proxyupdate");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "k", "v").await;
+    let endpoint = proxy.endpoint();
+    let hits = || metric(&endpoint, "dax_item_cache_hits_total");
+    // A read fills the entry; the next read through the node is a hit.
+    let cached = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || async {
+            get_v(&client, &table, "k", false).await;
+            hits().await >= 1.0
+        },
+    )
+    .await;
+    assert!(cached, "the item was never served from the cache");
+    let before = hits().await;
+    client
+        .update_table()
+        .table_name(&table)
+        .billing_mode(integration_tests::aws_sdk_dynamodb::types::BillingMode::Provisioned)
+        .provisioned_throughput(
+            integration_tests::aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
+                .read_capacity_units(100)
+                .write_capacity_units(100)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get_v(&client, &table, "k", false).await.as_deref(),
+        Some("v")
+    );
+    assert_eq!(hits().await, before + 1.0, "the update emptied the cache");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_expire_after_the_record_ttl() {
     let store = StoreProcess::spawn();
     let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "300ms"], &[]);
