@@ -34,13 +34,7 @@ pub async fn handle(app: &App, input: RestoreTableFromBackupInput) -> Result<Val
     let target = input.target_table_name.as_deref().unwrap_or_default();
     let arn = input.backup_arn.as_deref().unwrap_or_default();
     let record = backup::load(app, arn)?;
-    let config = &app.config;
-    let definition = input.overrides.apply(
-        &record.table,
-        &config.region,
-        &config.account_id,
-        now_seconds(),
-    )?;
+    let definition = input.overrides.apply(app, &record.table)?;
     let items = backup::items(app, &record)?;
     let summary = json!({
         "SourceBackupArn": record.arn,

@@ -77,13 +77,7 @@ pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<
             format!("Restore time {at} is outside the restorable window [{earliest}, {latest}]"),
         ));
     }
-    let config = &app.config;
-    let definition = input.overrides.apply(
-        &table,
-        &config.region,
-        &config.account_id,
-        crate::catalog::now_seconds(),
-    )?;
+    let definition = input.overrides.apply(app, &table)?;
     let items = backup::items_at(app, &table, at).await?;
     let summary = json!({
         "SourceTableArn": table.arn,

@@ -21,8 +21,9 @@ use shared::wire::ops::create_table::{
 use shared::wire::ops::validate::Violations;
 
 use crate::api::create_table::{billing_throughput, plan_global};
+use crate::app::App;
 use crate::catalog::definition::{self as def, BILLING_MODES};
-use crate::catalog::{BillingMode, IndexMeta, TableMeta, Throughput};
+use crate::catalog::{now_seconds, BillingMode, IndexMeta, TableMeta, Throughput};
 
 /// The override members of both restore requests.
 #[derive(Debug, Default, Deserialize)]
@@ -48,14 +49,9 @@ impl RestoreOverrides {
     }
 
     /// The definition the restored table gets: `source` with the overrides applied (ids,
-    /// names and ARNs are the restore's to set). `now` is the restore time.
-    pub fn apply(
-        &self,
-        source: &TableMeta,
-        region: &str,
-        account: &str,
-        now: f64,
-    ) -> Result<TableMeta, ApiError> {
+    /// names and ARNs are the restore's to set).
+    pub fn apply(&self, app: &App, source: &TableMeta) -> Result<TableMeta, ApiError> {
+        let now = now_seconds();
         let mut meta = source.clone();
         let billing = self
             .billing_mode_override
@@ -100,7 +96,7 @@ impl RestoreOverrides {
             meta.local_indexes = local_overrides(source, list)?;
         }
         if let Some(spec) = &self.sse_specification_override {
-            meta.sse = def::parse_sse(spec, region, account)?;
+            meta.sse = def::parse_sse(spec, &app.config.region, &app.config.account_id)?;
         }
         // Definitions are exactly the attributes keys use: drop those of dropped indexes.
         let used: Vec<&str> = std::iter::once(&meta.layout.schema)
