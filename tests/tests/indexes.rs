@@ -389,6 +389,67 @@ async fn index_keys_of_the_wrong_type_are_rejected() {
     assert_eq!(scanned.count, 0);
 }
 
+/// Index keys have the table's key size limits. A 70 KB one is past what the storage engine
+/// takes at all: it once killed the store's commit thread, failing every later write.
+#[tokio::test]
+async fn oversized_index_keys_and_key_conditions_are_rejected() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = indexed_table(&ddb).await;
+    for (attr, size, max, index) in [
+        ("g2", 2049, 2048, "gsi_keys"),
+        ("g2", 70_000, 2048, "gsi_keys"),
+        ("lks", 1025, 1024, "lsi_incl"),
+    ] {
+        assert_api_error(
+            ddb.put_item()
+                .table_name(&table)
+                .item("pk", s("x"))
+                .item("sk", s("y"))
+                .item(attr, s(&"v".repeat(size)))
+                .send()
+                .await,
+            "ValidationException",
+            Some(&format!("One or more parameter values were invalid: Size limit exceeded for Index Key {attr} Actual Size: {size} bytes Max Size: {max} bytes IndexName: {index}")),
+        );
+    }
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("x"))
+        .item("sk", s("y"))
+        .item("g2", s(&"v".repeat(2048)))
+        .send()
+        .await);
+
+    let query = |index: &str, condition: &str, value: String| {
+        let request = ddb
+            .query()
+            .table_name(&table)
+            .index_name(index)
+            .key_condition_expression(condition)
+            .expression_attribute_values(":v", s(&value));
+        if condition.contains(":p") {
+            request.expression_attribute_values(":p", s("x"))
+        } else {
+            request
+        }
+        .send()
+    };
+    assert_api_error(
+        query("gsi_keys", "g2 = :v", "v".repeat(70_000)).await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"),
+    );
+    assert_api_error(
+        query("lsi_incl", "pk = :p AND lks > :v", "v".repeat(70_000)).await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes"),
+    );
+    let found = ok(query("gsi_keys", "g2 = :v", "v".repeat(2048)).await);
+    assert_eq!(found.count, 1);
+}
+
 #[tokio::test]
 async fn gsi_added_later_is_backfilled_then_deleted() {
     let store = StoreProcess::spawn();

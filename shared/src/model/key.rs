@@ -112,17 +112,39 @@ fn check_key_value(
             Source::Param => ApiError::invalid_parameter(detail),
         });
     }
-    if is_hash && len > MAX_HASH_KEY_SIZE {
-        return Err(ApiError::invalid_parameter(
-            "Size of hashkey has exceeded the maximum size limit of2048 bytes",
-        ));
+    check_key_size(value, is_hash)
+}
+
+/// A string or binary key value's size in bytes (`None` for numbers, which DynamoDB never
+/// size-checks).
+fn key_value_size(value: &AttributeValue) -> Option<usize> {
+    match value {
+        AttributeValue::S(s) => Some(s.len()),
+        AttributeValue::B(b) => Some(b.len()),
+        _ => None,
     }
-    if !is_hash && len > MAX_RANGE_KEY_SIZE {
-        return Err(ApiError::invalid_parameter(
-            "Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
-        ));
+}
+
+/// The size limit of a partition (`is_hash`) or sort key value.
+fn max_key_size(is_hash: bool) -> usize {
+    if is_hash {
+        MAX_HASH_KEY_SIZE
+    } else {
+        MAX_RANGE_KEY_SIZE
     }
-    Ok(())
+}
+
+/// The 2048/1024-byte limits on a value used as a table's partition (`is_hash`) or sort
+/// key: in an item, a `Key` parameter, a start key or a Query's key condition.
+pub fn check_key_size(value: &AttributeValue, is_hash: bool) -> Result<(), ApiError> {
+    if key_value_size(value).is_none_or(|len| len <= max_key_size(is_hash)) {
+        return Ok(());
+    }
+    Err(ApiError::invalid_parameter(if is_hash {
+        "Size of hashkey has exceeded the maximum size limit of2048 bytes"
+    } else {
+        "Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
+    }))
 }
 
 impl KeySchema {
@@ -205,7 +227,7 @@ impl KeySchema {
         index_name: &str,
     ) -> Result<Option<PrimaryKey>, ApiError> {
         let mut missing = false;
-        for (attr, _) in self.attrs() {
+        for (attr, is_hash) in self.attrs() {
             let Some(value) = item.get(&attr.name) else {
                 missing = true;
                 continue;
@@ -217,6 +239,15 @@ impl KeySchema {
                     attr.ty,
                     value.type_name()
                 )));
+            }
+            if let Some(len) = key_value_size(value) {
+                let max = max_key_size(is_hash);
+                if len > max {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "Size limit exceeded for Index Key {} Actual Size: {len} bytes Max Size: {max} bytes IndexName: {index_name}",
+                        attr.name
+                    )));
+                }
             }
             let kind = match value {
                 AttributeValue::S(s) if s.is_empty() => "string",
@@ -399,6 +430,50 @@ mod tests {
                 range: Some(s("b"))
             }))
         );
+    }
+
+    #[test]
+    fn index_keys_have_the_table_key_size_limits() {
+        let sch = schema(Some(ScalarType::S));
+        let at_limit = item(&[("pk", s(&"p".repeat(2048))), ("sk", s(&"s".repeat(1024)))]);
+        assert!(matches!(sch.index_key_of_item(&at_limit, "i"), Ok(Some(_))));
+        let message = |pk: usize, sk: usize| {
+            let it = item(&[("pk", s(&"p".repeat(pk))), ("sk", s(&"s".repeat(sk)))]);
+            sch.index_key_of_item(&it, "i")
+                .err()
+                .and_then(|e| e.message)
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            message(2049, 1),
+            "One or more parameter values were invalid: Size limit exceeded for Index Key pk Actual Size: 2049 bytes Max Size: 2048 bytes IndexName: i"
+        );
+        assert_eq!(
+            message(1, 70_000),
+            "One or more parameter values were invalid: Size limit exceeded for Index Key sk Actual Size: 70000 bytes Max Size: 1024 bytes IndexName: i"
+        );
+    }
+
+    #[test]
+    fn key_size_limits_apply_to_strings_and_binaries_only() {
+        assert!(check_key_size(&s(&"p".repeat(2048)), true).is_ok());
+        assert!(check_key_size(&AttributeValue::B(vec![0; 1024]), false).is_ok());
+        let too_big = |value: &AttributeValue, is_hash| {
+            check_key_size(value, is_hash)
+                .err()
+                .and_then(|e| e.message)
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            too_big(&s(&"p".repeat(2049)), true),
+            "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"
+        );
+        assert_eq!(
+            too_big(&AttributeValue::B(vec![0; 1025]), false),
+            "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
+        );
+        let n = AttributeValue::N(Number::from_i64(1));
+        assert!(check_key_size(&n, false).is_ok());
     }
 
     #[test]

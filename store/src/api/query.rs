@@ -22,6 +22,7 @@
 use std::ops::Bound;
 
 use shared::expr::{self, SortKeyCondition, Substitutions};
+use shared::model::key::check_key_size;
 use shared::model::{AttributeValue, KeySchema, PrimaryKey, ScalarType};
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
@@ -345,7 +346,10 @@ fn match_schema(
                         schema.hash.name
                     )));
                 }
-                SortKeyCondition::Eq(v) => v.clone(),
+                SortKeyCondition::Eq(v) => {
+                    check_key_size(v, true)?;
+                    v.clone()
+                }
                 _ => return Err(not_supported()),
             }
         }
@@ -371,6 +375,9 @@ fn match_schema(
                             "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
                         ),
                     });
+                }
+                for value in condition_values(cond) {
+                    check_key_size(value, false)?;
                 }
                 range = Some(cond.clone());
             }

@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 
 use shared::expr::{self, Condition, ExprKind, Projection, Substitutions};
+use shared::model::key::check_key_size;
 use shared::model::{Item, KeySchema, PrimaryKey};
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::{ConsumedCapacity, ReturnConsumedCapacity};
@@ -696,6 +697,12 @@ pub fn index_start_key(
         });
     if !fits {
         return Err(ApiError::validation(wrong_shape_message));
+    }
+    for (name, value) in start {
+        let is_hash = [index_schema, table_schema]
+            .iter()
+            .any(|s| s.hash.name == *name);
+        check_key_size(value, is_hash)?;
     }
     Ok(start.clone())
 }

@@ -39,6 +39,7 @@ use parking_lot::Mutex;
 use tokio::sync::{oneshot, watch};
 
 use super::changelog;
+use super::keys;
 use super::locks::LockSet;
 use super::{StorageError, TableStats};
 
@@ -174,6 +175,12 @@ impl Committer {
             records,
             stats,
         } = batch;
+        // Refused before the engine sees it: fjall would panic, taking the commit thread
+        // and every later write with it.
+        for op in &ops {
+            let (Op::Put { key, .. } | Op::Delete { key, .. }) = op;
+            keys::check_engine_key(key)?;
+        }
         let engine = &self.engine;
         let mut state = self.state.lock();
         let mut wb = engine.db.batch().durability(persist);

@@ -346,7 +346,7 @@ impl Storage {
                 }
             }
         }
-        Ok(self.range_items(lower, upper, forward))
+        self.range_items(lower, upper, forward)
     }
 
     /// Entries of one index in scan order (index partition hash, then key), optionally one
@@ -386,7 +386,7 @@ impl Storage {
                 lower = keys::tighter_lower(lower, Bound::Excluded(start_key));
             }
         }
-        Ok(self.range_items(lower, upper, true))
+        self.range_items(lower, upper, true)
     }
 
     /// Fills index `index_id` of a table from the table's items (for a GSI added by

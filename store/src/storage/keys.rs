@@ -18,6 +18,28 @@ use std::ops::Bound;
 use shared::model::keycodec::{encode_scalar, partition_hash};
 use shared::model::{AttributeValue, PrimaryKey};
 
+use super::StorageError;
+
+/// The longest key the engine takes (fjall panics on a longer one). DynamoDB's key size
+/// limits keep item keys under 4 KB.
+pub const MAX_ENGINE_KEY_LEN: usize = u16::MAX as usize;
+
+/// `KeyTooLong` for a key the engine would not take.
+pub fn check_engine_key(key: &[u8]) -> Result<(), StorageError> {
+    if key.len() > MAX_ENGINE_KEY_LEN {
+        return Err(StorageError::KeyTooLong);
+    }
+    Ok(())
+}
+
+/// [`check_engine_key`] for a range bound.
+pub fn check_engine_bound(bound: &Bound<Vec<u8>>) -> Result<(), StorageError> {
+    match bound {
+        Bound::Included(key) | Bound::Excluded(key) => check_engine_key(key),
+        Bound::Unbounded => Ok(()),
+    }
+}
+
 /// The index id of the table's own items (secondary indexes get 1, 2, ...).
 pub const TABLE_INDEX: u16 = 0;
 

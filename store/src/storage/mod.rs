@@ -89,6 +89,11 @@ pub enum StorageError {
     /// limit (`indexes`); the API answers ItemCollectionSizeLimitExceededException.
     #[error("item collection size limit exceeded")]
     CollectionSizeLimit,
+    /// An engine key over the engine's limit (`keys::MAX_ENGINE_KEY_LEN`). The API's key
+    /// size checks keep requests far below it; this keeps the engine from panicking if one
+    /// is missed.
+    #[error("engine key too long")]
+    KeyTooLong,
 }
 
 /// What the storage layer needs to know about a table: its id and key schema.
@@ -279,6 +284,7 @@ impl Storage {
         key: &PrimaryKey,
     ) -> Result<Option<StoredItem>, StorageError> {
         let engine_key = keys::item_key(table.table_id, key);
+        keys::check_engine_key(&engine_key)?;
         let value = self
             .committer
             .engine
@@ -309,6 +315,9 @@ impl Storage {
             .iter()
             .map(|(table, key)| keys::item_key(table.table_id, key))
             .collect();
+        for key in &engine_keys {
+            keys::check_engine_key(key)?;
+        }
         if engine_keys.len() > 1 {
             let mut sorted: Vec<&[u8]> = engine_keys.iter().map(Vec::as_slice).collect();
             sorted.sort_unstable();
@@ -491,7 +500,7 @@ impl Storage {
                 upper = keys::tighter_upper(upper, Bound::Excluded(start_key));
             }
         }
-        Ok(self.range_items(lower, upper, forward))
+        self.range_items(lower, upper, forward)
     }
 
     /// Items of the table in scan order (partition hash, then key). With
@@ -532,7 +541,7 @@ impl Storage {
                 Bound::Excluded(keys::item_key(table.table_id, start)),
             );
         }
-        Ok(self.range_items(lower, upper, true))
+        self.range_items(lower, upper, true)
     }
 
     /// Stored items of an engine key range (a snapshot taken now).
@@ -541,20 +550,22 @@ impl Storage {
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
         forward: bool,
-    ) -> ItemIter<'a> {
+    ) -> Result<ItemIter<'a>, StorageError> {
+        keys::check_engine_bound(&lower)?;
+        keys::check_engine_bound(&upper)?;
         if keys::is_empty_range(&lower, &upper) {
-            return Box::new(std::iter::empty());
+            return Ok(Box::new(std::iter::empty()));
         }
         let iter = self
             .committer
             .engine
             .items
             .range::<Vec<u8>, _>((lower, upper));
-        if forward {
+        Ok(if forward {
             Box::new(iter.map(stored_guard))
         } else {
             Box::new(iter.rev().map(stored_guard))
-        }
+        })
     }
 
     /// Change records with `seq > after`, at most `limit`, in order. Only durable records
@@ -966,6 +977,31 @@ mod tests {
             .await;
         assert!(outcome.is_err());
         assert!(all_changes(&storage).is_empty());
+    }
+
+    #[tokio::test]
+    async fn keys_past_the_engine_limit_are_refused_and_writes_go_on() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), true);
+        let table = layout(1, None);
+        let huge = pk(s(&"x".repeat(70_000)), None);
+        let outcome = storage
+            .write(&[(&table, huge.clone())], Cause::User, |_| {
+                Ok::<_, ()>((vec![Mutation::Put(item(&huge, &[]))], ()))
+            })
+            .await;
+        assert!(
+            matches!(outcome, Err(StorageError::KeyTooLong)),
+            "{outcome:?}"
+        );
+        assert!(matches!(
+            storage.query(&table, &huge.hash, &SortRange::all(), true, None),
+            Err(StorageError::KeyTooLong)
+        ));
+        assert!(storage.get(&table, &huge).is_err());
+        // The commit thread lives on.
+        put(&storage, &table, item(&pk(s("a"), None), &[])).await;
+        assert!(all_changes(&storage).len() == 1);
     }
 
     #[tokio::test]
