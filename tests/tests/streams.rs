@@ -534,3 +534,87 @@ async fn iterators_expire_and_trimmed_records_are_reported() {
     let left = read_all(&st, &arn).await;
     assert!(left.iter().all(|r| pk_of(r) != "old"));
 }
+
+/// The log outlives the stream retention while a table has PITR on: a restore to a time
+/// older than the stream retention still undoes every later change, and the stream still
+/// shows only records younger than its retention.
+#[tokio::test]
+async fn pitr_keeps_changes_that_streams_no_longer_show() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--stream-retention".into(), "2".into()],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let st = streams_client(&store.endpoint());
+    let table = unique_name("pitrlog");
+    let arn = stream_table(&ddb, &table, StreamViewType::NewImage).await;
+    let pitr = aws_sdk_dynamodb::types::PointInTimeRecoverySpecification::builder()
+        .point_in_time_recovery_enabled(true)
+        .recovery_period_in_days(7)
+        .build()
+        .unwrap();
+    let described = ok(ddb
+        .update_continuous_backups()
+        .table_name(&table)
+        .point_in_time_recovery_specification(pitr)
+        .send()
+        .await);
+    let period = described
+        .continuous_backups_description()
+        .and_then(|d| d.point_in_time_recovery_description())
+        .and_then(|p| p.recovery_period_in_days());
+    assert_eq!(period, Some(7));
+
+    put(&ddb, &table, "k", 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let restore_to = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    put(&ddb, &table, "k", 2).await;
+    // Past the stream retention; a newer record keeps the log's head.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    put(&ddb, &table, "k", 3).await;
+
+    let only_new = wait_until(Duration::from_secs(10), Duration::from_millis(200), || {
+        let (st, arn) = (st.clone(), arn.clone());
+        async move {
+            let records = read_all(&st, &arn).await;
+            let values: Vec<_> = records
+                .iter()
+                .map(|r| v_of(r.dynamodb().and_then(|d| d.new_image())))
+                .collect();
+            values == vec![Some("3".to_string())]
+        }
+    })
+    .await;
+    assert!(
+        only_new,
+        "the stream still shows records past its retention"
+    );
+
+    let target = format!("{table}-at");
+    ok(ddb
+        .restore_table_to_point_in_time()
+        .source_table_name(&table)
+        .target_table_name(&target)
+        .restore_date_time(aws_sdk_dynamodb::primitives::DateTime::from_secs_f64(
+            restore_to,
+        ))
+        .send()
+        .await);
+    wait_table_active(&ddb, &target).await;
+    let restored = ok(ddb
+        .get_item()
+        .table_name(&target)
+        .key("pk", s("k"))
+        .consistent_read(true)
+        .send()
+        .await);
+    assert_eq!(
+        restored.item().and_then(|i| i.get("v")),
+        Some(&n(1)),
+        "the restore did not undo the changes after its time"
+    );
+}

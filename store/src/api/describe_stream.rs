@@ -41,7 +41,7 @@ pub async fn handle(
     v.finish()?;
     let arn = input.stream_arn.as_deref().unwrap_or_default();
     let stream = streams::find_stream(app, arn)?.ok_or_else(not_found)?;
-    let horizon = app.storage.first_change_seq().map_err(internal)?;
+    let horizon = streams::trim_horizon(app).map_err(internal)?;
     let limit = usize::try_from(input.limit.unwrap_or(MAX_LIMIT)).unwrap_or(100);
     let parent = input.shard_filter.as_ref().and_then(|f| f.shard_id.clone());
     let mut shards = stream

@@ -42,7 +42,7 @@ pub async fn handle(app: &App, input: GetRecordsInput) -> Result<GetRecordsOutpu
     }
     let stream = streams::find_stream(app, &iterator.stream_arn)?.ok_or_else(not_found)?;
     let shard = stream.shard(&iterator.shard_id).ok_or_else(not_found)?;
-    let first = app.storage.first_change_seq().map_err(internal)?;
+    let first = streams::trim_horizon(app).map_err(internal)?;
     if iterator.after.saturating_add(1) < first {
         return Err(ApiError::new(
             ErrorCode::TrimmedDataAccessException,

@@ -47,9 +47,7 @@ pub async fn handle(
     let stream = streams::find_stream(app, arn)?.ok_or_else(not_found)?;
     let shard = stream.shard(shard_id).ok_or_else(not_found)?;
     // Everything up to `horizon` is gone.
-    let horizon = app
-        .storage
-        .first_change_seq()
+    let horizon = streams::trim_horizon(app)
         .map_err(internal)?
         .saturating_sub(1);
     let end = shard.end.unwrap_or(u64::MAX);

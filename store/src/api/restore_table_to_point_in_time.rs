@@ -74,7 +74,7 @@ pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<
     if !at.is_finite() || at < floor - 0.001 || at > latest + 0.001 {
         return Err(ApiError::new(
             ErrorCode::InvalidRestoreTimeException,
-            format!("Restore time {at} is outside the restorable window [{earliest}, {latest}]"),
+            format!("Restore time {at} is outside the restorable window [{floor}, {latest}]"),
         ));
     }
     let definition = input.overrides.apply(app, &table)?;

@@ -1,5 +1,6 @@
-//! UpdateContinuousBackups: turns PITR on or off. Enabling when off (re)starts the
-//! restorable window at now; enabling when on keeps it.
+//! UpdateContinuousBackups: turns PITR on or off, with a recovery period (1-35 days,
+//! default 35). Enabling when off (re)starts the restorable window at now; enabling when on
+//! keeps it and only takes a new recovery period.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -38,13 +39,17 @@ pub async fn handle(app: &App, input: UpdateContinuousBackupsInput) -> Result<Va
         );
     }
     v.finish()?;
-    if let Some(days) = spec.as_ref().and_then(|s| s.recovery_period_in_days) {
-        if !(1..=35).contains(&days) {
-            return Err(ApiError::validation(
-                "RecoveryPeriodInDays must be between 1 and 35",
-            ));
-        }
-    }
+    let days = match spec.as_ref().and_then(|s| s.recovery_period_in_days) {
+        None => None,
+        Some(days) => Some(
+            u32::try_from(days)
+                .ok()
+                .filter(|d| (1..=backup::DEFAULT_RECOVERY_PERIOD_DAYS).contains(d))
+                .ok_or_else(|| {
+                    ApiError::validation("RecoveryPeriodInDays must be between 1 and 35")
+                })?,
+        ),
+    };
     let enable = spec
         .and_then(|s| s.point_in_time_recovery_enabled)
         .unwrap_or(false);
@@ -56,16 +61,27 @@ pub async fn handle(app: &App, input: UpdateContinuousBackupsInput) -> Result<Va
     let table = app
         .catalog
         .update(&app.storage, &name, |table| {
-            let was_on = backup::pitr(table).is_some_and(|p| p.enabled);
-            let setting = match (enable, was_on) {
-                (true, true) | (false, false) => return Ok(()),
-                (true, false) => PitrSetting {
+            let current = backup::pitr(table).filter(|p| p.enabled);
+            let setting = match (enable, current) {
+                (false, None) => return Ok(()),
+                // Already on: only a new recovery period changes anything; the window
+                // keeps its start.
+                (true, Some(on)) => match days {
+                    Some(days) if days != on.recovery_period_days => PitrSetting {
+                        recovery_period_days: days,
+                        ..on
+                    },
+                    _ => return Ok(()),
+                },
+                (true, None) => PitrSetting {
                     enabled: true,
                     earliest: now_seconds(),
+                    recovery_period_days: days.unwrap_or(backup::DEFAULT_RECOVERY_PERIOD_DAYS),
                 },
-                (false, true) => PitrSetting {
+                (false, Some(_)) => PitrSetting {
                     enabled: false,
                     earliest: 0.0,
+                    recovery_period_days: backup::DEFAULT_RECOVERY_PERIOD_DAYS,
                 },
             };
             let value = serde_json::to_value(&setting).map_err(|_| ApiError::internal())?;

@@ -12,10 +12,11 @@
 //!
 //! PITR keeps `{enabled, earliest}` in `TableMeta.settings["pitr"]`. A restore to time T
 //! takes the table's current items and undoes, per key, every change committed after T:
-//! the state at T of a key is the old image of its first change after T. The window is
-//! bounded by the change log's retention (stream trimming, 24 h by default): a change
-//! trimmed away cannot be undone, so restores older than the oldest retained change are
-//! refused (InvalidRestoreTimeException).
+//! the state at T of a key is the old image of its first change after T. The change log
+//! therefore keeps records for the longest recovery period of any table with PITR on (1-35
+//! days, RecoveryPeriodInDays), past the streams' 24 hours (`crate::streams` trims it). A
+//! change trimmed away cannot be undone, so restores older than the oldest retained change
+//! are refused (InvalidRestoreTimeException).
 //!
 //! Known limits: a restore holds the whole item set in memory and reads the table's whole
 //! retained change log; the restored table is visible (ACTIVE) while it is being filled,
@@ -24,6 +25,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -47,8 +49,9 @@ pub const PITR_KEY: &str = "pitr";
 /// How far LatestRestorableDateTime trails now: changes younger than this may still be
 /// settling into the durable log.
 const PITR_LAG_S: f64 = 1.0;
-/// PITR's recovery period, 35 days, in seconds.
-const RECOVERY_PERIOD_S: f64 = 35.0 * 86_400.0;
+/// PITR's recovery period when none is given (and DynamoDB's longest), in days.
+pub const DEFAULT_RECOVERY_PERIOD_DAYS: u32 = 35;
+const SECONDS_PER_DAY: u64 = 86_400;
 
 /// One backup's durable description.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +73,33 @@ pub struct PitrSetting {
     pub enabled: bool,
     /// Epoch seconds: when PITR was (last) enabled.
     pub earliest: f64,
+    /// How many days back restores may go (RecoveryPeriodInDays, 1-35). Settings written
+    /// before it existed read as the default.
+    #[serde(default = "default_recovery_period")]
+    pub recovery_period_days: u32,
+}
+
+fn default_recovery_period() -> u32 {
+    DEFAULT_RECOVERY_PERIOD_DAYS
+}
+
+impl PitrSetting {
+    fn recovery_period(&self) -> Duration {
+        Duration::from_secs(u64::from(self.recovery_period_days) * SECONDS_PER_DAY)
+    }
+}
+
+/// How long the change log must keep records for point-in-time recovery: the longest
+/// recovery period of any table with PITR on (zero if none). A restore undoes every change
+/// after its restore time, so each of them must still be in the log.
+pub fn log_retention(tables: &[Arc<TableMeta>]) -> Duration {
+    tables
+        .iter()
+        .filter_map(|table| pitr(table))
+        .filter(|p| p.enabled)
+        .map(|p| p.recovery_period())
+        .max()
+        .unwrap_or_default()
 }
 
 fn internal(e: StorageError) -> ApiError {
@@ -401,7 +431,7 @@ pub fn continuous_description(table: &TableMeta) -> Value {
             let (earliest, latest) = window(&p);
             json!({
                 "PointInTimeRecoveryStatus": "ENABLED",
-                "RecoveryPeriodInDays": 35,
+                "RecoveryPeriodInDays": p.recovery_period_days,
                 "EarliestRestorableDateTime": earliest,
                 "LatestRestorableDateTime": latest,
             })
@@ -418,8 +448,8 @@ pub fn continuous_description(table: &TableMeta) -> Value {
 /// earliest (a just-enabled table can be restored to its enable time).
 pub fn window(p: &PitrSetting) -> (f64, f64) {
     let now = now_seconds();
-    // The recovery period is 35 days (DYNAMODB.md §11): older enable times slide forward.
-    let earliest = p.earliest.max(now - RECOVERY_PERIOD_S);
+    // Enable times older than the recovery period slide forward.
+    let earliest = p.earliest.max(now - p.recovery_period().as_secs_f64());
     let latest = (now - PITR_LAG_S).max(earliest);
     (earliest, latest)
 }

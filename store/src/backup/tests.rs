@@ -204,6 +204,67 @@ async fn point_in_time_restore_undoes_later_changes() {
     );
 }
 
+#[tokio::test]
+async fn the_recovery_period_bounds_the_window_and_sets_the_log_retention() {
+    let (app, _dir) = fixture();
+    table(&app, "one").await;
+    table(&app, "two").await;
+    let retention = |app: &App| super::log_retention(&app.catalog.all()).as_secs() / 86_400;
+    assert_eq!(retention(&app), 0);
+    let update = |name: &str, spec: Value| {
+        api::update_continuous_backups::handle(
+            &app,
+            input(json!({"TableName": name, "PointInTimeRecoverySpecification": spec})),
+        )
+    };
+    let period = |described: &Value| {
+        described["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+            ["RecoveryPeriodInDays"]
+            .clone()
+    };
+    let on = ok(update("one", json!({"PointInTimeRecoveryEnabled": true})).await);
+    assert_eq!(period(&on), json!(35));
+    let on = ok(update(
+        "two",
+        json!({"PointInTimeRecoveryEnabled": true, "RecoveryPeriodInDays": 3}),
+    )
+    .await);
+    assert_eq!(period(&on), json!(3));
+    assert_eq!(retention(&app), 35);
+    // Already on: a new period is taken, the window keeps its start.
+    let before = app.catalog.get("one").and_then(|t| super::pitr(&t));
+    let changed = ok(update(
+        "one",
+        json!({"PointInTimeRecoveryEnabled": true, "RecoveryPeriodInDays": 7}),
+    )
+    .await);
+    assert_eq!(period(&changed), json!(7));
+    let after = app.catalog.get("one").and_then(|t| super::pitr(&t));
+    assert_eq!(before.map(|p| p.earliest), after.map(|p| p.earliest));
+    assert_eq!(retention(&app), 7);
+    ok(update("one", json!({"PointInTimeRecoveryEnabled": false})).await);
+    assert_eq!(retention(&app), 3);
+    // An enable time older than the period slides forward.
+    let old = super::PitrSetting {
+        enabled: true,
+        earliest: 0.0,
+        recovery_period_days: 2,
+    };
+    let (earliest, _) = super::window(&old);
+    let two_days_ago = crate::catalog::now_seconds() - 2.0 * 86_400.0;
+    assert!((earliest - two_days_ago).abs() < 5.0, "{earliest}");
+    assert_eq!(
+        code(
+            update(
+                "two",
+                json!({"PointInTimeRecoveryEnabled": true, "RecoveryPeriodInDays": 36})
+            )
+            .await
+        ),
+        "ValidationException"
+    );
+}
+
 /// The `field` of every object in a JSON array (index or attribute names in a description).
 fn names<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
     list.as_array()

@@ -97,6 +97,36 @@ impl Storage {
         }
     }
 
+    /// The first sequence number from which every retained record was committed at or after
+    /// `time_ms` (epoch milliseconds): records below it are older. Past the newest durable
+    /// record if all are older. Commit times never decrease along the log, so "the first
+    /// record at or after `seq` is that new" holds from some `seq` on: a binary search.
+    pub fn first_change_seq_since(&self, time_ms: u64) -> Result<u64, StorageError> {
+        let changes = &self.committer.engine.changes;
+        let newer_from = |seq: u64| -> Result<bool, StorageError> {
+            match changes.range(changelog::seq_key(seq)..).next() {
+                None => Ok(true),
+                Some(guard) => {
+                    let (key, value) = guard.into_inner().map_err(engine_error)?;
+                    let time = changelog::record_time_ms(&value)
+                        .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
+                    Ok(time >= time_ms)
+                }
+            }
+        };
+        let mut low = self.first_change_seq()?;
+        let mut high = self.committer.seq().saturating_add(1);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if newer_from(mid)? {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        Ok(low)
+    }
+
     /// The newest durable sequence number (what followers may read up to).
     pub fn published_seq(&self) -> u64 {
         self.committer.seq()
@@ -232,6 +262,35 @@ mod tests {
         assert!(bounded
             .iter()
             .all(|r| r.seq <= all[2].seq && r.table_id == 2));
+    }
+
+    #[tokio::test]
+    async fn the_first_record_since_a_time_is_found() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path());
+        let a = layout(1);
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0)
+        };
+        for i in 0..3 {
+            put(&storage, &a, &format!("old{i}"), "v").await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let cut = now();
+        for i in 0..4 {
+            put(&storage, &a, &format!("new{i}"), "v").await;
+        }
+        let since = |ms| storage.first_change_seq_since(ms).ok();
+        assert_eq!(since(0), Some(1));
+        assert_eq!(since(cut), Some(4));
+        assert_eq!(since(u64::MAX), Some(8));
+        // A trimmed prefix is below every answer.
+        assert_eq!(storage.trim_changes(cut, 2).await.ok(), Some(2));
+        assert_eq!(since(0), Some(3));
+        assert_eq!(since(cut), Some(4));
     }
 
     #[tokio::test]

@@ -27,9 +27,11 @@
 //! 21-digit decimals (`10^20 + seq`), so they sort as numbers and as strings.
 //!
 //! # Retention
-//! The maintenance task trims change records older than `--stream-retention` (24 h) and
-//! forgets ended streams once they are that old. The log is contiguous, so its first
-//! retained sequence number is the trim horizon: an iterator pointing below it gets
+//! The maintenance task forgets ended streams once they are `--stream-retention` (24 h)
+//! old, and trims change records older than that, or than the longest recovery period of a
+//! table with PITR on (a restore undoes the changes after its time, so it needs them). A
+//! stream shows only records younger than its retention whatever the log keeps: the first
+//! of them is the trim horizon ([`trim_horizon`]), and an iterator pointing below it gets
 //! TrimmedDataAccessException.
 //!
 //! # Layout
@@ -376,8 +378,18 @@ async fn save(app: &App, info: &StreamInfo) -> Result<(), StorageError> {
         .await
 }
 
+/// The streams' trim horizon: the first sequence number a stream still shows. Records
+/// older than the stream retention are gone for streams (and triggers) even while the log
+/// keeps them longer for point-in-time recovery.
+pub fn trim_horizon(app: &App) -> Result<u64, StorageError> {
+    let retention_ms =
+        u64::try_from(app.config.change_log.stream_retention.as_millis()).unwrap_or(u64::MAX);
+    app.storage
+        .first_change_seq_since(now_ms().saturating_sub(retention_ms))
+}
+
 /// One maintenance pass: record new streams, close replaced or dropped ones, roll shards
-/// over, forget expired streams and trim the log.
+/// over, forget expired streams and trim the log (past what streams and PITR need).
 pub async fn maintain(app: &App) -> Result<(), StorageError> {
     let config = &app.config.change_log;
     let now = now_ms();
@@ -449,8 +461,10 @@ pub async fn maintain(app: &App) -> Result<(), StorageError> {
         }
     }
 
+    let pitr_ms =
+        u64::try_from(crate::backup::log_retention(&tables).as_millis()).unwrap_or(u64::MAX);
     app.storage
-        .trim_changes(now.saturating_sub(retention_ms), TRIM_PER_TICK)
+        .trim_changes(now.saturating_sub(retention_ms.max(pitr_ms)), TRIM_PER_TICK)
         .await?;
     Ok(())
 }

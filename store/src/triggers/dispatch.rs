@@ -121,7 +121,7 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
             }
         };
         // Records below the trim horizon are gone: skip them (Lambda drops expired records).
-        if let Ok(first) = app.storage.first_change_seq() {
+        if let Ok(first) = crate::streams::trim_horizon(&app) {
             if position.saturating_add(1) < first {
                 tracing::warn!(trigger = %name, from = position, to = first - 1, "trigger records expired before delivery");
                 ::metrics::counter!(TRIMMED_TOTAL, "trigger" => name.clone()).increment(1);
