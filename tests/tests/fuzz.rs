@@ -285,6 +285,11 @@ fn mutate(rng: &mut Rng, request: &mut Value) {
                 items.push(copy);
             }
         }
+        (2, Value::Array(items)) if !items.is_empty() => {
+            // Past the batch, transaction and set limits.
+            let copy = items[rng.below(items.len())].clone();
+            items.resize(*rng.pick(&[26, 101, 1001]), copy);
+        }
         (0 | 1, Value::String(text)) => {
             // Cut at a character boundary, or splice in a fragment.
             let cut = text
@@ -305,10 +310,10 @@ fn mutate(rng: &mut Rng, request: &mut Value) {
 /// Valid requests for every data-plane operation on the fuzzed table, and a few control-plane
 /// ones that cannot take the table away (no DeleteTable or UpdateTable: the last check needs
 /// it as it was).
-fn corpus() -> Vec<(&'static str, Value)> {
+fn corpus(arns: &Arns) -> Vec<(String, Value)> {
     let key = json!({ "pk": { "S": "p1" }, "sk": { "N": "2" } });
     let names = json!({ "#n": "name" });
-    vec![
+    let dynamodb = [
         (
             "PutItem",
             json!({
@@ -479,7 +484,53 @@ fn corpus() -> Vec<(&'static str, Value)> {
                 "StreamSpecification": { "StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES" }
             }),
         ),
-    ]
+        (
+            "TagResource",
+            json!({ "ResourceArn": arns.table, "Tags": [{ "Key": "k", "Value": "v" }] }),
+        ),
+        ("ListTagsOfResource", json!({ "ResourceArn": arns.table })),
+        (
+            "UntagResource",
+            json!({ "ResourceArn": arns.table, "TagKeys": ["k", "other"] }),
+        ),
+        ("ListBackups", json!({ "TableName": TABLE, "Limit": 5 })),
+        ("DescribeContinuousBackups", json!({ "TableName": TABLE })),
+    ];
+    let streams = [
+        ("ListStreams", json!({ "TableName": TABLE, "Limit": 2 })),
+        (
+            "DescribeStream",
+            json!({ "StreamArn": arns.stream, "Limit": 10 }),
+        ),
+        (
+            "GetShardIterator",
+            json!({
+                "StreamArn": arns.stream,
+                "ShardId": arns.shard,
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                "SequenceNumber": "100000000000000000001"
+            }),
+        ),
+        (
+            "GetRecords",
+            json!({ "ShardIterator": arns.iterator, "Limit": 5 }),
+        ),
+    ];
+    let dynamodb = dynamodb
+        .into_iter()
+        .map(|(op, body)| (format!("DynamoDB_20120810.{op}"), body));
+    let streams = streams
+        .into_iter()
+        .map(|(op, body)| (format!("DynamoDBStreams_20120810.{op}"), body));
+    dynamodb.chain(streams).collect()
+}
+
+/// Names of the fuzzed table's resources, which requests quote.
+struct Arns {
+    table: String,
+    stream: String,
+    shard: String,
+    iterator: String,
 }
 
 /// The seeded items: partitions p0..p4, sort keys 0..3.
@@ -493,7 +544,7 @@ fn seeded_keys() -> Vec<Value> {
         .collect()
 }
 
-async fn setup(endpoint: &str) {
+async fn setup(endpoint: &str) -> Arns {
     let create = json!({
         "TableName": TABLE,
         "BillingMode": "PAY_PER_REQUEST",
@@ -519,10 +570,20 @@ async fn setup(endpoint: &str) {
                 { "AttributeName": "l", "KeyType": "RANGE" }
             ],
             "Projection": { "ProjectionType": "KEYS_ONLY" }
-        }]
+        }],
+        "StreamSpecification": { "StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES" }
     });
     let response = raw_call(endpoint, "CreateTable", create.to_string().as_bytes()).await;
     assert_eq!(response.status, 200, "CreateTable: {:?}", response.json());
+    let created = response.json();
+    let table_arn = created["TableDescription"]["TableArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stream = created["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     wait_table_active(&client(endpoint), TABLE).await;
     for (i, key) in seeded_keys().into_iter().enumerate() {
         let mut item = key.as_object().unwrap().clone();
@@ -534,6 +595,33 @@ async fn setup(endpoint: &str) {
         let put = json!({ "TableName": TABLE, "Item": item });
         let response = raw_call(endpoint, "PutItem", put.to_string().as_bytes()).await;
         assert_eq!(response.status, 200, "seed PutItem: {:?}", response.json());
+    }
+    let streams_call = |op: &str, body: Value| {
+        let target = format!("DynamoDBStreams_20120810.{op}");
+        async move {
+            let response = raw_post(endpoint, Some(&target), body.to_string().as_bytes()).await;
+            assert_eq!(response.status, 200, "{target}: {:?}", response.json());
+            response.json()
+        }
+    };
+    let described = streams_call("DescribeStream", json!({ "StreamArn": stream })).await;
+    let shard = described["StreamDescription"]["Shards"][0]["ShardId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let iterator = streams_call(
+        "GetShardIterator",
+        json!({ "StreamArn": stream, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON" }),
+    )
+    .await["ShardIterator"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Arns {
+        table: table_arn,
+        stream,
+        shard,
+        iterator,
     }
 }
 
@@ -581,10 +669,10 @@ fn fault(response: &RawResponse) -> Option<String> {
         .map(|leak| format!("message shows {leak:?}: {message}"))
 }
 
-async fn send(endpoint: &str, op: &str, body: &[u8]) -> Result<RawResponse, String> {
-    // raw_call panics on a transport error; run it as a task to report the request instead.
-    let (endpoint, op, body) = (endpoint.to_string(), op.to_string(), body.to_vec());
-    tokio::spawn(async move { raw_call(&endpoint, &op, &body).await })
+async fn send(endpoint: &str, target: &str, body: &[u8]) -> Result<RawResponse, String> {
+    // raw_post panics on a transport error; run it as a task to report the request instead.
+    let (endpoint, target, body) = (endpoint.to_string(), target.to_string(), body.to_vec());
+    tokio::spawn(async move { raw_post(&endpoint, Some(&target), &body).await })
         .await
         .map_err(|e| format!("no answer (connection dropped?): {e}"))
 }
@@ -593,7 +681,7 @@ async fn send(endpoint: &str, op: &str, body: &[u8]) -> Result<RawResponse, Stri
 async fn mutated_requests_get_dynamodb_errors_and_leave_the_cluster_coherent() {
     let mut store = StoreProcess::spawn();
     let proxy = ProxyProcess::spawn(&store);
-    setup(&store.endpoint()).await;
+    let arns = setup(&store.endpoint()).await;
     let seed = std::env::var("FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -603,19 +691,23 @@ async fn mutated_requests_get_dynamodb_errors_and_leave_the_cluster_coherent() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3000);
     let mut rng = Rng(seed);
-    let corpus = corpus();
+    let corpus = corpus(&arns);
     let endpoints = [store.endpoint(), proxy.endpoint()];
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
     for case in 0..cases {
-        let (op, template) = rng.pick(&corpus);
+        let (target, template) = rng.pick(&corpus);
         let mut request = template.clone();
         // Some requests go unmutated, so that the caches fill and writes land.
         for _ in 0..rng.below(4) {
             mutate(&mut rng, &mut request);
         }
         let endpoint = &endpoints[case % 2];
-        let body = request.to_string();
-        let outcome = send(endpoint, op, body.as_bytes()).await;
+        let mut body = request.to_string().into_bytes();
+        if rng.below(20) == 0 {
+            // Not JSON any more, perhaps not even UTF-8.
+            body.truncate(rng.below(body.len()));
+        }
+        let outcome = send(endpoint, target, &body).await;
         let problem = match &outcome {
             Ok(response) => fault(response),
             Err(e) => Some(e.clone()),
@@ -625,7 +717,8 @@ async fn mutated_requests_get_dynamodb_errors_and_leave_the_cluster_coherent() {
                 .map(|r| String::from_utf8_lossy(&r.body).into_owned())
                 .unwrap_or_default();
             panic!(
-                "case {case} (FUZZ_SEED={seed}) to {endpoint}: {problem}\n{op} {body}\nanswer: {answer}"
+                "case {case} (FUZZ_SEED={seed}) to {endpoint}: {problem}\n{target} {}\nanswer: {answer}",
+                String::from_utf8_lossy(&body)
             );
         }
         *statuses.entry(outcome.unwrap().status).or_default() += 1;
