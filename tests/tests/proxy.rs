@@ -516,3 +516,201 @@ async fn a_dead_store_gives_a_dynamodb_error_not_a_hang() {
     .map(str::to_string);
     assert_eq!(code.as_deref(), Some("ServiceUnavailable"));
 }
+
+/// One step of a writer in the coherence stress test.
+async fn random_write(client: &Client, table: &str, keys: &[String], pick: u64, value: &str) {
+    use integration_tests::aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    use integration_tests::aws_sdk_dynamodb::types::{
+        Put, PutRequest, TransactWriteItem, Update, WriteRequest,
+    };
+    let key = &keys[(pick % keys.len() as u64) as usize];
+    let other = &keys[((pick / 7) % keys.len() as u64) as usize];
+    let outcome = match (pick / 100) % 6 {
+        0 => client
+            .put_item()
+            .table_name(table)
+            .item("pk", s(key))
+            .item("v", s(value))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| e.code().map(str::to_string)),
+        // Fails whenever the item is missing: must leave every cache as it was.
+        1 => client
+            .update_item()
+            .table_name(table)
+            .key("pk", s(key))
+            .update_expression("SET v = :v")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":v", s(value))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| e.code().map(str::to_string)),
+        // Always fails.
+        2 => client
+            .put_item()
+            .table_name(table)
+            .item("pk", s(key))
+            .item("v", s("never"))
+            .condition_expression("v = :never")
+            .expression_attribute_values(":never", s("never"))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| e.code().map(str::to_string)),
+        3 => client
+            .delete_item()
+            .table_name(table)
+            .key("pk", s(key))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| e.code().map(str::to_string)),
+        4 if key != other => {
+            let put = |pk: &str| {
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .item("pk", s(pk))
+                            .item("v", s(value))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            };
+            client
+                .batch_write_item()
+                .request_items(table, vec![put(key), put(other)])
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| e.code().map(str::to_string))
+        }
+        _ if key != other => client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(table)
+                            .item("pk", s(key))
+                            .item("v", s(value))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(table)
+                            .key("pk", s(other))
+                            .update_expression("SET v = :v")
+                            .expression_attribute_values(":v", s(value))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| e.code().map(str::to_string)),
+        _ => Ok(()),
+    };
+    if let Err(code) = outcome {
+        let expected = [
+            "ConditionalCheckFailedException",
+            "TransactionCanceledException",
+            "TransactionConflictException",
+        ];
+        assert!(
+            code.as_deref().is_some_and(|c| expected.contains(&c)),
+            "unexpected write failure: {code:?}"
+        );
+    }
+}
+
+/// Writers through every node and straight to the store, racing readers that fill every
+/// node's cache, on a handful of hot keys; failed conditional writes, batches and
+/// transactions in the mix. Once the writers stop, every node must serve each key as the
+/// store holds it: a write path or a feed event that left a cache behind, or a failed write
+/// that touched one, would leave a node serving a stale value until the record TTL. (A
+/// miss filling with data older than a racing write is rare here, since a write is
+/// visible before its fsync; `cache::item`'s unit tests pin that case down.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_writers_and_readers_leave_every_node_coherent() {
+    let store = StoreProcess::spawn();
+    let nodes = [
+        ProxyProcess::spawn(&store),
+        ProxyProcess::spawn(&store),
+        ProxyProcess::spawn(&store),
+    ];
+    let store_client = store.client();
+    let node_clients: Vec<Client> = nodes.iter().map(|n| n.client()).collect();
+    let table = unique_name("proxyrace");
+    create_hash_table(&store_client, &table).await;
+    let keys: Vec<String> = (0..6).map(|i| format!("k{i}")).collect();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for r in 0..6u64 {
+        let (clients, table, keys, stop) = (
+            node_clients.clone(),
+            table.clone(),
+            keys.clone(),
+            stop.clone(),
+        );
+        readers.push(tokio::spawn(async move {
+            let mut i = r;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let client = &clients[(i % 3) as usize];
+                get_v(client, &table, &keys[(i / 3 % 6) as usize], false).await;
+                i = i
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407)
+                    >> 1;
+            }
+        }));
+    }
+    let mut writers = Vec::new();
+    for w in 0..4u64 {
+        let mut clients = node_clients.clone();
+        clients.push(store_client.clone());
+        let (table, keys) = (table.clone(), keys.clone());
+        writers.push(tokio::spawn(async move {
+            let mut state = w + 1;
+            for step in 0..300 {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let pick = state >> 11;
+                let client = &clients[(pick % 4) as usize];
+                let value = format!("w{w}-{step}");
+                random_write(client, &table, &keys, pick / 4, &value).await;
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        reader.await.unwrap();
+    }
+
+    for key in &keys {
+        let truth = get_v(&store_client, &table, key, true).await;
+        for (n, client) in node_clients.iter().enumerate() {
+            let converged = wait_until(
+                Duration::from_secs(5),
+                Duration::from_millis(20),
+                || async { get_v(client, &table, key, false).await == truth },
+            )
+            .await;
+            assert!(converged, "node {n} does not serve {truth:?} for {key}");
+        }
+    }
+}
