@@ -11,7 +11,7 @@
 //! lost: the store keeps its log and the follower resumes from its cursor.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 use serde_json::json;
@@ -40,6 +40,8 @@ struct Record {
     /// `table_dropped` for a deleted table; item changes otherwise.
     #[serde(default)]
     cause: Option<String>,
+    /// When the store committed the change (epoch milliseconds).
+    time_ms: u64,
 }
 
 /// Runs until the process ends.
@@ -71,6 +73,7 @@ pub async fn run(node: Arc<Node>) {
                         for record in &page.records {
                             apply(&node, record);
                         }
+                        record_delays(&node, &page.records);
                         node.metrics
                             .follower_records
                             .increment(page.records.len() as u64);
@@ -84,6 +87,20 @@ pub async fn run(node: Arc<Node>) {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
+    }
+}
+
+/// How long after its commit each change reached this node's caches: the window in which
+/// the node may serve the item's previous state.
+fn record_delays(node: &Node, records: &[Record]) {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    for record in records {
+        let delay_ms = now_ms.saturating_sub(record.time_ms);
+        node.metrics
+            .follower_delay
+            .record(Duration::from_millis(delay_ms).as_secs_f64());
     }
 }
 

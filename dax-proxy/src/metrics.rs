@@ -13,12 +13,12 @@
 //! | (forwarded writes) | `dax_forwarded_writes_total` |
 //! | (store round trip) | `dax_store_request_duration_seconds{op}` |
 //! | (role) | `dax_primary` (1 on the primary), `dax_primary_changes_total` |
-//! | (coherence) | `dax_follower_records_total`, `dax_follower_errors_total` |
+//! | (coherence) | `dax_follower_records_total`, `dax_follower_errors_total`, `dax_follower_delay_seconds` (a change's commit in the store to its application on this node) |
 //!
 //! The cache counters are registered once and kept as handles, so the hit path does no
 //! registry lookup.
 
-use metrics::{counter, gauge, Counter, Gauge};
+use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const REQUESTS_TOTAL: &str = "dax_requests_total";
@@ -47,6 +47,7 @@ pub struct Metrics {
     pub primary_changes: Counter,
     pub follower_records: Counter,
     pub follower_errors: Counter,
+    pub follower_delay: Histogram,
 }
 
 impl Metrics {
@@ -71,6 +72,7 @@ impl Metrics {
             primary_changes: counter!("dax_primary_changes_total"),
             follower_records: counter!("dax_follower_records_total"),
             follower_errors: counter!("dax_follower_errors_total"),
+            follower_delay: histogram!("dax_follower_delay_seconds"),
         }
     }
 }
