@@ -495,13 +495,18 @@ impl ProxyProcess {
 /// An `aws-sdk-dynamodb` client for `endpoint`: plain HTTP, static test credentials,
 /// us-east-1, no retries, and a bound on every call so a hung server fails the test.
 pub fn client(endpoint: &str) -> Client {
+    client_with_credentials(endpoint, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+}
+
+/// [`client`] signing with other credentials.
+pub fn client_with_credentials(endpoint: &str, access_key: &str, secret: &str) -> Client {
     let http = aws_smithy_http_client::Builder::new().build_http();
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(
-            ACCESS_KEY_ID,
-            SECRET_ACCESS_KEY,
+            access_key,
+            secret,
             None,
             None,
             "integration-tests",
@@ -743,45 +748,82 @@ pub async fn raw_call(endpoint: &str, op: &str, body: &[u8]) -> RawResponse {
 
 /// POSTs `body` to `endpoint` with an optional `X-Amz-Target`, SigV4-signed.
 pub async fn raw_post(endpoint: &str, target: Option<&str>, body: &[u8]) -> RawResponse {
-    let url: reqwest::Url = endpoint.parse().expect("endpoint URL");
-    let host = match url.port() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or("127.0.0.1")),
-        None => url.host_str().unwrap_or("127.0.0.1").to_string(),
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
-    let amz_date = format_amz_date(now);
-    let content_type = "application/x-amz-json-1.0";
-    let mut headers: Vec<(String, String)> = vec![
-        ("content-type".into(), content_type.into()),
-        ("host".into(), host),
-        ("x-amz-date".into(), amz_date.clone()),
-    ];
-    if let Some(target) = target {
-        headers.push(("x-amz-target".into(), target.to_string()));
-    }
-    let authorization = sigv4_authorization(&headers, body, &amz_date);
+    signed_request(endpoint, target, body).send().await
+}
 
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .timeout(Duration::from_secs(60))
-        .header("content-type", content_type)
-        .header("x-amz-date", &amz_date)
-        .header("authorization", authorization)
-        .body(body.to_vec());
-    if let Some(target) = target {
-        request = request.header("x-amz-target", target);
+/// `body` for `DynamoDB_20120810.<op>`, signed now but not sent, so that a test can break
+/// its signature (change the body, sign for another time) before sending it.
+pub fn raw_call_headers(endpoint: &str, op: &str, body: &[u8]) -> RawRequest {
+    signed_request(endpoint, Some(&format!("DynamoDB_20120810.{op}")), body)
+}
+
+fn signed_request(endpoint: &str, target: Option<&str>, body: &[u8]) -> RawRequest {
+    let mut request = RawRequest {
+        url: endpoint.parse().expect("endpoint URL"),
+        target: target.map(str::to_string),
+        body: body.to_vec(),
+        headers: Vec::new(),
+        authorization: String::new(),
+    };
+    request.resign_at(SystemTime::now());
+    request
+}
+
+/// A hand-built, SigV4-signed POST.
+pub struct RawRequest {
+    url: reqwest::Url,
+    target: Option<String>,
+    /// What is sent; changing it after signing breaks the signature.
+    pub body: Vec<u8>,
+    /// The signed headers, as (lowercase name, value).
+    headers: Vec<(String, String)>,
+    authorization: String,
+}
+
+impl RawRequest {
+    /// Signs the current body as of `time` (with the harness's credentials).
+    pub fn resign_at(&mut self, time: SystemTime) {
+        let url = &self.url;
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or("127.0.0.1")),
+            None => url.host_str().unwrap_or("127.0.0.1").to_string(),
+        };
+        let unix = time
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_secs();
+        let amz_date = format_amz_date(unix);
+        let mut headers: Vec<(String, String)> = vec![
+            ("content-type".into(), "application/x-amz-json-1.0".into()),
+            ("host".into(), host),
+            ("x-amz-date".into(), amz_date.clone()),
+        ];
+        if let Some(target) = &self.target {
+            headers.push(("x-amz-target".into(), target.clone()));
+        }
+        self.authorization = sigv4_authorization(&headers, &self.body, &amz_date);
+        self.headers = headers;
     }
-    let response = request.send().await.expect("raw POST reached the server");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.expect("raw POST body").to_vec();
-    RawResponse {
-        status,
-        headers,
-        body,
+
+    pub async fn send(self) -> RawResponse {
+        let mut request = reqwest::Client::new()
+            .post(self.url)
+            .timeout(Duration::from_secs(60))
+            .header("authorization", self.authorization)
+            .body(self.body);
+        // reqwest sets `host` from the URL, as signed.
+        for (name, value) in self.headers.iter().filter(|(n, _)| n != "host") {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.expect("raw POST reached the server");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("raw POST body").to_vec();
+        RawResponse {
+            status,
+            headers,
+            body,
+        }
     }
 }
 

@@ -1,9 +1,12 @@
 //! Command-line flags (each also a `DAX_*` environment variable) → validated [`Config`].
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use shared::wire::sigv4::KeyStore;
 
 /// How the query cache stays coherent with writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,6 +66,14 @@ pub struct Args {
     /// How long the primary's lease lasts without renewal; a replica takes over after it.
     #[arg(long, env = "DAX_LEASE_TTL", default_value = "3s", value_parser = parse_duration)]
     pub lease_ttl: Duration,
+    /// A file of `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines: when given, every API call's SigV4
+    /// signature is checked against these keys (writes forwarded by another node excepted).
+    /// Without it any well-formed signature is accepted, as by the store.
+    #[arg(long, env = "DAX_CREDENTIALS_FILE")]
+    pub credentials_file: Option<PathBuf>,
+    /// The region signatures must be scoped to (with `--credentials-file`).
+    #[arg(long, env = "DAX_REGION", default_value = "us-east-1")]
+    pub region: String,
 }
 
 /// Validated configuration.
@@ -78,6 +89,9 @@ pub struct Config {
     pub cluster_secret: String,
     pub cache_header: bool,
     pub lease_ttl: Duration,
+    /// Keys that API calls must be signed with, if signatures are verified.
+    pub keys: Option<Arc<KeyStore>>,
+    pub region: String,
 }
 
 impl Config {
@@ -103,6 +117,11 @@ impl Config {
             cluster_secret: args.cluster_secret,
             cache_header: args.cache_header,
             lease_ttl: args.lease_ttl,
+            keys: match &args.credentials_file {
+                Some(path) => Some(Arc::new(KeyStore::load(path)?)),
+                None => None,
+            },
+            region: args.region,
         })
     }
 }

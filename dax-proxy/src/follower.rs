@@ -57,11 +57,7 @@ pub async fn run(node: Arc<Node>) {
             node.config.store
         );
         let timeout = Duration::from_millis(wait + 10_000);
-        let page = match node
-            .upstream
-            .get_internal(&url, &node.config.cluster_secret, timeout)
-            .await
-        {
+        let page = match node.upstream.get_internal(&url, timeout).await {
             Ok(bytes) => serde_json::from_slice::<Page>(&bytes).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };

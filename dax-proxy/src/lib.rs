@@ -43,6 +43,7 @@ use axum::http::HeaderMap;
 use bytes::Bytes;
 use shared::wire::error::ApiError;
 use shared::wire::front::api_first;
+use shared::wire::headers::CLUSTER_SECRET;
 use shared::wire::Op;
 use subtle::ConstantTimeEq;
 
@@ -91,7 +92,7 @@ impl Node {
         });
         Ok(Node {
             address,
-            upstream: Upstream::new()?,
+            upstream: Upstream::new(&config.cluster_secret)?,
             gens,
             items,
             queries,
@@ -130,7 +131,7 @@ impl Node {
     /// Whether a request is a write forwarded by another node of this cluster.
     pub fn is_forwarded(&self, headers: &HeaderMap) -> bool {
         headers.contains_key(cluster::FORWARDED_HEADER)
-            && headers.get(cluster::SECRET_HEADER).is_some_and(|v| {
+            && headers.get(CLUSTER_SECRET).is_some_and(|v| {
                 bool::from(v.as_bytes().ct_eq(self.config.cluster_secret.as_bytes()))
             })
     }

@@ -14,6 +14,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
+use shared::wire::sigv4;
 use shared::wire::Op;
 
 use crate::metrics::REQUEST_ERRORS_TOTAL;
@@ -121,6 +122,13 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
         };
         return outcome.into_response(request_id, node.config.cache_header);
     };
+    let signed = sigv4::SignedRequest::new(&parts.method, &parts.uri, &headers, &body);
+    let keys = node.config.keys.as_deref();
+    let trusted = node.is_forwarded(&headers);
+    if let Err(e) = sigv4::verify::authenticate(keys, trusted, &node.config.region, &signed) {
+        let outcome = Outcome::new(Answer::Error(e), CacheStatus::Bypass);
+        return outcome.into_response(request_id, node.config.cache_header);
+    }
     let started = Instant::now();
     let outcome = route(node, op, &headers, body).await;
     server.op_metrics.record(op, started.elapsed());

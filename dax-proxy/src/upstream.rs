@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use bytes::Bytes;
 use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::headers::CLUSTER_SECRET;
 use shared::wire::Op;
 
 use crate::metrics::STORE_REQUEST_DURATION_SECONDS;
@@ -58,10 +59,15 @@ impl Reply {
 /// The HTTP client shared by every call of this node.
 pub struct Upstream {
     client: reqwest::Client,
+    /// The cluster secret, sent with every call: internal endpoints require it, and the
+    /// store trusts API calls bearing it (this node authenticated its client).
+    secret: HeaderValue,
 }
 
 impl Upstream {
-    pub fn new() -> Result<Self, String> {
+    pub fn new(cluster_secret: &str) -> Result<Self, String> {
+        let secret = HeaderValue::from_str(cluster_secret)
+            .map_err(|_| "--cluster-secret must be a valid HTTP header value".to_string())?;
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(60))
@@ -69,7 +75,7 @@ impl Upstream {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(Upstream { client })
+        Ok(Upstream { client, secret })
     }
 
     /// POSTs a DynamoDB API call (`op`, `body`) to `base_url`, with the client's signing
@@ -87,6 +93,7 @@ impl Upstream {
             .client
             .post(base_url)
             .header("x-amz-target", target)
+            .header(CLUSTER_SECRET, &self.secret)
             .body(body);
         for name in PASSED_HEADERS {
             if let Some(value) = incoming.get(name) {
@@ -116,12 +123,7 @@ impl Upstream {
     }
 
     /// A GET on an internal endpoint (the change feed), with the cluster secret.
-    pub async fn get_internal(
-        &self,
-        url: &str,
-        secret: &str,
-        timeout: Duration,
-    ) -> Result<Bytes, UpstreamError> {
+    pub async fn get_internal(&self, url: &str, timeout: Duration) -> Result<Bytes, UpstreamError> {
         let error = |detail: String| UpstreamError {
             url: url.to_string(),
             detail,
@@ -129,7 +131,7 @@ impl Upstream {
         let response = self
             .client
             .get(url)
-            .header(crate::cluster::SECRET_HEADER, secret)
+            .header(CLUSTER_SECRET, &self.secret)
             .timeout(timeout)
             .send()
             .await
@@ -144,7 +146,6 @@ impl Upstream {
     pub async fn post_internal(
         &self,
         url: &str,
-        secret: &str,
         body: &serde_json::Value,
     ) -> Result<Bytes, UpstreamError> {
         let error = |detail: String| UpstreamError {
@@ -154,7 +155,7 @@ impl Upstream {
         let response = self
             .client
             .post(url)
-            .header(crate::cluster::SECRET_HEADER, secret)
+            .header(CLUSTER_SECRET, &self.secret)
             .json(body)
             .timeout(Duration::from_secs(5))
             .send()

@@ -21,7 +21,7 @@ use shared::model::Item;
 use shared::wire::error::ApiError;
 use shared::wire::Op;
 
-use crate::cluster::{self, FORWARDED_HEADER, SECRET_HEADER};
+use crate::cluster::{self, FORWARDED_HEADER};
 use crate::keys::{item_key, partition_slot, table_name};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::upstream::Reply;
@@ -67,7 +67,10 @@ async fn forward_to_primary(
             .primary_address
             .filter(|a| *a != node.address.to_string())
         {
-            let extra = forward_headers(&node.config.cluster_secret);
+            let extra = [(
+                HeaderName::from_static(FORWARDED_HEADER),
+                HeaderValue::from_static("1"),
+            )];
             let url = format!("http://{address}/");
             match node
                 .upstream
@@ -92,17 +95,6 @@ async fn forward_to_primary(
             tracing::warn!(error = %e, "cannot renew the cluster view");
         }
     }
-}
-
-fn forward_headers(secret: &str) -> Vec<(HeaderName, HeaderValue)> {
-    let mut headers = vec![(
-        HeaderName::from_static(FORWARDED_HEADER),
-        HeaderValue::from_static("1"),
-    )];
-    if let Ok(value) = HeaderValue::from_str(secret) {
-        headers.push((HeaderName::from_static(SECRET_HEADER), value));
-    }
-    headers
 }
 
 /// One item a write touched: its table and either its key or its whole new item.

@@ -3,8 +3,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Parser;
+use shared::wire::sigv4::KeyStore;
 
 /// The store daemon's flags.
 #[derive(Debug, Parser)]
@@ -32,6 +34,12 @@ pub struct Args {
         default_value = "dax-local-cluster-secret"
     )]
     pub cluster_secret: String,
+    /// A file of `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines: when given, every API call's SigV4
+    /// signature is checked against these keys (calls from dax-proxy nodes carrying the
+    /// cluster secret excepted: the node checked its client). Without it any well-formed
+    /// signature is accepted, as DynamoDB Local does.
+    #[arg(long, env = "STORE_CREDENTIALS_FILE")]
+    pub credentials_file: Option<PathBuf>,
     /// fsync the journal before acknowledging writes. Turning it off trades durability of
     /// the last writes before a crash for speed.
     #[arg(long, env = "STORE_DURABLE", default_value_t = true, action = clap::ArgAction::Set)]
@@ -52,6 +60,8 @@ pub struct Config {
     pub region: String,
     pub account_id: String,
     pub cluster_secret: Option<String>,
+    /// Keys that API calls must be signed with, if signatures are verified.
+    pub keys: Option<Arc<KeyStore>>,
     pub durable: bool,
     pub cache_bytes: u64,
     /// Streams, TTL and trigger settings.
@@ -72,6 +82,10 @@ impl Config {
             region: args.region,
             account_id: args.account_id,
             cluster_secret: Some(args.cluster_secret).filter(|s| !s.is_empty()),
+            keys: match &args.credentials_file {
+                Some(path) => Some(Arc::new(KeyStore::load(path)?)),
+                None => None,
+            },
             durable: args.durable,
             cache_bytes: args.cache_mb.saturating_mul(1024 * 1024),
             change_log: args.change_log.validate()?,

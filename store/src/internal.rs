@@ -19,26 +19,32 @@ use subtle::ConstantTimeEq;
 use crate::app::App;
 use crate::error;
 
-/// Header carrying the cluster secret on internal calls.
-pub const SECRET_HEADER: &str = "x-dax-cluster-secret";
 /// A member that has not been heard from for this long is dropped from the list.
 const MEMBER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether the request carries the cluster secret (internal endpoints are on).
+pub fn is_cluster_member(app: &App, headers: &HeaderMap) -> bool {
+    let Some(secret) = app.config.cluster_secret.as_deref() else {
+        return false;
+    };
+    let given = headers
+        .get(shared::wire::headers::CLUSTER_SECRET)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    bool::from(given.ct_eq(secret.as_bytes()))
+}
 
 /// Checks the cluster secret; the `Err` response is what to send instead.
 #[allow(clippy::result_large_err)]
 pub fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response<Body>> {
-    let Some(secret) = app.config.cluster_secret.as_deref() else {
+    if app.config.cluster_secret.is_none() {
         return Err(error::plain(
             StatusCode::NOT_FOUND,
             "text/plain",
             "internal endpoints are disabled",
         ));
-    };
-    let given = headers
-        .get(SECRET_HEADER)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    if bool::from(given.ct_eq(secret.as_bytes())) {
+    }
+    if is_cluster_member(app, headers) {
         Ok(())
     } else {
         Err(error::plain(

@@ -23,6 +23,7 @@ use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::decode;
+use shared::wire::sigv4;
 use shared::wire::Op;
 
 use crate::app::App;
@@ -173,7 +174,11 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
             return error::error(&ApiError::bare(code), request_id);
         }
     };
-    if let Err(e) = check_auth_present(&headers) {
+    let app = &server.app;
+    let signed = sigv4::SignedRequest::new(&parts.method, &parts.uri, &headers, &body);
+    let trusted = internal::is_cluster_member(app, &headers);
+    let keys = app.config.keys.as_deref();
+    if let Err(e) = sigv4::verify::authenticate(keys, trusted, &app.config.region, &signed) {
         return error::error(&e, request_id);
     }
     let started = Instant::now();
@@ -197,18 +202,6 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
 
 fn json_is_valid(body: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
-}
-
-/// DynamoDB requires a SigV4 `Authorization` header (or presigned query parameters).
-/// Signatures are not verified yet: any credentials are accepted, as DynamoDB Local does.
-fn check_auth_present(headers: &HeaderMap) -> Result<(), ApiError> {
-    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        Some(value) if value.starts_with("AWS4-") => Ok(()),
-        _ => Err(ApiError::new(
-            ErrorCode::MissingAuthenticationTokenException,
-            "Request is missing Authentication Token",
-        )),
-    }
 }
 
 /// Decodes the body into the operation's input, runs its handler, encodes its output.

@@ -320,12 +320,6 @@ async fn query_count(client: &Client, table: &str) -> i32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_cache_invalidates_on_writes_or_waits_for_ttl() {
     let store = StoreProcess::spawn();
-    let invalidating = ProxyProcess::spawn(&store);
-    let ttl_only = ProxyProcess::spawn_with(
-        &store.endpoint(),
-        &["--query-cache-coherence", "ttl-only"],
-        &[],
-    );
     let direct = store.client();
     let table = unique_name("proxyquery");
     create_hash_range_table(&direct, &table).await;
@@ -339,6 +333,14 @@ async fn query_cache_invalidates_on_writes_or_waits_for_ttl() {
             .await
             .unwrap();
     }
+    // Nodes start after those writes: their feeds begin past them, so no late feed event
+    // invalidates a page the assertions below expect to hit.
+    let invalidating = ProxyProcess::spawn(&store);
+    let ttl_only = ProxyProcess::spawn_with(
+        &store.endpoint(),
+        &["--query-cache-coherence", "ttl-only"],
+        &[],
+    );
     let (a, b) = (invalidating.client(), ttl_only.client());
     for client in [&a, &b] {
         assert_eq!(query_count(client, &table).await, 3);
@@ -373,7 +375,7 @@ async fn query_cache_invalidates_on_writes_or_waits_for_ttl() {
     let fed = wait_until(
         Duration::from_secs(10),
         Duration::from_millis(20),
-        || async { metric(&ttl_only.endpoint(), "dax_follower_records_total").await >= 4.0 },
+        || async { metric(&ttl_only.endpoint(), "dax_follower_records_total").await >= 1.0 },
     )
     .await;
     assert!(fed, "the ttl-only node never followed the feed");

@@ -172,3 +172,40 @@ fn aws_cli_smoke() {
     aws(&venv, &endpoint, &["delete-table", "--table-name", &table]);
     rt.block_on(wait_table_gone(&store.client(), &table));
 }
+
+/// botocore's signer against a store that verifies signatures: the AWS CLI with the
+/// configured key works, with another secret it gets InvalidSignatureException.
+#[test]
+fn aws_cli_signatures_verify() {
+    let venv = python_venv();
+    let keys = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        keys.path(),
+        format!("{ACCESS_KEY_ID} {SECRET_ACCESS_KEY}\n"),
+    )
+    .unwrap();
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--credentials-file".into(),
+            keys.path().display().to_string(),
+        ],
+        ..Default::default()
+    });
+    let endpoint = store.endpoint();
+    let listed = aws(&venv, &endpoint, &["list-tables"]);
+    assert!(listed["TableNames"].is_array(), "list-tables: {listed}");
+
+    let mut wrong = Command::new(venv.join("bin").join("aws"));
+    wrong.args(["--endpoint-url", &endpoint, "dynamodb", "list-tables"]);
+    for (key, value) in python_env() {
+        wrong.env(key, value);
+    }
+    wrong.env("AWS_SECRET_ACCESS_KEY", "not-the-secret");
+    let output = wrong.output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("InvalidSignatureException"),
+        "stderr: {stderr}"
+    );
+}

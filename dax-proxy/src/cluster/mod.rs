@@ -16,8 +16,6 @@ use serde::Deserialize;
 
 use crate::Node;
 
-/// Header carrying the cluster secret on internal calls (store endpoints, forwarded writes).
-pub const SECRET_HEADER: &str = "x-dax-cluster-secret";
 /// Marks a write forwarded by a replica, which the receiver executes itself.
 pub const FORWARDED_HEADER: &str = "x-dax-forwarded";
 
@@ -101,7 +99,7 @@ pub async fn renew(node: &Node) -> Result<(), String> {
     });
     let reply = node
         .upstream
-        .post_internal(&lease_url, &node.config.cluster_secret, &body)
+        .post_internal(&lease_url, &body)
         .await
         .map_err(|e| e.to_string())?;
     let lease: LeaseState = serde_json::from_slice(&reply).map_err(|e| e.to_string())?;
@@ -109,7 +107,7 @@ pub async fn renew(node: &Node) -> Result<(), String> {
     let beat = serde_json::json!({ "node_id": node.cluster.node_id, "address": address });
     let reply = node
         .upstream
-        .post_internal(&members_url, &node.config.cluster_secret, &beat)
+        .post_internal(&members_url, &beat)
         .await
         .map_err(|e| e.to_string())?;
     let members: Vec<Member> = serde_json::from_slice(&reply).map_err(|e| e.to_string())?;

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
-use super::sigv4::{amz_date, Signer};
+use shared::wire::sigv4::{amz_date, Signer};
 
 /// A resolved `http://host:port` endpoint.
 #[derive(Debug, Clone)]

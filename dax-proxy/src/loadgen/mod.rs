@@ -6,7 +6,7 @@
 //! - `dist`: key distributions (uniform, zipf:S, hotset:X:Y, sequential).
 //! - `mix`: the operation mix (`get=80,put=20`, percents summing to 100).
 //! - `workload`: the key space (partitions of `--partition-size` items) and request bodies.
-//! - `client`: one hyper HTTP/1.1 keep-alive connection per worker; `sigv4`: signing.
+//! - `client`: one hyper HTTP/1.1 keep-alive connection per worker (signed with `shared::wire::sigv4`).
 //! - `run`: table setup, preload, closed- and open-loop workers, live progress.
 //! - `report`: HDR histograms, the table, the JSON report, the SVG plot.
 //! - `scrape`: the proxies' cache counters from `/metrics`.
@@ -23,7 +23,6 @@ pub mod mix;
 pub mod report;
 pub mod run;
 pub mod scrape;
-pub mod sigv4;
 pub mod sweep;
 pub mod workload;
 
@@ -40,8 +39,8 @@ use self::client::Endpoint;
 use self::dist::Distribution;
 use self::mix::{LoadOp, Mix};
 use self::run::RunConfig;
-use self::sigv4::Credentials;
 use self::workload::KeySpace;
+use shared::wire::sigv4::Credentials;
 
 /// The command line.
 #[derive(Debug, Parser)]

@@ -26,8 +26,8 @@ use super::dist::{Distribution, Sampler};
 use super::mix::{LoadOp, Mix};
 use super::report::{self, Outcome, Report, Stats, TimePoint, WorkloadReport};
 use super::scrape;
-use super::sigv4::{Credentials, Signer};
 use super::workload::KeySpace;
+use shared::wire::sigv4::{Credentials, Signer};
 
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ pub mod headers;
 pub mod op_metrics;
 pub mod ops;
 pub mod request_id;
+pub mod sigv4;
 pub mod target;
 
 pub use error::{ApiError, CancellationReason, ErrorCode};

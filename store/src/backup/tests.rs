@@ -17,6 +17,7 @@ fn fixture() -> (App, tempfile::TempDir) {
         region: "us-east-1".into(),
         account_id: "000000000000".into(),
         cluster_secret: None,
+        keys: None,
         durable: false,
         cache_bytes: 8 * 1024 * 1024,
         change_log: Default::default(),

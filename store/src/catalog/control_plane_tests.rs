@@ -23,6 +23,7 @@ fn fixture() -> Fixture {
         region: "us-east-1".into(),
         account_id: "000000000000".into(),
         cluster_secret: None,
+        keys: None,
         durable: false,
         cache_bytes: 8 * 1024 * 1024,
         change_log: Default::default(),

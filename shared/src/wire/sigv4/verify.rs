@@ -1,0 +1,482 @@
+//! Verifying a request's signature against configured keys, with DynamoDB's errors in its
+//! order of checks (DYNAMODB.md §1, checks 4-8): a missing or non-AWS4 `Authorization`
+//! (MissingAuthenticationTokenException), missing parts or date (IncompleteSignature-
+//! Exception), a date more than 15 minutes off or a malformed scope (InvalidSignature-
+//! Exception), an unknown access key (UnrecognizedClientException), a signature that does
+//! not match (InvalidSignatureException).
+//!
+//! Keys come from a file of `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines. Session tokens are
+//! not checked (there is no STS here): a request signed with a known key is accepted with
+//! or without one.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, Method, Uri};
+use subtle::ConstantTimeEq;
+
+use super::{amz_date, signing_key, unix_time, Canonical, ALGORITHM};
+use crate::wire::error::{ApiError, ErrorCode};
+
+/// The service every DynamoDB (and DynamoDB Streams) signature is scoped to.
+const SERVICE: &str = "dynamodb";
+/// How far a request's date may be from the server's clock.
+const MAX_SKEW_SECS: u64 = 15 * 60;
+
+const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+
+/// Access key id → secret access key.
+#[derive(Debug, Clone, Default)]
+pub struct KeyStore {
+    secrets: HashMap<String, String>,
+}
+
+impl KeyStore {
+    /// Parses `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines; blank lines and `#` comments are
+    /// skipped. Errors name the line.
+    pub fn parse(text: &str) -> Result<KeyStore, String> {
+        let mut secrets = HashMap::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut fields = line.split_whitespace();
+            match (fields.next(), fields.next(), fields.next()) {
+                (Some(id), Some(secret), None) => {
+                    secrets.insert(id.to_string(), secret.to_string());
+                }
+                _ => {
+                    return Err(format!(
+                        "line {}: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY`",
+                        number + 1
+                    ))
+                }
+            }
+        }
+        if secrets.is_empty() {
+            return Err("no keys".into());
+        }
+        Ok(KeyStore { secrets })
+    }
+
+    pub fn load(path: &Path) -> Result<KeyStore, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        KeyStore::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// What a signature covers of one API request.
+pub struct SignedRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+impl<'a> SignedRequest<'a> {
+    pub fn new(method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        SignedRequest {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query(),
+            headers,
+            body,
+        }
+    }
+}
+
+/// A server's check of an API call. With `keys`, its signature is verified, unless the
+/// caller is `trusted` (a cluster member that authenticated its own client and may have
+/// reshaped the request); without keys, any AWS4 `Authorization` header is accepted, as
+/// DynamoDB Local does.
+pub fn authenticate(
+    keys: Option<&KeyStore>,
+    trusted: bool,
+    region: &str,
+    request: &SignedRequest<'_>,
+) -> Result<(), ApiError> {
+    match keys {
+        Some(keys) if !trusted => {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            keys.verify(request, region, now)
+        }
+        _ => authorization(request.headers).map(drop),
+    }
+}
+
+/// The `Authorization` header's parts.
+struct Authorization<'a> {
+    algorithm: &'a str,
+    credential: Option<&'a str>,
+    signed_headers: Option<&'a str>,
+    signature: Option<&'a str>,
+}
+
+fn parse_authorization(value: &str) -> Authorization<'_> {
+    let (algorithm, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let mut auth = Authorization {
+        algorithm,
+        credential: None,
+        signed_headers: None,
+        signature: None,
+    };
+    for part in rest.split(',') {
+        match part.trim().split_once('=') {
+            Some(("Credential", v)) => auth.credential = Some(v),
+            Some(("SignedHeaders", v)) => auth.signed_headers = Some(v),
+            Some(("Signature", v)) => auth.signature = Some(v),
+            _ => {}
+        }
+    }
+    auth
+}
+
+fn error(code: ErrorCode, message: impl Into<String>) -> ApiError {
+    ApiError::new(code, message)
+}
+
+/// The `Authorization` header, if it claims AWS Signature Version 4.
+pub fn authorization(headers: &HeaderMap) -> Result<&str, ApiError> {
+    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        Some(value) if value.starts_with("AWS4-") => Ok(value),
+        _ => Err(error(
+            ErrorCode::MissingAuthenticationTokenException,
+            "Request is missing Authentication Token",
+        )),
+    }
+}
+
+/// The request's time: `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`) or an RFC 1123 `Date`, as Unix
+/// seconds and in `X-Amz-Date` form. `Ok(None)` when neither header is there.
+fn request_time(headers: &HeaderMap) -> Result<Option<(u64, String)>, ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(value) = header("x-amz-date") {
+        let parsed = parse_amz_date(value).ok_or_else(|| {
+            error(
+                ErrorCode::IncompleteSignatureException,
+                format!("Date must be in ISO-8601 'basic format'. Got '{value}'. See http://en.wikipedia.org/wiki/ISO_8601"),
+            )
+        })?;
+        return Ok(Some((parsed, value.to_string())));
+    }
+    match header("date") {
+        None => Ok(None),
+        Some(value) => {
+            let parsed = parse_http_date(value).ok_or_else(|| {
+                error(
+                    ErrorCode::IncompleteSignatureException,
+                    format!("Date must be in RFC 1123 format. Got '{value}'."),
+                )
+            })?;
+            Ok(Some((parsed, amz_date(parsed))))
+        }
+    }
+}
+
+fn digits(text: &str, range: std::ops::Range<usize>) -> Option<u32> {
+    let part = text.get(range)?;
+    part.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| part.parse().ok())?
+}
+
+/// `YYYYMMDDTHHMMSSZ` → Unix seconds.
+fn parse_amz_date(value: &str) -> Option<u64> {
+    let b = value.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    unix_time(
+        i64::from(digits(value, 0..4)?),
+        digits(value, 4..6)?,
+        digits(value, 6..8)?,
+        digits(value, 9..11)?,
+        digits(value, 11..13)?,
+        digits(value, 13..15)?,
+    )
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` → Unix seconds.
+fn parse_http_date(value: &str) -> Option<u64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut fields = value.split_whitespace().skip(1);
+    let day = fields.next()?.parse().ok()?;
+    let month_name = fields.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)?;
+    let year = fields.next()?.parse().ok()?;
+    let clock = fields.next()?;
+    if fields.next() != Some("GMT") || clock.len() != 8 {
+        return None;
+    }
+    unix_time(
+        year,
+        u32::try_from(month + 1).ok()?,
+        day,
+        digits(clock, 0..2)?,
+        digits(clock, 3..5)?,
+        digits(clock, 6..8)?,
+    )
+}
+
+/// The signed headers' canonical values, sorted by name; `None` if `host` is not among
+/// them (SigV4 requires it).
+fn signed_header_values<'a>(headers: &HeaderMap, names: &'a str) -> Option<Vec<(&'a str, String)>> {
+    let mut out: Vec<(&str, String)> = names
+        .split(';')
+        .map(|name| {
+            let values: Vec<&str> = headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            (name, values.join(","))
+        })
+        .collect();
+    out.sort_unstable_by_key(|(name, _)| *name);
+    out.iter().any(|(name, _)| *name == "host").then_some(out)
+}
+
+impl KeyStore {
+    /// Checks a request's signature; `now` is the server's Unix time in seconds and
+    /// `region` the one signatures must be scoped to.
+    pub fn verify(
+        &self,
+        request: &SignedRequest<'_>,
+        region: &str,
+        now: u64,
+    ) -> Result<(), ApiError> {
+        let header = authorization(request.headers)?;
+        let auth = parse_authorization(header);
+        let time = request_time(request.headers)?;
+        let mut missing = String::new();
+        for (part, present) in [
+            ("Credential", auth.credential.is_some()),
+            ("Signature", auth.signature.is_some()),
+            ("SignedHeaders", auth.signed_headers.is_some()),
+        ] {
+            if !present {
+                missing.push_str(&format!(
+                    "Authorization header requires '{part}' parameter. "
+                ));
+            }
+        }
+        if time.is_none() {
+            missing.push_str(
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ",
+            );
+        }
+        let (Some(credential), Some(signature), Some(signed_names), Some((when, amz))) =
+            (auth.credential, auth.signature, auth.signed_headers, time)
+        else {
+            return Err(error(
+                ErrorCode::IncompleteSignatureException,
+                format!("{missing}Authorization={header}"),
+            ));
+        };
+        if now.saturating_sub(when) > MAX_SKEW_SECS {
+            return Err(error(
+                ErrorCode::InvalidSignatureException,
+                format!(
+                    "Signature expired: {amz} is now earlier than {} ({} - 15 min.)",
+                    amz_date(now - MAX_SKEW_SECS),
+                    amz_date(now)
+                ),
+            ));
+        }
+        if when.saturating_sub(now) > MAX_SKEW_SECS {
+            return Err(error(
+                ErrorCode::InvalidSignatureException,
+                format!(
+                    "Signature not yet current: {amz} is still later than {} ({} + 15 min.)",
+                    amz_date(now + MAX_SKEW_SECS),
+                    amz_date(now)
+                ),
+            ));
+        }
+        let scope: Vec<&str> = credential.split('/').collect();
+        let [key_id, day, scope_region, service, terminator] = scope[..] else {
+            return Err(error(
+                ErrorCode::IncompleteSignatureException,
+                format!("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"),
+            ));
+        };
+        let Some(secret) = self.secrets.get(key_id) else {
+            return Err(error(
+                ErrorCode::UnrecognizedClientException,
+                "The security token included in the request is invalid.",
+            ));
+        };
+        let scope_problem = if day != &amz[..8] {
+            Some(format!("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{day}' != '{}', from '{amz}'.", &amz[..8]))
+        } else if scope_region != region {
+            Some("Credential should be scoped to a valid region. ".to_string())
+        } else if service != SERVICE {
+            Some(format!(
+                "Credential should be scoped to correct service: '{SERVICE}'. "
+            ))
+        } else if terminator != "aws4_request" {
+            Some(format!("Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. "))
+        } else {
+            None
+        };
+        if let Some(problem) = scope_problem {
+            return Err(error(ErrorCode::InvalidSignatureException, problem));
+        }
+        let values = signed_header_values(request.headers, signed_names).ok_or_else(|| {
+            error(
+                ErrorCode::InvalidSignatureException,
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+            )
+        })?;
+        let headers: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let canonical = Canonical {
+            method: request.method,
+            path: request.path,
+            query: request.query,
+            headers: &headers,
+            body: request.body,
+        };
+        let key = signing_key(secret, day, scope_region, service);
+        let expected = canonical.signature(&key, &amz, &credential[key_id.len() + 1..]);
+        let matches = auth.algorithm == ALGORITHM
+            && bool::from(expected.as_bytes().ct_eq(signature.as_bytes()));
+        if matches {
+            Ok(())
+        } else {
+            Err(error(ErrorCode::InvalidSignatureException, MISMATCH))
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::wire::sigv4::{Credentials, Signer};
+    use http::HeaderValue;
+
+    const NOW: u64 = 1_709_251_199; // 2024-02-29T23:59:59Z
+
+    fn keys() -> KeyStore {
+        KeyStore::parse("# comment\n\nAKIDTEST  secret-one\nAKIDOTHER secret-two\n").unwrap()
+    }
+
+    /// A request signed by the loadgen's signer with `secret`, at `at`.
+    fn signed(secret: &str, at: u64, body: &[u8]) -> HeaderMap {
+        let mut signer = Signer::new(Credentials {
+            access_key: "AKIDTEST".into(),
+            secret_key: secret.into(),
+            region: "us-east-1".into(),
+            service: "dynamodb".into(),
+        });
+        let date = amz_date(at);
+        let sent = [
+            ("host", "127.0.0.1:8000"),
+            ("x-amz-date", date.as_str()),
+            ("x-amz-target", "DynamoDB_20120810.ListTables"),
+        ];
+        let authorization = signer.authorization("POST", "/", &sent, body, &date);
+        let mut headers = HeaderMap::new();
+        for (name, value) in sent {
+            headers.insert(name, HeaderValue::from_str(value).unwrap());
+        }
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&authorization).unwrap(),
+        );
+        headers
+    }
+
+    fn check(headers: &HeaderMap, body: &[u8]) -> Result<(), (ErrorCode, String)> {
+        let request = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: None,
+            headers,
+            body,
+        };
+        keys()
+            .verify(&request, "us-east-1", NOW)
+            .map_err(|e| (e.code, e.message.unwrap_or_default()))
+    }
+
+    #[test]
+    fn a_good_signature_passes_and_any_change_fails() {
+        let headers = signed("secret-one", NOW - 60, b"{}");
+        assert_eq!(check(&headers, b"{}"), Ok(()));
+        assert_eq!(
+            check(&headers, b"{ }"),
+            Err((ErrorCode::InvalidSignatureException, MISMATCH.into()))
+        );
+        let mut moved = headers.clone();
+        moved.insert("host", HeaderValue::from_static("127.0.0.1:8001"));
+        assert!(check(&moved, b"{}").is_err());
+        let wrong_secret = signed("secret-two", NOW, b"{}");
+        assert_eq!(
+            check(&wrong_secret, b"{}"),
+            Err((ErrorCode::InvalidSignatureException, MISMATCH.into()))
+        );
+    }
+
+    #[test]
+    fn dynamodb_errors_in_its_order_of_checks() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            check(&headers, b"{}").map_err(|e| e.0),
+            Err(ErrorCode::MissingAuthenticationTokenException)
+        );
+        headers.insert(
+            "authorization",
+            HeaderValue::from_static("AWS4-HMAC-SHA256 Signature=00"),
+        );
+        assert_eq!(
+            check(&headers, b"{}"),
+            Err((
+                ErrorCode::IncompleteSignatureException,
+                "Authorization header requires 'Credential' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256 Signature=00".into()
+            ))
+        );
+        let stale = signed("secret-one", NOW - 16 * 60, b"{}");
+        assert_eq!(
+            check(&stale, b"{}"),
+            Err((
+                ErrorCode::InvalidSignatureException,
+                "Signature expired: 20240229T234359Z is now earlier than 20240229T234459Z (20240229T235959Z - 15 min.)".into()
+            ))
+        );
+        let mut unknown = signed("secret-one", NOW, b"{}");
+        let auth = unknown["authorization"]
+            .to_str()
+            .unwrap()
+            .replace("AKIDTEST", "AKIDNOPE");
+        unknown.insert("authorization", HeaderValue::from_str(&auth).unwrap());
+        assert_eq!(
+            check(&unknown, b"{}").map_err(|e| e.0),
+            Err(ErrorCode::UnrecognizedClientException)
+        );
+    }
+
+    #[test]
+    fn dates_parse_in_both_forms() {
+        assert_eq!(parse_amz_date("20240229T235959Z"), Some(NOW));
+        assert_eq!(parse_amz_date("2024-02-29T23:59:59Z"), None);
+        assert_eq!(parse_http_date("Thu, 29 Feb 2024 23:59:59 GMT"), Some(NOW));
+        assert_eq!(parse_http_date("Thu, 29 Foo 2024 23:59:59 GMT"), None);
+    }
+
+    #[test]
+    fn key_files_name_their_bad_lines() {
+        assert!(KeyStore::parse("").is_err());
+        assert_eq!(
+            KeyStore::parse("AKID secret extra").err().as_deref(),
+            Some("line 1: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY`")
+        );
+    }
+}
