@@ -18,6 +18,7 @@ pub struct DeleteBackupInput {
 pub async fn handle(app: &App, input: DeleteBackupInput) -> Result<Value, ApiError> {
     let mut v = Violations::new();
     v.not_null("backupArn", input.backup_arn.is_some());
+    v.length("backupArn", input.backup_arn.as_deref(), 37, 1024);
     v.finish()?;
     let record = backup::load(app, input.backup_arn.as_deref().unwrap_or_default())?;
     backup::delete(app, &record).await?;

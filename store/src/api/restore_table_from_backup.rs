@@ -29,6 +29,7 @@ pub async fn handle(app: &App, input: RestoreTableFromBackupInput) -> Result<Val
         true,
     )?;
     v.not_null("backupArn", input.backup_arn.is_some());
+    v.length("backupArn", input.backup_arn.as_deref(), 37, 1024);
     input.overrides.check_model(&mut v);
     v.finish()?;
     let target = input.target_table_name.as_deref().unwrap_or_default();

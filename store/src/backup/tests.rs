@@ -147,6 +147,13 @@ async fn backup_restores_items_as_of_the_backup_and_outlives_its_table() {
         code(api::describe_backup::handle(&app, input(json!({"BackupArn": arn}))).await),
         "BackupNotFoundException"
     );
+    // ARNs outside the model's 37-1024 characters are malformed, not missing.
+    for bad in ["arn:short".to_string(), "a".repeat(1025)] {
+        assert_eq!(
+            code(api::describe_backup::handle(&app, input(json!({"BackupArn": bad}))).await),
+            "ValidationException"
+        );
+    }
 }
 
 #[tokio::test]
