@@ -89,11 +89,16 @@ impl Canonical<'_> {
     /// The hex signature of this request with `key` (from [`signing_key`]), made at
     /// `amz_date` (`YYYYMMDDTHHMMSSZ`) in `scope` (`day/region/service/aws4_request`).
     pub fn signature(&self, key: &[u8], amz_date: &str, scope: &str) -> String {
+        hex::encode(self.signature_bytes(key, amz_date, scope))
+    }
+
+    /// [`signature`](Self::signature) before hex encoding.
+    pub fn signature_bytes(&self, key: &[u8], amz_date: &str, scope: &str) -> Vec<u8> {
         let to_sign = format!(
             "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
             hex::encode(Sha256::digest(self.request().as_bytes()))
         );
-        hex::encode(hmac(key, to_sign.as_bytes()))
+        hmac(key, to_sign.as_bytes())
     }
 }
 

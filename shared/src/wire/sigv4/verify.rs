@@ -9,8 +9,10 @@
 //! not checked (there is no STS here): a request signed with a known key is accepted with
 //! or without one.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, Method, Uri};
@@ -27,10 +29,18 @@ const MAX_SKEW_SECS: u64 = 15 * 60;
 const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 /// Access key id → secret access key.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct KeyStore {
     secrets: HashMap<String, String>,
+    /// Signing keys derived so far, by credential (`AKID/day/region/service/aws4_request`,
+    /// checked before use): deriving one takes four HMACs, and a client signs with the
+    /// same one all day.
+    derived: Mutex<HashMap<String, Arc<[u8]>>>,
 }
+
+/// Derived signing keys kept at most (the cache is emptied past it; with dates within 15
+/// minutes of now, each key has at most two valid credentials at a time).
+const MAX_DERIVED: usize = 1024;
 
 impl KeyStore {
     /// Parses `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines; blank lines and `#` comments are
@@ -58,7 +68,25 @@ impl KeyStore {
         if secrets.is_empty() {
             return Err("no keys".into());
         }
-        Ok(KeyStore { secrets })
+        Ok(KeyStore {
+            secrets,
+            derived: Mutex::default(),
+        })
+    }
+
+    /// The signing key of a credential already checked against the request (its key
+    /// exists, its day, region and service are right).
+    fn signing_key(&self, credential: &str, secret: &str, day: &str, region: &str) -> Arc<[u8]> {
+        let mut derived = self.derived.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = derived.get(credential) {
+            return key.clone();
+        }
+        let key: Arc<[u8]> = signing_key(secret, day, region, SERVICE).into();
+        if derived.len() >= MAX_DERIVED {
+            derived.clear();
+        }
+        derived.insert(credential.to_string(), key.clone());
+        key
     }
 
     pub fn load(path: &Path) -> Result<KeyStore, String> {
@@ -226,17 +254,28 @@ fn parse_http_date(value: &str) -> Option<u64> {
 }
 
 /// The signed headers' canonical values, sorted by name; `None` if `host` is not among
-/// them (SigV4 requires it).
-fn signed_header_values<'a>(headers: &HeaderMap, names: &'a str) -> Option<Vec<(&'a str, String)>> {
-    let mut out: Vec<(&str, String)> = names
+/// them (SigV4 requires it). A header sent more than once has its values joined by `,`.
+fn signed_header_values<'a>(
+    headers: &'a HeaderMap,
+    names: &'a str,
+) -> Option<Vec<(&'a str, Cow<'a, str>)>> {
+    let mut out: Vec<(&str, Cow<str>)> = names
         .split(';')
         .map(|name| {
-            let values: Vec<&str> = headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            (name, values.join(","))
+            let mut values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
+            let first = values.next().unwrap_or("");
+            let value = match values.next() {
+                None => Cow::Borrowed(first),
+                Some(second) => {
+                    let mut joined = format!("{first},{second}");
+                    for more in values {
+                        joined.push(',');
+                        joined.push_str(more);
+                    }
+                    Cow::Owned(joined)
+                }
+            };
+            (name, value)
         })
         .collect();
     out.sort_unstable_by_key(|(name, _)| *name);
@@ -335,7 +374,7 @@ impl KeyStore {
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
             )
         })?;
-        let headers: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let headers: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_ref())).collect();
         let canonical = Canonical {
             method: request.method,
             path: request.path,
@@ -343,10 +382,12 @@ impl KeyStore {
             headers: &headers,
             body: request.body,
         };
-        let key = signing_key(secret, day, scope_region, service);
-        let expected = canonical.signature(&key, &amz, &credential[key_id.len() + 1..]);
+        let key = self.signing_key(credential, secret, day, scope_region);
+        let expected = canonical.signature_bytes(&key, &amz, &credential[key_id.len() + 1..]);
+        let mut given = [0u8; 32];
         let matches = auth.algorithm == ALGORITHM
-            && bool::from(expected.as_bytes().ct_eq(signature.as_bytes()));
+            && hex::decode_to_slice(signature, &mut given).is_ok()
+            && bool::from(expected.as_slice().ct_eq(&given));
         if matches {
             Ok(())
         } else {
@@ -423,6 +464,27 @@ mod tests {
             check(&wrong_secret, b"{}"),
             Err((ErrorCode::InvalidSignatureException, MISMATCH.into()))
         );
+    }
+
+    #[test]
+    fn the_cached_signing_key_serves_only_its_credential() {
+        let store = keys();
+        let verify = |headers: &HeaderMap| {
+            let request = SignedRequest {
+                method: "POST",
+                path: "/",
+                query: None,
+                headers,
+                body: b"{}",
+            };
+            store.verify(&request, "us-east-1", NOW).is_ok()
+        };
+        let good = signed("secret-one", NOW, b"{}");
+        let forged = signed("secret-two", NOW, b"{}");
+        assert!(verify(&good));
+        assert!(!verify(&forged));
+        assert!(verify(&good));
+        assert!(!verify(&forged));
     }
 
     #[test]
