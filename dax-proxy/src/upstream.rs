@@ -1,8 +1,9 @@
 //! Calls to the store (and, for forwarded writes, to the primary node) over one keep-alive
 //! connection pool.
 //!
-//! The client's signing headers travel with the request, so the store sees what the client
-//! sent. A store that answered with a DynamoDB error is not a failure here: its status and
+//! The client's signing headers travel with the request, and the cluster secret with every
+//! call: the store trusts a node's calls (the node authenticated its client, and may have
+//! reshaped the request), and its internal endpoints require the secret. A store that answered with a DynamoDB error is not a failure here: its status and
 //! body pass through byte for byte. A transport failure (store down, timeout) becomes an
 //! [`UpstreamError`], which the caller answers with a retryable 5xx DynamoDB error.
 
