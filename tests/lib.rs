@@ -741,6 +741,24 @@ impl RawResponse {
     }
 }
 
+/// Reads one metric (summing every label set) from a process's `/metrics`.
+pub async fn metric(endpoint: &str, name: &str) -> f64 {
+    let text = reqwest::get(format!("{endpoint}/metrics"))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("/metrics body");
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with([' ', '{']))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// POSTs `body` to `endpoint` as `DynamoDB_20120810.<op>`, SigV4-signed as an SDK would.
 pub async fn raw_call(endpoint: &str, op: &str, body: &[u8]) -> RawResponse {
     raw_post(endpoint, Some(&format!("DynamoDB_20120810.{op}")), body).await

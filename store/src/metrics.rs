@@ -18,6 +18,10 @@ pub const TABLE_SIZE_BYTES: &str = "store_table_size_bytes";
 pub const TABLE_ITEMS: &str = "store_table_items";
 /// Requests refused with ProvisionedThroughputExceededException, by table.
 pub const THROTTLED_REQUESTS_TOTAL: &str = "store_throttled_requests_total";
+/// Records the change log retains (streams keep 24 h of them; PITR its recovery period).
+pub const CHANGE_LOG_RECORDS: &str = "store_change_log_records";
+/// Age of the change log's oldest record: the retention in effect.
+pub const CHANGE_LOG_OLDEST_AGE_SECONDS: &str = "store_change_log_oldest_age_seconds";
 
 /// Installs the global recorder and returns the handle that renders `/metrics`.
 /// A second call (tests starting several servers in one process) reuses nothing and fails,

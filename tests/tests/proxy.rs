@@ -9,24 +9,6 @@ use std::time::Duration;
 use integration_tests::aws_sdk_dynamodb::Client;
 use integration_tests::*;
 
-/// Reads one metric (summing every label set) from a node's `/metrics`.
-async fn metric(endpoint: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("{endpoint}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter(|line| {
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with([' ', '{']))
-        })
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 async fn get_v(client: &Client, table: &str, pk: &str, consistent: bool) -> Option<String> {
     let out = client
         .get_item()

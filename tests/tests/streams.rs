@@ -594,6 +594,9 @@ async fn pitr_keeps_changes_that_streams_no_longer_show() {
         "the stream still shows records past its retention"
     );
 
+    // The log keeps what the stream no longer shows, and says so.
+    let kept = metric(&store.endpoint(), "store_change_log_oldest_age_seconds").await;
+    assert!(kept >= 3.0, "oldest change-log record is {kept} s old");
     let target = format!("{table}-at");
     ok(ddb
         .restore_table_to_point_in_time()

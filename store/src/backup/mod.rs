@@ -521,11 +521,7 @@ pub fn log_horizon_ms(app: &App) -> Result<Option<u64>, ApiError> {
     if first <= 1 {
         return Ok(None);
     }
-    let records = app
-        .storage
-        .changes_after(first.saturating_sub(1), 1)
-        .map_err(internal)?;
-    Ok(records.first().map(|r| r.time_ms))
+    app.storage.oldest_change_time_ms().map_err(internal)
 }
 
 #[cfg(test)]

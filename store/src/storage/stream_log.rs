@@ -127,6 +127,17 @@ impl Storage {
         Ok(low)
     }
 
+    /// The oldest retained record's commit time (epoch milliseconds), if the log has one.
+    pub fn oldest_change_time_ms(&self) -> Result<Option<u64>, StorageError> {
+        let Some(guard) = self.committer.engine.changes.first_key_value() else {
+            return Ok(None);
+        };
+        let (key, value) = guard.into_inner().map_err(engine_error)?;
+        changelog::record_time_ms(&value)
+            .map(Some)
+            .ok_or_else(|| StorageError::Corrupt(key.to_vec()))
+    }
+
     /// The newest durable sequence number (what followers may read up to).
     pub fn published_seq(&self) -> u64 {
         self.committer.seq()

@@ -54,6 +54,7 @@ use shared::wire::ops::describe_stream::{SequenceNumberRange, Shard};
 
 use crate::app::App;
 use crate::catalog::{StreamMeta, TableMeta};
+use crate::metrics;
 use crate::storage::StorageError;
 
 /// Meta-record prefix of the stream registry.
@@ -466,6 +467,19 @@ pub async fn maintain(app: &App) -> Result<(), StorageError> {
     app.storage
         .trim_changes(now.saturating_sub(retention_ms.max(pitr_ms)), TRIM_PER_TICK)
         .await?;
+    report_log_size(app, now)
+}
+
+/// What the change log holds after trimming, for operators: with PITR on it keeps weeks.
+fn report_log_size(app: &App, now_ms: u64) -> Result<(), StorageError> {
+    let first = app.storage.first_change_seq()?;
+    let records = (app.storage.published_seq() + 1).saturating_sub(first);
+    ::metrics::gauge!(metrics::CHANGE_LOG_RECORDS).set(records as f64);
+    let age_ms = app
+        .storage
+        .oldest_change_time_ms()?
+        .map_or(0, |oldest| now_ms.saturating_sub(oldest));
+    ::metrics::gauge!(metrics::CHANGE_LOG_OLDEST_AGE_SECONDS).set(age_ms as f64 / 1000.0);
     Ok(())
 }
 
