@@ -43,9 +43,8 @@ use axum::http::HeaderMap;
 use bytes::Bytes;
 use shared::wire::error::ApiError;
 use shared::wire::front::api_first;
-use shared::wire::headers::CLUSTER_SECRET;
+use shared::wire::headers::carries_cluster_secret;
 use shared::wire::Op;
-use subtle::ConstantTimeEq;
 
 use crate::cache::generations::Generations;
 use crate::cache::item::ItemCache;
@@ -131,9 +130,7 @@ impl Node {
     /// Whether a request is a write forwarded by another node of this cluster.
     pub fn is_forwarded(&self, headers: &HeaderMap) -> bool {
         headers.contains_key(cluster::FORWARDED_HEADER)
-            && headers.get(CLUSTER_SECRET).is_some_and(|v| {
-                bool::from(v.as_bytes().ct_eq(self.config.cluster_secret.as_bytes()))
-            })
+            && carries_cluster_secret(headers, &self.config.cluster_secret)
     }
 
     /// Marks every cached page of a table (Scans, index Queries) as changed.

@@ -124,8 +124,8 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     };
     let signed = sigv4::SignedRequest::new(&parts.method, &parts.uri, &headers, &body);
     let keys = node.config.keys.as_deref();
-    let trusted = node.is_forwarded(&headers);
-    if let Err(e) = sigv4::verify::authenticate(keys, trusted, &node.config.region, &signed) {
+    let trusted = || node.is_forwarded(&headers);
+    if let Err(e) = sigv4::verify::authenticate(keys, &node.config.region, &signed, trusted) {
         let outcome = Outcome::new(Answer::Error(e), CacheStatus::Bypass);
         return outcome.into_response(request_id, node.config.cache_header);
     }

@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Response, StatusCode};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
+use shared::wire::headers::carries_cluster_secret;
 
 use crate::app::App;
 use crate::error;
@@ -24,14 +24,10 @@ const MEMBER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether the request carries the cluster secret (internal endpoints are on).
 pub fn is_cluster_member(app: &App, headers: &HeaderMap) -> bool {
-    let Some(secret) = app.config.cluster_secret.as_deref() else {
-        return false;
-    };
-    let given = headers
-        .get(shared::wire::headers::CLUSTER_SECRET)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    bool::from(given.ct_eq(secret.as_bytes()))
+    app.config
+        .cluster_secret
+        .as_deref()
+        .is_some_and(|secret| carries_cluster_secret(headers, secret))
 }
 
 /// Checks the cluster secret; the `Err` response is what to send instead.

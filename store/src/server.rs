@@ -176,9 +176,9 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     };
     let app = &server.app;
     let signed = sigv4::SignedRequest::new(&parts.method, &parts.uri, &headers, &body);
-    let trusted = internal::is_cluster_member(app, &headers);
     let keys = app.config.keys.as_deref();
-    if let Err(e) = sigv4::verify::authenticate(keys, trusted, &app.config.region, &signed) {
+    let trusted = || internal::is_cluster_member(app, &headers);
+    if let Err(e) = sigv4::verify::authenticate(keys, &app.config.region, &signed, trusted) {
         return error::error(&e, request_id);
     }
     let started = Instant::now();

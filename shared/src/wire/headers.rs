@@ -2,7 +2,8 @@
 //! name copies a non-standard name into a fresh allocation on every response), and the
 //! cluster's own.
 
-use http::HeaderName;
+use http::{HeaderMap, HeaderName};
+use subtle::ConstantTimeEq;
 
 pub const X_AMZ_CRC32: HeaderName = HeaderName::from_static("x-amz-crc32");
 pub const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
@@ -10,3 +11,10 @@ pub const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-reques
 /// Carries the cluster secret on dax-proxy's calls to the store (and between nodes): the
 /// internal endpoints require it, and the store trusts API calls that bear it.
 pub const CLUSTER_SECRET: &str = "x-dax-cluster-secret";
+
+/// Whether `headers` carry `secret` in [`CLUSTER_SECRET`] (compared in constant time).
+pub fn carries_cluster_secret(headers: &HeaderMap, secret: &str) -> bool {
+    headers
+        .get(CLUSTER_SECRET)
+        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(secret.as_bytes())))
+}
