@@ -517,11 +517,10 @@ pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<Vec<Ite
 /// Epoch milliseconds of the oldest retained change, if the log was trimmed past
 /// anything of this table (restores before it cannot be exact).
 pub fn log_horizon_ms(app: &App) -> Result<Option<u64>, ApiError> {
-    let first = app.storage.first_change_seq().map_err(internal)?;
-    if first <= 1 {
-        return Ok(None);
-    }
-    app.storage.oldest_change_time_ms().map_err(internal)
+    let oldest = app.storage.oldest_change().map_err(internal)?;
+    Ok(oldest
+        .filter(|(first, _)| *first > 1)
+        .map(|(_, time_ms)| time_ms))
 }
 
 #[cfg(test)]

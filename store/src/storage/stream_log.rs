@@ -127,13 +127,16 @@ impl Storage {
         Ok(low)
     }
 
-    /// The oldest retained record's commit time (epoch milliseconds), if the log has one.
-    pub fn oldest_change_time_ms(&self) -> Result<Option<u64>, StorageError> {
+    /// The oldest retained record's sequence number and commit time (epoch milliseconds),
+    /// if the log has one.
+    pub fn oldest_change(&self) -> Result<Option<(u64, u64)>, StorageError> {
         let Some(guard) = self.committer.engine.changes.first_key_value() else {
             return Ok(None);
         };
         let (key, value) = guard.into_inner().map_err(engine_error)?;
-        changelog::record_time_ms(&value)
+        let seq = changelog::parse_seq_key(&key);
+        let time_ms = changelog::record_time_ms(&value);
+        seq.zip(time_ms)
             .map(Some)
             .ok_or_else(|| StorageError::Corrupt(key.to_vec()))
     }

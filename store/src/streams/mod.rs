@@ -472,13 +472,14 @@ pub async fn maintain(app: &App) -> Result<(), StorageError> {
 
 /// What the change log holds after trimming, for operators: with PITR on it keeps weeks.
 fn report_log_size(app: &App, now_ms: u64) -> Result<(), StorageError> {
-    let first = app.storage.first_change_seq()?;
-    let records = (app.storage.published_seq() + 1).saturating_sub(first);
+    let (records, age_ms) = match app.storage.oldest_change()? {
+        Some((first, time_ms)) => (
+            (app.storage.published_seq() + 1).saturating_sub(first),
+            now_ms.saturating_sub(time_ms),
+        ),
+        None => (0, 0),
+    };
     ::metrics::gauge!(metrics::CHANGE_LOG_RECORDS).set(records as f64);
-    let age_ms = app
-        .storage
-        .oldest_change_time_ms()?
-        .map_or(0, |oldest| now_ms.saturating_sub(oldest));
     ::metrics::gauge!(metrics::CHANGE_LOG_OLDEST_AGE_SECONDS).set(age_ms as f64 / 1000.0);
     Ok(())
 }
