@@ -299,35 +299,15 @@ fn plan_local(
     }
     let mut out = Vec::with_capacity(list.len());
     for index in list {
-        let name = index.index_name.clone().unwrap_or_default();
-        let elements = index.key_schema.as_deref().unwrap_or_default();
-        let schema = def::parse_index_key_schema(elements, definitions)?;
-        if schema.range.is_none() {
+        let planned = plan_local_index(index, table, definitions)?;
+        if names.contains(&planned.name) {
             return Err(ApiError::invalid_parameter(format!(
-                "Index KeySchema does not have a range key for index: {name}"
+                "Duplicate index name: {}",
+                planned.name
             )));
         }
-        if schema.hash.name != table.hash.name {
-            return Err(ApiError::invalid_parameter(format!(
-                "Index KeySchema does not have the same leading hash key as table KeySchema for index: {name}. index hash key: {}, table hash key: {}",
-                schema.hash.name, table.hash.name
-            )));
-        }
-        let projection = def::parse_projection(&index.projection.clone().unwrap_or_default())?;
-        def::check_projection_keys(&name, &projection, &[table, &schema])?;
-        if names.contains(&name) {
-            return Err(ApiError::invalid_parameter(format!(
-                "Duplicate index name: {name}"
-            )));
-        }
-        names.push(name.clone());
-        out.push(PlannedIndex {
-            name,
-            schema,
-            projection,
-            throughput: None,
-            on_demand: None,
-        });
+        names.push(planned.name.clone());
+        out.push(planned);
     }
     if list.len() > MAX_LSIS {
         return Err(ApiError::invalid_parameter(format!(
@@ -335,6 +315,38 @@ fn plan_local(
         )));
     }
     Ok(out)
+}
+
+/// One LSI definition (model-valid) against the table's key schema and attribute
+/// definitions; also used by the restores' `LocalSecondaryIndexOverride`.
+pub fn plan_local_index(
+    index: &LocalSecondaryIndex,
+    table: &shared::model::KeySchema,
+    definitions: &[KeyAttr],
+) -> Result<PlannedIndex, ApiError> {
+    let name = index.index_name.clone().unwrap_or_default();
+    let elements = index.key_schema.as_deref().unwrap_or_default();
+    let schema = def::parse_index_key_schema(elements, definitions)?;
+    if schema.range.is_none() {
+        return Err(ApiError::invalid_parameter(format!(
+            "Index KeySchema does not have a range key for index: {name}"
+        )));
+    }
+    if schema.hash.name != table.hash.name {
+        return Err(ApiError::invalid_parameter(format!(
+            "Index KeySchema does not have the same leading hash key as table KeySchema for index: {name}. index hash key: {}, table hash key: {}",
+            schema.hash.name, table.hash.name
+        )));
+    }
+    let projection = def::parse_projection(&index.projection.clone().unwrap_or_default())?;
+    def::check_projection_keys(&name, &projection, &[table, &schema])?;
+    Ok(PlannedIndex {
+        name,
+        schema,
+        projection,
+        throughput: None,
+        on_demand: None,
+    })
 }
 
 /// One GSI definition (model-valid) against the attribute definitions and billing mode;

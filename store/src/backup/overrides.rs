@@ -20,7 +20,7 @@ use shared::wire::ops::create_table::{
 };
 use shared::wire::ops::validate::Violations;
 
-use crate::api::create_table::{billing_throughput, plan_global};
+use crate::api::create_table::{billing_throughput, plan_global, plan_local_index};
 use crate::app::App;
 use crate::catalog::definition::{self as def, BILLING_MODES};
 use crate::catalog::{now_seconds, BillingMode, IndexMeta, TableMeta, Throughput};
@@ -165,14 +165,14 @@ fn local_overrides(
 ) -> Result<Vec<IndexMeta>, ApiError> {
     let mut out: Vec<IndexMeta> = Vec::with_capacity(list.len());
     for requested in list {
-        let name = requested.index_name.clone().unwrap_or_default();
-        let elements = requested.key_schema.as_deref().unwrap_or_default();
-        let schema = def::parse_index_key_schema(elements, &source.attribute_definitions)?;
-        let projection = def::parse_projection(&requested.projection.clone().unwrap_or_default())?;
-        def::check_projection_keys(&name, &projection, &[&source.layout.schema, &schema])?;
-        let existing = matching(&source.local_indexes, &name, &schema, &out)?;
+        let planned = plan_local_index(
+            requested,
+            &source.layout.schema,
+            &source.attribute_definitions,
+        )?;
+        let existing = matching(&source.local_indexes, &planned.name, &planned.schema, &out)?;
         out.push(IndexMeta {
-            projection,
+            projection: planned.projection,
             ..existing.clone()
         });
     }
