@@ -35,7 +35,7 @@ pub async fn handle(app: &App, input: GetRecordsInput) -> Result<GetRecordsOutpu
     let text = input.shard_iterator.as_deref().unwrap_or_default();
     let iterator =
         ShardIterator::decode(text).ok_or_else(|| ApiError::validation("Invalid ShardIterator"))?;
-    let ttl_ms = u64::try_from(app.config.change_log.iterator_ttl.as_millis()).unwrap_or(u64::MAX);
+    let ttl_ms = streams::millis(app.config.change_log.iterator_ttl);
     let now = now_ms();
     if now.saturating_sub(iterator.issued_ms) > ttl_ms {
         return Err(ApiError::new(ErrorCode::ExpiredIteratorException, EXPIRED));

@@ -287,8 +287,12 @@ pub fn parse_sequence_number(text: &str) -> Option<u64> {
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+        .map_or(0, millis)
+}
+
+/// A duration in whole milliseconds, saturating (the log's times are milliseconds).
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Storage failures are internal errors: logged here, generic on the wire.
@@ -383,8 +387,7 @@ async fn save(app: &App, info: &StreamInfo) -> Result<(), StorageError> {
 /// older than the stream retention are gone for streams (and triggers) even while the log
 /// keeps them longer for point-in-time recovery.
 pub fn trim_horizon(app: &App) -> Result<u64, StorageError> {
-    let retention_ms =
-        u64::try_from(app.config.change_log.stream_retention.as_millis()).unwrap_or(u64::MAX);
+    let retention_ms = millis(app.config.change_log.stream_retention);
     app.storage
         .first_change_seq_since(now_ms().saturating_sub(retention_ms))
 }
@@ -395,8 +398,8 @@ pub async fn maintain(app: &App) -> Result<(), StorageError> {
     let config = &app.config.change_log;
     let now = now_ms();
     let published = app.storage.published_seq();
-    let retention_ms = u64::try_from(config.stream_retention.as_millis()).unwrap_or(u64::MAX);
-    let rollover_ms = u64::try_from(config.shard_rollover.as_millis()).unwrap_or(u64::MAX);
+    let retention_ms = millis(config.stream_retention);
+    let rollover_ms = millis(config.shard_rollover);
     let mut registry = registry(app)?;
     let tables = app.catalog.all();
 
@@ -462,8 +465,7 @@ pub async fn maintain(app: &App) -> Result<(), StorageError> {
         }
     }
 
-    let pitr_ms =
-        u64::try_from(crate::backup::log_retention(&tables).as_millis()).unwrap_or(u64::MAX);
+    let pitr_ms = millis(crate::backup::log_retention(&tables));
     app.storage
         .trim_changes(now.saturating_sub(retention_ms.max(pitr_ms)), TRIM_PER_TICK)
         .await?;
