@@ -16,8 +16,9 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// From `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, else a fixed local pair (the store
-    /// does not verify signatures, and real DynamoDB needs real keys anyway).
+    /// From `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, else a fixed local pair (a store
+    /// or node without `--credentials-file` takes any key; one with it, or real DynamoDB,
+    /// needs the keys it knows, given through those variables).
     pub fn from_env(region: &str) -> Credentials {
         let access_key = std::env::var("AWS_ACCESS_KEY_ID")
             .ok()
