@@ -437,7 +437,7 @@ impl StoreProcess {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The proxy (ready for the proxy's tests; none are written yet)
+// The proxy
 
 /// A running `dax-proxy` node in front of a store.
 pub struct ProxyProcess {

@@ -4,7 +4,7 @@
 //! For each change: the item's cache entry, if present, is replaced by the new image (or a
 //! negative entry for a delete), and the item's, partition's and table's generations are
 //! bumped, so in-flight misses and dependent query pages are discarded. A deleted table
-//! (a direct DeleteTable, or one through another node) clears the caches.
+//! (a direct DeleteTable, or one through another node) retires that table's entries.
 //!
 //! It starts at the feed's head (an empty cache needs no history) and long-polls, so a
 //! write is applied here within milliseconds. If the feed cannot be read, changes are not

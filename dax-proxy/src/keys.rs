@@ -84,6 +84,18 @@ pub fn item_slot(key: &[u8]) -> u64 {
     xxh(&[b"i", key])
 }
 
+/// The generation slot of a table's existence: bumped only when the table is dropped, so
+/// that fills in flight from the dropped table are refused, while writes (which bump the
+/// table's and its partitions' slots) leave item fills of other keys alone.
+pub fn table_drop_slot(table: &[u8]) -> u64 {
+    xxh(&[b"d", table])
+}
+
+/// The table an item key ([`item_key`]) belongs to: the bytes before its first NUL.
+pub fn table_of_item_key(key: &[u8]) -> &[u8] {
+    key.split(|&byte| byte == 0).next().unwrap_or(key)
+}
+
 fn xxh(parts: &[&[u8]]) -> u64 {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     for part in parts {
@@ -129,5 +141,13 @@ mod tests {
     fn separators_keep_slots_apart() {
         assert_ne!(xxh(&[b"ab", b"c"]), xxh(&[b"a", b"bc"]));
         assert_ne!(table_slot("t"), item_slot(b"t"));
+        assert_ne!(table_slot("t"), table_drop_slot(b"t"));
+    }
+
+    #[test]
+    fn an_item_key_names_its_table() {
+        let key = item_key_of_json("Music", r#"{"pk":{"S":"a"}}"#).unwrap();
+        assert_eq!(table_of_item_key(&key), b"Music");
+        assert_eq!(table_of_item_key(b"Music"), b"Music");
     }
 }

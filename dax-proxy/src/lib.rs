@@ -149,11 +149,17 @@ impl Node {
     }
 
     /// The table was deleted: nothing cached under its name, nor its key schema, may
-    /// answer again. (Entries are keyed by hash, so they cannot be picked out by table:
-    /// everything goes.)
+    /// answer again; other tables keep their entries. Its entries are found by walking both
+    /// caches (drops are rare, and the hit path pays nothing for them), and the table's
+    /// drop slot, bumped first, refuses the fills of misses in flight.
     pub fn forget_table(&self, table: &str) {
         self.schemas.forget(table);
-        self.clear_caches();
+        let drop_slot = keys::table_drop_slot(table.as_bytes());
+        self.gens.bump(drop_slot);
+        self.items.forget_table(table);
+        if let Some(queries) = &self.queries {
+            queries.forget_table(drop_slot);
+        }
     }
 
     /// Publishes cache sizes as gauges.

@@ -19,7 +19,7 @@ use shared::model::AttributeValue;
 use shared::wire::Op;
 
 use crate::canonical;
-use crate::keys::{partition_slot, table_name, table_slot};
+use crate::keys::{partition_slot, table_drop_slot, table_name, table_slot};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::Node;
 
@@ -74,7 +74,8 @@ fn cache_key(op: Op, body: &[u8]) -> Option<Vec<u8>> {
 
 /// The generation slots an entry for this request depends on (worked out on a miss only):
 /// a base-table Query, its partition; a Scan, an index Query, or a Query whose partition
-/// cannot be read from the request, the whole table.
+/// cannot be read from the request, the whole table. And every entry on its table's
+/// existence (dropping the table retires it in either coherence mode).
 fn dependencies(op: Op, body: &[u8]) -> Option<Vec<u64>> {
     let request: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
     let table = table_name(request.get("TableName")?.as_str()?);
@@ -84,7 +85,7 @@ fn dependencies(op: Op, body: &[u8]) -> Option<Vec<u64>> {
             .unwrap_or_else(|| table_slot(table)),
         _ => table_slot(table),
     };
-    Some(vec![slot])
+    Some(vec![slot, table_drop_slot(table.as_bytes())])
 }
 /// The partition a base-table Query reads, from its KeyConditionExpression.
 fn partition_of(request: &serde_json::Map<String, Value>) -> Option<(String, AttributeValue)> {
@@ -137,15 +138,22 @@ mod tests {
     fn a_base_table_query_depends_on_its_partition_an_index_query_on_the_table() {
         let query = br##"{"TableName":"t","KeyConditionExpression":"#k = :p","ExpressionAttributeNames":{"#k":"pk"},"ExpressionAttributeValues":{":p":{"S":"a"}}}"##;
         let partition = partition_slot("t", "pk", &AttributeValue::S("a".into()));
-        assert_eq!(dependencies(Op::Query, query), Some(vec![partition]));
+        let dropped = table_drop_slot(b"t");
+        assert_eq!(
+            dependencies(Op::Query, query),
+            Some(vec![partition, dropped])
+        );
         let index = br#"{"TableName":"t","IndexName":"i","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"a"}}}"#;
-        assert_eq!(dependencies(Op::Query, index), Some(vec![table_slot("t")]));
+        assert_eq!(
+            dependencies(Op::Query, index),
+            Some(vec![table_slot("t"), dropped])
+        );
         assert_eq!(
             dependencies(
                 Op::Scan,
                 br#"{"TableName":"arn:aws:dynamodb:us-east-1:0:table/t"}"#
             ),
-            Some(vec![table_slot("t")])
+            Some(vec![table_slot("t"), dropped])
         );
     }
 }

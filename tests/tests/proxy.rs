@@ -185,26 +185,33 @@ async fn a_table_dropped_at_the_store_is_not_served_from_old_entries() {
     let client = proxy.client();
     let direct = store.client();
     let table = unique_name("proxydrop");
-    create_hash_table(&direct, &table).await;
-    put_v(&direct, &table, "p", "old").await;
+    let kept = unique_name("proxykept");
+    for name in [&table, &kept] {
+        create_hash_table(&direct, name).await;
+        put_v(&direct, name, "p", "old").await;
+    }
     let endpoint = proxy.endpoint();
-    // Until the node has followed the put, a read's fill may be discarded as racing it.
+    // Until the node has followed the puts, a read's fill may be discarded as racing them.
     let fed = wait_until(
         Duration::from_secs(10),
         Duration::from_millis(10),
-        || async { metric(&endpoint, "dax_follower_records_total").await >= 1.0 },
+        || async { metric(&endpoint, "dax_follower_records_total").await >= 2.0 },
     )
     .await;
     assert!(fed, "the node never followed the feed");
-    for _ in 0..2 {
-        assert_eq!(
-            get_v(&client, &table, "p", false).await.as_deref(),
-            Some("old")
-        );
-        assert_eq!(query_count(&client, &table).await, 1);
+    for name in [&table, &kept] {
+        for _ in 0..2 {
+            assert_eq!(
+                get_v(&client, name, "p", false).await.as_deref(),
+                Some("old")
+            );
+            assert_eq!(query_count(&client, name).await, 1);
+        }
     }
-    assert_eq!(metric(&endpoint, "dax_item_cache_hits_total").await, 1.0);
-    assert_eq!(metric(&endpoint, "dax_query_cache_hits_total").await, 1.0);
+    let item_hits = || metric(&endpoint, "dax_item_cache_hits_total");
+    let query_hits = || metric(&endpoint, "dax_query_cache_hits_total");
+    assert_eq!(item_hits().await, 2.0);
+    assert_eq!(query_hits().await, 2.0);
 
     // Deleted and created again straight at the store: no item write names the old item,
     // so only the drop itself, through the change feed, can retire the cached entries.
@@ -217,6 +224,40 @@ async fn a_table_dropped_at_the_store_is_not_served_from_old_entries() {
     create_hash_table(&direct, &table).await;
     wait_for_value(&client, &table, "p", None).await;
     assert_eq!(query_count(&client, &table).await, 0);
+
+    // The other table's entries outlived the drop: both reads are hits.
+    let (items_before, queries_before) = (item_hits().await, query_hits().await);
+    assert_eq!(
+        get_v(&client, &kept, "p", false).await.as_deref(),
+        Some("old")
+    );
+    assert_eq!(query_count(&client, &kept).await, 1);
+    assert_eq!(item_hits().await, items_before + 1.0);
+    assert_eq!(query_hits().await, queries_before + 1.0);
+
+    // Dropped through the node: its reads miss at once, the kept table's still hit.
+    client
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let gone = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("p"))
+        .send()
+        .await
+        .expect_err("the table is gone");
+    assert!(
+        format!("{gone:?}").contains("ResourceNotFoundException"),
+        "{gone:?}"
+    );
+    assert_eq!(
+        get_v(&client, &kept, "p", false).await.as_deref(),
+        Some("old")
+    );
+    assert_eq!(item_hits().await, items_before + 2.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,11 +7,14 @@
 //! answer arrives; a query entry remembers the generations it was filled under and is stale
 //! once any moved. So a fill that raced a write can never install the pre-write value.
 //!
+//! A miss also checks again right after inserting (see [`Generations::bump`]): between its
+//! first check and its insert, a writer may have bumped the slot and found nothing to drop.
+//!
 //! Slots are a fixed array indexed by a 64-bit hash: bounded memory whatever the key space,
 //! at the price that two keys sharing a slot invalidate each other (a spurious miss, never a
 //! stale hit).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU64, Ordering};
 
 const SLOTS: usize = 1 << 16;
 
@@ -42,13 +45,27 @@ impl Generations {
     }
 
     /// Marks everything depending on the slot as changed.
+    ///
+    /// The fence pairs with [`Generations::settle`]: a writer bumps, then looks in the
+    /// cache for the entry to drop; a miss inserts, then reads the slot again. With a
+    /// sequentially consistent fence between each side's write and its read, at least one
+    /// of them sees the other's write: the writer finds the entry, or the miss sees the bump
+    /// and removes what it inserted.
     pub fn bump(&self, hash: u64) {
         self.slot(hash).fetch_add(1, Ordering::AcqRel);
+        fence(Ordering::SeqCst);
     }
 
-    /// Marks everything as changed (what a dropped table held cannot be enumerated).
+    /// Marks everything as changed (for changes whose keys are unknown).
     pub fn bump_all(&self) {
         self.everything.fetch_add(1, Ordering::AcqRel);
+        fence(Ordering::SeqCst);
+    }
+
+    /// Called by a miss between inserting its entry and reading the slots again (see
+    /// [`Generations::bump`]).
+    pub fn settle(&self) {
+        fence(Ordering::SeqCst);
     }
 }
 

@@ -14,7 +14,7 @@ use moka::sync::Cache;
 use super::generations::Generations;
 use super::hashed::{KeyHasher, PreHashed};
 use super::{presized_entries, ReadyBody};
-use crate::keys::item_slot;
+use crate::keys::{item_slot, table_drop_slot, table_of_item_key};
 use crate::metrics::Metrics;
 
 pub struct ItemCache {
@@ -63,15 +63,35 @@ impl ItemCache {
     }
 
     /// The generation to pass to [`ItemCache::fill`]; read it before asking the store.
+    /// It moves when the item changes or its table is dropped (both slots only grow, so
+    /// their sum moves whenever either does).
     pub fn generation(&self, key: &[u8]) -> u64 {
-        self.gens.read(item_slot(key))
+        let drop_slot = table_drop_slot(table_of_item_key(key));
+        self.gens
+            .read(item_slot(key))
+            .wrapping_add(self.gens.read(drop_slot))
     }
 
-    /// Caches a body fetched from the store, unless the item changed since `generation`
-    /// was read (the fetched body may then predate the change).
+    /// Caches a body fetched from the store, unless the item changed (or its table was
+    /// dropped) since `generation` was read: the fetched body may then predate the change.
     pub fn fill(&self, key: &[u8], generation: u64, body: &[u8]) {
-        if self.gens.read(item_slot(key)) == generation {
-            self.insert(self.hasher.hash(key), key, body);
+        self.fill_racing(key, generation, body, || {});
+    }
+
+    /// [`ItemCache::fill`], with `race` run where another thread's write may land between
+    /// the miss's first check and its second.
+    fn fill_racing(&self, key: &[u8], generation: u64, body: &[u8], race: impl FnOnce()) {
+        if self.generation(key) != generation {
+            return;
+        }
+        let hash = self.hasher.hash(key);
+        self.insert(hash, key, body);
+        race();
+        // A change that bumped the generation after the check above may have looked for
+        // this entry before it was inserted, and found nothing to replace or drop.
+        self.gens.settle();
+        if self.generation(key) != generation {
+            self.cache.invalidate(&hash);
         }
     }
 
@@ -91,6 +111,16 @@ impl ItemCache {
     pub fn invalidate(&self, key: &[u8]) {
         self.gens.bump(item_slot(key));
         self.cache.invalidate(&self.hasher.hash(key));
+    }
+
+    /// Drops every entry of a dropped table. The caller bumps the table's drop slot first,
+    /// so that a miss in flight cannot install an entry this walk has already passed.
+    pub fn forget_table(&self, table: &str) {
+        for (hash, ready) in self.cache.iter() {
+            if table_of_item_key(ready.key()) == table.as_bytes() {
+                self.cache.invalidate(&*hash);
+            }
+        }
     }
 
     /// Drops everything (the change feed was interrupted: changes may have been missed).
@@ -148,5 +178,41 @@ mod tests {
         items.invalidate(b"k");
         items.fill(b"k", generation, b"{}");
         assert!(items.get(b"k").is_none());
+    }
+
+    #[test]
+    fn a_change_landing_between_a_fills_check_and_its_insert_still_wins() {
+        let items = cache();
+        let key = b"t\0pk\0a";
+        let old = br#"{"Item":{"v":{"S":"old"}}}"#;
+        let generation = items.generation(key);
+        // The follower applied a change after the miss's first check and looked for the
+        // entry before the insert (finding nothing): all that is left of it is the bump.
+        items.fill_racing(key, generation, old, || items.gens.bump(item_slot(key)));
+        assert!(
+            items.get(key).is_none(),
+            "the pre-change body stayed cached"
+        );
+
+        // A second writer's apply_change that ran just before the insert's recheck.
+        let generation = items.generation(key);
+        items.fill_racing(key, generation, old, || items.apply_change(key, b"{}"));
+        assert!(items.get(key).is_none_or(|ready| ready.body() == b"{}"));
+    }
+
+    #[test]
+    fn dropping_a_table_forgets_its_entries_and_its_fills_in_flight_only() {
+        let items = cache();
+        for key in [&b"t\0pk\0a"[..], b"u\0pk\0a", b"tt\0pk\0a"] {
+            items.fill(key, items.generation(key), b"{}");
+        }
+        let in_flight = items.generation(b"t\0pk\0b");
+        items.gens.bump(table_drop_slot(b"t"));
+        items.forget_table("t");
+        items.fill(b"t\0pk\0b", in_flight, b"{}");
+        assert!(items.get(b"t\0pk\0a").is_none());
+        assert!(items.get(b"t\0pk\0b").is_none());
+        assert!(items.get(b"u\0pk\0a").is_some());
+        assert!(items.get(b"tt\0pk\0a").is_some());
     }
 }

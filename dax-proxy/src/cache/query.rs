@@ -82,22 +82,43 @@ impl QueryCache {
         Some(entry)
     }
 
-    /// Caches a page unless a write already made it stale.
+    /// Caches a page unless something it depends on changed while it was fetched (in
+    /// either coherence mode: `ttl-only` serves entries until their TTL, but does not
+    /// install a page that raced a write or its table's drop).
     pub fn fill(&self, key: &[u8], deps: Vec<(u64, u64)>, body: &[u8]) {
-        if self.is_stale(&deps) {
+        if self.moved(&deps) {
             return;
         }
-        if let Some(ready) = ReadyBody::new(key, body) {
-            self.cache
-                .insert(self.hasher.hash(key), Arc::new(QueryEntry { ready, deps }));
+        let Some(ready) = ReadyBody::new(key, body) else {
+            return;
+        };
+        let hash = self.hasher.hash(key);
+        let entry = Arc::new(QueryEntry { ready, deps });
+        self.cache.insert(hash, entry.clone());
+        // A drop's walk (or, with `ttl-only`, a write) may have passed before the insert.
+        self.gens.settle();
+        if self.moved(&entry.deps) {
+            self.cache.invalidate(&hash);
         }
     }
 
     fn is_stale(&self, deps: &[(u64, u64)]) -> bool {
-        self.coherence == Coherence::Invalidate
-            && deps
-                .iter()
-                .any(|&(slot, generation)| self.gens.read(slot) != generation)
+        self.coherence == Coherence::Invalidate && self.moved(deps)
+    }
+
+    fn moved(&self, deps: &[(u64, u64)]) -> bool {
+        deps.iter()
+            .any(|&(slot, generation)| self.gens.read(slot) != generation)
+    }
+
+    /// Drops every page that depends on `drop_slot` (a dropped table's existence, see
+    /// `keys::table_drop_slot`); the caller bumps the slot first.
+    pub fn forget_table(&self, drop_slot: u64) {
+        for (hash, entry) in self.cache.iter() {
+            if entry.deps.iter().any(|&(slot, _)| slot == drop_slot) {
+                self.cache.invalidate(&*hash);
+            }
+        }
     }
 
     pub fn clear(&self) {
@@ -147,6 +168,24 @@ mod tests {
         assert!(queries.get(b"Query\0{b}").is_none());
         queries.fill(b"Query\0{a}", vec![], b"{}");
         assert!(queries.get(b"Query\0{a}").is_some());
+    }
+
+    #[test]
+    fn a_dropped_table_retires_its_pages_in_both_modes() {
+        for coherence in [Coherence::Invalidate, Coherence::TtlOnly] {
+            let queries = cache(coherence);
+            let kept = queries.snapshot(&[1, 2]);
+            queries.fill(b"Query\0{u}", kept, b"{}");
+            let dropped = queries.snapshot(&[3, 4]);
+            queries.fill(b"Query\0{t}", dropped.clone(), b"{}");
+            queries.gens.bump(4);
+            queries.forget_table(4);
+            // A miss that was in flight when the table went.
+            queries.fill(b"Query\0{t2}", dropped, b"{}");
+            assert!(queries.get(b"Query\0{t}").is_none());
+            assert!(queries.get(b"Query\0{t2}").is_none());
+            assert!(queries.get(b"Query\0{u}").is_some());
+        }
     }
 
     #[test]
