@@ -10,6 +10,8 @@
 # 1b. Installs Prometheus (Debian package `prometheus`) when it is missing and this runs as
 #    root on a system with apt-get: tests/tests/observability.rs runs a real Prometheus
 #    against the dashboards in grafana/ and fails without one. $PROMETHEUS_BIN overrides.
+# 1c. Installs the AWS SDK for JavaScript v3 (tests/js, `npm ci` from the npm registry) for
+#    the JS smoke test, with the machine's Node.js and npm.
 # 2. Builds the daemons once (`cargo build --workspace --bins`): the integration tests run
 #    these binaries, they never build them.
 # 3. Runs `cargo test --workspace`.
@@ -43,6 +45,15 @@ if [ -z "${PROMETHEUS_BIN:-}" ] && ! command -v prometheus >/dev/null 2>&1 \
   echo "run.sh: installing prometheus (apt-get)" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+# The AWS SDK for JavaScript, pinned by tests/js/package-lock.json, for the JS smoke test.
+# Node.js and npm come with the machine; like the venv, reinstalled only when the pins change.
+js=$repo/tests/js
+if ! cmp -s "$js/package-lock.json" "$js/node_modules/.installed-lock.json"; then
+  echo "run.sh: installing the JS SDK (npm ci) in $js" >&2
+  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$js/package-lock.json" "$js/node_modules/.installed-lock.json"
 fi
 
 echo "run.sh: building binaries" >&2

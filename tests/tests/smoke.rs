@@ -1,6 +1,7 @@
-//! Smoke tests with the Python clients users reach for first: boto3 (tests/py/smoke_boto3.py)
-//! and the AWS CLI, from the venv `tests/run.sh` prepares. A missing venv fails these tests
-//! with instructions; it never skips them.
+//! Smoke tests with the clients users reach for first: boto3 (tests/py/smoke_boto3.py) and
+//! the AWS CLI, from the venv `tests/run.sh` prepares, and the AWS SDK for JavaScript v3
+//! (tests/js/smoke.mjs), from the modules it installs. A missing venv or module fails these
+//! tests with instructions; it never skips them.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -39,6 +40,33 @@ fn boto3_smoke() {
     command.arg(&script).arg(store.endpoint());
     let output = run(command);
     assert!(String::from_utf8_lossy(&output.stdout).contains("boto3 smoke: ok"));
+}
+
+/// The JS SDK's calls, through the low-level client and the DocumentClient, against the
+/// store and against a proxy node.
+#[test]
+fn js_sdk_smoke() {
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    assert!(
+        js.join("node_modules").join("@aws-sdk").is_dir(),
+        "the JS SDK is not installed in {}: run tests/run.sh (it runs `npm ci` there)",
+        js.display()
+    );
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    for endpoint in [store.endpoint(), proxy.endpoint()] {
+        let mut command = Command::new("node");
+        // The SDK warns that releases after January 2027 will want Node.js 22.
+        command
+            .arg("--no-warnings")
+            .arg(js.join("smoke.mjs"))
+            .arg(&endpoint);
+        let output = run(command);
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("js smoke: ok"),
+            "{endpoint}"
+        );
+    }
 }
 
 /// `aws dynamodb ...` with `--output json`; returns the parsed output (Null when empty).
