@@ -26,6 +26,7 @@ use shared::wire::ops::decode;
 use shared::wire::sigv4;
 use shared::wire::Op;
 
+use crate::api::read_item::JsonLenEstimate;
 use crate::app::App;
 use crate::error;
 use crate::internal::{self, ClusterState, Heartbeat, LeaseRequest};
@@ -200,6 +201,13 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     }
 }
 
+/// Encodes an answer made of items into a buffer sized for it once.
+fn encode_items<T: serde::Serialize + JsonLenEstimate>(
+    output: &T,
+) -> Result<Vec<u8>, serde_json::Error> {
+    shared::model::json_out::to_vec_with_capacity(output, output.json_len_estimate())
+}
+
 fn json_is_valid(body: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
@@ -232,12 +240,12 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Op::DescribeLimits => call!(describe_limits::handle),
         Op::DescribeEndpoints => call!(describe_endpoints::handle),
         Op::PutItem => call!(put_item::handle),
-        Op::GetItem => call!(get_item::handle => json_out::to_vec),
+        Op::GetItem => call!(get_item::handle => encode_items),
         Op::UpdateItem => call!(update_item::handle),
         Op::DeleteItem => call!(delete_item::handle),
-        Op::Query => call!(query::handle => json_out::to_vec),
-        Op::Scan => call!(scan::handle => json_out::to_vec),
-        Op::BatchGetItem => call!(batch_get_item::handle => json_out::to_vec),
+        Op::Query => call!(query::handle => encode_items),
+        Op::Scan => call!(scan::handle => encode_items),
+        Op::BatchGetItem => call!(batch_get_item::handle => encode_items),
         Op::BatchWriteItem => call!(batch_write_item::handle),
         Op::TransactGetItems => call!(transact_get_items::handle => json_out::to_vec),
         Op::TransactWriteItems => call!(transact_write_items::handle),

@@ -65,7 +65,17 @@ fn write_infallible<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 /// whose map keys are strings (other keys are an error here; serde_json also accepts
 /// numbers and booleans).
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::with_capacity(128);
+    to_vec_with_capacity(value, 128)
+}
+
+/// [`to_vec`] into a buffer of `capacity` bytes, for an answer whose length the caller can
+/// estimate: a 10 KB page of items written into a 128-byte buffer is grown and copied
+/// seven times on the way.
+pub fn to_vec_with_capacity<T: Serialize + ?Sized>(
+    value: &T,
+    capacity: usize,
+) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(capacity);
     value.serialize(&mut Writer { out: &mut out })?;
     Ok(out)
 }
@@ -487,6 +497,23 @@ impl ser::Serializer for KeyWriter<'_> {
     }
 }
 
+/// Bytes per step of the block scan: two SSE2 vectors.
+const BLOCK: usize = 32;
+
+/// Whether any byte of the block needs escaping. Flags per byte into an array, then one
+/// OR over it: in this shape (not a running OR, which LLVM widens to 16-bit lanes) it
+/// compiles to 24 SSE2 instructions per block, with no branch. Item text is mostly long
+/// clean runs: under callgrind, 1,000 Queries of ten 1 KB items spent 31.6M instructions
+/// escaping with words alone (a quarter of the store's), 10.5M with blocks first.
+#[inline]
+fn block_needs_escape(block: &[u8; BLOCK]) -> bool {
+    let mut flags = [0u8; BLOCK];
+    for (flag, &b) in flags.iter_mut().zip(block) {
+        *flag = u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
+    }
+    flags.iter().fold(0, |any, &flag| any | flag) != 0
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
@@ -561,11 +588,19 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
 }
 
 /// The offset of the first byte at or after `at` (`at <= bytes.len()`) that needs
-/// escaping: eight bytes per step, then the last few one by one.
+/// escaping: clean 32-byte blocks skipped whole, then eight bytes per step, then the last
+/// few one by one.
 #[inline]
 fn next_escape(bytes: &[u8], mut at: usize) -> Option<usize> {
     let bytes = bytes.get(at..)?;
     let mut rest = bytes;
+    while let Some(block) = rest.first_chunk::<BLOCK>() {
+        if block_needs_escape(block) {
+            break;
+        }
+        at += BLOCK;
+        rest = &rest[BLOCK..];
+    }
     while let Some(word) = rest.first_chunk::<8>() {
         let mask = needs_escape_mask(u64::from_le_bytes(*word));
         if mask != 0 {
@@ -610,8 +645,8 @@ mod tests {
     }
 
     #[test]
-    fn escapes_at_every_position_mod_8() {
-        // A special byte at every offset of strings up to three words long, alone or
+    fn escapes_at_every_position_of_blocks_and_words() {
+        // A special byte at every offset of strings up to three blocks long, alone or
         // followed by a byte that a borrow out of it could wrongly flag.
         let specials = [b'"', b'\\', 0x00, 0x08, b'\n', 0x1F];
         let followers = [
@@ -622,7 +657,7 @@ mod tests {
             Some(b'"'),
             Some(0x01),
         ];
-        for len in 1..25 {
+        for len in 1..(3 * BLOCK + 2) {
             for pos in 0..len {
                 for &c in &specials {
                     for &d in &followers {

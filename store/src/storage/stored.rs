@@ -26,6 +26,11 @@ impl StoredItem {
         usize::try_from(stored_size(&self.value)).unwrap_or(usize::MAX)
     }
 
+    /// The length of the stored encoding (names, values, type tags, lengths).
+    pub fn encoded_len(&self) -> usize {
+        self.value.len()
+    }
+
     pub fn decode(&self) -> Result<Item, StorageError> {
         decode_value(&self.key, &self.value)
     }
