@@ -23,6 +23,10 @@ pub const CHANGE_LOG_RECORDS: &str = "store_change_log_records";
 /// Age of the change log's oldest record: the retention in effect.
 pub const CHANGE_LOG_OLDEST_AGE_SECONDS: &str = "store_change_log_oldest_age_seconds";
 
+/// Bytes on disk, by part (`part`: items, changes, table_changes, meta, journal); read
+/// from the engine at every scrape.
+pub const DISK_BYTES: &str = "store_disk_bytes";
+
 /// Installs the global recorder and returns the handle that renders `/metrics`.
 /// A second call (tests starting several servers in one process) reuses nothing and fails,
 /// so the error is returned for the caller to log; metrics then go unrecorded.

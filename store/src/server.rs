@@ -82,6 +82,9 @@ async fn health() -> Response<Body> {
 }
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
+    for (part, bytes) in server.app.storage.disk_usage() {
+        ::metrics::gauge!(metrics::DISK_BYTES, "part" => part).set(bytes as f64);
+    }
     let text = server
         .metrics
         .as_ref()
