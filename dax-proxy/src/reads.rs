@@ -21,20 +21,22 @@ use shared::expr::{parse_projection, Projection, Substitutions};
 use shared::model::Item;
 use shared::wire::Op;
 
-use crate::keys::{item_key, item_key_of_json, table_name};
+use crate::keys::{item_key, item_key_of_json, table_name, PlainKey};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::Node;
 
 /// Largest BatchGetItem DynamoDB accepts; larger ones go to the store for its error.
 const MAX_BATCH_KEYS: usize = 100;
 
+/// A GetItem request's members; `K` is how its `Key` is read: as a [`PlainKey`] on the
+/// hit path, where one pass over the body reads everything, or as raw JSON.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GetItemView<'a> {
+struct GetItemView<'a, K> {
     #[serde(rename = "TableName", borrow)]
     table_name: Cow<'a, str>,
-    #[serde(rename = "Key", borrow)]
-    key: &'a RawValue,
+    #[serde(rename = "Key")]
+    key: K,
     #[serde(rename = "ConsistentRead")]
     consistent_read: Option<bool>,
     #[serde(rename = "ProjectionExpression", borrow)]
@@ -67,8 +69,46 @@ fn projection(
     }
 }
 
+impl<'a, K> GetItemView<'a, K> {
+    fn split_key(self) -> (K, GetItemView<'a, ()>) {
+        let GetItemView {
+            table_name,
+            key,
+            consistent_read,
+            projection,
+            names,
+            return_consumed_capacity,
+        } = self;
+        let rest = GetItemView {
+            table_name,
+            key: (),
+            consistent_read,
+            projection,
+            names,
+            return_consumed_capacity,
+        };
+        (key, rest)
+    }
+}
+
+/// Reads a GetItem request and its item's cache key (`None`: not a key the cache can
+/// hold; the store will answer). A key of plain S/N values is read in the same pass as
+/// the rest; any other takes a second pass, over a raw `Key`.
+fn read_get_item(body: &[u8]) -> Option<(GetItemView<'_, ()>, Option<Vec<u8>>)> {
+    if let Ok(view) = serde_json::from_slice::<GetItemView<PlainKey>>(body) {
+        let (key, view) = view.split_key();
+        let key = key.item_key(table_name(&view.table_name));
+        return Some((view, key));
+    }
+    let (key, view) = serde_json::from_slice::<GetItemView<&RawValue>>(body)
+        .ok()?
+        .split_key();
+    let key = item_key_of_json(table_name(&view.table_name), key.get());
+    Some((view, key))
+}
+
 pub async fn get_item(node: &Node, headers: &HeaderMap, body: Bytes) -> Outcome {
-    let Ok(view) = serde_json::from_slice::<GetItemView>(&body) else {
+    let Some((view, key)) = read_get_item(&body) else {
         return node.pass_through(Op::GetItem, headers, body).await;
     };
     if !cacheable(
@@ -80,8 +120,7 @@ pub async fn get_item(node: &Node, headers: &HeaderMap, body: Bytes) -> Outcome 
     let Some(projection) = projection(view.projection.as_deref(), view.names.as_ref()) else {
         return node.pass_through(Op::GetItem, headers, body).await;
     };
-    let table = table_name(&view.table_name);
-    let Some(key) = item_key_of_json(table, view.key.get()) else {
+    let Some(key) = key else {
         return node.pass_through(Op::GetItem, headers, body).await;
     };
 
@@ -95,7 +134,11 @@ pub async fn get_item(node: &Node, headers: &HeaderMap, body: Bytes) -> Outcome 
     }
     node.metrics.item_misses.increment(1);
     let generation = node.items.generation(&key);
-    let whole = json!({ "TableName": view.table_name, "Key": view.key });
+    // The whole item, whatever was projected: the raw Key as the client wrote it.
+    let Ok(raw) = serde_json::from_slice::<GetItemView<&RawValue>>(&body) else {
+        return node.pass_through(Op::GetItem, headers, body).await;
+    };
+    let whole = json!({ "TableName": raw.table_name, "Key": raw.key });
     let reply = match node
         .store_call(Op::GetItem, headers, Bytes::from(whole.to_string()))
         .await
@@ -350,4 +393,36 @@ fn key_of_returned(table: &str, item: &Item, misses: &[(Wanted, u64)]) -> Option
         key.insert(name.clone(), item.get(name)?.clone());
     }
     item_key(table_name(table), &key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_get_item_is_read_alike_whatever_its_key_looks_like() {
+        let key_of = |body: &str| read_get_item(body.as_bytes()).map(|(_, key)| key);
+        let plain = r#"{"TableName":"t","Key":{"sk":{"N":"1.0"},"pk":{"S":"a"}}}"#;
+        let general = r#"{"Key":{"pk":{"S":"a","NULL":null},"sk":{"N":"1"}},"TableName":"t"}"#;
+        assert!(key_of(plain).flatten().is_some());
+        assert_eq!(key_of(plain), key_of(general));
+        // A binary key has a cache key too; a repeated name has none; a bad body no view.
+        assert!(key_of(r#"{"TableName":"t","Key":{"pk":{"B":"AAE="}}}"#)
+            .flatten()
+            .is_some());
+        assert_eq!(
+            key_of(r#"{"TableName":"t","Key":{"pk":{"S":"a"},"pk":{"S":"a"}}}"#),
+            Some(None)
+        );
+        assert_eq!(key_of(r#"{"TableName":"t","Key":{},"Bogus":1}"#), None);
+
+        let (view, _) = read_get_item(
+            br##"{"TableName":"arn:aws:dynamodb:us-east-1:0:table/t","Key":{"pk":{"S":"a"}},"ConsistentRead":false,"ProjectionExpression":"#a","ExpressionAttributeNames":{"#a":"x"},"ReturnConsumedCapacity":"NONE"}"##,
+        )
+        .expect("a valid request");
+        assert_eq!(table_name(&view.table_name), "t");
+        assert_eq!(view.consistent_read, Some(false));
+        assert_eq!(view.projection.as_deref(), Some("#a"));
+        assert_eq!(view.return_consumed_capacity.as_deref(), Some("NONE"));
+    }
 }
