@@ -12,6 +12,7 @@ use axum::Router;
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
+use shared::wire::headers::X_AMZ_TARGET;
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
 use shared::wire::sigv4;
@@ -96,13 +97,13 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     };
     let node = &server.node;
     let op = headers
-        .get("x-amz-target")
+        .get(X_AMZ_TARGET)
         .and_then(|v| v.to_str().ok())
         .and_then(Op::from_target);
     let Some(op) = op else {
         // Let the store answer exactly as it would (bad JSON, unknown operation).
         let target = headers
-            .get("x-amz-target")
+            .get(X_AMZ_TARGET)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let reply = node

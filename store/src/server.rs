@@ -165,7 +165,9 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
             )
         }
     };
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    let target = headers
+        .get(shared::wire::headers::X_AMZ_TARGET)
+        .and_then(|v| v.to_str().ok());
     let op = match target.and_then(Op::from_target) {
         Some(op) => op,
         None => {

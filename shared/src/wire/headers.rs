@@ -7,6 +7,9 @@ use subtle::ConstantTimeEq;
 
 pub const X_AMZ_CRC32: HeaderName = HeaderName::from_static("x-amz-crc32");
 pub const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+/// Names the operation (`DynamoDB_20120810.GetItem`). Looked up by this constant rather
+/// than by a `&str`, which `HeaderMap` would parse and validate on every request.
+pub const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
 
 /// Carries the cluster secret on dax-proxy's calls to the store (and between nodes): the
 /// internal endpoints require it, and the store trusts API calls that bear it.

@@ -171,7 +171,10 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ApiError {
 
 /// The `Authorization` header, if it claims AWS Signature Version 4.
 pub fn authorization(headers: &HeaderMap) -> Result<&str, ApiError> {
-    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+    match headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(value) if value.starts_with("AWS4-") => Ok(value),
         _ => Err(error(
             ErrorCode::MissingAuthenticationTokenException,
