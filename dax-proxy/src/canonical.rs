@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -21,7 +22,9 @@ const MAX_DEPTH: usize = 40;
 /// An object's members, in the order written; names unescaped (borrowed when they have no
 /// escapes), values raw.
 pub fn members(json: &str) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
-    serde_json::from_str::<Members>(json).ok().map(|m| m.0)
+    serde_json::from_str::<Members<&RawValue>>(json)
+        .ok()
+        .map(|m| m.0)
 }
 
 /// Appends the canonical form of an object given as its [`members`].
@@ -70,20 +73,21 @@ fn write_value(raw: &RawValue, out: &mut Vec<u8>, depth: usize) -> Option<()> {
     Some(())
 }
 
-/// Deserializes an object as its member list (serde_json's map types would unescape,
-/// allocate and deduplicate).
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+/// Deserializes an object as its member list, each value as a `V` (serde_json's map types
+/// would unescape, allocate and deduplicate). Raw values here; the proxy's keys read plain
+/// key values with it too (`keys::PlainKey`).
+pub struct Members<'a, V>(pub Vec<(Cow<'a, str>, V)>);
 
-impl<'de> Deserialize<'de> for Members<'de> {
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Members<'de, V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MembersVisitor)
+        deserializer.deserialize_map(MembersVisitor(PhantomData))
     }
 }
 
-struct MembersVisitor;
+struct MembersVisitor<V>(PhantomData<V>);
 
-impl<'de> Visitor<'de> for MembersVisitor {
-    type Value = Members<'de>;
+impl<'de, V: Deserialize<'de>> Visitor<'de> for MembersVisitor<V> {
+    type Value = Members<'de, V>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
@@ -92,7 +96,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(Name(name)) = map.next_key()? {
-            members.push((name, map.next_value::<&'de RawValue>()?));
+            members.push((name, map.next_value::<V>()?));
         }
         Ok(Members(members))
     }
@@ -100,7 +104,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
 
 /// A member name, borrowed from the input unless it has escapes (serde's own `Cow`
 /// deserializer always copies).
-pub struct Name<'a>(pub Cow<'a, str>);
+struct Name<'a>(Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Name<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -7,9 +7,7 @@
 //! values with the shared order-preserving encoding, attributes in name order.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use shared::model::keycodec::{encode_number, encode_scalar, encode_string};
 use shared::model::Number;
@@ -94,34 +92,14 @@ fn general_item_key(table: &str, key_json: &str) -> Option<Vec<u8>> {
 /// member, `S` or `N`, is a string (borrowed from the request unless it has escapes).
 /// Anything else fails to parse and takes [`general_item_key`]: a second member, B, null.
 #[derive(Deserialize)]
-enum PlainScalar<'a> {
+pub enum PlainScalar<'a> {
     S(#[serde(borrow)] Cow<'a, str>),
     N(#[serde(borrow)] Cow<'a, str>),
 }
 
 /// A `Key` object whose values are all [`PlainScalar`]s, members in written order. Fails
 /// to deserialize for any other key, which [`item_key_of_json`] then reads in general.
-pub struct PlainKey<'a>(Vec<(Cow<'a, str>, PlainScalar<'a>)>);
-
-impl<'de> Deserialize<'de> for PlainKey<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = PlainKey<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::with_capacity(2);
-                while let Some(canonical::Name(name)) = map.next_key()? {
-                    members.push((name, map.next_value()?));
-                }
-                Ok(PlainKey(members))
-            }
-        }
-        deserializer.deserialize_map(KeyVisitor)
-    }
-}
+pub type PlainKey<'a> = canonical::Members<'a, PlainScalar<'a>>;
 
 fn key_start(table: &str, room: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(table.len() + 1 + room);
@@ -237,7 +215,7 @@ mod tests {
         }
         assert!(matches!(
             serde_json::from_str::<PlainKey>(r#"{"pk":{"S":"a"},"sk":{"N":"1"}}"#),
-            Ok(PlainKey(members)) if members.len() == 2
+            Ok(key) if key.0.len() == 2
         ));
     }
 

@@ -96,16 +96,12 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
         );
     };
     let node = &server.node;
-    let op = headers
+    let target = headers
         .get(X_AMZ_TARGET)
         .and_then(|v| v.to_str().ok())
-        .and_then(Op::from_target);
-    let Some(op) = op else {
+        .unwrap_or("");
+    let Some(op) = Op::from_target(target) else {
         // Let the store answer exactly as it would (bad JSON, unknown operation).
-        let target = headers
-            .get(X_AMZ_TARGET)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
         let reply = node
             .upstream
             .call(
