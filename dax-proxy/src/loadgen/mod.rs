@@ -71,7 +71,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct FixedArgs {
     /// Address to serve on; port 0 picks one (printed as `fixed-server listening on ...`).
-    #[arg(long, default_value = "127.0.0.1:0")]
+    #[arg(long, env = "DAX_LOADGEN_LISTEN", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
     /// Answer with this file's bytes instead of the built-in small GetItem body, e.g. a
     /// real response captured from the store, so that the ceiling sends as many bytes as
@@ -84,76 +84,86 @@ pub struct FixedArgs {
 #[derive(Debug, Args, Clone)]
 pub struct WorkloadArgs {
     /// Table name; created (pk S, sk N, on demand) when missing.
-    #[arg(long, default_value = "loadgen")]
+    #[arg(long, env = "DAX_LOADGEN_TABLE", default_value = "loadgen")]
     pub table: String,
     /// Number of items in the key space.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, env = "DAX_LOADGEN_ITEMS", default_value_t = 10_000)]
     pub items: u64,
     /// Approximate item size in bytes.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, env = "DAX_LOADGEN_ITEM_SIZE", default_value_t = 1024)]
     pub item_size: usize,
     /// Items per partition (what one Query reads).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "DAX_LOADGEN_PARTITION_SIZE", default_value_t = 10)]
     pub partition_size: u64,
     /// Key distribution: uniform, zipf:S, hotset:X:Y (X% of traffic on Y% of keys), sequential.
-    #[arg(long, default_value = "uniform")]
+    #[arg(long, env = "DAX_LOADGEN_DISTRIBUTION", default_value = "uniform")]
     pub distribution: String,
     /// Operation mix in percents summing to 100: get, batchget, query, scan, put, update, delete.
-    #[arg(long, default_value = "get=100")]
+    #[arg(long, env = "DAX_LOADGEN_MIX", default_value = "get=100")]
     pub mix: String,
     /// Percent of reads sent strongly consistent (these bypass the proxy's caches).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, env = "DAX_LOADGEN_CONSISTENT", default_value_t = 0.0)]
     pub consistent: f64,
     /// Concurrent connections (workers).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, env = "DAX_LOADGEN_CONCURRENCY", default_value_t = 16)]
     pub concurrency: usize,
     /// Target rate in ops/s (open loop, latency measured from each request's due time);
     /// without it the run is closed-loop.
-    #[arg(long)]
+    #[arg(long, env = "DAX_LOADGEN_RATE")]
     pub rate: Option<f64>,
     /// Run length in seconds (default 10 unless --requests is given).
-    #[arg(long)]
+    #[arg(long, env = "DAX_LOADGEN_DURATION")]
     pub duration: Option<f64>,
     /// Stop after this many requests.
-    #[arg(long)]
+    #[arg(long, env = "DAX_LOADGEN_REQUESTS")]
     pub requests: Option<u64>,
     /// Keys per BatchGetItem (1..100).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "DAX_LOADGEN_BATCH_SIZE", default_value_t = 10)]
     pub batch_size: usize,
     /// Limit of each Scan page.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "DAX_LOADGEN_SCAN_LIMIT", default_value_t = 10)]
     pub scan_limit: u32,
     /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, env = "DAX_LOADGEN_TIMEOUT", default_value_t = 10.0)]
     pub timeout: f64,
     /// SigV4 region.
-    #[arg(long, default_value = "us-east-1")]
+    #[arg(long, env = "DAX_LOADGEN_REGION", default_value = "us-east-1")]
     pub region: String,
     /// Write the JSON report here.
-    #[arg(long)]
+    #[arg(long, env = "DAX_LOADGEN_JSON")]
     pub json: Option<PathBuf>,
     /// Write an SVG plot of throughput, p99 and hit ratio over time here.
-    #[arg(long)]
+    #[arg(long, env = "DAX_LOADGEN_PLOT")]
     pub plot: Option<PathBuf>,
     /// Never draw the progress line (it is drawn only when stderr is a terminal anyway).
-    #[arg(long)]
+    #[arg(long, env = "DAX_LOADGEN_NO_PROGRESS")]
     pub no_progress: bool,
+    /// Seed of the key, operation and payload streams, to repeat a run exactly (the JSON
+    /// report records each run's). Default: a fresh seed per run, so that writes store new
+    /// values instead of replaying the previous run's.
+    #[arg(long, env = "DAX_LOADGEN_SEED")]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     /// Endpoint URL (repeat or comma-separate for a cluster; workers are spread round-robin).
-    #[arg(long, default_value = "http://127.0.0.1:8111", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "DAX_LOADGEN_ENDPOINT",
+        default_value = "http://127.0.0.1:8111",
+        value_delimiter = ','
+    )]
     pub endpoint: Vec<String>,
     /// Prometheus URL to read cache counters from, before and after (repeatable); default:
     /// each endpoint's /metrics.
-    #[arg(long)]
+    #[arg(long, env = "DAX_LOADGEN_METRICS_URL")]
     pub metrics_url: Vec<String>,
     /// Fill the table (items 0..N) with BatchWriteItem before the run.
-    #[arg(long)]
+    #[arg(long, env = "DAX_LOADGEN_PRELOAD")]
     pub preload: bool,
     /// Do not check or create the table (e.g. against the fixed server).
-    #[arg(long)]
+    #[arg(long, env = "DAX_LOADGEN_SKIP_SETUP")]
     pub skip_setup: bool,
     #[command(flatten)]
     pub workload: WorkloadArgs,
@@ -162,16 +172,21 @@ pub struct RunArgs {
 #[derive(Debug, Args, Clone)]
 pub struct SweepArgs {
     /// Item cache sizes to sweep, comma-separated (e.g. 1MiB,4MiB,16MiB).
-    #[arg(long, value_delimiter = ',', default_value = "1MiB,4MiB,16MiB,64MiB")]
+    #[arg(
+        long,
+        env = "DAX_LOADGEN_CACHE_BYTES",
+        value_delimiter = ',',
+        default_value = "1MiB,4MiB,16MiB,64MiB"
+    )]
     pub cache_bytes: Vec<String>,
     /// Distributions to sweep, comma-separated (default: --distribution).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "DAX_LOADGEN_DISTRIBUTIONS", value_delimiter = ',')]
     pub distributions: Vec<String>,
     /// Seconds of unmeasured load per point before measuring, to fill the cache.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, env = "DAX_LOADGEN_WARMUP", default_value_t = 3.0)]
     pub warmup: f64,
     /// Directory holding the `store` and `dax-proxy` binaries (default: next to this one).
-    #[arg(long)]
+    #[arg(long, env = "DAX_LOADGEN_BIN_DIR")]
     pub bin_dir: Option<PathBuf>,
     #[command(flatten)]
     pub workload: WorkloadArgs,
@@ -237,6 +252,7 @@ pub fn workload_config(w: &WorkloadArgs) -> Result<RunConfig, String> {
         creds: Credentials::from_env(&w.region),
         metrics_urls: Vec::new(),
         progress: !w.no_progress && std::io::stderr().is_terminal(),
+        seed: w.seed.unwrap_or_else(rand::random),
     })
 }
 
@@ -314,6 +330,7 @@ async fn run_command(args: RunArgs) -> Result<(), Failure> {
                 cfg.keyspace.clone(),
                 cfg.concurrency,
                 cfg.progress,
+                cfg.seed,
                 stop.clone(),
             )
             .await
@@ -421,6 +438,13 @@ mod tests {
         let cli = Cli::try_parse_from(std::iter::once("dax-loadgen").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
         workload_config(&cli.run.workload)
+    }
+
+    #[test]
+    fn runs_get_fresh_seeds_unless_one_is_given() {
+        // Two runs of one command must not replay one another's writes.
+        assert_ne!(parse(&[]).unwrap().seed, parse(&[]).unwrap().seed);
+        assert_eq!(parse(&["--seed", "42"]).unwrap().seed, 42);
     }
 
     #[test]

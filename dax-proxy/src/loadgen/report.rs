@@ -223,6 +223,8 @@ pub struct WorkloadReport {
     pub rate: Option<f64>,
     pub duration_secs: Option<f64>,
     pub requests: Option<u64>,
+    /// `--seed` to repeat this run's key, operation and payload streams.
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -491,6 +493,7 @@ mod tests {
             rate: None,
             duration_secs: Some(1.0),
             requests: None,
+            seed: 1,
         }
     }
 

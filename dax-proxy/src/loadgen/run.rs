@@ -48,7 +48,21 @@ pub struct RunConfig {
     pub creds: Credentials,
     pub metrics_urls: Vec<String>,
     pub progress: bool,
+    /// Seeds every worker's key, operation and payload stream (see [`worker_rng`]).
+    pub seed: u64,
 }
+
+/// Worker `w`'s random stream under run seed `seed`. Workers differ from one another, and
+/// runs differ from one another unless they share a seed: a run that replayed the last
+/// run's stream would put the very items already stored, and a store acknowledges such
+/// puts without writing anything, so write benchmarks would measure no-ops.
+pub fn worker_rng(seed: u64, w: usize) -> rand::rngs::SmallRng {
+    // Spread consecutive worker numbers over the seed space (the 64-bit golden ratio).
+    rand::rngs::SmallRng::seed_from_u64(seed ^ (w as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// Keeps the preload's streams apart from the run's under one seed.
+const PRELOAD_STREAM: u64 = 0x5eed;
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 
@@ -132,6 +146,7 @@ pub async fn preload(
     ks: Arc<KeySpace>,
     concurrency: usize,
     progress: bool,
+    seed: u64,
     stop: watch::Receiver<bool>,
 ) -> Result<u64, String> {
     let next = Arc::new(AtomicU64::new(0));
@@ -149,7 +164,7 @@ pub async fn preload(
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::new(endpoint, signer(&creds));
-            let mut rng = rand::rngs::SmallRng::seed_from_u64(w as u64 ^ 0x5eed);
+            let mut rng = worker_rng(seed ^ PRELOAD_STREAM, w);
             loop {
                 if *stop.borrow() {
                     return Ok(());
@@ -270,7 +285,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
         let mut stop = stop.clone();
         workers.push(tokio::spawn(async move {
             let mut conn = Conn::new(endpoint, signer(&cfg.creds));
-            let mut rng = rand::rngs::SmallRng::seed_from_u64(0x10ad_0000 + w as u64);
+            let mut rng = worker_rng(cfg.seed, w);
             let mut stats = Stats::default();
             let mut extra: Vec<u64> = Vec::with_capacity(cfg.batch_size);
             let batch = (cfg.batch_size as u64).min(ks.items) as usize;
@@ -451,6 +466,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
         rate: cfg.rate,
         duration_secs: cfg.duration.map(|d| d.as_secs_f64()),
         requests: cfg.requests,
+        seed: cfg.seed,
     };
     Ok(report::build(
         cfg.endpoints.iter().map(|e| e.url.clone()).collect(),
@@ -527,6 +543,16 @@ mod tests {
                 assert!(all.iter().all(|k| *k < n));
             }
         }
+    }
+
+    #[test]
+    fn worker_streams_differ_by_worker_and_seed_and_repeat_under_one() {
+        let ks = KeySpace::new("loadgen", 100, 10, 1024).unwrap();
+        let payload = |seed, w| ks.item_json(1, &mut worker_rng(seed, w));
+        assert_eq!(payload(7, 3), payload(7, 3));
+        assert_ne!(payload(7, 3), payload(7, 4));
+        assert_ne!(payload(7, 3), payload(8, 3));
+        assert_ne!(payload(0, 0), payload(0, 1));
     }
 
     #[test]

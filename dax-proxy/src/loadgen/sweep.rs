@@ -181,6 +181,7 @@ pub async fn run(sweep: Sweep, stop: watch::Receiver<bool>) -> Result<Vec<Point>
         t.keyspace.clone(),
         t.concurrency.max(8),
         t.progress,
+        t.seed,
         stop.clone(),
     )
     .await?;
