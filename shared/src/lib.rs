@@ -16,5 +16,6 @@
 
 pub mod expr;
 pub mod model;
+pub mod partiql;
 pub mod runtime;
 pub mod wire;

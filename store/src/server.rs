@@ -254,6 +254,11 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Op::BatchWriteItem => call!(batch_write_item::handle),
         Op::TransactGetItems => call!(transact_get_items::handle => json_out::to_vec),
         Op::TransactWriteItems => call!(transact_write_items::handle),
+        Op::ExecuteStatement => call!(partiql::execute_statement::handle => json_out::to_vec),
+        Op::BatchExecuteStatement => {
+            call!(partiql::batch_execute_statement::handle => json_out::to_vec)
+        }
+        Op::ExecuteTransaction => call!(partiql::execute_transaction::handle),
         Op::ListStreams => call!(list_streams::handle),
         Op::DescribeStream => call!(describe_stream::handle),
         Op::GetShardIterator => call!(get_shard_iterator::handle),

@@ -36,6 +36,10 @@ pub enum Op {
     BatchWriteItem,
     TransactGetItems,
     TransactWriteItems,
+    // PartiQL
+    ExecuteStatement,
+    BatchExecuteStatement,
+    ExecuteTransaction,
     // streams API
     ListStreams,
     DescribeStream,
@@ -48,7 +52,7 @@ const STREAMS_PREFIX: &str = "DynamoDBStreams_20120810.";
 
 impl Op {
     /// Every operation, in declaration order (`op as usize` indexes it).
-    pub const ALL: [Op; 34] = [
+    pub const ALL: [Op; 37] = [
         Op::CreateTable,
         Op::DescribeTable,
         Op::ListTables,
@@ -79,6 +83,9 @@ impl Op {
         Op::BatchWriteItem,
         Op::TransactGetItems,
         Op::TransactWriteItems,
+        Op::ExecuteStatement,
+        Op::BatchExecuteStatement,
+        Op::ExecuteTransaction,
         Op::ListStreams,
         Op::DescribeStream,
         Op::GetShardIterator,
@@ -129,6 +136,9 @@ impl Op {
             "BatchWriteItem" => BatchWriteItem,
             "TransactGetItems" => TransactGetItems,
             "TransactWriteItems" => TransactWriteItems,
+            "ExecuteStatement" => ExecuteStatement,
+            "BatchExecuteStatement" => BatchExecuteStatement,
+            "ExecuteTransaction" => ExecuteTransaction,
             _ => return None,
         })
     }
@@ -189,6 +199,9 @@ impl Op {
             BatchWriteItem => "BatchWriteItem",
             TransactGetItems => "TransactGetItems",
             TransactWriteItems => "TransactWriteItems",
+            ExecuteStatement => "ExecuteStatement",
+            BatchExecuteStatement => "BatchExecuteStatement",
+            ExecuteTransaction => "ExecuteTransaction",
             ListStreams => "ListStreams",
             DescribeStream => "DescribeStream",
             GetShardIterator => "GetShardIterator",

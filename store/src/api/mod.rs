@@ -7,6 +7,7 @@ pub mod delete_item;
 pub mod get_item;
 pub mod idempotency;
 pub mod item_write;
+pub mod partiql;
 pub mod put_item;
 pub mod query;
 pub mod read_item;

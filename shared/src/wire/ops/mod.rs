@@ -37,6 +37,7 @@ pub mod batch_get_item;
 pub mod batch_write_item;
 pub mod delete_item;
 pub mod get_item;
+pub mod partiql;
 pub mod put_item;
 pub mod query;
 pub mod scan;

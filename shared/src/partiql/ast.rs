@@ -1,0 +1,197 @@
+//! The statements of DynamoDB's PartiQL subset, as parsed (parameters not yet bound).
+
+/// One statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    Select(Select),
+    Insert(Insert),
+    Update(Update),
+    Delete(Delete),
+}
+
+impl Statement {
+    /// The table the statement names.
+    pub fn table(&self) -> &str {
+        match self {
+            Statement::Select(s) => &s.table,
+            Statement::Insert(s) => &s.table,
+            Statement::Update(s) => &s.table,
+            Statement::Delete(s) => &s.table,
+        }
+    }
+
+    pub fn is_read(&self) -> bool {
+        matches!(self, Statement::Select(_))
+    }
+}
+
+/// `SELECT projection FROM "table"[."index"] [WHERE cond] [ORDER BY path [ASC|DESC]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Select {
+    /// `None` for `*`.
+    pub projection: Option<Vec<Path>>,
+    pub table: String,
+    pub index: Option<String>,
+    pub condition: Option<Condition>,
+    /// The ordering path and whether it is descending.
+    pub order_by: Option<(Path, bool)>,
+}
+
+/// `INSERT INTO "table" VALUE {...}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Insert {
+    pub table: String,
+    pub item: Literal,
+}
+
+/// `UPDATE "table" SET ... | REMOVE ... WHERE cond [RETURNING ...]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub table: String,
+    pub actions: Vec<UpdateAction>,
+    pub condition: Condition,
+    pub returning: Option<Returning>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateAction {
+    Set(Path, Operand),
+    Remove(Path),
+}
+
+/// `DELETE FROM "table" WHERE cond [RETURNING ALL OLD *]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delete {
+    pub table: String,
+    pub condition: Condition,
+    pub returning: Option<Returning>,
+}
+
+/// `RETURNING ALL|MODIFIED OLD|NEW *`, named as UpdateItem's ReturnValues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Returning {
+    AllOld,
+    UpdatedOld,
+    AllNew,
+    UpdatedNew,
+}
+
+impl Returning {
+    pub fn return_values(self) -> &'static str {
+        match self {
+            Returning::AllOld => "ALL_OLD",
+            Returning::UpdatedOld => "UPDATED_OLD",
+            Returning::AllNew => "ALL_NEW",
+            Returning::UpdatedNew => "UPDATED_NEW",
+        }
+    }
+}
+
+/// A document path: `a.b[2]."c d"`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Path(pub Vec<PathElement>);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PathElement {
+    Name(String),
+    Index(u32),
+}
+
+impl Path {
+    /// The top-level attribute name.
+    pub fn root(&self) -> &str {
+        match self.0.first() {
+            Some(PathElement::Name(name)) => name,
+            _ => "",
+        }
+    }
+
+    /// Whether the path is exactly the top-level attribute `name`.
+    pub fn is_attribute(&self, name: &str) -> bool {
+        self.0.len() == 1 && self.root() == name
+    }
+}
+
+/// A literal value, which may hold positional parameters (`?`) anywhere inside.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// The n-th `?` of the statement (0-based).
+    Param(usize),
+    String(String),
+    /// Number text as written.
+    Number(String),
+    Bool(bool),
+    Null,
+    List(Vec<Literal>),
+    /// `{'key': value, ...}` in the order written.
+    Map(Vec<(String, Literal)>),
+    /// `<<a, b>>`: a string, number or binary set.
+    Bag(Vec<Literal>),
+}
+
+/// A value in a condition or a SET.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Path(Path),
+    Literal(Literal),
+    /// `size(path)`, `list_append(a, b)`, `set_add(a, b)`, `set_delete(a, b)`,
+    /// `if_not_exists(path, value)` (name lower-cased).
+    Call(String, Vec<Operand>),
+    /// `a + b` or `a - b`.
+    Arithmetic(Box<Operand>, char, Box<Operand>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparator {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Comparator {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparator::Eq => "=",
+            Comparator::Ne => "<>",
+            Comparator::Lt => "<",
+            Comparator::Le => "<=",
+            Comparator::Gt => ">",
+            Comparator::Ge => ">=",
+        }
+    }
+}
+
+/// A WHERE condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Compare(Operand, Comparator, Operand),
+    Between(Operand, Operand, Operand),
+    In(Operand, Vec<Operand>),
+    /// `begins_with(...)`, `contains(...)`, `attribute_type(...)`, `exists(...)`,
+    /// `missing(...)` (name lower-cased).
+    Function(String, Vec<Operand>),
+    /// `x IS [NOT] MISSING`: the flag is `true` for `IS NOT MISSING`.
+    IsMissing(Operand, bool),
+    /// `x IS [NOT] NULL`: the flag is `true` for `IS NOT NULL`.
+    IsNull(Operand, bool),
+    And(Box<Condition>, Box<Condition>),
+    Or(Box<Condition>, Box<Condition>),
+    Not(Box<Condition>),
+}
+
+impl Condition {
+    /// The conjuncts of a chain of ANDs, left to right.
+    pub fn conjuncts(&self) -> Vec<&Condition> {
+        match self {
+            Condition::And(a, b) => {
+                let mut out = a.conjuncts();
+                out.extend(b.conjuncts());
+                out
+            }
+            other => vec![other],
+        }
+    }
+}

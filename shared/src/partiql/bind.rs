@@ -1,0 +1,72 @@
+//! Literals to attribute values, with the statement's parameters in place of `?`.
+
+use super::ast::Literal;
+use crate::model::value::validation_message;
+use crate::model::{AttributeValue, Item, Number};
+use crate::wire::error::ApiError;
+
+/// The value of `literal`; `params[n]` stands for the n-th `?`.
+pub fn bind(literal: &Literal, params: &[AttributeValue]) -> Result<AttributeValue, ApiError> {
+    Ok(match literal {
+        Literal::Param(n) => params.get(*n).cloned().ok_or_else(|| {
+            ApiError::validation("Number of parameters in request and statement don't match.")
+        })?,
+        Literal::String(s) => AttributeValue::S(s.clone()),
+        Literal::Number(text) => {
+            AttributeValue::N(Number::parse(text).map_err(|e| ApiError::validation(e.message()))?)
+        }
+        Literal::Bool(b) => AttributeValue::Bool(*b),
+        Literal::Null => AttributeValue::Null,
+        Literal::List(items) => AttributeValue::L(
+            items
+                .iter()
+                .map(|item| bind(item, params))
+                .collect::<Result<_, _>>()?,
+        ),
+        Literal::Map(entries) => {
+            let mut map = Item::new();
+            for (key, value) in entries {
+                map.insert(key.clone(), bind(value, params)?);
+            }
+            AttributeValue::M(map)
+        }
+        Literal::Bag(members) => bag(members, params)?,
+    })
+}
+
+/// `<<...>>`: a set of one scalar type. Built through DynamoDB JSON so that the set rules
+/// (non-empty, no duplicates, numbers normalized) are the decoder's, with its messages.
+fn bag(members: &[Literal], params: &[AttributeValue]) -> Result<AttributeValue, ApiError> {
+    let values: Vec<AttributeValue> = members
+        .iter()
+        .map(|m| bind(m, params))
+        .collect::<Result<_, _>>()?;
+    let set_type = match values.first() {
+        None => return Err(ApiError::validation("A set may not be empty")),
+        Some(AttributeValue::S(_)) => "SS",
+        Some(AttributeValue::N(_)) => "NS",
+        Some(AttributeValue::B(_)) => "BS",
+        Some(_) => {
+            return Err(ApiError::validation(
+                "A set may only hold strings, numbers or binary values",
+            ))
+        }
+    };
+    let mut json = Vec::with_capacity(values.len());
+    for value in &values {
+        let member = serde_json::to_value(value).map_err(|_| ApiError::internal())?;
+        match member.get(&set_type[..1]) {
+            Some(scalar) => json.push(scalar.clone()),
+            None => {
+                return Err(ApiError::validation(
+                    "A set's members must all be of one type",
+                ))
+            }
+        }
+    }
+    let set = serde_json::json!({ set_type: json });
+    serde_json::from_value(set).map_err(|e| {
+        let text = e.to_string();
+        ApiError::validation(validation_message(&text).unwrap_or(&text))
+    })
+}

@@ -1,0 +1,189 @@
+#![allow(clippy::unwrap_used)]
+
+use super::ast::*;
+use super::bind::bind;
+use super::parse;
+use super::render::Renderer;
+use crate::model::{AttributeValue, Number};
+use crate::wire::error::ErrorCode;
+
+fn name(n: &str) -> Path {
+    Path(vec![PathElement::Name(n.into())])
+}
+
+fn num(n: &str) -> AttributeValue {
+    AttributeValue::N(Number::parse(n).unwrap())
+}
+
+#[test]
+fn parses_a_select_with_every_clause() {
+    let parsed = parse(
+        r#"select a, "b c".d[2] FROM "Orders"."ByDate" WHERE pk = ? AND sk BETWEEN 1 AND ? AND NOT begins_with(x, 'p') ORDER BY sk desc;"#,
+    )
+    .unwrap();
+    assert_eq!(parsed.param_count, 2);
+    let Statement::Select(select) = parsed.statement else {
+        panic!("not a select")
+    };
+    assert_eq!(select.table, "Orders");
+    assert_eq!(select.index.as_deref(), Some("ByDate"));
+    assert_eq!(
+        select.projection.unwrap()[1],
+        Path(vec![
+            PathElement::Name("b c".into()),
+            PathElement::Name("d".into()),
+            PathElement::Index(2)
+        ])
+    );
+    assert_eq!(select.order_by, Some((name("sk"), true)));
+    let condition = select.condition.unwrap();
+    let conjuncts = condition.conjuncts();
+    assert_eq!(conjuncts.len(), 3);
+    assert_eq!(
+        conjuncts[0],
+        &Condition::Compare(
+            Operand::Path(name("pk")),
+            Comparator::Eq,
+            Operand::Literal(Literal::Param(0))
+        )
+    );
+    assert!(matches!(conjuncts[2], Condition::Not(_)));
+}
+
+#[test]
+fn parses_writes() {
+    let insert = parse(
+        r#"INSERT INTO "t" VALUE {'pk': ?, 'n': -1.5, 's': <<'a', 'b'>>, 'l': [true, null]}"#,
+    )
+    .unwrap()
+    .statement;
+    let Statement::Insert(insert) = insert else {
+        panic!("not an insert")
+    };
+    let Literal::Map(entries) = insert.item else {
+        panic!("not a map")
+    };
+    assert_eq!(entries[1], ("n".into(), Literal::Number("-1.5".into())));
+
+    let update = parse(r#"UPDATE "t" SET a = a + 1, b = list_append(b, [1]) REMOVE c SET d = 'x' WHERE pk = 'k' RETURNING MODIFIED NEW *"#)
+        .unwrap()
+        .statement;
+    let Statement::Update(update) = update else {
+        panic!("not an update")
+    };
+    assert_eq!(update.actions.len(), 4);
+    assert_eq!(update.actions[2], UpdateAction::Remove(name("c")));
+    assert_eq!(update.returning, Some(Returning::UpdatedNew));
+
+    let delete =
+        parse(r#"DELETE FROM "t" WHERE pk = 'k' AND x IS NOT MISSING RETURNING ALL OLD *"#)
+            .unwrap()
+            .statement;
+    let Statement::Delete(delete) = delete else {
+        panic!("not a delete")
+    };
+    assert_eq!(delete.returning, Some(Returning::AllOld));
+    assert_eq!(
+        delete.condition.conjuncts()[1],
+        &Condition::IsMissing(Operand::Path(name("x")), true)
+    );
+}
+
+#[test]
+fn malformed_statements_are_validation_errors() {
+    for text in [
+        "",
+        "SELEC * FROM t",
+        "SELECT * FROM",
+        "SELECT * FROM t WHERE",
+        "SELECT * FROM t WHERE a = 'open",
+        "UPDATE t WHERE pk = 1",
+        "DELETE FROM t",
+        "INSERT INTO t VALUE",
+        "SELECT * FROM t extra",
+        "DELETE FROM t WHERE pk = 1 RETURNING ALL *",
+    ] {
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ValidationException, "{text}");
+        assert!(
+            e.message
+                .unwrap()
+                .starts_with("Statement wasn't well formed, can't be processed"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn literals_bind_with_parameters_and_set_rules() {
+    let params = [AttributeValue::S("p".into()), num("2")];
+    let list = Literal::List(vec![
+        Literal::Param(1),
+        Literal::Number("1.50".into()),
+        Literal::Bool(false),
+        Literal::Null,
+    ]);
+    assert_eq!(
+        bind(&list, &params).unwrap(),
+        AttributeValue::L(vec![
+            num("2"),
+            num("1.5"),
+            AttributeValue::Bool(false),
+            AttributeValue::Null
+        ])
+    );
+    let strings = Literal::Bag(vec![Literal::Param(0), Literal::String("q".into())]);
+    assert_eq!(
+        bind(&strings, &params).unwrap(),
+        AttributeValue::Ss(vec!["p".into(), "q".into()])
+    );
+    let numbers = Literal::Bag(vec![Literal::Number("1".into()), Literal::Param(1)]);
+    assert!(matches!(bind(&numbers, &params).unwrap(), AttributeValue::Ns(n) if n.len() == 2));
+    for bad in [
+        Literal::Bag(vec![]),
+        Literal::Bag(vec![
+            Literal::String("a".into()),
+            Literal::String("a".into()),
+        ]),
+        Literal::Bag(vec![
+            Literal::String("a".into()),
+            Literal::Number("1".into()),
+        ]),
+        Literal::Bag(vec![Literal::Bool(true)]),
+        Literal::Param(2),
+        Literal::Number("1e999".into()),
+    ] {
+        assert_eq!(
+            bind(&bad, &params).unwrap_err().code,
+            ErrorCode::ValidationException,
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn renders_expressions_with_placeholders() {
+    let params = [AttributeValue::S("v".into())];
+    let parsed = parse(
+        r#"UPDATE "t" SET "size" = ?, tags = set_add(tags, <<'x'>>), old = set_delete(old, <<'y'>>) REMOVE gone WHERE pk = 'k' AND (a IS MISSING OR b IS NOT NULL)"#,
+    )
+    .unwrap();
+    let Statement::Update(update) = parsed.statement else {
+        panic!("not an update")
+    };
+    let mut renderer = Renderer::new(&params);
+    let expression = renderer.update_actions(&update.actions).unwrap();
+    assert_eq!(
+        expression,
+        "SET #p0 = :p0 REMOVE #p3 ADD #p1 :p1 DELETE #p2 :p2"
+    );
+    assert_eq!(renderer.names["#p0"], "size");
+    assert_eq!(renderer.values[":p0"], AttributeValue::S("v".into()));
+    let condition = renderer.condition(update.condition.conjuncts()[1]).unwrap();
+    assert_eq!(
+        condition,
+        "(attribute_not_exists(#p4)) OR (attribute_exists(#p5) AND NOT attribute_type(#p5, :p3))"
+    );
+    // The same name gets one placeholder.
+    assert_eq!(renderer.name("size"), "#p0");
+}

@@ -1,0 +1,116 @@
+//! BatchExecuteStatement: up to 25 statements, all reads (each a single-key SELECT, run as a
+//! GetItem) or all writes, each answered on its own: a failed statement gets an `Error`
+//! entry and does not stop the others.
+
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::ops::partiql::{
+    BatchExecuteStatementInput, BatchExecuteStatementOutput, BatchStatementError,
+    BatchStatementResponse,
+};
+
+use super::plan::{self, Plan, ReadOptions};
+use super::run;
+use crate::api::read_item::ReadItem;
+use crate::app::App;
+
+const MAX_STATEMENTS: usize = 25;
+
+pub async fn handle(
+    app: &App,
+    input: BatchExecuteStatementInput,
+) -> Result<BatchExecuteStatementOutput<ReadItem>, ApiError> {
+    let statements = input.statements.unwrap_or_default();
+    if statements.is_empty() || statements.len() > MAX_STATEMENTS {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'statements' failed to satisfy constraint: Member must have length less than or equal to {MAX_STATEMENTS} and greater than or equal to 1"
+        )));
+    }
+    let mut plans = Vec::with_capacity(statements.len());
+    for request in &statements {
+        let options = ReadOptions {
+            consistent_read: request.consistent_read,
+            ..Default::default()
+        };
+        plans.push(plan::plan(
+            app,
+            request.statement.as_deref(),
+            request.parameters.as_deref(),
+            options,
+        ));
+    }
+    let reads = plans.iter().any(|p| matches!(p, Ok(Plan::Read(_))));
+    let writes = plans.iter().any(|p| matches!(p, Ok(Plan::Write(_))));
+    if reads && writes {
+        return Err(ApiError::validation(
+            "Unsupported operation: Mixing reads and writes in a batch is not supported",
+        ));
+    }
+    let mut responses = Vec::with_capacity(plans.len());
+    for (planned, request) in plans.into_iter().zip(statements) {
+        let response = match planned {
+            Err(e) => failed(e, None),
+            Ok(Plan::Read(read)) => {
+                let table = read.table.clone();
+                match read.single_key.clone() {
+                    None => failed(
+                        ApiError::validation(
+                            "Select statements within BatchExecuteStatement must specify the full primary key of one table item",
+                        ),
+                        Some(table),
+                    ),
+                    Some(key) => match run::read_one(app, *read, key, request.consistent_read).await {
+                        Ok(item) => BatchStatementResponse {
+                            table_name: Some(table),
+                            item,
+                            error: None,
+                        },
+                        Err(e) => failed(e, Some(table)),
+                    },
+                }
+            }
+            Ok(Plan::Write(write)) => {
+                let table = write.table.clone();
+                let on_failure = request.return_values_on_condition_check_failure;
+                match run::write(app, write, on_failure).await {
+                    Ok(items) => BatchStatementResponse {
+                        table_name: Some(table),
+                        item: items.into_iter().next().map(ReadItem::Shaped),
+                        error: None,
+                    },
+                    Err(e) => failed(e, Some(table)),
+                }
+            }
+        };
+        responses.push(response);
+    }
+    Ok(BatchExecuteStatementOutput {
+        responses,
+        consumed_capacity: None,
+    })
+}
+
+/// A statement's error entry, with DynamoDB's short code.
+fn failed(e: ApiError, table_name: Option<String>) -> BatchStatementResponse<ReadItem> {
+    let code = match e.code {
+        ErrorCode::ConditionalCheckFailedException => "ConditionalCheckFailed",
+        ErrorCode::DuplicateItemException => "DuplicateItem",
+        ErrorCode::ValidationException => "ValidationError",
+        ErrorCode::ResourceNotFoundException => "ResourceNotFound",
+        ErrorCode::ProvisionedThroughputExceededException => "ProvisionedThroughputExceeded",
+        ErrorCode::TransactionConflictException => "TransactionConflict",
+        ErrorCode::RequestLimitExceeded => "RequestLimitExceeded",
+        ErrorCode::ThrottlingException => "ThrottlingError",
+        ErrorCode::ItemCollectionSizeLimitExceededException => "ItemCollectionSizeLimitExceeded",
+        ErrorCode::AccessDeniedException => "AccessDenied",
+        _ => "InternalServerError",
+    };
+    BatchStatementResponse {
+        error: Some(BatchStatementError {
+            code: code.to_string(),
+            message: e.message,
+            item: e.item,
+        }),
+        table_name,
+        item: None,
+    }
+}

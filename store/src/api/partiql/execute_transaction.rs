@@ -1,0 +1,176 @@
+//! ExecuteTransaction: up to 100 statements, all single-key SELECTs (a TransactGetItems)
+//! or all writes (a TransactWriteItems: all or nothing). RETURNING is refused.
+
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::ops::partiql::{ExecuteTransactionInput, ExecuteTransactionOutput};
+use shared::wire::ops::transact_get_items::{Get, TransactGetItem, TransactGetItemsInput};
+use shared::wire::ops::transact_write_items::{
+    Delete, Put, TransactWriteItem, TransactWriteItemsInput, Update,
+};
+
+use super::plan::{self, Plan, ReadOptions, WriteKind, WritePlan};
+use super::run::DUPLICATE_ITEM;
+use crate::api::{transact_get_items, transact_write_items};
+use crate::app::App;
+
+const MAX_STATEMENTS: usize = 100;
+
+pub async fn handle(
+    app: &App,
+    input: ExecuteTransactionInput,
+) -> Result<ExecuteTransactionOutput, ApiError> {
+    let statements = input.transact_statements.unwrap_or_default();
+    if statements.is_empty() || statements.len() > MAX_STATEMENTS {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'transactStatements' failed to satisfy constraint: Member must have length less than or equal to {MAX_STATEMENTS} and greater than or equal to 1"
+        )));
+    }
+    let mut plans = Vec::with_capacity(statements.len());
+    for statement in &statements {
+        plans.push(plan::plan(
+            app,
+            statement.statement.as_deref(),
+            statement.parameters.as_deref(),
+            ReadOptions::default(),
+        )?);
+    }
+    if plans.iter().all(|p| matches!(p, Plan::Read(_))) {
+        return read(app, plans, input.return_consumed_capacity).await;
+    }
+    if plans.iter().any(|p| matches!(p, Plan::Read(_))) {
+        return Err(ApiError::validation(
+            "Unsupported operation: Mixing reads and writes in a transaction is not supported",
+        ));
+    }
+    let mut inserts = Vec::with_capacity(plans.len());
+    let mut items = Vec::with_capacity(plans.len());
+    for (planned, statement) in plans.into_iter().zip(statements) {
+        let Plan::Write(write) = planned else {
+            continue;
+        };
+        if write.returning.is_some() {
+            return Err(ApiError::validation(
+                "Unsupported operation: RETURNING is not supported in transactions",
+            ));
+        }
+        inserts.push(matches!(write.kind, WriteKind::Insert(_)));
+        items.push(action(
+            write,
+            statement.return_values_on_condition_check_failure,
+        ));
+    }
+    let output = transact_write_items::handle(
+        app,
+        TransactWriteItemsInput {
+            transact_items: Some(items),
+            client_request_token: input.client_request_token,
+            return_consumed_capacity: input.return_consumed_capacity,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| duplicate_reasons(e, &inserts))?;
+    Ok(ExecuteTransactionOutput {
+        responses: None,
+        consumed_capacity: output.consumed_capacity,
+    })
+}
+
+/// A write statement as a transaction action.
+fn action(write: WritePlan, on_failure: Option<String>) -> TransactWriteItem {
+    let (names, values) = (write.names, write.values);
+    let table_name = Some(write.table);
+    match write.kind {
+        WriteKind::Insert(item) => TransactWriteItem {
+            put: Some(Put {
+                item: Some(item),
+                table_name,
+                condition_expression: write.condition,
+                expression_attribute_names: names,
+                expression_attribute_values: values,
+                return_values_on_condition_check_failure: on_failure,
+            }),
+            ..Default::default()
+        },
+        WriteKind::Update { key, expression } => TransactWriteItem {
+            update: Some(Update {
+                key: Some(key),
+                update_expression: Some(expression),
+                table_name,
+                condition_expression: write.condition,
+                expression_attribute_names: names,
+                expression_attribute_values: values,
+                return_values_on_condition_check_failure: on_failure,
+            }),
+            ..Default::default()
+        },
+        WriteKind::Delete { key } => TransactWriteItem {
+            delete: Some(Delete {
+                key: Some(key),
+                table_name,
+                condition_expression: write.condition,
+                expression_attribute_names: names,
+                expression_attribute_values: values,
+                return_values_on_condition_check_failure: on_failure,
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+/// An INSERT whose key existed is cancelled as `DuplicateItem`, not as a failed condition.
+fn duplicate_reasons(mut e: ApiError, inserts: &[bool]) -> ApiError {
+    if e.code != ErrorCode::TransactionCanceledException {
+        return e;
+    }
+    let Some(mut reasons) = e.cancellation_reasons.take() else {
+        return e;
+    };
+    for (reason, insert) in reasons.iter_mut().zip(inserts) {
+        if *insert && reason.code == "ConditionalCheckFailed" {
+            reason.code = "DuplicateItem".into();
+            reason.message = Some(DUPLICATE_ITEM.into());
+        }
+    }
+    ApiError::transaction_canceled(reasons)
+}
+
+async fn read(
+    app: &App,
+    plans: Vec<Plan>,
+    return_consumed_capacity: Option<String>,
+) -> Result<ExecuteTransactionOutput, ApiError> {
+    let mut gets = Vec::with_capacity(plans.len());
+    for planned in plans {
+        let Plan::Read(read) = planned else { continue };
+        let Some(key) = read.single_key else {
+            return Err(ApiError::validation(
+                "Select statements within ExecuteTransaction must specify the full primary key of one table item",
+            ));
+        };
+        let (projection_expression, expression_attribute_names) = match read.projection {
+            Some((text, names)) => (Some(text), Some(names)),
+            None => (None, None),
+        };
+        gets.push(TransactGetItem {
+            get: Some(Get {
+                key: Some(key),
+                table_name: Some(read.table),
+                projection_expression,
+                expression_attribute_names,
+            }),
+        });
+    }
+    let output = transact_get_items::handle(
+        app,
+        TransactGetItemsInput {
+            transact_items: Some(gets),
+            return_consumed_capacity,
+        },
+    )
+    .await?;
+    Ok(ExecuteTransactionOutput {
+        responses: Some(output.responses),
+        consumed_capacity: output.consumed_capacity,
+    })
+}

@@ -1,0 +1,420 @@
+//! A statement as the DynamoDB requests it stands for.
+//!
+//! - SELECT with an equality on the partition key (a top-level AND conjunct) is a Query:
+//!   that equality and one sort-key condition form the key condition, the other conjuncts
+//!   the filter. Any other SELECT is a Scan filtered by the whole WHERE, as in DynamoDB.
+//! - INSERT is a PutItem that must not find the key (DuplicateItemException otherwise).
+//! - UPDATE is an UpdateItem of the item named by key equalities in the WHERE; the item
+//!   must exist and the rest of the WHERE hold (ConditionalCheckFailedException).
+//! - DELETE is a DeleteItem likewise, except that a missing item is a silent no-op.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use shared::model::{AttributeValue, ExpressionValues, Item, KeySchema};
+use shared::partiql::ast::*;
+use shared::partiql::bind::bind;
+use shared::partiql::render::Renderer;
+use shared::wire::error::ApiError;
+use shared::wire::ops::query::QueryInput;
+use shared::wire::ops::scan::ScanInput;
+
+use crate::app::App;
+
+/// What a SELECT runs.
+pub enum Read {
+    Query(QueryInput),
+    Scan(ScanInput),
+}
+
+pub struct ReadPlan {
+    pub table: String,
+    pub read: Read,
+    /// The full primary key, when the statement reads one table item by key equalities
+    /// alone (what BatchExecuteStatement and ExecuteTransaction accept).
+    pub single_key: Option<Item>,
+    /// The projection on its own, for a single-key read done as a GetItem.
+    pub projection: Option<(String, HashMap<String, String>)>,
+}
+
+pub enum WriteKind {
+    Insert(Item),
+    Update { key: Item, expression: String },
+    Delete { key: Item },
+}
+
+pub struct WritePlan {
+    pub table: String,
+    pub kind: WriteKind,
+    pub condition: Option<String>,
+    pub names: Option<HashMap<String, String>>,
+    pub values: Option<ExpressionValues>,
+    pub returning: Option<Returning>,
+}
+
+pub enum Plan {
+    Read(Box<ReadPlan>),
+    Write(WritePlan),
+}
+
+/// Options of the call that carries the statement.
+#[derive(Default)]
+pub struct ReadOptions {
+    pub consistent_read: Option<bool>,
+    pub limit: Option<i64>,
+    pub next_token: Option<String>,
+    pub return_consumed_capacity: Option<String>,
+}
+
+const PARAMETER_COUNT: &str = "Number of parameters in request and statement don't match.";
+
+/// Parses `text` and plans it against the table it names.
+pub fn plan(
+    app: &App,
+    text: Option<&str>,
+    params: Option<&[AttributeValue]>,
+    options: ReadOptions,
+) -> Result<Plan, ApiError> {
+    let Some(text) = text else {
+        return Err(ApiError::validation(
+            "1 validation error detected: Value null at 'statement' failed to satisfy constraint: Member must not be null",
+        ));
+    };
+    let parsed = shared::partiql::parse(text)?;
+    let params = params.unwrap_or_default();
+    if params.len() != parsed.param_count {
+        return Err(ApiError::validation(PARAMETER_COUNT));
+    }
+    let table = app.catalog.table_for_data(parsed.statement.table())?;
+    let mut renderer = Renderer::new(params);
+    Ok(match &parsed.statement {
+        Statement::Select(select) => {
+            let schema = match &select.index {
+                None => table.schema().clone(),
+                Some(name) => match table.index(name) {
+                    Some(index) => index.schema.clone(),
+                    None => {
+                        return Err(ApiError::validation(format!(
+                            "The table does not have the specified index: {name}"
+                        )))
+                    }
+                },
+            };
+            let read = plan_select(select, &schema, params, &mut renderer, options)?;
+            Plan::Read(Box::new(read))
+        }
+        Statement::Insert(insert) => {
+            let AttributeValue::M(item) = bind(&insert.item, params)? else {
+                return Err(ApiError::validation(
+                    "Unsupported operation: Inserting a value that is not a tuple",
+                ));
+            };
+            let hash = renderer.name(&table.schema().hash.name);
+            Plan::Write(WritePlan {
+                table: insert.table.clone(),
+                kind: WriteKind::Insert(item),
+                condition: Some(format!("attribute_not_exists({hash})")),
+                names: non_empty(renderer.names),
+                values: non_empty(renderer.values).map(ExpressionValues),
+                returning: None,
+            })
+        }
+        Statement::Update(update) => {
+            let (key, rest) = key_of(&update.condition, table.schema(), params)?;
+            let expression = renderer.update_actions(&update.actions)?;
+            let hash = renderer.name(&table.schema().hash.name);
+            let mut condition = format!("attribute_exists({hash})");
+            if let Some(rest) = rest {
+                condition = format!("{condition} AND ({})", render_all(&mut renderer, &rest)?);
+            }
+            Plan::Write(WritePlan {
+                table: update.table.clone(),
+                kind: WriteKind::Update { key, expression },
+                condition: Some(condition),
+                names: non_empty(renderer.names),
+                values: non_empty(renderer.values).map(ExpressionValues),
+                returning: update.returning,
+            })
+        }
+        Statement::Delete(delete) => {
+            if delete.returning.is_some_and(|r| r != Returning::AllOld) {
+                return Err(ApiError::validation(
+                    "Delete statements only support RETURNING ALL OLD *",
+                ));
+            }
+            let (key, rest) = key_of(&delete.condition, table.schema(), params)?;
+            let condition = match rest {
+                None => None,
+                Some(rest) => {
+                    let hash = renderer.name(&table.schema().hash.name);
+                    let rest = render_all(&mut renderer, &rest)?;
+                    Some(format!("attribute_not_exists({hash}) OR ({rest})"))
+                }
+            };
+            Plan::Write(WritePlan {
+                table: delete.table.clone(),
+                kind: WriteKind::Delete { key },
+                condition,
+                names: non_empty(renderer.names),
+                values: non_empty(renderer.values).map(ExpressionValues),
+                returning: delete.returning,
+            })
+        }
+    })
+}
+
+/// Renders conjuncts joined by AND, each parenthesized when there are several (never one
+/// alone: callers parenthesize, and DynamoDB refuses doubled parentheses as redundant).
+fn render_all(renderer: &mut Renderer, conjuncts: &[&Condition]) -> Result<String, ApiError> {
+    if let [one] = conjuncts {
+        return renderer.condition(one);
+    }
+    let parts = conjuncts
+        .iter()
+        .map(|c| renderer.condition(c).map(|text| format!("({text})")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(parts.join(" AND "))
+}
+
+/// The literal that a conjunct `attr = literal` (either way round) gives `attr`.
+fn equality_on<'a>(condition: &'a Condition, attr: &str) -> Option<&'a Literal> {
+    match condition {
+        Condition::Compare(Operand::Path(p), Comparator::Eq, Operand::Literal(l))
+        | Condition::Compare(Operand::Literal(l), Comparator::Eq, Operand::Path(p))
+            if p.is_attribute(attr) =>
+        {
+            Some(l)
+        }
+        _ => None,
+    }
+}
+
+/// The full primary key that a write's WHERE names, and the conjuncts left over.
+fn key_of<'a>(
+    condition: &'a Condition,
+    schema: &KeySchema,
+    params: &[AttributeValue],
+) -> Result<(Item, Option<Vec<&'a Condition>>), ApiError> {
+    let mut rest = condition.conjuncts();
+    let mut key = Item::new();
+    let attrs = std::iter::once(&schema.hash).chain(schema.range.as_ref());
+    for attr in attrs {
+        let Some(at) = rest
+            .iter()
+            .position(|c| equality_on(c, &attr.name).is_some())
+        else {
+            return Err(ApiError::validation(
+                "Where clause does not contain a mandatory equality on all key attributes",
+            ));
+        };
+        let conjunct = rest.remove(at);
+        if let Some(literal) = equality_on(conjunct, &attr.name) {
+            key.insert(attr.name.clone(), bind(literal, params)?);
+        }
+    }
+    Ok((key, (!rest.is_empty()).then_some(rest)))
+}
+
+/// Whether a conjunct can be part of a key condition on sort key `range`.
+fn is_sort_condition(condition: &Condition, range: &str) -> bool {
+    let literal = |o: &Operand| matches!(o, Operand::Literal(_));
+    match condition {
+        Condition::Compare(Operand::Path(p), cmp, value) => {
+            p.is_attribute(range) && *cmp != Comparator::Ne && literal(value)
+        }
+        Condition::Between(Operand::Path(p), low, high) => {
+            p.is_attribute(range) && literal(low) && literal(high)
+        }
+        Condition::Function(name, args) => {
+            name == "begins_with"
+                && matches!(args.as_slice(), [Operand::Path(p), v] if p.is_attribute(range) && literal(v))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a condition mentions top-level attribute `name` anywhere.
+fn mentions(condition: &Condition, name: &str) -> bool {
+    fn operand(o: &Operand, name: &str) -> bool {
+        match o {
+            Operand::Path(p) => p.root() == name,
+            Operand::Literal(_) => false,
+            Operand::Call(_, args) => args.iter().any(|a| operand(a, name)),
+            Operand::Arithmetic(a, _, b) => operand(a, name) || operand(b, name),
+        }
+    }
+    match condition {
+        Condition::Compare(a, _, b) => operand(a, name) || operand(b, name),
+        Condition::Between(a, b, c) => [a, b, c].iter().any(|o| operand(o, name)),
+        Condition::In(a, list) => operand(a, name) || list.iter().any(|o| operand(o, name)),
+        Condition::Function(_, args) => args.iter().any(|o| operand(o, name)),
+        Condition::IsMissing(a, _) | Condition::IsNull(a, _) => operand(a, name),
+        Condition::And(a, b) | Condition::Or(a, b) => mentions(a, name) || mentions(b, name),
+        Condition::Not(a) => mentions(a, name),
+    }
+}
+
+fn plan_select(
+    select: &Select,
+    schema: &KeySchema,
+    params: &[AttributeValue],
+    renderer: &mut Renderer,
+    options: ReadOptions,
+) -> Result<ReadPlan, ApiError> {
+    let exclusive_start_key = options
+        .next_token
+        .as_deref()
+        .map(decode_token)
+        .transpose()?;
+    let conjuncts = select
+        .condition
+        .as_ref()
+        .map(Condition::conjuncts)
+        .unwrap_or_default();
+    let hash = &schema.hash.name;
+    let range = schema.range.as_ref().map(|r| r.name.as_str());
+
+    // The key condition: the partition-key equality and at most one sort-key condition;
+    // a Query only if no other conjunct touches a key attribute (a Query filter may not).
+    let hash_at = conjuncts
+        .iter()
+        .position(|c| equality_on(c, hash).is_some());
+    let mut key_parts: Vec<&Condition> = Vec::new();
+    let mut filter: Vec<&Condition> = Vec::new();
+    let mut is_query = hash_at.is_some();
+    if let Some(hash_at) = hash_at {
+        key_parts.push(conjuncts[hash_at]);
+        let mut range_taken = false;
+        for (i, c) in conjuncts.iter().enumerate() {
+            if i == hash_at {
+                continue;
+            }
+            if let Some(range) = range {
+                if !range_taken && is_sort_condition(c, range) {
+                    key_parts.push(c);
+                    range_taken = true;
+                    continue;
+                }
+            }
+            if mentions(c, hash) || range.is_some_and(|r| mentions(c, r)) {
+                is_query = false;
+            }
+            filter.push(c);
+        }
+    }
+
+    let single_key = if is_query && filter.is_empty() && select.index.is_none() {
+        let mut key = Item::new();
+        for c in &key_parts {
+            for attr in std::iter::once(hash.as_str()).chain(range) {
+                if let Some(literal) = equality_on(c, attr) {
+                    key.insert(attr.to_string(), bind(literal, params)?);
+                }
+            }
+        }
+        (key.len() == 1 + usize::from(range.is_some())).then_some(key)
+    } else {
+        None
+    };
+    let projection = match &select.projection {
+        None => None,
+        Some(paths) => {
+            let mut alone = Renderer::new(params);
+            let text = paths
+                .iter()
+                .map(|p| alone.path(p))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Some((text, alone.names))
+        }
+    };
+    let projection_expression = select.projection.as_ref().map(|paths| {
+        paths
+            .iter()
+            .map(|p| renderer.path(p))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+
+    let forward = match &select.order_by {
+        None => None,
+        Some((path, descending)) => {
+            let on_key = path.is_attribute(hash) || range.is_some_and(|r| path.is_attribute(r));
+            if !is_query || !on_key {
+                return Err(ApiError::validation(
+                    "Must have WHERE clause in the statement when using ORDER BY clause, with an equality on the partition key; ORDER BY names a key attribute",
+                ));
+            }
+            Some(!descending)
+        }
+    };
+
+    let read = if is_query {
+        let key_condition = render_all(renderer, &key_parts)?;
+        let filter_expression = if filter.is_empty() {
+            None
+        } else {
+            Some(render_all(renderer, &filter)?)
+        };
+        Read::Query(QueryInput {
+            table_name: Some(select.table.clone()),
+            index_name: select.index.clone(),
+            limit: options.limit,
+            consistent_read: options.consistent_read,
+            scan_index_forward: forward,
+            exclusive_start_key,
+            return_consumed_capacity: options.return_consumed_capacity,
+            projection_expression,
+            filter_expression,
+            key_condition_expression: Some(key_condition),
+            expression_attribute_names: non_empty(std::mem::take(&mut renderer.names)),
+            expression_attribute_values: non_empty(std::mem::take(&mut renderer.values))
+                .map(ExpressionValues),
+            ..Default::default()
+        })
+    } else {
+        let filter_expression = select
+            .condition
+            .as_ref()
+            .map(|c| renderer.condition(c))
+            .transpose()?;
+        Read::Scan(ScanInput {
+            table_name: Some(select.table.clone()),
+            index_name: select.index.clone(),
+            limit: options.limit,
+            consistent_read: options.consistent_read,
+            exclusive_start_key,
+            return_consumed_capacity: options.return_consumed_capacity,
+            projection_expression,
+            filter_expression,
+            expression_attribute_names: non_empty(std::mem::take(&mut renderer.names)),
+            expression_attribute_values: non_empty(std::mem::take(&mut renderer.values))
+                .map(ExpressionValues),
+            ..Default::default()
+        })
+    };
+    Ok(ReadPlan {
+        table: select.table.clone(),
+        read,
+        single_key,
+        projection,
+    })
+}
+
+fn non_empty<K, V>(map: HashMap<K, V>) -> Option<HashMap<K, V>> {
+    (!map.is_empty()).then_some(map)
+}
+
+/// A page's `LastEvaluatedKey` as an opaque `NextToken`.
+pub fn encode_token(key: &Item) -> String {
+    let json = serde_json::to_vec(key).unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(json)
+}
+
+fn decode_token(token: &str) -> Result<Item, ApiError> {
+    let invalid = || ApiError::validation("Invalid NextToken");
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .map_err(|_| invalid())?;
+    serde_json::from_slice(&json).map_err(|_| invalid())
+}

@@ -1,0 +1,148 @@
+//! Running one planned statement through the classic operations' handlers.
+
+use shared::model::Item;
+use shared::partiql::ast::Returning;
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::ops::delete_item::DeleteItemInput;
+use shared::wire::ops::get_item::GetItemInput;
+use shared::wire::ops::put_item::PutItemInput;
+use shared::wire::ops::update_item::UpdateItemInput;
+
+use super::plan::{Read, ReadPlan, WriteKind, WritePlan};
+use crate::api::read_item::ReadItem;
+use crate::api::{delete_item, get_item, put_item, query, scan, update_item};
+use crate::app::App;
+
+/// The message of DuplicateItemException.
+pub const DUPLICATE_ITEM: &str = "Duplicate primary key exists in table";
+
+/// An INSERT's failed not-exists condition is DuplicateItemException.
+pub fn duplicate_item(e: ApiError) -> ApiError {
+    if e.code == ErrorCode::ConditionalCheckFailedException {
+        ApiError::new(ErrorCode::DuplicateItemException, DUPLICATE_ITEM)
+    } else {
+        e
+    }
+}
+
+/// Runs a write; returns the items RETURNING asked for (none, or one).
+pub async fn write(
+    app: &App,
+    plan: WritePlan,
+    on_condition_failure: Option<String>,
+) -> Result<Vec<Item>, ApiError> {
+    let (names, values) = (plan.names, plan.values);
+    let return_values = plan.returning.map(|r| r.return_values().to_string());
+    let attributes = match plan.kind {
+        WriteKind::Insert(item) => {
+            put_item::handle(
+                app,
+                PutItemInput {
+                    table_name: Some(plan.table),
+                    item: Some(item),
+                    condition_expression: plan.condition,
+                    expression_attribute_names: names,
+                    expression_attribute_values: values,
+                    return_values_on_condition_check_failure: on_condition_failure,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(duplicate_item)?;
+            None
+        }
+        WriteKind::Update { key, expression } => {
+            update_item::handle(
+                app,
+                UpdateItemInput {
+                    table_name: Some(plan.table),
+                    key: Some(key),
+                    update_expression: Some(expression),
+                    condition_expression: plan.condition,
+                    expression_attribute_names: names,
+                    expression_attribute_values: values,
+                    return_values,
+                    return_values_on_condition_check_failure: on_condition_failure,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .attributes
+        }
+        WriteKind::Delete { key } => {
+            delete_item::handle(
+                app,
+                DeleteItemInput {
+                    table_name: Some(plan.table),
+                    key: Some(key),
+                    condition_expression: plan.condition,
+                    expression_attribute_names: names,
+                    expression_attribute_values: values,
+                    return_values: return_values
+                        .filter(|_| plan.returning == Some(Returning::AllOld)),
+                    return_values_on_condition_check_failure: on_condition_failure,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .attributes
+        }
+    };
+    // A projection with nothing in it (MODIFIED of attributes that did not exist) is no
+    // row at all.
+    Ok(attributes.into_iter().filter(|a| !a.is_empty()).collect())
+}
+
+/// Reads the one item a single-key SELECT names, as a GetItem.
+pub async fn read_one(
+    app: &App,
+    plan: ReadPlan,
+    key: Item,
+    consistent_read: Option<bool>,
+) -> Result<Option<ReadItem>, ApiError> {
+    let (projection_expression, expression_attribute_names) = match plan.projection {
+        Some((text, names)) => (Some(text), Some(names)),
+        None => (None, None),
+    };
+    let output = get_item::handle(
+        app,
+        GetItemInput {
+            table_name: Some(plan.table),
+            key: Some(key),
+            consistent_read,
+            projection_expression,
+            expression_attribute_names,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(output.item)
+}
+
+/// A page of a SELECT: its items, the key to go on from, and the capacity it used.
+pub struct Page {
+    pub items: Vec<ReadItem>,
+    pub last_evaluated_key: Option<Item>,
+    pub consumed_capacity: Option<shared::wire::ops::common::ConsumedCapacity>,
+}
+
+pub async fn read_page(app: &App, read: Read) -> Result<Page, ApiError> {
+    Ok(match read {
+        Read::Query(input) => {
+            let output = query::handle(app, input).await?;
+            Page {
+                items: output.items.unwrap_or_default(),
+                last_evaluated_key: output.last_evaluated_key,
+                consumed_capacity: output.consumed_capacity,
+            }
+        }
+        Read::Scan(input) => {
+            let output = scan::handle(app, input).await?;
+            Page {
+                items: output.items.unwrap_or_default(),
+                last_evaluated_key: output.last_evaluated_key,
+                consumed_capacity: output.consumed_capacity,
+            }
+        }
+    })
+}

@@ -1,0 +1,751 @@
+//! PartiQL: ExecuteStatement (INSERT, SELECT, UPDATE, DELETE), BatchExecuteStatement and
+//! ExecuteTransaction, driven with aws-sdk-dynamodb against the real store: value literals
+//! of every shape, key-condition and filtered SELECTs with projections and pagination,
+//! quoted identifiers, conditional writes and RETURNING, per-statement batch errors,
+//! all-or-nothing transactions, the error names and messages DynamoDB gives, and statements
+//! through a dax-proxy node seen by (and invalidating) its cache.
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::execute_statement::builders::ExecuteStatementFluentBuilder;
+use aws_sdk_dynamodb::operation::execute_statement::ExecuteStatementError;
+use aws_sdk_dynamodb::operation::execute_transaction::ExecuteTransactionError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, BatchStatementErrorCodeEnum, BatchStatementRequest, ParameterizedStatement,
+};
+use aws_sdk_dynamodb::Client;
+use integration_tests::*;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// One table seen through one client. Statements name it `$T`, which becomes the
+/// double-quoted table name (test table names contain `-`, so must be quoted identifiers).
+struct Db {
+    ddb: Client,
+    table: String,
+}
+
+/// A store and one table: hash key `pk` (S), plus range key `sk` (N) when `with_range`.
+async fn store_with_table(with_range: bool) -> (StoreProcess, Db) {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("pq");
+    if with_range {
+        create_hash_range_table(&ddb, &table).await;
+    } else {
+        create_hash_table(&ddb, &table).await;
+    }
+    (store, Db { ddb, table })
+}
+
+/// DynamoDB rejects an empty `Parameters` list: send none at all instead.
+fn params(values: &[AttributeValue]) -> Option<Vec<AttributeValue>> {
+    (!values.is_empty()).then(|| values.to_vec())
+}
+
+impl Db {
+    fn sql(&self, statement: &str) -> String {
+        statement.replace("$T", &format!("\"{}\"", self.table))
+    }
+
+    /// An ExecuteStatement request, ready to send (or to add a limit / next token to).
+    fn stmt(&self, statement: &str, values: &[AttributeValue]) -> ExecuteStatementFluentBuilder {
+        self.ddb
+            .execute_statement()
+            .statement(self.sql(statement))
+            .set_parameters(params(values))
+    }
+
+    /// Runs a write statement that must succeed; returns its `Items` (RETURNING ...).
+    async fn write(&self, statement: &str, values: &[AttributeValue]) -> Vec<Item> {
+        ok(self.stmt(statement, values).send().await)
+            .items()
+            .to_vec()
+    }
+
+    /// Runs a strongly consistent SELECT that must succeed and fit in one page.
+    async fn select(&self, statement: &str, values: &[AttributeValue]) -> Vec<Item> {
+        let request = self.stmt(statement, values).consistent_read(true);
+        let out = ok(request.send().await);
+        assert!(
+            out.next_token().is_none(),
+            "a small SELECT without Limit came back with a NextToken: {statement}"
+        );
+        out.items().to_vec()
+    }
+
+    /// Runs a statement that must fail with `code`; returns the error.
+    async fn fails(
+        &self,
+        statement: &str,
+        values: &[AttributeValue],
+        code: &str,
+    ) -> SdkError<ExecuteStatementError> {
+        assert_api_error(self.stmt(statement, values).send().await, code, None)
+    }
+
+    fn batch(&self, statement: &str, values: &[AttributeValue]) -> BatchStatementRequest {
+        BatchStatementRequest::builder()
+            .statement(self.sql(statement))
+            .set_parameters(params(values))
+            .build()
+            .unwrap()
+    }
+
+    fn txn(&self, statement: &str, values: &[AttributeValue]) -> ParameterizedStatement {
+        ParameterizedStatement::builder()
+            .statement(self.sql(statement))
+            .set_parameters(params(values))
+            .build()
+            .unwrap()
+    }
+
+    /// GetItem, strongly consistent; `sk` for hash+range tables.
+    async fn get(&self, pk: &str, sk: Option<i64>) -> Option<Item> {
+        let mut request = self.ddb.get_item().table_name(&self.table).key("pk", s(pk));
+        if let Some(sk) = sk {
+            request = request.key("sk", n(sk));
+        }
+        ok(request.consistent_read(true).send().await).item
+    }
+
+    /// PutItem of `pairs` (to seed tables independently of INSERT).
+    async fn put(&self, pairs: &[(&str, AttributeValue)]) {
+        let request = self.ddb.put_item().table_name(&self.table);
+        ok(request.set_item(Some(item(pairs))).send().await);
+    }
+}
+
+fn sk_of(i: &Item) -> i64 {
+    match i.get("sk") {
+        Some(AttributeValue::N(v)) => v.parse().unwrap(),
+        other => panic!("item without a number sk ({other:?}): {i:?}"),
+    }
+}
+
+/// The `sk` numbers of items, in the order given.
+fn sks(items: &[Item]) -> Vec<i64> {
+    items.iter().map(sk_of).collect()
+}
+
+/// "pk/sk" of items, sorted: for results whose order is not defined (scans).
+fn sorted_keys(items: &[Item]) -> Vec<String> {
+    let mut keys: Vec<String> = items
+        .iter()
+        .map(|i| format!("{}/{}", i["pk"].as_s().unwrap(), sk_of(i)))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Sets come back in any order; sort them so items compare.
+fn sorted_sets(mut item: Item) -> Item {
+    for value in item.values_mut() {
+        if let AttributeValue::Ss(v) | AttributeValue::Ns(v) = value {
+            v.sort();
+        }
+    }
+    item
+}
+
+fn ss(values: &[&str]) -> AttributeValue {
+    AttributeValue::Ss(values.iter().map(|v| v.to_string()).collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// ExecuteStatement
+
+#[tokio::test]
+async fn insert_writes_every_literal_shape_and_refuses_duplicates() {
+    let (_store, db) = store_with_table(false).await;
+    let returned = db
+        .write(
+            "INSERT INTO $T VALUE {'pk': ?, 'a': 1, 'tags': <<'x','y'>>, \
+             'm': {'k': [1, 'two', true, null]}}",
+            &[s("p1")],
+        )
+        .await;
+    assert!(returned.is_empty(), "INSERT returns no items: {returned:?}");
+
+    let got = db.get("p1", None).await.expect("INSERT created the item");
+    let list = vec![
+        n(1),
+        s("two"),
+        AttributeValue::Bool(true),
+        AttributeValue::Null(true),
+    ];
+    let want = item(&[
+        ("pk", s("p1")),
+        ("a", n(1)),
+        ("tags", ss(&["x", "y"])),
+        (
+            "m",
+            AttributeValue::M(item(&[("k", AttributeValue::L(list))])),
+        ),
+    ]);
+    assert_eq!(sorted_sets(got), want);
+    let want_p1 = want;
+
+    // Parameters keep their own types.
+    let values = [s("p2"), n("-2.5"), AttributeValue::Bool(false), ss(&["7"])];
+    let insert = "INSERT INTO $T VALUE {'pk': ?, 'num': ?, 'flag': ?, 'ss': ?}";
+    db.write(insert, &values).await;
+    let names = ["pk", "num", "flag", "ss"];
+    let want: Item = names.iter().map(|k| k.to_string()).zip(values).collect();
+    assert_eq!(db.get("p2", None).await, Some(want));
+
+    // A second INSERT of the same key fails and leaves the item as it was.
+    let result = db
+        .stmt("INSERT INTO $T VALUE {'pk': ?, 'a': 2}", &[s("p1")])
+        .send()
+        .await;
+    assert_api_error(
+        result,
+        "DuplicateItemException",
+        Some("Duplicate primary key exists in table"),
+    );
+    let after = db.get("p1", None).await.map(sorted_sets);
+    assert_eq!(after, Some(want_p1));
+}
+
+/// Partition 'p': sk 1..5; partition 'q': sk 1, 2. Attribute `a` on every item, `m` on p/1.
+async fn seed_two_partitions(db: &Db) {
+    let a_of = |pk: &str, sk: i64| match (pk, sk) {
+        ("p", 2) => "pre-2",
+        ("p", 4) => "pre-4",
+        ("p", 5) => "y",
+        ("q", 1) => "pre-q",
+        _ => "x",
+    };
+    let keys = (1..=5).map(|sk| ("p", sk)).chain([("q", 1), ("q", 2)]);
+    for (pk, sk) in keys {
+        let mut pairs = vec![("pk", s(pk)), ("sk", n(sk)), ("a", s(a_of(pk, sk)))];
+        if (pk, sk) == ("p", 1) {
+            let list = AttributeValue::L(vec![n(10), n(20)]);
+            pairs.push(("m", AttributeValue::M(item(&[("k", list)]))));
+        }
+        db.put(&pairs).await;
+    }
+}
+
+#[tokio::test]
+async fn select_queries_scans_filters_and_projections() {
+    let (_store, db) = store_with_table(true).await;
+    seed_two_partitions(&db).await;
+
+    // Partition key equality: a Query, ascending by sort key, whole items.
+    let all_p = db.select("SELECT * FROM $T WHERE pk = ?", &[s("p")]).await;
+    assert_eq!(sks(&all_p), vec![1, 2, 3, 4, 5]);
+    let second = item(&[("pk", s("p")), ("sk", n(2)), ("a", s("pre-2"))]);
+    assert_eq!(all_p[1], second);
+    assert!(
+        all_p[0].contains_key("m"),
+        "SELECT * returns every attribute"
+    );
+
+    // Sort key range, projected to the key attributes only.
+    let gt = db
+        .select("SELECT pk, sk FROM $T WHERE pk = 'p' AND sk > 2", &[])
+        .await;
+    let want: Vec<Item> = (3..=5)
+        .map(|sk| item(&[("pk", s("p")), ("sk", n(sk))]))
+        .collect();
+    assert_eq!(gt, want);
+
+    let between = "SELECT * FROM $T WHERE pk = 'p' AND sk BETWEEN 2 AND 3";
+    assert_eq!(sks(&db.select(between, &[]).await), vec![2, 3]);
+
+    let desc = "SELECT * FROM $T WHERE pk = 'p' ORDER BY sk DESC";
+    assert_eq!(sks(&db.select(desc, &[]).await), vec![5, 4, 3, 2, 1]);
+
+    // A non-key condition filters the partition.
+    let filtered = db
+        .select("SELECT * FROM $T WHERE pk = 'p' AND a = 'x'", &[])
+        .await;
+    assert_eq!(sorted_keys(&filtered), vec!["p/1", "p/3"]);
+    assert_eq!(sks(&filtered), vec![1, 3], "still in sort key order");
+
+    // No WHERE: a full scan.
+    let everything = db.select("SELECT * FROM $T", &[]).await;
+    assert_eq!(
+        sorted_keys(&everything),
+        vec!["p/1", "p/2", "p/3", "p/4", "p/5", "q/1", "q/2"]
+    );
+
+    // A function in WHERE and no key: a scan with a filter, across partitions.
+    let prefixed = db
+        .select("SELECT * FROM $T WHERE begins_with(a, 'pre')", &[])
+        .await;
+    assert_eq!(sorted_keys(&prefixed), vec!["p/2", "p/4", "q/1"]);
+
+    // A nested path projects like a ProjectionExpression: the path's shape is kept.
+    let nested = db
+        .select("SELECT m.k[0] FROM $T WHERE pk = 'p' AND sk = 1", &[])
+        .await;
+    let first = AttributeValue::L(vec![n(10)]);
+    let want = item(&[("m", AttributeValue::M(item(&[("k", first)])))]);
+    assert_eq!(nested, vec![want]);
+
+    // A key that matches nothing is an empty result, not an error.
+    let none = db.select("SELECT * FROM $T WHERE pk = 'zzz'", &[]).await;
+    assert!(none.is_empty(), "{none:?}");
+}
+
+#[tokio::test]
+async fn select_pages_with_limit_and_next_token() {
+    let (_store, db) = store_with_table(true).await;
+    seed_two_partitions(&db).await;
+    let statement = "SELECT * FROM $T WHERE pk = 'p'";
+
+    let first = ok(db.stmt(statement, &[]).limit(2).send().await);
+    assert_eq!(
+        sks(first.items()),
+        vec![1, 2],
+        "the first page holds Limit items"
+    );
+    let mut token = first
+        .next_token()
+        .expect("a page cut short by Limit has a NextToken")
+        .to_string();
+
+    let mut seen = sks(first.items());
+    for _ in 0..10 {
+        let request = db.stmt(statement, &[]).limit(2).next_token(&token);
+        let page = ok(request.send().await);
+        assert!(
+            page.items().len() <= 2,
+            "over the limit: {:?}",
+            page.items()
+        );
+        seen.extend(sks(page.items()));
+        match page.next_token() {
+            Some(next) => token = next.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![1, 2, 3, 4, 5], "every item once, in order");
+}
+
+#[tokio::test]
+async fn quoted_identifiers_allow_spaces_and_reserved_words() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[
+        ("pk", s("i1")),
+        ("my attr", s("v1")),
+        ("status", s("active")),
+        ("size", n(3)),
+    ])
+    .await;
+    db.put(&[("pk", s("i2")), ("status", s("active")), ("size", n(1))])
+        .await;
+
+    let projected = db
+        .select(r#"SELECT "my attr", "status" FROM $T WHERE pk = 'i1'"#, &[])
+        .await;
+    let want = item(&[("my attr", s("v1")), ("status", s("active"))]);
+    assert_eq!(projected, vec![want]);
+
+    let filtered = db
+        .select(
+            r#"SELECT pk FROM $T WHERE "status" = 'active' AND "size" > 2"#,
+            &[],
+        )
+        .await;
+    assert_eq!(filtered, vec![item(&[("pk", s("i1"))])]);
+
+    db.write(
+        r#"UPDATE $T SET "my attr" = 'v2' WHERE pk = 'i1' AND "status" = 'active'"#,
+        &[],
+    )
+    .await;
+    let got = db.get("i1", None).await.unwrap();
+    assert_eq!(got.get("my attr"), Some(&s("v2")));
+
+    db.write(
+        "INSERT INTO $T VALUE {'pk': 'i3', 'my attr': 'v3', 'status': 'new'}",
+        &[],
+    )
+    .await;
+    let want = item(&[("pk", s("i3")), ("my attr", s("v3")), ("status", s("new"))]);
+    assert_eq!(db.get("i3", None).await, Some(want));
+}
+
+#[tokio::test]
+async fn update_sets_removes_conditions_and_returns() {
+    let (_store, db) = store_with_table(true).await;
+    db.put(&[
+        ("pk", s("p")),
+        ("sk", n(1)),
+        ("a", s("old")),
+        ("n", n(5)),
+        ("gone", s("bye")),
+        ("tags", ss(&["x"])),
+        ("l", AttributeValue::L(vec![n(1), n(2)])),
+    ])
+    .await;
+
+    let returned = db
+        .write(
+            "UPDATE $T SET a = ?, n = n + 1 REMOVE gone WHERE pk = ? AND sk = ?",
+            &[s("new"), s("p"), n(1)],
+        )
+        .await;
+    assert!(returned.is_empty(), "no RETURNING, no items: {returned:?}");
+    let got = db.get("p", Some(1)).await.unwrap();
+    assert_eq!(got.get("a"), Some(&s("new")));
+    assert_eq!(got.get("n"), Some(&n(6)));
+    assert!(!got.contains_key("gone"), "REMOVE dropped it: {got:?}");
+    assert_eq!(got.get("tags"), Some(&ss(&["x"])));
+
+    db.write(
+        "UPDATE $T SET tags = set_add(tags, <<'z'>>) WHERE pk = 'p' AND sk = 1",
+        &[],
+    )
+    .await;
+    db.write(
+        "UPDATE $T SET l = list_append(l, [3]) WHERE pk = 'p' AND sk = 1",
+        &[],
+    )
+    .await;
+    let got = sorted_sets(db.get("p", Some(1)).await.unwrap());
+    assert_eq!(got.get("tags"), Some(&ss(&["x", "z"])));
+    let list = AttributeValue::L(vec![n(1), n(2), n(3)]);
+    assert_eq!(got.get("l"), Some(&list));
+
+    // UPDATE never creates an item.
+    let missing = "UPDATE $T SET a = 'v' WHERE pk = 'missing' AND sk = 1";
+    db.fails(missing, &[], "ConditionalCheckFailedException")
+        .await;
+    assert!(db.get("missing", Some(1)).await.is_none());
+
+    // An extra condition in WHERE is a condition on the write.
+    let before = db.get("p", Some(1)).await.map(sorted_sets);
+    let wrong = "UPDATE $T SET a = 'changed' WHERE pk = 'p' AND sk = 1 AND a = 'wrong'";
+    db.fails(wrong, &[], "ConditionalCheckFailedException")
+        .await;
+    assert_eq!(db.get("p", Some(1)).await.map(sorted_sets), before);
+
+    // A true condition passes; ALL NEW returns the whole new item.
+    let all_new = db
+        .write(
+            "UPDATE $T SET a = 'newer' WHERE pk = 'p' AND sk = 1 AND a = 'new' \
+             RETURNING ALL NEW *",
+            &[],
+        )
+        .await;
+    let now = db.get("p", Some(1)).await.unwrap();
+    assert_eq!(now.get("a"), Some(&s("newer")));
+    let all_new: Vec<Item> = all_new.into_iter().map(sorted_sets).collect();
+    assert_eq!(all_new, vec![sorted_sets(now)]);
+
+    // MODIFIED OLD: the old values of the changed attributes that existed before. (Two SET
+    // clauses, as the DynamoDB documentation writes them.)
+    let modified_old = db
+        .write(
+            "UPDATE $T SET a = 'newest' SET extra = 1 WHERE pk = 'p' AND sk = 1 \
+             RETURNING MODIFIED OLD *",
+            &[],
+        )
+        .await;
+    assert_eq!(modified_old, vec![item(&[("a", s("newer"))])]);
+    let got = db.get("p", Some(1)).await.unwrap();
+    assert_eq!(got.get("a"), Some(&s("newest")));
+    assert_eq!(got.get("extra"), Some(&n(1)));
+
+    // WHERE must name the whole primary key.
+    let before = db.get("p", Some(1)).await.map(sorted_sets);
+    let partial = "UPDATE $T SET a = 'x' WHERE pk = 'p'";
+    db.fails(partial, &[], "ValidationException").await;
+    assert_eq!(db.get("p", Some(1)).await.map(sorted_sets), before);
+}
+
+#[tokio::test]
+async fn delete_removes_conditionally_and_returns_old() {
+    let (_store, db) = store_with_table(true).await;
+    for sk in 1..=3 {
+        db.put(&[("pk", s("p")), ("sk", n(sk)), ("a", s("x"))])
+            .await;
+    }
+
+    let by_key = "DELETE FROM $T WHERE pk = ? AND sk = ?";
+    let returned = db.write(by_key, &[s("p"), n(1)]).await;
+    assert!(returned.is_empty(), "no RETURNING, no items: {returned:?}");
+    assert!(db.get("p", Some(1)).await.is_none());
+
+    // A missing key is not an error.
+    let missing = db
+        .write("DELETE FROM $T WHERE pk = 'nobody' AND sk = 9", &[])
+        .await;
+    assert!(missing.is_empty());
+
+    let wrong = "DELETE FROM $T WHERE pk = 'p' AND sk = 2 AND a = 'wrong'";
+    db.fails(wrong, &[], "ConditionalCheckFailedException")
+        .await;
+    assert!(db.get("p", Some(2)).await.is_some(), "the item was kept");
+
+    let old = db
+        .write(
+            "DELETE FROM $T WHERE pk = 'p' AND sk = 2 AND a = 'x' RETURNING ALL OLD *",
+            &[],
+        )
+        .await;
+    let want = item(&[("pk", s("p")), ("sk", n(2)), ("a", s("x"))]);
+    assert_eq!(old, vec![want]);
+    assert!(db.get("p", Some(2)).await.is_none());
+    assert!(
+        db.get("p", Some(3)).await.is_some(),
+        "only the named item went"
+    );
+}
+
+#[tokio::test]
+async fn statement_errors() {
+    let (_store, db) = store_with_table(true).await;
+
+    let err = db
+        .fails("SELEC * FROM $T", &[], "ValidationException")
+        .await;
+    let message = err.message().unwrap_or_default();
+    assert!(
+        message.starts_with("Statement wasn't well formed"),
+        "message: {message}"
+    );
+
+    let missing = Db {
+        ddb: db.ddb.clone(),
+        table: unique_name("no-such-table"),
+    };
+    let rnf = "ResourceNotFoundException";
+    missing
+        .fails("SELECT * FROM $T WHERE pk = 'a'", &[], rnf)
+        .await;
+    missing
+        .fails("INSERT INTO $T VALUE {'pk': 'a', 'sk': 1}", &[], rnf)
+        .await;
+
+    // Fewer parameters than `?` markers.
+    let two = "SELECT * FROM $T WHERE pk = ? AND sk = ?";
+    db.fails(two, &[s("p")], "ValidationException").await;
+    let one = "SELECT * FROM $T WHERE pk = ?";
+    db.fails(one, &[], "ValidationException").await;
+    let insert = "INSERT INTO $T VALUE {'pk': ?, 'sk': ?}";
+    db.fails(insert, &[s("p")], "ValidationException").await;
+    assert!(db.select("SELECT * FROM $T", &[]).await.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchExecuteStatement / ExecuteTransaction
+
+#[tokio::test]
+async fn batch_statements_answer_one_by_one() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[("pk", s("dup")), ("v", s("orig"))]).await;
+
+    let insert = "INSERT INTO $T VALUE {'pk': ?, 'v': ?}";
+    let out = ok(db
+        .ddb
+        .batch_execute_statement()
+        .statements(db.batch(insert, &[s("b1"), s("one")]))
+        .statements(db.batch(insert, &[s("dup"), s("new")]))
+        .statements(db.batch(insert, &[s("b2"), s("two")]))
+        .send()
+        .await);
+    let responses = out.responses();
+    assert_eq!(
+        responses.len(),
+        3,
+        "one response per statement: {responses:?}"
+    );
+    assert!(responses[0].error().is_none(), "{:?}", responses[0]);
+    assert!(responses[2].error().is_none(), "{:?}", responses[2]);
+    let dup = responses[1]
+        .error()
+        .expect("the duplicate INSERT has an error");
+    assert_eq!(
+        dup.code(),
+        Some(&BatchStatementErrorCodeEnum::DuplicateItem)
+    );
+    assert_eq!(dup.message(), Some("Duplicate primary key exists in table"));
+
+    let b1 = item(&[("pk", s("b1")), ("v", s("one"))]);
+    let b2 = item(&[("pk", s("b2")), ("v", s("two"))]);
+    assert_eq!(db.get("b1", None).await.as_ref(), Some(&b1));
+    assert_eq!(db.get("b2", None).await.as_ref(), Some(&b2));
+    let orig = item(&[("pk", s("dup")), ("v", s("orig"))]);
+    assert_eq!(db.get("dup", None).await, Some(orig));
+
+    let by_key = "SELECT * FROM $T WHERE pk = ?";
+    let out = ok(db
+        .ddb
+        .batch_execute_statement()
+        .statements(db.batch(by_key, &[s("b1")]))
+        .statements(db.batch(by_key, &[s("nobody")]))
+        .statements(db.batch(by_key, &[s("b2")]))
+        .send()
+        .await);
+    let responses = out.responses();
+    assert_eq!(responses.len(), 3, "{responses:?}");
+    assert!(
+        responses.iter().all(|r| r.error().is_none()),
+        "{responses:?}"
+    );
+    assert_eq!(responses[0].item(), Some(&b1));
+    assert!(
+        responses[1].item().is_none(),
+        "missing key: {:?}",
+        responses[1]
+    );
+    assert_eq!(responses[2].item(), Some(&b2));
+}
+
+#[tokio::test]
+async fn transactions_commit_together_or_not_at_all() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[("pk", s("tu")), ("v", n(1))]).await;
+    let insert = "INSERT INTO $T VALUE {'pk': ?, 'v': ?}";
+
+    ok(db
+        .ddb
+        .execute_transaction()
+        .transact_statements(db.txn(insert, &[s("t1"), n(10)]))
+        .transact_statements(db.txn(insert, &[s("t2"), n(20)]))
+        .transact_statements(db.txn("UPDATE $T SET v = v + 1 WHERE pk = 'tu'", &[]))
+        .send()
+        .await);
+    let t1 = item(&[("pk", s("t1")), ("v", n(10))]);
+    assert_eq!(db.get("t1", None).await.as_ref(), Some(&t1));
+    let t2 = item(&[("pk", s("t2")), ("v", n(20))]);
+    assert_eq!(db.get("t2", None).await, Some(t2));
+    let tu = item(&[("pk", s("tu")), ("v", n(2))]);
+    assert_eq!(db.get("tu", None).await.as_ref(), Some(&tu));
+
+    // One failed condition cancels every statement.
+    let result = db
+        .ddb
+        .execute_transaction()
+        .transact_statements(db.txn(insert, &[s("t3"), n(30)]))
+        .transact_statements(db.txn("UPDATE $T SET v = 100 WHERE pk = 'tu' AND v = 99", &[]))
+        .send()
+        .await;
+    let err = assert_api_error(result, "TransactionCanceledException", None);
+    match err.into_service_error() {
+        ExecuteTransactionError::TransactionCanceledException(e) => {
+            let codes: Vec<_> = e
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or(""))
+                .collect();
+            assert_eq!(codes, vec!["None", "ConditionalCheckFailed"]);
+        }
+        other => panic!("expected TransactionCanceledException, got {other:?}"),
+    }
+    assert!(
+        db.get("t3", None).await.is_none(),
+        "the INSERT was rolled back"
+    );
+    assert_eq!(db.get("tu", None).await.as_ref(), Some(&tu));
+
+    // A read transaction answers each statement in order.
+    let by_key = "SELECT * FROM $T WHERE pk = ?";
+    let out = ok(db
+        .ddb
+        .execute_transaction()
+        .transact_statements(db.txn(by_key, &[s("t1")]))
+        .transact_statements(db.txn(by_key, &[s("tu")]))
+        .transact_statements(db.txn(by_key, &[s("nobody")]))
+        .send()
+        .await);
+    let responses = out.responses();
+    assert_eq!(responses.len(), 3, "{responses:?}");
+    assert_eq!(responses[0].item(), Some(&t1));
+    assert_eq!(responses[1].item(), Some(&tu));
+    assert!(
+        responses[2].item().is_none(),
+        "missing key: {:?}",
+        responses[2]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the proxy
+
+/// `v` of item `pk` through `db`'s client, eventually consistent (what a proxy caches).
+async fn cached_v(db: &Db, pk: &str) -> Option<String> {
+    let request = db.ddb.get_item().table_name(&db.table).key("pk", s(pk));
+    let out = ok(request.send().await);
+    out.item()
+        .and_then(|i| i.get("v"))
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_pass_through_the_proxy_and_invalidate_its_cache() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let table = unique_name("pqproxy");
+    create_hash_table(&proxy.client(), &table).await;
+    let via_proxy = Db {
+        ddb: proxy.client(),
+        table: table.clone(),
+    };
+    let direct = Db {
+        ddb: store.client(),
+        table,
+    };
+
+    via_proxy
+        .write("INSERT INTO $T VALUE {'pk': 'k', 'v': 'old'}", &[])
+        .await;
+    let want = item(&[("pk", s("k")), ("v", s("old"))]);
+    let selected = via_proxy
+        .select("SELECT * FROM $T WHERE pk = 'k'", &[])
+        .await;
+    assert_eq!(selected, vec![want.clone()]);
+    assert_eq!(direct.get("k", None).await, Some(want));
+
+    // Cache the item on the node: a read fills the entry, a later one is a hit.
+    let endpoint = proxy.endpoint();
+    let hits = || metric(&endpoint, "dax_item_cache_hits_total");
+    let cached = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || async {
+            assert_eq!(cached_v(&via_proxy, "k").await.as_deref(), Some("old"));
+            hits().await >= 1.0
+        },
+    )
+    .await;
+    assert!(cached, "the item was never served from the proxy's cache");
+
+    // A PartiQL write at the store reaches the node's cache.
+    direct
+        .write("UPDATE $T SET v = 'new' WHERE pk = 'k'", &[])
+        .await;
+    let updated = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { cached_v(&via_proxy, "k").await.as_deref() == Some("new") },
+    )
+    .await;
+    assert!(
+        updated,
+        "the proxy kept serving the value from before the UPDATE"
+    );
+
+    // And a PartiQL DELETE through the node.
+    via_proxy.write("DELETE FROM $T WHERE pk = 'k'", &[]).await;
+    assert!(direct.get("k", None).await.is_none());
+    let deleted = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { cached_v(&via_proxy, "k").await.is_none() },
+    )
+    .await;
+    assert!(deleted, "the proxy kept serving the item after the DELETE");
+}
