@@ -495,6 +495,35 @@ fn corpus(arns: &Arns) -> Vec<(String, Value)> {
         ),
         ("ListBackups", json!({ "TableName": TABLE, "Limit": 5 })),
         ("DescribeContinuousBackups", json!({ "TableName": TABLE })),
+        (
+            "ExecuteStatement",
+            json!({
+                "Statement": "SELECT pk, \"name\", a[1].c FROM \"fuzzed\" WHERE pk = ? AND sk BETWEEN 1 AND 9 AND begins_with(\"name\", 'x') ORDER BY sk DESC",
+                "Parameters": [{ "S": "p1" }],
+                "Limit": 3
+            }),
+        ),
+        (
+            "ExecuteStatement",
+            json!({
+                "Statement": "UPDATE \"fuzzed\" SET n = n + ?, s = set_add(s, <<'z'>>) REMOVE b WHERE pk = 'p1' AND sk = 2 AND \"name\" IS NOT MISSING RETURNING ALL NEW *",
+                "Parameters": [{ "N": "1" }]
+            }),
+        ),
+        (
+            "BatchExecuteStatement",
+            json!({ "Statements": [
+                { "Statement": "INSERT INTO \"fuzzed\" VALUE {'pk': ?, 'sk': 3, 'l': [1, {'m': null}]}", "Parameters": [{ "S": "p9" }] },
+                { "Statement": "DELETE FROM \"fuzzed\" WHERE pk = 'p9' AND sk = 4 RETURNING ALL OLD *" }
+            ] }),
+        ),
+        (
+            "ExecuteTransaction",
+            json!({ "TransactStatements": [
+                { "Statement": "UPDATE \"fuzzed\" SET g = 'g2' WHERE pk = 'p1' AND sk = 2" },
+                { "Statement": "INSERT INTO \"fuzzed\" VALUE {'pk': 'p8', 'sk': 1, 's': <<1, 2>>}" }
+            ] }),
+        ),
     ];
     let streams = [
         ("ListStreams", json!({ "TableName": TABLE, "Limit": 2 })),

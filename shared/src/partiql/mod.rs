@@ -22,8 +22,16 @@ pub struct Parsed {
     pub param_count: usize,
 }
 
+/// DynamoDB's limit on a statement's length.
+const MAX_STATEMENT_CHARS: usize = 8192;
+
 /// Parses one statement; a syntax error is DynamoDB's ValidationException.
 pub fn parse(text: &str) -> Result<Parsed, ApiError> {
+    if text.is_empty() || text.chars().count() > MAX_STATEMENT_CHARS {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'statement' failed to satisfy constraint: Member must have length less than or equal to {MAX_STATEMENT_CHARS} and greater than or equal to 1"
+        )));
+    }
     let malformed = |detail: String| {
         ApiError::validation(format!(
             "Statement wasn't well formed, can't be processed: {detail}"

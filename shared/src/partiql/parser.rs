@@ -23,7 +23,13 @@ pub struct Parser {
     tokens: Vec<Token>,
     at: usize,
     params: usize,
+    /// Nesting of the value or condition being parsed, bounded so that hostile input
+    /// cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Deeper nesting than any real statement (DynamoDB documents nest 32 levels).
+const MAX_DEPTH: usize = 64;
 
 /// Functions usable as conditions.
 const CONDITION_FUNCTIONS: [&str; 5] = [
@@ -49,6 +55,7 @@ impl Parser {
             tokens,
             at: 0,
             params: 0,
+            depth: 0,
         }
     }
 
@@ -222,10 +229,26 @@ impl Parser {
     }
 
     fn negation(&mut self) -> Result<Condition, String> {
-        if self.keyword("NOT") {
-            return Ok(Condition::Not(Box::new(self.negation()?)));
+        self.nested(|p| {
+            if p.keyword("NOT") {
+                return Ok(Condition::Not(Box::new(p.negation()?)));
+            }
+            p.predicate()
+        })
+    }
+
+    /// Runs `parse` one nesting level deeper.
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, String>,
+    ) -> Result<T, String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!("nesting deeper than {MAX_DEPTH} levels"));
         }
-        self.predicate()
+        self.depth += 1;
+        let out = parse(self);
+        self.depth -= 1;
+        out
     }
 
     fn predicate(&mut self) -> Result<Condition, String> {
@@ -312,6 +335,10 @@ impl Parser {
     }
 
     fn term(&mut self) -> Result<Operand, String> {
+        self.nested(Self::term_here)
+    }
+
+    fn term_here(&mut self) -> Result<Operand, String> {
         if let Some(name) = self.function_name(&VALUE_FUNCTIONS) {
             self.at += 2;
             return Ok(Operand::Call(name, self.arguments()?));
@@ -355,6 +382,10 @@ impl Parser {
     }
 
     fn literal(&mut self) -> Result<Literal, String> {
+        self.nested(Self::literal_here)
+    }
+
+    fn literal_here(&mut self) -> Result<Literal, String> {
         let token = self.tokens.get(self.at).cloned();
         self.at += 1;
         Ok(match token {

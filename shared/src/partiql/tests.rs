@@ -92,7 +92,7 @@ fn parses_writes() {
 #[test]
 fn malformed_statements_are_validation_errors() {
     for text in [
-        "",
+        " ",
         "SELEC * FROM t",
         "SELECT * FROM",
         "SELECT * FROM t WHERE",
@@ -186,4 +186,33 @@ fn renders_expressions_with_placeholders() {
     );
     // The same name gets one placeholder.
     assert_eq!(renderer.name("size"), "#p0");
+}
+
+#[test]
+fn hostile_nesting_and_length_are_refused_not_overflowed() {
+    let deep_list = format!(
+        "INSERT INTO t VALUE {{'a': {}1{}}}",
+        "[".repeat(2000),
+        "]".repeat(2000)
+    );
+    let deep_not = format!("SELECT * FROM t WHERE {}a = 1", "NOT ".repeat(2000));
+    let deep_parens = format!(
+        "SELECT * FROM t WHERE {}a = 1{}",
+        "(".repeat(3000),
+        ")".repeat(3000)
+    );
+    let deep_calls = format!(
+        "UPDATE t SET a = {}1{} WHERE pk = 1",
+        "size(".repeat(1000),
+        ")".repeat(1000)
+    );
+    for text in [deep_list, deep_not, deep_parens, deep_calls] {
+        assert_eq!(
+            parse(&text).unwrap_err().code,
+            ErrorCode::ValidationException
+        );
+    }
+    let long = format!("SELECT * FROM t WHERE a = '{}'", "x".repeat(9000));
+    assert!(parse(&long).unwrap_err().message.unwrap().contains("8192"));
+    assert!(parse("").is_err());
 }
