@@ -102,6 +102,32 @@ def main(endpoint):
     assert item["doc"] == {"k": [Decimal(1), "two"]}, item
     assert table.query(KeyConditionExpression=Key("pk").eq("r"))["Count"] == 1
 
+    # PartiQL, as boto3 sends it.
+    ddb.execute_statement(
+        Statement=f'INSERT INTO "{name}" VALUE {{\'pk\': ?, \'sk\': 1, \'tags\': <<\'a\'>>}}',
+        Parameters=[{"S": "ql"}],
+    )
+    expect_error(
+        "DuplicateItemException",
+        ddb.execute_statement,
+        Statement=f'INSERT INTO "{name}" VALUE {{\'pk\': \'ql\', \'sk\': 1}}',
+    )
+    changed = ddb.execute_statement(
+        Statement=f'UPDATE "{name}" SET n = 5 SET tags = set_add(tags, <<\'b\'>>) WHERE pk = \'ql\' AND sk = 1 RETURNING ALL NEW *'
+    )["Items"]
+    assert changed[0]["n"] == {"N": "5"} and sorted(changed[0]["tags"]["SS"]) == ["a", "b"], changed
+    rows = ddb.execute_statement(Statement=f'SELECT n FROM "{name}" WHERE pk = ?', Parameters=[{"S": "ql"}])
+    assert rows["Items"] == [{"n": {"N": "5"}}], rows
+    batch = ddb.batch_execute_statement(Statements=[
+        {"Statement": f'SELECT * FROM "{name}" WHERE pk = \'ql\' AND sk = 1'},
+        {"Statement": f'SELECT * FROM "{name}" WHERE pk = \'none\' AND sk = 1'},
+    ])["Responses"]
+    assert batch[0]["Item"]["n"] == {"N": "5"} and "Item" not in batch[1], batch
+    ddb.execute_transaction(TransactStatements=[
+        {"Statement": f'DELETE FROM "{name}" WHERE pk = \'ql\' AND sk = 1'},
+    ])
+    assert "Item" not in ddb.get_item(TableName=name, Key={"pk": {"S": "ql"}, "sk": {"N": "1"}}, ConsistentRead=True)
+
     ddb.delete_table(TableName=name)
     deadline = time.monotonic() + 30
     while name in ddb.list_tables()["TableNames"]:
