@@ -143,6 +143,11 @@ async fn route(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome
         | Op::DeleteItem
         | Op::BatchWriteItem
         | Op::TransactWriteItems => writes::write(node, op, headers, body).await,
+        Op::ExecuteStatement | Op::BatchExecuteStatement | Op::ExecuteTransaction
+            if writes::is_partiql_write(op, &body) =>
+        {
+            writes::write(node, op, headers, body).await
+        }
         Op::DescribeEndpoints => describe_endpoints(node),
         Op::CreateTable
         | Op::DeleteTable

@@ -1,4 +1,5 @@
-//! Write-through: PutItem, UpdateItem, DeleteItem, BatchWriteItem and TransactWriteItems.
+//! Write-through: PutItem, UpdateItem, DeleteItem, BatchWriteItem and TransactWriteItems,
+//! and PartiQL requests holding an INSERT, UPDATE or DELETE ([`is_partiql_write`]).
 //!
 //! The primary sends the write to the store; a replica forwards it to the primary (with the
 //! cluster secret), which executes it. The store's answer goes back unchanged, and only
@@ -17,7 +18,9 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 use serde_json::Value;
-use shared::model::Item;
+use shared::model::{AttributeValue, Item};
+use shared::partiql::ast::{Condition, Statement};
+use shared::partiql::bind::bind;
 use shared::wire::error::ApiError;
 use shared::wire::Op;
 
@@ -97,10 +100,19 @@ async fn forward_to_primary(
     }
 }
 
-/// One item a write touched: its table and either its key or its whole new item.
+/// One item a write touched: its table and its key, its whole new item, or (a PartiQL
+/// UPDATE or DELETE) the attribute equalities of its WHERE, among them its key.
 enum Written {
     Key(String, Item),
     Item(String, Item),
+    Equalities(String, Item),
+}
+
+/// Whether a PartiQL request writes (reads pass through to the store uncached, as in DAX,
+/// which serves no PartiQL; writes take the write path, so the node drops what they wrote
+/// before answering and a read through it right after sees the write).
+pub fn is_partiql_write(op: Op, body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).is_ok_and(|request| !touched(op, &request).is_empty())
 }
 
 /// Drops every item the write touched from this node's caches and marks the partitions
@@ -111,7 +123,7 @@ async fn invalidate_written(node: &Node, op: Op, headers: &HeaderMap, body: &[u8
     };
     for written in touched(op, &request) {
         let (table, item, is_key) = match written {
-            Written::Key(t, k) => (t, k, true),
+            Written::Key(t, k) | Written::Equalities(t, k) => (t, k, true),
             Written::Item(t, i) => (t, i, false),
         };
         let table = table_name(&table).to_string();
@@ -126,7 +138,12 @@ async fn invalidate_written(node: &Node, op: Op, headers: &HeaderMap, body: &[u8
             continue;
         };
         let key = if is_key {
-            item
+            // Only the key attributes (a PartiQL WHERE may name others).
+            let key_names =
+                std::iter::once(&schema.hash.name).chain(schema.range.as_ref().map(|r| &r.name));
+            key_names
+                .filter_map(|name| item.get(name).map(|v| (name.clone(), v.clone())))
+                .collect()
         } else {
             match schema.key_of_item(&item) {
                 Ok(pk) => schema.key_item(&pk),
@@ -196,7 +213,123 @@ fn touched(op: Op, request: &Value) -> Vec<Written> {
                 }
             }
         }
+        Op::ExecuteStatement => out.extend(statement_written(request)),
+        Op::BatchExecuteStatement | Op::ExecuteTransaction => {
+            let list = if op == Op::BatchExecuteStatement {
+                "Statements"
+            } else {
+                "TransactStatements"
+            };
+            for statement in request
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                out.extend(statement_written(statement));
+            }
+        }
         _ => {}
     }
     out
+}
+
+/// The item a PartiQL statement (`{"Statement", "Parameters"}`) writes, if it writes.
+fn statement_written(request: &Value) -> Option<Written> {
+    let parsed = shared::partiql::parse(request.get("Statement")?.as_str()?).ok()?;
+    let params: Vec<AttributeValue> = match request.get("Parameters") {
+        None => Vec::new(),
+        Some(p) => serde_json::from_value(p.clone()).ok()?,
+    };
+    let equalities = |table: &str, condition: &Condition| {
+        let mut bound = Item::new();
+        for conjunct in condition.conjuncts() {
+            if let Some((name, literal)) = conjunct.equality() {
+                if let Ok(value) = bind(literal, &params) {
+                    bound.entry(name.to_string()).or_insert(value);
+                }
+            }
+        }
+        Written::Equalities(table.to_string(), bound)
+    };
+    match &parsed.statement {
+        Statement::Select(_) => None,
+        Statement::Insert(insert) => match bind(&insert.item, &params).ok()? {
+            AttributeValue::M(item) => Some(Written::Item(insert.table.clone(), item)),
+            _ => None,
+        },
+        Statement::Update(update) => Some(equalities(&update.table, &update.condition)),
+        Statement::Delete(delete) => Some(equalities(&delete.table, &delete.condition)),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use shared::model::Number;
+
+    fn written(op: Op, request: Value) -> Vec<(String, Item, &'static str)> {
+        touched(op, &request)
+            .into_iter()
+            .map(|w| match w {
+                Written::Key(t, k) => (t, k, "key"),
+                Written::Item(t, i) => (t, i, "item"),
+                Written::Equalities(t, e) => (t, e, "equalities"),
+            })
+            .collect()
+    }
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.into())
+    }
+
+    #[test]
+    fn partiql_writes_name_their_items_and_reads_name_none() {
+        let insert = json!({
+            "Statement": "INSERT INTO \"t\" VALUE {'pk': ?, 'n': 1}",
+            "Parameters": [{ "S": "a" }]
+        });
+        let got = written(Op::ExecuteStatement, insert.clone());
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].0.as_str(), got[0].2), ("t", "item"));
+        assert_eq!(got[0].1["pk"], s("a"));
+
+        let update = json!({
+            "Statement": "UPDATE \"t\" SET v = 1 WHERE pk = ? AND sk = 2 AND other = 'x' AND n > 3"
+            , "Parameters": [{ "S": "b" }]
+        });
+        let got = written(Op::ExecuteStatement, update);
+        assert_eq!(got[0].2, "equalities");
+        assert_eq!(got[0].1["pk"], s("b"));
+        assert_eq!(
+            got[0].1["sk"],
+            AttributeValue::N(Number::parse("2").unwrap())
+        );
+        assert!(!got[0].1.contains_key("n"));
+
+        let batch = json!({ "Statements": [
+            { "Statement": "DELETE FROM \"u\" WHERE pk = 'c'" },
+            { "Statement": "not partiql" },
+            insert
+        ] });
+        let got = written(Op::BatchExecuteStatement, batch);
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[0].0.as_str(), got[0].2), ("u", "equalities"));
+
+        let reads = json!({ "TransactStatements": [
+            { "Statement": "SELECT * FROM \"t\" WHERE pk = 'a'" }
+        ] });
+        assert!(written(Op::ExecuteTransaction, reads.clone()).is_empty());
+        assert!(!is_partiql_write(
+            Op::ExecuteTransaction,
+            reads.to_string().as_bytes()
+        ));
+        assert!(is_partiql_write(
+            Op::ExecuteStatement,
+            br#"{"Statement": "DELETE FROM \"t\" WHERE pk = 'a'"}"#
+        ));
+        assert!(!is_partiql_write(Op::ExecuteStatement, b"{not json"));
+    }
 }

@@ -749,3 +749,62 @@ async fn statements_pass_through_the_proxy_and_invalidate_its_cache() {
     .await;
     assert!(deleted, "the proxy kept serving the item after the DELETE");
 }
+
+/// A PartiQL write through a replica takes the write path: forwarded to the primary (which
+/// the metric counts), and the replica drops the item before answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partiql_writes_through_a_replica_go_through_the_primary() {
+    let store = StoreProcess::spawn();
+    let first = ProxyProcess::spawn(&store);
+    let second = ProxyProcess::spawn(&store);
+    let table = unique_name("pqreplica");
+    create_hash_table(&store.client(), &table).await;
+    // Whichever node holds the lease, the other forwards.
+    let nodes = [&first, &second];
+    let primary = async || {
+        let mut flags = Vec::new();
+        for node in nodes {
+            flags.push(metric(&node.endpoint(), "dax_primary").await);
+        }
+        flags
+    };
+    let settled = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            let flags = primary().await;
+            flags.iter().filter(|f| **f == 1.0).count() == 1
+        },
+    )
+    .await;
+    assert!(settled, "no single primary among two nodes");
+    let replica = if primary().await[0] == 1.0 {
+        &second
+    } else {
+        &first
+    };
+    let db = Db {
+        ddb: replica.client(),
+        table,
+    };
+    // A negative entry on the replica first.
+    assert_eq!(cached_v(&db, "r").await, None);
+    db.write("INSERT INTO $T VALUE {'pk': 'r', 'v': 'one'}", &[])
+        .await;
+    assert_eq!(cached_v(&db, "r").await.as_deref(), Some("one"));
+    db.write("UPDATE $T SET v = 'two' WHERE pk = 'r'", &[])
+        .await;
+    assert_eq!(cached_v(&db, "r").await.as_deref(), Some("two"));
+    let forwarded = metric(&replica.endpoint(), "dax_forwarded_writes_total").await;
+    assert!(
+        forwarded >= 2.0,
+        "PartiQL writes were not forwarded ({forwarded})"
+    );
+    // Reads are answered by the node itself (passed through to the store, not forwarded).
+    let rows = db.select("SELECT v FROM $T WHERE pk = 'r'", &[]).await;
+    assert_eq!(rows, vec![item(&[("v", s("two"))])]);
+    assert_eq!(
+        metric(&replica.endpoint(), "dax_forwarded_writes_total").await,
+        forwarded
+    );
+}

@@ -183,6 +183,20 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// `attr = literal` (either way round) with `attr` a top-level attribute: the
+    /// attribute's name and the literal.
+    pub fn equality(&self) -> Option<(&str, &Literal)> {
+        match self {
+            Condition::Compare(Operand::Path(p), Comparator::Eq, Operand::Literal(l))
+            | Condition::Compare(Operand::Literal(l), Comparator::Eq, Operand::Path(p))
+                if p.0.len() == 1 =>
+            {
+                Some((p.root(), l))
+            }
+            _ => None,
+        }
+    }
+
     /// The conjuncts of a chain of ANDs, left to right.
     pub fn conjuncts(&self) -> Vec<&Condition> {
         match self {

@@ -178,15 +178,9 @@ fn render_all(renderer: &mut Renderer, conjuncts: &[&Condition]) -> Result<Strin
 
 /// The literal that a conjunct `attr = literal` (either way round) gives `attr`.
 fn equality_on<'a>(condition: &'a Condition, attr: &str) -> Option<&'a Literal> {
-    match condition {
-        Condition::Compare(Operand::Path(p), Comparator::Eq, Operand::Literal(l))
-        | Condition::Compare(Operand::Literal(l), Comparator::Eq, Operand::Path(p))
-            if p.is_attribute(attr) =>
-        {
-            Some(l)
-        }
-        _ => None,
-    }
+    condition
+        .equality()
+        .and_then(|(name, literal)| (name == attr).then_some(literal))
 }
 
 /// The full primary key that a write's WHERE names, and the conjuncts left over.
