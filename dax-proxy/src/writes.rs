@@ -253,7 +253,7 @@ fn statement_written(request: &Value) -> Option<Written> {
         Written::Equalities(table.to_string(), bound)
     };
     match &parsed.statement {
-        Statement::Select(_) => None,
+        Statement::Select(_) | Statement::Exists(_) => None,
         Statement::Insert(insert) => match bind(&insert.item, &params).ok()? {
             AttributeValue::M(item) => Some(Written::Item(insert.table.clone(), item)),
             _ => None,

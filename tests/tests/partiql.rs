@@ -14,7 +14,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::execute_statement::builders::ExecuteStatementFluentBuilder;
 use aws_sdk_dynamodb::operation::execute_statement::ExecuteStatementError;
-use aws_sdk_dynamodb::operation::execute_transaction::ExecuteTransactionError;
+use aws_sdk_dynamodb::operation::execute_transaction::{
+    ExecuteTransactionError, ExecuteTransactionOutput,
+};
 use aws_sdk_dynamodb::types::{
     AttributeValue, BatchStatementErrorCodeEnum, BatchStatementRequest, ParameterizedStatement,
 };
@@ -669,6 +671,72 @@ async fn transactions_commit_together_or_not_at_all() {
         "missing key: {:?}",
         responses[2]
     );
+}
+
+/// The cancellation codes of a failed ExecuteTransaction.
+fn cancellation_codes(
+    result: Result<ExecuteTransactionOutput, SdkError<ExecuteTransactionError>>,
+) -> Vec<String> {
+    let err = assert_api_error(result, "TransactionCanceledException", None);
+    match err.into_service_error() {
+        ExecuteTransactionError::TransactionCanceledException(e) => e
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("").to_string())
+            .collect(),
+        other => panic!("expected TransactionCanceledException, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn exists_checks_guard_transactions_and_duplicates_cancel_them() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[("pk", s("acct")), ("open", AttributeValue::Bool(true))])
+        .await;
+    let check = "EXISTS(SELECT * FROM $T WHERE pk = ? AND \"open\" = true)";
+    let insert = "INSERT INTO $T VALUE {'pk': ?}";
+
+    // The check holds: the write commits.
+    ok(db
+        .ddb
+        .execute_transaction()
+        .transact_statements(db.txn(check, &[s("acct")]))
+        .transact_statements(db.txn(insert, &[s("order-1")]))
+        .send()
+        .await);
+    assert!(db.get("order-1", None).await.is_some());
+
+    // The check fails (condition false, or no such item): nothing is written.
+    db.write("UPDATE $T SET \"open\" = false WHERE pk = 'acct'", &[])
+        .await;
+    for account in ["acct", "nobody"] {
+        let result = db
+            .ddb
+            .execute_transaction()
+            .transact_statements(db.txn(check, &[s(account)]))
+            .transact_statements(db.txn(insert, &[s("order-2")]))
+            .send()
+            .await;
+        assert_eq!(
+            cancellation_codes(result),
+            vec!["ConditionalCheckFailed", "None"]
+        );
+        assert!(db.get("order-2", None).await.is_none(), "{account}");
+    }
+
+    // An INSERT whose key exists cancels the transaction as DuplicateItem.
+    let result = db
+        .ddb
+        .execute_transaction()
+        .transact_statements(db.txn(insert, &[s("order-3")]))
+        .transact_statements(db.txn(insert, &[s("order-1")]))
+        .send()
+        .await;
+    assert_eq!(cancellation_codes(result), vec!["None", "DuplicateItem"]);
+    assert!(db.get("order-3", None).await.is_none());
+
+    // EXISTS outside a transaction is refused.
+    db.fails(check, &[s("acct")], "ValidationException").await;
 }
 
 // ---------------------------------------------------------------------------------------------

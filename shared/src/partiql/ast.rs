@@ -7,13 +7,15 @@ pub enum Statement {
     Insert(Insert),
     Update(Update),
     Delete(Delete),
+    /// `EXISTS(SELECT * FROM "table" WHERE key AND cond)`: a transaction's condition check.
+    Exists(Select),
 }
 
 impl Statement {
     /// The table the statement names.
     pub fn table(&self) -> &str {
         match self {
-            Statement::Select(s) => &s.table,
+            Statement::Select(s) | Statement::Exists(s) => &s.table,
             Statement::Insert(s) => &s.table,
             Statement::Update(s) => &s.table,
             Statement::Delete(s) => &s.table,

@@ -2,7 +2,7 @@
 //!
 //! Grammar (keywords case-insensitive):
 //! ```text
-//! statement := select | insert | update | delete
+//! statement := select | insert | update | delete | EXISTS '(' select ')'
 //! select    := SELECT ( '*' | path {',' path} ) FROM table ['.' name] [WHERE cond]
 //!              [ORDER BY path [ASC|DESC]]
 //! insert    := INSERT INTO table VALUE literal
@@ -73,8 +73,14 @@ impl Parser {
             Statement::Update(self.update()?)
         } else if self.keyword("DELETE") {
             Statement::Delete(self.delete()?)
+        } else if self.keyword("EXISTS") {
+            self.expect_symbol("(")?;
+            self.expect_keyword("SELECT")?;
+            let select = self.select()?;
+            self.expect_symbol(")")?;
+            Statement::Exists(select)
         } else {
-            return Err(self.unexpected("SELECT, INSERT, UPDATE or DELETE"));
+            return Err(self.unexpected("SELECT, INSERT, UPDATE, DELETE or EXISTS"));
         };
         if self.at < self.tokens.len() {
             return Err(self.unexpected("the end of the statement"));

@@ -216,3 +216,21 @@ fn hostile_nesting_and_length_are_refused_not_overflowed() {
     assert!(parse(&long).unwrap_err().message.unwrap().contains("8192"));
     assert!(parse("").is_err());
 }
+
+#[test]
+fn parses_exists_checks() {
+    let parsed = parse(r#"EXISTS(SELECT * FROM "t" WHERE pk = ? AND n > 1)"#).unwrap();
+    let Statement::Exists(select) = parsed.statement else {
+        panic!("not an EXISTS")
+    };
+    assert_eq!(select.table, "t");
+    assert_eq!(select.condition.unwrap().conjuncts().len(), 2);
+    assert_eq!(parsed.param_count, 1);
+    for bad in [
+        "EXISTS SELECT * FROM t",
+        "EXISTS(SELECT * FROM t",
+        "EXISTS(DELETE FROM t WHERE pk = 1)",
+    ] {
+        assert!(parse(bad).is_err(), "{bad}");
+    }
+}

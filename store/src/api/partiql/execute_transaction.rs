@@ -1,11 +1,12 @@
 //! ExecuteTransaction: up to 100 statements, all single-key SELECTs (a TransactGetItems)
-//! or all writes (a TransactWriteItems: all or nothing). RETURNING is refused.
+//! or all writes and EXISTS checks (a TransactWriteItems: all or nothing). RETURNING is
+//! refused.
 
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::partiql::{ExecuteTransactionInput, ExecuteTransactionOutput};
 use shared::wire::ops::transact_get_items::{Get, TransactGetItem, TransactGetItemsInput};
 use shared::wire::ops::transact_write_items::{
-    Delete, Put, TransactWriteItem, TransactWriteItemsInput, Update,
+    ConditionCheck, Delete, Put, TransactWriteItem, TransactWriteItemsInput, Update,
 };
 
 use super::plan::{self, Plan, ReadOptions, WriteKind, WritePlan};
@@ -78,44 +79,36 @@ pub async fn handle(
 
 /// A write statement as a transaction action.
 fn action(write: WritePlan, on_failure: Option<String>) -> TransactWriteItem {
-    let (names, values) = (write.names, write.values);
     let table_name = Some(write.table);
-    match write.kind {
-        WriteKind::Insert(item) => TransactWriteItem {
-            put: Some(Put {
-                item: Some(item),
+    let (condition, names, values) = (write.condition, write.names, write.values);
+    // The four action shapes share their table and condition members.
+    macro_rules! conditioned {
+        ($shape:ident { $($member:ident: $value:expr),* }) => {
+            Some($shape {
+                $($member: $value,)*
                 table_name,
-                condition_expression: write.condition,
+                condition_expression: condition,
                 expression_attribute_names: names,
                 expression_attribute_values: values,
                 return_values_on_condition_check_failure: on_failure,
-            }),
-            ..Default::default()
-        },
-        WriteKind::Update { key, expression } => TransactWriteItem {
-            update: Some(Update {
-                key: Some(key),
-                update_expression: Some(expression),
-                table_name,
-                condition_expression: write.condition,
-                expression_attribute_names: names,
-                expression_attribute_values: values,
-                return_values_on_condition_check_failure: on_failure,
-            }),
-            ..Default::default()
-        },
-        WriteKind::Delete { key } => TransactWriteItem {
-            delete: Some(Delete {
-                key: Some(key),
-                table_name,
-                condition_expression: write.condition,
-                expression_attribute_names: names,
-                expression_attribute_values: values,
-                return_values_on_condition_check_failure: on_failure,
-            }),
-            ..Default::default()
-        },
+            })
+        };
     }
+    let mut action = TransactWriteItem::default();
+    match write.kind {
+        WriteKind::Insert(item) => action.put = conditioned!(Put { item: Some(item) }),
+        WriteKind::Update { key, expression } => {
+            action.update = conditioned!(Update {
+                key: Some(key),
+                update_expression: Some(expression)
+            })
+        }
+        WriteKind::Check { key } => {
+            action.condition_check = conditioned!(ConditionCheck { key: Some(key) })
+        }
+        WriteKind::Delete { key } => action.delete = conditioned!(Delete { key: Some(key) }),
+    }
+    action
 }
 
 /// An INSERT whose key existed is cancelled as `DuplicateItem`, not as a failed condition.

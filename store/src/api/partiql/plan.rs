@@ -7,6 +7,7 @@
 //! - UPDATE is an UpdateItem of the item named by key equalities in the WHERE; the item
 //!   must exist and the rest of the WHERE hold (ConditionalCheckFailedException).
 //! - DELETE is a DeleteItem likewise, except that a missing item is a silent no-op.
+//! - EXISTS(SELECT ...) is a transaction's ConditionCheck on the item its WHERE names.
 
 use std::collections::HashMap;
 
@@ -39,8 +40,17 @@ pub struct ReadPlan {
 
 pub enum WriteKind {
     Insert(Item),
-    Update { key: Item, expression: String },
-    Delete { key: Item },
+    Update {
+        key: Item,
+        expression: String,
+    },
+    Delete {
+        key: Item,
+    },
+    /// EXISTS: the item must exist and the condition hold; nothing is written.
+    Check {
+        key: Item,
+    },
 }
 
 pub struct WritePlan {
@@ -114,26 +124,36 @@ pub fn plan(
                 table: insert.table.clone(),
                 kind: WriteKind::Insert(item),
                 condition: Some(format!("attribute_not_exists({hash})")),
-                names: non_empty(renderer.names),
-                values: non_empty(renderer.values).map(ExpressionValues),
                 returning: None,
+                ..WritePlan::placeholders(renderer)
             })
         }
         Statement::Update(update) => {
             let (key, rest) = key_of(&update.condition, table.schema(), params)?;
             let expression = renderer.update_actions(&update.actions)?;
-            let hash = renderer.name(&table.schema().hash.name);
-            let mut condition = format!("attribute_exists({hash})");
-            if let Some(rest) = rest {
-                condition = format!("{condition} AND ({})", render_all(&mut renderer, &rest)?);
-            }
+            let condition = existing_and(&mut renderer, table.schema(), rest)?;
             Plan::Write(WritePlan {
                 table: update.table.clone(),
                 kind: WriteKind::Update { key, expression },
                 condition: Some(condition),
-                names: non_empty(renderer.names),
-                values: non_empty(renderer.values).map(ExpressionValues),
                 returning: update.returning,
+                ..WritePlan::placeholders(renderer)
+            })
+        }
+        Statement::Exists(select) => {
+            let condition = select.condition.as_ref().ok_or_else(|| {
+                ApiError::validation(
+                    "Where clause does not contain a mandatory equality on all key attributes",
+                )
+            })?;
+            let (key, rest) = key_of(condition, table.schema(), params)?;
+            let condition = existing_and(&mut renderer, table.schema(), rest)?;
+            Plan::Write(WritePlan {
+                table: select.table.clone(),
+                kind: WriteKind::Check { key },
+                condition: Some(condition),
+                returning: None,
+                ..WritePlan::placeholders(renderer)
             })
         }
         Statement::Delete(delete) => {
@@ -155,11 +175,40 @@ pub fn plan(
                 table: delete.table.clone(),
                 kind: WriteKind::Delete { key },
                 condition,
-                names: non_empty(renderer.names),
-                values: non_empty(renderer.values).map(ExpressionValues),
                 returning: delete.returning,
+                ..WritePlan::placeholders(renderer)
             })
         }
+    })
+}
+
+impl WritePlan {
+    /// A plan holding `renderer`'s placeholders and nothing else yet.
+    fn placeholders(renderer: Renderer) -> WritePlan {
+        WritePlan {
+            table: String::new(),
+            kind: WriteKind::Insert(Item::new()),
+            condition: None,
+            names: non_empty(renderer.names),
+            values: non_empty(renderer.values).map(ExpressionValues),
+            returning: None,
+        }
+    }
+}
+
+/// The condition of a write that needs its item: it exists, and `rest` holds.
+fn existing_and(
+    renderer: &mut Renderer,
+    schema: &KeySchema,
+    rest: Option<Vec<&Condition>>,
+) -> Result<String, ApiError> {
+    let hash = renderer.name(&schema.hash.name);
+    Ok(match rest {
+        None => format!("attribute_exists({hash})"),
+        Some(rest) => format!(
+            "attribute_exists({hash}) AND ({})",
+            render_all(renderer, &rest)?
+        ),
     })
 }
 

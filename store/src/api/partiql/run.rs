@@ -34,6 +34,11 @@ pub async fn write(
     let (names, values) = (plan.names, plan.values);
     let return_values = plan.returning.map(|r| r.return_values().to_string());
     let attributes = match plan.kind {
+        WriteKind::Check { .. } => {
+            return Err(ApiError::validation(
+                "EXISTS is only supported as a statement of ExecuteTransaction",
+            ))
+        }
         WriteKind::Insert(item) => {
             put_item::handle(
                 app,
