@@ -739,6 +739,31 @@ async fn exists_checks_guard_transactions_and_duplicates_cancel_them() {
     db.fails(check, &[s("acct")], "ValidationException").await;
 }
 
+#[tokio::test]
+async fn statements_report_consumed_capacity_when_asked() {
+    let (_store, db) = store_with_table(false).await;
+    let total = aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total;
+    let insert = db
+        .stmt("INSERT INTO $T VALUE {'pk': 'cap', 'v': 1}", &[])
+        .return_consumed_capacity(total.clone());
+    let used = ok(insert.send().await)
+        .consumed_capacity
+        .expect("capacity of the INSERT");
+    assert_eq!(used.capacity_units(), Some(1.0));
+    assert_eq!(used.table_name(), Some(db.table.as_str()));
+    let select = db
+        .stmt("SELECT * FROM $T WHERE pk = 'cap'", &[])
+        .consistent_read(true)
+        .return_consumed_capacity(total);
+    let used = ok(select.send().await)
+        .consumed_capacity
+        .expect("capacity of the SELECT");
+    assert_eq!(used.capacity_units(), Some(1.0));
+    // Not asked: not sent.
+    let plain = db.stmt("UPDATE $T SET v = 2 WHERE pk = 'cap'", &[]);
+    assert!(ok(plain.send().await).consumed_capacity.is_none());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Through the proxy
 

@@ -71,10 +71,10 @@ pub async fn handle(
             Ok(Plan::Write(write)) => {
                 let table = write.table.clone();
                 let on_failure = request.return_values_on_condition_check_failure;
-                match run::write(app, write, on_failure).await {
-                    Ok(items) => BatchStatementResponse {
+                match run::write(app, write, on_failure, None).await {
+                    Ok(written) => BatchStatementResponse {
                         table_name: Some(table),
-                        item: items.into_iter().next().map(ReadItem::Shaped),
+                        item: written.items.into_iter().next().map(ReadItem::Shaped),
                         error: None,
                     },
                     Err(e) => failed(e, Some(table)),

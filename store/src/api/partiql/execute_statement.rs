@@ -17,11 +17,12 @@ pub async fn handle(
             "1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
         ));
     }
+    let capacity = input.return_consumed_capacity;
     let options = ReadOptions {
         consistent_read: input.consistent_read,
         limit: input.limit,
         next_token: input.next_token,
-        return_consumed_capacity: input.return_consumed_capacity,
+        return_consumed_capacity: capacity.clone(),
     };
     match plan::plan(
         app,
@@ -39,12 +40,12 @@ pub async fn handle(
             })
         }
         Plan::Write(write) => {
-            let items =
-                run::write(app, write, input.return_values_on_condition_check_failure).await?;
+            let on_failure = input.return_values_on_condition_check_failure;
+            let written = run::write(app, write, on_failure, capacity).await?;
             Ok(ExecuteStatementOutput {
-                items: items.into_iter().map(ReadItem::Shaped).collect(),
+                items: written.items.into_iter().map(ReadItem::Shaped).collect(),
                 next_token: None,
-                consumed_capacity: None,
+                consumed_capacity: written.consumed_capacity,
                 last_evaluated_key: None,
             })
         }

@@ -3,6 +3,7 @@
 use shared::model::Item;
 use shared::partiql::ast::Returning;
 use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::ops::common::ConsumedCapacity;
 use shared::wire::ops::delete_item::DeleteItemInput;
 use shared::wire::ops::get_item::GetItemInput;
 use shared::wire::ops::put_item::PutItemInput;
@@ -25,77 +26,84 @@ pub fn duplicate_item(e: ApiError) -> ApiError {
     }
 }
 
-/// Runs a write; returns the items RETURNING asked for (none, or one).
+/// What a write answers: the items RETURNING asked for (none, or one), and the capacity
+/// it consumed when asked for.
+pub struct Written {
+    pub items: Vec<Item>,
+    pub consumed_capacity: Option<ConsumedCapacity>,
+}
+
+/// Runs a write. `capacity` is the request's ReturnConsumedCapacity.
 pub async fn write(
     app: &App,
     plan: WritePlan,
     on_condition_failure: Option<String>,
-) -> Result<Vec<Item>, ApiError> {
+    capacity: Option<String>,
+) -> Result<Written, ApiError> {
     let (names, values) = (plan.names, plan.values);
     let return_values = plan.returning.map(|r| r.return_values().to_string());
-    let attributes = match plan.kind {
+    let (attributes, consumed_capacity) = match plan.kind {
         WriteKind::Check { .. } => {
             return Err(ApiError::validation(
                 "EXISTS is only supported as a statement of ExecuteTransaction",
             ))
         }
-        WriteKind::Insert(item) => {
-            put_item::handle(
-                app,
-                PutItemInput {
-                    table_name: Some(plan.table),
-                    item: Some(item),
-                    condition_expression: plan.condition,
-                    expression_attribute_names: names,
-                    expression_attribute_values: values,
-                    return_values_on_condition_check_failure: on_condition_failure,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(duplicate_item)?;
-            None
-        }
-        WriteKind::Update { key, expression } => {
-            update_item::handle(
-                app,
-                UpdateItemInput {
-                    table_name: Some(plan.table),
-                    key: Some(key),
-                    update_expression: Some(expression),
-                    condition_expression: plan.condition,
-                    expression_attribute_names: names,
-                    expression_attribute_values: values,
-                    return_values,
-                    return_values_on_condition_check_failure: on_condition_failure,
-                    ..Default::default()
-                },
-            )
-            .await?
-            .attributes
-        }
-        WriteKind::Delete { key } => {
-            delete_item::handle(
-                app,
-                DeleteItemInput {
-                    table_name: Some(plan.table),
-                    key: Some(key),
-                    condition_expression: plan.condition,
-                    expression_attribute_names: names,
-                    expression_attribute_values: values,
-                    return_values: return_values
-                        .filter(|_| plan.returning == Some(Returning::AllOld)),
-                    return_values_on_condition_check_failure: on_condition_failure,
-                    ..Default::default()
-                },
-            )
-            .await?
-            .attributes
-        }
+        WriteKind::Insert(item) => put_item::handle(
+            app,
+            PutItemInput {
+                table_name: Some(plan.table),
+                item: Some(item),
+                condition_expression: plan.condition,
+                expression_attribute_names: names,
+                expression_attribute_values: values,
+                return_values_on_condition_check_failure: on_condition_failure,
+                return_consumed_capacity: capacity,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(duplicate_item)
+        .map(|out| (None, out.consumed_capacity))?,
+        WriteKind::Update { key, expression } => update_item::handle(
+            app,
+            UpdateItemInput {
+                table_name: Some(plan.table),
+                key: Some(key),
+                update_expression: Some(expression),
+                condition_expression: plan.condition,
+                expression_attribute_names: names,
+                expression_attribute_values: values,
+                return_values,
+                return_values_on_condition_check_failure: on_condition_failure,
+                return_consumed_capacity: capacity,
+                ..Default::default()
+            },
+        )
+        .await
+        .map(|out| (out.attributes, out.consumed_capacity))?,
+        WriteKind::Delete { key } => delete_item::handle(
+            app,
+            DeleteItemInput {
+                table_name: Some(plan.table),
+                key: Some(key),
+                condition_expression: plan.condition,
+                expression_attribute_names: names,
+                expression_attribute_values: values,
+                return_values: return_values.filter(|_| plan.returning == Some(Returning::AllOld)),
+                return_values_on_condition_check_failure: on_condition_failure,
+                return_consumed_capacity: capacity,
+                ..Default::default()
+            },
+        )
+        .await
+        .map(|out| (out.attributes, out.consumed_capacity))?,
     };
-    // A projection with nothing in it (MODIFIED of attributes that did not exist) is no
-    // row at all.
-    Ok(attributes.into_iter().filter(|a| !a.is_empty()).collect())
+    Ok(Written {
+        // A projection with nothing in it (MODIFIED of attributes that did not exist) is
+        // no row at all.
+        items: attributes.into_iter().filter(|a| !a.is_empty()).collect(),
+        consumed_capacity,
+    })
 }
 
 /// Reads the one item a single-key SELECT names, as a GetItem.
@@ -128,7 +136,7 @@ pub async fn read_one(
 pub struct Page {
     pub items: Vec<ReadItem>,
     pub last_evaluated_key: Option<Item>,
-    pub consumed_capacity: Option<shared::wire::ops::common::ConsumedCapacity>,
+    pub consumed_capacity: Option<ConsumedCapacity>,
 }
 
 pub async fn read_page(app: &App, read: Read) -> Result<Page, ApiError> {
