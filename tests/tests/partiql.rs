@@ -778,7 +778,7 @@ async fn cached_v(db: &Db, pk: &str) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn statements_pass_through_the_proxy_and_invalidate_its_cache() {
+async fn partiql_through_a_proxy_node_stays_coherent_with_the_store() {
     let store = StoreProcess::spawn();
     let proxy = ProxyProcess::spawn(&store);
     let table = unique_name("pqproxy");
