@@ -55,7 +55,49 @@ pub struct ConsumedCapacity {
     pub global_secondary_indexes: Option<std::collections::BTreeMap<String, Capacity>>,
 }
 
+fn add_units(total: &mut Option<f64>, more: Option<f64>) {
+    if let Some(more) = more {
+        *total = Some(total.unwrap_or(0.0) + more);
+    }
+}
+
+impl Capacity {
+    fn add(&mut self, other: &Capacity) {
+        self.capacity_units += other.capacity_units;
+        add_units(&mut self.read_capacity_units, other.read_capacity_units);
+        add_units(&mut self.write_capacity_units, other.write_capacity_units);
+    }
+}
+
 impl ConsumedCapacity {
+    /// Adds what another call on the same table consumed (one PartiQL SELECT that runs
+    /// several Queries answers with their sum).
+    pub fn add(&mut self, other: &ConsumedCapacity) {
+        self.capacity_units += other.capacity_units;
+        add_units(&mut self.read_capacity_units, other.read_capacity_units);
+        add_units(&mut self.write_capacity_units, other.write_capacity_units);
+        if let Some(theirs) = &other.table {
+            self.table.get_or_insert_with(Capacity::default).add(theirs);
+        }
+        for (mine, theirs) in [
+            (
+                &mut self.local_secondary_indexes,
+                &other.local_secondary_indexes,
+            ),
+            (
+                &mut self.global_secondary_indexes,
+                &other.global_secondary_indexes,
+            ),
+        ] {
+            for (name, units) in theirs.iter().flatten() {
+                mine.get_or_insert_with(Default::default)
+                    .entry(name.clone())
+                    .or_default()
+                    .add(units);
+            }
+        }
+    }
+
     /// Read units on a table (no index breakdown beyond the table's own share).
     pub fn read(table: &str, units: f64, mode: ReturnConsumedCapacity) -> Option<Self> {
         Self::build(table, units, true, mode)
@@ -94,5 +136,49 @@ impl ConsumedCapacity {
                 ..Default::default()
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacities_add_up_with_their_breakdowns() {
+        let one = |units: f64| ConsumedCapacity {
+            table_name: "t".into(),
+            capacity_units: units,
+            read_capacity_units: Some(units),
+            write_capacity_units: None,
+            table: Some(Capacity {
+                read_capacity_units: Some(units),
+                write_capacity_units: None,
+                capacity_units: units,
+            }),
+            local_secondary_indexes: None,
+            global_secondary_indexes: Some(
+                [(
+                    "g".to_string(),
+                    Capacity {
+                        read_capacity_units: Some(units),
+                        write_capacity_units: None,
+                        capacity_units: units,
+                    },
+                )]
+                .into_iter()
+                .collect(),
+            ),
+        };
+        let mut total = one(1.0);
+        total.add(&one(0.5));
+        assert_eq!(total.capacity_units, 1.5);
+        assert_eq!(total.read_capacity_units, Some(1.5));
+        assert_eq!(total.write_capacity_units, None);
+        assert_eq!(total.table.as_ref().map(|t| t.capacity_units), Some(1.5));
+        assert_eq!(
+            total.global_secondary_indexes.unwrap()["g"].capacity_units,
+            1.5
+        );
+        assert!(total.local_secondary_indexes.is_none());
     }
 }

@@ -25,6 +25,15 @@ use crate::app::App;
 /// What a SELECT runs.
 pub enum Read {
     Query(QueryInput),
+    /// One Query per partition of an `IN` list (or an OR of equalities) on the partition
+    /// key, in the order written: `query` with the value placeholder `placeholder` set to
+    /// each of `partitions` in turn (`hash` names the partition key attribute).
+    Queries {
+        query: QueryInput,
+        hash: String,
+        placeholder: String,
+        partitions: Vec<AttributeValue>,
+    },
     Scan(ScanInput),
 }
 
@@ -258,6 +267,34 @@ fn key_of<'a>(
     Ok((key, (!rest.is_empty()).then_some(rest)))
 }
 
+/// The values of `hash IN [v, ...]` or `hash = v OR hash = w ...` (literals only).
+fn partition_list<'a>(condition: &'a Condition, hash: &str) -> Option<Vec<&'a Literal>> {
+    fn disjuncts(c: &Condition) -> Vec<&Condition> {
+        match c {
+            Condition::Or(a, b) => {
+                let mut out = disjuncts(a);
+                out.extend(disjuncts(b));
+                out
+            }
+            other => vec![other],
+        }
+    }
+    match condition {
+        Condition::In(Operand::Path(p), list) if p.is_attribute(hash) => list
+            .iter()
+            .map(|o| match o {
+                Operand::Literal(l) => Some(l),
+                _ => None,
+            })
+            .collect(),
+        Condition::Or(..) => disjuncts(condition)
+            .into_iter()
+            .map(|d| equality_on(d, hash))
+            .collect(),
+        _ => None,
+    }
+}
+
 /// Whether a conjunct can be part of a key condition on sort key `range`.
 fn is_sort_condition(condition: &Condition, range: &str) -> bool {
     let literal = |o: &Operand| matches!(o, Operand::Literal(_));
@@ -317,11 +354,17 @@ fn plan_select(
     let hash = &schema.hash.name;
     let range = schema.range.as_ref().map(|r| r.name.as_str());
 
-    // The key condition: the partition-key equality and at most one sort-key condition;
-    // a Query only if no other conjunct touches a key attribute (a Query filter may not).
+    // The key condition: the partition-key equality (or list of them) and at most one
+    // sort-key condition; a Query only if no other conjunct touches a key attribute (a
+    // Query filter may not).
     let hash_at = conjuncts
         .iter()
-        .position(|c| equality_on(c, hash).is_some());
+        .position(|c| equality_on(c, hash).is_some())
+        .or_else(|| {
+            conjuncts
+                .iter()
+                .position(|c| partition_list(c, hash).is_some())
+        });
     let mut key_parts: Vec<&Condition> = Vec::new();
     let mut filter: Vec<&Condition> = Vec::new();
     let mut is_query = hash_at.is_some();
@@ -393,13 +436,33 @@ fn plan_select(
     };
 
     let read = if is_query {
-        let key_condition = render_all(renderer, &key_parts)?;
+        let (hash_part, sort_part) = (key_parts[0], key_parts.get(1));
+        let mut listed = None;
+        let mut key_condition = match partition_list(hash_part, hash) {
+            Some(literals) if equality_on(hash_part, hash).is_none() => {
+                let mut partitions: Vec<AttributeValue> = Vec::with_capacity(literals.len());
+                for literal in literals {
+                    let value = bind(literal, params)?;
+                    if !partitions.contains(&value) {
+                        partitions.push(value);
+                    }
+                }
+                let placeholder = renderer.value(partitions[0].clone());
+                let text = format!("{} = {placeholder}", renderer.name(hash));
+                listed = Some((placeholder, partitions));
+                text
+            }
+            _ => renderer.condition(hash_part)?,
+        };
+        if let Some(sort) = sort_part {
+            key_condition = format!("({key_condition}) AND ({})", renderer.condition(sort)?);
+        }
         let filter_expression = if filter.is_empty() {
             None
         } else {
             Some(render_all(renderer, &filter)?)
         };
-        Read::Query(QueryInput {
+        let query = QueryInput {
             table_name: Some(select.table.clone()),
             index_name: select.index.clone(),
             limit: options.limit,
@@ -414,7 +477,16 @@ fn plan_select(
             expression_attribute_values: non_empty(std::mem::take(&mut renderer.values))
                 .map(ExpressionValues),
             ..Default::default()
-        })
+        };
+        match listed {
+            None => Read::Query(query),
+            Some((placeholder, partitions)) => Read::Queries {
+                query,
+                hash: hash.clone(),
+                placeholder,
+                partitions,
+            },
+        }
     } else {
         let filter_expression = select
             .condition

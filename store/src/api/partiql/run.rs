@@ -1,12 +1,13 @@
 //! Running one planned statement through the classic operations' handlers.
 
-use shared::model::Item;
+use shared::model::{AttributeValue, Item};
 use shared::partiql::ast::Returning;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::common::ConsumedCapacity;
 use shared::wire::ops::delete_item::DeleteItemInput;
 use shared::wire::ops::get_item::GetItemInput;
 use shared::wire::ops::put_item::PutItemInput;
+use shared::wire::ops::query::QueryInput;
 use shared::wire::ops::update_item::UpdateItemInput;
 
 use super::plan::{Read, ReadPlan, WriteKind, WritePlan};
@@ -157,5 +158,61 @@ pub async fn read_page(app: &App, read: Read) -> Result<Page, ApiError> {
                 consumed_capacity: output.consumed_capacity,
             }
         }
+        Read::Queries {
+            query,
+            hash,
+            placeholder,
+            partitions,
+        } => read_partitions(app, query, &hash, &placeholder, &partitions).await?,
     })
+}
+
+/// Queries `partitions` one after another into one page. `Limit` counts across them; a
+/// Query that stops early (on Limit or its 1 MB) ends the page, and its key, which names
+/// its partition, is where the next page starts.
+async fn read_partitions(
+    app: &App,
+    mut query: QueryInput,
+    hash: &str,
+    placeholder: &str,
+    partitions: &[AttributeValue],
+) -> Result<Page, ApiError> {
+    let mut start = query.exclusive_start_key.take();
+    let first = match &start {
+        None => 0,
+        Some(key) => partitions
+            .iter()
+            .position(|p| key.get(hash) == Some(p))
+            .ok_or_else(|| ApiError::validation("Invalid NextToken"))?,
+    };
+    let mut page = Page {
+        items: Vec::new(),
+        last_evaluated_key: None,
+        consumed_capacity: None,
+    };
+    let limit = query.limit;
+    // Limit counts the items read, before any filter, as a Query's does.
+    let mut scanned = 0;
+    for partition in &partitions[first..] {
+        let mut one = query.clone();
+        if let Some(values) = one.expression_attribute_values.as_mut() {
+            values.0.insert(placeholder.to_string(), partition.clone());
+        }
+        one.exclusive_start_key = start.take();
+        one.limit = limit.map(|l| l - scanned);
+        let output = query::handle(app, one).await?;
+        scanned += i64::try_from(output.scanned_count).unwrap_or(i64::MAX);
+        page.items.extend(output.items.unwrap_or_default());
+        if let Some(used) = output.consumed_capacity {
+            match page.consumed_capacity.as_mut() {
+                None => page.consumed_capacity = Some(used),
+                Some(total) => total.add(&used),
+            }
+        }
+        if output.last_evaluated_key.is_some() {
+            page.last_evaluated_key = output.last_evaluated_key;
+            break;
+        }
+    }
+    Ok(page)
 }
