@@ -19,6 +19,8 @@ import {
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
+  ExecuteStatementCommand,
+  ExecuteTransactionCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -272,6 +274,33 @@ await expectError("ValidationException", () =>
 await expectError("ResourceNotFoundException", () =>
   docs.send(new GetCommand({ TableName: `${table}-missing`, Key: { pk: "x", sk: 1 } })),
 );
+
+// PartiQL through the DocumentClient (native values marshalled as parameters).
+await docs.send(
+  new ExecuteStatementCommand({
+    Statement: `INSERT INTO "${table}" VALUE {'pk': ?, 'sk': ?, 'tags': ?, 'doc': ?}`,
+    Parameters: ["ql", 1, new Set(["a"]), { nested: [1, "two"] }],
+  }),
+);
+await expectError("DuplicateItemException", () =>
+  docs.send(new ExecuteStatementCommand({ Statement: `INSERT INTO "${table}" VALUE {'pk': 'ql', 'sk': 1}` })),
+);
+await docs.send(
+  new ExecuteTransactionCommand({
+    TransactStatements: [
+      // A guard on another item (one transaction may not name an item twice).
+      { Statement: `EXISTS(SELECT * FROM "${table}" WHERE pk = ? AND sk = ?)`, Parameters: ["batch", 0] },
+      { Statement: `UPDATE "${table}" SET n = ? WHERE pk = 'ql' AND sk = 1`, Parameters: [7] },
+    ],
+  }),
+);
+const selected = await docs.send(
+  new ExecuteStatementCommand({ Statement: `SELECT * FROM "${table}" WHERE pk = ?`, Parameters: ["ql"], ConsistentRead: true }),
+);
+assert.equal(selected.Items.length, 1);
+assert.equal(selected.Items[0].n, 7);
+assert.deepEqual(selected.Items[0].doc, { nested: [1, "two"] });
+assert.ok(selected.Items[0].tags.has("a"));
 
 await client.send(new DeleteTableCommand({ TableName: table }));
 console.log("js smoke: ok");
