@@ -10,16 +10,16 @@
 #
 # Scenarios (one connection, N requests, after a warm-up that fills caches and code paths):
 #   store-get, store-put, store-query   the store (Query: a partition of 10 items of 1 KB)
-#   proxy-get                            a cached GetItem through one proxy node
-#   fixed-get                            the fixed-body server answering the store's 1 KB
-#                                        GetItem answer (the same-size ceiling)
+#   proxy-get, proxy-query               a cached GetItem / Query through one proxy node
+#   fixed-get, fixed-query               the fixed-body server answering the store's 1 KB
+#                                        GetItem / 10-item Query answer (same-size ceilings)
 # Each server runs under callgrind with instrumentation off until the measured requests
 # start. The load generator's /metrics scrapes of the proxy (two per run) are subtracted.
 # Knobs: N (requests, 2000), ITEMS (10000), SCENARIOS. Needs valgrind (Debian package).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N=${N:-2000}
-SCENARIOS=${SCENARIOS:-"store-get store-put store-query proxy-get fixed-get"}
+SCENARIOS=${SCENARIOS:-"store-get store-put store-query proxy-get fixed-get proxy-query fixed-query"}
 command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind" >&2; exit 1; }
 build
 
@@ -62,6 +62,10 @@ loadgen --endpoint "$SEED" --preload --requests 1 --concurrency 4
 curl -s -H 'X-Amz-Target: DynamoDB_20120810.GetItem' \
   -H 'Authorization: AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/dynamodb/aws4_request' \
   -d '{"TableName":"loadgen","Key":{"pk":{"S":"p00000000"},"sk":{"N":"0"}}}' "$SEED" >"$TMP/get-body.json"
+curl -s -H 'X-Amz-Target: DynamoDB_20120810.Query' \
+  -H 'Authorization: AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/dynamodb/aws4_request' \
+  -d '{"TableName":"loadgen","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p00000000"}}}' \
+  "$SEED" >"$TMP/query-body.json"
 
 # wait_banner NAME BANNER: the address a server printed (valgrind starts slowly).
 wait_banner() {
@@ -84,25 +88,27 @@ for scenario in $SCENARIOS; do
       loadgen --endpoint "$url" --preload --requests 1 --concurrency 4
       measure "$scenario" "$pid" "$url" "$op"
       ;;
-    proxy-get)
+    proxy-get | proxy-query)
+      op=${scenario#proxy-}
       grind "$scenario" "$BIN/dax-proxy" --listen 127.0.0.1:0 --store "$SEED" --record-ttl 1h \
-        >"$TMP/$scenario.out" 2>"$TMP/$scenario.err" &
+        --query-ttl 1h >"$TMP/$scenario.out" 2>"$TMP/$scenario.err" &
       pid=$!
       PIDS+=("$pid")
       url=http://$(wait_banner "$scenario" "dax-proxy listening on")
-      # Every item once, so that the measured reads are all hits.
-      loadgen --endpoint "$url" --skip-setup --distribution sequential --mix get=100 \
+      # Every item (or partition) once, so that the measured reads are all hits.
+      loadgen --endpoint "$url" --skip-setup --distribution sequential --mix "$op=100" \
         --requests "$ITEMS" --concurrency 1
-      measure "$scenario" "$pid" "$url" get
+      measure "$scenario" "$pid" "$url" "$op"
       scrape=$(total "$scenario" "metrics_exporter_prometheus::recorder::Inner::render")
       ;;
-    fixed-get)
+    fixed-get | fixed-query)
+      op=${scenario#fixed-}
       grind "$scenario" "$BIN/dax-loadgen" fixed-server --listen 127.0.0.1:0 \
-        --body-file "$TMP/get-body.json" >"$TMP/$scenario.out" 2>&1 &
+        --body-file "$TMP/$op-body.json" >"$TMP/$scenario.out" 2>&1 &
       pid=$!
       PIDS+=("$pid")
       url=http://$(wait_banner "$scenario" "fixed-server listening on")
-      measure "$scenario" "$pid" "$url" get
+      measure "$scenario" "$pid" "$url" "$op"
       ;;
     *) echo "instructions.sh: unknown scenario $scenario" >&2; exit 2 ;;
   esac

@@ -54,21 +54,22 @@ pub async fn query_or_scan(node: &Node, op: Op, headers: &HeaderMap, body: Bytes
 }
 
 /// The cache key of a cacheable request (`None`: strongly consistent, asks for a capacity
-/// report, or not a JSON object): the operation and the canonical request. Parses only the
-/// request's top level and borrows from it, since every hit pays for this.
+/// report, or not a JSON object): the operation and the canonical request, made in one pass
+/// over the body, since every hit pays for it.
 fn cache_key(op: Op, body: &[u8]) -> Option<Vec<u8>> {
-    let members = canonical::members(std::str::from_utf8(body).ok()?)?;
-    for (name, value) in &members {
-        match (name.as_ref(), value.get()) {
-            ("ConsistentRead", "true") => return None,
-            ("ReturnConsumedCapacity", text) if text != r#""NONE""# => return None,
-            _ => {}
-        }
+    let text = std::str::from_utf8(body).ok()?;
+    if text.trim_start().as_bytes().first() != Some(&b'{') {
+        return None;
     }
     let mut key = Vec::with_capacity(op.name().len() + 1 + body.len());
     key.extend_from_slice(op.name().as_bytes());
     key.push(0);
-    canonical::write_members(members, &mut key)?;
+    let cacheable = |name: &str, value: &[u8]| match name {
+        "ConsistentRead" => value != b"true",
+        "ReturnConsumedCapacity" => value == br#""NONE""#,
+        _ => true,
+    };
+    canonical::write_canonical(text, &mut key, cacheable)?;
     Some(key)
 }
 
