@@ -2,7 +2,8 @@
 //!
 //! - SELECT with an equality on the partition key (a top-level AND conjunct) is a Query:
 //!   that equality and one sort-key condition form the key condition, the other conjuncts
-//!   the filter. Any other SELECT is a Scan filtered by the whole WHERE, as in DynamoDB.
+//!   the filter. `pk IN [...]` or ORed `pk` equalities make one Query per partition. Any
+//!   other SELECT is a Scan filtered by the whole WHERE, as in DynamoDB.
 //! - INSERT is a PutItem that must not find the key (DuplicateItemException otherwise).
 //! - UPDATE is an UpdateItem of the item named by key equalities in the WHERE; the item
 //!   must exist and the rest of the WHERE hold (ConditionalCheckFailedException).
