@@ -816,6 +816,25 @@ async fn statements_report_consumed_capacity_when_asked() {
     // Not asked: not sent.
     let plain = db.stmt("UPDATE $T SET v = 2 WHERE pk = 'cap'", &[]);
     assert!(ok(plain.send().await).consumed_capacity.is_none());
+
+    // A batch sums its statements per table.
+    let insert = "INSERT INTO $T VALUE {'pk': ?}";
+    let batch = db
+        .ddb
+        .batch_execute_statement()
+        .statements(db.batch(insert, &[s("cap-1")]))
+        .statements(db.batch(insert, &[s("cap-2")]))
+        .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total);
+    let out = ok(batch.send().await);
+    let used = out.consumed_capacity();
+    assert_eq!(used.len(), 1, "{used:?}");
+    assert_eq!(used[0].table_name(), Some(db.table.as_str()));
+    assert_eq!(used[0].capacity_units(), Some(2.0));
+    let quiet = db
+        .ddb
+        .batch_execute_statement()
+        .statements(db.batch("SELECT * FROM $T WHERE pk = 'cap'", &[]));
+    assert!(ok(quiet.send().await).consumed_capacity.is_none());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 //! entry and does not stop the others.
 
 use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::ops::common::{ConsumedCapacity, ReturnConsumedCapacity};
 use shared::wire::ops::partiql::{
     BatchExecuteStatementInput, BatchExecuteStatementOutput, BatchStatementError,
     BatchStatementResponse,
@@ -25,6 +26,10 @@ pub async fn handle(
             "1 validation error detected: Value at 'statements' failed to satisfy constraint: Member must have length less than or equal to {MAX_STATEMENTS} and greater than or equal to 1"
         )));
     }
+    // Checked once here, not once per statement.
+    ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
+    let capacity = input.return_consumed_capacity;
+    let mut used = PerTable::default();
     let mut plans = Vec::with_capacity(statements.len());
     for request in &statements {
         let options = ReadOptions {
@@ -58,25 +63,34 @@ pub async fn handle(
                         ),
                         Some(table),
                     ),
-                    Some(key) => match run::read_one(app, *read, key, request.consistent_read).await {
-                        Ok(item) => BatchStatementResponse {
-                            table_name: Some(table),
-                            item,
-                            error: None,
-                        },
-                        Err(e) => failed(e, Some(table)),
-                    },
+                    Some(key) => {
+                        let consistent = request.consistent_read;
+                        match run::read_one(app, *read, key, consistent, capacity.clone()).await {
+                            Ok(output) => {
+                                used.add(output.consumed_capacity);
+                                BatchStatementResponse {
+                                    table_name: Some(table),
+                                    item: output.item,
+                                    error: None,
+                                }
+                            }
+                            Err(e) => failed(e, Some(table)),
+                        }
+                    }
                 }
             }
             Ok(Plan::Write(write)) => {
                 let table = write.table.clone();
                 let on_failure = request.return_values_on_condition_check_failure;
-                match run::write(app, write, on_failure, None).await {
-                    Ok(written) => BatchStatementResponse {
-                        table_name: Some(table),
-                        item: written.items.into_iter().next().map(ReadItem::Shaped),
-                        error: None,
-                    },
+                match run::write(app, write, on_failure, capacity.clone()).await {
+                    Ok(written) => {
+                        used.add(written.consumed_capacity);
+                        BatchStatementResponse {
+                            table_name: Some(table),
+                            item: written.items.into_iter().next().map(ReadItem::Shaped),
+                            error: None,
+                        }
+                    }
                     Err(e) => failed(e, Some(table)),
                 }
             }
@@ -85,8 +99,27 @@ pub async fn handle(
     }
     Ok(BatchExecuteStatementOutput {
         responses,
-        consumed_capacity: None,
+        consumed_capacity: used.into_list(),
     })
+}
+
+/// The capacity a batch consumed, one entry per table, in first-use order.
+#[derive(Default)]
+struct PerTable(Vec<ConsumedCapacity>);
+
+impl PerTable {
+    fn add(&mut self, used: Option<ConsumedCapacity>) {
+        let Some(used) = used else { return };
+        match self.0.iter_mut().find(|c| c.table_name == used.table_name) {
+            Some(total) => total.add(&used),
+            None => self.0.push(used),
+        }
+    }
+
+    /// `None` when nothing was asked for (or nothing ran).
+    fn into_list(self) -> Option<Vec<ConsumedCapacity>> {
+        (!self.0.is_empty()).then_some(self.0)
+    }
 }
 
 /// A statement's error entry, with DynamoDB's short code.

@@ -5,7 +5,7 @@ use shared::partiql::ast::Returning;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::common::ConsumedCapacity;
 use shared::wire::ops::delete_item::DeleteItemInput;
-use shared::wire::ops::get_item::GetItemInput;
+use shared::wire::ops::get_item::{GetItemInput, GetItemOutput};
 use shared::wire::ops::put_item::PutItemInput;
 use shared::wire::ops::query::QueryInput;
 use shared::wire::ops::update_item::UpdateItemInput;
@@ -107,18 +107,20 @@ pub async fn write(
     })
 }
 
-/// Reads the one item a single-key SELECT names, as a GetItem.
+/// Reads the one item a single-key SELECT names, as a GetItem (`capacity`: the request's
+/// ReturnConsumedCapacity).
 pub async fn read_one(
     app: &App,
     plan: ReadPlan,
     key: Item,
     consistent_read: Option<bool>,
-) -> Result<Option<ReadItem>, ApiError> {
+    capacity: Option<String>,
+) -> Result<GetItemOutput<ReadItem>, ApiError> {
     let (projection_expression, expression_attribute_names) = match plan.projection {
         Some((text, names)) => (Some(text), Some(names)),
         None => (None, None),
     };
-    let output = get_item::handle(
+    get_item::handle(
         app,
         GetItemInput {
             table_name: Some(plan.table),
@@ -126,11 +128,11 @@ pub async fn read_one(
             consistent_read,
             projection_expression,
             expression_attribute_names,
+            return_consumed_capacity: capacity,
             ..Default::default()
         },
     )
-    .await?;
-    Ok(output.item)
+    .await
 }
 
 /// A page of a SELECT: its items, the key to go on from, and the capacity it used.
