@@ -296,6 +296,16 @@ async fn select_queries_scans_filters_and_projections() {
     // A key that matches nothing is an empty result, not an error.
     let none = db.select("SELECT * FROM $T WHERE pk = 'zzz'", &[]).await;
     assert!(none.is_empty(), "{none:?}");
+
+    // MISSING: only p1 has `m`.
+    let without = db
+        .select("SELECT * FROM $T WHERE pk = 'p' AND m = MISSING", &[])
+        .await;
+    assert_eq!(sks(&without), vec![2, 3, 4, 5]);
+    let with = db
+        .select("SELECT * FROM $T WHERE pk = 'p' AND m <> MISSING", &[])
+        .await;
+    assert_eq!(sks(&with), vec![1]);
 }
 
 #[tokio::test]

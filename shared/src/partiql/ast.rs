@@ -124,6 +124,9 @@ pub enum Literal {
     Number(String),
     Bool(bool),
     Null,
+    /// `MISSING`: no value. `x = MISSING` tests that `x` is absent; a map member whose value
+    /// is MISSING is left out.
+    Missing,
     List(Vec<Literal>),
     /// `{'key': value, ...}` in the order written.
     Map(Vec<(String, Literal)>),

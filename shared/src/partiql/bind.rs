@@ -17,6 +17,11 @@ pub fn bind(literal: &Literal, params: &[AttributeValue]) -> Result<AttributeVal
         }
         Literal::Bool(b) => AttributeValue::Bool(*b),
         Literal::Null => AttributeValue::Null,
+        Literal::Missing => {
+            return Err(ApiError::validation(
+                "MISSING is not a value: compare with it (x = MISSING) or leave the attribute out",
+            ))
+        }
         Literal::List(items) => AttributeValue::L(
             items
                 .iter()
@@ -26,7 +31,9 @@ pub fn bind(literal: &Literal, params: &[AttributeValue]) -> Result<AttributeVal
         Literal::Map(entries) => {
             let mut map = Item::new();
             for (key, value) in entries {
-                map.insert(key.clone(), bind(value, params)?);
+                if *value != Literal::Missing {
+                    map.insert(key.clone(), bind(value, params)?);
+                }
             }
             AttributeValue::M(map)
         }

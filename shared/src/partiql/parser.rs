@@ -412,6 +412,7 @@ impl Parser {
                 "true" => Literal::Bool(true),
                 "false" => Literal::Bool(false),
                 "null" => Literal::Null,
+                "missing" => Literal::Missing,
                 _ => {
                     self.at -= 1;
                     return Err(self.unexpected("a value"));

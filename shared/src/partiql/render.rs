@@ -87,6 +87,18 @@ impl<'a> Renderer<'a> {
 
     pub fn condition(&mut self, condition: &Condition) -> Result<String, ApiError> {
         Ok(match condition {
+            // `x = MISSING` / `x <> MISSING`: whether x is absent / present.
+            Condition::Compare(x, cmp @ (Comparator::Eq | Comparator::Ne), missing)
+            | Condition::Compare(missing, cmp @ (Comparator::Eq | Comparator::Ne), x)
+                if *missing == Operand::Literal(Literal::Missing) =>
+            {
+                let function = if *cmp == Comparator::Eq {
+                    "attribute_not_exists"
+                } else {
+                    "attribute_exists"
+                };
+                format!("{function}({})", self.operand(x)?)
+            }
             Condition::Compare(a, cmp, b) => {
                 format!("{} {} {}", self.operand(a)?, cmp.symbol(), self.operand(b)?)
             }

@@ -218,6 +218,32 @@ fn hostile_nesting_and_length_are_refused_not_overflowed() {
 }
 
 #[test]
+fn missing_compares_as_absence_and_drops_map_members() {
+    let parsed = parse(r#"SELECT * FROM "t" WHERE a = MISSING AND MISSING <> b"#).unwrap();
+    let Statement::Select(select) = parsed.statement else {
+        panic!("not a select")
+    };
+    let mut renderer = Renderer::new(&[]);
+    let condition = renderer.condition(&select.condition.unwrap()).unwrap();
+    assert_eq!(
+        condition,
+        "(attribute_not_exists(#p0)) AND (attribute_exists(#p1))"
+    );
+    let item = Literal::Map(vec![
+        ("pk".into(), Literal::String("k".into())),
+        ("gone".into(), Literal::Missing),
+    ]);
+    let AttributeValue::M(map) = bind(&item, &[]).unwrap() else {
+        panic!("not a map")
+    };
+    assert_eq!(map.keys().collect::<Vec<_>>(), vec!["pk"]);
+    assert_eq!(
+        bind(&Literal::Missing, &[]).unwrap_err().code,
+        ErrorCode::ValidationException
+    );
+}
+
+#[test]
 fn parses_exists_checks() {
     let parsed = parse(r#"EXISTS(SELECT * FROM "t" WHERE pk = ? AND n > 1)"#).unwrap();
     let Statement::Exists(select) = parsed.statement else {
