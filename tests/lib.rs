@@ -741,6 +741,24 @@ impl RawResponse {
     }
 }
 
+/// The index of the one node among `nodes` that holds the primary lease, once exactly one
+/// says so (`dax_primary`); panics if that does not happen within 10 s.
+pub async fn primary_of(nodes: &[&ProxyProcess]) -> usize {
+    for _ in 0..200 {
+        let mut primaries = Vec::new();
+        for (i, node) in nodes.iter().enumerate() {
+            if metric(&node.endpoint(), "dax_primary").await == 1.0 {
+                primaries.push(i);
+            }
+        }
+        if let [one] = primaries[..] {
+            return one;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no single node became primary");
+}
+
 /// Reads one metric (summing every label set) from a process's `/metrics`.
 pub async fn metric(endpoint: &str, name: &str) -> f64 {
     let text = reqwest::get(format!("{endpoint}/metrics"))

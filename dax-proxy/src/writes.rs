@@ -100,12 +100,12 @@ async fn forward_to_primary(
     }
 }
 
-/// One item a write touched: its table and its key, its whole new item, or (a PartiQL
-/// UPDATE or DELETE) the attribute equalities of its WHERE, among them its key.
+/// One item a write touched: its table and either attributes holding its key (exactly the
+/// key, or for a PartiQL UPDATE or DELETE the equalities of its WHERE, the key among them)
+/// or its whole new item.
 enum Written {
     Key(String, Item),
     Item(String, Item),
-    Equalities(String, Item),
 }
 
 /// Whether a PartiQL request writes (reads pass through to the store uncached, as in DAX,
@@ -123,7 +123,7 @@ async fn invalidate_written(node: &Node, op: Op, headers: &HeaderMap, body: &[u8
     };
     for written in touched(op, &request) {
         let (table, item, is_key) = match written {
-            Written::Key(t, k) | Written::Equalities(t, k) => (t, k, true),
+            Written::Key(t, k) => (t, k, true),
             Written::Item(t, i) => (t, i, false),
         };
         let table = table_name(&table).to_string();
@@ -250,7 +250,7 @@ fn statement_written(request: &Value) -> Option<Written> {
                 }
             }
         }
-        Written::Equalities(table.to_string(), bound)
+        Written::Key(table.to_string(), bound)
     };
     match &parsed.statement {
         Statement::Select(_) | Statement::Exists(_) => None,
@@ -276,7 +276,6 @@ mod tests {
             .map(|w| match w {
                 Written::Key(t, k) => (t, k, "key"),
                 Written::Item(t, i) => (t, i, "item"),
-                Written::Equalities(t, e) => (t, e, "equalities"),
             })
             .collect()
     }
@@ -301,7 +300,7 @@ mod tests {
             , "Parameters": [{ "S": "b" }]
         });
         let got = written(Op::ExecuteStatement, update);
-        assert_eq!(got[0].2, "equalities");
+        assert_eq!(got[0].2, "key");
         assert_eq!(got[0].1["pk"], s("b"));
         assert_eq!(
             got[0].1["sk"],
@@ -316,7 +315,7 @@ mod tests {
         ] });
         let got = written(Op::BatchExecuteStatement, batch);
         assert_eq!(got.len(), 2);
-        assert_eq!((got[0].0.as_str(), got[0].2), ("u", "equalities"));
+        assert_eq!((got[0].0.as_str(), got[0].2), ("u", "key"));
 
         let reads = json!({ "TransactStatements": [
             { "Statement": "SELECT * FROM \"t\" WHERE pk = 'a'" }

@@ -936,25 +936,7 @@ async fn partiql_writes_through_a_replica_go_through_the_primary() {
     let table = unique_name("pqreplica");
     create_hash_table(&store.client(), &table).await;
     // Whichever node holds the lease, the other forwards.
-    let nodes = [&first, &second];
-    let primary = async || {
-        let mut flags = Vec::new();
-        for node in nodes {
-            flags.push(metric(&node.endpoint(), "dax_primary").await);
-        }
-        flags
-    };
-    let settled = wait_until(
-        Duration::from_secs(10),
-        Duration::from_millis(50),
-        || async {
-            let flags = primary().await;
-            flags.iter().filter(|f| **f == 1.0).count() == 1
-        },
-    )
-    .await;
-    assert!(settled, "no single primary among two nodes");
-    let replica = if primary().await[0] == 1.0 {
+    let replica = if primary_of(&[&first, &second]).await == 0 {
         &second
     } else {
         &first

@@ -46,19 +46,6 @@ async fn wait_for_value(node: &Client, table: &str, pk: &str, want: Option<&str>
     assert!(ok, "node never served {want:?} for {pk}");
 }
 
-/// The endpoint of the node holding the primary lease.
-async fn primary_of(nodes: &[&ProxyProcess]) -> usize {
-    for _ in 0..200 {
-        for (i, node) in nodes.iter().enumerate() {
-            if metric(&node.endpoint(), "dax_primary").await == 1.0 {
-                return i;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no node became primary");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hits_and_misses_are_counted_and_reads_bypass_when_consistent() {
     let store = StoreProcess::spawn();

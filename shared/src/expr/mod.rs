@@ -29,7 +29,8 @@ use crate::model::{AttributeValue, Item, KeySchema};
 use crate::wire::error::ApiError;
 
 use ast::{Action, Cond, Operand};
-use parser::{CmpOp, Parser};
+pub use parser::CmpOp;
+use parser::Parser;
 use resolve::Resolver;
 
 /// Longest expression accepted, in bytes (DynamoDB's 4 KB).

@@ -19,9 +19,9 @@ use super::lexer::{lex, Token, TokenKind};
 /// Deepest nesting of parentheses, `NOT`s and function calls accepted.
 pub(crate) const MAX_DEPTH: usize = 100;
 
-/// A comparison operator.
+/// A comparison operator (also PartiQL's, `crate::partiql`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CmpOp {
+pub enum CmpOp {
     Eq,
     Ne,
     Lt,

@@ -146,33 +146,13 @@ pub enum Operand {
     Arithmetic(Box<Operand>, char, Box<Operand>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comparator {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl Comparator {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Comparator::Eq => "=",
-            Comparator::Ne => "<>",
-            Comparator::Lt => "<",
-            Comparator::Le => "<=",
-            Comparator::Gt => ">",
-            Comparator::Ge => ">=",
-        }
-    }
-}
+/// The expression language's comparison operators serve PartiQL unchanged.
+pub use crate::expr::CmpOp;
 
 /// A WHERE condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
-    Compare(Operand, Comparator, Operand),
+    Compare(Operand, CmpOp, Operand),
     Between(Operand, Operand, Operand),
     In(Operand, Vec<Operand>),
     /// `begins_with(...)`, `contains(...)`, `attribute_type(...)`, `exists(...)`,
@@ -192,8 +172,8 @@ impl Condition {
     /// attribute's name and the literal.
     pub fn equality(&self) -> Option<(&str, &Literal)> {
         match self {
-            Condition::Compare(Operand::Path(p), Comparator::Eq, Operand::Literal(l))
-            | Condition::Compare(Operand::Literal(l), Comparator::Eq, Operand::Path(p))
+            Condition::Compare(Operand::Path(p), CmpOp::Eq, Operand::Literal(l))
+            | Condition::Compare(Operand::Literal(l), CmpOp::Eq, Operand::Path(p))
                 if p.0.len() == 1 =>
             {
                 Some((p.root(), l))
@@ -204,13 +184,29 @@ impl Condition {
 
     /// The conjuncts of a chain of ANDs, left to right.
     pub fn conjuncts(&self) -> Vec<&Condition> {
-        match self {
-            Condition::And(a, b) => {
-                let mut out = a.conjuncts();
-                out.extend(b.conjuncts());
+        self.chain(|c| match c {
+            Condition::And(a, b) => Some((a, b)),
+            _ => None,
+        })
+    }
+
+    /// The disjuncts of a chain of ORs, left to right.
+    pub fn disjuncts(&self) -> Vec<&Condition> {
+        self.chain(|c| match c {
+            Condition::Or(a, b) => Some((a, b)),
+            _ => None,
+        })
+    }
+
+    /// The operands of nested binary nodes that `split` opens, left to right.
+    fn chain(&self, split: fn(&Condition) -> Option<(&Condition, &Condition)>) -> Vec<&Condition> {
+        match split(self) {
+            Some((a, b)) => {
+                let mut out = a.chain(split);
+                out.extend(b.chain(split));
                 out
             }
-            other => vec![other],
+            None => vec![self],
         }
     }
 }

@@ -312,14 +312,14 @@ impl Parser {
         })
     }
 
-    fn comparator(&mut self) -> Result<Comparator, String> {
+    fn comparator(&mut self) -> Result<CmpOp, String> {
         let comparator = match self.tokens.get(self.at) {
-            Some(Token::Symbol("=")) => Comparator::Eq,
-            Some(Token::Symbol("<>" | "!=")) => Comparator::Ne,
-            Some(Token::Symbol("<")) => Comparator::Lt,
-            Some(Token::Symbol("<=")) => Comparator::Le,
-            Some(Token::Symbol(">")) => Comparator::Gt,
-            Some(Token::Symbol(">=")) => Comparator::Ge,
+            Some(Token::Symbol("=")) => CmpOp::Eq,
+            Some(Token::Symbol("<>" | "!=")) => CmpOp::Ne,
+            Some(Token::Symbol("<")) => CmpOp::Lt,
+            Some(Token::Symbol("<=")) => CmpOp::Le,
+            Some(Token::Symbol(">")) => CmpOp::Gt,
+            Some(Token::Symbol(">=")) => CmpOp::Ge,
             _ => return Err(self.unexpected("a comparison")),
         };
         self.at += 1;

@@ -88,11 +88,11 @@ impl<'a> Renderer<'a> {
     pub fn condition(&mut self, condition: &Condition) -> Result<String, ApiError> {
         Ok(match condition {
             // `x = MISSING` / `x <> MISSING`: whether x is absent / present.
-            Condition::Compare(x, cmp @ (Comparator::Eq | Comparator::Ne), missing)
-            | Condition::Compare(missing, cmp @ (Comparator::Eq | Comparator::Ne), x)
+            Condition::Compare(x, cmp @ (CmpOp::Eq | CmpOp::Ne), missing)
+            | Condition::Compare(missing, cmp @ (CmpOp::Eq | CmpOp::Ne), x)
                 if *missing == Operand::Literal(Literal::Missing) =>
             {
-                let function = if *cmp == Comparator::Eq {
+                let function = if *cmp == CmpOp::Eq {
                     "attribute_not_exists"
                 } else {
                     "attribute_exists"

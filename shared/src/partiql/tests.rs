@@ -43,7 +43,7 @@ fn parses_a_select_with_every_clause() {
         conjuncts[0],
         &Condition::Compare(
             Operand::Path(name("pk")),
-            Comparator::Eq,
+            CmpOp::Eq,
             Operand::Literal(Literal::Param(0))
         )
     );

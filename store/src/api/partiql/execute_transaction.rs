@@ -141,10 +141,7 @@ async fn read(
                 "Select statements within ExecuteTransaction must specify the full primary key of one table item",
             ));
         };
-        let (projection_expression, expression_attribute_names) = match read.projection {
-            Some((text, names)) => (Some(text), Some(names)),
-            None => (None, None),
-        };
+        let (projection_expression, expression_attribute_names) = read.projection.unzip();
         gets.push(TransactGetItem {
             get: Some(Get {
                 key: Some(key),

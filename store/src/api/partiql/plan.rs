@@ -110,9 +110,9 @@ pub fn plan(
     Ok(match &parsed.statement {
         Statement::Select(select) => {
             let schema = match &select.index {
-                None => table.schema().clone(),
+                None => table.schema(),
                 Some(name) => match table.index(name) {
-                    Some(index) => index.schema.clone(),
+                    Some(index) => &index.schema,
                     None => {
                         return Err(ApiError::validation(format!(
                             "The table does not have the specified index: {name}"
@@ -120,7 +120,7 @@ pub fn plan(
                     }
                 },
             };
-            let read = plan_select(select, &schema, params, &mut renderer, options)?;
+            let read = plan_select(select, schema, params, &mut renderer, options)?;
             Plan::Read(Box::new(read))
         }
         Statement::Insert(insert) => {
@@ -270,16 +270,6 @@ fn key_of<'a>(
 
 /// The values of `hash IN [v, ...]` or `hash = v OR hash = w ...` (literals only).
 fn partition_list<'a>(condition: &'a Condition, hash: &str) -> Option<Vec<&'a Literal>> {
-    fn disjuncts(c: &Condition) -> Vec<&Condition> {
-        match c {
-            Condition::Or(a, b) => {
-                let mut out = disjuncts(a);
-                out.extend(disjuncts(b));
-                out
-            }
-            other => vec![other],
-        }
-    }
     match condition {
         Condition::In(Operand::Path(p), list) if p.is_attribute(hash) => list
             .iter()
@@ -288,7 +278,8 @@ fn partition_list<'a>(condition: &'a Condition, hash: &str) -> Option<Vec<&'a Li
                 _ => None,
             })
             .collect(),
-        Condition::Or(..) => disjuncts(condition)
+        Condition::Or(..) => condition
+            .disjuncts()
             .into_iter()
             .map(|d| equality_on(d, hash))
             .collect(),
@@ -301,7 +292,7 @@ fn is_sort_condition(condition: &Condition, range: &str) -> bool {
     let literal = |o: &Operand| matches!(o, Operand::Literal(_));
     match condition {
         Condition::Compare(Operand::Path(p), cmp, value) => {
-            p.is_attribute(range) && *cmp != Comparator::Ne && literal(value)
+            p.is_attribute(range) && *cmp != CmpOp::Ne && literal(value)
         }
         Condition::Between(Operand::Path(p), low, high) => {
             p.is_attribute(range) && literal(low) && literal(high)

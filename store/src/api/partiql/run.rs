@@ -116,10 +116,7 @@ pub async fn read_one(
     consistent_read: Option<bool>,
     capacity: Option<String>,
 ) -> Result<GetItemOutput<ReadItem>, ApiError> {
-    let (projection_expression, expression_attribute_names) = match plan.projection {
-        Some((text, names)) => (Some(text), Some(names)),
-        None => (None, None),
-    };
+    let (projection_expression, expression_attribute_names) = plan.projection.unzip();
     get_item::handle(
         app,
         GetItemInput {
