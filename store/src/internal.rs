@@ -1,14 +1,15 @@
 //! Internal endpoints for dax-proxy nodes: authentication, the primary lease and the
 //! cluster's membership list.
 //!
-//! The lease is a compare-and-set on one record: a node gets it when it is free, expired or
-//! already its own, and every change of holder increments the epoch so that a node can tell
-//! it lost and regained the role. Lease and members live in the store's memory: they are
-//! soft state that nodes renew every few hundred milliseconds, so a restarted store simply
-//! hands the lease to the first node that asks (no split brain: there is only one store).
+//! The lease is a conditional write on one record in the store's catalog keyspace: a node
+//! gets it when it is free, expired or already its own, and every change of holder
+//! increments the epoch so that a node can tell it lost and regained the role. The record
+//! is durable before the answer, so a restarted store still knows the holder and its epoch
+//! (the primary stays primary, with no change of role). The membership list is soft state
+//! in the store's memory, which nodes renew every few hundred milliseconds.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Response, StatusCode};
@@ -18,6 +19,7 @@ use shared::wire::headers::carries_cluster_secret;
 
 use crate::app::App;
 use crate::error;
+use crate::storage::{Storage, StorageError};
 
 /// A member that has not been heard from for this long is dropped from the list.
 const MEMBER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,48 +81,90 @@ pub struct Member {
     pub primary: bool,
 }
 
+/// Where the lease is kept, among the catalog's records.
+const LEASE_KEY: &str = "cluster/lease";
+
+/// The lease record as written to the store. Its expiry is wall-clock time, so that it
+/// means the same after a restart of the store (a clock stepped back lengthens the
+/// current lease by the step, once).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 struct Lease {
     holder: String,
     address: String,
     epoch: u64,
-    expires: Instant,
+    expires_at_ms: u64,
 }
 
-/// The cluster's soft state.
-#[derive(Default)]
+/// The lease record a request leads to: the new record when the lease is free, expired or
+/// already the requester's (a renewal keeps the epoch; a new holder increments it), or
+/// `None` while another node holds it.
+fn grant(current: Option<&Lease>, request: &LeaseRequest, now_ms: u64) -> Option<Lease> {
+    let ttl_ms = request.ttl_ms.clamp(100, 60_000);
+    let live = current.filter(|l| l.expires_at_ms > now_ms);
+    if live.is_some_and(|l| l.holder != request.holder) {
+        return None;
+    }
+    let epoch = current.map_or(0, |l| l.epoch);
+    Some(Lease {
+        holder: request.holder.clone(),
+        address: request.address.clone(),
+        epoch: if live.is_some() { epoch } else { epoch + 1 },
+        expires_at_ms: now_ms.saturating_add(ttl_ms),
+    })
+}
+
+/// The cluster's state in the store: the primary lease, a record written durably by a
+/// conditional write, and the membership list, soft state that nodes renew every few
+/// hundred milliseconds.
 pub struct ClusterState {
-    lease: Mutex<Option<Lease>>,
-    members: Mutex<HashMap<String, (String, Instant)>>,
+    /// The lease record as last written. Held across the check and the write, so that
+    /// the two are one conditional write: no two nodes can both be granted.
+    lease: tokio::sync::Mutex<Option<Lease>>,
+    members: Mutex<HashMap<String, (String, u64)>>,
 }
 
 impl ClusterState {
-    /// Grants or renews the lease if it is free, expired or the requester's; answers the
-    /// current holder either way.
-    pub fn acquire(&self, request: &LeaseRequest, now: Instant) -> LeaseState {
-        let ttl = Duration::from_millis(request.ttl_ms.clamp(100, 60_000));
-        let mut lease = self.lease.lock();
-        let epoch = lease.as_ref().map(|l| l.epoch).unwrap_or(0);
-        let grant = match lease.as_ref() {
-            None => true,
-            Some(current) => current.holder == request.holder || current.expires <= now,
-        };
-        if grant {
-            let same_holder = lease
-                .as_ref()
-                .is_some_and(|l| l.holder == request.holder && l.expires > now);
-            *lease = Some(Lease {
-                holder: request.holder.clone(),
-                address: request.address.clone(),
-                epoch: if same_holder { epoch } else { epoch + 1 },
-                expires: now + ttl,
+    /// The state as the store left it: the lease record (if any), no members yet.
+    pub fn load(storage: &Storage) -> Result<ClusterState, StorageError> {
+        let lease = storage
+            .list_meta(LEASE_KEY)?
+            .into_iter()
+            .find(|(key, _)| key == LEASE_KEY)
+            .and_then(|(_, value)| match serde_json::from_slice(&value) {
+                Ok(lease) => Some(lease),
+                Err(e) => {
+                    // The lease is renewed within seconds; a record we cannot read is free.
+                    tracing::warn!(error = %e, "unreadable lease record; treating it as free");
+                    None
+                }
             });
+        Ok(ClusterState {
+            lease: tokio::sync::Mutex::new(lease),
+            members: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Grants or renews the lease if it is free, expired or the requester's, durably
+    /// before answering; answers the current holder either way.
+    pub async fn acquire(
+        &self,
+        storage: &Storage,
+        request: &LeaseRequest,
+        now_ms: u64,
+    ) -> Result<LeaseState, StorageError> {
+        let mut lease = self.lease.lock().await;
+        if let Some(next) = grant(lease.as_ref(), request, now_ms) {
+            let record = serde_json::to_vec(&next)
+                .map_err(|e| StorageError::Engine(format!("lease record: {e}")))?;
+            storage.put_meta(LEASE_KEY, Some(record)).await?;
+            *lease = Some(next);
         }
-        match lease.as_ref() {
+        Ok(match lease.as_ref() {
             Some(l) => LeaseState {
                 holder: l.holder.clone(),
                 address: l.address.clone(),
                 epoch: l.epoch,
-                expires_in_ms: l.expires.saturating_duration_since(now).as_millis() as u64,
+                expires_in_ms: l.expires_at_ms.saturating_sub(now_ms),
             },
             None => LeaseState {
                 holder: String::new(),
@@ -128,21 +172,22 @@ impl ClusterState {
                 epoch: 0,
                 expires_in_ms: 0,
             },
-        }
+        })
     }
 
     /// Records a member's heartbeat and lists the live members.
-    pub fn heartbeat(&self, beat: &Heartbeat, now: Instant) -> Vec<Member> {
-        let primary = {
-            let lease = self.lease.lock();
-            lease
-                .as_ref()
-                .filter(|l| l.expires > now)
-                .map(|l| l.holder.clone())
-        };
+    pub async fn heartbeat(&self, beat: &Heartbeat, now_ms: u64) -> Vec<Member> {
+        let primary = self
+            .lease
+            .lock()
+            .await
+            .as_ref()
+            .filter(|l| l.expires_at_ms > now_ms)
+            .map(|l| l.holder.clone());
         let mut members = self.members.lock();
-        members.insert(beat.node_id.clone(), (beat.address.clone(), now));
-        members.retain(|_, (_, seen)| now.duration_since(*seen) < MEMBER_TIMEOUT);
+        members.insert(beat.node_id.clone(), (beat.address.clone(), now_ms));
+        let timeout_ms = MEMBER_TIMEOUT.as_millis() as u64;
+        members.retain(|_, (_, seen_ms)| now_ms.saturating_sub(*seen_ms) < timeout_ms);
         let mut list: Vec<Member> = members
             .iter()
             .map(|(id, (address, _))| Member {
@@ -160,6 +205,13 @@ impl ClusterState {
     }
 }
 
+/// Wall-clock milliseconds, the lease's and the members' clock.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,49 +224,78 @@ mod tests {
         }
     }
 
-    #[test]
-    fn lease_is_exclusive_until_it_expires() {
-        let state = ClusterState::default();
-        let t0 = Instant::now();
-        let a = state.acquire(&request("a"), t0);
-        assert_eq!((a.holder.as_str(), a.epoch), ("a", 1));
-        let b = state.acquire(&request("b"), t0 + Duration::from_millis(500));
-        assert_eq!(b.holder, "a");
-        let renewed = state.acquire(&request("a"), t0 + Duration::from_millis(600));
-        assert_eq!((renewed.holder.as_str(), renewed.epoch), ("a", 1));
-        let taken = state.acquire(&request("b"), t0 + Duration::from_millis(1700));
-        assert_eq!((taken.holder.as_str(), taken.epoch), ("b", 2));
+    /// Applies `grant` as the store does, returning (holder, epoch) of the record after it.
+    fn ask(lease: &mut Option<Lease>, holder: &str, now_ms: u64) -> (String, u64) {
+        if let Some(next) = grant(lease.as_ref(), &request(holder), now_ms) {
+            *lease = Some(next);
+        }
+        let l = lease.as_ref().unwrap();
+        (l.holder.clone(), l.epoch)
     }
 
     #[test]
-    fn members_list_marks_the_primary_and_drops_the_silent() {
-        let state = ClusterState::default();
-        let t0 = Instant::now();
-        state.acquire(&request("a"), t0);
-        state.heartbeat(
-            &Heartbeat {
-                node_id: "b".into(),
-                address: "b:1".into(),
-            },
-            t0,
-        );
-        let list = state.heartbeat(
-            &Heartbeat {
-                node_id: "a".into(),
-                address: "a:1".into(),
-            },
-            t0,
-        );
+    fn lease_is_exclusive_until_it_expires() {
+        let mut lease = None;
+        assert_eq!(ask(&mut lease, "a", 10_000), ("a".into(), 1));
+        assert_eq!(ask(&mut lease, "b", 10_500), ("a".into(), 1));
+        // A renewal keeps the epoch and moves the expiry.
+        assert_eq!(ask(&mut lease, "a", 10_600), ("a".into(), 1));
+        assert_eq!(ask(&mut lease, "b", 11_500), ("a".into(), 1));
+        assert_eq!(ask(&mut lease, "b", 11_600), ("b".into(), 2));
+        // The old holder coming back after expiry is a new holder: a new epoch.
+        assert_eq!(ask(&mut lease, "a", 13_000), ("a".into(), 3));
+    }
+
+    #[test]
+    fn ttl_is_clamped() {
+        let mut long = request("a");
+        long.ttl_ms = u64::MAX;
+        let granted = grant(None, &long, 1_000).unwrap();
+        assert_eq!(granted.expires_at_ms, 61_000);
+    }
+
+    async fn state_with_lease(holder: &str, now_ms: u64) -> (tempfile::TempDir, ClusterState) {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), Default::default()).unwrap();
+        let state = ClusterState::load(&storage).unwrap();
+        state
+            .acquire(&storage, &request(holder), now_ms)
+            .await
+            .unwrap();
+        (dir, state)
+    }
+
+    #[tokio::test]
+    async fn the_lease_survives_reopening_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let storage = Storage::open(dir.path(), Default::default()).unwrap();
+            let state = ClusterState::load(&storage).unwrap();
+            let a = state.acquire(&storage, &request("a"), 5_000).await.unwrap();
+            assert_eq!((a.holder.as_str(), a.epoch), ("a", 1));
+        }
+        let storage = Storage::open(dir.path(), Default::default()).unwrap();
+        let state = ClusterState::load(&storage).unwrap();
+        let b = state.acquire(&storage, &request("b"), 5_500).await.unwrap();
+        assert_eq!((b.holder.as_str(), b.epoch, b.expires_in_ms), ("a", 1, 500));
+    }
+
+    #[tokio::test]
+    async fn members_list_marks_the_primary_and_drops_the_silent() {
+        let t0 = 1_000_000;
+        let (_dir, state) = state_with_lease("a", t0).await;
+        let beat = |id: &str| Heartbeat {
+            node_id: id.into(),
+            address: format!("{id}:1"),
+        };
+        state.heartbeat(&beat("b"), t0).await;
+        let list = state.heartbeat(&beat("a"), t0).await;
         assert_eq!(list.len(), 2);
         assert!(list[0].primary && list[0].node_id == "a");
-        let later = t0 + MEMBER_TIMEOUT + Duration::from_secs(1);
-        let list = state.heartbeat(
-            &Heartbeat {
-                node_id: "a".into(),
-                address: "a:1".into(),
-            },
-            later,
-        );
+        let later = t0 + MEMBER_TIMEOUT.as_millis() as u64 + 1_000;
+        let list = state.heartbeat(&beat("a"), later).await;
         assert_eq!(list.len(), 1);
+        // The lease expired meanwhile: nobody is marked primary.
+        assert!(!list[0].primary);
     }
 }

@@ -61,6 +61,8 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     }
     let catalog =
         Catalog::load(&storage, &config).map_err(|e| format!("cannot load the catalog: {e}"))?;
+    let cluster = internal::ClusterState::load(&storage)
+        .map_err(|e| format!("cannot load the cluster lease: {e}"))?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -90,7 +92,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
         request_ids: Default::default(),
         op_metrics: OpMetrics::register(metrics::REQUESTS_TOTAL, metrics::REQUEST_DURATION_SECONDS),
         listen,
-        cluster: Default::default(),
+        cluster,
     });
     // Every DynamoDB call straight to the API handler, the rest through the router.
     let service = api_first(server::router(server.clone()), move |request| {

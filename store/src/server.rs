@@ -119,7 +119,24 @@ async fn lease(
         return denied;
     }
     match serde_json::from_slice::<LeaseRequest>(&body) {
-        Ok(request) => json_response(&server.cluster.acquire(&request, Instant::now())),
+        Ok(request) => {
+            let storage = &server.app.storage;
+            match server
+                .cluster
+                .acquire(storage, &request, internal::now_ms())
+                .await
+            {
+                Ok(state) => json_response(&state),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot write the lease record");
+                    error::plain(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "text/plain",
+                        "cannot write the lease record",
+                    )
+                }
+            }
+        }
         Err(e) => error::plain(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
     }
 }
@@ -133,7 +150,7 @@ async fn members(
         return denied;
     }
     match serde_json::from_slice::<Heartbeat>(&body) {
-        Ok(beat) => json_response(&server.cluster.heartbeat(&beat, Instant::now())),
+        Ok(beat) => json_response(&server.cluster.heartbeat(&beat, internal::now_ms()).await),
         Err(e) => error::plain(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
     }
 }

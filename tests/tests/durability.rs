@@ -250,3 +250,46 @@ async fn tables_survive_restart() {
             .await);
     }
 }
+
+/// Asks the store's internal lease endpoint for the primary lease, as a dax-proxy node does.
+async fn ask_lease(store: &StoreProcess, holder: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/internal/lease", store.endpoint()))
+        .header("x-dax-cluster-secret", "dax-local-cluster-secret")
+        .body(
+            serde_json::json!({"holder": holder, "address": format!("{holder}:1"),
+                               "ttl_ms": 60_000})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("POST /internal/lease");
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.expect("lease JSON")
+}
+
+/// The primary lease is a durable record: after `kill -9` and a restart the store still
+/// knows its holder and epoch, so another node is refused and the primary keeps its role.
+#[tokio::test]
+async fn the_primary_lease_survives_kill9() {
+    let mut store = StoreProcess::spawn();
+    let first = ask_lease(&store, "node-a").await;
+    assert_eq!(
+        (first["holder"].as_str(), first["epoch"].as_u64()),
+        (Some("node-a"), Some(1))
+    );
+
+    store.kill9();
+    store.restart();
+    let other = ask_lease(&store, "node-b").await;
+    assert_eq!(
+        (other["holder"].as_str(), other["epoch"].as_u64()),
+        (Some("node-a"), Some(1))
+    );
+    let renewed = ask_lease(&store, "node-a").await;
+    assert_eq!(
+        (renewed["holder"].as_str(), renewed["epoch"].as_u64()),
+        (Some("node-a"), Some(1))
+    );
+    assert!(renewed["expires_in_ms"].as_u64().unwrap() > 50_000);
+}
