@@ -272,6 +272,28 @@ impl Daemon {
     fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
+
+    /// Sends SIGTERM and waits (up to 15 s, then `kill -9` and a panic) for the exit.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("the process runs");
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for the process") {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{} did not exit within 15 s of SIGTERM", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Daemon {
@@ -486,6 +508,11 @@ impl ProxyProcess {
     /// `kill -9` this node.
     pub fn kill9(&mut self) {
         self.daemon.kill();
+    }
+
+    /// Shuts this node down as an operator would (SIGTERM) and returns how it exited.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.daemon.terminate()
     }
 }
 

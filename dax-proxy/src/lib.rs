@@ -180,7 +180,8 @@ impl Node {
 }
 
 /// Binds, prints `dax-proxy listening on ADDR`, starts the follower, the cluster loop and
-/// the gauge refresher, and serves until SIGINT/SIGTERM.
+/// the gauge refresher, and serves until SIGINT/SIGTERM; then finishes the requests under
+/// way and leaves the cluster (see `cluster::leave`).
 pub async fn serve(config: Config) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -195,7 +196,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
     };
     let node = Arc::new(Node::new(config, address)?);
     tokio::spawn(follower::run(node.clone()));
-    tokio::spawn(cluster::run(node.clone()));
+    // Dropping `stop_cluster` ends the cluster loop.
+    let (stop_cluster, cluster_stopped) = tokio::sync::watch::channel(());
+    let cluster_loop = tokio::spawn(cluster::run(node.clone(), cluster_stopped));
     let gauges = node.clone();
     tokio::spawn(async move {
         loop {
@@ -204,7 +207,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         }
     });
     let server = Arc::new(server::Server {
-        node,
+        node: node.clone(),
         prometheus,
         request_ids: Default::default(),
         op_metrics: OpMetrics::register(metrics::REQUESTS_TOTAL, metrics::REQUEST_DURATION_SECONDS),
@@ -216,10 +219,18 @@ pub async fn serve(config: Config) -> Result<(), String> {
     println!("dax-proxy listening on {address}");
     let _ = std::io::stdout().flush();
     tracing::info!(%address, "serving");
-    axum::serve(listener, axum::ServiceExt::into_make_service(service))
+    let served = axum::serve(listener, axum::ServiceExt::into_make_service(service))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    // Every request is answered. Stop renewing (after the renewal under way, so none
+    // follows the leave), then hand the lease back.
+    drop(stop_cluster);
+    if let Err(e) = cluster_loop.await {
+        tracing::warn!(error = %e, "the cluster loop ended abnormally");
+    }
+    cluster::leave(&node).await;
+    served
 }
 
 async fn shutdown_signal() {

@@ -68,6 +68,12 @@ pub struct LeaseState {
     pub expires_in_ms: u64,
 }
 
+/// `POST /internal/leave`: a node shutting down.
+#[derive(Debug, Deserialize)]
+pub struct Leave {
+    pub node_id: String,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Heartbeat {
     pub node_id: String,
@@ -175,6 +181,34 @@ impl ClusterState {
         })
     }
 
+    /// A node shutting down: drops it from the members and, if it holds the lease, ends
+    /// the lease now (durably), so that a replica takes over at its next request instead
+    /// of when the lease would have lapsed. The epoch stays; the next holder increments it.
+    pub async fn leave(
+        &self,
+        storage: &Storage,
+        node_id: &str,
+        now_ms: u64,
+    ) -> Result<(), StorageError> {
+        self.members.lock().remove(node_id);
+        let mut lease = self.lease.lock().await;
+        let Some(held) = lease
+            .as_ref()
+            .filter(|l| l.holder == node_id && l.expires_at_ms > now_ms)
+        else {
+            return Ok(());
+        };
+        let released = Lease {
+            expires_at_ms: now_ms,
+            ..held.clone()
+        };
+        let record = serde_json::to_vec(&released)
+            .map_err(|e| StorageError::Engine(format!("lease record: {e}")))?;
+        storage.put_meta(LEASE_KEY, Some(record)).await?;
+        *lease = Some(released);
+        Ok(())
+    }
+
     /// Records a member's heartbeat and lists the live members.
     pub async fn heartbeat(&self, beat: &Heartbeat, now_ms: u64) -> Vec<Member> {
         let primary = self
@@ -278,6 +312,24 @@ mod tests {
         let state = ClusterState::load(&storage).unwrap();
         let b = state.acquire(&storage, &request("b"), 5_500).await.unwrap();
         assert_eq!((b.holder.as_str(), b.epoch, b.expires_in_ms), ("a", 1, 500));
+    }
+
+    #[tokio::test]
+    async fn leaving_ends_the_holders_lease_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), Default::default()).unwrap();
+        let state = ClusterState::load(&storage).unwrap();
+        state.acquire(&storage, &request("a"), 1_000).await.unwrap();
+        // Another node leaving changes nothing.
+        state.leave(&storage, "b", 1_100).await.unwrap();
+        let b = state.acquire(&storage, &request("b"), 1_200).await.unwrap();
+        assert_eq!((b.holder.as_str(), b.epoch), ("a", 1));
+        // The holder leaving frees the lease at once, for good: reopening keeps it free.
+        state.leave(&storage, "a", 1_300).await.unwrap();
+        drop(state);
+        let state = ClusterState::load(&storage).unwrap();
+        let b = state.acquire(&storage, &request("b"), 1_301).await.unwrap();
+        assert_eq!((b.holder.as_str(), b.epoch), ("b", 2));
     }
 
     #[tokio::test]

@@ -29,7 +29,8 @@ use shared::wire::Op;
 use crate::api::read_item::JsonLenEstimate;
 use crate::app::App;
 use crate::error;
-use crate::internal::{self, ClusterState, Heartbeat, LeaseRequest};
+use crate::internal::{self, ClusterState, Heartbeat, LeaseRequest, Leave};
+use crate::storage::StorageError;
 use crate::{api, feed, metrics};
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
@@ -57,6 +58,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/internal/changes", get(changes))
         .route("/internal/lease", post(lease))
         .route("/internal/members", post(members))
+        .route("/internal/leave", post(leave))
         .route(
             "/triggers",
             get(crate::triggers::http::list_all).post(crate::triggers::http::create),
@@ -115,30 +117,17 @@ async fn lease(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    if let Err(denied) = internal::authorize(&server.app, &headers) {
-        return denied;
-    }
-    match serde_json::from_slice::<LeaseRequest>(&body) {
-        Ok(request) => {
-            let storage = &server.app.storage;
-            match server
-                .cluster
-                .acquire(storage, &request, internal::now_ms())
-                .await
-            {
-                Ok(state) => json_response(&state),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot write the lease record");
-                    error::plain(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain",
-                        "cannot write the lease record",
-                    )
-                }
-            }
-        }
-        Err(e) => error::plain(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
-    }
+    let request: LeaseRequest = match internal_request(&server, &headers, &body) {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let now_ms = internal::now_ms();
+    cluster_answer(
+        server
+            .cluster
+            .acquire(&server.app.storage, &request, now_ms)
+            .await,
+    )
 }
 
 async fn members(
@@ -146,12 +135,55 @@ async fn members(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    if let Err(denied) = internal::authorize(&server.app, &headers) {
-        return denied;
-    }
-    match serde_json::from_slice::<Heartbeat>(&body) {
-        Ok(beat) => json_response(&server.cluster.heartbeat(&beat, internal::now_ms()).await),
-        Err(e) => error::plain(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
+    let beat: Heartbeat = match internal_request(&server, &headers, &body) {
+        Ok(beat) => beat,
+        Err(refused) => return refused,
+    };
+    json_response(&server.cluster.heartbeat(&beat, internal::now_ms()).await)
+}
+
+async fn leave(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    let request: Leave = match internal_request(&server, &headers, &body) {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let now_ms = internal::now_ms();
+    let left = server
+        .cluster
+        .leave(&server.app.storage, &request.node_id, now_ms)
+        .await;
+    cluster_answer(left.map(|()| serde_json::json!({})))
+}
+
+/// A cluster call's JSON body, once its secret is checked; `Err` is the refusal to send.
+#[allow(clippy::result_large_err)]
+fn internal_request<T: serde::de::DeserializeOwned>(
+    server: &Server,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, Response<Body>> {
+    internal::authorize(&server.app, headers)?;
+    serde_json::from_slice(body)
+        .map_err(|e| error::plain(StatusCode::BAD_REQUEST, "text/plain", e.to_string()))
+}
+
+/// The answer to a lease change: the state, or 503 when the record cannot be written (the
+/// store refuses writes).
+fn cluster_answer(result: Result<impl serde::Serialize, StorageError>) -> Response<Body> {
+    match result {
+        Ok(state) => json_response(&state),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot write the lease record");
+            error::plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                "cannot write the lease record",
+            )
+        }
     }
 }
 

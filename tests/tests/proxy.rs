@@ -463,6 +463,43 @@ async fn writes_through_any_node_are_seen_by_every_node_and_survive_failover() {
     assert!(new_primary < 2);
 }
 
+/// A node shut down with SIGTERM finishes, exits cleanly and hands its lease back: with a
+/// 30 s lease, a write through the replica right after goes through at once (without the
+/// hand-back it would wait for the lease to lapse, past the client's timeout), and the
+/// cluster lists one node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_shut_down_hands_its_lease_over_at_once() {
+    let store = StoreProcess::spawn();
+    let args = ["--lease-ttl", "30s"];
+    let mut nodes = [
+        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
+        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
+    ];
+    let primary = primary_of(&[&nodes[0], &nodes[1]]).await;
+    let replica = 1 - primary;
+    let client = nodes[replica].client();
+    let table = unique_name("proxyleave");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "before", "forwarded").await;
+
+    let status = nodes[primary].terminate();
+    assert!(status.success(), "SIGTERM ends the node cleanly: {status}");
+    let started = std::time::Instant::now();
+    put_v(&client, &table, "after", "taken-over").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the write waited {:?} for a new primary",
+        started.elapsed()
+    );
+    assert_eq!(metric(&nodes[replica].endpoint(), "dax_primary").await, 1.0);
+    let endpoints = ok(client.describe_endpoints().send().await);
+    assert_eq!(endpoints.endpoints().len(), 1, "{endpoints:?}");
+    assert_eq!(
+        get_v(&client, &table, "before", true).await.as_deref(),
+        Some("forwarded")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_writes_leave_the_cache_alone_and_store_errors_pass_through() {
     let store = StoreProcess::spawn();
