@@ -17,9 +17,13 @@ cargo build --profile "$profile" --bins
 bin=${CARGO_TARGET_DIR:-target}/$profile
 
 pids=()
+# The nodes first (each finishes its requests and hands its lease back to the store), then
+# the store.
 cleanup() {
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]:1}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]:1}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "${#pids[@]}" -gt 0 ]; then kill "${pids[0]}" 2>/dev/null || true; fi
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
@@ -33,7 +37,10 @@ wait_healthy() {
   return 1
 }
 
-"$bin/store" --listen "127.0.0.1:$store_port" --data-dir "$data_dir" --cluster-secret "$secret" &
+# In a session of its own, so that Ctrl-C (SIGINT to the terminal's whole process group)
+# reaches the nodes and this script but not the store: `cleanup` stops it after the nodes.
+setsid "$bin/store" --listen "127.0.0.1:$store_port" --data-dir "$data_dir" \
+  --cluster-secret "$secret" &
 pids+=($!)
 wait_healthy "127.0.0.1:$store_port"
 
