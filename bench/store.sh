@@ -8,7 +8,7 @@
 #
 # Env: DURATION (4), ROUNDS (3), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT,
 # CARGO_PROFILE, SKIP_BUILD=1.
-# About 3 × 3 × 3 points × ROUNDS × DURATION + preload: ~6 minutes at the defaults.
+# About (3 × 3 × 3 + 3) points × ROUNDS × DURATION + preload: ~7 minutes at the defaults.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OUT=${OUT:-$ROOT/bench/out/store-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -25,6 +25,11 @@ common=(--items "$ITEMS" --item-size "$ITEM_SIZE" --partition-size 10 --distribu
 # Create and fill the table once; the runs below only read it or overwrite its items.
 load "$OUT/preload.json" --endpoint "$STORE" "${common[@]}" --preload --requests 1 \
   --concurrency 16
+# A twin that no PutItem round touches: Query on it reads one version per item, while the
+# main table's partitions hold every version the PutItem rounds wrote until compaction
+# (the "after puts" row).
+load "$OUT/preload-settled.json" --endpoint "$STORE" --table settled "${common[@]}" \
+  --preload --requests 1 --concurrency 16
 
 # The same-size ceilings: fixed servers answering with the store's real answer to each
 # operation (a 1 KB item, `{}`, a 10-item page), so that both sides of the ratio move the
@@ -55,6 +60,10 @@ for r in $(seq "$ROUNDS"); do
       load "$OUT/sized-$op-c$c-r$r.json" --endpoint "${!sized_url}" --skip-setup \
         "${common[@]}" "${run[@]}"
       load "$OUT/store-$op-c$c-r$r.json" --endpoint "$STORE" "${common[@]}" "${run[@]}"
+      if [ "$op" = query ]; then
+        load "$OUT/settled-$op-c$c-r$r.json" --endpoint "$STORE" --table settled \
+          "${common[@]}" "${run[@]}"
+      fi
     done
   done
 done
@@ -66,7 +75,14 @@ for op in get put query; do
     row "ceiling $op" "$c" "$OUT/ceiling-$op-c$c.json" "$OUT/ceiling-$op-c$c.json"
     row "same-size ceiling $op" "$c" "$OUT/sized-$op-c$c.json" "$OUT/ceiling-$op-c$c.json" \
       "$OUT/sized-$op-c$c.json"
-    row "store $op" "$c" "$OUT/store-$op-c$c.json" "$OUT/ceiling-$op-c$c.json" \
+    label="store $op"
+    [ "$op" = query ] && label="store query, after the PutItem rounds"
+    row "$label" "$c" "$OUT/store-$op-c$c.json" "$OUT/ceiling-$op-c$c.json" \
       "$OUT/sized-$op-c$c.json"
+    if [ "$op" = query ]; then
+      median "$OUT/settled-$op-c$c.json" "$OUT/settled-$op-c$c"
+      row "store query, a table no put touched" "$c" "$OUT/settled-$op-c$c.json" \
+        "$OUT/ceiling-$op-c$c.json" "$OUT/sized-$op-c$c.json"
+    fi
   done
 done
