@@ -23,6 +23,12 @@ pub const CHANGE_LOG_RECORDS: &str = "store_change_log_records";
 /// Age of the change log's oldest record: the retention in effect.
 pub const CHANGE_LOG_OLDEST_AGE_SECONDS: &str = "store_change_log_oldest_age_seconds";
 
+/// How long each journal sync (fdatasync) of a commit group took: the floor of a durable
+/// write's latency, and what a slow or busy disk shows up in first.
+pub const JOURNAL_SYNC_SECONDS: &str = "store_journal_sync_seconds";
+/// Batches (one per write request) made durable by each journal sync: group commit at work.
+pub const COMMIT_GROUP_BATCHES: &str = "store_commit_group_batches";
+
 /// Bytes on disk, by part (`part`: items, changes, table_changes, meta, journal); read
 /// from the engine at every scrape.
 pub const DISK_BYTES: &str = "store_disk_bytes";
@@ -35,8 +41,11 @@ pub fn install() -> Result<PrometheusHandle, String> {
         0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
         0.5, 1.0, 2.5,
     ];
+    let group_sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
     PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+        .map_err(|e| e.to_string())?
+        .set_buckets_for_metric(Matcher::Full(COMMIT_GROUP_BATCHES.into()), &group_sizes)
         .map_err(|e| e.to_string())?
         .install_recorder()
         .map_err(|e| e.to_string())

@@ -345,7 +345,11 @@ pub fn run(committer: Arc<Committer>, requests: mpsc::Receiver<Request>) {
             continue;
         };
         let seq = committer.state.lock().next_seq - 1;
-        match committer.engine.db.persist(PersistMode::SyncData) {
+        let started = std::time::Instant::now();
+        let synced = committer.engine.db.persist(PersistMode::SyncData);
+        metrics::histogram!(crate::metrics::JOURNAL_SYNC_SECONDS).record(started.elapsed());
+        metrics::histogram!(crate::metrics::COMMIT_GROUP_BATCHES).record(applied.len() as f64);
+        match synced {
             Ok(()) => {
                 committer.publish(last_ticket, seq);
                 for (ticket, reply) in applied {
