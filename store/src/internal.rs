@@ -9,7 +9,7 @@
 //! in the store's memory, which nodes renew every few hundred milliseconds.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Response, StatusCode};
@@ -119,6 +119,13 @@ fn grant(current: Option<&Lease>, request: &LeaseRequest, now_ms: u64) -> Option
     })
 }
 
+/// Writes the lease record, durably.
+async fn write_lease(storage: &Storage, lease: &Lease) -> Result<(), StorageError> {
+    let record = serde_json::to_vec(lease)
+        .map_err(|e| StorageError::Engine(format!("lease record: {e}")))?;
+    storage.put_meta(LEASE_KEY, Some(record)).await
+}
+
 /// The cluster's state in the store: the primary lease, a record written durably by a
 /// conditional write, and the membership list, soft state that nodes renew every few
 /// hundred milliseconds.
@@ -160,9 +167,7 @@ impl ClusterState {
     ) -> Result<LeaseState, StorageError> {
         let mut lease = self.lease.lock().await;
         if let Some(next) = grant(lease.as_ref(), request, now_ms) {
-            let record = serde_json::to_vec(&next)
-                .map_err(|e| StorageError::Engine(format!("lease record: {e}")))?;
-            storage.put_meta(LEASE_KEY, Some(record)).await?;
+            write_lease(storage, &next).await?;
             *lease = Some(next);
         }
         Ok(match lease.as_ref() {
@@ -202,9 +207,7 @@ impl ClusterState {
             expires_at_ms: now_ms,
             ..held.clone()
         };
-        let record = serde_json::to_vec(&released)
-            .map_err(|e| StorageError::Engine(format!("lease record: {e}")))?;
-        storage.put_meta(LEASE_KEY, Some(record)).await?;
+        write_lease(storage, &released).await?;
         *lease = Some(released);
         Ok(())
     }
@@ -237,13 +240,6 @@ impl ClusterState {
         });
         list
     }
-}
-
-/// Wall-clock milliseconds, the lease's and the members' clock.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ use crate::app::App;
 use crate::error;
 use crate::internal::{self, ClusterState, Heartbeat, LeaseRequest, Leave};
 use crate::storage::StorageError;
+use crate::streams::now_ms;
 use crate::{api, feed, metrics};
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
@@ -121,7 +122,7 @@ async fn lease(
         Ok(request) => request,
         Err(refused) => return refused,
     };
-    let now_ms = internal::now_ms();
+    let now_ms = now_ms();
     cluster_answer(
         server
             .cluster
@@ -139,7 +140,7 @@ async fn members(
         Ok(beat) => beat,
         Err(refused) => return refused,
     };
-    json_response(&server.cluster.heartbeat(&beat, internal::now_ms()).await)
+    json_response(&server.cluster.heartbeat(&beat, now_ms()).await)
 }
 
 async fn leave(
@@ -151,7 +152,7 @@ async fn leave(
         Ok(request) => request,
         Err(refused) => return refused,
     };
-    let now_ms = internal::now_ms();
+    let now_ms = now_ms();
     let left = server
         .cluster
         .leave(&server.app.storage, &request.node_id, now_ms)
