@@ -80,8 +80,18 @@ async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
     )
 }
 
-async fn health() -> Response<Body> {
-    error::plain(StatusCode::OK, "text/plain", "ok")
+/// 200 while the store serves; 503 once it refuses writes after a failed journal write
+/// or sync (reads still work, but an orchestrator should restart it).
+async fn health(State(server): State<Arc<Server>>) -> Response<Body> {
+    if server.app.storage.writable() {
+        error::plain(StatusCode::OK, "text/plain", "ok")
+    } else {
+        error::plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "writes refused: a journal write or sync failed; restart the store",
+        )
+    }
 }
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {

@@ -30,11 +30,12 @@
 //! only advances when records are durable, and `changes_after` reads no further.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use fjall::{Database, Keyspace, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
 use tokio::sync::{oneshot, watch};
 
@@ -58,6 +59,30 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Opens (or creates) the engine in `dir` with its four keyspaces.
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Engine, StorageError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StorageError::Engine(format!("{}: {e}", dir.display())))?;
+        // Journal persistence is ours to drive: each batch says whether it flushes, and the
+        // commit thread fsyncs whole groups.
+        let db = Database::builder(dir)
+            .cache_size(cache_bytes)
+            .manual_journal_persist(true)
+            .open()
+            .map_err(engine_error)?;
+        let keyspace = |name: &str| {
+            db.keyspace(name, KeyspaceCreateOptions::default)
+                .map_err(engine_error)
+        };
+        Ok(Engine {
+            items: keyspace("items")?,
+            changes: keyspace("changes")?,
+            meta: keyspace("meta")?,
+            table_changes: keyspace("table_changes")?,
+            db,
+        })
+    }
+
     /// Bytes on disk by part: each keyspace's tables, and the journal files (writes not
     /// yet flushed into tables; the engine preallocates them, 64 MB at a time). For
     /// operators: the change log keeps weeks with PITR on.
@@ -192,6 +217,11 @@ impl Committer {
             records,
             stats,
         } = batch;
+        if !self.writable() {
+            return Err(StorageError::Engine(
+                "writes refused since a journal write or sync failed".into(),
+            ));
+        }
         // Refused before the engine sees it: fjall would panic, taking the commit thread
         // and every later write with it.
         for op in &ops {
@@ -217,7 +247,12 @@ impl Committer {
             }
             wb.insert(&engine.changes, changelog::seq_key(seq), record);
         }
-        wb.commit().map_err(engine_error)?;
+        if let Err(e) = wb.commit() {
+            // The journal could not take the batch (a full disk, an I/O error): fjall
+            // poisons itself, and we say so rather than fail each later write anew.
+            self.refuse_writes();
+            return Err(engine_error(e));
+        }
         // Only a committed batch consumes sequence numbers and a ticket.
         state.next_seq = first_seq + record_count;
         state.last_time_ms = time_ms;
@@ -258,6 +293,17 @@ impl Committer {
         self.durable_tx.send_modify(|d| {
             d.ticket = d.ticket.max(ticket);
         });
+    }
+
+    /// False once a journal write or sync has failed: nothing more can be made durable
+    /// until the store restarts (and recovers from what the journal holds).
+    pub fn writable(&self) -> bool {
+        !self.durable_tx.borrow().failed
+    }
+
+    /// From now on every write is refused and every waiting writer told so.
+    fn refuse_writes(&self) {
+        self.durable_tx.send_modify(|d| d.failed = true);
     }
 
     /// The newest applied ticket (0 if none yet).
@@ -318,8 +364,13 @@ impl Committer {
 /// The group-commit loop; returns when every sender is gone (the storage was dropped).
 ///
 /// Each request is answered once: with its ticket after the group's fsync, or with the
-/// error that kept it from committing or syncing. One wake-up per write.
-pub fn run(committer: Arc<Committer>, requests: mpsc::Receiver<Request>) {
+/// error that kept it from committing or syncing. One wake-up per write. `sync` makes the
+/// journal durable ([`sync_journal`]; tests pass one that fails).
+pub fn run(
+    committer: Arc<Committer>,
+    requests: mpsc::Receiver<Request>,
+    sync: impl Fn(&Database) -> Result<(), fjall::Error>,
+) {
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
         while let Ok(more) = requests.try_recv() {
@@ -346,7 +397,7 @@ pub fn run(committer: Arc<Committer>, requests: mpsc::Receiver<Request>) {
         };
         let seq = committer.state.lock().next_seq - 1;
         let started = std::time::Instant::now();
-        let synced = committer.engine.db.persist(PersistMode::SyncData);
+        let synced = sync(&committer.engine.db);
         metrics::histogram!(crate::metrics::JOURNAL_SYNC_SECONDS).record(started.elapsed());
         metrics::histogram!(crate::metrics::COMMIT_GROUP_BATCHES).record(applied.len() as f64);
         match synced {
@@ -358,7 +409,7 @@ pub fn run(committer: Arc<Committer>, requests: mpsc::Receiver<Request>) {
             }
             Err(e) => {
                 tracing::error!(error = %e, "journal sync failed; refusing further writes");
-                committer.durable_tx.send_modify(|d| d.failed = true);
+                committer.refuse_writes();
                 for (_, reply) in applied {
                     drop(reply.send(Err(StorageError::Engine(format!(
                         "journal sync failed: {e}"
@@ -367,6 +418,12 @@ pub fn run(committer: Arc<Committer>, requests: mpsc::Receiver<Request>) {
             }
         }
     }
+}
+
+/// Makes everything the journal holds durable: `fdatasync`, so the data and what reading
+/// it back needs (blocks the file grew into), not timestamps.
+pub fn sync_journal(db: &Database) -> Result<(), fjall::Error> {
+    db.persist(PersistMode::SyncData)
 }
 
 pub fn engine_error(e: fjall::Error) -> StorageError {
@@ -378,4 +435,71 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn committer(dir: &Path) -> Arc<Committer> {
+        let engine = Engine::open(dir, 1 << 20).unwrap();
+        Arc::new(Committer::new(engine, 0, HashMap::new(), true))
+    }
+
+    fn put(key: &[u8]) -> Batch {
+        Batch {
+            ops: vec![Op::Put {
+                space: Space::Meta,
+                key: key.to_vec(),
+                value: b"v".to_vec(),
+            }],
+            ..Batch::default()
+        }
+    }
+
+    /// Starts the commit loop with `sync` and sends it one batch; returns the writer's answer.
+    fn commit_one(
+        committer: &Arc<Committer>,
+        sync: fn(&Database) -> Result<(), fjall::Error>,
+    ) -> Result<u64, StorageError> {
+        let (tx, rx) = mpsc::channel();
+        let worker = Arc::clone(committer);
+        let thread = std::thread::spawn(move || run(worker, rx, sync));
+        let (reply, answer) = oneshot::channel();
+        tx.send(Request {
+            batch: put(b"k"),
+            locks: Vec::new(),
+            reply,
+        })
+        .unwrap();
+        drop(tx);
+        thread.join().unwrap();
+        answer.blocking_recv().unwrap()
+    }
+
+    #[test]
+    fn a_synced_group_is_acknowledged_and_writes_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let committer = committer(dir.path());
+        assert_eq!(commit_one(&committer, sync_journal).unwrap(), 1);
+        assert!(committer.writable());
+        assert!(committer.apply(put(b"k2"), None).is_ok());
+    }
+
+    #[test]
+    fn a_failed_sync_fails_its_writers_and_refuses_every_later_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let committer = committer(dir.path());
+        let failing = |_: &Database| Err(fjall::Error::Io(std::io::Error::other("EIO")));
+        assert!(commit_one(&committer, failing).is_err());
+        assert!(!committer.writable());
+        // The engine itself would take this batch; the committer must not.
+        assert!(committer.apply(put(b"k2"), None).is_err());
+        // Nothing past the last durable ticket (none) can be acknowledged.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(runtime.block_on(committer.wait_durable(1)).is_err());
+    }
 }

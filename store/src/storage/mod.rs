@@ -63,7 +63,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{Keyspace, PersistMode};
 use shared::model::codec::{decode_item, encode_item};
 use shared::model::size::item_size;
 use shared::model::{AttributeValue, Item, KeySchema, PrimaryKey};
@@ -208,34 +208,7 @@ pub struct Storage {
 impl Storage {
     /// Opens (or creates) the data directory and starts the group-commit task.
     pub fn open(dir: &Path, options: StorageOptions) -> Result<Arc<Storage>, StorageError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StorageError::Engine(format!("{}: {e}", dir.display())))?;
-        // Journal persistence is ours to drive: each batch says whether it flushes, and the
-        // commit thread fsyncs whole groups.
-        let db = Database::builder(dir)
-            .cache_size(options.cache_bytes)
-            .manual_journal_persist(true)
-            .open()
-            .map_err(engine_error)?;
-        let items = db
-            .keyspace("items", KeyspaceCreateOptions::default)
-            .map_err(engine_error)?;
-        let changes = db
-            .keyspace("changes", KeyspaceCreateOptions::default)
-            .map_err(engine_error)?;
-        let meta = db
-            .keyspace("meta", KeyspaceCreateOptions::default)
-            .map_err(engine_error)?;
-        let table_changes = db
-            .keyspace("table_changes", KeyspaceCreateOptions::default)
-            .map_err(engine_error)?;
-        let engine = Engine {
-            db,
-            items,
-            changes,
-            meta,
-            table_changes,
-        };
+        let engine = Engine::open(dir, options.cache_bytes)?;
         stream_log::backfill_table_index(&engine)?;
 
         let last_seq = match engine.changes.last_key_value() {
@@ -253,7 +226,7 @@ impl Storage {
             let worker = Arc::clone(&committer);
             let thread = std::thread::Builder::new()
                 .name("store-group-commit".into())
-                .spawn(move || group_commit::run(worker, rx))
+                .spawn(move || group_commit::run(worker, rx, group_commit::sync_journal))
                 .map_err(|e| {
                     StorageError::Engine(format!("cannot start the commit thread: {e}"))
                 })?;
@@ -596,6 +569,12 @@ impl Storage {
     /// followers can long-poll. With durability on it is the newest *durable* record.
     pub fn watch_seq(&self) -> tokio::sync::watch::Receiver<u64> {
         self.committer.watch_seq()
+    }
+
+    /// False once a journal write or sync has failed: every write is refused from then
+    /// on, and `/health` says so, until a restart recovers from the journal.
+    pub fn writable(&self) -> bool {
+        self.committer.writable()
     }
 
     /// Live item count and total item size of the table. Exact (rebuilt from the items at
