@@ -840,6 +840,29 @@ async fn statements_report_consumed_capacity_when_asked() {
     assert_eq!(used.len(), 1, "{used:?}");
     assert_eq!(used[0].table_name(), Some(db.table.as_str()));
     assert_eq!(used[0].capacity_units(), Some(2.0));
+    // A statement refused by its condition is charged a write, and the total says so.
+    let batch = db
+        .ddb
+        .batch_execute_statement()
+        .statements(db.batch(insert, &[s("cap-3")]))
+        .statements(db.batch(insert, &[s("cap-1")]))
+        .statements(db.batch("UPDATE $T SET v = 3 WHERE pk = 'cap-2' AND v = 99", &[]))
+        .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total);
+    let out = ok(batch.send().await);
+    let codes: Vec<_> = out
+        .responses()
+        .iter()
+        .map(|r| r.error().map(|e| e.code().map(|c| c.as_str().to_owned())))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            None,
+            Some(Some("DuplicateItem".to_owned())),
+            Some(Some("ConditionalCheckFailed".to_owned()))
+        ]
+    );
+    assert_eq!(out.consumed_capacity()[0].capacity_units(), Some(3.0));
     let quiet = db
         .ddb
         .batch_execute_statement()

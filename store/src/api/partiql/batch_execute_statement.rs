@@ -27,7 +27,7 @@ pub async fn handle(
         )));
     }
     // Checked once here, not once per statement.
-    ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
+    let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let capacity = input.return_consumed_capacity;
     let mut used = PerTable::default();
     let mut plans = Vec::with_capacity(statements.len());
@@ -91,7 +91,10 @@ pub async fn handle(
                             error: None,
                         }
                     }
-                    Err(e) => failed(e, Some(table)),
+                    Err(e) => {
+                        used.add(refused_write_capacity(&e, &table, mode));
+                        failed(e, Some(table))
+                    }
                 }
             }
         };
@@ -101,6 +104,22 @@ pub async fn handle(
         responses,
         consumed_capacity: used.into_list(),
     })
+}
+
+/// What a statement refused by its condition consumed: the table was charged the minimum
+/// write for it (`throttle::failed_write`), so the batch's total says so too.
+fn refused_write_capacity(
+    e: &ApiError,
+    table: &str,
+    mode: ReturnConsumedCapacity,
+) -> Option<ConsumedCapacity> {
+    let refused_by_condition = matches!(
+        e.code,
+        ErrorCode::ConditionalCheckFailedException | ErrorCode::DuplicateItemException
+    );
+    refused_by_condition
+        .then(|| ConsumedCapacity::write(table, 1.0, mode))
+        .flatten()
 }
 
 /// The capacity a batch consumed, one entry per table, in first-use order.
