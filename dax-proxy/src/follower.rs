@@ -11,7 +11,7 @@
 //! lost: the store keeps its log and the follower resumes from its cursor.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -89,9 +89,7 @@ pub async fn run(node: Arc<Node>) {
 /// How long after its commit each change reached this node's caches: the window in which
 /// the node may serve the item's previous state.
 fn record_delays(node: &Node, records: &[Record]) {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let now_ms = shared::clock::now_ms();
     for record in records {
         let delay_ms = now_ms.saturating_sub(record.time_ms);
         node.metrics

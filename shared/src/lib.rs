@@ -5,6 +5,7 @@
 //!   the order-preserving key encoding and the compact binary item codec.
 //! - [`expr`]: the expression language (condition, filter, key condition, update,
 //!   projection), parsed and evaluated, plus the legacy parameters translated into it.
+//! - [`clock`]: the wall clock in DynamoDB's units.
 //! - [`wire`]: the JSON 1.0 protocol: operation targets, the error type and its `__type`
 //!   JSON, DynamoDB's message texts, the `x-amz-crc32` checksum.
 //!
@@ -14,6 +15,7 @@
 //! [`runtime`], builds the tokio runtime all three binaries run on, so they pick it by the
 //! same rule.
 
+pub mod clock;
 pub mod expr;
 pub mod model;
 pub mod partiql;

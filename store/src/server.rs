@@ -31,8 +31,8 @@ use crate::app::App;
 use crate::error;
 use crate::internal::{self, ClusterState, Heartbeat, LeaseRequest, Leave};
 use crate::storage::StorageError;
-use crate::streams::now_ms;
 use crate::{api, feed, metrics};
+use shared::clock::now_ms;
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
 

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use shared::clock::now_seconds;
 use shared::model::{AttributeValue, Item, PrimaryKey};
 
 use crate::app::App;
@@ -58,14 +59,6 @@ pub struct TtlSetting {
 pub fn setting(table: &TableMeta) -> Option<TtlSetting> {
     let value = table.settings.get(SETTINGS_KEY)?;
     serde_json::from_value(value.clone()).ok()
-}
-
-/// Current time in epoch seconds.
-fn now_seconds() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// Whether `item` has expired at `now` under TTL attribute `attribute`.

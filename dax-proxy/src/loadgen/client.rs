@@ -8,7 +8,6 @@
 //! (the load generator counts failures instead of hiding them).
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -152,10 +151,7 @@ impl Conn {
 
     /// Sends one DynamoDB call (`target` is e.g. `DynamoDB_20120810.GetItem`).
     pub async fn call(&mut self, target: &str, body: Bytes) -> Result<Reply, String> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now = shared::clock::now_secs();
         if now != self.date_secs {
             self.date_secs = now;
             self.date = amz_date(now);

@@ -15,10 +15,9 @@ use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
 use crate::catalog::definition::{self as def, BILLING_MODES, MAX_GSIS, MAX_LSIS};
-use crate::catalog::{
-    now_seconds, BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput,
-};
+use crate::catalog::{BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput};
 use crate::storage::{TableLayout, TableStats};
+use shared::clock::now_seconds;
 
 pub async fn handle(app: &App, input: CreateTableInput) -> Result<CreateTableOutput, ApiError> {
     check_model(&input)?;

@@ -7,7 +7,8 @@ use shared::wire::ops::delete_table::{DeleteTableInput, DeleteTableOutput};
 
 use crate::api::describe_table::checked_table_name;
 use crate::app::App;
-use crate::catalog::{now_seconds, TableStatus};
+use crate::catalog::TableStatus;
+use shared::clock::now_seconds;
 
 /// DynamoDB's text for a protected table (DYNAMODB.md §6).
 pub const DELETION_PROTECTED: &str =

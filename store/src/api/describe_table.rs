@@ -7,7 +7,7 @@ use shared::wire::ops::describe_table::{DescribeTableInput, DescribeTableOutput}
 use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
-use crate::catalog::now_seconds;
+use shared::clock::now_seconds;
 
 pub async fn handle(app: &App, input: DescribeTableInput) -> Result<DescribeTableOutput, ApiError> {
     let name = checked_table_name(input.table_name.as_deref())?;

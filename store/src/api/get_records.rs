@@ -16,7 +16,8 @@ use crate::api::get_shard_iterator::TRIMMED;
 use crate::app::App;
 use crate::streams::iterator::{ShardIterator, MAX_LEN};
 use crate::streams::records::into_stream_record;
-use crate::streams::{self, internal, not_found, now_ms};
+use crate::streams::{self, internal, not_found};
+use shared::clock::now_ms;
 
 const MAX_LIMIT: i64 = 1000;
 /// GetRecords returns at most 1 MB of records.

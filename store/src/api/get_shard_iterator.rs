@@ -11,7 +11,8 @@ use shared::wire::ops::validate::Violations;
 
 use crate::app::App;
 use crate::streams::iterator::ShardIterator;
-use crate::streams::{self, internal, not_found, now_ms, parse_sequence_number};
+use crate::streams::{self, internal, not_found, parse_sequence_number};
+use shared::clock::now_ms;
 
 pub const ITERATOR_TYPES: &[&str] = &[
     "TRIM_HORIZON",

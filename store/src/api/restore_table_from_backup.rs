@@ -8,7 +8,7 @@ use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
 use crate::backup::{self, overrides::RestoreOverrides};
-use crate::catalog::now_seconds;
+use shared::clock::now_seconds;
 
 /// RestoreTableFromBackup's request.
 #[derive(Debug, Default, Deserialize)]

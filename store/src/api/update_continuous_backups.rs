@@ -9,7 +9,7 @@ use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
 use crate::backup::{self, PitrSetting, PITR_KEY};
-use crate::catalog::now_seconds;
+use shared::clock::now_seconds;
 
 /// `PointInTimeRecoverySpecification`.
 #[derive(Debug, Default, Deserialize)]

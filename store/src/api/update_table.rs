@@ -19,9 +19,8 @@ use shared::wire::ops::validate::{self, Violations};
 use crate::api::create_table::{check_gsi_model, current_seq, plan_global};
 use crate::app::App;
 use crate::catalog::definition::{self as def, element_path, BILLING_MODES, MAX_GSIS};
-use crate::catalog::{
-    now_seconds, BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput,
-};
+use crate::catalog::{BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput};
+use shared::clock::now_seconds;
 
 /// The service's text when nothing in the request changes anything.
 pub const NOTHING_TO_UPDATE: &str = "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \

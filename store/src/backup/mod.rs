@@ -33,8 +33,9 @@ use shared::model::Item;
 use shared::wire::error::{ApiError, ErrorCode};
 
 use crate::app::App;
-use crate::catalog::{now_seconds, TableMeta, TableStatus};
+use crate::catalog::{TableMeta, TableStatus};
 use crate::storage::{Cause, Mutation, StorageError, TableLayout, TableStats};
+use shared::clock::now_seconds;
 
 pub mod overrides;
 

@@ -23,7 +23,8 @@ use shared::wire::ops::validate::Violations;
 use crate::api::create_table::{billing_throughput, plan_global, plan_local_index};
 use crate::app::App;
 use crate::catalog::definition::{self as def, BILLING_MODES};
-use crate::catalog::{now_seconds, BillingMode, IndexMeta, TableMeta, Throughput};
+use crate::catalog::{BillingMode, IndexMeta, TableMeta, Throughput};
+use shared::clock::now_seconds;
 
 /// The override members of both restore requests.
 #[derive(Debug, Default, Deserialize)]

@@ -179,7 +179,7 @@ async fn point_in_time_restore_undoes_later_changes() {
     put(&app, "tbl", "b", 1).await;
     // Commit times are in milliseconds: keep T strictly between the two groups of writes.
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    let moment = crate::catalog::now_seconds();
+    let moment = shared::clock::now_seconds();
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     delete(&app, "tbl", "a").await;
     put(&app, "tbl", "b", 2).await;
@@ -259,7 +259,7 @@ async fn the_recovery_period_bounds_the_window_and_sets_the_log_retention() {
         recovery_period_days: 2,
     };
     let (earliest, _) = super::window(&old);
-    let two_days_ago = crate::catalog::now_seconds() - 2.0 * 86_400.0;
+    let two_days_ago = shared::clock::now_seconds() - 2.0 * 86_400.0;
     assert!((earliest - two_days_ago).abs() < 5.0, "{earliest}");
     assert_eq!(
         code(

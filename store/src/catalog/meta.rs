@@ -430,15 +430,6 @@ pub fn key_schema_elements(schema: &KeySchema) -> Vec<KeySchemaElement> {
     out
 }
 
-/// Current time as epoch seconds with millisecond precision (DynamoDB's resolution).
-pub fn now_seconds() -> f64 {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    (ms as f64) / 1000.0
-}
-
 /// `YYYY-MM-DDTHH:MM:SS.mmm` (UTC) for epoch seconds, the stream-label form.
 pub fn iso_timestamp(seconds: f64) -> String {
     let total_ms = (seconds * 1000.0).round().max(0.0) as i64;

@@ -33,8 +33,8 @@ use crate::config::Config;
 use crate::storage::{Storage, StorageError};
 
 pub use meta::{
-    now_seconds, BillingMode, IndexMeta, IndexProjection, IndexStatus, ProjectionType, SseMeta,
-    StreamMeta, TableMeta, TableStatus, Throughput,
+    BillingMode, IndexMeta, IndexProjection, IndexStatus, ProjectionType, SseMeta, StreamMeta,
+    TableMeta, TableStatus, Throughput,
 };
 
 const TABLE_PREFIX: &str = "catalog/table/";

@@ -33,10 +33,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
+use shared::clock::now_ms;
 use tokio::sync::{oneshot, watch};
 
 use super::changelog;
@@ -428,13 +428,6 @@ pub fn sync_journal(db: &Database) -> Result<(), fjall::Error> {
 
 pub fn engine_error(e: fjall::Error) -> StorageError {
     StorageError::Engine(e.to_string())
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

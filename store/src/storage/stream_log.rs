@@ -302,12 +302,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let storage = open(dir.path());
         let a = layout(1);
-        let now = || {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0)
-        };
+        let now = shared::clock::now_ms;
         for i in 0..3 {
             put(&storage, &a, &format!("old{i}"), "v").await;
         }

@@ -48,6 +48,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shared::clock::now_ms;
 use shared::model::KeySchema;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::describe_stream::{SequenceNumberRange, Shard};
@@ -281,13 +282,6 @@ pub fn parse_sequence_number(text: &str) -> Option<u64> {
     }
     let value: u128 = text.parse().ok()?;
     u64::try_from(value.checked_sub(SEQUENCE_BASE)?).ok()
-}
-
-/// Current time in epoch milliseconds.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, millis)
 }
 
 /// A duration in whole milliseconds, saturating (the log's times are milliseconds).

@@ -25,7 +25,8 @@ use super::{
 use crate::app::App;
 use crate::storage::{Cause, ChangeRecord, Mutation};
 use crate::streams::records::stream_record;
-use crate::streams::{self, now_ms, sequence_number, StreamInfo};
+use crate::streams::{self, sequence_number, StreamInfo};
+use shared::clock::now_ms;
 
 /// How often the supervisor looks for new, changed or deleted triggers.
 const SUPERVISE_EVERY: Duration = Duration::from_millis(500);

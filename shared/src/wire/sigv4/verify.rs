@@ -13,7 +13,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, Method, Uri};
 use subtle::ConstantTimeEq;
@@ -129,9 +128,7 @@ pub fn authenticate(
 ) -> Result<(), ApiError> {
     match keys {
         Some(keys) if !trusted() => {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let now = crate::clock::now_secs();
             keys.verify(request, region, now)
         }
         _ => authorization(request.headers).map(drop),
