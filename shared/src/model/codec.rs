@@ -32,6 +32,7 @@ use std::cell::Cell;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use super::json_out;
 use super::number::Number;
 use super::value::{AttributeValue, Base64Ref, Item};
 
@@ -268,6 +269,120 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Appends the DynamoDB JSON of an encoded item, rendered straight from its bytes: the
+/// bytes `json_out` writes for `decode_item` of the same encoding, with the decoder's
+/// checks except two. Strings are not checked for UTF-8 again (they were when the item
+/// was encoded) and numbers are written as stored. `None` if the bytes do not decode; `out`
+/// is then left as it was. For `json_out::EncodedItem`.
+pub(crate) fn write_item_json(out: &mut Vec<u8>, encoded: &[u8]) -> Option<()> {
+    let start = out.len();
+    let rendered = match encoded.split_first() {
+        Some((&VERSION, body)) => {
+            let mut reader = Reader { input: body };
+            reader.map_json(out, 0).filter(|()| reader.input.is_empty())
+        }
+        _ => None,
+    };
+    if rendered.is_none() {
+        out.truncate(start);
+    }
+    rendered
+}
+
+impl Reader<'_> {
+    /// A map (an item, or an M's contents) as a JSON object.
+    fn map_json(&mut self, out: &mut Vec<u8>, depth: usize) -> Option<()> {
+        let n = self.count()?;
+        out.push(b'{');
+        for i in 0..n {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_out::write_str_bytes(out, self.bytes()?);
+            out.push(b':');
+            self.value_json(out, depth)?;
+        }
+        out.push(b'}');
+        Some(())
+    }
+
+    /// One tagged value as `{"S":...}`, `{"M":{...}}` and so on.
+    fn value_json(&mut self, out: &mut Vec<u8>, depth: usize) -> Option<()> {
+        let tag = self.byte()?;
+        let nested = || (depth < MAX_DECODE_DEPTH).then_some(depth + 1);
+        let name: &[u8] = match tag {
+            T_S => b"{\"S\":",
+            T_N => b"{\"N\":",
+            T_B => b"{\"B\":",
+            T_FALSE => b"{\"BOOL\":false}",
+            T_TRUE => b"{\"BOOL\":true}",
+            T_NULL => b"{\"NULL\":true}",
+            T_M => b"{\"M\":",
+            T_L => b"{\"L\":",
+            T_SS => b"{\"SS\":",
+            T_NS => b"{\"NS\":",
+            T_BS => b"{\"BS\":",
+            _ => return None,
+        };
+        out.extend_from_slice(name);
+        match tag {
+            T_FALSE | T_TRUE | T_NULL => return Some(()),
+            T_S | T_N => json_out::write_str_bytes(out, self.bytes()?),
+            T_B => write_base64_json(out, self.bytes()?),
+            T_M => self.map_json(out, nested()?)?,
+            T_L => {
+                let depth = nested()?;
+                let n = self.count()?;
+                out.push(b'[');
+                for i in 0..n {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    self.value_json(out, depth)?;
+                }
+                out.push(b']');
+            }
+            _ => {
+                let n = self.count()?;
+                if n == 0 {
+                    return None;
+                }
+                out.push(b'[');
+                for i in 0..n {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    let element = self.bytes()?;
+                    if tag == T_BS {
+                        write_base64_json(out, element);
+                    } else {
+                        json_out::write_str_bytes(out, element);
+                    }
+                }
+                out.push(b']');
+            }
+        }
+        out.push(b'}');
+        Some(())
+    }
+}
+
+/// Bytes as a quoted standard-base64 JSON string (base64 needs no escaping).
+fn write_base64_json(out: &mut Vec<u8>, bytes: &[u8]) {
+    use base64::Engine as _;
+    out.push(b'"');
+    let start = out.len();
+    out.resize(
+        start + base64::encoded_len(bytes.len(), true).unwrap_or(0),
+        0,
+    );
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(bytes, &mut out[start..])
+        .unwrap_or(0);
+    out.truncate(start + written);
+    out.push(b'"');
+}
+
 /// An encoded item (as [`encode_item`] writes it) that serializes as DynamoDB JSON: the
 /// same output, for any serializer, as serializing `decode_item` of the same bytes. Bytes
 /// that do not decode are a serialization error.
@@ -460,6 +575,16 @@ mod tests {
         assert_eq!(decode_item(&deep), None);
     }
 
+    /// `item`'s encoding with the byte at `at` (wrapped) replaced, and the same cut short
+    /// before it.
+    fn mutated(item: &Item, at: usize, byte: u8) -> [Vec<u8>; 2] {
+        let mut enc = encode_item(item);
+        let i = at % enc.len();
+        enc[i] = byte;
+        let cut = enc[..i].to_vec();
+        [enc, cut]
+    }
+
     fn json(bytes: &[u8]) -> Option<Vec<u8>> {
         crate::model::json_out::to_vec(&ItemJson(bytes)).ok()
     }
@@ -487,22 +612,22 @@ mod tests {
 
     proptest! {
         #[test]
-        fn item_json_is_the_decoded_items_json(item in item_strategy()) {
+        fn item_json_and_encoded_item_are_the_decoded_items_json(item in item_strategy()) {
             let enc = encode_item(&item);
-            let fast = crate::model::json_out::to_vec(&ItemJson(&enc)).ok();
-            prop_assert_eq!(fast, crate::model::json_out::to_vec(&item).ok());
-            let plain = serde_json::to_vec(&ItemJson(&enc)).ok();
-            prop_assert_eq!(plain, serde_json::to_vec(&item).ok());
+            let (json_out, serde_json) = (json_out::to_vec(&item).ok(), serde_json::to_vec(&item).ok());
+            prop_assert_eq!(&json_out::to_vec(&ItemJson(&enc)).ok(), &json_out);
+            prop_assert_eq!(&serde_json::to_vec(&ItemJson(&enc)).ok(), &serde_json);
+            prop_assert_eq!(&json_out::to_vec(&json_out::EncodedItem(&enc)).ok(), &json_out);
+            // Every other serializer takes the checked route, with the same output.
+            prop_assert_eq!(&serde_json::to_vec(&json_out::EncodedItem(&enc)).ok(), &serde_json);
         }
 
         #[test]
         fn item_json_of_mutated_bytes_never_panics_and_agrees(
             item in item_strategy(), at in any::<usize>(), byte in any::<u8>()
         ) {
-            let mut enc = encode_item(&item);
-            let i = at % enc.len();
-            enc[i] = byte;
-            for bytes in [&enc[..], &enc[..i]] {
+            for bytes in mutated(&item, at, byte) {
+                let bytes = &bytes[..];
                 let fast = json(bytes);
                 // Agreement holds for what the encoder writes (names in order, each once);
                 // a mutated name may break that and still decode.
@@ -511,6 +636,28 @@ mod tests {
                         prop_assert_eq!(fast, crate::model::json_out::to_vec(&decoded).ok());
                     }
                     _ => {}
+                }
+            }
+        }
+
+        #[test]
+        fn an_encoded_item_of_mutated_bytes_never_panics_and_agrees(
+            item in item_strategy(), at in any::<usize>(), byte in any::<u8>()
+        ) {
+            for bytes in mutated(&item, at, byte) {
+                let bytes = &bytes[..];
+                let mut out = b"[".to_vec();
+                let rendered = write_item_json(&mut out, bytes);
+                // What the checked route renders, this one renders the same; what it
+                // refuses, this one refuses too (leaving `out` alone), unless the only
+                // fault is a string that is not UTF-8, which it copies as it is.
+                match json(bytes) {
+                    Some(checked) => {
+                        prop_assert_eq!(rendered, Some(()));
+                        prop_assert_eq!(&out[1..], &checked[..]);
+                    }
+                    None if rendered.is_none() => prop_assert_eq!(&out[..], b"["),
+                    None => prop_assert!(std::str::from_utf8(&out).is_err()),
                 }
             }
         }
@@ -530,12 +677,9 @@ mod tests {
 
         #[test]
         fn survives_mutations(item in item_strategy(), at in any::<usize>(), byte in any::<u8>()) {
-            let mut enc = encode_item(&item);
-            let i = at % enc.len();
-            enc[i] = byte;
-            let _ = decode_item(&enc);
-            enc.truncate(i);
-            let _ = decode_item(&enc);
+            for bytes in mutated(&item, at, byte) {
+                let _ = decode_item(&bytes);
+            }
         }
     }
 }

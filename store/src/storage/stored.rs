@@ -1,9 +1,9 @@
 //! An item as the engine holds it, not yet decoded: reads that answer with whole items
-//! serialize it straight from its bytes (`codec::ItemJson`), and reads that filter, project
-//! or inspect it decode it.
+//! serialize it straight from its bytes (`json_out::EncodedItem`), and reads that filter,
+//! project or inspect it decode it.
 
 use serde::{Serialize, Serializer};
-use shared::model::codec::ItemJson;
+use shared::model::json_out::EncodedItem;
 use shared::model::Item;
 
 use super::{decode_value, item_bytes, stored_size, StorageError};
@@ -48,6 +48,6 @@ impl std::fmt::Debug for StoredItem {
 /// DynamoDB JSON of the item; corrupt bytes fail the serialization (an internal error).
 impl Serialize for StoredItem {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        ItemJson(item_bytes(&self.value)).serialize(serializer)
+        EncodedItem(item_bytes(&self.value)).serialize(serializer)
     }
 }
