@@ -66,6 +66,19 @@ start() {
   URL="http://$addr"
 }
 
+# settle PID: waits (at most a minute) until PID uses under ~2% of a core over half a
+# second, so that a measurement starts after the engine's flushes and compactions of what
+# earlier rounds wrote, rather than sharing the core with them.
+settle() {
+  local before after
+  for _ in $(seq 120); do
+    before=$(awk '{print $14 + $15}' "/proc/$1/stat")
+    sleep 0.5
+    after=$(awk '{print $14 + $15}' "/proc/$1/stat")
+    [ $((after - before)) -le 1 ] && return 0
+  done
+}
+
 # load JSON_OUT ARGS...: one load-generator run on the client core, quiet, JSON report.
 load() {
   local json=$1

@@ -3,7 +3,9 @@
 # and 64 connections, closed loop. Each point is the median of ROUNDS runs of DURATION
 # seconds, interleaved with its two ceilings: the small-body fixed server and a fixed server
 # answering with the store's own answer to the operation. Servers run pinned to core 0, the
-# load generator to core 1. Writes the JSON reports under OUT (default
+# load generator to core 1. Each run against the store starts once the store is idle
+# (`settle`): the engine's flushes and compactions after the PutItem rounds would otherwise
+# run inside the next rounds, whatever they measure. Writes the JSON reports under OUT (default
 # bench/out/store-<time>) and prints a markdown table with each point's ratios.
 #
 # Env: DURATION (4), ROUNDS (3), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT,
@@ -19,6 +21,7 @@ start fixed "fixed-server listening on" "$BIN/dax-loadgen" fixed-server --listen
 FIXED=$URL
 start store "store listening on" "$BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/store"
 STORE=$URL
+STORE_PID=${PIDS[-1]}
 echo "bench: fixed server $FIXED, store $STORE; results in $OUT" >&2
 
 common=(--items "$ITEMS" --item-size "$ITEM_SIZE" --partition-size 10 --distribution uniform)
@@ -59,8 +62,10 @@ for r in $(seq "$ROUNDS"); do
         "${run[@]}"
       load "$OUT/sized-$op-c$c-r$r.json" --endpoint "${!sized_url}" --skip-setup \
         "${common[@]}" "${run[@]}"
+      settle "$STORE_PID"
       load "$OUT/store-$op-c$c-r$r.json" --endpoint "$STORE" "${common[@]}" "${run[@]}"
       if [ "$op" = query ]; then
+        settle "$STORE_PID"
         load "$OUT/settled-$op-c$c-r$r.json" --endpoint "$STORE" --table settled \
           "${common[@]}" "${run[@]}"
       fi

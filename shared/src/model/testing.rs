@@ -26,7 +26,9 @@ pub fn number_strategy() -> impl Strategy<Value = Number> {
 /// Any scalar, boolean, null or set value.
 pub fn leaf_strategy() -> impl Strategy<Value = AttributeValue> {
     prop_oneof![
-        "\\PC{0,16}".prop_map(AttributeValue::S),
+        // Mostly printable text; sometimes only what JSON must escape.
+        prop_oneof![4 => "\\PC{0,16}", 1 => "[\\x00-\\x1f\"\\\\a]{0,6}"]
+            .prop_map(AttributeValue::S),
         number_strategy().prop_map(AttributeValue::N),
         proptest::collection::vec(any::<u8>(), 0..16).prop_map(AttributeValue::B),
         any::<bool>().prop_map(AttributeValue::Bool),
