@@ -25,7 +25,9 @@
 //! [`ItemJson`] serializes an encoded item as DynamoDB JSON straight from its bytes, for
 //! reads that return items as stored: no `Item` is built, so none of its allocations are
 //! made or freed. It reads with the decoder's checks, except that numbers are written as
-//! stored rather than re-parsed.
+//! stored rather than re-parsed. [`write_item_json`] renders the same JSON without serde,
+//! for `json_out`'s writer (`json_out::EncodedItem`); it also leaves strings' UTF-8 to the
+//! encoder that wrote them.
 
 use std::cell::Cell;
 
