@@ -293,3 +293,86 @@ async fn the_primary_lease_survives_kill9() {
     );
     assert!(renewed["expires_in_ms"].as_u64().unwrap() > 50_000);
 }
+
+/// The status of the store's `GET /health`.
+async fn health(store: &StoreProcess) -> u16 {
+    reqwest::get(format!("{}/health", store.endpoint()))
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A store whose journal sync fails stops taking writes (each one answers
+/// InternalServerError, none is acknowledged), keeps serving reads, and says so on /health
+/// (503) until it is restarted; the restarted store has every write acknowledged before.
+/// The failure is injected (debug builds only, see `store::storage::fault`): the test
+/// creates the trigger file and the next journal sync fails.
+#[tokio::test]
+async fn a_failed_journal_sync_refuses_writes_and_fails_health_until_restart() {
+    // The binaries come from the same profile as this test; a release store has no hook.
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: fault injection exists in debug builds only");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trigger = dir.path().join("fail-syncs");
+    let mut store = StoreProcess::spawn_with(StoreOptions {
+        data_dir: Some(dir.path().join("data")),
+        env: vec![(
+            "STORE_FAULT_SYNC_FAILS_WHILE".into(),
+            trigger.display().to_string(),
+        )],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = unique_name("syncfail");
+    create_hash_table(&ddb, &table).await;
+    let put = |pk: &'static str| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("v", n(1))
+            .send()
+    };
+    ok(put("before").await);
+    assert_eq!(health(&store).await, 200);
+
+    std::fs::write(&trigger, b"").unwrap();
+    let refused = put("during").await.expect_err("a write whose sync failed");
+    assert_eq!(
+        refused.into_service_error().meta().code(),
+        Some("InternalServerError")
+    );
+    assert_eq!(health(&store).await, 503);
+    // The failure sticks (the journal may hold a torn tail): refused though syncs work again.
+    std::fs::remove_file(&trigger).unwrap();
+    let refused = put("after").await.expect_err("writes stay refused");
+    assert_eq!(
+        refused.into_service_error().meta().code(),
+        Some("InternalServerError")
+    );
+    assert_eq!(health(&store).await, 503);
+    // Reads go on.
+    let before = ok(ddb
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("before"))
+        .consistent_read(true)
+        .send()
+        .await);
+    assert!(before.item().is_some());
+
+    store.restart();
+    let ddb = store.client();
+    assert_eq!(health(&store).await, 200);
+    let items = scan_all(&ddb, &table).await;
+    assert!(items.contains_key("before"), "{items:?}");
+    assert!(!items.contains_key("after"), "{items:?}");
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("restarted"))
+        .send()
+        .await);
+}

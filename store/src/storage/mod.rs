@@ -23,6 +23,8 @@
 //! - `locks`: the striped key locks and why sorted acquisition cannot deadlock.
 //! - `group_commit`: commit order, sequence numbers, tickets, table stats, and the thread
 //!   that fsyncs groups of batches.
+//! - `fault`: a journal sync that fails on demand, in debug builds, for the tests of what
+//!   the store does then.
 //! - `changelog`: the versioned binary change-record encoding.
 //! - `stream_log`: per-table reads of the change log and its retention trimming.
 //! - `indexes`: secondary-index entries (key layout, maintenance in the write batch,
@@ -50,6 +52,7 @@
 //!   process loses nothing acknowledged, a power loss may.
 
 mod changelog;
+mod fault;
 mod group_commit;
 mod indexes;
 mod keys;
@@ -224,9 +227,10 @@ impl Storage {
         let (queue, thread) = if options.durable {
             let (tx, rx) = mpsc::channel();
             let worker = Arc::clone(&committer);
+            let sync = fault::journal_sync();
             let thread = std::thread::Builder::new()
                 .name("store-group-commit".into())
-                .spawn(move || group_commit::run(worker, rx, group_commit::sync_journal))
+                .spawn(move || group_commit::run(worker, rx, sync))
                 .map_err(|e| {
                     StorageError::Engine(format!("cannot start the commit thread: {e}"))
                 })?;
