@@ -621,3 +621,58 @@ async fn pitr_keeps_changes_that_streams_no_longer_show() {
         "the restore did not undo the changes after its time"
     );
 }
+
+/// The keys of the items whose changes the store's change log still holds, oldest first
+/// (read through the cluster's change feed).
+async fn logged_keys(store: &StoreProcess) -> Vec<String> {
+    let page: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/internal/changes?after=0&limit=10000",
+            store.endpoint()
+        ))
+        .header("x-dax-cluster-secret", "dax-local-cluster-secret")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["keys"]["pk"]["S"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Without a stream (or PITR) the change log keeps only `--feed-retention` of writes, not
+/// the stream retention; once any table has a stream, it keeps the stream retention again.
+#[tokio::test]
+async fn without_streams_the_log_keeps_only_the_feed_retention() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--feed-retention".into(), "1".into()],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let plain = unique_name("nostream");
+    create_hash_table(&ddb, &plain).await;
+    put(&ddb, &plain, "old", 1).await;
+    assert!(logged_keys(&store).await.contains(&"old".to_owned()));
+    put(&ddb, &plain, "newer", 1).await;
+    let trimmed = wait_until(
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || async { !logged_keys(&store).await.contains(&"old".to_owned()) },
+    )
+    .await;
+    assert!(trimmed, "a record older than the feed retention was kept");
+
+    let streamed = unique_name("stream");
+    stream_table(&ddb, &streamed, StreamViewType::KeysOnly).await;
+    put(&ddb, &streamed, "kept", 1).await;
+    put(&ddb, &plain, "later", 1).await;
+    // Several maintenance passes (one a second) past the feed retention.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let keys = logged_keys(&store).await;
+    assert!(keys.contains(&"kept".to_owned()), "{keys:?}");
+}

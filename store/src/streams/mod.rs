@@ -28,8 +28,12 @@
 //!
 //! # Retention
 //! The maintenance task forgets ended streams once they are `--stream-retention` (24 h)
-//! old, and trims change records older than that, or than the longest recovery period of a
-//! table with PITR on (a restore undoes the changes after its time, so it needs them). A
+//! old, and trims change records older than that while any stream exists, older than the
+//! longest recovery period of a table with PITR on (a restore undoes the changes after its
+//! time, so it needs them), and in any case older than `--feed-retention` (1 h: what a
+//! dax-proxy node cut off from the store can catch up on). Without streams and PITR the log
+//! therefore holds an hour of writes, not a day (each record carries the item's new and
+//! old images: ~2 KB per 1 KB put). A
 //! stream shows only records younger than its retention whatever the log keeps: the first
 //! of them is the trim horizon ([`trim_horizon`]), and an iterator pointing below it gets
 //! TrimmedDataAccessException.
@@ -78,6 +82,10 @@ pub struct ChangeLogArgs {
     /// How long stream records (and disabled streams) stay readable, in seconds.
     #[arg(long, env = "STORE_STREAM_RETENTION", default_value_t = 86_400.0)]
     pub stream_retention: f64,
+    /// How long the change log keeps records when no stream (nor PITR) needs them longer,
+    /// in seconds: what a dax-proxy node cut off from the store can still catch up on.
+    #[arg(long, env = "STORE_FEED_RETENTION", default_value_t = 3_600.0)]
+    pub feed_retention: f64,
     /// How long a shard iterator stays valid after it is issued, in seconds (DynamoDB: 15
     /// minutes).
     #[arg(long, env = "STORE_STREAM_ITERATOR_TTL", default_value_t = 900.0)]
@@ -117,6 +125,7 @@ impl ChangeLogArgs {
         }
         Ok(ChangeLogConfig {
             stream_retention: secs("stream-retention", self.stream_retention)?,
+            feed_retention: secs("feed-retention", self.feed_retention)?,
             iterator_ttl: secs("stream-iterator-ttl", self.stream_iterator_ttl)?,
             shard_rollover: secs("stream-shard-rollover", self.stream_shard_rollover)?,
             ttl_sweep_interval: secs("ttl-sweep-interval", self.ttl_sweep_interval)?,
@@ -131,6 +140,7 @@ impl ChangeLogArgs {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeLogConfig {
     pub stream_retention: Duration,
+    pub feed_retention: Duration,
     pub iterator_ttl: Duration,
     pub shard_rollover: Duration,
     pub ttl_sweep_interval: Duration,
@@ -143,6 +153,7 @@ impl Default for ChangeLogConfig {
     fn default() -> Self {
         ChangeLogConfig {
             stream_retention: Duration::from_secs(86_400),
+            feed_retention: Duration::from_secs(3_600),
             iterator_ttl: Duration::from_secs(900),
             shard_rollover: Duration::from_secs(14_400),
             ttl_sweep_interval: Duration::from_secs(5),
@@ -459,9 +470,13 @@ pub async fn maintain(app: &App) -> Result<(), StorageError> {
         }
     }
 
+    // Streams need their retention only while one exists (open, or ended and still
+    // readable); a stream enabled later starts at its own first record.
+    let streams_ms = if registry.is_empty() { 0 } else { retention_ms };
     let pitr_ms = millis(crate::backup::log_retention(&tables));
+    let keep_ms = streams_ms.max(pitr_ms).max(millis(config.feed_retention));
     app.storage
-        .trim_changes(now.saturating_sub(retention_ms.max(pitr_ms)), TRIM_PER_TICK)
+        .trim_changes(now.saturating_sub(keep_ms), TRIM_PER_TICK)
         .await?;
     report_log_size(app, now)
 }
