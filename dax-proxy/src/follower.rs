@@ -8,7 +8,11 @@
 //!
 //! It starts at the feed's head (an empty cache needs no history) and long-polls, so a
 //! write is applied here within milliseconds. If the feed cannot be read, changes are not
-//! lost: the store keeps its log and the follower resumes from its cursor.
+//! lost: the store keeps its log (`--feed-retention` at least) and the follower resumes
+//! from its cursor. A node cut off for longer finds the records after its cursor trimmed
+//! (the feed's first record is not the next sequence number): it then drops both caches,
+//! since any entry may predate a change it will never see. So does a node whose store
+//! comes back with a log younger than its cursor (a new data directory).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +37,8 @@ struct Page {
 
 #[derive(Deserialize)]
 struct Record {
+    /// The change log's sequence number: consecutive, so a jump means trimmed records.
+    seq: u64,
     table: String,
     hash_key: Option<String>,
     keys: Item,
@@ -65,15 +71,22 @@ pub async fn run(node: Arc<Node>) {
             Ok(page) => {
                 cursor = Some(match cursor {
                     None => page.head,
-                    Some(_) => {
-                        for record in &page.records {
-                            apply(&node, record);
+                    Some(cursor) => {
+                        if missed_changes(cursor, &page) {
+                            tracing::warn!(
+                                cursor,
+                                head = page.head,
+                                "changes this node never saw are gone; dropping the caches"
+                            );
+                            node.clear_caches();
                         }
-                        record_delays(&node, &page.records);
-                        node.metrics
-                            .follower_records
-                            .increment(page.records.len() as u64);
-                        page.last_seq
+                        if page.head < cursor {
+                            // A new log (a new data directory behind the same address): its
+                            // numbers start over, so does the cursor.
+                            page.head
+                        } else {
+                            apply_page(&node, &page)
+                        }
                     }
                 });
             }
@@ -84,6 +97,29 @@ pub async fn run(node: Arc<Node>) {
             }
         }
     }
+}
+
+/// Applies a page's records to the caches; returns the new cursor.
+fn apply_page(node: &Node, page: &Page) -> u64 {
+    for record in &page.records {
+        apply(node, record);
+    }
+    record_delays(node, &page.records);
+    node.metrics
+        .follower_records
+        .increment(page.records.len() as u64);
+    page.last_seq
+}
+
+/// Whether changes after `cursor` can no longer be read: the page starts past the next
+/// sequence number (the log's numbers are consecutive and only its oldest records are
+/// ever trimmed), or the log is younger than the cursor (a new data directory).
+fn missed_changes(cursor: u64, page: &Page) -> bool {
+    page.head < cursor
+        || page
+            .records
+            .first()
+            .is_some_and(|first| first.seq > cursor.saturating_add(1))
 }
 
 /// How long after its commit each change reached this node's caches: the window in which
@@ -120,5 +156,41 @@ fn apply(node: &Node, record: &Record) {
             .items
             .apply_change(&key, json!({ "Item": item }).to_string().as_bytes()),
         None => node.items.apply_change(&key, b"{}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: u64) -> Record {
+        Record {
+            seq,
+            table: "t".into(),
+            hash_key: None,
+            keys: Item::new(),
+            new: None,
+            cause: None,
+            time_ms: 0,
+        }
+    }
+
+    fn page(head: u64, seqs: &[u64]) -> Page {
+        Page {
+            records: seqs.iter().map(|&seq| record(seq)).collect(),
+            last_seq: seqs.last().copied().unwrap_or(0),
+            head,
+        }
+    }
+
+    #[test]
+    fn a_jump_past_the_cursor_or_a_younger_log_means_missed_changes() {
+        assert!(!missed_changes(7, &page(9, &[8, 9])));
+        assert!(!missed_changes(7, &page(7, &[])));
+        // Records 8 and 9 were trimmed before this node read them.
+        assert!(missed_changes(7, &page(10, &[10])));
+        // The store came back with a new log, behind the cursor.
+        assert!(missed_changes(7, &page(3, &[])));
+        assert!(missed_changes(7, &page(5, &[4, 5])));
     }
 }
