@@ -386,7 +386,7 @@ impl StoreProcess {
                 (dir.path().to_path_buf(), Some(dir))
             }
         };
-        let daemon = Self::start_daemon(&data_dir, &options);
+        let daemon = Self::start_daemon(&data_dir, &options, "127.0.0.1:0");
         StoreProcess {
             daemon,
             data_dir,
@@ -395,10 +395,10 @@ impl StoreProcess {
         }
     }
 
-    fn start_daemon(data_dir: &Path, options: &StoreOptions) -> Daemon {
+    fn start_daemon(data_dir: &Path, options: &StoreOptions, listen: &str) -> Daemon {
         let mut args = vec![
             "--listen".to_string(),
-            "127.0.0.1:0".to_string(),
+            listen.to_string(),
             "--data-dir".to_string(),
             data_dir.display().to_string(),
         ];
@@ -454,7 +454,21 @@ impl StoreProcess {
     /// the same options. The new process listens on a new port: take `endpoint()` again.
     pub fn restart(&mut self) {
         self.daemon.kill();
-        self.daemon = Self::start_daemon(&self.data_dir, &self.options);
+        self.daemon = Self::start_daemon(&self.data_dir, &self.options, "127.0.0.1:0");
+    }
+
+    /// Kills the process and starts a store on an empty data directory at the same address:
+    /// the same URL to clients and proxies, with none of the data or the change log.
+    pub fn replace_with_empty(&mut self) {
+        let addr = self.daemon.addr.to_string();
+        self.daemon.kill();
+        let dir = tempfile::Builder::new()
+            .prefix("store-data-")
+            .tempdir()
+            .expect("create a data tempdir");
+        self.data_dir = dir.path().to_path_buf();
+        self.daemon = Self::start_daemon(&self.data_dir, &self.options, &addr);
+        self._owned_dir = Some(dir);
     }
 }
 

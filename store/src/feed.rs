@@ -38,8 +38,11 @@ pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Respon
     let limit = params.limit.unwrap_or(1000).clamp(1, MAX_LIMIT);
     let wait = Duration::from_millis(params.wait_ms.min(MAX_WAIT_MS));
     let mut watch = app.storage.watch_seq();
-    if *watch.borrow_and_update() <= params.after && !wait.is_zero() {
-        // Nothing newer yet: wait for the next commit or the deadline, whichever is first.
+    // Nothing newer yet: wait for the next commit or the deadline, whichever is first. A
+    // cursor past the newest record comes from another log (a node that followed the store
+    // that had this address before): answered at once, so the node sees `head` below its
+    // cursor and starts over.
+    if *watch.borrow_and_update() == params.after && !wait.is_zero() {
         let _ = tokio::time::timeout(wait, watch.changed()).await;
     }
     match app.storage.changes_after(params.after, limit) {

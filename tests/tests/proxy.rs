@@ -763,3 +763,29 @@ async fn racing_writers_and_readers_leave_every_node_coherent() {
         }
     }
 }
+
+/// A store replaced by one on an empty data directory behind the same address numbers its
+/// change log from the start again: a node must notice (the log's head is below its
+/// cursor) and drop what it cached, not serve it until its entries expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_with_a_new_log_behind_the_same_address_empties_the_caches() {
+    let mut store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
+    let client = proxy.client();
+    let table = unique_name("newlog");
+    create_hash_table(&client, &table).await;
+    // Enough writes that the node's cursor is well past what the new store will number.
+    for i in 0..20 {
+        put_v(&client, &table, &format!("filler{i}"), "x").await;
+    }
+    put_v(&client, &table, "k", "old").await;
+    wait_for_value(&client, &table, "k", Some("old")).await;
+
+    store.replace_with_empty();
+    let direct = store.client();
+    create_hash_table(&direct, &table).await;
+    put_v(&direct, &table, "k", "new").await;
+    // Without the reset the node's cursor (past 20) waits for numbers the new log reaches
+    // only after as many writes, and "old" stays cached for the hour.
+    wait_for_value(&client, &table, "k", Some("new")).await;
+}
