@@ -13,7 +13,12 @@ fn since_epoch() -> Duration {
 
 /// Current time in epoch milliseconds.
 pub fn now_ms() -> u64 {
-    u64::try_from(since_epoch().as_millis()).unwrap_or(u64::MAX)
+    millis(since_epoch())
+}
+
+/// A duration in whole milliseconds, saturating (the unit of the change log's times).
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Current time in whole epoch seconds.

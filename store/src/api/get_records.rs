@@ -36,7 +36,7 @@ pub async fn handle(app: &App, input: GetRecordsInput) -> Result<GetRecordsOutpu
     let text = input.shard_iterator.as_deref().unwrap_or_default();
     let iterator =
         ShardIterator::decode(text).ok_or_else(|| ApiError::validation("Invalid ShardIterator"))?;
-    let ttl_ms = streams::millis(app.config.change_log.iterator_ttl);
+    let ttl_ms = shared::clock::millis(app.config.change_log.iterator_ttl);
     let now = now_ms();
     if now.saturating_sub(iterator.issued_ms) > ttl_ms {
         return Err(ApiError::new(ErrorCode::ExpiredIteratorException, EXPIRED));

@@ -52,7 +52,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shared::clock::now_ms;
+use shared::clock::{millis, now_ms};
 use shared::model::KeySchema;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::describe_stream::{SequenceNumberRange, Shard};
@@ -293,11 +293,6 @@ pub fn parse_sequence_number(text: &str) -> Option<u64> {
     }
     let value: u128 = text.parse().ok()?;
     u64::try_from(value.checked_sub(SEQUENCE_BASE)?).ok()
-}
-
-/// A duration in whole milliseconds, saturating (the log's times are milliseconds).
-pub fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Storage failures are internal errors: logged here, generic on the wire.
