@@ -292,20 +292,33 @@ pub(crate) fn write_item_json(out: &mut Vec<u8>, encoded: &[u8]) -> Option<()> {
 }
 
 impl Reader<'_> {
-    /// A map (an item, or an M's contents) as a JSON object.
-    fn map_json(&mut self, out: &mut Vec<u8>, depth: usize) -> Option<()> {
-        let n = self.count()?;
-        out.push(b'{');
+    /// `n` elements between `open` and `close`, comma-separated, each written by `element`.
+    fn elements_json(
+        &mut self,
+        out: &mut Vec<u8>,
+        [open, close]: [u8; 2],
+        n: usize,
+        mut element: impl FnMut(&mut Self, &mut Vec<u8>) -> Option<()>,
+    ) -> Option<()> {
+        out.push(open);
         for i in 0..n {
             if i > 0 {
                 out.push(b',');
             }
-            json_out::write_str_bytes(out, self.bytes()?);
-            out.push(b':');
-            self.value_json(out, depth)?;
+            element(self, out)?;
         }
-        out.push(b'}');
+        out.push(close);
         Some(())
+    }
+
+    /// A map (an item, or an M's contents) as a JSON object.
+    fn map_json(&mut self, out: &mut Vec<u8>, depth: usize) -> Option<()> {
+        let n = self.count()?;
+        self.elements_json(out, *b"{}", n, |reader, out| {
+            json_out::write_str_bytes(out, reader.bytes()?);
+            out.push(b':');
+            reader.value_json(out, depth)
+        })
     }
 
     /// One tagged value as `{"S":...}`, `{"M":{...}}` and so on.
@@ -335,33 +348,20 @@ impl Reader<'_> {
             T_L => {
                 let depth = nested()?;
                 let n = self.count()?;
-                out.push(b'[');
-                for i in 0..n {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    self.value_json(out, depth)?;
-                }
-                out.push(b']');
+                self.elements_json(out, *b"[]", n, |reader, out| reader.value_json(out, depth))?;
             }
             _ => {
-                let n = self.count()?;
-                if n == 0 {
-                    return None;
-                }
-                out.push(b'[');
-                for i in 0..n {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    let element = self.bytes()?;
-                    if tag == T_BS {
-                        write_base64_json(out, element);
-                    } else {
-                        json_out::write_str_bytes(out, element);
-                    }
-                }
-                out.push(b']');
+                // Sets: never empty.
+                let n = self.count().filter(|&n| n > 0)?;
+                let write = if tag == T_BS {
+                    write_base64_json
+                } else {
+                    json_out::write_str_bytes
+                };
+                self.elements_json(out, *b"[]", n, |reader, out| {
+                    write(out, reader.bytes()?);
+                    Some(())
+                })?;
             }
         }
         out.push(b'}');
@@ -369,20 +369,14 @@ impl Reader<'_> {
     }
 }
 
-/// Bytes as a quoted standard-base64 JSON string (base64 needs no escaping).
+/// Bytes as a quoted standard-base64 JSON string (base64 needs no escaping), formatted as
+/// `value::Base64Ref` formats them for serde.
 fn write_base64_json(out: &mut Vec<u8>, bytes: &[u8]) {
-    use base64::Engine as _;
-    out.push(b'"');
-    let start = out.len();
-    out.resize(
-        start + base64::encoded_len(bytes.len(), true).unwrap_or(0),
-        0,
-    );
-    let written = base64::engine::general_purpose::STANDARD
-        .encode_slice(bytes, &mut out[start..])
-        .unwrap_or(0);
-    out.truncate(start + written);
-    out.push(b'"');
+    use std::io::Write as _;
+    let base64 =
+        base64::display::Base64Display::new(bytes, &base64::engine::general_purpose::STANDARD);
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "\"{base64}\"");
 }
 
 /// An encoded item (as [`encode_item`] writes it) that serializes as DynamoDB JSON: the
