@@ -196,15 +196,19 @@ pub fn charge_write_units(table: &TableMeta, units: &crate::api::item_write::Wri
     charge_write(table, units.table + local, &units.global);
 }
 
+/// What a write refused by its condition is charged: DynamoDB's minimum write (the item's
+/// size is not known where the refusal is made).
+pub const REFUSED_CONDITION_WRITE_UNITS: f64 = 1.0;
+
 /// The error of a single-item write that `decide` refused. A failed condition still
-/// consumed capacity in DynamoDB, so it is charged the minimum write (the item's size is
-/// not known here); other refusals (validation) consumed nothing.
+/// consumed capacity in DynamoDB ([`REFUSED_CONDITION_WRITE_UNITS`]); other refusals
+/// (validation) consumed nothing.
 pub fn failed_write(table: &TableMeta, failure: crate::api::item_write::WriteFailure) -> ApiError {
     if matches!(
         failure,
         crate::api::item_write::WriteFailure::ConditionalCheckFailed { .. }
     ) {
-        charge_write(table, 1.0, &[]);
+        charge_write(table, REFUSED_CONDITION_WRITE_UNITS, &[]);
     }
     failure.into_api_error()
 }

@@ -118,7 +118,9 @@ fn refused_write_capacity(
         ErrorCode::ConditionalCheckFailedException | ErrorCode::DuplicateItemException
     );
     refused_by_condition
-        .then(|| ConsumedCapacity::write(table, 1.0, mode))
+        .then(|| {
+            ConsumedCapacity::write(table, crate::throttle::REFUSED_CONDITION_WRITE_UNITS, mode)
+        })
         .flatten()
 }
 
