@@ -71,7 +71,8 @@ pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Respon
 }
 
 /// One record as JSON; items in DynamoDB JSON so the proxy decodes them with `shared`.
-/// `hash_key` names the table's partition key (when the table still exists) so that a
+/// A cache needs the keys and the new image only: old images (when the log keeps them, for
+/// streams and point-in-time recovery) stay in the store. `hash_key` names the table's partition key (when the table still exists) so that a
 /// follower can tell which partition changed without knowing the schema.
 pub fn record_json(app: &App, record: &ChangeRecord) -> Value {
     let hash_key = app
@@ -85,7 +86,6 @@ pub fn record_json(app: &App, record: &ChangeRecord) -> Value {
         "time_ms": record.time_ms,
         "table": record.table_name,
         "keys": record.keys,
-        "old": record.old_image,
         "new": record.new_image,
         "cause": match record.cause {
             Cause::User => "user",

@@ -73,11 +73,18 @@ pub async fn handle(app: &App, input: UpdateContinuousBackupsInput) -> Result<Va
                     },
                     _ => return Ok(()),
                 },
-                (true, None) => PitrSetting {
-                    enabled: true,
-                    earliest: now_seconds(),
-                    recovery_period_days: days.unwrap_or(backup::DEFAULT_RECOVERY_PERIOD_DAYS),
-                },
+                (true, None) => {
+                    // A restore undoes the changes after its time with their old images:
+                    // the log keeps them from here on, and the window opens after the last
+                    // record written without (even if the wall clock stepped back).
+                    let head = app.storage.keep_old_images(table.table_id(), true);
+                    let after_head = (head.time_ms + 1) as f64 / 1000.0;
+                    PitrSetting {
+                        enabled: true,
+                        earliest: now_seconds().max(after_head),
+                        recovery_period_days: days.unwrap_or(backup::DEFAULT_RECOVERY_PERIOD_DAYS),
+                    }
+                }
                 (false, Some(_)) => PitrSetting {
                     enabled: false,
                     earliest: 0.0,

@@ -20,6 +20,8 @@ use crate::api::create_table::{check_gsi_model, current_seq, plan_global};
 use crate::app::App;
 use crate::catalog::definition::{self as def, element_path, BILLING_MODES, MAX_GSIS};
 use crate::catalog::{BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput};
+use crate::storage::Storage;
+use crate::streams::records::shows_old_images;
 use shared::clock::now_seconds;
 
 /// The service's text when nothing in the request changes anything.
@@ -39,7 +41,7 @@ pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOut
     let table = app
         .catalog
         .update(&app.storage, name, |table| {
-            apply(table, &input, now, seq, &region, &account)
+            apply(table, &input, now, seq, &region, &account, &app.storage)
         })
         .await?;
     let reported = if changes_shape(&input) {
@@ -123,6 +125,7 @@ fn apply(
     seq: u64,
     region: &str,
     account: &str,
+    storage: &Storage,
 ) -> Result<(), ApiError> {
     let capacity = input.billing_mode.is_some() || input.provisioned_throughput.is_some();
     let indexes = input.global_secondary_index_updates.is_some();
@@ -191,7 +194,7 @@ fn apply(
         apply_index_updates(table, input, updates, billing, now)?;
     }
     if let Some(spec) = &input.stream_specification {
-        apply_stream(table, spec, now, seq)?;
+        apply_stream(table, spec, now, seq, storage)?;
     }
     if let Some(spec) = &input.sse_specification {
         table.sse = def::parse_sse(spec, region, account)?;
@@ -527,6 +530,7 @@ fn apply_stream(
     spec: &shared::wire::ops::create_table::StreamSpecification,
     now: f64,
     seq: u64,
+    storage: &Storage,
 ) -> Result<(), ApiError> {
     let name = table.name().to_string();
     match (spec.stream_enabled, spec.stream_view_type.as_deref()) {
@@ -539,7 +543,14 @@ fn apply_stream(
                     "Table already has an enabled stream: TableName: {name}"
                 )));
             }
-            table.stream = Some(def::new_stream(view, &table.arn, now, seq));
+            // Every record the stream shows must carry the old image: the log keeps them
+            // from here on, and the stream starts after the last record written without.
+            let start = if shows_old_images(view) {
+                storage.keep_old_images(table.table_id(), true).seq
+            } else {
+                seq
+            };
+            table.stream = Some(def::new_stream(view, &table.arn, now, start));
             Ok(())
         }
         (_, Some(_)) => Err(ApiError::invalid_parameter(

@@ -23,6 +23,7 @@
 //! though the response comes only after it is full; deleting a table with PITR on keeps
 //! no SYSTEM backup yet. Restore overrides: see [`overrides`].
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -498,12 +499,21 @@ pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<Vec<Ite
             .map_err(internal)?;
         let Some(last) = records.last() else { break };
         after = last.seq;
-        for record in records {
-            if record.time_ms > at_ms {
-                undone
-                    .entry(key_of(&record.keys))
-                    .or_insert(record.old_image);
+        for record in records.into_iter().filter(|r| r.time_ms > at_ms) {
+            let Entry::Vacant(slot) = undone.entry(key_of(&record.keys)) else {
+                continue;
+            };
+            if record.old_image_elided {
+                // The recovery window opens after the last record written without old
+                // images (`api::update_continuous_backups`): a restore must never guess.
+                tracing::error!(
+                    seq = record.seq,
+                    table = %record.table_name,
+                    "a change inside the recovery window lacks its old image"
+                );
+                return Err(ApiError::internal());
             }
+            slot.insert(record.old_image);
         }
     }
     for (key, old) in undone {

@@ -85,7 +85,7 @@ impl Catalog {
             if dropping.contains(&meta.table_id()) {
                 continue;
             }
-            publish_indexes(storage, &meta);
+            publish_to_storage(storage, &meta);
             tables.insert(meta.name().to_string(), Arc::new(meta));
         }
         for id in &dropping {
@@ -210,7 +210,7 @@ impl Catalog {
         *self.next_id.lock() = next;
         let meta = build(id);
         self.persist(storage, &meta).await?;
-        publish_indexes(storage, &meta);
+        publish_to_storage(storage, &meta);
         let meta = Arc::new(meta);
         self.tables
             .write()
@@ -231,12 +231,17 @@ impl Catalog {
         let _guard = self.ddl.lock().await;
         let current = self.table_for_control(name)?;
         let mut next = TableMeta::clone(&current);
-        change(&mut next)?;
+        if let Err(e) = change(&mut next) {
+            // `change` may have switched storage to keeping old images for a stream or
+            // recovery window that is not opening after all.
+            storage.keep_old_images(current.table_id(), old_images_read(&current));
+            return Err(e);
+        }
         if next == *current {
             return Ok(current);
         }
         self.persist(storage, &next).await?;
-        publish_indexes(storage, &next);
+        publish_to_storage(storage, &next);
         let next = Arc::new(next);
         self.tables
             .write()
@@ -362,9 +367,11 @@ async fn drop_data(storage: Arc<Storage>, table_id: u64) {
     }
 }
 
-/// Tells storage which secondary indexes a table has (storage maintains their entries in
-/// every write batch), before the definition is published to requests.
-fn publish_indexes(storage: &Storage, meta: &TableMeta) {
+/// Tells storage what its write path maintains for a table, before the definition is
+/// published to requests: the secondary indexes (their entries are written in every write
+/// batch) and whether change records keep old images.
+fn publish_to_storage(storage: &Storage, meta: &TableMeta) {
+    storage.keep_old_images(meta.table_id(), old_images_read(meta));
     let indexes = meta
         .local_indexes
         .iter()
@@ -378,6 +385,18 @@ fn publish_indexes(storage: &Storage, meta: &TableMeta) {
         )
         .collect();
     storage.set_indexes(meta.table_id(), meta.schema(), indexes);
+}
+
+/// Whether anything reads the old images of a table's changes: point-in-time recovery
+/// (a restore undoes later changes with them) or a stream whose view type shows them.
+/// Enabling either switches storage to keeping them *before* the window starts (see
+/// `api::update_table` and `api::update_continuous_backups`); this catches up with
+/// whatever the definition says once it is persisted, and at startup.
+pub fn old_images_read(meta: &TableMeta) -> bool {
+    crate::backup::pitr(meta).is_some_and(|p| p.enabled)
+        || meta
+            .enabled_stream()
+            .is_some_and(|s| crate::streams::records::shows_old_images(&s.view_type))
 }
 
 /// An index definition as storage keeps and reads it.
@@ -475,6 +494,99 @@ mod tests {
             next_index_id: 1,
             settings: Default::default(),
         }
+    }
+
+    /// Overwrites item `pk = a` of `meta`'s table twice; the change record of the last write.
+    async fn overwrite(storage: &Storage, meta: &TableMeta) -> crate::storage::ChangeRecord {
+        use crate::storage::{Cause, Mutation};
+        use shared::model::{AttributeValue, PrimaryKey};
+        let s = |v: &str| AttributeValue::S(v.into());
+        for v in ["1", "2"] {
+            let key = PrimaryKey {
+                hash: s("a"),
+                range: None,
+            };
+            let item = [("pk".to_string(), s("a")), ("v".to_string(), s(v))];
+            let written = storage
+                .write(&[(&meta.layout, key)], Cause::User, |_| {
+                    Ok::<_, ()>((vec![Mutation::Put(item.into_iter().collect())], ()))
+                })
+                .await;
+            assert!(matches!(written, Ok(Ok(()))));
+        }
+        let records = storage.table_changes(meta.table_id(), 0, u64::MAX, 1000);
+        match records.ok().and_then(|mut r| r.pop()) {
+            Some(record) => record,
+            None => panic!("no change record"),
+        }
+    }
+
+    #[tokio::test]
+    async fn change_records_keep_old_images_while_pitr_or_a_stream_reads_them() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let kept = |r: &crate::storage::ChangeRecord| (r.old_image.is_some(), r.old_image_elided);
+        let (keeps, elides) = ((true, false), (false, true));
+        let update = |change: fn(&mut TableMeta)| {
+            move |t: &mut TableMeta| {
+                change(t);
+                Ok(())
+            }
+        };
+        {
+            let storage = open(dir.path());
+            let catalog = Catalog::load(&storage, &config()).unwrap_or_else(|e| panic!("{e}"));
+            let created = catalog
+                .create(&storage, "alpha", |id| table(&catalog, id, "alpha"))
+                .await;
+            let meta = created.unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(kept(&overwrite(&storage, &meta).await), elides);
+
+            // An update that fails after switching storage to keeping them switches back.
+            let failed = catalog
+                .update(&storage, "alpha", |t| {
+                    storage.keep_old_images(t.table_id(), true);
+                    Err(ApiError::validation("no"))
+                })
+                .await;
+            assert!(failed.is_err());
+            assert_eq!(kept(&overwrite(&storage, &meta).await), elides);
+
+            let pitr = |t: &mut TableMeta| {
+                let on = serde_json::json!({"enabled": true, "earliest": 1.0});
+                t.settings.insert(crate::backup::PITR_KEY.into(), on);
+            };
+            assert!(catalog
+                .update(&storage, "alpha", update(pitr))
+                .await
+                .is_ok());
+            assert_eq!(kept(&overwrite(&storage, &meta).await), keeps);
+
+            let old_view = |t: &mut TableMeta| {
+                t.settings.clear();
+                t.stream = Some(definition::new_stream("NEW_AND_OLD_IMAGES", "arn", 1.0, 0));
+            };
+            assert!(catalog
+                .update(&storage, "alpha", update(old_view))
+                .await
+                .is_ok());
+            assert_eq!(kept(&overwrite(&storage, &meta).await), keeps);
+
+            let keys_view = |t: &mut TableMeta| {
+                t.stream = Some(definition::new_stream("KEYS_ONLY", "arn", 1.0, 0));
+            };
+            assert!(catalog
+                .update(&storage, "alpha", update(keys_view))
+                .await
+                .is_ok());
+            assert_eq!(kept(&overwrite(&storage, &meta).await), elides);
+        }
+        // Storage alone keeps every old image; loading the catalog tells it otherwise.
+        let storage = open(dir.path());
+        let catalog = Catalog::load(&storage, &config()).unwrap_or_else(|e| panic!("{e}"));
+        let meta = catalog
+            .get("alpha")
+            .unwrap_or_else(|| panic!("alpha is gone"));
+        assert_eq!(kept(&overwrite(&storage, &meta).await), elides);
     }
 
     #[tokio::test]

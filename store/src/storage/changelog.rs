@@ -39,13 +39,16 @@ use shared::model::Item;
 use super::{Cause, ChangeRecord, StorageError};
 
 /// The record layout version written by this build.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
+/// The layout with the old image before the new one, still decoded.
+const VERSION_OLD_FIRST: u8 = 1;
 
 /// Byte offset of `time_ms` in an encoded record.
 const TIME_OFFSET: usize = 1;
 
 const FLAG_OLD: u8 = 1;
 const FLAG_NEW: u8 = 2;
+const FLAG_OLD_ELIDED: u8 = 4;
 
 /// The engine key of the record with sequence number `seq`.
 pub fn seq_key(seq: u64) -> [u8; 8] {
@@ -60,6 +63,9 @@ const CAUSE_OFFSET: usize = 17;
 const CAUSE_USER: u8 = 0;
 const CAUSE_TTL: u8 = 1;
 const CAUSE_TABLE_DROPPED: u8 = 2;
+
+/// Byte offset of the flags in an encoded record.
+const FLAGS_OFFSET: usize = 18;
 
 /// The per-table index key of record `seq` of table `table_id`: `table_id | seq`, both u64
 /// big-endian, so one table's records are one contiguous range in commit order.
@@ -144,13 +150,40 @@ pub fn encode(parts: &RecordParts<'_>) -> Vec<u8> {
     out.push(flags);
     put_bytes(&mut out, parts.table_name.as_bytes());
     put_bytes(&mut out, parts.keys);
-    if let Some(old) = parts.old_image {
-        put_bytes(&mut out, old);
-    }
     if let Some(new) = parts.new_image {
         put_bytes(&mut out, new);
     }
+    if let Some(old) = parts.old_image {
+        put_bytes(&mut out, old);
+    }
     out
+}
+
+/// Drops the old image from an encoded record, keeping the fact that the item existed
+/// (no-op for a record without one; records are only ever written in this build's
+/// version, where the old image is the last field).
+pub fn elide_old_image(record: &mut Vec<u8>) {
+    let Some(&flags) = record.get(FLAGS_OFFSET) else {
+        return;
+    };
+    if record.first() != Some(&VERSION) || flags & FLAG_OLD == 0 {
+        return;
+    }
+    let mut r = Reader {
+        rest: record.get(FLAGS_OFFSET + 1..).unwrap_or_default(),
+    };
+    let name_and_keys = r.bytes().and(r.bytes());
+    let new = if flags & FLAG_NEW != 0 {
+        r.bytes()
+    } else {
+        Some(&[][..])
+    };
+    if name_and_keys.and(new).is_none() {
+        return;
+    }
+    let old_start = record.len() - r.rest.len();
+    record.truncate(old_start);
+    record[FLAGS_OFFSET] = (flags & !FLAG_OLD) | FLAG_OLD_ELIDED;
 }
 
 /// Encodes the record announcing that table `table_id`, named `table_name`, was deleted.
@@ -186,7 +219,8 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
     let corrupt = || StorageError::Corrupt(key.to_vec());
     let seq = parse_seq_key(key).ok_or_else(corrupt)?;
     let mut r = Reader { rest: value };
-    if r.u8().ok_or_else(corrupt)? != VERSION {
+    let version = r.u8().ok_or_else(corrupt)?;
+    if version != VERSION && version != VERSION_OLD_FIRST {
         return Err(corrupt());
     }
     let time_ms = r.u64().ok_or_else(corrupt)?;
@@ -201,15 +235,16 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
     let name = r.bytes().ok_or_else(corrupt)?;
     let table_name = std::str::from_utf8(name).map_err(|_| corrupt())?.to_owned();
     let keys = item(r.bytes()).ok_or_else(corrupt)?;
-    let old_image = if flags & FLAG_OLD != 0 {
-        Some(item(r.bytes()).ok_or_else(corrupt)?)
-    } else {
-        None
+    let mut image = |flag: u8| match flags & flag {
+        0 => Ok(None),
+        _ => item(r.bytes()).map(Some).ok_or_else(corrupt),
     };
-    let new_image = if flags & FLAG_NEW != 0 {
-        Some(item(r.bytes()).ok_or_else(corrupt)?)
+    let (old_image, new_image) = if version == VERSION_OLD_FIRST {
+        let old = image(FLAG_OLD)?;
+        (old, image(FLAG_NEW)?)
     } else {
-        None
+        let new = image(FLAG_NEW)?;
+        (image(FLAG_OLD)?, new)
     };
     if !r.rest.is_empty() {
         return Err(corrupt());
@@ -221,6 +256,7 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
         table_name,
         keys,
         old_image,
+        old_image_elided: flags & FLAG_OLD_ELIDED != 0,
         new_image,
         cause,
     })
@@ -309,6 +345,75 @@ mod tests {
             new_image: None,
         });
         assert_eq!(index_key(&change, 3), Some(table_seq_key(7, 3)));
+    }
+
+    fn parts<'a>(old: Option<&'a [u8]>, new: Option<&'a [u8]>) -> RecordParts<'a> {
+        RecordParts {
+            table_id: 7,
+            table_name: "t",
+            cause: Cause::User,
+            keys: &[],
+            old_image: old,
+            new_image: new,
+        }
+    }
+
+    fn item_bytes(v: &str) -> Vec<u8> {
+        let mut item = Item::new();
+        item.insert("v".into(), shared::model::AttributeValue::S(v.into()));
+        encode_item(&item)
+    }
+
+    #[test]
+    fn eliding_drops_the_old_image_and_keeps_that_the_item_existed() {
+        let keys = encode_item(&Item::new());
+        let (old, new) = (item_bytes("old"), item_bytes("new"));
+        for new_image in [Some(&new[..]), None] {
+            let mut bytes = encode(&RecordParts {
+                keys: &keys,
+                ..parts(Some(&old), new_image)
+            });
+            let full_len = bytes.len();
+            elide_old_image(&mut bytes);
+            assert_eq!(bytes.len(), full_len - old.len() - 4);
+            let record = decode(&seq_key(1), &bytes).expect("decodes");
+            assert_eq!(record.old_image, None);
+            assert!(record.old_image_elided && record.existed_before());
+            assert_eq!(record.new_image.is_some(), new_image.is_some());
+            let again = bytes.clone();
+            elide_old_image(&mut bytes);
+            assert_eq!(bytes, again, "eliding twice changes nothing more");
+        }
+        // Nothing to elide: the record stays as it was.
+        let mut insert = encode(&RecordParts {
+            keys: &keys,
+            ..parts(None, Some(&new))
+        });
+        let before = insert.clone();
+        elide_old_image(&mut insert);
+        assert_eq!(insert, before);
+        assert!(!decode(&seq_key(1), &insert).unwrap().existed_before());
+    }
+
+    #[test]
+    fn version_1_records_with_the_old_image_first_still_decode() {
+        let keys = encode_item(&Item::new());
+        let (old, new) = (item_bytes("old"), item_bytes("new"));
+        let mut v1 = vec![VERSION_OLD_FIRST];
+        v1.extend_from_slice(&42u64.to_be_bytes());
+        v1.extend_from_slice(&7u64.to_be_bytes());
+        v1.extend_from_slice(&[CAUSE_USER, FLAG_OLD | FLAG_NEW]);
+        for field in [&b"t"[..], &keys, &old, &new] {
+            put_bytes(&mut v1, field);
+        }
+        let record = decode(&seq_key(1), &v1).expect("decodes");
+        assert_eq!(record.old_image, decode_item(&old));
+        assert_eq!(record.new_image, decode_item(&new));
+        assert!(!record.old_image_elided);
+        // The committer never writes version 1, and leaves such a record alone.
+        let before = v1.clone();
+        elide_old_image(&mut v1);
+        assert_eq!(v1, before);
     }
 
     #[test]

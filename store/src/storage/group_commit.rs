@@ -29,7 +29,7 @@
 //! followers are not exposed to this: the published sequence number ([`Committer::seq`])
 //! only advances when records are durable, and `changes_after` reads no further.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -166,6 +166,18 @@ struct CommitState {
     /// Commit time of the newest record, so times never decrease along the log even if the
     /// wall clock steps back.
     last_time_ms: u64,
+    /// Tables whose records drop the old image ([`Committer::keep_old_images`]). Decided
+    /// here, under the commit mutex, and not where a write builds its record: a record
+    /// built before PITR or a stream was enabled but committed after must still carry it.
+    eliding_old_images: HashSet<u64>,
+}
+
+/// The newest committed change record when a table's old-image setting switched: every
+/// later record (larger `seq`, `time_ms` not below this one) follows the new setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogHead {
+    pub seq: u64,
+    pub time_ms: u64,
 }
 
 /// Orders commits, keeps table stats, and publishes what is durable.
@@ -200,6 +212,7 @@ impl Committer {
                 next_seq: last_seq + 1,
                 next_ticket: 1,
                 last_time_ms: 0,
+                eliding_old_images: HashSet::new(),
             }),
             stats: Mutex::new(stats),
             seq_tx,
@@ -241,6 +254,10 @@ impl Committer {
         let first_seq = state.next_seq;
         let time_ms = now_ms().max(state.last_time_ms);
         for (seq, mut record) in (first_seq..).zip(records) {
+            let table_id = changelog::record_table_id(&record);
+            if table_id.is_some_and(|id| state.eliding_old_images.contains(&id)) {
+                changelog::elide_old_image(&mut record);
+            }
             changelog::set_time(&mut record, time_ms);
             if let Some(index_key) = changelog::index_key(&record, seq) {
                 wb.insert(&engine.table_changes, index_key, []);
@@ -358,6 +375,23 @@ impl Committer {
 
     pub fn forget_table(&self, table_id: u64) {
         self.stats.lock().remove(&table_id);
+        self.state.lock().eliding_old_images.remove(&table_id);
+    }
+
+    /// Whether change records of table `table_id` committed from now on keep the item's
+    /// old image (the default for a table never named here). Returns the log's head at the
+    /// switch: records after it follow the new setting.
+    pub fn keep_old_images(&self, table_id: u64, keep: bool) -> LogHead {
+        let mut state = self.state.lock();
+        if keep {
+            state.eliding_old_images.remove(&table_id);
+        } else {
+            state.eliding_old_images.insert(table_id);
+        }
+        LogHead {
+            seq: state.next_seq - 1,
+            time_ms: state.last_time_ms,
+        }
     }
 }
 

@@ -75,6 +75,7 @@ use tokio::sync::oneshot;
 use group_commit::{engine_error, Batch, Committer, Engine, Op, Request, Space, StatsDelta};
 use locks::{LockSet, StripedLocks};
 
+pub use group_commit::LogHead;
 pub use indexes::{entry_key, IndexLayout, Projected, TableIndexes};
 pub use stored::StoredItem;
 
@@ -140,8 +141,19 @@ pub struct ChangeRecord {
     /// The item's key attributes.
     pub keys: Item,
     pub old_image: Option<Item>,
+    /// The item existed before the change but the log did not keep its image: when it
+    /// was written, its table had neither point-in-time recovery nor a stream showing old
+    /// images (see `Storage::keep_old_images`).
+    pub old_image_elided: bool,
     pub new_image: Option<Item>,
     pub cause: Cause,
+}
+
+impl ChangeRecord {
+    /// Whether the item existed before this change (with or without its image).
+    pub fn existed_before(&self) -> bool {
+        self.old_image.is_some() || self.old_image_elided
+    }
 }
 
 /// Bounds on the sort key for a Query, already validated against the schema's type.
@@ -1237,6 +1249,60 @@ mod tests {
             collect(storage.scan(&table, Some((1, 2)), Some(&first))),
             seg1[1..].to_vec()
         );
+    }
+
+    #[tokio::test]
+    async fn a_table_that_reads_no_old_images_logs_that_the_item_existed_only() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path(), true);
+        let (table, other) = (layout(8, None), layout(9, None));
+        let key = pk(s("a"), None);
+        let (v1, v2, v3) = (
+            item(&key, &[("v", n("1"))]),
+            item(&key, &[("v", n("2"))]),
+            item(&key, &[("v", n("3"))]),
+        );
+        storage.keep_old_images(8, false);
+        put(&storage, &table, v1.clone()).await;
+        put(&storage, &table, v2.clone()).await;
+        put(&storage, &other, v1.clone()).await;
+        put(&storage, &other, v2.clone()).await;
+        delete(&storage, &table, key.clone()).await;
+        let head = storage.keep_old_images(8, true);
+        put(&storage, &table, v1.clone()).await;
+        put(&storage, &table, v3.clone()).await;
+
+        let records = all_changes(&storage);
+        let shape: Vec<(u64, Option<Item>, bool, Option<Item>)> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.table_id,
+                    r.old_image.clone(),
+                    r.old_image_elided,
+                    r.new_image.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (8, None, false, Some(v1.clone())),
+                (8, None, true, Some(v2.clone())),
+                // Another table keeps its old images.
+                (9, None, false, Some(v1.clone())),
+                (9, Some(v1.clone()), false, Some(v2)),
+                (8, None, true, None),
+                // Kept again from the switch on.
+                (8, None, false, Some(v1.clone())),
+                (8, Some(v1), false, Some(v3)),
+            ]
+        );
+        assert_eq!(
+            head.seq, 5,
+            "the switch names the last record written without"
+        );
+        assert_eq!(head.time_ms, records[4].time_ms);
     }
 
     #[tokio::test]

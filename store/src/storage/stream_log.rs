@@ -17,7 +17,7 @@
 use std::ops::Bound;
 
 use super::changelog;
-use super::group_commit::{engine_error, Batch, Engine, Op, Space};
+use super::group_commit::{engine_error, Batch, Engine, LogHead, Op, Space};
 use super::{ChangeRecord, Storage, StorageError};
 
 /// Records deleted per engine batch when trimming or backfilling.
@@ -149,6 +149,13 @@ impl Storage {
     /// The newest durable sequence number (what followers may read up to).
     pub fn published_seq(&self) -> u64 {
         self.committer.seq()
+    }
+
+    /// Whether the change records of table `table_id` committed from now on carry the
+    /// item's old image (by default they do). Returns the log's head at the switch: a
+    /// stream or recovery window that needs old images starts after it.
+    pub fn keep_old_images(&self, table_id: u64, keep: bool) -> LogHead {
+        self.committer.keep_old_images(table_id, keep)
     }
 
     /// Deletes durable records committed before `before_ms` (epoch milliseconds), oldest

@@ -7,13 +7,18 @@ use shared::wire::ops::get_records::{Identity, Record, StreamRecordBody};
 use super::{sequence_number, StreamInfo};
 use crate::storage::{Cause, ChangeRecord};
 
-/// `INSERT` (no old image), `REMOVE` (no new image) or `MODIFY`.
+/// `INSERT` (the item did not exist), `REMOVE` (no new image) or `MODIFY`.
 pub fn event_name(record: &ChangeRecord) -> &'static str {
-    match (&record.old_image, &record.new_image) {
-        (None, _) => "INSERT",
-        (Some(_), None) => "REMOVE",
-        (Some(_), Some(_)) => "MODIFY",
+    match (record.existed_before(), &record.new_image) {
+        (false, _) => "INSERT",
+        (true, None) => "REMOVE",
+        (true, Some(_)) => "MODIFY",
     }
+}
+
+/// Whether a stream of `view_type` shows old images (and so needs the log to keep them).
+pub fn shows_old_images(view_type: &str) -> bool {
+    matches!(view_type, "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")
 }
 
 /// A stable id for the record (the same on every read, so consumers can deduplicate):
@@ -33,12 +38,9 @@ pub fn stream_record(region: &str, stream: &StreamInfo, record: &ChangeRecord) -
 /// [`stream_record`] taking the change by value, so the images move into the record
 /// instead of being copied (GetRecords pages hold up to 1 MB of them).
 pub fn into_stream_record(region: &str, stream: &StreamInfo, record: ChangeRecord) -> Record {
-    let (new_shown, old_shown) = match stream.view_type.as_str() {
-        "NEW_IMAGE" => (true, false),
-        "OLD_IMAGE" => (false, true),
-        "NEW_AND_OLD_IMAGES" => (true, true),
-        _ => (false, false),
-    };
+    let view = stream.view_type.as_str();
+    let new_shown = matches!(view, "NEW_IMAGE" | "NEW_AND_OLD_IMAGES");
+    let old_shown = shows_old_images(view);
     let event_name = event_name(&record).to_string();
     let ChangeRecord {
         seq,
@@ -118,6 +120,7 @@ mod tests {
             table_name: "t".into(),
             keys: item(&[("pk", "a")]),
             old_image: old,
+            old_image_elided: false,
             new_image: new,
             cause,
         }
@@ -147,6 +150,23 @@ mod tests {
         assert_eq!(r.dynamodb.sequence_number, "100000000000000000007");
         assert!(r.user_identity.is_none());
         assert_eq!(r.event_id.len(), 32);
+    }
+
+    #[test]
+    fn an_elided_old_image_still_names_a_modify_or_a_remove() {
+        let new = item(&[("pk", "a"), ("v", "2")]);
+        let elided = |new: Option<Item>| ChangeRecord {
+            old_image_elided: true,
+            ..change(None, new, Cause::User)
+        };
+        assert_eq!(event_name(&elided(Some(new))), "MODIFY");
+        assert_eq!(event_name(&elided(None)), "REMOVE");
+        assert_eq!(
+            event_name(&change(None, Some(item(&[("pk", "a")])), Cause::User)),
+            "INSERT"
+        );
+        assert!(shows_old_images("OLD_IMAGE") && shows_old_images("NEW_AND_OLD_IMAGES"));
+        assert!(!shows_old_images("NEW_IMAGE") && !shows_old_images("KEYS_ONLY"));
     }
 
     #[test]

@@ -385,6 +385,7 @@ mod tests {
             table_name: "t".into(),
             keys: keys.clone(),
             old_image: Some(keys),
+            old_image_elided: false,
             new_image: None,
             cause: Cause::Ttl,
         };
