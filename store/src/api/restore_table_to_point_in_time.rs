@@ -77,6 +77,9 @@ pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<
             format!("Restore time {at} is outside the restorable window [{floor}, {latest}]"),
         ));
     }
+    // Within the rounding allowance, a time just outside the window means its edge: before
+    // the earliest time, the log may hold changes without the old images a restore needs.
+    let at = at.clamp(floor, latest.max(floor));
     let definition = input.overrides.apply(app, &table)?;
     let items = backup::items_at(app, &table, at).await?;
     let summary = json!({
