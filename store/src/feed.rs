@@ -72,8 +72,9 @@ pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Respon
 
 /// One record as JSON; items in DynamoDB JSON so the proxy decodes them with `shared`.
 /// A cache needs the keys and the new image only: old images (when the log keeps them, for
-/// streams and point-in-time recovery) stay in the store. `hash_key` names the table's partition key (when the table still exists) so that a
-/// follower can tell which partition changed without knowing the schema.
+/// streams and point-in-time recovery) stay in the store. `hash_key` names the table's
+/// partition key (when the table still exists) so that a follower can tell which partition
+/// changed without knowing the schema.
 pub fn record_json(app: &App, record: &ChangeRecord) -> Value {
     let hash_key = app
         .catalog

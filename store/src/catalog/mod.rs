@@ -526,12 +526,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let kept = |r: &crate::storage::ChangeRecord| (r.old_image.is_some(), r.old_image_elided);
         let (keeps, elides) = ((true, false), (false, true));
-        let update = |change: fn(&mut TableMeta)| {
-            move |t: &mut TableMeta| {
-                change(t);
-                Ok(())
-            }
-        };
         {
             let storage = open(dir.path());
             let catalog = Catalog::load(&storage, &config()).unwrap_or_else(|e| panic!("{e}"));
@@ -551,34 +545,33 @@ mod tests {
             assert!(failed.is_err());
             assert_eq!(kept(&overwrite(&storage, &meta).await), elides);
 
-            let pitr = |t: &mut TableMeta| {
+            // Each definition in turn, and whether the records written under it keep old
+            // images.
+            let pitr_on: fn(&mut TableMeta) = |t| {
                 let on = serde_json::json!({"enabled": true, "earliest": 1.0});
                 t.settings.insert(crate::backup::PITR_KEY.into(), on);
             };
-            assert!(catalog
-                .update(&storage, "alpha", update(pitr))
-                .await
-                .is_ok());
-            assert_eq!(kept(&overwrite(&storage, &meta).await), keeps);
-
-            let old_view = |t: &mut TableMeta| {
+            let old_view: fn(&mut TableMeta) = |t| {
                 t.settings.clear();
                 t.stream = Some(definition::new_stream("NEW_AND_OLD_IMAGES", "arn", 1.0, 0));
             };
-            assert!(catalog
-                .update(&storage, "alpha", update(old_view))
-                .await
-                .is_ok());
-            assert_eq!(kept(&overwrite(&storage, &meta).await), keeps);
-
-            let keys_view = |t: &mut TableMeta| {
+            let keys_view: fn(&mut TableMeta) = |t| {
                 t.stream = Some(definition::new_stream("KEYS_ONLY", "arn", 1.0, 0));
             };
-            assert!(catalog
-                .update(&storage, "alpha", update(keys_view))
-                .await
-                .is_ok());
-            assert_eq!(kept(&overwrite(&storage, &meta).await), elides);
+            for (name, change, expected) in [
+                ("PITR", pitr_on, keeps),
+                ("an old-image stream", old_view, keeps),
+                ("a keys-only stream", keys_view, elides),
+            ] {
+                let updated = catalog
+                    .update(&storage, "alpha", |t| {
+                        change(t);
+                        Ok(())
+                    })
+                    .await;
+                assert!(updated.is_ok(), "{name}");
+                assert_eq!(kept(&overwrite(&storage, &meta).await), expected, "{name}");
+            }
         }
         // Storage alone keeps every old image; loading the catalog tells it otherwise.
         let storage = open(dir.path());

@@ -347,12 +347,12 @@ mod tests {
         assert_eq!(index_key(&change, 3), Some(table_seq_key(7, 3)));
     }
 
-    fn parts<'a>(old: Option<&'a [u8]>, new: Option<&'a [u8]>) -> RecordParts<'a> {
+    fn parts<'a>(keys: &'a [u8], old: Option<&'a [u8]>, new: Option<&'a [u8]>) -> RecordParts<'a> {
         RecordParts {
             table_id: 7,
             table_name: "t",
             cause: Cause::User,
-            keys: &[],
+            keys,
             old_image: old,
             new_image: new,
         }
@@ -369,10 +369,7 @@ mod tests {
         let keys = encode_item(&Item::new());
         let (old, new) = (item_bytes("old"), item_bytes("new"));
         for new_image in [Some(&new[..]), None] {
-            let mut bytes = encode(&RecordParts {
-                keys: &keys,
-                ..parts(Some(&old), new_image)
-            });
+            let mut bytes = encode(&parts(&keys, Some(&old), new_image));
             let full_len = bytes.len();
             elide_old_image(&mut bytes);
             assert_eq!(bytes.len(), full_len - old.len() - 4);
@@ -385,10 +382,7 @@ mod tests {
             assert_eq!(bytes, again, "eliding twice changes nothing more");
         }
         // Nothing to elide: the record stays as it was.
-        let mut insert = encode(&RecordParts {
-            keys: &keys,
-            ..parts(None, Some(&new))
-        });
+        let mut insert = encode(&parts(&keys, None, Some(&new)));
         let before = insert.clone();
         elide_old_image(&mut insert);
         assert_eq!(insert, before);
