@@ -32,6 +32,17 @@ pub const COMMIT_GROUP_BATCHES: &str = "store_commit_group_batches";
 /// Bytes on disk, by part (`part`: items, changes, table_changes, meta, journal); read
 /// from the engine at every scrape.
 pub const DISK_BYTES: &str = "store_disk_bytes";
+/// The engine's tables on disk, by part. This and the three below are read from the engine
+/// at every scrape, like [`DISK_BYTES`]: the shape that range reads (Query, Scan) merge.
+pub const ENGINE_TABLES: &str = "store_engine_tables";
+/// Tables in level 0, by part: each is one more seek for every range read until a
+/// compaction merges them.
+pub const ENGINE_LEVEL0_TABLES: &str = "store_engine_level0_tables";
+/// Memtables sealed and waiting for their flush, by part.
+pub const ENGINE_SEALED_MEMTABLES: &str = "store_engine_sealed_memtables";
+/// Entries in memtables and tables, every version counted, by part: above the items'
+/// count by the old versions reads still step over.
+pub const ENGINE_ENTRIES: &str = "store_engine_entries";
 
 /// Installs the global recorder and returns the handle that renders `/metrics`.
 /// A second call (tests starting several servers in one process) reuses nothing and fails,

@@ -98,6 +98,16 @@ async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
     for (part, bytes) in server.app.storage.disk_usage() {
         ::metrics::gauge!(metrics::DISK_BYTES, "part" => part).set(bytes as f64);
     }
+    for (part, shape) in server.app.storage.tree_shapes() {
+        for (name, value) in [
+            (metrics::ENGINE_TABLES, shape.tables),
+            (metrics::ENGINE_LEVEL0_TABLES, shape.level0_tables),
+            (metrics::ENGINE_SEALED_MEMTABLES, shape.sealed_memtables),
+            (metrics::ENGINE_ENTRIES, shape.entries),
+        ] {
+            ::metrics::gauge!(name, "part" => part).set(value as f64);
+        }
+    }
     let text = server
         .metrics
         .as_ref()

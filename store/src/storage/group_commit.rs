@@ -83,20 +83,59 @@ impl Engine {
         })
     }
 
+    /// The keyspaces by the name metrics give them.
+    fn parts(&self) -> [(&'static str, &Keyspace); 4] {
+        [
+            ("items", &self.items),
+            ("changes", &self.changes),
+            ("table_changes", &self.table_changes),
+            ("meta", &self.meta),
+        ]
+    }
+
     /// Bytes on disk by part: each keyspace's tables, and the journal files (writes not
     /// yet flushed into tables; the engine preallocates them, 64 MB at a time). For
     /// operators: the change log keeps weeks with PITR on.
     pub fn disk_usage(&self) -> [(&'static str, u64); 5] {
-        [
-            ("items", self.items.disk_space()),
-            ("changes", self.changes.disk_space()),
-            ("table_changes", self.table_changes.disk_space()),
-            ("meta", self.meta.disk_space()),
-            // An error reading the journal's length leaves it out of the sum (0), not
-            // the scrape.
-            ("journal", self.db.journal_disk_space().unwrap_or(0)),
-        ]
+        // An error reading the journal's length leaves it out of the sum (0), not the
+        // scrape. The keyspaces fill the first four slots; the journal keeps the last.
+        let mut usage = [("journal", self.db.journal_disk_space().unwrap_or(0)); 5];
+        for (slot, (part, keyspace)) in usage.iter_mut().zip(self.parts()) {
+            *slot = (part, keyspace.disk_space());
+        }
+        usage
     }
+
+    /// Each keyspace's tree shape, by part.
+    pub fn tree_shapes(&self) -> [(&'static str, TreeShape); 4] {
+        self.parts().map(|(part, keyspace)| {
+            let shape = TreeShape {
+                tables: keyspace.table_count(),
+                level0_tables: keyspace.l0_table_count(),
+                sealed_memtables: keyspace.sealed_memtable_count(),
+                entries: keyspace.approximate_len(),
+            };
+            (part, shape)
+        })
+    }
+}
+
+/// The shape of one keyspace's LSM tree: what a range read merges. A range read seeks in
+/// the memtables and in every table whose keys overlap its range, and steps over every
+/// version of each key it returns; after a burst of overwrites that costs a 10-item Query
+/// several times what it costs on a compacted tree (BENCHMARKS.md, session 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeShape {
+    /// Tables on disk, all levels.
+    pub tables: usize,
+    /// Tables in level 0, the flushed memtables not yet compacted: their key ranges
+    /// overlap, so a range read seeks in each.
+    pub level0_tables: usize,
+    /// Memtables sealed and waiting for their flush.
+    pub sealed_memtables: usize,
+    /// Entries in memtables and tables with every version counted: above the number of
+    /// live keys by the versions that flushes and compactions have not dropped yet.
+    pub entries: usize,
 }
 
 /// Which keyspace an [`Op`] writes.

@@ -75,7 +75,7 @@ use tokio::sync::oneshot;
 use group_commit::{engine_error, Batch, Committer, Engine, Op, Request, Space, StatsDelta};
 use locks::{LockSet, StripedLocks};
 
-pub use group_commit::LogHead;
+pub use group_commit::{LogHead, TreeShape};
 pub use indexes::{entry_key, IndexLayout, Projected, TableIndexes};
 pub use stored::StoredItem;
 
