@@ -273,14 +273,20 @@ impl Daemon {
         self.child.as_ref().map(Child::id)
     }
 
-    /// Sends SIGTERM and waits (up to 15 s, then `kill -9` and a panic) for the exit.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("the process runs");
+    /// Sends the signal `kill -NAME` names.
+    fn signal(&self, name: &str) {
+        let pid = self.pid().expect("the process runs");
         let sent = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args([format!("-{name}"), pid.to_string()])
             .status()
             .expect("run kill");
-        assert!(sent.success(), "kill -TERM failed");
+        assert!(sent.success(), "kill -{name} failed");
+    }
+
+    /// Sends SIGTERM and waits (up to 15 s, then `kill -9` and a panic) for the exit.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        let mut child = self.child.take().expect("the process runs");
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = child.try_wait().expect("wait for the process") {
@@ -527,6 +533,17 @@ impl ProxyProcess {
     /// Shuts this node down as an operator would (SIGTERM) and returns how it exited.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         self.daemon.terminate()
+    }
+
+    /// Freezes this node (SIGSTOP), as a long pause or a partition would: its connections
+    /// stay open and it reads nothing until [`ProxyProcess::resume`].
+    pub fn pause(&self) {
+        self.daemon.signal("STOP");
+    }
+
+    /// Lets a paused node run again (SIGCONT).
+    pub fn resume(&self) {
+        self.daemon.signal("CONT");
     }
 }
 
@@ -798,6 +815,30 @@ pub async fn primary_of(nodes: &[&ProxyProcess]) -> usize {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no single node became primary");
+}
+
+/// The secret cluster-internal endpoints (`/internal/...`, `/triggers`) expect by default.
+pub const CLUSTER_SECRET: &str = "dax-local-cluster-secret";
+
+/// The partition keys (`pk`, a string) of the changes the store's log still holds, oldest
+/// first, read through the cluster's change feed.
+pub async fn logged_keys(store: &StoreProcess) -> Vec<String> {
+    let url = format!("{}/internal/changes?after=0&limit=10000", store.endpoint());
+    let page: serde_json::Value = reqwest::Client::new()
+        .get(url)
+        .header("x-dax-cluster-secret", CLUSTER_SECRET)
+        .send()
+        .await
+        .expect("GET /internal/changes")
+        .json()
+        .await
+        .expect("a change-feed page");
+    page["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["keys"]["pk"]["S"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// Reads one metric (summing every label set) from a process's `/metrics`.

@@ -789,3 +789,45 @@ async fn a_store_with_a_new_log_behind_the_same_address_empties_the_caches() {
     // only after as many writes, and "old" stays cached for the hour.
     wait_for_value(&client, &table, "k", Some("new")).await;
 }
+
+/// A node cut off from the store for longer than the store keeps its change log (paused
+/// here, past a 1 s `--feed-retention`) finds the changes after its cursor trimmed away: it
+/// must drop its caches, not serve what it cached before for its record TTL (an hour).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_past_the_log_retention_empties_its_caches() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--feed-retention".into(), "1".into()],
+        ..Default::default()
+    });
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
+    let client = proxy.client();
+    let table = unique_name("cutoff");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "k", "old").await;
+    wait_for_value(&client, &table, "k", Some("old")).await;
+
+    proxy.pause();
+    let direct = store.client();
+    // The first write answers whatever feed request the node left waiting, so the change
+    // to "k" can reach it only through a later request, which will find it trimmed.
+    put_v(&direct, &table, "before", "x").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    put_v(&direct, &table, "k", "new").await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The log keeps its newest record: this one, once the others are trimmed.
+    put_v(&direct, &table, "after", "x").await;
+    let trimmed = wait_until(
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || async { logged_keys(&store).await == ["after"] },
+    )
+    .await;
+    assert!(
+        trimmed,
+        "the store kept changes older than its feed retention"
+    );
+    proxy.resume();
+
+    // Without the reset the node applies "after" alone and serves "old" for the hour.
+    wait_for_value(&client, &table, "k", Some("new")).await;
+}

@@ -743,29 +743,6 @@ async fn pitr_enabled_under_writes_restores_from_its_first_moment() {
     }
 }
 
-/// The keys of the items whose changes the store's change log still holds, oldest first
-/// (read through the cluster's change feed).
-async fn logged_keys(store: &StoreProcess) -> Vec<String> {
-    let page: serde_json::Value = reqwest::Client::new()
-        .get(format!(
-            "{}/internal/changes?after=0&limit=10000",
-            store.endpoint()
-        ))
-        .header("x-dax-cluster-secret", "dax-local-cluster-secret")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|r| r["keys"]["pk"]["S"].as_str().map(str::to_owned))
-        .collect()
-}
-
 /// Without a stream (or PITR) the change log keeps only `--feed-retention` of writes, not
 /// the stream retention; once any table has a stream, it keeps the stream retention again.
 #[tokio::test]
