@@ -255,7 +255,7 @@ async fn tables_survive_restart() {
 async fn ask_lease(store: &StoreProcess, holder: &str) -> serde_json::Value {
     let response = reqwest::Client::new()
         .post(format!("{}/internal/lease", store.endpoint()))
-        .header("x-dax-cluster-secret", "dax-local-cluster-secret")
+        .header("x-dax-cluster-secret", CLUSTER_SECRET)
         .body(
             serde_json::json!({"holder": holder, "address": format!("{holder}:1"),
                                "ttl_ms": 60_000})

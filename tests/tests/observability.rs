@@ -41,8 +41,6 @@ const GRAFANA_VARIABLES: &[(&str, &str)] = &[
     ("${__range}", "5m"),
     ("$__range", "5m"),
 ];
-/// The store's default cluster secret, which guards `/triggers`.
-const CLUSTER_SECRET: &str = "dax-local-cluster-secret";
 
 // ---------------------------------------------------------------------------------------------
 // Prometheus

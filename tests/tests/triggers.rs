@@ -20,9 +20,6 @@ use axum::http::StatusCode;
 use integration_tests::serde_json::{json, Value};
 use integration_tests::*;
 
-/// The store's default cluster secret, which guards `/triggers`.
-const SECRET: &str = "dax-local-cluster-secret";
-
 #[derive(Default)]
 struct Hook {
     /// Every record received, in arrival order (duplicates included).
@@ -81,7 +78,7 @@ async fn stream_table(ddb: &Client, name: &str) {
 async fn create_trigger(store: &StoreProcess, spec: Value) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(format!("{}/triggers", store.endpoint()))
-        .header("x-dax-cluster-secret", SECRET)
+        .header("x-dax-cluster-secret", CLUSTER_SECRET)
         .body(spec.to_string())
         .send()
         .await
@@ -219,7 +216,7 @@ async fn batches_survive_target_failures_and_a_store_restart() {
 
     let listed = reqwest::Client::new()
         .get(format!("{}/triggers/audit", store.endpoint()))
-        .header("x-dax-cluster-secret", SECRET)
+        .header("x-dax-cluster-secret", CLUSTER_SECRET)
         .send()
         .await
         .unwrap();
