@@ -40,8 +40,8 @@ pub const ENGINE_TABLES: &str = "store_engine_tables";
 pub const ENGINE_LEVEL0_TABLES: &str = "store_engine_level0_tables";
 /// Memtables sealed and waiting for their flush, by part.
 pub const ENGINE_SEALED_MEMTABLES: &str = "store_engine_sealed_memtables";
-/// Entries in memtables and tables, every version counted, by part: above the items'
-/// count by the old versions reads still step over.
+/// Entries in memtables and tables, every version and deletion marker counted, by part:
+/// above the items' count by the old versions reads still step over.
 pub const ENGINE_ENTRIES: &str = "store_engine_entries";
 
 /// Installs the global recorder and returns the handle that renders `/metrics`.

@@ -133,8 +133,8 @@ pub struct TreeShape {
     pub level0_tables: usize,
     /// Memtables sealed and waiting for their flush.
     pub sealed_memtables: usize,
-    /// Entries in memtables and tables with every version counted: above the number of
-    /// live keys by the versions that flushes and compactions have not dropped yet.
+    /// Entries in memtables and tables with every version and deletion marker counted:
+    /// above the number of live keys by what flushes and compactions have not dropped yet.
     pub entries: usize,
 }
 
