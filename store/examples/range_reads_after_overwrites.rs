@@ -9,8 +9,8 @@
 //!     [reads per 1,000 overwrites = 200]
 //! ```
 //!
-//! Keys are laid out as the store lays out items (table prefix, partition hash, partition,
-//! sort key; ten items per partition), values are 1 KB, and each read takes one
+//! Keys are the store's own item keys (`storage::keys`: table prefix, partition hash,
+//! partition, sort key; ten items per partition), values are 1 KB, and each read takes one
 //! partition's ten items, as the store benchmark's Query does. Writes are not synced.
 
 use std::error::Error;
@@ -18,27 +18,34 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use shared::model::{AttributeValue, PrimaryKey};
+use store::storage::keys;
 
 const ITEMS_PER_PARTITION: u32 = 10;
 const VALUE_BYTES: usize = 1024;
 /// Reads timed on the tree the overwrites left, once its flushes have had time to run.
 const READS_AFTER: u32 = 20_000;
 
-fn partition_prefix(partition: u32) -> Vec<u8> {
-    let mut key = b"table-1|".to_vec();
-    key.extend_from_slice(
-        &u64::from(partition)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .to_be_bytes(),
-    );
-    key.extend_from_slice(format!("pk{partition:06}|").as_bytes());
-    key
+/// Table id of the keys written: any, the keyspace holds one table.
+const TABLE_ID: u64 = 1;
+
+fn partition(partition: u32) -> AttributeValue {
+    AttributeValue::S(format!("pk{partition:06}"))
+}
+
+fn partition_prefix(number: u32) -> Vec<u8> {
+    keys::partition_prefix(TABLE_ID, keys::TABLE_INDEX, &partition(number))
 }
 
 fn item_key(item: u32) -> Vec<u8> {
-    let mut key = partition_prefix(item / ITEMS_PER_PARTITION);
-    key.extend_from_slice(format!("sk{:02}", item % ITEMS_PER_PARTITION).as_bytes());
-    key
+    let key = PrimaryKey {
+        hash: partition(item / ITEMS_PER_PARTITION),
+        range: Some(AttributeValue::S(format!(
+            "sk{:02}",
+            item % ITEMS_PER_PARTITION
+        ))),
+    };
+    keys::item_key(TABLE_ID, &key)
 }
 
 /// A small deterministic generator, so that runs with different settings see the same keys.

@@ -55,7 +55,7 @@ mod changelog;
 mod fault;
 mod group_commit;
 mod indexes;
-mod keys;
+pub mod keys;
 mod locks;
 mod stored;
 mod stream_log;
