@@ -275,9 +275,25 @@ async fn expired_items_are_swept_from_table_index_and_stream() {
     .shard_iterator()
     .unwrap()
     .to_string();
-    let records = ok(st.get_records().shard_iterator(it).send().await);
+    // The sweep's delete was visible to GetItem as soon as it was applied, but the stream
+    // shows it only once it is durable (a few ms later): read until it is there.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let records = loop {
+        let page = ok(st.get_records().shard_iterator(&it).send().await);
+        let records = page.records().to_vec();
+        if records
+            .iter()
+            .any(|r| r.event_name() == Some(&OperationType::Remove))
+        {
+            break records;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no REMOVE record for the swept item"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let removes: Vec<_> = records
-        .records()
         .iter()
         .filter(|r| r.event_name() == Some(&OperationType::Remove))
         .collect();
@@ -292,7 +308,6 @@ async fn expired_items_are_swept_from_table_index_and_stream() {
     assert_eq!(old.get("pk"), Some(&SAV::S("expired".into())));
     // User writes carry no identity.
     assert!(records
-        .records()
         .iter()
         .filter(|r| r.event_name() == Some(&OperationType::Insert))
         .all(|r| r.user_identity().is_none()));
