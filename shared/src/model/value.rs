@@ -62,6 +62,59 @@ const EMPTY_BS_MESSAGE: &str =
 const NS_DUPLICATES_MESSAGE: &str = "Input collection contains duplicates";
 const MAP_COLLECTION: &str =
     "Unrecognized collection type java.util.Map<java.lang.String, com.amazonaws.dynamodb.v20120810.AttributeValue>";
+/// A JSON object where a member of another type was expected.
+const STRUCTURE_NOT_EXPECTED: &str = "Start of structure or map found where not expected";
+
+/// Inside a `Visitor` impl: refuses each listed JSON kind (`bool`, `i64`, `u64`, `f64`,
+/// `str`, `map`) with one text. DynamoDB's front end words a wrong JSON type differently per
+/// member type and kind, so each visitor names its own texts; this only spares writing
+/// the same method again for every kind that shares one.
+macro_rules! refuse {
+    ($message:expr; $($kind:ident),+) => { $(refuse!(@$kind $message);)+ };
+    (@bool $message:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(E::custom($message))
+        }
+    };
+    (@i64 $message:expr) => {
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(E::custom($message))
+        }
+    };
+    (@u64 $message:expr) => {
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(E::custom($message))
+        }
+    };
+    (@f64 $message:expr) => {
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(E::custom($message))
+        }
+    };
+    (@str $message:expr) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(E::custom($message))
+        }
+    };
+    (@map $message:expr) => {
+        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(de::Error::custom($message))
+        }
+    };
+}
+
+/// Inside a `Visitor` impl whose value is an `Option`: a JSON `null` member reads as
+/// absent, as in DynamoDB's front end.
+macro_rules! null_is_absent {
+    () => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    };
+}
 
 /// An item: attribute name to value. Ordered, so that encodings and responses are stable.
 pub type Item = BTreeMap<String, AttributeValue>;
@@ -427,12 +480,6 @@ struct ValueVisitor {
     depth: usize,
 }
 
-impl ValueVisitor {
-    fn unexpected<E: de::Error>() -> E {
-        E::custom("Unexpected value type in payload")
-    }
-}
-
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = AttributeValue;
 
@@ -440,21 +487,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         f.write_str("an AttributeValue object")
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<AttributeValue, E> {
-        Err(Self::unexpected())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<AttributeValue, E> {
-        Err(Self::unexpected())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<AttributeValue, E> {
-        Err(Self::unexpected())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<AttributeValue, E> {
-        Err(Self::unexpected())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<AttributeValue, E> {
-        Err(Self::unexpected())
-    }
+    refuse!("Unexpected value type in payload"; bool, i64, u64, f64, str);
     fn visit_unit<E: de::Error>(self) -> Result<AttributeValue, E> {
         Err(validation_error(EMPTY_MESSAGE))
     }
@@ -663,24 +696,14 @@ impl<'de> Visitor<'de> for StringVisitor {
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
         Ok(Some(v))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    null_is_absent!();
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
         Err(E::custom(format_args!(
             "{} cannot be converted to String",
             bool_name(v)
         )))
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(E::custom("NUMBER_VALUE cannot be converted to String"))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(E::custom("NUMBER_VALUE cannot be converted to String"))
-    }
+    refuse!("NUMBER_VALUE cannot be converted to String"; i64, u64);
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         Err(E::custom(format_args!(
             "{} cannot be converted to String",
@@ -692,11 +715,7 @@ impl<'de> Visitor<'de> for StringVisitor {
             "Unrecognized collection type class java.lang.String",
         ))
     }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(de::Error::custom(
-            "Start of structure or map found where not expected",
-        ))
-    }
+    refuse!(STRUCTURE_NOT_EXPECTED; map);
 }
 
 /// The `N` member: parsed without copying; the inner error is a deferred validation failure.
@@ -719,12 +738,7 @@ impl<'de> Visitor<'de> for NumberVisitor {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Some(Number::parse(v)))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    null_is_absent!();
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
         StringVisitor.visit_bool(v).map(|_| None)
     }
@@ -779,42 +793,14 @@ impl<'de> Visitor<'de> for BlobVisitor {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         decode_base64(v).map(Some).map_err(E::custom)
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(E::custom(
-            "only base-64-encoded strings are convertible to bytes",
-        ))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(E::custom(
-            "only base-64-encoded strings are convertible to bytes",
-        ))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(E::custom(
-            "only base-64-encoded strings are convertible to bytes",
-        ))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(E::custom(
-            "only base-64-encoded strings are convertible to bytes",
-        ))
-    }
+    null_is_absent!();
+    refuse!("only base-64-encoded strings are convertible to bytes"; bool, i64, u64, f64);
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
         Err(de::Error::custom(
             "Unrecognized collection type class java.nio.ByteBuffer",
         ))
     }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(de::Error::custom(
-            "Start of structure or map found where not expected",
-        ))
-    }
+    refuse!(STRUCTURE_NOT_EXPECTED; map);
 }
 
 /// A `BOOL` or `NULL` member. Like DynamoDB's Java front end, the strings
@@ -853,18 +839,8 @@ impl<'de> Visitor<'de> for BoolVisitor {
             Err(E::custom("Unexpected token received from parser"))
         }
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(E::custom("NUMBER_VALUE cannot be converted to Boolean"))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(E::custom("NUMBER_VALUE cannot be converted to Boolean"))
-    }
+    null_is_absent!();
+    refuse!("NUMBER_VALUE cannot be converted to Boolean"; i64, u64);
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         Err(E::custom(format_args!(
             "{} cannot be converted to Boolean",
@@ -876,11 +852,7 @@ impl<'de> Visitor<'de> for BoolVisitor {
             "Unrecognized collection type class java.lang.Boolean",
         ))
     }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(de::Error::custom(
-            "Start of structure or map found where not expected",
-        ))
-    }
+    refuse!(STRUCTURE_NOT_EXPECTED; map);
 }
 
 /// A JSON list of set elements (`SS`, `NS`, `BS`); `None` for `null`.
@@ -928,32 +900,9 @@ where
         }
         Ok(Some(out))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(de::Error::custom(
-            "Start of structure or map found where not expected",
-        ))
-    }
+    null_is_absent!();
+    refuse!("Unexpected field type"; bool, i64, u64, f64, str);
+    refuse!(STRUCTURE_NOT_EXPECTED; map);
 }
 
 /// The `L` member: a list of values one level deeper.
@@ -984,32 +933,9 @@ impl<'de> Visitor<'de> for ListVisitor {
         }
         Ok(Some(out))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(de::Error::custom(
-            "Start of structure or map found where not expected",
-        ))
-    }
+    null_is_absent!();
+    refuse!("Unexpected field type"; bool, i64, u64, f64, str);
+    refuse!(STRUCTURE_NOT_EXPECTED; map);
 }
 
 /// The `M` member: a map of values one level deeper.
@@ -1041,27 +967,8 @@ impl<'de> Visitor<'de> for MapVisitor {
         }
         Ok(Some(out))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(E::custom("Unexpected field type"))
-    }
+    null_is_absent!();
+    refuse!("Unexpected field type"; bool, i64, u64, f64, str);
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
         Err(de::Error::custom(MAP_COLLECTION))
     }
