@@ -30,113 +30,19 @@
 //! only advances when records are durable, and `changes_after` reads no further.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{Database, Keyspace, PersistMode};
 use parking_lot::Mutex;
 use shared::clock::now_ms;
 use tokio::sync::{oneshot, watch};
 
 use super::changelog;
+use super::engine::{engine_error, Engine};
 use super::keys;
 use super::locks::LockSet;
 use super::{StorageError, TableStats};
-
-/// The engine and its keyspaces.
-pub struct Engine {
-    pub db: Database,
-    /// Items of every table and index, under `keys::item_key` keys.
-    pub items: Keyspace,
-    /// The change log, under `changelog::seq_key` keys.
-    pub changes: Keyspace,
-    /// Catalog records, under their UTF-8 names.
-    pub meta: Keyspace,
-    /// Per-table index of the change log: `table_id u64 BE | seq u64 BE` → empty, written
-    /// in the same engine batch as the record it points at (see `stream_log`).
-    pub table_changes: Keyspace,
-}
-
-impl Engine {
-    /// Opens (or creates) the engine in `dir` with its four keyspaces.
-    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Engine, StorageError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StorageError::Engine(format!("{}: {e}", dir.display())))?;
-        // Journal persistence is ours to drive: each batch says whether it flushes, and the
-        // commit thread fsyncs whole groups.
-        let db = Database::builder(dir)
-            .cache_size(cache_bytes)
-            .manual_journal_persist(true)
-            .open()
-            .map_err(engine_error)?;
-        let keyspace = |name: &str| {
-            db.keyspace(name, KeyspaceCreateOptions::default)
-                .map_err(engine_error)
-        };
-        Ok(Engine {
-            items: keyspace("items")?,
-            changes: keyspace("changes")?,
-            meta: keyspace("meta")?,
-            table_changes: keyspace("table_changes")?,
-            db,
-        })
-    }
-
-    /// The keyspaces by the name metrics give them.
-    fn parts(&self) -> [(&'static str, &Keyspace); 4] {
-        [
-            ("items", &self.items),
-            ("changes", &self.changes),
-            ("table_changes", &self.table_changes),
-            ("meta", &self.meta),
-        ]
-    }
-
-    /// Bytes on disk by part: each keyspace's tables, and the journal files (writes not
-    /// yet flushed into tables; the engine preallocates them, 64 MB at a time). For
-    /// operators: the change log keeps weeks with PITR on.
-    pub fn disk_usage(&self) -> [(&'static str, u64); 5] {
-        // An error reading the journal's length leaves it out of the sum (0), not the
-        // scrape. The keyspaces fill the first four slots; the journal keeps the last.
-        let mut usage = [("journal", self.db.journal_disk_space().unwrap_or(0)); 5];
-        for (slot, (part, keyspace)) in usage.iter_mut().zip(self.parts()) {
-            *slot = (part, keyspace.disk_space());
-        }
-        usage
-    }
-
-    /// Each keyspace's tree shape, by part.
-    pub fn tree_shapes(&self) -> [(&'static str, TreeShape); 4] {
-        self.parts().map(|(part, keyspace)| {
-            let shape = TreeShape {
-                tables: keyspace.table_count(),
-                level0_tables: keyspace.l0_table_count(),
-                sealed_memtables: keyspace.sealed_memtable_count(),
-                entries: keyspace.approximate_len(),
-            };
-            (part, shape)
-        })
-    }
-}
-
-/// The shape of one keyspace's LSM tree: what a range read merges. A range read seeks in
-/// the memtables and in every table whose keys overlap its range, and steps over every
-/// version of each key it returns; after a burst of overwrites that costs a 10-item Query
-/// several times what it costs on a compacted tree (BENCHMARKS.md, session 11).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TreeShape {
-    /// Tables on disk, all levels.
-    pub tables: usize,
-    /// Tables in level 0, the flushed memtables not yet compacted: their key ranges
-    /// overlap, so a range read seeks in each.
-    pub level0_tables: usize,
-    /// Memtables sealed and waiting for their flush.
-    pub sealed_memtables: usize,
-    /// Entries in memtables and tables with every version and deletion marker counted:
-    /// above the number of live keys by what flushes and compactions have not dropped yet.
-    pub entries: usize,
-}
 
 /// Which keyspace an [`Op`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -499,13 +405,11 @@ pub fn sync_journal(db: &Database) -> Result<(), fjall::Error> {
     db.persist(PersistMode::SyncData)
 }
 
-pub fn engine_error(e: fjall::Error) -> StorageError {
-    StorageError::Engine(e.to_string())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn committer(dir: &Path) -> Arc<Committer> {

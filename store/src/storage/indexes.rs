@@ -35,7 +35,8 @@ use shared::model::{AttributeValue, Item, KeySchema};
 
 use super::stored_size;
 
-use super::group_commit::{engine_error, Batch, Op, Space};
+use super::engine::engine_error;
+use super::group_commit::{Batch, Op, Space};
 use super::{decode_value, encode_value, keys, ItemIter, SortRange, Storage, StorageError};
 
 /// Table items visited per backfill step (each step is one locked, atomic batch).

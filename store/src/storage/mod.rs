@@ -20,6 +20,7 @@
 //! # Layout
 //! - `keys`: the item key layout and the bound arithmetic of Query, begins_with and Scan
 //!   segments.
+//! - `engine`: the engine's keyspaces, bytes on disk and tree shapes by part.
 //! - `locks`: the striped key locks and why sorted acquisition cannot deadlock.
 //! - `group_commit`: commit order, sequence numbers, tickets, table stats, and the thread
 //!   that fsyncs groups of batches.
@@ -52,6 +53,7 @@
 //!   process loses nothing acknowledged, a power loss may.
 
 mod changelog;
+mod engine;
 mod fault;
 mod group_commit;
 mod indexes;
@@ -72,10 +74,12 @@ use shared::model::size::item_size;
 use shared::model::{AttributeValue, Item, KeySchema, PrimaryKey};
 use tokio::sync::oneshot;
 
-use group_commit::{engine_error, Batch, Committer, Engine, Op, Request, Space, StatsDelta};
+use engine::{engine_error, Engine};
+use group_commit::{Batch, Committer, Op, Request, Space, StatsDelta};
 use locks::{LockSet, StripedLocks};
 
-pub use group_commit::{LogHead, TreeShape};
+pub use engine::TreeShape;
+pub use group_commit::LogHead;
 pub use indexes::{entry_key, IndexLayout, Projected, TableIndexes};
 pub use stored::StoredItem;
 

@@ -17,8 +17,9 @@
 use std::ops::Bound;
 
 use super::changelog;
-use super::group_commit::{engine_error, Batch, Engine, LogHead, Op, Space};
-use super::{ChangeRecord, Storage, StorageError, TreeShape};
+use super::engine::{engine_error, Engine};
+use super::group_commit::{Batch, LogHead, Op, Space};
+use super::{ChangeRecord, Storage, StorageError};
 
 /// Records deleted per engine batch when trimming or backfilling.
 const CHUNK: usize = 1000;
@@ -141,16 +142,6 @@ impl Storage {
             .ok_or_else(|| StorageError::Corrupt(key.to_vec()))
     }
 
-    /// Bytes on disk by part (see `Engine::disk_usage`).
-    pub fn disk_usage(&self) -> [(&'static str, u64); 5] {
-        self.committer.engine.disk_usage()
-    }
-
-    /// Each keyspace's tree shape, by part (see `TreeShape`).
-    pub fn tree_shapes(&self) -> [(&'static str, TreeShape); 4] {
-        self.committer.engine.tree_shapes()
-    }
-
     /// The newest durable sequence number (what followers may read up to).
     pub fn published_seq(&self) -> u64 {
         self.committer.seq()
@@ -221,7 +212,7 @@ mod tests {
 
     use shared::model::{AttributeValue, Item, KeyAttr, KeySchema, PrimaryKey, ScalarType};
 
-    use super::super::{Cause, Mutation, StorageOptions, TableLayout, TreeShape};
+    use super::super::{Cause, Mutation, StorageOptions, TableLayout};
     use super::*;
 
     fn open(dir: &Path) -> Arc<Storage> {
@@ -307,43 +298,6 @@ mod tests {
         );
         // The engine preallocates its journal: on disk from the start.
         assert!(usage[4].1 > 0);
-    }
-
-    #[tokio::test]
-    async fn tree_shapes_count_versions_and_the_tables_a_flush_leaves() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let storage = open(dir.path());
-        let a = layout(1);
-        for value in ["v1", "v2", "v3"] {
-            put(&storage, &a, "overwritten", value).await;
-        }
-        put(&storage, &a, "once", "v").await;
-        let shapes = storage.tree_shapes();
-        let parts: Vec<_> = shapes.iter().map(|(part, _)| *part).collect();
-        assert_eq!(parts, ["items", "changes", "table_changes", "meta"]);
-        let items = shapes[0].1;
-        // Every version is an entry until a flush or compaction drops the old ones.
-        assert_eq!(
-            items,
-            TreeShape {
-                tables: 0,
-                level0_tables: 0,
-                sealed_memtables: 0,
-                entries: 4,
-            }
-        );
-        assert_eq!(shapes[1].1.entries, 4, "one change record per write");
-
-        let engine = &storage.committer.engine;
-        engine
-            .items
-            .rotate_memtable_and_wait()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let items = storage.tree_shapes()[0].1;
-        assert_eq!((items.tables, items.sealed_memtables), (1, 0));
-        // The flush writes a level-0 table; compaction may already have moved it down.
-        assert!(items.level0_tables <= 1);
-        assert!((2..=4).contains(&items.entries), "{items:?}");
     }
 
     #[tokio::test]
