@@ -8,6 +8,8 @@ use std::sync::Arc;
 use clap::Parser;
 use shared::wire::sigv4::KeyStore;
 
+use crate::idle_compaction::IdleCompaction;
+
 /// The store daemon's flags.
 #[derive(Debug, Parser)]
 #[command(name = "store", about = "DynamoDB-compatible storage daemon", version)]
@@ -47,6 +49,14 @@ pub struct Args {
     /// Engine block cache in MiB.
     #[arg(long, env = "STORE_CACHE_MB", default_value_t = 256)]
     pub cache_mb: u64,
+    /// Seconds without writes after which the items keyspace is compacted, if the writes
+    /// since its last compaction number at least half its items (Query and Scan then step
+    /// over no old versions); 0 turns idle compaction off.
+    #[arg(long, env = "STORE_IDLE_COMPACTION_AFTER", default_value_t = 10.0)]
+    pub idle_compaction_after: f64,
+    /// The largest items keyspace, in MiB on disk, that idle compaction rewrites.
+    #[arg(long, env = "STORE_IDLE_COMPACTION_MAX_MB", default_value_t = 4096)]
+    pub idle_compaction_max_mb: u64,
     /// Streams, TTL and trigger settings (see `streams::ChangeLogArgs`).
     #[command(flatten)]
     pub change_log: crate::streams::ChangeLogArgs,
@@ -64,6 +74,8 @@ pub struct Config {
     pub keys: Option<Arc<KeyStore>>,
     pub durable: bool,
     pub cache_bytes: u64,
+    /// When a quiet items keyspace is compacted; `None`: never.
+    pub idle_compaction: Option<IdleCompaction>,
     /// Streams, TTL and trigger settings.
     pub change_log: crate::streams::ChangeLogConfig,
 }
@@ -88,6 +100,10 @@ impl Config {
             },
             durable: args.durable,
             cache_bytes: args.cache_mb.saturating_mul(1024 * 1024),
+            idle_compaction: idle_compaction(
+                args.idle_compaction_after,
+                args.idle_compaction_max_mb,
+            )?,
             change_log: args.change_log.validate()?,
         })
     }
@@ -99,4 +115,14 @@ impl Config {
             self.region, self.account_id, table
         )
     }
+}
+/// `--idle-compaction-after` and `--idle-compaction-max-mb` as a policy (`None` for 0).
+fn idle_compaction(after: f64, max_mb: u64) -> Result<Option<IdleCompaction>, String> {
+    if !(after.is_finite() && (0.0..1e9).contains(&after)) {
+        return Err("--idle-compaction-after must be 0 or a positive number of seconds".into());
+    }
+    Ok((after > 0.0).then(|| IdleCompaction {
+        quiet: std::time::Duration::from_secs_f64(after),
+        max_bytes: max_mb.saturating_mul(1024 * 1024),
+    }))
 }

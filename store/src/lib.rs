@@ -11,7 +11,8 @@
 //!   records, retention); `ttl`: TTL settings and the expiry sweeper; `triggers`:
 //!   webhooks fed from streams (management API, dispatcher, dead letters).
 //! - `index_tasks`: GSI backfill and removal, following the catalog; `throttle`:
-//!   provisioned-throughput token buckets and per-table capacity metering.
+//!   provisioned-throughput token buckets and per-table capacity metering;
+//!   `idle_compaction`: compacting the items keyspace once writes stop.
 
 pub mod api;
 pub mod app;
@@ -21,6 +22,7 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod feed;
+pub mod idle_compaction;
 pub mod index_tasks;
 pub mod internal;
 pub mod metrics;
@@ -86,6 +88,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(index_tasks::run(Arc::clone(&app)));
     tokio::spawn(throttle::run_stats(Arc::clone(&app)));
     tokio::spawn(triggers::dispatch::run_supervisor(Arc::clone(&app)));
+    tokio::spawn(idle_compaction::run(Arc::clone(&app)));
     let server = Arc::new(server::Server {
         app,
         metrics,

@@ -43,6 +43,8 @@ pub const ENGINE_SEALED_MEMTABLES: &str = "store_engine_sealed_memtables";
 /// Entries in memtables and tables, every version and deletion marker counted, by part:
 /// above the items' count by the old versions reads still step over.
 pub const ENGINE_ENTRIES: &str = "store_engine_entries";
+/// Compactions of the items keyspace run because writes stopped (`idle_compaction`).
+pub const ENGINE_IDLE_COMPACTIONS_TOTAL: &str = "store_engine_idle_compactions_total";
 
 /// Installs the global recorder and returns the handle that renders `/metrics`.
 /// A second call (tests starting several servers in one process) reuses nothing and fails,

@@ -397,3 +397,99 @@ async fn query_validation_errors() {
         None,
     );
 }
+
+/// After a burst of overwrites stops, the store compacts its items keyspace once (a Query
+/// then steps over no old versions; BENCHMARKS.md, session 12), and reads see the latest
+/// values throughout.
+#[tokio::test]
+async fn a_quiet_store_compacts_the_versions_overwrites_left() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--idle-compaction-after".into(), "0.5".into()],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = unique_name("compact");
+    create_hash_range_table(&ddb, &table).await;
+    // 100 items written 12 times: 1,200 change records, over the 1,000 a compaction needs.
+    const ITEMS: i64 = 100;
+    let endpoint = store.endpoint();
+    let compactions = || metric(&endpoint, "store_engine_idle_compactions_total");
+    // Twice: the first compaction leaves a table, so the second has an older table to
+    // merge the new versions with (a flush alone would leave them in a second table).
+    for (pass, rounds) in [(1.0, 0..12), (2.0, 12..24)] {
+        for round in rounds {
+            overwrite(&ddb, &table, ITEMS, round).await;
+        }
+        let compacted = wait_until(
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_millis(100),
+            || async { compactions().await >= pass },
+        )
+        .await;
+        assert!(
+            compacted,
+            "no idle compaction {pass} after the writes stopped"
+        );
+    }
+    // One version of each item is left, in one table below level 0 (a flush alone would
+    // leave the versions it drops in a level-0 table).
+    let shape = || async {
+        let gauge = |name: &'static str| {
+            let endpoint = endpoint.clone();
+            async move { metric(&endpoint, &format!("{name}{{part=\"items\"}}")).await }
+        };
+        (
+            gauge("store_engine_entries").await,
+            gauge("store_engine_tables").await,
+            gauge("store_engine_level0_tables").await,
+        )
+    };
+    let compact = (ITEMS as f64, 1.0, 0.0);
+    let settled = wait_until(
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_millis(100),
+        || async { shape().await == compact },
+    )
+    .await;
+    assert!(
+        settled,
+        "items (entries, tables, level 0): {:?}",
+        shape().await
+    );
+    let page = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("p3"))
+        .send()
+        .await);
+    assert_eq!(page.count(), 10);
+    assert!(page.items().iter().all(|i| i.get("round") == Some(&n(23))));
+    // Quiet, with nothing written since: no third compaction.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(compactions().await, 2.0);
+}
+
+/// Writes items `0..items` of `table` once (`round` in each), 25 to a BatchWriteItem.
+async fn overwrite(ddb: &Client, table: &str, items: i64, round: i64) {
+    for chunk in (0..items).collect::<Vec<_>>().chunks(25) {
+        let writes = chunk.iter().map(|&sk| {
+            aws_sdk_dynamodb::types::WriteRequest::builder()
+                .put_request(
+                    aws_sdk_dynamodb::types::PutRequest::builder()
+                        .item("pk", s(&format!("p{}", sk % 10)))
+                        .item("sk", n(sk))
+                        .item("round", n(round))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let out = ok(ddb
+            .batch_write_item()
+            .request_items(table, writes.collect())
+            .send()
+            .await);
+        assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+    }
+}

@@ -20,6 +20,7 @@ fn fixture() -> (App, tempfile::TempDir) {
         keys: None,
         durable: false,
         cache_bytes: 8 * 1024 * 1024,
+        idle_compaction: None,
         change_log: Default::default(),
     };
     let storage = Storage::open(

@@ -444,6 +444,7 @@ mod tests {
             keys: None,
             durable: false,
             cache_bytes: 8 * 1024 * 1024,
+            idle_compaction: None,
             change_log: Default::default(),
         }
     }

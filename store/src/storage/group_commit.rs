@@ -318,6 +318,11 @@ impl Committer {
             .unwrap_or_default()
     }
 
+    /// Items in all tables.
+    pub fn total_items(&self) -> u64 {
+        self.stats.lock().values().map(|s| s.item_count).sum()
+    }
+
     pub fn forget_table(&self, table_id: u64) {
         self.stats.lock().remove(&table_id);
         self.state.lock().eliding_old_images.remove(&table_id);

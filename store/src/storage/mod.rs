@@ -603,6 +603,11 @@ impl Storage {
         self.committer.table_stats(table_id)
     }
 
+    /// Live items in all tables (as exact as [`Storage::table_stats`]).
+    pub fn total_items(&self) -> u64 {
+        self.committer.total_items()
+    }
+
     /// Removes every item of a dropped table (runs in the background after DeleteTable).
     /// Deletes keys in chunks, writes no change records, and returns once the deletes are
     /// durable. The table must receive no writes meanwhile (the catalog has dropped it).
