@@ -116,6 +116,7 @@ impl Config {
         )
     }
 }
+
 /// `--idle-compaction-after` and `--idle-compaction-max-mb` as a policy (`None` for 0).
 fn idle_compaction(after: f64, max_mb: u64) -> Result<Option<IdleCompaction>, String> {
     if !(after.is_finite() && (0.0..1e9).contains(&after)) {
@@ -125,4 +126,25 @@ fn idle_compaction(after: f64, max_mb: u64) -> Result<Option<IdleCompaction>, St
         quiet: std::time::Duration::from_secs_f64(after),
         max_bytes: max_mb.saturating_mul(1024 * 1024),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn idle_compaction_flags_become_a_policy_or_none() {
+        assert_eq!(idle_compaction(0.0, 4096), Ok(None));
+        assert_eq!(
+            idle_compaction(2.5, 10),
+            Ok(Some(IdleCompaction {
+                quiet: Duration::from_millis(2500),
+                max_bytes: 10 << 20,
+            }))
+        );
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e10] {
+            assert!(idle_compaction(bad, 1).is_err(), "{bad}");
+        }
+    }
 }
