@@ -65,6 +65,7 @@ mod stream_log;
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -222,6 +223,10 @@ pub struct Storage {
     /// after `Drop` took it to stop the thread.
     queue: Option<mpsc::Sender<Request>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// No change record below this sequence number is retained (see `stream_log`): reads
+    /// of the log's head seek here instead of stepping over the deletion markers trimming
+    /// leaves until compaction drops them.
+    log_floor: AtomicU64,
 }
 
 impl Storage {
@@ -237,6 +242,7 @@ impl Storage {
                 changelog::parse_seq_key(&key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?
             }
         };
+        let log_floor = stream_log::first_retained(&engine)?.unwrap_or(last_seq + 1);
         let stats = rebuild_stats(&engine.items)?;
 
         let committer = Arc::new(Committer::new(engine, last_seq, stats, options.durable));
@@ -260,6 +266,7 @@ impl Storage {
             indexes: indexes::IndexRegistry::default(),
             queue,
             thread,
+            log_floor: AtomicU64::new(log_floor),
         }))
     }
 
