@@ -123,3 +123,22 @@ capture() {
 # Request bodies of the load generator's default table and item 0 (partition p00000000).
 GET_ONE='{"TableName":"loadgen","Key":{"pk":{"S":"p00000000"},"sk":{"N":"0"}}}'
 QUERY_ONE='{"TableName":"loadgen","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p00000000"}}}'
+
+# python_with_boto3: prints a Python interpreter that imports boto3: $BENCH_PYTHON, else the
+# acceptance venv, else a venv made (once) under bench/.venv.
+python_with_boto3() {
+  if [ -n "${BENCH_PYTHON:-}" ]; then
+    echo "$BENCH_PYTHON"
+    return
+  fi
+  local candidate
+  for candidate in "$ROOT/.acceptance-venv/bin/python" "$ROOT/bench/.venv/bin/python"; do
+    if [ -x "$candidate" ] && "$candidate" -c 'import boto3' 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
+  done
+  python3 -m venv "$ROOT/bench/.venv" >&2
+  "$ROOT/bench/.venv/bin/python" -m pip install -q boto3 >&2
+  echo "$ROOT/bench/.venv/bin/python"
+}

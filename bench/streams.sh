@@ -20,17 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WRITES=${WRITES:-2000}
 build
 
-PY=${BENCH_PYTHON:-}
-if [ -z "$PY" ]; then
-  for candidate in "$ROOT/.acceptance-venv/bin/python" "$ROOT/bench/.venv/bin/python"; do
-    if [ -x "$candidate" ] && "$candidate" -c 'import boto3' 2>/dev/null; then PY=$candidate; break; fi
-  done
-fi
-if [ -z "$PY" ]; then
-  python3 -m venv "$ROOT/bench/.venv" >&2
-  "$ROOT/bench/.venv/bin/python" -m pip install -q boto3 >&2
-  PY=$ROOT/bench/.venv/bin/python
-fi
+PY=$(python_with_boto3)
 
 start store "store listening on" "$BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/store"
 echo "bench: store $URL" >&2
