@@ -580,8 +580,12 @@ impl Storage {
         if after >= published || limit == 0 {
             return Ok(Vec::new());
         }
+        // Nothing below the floor is retained: a follower asking from further back (cut
+        // off past the retention) gets the same records without a walk over what trimming
+        // deleted, and sees the gap in their numbers.
+        let floor = self.log_floor.load(std::sync::atomic::Ordering::Acquire);
         let range = (
-            Bound::Excluded(changelog::seq_key(after)),
+            Bound::Excluded(changelog::seq_key(after.max(floor.saturating_sub(1)))),
             Bound::Included(changelog::seq_key(published)),
         );
         let mut records = Vec::new();

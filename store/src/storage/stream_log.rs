@@ -386,6 +386,9 @@ mod tests {
                 .table_changes(1, 0, u64::MAX, 100)
                 .unwrap_or_default();
             assert_eq!(left.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![30]);
+            // A follower asking from before the trim sees the gap: the next record is 30.
+            let feed = storage.changes_after(0, 10).unwrap_or_default();
+            assert_eq!(feed.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![30]);
         }
         // The next sequence number survives a restart after trimming, and so does the
         // log's head (found anew at open).
