@@ -235,13 +235,12 @@ impl Storage {
         let engine = Engine::open(dir, options.cache_bytes)?;
         stream_log::backfill_table_index(&engine)?;
 
-        let last_seq = match engine.changes.last_key_value() {
-            None => 0,
-            Some(guard) => {
-                let key = guard.key().map_err(engine_error)?;
-                changelog::parse_seq_key(&key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?
-            }
-        };
+        let last_seq = engine
+            .changes
+            .last_key_value()
+            .map(stream_log::entry_seq)
+            .transpose()?
+            .unwrap_or(0);
         let log_floor = stream_log::first_retained(&engine)?.unwrap_or(last_seq + 1);
         let stats = rebuild_stats(&engine.items)?;
 

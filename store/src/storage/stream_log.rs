@@ -32,18 +32,16 @@ use super::{ChangeRecord, Storage, StorageError};
 /// Records deleted per engine batch when trimming or backfilling.
 const CHUNK: usize = 1000;
 
+/// The sequence number a change-log entry is stored under.
+pub(super) fn entry_seq(guard: fjall::Guard) -> Result<u64, StorageError> {
+    let key = guard.key().map_err(engine_error)?;
+    changelog::parse_seq_key(&key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))
+}
+
 /// The sequence number of the oldest record in the log, if it has one. Steps over every
 /// deletion marker below it: for `open`, once.
 pub(super) fn first_retained(engine: &Engine) -> Result<Option<u64>, StorageError> {
-    match engine.changes.first_key_value() {
-        None => Ok(None),
-        Some(guard) => {
-            let key = guard.key().map_err(engine_error)?;
-            changelog::parse_seq_key(&key)
-                .map(Some)
-                .ok_or_else(|| StorageError::Corrupt(key.to_vec()))
-        }
-    }
+    engine.changes.first_key_value().map(entry_seq).transpose()
 }
 
 /// Builds the per-table index for a log written before the index existed (an empty index
@@ -112,10 +110,7 @@ impl Storage {
     /// the next record gets. Every record below it has been trimmed.
     pub fn first_change_seq(&self) -> Result<u64, StorageError> {
         match self.head_of_log().next() {
-            Some(guard) => {
-                let key = guard.key().map_err(engine_error)?;
-                changelog::parse_seq_key(&key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))
-            }
+            Some(guard) => entry_seq(guard),
             None => Ok(self.committer.seq().saturating_add(1)),
         }
     }
