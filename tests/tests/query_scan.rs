@@ -436,17 +436,18 @@ async fn a_quiet_store_compacts_the_versions_overwrites_left() {
     // One version of each item is left, in one table below level 0 (a flush alone would
     // leave the versions it drops in a level-0 table).
     let shape = || async {
-        let gauge = |name: &'static str| {
-            let endpoint = endpoint.clone();
-            async move { metric(&endpoint, &format!("{name}{{part=\"items\"}}")).await }
-        };
-        (
-            gauge("store_engine_entries").await,
-            gauge("store_engine_tables").await,
-            gauge("store_engine_level0_tables").await,
-        )
+        let mut values = [0.0; 3];
+        let names = [
+            "store_engine_entries",
+            "store_engine_tables",
+            "store_engine_level0_tables",
+        ];
+        for (value, name) in values.iter_mut().zip(names) {
+            *value = metric(&endpoint, &format!("{name}{{part=\"items\"}}")).await;
+        }
+        values
     };
-    let compact = (ITEMS as f64, 1.0, 0.0);
+    let compact = [ITEMS as f64, 1.0, 0.0];
     let settled = wait_until(
         std::time::Duration::from_secs(5),
         std::time::Duration::from_millis(100),
