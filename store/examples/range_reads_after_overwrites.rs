@@ -70,6 +70,21 @@ fn read_partition(items: &Keyspace, rng: &mut Lcg, partitions: u32) -> Result<us
     Ok(bytes)
 }
 
+/// Times `n` reads of random partitions, adding the bytes they read to `bytes`.
+fn timed_reads(
+    items: &Keyspace,
+    rng: &mut Lcg,
+    partitions: u32,
+    n: u32,
+    bytes: &mut usize,
+) -> Result<Duration, fjall::Error> {
+    let started = Instant::now();
+    for _ in 0..n {
+        *bytes += read_partition(items, rng, partitions)?;
+    }
+    Ok(started.elapsed())
+}
+
 fn arg(position: usize, default: u64) -> Result<u64, Box<dyn Error>> {
     match std::env::args().nth(position) {
         Some(text) => Ok(text.parse()?),
@@ -102,11 +117,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let mut rng = Lcg(7);
     let mut bytes = 0;
-    let started = Instant::now();
-    for _ in 0..READS_AFTER {
-        bytes += read_partition(&items, &mut rng, partitions)?;
-    }
-    let fresh = started.elapsed();
+    let fresh = timed_reads(&items, &mut rng, partitions, READS_AFTER, &mut bytes)?;
 
     let (mut writing, mut reading, mut reads) = (Duration::ZERO, Duration::ZERO, 0u32);
     for round in 0..overwrites / 1000 {
@@ -117,20 +128,12 @@ fn main() -> Result<(), Box<dyn Error>> {
             items.insert(item_key(rng.below(keys)), value)?;
         }
         writing += started.elapsed();
-        let started = Instant::now();
-        for _ in 0..reads_per_thousand {
-            bytes += read_partition(&items, &mut rng, partitions)?;
-            reads += 1;
-        }
-        reading += started.elapsed();
+        reading += timed_reads(&items, &mut rng, partitions, reads_per_thousand, &mut bytes)?;
+        reads += reads_per_thousand;
     }
 
     std::thread::sleep(Duration::from_secs(2));
-    let started = Instant::now();
-    for _ in 0..READS_AFTER {
-        bytes += read_partition(&items, &mut rng, partitions)?;
-    }
-    let after = started.elapsed();
+    let after = timed_reads(&items, &mut rng, partitions, READS_AFTER, &mut bytes)?;
     let (entries, tables, level0) = (
         items.approximate_len(),
         items.table_count(),
@@ -140,20 +143,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     // The memtable flushed (what the store does to a keyspace that went quiet): one
     // version of each key in it survives, as one more level-0 table.
     items.rotate_memtable_and_wait()?;
-    let started = Instant::now();
-    for _ in 0..READS_AFTER {
-        bytes += read_partition(&items, &mut rng, partitions)?;
-    }
-    let flushed = started.elapsed();
+    let flushed = timed_reads(&items, &mut rng, partitions, READS_AFTER, &mut bytes)?;
     let (flushed_tables, flushed_level0) = (items.table_count(), items.l0_table_count());
 
     // The floor: one table holding one version of each key.
     items.major_compact()?;
-    let started = Instant::now();
-    for _ in 0..READS_AFTER {
-        bytes += read_partition(&items, &mut rng, partitions)?;
-    }
-    let compacted = started.elapsed();
+    let compacted = timed_reads(&items, &mut rng, partitions, READS_AFTER, &mut bytes)?;
 
     let micros = |d: Duration, n: u32| d.as_secs_f64() * 1e6 / f64::from(n.max(1));
     println!(
