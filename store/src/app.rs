@@ -11,4 +11,18 @@ pub struct App {
     pub config: Config,
     pub storage: Arc<Storage>,
     pub catalog: Catalog,
+    /// Held while the stream registry is read and rewritten, so the maintenance pass and a
+    /// request recording a stream change never overwrite each other's record.
+    pub stream_registry: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    pub fn new(config: Config, storage: Arc<Storage>, catalog: Catalog) -> App {
+        App {
+            config,
+            storage,
+            catalog,
+            stream_registry: tokio::sync::Mutex::new(()),
+        }
+    }
 }

@@ -78,11 +78,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
             None
         }
     };
-    let app = Arc::new(App {
-        config,
-        storage,
-        catalog,
-    });
+    let app = Arc::new(App::new(config, storage, catalog));
     tokio::spawn(streams::run_maintenance(Arc::clone(&app)));
     tokio::spawn(ttl::run_sweeper(Arc::clone(&app)));
     tokio::spawn(index_tasks::run(Arc::clone(&app)));

@@ -103,11 +103,7 @@ mod flow_tests {
         };
         let storage = Storage::open(dir.path(), options).unwrap();
         let catalog = Catalog::load(&storage, &config).unwrap();
-        let app = App {
-            config,
-            storage,
-            catalog,
-        };
+        let app = App::new(config, storage, catalog);
         let tables = [
             json!({"TableName": "tbl_s", "BillingMode": "PAY_PER_REQUEST",
                 "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],

@@ -613,11 +613,7 @@ mod flow_tests {
         };
         let storage = Storage::open(dir.path(), options).unwrap();
         let catalog = Catalog::load(&storage, &config).unwrap();
-        let app = App {
-            config,
-            storage,
-            catalog,
-        };
+        let app = App::new(config, storage, catalog);
         for (name, range) in [("tbl_s", None), ("tbl_sn", Some("N"))] {
             let mut keys = vec![json!({"AttributeName": "pk", "KeyType": "HASH"})];
             let mut defs = vec![json!({"AttributeName": "pk", "AttributeType": "S"})];

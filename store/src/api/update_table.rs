@@ -21,6 +21,7 @@ use crate::app::App;
 use crate::catalog::definition::{self as def, element_path, BILLING_MODES, MAX_GSIS};
 use crate::catalog::{BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput};
 use crate::storage::Storage;
+use crate::streams;
 use crate::streams::records::shows_old_images;
 use shared::clock::now_seconds;
 
@@ -44,6 +45,14 @@ pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOut
             apply(table, &input, now, seq, &region, &account, &app.storage)
         })
         .await?;
+    if input.stream_specification.is_some() {
+        // The change is durable in the catalog already; if the registry write fails, the
+        // maintenance pass records the stream later (closing a replaced one at its
+        // successor's start).
+        if let Err(e) = streams::note_stream_change(app, &table).await {
+            tracing::error!(error = %e, "recording a stream change failed");
+        }
+    }
     let reported = if changes_shape(&input) {
         TableStatus::Updating
     } else {

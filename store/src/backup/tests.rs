@@ -32,14 +32,7 @@ fn fixture() -> (App, tempfile::TempDir) {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let catalog = Catalog::load(&storage, &config).unwrap_or_else(|e| panic!("{e}"));
-    (
-        App {
-            config,
-            storage,
-            catalog,
-        },
-        dir,
-    )
+    (App::new(config, storage, catalog), dir)
 }
 
 fn input<T: serde::de::DeserializeOwned>(value: Value) -> T {

@@ -39,11 +39,7 @@ fn fixture() -> Fixture {
     .unwrap_or_else(|e| panic!("{e}"));
     let catalog = Catalog::load(&storage, &config).unwrap_or_else(|e| panic!("{e}"));
     Fixture {
-        app: App {
-            config,
-            storage,
-            catalog,
-        },
+        app: App::new(config, storage, catalog),
         _dir: dir,
     }
 }
@@ -554,4 +550,39 @@ async fn include_projections_naming_key_attributes_are_refused_and_nothing_is_cr
     assert!(create(app, table("proj_ok", json!(["other"])))
         .await
         .is_ok());
+}
+
+#[tokio::test]
+async fn a_stream_disabled_and_replaced_before_maintenance_ends_where_it_was_disabled() {
+    let f = fixture();
+    let app = &f.app;
+    let mut request = hash_only("replaced");
+    request["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"});
+    let created = out(create(app, request).await);
+    let arn = created["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let maintain = || async {
+        crate::streams::maintain(app)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    maintain().await;
+    let disable = json!({"TableName": "replaced", "StreamSpecification": {"StreamEnabled": false}});
+    out(update(app, disable).await);
+    let disabled_at = crate::api::create_table::current_seq(app);
+    // A write while the stream is disabled, then a new stream, all before the next pass.
+    let item = json!({"TableName": "replaced", "Item": {"pk": {"S": "while-disabled"}}});
+    out(api::put_item::handle(app, input(item)).await);
+    assert!(crate::api::create_table::current_seq(app) > disabled_at);
+    let enable = json!({"TableName": "replaced",
+        "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"}});
+    out(update(app, enable).await);
+    maintain().await;
+    let old = crate::streams::find_stream(app, &arn)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the disabled stream stays readable"));
+    assert_eq!(old.status(), "DISABLED");
+    assert_eq!(old.end_seq, Some(disabled_at), "ends where it was disabled");
 }

@@ -392,38 +392,66 @@ pub fn trim_horizon(app: &App) -> Result<u64, StorageError> {
         .first_change_seq_since(now_ms().saturating_sub(retention_ms))
 }
 
+/// Brings the registry's record of `stream` in line with the catalog entry `table`: a
+/// stream it has not seen is recorded, and a stream the catalog has ended is closed at the
+/// catalog's end, which wins over an end the maintenance pass inferred.
+async fn note_catalog_stream(
+    app: &App,
+    registry: &mut BTreeMap<String, StreamInfo>,
+    table: &TableMeta,
+    stream: &StreamMeta,
+    now: u64,
+) -> Result<(), StorageError> {
+    let noted = match registry.get(&stream.arn) {
+        None => {
+            let mut fresh = StreamInfo::from_catalog(table, stream);
+            if fresh.end_seq.is_some() {
+                fresh.ended_ms = Some(now);
+            }
+            fresh
+        }
+        Some(known) if stream.end_seq.is_some() && known.end_seq != stream.end_seq => {
+            let mut closed = known.clone();
+            closed.end_seq = stream.end_seq;
+            closed.ended_ms = Some(now);
+            closed
+        }
+        Some(_) => return Ok(()),
+    };
+    save(app, &noted).await?;
+    registry.insert(noted.arn.clone(), noted);
+    Ok(())
+}
+
+/// Records a table's stream as UpdateTable just left it, before the request returns. The
+/// catalog keeps only a table's newest stream: a stream disabled and replaced before the
+/// next maintenance pass would otherwise be closed where its successor starts, showing the
+/// writes made while it was disabled.
+pub async fn note_stream_change(app: &App, table: &TableMeta) -> Result<(), StorageError> {
+    let Some(stream) = &table.stream else {
+        return Ok(());
+    };
+    let _registry_lock = app.stream_registry.lock().await;
+    let mut registry = registry(app)?;
+    note_catalog_stream(app, &mut registry, table, stream, now_ms()).await
+}
+
 /// One maintenance pass: record new streams, close replaced or dropped ones, roll shards
 /// over, forget expired streams and trim the log (past what streams and PITR need).
 pub async fn maintain(app: &App) -> Result<(), StorageError> {
     let config = &app.config.change_log;
     let now = now_ms();
-    let published = app.storage.published_seq();
     let retention_ms = millis(config.stream_retention);
     let rollover_ms = millis(config.shard_rollover);
+    let registry_lock = app.stream_registry.lock().await;
+    // Read under the lock: a stream change noted since is in the registry or the catalog.
+    let published = app.storage.published_seq();
     let mut registry = registry(app)?;
     let tables = app.catalog.all();
 
     for table in &tables {
-        let Some(stream) = &table.stream else {
-            continue;
-        };
-        let mut fresh = StreamInfo::from_catalog(table, stream);
-        if fresh.end_seq.is_some() {
-            fresh.ended_ms = Some(now);
-        }
-        match registry.get(&stream.arn) {
-            None => {
-                save(app, &fresh).await?;
-                registry.insert(fresh.arn.clone(), fresh);
-            }
-            Some(known) if known.end_seq.is_none() && stream.end_seq.is_some() => {
-                let mut closed = known.clone();
-                closed.end_seq = stream.end_seq;
-                closed.ended_ms = Some(now);
-                save(app, &closed).await?;
-                registry.insert(closed.arn.clone(), closed);
-            }
-            Some(_) => {}
+        if let Some(stream) = &table.stream {
+            note_catalog_stream(app, &mut registry, table, stream, now).await?;
         }
     }
 
@@ -464,6 +492,8 @@ pub async fn maintain(app: &App) -> Result<(), StorageError> {
             save(app, &changed).await?;
         }
     }
+
+    drop(registry_lock);
 
     // Streams need their retention only while one exists (open, or ended and still
     // readable); a stream enabled later starts at its own first record.
