@@ -689,6 +689,57 @@ async fn a_stream_enabled_under_writes_shows_every_old_image() {
     }
 }
 
+/// Without a stream or PITR, the log's per-table index skips the table; a stream enabled
+/// while writers overwrite items still shows every record after its start: the store
+/// switches indexing on before the stream starts. The store holds only this table, so the
+/// stream's records are every sequence number from the shard's first on, and each item's
+/// last shown value is its writer's last.
+#[tokio::test]
+async fn a_stream_enabled_under_writes_misses_no_record_after_its_start() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let st = streams_client(&store.endpoint());
+    let table = unique_name("indexed");
+    let enable = ddb
+        .update_table()
+        .table_name(&table)
+        .stream_specification(enabled_stream(StreamViewType::NewImage))
+        .send();
+    let (enabled, last) = under_overwrites(&ddb, &table, enable).await;
+    ok(enabled);
+
+    let arn = stream_arn(&ddb, &table).await;
+    let desc = ok(st.describe_stream().stream_arn(&arn).send().await);
+    let first: u128 = desc
+        .stream_description()
+        .and_then(|d| d.shards().first())
+        .and_then(|s| s.sequence_number_range())
+        .and_then(|r| r.starting_sequence_number())
+        .expect("the shard's first sequence number")
+        .parse()
+        .unwrap();
+    let records = read_all(&st, &arn).await;
+    assert!(records.len() > 8, "{} records", records.len());
+    let seqs: Vec<u128> = records
+        .iter()
+        .map(|r| {
+            r.dynamodb()
+                .unwrap()
+                .sequence_number()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let expected: Vec<u128> = (first..first + seqs.len() as u128).collect();
+    assert_eq!(seqs, expected, "every record from the stream's start");
+    for (w, last) in last.iter().enumerate() {
+        let seen = events(&records, &format!("w{w}"));
+        let newest = seen.last().and_then(|e| e.2.clone());
+        assert_eq!(newest, Some(last.to_string()), "w{w}'s last write");
+    }
+}
+
 /// PITR enabled while writers overwrite items: a restore to its earliest restorable time
 /// undoes every later change with its old image (none was written without), so it
 /// succeeds and gives each item a value it had.

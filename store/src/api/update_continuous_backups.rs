@@ -9,6 +9,7 @@ use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
 use crate::backup::{self, PitrSetting, PITR_KEY};
+use crate::storage::LogDetail;
 use shared::clock::now_seconds;
 
 /// `PointInTimeRecoverySpecification`.
@@ -77,7 +78,9 @@ pub async fn handle(app: &App, input: UpdateContinuousBackupsInput) -> Result<Va
                     // A restore undoes the changes after its time with their old images:
                     // the log keeps them from here on, and the window opens after the last
                     // record written without (even if the wall clock stepped back).
-                    let head = app.storage.keep_old_images(table.table_id(), true);
+                    let head = app
+                        .storage
+                        .set_log_detail(table.table_id(), LogDetail::Full);
                     let after_head = (head.time_ms + 1) as f64 / 1000.0;
                     PitrSetting {
                         enabled: true,

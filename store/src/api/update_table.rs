@@ -19,10 +19,11 @@ use shared::wire::ops::validate::{self, Violations};
 use crate::api::create_table::{check_gsi_model, current_seq, plan_global};
 use crate::app::App;
 use crate::catalog::definition::{self as def, element_path, BILLING_MODES, MAX_GSIS};
-use crate::catalog::{BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput};
+use crate::catalog::{
+    log_detail_for, BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput,
+};
 use crate::storage::Storage;
 use crate::streams;
-use crate::streams::records::shows_old_images;
 use shared::clock::now_seconds;
 
 /// The service's text when nothing in the request changes anything.
@@ -552,13 +553,12 @@ fn apply_stream(
                     "Table already has an enabled stream: TableName: {name}"
                 )));
             }
-            // Every record the stream shows must carry the old image: the log keeps them
-            // from here on, and the stream starts after the last record written without.
-            let start = if shows_old_images(view) {
-                storage.keep_old_images(table.table_id(), true).seq
-            } else {
-                seq
-            };
+            // Every record the stream shows must be indexed (and carry the old image if the
+            // view shows it): the log writes them so from here on, and the stream starts
+            // after the last record written without.
+            let pitr = crate::backup::pitr(table).is_some_and(|p| p.enabled);
+            let detail = log_detail_for(pitr, Some(view));
+            let start = storage.set_log_detail(table.table_id(), detail).seq;
             table.stream = Some(def::new_stream(view, &table.arn, now, start));
             Ok(())
         }

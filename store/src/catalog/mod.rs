@@ -30,7 +30,7 @@ use parking_lot::RwLock;
 use shared::wire::error::{ApiError, ErrorCode};
 
 use crate::config::Config;
-use crate::storage::{Storage, StorageError};
+use crate::storage::{LogDetail, Storage, StorageError};
 
 pub use meta::{
     BillingMode, IndexMeta, IndexProjection, IndexStatus, ProjectionType, SseMeta, StreamMeta,
@@ -234,7 +234,7 @@ impl Catalog {
         if let Err(e) = change(&mut next) {
             // `change` may have switched storage to keeping old images for a stream or
             // recovery window that is not opening after all.
-            storage.keep_old_images(current.table_id(), old_images_read(&current));
+            storage.set_log_detail(current.table_id(), log_detail(&current));
             return Err(e);
         }
         if next == *current {
@@ -369,9 +369,9 @@ async fn drop_data(storage: Arc<Storage>, table_id: u64) {
 
 /// Tells storage what its write path maintains for a table, before the definition is
 /// published to requests: the secondary indexes (their entries are written in every write
-/// batch) and whether change records keep old images.
+/// batch) and what change records carry.
 fn publish_to_storage(storage: &Storage, meta: &TableMeta) {
-    storage.keep_old_images(meta.table_id(), old_images_read(meta));
+    storage.set_log_detail(meta.table_id(), log_detail(meta));
     let indexes = meta
         .local_indexes
         .iter()
@@ -387,16 +387,25 @@ fn publish_to_storage(storage: &Storage, meta: &TableMeta) {
     storage.set_indexes(meta.table_id(), meta.schema(), indexes);
 }
 
-/// Whether anything reads the old images of a table's changes: point-in-time recovery
-/// (a restore undoes later changes with them) or a stream whose view type shows them.
-/// Enabling either switches storage to keeping them *before* the window starts (see
-/// `api::update_table` and `api::update_continuous_backups`); this catches up with
+/// What a table's change records must carry for their readers: old images for
+/// point-in-time recovery (a restore undoes later changes with them) or a stream whose
+/// view type shows them, an index entry for any stream or PITR, neither when only the
+/// change feed reads them. Enabling a reader switches storage *before* its window starts
+/// (see `api::update_table` and `api::update_continuous_backups`); this catches up with
 /// whatever the definition says once it is persisted, and at startup.
-pub fn old_images_read(meta: &TableMeta) -> bool {
-    crate::backup::pitr(meta).is_some_and(|p| p.enabled)
-        || meta
-            .enabled_stream()
-            .is_some_and(|s| crate::streams::records::shows_old_images(&s.view_type))
+pub fn log_detail(meta: &TableMeta) -> LogDetail {
+    let pitr = crate::backup::pitr(meta).is_some_and(|p| p.enabled);
+    log_detail_for(pitr, meta.enabled_stream().map(|s| s.view_type.as_str()))
+}
+
+/// [`log_detail`] of a table with or without PITR and with a stream of this view type.
+pub fn log_detail_for(pitr: bool, stream_view: Option<&str>) -> LogDetail {
+    match stream_view {
+        _ if pitr => LogDetail::Full,
+        Some(view) if crate::streams::records::shows_old_images(view) => LogDetail::Full,
+        Some(_) => LogDetail::Indexed,
+        None => LogDetail::FeedOnly,
+    }
 }
 
 /// An index definition as storage keeps and reads it.
@@ -497,8 +506,9 @@ mod tests {
         }
     }
 
-    /// Overwrites item `pk = a` of `meta`'s table twice; the change record of the last write.
-    async fn overwrite(storage: &Storage, meta: &TableMeta) -> crate::storage::ChangeRecord {
+    /// Overwrites item `pk = a` of `meta`'s table twice. What the last write's change record
+    /// carries: (old image, old image elided, listed in the table's index).
+    async fn overwrite(storage: &Storage, meta: &TableMeta) -> (bool, bool, bool) {
         use crate::storage::{Cause, Mutation};
         use shared::model::{AttributeValue, PrimaryKey};
         let s = |v: &str| AttributeValue::S(v.into());
@@ -515,18 +525,25 @@ mod tests {
                 .await;
             assert!(matches!(written, Ok(Ok(()))));
         }
-        let records = storage.table_changes(meta.table_id(), 0, u64::MAX, 1000);
-        match records.ok().and_then(|mut r| r.pop()) {
-            Some(record) => record,
-            None => panic!("no change record"),
-        }
+        let log = storage
+            .changes_after(0, 10_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Some(last) = log.last() else {
+            panic!("no change record")
+        };
+        let indexed = storage.table_changes(meta.table_id(), last.seq - 1, last.seq, 1);
+        let indexed = indexed.unwrap_or_else(|e| panic!("{e}")).len() == 1;
+        (last.old_image.is_some(), last.old_image_elided, indexed)
     }
 
     #[tokio::test]
-    async fn change_records_keep_old_images_while_pitr_or_a_stream_reads_them() {
+    async fn change_records_carry_what_pitr_or_a_stream_reads() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let kept = |r: &crate::storage::ChangeRecord| (r.old_image.is_some(), r.old_image_elided);
-        let (keeps, elides) = ((true, false), (false, true));
+        let (full, indexed, feed_only) = (
+            (true, false, true),
+            (false, true, true),
+            (false, true, false),
+        );
         {
             let storage = open(dir.path());
             let catalog = Catalog::load(&storage, &config()).unwrap_or_else(|e| panic!("{e}"));
@@ -534,20 +551,19 @@ mod tests {
                 .create(&storage, "alpha", |id| table(&catalog, id, "alpha"))
                 .await;
             let meta = created.unwrap_or_else(|e| panic!("{e:?}"));
-            assert_eq!(kept(&overwrite(&storage, &meta).await), elides);
+            assert_eq!(overwrite(&storage, &meta).await, feed_only);
 
-            // An update that fails after switching storage to keeping them switches back.
+            // An update that fails after switching storage to keeping more switches back.
             let failed = catalog
                 .update(&storage, "alpha", |t| {
-                    storage.keep_old_images(t.table_id(), true);
+                    storage.set_log_detail(t.table_id(), LogDetail::Full);
                     Err(ApiError::validation("no"))
                 })
                 .await;
             assert!(failed.is_err());
-            assert_eq!(kept(&overwrite(&storage, &meta).await), elides);
+            assert_eq!(overwrite(&storage, &meta).await, feed_only);
 
-            // Each definition in turn, and whether the records written under it keep old
-            // images.
+            // Each definition in turn, and what the records written under it carry.
             let pitr_on: fn(&mut TableMeta) = |t| {
                 let on = serde_json::json!({"enabled": true, "earliest": 1.0});
                 t.settings.insert(crate::backup::PITR_KEY.into(), on);
@@ -559,10 +575,15 @@ mod tests {
             let keys_view: fn(&mut TableMeta) = |t| {
                 t.stream = Some(definition::new_stream("KEYS_ONLY", "arn", 1.0, 0));
             };
+            let no_stream: fn(&mut TableMeta) = |t| {
+                t.stream = None;
+            };
             for (name, change, expected) in [
-                ("PITR", pitr_on, keeps),
-                ("an old-image stream", old_view, keeps),
-                ("a keys-only stream", keys_view, elides),
+                ("PITR", pitr_on, full),
+                ("an old-image stream", old_view, full),
+                ("a keys-only stream", keys_view, indexed),
+                ("nothing", no_stream, feed_only),
+                ("a keys-only stream again", keys_view, indexed),
             ] {
                 let updated = catalog
                     .update(&storage, "alpha", |t| {
@@ -571,16 +592,16 @@ mod tests {
                     })
                     .await;
                 assert!(updated.is_ok(), "{name}");
-                assert_eq!(kept(&overwrite(&storage, &meta).await), expected, "{name}");
+                assert_eq!(overwrite(&storage, &meta).await, expected, "{name}");
             }
         }
-        // Storage alone keeps every old image; loading the catalog tells it otherwise.
+        // Storage alone keeps everything; loading the catalog tells it otherwise.
         let storage = open(dir.path());
         let catalog = Catalog::load(&storage, &config()).unwrap_or_else(|e| panic!("{e}"));
         let meta = catalog
             .get("alpha")
             .unwrap_or_else(|| panic!("alpha is gone"));
-        assert_eq!(kept(&overwrite(&storage, &meta).await), elides);
+        assert_eq!(overwrite(&storage, &meta).await, indexed);
     }
 
     #[tokio::test]

@@ -8,7 +8,8 @@
 //! u64 BE time_ms        (written last, at commit: see `set_time`)
 //! u64 BE table_id
 //! u8 cause              (0 user, 1 ttl, 2 table dropped)
-//! u8 flags              (bit 0: old image present, bit 1: new image present)
+//! u8 flags              (bit 0: old image present, bit 1: new image present,
+//!                        bit 2: old image elided, bit 3: not in the per-table index)
 //! u32 BE len | table name (UTF-8)
 //! u32 BE len | keys     (shared::model::codec item encoding)
 //! [u32 BE len | old image]   if flag bit 0
@@ -22,7 +23,9 @@
 //!
 //! A second keyspace indexes the log by table (`table_id | seq` → empty), written in the
 //! same engine batch as each record, so a stream reads one table's records without
-//! scanning everyone else's (see `stream_log`).
+//! scanning everyone else's (see `stream_log`). Only records of tables with a stream or
+//! point-in-time recovery are indexed (`LogDetail`); the others say so in their flags, so
+//! trimming deletes no index entry that was never written.
 //!
 //! A table-drop record (cause 2: empty keys, no images) is written in the batch that
 //! removes a table from the catalog, so that followers of the whole log (dax-proxy nodes)
@@ -49,6 +52,7 @@ const TIME_OFFSET: usize = 1;
 const FLAG_OLD: u8 = 1;
 const FLAG_NEW: u8 = 2;
 const FLAG_OLD_ELIDED: u8 = 4;
+const FLAG_UNINDEXED: u8 = 8;
 
 /// The engine key of the record with sequence number `seq`.
 pub fn seq_key(seq: u64) -> [u8; 8] {
@@ -97,10 +101,26 @@ pub fn record_table_id(record: &[u8]) -> Option<u64> {
 /// table-drop record (which the index does not list) or a record too short to name its
 /// table (which `encode` never produces).
 pub fn index_key(record: &[u8], seq: u64) -> Option<[u8; 16]> {
-    if record.get(CAUSE_OFFSET) == Some(&CAUSE_TABLE_DROPPED) {
+    // Table-drop records written before they carried the flag are never indexed either.
+    if is_unindexed(record) || record.get(CAUSE_OFFSET) == Some(&CAUSE_TABLE_DROPPED) {
         return None;
     }
     Some(table_seq_key(record_table_id(record)?, seq))
+}
+
+/// Whether an encoded record says it has no per-table index entry.
+pub fn is_unindexed(record: &[u8]) -> bool {
+    record
+        .get(FLAGS_OFFSET)
+        .is_some_and(|flags| flags & FLAG_UNINDEXED != 0)
+}
+
+/// Marks an encoded record as left out of the per-table index (no-op on a record too
+/// short to hold flags, which `encode` never produces).
+pub fn mark_unindexed(record: &mut [u8]) {
+    if let Some(flags) = record.get_mut(FLAGS_OFFSET) {
+        *flags |= FLAG_UNINDEXED;
+    }
 }
 
 /// The commit time of an encoded record, read without decoding the rest.
@@ -188,14 +208,16 @@ pub fn elide_old_image(record: &mut Vec<u8>) {
 
 /// Encodes the record announcing that table `table_id`, named `table_name`, was deleted.
 pub fn encode_table_drop(table_id: u64, table_name: &str) -> Vec<u8> {
-    encode(&RecordParts {
+    let mut record = encode(&RecordParts {
         table_id,
         table_name,
         cause: Cause::TableDropped,
         keys: &encode_item(&Item::new()),
         old_image: None,
         new_image: None,
-    })
+    });
+    mark_unindexed(&mut record);
+    record
 }
 
 /// Writes the commit time into an encoded record (no-op on a record too short to hold it,
@@ -345,6 +367,25 @@ mod tests {
             new_image: None,
         });
         assert_eq!(index_key(&change, 3), Some(table_seq_key(7, 3)));
+        assert!(is_unindexed(&bytes) && !is_unindexed(&change));
+        // A drop record from before the flag existed stays out too.
+        let mut legacy = bytes.clone();
+        legacy[FLAGS_OFFSET] &= !FLAG_UNINDEXED;
+        assert_eq!(index_key(&legacy, 3), None);
+    }
+
+    #[test]
+    fn a_record_marked_unindexed_has_no_index_key_and_decodes_unchanged() {
+        let mut bytes = encode(&parts(b"k", Some(b"old"), Some(b"new")));
+        let before = decode(&seq_key(4), &bytes).map_err(|e| e.to_string());
+        mark_unindexed(&mut bytes);
+        assert_eq!(index_key(&bytes, 4), None);
+        assert_eq!(
+            decode(&seq_key(4), &bytes).map_err(|e| e.to_string()),
+            before
+        );
+        elide_old_image(&mut bytes);
+        assert!(is_unindexed(&bytes), "eliding keeps the flag");
     }
 
     fn parts<'a>(keys: &'a [u8], old: Option<&'a [u8]>, new: Option<&'a [u8]>) -> RecordParts<'a> {

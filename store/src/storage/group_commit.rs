@@ -29,7 +29,7 @@
 //! followers are not exposed to this: the published sequence number ([`Committer::seq`])
 //! only advances when records are durable, and `changes_after` reads no further.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -111,10 +111,24 @@ struct CommitState {
     /// Commit time of the newest record, so times never decrease along the log even if the
     /// wall clock steps back.
     last_time_ms: u64,
-    /// Tables whose records drop the old image ([`Committer::keep_old_images`]). Decided
-    /// here, under the commit mutex, and not where a write builds its record: a record
-    /// built before PITR or a stream was enabled but committed after must still carry it.
-    eliding_old_images: HashSet<u64>,
+    /// What each table's records carry ([`Committer::set_log_detail`]; `Full` for a table
+    /// not named). Decided here, under the commit mutex, and not where a write builds its
+    /// record: a record built before PITR or a stream was enabled but committed after must
+    /// still carry what they read.
+    log_detail: HashMap<u64, LogDetail>,
+}
+
+/// What a table's change records carry beyond what the change feed (dax-proxy nodes)
+/// needs: the old image, and an entry in the per-table index that streams and
+/// point-in-time recovery read through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogDetail {
+    /// Old image and index entry: point-in-time recovery, or a stream showing old images.
+    Full,
+    /// Index entry only: a stream showing keys or new images.
+    Indexed,
+    /// Neither: nothing reads the table's records but the change feed.
+    FeedOnly,
 }
 
 /// The newest committed change record when a table's old-image setting switched: every
@@ -157,7 +171,7 @@ impl Committer {
                 next_seq: last_seq + 1,
                 next_ticket: 1,
                 last_time_ms: 0,
-                eliding_old_images: HashSet::new(),
+                log_detail: HashMap::new(),
             }),
             stats: Mutex::new(stats),
             seq_tx,
@@ -199,9 +213,15 @@ impl Committer {
         let first_seq = state.next_seq;
         let time_ms = now_ms().max(state.last_time_ms);
         for (seq, mut record) in (first_seq..).zip(records) {
-            let table_id = changelog::record_table_id(&record);
-            if table_id.is_some_and(|id| state.eliding_old_images.contains(&id)) {
+            let detail = changelog::record_table_id(&record)
+                .and_then(|id| state.log_detail.get(&id))
+                .copied()
+                .unwrap_or(LogDetail::Full);
+            if detail != LogDetail::Full {
                 changelog::elide_old_image(&mut record);
+            }
+            if detail == LogDetail::FeedOnly {
+                changelog::mark_unindexed(&mut record);
             }
             changelog::set_time(&mut record, time_ms);
             if let Some(index_key) = changelog::index_key(&record, seq) {
@@ -325,19 +345,14 @@ impl Committer {
 
     pub fn forget_table(&self, table_id: u64) {
         self.stats.lock().remove(&table_id);
-        self.state.lock().eliding_old_images.remove(&table_id);
+        self.state.lock().log_detail.remove(&table_id);
     }
 
-    /// Whether change records of table `table_id` committed from now on keep the item's
-    /// old image (the default for a table never named here). Returns the log's head at the
-    /// switch: records after it follow the new setting.
-    pub fn keep_old_images(&self, table_id: u64, keep: bool) -> LogHead {
+    /// What the change records of table `table_id` committed from now on carry. Returns
+    /// the log's head at the switch: records after it follow the new setting.
+    pub fn set_log_detail(&self, table_id: u64, detail: LogDetail) -> LogHead {
         let mut state = self.state.lock();
-        if keep {
-            state.eliding_old_images.remove(&table_id);
-        } else {
-            state.eliding_old_images.insert(table_id);
-        }
+        state.log_detail.insert(table_id, detail);
         LogHead {
             seq: state.next_seq - 1,
             time_ms: state.last_time_ms,

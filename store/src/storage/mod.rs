@@ -80,7 +80,7 @@ use group_commit::{Batch, Committer, Op, Request, Space, StatsDelta};
 use locks::{LockSet, StripedLocks};
 
 pub use engine::TreeShape;
-pub use group_commit::LogHead;
+pub use group_commit::{LogDetail, LogHead};
 pub use indexes::{entry_key, IndexLayout, Projected, TableIndexes};
 pub use stored::StoredItem;
 
@@ -148,7 +148,7 @@ pub struct ChangeRecord {
     pub old_image: Option<Item>,
     /// The item existed before the change but the log did not keep its image: when it
     /// was written, its table had neither point-in-time recovery nor a stream showing old
-    /// images (see `Storage::keep_old_images`).
+    /// images (see `Storage::set_log_detail`).
     pub old_image_elided: bool,
     pub new_image: Option<Item>,
     pub cause: Cause,
@@ -1271,7 +1271,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_table_that_reads_no_old_images_logs_that_the_item_existed_only() {
+    async fn a_table_only_the_feed_reads_logs_that_the_item_existed_and_is_not_indexed() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let storage = open(dir.path(), true);
         let (table, other) = (layout(8, None), layout(9, None));
@@ -1281,13 +1281,13 @@ mod tests {
             item(&key, &[("v", n("2"))]),
             item(&key, &[("v", n("3"))]),
         );
-        storage.keep_old_images(8, false);
+        storage.set_log_detail(8, LogDetail::FeedOnly);
         put(&storage, &table, v1.clone()).await;
         put(&storage, &table, v2.clone()).await;
         put(&storage, &other, v1.clone()).await;
         put(&storage, &other, v2.clone()).await;
         delete(&storage, &table, key.clone()).await;
-        let head = storage.keep_old_images(8, true);
+        let head = storage.set_log_detail(8, LogDetail::Full);
         put(&storage, &table, v1.clone()).await;
         put(&storage, &table, v3.clone()).await;
 
@@ -1322,6 +1322,16 @@ mod tests {
             "the switch names the last record written without"
         );
         assert_eq!(head.time_ms, records[4].time_ms);
+        let indexed = |table_id| {
+            let listed = storage.table_changes(table_id, 0, u64::MAX, 100);
+            listed
+                .unwrap_or_else(|e| panic!("{e}"))
+                .iter()
+                .map(|r| r.seq)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(indexed(8), [6, 7], "indexed from the switch on");
+        assert_eq!(indexed(9), [3, 4]);
     }
 
     #[tokio::test]

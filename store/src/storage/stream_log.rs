@@ -2,8 +2,9 @@
 //!
 //! DynamoDB Streams and triggers read one table's changes in commit order. The global log
 //! is ordered by sequence number only, so the committer also writes, in the same engine
-//! batch as each record, an index entry `table_id | seq` (see `changelog::table_seq_key`).
-//! A stream read is then a range over that index plus one point read per record.
+//! batch as each record, an index entry `table_id | seq` (see `changelog::table_seq_key`)
+//! for the tables a stream or point-in-time recovery reads ([`LogDetail`]). A stream read
+//! is then a range over that index plus one point read per record.
 //!
 //! Retention: [`Storage::trim_changes`] deletes records (and their index entries) whose
 //! commit time is before a cutoff, oldest first, in chunks, each chunk durable before the
@@ -26,7 +27,7 @@ use std::sync::atomic::Ordering;
 
 use super::changelog;
 use super::engine::{engine_error, Engine};
-use super::group_commit::{Batch, LogHead, Op, Space};
+use super::group_commit::{Batch, LogDetail, LogHead, Op, Space};
 use super::{ChangeRecord, Storage, StorageError};
 
 /// Records deleted per engine batch when trimming or backfilling.
@@ -45,12 +46,20 @@ pub(super) fn first_retained(engine: &Engine) -> Result<Option<u64>, StorageErro
 }
 
 /// Builds the per-table index for a log written before the index existed (an empty index
-/// next to a non-empty log). A no-op otherwise, so it costs one lookup per `open`.
+/// next to a non-empty log whose oldest record does not say it was left out). A no-op
+/// otherwise, so it costs two lookups per `open`.
 pub(super) fn backfill_table_index(engine: &Engine) -> Result<(), StorageError> {
-    if engine.table_changes.first_key_value().is_some()
-        || engine.changes.first_key_value().is_none()
-    {
+    if engine.table_changes.first_key_value().is_some() {
         return Ok(());
+    }
+    match engine.changes.first_key_value() {
+        None => return Ok(()),
+        Some(guard) => {
+            let (_, oldest) = guard.into_inner().map_err(engine_error)?;
+            if changelog::is_unindexed(&oldest) {
+                return Ok(());
+            }
+        }
     }
     let mut batch = engine.db.batch();
     let mut pending = 0usize;
@@ -164,11 +173,11 @@ impl Storage {
         self.committer.seq()
     }
 
-    /// Whether the change records of table `table_id` committed from now on carry the
-    /// item's old image (by default they do). Returns the log's head at the switch: a
-    /// stream or recovery window that needs old images starts after it.
-    pub fn keep_old_images(&self, table_id: u64, keep: bool) -> LogHead {
-        self.committer.keep_old_images(table_id, keep)
+    /// What the change records of table `table_id` committed from now on carry (by default
+    /// everything). Returns the log's head at the switch: a stream or recovery window that
+    /// reads more than before starts after it.
+    pub fn set_log_detail(&self, table_id: u64, detail: LogDetail) -> LogHead {
+        self.committer.set_log_detail(table_id, detail)
     }
 
     /// Deletes durable records committed before `before_ms` (epoch milliseconds), oldest

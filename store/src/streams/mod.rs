@@ -6,7 +6,9 @@
 //! a stream when UpdateTable/CreateTable enables it (its ARN, label, view type and
 //! `start_seq`) and closes it (`end_seq`) when it is disabled. Records are read through the
 //! storage's per-table index of the log (`Storage::table_changes`), so a stream costs
-//! nothing on the write path: there is no second copy of any record.
+//! one empty index entry per write: there is no second copy of any record. Tables without
+//! a stream or PITR skip even that; enabling a stream switches indexing on first and
+//! starts the stream after the switch (`api::update_table`).
 //!
 //! The catalog only remembers a table's *latest* stream, while DynamoDB keeps a disabled
 //! stream (and the stream of a deleted table) readable for 24 hours. So this module keeps
