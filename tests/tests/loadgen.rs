@@ -205,12 +205,14 @@ fn report_hit_ratio_matches_proxy_counters_and_zipf_beats_uniform() {
     );
 
     // (a) The loadgen's number is the proxy's number.
-    for (name, report, counters) in [
-        ("zipf:1.2", zipf_report, zipf_counters),
-        ("uniform", uniform_report, uniform_counters),
+    for (name, report, counters, ops) in [
+        ("zipf:1.2", zipf_report, zipf_counters, zipf_ops),
+        ("uniform", uniform_report, uniform_counters, uniform_ops),
     ] {
+        // The four requests in flight at the end can move a short run's ratio by more.
+        let tolerance = RATIO_TOLERANCE.max(5.0 / ops as f64);
         assert!(
-            (report - counters).abs() <= RATIO_TOLERANCE,
+            (report - counters).abs() <= tolerance,
             "{name}: report hit ratio {report:.4} vs proxy counters {counters:.4}"
         );
     }

@@ -46,6 +46,18 @@ async fn wait_for_value(node: &Client, table: &str, pk: &str, want: Option<&str>
     assert!(ok, "node never served {want:?} for {pk}");
 }
 
+/// Waits until the node at `endpoint` has followed `records` change records: until then a
+/// read's fill may be discarded as racing the writes it has not applied yet.
+async fn wait_fed(endpoint: &str, records: f64) {
+    let fed = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || async { metric(endpoint, "dax_follower_records_total").await >= records },
+    )
+    .await;
+    assert!(fed, "the node at {endpoint} never followed the feed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hits_and_misses_are_counted_and_reads_bypass_when_consistent() {
     let store = StoreProcess::spawn();
@@ -56,6 +68,7 @@ async fn hits_and_misses_are_counted_and_reads_bypass_when_consistent() {
     put_v(&client, &table, "a", "1").await;
 
     let endpoint = proxy.endpoint();
+    wait_fed(&endpoint, 1.0).await;
     let (hits0, misses0) = (
         metric(&endpoint, "dax_item_cache_hits_total").await,
         metric(&endpoint, "dax_item_cache_misses_total").await,
@@ -178,14 +191,7 @@ async fn a_table_dropped_at_the_store_is_not_served_from_old_entries() {
         put_v(&direct, name, "p", "old").await;
     }
     let endpoint = proxy.endpoint();
-    // Until the node has followed the puts, a read's fill may be discarded as racing them.
-    let fed = wait_until(
-        Duration::from_secs(10),
-        Duration::from_millis(10),
-        || async { metric(&endpoint, "dax_follower_records_total").await >= 2.0 },
-    )
-    .await;
-    assert!(fed, "the node never followed the feed");
+    wait_fed(&endpoint, 2.0).await;
     for name in [&table, &kept] {
         for _ in 0..2 {
             assert_eq!(
@@ -382,13 +388,7 @@ async fn query_cache_invalidates_on_writes_or_waits_for_ttl() {
     assert!(refreshed, "invalidate coherence never showed the new item");
     // The ttl-only node has seen the same change feed by now, and still answers the old page,
     // as DAX does.
-    let fed = wait_until(
-        Duration::from_secs(10),
-        Duration::from_millis(20),
-        || async { metric(&ttl_only.endpoint(), "dax_follower_records_total").await >= 1.0 },
-    )
-    .await;
-    assert!(fed, "the ttl-only node never followed the feed");
+    wait_fed(&ttl_only.endpoint(), 1.0).await;
     assert_eq!(query_count(&b, &table).await, 3);
 }
 
@@ -446,7 +446,20 @@ async fn writes_through_any_node_are_seen_by_every_node_and_survive_failover() {
     let primary = primary_of(&refs).await;
     nodes[primary].kill9();
     let survivor = (primary + 1) % 3;
-    put_v(&clients[survivor], &table, "after", "failover").await;
+    // A node waits up to two lease lifetimes for a primary before it answers
+    // ServiceUnavailable; on a stalled host the new lease can take longer, and a client
+    // retries, as this one does.
+    let written = wait_until(Duration::from_secs(15), Duration::from_millis(100), || {
+        let put = clients[survivor]
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("after"))
+            .item("v", s("failover"))
+            .send();
+        async move { put.await.is_ok() }
+    })
+    .await;
+    assert!(written, "no write went through after the primary died");
     assert_eq!(
         get_v(&clients[survivor], &table, "after", true)
             .await
@@ -508,6 +521,7 @@ async fn failed_writes_leave_the_cache_alone_and_store_errors_pass_through() {
     let table = unique_name("proxyfail");
     create_hash_table(&client, &table).await;
     put_v(&client, &table, "k", "kept").await;
+    wait_fed(&proxy.endpoint(), 1.0).await;
     assert_eq!(
         get_v(&client, &table, "k", false).await.as_deref(),
         Some("kept")

@@ -404,9 +404,10 @@ async fn query_validation_errors() {
 #[tokio::test]
 async fn a_quiet_store_compacts_the_versions_overwrites_left() {
     let store = StoreProcess::spawn_with(StoreOptions {
-        // Quiet for 1.5 s: long enough that a stalled CI host does not split a burst of
-        // writes in two (a compaction in its last 1,000 writes would leave the rest alone).
-        args: vec!["--idle-compaction-after".into(), "1.5".into()],
+        // Quiet for 4 s: long enough that a stalled CI host (a slow fsync) does not split a
+        // burst of writes in two (a compaction in its last 1,000 writes would leave the
+        // rest alone).
+        args: vec!["--idle-compaction-after".into(), "4".into()],
         ..Default::default()
     });
     let ddb = store.client();
@@ -469,7 +470,7 @@ async fn a_quiet_store_compacts_the_versions_overwrites_left() {
     assert_eq!(page.count(), 10);
     assert!(page.items().iter().all(|i| i.get("round") == Some(&n(23))));
     // Quiet, with nothing written since: no third compaction.
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     assert_eq!(compactions().await, 2.0);
 }
 
