@@ -25,4 +25,18 @@ impl App {
             stream_registry: tokio::sync::Mutex::new(()),
         }
     }
+
+    /// An app on a fresh, non-durable storage in `dir` with the test configuration
+    /// ([`Config::for_tests`]): what the handler tests run against, without HTTP.
+    #[cfg(test)]
+    pub fn for_tests(dir: &std::path::Path) -> App {
+        let config = Config::for_tests(dir);
+        let options = crate::storage::StorageOptions {
+            durable: false,
+            cache_bytes: config.cache_bytes,
+        };
+        let storage = Storage::open(dir, options).unwrap_or_else(|e| panic!("open: {e}"));
+        let catalog = Catalog::load(&storage, &config).unwrap_or_else(|e| panic!("catalog: {e}"));
+        App::new(config, storage, catalog)
+    }
 }

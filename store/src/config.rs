@@ -81,6 +81,25 @@ pub struct Config {
 }
 
 impl Config {
+    /// The configuration unit tests use: data in `dir`, not durable, a small cache, no idle
+    /// compaction, the default change-log settings.
+    #[cfg(test)]
+    pub fn for_tests(dir: &std::path::Path) -> Config {
+        Config {
+            // The default address; handler tests never bind it, DescribeEndpoints names it.
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            data_dir: dir.to_path_buf(),
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            cluster_secret: None,
+            keys: None,
+            durable: false,
+            cache_bytes: 8 * 1024 * 1024,
+            idle_compaction: None,
+            change_log: Default::default(),
+        }
+    }
+
     pub fn from_args(args: Args) -> Result<Config, String> {
         if args.region.is_empty() {
             return Err("--region must not be empty".into());

@@ -76,15 +76,11 @@ pub async fn handle(app: &App, input: PutItemInput) -> Result<PutItemOutput, Api
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod flow_tests {
-    use clap::Parser;
     use serde_json::{json, Value};
     use shared::wire::error::ApiError;
 
     use crate::api;
     use crate::app::App;
-    use crate::catalog::Catalog;
-    use crate::config::{Args, Config};
-    use crate::storage::{Storage, StorageOptions};
 
     struct Fixture {
         app: App,
@@ -93,17 +89,7 @@ mod flow_tests {
 
     async fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().to_str().unwrap().to_string();
-        let args =
-            Args::try_parse_from(["store", "--data-dir", &path, "--durable", "false"]).unwrap();
-        let config = Config::from_args(args).unwrap();
-        let options = StorageOptions {
-            durable: false,
-            cache_bytes: 8 * 1024 * 1024,
-        };
-        let storage = Storage::open(dir.path(), options).unwrap();
-        let catalog = Catalog::load(&storage, &config).unwrap();
-        let app = App::new(config, storage, catalog);
+        let app = App::for_tests(dir.path());
         let tables = [
             json!({"TableName": "tbl_s", "BillingMode": "PAY_PER_REQUEST",
                 "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],

@@ -586,15 +586,11 @@ mod tests {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod flow_tests {
-    use clap::Parser;
     use serde_json::{json, Value};
     use shared::wire::error::ApiError;
 
     use crate::api;
     use crate::app::App;
-    use crate::catalog::Catalog;
-    use crate::config::{Args, Config};
-    use crate::storage::{Storage, StorageOptions};
 
     struct Fixture {
         app: App,
@@ -603,17 +599,7 @@ mod flow_tests {
 
     async fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().to_str().unwrap().to_string();
-        let args =
-            Args::try_parse_from(["store", "--data-dir", &path, "--durable", "false"]).unwrap();
-        let config = Config::from_args(args).unwrap();
-        let options = StorageOptions {
-            durable: false,
-            cache_bytes: 8 * 1024 * 1024,
-        };
-        let storage = Storage::open(dir.path(), options).unwrap();
-        let catalog = Catalog::load(&storage, &config).unwrap();
-        let app = App::new(config, storage, catalog);
+        let app = App::for_tests(dir.path());
         for (name, range) in [("tbl_s", None), ("tbl_sn", Some("N"))] {
             let mut keys = vec![json!({"AttributeName": "pk", "KeyType": "HASH"})];
             let mut defs = vec![json!({"AttributeName": "pk", "AttributeType": "S"})];

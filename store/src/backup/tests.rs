@@ -5,34 +5,10 @@ use shared::wire::error::ApiError;
 
 use crate::api;
 use crate::app::App;
-use crate::catalog::Catalog;
-use crate::config::Config;
-use crate::storage::{Storage, StorageOptions};
 
 fn fixture() -> (App, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let config = Config {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8000)),
-        data_dir: dir.path().to_path_buf(),
-        region: "us-east-1".into(),
-        account_id: "000000000000".into(),
-        cluster_secret: None,
-        keys: None,
-        durable: false,
-        cache_bytes: 8 * 1024 * 1024,
-        idle_compaction: None,
-        change_log: Default::default(),
-    };
-    let storage = Storage::open(
-        dir.path(),
-        StorageOptions {
-            durable: false,
-            cache_bytes: 8 * 1024 * 1024,
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let catalog = Catalog::load(&storage, &config).unwrap_or_else(|e| panic!("{e}"));
-    (App::new(config, storage, catalog), dir)
+    (App::for_tests(dir.path()), dir)
 }
 
 fn input<T: serde::de::DeserializeOwned>(value: Value) -> T {

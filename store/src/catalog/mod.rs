@@ -442,20 +442,7 @@ mod tests {
     use shared::model::{KeyAttr, KeySchema, ScalarType};
 
     fn config() -> Config {
-        Config {
-            listen: "127.0.0.1:0"
-                .parse()
-                .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
-            data_dir: std::path::PathBuf::new(),
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            cluster_secret: None,
-            keys: None,
-            durable: false,
-            cache_bytes: 8 * 1024 * 1024,
-            idle_compaction: None,
-            change_log: Default::default(),
-        }
+        Config::for_tests(std::path::Path::new(""))
     }
 
     fn open(dir: &std::path::Path) -> Arc<Storage> {
