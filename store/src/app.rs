@@ -30,12 +30,18 @@ impl App {
     /// ([`Config::for_tests`]): what the handler tests run against, without HTTP.
     #[cfg(test)]
     pub fn for_tests(dir: &std::path::Path) -> App {
-        let config = Config::for_tests(dir);
+        App::for_tests_with(Config::for_tests(dir))
+    }
+
+    /// [`App::for_tests`] with a configuration of the test's own (data in its `data_dir`).
+    #[cfg(test)]
+    pub fn for_tests_with(config: Config) -> App {
         let options = crate::storage::StorageOptions {
             durable: false,
             cache_bytes: config.cache_bytes,
         };
-        let storage = Storage::open(dir, options).unwrap_or_else(|e| panic!("open: {e}"));
+        let storage =
+            Storage::open(&config.data_dir, options).unwrap_or_else(|e| panic!("open: {e}"));
         let catalog = Catalog::load(&storage, &config).unwrap_or_else(|e| panic!("catalog: {e}"));
         App::new(config, storage, catalog)
     }

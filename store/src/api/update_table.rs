@@ -569,6 +569,7 @@ fn apply_stream(
             Some(stream) if stream.enabled => {
                 stream.enabled = false;
                 stream.end_seq = Some(seq);
+                stream.disabled_at = Some(now);
                 Ok(())
             }
             _ => Err(ApiError::validation(format!(

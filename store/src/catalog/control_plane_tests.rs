@@ -562,3 +562,52 @@ async fn a_stream_disabled_and_replaced_before_maintenance_ends_where_it_was_dis
     assert_eq!(old.status(), "DISABLED");
     assert_eq!(old.end_seq, Some(disabled_at), "ends where it was disabled");
 }
+
+#[tokio::test]
+async fn a_disabled_stream_expires_a_retention_after_it_was_disabled_and_stays_gone() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut config = crate::config::Config::for_tests(dir.path());
+    config.change_log.stream_retention = std::time::Duration::from_millis(300);
+    let app = &App::for_tests_with(config);
+    let mut request = hash_only("expiring");
+    request["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"});
+    let created = out(create(app, request).await);
+    let arn = created["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let maintain = || async {
+        crate::streams::maintain(app)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let readable = || {
+        let found = crate::streams::find_stream(app, &arn).unwrap_or_else(|e| panic!("{e}"));
+        let listed = crate::streams::all_streams(app).unwrap_or_else(|e| panic!("{e}"));
+        (found.map(|s| s.status()), listed.contains_key(&arn))
+    };
+    maintain().await;
+    let disable = json!({"TableName": "expiring", "StreamSpecification": {"StreamEnabled": false}});
+    out(update(app, disable).await);
+    maintain().await;
+    assert_eq!(
+        readable(),
+        (Some("DISABLED"), true),
+        "readable while retained"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // The first pass forgets it; the second must not record it again from the catalog.
+    maintain().await;
+    maintain().await;
+    assert_eq!(
+        readable(),
+        (None, false),
+        "gone a retention after it was disabled"
+    );
+    let described = out(describe(app, "expiring").await);
+    assert_eq!(
+        described["Table"]["LatestStreamArn"],
+        json!(arn),
+        "still named"
+    );
+}

@@ -380,6 +380,7 @@ pub fn new_stream(view_type: &str, table_arn: &str, now: f64, seq: u64) -> Strea
         created: now,
         start_seq: seq,
         end_seq: None,
+        disabled_at: None,
     }
 }
 

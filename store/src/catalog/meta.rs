@@ -236,6 +236,11 @@ pub struct StreamMeta {
     /// up to it. `None` while enabled.
     #[serde(default)]
     pub end_seq: Option<u64>,
+    /// When the stream was disabled (epoch seconds): it stays readable for the stream
+    /// retention after. `None` while enabled, and for streams disabled by a build that did
+    /// not record it (taken as long expired).
+    #[serde(default)]
+    pub disabled_at: Option<f64>,
 }
 
 /// Encryption at rest as requested (our store does not encrypt; the description echoes it).

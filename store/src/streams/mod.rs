@@ -208,7 +208,12 @@ pub struct ShardView {
 
 impl StreamInfo {
     /// The stream a table's catalog entry describes (one shard, from the stream's start).
+    /// A disabled stream ended when it was disabled (at the epoch if the catalog entry
+    /// predates that record, so it counts as long expired).
     pub fn from_catalog(table: &TableMeta, stream: &StreamMeta) -> StreamInfo {
+        let disabled_ms = stream
+            .disabled_at
+            .map_or(0, |at| (at * 1000.0).max(0.0) as u64);
         StreamInfo {
             arn: stream.arn.clone(),
             label: stream.label.clone(),
@@ -219,12 +224,19 @@ impl StreamInfo {
             created: stream.created,
             start_seq: stream.start_seq,
             end_seq: stream.end_seq,
-            ended_ms: None,
+            ended_ms: stream.end_seq.map(|_| disabled_ms),
             shards: vec![ShardStart {
                 after: stream.start_seq,
                 time_ms: (stream.created * 1000.0).max(0.0) as u64,
             }],
         }
+    }
+
+    /// Whether the stream ended a retention or more before `now_ms`: no longer readable,
+    /// and forgotten.
+    pub fn expired(&self, now_ms: u64, retention_ms: u64) -> bool {
+        self.ended_ms
+            .is_some_and(|ended| now_ms.saturating_sub(ended) >= retention_ms)
     }
 
     /// `ENABLED` or `DISABLED`.
@@ -339,11 +351,18 @@ fn merge(registry: Option<StreamInfo>, catalog: Option<StreamInfo>) -> Option<St
         (Some(mut r), Some(c)) => {
             if r.end_seq.is_none() {
                 r.end_seq = c.end_seq;
+                r.ended_ms = c.ended_ms;
             }
             Some(r)
         }
         (r, c) => r.or(c),
     }
+}
+
+/// Whether a stream is still readable now (not ended a retention or more ago).
+fn readable(app: &App, stream: &StreamInfo) -> bool {
+    let retention_ms = millis(app.config.change_log.stream_retention);
+    !stream.expired(now_ms(), retention_ms)
 }
 
 /// Every readable stream, by ARN.
@@ -356,6 +375,7 @@ pub fn all_streams(app: &App) -> Result<BTreeMap<String, StreamInfo>, ApiError> 
         }
     }
     out.extend(registry);
+    out.retain(|_, stream| readable(app, stream));
     Ok(out)
 }
 
@@ -373,7 +393,7 @@ pub fn find_stream(app: &App, arn: &str) -> Result<Option<StreamInfo>, ApiError>
         let stream = table.stream.as_ref().filter(|s| s.arn == arn)?;
         Some(StreamInfo::from_catalog(&table, stream))
     });
-    Ok(merge(from_registry, from_catalog))
+    Ok(merge(from_registry, from_catalog).filter(|stream| readable(app, stream)))
 }
 
 /// Persists one registry record.
@@ -395,8 +415,9 @@ pub fn trim_horizon(app: &App) -> Result<u64, StorageError> {
 }
 
 /// Brings the registry's record of `stream` in line with the catalog entry `table`: a
-/// stream it has not seen is recorded, and a stream the catalog has ended is closed at the
-/// catalog's end, which wins over an end the maintenance pass inferred.
+/// stream it has not seen is recorded (unless it expired), and a stream the catalog has
+/// ended is closed at the catalog's end, which wins over an end the maintenance pass
+/// inferred.
 async fn note_catalog_stream(
     app: &App,
     registry: &mut BTreeMap<String, StreamInfo>,
@@ -404,18 +425,16 @@ async fn note_catalog_stream(
     stream: &StreamMeta,
     now: u64,
 ) -> Result<(), StorageError> {
+    let retention_ms = millis(app.config.change_log.stream_retention);
+    let fresh = StreamInfo::from_catalog(table, stream);
     let noted = match registry.get(&stream.arn) {
-        None => {
-            let mut fresh = StreamInfo::from_catalog(table, stream);
-            if fresh.end_seq.is_some() {
-                fresh.ended_ms = Some(now);
-            }
-            fresh
-        }
+        // A disabled stream the catalog still names, forgotten once expired, stays so.
+        None if fresh.expired(now, retention_ms) => return Ok(()),
+        None => fresh,
         Some(known) if stream.end_seq.is_some() && known.end_seq != stream.end_seq => {
             let mut closed = known.clone();
-            closed.end_seq = stream.end_seq;
-            closed.ended_ms = Some(now);
+            closed.end_seq = fresh.end_seq;
+            closed.ended_ms = fresh.ended_ms;
             closed
         }
         Some(_) => return Ok(()),
@@ -483,10 +502,7 @@ pub async fn maintain(app: &App) -> Result<(), StorageError> {
                 }
             }
         }
-        let expired = changed
-            .ended_ms
-            .is_some_and(|ended| now.saturating_sub(ended) >= retention_ms);
-        if expired {
+        if changed.expired(now, retention_ms) {
             app.storage
                 .put_meta(&format!("{REGISTRY_PREFIX}{}", info.arn), None)
                 .await?;
