@@ -95,6 +95,7 @@ pub async fn handle(app: &App, input: CreateTableInput) -> Result<CreateTableOut
             }
         })
         .await?;
+    crate::streams::note_stream_change(app, &table).await;
     Ok(CreateTableOutput {
         table_description: table.describe(TableStatus::Creating, TableStats::default(), now),
     })

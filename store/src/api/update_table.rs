@@ -47,12 +47,7 @@ pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOut
         })
         .await?;
     if input.stream_specification.is_some() {
-        // The change is durable in the catalog already; if the registry write fails, the
-        // maintenance pass records the stream later (closing a replaced one at its
-        // successor's start).
-        if let Err(e) = streams::note_stream_change(app, &table).await {
-            tracing::error!(error = %e, "recording a stream change failed");
-        }
+        streams::note_stream_change(app, &table).await;
     }
     let reported = if changes_shape(&input) {
         TableStatus::Updating

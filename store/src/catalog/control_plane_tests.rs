@@ -611,3 +611,23 @@ async fn a_disabled_stream_expires_a_retention_after_it_was_disabled_and_stays_g
         "still named"
     );
 }
+
+#[tokio::test]
+async fn the_stream_of_a_table_deleted_before_any_maintenance_pass_stays_readable() {
+    let f = fixture();
+    let app = &f.app;
+    let mut request = hash_only("shortlived");
+    request["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"});
+    let created = out(create(app, request).await);
+    let arn = created["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let deleted = api::delete_table::handle(app, input(json!({"TableName": "shortlived"}))).await;
+    out(deleted);
+    crate::streams::maintain(app)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stream = crate::streams::find_stream(app, &arn).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stream.map(|s| s.status()), Some("DISABLED"));
+}

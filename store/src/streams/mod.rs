@@ -444,17 +444,24 @@ async fn note_catalog_stream(
     Ok(())
 }
 
-/// Records a table's stream as UpdateTable just left it, before the request returns. The
-/// catalog keeps only a table's newest stream: a stream disabled and replaced before the
-/// next maintenance pass would otherwise be closed where its successor starts, showing the
-/// writes made while it was disabled.
-pub async fn note_stream_change(app: &App, table: &TableMeta) -> Result<(), StorageError> {
+/// Records a table's stream as CreateTable or UpdateTable just left it, before the request
+/// returns. The catalog keeps only a table's newest stream: a stream disabled and replaced
+/// before the next maintenance pass would otherwise be closed where its successor starts,
+/// showing the writes made while it was disabled (and a stream whose table is deleted
+/// before that pass would never be recorded). The change is already durable in the
+/// catalog: if this write fails, the pass records the stream later, as it did before.
+pub async fn note_stream_change(app: &App, table: &TableMeta) {
     let Some(stream) = &table.stream else {
-        return Ok(());
+        return;
     };
     let _registry_lock = app.stream_registry.lock().await;
-    let mut registry = registry(app)?;
-    note_catalog_stream(app, &mut registry, table, stream, now_ms()).await
+    let noted = match registry(app) {
+        Ok(mut registry) => note_catalog_stream(app, &mut registry, table, stream, now_ms()).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = noted {
+        tracing::error!(error = %e, "recording a stream change failed");
+    }
 }
 
 /// One maintenance pass: record new streams, close replaced or dropped ones, roll shards
