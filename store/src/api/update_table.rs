@@ -20,7 +20,7 @@ use crate::api::create_table::{check_gsi_model, current_seq, plan_global};
 use crate::app::App;
 use crate::catalog::definition::{self as def, element_path, BILLING_MODES, MAX_GSIS};
 use crate::catalog::{
-    log_detail_for, BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput,
+    log_detail_with_stream, BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput,
 };
 use crate::storage::Storage;
 use crate::streams;
@@ -551,8 +551,7 @@ fn apply_stream(
             // Every record the stream shows must be indexed (and carry the old image if the
             // view shows it): the log writes them so from here on, and the stream starts
             // after the last record written without.
-            let pitr = crate::backup::pitr(table).is_some_and(|p| p.enabled);
-            let detail = log_detail_for(pitr, Some(view));
+            let detail = log_detail_with_stream(table, Some(view));
             let start = storage.set_log_detail(table.table_id(), detail).seq;
             table.stream = Some(def::new_stream(view, &table.arn, now, start));
             Ok(())

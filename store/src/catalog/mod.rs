@@ -232,8 +232,8 @@ impl Catalog {
         let current = self.table_for_control(name)?;
         let mut next = TableMeta::clone(&current);
         if let Err(e) = change(&mut next) {
-            // `change` may have switched storage to keeping old images for a stream or
-            // recovery window that is not opening after all.
+            // `change` may have switched storage to logging more for a stream or recovery
+            // window that is not opening after all.
             storage.set_log_detail(current.table_id(), log_detail(&current));
             return Err(e);
         }
@@ -394,12 +394,12 @@ fn publish_to_storage(storage: &Storage, meta: &TableMeta) {
 /// (see `api::update_table` and `api::update_continuous_backups`); this catches up with
 /// whatever the definition says once it is persisted, and at startup.
 pub fn log_detail(meta: &TableMeta) -> LogDetail {
-    let pitr = crate::backup::pitr(meta).is_some_and(|p| p.enabled);
-    log_detail_for(pitr, meta.enabled_stream().map(|s| s.view_type.as_str()))
+    log_detail_with_stream(meta, meta.enabled_stream().map(|s| s.view_type.as_str()))
 }
 
-/// [`log_detail`] of a table with or without PITR and with a stream of this view type.
-pub fn log_detail_for(pitr: bool, stream_view: Option<&str>) -> LogDetail {
+/// [`log_detail`] of table `meta` (its PITR setting) with a stream of this view type.
+pub fn log_detail_with_stream(meta: &TableMeta, stream_view: Option<&str>) -> LogDetail {
+    let pitr = crate::backup::pitr(meta).is_some_and(|p| p.enabled);
     match stream_view {
         _ if pitr => LogDetail::Full,
         Some(view) if crate::streams::records::shows_old_images(view) => LogDetail::Full,
