@@ -131,7 +131,7 @@ pub enum LogDetail {
     FeedOnly,
 }
 
-/// The newest committed change record when a table's old-image setting switched: every
+/// The newest committed change record when a table's log detail switched: every
 /// later record (larger `seq`, `time_ms` not below this one) follows the new setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogHead {
