@@ -528,23 +528,30 @@ async fn include_projections_naming_key_attributes_are_refused_and_nothing_is_cr
         .is_ok());
 }
 
+/// Creates hash-keyed table `name` with a KEYS_ONLY stream; the stream's ARN.
+async fn create_with_stream(app: &App, name: &str) -> String {
+    let mut request = hash_only(name);
+    request["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"});
+    let created = out(create(app, request).await);
+    created["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// One stream maintenance pass, as the store runs every second.
+async fn maintain(app: &App) {
+    crate::streams::maintain(app)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[tokio::test]
 async fn a_stream_disabled_and_replaced_before_maintenance_ends_where_it_was_disabled() {
     let f = fixture();
     let app = &f.app;
-    let mut request = hash_only("replaced");
-    request["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"});
-    let created = out(create(app, request).await);
-    let arn = created["TableDescription"]["LatestStreamArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let maintain = || async {
-        crate::streams::maintain(app)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
-    maintain().await;
+    let arn = create_with_stream(app, "replaced").await;
+    maintain(app).await;
     let disable = json!({"TableName": "replaced", "StreamSpecification": {"StreamEnabled": false}});
     out(update(app, disable).await);
     let disabled_at = crate::api::create_table::current_seq(app);
@@ -555,7 +562,7 @@ async fn a_stream_disabled_and_replaced_before_maintenance_ends_where_it_was_dis
     let enable = json!({"TableName": "replaced",
         "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"}});
     out(update(app, enable).await);
-    maintain().await;
+    maintain(app).await;
     let old = crate::streams::find_stream(app, &arn)
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("the disabled stream stays readable"));
@@ -569,27 +576,16 @@ async fn a_disabled_stream_expires_a_retention_after_it_was_disabled_and_stays_g
     let mut config = crate::config::Config::for_tests(dir.path());
     config.change_log.stream_retention = std::time::Duration::from_millis(300);
     let app = &App::for_tests_with(config);
-    let mut request = hash_only("expiring");
-    request["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"});
-    let created = out(create(app, request).await);
-    let arn = created["TableDescription"]["LatestStreamArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let maintain = || async {
-        crate::streams::maintain(app)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let arn = create_with_stream(app, "expiring").await;
     let readable = || {
         let found = crate::streams::find_stream(app, &arn).unwrap_or_else(|e| panic!("{e}"));
         let listed = crate::streams::all_streams(app).unwrap_or_else(|e| panic!("{e}"));
         (found.map(|s| s.status()), listed.contains_key(&arn))
     };
-    maintain().await;
+    maintain(app).await;
     let disable = json!({"TableName": "expiring", "StreamSpecification": {"StreamEnabled": false}});
     out(update(app, disable).await);
-    maintain().await;
+    maintain(app).await;
     assert_eq!(
         readable(),
         (Some("DISABLED"), true),
@@ -597,8 +593,8 @@ async fn a_disabled_stream_expires_a_retention_after_it_was_disabled_and_stays_g
     );
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     // The first pass forgets it; the second must not record it again from the catalog.
-    maintain().await;
-    maintain().await;
+    maintain(app).await;
+    maintain(app).await;
     assert_eq!(
         readable(),
         (None, false),
@@ -616,18 +612,10 @@ async fn a_disabled_stream_expires_a_retention_after_it_was_disabled_and_stays_g
 async fn the_stream_of_a_table_deleted_before_any_maintenance_pass_stays_readable() {
     let f = fixture();
     let app = &f.app;
-    let mut request = hash_only("shortlived");
-    request["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"});
-    let created = out(create(app, request).await);
-    let arn = created["TableDescription"]["LatestStreamArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let arn = create_with_stream(app, "shortlived").await;
     let deleted = api::delete_table::handle(app, input(json!({"TableName": "shortlived"}))).await;
     out(deleted);
-    crate::streams::maintain(app)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    maintain(app).await;
     let stream = crate::streams::find_stream(app, &arn).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stream.map(|s| s.status()), Some("DISABLED"));
 }
