@@ -448,6 +448,12 @@ impl StoreProcess {
         self.daemon.kill();
     }
 
+    /// Stops the store as an operator would (SIGTERM) and returns how it exited (panics if
+    /// it takes more than 15 s).
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.daemon.terminate()
+    }
+
     /// Whether the process is still running (false after it crashed or was killed).
     pub fn is_running(&mut self) -> bool {
         match self.daemon.child.as_mut() {

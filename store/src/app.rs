@@ -14,6 +14,9 @@ pub struct App {
     /// Held while the stream registry is read and rewritten, so the maintenance pass and a
     /// request recording a stream change never overwrite each other's record.
     pub stream_registry: tokio::sync::Mutex<()>,
+    /// Set once the process is stopping: requests that would wait (the change feed's long
+    /// poll) answer at once, so a graceful stop does not wait out their polls.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -23,7 +26,15 @@ impl App {
             storage,
             catalog,
             stream_registry: tokio::sync::Mutex::new(()),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Resolves once the process is stopping (at once if it already is).
+    pub async fn stopped(&self) {
+        let mut stopping = self.stopping.subscribe();
+        // Err only if the sender is gone, which `self` rules out.
+        let _ = stopping.wait_for(|stopping| *stopping).await;
     }
 
     /// An app on a fresh, non-durable storage in `dir` with the test configuration

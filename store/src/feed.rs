@@ -42,8 +42,12 @@ pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Respon
     // cursor past the newest record comes from another log (a node that followed the store
     // that had this address before): answered at once, so the node sees `head` below its
     // cursor and starts over.
+    // A stopping store answers at once rather than hold its graceful stop for the poll.
     if *watch.borrow_and_update() == params.after && !wait.is_zero() {
-        let _ = tokio::time::timeout(wait, watch.changed()).await;
+        tokio::select! {
+            _ = tokio::time::timeout(wait, watch.changed()) => {}
+            _ = app.stopped() => {}
+        }
     }
     match app.storage.changes_after(params.after, limit) {
         Ok(records) => {

@@ -85,6 +85,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(throttle::run_stats(Arc::clone(&app)));
     tokio::spawn(triggers::dispatch::run_supervisor(Arc::clone(&app)));
     tokio::spawn(idle_compaction::run(Arc::clone(&app)));
+    let stopping = app.stopping.clone();
     let server = Arc::new(server::Server {
         app,
         metrics,
@@ -101,7 +102,11 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     let _ = std::io::stdout().flush();
     tracing::info!(%listen, "serving");
     axum::serve(listener, axum::ServiceExt::into_make_service(service))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("stopping: finishing requests in flight");
+            stopping.send_replace(true);
+        })
         .await
         .map_err(|e| e.to_string())
 }

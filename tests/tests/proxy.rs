@@ -513,6 +513,29 @@ async fn a_primary_shut_down_hands_its_lease_over_at_once() {
     );
 }
 
+/// A store stopped with SIGTERM while a dax-proxy node long-polls its change feed (20 s per
+/// poll) answers the poll at once and exits, instead of holding its graceful stop for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_stopped_under_a_following_node_exits_at_once() {
+    let mut store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let client = proxy.client();
+    let table = unique_name("stopping");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "k", "v").await;
+    wait_fed(&proxy.endpoint(), 1.0).await;
+    // The node is back in its long poll, with nothing to wait for.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopping = std::time::Instant::now();
+    let status = store.terminate();
+    let took = stopping.elapsed();
+    assert!(status.success(), "the store exited with {status}");
+    assert!(
+        took < Duration::from_secs(10),
+        "the store took {took:?} to stop"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_writes_leave_the_cache_alone_and_store_errors_pass_through() {
     let store = StoreProcess::spawn();
