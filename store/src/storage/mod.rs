@@ -233,7 +233,8 @@ impl Storage {
     /// Opens (or creates) the data directory and starts the group-commit task.
     pub fn open(dir: &Path, options: StorageOptions) -> Result<Arc<Storage>, StorageError> {
         let engine = Engine::open(dir, options.cache_bytes)?;
-        stream_log::backfill_table_index(&engine)?;
+        let oldest = stream_log::oldest_entry(&engine)?;
+        stream_log::backfill_table_index(&engine, oldest.as_ref().map(|(_, record)| &record[..]))?;
 
         let last_seq = engine
             .changes
@@ -241,7 +242,7 @@ impl Storage {
             .map(stream_log::entry_seq)
             .transpose()?
             .unwrap_or(0);
-        let log_floor = stream_log::first_retained(&engine)?.unwrap_or(last_seq + 1);
+        let log_floor = oldest.map_or(last_seq + 1, |(seq, _)| seq);
         let stats = rebuild_stats(&engine.items)?;
 
         let committer = Arc::new(Committer::new(engine, last_seq, stats, options.durable));

@@ -33,41 +33,46 @@ use super::{ChangeRecord, Storage, StorageError};
 /// Records deleted per engine batch when trimming or backfilling.
 const CHUNK: usize = 1000;
 
-/// The sequence number a change-log entry is stored under.
-pub(super) fn entry_seq(guard: fjall::Guard) -> Result<u64, StorageError> {
-    let key = guard.key().map_err(engine_error)?;
-    changelog::parse_seq_key(&key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))
+/// The sequence number a change-log key names.
+fn key_seq(key: &[u8]) -> Result<u64, StorageError> {
+    changelog::parse_seq_key(key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))
 }
 
-/// The sequence number of the oldest record in the log, if it has one. Steps over every
-/// deletion marker below it: for `open`, once.
-pub(super) fn first_retained(engine: &Engine) -> Result<Option<u64>, StorageError> {
-    engine.changes.first_key_value().map(entry_seq).transpose()
+/// The sequence number a change-log entry is stored under.
+pub(super) fn entry_seq(guard: fjall::Guard) -> Result<u64, StorageError> {
+    key_seq(&guard.key().map_err(engine_error)?)
+}
+
+/// A change-log entry: its sequence number and encoded record.
+fn entry(guard: fjall::Guard) -> Result<(u64, fjall::Slice), StorageError> {
+    let (key, record) = guard.into_inner().map_err(engine_error)?;
+    Ok((key_seq(&key)?, record))
+}
+
+/// The oldest record in the log, if it has one. Steps over every deletion marker below it:
+/// for `open`, once.
+pub(super) fn oldest_entry(engine: &Engine) -> Result<Option<(u64, fjall::Slice)>, StorageError> {
+    engine.changes.first_key_value().map(entry).transpose()
 }
 
 /// Builds the per-table index for a log written before the index existed (an empty index
-/// next to a non-empty log whose oldest record does not say it was left out). A no-op
-/// otherwise, so it costs two lookups per `open`.
-pub(super) fn backfill_table_index(engine: &Engine) -> Result<(), StorageError> {
-    if engine.table_changes.first_key_value().is_some() {
+/// next to a non-empty log whose `oldest` record does not say it was left out). A no-op
+/// otherwise, so it costs one lookup per `open`.
+pub(super) fn backfill_table_index(
+    engine: &Engine,
+    oldest: Option<&[u8]>,
+) -> Result<(), StorageError> {
+    if engine.table_changes.first_key_value().is_some()
+        || oldest.is_none_or(changelog::is_unindexed)
+    {
         return Ok(());
-    }
-    match engine.changes.first_key_value() {
-        None => return Ok(()),
-        Some(guard) => {
-            let (_, oldest) = guard.into_inner().map_err(engine_error)?;
-            if changelog::is_unindexed(&oldest) {
-                return Ok(());
-            }
-        }
     }
     let mut batch = engine.db.batch();
     let mut pending = 0usize;
     for guard in engine.changes.iter() {
-        let (key, value) = guard.into_inner().map_err(engine_error)?;
-        let seq =
-            changelog::parse_seq_key(&key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
-        changelog::record_table_id(&value).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
+        let (seq, value) = entry(guard)?;
+        changelog::record_table_id(&value)
+            .ok_or_else(|| StorageError::Corrupt(changelog::seq_key(seq).to_vec()))?;
         if let Some(index_key) = changelog::index_key(&value, seq) {
             batch.insert(&engine.table_changes, index_key, []);
         }
@@ -160,12 +165,10 @@ impl Storage {
         let Some(guard) = self.head_of_log().next() else {
             return Ok(None);
         };
-        let (key, value) = guard.into_inner().map_err(engine_error)?;
-        let seq = changelog::parse_seq_key(&key);
-        let time_ms = changelog::record_time_ms(&value);
-        seq.zip(time_ms)
-            .map(Some)
-            .ok_or_else(|| StorageError::Corrupt(key.to_vec()))
+        let (seq, value) = entry(guard)?;
+        let time_ms = changelog::record_time_ms(&value)
+            .ok_or_else(|| StorageError::Corrupt(changelog::seq_key(seq).to_vec()))?;
+        Ok(Some((seq, time_ms)))
     }
 
     /// The newest durable sequence number (what followers may read up to).
@@ -195,9 +198,7 @@ impl Storage {
         while deleted < max_records {
             let mut ops = Vec::with_capacity(CHUNK * 2);
             for guard in self.head_of_log().take(CHUNK.min(max_records - deleted)) {
-                let (key, value) = guard.into_inner().map_err(engine_error)?;
-                let seq = changelog::parse_seq_key(&key)
-                    .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
+                let (seq, value) = entry(guard)?;
                 if seq >= newest || changelog::record_time_ms(&value) >= Some(before_ms) {
                     break;
                 }
@@ -209,7 +210,7 @@ impl Storage {
                 }
                 ops.push(Op::Delete {
                     space: Space::Changes,
-                    key: key.to_vec(),
+                    key: changelog::seq_key(seq).to_vec(),
                 });
                 deleted += 1;
                 past = seq + 1;
@@ -290,6 +291,48 @@ mod tests {
             })
             .await;
         assert!(matches!(outcome, Ok(Ok(()))));
+    }
+
+    #[tokio::test]
+    async fn open_rebuilds_a_missing_table_index_unless_the_log_was_written_without_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let seqs = |storage: &Storage, table_id| {
+            let listed = storage.table_changes(table_id, 0, u64::MAX, 100);
+            let listed = listed.unwrap_or_else(|e| panic!("{e}"));
+            listed.iter().map(|r| r.seq).collect::<Vec<_>>()
+        };
+        let drop_index = |storage: &Storage| {
+            let engine = &storage.committer.engine;
+            let keys: Vec<_> = engine
+                .table_changes
+                .iter()
+                .map(|g| g.key().unwrap_or_else(|e| panic!("{e}")))
+                .collect();
+            for key in keys {
+                let removed = engine.table_changes.remove(key);
+                removed.unwrap_or_else(|e| panic!("{e}"));
+            }
+        };
+        {
+            // A log from before the index: records that say nothing of it, no entries.
+            let storage = open(dir.path());
+            put(&storage, &layout(1), "a", "1").await;
+            put(&storage, &layout(1), "b", "1").await;
+            drop_index(&storage);
+            assert!(seqs(&storage, 1).is_empty());
+        }
+        {
+            let storage = open(dir.path());
+            assert_eq!(seqs(&storage, 1), [1, 2], "rebuilt at open");
+            drop_index(&storage);
+            // From here on the table is left out; its oldest record still says nothing.
+            storage.set_log_detail(1, LogDetail::FeedOnly);
+            put(&storage, &layout(1), "c", "1").await;
+            assert_eq!(storage.trim_changes(u64::MAX, 2).await.ok(), Some(2));
+        }
+        // The oldest record now says it was left out: nothing to rebuild.
+        let storage = open(dir.path());
+        assert!(seqs(&storage, 1).is_empty());
     }
 
     #[tokio::test]
