@@ -38,11 +38,10 @@ pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Respon
     let limit = params.limit.unwrap_or(1000).clamp(1, MAX_LIMIT);
     let wait = Duration::from_millis(params.wait_ms.min(MAX_WAIT_MS));
     let mut watch = app.storage.watch_seq();
-    // Nothing newer yet: wait for the next commit or the deadline, whichever is first. A
-    // cursor past the newest record comes from another log (a node that followed the store
-    // that had this address before): answered at once, so the node sees `head` below its
-    // cursor and starts over.
-    // A stopping store answers at once rather than hold its graceful stop for the poll.
+    // Nothing newer yet: wait for the next commit, the deadline or the store stopping
+    // (which must not wait out the poll), whichever is first. A cursor past the newest
+    // record comes from another log (a node that followed the store that had this address
+    // before): answered at once, so the node sees `head` below its cursor and starts over.
     if *watch.borrow_and_update() == params.after && !wait.is_zero() {
         tokio::select! {
             _ = tokio::time::timeout(wait, watch.changed()) => {}

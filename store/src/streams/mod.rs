@@ -455,11 +455,11 @@ pub async fn note_stream_change(app: &App, table: &TableMeta) {
         return;
     };
     let _registry_lock = app.stream_registry.lock().await;
-    let noted = match registry(app) {
-        Ok(mut registry) => note_catalog_stream(app, &mut registry, table, stream, now_ms()).await,
-        Err(e) => Err(e),
+    let noted = async {
+        let mut registry = registry(app)?;
+        note_catalog_stream(app, &mut registry, table, stream, now_ms()).await
     };
-    if let Err(e) = noted {
+    if let Err(e) = noted.await {
         tracing::error!(error = %e, "recording a stream change failed");
     }
 }
