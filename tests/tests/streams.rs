@@ -470,6 +470,55 @@ async fn shards_roll_over_with_a_lineage_and_disabled_streams_stay_readable() {
     assert!(arns.contains(&arn.as_str()) && arns.contains(&new_arn.as_str()));
 }
 
+/// A disabled stream stays readable for the stream retention after it was disabled, then is
+/// gone for good (ListStreams, DescribeStream), though DescribeTable still names it.
+#[tokio::test]
+async fn a_disabled_stream_is_gone_a_retention_after_it_was_disabled() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        // Long enough that a loaded machine lists the stream before it expires.
+        args: vec!["--stream-retention".into(), "5".into()],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let st = streams_client(&store.endpoint());
+    let table = unique_name("expire");
+    let arn = stream_table(&ddb, &table, StreamViewType::KeysOnly).await;
+    ok(ddb
+        .update_table()
+        .table_name(&table)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(false)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    let listed = |st: Streams, table: String| async move {
+        let page = ok(st.list_streams().table_name(table).send().await);
+        page.streams().len()
+    };
+    // Readable while retained.
+    ok(st.describe_stream().stream_arn(&arn).send().await);
+    assert_eq!(listed(st.clone(), table.clone()).await, 1);
+    let expired = wait_until(Duration::from_secs(20), Duration::from_millis(200), || {
+        let (st, table) = (st.clone(), table.clone());
+        async move { listed(st, table).await == 0 }
+    })
+    .await;
+    assert!(expired, "the disabled stream is still listed");
+    // Several maintenance passes later it has not come back.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(listed(st.clone(), table.clone()).await, 0);
+    let bad = st.describe_stream().stream_arn(&arn).send().await;
+    assert_api_error(bad, "ResourceNotFoundException", None);
+    let described = ok(ddb.describe_table().table_name(&table).send().await);
+    assert_eq!(
+        described.table().and_then(|t| t.latest_stream_arn()),
+        Some(arn.as_str())
+    );
+}
+
 #[tokio::test]
 async fn iterators_expire_and_trimmed_records_are_reported() {
     let store = StoreProcess::spawn_with(StoreOptions {
