@@ -2,7 +2,10 @@
 # The store against the HTTP ceilings: GetItem, PutItem and Query (10 items of 1 KB) at 1, 16
 # and 64 connections, closed loop. Each point is the median of ROUNDS runs of DURATION
 # seconds, interleaved with its two ceilings: the small-body fixed server and a fixed server
-# answering with the store's own answer to the operation. Servers run pinned to core 0, the
+# answering with the store's own answer to the operation. PutItem has a third: the durable
+# ceiling, a fixed server that appends each request to a journal and fdatasyncs it
+# (group-committed) before answering, which no durable server can beat on the same disk.
+# Servers run pinned to core 0, the
 # load generator to core 1. Each run against the store starts once the store is idle
 # (`settle`): the engine's flushes and compactions after the PutItem rounds would otherwise
 # run inside the next rounds, whatever they measure. Writes the JSON reports under OUT (default
@@ -10,7 +13,7 @@
 #
 # Env: DURATION (4), ROUNDS (3), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT,
 # CARGO_PROFILE, SKIP_BUILD=1.
-# About (3 × 3 × 3 + 3) points × ROUNDS × DURATION + preload: ~7 minutes at the defaults.
+# About (3 × 3 × 3 + 6) points × ROUNDS × DURATION + preload: ~8 minutes at the defaults.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OUT=${OUT:-$ROOT/bench/out/store-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -45,6 +48,10 @@ for op in get put query; do
     --listen 127.0.0.1:0 --body-file "$TMP/$op.json"
   printf -v "SIZED_${op^^}" '%s' "$URL"
 done
+# The journal lives beside the store's data: same file system, same disk.
+start durable "fixed-server listening on" "$BIN/dax-loadgen" fixed-server \
+  --listen 127.0.0.1:0 --body-file "$TMP/put.json" --journal "$TMP/durable.journal"
+DURABLE=$URL
 
 echo "## store vs fixed-body ceilings ($ITEMS items of $ITEM_SIZE B, median of $ROUNDS runs of ${DURATION}s per point, closed loop)"
 echo
@@ -62,6 +69,10 @@ for r in $(seq "$ROUNDS"); do
         "${run[@]}"
       load "$OUT/sized-$op-c$c-r$r.json" --endpoint "${!sized_url}" --skip-setup \
         "${common[@]}" "${run[@]}"
+      if [ "$op" = put ]; then
+        load "$OUT/durable-$op-c$c-r$r.json" --endpoint "$DURABLE" --skip-setup \
+          "${common[@]}" "${run[@]}"
+      fi
       settle "$STORE_PID"
       load "$OUT/store-$op-c$c-r$r.json" --endpoint "$STORE" "${common[@]}" "${run[@]}"
       if [ "$op" = query ]; then
@@ -80,6 +91,11 @@ for op in get put query; do
     row "ceiling $op" "$c" "$OUT/ceiling-$op-c$c.json" "$OUT/ceiling-$op-c$c.json"
     row "same-size ceiling $op" "$c" "$OUT/sized-$op-c$c.json" "$OUT/ceiling-$op-c$c.json" \
       "$OUT/sized-$op-c$c.json"
+    if [ "$op" = put ]; then
+      median "$OUT/durable-$op-c$c.json" "$OUT/durable-$op-c$c"
+      row "durable ceiling put" "$c" "$OUT/durable-$op-c$c.json" "$OUT/ceiling-$op-c$c.json" \
+        "$OUT/sized-$op-c$c.json"
+    fi
     label="store $op"
     [ "$op" = query ] && label="store query, after the PutItem rounds"
     row "$label" "$c" "$OUT/store-$op-c$c.json" "$OUT/ceiling-$op-c$c.json" \
@@ -90,4 +106,12 @@ for op in get put query; do
         "$OUT/ceiling-$op-c$c.json" "$OUT/sized-$op-c$c.json"
     fi
   done
+done
+
+echo
+echo "store PutItem / durable ceiling (both acknowledge only what is on disk):"
+for c in $CONNS; do
+  jq -rn --arg conns "$c" --slurpfile s "$OUT/store-put-c$c.json" \
+    --slurpfile d "$OUT/durable-put-c$c.json" \
+    '"- \($conns) connections: \(($s[0].ops_per_sec / $d[0].ops_per_sec * 1000 | round) / 1000)"'
 done

@@ -10,7 +10,8 @@
 //! - `run`: table setup, preload, closed- and open-loop workers, live progress.
 //! - `report`: HDR histograms, the table, the JSON report, the SVG plot.
 //! - `scrape`: the proxies' cache counters from `/metrics`.
-//! - `sweep`: the "what hit ratio will I get" preset; `fixed`: the fixed-body HTTP ceiling.
+//! - `sweep`: the "what hit ratio will I get" preset; `fixed`: the fixed-body HTTP ceiling;
+//!   `journal`: its durable variant's group-committed append and fdatasync.
 //!
 //! Every impossible workload (no keys, a mix that does not sum to 100, an unreachable
 //! endpoint, a bad table name) is rejected with a message and exit code 2 before any load is
@@ -19,6 +20,7 @@
 pub mod client;
 pub mod dist;
 pub mod fixed;
+pub mod journal;
 pub mod mix;
 pub mod report;
 pub mod run;
@@ -78,6 +80,11 @@ pub struct FixedArgs {
     /// the server it is compared with.
     #[arg(long, env = "DAX_LOADGEN_BODY_FILE")]
     pub body_file: Option<PathBuf>,
+    /// Make every request's body durable before answering it: append it to this file
+    /// (truncated at start) and fdatasync, group-committed like the store's writes. The
+    /// durable ceiling a store's PutItem is compared with.
+    #[arg(long, env = "DAX_LOADGEN_JOURNAL")]
+    pub journal: Option<PathBuf>,
 }
 
 /// The workload, shared by `run` and `sweep`.
@@ -408,9 +415,7 @@ pub fn main_with_args(cli: Cli) -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Some(Command::FixedServer(a)) => fixed::serve(a.listen, a.body_file.as_deref())
-                .await
-                .map_err(Failure::Failed),
+            Some(Command::FixedServer(a)) => fixed::serve(&a).await.map_err(Failure::Failed),
             Some(Command::Sweep(a)) => sweep_command(a).await,
             Some(Command::Run(a)) => run_command(a).await,
             None => run_command(cli.run).await,
@@ -503,6 +508,7 @@ mod tests {
         let server = tokio::spawn(fixed::serve_listener(
             listener,
             bytes::Bytes::from_static(fixed::BODY.as_bytes()),
+            None,
             async {
                 let _ = rx.await;
             },
