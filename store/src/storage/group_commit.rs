@@ -10,9 +10,9 @@
 //! # Durability
 //! Every applied batch gets a *ticket* (1, 2, ...). With durability on, batches reach the
 //! committer through a channel to a dedicated thread ([`run`]) that loops: take every
-//! queued batch, apply each (the journal only buffers it) and release its key locks, then
-//! fsync the journal once, publish the highest ticket as durable and answer every writer of
-//! the group. Why a thread and
+//! queued batch, apply them as one engine batch ([`Committer::apply_group`]; the journal
+//! only buffers it) and release their key locks, then fsync the journal once, publish the
+//! highest ticket as durable and answer every writer of the group. Why a thread and
 //! not the writers themselves: fjall holds its journal mutex during an fsync, so a writer
 //! committing inline would block a tokio worker for the whole fsync; the thread keeps
 //! workers free and lets everything that arrives during one fsync share the next one.
@@ -184,75 +184,124 @@ impl Committer {
     /// `persist` is the journal mode for this batch: `Buffer` when no fsync follows,
     /// `None` when the commit thread syncs the whole group afterwards.
     pub fn apply(&self, batch: Batch, persist: Option<PersistMode>) -> Result<u64, StorageError> {
-        let Batch {
-            ops,
-            records,
-            stats,
-        } = batch;
+        let mut outcomes = self.apply_group(vec![batch], persist);
+        outcomes.pop().unwrap_or(Err(StorageError::Closed))
+    }
+
+    /// Applies batches as one engine batch: one journal write and one pass over the
+    /// memtables for a whole commit group, where a batch each paid a write syscall and the
+    /// engine's per-batch work apiece. Each batch still gets its own ticket and its own
+    /// run of sequence numbers, in order; one whose keys the engine would refuse fails
+    /// alone, before anything is written. Safe to merge because a batch holds its key
+    /// locks until applied, so no two batches of one group write the same item.
+    pub fn apply_group(
+        &self,
+        batches: Vec<Batch>,
+        persist: Option<PersistMode>,
+    ) -> Vec<Result<u64, StorageError>> {
         if !self.writable() {
-            return Err(StorageError::Engine(
-                "writes refused since a journal write or sync failed".into(),
-            ));
-        }
-        // Refused before the engine sees it: fjall would panic, taking the commit thread
-        // and every later write with it.
-        for op in &ops {
-            let (Op::Put { key, .. } | Op::Delete { key, .. }) = op;
-            keys::check_engine_key(key)?;
+            return batches.iter().map(|_| Err(refused())).collect();
         }
         let engine = &self.engine;
         let mut state = self.state.lock();
         let mut wb = engine.db.batch().durability(persist);
-        for op in ops {
-            match op {
-                Op::Put { space, key, value } => wb.insert(self.space(space), key, value),
-                Op::Delete { space, key } => wb.remove(self.space(space), key),
-            }
-        }
-        let record_count = records.len() as u64;
-        let first_seq = state.next_seq;
         let time_ms = now_ms().max(state.last_time_ms);
-        for (seq, mut record) in (first_seq..).zip(records) {
-            let detail = changelog::record_table_id(&record)
-                .and_then(|id| state.log_detail.get(&id))
-                .copied()
-                .unwrap_or(LogDetail::Full);
-            if detail != LogDetail::Full {
-                changelog::elide_old_image(&mut record);
-            }
-            if detail == LogDetail::FeedOnly {
-                changelog::mark_unindexed(&mut record);
-            }
-            changelog::set_time(&mut record, time_ms);
-            if let Some(index_key) = changelog::index_key(&record, seq) {
-                wb.insert(&engine.table_changes, index_key, []);
-            }
-            wb.insert(&engine.changes, changelog::seq_key(seq), record);
-        }
+        let mut next_seq = state.next_seq;
+        let staged: Vec<Result<Vec<StatsDelta>, StorageError>> = batches
+            .into_iter()
+            .map(|batch| {
+                let Batch {
+                    ops,
+                    records,
+                    stats,
+                } = batch;
+                // Refused before the engine sees it: fjall would panic, taking the commit
+                // thread and every later write with it.
+                for op in &ops {
+                    let (Op::Put { key, .. } | Op::Delete { key, .. }) = op;
+                    keys::check_engine_key(key)?;
+                }
+                for op in ops {
+                    match op {
+                        Op::Put { space, key, value } => wb.insert(self.space(space), key, value),
+                        Op::Delete { space, key } => wb.remove(self.space(space), key),
+                    }
+                }
+                for record in records {
+                    self.stage_record(&state, &mut wb, record, next_seq, time_ms);
+                    next_seq += 1;
+                }
+                Ok(stats)
+            })
+            .collect();
         if let Err(e) = wb.commit() {
             // The journal could not take the batch (a full disk, an I/O error): fjall
             // poisons itself, and we say so rather than fail each later write anew.
             self.refuse_writes();
-            return Err(engine_error(e));
+            let e = engine_error(e);
+            return staged
+                .into_iter()
+                .map(|batch| batch.and_then(|_| Err(StorageError::Engine(e.to_string()))))
+                .collect();
         }
-        // Only a committed batch consumes sequence numbers and a ticket.
-        state.next_seq = first_seq + record_count;
+        // Only committed batches consume sequence numbers and tickets.
+        state.next_seq = next_seq;
         state.last_time_ms = time_ms;
-        let ticket = state.next_ticket;
-        state.next_ticket += 1;
-        if !stats.is_empty() {
-            let mut map = self.stats.lock();
-            for delta in stats {
-                let entry = map.entry(delta.table_id).or_default();
-                entry.item_count = entry.item_count.saturating_add_signed(delta.count);
-                entry.size_bytes = entry.size_bytes.saturating_add_signed(delta.size);
-            }
-        }
+        let outcomes: Vec<_> = staged
+            .into_iter()
+            .map(|batch| {
+                batch.map(|stats| {
+                    self.add_stats(stats);
+                    let ticket = state.next_ticket;
+                    state.next_ticket += 1;
+                    ticket
+                })
+            })
+            .collect();
         if !self.fsync {
             // Published under the commit mutex so the values only grow.
-            self.publish(ticket, state.next_seq - 1);
+            self.publish(state.next_ticket - 1, state.next_seq - 1);
         }
-        Ok(ticket)
+        outcomes
+    }
+
+    /// Adds change record `seq` (and its per-table index entry) to `wb`, carrying what its
+    /// table's log detail asks for.
+    fn stage_record(
+        &self,
+        state: &CommitState,
+        wb: &mut fjall::OwnedWriteBatch,
+        mut record: Vec<u8>,
+        seq: u64,
+        time_ms: u64,
+    ) {
+        let detail = changelog::record_table_id(&record)
+            .and_then(|id| state.log_detail.get(&id))
+            .copied()
+            .unwrap_or(LogDetail::Full);
+        if detail != LogDetail::Full {
+            changelog::elide_old_image(&mut record);
+        }
+        if detail == LogDetail::FeedOnly {
+            changelog::mark_unindexed(&mut record);
+        }
+        changelog::set_time(&mut record, time_ms);
+        if let Some(index_key) = changelog::index_key(&record, seq) {
+            wb.insert(&self.engine.table_changes, index_key, []);
+        }
+        wb.insert(&self.engine.changes, changelog::seq_key(seq), record);
+    }
+
+    fn add_stats(&self, stats: Vec<StatsDelta>) {
+        if stats.is_empty() {
+            return;
+        }
+        let mut map = self.stats.lock();
+        for delta in stats {
+            let entry = map.entry(delta.table_id).or_default();
+            entry.item_count = entry.item_count.saturating_add_signed(delta.count);
+            entry.size_bytes = entry.size_bytes.saturating_add_signed(delta.size);
+        }
     }
 
     fn space(&self, space: Space) -> &Keyspace {
@@ -360,6 +409,11 @@ impl Committer {
     }
 }
 
+/// Why a write is refused once the journal has failed.
+fn refused() -> StorageError {
+    StorageError::Engine("writes refused since a journal write or sync failed".into())
+}
+
 /// The group-commit loop; returns when every sender is gone (the storage was dropped).
 ///
 /// Each request is answered once: with its ticket after the group's fsync, or with the
@@ -375,14 +429,13 @@ pub fn run(
         while let Ok(more) = requests.try_recv() {
             group.push(more);
         }
-        let mut applied = Vec::with_capacity(group.len());
-        for Request {
-            batch,
-            locks,
-            reply,
-        } in group
-        {
-            let outcome = committer.apply(batch, None);
+        let (batches, waiters): (Vec<Batch>, Vec<_>) = group
+            .into_iter()
+            .map(|request| (request.batch, (request.locks, request.reply)))
+            .unzip();
+        let outcomes = committer.apply_group(batches, None);
+        let mut applied = Vec::with_capacity(outcomes.len());
+        for (outcome, (locks, reply)) in outcomes.into_iter().zip(waiters) {
             // The batch is visible (or failed): its keys may be written again.
             drop(locks);
             match outcome {
@@ -466,6 +519,59 @@ mod tests {
         drop(tx);
         thread.join().unwrap();
         answer.blocking_recv().unwrap()
+    }
+
+    /// A batch writing `key` to the meta keyspace, with one change record and a stats delta.
+    fn recorded_put(key: &[u8]) -> Batch {
+        let record = changelog::encode(&changelog::RecordParts {
+            table_id: 7,
+            table_name: "t",
+            cause: crate::storage::Cause::User,
+            keys: key,
+            old_image: None,
+            new_image: None,
+        });
+        Batch {
+            records: vec![record],
+            stats: vec![StatsDelta {
+                table_id: 7,
+                count: 1,
+                size: 10,
+            }],
+            ..put(key)
+        }
+    }
+
+    #[test]
+    fn a_group_commits_as_one_batch_and_a_refused_batch_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let committer = committer(dir.path());
+        let too_long = vec![b'x'; keys::MAX_ENGINE_KEY_LEN + 1];
+        let outcomes = committer.apply_group(
+            vec![
+                recorded_put(b"a"),
+                recorded_put(&too_long),
+                recorded_put(b"c"),
+            ],
+            None,
+        );
+        assert!(matches!(
+            outcomes[..],
+            [Ok(1), Err(StorageError::KeyTooLong), Ok(2)]
+        ));
+        // Consecutive sequence numbers for the two committed batches' records, none for the
+        // refused one; stats from the committed two only.
+        let meta = &committer.engine.meta;
+        assert!(meta.get(b"a").unwrap().is_some() && meta.get(b"c").unwrap().is_some());
+        let changes = &committer.engine.changes;
+        assert!(changes.get(changelog::seq_key(1)).unwrap().is_some());
+        assert!(changes.get(changelog::seq_key(2)).unwrap().is_some());
+        assert!(changes.get(changelog::seq_key(3)).unwrap().is_none());
+        assert_eq!(committer.table_stats(7).item_count, 2);
+        assert_eq!(committer.table_stats(7).size_bytes, 20);
+        assert_eq!(committer.last_ticket(), 2);
+        assert_eq!(committer.apply(recorded_put(b"d"), None).unwrap(), 3);
+        assert!(changes.get(changelog::seq_key(3)).unwrap().is_some());
     }
 
     #[test]
