@@ -113,5 +113,5 @@ echo "store PutItem / durable ceiling (both acknowledge only what is on disk):"
 for c in $CONNS; do
   jq -rn --arg conns "$c" --slurpfile s "$OUT/store-put-c$c.json" \
     --slurpfile d "$OUT/durable-put-c$c.json" \
-    '"- \($conns) connections: \(($s[0].ops_per_sec / $d[0].ops_per_sec * 1000 | round) / 1000)"'
+    '"- connections \($conns): \(($s[0].ops_per_sec / $d[0].ops_per_sec * 1000 | round) / 1000)"'
 done
