@@ -371,21 +371,21 @@ pub fn decide(
             });
         }
     }
-    let (mutation, new, attributes) = match &plan.action {
-        WriteAction::Check => (Mutation::Keep, current.cloned(), None),
+    let (mutation, attributes) = match &plan.action {
+        WriteAction::Check => (Mutation::Keep, None),
         WriteAction::Delete => {
             let attributes = match plan.return_values {
                 ReturnValues::AllOld => current.cloned(),
                 _ => None,
             };
-            (Mutation::Delete, None, attributes)
+            (Mutation::Delete, attributes)
         }
         WriteAction::Put(item) => {
             let attributes = match plan.return_values {
                 ReturnValues::AllOld => current.cloned(),
                 _ => None,
             };
-            (Mutation::Put(item.clone()), Some(item.clone()), attributes)
+            (Mutation::Put(item.clone()), attributes)
         }
         WriteAction::Update(update) => {
             let mut new = match current {
@@ -412,10 +412,17 @@ pub fn decide(
                 ReturnValues::UpdatedOld => current.map(|old| update.updated_attributes(old)),
                 ReturnValues::UpdatedNew => Some(update.updated_attributes(&new)),
             };
-            (Mutation::Put(new.clone()), Some(new), attributes)
+            (Mutation::Put(new), attributes)
         }
     };
-    let units = write_units(plan, current, new.as_ref());
+    // The item as the write leaves it, for its capacity: read from the mutation rather
+    // than cloned beside it (a 1 KB item is a tree of allocations).
+    let new = match &mutation {
+        Mutation::Keep => current,
+        Mutation::Delete => None,
+        Mutation::Put(item) => Some(item),
+    };
+    let units = write_units(plan, current, new);
     Ok((
         mutation,
         WriteResult {
