@@ -188,12 +188,13 @@ impl Committer {
         outcomes.pop().unwrap_or(Err(StorageError::Closed))
     }
 
-    /// Applies batches as one engine batch: one journal write and one pass over the
-    /// memtables for a whole commit group, where a batch each paid a write syscall and the
-    /// engine's per-batch work apiece. Each batch still gets its own ticket and its own
-    /// run of sequence numbers, in order; one whose keys the engine would refuse fails
-    /// alone, before anything is written. Safe to merge because a batch holds its key
-    /// locks until applied, so no two batches of one group write the same item.
+    /// Applies batches as one engine batch, so that a whole commit group pays the engine's
+    /// per-batch work once (journal lock, sequence number, keyspace lock, snapshot publish,
+    /// write-stall checks) rather than once per request. Each batch still gets its own
+    /// ticket and its own run of change-log sequence numbers, in order; one whose keys the
+    /// engine would refuse fails alone, before anything is written. Safe to merge because a
+    /// batch holds its key locks until applied, so no two batches of one group write the
+    /// same item.
     pub fn apply_group(
         &self,
         batches: Vec<Batch>,
