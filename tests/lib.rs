@@ -826,11 +826,11 @@ pub async fn primary_of(nodes: &[&ProxyProcess]) -> usize {
 /// The secret cluster-internal endpoints (`/internal/...`, `/triggers`) expect by default.
 pub const CLUSTER_SECRET: &str = "dax-local-cluster-secret";
 
-/// The partition keys (`pk`, a string) of the changes the store's log still holds, oldest
-/// first, read through the cluster's change feed.
-pub async fn logged_keys(store: &StoreProcess) -> Vec<String> {
-    let url = format!("{}/internal/changes?after=0&limit=10000", store.endpoint());
-    let page: serde_json::Value = reqwest::Client::new()
+/// One page of the cluster's change feed from its start: `GET /internal/changes?after=0`
+/// with `query` appended (e.g. `&limit=10`).
+pub async fn feed_page(store: &StoreProcess, query: &str) -> serde_json::Value {
+    let url = format!("{}/internal/changes?after=0{query}", store.endpoint());
+    reqwest::Client::new()
         .get(url)
         .header("x-dax-cluster-secret", CLUSTER_SECRET)
         .send()
@@ -838,7 +838,13 @@ pub async fn logged_keys(store: &StoreProcess) -> Vec<String> {
         .expect("GET /internal/changes")
         .json()
         .await
-        .expect("a change-feed page");
+        .expect("a change-feed page")
+}
+
+/// The partition keys (`pk`, a string) of the changes the store's log still holds, oldest
+/// first, read through the cluster's change feed.
+pub async fn logged_keys(store: &StoreProcess) -> Vec<String> {
+    let page = feed_page(store, "&limit=10000").await;
     page["records"]
         .as_array()
         .expect("records")

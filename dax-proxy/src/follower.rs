@@ -2,7 +2,8 @@
 //! write, wherever it came from (this node, another node, or a client of the store itself).
 //!
 //! For each change: the item's cache entry, if present, is replaced by the new image (or a
-//! negative entry for a delete), and the item's, partition's and table's generations are
+//! negative entry for a delete; or dropped, for a table whose log keeps no images because
+//! nothing but this feed reads it), and the item's, partition's and table's generations are
 //! bumped, so in-flight misses and dependent query pages are discarded. A deleted table
 //! (a direct DeleteTable, or one through another node) retires that table's entries.
 //!
@@ -43,6 +44,10 @@ struct Record {
     hash_key: Option<String>,
     keys: Item,
     new: Option<Item>,
+    /// The change left an item behind but the store's log did not keep its image (a table
+    /// without streams or PITR): drop the item rather than replace it.
+    #[serde(default)]
+    new_elided: bool,
     /// `table_dropped` for a deleted table; item changes otherwise.
     #[serde(default)]
     cause: Option<String>,
@@ -59,7 +64,7 @@ pub async fn run(node: Arc<Node>) {
             None => (u64::MAX, 0),
         };
         let url = format!(
-            "{}/internal/changes?after={after}&limit={BATCH}&wait_ms={wait}",
+            "{}/internal/changes?after={after}&limit={BATCH}&wait_ms={wait}&elided=true",
             node.config.store
         );
         let timeout = Duration::from_millis(wait + 10_000);
@@ -155,6 +160,7 @@ fn apply(node: &Node, record: &Record) {
         Some(item) => node
             .items
             .apply_change(&key, json!({ "Item": item }).to_string().as_bytes()),
+        None if record.new_elided => node.items.invalidate(&key),
         None => node.items.apply_change(&key, b"{}"),
     }
 }
@@ -170,6 +176,7 @@ mod tests {
             hash_key: None,
             keys: Item::new(),
             new: None,
+            new_elided: false,
             cause: None,
             time_ms: 0,
         }

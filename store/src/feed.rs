@@ -1,4 +1,4 @@
-//! The internal change feed: `GET /internal/changes?after=SEQ&limit=N&wait_ms=MS`.
+//! The internal change feed: `GET /internal/changes?after=SEQ&limit=N&wait_ms=MS&elided=true`.
 //!
 //! dax-proxy nodes follow it to keep their caches coherent with every write, including
 //! writes that never passed through a proxy. It returns the change-log records with
@@ -29,6 +29,11 @@ pub struct FeedParams {
     pub limit: Option<usize>,
     #[serde(default)]
     pub wait_ms: u64,
+    /// The follower understands `new_elided` (a write whose new image the log did not
+    /// keep: the item is to be dropped from caches, not replaced). dax-proxy nodes from
+    /// before it would take such a record for a delete.
+    #[serde(default)]
+    pub elided: bool,
 }
 
 pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Response<Body> {
@@ -56,7 +61,10 @@ pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Respon
             // instead of replaying history; never the cursor the caller passed in.
             let head = newest.unwrap_or(0).max(*watch.borrow());
             let body = json!({
-                "records": records.iter().map(|r| record_json(app, r)).collect::<Vec<_>>(),
+                "records": records
+                    .iter()
+                    .map(|r| record_json(app, r, params.elided))
+                    .collect::<Vec<_>>(),
                 "last_seq": last,
                 "head": head,
             });
@@ -77,13 +85,22 @@ pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Respon
 /// A cache needs the keys and the new image only: old images (when the log keeps them, for
 /// streams and point-in-time recovery) stay in the store. `hash_key` names the table's
 /// partition key (when the table still exists) so that a follower can tell which partition
-/// changed without knowing the schema.
-pub fn record_json(app: &App, record: &ChangeRecord) -> Value {
+/// changed without knowing the schema. A table only the feed reads keeps no images at all
+/// (`new_elided`); for a follower that does not understand that (`reads_elided` false),
+/// such a record says the table was dropped, which makes it forget everything it cached of
+/// the table: more than needed, never stale.
+pub fn record_json(app: &App, record: &ChangeRecord, reads_elided: bool) -> Value {
     let hash_key = app
         .catalog
         .table_for_data(&record.table_name)
         .ok()
         .map(|t| t.layout.schema.hash.name.clone());
+    let cause = match record.cause {
+        _ if record.new_image_elided && !reads_elided => "table_dropped",
+        Cause::User => "user",
+        Cause::Ttl => "ttl",
+        Cause::TableDropped => "table_dropped",
+    };
     json!({
         "hash_key": hash_key,
         "seq": record.seq,
@@ -91,10 +108,7 @@ pub fn record_json(app: &App, record: &ChangeRecord) -> Value {
         "table": record.table_name,
         "keys": record.keys,
         "new": record.new_image,
-        "cause": match record.cause {
-            Cause::User => "user",
-            Cause::Ttl => "ttl",
-            Cause::TableDropped => "table_dropped",
-        },
+        "new_elided": record.new_image_elided,
+        "cause": cause,
     })
 }

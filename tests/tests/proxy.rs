@@ -178,6 +178,101 @@ async fn direct_store_writes_update_and_delete_cached_items() {
     wait_for_value(&client, &table, "k", None).await;
 }
 
+/// Reads `pk` through the node and returns (value, hits, misses) counted for that read.
+async fn counted_get(
+    node: &Client,
+    endpoint: &str,
+    table: &str,
+    pk: &str,
+) -> (Option<String>, f64, f64) {
+    let hits = metric(endpoint, "dax_item_cache_hits_total").await;
+    let misses = metric(endpoint, "dax_item_cache_misses_total").await;
+    let value = get_v(node, table, pk, false).await;
+    (
+        value,
+        metric(endpoint, "dax_item_cache_hits_total").await - hits,
+        metric(endpoint, "dax_item_cache_misses_total").await - misses,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_write_replaces_a_cached_item_where_the_log_keeps_images_else_drops_it() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let (client, direct, endpoint) = (proxy.client(), store.client(), proxy.endpoint());
+    // A stream showing new images keeps them in the log; a table nothing but the change
+    // feed reads keeps keys only.
+    let (streamed, plain) = (unique_name("proxystreamed"), unique_name("proxyplain"));
+    create_hash_table(&direct, &streamed).await;
+    create_hash_table(&direct, &plain).await;
+    direct
+        .update_table()
+        .table_name(&streamed)
+        .stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewImage)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for table in [&streamed, &plain] {
+        put_v(&direct, table, "k", "old").await;
+    }
+    wait_fed(&endpoint, 2.0).await;
+    for table in [&streamed, &plain] {
+        assert_eq!(
+            get_v(&client, table, "k", false).await.as_deref(),
+            Some("old")
+        );
+        let (value, hits, _) = counted_get(&client, &endpoint, table, "k").await;
+        assert_eq!(
+            (value.as_deref(), hits),
+            (Some("old"), 1.0),
+            "{table} cached"
+        );
+    }
+
+    for table in [&streamed, &plain] {
+        put_v(&direct, table, "k", "new").await;
+    }
+    wait_fed(&endpoint, 4.0).await;
+    let (value, hits, misses) = counted_get(&client, &endpoint, &streamed, "k").await;
+    assert_eq!(
+        (value.as_deref(), hits, misses),
+        (Some("new"), 1.0, 0.0),
+        "the new image replaced the entry"
+    );
+    let (value, hits, misses) = counted_get(&client, &endpoint, &plain, "k").await;
+    assert_eq!(
+        (value.as_deref(), hits, misses),
+        (Some("new"), 0.0, 1.0),
+        "the entry was dropped and read again from the store"
+    );
+}
+
+/// The feed as a dax-proxy node from before keys-only records reads it (no `elided=true`):
+/// a keys-only record must not read as a delete, so it says the table was dropped, which
+/// makes such a node forget the table's entries.
+#[tokio::test]
+async fn followers_that_predate_keys_only_records_are_told_to_forget_the_table() {
+    let store = StoreProcess::spawn();
+    let direct = store.client();
+    let table = unique_name("proxyoldfollower");
+    create_hash_table(&direct, &table).await;
+    put_v(&direct, &table, "k", "v").await;
+    let current = feed_page(&store, "&elided=true").await["records"][0].clone();
+    assert_eq!(current["cause"], "user");
+    assert_eq!(current["new_elided"], true);
+    assert!(current["new"].is_null());
+    assert_eq!(current["keys"]["pk"]["S"], "k");
+    let old = feed_page(&store, "").await["records"][0].clone();
+    assert_eq!(old["cause"], "table_dropped");
+    assert_eq!(old["table"], table.as_str());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_dropped_at_the_store_is_not_served_from_old_entries() {
     let store = StoreProcess::spawn();

@@ -9,7 +9,8 @@
 //! u64 BE table_id
 //! u8 cause              (0 user, 1 ttl, 2 table dropped)
 //! u8 flags              (bit 0: old image present, bit 1: new image present,
-//!                        bit 2: old image elided, bit 3: not in the per-table index)
+//!                        bit 2: old image elided, bit 3: not in the per-table index,
+//!                        bit 4: new image elided)
 //! u32 BE len | table name (UTF-8)
 //! u32 BE len | keys     (shared::model::codec item encoding)
 //! [u32 BE len | old image]   if flag bit 0
@@ -53,6 +54,7 @@ const FLAG_OLD: u8 = 1;
 const FLAG_NEW: u8 = 2;
 const FLAG_OLD_ELIDED: u8 = 4;
 const FLAG_UNINDEXED: u8 = 8;
+const FLAG_NEW_ELIDED: u8 = 16;
 
 /// The engine key of the record with sequence number `seq`.
 pub fn seq_key(seq: u64) -> [u8; 8] {
@@ -183,27 +185,51 @@ pub fn encode(parts: &RecordParts<'_>) -> Vec<u8> {
 /// (no-op for a record without one; records are only ever written in this build's
 /// version, where the old image is the last field).
 pub fn elide_old_image(record: &mut Vec<u8>) {
-    let Some(&flags) = record.get(FLAGS_OFFSET) else {
+    let Some((flags, _, new_end)) = field_ends(record) else {
         return;
     };
-    if record.first() != Some(&VERSION) || flags & FLAG_OLD == 0 {
+    if flags & FLAG_OLD != 0 {
+        record.truncate(new_end);
+        record[FLAGS_OFFSET] = (flags & !FLAG_OLD) | FLAG_OLD_ELIDED;
+    }
+}
+
+/// Drops both images from an encoded record, keeping the facts that the item existed
+/// before and after the change: what a record of a table that only the change feed reads
+/// needs (a dax-proxy node then drops the item from its caches instead of replacing it).
+/// No-op on a record of another version.
+pub fn elide_images(record: &mut Vec<u8>) {
+    let Some((flags, keys_end, _)) = field_ends(record) else {
         return;
+    };
+    record.truncate(keys_end);
+    let mut elided = flags & !(FLAG_OLD | FLAG_NEW);
+    if flags & FLAG_OLD != 0 {
+        elided |= FLAG_OLD_ELIDED;
+    }
+    if flags & FLAG_NEW != 0 {
+        elided |= FLAG_NEW_ELIDED;
+    }
+    record[FLAGS_OFFSET] = elided;
+}
+
+/// The flags of an encoded record of this build's version, and where its keys and its new
+/// image (if any) end; `None` for another version or a malformed record.
+fn field_ends(record: &[u8]) -> Option<(u8, usize, usize)> {
+    let flags = *record.get(FLAGS_OFFSET)?;
+    if record.first() != Some(&VERSION) {
+        return None;
     }
     let mut r = Reader {
-        rest: record.get(FLAGS_OFFSET + 1..).unwrap_or_default(),
+        rest: record.get(FLAGS_OFFSET + 1..)?,
     };
-    let name_and_keys = r.bytes().and(r.bytes());
-    let new = if flags & FLAG_NEW != 0 {
-        r.bytes()
-    } else {
-        Some(&[][..])
-    };
-    if name_and_keys.and(new).is_none() {
-        return;
+    r.bytes()?;
+    r.bytes()?;
+    let keys_end = record.len() - r.rest.len();
+    if flags & FLAG_NEW != 0 {
+        r.bytes()?;
     }
-    let old_start = record.len() - r.rest.len();
-    record.truncate(old_start);
-    record[FLAGS_OFFSET] = (flags & !FLAG_OLD) | FLAG_OLD_ELIDED;
+    Some((flags, keys_end, record.len() - r.rest.len()))
 }
 
 /// Encodes the record announcing that table `table_id`, named `table_name`, was deleted.
@@ -280,6 +306,7 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
         old_image,
         old_image_elided: flags & FLAG_OLD_ELIDED != 0,
         new_image,
+        new_image_elided: flags & FLAG_NEW_ELIDED != 0,
         cause,
     })
 }
@@ -399,10 +426,14 @@ mod tests {
         }
     }
 
-    fn item_bytes(v: &str) -> Vec<u8> {
+    fn item_of(v: &str) -> Item {
         let mut item = Item::new();
         item.insert("v".into(), shared::model::AttributeValue::S(v.into()));
-        encode_item(&item)
+        item
+    }
+
+    fn item_bytes(v: &str) -> Vec<u8> {
+        encode_item(&item_of(v))
     }
 
     #[test]
@@ -428,6 +459,34 @@ mod tests {
         elide_old_image(&mut insert);
         assert_eq!(insert, before);
         assert!(!decode(&seq_key(1), &insert).unwrap().existed_before());
+    }
+
+    #[test]
+    fn eliding_both_images_keeps_keys_and_whether_the_item_existed_before_and_after() {
+        let keys = encode_item(&item_of("key"));
+        let (old, new) = (item_bytes("old"), item_bytes("new"));
+        for (old_image, new_image) in [
+            (Some(&old[..]), Some(&new[..])),
+            (None, Some(&new[..])),
+            (Some(&old[..]), None),
+        ] {
+            let mut bytes = encode(&parts(&keys, old_image, new_image));
+            elide_images(&mut bytes);
+            let record = decode(&seq_key(1), &bytes).expect("decodes");
+            assert!(record.old_image.is_none() && record.new_image.is_none());
+            assert_eq!(record.keys, item_of("key"));
+            assert_eq!(record.existed_before(), old_image.is_some());
+            assert_eq!(record.exists_after(), new_image.is_some());
+            let again = bytes.clone();
+            elide_images(&mut bytes);
+            assert_eq!(bytes, again, "eliding twice changes nothing more");
+        }
+        // An old image already elided stays elided.
+        let mut bytes = encode(&parts(&keys, Some(&old), Some(&new)));
+        elide_old_image(&mut bytes);
+        elide_images(&mut bytes);
+        let record = decode(&seq_key(1), &bytes).expect("decodes");
+        assert!(record.existed_before() && record.exists_after());
     }
 
     #[test]

@@ -118,16 +118,19 @@ struct CommitState {
     log_detail: HashMap<u64, LogDetail>,
 }
 
-/// What a table's change records carry beyond what the change feed (dax-proxy nodes)
-/// needs: the old image, and an entry in the per-table index that streams and
-/// point-in-time recovery read through.
+/// What a table's change records carry beyond the item's keys, which is all the change
+/// feed (dax-proxy nodes) needs: the images, and an entry in the per-table index that
+/// streams and point-in-time recovery read through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogDetail {
-    /// Old image and index entry: point-in-time recovery, or a stream showing old images.
+    /// Both images and the index entry: point-in-time recovery, or a stream showing old
+    /// images.
     Full,
-    /// Index entry only: a stream showing keys or new images.
+    /// The new image and the index entry: a stream showing keys or new images.
     Indexed,
-    /// Neither: nothing reads the table's records but the change feed.
+    /// Keys only: nothing reads the table's records but the change feed. Most of a
+    /// record's bytes are its images, so this is most of the log's writes, flushes and
+    /// disk for such tables (the feed keeps `--feed-retention` of them).
     FeedOnly,
 }
 
@@ -280,11 +283,13 @@ impl Committer {
             .and_then(|id| state.log_detail.get(&id))
             .copied()
             .unwrap_or(LogDetail::Full);
-        if detail != LogDetail::Full {
-            changelog::elide_old_image(&mut record);
-        }
-        if detail == LogDetail::FeedOnly {
-            changelog::mark_unindexed(&mut record);
+        match detail {
+            LogDetail::Full => {}
+            LogDetail::Indexed => changelog::elide_old_image(&mut record),
+            LogDetail::FeedOnly => {
+                changelog::elide_images(&mut record);
+                changelog::mark_unindexed(&mut record);
+            }
         }
         changelog::set_time(&mut record, time_ms);
         if let Some(index_key) = changelog::index_key(&record, seq) {

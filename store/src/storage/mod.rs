@@ -151,6 +151,9 @@ pub struct ChangeRecord {
     /// images (see `Storage::set_log_detail`).
     pub old_image_elided: bool,
     pub new_image: Option<Item>,
+    /// The change left an item behind but the log did not keep its image: its table had
+    /// neither point-in-time recovery nor a stream, so only the change feed reads it.
+    pub new_image_elided: bool,
     pub cause: Cause,
 }
 
@@ -158,6 +161,11 @@ impl ChangeRecord {
     /// Whether the item existed before this change (with or without its image).
     pub fn existed_before(&self) -> bool {
         self.old_image.is_some() || self.old_image_elided
+    }
+
+    /// Whether the item exists after this change (with or without its image).
+    pub fn exists_after(&self) -> bool {
+        self.new_image.is_some() || self.new_image_elided
     }
 }
 
@@ -1293,7 +1301,9 @@ mod tests {
         put(&storage, &table, v3.clone()).await;
 
         let records = all_changes(&storage);
-        let shape: Vec<(u64, Option<Item>, bool, Option<Item>)> = records
+        // Table, old image, old image elided, new image, new image elided.
+        type Shape = (u64, Option<Item>, bool, Option<Item>, bool);
+        let shape: Vec<Shape> = records
             .iter()
             .map(|r| {
                 (
@@ -1301,21 +1311,23 @@ mod tests {
                     r.old_image.clone(),
                     r.old_image_elided,
                     r.new_image.clone(),
+                    r.new_image_elided,
                 )
             })
             .collect();
         assert_eq!(
             shape,
             vec![
-                (8, None, false, Some(v1.clone())),
-                (8, None, true, Some(v2.clone())),
-                // Another table keeps its old images.
-                (9, None, false, Some(v1.clone())),
-                (9, Some(v1.clone()), false, Some(v2)),
-                (8, None, true, None),
+                // Keys only, and whether the item existed before and after.
+                (8, None, false, None, true),
+                (8, None, true, None, true),
+                // Another table keeps its images.
+                (9, None, false, Some(v1.clone()), false),
+                (9, Some(v1.clone()), false, Some(v2), false),
+                (8, None, true, None, false),
                 // Kept again from the switch on.
-                (8, None, false, Some(v1.clone())),
-                (8, Some(v1), false, Some(v3)),
+                (8, None, false, Some(v1.clone()), false),
+                (8, Some(v1), false, Some(v3), false),
             ]
         );
         assert_eq!(

@@ -7,12 +7,12 @@ use shared::wire::ops::get_records::{Identity, Record, StreamRecordBody};
 use super::{sequence_number, StreamInfo};
 use crate::storage::{Cause, ChangeRecord};
 
-/// `INSERT` (the item did not exist), `REMOVE` (no new image) or `MODIFY`.
+/// `INSERT` (the item did not exist), `REMOVE` (it does not exist after) or `MODIFY`.
 pub fn event_name(record: &ChangeRecord) -> &'static str {
-    match (record.existed_before(), &record.new_image) {
+    match (record.existed_before(), record.exists_after()) {
         (false, _) => "INSERT",
-        (true, None) => "REMOVE",
-        (true, Some(_)) => "MODIFY",
+        (true, false) => "REMOVE",
+        (true, true) => "MODIFY",
     }
 }
 
@@ -122,6 +122,7 @@ mod tests {
             old_image: old,
             old_image_elided: false,
             new_image: new,
+            new_image_elided: false,
             cause,
         }
     }

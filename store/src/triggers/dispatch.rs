@@ -387,6 +387,7 @@ mod tests {
             old_image: Some(keys),
             old_image_elided: false,
             new_image: None,
+            new_image_elided: false,
             cause: Cause::Ttl,
         };
         let v = lambda_record("us-east-1", &stream, &change);
