@@ -82,8 +82,8 @@ pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Respon
 }
 
 /// One record as JSON; items in DynamoDB JSON so the proxy decodes them with `shared`.
-/// A cache needs the keys and the new image only: old images (when the log keeps them, for
-/// streams and point-in-time recovery) stay in the store. `hash_key` names the table's
+/// A cache needs the keys and at most the new image: old images (when the log keeps them,
+/// for streams and point-in-time recovery) stay in the store. `hash_key` names the table's
 /// partition key (when the table still exists) so that a follower can tell which partition
 /// changed without knowing the schema. A table only the feed reads keeps no images at all
 /// (`new_elided`); for a follower that does not understand that (`reads_elided` false),
