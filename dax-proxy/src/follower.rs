@@ -45,7 +45,7 @@ struct Record {
     keys: Item,
     new: Option<Item>,
     /// The change left an item behind but the store's log did not keep its image (a table
-    /// without streams or PITR): drop the item rather than replace it.
+    /// without PITR or a stream showing images): drop the item rather than replace it.
     #[serde(default)]
     new_elided: bool,
     /// `table_dropped` for a deleted table; item changes otherwise.

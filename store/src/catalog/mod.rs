@@ -403,6 +403,7 @@ pub fn log_detail_with_stream(meta: &TableMeta, stream_view: Option<&str>) -> Lo
     match stream_view {
         _ if pitr => LogDetail::Full,
         Some(view) if crate::streams::records::shows_old_images(view) => LogDetail::Full,
+        Some("KEYS_ONLY") => LogDetail::IndexedKeys,
         Some(_) => LogDetail::Indexed,
         None => LogDetail::FeedOnly,
     }
@@ -494,8 +495,8 @@ mod tests {
     }
 
     /// Overwrites item `pk = a` of `meta`'s table twice. What the last write's change record
-    /// carries: (old image, old image elided, listed in the table's index).
-    async fn overwrite(storage: &Storage, meta: &TableMeta) -> (bool, bool, bool) {
+    /// carries: (old image, old image elided, new image, listed in the table's index).
+    async fn overwrite(storage: &Storage, meta: &TableMeta) -> (bool, bool, bool, bool) {
         use crate::storage::{Cause, Mutation};
         use shared::model::{AttributeValue, PrimaryKey};
         let s = |v: &str| AttributeValue::S(v.into());
@@ -520,16 +521,22 @@ mod tests {
         };
         let indexed = storage.table_changes(meta.table_id(), last.seq - 1, last.seq, 1);
         let indexed = indexed.unwrap_or_else(|e| panic!("{e}")).len() == 1;
-        (last.old_image.is_some(), last.old_image_elided, indexed)
+        (
+            last.old_image.is_some(),
+            last.old_image_elided,
+            last.new_image.is_some(),
+            indexed,
+        )
     }
 
     #[tokio::test]
     async fn change_records_carry_what_pitr_or_a_stream_reads() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let (full, indexed, feed_only) = (
-            (true, false, true),
-            (false, true, true),
-            (false, true, false),
+        let (full, indexed, indexed_keys, feed_only) = (
+            (true, false, true, true),
+            (false, true, true, true),
+            (false, true, false, true),
+            (false, true, false, false),
         );
         {
             let storage = open(dir.path());
@@ -562,15 +569,19 @@ mod tests {
             let keys_view: fn(&mut TableMeta) = |t| {
                 t.stream = Some(definition::new_stream("KEYS_ONLY", "arn", 1.0, 0));
             };
+            let new_view: fn(&mut TableMeta) = |t| {
+                t.stream = Some(definition::new_stream("NEW_IMAGE", "arn", 1.0, 0));
+            };
             let no_stream: fn(&mut TableMeta) = |t| {
                 t.stream = None;
             };
             for (name, change, expected) in [
                 ("PITR", pitr_on, full),
                 ("an old-image stream", old_view, full),
-                ("a keys-only stream", keys_view, indexed),
+                ("a keys-only stream", keys_view, indexed_keys),
+                ("a new-image stream", new_view, indexed),
                 ("nothing", no_stream, feed_only),
-                ("a keys-only stream again", keys_view, indexed),
+                ("a keys-only stream again", keys_view, indexed_keys),
             ] {
                 let updated = catalog
                     .update(&storage, "alpha", |t| {
@@ -588,7 +599,7 @@ mod tests {
         let meta = catalog
             .get("alpha")
             .unwrap_or_else(|| panic!("alpha is gone"));
-        assert_eq!(overwrite(&storage, &meta).await, indexed);
+        assert_eq!(overwrite(&storage, &meta).await, indexed_keys);
     }
 
     #[tokio::test]

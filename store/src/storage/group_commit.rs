@@ -126,8 +126,10 @@ pub enum LogDetail {
     /// Both images and the index entry: point-in-time recovery, or a stream showing old
     /// images.
     Full,
-    /// The new image and the index entry: a stream showing keys or new images.
+    /// The new image and the index entry: a stream showing new images.
     Indexed,
+    /// The index entry, keys only: a stream showing keys only.
+    IndexedKeys,
     /// Keys only: nothing reads the table's records but the change feed. Most of a
     /// record's bytes are its images, so this is most of the log's writes, flushes and
     /// disk for such tables (the feed keeps `--feed-retention` of them).
@@ -286,6 +288,7 @@ impl Committer {
         match detail {
             LogDetail::Full => {}
             LogDetail::Indexed => changelog::elide_old_image(&mut record),
+            LogDetail::IndexedKeys => changelog::elide_images(&mut record),
             LogDetail::FeedOnly => {
                 changelog::elide_images(&mut record);
                 changelog::mark_unindexed(&mut record);
