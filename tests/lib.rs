@@ -40,7 +40,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TableStatus,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
 };
 use aws_sdk_dynamodb::Client;
 use hmac::{Hmac, Mac};
@@ -664,6 +664,21 @@ pub async fn create_table(
 /// A table with a string hash key `pk`.
 pub async fn create_hash_table(client: &Client, name: &str) {
     create_table(client, name, ("pk", ScalarAttributeType::S), None).await;
+}
+
+/// Enables a stream of `view` on table `name` (UpdateTable).
+pub async fn enable_stream(client: &Client, name: &str, view: StreamViewType) {
+    let stream = StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(view)
+        .build()
+        .expect("a complete stream specification");
+    ok(client
+        .update_table()
+        .table_name(name)
+        .stream_specification(stream)
+        .send()
+        .await);
 }
 
 /// A table with a string hash key `pk` and a number range key `sk`.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use integration_tests::aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamViewType, TimeToLiveSpecification,
 };
 use integration_tests::serde_json::{json, Value};
 use integration_tests::*;
@@ -427,18 +427,7 @@ async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) {
     // dispatcher finds nothing to deliver, so the target never needs to be reached.
     let streamed = unique_name("obs-stream");
     create_hash_table(&direct, &streamed).await;
-    ok(direct
-        .update_table()
-        .table_name(&streamed)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
+    enable_stream(&direct, &streamed, StreamViewType::NewImage).await;
     let response = reqwest::Client::new()
         .post(format!("{}/triggers", store.endpoint()))
         .header("x-dax-cluster-secret", CLUSTER_SECRET)

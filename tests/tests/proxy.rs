@@ -205,19 +205,12 @@ async fn a_direct_write_replaces_a_cached_item_where_the_log_keeps_images_else_d
     let (streamed, plain) = (unique_name("proxystreamed"), unique_name("proxyplain"));
     create_hash_table(&direct, &streamed).await;
     create_hash_table(&direct, &plain).await;
-    direct
-        .update_table()
-        .table_name(&streamed)
-        .stream_specification(
-            aws_sdk_dynamodb::types::StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewImage)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    enable_stream(
+        &direct,
+        &streamed,
+        aws_sdk_dynamodb::types::StreamViewType::NewImage,
+    )
+    .await;
     for table in [&streamed, &plain] {
         put_v(&direct, table, "k", "old").await;
     }

@@ -38,22 +38,9 @@ fn streams_client(endpoint: &str) -> Streams {
     Streams::from_conf(config)
 }
 
-fn enabled_stream(view: StreamViewType) -> StreamSpecification {
-    StreamSpecification::builder()
-        .stream_enabled(true)
-        .stream_view_type(view)
-        .build()
-        .unwrap()
-}
-
 async fn stream_table(ddb: &Client, name: &str, view: StreamViewType) -> String {
     create_hash_table(ddb, name).await;
-    ok(ddb
-        .update_table()
-        .table_name(name)
-        .stream_specification(enabled_stream(view))
-        .send()
-        .await);
+    enable_stream(ddb, name, view).await;
     stream_arn(ddb, name).await
 }
 
@@ -448,12 +435,7 @@ async fn shards_roll_over_with_a_lineage_and_disabled_streams_stay_readable() {
         Some(aws_sdk_dynamodbstreams::types::StreamStatus::Disabled)
     );
     put(&ddb, &table, "c", 1).await;
-    ok(ddb
-        .update_table()
-        .table_name(&table)
-        .stream_specification(enabled_stream(StreamViewType::NewImage))
-        .send()
-        .await);
+    enable_stream(&ddb, &table, StreamViewType::NewImage).await;
     let new_arn = stream_arn(&ddb, &table).await;
     assert_ne!(new_arn, arn);
     put(&ddb, &table, "d", 1).await;
@@ -741,13 +723,8 @@ async fn a_stream_enabled_under_writes_shows_every_old_image() {
     let ddb = store.client();
     let st = streams_client(&store.endpoint());
     let table = unique_name("oldimg");
-    let enable = ddb
-        .update_table()
-        .table_name(&table)
-        .stream_specification(enabled_stream(StreamViewType::NewAndOldImages))
-        .send();
-    let (enabled, _) = under_overwrites(&ddb, &table, enable).await;
-    ok(enabled);
+    let enable = enable_stream(&ddb, &table, StreamViewType::NewAndOldImages);
+    under_overwrites(&ddb, &table, enable).await;
 
     let records = read_all(&st, &stream_arn(&ddb, &table).await).await;
     assert!(records.len() > 8, "{} records", records.len());
@@ -777,13 +754,8 @@ async fn a_stream_enabled_under_writes_misses_no_record_after_its_start() {
     let ddb = store.client();
     let st = streams_client(&store.endpoint());
     let table = unique_name("indexed");
-    let enable = ddb
-        .update_table()
-        .table_name(&table)
-        .stream_specification(enabled_stream(StreamViewType::NewImage))
-        .send();
-    let (enabled, last) = under_overwrites(&ddb, &table, enable).await;
-    ok(enabled);
+    let enable = enable_stream(&ddb, &table, StreamViewType::NewImage);
+    let ((), last) = under_overwrites(&ddb, &table, enable).await;
 
     let arn = stream_arn(&ddb, &table).await;
     let desc = ok(st.describe_stream().stream_arn(&arn).send().await);

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
+use aws_sdk_dynamodb::types::StreamViewType;
 use aws_sdk_dynamodb::Client;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -61,18 +61,7 @@ async fn start_hook() -> (Arc<Hook>, SocketAddr) {
 
 async fn stream_table(ddb: &Client, name: &str) {
     create_hash_table(ddb, name).await;
-    ok(ddb
-        .update_table()
-        .table_name(name)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
+    enable_stream(ddb, name, StreamViewType::NewImage).await;
 }
 
 async fn create_trigger(store: &StoreProcess, spec: Value) -> (u16, Value) {
