@@ -11,9 +11,9 @@
 //! The new images come from the store's change feed, which every node follows
 //! (`follower`): that is the one source of the items as the store committed them, also for
 //! writes that bypassed the proxy (for tables with neither PITR nor a stream showing
-//! images the store logs keys only, and the feed drops the item instead). This differs from DAX, whose
-//! write-through stores the written item directly; the difference is one extra miss after a
-//! write through the node.
+//! images the store logs keys only, and the feed drops the item instead). This differs
+//! from DAX, whose write-through stores the written item directly; the difference is one
+//! extra miss after a write through the node.
 
 use std::time::{Duration, Instant};
 
