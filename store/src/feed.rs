@@ -5,18 +5,18 @@
 //! `seq > after` in commit order; when there are none it long-polls up to `wait_ms` for the
 //! next commit, so a follower sees a write within milliseconds without busy polling.
 //!
-//! Authenticated by the cluster secret in `x-dax-cluster-secret` (constant-time compare);
+//! Authenticated by the cluster secret in `x-dax-cluster-secret` (constant-time compare,
+//! checked by the route before the query is parsed);
 //! disabled (404) when the store runs without `--cluster-secret`.
 
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Response, StatusCode};
+use axum::http::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::error;
-use crate::internal;
 use crate::storage::{Cause, ChangeRecord};
 
 const MAX_LIMIT: usize = 10_000;
@@ -36,10 +36,8 @@ pub struct FeedParams {
     pub elided: bool,
 }
 
-pub async fn serve(app: &App, headers: &HeaderMap, params: FeedParams) -> Response<Body> {
-    if let Err(denied) = internal::authorize(app, headers) {
-        return denied;
-    }
+/// Answers a follower whose cluster secret the caller has checked.
+pub async fn serve(app: &App, params: FeedParams) -> Response<Body> {
     let limit = params.limit.unwrap_or(1000).clamp(1, MAX_LIMIT);
     let wait = Duration::from_millis(params.wait_ms.min(MAX_WAIT_MS));
     let mut watch = app.storage.watch_seq();

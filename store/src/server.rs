@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use axum::routing::{get, post};
@@ -125,12 +126,20 @@ async fn not_an_api_call(_method: Method, _uri: Uri) -> Response<Body> {
     )
 }
 
+/// The secret is checked before the query is parsed, as for the other cluster calls: a
+/// caller without it learns nothing about the parameters.
 async fn changes(
     State(server): State<Arc<Server>>,
     headers: HeaderMap,
-    Query(params): Query<feed::FeedParams>,
+    params: Result<Query<feed::FeedParams>, QueryRejection>,
 ) -> Response<Body> {
-    feed::serve(&server.app, &headers, params).await
+    if let Err(denied) = internal::authorize(&server.app, &headers) {
+        return denied;
+    }
+    match params {
+        Ok(Query(params)) => feed::serve(&server.app, params).await,
+        Err(bad) => error::plain(StatusCode::BAD_REQUEST, "text/plain", bad.body_text()),
+    }
 }
 
 async fn lease(

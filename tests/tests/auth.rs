@@ -135,3 +135,25 @@ async fn proxy_nodes_verify_their_clients_and_are_trusted_by_the_store() {
         assert_refused(&unknown, &table, "UnrecognizedClientException").await;
     }
 }
+
+/// The change feed is the cluster's: without its secret a caller is refused before its
+/// query is read, so a malformed query does not tell it what the parameters are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_change_feed_checks_the_cluster_secret_before_its_query() {
+    let store = StoreProcess::spawn();
+    let http = reqwest::Client::new();
+    let feed = |query: &str, secret: &str| {
+        http.get(format!("{}/internal/changes?{query}", store.endpoint()))
+            .header("x-dax-cluster-secret", secret)
+            .send()
+    };
+    for query in ["after=0", "after=minus-one", "elided=maybe"] {
+        let refused = feed(query, "not-the-secret").await.unwrap();
+        assert_eq!(refused.status(), 403, "{query}");
+        assert_eq!(refused.text().await.unwrap(), "bad cluster secret");
+    }
+    let malformed = feed("elided=maybe", CLUSTER_SECRET).await.unwrap();
+    assert_eq!(malformed.status(), 400);
+    let page = feed("after=0&limit=1", CLUSTER_SECRET).await.unwrap();
+    assert_eq!(page.status(), 200);
+}
