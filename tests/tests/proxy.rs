@@ -200,22 +200,23 @@ async fn a_direct_write_replaces_a_cached_item_where_the_log_keeps_images_else_d
     let store = StoreProcess::spawn();
     let proxy = ProxyProcess::spawn(&store);
     let (client, direct, endpoint) = (proxy.client(), store.client(), proxy.endpoint());
-    // A stream showing new images keeps them in the log; a table nothing but the change
-    // feed reads keeps keys only.
-    let (streamed, plain) = (unique_name("proxystreamed"), unique_name("proxyplain"));
-    create_hash_table(&direct, &streamed).await;
-    create_hash_table(&direct, &plain).await;
-    enable_stream(
-        &direct,
-        &streamed,
-        aws_sdk_dynamodb::types::StreamViewType::NewImage,
-    )
-    .await;
-    for table in [&streamed, &plain] {
+    // A stream showing new images keeps them in the log; one showing old images only, and
+    // a table nothing but the change feed reads, keep no new image.
+    let streamed = unique_name("proxystreamed");
+    let old_only = unique_name("proxyoldonly");
+    let plain = unique_name("proxyplain");
+    let tables = [&streamed, &old_only, &plain];
+    for table in tables {
+        create_hash_table(&direct, table).await;
+    }
+    use aws_sdk_dynamodb::types::StreamViewType;
+    enable_stream(&direct, &streamed, StreamViewType::NewImage).await;
+    enable_stream(&direct, &old_only, StreamViewType::OldImage).await;
+    for table in tables {
         put_v(&direct, table, "k", "old").await;
     }
-    wait_fed(&endpoint, 2.0).await;
-    for table in [&streamed, &plain] {
+    wait_fed(&endpoint, 3.0).await;
+    for table in tables {
         assert_eq!(
             get_v(&client, table, "k", false).await.as_deref(),
             Some("old")
@@ -228,22 +229,24 @@ async fn a_direct_write_replaces_a_cached_item_where_the_log_keeps_images_else_d
         );
     }
 
-    for table in [&streamed, &plain] {
+    for table in tables {
         put_v(&direct, table, "k", "new").await;
     }
-    wait_fed(&endpoint, 4.0).await;
+    wait_fed(&endpoint, 6.0).await;
     let (value, hits, misses) = counted_get(&client, &endpoint, &streamed, "k").await;
     assert_eq!(
         (value.as_deref(), hits, misses),
         (Some("new"), 1.0, 0.0),
         "the new image replaced the entry"
     );
-    let (value, hits, misses) = counted_get(&client, &endpoint, &plain, "k").await;
-    assert_eq!(
-        (value.as_deref(), hits, misses),
-        (Some("new"), 0.0, 1.0),
-        "the entry was dropped and read again from the store"
-    );
+    for table in [&old_only, &plain] {
+        let (value, hits, misses) = counted_get(&client, &endpoint, table, "k").await;
+        assert_eq!(
+            (value.as_deref(), hits, misses),
+            (Some("new"), 0.0, 1.0),
+            "{table}: the entry was dropped and read again from the store"
+        );
+    }
 }
 
 /// The feed as a dax-proxy node from before keys-only records reads it (no `elided=true`):

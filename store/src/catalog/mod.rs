@@ -387,10 +387,10 @@ fn publish_to_storage(storage: &Storage, meta: &TableMeta) {
     storage.set_indexes(meta.table_id(), meta.schema(), indexes);
 }
 
-/// What a table's change records must carry for their readers: old images for
-/// point-in-time recovery (a restore undoes later changes with them) or a stream whose
-/// view type shows them, an index entry for any stream or PITR, neither when only the
-/// change feed reads them. Enabling a reader switches storage *before* its window starts
+/// What a table's change records must carry for their readers: both images for
+/// point-in-time recovery (a restore undoes later changes with the old ones), the images
+/// a stream's view type shows, an index entry for any stream or PITR, none of these when
+/// only the change feed reads them. Enabling a reader switches storage *before* its window starts
 /// (see `api::update_table` and `api::update_continuous_backups`); this catches up with
 /// whatever the definition says once it is persisted, and at startup.
 pub fn log_detail(meta: &TableMeta) -> LogDetail {
@@ -402,9 +402,10 @@ pub fn log_detail_with_stream(meta: &TableMeta, stream_view: Option<&str>) -> Lo
     let pitr = crate::backup::pitr(meta).is_some_and(|p| p.enabled);
     match stream_view {
         _ if pitr => LogDetail::Full,
-        Some(view) if crate::streams::records::shows_old_images(view) => LogDetail::Full,
+        Some("NEW_AND_OLD_IMAGES") => LogDetail::Full,
+        Some("OLD_IMAGE") => LogDetail::IndexedOld,
         Some("KEYS_ONLY") => LogDetail::IndexedKeys,
-        Some(_) => LogDetail::Indexed,
+        Some(_) => LogDetail::IndexedNew,
         None => LogDetail::FeedOnly,
     }
 }
@@ -532,9 +533,10 @@ mod tests {
     #[tokio::test]
     async fn change_records_carry_what_pitr_or_a_stream_reads() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let (full, indexed, indexed_keys, feed_only) = (
+        let (full, indexed_new, indexed_old, indexed_keys, feed_only) = (
             (true, false, true, true),
             (false, true, true, true),
+            (true, false, false, true),
             (false, true, false, true),
             (false, true, false, false),
         );
@@ -562,7 +564,7 @@ mod tests {
                 let on = serde_json::json!({"enabled": true, "earliest": 1.0});
                 t.settings.insert(crate::backup::PITR_KEY.into(), on);
             };
-            let old_view: fn(&mut TableMeta) = |t| {
+            let both_views: fn(&mut TableMeta) = |t| {
                 t.settings.clear();
                 t.stream = Some(definition::new_stream("NEW_AND_OLD_IMAGES", "arn", 1.0, 0));
             };
@@ -572,14 +574,18 @@ mod tests {
             let new_view: fn(&mut TableMeta) = |t| {
                 t.stream = Some(definition::new_stream("NEW_IMAGE", "arn", 1.0, 0));
             };
+            let old_only_view: fn(&mut TableMeta) = |t| {
+                t.stream = Some(definition::new_stream("OLD_IMAGE", "arn", 1.0, 0));
+            };
             let no_stream: fn(&mut TableMeta) = |t| {
                 t.stream = None;
             };
             for (name, change, expected) in [
                 ("PITR", pitr_on, full),
-                ("an old-image stream", old_view, full),
+                ("a stream of both images", both_views, full),
                 ("a keys-only stream", keys_view, indexed_keys),
-                ("a new-image stream", new_view, indexed),
+                ("a new-image stream", new_view, indexed_new),
+                ("an old-image-only stream", old_only_view, indexed_old),
                 ("nothing", no_stream, feed_only),
                 ("a keys-only stream again", keys_view, indexed_keys),
             ] {

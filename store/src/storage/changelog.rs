@@ -194,6 +194,19 @@ pub fn elide_old_image(record: &mut Vec<u8>) {
     }
 }
 
+/// Drops the new image from an encoded record, keeping the fact that an item exists after
+/// the change: what a stream showing old images only reads. No-op on a record without one
+/// or of another version.
+pub fn elide_new_image(record: &mut Vec<u8>) {
+    let Some((flags, keys_end, new_end)) = field_ends(record) else {
+        return;
+    };
+    if flags & FLAG_NEW != 0 {
+        record.drain(keys_end..new_end);
+        record[FLAGS_OFFSET] = (flags & !FLAG_NEW) | FLAG_NEW_ELIDED;
+    }
+}
+
 /// Drops both images from an encoded record, keeping the facts that the item existed
 /// before and after the change: what a record of a table that only the change feed reads
 /// needs (a dax-proxy node then drops the item from its caches instead of replacing it).
@@ -459,6 +472,33 @@ mod tests {
         elide_old_image(&mut insert);
         assert_eq!(insert, before);
         assert!(!decode(&seq_key(1), &insert).unwrap().existed_before());
+    }
+
+    #[test]
+    fn eliding_the_new_image_keeps_the_old_one_and_that_an_item_is_left() {
+        let keys = encode_item(&item_of("key"));
+        let (old, new) = (item_bytes("old"), item_bytes("new"));
+        for old_image in [Some(&old[..]), None] {
+            let mut bytes = encode(&parts(&keys, old_image, Some(&new)));
+            let full_len = bytes.len();
+            elide_new_image(&mut bytes);
+            assert_eq!(bytes.len(), full_len - new.len() - 4);
+            let record = decode(&seq_key(1), &bytes).expect("decodes");
+            assert_eq!(record.keys, item_of("key"));
+            assert_eq!(record.new_image, None);
+            assert!(record.new_image_elided && record.exists_after());
+            assert_eq!(record.old_image, old_image.map(|_| item_of("old")));
+            assert_eq!(record.existed_before(), old_image.is_some());
+            let again = bytes.clone();
+            elide_new_image(&mut bytes);
+            assert_eq!(bytes, again, "eliding twice changes nothing more");
+        }
+        // A delete has no new image: the record stays as it was.
+        let mut delete = encode(&parts(&keys, Some(&old), None));
+        let before = delete.clone();
+        elide_new_image(&mut delete);
+        assert_eq!(delete, before);
+        assert!(!decode(&seq_key(1), &delete).unwrap().exists_after());
     }
 
     #[test]

@@ -123,11 +123,13 @@ struct CommitState {
 /// streams and point-in-time recovery read through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogDetail {
-    /// Both images and the index entry: point-in-time recovery, or a stream showing old
-    /// images.
+    /// Both images and the index entry: point-in-time recovery, or a stream showing
+    /// both images.
     Full,
-    /// The new image and the index entry: a stream showing new images.
-    Indexed,
+    /// The new image and the index entry: a stream showing new images only.
+    IndexedNew,
+    /// The old image and the index entry: a stream showing old images only.
+    IndexedOld,
     /// The index entry, keys only: a stream showing keys only.
     IndexedKeys,
     /// Keys only: nothing reads the table's records but the change feed. Most of a
@@ -287,7 +289,8 @@ impl Committer {
             .unwrap_or(LogDetail::Full);
         match detail {
             LogDetail::Full => {}
-            LogDetail::Indexed => changelog::elide_old_image(&mut record),
+            LogDetail::IndexedNew => changelog::elide_old_image(&mut record),
+            LogDetail::IndexedOld => changelog::elide_new_image(&mut record),
             LogDetail::IndexedKeys => changelog::elide_images(&mut record),
             LogDetail::FeedOnly => {
                 changelog::elide_images(&mut record);

@@ -152,7 +152,7 @@ pub struct ChangeRecord {
     pub old_image_elided: bool,
     pub new_image: Option<Item>,
     /// The change left an item behind but the log did not keep its image: its table had
-    /// neither point-in-time recovery nor a stream showing images (see `LogDetail`).
+    /// neither point-in-time recovery nor a stream showing new images (see `LogDetail`).
     pub new_image_elided: bool,
     pub cause: Cause,
 }

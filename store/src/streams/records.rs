@@ -17,7 +17,7 @@ pub fn event_name(record: &ChangeRecord) -> &'static str {
 }
 
 /// Whether a stream of `view_type` shows old images (and so needs the log to keep them).
-pub fn shows_old_images(view_type: &str) -> bool {
+fn shows_old_images(view_type: &str) -> bool {
     matches!(view_type, "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")
 }
 
