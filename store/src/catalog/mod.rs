@@ -231,16 +231,17 @@ impl Catalog {
         let _guard = self.ddl.lock().await;
         let current = self.table_for_control(name)?;
         let mut next = TableMeta::clone(&current);
-        if let Err(e) = change(&mut next) {
+        let changed = match change(&mut next) {
+            Ok(()) if next == *current => Ok(false),
+            Ok(()) => self.persist(storage, &next).await.map(|()| true),
+            Err(e) => Err(e),
+        };
+        if !matches!(changed, Ok(true)) {
             // `change` may have switched storage to logging more for a stream or recovery
-            // window that is not opening after all.
+            // window that is not opening after all: the definition in force says what to log.
             storage.set_log_detail(current.table_id(), log_detail(&current));
-            return Err(e);
+            return changed.map(|_| current);
         }
-        if next == *current {
-            return Ok(current);
-        }
-        self.persist(storage, &next).await?;
         publish_to_storage(storage, &next);
         let next = Arc::new(next);
         self.tables
@@ -557,6 +558,15 @@ mod tests {
                 })
                 .await;
             assert!(failed.is_err());
+            assert_eq!(overwrite(&storage, &meta).await, feed_only);
+            // So does one that changes nothing after all.
+            let unchanged = catalog
+                .update(&storage, "alpha", |t| {
+                    storage.set_log_detail(t.table_id(), LogDetail::Full);
+                    Ok(())
+                })
+                .await;
+            assert!(unchanged.is_ok());
             assert_eq!(overwrite(&storage, &meta).await, feed_only);
 
             // Each definition in turn, and what the records written under it carry.
