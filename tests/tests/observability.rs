@@ -103,7 +103,8 @@ fn prometheus_binary() -> PathBuf {
 }
 
 /// A port that was free a moment ago. Prometheus cannot listen on port 0 and report the
-/// port back, so the test picks one; the window for another process to take it is tiny.
+/// port back, so the test picks one; should another process take it in between, Prometheus
+/// exits at start-up and [`Prometheus::start`] tries another.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -116,9 +117,25 @@ fn host_port(endpoint: &str) -> String {
     endpoint.trim_start_matches("http://").to_string()
 }
 
+/// Start-ups tried before a test gives up on Prometheus.
+const PROMETHEUS_START_ATTEMPTS: usize = 3;
+
 impl Prometheus {
     /// Starts Prometheus scraping `targets` (job name, HOST:PORT) every second.
     fn start(targets: &[(&str, String)]) -> Prometheus {
+        let mut failures = Vec::new();
+        for _ in 0..PROMETHEUS_START_ATTEMPTS {
+            match Self::try_start(targets, free_port()) {
+                Ok(prometheus) => return prometheus,
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!("prometheus did not start: {failures:#?}");
+    }
+
+    /// One start-up on `port`; `Err` with its exit status and log when it exits before it is
+    /// ready (a port taken since [`free_port`] chose it).
+    fn try_start(targets: &[(&str, String)], port: u16) -> Result<Prometheus, String> {
         let binary = prometheus_binary();
         let dir = tempfile::Builder::new()
             .prefix("observability-prom-")
@@ -137,7 +154,7 @@ impl Prometheus {
         std::fs::write(&config_path, config).unwrap();
         let log_path = dir.path().join("prometheus.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let listen = format!("127.0.0.1:{}", free_port());
+        let listen = format!("127.0.0.1:{port}");
         let child = Command::new(&binary)
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!(
@@ -166,7 +183,8 @@ impl Prometheus {
                 break;
             }
             if let Some(status) = prometheus.child.try_wait().unwrap() {
-                panic!("prometheus exited at start-up ({status})");
+                let log = std::fs::read_to_string(&prometheus.log_path).unwrap_or_default();
+                return Err(format!("exited at start-up on {listen} ({status}): {log}"));
             }
             assert!(
                 started.elapsed() < PROMETHEUS_START_DEADLINE,
@@ -174,7 +192,7 @@ impl Prometheus {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        prometheus
+        Ok(prometheus)
     }
 
     /// Instant query; returns the `data.result` vector (or scalar as one element).
@@ -559,4 +577,21 @@ async fn every_dashboard_expression_returns_data_from_a_live_cluster() {
         "all {} dashboard expressions returned data",
         expressions.len()
     );
+}
+
+/// A port taken between `free_port` and Prometheus binding it is a failed start-up that
+/// `Prometheus::start` retries elsewhere, not a hung or failed test.
+#[test]
+fn prometheus_on_a_taken_port_is_reported_as_a_failed_start() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let failure = Prometheus::try_start(&[], port).err();
+    assert!(
+        failure
+            .as_deref()
+            .is_some_and(|f| f.contains("exited at start-up")),
+        "{failure:?}"
+    );
+    let prometheus = Prometheus::start(&[]);
+    assert!(!prometheus.url.ends_with(&format!(":{port}")));
 }
