@@ -361,26 +361,8 @@ impl Storage {
         exclusive_start: Option<&Item>,
     ) -> Result<ItemIter<'a>, StorageError> {
         let prefix = keys::table_prefix(table_id, index.index_id);
-        let at_hash = |hash: u64| {
-            let mut key = prefix.to_vec();
-            key.extend_from_slice(&hash.to_be_bytes());
-            key
-        };
-        let (mut lower, upper) = match segment {
-            None => (
-                Bound::Included(prefix.to_vec()),
-                keys::prefix_upper(&prefix),
-            ),
-            Some((s, total)) => match keys::segment_hash_range(s, total) {
-                None => return Ok(Box::new(std::iter::empty())),
-                Some((lo, hi)) => (
-                    Bound::Included(at_hash(lo)),
-                    match hi {
-                        Some(hi) => Bound::Excluded(at_hash(hi)),
-                        None => keys::prefix_upper(&prefix),
-                    },
-                ),
-            },
+        let Some((mut lower, upper)) = keys::scan_bounds(&prefix, segment) else {
+            return Ok(Box::new(std::iter::empty()));
         };
         if let Some(start) = exclusive_start {
             if let Some(start_key) = entry_key(table_id, table_schema, index, start) {

@@ -116,6 +116,31 @@ pub fn segment_hash_range(segment: u32, total: u32) -> Option<(u64, Option<u64>)
     Some((lo, hi))
 }
 
+/// Lower and upper bounds of a range of engine keys.
+pub type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// The key range a scan of everything under `prefix` (a table or one of its indexes)
+/// reads: all of it, or with `segment = Some((s, total))` the keys whose partition hash
+/// (the 8 bytes after the prefix) falls in that segment's [`segment_hash_range`]. `None`
+/// for an invalid segment, which reads nothing.
+pub fn scan_bounds(prefix: &[u8], segment: Option<(u32, u32)>) -> Option<KeyRange> {
+    let at_hash = |hash: u64| {
+        let mut key = Vec::with_capacity(prefix.len() + 8);
+        key.extend_from_slice(prefix);
+        key.extend_from_slice(&hash.to_be_bytes());
+        key
+    };
+    let Some((s, total)) = segment else {
+        return Some((Bound::Included(prefix.to_vec()), prefix_upper(prefix)));
+    };
+    let (lo, hi) = segment_hash_range(s, total)?;
+    let upper = match hi {
+        Some(hi) => Bound::Excluded(at_hash(hi)),
+        None => prefix_upper(prefix),
+    };
+    Some((Bound::Included(at_hash(lo)), upper))
+}
+
 /// The smallest value of the same type that is greater than every value starting with
 /// `prefix` (the exclusive end of `begins_with(sk, prefix)`), or `None` if no such value
 /// exists (then the partition's end bounds the range). `None` also for non-S/B values.
@@ -262,6 +287,23 @@ mod tests {
         assert_eq!(segment_hash_range(0, 0), None);
         assert_eq!(segment_hash_range(3, 3), None);
         assert_eq!(segment_hash_range(1, 2), Some((1 << 63, None)));
+    }
+
+    #[test]
+    fn scan_bounds_cover_the_prefix_or_one_segment_of_its_hashes() {
+        let prefix = table_prefix(7, 2);
+        let under = |hash: u64| [&prefix[..], &hash.to_be_bytes()].concat();
+        let (lower, upper) = scan_bounds(&prefix, None).unwrap();
+        assert_eq!(lower, Bound::Included(prefix.to_vec()));
+        assert_eq!(upper, prefix_upper(&prefix));
+        let (lower, upper) = scan_bounds(&prefix, Some((0, 2))).unwrap();
+        assert_eq!(lower, Bound::Included(under(0)));
+        assert_eq!(upper, Bound::Excluded(under(1 << 63)));
+        // The last segment ends where the prefix does.
+        let (lower, upper) = scan_bounds(&prefix, Some((1, 2))).unwrap();
+        assert_eq!(lower, Bound::Included(under(1 << 63)));
+        assert_eq!(upper, prefix_upper(&prefix));
+        assert_eq!(scan_bounds(&prefix, Some((2, 2))), None);
     }
 
     #[test]

@@ -521,27 +521,8 @@ impl Storage {
         exclusive_start: Option<&PrimaryKey>,
     ) -> Result<ItemIter<'a>, StorageError> {
         let prefix = keys::table_prefix(table.table_id, keys::TABLE_INDEX);
-        let at_hash = |hash: u64| {
-            let mut key = Vec::with_capacity(keys::TABLE_PREFIX_LEN + 8);
-            key.extend_from_slice(&prefix);
-            key.extend_from_slice(&hash.to_be_bytes());
-            key
-        };
-        let (mut lower, upper) = match segment {
-            None => (
-                Bound::Included(prefix.to_vec()),
-                keys::prefix_upper(&prefix),
-            ),
-            Some((s, total)) => match keys::segment_hash_range(s, total) {
-                None => return Ok(Box::new(std::iter::empty())),
-                Some((lo, hi)) => (
-                    Bound::Included(at_hash(lo)),
-                    match hi {
-                        Some(hi) => Bound::Excluded(at_hash(hi)),
-                        None => keys::prefix_upper(&prefix),
-                    },
-                ),
-            },
+        let Some((mut lower, upper)) = keys::scan_bounds(&prefix, segment) else {
+            return Ok(Box::new(std::iter::empty()));
         };
         if let Some(start) = exclusive_start {
             lower = keys::tighter_lower(
