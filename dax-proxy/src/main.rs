@@ -10,33 +10,10 @@ use dax_proxy::config::{Args, Config};
 // throughput difference between the two.
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DAX_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn")
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let config = match Config::from_args(Args::parse()) {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("dax-proxy: {message}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    let runtime = match shared::runtime::build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("dax-proxy: cannot start the runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(dax_proxy::serve(config)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("dax-proxy: {message}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    shared::runtime::run_daemon(
+        "dax-proxy",
+        "DAX_LOG",
+        || Config::from_args(Args::parse()),
+        dax_proxy::serve,
+    )
 }

@@ -9,6 +9,11 @@
 //! they measure now run on the same kind of runtime. On more cores, one worker per core.
 //! `TOKIO_WORKER_THREADS`, tokio's own variable, sets the count instead, as it does for any
 //! tokio program (the integration tests pass with it set to 1).
+//!
+//! [`run_daemon`] is the `main` both daemons share: logging, flags, runtime, serve.
+
+use std::future::Future;
+use std::process::ExitCode;
 
 use tokio::runtime::{Builder, Runtime};
 
@@ -27,4 +32,48 @@ pub fn build() -> std::io::Result<Runtime> {
         builder
     };
     builder.enable_all().build()
+}
+
+/// A daemon's whole `main`: logs to stderr filtered by the `log_var` environment variable
+/// (default: info, the engine's own chatter at warn), builds its configuration (`Err`: a
+/// usage error, exit status 2), and runs `serve` on the runtime until it returns (`Err`:
+/// exit status 1). Every message is prefixed with the daemon's `name`.
+pub fn run_daemon<C, Fut>(
+    name: &str,
+    log_var: &str,
+    config: impl FnOnce() -> Result<C, String>,
+    serve: impl FnOnce(C) -> Fut,
+) -> ExitCode
+where
+    Fut: Future<Output = Result<(), String>>,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env(log_var).unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match config() {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("{name}: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{name}: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{name}: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }
