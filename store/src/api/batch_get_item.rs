@@ -18,7 +18,7 @@
 //! Capacity is charged per item read (ceil(size / 4 KB), half when eventually consistent),
 //! reported as one entry per table.
 //!
-//! The helpers at the end ([`Problems`], [`PerTable`]) are shared by the other batch and
+//! The helper at the end ([`PerTable`]) is shared by the other batch and
 //! transaction handlers.
 
 use std::collections::BTreeMap;
@@ -29,7 +29,7 @@ use shared::model::PrimaryKey;
 use shared::wire::error::ApiError;
 use shared::wire::ops::batch_get_item::{BatchGetItemInput, BatchGetItemOutput, KeysAndAttributes};
 use shared::wire::ops::common::{Capacity, ConsumedCapacity, ReturnConsumedCapacity};
-use shared::wire::ops::validate::{is_valid_name, MAX_VIOLATIONS, NAME_PATTERN};
+use shared::wire::ops::validate::Violations;
 
 use super::item_write::{storage_failure, CAPACITY_VALUES};
 use super::read_item::ReadItem;
@@ -210,15 +210,17 @@ fn parse_projection(request: &KeysAndAttributes) -> Result<Option<Projection>, A
 
 /// Request-model constraints, all reported at once.
 fn check_constraints(input: &BatchGetItemInput) -> Result<(), ApiError> {
-    let mut p = Problems::default();
+    let mut p = Violations::new();
     p.enumeration(
         "returnConsumedCapacity",
         input.return_consumed_capacity.as_deref(),
         CAPACITY_VALUES,
     );
     match &input.request_items {
-        None => p.not_null("requestItems"),
-        Some(items) if items.is_empty() => p.value(
+        None => {
+            p.not_null("requestItems", false);
+        }
+        Some(items) if items.is_empty() => p.push(
             Some("{}"),
             "requestItems",
             "Member must have length greater than or equal to 1",
@@ -228,8 +230,10 @@ fn check_constraints(input: &BatchGetItemInput) -> Result<(), ApiError> {
             for (table, request) in items {
                 let path = format!("requestItems.{table}.member.keys");
                 match &request.keys {
-                    None => p.not_null(&path),
-                    Some(keys) if keys.is_empty() => p.value(
+                    None => {
+                        p.not_null(&path, false);
+                    }
+                    Some(keys) if keys.is_empty() => p.push(
                         Some("[]"),
                         &path,
                         "Member must have length greater than or equal to 1",
@@ -242,7 +246,7 @@ fn check_constraints(input: &BatchGetItemInput) -> Result<(), ApiError> {
                 if let Some(names) = &request.attributes_to_get {
                     let path = format!("requestItems.{table}.member.attributesToGet");
                     if names.is_empty() {
-                        p.value(
+                        p.push(
                             Some("[]"),
                             &path,
                             "Member must have length greater than or equal to 1",
@@ -258,141 +262,6 @@ fn check_constraints(input: &BatchGetItemInput) -> Result<(), ApiError> {
 }
 
 // ---------------------------------------------------------------- shared helpers
-
-/// Collects request-model violations (DYNAMODB.md §1 row 11) and renders them as
-/// `N validation error(s) detected: ...`, at most [`MAX_VIOLATIONS`] of them.
-///
-/// Besides `Value 'v' at 'path'` and `Value null at 'path'` it has the `Value at 'path'`
-/// form DynamoDB uses for collections whose Java rendering it would echo (lists of keys,
-/// maps of requests): that echo cannot be reproduced, so it is left out, as the service's
-/// newer validation layer does.
-#[derive(Debug, Default)]
-pub(crate) struct Problems {
-    errors: Vec<String>,
-}
-
-impl Problems {
-    fn push(&mut self, text: String) {
-        if self.errors.len() < MAX_VIOLATIONS {
-            self.errors.push(text);
-        }
-    }
-
-    /// `Value 'v' at 'path' ...` (`Value null at` when `shown` is `None`).
-    pub(crate) fn value(&mut self, shown: Option<&str>, path: &str, constraint: &str) {
-        let shown = match shown {
-            Some(v) => format!("'{v}'"),
-            None => "null".to_string(),
-        };
-        self.push(format!(
-            "Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
-        ));
-    }
-
-    /// `Value at 'path' ...`, for a collection that is not echoed.
-    pub(crate) fn unechoed(&mut self, path: &str, constraint: &str) {
-        self.push(format!(
-            "Value at '{path}' failed to satisfy constraint: {constraint}"
-        ));
-    }
-
-    pub(crate) fn not_null(&mut self, path: &str) {
-        self.value(None, path, "Member must not be null");
-    }
-
-    /// An enumeration member: absent passes.
-    pub(crate) fn enumeration(&mut self, path: &str, value: Option<&str>, allowed: &[&str]) {
-        if let Some(v) = value {
-            if !allowed.contains(&v) {
-                self.value(
-                    Some(v),
-                    path,
-                    &format!(
-                        "Member must satisfy enum value set: [{}]",
-                        allowed.join(", ")
-                    ),
-                );
-            }
-        }
-    }
-
-    /// A string's length in characters.
-    pub(crate) fn length(&mut self, path: &str, value: &str, min: usize, max: usize) {
-        let len = value.chars().count();
-        if len < min {
-            self.value(
-                Some(value),
-                path,
-                &format!("Member must have length greater than or equal to {min}"),
-            );
-        }
-        if len > max {
-            self.value(
-                Some(value),
-                path,
-                &format!("Member must have length less than or equal to {max}"),
-            );
-        }
-    }
-
-    /// A required table name inside a structure: the name pattern and 3 to 255 characters,
-    /// or a table ARN of 1 to 1024 characters.
-    pub(crate) fn table_name(&mut self, path: &str, value: Option<&str>) {
-        match value {
-            None => self.not_null(path),
-            Some(v) if v.starts_with("arn:") => self.length(path, v, 1, 1024),
-            Some(v) => {
-                if !is_valid_name(v) {
-                    self.value(
-                        Some(v),
-                        path,
-                        &format!("Member must satisfy regular expression pattern: {NAME_PATTERN}"),
-                    );
-                }
-                self.length(path, v, 3, 255);
-            }
-        }
-    }
-
-    /// Table names as map keys (`RequestItems`): one violation for the whole map when any
-    /// key is not a valid name (ARNs are accepted).
-    pub(crate) fn map_keys_are_table_names<'a>(
-        &mut self,
-        path: &str,
-        mut names: impl Iterator<Item = &'a str>,
-    ) {
-        let bad = names.any(|n| {
-            if n.starts_with("arn:") {
-                n.chars().count() > 1024
-            } else {
-                !is_valid_name(n) || !(3..=255).contains(&n.chars().count())
-            }
-        });
-        if bad {
-            self.unechoed(
-                path,
-                &format!(
-                    "Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member must have length greater than or equal to 3, Member must satisfy regular expression pattern: {NAME_PATTERN}]"
-                ),
-            );
-        }
-    }
-
-    /// `Ok` when nothing was violated, else the one ValidationException listing them.
-    pub(crate) fn finish(self) -> Result<(), ApiError> {
-        match self.errors.len() {
-            0 => Ok(()),
-            1 => Err(ApiError::validation(format!(
-                "1 validation error detected: {}",
-                self.errors.join("; ")
-            ))),
-            n => Err(ApiError::validation(format!(
-                "{n} validation errors detected: {}",
-                self.errors.join("; ")
-            ))),
-        }
-    }
-}
 
 /// Capacity units summed per table, in the order tables were first charged.
 #[derive(Debug, Default)]

@@ -30,13 +30,14 @@ use shared::wire::ops::batch_write_item::{
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::validate::member_path;
 
-use super::batch_get_item::{PerTable, Problems};
+use super::batch_get_item::PerTable;
 use super::item_write::{
     self, key_of_put_item, storage_failure, WriteAction, WritePlan, CAPACITY_VALUES, METRICS_VALUES,
 };
 use crate::app::App;
 use crate::catalog::TableMeta;
 use crate::storage::Cause;
+use shared::wire::ops::validate::Violations;
 
 /// Most write requests in one call, across all tables.
 pub const MAX_REQUESTS: usize = 25;
@@ -197,7 +198,7 @@ pub(crate) fn collection_metrics<'a>(
 
 /// Request-model constraints, all reported at once.
 fn check_constraints(input: &BatchWriteItemInput) -> Result<(), ApiError> {
-    let mut p = Problems::default();
+    let mut p = Violations::new();
     p.enumeration(
         "returnConsumedCapacity",
         input.return_consumed_capacity.as_deref(),
@@ -209,8 +210,10 @@ fn check_constraints(input: &BatchWriteItemInput) -> Result<(), ApiError> {
         METRICS_VALUES,
     );
     match &input.request_items {
-        None => p.not_null("requestItems"),
-        Some(items) if items.is_empty() => p.value(
+        None => {
+            p.not_null("requestItems", false);
+        }
+        Some(items) if items.is_empty() => p.push(
             Some("{}"),
             "requestItems",
             "Member must have length greater than or equal to 1",
@@ -231,12 +234,12 @@ fn check_constraints(input: &BatchWriteItemInput) -> Result<(), ApiError> {
                     let parent = format!("requestItems.{table}.member");
                     if let Some(delete) = &request.delete_request {
                         if delete.key.is_none() {
-                            p.not_null(&member_path(&parent, i, "deleteRequest.key"));
+                            p.not_null(&member_path(&parent, i, "deleteRequest.key"), false);
                         }
                     }
                     if let Some(put) = &request.put_request {
                         if put.item.is_none() {
-                            p.not_null(&member_path(&parent, i, "putRequest.item"));
+                            p.not_null(&member_path(&parent, i, "putRequest.item"), false);
                         }
                     }
                 }

@@ -30,15 +30,12 @@ pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput<Read
         input.return_consumed_capacity.as_deref(),
         CAPACITY_VALUES,
     );
-    if let Some(names) = &input.attributes_to_get {
-        v.list_length(
-            "attributesToGet",
-            &format!("[{}]", names.join(", ")),
-            names.len(),
-            1,
-            usize::MAX,
-        );
-    }
+    v.names_length(
+        "attributesToGet",
+        input.attributes_to_get.as_deref(),
+        1,
+        usize::MAX,
+    );
     v.finish()?;
     let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
 

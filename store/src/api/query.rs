@@ -29,7 +29,9 @@ use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::query::{QueryInput, QueryOutput};
 
 use super::read_item::ReadItem;
-use super::read_page::{self, Constraints, PagePlan, ReadOp, Select};
+use shared::wire::ops::validate::Violations;
+
+use super::read_page::{self, PagePlan, ReadOp, Select};
 use crate::app::App;
 use crate::storage::SortRange;
 
@@ -243,29 +245,29 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
 
 /// Request-model constraints, in the order DynamoDB reports them.
 fn check_constraints(input: &QueryInput) -> Result<(), ApiError> {
-    let mut c = Constraints::default();
+    let mut c = Violations::new();
     c.enumeration("select", input.select.as_deref(), read_page::SELECT_VALUES);
-    c.index_name("indexName", input.index_name.as_deref());
+    c.name("indexName", input.index_name.as_deref(), 3, 255);
     c.enumeration(
         "returnConsumedCapacity",
         input.return_consumed_capacity.as_deref(),
         read_page::CAPACITY_VALUES,
     );
-    c.legacy_conditions("queryFilter", input.query_filter.as_ref());
-    c.table_name("tableName", input.table_name.as_deref());
+    read_page::check_legacy_conditions(&mut c, "queryFilter", input.query_filter.as_ref());
+    c.member_table_name("tableName", input.table_name.as_deref());
     c.enumeration(
         "conditionalOperator",
         input.conditional_operator.as_deref(),
         read_page::CONDITIONAL_OPERATOR_VALUES,
     );
-    c.list_length(
+    c.names_length(
         "attributesToGet",
         input.attributes_to_get.as_deref(),
         1,
         255,
     );
     c.at_least("limit", input.limit, 1);
-    c.legacy_conditions("keyConditions", input.key_conditions.as_ref());
+    read_page::check_legacy_conditions(&mut c, "keyConditions", input.key_conditions.as_ref());
     c.finish()
 }
 

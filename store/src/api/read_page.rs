@@ -26,6 +26,7 @@ use shared::model::{Item, KeySchema, PrimaryKey};
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::{ConsumedCapacity, ReturnConsumedCapacity};
 use shared::wire::ops::query::Condition as LegacyCondition;
+use shared::wire::ops::validate::Violations;
 
 use super::read_item::ReadItem;
 use crate::catalog::{ProjectionType, TableMeta};
@@ -33,9 +34,6 @@ use crate::storage::{ItemIter, StorageError, StoredItem};
 
 /// DynamoDB's page size cap: 1 MB of items read.
 pub const PAGE_BYTES: usize = 1024 * 1024;
-
-/// At most this many model-constraint errors are reported in one message (as DynamoDB).
-const MAX_CONSTRAINT_ERRORS: usize = 10;
 
 /// Enumerations of the request model, in the order DynamoDB lists them in its messages.
 pub const SELECT_VALUES: &[&str] = &[
@@ -62,184 +60,29 @@ pub const COMPARISON_OPERATOR_VALUES: &[&str] = &[
     "CONTAINS",
 ];
 
-/// Collects model-constraint violations (DYNAMODB.md §1 row 11) and renders them as
-/// `N validation error(s) detected: Value 'v' at 'path' failed to satisfy constraint: ...`.
-#[derive(Debug, Default)]
-pub struct Constraints {
-    errors: Vec<String>,
-}
-
-impl Constraints {
-    fn push(&mut self, value: Option<&str>, path: &str, constraint: &str) {
-        if self.errors.len() >= MAX_CONSTRAINT_ERRORS {
-            return;
-        }
-        let value = match value {
-            Some(v) => format!("'{v}'"),
-            None => "null".to_string(),
+/// Legacy conditions (`KeyConditions`, `QueryFilter`, `ScanFilter`): each entry's
+/// ComparisonOperator is required and must be a known operator.
+pub fn check_legacy_conditions(
+    v: &mut Violations,
+    path: &str,
+    conditions: Option<&std::collections::HashMap<String, LegacyCondition>>,
+) {
+    let Some(conditions) = conditions else { return };
+    let mut names: Vec<&String> = conditions.keys().collect();
+    names.sort();
+    for name in names {
+        let Some(condition) = conditions.get(name) else {
+            continue;
         };
-        self.errors.push(format!(
-            "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
-        ));
-    }
-
-    /// An enumeration member: absent is fine, any other value is listed with the allowed set.
-    pub fn enumeration(&mut self, path: &str, value: Option<&str>, allowed: &[&str]) {
-        if let Some(v) = value {
-            if !allowed.contains(&v) {
-                self.push(
-                    Some(v),
-                    path,
-                    &format!(
-                        "Member must satisfy enum value set: [{}]",
-                        allowed.join(", ")
-                    ),
-                );
-            }
-        }
-    }
-
-    /// A required table name: not null, the name pattern, 3 to 255 characters. A table ARN
-    /// (which the current model also accepts) only has to be 1 to 1024 characters.
-    pub fn table_name(&mut self, path: &str, value: Option<&str>) {
-        match value {
-            None => self.push(None, path, "Member must not be null"),
-            Some(v) if v.starts_with("arn:") => {
-                if v.chars().count() > 1024 {
-                    self.push(
-                        Some(v),
-                        path,
-                        "Member must have length less than or equal to 1024",
-                    );
-                }
-            }
-            Some(v) => self.name(path, v),
-        }
-    }
-
-    /// An optional index name: the name pattern, 3 to 255 characters.
-    pub fn index_name(&mut self, path: &str, value: Option<&str>) {
-        if let Some(v) = value {
-            self.name(path, v);
-        }
-    }
-
-    fn name(&mut self, path: &str, v: &str) {
-        if !is_valid_name(v) {
-            self.push(
-                Some(v),
-                path,
-                "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
-            );
-        }
-        let len = v.chars().count();
-        if len < 3 {
-            self.push(
-                Some(v),
-                path,
-                "Member must have length greater than or equal to 3",
-            );
-        }
-        if len > 255 {
-            self.push(
-                Some(v),
-                path,
-                "Member must have length less than or equal to 255",
+        let member = format!("{path}.{name}.member.comparisonOperator");
+        if v.not_null(&member, condition.comparison_operator.is_some()) {
+            v.enumeration(
+                &member,
+                condition.comparison_operator.as_deref(),
+                COMPARISON_OPERATOR_VALUES,
             );
         }
     }
-
-    /// An integer with a lower bound.
-    pub fn at_least(&mut self, path: &str, value: Option<i64>, min: i64) {
-        if let Some(v) = value {
-            if v < min {
-                self.push(
-                    Some(&v.to_string()),
-                    path,
-                    &format!("Member must have value greater than or equal to {min}"),
-                );
-            }
-        }
-    }
-
-    /// An integer with an upper bound.
-    pub fn at_most(&mut self, path: &str, value: Option<i64>, max: i64) {
-        if let Some(v) = value {
-            if v > max {
-                self.push(
-                    Some(&v.to_string()),
-                    path,
-                    &format!("Member must have value less than or equal to {max}"),
-                );
-            }
-        }
-    }
-
-    /// A list of names with a length range (AttributesToGet: 1 to 255).
-    pub fn list_length(&mut self, path: &str, value: Option<&[String]>, min: usize, max: usize) {
-        if let Some(list) = value {
-            let shown = format!("[{}]", list.join(", "));
-            if list.len() < min {
-                self.push(
-                    Some(&shown),
-                    path,
-                    &format!("Member must have length greater than or equal to {min}"),
-                );
-            }
-            if list.len() > max {
-                self.push(
-                    Some(&shown),
-                    path,
-                    &format!("Member must have length less than or equal to {max}"),
-                );
-            }
-        }
-    }
-
-    /// Legacy conditions (`KeyConditions`, `QueryFilter`, `ScanFilter`): each entry's
-    /// ComparisonOperator is required and must be a known operator.
-    pub fn legacy_conditions(
-        &mut self,
-        path: &str,
-        conditions: Option<&std::collections::HashMap<String, shared::wire::ops::query::Condition>>,
-    ) {
-        let Some(conditions) = conditions else { return };
-        let mut names: Vec<&String> = conditions.keys().collect();
-        names.sort();
-        for name in names {
-            let Some(condition) = conditions.get(name) else {
-                continue;
-            };
-            let member = format!("{path}.{name}.member.comparisonOperator");
-            match condition.comparison_operator.as_deref() {
-                None => self.push(None, &member, "Member must not be null"),
-                Some(op) => self.enumeration(&member, Some(op), COMPARISON_OPERATOR_VALUES),
-            }
-        }
-    }
-
-    /// `Ok` when nothing was violated, else the one ValidationException listing them all.
-    pub fn finish(self) -> Result<(), ApiError> {
-        match self.errors.len() {
-            0 => Ok(()),
-            1 => Err(ApiError::validation(format!(
-                "1 validation error detected: {}",
-                self.errors.join("; ")
-            ))),
-            n => Err(ApiError::validation(format!(
-                "{n} validation errors detected: {}",
-                self.errors.join("; ")
-            ))),
-        }
-    }
-}
-
-/// DynamoDB's table and index name pattern `[a-zA-Z0-9_.-]+`.
-fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Which operation is asking; a few messages differ between Query and Scan.
@@ -884,44 +727,6 @@ mod tests {
                 items: Some(vec![]),
                 ..Page::default()
             }
-        );
-    }
-
-    #[test]
-    fn constraints_render_dynamodb_messages() {
-        let mut c = Constraints::default();
-        c.enumeration("select", Some("BOGUS"), SELECT_VALUES);
-        c.table_name("tableName", Some("ab"));
-        c.at_least("limit", Some(0), 1);
-        let err = c.finish().unwrap_err();
-        assert_eq!(
-            err.message.as_deref(),
-            Some(
-                "3 validation errors detected: Value 'BOGUS' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]; \
-                 Value 'ab' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3; \
-                 Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
-            )
-        );
-        let mut one = Constraints::default();
-        one.table_name("tableName", None);
-        assert_eq!(
-            one.finish().unwrap_err().message.as_deref(),
-            Some("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
-        );
-        let mut ok = Constraints::default();
-        ok.table_name("tableName", Some("acc_1.t-x"));
-        ok.at_most("totalSegments", Some(1_000_000), 1_000_000);
-        assert!(ok.finish().is_ok());
-    }
-
-    #[test]
-    fn empty_table_name_fails_pattern_and_length() {
-        let mut c = Constraints::default();
-        c.table_name("tableName", Some(""));
-        let msg = c.finish().unwrap_err().message.unwrap();
-        assert!(
-            msg.starts_with("2 validation errors detected: Value '' at 'tableName'"),
-            "{msg}"
         );
     }
 

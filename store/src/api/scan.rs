@@ -24,7 +24,9 @@ use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::scan::{ScanInput, ScanOutput};
 
 use super::read_item::ReadItem;
-use super::read_page::{self, Constraints, PagePlan, ReadOp, Select};
+use shared::wire::ops::validate::Violations;
+
+use super::read_page::{self, PagePlan, ReadOp, Select};
 use crate::app::App;
 
 /// Most segments a parallel scan may have.
@@ -184,9 +186,9 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
 
 /// Request-model constraints, in the order DynamoDB reports them.
 fn check_constraints(input: &ScanInput) -> Result<(), ApiError> {
-    let mut c = Constraints::default();
+    let mut c = Violations::new();
     c.enumeration("select", input.select.as_deref(), read_page::SELECT_VALUES);
-    c.index_name("indexName", input.index_name.as_deref());
+    c.name("indexName", input.index_name.as_deref(), 3, 255);
     c.at_least("totalSegments", input.total_segments, 1);
     c.at_most("totalSegments", input.total_segments, MAX_TOTAL_SEGMENTS);
     c.enumeration(
@@ -194,17 +196,17 @@ fn check_constraints(input: &ScanInput) -> Result<(), ApiError> {
         input.return_consumed_capacity.as_deref(),
         read_page::CAPACITY_VALUES,
     );
-    c.table_name("tableName", input.table_name.as_deref());
+    c.member_table_name("tableName", input.table_name.as_deref());
     c.enumeration(
         "conditionalOperator",
         input.conditional_operator.as_deref(),
         read_page::CONDITIONAL_OPERATOR_VALUES,
     );
-    c.legacy_conditions("scanFilter", input.scan_filter.as_ref());
+    read_page::check_legacy_conditions(&mut c, "scanFilter", input.scan_filter.as_ref());
     c.at_least("segment", input.segment, 0);
     c.at_most("segment", input.segment, MAX_TOTAL_SEGMENTS - 1);
     c.at_least("limit", input.limit, 1);
-    c.list_length(
+    c.names_length(
         "attributesToGet",
         input.attributes_to_get.as_deref(),
         1,

@@ -26,12 +26,13 @@ use shared::wire::ops::transact_get_items::{
 };
 use shared::wire::ops::validate::member_path;
 
-use super::batch_get_item::{PerTable, Problems};
+use super::batch_get_item::PerTable;
 use super::item_write::{storage_failure, CAPACITY_VALUES};
 use crate::app::App;
 use crate::capacity;
 use crate::catalog::TableMeta;
 use crate::storage::{Cause, Mutation};
+use shared::wire::ops::validate::Violations;
 
 /// Most actions in one transaction.
 pub const MAX_ACTIONS: usize = 100;
@@ -149,15 +150,17 @@ fn check_constraints(input: &TransactGetItemsInput) -> Result<(), ApiError> {
     {
         return Err(ApiError::validation(TOO_MANY_ACTIONS));
     }
-    let mut p = Problems::default();
+    let mut p = Violations::new();
     p.enumeration(
         "returnConsumedCapacity",
         input.return_consumed_capacity.as_deref(),
         CAPACITY_VALUES,
     );
     match &input.transact_items {
-        None => p.not_null("transactItems"),
-        Some(items) if items.is_empty() => p.value(
+        None => {
+            p.not_null("transactItems", false);
+        }
+        Some(items) if items.is_empty() => p.push(
             Some("[]"),
             "transactItems",
             "Member must have length greater than or equal to 1",
@@ -166,13 +169,13 @@ fn check_constraints(input: &TransactGetItemsInput) -> Result<(), ApiError> {
             for (i, action) in items.iter().enumerate() {
                 let path = member_path("transactItems", i, "get");
                 let Some(get) = &action.get else {
-                    p.not_null(&path);
+                    p.not_null(&path, false);
                     continue;
                 };
                 if get.key.is_none() {
-                    p.not_null(&format!("{path}.key"));
+                    p.not_null(&format!("{path}.key"), false);
                 }
-                p.table_name(&format!("{path}.tableName"), get.table_name.as_deref());
+                p.member_table_name(&format!("{path}.tableName"), get.table_name.as_deref());
             }
         }
     }

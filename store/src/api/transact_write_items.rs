@@ -42,7 +42,7 @@ use shared::wire::ops::transact_write_items::{
 };
 use shared::wire::ops::validate::member_path;
 
-use super::batch_get_item::{PerTable, Problems};
+use super::batch_get_item::PerTable;
 use super::batch_write_item::collection_metrics;
 use super::idempotency::{self, Claim};
 use super::item_write::{
@@ -54,6 +54,7 @@ use crate::app::App;
 use crate::capacity;
 use crate::catalog::TableMeta;
 use crate::storage::{Cause, Mutation};
+use shared::wire::ops::validate::Violations;
 
 /// An action element that does not hold exactly one action.
 pub const NOT_ONE_ACTION: &str =
@@ -320,7 +321,7 @@ fn check_constraints(input: &TransactWriteItemsInput) -> Result<(), ApiError> {
     {
         return Err(ApiError::validation(TOO_MANY_ACTIONS));
     }
-    let mut p = Problems::default();
+    let mut p = Violations::new();
     p.enumeration(
         "returnConsumedCapacity",
         input.return_consumed_capacity.as_deref(),
@@ -332,11 +333,13 @@ fn check_constraints(input: &TransactWriteItemsInput) -> Result<(), ApiError> {
         METRICS_VALUES,
     );
     if let Some(token) = &input.client_request_token {
-        p.length("clientRequestToken", token, 1, 36);
+        p.length("clientRequestToken", Some(token), 1, 36);
     }
     match &input.transact_items {
-        None => p.not_null("transactItems"),
-        Some(items) if items.is_empty() => p.value(
+        None => {
+            p.not_null("transactItems", false);
+        }
+        Some(items) if items.is_empty() => p.push(
             Some("[]"),
             "transactItems",
             "Member must have length greater than or equal to 1",
@@ -350,14 +353,14 @@ fn check_constraints(input: &TransactWriteItemsInput) -> Result<(), ApiError> {
                 let path = member_path("transactItems", i, action);
                 let member = if action == "put" { "item" } else { "key" };
                 if view.item_or_key.is_none() {
-                    p.not_null(&format!("{path}.{member}"));
+                    p.not_null(&format!("{path}.{member}"), false);
                 }
-                p.table_name(&format!("{path}.tableName"), view.table_name);
+                p.member_table_name(&format!("{path}.tableName"), view.table_name);
                 if action == "update" && view.update.is_none() {
-                    p.not_null(&format!("{path}.updateExpression"));
+                    p.not_null(&format!("{path}.updateExpression"), false);
                 }
                 if action == "conditionCheck" && view.condition.is_none() {
-                    p.not_null(&format!("{path}.conditionExpression"));
+                    p.not_null(&format!("{path}.conditionExpression"), false);
                 }
                 p.enumeration(
                     &format!("{path}.returnValuesOnConditionCheckFailure"),

@@ -135,13 +135,7 @@ pub fn check_projection(v: &mut Violations, path: &str, projection: Option<&Proj
     );
     if let Some(names) = &p.non_key_attributes {
         let list_path = format!("{path}.nonKeyAttributes");
-        v.list_length(
-            &list_path,
-            &format!("[{}]", names.join(", ")),
-            names.len(),
-            1,
-            20,
-        );
+        v.names_length(&list_path, Some(names), 1, 20);
         for name in names {
             v.length(&list_path, Some(name), 1, 255);
         }

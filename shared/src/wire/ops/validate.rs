@@ -141,6 +141,63 @@ impl Violations {
         }
     }
 
+    /// A list of names' length; the list prints as `[a, b]` (AttributesToGet,
+    /// NonKeyAttributes).
+    pub fn names_length(&mut self, path: &str, names: Option<&[String]>, min: usize, max: usize) {
+        if let Some(names) = names {
+            let shown = format!("[{}]", names.join(", "));
+            self.list_length(path, &shown, names.len(), min, max);
+        }
+    }
+
+    /// `Value at 'path' ...`: the form DynamoDB uses for collections whose Java rendering
+    /// it would echo (lists of keys, maps of requests). That echo cannot be reproduced, so
+    /// it is left out, as the service's newer validation layer does.
+    pub fn unechoed(&mut self, path: &str, constraint: &str) {
+        if self.errors.len() < MAX_VIOLATIONS {
+            self.errors.push(format!(
+                "Value at '{path}' failed to satisfy constraint: {constraint}"
+            ));
+        }
+    }
+
+    /// A required table name collected with the other violations (inside a structure, or
+    /// in Query and Scan): the name pattern and 3 to 255 characters, or a table ARN of 1
+    /// to 1024 characters. Compare [`table_name`], which fails at once on the length.
+    pub fn member_table_name(&mut self, path: &str, value: Option<&str>) {
+        match value {
+            None => {
+                self.not_null(path, false);
+            }
+            Some(v) if v.starts_with("arn:") => self.length(path, Some(v), 1, 1024),
+            Some(v) => self.name(path, Some(v), 3, 255),
+        }
+    }
+
+    /// Table names as map keys (`RequestItems`): one violation for the whole map when any
+    /// key is not a valid name (ARNs are accepted).
+    pub fn map_keys_are_table_names<'a>(
+        &mut self,
+        path: &str,
+        mut names: impl Iterator<Item = &'a str>,
+    ) {
+        let bad = names.any(|n| {
+            if n.starts_with("arn:") {
+                n.chars().count() > 1024
+            } else {
+                !is_valid_name(n) || !(3..=255).contains(&n.chars().count())
+            }
+        });
+        if bad {
+            self.unechoed(
+                path,
+                &format!(
+                    "Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member must have length greater than or equal to 3, Member must satisfy regular expression pattern: {NAME_PATTERN}]"
+                ),
+            );
+        }
+    }
+
     /// An integer's lower bound.
     pub fn at_least(&mut self, path: &str, value: Option<i64>, min: i64) {
         if let Some(v) = value {
@@ -222,6 +279,60 @@ mod tests {
 
     fn message(v: Violations) -> String {
         v.finish().err().and_then(|e| e.message).unwrap_or_default()
+    }
+
+    #[test]
+    fn member_table_names_are_collected_with_the_other_violations() {
+        let mut v = Violations::new();
+        v.enumeration("select", Some("BOGUS"), &["COUNT", "ALL_ATTRIBUTES"]);
+        v.member_table_name("tableName", Some("ab"));
+        v.at_least("limit", Some(0), 1);
+        assert_eq!(
+            message(v),
+            "3 validation errors detected: Value 'BOGUS' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [COUNT, ALL_ATTRIBUTES]; \
+             Value 'ab' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3; \
+             Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        );
+        let mut v = Violations::new();
+        v.member_table_name("tableName", None);
+        assert_eq!(
+            message(v),
+            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"
+        );
+        // An empty name fails both the pattern and the length.
+        let mut v = Violations::new();
+        v.member_table_name("tableName", Some(""));
+        assert!(message(v).starts_with("2 validation errors detected: Value '' at 'tableName'"));
+        let mut v = Violations::new();
+        v.member_table_name("tableName", Some("acc_1.t-x"));
+        v.member_table_name("tableName", Some(&format!("arn:{}", "x".repeat(1000))));
+        assert!(v.finish().is_ok());
+        let mut v = Violations::new();
+        v.member_table_name("tableName", Some(&format!("arn:{}", "x".repeat(1021))));
+        assert!(message(v).contains("Member must have length less than or equal to 1024"));
+    }
+
+    #[test]
+    fn collections_are_not_echoed_and_map_keys_are_checked_as_one() {
+        let mut v = Violations::new();
+        v.unechoed(
+            "requestItems.t.member.keys",
+            "Member must have length less than or equal to 100",
+        );
+        v.map_keys_are_table_names("requestItems", ["good", "x"].into_iter());
+        v.map_keys_are_table_names("requestItems", ["good", "arn:aws:t"].into_iter());
+        let text = message(v);
+        assert!(text.starts_with(
+            "2 validation errors detected: Value at 'requestItems.t.member.keys' failed to satisfy constraint: Member must have length less than or equal to 100; \
+             Value at 'requestItems' failed to satisfy constraint: Map keys must satisfy constraint: ["
+        ), "{text}");
+        let mut v = Violations::new();
+        v.names_length("attributesToGet", Some(&[]), 1, 255);
+        v.names_length("attributesToGet", None, 1, 255);
+        assert_eq!(
+            message(v),
+            "1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        );
     }
 
     #[test]
