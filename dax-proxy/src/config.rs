@@ -74,6 +74,10 @@ pub struct Args {
     /// The region signatures must be scoped to (with `--credentials-file`).
     #[arg(long, env = "DAX_REGION", default_value = "us-east-1")]
     pub region: String,
+    /// API calls the node works on at once; more are refused with ThrottlingException,
+    /// which SDKs retry with backoff. 0: no limit.
+    #[arg(long, env = "DAX_MAX_IN_FLIGHT", default_value_t = 4096)]
+    pub max_in_flight: usize,
 }
 
 /// Validated configuration.
@@ -92,6 +96,8 @@ pub struct Config {
     /// Keys that API calls must be signed with, if signatures are verified.
     pub keys: Option<Arc<KeyStore>>,
     pub region: String,
+    /// API calls admitted at once (0: no limit); see `admission`.
+    pub max_in_flight: usize,
 }
 
 impl Config {
@@ -122,6 +128,7 @@ impl Config {
                 None => None,
             },
             region: args.region,
+            max_in_flight: args.max_in_flight,
         })
     }
 }

@@ -9,6 +9,7 @@
 //! | EstimatedDbSize | `dax_item_cache_bytes`, `dax_query_cache_bytes` (+ `_entries`) |
 //! | TotalRequestCount, <Op>RequestCount | `dax_requests_total{op}` |
 //! | ErrorRequestCount / FaultRequestCount | `dax_request_errors_total{op,kind="user"\|"fault"}` |
+//! | ThrottledRequestCount | `dax_throttled_requests_total` |
 //! | (latency) | `dax_request_duration_seconds{op}` |
 //! | (forwarded writes) | `dax_forwarded_writes_total` |
 //! | (store round trip) | `dax_store_request_duration_seconds{op}` |
@@ -23,6 +24,9 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const REQUESTS_TOTAL: &str = "dax_requests_total";
 pub const REQUEST_ERRORS_TOTAL: &str = "dax_request_errors_total";
+/// Calls refused because the node had `--max-in-flight` in progress (DAX's
+/// ThrottledRequestCount).
+pub const THROTTLED_REQUESTS_TOTAL: &str = "dax_throttled_requests_total";
 pub const REQUEST_DURATION_SECONDS: &str = "dax_request_duration_seconds";
 pub const STORE_REQUEST_DURATION_SECONDS: &str = "dax_store_request_duration_seconds";
 

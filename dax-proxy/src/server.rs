@@ -12,13 +12,15 @@ use axum::Router;
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
+use shared::wire::error::ApiError;
 use shared::wire::headers::X_AMZ_TARGET;
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
 use shared::wire::sigv4;
 use shared::wire::Op;
 
-use crate::metrics::REQUEST_ERRORS_TOTAL;
+use crate::admission::Admission;
+use crate::metrics::{REQUEST_ERRORS_TOTAL, THROTTLED_REQUESTS_TOTAL};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::{keys, queries, reads, writes, Node};
 
@@ -30,6 +32,7 @@ pub struct Server {
     pub prometheus: Option<PrometheusHandle>,
     pub request_ids: RequestIds,
     pub op_metrics: OpMetrics,
+    pub admission: Admission,
 }
 
 /// The node's router, for everything but the API calls: `POST /` never reaches it, since
@@ -88,6 +91,18 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     let headers = parts.headers;
     let request_id = server.request_ids.next();
     let request_id = request_id.as_str();
+    // Before the body is read: a refused call should cost next to nothing.
+    let _permit = match server.admission.try_enter() {
+        Ok(permit) => permit,
+        Err(throttled) => {
+            return refuse(
+                &headers,
+                throttled,
+                request_id,
+                server.node.config.cache_header,
+            )
+        }
+    };
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return plain(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -201,6 +216,23 @@ fn describe_endpoints(node: &Node) -> Outcome {
         Answer::Built(Bytes::from(body.to_string())),
         CacheStatus::Bypass,
     )
+}
+
+/// The answer to a call the node would not take on (`admission`), counted as DAX counts it:
+/// a throttle (`ThrottledRequestCount`) and a user error of its operation.
+fn refuse(
+    headers: &HeaderMap,
+    error: ApiError,
+    request_id: &str,
+    cache_header: bool,
+) -> Response<Body> {
+    metrics::counter!(THROTTLED_REQUESTS_TOTAL).increment(1);
+    let outcome = Outcome::new(Answer::Error(error), CacheStatus::Bypass);
+    let target = headers.get(X_AMZ_TARGET).and_then(|v| v.to_str().ok());
+    if let Some(op) = target.and_then(Op::from_target) {
+        record_error(op, &outcome);
+    }
+    outcome.into_response(request_id, cache_header)
 }
 
 fn record_error(op: Op, outcome: &Outcome) {
