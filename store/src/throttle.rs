@@ -9,7 +9,16 @@
 //! and the requests after it wait for the refill: the debt model keeps admission to one
 //! cheap check instead of predicting a request's cost before reading the item. An empty
 //! bucket answers ProvisionedThroughputExceededException (the GSI variant when a GSI's
-//! bucket is the empty one). On-demand tables are never throttled, only metered.
+//! bucket is the empty one).
+//!
+//! On-demand tables are metered, and throttled only above the maximum their
+//! `OnDemandThroughput` names (`MaxReadRequestUnits`, `MaxWriteRequestUnits`; -1 or absent
+//! is no maximum), for the table and for each GSI: a bucket refilling at that many units
+//! per second that holds one second of them, so the rate stays under the maximum over any
+//! second. Beyond it: ThrottlingException with DynamoDB's on-demand message. Every
+//! throttling error names its limit in `ThrottlingReasons`
+//! (`TableReadProvisionedThroughputExceeded`, `IndexWriteMaxOnDemandThroughputExceeded`,
+//! ...) with the table's or index's ARN.
 //!
 //! Buckets live in one process-wide registry keyed by the table's unique id (`TableId`,
 //! never reused), so a deleted table's bucket can never be confused with a new table's,
@@ -25,7 +34,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::error::{ApiError, ErrorCode, ThrottlingReason};
 
 use crate::app::App;
 use crate::catalog::{BillingMode, TableMeta};
@@ -34,11 +43,16 @@ use crate::metrics::{
     TABLE_ITEMS, TABLE_SIZE_BYTES, THROTTLED_REQUESTS_TOTAL as THROTTLED_TOTAL,
 };
 
-/// Seconds of unused capacity a bucket keeps.
+/// Seconds of unused capacity a provisioned bucket keeps.
 pub const BURST_SECONDS: f64 = 300.0;
+
+/// Seconds of unused capacity an on-demand maximum's bucket keeps: the maximum is a cap on
+/// the rate, not a budget to save up.
+pub const ON_DEMAND_BURST_SECONDS: f64 = 1.0;
 
 const TABLE_MESSAGE: &str = "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.";
 const INDEX_MESSAGE: &str = "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API.";
+const ON_DEMAND_MESSAGE: &str = "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html.";
 
 /// Reads or writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,20 +61,43 @@ pub enum Kind {
     Write,
 }
 
+/// What bounds a table's or GSI's rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LimitKind {
+    /// Its provisioned throughput.
+    Provisioned,
+    /// The maximum its on-demand `OnDemandThroughput` names.
+    OnDemandMax,
+}
+
+/// A rate limit: units per second, and how many seconds of them a bucket keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limit {
+    pub rate: f64,
+    pub burst_seconds: f64,
+    pub kind: LimitKind,
+}
+
+impl Limit {
+    fn capacity(&self) -> f64 {
+        self.rate * self.burst_seconds
+    }
+}
+
 /// A token bucket: `tokens` may go negative (debt, see the module docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bucket {
     tokens: f64,
-    rate: f64,
+    limit: Limit,
     at: Instant,
 }
 
 impl Bucket {
-    /// A full bucket for `rate` units per second.
-    pub fn new(rate: f64, now: Instant) -> Self {
+    /// A full bucket for `limit`.
+    pub fn new(limit: Limit, now: Instant) -> Self {
         Bucket {
-            tokens: rate * BURST_SECONDS,
-            rate,
+            tokens: limit.capacity(),
+            limit,
             at: now,
         }
     }
@@ -68,16 +105,16 @@ impl Bucket {
     /// Refills up to `now` at the current rate, capped at the burst.
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate * BURST_SECONDS);
+        self.tokens = (self.tokens + elapsed * self.limit.rate).min(self.limit.capacity());
         self.at = now;
     }
 
-    /// Applies a new provisioned rate (UpdateTable), keeping the tokens earned so far.
-    fn set_rate(&mut self, rate: f64, now: Instant) {
+    /// Applies a new limit (UpdateTable), keeping the tokens earned so far.
+    fn set_limit(&mut self, limit: Limit, now: Instant) {
         self.refill(now);
-        if rate != self.rate {
-            self.rate = rate;
-            self.tokens = self.tokens.min(rate * BURST_SECONDS);
+        if limit != self.limit {
+            self.limit = limit;
+            self.tokens = self.tokens.min(limit.capacity());
         }
     }
 
@@ -109,63 +146,80 @@ fn registry() -> &'static Registry {
     REGISTRY.get_or_init(Registry::default)
 }
 
-/// The provisioned rate of the table (`index = None`) or of one of its GSIs; `None` when
-/// not provisioned (on-demand, or an index that is gone).
-fn rate(table: &TableMeta, index: Option<&str>, kind: Kind) -> Option<f64> {
-    if table.billing_mode != BillingMode::Provisioned {
-        return None;
+/// The limit on the table's (`index = None`) or one of its GSIs' reads or writes: its
+/// provisioned throughput, or its on-demand maximum; `None` when there is none (on-demand
+/// without a maximum, or an index that is gone).
+fn limit(table: &TableMeta, index: Option<&str>, kind: Kind) -> Option<Limit> {
+    let gsi = |name: &str| table.global_index(name);
+    if table.billing_mode == BillingMode::Provisioned {
+        let throughput = match index {
+            None => &table.throughput,
+            Some(name) => gsi(name)?.throughput.as_ref()?,
+        };
+        let units = match kind {
+            Kind::Read => throughput.read,
+            Kind::Write => throughput.write,
+        };
+        return (units > 0).then_some(Limit {
+            rate: units as f64,
+            burst_seconds: BURST_SECONDS,
+            kind: LimitKind::Provisioned,
+        });
     }
-    let throughput = match index {
-        None => &table.throughput,
-        Some(name) => table.global_index(name)?.throughput.as_ref()?,
+    let maximum = match index {
+        None => table.on_demand_throughput.as_ref()?,
+        Some(name) => gsi(name)?.on_demand_throughput.as_ref()?,
     };
     let units = match kind {
-        Kind::Read => throughput.read,
-        Kind::Write => throughput.write,
+        Kind::Read => maximum.max_read_request_units?,
+        Kind::Write => maximum.max_write_request_units?,
     };
-    (units > 0).then_some(units as f64)
+    (units > 0).then_some(Limit {
+        rate: units as f64,
+        burst_seconds: ON_DEMAND_BURST_SECONDS,
+        kind: LimitKind::OnDemandMax,
+    })
 }
 
+/// Runs `f` on the bucket of the table's or GSI's limit, if it has one; returns what `f`
+/// returned and which kind of limit the bucket enforces.
 fn with_bucket<T>(
     table: &TableMeta,
     index: Option<&str>,
     kind: Kind,
     now: Instant,
     f: impl FnOnce(&mut Bucket) -> T,
-) -> Option<T> {
-    let rate = rate(table, index, kind)?;
+) -> Option<(T, LimitKind)> {
+    let limit = limit(table, index, kind)?;
     let mut buckets = registry().buckets.lock();
     let bucket = buckets
         .entry((table.table_uuid.clone(), index.map(str::to_string), kind))
-        .or_insert_with(|| Bucket::new(rate, now));
-    bucket.set_rate(rate, now);
-    Some(f(bucket))
+        .or_insert_with(|| Bucket::new(limit, now));
+    bucket.set_limit(limit, now);
+    Some((f(bucket), limit.kind))
+}
+
+/// Whether the table's or GSI's bucket admits a request now; the refusal if not.
+fn admit(table: &TableMeta, index: Option<&str>, kind: Kind, now: Instant) -> Result<(), ApiError> {
+    match with_bucket(table, index, kind, now, |b| b.admits(now)) {
+        Some((false, limit)) => Err(throttled(table, index, kind, limit)),
+        _ => Ok(()),
+    }
 }
 
 /// Admits a read of the table (`index = None`, or an LSI, which shares the table's
-/// capacity) or of a GSI, or refuses it with ProvisionedThroughputExceededException.
+/// capacity) or of a GSI, or refuses it with the throttling error of its limit.
 pub fn admit_read(table: &TableMeta, gsi: Option<&str>) -> Result<(), ApiError> {
-    let now = Instant::now();
-    if with_bucket(table, gsi, Kind::Read, now, |b| b.admits(now)) == Some(false) {
-        return Err(throttled(table, gsi.is_some()));
-    }
-    Ok(())
+    admit(table, gsi, Kind::Read, Instant::now())
 }
 
 /// Admits a write of the table: its own write bucket and those of all its GSIs (a write
 /// may reach any of them, and one throttled by a GSI is refused as a whole).
 pub fn admit_write(table: &TableMeta) -> Result<(), ApiError> {
     let now = Instant::now();
-    if with_bucket(table, None, Kind::Write, now, |b| b.admits(now)) == Some(false) {
-        return Err(throttled(table, false));
-    }
+    admit(table, None, Kind::Write, now)?;
     for index in &table.global_indexes {
-        if with_bucket(table, Some(&index.name), Kind::Write, now, |b| {
-            b.admits(now)
-        }) == Some(false)
-        {
-            return Err(throttled(table, true));
-        }
+        admit(table, Some(&index.name), Kind::Write, now)?;
     }
     Ok(())
 }
@@ -237,12 +291,42 @@ fn meter(table: &TableMeta, kind: Kind, units: f64) {
     }
 }
 
-fn throttled(table: &TableMeta, index: bool) -> ApiError {
+/// The error of a request the bucket of `index` (or of the table) refused, naming the
+/// limit: ProvisionedThroughputExceededException for provisioned capacity,
+/// ThrottlingException for an on-demand maximum.
+fn throttled(table: &TableMeta, index: Option<&str>, kind: Kind, limit: LimitKind) -> ApiError {
     metrics::counter!(THROTTLED_TOTAL, "table" => table.name().to_string()).increment(1);
-    ApiError::new(
-        ErrorCode::ProvisionedThroughputExceededException,
-        if index { INDEX_MESSAGE } else { TABLE_MESSAGE },
-    )
+    let resource = index
+        .and_then(|name| table.global_index(name))
+        .map_or(&table.arn, |i| &i.arn);
+    let reason = format!(
+        "{}{}{}",
+        if index.is_some() { "Index" } else { "Table" },
+        match kind {
+            Kind::Read => "Read",
+            Kind::Write => "Write",
+        },
+        match limit {
+            LimitKind::Provisioned => "ProvisionedThroughputExceeded",
+            LimitKind::OnDemandMax => "MaxOnDemandThroughputExceeded",
+        }
+    );
+    let (code, message) = match (limit, index) {
+        (LimitKind::OnDemandMax, _) => (ErrorCode::ThrottlingException, ON_DEMAND_MESSAGE),
+        (LimitKind::Provisioned, Some(_)) => (
+            ErrorCode::ProvisionedThroughputExceededException,
+            INDEX_MESSAGE,
+        ),
+        (LimitKind::Provisioned, None) => (
+            ErrorCode::ProvisionedThroughputExceededException,
+            TABLE_MESSAGE,
+        ),
+    };
+    let reasons = vec![ThrottlingReason {
+        reason,
+        resource: resource.clone(),
+    }];
+    ApiError::throttled(code, message, reasons)
 }
 
 /// Publishes every table's stored bytes and item count as gauges, every few seconds, and
@@ -280,10 +364,18 @@ pub async fn run_stats(app: Arc<App>) {
 mod tests {
     use super::*;
 
+    fn provisioned(rate: f64) -> Limit {
+        Limit {
+            rate,
+            burst_seconds: BURST_SECONDS,
+            kind: LimitKind::Provisioned,
+        }
+    }
+
     #[test]
     fn buckets_burst_then_throttle_then_refill() {
         let start = Instant::now();
-        let mut b = Bucket::new(1.0, start);
+        let mut b = Bucket::new(provisioned(1.0), start);
         // 300 s of 1 unit: one 293-unit write passes, the next passes into debt, then none.
         assert!(b.admits(start));
         b.take(293.0, start);
@@ -301,10 +393,29 @@ mod tests {
     #[test]
     fn a_lower_rate_caps_the_tokens() {
         let start = Instant::now();
-        let mut b = Bucket::new(10.0, start);
-        b.set_rate(1.0, start);
+        let mut b = Bucket::new(provisioned(10.0), start);
+        b.set_limit(provisioned(1.0), start);
         assert_eq!(b.tokens, 300.0);
-        b.set_rate(5.0, start);
+        b.set_limit(provisioned(5.0), start);
         assert_eq!(b.tokens, 300.0);
+    }
+
+    #[test]
+    fn an_on_demand_maximum_keeps_one_second_of_units() {
+        let start = Instant::now();
+        let max = Limit {
+            rate: 4.0,
+            burst_seconds: ON_DEMAND_BURST_SECONDS,
+            kind: LimitKind::OnDemandMax,
+        };
+        let mut b = Bucket::new(max, start);
+        for _ in 0..8 {
+            assert!(b.admits(start));
+            b.take(0.5, start);
+        }
+        assert!(!b.admits(start));
+        // However long it rests, it saves no more than a second's worth.
+        b.refill(start + Duration::from_secs(3_600));
+        assert_eq!(b.tokens, 4.0);
     }
 }

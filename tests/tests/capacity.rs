@@ -1,7 +1,8 @@
 //! Capacity with aws-sdk-dynamodb: ConsumedCapacity for items of known sizes (TOTAL and
-//! INDEXES), and a provisioned table that throttles under a burst and recovers once its
-//! bucket refills, and batches that hand a throttled table's requests back unprocessed
-//! (DYNAMODB.md §8).
+//! INDEXES), a provisioned table that throttles under a burst and recovers once its
+//! bucket refills, on-demand maximums (table and GSI) that throttle with
+//! ThrottlingException, the `ThrottlingReasons` of both, and batches that hand a
+//! throttled table's requests back unprocessed (DYNAMODB.md §8).
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -449,5 +450,212 @@ async fn batches_hand_back_a_throttled_tables_requests_unprocessed() {
     assert_eq!(
         refused.err().and_then(|e| e.code().map(str::to_string)),
         throttled
+    );
+}
+
+/// The `ThrottlingReasons` of a refused PutItem or GetItem: (reason, resource) pairs.
+fn throttling_reasons<E: std::fmt::Debug>(
+    reasons: Option<&[aws_sdk_dynamodb::types::ThrottlingReason]>,
+    error: &E,
+) -> Vec<(String, String)> {
+    reasons
+        .unwrap_or_else(|| panic!("no ThrottlingReasons in {error:?}"))
+        .iter()
+        .map(|r| {
+            (
+                r.reason().unwrap_or_default().to_string(),
+                r.resource().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// On-demand tables are throttled only above the maximum their OnDemandThroughput sets,
+/// for the table and each GSI, with ThrottlingException naming the limit and its ARN; -1
+/// lifts the maximum.
+#[tokio::test]
+async fn on_demand_maximums_throttle_with_throttling_exception() {
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_sdk_dynamodb::types::OnDemandThroughput;
+
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("odmax");
+    let maximum = |read: i64, write: i64| {
+        OnDemandThroughput::builder()
+            .max_read_request_units(read)
+            .max_write_request_units(write)
+            .build()
+    };
+    // The table: 1 read unit (two eventually consistent GetItems) and 2 write units a
+    // second; its GSI: 1 write unit a second, and no maximum on reads.
+    let created = ok(ddb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .on_demand_throughput(maximum(1, 2))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("by_g")
+                .key_schema(key_element("g", KeyType::Hash))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .on_demand_throughput(maximum(-1, 1))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    let table_arn = created
+        .table_description()
+        .unwrap()
+        .table_arn()
+        .unwrap()
+        .to_string();
+    wait_table_active(&ddb, &table).await;
+    let on_demand_message = "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html.";
+
+    // Writes without the GSI key: the table's 2 units a second run out within a burst.
+    let put = |i: usize, g: bool| {
+        let request = ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(&format!("k{i}")));
+        let request = if g {
+            request.item("g", s("G"))
+        } else {
+            request
+        };
+        request.send()
+    };
+    let mut refused = None;
+    for i in 0..50 {
+        if let Err(e) = put(i, false).await {
+            refused = Some((i, e));
+            break;
+        }
+    }
+    let (at, error) = refused.expect("writes past the table's maximum were never throttled");
+    assert!(at >= 2, "throttled after only {at} writes");
+    let Some(PutItemError::ThrottlingException(throttled)) = error.as_service_error() else {
+        panic!("not a ThrottlingException: {error:?}");
+    };
+    assert_eq!(throttled.message(), Some(on_demand_message));
+    assert_eq!(
+        throttling_reasons(throttled.throttling_reasons.as_deref(), &error),
+        vec![(
+            "TableWriteMaxOnDemandThroughputExceeded".to_string(),
+            table_arn.clone()
+        )]
+    );
+
+    // Reads have their own maximum.
+    let get = || ddb.get_item().table_name(&table).key("pk", s("k0")).send();
+    let mut refused = None;
+    for _ in 0..50 {
+        if let Err(e) = get().await {
+            refused = Some(e);
+            break;
+        }
+    }
+    let error = refused.expect("reads past the table's maximum were never throttled");
+    let Some(GetItemError::ThrottlingException(throttled)) = error.as_service_error() else {
+        panic!("not a ThrottlingException: {error:?}");
+    };
+    assert_eq!(
+        throttling_reasons(throttled.throttling_reasons.as_deref(), &error),
+        vec![(
+            "TableReadMaxOnDemandThroughputExceeded".to_string(),
+            table_arn.clone()
+        )]
+    );
+
+    // Without a table maximum on writes, the GSI's own maximum still refuses them.
+    ok(ddb
+        .update_table()
+        .table_name(&table)
+        .on_demand_throughput(maximum(1, -1))
+        .send()
+        .await);
+    let mut refused = None;
+    for i in 0..50 {
+        if let Err(e) = put(100 + i, true).await {
+            refused = Some(e);
+            break;
+        }
+    }
+    let error = refused.expect("writes past the GSI's maximum were never throttled");
+    let Some(PutItemError::ThrottlingException(throttled)) = error.as_service_error() else {
+        panic!("not a ThrottlingException: {error:?}");
+    };
+    assert_eq!(
+        throttling_reasons(throttled.throttling_reasons.as_deref(), &error),
+        vec![(
+            "IndexWriteMaxOnDemandThroughputExceeded".to_string(),
+            format!("{table_arn}/index/by_g")
+        )]
+    );
+    // A second later the GSI's bucket has refilled and writes are admitted again.
+    let recovered = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || async { put(200, true).await.is_ok() },
+    )
+    .await;
+    assert!(recovered, "writes were not admitted again after the refill");
+}
+
+/// Provisioned throttling names its limit too.
+#[tokio::test]
+async fn provisioned_throttling_names_the_table_in_throttling_reasons() {
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("thrreason");
+    // 1 RCU: 300 units of burst; strongly consistent reads of a 300 KB item cost 74 each.
+    provisioned_table(&ddb, &table, 1, 1000).await;
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("big"))
+        .item("blob", s(&"x".repeat(300_000)))
+        .send()
+        .await);
+    let arn = ok(ddb.describe_table().table_name(&table).send().await)
+        .table()
+        .and_then(|t| t.table_arn())
+        .unwrap()
+        .to_string();
+    let mut refused = None;
+    for _ in 0..20 {
+        let got = ddb
+            .get_item()
+            .table_name(&table)
+            .key("pk", s("big"))
+            .consistent_read(true)
+            .send()
+            .await;
+        if let Err(e) = got {
+            refused = Some(e);
+            break;
+        }
+    }
+    let error = refused.expect("the reads were never throttled");
+    let Some(GetItemError::ProvisionedThroughputExceededException(throttled)) =
+        error.as_service_error()
+    else {
+        panic!("not ProvisionedThroughputExceededException: {error:?}");
+    };
+    assert_eq!(
+        throttling_reasons(throttled.throttling_reasons.as_deref(), &error),
+        vec![("TableReadProvisionedThroughputExceeded".to_string(), arn)]
     );
 }

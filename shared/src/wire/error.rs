@@ -123,6 +123,15 @@ impl ErrorCode {
     }
 }
 
+/// One entry of `ThrottlingReasons` in a throttling error: why (`<Table|Index><Read|Write>`
+/// then the limit, e.g. `TableReadProvisionedThroughputExceeded`) and which table or index
+/// (its ARN) was out of capacity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThrottlingReason {
+    pub reason: String,
+    pub resource: String,
+}
+
 /// One entry of `CancellationReasons` in a TransactionCanceledException.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CancellationReason {
@@ -152,6 +161,8 @@ pub struct ApiError {
     /// The existing item, for ReturnValuesOnConditionCheckFailure = ALL_OLD.
     pub item: Option<Item>,
     pub cancellation_reasons: Option<Vec<CancellationReason>>,
+    /// For throttling errors: which limits refused the request.
+    pub throttling_reasons: Option<Vec<ThrottlingReason>>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -174,6 +185,7 @@ impl ApiError {
             message: Some(message.into()),
             item: None,
             cancellation_reasons: None,
+            throttling_reasons: None,
         }
     }
 
@@ -185,6 +197,7 @@ impl ApiError {
             message: None,
             item: None,
             cancellation_reasons: None,
+            throttling_reasons: None,
         }
     }
 
@@ -248,6 +261,14 @@ impl ApiError {
         }
     }
 
+    /// A throttling error (`code` one of the throttling exceptions) naming why.
+    pub fn throttled(code: ErrorCode, message: &str, reasons: Vec<ThrottlingReason>) -> Self {
+        ApiError {
+            throttling_reasons: Some(reasons),
+            ..Self::new(code, message)
+        }
+    }
+
     /// The `__type` value: `<namespace>#<Code>`.
     pub fn type_name(&self) -> String {
         format!("{}#{}", self.code.namespace(), self.code.name())
@@ -288,6 +309,21 @@ impl ApiError {
                 })
                 .collect();
             body.insert("CancellationReasons".into(), Value::Array(list));
+        }
+        if let Some(reasons) = &self.throttling_reasons {
+            let list = reasons
+                .iter()
+                .map(|r| json!({"reason": r.reason, "resource": r.resource}))
+                .collect();
+            // The service model spells the member `throttlingReasons` on the generic
+            // ThrottlingException and `ThrottlingReasons` on DynamoDB's own exceptions; the
+            // SDKs read only the spelling of their model.
+            let key = if self.code == ErrorCode::ThrottlingException {
+                "throttlingReasons"
+            } else {
+                "ThrottlingReasons"
+            };
+            body.insert(key.into(), Value::Array(list));
         }
         Value::Object(body)
     }
@@ -338,5 +374,38 @@ mod tests {
         let json = e.to_json();
         assert_eq!(json["CancellationReasons"][1], json!({"Code": "None"}));
         assert_eq!(ErrorCode::InternalServerError.status(), 500);
+    }
+
+    #[test]
+    fn throttling_errors_name_their_reasons() {
+        let e = ApiError::throttled(
+            ErrorCode::ThrottlingException,
+            "slow down",
+            vec![ThrottlingReason {
+                reason: "TableReadMaxOnDemandThroughputExceeded".into(),
+                resource: "arn:aws:dynamodb:us-east-1:000000000000:table/t".into(),
+            }],
+        );
+        assert_eq!(
+            e.to_json(),
+            json!({
+                "__type": "com.amazon.coral.availability#ThrottlingException",
+                "message": "slow down",
+                "throttlingReasons": [{
+                    "reason": "TableReadMaxOnDemandThroughputExceeded",
+                    "resource": "arn:aws:dynamodb:us-east-1:000000000000:table/t"
+                }]
+            })
+        );
+        let provisioned = ApiError::throttled(
+            ErrorCode::ProvisionedThroughputExceededException,
+            "slow down",
+            vec![],
+        );
+        assert_eq!(provisioned.to_json()["ThrottlingReasons"], json!([]));
+        let plain = ApiError::validation("x").to_json();
+        assert!(
+            plain.get("ThrottlingReasons").is_none() && plain.get("throttlingReasons").is_none()
+        );
     }
 }

@@ -11,5 +11,5 @@ pub mod request_id;
 pub mod sigv4;
 pub mod target;
 
-pub use error::{ApiError, CancellationReason, ErrorCode};
+pub use error::{ApiError, CancellationReason, ErrorCode, ThrottlingReason};
 pub use target::Op;
