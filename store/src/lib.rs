@@ -13,6 +13,34 @@
 //! - `index_tasks`: GSI backfill and removal, following the catalog; `throttle`:
 //!   provisioned-throughput token buckets and per-table capacity metering;
 //!   `idle_compaction`: compacting the items keyspace once writes stop.
+//!
+//! # What the code adds to DESIGN.md
+//! The team's design names the processes, the key layout and the change log. These are the
+//! decisions made since, each explained where it lives:
+//! - **What a change record carries** depends on who reads its table's log
+//!   (`storage::LogDetail`): both images for point-in-time recovery or a
+//!   NEW_AND_OLD_IMAGES stream, one image for a NEW_IMAGE or OLD_IMAGE stream, keys only
+//!   for a KEYS_ONLY stream or a table only dax-proxy nodes follow (they then drop a cached
+//!   item instead of replacing it). Only tables with a stream or PITR get the per-table
+//!   index of the log. DeleteTable writes a table-drop record so nodes forget the name.
+//! - **Log retention** (`streams`, "Retention"): the longest of `--feed-retention` (1 h),
+//!   the streams' 24 h while any stream exists, and the longest PITR window. Below the
+//!   trimmed floor the feed tells a follower to start over (`Storage::changes_after`), and
+//!   the node empties its caches (dax-proxy `follower`).
+//! - **Group commit** (`storage::group_commit`): one commit thread applies each queued
+//!   group as one engine batch, syncs the journal once, then answers the group; writes are
+//!   visible before they are durable, followers only see durable records.
+//! - **The cluster's lease** (`internal`): a durable record the primary renews; a node
+//!   stopped with SIGTERM hands it back (`/internal/leave`) so a replica takes over at
+//!   once. Membership is soft state in memory.
+//! - **Failure injection** (`storage::fault`, tests only): a failed journal sync makes the
+//!   store refuse writes and fail `/health` until restarted, as fjall poisons itself.
+//! - **Engine upkeep**: idle compaction (above), and `store_engine_*` gauges of each
+//!   keyspace's tree shape, which explain a slow range read after heavy overwrites.
+//! - **Streams' lifetime**: a disabled stream stays readable for its retention, then is
+//!   forgotten (`streams::maintain`).
+//! - **Throttling** (`throttle`): provisioned capacity with 300 s of burst, on-demand
+//!   maximums with one second, both naming their limit in `ThrottlingReasons`.
 
 pub mod api;
 pub mod app;

@@ -34,8 +34,8 @@
 //! longest recovery period of a table with PITR on (a restore undoes the changes after its
 //! time, so it needs them), and in any case older than `--feed-retention` (1 h: what a
 //! dax-proxy node cut off from the store can catch up on). Without streams and PITR the log
-//! therefore holds an hour of writes, not a day (each record carries the item's new
-//! image, and its old one while a stream shows old images or PITR is on). A
+//! therefore holds an hour of writes, not a day (and a record carries only the images its
+//! table's readers need: `storage::LogDetail`). A
 //! stream shows only records younger than its retention whatever the log keeps: the first
 //! of them is the trim horizon ([`trim_horizon`]), and an iterator pointing below it gets
 //! TrimmedDataAccessException.
