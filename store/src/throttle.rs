@@ -34,7 +34,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use shared::wire::error::{ApiError, ErrorCode, ThrottlingReason};
+use shared::wire::error::{ApiError, CancellationReason, ErrorCode, ThrottlingReason};
 
 use crate::app::App;
 use crate::catalog::{BillingMode, TableMeta};
@@ -224,6 +224,28 @@ pub fn admit_write(table: &TableMeta) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Admits a transaction whose actions' own admissions are `admissions`, in request order.
+/// DynamoDB does not refuse a transaction short of capacity with the throttling error: it
+/// cancels it, naming each refused action (`ProvisionedThroughputExceeded`, or
+/// `ThrottlingError` for an on-demand maximum) and `None` for the others.
+pub fn admit_transaction(admissions: Vec<Result<(), ApiError>>) -> Result<(), ApiError> {
+    if admissions.iter().all(Result::is_ok) {
+        return Ok(());
+    }
+    let reasons = admissions
+        .into_iter()
+        .map(|admitted| match admitted {
+            Ok(()) => CancellationReason::none(),
+            Err(e) => CancellationReason {
+                code: e.code.reason_code().to_string(),
+                message: e.message,
+                item: None,
+            },
+        })
+        .collect();
+    Err(ApiError::transaction_canceled(reasons))
+}
+
 /// Charges `units` read from the table (or a GSI) and meters them.
 pub fn charge_read(table: &TableMeta, gsi: Option<&str>, units: f64) {
     let now = Instant::now();
@@ -398,6 +420,29 @@ mod tests {
         assert_eq!(b.tokens, 300.0);
         b.set_limit(provisioned(5.0), start);
         assert_eq!(b.tokens, 300.0);
+    }
+
+    #[test]
+    fn a_transaction_short_of_capacity_is_cancelled_naming_each_refusal() {
+        assert!(admit_transaction(vec![Ok(()), Ok(())]).is_ok());
+        let on_demand = ApiError::new(ErrorCode::ThrottlingException, ON_DEMAND_MESSAGE);
+        let provisioned = ApiError::new(
+            ErrorCode::ProvisionedThroughputExceededException,
+            TABLE_MESSAGE,
+        );
+        let cancelled = admit_transaction(vec![Ok(()), Err(on_demand), Err(provisioned)]);
+        let Err(cancelled) = cancelled else {
+            panic!("admitted")
+        };
+        assert_eq!(cancelled.code, ErrorCode::TransactionCanceledException);
+        let reasons = cancelled.cancellation_reasons.unwrap_or_default();
+        let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            ["None", "ThrottlingError", "ProvisionedThroughputExceeded"]
+        );
+        assert_eq!(reasons[1].message.as_deref(), Some(ON_DEMAND_MESSAGE));
+        assert_eq!(reasons[0].message, None);
     }
 
     #[test]

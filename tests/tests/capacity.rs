@@ -659,3 +659,105 @@ async fn provisioned_throttling_names_the_table_in_throttling_reasons() {
         vec![("TableReadProvisionedThroughputExceeded".to_string(), arn)]
     );
 }
+
+/// A transaction short of capacity is cancelled, not refused with the throttling error:
+/// its reasons name each throttled action (`ProvisionedThroughputExceeded`) and `None` for
+/// the others, for writes and for reads.
+#[tokio::test]
+async fn transactions_short_of_capacity_are_cancelled_naming_the_throttled_actions() {
+    use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    use aws_sdk_dynamodb::types::{Get, Put, TransactGetItem, TransactWriteItem};
+
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    // 1 RCU and 1 WCU: 300 units of burst each. A 300 KB item costs 293 write units, 586
+    // in a transaction, and 74 strongly consistent read units, 148 in a transaction.
+    let thin = unique_name("txthin");
+    provisioned_table(&ddb, &thin, 1, 1).await;
+    let plenty = unique_name("txplenty");
+    create_hash_table(&ddb, &plenty).await;
+    let blob = "x".repeat(300_000);
+    let put = |table: &str, pk: &str, big: bool| {
+        let item = Put::builder()
+            .table_name(table)
+            .item("pk", s(pk))
+            .item("blob", s(if big { &blob } else { "small" }))
+            .build()
+            .unwrap();
+        TransactWriteItem::builder().put(item).build()
+    };
+    let codes = |reasons: &[aws_sdk_dynamodb::types::CancellationReason]| {
+        reasons
+            .iter()
+            .map(|r| r.code().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+
+    // The first big write drives the bucket into debt; the next transaction writing to
+    // that table is cancelled, whatever its other actions.
+    ok(ddb
+        .transact_write_items()
+        .transact_items(put(&thin, "big", true))
+        .send()
+        .await);
+    let refused = ddb
+        .transact_write_items()
+        .transact_items(put(&plenty, "a", false))
+        .transact_items(put(&thin, "b", false))
+        .send()
+        .await
+        .expect_err("the write bucket is in debt");
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        refused.as_service_error()
+    else {
+        panic!("not a cancellation: {refused:?}");
+    };
+    let reasons = cancelled.cancellation_reasons();
+    assert_eq!(codes(reasons), ["None", "ProvisionedThroughputExceeded"]);
+    assert_eq!(
+        reasons[1].message(),
+        Some("The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.")
+    );
+    // Nothing of it was written.
+    let got = ok(ddb
+        .get_item()
+        .table_name(&plenty)
+        .key("pk", s("a"))
+        .send()
+        .await);
+    assert!(got.item().is_none());
+
+    // Reads: three transactional reads of the big item use up the burst.
+    let get = |table: &str, pk: &str| {
+        let get = Get::builder()
+            .table_name(table)
+            .key("pk", s(pk))
+            .build()
+            .unwrap();
+        TransactGetItem::builder().get(get).build()
+    };
+    let mut cancelled_reads = None;
+    for _ in 0..10 {
+        let read = ddb
+            .transact_get_items()
+            .transact_items(get(&thin, "big"))
+            .transact_items(get(&plenty, "a"))
+            .send()
+            .await;
+        if let Err(e) = read {
+            cancelled_reads = Some(e);
+            break;
+        }
+    }
+    let refused = cancelled_reads.expect("the read bucket never ran out");
+    let Some(TransactGetItemsError::TransactionCanceledException(cancelled)) =
+        refused.as_service_error()
+    else {
+        panic!("not a cancellation: {refused:?}");
+    };
+    assert_eq!(
+        codes(cancelled.cancellation_reasons()),
+        ["ProvisionedThroughputExceeded", "None"]
+    );
+}

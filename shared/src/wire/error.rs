@@ -53,6 +53,25 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The short code DynamoDB names this error by inside a response that carries several
+    /// outcomes: a cancellation reason of a transaction, an entry of BatchExecuteStatement.
+    pub fn reason_code(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            ConditionalCheckFailedException => "ConditionalCheckFailed",
+            DuplicateItemException => "DuplicateItem",
+            ValidationException => "ValidationError",
+            ResourceNotFoundException => "ResourceNotFound",
+            ProvisionedThroughputExceededException => "ProvisionedThroughputExceeded",
+            TransactionConflictException => "TransactionConflict",
+            RequestLimitExceeded => "RequestLimitExceeded",
+            ThrottlingException => "ThrottlingError",
+            ItemCollectionSizeLimitExceededException => "ItemCollectionSizeLimitExceeded",
+            AccessDeniedException => "AccessDenied",
+            _ => "InternalServerError",
+        }
+    }
+
     /// The bare code name, as SDKs report it.
     pub fn name(self) -> &'static str {
         use ErrorCode::*;

@@ -5,7 +5,9 @@
 //! parameter rules, its ProjectionExpression and unused names; then table lookups
 //! (ResourceNotFoundException), keys against their schemas, and one item named twice
 //! (`Transaction request cannot include multiple operations on one item`). All of these
-//! are plain ValidationException/ResourceNotFoundException, never a cancellation.
+//! are plain ValidationException/ResourceNotFoundException, never a cancellation. Then
+//! capacity: an action whose table is out of read capacity cancels the transaction
+//! (`throttle::admit_transaction`).
 //!
 //! The snapshot is a storage write in which every target is left as it is
 //! ([`Mutation::Keep`]): it takes all the items' locks at once, so the reads are serialized
@@ -91,7 +93,6 @@ pub async fn handle(
         let table = app
             .catalog
             .table_for_data(get.table_name.as_deref().unwrap_or_default())?;
-        crate::throttle::admit_read(&table, None)?;
         let key = table
             .layout
             .schema
@@ -109,6 +110,13 @@ pub async fn handle(
         });
     }
 
+    // Capacity: an action whose table is out of it cancels the transaction.
+    crate::throttle::admit_transaction(
+        plans
+            .iter()
+            .map(|p| crate::throttle::admit_read(&p.table, None))
+            .collect(),
+    )?;
     let targets: Vec<_> = plans
         .iter()
         .map(|p| (&p.table.layout, p.key.clone()))

@@ -27,7 +27,8 @@
 //! # Capacity
 //! Per action ceil(max(old size, new size) / 1 KB) write units (at least one; a
 //! ConditionCheck costs as a write of the item it reads), doubled because the write is
-//! transactional, summed per table.
+//! transactional, summed per table. An action whose table or GSI is out of capacity
+//! cancels the transaction (`throttle::admit_transaction`), as DynamoDB does.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -223,11 +224,13 @@ pub async fn handle(
         None => None,
     };
 
-    // Provisioned throughput: the call is refused whole when a table it writes is out of
-    // capacity (see `throttle`).
-    for plan in &plans {
-        crate::throttle::admit_write(&plan.table)?;
-    }
+    // Capacity: an action whose table (or GSI) is out of it cancels the transaction.
+    crate::throttle::admit_transaction(
+        plans
+            .iter()
+            .map(|p| crate::throttle::admit_write(&p.table))
+            .collect(),
+    )?;
     let targets: Vec<_> = plans
         .iter()
         .map(|p| (&p.table.layout, p.key.clone()))

@@ -145,22 +145,9 @@ impl PerTable {
 
 /// A statement's error entry, with DynamoDB's short code.
 fn failed(e: ApiError, table_name: Option<String>) -> BatchStatementResponse<ReadItem> {
-    let code = match e.code {
-        ErrorCode::ConditionalCheckFailedException => "ConditionalCheckFailed",
-        ErrorCode::DuplicateItemException => "DuplicateItem",
-        ErrorCode::ValidationException => "ValidationError",
-        ErrorCode::ResourceNotFoundException => "ResourceNotFound",
-        ErrorCode::ProvisionedThroughputExceededException => "ProvisionedThroughputExceeded",
-        ErrorCode::TransactionConflictException => "TransactionConflict",
-        ErrorCode::RequestLimitExceeded => "RequestLimitExceeded",
-        ErrorCode::ThrottlingException => "ThrottlingError",
-        ErrorCode::ItemCollectionSizeLimitExceededException => "ItemCollectionSizeLimitExceeded",
-        ErrorCode::AccessDeniedException => "AccessDenied",
-        _ => "InternalServerError",
-    };
     BatchStatementResponse {
         error: Some(BatchStatementError {
-            code: code.to_string(),
+            code: e.code.reason_code().to_string(),
             message: e.message,
             item: e.item,
         }),
