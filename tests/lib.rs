@@ -868,6 +868,53 @@ pub async fn logged_keys(store: &StoreProcess) -> Vec<String> {
         .collect()
 }
 
+/// For a server started with `--max-in-flight 1`: while a call whose body never finishes
+/// arriving holds the only slot, other API calls are refused at once with
+/// ThrottlingException and counted in `shed_metric`, while `/health` and `/metrics` still
+/// answer; once that connection closes, calls succeed again.
+pub async fn assert_sheds_calls_past_one_in_flight(endpoint: &str, shed_metric: &str) {
+    use tokio::io::AsyncWriteExt;
+
+    let listed = raw_call(endpoint, "ListTables", b"{}").await;
+    assert_eq!(listed.status, 200, "{:?}", listed.json());
+    let address = endpoint.trim_start_matches("http://").to_string();
+    let mut stalled = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: {address}\r\nx-amz-target: DynamoDB_20120810.ListTables\r\n\
+         content-type: application/x-amz-json-1.0\r\ncontent-length: 100\r\n\r\n{{"
+    );
+    stalled.write_all(head.as_bytes()).await.expect("write");
+    let refusing = wait_until(
+        Duration::from_secs(5),
+        Duration::from_millis(20),
+        || async { raw_call(endpoint, "ListTables", b"{}").await.status == 400 },
+    )
+    .await;
+    assert!(refusing, "no call was refused while the slot was held");
+    let refused = raw_call(endpoint, "GetItem", b"{}").await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        refused.json()["__type"],
+        "com.amazon.coral.availability#ThrottlingException"
+    );
+    assert!(metric(endpoint, shed_metric).await >= 2.0);
+    let health = reqwest::get(format!("{endpoint}/health"))
+        .await
+        .expect("GET /health");
+    assert_eq!(health.status(), 200, "/health was refused");
+
+    drop(stalled);
+    let freed = wait_until(
+        Duration::from_secs(5),
+        Duration::from_millis(20),
+        || async { raw_call(endpoint, "ListTables", b"{}").await.status == 200 },
+    )
+    .await;
+    assert!(freed, "the slot was not given back when its call ended");
+}
+
 /// Reads one metric (summing every label set) from a process's `/metrics`.
 pub async fn metric(endpoint: &str, name: &str) -> f64 {
     let text = reqwest::get(format!("{endpoint}/metrics"))

@@ -96,7 +96,7 @@ pub struct Config {
     /// Keys that API calls must be signed with, if signatures are verified.
     pub keys: Option<Arc<KeyStore>>,
     pub region: String,
-    /// API calls admitted at once (0: no limit); see `admission`.
+    /// API calls admitted at once (0: no limit); see `shared::wire::admission`.
     pub max_in_flight: usize,
 }
 

@@ -15,7 +15,6 @@
 //! Everything not cached (strongly consistent reads, TransactGetItems, the control plane,
 //! the Streams API) passes through to the store unchanged.
 
-pub mod admission;
 pub mod cache;
 mod canonical;
 pub mod cluster;
@@ -212,7 +211,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         prometheus,
         request_ids: Default::default(),
         op_metrics: OpMetrics::register(metrics::REQUESTS_TOTAL, metrics::REQUEST_DURATION_SECONDS),
-        admission: admission::Admission::new(node.config.max_in_flight),
+        admission: shared::wire::admission::Admission::new(node.config.max_in_flight),
     });
     // At zero from the start, so a throttling alert has a series to watch.
     ::metrics::counter!(metrics::THROTTLED_REQUESTS_TOTAL).absolute(0);

@@ -12,6 +12,7 @@ use axum::Router;
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
+use shared::wire::admission::Admission;
 use shared::wire::error::ApiError;
 use shared::wire::headers::X_AMZ_TARGET;
 use shared::wire::op_metrics::OpMetrics;
@@ -19,7 +20,6 @@ use shared::wire::request_id::RequestIds;
 use shared::wire::sigv4;
 use shared::wire::Op;
 
-use crate::admission::Admission;
 use crate::metrics::{REQUEST_ERRORS_TOTAL, THROTTLED_REQUESTS_TOTAL};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::{keys, queries, reads, writes, Node};

@@ -57,6 +57,10 @@ pub struct Args {
     /// The largest items keyspace, in MiB on disk, that idle compaction rewrites.
     #[arg(long, env = "STORE_IDLE_COMPACTION_MAX_MB", default_value_t = 4096)]
     pub idle_compaction_max_mb: u64,
+    /// API calls the store works on at once; more are refused with ThrottlingException,
+    /// which SDKs retry with backoff. 0: no limit.
+    #[arg(long, env = "STORE_MAX_IN_FLIGHT", default_value_t = 4096)]
+    pub max_in_flight: usize,
     /// Streams, TTL and trigger settings (see `streams::ChangeLogArgs`).
     #[command(flatten)]
     pub change_log: crate::streams::ChangeLogArgs,
@@ -78,6 +82,8 @@ pub struct Config {
     pub idle_compaction: Option<IdleCompaction>,
     /// Streams, TTL and trigger settings.
     pub change_log: crate::streams::ChangeLogConfig,
+    /// API calls admitted at once (0: no limit); see `shared::wire::admission`.
+    pub max_in_flight: usize,
 }
 
 impl Config {
@@ -97,6 +103,7 @@ impl Config {
             cache_bytes: 8 * 1024 * 1024,
             idle_compaction: None,
             change_log: Default::default(),
+            max_in_flight: 0,
         }
     }
 
@@ -124,6 +131,7 @@ impl Config {
                 args.idle_compaction_max_mb,
             )?,
             change_log: args.change_log.validate()?,
+            max_in_flight: args.max_in_flight,
         })
     }
 

@@ -40,7 +40,9 @@
 //! - **Streams' lifetime**: a disabled stream stays readable for its retention, then is
 //!   forgotten (`streams::maintain`).
 //! - **Throttling** (`throttle`): provisioned capacity with 300 s of burst, on-demand
-//!   maximums with one second, both naming their limit in `ThrottlingReasons`.
+//!   maximums with one second, both naming their limit in `ThrottlingReasons`; a
+//!   transaction short of capacity is cancelled. Separately, `--max-in-flight` sheds API
+//!   calls past a count in progress (`shared::wire::admission`, as dax-proxy nodes do).
 
 pub mod api;
 pub mod app;
@@ -114,6 +116,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(triggers::dispatch::run_supervisor(Arc::clone(&app)));
     tokio::spawn(idle_compaction::run(Arc::clone(&app)));
     let stopping = app.stopping.clone();
+    let admission = shared::wire::admission::Admission::new(app.config.max_in_flight);
     let server = Arc::new(server::Server {
         app,
         metrics,
@@ -121,7 +124,10 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
         op_metrics: OpMetrics::register(metrics::REQUESTS_TOTAL, metrics::REQUEST_DURATION_SECONDS),
         listen,
         cluster,
+        admission,
     });
+    // At zero from the start, so an overload alert has a series to watch.
+    ::metrics::counter!(metrics::SHED_REQUESTS_TOTAL).absolute(0);
     // Every DynamoDB call straight to the API handler, the rest through the router.
     let service = api_first(server::router(server.clone()), move |request| {
         server::api_call(State(server.clone()), request)

@@ -16,8 +16,11 @@ pub const CONSUMED_WRITE_UNITS_TOTAL: &str = "store_consumed_write_capacity_unit
 pub const TABLE_SIZE_BYTES: &str = "store_table_size_bytes";
 /// Items in a table, by table.
 pub const TABLE_ITEMS: &str = "store_table_items";
-/// Requests refused with ProvisionedThroughputExceededException, by table.
+/// Requests refused for their table's capacity (ProvisionedThroughputExceededException, or
+/// ThrottlingException above an on-demand maximum), by table.
 pub const THROTTLED_REQUESTS_TOTAL: &str = "store_throttled_requests_total";
+/// API calls refused because `--max-in-flight` were in progress (load shedding).
+pub const SHED_REQUESTS_TOTAL: &str = "store_shed_requests_total";
 /// Records the change log retains (streams keep 24 h of them; PITR its recovery period).
 pub const CHANGE_LOG_RECORDS: &str = "store_change_log_records";
 /// Age of the change log's oldest record: the retention in effect.

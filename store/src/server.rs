@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
+use shared::wire::admission::Admission;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::decode;
 use shared::wire::sigv4;
@@ -48,6 +49,7 @@ pub struct Server {
     pub op_metrics: OpMetrics,
     pub listen: SocketAddr,
     pub cluster: ClusterState,
+    pub admission: Admission,
 }
 
 /// The store's router, for everything but the API calls: `POST /` never reaches it, since
@@ -234,6 +236,14 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     let headers = parts.headers;
     let request_id = server.request_ids.next();
     let request_id = request_id.as_str();
+    // Before the body is read: a refused call should cost next to nothing.
+    let _permit = match server.admission.try_enter() {
+        Ok(permit) => permit,
+        Err(throttled) => {
+            ::metrics::counter!(metrics::SHED_REQUESTS_TOTAL).increment(1);
+            return error::error(&throttled, request_id);
+        }
+    };
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {

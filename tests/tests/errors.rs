@@ -404,3 +404,15 @@ async fn hostile_input_does_not_crash() {
 
     assert_still_serves(&mut store).await;
 }
+
+/// A store at `--max-in-flight` refuses the next API call with ThrottlingException before
+/// reading its body, and serves again once a call ends; health and metrics are never
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_at_its_in_flight_limit_sheds_calls_until_one_ends() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--max-in-flight".into(), "1".into()],
+        ..Default::default()
+    });
+    assert_sheds_calls_past_one_in_flight(&store.endpoint(), "store_shed_requests_total").await;
+}

@@ -964,43 +964,7 @@ async fn a_node_cut_off_past_the_log_retention_empties_its_caches() {
 /// reading its body, and takes calls again once one ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_at_its_in_flight_limit_throttles_until_a_call_ends() {
-    use tokio::io::AsyncWriteExt;
-
     let store = StoreProcess::spawn();
     let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--max-in-flight", "1"], &[]);
-    let endpoint = proxy.endpoint();
-    let listed = raw_call(&endpoint, "ListTables", b"{}").await;
-    assert_eq!(listed.status, 200, "{:?}", listed.json());
-
-    // A call whose body never finishes arriving holds the only slot.
-    let address = endpoint.trim_start_matches("http://").to_string();
-    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
-    let head = format!(
-        "POST / HTTP/1.1\r\nhost: {address}\r\nx-amz-target: DynamoDB_20120810.ListTables\r\n\
-         content-type: application/x-amz-json-1.0\r\ncontent-length: 100\r\n\r\n{{"
-    );
-    stalled.write_all(head.as_bytes()).await.unwrap();
-    let throttled = wait_until(
-        Duration::from_secs(5),
-        Duration::from_millis(20),
-        || async { raw_call(&endpoint, "ListTables", b"{}").await.status == 400 },
-    )
-    .await;
-    assert!(throttled, "no call was refused while the slot was held");
-    let refused = raw_call(&endpoint, "GetItem", b"{}").await;
-    assert_eq!(refused.status, 400);
-    assert_eq!(
-        refused.json()["__type"],
-        "com.amazon.coral.availability#ThrottlingException"
-    );
-    assert!(metric(&endpoint, "dax_throttled_requests_total").await >= 2.0);
-
-    drop(stalled);
-    let freed = wait_until(
-        Duration::from_secs(5),
-        Duration::from_millis(20),
-        || async { raw_call(&endpoint, "ListTables", b"{}").await.status == 200 },
-    )
-    .await;
-    assert!(freed, "the slot was not given back when its call ended");
+    assert_sheds_calls_past_one_in_flight(&proxy.endpoint(), "dax_throttled_requests_total").await;
 }

@@ -1,21 +1,23 @@
-//! Load shedding: a node works on at most `--max-in-flight` API calls at once and refuses
-//! the rest at once with DAX's own ThrottlingException (DYNAMODB.md §14, "Errors"), which
-//! every AWS SDK retries with backoff.
+//! Load shedding: a server (the store, a dax-proxy node) works on at most `--max-in-flight`
+//! API calls at once and refuses the rest at once with ThrottlingException, which every
+//! AWS SDK retries with backoff. For a node it is DAX's own throttle (DYNAMODB.md §14,
+//! "Errors"); for the store, DynamoDB's answer to a request rate it will not take.
 //!
-//! Why refuse instead of queueing: past the node's capacity, waiting requests only grow
-//! each other's latency and the memory their bodies and pending store calls hold, until
-//! clients time out on answers the node still spends work on. A refusal costs the node
-//! almost nothing and tells the client to back off. Counting is two atomic operations
-//! per call, on the hit path too.
+//! Why refuse instead of queueing: past a server's capacity, waiting requests only grow
+//! each other's latency and the memory their bodies and pending work hold, until clients
+//! time out on answers the server still spends work on. A refusal costs almost nothing and
+//! tells the client to back off. Counting is two atomic operations per call, on the hot
+//! paths too. Only API calls count: health, metrics and the cluster's internal calls are
+//! never refused.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use shared::wire::error::{ApiError, ErrorCode};
+use crate::wire::error::{ApiError, ErrorCode};
 
 /// The message DynamoDB sends with a ThrottlingException.
 pub const THROTTLED: &str = "Rate of requests exceeds the allowed throughput.";
 
-/// How many API calls may be in progress on this node.
+/// How many API calls may be in progress on this server.
 #[derive(Debug)]
 pub struct Admission {
     /// 0: no limit.
