@@ -10,6 +10,7 @@
 //! | TotalRequestCount, <Op>RequestCount | `dax_requests_total{op}` |
 //! | ErrorRequestCount / FaultRequestCount | `dax_request_errors_total{op,kind="user"\|"fault"}` |
 //! | ThrottledRequestCount | `dax_throttled_requests_total` |
+//! | (load) | `dax_in_flight_requests` (API calls in progress at the scrape) |
 //! | (latency) | `dax_request_duration_seconds{op}` |
 //! | (forwarded writes) | `dax_forwarded_writes_total` |
 //! | (store round trip) | `dax_store_request_duration_seconds{op}` |
@@ -27,6 +28,8 @@ pub const REQUEST_ERRORS_TOTAL: &str = "dax_request_errors_total";
 /// Calls refused because the node had `--max-in-flight` in progress (DAX's
 /// ThrottledRequestCount).
 pub const THROTTLED_REQUESTS_TOTAL: &str = "dax_throttled_requests_total";
+/// API calls in progress when metrics were scraped.
+pub const IN_FLIGHT_REQUESTS: &str = "dax_in_flight_requests";
 pub const REQUEST_DURATION_SECONDS: &str = "dax_request_duration_seconds";
 pub const STORE_REQUEST_DURATION_SECONDS: &str = "dax_store_request_duration_seconds";
 

@@ -20,7 +20,7 @@ use shared::wire::request_id::RequestIds;
 use shared::wire::sigv4;
 use shared::wire::Op;
 
-use crate::metrics::{REQUEST_ERRORS_TOTAL, THROTTLED_REQUESTS_TOTAL};
+use crate::metrics::{IN_FLIGHT_REQUESTS, REQUEST_ERRORS_TOTAL, THROTTLED_REQUESTS_TOTAL};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::{keys, queries, reads, writes, Node};
 
@@ -69,6 +69,7 @@ async fn health() -> Response<Body> {
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
     server.node.refresh_gauges();
+    metrics::gauge!(IN_FLIGHT_REQUESTS).set(server.admission.in_flight() as f64);
     let text = server
         .prometheus
         .as_ref()

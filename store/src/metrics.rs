@@ -21,6 +21,8 @@ pub const TABLE_ITEMS: &str = "store_table_items";
 pub const THROTTLED_REQUESTS_TOTAL: &str = "store_throttled_requests_total";
 /// API calls refused because `--max-in-flight` were in progress (load shedding).
 pub const SHED_REQUESTS_TOTAL: &str = "store_shed_requests_total";
+/// API calls in progress when metrics were scraped.
+pub const IN_FLIGHT_REQUESTS: &str = "store_in_flight_requests";
 /// Records the change log retains (streams keep 24 h of them; PITR its recovery period).
 pub const CHANGE_LOG_RECORDS: &str = "store_change_log_records";
 /// Age of the change log's oldest record: the retention in effect.

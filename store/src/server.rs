@@ -98,6 +98,7 @@ async fn health(State(server): State<Arc<Server>>) -> Response<Body> {
 }
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
+    ::metrics::gauge!(metrics::IN_FLIGHT_REQUESTS).set(server.admission.in_flight() as f64);
     for (part, bytes) in server.app.storage.disk_usage() {
         ::metrics::gauge!(metrics::DISK_BYTES, "part" => part).set(bytes as f64);
     }

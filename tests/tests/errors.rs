@@ -414,5 +414,10 @@ async fn a_store_at_its_in_flight_limit_sheds_calls_until_one_ends() {
         args: vec!["--max-in-flight".into(), "1".into()],
         ..Default::default()
     });
-    assert_sheds_calls_past_one_in_flight(&store.endpoint(), "store_shed_requests_total").await;
+    assert_sheds_calls_past_one_in_flight(
+        &store.endpoint(),
+        "store_shed_requests_total",
+        "store_in_flight_requests",
+    )
+    .await;
 }

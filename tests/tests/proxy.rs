@@ -966,5 +966,10 @@ async fn a_node_cut_off_past_the_log_retention_empties_its_caches() {
 async fn a_node_at_its_in_flight_limit_throttles_until_a_call_ends() {
     let store = StoreProcess::spawn();
     let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--max-in-flight", "1"], &[]);
-    assert_sheds_calls_past_one_in_flight(&proxy.endpoint(), "dax_throttled_requests_total").await;
+    assert_sheds_calls_past_one_in_flight(
+        &proxy.endpoint(),
+        "dax_throttled_requests_total",
+        "dax_in_flight_requests",
+    )
+    .await;
 }

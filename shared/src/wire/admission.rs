@@ -46,6 +46,12 @@ impl Admission {
         }
     }
 
+    /// Calls in progress now (a refused call counts for the instant it is refused); read
+    /// when metrics are scraped, so the hot path pays nothing for it.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
     /// Admits a call, or refuses it when `limit` are in progress.
     pub fn try_enter(&self) -> Result<Permit<'_>, ApiError> {
         let before = self.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -76,8 +82,9 @@ mod tests {
         drop(first);
         let third = admission.try_enter().unwrap();
         assert!(admission.try_enter().is_err());
+        assert_eq!(admission.in_flight(), 2);
         drop((second, third));
-        assert_eq!(admission.in_flight.load(Ordering::Relaxed), 0);
+        assert_eq!(admission.in_flight(), 0);
     }
 
     #[test]
