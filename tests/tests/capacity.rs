@@ -10,6 +10,8 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
+use aws_sdk_dynamodb::types::builders::GlobalSecondaryIndexBuilder;
 use aws_sdk_dynamodb::types::{
     BillingMode, GlobalSecondaryIndex, KeyType, Projection, ProjectionType, ProvisionedThroughput,
     ReturnConsumedCapacity, ScalarAttributeType,
@@ -17,28 +19,38 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
 
-/// An on-demand table `pk` (S) with a GSI `by_g` on `g` (S), projecting ALL.
-async fn table_with_gsi(ddb: &Client) -> String {
-    let name = unique_name("cap");
-    ok(ddb
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
+/// The GSI `by_g` on `g` (S), projecting ALL; its capacity settings are the caller's.
+fn by_g() -> GlobalSecondaryIndexBuilder {
+    GlobalSecondaryIndex::builder()
+        .index_name("by_g")
+        .key_schema(key_element("g", KeyType::Hash))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+}
+
+/// CreateTable of `name`, keyed by `pk` (S), with `index` (a [`by_g`]); the table's
+/// billing is the caller's.
+fn create_with_by_g(
+    ddb: &Client,
+    name: &str,
+    index: GlobalSecondaryIndex,
+) -> CreateTableFluentBuilder {
+    ddb.create_table()
+        .table_name(name)
         .key_schema(key_element("pk", KeyType::Hash))
         .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
         .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("by_g")
-                .key_schema(key_element("g", KeyType::Hash))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
+        .global_secondary_indexes(index)
+}
+
+/// An on-demand table `pk` (S) with a GSI `by_g` on `g` (S), projecting ALL.
+async fn table_with_gsi(ddb: &Client) -> String {
+    let name = unique_name("cap");
+    ok(create_with_by_g(ddb, &name, by_g().build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await);
     wait_table_active(ddb, &name).await;
@@ -260,27 +272,10 @@ async fn gsi_throttles_writes_and_on_demand_switch_lifts_limits() {
             .unwrap()
     };
     // The table has plenty of write capacity; its GSI has 1 WCU (300 units of burst).
-    ok(ddb
-        .create_table()
-        .table_name(&table)
+    let index = by_g().provisioned_throughput(pt(1, 1)).build().unwrap();
+    ok(create_with_by_g(&ddb, &table, index)
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(pt(100, 1000))
-        .key_schema(key_element("pk", KeyType::Hash))
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("by_g")
-                .key_schema(key_element("g", KeyType::Hash))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .provisioned_throughput(pt(1, 1))
-                .build()
-                .unwrap(),
-        )
         .send()
         .await);
     wait_table_active(&ddb, &table).await;
@@ -490,27 +485,10 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
     };
     // The table: 1 read unit (two eventually consistent GetItems) and 2 write units a
     // second; its GSI: 1 write unit a second, and no maximum on reads.
-    let created = ok(ddb
-        .create_table()
-        .table_name(&table)
+    let index = by_g().on_demand_throughput(maximum(-1, 1)).build().unwrap();
+    let created = ok(create_with_by_g(&ddb, &table, index)
         .billing_mode(BillingMode::PayPerRequest)
         .on_demand_throughput(maximum(1, 2))
-        .key_schema(key_element("pk", KeyType::Hash))
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("by_g")
-                .key_schema(key_element("g", KeyType::Hash))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .on_demand_throughput(maximum(-1, 1))
-                .build()
-                .unwrap(),
-        )
         .send()
         .await);
     let table_arn = created
