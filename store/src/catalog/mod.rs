@@ -400,14 +400,17 @@ pub fn log_detail(meta: &TableMeta) -> LogDetail {
 
 /// [`log_detail`] of table `meta` (its PITR setting) with a stream of this view type.
 pub fn log_detail_with_stream(meta: &TableMeta, stream_view: Option<&str>) -> LogDetail {
+    use crate::streams::records::{shows_new_images, shows_old_images};
     let pitr = crate::backup::pitr(meta).is_some_and(|p| p.enabled);
-    match stream_view {
-        _ if pitr => LogDetail::Full,
-        Some("NEW_AND_OLD_IMAGES") => LogDetail::Full,
-        Some("OLD_IMAGE") => LogDetail::IndexedOld,
-        Some("KEYS_ONLY") => LogDetail::IndexedKeys,
-        Some(_) => LogDetail::IndexedNew,
-        None => LogDetail::FeedOnly,
+    let indexed = pitr || stream_view.is_some();
+    let old = pitr || stream_view.is_some_and(shows_old_images);
+    let new = pitr || stream_view.is_some_and(shows_new_images);
+    match (indexed, old, new) {
+        (false, _, _) => LogDetail::FeedOnly,
+        (true, true, true) => LogDetail::Full,
+        (true, true, false) => LogDetail::IndexedOld,
+        (true, false, true) => LogDetail::IndexedNew,
+        (true, false, false) => LogDetail::IndexedKeys,
     }
 }
 

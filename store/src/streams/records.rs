@@ -17,8 +17,13 @@ pub fn event_name(record: &ChangeRecord) -> &'static str {
 }
 
 /// Whether a stream of `view_type` shows old images (and so needs the log to keep them).
-fn shows_old_images(view_type: &str) -> bool {
+pub fn shows_old_images(view_type: &str) -> bool {
     matches!(view_type, "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")
+}
+
+/// Whether a stream of `view_type` shows new images (and so needs the log to keep them).
+pub fn shows_new_images(view_type: &str) -> bool {
+    matches!(view_type, "NEW_IMAGE" | "NEW_AND_OLD_IMAGES")
 }
 
 /// A stable id for the record (the same on every read, so consumers can deduplicate):
@@ -39,7 +44,7 @@ pub fn stream_record(region: &str, stream: &StreamInfo, record: &ChangeRecord) -
 /// instead of being copied (GetRecords pages hold up to 1 MB of them).
 pub fn into_stream_record(region: &str, stream: &StreamInfo, record: ChangeRecord) -> Record {
     let view = stream.view_type.as_str();
-    let new_shown = matches!(view, "NEW_IMAGE" | "NEW_AND_OLD_IMAGES");
+    let new_shown = shows_new_images(view);
     let old_shown = shows_old_images(view);
     let event_name = event_name(&record).to_string();
     let ChangeRecord {
@@ -168,6 +173,8 @@ mod tests {
         );
         assert!(shows_old_images("OLD_IMAGE") && shows_old_images("NEW_AND_OLD_IMAGES"));
         assert!(!shows_old_images("NEW_IMAGE") && !shows_old_images("KEYS_ONLY"));
+        assert!(shows_new_images("NEW_IMAGE") && shows_new_images("NEW_AND_OLD_IMAGES"));
+        assert!(!shows_new_images("OLD_IMAGE") && !shows_new_images("KEYS_ONLY"));
     }
 
     #[test]
