@@ -28,7 +28,7 @@ use shared::wire::ops::batch_write_item::{
     BatchWriteItemInput, BatchWriteItemOutput, ItemCollectionMetrics, WriteRequest,
 };
 use shared::wire::ops::common::ReturnConsumedCapacity;
-use shared::wire::ops::validate::member_path;
+use shared::wire::ops::validate::{member_path, Violations};
 
 use super::batch_get_item::PerTable;
 use super::item_write::{
@@ -37,7 +37,6 @@ use super::item_write::{
 use crate::app::App;
 use crate::catalog::TableMeta;
 use crate::storage::Cause;
-use shared::wire::ops::validate::Violations;
 
 /// Most write requests in one call, across all tables.
 pub const MAX_REQUESTS: usize = 25;

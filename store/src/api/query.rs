@@ -27,10 +27,9 @@ use shared::model::{AttributeValue, KeySchema, PrimaryKey, ScalarType};
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::query::{QueryInput, QueryOutput};
-
-use super::read_item::ReadItem;
 use shared::wire::ops::validate::Violations;
 
+use super::read_item::ReadItem;
 use super::read_page::{self, PagePlan, ReadOp, Select};
 use crate::app::App;
 use crate::storage::SortRange;

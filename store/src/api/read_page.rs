@@ -68,20 +68,13 @@ pub fn check_legacy_conditions(
     conditions: Option<&std::collections::HashMap<String, LegacyCondition>>,
 ) {
     let Some(conditions) = conditions else { return };
-    let mut names: Vec<&String> = conditions.keys().collect();
-    names.sort();
-    for name in names {
-        let Some(condition) = conditions.get(name) else {
-            continue;
-        };
+    let mut entries: Vec<_> = conditions.iter().collect();
+    entries.sort_by_key(|(name, _)| *name);
+    for (name, condition) in entries {
         let member = format!("{path}.{name}.member.comparisonOperator");
-        if v.not_null(&member, condition.comparison_operator.is_some()) {
-            v.enumeration(
-                &member,
-                condition.comparison_operator.as_deref(),
-                COMPARISON_OPERATOR_VALUES,
-            );
-        }
+        let operator = condition.comparison_operator.as_deref();
+        v.not_null(&member, operator.is_some());
+        v.enumeration(&member, operator, COMPARISON_OPERATOR_VALUES);
     }
 }
 

@@ -22,10 +22,9 @@ use shared::model::keycodec::partition_hash;
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::scan::{ScanInput, ScanOutput};
-
-use super::read_item::ReadItem;
 use shared::wire::ops::validate::Violations;
 
+use super::read_item::ReadItem;
 use super::read_page::{self, PagePlan, ReadOp, Select};
 use crate::app::App;
 

@@ -26,7 +26,7 @@ use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::transact_get_items::{
     ItemResponse, TransactGetItemsInput, TransactGetItemsOutput,
 };
-use shared::wire::ops::validate::member_path;
+use shared::wire::ops::validate::{member_path, Violations};
 
 use super::batch_get_item::PerTable;
 use super::item_write::{storage_failure, CAPACITY_VALUES};
@@ -34,7 +34,6 @@ use crate::app::App;
 use crate::capacity;
 use crate::catalog::TableMeta;
 use crate::storage::{Cause, Mutation};
-use shared::wire::ops::validate::Violations;
 
 /// Most actions in one transaction.
 pub const MAX_ACTIONS: usize = 100;

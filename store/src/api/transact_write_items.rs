@@ -41,7 +41,7 @@ use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::transact_write_items::{
     TransactWriteItem, TransactWriteItemsInput, TransactWriteItemsOutput,
 };
-use shared::wire::ops::validate::member_path;
+use shared::wire::ops::validate::{member_path, Violations};
 
 use super::batch_get_item::PerTable;
 use super::batch_write_item::collection_metrics;
@@ -55,7 +55,6 @@ use crate::app::App;
 use crate::capacity;
 use crate::catalog::TableMeta;
 use crate::storage::{Cause, Mutation};
-use shared::wire::ops::validate::Violations;
 
 /// An action element that does not hold exactly one action.
 pub const NOT_ONE_ACTION: &str =

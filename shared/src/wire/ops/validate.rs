@@ -54,16 +54,20 @@ impl Violations {
     /// Records `Value <v> at '<path>' failed to satisfy constraint: <constraint>`; a `None`
     /// value prints as `null` (no quotes).
     pub fn push(&mut self, value: Option<&str>, path: &str, constraint: &str) {
-        if self.errors.len() >= MAX_VIOLATIONS {
-            return;
-        }
         let shown = match value {
             Some(v) => format!("'{v}'"),
             None => "null".to_string(),
         };
-        self.errors.push(format!(
+        self.record(format!(
             "Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
         ));
+    }
+
+    /// Keeps a rendered violation, up to [`MAX_VIOLATIONS`].
+    fn record(&mut self, violation: String) {
+        if self.errors.len() < MAX_VIOLATIONS {
+            self.errors.push(violation);
+        }
     }
 
     /// `Member must not be null` when `present` is false; returns `present`.
@@ -154,11 +158,9 @@ impl Violations {
     /// it would echo (lists of keys, maps of requests). That echo cannot be reproduced, so
     /// it is left out, as the service's newer validation layer does.
     pub fn unechoed(&mut self, path: &str, constraint: &str) {
-        if self.errors.len() < MAX_VIOLATIONS {
-            self.errors.push(format!(
-                "Value at '{path}' failed to satisfy constraint: {constraint}"
-            ));
-        }
+        self.record(format!(
+            "Value at '{path}' failed to satisfy constraint: {constraint}"
+        ));
     }
 
     /// A required table name collected with the other violations (inside a structure, or
