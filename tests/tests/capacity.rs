@@ -57,6 +57,23 @@ async fn table_with_gsi(ddb: &Client) -> String {
     name
 }
 
+/// Calls `call(0)`, `call(1)`, ... at most `attempts` times and returns the first failure
+/// with its attempt number: how these tests drive a bucket until it throttles.
+async fn first_failure<T, E, Fut>(
+    attempts: usize,
+    mut call: impl FnMut(usize) -> Fut,
+) -> Option<(usize, E)>
+where
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    for i in 0..attempts {
+        if let Err(e) = call(i).await {
+            return Some((i, e));
+        }
+    }
+    None
+}
+
 /// A provisioned table `pk` (S) with `read` RCU and `write` WCU, once ACTIVE.
 async fn provisioned_table(ddb: &Client, name: &str, read: i64, write: i64) {
     ok(ddb
@@ -188,22 +205,14 @@ async fn provisioned_table_throttles_a_burst_and_recovers() {
             .item("blob", s(&blob))
             .send()
     };
-    let mut throttled_at = None;
-    for i in 0..100 {
-        match put(i).await {
-            Ok(_) => {}
-            Err(e) => {
-                assert_eq!(e.code(), Some("ProvisionedThroughputExceededException"));
-                assert_eq!(
-                    e.message(),
-                    Some("The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.")
-                );
-                throttled_at = Some(i);
-                break;
-            }
-        }
-    }
-    let throttled_at = throttled_at.expect("the burst was never throttled");
+    let (throttled_at, e) = first_failure(100, put)
+        .await
+        .expect("the burst was never throttled");
+    assert_eq!(e.code(), Some("ProvisionedThroughputExceededException"));
+    assert_eq!(
+        e.message(),
+        Some("The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.")
+    );
     assert!(
         throttled_at >= 40,
         "throttled too early, after {throttled_at} writes"
@@ -288,14 +297,9 @@ async fn gsi_throttles_writes_and_on_demand_switch_lifts_limits() {
             .item("blob", s(&blob))
             .send()
     };
-    let mut throttled = None;
-    for i in 0..10 {
-        if let Err(e) = put(i).await {
-            throttled = Some(e);
-            break;
-        }
-    }
-    let e = throttled.expect("the GSI never throttled");
+    let (_, e) = first_failure(10, put)
+        .await
+        .expect("the GSI never throttled");
     assert_eq!(e.code(), Some("ProvisionedThroughputExceededException"));
     assert!(e
         .message()
@@ -513,14 +517,9 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
         };
         request.send()
     };
-    let mut refused = None;
-    for i in 0..50 {
-        if let Err(e) = put(i, false).await {
-            refused = Some((i, e));
-            break;
-        }
-    }
-    let (at, error) = refused.expect("writes past the table's maximum were never throttled");
+    let (at, error) = first_failure(50, |i| put(i, false))
+        .await
+        .expect("writes past the table's maximum were never throttled");
     assert!(at >= 2, "throttled after only {at} writes");
     let Some(PutItemError::ThrottlingException(throttled)) = error.as_service_error() else {
         panic!("not a ThrottlingException: {error:?}");
@@ -536,14 +535,9 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
 
     // Reads have their own maximum.
     let get = || ddb.get_item().table_name(&table).key("pk", s("k0")).send();
-    let mut refused = None;
-    for _ in 0..50 {
-        if let Err(e) = get().await {
-            refused = Some(e);
-            break;
-        }
-    }
-    let error = refused.expect("reads past the table's maximum were never throttled");
+    let (_, error) = first_failure(50, |_| get())
+        .await
+        .expect("reads past the table's maximum were never throttled");
     let Some(GetItemError::ThrottlingException(throttled)) = error.as_service_error() else {
         panic!("not a ThrottlingException: {error:?}");
     };
@@ -562,14 +556,9 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
         .on_demand_throughput(maximum(1, -1))
         .send()
         .await);
-    let mut refused = None;
-    for i in 0..50 {
-        if let Err(e) = put(100 + i, true).await {
-            refused = Some(e);
-            break;
-        }
-    }
-    let error = refused.expect("writes past the GSI's maximum were never throttled");
+    let (_, error) = first_failure(50, |i| put(100 + i, true))
+        .await
+        .expect("writes past the GSI's maximum were never throttled");
     let Some(PutItemError::ThrottlingException(throttled)) = error.as_service_error() else {
         panic!("not a ThrottlingException: {error:?}");
     };
@@ -612,21 +601,16 @@ async fn provisioned_throttling_names_the_table_in_throttling_reasons() {
         .and_then(|t| t.table_arn())
         .unwrap()
         .to_string();
-    let mut refused = None;
-    for _ in 0..20 {
-        let got = ddb
-            .get_item()
+    let read = |_| {
+        ddb.get_item()
             .table_name(&table)
             .key("pk", s("big"))
             .consistent_read(true)
             .send()
-            .await;
-        if let Err(e) = got {
-            refused = Some(e);
-            break;
-        }
-    }
-    let error = refused.expect("the reads were never throttled");
+    };
+    let (_, error) = first_failure(20, read)
+        .await
+        .expect("the reads were never throttled");
     let Some(GetItemError::ProvisionedThroughputExceededException(throttled)) =
         error.as_service_error()
     else {
@@ -715,20 +699,15 @@ async fn transactions_short_of_capacity_are_cancelled_naming_the_throttled_actio
             .unwrap();
         TransactGetItem::builder().get(get).build()
     };
-    let mut cancelled_reads = None;
-    for _ in 0..10 {
-        let read = ddb
-            .transact_get_items()
+    let read = |_| {
+        ddb.transact_get_items()
             .transact_items(get(&thin, "big"))
             .transact_items(get(&plenty, "a"))
             .send()
-            .await;
-        if let Err(e) = read {
-            cancelled_reads = Some(e);
-            break;
-        }
-    }
-    let refused = cancelled_reads.expect("the read bucket never ran out");
+    };
+    let (_, refused) = first_failure(10, read)
+        .await
+        .expect("the read bucket never ran out");
     let Some(TransactGetItemsError::TransactionCanceledException(cancelled)) =
         refused.as_service_error()
     else {
