@@ -7,7 +7,10 @@
 //! table that has been idle. A request is admitted while its buckets are above zero and is
 //! charged what it consumed afterwards, so one large request may drive a bucket below zero
 //! and the requests after it wait for the refill: the debt model keeps admission to one
-//! cheap check instead of predicting a request's cost before reading the item. An empty
+//! cheap check instead of predicting a request's cost before reading the item. A write is
+//! admitted by the table's bucket before it runs, and by the buckets of the GSIs it
+//! reaches once it is decided under the item's lock ([`admit_index_writes`]), so a GSI out
+//! of capacity refuses only writes that change its entries, as in DynamoDB. An empty
 //! bucket answers ProvisionedThroughputExceededException (the GSI variant when a GSI's
 //! bucket is the empty one).
 //!
@@ -213,13 +216,20 @@ pub fn admit_read(table: &TableMeta, gsi: Option<&str>) -> Result<(), ApiError> 
     admit(table, gsi, Kind::Read, Instant::now())
 }
 
-/// Admits a write of the table: its own write bucket and those of all its GSIs (a write
-/// may reach any of them, and one throttled by a GSI is refused as a whole).
+/// Admits a write of the table by the table's own write bucket. The GSIs' buckets are
+/// asked later, by [`admit_index_writes`], once the write knows which indexes it reaches.
 pub fn admit_write(table: &TableMeta) -> Result<(), ApiError> {
+    admit(table, None, Kind::Write, Instant::now())
+}
+
+/// Admits the index part of a decided write: every GSI it writes (`global`, the units
+/// [`crate::api::item_write::decide`] computed per GSI) must have capacity left. As in
+/// DynamoDB, a GSI out of capacity refuses only the writes that reach it; writes that
+/// leave it untouched are not its business.
+pub fn admit_index_writes(table: &TableMeta, global: &[(String, f64)]) -> Result<(), ApiError> {
     let now = Instant::now();
-    admit(table, None, Kind::Write, now)?;
-    for index in &table.global_indexes {
-        admit(table, Some(&index.name), Kind::Write, now)?;
+    for (index, _) in global {
+        admit(table, Some(index), Kind::Write, now)?;
     }
     Ok(())
 }

@@ -718,3 +718,160 @@ async fn transactions_short_of_capacity_are_cancelled_naming_the_throttled_actio
         ["ProvisionedThroughputExceeded", "None"]
     );
 }
+
+/// A GSI out of capacity refuses only the writes that change its entries, in every write
+/// path: a single-item write gets the index's throttling error, a batch hands the write
+/// back unprocessed and writes the rest, a transaction is cancelled naming the action.
+/// Writes that leave the index alone go through. Batches charge what they write to the
+/// GSI too (the batches below are what drain it).
+#[tokio::test]
+async fn a_gsi_out_of_capacity_refuses_only_the_writes_that_reach_it() {
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    use aws_sdk_dynamodb::types::{Put, PutRequest, TransactWriteItem, WriteRequest};
+
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("gsiscope");
+    let pt = |units| {
+        ProvisionedThroughput::builder()
+            .read_capacity_units(units)
+            .write_capacity_units(units)
+            .build()
+            .unwrap()
+    };
+    // The table has plenty of capacity; its GSI 1 WCU (300 units of burst), which two
+    // 300 KB entries (293 units each) use up.
+    let index = by_g().provisioned_throughput(pt(1)).build().unwrap();
+    ok(create_with_by_g(&ddb, &table, index)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(pt(1000))
+        .send()
+        .await);
+    wait_table_active(&ddb, &table).await;
+    let index_arn = ok(ddb.describe_table().table_name(&table).send().await)
+        .table()
+        .and_then(|t| t.global_secondary_indexes().first())
+        .and_then(|i| i.index_arn())
+        .unwrap()
+        .to_string();
+    let blob = "x".repeat(300_000);
+    let indexed = |pk: &str| item(&[("pk", s(pk)), ("g", s("G")), ("blob", s(&blob))]);
+    let plain = |pk: &str| item(&[("pk", s(pk)), ("v", s("small"))]);
+    let request = |item| {
+        WriteRequest::builder()
+            .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+            .build()
+    };
+
+    // Each batch writes one item the GSI indexes and one it does not, until the GSI is
+    // out: then the indexed put comes back unprocessed and the plain one is written.
+    let batch = |i: usize| {
+        let ddb = ddb.clone();
+        let table = table.clone();
+        let requests = vec![
+            request(indexed(&format!("gi{i}"))),
+            request(plain(&format!("gp{i}"))),
+        ];
+        async move {
+            let out = ok(ddb
+                .batch_write_item()
+                .request_items(&table, requests)
+                .send()
+                .await);
+            match out.unprocessed_items().and_then(|u| u.get(&table)) {
+                Some(unprocessed) => Err(unprocessed.clone()),
+                None => Ok(()),
+            }
+        }
+    };
+    let (attempt, unprocessed) = first_failure(5, batch)
+        .await
+        .expect("batches never drained the GSI");
+    assert_eq!(unprocessed.len(), 1);
+    let handed_back = unprocessed[0].put_request().map(|p| p.item());
+    assert_eq!(handed_back, Some(&indexed(&format!("gi{attempt}"))));
+    let stored = |pk: String| {
+        let ddb = ddb.clone();
+        let table = table.clone();
+        async move {
+            ok(ddb
+                .get_item()
+                .table_name(table)
+                .key("pk", s(&pk))
+                .consistent_read(true)
+                .send()
+                .await)
+            .item()
+            .is_some()
+        }
+    };
+    assert!(stored(format!("gp{attempt}")).await);
+    assert!(!stored(format!("gi{attempt}")).await);
+
+    // Single-item writes: those that leave the index alone pass, one that reaches it is
+    // refused with the index's error, naming the index.
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(plain("p1")))
+        .send()
+        .await);
+    ok(ddb
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("p1"))
+        .send()
+        .await);
+    let refused = ddb
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(indexed("i1")))
+        .send()
+        .await
+        .expect_err("the GSI is out of capacity");
+    let Some(PutItemError::ProvisionedThroughputExceededException(throttled)) =
+        refused.as_service_error()
+    else {
+        panic!("not ProvisionedThroughputExceededException: {refused:?}");
+    };
+    assert_eq!(
+        throttling_reasons(throttled.throttling_reasons.as_deref(), &refused),
+        vec![(
+            "IndexWriteProvisionedThroughputExceeded".to_string(),
+            index_arn
+        )]
+    );
+
+    // A transaction: the action reaching the index cancels it, and nothing is written.
+    let put = |item| {
+        let put = Put::builder().table_name(&table).set_item(Some(item));
+        TransactWriteItem::builder()
+            .put(put.build().unwrap())
+            .build()
+    };
+    let refused = ddb
+        .transact_write_items()
+        .transact_items(put(plain("t1")))
+        .transact_items(put(indexed("t2")))
+        .send()
+        .await
+        .expect_err("the GSI is out of capacity");
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        refused.as_service_error()
+    else {
+        panic!("not a cancellation: {refused:?}");
+    };
+    let codes: Vec<_> = cancelled
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code().unwrap_or_default())
+        .collect();
+    assert_eq!(codes, ["None", "ProvisionedThroughputExceeded"]);
+    assert!(!stored("t1".to_string()).await);
+    ok(ddb
+        .transact_write_items()
+        .transact_items(put(plain("t1")))
+        .send()
+        .await);
+}

@@ -14,10 +14,12 @@
 //! messages. Index key attributes of the wrong type are rejected as in PutItem.
 //!
 //! All admitted writes go to storage in one atomic batch (stronger than DynamoDB's
-//! per-item atomicity, and never weaker). A provisioned table out of write capacity is not
-//! written: its requests come back in `UnprocessedItems`, as given; when every table of the
-//! call is out, the call fails with ProvisionedThroughputExceededException. Capacity: per
-//! write ceil(max(old size, new size) / 1 KB) units (at least one), summed per table.
+//! per-item atomicity, and never weaker). A table out of write capacity is not written:
+//! its requests come back in `UnprocessedItems`, as given; so does each write that reaches
+//! a GSI out of capacity (known only under the item's lock). When nothing at all could be
+//! written, the call fails with the throttling error instead. Capacity: per write
+//! ceil(max(old size, new size) / 1 KB) units (at least one) on the table, and each GSI
+//! entry written on that GSI (`item_write`), summed per table.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,11 +34,12 @@ use shared::wire::ops::validate::{member_path, Violations};
 
 use super::batch_get_item::PerTable;
 use super::item_write::{
-    self, key_of_put_item, storage_failure, WriteAction, WritePlan, CAPACITY_VALUES, METRICS_VALUES,
+    self, key_of_put_item, storage_failure, WriteAction, WriteFailure, WritePlan, CAPACITY_VALUES,
+    METRICS_VALUES,
 };
 use crate::app::App;
 use crate::catalog::TableMeta;
-use crate::storage::Cause;
+use crate::storage::{Cause, Mutation};
 
 /// Most write requests in one call, across all tables.
 pub const MAX_REQUESTS: usize = 25;
@@ -45,11 +48,14 @@ const TOO_MANY: &str = "Too many items requested for the BatchWriteItem call";
 const DUPLICATE_KEYS: &str = "Provided list of item keys contains duplicates";
 const NOT_ONE_REQUEST: &str = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";
 
-/// One resolved write.
-struct Resolved {
+/// One resolved write, with the request it came from (handed back as given if a GSI it
+/// reaches is out of capacity).
+struct Resolved<'a> {
     table: Arc<TableMeta>,
     key: PrimaryKey,
     plan: WritePlan,
+    table_name: &'a str,
+    request: &'a WriteRequest,
 }
 
 pub async fn handle(
@@ -109,6 +115,8 @@ pub async fn handle(
                         table: Arc::clone(&table),
                         key,
                         plan,
+                        table_name: name,
+                        request,
                     }
                 }
                 (None, Some(delete)) => {
@@ -118,6 +126,8 @@ pub async fn handle(
                         table: Arc::clone(&table),
                         key,
                         plan,
+                        table_name: name,
+                        request,
                     }
                 }
                 (None, None) => return Err(ApiError::validation(NOT_ONE_REQUEST)),
@@ -137,35 +147,66 @@ pub async fn handle(
             throttled = Some(e);
         }
     }
-    if let (true, Some(e)) = (plans.is_empty(), throttled) {
-        return Err(e);
+    if plans.is_empty() {
+        if let Some(e) = throttled.take() {
+            return Err(e);
+        }
     }
 
     let targets: Vec<_> = plans
         .iter()
         .map(|p| (&p.table.layout, p.key.clone()))
         .collect();
-    let units = app
+    // Each write's units, or the refusal of a GSI it reaches that is out of capacity.
+    let outcomes = app
         .storage
         .write(&targets, Cause::User, |current| {
             let mut mutations = Vec::with_capacity(plans.len());
-            let mut units = Vec::with_capacity(plans.len());
+            let mut outcomes = Vec::with_capacity(plans.len());
             for (resolved, old) in plans.iter().zip(current) {
-                // Plain puts and deletes have no condition, so they cannot fail here.
-                let (mutation, result) = item_write::decide(&resolved.plan, old.as_ref())
-                    .map_err(|f| f.into_api_error())?;
-                units.push(result.units.total());
-                mutations.push(mutation);
+                // Plain puts and deletes have no condition: only a GSI or a run-time
+                // validation can refuse them here.
+                match item_write::decide_within_capacity(
+                    &resolved.table,
+                    &resolved.plan,
+                    old.as_ref(),
+                ) {
+                    Ok((mutation, result)) => {
+                        mutations.push(mutation);
+                        outcomes.push(Ok(result.units));
+                    }
+                    Err(WriteFailure::Throttled(e)) => {
+                        mutations.push(Mutation::Keep);
+                        outcomes.push(Err(e));
+                    }
+                    Err(failure) => return Err(failure.into_api_error()),
+                }
             }
-            Ok::<_, ApiError>((mutations, units))
+            Ok((mutations, outcomes))
         })
         .await
         .map_err(|e| storage_failure("BatchWriteItem", e))??;
 
     let mut per_table = PerTable::default();
-    for (plan, units) in plans.iter().zip(units) {
-        crate::throttle::charge_write(&plan.table, units, &[]);
-        per_table.add(plan.table.name(), units);
+    let mut written = false;
+    for (plan, outcome) in plans.iter().zip(outcomes) {
+        match outcome {
+            Ok(units) => {
+                crate::throttle::charge_write_units(&plan.table, &units);
+                per_table.add(plan.table.name(), units.total());
+                written = true;
+            }
+            Err(e) => {
+                unprocessed
+                    .entry(plan.table_name.to_string())
+                    .or_default()
+                    .push(plan.request.clone());
+                throttled = Some(e);
+            }
+        }
+    }
+    if let (false, Some(e)) = (written, throttled) {
+        return Err(e);
     }
     Ok(BatchWriteItemOutput {
         unprocessed_items: unprocessed,

@@ -27,7 +27,9 @@
 //! key changes (CapacityUnitCalculations.md). A failed condition consumes too, but its
 //! response is an error, so nothing is reported.
 //!
-//! Not here: throttling (`crate::throttle`), the item collection limit (enforced by
+//! Throttling is `crate::throttle`'s; the one part asked here is whether the GSIs a write
+//! reaches have capacity ([`decide_within_capacity`]), since only [`decide`] knows which
+//! indexes a write changes. Not here: the item collection limit (enforced by
 //! storage under the item lock and mapped to its error in [`storage_failure`]);
 //! ItemCollectionMetrics reports the collection key with a fixed 0-1 GB estimate.
 
@@ -305,6 +307,15 @@ impl WriteUnits {
             + self.local.iter().map(|(_, u)| u).sum::<f64>()
             + self.global.iter().map(|(_, u)| u).sum::<f64>()
     }
+
+    /// Twice every part: what a transactional write consumes.
+    pub fn doubled(mut self) -> WriteUnits {
+        self.table *= 2.0;
+        for (_, units) in self.local.iter_mut().chain(self.global.iter_mut()) {
+            *units *= 2.0;
+        }
+        self
+    }
 }
 
 /// A write that succeeded in [`decide`] (its mutation is returned beside it).
@@ -322,6 +333,8 @@ pub enum WriteFailure {
     ConditionalCheckFailed { item: Option<Item> },
     /// A run-time failure of the update (operand types, size, index key types).
     Validation(ApiError),
+    /// A GSI the write reaches is out of capacity ([`decide_within_capacity`]).
+    Throttled(ApiError),
 }
 
 impl WriteFailure {
@@ -331,7 +344,7 @@ impl WriteFailure {
             WriteFailure::ConditionalCheckFailed { item } => {
                 ApiError::conditional_check_failed(item)
             }
-            WriteFailure::Validation(e) => e,
+            WriteFailure::Validation(e) | WriteFailure::Throttled(e) => e,
         }
     }
 
@@ -348,8 +361,27 @@ impl WriteFailure {
                 message: e.message,
                 item: None,
             },
+            WriteFailure::Throttled(e) => CancellationReason {
+                code: e.code.reason_code().into(),
+                message: e.message,
+                item: None,
+            },
         }
     }
+}
+
+/// [`decide`], then admission by the GSIs the write reaches
+/// (`crate::throttle::admit_index_writes`): only under the item's lock is it known which
+/// indexes a write changes, so this is where a GSI out of capacity refuses it.
+pub fn decide_within_capacity(
+    table: &TableMeta,
+    plan: &WritePlan,
+    current: Option<&Item>,
+) -> Result<(Mutation, WriteResult), WriteFailure> {
+    let decided = decide(plan, current)?;
+    crate::throttle::admit_index_writes(table, &decided.1.units.global)
+        .map_err(WriteFailure::Throttled)?;
+    Ok(decided)
 }
 
 /// Runs under the item's lock: the condition against `current` (a missing item is
@@ -620,7 +652,8 @@ pub async fn execute_single(
             &[(&table.layout, key.clone())],
             crate::storage::Cause::User,
             |current| {
-                let (mutation, result) = decide(plan, current.first().and_then(Option::as_ref))?;
+                let current = current.first().and_then(Option::as_ref);
+                let (mutation, result) = decide_within_capacity(table, plan, current)?;
                 Ok((vec![mutation], result))
             },
         )

@@ -47,7 +47,7 @@ use super::batch_get_item::PerTable;
 use super::batch_write_item::collection_metrics;
 use super::idempotency::{self, Claim};
 use super::item_write::{
-    self, key_of_put_item, storage_failure, WriteAction, WriteExpressions, WritePlan,
+    self, key_of_put_item, storage_failure, WriteAction, WriteExpressions, WritePlan, WriteUnits,
     CAPACITY_VALUES, METRICS_VALUES, RETURN_VALUES_ON_FAILURE,
 };
 use super::transact_get_items::{MAX_ACTIONS, SAME_ITEM_TWICE, TOO_MANY_ACTIONS};
@@ -236,10 +236,7 @@ pub async fn handle(
         .collect();
     let units = app
         .storage
-        .write(&targets, Cause::User, |current| {
-            let write_plans: Vec<&WritePlan> = plans.iter().map(|p| &p.plan).collect();
-            decide(&write_plans, current)
-        })
+        .write(&targets, Cause::User, |current| decide(&plans, current))
         .await
         .map_err(|e| storage_failure("TransactWriteItems", e))??;
     if let Some(pending) = pending {
@@ -248,8 +245,8 @@ pub async fn handle(
 
     let mut per_table = PerTable::default();
     for (plan, units) in plans.iter().zip(units) {
-        crate::throttle::charge_write(&plan.table, units, &[]);
-        per_table.add(plan.table.name(), units);
+        crate::throttle::charge_write_units(&plan.table, &units);
+        per_table.add(plan.table.name(), units.total());
     }
     Ok(TransactWriteItemsOutput {
         consumed_capacity: per_table.transaction_capacity(mode, false),
@@ -284,21 +281,22 @@ fn replay(
     })
 }
 
-/// Runs under the items' locks: every action against its current item. All succeed →
-/// the mutations and each action's capacity units (doubled: transactional); any fails →
-/// the cancellation, with a reason per action in request order.
+/// Runs under the items' locks: every action against its current item, and the GSIs it
+/// reaches for capacity. All succeed → the mutations and each action's capacity units
+/// (doubled: transactional); any fails → the cancellation, with a reason per action in
+/// request order.
 fn decide(
-    plans: &[&WritePlan],
+    plans: &[ActionPlan],
     current: &[Option<Item>],
-) -> Result<(Vec<Mutation>, Vec<f64>), ApiError> {
+) -> Result<(Vec<Mutation>, Vec<WriteUnits>), ApiError> {
     let mut mutations = Vec::with_capacity(plans.len());
     let mut units = Vec::with_capacity(plans.len());
     let mut reasons = Vec::with_capacity(plans.len());
     let mut failed = false;
-    for (plan, old) in plans.iter().zip(current) {
-        match item_write::decide(plan, old.as_ref()) {
+    for (action, old) in plans.iter().zip(current) {
+        match item_write::decide_within_capacity(&action.table, &action.plan, old.as_ref()) {
             Ok((mutation, result)) => {
-                units.push(2.0 * result.units.total());
+                units.push(result.units.doubled());
                 mutations.push(mutation);
                 reasons.push(CancellationReason::none());
             }
@@ -409,7 +407,7 @@ mod tests {
         condition: Option<&str>,
         values: &[(&str, AttributeValue)],
         return_old: bool,
-    ) -> WritePlan {
+    ) -> ActionPlan {
         let values: HashMap<String, AttributeValue> = values
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
@@ -431,7 +429,7 @@ mod tests {
             },
             range: None,
         };
-        WritePlan {
+        let plan = WritePlan {
             action,
             condition,
             return_values: Default::default(),
@@ -447,6 +445,14 @@ mod tests {
                     non_key_attributes: vec![],
                 },
             }],
+        };
+        ActionPlan {
+            table: Arc::new(TableMeta::for_tests(1, "t")),
+            key: PrimaryKey {
+                hash: s("a"),
+                range: None,
+            },
+            plan,
         }
     }
 
@@ -469,15 +475,15 @@ mod tests {
             &[],
             false,
         );
-        let (mutations, units) = decide(&[&add], &[old]).unwrap();
+        let (mutations, units) = decide(&[add], &[old]).unwrap();
         assert_eq!(
             mutations,
             vec![Mutation::Put(item(&[("pk", s("a")), ("n", n("2"))]))]
         );
-        assert_eq!(units, vec![2.0]);
+        assert_eq!(units.iter().map(WriteUnits::total).sum::<f64>(), 2.0);
         // An update of a missing item starts from its key.
         let set = plan(update("SET v = :v", &[(":v", s("x"))]), None, &[], false);
-        let (mutations, _) = decide(&[&set], &[None]).unwrap();
+        let (mutations, _) = decide(&[set], &[None]).unwrap();
         assert_eq!(
             mutations,
             vec![Mutation::Put(item(&[("pk", s("a")), ("v", s("x"))]))]
@@ -489,14 +495,14 @@ mod tests {
             &[],
             false,
         );
-        assert!(decide(&[&put], &[None]).is_ok());
-        assert!(decide(&[&put], &[Some(item(&[("pk", s("a"))]))]).is_err());
+        assert!(decide(std::slice::from_ref(&put), &[None]).is_ok());
+        assert!(decide(&[put], &[Some(item(&[("pk", s("a"))]))]).is_err());
     }
 
     #[test]
     fn update_giving_an_index_key_the_wrong_type_is_a_validation_reason() {
         let set = plan(update("SET g = :v", &[(":v", n("1"))]), None, &[], false);
-        let err = decide(&[&set], &[None]).unwrap_err();
+        let err = decide(&[set], &[None]).unwrap_err();
         let reasons = err.cancellation_reasons.unwrap();
         assert_eq!(reasons[0].code, "ValidationError");
         assert!(reasons[0]
@@ -519,7 +525,6 @@ mod tests {
                 false,
             ),
         ];
-        let plans: Vec<&WritePlan> = plans.iter().collect();
         let err = decide(&plans, &[Some(old.clone()), None, Some(old.clone())]).unwrap_err();
         let reasons = err.cancellation_reasons.unwrap();
         assert_eq!(reasons[0].code, "ConditionalCheckFailed");

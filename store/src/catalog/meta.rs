@@ -295,6 +295,46 @@ pub struct TableMeta {
     pub settings: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The fixture unit tests build tables on: an ACTIVE on-demand table `name` keyed by `pk`
+/// (S), without indexes, streams or a maximum throughput.
+#[cfg(test)]
+impl TableMeta {
+    pub fn for_tests(table_id: u64, name: &str) -> TableMeta {
+        let hash = KeyAttr {
+            name: "pk".into(),
+            ty: shared::model::ScalarType::S,
+        };
+        TableMeta {
+            layout: TableLayout {
+                table_id,
+                name: name.into(),
+                schema: KeySchema {
+                    hash: hash.clone(),
+                    range: None,
+                },
+            },
+            arn: format!("arn:aws:dynamodb:local:000000000000:table/{name}"),
+            table_uuid: format!("uuid-{table_id}"),
+            attribute_definitions: vec![hash],
+            created: 1.5,
+            status: TableStatus::Active,
+            billing_mode: BillingMode::PayPerRequest,
+            last_update_to_pay_per_request: Some(1.5),
+            throughput: Throughput::default(),
+            on_demand_throughput: None,
+            local_indexes: Vec::new(),
+            global_indexes: Vec::new(),
+            stream: None,
+            sse: None,
+            table_class: None,
+            deletion_protection: false,
+            tags: Vec::new(),
+            next_index_id: 1,
+            settings: Default::default(),
+        }
+    }
+}
+
 impl TableMeta {
     pub fn name(&self) -> &str {
         &self.layout.name

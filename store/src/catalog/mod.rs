@@ -444,8 +444,7 @@ fn internal(e: StorageError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{StorageOptions, TableLayout, TableStats};
-    use shared::model::{KeyAttr, KeySchema, ScalarType};
+    use crate::storage::{StorageOptions, TableStats};
 
     fn config() -> Config {
         Config::for_tests(std::path::Path::new(""))
@@ -465,37 +464,11 @@ mod tests {
     }
 
     fn table(catalog: &Catalog, id: u64, name: &str) -> TableMeta {
-        let schema = KeySchema {
-            hash: KeyAttr {
-                name: "pk".into(),
-                ty: ScalarType::S,
-            },
-            range: None,
-        };
         TableMeta {
-            layout: TableLayout {
-                table_id: id,
-                name: name.into(),
-                schema: schema.clone(),
-            },
             arn: catalog.table_arn(name),
             table_uuid: "u".into(),
-            attribute_definitions: vec![schema.hash.clone()],
-            created: 1.5,
-            status: TableStatus::Active,
-            billing_mode: BillingMode::PayPerRequest,
-            last_update_to_pay_per_request: Some(1.5),
-            throughput: Throughput::default(),
-            on_demand_throughput: None,
-            local_indexes: Vec::new(),
-            global_indexes: Vec::new(),
-            stream: None,
-            sse: None,
-            table_class: None,
-            deletion_protection: false,
             tags: vec![("k".into(), "v".into())],
-            next_index_id: 1,
-            settings: Default::default(),
+            ..TableMeta::for_tests(id, name)
         }
     }
 
