@@ -919,14 +919,19 @@ pub async fn assert_sheds_calls_past_one_in_flight(
     assert!(freed, "the slot was not given back when its call ended");
 }
 
-/// Reads one metric (summing every label set) from a process's `/metrics`.
-pub async fn metric(endpoint: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("{endpoint}/metrics"))
+/// A process's `/metrics` text.
+pub async fn metrics_text(endpoint: &str) -> String {
+    reqwest::get(format!("{endpoint}/metrics"))
         .await
         .expect("GET /metrics")
         .text()
         .await
-        .expect("/metrics body");
+        .expect("/metrics body")
+}
+
+/// Reads one metric (summing every label set) from a process's `/metrics`.
+pub async fn metric(endpoint: &str, name: &str) -> f64 {
+    let text = metrics_text(endpoint).await;
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter(|line| {

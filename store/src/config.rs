@@ -61,6 +61,10 @@ pub struct Args {
     /// which SDKs retry with backoff. 0: no limit.
     #[arg(long, env = "STORE_MAX_IN_FLIGHT", default_value_t = 4096)]
     pub max_in_flight: usize,
+    /// Seconds of each Contributor Insights report: `/metrics` shows the top keys of the
+    /// last complete period (CloudWatch's finest is 60).
+    #[arg(long, env = "STORE_CONTRIBUTOR_INSIGHTS_PERIOD", default_value_t = 60)]
+    pub contributor_insights_period: u64,
     /// Streams, TTL and trigger settings (see `streams::ChangeLogArgs`).
     #[command(flatten)]
     pub change_log: crate::streams::ChangeLogArgs,
@@ -84,6 +88,8 @@ pub struct Config {
     pub change_log: crate::streams::ChangeLogConfig,
     /// API calls admitted at once (0: no limit); see `shared::wire::admission`.
     pub max_in_flight: usize,
+    /// The period of Contributor Insights reports (at least a second).
+    pub contributor_insights_period: std::time::Duration,
 }
 
 impl Config {
@@ -104,6 +110,7 @@ impl Config {
             idle_compaction: None,
             change_log: Default::default(),
             max_in_flight: 0,
+            contributor_insights_period: std::time::Duration::from_secs(60),
         }
     }
 
@@ -132,6 +139,10 @@ impl Config {
             )?,
             change_log: args.change_log.validate()?,
             max_in_flight: args.max_in_flight,
+            contributor_insights_period: match args.contributor_insights_period {
+                0 => return Err("--contributor-insights-period must be at least 1".into()),
+                seconds => std::time::Duration::from_secs(seconds),
+            },
         })
     }
 

@@ -41,8 +41,13 @@
 //!   forgotten (`streams::maintain`).
 //! - **Throttling** (`throttle`): provisioned capacity with 300 s of burst, on-demand
 //!   maximums with one second, both naming their limit in `ThrottlingReasons`; a
-//!   transaction short of capacity is cancelled. Separately, `--max-in-flight` sheds API
-//!   calls past a count in progress (`shared::wire::admission`, as dax-proxy nodes do).
+//!   transaction short of capacity is cancelled. A GSI's bucket is asked under the item's
+//!   lock, once the write knows it reaches the GSI (`api::item_write::decide_within_capacity`).
+//!   Separately, `--max-in-flight` sheds API calls past a count in progress
+//!   (`shared::wire::admission`, as dax-proxy nodes do).
+//! - **Contributor Insights** (`contributors`): the API's settings live in the catalog; the
+//!   hottest and most throttled keys are Space-Saving counters per table and GSI, shown
+//!   on `/metrics` for the last complete period instead of as CloudWatch rules.
 
 pub mod api;
 pub mod app;
@@ -50,6 +55,7 @@ pub mod backup;
 pub mod capacity;
 pub mod catalog;
 pub mod config;
+pub mod contributors;
 pub mod error;
 pub mod feed;
 pub mod idle_compaction;
@@ -115,6 +121,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(throttle::run_stats(Arc::clone(&app)));
     tokio::spawn(triggers::dispatch::run_supervisor(Arc::clone(&app)));
     tokio::spawn(idle_compaction::run(Arc::clone(&app)));
+    tokio::spawn(contributors::run_sync(Arc::clone(&app)));
     let stopping = app.stopping.clone();
     let admission = shared::wire::admission::Admission::new(app.config.max_in_flight);
     let server = Arc::new(server::Server {

@@ -112,11 +112,12 @@ async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
             ::metrics::gauge!(name, "part" => part).set(value as f64);
         }
     }
-    let text = server
+    let mut text = server
         .metrics
         .as_ref()
         .map(|h| h.render())
         .unwrap_or_default();
+    crate::contributors::render(&mut text);
     error::plain(StatusCode::OK, "text/plain; version=0.0.4", text)
 }
 
@@ -363,6 +364,9 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Op::RestoreTableToPointInTime => call!(restore_table_to_point_in_time::handle),
         Op::UpdateContinuousBackups => call!(update_continuous_backups::handle),
         Op::DescribeContinuousBackups => call!(describe_continuous_backups::handle),
+        Op::UpdateContributorInsights => call!(contributor_insights::update),
+        Op::DescribeContributorInsights => call!(contributor_insights::describe),
+        Op::ListContributorInsights => call!(contributor_insights::list),
     }
 }
 

@@ -278,8 +278,7 @@ pub fn charge_write(table: &TableMeta, table_units: f64, gsi_units: &[(String, f
 
 /// Charges what a single-item write consumed ([`crate::api::item_write::decide`]'s units).
 pub fn charge_write_units(table: &TableMeta, units: &crate::api::item_write::WriteUnits) {
-    let local: f64 = units.local.iter().map(|(_, u)| u).sum();
-    charge_write(table, units.table + local, &units.global);
+    charge_write(table, units.on_table(), &units.global);
 }
 
 /// What a write refused by its condition is charged: DynamoDB's minimum write (the item's

@@ -236,12 +236,7 @@ async fn provisioned_table_throttles_a_burst_and_recovers() {
         .await);
 
     // Metering: the store's /metrics counts the units per table.
-    let body = reqwest::get(format!("{}/metrics", store.endpoint()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = metrics_text(&store.endpoint()).await;
     assert!(
         body.lines().any(
             |l| l.starts_with("store_consumed_write_capacity_units_total") && l.contains(&table)
@@ -874,4 +869,273 @@ async fn a_gsi_out_of_capacity_refuses_only_the_writes_that_reach_it() {
         .transact_items(put(plain("t1")))
         .send()
         .await);
+}
+
+/// The `store_contributor_insights_*` rows of `/metrics` for `table` itself (not its
+/// GSIs): (rule, partition key, sort key, value), in the order shown.
+async fn insight_rows(endpoint: &str, table: &str) -> Vec<(String, String, String, f64)> {
+    let body = metrics_text(endpoint).await;
+    let label = |line: &str, name: &str| {
+        let start = line.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = start + line[start..].find('"')?;
+        Some(line[start..end].to_string())
+    };
+    body.lines()
+        .filter(|l| l.starts_with("store_contributor_insights_"))
+        .filter(|l| label(l, "table").as_deref() == Some(table))
+        .filter(|l| label(l, "index").as_deref() == Some(""))
+        .map(|l| {
+            (
+                label(l, "rule").unwrap_or_default(),
+                label(l, "partition_key").unwrap_or_default(),
+                label(l, "sort_key").unwrap_or_default(),
+                l.rsplit(' ').next().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Runs `traffic` until a completed report period of `table` shows a row of `rule` for
+/// `partition` (the traffic may straddle a period boundary), and returns that report.
+async fn report_with<F, Fut>(
+    endpoint: &str,
+    table: &str,
+    rule: &str,
+    partition: &str,
+    mut traffic: F,
+) -> Vec<(String, String, String, f64)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for _ in 0..3 {
+        traffic().await;
+        // Periods are 1 s here: the burst's period is reported once the next one starts.
+        for _ in 0..30 {
+            let rows = insight_rows(endpoint, table).await;
+            if rows.iter().any(|r| r.0 == rule && r.1 == partition) {
+                return rows;
+            }
+            if !rows.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    panic!("no {rule} row for {partition} of {table}");
+}
+
+/// Contributor Insights end to end: the three operations with DynamoDB's answers and
+/// errors, settings that survive a restart, and `/metrics` naming the hottest keys of a
+/// table and of a GSI (accessed mode) and the most throttled keys (throttled-keys mode).
+#[tokio::test]
+async fn contributor_insights_report_the_hottest_and_most_throttled_keys() {
+    use aws_sdk_dynamodb::types::{
+        ContributorInsightsAction as Action, ContributorInsightsMode as Mode,
+        ContributorInsightsStatus as Status,
+    };
+
+    let mut store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![("STORE_CONTRIBUTOR_INSIGHTS_PERIOD".into(), "1".into())],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let endpoint = store.endpoint();
+    let table = unique_name("insights");
+    ok(ddb
+        .create_table()
+        .table_name(&table)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .global_secondary_indexes(by_g().build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await);
+    wait_table_active(&ddb, &table).await;
+    let update = |table: &str, index: Option<&str>, action: Action| {
+        ddb.update_contributor_insights()
+            .table_name(table)
+            .set_index_name(index.map(str::to_string))
+            .contributor_insights_action(action)
+    };
+    let describe = |ddb: &Client, index: Option<&str>| {
+        ddb.describe_contributor_insights()
+            .table_name(&table)
+            .set_index_name(index.map(str::to_string))
+    };
+
+    // Never configured: only the names and DISABLED; nothing listed.
+    let fresh = ok(describe(&ddb, None).send().await);
+    assert_eq!(fresh.contributor_insights_status(), Some(&Status::Disabled));
+    assert!(fresh.contributor_insights_mode().is_none() && fresh.last_update_date_time().is_none());
+
+    let enabled = ok(update(&table, None, Action::Enable).send().await);
+    assert_eq!(
+        enabled.contributor_insights_status(),
+        Some(&Status::Enabling)
+    );
+    assert_eq!(
+        enabled.contributor_insights_mode(),
+        Some(&Mode::AccessedAndThrottledKeys)
+    );
+    ok(update(&table, Some("by_g"), Action::Enable).send().await);
+    let described = ok(describe(&ddb, None).send().await);
+    assert_eq!(
+        described.contributor_insights_status(),
+        Some(&Status::Enabled)
+    );
+    let rules: Vec<&str> = described
+        .contributor_insights_rule_list()
+        .iter()
+        .map(|r| r.split('-').nth(1).unwrap())
+        .collect();
+    assert_eq!(rules, ["PKC", "SKC", "PKT", "SKT"]);
+    assert!(described.contributor_insights_rule_list()[0]
+        .starts_with(&format!("DynamoDBContributorInsights-PKC-{table}-")));
+    let on_index = ok(describe(&ddb, Some("by_g")).send().await);
+    assert_eq!(on_index.index_name(), Some("by_g"));
+    assert_eq!(on_index.contributor_insights_rule_list().len(), 2);
+
+    // List: the table, then its GSI; paged by NextToken.
+    let first = ok(ddb
+        .list_contributor_insights()
+        .table_name(&table)
+        .max_results(1)
+        .send()
+        .await);
+    let summaries = first.contributor_insights_summaries();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].index_name(), None);
+    let second = ok(ddb
+        .list_contributor_insights()
+        .table_name(&table)
+        .max_results(1)
+        .set_next_token(first.next_token().map(str::to_string))
+        .send()
+        .await);
+    assert_eq!(
+        second.contributor_insights_summaries()[0].index_name(),
+        Some("by_g")
+    );
+    assert!(second.next_token().is_none());
+
+    // Errors, in DynamoDB's words.
+    let missing = ddb
+        .describe_contributor_insights()
+        .table_name("no_such_table")
+        .send()
+        .await
+        .expect_err("no such table");
+    assert_eq!(
+        missing.message(),
+        Some("Requested resource not found: Table: no_such_table not found")
+    );
+    let missing = update(&table, Some("nope"), Action::Enable)
+        .send()
+        .await
+        .expect_err("no such index");
+    assert_eq!(missing.code(), Some("ResourceNotFoundException"));
+    assert_eq!(
+        missing.message().map(str::to_string),
+        Some(format!(
+            "Requested resource not found: Index: nope not found for table: {table}"
+        ))
+    );
+
+    // The hottest keys: one item written and read 3 times as often as 20 others, and 3 KB
+    // where they are 1 KB at most; a GSI partition queried far more than another.
+    let put = |pk: String, sk: &str, g: &str, size: usize| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s(&pk))
+            .item("sk", s(sk))
+            .item("g", s(g))
+            .item("data", s(&"x".repeat(size)))
+            .send()
+    };
+    let traffic = || async {
+        for i in 0..20 {
+            ok(put("hot".into(), "a", "G", 2500).await);
+            ok(put(format!("cold-{i}"), "a", "other", 10).await);
+            ok(ddb
+                .query()
+                .table_name(&table)
+                .index_name("by_g")
+                .key_condition_expression("g = :g")
+                .expression_attribute_values(":g", s("G"))
+                .send()
+                .await);
+        }
+    };
+    let rows = report_with(&endpoint, &table, "PKC", "hot", traffic).await;
+    let pkc: Vec<_> = rows.iter().filter(|r| r.0 == "PKC").collect();
+    assert_eq!(pkc[0].1, "hot", "{rows:?}");
+    assert!(pkc[1..].iter().all(|r| r.3 < pkc[0].3), "{rows:?}");
+    assert!(pkc.len() <= 10, "more than ten keys reported: {rows:?}");
+    let skc: Vec<_> = rows.iter().filter(|r| r.0 == "SKC").collect();
+    assert_eq!((skc[0].1.as_str(), skc[0].2.as_str()), ("hot", "a"));
+    // The GSI's rows carry its name; only reads of the index count there.
+    let body = metrics_text(&endpoint).await;
+    assert!(
+        body.lines().any(|l| l.contains("index=\"by_g\"")
+            && l.contains("rule=\"PKC\"")
+            && l.contains("partition_key=\"G\"")),
+        "no index row in\n{body}"
+    );
+
+    // Throttled-keys mode on a table short of capacity: only the refused requests count.
+    let thin = unique_name("insightsthin");
+    provisioned_table(&ddb, &thin, 1, 1).await;
+    ok(update(&thin, None, Action::Enable)
+        .contributor_insights_mode(Mode::ThrottledKeys)
+        .send()
+        .await);
+    let big = "x".repeat(300_000);
+    let put_thin = |pk: &str| {
+        ddb.put_item()
+            .table_name(&thin)
+            .item("pk", s(pk))
+            .item("blob", s(&big))
+            .send()
+    };
+    let refused = || async {
+        for pk in ["burst", "burst", "burst", "burst", "burst", "other"] {
+            let _ = put_thin(pk).await;
+        }
+    };
+    let rows = report_with(&endpoint, &thin, "PKT", "burst", refused).await;
+    assert!(rows.iter().all(|r| r.0 == "PKT"), "{rows:?}");
+    assert_eq!(rows[0].1, "burst", "{rows:?}");
+
+    // Disabled: Describe keeps the mode and the time, List drops it; settings survive a
+    // restart.
+    let disabled = ok(update(&table, None, Action::Disable).send().await);
+    assert_eq!(
+        disabled.contributor_insights_status(),
+        Some(&Status::Disabling)
+    );
+    store.restart();
+    let ddb = store.client();
+    let after = ok(describe(&ddb, None).send().await);
+    assert_eq!(after.contributor_insights_status(), Some(&Status::Disabled));
+    assert!(after.contributor_insights_rule_list().is_empty());
+    assert_eq!(
+        after.contributor_insights_mode(),
+        Some(&Mode::AccessedAndThrottledKeys)
+    );
+    assert!(after.last_update_date_time().is_some());
+    let listed = ok(ddb
+        .list_contributor_insights()
+        .table_name(&table)
+        .send()
+        .await);
+    let listed: Vec<_> = listed
+        .contributor_insights_summaries()
+        .iter()
+        .map(|s| (s.index_name(), s.contributor_insights_status().cloned()))
+        .collect();
+    assert_eq!(listed, vec![(Some("by_g"), Some(Status::Enabled))]);
 }

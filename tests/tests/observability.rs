@@ -17,8 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use integration_tests::aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, ContributorInsightsAction, KeySchemaElement, KeyType,
+    ProvisionedThroughput, ScalarAttributeType, StreamViewType, TimeToLiveSpecification,
 };
 use integration_tests::serde_json::{json, Value};
 use integration_tests::*;
@@ -305,8 +305,10 @@ fn metric_names(expr: &str) -> Vec<String> {
 // Traffic
 
 /// Requests through the proxy (hits, misses, writes, query, scan, an error) and straight to
-/// the store (TTL delete, throttling, a trigger), so every dashboard series exists.
-async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) {
+/// the store (TTL delete, throttling, a trigger), so every dashboard series exists. Returns
+/// the task that keeps two keys hot for Contributor Insights, whose reports cover only the
+/// last period (abort it when done).
+async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) -> tokio::task::JoinHandle<()> {
     let via_proxy = proxy.client();
     let table = unique_name("obs");
     create_hash_range_table(&via_proxy, &table).await;
@@ -458,6 +460,35 @@ async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 201, "creating the trigger");
+
+    // Contributor Insights on both tables: a key read on one, a key refused on the other
+    // (the 1-WCU table stays in debt for minutes), in every 1 s report period.
+    for table in [&ttl_table, &small] {
+        ok(direct
+            .update_contributor_insights()
+            .table_name(table)
+            .contributor_insights_action(ContributorInsightsAction::Enable)
+            .send()
+            .await);
+    }
+    let hot_keys = tokio::spawn(async move {
+        loop {
+            let _ = direct
+                .get_item()
+                .table_name(&ttl_table)
+                .key("pk", s("hot"))
+                .send()
+                .await;
+            let _ = direct
+                .put_item()
+                .table_name(&small)
+                .item("pk", s("refused"))
+                .send()
+                .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    hot_keys
 }
 
 fn now_secs() -> u64 {
@@ -492,13 +523,18 @@ async fn every_dashboard_expression_returns_data_from_a_live_cluster() {
     let expressions = dashboard_expressions();
 
     let store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--ttl-sweep-interval".into(), "1".into()],
+        args: vec![
+            "--ttl-sweep-interval".into(),
+            "1".into(),
+            "--contributor-insights-period".into(),
+            "1".into(),
+        ],
         ..Default::default()
     });
     let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--cache-header"], &[]);
     let http = reqwest::Client::new();
 
-    drive_traffic(&store, &proxy).await;
+    let hot_keys = drive_traffic(&store, &proxy).await;
 
     // Every metric a dashboard names must be exposed (this is the cheap, Prometheus-free
     // form of the check below, with a precise message). Series that appear on an event
@@ -566,6 +602,7 @@ async fn every_dashboard_expression_returns_data_from_a_live_cluster() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    hot_keys.abort();
     assert!(
         empty.is_empty(),
         "{} of {} dashboard expressions returned no data:\n{}",

@@ -210,12 +210,7 @@ async fn batches_survive_target_failures_and_a_store_restart() {
         .await
         .unwrap();
     assert_eq!(listed.status().as_u16(), 200);
-    let metrics = reqwest::get(format!("{}/metrics", store.endpoint()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&store.endpoint()).await;
     assert!(
         metrics.contains("store_trigger_records_delivered_total"),
         "{metrics}"

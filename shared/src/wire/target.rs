@@ -25,6 +25,9 @@ pub enum Op {
     RestoreTableToPointInTime,
     UpdateContinuousBackups,
     DescribeContinuousBackups,
+    UpdateContributorInsights,
+    DescribeContributorInsights,
+    ListContributorInsights,
     // data plane
     PutItem,
     GetItem,
@@ -52,7 +55,7 @@ const STREAMS_PREFIX: &str = "DynamoDBStreams_20120810.";
 
 impl Op {
     /// Every operation, in declaration order (`op as usize` indexes it).
-    pub const ALL: [Op; 37] = [
+    pub const ALL: [Op; 40] = [
         Op::CreateTable,
         Op::DescribeTable,
         Op::ListTables,
@@ -73,6 +76,9 @@ impl Op {
         Op::RestoreTableToPointInTime,
         Op::UpdateContinuousBackups,
         Op::DescribeContinuousBackups,
+        Op::UpdateContributorInsights,
+        Op::DescribeContributorInsights,
+        Op::ListContributorInsights,
         Op::PutItem,
         Op::GetItem,
         Op::UpdateItem,
@@ -126,6 +132,9 @@ impl Op {
             "RestoreTableToPointInTime" => RestoreTableToPointInTime,
             "UpdateContinuousBackups" => UpdateContinuousBackups,
             "DescribeContinuousBackups" => DescribeContinuousBackups,
+            "UpdateContributorInsights" => UpdateContributorInsights,
+            "DescribeContributorInsights" => DescribeContributorInsights,
+            "ListContributorInsights" => ListContributorInsights,
             "PutItem" => PutItem,
             "GetItem" => GetItem,
             "UpdateItem" => UpdateItem,
@@ -189,6 +198,9 @@ impl Op {
             RestoreTableToPointInTime => "RestoreTableToPointInTime",
             UpdateContinuousBackups => "UpdateContinuousBackups",
             DescribeContinuousBackups => "DescribeContinuousBackups",
+            UpdateContributorInsights => "UpdateContributorInsights",
+            DescribeContributorInsights => "DescribeContributorInsights",
+            ListContributorInsights => "ListContributorInsights",
             PutItem => "PutItem",
             GetItem => "GetItem",
             UpdateItem => "UpdateItem",

@@ -132,6 +132,9 @@ pub async fn handle(
         let mut found = Vec::new();
         let mut processed_any = false;
         for key in &plan.keys {
+            if plan.throttled.is_some() {
+                crate::contributors::item_throttled(&plan.table, key);
+            }
             if full || plan.throttled.is_some() {
                 unprocessed.push(plan.table.layout.schema.key_item(key));
                 continue;
@@ -163,6 +166,7 @@ pub async fn handle(
             processed_any = true;
             let read_units = capacity::read_units(read, plan.consistent);
             crate::throttle::charge_read(&plan.table, None, read_units);
+            crate::contributors::item_accessed(&plan.table, key, read_units);
             units.add(plan.table.name(), read_units);
         }
         if processed_any {

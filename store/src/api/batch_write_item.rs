@@ -142,6 +142,12 @@ pub async fn handle(
         }
         // Every request is validated first: a bad one fails the call, throttled or not.
         if let Err(e) = admitted {
+            for p in plans
+                .iter()
+                .filter(|p| p.table.table_id() == table.table_id())
+            {
+                crate::contributors::item_throttled(&p.table, &p.key);
+            }
             plans.retain(|p| p.table.table_id() != table.table_id());
             unprocessed.insert(name.clone(), requests.clone());
             throttled = Some(e);
@@ -193,6 +199,7 @@ pub async fn handle(
         match outcome {
             Ok(units) => {
                 crate::throttle::charge_write_units(&plan.table, &units);
+                crate::contributors::item_accessed(&plan.table, &plan.key, units.on_table());
                 per_table.add(plan.table.name(), units.total());
                 written = true;
             }

@@ -47,7 +47,6 @@ pub async fn handle(app: &App, input: DeleteItemInput) -> Result<DeleteItemOutpu
     let table = app
         .catalog
         .table_for_data(input.table_name.as_deref().unwrap_or_default())?;
-    crate::throttle::admit_write(&table)?;
     let key = table
         .layout
         .schema

@@ -61,11 +61,12 @@ pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput<Read
     let table = app
         .catalog
         .table_for_data(input.table_name.as_deref().unwrap_or_default())?;
-    crate::throttle::admit_read(&table, None)?;
     let key = table
         .layout
         .schema
         .key_from_param(input.key.as_ref().unwrap_or(&Default::default()))?;
+    crate::throttle::admit_read(&table, None)
+        .inspect_err(|_| crate::contributors::item_throttled(&table, &key))?;
     let failure = |e| item_write::storage_failure("GetItem", e);
     let stored = app
         .storage
@@ -85,6 +86,7 @@ pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput<Read
         (None, Some(_)) => None,
     };
     crate::throttle::charge_read(&table, None, units);
+    crate::contributors::item_accessed(&table, &key, units);
     Ok(GetItemOutput {
         item,
         consumed_capacity: item_write::read_capacity(table.name(), units, mode),

@@ -303,9 +303,13 @@ pub struct WriteUnits {
 
 impl WriteUnits {
     pub fn total(&self) -> f64 {
-        self.table
-            + self.local.iter().map(|(_, u)| u).sum::<f64>()
-            + self.global.iter().map(|(_, u)| u).sum::<f64>()
+        self.on_table() + self.global.iter().map(|(_, u)| u).sum::<f64>()
+    }
+
+    /// What the table itself consumed: its own units and its LSIs' (GSIs have their own
+    /// capacity).
+    pub fn on_table(&self) -> f64 {
+        self.table + self.local.iter().map(|(_, u)| u).sum::<f64>()
     }
 
     /// Twice every part: what a transactional write consumes.
@@ -646,6 +650,8 @@ pub async fn execute_single(
     key: &PrimaryKey,
     plan: &WritePlan,
 ) -> Result<WriteResult, ApiError> {
+    crate::throttle::admit_write(table)
+        .inspect_err(|_| crate::contributors::item_throttled(table, key))?;
     let result = app
         .storage
         .write(
@@ -661,6 +667,7 @@ pub async fn execute_single(
         .map_err(|e| storage_failure(op, e))?
         .map_err(|failure| crate::throttle::failed_write(table, failure))?;
     crate::throttle::charge_write_units(table, &result.units);
+    crate::contributors::item_accessed(table, key, result.units.on_table());
     Ok(result)
 }
 

@@ -50,7 +50,6 @@ pub async fn handle(app: &App, input: PutItemInput) -> Result<PutItemOutput, Api
     let table = app
         .catalog
         .table_for_data(input.table_name.as_deref().unwrap_or_default())?;
-    crate::throttle::admit_write(&table)?;
     let key = key_of_put_item(&table, &item)?;
     let mut plan = WritePlan::new(&table, &key, WriteAction::Put(item));
     plan.condition = parsed.condition;

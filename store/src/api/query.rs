@@ -132,13 +132,6 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
         }
         None => None,
     };
-    crate::throttle::admit_read(
-        &table,
-        index
-            .as_ref()
-            .filter(|i| i.global)
-            .map(|i| i.layout.name.as_str()),
-    )?;
     let table_schema = &table.layout.schema;
     // On an index, the key condition, the start key and the filter rule use its schema.
     let schema = index.as_ref().map_or(table_schema, |i| &i.layout.schema);
@@ -171,6 +164,13 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
     if let Some(start) = &start {
         check_start_key(&plan, start)?;
     }
+    // A GSI has capacity of its own; an LSI reads the table's.
+    let gsi = index
+        .as_ref()
+        .filter(|i| i.global)
+        .map(|i| i.layout.name.as_str());
+    crate::throttle::admit_read(&table, gsi)
+        .inspect_err(|_| crate::contributors::throttled(&table, gsi, &plan.hash, None))?;
     if let Some(filter) = &exprs.filter {
         let used = filter.top_level_attributes();
         for key in key_names(schema) {
@@ -232,6 +232,8 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
         consistent,
         capacity_mode,
     )?;
+    let units = crate::capacity::read_units(page.bytes_read, consistent);
+    crate::contributors::accessed(&table, gsi, &plan.hash, None, units);
 
     Ok(QueryOutput {
         consumed_capacity,

@@ -113,7 +113,10 @@ pub async fn handle(
     crate::throttle::admit_transaction(
         plans
             .iter()
-            .map(|p| crate::throttle::admit_read(&p.table, None))
+            .map(|p| {
+                crate::throttle::admit_read(&p.table, None)
+                    .inspect_err(|_| crate::contributors::item_throttled(&p.table, &p.key))
+            })
             .collect(),
     )?;
     let targets: Vec<_> = plans
@@ -135,6 +138,7 @@ pub async fn handle(
         let size = item.as_ref().map_or(0, item_size);
         let read_units = 2.0 * capacity::read_units(size, true);
         crate::throttle::charge_read(&plan.table, None, read_units);
+        crate::contributors::item_accessed(&plan.table, &plan.key, read_units);
         units.add(plan.table.name(), read_units);
         let item = match (item, &plan.projection) {
             (Some(item), Some(projection)) => Some(projection.apply(&item)),

@@ -227,7 +227,10 @@ pub async fn handle(
     crate::throttle::admit_transaction(
         plans
             .iter()
-            .map(|p| crate::throttle::admit_write(&p.table))
+            .map(|p| {
+                crate::throttle::admit_write(&p.table)
+                    .inspect_err(|_| crate::contributors::item_throttled(&p.table, &p.key))
+            })
             .collect(),
     )?;
     let targets: Vec<_> = plans
@@ -246,6 +249,7 @@ pub async fn handle(
     let mut per_table = PerTable::default();
     for (plan, units) in plans.iter().zip(units) {
         crate::throttle::charge_write_units(&plan.table, &units);
+        crate::contributors::item_accessed(&plan.table, &plan.key, units.on_table());
         per_table.add(plan.table.name(), units.total());
     }
     Ok(TransactWriteItemsOutput {

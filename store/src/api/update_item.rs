@@ -51,7 +51,6 @@ pub async fn handle(app: &App, input: UpdateItemInput) -> Result<UpdateItemOutpu
     let table = app
         .catalog
         .table_for_data(input.table_name.as_deref().unwrap_or_default())?;
-    crate::throttle::admit_write(&table)?;
     let schema = &table.layout.schema;
     let key = schema.key_from_param(input.key.as_ref().unwrap_or(&Default::default()))?;
     // Without any update the item is still created from its key, as DynamoDB does.
