@@ -383,8 +383,32 @@ pub fn decide_within_capacity(
     current: Option<&Item>,
 ) -> Result<(Mutation, WriteResult), WriteFailure> {
     let decided = decide(plan, current)?;
-    crate::throttle::admit_index_writes(table, &decided.1.units.global)
-        .map_err(WriteFailure::Throttled)?;
+    let reached = &decided.1.units.global;
+    let admitted = crate::throttle::admit_index_writes(table, reached);
+    // A GSI's Contributor Insights count the writes that reach it by the GSI's key: the
+    // new item's entry, or the old one's when the entry goes away.
+    let new = match &decided.0 {
+        Mutation::Put(item) => Some(item),
+        _ => None,
+    };
+    for (name, units) in reached {
+        if !crate::contributors::tracked(table, Some(name)) {
+            continue;
+        }
+        let Some(index) = plan.indexes.iter().find(|i| &i.name == name) else {
+            continue;
+        };
+        let key_in = |item: Option<&Item>| item.and_then(|i| index.schema.key_of_stored(i));
+        let Some(key) = key_in(new).or_else(|| key_in(current)) else {
+            continue;
+        };
+        let sort = key.range.as_ref();
+        match admitted {
+            Ok(()) => crate::contributors::accessed(table, Some(name), &key.hash, sort, *units),
+            Err(_) => crate::contributors::throttled(table, Some(name), &key.hash, sort),
+        }
+    }
+    admitted.map_err(WriteFailure::Throttled)?;
     Ok(decided)
 }
 

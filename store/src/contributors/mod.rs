@@ -25,10 +25,12 @@
 //! other catalog change.
 //!
 //! # What counts
-//! A table's rules count what the data plane charges the table (reads and writes of its
-//! items, by their keys; Query by its partition key, and by each returned item for SKC;
-//! Scan by each returned item); a GSI's rules count Query and Scan of the index. Throttled
-//! requests count by the key they named. Requests answered by a dax-proxy node's cache never
+//! A table's rules count what the data plane charges the table: reads and writes of its
+//! items by their keys, Query by its partition key. A GSI's rules count Queries of it by
+//! their partition key, and the writes that reach it by the entry's GSI key (also those it
+//! refuses for its capacity). Throttled requests count by the key they named. Scans are not
+//! attributed to keys: a page is a key range, and decoding every item's key for a tracker
+//! would tax exactly the reads that are already the most expensive. Requests answered by a dax-proxy node's cache never
 //! reach the store and do not count, as DAX cache hits consume no table capacity.
 
 mod top_keys;
@@ -252,6 +254,12 @@ pub fn item_accessed(table: &TableMeta, key: &PrimaryKey, units: f64) {
 /// Counts one request for the item `key` refused for the table's capacity.
 pub fn item_throttled(table: &TableMeta, key: &PrimaryKey) {
     throttled(table, None, &key.hash, key.range.as_ref());
+}
+
+/// Whether the table (`index = None`) or its GSI has Contributor Insights on: lets callers
+/// skip work only a tracker needs (one atomic load while none is on).
+pub fn tracked(table: &TableMeta, index: Option<&str>) -> bool {
+    tracker(table, index).is_some()
 }
 
 fn tracker(table: &TableMeta, index: Option<&str>) -> Option<Arc<Tracker>> {
