@@ -499,6 +499,19 @@ fn corpus(arns: &Arns) -> Vec<(String, Value)> {
         ("ListBackups", json!({ "TableName": TABLE, "Limit": 5 })),
         ("DescribeContinuousBackups", json!({ "TableName": TABLE })),
         (
+            "UpdateContributorInsights",
+            json!({ "TableName": TABLE, "IndexName": "by_g", "ContributorInsightsAction": "ENABLE",
+                    "ContributorInsightsMode": "ACCESSED_AND_THROTTLED_KEYS" }),
+        ),
+        (
+            "DescribeContributorInsights",
+            json!({ "TableName": TABLE, "IndexName": "by_g" }),
+        ),
+        (
+            "ListContributorInsights",
+            json!({ "TableName": TABLE, "MaxResults": 1, "NextToken": "fuzzed/by_g" }),
+        ),
+        (
             "ExecuteStatement",
             json!({
                 "Statement": "SELECT pk, \"name\", a[1].c FROM \"fuzzed\" WHERE pk = ? AND sk BETWEEN 1 AND 9 AND begins_with(\"name\", 'x') ORDER BY sk DESC",
