@@ -919,6 +919,35 @@ pub async fn assert_sheds_calls_past_one_in_flight(
     assert!(freed, "the slot was not given back when its call ended");
 }
 
+/// Reads every item of `table` with consistent scans, keyed by `pk`.
+pub async fn scan_all(
+    client: &Client,
+    table: &str,
+) -> HashMap<String, HashMap<String, AttributeValue>> {
+    let mut out = HashMap::new();
+    let mut start = None;
+    loop {
+        let page = ok(client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await);
+        for item in page.items() {
+            let pk = match item.get("pk") {
+                Some(AttributeValue::S(pk)) => pk.clone(),
+                other => panic!("item without string pk: {other:?}"),
+            };
+            out.insert(pk, item.clone());
+        }
+        match page.last_evaluated_key() {
+            Some(key) => start = Some(key.clone()),
+            None => return out,
+        }
+    }
+}
+
 /// A process's `/metrics` text.
 pub async fn metrics_text(endpoint: &str) -> String {
     reqwest::get(format!("{endpoint}/metrics"))

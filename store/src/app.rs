@@ -17,6 +17,8 @@ pub struct App {
     /// Set once the process is stopping: requests that would wait (the change feed's long
     /// poll) answer at once, so a graceful stop does not wait out their polls.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Woken when an export or import is recorded: `transfer::run_jobs` then runs it.
+    pub transfers: tokio::sync::Notify,
 }
 
 impl App {
@@ -27,6 +29,7 @@ impl App {
             catalog,
             stream_registry: tokio::sync::Mutex::new(()),
             stopping: tokio::sync::watch::Sender::new(false),
+            transfers: tokio::sync::Notify::new(),
         }
     }
 

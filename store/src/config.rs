@@ -65,6 +65,10 @@ pub struct Args {
     /// last complete period (CloudWatch's finest is 60).
     #[arg(long, env = "STORE_CONTRIBUTOR_INSIGHTS_PERIOD", default_value_t = 60)]
     pub contributor_insights_period: u64,
+    /// Directory standing in for S3 in exports and imports: bucket `B` is `<DIR>/B`
+    /// [default: `<data-dir>/s3`].
+    #[arg(long, env = "STORE_S3_DIR")]
+    pub s3_dir: Option<PathBuf>,
     /// Streams, TTL and trigger settings (see `streams::ChangeLogArgs`).
     #[command(flatten)]
     pub change_log: crate::streams::ChangeLogArgs,
@@ -90,6 +94,8 @@ pub struct Config {
     pub max_in_flight: usize,
     /// The period of Contributor Insights reports (at least a second).
     pub contributor_insights_period: std::time::Duration,
+    /// Where exports write and imports read (`transfer`).
+    pub s3_dir: PathBuf,
 }
 
 impl Config {
@@ -111,6 +117,7 @@ impl Config {
             change_log: Default::default(),
             max_in_flight: 0,
             contributor_insights_period: std::time::Duration::from_secs(60),
+            s3_dir: dir.join("s3"),
         }
     }
 
@@ -121,6 +128,7 @@ impl Config {
         if args.account_id.len() != 12 || !args.account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err("--account-id must be 12 digits".into());
         }
+        let s3_dir = args.s3_dir.unwrap_or_else(|| args.data_dir.join("s3"));
         Ok(Config {
             listen: args.listen,
             data_dir: args.data_dir,
@@ -143,6 +151,7 @@ impl Config {
                 0 => return Err("--contributor-insights-period must be at least 1".into()),
                 seconds => std::time::Duration::from_secs(seconds),
             },
+            s3_dir,
         })
     }
 

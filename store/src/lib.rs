@@ -45,6 +45,8 @@
 //!   lock, once the write knows it reaches the GSI (`api::item_write::decide_within_capacity`).
 //!   Separately, `--max-in-flight` sheds API calls past a count in progress
 //!   (`shared::wire::admission`, as dax-proxy nodes do).
+//! - **Export and import** (`transfer`): a directory (`--s3-dir`) stands in for S3; jobs
+//!   run in the background from durable records, one at a time.
 //! - **Contributor Insights** (`contributors`): the API's settings live in the catalog; the
 //!   hottest and most throttled keys are Space-Saving counters per table and GSI, shown
 //!   on `/metrics` for the last complete period instead of as CloudWatch rules.
@@ -66,6 +68,7 @@ pub mod server;
 pub mod storage;
 pub mod streams;
 pub mod throttle;
+pub mod transfer;
 pub mod triggers;
 pub mod ttl;
 
@@ -122,6 +125,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(triggers::dispatch::run_supervisor(Arc::clone(&app)));
     tokio::spawn(idle_compaction::run(Arc::clone(&app)));
     tokio::spawn(contributors::run_sync(Arc::clone(&app)));
+    tokio::spawn(transfer::run_jobs(Arc::clone(&app)));
     let stopping = app.stopping.clone();
     let admission = shared::wire::admission::Admission::new(app.config.max_in_flight);
     let server = Arc::new(server::Server {

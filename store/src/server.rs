@@ -367,6 +367,12 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Op::UpdateContributorInsights => call!(contributor_insights::update),
         Op::DescribeContributorInsights => call!(contributor_insights::describe),
         Op::ListContributorInsights => call!(contributor_insights::list),
+        Op::ExportTableToPointInTime => call!(exports::export_table_to_point_in_time),
+        Op::DescribeExport => call!(exports::describe_export),
+        Op::ListExports => call!(exports::list_exports),
+        Op::ImportTable => call!(imports::import_table),
+        Op::DescribeImport => call!(imports::describe_import),
+        Op::ListImports => call!(imports::list_imports),
     }
 }
 

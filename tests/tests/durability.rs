@@ -5,43 +5,12 @@
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::*;
-
-/// Reads every item of `table` with consistent scans, keyed by `pk`.
-async fn scan_all(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-) -> HashMap<String, HashMap<String, AttributeValue>> {
-    let mut out = HashMap::new();
-    let mut start = None;
-    loop {
-        let page = ok(client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await);
-        for item in page.items() {
-            let pk = match item.get("pk") {
-                Some(AttributeValue::S(pk)) => pk.clone(),
-                other => panic!("item without string pk: {other:?}"),
-            };
-            out.insert(pk, item.clone());
-        }
-        match page.last_evaluated_key() {
-            Some(key) => start = Some(key.clone()),
-            None => return out,
-        }
-    }
-}
 
 #[tokio::test]
 async fn acknowledged_writes_survive_kill9() {

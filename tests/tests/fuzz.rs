@@ -508,6 +508,35 @@ fn corpus(arns: &Arns) -> Vec<(String, Value)> {
             json!({ "TableName": TABLE, "IndexName": "by_g" }),
         ),
         (
+            "ExportTableToPointInTime",
+            json!({ "TableArn": arns.table, "S3Bucket": "fuzz-bucket", "S3Prefix": "nightly/x",
+                    "ExportFormat": "DYNAMODB_JSON", "ClientToken": "fuzz-1" }),
+        ),
+        (
+            "ListExports",
+            json!({ "TableArn": arns.table, "MaxResults": 2 }),
+        ),
+        (
+            "ImportTable",
+            json!({
+                "S3BucketSource": { "S3Bucket": "fuzz-bucket", "S3KeyPrefix": "seed/" },
+                "InputFormat": "CSV",
+                "InputFormatOptions": { "Csv": { "Delimiter": ";", "HeaderList": ["pk", "v"] } },
+                "InputCompressionType": "NONE",
+                "TableCreationParameters": {
+                    "TableName": "fuzzed-import",
+                    "AttributeDefinitions": [{ "AttributeName": "pk", "AttributeType": "S" }],
+                    "KeySchema": [{ "AttributeName": "pk", "KeyType": "HASH" }],
+                    "BillingMode": "PAY_PER_REQUEST"
+                }
+            }),
+        ),
+        ("ListImports", json!({ "PageSize": 3 })),
+        (
+            "DescribeImport",
+            json!({ "ImportArn": format!("{}/import/01764000000000-abcdef12", arns.table) }),
+        ),
+        (
             "ListContributorInsights",
             json!({ "TableName": TABLE, "MaxResults": 1, "NextToken": "fuzzed/by_g" }),
         ),

@@ -20,6 +20,18 @@ use crate::storage::{TableLayout, TableStats};
 use shared::clock::now_seconds;
 
 pub async fn handle(app: &App, input: CreateTableInput) -> Result<CreateTableOutput, ApiError> {
+    create(app, input, TableStatus::Active)
+        .await
+        .map(|(_, output)| output)
+}
+
+/// CreateTable's checks and registration, the table starting in `status`: ImportTable
+/// creates its table `Creating` (invisible to the data plane) until the import is done.
+pub async fn create(
+    app: &App,
+    input: CreateTableInput,
+    status: TableStatus,
+) -> Result<(std::sync::Arc<TableMeta>, CreateTableOutput), ApiError> {
     check_model(&input)?;
     let plan = plan(&input)?;
     let name = input.table_name.clone().unwrap_or_default();
@@ -77,7 +89,7 @@ pub async fn handle(app: &App, input: CreateTableInput) -> Result<CreateTableOut
                 table_uuid: uuid::Uuid::new_v4().to_string(),
                 attribute_definitions: plan.definitions,
                 created: now,
-                status: TableStatus::Active,
+                status,
                 billing_mode: plan.billing,
                 last_update_to_pay_per_request: (plan.billing == BillingMode::PayPerRequest)
                     .then_some(now),
@@ -96,9 +108,10 @@ pub async fn handle(app: &App, input: CreateTableInput) -> Result<CreateTableOut
         })
         .await?;
     crate::streams::note_stream_change(app, &table).await;
-    Ok(CreateTableOutput {
+    let output = CreateTableOutput {
         table_description: table.describe(TableStatus::Creating, TableStats::default(), now),
-    })
+    };
+    Ok((table, output))
 }
 
 /// The newest change-log sequence number: a stream enabled now holds the records after it.

@@ -168,14 +168,8 @@ pub fn all(app: &App) -> Result<Vec<BackupRecord>, ApiError> {
 /// Snapshots a table's items into a new backup.
 pub async fn create(app: &App, table: &TableMeta, name: &str) -> Result<BackupRecord, ApiError> {
     let now = now_seconds();
-    // `<14 digits>-<8 hex>` like DynamoDB's backup ids; the millisecond clock keeps them
-    // in creation order.
-    let uuid = uuid::Uuid::new_v4().simple().to_string();
-    let id = format!(
-        "{:014}-{}",
-        (now * 1000.0) as u64,
-        uuid.get(..8).unwrap_or("00000000")
-    );
+    // DynamoDB's backup ids have the export and import ids' shape, in creation order.
+    let id = crate::transfer::jobs::new_id();
     let arn = format!("{}/backup/{id}", table.arn);
     let mut chunks = 0u64;
     let mut size_bytes = 0u64;

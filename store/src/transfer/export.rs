@@ -1,0 +1,257 @@
+//! One export: its record, and the background work that writes its files (layout in the
+//! module above).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use shared::model::size::item_size;
+use shared::model::Item;
+use shared::wire::error::ErrorCode;
+
+use super::jobs::{self, Header, Job, Status};
+use crate::app::App;
+
+/// Items per data file.
+const ITEMS_PER_FILE: usize = 100_000;
+
+/// An export's durable record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportRecord {
+    #[serde(flatten)]
+    pub job: Header,
+    pub table_id: String,
+    pub export_time: f64,
+    pub s3_bucket: String,
+    pub s3_bucket_owner: Option<String>,
+    pub s3_prefix: Option<String>,
+    pub s3_sse_algorithm: Option<String>,
+    pub s3_sse_kms_key_id: Option<String>,
+    pub export_format: String,
+    pub item_count: u64,
+    pub billed_size_bytes: u64,
+}
+
+impl Job for ExportRecord {
+    const PREFIX: &'static str = "export/";
+
+    fn header(&self) -> &Header {
+        &self.job
+    }
+
+    fn header_mut(&mut self) -> &mut Header {
+        &mut self.job
+    }
+
+    const DESCRIPTION: &'static str = "ExportDescription";
+    const SUMMARIES: &'static str = "ExportSummaries";
+    const KIND: &'static str = "Export";
+    const NOT_FOUND: ErrorCode = ErrorCode::ExportNotFoundException;
+
+    /// `ExportDescription`.
+    fn description(&self) -> Value {
+        let p = &self.job.progress;
+        let mut d = json!({
+            "ExportArn": self.job.arn,
+            "ExportStatus": p.status,
+            "StartTime": p.start_time,
+            "TableArn": self.job.table_arn,
+            "TableId": self.table_id,
+            "ExportTime": self.export_time,
+            "S3Bucket": self.s3_bucket,
+            "S3SseAlgorithm": self.s3_sse_algorithm.as_deref().unwrap_or("AES256"),
+            "ExportFormat": self.export_format,
+            "ExportType": "FULL_EXPORT",
+        });
+        let optional = [
+            ("EndTime", p.end_time.map(Value::from)),
+            (
+                "ClientToken",
+                self.job.client_token.clone().map(Value::from),
+            ),
+            (
+                "S3BucketOwner",
+                self.s3_bucket_owner.clone().map(Value::from),
+            ),
+            ("S3Prefix", self.s3_prefix.clone().map(Value::from)),
+            (
+                "S3SseKmsKeyId",
+                self.s3_sse_kms_key_id.clone().map(Value::from),
+            ),
+            ("FailureCode", p.failure_code.clone().map(Value::from)),
+            ("FailureMessage", p.failure_message.clone().map(Value::from)),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                d[name] = value;
+            }
+        }
+        if p.status == Status::Completed {
+            d["ExportManifest"] = json!(self.manifest_summary_key());
+            d["ItemCount"] = json!(self.item_count);
+            d["BilledSizeBytes"] = json!(self.billed_size_bytes);
+        }
+        d
+    }
+
+    /// `ExportSummary`, as ListExports shows it.
+    fn summary(&self) -> Value {
+        json!({
+            "ExportArn": self.job.arn,
+            "ExportStatus": self.job.progress.status,
+            "ExportType": "FULL_EXPORT",
+        })
+    }
+}
+
+impl ExportRecord {
+    /// The S3 key prefix of everything this export writes.
+    fn key_prefix(&self) -> String {
+        let prefix = self.s3_prefix.as_deref().unwrap_or("").trim_matches('/');
+        match prefix {
+            "" => format!("AWSDynamoDB/{}", self.job.id),
+            p => format!("{p}/AWSDynamoDB/{}", self.job.id),
+        }
+    }
+
+    fn manifest_summary_key(&self) -> String {
+        format!("{}/manifest-summary.json", self.key_prefix())
+    }
+}
+
+/// Runs an export recorded as started: reads the table as of the export time, writes the
+/// files, and records the outcome.
+pub async fn run(app: &App, mut record: ExportRecord) {
+    match export(app, &record).await {
+        Ok((item_count, billed_size_bytes)) => {
+            record.item_count = item_count;
+            record.billed_size_bytes = billed_size_bytes;
+            record.job.progress.complete();
+            // The summary names the end time: it is written last, once all else is there.
+            if let Err(e) = write_summary(&bucket_root(app, &record), &record) {
+                record.job.progress.fail("S3Error", e.to_string());
+            }
+        }
+        Err(e) => {
+            tracing::warn!(export = %record.job.arn, error = %e, "export failed");
+            record.job.progress.fail("S3Error", e.to_string());
+        }
+    }
+    if let Err(e) = jobs::save(app, &record).await {
+        tracing::error!(export = %record.job.arn, error = ?e.message, "cannot record the export's end");
+    }
+}
+
+/// The items' count and size, once the data files and their manifest are written.
+async fn export(app: &App, record: &ExportRecord) -> std::io::Result<(u64, u64)> {
+    let name = app
+        .catalog
+        .name_of(&record.job.table_arn)
+        .unwrap_or_default();
+    let table = app
+        .catalog
+        .get(name)
+        .filter(|t| t.table_uuid == record.table_id)
+        .ok_or_else(|| std::io::Error::other("the table was deleted"))?;
+    let items = crate::backup::items_at(app, &table, record.export_time)
+        .await
+        .map_err(|_| std::io::Error::other("the table could not be read"))?;
+    let root = bucket_root(app, record);
+    let written = record.clone();
+    tokio::task::spawn_blocking(move || write_files(&root, &written, items))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+}
+
+/// The bucket's directory (the prefix was checked when the export was started).
+fn bucket_root(app: &App, record: &ExportRecord) -> PathBuf {
+    app.config.s3_dir.join(&record.s3_bucket)
+}
+
+/// Writes `_started`, the data files and `manifest-files.json` (with its `.md5`) under
+/// bucket directory `root`; returns the items' count and total size.
+fn write_files(
+    root: &Path,
+    record: &ExportRecord,
+    items: Vec<Item>,
+) -> std::io::Result<(u64, u64)> {
+    let base = record.key_prefix();
+    std::fs::create_dir_all(root.join(&base).join("data"))?;
+    std::fs::write(root.join(&base).join("_started"), b"")?;
+    let mut manifest = String::new();
+    let mut count = 0u64;
+    let mut bytes = 0u64;
+    for (n, chunk) in items.chunks(ITEMS_PER_FILE).enumerate() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for item in chunk {
+            serde_json::to_writer(&mut gz, &json!({ "Item": item }))?;
+            gz.write_all(b"\n")?;
+            bytes += item_size(item) as u64;
+        }
+        let data = gz.finish()?;
+        let key = format!("{base}/data/{}-{n:05}.json.gz", record.job.id);
+        write_synced(&root.join(&key), &data)?;
+        let digest = Md5::digest(&data);
+        let line = json!({
+            "itemCount": chunk.len(),
+            "md5Checksum": base64::engine::general_purpose::STANDARD.encode(digest),
+            "etag": hex::encode(digest),
+            "dataFileS3Key": key,
+        });
+        manifest.push_str(&line.to_string());
+        manifest.push('\n');
+        count += chunk.len() as u64;
+    }
+    write_object(
+        root,
+        &format!("{base}/manifest-files.json"),
+        manifest.as_bytes(),
+    )?;
+    Ok((count, bytes))
+}
+
+/// Writes `manifest-summary.json` (with its `.md5`): the file readers start from.
+fn write_summary(root: &Path, record: &ExportRecord) -> std::io::Result<()> {
+    let p = &record.job.progress;
+    let summary = json!({
+        "version": "2020-06-30",
+        "exportArn": record.job.arn,
+        "startTime": super::iso_millis(p.start_time),
+        "endTime": super::iso_millis(p.end_time.unwrap_or(p.start_time)),
+        "tableArn": record.job.table_arn,
+        "tableId": record.table_id,
+        "exportTime": super::iso_millis(record.export_time),
+        "s3Bucket": record.s3_bucket,
+        "s3Prefix": record.s3_prefix,
+        "s3SseAlgorithm": record.s3_sse_algorithm.as_deref().unwrap_or("AES256"),
+        "s3SseKmsKeyId": record.s3_sse_kms_key_id,
+        "manifestFilesS3Key": format!("{}/manifest-files.json", record.key_prefix()),
+        "billedSizeBytes": record.billed_size_bytes,
+        "itemCount": record.item_count,
+        "outputFormat": record.export_format,
+        "exportType": "FULL_EXPORT",
+    });
+    write_object(
+        root,
+        &record.manifest_summary_key(),
+        summary.to_string().as_bytes(),
+    )
+}
+
+/// An object and its `.md5` companion (the base64 MD5, as S3's Content-MD5).
+fn write_object(root: &Path, key: &str, data: &[u8]) -> std::io::Result<()> {
+    write_synced(&root.join(key), data)?;
+    let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(data));
+    let md5_key = format!("{}.md5", key.trim_end_matches(".json"));
+    write_synced(&root.join(md5_key), md5.as_bytes())
+}
+
+/// Writes a file and syncs it: an export reported COMPLETED is on disk.
+fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(data)?;
+    file.sync_all()
+}

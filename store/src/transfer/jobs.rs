@@ -1,0 +1,232 @@
+//! The durable records of exports and imports: meta records `<kind>/<id>` holding the
+//! job's JSON, rewritten when the job ends.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use shared::clock::now_seconds;
+use shared::wire::error::{ApiError, ErrorCode};
+
+use crate::app::App;
+
+/// Where a job stands, as DynamoDB spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    InProgress,
+    Completed,
+    Failed,
+}
+
+/// What every job record carries besides its own description.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Progress {
+    pub status: Status,
+    pub start_time: f64,
+    pub end_time: Option<f64>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+}
+
+impl Progress {
+    pub fn started() -> Progress {
+        Progress {
+            status: Status::InProgress,
+            start_time: now_seconds(),
+            end_time: None,
+            failure_code: None,
+            failure_message: None,
+        }
+    }
+
+    pub fn complete(&mut self) {
+        self.status = Status::Completed;
+        self.end_time = Some(now_seconds());
+    }
+
+    pub fn fail(&mut self, code: &str, message: impl Into<String>) {
+        self.status = Status::Failed;
+        self.end_time = Some(now_seconds());
+        self.failure_code = Some(code.to_string());
+        self.failure_message = Some(message.into());
+    }
+}
+
+/// What every export and import record holds first (flattened into its JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub id: String,
+    pub arn: String,
+    pub table_arn: String,
+    pub client_token: Option<String>,
+    /// The request's parameters: a retry with the same ClientToken must repeat them.
+    pub fingerprint: String,
+    pub progress: Progress,
+}
+
+impl Header {
+    /// A job just started: `<table ARN>/<kind>/<id>`.
+    pub fn new(
+        table_arn: &str,
+        kind: &str,
+        client_token: Option<String>,
+        fingerprint: String,
+    ) -> Header {
+        let id = new_id();
+        Header {
+            arn: format!("{table_arn}/{kind}/{id}"),
+            id,
+            table_arn: table_arn.to_string(),
+            client_token,
+            fingerprint,
+            progress: Progress::started(),
+        }
+    }
+}
+
+/// A job record kind: exports or imports.
+pub trait Job: Serialize + DeserializeOwned {
+    /// The meta key prefix of this kind's records.
+    const PREFIX: &'static str;
+    /// The response member holding a description: `ExportDescription`, ...
+    const DESCRIPTION: &'static str;
+    /// ListExports' or ListImports' member holding the summaries.
+    const SUMMARIES: &'static str;
+    /// What Describe's error calls an unknown ARN, and the error.
+    const KIND: &'static str;
+    const NOT_FOUND: ErrorCode;
+    fn header(&self) -> &Header;
+    fn header_mut(&mut self) -> &mut Header;
+    fn description(&self) -> Value;
+    fn summary(&self) -> Value;
+}
+
+/// The job `arn` names, if any.
+pub fn by_arn<J: Job>(app: &App, arn: &str) -> Result<Option<J>, ApiError> {
+    Ok(all::<J>(app)?.into_iter().find(|j| j.header().arn == arn))
+}
+
+/// The job an earlier request with this ClientToken started: `Ok(Some)` when the request
+/// was the same (the retry answers with it), `Err(conflict)` when it was not.
+pub fn earlier<J: Job>(
+    app: &App,
+    token: Option<&str>,
+    fingerprint: &str,
+    conflict: impl FnOnce() -> ApiError,
+) -> Result<Option<J>, ApiError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    match all::<J>(app)?
+        .into_iter()
+        .find(|j| j.header().client_token.as_deref() == Some(token))
+    {
+        Some(job) if job.header().fingerprint != fingerprint => Err(conflict()),
+        found => Ok(found),
+    }
+}
+
+/// One page of jobs, oldest first, optionally of one table, after the job `after`; and
+/// the token of the next page if there is one.
+fn page<J: Job>(
+    app: &App,
+    table_arn: Option<&str>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<J>, Option<String>), ApiError> {
+    let mut jobs: Vec<J> = all::<J>(app)?
+        .into_iter()
+        .filter(|j| table_arn.is_none_or(|t| j.header().table_arn == t))
+        .filter(|j| after.is_none_or(|after| j.header().id.as_str() > after))
+        .collect();
+    jobs.sort_by(|a, b| a.header().id.cmp(&b.header().id));
+    let more = jobs.len() > limit;
+    jobs.truncate(limit);
+    let next = jobs.last().filter(|_| more).map(|j| j.header().id.clone());
+    Ok((jobs, next))
+}
+
+/// The answer that describes `job`: `{"ExportDescription": ...}` or the import's.
+pub fn answer<J: Job>(job: &J) -> Value {
+    json!({ J::DESCRIPTION: job.description() })
+}
+
+/// Records a job `IN_PROGRESS`, wakes the runner (`super::run_jobs`) and answers.
+pub async fn start<J: Job>(app: &App, job: &J) -> Result<Value, ApiError> {
+    save(app, job).await?;
+    app.transfers.notify_one();
+    Ok(answer(job))
+}
+
+/// DescribeExport's or DescribeImport's answer for `arn`.
+pub fn describe<J: Job>(app: &App, arn: &str) -> Result<Value, ApiError> {
+    let job = by_arn::<J>(app, arn)?
+        .ok_or_else(|| ApiError::new(J::NOT_FOUND, format!("{} not found: {arn}", J::KIND)))?;
+    Ok(answer(&job))
+}
+
+/// ListExports' or ListImports' answer: one page of summaries and the next page's token.
+pub fn list<J: Job>(
+    app: &App,
+    table_arn: Option<&str>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Value, ApiError> {
+    let (jobs, next) = page::<J>(app, table_arn, after, limit)?;
+    let mut out = json!({ J::SUMMARIES: jobs.iter().map(J::summary).collect::<Vec<_>>() });
+    if let Some(next) = next {
+        out["NextToken"] = json!(next);
+    }
+    Ok(out)
+}
+
+/// Writes (or rewrites) a job's record durably.
+pub async fn save<J: Job>(app: &App, job: &J) -> Result<(), ApiError> {
+    let bytes = serde_json::to_vec(job).map_err(|_| ApiError::internal())?;
+    app.storage
+        .put_meta(&format!("{}{}", J::PREFIX, job.header().id), Some(bytes))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot save a job record");
+            ApiError::internal()
+        })
+}
+
+/// Every record of this kind, in id order (ids begin with their start time).
+pub fn all<J: Job>(app: &App) -> Result<Vec<J>, ApiError> {
+    let records = app.storage.list_meta(J::PREFIX).map_err(|e| {
+        tracing::error!(error = %e, "cannot list job records");
+        ApiError::internal()
+    })?;
+    Ok(records
+        .into_iter()
+        .filter_map(|(_, bytes)| serde_json::from_slice(&bytes).ok())
+        .collect())
+}
+
+/// Jobs the store was running when it stopped (those started before `process_start`)
+/// cannot resume: they are reported failed.
+pub async fn fail_interrupted<J: Job>(app: &App, process_start: f64) -> Result<(), ApiError> {
+    for mut job in all::<J>(app)? {
+        let progress = &mut job.header_mut().progress;
+        if progress.status == Status::InProgress && progress.start_time < process_start {
+            progress.fail(
+                "InternalServerError",
+                "The store stopped before the job finished; start it again.",
+            );
+            save(app, &job).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `<14 digits of epoch milliseconds>-<8 hex digits>`: DynamoDB's export, import and
+/// backup ids, in start order.
+pub fn new_id() -> String {
+    let uuid = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "{:014}-{}",
+        (now_seconds() * 1000.0) as u64,
+        uuid.get(..8).unwrap_or("00000000")
+    )
+}

@@ -1,0 +1,119 @@
+//! Export to and import from S3, with a local directory standing in for S3.
+//!
+//! ExportTableToPointInTime writes a table's items as of a time in its PITR window in
+//! DynamoDB's export layout; ImportTable creates a table from such files (or any DynamoDB
+//! JSON lines), so data moves between the store and real DynamoDB through `aws s3 sync`:
+//! - bucket `B` is the directory `<--s3-dir>/B`, and an object key is a path under it;
+//! - an export writes `<prefix>/AWSDynamoDB/<export id>/` with `manifest-summary.json`,
+//!   `manifest-files.json` (one line per data file, with its MD5 as S3 reports it), their
+//!   `.md5` files, `_started`, and `data/<name>.json.gz`: gzipped lines `{"Item":{...}}`.
+//!
+//! Both run in the background, as in DynamoDB: the call answers `IN_PROGRESS` and
+//! Describe/List report `COMPLETED` (or `FAILED` with a code and message) when done. Their
+//! records are durable meta records ([`jobs`]); a job the store was running when it
+//! stopped is reported `FAILED` after the restart.
+
+pub mod export;
+pub mod import;
+pub mod jobs;
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use shared::wire::error::ApiError;
+
+use crate::app::App;
+use export::ExportRecord;
+use import::ImportRecord;
+use jobs::Status;
+
+/// Runs recorded exports and imports, one at a time, in the order they were started: the
+/// durable records are the queue, and `App::transfers` says a new one is there. Jobs left
+/// `IN_PROGRESS` by an earlier process are reported failed first.
+pub async fn run_jobs(app: Arc<App>) {
+    let started = shared::clock::now_seconds();
+    for failed in [
+        jobs::fail_interrupted::<ExportRecord>(&app, started).await,
+        jobs::fail_interrupted::<ImportRecord>(&app, started).await,
+    ] {
+        if let Err(e) = failed {
+            tracing::error!(error = ?e.message, "cannot record interrupted exports or imports");
+        }
+    }
+    loop {
+        let exports = jobs::all::<ExportRecord>(&app).unwrap_or_default();
+        for record in exports
+            .into_iter()
+            .filter(|r| r.job.progress.status == Status::InProgress)
+        {
+            export::run(&app, record).await;
+        }
+        let imports = jobs::all::<ImportRecord>(&app).unwrap_or_default();
+        for record in imports
+            .into_iter()
+            .filter(|r| r.job.progress.status == Status::InProgress)
+        {
+            import::run(&app, record).await;
+        }
+        app.transfers.notified().await;
+    }
+}
+
+/// The directory standing in for `bucket`, with `prefix` (an S3 key prefix) under it. A
+/// prefix may not climb out of its bucket.
+pub fn bucket_path(app: &App, bucket: &str, prefix: Option<&str>) -> Result<PathBuf, ApiError> {
+    let mut path = app.config.s3_dir.join(bucket);
+    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
+        let relative = Path::new(prefix);
+        if !relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(ApiError::validation(format!("Invalid S3 prefix: {prefix}")));
+        }
+        path.push(relative);
+    }
+    Ok(path)
+}
+
+/// S3's bucket naming rules, which DynamoDB checks before anything else: 3-63 lowercase
+/// letters, digits, dots and hyphens, beginning and ending with a letter or digit.
+pub fn check_bucket(bucket: &str) -> Result<(), ApiError> {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && edge(bucket.chars().next())
+        && edge(bucket.chars().last());
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::validation(format!(
+            "Invalid S3 bucket name: {bucket}"
+        )))
+    }
+}
+
+/// `2020-11-04T07:28:34.028Z`: how export manifests write times.
+pub fn iso_millis(epoch_seconds: f64) -> String {
+    format!("{}Z", crate::catalog::meta::iso_timestamp(epoch_seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_times_are_iso_8601_with_milliseconds() {
+        assert_eq!(iso_millis(1604474914.028), "2020-11-04T07:28:34.028Z");
+    }
+
+    #[test]
+    fn bucket_names_follow_s3() {
+        assert!(check_bucket("my-exports.2026").is_ok());
+        for bad in ["ab", "Upper", "-edge", "edge-", "under_score", "a/b"] {
+            assert!(check_bucket(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,412 @@
+//! Export to and import from S3 (a local directory standing in for it) with
+//! aws-sdk-dynamodb: a point-in-time export in DynamoDB's layout (manifests with their MD5s,
+//! gzipped DynamoDB JSON), imported back into a new table with its GSI; a CSV import with a
+//! bad line; ClientToken retries and conflicts; the errors; records surviving a restart.
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::io::Read as _;
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, BillingMode, ExportStatus, GlobalSecondaryIndex, ImportStatus,
+    InputCompressionType, InputFormat, InputFormatOptions, KeyType,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, S3BucketSource,
+    ScalarAttributeType, TableCreationParameters,
+};
+use base64::Engine as _;
+use integration_tests::*;
+use md5::{Digest, Md5};
+
+/// An item of every attribute type, `g` (the GSI key) on even ones.
+fn sample(i: usize) -> HashMap<String, AttributeValue> {
+    let mut item = item(&[
+        ("pk", s(&format!("item-{i:03}"))),
+        ("n", n(i)),
+        ("b", AttributeValue::B(vec![i as u8, 0, 255].into())),
+        ("ok", AttributeValue::Bool(i.is_multiple_of(3))),
+        ("none", AttributeValue::Null(true)),
+        (
+            "tags",
+            AttributeValue::Ss(vec!["a".into(), format!("t{i}")]),
+        ),
+        (
+            "doc",
+            AttributeValue::M(item(&[
+                ("list", AttributeValue::L(vec![n(1), s("two")])),
+                ("ns", AttributeValue::Ns(vec!["1.5".into(), i.to_string()])),
+            ])),
+        ),
+    ]);
+    if i.is_multiple_of(2) {
+        item.insert(
+            "g".into(),
+            s(if i.is_multiple_of(4) { "four" } else { "two" }),
+        );
+    }
+    item
+}
+
+/// A GSI `by_g` on `g` (S), projecting everything.
+fn by_g() -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name("by_g")
+        .key_schema(key_element("g", KeyType::Hash))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .unwrap()
+}
+
+/// Polls `check` (at most 60 s) until it gives a value.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..600 {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within 60 s");
+}
+
+fn md5_base64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Md5::digest(data))
+}
+
+/// The items of an export's data files, checked against its manifests.
+fn exported_items(bucket_dir: &Path, manifest_key: &str) -> Vec<serde_json::Value> {
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bucket_dir.join(manifest_key)).unwrap()).unwrap();
+    assert_eq!(summary["version"], "2020-06-30");
+    assert_eq!(summary["outputFormat"], "DYNAMODB_JSON");
+    let files_key = summary["manifestFilesS3Key"].as_str().unwrap();
+    let files = std::fs::read(bucket_dir.join(files_key)).unwrap();
+    let md5_file = bucket_dir.join(files_key.replace(".json", ".md5"));
+    assert_eq!(
+        std::fs::read_to_string(md5_file).unwrap(),
+        md5_base64(&files)
+    );
+    let mut items = Vec::new();
+    for line in String::from_utf8(files).unwrap().lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        let data =
+            std::fs::read(bucket_dir.join(entry["dataFileS3Key"].as_str().unwrap())).unwrap();
+        assert_eq!(entry["md5Checksum"], md5_base64(&data));
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(data.as_slice())
+            .read_to_string(&mut text)
+            .unwrap();
+        let before = items.len();
+        for line in text.lines() {
+            let line: serde_json::Value = serde_json::from_str(line).unwrap();
+            items.push(line["Item"].clone());
+        }
+        assert_eq!(entry["itemCount"], items.len() - before);
+    }
+    assert_eq!(summary["itemCount"], items.len());
+    items
+}
+
+#[tokio::test]
+async fn a_point_in_time_export_imports_back_into_a_new_table() {
+    let s3 = tempfile::tempdir().unwrap();
+    let mut store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![(
+            "STORE_S3_DIR".into(),
+            s3.path().to_string_lossy().into_owned(),
+        )],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let source = unique_name("exported");
+    ok(ddb
+        .create_table()
+        .table_name(&source)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .global_secondary_indexes(by_g())
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await);
+    wait_table_active(&ddb, &source).await;
+    let table_arn = ok(ddb.describe_table().table_name(&source).send().await)
+        .table()
+        .and_then(|t| t.table_arn())
+        .unwrap()
+        .to_string();
+
+    // Without PITR there is nothing to export from.
+    let refused = ddb
+        .export_table_to_point_in_time()
+        .table_arn(&table_arn)
+        .s3_bucket("exports")
+        .send()
+        .await
+        .expect_err("PITR is off");
+    assert_eq!(
+        refused.code(),
+        Some("PointInTimeRecoveryUnavailableException")
+    );
+
+    ok(ddb
+        .update_continuous_backups()
+        .table_name(&source)
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    for i in 0..250 {
+        ok(ddb
+            .put_item()
+            .table_name(&source)
+            .set_item(Some(sample(i)))
+            .send()
+            .await);
+    }
+    let at_export = scan_all(&ddb, &source).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let export_time = aws_sdk_dynamodb::primitives::DateTime::from(std::time::SystemTime::now());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Changes after the export time are not in the export.
+    ok(ddb
+        .delete_item()
+        .table_name(&source)
+        .key("pk", s("item-000"))
+        .send()
+        .await);
+    ok(ddb
+        .put_item()
+        .table_name(&source)
+        .item("pk", s("item-001"))
+        .item("late", s("yes"))
+        .send()
+        .await);
+
+    let future = ddb
+        .export_table_to_point_in_time()
+        .table_arn(&table_arn)
+        .s3_bucket("exports")
+        .export_time(aws_sdk_dynamodb::primitives::DateTime::from_secs(
+            4_000_000_000,
+        ))
+        .send()
+        .await
+        .expect_err("an export time in the future");
+    assert_eq!(future.code(), Some("InvalidExportTimeException"));
+
+    let export = |prefix: &str| {
+        ddb.export_table_to_point_in_time()
+            .table_arn(&table_arn)
+            .s3_bucket("exports")
+            .s3_prefix(prefix)
+            .export_time(export_time)
+            .client_token("nightly-1")
+    };
+    let started = ok(export("nightly").send().await);
+    let started = started.export_description().unwrap();
+    assert_eq!(started.export_status(), Some(&ExportStatus::InProgress));
+    let export_arn = started.export_arn().unwrap().to_string();
+    // The same request again is the same export; other parameters with its token conflict.
+    let again = ok(export("nightly").send().await);
+    assert_eq!(
+        again.export_description().and_then(|d| d.export_arn()),
+        Some(export_arn.as_str())
+    );
+    let conflict = export("elsewhere").send().await.expect_err("a conflict");
+    assert_eq!(conflict.code(), Some("ExportConflictException"));
+
+    let done = eventually("the export", || async {
+        let described = ok(ddb.describe_export().export_arn(&export_arn).send().await);
+        let d = described.export_description().unwrap().clone();
+        (d.export_status() != Some(&ExportStatus::InProgress)).then_some(d)
+    })
+    .await;
+    assert_eq!(
+        done.export_status(),
+        Some(&ExportStatus::Completed),
+        "{done:?}"
+    );
+    assert_eq!(done.item_count(), Some(250));
+    let manifest = done.export_manifest().unwrap();
+    assert!(manifest.starts_with("nightly/AWSDynamoDB/"), "{manifest}");
+    let exported = exported_items(&s3.path().join("exports"), manifest);
+    assert_eq!(exported.len(), 250);
+    let listed = ok(ddb.list_exports().table_arn(&table_arn).send().await);
+    assert_eq!(listed.export_summaries().len(), 1);
+
+    // Import the export's data files into a new table with the same GSI.
+    let data_prefix = manifest.replace("manifest-summary.json", "data/");
+    let target = unique_name("imported");
+    let parameters = TableCreationParameters::builder()
+        .table_name(&target)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .global_secondary_indexes(by_g())
+        .billing_mode(BillingMode::PayPerRequest)
+        .build()
+        .unwrap();
+    let import = ok(ddb
+        .import_table()
+        .s3_bucket_source(
+            S3BucketSource::builder()
+                .s3_bucket("exports")
+                .s3_key_prefix(&data_prefix)
+                .build()
+                .unwrap(),
+        )
+        .input_format(InputFormat::DynamodbJson)
+        .input_compression_type(InputCompressionType::Gzip)
+        .table_creation_parameters(parameters.clone())
+        .send()
+        .await);
+    let import_arn = import
+        .import_table_description()
+        .and_then(|d| d.import_arn())
+        .unwrap()
+        .to_string();
+    let imported = eventually("the import", || async {
+        let described = ok(ddb.describe_import().import_arn(&import_arn).send().await);
+        let d = described.import_table_description().unwrap().clone();
+        (d.import_status() != Some(&ImportStatus::InProgress)).then_some(d)
+    })
+    .await;
+    assert_eq!(
+        imported.import_status(),
+        Some(&ImportStatus::Completed),
+        "{imported:?}"
+    );
+    assert_eq!(imported.imported_item_count(), 250);
+    assert_eq!(imported.error_count(), 0);
+    wait_table_active(&ddb, &target).await;
+    assert_eq!(scan_all(&ddb, &target).await, at_export);
+    let fours = ok(ddb
+        .query()
+        .table_name(&target)
+        .index_name("by_g")
+        .key_condition_expression("g = :g")
+        .expression_attribute_values(":g", s("four"))
+        .send()
+        .await);
+    assert_eq!(fours.count(), 63);
+
+    // An import into an existing table's name is refused before anything is read.
+    let taken = ddb
+        .import_table()
+        .s3_bucket_source(
+            S3BucketSource::builder()
+                .s3_bucket("exports")
+                .build()
+                .unwrap(),
+        )
+        .input_format(InputFormat::DynamodbJson)
+        .table_creation_parameters(parameters)
+        .send()
+        .await
+        .expect_err("the table exists");
+    assert_eq!(taken.code(), Some("ResourceInUseException"));
+
+    // CSV: the key typed by the table's definitions, the rest strings, a bad line counted.
+    let seed = s3.path().join("seed/people");
+    std::fs::create_dir_all(&seed).unwrap();
+    std::fs::write(
+        seed.join("part-1.csv"),
+        "id;name;note\n1;Ada;\"likes; semicolons\"\nnot-a-number;Bob;x\n2;Cy;\n",
+    )
+    .unwrap();
+    let people = unique_name("people");
+    let csv = ok(ddb
+        .import_table()
+        .s3_bucket_source(
+            S3BucketSource::builder()
+                .s3_bucket("seed")
+                .s3_key_prefix("people/part")
+                .build()
+                .unwrap(),
+        )
+        .input_format(InputFormat::Csv)
+        .input_format_options(
+            InputFormatOptions::builder()
+                .csv(
+                    aws_sdk_dynamodb::types::CsvOptions::builder()
+                        .delimiter(";")
+                        .build(),
+                )
+                .build(),
+        )
+        .table_creation_parameters(
+            TableCreationParameters::builder()
+                .table_name(&people)
+                .key_schema(key_element("id", KeyType::Hash))
+                .attribute_definitions(attribute_definition("id", ScalarAttributeType::N))
+                .billing_mode(BillingMode::PayPerRequest)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    let csv_arn = csv
+        .import_table_description()
+        .and_then(|d| d.import_arn())
+        .unwrap()
+        .to_string();
+    let csv_done = eventually("the CSV import", || async {
+        let described = ok(ddb.describe_import().import_arn(&csv_arn).send().await);
+        let d = described.import_table_description().unwrap().clone();
+        (d.import_status() != Some(&ImportStatus::InProgress)).then_some(d)
+    })
+    .await;
+    assert_eq!(csv_done.import_status(), Some(&ImportStatus::Completed));
+    assert_eq!(
+        (csv_done.imported_item_count(), csv_done.error_count()),
+        (2, 1)
+    );
+    let ada = ok(ddb
+        .get_item()
+        .table_name(&people)
+        .key("id", n(1))
+        .send()
+        .await);
+    assert_eq!(
+        ada.item(),
+        Some(&item(&[
+            ("id", n(1)),
+            ("name", s("Ada")),
+            ("note", s("likes; semicolons"))
+        ]))
+    );
+
+    // The records outlive the process.
+    store.restart();
+    let ddb = store.client();
+    let after = ok(ddb.describe_export().export_arn(&export_arn).send().await);
+    assert_eq!(
+        after.export_description().and_then(|d| d.export_status()),
+        Some(&ExportStatus::Completed)
+    );
+    let imports = ok(ddb.list_imports().send().await);
+    assert_eq!(imports.import_summary_list().len(), 2);
+    let missing = ddb
+        .describe_import()
+        .import_arn(format!("{import_arn}0"))
+        .send()
+        .await
+        .expect_err("no such import");
+    assert_eq!(missing.code(), Some("ImportNotFoundException"));
+}
