@@ -327,7 +327,7 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
     std::fs::create_dir_all(&seed).unwrap();
     std::fs::write(
         seed.join("part-1.csv"),
-        "id;name;note\n1;Ada;\"likes; semicolons\"\nnot-a-number;Bob;x\n2;Cy;\n",
+        "id;name;note\n1;Ada;\"likes; semicolons\nand \"\"quotes\"\"\"\nnot-a-number;Bob;x\n2;Cy;\n",
     )
     .unwrap();
     let people = unique_name("people");
@@ -388,7 +388,7 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
         Some(&item(&[
             ("id", n(1)),
             ("name", s("Ada")),
-            ("note", s("likes; semicolons"))
+            ("note", s("likes; semicolons\nand \"quotes\""))
         ]))
     );
 

@@ -6,16 +6,19 @@
 //! line or `HeaderList`, key attributes typed by the table's definitions, other values as
 //! strings, empty values left out). A line that cannot be read, or whose item PutItem would
 //! refuse (its key, index key types, the 400 KB limit), is counted in `ErrorCount` and
-//! skipped; a file that cannot be read or decompressed counts as one error. A later line
+//! skipped; the rest of a file that cannot be read or decompressed counts as one error.
+//! Files are streamed, never held whole in memory. A later line
 //! for the same key replaces the earlier item. Imports consume no capacity. The table stays
 //! CREATING, out of the data plane's reach, until the import ends.
 
-use std::io::Read as _;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use shared::model::{check_item_nesting, AttributeValue, Item, Number, PrimaryKey, ScalarType};
+use shared::model::{
+    check_item_nesting, AttributeValue, Item, KeyAttr, Number, PrimaryKey, ScalarType,
+};
 use shared::wire::error::ErrorCode;
 
 use super::jobs::{self, Header, Job};
@@ -155,7 +158,9 @@ async fn activate(app: &App, record: &ImportRecord) -> Result<(), String> {
         .map_err(|e| e.message.unwrap_or_default())
 }
 
-/// Reads every source file into the table, counting as it goes.
+/// Reads every source file into the table, counting as it goes. Files are streamed: a
+/// blocking reader parses [`BATCH`] lines at a time and hands them over a short channel,
+/// so an import of any size holds a few batches in memory, not its files.
 async fn import(app: &App, record: &mut ImportRecord) -> Result<(), String> {
     let root = app.config.s3_dir.join(&record.bucket);
     let prefix = record.key_prefix.clone().unwrap_or_default();
@@ -165,40 +170,119 @@ async fn import(app: &App, record: &mut ImportRecord) -> Result<(), String> {
     let mut batch: Vec<(PrimaryKey, Item)> = Vec::with_capacity(BATCH);
     for file in files {
         let table = own_table(app, record)?;
-        let compression = record.input_compression_type.clone();
-        let contents = tokio::task::spawn_blocking(move || read_object(&file, &compression))
-            .await
-            .map_err(|e| e.to_string())?;
-        let Ok(text) = contents else {
-            record.error_count += 1;
-            continue;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        let source = Source {
+            path: file,
+            gzip: record.input_compression_type == "GZIP",
+            csv: (record.input_format == "CSV")
+                .then(|| CsvFormat::new(record.input_format_options.as_ref())),
+            definitions: table.attribute_definitions.clone(),
         };
-        record.processed_size_bytes += text.len() as u64;
-        let parsed = match record.input_format.as_str() {
-            "CSV" => csv_items(&text, &table, record.input_format_options.as_ref()),
-            _ => text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(json_item)
-                .collect(),
-        };
-        for item in parsed {
-            record.processed_item_count += 1;
-            let checked = item.and_then(|item| checked(&table, item));
-            let Ok((key, item)) = checked else {
+        let reader = tokio::task::spawn_blocking(move || source.read(&tx));
+        while let Some(chunk) = rx.recv().await {
+            let Chunk::Items(items, bytes) = chunk else {
                 record.error_count += 1;
                 continue;
             };
-            // A key already in the batch: write what is there first, so the later line wins.
-            if batch.len() >= BATCH || batch.iter().any(|(k, _)| *k == key) {
-                record.imported_item_count += write(app, &table, &mut batch).await?;
+            record.processed_size_bytes += bytes;
+            for item in items {
+                record.processed_item_count += 1;
+                let Ok((key, item)) = item.and_then(|item| checked(&table, item)) else {
+                    record.error_count += 1;
+                    continue;
+                };
+                // A key already in the batch: write what is there first, so the later
+                // line wins.
+                if batch.len() >= BATCH || batch.iter().any(|(k, _)| *k == key) {
+                    record.imported_item_count += write(app, &table, &mut batch).await?;
+                }
+                batch.push((key, item));
             }
-            batch.push((key, item));
         }
+        reader.await.map_err(|e| e.to_string())?;
     }
     let table = own_table(app, record)?;
     record.imported_item_count += write(app, &table, &mut batch).await?;
     Ok(())
+}
+
+/// What a file's reader hands over: up to [`BATCH`] parsed lines and the bytes they took,
+/// or word that the rest of the file cannot be read (one error).
+enum Chunk {
+    Items(Vec<Result<Item, ()>>, u64),
+    Unreadable,
+}
+
+/// One source file and how to read it.
+struct Source {
+    path: PathBuf,
+    gzip: bool,
+    csv: Option<CsvFormat>,
+    definitions: Vec<KeyAttr>,
+}
+
+impl Source {
+    /// Parses the file line by line (a CSV record may span lines inside quotes) and sends
+    /// the items in chunks; stops early if the receiver is gone.
+    fn read(mut self, tx: &tokio::sync::mpsc::Sender<Chunk>) {
+        let lines = match self.open() {
+            Ok(reader) => reader.lines(),
+            Err(_) => {
+                let _ = tx.blocking_send(Chunk::Unreadable);
+                return;
+            }
+        };
+        let mut items = Vec::with_capacity(BATCH);
+        let mut bytes = 0u64;
+        let mut record = String::new();
+        for line in lines {
+            let Ok(line) = line else {
+                let _ = tx.blocking_send(Chunk::Items(std::mem::take(&mut items), bytes));
+                let _ = tx.blocking_send(Chunk::Unreadable);
+                return;
+            };
+            bytes += line.len() as u64 + 1;
+            if !record.is_empty() {
+                record.push('\n');
+            }
+            record.push_str(&line);
+            if self.csv.is_some() && quotes_open(&record) {
+                continue;
+            }
+            let text = std::mem::take(&mut record);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let item = match self.csv.as_mut() {
+                Some(csv) => match csv.item(&text, &self.definitions) {
+                    Some(item) => item,
+                    None => continue,
+                },
+                None => json_item(&text),
+            };
+            items.push(item);
+            if items.len() >= BATCH {
+                let full = Chunk::Items(std::mem::take(&mut items), std::mem::take(&mut bytes));
+                if tx.blocking_send(full).is_err() {
+                    return;
+                }
+            }
+        }
+        // A CSV record left open at the end (an unmatched quote) is one bad line.
+        if !record.trim().is_empty() {
+            items.push(Err(()));
+        }
+        let _ = tx.blocking_send(Chunk::Items(items, bytes));
+    }
+
+    fn open(&self) -> std::io::Result<Box<dyn BufRead>> {
+        let file = std::fs::File::open(&self.path)?;
+        Ok(if self.gzip {
+            Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+        } else {
+            Box::new(BufReader::new(file))
+        })
+    }
 }
 
 /// An item PutItem would accept, with its key.
@@ -242,69 +326,83 @@ fn json_item(line: &str) -> Result<Item, ()> {
         .map_err(|_| ())
 }
 
-/// The items of a CSV file: the header names the attributes; key attributes (those the
-/// table defines) get their defined type, the others are strings.
-fn csv_items(text: &str, table: &TableMeta, options: Option<&Value>) -> Vec<Result<Item, ()>> {
-    let csv = options.and_then(|o| o.get("Csv"));
-    let delimiter = csv
-        .and_then(|c| c.get("Delimiter"))
-        .and_then(Value::as_str)
-        .and_then(|d| d.chars().next())
-        .unwrap_or(',');
-    let mut records = csv_records(text, delimiter).into_iter();
-    let header: Vec<String> = match csv
-        .and_then(|c| c.get("HeaderList"))
-        .and_then(Value::as_array)
-    {
-        Some(list) => list
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        None => records.next().unwrap_or_default(),
-    };
-    records
-        .map(|fields| {
-            if fields.len() != header.len() {
-                return Err(());
-            }
-            let mut item = Item::new();
-            for (name, field) in header.iter().zip(fields) {
-                if field.is_empty() {
-                    continue;
-                }
-                let ty = table
-                    .attribute_definitions
-                    .iter()
-                    .find(|d| &d.name == name)
-                    .map(|d| d.ty);
-                let value = match ty {
-                    Some(ScalarType::N) => {
-                        AttributeValue::N(Number::parse(&field).map_err(|_| ())?)
-                    }
-                    Some(ScalarType::B) => {
-                        use base64::Engine as _;
-                        let bytes = base64::engine::general_purpose::STANDARD
-                            .decode(field.as_bytes())
-                            .map_err(|_| ())?;
-                        AttributeValue::B(bytes)
-                    }
-                    _ => AttributeValue::S(field),
-                };
-                item.insert(name.clone(), value);
-            }
-            Ok(item)
-        })
-        .collect()
+/// How a CSV source is read: its delimiter, and its header (given, or its first record).
+struct CsvFormat {
+    delimiter: char,
+    header: Option<Vec<String>>,
 }
 
-/// RFC 4180 records: fields split by `delimiter`, double-quoted fields may hold delimiters,
-/// line breaks and `""` for a quote; blank lines are skipped.
-fn csv_records(text: &str, delimiter: char) -> Vec<Vec<String>> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
+impl CsvFormat {
+    fn new(options: Option<&Value>) -> CsvFormat {
+        let csv = options.and_then(|o| o.get("Csv"));
+        CsvFormat {
+            delimiter: csv
+                .and_then(|c| c.get("Delimiter"))
+                .and_then(Value::as_str)
+                .and_then(|d| d.chars().next())
+                .unwrap_or(','),
+            header: csv
+                .and_then(|c| c.get("HeaderList"))
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                }),
+        }
+    }
+
+    /// The item of one record; `None` for the header record itself. Key attributes (those
+    /// the table defines) get their defined type, other values are strings, empty values
+    /// are left out.
+    fn item(&mut self, record: &str, definitions: &[KeyAttr]) -> Option<Result<Item, ()>> {
+        let fields = csv_fields(record, self.delimiter);
+        let Some(header) = &self.header else {
+            self.header = Some(fields);
+            return None;
+        };
+        if fields.len() != header.len() {
+            return Some(Err(()));
+        }
+        let mut item = Item::new();
+        for (name, field) in header.iter().zip(fields) {
+            if field.is_empty() {
+                continue;
+            }
+            let ty = definitions.iter().find(|d| &d.name == name).map(|d| d.ty);
+            let value = match ty {
+                Some(ScalarType::N) => match Number::parse(&field) {
+                    Ok(n) => AttributeValue::N(n),
+                    Err(_) => return Some(Err(())),
+                },
+                Some(ScalarType::B) => {
+                    use base64::Engine as _;
+                    match base64::engine::general_purpose::STANDARD.decode(field.as_bytes()) {
+                        Ok(bytes) => AttributeValue::B(bytes),
+                        Err(_) => return Some(Err(())),
+                    }
+                }
+                _ => AttributeValue::S(field),
+            };
+            item.insert(name.clone(), value);
+        }
+        Some(Ok(item))
+    }
+}
+
+/// Whether a CSV record read so far is inside a quoted field (it then goes on at the next
+/// line). An escaped quote (`""`) counts twice, so the parity tells.
+fn quotes_open(record: &str) -> bool {
+    record.bytes().filter(|&b| b == b'"').count() % 2 == 1
+}
+
+/// The fields of one RFC 4180 record: split by `delimiter`; a double-quoted field may hold
+/// delimiters, line breaks and `""` for a quote.
+fn csv_fields(record: &str, delimiter: char) -> Vec<String> {
+    let mut fields = Vec::new();
     let mut field = String::new();
     let mut quoted = false;
-    let mut chars = text.chars().peekable();
+    let mut chars = record.chars().peekable();
     while let Some(c) = chars.next() {
         match (quoted, c) {
             (true, '"') if chars.peek() == Some(&'"') => {
@@ -315,22 +413,12 @@ fn csv_records(text: &str, delimiter: char) -> Vec<Vec<String>> {
             (true, c) => field.push(c),
             (false, '"') if field.is_empty() => quoted = true,
             (false, '\r') => {}
-            (false, '\n') => {
-                record.push(std::mem::take(&mut field));
-                if !(record.len() == 1 && record[0].is_empty()) {
-                    records.push(std::mem::take(&mut record));
-                }
-                record.clear();
-            }
-            (false, c) if c == delimiter => record.push(std::mem::take(&mut field)),
+            (false, c) if c == delimiter => fields.push(std::mem::take(&mut field)),
             (false, c) => field.push(c),
         }
     }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push(record);
-    }
-    records
+    fields.push(field);
+    fields
 }
 
 /// The files under bucket directory `root` whose keys start with `prefix`, in key order.
@@ -362,33 +450,40 @@ fn objects(root: &Path, prefix: &str) -> Vec<PathBuf> {
     found.into_iter().map(|(_, path)| path).collect()
 }
 
-/// A source file's text, decompressed as the import says.
-fn read_object(path: &Path, compression: &str) -> std::io::Result<String> {
-    let raw = std::fs::read(path)?;
-    if compression != "GZIP" {
-        return String::from_utf8(raw).map_err(std::io::Error::other);
-    }
-    let mut text = String::new();
-    flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_string(&mut text)?;
-    Ok(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn csv_fields_may_be_quoted() {
-        let text = "pk,note\r\na,\"x, \"\"y\"\"\nz\"\n\nb,\n";
         assert_eq!(
-            csv_records(text, ','),
-            vec![
-                vec!["pk".to_string(), "note".to_string()],
-                vec!["a".to_string(), "x, \"y\"\nz".to_string()],
-                vec!["b".to_string(), String::new()],
-            ]
+            csv_fields("a,\"x, \"\"y\"\"\nz\"\r", ','),
+            vec!["a", "x, \"y\"\nz"]
         );
-        assert_eq!(csv_records("a;b", ';'), vec![vec!["a", "b"]]);
+        assert_eq!(csv_fields("b,", ','), vec!["b", ""]);
+        assert_eq!(csv_fields("a;b", ';'), vec!["a", "b"]);
+        assert!(quotes_open("a,\"x, \"\"y"));
+        assert!(!quotes_open("a,\"x, \"\"y\"\"\nz\""));
+    }
+
+    #[test]
+    fn csv_records_become_typed_items() {
+        let definitions = vec![KeyAttr {
+            name: "id".into(),
+            ty: ScalarType::N,
+        }];
+        let mut csv = CsvFormat::new(None);
+        assert!(csv.item("id,name,note", &definitions).is_none());
+        let seven = Number::parse("7").map(AttributeValue::N);
+        let expected: Item = [
+            ("id".to_string(), seven.unwrap_or(AttributeValue::Null)),
+            ("name".to_string(), AttributeValue::S("Ada".into())),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(csv.item("7,Ada,", &definitions), Some(Ok(expected)));
+        assert_eq!(csv.item("x,Bob,", &definitions), Some(Err(())));
+        assert_eq!(csv.item("1,too,many,fields", &definitions), Some(Err(())));
     }
 
     #[test]
