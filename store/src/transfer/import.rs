@@ -11,7 +11,7 @@
 //! for the same key replaces the earlier item. Imports consume no capacity. The table stays
 //! CREATING, out of the data plane's reach, until the import ends.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -225,8 +225,8 @@ impl Source {
     /// Parses the file line by line (a CSV record may span lines inside quotes) and sends
     /// the items in chunks; stops early if the receiver is gone.
     fn read(mut self, tx: &tokio::sync::mpsc::Sender<Chunk>) {
-        let lines = match self.open() {
-            Ok(reader) => reader.lines(),
+        let mut reader = match self.open() {
+            Ok(reader) => reader,
             Err(_) => {
                 let _ = tx.blocking_send(Chunk::Unreadable);
                 return;
@@ -235,32 +235,45 @@ impl Source {
         let mut items = Vec::with_capacity(BATCH);
         let mut bytes = 0u64;
         let mut record = String::new();
-        for line in lines {
-            let Ok(line) = line else {
-                let _ = tx.blocking_send(Chunk::Items(std::mem::take(&mut items), bytes));
-                let _ = tx.blocking_send(Chunk::Unreadable);
-                return;
+        let mut buffer = Vec::new();
+        loop {
+            let line = match next_line(&mut reader, &mut buffer) {
+                Ok(Some((line, read))) => {
+                    bytes += read;
+                    line
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    let _ = tx.blocking_send(Chunk::Items(std::mem::take(&mut items), bytes));
+                    let _ = tx.blocking_send(Chunk::Unreadable);
+                    return;
+                }
             };
-            bytes += line.len() as u64 + 1;
-            if !record.is_empty() {
-                record.push('\n');
-            }
-            record.push_str(&line);
-            if self.csv.is_some() && quotes_open(&record) {
-                continue;
-            }
-            let text = std::mem::take(&mut record);
-            if text.trim().is_empty() {
-                continue;
-            }
-            let item = match self.csv.as_mut() {
-                Some(csv) => match csv.item(&text, &self.definitions) {
-                    Some(item) => item,
-                    None => continue,
-                },
-                None => json_item(&text),
+            let item = match line {
+                // Too long for any item, or not UTF-8: one bad line (and no CSV record
+                // continues across it).
+                Line::Bad => {
+                    record.clear();
+                    Some(Err(()))
+                }
+                Line::Text(line) => {
+                    if !record.is_empty() {
+                        record.push('\n');
+                    }
+                    record.push_str(line.trim_end_matches('\r'));
+                    if self.csv.is_some() && quotes_open(&record) && record.len() <= MAX_LINE {
+                        continue;
+                    }
+                    let text = std::mem::take(&mut record);
+                    match self.csv.as_mut() {
+                        _ if text.len() > MAX_LINE => Some(Err(())),
+                        _ if text.trim().is_empty() => None,
+                        Some(csv) => csv.item(&text, &self.definitions),
+                        None => Some(json_item(&text)),
+                    }
+                }
             };
-            items.push(item);
+            items.extend(item);
             if items.len() >= BATCH {
                 let full = Chunk::Items(std::mem::take(&mut items), std::mem::take(&mut bytes));
                 if tx.blocking_send(full).is_err() {
@@ -324,6 +337,42 @@ fn json_item(line: &str) -> Result<Item, ()> {
     serde_json::from_str::<Line>(line)
         .map(|l| l.item)
         .map_err(|_| ())
+}
+
+/// The longest line an import reads: DynamoDB JSON of a 400 KB item, with room for escapes.
+/// A longer line (a file without line breaks, say) is skipped, never held in memory.
+const MAX_LINE: usize = 8 << 20;
+
+/// One line of a source file.
+enum Line {
+    Text(String),
+    /// Longer than [`MAX_LINE`], or not UTF-8.
+    Bad,
+}
+
+/// The next line of `reader` and the bytes it took (line break included); `None` at the
+/// end of the file. `buffer` is scratch space, reused from line to line.
+fn next_line(
+    reader: &mut dyn BufRead,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<Option<(Line, u64)>> {
+    buffer.clear();
+    let read = Read::take(&mut *reader, MAX_LINE as u64 + 1).read_until(b'\n', buffer)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if buffer.len() > MAX_LINE && buffer.last() != Some(&b'\n') {
+        let skipped = reader.skip_until(b'\n')?;
+        return Ok(Some((Line::Bad, (read + skipped) as u64)));
+    }
+    if buffer.last() == Some(&b'\n') {
+        buffer.pop();
+    }
+    let line = match std::str::from_utf8(buffer) {
+        Ok(text) => Line::Text(text.to_string()),
+        Err(_) => Line::Bad,
+    };
+    Ok(Some((line, read as u64)))
 }
 
 /// How a CSV source is read: its delimiter, and its header (given, or its first record).
@@ -484,6 +533,32 @@ mod tests {
         assert_eq!(csv.item("7,Ada,", &definitions), Some(Ok(expected)));
         assert_eq!(csv.item("x,Bob,", &definitions), Some(Err(())));
         assert_eq!(csv.item("1,too,many,fields", &definitions), Some(Err(())));
+    }
+
+    #[test]
+    fn overlong_and_non_utf8_lines_are_bad_lines_not_memory() {
+        let mut text = vec![b'x'; MAX_LINE + 10];
+        text.extend_from_slice(b"\n\xff\xfe\nok\r\nlast");
+        let mut reader: &[u8] = &text;
+        let mut buffer = Vec::new();
+        let mut lines = Vec::new();
+        while let Some((line, read)) = next_line(&mut reader, &mut buffer).unwrap_or(None) {
+            lines.push((
+                match line {
+                    Line::Text(t) => t,
+                    Line::Bad => "BAD".into(),
+                },
+                read,
+            ));
+        }
+        let expected = [
+            ("BAD".to_string(), MAX_LINE as u64 + 11),
+            ("BAD".to_string(), 3),
+            ("ok\r".to_string(), 4),
+            ("last".to_string(), 4),
+        ];
+        assert_eq!(lines, expected);
+        assert!(buffer.capacity() <= MAX_LINE + 64 * 1024);
     }
 
     #[test]
