@@ -18,8 +18,10 @@
 //! change trimmed away cannot be undone, so restores older than the oldest retained change
 //! are refused (InvalidRestoreTimeException).
 //!
-//! Known limits: a restore holds the whole item set in memory and reads the table's whole
-//! retained change log; the restored table is visible (ACTIVE) while it is being filled,
+//! A point-in-time read ([`items_at`]) streams the table in chunks; what it holds whole is
+//! one entry per key changed since the restore time. Known limits: a restore from a
+//! backup holds the backup's items in memory, and a point-in-time read goes through the
+//! table's whole retained change log; the restored table is visible (ACTIVE) while it is being filled,
 //! though the response comes only after it is full; deleting a table with PITR on keeps
 //! no SYSTEM backup yet. Restore overrides: see [`overrides`].
 
@@ -327,7 +329,7 @@ pub async fn restore(
     app: &App,
     source: &TableMeta,
     target: &str,
-    items: Vec<Item>,
+    items: ItemChunks,
     summary: Value,
 ) -> Result<Value, ApiError> {
     if app.catalog.get(target).is_some() {
@@ -385,17 +387,15 @@ fn already_exists(name: &str) -> ApiError {
     )
 }
 
-/// Writes `items` into a freshly created table, [`CHUNK`] per storage batch.
-async fn fill(app: &App, table: &Arc<TableMeta>, items: Vec<Item>) -> Result<(), ApiError> {
+/// Writes `items` into a freshly created table, a chunk per storage batch.
+async fn fill(app: &App, table: &Arc<TableMeta>, mut items: ItemChunks) -> Result<(), ApiError> {
     let layout: &TableLayout = &table.layout;
-    let mut rest = items.into_iter().peekable();
-    while rest.peek().is_some() {
-        let batch: Vec<Item> = rest.by_ref().take(CHUNK).collect();
+    while let Some(batch) = items.recv().await {
         // Keys are unique within a snapshot, so targets are distinct; an item without
         // a valid key (impossible for stored items) is skipped rather than failing.
-        let mut targets = Vec::with_capacity(batch.len());
-        let mut puts = Vec::with_capacity(batch.len());
-        for item in batch {
+        let mut targets = Vec::with_capacity(CHUNK);
+        let mut puts = Vec::with_capacity(CHUNK);
+        for item in batch? {
             if let Some(key) = layout.schema.key_of_stored(&item) {
                 targets.push((layout, key));
                 puts.push(Mutation::Put(item));
@@ -450,51 +450,108 @@ pub fn window(p: &PitrSetting) -> (f64, f64) {
     (earliest, latest)
 }
 
-/// The items of `table` as of epoch time `at_s`: the current items with every later
-/// change undone.
-pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<Vec<Item>, ApiError> {
+/// A table's items in chunks of at most [`CHUNK`], produced by a reader in the background:
+/// a restore or an export holds a few chunks, never the table. An error ends the stream.
+pub type ItemChunks = tokio::sync::mpsc::Receiver<Result<Vec<Item>, ApiError>>;
+
+/// The items of `table` as of epoch time `at_s`: the current items with every later change
+/// undone, streamed.
+///
+/// A snapshot of the items is taken first, then the log is read. Every change the snapshot
+/// reflects must be in the log we read; but writes are visible before they are durable,
+/// and the log only shows durable records. A meta write after the snapshot is a barrier:
+/// commits become durable in order, so once it is durable, so is everything the snapshot
+/// saw. Changes committed after the snapshot do no harm: for each key only the old image
+/// of its *first* change after T counts, and that is the state at T whether or not the
+/// snapshot saw later changes. The undo map (one entry per key changed since T) is the
+/// only thing held whole.
+pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<ItemChunks, ApiError> {
     let at_ms = (at_s * 1000.0).floor().max(0.0) as u64;
-    let schema = table.schema();
-    let key_of = |item: &Item| -> String {
-        let mut key = Item::new();
-        for name in std::iter::once(&schema.hash.name).chain(schema.range.iter().map(|r| &r.name)) {
-            if let Some(v) = item.get(name) {
-                key.insert(name.clone(), v.clone());
+    let storage = Arc::clone(&app.storage);
+    let layout = table.layout.clone();
+    let (taken_tx, taken) = tokio::sync::oneshot::channel::<()>();
+    let (barrier, barrier_rx) = tokio::sync::oneshot::channel::<()>();
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let snapshot = match storage.scan(&layout, None, None) {
+            Ok(snapshot) => snapshot,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(internal(e)));
+                return;
+            }
+        };
+        let _ = taken_tx.send(());
+        // No barrier (it failed, and the caller reports that): nothing to stream.
+        if barrier_rx.blocking_recv().is_err() {
+            return;
+        }
+        let mut undone = match undo_map(&storage, &layout, at_ms) {
+            Ok(undone) => undone,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let send = |item: Item, chunk: &mut Vec<Item>| {
+            chunk.push(item);
+            chunk.len() < CHUNK || tx.blocking_send(Ok(std::mem::take(chunk))).is_ok()
+        };
+        for item in snapshot {
+            let item = match item.and_then(|i| i.decode()) {
+                Ok(item) => item,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(internal(e)));
+                    return;
+                }
+            };
+            let at_t = match undone.remove(&key_text(&layout, &item)) {
+                Some(then) => then,
+                None => Some(item),
+            };
+            if let Some(item) = at_t {
+                if !send(item, &mut chunk) {
+                    return;
+                }
             }
         }
-        serde_json::to_string(&key).unwrap_or_default()
-    };
-    // Items first, then the log. Every change the snapshot reflects must be in the log we
-    // read; but writes are visible before they are durable, and the log only shows durable
-    // records. A meta write after the scan is a barrier: commits become durable in order,
-    // so once it is durable, so is everything the scan saw. Changes committed after the
-    // scan do no harm: for each key only the old image of its *first* change after T
-    // counts, and that is the state at T whether or not the scan saw later changes.
-    let mut current: BTreeMap<String, Item> = BTreeMap::new();
-    for item in app
-        .storage
-        .scan(&table.layout, None, None)
-        .map_err(internal)?
-    {
-        let item = item.and_then(|i| i.decode()).map_err(internal)?;
-        current.insert(key_of(&item), item);
+        // Keys deleted since T are not in the snapshot: their old images are.
+        for item in undone.into_values().flatten() {
+            if !send(item, &mut chunk) {
+                return;
+            }
+        }
+        let _ = tx.blocking_send(Ok(chunk));
+    });
+    if taken.await.is_ok() {
+        app.storage
+            .put_meta(BARRIER_KEY, None)
+            .await
+            .map_err(internal)?;
+        let _ = barrier.send(());
     }
-    app.storage
-        .put_meta(BARRIER_KEY, None)
-        .await
-        .map_err(internal)?;
-    // The state at T of a key is the old image of its first change after T.
+    Ok(rx)
+}
+
+/// The state at T of every key of the table changed after T: the old image of its first
+/// change after T (`None`: it did not exist).
+fn undo_map(
+    storage: &crate::storage::Storage,
+    layout: &TableLayout,
+    at_ms: u64,
+) -> Result<BTreeMap<String, Option<Item>>, ApiError> {
     let mut undone: BTreeMap<String, Option<Item>> = BTreeMap::new();
     let mut after = 0u64;
     loop {
-        let records = app
-            .storage
-            .table_changes(table.table_id(), after, u64::MAX, 1000)
+        let records = storage
+            .table_changes(layout.table_id, after, u64::MAX, 1000)
             .map_err(internal)?;
-        let Some(last) = records.last() else { break };
+        let Some(last) = records.last() else {
+            return Ok(undone);
+        };
         after = last.seq;
         for record in records.into_iter().filter(|r| r.time_ms > at_ms) {
-            let Entry::Vacant(slot) = undone.entry(key_of(&record.keys)) else {
+            let Entry::Vacant(slot) = undone.entry(key_text(layout, &record.keys)) else {
                 continue;
             };
             if record.old_image_elided {
@@ -510,13 +567,29 @@ pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<Vec<Ite
             slot.insert(record.old_image);
         }
     }
-    for (key, old) in undone {
-        match old {
-            Some(item) => current.insert(key, item),
-            None => current.remove(&key),
-        };
+}
+
+/// An item's key attributes as text: how the undo map is keyed.
+fn key_text(layout: &TableLayout, item: &Item) -> String {
+    let schema = &layout.schema;
+    let mut key = Item::new();
+    for name in std::iter::once(&schema.hash.name).chain(schema.range.iter().map(|r| &r.name)) {
+        if let Some(v) = item.get(name) {
+            key.insert(name.clone(), v.clone());
+        }
     }
-    Ok(current.into_values().collect())
+    serde_json::to_string(&key).unwrap_or_default()
+}
+
+/// Items already in memory (a backup's) as [`ItemChunks`].
+pub fn chunks_of(items: Vec<Item>) -> ItemChunks {
+    let chunks: Vec<Vec<Item>> = items.chunks(CHUNK).map(<[Item]>::to_vec).collect();
+    let (tx, rx) = tokio::sync::mpsc::channel(chunks.len().max(1));
+    for chunk in chunks {
+        // The channel holds them all: this never fails.
+        let _ = tx.try_send(Ok(chunk));
+    }
+    rx
 }
 
 /// Epoch milliseconds of the oldest retained change, if the log was trimmed past

@@ -155,9 +155,13 @@ async fn point_in_time_restore_undoes_later_changes() {
     put(&app, "tbl", "b", 2).await;
     put(&app, "tbl", "c", 1).await;
     let table = app.catalog.get("tbl").unwrap_or_else(|| panic!("no table"));
-    let items = super::items_at(&app, &table, moment)
+    let mut chunks = super::items_at(&app, &table, moment)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    let mut items = Vec::new();
+    while let Some(chunk) = chunks.recv().await {
+        items.extend(chunk.unwrap_or_else(|e| panic!("{e}")));
+    }
     let mut rows: Vec<String> = items
         .iter()
         .map(|i| serde_json::to_string(i).unwrap_or_default())

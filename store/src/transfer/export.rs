@@ -1,7 +1,7 @@
 //! One export: its record, and the background work that writes its files (layout in the
 //! module above).
 
-use std::io::Write as _;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -14,6 +14,7 @@ use shared::wire::error::ErrorCode;
 
 use super::jobs::{self, Header, Job, Status};
 use crate::app::App;
+use crate::backup::ItemChunks;
 
 /// Items per data file.
 const ITEMS_PER_FILE: usize = 100_000;
@@ -171,12 +172,13 @@ fn bucket_root(app: &App, record: &ExportRecord) -> PathBuf {
     app.config.s3_dir.join(&record.s3_bucket)
 }
 
-/// Writes `_started`, the data files and `manifest-files.json` (with its `.md5`) under
-/// bucket directory `root`; returns the items' count and total size.
+/// Writes `_started`, the data files (as the items stream in, [`ITEMS_PER_FILE`] to a
+/// file) and `manifest-files.json` (with its `.md5`) under bucket directory `root`;
+/// returns the items' count and total size.
 fn write_files(
     root: &Path,
     record: &ExportRecord,
-    items: Vec<Item>,
+    mut items: ItemChunks,
 ) -> std::io::Result<(u64, u64)> {
     let base = record.key_prefix();
     std::fs::create_dir_all(root.join(&base).join("data"))?;
@@ -184,26 +186,27 @@ fn write_files(
     let mut manifest = String::new();
     let mut count = 0u64;
     let mut bytes = 0u64;
-    for (n, chunk) in items.chunks(ITEMS_PER_FILE).enumerate() {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut current: Option<DataFile> = None;
+    let mut files = 0;
+    while let Some(chunk) = items.blocking_recv() {
+        let chunk = chunk.map_err(|e| std::io::Error::other(e.message.unwrap_or_default()))?;
         for item in chunk {
-            serde_json::to_writer(&mut gz, &json!({ "Item": item }))?;
-            gz.write_all(b"\n")?;
-            bytes += item_size(item) as u64;
+            if current.as_ref().is_none_or(|f| f.items >= ITEMS_PER_FILE) {
+                let key = format!("{base}/data/{}-{files:05}.json.gz", record.job.id);
+                files += 1;
+                if let Some(full) = current.replace(DataFile::create(root, key)?) {
+                    manifest.push_str(&full.finish()?);
+                }
+            }
+            if let Some(file) = current.as_mut() {
+                file.append(&item)?;
+            }
+            bytes += item_size(&item) as u64;
+            count += 1;
         }
-        let data = gz.finish()?;
-        let key = format!("{base}/data/{}-{n:05}.json.gz", record.job.id);
-        write_synced(&root.join(&key), &data)?;
-        let digest = Md5::digest(&data);
-        let line = json!({
-            "itemCount": chunk.len(),
-            "md5Checksum": base64::engine::general_purpose::STANDARD.encode(digest),
-            "etag": hex::encode(digest),
-            "dataFileS3Key": key,
-        });
-        manifest.push_str(&line.to_string());
-        manifest.push('\n');
-        count += chunk.len() as u64;
+    }
+    if let Some(last) = current {
+        manifest.push_str(&last.finish()?);
     }
     write_object(
         root,
@@ -211,6 +214,68 @@ fn write_files(
         manifest.as_bytes(),
     )?;
     Ok((count, bytes))
+}
+
+/// A data file being written: gzipped JSON lines, hashed as they reach the disk.
+struct DataFile {
+    key: String,
+    items: usize,
+    gz: flate2::write::GzEncoder<Hashing<std::io::BufWriter<std::fs::File>>>,
+}
+
+impl DataFile {
+    fn create(root: &Path, key: String) -> std::io::Result<DataFile> {
+        let file = std::fs::File::create(root.join(&key))?;
+        let hashing = Hashing {
+            inner: std::io::BufWriter::new(file),
+            md5: Md5::new(),
+        };
+        Ok(DataFile {
+            key,
+            items: 0,
+            gz: flate2::write::GzEncoder::new(hashing, flate2::Compression::default()),
+        })
+    }
+
+    fn append(&mut self, item: &Item) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.gz, &json!({ "Item": item }))?;
+        self.gz.write_all(b"\n")?;
+        self.items += 1;
+        Ok(())
+    }
+
+    /// Ends and syncs the file; returns its `manifest-files.json` line.
+    fn finish(self) -> std::io::Result<String> {
+        let hashing = self.gz.finish()?;
+        let digest = hashing.md5.finalize();
+        let file = hashing.inner.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        let line = json!({
+            "itemCount": self.items,
+            "md5Checksum": base64::engine::general_purpose::STANDARD.encode(digest),
+            "etag": hex::encode(digest),
+            "dataFileS3Key": self.key,
+        });
+        Ok(format!("{line}\n"))
+    }
+}
+
+/// A writer that hashes everything written through it.
+struct Hashing<W> {
+    inner: W,
+    md5: Md5,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.md5.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Writes `manifest-summary.json` (with its `.md5`): the file readers start from.
