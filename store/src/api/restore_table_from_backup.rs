@@ -36,7 +36,7 @@ pub async fn handle(app: &App, input: RestoreTableFromBackupInput) -> Result<Val
     let arn = input.backup_arn.as_deref().unwrap_or_default();
     let record = backup::load(app, arn)?;
     let definition = input.overrides.apply(app, &record.table)?;
-    let items = backup::chunks_of(backup::items(app, &record)?);
+    let items = backup::items(app, &record);
     let summary = json!({
         "SourceBackupArn": record.arn,
         "SourceTableArn": record.table.arn,

@@ -19,9 +19,9 @@
 //! are refused (InvalidRestoreTimeException).
 //!
 //! A point-in-time read ([`items_at`]) streams the table in chunks; what it holds whole is
-//! one entry per key changed since the restore time. Known limits: a restore from a
-//! backup holds the backup's items in memory, and a point-in-time read goes through the
-//! table's whole retained change log; the restored table is visible (ACTIVE) while it is being filled,
+//! one entry per key changed since the restore time. Backups are written and read back
+//! chunk by chunk too. Known limits: a point-in-time read goes through the table's whole
+//! retained change log; the restored table is visible (ACTIVE) while it is being filled,
 //! though the response comes only after it is full; deleting a table with PITR on keeps
 //! no SYSTEM backup yet. Restore overrides: see [`overrides`].
 
@@ -176,30 +176,13 @@ pub async fn create(app: &App, table: &TableMeta, name: &str) -> Result<BackupRe
     let mut chunks = 0u64;
     let mut size_bytes = 0u64;
     let mut item_count = 0u64;
-    // The iterator is a snapshot; collect chunk by chunk so memory stays bounded by the
-    // chunks' encoded size rather than holding decoded items twice.
-    let mut encoded: Vec<Vec<u8>> = Vec::new();
-    {
-        let mut batch: Vec<Item> = Vec::with_capacity(CHUNK);
-        let iter = app
-            .storage
-            .scan(&table.layout, None, None)
-            .map_err(internal)?;
-        for item in iter {
-            batch.push(item.and_then(|i| i.decode()).map_err(internal)?);
-            if batch.len() >= CHUNK {
-                encoded.push(encode(&batch)?);
-                item_count += batch.len() as u64;
-                batch.clear();
-            }
-        }
-        if !batch.is_empty() {
-            item_count += batch.len() as u64;
-            encoded.push(encode(&batch)?);
-        }
-    }
-    for bytes in encoded {
+    // A blocking reader scans a snapshot and encodes it chunk by chunk; each chunk is
+    // written as it arrives, so a backup holds two chunks at a time, not the table.
+    let mut encoded = encoded_chunks(app, &table.layout);
+    while let Some(chunk) = encoded.recv().await {
+        let (bytes, items) = chunk?;
         size_bytes += bytes.len() as u64;
+        item_count += items;
         app.storage
             .put_meta(&format!("{ITEMS_PREFIX}{id}/{chunks:08}"), Some(bytes))
             .await
@@ -240,15 +223,70 @@ pub async fn delete(app: &App, record: &BackupRecord) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The items of a backup, chunk by chunk.
-pub fn items(app: &App, record: &BackupRecord) -> Result<Vec<Item>, ApiError> {
-    let prefix = format!("{ITEMS_PREFIX}{}/", record.id);
-    let mut out = Vec::new();
-    for (_, bytes) in app.storage.list_meta(&prefix).map_err(internal)? {
-        let chunk: Vec<Item> = serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
-        out.extend(chunk);
-    }
-    Ok(out)
+/// The items of a backup, read chunk by chunk in the background.
+pub fn items(app: &App, record: &BackupRecord) -> ItemChunks {
+    let storage = Arc::clone(&app.storage);
+    let (id, count) = (record.id.clone(), record.chunks);
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        for n in 0..count {
+            // Chunk keys have a fixed width, so this prefix names exactly one record.
+            let chunk = storage
+                .list_meta(&format!("{ITEMS_PREFIX}{id}/{n:08}"))
+                .map_err(internal)
+                .and_then(|found| {
+                    let (_, bytes) = found.into_iter().next().ok_or_else(ApiError::internal)?;
+                    serde_json::from_slice::<Vec<Item>>(&bytes).map_err(|_| ApiError::internal())
+                });
+            let failed = chunk.is_err();
+            if tx.blocking_send(chunk).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// A table's current items as encoded backup chunks (JSON arrays of at most [`CHUNK`]
+/// items) with their item counts, from a snapshot read in the background.
+fn encoded_chunks(
+    app: &App,
+    layout: &TableLayout,
+) -> tokio::sync::mpsc::Receiver<Result<(Vec<u8>, u64), ApiError>> {
+    let storage = Arc::clone(&app.storage);
+    let layout = layout.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let send = |batch: &mut Vec<Item>| {
+            let encoded = encode(&*batch).map(|bytes| (bytes, batch.len() as u64));
+            batch.clear();
+            tx.blocking_send(encoded).is_ok()
+        };
+        let snapshot = match storage.scan(&layout, None, None) {
+            Ok(snapshot) => snapshot,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(internal(e)));
+                return;
+            }
+        };
+        let mut batch: Vec<Item> = Vec::with_capacity(CHUNK);
+        for item in snapshot {
+            match item.and_then(|i| i.decode()) {
+                Ok(item) => batch.push(item),
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(internal(e)));
+                    return;
+                }
+            }
+            if batch.len() >= CHUNK && !send(&mut batch) {
+                return;
+            }
+        }
+        if !batch.is_empty() {
+            send(&mut batch);
+        }
+    });
+    rx
 }
 
 /// `BackupDetails`.
@@ -579,17 +617,6 @@ fn key_text(layout: &TableLayout, item: &Item) -> String {
         }
     }
     serde_json::to_string(&key).unwrap_or_default()
-}
-
-/// Items already in memory (a backup's) as [`ItemChunks`].
-pub fn chunks_of(items: Vec<Item>) -> ItemChunks {
-    let chunks: Vec<Vec<Item>> = items.chunks(CHUNK).map(<[Item]>::to_vec).collect();
-    let (tx, rx) = tokio::sync::mpsc::channel(chunks.len().max(1));
-    for chunk in chunks {
-        // The channel holds them all: this never fails.
-        let _ = tx.try_send(Ok(chunk));
-    }
-    rx
 }
 
 /// Epoch milliseconds of the oldest retained change, if the log was trimmed past
