@@ -627,6 +627,22 @@ pub fn key_element(name: &str, key_type: KeyType) -> KeySchemaElement {
         .unwrap()
 }
 
+/// A GSI `name` keyed by `hash` alone, projecting every attribute; capacity settings are
+/// the caller's to add.
+pub fn gsi_projecting_all(
+    name: &str,
+    hash: &str,
+) -> aws_sdk_dynamodb::types::builders::GlobalSecondaryIndexBuilder {
+    aws_sdk_dynamodb::types::GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key_element(hash, KeyType::Hash))
+        .projection(
+            aws_sdk_dynamodb::types::Projection::builder()
+                .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
+                .build(),
+        )
+}
+
 /// One attribute definition of CreateTable / UpdateTable.
 pub fn attribute_definition(name: &str, ty: ScalarAttributeType) -> AttributeDefinition {
     AttributeDefinition::builder()

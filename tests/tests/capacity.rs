@@ -13,22 +13,15 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::types::builders::GlobalSecondaryIndexBuilder;
 use aws_sdk_dynamodb::types::{
-    BillingMode, GlobalSecondaryIndex, KeyType, Projection, ProjectionType, ProvisionedThroughput,
-    ReturnConsumedCapacity, ScalarAttributeType,
+    BillingMode, GlobalSecondaryIndex, KeyType, ProvisionedThroughput, ReturnConsumedCapacity,
+    ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
 
 /// The GSI `by_g` on `g` (S), projecting ALL; its capacity settings are the caller's.
 fn by_g() -> GlobalSecondaryIndexBuilder {
-    GlobalSecondaryIndex::builder()
-        .index_name("by_g")
-        .key_schema(key_element("g", KeyType::Hash))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+    gsi_projecting_all("by_g", "g")
 }
 
 /// CreateTable of `name`, keyed by `pk` (S), with `index` (a [`by_g`]); the table's

@@ -15,8 +15,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, ExportStatus, GlobalSecondaryIndex, ImportStatus,
     InputCompressionType, InputFormat, InputFormatOptions, KeyType,
-    PointInTimeRecoverySpecification, Projection, ProjectionType, S3BucketSource,
-    ScalarAttributeType, TableCreationParameters,
+    PointInTimeRecoverySpecification, S3BucketSource, ScalarAttributeType, TableCreationParameters,
 };
 use base64::Engine as _;
 use integration_tests::*;
@@ -53,16 +52,7 @@ fn sample(i: usize) -> HashMap<String, AttributeValue> {
 
 /// A GSI `by_g` on `g` (S), projecting everything.
 fn by_g() -> GlobalSecondaryIndex {
-    GlobalSecondaryIndex::builder()
-        .index_name("by_g")
-        .key_schema(key_element("g", KeyType::Hash))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
-        .build()
-        .unwrap()
+    gsi_projecting_all("by_g", "g").build().unwrap()
 }
 
 /// Polls `check` (at most 60 s) until it gives a value.

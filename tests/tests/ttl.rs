@@ -8,9 +8,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
@@ -72,18 +71,7 @@ async fn create_ttl_table(ddb: &Client, name: &str) {
         .attribute_definitions(attr("pk"))
         .attribute_definitions(attr("grp"))
         .key_schema(key("pk", KeyType::Hash))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("by_grp")
-                .key_schema(key("grp", KeyType::Hash))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
+        .global_secondary_indexes(gsi_projecting_all("by_grp", "grp").build().unwrap())
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
