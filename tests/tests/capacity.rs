@@ -965,6 +965,15 @@ async fn contributor_insights_report_the_hottest_and_most_throttled_keys() {
             .set_index_name(index.map(str::to_string))
     };
 
+    // Written before Contributor Insights is on: only the Queries below count it.
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("qonly"))
+        .item("sk", s("z"))
+        .send()
+        .await);
+
     // Never configured: only the names and DISABLED; nothing listed.
     let fresh = ok(describe(&ddb, None).send().await);
     assert_eq!(fresh.contributor_insights_status(), Some(&Status::Disabled));
@@ -1066,6 +1075,13 @@ async fn contributor_insights_report_the_hottest_and_most_throttled_keys() {
                 .expression_attribute_values(":g", s("G"))
                 .send()
                 .await);
+            ok(ddb
+                .query()
+                .table_name(&table)
+                .key_condition_expression("pk = :p")
+                .expression_attribute_values(":p", s("qonly"))
+                .send()
+                .await);
         }
     };
     let rows = report_with(&endpoint, (&table, ""), "PKC", "hot", &traffic).await;
@@ -1075,6 +1091,13 @@ async fn contributor_insights_report_the_hottest_and_most_throttled_keys() {
     assert!(pkc.len() <= 10, "more than ten keys reported: {rows:?}");
     let skc: Vec<_> = rows.iter().filter(|r| r.0 == "SKC").collect();
     assert_eq!((skc[0].1.as_str(), skc[0].2.as_str()), ("hot", "a"));
+    // A Query's units go to the items it returned, too.
+    let rows = report_with(&endpoint, (&table, ""), "SKC", "qonly", &traffic).await;
+    assert!(
+        rows.iter()
+            .any(|r| (r.0.as_str(), r.2.as_str()) == ("SKC", "z")),
+        "{rows:?}"
+    );
     // The GSI's rows: its partitions by the queries (G) and by the writes reaching it
     // (G and other, which is never queried).
     let rows = report_with(&endpoint, (&table, "by_g"), "PKC", "other", &traffic).await;

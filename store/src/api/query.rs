@@ -233,7 +233,8 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
         capacity_mode,
     )?;
     let units = crate::capacity::read_units(page.bytes_read, consistent);
-    crate::contributors::accessed(&table, gsi, &plan.hash, None, units);
+    let items = page.items.as_deref().unwrap_or_default();
+    attribute_query(&table, gsi, schema, &plan.hash, items, units);
 
     Ok(QueryOutput {
         consumed_capacity,
@@ -242,6 +243,36 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
         scanned_count: page.scanned_count,
         last_evaluated_key: page.last_evaluated_key,
     })
+}
+
+/// Tells Contributor Insights what a Query consumed: its partition gets the units, and
+/// when the schema has a sort key they are shared out among the returned items, so that
+/// the items (SKC) add up to the partition (PKC). Items are decoded for this only while the
+/// table or GSI is tracked.
+fn attribute_query(
+    table: &crate::catalog::TableMeta,
+    gsi: Option<&str>,
+    schema: &KeySchema,
+    partition: &AttributeValue,
+    items: &[ReadItem],
+    units: f64,
+) {
+    let sort_name = match &schema.range {
+        Some(range) if !items.is_empty() && crate::contributors::tracked(table, gsi) => &range.name,
+        _ => return crate::contributors::accessed(table, gsi, partition, None, units),
+    };
+    let share = units / items.len() as f64;
+    for item in items {
+        let sort = match item {
+            ReadItem::Stored(stored) => {
+                stored.decode().ok().and_then(|i| i.get(sort_name).cloned())
+            }
+            // A projection may leave the sort key out: the share then counts for the
+            // partition alone.
+            ReadItem::Shaped(shaped) => shaped.get(sort_name).cloned(),
+        };
+        crate::contributors::accessed(table, gsi, partition, sort.as_ref(), share);
+    }
 }
 
 /// Request-model constraints, in the order DynamoDB reports them.

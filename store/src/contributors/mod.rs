@@ -26,9 +26,9 @@
 //!
 //! # What counts
 //! A table's rules count what the data plane charges the table: reads and writes of its
-//! items by their keys, Query by its partition key. A GSI's rules count Queries of it by
-//! their partition key, and the writes that reach it by the entry's GSI key (also those it
-//! refuses for its capacity). Throttled requests count by the key they named. Scans are not
+//! items by their keys, a Query by its partition key (and, for SKC, by the items it
+//! returned, sharing its units). A GSI's rules count Queries of it the same way, and the
+//! writes that reach it by the entry's GSI key (also those it refuses for its capacity). Throttled requests count by the key they named. Scans are not
 //! attributed to keys: a page is a key range, and decoding every item's key for a tracker
 //! would tax exactly the reads that are already the most expensive. Requests answered by a dax-proxy node's cache never
 //! reach the store and do not count, as DAX cache hits consume no table capacity.
