@@ -29,7 +29,9 @@
 //!
 //! # Metering
 //! Every charge also counts units per table on the Prometheus counters named in
-//! `crate::metrics` (whole units; fractions carry over to the next charge), and
+//! `crate::metrics` (whole units; fractions carry over to the next charge); the item-level
+//! admissions and charges (`admit_item_*`, `charge_item_*`) tell Contributor Insights
+//! (`crate::contributors`) the key as well, so call sites meter in one call; and
 //! [`run_stats`] publishes each table's stored bytes and item count as gauges.
 
 use std::collections::HashMap;
@@ -37,6 +39,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use shared::model::PrimaryKey;
 use shared::wire::error::{ApiError, CancellationReason, ErrorCode, ThrottlingReason};
 
 use crate::app::App;
@@ -276,9 +279,34 @@ pub fn charge_write(table: &TableMeta, table_units: f64, gsi_units: &[(String, f
     meter(table, Kind::Write, total);
 }
 
-/// Charges what a single-item write consumed ([`crate::api::item_write::decide`]'s units).
-pub fn charge_write_units(table: &TableMeta, units: &crate::api::item_write::WriteUnits) {
+/// Admits a read of the item `key` of the table, or refuses it; a refusal also counts for
+/// the key's Contributor Insights.
+pub fn admit_item_read(table: &TableMeta, key: &PrimaryKey) -> Result<(), ApiError> {
+    admit_read(table, None).inspect_err(|_| crate::contributors::item_throttled(table, key))
+}
+
+/// Admits a write of the item `key` by the table's bucket ([`admit_write`]), or refuses
+/// it; a refusal also counts for the key's Contributor Insights.
+pub fn admit_item_write(table: &TableMeta, key: &PrimaryKey) -> Result<(), ApiError> {
+    admit_write(table).inspect_err(|_| crate::contributors::item_throttled(table, key))
+}
+
+/// Charges `units` read of the item `key` and meters them, for the table and for the key.
+pub fn charge_item_read(table: &TableMeta, key: &PrimaryKey, units: f64) {
+    charge_read(table, None, units);
+    crate::contributors::item_accessed(table, key, units);
+}
+
+/// Charges what a write of the item `key` consumed ([`crate::api::item_write::decide`]'s
+/// units): the table its own and its LSIs' units, each GSI its own; and meters them, for
+/// the table and for the key.
+pub fn charge_item_write(
+    table: &TableMeta,
+    key: &PrimaryKey,
+    units: &crate::api::item_write::WriteUnits,
+) {
     charge_write(table, units.on_table(), &units.global);
+    crate::contributors::item_accessed(table, key, units.on_table());
 }
 
 /// What a write refused by its condition is charged: DynamoDB's minimum write (the item's

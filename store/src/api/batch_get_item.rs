@@ -165,8 +165,7 @@ pub async fn handle(
             }
             processed_any = true;
             let read_units = capacity::read_units(read, plan.consistent);
-            crate::throttle::charge_read(&plan.table, None, read_units);
-            crate::contributors::item_accessed(&plan.table, key, read_units);
+            crate::throttle::charge_item_read(&plan.table, key, read_units);
             units.add(plan.table.name(), read_units);
         }
         if processed_any {

@@ -198,8 +198,7 @@ pub async fn handle(
     for (plan, outcome) in plans.iter().zip(outcomes) {
         match outcome {
             Ok(units) => {
-                crate::throttle::charge_write_units(&plan.table, &units);
-                crate::contributors::item_accessed(&plan.table, &plan.key, units.on_table());
+                crate::throttle::charge_item_write(&plan.table, &plan.key, &units);
                 per_table.add(plan.table.name(), units.total());
                 written = true;
             }

@@ -65,8 +65,7 @@ pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput<Read
         .layout
         .schema
         .key_from_param(input.key.as_ref().unwrap_or(&Default::default()))?;
-    crate::throttle::admit_read(&table, None)
-        .inspect_err(|_| crate::contributors::item_throttled(&table, &key))?;
+    crate::throttle::admit_item_read(&table, &key)?;
     let failure = |e| item_write::storage_failure("GetItem", e);
     let stored = app
         .storage
@@ -85,8 +84,7 @@ pub async fn handle(app: &App, input: GetItemInput) -> Result<GetItemOutput<Read
         (stored, None) => stored.map(ReadItem::Stored),
         (None, Some(_)) => None,
     };
-    crate::throttle::charge_read(&table, None, units);
-    crate::contributors::item_accessed(&table, &key, units);
+    crate::throttle::charge_item_read(&table, &key, units);
     Ok(GetItemOutput {
         item,
         consumed_capacity: item_write::read_capacity(table.name(), units, mode),

@@ -674,8 +674,7 @@ pub async fn execute_single(
     key: &PrimaryKey,
     plan: &WritePlan,
 ) -> Result<WriteResult, ApiError> {
-    crate::throttle::admit_write(table)
-        .inspect_err(|_| crate::contributors::item_throttled(table, key))?;
+    crate::throttle::admit_item_write(table, key)?;
     let result = app
         .storage
         .write(
@@ -690,8 +689,7 @@ pub async fn execute_single(
         .await
         .map_err(|e| storage_failure(op, e))?
         .map_err(|failure| crate::throttle::failed_write(table, failure))?;
-    crate::throttle::charge_write_units(table, &result.units);
-    crate::contributors::item_accessed(table, key, result.units.on_table());
+    crate::throttle::charge_item_write(table, key, &result.units);
     Ok(result)
 }
 

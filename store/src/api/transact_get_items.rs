@@ -113,10 +113,7 @@ pub async fn handle(
     crate::throttle::admit_transaction(
         plans
             .iter()
-            .map(|p| {
-                crate::throttle::admit_read(&p.table, None)
-                    .inspect_err(|_| crate::contributors::item_throttled(&p.table, &p.key))
-            })
+            .map(|p| crate::throttle::admit_item_read(&p.table, &p.key))
             .collect(),
     )?;
     let targets: Vec<_> = plans
@@ -137,8 +134,7 @@ pub async fn handle(
     for (plan, item) in plans.iter().zip(snapshot) {
         let size = item.as_ref().map_or(0, item_size);
         let read_units = 2.0 * capacity::read_units(size, true);
-        crate::throttle::charge_read(&plan.table, None, read_units);
-        crate::contributors::item_accessed(&plan.table, &plan.key, read_units);
+        crate::throttle::charge_item_read(&plan.table, &plan.key, read_units);
         units.add(plan.table.name(), read_units);
         let item = match (item, &plan.projection) {
             (Some(item), Some(projection)) => Some(projection.apply(&item)),

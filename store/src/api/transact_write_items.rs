@@ -227,10 +227,7 @@ pub async fn handle(
     crate::throttle::admit_transaction(
         plans
             .iter()
-            .map(|p| {
-                crate::throttle::admit_write(&p.table)
-                    .inspect_err(|_| crate::contributors::item_throttled(&p.table, &p.key))
-            })
+            .map(|p| crate::throttle::admit_item_write(&p.table, &p.key))
             .collect(),
     )?;
     let targets: Vec<_> = plans
@@ -248,8 +245,7 @@ pub async fn handle(
 
     let mut per_table = PerTable::default();
     for (plan, units) in plans.iter().zip(units) {
-        crate::throttle::charge_write_units(&plan.table, &units);
-        crate::contributors::item_accessed(&plan.table, &plan.key, units.on_table());
+        crate::throttle::charge_item_write(&plan.table, &plan.key, &units);
         per_table.add(plan.table.name(), units.total());
     }
     Ok(TransactWriteItemsOutput {
