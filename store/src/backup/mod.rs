@@ -257,36 +257,68 @@ fn encoded_chunks(
     let layout = layout.clone();
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
-        let send = |batch: &mut Vec<Item>| {
-            let encoded = encode(&*batch).map(|bytes| (bytes, batch.len() as u64));
-            batch.clear();
-            tx.blocking_send(encoded).is_ok()
-        };
+        let mut out = Chunker::new(tx, |chunk| {
+            encode(&chunk).map(|bytes| (bytes, chunk.len() as u64))
+        });
         let snapshot = match storage.scan(&layout, None, None) {
             Ok(snapshot) => snapshot,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(internal(e)));
-                return;
-            }
+            Err(e) => return out.fail(internal(e)),
         };
-        let mut batch: Vec<Item> = Vec::with_capacity(CHUNK);
         for item in snapshot {
-            match item.and_then(|i| i.decode()) {
-                Ok(item) => batch.push(item),
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(internal(e)));
-                    return;
-                }
-            }
-            if batch.len() >= CHUNK && !send(&mut batch) {
+            let item = match item.and_then(|i| i.decode()) {
+                Ok(item) => item,
+                Err(e) => return out.fail(internal(e)),
+            };
+            if !out.push(item) {
                 return;
             }
         }
-        if !batch.is_empty() {
-            send(&mut batch);
-        }
+        out.finish();
     });
     rx
+}
+
+/// Hands a blocking reader's items to an async consumer [`CHUNK`] at a time, each chunk
+/// sealed by `seal` (passed on as it is, or encoded).
+struct Chunker<T> {
+    tx: tokio::sync::mpsc::Sender<Result<T, ApiError>>,
+    chunk: Vec<Item>,
+    seal: fn(Vec<Item>) -> Result<T, ApiError>,
+}
+
+impl<T> Chunker<T> {
+    fn new(
+        tx: tokio::sync::mpsc::Sender<Result<T, ApiError>>,
+        seal: fn(Vec<Item>) -> Result<T, ApiError>,
+    ) -> Chunker<T> {
+        Chunker {
+            tx,
+            chunk: Vec::with_capacity(CHUNK),
+            seal,
+        }
+    }
+
+    /// Adds an item; false once the consumer is gone (the reader then stops).
+    fn push(&mut self, item: Item) -> bool {
+        self.chunk.push(item);
+        if self.chunk.len() < CHUNK {
+            return true;
+        }
+        let full = (self.seal)(std::mem::take(&mut self.chunk));
+        self.tx.blocking_send(full).is_ok()
+    }
+
+    /// Sends what is left.
+    fn finish(self) {
+        if !self.chunk.is_empty() {
+            let _ = self.tx.blocking_send((self.seal)(self.chunk));
+        }
+    }
+
+    /// Ends the stream with an error.
+    fn fail(self, error: ApiError) {
+        let _ = self.tx.blocking_send(Err(error));
+    }
 }
 
 /// `BackupDetails`.
@@ -511,12 +543,10 @@ pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<ItemChu
     let (barrier, barrier_rx) = tokio::sync::oneshot::channel::<()>();
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
+        let mut out = Chunker::new(tx, Ok);
         let snapshot = match storage.scan(&layout, None, None) {
             Ok(snapshot) => snapshot,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(internal(e)));
-                return;
-            }
+            Err(e) => return out.fail(internal(e)),
         };
         let _ = taken_tx.send(());
         // No barrier (it failed, and the caller reports that): nothing to stream.
@@ -525,41 +555,28 @@ pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<ItemChu
         }
         let mut undone = match undo_map(&storage, &layout, at_ms) {
             Ok(undone) => undone,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
-        };
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let send = |item: Item, chunk: &mut Vec<Item>| {
-            chunk.push(item);
-            chunk.len() < CHUNK || tx.blocking_send(Ok(std::mem::take(chunk))).is_ok()
+            Err(e) => return out.fail(e),
         };
         for item in snapshot {
             let item = match item.and_then(|i| i.decode()) {
                 Ok(item) => item,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(internal(e)));
-                    return;
-                }
+                Err(e) => return out.fail(internal(e)),
             };
             let at_t = match undone.remove(&key_text(&layout, &item)) {
                 Some(then) => then,
                 None => Some(item),
             };
-            if let Some(item) = at_t {
-                if !send(item, &mut chunk) {
-                    return;
-                }
+            if at_t.is_some_and(|item| !out.push(item)) {
+                return;
             }
         }
         // Keys deleted since T are not in the snapshot: their old images are.
         for item in undone.into_values().flatten() {
-            if !send(item, &mut chunk) {
+            if !out.push(item) {
                 return;
             }
         }
-        let _ = tx.blocking_send(Ok(chunk));
+        out.finish();
     });
     if taken.await.is_ok() {
         app.storage
