@@ -55,6 +55,41 @@ fn by_g() -> GlobalSecondaryIndex {
     gsi_projecting_all("by_g", "g").build().unwrap()
 }
 
+/// Turns point-in-time recovery on for `table`.
+async fn enable_pitr(ddb: &aws_sdk_dynamodb::Client, table: &str) {
+    let on = PointInTimeRecoverySpecification::builder()
+        .point_in_time_recovery_enabled(true)
+        .build()
+        .unwrap();
+    ok(ddb
+        .update_continuous_backups()
+        .table_name(table)
+        .point_in_time_recovery_specification(on)
+        .send()
+        .await);
+}
+
+/// Puts `sample(0)` .. `sample(count - 1)` into `table`.
+async fn put_samples(ddb: &aws_sdk_dynamodb::Client, table: &str, count: usize) {
+    for i in 0..count {
+        ok(ddb
+            .put_item()
+            .table_name(table)
+            .set_item(Some(sample(i)))
+            .send()
+            .await);
+    }
+}
+
+/// A time over a second clear of every write before the call and every write after it, so
+/// that no rounding of times puts a write on the wrong side of it.
+async fn a_moment_apart() -> aws_sdk_dynamodb::primitives::DateTime {
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let moment = aws_sdk_dynamodb::primitives::DateTime::from(std::time::SystemTime::now());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    moment
+}
+
 /// Polls `check` (at most 60 s) until it gives a value.
 async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
@@ -150,29 +185,10 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
         Some("PointInTimeRecoveryUnavailableException")
     );
 
-    ok(ddb
-        .update_continuous_backups()
-        .table_name(&source)
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
-    for i in 0..250 {
-        ok(ddb
-            .put_item()
-            .table_name(&source)
-            .set_item(Some(sample(i)))
-            .send()
-            .await);
-    }
+    enable_pitr(&ddb, &source).await;
+    put_samples(&ddb, &source, 250).await;
     let at_export = scan_all(&ddb, &source).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let export_time = aws_sdk_dynamodb::primitives::DateTime::from(std::time::SystemTime::now());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let export_time = a_moment_apart().await;
     // Changes after the export time are not in the export.
     ok(ddb
         .delete_item()
@@ -410,25 +426,8 @@ async fn backups_and_point_in_time_restores_keep_every_item_across_chunks() {
     let ddb = store.client();
     let table = unique_name("chunked");
     create_hash_table(&ddb, &table).await;
-    ok(ddb
-        .update_continuous_backups()
-        .table_name(&table)
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
-    for i in 0..1234 {
-        ok(ddb
-            .put_item()
-            .table_name(&table)
-            .set_item(Some(sample(i)))
-            .send()
-            .await);
-    }
+    enable_pitr(&ddb, &table).await;
+    put_samples(&ddb, &table, 1234).await;
     let original = scan_all(&ddb, &table).await;
     let backup = ok(ddb
         .create_backup()
@@ -442,9 +441,7 @@ async fn backups_and_point_in_time_restores_keep_every_item_across_chunks() {
         .unwrap();
     let delete = |pk: &str| ddb.delete_item().table_name(&table).key("pk", s(pk)).send();
     ok(delete("item-007").await);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let between = aws_sdk_dynamodb::primitives::DateTime::from(std::time::SystemTime::now());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let between = a_moment_apart().await;
     ok(delete("item-008").await);
 
     let from_backup = unique_name("frombackup");
