@@ -234,7 +234,7 @@ pub async fn list(app: &App, input: ListInput) -> Result<Value, ApiError> {
 /// The table's name, also when the request gave its ARN.
 fn table_name(app: &App, raw: Option<&str>) -> String {
     let raw = raw.unwrap_or_default();
-    app.catalog.name_of(raw).unwrap_or(raw).to_string()
+    app.catalog.resolve_name(raw).to_string()
 }
 
 /// The GSI id `index` names (`None` for the table itself), or DynamoDB's not-found error.

@@ -26,7 +26,7 @@ pub async fn handle(app: &App, input: CreateBackupInput) -> Result<Value, ApiErr
     v.length("backupName", input.backup_name.as_deref(), 1, 255);
     v.finish()?;
     let raw = input.table_name.as_deref().unwrap_or_default();
-    let name = app.catalog.name_of(raw).unwrap_or(raw);
+    let name = app.catalog.resolve_name(raw);
     let table = app
         .catalog
         .get(name)

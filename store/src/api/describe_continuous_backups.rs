@@ -20,7 +20,7 @@ pub async fn handle(app: &App, input: DescribeContinuousBackupsInput) -> Result<
     validate::table_name(&mut v, "tableName", input.table_name.as_deref(), true)?;
     v.finish()?;
     let raw = input.table_name.as_deref().unwrap_or_default();
-    let name = app.catalog.name_of(raw).unwrap_or(raw);
+    let name = app.catalog.resolve_name(raw);
     let table = app
         .catalog
         .get(name)

@@ -91,7 +91,7 @@ pub async fn export_table_to_point_in_time(
     crate::transfer::bucket_path(app, &bucket, input.s3_prefix.as_deref())?;
 
     let table_arn = input.table_arn.clone().unwrap_or_default();
-    let name = app.catalog.name_of(&table_arn).unwrap_or(&table_arn);
+    let name = app.catalog.resolve_name(&table_arn);
     let table = app
         .catalog
         .get(name)

@@ -43,7 +43,7 @@ pub async fn handle(app: &App, input: ListBackupsInput) -> Result<Value, ApiErro
     let table = input
         .table_name
         .as_deref()
-        .map(|t| app.catalog.name_of(t).unwrap_or(t).to_string());
+        .map(|t| app.catalog.resolve_name(t).to_string());
     let mut matching: Vec<backup::BackupRecord> = backup::all(app)?
         .into_iter()
         .filter(|_| want_user)

@@ -30,7 +30,7 @@ pub async fn handle(app: &App, input: ListStreamsInput) -> Result<ListStreamsOut
     let table = input
         .table_name
         .as_deref()
-        .map(|t| app.catalog.name_of(t).unwrap_or(t).to_string());
+        .map(|t| app.catalog.resolve_name(t).to_string());
     let mut matching = streams::all_streams(app)?
         .into_values()
         .filter(|s| table.as_ref().is_none_or(|t| *t == s.table_name))

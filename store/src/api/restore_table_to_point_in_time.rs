@@ -40,7 +40,7 @@ pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<
         .ok_or_else(|| {
             ApiError::validation("Either SourceTableName or SourceTableArn must be specified")
         })?;
-    let name = app.catalog.name_of(raw).unwrap_or(raw);
+    let name = app.catalog.resolve_name(raw);
     let target = input.target_table_name.as_deref().unwrap_or_default();
     let table = app
         .catalog

@@ -55,7 +55,7 @@ pub async fn handle(app: &App, input: UpdateContinuousBackupsInput) -> Result<Va
         .and_then(|s| s.point_in_time_recovery_enabled)
         .unwrap_or(false);
     let raw = input.table_name.as_deref().unwrap_or_default();
-    let name = app.catalog.name_of(raw).unwrap_or(raw).to_string();
+    let name = app.catalog.resolve_name(raw).to_string();
     if app.catalog.get(&name).is_none() {
         return Err(backup::table_not_found(&name));
     }

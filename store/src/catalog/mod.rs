@@ -116,6 +116,13 @@ impl Catalog {
         self.tables.read().get(name).cloned()
     }
 
+    /// The name a request's table parameter stands for: the table name inside an ARN of
+    /// this store's tables, else the parameter itself (a foreign ARN is then looked up as
+    /// a name, and not found).
+    pub fn resolve_name<'a>(&self, name_or_arn: &'a str) -> &'a str {
+        self.name_of(name_or_arn).unwrap_or(name_or_arn)
+    }
+
     /// The table name inside `name_or_arn` (itself when it is not an ARN); `None` for an
     /// ARN of another region, account or resource type.
     pub fn name_of<'a>(&self, name_or_arn: &'a str) -> Option<&'a str> {

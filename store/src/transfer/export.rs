@@ -148,13 +148,9 @@ pub async fn run(app: &App, mut record: ExportRecord) {
 
 /// The items' count and size, once the data files and their manifest are written.
 async fn export(app: &App, record: &ExportRecord) -> std::io::Result<(u64, u64)> {
-    let name = app
-        .catalog
-        .name_of(&record.job.table_arn)
-        .unwrap_or_default();
     let table = app
         .catalog
-        .get(name)
+        .get(&record.job.table_arn)
         .filter(|t| t.table_uuid == record.table_id)
         .ok_or_else(|| std::io::Error::other("the table was deleted"))?;
     let items = crate::backup::items_at(app, &table, record.export_time)
