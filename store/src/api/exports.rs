@@ -87,8 +87,7 @@ pub async fn export_table_to_point_in_time(
         ));
     }
     let bucket = input.s3_bucket.clone().unwrap_or_default();
-    crate::transfer::check_bucket(&bucket)?;
-    crate::transfer::bucket_path(app, &bucket, input.s3_prefix.as_deref())?;
+    crate::transfer::check_location(&bucket, input.s3_prefix.as_deref())?;
 
     let table_arn = input.table_arn.clone().unwrap_or_default();
     let name = app.catalog.resolve_name(&table_arn);

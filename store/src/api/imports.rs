@@ -81,9 +81,8 @@ pub async fn import_table(app: &App, input: ImportInput) -> Result<Value, ApiErr
         ));
     }
     let bucket = bucket.unwrap_or_default();
-    crate::transfer::check_bucket(&bucket)?;
     let key_prefix = text(source, "S3KeyPrefix");
-    crate::transfer::bucket_path(app, &bucket, key_prefix.as_deref())?;
+    crate::transfer::check_location(&bucket, key_prefix.as_deref())?;
     let parameters = input.table_creation_parameters.clone().unwrap_or_default();
     let create: CreateTableInput = serde_json::from_value(parameters.clone())
         .map_err(|e| ApiError::new(ErrorCode::SerializationException, e.to_string()))?;

@@ -2,7 +2,7 @@
 //! module above).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine as _;
 use md5::{Digest, Md5};
@@ -132,7 +132,7 @@ pub async fn run(app: &App, mut record: ExportRecord) {
             record.billed_size_bytes = billed_size_bytes;
             record.job.progress.complete();
             // The summary names the end time: it is written last, once all else is there.
-            if let Err(e) = write_summary(&bucket_root(app, &record), &record) {
+            if let Err(e) = write_summary(&super::bucket_dir(app, &record.s3_bucket), &record) {
                 record.job.progress.fail("S3Error", e.to_string());
             }
         }
@@ -156,16 +156,11 @@ async fn export(app: &App, record: &ExportRecord) -> std::io::Result<(u64, u64)>
     let items = crate::backup::items_at(app, &table, record.export_time)
         .await
         .map_err(|_| std::io::Error::other("the table could not be read"))?;
-    let root = bucket_root(app, record);
+    let root = super::bucket_dir(app, &record.s3_bucket);
     let written = record.clone();
     tokio::task::spawn_blocking(move || write_files(&root, &written, items))
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?
-}
-
-/// The bucket's directory (the prefix was checked when the export was started).
-fn bucket_root(app: &App, record: &ExportRecord) -> PathBuf {
-    app.config.s3_dir.join(&record.s3_bucket)
 }
 
 /// Writes `_started`, the data files (as the items stream in, [`ITEMS_PER_FILE`] to a

@@ -162,7 +162,7 @@ async fn activate(app: &App, record: &ImportRecord) -> Result<(), String> {
 /// blocking reader parses [`BATCH`] lines at a time and hands them over a short channel,
 /// so an import of any size holds a few batches in memory, not its files.
 async fn import(app: &App, record: &mut ImportRecord) -> Result<(), String> {
-    let root = app.config.s3_dir.join(&record.bucket);
+    let root = super::bucket_dir(app, &record.bucket);
     let prefix = record.key_prefix.clone().unwrap_or_default();
     let files = tokio::task::spawn_blocking(move || objects(&root, &prefix))
         .await

@@ -59,26 +59,15 @@ pub async fn run_jobs(app: Arc<App>) {
     }
 }
 
-/// The directory standing in for `bucket`, with `prefix` (an S3 key prefix) under it. A
-/// prefix may not climb out of its bucket.
-pub fn bucket_path(app: &App, bucket: &str, prefix: Option<&str>) -> Result<PathBuf, ApiError> {
-    let mut path = app.config.s3_dir.join(bucket);
-    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
-        let relative = Path::new(prefix);
-        if !relative
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(ApiError::validation(format!("Invalid S3 prefix: {prefix}")));
-        }
-        path.push(relative);
-    }
-    Ok(path)
+/// The directory standing in for `bucket` (checked by [`check_location`]).
+pub fn bucket_dir(app: &App, bucket: &str) -> PathBuf {
+    app.config.s3_dir.join(bucket)
 }
 
-/// S3's bucket naming rules, which DynamoDB checks before anything else: 3-63 lowercase
-/// letters, digits, dots and hyphens, beginning and ending with a letter or digit.
-pub fn check_bucket(bucket: &str) -> Result<(), ApiError> {
+/// Refuses a bucket name outside S3's naming rules, which DynamoDB checks before anything
+/// else (3-63 lowercase letters, digits, dots and hyphens, beginning and ending with a
+/// letter or digit), and a key prefix that would climb out of its bucket's directory.
+pub fn check_location(bucket: &str, prefix: Option<&str>) -> Result<(), ApiError> {
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let valid = (3..=63).contains(&bucket.len())
         && bucket
@@ -86,13 +75,19 @@ pub fn check_bucket(bucket: &str) -> Result<(), ApiError> {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
         && edge(bucket.chars().next())
         && edge(bucket.chars().last());
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::validation(format!(
+    if !valid {
+        return Err(ApiError::validation(format!(
             "Invalid S3 bucket name: {bucket}"
-        )))
+        )));
     }
+    let prefix = prefix.unwrap_or_default();
+    let contained = Path::new(prefix)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !contained {
+        return Err(ApiError::validation(format!("Invalid S3 prefix: {prefix}")));
+    }
+    Ok(())
 }
 
 /// `2020-11-04T07:28:34.028Z`: how export manifests write times.
@@ -110,10 +105,14 @@ mod tests {
     }
 
     #[test]
-    fn bucket_names_follow_s3() {
-        assert!(check_bucket("my-exports.2026").is_ok());
+    fn locations_stay_inside_their_bucket() {
+        assert!(check_location("my-exports.2026", None).is_ok());
         for bad in ["ab", "Upper", "-edge", "edge-", "under_score", "a/b"] {
-            assert!(check_bucket(bad).is_err(), "{bad}");
+            assert!(check_location(bad, None).is_err(), "{bad}");
+        }
+        assert!(check_location("bucket", Some("daily/AWSDynamoDB/")).is_ok());
+        for bad in ["../other", "a/../../b", "/etc"] {
+            assert!(check_location("bucket", Some(bad)).is_err(), "{bad}");
         }
     }
 }
