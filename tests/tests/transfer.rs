@@ -105,6 +105,23 @@ where
     panic!("{what} did not happen within 60 s");
 }
 
+/// The description of the import `started` began, once it is no longer IN_PROGRESS.
+async fn finished_import(
+    ddb: &aws_sdk_dynamodb::Client,
+    started: &aws_sdk_dynamodb::operation::import_table::ImportTableOutput,
+) -> aws_sdk_dynamodb::types::ImportTableDescription {
+    let arn = started
+        .import_table_description()
+        .and_then(|d| d.import_arn())
+        .unwrap();
+    eventually("the import", || async {
+        let described = ok(ddb.describe_import().import_arn(arn).send().await);
+        let d = described.import_table_description().unwrap().clone();
+        (d.import_status() != Some(&ImportStatus::InProgress)).then_some(d)
+    })
+    .await
+}
+
 fn md5_base64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Md5::digest(data))
 }
@@ -282,17 +299,8 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
         .table_creation_parameters(parameters.clone())
         .send()
         .await);
-    let import_arn = import
-        .import_table_description()
-        .and_then(|d| d.import_arn())
-        .unwrap()
-        .to_string();
-    let imported = eventually("the import", || async {
-        let described = ok(ddb.describe_import().import_arn(&import_arn).send().await);
-        let d = described.import_table_description().unwrap().clone();
-        (d.import_status() != Some(&ImportStatus::InProgress)).then_some(d)
-    })
-    .await;
+    let imported = finished_import(&ddb, &import).await;
+    let import_arn = imported.import_arn().unwrap().to_string();
     assert_eq!(
         imported.import_status(),
         Some(&ImportStatus::Completed),
@@ -367,17 +375,7 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
         )
         .send()
         .await);
-    let csv_arn = csv
-        .import_table_description()
-        .and_then(|d| d.import_arn())
-        .unwrap()
-        .to_string();
-    let csv_done = eventually("the CSV import", || async {
-        let described = ok(ddb.describe_import().import_arn(&csv_arn).send().await);
-        let d = described.import_table_description().unwrap().clone();
-        (d.import_status() != Some(&ImportStatus::InProgress)).then_some(d)
-    })
-    .await;
+    let csv_done = finished_import(&ddb, &csv).await;
     assert_eq!(csv_done.import_status(), Some(&ImportStatus::Completed));
     assert_eq!(
         (csv_done.imported_item_count(), csv_done.error_count()),
