@@ -596,7 +596,12 @@ fn undo_map(
     at_ms: u64,
 ) -> Result<BTreeMap<String, Option<Item>>, ApiError> {
     let mut undone: BTreeMap<String, Option<Item>> = BTreeMap::new();
-    let mut after = 0u64;
+    // Commit times never decrease along the log: start at the first record after T
+    // instead of reading the whole retained log up to it.
+    let mut after = storage
+        .first_change_seq_since(at_ms.saturating_add(1))
+        .map_err(internal)?
+        .saturating_sub(1);
     loop {
         let records = storage
             .table_changes(layout.table_id, after, u64::MAX, 1000)
