@@ -1,7 +1,8 @@
 //! Export to and import from S3 (a local directory standing in for it) with
 //! aws-sdk-dynamodb: a point-in-time export in DynamoDB's layout (manifests with their MD5s,
 //! gzipped DynamoDB JSON), imported back into a new table with its GSI; a CSV import with a
-//! bad line; ClientToken retries and conflicts; the errors; records surviving a restart.
+//! bad line; ClientToken retries and conflicts; the errors; records surviving a restart; an
+//! export finishing while a long import runs.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -464,4 +465,97 @@ async fn backups_and_point_in_time_restores_keep_every_item_across_chunks() {
     let mut expected = original;
     expected.remove("item-007");
     assert_eq!(scan_all(&ddb, &at_between).await, expected);
+}
+
+/// Writes `<dir>/<key>`: gzip members that expand to billions of one-character lines, each
+/// of them an error to an import, which therefore reads it for many minutes.
+fn endless_import_source(dir: &Path, key: &str) {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&b"x\n".repeat(8 << 20)).unwrap();
+    let member = gz.finish().unwrap();
+    let path = dir.join(key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, member.repeat(64)).unwrap();
+}
+
+#[tokio::test]
+async fn an_export_does_not_wait_for_a_long_import() {
+    let s3 = tempfile::tempdir().unwrap();
+    endless_import_source(&s3.path().join("slow"), "endless/lines.gz");
+    let store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![(
+            "STORE_S3_DIR".into(),
+            s3.path().to_string_lossy().into_owned(),
+        )],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let imported = unique_name("endless");
+    let parameters = TableCreationParameters::builder()
+        .table_name(&imported)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .billing_mode(BillingMode::PayPerRequest)
+        .build()
+        .unwrap();
+    let import = ok(ddb
+        .import_table()
+        .s3_bucket_source(
+            S3BucketSource::builder()
+                .s3_bucket("slow")
+                .s3_key_prefix("endless/")
+                .build()
+                .unwrap(),
+        )
+        .input_format(InputFormat::DynamodbJson)
+        .input_compression_type(InputCompressionType::Gzip)
+        .table_creation_parameters(parameters)
+        .send()
+        .await);
+    let import_arn = import
+        .import_table_description()
+        .and_then(|d| d.import_arn())
+        .unwrap()
+        .to_string();
+
+    // Started after the import, the export finishes while the import still reads.
+    let table = unique_name("exported");
+    create_hash_table(&ddb, &table).await;
+    enable_pitr(&ddb, &table).await;
+    put_samples(&ddb, &table, 3).await;
+    let table_arn = ok(ddb.describe_table().table_name(&table).send().await)
+        .table()
+        .and_then(|t| t.table_arn())
+        .unwrap()
+        .to_string();
+    let export = ok(ddb
+        .export_table_to_point_in_time()
+        .table_arn(&table_arn)
+        .s3_bucket("exports")
+        .send()
+        .await);
+    let export_arn = export
+        .export_description()
+        .and_then(|d| d.export_arn())
+        .unwrap();
+    let exported = eventually("the export", || async {
+        let described = ok(ddb.describe_export().export_arn(export_arn).send().await);
+        let d = described.export_description().unwrap().clone();
+        (d.export_status() != Some(&ExportStatus::InProgress)).then_some(d)
+    })
+    .await;
+    assert_eq!(
+        exported.export_status(),
+        Some(&ExportStatus::Completed),
+        "{exported:?}"
+    );
+    assert_eq!(exported.item_count(), Some(3));
+    let import_now = ok(ddb.describe_import().import_arn(&import_arn).send().await);
+    assert_eq!(
+        import_now
+            .import_table_description()
+            .and_then(|d| d.import_status()),
+        Some(&ImportStatus::InProgress)
+    );
 }

@@ -17,8 +17,12 @@ pub mod export;
 pub mod import;
 pub mod jobs;
 
+use std::collections::HashSet;
+use std::future::Future;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Semaphore;
 
 use shared::wire::error::ApiError;
 
@@ -27,9 +31,14 @@ use export::ExportRecord;
 use import::ImportRecord;
 use jobs::Status;
 
-/// Runs recorded exports and imports, one at a time, in the order they were started: the
-/// durable records are the queue, and `App::transfers` says a new one is there. Jobs left
-/// `IN_PROGRESS` by an earlier process are reported failed first.
+/// How many exports and imports run at once; later ones wait for a slot, in the order
+/// they were started. Each reads or writes files on blocking threads, so a few at once keep
+/// a short export from waiting behind a long import without crowding out requests.
+const CONCURRENT_JOBS: usize = 4;
+
+/// Runs recorded exports and imports, each in a task of its own: the durable records are
+/// the queue, and `App::transfers` says a new one is there. Jobs left `IN_PROGRESS` by an
+/// earlier process are reported failed first.
 pub async fn run_jobs(app: Arc<App>) {
     let started = shared::clock::now_seconds();
     for failed in [
@@ -40,23 +49,58 @@ pub async fn run_jobs(app: Arc<App>) {
             tracing::error!(error = ?e.message, "cannot record interrupted exports or imports");
         }
     }
+    let slots = Arc::new(Semaphore::new(CONCURRENT_JOBS));
+    // The jobs started and not yet ended. A job saves its end before it leaves this set,
+    // and the records are read under its lock: a job is either here or read as ended,
+    // never started twice.
+    let running: Arc<Mutex<HashSet<String>>> = Arc::default();
     loop {
-        let exports = jobs::all::<ExportRecord>(&app).unwrap_or_default();
-        for record in exports
-            .into_iter()
-            .filter(|r| r.job.progress.status == Status::InProgress)
         {
-            export::run(&app, record).await;
-        }
-        let imports = jobs::all::<ImportRecord>(&app).unwrap_or_default();
-        for record in imports
-            .into_iter()
-            .filter(|r| r.job.progress.status == Status::InProgress)
-        {
-            import::run(&app, record).await;
+            let mut started = running.lock().unwrap_or_else(|e| e.into_inner());
+            for record in unstarted::<ExportRecord>(&app, &mut started) {
+                let app = Arc::clone(&app);
+                spawn_job(&slots, &running, record.job.arn.clone(), async move {
+                    export::run(&app, record).await
+                });
+            }
+            for record in unstarted::<ImportRecord>(&app, &mut started) {
+                let app = Arc::clone(&app);
+                spawn_job(&slots, &running, record.job.arn.clone(), async move {
+                    import::run(&app, record).await
+                });
+            }
         }
         app.transfers.notified().await;
     }
+}
+
+/// The jobs of kind `J` in progress and not in `started`, which they are added to.
+fn unstarted<J: jobs::Job>(app: &App, started: &mut HashSet<String>) -> Vec<J> {
+    let mut records = jobs::all::<J>(app).unwrap_or_default();
+    records.retain(|r| {
+        r.header().progress.status == Status::InProgress && started.insert(r.header().arn.clone())
+    });
+    records
+}
+
+/// Runs `job` once a slot is free, then takes `arn` out of `running`.
+fn spawn_job(
+    slots: &Arc<Semaphore>,
+    running: &Arc<Mutex<HashSet<String>>>,
+    arn: String,
+    job: impl Future<Output = ()> + Send + 'static,
+) {
+    let slots = Arc::clone(slots);
+    let running = Arc::clone(running);
+    tokio::spawn(async move {
+        // The semaphore is never closed; a failed acquire could only mean running unbounded.
+        let _slot = slots.acquire_owned().await;
+        job.await;
+        running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&arn);
+    });
 }
 
 /// The directory standing in for `bucket` (checked by [`check_location`]).
