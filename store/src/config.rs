@@ -69,6 +69,14 @@ pub struct Args {
     /// [default: `<data-dir>/s3`].
     #[arg(long, env = "STORE_S3_DIR")]
     pub s3_dir: Option<PathBuf>,
+    /// The shortest window, in seconds, an incremental export may cover. DynamoDB's is 15
+    /// minutes; a shorter one lets a pipeline be tried against the store without waiting.
+    #[arg(
+        long,
+        env = "STORE_INCREMENTAL_EXPORT_MIN_WINDOW",
+        default_value_t = 900
+    )]
+    pub incremental_export_min_window: u64,
     /// Streams, TTL and trigger settings (see `streams::ChangeLogArgs`).
     #[command(flatten)]
     pub change_log: crate::streams::ChangeLogArgs,
@@ -96,6 +104,8 @@ pub struct Config {
     pub contributor_insights_period: std::time::Duration,
     /// Where exports write and imports read (`transfer`).
     pub s3_dir: PathBuf,
+    /// The shortest window of an incremental export.
+    pub incremental_export_min_window: std::time::Duration,
 }
 
 impl Config {
@@ -118,6 +128,7 @@ impl Config {
             max_in_flight: 0,
             contributor_insights_period: std::time::Duration::from_secs(60),
             s3_dir: dir.join("s3"),
+            incremental_export_min_window: std::time::Duration::from_secs(900),
         }
     }
 
@@ -152,6 +163,11 @@ impl Config {
                 seconds => std::time::Duration::from_secs(seconds),
             },
             s3_dir,
+            incremental_export_min_window: match args.incremental_export_min_window {
+                // A window is at most a day: a longer minimum would refuse every export.
+                seconds @ 0..=86_400 => std::time::Duration::from_secs(seconds),
+                _ => return Err("--incremental-export-min-window must be at most 86400".into()),
+            },
         })
     }
 

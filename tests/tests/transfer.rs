@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, ExportStatus, GlobalSecondaryIndex, ImportStatus,
-    InputCompressionType, InputFormat, InputFormatOptions, KeyType,
-    PointInTimeRecoverySpecification, S3BucketSource, ScalarAttributeType, TableCreationParameters,
+    AttributeValue, BillingMode, ExportStatus, ExportType, ExportViewType, GlobalSecondaryIndex,
+    ImportStatus, IncrementalExportSpecification, InputCompressionType, InputFormat,
+    InputFormatOptions, KeyType, PointInTimeRecoverySpecification, S3BucketSource,
+    ScalarAttributeType, TableCreationParameters,
 };
 use base64::Engine as _;
 use integration_tests::*;
@@ -54,6 +55,25 @@ fn sample(i: usize) -> HashMap<String, AttributeValue> {
 /// A GSI `by_g` on `g` (S), projecting everything.
 fn by_g() -> GlobalSecondaryIndex {
     gsi_projecting_all("by_g", "g").build().unwrap()
+}
+
+/// A store whose S3 stand-in is `s3`, with `env` besides.
+fn store_with_s3(s3: &Path, env: &[(&str, &str)]) -> StoreProcess {
+    let mut all = vec![("STORE_S3_DIR".into(), s3.to_string_lossy().into_owned())];
+    all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    StoreProcess::spawn_with(StoreOptions {
+        env: all,
+        ..Default::default()
+    })
+}
+
+/// The ARN of `table`.
+async fn table_arn(ddb: &aws_sdk_dynamodb::Client, table: &str) -> String {
+    ok(ddb.describe_table().table_name(table).send().await)
+        .table()
+        .and_then(|t| t.table_arn())
+        .unwrap()
+        .to_string()
 }
 
 /// Turns point-in-time recovery on for `table`.
@@ -127,8 +147,37 @@ fn md5_base64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Md5::digest(data))
 }
 
-/// The items of an export's data files, checked against its manifests.
+/// The description of export `arn`, once it is COMPLETED (failing if it fails).
+async fn completed_export(
+    ddb: &aws_sdk_dynamodb::Client,
+    arn: &str,
+) -> aws_sdk_dynamodb::types::ExportDescription {
+    let done = eventually("the export", || async {
+        let described = ok(ddb.describe_export().export_arn(arn).send().await);
+        let d = described.export_description().unwrap().clone();
+        (d.export_status() != Some(&ExportStatus::InProgress)).then_some(d)
+    })
+    .await;
+    assert_eq!(
+        done.export_status(),
+        Some(&ExportStatus::Completed),
+        "{done:?}"
+    );
+    done
+}
+
+/// The items of a full export's data files, checked against its manifests.
 fn exported_items(bucket_dir: &Path, manifest_key: &str) -> Vec<serde_json::Value> {
+    let (_, lines) = exported_lines(bucket_dir, manifest_key);
+    lines.iter().map(|line| line["Item"].clone()).collect()
+}
+
+/// An export's summary manifest and the lines of its data files, checked against its
+/// manifests.
+fn exported_lines(
+    bucket_dir: &Path,
+    manifest_key: &str,
+) -> (serde_json::Value, Vec<serde_json::Value>) {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bucket_dir.join(manifest_key)).unwrap()).unwrap();
     assert_eq!(summary["version"], "2020-06-30");
@@ -140,7 +189,7 @@ fn exported_items(bucket_dir: &Path, manifest_key: &str) -> Vec<serde_json::Valu
         std::fs::read_to_string(md5_file).unwrap(),
         md5_base64(&files)
     );
-    let mut items = Vec::new();
+    let mut lines = Vec::new();
     for line in String::from_utf8(files).unwrap().lines() {
         let entry: serde_json::Value = serde_json::from_str(line).unwrap();
         let data =
@@ -150,27 +199,20 @@ fn exported_items(bucket_dir: &Path, manifest_key: &str) -> Vec<serde_json::Valu
         flate2::read::GzDecoder::new(data.as_slice())
             .read_to_string(&mut text)
             .unwrap();
-        let before = items.len();
+        let before = lines.len();
         for line in text.lines() {
-            let line: serde_json::Value = serde_json::from_str(line).unwrap();
-            items.push(line["Item"].clone());
+            lines.push(serde_json::from_str(line).unwrap());
         }
-        assert_eq!(entry["itemCount"], items.len() - before);
+        assert_eq!(entry["itemCount"], lines.len() - before);
     }
-    assert_eq!(summary["itemCount"], items.len());
-    items
+    assert_eq!(summary["itemCount"], lines.len());
+    (summary, lines)
 }
 
 #[tokio::test]
 async fn a_point_in_time_export_imports_back_into_a_new_table() {
     let s3 = tempfile::tempdir().unwrap();
-    let mut store = StoreProcess::spawn_with(StoreOptions {
-        env: vec![(
-            "STORE_S3_DIR".into(),
-            s3.path().to_string_lossy().into_owned(),
-        )],
-        ..Default::default()
-    });
+    let mut store = store_with_s3(s3.path(), &[]);
     let ddb = store.client();
     let source = unique_name("exported");
     ok(ddb
@@ -184,11 +226,7 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
         .send()
         .await);
     wait_table_active(&ddb, &source).await;
-    let table_arn = ok(ddb.describe_table().table_name(&source).send().await)
-        .table()
-        .and_then(|t| t.table_arn())
-        .unwrap()
-        .to_string();
+    let table_arn = table_arn(&ddb, &source).await;
 
     // Without PITR there is nothing to export from.
     let refused = ddb
@@ -255,17 +293,7 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
     let conflict = export("elsewhere").send().await.expect_err("a conflict");
     assert_eq!(conflict.code(), Some("ExportConflictException"));
 
-    let done = eventually("the export", || async {
-        let described = ok(ddb.describe_export().export_arn(&export_arn).send().await);
-        let d = described.export_description().unwrap().clone();
-        (d.export_status() != Some(&ExportStatus::InProgress)).then_some(d)
-    })
-    .await;
-    assert_eq!(
-        done.export_status(),
-        Some(&ExportStatus::Completed),
-        "{done:?}"
-    );
+    let done = completed_export(&ddb, &export_arn).await;
     assert_eq!(done.item_count(), Some(250));
     let manifest = done.export_manifest().unwrap();
     assert!(manifest.starts_with("nightly/AWSDynamoDB/"), "{manifest}");
@@ -483,13 +511,7 @@ fn endless_import_source(dir: &Path, key: &str) {
 async fn an_export_does_not_wait_for_a_long_import() {
     let s3 = tempfile::tempdir().unwrap();
     endless_import_source(&s3.path().join("slow"), "endless/lines.gz");
-    let store = StoreProcess::spawn_with(StoreOptions {
-        env: vec![(
-            "STORE_S3_DIR".into(),
-            s3.path().to_string_lossy().into_owned(),
-        )],
-        ..Default::default()
-    });
+    let store = store_with_s3(s3.path(), &[]);
     let ddb = store.client();
     let imported = unique_name("endless");
     let parameters = TableCreationParameters::builder()
@@ -524,11 +546,7 @@ async fn an_export_does_not_wait_for_a_long_import() {
     create_hash_table(&ddb, &table).await;
     enable_pitr(&ddb, &table).await;
     put_samples(&ddb, &table, 3).await;
-    let table_arn = ok(ddb.describe_table().table_name(&table).send().await)
-        .table()
-        .and_then(|t| t.table_arn())
-        .unwrap()
-        .to_string();
+    let table_arn = table_arn(&ddb, &table).await;
     let export = ok(ddb
         .export_table_to_point_in_time()
         .table_arn(&table_arn)
@@ -539,17 +557,7 @@ async fn an_export_does_not_wait_for_a_long_import() {
         .export_description()
         .and_then(|d| d.export_arn())
         .unwrap();
-    let exported = eventually("the export", || async {
-        let described = ok(ddb.describe_export().export_arn(export_arn).send().await);
-        let d = described.export_description().unwrap().clone();
-        (d.export_status() != Some(&ExportStatus::InProgress)).then_some(d)
-    })
-    .await;
-    assert_eq!(
-        exported.export_status(),
-        Some(&ExportStatus::Completed),
-        "{exported:?}"
-    );
+    let exported = completed_export(&ddb, export_arn).await;
     assert_eq!(exported.item_count(), Some(3));
     let import_now = ok(ddb.describe_import().import_arn(&import_arn).send().await);
     assert_eq!(
@@ -558,4 +566,179 @@ async fn an_export_does_not_wait_for_a_long_import() {
             .and_then(|d| d.import_status()),
         Some(&ImportStatus::InProgress)
     );
+}
+
+#[tokio::test]
+async fn an_incremental_export_writes_each_changed_items_last_state() {
+    let s3 = tempfile::tempdir().unwrap();
+    // DynamoDB's shortest window is 15 minutes; one second keeps the test short.
+    let store = store_with_s3(s3.path(), &[("STORE_INCREMENTAL_EXPORT_MIN_WINDOW", "1")]);
+    let ddb = store.client();
+    let table = unique_name("changing");
+    create_hash_table(&ddb, &table).await;
+    enable_pitr(&ddb, &table).await;
+    put_samples(&ddb, &table, 4).await;
+    let table_arn = table_arn(&ddb, &table).await;
+    let put = |item: HashMap<String, AttributeValue>| {
+        ddb.put_item()
+            .table_name(&table)
+            .set_item(Some(item))
+            .send()
+    };
+    let delete = |pk: &str| ddb.delete_item().table_name(&table).key("pk", s(pk)).send();
+
+    let from = a_moment_apart().await;
+    let mut changed = sample(1);
+    changed.insert("n".into(), n(1000));
+    ok(put(changed).await);
+    ok(delete("item-002").await);
+    ok(put(sample(100)).await);
+    ok(put(sample(101)).await);
+    ok(delete("item-101").await);
+    let to = a_moment_apart().await;
+    ok(put(sample(200)).await);
+
+    let window = |view: ExportViewType| {
+        IncrementalExportSpecification::builder()
+            .export_from_time(from)
+            .export_to_time(to)
+            .export_view_type(view)
+            .build()
+    };
+    let export = |prefix: &str, view: ExportViewType| {
+        ddb.export_table_to_point_in_time()
+            .table_arn(&table_arn)
+            .s3_bucket("changes")
+            .s3_prefix(prefix)
+            .export_type(ExportType::IncrementalExport)
+            .incremental_export_specification(window(view))
+    };
+
+    // Refused: an ExportTime, a missing start, a start outside the recovery window, an end
+    // not after the start, a window shorter than the shortest, a window on a full export.
+    let refusals = [
+        (
+            export("x", ExportViewType::NewImage).export_time(to),
+            "ValidationException",
+        ),
+        (
+            export("x", ExportViewType::NewImage).incremental_export_specification(
+                IncrementalExportSpecification::builder()
+                    .export_to_time(to)
+                    .build(),
+            ),
+            "ValidationException",
+        ),
+        (
+            export("x", ExportViewType::NewImage).incremental_export_specification(
+                IncrementalExportSpecification::builder()
+                    .export_from_time(aws_sdk_dynamodb::primitives::DateTime::from_secs(1000))
+                    .build(),
+            ),
+            "InvalidExportTimeException",
+        ),
+        (
+            export("x", ExportViewType::NewImage).incremental_export_specification(
+                IncrementalExportSpecification::builder()
+                    .export_from_time(to)
+                    .export_to_time(from)
+                    .build(),
+            ),
+            "ValidationException",
+        ),
+        (
+            export("x", ExportViewType::NewImage).incremental_export_specification(
+                IncrementalExportSpecification::builder()
+                    .export_from_time(from)
+                    .export_to_time(aws_sdk_dynamodb::primitives::DateTime::from_secs_f64(
+                        from.as_secs_f64() + 0.5,
+                    ))
+                    .build(),
+            ),
+            "ValidationException",
+        ),
+        (
+            export("x", ExportViewType::NewImage).export_type(ExportType::FullExport),
+            "ValidationException",
+        ),
+    ];
+    for (request, code) in refusals {
+        let refused = request.send().await.expect_err("refused");
+        assert_eq!(refused.code(), Some(code), "{refused:?}");
+    }
+
+    let key = |pk: &str| serde_json::json!({"pk": {"S": pk}});
+    // Which version of a sample an image is: its key and its `n`.
+    let version = |image: &serde_json::Value| {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        (text(&image["pk"]["S"]), text(&image["n"]["N"]))
+    };
+    let v = |pk: &str, n: &str| (pk.to_string(), n.to_string());
+    for (prefix, view) in [
+        ("both", ExportViewType::NewAndOldImages),
+        ("new", ExportViewType::NewImage),
+    ] {
+        let started = ok(export(prefix, view.clone()).send().await);
+        let arn = started
+            .export_description()
+            .and_then(|d| d.export_arn())
+            .unwrap();
+        let done = completed_export(&ddb, arn).await;
+        assert_eq!(done.export_type(), Some(&ExportType::IncrementalExport));
+        assert_eq!(
+            done.incremental_export_specification()
+                .and_then(|w| w.export_view_type()),
+            Some(&view)
+        );
+        assert_eq!(done.item_count(), Some(3));
+        let (summary, lines) =
+            exported_lines(&s3.path().join("changes"), done.export_manifest().unwrap());
+        assert_eq!(summary["exportType"], "INCREMENTAL_EXPORT");
+        assert_eq!(summary["outputView"], view.as_str());
+        let files = std::fs::read_dir(
+            s3.path()
+                .join("changes")
+                .join(prefix)
+                .join("AWSDynamoDB/data"),
+        )
+        .unwrap()
+        .count();
+        assert_eq!(files, 1, "incremental exports share AWSDynamoDB/data/");
+
+        let mut by_key: HashMap<String, serde_json::Value> = HashMap::new();
+        for line in lines {
+            let micros: u64 = line["Metadata"]["WriteTimestampMicros"]["N"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let window_micros = (from.as_secs_f64() * 1e6) as u64..(to.as_secs_f64() * 1e6) as u64;
+            assert!(window_micros.contains(&micros), "{line}");
+            by_key.insert(line["Keys"]["pk"]["S"].as_str().unwrap().to_string(), line);
+        }
+        let both = view == ExportViewType::NewAndOldImages;
+        let mut keys: Vec<&String> = by_key.keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["item-001", "item-002", "item-100"]);
+        let updated = &by_key["item-001"];
+        assert_eq!(updated["Keys"], key("item-001"));
+        assert_eq!(version(&updated["NewImage"]), v("item-001", "1000"));
+        let deleted = &by_key["item-002"];
+        assert!(deleted.get("NewImage").is_none(), "{deleted}");
+        let created = &by_key["item-100"];
+        assert_eq!(version(&created["NewImage"]), v("item-100", "100"));
+        // Every attribute type survives: the sample's set, list and map.
+        assert_eq!(
+            created["NewImage"]["doc"]["M"]["list"]["L"][1],
+            serde_json::json!({"S": "two"})
+        );
+        assert!(created.get("OldImage").is_none(), "{created}");
+        if both {
+            assert_eq!(version(&updated["OldImage"]), v("item-001", "1"));
+            assert_eq!(version(&deleted["OldImage"]), v("item-002", "2"));
+        } else {
+            assert!(updated.get("OldImage").is_none(), "{updated}");
+            assert!(deleted.get("OldImage").is_none(), "{deleted}");
+        }
+    }
 }

@@ -4,8 +4,10 @@
 //! An export needs PITR on its table and an export time inside the recovery window
 //! (InvalidExportTimeException otherwise); it starts `IN_PROGRESS` and becomes `COMPLETED`
 //! or `FAILED`. A repeated ClientToken returns the first export when the request is the
-//! same, ExportConflictException when it differs. Only full exports in DynamoDB JSON are
-//! written: ION and incremental exports are refused with a ValidationException saying so.
+//! same, ExportConflictException when it differs. An incremental export
+//! (`ExportType: INCREMENTAL_EXPORT`) writes the items changed in a window of the recovery
+//! period instead (`crate::backup::changes`). Exports are written in DynamoDB JSON: ION is
+//! refused with a ValidationException saying so.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -15,12 +17,15 @@ use shared::wire::ops::validate::Violations;
 
 use crate::app::App;
 use crate::backup;
-use crate::transfer::export::ExportRecord;
+use crate::transfer::export::{ExportRecord, Incremental};
 use crate::transfer::jobs::{self, Header};
 
 const FORMATS: &[&str] = &["DYNAMODB_JSON", "ION"];
 const TYPES: &[&str] = &["FULL_EXPORT", "INCREMENTAL_EXPORT"];
 const SSE: &[&str] = &["AES256", "KMS"];
+const VIEWS: &[&str] = &["NEW_AND_OLD_IMAGES", "NEW_IMAGE"];
+/// The longest window an incremental export may cover: a day.
+const LONGEST_INCREMENTAL_S: f64 = 86_400.0;
 const MAX_LIST: i64 = 25;
 
 /// ExportTableToPointInTime's request.
@@ -37,7 +42,16 @@ pub struct ExportInput {
     pub s3_sse_kms_key_id: Option<String>,
     pub export_format: Option<String>,
     pub export_type: Option<String>,
-    pub incremental_export_specification: Option<Value>,
+    pub incremental_export_specification: Option<IncrementalSpecification>,
+}
+
+/// `IncrementalExportSpecification`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IncrementalSpecification {
+    pub export_from_time: Option<f64>,
+    pub export_to_time: Option<f64>,
+    pub export_view_type: Option<String>,
 }
 
 /// DescribeExport's request.
@@ -72,18 +86,16 @@ pub async fn export_table_to_point_in_time(
     v.enumeration("exportFormat", input.export_format.as_deref(), FORMATS);
     v.enumeration("exportType", input.export_type.as_deref(), TYPES);
     v.enumeration("s3SseAlgorithm", input.s3_sse_algorithm.as_deref(), SSE);
+    let view = input
+        .incremental_export_specification
+        .as_ref()
+        .and_then(|spec| spec.export_view_type.as_deref());
+    v.enumeration("incrementalExportSpecification.exportViewType", view, VIEWS);
     v.finish()?;
     let format = input.export_format.as_deref().unwrap_or("DYNAMODB_JSON");
     if format != "DYNAMODB_JSON" {
         return Err(ApiError::validation(
             "This store exports in DYNAMODB_JSON only; ION is not supported",
-        ));
-    }
-    if input.export_type.as_deref() == Some("INCREMENTAL_EXPORT")
-        || input.incremental_export_specification.is_some()
-    {
-        return Err(ApiError::validation(
-            "This store writes full exports only; INCREMENTAL_EXPORT is not supported",
         ));
     }
     let bucket = input.s3_bucket.clone().unwrap_or_default();
@@ -102,15 +114,33 @@ pub async fn export_table_to_point_in_time(
         )
     })?;
     let now = now_seconds();
-    let export_time = input.export_time.unwrap_or(now);
-    let (earliest, _) = backup::window(&pitr);
-    if !(earliest..=now).contains(&export_time) {
-        return Err(ApiError::new(
+    let (earliest, latest) = backup::window(&pitr);
+    let outside = |what: &str, time: f64| {
+        ApiError::new(
             ErrorCode::InvalidExportTimeException,
             format!(
-                "Export time {export_time} is outside the table's point in time recovery window [{earliest}, {now}]"
+                "{what} {time} is outside the table's point in time recovery window [{earliest}, {now}]"
             ),
-        ));
+        )
+    };
+    let incremental = match input.export_type.as_deref() {
+        Some("INCREMENTAL_EXPORT") => Some(incremental_window(
+            app,
+            &input,
+            latest,
+            |time| (earliest..=now).contains(&time),
+            outside,
+        )?),
+        _ if input.incremental_export_specification.is_some() => {
+            return Err(ApiError::validation(
+                "IncrementalExportSpecification is only valid with ExportType INCREMENTAL_EXPORT",
+            ))
+        }
+        _ => None,
+    };
+    let export_time = input.export_time.unwrap_or(now);
+    if !(earliest..=now).contains(&export_time) {
+        return Err(outside("Export time", export_time));
     }
 
     let fingerprint = json!([
@@ -121,7 +151,8 @@ pub async fn export_table_to_point_in_time(
         input.s3_prefix,
         input.s3_sse_algorithm,
         input.s3_sse_kms_key_id,
-        format
+        format,
+        incremental.as_ref().map(|w| json!([w.from, w.to, w.view]))
     ])
     .to_string();
     let conflict = || {
@@ -148,8 +179,62 @@ pub async fn export_table_to_point_in_time(
         export_format: format.to_string(),
         item_count: 0,
         billed_size_bytes: 0,
+        incremental,
     };
     jobs::start(app, &record).await
+}
+
+/// An incremental export's window, checked as DynamoDB does: a start (`ExportFromTime`,
+/// required) and an end (`ExportToTime`, by default the latest restorable time) inside the
+/// recovery window (`in_window`, `outside` for the error), the end after the start by at
+/// least `--incremental-export-min-window` (15 minutes) and at most a day, and no
+/// `ExportTime`, which only full exports have.
+fn incremental_window(
+    app: &App,
+    input: &ExportInput,
+    latest: f64,
+    in_window: impl Fn(f64) -> bool,
+    outside: impl Fn(&str, f64) -> ApiError,
+) -> Result<Incremental, ApiError> {
+    if input.export_time.is_some() {
+        return Err(ApiError::validation(
+            "ExportTime cannot be specified for an INCREMENTAL_EXPORT",
+        ));
+    }
+    let spec = input.incremental_export_specification.as_ref();
+    let from = spec.and_then(|s| s.export_from_time).ok_or_else(|| {
+        ApiError::validation(
+            "IncrementalExportSpecification.ExportFromTime is required for an INCREMENTAL_EXPORT",
+        )
+    })?;
+    let to = spec.and_then(|s| s.export_to_time).unwrap_or(latest);
+    for (what, time) in [("ExportFromTime", from), ("ExportToTime", to)] {
+        if !in_window(time) {
+            return Err(outside(what, time));
+        }
+    }
+    if to <= from {
+        return Err(ApiError::validation(
+            "ExportFromTime must be earlier than ExportToTime",
+        ));
+    }
+    let shortest = app.config.incremental_export_min_window.as_secs_f64();
+    if to - from < shortest {
+        return Err(ApiError::validation(format!(
+            "The incremental export period must be at least {shortest} seconds"
+        )));
+    }
+    if to - from > LONGEST_INCREMENTAL_S {
+        return Err(ApiError::validation(
+            "The incremental export period must be at most 24 hours",
+        ));
+    }
+    let view = spec.and_then(|s| s.export_view_type.clone());
+    Ok(Incremental {
+        from,
+        to,
+        view: view.unwrap_or_else(|| "NEW_AND_OLD_IMAGES".to_string()),
+    })
 }
 
 pub async fn describe_export(app: &App, input: DescribeExportInput) -> Result<Value, ApiError> {

@@ -37,16 +37,17 @@ use shared::wire::error::{ApiError, ErrorCode};
 
 use crate::app::App;
 use crate::catalog::{TableMeta, TableStatus};
-use crate::storage::{Cause, Mutation, StorageError, TableLayout, TableStats};
+use crate::storage::{Cause, ChangeRecord, Mutation, StorageError, TableLayout, TableStats};
 use shared::clock::now_seconds;
 
+pub mod changes;
 pub mod overrides;
 
 /// Items per backup chunk record and per restore write batch.
 const CHUNK: usize = 100;
 const RECORD_PREFIX: &str = "backup/";
 const ITEMS_PREFIX: &str = "backup-items/";
-/// Deleted (never written) as a durability barrier by [`items_at`].
+/// Deleted (never written) as a durability barrier by [`durable_barrier`].
 const BARRIER_KEY: &str = "backup-barrier";
 /// `TableMeta.settings` key of the PITR setting.
 pub const PITR_KEY: &str = "pitr";
@@ -579,13 +580,19 @@ pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<ItemChu
         out.finish();
     });
     if taken.await.is_ok() {
-        app.storage
-            .put_meta(BARRIER_KEY, None)
-            .await
-            .map_err(internal)?;
+        durable_barrier(app).await?;
         let _ = barrier.send(());
     }
     Ok(rx)
+}
+
+/// Returns once every change committed before the call is in the durable log, which is
+/// all that log readers see: it commits a meta write, and commits become durable in order.
+async fn durable_barrier(app: &App) -> Result<(), ApiError> {
+    app.storage
+        .put_meta(BARRIER_KEY, None)
+        .await
+        .map_err(internal)
 }
 
 /// The state at T of every key of the table changed after T: the old image of its first
@@ -614,22 +621,28 @@ fn undo_map(
             let Entry::Vacant(slot) = undone.entry(key_text(layout, &record.keys)) else {
                 continue;
             };
-            if record.old_image_elided {
-                // The recovery window opens after the last record written without old
-                // images (`api::update_continuous_backups`): a restore must never guess.
-                tracing::error!(
-                    seq = record.seq,
-                    table = %record.table_name,
-                    "a change inside the recovery window lacks its old image"
-                );
-                return Err(ApiError::internal());
-            }
+            with_images(&record)?;
             slot.insert(record.old_image);
         }
     }
 }
 
-/// An item's key attributes as text: how the undo map is keyed.
+/// Refuses a record inside a recovery window without both its images. The window opens
+/// after the last record written without them (`api::update_continuous_backups`), so
+/// this is a broken invariant: a restore or export must never guess.
+fn with_images(record: &ChangeRecord) -> Result<(), ApiError> {
+    if record.old_image_elided || record.new_image_elided {
+        tracing::error!(
+            seq = record.seq,
+            table = %record.table_name,
+            "a change inside the recovery window lacks an image"
+        );
+        return Err(ApiError::internal());
+    }
+    Ok(())
+}
+
+/// An item's key attributes as text: how maps of changed keys are keyed.
 fn key_text(layout: &TableLayout, item: &Item) -> String {
     let schema = &layout.schema;
     let mut key = Item::new();

@@ -493,3 +493,62 @@ async fn a_local_index_override_keeps_the_named_lsis_only() {
     .await);
     assert!(none["TableDescription"]["LocalSecondaryIndexes"].is_null());
 }
+
+#[tokio::test]
+async fn changes_between_keep_each_items_first_and_last_state_in_the_window() {
+    let (app, _dir) = fixture();
+    table(&app, "tbl").await;
+    ok(api::update_continuous_backups::handle(
+        &app,
+        input(json!({"TableName": "tbl", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}})),
+    )
+    .await);
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(30));
+    put(&app, "tbl", "gone", 1).await;
+    put(&app, "tbl", "changed", 1).await;
+    put(&app, "tbl", "still", 1).await;
+    pause().await;
+    let from_ms = shared::clock::now_ms();
+    pause().await;
+    delete(&app, "tbl", "gone").await;
+    put(&app, "tbl", "changed", 2).await;
+    put(&app, "tbl", "changed", 3).await;
+    put(&app, "tbl", "born", 1).await;
+    put(&app, "tbl", "brief", 1).await;
+    delete(&app, "tbl", "brief").await;
+    pause().await;
+    let to_ms = shared::clock::now_ms();
+    pause().await;
+    put(&app, "tbl", "changed", 4).await;
+    put(&app, "tbl", "late", 1).await;
+
+    let table = app.catalog.get("tbl").unwrap_or_else(|| panic!("no table"));
+    let changes = super::changes::changes_between(&app, &table, from_ms, to_ms)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = |item: &Option<shared::model::Item>| {
+        item.as_ref()
+            .map(|i| serde_json::to_string(i).unwrap_or_default())
+    };
+    let seen: Vec<(String, Option<String>, Option<String>)> = changes
+        .iter()
+        .map(|c| {
+            assert!((from_ms..to_ms).contains(&c.last_change_ms));
+            (
+                serde_json::to_string(&c.keys).unwrap_or_default(),
+                text(&c.before),
+                text(&c.after),
+            )
+        })
+        .collect();
+    let item = |pk: &str, v: i64| Some(format!(r#"{{"pk":{{"S":"{pk}"}},"v":{{"N":"{v}"}}}}"#));
+    let key = |pk: &str| format!(r#"{{"pk":{{"S":"{pk}"}}}}"#);
+    assert_eq!(
+        seen,
+        vec![
+            (key("born"), None, item("born", 1)),
+            (key("changed"), item("changed", 1), item("changed", 3)),
+            (key("gone"), item("gone", 1), None),
+        ]
+    );
+}

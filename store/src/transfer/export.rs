@@ -10,14 +10,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shared::model::size::item_size;
 use shared::model::Item;
-use shared::wire::error::ErrorCode;
+use shared::wire::error::{ApiError, ErrorCode};
 
 use super::jobs::{self, Header, Job, Status};
 use crate::app::App;
-use crate::backup::ItemChunks;
+use crate::backup::changes::{changes_between, Changed};
 
-/// Items per data file.
+/// Lines per data file.
 const ITEMS_PER_FILE: usize = 100_000;
+/// Changed items handed to the file writer at a time.
+const LINES_PER_CHUNK: usize = 1000;
 
 /// An export's durable record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,6 +36,26 @@ pub struct ExportRecord {
     pub export_format: String,
     pub item_count: u64,
     pub billed_size_bytes: u64,
+    /// The window of an incremental export; `None`: a full export as of `export_time`.
+    #[serde(default)]
+    pub incremental: Option<Incremental>,
+}
+
+/// What an incremental export covers: changes at or after `from` and before `to` (epoch
+/// seconds), written as `view` says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Incremental {
+    pub from: f64,
+    pub to: f64,
+    /// `NEW_AND_OLD_IMAGES` or `NEW_IMAGE`.
+    pub view: String,
+}
+
+impl Incremental {
+    /// Whether lines leave out the item as it was when the window opened.
+    fn new_images_only(&self) -> bool {
+        self.view == "NEW_IMAGE"
+    }
 }
 
 impl Job for ExportRecord {
@@ -61,12 +83,21 @@ impl Job for ExportRecord {
             "StartTime": p.start_time,
             "TableArn": self.job.table_arn,
             "TableId": self.table_id,
-            "ExportTime": self.export_time,
             "S3Bucket": self.s3_bucket,
             "S3SseAlgorithm": self.s3_sse_algorithm.as_deref().unwrap_or("AES256"),
             "ExportFormat": self.export_format,
-            "ExportType": "FULL_EXPORT",
+            "ExportType": self.export_type(),
         });
+        match &self.incremental {
+            None => d["ExportTime"] = json!(self.export_time),
+            Some(window) => {
+                d["IncrementalExportSpecification"] = json!({
+                    "ExportFromTime": window.from,
+                    "ExportToTime": window.to,
+                    "ExportViewType": window.view,
+                })
+            }
+        }
         let optional = [
             ("EndTime", p.end_time.map(Value::from)),
             (
@@ -103,18 +134,39 @@ impl Job for ExportRecord {
         json!({
             "ExportArn": self.job.arn,
             "ExportStatus": self.job.progress.status,
-            "ExportType": "FULL_EXPORT",
+            "ExportType": self.export_type(),
         })
     }
 }
 
 impl ExportRecord {
-    /// The S3 key prefix of everything this export writes.
-    fn key_prefix(&self) -> String {
+    fn export_type(&self) -> &'static str {
+        match self.incremental {
+            None => "FULL_EXPORT",
+            Some(_) => "INCREMENTAL_EXPORT",
+        }
+    }
+
+    /// `<prefix>/AWSDynamoDB`, which every export under the prefix writes into.
+    fn exports_dir(&self) -> String {
         let prefix = self.s3_prefix.as_deref().unwrap_or("").trim_matches('/');
         match prefix {
-            "" => format!("AWSDynamoDB/{}", self.job.id),
-            p => format!("{p}/AWSDynamoDB/{}", self.job.id),
+            "" => "AWSDynamoDB".to_string(),
+            p => format!("{p}/AWSDynamoDB"),
+        }
+    }
+
+    /// The S3 key prefix of this export's manifests.
+    fn key_prefix(&self) -> String {
+        format!("{}/{}", self.exports_dir(), self.job.id)
+    }
+
+    /// Where the data files go: the export's own `data/`, or for incremental exports the
+    /// `data/` they all share, as DynamoDB lays them out.
+    fn data_dir(&self) -> String {
+        match self.incremental {
+            None => format!("{}/data", self.key_prefix()),
+            Some(_) => format!("{}/data", self.exports_dir()),
         }
     }
 
@@ -146,53 +198,115 @@ pub async fn run(app: &App, mut record: ExportRecord) {
     }
 }
 
-/// The items' count and size, once the data files and their manifest are written.
+/// The lines' count and the size of the items in them, once the data files and their
+/// manifest are written.
 async fn export(app: &App, record: &ExportRecord) -> std::io::Result<(u64, u64)> {
     let table = app
         .catalog
         .get(&record.job.table_arn)
         .filter(|t| t.table_uuid == record.table_id)
         .ok_or_else(|| std::io::Error::other("the table was deleted"))?;
-    let items = crate::backup::items_at(app, &table, record.export_time)
-        .await
-        .map_err(|_| std::io::Error::other("the table could not be read"))?;
+    let unreadable = |_| std::io::Error::other("the table could not be read");
     let root = super::bucket_dir(app, &record.s3_bucket);
     let written = record.clone();
-    tokio::task::spawn_blocking(move || write_files(&root, &written, items))
+    let writing = match &record.incremental {
+        None => {
+            let mut items = crate::backup::items_at(app, &table, record.export_time)
+                .await
+                .map_err(unreadable)?;
+            tokio::task::spawn_blocking(move || {
+                write_files(&root, &written, || items.blocking_recv(), item_line)
+            })
+        }
+        Some(window) => {
+            let (from_ms, to_ms) = (epoch_ms(window.from), epoch_ms(window.to));
+            let changes = changes_between(app, &table, from_ms, to_ms)
+                .await
+                .map_err(unreadable)?;
+            let new_only = window.new_images_only();
+            let mut changes = changes.into_iter();
+            tokio::task::spawn_blocking(move || {
+                let next = || {
+                    let chunk: Vec<Changed> = changes.by_ref().take(LINES_PER_CHUNK).collect();
+                    (!chunk.is_empty()).then_some(Ok(chunk))
+                };
+                write_files(&root, &written, next, |c| change_line(c, new_only))
+            })
+        }
+    };
+    writing
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?
 }
 
-/// Writes `_started`, the data files (as the items stream in, [`ITEMS_PER_FILE`] to a
-/// file) and `manifest-files.json` (with its `.md5`) under bucket directory `root`;
-/// returns the items' count and total size.
-fn write_files(
+/// Epoch seconds as the first whole millisecond at or after them: how an inclusive start
+/// and an exclusive end compare with commit times in milliseconds.
+fn epoch_ms(seconds: f64) -> u64 {
+    (seconds * 1000.0).ceil().max(0.0) as u64
+}
+
+/// A full export's line, `{"Item": ...}`, and the item's size.
+fn item_line(item: &Item) -> (Value, u64) {
+    (json!({ "Item": item }), item_size(item) as u64)
+}
+
+/// An incremental export's line and the size of the images in it: the key, the time of
+/// the item's last change, the item as the window closed (`NewImage`, absent if deleted)
+/// and, unless only new images are wanted, as it opened (`OldImage`, absent if created).
+fn change_line(change: &Changed, new_only: bool) -> (Value, u64) {
+    let micros = change.last_change_ms.saturating_mul(1000);
+    let mut line = json!({
+        "Metadata": {"WriteTimestampMicros": {"N": micros.to_string()}},
+        "Keys": change.keys,
+    });
+    let mut size = 0;
+    let images = [
+        ("NewImage", change.after.as_ref()),
+        ("OldImage", change.before.as_ref().filter(|_| !new_only)),
+    ];
+    for (name, image) in images {
+        if let Some(image) = image {
+            line[name] = json!(image);
+            size += item_size(image) as u64;
+        }
+    }
+    (line, size)
+}
+
+/// Writes `_started`, the data files (as the lines' sources come from `next`,
+/// [`ITEMS_PER_FILE`] lines to a file, each rendered by `line`) and `manifest-files.json`
+/// (with its `.md5`) under bucket directory `root`; returns the lines' count and sizes.
+fn write_files<T>(
     root: &Path,
     record: &ExportRecord,
-    mut items: ItemChunks,
+    mut next: impl FnMut() -> Option<Result<Vec<T>, ApiError>>,
+    line: impl Fn(&T) -> (Value, u64),
 ) -> std::io::Result<(u64, u64)> {
     let base = record.key_prefix();
-    std::fs::create_dir_all(root.join(&base).join("data"))?;
+    let data = record.data_dir();
+    std::fs::create_dir_all(root.join(&base))?;
+    std::fs::create_dir_all(root.join(&data))?;
     std::fs::write(root.join(&base).join("_started"), b"")?;
     let mut manifest = String::new();
     let mut count = 0u64;
     let mut bytes = 0u64;
     let mut current: Option<DataFile> = None;
     let mut files = 0;
-    while let Some(chunk) = items.blocking_recv() {
+    while let Some(chunk) = next() {
         let chunk = chunk.map_err(|e| std::io::Error::other(e.message.unwrap_or_default()))?;
-        for item in chunk {
+        for source in &chunk {
             if current.as_ref().is_none_or(|f| f.items >= ITEMS_PER_FILE) {
-                let key = format!("{base}/data/{}-{files:05}.json.gz", record.job.id);
+                let key = format!("{data}/{}-{files:05}.json.gz", record.job.id);
                 files += 1;
                 if let Some(full) = current.replace(DataFile::create(root, key)?) {
                     manifest.push_str(&full.finish()?);
                 }
             }
+            let (rendered, size) = line(source);
             if let Some(file) = current.as_mut() {
-                file.append(&item)?;
+                file.append(&rendered)?;
             }
-            bytes += item_size(&item) as u64;
+            bytes += size;
             count += 1;
         }
     }
@@ -228,8 +342,8 @@ impl DataFile {
         })
     }
 
-    fn append(&mut self, item: &Item) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.gz, &json!({ "Item": item }))?;
+    fn append(&mut self, line: &Value) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.gz, line)?;
         self.gz.write_all(b"\n")?;
         self.items += 1;
         Ok(())
@@ -272,7 +386,7 @@ impl<W: Write> Write for Hashing<W> {
 /// Writes `manifest-summary.json` (with its `.md5`): the file readers start from.
 fn write_summary(root: &Path, record: &ExportRecord) -> std::io::Result<()> {
     let p = &record.job.progress;
-    let summary = json!({
+    let mut summary = json!({
         "version": "2020-06-30",
         "exportArn": record.job.arn,
         "startTime": super::iso_millis(p.start_time),
@@ -288,8 +402,16 @@ fn write_summary(root: &Path, record: &ExportRecord) -> std::io::Result<()> {
         "billedSizeBytes": record.billed_size_bytes,
         "itemCount": record.item_count,
         "outputFormat": record.export_format,
-        "exportType": "FULL_EXPORT",
+        "exportType": record.export_type(),
     });
+    if let Some(window) = &record.incremental {
+        summary["exportFromTime"] = json!(super::iso_millis(window.from));
+        summary["exportToTime"] = json!(super::iso_millis(window.to));
+        summary["outputView"] = json!(window.view);
+        if let Some(fields) = summary.as_object_mut() {
+            fields.remove("exportTime");
+        }
+    }
     write_object(
         root,
         &record.manifest_summary_key(),

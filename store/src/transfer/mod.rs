@@ -1,12 +1,18 @@
 //! Export to and import from S3, with a local directory standing in for S3.
 //!
-//! ExportTableToPointInTime writes a table's items as of a time in its PITR window in
-//! DynamoDB's export layout; ImportTable creates a table from such files (or any DynamoDB
-//! JSON lines), so data moves between the store and real DynamoDB through `aws s3 sync`:
+//! ExportTableToPointInTime writes a table's items as of a time in its PITR window, or what
+//! changed in a window of it, in DynamoDB's export layout; ImportTable creates a table from
+//! such files (or any DynamoDB JSON lines), so data moves between the store and real
+//! DynamoDB through `aws s3 sync`:
 //! - bucket `B` is the directory `<--s3-dir>/B`, and an object key is a path under it;
 //! - an export writes `<prefix>/AWSDynamoDB/<export id>/` with `manifest-summary.json`,
 //!   `manifest-files.json` (one line per data file, with its MD5 as S3 reports it), their
-//!   `.md5` files, `_started`, and `data/<name>.json.gz`: gzipped lines `{"Item":{...}}`.
+//!   `.md5` files, `_started`, and `data/<name>.json.gz`: gzipped lines `{"Item":{...}}`;
+//! - an incremental export writes its manifests there too, and its data files into
+//!   `<prefix>/AWSDynamoDB/data/`, which all of them share: a line per item changed in its
+//!   window, `{"Metadata":{"WriteTimestampMicros":{"N":...}},"Keys":{...},"NewImage":{...},
+//!   "OldImage":{...}}`, without `NewImage` for a deleted item, without `OldImage` for a
+//!   created one or with the `NEW_IMAGE` view.
 //!
 //! Both run in the background, as in DynamoDB: the call answers `IN_PROGRESS` and
 //! Describe/List report `COMPLETED` (or `FAILED` with a code and message) when done. Their
