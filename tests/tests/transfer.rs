@@ -2,7 +2,7 @@
 //! aws-sdk-dynamodb: a point-in-time export in DynamoDB's layout (manifests with their MD5s,
 //! gzipped DynamoDB JSON), imported back into a new table with its GSI; a CSV import with a
 //! bad line; ClientToken retries and conflicts; the errors; records surviving a restart; an
-//! export finishing while a long import runs.
+//! export finishing while a long import runs; an incremental export; a multi-frame ZSTD import.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -741,4 +741,66 @@ async fn an_incremental_export_writes_each_changed_items_last_state() {
             assert!(deleted.get("OldImage").is_none(), "{deleted}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_zstd_import_reads_every_frame_of_every_file() {
+    use ruzstd::encoding::{compress_to_vec, CompressionLevel};
+    let s3 = tempfile::tempdir().unwrap();
+    let lines = |range: std::ops::Range<usize>| {
+        range
+            .map(|i| {
+                format!("{{\"Item\":{{\"pk\":{{\"S\":\"z{i}\"}},\"n\":{{\"N\":\"{i}\"}}}}}}\n")
+            })
+            .collect::<String>()
+    };
+    let dir = s3.path().join("zstd-in").join("batch");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Two frames in one file (as concatenated .zst files are), one frame in the other.
+    let mut two_frames = compress_to_vec(lines(0..300).as_bytes(), CompressionLevel::Fastest);
+    two_frames.extend(compress_to_vec(
+        lines(300..500).as_bytes(),
+        CompressionLevel::Fastest,
+    ));
+    std::fs::write(dir.join("part-1.json.zst"), two_frames).unwrap();
+    let one_frame = compress_to_vec(lines(500..600).as_bytes(), CompressionLevel::Fastest);
+    std::fs::write(dir.join("part-2.json.zst"), one_frame).unwrap();
+
+    let store = store_with_s3(s3.path(), &[]);
+    let ddb = store.client();
+    let table = unique_name("zstd");
+    let import = ok(ddb
+        .import_table()
+        .s3_bucket_source(
+            S3BucketSource::builder()
+                .s3_bucket("zstd-in")
+                .s3_key_prefix("batch/")
+                .build()
+                .unwrap(),
+        )
+        .input_format(InputFormat::DynamodbJson)
+        .input_compression_type(InputCompressionType::Zstd)
+        .table_creation_parameters(
+            TableCreationParameters::builder()
+                .table_name(&table)
+                .key_schema(key_element("pk", KeyType::Hash))
+                .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+                .billing_mode(BillingMode::PayPerRequest)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    let imported = finished_import(&ddb, &import).await;
+    assert_eq!(
+        imported.import_status(),
+        Some(&ImportStatus::Completed),
+        "{imported:?}"
+    );
+    assert_eq!(imported.imported_item_count(), 600);
+    assert_eq!(imported.error_count(), 0);
+    wait_table_active(&ddb, &table).await;
+    let items = scan_all(&ddb, &table).await;
+    assert_eq!(items.len(), 600);
+    assert_eq!(items["z599"]["n"], n(599));
 }

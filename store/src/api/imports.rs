@@ -5,7 +5,7 @@
 //! (`TableCreationParameters` is CreateTable's request without indexes' LSIs, streams or
 //! tags), records the import `IN_PROGRESS` and answers; the table becomes ACTIVE when the
 //! import is `COMPLETED`. A repeated ClientToken returns the first import when the request
-//! is the same, ImportConflictException when it differs. ION and ZSTD are refused with a
+//! is the same, ImportConflictException when it differs. ION is refused with a
 //! ValidationException saying so.
 
 use serde::Deserialize;
@@ -75,9 +75,9 @@ pub async fn import_table(app: &App, input: ImportInput) -> Result<Value, ApiErr
     );
     v.length("clientToken", input.client_token.as_deref(), 1, 255);
     v.finish()?;
-    if format == Some("ION") || compression == Some("ZSTD") {
+    if format == Some("ION") {
         return Err(ApiError::validation(
-            "This store imports DYNAMODB_JSON and CSV, plain or GZIP; ION and ZSTD are not supported",
+            "This store imports DYNAMODB_JSON and CSV; ION is not supported",
         ));
     }
     let bucket = bucket.unwrap_or_default();

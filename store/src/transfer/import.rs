@@ -1,8 +1,8 @@
 //! One import: its record, and the background work that reads its files into the table it
 //! created.
 //!
-//! Every file whose key starts with the source's key prefix is read, in key order: gzipped
-//! or plain, DynamoDB JSON lines (`{"Item":{...}}`, what exports write) or CSV (a header
+//! Every file whose key starts with the source's key prefix is read, in key order: gzipped,
+//! Zstandard-compressed or plain, DynamoDB JSON lines (`{"Item":{...}}`, what exports write) or CSV (a header
 //! line or `HeaderList`, key attributes typed by the table's definitions, other values as
 //! strings, empty values left out). A line that cannot be read, or whose item PutItem would
 //! refuse (its key, index key types, the 400 KB limit), is counted in `ErrorCount` and
@@ -22,6 +22,7 @@ use shared::model::{
 use shared::wire::error::ErrorCode;
 
 use super::jobs::{self, Header, Job};
+use super::zstd_frames::ZstdFrames;
 use crate::app::App;
 use crate::catalog::{TableMeta, TableStatus};
 use crate::storage::{Cause, Mutation};
@@ -173,7 +174,7 @@ async fn import(app: &App, record: &mut ImportRecord) -> Result<(), String> {
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
         let source = Source {
             path: file,
-            gzip: record.input_compression_type == "GZIP",
+            compression: record.input_compression_type.clone(),
             csv: (record.input_format == "CSV")
                 .then(|| CsvFormat::new(record.input_format_options.as_ref())),
             definitions: table.attribute_definitions.clone(),
@@ -216,7 +217,8 @@ enum Chunk {
 /// One source file and how to read it.
 struct Source {
     path: PathBuf,
-    gzip: bool,
+    /// `GZIP`, `ZSTD` or `NONE`.
+    compression: String,
     csv: Option<CsvFormat>,
     definitions: Vec<KeyAttr>,
 }
@@ -290,10 +292,10 @@ impl Source {
 
     fn open(&self) -> std::io::Result<Box<dyn BufRead>> {
         let file = std::fs::File::open(&self.path)?;
-        Ok(if self.gzip {
-            Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
-        } else {
-            Box::new(BufReader::new(file))
+        Ok(match self.compression.as_str() {
+            "GZIP" => Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
+            "ZSTD" => Box::new(BufReader::new(ZstdFrames::new(BufReader::new(file)))),
+            _ => Box::new(BufReader::new(file)),
         })
     }
 }

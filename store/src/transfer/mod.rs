@@ -22,6 +22,7 @@
 pub mod export;
 pub mod import;
 pub mod jobs;
+mod zstd_frames;
 
 use std::collections::HashSet;
 use std::future::Future;
