@@ -2,7 +2,8 @@
 //! aws-sdk-dynamodb: a point-in-time export in DynamoDB's layout (manifests with their MD5s,
 //! gzipped DynamoDB JSON), imported back into a new table with its GSI; a CSV import with a
 //! bad line; ClientToken retries and conflicts; the errors; records surviving a restart; an
-//! export finishing while a long import runs; an incremental export; a multi-frame ZSTD import.
+//! export finishing while a long import runs; an incremental export; a multi-frame ZSTD
+//! import; an ION export imported back.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,9 +15,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, ExportStatus, ExportType, ExportViewType, GlobalSecondaryIndex,
-    ImportStatus, IncrementalExportSpecification, InputCompressionType, InputFormat,
-    InputFormatOptions, KeyType, PointInTimeRecoverySpecification, S3BucketSource,
+    AttributeValue, BillingMode, ExportFormat, ExportStatus, ExportType, ExportViewType,
+    GlobalSecondaryIndex, ImportStatus, IncrementalExportSpecification, InputCompressionType,
+    InputFormat, InputFormatOptions, KeyType, PointInTimeRecoverySpecification, S3BucketSource,
     ScalarAttributeType, TableCreationParameters,
 };
 use base64::Engine as _;
@@ -126,6 +127,50 @@ where
     panic!("{what} did not happen within 60 s");
 }
 
+/// Imports the objects under `bucket`/`prefix` into a new table `table` keyed by `pk` (S),
+/// checks that all `expected` lines were imported without errors, and returns the table's
+/// items.
+async fn import_cleanly(
+    ddb: &aws_sdk_dynamodb::Client,
+    (bucket, prefix): (&str, &str),
+    (format, compression): (InputFormat, InputCompressionType),
+    table: &str,
+    expected: i64,
+) -> HashMap<String, HashMap<String, AttributeValue>> {
+    let import = ok(ddb
+        .import_table()
+        .s3_bucket_source(
+            S3BucketSource::builder()
+                .s3_bucket(bucket)
+                .s3_key_prefix(prefix)
+                .build()
+                .unwrap(),
+        )
+        .input_format(format)
+        .input_compression_type(compression)
+        .table_creation_parameters(
+            TableCreationParameters::builder()
+                .table_name(table)
+                .key_schema(key_element("pk", KeyType::Hash))
+                .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+                .billing_mode(BillingMode::PayPerRequest)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    let imported = finished_import(ddb, &import).await;
+    assert_eq!(
+        imported.import_status(),
+        Some(&ImportStatus::Completed),
+        "{imported:?}"
+    );
+    assert_eq!(imported.imported_item_count(), expected);
+    assert_eq!(imported.error_count(), 0);
+    wait_table_active(ddb, table).await;
+    scan_all(ddb, table).await
+}
+
 /// The description of the import `started` began, once it is no longer IN_PROGRESS.
 async fn finished_import(
     ddb: &aws_sdk_dynamodb::Client,
@@ -172,16 +217,27 @@ fn exported_items(bucket_dir: &Path, manifest_key: &str) -> Vec<serde_json::Valu
     lines.iter().map(|line| line["Item"].clone()).collect()
 }
 
-/// An export's summary manifest and the lines of its data files, checked against its
-/// manifests.
+/// An export's summary manifest and the lines of its DynamoDB JSON data files, checked
+/// against its manifests.
 fn exported_lines(
     bucket_dir: &Path,
     manifest_key: &str,
 ) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let (summary, lines) = exported_text(bucket_dir, manifest_key);
+    assert_eq!(summary["outputFormat"], "DYNAMODB_JSON");
+    let lines = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    (summary, lines)
+}
+
+/// An export's summary manifest and the text lines of its data files, checked against its
+/// manifests (MD5s, item counts).
+fn exported_text(bucket_dir: &Path, manifest_key: &str) -> (serde_json::Value, Vec<String>) {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bucket_dir.join(manifest_key)).unwrap()).unwrap();
     assert_eq!(summary["version"], "2020-06-30");
-    assert_eq!(summary["outputFormat"], "DYNAMODB_JSON");
     let files_key = summary["manifestFilesS3Key"].as_str().unwrap();
     let files = std::fs::read(bucket_dir.join(files_key)).unwrap();
     let md5_file = bucket_dir.join(files_key.replace(".json", ".md5"));
@@ -200,9 +256,7 @@ fn exported_lines(
             .read_to_string(&mut text)
             .unwrap();
         let before = lines.len();
-        for line in text.lines() {
-            lines.push(serde_json::from_str(line).unwrap());
-        }
+        lines.extend(text.lines().map(str::to_string));
         assert_eq!(entry["itemCount"], lines.len() - before);
     }
     assert_eq!(summary["itemCount"], lines.len());
@@ -769,38 +823,67 @@ async fn a_zstd_import_reads_every_frame_of_every_file() {
     let store = store_with_s3(s3.path(), &[]);
     let ddb = store.client();
     let table = unique_name("zstd");
-    let import = ok(ddb
-        .import_table()
-        .s3_bucket_source(
-            S3BucketSource::builder()
-                .s3_bucket("zstd-in")
-                .s3_key_prefix("batch/")
-                .build()
-                .unwrap(),
-        )
-        .input_format(InputFormat::DynamodbJson)
-        .input_compression_type(InputCompressionType::Zstd)
-        .table_creation_parameters(
-            TableCreationParameters::builder()
-                .table_name(&table)
-                .key_schema(key_element("pk", KeyType::Hash))
-                .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-                .billing_mode(BillingMode::PayPerRequest)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
-    let imported = finished_import(&ddb, &import).await;
-    assert_eq!(
-        imported.import_status(),
-        Some(&ImportStatus::Completed),
-        "{imported:?}"
-    );
-    assert_eq!(imported.imported_item_count(), 600);
-    assert_eq!(imported.error_count(), 0);
-    wait_table_active(&ddb, &table).await;
-    let items = scan_all(&ddb, &table).await;
+    let formats = (InputFormat::DynamodbJson, InputCompressionType::Zstd);
+    let items = import_cleanly(&ddb, ("zstd-in", "batch/"), formats, &table, 600).await;
     assert_eq!(items.len(), 600);
     assert_eq!(items["z599"]["n"], n(599));
+}
+
+#[tokio::test]
+async fn an_ion_export_imports_back() {
+    let s3 = tempfile::tempdir().unwrap();
+    let store = store_with_s3(s3.path(), &[]);
+    let ddb = store.client();
+    let source = unique_name("ionsource");
+    create_hash_table(&ddb, &source).await;
+    enable_pitr(&ddb, &source).await;
+    put_samples(&ddb, &source, 40).await;
+    let original = scan_all(&ddb, &source).await;
+    let table_arn = table_arn(&ddb, &source).await;
+
+    // ION is for full exports here; an incremental one is refused.
+    let incremental = ddb
+        .export_table_to_point_in_time()
+        .table_arn(&table_arn)
+        .s3_bucket("ion")
+        .export_format(ExportFormat::Ion)
+        .export_type(ExportType::IncrementalExport)
+        .send()
+        .await
+        .expect_err("ION incremental");
+    assert_eq!(incremental.code(), Some("ValidationException"));
+
+    let started = ok(ddb
+        .export_table_to_point_in_time()
+        .table_arn(&table_arn)
+        .s3_bucket("ion")
+        .s3_prefix("full")
+        .export_format(ExportFormat::Ion)
+        .send()
+        .await);
+    let done = completed_export(
+        &ddb,
+        started
+            .export_description()
+            .and_then(|d| d.export_arn())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(done.export_format(), Some(&ExportFormat::Ion));
+    let manifest = done.export_manifest().unwrap();
+    let (summary, lines) = exported_text(&s3.path().join("ion"), manifest);
+    assert_eq!(summary["outputFormat"], "ION");
+    assert_eq!(lines.len(), 40);
+    for line in &lines {
+        assert!(line.starts_with("$ion_1_0 {Item:{"), "{line}");
+    }
+    // Sets carry DynamoDB's annotations; numbers are Ion decimals.
+    assert!(lines.iter().any(|l| l.contains("tags:$dynamodb_SS::[")));
+    assert!(lines.iter().any(|l| l.contains("n:1.,")));
+
+    let target = unique_name("ionimported");
+    let data = manifest.replace("manifest-summary.json", "data/");
+    let formats = (InputFormat::Ion, InputCompressionType::Gzip);
+    let items = import_cleanly(&ddb, ("ion", &data), formats, &target, 40).await;
+    assert_eq!(items, original);
 }

@@ -6,8 +6,8 @@
 //! or `FAILED`. A repeated ClientToken returns the first export when the request is the
 //! same, ExportConflictException when it differs. An incremental export
 //! (`ExportType: INCREMENTAL_EXPORT`) writes the items changed in a window of the recovery
-//! period instead (`crate::backup::changes`). Exports are written in DynamoDB JSON: ION is
-//! refused with a ValidationException saying so.
+//! period instead (`crate::backup::changes`). Full exports are written in DynamoDB JSON or
+//! Ion text; an incremental export in ION is refused with a ValidationException saying so.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -93,9 +93,9 @@ pub async fn export_table_to_point_in_time(
     v.enumeration("incrementalExportSpecification.exportViewType", view, VIEWS);
     v.finish()?;
     let format = input.export_format.as_deref().unwrap_or("DYNAMODB_JSON");
-    if format != "DYNAMODB_JSON" {
+    if format == "ION" && input.export_type.as_deref() == Some("INCREMENTAL_EXPORT") {
         return Err(ApiError::validation(
-            "This store exports in DYNAMODB_JSON only; ION is not supported",
+            "This store writes incremental exports in DYNAMODB_JSON only; ION is not supported for them",
         ));
     }
     let bucket = input.s3_bucket.clone().unwrap_or_default();

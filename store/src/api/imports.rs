@@ -5,8 +5,7 @@
 //! (`TableCreationParameters` is CreateTable's request without indexes' LSIs, streams or
 //! tags), records the import `IN_PROGRESS` and answers; the table becomes ACTIVE when the
 //! import is `COMPLETED`. A repeated ClientToken returns the first import when the request
-//! is the same, ImportConflictException when it differs. ION is refused with a
-//! ValidationException saying so.
+//! is the same, ImportConflictException when it differs.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -75,11 +74,6 @@ pub async fn import_table(app: &App, input: ImportInput) -> Result<Value, ApiErr
     );
     v.length("clientToken", input.client_token.as_deref(), 1, 255);
     v.finish()?;
-    if format == Some("ION") {
-        return Err(ApiError::validation(
-            "This store imports DYNAMODB_JSON and CSV; ION is not supported",
-        ));
-    }
     let bucket = bucket.unwrap_or_default();
     let key_prefix = text(source, "S3KeyPrefix");
     crate::transfer::check_location(&bucket, key_prefix.as_deref())?;

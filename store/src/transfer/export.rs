@@ -214,8 +214,12 @@ async fn export(app: &App, record: &ExportRecord) -> std::io::Result<(u64, u64)>
             let mut items = crate::backup::items_at(app, &table, record.export_time)
                 .await
                 .map_err(unreadable)?;
+            let line = match written.export_format.as_str() {
+                "ION" => ion_item_line,
+                _ => json_item_line,
+            };
             tokio::task::spawn_blocking(move || {
-                write_files(&root, &written, || items.blocking_recv(), item_line)
+                write_files(&root, &written, || items.blocking_recv(), line)
             })
         }
         Some(window) => {
@@ -245,15 +249,28 @@ fn epoch_ms(seconds: f64) -> u64 {
     (seconds * 1000.0).ceil().max(0.0) as u64
 }
 
-/// A full export's line, `{"Item": ...}`, and the item's size.
-fn item_line(item: &Item) -> (Value, u64) {
-    (json!({ "Item": item }), item_size(item) as u64)
+/// A full export's line in DynamoDB JSON, `{"Item": ...}`, and the item's size.
+fn json_item_line(item: &Item) -> (String, u64) {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        #[serde(rename = "Item")]
+        item: &'a Item,
+    }
+    let text = serde_json::to_string(&Line { item }).unwrap_or_default();
+    (text, item_size(item) as u64)
+}
+
+/// A full export's line in Ion text, `$ion_1_0 {Item:{...}}`, and the item's size.
+fn ion_item_line(item: &Item) -> (String, u64) {
+    let mut text = String::new();
+    super::ion::write_item_line(&mut text, item);
+    (text, item_size(item) as u64)
 }
 
 /// An incremental export's line and the size of the images in it: the key, the time of
 /// the item's last change, the item as the window closed (`NewImage`, absent if deleted)
 /// and, unless only new images are wanted, as it opened (`OldImage`, absent if created).
-fn change_line(change: &Changed, new_only: bool) -> (Value, u64) {
+fn change_line(change: &Changed, new_only: bool) -> (String, u64) {
     let micros = change.last_change_ms.saturating_mul(1000);
     let mut line = json!({
         "Metadata": {"WriteTimestampMicros": {"N": micros.to_string()}},
@@ -270,7 +287,7 @@ fn change_line(change: &Changed, new_only: bool) -> (Value, u64) {
             size += item_size(image) as u64;
         }
     }
-    (line, size)
+    (line.to_string(), size)
 }
 
 /// Writes `_started`, the data files (as the lines' sources come from `next`,
@@ -280,7 +297,7 @@ fn write_files<T>(
     root: &Path,
     record: &ExportRecord,
     mut next: impl FnMut() -> Option<Result<Vec<T>, ApiError>>,
-    line: impl Fn(&T) -> (Value, u64),
+    line: impl Fn(&T) -> (String, u64),
 ) -> std::io::Result<(u64, u64)> {
     let base = record.key_prefix();
     let data = record.data_dir();
@@ -296,7 +313,11 @@ fn write_files<T>(
         let chunk = chunk.map_err(|e| std::io::Error::other(e.message.unwrap_or_default()))?;
         for source in &chunk {
             if current.as_ref().is_none_or(|f| f.items >= ITEMS_PER_FILE) {
-                let key = format!("{data}/{}-{files:05}.json.gz", record.job.id);
+                let extension = match record.export_format.as_str() {
+                    "ION" => "ion",
+                    _ => "json",
+                };
+                let key = format!("{data}/{}-{files:05}.{extension}.gz", record.job.id);
                 files += 1;
                 if let Some(full) = current.replace(DataFile::create(root, key)?) {
                     manifest.push_str(&full.finish()?);
@@ -342,8 +363,8 @@ impl DataFile {
         })
     }
 
-    fn append(&mut self, line: &Value) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.gz, line)?;
+    fn append(&mut self, line: &str) -> std::io::Result<()> {
+        self.gz.write_all(line.as_bytes())?;
         self.gz.write_all(b"\n")?;
         self.items += 1;
         Ok(())

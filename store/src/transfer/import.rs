@@ -2,7 +2,8 @@
 //! created.
 //!
 //! Every file whose key starts with the source's key prefix is read, in key order: gzipped,
-//! Zstandard-compressed or plain, DynamoDB JSON lines (`{"Item":{...}}`, what exports write) or CSV (a header
+//! Zstandard-compressed or plain, DynamoDB JSON lines (`{"Item":{...}}`, what exports write),
+//! Ion text lines (`$ion_1_0 {Item:{...}}`, what ION exports write) or CSV (a header
 //! line or `HeaderList`, key attributes typed by the table's definitions, other values as
 //! strings, empty values left out). A line that cannot be read, or whose item PutItem would
 //! refuse (its key, index key types, the 400 KB limit), is counted in `ErrorCount` and
@@ -175,8 +176,11 @@ async fn import(app: &App, record: &mut ImportRecord) -> Result<(), String> {
         let source = Source {
             path: file,
             compression: record.input_compression_type.clone(),
-            csv: (record.input_format == "CSV")
-                .then(|| CsvFormat::new(record.input_format_options.as_ref())),
+            format: match record.input_format.as_str() {
+                "CSV" => Format::Csv(CsvFormat::new(record.input_format_options.as_ref())),
+                "ION" => Format::Ion,
+                _ => Format::Json,
+            },
             definitions: table.attribute_definitions.clone(),
         };
         let reader = tokio::task::spawn_blocking(move || source.read(&tx));
@@ -219,8 +223,18 @@ struct Source {
     path: PathBuf,
     /// `GZIP`, `ZSTD` or `NONE`.
     compression: String,
-    csv: Option<CsvFormat>,
+    format: Format,
     definitions: Vec<KeyAttr>,
+}
+
+/// How a source file's lines hold items.
+enum Format {
+    /// DynamoDB JSON, `{"Item":{...}}`.
+    Json,
+    /// Ion text, `$ion_1_0 {Item:{...}}` (`super::ion`).
+    Ion,
+    /// CSV; a record may span lines inside quotes.
+    Csv(CsvFormat),
 }
 
 impl Source {
@@ -263,15 +277,17 @@ impl Source {
                         record.push('\n');
                     }
                     record.push_str(line.trim_end_matches('\r'));
-                    if self.csv.is_some() && quotes_open(&record) && record.len() <= MAX_LINE {
+                    let csv = matches!(self.format, Format::Csv(_));
+                    if csv && quotes_open(&record) && record.len() <= MAX_LINE {
                         continue;
                     }
                     let text = std::mem::take(&mut record);
-                    match self.csv.as_mut() {
+                    match &mut self.format {
                         _ if text.len() > MAX_LINE => Some(Err(())),
                         _ if text.trim().is_empty() => None,
-                        Some(csv) => csv.item(&text, &self.definitions),
-                        None => Some(json_item(&text)),
+                        Format::Csv(csv) => csv.item(&text, &self.definitions),
+                        Format::Ion => Some(ion_item(&text)),
+                        Format::Json => Some(json_item(&text)),
                     }
                 }
             };
@@ -329,14 +345,23 @@ async fn write(
     Ok(count)
 }
 
-/// One DynamoDB JSON line: `{"Item": {...}}`.
+/// A DynamoDB JSON line, `{"Item": {...}}`; reading its item checks it as PutItem does.
+#[derive(Deserialize)]
+struct ItemLine {
+    #[serde(rename = "Item")]
+    item: Item,
+}
+
+/// The item of a DynamoDB JSON line.
 fn json_item(line: &str) -> Result<Item, ()> {
-    #[derive(Deserialize)]
-    struct Line {
-        #[serde(rename = "Item")]
-        item: Item,
-    }
-    serde_json::from_str::<Line>(line)
+    serde_json::from_str::<ItemLine>(line)
+        .map(|l| l.item)
+        .map_err(|_| ())
+}
+
+/// The item of an Ion text line (`super::ion`).
+pub(super) fn ion_item(line: &str) -> Result<Item, ()> {
+    serde_json::from_value::<ItemLine>(super::ion::line_as_json(line)?)
         .map(|l| l.item)
         .map_err(|_| ())
 }

@@ -21,6 +21,7 @@
 
 pub mod export;
 pub mod import;
+mod ion;
 pub mod jobs;
 mod zstd_frames;
 
