@@ -313,15 +313,20 @@ pub fn charge_item_write(
 /// size is not known where the refusal is made).
 pub const REFUSED_CONDITION_WRITE_UNITS: f64 = 1.0;
 
-/// The error of a single-item write that `decide` refused. A failed condition still
-/// consumed capacity in DynamoDB ([`REFUSED_CONDITION_WRITE_UNITS`]); other refusals
-/// (validation) consumed nothing.
-pub fn failed_write(table: &TableMeta, failure: crate::api::item_write::WriteFailure) -> ApiError {
+/// The error of a write of the item `key` that `decide` refused. A failed condition still
+/// consumed capacity in DynamoDB ([`REFUSED_CONDITION_WRITE_UNITS`]), metered for the
+/// table and for the key; other refusals (validation) consumed nothing.
+pub fn failed_write(
+    table: &TableMeta,
+    key: &PrimaryKey,
+    failure: crate::api::item_write::WriteFailure,
+) -> ApiError {
     if matches!(
         failure,
         crate::api::item_write::WriteFailure::ConditionalCheckFailed { .. }
     ) {
         charge_write(table, REFUSED_CONDITION_WRITE_UNITS, &[]);
+        crate::contributors::item_accessed(table, key, REFUSED_CONDITION_WRITE_UNITS);
     }
     failure.into_api_error()
 }

@@ -1082,6 +1082,15 @@ async fn contributor_insights_report_the_hottest_and_most_throttled_keys() {
                 .expression_attribute_values(":p", s("qonly"))
                 .send()
                 .await);
+            // A write refused by its condition still consumed a unit, on its key.
+            ddb.put_item()
+                .table_name(&table)
+                .item("pk", s("refused"))
+                .item("sk", s("a"))
+                .condition_expression("attribute_exists(nope)")
+                .send()
+                .await
+                .expect_err("the condition fails");
         }
     };
     let rows = report_with(&endpoint, (&table, ""), "PKC", "hot", &traffic).await;
@@ -1091,6 +1100,8 @@ async fn contributor_insights_report_the_hottest_and_most_throttled_keys() {
     assert!(pkc.len() <= 10, "more than ten keys reported: {rows:?}");
     let skc: Vec<_> = rows.iter().filter(|r| r.0 == "SKC").collect();
     assert_eq!((skc[0].1.as_str(), skc[0].2.as_str()), ("hot", "a"));
+    let rows = report_with(&endpoint, (&table, ""), "PKC", "refused", &traffic).await;
+    assert!(rows.iter().any(|r| r.0 == "PKC" && r.1 == "refused"));
     // A Query's units go to the items it returned, too.
     let rows = report_with(&endpoint, (&table, ""), "SKC", "qonly", &traffic).await;
     assert!(

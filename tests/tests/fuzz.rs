@@ -513,8 +513,32 @@ fn corpus(arns: &Arns) -> Vec<(String, Value)> {
                     "ExportFormat": "DYNAMODB_JSON", "ClientToken": "fuzz-1" }),
         ),
         (
+            "ExportTableToPointInTime",
+            json!({ "TableArn": arns.table, "S3Bucket": "fuzz-bucket", "ExportType": "INCREMENTAL_EXPORT",
+                    "IncrementalExportSpecification": { "ExportFromTime": 1_700_000_000.5,
+                        "ExportToTime": 1_700_001_000, "ExportViewType": "NEW_IMAGE" } }),
+        ),
+        (
+            "ExportTableToPointInTime",
+            json!({ "TableArn": arns.table, "S3Bucket": "fuzz-bucket", "ExportFormat": "ION" }),
+        ),
+        (
             "ListExports",
             json!({ "TableArn": arns.table, "MaxResults": 2 }),
+        ),
+        (
+            "ImportTable",
+            json!({
+                "S3BucketSource": { "S3Bucket": "fuzz-bucket", "S3KeyPrefix": "ion/" },
+                "InputFormat": "ION",
+                "InputCompressionType": "ZSTD",
+                "TableCreationParameters": {
+                    "TableName": "fuzzed-ion-import",
+                    "AttributeDefinitions": [{ "AttributeName": "pk", "AttributeType": "S" }],
+                    "KeySchema": [{ "AttributeName": "pk", "KeyType": "HASH" }],
+                    "BillingMode": "PAY_PER_REQUEST"
+                }
+            }),
         ),
         (
             "ImportTable",

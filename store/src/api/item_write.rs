@@ -688,7 +688,7 @@ pub async fn execute_single(
         )
         .await
         .map_err(|e| storage_failure(op, e))?
-        .map_err(|failure| crate::throttle::failed_write(table, failure))?;
+        .map_err(|failure| crate::throttle::failed_write(table, key, failure))?;
     crate::throttle::charge_item_write(table, key, &result.units);
     Ok(result)
 }
