@@ -568,13 +568,7 @@ pub fn client_with_credentials(endpoint: &str, access_key: &str, secret: &str) -
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            access_key,
-            secret,
-            None,
-            None,
-            "integration-tests",
-        ))
+        .credentials_provider(static_credentials(access_key, secret))
         .endpoint_url(endpoint)
         .http_client(http)
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
@@ -585,6 +579,29 @@ pub fn client_with_credentials(endpoint: &str, access_key: &str, secret: &str) -
         )
         .build();
     Client::from_conf(config)
+}
+
+/// Fixed credentials, as every test client signs with.
+fn static_credentials(access_key: &str, secret: &str) -> Credentials {
+    Credentials::new(access_key, secret, None, None, "integration-tests")
+}
+
+/// A DynamoDB Streams client for `endpoint` signing with these credentials (no retries).
+pub fn streams_client_with_credentials(
+    endpoint: &str,
+    access_key: &str,
+    secret: &str,
+) -> aws_sdk_dynamodbstreams::Client {
+    use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Region};
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(static_credentials(access_key, secret))
+        .endpoint_url(endpoint)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(aws_sdk_dynamodbstreams::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(config)
 }
 
 // ---------------------------------------------------------------------------------------------

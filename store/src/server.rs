@@ -274,8 +274,11 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     let app = &server.app;
     let signed = sigv4::SignedRequest::new(&parts.method, &parts.uri, &headers, &body);
     let keys = app.config.keys.as_deref();
-    let trusted = || internal::is_cluster_member(app, &headers);
-    if let Err(e) = sigv4::verify::authenticate(keys, &app.config.region, &signed, trusted) {
+    let relayed = || internal::is_cluster_member(app, &headers);
+    if let Err(e) = sigv4::verify::authenticate(keys, &app.config.region, &signed, relayed) {
+        return error::error(&e, request_id);
+    }
+    if let Err(e) = crate::policy::authorize(app, &headers, relayed, op, &body) {
         return error::error(&e, request_id);
     }
     let started = Instant::now();
@@ -373,6 +376,9 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Op::ImportTable => call!(imports::import_table),
         Op::DescribeImport => call!(imports::describe_import),
         Op::ListImports => call!(imports::list_imports),
+        Op::PutResourcePolicy => call!(resource_policies::put),
+        Op::GetResourcePolicy => call!(resource_policies::get),
+        Op::DeleteResourcePolicy => call!(resource_policies::delete),
     }
 }
 

@@ -557,6 +557,19 @@ fn corpus(arns: &Arns) -> Vec<(String, Value)> {
         ),
         ("ListImports", json!({ "PageSize": 3 })),
         (
+            "PutResourcePolicy",
+            json!({ "ResourceArn": arns.table, "ExpectedRevisionId": "NO_POLICY",
+                    "Policy": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+                        "Principal": {"AWS": "arn:aws:iam::000000000000:user/fuzz"},
+                        "Action": "dynamodb:Scan", "Resource": [arns.table, format!("{}/index/*", arns.table)],
+                        "Condition": {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/f*"}}}]}).to_string() }),
+        ),
+        ("GetResourcePolicy", json!({ "ResourceArn": arns.table })),
+        (
+            "DeleteResourcePolicy",
+            json!({ "ResourceArn": arns.table, "ExpectedRevisionId": "1764000000000" }),
+        ),
+        (
             "DescribeImport",
             json!({ "ImportArn": format!("{}/import/01764000000000-abcdef12", arns.table) }),
         ),

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
 use aws_sdk_dynamodbstreams::types::{
     AttributeValue as SAV, OperationType, Record, ShardIteratorType,
@@ -21,21 +20,7 @@ use integration_tests::*;
 
 /// A Streams client for `endpoint` (same credentials and no-retry policy as `client`).
 fn streams_client(endpoint: &str) -> Streams {
-    let config = aws_sdk_dynamodbstreams::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY_ID,
-            SECRET_ACCESS_KEY,
-            None,
-            None,
-            "integration-tests",
-        ))
-        .endpoint_url(endpoint)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(aws_sdk_dynamodbstreams::config::retry::RetryConfig::disabled())
-        .build();
-    Streams::from_conf(config)
+    streams_client_with_credentials(endpoint, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
 }
 
 async fn stream_table(ddb: &Client, name: &str, view: StreamViewType) -> String {

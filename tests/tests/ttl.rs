@@ -12,26 +12,11 @@ use aws_sdk_dynamodb::types::{
     StreamSpecification, StreamViewType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodbstreams::types::{AttributeValue as SAV, OperationType, ShardIteratorType};
 use integration_tests::*;
 
 fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
-    let config = aws_sdk_dynamodbstreams::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY_ID,
-            SECRET_ACCESS_KEY,
-            None,
-            None,
-            "integration-tests",
-        ))
-        .endpoint_url(endpoint)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(aws_sdk_dynamodbstreams::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_dynamodbstreams::Client::from_conf(config)
+    streams_client_with_credentials(endpoint, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
 }
 
 fn ttl_spec(enabled: bool, attribute: &str) -> TimeToLiveSpecification {

@@ -48,6 +48,7 @@ pub enum ErrorCode {
     InvalidExportTimeException,
     ImportNotFoundException,
     ImportConflictException,
+    PolicyNotFoundException,
     InternalServerError,
     // com.amazon.coral.availability
     ThrottlingException,
@@ -114,6 +115,7 @@ impl ErrorCode {
             InvalidExportTimeException => "InvalidExportTimeException",
             ImportNotFoundException => "ImportNotFoundException",
             ImportConflictException => "ImportConflictException",
+            PolicyNotFoundException => "PolicyNotFoundException",
             InternalServerError => "InternalServerError",
             ThrottlingException => "ThrottlingException",
             ExpiredIteratorException => "ExpiredIteratorException",

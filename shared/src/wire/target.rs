@@ -34,6 +34,9 @@ pub enum Op {
     ImportTable,
     DescribeImport,
     ListImports,
+    PutResourcePolicy,
+    GetResourcePolicy,
+    DeleteResourcePolicy,
     // data plane
     PutItem,
     GetItem,
@@ -61,7 +64,7 @@ const STREAMS_PREFIX: &str = "DynamoDBStreams_20120810.";
 
 impl Op {
     /// Every operation, in declaration order (`op as usize` indexes it).
-    pub const ALL: [Op; 46] = [
+    pub const ALL: [Op; 49] = [
         Op::CreateTable,
         Op::DescribeTable,
         Op::ListTables,
@@ -91,6 +94,9 @@ impl Op {
         Op::ImportTable,
         Op::DescribeImport,
         Op::ListImports,
+        Op::PutResourcePolicy,
+        Op::GetResourcePolicy,
+        Op::DeleteResourcePolicy,
         Op::PutItem,
         Op::GetItem,
         Op::UpdateItem,
@@ -153,6 +159,9 @@ impl Op {
             "ImportTable" => ImportTable,
             "DescribeImport" => DescribeImport,
             "ListImports" => ListImports,
+            "PutResourcePolicy" => PutResourcePolicy,
+            "GetResourcePolicy" => GetResourcePolicy,
+            "DeleteResourcePolicy" => DeleteResourcePolicy,
             "PutItem" => PutItem,
             "GetItem" => GetItem,
             "UpdateItem" => UpdateItem,
@@ -225,6 +234,9 @@ impl Op {
             ImportTable => "ImportTable",
             DescribeImport => "DescribeImport",
             ListImports => "ListImports",
+            PutResourcePolicy => "PutResourcePolicy",
+            GetResourcePolicy => "GetResourcePolicy",
+            DeleteResourcePolicy => "DeleteResourcePolicy",
             PutItem => "PutItem",
             GetItem => "GetItem",
             UpdateItem => "UpdateItem",

@@ -49,6 +49,15 @@ pub async fn create(
         Some(spec) => def::parse_sse(spec, &app.config.region, &app.config.account_id)?,
         None => None,
     };
+    let mut settings = std::collections::BTreeMap::new();
+    if let Some(policy) = &input.resource_policy {
+        crate::policy::document::parse(policy)?;
+        let attached = crate::policy::Attached::new_revision(policy, None);
+        let policies =
+            crate::policy::Policies::from([(crate::policy::TABLE_SLOT.into(), attached)]);
+        crate::policy::store_policies(&mut settings, &policies);
+        app.policies_present.note();
+    }
     let table = app
         .catalog
         .create(&app.storage, &name, |table_id| {
@@ -103,7 +112,7 @@ pub async fn create(
                 deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
                 tags,
                 next_index_id,
-                settings: Default::default(),
+                settings,
             }
         })
         .await?;

@@ -26,6 +26,7 @@ pub mod describe_endpoints;
 pub mod describe_limits;
 pub mod describe_table;
 pub mod list_tables;
+pub mod resource_policies;
 pub mod tags;
 pub mod update_table;
 

@@ -158,6 +158,9 @@ pub struct CreateTableInput {
     pub deletion_protection_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
+    /// A resource-based policy to attach to the table as it is created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<String>,
 }
 
 /// CreateTable's response.

@@ -27,10 +27,12 @@ const MAX_SKEW_SECS: u64 = 15 * 60;
 
 const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
-/// Access key id → secret access key.
+/// Access key id → secret access key, and the principal each key signs as.
 #[derive(Debug, Default)]
 pub struct KeyStore {
     secrets: HashMap<String, String>,
+    /// The IAM principal ARN a key stands for, when its line names one.
+    principals: HashMap<String, String>,
     /// Signing keys derived so far, by credential (`AKID/day/region/service/aws4_request`,
     /// checked before use): deriving one takes four HMACs, and a client signs with the
     /// same one all day.
@@ -42,23 +44,29 @@ pub struct KeyStore {
 const MAX_DERIVED: usize = 1024;
 
 impl KeyStore {
-    /// Parses `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines; blank lines and `#` comments are
-    /// skipped. Errors name the line.
+    /// Parses `ACCESS_KEY_ID SECRET_ACCESS_KEY [PRINCIPAL_ARN]` lines; blank lines and `#`
+    /// comments are skipped. Errors name the line.
     pub fn parse(text: &str) -> Result<KeyStore, String> {
         let mut secrets = HashMap::new();
+        let mut principals = HashMap::new();
         for (number, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
             let mut fields = line.split_whitespace();
-            match (fields.next(), fields.next(), fields.next()) {
-                (Some(id), Some(secret), None) => {
+            match (fields.next(), fields.next(), fields.next(), fields.next()) {
+                (Some(id), Some(secret), principal, None)
+                    if principal.is_none_or(|p| p.starts_with("arn:aws:iam::")) =>
+                {
                     secrets.insert(id.to_string(), secret.to_string());
+                    if let Some(principal) = principal {
+                        principals.insert(id.to_string(), principal.to_string());
+                    }
                 }
                 _ => {
                     return Err(format!(
-                        "line {}: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY`",
+                        "line {}: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY [arn:aws:iam::...]`",
                         number + 1
                     ))
                 }
@@ -69,8 +77,19 @@ impl KeyStore {
         }
         Ok(KeyStore {
             secrets,
+            principals,
             derived: Mutex::default(),
         })
+    }
+
+    /// Whether any line names a principal.
+    pub fn names_principals(&self) -> bool {
+        !self.principals.is_empty()
+    }
+
+    /// The principal ARN the line of `access_key` names, if it names one.
+    pub fn principal(&self, access_key: &str) -> Option<&str> {
+        self.principals.get(access_key).map(String::as_str)
     }
 
     /// The signing key of a credential already checked against the request (its key
@@ -178,6 +197,14 @@ pub fn authorization(headers: &HeaderMap) -> Result<&str, ApiError> {
             "Request is missing Authentication Token",
         )),
     }
+}
+
+/// The access key id a request's `Authorization` header names (`Credential=AKID/...`),
+/// whether or not its signature was checked.
+pub fn access_key(headers: &HeaderMap) -> Option<&str> {
+    let header = authorization(headers).ok()?;
+    let credential = parse_authorization(header).credential?;
+    credential.split('/').next().filter(|id| !id.is_empty())
 }
 
 /// The request's time: `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`) or an RFC 1123 `Date`, as Unix
@@ -539,7 +566,27 @@ mod tests {
         assert!(KeyStore::parse("").is_err());
         assert_eq!(
             KeyStore::parse("AKID secret extra").err().as_deref(),
-            Some("line 1: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY`")
+            Some("line 1: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY [arn:aws:iam::...]`")
         );
+        let keys = KeyStore::parse("AKID secret arn:aws:iam::111122223333:user/bob\nOTHER s2")
+            .unwrap_or_default();
+        assert_eq!(
+            keys.principal("AKID"),
+            Some("arn:aws:iam::111122223333:user/bob")
+        );
+        assert_eq!(keys.principal("OTHER"), None);
+    }
+
+    #[test]
+    fn the_access_key_comes_from_the_credential() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(access_key(&headers), None);
+        headers.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=AKID/20240229/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00",
+            ),
+        );
+        assert_eq!(access_key(&headers), Some("AKID"));
     }
 }

@@ -1,0 +1,271 @@
+//! A resource-based policy document: IAM's JSON grammar, parsed and checked once when it
+//! is attached, evaluated against each request after (`super::evaluate`).
+//!
+//! Taken: `Version`, `Id`, and statements (one object or a list) with `Sid`, `Effect`,
+//! `Principal`/`NotPrincipal` (`"*"`, `{"AWS": ARN, account id or a list}`; service
+//! principals never match a caller of this store), `Action`/`NotAction`,
+//! `Resource`/`NotResource`, and `Condition` blocks on the keys this store knows
+//! (`aws:PrincipalArn`, `aws:PrincipalAccount`) with the string and ARN operators. Anything
+//! else is refused when the policy is put, so no statement is silently ignored.
+
+use serde_json::Value;
+use shared::wire::error::ApiError;
+
+/// DynamoDB's limit on a resource-based policy.
+pub const MAX_POLICY_BYTES: usize = 20 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub statements: Vec<Statement>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub effect: Effect,
+    pub principals: Listed<Principal>,
+    pub actions: Listed<String>,
+    pub resources: Listed<String>,
+    pub conditions: Vec<Condition>,
+}
+
+/// The values of `X` or of `NotX` (`negated`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T> {
+    pub negated: bool,
+    pub values: Vec<T>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Principal {
+    /// `"*"` or `{"AWS": "*"}`: anyone.
+    Anyone,
+    /// Every principal of an account (`123456789012` or `arn:aws:iam::123456789012:root`).
+    Account(String),
+    /// One principal's ARN.
+    Arn(String),
+    /// A service principal: never the caller of this store.
+    Service,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    StringEquals,
+    StringNotEquals,
+    StringEqualsIgnoreCase,
+    StringNotEqualsIgnoreCase,
+    StringLike,
+    StringNotLike,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub operator: Operator,
+    /// Lower-case: condition keys are case-insensitive.
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+/// The condition keys this store can fill in for a request.
+pub const KNOWN_KEYS: [&str; 2] = ["aws:principalarn", "aws:principalaccount"];
+
+fn invalid(detail: impl std::fmt::Display) -> ApiError {
+    ApiError::validation(format!("Invalid policy document: {detail}"))
+}
+
+/// Parses and checks `text`.
+pub fn parse(text: &str) -> Result<Document, ApiError> {
+    if text.len() > MAX_POLICY_BYTES {
+        return Err(ApiError::validation(format!(
+            "Resource-based policy size exceeds the maximum of {MAX_POLICY_BYTES} bytes"
+        )));
+    }
+    let value: Value = serde_json::from_str(text).map_err(|_| invalid("not JSON"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| invalid("not a JSON object"))?;
+    for key in object.keys() {
+        if !matches!(key.as_str(), "Version" | "Id" | "Statement") {
+            return Err(invalid(format!("unknown element {key}")));
+        }
+    }
+    if let Some(version) = object.get("Version") {
+        if !matches!(version.as_str(), Some("2012-10-17" | "2008-10-17")) {
+            return Err(invalid("Version must be 2012-10-17 or 2008-10-17"));
+        }
+    }
+    let statements = match object.get("Statement") {
+        Some(Value::Array(list)) if !list.is_empty() => list.iter().collect::<Vec<_>>(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => return Err(invalid("Statement must be an object or a non-empty list")),
+    };
+    let statements = statements
+        .into_iter()
+        .map(statement)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Document { statements })
+}
+
+fn statement(value: &Value) -> Result<Statement, ApiError> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| invalid("a statement is not an object"))?;
+    for key in object.keys() {
+        let known = [
+            "Sid",
+            "Effect",
+            "Principal",
+            "NotPrincipal",
+            "Action",
+            "NotAction",
+            "Resource",
+            "NotResource",
+            "Condition",
+        ];
+        if !known.contains(&key.as_str()) {
+            return Err(invalid(format!("unknown element {key} in a statement")));
+        }
+    }
+    let effect = match object.get("Effect").and_then(Value::as_str) {
+        Some("Allow") => Effect::Allow,
+        Some("Deny") => Effect::Deny,
+        _ => return Err(invalid("Effect must be Allow or Deny")),
+    };
+    let principals = either(object, "Principal", "NotPrincipal", principal_list)?;
+    let actions = either(object, "Action", "NotAction", strings)?;
+    let resources = either(object, "Resource", "NotResource", strings)?;
+    let conditions = match object.get("Condition") {
+        None => Vec::new(),
+        Some(block) => conditions(block)?,
+    };
+    Ok(Statement {
+        effect,
+        principals,
+        actions,
+        resources,
+        conditions,
+    })
+}
+
+/// Exactly one of `name` and `not_name`, read by `read`.
+fn either<T>(
+    object: &serde_json::Map<String, Value>,
+    name: &str,
+    not_name: &str,
+    read: fn(&Value) -> Result<Vec<T>, ApiError>,
+) -> Result<Listed<T>, ApiError> {
+    match (object.get(name), object.get(not_name)) {
+        (Some(v), None) => Ok(Listed {
+            negated: false,
+            values: read(v)?,
+        }),
+        (None, Some(v)) => Ok(Listed {
+            negated: true,
+            values: read(v)?,
+        }),
+        _ => Err(invalid(format!(
+            "a statement needs exactly one of {name} and {not_name}"
+        ))),
+    }
+}
+
+/// A string or a non-empty list of strings.
+fn strings(value: &Value) -> Result<Vec<String>, ApiError> {
+    let list = match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| invalid("expected strings"))?,
+        _ => return Err(invalid("expected a string or a list of strings")),
+    };
+    Ok(list)
+}
+
+fn principal_list(value: &Value) -> Result<Vec<Principal>, ApiError> {
+    if value.as_str() == Some("*") {
+        return Ok(vec![Principal::Anyone]);
+    }
+    let object = value
+        .as_object()
+        .ok_or_else(|| invalid("Principal must be \"*\" or an object"))?;
+    let mut principals = Vec::new();
+    for (kind, ids) in object {
+        for id in strings(ids)? {
+            principals.push(match kind.as_str() {
+                "AWS" => aws_principal(&id)?,
+                "Service" | "Federated" | "CanonicalUser" => Principal::Service,
+                other => return Err(invalid(format!("unknown principal type {other}"))),
+            });
+        }
+    }
+    Ok(principals)
+}
+
+fn aws_principal(id: &str) -> Result<Principal, ApiError> {
+    let account = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    if id == "*" {
+        return Ok(Principal::Anyone);
+    }
+    if account(id) {
+        return Ok(Principal::Account(id.to_string()));
+    }
+    let rest = id
+        .strip_prefix("arn:aws:iam::")
+        .or_else(|| id.strip_prefix("arn:aws:sts::"))
+        .ok_or_else(|| invalid(format!("invalid principal {id}")))?;
+    match rest.split_once(':') {
+        Some((a, "root")) if account(a) => Ok(Principal::Account(a.to_string())),
+        Some((a, _)) if account(a) => Ok(Principal::Arn(id.to_string())),
+        _ => Err(invalid(format!("invalid principal {id}"))),
+    }
+}
+
+fn conditions(block: &Value) -> Result<Vec<Condition>, ApiError> {
+    let block = block
+        .as_object()
+        .ok_or_else(|| invalid("Condition must be an object"))?;
+    let mut conditions = Vec::new();
+    for (operator_name, tests) in block {
+        // `...IfExists` changes nothing here: every known key always has a value.
+        let base = operator_name
+            .strip_suffix("IfExists")
+            .unwrap_or(operator_name);
+        let operator = match base {
+            "StringEquals" | "ArnEquals" => Operator::StringEquals,
+            "StringNotEquals" | "ArnNotEquals" => Operator::StringNotEquals,
+            "StringEqualsIgnoreCase" => Operator::StringEqualsIgnoreCase,
+            "StringNotEqualsIgnoreCase" => Operator::StringNotEqualsIgnoreCase,
+            "StringLike" | "ArnLike" => Operator::StringLike,
+            "StringNotLike" | "ArnNotLike" => Operator::StringNotLike,
+            other => {
+                return Err(invalid(format!(
+                    "condition operator {other} is not supported by this store"
+                )))
+            }
+        };
+        let tests = tests
+            .as_object()
+            .ok_or_else(|| invalid("a condition operator needs an object of keys"))?;
+        for (key, values) in tests {
+            let key = key.to_ascii_lowercase();
+            if !KNOWN_KEYS.contains(&key.as_str()) {
+                return Err(invalid(format!(
+                    "condition key {key} is not supported by this store"
+                )));
+            }
+            conditions.push(Condition {
+                operator,
+                key,
+                values: strings(values)?,
+            });
+        }
+    }
+    Ok(conditions)
+}

@@ -1,0 +1,327 @@
+//! Resource-based policies: the documents PutResourcePolicy attaches to a table or to its
+//! stream, and their enforcement on every API call.
+//!
+//! Who calls: the principal its access key stands for. A `--credentials-file` line may name
+//! it (`AKID SECRET arn:aws:iam::111122223333:user/bob`); otherwise a key is the user
+//! `arn:aws:iam::<this store's account>:user/<AKID>`. Without a credentials file keys are
+//! claimed, not proven, as everything else is then. Calls relayed by dax-proxy nodes are
+//! the cluster's own role, `arn:aws:iam::<account>:role/dax-proxy`, as DAX calls DynamoDB
+//! with its role rather than its clients' identities.
+//!
+//! How it is decided (IAM's rules for one account's resource-based policies):
+//! - a statement of the policy on the resource that denies the call refuses it
+//!   (AccessDeniedException, "with an explicit deny in a resource-based policy");
+//! - a caller of this store's account is otherwise allowed (there are no identity policies
+//!   here; the account's own users may do everything);
+//! - a caller of another account needs a statement that allows the call ("because no
+//!   resource-based policy allows ..."), so it reaches tables, indexes and streams only,
+//!   and only as their policies say.
+//!
+//! What a call is, for a policy: the action `dynamodb:<Operation>` (each action of a
+//! transaction on its own, PartiQL statements as `dynamodb:PartiQLSelect` and the like) on
+//! the table's ARN, the index's (`table/T/index/I`) for a Query or Scan of an index, or the
+//! stream's. A policy on a table covers its indexes; a stream has its own. GetRecords names
+//! only a shard iterator, which GetShardIterator was authorized to hand out.
+
+pub mod document;
+pub mod evaluate;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shared::partiql::ast::Statement;
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::Op;
+
+use crate::app::App;
+use crate::catalog::TableMeta;
+use evaluate::{Request, Verdict};
+
+/// `TableMeta.settings` key of the policies attached to a table and its streams.
+const SETTINGS_KEY: &str = "resource_policies";
+
+/// One attached policy: its text as given, and its revision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attached {
+    pub policy: String,
+    pub revision_id: String,
+}
+
+/// A table's policies by resource: [`TABLE_SLOT`] for the table (and its indexes), a
+/// stream's ARN for that stream.
+pub type Policies = BTreeMap<String, Attached>;
+
+/// The slot of the table's own policy.
+pub const TABLE_SLOT: &str = "";
+
+impl Attached {
+    /// `policy` as a new revision: its id the time in milliseconds, never `previous`'s.
+    pub fn new_revision(policy: &str, previous: Option<&Attached>) -> Attached {
+        let now = shared::clock::now_ms();
+        let after = previous
+            .and_then(|p| p.revision_id.parse::<u64>().ok())
+            .map_or(0, |r| r + 1);
+        Attached {
+            policy: policy.to_string(),
+            revision_id: now.max(after).to_string(),
+        }
+    }
+}
+
+/// A table's settings, as `TableMeta.settings` holds them.
+type Settings = BTreeMap<String, Value>;
+
+pub fn policies(table: &TableMeta) -> Policies {
+    table
+        .settings
+        .get(SETTINGS_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+pub fn store_policies(settings: &mut Settings, policies: &Policies) {
+    if policies.is_empty() {
+        settings.remove(SETTINGS_KEY);
+    } else if let Ok(value) = serde_json::to_value(policies) {
+        settings.insert(SETTINGS_KEY.to_string(), value);
+    }
+}
+
+/// Whether any table has ever had a policy since the process started (or had one then):
+/// until one does, calls of this store's account skip evaluation entirely.
+#[derive(Debug, Default)]
+pub struct Present(AtomicBool);
+
+impl Present {
+    pub fn note(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn any(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A caller, as policies name it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    pub arn: String,
+    pub account: String,
+}
+
+impl Caller {
+    /// The principal of a call: the cluster's role for a dax-proxy node's call, else the
+    /// principal of its access key (module docs).
+    pub fn of(app: &App, access_key: Option<&str>, relayed_by_node: bool) -> Caller {
+        let own = &app.config.account_id;
+        if relayed_by_node {
+            return Caller {
+                arn: format!("arn:aws:iam::{own}:role/dax-proxy"),
+                account: own.clone(),
+            };
+        }
+        let key = access_key.unwrap_or("anonymous");
+        let named = app
+            .config
+            .keys
+            .as_deref()
+            .and_then(|keys| keys.principal(key));
+        match named {
+            Some(arn) => Caller {
+                arn: arn.to_string(),
+                account: arn.split(':').nth(4).unwrap_or_default().to_string(),
+            },
+            None => Caller {
+                arn: format!("arn:aws:iam::{own}:user/{key}"),
+                account: own.clone(),
+            },
+        }
+    }
+}
+
+/// Refuses the call `op` with `body` if the policies of what it touches say so (module
+/// docs); `relayed` tells whether a dax-proxy node relays it. A body that is not JSON is
+/// let through: its handler answers it.
+///
+/// Until a policy is attached or a key names a principal, every caller is of this account
+/// and nothing can refuse it: the call costs two relaxed loads, nothing more.
+pub fn authorize(
+    app: &App,
+    headers: &axum::http::HeaderMap,
+    relayed: impl FnOnce() -> bool,
+    op: Op,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let named = app
+        .config
+        .keys
+        .as_deref()
+        .is_some_and(|keys| keys.names_principals());
+    if !named && !app.policies_present.any() {
+        return Ok(());
+    }
+    let access_key = shared::wire::sigv4::verify::access_key(headers);
+    let caller = &Caller::of(app, access_key, relayed());
+    let foreign = caller.account != app.config.account_id;
+    if !foreign && !app.policies_present.any() {
+        return Ok(());
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return Ok(());
+    };
+    let targets = targets(app, op, &request);
+    if targets.is_empty() && foreign {
+        let anywhere = format!("{}*", app.config.table_arn(""));
+        return Err(refused(
+            caller,
+            &format!("dynamodb:{}", op.name()),
+            &anywhere,
+            false,
+        ));
+    }
+    for (action, resource) in targets {
+        let verdict = match policy_of(app, &resource) {
+            Some(document) => evaluate::evaluate(
+                &document,
+                &Request {
+                    principal_arn: &caller.arn,
+                    principal_account: &caller.account,
+                    action: &action,
+                    resource: &resource,
+                },
+            ),
+            None => Verdict::Silent,
+        };
+        match verdict {
+            Verdict::Deny => return Err(refused(caller, &action, &resource, true)),
+            Verdict::Silent if foreign => return Err(refused(caller, &action, &resource, false)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn refused(caller: &Caller, action: &str, resource: &str, explicit: bool) -> ApiError {
+    let why = if explicit {
+        "with an explicit deny in a resource-based policy".to_string()
+    } else {
+        format!("because no resource-based policy allows the {action} action")
+    };
+    ApiError::new(
+        ErrorCode::AccessDeniedException,
+        format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
+            caller.arn
+        ),
+    )
+}
+
+/// The policy that governs `resource` (a table, index or stream ARN), parsed.
+fn policy_of(app: &App, resource: &str) -> Option<document::Document> {
+    let (table, slot) = locate(app, resource)?;
+    let attached = policies(app.catalog.get(table)?.as_ref()).remove(slot)?;
+    // Checked when it was put; a document that no longer parses governs nothing.
+    document::parse(&attached.policy).ok()
+}
+
+/// The table a resource ARN belongs to, and the policy slot that governs it.
+pub fn locate<'a>(app: &App, resource: &'a str) -> Option<(&'a str, &'a str)> {
+    let rest = resource.strip_prefix(&app.config.table_arn(""))?;
+    match rest.split_once('/') {
+        None => Some((rest, TABLE_SLOT)),
+        Some((table, tail)) if tail.starts_with("index/") => Some((table, TABLE_SLOT)),
+        Some((table, tail)) if tail.starts_with("stream/") => Some((table, resource)),
+        Some(_) => None,
+    }
+}
+
+/// What a call touches: `(action, resource ARN)` pairs.
+fn targets(app: &App, op: Op, request: &Value) -> Vec<(String, String)> {
+    let table_arn = |name: &str| app.config.table_arn(app.catalog.resolve_name(name));
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    let action = |name: &str| format!("dynamodb:{name}");
+    let mut out = Vec::new();
+    match op {
+        Op::BatchGetItem | Op::BatchWriteItem => {
+            if let Some(tables) = request.get("RequestItems").and_then(Value::as_object) {
+                for name in tables.keys() {
+                    out.push((action(op.name()), table_arn(name)));
+                }
+            }
+        }
+        Op::TransactGetItems | Op::TransactWriteItems => {
+            for entry in list(request, "TransactItems") {
+                let Some(kinds) = entry.as_object() else {
+                    continue;
+                };
+                for (kind, detail) in kinds {
+                    let name = match kind.as_str() {
+                        "Get" => "GetItem",
+                        "Put" => "PutItem",
+                        "Update" => "UpdateItem",
+                        "Delete" => "DeleteItem",
+                        "ConditionCheck" => "ConditionCheckItem",
+                        _ => continue,
+                    };
+                    if let Some(table) = text(detail, "TableName") {
+                        out.push((action(name), table_arn(&table)));
+                    }
+                }
+            }
+        }
+        Op::ExecuteStatement => out.extend(statement_target(app, text(request, "Statement"))),
+        Op::BatchExecuteStatement | Op::ExecuteTransaction => {
+            let member = match op {
+                Op::BatchExecuteStatement => "Statements",
+                _ => "TransactStatements",
+            };
+            for entry in list(request, member) {
+                out.extend(statement_target(app, text(entry, "Statement")));
+            }
+        }
+        _ => {
+            let named = ["ResourceArn", "StreamArn", "TableArn"]
+                .iter()
+                .find_map(|key| text(request, key));
+            let table = ["TableName", "SourceTableName"]
+                .iter()
+                .find_map(|key| text(request, key));
+            let resource = match (named, table) {
+                (Some(arn), _) => Some(arn),
+                (None, Some(name)) => Some(match text(request, "IndexName") {
+                    Some(index) if matches!(op, Op::Query | Op::Scan) => {
+                        format!("{}/index/{index}", table_arn(&name))
+                    }
+                    _ => table_arn(&name),
+                }),
+                (None, None) => None,
+            };
+            out.extend(resource.map(|r| (action(op.name()), r)));
+        }
+    }
+    out
+}
+
+fn list<'a>(request: &'a Value, member: &str) -> &'a [Value] {
+    request
+        .get(member)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// A PartiQL statement's action and table; nothing if it does not parse (its handler
+/// answers that).
+fn statement_target(app: &App, statement: Option<String>) -> Option<(String, String)> {
+    let parsed = shared::partiql::parse(&statement?).ok()?.statement;
+    let kind = match &parsed {
+        Statement::Select(_) | Statement::Exists(_) => "PartiQLSelect",
+        Statement::Insert(_) => "PartiQLInsert",
+        Statement::Update(_) => "PartiQLUpdate",
+        Statement::Delete(_) => "PartiQLDelete",
+    };
+    let table = app.catalog.resolve_name(parsed.table());
+    Some((format!("dynamodb:{kind}"), app.config.table_arn(table)))
+}

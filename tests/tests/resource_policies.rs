@@ -1,0 +1,289 @@
+//! Resource-based policies through aws-sdk-dynamodb, with principals from the credentials
+//! file: Put/Get/DeleteResourcePolicy with revision ids and conditional updates, a policy
+//! given to CreateTable, and enforcement: an explicit deny refuses a caller of the store's
+//! own account, a caller of another account gets only what a policy allows (on the table,
+//! its index, its stream), and policies survive a restart.
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    BillingMode, KeyType, ScalarAttributeType, StreamViewType, TransactWriteItem,
+};
+use integration_tests::aws_sdk_dynamodb::Client;
+use integration_tests::*;
+
+const BOB: &str = "arn:aws:iam::111122223333:user/bob";
+
+/// The harness's key (the account's admin), eve (the account's user `AKIDEVE`) and bob
+/// (a user of account 111122223333).
+fn keys_file() -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let text = format!(
+        "{ACCESS_KEY_ID} {SECRET_ACCESS_KEY}\nAKIDEVE eve-secret\nAKIDBOB bob-secret {BOB}\n"
+    );
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+/// Denies eve deleting items; allows bob reading items and querying the indexes.
+fn table_policy(table_arn: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "NoDeletesByEve", "Effect": "Deny",
+             "Principal": {"AWS": "arn:aws:iam::000000000000:user/AKIDEVE"},
+             "Action": ["dynamodb:DeleteItem", "dynamodb:PartiQLDelete"], "Resource": table_arn},
+            {"Sid": "BobReads", "Effect": "Allow", "Principal": {"AWS": "111122223333"},
+             "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+             "Resource": [table_arn, format!("{table_arn}/index/*")]}
+        ]
+    })
+    .to_string()
+}
+
+fn denied<T: std::fmt::Debug, E: ProvideErrorMetadata + std::error::Error>(
+    result: Result<T, E>,
+    why: &str,
+) {
+    let err = assert_api_error(result, "AccessDeniedException", None);
+    let message = err.message().unwrap_or_default();
+    assert!(message.contains(why), "{message}");
+}
+
+async fn table_arn(ddb: &Client, table: &str) -> String {
+    ok(ddb.describe_table().table_name(table).send().await)
+        .table()
+        .and_then(|t| t.table_arn())
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn resource_policies_are_revised_and_enforced() {
+    let keys = keys_file();
+    let mut store = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--credentials-file".into(),
+            keys.path().display().to_string(),
+        ],
+        ..Default::default()
+    });
+    let admin = store.client();
+    let table = unique_name("guarded");
+    ok(admin
+        .create_table()
+        .table_name(&table)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .global_secondary_indexes(gsi_projecting_all("by_g", "g").build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await);
+    wait_table_active(&admin, &table).await;
+    enable_stream(&admin, &table, StreamViewType::KeysOnly).await;
+    let arn = table_arn(&admin, &table).await;
+    let put_item = |client: &Client, pk: &str| {
+        client
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("g", s("G"))
+            .send()
+    };
+    ok(put_item(&admin, "a").await);
+
+    // No policy yet.
+    let get_policy = || admin.get_resource_policy().resource_arn(&arn).send();
+    assert_api_error(get_policy().await, "PolicyNotFoundException", None);
+    let put_policy = |policy: String, expected: Option<&str>| {
+        admin
+            .put_resource_policy()
+            .resource_arn(&arn)
+            .policy(policy)
+            .set_expected_revision_id(expected.map(str::to_string))
+            .send()
+    };
+    // Refused: a document this store cannot evaluate, a missing table, an index.
+    assert_api_error(
+        put_policy("{\"Statement\": []}".into(), None).await,
+        "ValidationException",
+        None,
+    );
+    for missing in [format!("{arn}-none"), format!("{arn}/index/by_g")] {
+        let refused = admin
+            .put_resource_policy()
+            .resource_arn(missing)
+            .policy(table_policy(&arn))
+            .send()
+            .await;
+        assert_api_error(refused, "ResourceNotFoundException", None);
+    }
+
+    // Revisions: the same document keeps its revision; expectations are checked.
+    let policy = table_policy(&arn);
+    let first = ok(put_policy(policy.clone(), Some("NO_POLICY")).await);
+    let revision = first.revision_id().unwrap().to_string();
+    let again = ok(put_policy(policy.clone(), None).await);
+    assert_eq!(again.revision_id(), Some(revision.as_str()));
+    assert_api_error(
+        put_policy(policy.clone(), Some("NO_POLICY")).await,
+        "PolicyNotFoundException",
+        None,
+    );
+    assert_api_error(
+        put_policy(policy.replace("NoDeletesByEve", "Eve"), Some("12345")).await,
+        "PolicyNotFoundException",
+        None,
+    );
+    let got = ok(get_policy().await);
+    assert_eq!(got.policy(), Some(policy.as_str()));
+    assert_eq!(got.revision_id(), Some(revision.as_str()));
+
+    // The account's own users: everything but what is denied.
+    let eve = client_with_credentials(&store.endpoint(), "AKIDEVE", "eve-secret");
+    ok(put_item(&eve, "e").await);
+    let delete = |client: &Client, pk: &str| {
+        client
+            .delete_item()
+            .table_name(&table)
+            .key("pk", s(pk))
+            .send()
+    };
+    denied(delete(&eve, "e").await, "with an explicit deny");
+    let transact_delete = TransactWriteItem::builder()
+        .delete(
+            aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&table)
+                .key("pk", s("e"))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    denied(
+        eve.transact_write_items()
+            .transact_items(transact_delete)
+            .send()
+            .await,
+        "dynamodb:DeleteItem",
+    );
+    denied(
+        eve.execute_statement()
+            .statement(format!("DELETE FROM \"{table}\" WHERE pk = 'e'"))
+            .send()
+            .await,
+        "dynamodb:PartiQLDelete",
+    );
+    ok(delete(&admin, "a").await);
+
+    // Another account's user: only what the policy allows.
+    let bob = client_with_credentials(&store.endpoint(), "AKIDBOB", "bob-secret");
+    let got = ok(bob
+        .get_item()
+        .table_name(&arn)
+        .key("pk", s("e"))
+        .send()
+        .await);
+    assert!(got.item().is_some());
+    let on_index = ok(bob
+        .query()
+        .table_name(&arn)
+        .index_name("by_g")
+        .key_condition_expression("g = :g")
+        .expression_attribute_values(":g", s("G"))
+        .send()
+        .await);
+    assert_eq!(on_index.count(), 1);
+    denied(
+        put_item(&bob, "b").await,
+        "because no resource-based policy allows the dynamodb:PutItem action",
+    );
+    denied(bob.list_tables().send().await, BOB);
+
+    // A stream has a policy of its own.
+    let stream_arn = ok(admin.describe_table().table_name(&table).send().await)
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .unwrap()
+        .to_string();
+    let describe_stream = || {
+        let url = store.endpoint();
+        let stream_arn = stream_arn.clone();
+        async move {
+            let bob_streams = streams_client_with_credentials(&url, "AKIDBOB", "bob-secret");
+            bob_streams
+                .describe_stream()
+                .stream_arn(stream_arn)
+                .send()
+                .await
+        }
+    };
+    denied(describe_stream().await, "dynamodb:DescribeStream");
+    let stream_policy = serde_json::json!({
+        "Statement": {"Effect": "Allow", "Principal": {"AWS": BOB},
+                      "Action": "dynamodb:DescribeStream", "Resource": stream_arn}
+    });
+    ok(admin
+        .put_resource_policy()
+        .resource_arn(&stream_arn)
+        .policy(stream_policy.to_string())
+        .send()
+        .await);
+    ok(describe_stream().await);
+
+    // Policies are durable.
+    store.restart();
+    let admin = store.client();
+    let eve = client_with_credentials(&store.endpoint(), "AKIDEVE", "eve-secret");
+    denied(delete(&eve, "e").await, "with an explicit deny");
+
+    // Deleting the table's policy: by its revision, answering it; eve may delete again and
+    // bob may no longer read.
+    let deleted = ok(admin
+        .delete_resource_policy()
+        .resource_arn(&arn)
+        .expected_revision_id(&revision)
+        .send()
+        .await);
+    assert_eq!(deleted.revision_id(), Some(revision.as_str()));
+    assert_api_error(
+        admin
+            .delete_resource_policy()
+            .resource_arn(&arn)
+            .send()
+            .await,
+        "PolicyNotFoundException",
+        None,
+    );
+    ok(delete(&eve, "e").await);
+    let bob = client_with_credentials(&store.endpoint(), "AKIDBOB", "bob-secret");
+    denied(
+        bob.get_item()
+            .table_name(&arn)
+            .key("pk", s("e"))
+            .send()
+            .await,
+        "because no resource-based policy allows",
+    );
+
+    // CreateTable attaches a policy as it creates the table.
+    let born = unique_name("bornguarded");
+    let born_arn = arn.replace(&table, &born);
+    ok(admin
+        .create_table()
+        .table_name(&born)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .billing_mode(BillingMode::PayPerRequest)
+        .resource_policy(table_policy(&born_arn))
+        .send()
+        .await);
+    let attached = ok(admin
+        .get_resource_policy()
+        .resource_arn(&born_arn)
+        .send()
+        .await);
+    assert_eq!(attached.policy(), Some(table_policy(&born_arn).as_str()));
+}
