@@ -19,19 +19,19 @@ pub struct App {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Woken when an export or import is recorded: `transfer::run_jobs` then runs it.
     pub transfers: tokio::sync::Notify,
-    /// Whether any resource-based policy may be attached (`crate::policy`).
-    pub policies_present: crate::policy::Present,
+    /// What is known of resource-based policies (`crate::policy`).
+    pub policies: crate::policy::State,
 }
 
 impl App {
     pub fn new(config: Config, storage: Arc<Storage>, catalog: Catalog) -> App {
-        let policies_present = crate::policy::Present::default();
+        let policies = crate::policy::State::default();
         if catalog
             .all()
             .iter()
             .any(|t| !crate::policy::policies(t).is_empty())
         {
-            policies_present.note();
+            policies.note();
         }
         App {
             config,
@@ -40,7 +40,7 @@ impl App {
             stream_registry: tokio::sync::Mutex::new(()),
             stopping: tokio::sync::watch::Sender::new(false),
             transfers: tokio::sync::Notify::new(),
-            policies_present,
+            policies,
         }
     }
 

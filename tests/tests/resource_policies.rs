@@ -208,30 +208,45 @@ async fn resource_policies_are_revised_and_enforced() {
         .and_then(|t| t.latest_stream_arn())
         .unwrap()
         .to_string();
-    let describe_stream = || {
-        let url = store.endpoint();
-        let stream_arn = stream_arn.clone();
-        async move {
-            let bob_streams = streams_client_with_credentials(&url, "AKIDBOB", "bob-secret");
-            bob_streams
-                .describe_stream()
-                .stream_arn(stream_arn)
-                .send()
-                .await
-        }
-    };
+    let bob_streams = streams_client_with_credentials(&store.endpoint(), "AKIDBOB", "bob-secret");
+    let describe_stream = || bob_streams.describe_stream().stream_arn(&stream_arn).send();
     denied(describe_stream().await, "dynamodb:DescribeStream");
-    let stream_policy = serde_json::json!({
-        "Statement": {"Effect": "Allow", "Principal": {"AWS": BOB},
-                      "Action": "dynamodb:DescribeStream", "Resource": stream_arn}
-    });
-    ok(admin
-        .put_resource_policy()
-        .resource_arn(&stream_arn)
-        .policy(stream_policy.to_string())
+    let stream_policy = |actions: &[&str]| {
+        let policy = serde_json::json!({
+            "Statement": {"Effect": "Allow", "Principal": {"AWS": BOB},
+                          "Action": actions, "Resource": stream_arn}
+        });
+        admin
+            .put_resource_policy()
+            .resource_arn(&stream_arn)
+            .policy(policy.to_string())
+            .send()
+    };
+    let reading = ["dynamodb:DescribeStream", "dynamodb:GetShardIterator"];
+    ok(stream_policy(&reading).await);
+    let described = ok(describe_stream().await);
+    let shard = described
+        .stream_description()
+        .and_then(|d| d.shards().first())
+        .and_then(|s| s.shard_id())
+        .unwrap()
+        .to_string();
+    let iterator = ok(bob_streams
+        .get_shard_iterator()
+        .stream_arn(&stream_arn)
+        .shard_id(&shard)
+        .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
         .send()
-        .await);
-    ok(describe_stream().await);
+        .await)
+    .shard_iterator()
+    .unwrap()
+    .to_string();
+    // GetRecords is checked on the stream its iterator names.
+    let get_records = || bob_streams.get_records().shard_iterator(&iterator).send();
+    denied(get_records().await, "dynamodb:GetRecords");
+    ok(stream_policy(&[reading[0], reading[1], "dynamodb:GetRecords"]).await);
+    let records = ok(get_records().await);
+    assert!(!records.records().is_empty());
 
     // Policies are durable.
     store.restart();

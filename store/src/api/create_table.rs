@@ -56,7 +56,7 @@ pub async fn create(
         let policies =
             crate::policy::Policies::from([(crate::policy::TABLE_SLOT.into(), attached)]);
         crate::policy::store_policies(&mut settings, &policies);
-        app.policies_present.note();
+        app.policies.note();
     }
     let table = app
         .catalog

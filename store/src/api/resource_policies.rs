@@ -137,7 +137,7 @@ pub async fn put(app: &App, input: PutResourcePolicyInput) -> Result<Value, ApiE
         },
     )
     .await?;
-    app.policies_present.note();
+    app.policies.note();
     Ok(answer)
 }
 

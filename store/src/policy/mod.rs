@@ -20,14 +20,17 @@
 //! What a call is, for a policy: the action `dynamodb:<Operation>` (each action of a
 //! transaction on its own, PartiQL statements as `dynamodb:PartiQLSelect` and the like) on
 //! the table's ARN, the index's (`table/T/index/I`) for a Query or Scan of an index, or the
-//! stream's. A policy on a table covers its indexes; a stream has its own. GetRecords names
-//! only a shard iterator, which GetShardIterator was authorized to hand out.
+//! stream's (for GetRecords, the stream its shard iterator names). A policy on a table
+//! covers its indexes; a stream has its own.
 
 pub mod document;
 pub mod evaluate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -37,6 +40,7 @@ use shared::wire::Op;
 
 use crate::app::App;
 use crate::catalog::TableMeta;
+use crate::streams::iterator::ShardIterator;
 use evaluate::{Request, Verdict};
 
 /// `TableMeta.settings` key of the policies attached to a table and its streams.
@@ -89,18 +93,49 @@ pub fn store_policies(settings: &mut Settings, policies: &Policies) {
     }
 }
 
-/// Whether any table has ever had a policy since the process started (or had one then):
-/// until one does, calls of this store's account skip evaluation entirely.
+/// What the process knows of policies: whether any may be attached, and the documents
+/// parsed so far.
 #[derive(Debug, Default)]
-pub struct Present(AtomicBool);
+pub struct State {
+    /// Set once any table has had a policy since the process started (or had one then):
+    /// until then, calls of this store's account skip evaluation entirely.
+    present: AtomicBool,
+    /// Parsed documents by table (its uuid: a table created again under its name is
+    /// another) and slot, with the revision they were parsed from: a
+    /// policy is parsed once per revision, not once per call.
+    parsed: Mutex<HashMap<(String, String), ParsedRevision>>,
+}
 
-impl Present {
+/// A revision id and its document, parsed.
+type ParsedRevision = (String, Arc<document::Document>);
+
+impl State {
     pub fn note(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.present.store(true, Ordering::Relaxed);
     }
 
     fn any(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.present.load(Ordering::Relaxed)
+    }
+
+    /// The parsed document of `attached`, the policy in `slot` of the table `table_uuid`.
+    fn document(
+        &self,
+        table_uuid: &str,
+        slot: &str,
+        attached: &Attached,
+    ) -> Option<Arc<document::Document>> {
+        let key = (table_uuid.to_string(), slot.to_string());
+        let mut parsed = self.parsed.lock();
+        if let Some((revision, document)) = parsed.get(&key) {
+            if *revision == attached.revision_id {
+                return Some(Arc::clone(document));
+            }
+        }
+        // Checked when it was put; a document that no longer parses governs nothing.
+        let document = Arc::new(document::parse(&attached.policy).ok()?);
+        parsed.insert(key, (attached.revision_id.clone(), Arc::clone(&document)));
+        Some(document)
     }
 }
 
@@ -159,13 +194,13 @@ pub fn authorize(
         .keys
         .as_deref()
         .is_some_and(|keys| keys.names_principals());
-    if !named && !app.policies_present.any() {
+    if !named && !app.policies.any() {
         return Ok(());
     }
     let access_key = shared::wire::sigv4::verify::access_key(headers);
     let caller = &Caller::of(app, access_key, relayed());
     let foreign = caller.account != app.config.account_id;
-    if !foreign && !app.policies_present.any() {
+    if !foreign && !app.policies.any() {
         return Ok(());
     }
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
@@ -219,11 +254,11 @@ fn refused(caller: &Caller, action: &str, resource: &str, explicit: bool) -> Api
 }
 
 /// The policy that governs `resource` (a table, index or stream ARN), parsed.
-fn policy_of(app: &App, resource: &str) -> Option<document::Document> {
+fn policy_of(app: &App, resource: &str) -> Option<Arc<document::Document>> {
     let (table, slot) = locate(app, resource)?;
-    let attached = policies(app.catalog.get(table)?.as_ref()).remove(slot)?;
-    // Checked when it was put; a document that no longer parses governs nothing.
-    document::parse(&attached.policy).ok()
+    let meta = app.catalog.get(table)?;
+    let attached = policies(&meta).remove(slot)?;
+    app.policies.document(&meta.table_uuid, slot, &attached)
 }
 
 /// The table a resource ARN belongs to, and the policy slot that governs it.
@@ -269,6 +304,12 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<(String, String)> {
                         out.push((action(name), table_arn(&table)));
                     }
                 }
+            }
+        }
+        Op::GetRecords => {
+            let iterator = text(request, "ShardIterator");
+            if let Some(it) = iterator.and_then(|i| ShardIterator::decode(&i)) {
+                out.push((action(op.name()), it.stream_arn));
             }
         }
         Op::ExecuteStatement => out.extend(statement_target(app, text(request, "Statement"))),

@@ -4,9 +4,9 @@
 //! stream ARN). The payload is `u64 after | u64 issued_ms | u8 len | shard id | u64 check`,
 //! where `check` is a hash over the ARN and everything before it, so a truncated, edited or
 //! spliced iterator (an ARN of one stream with the payload of another) is rejected as
-//! malformed instead of reading the wrong shard. It is a checksum, not a secret: anyone
-//! may read any stream here, so forging an iterator gains nothing GetShardIterator would
-//! not give.
+//! malformed instead of reading the wrong shard. It is a checksum, not a secret: GetRecords
+//! is authorized on the stream the iterator names (`crate::policy`), so forging an iterator
+//! gains nothing GetShardIterator would not give.
 //!
 //! Iterators are stateless: the store keeps nothing per reader, any number of readers may
 //! hold iterators, and they survive restarts. They expire `--stream-iterator-ttl` after they
