@@ -2,7 +2,8 @@
 //! file: Put/Get/DeleteResourcePolicy with revision ids and conditional updates, a policy
 //! given to CreateTable, and enforcement: an explicit deny refuses a caller of the store's
 //! own account, a caller of another account gets only what a policy allows (on the table,
-//! its index, its stream), and policies survive a restart.
+//! its index, its stream), policies survive a restart, and calls relayed by a dax-proxy node
+//! are the cluster's role.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -301,4 +302,28 @@ async fn resource_policies_are_revised_and_enforced() {
         .send()
         .await);
     assert_eq!(attached.policy(), Some(table_policy(&born_arn).as_str()));
+
+    // Through a dax-proxy node a call is the cluster's role, not the node's client (as
+    // DAX calls DynamoDB with its own role): eve's denial does not follow her there, and
+    // a denial of the role refuses what the node relays.
+    let role_policy = serde_json::json!({
+        "Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::000000000000:user/AKIDEVE"},
+             "Action": "dynamodb:DeleteItem", "Resource": arn},
+            {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::000000000000:role/dax-proxy"},
+             "Action": "dynamodb:PutItem", "Resource": arn}
+        ]
+    });
+    ok(admin
+        .put_resource_policy()
+        .resource_arn(&arn)
+        .policy(role_policy.to_string())
+        .send()
+        .await);
+    let node = ProxyProcess::spawn(&store);
+    let eve_via_node = client_with_credentials(&node.endpoint(), "AKIDEVE", "eve-secret");
+    denied(delete(&eve, "a").await, "with an explicit deny");
+    ok(delete(&eve_via_node, "a").await);
+    denied(put_item(&eve_via_node, "n").await, "role/dax-proxy");
+    ok(put_item(&eve, "n").await);
 }
