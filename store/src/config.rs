@@ -77,6 +77,11 @@ pub struct Args {
         default_value_t = 900
     )]
     pub incremental_export_min_window: u64,
+    /// Kinesis-compatible endpoint (`http://HOST:PORT`) that Kinesis streaming
+    /// destinations deliver to with PutRecords, signed with `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY`. Without it EnableKinesisStreamingDestination is refused.
+    #[arg(long, env = "STORE_KINESIS_ENDPOINT")]
+    pub kinesis_endpoint: Option<String>,
     /// Streams, TTL and trigger settings (see `streams::ChangeLogArgs`).
     #[command(flatten)]
     pub change_log: crate::streams::ChangeLogArgs,
@@ -106,6 +111,8 @@ pub struct Config {
     pub s3_dir: PathBuf,
     /// The shortest window of an incremental export.
     pub incremental_export_min_window: std::time::Duration,
+    /// Where Kinesis streaming destinations deliver (`crate::kinesis`).
+    pub kinesis_endpoint: Option<String>,
 }
 
 impl Config {
@@ -129,6 +136,7 @@ impl Config {
             contributor_insights_period: std::time::Duration::from_secs(60),
             s3_dir: dir.join("s3"),
             incremental_export_min_window: std::time::Duration::from_secs(900),
+            kinesis_endpoint: None,
         }
     }
 
@@ -168,6 +176,7 @@ impl Config {
                 seconds @ 0..=86_400 => std::time::Duration::from_secs(seconds),
                 _ => return Err("--incremental-export-min-window must be at most 86400".into()),
             },
+            kinesis_endpoint: args.kinesis_endpoint.filter(|e| !e.is_empty()),
         })
     }
 

@@ -63,6 +63,7 @@ pub mod feed;
 pub mod idle_compaction;
 pub mod index_tasks;
 pub mod internal;
+pub mod kinesis;
 pub mod metrics;
 pub mod policy;
 pub mod server;
@@ -127,6 +128,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(idle_compaction::run(Arc::clone(&app)));
     tokio::spawn(contributors::run_sync(Arc::clone(&app)));
     tokio::spawn(transfer::run_jobs(Arc::clone(&app)));
+    tokio::spawn(kinesis::deliver::run_supervisor(Arc::clone(&app)));
     let stopping = app.stopping.clone();
     let admission = shared::wire::admission::Admission::new(app.config.max_in_flight);
     let server = Arc::new(server::Server {

@@ -379,6 +379,10 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Op::PutResourcePolicy => call!(resource_policies::put),
         Op::GetResourcePolicy => call!(resource_policies::get),
         Op::DeleteResourcePolicy => call!(resource_policies::delete),
+        Op::EnableKinesisStreamingDestination => call!(kinesis_destinations::enable),
+        Op::DisableKinesisStreamingDestination => call!(kinesis_destinations::disable),
+        Op::DescribeKinesisStreamingDestination => call!(kinesis_destinations::describe),
+        Op::UpdateKinesisStreamingDestination => call!(kinesis_destinations::update),
     }
 }
 

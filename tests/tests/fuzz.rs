@@ -566,6 +566,24 @@ fn corpus(arns: &Arns) -> Vec<(String, Value)> {
         ),
         ("GetResourcePolicy", json!({ "ResourceArn": arns.table })),
         (
+            "EnableKinesisStreamingDestination",
+            json!({ "TableName": TABLE, "StreamArn": "arn:aws:kinesis:us-east-1:000000000000:stream/fuzz",
+                    "EnableKinesisStreamingConfiguration": { "ApproximateCreationDateTimePrecision": "MICROSECOND" } }),
+        ),
+        (
+            "UpdateKinesisStreamingDestination",
+            json!({ "TableName": TABLE, "StreamArn": "arn:aws:kinesis:us-east-1:000000000000:stream/fuzz",
+                    "UpdateKinesisStreamingConfiguration": { "ApproximateCreationDateTimePrecision": "MILLISECOND" } }),
+        ),
+        (
+            "DescribeKinesisStreamingDestination",
+            json!({ "TableName": TABLE }),
+        ),
+        (
+            "DisableKinesisStreamingDestination",
+            json!({ "TableName": TABLE, "StreamArn": "arn:aws:kinesis:us-east-1:000000000000:stream/fuzz" }),
+        ),
+        (
             "DeleteResourcePolicy",
             json!({ "ResourceArn": arns.table, "ExpectedRevisionId": "1764000000000" }),
         ),

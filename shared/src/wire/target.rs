@@ -37,6 +37,10 @@ pub enum Op {
     PutResourcePolicy,
     GetResourcePolicy,
     DeleteResourcePolicy,
+    EnableKinesisStreamingDestination,
+    DisableKinesisStreamingDestination,
+    DescribeKinesisStreamingDestination,
+    UpdateKinesisStreamingDestination,
     // data plane
     PutItem,
     GetItem,
@@ -64,7 +68,7 @@ const STREAMS_PREFIX: &str = "DynamoDBStreams_20120810.";
 
 impl Op {
     /// Every operation, in declaration order (`op as usize` indexes it).
-    pub const ALL: [Op; 49] = [
+    pub const ALL: [Op; 53] = [
         Op::CreateTable,
         Op::DescribeTable,
         Op::ListTables,
@@ -97,6 +101,10 @@ impl Op {
         Op::PutResourcePolicy,
         Op::GetResourcePolicy,
         Op::DeleteResourcePolicy,
+        Op::EnableKinesisStreamingDestination,
+        Op::DisableKinesisStreamingDestination,
+        Op::DescribeKinesisStreamingDestination,
+        Op::UpdateKinesisStreamingDestination,
         Op::PutItem,
         Op::GetItem,
         Op::UpdateItem,
@@ -162,6 +170,10 @@ impl Op {
             "PutResourcePolicy" => PutResourcePolicy,
             "GetResourcePolicy" => GetResourcePolicy,
             "DeleteResourcePolicy" => DeleteResourcePolicy,
+            "EnableKinesisStreamingDestination" => EnableKinesisStreamingDestination,
+            "DisableKinesisStreamingDestination" => DisableKinesisStreamingDestination,
+            "DescribeKinesisStreamingDestination" => DescribeKinesisStreamingDestination,
+            "UpdateKinesisStreamingDestination" => UpdateKinesisStreamingDestination,
             "PutItem" => PutItem,
             "GetItem" => GetItem,
             "UpdateItem" => UpdateItem,
@@ -237,6 +249,10 @@ impl Op {
             PutResourcePolicy => "PutResourcePolicy",
             GetResourcePolicy => "GetResourcePolicy",
             DeleteResourcePolicy => "DeleteResourcePolicy",
+            EnableKinesisStreamingDestination => "EnableKinesisStreamingDestination",
+            DisableKinesisStreamingDestination => "DisableKinesisStreamingDestination",
+            DescribeKinesisStreamingDestination => "DescribeKinesisStreamingDestination",
+            UpdateKinesisStreamingDestination => "UpdateKinesisStreamingDestination",
             PutItem => "PutItem",
             GetItem => "GetItem",
             UpdateItem => "UpdateItem",

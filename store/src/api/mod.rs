@@ -10,6 +10,7 @@ pub mod get_item;
 pub mod idempotency;
 pub mod imports;
 pub mod item_write;
+pub mod kinesis_destinations;
 pub mod partiql;
 pub mod put_item;
 pub mod query;

@@ -408,10 +408,12 @@ pub fn log_detail(meta: &TableMeta) -> LogDetail {
 /// [`log_detail`] of table `meta` (its PITR setting) with a stream of this view type.
 pub fn log_detail_with_stream(meta: &TableMeta, stream_view: Option<&str>) -> LogDetail {
     use crate::streams::records::{shows_new_images, shows_old_images};
-    let pitr = crate::backup::pitr(meta).is_some_and(|p| p.enabled);
-    let indexed = pitr || stream_view.is_some();
-    let old = pitr || stream_view.is_some_and(shows_old_images);
-    let new = pitr || stream_view.is_some_and(shows_new_images);
+    // Point-in-time recovery and a Kinesis destination read both images of every change.
+    let full = crate::backup::pitr(meta).is_some_and(|p| p.enabled)
+        || crate::kinesis::active(meta).is_some();
+    let indexed = full || stream_view.is_some();
+    let old = full || stream_view.is_some_and(shows_old_images);
+    let new = full || stream_view.is_some_and(shows_new_images);
     match (indexed, old, new) {
         (false, _, _) => LogDetail::FeedOnly,
         (true, true, true) => LogDetail::Full,

@@ -699,6 +699,27 @@ impl Storage {
     }
 
     /// Every catalog record whose key starts with `prefix`, in key order.
+    /// A sequence number kept under meta `key` (a log consumer's checkpoint); `None` if
+    /// none was kept.
+    pub fn seq_mark(&self, key: &str) -> Result<Option<u64>, StorageError> {
+        for (found, value) in self.list_meta(key)? {
+            if found == key {
+                let text = std::str::from_utf8(&value)
+                    .map_err(|_| StorageError::Corrupt(value.clone()))?;
+                return text
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| StorageError::Corrupt(value.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Keeps `seq` under meta `key`, durably ([`Storage::seq_mark`] reads it).
+    pub async fn put_seq_mark(&self, key: &str, seq: u64) -> Result<(), StorageError> {
+        self.put_meta(key, Some(seq.to_string().into_bytes())).await
+    }
+
     pub fn list_meta(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
         let meta = &self.committer.engine.meta;
         // The engine rejects an empty prefix; the whole keyspace is what it means.

@@ -230,26 +230,12 @@ pub async fn remove(app: &App, name: &str) -> Result<(), StorageError> {
 
 /// The last handled sequence number of a trigger (`None`: nothing handled yet).
 pub fn checkpoint(app: &App, name: &str) -> Result<Option<u64>, StorageError> {
-    let key = format!("{CHECKPOINT_PREFIX}{name}");
-    for (k, value) in app.storage.list_meta(&key)? {
-        if k == key {
-            let text =
-                std::str::from_utf8(&value).map_err(|_| StorageError::Corrupt(value.clone()))?;
-            return text
-                .parse()
-                .map(Some)
-                .map_err(|_| StorageError::Corrupt(value.clone()));
-        }
-    }
-    Ok(None)
+    app.storage.seq_mark(&format!("{CHECKPOINT_PREFIX}{name}"))
 }
 
 pub async fn save_checkpoint(app: &App, name: &str, seq: u64) -> Result<(), StorageError> {
     app.storage
-        .put_meta(
-            &format!("{CHECKPOINT_PREFIX}{name}"),
-            Some(seq.to_string().into_bytes()),
-        )
+        .put_seq_mark(&format!("{CHECKPOINT_PREFIX}{name}"), seq)
         .await
 }
 

@@ -1,0 +1,307 @@
+//! Delivery to Kinesis: a supervisor that keeps one worker per active destination, and the
+//! worker that sends a table's changes with PutRecords.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use shared::model::size::item_size;
+use shared::wire::sigv4::sign::{Credentials, Signer};
+
+use super::{active, Destination};
+use crate::app::App;
+use crate::storage::{Cause, ChangeRecord};
+use crate::triggers::dispatch::backoff;
+
+/// PutRecords' limit on records per call.
+const RECORDS_PER_CALL: usize = 500;
+/// How often the supervisor looks for destinations enabled, changed or disabled.
+const SUPERVISE_EVERY: Duration = Duration::from_millis(500);
+/// The first retry's pause; retries double it up to `triggers::dispatch`'s cap.
+const RETRY_BASE: Duration = Duration::from_millis(100);
+const CHECKPOINT_PREFIX: &str = "kinesis/checkpoint/";
+
+/// Runs workers for the active destinations of every table, restarting one whose
+/// destination was enabled anew and stopping one whose destination is gone (a worker
+/// follows precision updates itself). Returns at once when
+/// the store has no `--kinesis-endpoint`.
+pub async fn run_supervisor(app: Arc<App>) {
+    let Some(endpoint) = app.config.kinesis_endpoint.clone() else {
+        return;
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the Kinesis HTTP client");
+            return;
+        }
+    };
+    let mut running: HashMap<String, (Destination, tokio::task::JoinHandle<()>)> = HashMap::new();
+    loop {
+        let mut wanted = HashMap::new();
+        for table in app.catalog.all() {
+            if let Some(destination) = active(&table) {
+                wanted.insert(table.table_uuid.clone(), (table, destination));
+            }
+        }
+        running.retain(|uuid, (destination, worker)| {
+            let same = |d: &Destination| {
+                (&d.stream_arn, d.start_seq) == (&destination.stream_arn, destination.start_seq)
+            };
+            let keep = wanted.get(uuid).is_some_and(|(_, d)| same(d));
+            if !keep {
+                worker.abort();
+            }
+            keep
+        });
+        for (uuid, (table, destination)) in wanted {
+            if running.contains_key(&uuid) {
+                continue;
+            }
+            let worker = Worker {
+                app: Arc::clone(&app),
+                client: client.clone(),
+                endpoint: endpoint.clone(),
+                table_name: table.name().to_string(),
+                table_id: table.table_id(),
+                checkpoint: format!("{CHECKPOINT_PREFIX}{uuid}/{}", destination.stream_arn),
+                destination: destination.clone(),
+            };
+            running.insert(uuid, (destination, tokio::spawn(worker.run())));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SUPERVISE_EVERY) => {}
+            _ = app.stopped() => return,
+        }
+    }
+}
+
+/// Sends one table's changes to one destination.
+struct Worker {
+    app: Arc<App>,
+    client: reqwest::Client,
+    endpoint: String,
+    table_name: String,
+    table_id: u64,
+    /// Meta key of the last delivered sequence number.
+    checkpoint: String,
+    destination: Destination,
+}
+
+impl Worker {
+    async fn run(self) {
+        let storage = &self.app.storage;
+        let mut watch = storage.watch_seq();
+        let mut position = loop {
+            match storage.seq_mark(&self.checkpoint) {
+                Ok(found) => break found.unwrap_or(self.destination.start_seq),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read a Kinesis checkpoint");
+                    tokio::time::sleep(RETRY_BASE * 10).await;
+                }
+            }
+        };
+        let mut signer = Signer::new(Credentials {
+            service: "kinesis".to_string(),
+            ..Credentials::from_env(stream_region(&self.destination.stream_arn))
+        });
+        loop {
+            let batch =
+                match storage.table_changes(self.table_id, position, u64::MAX, RECORDS_PER_CALL) {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read changes for Kinesis");
+                        tokio::time::sleep(RETRY_BASE * 10).await;
+                        continue;
+                    }
+                };
+            let Some(last) = batch.last().map(|r| r.seq) else {
+                let _ = tokio::time::timeout(Duration::from_secs(1), watch.changed()).await;
+                continue;
+            };
+            let precision = self.precision();
+            let records: Vec<Value> = batch
+                .iter()
+                .filter(|change| change.cause != Cause::TableDropped)
+                .map(|change| self.kinesis_record(change, &precision))
+                .collect();
+            self.put_records(&mut signer, records).await;
+            position = last;
+            let mut attempt = 0;
+            while let Err(e) = storage.put_seq_mark(&self.checkpoint, position).await {
+                attempt += 1;
+                tracing::error!(error = %e, "cannot save a Kinesis checkpoint");
+                tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
+            }
+        }
+    }
+
+    /// The destination's precision now: UpdateKinesisStreamingDestination changes it for
+    /// the changes sent after it.
+    fn precision(&self) -> String {
+        self.app
+            .catalog
+            .get(&self.table_name)
+            .and_then(|table| active(&table))
+            .filter(|d| d.stream_arn == self.destination.stream_arn)
+            .map_or_else(|| self.destination.precision.clone(), |d| d.precision)
+    }
+
+    /// A PutRecords entry: the change as DynamoDB writes it, keyed by the item's key.
+    fn kinesis_record(&self, change: &ChangeRecord, precision: &str) -> Value {
+        let micros = precision == "MICROSECOND";
+        let created = if micros {
+            change.time_ms.saturating_mul(1000)
+        } else {
+            change.time_ms
+        };
+        let images = [&change.new_image, &change.old_image];
+        let size = item_size(&change.keys)
+            + images
+                .iter()
+                .filter_map(|image| image.as_ref().map(item_size))
+                .sum::<usize>();
+        let mut dynamodb = json!({
+            "ApproximateCreationDateTime": created,
+            "ApproximateCreationDateTimePrecision": precision,
+            "Keys": change.keys,
+            "SizeBytes": size,
+        });
+        if let Some(new) = &change.new_image {
+            dynamodb["NewImage"] = json!(new);
+        }
+        if let Some(old) = &change.old_image {
+            dynamodb["OldImage"] = json!(old);
+        }
+        let identity = match change.cause {
+            Cause::Ttl => json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"}),
+            _ => Value::Null,
+        };
+        let data = json!({
+            "awsRegion": self.app.config.region,
+            "eventID": uuid::Uuid::new_v4().to_string(),
+            "eventName": crate::streams::records::event_name(change),
+            "userIdentity": identity,
+            "recordFormat": "application/json",
+            "tableName": self.table_name,
+            "dynamodb": dynamodb,
+            "eventSource": "aws:dynamodb",
+        });
+        let key_text = serde_json::to_string(&change.keys).unwrap_or_default();
+        json!({
+            "Data": base64::engine::general_purpose::STANDARD.encode(data.to_string()),
+            "PartitionKey": format!("{:032x}", xxhash_rust::xxh3::xxh3_128(key_text.as_bytes())),
+        })
+    }
+
+    /// Sends `records`, again and again with backoff, until every one is accepted: the
+    /// records a call failed (Kinesis answers per record) are sent again on their own.
+    async fn put_records(&self, signer: &mut Signer, mut records: Vec<Value>) {
+        let arn = &self.destination.stream_arn;
+        let name = arn.rsplit('/').next().unwrap_or_default();
+        let mut attempt = 0;
+        while !records.is_empty() {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
+            }
+            attempt += 1;
+            let body = json!({"StreamName": name, "StreamARN": arn, "Records": records});
+            match self.call(signer, body.to_string()).await {
+                Ok(answer) => records = rejected(records, &answer),
+                Err(e) => {
+                    tracing::warn!(stream = %arn, error = %e, "PutRecords failed; retrying");
+                }
+            }
+        }
+    }
+
+    async fn call(&self, signer: &mut Signer, body: String) -> Result<Value, String> {
+        let date = shared::wire::sigv4::amz_date(shared::clock::now_secs());
+        let url = reqwest::Url::parse(&self.endpoint).map_err(|e| e.to_string())?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            _ => return Err("the endpoint has no host".into()),
+        };
+        let content_type = "application/x-amz-json-1.1";
+        let target = "Kinesis_20131202.PutRecords";
+        let authorization = signer.authorization(
+            "POST",
+            "/",
+            &[
+                ("content-type", content_type),
+                ("host", &host),
+                ("x-amz-date", &date),
+                ("x-amz-target", target),
+            ],
+            body.as_bytes(),
+            &date,
+        );
+        let response = self
+            .client
+            .post(url)
+            .header("content-type", content_type)
+            .header("x-amz-date", &date)
+            .header("x-amz-target", target)
+            .header("authorization", authorization)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("HTTP {}: {text}", status.as_u16()));
+        }
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    }
+}
+
+/// The records a PutRecords answer did not accept (each answer entry with an `ErrorCode`),
+/// in their order; all of them if the answer does not account for each.
+fn rejected(records: Vec<Value>, answer: &Value) -> Vec<Value> {
+    let failed = answer["FailedRecordCount"].as_u64().unwrap_or(0);
+    let results = answer["Records"].as_array();
+    match results {
+        Some(results) if results.len() == records.len() => records
+            .into_iter()
+            .zip(results)
+            .filter(|(_, result)| result.get("ErrorCode").is_some())
+            .map(|(record, _)| record)
+            .collect(),
+        _ if failed == 0 && results.is_some() => Vec::new(),
+        _ => records,
+    }
+}
+
+/// The region of a Kinesis stream ARN.
+fn stream_region(arn: &str) -> &str {
+    arn.split(':').nth(3).unwrap_or("us-east-1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_records_kinesis_refused_are_sent_again() {
+        let records = vec![json!(1), json!(2), json!(3)];
+        let answer = json!({"FailedRecordCount": 1, "Records": [
+            {"SequenceNumber": "1", "ShardId": "s"},
+            {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow"},
+            {"SequenceNumber": "2", "ShardId": "s"}]});
+        assert_eq!(rejected(records.clone(), &answer), vec![json!(2)]);
+        let all_in = json!({"FailedRecordCount": 0, "Records": [{}, {}, {}]});
+        assert!(rejected(records.clone(), &all_in).is_empty());
+        assert_eq!(rejected(records.clone(), &json!({"odd": true})), records);
+        assert_eq!(
+            stream_region("arn:aws:kinesis:eu-west-1:123456789012:stream/s"),
+            "eu-west-1"
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! Kinesis streaming destinations: a table's item changes sent, as DynamoDB sends them, to
+//! a Kinesis data stream.
+//!
+//! EnableKinesisStreamingDestination records a destination in the table's catalog entry
+//! and switches the change log to keeping both images of the table's changes; the
+//! destination starts with the changes after that switch. [`deliver`] then sends them in
+//! commit order with PutRecords to `--kinesis-endpoint` (any Kinesis-compatible service),
+//! at least once: a worker keeps a durable checkpoint and retries a failed call with
+//! backoff until it succeeds or the destination is disabled. A table streams to one Kinesis
+//! data stream at a time, as in DynamoDB.
+//!
+//! Each Kinesis record's data is the JSON DynamoDB writes: `eventID`, `eventName`
+//! (INSERT/MODIFY/REMOVE), `tableName`, `recordFormat`, `eventSource`, `awsRegion`,
+//! `userIdentity` (the TTL service for TTL deletes) and `dynamodb` with
+//! `ApproximateCreationDateTime` (in the destination's precision), `Keys`, `NewImage`,
+//! `OldImage` and `SizeBytes`. Its partition key is derived from the item's key, so one
+//! item's changes stay in order on one shard.
+
+pub mod deliver;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalog::TableMeta;
+
+/// `TableMeta.settings` key of a table's destinations.
+const SETTINGS_KEY: &str = "kinesis_destinations";
+
+pub const ACTIVE: &str = "ACTIVE";
+pub const DISABLED: &str = "DISABLED";
+pub const PRECISIONS: &[&str] = &["MILLISECOND", "MICROSECOND"];
+
+/// One destination of a table, as its catalog entry keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Destination {
+    pub stream_arn: String,
+    /// [`ACTIVE`] or [`DISABLED`].
+    pub status: String,
+    /// `ApproximateCreationDateTimePrecision`: MILLISECOND or MICROSECOND.
+    pub precision: String,
+    /// The change log's head when it was enabled: it carries the changes after it.
+    pub start_seq: u64,
+}
+
+pub fn destinations(table: &TableMeta) -> Vec<Destination> {
+    table
+        .settings
+        .get(SETTINGS_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+pub fn store_destinations(table: &mut TableMeta, destinations: &[Destination]) {
+    if let Ok(value) = serde_json::to_value(destinations) {
+        table.settings.insert(SETTINGS_KEY.to_string(), value);
+    }
+}
+
+/// The table's active destination, if any.
+pub fn active(table: &TableMeta) -> Option<Destination> {
+    destinations(table).into_iter().find(|d| d.status == ACTIVE)
+}
+
+/// Whether `arn` names a Kinesis data stream: `arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`.
+pub fn is_stream_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [arn_, partition, service, region, account, resource] = parts.as_slice() else {
+        return false;
+    };
+    let name = resource.strip_prefix("stream/").unwrap_or_default();
+    *arn_ == "arn"
+        && partition.starts_with("aws")
+        && *service == "kinesis"
+        && !region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// `KinesisDataStreamDestination`, as DescribeKinesisStreamingDestination lists it.
+pub fn describe(destination: &Destination) -> Value {
+    serde_json::json!({
+        "StreamArn": destination.stream_arn,
+        "DestinationStatus": destination.status,
+        "ApproximateCreationDateTimePrecision": destination.precision,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinesis_stream_arns_are_recognised() {
+        assert!(is_stream_arn(
+            "arn:aws:kinesis:us-east-1:123456789012:stream/orders-changes"
+        ));
+        for bad in [
+            "arn:aws:kinesis:us-east-1:123456789012:stream/",
+            "arn:aws:sqs:us-east-1:123456789012:stream/x",
+            "arn:aws:kinesis:us-east-1:1234:stream/x",
+            "arn:aws:kinesis:us-east-1:123456789012:table/x",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/a b",
+            "stream/x",
+        ] {
+            assert!(!is_stream_arn(bad), "{bad}");
+        }
+    }
+}
