@@ -2,7 +2,7 @@
 //! ephemeral port speaking PutRecords): the four operations with their states and errors;
 //! each item change arriving once enabled, in order, in DynamoDB's record shape, signed for
 //! Kinesis; a refused call and a refused record sent again; the precision changed; delivery
-//! resuming after a restart; nothing sent once disabled.
+//! resuming after a restart; nothing sent once disabled; the delivery metrics.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -242,6 +242,12 @@ async fn item_changes_reach_the_kinesis_stream_in_order() {
             .unwrap()
             < 10_000_000_000_000
     );
+
+    // Counted: the accepted records, and the two retries (the failed call, the refused
+    // record).
+    let endpoint = store.endpoint();
+    assert!(metric(&endpoint, "store_kinesis_records_delivered_total").await >= 3.0);
+    assert!(metric(&endpoint, "store_kinesis_retries_total").await >= 2.0);
 
     // Microseconds from now on.
     let updated = ok(ddb

@@ -8,8 +8,8 @@
 //! fails and says so, rather than passing without having checked anything.
 //!
 //! The traffic below is chosen so that every series the dashboards read exists: some
-//! series (throttling, TTL deletes, trigger lag, request errors) only appear after their
-//! first event, so the test causes each event once.
+//! series (throttling, TTL deletes, trigger and Kinesis lag, request errors) only appear
+//! after their first event, so the test causes each event once.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -460,6 +460,13 @@ async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) -> tokio::tas
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 201, "creating the trigger");
+    // And a Kinesis streaming destination: its worker publishes its lag likewise.
+    ok(direct
+        .enable_kinesis_streaming_destination()
+        .table_name(&streamed)
+        .stream_arn("arn:aws:kinesis:us-east-1:000000000000:stream/obs")
+        .send()
+        .await);
 
     // Contributor Insights on both tables: a key read on one, a key refused on the other
     // (the 1-WCU table stays in debt for minutes), in every 1 s report period.
@@ -528,6 +535,9 @@ async fn every_dashboard_expression_returns_data_from_a_live_cluster() {
             "1".into(),
             "--contributor-insights-period".into(),
             "1".into(),
+            // Never reached: a destination's lag gauge appears before anything is sent.
+            "--kinesis-endpoint".into(),
+            "http://127.0.0.1:9".into(),
         ],
         ..Default::default()
     });

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use shared::model::size::item_size;
 use shared::wire::sigv4::sign::{Credentials, Signer};
 
-use super::{active, Destination};
+use super::{
+    active, Destination, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
+};
 use crate::app::App;
 use crate::storage::{Cause, ChangeRecord};
 use crate::triggers::dispatch::backoff;
@@ -111,6 +113,16 @@ impl Worker {
             ..Credentials::from_env(stream_region(&self.destination.stream_arn))
         });
         loop {
+            // Records below the trim horizon are gone (retention passed while the endpoint
+            // was down): count them and go on.
+            if let Ok(first) = crate::streams::trim_horizon(&self.app) {
+                if position.saturating_add(1) < first {
+                    tracing::warn!(table = %self.table_name, from = position, to = first - 1, "changes trimmed before Kinesis accepted them");
+                    ::metrics::counter!(TRIMMED_TOTAL, "table" => self.table_name.clone())
+                        .increment(first - 1 - position);
+                    position = first - 1;
+                }
+            }
             let batch =
                 match storage.table_changes(self.table_id, position, u64::MAX, RECORDS_PER_CALL) {
                     Ok(batch) => batch,
@@ -121,9 +133,13 @@ impl Worker {
                     }
                 };
             let Some(last) = batch.last().map(|r| r.seq) else {
+                ::metrics::gauge!(LAG_SECONDS, "table" => self.table_name.clone()).set(0.0);
                 let _ = tokio::time::timeout(Duration::from_secs(1), watch.changed()).await;
                 continue;
             };
+            let oldest = batch.first().map_or(0, |r| r.time_ms);
+            ::metrics::gauge!(LAG_SECONDS, "table" => self.table_name.clone())
+                .set(shared::clock::now_ms().saturating_sub(oldest) as f64 / 1000.0);
             let precision = self.precision();
             let records: Vec<Value> = batch
                 .iter()
@@ -207,12 +223,18 @@ impl Worker {
         let mut attempt = 0;
         while !records.is_empty() {
             if attempt > 0 {
+                ::metrics::counter!(RETRIES_TOTAL, "table" => self.table_name.clone()).increment(1);
                 tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
             }
             attempt += 1;
             let body = json!({"StreamName": name, "StreamARN": arn, "Records": records});
             match self.call(signer, body.to_string()).await {
-                Ok(answer) => records = rejected(records, &answer),
+                Ok(answer) => {
+                    let sent = records.len();
+                    records = rejected(records, &answer);
+                    ::metrics::counter!(RECORDS_DELIVERED_TOTAL, "table" => self.table_name.clone())
+                        .increment((sent - records.len()) as u64);
+                }
                 Err(e) => {
                     tracing::warn!(stream = %arn, error = %e, "PutRecords failed; retrying");
                 }

@@ -15,8 +15,22 @@
 //! `ApproximateCreationDateTime` (in the destination's precision), `Keys`, `NewImage`,
 //! `OldImage` and `SizeBytes`. Its partition key is derived from the item's key, so one
 //! item's changes stay in order on one shard.
+//!
+//! Metrics, by table: `store_kinesis_records_delivered_total`, `store_kinesis_retries_total`,
+//! `store_kinesis_lag_seconds` (age of the oldest change not yet accepted) and
+//! `store_kinesis_trimmed_records_total` (changes the log's retention dropped before a
+//! long outage of the endpoint ended).
 
 pub mod deliver;
+
+/// Records Kinesis accepted, by table.
+pub const RECORDS_DELIVERED_TOTAL: &str = "store_kinesis_records_delivered_total";
+/// PutRecords calls sent again (a failed call, or refused records), by table.
+pub const RETRIES_TOTAL: &str = "store_kinesis_retries_total";
+/// Age of the oldest change not yet accepted (0 when caught up), by table.
+pub const LAG_SECONDS: &str = "store_kinesis_lag_seconds";
+/// Changes the log trimmed before they could be sent, by table.
+pub const TRIMMED_TOTAL: &str = "store_kinesis_trimmed_records_total";
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
