@@ -668,6 +668,38 @@ async fn an_incremental_export_writes_each_changed_items_last_state() {
             .incremental_export_specification(window(view))
     };
 
+    // A window without changes: no lines, but a data file all the same (DynamoDB writes
+    // at least one). The samples were put over a second before `from`.
+    let quiet = ok(ddb
+        .export_table_to_point_in_time()
+        .table_arn(&table_arn)
+        .s3_bucket("changes")
+        .s3_prefix("quiet")
+        .export_type(ExportType::IncrementalExport)
+        .incremental_export_specification(
+            IncrementalExportSpecification::builder()
+                .export_from_time(aws_sdk_dynamodb::primitives::DateTime::from_secs_f64(
+                    from.as_secs_f64() - 1.05,
+                ))
+                .export_to_time(from)
+                .build(),
+        )
+        .send()
+        .await);
+    let quiet = completed_export(
+        &ddb,
+        quiet
+            .export_description()
+            .and_then(|d| d.export_arn())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(quiet.item_count(), Some(0));
+    let (_, lines) = exported_lines(&s3.path().join("changes"), quiet.export_manifest().unwrap());
+    assert!(lines.is_empty());
+    let files = s3.path().join("changes/quiet/AWSDynamoDB/data");
+    assert_eq!(std::fs::read_dir(files).unwrap().count(), 1);
+
     // Refused: an ExportTime, a missing start, a start outside the recovery window, an end
     // not after the start, a window shorter than the shortest, a window on a full export.
     let refusals = [

@@ -313,11 +313,7 @@ fn write_files<T>(
         let chunk = chunk.map_err(|e| std::io::Error::other(e.message.unwrap_or_default()))?;
         for source in &chunk {
             if current.as_ref().is_none_or(|f| f.items >= ITEMS_PER_FILE) {
-                let extension = match record.export_format.as_str() {
-                    "ION" => "ion",
-                    _ => "json",
-                };
-                let key = format!("{data}/{}-{files:05}.{extension}.gz", record.job.id);
+                let key = data_file_key(record, files);
                 files += 1;
                 if let Some(full) = current.replace(DataFile::create(root, key)?) {
                     manifest.push_str(&full.finish()?);
@@ -331,15 +327,31 @@ fn write_files<T>(
             count += 1;
         }
     }
-    if let Some(last) = current {
-        manifest.push_str(&last.finish()?);
-    }
+    // DynamoDB writes at least one data file, empty for an empty table (or window).
+    let last = match current {
+        Some(last) => last,
+        None => DataFile::create(root, data_file_key(record, 0))?,
+    };
+    manifest.push_str(&last.finish()?);
     write_object(
         root,
         &format!("{base}/manifest-files.json"),
         manifest.as_bytes(),
     )?;
     Ok((count, bytes))
+}
+
+/// The key of an export's data file number `n`.
+fn data_file_key(record: &ExportRecord, n: usize) -> String {
+    let extension = match record.export_format.as_str() {
+        "ION" => "ion",
+        _ => "json",
+    };
+    format!(
+        "{}/{}-{n:05}.{extension}.gz",
+        record.data_dir(),
+        record.job.id
+    )
 }
 
 /// A data file being written: gzipped JSON lines, hashed as they reach the disk.
