@@ -103,6 +103,13 @@ async fn put_samples(ddb: &aws_sdk_dynamodb::Client, table: &str, count: usize) 
     }
 }
 
+/// Creates `table` (key `pk`), turns PITR on and puts `sample(0)` .. `sample(count - 1)`.
+async fn pitr_table_with_samples(ddb: &aws_sdk_dynamodb::Client, table: &str, count: usize) {
+    create_hash_table(ddb, table).await;
+    enable_pitr(ddb, table).await;
+    put_samples(ddb, table, count).await;
+}
+
 /// A time over a second clear of every write before the call and every write after it, so
 /// that no rounding of times puts a write on the wrong side of it.
 async fn a_moment_apart() -> aws_sdk_dynamodb::primitives::DateTime {
@@ -506,9 +513,7 @@ async fn backups_and_point_in_time_restores_keep_every_item_across_chunks() {
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let table = unique_name("chunked");
-    create_hash_table(&ddb, &table).await;
-    enable_pitr(&ddb, &table).await;
-    put_samples(&ddb, &table, 1234).await;
+    pitr_table_with_samples(&ddb, &table, 1234).await;
     let original = scan_all(&ddb, &table).await;
     let backup = ok(ddb
         .create_backup()
@@ -597,9 +602,7 @@ async fn an_export_does_not_wait_for_a_long_import() {
 
     // Started after the import, the export finishes while the import still reads.
     let table = unique_name("exported");
-    create_hash_table(&ddb, &table).await;
-    enable_pitr(&ddb, &table).await;
-    put_samples(&ddb, &table, 3).await;
+    pitr_table_with_samples(&ddb, &table, 3).await;
     let table_arn = table_arn(&ddb, &table).await;
     let export = ok(ddb
         .export_table_to_point_in_time()
@@ -629,9 +632,7 @@ async fn an_incremental_export_writes_each_changed_items_last_state() {
     let store = store_with_s3(s3.path(), &[("STORE_INCREMENTAL_EXPORT_MIN_WINDOW", "1")]);
     let ddb = store.client();
     let table = unique_name("changing");
-    create_hash_table(&ddb, &table).await;
-    enable_pitr(&ddb, &table).await;
-    put_samples(&ddb, &table, 4).await;
+    pitr_table_with_samples(&ddb, &table, 4).await;
     let table_arn = table_arn(&ddb, &table).await;
     let put = |item: HashMap<String, AttributeValue>| {
         ddb.put_item()
@@ -867,9 +868,7 @@ async fn an_ion_export_imports_back() {
     let store = store_with_s3(s3.path(), &[]);
     let ddb = store.client();
     let source = unique_name("ionsource");
-    create_hash_table(&ddb, &source).await;
-    enable_pitr(&ddb, &source).await;
-    put_samples(&ddb, &source, 40).await;
+    pitr_table_with_samples(&ddb, &source, 40).await;
     let original = scan_all(&ddb, &source).await;
     let table_arn = table_arn(&ddb, &source).await;
 
