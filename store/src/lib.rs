@@ -142,14 +142,24 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     });
     // At zero from the start, so an overload alert has a series to watch.
     ::metrics::counter!(metrics::SHED_REQUESTS_TOTAL).absolute(0);
-    // Every DynamoDB call straight to the API handler, the rest through the router.
-    let service = api_first(server::router(server.clone()), move |request| {
-        server::api_call(State(server.clone()), request)
-    });
+    // Every DynamoDB call straight to the API handler, the rest through the router. Each
+    // connection's service knows its peer's address, which policies may name
+    // (`aws:SourceIp`), without a per-request extension to allocate.
+    let router = server::router(server.clone());
+    let per_connection = tower::service_fn(
+        move |incoming: axum::serve::IncomingStream<'_, tokio::net::TcpListener>| {
+            let peer = incoming.remote_addr().ip();
+            let server = server.clone();
+            let service = api_first(router.clone(), move |request| {
+                server::api_call(State(server.clone()), request, peer)
+            });
+            std::future::ready(Ok::<_, std::convert::Infallible>(service))
+        },
+    );
     println!("store listening on {listen}");
     let _ = std::io::stdout().flush();
     tracing::info!(%listen, "serving");
-    axum::serve(listener, axum::ServiceExt::into_make_service(service))
+    axum::serve(listener, per_connection)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             tracing::info!("stopping: finishing requests in flight");

@@ -233,7 +233,12 @@ fn json_response(value: &impl serde::Serialize) -> Response<Body> {
 }
 
 // Takes the whole request: axum's `HeaderMap` extractor would clone the headers.
-pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>) -> Response<Body> {
+/// One API call from the client at `peer`.
+pub async fn api_call(
+    State(server): State<Arc<Server>>,
+    request: Request<Body>,
+    peer: std::net::IpAddr,
+) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     let request_id = server.request_ids.next();
@@ -278,7 +283,7 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     if let Err(e) = sigv4::verify::authenticate(keys, &app.config.region, &signed, relayed) {
         return error::error(&e, request_id);
     }
-    if let Err(e) = crate::policy::authorize(app, &headers, relayed, op, &body) {
+    if let Err(e) = crate::policy::authorize(app, (&headers, Some(peer)), relayed, op, &body) {
         return error::error(&e, request_id);
     }
     let started = Instant::now();

@@ -2,8 +2,8 @@
 //! file: Put/Get/DeleteResourcePolicy with revision ids and conditional updates, a policy
 //! given to CreateTable, and enforcement: an explicit deny refuses a caller of the store's
 //! own account, a caller of another account gets only what a policy allows (on the table,
-//! its index, its stream), policies survive a restart, and calls relayed by a dax-proxy node
-//! are the cluster's role.
+//! its index, its stream), conditions on the caller's address, policies survive a restart,
+//! and calls relayed by a dax-proxy node are the cluster's role.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -302,6 +302,34 @@ async fn resource_policies_are_revised_and_enforced() {
         .send()
         .await);
     assert_eq!(attached.policy(), Some(table_policy(&born_arn).as_str()));
+
+    // Conditions on the caller's address read the connection's peer: these clients come
+    // from 127.0.0.1, outside 10.0.0.0/8 and inside 127.0.0.0/8.
+    let by_address = serde_json::json!({
+        "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "dynamodb:Scan", "Resource": born_arn,
+             "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+            {"Effect": "Deny", "Principal": "*", "Action": "dynamodb:DescribeTable", "Resource": born_arn,
+             "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}
+        ]
+    });
+    ok(admin
+        .put_resource_policy()
+        .resource_arn(&born_arn)
+        .policy(by_address.to_string())
+        .send()
+        .await);
+    denied(admin.scan().table_name(&born).send().await, "dynamodb:Scan");
+    denied(
+        admin.describe_table().table_name(&born).send().await,
+        "dynamodb:DescribeTable",
+    );
+    ok(admin
+        .get_item()
+        .table_name(&born)
+        .key("pk", s("x"))
+        .send()
+        .await);
 
     // Through a dax-proxy node a call is the cluster's role, not the node's client (as
     // DAX calls DynamoDB with its own role): eve's denial does not follow her there, and

@@ -5,8 +5,9 @@
 //! `Principal`/`NotPrincipal` (`"*"`, `{"AWS": ARN, account id or a list}`; service
 //! principals never match a caller of this store), `Action`/`NotAction`,
 //! `Resource`/`NotResource`, and `Condition` blocks on the keys this store knows
-//! (`aws:PrincipalArn`, `aws:PrincipalAccount`) with the string and ARN operators. Anything
-//! else is refused when the policy is put, so no statement is silently ignored.
+//! (`aws:PrincipalArn`, `aws:PrincipalAccount` with the string and ARN operators,
+//! `aws:SourceIp` with `IpAddress`/`NotIpAddress`). Anything else is refused when the policy
+//! is put, so no statement is silently ignored.
 
 use serde_json::Value;
 use shared::wire::error::ApiError;
@@ -61,6 +62,9 @@ pub enum Operator {
     StringNotEqualsIgnoreCase,
     StringLike,
     StringNotLike,
+    /// The caller's address in one of the values' CIDR blocks.
+    IpAddress,
+    NotIpAddress,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,8 +75,10 @@ pub struct Condition {
     pub values: Vec<String>,
 }
 
-/// The condition keys this store can fill in for a request.
-pub const KNOWN_KEYS: [&str; 2] = ["aws:principalarn", "aws:principalaccount"];
+/// The string condition keys this store fills in for a request.
+pub const STRING_KEYS: [&str; 2] = ["aws:principalarn", "aws:principalaccount"];
+/// The address condition key: the caller's IP address.
+pub const SOURCE_IP: &str = "aws:sourceip";
 
 fn invalid(detail: impl std::fmt::Display) -> ApiError {
     ApiError::validation(format!("Invalid policy document: {detail}"))
@@ -244,6 +250,8 @@ fn conditions(block: &Value) -> Result<Vec<Condition>, ApiError> {
             "StringNotEqualsIgnoreCase" => Operator::StringNotEqualsIgnoreCase,
             "StringLike" | "ArnLike" => Operator::StringLike,
             "StringNotLike" | "ArnNotLike" => Operator::StringNotLike,
+            "IpAddress" => Operator::IpAddress,
+            "NotIpAddress" => Operator::NotIpAddress,
             other => {
                 return Err(invalid(format!(
                     "condition operator {other} is not supported by this store"
@@ -255,17 +263,64 @@ fn conditions(block: &Value) -> Result<Vec<Condition>, ApiError> {
             .ok_or_else(|| invalid("a condition operator needs an object of keys"))?;
         for (key, values) in tests {
             let key = key.to_ascii_lowercase();
-            if !KNOWN_KEYS.contains(&key.as_str()) {
+            let address = matches!(operator, Operator::IpAddress | Operator::NotIpAddress);
+            let known = match address {
+                true => key == SOURCE_IP,
+                false => STRING_KEYS.contains(&key.as_str()),
+            };
+            if !known {
                 return Err(invalid(format!(
-                    "condition key {key} is not supported by this store"
+                    "condition key {key} is not supported by this store with {operator_name}"
                 )));
+            }
+            let values = strings(values)?;
+            if let Some(bad) = values.iter().find(|v| address && Cidr::parse(v).is_none()) {
+                return Err(invalid(format!("{bad} is not an IP address or CIDR block")));
             }
             conditions.push(Condition {
                 operator,
                 key,
-                values: strings(values)?,
+                values,
             });
         }
     }
     Ok(conditions)
+}
+
+/// An IPv4 or IPv6 CIDR block (`203.0.113.0/24`; a bare address is a block of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: std::net::IpAddr,
+    prefix: u32,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Option<Cidr> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix.parse::<u32>().ok()?)),
+            None => (text, None),
+        };
+        let network: std::net::IpAddr = address.parse().ok()?;
+        let bits = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(bits);
+        (prefix <= bits).then_some(Cidr { network, prefix })
+    }
+
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        let bits = |a: std::net::IpAddr| -> u128 {
+            match a {
+                std::net::IpAddr::V4(v4) => u128::from(u32::from(v4)) << 96,
+                std::net::IpAddr::V6(v6) => u128::from(v6),
+            }
+        };
+        if self.network.is_ipv4() != address.is_ipv4() {
+            return false;
+        }
+        // Both kinds are compared as their leading `prefix` bits (IPv4 in the top 32).
+        let mask = match self.prefix {
+            0 => 0,
+            p => u128::MAX << (128 - p),
+        };
+        bits(self.network) & mask == bits(address) & mask
+    }
 }

@@ -2,7 +2,7 @@
 //! a matching `Deny` wins; otherwise a matching `Allow` grants; otherwise the policy is
 //! silent and the caller's own account decides (`super::authorize`).
 
-use super::document::{Condition, Document, Effect, Listed, Operator, Principal, Statement};
+use super::document::{Cidr, Condition, Document, Effect, Listed, Operator, Principal, Statement};
 
 /// Who asks to do what to which resource.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +12,8 @@ pub struct Request<'a> {
     /// `dynamodb:GetItem`, ...
     pub action: &'a str,
     pub resource: &'a str,
+    /// The caller's address (`aws:SourceIp`), when known.
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,10 +65,22 @@ fn principal_matches(principal: &Principal, request: &Request<'_>) -> bool {
 }
 
 fn condition_holds(condition: &Condition, request: &Request<'_>) -> bool {
+    if let Operator::IpAddress | Operator::NotIpAddress = condition.operator {
+        // No known address: the key is absent, and IAM's conditions on it do not hold.
+        let Some(address) = request.source_ip else {
+            return false;
+        };
+        let inside = condition
+            .values
+            .iter()
+            .filter_map(|v| Cidr::parse(v))
+            .any(|block| block.contains(address));
+        return inside == (condition.operator == Operator::IpAddress);
+    }
     let actual = match condition.key.as_str() {
         "aws:principalarn" => request.principal_arn,
         "aws:principalaccount" => request.principal_account,
-        // Refused when the policy was put (`document::KNOWN_KEYS`).
+        // Refused when the policy was put (`document::STRING_KEYS`).
         _ => return false,
     };
     let any = |test: &dyn Fn(&str) -> bool| condition.values.iter().any(|v| test(v));
@@ -77,6 +91,7 @@ fn condition_holds(condition: &Condition, request: &Request<'_>) -> bool {
         Operator::StringNotEqualsIgnoreCase => !any(&|v| v.eq_ignore_ascii_case(actual)),
         Operator::StringLike => any(&|v| glob(v, actual)),
         Operator::StringNotLike => !any(&|v| glob(v, actual)),
+        Operator::IpAddress | Operator::NotIpAddress => false,
     }
 }
 
@@ -123,6 +138,7 @@ mod tests {
             principal_account: account,
             action,
             resource,
+            source_ip: "10.1.2.3".parse().ok(),
         }
     }
 
@@ -169,6 +185,52 @@ mod tests {
     }
 
     #[test]
+    fn address_conditions_read_the_callers_address() {
+        let policy = parse(&format!(
+            r#"{{"Statement":[
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:Scan","Resource":"{TABLE}",
+                  "Condition":{{"NotIpAddress":{{"aws:SourceIp":["10.0.0.0/8","2001:db8::/32"]}}}}}},
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:Query","Resource":"{TABLE}",
+                  "Condition":{{"IpAddress":{{"aws:SourceIp":"10.1.2.3"}}}}}}
+            ]}}"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let caller = "arn:aws:iam::000000000000:user/x";
+        let from = |ip: Option<&str>, action: &'static str| {
+            let mut r = request(caller, action, TABLE);
+            r.source_ip = ip.and_then(|ip| ip.parse().ok());
+            evaluate(&policy, &r)
+        };
+        assert_eq!(from(Some("10.1.2.3"), "dynamodb:Scan"), Verdict::Silent);
+        assert_eq!(from(Some("2001:db8::1"), "dynamodb:Scan"), Verdict::Silent);
+        assert_eq!(from(Some("192.0.2.1"), "dynamodb:Scan"), Verdict::Deny);
+        assert_eq!(from(Some("10.1.2.3"), "dynamodb:Query"), Verdict::Deny);
+        assert_eq!(from(Some("10.1.2.4"), "dynamodb:Query"), Verdict::Silent);
+        // No known address: the key is absent and neither condition holds.
+        assert_eq!(from(None, "dynamodb:Scan"), Verdict::Silent);
+        assert_eq!(from(None, "dynamodb:Query"), Verdict::Silent);
+    }
+
+    #[test]
+    fn cidr_blocks_match_their_prefix() {
+        let block = |text: &str| Cidr::parse(text).unwrap_or_else(|| panic!("{text}"));
+        let ip = |text: &str| {
+            text.parse::<std::net::IpAddr>()
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert!(block("0.0.0.0/0").contains(ip("203.0.113.9")));
+        assert!(block("203.0.113.0/24").contains(ip("203.0.113.255")));
+        assert!(!block("203.0.113.0/24").contains(ip("203.0.114.0")));
+        assert!(block("203.0.113.7").contains(ip("203.0.113.7")));
+        assert!(!block("203.0.113.7").contains(ip("203.0.113.8")));
+        assert!(!block("10.0.0.0/8").contains(ip("::ffff:10.0.0.1")));
+        assert!(block("::/0").contains(ip("2001:db8::5")));
+        for bad in ["10.0.0.0/33", "::/129", "10.0.0/8", "host", "10.0.0.0/x"] {
+            assert!(Cidr::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
     fn documents_outside_what_this_store_evaluates_are_refused() {
         for bad in [
             "not json",
@@ -179,7 +241,9 @@ mod tests {
             r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","NotAction":"x","Resource":"*"}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"bob"},"Action":"*","Resource":"*"}}"#,
-            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/99"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:PrincipalArn":"10.0.0.0/8"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"dynamodb:LeadingKeys":"a"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Extra":1}}"#,
         ] {

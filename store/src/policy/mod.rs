@@ -177,14 +177,15 @@ impl Caller {
 }
 
 /// Refuses the call `op` with `body` if the policies of what it touches say so (module
-/// docs); `relayed` tells whether a dax-proxy node relays it. A body that is not JSON is
-/// let through: its handler answers it.
+/// docs); `source_ip` is the caller's address (a node's, for a call it relays), `relayed`
+/// tells whether a dax-proxy node relays it. A body that is not JSON is let through: its
+/// handler answers it.
 ///
 /// Until a policy is attached or a key names a principal, every caller is of this account
 /// and nothing can refuse it: the call costs two relaxed loads, nothing more.
 pub fn authorize(
     app: &App,
-    headers: &axum::http::HeaderMap,
+    (headers, source_ip): (&axum::http::HeaderMap, Option<std::net::IpAddr>),
     relayed: impl FnOnce() -> bool,
     op: Op,
     body: &[u8],
@@ -225,6 +226,7 @@ pub fn authorize(
                     principal_account: &caller.account,
                     action: &action,
                     resource: &resource,
+                    source_ip,
                 },
             ),
             None => Verdict::Silent,
