@@ -9,7 +9,7 @@ use std::sync::Arc;
 use shared::model::Item;
 use shared::wire::error::ApiError;
 
-use super::{durable_barrier, internal, key_text, with_images};
+use super::{changes_in_window, durable_barrier, key_text, with_images};
 use crate::app::App;
 use crate::catalog::TableMeta;
 use crate::storage::{Cause, Storage, TableLayout};
@@ -32,7 +32,7 @@ pub struct Changed {
 /// is left out: it neither was nor is.
 ///
 /// Holds one entry per changed item; the log is read from the first record of the window
-/// on (commit times never decrease along it).
+/// on (`super::changes_in_window`).
 pub async fn changes_between(
     app: &App,
     table: &TableMeta,
@@ -55,43 +55,28 @@ fn read(
     to_ms: u64,
 ) -> Result<Vec<Changed>, ApiError> {
     let mut changed: BTreeMap<String, Changed> = BTreeMap::new();
-    let mut after = storage
-        .first_change_seq_since(from_ms)
-        .map_err(internal)?
-        .saturating_sub(1);
-    'log: loop {
-        let records = storage
-            .table_changes(layout.table_id, after, u64::MAX, 1000)
-            .map_err(internal)?;
-        let Some(last) = records.last() else {
-            break;
-        };
-        after = last.seq;
-        for record in records {
-            if record.time_ms >= to_ms {
-                break 'log;
+    changes_in_window(storage, layout, (from_ms, to_ms), |record| {
+        if record.cause == Cause::TableDropped {
+            return Ok(());
+        }
+        with_images(&record)?;
+        match changed.entry(key_text(layout, &record.keys)) {
+            Entry::Vacant(slot) => {
+                slot.insert(Changed {
+                    keys: record.keys,
+                    before: record.old_image,
+                    after: record.new_image,
+                    last_change_ms: record.time_ms,
+                });
             }
-            if record.time_ms < from_ms || record.cause == Cause::TableDropped {
-                continue;
-            }
-            with_images(&record)?;
-            match changed.entry(key_text(layout, &record.keys)) {
-                Entry::Vacant(slot) => {
-                    slot.insert(Changed {
-                        keys: record.keys,
-                        before: record.old_image,
-                        after: record.new_image,
-                        last_change_ms: record.time_ms,
-                    });
-                }
-                Entry::Occupied(mut slot) => {
-                    let entry = slot.get_mut();
-                    entry.after = record.new_image;
-                    entry.last_change_ms = record.time_ms;
-                }
+            Entry::Occupied(mut slot) => {
+                let entry = slot.get_mut();
+                entry.after = record.new_image;
+                entry.last_change_ms = record.time_ms;
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(changed
         .into_values()
         .filter(|c| c.before.is_some() || c.after.is_some())

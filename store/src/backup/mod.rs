@@ -603,10 +603,29 @@ fn undo_map(
     at_ms: u64,
 ) -> Result<BTreeMap<String, Option<Item>>, ApiError> {
     let mut undone: BTreeMap<String, Option<Item>> = BTreeMap::new();
-    // Commit times never decrease along the log: start at the first record after T
-    // instead of reading the whole retained log up to it.
+    let after_t = (at_ms.saturating_add(1), u64::MAX);
+    changes_in_window(storage, layout, after_t, |record| {
+        if let Entry::Vacant(slot) = undone.entry(key_text(layout, &record.keys)) {
+            with_images(&record)?;
+            slot.insert(record.old_image);
+        }
+        Ok(())
+    })?;
+    Ok(undone)
+}
+
+/// Calls `each` with every change of the table committed at or after `from_ms` and before
+/// `to_ms` (epoch milliseconds), in commit order. Commit times never decrease along the
+/// log, so reading starts at the window's first record (a binary search) instead of the
+/// log's oldest, and stops at the first record past the window.
+fn changes_in_window(
+    storage: &crate::storage::Storage,
+    layout: &TableLayout,
+    (from_ms, to_ms): (u64, u64),
+    mut each: impl FnMut(ChangeRecord) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
     let mut after = storage
-        .first_change_seq_since(at_ms.saturating_add(1))
+        .first_change_seq_since(from_ms)
         .map_err(internal)?
         .saturating_sub(1);
     loop {
@@ -614,15 +633,16 @@ fn undo_map(
             .table_changes(layout.table_id, after, u64::MAX, 1000)
             .map_err(internal)?;
         let Some(last) = records.last() else {
-            return Ok(undone);
+            return Ok(());
         };
         after = last.seq;
-        for record in records.into_iter().filter(|r| r.time_ms > at_ms) {
-            let Entry::Vacant(slot) = undone.entry(key_text(layout, &record.keys)) else {
-                continue;
-            };
-            with_images(&record)?;
-            slot.insert(record.old_image);
+        for record in records {
+            if record.time_ms >= to_ms {
+                return Ok(());
+            }
+            if record.time_ms >= from_ms {
+                each(record)?;
+            }
         }
     }
 }
