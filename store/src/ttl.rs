@@ -57,8 +57,7 @@ pub struct TtlSetting {
 
 /// The table's setting (`None`: never enabled, or unreadable).
 pub fn setting(table: &TableMeta) -> Option<TtlSetting> {
-    let value = table.settings.get(SETTINGS_KEY)?;
-    serde_json::from_value(value.clone()).ok()
+    crate::catalog::meta::read_setting(&table.settings, SETTINGS_KEY)
 }
 
 /// Whether `item` has expired at `now` under TTL attribute `attribute`.

@@ -49,7 +49,7 @@ pub async fn create(
         Some(spec) => def::parse_sse(spec, &app.config.region, &app.config.account_id)?,
         None => None,
     };
-    let mut settings = std::collections::BTreeMap::new();
+    let mut settings = crate::catalog::meta::Settings::new();
     if let Some(policy) = &input.resource_policy {
         crate::policy::document::parse(policy)?;
         let attached = crate::policy::Attached::new_revision(policy, None);

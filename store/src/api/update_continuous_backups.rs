@@ -9,6 +9,7 @@ use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
 use crate::backup::{self, PitrSetting, PITR_KEY};
+use crate::catalog::meta::write_setting;
 use crate::storage::LogDetail;
 use shared::clock::now_seconds;
 
@@ -94,9 +95,7 @@ pub async fn handle(app: &App, input: UpdateContinuousBackupsInput) -> Result<Va
                     recovery_period_days: backup::DEFAULT_RECOVERY_PERIOD_DAYS,
                 },
             };
-            let value = serde_json::to_value(&setting).map_err(|_| ApiError::internal())?;
-            table.settings.insert(PITR_KEY.to_string(), value);
-            Ok(())
+            write_setting(&mut table.settings, PITR_KEY, &setting).map_err(|_| ApiError::internal())
         })
         .await
         .map_err(|e| {

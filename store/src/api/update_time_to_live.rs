@@ -8,6 +8,7 @@ use shared::wire::ops::update_time_to_live::{UpdateTimeToLiveInput, UpdateTimeTo
 use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
+use crate::catalog::meta::write_setting;
 use crate::ttl::{self, TtlSetting};
 
 pub const ALREADY_ENABLED: &str = "TimeToLive is already enabled";
@@ -71,9 +72,8 @@ pub async fn handle(
                 enabled: enable,
                 attribute_name: attribute.clone(),
             };
-            let value = serde_json::to_value(&setting).map_err(|_| ApiError::internal())?;
-            table.settings.insert(ttl::SETTINGS_KEY.to_string(), value);
-            Ok(())
+            write_setting(&mut table.settings, ttl::SETTINGS_KEY, &setting)
+                .map_err(|_| ApiError::internal())
         })
         .await?;
     Ok(UpdateTimeToLiveOutput {

@@ -485,10 +485,7 @@ async fn fill(app: &App, table: &Arc<TableMeta>, mut items: ItemChunks) -> Resul
 
 /// The table's PITR setting, if any.
 pub fn pitr(table: &TableMeta) -> Option<PitrSetting> {
-    table
-        .settings
-        .get(PITR_KEY)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
+    crate::catalog::meta::read_setting(&table.settings, PITR_KEY)
 }
 
 /// `ContinuousBackupsDescription` of a table.

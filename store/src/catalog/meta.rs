@@ -292,7 +292,27 @@ pub struct TableMeta {
     /// Stored here so they are persisted with the table and vanish with it (a table
     /// re-created under the same name starts without them); the catalog never reads them.
     #[serde(default)]
-    pub settings: std::collections::BTreeMap<String, serde_json::Value>,
+    pub settings: Settings,
+}
+
+/// Per-table settings by subsystem: [`TableMeta::settings`].
+pub type Settings = std::collections::BTreeMap<String, serde_json::Value>;
+
+/// The setting `key` of `settings`, if any; one that no longer reads as `T` is none.
+pub fn read_setting<T: serde::de::DeserializeOwned>(settings: &Settings, key: &str) -> Option<T> {
+    settings
+        .get(key)
+        .and_then(|value| serde_json::from_value(value.clone()).ok())
+}
+
+/// Keeps `value` as the setting `key` of `settings`.
+pub fn write_setting<T: Serialize>(
+    settings: &mut Settings,
+    key: &str,
+    value: &T,
+) -> Result<(), serde_json::Error> {
+    settings.insert(key.to_string(), serde_json::to_value(value)?);
+    Ok(())
 }
 
 /// The fixture unit tests build tables on: an ACTIVE on-demand table `name` keyed by `pk`

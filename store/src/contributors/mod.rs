@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 use shared::model::{AttributeValue, PrimaryKey};
 
 use crate::app::App;
+use crate::catalog::meta::{read_setting, write_setting};
 use crate::catalog::TableMeta;
 use top_keys::TopKeys;
 
@@ -91,11 +92,7 @@ pub struct Settings {
 impl Settings {
     /// The table's settings (empty when never configured or unreadable).
     pub fn of(table: &TableMeta) -> Settings {
-        table
-            .settings
-            .get(SETTINGS_KEY)
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default()
+        read_setting(&table.settings, SETTINGS_KEY).unwrap_or_default()
     }
 
     /// The table's (`index_id = None`) or a GSI's setting.
@@ -108,10 +105,7 @@ impl Settings {
 
     /// Writes these settings into the table's catalog entry.
     pub fn store(&self, table: &mut TableMeta) -> Result<(), serde_json::Error> {
-        table
-            .settings
-            .insert(SETTINGS_KEY.to_string(), serde_json::to_value(self)?);
-        Ok(())
+        write_setting(&mut table.settings, SETTINGS_KEY, self)
     }
 }
 

@@ -35,6 +35,7 @@ pub const TRIMMED_TOTAL: &str = "store_kinesis_trimmed_records_total";
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::catalog::meta::{read_setting, write_setting};
 use crate::catalog::TableMeta;
 
 /// `TableMeta.settings` key of a table's destinations.
@@ -57,17 +58,12 @@ pub struct Destination {
 }
 
 pub fn destinations(table: &TableMeta) -> Vec<Destination> {
-    table
-        .settings
-        .get(SETTINGS_KEY)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
+    read_setting(&table.settings, SETTINGS_KEY).unwrap_or_default()
 }
 
 pub fn store_destinations(table: &mut TableMeta, destinations: &[Destination]) {
-    if let Ok(value) = serde_json::to_value(destinations) {
-        table.settings.insert(SETTINGS_KEY.to_string(), value);
-    }
+    // Lists of strings and numbers always serialize.
+    let _ = write_setting(&mut table.settings, SETTINGS_KEY, &destinations);
 }
 
 /// The table's active destination, if any.

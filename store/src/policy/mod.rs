@@ -39,6 +39,7 @@ use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::Op;
 
 use crate::app::App;
+use crate::catalog::meta::{read_setting, write_setting, Settings};
 use crate::catalog::TableMeta;
 use crate::streams::iterator::ShardIterator;
 use evaluate::{Request, Verdict};
@@ -74,22 +75,16 @@ impl Attached {
     }
 }
 
-/// A table's settings, as `TableMeta.settings` holds them.
-type Settings = BTreeMap<String, Value>;
-
 pub fn policies(table: &TableMeta) -> Policies {
-    table
-        .settings
-        .get(SETTINGS_KEY)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
+    read_setting(&table.settings, SETTINGS_KEY).unwrap_or_default()
 }
 
 pub fn store_policies(settings: &mut Settings, policies: &Policies) {
     if policies.is_empty() {
         settings.remove(SETTINGS_KEY);
-    } else if let Ok(value) = serde_json::to_value(policies) {
-        settings.insert(SETTINGS_KEY.to_string(), value);
+    } else {
+        // Maps of strings always serialize.
+        let _ = write_setting(settings, SETTINGS_KEY, policies);
     }
 }
 
