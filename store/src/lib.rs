@@ -64,6 +64,7 @@ pub mod idle_compaction;
 pub mod index_tasks;
 pub mod internal;
 pub mod kinesis;
+pub mod log_cursor;
 pub mod metrics;
 pub mod policy;
 pub mod server;

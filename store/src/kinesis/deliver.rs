@@ -14,6 +14,7 @@ use super::{
     active, Destination, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
 };
 use crate::app::App;
+use crate::log_cursor::LogCursor;
 use crate::storage::{Cause, ChangeRecord};
 use crate::triggers::dispatch::backoff;
 
@@ -99,15 +100,8 @@ impl Worker {
     async fn run(self) {
         let storage = &self.app.storage;
         let mut watch = storage.watch_seq();
-        let mut position = loop {
-            match storage.seq_mark(&self.checkpoint) {
-                Ok(found) => break found.unwrap_or(self.destination.start_seq),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read a Kinesis checkpoint");
-                    tokio::time::sleep(RETRY_BASE * 10).await;
-                }
-            }
-        };
+        let start = self.destination.start_seq;
+        let mut cursor = LogCursor::resume(&self.app, self.checkpoint.clone(), start).await;
         let mut signer = Signer::new(Credentials {
             service: "kinesis".to_string(),
             ..Credentials::from_env(stream_region(&self.destination.stream_arn))
@@ -115,14 +109,12 @@ impl Worker {
         loop {
             // Records below the trim horizon are gone (retention passed while the endpoint
             // was down): count them and go on.
-            if let Ok(first) = crate::streams::trim_horizon(&self.app) {
-                if position.saturating_add(1) < first {
-                    tracing::warn!(table = %self.table_name, from = position, to = first - 1, "changes trimmed before Kinesis accepted them");
-                    ::metrics::counter!(TRIMMED_TOTAL, "table" => self.table_name.clone())
-                        .increment(first - 1 - position);
-                    position = first - 1;
-                }
+            if let Some((first, last)) = cursor.skip_trimmed(&self.app) {
+                tracing::warn!(table = %self.table_name, first, last, "changes trimmed before Kinesis accepted them");
+                ::metrics::counter!(TRIMMED_TOTAL, "table" => self.table_name.clone())
+                    .increment(last - first + 1);
             }
+            let position = cursor.position;
             let batch =
                 match storage.table_changes(self.table_id, position, u64::MAX, RECORDS_PER_CALL) {
                     Ok(batch) => batch,
@@ -147,13 +139,7 @@ impl Worker {
                 .map(|change| self.kinesis_record(change, &precision))
                 .collect();
             self.put_records(&mut signer, records).await;
-            position = last;
-            let mut attempt = 0;
-            while let Err(e) = storage.put_seq_mark(&self.checkpoint, position).await {
-                attempt += 1;
-                tracing::error!(error = %e, "cannot save a Kinesis checkpoint");
-                tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
-            }
+            cursor.advance(&self.app, last, RETRY_BASE).await;
         }
     }
 

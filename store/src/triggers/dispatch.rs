@@ -19,10 +19,11 @@ use shared::model::{AttributeValue, Item, Number, PrimaryKey};
 use tokio::task::JoinHandle;
 
 use super::{
-    checkpoint, list, save_checkpoint, Trigger, BATCHES_TOTAL, DEAD_LETTERED_TOTAL,
-    DELIVERY_LATENCY_SECONDS, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
+    checkpoint_key, list, Trigger, BATCHES_TOTAL, DEAD_LETTERED_TOTAL, DELIVERY_LATENCY_SECONDS,
+    LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
 };
 use crate::app::App;
+use crate::log_cursor::LogCursor;
 use crate::storage::{Cause, ChangeRecord, Mutation};
 use crate::streams::records::stream_record;
 use crate::streams::{self, sequence_number, StreamInfo};
@@ -103,15 +104,7 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
     };
     let name = trigger.trigger_name.clone();
     let mut watch = app.storage.watch_seq();
-    let mut position = loop {
-        match checkpoint(&app, &name) {
-            Ok(found) => break found.unwrap_or(trigger.start_seq),
-            Err(e) => {
-                tracing::error!(error = %e, trigger = %name, "cannot read a trigger checkpoint");
-                tokio::time::sleep(FAILURE_PAUSE).await;
-            }
-        }
-    };
+    let mut cursor = LogCursor::resume(&app, checkpoint_key(&name), trigger.start_seq).await;
     loop {
         let stream = match streams::find_stream(&app, &trigger.stream_arn) {
             Ok(Some(stream)) => stream,
@@ -122,13 +115,11 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
             }
         };
         // Records below the trim horizon are gone: skip them (Lambda drops expired records).
-        if let Ok(first) = crate::streams::trim_horizon(&app) {
-            if position.saturating_add(1) < first {
-                tracing::warn!(trigger = %name, from = position, to = first - 1, "trigger records expired before delivery");
-                ::metrics::counter!(TRIMMED_TOTAL, "trigger" => name.clone()).increment(1);
-                position = first - 1;
-            }
+        if let Some((first, last)) = cursor.skip_trimmed(&app) {
+            tracing::warn!(trigger = %name, first, last, "trigger records expired before delivery");
+            ::metrics::counter!(TRIMMED_TOTAL, "trigger" => name.clone()).increment(1);
         }
+        let position = cursor.position;
         let end = stream.end_seq.unwrap_or(u64::MAX);
         let mut batch = match read_batch(&app, &stream, position, end, trigger.batch_size) {
             Ok(batch) => batch,
@@ -204,13 +195,10 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
                     .increment(batch.len() as u64);
             }
         }
-        position = batch.last().map_or(position, |r| r.seq);
-        let mut attempt = 0;
-        while let Err(e) = save_checkpoint(&app, &name, position).await {
-            attempt += 1;
-            tracing::error!(trigger = %name, error = %e, "cannot save a trigger checkpoint");
-            tokio::time::sleep(backoff(config.trigger_retry_base, attempt)).await;
-        }
+        let handled = batch.last().map_or(position, |r| r.seq);
+        cursor
+            .advance(&app, handled, config.trigger_retry_base)
+            .await;
     }
 }
 

@@ -230,13 +230,16 @@ pub async fn remove(app: &App, name: &str) -> Result<(), StorageError> {
 
 /// The last handled sequence number of a trigger (`None`: nothing handled yet).
 pub fn checkpoint(app: &App, name: &str) -> Result<Option<u64>, StorageError> {
-    app.storage.seq_mark(&format!("{CHECKPOINT_PREFIX}{name}"))
+    app.storage.seq_mark(&checkpoint_key(name))
 }
 
 pub async fn save_checkpoint(app: &App, name: &str, seq: u64) -> Result<(), StorageError> {
-    app.storage
-        .put_seq_mark(&format!("{CHECKPOINT_PREFIX}{name}"), seq)
-        .await
+    app.storage.put_seq_mark(&checkpoint_key(name), seq).await
+}
+
+/// The meta key of a trigger's checkpoint.
+pub fn checkpoint_key(name: &str) -> String {
+    format!("{CHECKPOINT_PREFIX}{name}")
 }
 
 #[cfg(test)]
