@@ -112,7 +112,7 @@ pub struct Config {
     /// The shortest window of an incremental export.
     pub incremental_export_min_window: std::time::Duration,
     /// Where Kinesis streaming destinations deliver (`crate::kinesis`).
-    pub kinesis_endpoint: Option<String>,
+    pub kinesis_endpoint: Option<crate::kinesis::Endpoint>,
 }
 
 impl Config {
@@ -176,7 +176,10 @@ impl Config {
                 seconds @ 0..=86_400 => std::time::Duration::from_secs(seconds),
                 _ => return Err("--incremental-export-min-window must be at most 86400".into()),
             },
-            kinesis_endpoint: args.kinesis_endpoint.filter(|e| !e.is_empty()),
+            kinesis_endpoint: match args.kinesis_endpoint.filter(|e| !e.is_empty()) {
+                Some(text) => Some(crate::kinesis::Endpoint::parse(&text)?),
+                None => None,
+            },
         })
     }
 

@@ -88,7 +88,7 @@ pub async fn run_supervisor(app: Arc<App>) {
 struct Worker {
     app: Arc<App>,
     client: reqwest::Client,
-    endpoint: String,
+    endpoint: super::Endpoint,
     table_name: String,
     table_id: u64,
     /// Meta key of the last delivered sequence number.
@@ -230,12 +230,6 @@ impl Worker {
 
     async fn call(&self, signer: &mut Signer, body: String) -> Result<Value, String> {
         let date = shared::wire::sigv4::amz_date(shared::clock::now_secs());
-        let url = reqwest::Url::parse(&self.endpoint).map_err(|e| e.to_string())?;
-        let host = match (url.host_str(), url.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_string(),
-            _ => return Err("the endpoint has no host".into()),
-        };
         let content_type = "application/x-amz-json-1.1";
         let target = "Kinesis_20131202.PutRecords";
         let authorization = signer.authorization(
@@ -243,7 +237,7 @@ impl Worker {
             "/",
             &[
                 ("content-type", content_type),
-                ("host", &host),
+                ("host", &self.endpoint.host),
                 ("x-amz-date", &date),
                 ("x-amz-target", target),
             ],
@@ -252,7 +246,7 @@ impl Worker {
         );
         let response = self
             .client
-            .post(url)
+            .post(self.endpoint.url.clone())
             .header("content-type", content_type)
             .header("x-amz-date", &date)
             .header("x-amz-target", target)

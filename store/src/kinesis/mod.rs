@@ -45,6 +45,30 @@ pub const ACTIVE: &str = "ACTIVE";
 pub const DISABLED: &str = "DISABLED";
 pub const PRECISIONS: &[&str] = &["MILLISECOND", "MICROSECOND"];
 
+/// Where destinations deliver: `--kinesis-endpoint`, parsed once at start-up, with the
+/// `host` header value its requests are signed with.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: reqwest::Url,
+    pub host: String,
+}
+
+impl Endpoint {
+    pub fn parse(text: &str) -> Result<Endpoint, String> {
+        let invalid = || format!("--kinesis-endpoint {text:?} is not an http(s)://HOST[:PORT] URL");
+        let url = reqwest::Url::parse(text).map_err(|_| invalid())?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            (None, _) => return Err(invalid()),
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid());
+        }
+        Ok(Endpoint { url, host })
+    }
+}
+
 /// One destination of a table, as its catalog entry keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Destination {
@@ -102,6 +126,19 @@ pub fn describe(destination: &Destination) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_are_http_urls_with_a_host() {
+        let endpoint = Endpoint::parse("http://127.0.0.1:4567").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(endpoint.host, "127.0.0.1:4567");
+        assert_eq!(
+            Endpoint::parse("https://kinesis.us-east-1.amazonaws.com").map(|e| e.host),
+            Ok("kinesis.us-east-1.amazonaws.com".to_string())
+        );
+        for bad in ["localhost:4567", "ftp://host", "not a url"] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn kinesis_stream_arns_are_recognised() {
