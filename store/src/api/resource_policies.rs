@@ -58,9 +58,9 @@ fn no_policy(arn: &str) -> ApiError {
 fn resource<'a>(app: &App, arn: &'a str) -> Result<(&'a str, &'a str), ApiError> {
     let (table, slot) = policy::locate(app, arn).ok_or_else(|| not_found(arn))?;
     let meta = app.catalog.get(table).ok_or_else(|| not_found(arn))?;
-    let stream_exists = meta.stream.as_ref().is_some_and(|s| s.arn == slot);
-    let index_or_table = slot == policy::TABLE_SLOT && !arn.contains("/index/");
-    if index_or_table || stream_exists {
+    // Policies attach to the table itself or to its stream, not to an index.
+    let attachable = arn == meta.arn || meta.stream.as_ref().is_some_and(|s| s.arn == arn);
+    if attachable {
         Ok((table, slot))
     } else {
         Err(not_found(arn))
