@@ -95,7 +95,7 @@ pub fn record_json(app: &App, record: &ChangeRecord, reads_elided: bool) -> Valu
         .map(|t| t.layout.schema.hash.name.clone());
     let cause = match record.cause {
         _ if record.new_image_elided && !reads_elided => "table_dropped",
-        Cause::User => "user",
+        Cause::User | Cause::Replicated => "user",
         Cause::Ttl => "ttl",
         Cause::TableDropped => "table_dropped",
     };

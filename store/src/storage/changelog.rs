@@ -7,12 +7,13 @@
 //! u8 version = 1
 //! u64 BE time_ms        (written last, at commit: see `set_time`)
 //! u64 BE table_id
-//! u8 cause              (0 user, 1 ttl, 2 table dropped)
+//! u8 cause              (0 user, 1 ttl, 2 table dropped, 3 replicated)
 //! u8 flags              (bit 0: old image present, bit 1: new image present,
 //!                        bit 2: old image elided, bit 3: not in the per-table index,
 //!                        bit 4: new image elided)
 //! u32 BE len | table name (UTF-8)
 //! u32 BE len | keys     (shared::model::codec item encoding)
+//! [u64 BE origin time | u32 BE len | origin region]  if cause 3
 //! [u32 BE len | old image]   if flag bit 0
 //! [u32 BE len | new image]   if flag bit 1
 //! ```
@@ -40,6 +41,7 @@
 use shared::model::codec::{decode_item, encode_item};
 use shared::model::Item;
 
+use super::versions::Version;
 use super::{Cause, ChangeRecord, StorageError};
 
 /// The record layout version written by this build.
@@ -69,6 +71,7 @@ const CAUSE_OFFSET: usize = 17;
 const CAUSE_USER: u8 = 0;
 const CAUSE_TTL: u8 = 1;
 const CAUSE_TABLE_DROPPED: u8 = 2;
+const CAUSE_REPLICATED: u8 = 3;
 
 /// Byte offset of the flags in an encoded record.
 const FLAGS_OFFSET: usize = 18;
@@ -125,6 +128,21 @@ pub fn mark_unindexed(record: &mut [u8]) {
     }
 }
 
+/// Whether an encoded record is a change of an item made here: not a table drop, not a
+/// change another replica made.
+pub fn is_local_item_change(record: &[u8]) -> bool {
+    matches!(record.get(CAUSE_OFFSET), Some(&CAUSE_USER | &CAUSE_TTL))
+}
+
+/// The key attributes of an encoded record, decoded without the rest; `None` if malformed.
+pub fn record_keys(record: &[u8]) -> Option<Item> {
+    let mut r = Reader {
+        rest: record.get(FLAGS_OFFSET + 1..)?,
+    };
+    r.bytes()?;
+    decode_item(r.bytes()?)
+}
+
 /// The commit time of an encoded record, read without decoding the rest.
 pub fn record_time_ms(record: &[u8]) -> Option<u64> {
     let bytes: [u8; 8] = record.get(TIME_OFFSET..TIME_OFFSET + 8)?.try_into().ok()?;
@@ -146,6 +164,8 @@ pub struct RecordParts<'a> {
     pub keys: &'a [u8],
     pub old_image: Option<&'a [u8]>,
     pub new_image: Option<&'a [u8]>,
+    /// The write's version where it was first made: `Some` exactly for `Cause::Replicated`.
+    pub origin: Option<&'a Version>,
 }
 
 /// Encodes a record with `time_ms = 0`; the committer sets the time with [`set_time`] when
@@ -153,7 +173,9 @@ pub struct RecordParts<'a> {
 pub fn encode(parts: &RecordParts<'_>) -> Vec<u8> {
     let images =
         parts.old_image.map_or(0, |b| b.len() + 4) + parts.new_image.map_or(0, |b| b.len() + 4);
-    let mut out = Vec::with_capacity(27 + parts.table_name.len() + parts.keys.len() + images);
+    let origin = parts.origin.map_or(0, |o| o.region.len() + 12);
+    let mut out =
+        Vec::with_capacity(27 + parts.table_name.len() + parts.keys.len() + origin + images);
     out.push(VERSION);
     out.extend_from_slice(&0u64.to_be_bytes());
     out.extend_from_slice(&parts.table_id.to_be_bytes());
@@ -161,6 +183,7 @@ pub fn encode(parts: &RecordParts<'_>) -> Vec<u8> {
         Cause::User => CAUSE_USER,
         Cause::Ttl => CAUSE_TTL,
         Cause::TableDropped => CAUSE_TABLE_DROPPED,
+        Cause::Replicated => CAUSE_REPLICATED,
     });
     let mut flags = 0;
     if parts.old_image.is_some() {
@@ -172,6 +195,10 @@ pub fn encode(parts: &RecordParts<'_>) -> Vec<u8> {
     out.push(flags);
     put_bytes(&mut out, parts.table_name.as_bytes());
     put_bytes(&mut out, parts.keys);
+    if let Some(origin) = parts.origin {
+        out.extend_from_slice(&origin.time_ms.to_be_bytes());
+        put_bytes(&mut out, origin.region.as_bytes());
+    }
     if let Some(new) = parts.new_image {
         put_bytes(&mut out, new);
     }
@@ -226,8 +253,9 @@ pub fn elide_images(record: &mut Vec<u8>) {
     record[FLAGS_OFFSET] = elided;
 }
 
-/// The flags of an encoded record of this build's version, and where its keys and its new
-/// image (if any) end; `None` for another version or a malformed record.
+/// The flags of an encoded record of this build's version, and where the fields before its
+/// images (keys, origin) and its new image (if any) end; `None` for another version or a
+/// malformed record.
 fn field_ends(record: &[u8]) -> Option<(u8, usize, usize)> {
     let flags = *record.get(FLAGS_OFFSET)?;
     if record.first() != Some(&VERSION) {
@@ -238,6 +266,10 @@ fn field_ends(record: &[u8]) -> Option<(u8, usize, usize)> {
     };
     r.bytes()?;
     r.bytes()?;
+    if record.get(CAUSE_OFFSET) == Some(&CAUSE_REPLICATED) {
+        r.u64()?;
+        r.bytes()?;
+    }
     let keys_end = record.len() - r.rest.len();
     if flags & FLAG_NEW != 0 {
         r.bytes()?;
@@ -254,6 +286,7 @@ pub fn encode_table_drop(table_id: u64, table_name: &str) -> Vec<u8> {
         keys: &encode_item(&Item::new()),
         old_image: None,
         new_image: None,
+        origin: None,
     });
     mark_unindexed(&mut record);
     record
@@ -290,12 +323,24 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
         CAUSE_USER => Cause::User,
         CAUSE_TTL => Cause::Ttl,
         CAUSE_TABLE_DROPPED => Cause::TableDropped,
+        CAUSE_REPLICATED => Cause::Replicated,
         _ => return Err(corrupt()),
     };
     let flags = r.u8().ok_or_else(corrupt)?;
     let name = r.bytes().ok_or_else(corrupt)?;
     let table_name = std::str::from_utf8(name).map_err(|_| corrupt())?.to_owned();
     let keys = item(r.bytes()).ok_or_else(corrupt)?;
+    let origin = match cause {
+        Cause::Replicated => {
+            let time_ms = r.u64().ok_or_else(corrupt)?;
+            let region = r.bytes().ok_or_else(corrupt)?;
+            let region = std::str::from_utf8(region)
+                .map_err(|_| corrupt())?
+                .to_owned();
+            Some(Version { time_ms, region })
+        }
+        _ => None,
+    };
     let mut image = |flag: u8| match flags & flag {
         0 => Ok(None),
         _ => item(r.bytes()).map(Some).ok_or_else(corrupt),
@@ -321,6 +366,7 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
         new_image,
         new_image_elided: flags & FLAG_NEW_ELIDED != 0,
         cause,
+        origin,
     })
 }
 
@@ -374,6 +420,7 @@ mod tests {
             keys: b"k",
             old_image: Some(b"old"),
             new_image: None,
+            origin: None,
         };
         let mut bytes = encode(&parts);
         set_time(&mut bytes, 42);
@@ -405,6 +452,7 @@ mod tests {
             keys: &encode_item(&Item::new()),
             old_image: None,
             new_image: None,
+            origin: None,
         });
         assert_eq!(index_key(&change, 3), Some(table_seq_key(7, 3)));
         assert!(is_unindexed(&bytes) && !is_unindexed(&change));
@@ -436,6 +484,39 @@ mod tests {
             keys,
             old_image: old,
             new_image: new,
+            origin: None,
+        }
+    }
+
+    #[test]
+    fn a_replicated_record_keeps_its_origin_through_every_elision() {
+        let keys = encode_item(&item_of("key"));
+        let (old, new) = (item_bytes("old"), item_bytes("new"));
+        let origin = Version {
+            time_ms: 1_700_000_000_123,
+            region: "eu-west-1".into(),
+        };
+        let encode_replicated = || {
+            encode(&RecordParts {
+                cause: Cause::Replicated,
+                origin: Some(&origin),
+                ..parts(&keys, Some(&old), Some(&new))
+            })
+        };
+        let elisions: [fn(&mut Vec<u8>); 4] =
+            [|_| {}, elide_old_image, elide_new_image, elide_images];
+        for elide in elisions {
+            let mut bytes = encode_replicated();
+            elide(&mut bytes);
+            let record = decode(&seq_key(1), &bytes).expect("decodes");
+            assert_eq!(record.cause, Cause::Replicated);
+            assert_eq!(record.origin.as_ref(), Some(&origin));
+            assert_eq!(record.keys, item_of("key"));
+            assert!(record.existed_before() && record.exists_after());
+        }
+        let bytes = encode_replicated();
+        for cut in 0..bytes.len() {
+            assert!(decode(&seq_key(1), &bytes[..cut]).is_err());
         }
     }
 

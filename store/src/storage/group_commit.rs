@@ -36,12 +36,14 @@ use std::sync::Arc;
 use fjall::{Database, Keyspace, PersistMode};
 use parking_lot::Mutex;
 use shared::clock::now_ms;
+use shared::model::KeySchema;
 use tokio::sync::{oneshot, watch};
 
 use super::changelog;
 use super::engine::{engine_error, Engine};
 use super::keys;
 use super::locks::LockSet;
+use super::versions;
 use super::{StorageError, TableStats};
 
 /// Which keyspace an [`Op`] writes.
@@ -116,6 +118,10 @@ struct CommitState {
     /// record: a record built before PITR or a stream was enabled but committed after must
     /// still carry what they read.
     log_detail: HashMap<u64, LogDetail>,
+    /// Tables whose local changes keep their version ([`Committer::set_versioned`]), with
+    /// their key schema and the region a version names. Decided here, like `log_detail`,
+    /// so that every change after the switch's head has one.
+    versioned: HashMap<u64, (KeySchema, Arc<str>)>,
 }
 
 /// What a table's change records carry beyond the item's keys, which is all the change
@@ -179,6 +185,7 @@ impl Committer {
                 next_ticket: 1,
                 last_time_ms: 0,
                 log_detail: HashMap::new(),
+                versioned: HashMap::new(),
             }),
             stats: Mutex::new(stats),
             seq_tx,
@@ -298,10 +305,41 @@ impl Committer {
             }
         }
         changelog::set_time(&mut record, time_ms);
+        self.stamp_version(state, wb, &record, time_ms);
         if let Some(index_key) = changelog::index_key(&record, seq) {
             wb.insert(&self.engine.table_changes, index_key, []);
         }
         wb.insert(&self.engine.changes, changelog::seq_key(seq), record);
+    }
+
+    /// Keeps the version of a local change of a versioned table: its commit time and this
+    /// region (a replicated change brings its own, written by `Storage::apply_replicated`).
+    fn stamp_version(
+        &self,
+        state: &CommitState,
+        wb: &mut fjall::OwnedWriteBatch,
+        record: &[u8],
+        time_ms: u64,
+    ) {
+        let Some(table_id) = changelog::record_table_id(record) else {
+            return;
+        };
+        let Some((schema, region)) = state.versioned.get(&table_id) else {
+            return;
+        };
+        if !changelog::is_local_item_change(record) {
+            return;
+        }
+        let Some(key) = changelog::record_keys(record).and_then(|k| schema.key_of_stored(&k))
+        else {
+            return;
+        };
+        let item_key = keys::item_key(table_id, &key);
+        wb.insert(
+            &self.engine.items,
+            versions::version_key(&item_key),
+            versions::encode(time_ms, region),
+        );
     }
 
     fn add_stats(&self, stats: Vec<StatsDelta>) {
@@ -406,7 +444,35 @@ impl Committer {
 
     pub fn forget_table(&self, table_id: u64) {
         self.stats.lock().remove(&table_id);
-        self.state.lock().log_detail.remove(&table_id);
+        let mut state = self.state.lock();
+        state.log_detail.remove(&table_id);
+        state.versioned.remove(&table_id);
+    }
+
+    /// Whether the local changes of table `table_id` committed from now on keep their
+    /// version as made in `region` (none with `None`). Returns the log's head at the
+    /// switch: every local change after it has its version.
+    pub fn set_versioned(
+        &self,
+        table_id: u64,
+        schema: &KeySchema,
+        region: Option<&str>,
+    ) -> LogHead {
+        let mut state = self.state.lock();
+        match region {
+            Some(region) => {
+                state
+                    .versioned
+                    .insert(table_id, (schema.clone(), Arc::from(region)));
+            }
+            None => {
+                state.versioned.remove(&table_id);
+            }
+        }
+        LogHead {
+            seq: state.next_seq - 1,
+            time_ms: state.last_time_ms,
+        }
     }
 
     /// What the change records of table `table_id` committed from now on carry. Returns
@@ -542,6 +608,7 @@ mod tests {
             keys: key,
             old_image: None,
             new_image: None,
+            origin: None,
         });
         Batch {
             records: vec![record],

@@ -61,6 +61,7 @@ pub mod keys;
 mod locks;
 mod stored;
 mod stream_log;
+pub mod versions;
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -83,6 +84,7 @@ pub use engine::TreeShape;
 pub use group_commit::{LogDetail, LogHead};
 pub use indexes::{entry_key, IndexLayout, Projected, TableIndexes};
 pub use stored::StoredItem;
+pub use versions::Version;
 
 /// Storage failures: engine I/O or corrupt data. Never shown to clients: the API layer turns
 /// them into InternalServerError and logs the detail.
@@ -124,6 +126,17 @@ pub enum Mutation {
     Keep,
 }
 
+/// One item a write stages: where it lives and what it holds now.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    table: &'a TableLayout,
+    key: &'a PrimaryKey,
+    engine_key: &'a [u8],
+    old: Option<&'a Item>,
+    /// `old` as stored.
+    old_raw: Option<&'a [u8]>,
+}
+
 /// Why a change-log record was written (streams show TTL deletes as a service REMOVE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
@@ -132,6 +145,8 @@ pub enum Cause {
     /// Not an item change: the table was deleted (the record's keys are empty, it has no
     /// images). Only readers of the whole log see it; streams and PITR never do.
     TableDropped,
+    /// Another replica of a global table made the change (the record's `origin`).
+    Replicated,
 }
 
 /// One committed change of one item.
@@ -155,6 +170,8 @@ pub struct ChangeRecord {
     /// neither point-in-time recovery nor a stream showing new images (see `LogDetail`).
     pub new_image_elided: bool,
     pub cause: Cause,
+    /// The version a replicated change got where it was made (`Cause::Replicated` only).
+    pub origin: Option<Version>,
 }
 
 impl ChangeRecord {
@@ -375,65 +392,14 @@ impl Storage {
             ) else {
                 continue;
             };
-            let old_size = old_raw.as_ref().map_or(0, |v| stored_size(v));
-            let old_image = old_raw.as_ref().map(|v| item_bytes(v));
-            match mutation {
-                Mutation::Keep => {}
-                Mutation::Delete => {
-                    let Some(old_image) = old_image else { continue };
-                    self.index_ops(table.table_id, old.as_ref(), None, &mut batch.ops);
-                    let keys_item = encode_item(&table.schema.key_item(key));
-                    batch
-                        .records
-                        .push(changelog::encode(&changelog::RecordParts {
-                            table_id: table.table_id,
-                            table_name: &table.name,
-                            cause,
-                            keys: &keys_item,
-                            old_image: Some(old_image),
-                            new_image: None,
-                        }));
-                    batch.ops.push(Op::Delete {
-                        space: Space::Items,
-                        key: engine_key.clone(),
-                    });
-                    batch.stats.push(StatsDelta {
-                        table_id: table.table_id,
-                        count: -1,
-                        size: -to_i64(old_size),
-                    });
-                }
-                Mutation::Put(item) => {
-                    if old.as_ref() == Some(&item) {
-                        continue;
-                    }
-                    self.index_ops(table.table_id, old.as_ref(), Some(&item), &mut batch.ops);
-                    self.check_collection(table.table_id, &key.hash, old.as_ref(), &item)?;
-                    let size = item_size(&item) as u64;
-                    let value = encode_value(&item, size);
-                    let keys_item = encode_item(&table.schema.key_item(key));
-                    batch
-                        .records
-                        .push(changelog::encode(&changelog::RecordParts {
-                            table_id: table.table_id,
-                            table_name: &table.name,
-                            cause,
-                            keys: &keys_item,
-                            old_image,
-                            new_image: Some(item_bytes(&value)),
-                        }));
-                    batch.ops.push(Op::Put {
-                        space: Space::Items,
-                        key: engine_key.clone(),
-                        value,
-                    });
-                    batch.stats.push(StatsDelta {
-                        table_id: table.table_id,
-                        count: if old_raw.is_some() { 0 } else { 1 },
-                        size: to_i64(size) - to_i64(old_size),
-                    });
-                }
-            }
+            let target = Target {
+                table,
+                key,
+                engine_key,
+                old: old.as_ref(),
+                old_raw: old_raw.as_deref(),
+            };
+            self.stage(&mut batch, &target, mutation, cause, None)?;
         }
 
         if batch.ops.is_empty() {
@@ -447,6 +413,202 @@ impl Storage {
         }
         self.commit(batch, locks).await?;
         Ok(Ok(out))
+    }
+
+    /// Adds what `mutation` of one target writes to `batch`: the item, its index entries,
+    /// its change record and the table's stats. A put of the item as it is and a delete of
+    /// an absent item add nothing. `origin` is the version of a replicated change.
+    fn stage(
+        &self,
+        batch: &mut Batch,
+        target: &Target<'_>,
+        mutation: Mutation,
+        cause: Cause,
+        origin: Option<&Version>,
+    ) -> Result<(), StorageError> {
+        let Target {
+            table,
+            key,
+            engine_key,
+            old,
+            old_raw,
+        } = *target;
+        let old_size = old_raw.map_or(0, stored_size);
+        let old_image = old_raw.map(item_bytes);
+        match mutation {
+            Mutation::Keep => {}
+            Mutation::Delete => {
+                let Some(old_image) = old_image else {
+                    return Ok(());
+                };
+                self.index_ops(table.table_id, old, None, &mut batch.ops);
+                let keys_item = encode_item(&table.schema.key_item(key));
+                batch
+                    .records
+                    .push(changelog::encode(&changelog::RecordParts {
+                        table_id: table.table_id,
+                        table_name: &table.name,
+                        cause,
+                        keys: &keys_item,
+                        old_image: Some(old_image),
+                        new_image: None,
+                        origin,
+                    }));
+                batch.ops.push(Op::Delete {
+                    space: Space::Items,
+                    key: engine_key.to_vec(),
+                });
+                batch.stats.push(StatsDelta {
+                    table_id: table.table_id,
+                    count: -1,
+                    size: -to_i64(old_size),
+                });
+            }
+            Mutation::Put(item) => {
+                if old == Some(&item) {
+                    return Ok(());
+                }
+                self.index_ops(table.table_id, old, Some(&item), &mut batch.ops);
+                // A replicated write was within the limit where it was made; refusing it
+                // here would leave the replicas apart for good.
+                if cause != Cause::Replicated {
+                    self.check_collection(table.table_id, &key.hash, old, &item)?;
+                }
+                let size = item_size(&item) as u64;
+                let value = encode_value(&item, size);
+                let keys_item = encode_item(&table.schema.key_item(key));
+                batch
+                    .records
+                    .push(changelog::encode(&changelog::RecordParts {
+                        table_id: table.table_id,
+                        table_name: &table.name,
+                        cause,
+                        keys: &keys_item,
+                        old_image,
+                        new_image: Some(item_bytes(&value)),
+                        origin,
+                    }));
+                batch.ops.push(Op::Put {
+                    space: Space::Items,
+                    key: engine_key.to_vec(),
+                    value,
+                });
+                batch.stats.push(StatsDelta {
+                    table_id: table.table_id,
+                    count: if old_raw.is_some() { 0 } else { 1 },
+                    size: to_i64(size) - to_i64(old_size),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a change another replica of global table `table` made (its new image, or
+    /// `None` for a delete) if its version is newer than the version the item has here,
+    /// and keeps that version (see `versions`). Returns whether the change won; an older
+    /// one changes nothing, so a change that arrives twice applies once.
+    pub async fn apply_replicated(
+        &self,
+        table: &TableLayout,
+        key: &PrimaryKey,
+        image: Option<Item>,
+        version: &Version,
+    ) -> Result<bool, StorageError> {
+        let engine_key = keys::item_key(table.table_id, key);
+        keys::check_engine_key(&engine_key)?;
+        let version_key = versions::version_key(&engine_key);
+        let locks = self.locks.lock(std::slice::from_ref(&engine_key)).await;
+        if self
+            .stored_version(&version_key)?
+            .is_some_and(|current| current >= *version)
+        {
+            return Ok(false);
+        }
+        let old_raw = self
+            .committer
+            .engine
+            .items
+            .get(&engine_key)
+            .map_err(engine_error)?;
+        let old = old_raw
+            .as_ref()
+            .map(|value| decode_value(&engine_key, value))
+            .transpose()?;
+        let target = Target {
+            table,
+            key,
+            engine_key: &engine_key,
+            old: old.as_ref(),
+            old_raw: old_raw.as_deref(),
+        };
+        let mutation = image.map_or(Mutation::Delete, Mutation::Put);
+        let mut batch = Batch::default();
+        self.stage(
+            &mut batch,
+            &target,
+            mutation,
+            Cause::Replicated,
+            Some(version),
+        )?;
+        batch.ops.push(Op::Put {
+            space: Space::Items,
+            key: version_key,
+            value: version.encode(),
+        });
+        self.commit(batch, locks).await?;
+        Ok(true)
+    }
+
+    /// An item of a global table and its version, read together under the item's lock so
+    /// the two belong to the same write. `None` for a version: written before the table
+    /// had replicas.
+    pub async fn versioned_item(
+        &self,
+        table: &TableLayout,
+        key: &PrimaryKey,
+    ) -> Result<(Option<Item>, Option<Version>), StorageError> {
+        let engine_key = keys::item_key(table.table_id, key);
+        keys::check_engine_key(&engine_key)?;
+        let _locks = self.locks.lock(std::slice::from_ref(&engine_key)).await;
+        let item = self
+            .committer
+            .engine
+            .items
+            .get(&engine_key)
+            .map_err(engine_error)?
+            .map(|value| decode_value(&engine_key, &value))
+            .transpose()?;
+        Ok((
+            item,
+            self.stored_version(&versions::version_key(&engine_key))?,
+        ))
+    }
+
+    fn stored_version(&self, version_key: &[u8]) -> Result<Option<Version>, StorageError> {
+        match self
+            .committer
+            .engine
+            .items
+            .get(version_key)
+            .map_err(engine_error)?
+        {
+            None => Ok(None),
+            Some(bytes) => Version::decode(&bytes)
+                .map(Some)
+                .ok_or_else(|| StorageError::Corrupt(version_key.to_vec())),
+        }
+    }
+
+    /// From now on, every local change of table `table_id` (its key schema `schema`) keeps
+    /// its version as made in `region`, or none with `None` (see `versions`). Returns the
+    /// log's head at the switch: the changes after it have versions.
+    pub fn set_versioned(
+        &self,
+        table_id: u64,
+        schema: &KeySchema,
+        region: Option<&str>,
+    ) -> LogHead {
+        self.committer.set_versioned(table_id, schema, region)
     }
 
     /// Applies a batch (inline or through the commit thread), releasing `locks` as soon as
@@ -890,6 +1052,71 @@ mod tests {
             })
             .await;
         assert!(matches!(outcome, Ok(Ok(()))), "put failed: {outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn replicas_keep_the_newest_write_of_an_item_by_its_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = open(dir.path(), true);
+        let table = layout(1, None);
+        let key = pk(s("a"), None);
+        let version = |time_ms, region: &str| Version {
+            time_ms,
+            region: region.into(),
+        };
+        // Before the table has replicas, a write keeps no version.
+        put(&storage, &table, item(&key, &[("v", n("1"))])).await;
+        assert_eq!(storage.versioned_item(&table, &key).await.unwrap().1, None);
+        let head = storage.set_versioned(1, &table.schema, Some("us-east-1"));
+        put(&storage, &table, item(&key, &[("v", n("2"))])).await;
+        let local = storage.changes_after(head.seq, 10).unwrap();
+        let (_, mine) = storage.versioned_item(&table, &key).await.unwrap();
+        assert_eq!(mine, Some(version(local[0].time_ms, "us-east-1")));
+
+        // An older change from elsewhere loses; a newer one wins and says where it came from.
+        let older = version(local[0].time_ms - 1, "eu-west-1");
+        let lost =
+            storage.apply_replicated(&table, &key, Some(item(&key, &[("v", n("3"))])), &older);
+        assert!(!lost.await.unwrap());
+        let newer = version(local[0].time_ms + 5, "eu-west-1");
+        let theirs = Some(item(&key, &[("v", n("4"))]));
+        assert!(storage
+            .apply_replicated(&table, &key, theirs.clone(), &newer)
+            .await
+            .unwrap());
+        assert!(!storage
+            .apply_replicated(&table, &key, theirs.clone(), &newer)
+            .await
+            .unwrap());
+        assert_eq!(storage.get(&table, &key).unwrap(), theirs);
+        let records = storage.changes_after(local[0].seq, 10).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].cause, Cause::Replicated);
+        assert_eq!(records[0].origin, Some(newer.clone()));
+
+        // A replicated delete leaves its version behind: an older put cannot bring the item back.
+        let deleted = version(newer.time_ms + 1, "ap-south-1");
+        assert!(storage
+            .apply_replicated(&table, &key, None, &deleted)
+            .await
+            .unwrap());
+        assert!(!storage
+            .apply_replicated(&table, &key, theirs, &newer)
+            .await
+            .unwrap());
+        assert_eq!(
+            storage.versioned_item(&table, &key).await.unwrap(),
+            (None, Some(deleted))
+        );
+        // And the table's own reads never see versions.
+        let page = storage.scan(&table, None, None).unwrap();
+        assert_eq!(page.count(), 0);
+
+        // Without replicas again, local writes keep no new version.
+        storage.set_versioned(1, &table.schema, None);
+        put(&storage, &table, item(&key, &[("v", n("5"))])).await;
+        let (_, kept) = storage.versioned_item(&table, &key).await.unwrap();
+        assert_eq!(kept.map(|v| v.region), Some("ap-south-1".to_string()));
     }
 
     async fn delete(storage: &Storage, table: &TableLayout, key: PrimaryKey) {

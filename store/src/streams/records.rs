@@ -129,6 +129,7 @@ mod tests {
             new_image: new,
             new_image_elided: false,
             cause,
+            origin: None,
         }
     }
 

@@ -377,6 +377,7 @@ mod tests {
             new_image: None,
             new_image_elided: false,
             cause: Cause::Ttl,
+            origin: None,
         };
         let v = lambda_record("us-east-1", &stream, &change);
         assert_eq!(v["eventSourceARN"], stream.arn.as_str());
