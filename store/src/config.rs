@@ -82,6 +82,10 @@ pub struct Args {
     /// `AWS_SECRET_ACCESS_KEY`. Without it EnableKinesisStreamingDestination is refused.
     #[arg(long, env = "STORE_KINESIS_ENDPOINT")]
     pub kinesis_endpoint: Option<String>,
+    /// The stores of other regions, as `REGION=URL` pairs separated by commas, to which
+    /// UpdateTable can add replicas of a global table. They must share the cluster secret.
+    #[arg(long, env = "STORE_REGION_ENDPOINTS", default_value = "")]
+    pub region_endpoints: String,
     /// Streams, TTL and trigger settings (see `streams::ChangeLogArgs`).
     #[command(flatten)]
     pub change_log: crate::streams::ChangeLogArgs,
@@ -113,6 +117,8 @@ pub struct Config {
     pub incremental_export_min_window: std::time::Duration,
     /// Where Kinesis streaming destinations deliver (`crate::kinesis`).
     pub kinesis_endpoint: Option<crate::kinesis::Endpoint>,
+    /// The stores of other regions that replicas can be added in (`crate::replication`).
+    pub region_endpoints: Vec<crate::replication::Member>,
 }
 
 impl Config {
@@ -137,6 +143,7 @@ impl Config {
             s3_dir: dir.join("s3"),
             incremental_export_min_window: std::time::Duration::from_secs(900),
             kinesis_endpoint: None,
+            region_endpoints: Vec::new(),
         }
     }
 
@@ -148,6 +155,10 @@ impl Config {
             return Err("--account-id must be 12 digits".into());
         }
         let s3_dir = args.s3_dir.unwrap_or_else(|| args.data_dir.join("s3"));
+        let region_endpoints = crate::replication::parse_endpoints(&args.region_endpoints)?;
+        if region_endpoints.iter().any(|m| m.region == args.region) {
+            return Err("--region-endpoints names this store's own --region".into());
+        }
         Ok(Config {
             listen: args.listen,
             data_dir: args.data_dir,
@@ -180,6 +191,7 @@ impl Config {
                 Some(text) => Some(crate::kinesis::Endpoint::parse(&text)?),
                 None => None,
             },
+            region_endpoints,
         })
     }
 

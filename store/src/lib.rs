@@ -50,6 +50,9 @@
 //! - **Contributor Insights** (`contributors`): the API's settings live in the catalog; the
 //!   hottest and most throttled keys are Space-Saving counters per table and GSI, shown
 //!   on `/metrics` for the last complete period instead of as CloudWatch rules.
+//! - **Global tables** (`replication`): a store is one region; replicas in other regions'
+//!   stores converge by last writer wins on item versions kept beside the items
+//!   (`storage::versions`), each store shipping its own changes from its log.
 
 pub mod api;
 pub mod app;
@@ -67,6 +70,7 @@ pub mod kinesis;
 pub mod log_cursor;
 pub mod metrics;
 pub mod policy;
+pub mod replication;
 pub mod server;
 pub mod storage;
 pub mod streams;
@@ -130,6 +134,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(contributors::run_sync(Arc::clone(&app)));
     tokio::spawn(transfer::run_jobs(Arc::clone(&app)));
     tokio::spawn(kinesis::deliver::run_supervisor(Arc::clone(&app)));
+    tokio::spawn(replication::ship::run_supervisor(Arc::clone(&app)));
     let stopping = app.stopping.clone();
     let admission = shared::wire::admission::Admission::new(app.config.max_in_flight);
     let server = Arc::new(server::Server {

@@ -64,6 +64,10 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/internal/members", post(members))
         .route("/internal/leave", post(leave))
         .route(
+            "/internal/replication/{action}",
+            post(crate::replication::serve::handle),
+        )
+        .route(
             "/triggers",
             get(crate::triggers::http::list_all).post(crate::triggers::http::create),
         )
@@ -195,7 +199,7 @@ async fn leave(
 
 /// A cluster call's JSON body, once its secret is checked; `Err` is the refusal to send.
 #[allow(clippy::result_large_err)]
-fn internal_request<T: serde::de::DeserializeOwned>(
+pub(crate) fn internal_request<T: serde::de::DeserializeOwned>(
     server: &Server,
     headers: &HeaderMap,
     body: &[u8],
@@ -221,7 +225,7 @@ fn cluster_answer(result: Result<impl serde::Serialize, StorageError>) -> Respon
     }
 }
 
-fn json_response(value: &impl serde::Serialize) -> Response<Body> {
+pub(crate) fn json_response(value: &impl serde::Serialize) -> Response<Body> {
     match serde_json::to_vec(value) {
         Ok(body) => error::plain(StatusCode::OK, "application/json", body),
         Err(_) => error::plain(

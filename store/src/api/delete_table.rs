@@ -25,6 +25,7 @@ pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOut
             Ok(())
         })
         .await?;
+    crate::replication::control::leave(app, &table).await;
     let stats = app.storage.table_stats(table.table_id());
     Ok(DeleteTableOutput {
         table_description: table.describe(TableStatus::Deleting, stats, now_seconds()),

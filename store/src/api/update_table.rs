@@ -40,12 +40,19 @@ pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOut
     let region = app.config.region.clone();
     let account = app.config.account_id.clone();
     let seq = current_seq(app);
-    let table = app
-        .catalog
-        .update(&app.storage, name, |table| {
-            apply(table, &input, now, seq, &region, &account, &app.storage)
-        })
-        .await?;
+    let table = match input.replica_updates.as_deref() {
+        Some(updates) => {
+            check_exclusive(&input)?;
+            crate::replication::control::update(app, name, updates).await?
+        }
+        None => {
+            app.catalog
+                .update(&app.storage, name, |table| {
+                    apply(table, &input, now, seq, &region, &account, &app.storage)
+                })
+                .await?
+        }
+    };
     if input.stream_specification.is_some() {
         streams::note_stream_change(app, &table).await;
     }
@@ -68,6 +75,46 @@ fn changes_shape(input: &UpdateTableInput) -> bool {
         || input.stream_specification.is_some()
         || input.sse_specification.is_some()
         || input.table_class.is_some()
+        || input.replica_updates.is_some()
+}
+
+/// How many kinds of change the request asks for; an error if one that must come alone
+/// comes with others, or if there are none.
+fn check_exclusive(input: &UpdateTableInput) -> Result<usize, ApiError> {
+    let capacity = input.billing_mode.is_some() || input.provisioned_throughput.is_some();
+    let sse = input.sse_specification.is_some();
+    let class = input.table_class.is_some();
+    let protection = input.deletion_protection_enabled.is_some();
+    let replicas = input.replica_updates.is_some();
+    let count = [
+        capacity,
+        input.global_secondary_index_updates.is_some(),
+        input.stream_specification.is_some(),
+        sse,
+        class,
+        protection,
+        input.on_demand_throughput.is_some(),
+        replicas,
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if count == 0 {
+        return Err(ApiError::validation(NOTHING_TO_UPDATE));
+    }
+    let only = |present: bool, what: &str| -> Result<(), ApiError> {
+        if present && count > 1 {
+            return Err(ApiError::invalid_parameter(format!(
+                "{what} modification must be the only operation in the request"
+            )));
+        }
+        Ok(())
+    };
+    only(replicas, "Replica")?;
+    only(sse, "Server-Side Encryption")?;
+    only(class, "TableClass")?;
+    only(protection, "DeletionProtection")?;
+    Ok(count)
 }
 
 /// The model constraints, all reported at once.
@@ -133,37 +180,11 @@ fn apply(
     storage: &Storage,
 ) -> Result<(), ApiError> {
     let capacity = input.billing_mode.is_some() || input.provisioned_throughput.is_some();
-    let indexes = input.global_secondary_index_updates.is_some();
     let stream = input.stream_specification.is_some();
-    let sse = input.sse_specification.is_some();
-    let class = input.table_class.is_some();
-    let protection = input.deletion_protection_enabled.is_some();
-    let on_demand = input.on_demand_throughput.is_some();
-    let replicas = input.replica_updates.is_some();
-    let count = [
-        capacity, indexes, stream, sse, class, protection, on_demand, replicas,
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
-    if count == 0 {
-        return Err(ApiError::validation(NOTHING_TO_UPDATE));
-    }
-    let only = |present: bool, what: &str| -> Result<(), ApiError> {
-        if present && count > 1 {
-            return Err(ApiError::invalid_parameter(format!(
-                "{what} modification must be the only operation in the request"
-            )));
-        }
-        Ok(())
-    };
-    only(replicas, "Replica")?;
-    only(sse, "Server-Side Encryption")?;
-    only(class, "TableClass")?;
-    only(protection, "DeletionProtection")?;
-    if replicas {
+    let count = check_exclusive(input)?;
+    if stream && crate::replication::is_global(table) {
         return Err(ApiError::invalid_parameter(
-            "Global table replicas are not supported by this store",
+            "The stream of a table with replicas cannot be changed: replication reads it",
         ));
     }
     let creates_or_deletes = input

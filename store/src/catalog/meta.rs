@@ -482,6 +482,9 @@ impl TableMeta {
                 }),
             deletion_protection_enabled: self.deletion_protection,
             on_demand_throughput: self.on_demand_throughput.clone(),
+            global_table_version: crate::replication::is_global(self)
+                .then(|| crate::replication::GLOBAL_TABLE_VERSION.to_string()),
+            replicas: crate::replication::describe(self),
         }
     }
 }

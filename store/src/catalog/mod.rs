@@ -50,6 +50,8 @@ pub struct Catalog {
     next_id: parking_lot::Mutex<u64>,
     /// `arn:aws:dynamodb:<region>:<account>:table/`.
     arn_prefix: String,
+    /// This store's region: the one its global tables' local writes are versioned with.
+    region: String,
     /// Bumped after every published change, for subsystems that follow the catalog.
     version: tokio::sync::watch::Sender<u64>,
 }
@@ -85,7 +87,7 @@ impl Catalog {
             if dropping.contains(&meta.table_id()) {
                 continue;
             }
-            publish_to_storage(storage, &meta);
+            publish_to_storage(storage, &meta, &config.region);
             tables.insert(meta.name().to_string(), Arc::new(meta));
         }
         for id in &dropping {
@@ -106,6 +108,7 @@ impl Catalog {
                 "arn:aws:dynamodb:{}:{}:table/",
                 config.region, config.account_id
             ),
+            region: config.region.clone(),
             version,
         })
     }
@@ -217,7 +220,7 @@ impl Catalog {
         *self.next_id.lock() = next;
         let meta = build(id);
         self.persist(storage, &meta).await?;
-        publish_to_storage(storage, &meta);
+        publish_to_storage(storage, &meta, &self.region);
         let meta = Arc::new(meta);
         self.tables
             .write()
@@ -249,7 +252,7 @@ impl Catalog {
             storage.set_log_detail(current.table_id(), log_detail(&current));
             return changed.map(|_| current);
         }
-        publish_to_storage(storage, &next);
+        publish_to_storage(storage, &next, &self.region);
         let next = Arc::new(next);
         self.tables
             .write()
@@ -377,9 +380,12 @@ async fn drop_data(storage: Arc<Storage>, table_id: u64) {
 
 /// Tells storage what its write path maintains for a table, before the definition is
 /// published to requests: the secondary indexes (their entries are written in every write
-/// batch) and what change records carry.
-fn publish_to_storage(storage: &Storage, meta: &TableMeta) {
+/// batch), what change records carry, and whether local changes keep versions (a global
+/// table's, made in `region`).
+fn publish_to_storage(storage: &Storage, meta: &TableMeta, region: &str) {
     storage.set_log_detail(meta.table_id(), log_detail(meta));
+    let versioned = crate::replication::is_global(meta).then_some(region);
+    storage.set_versioned(meta.table_id(), meta.schema(), versioned);
     let indexes = meta
         .local_indexes
         .iter()
@@ -408,9 +414,11 @@ pub fn log_detail(meta: &TableMeta) -> LogDetail {
 /// [`log_detail`] of table `meta` (its PITR setting) with a stream of this view type.
 pub fn log_detail_with_stream(meta: &TableMeta, stream_view: Option<&str>) -> LogDetail {
     use crate::streams::records::{shows_new_images, shows_old_images};
-    // Point-in-time recovery and a Kinesis destination read both images of every change.
+    // Point-in-time recovery, a Kinesis destination and replicas read both images of every
+    // change.
     let full = crate::backup::pitr(meta).is_some_and(|p| p.enabled)
-        || crate::kinesis::active(meta).is_some();
+        || crate::kinesis::active(meta).is_some()
+        || crate::replication::is_global(meta);
     let indexed = full || stream_view.is_some();
     let old = full || stream_view.is_some_and(shows_old_images);
     let new = full || stream_view.is_some_and(shows_new_images);

@@ -135,6 +135,24 @@ pub struct TableDescription {
     pub deletion_protection_enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
+    /// `2019.11.21` for a replica of a global table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_table_version: Option<String>,
+    /// The global table's other replicas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<Vec<ReplicaDescription>>,
+}
+
+/// One replica of a global table, as DescribeTable shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ReplicaDescription {
+    pub region_name: String,
+    /// CREATING | ACTIVE | ...
+    pub replica_status: String,
+    /// How much of the replica's initial copy is done, while it is CREATING.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_status_percent_progress: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,0 +1,284 @@
+//! Adding and removing replicas: UpdateTable's `ReplicaUpdates`, and what DeleteTable of
+//! a replica tells the others.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use shared::clock::now_seconds;
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::ops::create_table::{
+    CreateTableInput, GlobalSecondaryIndex, LocalSecondaryIndex, ProvisionedThroughput,
+    StreamSpecification,
+};
+
+use super::peer::{self, PeerError};
+use super::{endpoint, replicas, set_replicas, Member, Replica, ReplicaStatus};
+use crate::app::App;
+use crate::catalog::{BillingMode, TableMeta, TableStatus};
+use crate::storage::TableStats;
+
+/// The stream view a global table's replicas need: both images of every change.
+const STREAM_VIEW: &str = "NEW_AND_OLD_IMAGES";
+
+/// One `ReplicaUpdates` entry: `{Create: {RegionName, ...}}`, `{Update: {...}}` or
+/// `{Delete: {RegionName}}`.
+enum ReplicaUpdate {
+    Create(String),
+    Update(String),
+    Delete(String),
+}
+
+/// Applies UpdateTable's `ReplicaUpdates` (the only change in the request) to table
+/// `name`, and returns the table as it now is.
+pub async fn update(app: &App, name: &str, updates: &[Value]) -> Result<Arc<TableMeta>, ApiError> {
+    let update = parse(updates)?;
+    let table = app.catalog.table_for_control(name)?;
+    match update {
+        ReplicaUpdate::Create(region) => create(app, &table, &region).await,
+        ReplicaUpdate::Update(region) => {
+            // Per-replica throughput, index and class overrides are not kept: every
+            // replica here has the table's own settings.
+            find(&table, &region)?;
+            Ok(table)
+        }
+        ReplicaUpdate::Delete(region) => delete(app, &table, &region).await,
+    }
+}
+
+fn parse(updates: &[Value]) -> Result<ReplicaUpdate, ApiError> {
+    let [update] = updates else {
+        return Err(ApiError::invalid_parameter(
+            "Only one replica update is allowed per UpdateTable request",
+        ));
+    };
+    let region_of = |action: &Value| {
+        action["RegionName"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::validation("1 validation error detected: Value null at 'replicaUpdates.1.member.regionName' failed to satisfy constraint: Member must not be null"))
+    };
+    let actions = ["Create", "Update", "Delete"]
+        .into_iter()
+        .filter(|a| update.get(a).is_some_and(|v| !v.is_null()))
+        .collect::<Vec<_>>();
+    match actions[..] {
+        ["Create"] => region_of(&update["Create"]).map(ReplicaUpdate::Create),
+        ["Update"] => region_of(&update["Update"]).map(ReplicaUpdate::Update),
+        ["Delete"] => region_of(&update["Delete"]).map(ReplicaUpdate::Delete),
+        _ => Err(ApiError::invalid_parameter(
+            "A replica update must have exactly one of Create, Update or Delete",
+        )),
+    }
+}
+
+fn find(table: &TableMeta, region: &str) -> Result<Replica, ApiError> {
+    replicas(table)
+        .into_iter()
+        .find(|r| r.region == region)
+        .ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "Replica in region {region} does not exist for table {}",
+                table.name()
+            ))
+        })
+}
+
+async fn create(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableMeta>, ApiError> {
+    let own = own_member(app);
+    if region == own.region {
+        return Err(ApiError::invalid_parameter(format!(
+            "Cannot add a replica of table {} in its own region {region}",
+            table.name()
+        )));
+    }
+    if replicas(table).iter().any(|r| r.region == region) {
+        return Err(ApiError::invalid_parameter(format!(
+            "Replica in region {region} already exists for table {}",
+            table.name()
+        )));
+    }
+    if table.enabled_stream().map(|s| s.view_type.as_str()) != Some(STREAM_VIEW) {
+        return Err(ApiError::invalid_parameter(format!(
+            "Table {} must have DynamoDB Streams enabled with StreamViewType {STREAM_VIEW} to add a replica",
+            table.name()
+        )));
+    }
+    let Some(new) = app
+        .config
+        .region_endpoints
+        .iter()
+        .find(|m| m.region == region)
+        .cloned()
+    else {
+        return Err(ApiError::invalid_parameter(format!(
+            "Region {region} is not available: this store knows no store in it (--region-endpoints)"
+        )));
+    };
+    let mut members: Vec<Member> = replicas(table).iter().map(member).collect();
+    members.push(own);
+    members.push(new.clone());
+    let request = json!({"definition": definition(table), "members": members});
+    peer::call::<_, Value>(app, &new.endpoint, "create", &request)
+        .await
+        .map_err(|e| refused_by(region, e))?;
+    tell_members(app, table, &members, None).await;
+    // Versions on before the replica's start: every change it gets from the log has one.
+    let head =
+        app.storage
+            .set_versioned(table.table_id(), table.schema(), Some(&app.config.region));
+    app.catalog
+        .update(&app.storage, table.name(), |table| {
+            let mut all = replicas(table);
+            all.push(Replica {
+                region: new.region.clone(),
+                endpoint: new.endpoint.clone(),
+                status: ReplicaStatus::Creating,
+                start_seq: head.seq,
+            });
+            set_replicas(&mut table.settings, all);
+            Ok(())
+        })
+        .await
+}
+
+async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableMeta>, ApiError> {
+    let gone = find(table, region)?;
+    let request = json!({"table": table.name()});
+    match peer::call::<_, Value>(app, &endpoint(app, &gone), "delete", &request).await {
+        // Already gone there (deleted by hand, or an earlier attempt got this far).
+        Ok(_) | Err(PeerError::Refused { status: 404, .. }) => {}
+        Err(e) => return Err(refused_by(region, e)),
+    }
+    let mut members: Vec<Member> = replicas(table)
+        .iter()
+        .filter(|r| r.region != region)
+        .map(member)
+        .collect();
+    members.push(own_member(app));
+    tell_members(app, table, &members, Some(region)).await;
+    let table = app
+        .catalog
+        .update(&app.storage, table.name(), |table| {
+            let rest = replicas(table)
+                .into_iter()
+                .filter(|r| r.region != region)
+                .collect();
+            set_replicas(&mut table.settings, rest);
+            Ok(())
+        })
+        .await?;
+    Ok(table)
+}
+
+/// DeleteTable of a replica: the other replicas stop replicating with this region. A
+/// replica that cannot be told keeps trying to ship here and is refused.
+pub async fn leave(app: &App, table: &TableMeta) {
+    let members: Vec<Member> = replicas(table).iter().map(member).collect();
+    tell_members(app, table, &members, Some(&app.config.region)).await;
+}
+
+/// Tells every replica of `table` but `except` that the members are now `members`.
+async fn tell_members(app: &App, table: &TableMeta, members: &[Member], except: Option<&str>) {
+    let request = json!({"table": table.name(), "members": members});
+    for replica in replicas(table) {
+        if Some(replica.region.as_str()) == except {
+            continue;
+        }
+        if let Err(e) =
+            peer::call::<_, Value>(app, &endpoint(app, &replica), "members", &request).await
+        {
+            tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
+                "cannot tell a replica about a membership change");
+        }
+    }
+}
+
+/// This store as a member: its region and the URL it serves on.
+fn own_member(app: &App) -> Member {
+    let mut address = app.config.listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Member {
+        region: app.config.region.clone(),
+        endpoint: format!("http://{address}"),
+    }
+}
+
+fn member(replica: &Replica) -> Member {
+    Member {
+        region: replica.region.clone(),
+        endpoint: replica.endpoint.clone(),
+    }
+}
+
+/// The error a failed call to region `region`'s store becomes.
+fn refused_by(region: &str, e: PeerError) -> ApiError {
+    tracing::warn!(region, error = %e, "a replica's store refused or failed a call");
+    match e {
+        PeerError::Refused { status, message } if status < 500 => {
+            ApiError::invalid_parameter(format!("Region {region}: {message}"))
+        }
+        _ => ApiError::new(
+            ErrorCode::InternalServerError,
+            format!("The store of region {region} cannot be reached; try again"),
+        ),
+    }
+}
+
+/// The CreateTable call that makes a replica of `table`: its keys, indexes, capacity and
+/// class, and the stream replication needs.
+fn definition(table: &TableMeta) -> CreateTableInput {
+    let described = table.describe(TableStatus::Active, TableStats::default(), now_seconds());
+    let provisioned = table.billing_mode == BillingMode::Provisioned;
+    let throughput = |rcu, wcu| {
+        provisioned.then_some(ProvisionedThroughput {
+            read_capacity_units: Some(rcu),
+            write_capacity_units: Some(wcu),
+        })
+    };
+    let table_throughput = &described.provisioned_throughput;
+    CreateTableInput {
+        table_name: Some(described.table_name),
+        attribute_definitions: Some(described.attribute_definitions),
+        key_schema: Some(described.key_schema),
+        local_secondary_indexes: described.local_secondary_indexes.map(|indexes| {
+            indexes
+                .into_iter()
+                .map(|i| LocalSecondaryIndex {
+                    index_name: Some(i.index_name),
+                    key_schema: Some(i.key_schema),
+                    projection: Some(i.projection),
+                })
+                .collect()
+        }),
+        global_secondary_indexes: described.global_secondary_indexes.map(|indexes| {
+            indexes
+                .into_iter()
+                .map(|i| GlobalSecondaryIndex {
+                    provisioned_throughput: throughput(
+                        i.provisioned_throughput.read_capacity_units,
+                        i.provisioned_throughput.write_capacity_units,
+                    ),
+                    index_name: Some(i.index_name),
+                    key_schema: Some(i.key_schema),
+                    projection: Some(i.projection),
+                    on_demand_throughput: i.on_demand_throughput,
+                })
+                .collect()
+        }),
+        billing_mode: Some(table.billing_mode.as_str().to_string()),
+        provisioned_throughput: throughput(
+            table_throughput.read_capacity_units,
+            table_throughput.write_capacity_units,
+        ),
+        stream_specification: Some(StreamSpecification {
+            stream_enabled: Some(true),
+            stream_view_type: Some(STREAM_VIEW.to_string()),
+        }),
+        table_class: described.table_class_summary.map(|c| c.table_class),
+        on_demand_throughput: described.on_demand_throughput,
+        ..CreateTableInput::default()
+    }
+}

@@ -1,0 +1,230 @@
+//! Global tables (version 2019.11.21): replicas of one table in stores of other regions,
+//! each taking reads and writes, converging by last writer wins.
+//!
+//! # The shape
+//! A store is one region (`--region`). It reaches the stores of other regions at the URLs
+//! `--region-endpoints` names, over the internal endpoints (`serve`), authenticated by
+//! the cluster secret the stores share. `UpdateTable` with `ReplicaUpdates` (`control`)
+//! creates the table in the new region, tells every replica who the replicas are, and
+//! starts copying; the replica learns this store's URL from the call, so only the store
+//! that adds a replica needs to know where it is.
+//!
+//! # Replication
+//! Every store ships the changes of its global tables to every other replica (`ship`): a
+//! worker per (table, replica) follows the table's change log from a durable cursor and
+//! posts the changes with the version each got where it was first made. The receiver
+//! applies a change only if that version is newer than its item's
+//! (`Storage::apply_replicated`), so every replica keeps the same last write whatever
+//! order changes arrive in, and a change that arrives twice (after a retry, or through a
+//! third replica) applies once. A change is never sent back to the region it came from.
+//! A new replica first gets a copy of every item with its version, then the log from the
+//! moment it was added.
+//!
+//! What replicas share is kept in each table's settings (`Replication`), so it is
+//! persisted with the table and gone with it.
+
+pub mod control;
+mod peer;
+pub mod serve;
+pub mod ship;
+
+use serde::{Deserialize, Serialize};
+use shared::model::Item;
+use shared::wire::ops::describe_table::ReplicaDescription;
+
+use crate::app::App;
+use crate::catalog::meta::{read_setting, write_setting, Settings};
+use crate::catalog::TableMeta;
+
+/// What DescribeTable says a replica of a global table is.
+pub const GLOBAL_TABLE_VERSION: &str = "2019.11.21";
+/// The key of a table's replicas in its settings.
+const SETTINGS_KEY: &str = "replication";
+
+pub const CHANGES_SHIPPED_TOTAL: &str = "store_replication_changes_shipped_total";
+pub const CHANGES_APPLIED_TOTAL: &str = "store_replication_changes_applied_total";
+pub const CHANGES_SUPERSEDED_TOTAL: &str = "store_replication_changes_superseded_total";
+pub const LAG_SECONDS: &str = "store_replication_lag_seconds";
+pub const RETRIES_TOTAL: &str = "store_replication_retries_total";
+
+/// One other replica of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replica {
+    pub region: String,
+    /// The base URL of the region's store.
+    pub endpoint: String,
+    pub status: ReplicaStatus,
+    /// The newest change-log record of this table when the replica was added here: the
+    /// changes after it are shipped from the log, the ones before by the initial copy.
+    pub start_seq: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplicaStatus {
+    /// Getting its initial copy of the table from this store.
+    Creating,
+    Active,
+}
+
+impl ReplicaStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReplicaStatus::Creating => "CREATING",
+            ReplicaStatus::Active => "ACTIVE",
+        }
+    }
+}
+
+/// A table's replicas, as kept in its settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Replication {
+    replicas: Vec<Replica>,
+}
+
+/// A region of a global table and where its store is: what replicas tell each other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub region: String,
+    pub endpoint: String,
+}
+
+/// One change as shipped to another replica.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShippedChange {
+    /// The item's key attributes.
+    pub keys: Item,
+    /// The item after the change; `None` for a delete.
+    pub item: Option<Item>,
+    /// The change's version where it was first made.
+    pub time_ms: u64,
+    pub region: String,
+}
+
+/// The other replicas of `table` (none unless it is a global table).
+pub fn replicas(table: &TableMeta) -> Vec<Replica> {
+    read_setting::<Replication>(&table.settings, SETTINGS_KEY)
+        .map(|r| r.replicas)
+        .unwrap_or_default()
+}
+
+/// Whether `table` is a replica of a global table.
+pub fn is_global(table: &TableMeta) -> bool {
+    table.settings.contains_key(SETTINGS_KEY) && !replicas(table).is_empty()
+}
+
+/// DescribeTable's `Replicas`: the table's other replicas, if it has any.
+pub fn describe(table: &TableMeta) -> Option<Vec<ReplicaDescription>> {
+    let replicas = replicas(table);
+    (!replicas.is_empty()).then(|| {
+        replicas
+            .iter()
+            .map(|r| ReplicaDescription {
+                region_name: r.region.clone(),
+                replica_status: r.status.as_str().to_string(),
+                replica_status_percent_progress: (r.status == ReplicaStatus::Creating)
+                    .then(|| "0".to_string()),
+            })
+            .collect()
+    })
+}
+
+/// Where `replica`'s store is: where this store's `--region-endpoints` says, if it names
+/// the region (a store that moved is reached at its new address), else where it was when
+/// the replica was added.
+pub fn endpoint(app: &App, replica: &Replica) -> String {
+    app.config
+        .region_endpoints
+        .iter()
+        .find(|m| m.region == replica.region)
+        .map_or_else(|| replica.endpoint.clone(), |m| m.endpoint.clone())
+}
+
+/// Keeps `replicas` as the table's replicas (an empty list makes it a regional table).
+fn set_replicas(settings: &mut Settings, replicas: Vec<Replica>) {
+    if replicas.is_empty() {
+        settings.remove(SETTINGS_KEY);
+        return;
+    }
+    // A plain struct of strings and numbers always serializes.
+    let _ = write_setting(settings, SETTINGS_KEY, &Replication { replicas });
+}
+
+/// `--region-endpoints`: `REGION=URL` pairs separated by commas.
+pub fn parse_endpoints(text: &str) -> Result<Vec<Member>, String> {
+    let mut members: Vec<Member> = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (region, endpoint) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--region-endpoints: `{pair}` is not REGION=URL"))?;
+        let (region, endpoint) = (region.trim(), endpoint.trim().trim_end_matches('/'));
+        let url = reqwest::Url::parse(endpoint)
+            .map_err(|e| format!("--region-endpoints: `{endpoint}`: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") || region.is_empty() {
+            return Err(format!(
+                "--region-endpoints: `{pair}` is not REGION=http(s)://HOST:PORT"
+            ));
+        }
+        if members.iter().any(|m| m.region == region) {
+            return Err(format!("--region-endpoints names {region} twice"));
+        }
+        members.push(Member {
+            region: region.to_string(),
+            endpoint: endpoint.to_string(),
+        });
+    }
+    Ok(members)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_endpoints_parse_and_bad_ones_are_refused() {
+        let members = parse_endpoints("eu-west-1=http://127.0.0.1:8001/, ap-south-1=https://h:9")
+            .expect("parses");
+        assert_eq!(
+            members,
+            vec![
+                Member {
+                    region: "eu-west-1".into(),
+                    endpoint: "http://127.0.0.1:8001".into()
+                },
+                Member {
+                    region: "ap-south-1".into(),
+                    endpoint: "https://h:9".into()
+                },
+            ]
+        );
+        assert_eq!(parse_endpoints("").map(|m| m.len()), Ok(0));
+        for bad in [
+            "eu-west-1",
+            "=http://h:1",
+            "a=ftp://h",
+            "a=http://h:1,a=http://h:2",
+            "a=:",
+        ] {
+            assert!(parse_endpoints(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_table_is_global_while_it_has_replicas() {
+        let mut table = TableMeta::for_tests(1, "t");
+        assert!(!is_global(&table) && describe(&table).is_none());
+        let replica = Replica {
+            region: "eu-west-1".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            status: ReplicaStatus::Creating,
+            start_seq: 4,
+        };
+        set_replicas(&mut table.settings, vec![replica.clone()]);
+        assert!(is_global(&table));
+        assert_eq!(replicas(&table), vec![replica]);
+        let described = describe(&table).expect("replicas");
+        assert_eq!(described[0].region_name, "eu-west-1");
+        assert_eq!(described[0].replica_status, "CREATING");
+        set_replicas(&mut table.settings, Vec::new());
+        assert!(!is_global(&table) && table.settings.is_empty());
+    }
+}

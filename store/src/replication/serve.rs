@@ -1,0 +1,244 @@
+//! The internal endpoints other regions' stores call: `POST /internal/replication/ACTION`
+//! with the cluster secret, where ACTION is
+//! - `create`: create a replica of a table here, given its definition and the members;
+//! - `members`: the replicas of a table are now these (one was added or removed);
+//! - `delete`: this region's replica is removed from its global table: delete it;
+//! - `apply`: changes made elsewhere, to apply by last writer wins.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+use shared::wire::error::ApiError;
+use shared::wire::ops::create_table::CreateTableInput;
+use shared::wire::ops::delete_table::DeleteTableInput;
+
+use super::{
+    replicas, set_replicas, Member, Replica, ReplicaStatus, ShippedChange, CHANGES_APPLIED_TOTAL,
+    CHANGES_SUPERSEDED_TOTAL,
+};
+use crate::app::App;
+use crate::error;
+use crate::server::{internal_request, json_response, Server};
+use crate::storage::Version;
+
+#[derive(Debug, Deserialize)]
+pub struct CreateReplica {
+    pub definition: CreateTableInput,
+    /// Every region of the global table, this one included.
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Members {
+    pub table: String,
+    /// Every region of the global table; this one too, unless it is leaving.
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteReplica {
+    pub table: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Apply {
+    pub table: String,
+    /// The region whose store sends the changes.
+    pub from: String,
+    pub changes: Vec<ShippedChange>,
+}
+
+pub async fn handle(
+    State(server): State<Arc<Server>>,
+    Path(action): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    let app = &server.app;
+    match action.as_str() {
+        "create" => answer(&server, &headers, &body, |r| create(app, r)).await,
+        "members" => answer(&server, &headers, &body, |r| members(app, r)).await,
+        "delete" => answer(&server, &headers, &body, |r| delete(app, r)).await,
+        "apply" => answer(&server, &headers, &body, |r| apply(Arc::clone(app), r)).await,
+        _ => error::plain(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "no such replication action",
+        ),
+    }
+}
+
+/// Runs `act` on the request once its secret is checked and its body parsed.
+async fn answer<T, F>(
+    server: &Server,
+    headers: &HeaderMap,
+    body: &[u8],
+    act: impl FnOnce(T) -> F,
+) -> Response<Body>
+where
+    T: DeserializeOwned,
+    F: Future<Output = Outcome>,
+{
+    let request = match internal_request(server, headers, body) {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    match act(request).await {
+        Ok(answer) => json_response(&answer),
+        Err((status, message)) => error::plain(status, "text/plain", message),
+    }
+}
+
+type Outcome = Result<serde_json::Value, (StatusCode, String)>;
+
+/// An API error as the refusal of an internal call (its message is the API's own).
+fn refusal(status: StatusCode) -> impl Fn(ApiError) -> (StatusCode, String) {
+    move |e| {
+        (
+            status,
+            e.message.unwrap_or_else(|| e.code.name().to_string()),
+        )
+    }
+}
+
+async fn create(app: &App, request: CreateReplica) -> Outcome {
+    let name = request.definition.table_name.clone().unwrap_or_default();
+    if app.catalog.get(&name).is_some() {
+        return Err((
+            StatusCode::CONFLICT,
+            format!(
+                "Table already exists in region {}: {name}",
+                app.config.region
+            ),
+        ));
+    }
+    let start_seq = crate::api::create_table::current_seq(app);
+    crate::api::create_table::handle(app, request.definition)
+        .await
+        .map_err(refusal(StatusCode::BAD_REQUEST))?;
+    set_members(app, &name, &request.members, start_seq).await?;
+    Ok(json!({}))
+}
+
+async fn members(app: &App, request: Members) -> Outcome {
+    let start_seq = crate::api::create_table::current_seq(app);
+    set_members(app, &request.table, &request.members, start_seq).await?;
+    Ok(json!({}))
+}
+
+/// Makes `members` (but this region) the replicas of table `name`: the ones it had keep
+/// their state, new ones get this store's changes from `start_seq` on (what came before
+/// reaches them in the copy the adding region makes).
+async fn set_members(
+    app: &App,
+    name: &str,
+    members: &[Member],
+    start_seq: u64,
+) -> Result<(), (StatusCode, String)> {
+    let own = &app.config.region;
+    app.catalog
+        .update(&app.storage, name, |table| {
+            let current = replicas(table);
+            let next = members
+                .iter()
+                .filter(|m| &m.region != own)
+                .map(|m| {
+                    let known = current.iter().find(|r| r.region == m.region);
+                    match known {
+                        Some(r) if r.endpoint == m.endpoint => r.clone(),
+                        _ => Replica {
+                            region: m.region.clone(),
+                            endpoint: m.endpoint.clone(),
+                            status: ReplicaStatus::Active,
+                            start_seq,
+                        },
+                    }
+                })
+                .collect();
+            set_replicas(&mut table.settings, next);
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+        .map_err(refusal(StatusCode::NOT_FOUND))
+}
+
+async fn delete(app: &App, request: DeleteReplica) -> Outcome {
+    // A regional table again first: its workers stop, and no other region's changes apply.
+    set_members(app, &request.table, &[], 0).await?;
+    let input = DeleteTableInput {
+        table_name: Some(request.table),
+    };
+    crate::api::delete_table::handle(app, input)
+        .await
+        .map_err(refusal(StatusCode::BAD_REQUEST))?;
+    Ok(json!({}))
+}
+
+/// Applies the changes side by side: each decides under its item's lock by its version,
+/// so the order they apply in does not matter, and concurrent writes share journal syncs.
+async fn apply(app: Arc<App>, request: Apply) -> Outcome {
+    let table = app
+        .catalog
+        .table_for_data(&request.table)
+        .map_err(refusal(StatusCode::NOT_FOUND))?;
+    if !replicas(&table).iter().any(|r| r.region == request.from) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} is not a replica of {} here",
+                request.from, request.table
+            ),
+        ));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for change in request.changes {
+        let Some(key) = table.layout.schema.key_of_stored(&change.keys) else {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "a change without its key".to_string(),
+            ));
+        };
+        let (app, table) = (Arc::clone(&app), Arc::clone(&table));
+        tasks.spawn(async move {
+            let version = Version {
+                time_ms: change.time_ms,
+                region: change.region,
+            };
+            app.storage
+                .apply_replicated(&table.layout, &key, change.item, &version)
+                .await
+        });
+    }
+    let (mut applied, mut superseded, mut failed) = (0u64, 0u64, false);
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome {
+            Ok(Ok(true)) => applied += 1,
+            Ok(Ok(false)) => superseded += 1,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, table = %request.table, "cannot apply a replicated change");
+                failed = true;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, table = %request.table, "a replicated change's task failed");
+                failed = true;
+            }
+        }
+    }
+    ::metrics::counter!(CHANGES_APPLIED_TOTAL, "table" => request.table.clone()).increment(applied);
+    ::metrics::counter!(CHANGES_SUPERSEDED_TOTAL, "table" => request.table).increment(superseded);
+    if failed {
+        // The sender sends them all again; the ones applied now are superseded then.
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cannot apply the changes now".to_string(),
+        ));
+    }
+    Ok(json!({"applied": applied, "superseded": superseded}))
+}

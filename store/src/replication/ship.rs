@@ -1,0 +1,280 @@
+//! Shipping a global table's changes to its other replicas: a supervisor that keeps one
+//! worker per (table, replica), and the worker, which first copies the table to a new
+//! replica and then follows the table's change log.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use shared::model::PrimaryKey;
+
+use super::peer::{self, PeerError};
+use super::{
+    endpoint, replicas, set_replicas, Replica, ReplicaStatus, ShippedChange, CHANGES_SHIPPED_TOTAL,
+    LAG_SECONDS, RETRIES_TOTAL,
+};
+use crate::app::App;
+use crate::catalog::TableMeta;
+use crate::log_cursor::LogCursor;
+use crate::storage::{Cause, ChangeRecord, StorageError};
+use crate::triggers::dispatch::backoff;
+
+/// Changes per call to another region.
+const CHANGES_PER_CALL: usize = 500;
+/// How often the supervisor looks for replicas added or removed (it also wakes on every
+/// catalog change).
+const SUPERVISE_EVERY: Duration = Duration::from_secs(1);
+/// The first retry's pause; retries double it up to `triggers::dispatch`'s cap.
+const RETRY_BASE: Duration = Duration::from_millis(100);
+const CHECKPOINT_PREFIX: &str = "replication/checkpoint/";
+
+/// Runs a worker for every replica of every global table, stopping the workers of
+/// replicas that are gone (or added anew, which starts a new one).
+pub async fn run_supervisor(app: Arc<App>) {
+    let mut catalog_changes = app.catalog.subscribe();
+    let mut running: HashMap<(String, String), (Replica, tokio::task::JoinHandle<()>)> =
+        HashMap::new();
+    loop {
+        let mut wanted = HashMap::new();
+        for table in app.catalog.all() {
+            for replica in replicas(&table) {
+                let key = (table.table_uuid.clone(), replica.region.clone());
+                wanted.insert(key, (Arc::clone(&table), replica));
+            }
+        }
+        running.retain(|key, (replica, worker)| {
+            let same =
+                |r: &Replica| (r.start_seq, &r.endpoint) == (replica.start_seq, &replica.endpoint);
+            let keep = wanted.get(key).is_some_and(|(_, r)| same(r));
+            if !keep {
+                worker.abort();
+            }
+            keep
+        });
+        for (key, (table, replica)) in wanted {
+            if running.contains_key(&key) {
+                continue;
+            }
+            let endpoint = endpoint(&app, &replica);
+            let worker = Worker {
+                app: Arc::clone(&app),
+                table,
+                replica: replica.clone(),
+                endpoint,
+            };
+            running.insert(key, (replica, tokio::spawn(worker.run())));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SUPERVISE_EVERY) => {}
+            _ = catalog_changes.changed() => {}
+            _ = app.stopped() => return,
+        }
+    }
+}
+
+/// Ships one table's changes to one other replica.
+struct Worker {
+    app: Arc<App>,
+    /// The table as it was when the worker started (its id and key schema do not change).
+    table: Arc<TableMeta>,
+    replica: Replica,
+    /// Where the replica's store is.
+    endpoint: String,
+}
+
+impl Worker {
+    async fn run(self) {
+        let checkpoint = format!(
+            "{CHECKPOINT_PREFIX}{}/{}/{}",
+            self.table.table_uuid, self.replica.region, self.replica.start_seq
+        );
+        let mut cursor = LogCursor::resume(&self.app, checkpoint, self.replica.start_seq).await;
+        if self.replica.status == ReplicaStatus::Creating {
+            self.copy_table().await;
+            self.mark_active().await;
+        }
+        let mut watch = self.app.storage.watch_seq();
+        let labels = [
+            ("table", self.table.name().to_string()),
+            ("region", self.replica.region.clone()),
+        ];
+        loop {
+            if let Some((first, last)) = cursor.skip_trimmed(&self.app) {
+                tracing::error!(table = %self.table.name(), region = %self.replica.region, first, last,
+                    "changes trimmed before the replica took them: it may have missed writes");
+            }
+            let batch = match self.app.storage.table_changes(
+                self.table.table_id(),
+                cursor.position,
+                u64::MAX,
+                CHANGES_PER_CALL,
+            ) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read changes to replicate");
+                    tokio::time::sleep(RETRY_BASE * 10).await;
+                    continue;
+                }
+            };
+            let Some(last) = batch.last().map(|r| r.seq) else {
+                ::metrics::gauge!(LAG_SECONDS, &labels).set(0.0);
+                let _ = tokio::time::timeout(Duration::from_secs(1), watch.changed()).await;
+                continue;
+            };
+            let oldest = batch.first().map_or(0, |r| r.time_ms);
+            ::metrics::gauge!(LAG_SECONDS, &labels)
+                .set(shared::clock::now_ms().saturating_sub(oldest) as f64 / 1000.0);
+            let changes: Vec<ShippedChange> = batch
+                .into_iter()
+                .filter_map(|r| self.shippable(r))
+                .collect();
+            self.send(changes).await;
+            cursor.advance(&self.app, last, RETRY_BASE).await;
+        }
+    }
+
+    /// What of a change record goes to the replica: not a change that came from it, and
+    /// not one whose new image the log did not keep (none while the table is global).
+    fn shippable(&self, record: ChangeRecord) -> Option<ShippedChange> {
+        let (time_ms, region) = match record.cause {
+            Cause::User | Cause::Ttl => (record.time_ms, self.app.config.region.clone()),
+            Cause::Replicated => {
+                let origin = record.origin?;
+                (origin.time_ms, origin.region)
+            }
+            Cause::TableDropped => return None,
+        };
+        if region == self.replica.region || record.new_image_elided {
+            return None;
+        }
+        Some(ShippedChange {
+            keys: record.keys,
+            item: record.new_image,
+            time_ms,
+            region,
+        })
+    }
+
+    /// Copies every item, with its version, to a replica that was just added. Items are
+    /// read a page of keys at a time, each again under its lock with its version, so the
+    /// copy never pairs an image with another write's version; a write during the copy is
+    /// also in the log the worker ships next, and the replica keeps whichever is newer.
+    async fn copy_table(&self) {
+        let layout = &self.table.layout;
+        let mut after: Option<PrimaryKey> = None;
+        loop {
+            let page = match self.key_page(after.as_ref()) {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the table to copy to a replica");
+                    tokio::time::sleep(RETRY_BASE * 10).await;
+                    continue;
+                }
+            };
+            let Some(last) = page.last().cloned() else {
+                return;
+            };
+            let mut changes = Vec::with_capacity(page.len());
+            for key in &page {
+                match self.app.storage.versioned_item(layout, key).await {
+                    Ok((item, version)) => {
+                        // Written before the table had replicas: older than any write since.
+                        let (time_ms, region) = version.map_or_else(
+                            || (0, self.app.config.region.clone()),
+                            |v| (v.time_ms, v.region),
+                        );
+                        if item.is_some() || time_ms > 0 {
+                            changes.push(ShippedChange {
+                                keys: layout.schema.key_item(key),
+                                item,
+                                time_ms,
+                                region,
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read an item to copy to a replica");
+                    }
+                }
+            }
+            self.send(changes).await;
+            after = Some(last);
+        }
+    }
+
+    /// The keys of up to a call's worth of items after `after`.
+    fn key_page(&self, after: Option<&PrimaryKey>) -> Result<Vec<PrimaryKey>, StorageError> {
+        let layout = &self.table.layout;
+        let mut keys = Vec::with_capacity(CHANGES_PER_CALL);
+        for stored in self
+            .app
+            .storage
+            .scan(layout, None, after)?
+            .take(CHANGES_PER_CALL)
+        {
+            let item = stored?.decode()?;
+            if let Some(key) = layout.schema.key_of_stored(&item) {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Records that the replica has its copy, unless it was removed (or added anew) since.
+    async fn mark_active(&self) {
+        let region = &self.replica.region;
+        let start_seq = self.replica.start_seq;
+        let result = self
+            .app
+            .catalog
+            .update(&self.app.storage, self.table.name(), |table| {
+                let mut all = replicas(table);
+                for replica in &mut all {
+                    if &replica.region == region && replica.start_seq == start_seq {
+                        replica.status = ReplicaStatus::Active;
+                    }
+                }
+                set_replicas(&mut table.settings, all);
+                Ok(())
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(table = %self.table.name(), error = ?e, "cannot mark a replica active");
+        }
+    }
+
+    /// Sends `changes`, again and again with backoff, until the replica takes them.
+    async fn send(&self, changes: Vec<ShippedChange>) {
+        if changes.is_empty() {
+            return;
+        }
+        let body = json!({
+            "table": self.table.name(),
+            "from": self.app.config.region,
+            "changes": changes,
+        });
+        let mut attempt = 0;
+        loop {
+            let answer: Result<serde_json::Value, PeerError> =
+                peer::call(&self.app, &self.endpoint, "apply", &body).await;
+            match answer {
+                Ok(_) => break,
+                Err(e) => {
+                    attempt += 1;
+                    tracing::warn!(table = %self.table.name(), region = %self.replica.region,
+                        error = %e, "replicating changes failed; retrying");
+                    ::metrics::counter!(RETRIES_TOTAL, "region" => self.replica.region.clone())
+                        .increment(1);
+                    tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
+                }
+            }
+        }
+        ::metrics::counter!(
+            CHANGES_SHIPPED_TOTAL,
+            "table" => self.table.name().to_string(),
+            "region" => self.replica.region.clone()
+        )
+        .increment(changes.len() as u64);
+    }
+}

@@ -1,0 +1,298 @@
+//! Global tables across two real stores, each its own region, driven with aws-sdk-dynamodb:
+//! adding a replica (and the errors on the way), the table and its existing items arriving
+//! in the new region, writes in either region reaching the other, conflicting writes
+//! converging on one value, shipping resuming after the shipping store is killed, and
+//! removing the replica.
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CreateReplicationGroupMemberAction, DeleteReplicationGroupMemberAction,
+    ReplicaStatus, ReplicationGroupUpdate, StreamViewType,
+};
+use aws_sdk_dynamodb::Client;
+use integration_tests::*;
+
+const HOME: &str = "us-east-1";
+const AWAY: &str = "eu-west-1";
+const DEADLINE: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(25);
+
+/// The store of region `AWAY`, then the store of `HOME`, which knows where `AWAY`'s is.
+fn two_regions() -> (StoreProcess, StoreProcess) {
+    let away = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), AWAY.into()],
+        ..Default::default()
+    });
+    let home = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--region".into(),
+            HOME.into(),
+            "--region-endpoints".into(),
+            format!("{AWAY}={}", away.endpoint()),
+        ],
+        ..Default::default()
+    });
+    (home, away)
+}
+
+fn add_replica(region: &str) -> ReplicationGroupUpdate {
+    let create = CreateReplicationGroupMemberAction::builder()
+        .region_name(region)
+        .build()
+        .unwrap();
+    ReplicationGroupUpdate::builder().create(create).build()
+}
+
+fn remove_replica(region: &str) -> ReplicationGroupUpdate {
+    let delete = DeleteReplicationGroupMemberAction::builder()
+        .region_name(region)
+        .build()
+        .unwrap();
+    ReplicationGroupUpdate::builder().delete(delete).build()
+}
+
+async fn get(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    sk: i64,
+) -> Option<HashMap<String, AttributeValue>> {
+    ok(client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", n(sk))
+        .consistent_read(true)
+        .send()
+        .await)
+    .item
+}
+
+async fn put(client: &Client, table: &str, pk: &str, sk: i64, value: &str) {
+    ok(client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item(&[("pk", s(pk)), ("sk", n(sk)), ("v", s(value))])))
+        .send()
+        .await);
+}
+
+/// Waits until `client`'s region holds `expected` (`None`: no item) under the key.
+async fn wait_for(client: &Client, table: &str, pk: &str, sk: i64, expected: Option<&str>) {
+    let arrived = wait_until(DEADLINE, POLL, || async {
+        let found = get(client, table, pk, sk).await;
+        found.as_ref().map(|i| i["v"].as_s().unwrap().as_str()) == expected
+    })
+    .await;
+    let found = get(client, table, pk, sk).await;
+    assert!(arrived, "{pk}/{sk}: expected {expected:?}, found {found:?}");
+}
+
+/// DescribeTable's replicas, as (region, status).
+async fn replicas_of(client: &Client, table: &str) -> Vec<(String, ReplicaStatus)> {
+    let description = ok(client.describe_table().table_name(table).send().await);
+    let table = description.table.unwrap();
+    table
+        .replicas()
+        .iter()
+        .map(|r| {
+            (
+                r.region_name().unwrap().to_string(),
+                r.replica_status().unwrap().clone(),
+            )
+        })
+        .collect()
+}
+
+async fn global_table_version(client: &Client, table: &str) -> Option<String> {
+    let description = ok(client.describe_table().table_name(table).send().await);
+    description.table.unwrap().global_table_version
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_converge_on_every_write_in_either_region() {
+    let (home_store, away_store) = two_regions();
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = unique_name("global");
+    create_hash_range_table(&home, &table).await;
+    wait_table_active(&home, &table).await;
+    for i in 0..3 {
+        put(&home, &table, "before", i, &format!("old-{i}")).await;
+    }
+
+    // The errors: no stream yet, an unknown region, this store's own region.
+    let updates = |update| {
+        home.update_table()
+            .table_name(&table)
+            .replica_updates(update)
+    };
+    let e = assert_api_error(
+        updates(add_replica(AWAY)).send().await,
+        "ValidationException",
+        None,
+    );
+    assert!(format!("{e:?}").contains("NEW_AND_OLD_IMAGES"), "{e:?}");
+    enable_stream(&home, &table, StreamViewType::NewAndOldImages).await;
+    assert_api_error(
+        updates(add_replica("ap-south-1")).send().await,
+        "ValidationException",
+        None,
+    );
+    assert_api_error(
+        updates(add_replica(HOME)).send().await,
+        "ValidationException",
+        None,
+    );
+    assert_api_error(
+        updates(remove_replica(AWAY)).send().await,
+        "ValidationException",
+        None,
+    );
+
+    let added = ok(updates(add_replica(AWAY)).send().await);
+    let description = added.table_description.unwrap();
+    assert_eq!(description.global_table_version(), Some("2019.11.21"));
+    assert_eq!(description.replicas()[0].region_name(), Some(AWAY));
+    let active = wait_until(DEADLINE, POLL, || async {
+        replicas_of(&home, &table).await == vec![(AWAY.to_string(), ReplicaStatus::Active)]
+    })
+    .await;
+    assert!(
+        active,
+        "the replica never became ACTIVE: {:?}",
+        replicas_of(&home, &table).await
+    );
+    assert_api_error(
+        updates(add_replica(AWAY)).send().await,
+        "ValidationException",
+        None,
+    );
+
+    // The new region has the table, says where its other replica is, and has the items
+    // written before the table was global.
+    assert_eq!(
+        replicas_of(&away, &table).await,
+        vec![(HOME.to_string(), ReplicaStatus::Active)]
+    );
+    assert_eq!(
+        global_table_version(&away, &table).await.as_deref(),
+        Some("2019.11.21")
+    );
+    for i in 0..3 {
+        wait_for(&away, &table, "before", i, Some(&format!("old-{i}"))).await;
+    }
+
+    // Writes in either region reach the other: puts, updates and deletes.
+    put(&home, &table, "a", 1, "from-home").await;
+    wait_for(&away, &table, "a", 1, Some("from-home")).await;
+    put(&away, &table, "b", 1, "from-away").await;
+    wait_for(&home, &table, "b", 1, Some("from-away")).await;
+    ok(away
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("a"))
+        .key("sk", n(1))
+        .update_expression("SET v = :v")
+        .expression_attribute_values(":v", s("updated-away"))
+        .send()
+        .await);
+    wait_for(&home, &table, "a", 1, Some("updated-away")).await;
+    ok(home
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("before"))
+        .key("sk", n(0))
+        .send()
+        .await);
+    wait_for(&away, &table, "before", 0, None).await;
+
+    // Both regions write one item at once, over and over: afterwards both hold the same
+    // value, the last one written.
+    for round in 0..20 {
+        let (mine, theirs) = (format!("home-{round}"), format!("away-{round}"));
+        tokio::join!(
+            put(&home, &table, "contended", 1, &mine),
+            put(&away, &table, "contended", 1, &theirs),
+        );
+    }
+    let agreed = wait_until(DEADLINE, POLL, || async {
+        let (h, a) = tokio::join!(
+            get(&home, &table, "contended", 1),
+            get(&away, &table, "contended", 1)
+        );
+        h.is_some() && h == a
+    })
+    .await;
+    let (h, a) = tokio::join!(
+        get(&home, &table, "contended", 1),
+        get(&away, &table, "contended", 1)
+    );
+    assert!(agreed, "the regions disagree: {h:?} against {a:?}");
+    // The last round's writes are the newest, but a write of the round before can tie with
+    // one of them in the same millisecond, where the region's name decides.
+    let winner = h.unwrap()["v"].as_s().unwrap().clone();
+    assert!(
+        winner.ends_with("-19") || winner.ends_with("-18"),
+        "an older write won: {winner}"
+    );
+
+    // Removing the replica deletes its table there; the table here is regional again.
+    let removed = ok(updates(remove_replica(AWAY)).send().await);
+    assert!(removed.table_description.unwrap().replicas().is_empty());
+    wait_table_gone(&away, &table).await;
+    assert_eq!(global_table_version(&home, &table).await, None);
+    put(&home, &table, "after", 1, "regional").await;
+    assert_eq!(
+        get(&home, &table, "after", 1).await.unwrap()["v"],
+        s("regional")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipping_resumes_where_it_stopped_after_the_store_is_killed() {
+    let (mut home_store, away_store) = two_regions();
+    let home = home_store.client();
+    let away = away_store.client();
+    let table = unique_name("global-crash");
+    create_hash_range_table(&home, &table).await;
+    wait_table_active(&home, &table).await;
+    enable_stream(&home, &table, StreamViewType::NewAndOldImages).await;
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(add_replica(AWAY))
+        .send()
+        .await);
+    wait_table_active(&away, &table).await;
+
+    // Acknowledged writes, then a crash before they can all have been shipped.
+    for i in 0..200 {
+        put(&home, &table, "crash", i, &format!("v{i}")).await;
+    }
+    home_store.kill9();
+    home_store.restart();
+    for i in [0, 99, 199] {
+        wait_for(&away, &table, "crash", i, Some(&format!("v{i}"))).await;
+    }
+    let all_there = wait_until(DEADLINE, POLL, || async {
+        let page = ok(away
+            .query()
+            .table_name(&table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s("crash"))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await);
+        page.count == 200
+    })
+    .await;
+    assert!(
+        all_there,
+        "writes acknowledged before the crash never reached the replica"
+    );
+}
