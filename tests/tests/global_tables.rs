@@ -296,3 +296,219 @@ async fn shipping_resumes_where_it_stopped_after_the_store_is_killed() {
         "writes acknowledged before the crash never reached the replica"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_regions_share_writes_and_index_changes_and_let_one_go() {
+    use aws_sdk_dynamodb::types::{
+        CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
+    };
+    const THIRD: &str = "ap-south-1";
+    let third_store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), THIRD.into()],
+        ..Default::default()
+    });
+    let away_store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), AWAY.into()],
+        ..Default::default()
+    });
+    let home_store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![(
+            "STORE_REGION_ENDPOINTS".into(),
+            format!(
+                "{AWAY}={},{THIRD}={}",
+                away_store.endpoint(),
+                third_store.endpoint()
+            ),
+        )],
+        ..Default::default()
+    });
+    let (home, away, third) = (
+        home_store.client(),
+        away_store.client(),
+        third_store.client(),
+    );
+    let table = unique_name("global3");
+    create_hash_range_table(&home, &table).await;
+    wait_table_active(&home, &table).await;
+    enable_stream(&home, &table, StreamViewType::NewAndOldImages).await;
+    for region in [AWAY, THIRD] {
+        ok(home
+            .update_table()
+            .table_name(&table)
+            .replica_updates(add_replica(region))
+            .send()
+            .await);
+    }
+    // The first replica learned of the third from the store that added it.
+    let mut regions: Vec<String> = replicas_of(&away, &table)
+        .await
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    regions.sort();
+    assert_eq!(regions, vec![THIRD.to_string(), HOME.to_string()]);
+
+    put(&away, &table, "k", 1, "from-away").await;
+    wait_for(&third, &table, "k", 1, Some("from-away")).await;
+    wait_for(&home, &table, "k", 1, Some("from-away")).await;
+    put(&third, &table, "k", 2, "from-third").await;
+    wait_for(&away, &table, "k", 2, Some("from-third")).await;
+
+    // An index created in one region is created, and filled, in the others.
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .attribute_definitions(attribute_definition("v", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("by_v")
+                        .key_schema(key_element("v", KeyType::Hash))
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::All)
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+    let indexed = wait_until(DEADLINE, POLL, || async {
+        let described = ok(third.describe_table().table_name(&table).send().await);
+        let table = described.table.unwrap();
+        table
+            .global_secondary_indexes()
+            .first()
+            .and_then(|i| i.index_status())
+            == Some(&IndexStatus::Active)
+    })
+    .await;
+    assert!(indexed, "the index never became ACTIVE in the third region");
+    let found = ok(third
+        .query()
+        .table_name(&table)
+        .index_name("by_v")
+        .key_condition_expression("v = :v")
+        .expression_attribute_values(":v", s("from-away"))
+        .send()
+        .await);
+    assert_eq!(found.count, 1);
+
+    // The third region leaves: its table is deleted, the others stop replicating with it.
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(remove_replica(THIRD))
+        .send()
+        .await);
+    wait_table_gone(&third, &table).await;
+    assert_eq!(
+        replicas_of(&away, &table).await,
+        vec![(HOME.to_string(), ReplicaStatus::Active)]
+    );
+    put(&away, &table, "k", 3, "two-left").await;
+    wait_for(&home, &table, "k", 3, Some("two-left")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replication_endpoints_take_changes_only_from_replicas_with_the_secret() {
+    use integration_tests::serde_json::json;
+    let (home_store, away_store) = two_regions();
+    let home = home_store.client();
+    let table = unique_name("global-guard");
+    create_hash_range_table(&home, &table).await;
+    wait_table_active(&home, &table).await;
+    enable_stream(&home, &table, StreamViewType::NewAndOldImages).await;
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(add_replica(AWAY))
+        .send()
+        .await);
+
+    let change = |from: &str, keys: serde_json::Value, item: serde_json::Value| {
+        json!({"table": table, "from": from, "changes": [
+            {"keys": keys, "item": item, "time_ms": u64::MAX / 2, "region": from}]})
+    };
+    let key = json!({"pk": {"S": "x"}, "sk": {"N": "1"}});
+    let other = json!({"pk": {"S": "y"}, "sk": {"N": "1"}, "v": {"S": "forged"}});
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value, secret: &'static str| {
+        http.post(format!(
+            "{}/internal/replication/apply",
+            home_store.endpoint()
+        ))
+        .header("x-dax-cluster-secret", secret)
+        .body(body.to_string())
+        .send()
+    };
+    let status = |r: reqwest::Response| r.status().as_u16();
+    // Without the secret, from a region that is no replica, with an item of another key,
+    // with a key of the wrong type: refused, and nothing is written.
+    assert_eq!(
+        status(
+            post(change(AWAY, key.clone(), other.clone()), "wrong")
+                .await
+                .unwrap()
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            post(
+                change("ap-south-1", key.clone(), json!(null)),
+                CLUSTER_SECRET
+            )
+            .await
+            .unwrap()
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            post(change(AWAY, key.clone(), other), CLUSTER_SECRET)
+                .await
+                .unwrap()
+        ),
+        400
+    );
+    let mistyped = json!({"pk": {"N": "1"}, "sk": {"N": "1"}});
+    assert_eq!(
+        status(
+            post(change(AWAY, mistyped, json!(null)), CLUSTER_SECRET)
+                .await
+                .unwrap()
+        ),
+        400
+    );
+    assert_eq!(
+        status(
+            http.post(format!(
+                "{}/internal/replication/nope",
+                home_store.endpoint()
+            ))
+            .header("x-dax-cluster-secret", CLUSTER_SECRET)
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+        ),
+        404
+    );
+    for pk in ["x", "y"] {
+        assert_eq!(get(&home, &table, pk, 1).await, None);
+    }
+    // A change from the replica with the secret is applied.
+    let item = json!({"pk": {"S": "x"}, "sk": {"N": "1"}, "v": {"S": "shipped"}});
+    assert_eq!(
+        status(post(change(AWAY, key, item), CLUSTER_SECRET).await.unwrap()),
+        200
+    );
+    assert_eq!(get(&home, &table, "x", 1).await.unwrap()["v"], s("shipped"));
+    drop(away_store);
+}

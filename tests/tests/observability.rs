@@ -8,7 +8,7 @@
 //! fails and says so, rather than passing without having checked anything.
 //!
 //! The traffic below is chosen so that every series the dashboards read exists: some
-//! series (throttling, TTL deletes, trigger and Kinesis lag, request errors) only appear
+//! series (throttling, TTL deletes, trigger, Kinesis and replication lag, request errors) only appear
 //! after their first event, so the test causes each event once.
 
 use std::net::{SocketAddr, TcpListener};
@@ -468,6 +468,25 @@ async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) -> tokio::tas
         .send()
         .await);
 
+    // And a global table: its replication worker publishes its lag once it is idle.
+    let global = unique_name("obs-global");
+    create_hash_table(&direct, &global).await;
+    enable_stream(&direct, &global, StreamViewType::NewAndOldImages).await;
+    let replica = aws_sdk_dynamodb::types::CreateReplicationGroupMemberAction::builder()
+        .region_name("eu-west-1")
+        .build()
+        .unwrap();
+    ok(direct
+        .update_table()
+        .table_name(&global)
+        .replica_updates(
+            aws_sdk_dynamodb::types::ReplicationGroupUpdate::builder()
+                .create(replica)
+                .build(),
+        )
+        .send()
+        .await);
+
     // Contributor Insights on both tables: a key read on one, a key refused on the other
     // (the 1-WCU table stays in debt for minutes), in every 1 s report period.
     for table in [&ttl_table, &small] {
@@ -529,8 +548,15 @@ async fn every_dashboard_expression_returns_data_from_a_live_cluster() {
     let _ = prometheus_binary();
     let expressions = dashboard_expressions();
 
+    // Another region's store, for a global table whose replication lag is graphed.
+    let away = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), "eu-west-1".into()],
+        ..Default::default()
+    });
     let store = StoreProcess::spawn_with(StoreOptions {
         args: vec![
+            "--region-endpoints".into(),
+            format!("eu-west-1={}", away.endpoint()),
             "--ttl-sweep-interval".into(),
             "1".into(),
             "--contributor-insights-period".into(),

@@ -25,6 +25,7 @@ use crate::catalog::{
 use crate::storage::Storage;
 use crate::streams;
 use shared::clock::now_seconds;
+use std::sync::Arc;
 
 /// The service's text when nothing in the request changes anything.
 pub const NOTHING_TO_UPDATE: &str = "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
@@ -32,7 +33,18 @@ GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountRepli
 MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required";
 
 pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOutput, ApiError> {
-    check_model(&input)?;
+    let (table, output) = update_here(app, &input).await?;
+    crate::replication::control::propagate(app, &table, &input).await;
+    Ok(output)
+}
+
+/// UpdateTable in this region only: what a global table's other replicas run when the
+/// change is made in another region. Returns the table as it now is, and the answer.
+pub async fn update_here(
+    app: &App,
+    input: &UpdateTableInput,
+) -> Result<(Arc<TableMeta>, UpdateTableOutput), ApiError> {
+    check_model(input)?;
     let name = input.table_name.as_deref().unwrap_or_default();
     // A missing table wins over the request's semantic errors.
     app.catalog.table_for_control(name)?;
@@ -42,13 +54,13 @@ pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOut
     let seq = current_seq(app);
     let table = match input.replica_updates.as_deref() {
         Some(updates) => {
-            check_exclusive(&input)?;
+            check_exclusive(input)?;
             crate::replication::control::update(app, name, updates).await?
         }
         None => {
             app.catalog
                 .update(&app.storage, name, |table| {
-                    apply(table, &input, now, seq, &region, &account, &app.storage)
+                    apply(table, input, now, seq, &region, &account, &app.storage)
                 })
                 .await?
         }
@@ -56,15 +68,16 @@ pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOut
     if input.stream_specification.is_some() {
         streams::note_stream_change(app, &table).await;
     }
-    let reported = if changes_shape(&input) {
+    let reported = if changes_shape(input) {
         TableStatus::Updating
     } else {
         table.status
     };
     let stats = app.storage.table_stats(table.table_id());
-    Ok(UpdateTableOutput {
+    let output = UpdateTableOutput {
         table_description: table.describe(reported, stats, now),
-    })
+    };
+    Ok((table, output))
 }
 
 /// Whether the request changes something the service reports as UPDATING.

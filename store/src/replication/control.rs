@@ -10,6 +10,7 @@ use shared::wire::ops::create_table::{
     CreateTableInput, GlobalSecondaryIndex, LocalSecondaryIndex, ProvisionedThroughput,
     StreamSpecification,
 };
+use shared::wire::ops::update_table::UpdateTableInput;
 
 use super::peer::{self, PeerError};
 use super::{endpoint, replicas, set_replicas, Member, Replica, ReplicaStatus};
@@ -118,15 +119,20 @@ async fn create(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
     let mut members: Vec<Member> = replicas(table).iter().map(member).collect();
     members.push(own);
     members.push(new.clone());
-    let request = json!({"definition": definition(table), "members": members});
-    peer::call::<_, Value>(app, &new.endpoint, "create", &request)
-        .await
-        .map_err(|e| refused_by(region, e))?;
-    tell_members(app, table, &members, None).await;
-    // Versions on before the replica's start: every change it gets from the log has one.
+    // Versions on before the replica exists: a write it makes can then never win over a
+    // newer one made here meanwhile, and every change after `head` has a version.
     let head =
         app.storage
             .set_versioned(table.table_id(), table.schema(), Some(&app.config.region));
+    let request = json!({"definition": definition(table), "members": members});
+    if let Err(e) = peer::call::<_, Value>(app, &new.endpoint, "create", &request).await {
+        if !super::is_global(table) {
+            app.storage
+                .set_versioned(table.table_id(), table.schema(), None);
+        }
+        return Err(refused_by(region, e));
+    }
+    tell_members(app, table, &members, None).await;
     app.catalog
         .update(&app.storage, table.name(), |table| {
             let mut all = replicas(table);
@@ -169,6 +175,39 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         })
         .await?;
     Ok(table)
+}
+
+/// After UpdateTable changed global table `table` here: the changes every replica shares
+/// (secondary indexes, billing mode and capacity) are made in the other regions too, each
+/// of which makes them there only. A region that refuses or cannot be reached is logged:
+/// the change stands here, as in DynamoDB, where it is applied region by region.
+pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
+    if !super::is_global(table) {
+        return;
+    }
+    let shared = UpdateTableInput {
+        table_name: input.table_name.clone(),
+        attribute_definitions: input.attribute_definitions.clone(),
+        global_secondary_index_updates: input.global_secondary_index_updates.clone(),
+        billing_mode: input.billing_mode.clone(),
+        provisioned_throughput: input.provisioned_throughput.clone(),
+        on_demand_throughput: input.on_demand_throughput.clone(),
+        ..UpdateTableInput::default()
+    };
+    if shared.global_secondary_index_updates.is_none()
+        && shared.billing_mode.is_none()
+        && shared.provisioned_throughput.is_none()
+        && shared.on_demand_throughput.is_none()
+    {
+        return;
+    }
+    for replica in replicas(table) {
+        let answer = peer::call::<_, Value>(app, &endpoint(app, &replica), "update", &shared).await;
+        if let Err(e) = answer {
+            tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
+                "a replica did not take a change of the global table");
+        }
+    }
 }
 
 /// DeleteTable of a replica: the other replicas stop replicating with this region. A

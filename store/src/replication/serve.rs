@@ -2,6 +2,7 @@
 //! with the cluster secret, where ACTION is
 //! - `create`: create a replica of a table here, given its definition and the members;
 //! - `members`: the replicas of a table are now these (one was added or removed);
+//! - `update`: a change of the global table's indexes or capacity made in another region;
 //! - `delete`: this region's replica is removed from its global table: delete it;
 //! - `apply`: changes made elsewhere, to apply by last writer wins.
 
@@ -17,6 +18,7 @@ use serde_json::json;
 use shared::wire::error::ApiError;
 use shared::wire::ops::create_table::CreateTableInput;
 use shared::wire::ops::delete_table::DeleteTableInput;
+use shared::wire::ops::update_table::UpdateTableInput;
 
 use super::{
     replicas, set_replicas, Member, Replica, ReplicaStatus, ShippedChange, CHANGES_APPLIED_TOTAL,
@@ -65,6 +67,7 @@ pub async fn handle(
         "create" => answer(&server, &headers, &body, |r| create(app, r)).await,
         "members" => answer(&server, &headers, &body, |r| members(app, r)).await,
         "delete" => answer(&server, &headers, &body, |r| delete(app, r)).await,
+        "update" => answer(&server, &headers, &body, |r| update(app, r)).await,
         "apply" => answer(&server, &headers, &body, |r| apply(Arc::clone(app), r)).await,
         _ => error::plain(
             StatusCode::NOT_FOUND,
@@ -169,6 +172,13 @@ async fn set_members(
         .map_err(refusal(StatusCode::NOT_FOUND))
 }
 
+async fn update(app: &App, request: UpdateTableInput) -> Outcome {
+    crate::api::update_table::update_here(app, &request)
+        .await
+        .map_err(refusal(StatusCode::BAD_REQUEST))?;
+    Ok(json!({}))
+}
+
 async fn delete(app: &App, request: DeleteReplica) -> Outcome {
     // A regional table again first: its workers stop, and no other region's changes apply.
     set_members(app, &request.table, &[], 0).await?;
@@ -197,14 +207,26 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
             ),
         ));
     }
-    let mut tasks = tokio::task::JoinSet::new();
+    // Every change is checked before any applies.
+    let schema = &table.layout.schema;
+    let mut keyed = Vec::with_capacity(request.changes.len());
     for change in request.changes {
-        let Some(key) = table.layout.schema.key_of_stored(&change.keys) else {
-            return Err((
-                StatusCode::BAD_REQUEST,
-                "a change without its key".to_string(),
-            ));
-        };
+        let key = schema.key_of_stored(&change.keys);
+        let item_key = change.item.as_ref().map(|i| schema.key_of_stored(i));
+        match key {
+            Some(key) if item_key.is_none_or(|k| k.as_ref() == Some(&key)) => {
+                keyed.push((key, change))
+            }
+            _ => {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    "a change without its key, or with an item of another key".to_string(),
+                ))
+            }
+        }
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (key, change) in keyed {
         let (app, table) = (Arc::clone(&app), Arc::clone(&table));
         tasks.spawn(async move {
             let version = Version {
