@@ -392,6 +392,14 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Op::DisableKinesisStreamingDestination => call!(kinesis_destinations::disable),
         Op::DescribeKinesisStreamingDestination => call!(kinesis_destinations::describe),
         Op::UpdateKinesisStreamingDestination => call!(kinesis_destinations::update),
+        Op::ListGlobalTables => call!(global_tables::list),
+        Op::CreateGlobalTable => call!(global_tables::create),
+        Op::DescribeGlobalTable
+        | Op::DescribeGlobalTableSettings
+        | Op::UpdateGlobalTable
+        | Op::UpdateGlobalTableSettings => call!(global_tables::not_found),
+        Op::DescribeTableReplicaAutoScaling => call!(global_tables::describe_auto_scaling),
+        Op::UpdateTableReplicaAutoScaling => call!(global_tables::update_auto_scaling),
     }
 }
 

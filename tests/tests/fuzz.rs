@@ -584,6 +584,39 @@ fn corpus(arns: &Arns) -> Vec<(String, Value)> {
             json!({ "TableName": TABLE, "StreamArn": "arn:aws:kinesis:us-east-1:000000000000:stream/fuzz" }),
         ),
         (
+            "UpdateTable",
+            json!({ "TableName": TABLE, "ReplicaUpdates": [{ "Create": { "RegionName": "eu-west-1" } }] }),
+        ),
+        (
+            "ListGlobalTables",
+            json!({ "Limit": 5, "RegionName": "us-east-1" }),
+        ),
+        ("DescribeGlobalTable", json!({ "GlobalTableName": TABLE })),
+        (
+            "DescribeGlobalTableSettings",
+            json!({ "GlobalTableName": TABLE }),
+        ),
+        (
+            "UpdateGlobalTable",
+            json!({ "GlobalTableName": TABLE, "ReplicaUpdates": [{ "Delete": { "RegionName": "eu-west-1" } }] }),
+        ),
+        (
+            "UpdateGlobalTableSettings",
+            json!({ "GlobalTableName": TABLE, "GlobalTableBillingMode": "PAY_PER_REQUEST" }),
+        ),
+        (
+            "CreateGlobalTable",
+            json!({ "GlobalTableName": TABLE, "ReplicationGroup": [{ "RegionName": "us-east-1" }] }),
+        ),
+        (
+            "DescribeTableReplicaAutoScaling",
+            json!({ "TableName": TABLE }),
+        ),
+        (
+            "UpdateTableReplicaAutoScaling",
+            json!({ "TableName": TABLE }),
+        ),
+        (
             "DeleteResourcePolicy",
             json!({ "ResourceArn": arns.table, "ExpectedRevisionId": "1764000000000" }),
         ),

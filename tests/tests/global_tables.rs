@@ -2,7 +2,7 @@
 //! adding a replica (and the errors on the way), the table and its existing items arriving
 //! in the new region, writes in either region reaching the other, conflicting writes
 //! converging on one value, shipping resuming after the shipping store is killed, and
-//! removing the replica.
+//! removing the replica; the legacy global-table calls.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -186,6 +186,39 @@ async fn replicas_converge_on_every_write_in_either_region() {
     for i in 0..3 {
         wait_for(&away, &table, "before", i, Some(&format!("old-{i}"))).await;
     }
+
+    // The legacy (2017.11.29) calls see no global table of theirs; auto scaling is
+    // described (per region) but not run.
+    let listed = ok(home.list_global_tables().send().await);
+    assert!(listed.global_tables().is_empty());
+    assert_api_error(
+        home.describe_global_table().global_table_name(&table).send().await,
+        "GlobalTableNotFoundException",
+        None,
+    );
+    assert_api_error(
+        home.create_global_table().global_table_name(&table).send().await,
+        "ValidationException",
+        None,
+    );
+    let scaling = ok(home
+        .describe_table_replica_auto_scaling()
+        .table_name(&table)
+        .send()
+        .await);
+    let regions: Vec<&str> = scaling
+        .table_auto_scaling_description()
+        .unwrap()
+        .replicas()
+        .iter()
+        .filter_map(|r| r.region_name())
+        .collect();
+    assert_eq!(regions, vec![HOME, AWAY]);
+    assert_api_error(
+        home.update_table_replica_auto_scaling().table_name(&table).send().await,
+        "ValidationException",
+        None,
+    );
 
     // Writes in either region reach the other: puts, updates and deletes.
     put(&home, &table, "a", 1, "from-home").await;

@@ -49,6 +49,7 @@ pub enum ErrorCode {
     ImportNotFoundException,
     ImportConflictException,
     PolicyNotFoundException,
+    GlobalTableNotFoundException,
     InternalServerError,
     // com.amazon.coral.availability
     ThrottlingException,
@@ -116,6 +117,7 @@ impl ErrorCode {
             ImportNotFoundException => "ImportNotFoundException",
             ImportConflictException => "ImportConflictException",
             PolicyNotFoundException => "PolicyNotFoundException",
+            GlobalTableNotFoundException => "GlobalTableNotFoundException",
             InternalServerError => "InternalServerError",
             ThrottlingException => "ThrottlingException",
             ExpiredIteratorException => "ExpiredIteratorException",

@@ -7,6 +7,7 @@ pub mod contributor_insights;
 pub mod delete_item;
 pub mod exports;
 pub mod get_item;
+pub mod global_tables;
 pub mod idempotency;
 pub mod imports;
 pub mod item_write;
