@@ -56,6 +56,24 @@ fn remove_replica(region: &str) -> ReplicationGroupUpdate {
     ReplicationGroupUpdate::builder().delete(delete).build()
 }
 
+/// A new hash-range table in `home`'s region with the stream replication needs, and
+/// replicas in `regions`, one UpdateTable each.
+async fn global_table(home: &Client, prefix: &str, regions: &[&str]) -> String {
+    let table = unique_name(prefix);
+    create_hash_range_table(home, &table).await;
+    wait_table_active(home, &table).await;
+    enable_stream(home, &table, StreamViewType::NewAndOldImages).await;
+    for region in regions {
+        ok(home
+            .update_table()
+            .table_name(&table)
+            .replica_updates(add_replica(region))
+            .send()
+            .await);
+    }
+    table
+}
+
 async fn get(
     client: &Client,
     table: &str,
@@ -192,12 +210,18 @@ async fn replicas_converge_on_every_write_in_either_region() {
     let listed = ok(home.list_global_tables().send().await);
     assert!(listed.global_tables().is_empty());
     assert_api_error(
-        home.describe_global_table().global_table_name(&table).send().await,
+        home.describe_global_table()
+            .global_table_name(&table)
+            .send()
+            .await,
         "GlobalTableNotFoundException",
         None,
     );
     assert_api_error(
-        home.create_global_table().global_table_name(&table).send().await,
+        home.create_global_table()
+            .global_table_name(&table)
+            .send()
+            .await,
         "ValidationException",
         None,
     );
@@ -215,7 +239,10 @@ async fn replicas_converge_on_every_write_in_either_region() {
         .collect();
     assert_eq!(regions, vec![HOME, AWAY]);
     assert_api_error(
-        home.update_table_replica_auto_scaling().table_name(&table).send().await,
+        home.update_table_replica_auto_scaling()
+            .table_name(&table)
+            .send()
+            .await,
         "ValidationException",
         None,
     );
@@ -291,16 +318,7 @@ async fn shipping_resumes_where_it_stopped_after_the_store_is_killed() {
     let (mut home_store, away_store) = two_regions();
     let home = home_store.client();
     let away = away_store.client();
-    let table = unique_name("global-crash");
-    create_hash_range_table(&home, &table).await;
-    wait_table_active(&home, &table).await;
-    enable_stream(&home, &table, StreamViewType::NewAndOldImages).await;
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(add_replica(AWAY))
-        .send()
-        .await);
+    let table = global_table(&home, "global-crash", &[AWAY]).await;
     wait_table_active(&away, &table).await;
 
     // Acknowledged writes, then a crash before they can all have been shipped.
@@ -361,18 +379,7 @@ async fn three_regions_share_writes_and_index_changes_and_let_one_go() {
         away_store.client(),
         third_store.client(),
     );
-    let table = unique_name("global3");
-    create_hash_range_table(&home, &table).await;
-    wait_table_active(&home, &table).await;
-    enable_stream(&home, &table, StreamViewType::NewAndOldImages).await;
-    for region in [AWAY, THIRD] {
-        ok(home
-            .update_table()
-            .table_name(&table)
-            .replica_updates(add_replica(region))
-            .send()
-            .await);
-    }
+    let table = global_table(&home, "global3", &[AWAY, THIRD]).await;
     // The first replica learned of the third from the store that added it.
     let mut regions: Vec<String> = replicas_of(&away, &table)
         .await
@@ -453,16 +460,7 @@ async fn the_replication_endpoints_take_changes_only_from_replicas_with_the_secr
     use integration_tests::serde_json::json;
     let (home_store, away_store) = two_regions();
     let home = home_store.client();
-    let table = unique_name("global-guard");
-    create_hash_range_table(&home, &table).await;
-    wait_table_active(&home, &table).await;
-    enable_stream(&home, &table, StreamViewType::NewAndOldImages).await;
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(add_replica(AWAY))
-        .send()
-        .await);
+    let table = global_table(&home, "global-guard", &[AWAY]).await;
 
     let change = |from: &str, keys: serde_json::Value, item: serde_json::Value| {
         json!({"table": table, "from": from, "changes": [

@@ -435,6 +435,17 @@ impl Storage {
         } = *target;
         let old_size = old_raw.map_or(0, stored_size);
         let old_image = old_raw.map(item_bytes);
+        let record = |old_image, new_image| {
+            changelog::encode(&changelog::RecordParts {
+                table_id: table.table_id,
+                table_name: &table.name,
+                cause,
+                keys: &encode_item(&table.schema.key_item(key)),
+                old_image,
+                new_image,
+                origin,
+            })
+        };
         match mutation {
             Mutation::Keep => {}
             Mutation::Delete => {
@@ -442,18 +453,7 @@ impl Storage {
                     return Ok(());
                 };
                 self.index_ops(table.table_id, old, None, &mut batch.ops);
-                let keys_item = encode_item(&table.schema.key_item(key));
-                batch
-                    .records
-                    .push(changelog::encode(&changelog::RecordParts {
-                        table_id: table.table_id,
-                        table_name: &table.name,
-                        cause,
-                        keys: &keys_item,
-                        old_image: Some(old_image),
-                        new_image: None,
-                        origin,
-                    }));
+                batch.records.push(record(Some(old_image), None));
                 batch.ops.push(Op::Delete {
                     space: Space::Items,
                     key: engine_key.to_vec(),
@@ -476,18 +476,9 @@ impl Storage {
                 }
                 let size = item_size(&item) as u64;
                 let value = encode_value(&item, size);
-                let keys_item = encode_item(&table.schema.key_item(key));
                 batch
                     .records
-                    .push(changelog::encode(&changelog::RecordParts {
-                        table_id: table.table_id,
-                        table_name: &table.name,
-                        cause,
-                        keys: &keys_item,
-                        old_image,
-                        new_image: Some(item_bytes(&value)),
-                        origin,
-                    }));
+                    .push(record(old_image, Some(item_bytes(&value))));
                 batch.ops.push(Op::Put {
                     space: Space::Items,
                     key: engine_key.to_vec(),
