@@ -433,3 +433,131 @@ async fn deletion_protection_blocks_delete() {
     ok(ddb.delete_table().table_name(&name).send().await);
     wait_table_gone(&ddb, &name).await;
 }
+
+/// Warm throughput: what a table or GSI can take at once. New ones start at DynamoDB's
+/// 12,000 reads and 4,000 writes a second; CreateTable and UpdateTable raise it, provisioned
+/// capacity above it raises it, and it never goes down.
+#[tokio::test]
+async fn warm_throughput_starts_at_the_initial_values_and_only_rises() {
+    use aws_sdk_dynamodb::types::{
+        GlobalSecondaryIndexUpdate, UpdateGlobalSecondaryIndexAction, WarmThroughput,
+    };
+    let store = StoreProcess::spawn();
+    let client = store.client();
+    let warm = |read: Option<i64>, write: Option<i64>| {
+        WarmThroughput::builder()
+            .set_read_units_per_second(read)
+            .set_write_units_per_second(write)
+            .build()
+    };
+    let described = |table: String| {
+        let client = client.clone();
+        async move {
+            let out = ok(client.describe_table().table_name(table).send().await);
+            let table = out.table.unwrap();
+            let of_table = table.warm_throughput.clone().unwrap();
+            let of_index = table
+                .global_secondary_indexes()
+                .first()
+                .and_then(|i| i.warm_throughput.clone());
+            (
+                (
+                    of_table.read_units_per_second,
+                    of_table.write_units_per_second,
+                ),
+                of_index.map(|w| (w.read_units_per_second, w.write_units_per_second)),
+            )
+        }
+    };
+
+    let plain = unique_name("warm-plain");
+    create_hash_table(&client, &plain).await;
+    assert_eq!(
+        described(plain.clone()).await,
+        ((Some(12_000), Some(4_000)), None)
+    );
+
+    // Asked for at creation, for the table and its GSI; provisioned capacity above the
+    // initial values shows as warm throughput too.
+    let table = unique_name("warm");
+    ok(client
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(throughput(20_000, 5))
+        .global_secondary_indexes(
+            gsi_projecting_all("by_g", "g")
+                .provisioned_throughput(throughput(5, 5))
+                .warm_throughput(warm(None, Some(6_000)))
+                .build()
+                .unwrap(),
+        )
+        .warm_throughput(warm(Some(15_000), Some(20_000)))
+        .send()
+        .await);
+    assert_eq!(
+        described(table.clone()).await,
+        (
+            (Some(20_000), Some(20_000)),
+            Some((Some(12_000), Some(6_000)))
+        )
+    );
+
+    // UpdateTable raises it alone; it cannot come down, and values below 1 are refused.
+    ok(client
+        .update_table()
+        .table_name(&table)
+        .warm_throughput(warm(Some(30_000), None))
+        .send()
+        .await);
+    let index_update = GlobalSecondaryIndexUpdate::builder()
+        .update(
+            UpdateGlobalSecondaryIndexAction::builder()
+                .index_name("by_g")
+                .warm_throughput(warm(Some(13_000), None))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    ok(client
+        .update_table()
+        .table_name(&table)
+        .global_secondary_index_updates(index_update)
+        .send()
+        .await);
+    assert_eq!(
+        described(table.clone()).await,
+        (
+            (Some(30_000), Some(20_000)),
+            Some((Some(13_000), Some(6_000)))
+        )
+    );
+    for (read, write) in [(Some(29_000), None), (None, Some(0))] {
+        assert_api_error(
+            client
+                .update_table()
+                .table_name(&table)
+                .warm_throughput(warm(read, write))
+                .send()
+                .await,
+            "ValidationException",
+            None,
+        );
+    }
+    assert_api_error(
+        client
+            .create_table()
+            .table_name(unique_name("warm-low"))
+            .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+            .key_schema(key_element("pk", KeyType::Hash))
+            .billing_mode(BillingMode::PayPerRequest)
+            .warm_throughput(warm(Some(100), None))
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+}

@@ -15,6 +15,7 @@ use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
 use crate::catalog::definition::{self as def, BILLING_MODES, MAX_GSIS, MAX_LSIS};
+use crate::catalog::warm::{self, Warm};
 use crate::catalog::{BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput};
 use crate::storage::{TableLayout, TableStats};
 use shared::clock::now_seconds;
@@ -49,6 +50,11 @@ pub async fn create(
         Some(spec) => def::parse_sse(spec, &app.config.region, &app.config.account_id)?,
         None => None,
     };
+    let warm = input
+        .warm_throughput
+        .as_ref()
+        .map(|w| warm::raise(warm::INITIAL, w, &format!("table {name}")))
+        .transpose()?;
     let mut settings = crate::catalog::meta::Settings::new();
     if let Some(policy) = &input.resource_policy {
         crate::policy::document::parse(policy)?;
@@ -74,6 +80,7 @@ pub async fn create(
                     on_demand_throughput: p.on_demand,
                     status: IndexStatus::Active,
                     backfilling: false,
+                    warm: p.warm,
                 };
                 next_index_id = next_index_id.saturating_add(1);
                 meta
@@ -104,6 +111,7 @@ pub async fn create(
                     .then_some(now),
                 throughput: Throughput::new(plan.throughput.0, plan.throughput.1),
                 on_demand_throughput: input.on_demand_throughput.clone(),
+                warm,
                 local_indexes,
                 global_indexes,
                 stream,
@@ -200,6 +208,8 @@ pub struct PlannedIndex {
     /// GSIs on provisioned tables: (read, write).
     pub throughput: Option<(i64, i64)>,
     pub on_demand: Option<shared::wire::ops::create_table::OnDemandThroughput>,
+    /// GSIs: the warm throughput asked for.
+    pub warm: Option<Warm>,
 }
 
 /// A validated CreateTable request.
@@ -368,6 +378,7 @@ pub fn plan_local_index(
         projection,
         throughput: None,
         on_demand: None,
+        warm: None,
     })
 }
 
@@ -403,12 +414,18 @@ pub fn plan_global(
             }))
         }
     };
+    let warm = index
+        .warm_throughput
+        .as_ref()
+        .map(|w| warm::raise(warm::INITIAL, w, &format!("index {name}")))
+        .transpose()?;
     Ok(PlannedIndex {
         name,
         schema,
         projection,
         throughput,
         on_demand: index.on_demand_throughput.clone(),
+        warm,
     })
 }
 

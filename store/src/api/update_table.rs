@@ -19,6 +19,7 @@ use shared::wire::ops::validate::{self, Violations};
 use crate::api::create_table::{check_gsi_model, current_seq, plan_global};
 use crate::app::App;
 use crate::catalog::definition::{self as def, element_path, BILLING_MODES, MAX_GSIS};
+use crate::catalog::warm::{self, Warm};
 use crate::catalog::{
     log_detail_with_stream, BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput,
 };
@@ -107,6 +108,7 @@ fn check_exclusive(input: &UpdateTableInput) -> Result<usize, ApiError> {
         class,
         protection,
         input.on_demand_throughput.is_some(),
+        input.warm_throughput.is_some(),
         replicas,
     ]
     .iter()
@@ -247,6 +249,10 @@ fn apply(
     }
     if let Some(t) = &input.on_demand_throughput {
         table.on_demand_throughput = Some(t.clone());
+    }
+    if let Some(w) = &input.warm_throughput {
+        let what = format!("table {}", table.name());
+        table.warm = Some(warm::raise(table.warm_throughput(), w, &what)?);
     }
     Ok(())
 }
@@ -425,6 +431,10 @@ fn apply_index_updates(
             if let Some(t) = &change.on_demand_throughput {
                 index.on_demand_throughput = Some(t.clone());
             }
+            if let Some(w) = &change.warm_throughput {
+                let current = Warm::effective(index.warm, index.throughput.as_ref());
+                index.warm = Some(warm::raise(current, w, &format!("index {}", index.name))?);
+            }
         }
         if let Some(delete) = &update.delete {
             let name = delete.index_name.as_deref().unwrap_or_default();
@@ -554,6 +564,7 @@ fn create_index(
         on_demand_throughput: planned.on_demand,
         status: IndexStatus::Creating,
         backfilling: true,
+        warm: planned.warm,
     });
     // Definitions hold exactly the attributes some key uses.
     table.attribute_definitions = definitions

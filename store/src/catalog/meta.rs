@@ -7,6 +7,8 @@
 //! records written by older versions still load.
 
 use serde::{Deserialize, Serialize};
+
+use super::warm::Warm;
 use shared::model::{KeyAttr, KeySchema};
 use shared::wire::ops::create_table::{
     AttributeDefinition, KeySchemaElement, OnDemandThroughput, Projection, StreamSpecification,
@@ -213,6 +215,9 @@ pub struct IndexMeta {
     /// True while a GSI created by UpdateTable is being filled from the table.
     #[serde(default)]
     pub backfilling: bool,
+    /// GSIs only: the warm throughput it was raised to, if ever (`warm`).
+    #[serde(default)]
+    pub warm: Option<Warm>,
 }
 
 /// The table's stream as DescribeTable reports it. Kept (disabled) after the stream is
@@ -269,6 +274,9 @@ pub struct TableMeta {
     pub throughput: Throughput,
     #[serde(default)]
     pub on_demand_throughput: Option<OnDemandThroughput>,
+    /// The warm throughput the table was raised to, if ever (`warm`).
+    #[serde(default)]
+    pub warm: Option<Warm>,
     #[serde(default)]
     pub local_indexes: Vec<IndexMeta>,
     #[serde(default)]
@@ -342,6 +350,7 @@ impl TableMeta {
             last_update_to_pay_per_request: Some(1.5),
             throughput: Throughput::default(),
             on_demand_throughput: None,
+            warm: None,
             local_indexes: Vec::new(),
             global_indexes: Vec::new(),
             stream: None,
@@ -396,6 +405,13 @@ impl TableMeta {
                 .any(|i| in_schema(&i.schema))
     }
 
+    /// What the table can take at once (see `warm`).
+    pub fn warm_throughput(&self) -> Warm {
+        let provisioned =
+            (self.billing_mode == BillingMode::Provisioned).then_some(&self.throughput);
+        Warm::effective(self.warm, provisioned)
+    }
+
     /// The stream, if it is currently enabled.
     pub fn enabled_stream(&self) -> Option<&StreamMeta> {
         self.stream.as_ref().filter(|s| s.enabled)
@@ -435,6 +451,9 @@ impl TableMeta {
                     item_count: 0,
                     index_arn: i.arn.clone(),
                     on_demand_throughput: i.on_demand_throughput.clone(),
+                    warm_throughput: Some(
+                        Warm::effective(i.warm, i.throughput.as_ref()).describe(),
+                    ),
                 })
                 .collect()
         });
@@ -485,6 +504,7 @@ impl TableMeta {
             global_table_version: crate::replication::is_global(self)
                 .then(|| crate::replication::GLOBAL_TABLE_VERSION.to_string()),
             replicas: crate::replication::describe(self),
+            warm_throughput: Some(self.warm_throughput().describe()),
         }
     }
 }

@@ -22,6 +22,7 @@
 mod control_plane_tests;
 pub mod definition;
 pub mod meta;
+pub mod warm;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -8,8 +8,9 @@ use shared::clock::now_seconds;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::create_table::{
     CreateTableInput, GlobalSecondaryIndex, LocalSecondaryIndex, ProvisionedThroughput,
-    StreamSpecification,
+    StreamSpecification, WarmThroughput,
 };
+use shared::wire::ops::describe_table::WarmThroughputDescription;
 use shared::wire::ops::update_table::UpdateTableInput;
 
 use super::peer::{self, PeerError};
@@ -178,7 +179,7 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
 }
 
 /// After UpdateTable changed global table `table` here: the changes every replica shares
-/// (secondary indexes, billing mode and capacity) are made in the other regions too, each
+/// (secondary indexes, billing mode, capacity and warm throughput) are made in the other regions too, each
 /// of which makes them there only. A region that refuses or cannot be reached is logged:
 /// the change stands here, as in DynamoDB, where it is applied region by region.
 pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
@@ -192,12 +193,14 @@ pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
         billing_mode: input.billing_mode.clone(),
         provisioned_throughput: input.provisioned_throughput.clone(),
         on_demand_throughput: input.on_demand_throughput.clone(),
+        warm_throughput: input.warm_throughput.clone(),
         ..UpdateTableInput::default()
     };
     if shared.global_secondary_index_updates.is_none()
         && shared.billing_mode.is_none()
         && shared.provisioned_throughput.is_none()
         && shared.on_demand_throughput.is_none()
+        && shared.warm_throughput.is_none()
     {
         return;
     }
@@ -304,6 +307,7 @@ fn definition(table: &TableMeta) -> CreateTableInput {
                     key_schema: Some(i.key_schema),
                     projection: Some(i.projection),
                     on_demand_throughput: i.on_demand_throughput,
+                    warm_throughput: i.warm_throughput.map(warm_throughput),
                 })
                 .collect()
         }),
@@ -318,6 +322,15 @@ fn definition(table: &TableMeta) -> CreateTableInput {
         }),
         table_class: described.table_class_summary.map(|c| c.table_class),
         on_demand_throughput: described.on_demand_throughput,
+        warm_throughput: described.warm_throughput.map(warm_throughput),
         ..CreateTableInput::default()
+    }
+}
+
+/// A described warm throughput, asked for again.
+fn warm_throughput(described: WarmThroughputDescription) -> WarmThroughput {
+    WarmThroughput {
+        read_units_per_second: Some(described.read_units_per_second),
+        write_units_per_second: Some(described.write_units_per_second),
     }
 }

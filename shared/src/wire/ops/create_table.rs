@@ -95,6 +95,19 @@ pub struct GlobalSecondaryIndex {
     pub provisioned_throughput: Option<ProvisionedThroughput>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_throughput: Option<WarmThroughput>,
+}
+
+/// `{ReadUnitsPerSecond, WriteUnitsPerSecond}`: the warm throughput a table or GSI is asked
+/// to take at once (CreateTable, UpdateTable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WarmThroughput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_units_per_second: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_units_per_second: Option<i64>,
 }
 
 /// `{StreamEnabled, StreamViewType}`.
@@ -161,6 +174,8 @@ pub struct CreateTableInput {
     /// A resource-based policy to attach to the table as it is created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_throughput: Option<WarmThroughput>,
 }
 
 /// CreateTable's response.

@@ -77,6 +77,8 @@ pub struct GlobalSecondaryIndexDescription {
     pub index_arn: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_throughput: Option<WarmThroughputDescription>,
 }
 
 /// `SSEDescription`.
@@ -141,6 +143,18 @@ pub struct TableDescription {
     /// The global table's other replicas.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicas: Option<Vec<ReplicaDescription>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_throughput: Option<WarmThroughputDescription>,
+}
+
+/// The warm throughput of a table or GSI: what it can take at once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct WarmThroughputDescription {
+    pub read_units_per_second: i64,
+    pub write_units_per_second: i64,
+    /// ACTIVE | UPDATING | ...
+    pub status: String,
 }
 
 /// One replica of a global table, as DescribeTable shows it.

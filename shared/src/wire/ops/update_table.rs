@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::create_table::{
     AttributeDefinition, GlobalSecondaryIndex, OnDemandThroughput, ProvisionedThroughput,
-    SseSpecification, StreamSpecification,
+    SseSpecification, StreamSpecification, WarmThroughput,
 };
 use super::describe_table::TableDescription;
 
@@ -20,7 +20,7 @@ pub struct GlobalSecondaryIndexUpdate {
     pub delete: Option<DeleteGlobalSecondaryIndexAction>,
 }
 
-/// `Update: {IndexName, ProvisionedThroughput, OnDemandThroughput}`.
+/// `Update: {IndexName, ProvisionedThroughput, OnDemandThroughput, WarmThroughput}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct UpdateGlobalSecondaryIndexAction {
@@ -30,6 +30,8 @@ pub struct UpdateGlobalSecondaryIndexAction {
     pub provisioned_throughput: Option<ProvisionedThroughput>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_throughput: Option<WarmThroughput>,
 }
 
 /// `Delete: {IndexName}`.
@@ -64,9 +66,12 @@ pub struct UpdateTableInput {
     pub deletion_protection_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
-    /// Global-table replica changes: accepted by the shape, rejected by the store.
+    /// Global-table replica changes: `[{Create|Update|Delete: {RegionName, ...}}]`, read by
+    /// the store's `replication::control`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replica_updates: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_throughput: Option<WarmThroughput>,
 }
 
 /// UpdateTable's response.
