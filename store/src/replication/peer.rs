@@ -4,7 +4,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+use axum::body::Bytes;
 use serde::Serialize;
+use shared::model::json_out;
 
 use crate::app::App;
 
@@ -30,17 +32,29 @@ impl std::fmt::Display for PeerError {
     }
 }
 
-/// Posts `body` to `<endpoint>/internal/replication/<action>` with the cluster secret and
-/// reads the JSON answer.
+/// Posts `body` as JSON to `<endpoint>/internal/replication/<action>` with the cluster
+/// secret and reads the JSON answer.
 pub async fn call<T: Serialize, R: DeserializeOwned>(
     app: &App,
     endpoint: &str,
     action: &str,
     body: &T,
 ) -> Result<R, PeerError> {
+    let body = json_out::to_vec(body).map_err(|e| PeerError::Unreachable(e.to_string()))?;
+    post(app, endpoint, action, Bytes::from(body)).await
+}
+
+/// [`call`] with the JSON body already written.
+pub async fn post<R: DeserializeOwned>(
+    app: &App,
+    endpoint: &str,
+    action: &str,
+    body: Bytes,
+) -> Result<R, PeerError> {
     let mut request = client()
         .post(format!("{endpoint}/internal/replication/{action}"))
-        .json(body);
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
     if let Some(secret) = &app.config.cluster_secret {
         request = request.header(shared::wire::headers::CLUSTER_SECRET, secret);
     }
