@@ -3,8 +3,8 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use axum::body::Bytes;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::model::json_out;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use shared::model::json_out;
+use shared::model::json_out::{self, EncodedItem};
 use shared::model::size::item_size;
 use shared::model::PrimaryKey;
 
@@ -19,7 +19,7 @@ use super::{
 use crate::app::App;
 use crate::catalog::TableMeta;
 use crate::log_cursor::LogCursor;
-use crate::storage::{Cause, ChangeRecord, StorageError};
+use crate::storage::{record_fields, Cause, RecordFields, StorageError};
 use crate::triggers::dispatch::backoff;
 
 /// Changes per call to another region.
@@ -77,10 +77,27 @@ pub async fn run_supervisor(app: Arc<App>) {
 
 /// The body of an `apply` call, written straight from the changes.
 #[derive(Serialize)]
-struct ApplyBody<'a> {
+struct ApplyBody<'a, C> {
     table: &'a str,
     from: &'a str,
-    changes: &'a [ShippedChange],
+    changes: &'a [C],
+}
+
+/// A change from the log as shipped: a [`ShippedChange`] on the wire, its key attributes
+/// and item still in the log's encoding.
+#[derive(Serialize)]
+struct Outgoing<'a> {
+    keys: EncodedItem<'a>,
+    item: Option<EncodedItem<'a>>,
+    time_ms: u64,
+    region: &'a str,
+}
+
+impl Outgoing<'_> {
+    /// About how many bytes of JSON it makes (an encoded item renders to ~1.5x its length).
+    fn estimate(&self) -> usize {
+        (self.keys.0.len() + self.item.as_ref().map_or(0, |i| i.0.len())) * 3 / 2 + 128
+    }
 }
 
 /// Ships one table's changes to one other replica.
@@ -114,7 +131,7 @@ impl Worker {
                 tracing::error!(table = %self.table.name(), region = %self.replica.region, first, last,
                     "changes trimmed before the replica took them: it may have missed writes");
             }
-            let batch = match self.app.storage.table_changes(
+            let batch = match self.app.storage.encoded_table_changes(
                 self.table.table_id(),
                 cursor.position,
                 u64::MAX,
@@ -127,40 +144,44 @@ impl Worker {
                     continue;
                 }
             };
-            let Some(last) = batch.last().map(|r| r.seq) else {
+            let Some(last) = batch.last().map(|(seq, _)| *seq) else {
                 ::metrics::gauge!(LAG_SECONDS, &labels).set(0.0);
                 let _ = tokio::time::timeout(Duration::from_secs(1), watch.changed()).await;
                 continue;
             };
-            let oldest = batch.first().map_or(0, |r| r.time_ms);
+            let records: Vec<RecordFields<'_>> = batch
+                .iter()
+                .filter_map(|(_, value)| record_fields(value))
+                .collect();
+            let oldest = records.first().map_or(0, |r| r.time_ms);
             ::metrics::gauge!(LAG_SECONDS, &labels)
                 .set(shared::clock::now_ms().saturating_sub(oldest) as f64 / 1000.0);
-            let changes: Vec<ShippedChange> = batch
-                .into_iter()
-                .filter_map(|r| self.shippable(r))
-                .collect();
-            self.send(changes).await;
+            let changes: Vec<Outgoing<'_>> =
+                records.iter().filter_map(|r| self.shippable(r)).collect();
+            let estimate = changes.iter().map(Outgoing::estimate).sum();
+            self.send(&changes, estimate).await;
             cursor.advance(&self.app, last, RETRY_BASE).await;
         }
     }
 
     /// What of a change record goes to the replica: not a change that came from it, and
-    /// not one whose new image the log did not keep (none while the table is global).
-    fn shippable(&self, record: ChangeRecord) -> Option<ShippedChange> {
+    /// not one whose new image the log did not keep (none while the table is global). The
+    /// images go as the log holds them, rendered to JSON without being decoded.
+    fn shippable<'a>(&'a self, record: &'a RecordFields<'a>) -> Option<Outgoing<'a>> {
         let (time_ms, region) = match record.cause {
-            Cause::User | Cause::Ttl => (record.time_ms, self.app.config.region.clone()),
+            Cause::User | Cause::Ttl => (record.time_ms, self.app.config.region.as_str()),
             Cause::Replicated => {
-                let origin = record.origin?;
-                (origin.time_ms, origin.region)
+                let origin = record.origin.as_ref()?;
+                (origin.time_ms, origin.region.as_str())
             }
             Cause::TableDropped => return None,
         };
-        if region == self.replica.region || record.new_image_elided {
+        if region == self.replica.region || record.new_image_elided() {
             return None;
         }
-        Some(ShippedChange {
-            keys: record.keys,
-            item: record.new_image,
+        Some(Outgoing {
+            keys: EncodedItem(record.keys),
+            item: record.new_image.map(EncodedItem),
             time_ms,
             region,
         })
@@ -208,7 +229,11 @@ impl Worker {
                     }
                 }
             }
-            self.send(changes).await;
+            let estimate = changes
+                .iter()
+                .map(|c| c.item.as_ref().map_or(0, item_size) * 3 / 2 + 128)
+                .sum();
+            self.send(&changes, estimate).await;
             after = Some(last);
         }
     }
@@ -254,21 +279,17 @@ impl Worker {
         }
     }
 
-    /// Sends `changes`, again and again with backoff, until the replica takes them.
-    async fn send(&self, changes: Vec<ShippedChange>) {
+    /// Sends `changes` (about `estimate` bytes of JSON), again and again with backoff,
+    /// until the replica takes them.
+    async fn send<C: Serialize>(&self, changes: &[C], estimate: usize) {
         if changes.is_empty() {
             return;
         }
         let body = ApplyBody {
             table: self.table.name(),
             from: &self.app.config.region,
-            changes: &changes,
+            changes,
         };
-        // Written once into a buffer about its size (items render to ~1.5x their size).
-        let estimate: usize = changes
-            .iter()
-            .map(|c| c.item.as_ref().map_or(0, item_size) * 3 / 2 + 128)
-            .sum();
         let body = match json_out::to_vec_with_capacity(&body, estimate) {
             Ok(body) => axum::body::Bytes::from(body),
             Err(e) => {

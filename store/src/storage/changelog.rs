@@ -308,42 +308,56 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// Decodes the record stored under `key`.
-pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
-    let corrupt = || StorageError::Corrupt(key.to_vec());
-    let seq = parse_seq_key(key).ok_or_else(corrupt)?;
-    let mut r = Reader { rest: value };
-    let version = r.u8().ok_or_else(corrupt)?;
-    if version != VERSION && version != VERSION_OLD_FIRST {
-        return Err(corrupt());
+/// An encoded record's fields, its key attributes and images still item-encoded: what a
+/// reader that passes images on as they are (replication) needs, without decoding them.
+pub struct Fields<'a> {
+    pub time_ms: u64,
+    pub table_id: u64,
+    pub cause: Cause,
+    flags: u8,
+    pub table_name: &'a str,
+    pub keys: &'a [u8],
+    pub origin: Option<Version>,
+    pub old_image: Option<&'a [u8]>,
+    pub new_image: Option<&'a [u8]>,
+}
+
+impl Fields<'_> {
+    /// The change left an item whose image the log did not keep.
+    pub fn new_image_elided(&self) -> bool {
+        self.flags & FLAG_NEW_ELIDED != 0
     }
-    let time_ms = r.u64().ok_or_else(corrupt)?;
-    let table_id = r.u64().ok_or_else(corrupt)?;
-    let cause = match r.u8().ok_or_else(corrupt)? {
+}
+
+/// The fields of an encoded record; `None` if it is malformed.
+pub fn fields(value: &[u8]) -> Option<Fields<'_>> {
+    let mut r = Reader { rest: value };
+    let version = r.u8()?;
+    if version != VERSION && version != VERSION_OLD_FIRST {
+        return None;
+    }
+    let time_ms = r.u64()?;
+    let table_id = r.u64()?;
+    let cause = match r.u8()? {
         CAUSE_USER => Cause::User,
         CAUSE_TTL => Cause::Ttl,
         CAUSE_TABLE_DROPPED => Cause::TableDropped,
         CAUSE_REPLICATED => Cause::Replicated,
-        _ => return Err(corrupt()),
+        _ => return None,
     };
-    let flags = r.u8().ok_or_else(corrupt)?;
-    let name = r.bytes().ok_or_else(corrupt)?;
-    let table_name = std::str::from_utf8(name).map_err(|_| corrupt())?.to_owned();
-    let keys = item(r.bytes()).ok_or_else(corrupt)?;
+    let flags = r.u8()?;
+    let table_name = std::str::from_utf8(r.bytes()?).ok()?;
+    let keys = r.bytes()?;
     let origin = match cause {
-        Cause::Replicated => {
-            let time_ms = r.u64().ok_or_else(corrupt)?;
-            let region = r.bytes().ok_or_else(corrupt)?;
-            let region = std::str::from_utf8(region)
-                .map_err(|_| corrupt())?
-                .to_owned();
-            Some(Version { time_ms, region })
-        }
+        Cause::Replicated => Some(Version {
+            time_ms: r.u64()?,
+            region: std::str::from_utf8(r.bytes()?).ok()?.to_owned(),
+        }),
         _ => None,
     };
     let mut image = |flag: u8| match flags & flag {
-        0 => Ok(None),
-        _ => item(r.bytes()).map(Some).ok_or_else(corrupt),
+        0 => Some(None),
+        _ => r.bytes().map(Some),
     };
     let (old_image, new_image) = if version == VERSION_OLD_FIRST {
         let old = image(FLAG_OLD)?;
@@ -353,25 +367,43 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
         (image(FLAG_OLD)?, new)
     };
     if !r.rest.is_empty() {
-        return Err(corrupt());
+        return None;
     }
-    Ok(ChangeRecord {
-        seq,
+    Some(Fields {
         time_ms,
         table_id,
+        cause,
+        flags,
         table_name,
         keys,
-        old_image,
-        old_image_elided: flags & FLAG_OLD_ELIDED != 0,
-        new_image,
-        new_image_elided: flags & FLAG_NEW_ELIDED != 0,
-        cause,
         origin,
+        old_image,
+        new_image,
     })
 }
 
-fn item(bytes: Option<&[u8]>) -> Option<Item> {
-    decode_item(bytes?)
+/// Decodes the record stored under `key`.
+pub fn decode(key: &[u8], value: &[u8]) -> Result<ChangeRecord, StorageError> {
+    let corrupt = || StorageError::Corrupt(key.to_vec());
+    let seq = parse_seq_key(key).ok_or_else(corrupt)?;
+    let fields = fields(value).ok_or_else(corrupt)?;
+    let image = |bytes: Option<&[u8]>| match bytes {
+        None => Ok(None),
+        Some(bytes) => decode_item(bytes).map(Some).ok_or_else(corrupt),
+    };
+    Ok(ChangeRecord {
+        seq,
+        time_ms: fields.time_ms,
+        table_id: fields.table_id,
+        table_name: fields.table_name.to_owned(),
+        keys: decode_item(fields.keys).ok_or_else(corrupt)?,
+        old_image: image(fields.old_image)?,
+        old_image_elided: fields.flags & FLAG_OLD_ELIDED != 0,
+        new_image: image(fields.new_image)?,
+        new_image_elided: fields.new_image_elided(),
+        cause: fields.cause,
+        origin: fields.origin,
+    })
 }
 
 /// A bounds-checked cursor: every read returns `None` past the end instead of panicking.

@@ -80,6 +80,7 @@ use engine::{engine_error, Engine};
 use group_commit::{Batch, Committer, Op, Request, Space, StatsDelta};
 use locks::{LockSet, StripedLocks};
 
+pub use changelog::{fields as record_fields, Fields as RecordFields};
 pub use engine::TreeShape;
 pub use group_commit::{LogDetail, LogHead};
 pub use indexes::{entry_key, IndexLayout, Projected, TableIndexes};

@@ -98,6 +98,21 @@ impl Storage {
         upto: u64,
         limit: usize,
     ) -> Result<Vec<ChangeRecord>, StorageError> {
+        self.encoded_table_changes(table_id, after, upto, limit)?
+            .into_iter()
+            .map(|(seq, value)| changelog::decode(&changelog::seq_key(seq), &value))
+            .collect()
+    }
+
+    /// [`Storage::table_changes`] as stored: each record's sequence number and encoding
+    /// (read with `changelog::fields`), for readers that pass images on undecoded.
+    pub fn encoded_table_changes(
+        &self,
+        table_id: u64,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, fjall::Slice)>, StorageError> {
         let upto = upto.min(self.committer.seq());
         if after >= upto || limit == 0 {
             return Ok(Vec::new());
@@ -112,9 +127,12 @@ impl Storage {
             let key = guard.key().map_err(engine_error)?;
             let (_, seq) = changelog::parse_table_seq_key(&key)
                 .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
-            let seq_key = changelog::seq_key(seq);
-            if let Some(value) = engine.changes.get(seq_key).map_err(engine_error)? {
-                records.push(changelog::decode(&seq_key, &value)?);
+            if let Some(value) = engine
+                .changes
+                .get(changelog::seq_key(seq))
+                .map_err(engine_error)?
+            {
+                records.push((seq, value));
             }
         }
         Ok(records)
