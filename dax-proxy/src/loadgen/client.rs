@@ -156,25 +156,18 @@ impl Conn {
             self.date_secs = now;
             self.date = amz_date(now);
         }
-        let content_type = "application/x-amz-json-1.0";
-        let authorization = self.signer.authorization(
-            "POST",
-            "/",
-            &[
-                ("content-type", content_type),
-                ("host", &self.endpoint.authority),
-                ("x-amz-date", &self.date),
-                ("x-amz-target", target),
-            ],
+        let headers = self.signer.json_call_headers(
+            &self.endpoint.authority,
+            "application/x-amz-json-1.0",
+            target,
             &body,
             &self.date,
         );
-        let request = hyper::Request::post("/")
-            .header("host", &self.endpoint.authority)
-            .header("content-type", content_type)
-            .header("x-amz-date", &self.date)
-            .header("x-amz-target", target)
-            .header("authorization", authorization)
+        let mut request = hyper::Request::post("/").header("host", &self.endpoint.authority);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let request = request
             .body(Full::new(body))
             .map_err(|e| format!("request: {e}"))?;
         let mut sender = match self.sender.take() {

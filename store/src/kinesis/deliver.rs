@@ -230,31 +230,18 @@ impl Worker {
 
     async fn call(&self, signer: &mut Signer, body: String) -> Result<Value, String> {
         let date = shared::wire::sigv4::amz_date(shared::clock::now_secs());
-        let content_type = "application/x-amz-json-1.1";
-        let target = "Kinesis_20131202.PutRecords";
-        let authorization = signer.authorization(
-            "POST",
-            "/",
-            &[
-                ("content-type", content_type),
-                ("host", &self.endpoint.host),
-                ("x-amz-date", &date),
-                ("x-amz-target", target),
-            ],
+        let headers = signer.json_call_headers(
+            &self.endpoint.host,
+            "application/x-amz-json-1.1",
+            "Kinesis_20131202.PutRecords",
             body.as_bytes(),
             &date,
         );
-        let response = self
-            .client
-            .post(self.endpoint.url.clone())
-            .header("content-type", content_type)
-            .header("x-amz-date", &date)
-            .header("x-amz-target", target)
-            .header("authorization", authorization)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut request = self.client.post(self.endpoint.url.clone());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.body(body).send().await.map_err(|e| e.to_string())?;
         let status = response.status();
         let text = response.text().await.map_err(|e| e.to_string())?;
         if !status.is_success() {

@@ -1,4 +1,4 @@
-//! Signing, for the load generator's requests. The signing key depends only on the secret,
+//! Signing, for the load generator's requests and the store's calls to Kinesis. The signing key depends only on the secret,
 //! the date, the region and the service, so it is derived once per UTC day and reused; a
 //! request then costs two SHA-256s and one HMAC.
 //!
@@ -91,6 +91,37 @@ impl Signer {
             canonical.signed_headers()
         )
     }
+
+    /// The headers of a signed call in the AWS JSON protocols (`POST /` naming its operation
+    /// in `x-amz-target`), to send with `host: host`: content type, date, target and the
+    /// authorization over them and `body`.
+    pub fn json_call_headers(
+        &mut self,
+        host: &str,
+        content_type: &'static str,
+        target: &str,
+        body: &[u8],
+        amz_date: &str,
+    ) -> [(&'static str, String); 4] {
+        let authorization = self.authorization(
+            "POST",
+            "/",
+            &[
+                ("content-type", content_type),
+                ("host", host),
+                ("x-amz-date", amz_date),
+                ("x-amz-target", target),
+            ],
+            body,
+            amz_date,
+        );
+        [
+            ("content-type", content_type.to_string()),
+            ("x-amz-date", amz_date.to_string()),
+            ("x-amz-target", target.to_string()),
+            ("authorization", authorization),
+        ]
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +170,32 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert!(a.contains("/20240101/us-east-1/dynamodb/aws4_request"));
+    }
+
+    #[test]
+    fn a_json_call_signs_the_headers_it_sends() {
+        let mut signer = Signer::new(example_creds("eu-west-1", "kinesis"));
+        let date = "20240101T000000Z";
+        let headers =
+            signer.json_call_headers("h:1", "application/x-amz-json-1.1", "K.Put", b"{}", date);
+        let names: Vec<&str> = headers.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names,
+            [
+                "content-type",
+                "x-amz-date",
+                "x-amz-target",
+                "authorization"
+            ]
+        );
+        let signed = [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("host", "h:1"),
+            ("x-amz-date", date),
+            ("x-amz-target", "K.Put"),
+        ];
+        let expected = signer.authorization("POST", "/", &signed, b"{}", date);
+        assert_eq!(headers[3].1, expected);
+        assert!(expected.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-target"));
     }
 }
