@@ -164,8 +164,8 @@ impl Conn {
             &self.date,
         );
         let mut request = hyper::Request::post("/").header("host", &self.endpoint.authority);
-        for (name, value) in headers {
-            request = request.header(name, value);
+        for (name, value) in &headers {
+            request = request.header(*name, value.as_ref());
         }
         let request = request
             .body(Full::new(body))

@@ -238,8 +238,8 @@ impl Worker {
             &date,
         );
         let mut request = self.client.post(self.endpoint.url.clone());
-        for (name, value) in headers {
-            request = request.header(name, value);
+        for (name, value) in &headers {
+            request = request.header(*name, value.as_ref());
         }
         let response = request.body(body).send().await.map_err(|e| e.to_string())?;
         let status = response.status();

@@ -4,6 +4,8 @@
 //!
 //! Not here: session tokens, chunked bodies.
 
+use std::borrow::Cow;
+
 use super::{signing_key, Canonical, ALGORITHM};
 
 /// Access key, secret and scope of the signatures.
@@ -94,15 +96,16 @@ impl Signer {
 
     /// The headers of a signed call in the AWS JSON protocols (`POST /` naming its operation
     /// in `x-amz-target`), to send with `host: host`: content type, date, target and the
-    /// authorization over them and `body`.
-    pub fn json_call_headers(
+    /// authorization over them and `body`. Only the authorization is allocated: the load
+    /// generator sends one of these per request.
+    pub fn json_call_headers<'a>(
         &mut self,
         host: &str,
         content_type: &'static str,
-        target: &str,
+        target: &'a str,
         body: &[u8],
-        amz_date: &str,
-    ) -> [(&'static str, String); 4] {
+        amz_date: &'a str,
+    ) -> [(&'static str, Cow<'a, str>); 4] {
         let authorization = self.authorization(
             "POST",
             "/",
@@ -116,10 +119,10 @@ impl Signer {
             amz_date,
         );
         [
-            ("content-type", content_type.to_string()),
-            ("x-amz-date", amz_date.to_string()),
-            ("x-amz-target", target.to_string()),
-            ("authorization", authorization),
+            ("content-type", Cow::Borrowed(content_type)),
+            ("x-amz-date", Cow::Borrowed(amz_date)),
+            ("x-amz-target", Cow::Borrowed(target)),
+            ("authorization", Cow::Owned(authorization)),
         ]
     }
 }
