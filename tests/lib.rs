@@ -462,6 +462,17 @@ impl StoreProcess {
         }
     }
 
+    /// Freezes the store (SIGSTOP), as a long pause or a partition would: its connections
+    /// stay open and it answers nothing until [`StoreProcess::resume`].
+    pub fn pause(&self) {
+        self.daemon.signal("STOP");
+    }
+
+    /// Lets a paused store run again (SIGCONT).
+    pub fn resume(&self) {
+        self.daemon.signal("CONT");
+    }
+
     /// Kills the process (if it runs) and starts a new one on the same data directory, with
     /// the same options. The new process listens on a new port: take `endpoint()` again.
     pub fn restart(&mut self) {

@@ -543,3 +543,71 @@ async fn the_replication_endpoints_take_changes_only_from_replicas_with_the_secr
     assert_eq!(get(&home, &table, "x", 1).await.unwrap()["v"], s("shipped"));
     drop(away_store);
 }
+
+/// A replica out of reach for longer than the log's retention (paused here, past a 1 s
+/// retention) would miss the changes trimmed meanwhile: the shipping store copies the table
+/// to it again, deletes included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_cut_off_past_the_log_retention_is_copied_again() {
+    let away_store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), AWAY.into()],
+        ..Default::default()
+    });
+    let home_store = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--region-endpoints".into(),
+            format!("{AWAY}={}", away_store.endpoint()),
+            "--stream-retention".into(),
+            "1".into(),
+            "--feed-retention".into(),
+            "1".into(),
+        ],
+        ..Default::default()
+    });
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = global_table(&home, "global-gap", &[AWAY]).await;
+    put(&home, &table, "gone", 1, "v1").await;
+    put(&home, &table, "kept", 1, "v1").await;
+    wait_for(&away, &table, "gone", 1, Some("v1")).await;
+    wait_for(&away, &table, "kept", 1, Some("v1")).await;
+
+    away_store.pause();
+    // The first write is read and sent to the paused replica, whose answer waits; the
+    // changes after it can reach the replica only through a later read of the log, which
+    // finds them trimmed.
+    put(&home, &table, "first", 1, "x").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ok(home
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("gone"))
+        .key("sk", n(1))
+        .send()
+        .await);
+    put(&home, &table, "kept", 1, "v2").await;
+    put(&home, &table, "new", 1, "n").await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The log keeps its newest record: this one, once the others are trimmed.
+    put(&home, &table, "after", 1, "x").await;
+    let trimmed = wait_until(DEADLINE, Duration::from_millis(200), || async {
+        logged_keys(&home_store).await == ["after"]
+    })
+    .await;
+    assert!(trimmed, "the store kept changes older than its retention");
+    away_store.resume();
+
+    wait_for(&away, &table, "gone", 1, None).await;
+    wait_for(&away, &table, "kept", 1, Some("v2")).await;
+    wait_for(&away, &table, "new", 1, Some("n")).await;
+    wait_for(&away, &table, "after", 1, Some("x")).await;
+    let metrics = reqwest::get(format!("{}/metrics", home_store.endpoint()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("store_replication_resyncs_total{region=\"eu-west-1\"} 1"),
+        "no resync counted:\n{metrics}"
+    );
+}

@@ -18,7 +18,8 @@
 //! order changes arrive in, and a change that arrives twice (after a retry, or through a
 //! third replica) applies once. A change is never sent back to the region it came from.
 //! A new replica first gets a copy of every item with its version, then the log from the
-//! moment it was added.
+//! moment it was added. A replica that was out of reach longer than the log's retention
+//! gets the copy again, with every delete since the table had replicas.
 //!
 //! What replicas share is kept in each table's settings (`Replication`), so it is
 //! persisted with the table and gone with it.
@@ -46,6 +47,7 @@ pub const CHANGES_APPLIED_TOTAL: &str = "store_replication_changes_applied_total
 pub const CHANGES_SUPERSEDED_TOTAL: &str = "store_replication_changes_superseded_total";
 pub const LAG_SECONDS: &str = "store_replication_lag_seconds";
 pub const RETRIES_TOTAL: &str = "store_replication_retries_total";
+pub const RESYNCS_TOTAL: &str = "store_replication_resyncs_total";
 
 /// One other replica of a table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use shared::model::PrimaryKey;
 use super::peer::{self, PeerError};
 use super::{
     endpoint, replicas, set_replicas, Replica, ReplicaStatus, ShippedChange, CHANGES_SHIPPED_TOTAL,
-    LAG_SECONDS, RETRIES_TOTAL,
+    LAG_SECONDS, RESYNCS_TOTAL, RETRIES_TOTAL,
 };
 use crate::app::App;
 use crate::catalog::TableMeta;
@@ -75,6 +75,15 @@ pub async fn run_supervisor(app: Arc<App>) {
     }
 }
 
+/// What a copy ships.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Copied {
+    /// Every item, with its version.
+    Items,
+    /// The versions of the deleted items.
+    Deletes,
+}
+
 /// The body of an `apply` call, written straight from the changes.
 #[derive(Serialize)]
 struct ApplyBody<'a, C> {
@@ -128,8 +137,11 @@ impl Worker {
         ];
         loop {
             if let Some((first, last)) = cursor.skip_trimmed(&self.app) {
-                tracing::error!(table = %self.table.name(), region = %self.replica.region, first, last,
-                    "changes trimmed before the replica took them: it may have missed writes");
+                tracing::warn!(table = %self.table.name(), region = %self.replica.region, first, last,
+                    "changes trimmed before the replica took them: copying the table again");
+                ::metrics::counter!(RESYNCS_TOTAL, "region" => self.replica.region.clone())
+                    .increment(1);
+                self.resync().await;
             }
             let batch = match self.app.storage.encoded_table_changes(
                 self.table.table_id(),
@@ -187,15 +199,35 @@ impl Worker {
         })
     }
 
-    /// Copies every item, with its version, to a replica that was just added. Items are
-    /// read a page of keys at a time, each again under its lock with its version, so the
-    /// copy never pairs an image with another write's version; a write during the copy is
-    /// also in the log the worker ships next, and the replica keeps whichever is newer.
+    /// Copies every item, with its version, to a replica that was just added.
     async fn copy_table(&self) {
+        self.copy(Copied::Items).await;
+    }
+
+    /// Brings a replica that missed changes (the log's retention trimmed them before they
+    /// were shipped) back in line: every item again, and every delete since the table had
+    /// replicas. The replica keeps whichever of its version and the shipped one is newer.
+    async fn resync(&self) {
+        self.copy(Copied::Items).await;
+        self.copy(Copied::Deletes).await;
+    }
+
+    /// Ships `what` a page of keys at a time, each item read again under its lock with its
+    /// version, so a copy never pairs an image with another write's version; a write
+    /// during the copy is also in the log the worker ships next.
+    async fn copy(&self, what: Copied) {
         let layout = &self.table.layout;
         let mut after: Option<PrimaryKey> = None;
         loop {
-            let page = match self.key_page(after.as_ref()) {
+            let page = match what {
+                Copied::Items => self.key_page(after.as_ref()),
+                Copied::Deletes => {
+                    self.app
+                        .storage
+                        .versioned_keys(layout, after.as_ref(), CHANGES_PER_CALL)
+                }
+            };
+            let page = match page {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the table to copy to a replica");
@@ -209,6 +241,8 @@ impl Worker {
             let mut changes = Vec::with_capacity(page.len());
             for key in &page {
                 match self.app.storage.versioned_item(layout, key).await {
+                    // The deletes pass ships only what is deleted.
+                    Ok((Some(_), _)) if what == Copied::Deletes => {}
                     Ok((item, version)) => {
                         // Written before the table had replicas: older than any write since.
                         let (time_ms, region) = version.map_or_else(

@@ -576,6 +576,33 @@ impl Storage {
         ))
     }
 
+    /// The keys of up to `limit` items of table `table` that have a version (see
+    /// `versions`), in key order after `after`: every item written since the table had
+    /// replicas, deleted ones included.
+    pub fn versioned_keys(
+        &self,
+        table: &TableLayout,
+        after: Option<&PrimaryKey>,
+        limit: usize,
+    ) -> Result<Vec<PrimaryKey>, StorageError> {
+        let prefix = keys::table_prefix(table.table_id, versions::VERSIONS_INDEX);
+        let lower = match after {
+            Some(key) => {
+                Bound::Excluded(versions::version_key(&keys::item_key(table.table_id, key)))
+            }
+            None => Bound::Included(prefix.to_vec()),
+        };
+        let range = (lower, keys::prefix_upper(&prefix));
+        let mut out = Vec::new();
+        for guard in self.committer.engine.items.range(range).take(limit) {
+            let key = guard.key().map_err(engine_error)?;
+            let primary = versions::key_of(&key, &table.schema)
+                .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
+            out.push(primary);
+        }
+        Ok(out)
+    }
+
     fn stored_version(&self, version_key: &[u8]) -> Result<Option<Version>, StorageError> {
         match self
             .committer

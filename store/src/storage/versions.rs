@@ -16,6 +16,9 @@
 
 use std::cmp::Ordering;
 
+use shared::model::keycodec::decode_scalar;
+use shared::model::{KeySchema, PrimaryKey};
+
 use super::keys::TABLE_PREFIX_LEN;
 
 /// The index id under which a table's item versions live (secondary indexes count up from
@@ -78,6 +81,22 @@ pub fn version_key(item_key: &[u8]) -> Vec<u8> {
     key
 }
 
+/// The primary key of the item whose version is stored under `version_key`, in a table
+/// keyed by `schema`; `None` if the key is not one [`version_key`] made.
+pub fn key_of(version_key: &[u8], schema: &KeySchema) -> Option<PrimaryKey> {
+    // `table-id | index-id | partition hash` come before the encoded key attributes.
+    let encoded = version_key.get(TABLE_PREFIX_LEN + 8..)?;
+    let (hash, rest) = decode_scalar(encoded)?;
+    let (range, rest) = match schema.range {
+        Some(_) => {
+            let (range, rest) = decode_scalar(rest)?;
+            (Some(range), rest)
+        }
+        None => (None, rest),
+    };
+    rest.is_empty().then_some(PrimaryKey { hash, range })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +130,26 @@ mod tests {
         assert_eq!(&version[8..10], &VERSIONS_INDEX.to_be_bytes());
         assert_eq!(&version[10..], &item[10..]);
         assert!(!version.starts_with(&keys::table_prefix(7, keys::TABLE_INDEX)));
+        let attr = |name: &str| shared::model::KeyAttr {
+            name: name.into(),
+            ty: shared::model::ScalarType::S,
+        };
+        let hash_only = KeySchema {
+            hash: attr("pk"),
+            range: None,
+        };
+        assert_eq!(key_of(&version, &hash_only), Some(key.clone()));
+        let ranged = PrimaryKey {
+            hash: AttributeValue::S("p".into()),
+            range: Some(AttributeValue::S("s".into())),
+        };
+        let with_range = KeySchema {
+            hash: attr("pk"),
+            range: Some(attr("sk")),
+        };
+        let version = version_key(&keys::item_key(7, &ranged));
+        assert_eq!(key_of(&version, &with_range), Some(ranged));
+        assert_eq!(key_of(&version, &hash_only), None);
+        assert_eq!(key_of(&version[..12], &hash_only), None);
     }
 }
