@@ -86,6 +86,11 @@ pub struct Args {
     /// UpdateTable can add replicas of a global table. They must share the cluster secret.
     #[arg(long, env = "STORE_REGION_ENDPOINTS", default_value = "")]
     pub region_endpoints: String,
+    /// The URL the stores of other regions reach this one at, which it tells them when it
+    /// adds a replica [default: `http://` and the address it listens on, 127.0.0.1 for an
+    /// unspecified one].
+    #[arg(long, env = "STORE_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
     /// Streams, TTL and trigger settings (see `streams::ChangeLogArgs`).
     #[command(flatten)]
     pub change_log: crate::streams::ChangeLogArgs,
@@ -119,6 +124,8 @@ pub struct Config {
     pub kinesis_endpoint: Option<crate::kinesis::Endpoint>,
     /// The stores of other regions that replicas can be added in (`crate::replication`).
     pub region_endpoints: Vec<crate::replication::Member>,
+    /// Where other regions' stores reach this one, if not at its listen address.
+    pub advertise_url: Option<String>,
 }
 
 impl Config {
@@ -144,6 +151,7 @@ impl Config {
             incremental_export_min_window: std::time::Duration::from_secs(900),
             kinesis_endpoint: None,
             region_endpoints: Vec::new(),
+            advertise_url: None,
         }
     }
 
@@ -192,6 +200,10 @@ impl Config {
                 None => None,
             },
             region_endpoints,
+            advertise_url: match args.advertise_url.filter(|u| !u.is_empty()) {
+                Some(url) => Some(crate::replication::parse_url("--advertise-url", &url)?),
+                None => None,
+            },
         })
     }
 

@@ -611,3 +611,43 @@ async fn a_replica_cut_off_past_the_log_retention_is_copied_again() {
         "no resync counted:\n{metrics}"
     );
 }
+
+/// `--advertise-url` is the address a store gives the replicas it adds: here one where
+/// nothing listens, so the replica's changes for it fail and are retried, while changes
+/// the other way still arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_ships_to_the_address_its_region_advertises() {
+    let away_store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), AWAY.into()],
+        ..Default::default()
+    });
+    let home_store = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--region-endpoints".into(),
+            format!("{AWAY}={}", away_store.endpoint()),
+            "--advertise-url".into(),
+            "http://127.0.0.1:9/".into(),
+        ],
+        ..Default::default()
+    });
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = global_table(&home, "global-advertised", &[AWAY]).await;
+    put(&home, &table, "there", 1, "v").await;
+    wait_for(&away, &table, "there", 1, Some("v")).await;
+    put(&away, &table, "back", 1, "v").await;
+    let retried = wait_until(DEADLINE, POLL, || async {
+        let metrics = reqwest::get(format!("{}/metrics", away_store.endpoint()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics.contains("store_replication_retries_total{region=\"us-east-1\"}")
+    })
+    .await;
+    assert!(
+        retried,
+        "the replica did not ship to the advertised address"
+    );
+    assert_eq!(get(&home, &table, "back", 1).await, None);
+}

@@ -236,15 +236,18 @@ async fn tell_members(app: &App, table: &TableMeta, members: &[Member], except: 
     }
 }
 
-/// This store as a member: its region and the URL it serves on.
+/// This store as a member: its region and the URL others reach it at.
 fn own_member(app: &App) -> Member {
-    let mut address = app.config.listen;
-    if address.ip().is_unspecified() {
-        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
+    let endpoint = app.config.advertise_url.clone().unwrap_or_else(|| {
+        let mut address = app.config.listen;
+        if address.ip().is_unspecified() {
+            address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{address}")
+    });
     Member {
         region: app.config.region.clone(),
-        endpoint: format!("http://{address}"),
+        endpoint,
     }
 }
 

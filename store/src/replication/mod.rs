@@ -158,23 +158,30 @@ pub fn parse_endpoints(text: &str) -> Result<Vec<Member>, String> {
         let (region, endpoint) = pair
             .split_once('=')
             .ok_or_else(|| format!("--region-endpoints: `{pair}` is not REGION=URL"))?;
-        let (region, endpoint) = (region.trim(), endpoint.trim().trim_end_matches('/'));
-        let url = reqwest::Url::parse(endpoint)
-            .map_err(|e| format!("--region-endpoints: `{endpoint}`: {e}"))?;
-        if !matches!(url.scheme(), "http" | "https") || region.is_empty() {
-            return Err(format!(
-                "--region-endpoints: `{pair}` is not REGION=http(s)://HOST:PORT"
-            ));
+        let region = region.trim();
+        if region.is_empty() {
+            return Err(format!("--region-endpoints: `{pair}` is not REGION=URL"));
         }
+        let endpoint = parse_url("--region-endpoints", endpoint)?;
         if members.iter().any(|m| m.region == region) {
             return Err(format!("--region-endpoints names {region} twice"));
         }
         members.push(Member {
             region: region.to_string(),
-            endpoint: endpoint.to_string(),
+            endpoint,
         });
     }
     Ok(members)
+}
+
+/// A store's base URL given to `flag`: http(s), without a trailing slash.
+pub fn parse_url(flag: &str, text: &str) -> Result<String, String> {
+    let text = text.trim().trim_end_matches('/');
+    let url = reqwest::Url::parse(text).map_err(|e| format!("{flag}: `{text}`: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{flag}: `{text}` is not http(s)://HOST:PORT"));
+    }
+    Ok(text.to_string())
 }
 
 #[cfg(test)]
