@@ -206,6 +206,11 @@ mod tests {
             ]
         );
         assert_eq!(parse_endpoints("").map(|m| m.len()), Ok(0));
+        assert_eq!(
+            parse_url("--advertise-url", " http://h:1/ "),
+            Ok("http://h:1".into())
+        );
+        assert!(parse_url("--advertise-url", "h:1").is_err());
         for bad in [
             "eu-west-1",
             "=http://h:1",
