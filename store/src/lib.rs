@@ -10,6 +10,9 @@
 //! - `streams`: DynamoDB Streams as a view of the change log (registry, shards, iterators,
 //!   records, retention); `ttl`: TTL settings and the expiry sweeper; `triggers`:
 //!   webhooks fed from streams (management API, dispatcher, dead letters).
+//! - `replication`: global tables (replicas in other regions' stores), `kinesis`:
+//!   Kinesis streaming destinations, `transfer`: export and import, `policy`:
+//!   resource-based policies.
 //! - `index_tasks`: GSI backfill and removal, following the catalog; `throttle`:
 //!   provisioned-throughput token buckets and per-table capacity metering;
 //!   `idle_compaction`: compacting the items keyspace once writes stop.
@@ -46,7 +49,7 @@
 //!   Separately, `--max-in-flight` sheds API calls past a count in progress
 //!   (`shared::wire::admission`, as dax-proxy nodes do).
 //! - **Export and import** (`transfer`): a directory (`--s3-dir`) stands in for S3; jobs
-//!   run in the background from durable records, one at a time.
+//!   run in the background from durable records, up to four at a time.
 //! - **Contributor Insights** (`contributors`): the API's settings live in the catalog; the
 //!   hottest and most throttled keys are Space-Saving counters per table and GSI, shown
 //!   on `/metrics` for the last complete period instead of as CloudWatch rules.

@@ -576,7 +576,7 @@ async fn a_replica_cut_off_past_the_log_retention_is_copied_again() {
     // changes after it can reach the replica only through a later read of the log, which
     // finds them trimmed.
     put(&home, &table, "first", 1, "x").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     ok(home
         .delete_item()
         .table_name(&table)
