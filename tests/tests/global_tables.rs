@@ -651,3 +651,45 @@ async fn a_replica_ships_to_the_address_its_region_advertises() {
     );
     assert_eq!(get(&home, &table, "back", 1).await, None);
 }
+
+/// A region's store that comes back at another address is reached there once the replicas
+/// hear of it (here: it adds a third region), and gets what they wrote while it was down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_back_at_a_new_address_gets_what_it_missed() {
+    const THIRD: &str = "ap-south-1";
+    let away_store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), AWAY.into()],
+        ..Default::default()
+    });
+    let third_store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), THIRD.into()],
+        ..Default::default()
+    });
+    let mut home_store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![(
+            "STORE_REGION_ENDPOINTS".into(),
+            format!(
+                "{AWAY}={},{THIRD}={}",
+                away_store.endpoint(),
+                third_store.endpoint()
+            ),
+        )],
+        ..Default::default()
+    });
+    let away = away_store.client();
+    let table = global_table(&home_store.client(), "global-moved", &[AWAY]).await;
+
+    home_store.kill9();
+    put(&away, &table, "while-down", 1, "v").await;
+    // Back on another port: the replica still ships to the old one.
+    home_store.restart();
+    let home = home_store.client();
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(add_replica(THIRD))
+        .send()
+        .await);
+    wait_for(&home, &table, "while-down", 1, Some("v")).await;
+    wait_for(&third_store.client(), &table, "while-down", 1, Some("v")).await;
+}

@@ -136,8 +136,9 @@ async fn members(app: &App, request: Members) -> Outcome {
 }
 
 /// Makes `members` (but this region) the replicas of table `name`: the ones it had keep
-/// their state, new ones get this store's changes from `start_seq` on (what came before
-/// reaches them in the copy the adding region makes).
+/// their state and place in the log (at the address given now), new ones get this store's
+/// changes from `start_seq` on (what came before reaches them in the copy the adding
+/// region makes).
 async fn set_members(
     app: &App,
     name: &str,
@@ -154,8 +155,13 @@ async fn set_members(
                 .map(|m| {
                     let known = current.iter().find(|r| r.region == m.region);
                     match known {
-                        Some(r) if r.endpoint == m.endpoint => r.clone(),
-                        _ => Replica {
+                        // A replica that moved keeps its place in the log: its worker
+                        // resumes there, at the new address.
+                        Some(r) => Replica {
+                            endpoint: m.endpoint.clone(),
+                            ..r.clone()
+                        },
+                        None => Replica {
                             region: m.region.clone(),
                             endpoint: m.endpoint.clone(),
                             status: ReplicaStatus::Active,
