@@ -22,22 +22,34 @@ const AWAY: &str = "eu-west-1";
 const DEADLINE: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(25);
 
+const THIRD: &str = "ap-south-1";
+
+/// A store of `region`, which knows no other.
+fn store_of(region: &str) -> StoreProcess {
+    StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), region.into()],
+        ..Default::default()
+    })
+}
+
+/// The store of `HOME` with the flags `extra`, knowing where the stores of `others` are
+/// (told through STORE_REGION_ENDPOINTS; observability.rs uses the flag).
+fn home_knowing(others: &[(&str, &StoreProcess)], extra: &[&str]) -> StoreProcess {
+    let endpoints: Vec<String> = others
+        .iter()
+        .map(|(region, store)| format!("{region}={}", store.endpoint()))
+        .collect();
+    StoreProcess::spawn_with(StoreOptions {
+        env: vec![("STORE_REGION_ENDPOINTS".into(), endpoints.join(","))],
+        args: extra.iter().map(|a| a.to_string()).collect(),
+        ..Default::default()
+    })
+}
+
 /// The store of region `AWAY`, then the store of `HOME`, which knows where `AWAY`'s is.
 fn two_regions() -> (StoreProcess, StoreProcess) {
-    let away = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), AWAY.into()],
-        ..Default::default()
-    });
-    let home = StoreProcess::spawn_with(StoreOptions {
-        args: vec![
-            "--region".into(),
-            HOME.into(),
-            "--region-endpoints".into(),
-            format!("{AWAY}={}", away.endpoint()),
-        ],
-        ..Default::default()
-    });
-    (home, away)
+    let away = store_of(AWAY);
+    (home_knowing(&[(AWAY, &away)], &[]), away)
 }
 
 fn add_replica(region: &str) -> ReplicationGroupUpdate {
@@ -354,26 +366,9 @@ async fn three_regions_share_writes_and_index_changes_and_let_one_go() {
         CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus, KeyType,
         Projection, ProjectionType, ScalarAttributeType,
     };
-    const THIRD: &str = "ap-south-1";
-    let third_store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), THIRD.into()],
-        ..Default::default()
-    });
-    let away_store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), AWAY.into()],
-        ..Default::default()
-    });
-    let home_store = StoreProcess::spawn_with(StoreOptions {
-        env: vec![(
-            "STORE_REGION_ENDPOINTS".into(),
-            format!(
-                "{AWAY}={},{THIRD}={}",
-                away_store.endpoint(),
-                third_store.endpoint()
-            ),
-        )],
-        ..Default::default()
-    });
+    let third_store = store_of(THIRD);
+    let away_store = store_of(AWAY);
+    let home_store = home_knowing(&[(AWAY, &away_store), (THIRD, &third_store)], &[]);
     let (home, away, third) = (
         home_store.client(),
         away_store.client(),
@@ -549,21 +544,9 @@ async fn the_replication_endpoints_take_changes_only_from_replicas_with_the_secr
 /// to it again, deletes included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_cut_off_past_the_log_retention_is_copied_again() {
-    let away_store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), AWAY.into()],
-        ..Default::default()
-    });
-    let home_store = StoreProcess::spawn_with(StoreOptions {
-        args: vec![
-            "--region-endpoints".into(),
-            format!("{AWAY}={}", away_store.endpoint()),
-            "--stream-retention".into(),
-            "1".into(),
-            "--feed-retention".into(),
-            "1".into(),
-        ],
-        ..Default::default()
-    });
+    let away_store = store_of(AWAY);
+    let retention = ["--stream-retention", "1", "--feed-retention", "1"];
+    let home_store = home_knowing(&[(AWAY, &away_store)], &retention);
     let (home, away) = (home_store.client(), away_store.client());
     let table = global_table(&home, "global-gap", &[AWAY]).await;
     put(&home, &table, "gone", 1, "v1").await;
@@ -617,19 +600,9 @@ async fn a_replica_cut_off_past_the_log_retention_is_copied_again() {
 /// the other way still arrive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_ships_to_the_address_its_region_advertises() {
-    let away_store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), AWAY.into()],
-        ..Default::default()
-    });
-    let home_store = StoreProcess::spawn_with(StoreOptions {
-        args: vec![
-            "--region-endpoints".into(),
-            format!("{AWAY}={}", away_store.endpoint()),
-            "--advertise-url".into(),
-            "http://127.0.0.1:9/".into(),
-        ],
-        ..Default::default()
-    });
+    let away_store = store_of(AWAY);
+    let advertised = ["--advertise-url", "http://127.0.0.1:9/"];
+    let home_store = home_knowing(&[(AWAY, &away_store)], &advertised);
     let (home, away) = (home_store.client(), away_store.client());
     let table = global_table(&home, "global-advertised", &[AWAY]).await;
     put(&home, &table, "there", 1, "v").await;
@@ -656,26 +629,9 @@ async fn a_replica_ships_to_the_address_its_region_advertises() {
 /// hear of it (here: it adds a third region), and gets what they wrote while it was down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_back_at_a_new_address_gets_what_it_missed() {
-    const THIRD: &str = "ap-south-1";
-    let away_store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), AWAY.into()],
-        ..Default::default()
-    });
-    let third_store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), THIRD.into()],
-        ..Default::default()
-    });
-    let mut home_store = StoreProcess::spawn_with(StoreOptions {
-        env: vec![(
-            "STORE_REGION_ENDPOINTS".into(),
-            format!(
-                "{AWAY}={},{THIRD}={}",
-                away_store.endpoint(),
-                third_store.endpoint()
-            ),
-        )],
-        ..Default::default()
-    });
+    let away_store = store_of(AWAY);
+    let third_store = store_of(THIRD);
+    let mut home_store = home_knowing(&[(AWAY, &away_store), (THIRD, &third_store)], &[]);
     let away = away_store.client();
     let table = global_table(&home_store.client(), "global-moved", &[AWAY]).await;
 
