@@ -31,9 +31,6 @@ for s in A B; do
     --concurrency 16
 done
 
-rate() { jq .ops_per_sec "$1" | xargs printf '%.0f'; }
-# utime + stime of a store, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 A_TICKS=$(cpu_ticks "$A_PID") B_TICKS=$(cpu_ticks "$B_PID")
 for r in $(seq "$ROUNDS"); do
   order="A B"

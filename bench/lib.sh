@@ -86,14 +86,23 @@ load() {
   "${CLIENT_CPU[@]}" "$BIN/dax-loadgen" --no-progress --json "$json" "$@" >/dev/null
 }
 
-# median OUT PREFIX: copies the round (PREFIX-r1.json, PREFIX-r2.json, ...) with the median
-# throughput to OUT.
-median() {
-  local chosen
-  chosen=$(for f in "$2"-r*.json; do echo "$(jq .ops_per_sec "$f") $f"; done | sort -g |
-    awk '{ f[NR] = $2 } END { print f[int((NR + 1) / 2)] }')
-  cp "$chosen" "$1"
+# median_run PREFIX: prints the round (PREFIX-r1.json, PREFIX-r2.json, ...) with the median
+# throughput.
+median_run() {
+  for f in "$1"-r*.json; do echo "$(jq .ops_per_sec "$f") $f"; done | sort -g |
+    awk '{ f[NR] = $2 } END { print f[int((NR + 1) / 2)] }'
 }
+
+# median OUT PREFIX: copies the median round of PREFIX to OUT.
+median() {
+  cp "$(median_run "$2")" "$1"
+}
+
+# rate JSON: a run's operations per second, rounded.
+rate() { jq .ops_per_sec "$1" | xargs printf '%.0f'; }
+
+# cpu_ticks PID: utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # row LABEL CONNS JSON CEILING_JSON [SIZED_CEILING_JSON]: one markdown table row, with the
 # ratios to the small-body ceiling and (when given) to the same-size-body ceiling.

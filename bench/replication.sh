@@ -66,9 +66,6 @@ sample_lag() {
   done
 }
 
-rate() { jq .ops_per_sec "$1" | xargs printf '%.0f'; }
-# utime + stime of a process, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for r in $(seq "$ROUNDS"); do
   order="regional global"
   [ $((r % 2)) = 0 ] && order="global regional"
@@ -116,8 +113,7 @@ for c in $CONNS; do
   median "$OUT/global-c$c.json" "$OUT/global-c$c"
   a=$(rate "$OUT/regional-c$c.json") b=$(rate "$OUT/global-c$c.json")
   # The lag and catch-up of the median global run.
-  chosen=$(for f in "$OUT"/global-c"$c"-r*.json; do echo "$(jq .ops_per_sec "$f") $f"; done |
-    sort -g | awk '{ f[NR] = $2 } END { print f[int((NR + 1) / 2)] }')
+  chosen=$(median_run "$OUT/global-c$c")
   base=${chosen%.json}
   most=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { printf "%.2f", m }' "$base.lag")
   catchup=$(awk '{ printf "%.2f", $1 }' "$base.catchup")
