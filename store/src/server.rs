@@ -65,7 +65,9 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/internal/leave", post(leave))
         .route(
             "/internal/replication/{action}",
-            post(crate::replication::serve::handle),
+            post(crate::replication::serve::handle).layer(axum::extract::DefaultBodyLimit::max(
+                crate::replication::serve::MAX_BODY_BYTES,
+            )),
         )
         .route(
             "/triggers",

@@ -649,3 +649,50 @@ async fn a_region_back_at_a_new_address_gets_what_it_missed() {
     wait_for(&home, &table, "while-down", 1, Some("v")).await;
     wait_for(&third_store.client(), &table, "while-down", 1, Some("v")).await;
 }
+
+/// Changes of large items go in several calls, each within what the replica's store takes
+/// (twelve 350 KB items are ~4 MB of JSON; one call of them all was refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_items_reach_the_replica() {
+    let (home_store, away_store) = two_regions();
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = global_table(&home, "global-large", &[AWAY]).await;
+    let large = "x".repeat(350 * 1024);
+    // One batch of the log holds them all: written before the worker can read any, from a
+    // BatchWriteItem of twelve puts in two calls.
+    for chunk in [0..6, 6..12] {
+        let requests = chunk
+            .map(|i| {
+                aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .put_request(
+                        aws_sdk_dynamodb::types::PutRequest::builder()
+                            .set_item(Some(item(&[
+                                ("pk", s("large")),
+                                ("sk", n(i)),
+                                ("v", s(&large)),
+                            ])))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect();
+        let out = ok(home
+            .batch_write_item()
+            .request_items(&table, requests)
+            .send()
+            .await);
+        assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+    }
+    // (A Query would count only its first 1 MB page.)
+    let all_there = wait_until(DEADLINE, POLL, || async {
+        for i in 0..12 {
+            if get(&away, &table, "large", i).await.is_none() {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    assert!(all_there, "large items never reached the replica");
+}

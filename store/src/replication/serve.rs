@@ -29,6 +29,10 @@ use crate::error;
 use crate::server::{internal_request, json_response, Server};
 use crate::storage::Version;
 
+/// The largest body an internal replication call may have. Shippers keep calls near 4 MiB
+/// (`ship::MAX_CALL_BYTES`), but one change alone may be a 400 KB item rendered as JSON.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
 #[derive(Debug, Deserialize)]
 pub struct CreateReplica {
     pub definition: CreateTableInput,

@@ -24,6 +24,9 @@ use crate::triggers::dispatch::backoff;
 
 /// Changes per call to another region.
 const CHANGES_PER_CALL: usize = 500;
+/// About the most JSON one call carries: 500 large items would make a body of hundreds
+/// of megabytes, past what the replica's store takes (`serve::MAX_BODY_BYTES`).
+const MAX_CALL_BYTES: usize = 4 * 1024 * 1024;
 /// How often the supervisor looks for replicas added or removed (it also wakes on every
 /// catalog change).
 const SUPERVISE_EVERY: Duration = Duration::from_secs(1);
@@ -170,8 +173,7 @@ impl Worker {
                 .set(shared::clock::now_ms().saturating_sub(oldest) as f64 / 1000.0);
             let changes: Vec<Outgoing<'_>> =
                 records.iter().filter_map(|r| self.shippable(r)).collect();
-            let estimate = changes.iter().map(Outgoing::estimate).sum();
-            self.send(&changes, estimate).await;
+            self.send(&changes, Outgoing::estimate).await;
             cursor.advance(&self.app, last, RETRY_BASE).await;
         }
     }
@@ -263,11 +265,10 @@ impl Worker {
                     }
                 }
             }
-            let estimate = changes
-                .iter()
-                .map(|c| c.item.as_ref().map_or(0, item_size) * 3 / 2 + 128)
-                .sum();
-            self.send(&changes, estimate).await;
+            self.send(&changes, |c| {
+                c.item.as_ref().map_or(0, item_size) * 3 / 2 + 128
+            })
+            .await;
             after = Some(last);
         }
     }
@@ -313,12 +314,30 @@ impl Worker {
         }
     }
 
-    /// Sends `changes` (about `estimate` bytes of JSON), again and again with backoff,
-    /// until the replica takes them.
-    async fn send<C: Serialize>(&self, changes: &[C], estimate: usize) {
-        if changes.is_empty() {
-            return;
+    /// Sends `changes` in calls of at most about [`MAX_CALL_BYTES`] of JSON each, by
+    /// `size`'s estimate of a change's.
+    async fn send<C: Serialize>(&self, changes: &[C], size: impl Fn(&C) -> usize) {
+        let mut rest = changes;
+        while !rest.is_empty() {
+            let mut bytes = 0;
+            let mut count = 0;
+            for change in rest {
+                let next = size(change);
+                if count > 0 && bytes + next > MAX_CALL_BYTES {
+                    break;
+                }
+                bytes += next;
+                count += 1;
+            }
+            let (call, later) = rest.split_at(count);
+            self.send_call(call, bytes).await;
+            rest = later;
         }
+    }
+
+    /// Sends `changes` (about `estimate` bytes of JSON) in one call, again and again with
+    /// backoff, until the replica takes them.
+    async fn send_call<C: Serialize>(&self, changes: &[C], estimate: usize) {
         let body = ApplyBody {
             table: self.table.name(),
             from: &self.app.config.region,
