@@ -752,3 +752,84 @@ async fn every_attribute_type_arrives_unchanged() {
     }
     assert_eq!(there, here);
 }
+
+/// Replicated writes take the receiving table's write capacity, as in DynamoDB: large
+/// items written in one region leave a provisioned replica without capacity for its own
+/// writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicated_writes_take_the_replicas_write_capacity() {
+    use aws_sdk_dynamodb::types::{
+        BillingMode, KeyType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification,
+    };
+    let (home_store, away_store) = two_regions();
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = unique_name("global-capacity");
+    ok(home
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::N))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(1)
+                .write_capacity_units(1)
+                .build()
+                .unwrap(),
+        )
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    wait_table_active(&home, &table).await;
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(add_replica(AWAY))
+        .send()
+        .await);
+    wait_table_active(&away, &table).await;
+
+    // 300 KB items (300 write units each) until this region's own capacity runs out.
+    let large = "x".repeat(300 * 1024);
+    let mut written = 0;
+    for i in 0..10 {
+        let put = home
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item(&[
+                ("pk", s("big")),
+                ("sk", n(i)),
+                ("v", s(&large)),
+            ])))
+            .send()
+            .await;
+        match put {
+            Ok(_) => written += 1,
+            Err(_) => break,
+        }
+    }
+    assert!(written > 0, "no large write was admitted");
+    for i in 0..written {
+        let arrived = wait_until(DEADLINE, POLL, || async {
+            get(&away, &table, "big", i).await.is_some()
+        })
+        .await;
+        assert!(arrived, "big/{i} never arrived");
+    }
+    // The replica paid for them: its own small write finds no capacity left.
+    let small = away
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(item(&[("pk", s("small")), ("sk", n(0))])))
+        .send()
+        .await;
+    assert_api_error(small, "ProvisionedThroughputExceededException", None);
+}

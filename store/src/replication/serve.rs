@@ -25,9 +25,11 @@ use super::{
     CHANGES_SUPERSEDED_TOTAL,
 };
 use crate::app::App;
+use crate::capacity::write_units;
 use crate::error;
 use crate::server::{internal_request, json_response, Server};
 use crate::storage::Version;
+use shared::model::size::item_size;
 
 /// The largest body an internal replication call may have. Shippers keep calls near 4 MiB
 /// (`ship::MAX_CALL_BYTES`), but one change alone may be a 400 KB item rendered as JSON.
@@ -217,6 +219,18 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
             ),
         ));
     }
+    // Replicated writes take the table's write capacity here, as in DynamoDB: with none
+    // left the sender backs off and retries, and replication lags rather than this
+    // region's own writes failing for good.
+    if crate::throttle::admit_write(&table).is_err() {
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} has no write capacity left for replicated writes",
+                request.table
+            ),
+        ));
+    }
     // Every change is checked before any applies.
     let schema = &table.layout.schema;
     let mut keyed = Vec::with_capacity(request.changes.len());
@@ -238,21 +252,29 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
     let mut tasks = tokio::task::JoinSet::new();
     for (key, change) in keyed {
         let (app, table) = (Arc::clone(&app), Arc::clone(&table));
+        // A write's units by the item it leaves (a delete, one).
+        let units = write_units(change.item.as_ref().map_or(0, item_size));
         tasks.spawn(async move {
             let version = Version {
                 time_ms: change.time_ms,
                 region: change.region,
             };
-            app.storage
+            let applied = app
+                .storage
                 .apply_replicated(&table.layout, &key, change.item, &version)
-                .await
+                .await;
+            applied.map(|won| won.then_some(units))
         });
     }
     let (mut applied, mut superseded, mut failed) = (0u64, 0u64, false);
+    let mut units = 0.0;
     while let Some(outcome) = tasks.join_next().await {
         match outcome {
-            Ok(Ok(true)) => applied += 1,
-            Ok(Ok(false)) => superseded += 1,
+            Ok(Ok(Some(consumed))) => {
+                applied += 1;
+                units += consumed;
+            }
+            Ok(Ok(None)) => superseded += 1,
             Ok(Err(e)) => {
                 tracing::error!(error = %e, table = %request.table, "cannot apply a replicated change");
                 failed = true;
@@ -263,6 +285,7 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
             }
         }
     }
+    crate::throttle::charge_write(&table, units, &[]);
     ::metrics::counter!(CHANGES_APPLIED_TOTAL, "table" => request.table.clone()).increment(applied);
     ::metrics::counter!(CHANGES_SUPERSEDED_TOTAL, "table" => request.table).increment(superseded);
     if failed {
