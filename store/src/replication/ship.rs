@@ -19,7 +19,7 @@ use super::{
 use crate::app::App;
 use crate::catalog::TableMeta;
 use crate::log_cursor::LogCursor;
-use crate::storage::{record_fields, Cause, RecordFields, StorageError};
+use crate::storage::{record_fields, Cause, RecordFields};
 use crate::triggers::dispatch::backoff;
 
 /// Changes per call to another region.
@@ -221,13 +221,10 @@ impl Worker {
         let layout = &self.table.layout;
         let mut after: Option<PrimaryKey> = None;
         loop {
+            let storage = &self.app.storage;
             let page = match what {
-                Copied::Items => self.key_page(after.as_ref()),
-                Copied::Deletes => {
-                    self.app
-                        .storage
-                        .versioned_keys(layout, after.as_ref(), CHANGES_PER_CALL)
-                }
+                Copied::Items => storage.item_keys(layout, after.as_ref(), CHANGES_PER_CALL),
+                Copied::Deletes => storage.versioned_keys(layout, after.as_ref(), CHANGES_PER_CALL),
             };
             let page = match page {
                 Ok(page) => page,
@@ -271,24 +268,6 @@ impl Worker {
             .await;
             after = Some(last);
         }
-    }
-
-    /// The keys of up to a call's worth of items after `after`.
-    fn key_page(&self, after: Option<&PrimaryKey>) -> Result<Vec<PrimaryKey>, StorageError> {
-        let layout = &self.table.layout;
-        let mut keys = Vec::with_capacity(CHANGES_PER_CALL);
-        for stored in self
-            .app
-            .storage
-            .scan(layout, None, after)?
-            .take(CHANGES_PER_CALL)
-        {
-            let item = stored?.decode()?;
-            if let Some(key) = layout.schema.key_of_stored(&item) {
-                keys.push(key);
-            }
-        }
-        Ok(keys)
     }
 
     /// Records that the replica has its copy, unless it was removed (or added anew) since.

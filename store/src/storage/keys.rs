@@ -15,8 +15,8 @@
 
 use std::ops::Bound;
 
-use shared::model::keycodec::{encode_scalar, partition_hash};
-use shared::model::{AttributeValue, PrimaryKey};
+use shared::model::keycodec::{decode_scalar, encode_scalar, partition_hash};
+use shared::model::{AttributeValue, KeySchema, PrimaryKey};
 
 use super::StorageError;
 
@@ -70,6 +70,32 @@ pub fn item_key(table_id: u64, key: &PrimaryKey) -> Vec<u8> {
         encode_scalar(range, &mut out);
     }
     out
+}
+
+/// `item_key` (a key of the table's items) moved under index id `index_id`: the same
+/// partition hash and key attributes.
+pub fn in_index(item_key: &[u8], index_id: u16) -> Vec<u8> {
+    let mut key = item_key.to_vec();
+    if let Some(index) = key.get_mut(8..TABLE_PREFIX_LEN) {
+        index.copy_from_slice(&index_id.to_be_bytes());
+    }
+    key
+}
+
+/// The primary key encoded in a key made by [`item_key`] (under any index id, as
+/// [`in_index`] moves it), in a table keyed by `schema`; `None` for any other bytes.
+pub fn primary_key_of(key: &[u8], schema: &KeySchema) -> Option<PrimaryKey> {
+    // `table-id | index-id | partition hash` come before the encoded key attributes.
+    let encoded = key.get(TABLE_PREFIX_LEN + 8..)?;
+    let (hash, rest) = decode_scalar(encoded)?;
+    let (range, rest) = match schema.range {
+        Some(_) => {
+            let (range, rest) = decode_scalar(rest)?;
+            (Some(range), rest)
+        }
+        None => (None, rest),
+    };
+    rest.is_empty().then_some(PrimaryKey { hash, range })
 }
 
 /// `(table-id, index-id)` of an item key; `None` if the key is too short to be one.

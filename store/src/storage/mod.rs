@@ -576,6 +576,17 @@ impl Storage {
         ))
     }
 
+    /// The keys of up to `limit` items of table `table`, in key order after `after`: what
+    /// a Scan would return, without reading the items.
+    pub fn item_keys(
+        &self,
+        table: &TableLayout,
+        after: Option<&PrimaryKey>,
+        limit: usize,
+    ) -> Result<Vec<PrimaryKey>, StorageError> {
+        self.keys_under(table, keys::TABLE_INDEX, after, limit)
+    }
+
     /// The keys of up to `limit` items of table `table` that have a version (see
     /// `versions`), in key order after `after`: every item written since the table had
     /// replicas, deleted ones included.
@@ -585,18 +596,31 @@ impl Storage {
         after: Option<&PrimaryKey>,
         limit: usize,
     ) -> Result<Vec<PrimaryKey>, StorageError> {
-        let prefix = keys::table_prefix(table.table_id, versions::VERSIONS_INDEX);
+        self.keys_under(table, versions::VERSIONS_INDEX, after, limit)
+    }
+
+    /// The primary keys read back from the keys under index id `index_id` of table
+    /// `table` (its items, or their versions), up to `limit`, after `after`.
+    fn keys_under(
+        &self,
+        table: &TableLayout,
+        index_id: u16,
+        after: Option<&PrimaryKey>,
+        limit: usize,
+    ) -> Result<Vec<PrimaryKey>, StorageError> {
+        let prefix = keys::table_prefix(table.table_id, index_id);
         let lower = match after {
-            Some(key) => {
-                Bound::Excluded(versions::version_key(&keys::item_key(table.table_id, key)))
-            }
+            Some(key) => Bound::Excluded(keys::in_index(
+                &keys::item_key(table.table_id, key),
+                index_id,
+            )),
             None => Bound::Included(prefix.to_vec()),
         };
         let range = (lower, keys::prefix_upper(&prefix));
         let mut out = Vec::new();
         for guard in self.committer.engine.items.range(range).take(limit) {
             let key = guard.key().map_err(engine_error)?;
-            let primary = versions::key_of(&key, &table.schema)
+            let primary = keys::primary_key_of(&key, &table.schema)
                 .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
             out.push(primary);
         }

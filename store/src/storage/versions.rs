@@ -16,10 +16,7 @@
 
 use std::cmp::Ordering;
 
-use shared::model::keycodec::decode_scalar;
-use shared::model::{KeySchema, PrimaryKey};
-
-use super::keys::TABLE_PREFIX_LEN;
+use super::keys;
 
 /// The index id under which a table's item versions live (secondary indexes count up from
 /// 1 and a table has at most 25).
@@ -74,34 +71,13 @@ pub fn encode(time_ms: u64, region: &str) -> Vec<u8> {
 /// The key of the version of the item stored under `item_key`: the same key under
 /// [`VERSIONS_INDEX`].
 pub fn version_key(item_key: &[u8]) -> Vec<u8> {
-    let mut key = item_key.to_vec();
-    if let Some(index) = key.get_mut(8..TABLE_PREFIX_LEN) {
-        index.copy_from_slice(&VERSIONS_INDEX.to_be_bytes());
-    }
-    key
-}
-
-/// The primary key of the item whose version is stored under `version_key`, in a table
-/// keyed by `schema`; `None` if the key is not one [`version_key`] made.
-pub fn key_of(version_key: &[u8], schema: &KeySchema) -> Option<PrimaryKey> {
-    // `table-id | index-id | partition hash` come before the encoded key attributes.
-    let encoded = version_key.get(TABLE_PREFIX_LEN + 8..)?;
-    let (hash, rest) = decode_scalar(encoded)?;
-    let (range, rest) = match schema.range {
-        Some(_) => {
-            let (range, rest) = decode_scalar(rest)?;
-            (Some(range), rest)
-        }
-        None => (None, rest),
-    };
-    rest.is_empty().then_some(PrimaryKey { hash, range })
+    keys::in_index(item_key, VERSIONS_INDEX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::keys;
-    use shared::model::{AttributeValue, PrimaryKey};
+    use shared::model::{AttributeValue, KeySchema, PrimaryKey};
 
     #[test]
     fn versions_round_trip_and_order_by_time_then_region() {
@@ -138,7 +114,11 @@ mod tests {
             hash: attr("pk"),
             range: None,
         };
-        assert_eq!(key_of(&version, &hash_only), Some(key.clone()));
+        assert_eq!(
+            keys::primary_key_of(&version, &hash_only),
+            Some(key.clone())
+        );
+        assert_eq!(keys::primary_key_of(&item, &hash_only), Some(key.clone()));
         let ranged = PrimaryKey {
             hash: AttributeValue::S("p".into()),
             range: Some(AttributeValue::S("s".into())),
@@ -148,8 +128,8 @@ mod tests {
             range: Some(attr("sk")),
         };
         let version = version_key(&keys::item_key(7, &ranged));
-        assert_eq!(key_of(&version, &with_range), Some(ranged));
-        assert_eq!(key_of(&version, &hash_only), None);
-        assert_eq!(key_of(&version[..12], &hash_only), None);
+        assert_eq!(keys::primary_key_of(&version, &with_range), Some(ranged));
+        assert_eq!(keys::primary_key_of(&version, &hash_only), None);
+        assert_eq!(keys::primary_key_of(&version[..12], &hash_only), None);
     }
 }
