@@ -419,6 +419,7 @@ impl TableMeta {
 
     /// The wire description with `status` as the reported TableStatus and live stats.
     pub fn describe(&self, status: TableStatus, stats: TableStats, now: f64) -> TableDescription {
+        let replicas = crate::replication::describe(self);
         let local = (!self.local_indexes.is_empty()).then(|| {
             self.local_indexes
                 .iter()
@@ -501,9 +502,10 @@ impl TableMeta {
                 }),
             deletion_protection_enabled: self.deletion_protection,
             on_demand_throughput: self.on_demand_throughput.clone(),
-            global_table_version: crate::replication::is_global(self)
+            global_table_version: replicas
+                .is_some()
                 .then(|| crate::replication::GLOBAL_TABLE_VERSION.to_string()),
-            replicas: crate::replication::describe(self),
+            replicas,
             warm_throughput: Some(self.warm_throughput().describe()),
         }
     }

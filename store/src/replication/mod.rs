@@ -111,7 +111,7 @@ pub fn replicas(table: &TableMeta) -> Vec<Replica> {
 
 /// Whether `table` is a replica of a global table.
 pub fn is_global(table: &TableMeta) -> bool {
-    table.settings.contains_key(SETTINGS_KEY) && !replicas(table).is_empty()
+    !replicas(table).is_empty()
 }
 
 /// DescribeTable's `Replicas`: the table's other replicas, if it has any.
