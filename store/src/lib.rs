@@ -81,6 +81,7 @@ pub mod throttle;
 pub mod transfer;
 pub mod triggers;
 pub mod ttl;
+pub mod workers;
 
 use std::io::Write;
 use std::sync::Arc;

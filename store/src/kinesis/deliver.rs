@@ -17,6 +17,7 @@ use crate::app::App;
 use crate::log_cursor::LogCursor;
 use crate::storage::{Cause, ChangeRecord};
 use crate::triggers::dispatch::backoff;
+use crate::workers::Workers;
 
 /// PutRecords' limit on records per call.
 const RECORDS_PER_CALL: usize = 500;
@@ -44,39 +45,32 @@ pub async fn run_supervisor(app: Arc<App>) {
             return;
         }
     };
-    let mut running: HashMap<String, (Destination, tokio::task::JoinHandle<()>)> = HashMap::new();
+    // A destination enabled anew (another stream or start) starts its worker over.
+    let mut workers: Workers<(String, String, u64)> = Workers::default();
     loop {
         let mut wanted = HashMap::new();
         for table in app.catalog.all() {
             if let Some(destination) = active(&table) {
-                wanted.insert(table.table_uuid.clone(), (table, destination));
+                let key = (
+                    table.table_uuid.clone(),
+                    destination.stream_arn.clone(),
+                    destination.start_seq,
+                );
+                wanted.insert(key, (table, destination));
             }
         }
-        running.retain(|uuid, (destination, worker)| {
-            let same = |d: &Destination| {
-                (&d.stream_arn, d.start_seq) == (&destination.stream_arn, destination.start_seq)
-            };
-            let keep = wanted.get(uuid).is_some_and(|(_, d)| same(d));
-            if !keep {
-                worker.abort();
-            }
-            keep
-        });
-        for (uuid, (table, destination)) in wanted {
-            if running.contains_key(&uuid) {
-                continue;
-            }
+        workers.reconcile(wanted, |(uuid, arn, _), (table, destination)| {
             let worker = Worker {
                 app: Arc::clone(&app),
                 client: client.clone(),
                 endpoint: endpoint.clone(),
                 table_name: table.name().to_string(),
                 table_id: table.table_id(),
-                checkpoint: format!("{CHECKPOINT_PREFIX}{uuid}/{}", destination.stream_arn),
-                destination: destination.clone(),
+                checkpoint: format!("{CHECKPOINT_PREFIX}{uuid}/{arn}"),
+                destination,
             };
-            running.insert(uuid, (destination, tokio::spawn(worker.run())));
-        }
+            worker.run()
+        });
         tokio::select! {
             _ = tokio::time::sleep(SUPERVISE_EVERY) => {}
             _ = app.stopped() => return,

@@ -21,6 +21,7 @@ use crate::catalog::TableMeta;
 use crate::log_cursor::LogCursor;
 use crate::storage::{record_fields, Cause, RecordFields};
 use crate::triggers::dispatch::backoff;
+use crate::workers::Workers;
 
 /// Changes per call to another region.
 const CHANGES_PER_CALL: usize = 500;
@@ -38,38 +39,30 @@ const CHECKPOINT_PREFIX: &str = "replication/checkpoint/";
 /// replicas that are gone (or added anew, which starts a new one).
 pub async fn run_supervisor(app: Arc<App>) {
     let mut catalog_changes = app.catalog.subscribe();
-    let mut running: HashMap<(String, String), (Replica, tokio::task::JoinHandle<()>)> =
-        HashMap::new();
+    // A replica added anew (another start) or moved starts its worker over.
+    let mut workers: Workers<(String, String, u64, String)> = Workers::default();
     loop {
         let mut wanted = HashMap::new();
         for table in app.catalog.all() {
             for replica in replicas(&table) {
-                let key = (table.table_uuid.clone(), replica.region.clone());
+                let key = (
+                    table.table_uuid.clone(),
+                    replica.region.clone(),
+                    replica.start_seq,
+                    replica.endpoint.clone(),
+                );
                 wanted.insert(key, (Arc::clone(&table), replica));
             }
         }
-        running.retain(|key, (replica, worker)| {
-            let same =
-                |r: &Replica| (r.start_seq, &r.endpoint) == (replica.start_seq, &replica.endpoint);
-            let keep = wanted.get(key).is_some_and(|(_, r)| same(r));
-            if !keep {
-                worker.abort();
-            }
-            keep
-        });
-        for (key, (table, replica)) in wanted {
-            if running.contains_key(&key) {
-                continue;
-            }
-            let endpoint = endpoint(&app, &replica);
+        workers.reconcile(wanted, |_, (table, replica)| {
             let worker = Worker {
                 app: Arc::clone(&app),
+                endpoint: endpoint(&app, &replica),
                 table,
-                replica: replica.clone(),
-                endpoint,
+                replica,
             };
-            running.insert(key, (replica, tokio::spawn(worker.run())));
-        }
+            worker.run()
+        });
         tokio::select! {
             _ = tokio::time::sleep(SUPERVISE_EVERY) => {}
             _ = catalog_changes.changed() => {}

@@ -10,13 +10,11 @@
 //!   retries, and a batch that keeps failing goes to the dead-letter table after its
 //!   retries, so one bad target holds up only its own trigger.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use shared::model::{AttributeValue, Item, Number, PrimaryKey};
-use tokio::task::JoinHandle;
 
 use super::{
     checkpoint_key, list, Trigger, BATCHES_TOTAL, DEAD_LETTERED_TOTAL, DELIVERY_LATENCY_SECONDS,
@@ -27,6 +25,7 @@ use crate::log_cursor::LogCursor;
 use crate::storage::{Cause, ChangeRecord, Mutation};
 use crate::streams::records::stream_record;
 use crate::streams::{self, sequence_number, StreamInfo};
+use crate::workers::Workers;
 use shared::clock::now_ms;
 
 /// How often the supervisor looks for new, changed or deleted triggers.
@@ -41,23 +40,15 @@ const MAX_DEAD_LETTER_RECORD: usize = 300 * 1024;
 
 /// Starts and stops workers as triggers are created and deleted; runs forever.
 pub async fn run_supervisor(app: Arc<App>) {
-    let mut workers: HashMap<String, (Trigger, JoinHandle<()>)> = HashMap::new();
+    // A trigger changed in any way starts its worker over.
+    let mut workers: Workers<Trigger> = Workers::default();
     loop {
         match list(&app) {
             Ok(triggers) => {
-                workers.retain(|_, (running, handle)| {
-                    let keep = triggers.contains(running) && !handle.is_finished();
-                    if !keep {
-                        handle.abort();
-                    }
-                    keep
+                let wanted = triggers.into_iter().map(|t| (t, ())).collect();
+                workers.reconcile(wanted, |trigger, ()| {
+                    run_worker(Arc::clone(&app), trigger.clone())
                 });
-                for trigger in triggers {
-                    if !workers.contains_key(&trigger.trigger_name) {
-                        let handle = tokio::spawn(run_worker(Arc::clone(&app), trigger.clone()));
-                        workers.insert(trigger.trigger_name.clone(), (trigger, handle));
-                    }
-                }
             }
             Err(e) => tracing::error!(error = %e, "cannot list triggers"),
         }

@@ -91,7 +91,7 @@ pub struct TriggerSpec {
 }
 
 /// A validated, registered trigger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Trigger {
     pub trigger_name: String,
