@@ -710,17 +710,21 @@ pub async fn create_hash_table(client: &Client, name: &str) {
     create_table(client, name, ("pk", ScalarAttributeType::S), None).await;
 }
 
-/// Enables a stream of `view` on table `name` (UpdateTable).
-pub async fn enable_stream(client: &Client, name: &str, view: StreamViewType) {
-    let stream = StreamSpecification::builder()
+/// An enabled stream of `view`, for CreateTable or UpdateTable.
+pub fn stream_of(view: StreamViewType) -> StreamSpecification {
+    StreamSpecification::builder()
         .stream_enabled(true)
         .stream_view_type(view)
         .build()
-        .expect("a complete stream specification");
+        .expect("a complete stream specification")
+}
+
+/// Enables a stream of `view` on table `name` (UpdateTable).
+pub async fn enable_stream(client: &Client, name: &str, view: StreamViewType) {
     ok(client
         .update_table()
         .table_name(name)
-        .stream_specification(stream)
+        .stream_specification(stream_of(view))
         .send()
         .await);
 }

@@ -68,6 +68,18 @@ fn remove_replica(region: &str) -> ReplicationGroupUpdate {
     ReplicationGroupUpdate::builder().delete(delete).build()
 }
 
+/// Adds replicas of `table` in `regions`, one UpdateTable each.
+async fn add_replicas(home: &Client, table: &str, regions: &[&str]) {
+    for region in regions {
+        ok(home
+            .update_table()
+            .table_name(table)
+            .replica_updates(add_replica(region))
+            .send()
+            .await);
+    }
+}
+
 /// A new hash-range table in `home`'s region with the stream replication needs, and
 /// replicas in `regions`, one UpdateTable each.
 async fn global_table(home: &Client, prefix: &str, regions: &[&str]) -> String {
@@ -75,14 +87,7 @@ async fn global_table(home: &Client, prefix: &str, regions: &[&str]) -> String {
     create_hash_range_table(home, &table).await;
     wait_table_active(home, &table).await;
     enable_stream(home, &table, StreamViewType::NewAndOldImages).await;
-    for region in regions {
-        ok(home
-            .update_table()
-            .table_name(&table)
-            .replica_updates(add_replica(region))
-            .send()
-            .await);
-    }
+    add_replicas(home, &table, regions).await;
     table
 }
 
@@ -640,12 +645,7 @@ async fn a_region_back_at_a_new_address_gets_what_it_missed() {
     // Back on another port: the replica still ships to the old one.
     home_store.restart();
     let home = home_store.client();
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(add_replica(THIRD))
-        .send()
-        .await);
+    add_replicas(&home, &table, &[THIRD]).await;
     wait_for(&home, &table, "while-down", 1, Some("v")).await;
     wait_for(&third_store.client(), &table, "while-down", 1, Some("v")).await;
 }
@@ -759,7 +759,7 @@ async fn every_attribute_type_arrives_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicated_writes_take_the_replicas_write_capacity() {
     use aws_sdk_dynamodb::types::{
-        BillingMode, KeyType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification,
+        BillingMode, KeyType, ProvisionedThroughput, ScalarAttributeType,
     };
     let (home_store, away_store) = two_regions();
     let (home, away) = (home_store.client(), away_store.client());
@@ -779,22 +779,11 @@ async fn replicated_writes_take_the_replicas_write_capacity() {
                 .build()
                 .unwrap(),
         )
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
+        .stream_specification(stream_of(StreamViewType::NewAndOldImages))
         .send()
         .await);
     wait_table_active(&home, &table).await;
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(add_replica(AWAY))
-        .send()
-        .await);
+    add_replicas(&home, &table, &[AWAY]).await;
     wait_table_active(&away, &table).await;
 
     // 300 KB items (300 write units each) until this region's own capacity runs out.

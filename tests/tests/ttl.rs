@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType, TimeToLiveSpecification, TimeToLiveStatus,
+    StreamViewType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodbstreams::types::{AttributeValue as SAV, OperationType, ShardIteratorType};
@@ -57,13 +57,7 @@ async fn create_ttl_table(ddb: &Client, name: &str) {
         .attribute_definitions(attr("grp"))
         .key_schema(key("pk", KeyType::Hash))
         .global_secondary_indexes(gsi_projecting_all("by_grp", "grp").build().unwrap())
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
+        .stream_specification(stream_of(StreamViewType::NewAndOldImages))
         .send()
         .await);
     wait_table_active(ddb, name).await;
