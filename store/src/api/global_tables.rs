@@ -83,19 +83,13 @@ pub async fn describe_auto_scaling(app: &App, input: TableInput) -> Result<Value
         .iter()
         .map(|i| json!({"IndexName": i.name, "IndexStatus": i.status.as_str()}))
         .collect();
-    let own = json!({
-        "RegionName": app.config.region,
-        "ReplicaStatus": "ACTIVE",
-        "GlobalSecondaryIndexes": indexes,
-    });
+    let replica = |region: &str, status: &str| json!({"RegionName": region, "ReplicaStatus": status, "GlobalSecondaryIndexes": indexes});
     let others = replication::describe(&table).unwrap_or_default();
-    let replicas = std::iter::once(own).chain(others.into_iter().map(|r| {
-        json!({
-            "RegionName": r.region_name,
-            "ReplicaStatus": r.replica_status,
-            "GlobalSecondaryIndexes": indexes,
-        })
-    }));
+    let replicas = std::iter::once(replica(&app.config.region, "ACTIVE")).chain(
+        others
+            .iter()
+            .map(|r| replica(&r.region_name, &r.replica_status)),
+    );
     Ok(json!({"TableAutoScalingDescription": {
         "TableName": table.name(),
         "TableStatus": table.status.as_str(),
