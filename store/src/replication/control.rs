@@ -106,13 +106,7 @@ async fn create(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
             table.name()
         )));
     }
-    let Some(new) = app
-        .config
-        .region_endpoints
-        .iter()
-        .find(|m| m.region == region)
-        .cloned()
-    else {
+    let Some(new) = super::configured(app, region).cloned() else {
         return Err(ApiError::invalid_parameter(format!(
             "Region {region} is not available: this store knows no store in it (--region-endpoints)"
         )));
@@ -164,8 +158,7 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         .collect();
     members.push(own_member(app));
     tell_members(app, table, &members, Some(region)).await;
-    let table = app
-        .catalog
+    app.catalog
         .update(&app.storage, table.name(), |table| {
             let rest = replicas(table)
                 .into_iter()
@@ -174,14 +167,14 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
             set_replicas(&mut table.settings, rest);
             Ok(())
         })
-        .await?;
-    Ok(table)
+        .await
 }
 
 /// After UpdateTable changed global table `table` here: the changes every replica shares
-/// (secondary indexes, billing mode, capacity and warm throughput) are made in the other regions too, each
-/// of which makes them there only. A region that refuses or cannot be reached is logged:
-/// the change stands here, as in DynamoDB, where it is applied region by region.
+/// (secondary indexes, billing mode, capacity and warm throughput) are made in the other
+/// regions too, each of which makes them there only. A region that refuses or cannot be
+/// reached is logged: the change stands here, as in DynamoDB, where it is applied region
+/// by region.
 pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
     if !super::is_global(table) {
         return;

@@ -134,11 +134,16 @@ pub fn describe(table: &TableMeta) -> Option<Vec<ReplicaDescription>> {
 /// the region (a store that moved is reached at its new address), else where it was when
 /// the replica was added.
 pub fn endpoint(app: &App, replica: &Replica) -> String {
+    configured(app, &replica.region)
+        .map_or_else(|| replica.endpoint.clone(), |m| m.endpoint.clone())
+}
+
+/// The store of `region` as this store's `--region-endpoints` names it, if it does.
+pub fn configured<'a>(app: &'a App, region: &str) -> Option<&'a Member> {
     app.config
         .region_endpoints
         .iter()
-        .find(|m| m.region == replica.region)
-        .map_or_else(|| replica.endpoint.clone(), |m| m.endpoint.clone())
+        .find(|m| m.region == region)
 }
 
 /// Keeps `replicas` as the table's replicas (an empty list makes it a regional table).
