@@ -91,6 +91,15 @@ pub struct Args {
     /// unspecified one].
     #[arg(long, env = "STORE_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
+    /// The most read (and write) capacity units one table or GSI may have provisioned, and
+    /// the highest on-demand maximum or warm throughput it may ask for (DescribeLimits'
+    /// TableMax*CapacityUnits). DynamoDB's default; raise it as a quota increase would.
+    #[arg(long, env = "STORE_TABLE_MAX_CAPACITY_UNITS", default_value_t = crate::catalog::quota::DEFAULT.table_max)]
+    pub table_max_capacity_units: i64,
+    /// The most read (and write) capacity units all provisioned tables and their GSIs may
+    /// reserve together (DescribeLimits' AccountMax*CapacityUnits).
+    #[arg(long, env = "STORE_ACCOUNT_MAX_CAPACITY_UNITS", default_value_t = crate::catalog::quota::DEFAULT.account_max)]
+    pub account_max_capacity_units: i64,
     /// Streams, TTL and trigger settings (see `streams::ChangeLogArgs`).
     #[command(flatten)]
     pub change_log: crate::streams::ChangeLogArgs,
@@ -126,6 +135,8 @@ pub struct Config {
     pub region_endpoints: Vec<crate::replication::Member>,
     /// Where other regions' stores reach this one, if not at its listen address.
     pub advertise_url: Option<String>,
+    /// The capacity any one table, and all of them together, may ask for.
+    pub quotas: crate::catalog::quota::Quotas,
 }
 
 impl Config {
@@ -152,6 +163,7 @@ impl Config {
             kinesis_endpoint: None,
             region_endpoints: Vec::new(),
             advertise_url: None,
+            quotas: crate::catalog::quota::DEFAULT,
         }
     }
 
@@ -166,6 +178,12 @@ impl Config {
         let region_endpoints = crate::replication::parse_endpoints(&args.region_endpoints)?;
         if region_endpoints.iter().any(|m| m.region == args.region) {
             return Err("--region-endpoints names this store's own --region".into());
+        }
+        if args.table_max_capacity_units < 1 || args.account_max_capacity_units < 1 {
+            return Err(
+                "--table-max-capacity-units and --account-max-capacity-units must be at least 1"
+                    .into(),
+            );
         }
         Ok(Config {
             listen: args.listen,
@@ -203,6 +221,10 @@ impl Config {
             advertise_url: match args.advertise_url.filter(|u| !u.is_empty()) {
                 Some(url) => Some(crate::replication::parse_url("--advertise-url", &url)?),
                 None => None,
+            },
+            quotas: crate::catalog::quota::Quotas {
+                table_max: args.table_max_capacity_units,
+                account_max: args.account_max_capacity_units,
             },
         })
     }

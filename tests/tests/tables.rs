@@ -305,6 +305,152 @@ async fn describe_limits_and_endpoints() {
     assert!(!endpoints.endpoints()[0].address().is_empty());
 }
 
+/// A provisioned table of `read`/`write` units keyed by `pk`, with a GSI of `gsi` units if
+/// given.
+async fn create_provisioned(
+    ddb: &aws_sdk_dynamodb::Client,
+    name: &str,
+    (read, write): (i64, i64),
+    gsi: Option<(i64, i64)>,
+) -> Result<
+    aws_sdk_dynamodb::operation::create_table::CreateTableOutput,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::create_table::CreateTableError>,
+> {
+    let mut create = ddb
+        .create_table()
+        .table_name(name)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .provisioned_throughput(throughput(read, write));
+    if let Some((read, write)) = gsi {
+        create = create
+            .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+            .global_secondary_indexes(
+                gsi_projecting_all("by-g", "g")
+                    .provisioned_throughput(throughput(read, write))
+                    .build()
+                    .unwrap(),
+            );
+    }
+    create.send().await
+}
+
+#[tokio::test]
+async fn capacity_past_the_account_quotas_is_refused_as_dynamodb_refuses_it() {
+    // The defaults: 40,000 units a table, 80,000 for all of them.
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    assert_api_error(
+        create_provisioned(&ddb, "too-big", (40_001, 5), None).await,
+        "LimitExceededException",
+        Some(
+            "The requested ReadCapacityUnits, 40001, is above the per table maximum for the \
+             account in us-east-1. Per table maximum: 40000.",
+        ),
+    );
+    assert_api_error(
+        create_provisioned(&ddb, "big-index", (5, 5), Some((5, 40_001))).await,
+        "LimitExceededException",
+        Some(
+            "The requested WriteCapacityUnits for index by-g, 40001, is above the per index \
+             maximum for the account in us-east-1. Per index maximum: 40000.",
+        ),
+    );
+    assert_api_error(
+        ddb.create_table()
+            .table_name("on-demand-max")
+            .key_schema(key_element("pk", KeyType::Hash))
+            .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+            .billing_mode(BillingMode::PayPerRequest)
+            .on_demand_throughput(
+                aws_sdk_dynamodb::types::OnDemandThroughput::builder()
+                    .max_read_request_units(50_000)
+                    .build(),
+            )
+            .send()
+            .await,
+        "LimitExceededException",
+        Some(
+            "Subscriber limit exceeded: Requested MaxReadRequestUnits for OnDemandThroughput \
+             for table exceeds TableMaxReadCapacityUnits of the account in region us-east-1",
+        ),
+    );
+    // Refused tables were never made.
+    assert!(ok(ddb.list_tables().send().await).table_names().is_empty());
+
+    // The account's total: 40,000 + 30,000 (table and GSI) fit, 10,001 more do not.
+    ok(create_provisioned(&ddb, "first", (40_000, 5), None).await);
+    ok(create_provisioned(&ddb, "second", (10_000, 5), Some((20_000, 5))).await);
+    assert_api_error(
+        create_provisioned(&ddb, "third", (10_001, 5), None).await,
+        "LimitExceededException",
+        Some(
+            "This request would have caused the ReadCapacityUnits limit to be exceeded for \
+             the account in us-east-1. Current ReadCapacityUnits reserved by the account: \
+             70000. Limit: 80000. Requested: 10001",
+        ),
+    );
+    ok(create_provisioned(&ddb, "third", (10_000, 5), None).await);
+    // Raising one table past what is left is refused, and changes nothing; lowering one
+    // makes room.
+    let raise = |name: &str, read: i64| {
+        ddb.update_table()
+            .table_name(name)
+            .provisioned_throughput(throughput(read, 5))
+            .send()
+    };
+    assert_api_error(raise("third", 10_001).await, "LimitExceededException", None);
+    let third = ok(ddb.describe_table().table_name("third").send().await);
+    let units = |d: &aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput| {
+        d.table()
+            .unwrap()
+            .provisioned_throughput()
+            .unwrap()
+            .read_capacity_units()
+    };
+    assert_eq!(units(&third), Some(10_000));
+    ok(raise("first", 39_000).await);
+    ok(raise("third", 11_000).await);
+    // Switching to on demand releases a table's units.
+    ok(ddb
+        .update_table()
+        .table_name("first")
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await);
+    ok(create_provisioned(&ddb, "fourth", (30_000, 5), None).await);
+}
+
+#[tokio::test]
+async fn quotas_come_from_flags_and_describe_limits_reports_them() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--table-max-capacity-units".into(), "100".into()],
+        env: vec![("STORE_ACCOUNT_MAX_CAPACITY_UNITS".into(), "150".into())],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let limits = ok(ddb.describe_limits().send().await);
+    assert_eq!(limits.table_max_read_capacity_units(), Some(100));
+    assert_eq!(limits.table_max_write_capacity_units(), Some(100));
+    assert_eq!(limits.account_max_read_capacity_units(), Some(150));
+    assert_eq!(limits.account_max_write_capacity_units(), Some(150));
+    ok(create_provisioned(&ddb, "a-table", (5, 100), None).await);
+    assert_api_error(
+        create_provisioned(&ddb, "b-table", (5, 101), None).await,
+        "LimitExceededException",
+        None,
+    );
+    assert_api_error(
+        create_provisioned(&ddb, "b-table", (5, 51), None).await,
+        "LimitExceededException",
+        Some(
+            "This request would have caused the WriteCapacityUnits limit to be exceeded for \
+             the account in us-east-1. Current WriteCapacityUnits reserved by the account: \
+             100. Limit: 150. Requested: 51",
+        ),
+    );
+}
+
 #[tokio::test]
 async fn create_table_validation_errors() {
     let store = StoreProcess::spawn();

@@ -22,6 +22,7 @@
 mod control_plane_tests;
 pub mod definition;
 pub mod meta;
+pub mod quota;
 pub mod warm;
 
 use std::collections::BTreeMap;
@@ -53,6 +54,8 @@ pub struct Catalog {
     arn_prefix: String,
     /// This store's region: the one its global tables' local writes are versioned with.
     region: String,
+    /// What any one table, and all of them together, may ask for.
+    quotas: quota::Quotas,
     /// Bumped after every published change, for subsystems that follow the catalog.
     version: tokio::sync::watch::Sender<u64>,
 }
@@ -110,6 +113,7 @@ impl Catalog {
                 config.region, config.account_id
             ),
             region: config.region.clone(),
+            quotas: config.quotas,
             version,
         })
     }
@@ -220,6 +224,7 @@ impl Catalog {
             .map_err(internal)?;
         *self.next_id.lock() = next;
         let meta = build(id);
+        self.check_quotas(None, &meta)?;
         self.persist(storage, &meta).await?;
         publish_to_storage(storage, &meta, &self.region);
         let meta = Arc::new(meta);
@@ -244,7 +249,10 @@ impl Catalog {
         let mut next = TableMeta::clone(&current);
         let changed = match change(&mut next) {
             Ok(()) if next == *current => Ok(false),
-            Ok(()) => self.persist(storage, &next).await.map(|()| true),
+            Ok(()) => match self.check_quotas(Some(&current), &next) {
+                Ok(()) => self.persist(storage, &next).await.map(|()| true),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         if !matches!(changed, Ok(true)) {
@@ -358,6 +366,17 @@ impl Catalog {
             .put_meta(&format!("{TABLE_PREFIX}{}", meta.name()), Some(bytes))
             .await
             .map_err(internal)
+    }
+
+    /// Refuses a definition that raises a table's capacity past the account's quotas
+    /// (`quota`); `current` is the table's definition in force, if it exists.
+    fn check_quotas(&self, current: Option<&TableMeta>, next: &TableMeta) -> Result<(), ApiError> {
+        let tables = self.tables.read();
+        let others = tables
+            .values()
+            .filter(|t| t.name() != next.name())
+            .map(|t| &**t);
+        self.quotas.check(&self.region, current, next, others)
     }
 
     fn bump(&self) {
