@@ -1,5 +1,6 @@
-//! A consumer's durable position in the change log: how triggers and Kinesis destinations,
-//! which deliver a table's changes elsewhere, resume where they left off after a restart.
+//! A consumer's durable position in the change log: how triggers, Kinesis destinations and
+//! replicas, which take a table's changes elsewhere, resume where they left off after a
+//! restart; and the [`Follower`] that reads a table's log from it.
 
 use std::time::Duration;
 
@@ -57,5 +58,81 @@ impl LogCursor {
             tracing::error!(error = %e, checkpoint = %self.key, "cannot save a checkpoint");
             tokio::time::sleep(backoff(retry_base, attempt)).await;
         }
+    }
+}
+
+/// The pause after a failed read of the log before reading again.
+const LOG_READ_RETRY: Duration = Duration::from_secs(1);
+/// The longest wait for new changes before looking again (a trim may have passed).
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// What a [`Follower`] of a table's change log gets next.
+pub enum Next<T> {
+    /// Records the log's retention trimmed before the follower handled them, first and
+    /// last; the cursor has moved past them.
+    Trimmed(u64, u64),
+    /// The next records, oldest first; the last of them is at sequence number `last`.
+    Changes { last: u64, records: Vec<T> },
+}
+
+/// Follows one table's change log from a [`LogCursor`], for the consumers that send every
+/// change elsewhere (Kinesis destinations, replicas of a global table): it reads the
+/// next batch after the cursor, waits while there is none, retries failed reads, and
+/// keeps the consumer's lag gauge.
+pub struct Follower {
+    cursor: LogCursor,
+    watch: tokio::sync::watch::Receiver<u64>,
+    /// Seconds between now and the oldest change not yet handled.
+    lag: ::metrics::Gauge,
+}
+
+impl Follower {
+    /// Resumes from the checkpoint under `key` (at `start` if there is none).
+    pub async fn resume(app: &App, key: String, start: u64, lag: ::metrics::Gauge) -> Follower {
+        Follower {
+            watch: app.storage.watch_seq(),
+            cursor: LogCursor::resume(app, key, start).await,
+            lag,
+        }
+    }
+
+    /// The next records after the cursor, as `read(after)` reads them (oldest first, at
+    /// most a batch), waiting for some if there are none; `stamp` gives a record's
+    /// commit time in ms, for the lag. `what` names the consumer in logs.
+    pub async fn next<T>(
+        &mut self,
+        app: &App,
+        what: &str,
+        read: impl Fn(u64) -> Result<Vec<T>, crate::storage::StorageError>,
+        seq: impl Fn(&T) -> u64,
+        stamp: impl Fn(&T) -> u64,
+    ) -> Next<T> {
+        loop {
+            if let Some((first, last)) = self.cursor.skip_trimmed(app) {
+                return Next::Trimmed(first, last);
+            }
+            let records = match read(self.cursor.position) {
+                Ok(records) => records,
+                Err(e) => {
+                    tracing::error!(error = %e, consumer = what, "cannot read the change log");
+                    tokio::time::sleep(LOG_READ_RETRY).await;
+                    continue;
+                }
+            };
+            let Some(last) = records.last().map(&seq) else {
+                self.lag.set(0.0);
+                let _ = tokio::time::timeout(IDLE_WAIT, self.watch.changed()).await;
+                continue;
+            };
+            let oldest = records.first().map_or(0, &stamp);
+            self.lag
+                .set(shared::clock::now_ms().saturating_sub(oldest) as f64 / 1000.0);
+            return Next::Changes { last, records };
+        }
+    }
+
+    /// Records everything up to `last` as handled, durably (see [`LogCursor::advance`]).
+    pub async fn handled(&mut self, app: &App, last: u64, retry_base: Duration) {
+        self.cursor.advance(app, last, retry_base).await;
     }
 }

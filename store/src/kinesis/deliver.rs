@@ -14,7 +14,7 @@ use super::{
     active, Destination, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
 };
 use crate::app::App;
-use crate::log_cursor::LogCursor;
+use crate::log_cursor::{Follower, Next};
 use crate::storage::{Cause, ChangeRecord};
 use crate::triggers::dispatch::backoff;
 use crate::workers::Workers;
@@ -93,47 +93,38 @@ struct Worker {
 impl Worker {
     async fn run(self) {
         let storage = &self.app.storage;
-        let mut watch = storage.watch_seq();
         let start = self.destination.start_seq;
-        let mut cursor = LogCursor::resume(&self.app, self.checkpoint.clone(), start).await;
+        let lag = ::metrics::gauge!(LAG_SECONDS, "table" => self.table_name.clone());
+        let mut follower = Follower::resume(&self.app, self.checkpoint.clone(), start, lag).await;
         let mut signer = Signer::new(Credentials {
             service: "kinesis".to_string(),
             ..Credentials::from_env(stream_region(&self.destination.stream_arn))
         });
         loop {
-            // Records below the trim horizon are gone (retention passed while the endpoint
-            // was down): count them and go on.
-            if let Some((first, last)) = cursor.skip_trimmed(&self.app) {
-                tracing::warn!(table = %self.table_name, first, last, "changes trimmed before Kinesis accepted them");
-                ::metrics::counter!(TRIMMED_TOTAL, "table" => self.table_name.clone())
-                    .increment(last - first + 1);
+            let read =
+                |after| storage.table_changes(self.table_id, after, u64::MAX, RECORDS_PER_CALL);
+            let next = follower
+                .next(&self.app, "kinesis", read, |r| r.seq, |r| r.time_ms)
+                .await;
+            match next {
+                // Records below the trim horizon are gone (retention passed while the
+                // endpoint was down): count them and go on.
+                Next::Trimmed(first, last) => {
+                    tracing::warn!(table = %self.table_name, first, last, "changes trimmed before Kinesis accepted them");
+                    ::metrics::counter!(TRIMMED_TOTAL, "table" => self.table_name.clone())
+                        .increment(last - first + 1);
+                }
+                Next::Changes { last, records } => {
+                    let precision = self.precision();
+                    let records: Vec<Value> = records
+                        .iter()
+                        .filter(|change| change.cause != Cause::TableDropped)
+                        .map(|change| self.kinesis_record(change, &precision))
+                        .collect();
+                    self.put_records(&mut signer, records).await;
+                    follower.handled(&self.app, last, RETRY_BASE).await;
+                }
             }
-            let position = cursor.position;
-            let batch =
-                match storage.table_changes(self.table_id, position, u64::MAX, RECORDS_PER_CALL) {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot read changes for Kinesis");
-                        tokio::time::sleep(RETRY_BASE * 10).await;
-                        continue;
-                    }
-                };
-            let Some(last) = batch.last().map(|r| r.seq) else {
-                ::metrics::gauge!(LAG_SECONDS, "table" => self.table_name.clone()).set(0.0);
-                let _ = tokio::time::timeout(Duration::from_secs(1), watch.changed()).await;
-                continue;
-            };
-            let oldest = batch.first().map_or(0, |r| r.time_ms);
-            ::metrics::gauge!(LAG_SECONDS, "table" => self.table_name.clone())
-                .set(shared::clock::now_ms().saturating_sub(oldest) as f64 / 1000.0);
-            let precision = self.precision();
-            let records: Vec<Value> = batch
-                .iter()
-                .filter(|change| change.cause != Cause::TableDropped)
-                .map(|change| self.kinesis_record(change, &precision))
-                .collect();
-            self.put_records(&mut signer, records).await;
-            cursor.advance(&self.app, last, RETRY_BASE).await;
         }
     }
 

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::app::App;
 use crate::catalog::TableMeta;
-use crate::log_cursor::LogCursor;
+use crate::log_cursor::{Follower, Next};
 use crate::storage::{record_fields, Cause, RecordFields};
 use crate::triggers::dispatch::backoff;
 use crate::workers::Workers;
@@ -121,54 +121,58 @@ impl Worker {
             "{CHECKPOINT_PREFIX}{}/{}/{}",
             self.table.table_uuid, self.replica.region, self.replica.start_seq
         );
-        let mut cursor = LogCursor::resume(&self.app, checkpoint, self.replica.start_seq).await;
-        if self.replica.status == ReplicaStatus::Creating {
-            self.copy_table().await;
-            self.mark_active().await;
-        }
-        let mut watch = self.app.storage.watch_seq();
         let labels = [
             ("table", self.table.name().to_string()),
             ("region", self.replica.region.clone()),
         ];
-        loop {
-            if let Some((first, last)) = cursor.skip_trimmed(&self.app) {
-                tracing::warn!(table = %self.table.name(), region = %self.replica.region, first, last,
-                    "changes trimmed before the replica took them: copying the table again");
-                ::metrics::counter!(RESYNCS_TOTAL, "region" => self.replica.region.clone())
-                    .increment(1);
-                self.resync().await;
-            }
-            let batch = match self.app.storage.encoded_table_changes(
-                self.table.table_id(),
-                cursor.position,
-                u64::MAX,
-                CHANGES_PER_CALL,
-            ) {
-                Ok(batch) => batch,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read changes to replicate");
-                    tokio::time::sleep(RETRY_BASE * 10).await;
-                    continue;
-                }
-            };
-            let Some(last) = batch.last().map(|(seq, _)| *seq) else {
-                ::metrics::gauge!(LAG_SECONDS, &labels).set(0.0);
-                let _ = tokio::time::timeout(Duration::from_secs(1), watch.changed()).await;
-                continue;
-            };
-            let records: Vec<RecordFields<'_>> = batch
-                .iter()
-                .filter_map(|(_, value)| record_fields(value))
-                .collect();
-            let oldest = records.first().map_or(0, |r| r.time_ms);
-            ::metrics::gauge!(LAG_SECONDS, &labels)
-                .set(shared::clock::now_ms().saturating_sub(oldest) as f64 / 1000.0);
-            let changes: Vec<Outgoing<'_>> =
-                records.iter().filter_map(|r| self.shippable(r)).collect();
-            self.send(&changes, Outgoing::estimate).await;
-            cursor.advance(&self.app, last, RETRY_BASE).await;
+        let lag = ::metrics::gauge!(LAG_SECONDS, &labels);
+        let mut follower =
+            Follower::resume(&self.app, checkpoint, self.replica.start_seq, lag).await;
+        if self.replica.status == ReplicaStatus::Creating {
+            self.copy_table().await;
+            self.mark_active().await;
         }
+        let storage = &self.app.storage;
+        let table_id = self.table.table_id();
+        loop {
+            let read =
+                |after| storage.encoded_table_changes(table_id, after, u64::MAX, CHANGES_PER_CALL);
+            let time =
+                |(_, value): &(u64, fjall::Slice)| record_fields(value).map_or(0, |r| r.time_ms);
+            let next = follower
+                .next(&self.app, "replication", read, |(seq, _)| *seq, time)
+                .await;
+            match next {
+                Next::Trimmed(first, last) => {
+                    tracing::warn!(table = %self.table.name(), region = %self.replica.region, first, last,
+                        "changes trimmed before the replica took them: copying the table again");
+                    ::metrics::counter!(RESYNCS_TOTAL, "region" => self.replica.region.clone())
+                        .increment(1);
+                    self.resync().await;
+                }
+                Next::Changes { last, records } => {
+                    let fields: Vec<RecordFields<'_>> = records
+                        .iter()
+                        .filter_map(|(seq, value)| self.fields(*seq, value))
+                        .collect();
+                    let changes: Vec<Outgoing<'_>> =
+                        fields.iter().filter_map(|r| self.shippable(r)).collect();
+                    self.send(&changes, Outgoing::estimate).await;
+                    follower.handled(&self.app, last, RETRY_BASE).await;
+                }
+            }
+        }
+    }
+
+    /// A log record's fields. One that does not parse cannot be shipped, and holding every
+    /// later change back behind it would stop the replica for good: it is logged, skipped.
+    fn fields<'a>(&self, seq: u64, record: &'a [u8]) -> Option<RecordFields<'a>> {
+        let fields = record_fields(record);
+        if fields.is_none() {
+            tracing::error!(table = %self.table.name(), region = %self.replica.region, seq,
+                "a change record does not parse: not replicated");
+        }
+        fields
     }
 
     /// What of a change record goes to the replica: not a change that came from it, and
