@@ -83,8 +83,7 @@ pub async fn update_here(
 
 /// Whether the request changes something the service reports as UPDATING.
 fn changes_shape(input: &UpdateTableInput) -> bool {
-    input.billing_mode.is_some()
-        || input.provisioned_throughput.is_some()
+    changes_capacity(input)
         || input.global_secondary_index_updates.is_some()
         || input.stream_specification.is_some()
         || input.sse_specification.is_some()
@@ -92,10 +91,16 @@ fn changes_shape(input: &UpdateTableInput) -> bool {
         || input.replica_updates.is_some()
 }
 
+/// Whether the request changes the billing mode or the table's throughput (one kind of
+/// change, with rules of its own).
+fn changes_capacity(input: &UpdateTableInput) -> bool {
+    input.billing_mode.is_some() || input.provisioned_throughput.is_some()
+}
+
 /// How many kinds of change the request asks for; an error if one that must come alone
 /// comes with others, or if there are none.
 fn check_exclusive(input: &UpdateTableInput) -> Result<usize, ApiError> {
-    let capacity = input.billing_mode.is_some() || input.provisioned_throughput.is_some();
+    let capacity = changes_capacity(input);
     let sse = input.sse_specification.is_some();
     let class = input.table_class.is_some();
     let protection = input.deletion_protection_enabled.is_some();
@@ -194,7 +199,7 @@ fn apply(
     account: &str,
     storage: &Storage,
 ) -> Result<(), ApiError> {
-    let capacity = input.billing_mode.is_some() || input.provisioned_throughput.is_some();
+    let capacity = changes_capacity(input);
     let stream = input.stream_specification.is_some();
     let count = check_exclusive(input)?;
     if stream && crate::replication::is_global(table) {
