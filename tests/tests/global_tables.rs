@@ -822,3 +822,81 @@ async fn replicated_writes_take_the_replicas_write_capacity() {
         .await;
     assert_api_error(small, "ProvisionedThroughputExceededException", None);
 }
+
+/// A replicated write is charged on the replica as the same write made there would be: by
+/// the larger of the item it replaces and the new one, plus each index entry it changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replicated_write_is_charged_by_the_larger_image_and_its_index_entries() {
+    use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
+    let (home_store, away_store) = two_regions();
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = unique_name("global-charge");
+    ok(home
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::N))
+        .attribute_definitions(attribute_definition("v", ScalarAttributeType::S))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .global_secondary_indexes(gsi_projecting_all("by_v", "v").build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(stream_of(StreamViewType::NewAndOldImages))
+        .send()
+        .await);
+    wait_table_active(&home, &table).await;
+    add_replicas(&home, &table, &[AWAY]).await;
+    wait_table_active(&away, &table).await;
+
+    // An item of ~2.9 KB, in the index too: 3 units on the table, 3 on the index.
+    let large = "x".repeat(2_900);
+    ok(home
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(item(&[
+            ("pk", s("k")),
+            ("sk", n(0)),
+            ("v", s("indexed")),
+            ("d", s(&large)),
+        ])))
+        .send()
+        .await);
+    wait_for(&away, &table, "k", 0, Some("indexed")).await;
+    let away_endpoint = away_store.endpoint();
+    let consumed = || metric(&away_endpoint, "store_consumed_write_capacity_units_total");
+    let charged = wait_until(DEADLINE, POLL, || async { consumed().await >= 6.0 }).await;
+    assert!(
+        charged,
+        "the first write was not charged: {}",
+        consumed().await
+    );
+    let before = consumed().await;
+    assert_eq!(before, 6.0);
+
+    // Replaced by a small item outside the index: still 3 units on the table (the larger
+    // image), and 3 for the index entry it removes.
+    ok(home
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(item(&[("pk", s("k")), ("sk", n(0))])))
+        .send()
+        .await);
+    let replaced = wait_until(DEADLINE, POLL, || async {
+        get(&away, &table, "k", 0)
+            .await
+            .is_some_and(|i| !i.contains_key("v"))
+    })
+    .await;
+    assert!(replaced, "the small item never arrived");
+    let charged = wait_until(DEADLINE, POLL, || async {
+        consumed().await >= before + 6.0
+    })
+    .await;
+    assert!(
+        charged,
+        "charged {} for the replacement",
+        consumed().await - before
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(consumed().await, before + 6.0);
+}

@@ -312,6 +312,22 @@ impl WriteUnits {
         self.table + self.local.iter().map(|(_, u)| u).sum::<f64>()
     }
 
+    /// Adds another write's units, index by index (what a set of writes consumed).
+    pub fn add(&mut self, other: WriteUnits) {
+        self.table += other.table;
+        for (list, more) in [
+            (&mut self.local, other.local),
+            (&mut self.global, other.global),
+        ] {
+            for (name, units) in more {
+                match list.iter_mut().find(|(known, _)| *known == name) {
+                    Some((_, total)) => *total += units,
+                    None => list.push((name, units)),
+                }
+            }
+        }
+    }
+
     /// Twice every part: what a transactional write consumes.
     pub fn doubled(mut self) -> WriteUnits {
         self.table *= 2.0;
@@ -858,6 +874,11 @@ mod tests {
             .global
             .is_empty());
         assert!(write_units(&plan, None, Some(&small)).global.is_empty());
+        let mut sum = write_units(&plan, Some(&big), Some(&small));
+        sum.add(write_units(&plan, Some(&in_old), Some(&in_new)));
+        sum.add(write_units(&plan, None, Some(&in_new)));
+        assert_eq!(sum.table, 5.0);
+        assert_eq!(sum.global, vec![("by_g".to_string(), 3.0)]);
         let cc = write_capacity("t", &units, ReturnConsumedCapacity::Indexes).unwrap();
         let json = serde_json::to_value(cc).unwrap();
         assert_eq!(

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
+use shared::model::Item;
 use shared::wire::error::ApiError;
 use shared::wire::ops::create_table::CreateTableInput;
 use shared::wire::ops::delete_table::DeleteTableInput;
@@ -24,12 +25,11 @@ use super::{
     replicas, set_replicas, Member, Replica, ReplicaStatus, ShippedChange, CHANGES_APPLIED_TOTAL,
     CHANGES_SUPERSEDED_TOTAL,
 };
+use crate::api::item_write::{write_units, WriteAction, WritePlan, WriteUnits};
 use crate::app::App;
-use crate::capacity::write_units;
 use crate::error;
 use crate::server::{internal_request, json_response, Server};
 use crate::storage::Version;
-use shared::model::size::item_size;
 
 /// The largest body an internal replication call may have. Shippers keep calls near 4 MiB
 /// (`ship::MAX_CALL_BYTES`), but one change alone may be a 400 KB item rendered as JSON.
@@ -252,27 +252,27 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
     let mut tasks = tokio::task::JoinSet::new();
     for (key, change) in keyed {
         let (app, table) = (Arc::clone(&app), Arc::clone(&table));
-        // A write's units by the item it leaves (a delete, one).
-        let units = write_units(change.item.as_ref().map_or(0, item_size));
         tasks.spawn(async move {
             let version = Version {
                 time_ms: change.time_ms,
                 region: change.region,
             };
-            let applied = app
-                .storage
-                .apply_replicated(&table.layout, &key, change.item, &version)
-                .await;
-            applied.map(|won| won.then_some(units))
+            // Charged as the same write made here would be: by the larger of the item
+            // it replaces and the new one, and each index entry it changes.
+            let plan = WritePlan::new(&table, &key, WriteAction::Delete);
+            let measure = |old: Option<&Item>, new: Option<&Item>| write_units(&plan, old, new);
+            app.storage
+                .apply_replicated(&table.layout, &key, change.item, &version, measure)
+                .await
         });
     }
     let (mut applied, mut superseded, mut failed) = (0u64, 0u64, false);
-    let mut units = 0.0;
+    let mut units = WriteUnits::default();
     while let Some(outcome) = tasks.join_next().await {
         match outcome {
             Ok(Ok(Some(consumed))) => {
                 applied += 1;
-                units += consumed;
+                units.add(consumed);
             }
             Ok(Ok(None)) => superseded += 1,
             Ok(Err(e)) => {
@@ -285,7 +285,7 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
             }
         }
     }
-    crate::throttle::charge_write(&table, units, &[]);
+    crate::throttle::charge_write(&table, units.on_table(), &units.global);
     ::metrics::counter!(CHANGES_APPLIED_TOTAL, "table" => request.table.clone()).increment(applied);
     ::metrics::counter!(CHANGES_SUPERSEDED_TOTAL, "table" => request.table).increment(superseded);
     if failed {

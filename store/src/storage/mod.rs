@@ -497,15 +497,18 @@ impl Storage {
 
     /// Applies a change another replica of global table `table` made (its new image, or
     /// `None` for a delete) if its version is newer than the version the item has here,
-    /// and keeps that version (see `versions`). Returns whether the change won; an older
-    /// one changes nothing, so a change that arrives twice applies once.
-    pub async fn apply_replicated(
+    /// and keeps that version (see `versions`). An older change changes nothing, so a
+    /// change that arrives twice applies once: `None`. A change that wins returns what
+    /// `measure` made of the item it replaces and the image, under the item's lock (the
+    /// capacity the write consumes).
+    pub async fn apply_replicated<R>(
         &self,
         table: &TableLayout,
         key: &PrimaryKey,
         image: Option<Item>,
         version: &Version,
-    ) -> Result<bool, StorageError> {
+        measure: impl FnOnce(Option<&Item>, Option<&Item>) -> R,
+    ) -> Result<Option<R>, StorageError> {
         let engine_key = keys::item_key(table.table_id, key);
         keys::check_engine_key(&engine_key)?;
         let version_key = versions::version_key(&engine_key);
@@ -514,7 +517,7 @@ impl Storage {
             .stored_version(&version_key)?
             .is_some_and(|current| current >= *version)
         {
-            return Ok(false);
+            return Ok(None);
         }
         let old_raw = self
             .committer
@@ -533,6 +536,7 @@ impl Storage {
             old: old.as_ref(),
             old_raw: old_raw.as_deref(),
         };
+        let measured = measure(old.as_ref(), image.as_ref());
         let mutation = image.map_or(Mutation::Delete, Mutation::Put);
         let mut batch = Batch::default();
         self.stage(
@@ -548,7 +552,7 @@ impl Storage {
             value: version.encode(),
         });
         self.commit(batch, locks).await?;
-        Ok(true)
+        Ok(Some(measured))
     }
 
     /// An item of a global table and its version, read together under the item's lock so
@@ -1118,19 +1122,32 @@ mod tests {
 
         // An older change from elsewhere loses; a newer one wins and says where it came from.
         let older = version(local[0].time_ms - 1, "eu-west-1");
-        let lost =
-            storage.apply_replicated(&table, &key, Some(item(&key, &[("v", n("3"))])), &older);
-        assert!(!lost.await.unwrap());
+        // What the caller measures sees the item replaced and the image.
+        let replaced = |old: Option<&Item>, new: Option<&Item>| (old.cloned(), new.cloned());
+        let lost = storage.apply_replicated(
+            &table,
+            &key,
+            Some(item(&key, &[("v", n("3"))])),
+            &older,
+            replaced,
+        );
+        assert_eq!(lost.await.unwrap(), None);
         let newer = version(local[0].time_ms + 5, "eu-west-1");
         let theirs = Some(item(&key, &[("v", n("4"))]));
-        assert!(storage
-            .apply_replicated(&table, &key, theirs.clone(), &newer)
-            .await
-            .unwrap());
-        assert!(!storage
-            .apply_replicated(&table, &key, theirs.clone(), &newer)
-            .await
-            .unwrap());
+        assert_eq!(
+            storage
+                .apply_replicated(&table, &key, theirs.clone(), &newer, replaced)
+                .await
+                .unwrap(),
+            Some((Some(item(&key, &[("v", n("2"))])), theirs.clone()))
+        );
+        assert_eq!(
+            storage
+                .apply_replicated(&table, &key, theirs.clone(), &newer, replaced)
+                .await
+                .unwrap(),
+            None
+        );
         assert_eq!(storage.get(&table, &key).unwrap(), theirs);
         let records = storage.changes_after(local[0].seq, 10).unwrap();
         assert_eq!(records.len(), 1);
@@ -1139,14 +1156,20 @@ mod tests {
 
         // A replicated delete leaves its version behind: an older put cannot bring the item back.
         let deleted = version(newer.time_ms + 1, "ap-south-1");
-        assert!(storage
-            .apply_replicated(&table, &key, None, &deleted)
-            .await
-            .unwrap());
-        assert!(!storage
-            .apply_replicated(&table, &key, theirs, &newer)
-            .await
-            .unwrap());
+        assert_eq!(
+            storage
+                .apply_replicated(&table, &key, None, &deleted, replaced)
+                .await
+                .unwrap(),
+            Some((theirs.clone(), None))
+        );
+        assert_eq!(
+            storage
+                .apply_replicated(&table, &key, theirs, &newer, replaced)
+                .await
+                .unwrap(),
+            None
+        );
         assert_eq!(
             storage.versioned_item(&table, &key).await.unwrap(),
             (None, Some(deleted))
