@@ -91,6 +91,22 @@ async fn global_table(home: &Client, prefix: &str, regions: &[&str]) -> String {
     table
 }
 
+/// A CreateTable of a hash-range table (`pk` S, `sk` N) with the stream replication
+/// needs, for a test to add its billing and indexes to.
+fn replicable_table(
+    home: &Client,
+    table: &str,
+) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
+    use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType};
+    home.create_table()
+        .table_name(table)
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::N))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .stream_specification(stream_of(StreamViewType::NewAndOldImages))
+}
+
 async fn get(
     client: &Client,
     table: &str,
@@ -758,19 +774,11 @@ async fn every_attribute_type_arrives_unchanged() {
 /// writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicated_writes_take_the_replicas_write_capacity() {
-    use aws_sdk_dynamodb::types::{
-        BillingMode, KeyType, ProvisionedThroughput, ScalarAttributeType,
-    };
+    use aws_sdk_dynamodb::types::{BillingMode, ProvisionedThroughput};
     let (home_store, away_store) = two_regions();
     let (home, away) = (home_store.client(), away_store.client());
     let table = unique_name("global-capacity");
-    ok(home
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::N))
-        .key_schema(key_element("pk", KeyType::Hash))
-        .key_schema(key_element("sk", KeyType::Range))
+    ok(replicable_table(&home, &table)
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(
             ProvisionedThroughput::builder()
@@ -779,7 +787,6 @@ async fn replicated_writes_take_the_replicas_write_capacity() {
                 .build()
                 .unwrap(),
         )
-        .stream_specification(stream_of(StreamViewType::NewAndOldImages))
         .send()
         .await);
     wait_table_active(&home, &table).await;
@@ -827,21 +834,14 @@ async fn replicated_writes_take_the_replicas_write_capacity() {
 /// the larger of the item it replaces and the new one, plus each index entry it changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replicated_write_is_charged_by_the_larger_image_and_its_index_entries() {
-    use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
+    use aws_sdk_dynamodb::types::{BillingMode, ScalarAttributeType};
     let (home_store, away_store) = two_regions();
     let (home, away) = (home_store.client(), away_store.client());
     let table = unique_name("global-charge");
-    ok(home
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::N))
+    ok(replicable_table(&home, &table)
         .attribute_definitions(attribute_definition("v", ScalarAttributeType::S))
-        .key_schema(key_element("pk", KeyType::Hash))
-        .key_schema(key_element("sk", KeyType::Range))
         .global_secondary_indexes(gsi_projecting_all("by_v", "v").build().unwrap())
         .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(stream_of(StreamViewType::NewAndOldImages))
         .send()
         .await);
     wait_table_active(&home, &table).await;
