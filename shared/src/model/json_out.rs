@@ -651,6 +651,20 @@ pub(crate) fn write_str_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
+/// [`write_str`] of text known to need no escaping (nothing below 0x20, no `"` or `\`),
+/// given as bytes: copied between the quotes as it is.
+pub(crate) fn write_clean_str(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(bytes);
+    out.push(b'"');
+}
+
+/// Whether `text` has a byte JSON requires escaped (below 0x20, `"` or `\`).
+pub(crate) fn needs_escape(text: &str) -> bool {
+    next_escape(text.as_bytes(), 0).is_some()
+}
+
 /// Appends the escaped contents of a JSON string, without the quotes.
 fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
     // `clean` is where the run not yet copied starts.
