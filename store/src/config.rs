@@ -91,6 +91,12 @@ pub struct Args {
     /// unspecified one].
     #[arg(long, env = "STORE_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
+    /// Seconds a global table keeps the version of a deleted item (its tombstone), which
+    /// stops a write made before the delete, still on its way from another region, from
+    /// bringing the item back. Make it longer than any cut between regions the tables
+    /// should come through without a deleted item reappearing.
+    #[arg(long, env = "STORE_TOMBSTONE_RETENTION", default_value_t = 86_400)]
+    pub tombstone_retention: u64,
     /// The most read (and write) capacity units one table or GSI may have provisioned, and
     /// the highest on-demand maximum or warm throughput it may ask for (DescribeLimits'
     /// TableMax*CapacityUnits). DynamoDB's default; raise it as a quota increase would.
@@ -137,6 +143,8 @@ pub struct Config {
     pub advertise_url: Option<String>,
     /// The capacity any one table, and all of them together, may ask for.
     pub quotas: crate::catalog::quota::Quotas,
+    /// How long a global table keeps a deleted item's version (`replication::tombstones`).
+    pub tombstone_retention: std::time::Duration,
 }
 
 impl Config {
@@ -164,6 +172,7 @@ impl Config {
             region_endpoints: Vec::new(),
             advertise_url: None,
             quotas: crate::catalog::quota::DEFAULT,
+            tombstone_retention: std::time::Duration::from_secs(86_400),
         }
     }
 
@@ -225,6 +234,10 @@ impl Config {
             quotas: crate::catalog::quota::Quotas {
                 table_max: args.table_max_capacity_units,
                 account_max: args.account_max_capacity_units,
+            },
+            tombstone_retention: match args.tombstone_retention {
+                0 => return Err("--tombstone-retention must be at least 1".into()),
+                seconds => std::time::Duration::from_secs(seconds),
             },
         })
     }

@@ -133,6 +133,16 @@ async fn put(client: &Client, table: &str, pk: &str, sk: i64, value: &str) {
         .await);
 }
 
+async fn delete(client: &Client, table: &str, pk: &str, sk: i64) {
+    ok(client
+        .delete_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", n(sk))
+        .send()
+        .await);
+}
+
 /// Waits until `client`'s region holds `expected` (`None`: no item) under the key.
 async fn wait_for(client: &Client, table: &str, pk: &str, sk: i64, expected: Option<&str>) {
     let arrived = wait_until(DEADLINE, POLL, || async {
@@ -295,13 +305,7 @@ async fn replicas_converge_on_every_write_in_either_region() {
         .send()
         .await);
     wait_for(&home, &table, "a", 1, Some("updated-away")).await;
-    ok(home
-        .delete_item()
-        .table_name(&table)
-        .key("pk", s("before"))
-        .key("sk", n(0))
-        .send()
-        .await);
+    delete(&home, &table, "before", 0).await;
     wait_for(&away, &table, "before", 0, None).await;
 
     // Both regions write one item at once, over and over: afterwards both hold the same
@@ -581,13 +585,7 @@ async fn a_replica_cut_off_past_the_log_retention_is_copied_again() {
     // finds them trimmed.
     put(&home, &table, "first", 1, "x").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    ok(home
-        .delete_item()
-        .table_name(&table)
-        .key("pk", s("gone"))
-        .key("sk", n(1))
-        .send()
-        .await);
+    delete(&home, &table, "gone", 1).await;
     put(&home, &table, "kept", 1, "v2").await;
     put(&home, &table, "new", 1, "n").await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -899,4 +897,50 @@ async fn a_replicated_write_is_charged_by_the_larger_image_and_its_index_entries
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(consumed().await, before + 6.0);
+}
+
+/// A deleted item's version (its tombstone) supersedes older writes from other regions
+/// while `--tombstone-retention` lasts, and is collected after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tombstones_stop_older_writes_until_their_retention_passes() {
+    use integration_tests::serde_json::{json, Value};
+    let away_store = store_of(AWAY);
+    let home_store = home_knowing(&[(AWAY, &away_store)], &["--tombstone-retention", "3"]);
+    let home = home_store.client();
+    let table = global_table(&home, "global-tombstones", &[AWAY]).await;
+    put(&home, &table, "gone", 1, "soon").await;
+    delete(&home, &table, "gone", 1).await;
+
+    // A write from the other region made long before the delete.
+    let http = reqwest::Client::new();
+    let older_write = || async {
+        let body = json!({"table": table, "from": AWAY, "changes": [{
+            "keys": {"pk": {"S": "gone"}, "sk": {"N": "1"}},
+            "item": {"pk": {"S": "gone"}, "sk": {"N": "1"}, "v": {"S": "stale"}},
+            "time_ms": 1, "region": AWAY}]});
+        let answer = http
+            .post(format!(
+                "{}/internal/replication/apply",
+                home_store.endpoint()
+            ))
+            .header("x-dax-cluster-secret", CLUSTER_SECRET)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+        answer.json::<Value>().await.unwrap()
+    };
+    assert_eq!(older_write().await, json!({"applied": 0, "superseded": 1}));
+    assert_eq!(get(&home, &table, "gone", 1).await, None);
+
+    let endpoint = home_store.endpoint();
+    let collected = wait_until(DEADLINE, POLL, || async {
+        metric(&endpoint, "store_replication_tombstones_collected_total").await >= 1.0
+    })
+    .await;
+    assert!(collected, "the tombstone was never collected");
+    // With the tombstone gone, the item has no version here, and the old write is news.
+    assert_eq!(older_write().await, json!({"applied": 1, "superseded": 0}));
+    assert!(get(&home, &table, "gone", 1).await.is_some());
 }

@@ -19,7 +19,7 @@
 //! third replica) applies once. A change is never sent back to the region it came from.
 //! A new replica first gets a copy of every item with its version, then the log from the
 //! moment it was added. A replica that was out of reach longer than the log's retention
-//! gets the copy again, with every delete since the table had replicas.
+//! gets the copy again, with every delete whose tombstone is still kept (`tombstones`).
 //!
 //! What replicas share is kept in each table's settings (`Replication`), so it is
 //! persisted with the table and gone with it.
@@ -28,6 +28,7 @@ pub mod control;
 mod peer;
 pub mod serve;
 pub mod ship;
+pub mod tombstones;
 
 use serde::{Deserialize, Serialize};
 use shared::model::Item;

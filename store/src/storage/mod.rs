@@ -61,7 +61,10 @@ pub mod keys;
 mod locks;
 mod stored;
 mod stream_log;
+mod tombstones;
 pub mod versions;
+
+pub use tombstones::Collected;
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -1183,6 +1186,61 @@ mod tests {
         put(&storage, &table, item(&key, &[("v", n("5"))])).await;
         let (_, kept) = storage.versioned_item(&table, &key).await.unwrap();
         assert_eq!(kept.map(|v| v.region), Some("ap-south-1".to_string()));
+    }
+
+    #[tokio::test]
+    async fn tombstones_past_a_time_are_collected_and_live_versions_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = open(dir.path(), true);
+        let table = layout(1, None);
+        storage.set_versioned(1, &table.schema, Some("us-east-1"));
+        let (gone, other, live) = (pk(s("a"), None), pk(s("b"), None), pk(s("c"), None));
+        for key in [&gone, &other, &live] {
+            put(&storage, &table, item(key, &[])).await;
+        }
+        delete(&storage, &table, gone.clone()).await;
+        delete(&storage, &table, other.clone()).await;
+        let (_, tombstone) = storage.versioned_item(&table, &gone).await.unwrap();
+        let made = tombstone.unwrap().time_ms;
+        let all = |before_ms| storage.collect_tombstones(&table, None, before_ms, 100);
+
+        // Nothing made before the deletes: nothing collected.
+        assert_eq!(
+            all(made).await.unwrap(),
+            Collected {
+                removed: 0,
+                next: None
+            }
+        );
+        // A page at a time: the first page sees `a` only.
+        let first = storage
+            .collect_tombstones(&table, None, u64::MAX, 1)
+            .await
+            .unwrap();
+        assert_eq!(first.removed, 1);
+        assert_eq!(
+            storage.versioned_item(&table, &gone).await.unwrap(),
+            (None, None)
+        );
+        let rest = storage
+            .collect_tombstones(&table, first.next.as_deref(), u64::MAX, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            rest,
+            Collected {
+                removed: 1,
+                next: None
+            }
+        );
+        assert_eq!(
+            storage.versioned_item(&table, &other).await.unwrap(),
+            (None, None)
+        );
+        // The live item keeps its version, however old.
+        let (kept, version) = storage.versioned_item(&table, &live).await.unwrap();
+        assert!(kept.is_some() && version.is_some());
+        assert_eq!(all(u64::MAX).await.unwrap().removed, 0);
     }
 
     async fn delete(storage: &Storage, table: &TableLayout, key: PrimaryKey) {

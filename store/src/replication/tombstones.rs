@@ -1,0 +1,67 @@
+//! Tombstone collection: every `--tombstone-retention / 4` (at least a second, at most an
+//! hour), each global table's versions of deleted items older than the retention are
+//! removed (`Storage::collect_tombstones`).
+//!
+//! A tombstone keeps a write made before its delete, still on its way from another
+//! region, from bringing the item back here. Replication normally takes well under a
+//! second, so a day's retention covers a region cut off for a day: one cut off longer can
+//! bring back an item deleted meanwhile, as Cassandra's grace period allows. Without
+//! collection, a table whose items come and go (TTL deletes, say) would keep a version of
+//! every key it ever had.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::app::App;
+use crate::catalog::TableMeta;
+
+/// Tombstones removed, by table.
+pub const TOMBSTONES_COLLECTED_TOTAL: &str = "store_replication_tombstones_collected_total";
+/// Versions looked at per call (the engine's iterator is dropped between calls).
+const PAGE: usize = 1000;
+
+/// Collects forever.
+pub async fn run_collector(app: Arc<App>) {
+    let retention = app.config.tombstone_retention;
+    let every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = app.stopped() => return,
+        }
+        let before_ms = shared::clock::now_ms().saturating_sub(retention.as_millis() as u64);
+        for table in app.catalog.all() {
+            if super::is_global(&table) {
+                collect_table(&app, &table, before_ms).await;
+            }
+        }
+    }
+}
+
+/// One pass over a table's versions, resting after each page as long as it took, as the
+/// TTL sweeper does, so a large table never starves requests.
+async fn collect_table(app: &App, table: &TableMeta, before_ms: u64) {
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let started = Instant::now();
+        let page = app
+            .storage
+            .collect_tombstones(&table.layout, after.as_deref(), before_ms, PAGE)
+            .await;
+        match page {
+            Ok(page) => {
+                ::metrics::counter!(TOMBSTONES_COLLECTED_TOTAL, "table" => table.name().to_string())
+                    .increment(page.removed as u64);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => return,
+                }
+            }
+            Err(e) => {
+                tracing::error!(table = %table.name(), error = %e, "cannot collect tombstones");
+                return;
+            }
+        }
+        tokio::time::sleep(started.elapsed().max(Duration::from_millis(1))).await;
+    }
+}

@@ -1,0 +1,86 @@
+//! Collecting the tombstones of global tables: the versions deleted items leave behind
+//! (`versions`). A tombstone keeps a write older than the delete, still on its way from
+//! another region, from bringing the item back; once it is older than any such write can
+//! be, it only takes space, and `replication::tombstones` has it removed here.
+
+use std::ops::Bound;
+
+use super::engine::engine_error;
+use super::group_commit::{Batch, Op, Space};
+use super::versions::{Version, VERSIONS_INDEX};
+use super::{keys, Storage, StorageError, TableLayout};
+
+/// What one call of [`Storage::collect_tombstones`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Collected {
+    /// Tombstones removed.
+    pub removed: usize,
+    /// Where the next page of the table's versions starts (the last version key seen);
+    /// `None` when there are no more.
+    pub next: Option<Vec<u8>>,
+}
+
+impl Storage {
+    /// Removes the tombstones among the next `limit` versions of table `table` (in key
+    /// order, after version key `after`) whose writes were made before `before_ms`. Each
+    /// is checked again under its item's lock: a version an item has been written with
+    /// since, or an item written again, is kept. The removal writes no change record: a
+    /// version is replication's bookkeeping, not the table's data.
+    pub async fn collect_tombstones(
+        &self,
+        table: &TableLayout,
+        after: Option<&[u8]>,
+        before_ms: u64,
+        limit: usize,
+    ) -> Result<Collected, StorageError> {
+        let prefix = keys::table_prefix(table.table_id, VERSIONS_INDEX);
+        let lower = match after {
+            Some(key) => Bound::Excluded(key.to_vec()),
+            None => Bound::Included(prefix.to_vec()),
+        };
+        let items = &self.committer.engine.items;
+        let mut seen = 0;
+        let mut last = None;
+        // (item key, version key, version) of old versions whose items are gone.
+        let mut candidates = Vec::new();
+        for guard in items
+            .range((lower, keys::prefix_upper(&prefix)))
+            .take(limit)
+        {
+            let (key, value) = guard.into_inner().map_err(engine_error)?;
+            seen += 1;
+            let version =
+                Version::decode(&value).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
+            let item_key = keys::in_index(&key, keys::TABLE_INDEX);
+            // Most old versions belong to items that live on: looked at without a lock,
+            // and only the others locked below.
+            if version.time_ms < before_ms
+                && !items.contains_key(&item_key).map_err(engine_error)?
+            {
+                candidates.push((item_key, key.to_vec(), version));
+            }
+            last = Some(key.to_vec());
+        }
+        let next = if seen < limit { None } else { last };
+        if candidates.is_empty() {
+            return Ok(Collected { removed: 0, next });
+        }
+        let item_keys: Vec<&[u8]> = candidates.iter().map(|(k, _, _)| k.as_slice()).collect();
+        let locks = self.locks.lock(&item_keys).await;
+        let mut batch = Batch::default();
+        for (item_key, version_key, version) in candidates {
+            let gone = !items.contains_key(&item_key).map_err(engine_error)?;
+            if gone && self.stored_version(&version_key)?.as_ref() == Some(&version) {
+                batch.ops.push(Op::Delete {
+                    space: Space::Items,
+                    key: version_key,
+                });
+            }
+        }
+        let removed = batch.ops.len();
+        if removed > 0 {
+            self.commit(batch, locks).await?;
+        }
+        Ok(Collected { removed, next })
+    }
+}
