@@ -944,3 +944,188 @@ async fn tombstones_stop_older_writes_until_their_retention_passes() {
     assert_eq!(older_write().await, json!({"applied": 1, "superseded": 0}));
     assert!(get(&home, &table, "gone", 1).await.is_some());
 }
+
+/// A replica may have reads and a table class of its own (DynamoDB's per-replica
+/// overrides); writes, and so write capacity, stay the table's everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_keeps_its_own_reads_and_class_through_capacity_changes() {
+    use aws_sdk_dynamodb::types::{
+        BillingMode, OnDemandThroughputOverride, ProvisionedThroughput,
+        ProvisionedThroughputOverride, ReplicaGlobalSecondaryIndex, ScalarAttributeType,
+        TableClass, UpdateReplicationGroupMemberAction,
+    };
+    let (home_store, away_store) = two_regions();
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = unique_name("global-overrides");
+    let capacity = |read, write| {
+        ProvisionedThroughput::builder()
+            .read_capacity_units(read)
+            .write_capacity_units(write)
+            .build()
+            .unwrap()
+    };
+    let reads = |read| {
+        ProvisionedThroughputOverride::builder()
+            .read_capacity_units(read)
+            .build()
+    };
+    ok(replicable_table(&home, &table)
+        .attribute_definitions(attribute_definition("v", ScalarAttributeType::S))
+        .global_secondary_indexes(
+            gsi_projecting_all("by_v", "v")
+                .provisioned_throughput(capacity(4, 2))
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(capacity(10, 5))
+        .send()
+        .await);
+    wait_table_active(&home, &table).await;
+    let create = CreateReplicationGroupMemberAction::builder()
+        .region_name(AWAY)
+        .provisioned_throughput_override(reads(7))
+        .global_secondary_indexes(
+            ReplicaGlobalSecondaryIndex::builder()
+                .index_name("by_v")
+                .provisioned_throughput_override(reads(3))
+                .build()
+                .unwrap(),
+        )
+        .table_class_override(TableClass::StandardInfrequentAccess)
+        .build()
+        .unwrap();
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(ReplicationGroupUpdate::builder().create(create).build())
+        .send()
+        .await);
+    wait_table_active(&away, &table).await;
+
+    // (table read, table write, index read, index write) in a region.
+    let units = |client: Client| {
+        let table = table.clone();
+        async move {
+            let described = ok(client.describe_table().table_name(&table).send().await);
+            let t = described.table.unwrap();
+            let own = t.provisioned_throughput.clone().unwrap();
+            let index = t.global_secondary_indexes()[0]
+                .provisioned_throughput
+                .clone()
+                .unwrap();
+            (
+                own.read_capacity_units.unwrap(),
+                own.write_capacity_units.unwrap(),
+                index.read_capacity_units.unwrap(),
+                index.write_capacity_units.unwrap(),
+            )
+        }
+    };
+    let reached = |expected: (i64, i64, i64, i64)| {
+        let away = away.clone();
+        async move {
+            wait_until(DEADLINE, POLL, || async {
+                units(away.clone()).await == expected
+            })
+            .await
+        }
+    };
+    assert!(
+        reached((7, 5, 3, 2)).await,
+        "away has {:?}",
+        units(away.clone()).await
+    );
+    let away_table = ok(away.describe_table().table_name(&table).send().await)
+        .table
+        .unwrap();
+    assert_eq!(
+        away_table.table_class_summary.unwrap().table_class,
+        Some(TableClass::StandardInfrequentAccess)
+    );
+    // The away replica as the home region describes it, and its read override.
+    let home_view = || async {
+        let described = ok(home.describe_table().table_name(&table).send().await);
+        described.table.unwrap().replicas()[0].clone()
+    };
+    let read_override = |replica: &aws_sdk_dynamodb::types::ReplicaDescription| {
+        replica
+            .provisioned_throughput_override
+            .as_ref()
+            .and_then(|o| o.read_capacity_units)
+    };
+    let replica = home_view().await;
+    assert_eq!(read_override(&replica), Some(7));
+    let index = &replica.global_secondary_indexes()[0];
+    assert_eq!(index.index_name.as_deref(), Some("by_v"));
+    assert_eq!(
+        index
+            .provisioned_throughput_override
+            .as_ref()
+            .unwrap()
+            .read_capacity_units,
+        Some(3)
+    );
+    assert_eq!(
+        replica
+            .replica_table_class_summary
+            .as_ref()
+            .unwrap()
+            .table_class,
+        Some(TableClass::StandardInfrequentAccess)
+    );
+
+    // The table's new capacity reaches the replica with its own reads kept.
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .provisioned_throughput(capacity(20, 9))
+        .send()
+        .await);
+    assert!(
+        reached((7, 9, 3, 2)).await,
+        "away has {:?}",
+        units(away.clone()).await
+    );
+
+    // An Update action changes the reads, keeping the class; one the billing mode does
+    // not allow is refused.
+    let update = |action: UpdateReplicationGroupMemberAction| {
+        home.update_table()
+            .table_name(&table)
+            .replica_updates(ReplicationGroupUpdate::builder().update(action).build())
+            .send()
+    };
+    ok(update(
+        UpdateReplicationGroupMemberAction::builder()
+            .region_name(AWAY)
+            .provisioned_throughput_override(reads(8))
+            .build()
+            .unwrap(),
+    )
+    .await);
+    assert!(
+        reached((8, 9, 3, 2)).await,
+        "away has {:?}",
+        units(away.clone()).await
+    );
+    let replica = home_view().await;
+    assert_eq!(read_override(&replica), Some(8));
+    assert!(replica.replica_table_class_summary.is_some());
+    assert_api_error(
+        update(
+            UpdateReplicationGroupMemberAction::builder()
+                .region_name(AWAY)
+                .on_demand_throughput_override(
+                    OnDemandThroughputOverride::builder()
+                        .max_read_request_units(100)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .await,
+        "ValidationException",
+        None,
+    );
+}

@@ -13,6 +13,7 @@ use shared::wire::ops::create_table::{
 use shared::wire::ops::describe_table::WarmThroughputDescription;
 use shared::wire::ops::update_table::UpdateTableInput;
 
+use super::overrides::Overrides;
 use super::peer::{self, PeerError};
 use super::{endpoint, replicas, set_replicas, Member, Replica, ReplicaStatus};
 use crate::app::App;
@@ -23,10 +24,10 @@ use crate::storage::TableStats;
 const STREAM_VIEW: &str = "NEW_AND_OLD_IMAGES";
 
 /// One `ReplicaUpdates` entry: `{Create: {RegionName, ...}}`, `{Update: {...}}` or
-/// `{Delete: {RegionName}}`.
-enum ReplicaUpdate {
-    Create(String),
-    Update(String),
+/// `{Delete: {RegionName}}`; the first two with the action's JSON (its overrides).
+enum ReplicaUpdate<'a> {
+    Create(String, &'a Value),
+    Update(String, &'a Value),
     Delete(String),
 }
 
@@ -36,18 +37,15 @@ pub async fn update(app: &App, name: &str, updates: &[Value]) -> Result<Arc<Tabl
     let update = parse(updates)?;
     let table = app.catalog.table_for_control(name)?;
     match update {
-        ReplicaUpdate::Create(region) => create(app, &table, &region).await,
-        ReplicaUpdate::Update(region) => {
-            // Per-replica throughput, index and class overrides are not kept: every
-            // replica here has the table's own settings.
-            find(&table, &region)?;
-            Ok(table)
+        ReplicaUpdate::Create(region, action) => create(app, &table, &region, action).await,
+        ReplicaUpdate::Update(region, action) => {
+            update_overrides(app, &table, &region, action).await
         }
         ReplicaUpdate::Delete(region) => delete(app, &table, &region).await,
     }
 }
 
-fn parse(updates: &[Value]) -> Result<ReplicaUpdate, ApiError> {
+fn parse(updates: &[Value]) -> Result<ReplicaUpdate<'_>, ApiError> {
     let [update] = updates else {
         return Err(ApiError::invalid_parameter(
             "Only one replica update is allowed per UpdateTable request",
@@ -65,8 +63,12 @@ fn parse(updates: &[Value]) -> Result<ReplicaUpdate, ApiError> {
         .filter(|a| update.get(a).is_some_and(|v| !v.is_null()))
         .collect::<Vec<_>>();
     match actions[..] {
-        ["Create"] => region_of(&update["Create"]).map(ReplicaUpdate::Create),
-        ["Update"] => region_of(&update["Update"]).map(ReplicaUpdate::Update),
+        ["Create"] => {
+            region_of(&update["Create"]).map(|r| ReplicaUpdate::Create(r, &update["Create"]))
+        }
+        ["Update"] => {
+            region_of(&update["Update"]).map(|r| ReplicaUpdate::Update(r, &update["Update"]))
+        }
         ["Delete"] => region_of(&update["Delete"]).map(ReplicaUpdate::Delete),
         _ => Err(ApiError::invalid_parameter(
             "A replica update must have exactly one of Create, Update or Delete",
@@ -86,7 +88,12 @@ fn find(table: &TableMeta, region: &str) -> Result<Replica, ApiError> {
         })
 }
 
-async fn create(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableMeta>, ApiError> {
+async fn create(
+    app: &App,
+    table: &TableMeta,
+    region: &str,
+    action: &Value,
+) -> Result<Arc<TableMeta>, ApiError> {
     let own = own_member(app);
     if region == own.region {
         return Err(ApiError::invalid_parameter(format!(
@@ -111,6 +118,7 @@ async fn create(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
             "Region {region} is not available: this store knows no store in it (--region-endpoints)"
         )));
     };
+    let overrides = Overrides::default().merged(action, table, now_seconds())?;
     let mut members: Vec<Member> = replicas(table).iter().map(member).collect();
     members.push(own);
     members.push(new.clone());
@@ -119,7 +127,8 @@ async fn create(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
     let head =
         app.storage
             .set_versioned(table.table_id(), table.schema(), Some(&app.config.region));
-    let request = json!({"definition": definition(table), "members": members});
+    let request =
+        json!({"definition": definition(table), "members": members, "overrides": overrides});
     if let Err(e) = peer::call::<_, Value>(app, &new.endpoint, "create", &request).await {
         if !super::is_global(table) {
             app.storage
@@ -136,7 +145,34 @@ async fn create(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
                 endpoint: new.endpoint.clone(),
                 status: ReplicaStatus::Creating,
                 start_seq: head.seq,
+                overrides,
             });
+            set_replicas(&mut table.settings, all);
+            Ok(())
+        })
+        .await
+}
+
+/// An Update replica action: the replica's overrides, with the action's laid over them,
+/// are made in its region, then kept here.
+async fn update_overrides(
+    app: &App,
+    table: &TableMeta,
+    region: &str,
+    action: &Value,
+) -> Result<Arc<TableMeta>, ApiError> {
+    let replica = find(table, region)?;
+    let overrides = replica.overrides.merged(action, table, now_seconds())?;
+    let request = json!({"table": table.name(), "overrides": overrides});
+    peer::call::<_, Value>(app, &endpoint(app, &replica), "overrides", &request)
+        .await
+        .map_err(|e| refused_by(region, e))?;
+    app.catalog
+        .update(&app.storage, table.name(), |table| {
+            let mut all = replicas(table);
+            for replica in all.iter_mut().filter(|r| r.region == region) {
+                replica.overrides = overrides.clone();
+            }
             set_replicas(&mut table.settings, all);
             Ok(())
         })
@@ -172,7 +208,8 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
 
 /// After UpdateTable changed global table `table` here: the changes every replica shares
 /// (secondary indexes, billing mode, capacity and warm throughput) are made in the other
-/// regions too, each of which makes them there only. A region that refuses or cannot be
+/// regions too, each of which makes them there only; a replica with reads of its own
+/// (`overrides`) keeps them. A region that refuses or cannot be
 /// reached is logged: the change stands here, as in DynamoDB, where it is applied region
 /// by region.
 pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
@@ -198,7 +235,9 @@ pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
         return;
     }
     for replica in replicas(table) {
-        let answer = peer::call::<_, Value>(app, &endpoint(app, &replica), "update", &shared).await;
+        let mut change = shared.clone();
+        replica.overrides.adjust(&mut change);
+        let answer = peer::call::<_, Value>(app, &endpoint(app, &replica), "update", &change).await;
         if let Err(e) = answer {
             tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
                 "a replica did not take a change of the global table");

@@ -25,6 +25,7 @@
 //! persisted with the table and gone with it.
 
 pub mod control;
+pub mod overrides;
 mod peer;
 pub mod serve;
 pub mod ship;
@@ -37,6 +38,7 @@ use shared::wire::ops::describe_table::ReplicaDescription;
 use crate::app::App;
 use crate::catalog::meta::{read_setting, write_setting, Settings};
 use crate::catalog::TableMeta;
+use overrides::Overrides;
 
 /// What DescribeTable says a replica of a global table is.
 pub const GLOBAL_TABLE_VERSION: &str = "2019.11.21";
@@ -51,7 +53,7 @@ pub const RETRIES_TOTAL: &str = "store_replication_retries_total";
 pub const RESYNCS_TOTAL: &str = "store_replication_resyncs_total";
 
 /// One other replica of a table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Replica {
     pub region: String,
     /// The base URL of the region's store.
@@ -60,6 +62,9 @@ pub struct Replica {
     /// The newest change-log record of this table when the replica was added here: the
     /// changes after it are shipped from the log, the ones before by the initial copy.
     pub start_seq: u64,
+    /// What the replica has of its own, as added or updated from this region.
+    #[serde(default, skip_serializing_if = "Overrides::is_empty")]
+    pub overrides: Overrides,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,11 +126,16 @@ pub fn describe(table: &TableMeta) -> Option<Vec<ReplicaDescription>> {
     (!replicas.is_empty()).then(|| {
         replicas
             .iter()
-            .map(|r| ReplicaDescription {
-                region_name: r.region.clone(),
-                replica_status: r.status.as_str().to_string(),
-                replica_status_percent_progress: (r.status == ReplicaStatus::Creating)
-                    .then(|| "0".to_string()),
+            .map(|r| {
+                let mut described = ReplicaDescription {
+                    region_name: r.region.clone(),
+                    replica_status: r.status.as_str().to_string(),
+                    replica_status_percent_progress: (r.status == ReplicaStatus::Creating)
+                        .then(|| "0".to_string()),
+                    ..ReplicaDescription::default()
+                };
+                r.overrides.describe(&mut described);
+                described
             })
             .collect()
     })
@@ -237,6 +247,7 @@ mod tests {
             endpoint: "http://127.0.0.1:1".into(),
             status: ReplicaStatus::Creating,
             start_seq: 4,
+            overrides: Overrides::default(),
         };
         set_replicas(&mut table.settings, vec![replica.clone()]);
         assert!(is_global(&table));

@@ -3,6 +3,7 @@
 //! - `create`: create a replica of a table here, given its definition and the members;
 //! - `members`: the replicas of a table are now these (one was added or removed);
 //! - `update`: a change of the global table's indexes or capacity made in another region;
+//! - `overrides`: this region's replica has reads or a table class of its own;
 //! - `delete`: this region's replica is removed from its global table: delete it;
 //! - `apply`: changes made elsewhere, to apply by last writer wins.
 
@@ -21,6 +22,7 @@ use shared::wire::ops::create_table::CreateTableInput;
 use shared::wire::ops::delete_table::DeleteTableInput;
 use shared::wire::ops::update_table::UpdateTableInput;
 
+use super::overrides::Overrides;
 use super::{
     replicas, set_replicas, Member, Replica, ReplicaStatus, ShippedChange, CHANGES_APPLIED_TOTAL,
     CHANGES_SUPERSEDED_TOTAL,
@@ -40,6 +42,15 @@ pub struct CreateReplica {
     pub definition: CreateTableInput,
     /// Every region of the global table, this one included.
     pub members: Vec<Member>,
+    /// What this region's replica has of its own.
+    #[serde(default)]
+    pub overrides: Overrides,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetOverrides {
+    pub table: String,
+    pub overrides: Overrides,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +85,7 @@ pub async fn handle(
         "members" => answer(&server, &headers, &body, |r| members(app, r)).await,
         "delete" => answer(&server, &headers, &body, |r| delete(app, r)).await,
         "update" => answer(&server, &headers, &body, |r| update(app, r)).await,
+        "overrides" => answer(&server, &headers, &body, |r| set_overrides(app, r)).await,
         "apply" => answer(&server, &headers, &body, |r| apply(Arc::clone(app), r)).await,
         _ => error::plain(
             StatusCode::NOT_FOUND,
@@ -132,7 +144,33 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
         .await
         .map_err(refusal(StatusCode::BAD_REQUEST))?;
     set_members(app, &name, &request.members, start_seq).await?;
+    apply_overrides(app, &name, &request.overrides).await?;
     Ok(json!({}))
+}
+
+async fn set_overrides(app: &App, request: SetOverrides) -> Outcome {
+    apply_overrides(app, &request.table, &request.overrides).await?;
+    Ok(json!({}))
+}
+
+/// Gives this region's replica of table `name` what it has of its own.
+async fn apply_overrides(
+    app: &App,
+    name: &str,
+    overrides: &Overrides,
+) -> Result<(), (StatusCode, String)> {
+    if overrides.is_empty() {
+        return Ok(());
+    }
+    let now = shared::clock::now_seconds();
+    app.catalog
+        .update(&app.storage, name, |table| {
+            overrides.apply_to(table, now);
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+        .map_err(refusal(StatusCode::BAD_REQUEST))
 }
 
 async fn members(app: &App, request: Members) -> Outcome {
@@ -172,6 +210,7 @@ async fn set_members(
                             endpoint: m.endpoint.clone(),
                             status: ReplicaStatus::Active,
                             start_seq,
+                            overrides: Overrides::default(),
                         },
                     }
                 })

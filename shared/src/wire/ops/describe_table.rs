@@ -167,6 +167,43 @@ pub struct ReplicaDescription {
     /// How much of the replica's initial copy is done, while it is CREATING.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replica_status_percent_progress: Option<String>,
+    /// The replica's own read capacity, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput_override: Option<ProvisionedThroughputOverride>,
+    /// The replica's own on-demand maximum reads, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_throughput_override: Option<OnDemandThroughputOverride>,
+    /// The replica's overrides of GSIs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_secondary_indexes: Option<Vec<ReplicaGlobalSecondaryIndexDescription>>,
+    /// The replica's own table class, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_table_class_summary: Option<TableClassSummary>,
+}
+
+/// A replica's read capacity of its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ProvisionedThroughputOverride {
+    pub read_capacity_units: i64,
+}
+
+/// A replica's on-demand maximum reads of its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct OnDemandThroughputOverride {
+    pub max_read_request_units: i64,
+}
+
+/// A replica's overrides of one GSI.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ReplicaGlobalSecondaryIndexDescription {
+    pub index_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput_override: Option<ProvisionedThroughputOverride>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_throughput_override: Option<OnDemandThroughputOverride>,
 }
 
 #[cfg(test)]
