@@ -1128,4 +1128,38 @@ async fn a_replica_keeps_its_own_reads_and_class_through_capacity_changes() {
         "ValidationException",
         None,
     );
+
+    // Reads past the other region's quota: refused there, and no replica is left behind.
+    let second = unique_name("global-overrides-refused");
+    ok(replicable_table(&home, &second)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(capacity(10, 5))
+        .send()
+        .await);
+    wait_table_active(&home, &second).await;
+    let too_many = CreateReplicationGroupMemberAction::builder()
+        .region_name(AWAY)
+        .provisioned_throughput_override(reads(40_001))
+        .build()
+        .unwrap();
+    let refused = assert_api_error(
+        home.update_table()
+            .table_name(&second)
+            .replica_updates(ReplicationGroupUpdate::builder().create(too_many).build())
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+    let message = aws_sdk_dynamodb::error::ProvideErrorMetadata::message(&refused)
+        .unwrap_or_default()
+        .to_string();
+    assert!(message.contains("per table maximum"), "{message}");
+    assert_api_error(
+        away.describe_table().table_name(&second).send().await,
+        "ResourceNotFoundException",
+        None,
+    );
+    let described = ok(home.describe_table().table_name(&second).send().await);
+    assert!(described.table.unwrap().replicas().is_empty());
 }

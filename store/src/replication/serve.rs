@@ -143,8 +143,18 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
     crate::api::create_table::handle(app, request.definition)
         .await
         .map_err(refusal(StatusCode::BAD_REQUEST))?;
+    if let Err(refused) = apply_overrides(app, &name, &request.overrides).await {
+        // A replica that cannot have what it was asked to have (its reads past this
+        // region's quota, say) is not made at all: the table, not yet global, goes.
+        let input = DeleteTableInput {
+            table_name: Some(name),
+        };
+        if let Err(e) = crate::api::delete_table::handle(app, input).await {
+            tracing::warn!(error = ?e, "cannot remove a replica refused its overrides");
+        }
+        return Err(refused);
+    }
     set_members(app, &name, &request.members, start_seq).await?;
-    apply_overrides(app, &name, &request.overrides).await?;
     Ok(json!({}))
 }
 
