@@ -19,7 +19,8 @@
 //! are refused (InvalidRestoreTimeException).
 //!
 //! A point-in-time read ([`items_at`]) streams the table in chunks; what it holds whole is
-//! one entry per key changed since the restore time. Backups are written and read back
+//! one entry per key changed since the restore time, split into passes over segments of
+//! the table when those entries would take too much memory. Backups are written and read back
 //! chunk by chunk too. Known limits: a point-in-time read goes through the table's whole
 //! retained change log; the restored table is visible (ACTIVE) while it is being filled,
 //! though the response comes only after it is full; deleting a table with PITR on keeps
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use shared::model::size::item_size;
 use shared::model::Item;
 use shared::wire::error::{ApiError, ErrorCode};
 
@@ -522,6 +524,12 @@ pub fn window(p: &PitrSetting) -> (f64, f64) {
 /// a restore or an export holds a few chunks, never the table. An error ends the stream.
 pub type ItemChunks = tokio::sync::mpsc::Receiver<Result<Vec<Item>, ApiError>>;
 
+/// About the most old-image bytes (DynamoDB item sizes) one pass of a point-in-time read
+/// holds in its undo map: decoded, they take a few times that in memory.
+const UNDO_BUDGET_BYTES: usize = 64 << 20;
+/// The most passes a point-in-time read makes (each reads the table's log window again).
+const MAX_UNDO_PASSES: u32 = 256;
+
 /// The items of `table` as of epoch time `at_s`: the current items with every later change
 /// undone, streamed.
 ///
@@ -531,9 +539,24 @@ pub type ItemChunks = tokio::sync::mpsc::Receiver<Result<Vec<Item>, ApiError>>;
 /// commits become durable in order, so once it is durable, so is everything the snapshot
 /// saw. Changes committed after the snapshot do no harm: for each key only the old image
 /// of its *first* change after T counts, and that is the state at T whether or not the
-/// snapshot saw later changes. The undo map (one entry per key changed since T) is the
-/// only thing held whole.
+/// snapshot saw later changes.
+///
+/// What is held whole is the undo map: one entry per key changed since T. So that a table
+/// changed heavily since T does not need its size in memory, the read is split by
+/// partition hash into as many segments (as a parallel scan splits it) as keep each
+/// segment's old images within [`UNDO_BUDGET_BYTES`]; each segment's map is built by its
+/// own pass over the log window, and all segments' snapshots are taken at the start.
 pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<ItemChunks, ApiError> {
+    items_at_within(app, table, at_s, UNDO_BUDGET_BYTES).await
+}
+
+/// [`items_at`] holding at most about `budget` bytes of old images per pass.
+async fn items_at_within(
+    app: &App,
+    table: &TableMeta,
+    at_s: f64,
+    budget: usize,
+) -> Result<ItemChunks, ApiError> {
     let at_ms = (at_s * 1000.0).floor().max(0.0) as u64;
     let storage = Arc::clone(&app.storage);
     let layout = table.layout.clone();
@@ -542,8 +565,16 @@ pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<ItemChu
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
         let mut out = Chunker::new(tx, Ok);
-        let snapshot = match storage.scan(&layout, None, None) {
-            Ok(snapshot) => snapshot,
+        let passes = match undo_passes(&storage, &layout, at_ms, budget) {
+            Ok(passes) => passes,
+            Err(e) => return out.fail(e),
+        };
+        let segment = |s: u32| (passes > 1).then_some((s, passes));
+        let snapshots: Result<Vec<_>, _> = (0..passes)
+            .map(|s| storage.scan(&layout, segment(s), None))
+            .collect();
+        let snapshots = match snapshots {
+            Ok(snapshots) => snapshots,
             Err(e) => return out.fail(internal(e)),
         };
         let _ = taken_tx.send(());
@@ -551,27 +582,29 @@ pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<ItemChu
         if barrier_rx.blocking_recv().is_err() {
             return;
         }
-        let mut undone = match undo_map(&storage, &layout, at_ms) {
-            Ok(undone) => undone,
-            Err(e) => return out.fail(e),
-        };
-        for item in snapshot {
-            let item = match item.and_then(|i| i.decode()) {
-                Ok(item) => item,
-                Err(e) => return out.fail(internal(e)),
+        for (s, snapshot) in (0..passes).zip(snapshots) {
+            let mut undone = match undo_map(&storage, &layout, at_ms, segment(s)) {
+                Ok(undone) => undone,
+                Err(e) => return out.fail(e),
             };
-            let at_t = match undone.remove(&key_text(&layout, &item)) {
-                Some(then) => then,
-                None => Some(item),
-            };
-            if at_t.is_some_and(|item| !out.push(item)) {
-                return;
+            for item in snapshot {
+                let item = match item.and_then(|i| i.decode()) {
+                    Ok(item) => item,
+                    Err(e) => return out.fail(internal(e)),
+                };
+                let at_t = match undone.remove(&key_text(&layout, &item)) {
+                    Some(then) => then,
+                    None => Some(item),
+                };
+                if at_t.is_some_and(|item| !out.push(item)) {
+                    return;
+                }
             }
-        }
-        // Keys deleted since T are not in the snapshot: their old images are.
-        for item in undone.into_values().flatten() {
-            if !out.push(item) {
-                return;
+            // Keys deleted since T are not in the snapshot: their old images are.
+            for item in undone.into_values().flatten() {
+                if !out.push(item) {
+                    return;
+                }
             }
         }
         out.finish();
@@ -583,6 +616,30 @@ pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<ItemChu
     Ok(rx)
 }
 
+/// How many passes keep each pass's undo map within `budget` bytes of old images: the
+/// window's old images summed (a key changed twice counts twice), over the budget.
+fn undo_passes(
+    storage: &crate::storage::Storage,
+    layout: &TableLayout,
+    at_ms: u64,
+    budget: usize,
+) -> Result<u32, ApiError> {
+    let mut bytes = 0usize;
+    changes_in_window(
+        storage,
+        layout,
+        (at_ms.saturating_add(1), u64::MAX),
+        |record| {
+            bytes = bytes.saturating_add(record.old_image.as_ref().map_or(0, item_size));
+            Ok(())
+        },
+    )?;
+    let passes = bytes.div_ceil(budget.max(1)).max(1);
+    Ok(u32::try_from(passes)
+        .unwrap_or(u32::MAX)
+        .min(MAX_UNDO_PASSES))
+}
+
 /// Returns once every change committed before the call is in the durable log, which is
 /// all that log readers see: it commits a meta write, and commits become durable in order.
 async fn durable_barrier(app: &App) -> Result<(), ApiError> {
@@ -592,16 +649,29 @@ async fn durable_barrier(app: &App) -> Result<(), ApiError> {
         .map_err(internal)
 }
 
-/// The state at T of every key of the table changed after T: the old image of its first
-/// change after T (`None`: it did not exist).
+/// The state at T of every key of the table changed after T (in `segment` of the table's
+/// partition hashes, if given): the old image of its first change after T (`None`: it did
+/// not exist).
 fn undo_map(
     storage: &crate::storage::Storage,
     layout: &TableLayout,
     at_ms: u64,
+    segment: Option<(u32, u32)>,
 ) -> Result<BTreeMap<String, Option<Item>>, ApiError> {
+    let hashes = segment.and_then(|(s, total)| crate::storage::keys::segment_hash_range(s, total));
+    let in_segment = |keys: &Item| {
+        let Some((lo, hi)) = hashes else { return true };
+        let hash = keys
+            .get(&layout.schema.hash.name)
+            .map_or(0, shared::model::keycodec::partition_hash);
+        hash >= lo && hi.is_none_or(|hi| hash < hi)
+    };
     let mut undone: BTreeMap<String, Option<Item>> = BTreeMap::new();
     let after_t = (at_ms.saturating_add(1), u64::MAX);
     changes_in_window(storage, layout, after_t, |record| {
+        if !in_segment(&record.keys) {
+            return Ok(());
+        }
         if let Entry::Vacant(slot) = undone.entry(key_text(layout, &record.keys)) {
             with_images(&record)?;
             slot.insert(record.old_image);

@@ -126,6 +126,79 @@ async fn backup_restores_items_as_of_the_backup_and_outlives_its_table() {
     }
 }
 
+/// Every item a point-in-time read streams, as sorted JSON rows.
+async fn sorted_rows(mut chunks: super::ItemChunks) -> Vec<String> {
+    let mut rows = Vec::new();
+    while let Some(chunk) = chunks.recv().await {
+        for item in chunk.unwrap_or_else(|e| panic!("{e}")) {
+            rows.push(serde_json::to_string(&item).unwrap_or_default());
+        }
+    }
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn a_point_in_time_read_over_budget_takes_segment_passes_and_reads_the_same() {
+    let (app, _dir) = fixture();
+    table(&app, "big").await;
+    ok(api::update_continuous_backups::handle(
+        &app,
+        input(json!({"TableName": "big", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}})),
+    )
+    .await);
+    let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    for key in &keys {
+        put(&app, "big", key, 1).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let moment = shared::clock::now_seconds();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    // After T: every third key deleted, every other one rewritten twice, some new ones.
+    for (i, key) in keys.iter().enumerate() {
+        match i % 3 {
+            0 => delete(&app, "big", key).await,
+            1 => {
+                put(&app, "big", key, 2).await;
+                put(&app, "big", key, 3).await;
+            }
+            _ => {}
+        }
+    }
+    for i in 0..10 {
+        put(&app, "big", &format!("new{i}"), 9).await;
+    }
+    let table = app.catalog.get("big").unwrap_or_else(|| panic!("no table"));
+    let expected: Vec<String> = {
+        let mut rows: Vec<String> = keys
+            .iter()
+            .map(|k| format!(r#"{{"pk":{{"S":"{k}"}},"v":{{"N":"1"}}}}"#))
+            .collect();
+        rows.sort();
+        rows
+    };
+    // In one pass, and in the several passes a tiny budget needs.
+    assert_eq!(
+        super::undo_passes(
+            &app.storage,
+            &table.layout,
+            (moment * 1000.0) as u64,
+            usize::MAX
+        )
+        .unwrap(),
+        1
+    );
+    assert!(
+        super::undo_passes(&app.storage, &table.layout, (moment * 1000.0) as u64, 30).unwrap() > 1
+    );
+    for budget in [super::UNDO_BUDGET_BYTES, 30] {
+        let chunks = super::items_at_within(&app, &table, moment, budget)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sorted_rows(chunks).await, expected, "budget {budget}");
+    }
+}
+
 #[tokio::test]
 async fn point_in_time_restore_undoes_later_changes() {
     let (app, _dir) = fixture();
@@ -155,20 +228,11 @@ async fn point_in_time_restore_undoes_later_changes() {
     put(&app, "tbl", "b", 2).await;
     put(&app, "tbl", "c", 1).await;
     let table = app.catalog.get("tbl").unwrap_or_else(|| panic!("no table"));
-    let mut chunks = super::items_at(&app, &table, moment)
+    let chunks = super::items_at(&app, &table, moment)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut items = Vec::new();
-    while let Some(chunk) = chunks.recv().await {
-        items.extend(chunk.unwrap_or_else(|e| panic!("{e}")));
-    }
-    let mut rows: Vec<String> = items
-        .iter()
-        .map(|i| serde_json::to_string(i).unwrap_or_default())
-        .collect();
-    rows.sort();
     assert_eq!(
-        rows,
+        sorted_rows(chunks).await,
         vec![
             r#"{"pk":{"S":"a"},"v":{"N":"1"}}"#.to_string(),
             r#"{"pk":{"S":"b"},"v":{"N":"1"}}"#.to_string()
