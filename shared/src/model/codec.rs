@@ -635,6 +635,15 @@ mod tests {
         }
         let clean = with("a", AttributeValue::B(vec![0, b'"', b'\\']));
         assert_eq!(encode_item(&clean)[0], VERSION_CLEAN);
+        // What builds before version 2 wrote for a clean item (version 1, the same layout)
+        // still decodes and renders as the item.
+        let item = with("a", s("plain"));
+        let mut old = encode_item(&item);
+        old[0] = VERSION;
+        assert_eq!(decode_item(&old), Some(item.clone()));
+        let mut out = Vec::new();
+        write_item_json(&mut out, &old).unwrap();
+        assert_eq!(out, crate::model::json_out::to_vec(&item).unwrap());
     }
 
     #[test]
