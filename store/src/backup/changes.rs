@@ -6,13 +6,17 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use shared::model::size::item_size;
 use shared::model::Item;
 use shared::wire::error::ApiError;
 
-use super::{changes_in_window, durable_barrier, key_text, with_images};
+use super::{
+    changes_in_window, durable_barrier, in_segment, key_text, pass_segment, passes_within,
+    with_images, Chunker,
+};
 use crate::app::App;
 use crate::catalog::TableMeta;
-use crate::storage::{Cause, Storage, TableLayout};
+use crate::storage::{Cause, ChangeRecord, Storage, TableLayout};
 
 /// One item changed inside a window.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,36 +31,78 @@ pub struct Changed {
     pub last_change_ms: u64,
 }
 
+/// Changed items, a chunk at a time, from a reader in the background; an error ends them.
+pub type ChangeChunks = tokio::sync::mpsc::Receiver<Result<Vec<Changed>, ApiError>>;
+
 /// The items of `table` changed at or after `from_ms` and before `to_ms` (epoch
-/// milliseconds), in key-text order. An item created and deleted again inside the window
-/// is left out: it neither was nor is.
+/// milliseconds), streamed. An item created and deleted again inside the window is left
+/// out: it neither was nor is.
 ///
-/// Holds one entry per changed item; the log is read from the first record of the window
-/// on (`super::changes_in_window`).
+/// What is held whole is one entry per changed item, both images; past
+/// [`super::PASS_BUDGET_BYTES`] of images the read is split into passes over segments of
+/// the table's partition hashes, as a point-in-time read is (`super::items_at`). The log
+/// is read from the first record of the window on (`super::changes_in_window`).
 pub async fn changes_between(
     app: &App,
     table: &TableMeta,
     from_ms: u64,
     to_ms: u64,
-) -> Result<Vec<Changed>, ApiError> {
+) -> Result<ChangeChunks, ApiError> {
+    changes_between_within(app, table, (from_ms, to_ms), super::PASS_BUDGET_BYTES).await
+}
+
+/// [`changes_between`] holding at most about `budget` bytes of images per pass.
+pub(super) async fn changes_between_within(
+    app: &App,
+    table: &TableMeta,
+    window: (u64, u64),
+    budget: usize,
+) -> Result<ChangeChunks, ApiError> {
     // Every change committed before the window closed (before now) is then readable.
     durable_barrier(app).await?;
     let storage = Arc::clone(&app.storage);
     let layout = table.layout.clone();
-    tokio::task::spawn_blocking(move || read(&storage, &layout, from_ms, to_ms))
-        .await
-        .map_err(|_| ApiError::internal())?
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let mut out = Chunker::new(tx, Ok);
+        let images = |r: &ChangeRecord| {
+            [&r.old_image, &r.new_image]
+                .into_iter()
+                .flatten()
+                .map(item_size)
+                .sum()
+        };
+        let passes = match passes_within(&storage, &layout, window, budget, images) {
+            Ok(passes) => passes,
+            Err(e) => return out.fail(e),
+        };
+        for pass in 0..passes {
+            let changed = match read(&storage, &layout, window, pass_segment(pass, passes)) {
+                Ok(changed) => changed,
+                Err(e) => return out.fail(e),
+            };
+            for change in changed {
+                if !out.push(change) {
+                    return;
+                }
+            }
+        }
+        out.finish();
+    });
+    Ok(rx)
 }
 
+/// The changed items of one segment of the table (all of it with `None`), in key-text
+/// order.
 fn read(
     storage: &Storage,
     layout: &TableLayout,
-    from_ms: u64,
-    to_ms: u64,
+    window: (u64, u64),
+    segment: Option<(u32, u32)>,
 ) -> Result<Vec<Changed>, ApiError> {
     let mut changed: BTreeMap<String, Changed> = BTreeMap::new();
-    changes_in_window(storage, layout, (from_ms, to_ms), |record| {
-        if record.cause == Cause::TableDropped {
+    changes_in_window(storage, layout, window, |record| {
+        if record.cause == Cause::TableDropped || !in_segment(layout, segment, &record.keys) {
             return Ok(());
         }
         with_images(&record)?;

@@ -39,7 +39,7 @@ use shared::wire::error::{ApiError, ErrorCode};
 
 use crate::app::App;
 use crate::catalog::{TableMeta, TableStatus};
-use crate::storage::{Cause, ChangeRecord, Mutation, StorageError, TableLayout, TableStats};
+use crate::storage::{keys, Cause, ChangeRecord, Mutation, StorageError, TableLayout, TableStats};
 use shared::clock::now_seconds;
 
 pub mod changes;
@@ -281,19 +281,19 @@ fn encoded_chunks(
     rx
 }
 
-/// Hands a blocking reader's items to an async consumer [`CHUNK`] at a time, each chunk
-/// sealed by `seal` (passed on as it is, or encoded).
-struct Chunker<T> {
+/// Hands a blocking reader's entries (items, or changed items) to an async consumer
+/// [`CHUNK`] at a time, each chunk sealed by `seal` (passed on as it is, or encoded).
+pub(crate) struct Chunker<E, T> {
     tx: tokio::sync::mpsc::Sender<Result<T, ApiError>>,
-    chunk: Vec<Item>,
-    seal: fn(Vec<Item>) -> Result<T, ApiError>,
+    chunk: Vec<E>,
+    seal: fn(Vec<E>) -> Result<T, ApiError>,
 }
 
-impl<T> Chunker<T> {
-    fn new(
+impl<E, T> Chunker<E, T> {
+    pub(crate) fn new(
         tx: tokio::sync::mpsc::Sender<Result<T, ApiError>>,
-        seal: fn(Vec<Item>) -> Result<T, ApiError>,
-    ) -> Chunker<T> {
+        seal: fn(Vec<E>) -> Result<T, ApiError>,
+    ) -> Chunker<E, T> {
         Chunker {
             tx,
             chunk: Vec::with_capacity(CHUNK),
@@ -301,9 +301,9 @@ impl<T> Chunker<T> {
         }
     }
 
-    /// Adds an item; false once the consumer is gone (the reader then stops).
-    fn push(&mut self, item: Item) -> bool {
-        self.chunk.push(item);
+    /// Adds an entry; false once the consumer is gone (the reader then stops).
+    pub(crate) fn push(&mut self, entry: E) -> bool {
+        self.chunk.push(entry);
         if self.chunk.len() < CHUNK {
             return true;
         }
@@ -312,14 +312,14 @@ impl<T> Chunker<T> {
     }
 
     /// Sends what is left.
-    fn finish(self) {
+    pub(crate) fn finish(self) {
         if !self.chunk.is_empty() {
             let _ = self.tx.blocking_send((self.seal)(self.chunk));
         }
     }
 
     /// Ends the stream with an error.
-    fn fail(self, error: ApiError) {
+    pub(crate) fn fail(self, error: ApiError) {
         let _ = self.tx.blocking_send(Err(error));
     }
 }
@@ -524,11 +524,11 @@ pub fn window(p: &PitrSetting) -> (f64, f64) {
 /// a restore or an export holds a few chunks, never the table. An error ends the stream.
 pub type ItemChunks = tokio::sync::mpsc::Receiver<Result<Vec<Item>, ApiError>>;
 
-/// About the most old-image bytes (DynamoDB item sizes) one pass of a point-in-time read
-/// holds in its undo map: decoded, they take a few times that in memory.
-const UNDO_BUDGET_BYTES: usize = 64 << 20;
-/// The most passes a point-in-time read makes (each reads the table's log window again).
-const MAX_UNDO_PASSES: u32 = 256;
+/// About the most image bytes (DynamoDB item sizes) one pass of a point-in-time read or of
+/// an incremental export's read holds: decoded, they take a few times that in memory.
+pub(crate) const PASS_BUDGET_BYTES: usize = 64 << 20;
+/// The most passes such a read makes (each reads the table's log window again).
+const MAX_PASSES: u32 = 256;
 
 /// The items of `table` as of epoch time `at_s`: the current items with every later change
 /// undone, streamed.
@@ -544,10 +544,10 @@ const MAX_UNDO_PASSES: u32 = 256;
 /// What is held whole is the undo map: one entry per key changed since T. So that a table
 /// changed heavily since T does not need its size in memory, the read is split by
 /// partition hash into as many segments (as a parallel scan splits it) as keep each
-/// segment's old images within [`UNDO_BUDGET_BYTES`]; each segment's map is built by its
+/// segment's old images within [`PASS_BUDGET_BYTES`]; each segment's map is built by its
 /// own pass over the log window, and all segments' snapshots are taken at the start.
 pub async fn items_at(app: &App, table: &TableMeta, at_s: f64) -> Result<ItemChunks, ApiError> {
-    items_at_within(app, table, at_s, UNDO_BUDGET_BYTES).await
+    items_at_within(app, table, at_s, PASS_BUDGET_BYTES).await
 }
 
 /// [`items_at`] holding at most about `budget` bytes of old images per pass.
@@ -565,11 +565,13 @@ async fn items_at_within(
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
         let mut out = Chunker::new(tx, Ok);
-        let passes = match undo_passes(&storage, &layout, at_ms, budget) {
+        let after_t = (at_ms.saturating_add(1), u64::MAX);
+        let old_size = |r: &ChangeRecord| r.old_image.as_ref().map_or(0, item_size);
+        let passes = match passes_within(&storage, &layout, after_t, budget, old_size) {
             Ok(passes) => passes,
             Err(e) => return out.fail(e),
         };
-        let segment = |s: u32| (passes > 1).then_some((s, passes));
+        let segment = |s: u32| pass_segment(s, passes);
         let snapshots: Result<Vec<_>, _> = (0..passes)
             .map(|s| storage.scan(&layout, segment(s), None))
             .collect();
@@ -616,28 +618,41 @@ async fn items_at_within(
     Ok(rx)
 }
 
-/// How many passes keep each pass's undo map within `budget` bytes of old images: the
-/// window's old images summed (a key changed twice counts twice), over the budget.
-fn undo_passes(
+/// How many passes keep what each pass holds within `budget` bytes: `size` of every
+/// change in the window (`(from_ms, to_ms)`), summed (a key changed twice counts twice),
+/// over the budget.
+pub(crate) fn passes_within(
     storage: &crate::storage::Storage,
     layout: &TableLayout,
-    at_ms: u64,
+    window: (u64, u64),
     budget: usize,
+    size: impl Fn(&ChangeRecord) -> usize,
 ) -> Result<u32, ApiError> {
     let mut bytes = 0usize;
-    changes_in_window(
-        storage,
-        layout,
-        (at_ms.saturating_add(1), u64::MAX),
-        |record| {
-            bytes = bytes.saturating_add(record.old_image.as_ref().map_or(0, item_size));
-            Ok(())
-        },
-    )?;
+    changes_in_window(storage, layout, window, |record| {
+        bytes = bytes.saturating_add(size(&record));
+        Ok(())
+    })?;
     let passes = bytes.div_ceil(budget.max(1)).max(1);
-    Ok(u32::try_from(passes)
-        .unwrap_or(u32::MAX)
-        .min(MAX_UNDO_PASSES))
+    Ok(u32::try_from(passes).unwrap_or(u32::MAX).min(MAX_PASSES))
+}
+
+/// The segment of the table's partition hashes pass `pass` of `passes` reads (`None`: one
+/// pass reads everything).
+pub(crate) fn pass_segment(pass: u32, passes: u32) -> Option<(u32, u32)> {
+    (passes > 1).then_some((pass, passes))
+}
+
+/// Whether an item's key attributes `keys` fall in `segment` of the table's partition
+/// hashes (any, without one): how a pass keeps to its segment of the log's changes.
+pub(crate) fn in_segment(layout: &TableLayout, segment: Option<(u32, u32)>, keys: &Item) -> bool {
+    let Some((lo, hi)) = segment.and_then(|(s, total)| keys::segment_hash_range(s, total)) else {
+        return segment.is_none();
+    };
+    let hash = keys
+        .get(&layout.schema.hash.name)
+        .map_or(0, shared::model::keycodec::partition_hash);
+    hash >= lo && hi.is_none_or(|hi| hash < hi)
 }
 
 /// Returns once every change committed before the call is in the durable log, which is
@@ -658,18 +673,10 @@ fn undo_map(
     at_ms: u64,
     segment: Option<(u32, u32)>,
 ) -> Result<BTreeMap<String, Option<Item>>, ApiError> {
-    let hashes = segment.and_then(|(s, total)| crate::storage::keys::segment_hash_range(s, total));
-    let in_segment = |keys: &Item| {
-        let Some((lo, hi)) = hashes else { return true };
-        let hash = keys
-            .get(&layout.schema.hash.name)
-            .map_or(0, shared::model::keycodec::partition_hash);
-        hash >= lo && hi.is_none_or(|hi| hash < hi)
-    };
     let mut undone: BTreeMap<String, Option<Item>> = BTreeMap::new();
     let after_t = (at_ms.saturating_add(1), u64::MAX);
     changes_in_window(storage, layout, after_t, |record| {
-        if !in_segment(&record.keys) {
+        if !in_segment(layout, segment, &record.keys) {
             return Ok(());
         }
         if let Entry::Vacant(slot) = undone.entry(key_text(layout, &record.keys)) {

@@ -178,20 +178,13 @@ async fn a_point_in_time_read_over_budget_takes_segment_passes_and_reads_the_sam
         rows
     };
     // In one pass, and in the several passes a tiny budget needs.
-    assert_eq!(
-        super::undo_passes(
-            &app.storage,
-            &table.layout,
-            (moment * 1000.0) as u64,
-            usize::MAX
-        )
-        .unwrap(),
-        1
-    );
-    assert!(
-        super::undo_passes(&app.storage, &table.layout, (moment * 1000.0) as u64, 30).unwrap() > 1
-    );
-    for budget in [super::UNDO_BUDGET_BYTES, 30] {
+    let after_t = ((moment * 1000.0) as u64 + 1, u64::MAX);
+    let passes = |budget| {
+        super::passes_within(&app.storage, &table.layout, after_t, budget, |_| 10).unwrap()
+    };
+    assert_eq!(passes(usize::MAX), 1);
+    assert!(passes(30) > 1);
+    for budget in [super::PASS_BUDGET_BYTES, 30] {
         let chunks = super::items_at_within(&app, &table, moment, budget)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -587,32 +580,35 @@ async fn changes_between_keep_each_items_first_and_last_state_in_the_window() {
     put(&app, "tbl", "late", 1).await;
 
     let table = app.catalog.get("tbl").unwrap_or_else(|| panic!("no table"));
-    let changes = super::changes::changes_between(&app, &table, from_ms, to_ms)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
     let text = |item: &Option<shared::model::Item>| {
         item.as_ref()
             .map(|i| serde_json::to_string(i).unwrap_or_default())
     };
-    let seen: Vec<(String, Option<String>, Option<String>)> = changes
-        .iter()
-        .map(|c| {
-            assert!((from_ms..to_ms).contains(&c.last_change_ms));
-            (
-                serde_json::to_string(&c.keys).unwrap_or_default(),
-                text(&c.before),
-                text(&c.after),
-            )
-        })
-        .collect();
     let item = |pk: &str, v: i64| Some(format!(r#"{{"pk":{{"S":"{pk}"}},"v":{{"N":"{v}"}}}}"#));
     let key = |pk: &str| format!(r#"{{"pk":{{"S":"{pk}"}}}}"#);
-    assert_eq!(
-        seen,
-        vec![
-            (key("born"), None, item("born", 1)),
-            (key("changed"), item("changed", 1), item("changed", 3)),
-            (key("gone"), item("gone", 1), None),
-        ]
-    );
+    let expected = vec![
+        (key("born"), None, item("born", 1)),
+        (key("changed"), item("changed", 1), item("changed", 3)),
+        (key("gone"), item("gone", 1), None),
+    ];
+    // In one pass, and in the passes a tiny budget needs: the same changes, each once.
+    for budget in [super::PASS_BUDGET_BYTES, 20] {
+        let mut chunks =
+            super::changes::changes_between_within(&app, &table, (from_ms, to_ms), budget)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        let mut seen: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+        while let Some(chunk) = chunks.recv().await {
+            for c in chunk.unwrap_or_else(|e| panic!("{e}")) {
+                assert!((from_ms..to_ms).contains(&c.last_change_ms));
+                seen.push((
+                    serde_json::to_string(&c.keys).unwrap_or_default(),
+                    text(&c.before),
+                    text(&c.after),
+                ));
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, expected, "budget {budget}");
+    }
 }

@@ -18,8 +18,6 @@ use crate::backup::changes::{changes_between, Changed};
 
 /// Lines per data file.
 const ITEMS_PER_FILE: usize = 100_000;
-/// Changed items handed to the file writer at a time.
-const LINES_PER_CHUNK: usize = 1000;
 
 /// An export's durable record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -224,17 +222,17 @@ async fn export(app: &App, record: &ExportRecord) -> std::io::Result<(u64, u64)>
         }
         Some(window) => {
             let (from_ms, to_ms) = (epoch_ms(window.from), epoch_ms(window.to));
-            let changes = changes_between(app, &table, from_ms, to_ms)
+            let mut changes = changes_between(app, &table, from_ms, to_ms)
                 .await
                 .map_err(unreadable)?;
             let new_only = window.new_images_only();
-            let mut changes = changes.into_iter();
             tokio::task::spawn_blocking(move || {
-                let next = || {
-                    let chunk: Vec<Changed> = changes.by_ref().take(LINES_PER_CHUNK).collect();
-                    (!chunk.is_empty()).then_some(Ok(chunk))
-                };
-                write_files(&root, &written, next, |c| change_line(c, new_only))
+                write_files(
+                    &root,
+                    &written,
+                    || changes.blocking_recv(),
+                    |c| change_line(c, new_only),
+                )
             })
         }
     };
