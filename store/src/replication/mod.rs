@@ -131,7 +131,7 @@ pub fn describe(table: &TableMeta) -> Option<Vec<ReplicaDescription>> {
                     region_name: r.region.clone(),
                     replica_status: r.status.as_str().to_string(),
                     replica_status_percent_progress: (r.status == ReplicaStatus::Creating)
-                        .then(|| "0".to_string()),
+                        .then(|| copy_progress(table, &r.region).to_string()),
                     ..ReplicaDescription::default()
                 };
                 r.overrides.describe(&mut described);
@@ -139,6 +139,30 @@ pub fn describe(table: &TableMeta) -> Option<Vec<ReplicaDescription>> {
             })
             .collect()
     })
+}
+
+/// How far the copies to replicas being created have got, in percent, by (table uuid,
+/// region): what DescribeTable shows while a replica is CREATING. Kept in memory only: a
+/// copy cut short by a restart starts over, and its progress with it.
+fn copies() -> &'static parking_lot::Mutex<std::collections::HashMap<(String, String), u8>> {
+    static COPIES: std::sync::OnceLock<
+        parking_lot::Mutex<std::collections::HashMap<(String, String), u8>>,
+    > = std::sync::OnceLock::new();
+    COPIES.get_or_init(Default::default)
+}
+
+/// Records how far the copy of `table` to `region` has got (`None`: it is over).
+pub fn set_copy_progress(table: &TableMeta, region: &str, percent: Option<u8>) {
+    let key = (table.table_uuid.clone(), region.to_string());
+    match percent {
+        Some(percent) => copies().lock().insert(key, percent.min(100)),
+        None => copies().lock().remove(&key),
+    };
+}
+
+fn copy_progress(table: &TableMeta, region: &str) -> u8 {
+    let key = (table.table_uuid.clone(), region.to_string());
+    copies().lock().get(&key).copied().unwrap_or(0)
 }
 
 /// Where `replica`'s store is: where this store's `--region-endpoints` says, if it names
@@ -254,6 +278,17 @@ mod tests {
         assert_eq!(replicas(&table), vec![replica]);
         let described = describe(&table).expect("replicas");
         assert_eq!(described[0].region_name, "eu-west-1");
+        // A replica being created shows how far its copy has got.
+        let progress = |table: &TableMeta| {
+            describe(table).expect("replicas")[0]
+                .replica_status_percent_progress
+                .clone()
+        };
+        assert_eq!(progress(&table), Some("0".to_string()));
+        set_copy_progress(&table, "eu-west-1", Some(42));
+        assert_eq!(progress(&table), Some("42".to_string()));
+        set_copy_progress(&table, "eu-west-1", None);
+        assert_eq!(progress(&table), Some("0".to_string()));
         assert_eq!(described[0].replica_status, "CREATING");
         set_replicas(&mut table.settings, Vec::new());
         assert!(!is_global(&table) && table.settings.is_empty());

@@ -13,8 +13,8 @@ use shared::model::PrimaryKey;
 
 use super::peer::{self, PeerError};
 use super::{
-    endpoint, replicas, set_replicas, Replica, ReplicaStatus, ShippedChange, CHANGES_SHIPPED_TOTAL,
-    LAG_SECONDS, RESYNCS_TOTAL, RETRIES_TOTAL,
+    endpoint, replicas, set_copy_progress, set_replicas, Replica, ReplicaStatus, ShippedChange,
+    CHANGES_SHIPPED_TOTAL, LAG_SECONDS, RESYNCS_TOTAL, RETRIES_TOTAL,
 };
 use crate::app::App;
 use crate::catalog::TableMeta;
@@ -217,6 +217,15 @@ impl Worker {
     async fn copy(&self, what: Copied) {
         let layout = &self.table.layout;
         let mut after: Option<PrimaryKey> = None;
+        // A replica being created shows how much of the table it has (DescribeTable).
+        let creating = what == Copied::Items && self.replica.status == ReplicaStatus::Creating;
+        let total = self
+            .app
+            .storage
+            .table_stats(layout.table_id)
+            .item_count
+            .max(1);
+        let mut copied = 0u64;
         loop {
             let storage = &self.app.storage;
             let page = match what {
@@ -263,12 +272,19 @@ impl Worker {
                 c.item.as_ref().map_or(0, item_size) * 3 / 2 + 128
             })
             .await;
+            copied += page.len() as u64;
+            if creating {
+                // Writes during the copy can take it past the count it started from.
+                let percent = (copied.saturating_mul(100) / total).min(99) as u8;
+                set_copy_progress(&self.table, &self.replica.region, Some(percent));
+            }
             after = Some(last);
         }
     }
 
     /// Records that the replica has its copy, unless it was removed (or added anew) since.
     async fn mark_active(&self) {
+        set_copy_progress(&self.table, &self.replica.region, None);
         let region = &self.replica.region;
         let start_seq = self.replica.start_seq;
         let result = self
