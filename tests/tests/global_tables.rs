@@ -936,7 +936,7 @@ async fn tombstones_stop_older_writes_until_their_retention_passes() {
 
     let endpoint = home_store.endpoint();
     let collected = wait_until(DEADLINE, POLL, || async {
-        metric(&endpoint, "store_replication_tombstones_collected_total").await >= 1.0
+        metric(&endpoint, "store_replication_versions_collected_total").await >= 1.0
     })
     .await;
     assert!(collected, "the tombstone was never collected");
@@ -1162,4 +1162,34 @@ async fn a_replica_keeps_its_own_reads_and_class_through_capacity_changes() {
     );
     let described = ok(home.describe_table().table_name(&second).send().await);
     assert!(described.table.unwrap().replicas().is_empty());
+}
+
+/// A table whose replicas are all removed is regional again: the versions its items kept
+/// for last writer wins are collected, the items stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_no_longer_global_drops_its_item_versions() {
+    let away_store = store_of(AWAY);
+    let home_store = home_knowing(&[(AWAY, &away_store)], &["--tombstone-retention", "4"]);
+    let home = home_store.client();
+    let table = global_table(&home, "global-versions", &[AWAY]).await;
+    for sk in 0..3 {
+        put(&home, &table, "kept", sk, "v").await;
+    }
+    let endpoint = home_store.endpoint();
+    let collected = || metric(&endpoint, "store_replication_versions_collected_total");
+    // Global: live items keep their versions.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(collected().await, 0.0);
+
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(remove_replica(AWAY))
+        .send()
+        .await);
+    let dropped = wait_until(DEADLINE, POLL, || async { collected().await >= 3.0 }).await;
+    assert!(dropped, "collected {}", collected().await);
+    for sk in 0..3 {
+        assert!(get(&home, &table, "kept", sk).await.is_some());
+    }
 }

@@ -449,6 +449,11 @@ impl Committer {
         state.versioned.remove(&table_id);
     }
 
+    /// Whether the local changes of table `table_id` keep their versions now.
+    pub fn is_versioned(&self, table_id: u64) -> bool {
+        self.state.lock().versioned.contains_key(&table_id)
+    }
+
     /// Whether the local changes of table `table_id` committed from now on keep their
     /// version as made in `region` (none with `None`). Returns the log's head at the
     /// switch: every local change after it has its version.

@@ -64,7 +64,7 @@ mod stream_log;
 mod tombstones;
 pub mod versions;
 
-pub use tombstones::Collected;
+pub use tombstones::{Collect, Collected};
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -661,6 +661,12 @@ impl Storage {
         self.committer.set_versioned(table_id, schema, region)
     }
 
+    /// Whether the local changes of table `table_id` keep their versions now (see
+    /// [`Storage::set_versioned`]).
+    pub fn is_versioned(&self, table_id: u64) -> bool {
+        self.committer.is_versioned(table_id)
+    }
+
     /// Applies a batch (inline or through the commit thread), releasing `locks` as soon as
     /// it is visible, and returns its ticket once it is durable (at once without fsync).
     async fn commit(&self, batch: Batch, locks: LockSet) -> Result<u64, StorageError> {
@@ -1202,7 +1208,8 @@ mod tests {
         delete(&storage, &table, other.clone()).await;
         let (_, tombstone) = storage.versioned_item(&table, &gone).await.unwrap();
         let made = tombstone.unwrap().time_ms;
-        let all = |before_ms| storage.collect_tombstones(&table, None, before_ms, 100);
+        let all =
+            |before_ms| storage.collect_versions(&table, Collect::Tombstones, None, before_ms, 100);
 
         // Nothing made before the deletes: nothing collected.
         assert_eq!(
@@ -1214,7 +1221,7 @@ mod tests {
         );
         // A page at a time: the first page sees `a` only.
         let first = storage
-            .collect_tombstones(&table, None, u64::MAX, 1)
+            .collect_versions(&table, Collect::Tombstones, None, u64::MAX, 1)
             .await
             .unwrap();
         assert_eq!(first.removed, 1);
@@ -1223,7 +1230,13 @@ mod tests {
             (None, None)
         );
         let rest = storage
-            .collect_tombstones(&table, first.next.as_deref(), u64::MAX, 100)
+            .collect_versions(
+                &table,
+                Collect::Tombstones,
+                first.next.as_deref(),
+                u64::MAX,
+                100,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -1241,6 +1254,22 @@ mod tests {
         let (kept, version) = storage.versioned_item(&table, &live).await.unwrap();
         assert!(kept.is_some() && version.is_some());
         assert_eq!(all(u64::MAX).await.unwrap().removed, 0);
+
+        // Once the table is no longer global, every version goes, and the items stay.
+        storage.set_versioned(1, &table.schema, None);
+        let every = storage
+            .collect_versions(&table, Collect::Every, None, u64::MAX, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            every,
+            Collected {
+                removed: 1,
+                next: None
+            }
+        );
+        let (kept, version) = storage.versioned_item(&table, &live).await.unwrap();
+        assert!(kept.is_some() && version.is_none());
     }
 
     async fn delete(storage: &Storage, table: &TableLayout, key: PrimaryKey) {

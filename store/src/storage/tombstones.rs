@@ -1,7 +1,9 @@
-//! Collecting the tombstones of global tables: the versions deleted items leave behind
-//! (`versions`). A tombstone keeps a write older than the delete, still on its way from
-//! another region, from bringing the item back; once it is older than any such write can
-//! be, it only takes space, and `replication::tombstones` has it removed here.
+//! Collecting item versions (`versions`): the tombstones deleted items of global tables
+//! leave behind, and every version of a table that is no longer global. A tombstone keeps
+//! a write older than the delete, still on its way from another region, from bringing the
+//! item back; once it is older than any such write can be, it only takes space, as do
+//! the versions of a table without replicas. `replication::tombstones` has them removed
+//! here.
 
 use std::ops::Bound;
 
@@ -10,10 +12,19 @@ use super::group_commit::{Batch, Op, Space};
 use super::versions::{Version, VERSIONS_INDEX};
 use super::{keys, Storage, StorageError, TableLayout};
 
-/// What one call of [`Storage::collect_tombstones`] did.
+/// Which versions [`Storage::collect_versions`] removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collect {
+    /// Versions of items that no longer exist (a global table's tombstones).
+    Tombstones,
+    /// Every version, of live items too (a table that is no longer global).
+    Every,
+}
+
+/// What one call of [`Storage::collect_versions`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Collected {
-    /// Tombstones removed.
+    /// Versions removed.
     pub removed: usize,
     /// Where the next page of the table's versions starts (the last version key seen);
     /// `None` when there are no more.
@@ -21,14 +32,15 @@ pub struct Collected {
 }
 
 impl Storage {
-    /// Removes the tombstones among the next `limit` versions of table `table` (in key
-    /// order, after version key `after`) whose writes were made before `before_ms`. Each
-    /// is checked again under its item's lock: a version an item has been written with
-    /// since, or an item written again, is kept. The removal writes no change record: a
-    /// version is replication's bookkeeping, not the table's data.
-    pub async fn collect_tombstones(
+    /// Removes `which` versions among the next `limit` of table `table` (in key order,
+    /// after version key `after`) whose writes were made before `before_ms`. Each is
+    /// checked again under its item's lock: a version an item has been written with since
+    /// is kept, and so is a tombstone whose item was written again. The removal writes no
+    /// change record: a version is replication's bookkeeping, not the table's data.
+    pub async fn collect_versions(
         &self,
         table: &TableLayout,
+        which: Collect,
         after: Option<&[u8]>,
         before_ms: u64,
         limit: usize,
@@ -41,8 +53,11 @@ impl Storage {
         let items = &self.committer.engine.items;
         let mut seen = 0;
         let mut last = None;
-        // (item key, version key, version) of old versions whose items are gone.
+        // (item key, version key, version) of the old versions to remove.
         let mut candidates = Vec::new();
+        let wanted = |item_key: &[u8]| -> Result<bool, StorageError> {
+            Ok(which == Collect::Every || !items.contains_key(item_key).map_err(engine_error)?)
+        };
         for guard in items
             .range((lower, keys::prefix_upper(&prefix)))
             .take(limit)
@@ -52,11 +67,9 @@ impl Storage {
             let version =
                 Version::decode(&value).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
             let item_key = keys::in_index(&key, keys::TABLE_INDEX);
-            // Most old versions belong to items that live on: looked at without a lock,
-            // and only the others locked below.
-            if version.time_ms < before_ms
-                && !items.contains_key(&item_key).map_err(engine_error)?
-            {
+            // Most old tombstone candidates belong to items that live on: looked at
+            // without a lock, and only the others locked below.
+            if version.time_ms < before_ms && wanted(&item_key)? {
                 candidates.push((item_key, key.to_vec(), version));
             }
             last = Some(key.to_vec());
@@ -69,8 +82,7 @@ impl Storage {
         let locks = self.locks.lock(&item_keys).await;
         let mut batch = Batch::default();
         for (item_key, version_key, version) in candidates {
-            let gone = !items.contains_key(&item_key).map_err(engine_error)?;
-            if gone && self.stored_version(&version_key)?.as_ref() == Some(&version) {
+            if wanted(&item_key)? && self.stored_version(&version_key)?.as_ref() == Some(&version) {
                 batch.ops.push(Op::Delete {
                     space: Space::Items,
                     key: version_key,
