@@ -818,6 +818,14 @@ async fn replicated_writes_take_the_replicas_write_capacity() {
         .await;
         assert!(arrived, "big/{i} never arrived");
     }
+    // The replica charges a call's changes once they are all applied: wait for the charge.
+    let away_endpoint = away_store.endpoint();
+    let charged = wait_until(DEADLINE, POLL, || async {
+        metric(&away_endpoint, "store_consumed_write_capacity_units_total").await
+            >= 300.0 * written as f64
+    })
+    .await;
+    assert!(charged, "the replicated writes were not charged");
     // The replica paid for them: its own small write finds no capacity left.
     let small = away
         .put_item()
