@@ -107,6 +107,38 @@ fn replicable_table(
         .stream_specification(stream_of(StreamViewType::NewAndOldImages))
 }
 
+fn capacity(read: i64, write: i64) -> aws_sdk_dynamodb::types::ProvisionedThroughput {
+    aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
+        .read_capacity_units(read)
+        .write_capacity_units(write)
+        .build()
+        .unwrap()
+}
+
+/// Creates a provisioned [`replicable_table`] of `units` with a GSI `by_v` on `v` of
+/// `gsi_units`, and waits for it.
+async fn provisioned_indexed_table(
+    home: &Client,
+    table: &str,
+    (read, write): (i64, i64),
+    (gsi_read, gsi_write): (i64, i64),
+) {
+    use aws_sdk_dynamodb::types::{BillingMode, ScalarAttributeType};
+    ok(replicable_table(home, table)
+        .attribute_definitions(attribute_definition("v", ScalarAttributeType::S))
+        .global_secondary_indexes(
+            gsi_projecting_all("by_v", "v")
+                .provisioned_throughput(capacity(gsi_read, gsi_write))
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(capacity(read, write))
+        .send()
+        .await);
+    wait_table_active(home, table).await;
+}
+
 async fn get(
     client: &Client,
     table: &str,
@@ -131,6 +163,20 @@ async fn put(client: &Client, table: &str, pk: &str, sk: i64, value: &str) {
         .set_item(Some(item(&[("pk", s(pk)), ("sk", n(sk)), ("v", s(value))])))
         .send()
         .await);
+}
+
+/// POSTs `body` to `store`'s internal apply endpoint with the cluster secret, as another
+/// region's store would: the status and the answer's text.
+async fn post_apply(store: &StoreProcess, body: &serde_json::Value) -> (u16, String) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/internal/replication/apply", store.endpoint()))
+        .header("x-dax-cluster-secret", CLUSTER_SECRET)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap_or_default())
 }
 
 async fn delete(client: &Client, table: &str, pk: &str, sk: i64) {
@@ -772,19 +818,13 @@ async fn every_attribute_type_arrives_unchanged() {
 /// writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicated_writes_take_the_replicas_write_capacity() {
-    use aws_sdk_dynamodb::types::{BillingMode, ProvisionedThroughput};
+    use aws_sdk_dynamodb::types::BillingMode;
     let (home_store, away_store) = two_regions();
     let (home, away) = (home_store.client(), away_store.client());
     let table = unique_name("global-capacity");
     ok(replicable_table(&home, &table)
         .billing_mode(BillingMode::Provisioned)
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(1)
-                .write_capacity_units(1)
-                .build()
-                .unwrap(),
-        )
+        .provisioned_throughput(capacity(1, 1))
         .send()
         .await);
     wait_table_active(&home, &table).await;
@@ -920,24 +960,14 @@ async fn tombstones_stop_older_writes_until_their_retention_passes() {
     delete(&home, &table, "gone", 1).await;
 
     // A write from the other region made long before the delete.
-    let http = reqwest::Client::new();
     let older_write = || async {
         let body = json!({"table": table, "from": AWAY, "changes": [{
             "keys": {"pk": {"S": "gone"}, "sk": {"N": "1"}},
             "item": {"pk": {"S": "gone"}, "sk": {"N": "1"}, "v": {"S": "stale"}},
             "time_ms": 1, "region": AWAY}]});
-        let answer = http
-            .post(format!(
-                "{}/internal/replication/apply",
-                home_store.endpoint()
-            ))
-            .header("x-dax-cluster-secret", CLUSTER_SECRET)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status().as_u16(), 200);
-        answer.json::<Value>().await.unwrap()
+        let (status, answer) = post_apply(&home_store, &body).await;
+        assert_eq!(status, 200, "{answer}");
+        serde_json::from_str::<Value>(&answer).unwrap()
     };
     assert_eq!(older_write().await, json!({"applied": 0, "superseded": 1}));
     assert_eq!(get(&home, &table, "gone", 1).await, None);
@@ -958,38 +988,18 @@ async fn tombstones_stop_older_writes_until_their_retention_passes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_keeps_its_own_reads_and_class_through_capacity_changes() {
     use aws_sdk_dynamodb::types::{
-        BillingMode, OnDemandThroughputOverride, ProvisionedThroughput,
-        ProvisionedThroughputOverride, ReplicaGlobalSecondaryIndex, ScalarAttributeType,
-        TableClass, UpdateReplicationGroupMemberAction,
+        BillingMode, OnDemandThroughputOverride, ProvisionedThroughputOverride,
+        ReplicaGlobalSecondaryIndex, TableClass, UpdateReplicationGroupMemberAction,
     };
     let (home_store, away_store) = two_regions();
     let (home, away) = (home_store.client(), away_store.client());
     let table = unique_name("global-overrides");
-    let capacity = |read, write| {
-        ProvisionedThroughput::builder()
-            .read_capacity_units(read)
-            .write_capacity_units(write)
-            .build()
-            .unwrap()
-    };
     let reads = |read| {
         ProvisionedThroughputOverride::builder()
             .read_capacity_units(read)
             .build()
     };
-    ok(replicable_table(&home, &table)
-        .attribute_definitions(attribute_definition("v", ScalarAttributeType::S))
-        .global_secondary_indexes(
-            gsi_projecting_all("by_v", "v")
-                .provisioned_throughput(capacity(4, 2))
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::Provisioned)
-        .provisioned_throughput(capacity(10, 5))
-        .send()
-        .await);
-    wait_table_active(&home, &table).await;
+    provisioned_indexed_table(&home, &table, (10, 5), (4, 2)).await;
     let create = CreateReplicationGroupMemberAction::builder()
         .region_name(AWAY)
         .provisioned_throughput_override(reads(7))
@@ -1200,4 +1210,43 @@ async fn a_table_no_longer_global_drops_its_item_versions() {
     for sk in 0..3 {
         assert!(get(&home, &table, "kept", sk).await.is_some());
     }
+}
+
+/// A replica whose GSI is out of write capacity holds replicated writes back, as it does
+/// when its table is: the sender backs off and retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replicas_gsi_out_of_write_capacity_holds_replicated_writes_back() {
+    use integration_tests::serde_json::json;
+    let (home_store, away_store) = two_regions();
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = unique_name("global-gsi-capacity");
+    provisioned_indexed_table(&home, &table, (1_000, 1_000), (1, 1)).await;
+    add_replicas(&home, &table, &[AWAY]).await;
+    wait_table_active(&away, &table).await;
+
+    // A change from the other region, reaching the index.
+    let change = |sk: i64| {
+        json!({"table": table, "from": HOME, "changes": [{
+            "keys": {"pk": {"S": "x"}, "sk": {"N": sk.to_string()}},
+            "item": {"pk": {"S": "x"}, "sk": {"N": sk.to_string()}, "v": {"S": "y"}},
+            "time_ms": 1, "region": HOME}]})
+    };
+    let (status, answer) = post_apply(&away_store, &change(1)).await;
+    assert_eq!(status, 200, "{answer}");
+    // A large indexed item written in the replica's region leaves its GSI in debt (its
+    // table has capacity to spare): the next change from the other region must wait.
+    ok(away
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(item(&[
+            ("pk", s("local")),
+            ("sk", n(0)),
+            ("v", s("indexed")),
+            ("d", s(&"x".repeat(300 * 1024))),
+        ])))
+        .send()
+        .await);
+    let (status, answer) = post_apply(&away_store, &change(2)).await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(get(&away, &table, "x", 2).await.is_none());
 }

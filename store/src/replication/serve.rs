@@ -270,8 +270,16 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
     }
     // Replicated writes take the table's write capacity here, as in DynamoDB: with none
     // left the sender backs off and retries, and replication lags rather than this
-    // region's own writes failing for good.
-    if crate::throttle::admit_write(&table).is_err() {
+    // region's own writes failing for good. So do its GSIs': which ones a change reaches
+    // is known only as it applies, so a GSI out of capacity holds back the whole call.
+    let gsis: Vec<(String, f64)> = table
+        .global_indexes
+        .iter()
+        .map(|i| (i.name.clone(), 0.0))
+        .collect();
+    let admitted = crate::throttle::admit_write(&table)
+        .and_then(|()| crate::throttle::admit_index_writes(&table, &gsis));
+    if admitted.is_err() {
         return Err((
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
