@@ -181,6 +181,8 @@ async fn update_overrides(
 
 async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableMeta>, ApiError> {
     let gone = find(table, region)?;
+    // A replica removed while CREATING never finishes its copy.
+    super::set_copy_progress(table, region, None);
     let request = json!({"table": table.name()});
     match peer::call::<_, Value>(app, &endpoint(app, &gone), "delete", &request).await {
         // Already gone there (deleted by hand, or an earlier attempt got this far).
