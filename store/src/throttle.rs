@@ -32,7 +32,8 @@
 //! `crate::metrics` (whole units; fractions carry over to the next charge); the item-level
 //! admissions and charges (`admit_item_*`, `charge_item_*`) tell Contributor Insights
 //! (`crate::contributors`) the key as well, so call sites meter in one call; and
-//! [`run_stats`] publishes each table's stored bytes and item count as gauges.
+//! [`run_stats`] publishes each table's stored bytes and item count as gauges, and raises
+//! on-demand tables' warm throughput to their busiest second.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -43,7 +44,7 @@ use shared::model::PrimaryKey;
 use shared::wire::error::{ApiError, CancellationReason, ErrorCode, ThrottlingReason};
 
 use crate::app::App;
-use crate::catalog::{BillingMode, TableMeta};
+use crate::catalog::{warm, BillingMode, TableMeta};
 use crate::metrics::{
     CONSUMED_READ_UNITS_TOTAL as READ_UNITS_TOTAL, CONSUMED_WRITE_UNITS_TOTAL as WRITE_UNITS_TOTAL,
     TABLE_ITEMS, TABLE_SIZE_BYTES, THROTTLED_REQUESTS_TOTAL as THROTTLED_TOTAL,
@@ -143,8 +144,61 @@ type BucketKey = (String, Option<String>, Kind);
 #[derive(Default)]
 struct Registry {
     buckets: Mutex<HashMap<BucketKey, Bucket>>,
-    /// Fractions of a unit not yet counted on the Prometheus counters, by (table, kind).
-    metered: Mutex<HashMap<(String, Kind), f64>>,
+    /// What each table consumed, by (table, kind): fractions of a unit not yet counted on
+    /// the Prometheus counters, and its busiest second.
+    metered: Mutex<HashMap<(String, Kind), Usage>>,
+}
+
+/// A table's consumption of one kind.
+#[derive(Default)]
+struct Usage {
+    /// Units not yet counted on the Prometheus counter (less than one).
+    pending: f64,
+    /// The second (since the process started) `this_second` counts.
+    second: u64,
+    /// Units the table itself (not its GSIs) consumed in that second.
+    this_second: f64,
+    /// The most it consumed in a second that has passed, since [`busiest_seconds`] last
+    /// took it.
+    busiest: f64,
+}
+
+impl Usage {
+    /// Counts `own` units of the table's own consumed in second `second`.
+    fn count(&mut self, own: f64, second: u64) {
+        if second != self.second {
+            self.busiest = self.busiest.max(self.this_second);
+            self.this_second = 0.0;
+            self.second = second;
+        }
+        self.this_second += own;
+    }
+}
+
+/// Seconds since the first call: the clock `Usage` counts seconds by.
+fn second_of(now: Instant) -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    now.saturating_duration_since(*START.get_or_init(Instant::now))
+        .as_secs()
+}
+
+/// Each table's busiest second (its own units, GSIs aside) of reads and of writes since
+/// the last call, by table id (UUID); seconds not yet over are left for the next call.
+pub fn busiest_seconds() -> HashMap<String, (f64, f64)> {
+    let mut out: HashMap<String, (f64, f64)> = HashMap::new();
+    let current = second_of(Instant::now());
+    for ((uuid, kind), usage) in registry().metered.lock().iter_mut() {
+        if usage.second != current {
+            usage.count(0.0, current);
+        }
+        let busiest = std::mem::take(&mut usage.busiest);
+        let entry = out.entry(uuid.clone()).or_default();
+        match kind {
+            Kind::Read => entry.0 = busiest,
+            Kind::Write => entry.1 = busiest,
+        }
+    }
+    out
 }
 
 fn registry() -> &'static Registry {
@@ -263,7 +317,8 @@ pub fn admit_transaction(admissions: Vec<Result<(), ApiError>>) -> Result<(), Ap
 pub fn charge_read(table: &TableMeta, gsi: Option<&str>, units: f64) {
     let now = Instant::now();
     with_bucket(table, gsi, Kind::Read, now, |b| b.take(units, now));
-    meter(table, Kind::Read, units);
+    let own = if gsi.is_none() { units } else { 0.0 };
+    meter(table, Kind::Read, units, own, now);
 }
 
 /// Charges a write: `table_units` to the table (LSI writes included), and each GSI's
@@ -276,7 +331,7 @@ pub fn charge_write(table: &TableMeta, table_units: f64, gsi_units: &[(String, f
         with_bucket(table, Some(name), Kind::Write, now, |b| b.take(*units, now));
         total += units;
     }
-    meter(table, Kind::Write, total);
+    meter(table, Kind::Write, total, table_units, now);
 }
 
 /// Admits a read of the item `key` of the table, or refuses it; a refusal also counts for
@@ -331,19 +386,19 @@ pub fn failed_write(
     failure.into_api_error()
 }
 
-/// Adds units to the table's Prometheus counter, carrying fractions over.
-fn meter(table: &TableMeta, kind: Kind, units: f64) {
+/// Adds `units` to the table's Prometheus counter, carrying fractions over, and the
+/// table's `own` part of them (its GSIs' aside) to its second at `now`.
+fn meter(table: &TableMeta, kind: Kind, units: f64, own: f64, now: Instant) {
     if units.is_nan() || units <= 0.0 {
         return;
     }
     let whole = {
         let mut metered = registry().metered.lock();
-        let pending = metered
-            .entry((table.table_uuid.clone(), kind))
-            .or_insert(0.0);
-        *pending += units;
-        let whole = pending.floor();
-        *pending -= whole;
+        let usage = metered.entry((table.table_uuid.clone(), kind)).or_default();
+        usage.count(own, second_of(now));
+        usage.pending += units;
+        let whole = usage.pending.floor();
+        usage.pending -= whole;
         whole
     };
     if whole >= 1.0 {
@@ -415,6 +470,7 @@ pub async fn run_stats(app: Arc<App>) {
             .metered
             .lock()
             .retain(|(uuid, _), _| live.contains_key(uuid.as_str()));
+        raise_warm_throughput(&app, &tables).await;
         for table in &tables {
             let stats = app.storage.table_stats(table.table_id());
             let name = table.name().to_string();
@@ -424,9 +480,51 @@ pub async fn run_stats(app: Arc<App>) {
     }
 }
 
+/// Raises the warm throughput of each on-demand table to its busiest second since the last
+/// call, as DynamoDB raises it as use grows (`catalog::warm`); provisioned tables' follows
+/// their capacity already.
+async fn raise_warm_throughput(app: &App, tables: &[Arc<TableMeta>]) {
+    let busiest = busiest_seconds();
+    let cap = app.config.quotas.table_max;
+    for table in tables {
+        if table.billing_mode != BillingMode::PayPerRequest {
+            continue;
+        }
+        let Some(&used) = busiest.get(&table.table_uuid) else {
+            continue;
+        };
+        if warm::raised_by_use(table.warm_throughput(), used, cap).is_none() {
+            continue;
+        }
+        let raised = app
+            .catalog
+            .update(&app.storage, table.name(), |t| {
+                if let Some(next) = warm::raised_by_use(t.warm_throughput(), used, cap) {
+                    t.warm = Some(next);
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = raised {
+            tracing::warn!(table = %table.name(), error = ?e, "cannot raise warm throughput");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_keeps_the_busiest_second_that_has_passed() {
+        let mut usage = Usage::default();
+        usage.count(5.0, 1);
+        usage.count(7.0, 1);
+        usage.count(3.0, 2);
+        assert_eq!((usage.busiest, usage.this_second), (12.0, 3.0));
+        usage.count(1.0, 4);
+        assert_eq!((usage.busiest, usage.this_second), (12.0, 1.0));
+    }
 
     fn provisioned(rate: f64) -> Limit {
         Limit {

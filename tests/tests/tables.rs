@@ -305,6 +305,52 @@ async fn describe_limits_and_endpoints() {
     assert!(!endpoints.endpoints()[0].address().is_empty());
 }
 
+#[tokio::test]
+async fn on_demand_use_raises_warm_throughput_to_its_busiest_second() {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let name = unique_name("warm-use");
+    create_hash_table(&ddb, &name).await;
+    let write_units = |ddb: aws_sdk_dynamodb::Client| {
+        let name = name.clone();
+        async move {
+            let described = ok(ddb.describe_table().table_name(&name).send().await);
+            let warm = described.table.unwrap().warm_throughput.unwrap();
+            warm.write_units_per_second.unwrap()
+        }
+    };
+    assert_eq!(write_units(ddb.clone()).await, 4_000);
+    // 25 items of 390 KB in one call: ~9,750 write units in one second.
+    let large = "x".repeat(390 * 1024);
+    let puts: Vec<WriteRequest> = (0..25)
+        .map(|i| {
+            let put = PutRequest::builder()
+                .set_item(Some(item(&[("pk", s(&format!("k{i}"))), ("v", s(&large))])))
+                .build()
+                .unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    let written = ok(ddb
+        .batch_write_item()
+        .request_items(&name, puts)
+        .send()
+        .await);
+    assert!(written.unprocessed_items().is_none_or(|u| u.is_empty()));
+    let raised = wait_until(
+        std::time::Duration::from_secs(20),
+        std::time::Duration::from_millis(200),
+        || async { write_units(ddb.clone()).await >= 9_000 },
+    )
+    .await;
+    assert!(
+        raised,
+        "warm writes stayed at {}",
+        write_units(ddb.clone()).await
+    );
+}
+
 /// A provisioned table of `read`/`write` units keyed by `pk`, with a GSI of `gsi` units if
 /// given.
 async fn create_provisioned(

@@ -5,7 +5,8 @@
 //! it, and CreateTable or UpdateTable can raise it ahead of a peak ("pre-warming"); it
 //! never goes down. This store has no partitions to split, so the value is bookkeeping
 //! that DescribeTable reports and that templates setting it (CDK, CloudFormation) find as
-//! they set it. Nothing throttles on it.
+//! they set it. Nothing throttles on it. Use raises an on-demand table's to its busiest
+//! second (`throttle::run_stats`, [`raised_by_use`]).
 
 use serde::{Deserialize, Serialize};
 use shared::wire::error::ApiError;
@@ -46,6 +47,18 @@ impl Warm {
             status: "ACTIVE".to_string(),
         }
     }
+}
+
+/// What a table that can take `current` can take at once after a second in which it took
+/// `read` and `write` units, up to `cap` each (the per-table quota); `None` if that is
+/// no more than `current`.
+pub fn raised_by_use(current: Warm, (read, write): (f64, f64), cap: i64) -> Option<Warm> {
+    let raise = |now: i64, used: f64| now.max((used.ceil() as i64).min(cap));
+    let next = Warm {
+        read: raise(current.read, read),
+        write: raise(current.write, write),
+    };
+    (next != current).then_some(next)
 }
 
 /// The warm throughput `asked` raises `current` to; `what` names the table or index in
@@ -110,5 +123,24 @@ mod tests {
         for bad in [asked(Some(100), None), asked(None, Some(0))] {
             assert!(raise(raised, &bad, "table t").is_err());
         }
+    }
+
+    #[test]
+    fn use_raises_warm_throughput_up_to_the_quota_and_never_lowers_it() {
+        assert_eq!(raised_by_use(INITIAL, (100.0, 3_999.5), 40_000), None);
+        assert_eq!(
+            raised_by_use(INITIAL, (100.0, 9_750.2), 40_000),
+            Some(Warm {
+                read: 12_000,
+                write: 9_751
+            })
+        );
+        assert_eq!(
+            raised_by_use(INITIAL, (55_000.0, 0.0), 40_000),
+            Some(Warm {
+                read: 40_000,
+                write: 4_000
+            })
+        );
     }
 }
