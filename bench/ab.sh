@@ -53,14 +53,14 @@ for c in $CONNS; do
   median "$OUT/A-c$c.json" "$OUT/A-c$c"
   median "$OUT/B-c$c.json" "$OUT/B-c$c"
   a=$(rate "$OUT/A-c$c.json") b=$(rate "$OUT/B-c$c.json")
-  echo "| $c | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }') |"
+  echo "| $c | $a | $b | $(ratio "$a" "$b") |"
 done
 echo
 for s in A B; do
   pid=${s}_PID start=${s}_TICKS
   ticks=$(($(cpu_ticks "${!pid}") - ${!start}))
-  ops=$(jq -s 'map(.total_ops) | add' "$OUT/$s"-c*-r*.json)
-  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$ops" -v s="$s" -v op="$OP" \
-    'BEGIN { printf "%s: %.1f s of CPU for %d %s (after the preload): %.1f us each\n", s, t / hz, n, op, t / hz / n * 1e6 }'
+  ops=$(total_ops "$OUT/$s"-c*-r*.json)
+  seconds=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }')
+  echo "$s: $seconds s of CPU for $ops $OP (after the preload): $(us_per_op "$ticks" "$ops") us each"
   curl -s "${!s}/metrics" | grep '^store_disk_bytes' | sed "s/^/$s: /"
 done

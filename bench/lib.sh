@@ -104,6 +104,17 @@ rate() { jq .ops_per_sec "$1" | xargs printf '%.0f'; }
 # cpu_ticks PID: utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# ratio A B: B / A, to two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
+
+# total_ops JSON...: the operations the runs of these reports made, together.
+total_ops() { jq -s 'map(.total_ops) | add' "$@"; }
+
+# us_per_op TICKS OPS: CPU microseconds per operation, from clock ticks.
+us_per_op() {
+  awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN { printf "%.1f", t / hz / n * 1e6 }'
+}
+
 # row LABEL CONNS JSON CEILING_JSON [SIZED_CEILING_JSON]: one markdown table row, with the
 # ratios to the small-body ceiling and (when given) to the same-size-body ceiling.
 row() {

@@ -103,8 +103,8 @@ echo
 cpu_per_put() {
   local ticks ops
   ticks=$(cat "$OUT/$1-c$2"-r*.ticks | awk '{ s += $1 } END { print s }')
-  ops=$(jq -s 'map(.total_ops) | add' "$OUT/$1-c$2"-r*.json)
-  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$ops" 'BEGIN { printf "%.1f", t / hz / n * 1e6 }'
+  ops=$(total_ops "$OUT/$1-c$2"-r*.json)
+  us_per_op "$ticks" "$ops"
 }
 echo "| conns | regional puts/s | global puts/s | global / regional | home CPU per put, regional / global (us) | largest lag seen (s) | caught up after the run (s) |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"
@@ -117,7 +117,7 @@ for c in $CONNS; do
   base=${chosen%.json}
   most=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { printf "%.2f", m }' "$base.lag")
   catchup=$(awk '{ printf "%.2f", $1 }' "$base.catchup")
-  echo "| $c | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }') | $(cpu_per_put regional "$c") / $(cpu_per_put global "$c") | $most | $catchup |"
+  echo "| $c | $a | $b | $(ratio "$a" "$b") | $(cpu_per_put regional "$c") / $(cpu_per_put global "$c") | $most | $catchup |"
 done
 shipped=$(curl -s "$HOME_URL/metrics" | awk '/^store_replication_changes_shipped_total\{/ { s += $2 } END { print s + 0 }')
 applied=$(curl -s "$AWAY/metrics" | awk '/^store_replication_changes_applied_total\{/ { s += $2 } END { print s + 0 }')
