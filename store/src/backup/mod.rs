@@ -283,14 +283,14 @@ fn encoded_chunks(
 
 /// Hands a blocking reader's entries (items, or changed items) to an async consumer
 /// [`CHUNK`] at a time, each chunk sealed by `seal` (passed on as it is, or encoded).
-pub(crate) struct Chunker<E, T> {
+struct Chunker<E, T> {
     tx: tokio::sync::mpsc::Sender<Result<T, ApiError>>,
     chunk: Vec<E>,
     seal: fn(Vec<E>) -> Result<T, ApiError>,
 }
 
 impl<E, T> Chunker<E, T> {
-    pub(crate) fn new(
+    fn new(
         tx: tokio::sync::mpsc::Sender<Result<T, ApiError>>,
         seal: fn(Vec<E>) -> Result<T, ApiError>,
     ) -> Chunker<E, T> {
@@ -302,7 +302,7 @@ impl<E, T> Chunker<E, T> {
     }
 
     /// Adds an entry; false once the consumer is gone (the reader then stops).
-    pub(crate) fn push(&mut self, entry: E) -> bool {
+    fn push(&mut self, entry: E) -> bool {
         self.chunk.push(entry);
         if self.chunk.len() < CHUNK {
             return true;
@@ -312,14 +312,14 @@ impl<E, T> Chunker<E, T> {
     }
 
     /// Sends what is left.
-    pub(crate) fn finish(self) {
+    fn finish(self) {
         if !self.chunk.is_empty() {
             let _ = self.tx.blocking_send((self.seal)(self.chunk));
         }
     }
 
     /// Ends the stream with an error.
-    pub(crate) fn fail(self, error: ApiError) {
+    fn fail(self, error: ApiError) {
         let _ = self.tx.blocking_send(Err(error));
     }
 }
@@ -526,7 +526,7 @@ pub type ItemChunks = tokio::sync::mpsc::Receiver<Result<Vec<Item>, ApiError>>;
 
 /// About the most image bytes (DynamoDB item sizes) one pass of a point-in-time read or of
 /// an incremental export's read holds: decoded, they take a few times that in memory.
-pub(crate) const PASS_BUDGET_BYTES: usize = 64 << 20;
+const PASS_BUDGET_BYTES: usize = 64 << 20;
 /// The most passes such a read makes (each reads the table's log window again).
 const MAX_PASSES: u32 = 256;
 
@@ -585,28 +585,10 @@ async fn items_at_within(
             return;
         }
         for (s, snapshot) in (0..passes).zip(snapshots) {
-            let mut undone = match undo_map(&storage, &layout, at_ms, segment(s)) {
-                Ok(undone) => undone,
+            match items_of_segment(&storage, &layout, at_ms, segment(s), snapshot, &mut out) {
+                Ok(true) => {}
+                Ok(false) => return,
                 Err(e) => return out.fail(e),
-            };
-            for item in snapshot {
-                let item = match item.and_then(|i| i.decode()) {
-                    Ok(item) => item,
-                    Err(e) => return out.fail(internal(e)),
-                };
-                let at_t = match undone.remove(&key_text(&layout, &item)) {
-                    Some(then) => then,
-                    None => Some(item),
-                };
-                if at_t.is_some_and(|item| !out.push(item)) {
-                    return;
-                }
-            }
-            // Keys deleted since T are not in the snapshot: their old images are.
-            for item in undone.into_values().flatten() {
-                if !out.push(item) {
-                    return;
-                }
             }
         }
         out.finish();
@@ -618,10 +600,41 @@ async fn items_at_within(
     Ok(rx)
 }
 
+/// Streams one segment of a point-in-time read (all of it with `None`): the items of its
+/// `snapshot` with the changes since `at_ms` undone, then the keys deleted since. False
+/// once the consumer is gone.
+fn items_of_segment(
+    storage: &crate::storage::Storage,
+    layout: &TableLayout,
+    at_ms: u64,
+    segment: Option<(u32, u32)>,
+    snapshot: crate::storage::ItemIter<'_>,
+    out: &mut Chunker<Item, Vec<Item>>,
+) -> Result<bool, ApiError> {
+    let mut undone = undo_map(storage, layout, at_ms, segment)?;
+    for item in snapshot {
+        let item = item.and_then(|i| i.decode()).map_err(internal)?;
+        let at_t = match undone.remove(&key_text(layout, &item)) {
+            Some(then) => then,
+            None => Some(item),
+        };
+        if at_t.is_some_and(|item| !out.push(item)) {
+            return Ok(false);
+        }
+    }
+    // Keys deleted since T are not in the snapshot: their old images are.
+    for item in undone.into_values().flatten() {
+        if !out.push(item) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// How many passes keep what each pass holds within `budget` bytes: `size` of every
 /// change in the window (`(from_ms, to_ms)`), summed (a key changed twice counts twice),
 /// over the budget.
-pub(crate) fn passes_within(
+fn passes_within(
     storage: &crate::storage::Storage,
     layout: &TableLayout,
     window: (u64, u64),
@@ -639,13 +652,13 @@ pub(crate) fn passes_within(
 
 /// The segment of the table's partition hashes pass `pass` of `passes` reads (`None`: one
 /// pass reads everything).
-pub(crate) fn pass_segment(pass: u32, passes: u32) -> Option<(u32, u32)> {
+fn pass_segment(pass: u32, passes: u32) -> Option<(u32, u32)> {
     (passes > 1).then_some((pass, passes))
 }
 
 /// Whether an item's key attributes `keys` fall in `segment` of the table's partition
 /// hashes (any, without one): how a pass keeps to its segment of the log's changes.
-pub(crate) fn in_segment(layout: &TableLayout, segment: Option<(u32, u32)>, keys: &Item) -> bool {
+fn in_segment(layout: &TableLayout, segment: Option<(u32, u32)>, keys: &Item) -> bool {
     let Some((lo, hi)) = segment.and_then(|(s, total)| keys::segment_hash_range(s, total)) else {
         return segment.is_none();
     };

@@ -204,8 +204,9 @@ impl Worker {
     }
 
     /// Brings a replica that missed changes (the log's retention trimmed them before they
-    /// were shipped) back in line: every item again, and every delete since the table had
-    /// replicas. The replica keeps whichever of its version and the shipped one is newer.
+    /// were shipped) back in line: every item again, and every delete whose tombstone is
+    /// still kept (`super::tombstones`). The replica keeps whichever of its version and the
+    /// shipped one is newer.
     async fn resync(&self) {
         self.copy(Copied::Items).await;
         self.copy(Copied::Deletes).await;
