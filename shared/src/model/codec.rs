@@ -2,9 +2,7 @@
 //!
 //! Versioned by a leading byte so that later layouts can still read old data.
 //!
-//! Layout of version 1: `0x01`, then the item as a map. Version 2 is the same layout, for
-//! an item none of whose text (attribute names, S and SS values) needs escaping in JSON:
-//! rendering it copies its strings as they are. A number never needs escaping. A map is a LEB128 varint entry
+//! Layout of version 1: `0x01`, then the item as a map. A map is a LEB128 varint entry
 //! count, then per entry the name (varint length + UTF-8) and the value. A value is one tag
 //! byte and its payload:
 //!
@@ -18,6 +16,10 @@
 //! | 6 | M | map |
 //! | 7 | L | varint count + values |
 //! | 8 / 9 / 10 | SS / NS / BS | varint count + (varint length + bytes) per element |
+//!
+//! Version 2 (`0x02`) is the same layout, for an item none of whose text (attribute
+//! names, S and SS values; numbers never do) needs escaping in JSON: rendering it copies
+//! its strings as they are.
 //!
 //! Decoding trusts nothing: every length is bounds-checked, strings are UTF-8-checked,
 //! numbers re-validated, nesting is capped at [`MAX_DECODE_DEPTH`] and counts never
@@ -362,12 +364,7 @@ impl Reader<'_> {
 
     /// A string (a name, an S, N or set element) as a JSON string.
     fn text_json(&mut self, out: &mut Vec<u8>) -> Option<()> {
-        let text = self.bytes()?;
-        if self.clean {
-            json_out::write_clean_str(out, text);
-        } else {
-            json_out::write_str_bytes(out, text);
-        }
+        json_out::write_str_bytes(out, self.bytes()?, self.clean);
         Some(())
     }
 

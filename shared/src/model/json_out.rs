@@ -639,24 +639,21 @@ fn write_escape(out: &mut Vec<u8>, byte: u8) {
 
 /// Appends `s` as a quoted JSON string, escaped exactly as serde_json escapes it.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    write_str_bytes(out, s.as_bytes());
+    write_str_bytes(out, s.as_bytes(), false);
 }
 
 /// [`write_str`] of text already known to be UTF-8, given as bytes (the escaping looks at
-/// bytes only: everything from 0x80 up is copied as it is).
-pub(crate) fn write_str_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+/// bytes only: everything from 0x80 up is copied as it is). Text known to need no
+/// escaping (`clean`: nothing below 0x20, no `"` or `\`) is copied between the quotes
+/// without being looked at.
+pub(crate) fn write_str_bytes(out: &mut Vec<u8>, bytes: &[u8], clean: bool) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    escape_into(out, bytes);
-    out.push(b'"');
-}
-
-/// [`write_str`] of text known to need no escaping (nothing below 0x20, no `"` or `\`),
-/// given as bytes: copied between the quotes as it is.
-pub(crate) fn write_clean_str(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    out.extend_from_slice(bytes);
+    if clean {
+        out.extend_from_slice(bytes);
+    } else {
+        escape_into(out, bytes);
+    }
     out.push(b'"');
 }
 
