@@ -97,6 +97,11 @@ pub struct Args {
     /// should come through without a deleted item reappearing.
     #[arg(long, env = "STORE_TOMBSTONE_RETENTION", default_value_t = 86_400)]
     pub tombstone_retention: u64,
+    /// The most tables the store may hold (DynamoDB's tables-per-region quota): a
+    /// CreateTable, restore, import or new replica past it is refused with
+    /// LimitExceededException. DynamoDB's default; raise it as a quota increase would.
+    #[arg(long, env = "STORE_MAX_TABLES", default_value_t = crate::catalog::quota::DEFAULT.tables)]
+    pub max_tables: usize,
     /// The most read (and write) capacity units one table or GSI may have provisioned, and
     /// the highest on-demand maximum or warm throughput it may ask for (DescribeLimits'
     /// TableMax*CapacityUnits). DynamoDB's default; raise it as a quota increase would.
@@ -188,6 +193,9 @@ impl Config {
         if region_endpoints.iter().any(|m| m.region == args.region) {
             return Err("--region-endpoints names this store's own --region".into());
         }
+        if args.max_tables < 1 {
+            return Err("--max-tables must be at least 1".into());
+        }
         if args.table_max_capacity_units < 1 || args.account_max_capacity_units < 1 {
             return Err(
                 "--table-max-capacity-units and --account-max-capacity-units must be at least 1"
@@ -232,6 +240,7 @@ impl Config {
                 None => None,
             },
             quotas: crate::catalog::quota::Quotas {
+                tables: args.max_tables,
                 table_max: args.table_max_capacity_units,
                 account_max: args.account_max_capacity_units,
             },

@@ -498,6 +498,47 @@ async fn quotas_come_from_flags_and_describe_limits_reports_them() {
 }
 
 #[tokio::test]
+async fn tables_past_the_table_count_quota_are_refused_until_one_is_deleted() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![("STORE_MAX_TABLES".into(), "2".into())],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    ok(create_provisioned(&ddb, "first", (5, 5), None).await);
+    ok(create_provisioned(&ddb, "second", (5, 5), None).await);
+    let full = "Subscriber limit exceeded: There is a limit of 2 tables per subscriber";
+    assert_api_error(
+        create_provisioned(&ddb, "third", (5, 5), None).await,
+        "LimitExceededException",
+        Some(full),
+    );
+    // A restore makes a table too, and meets the same quota.
+    let backup = ok(ddb
+        .create_backup()
+        .table_name("first")
+        .backup_name("before-the-quota")
+        .send()
+        .await);
+    let backup_arn = backup
+        .backup_details()
+        .map(|d| d.backup_arn().to_string())
+        .unwrap();
+    assert_api_error(
+        ddb.restore_table_from_backup()
+            .target_table_name("restored")
+            .backup_arn(&backup_arn)
+            .send()
+            .await,
+        "LimitExceededException",
+        Some(full),
+    );
+    let names = ok(ddb.list_tables().send().await);
+    assert_eq!(names.table_names(), ["first", "second"]);
+    ok(ddb.delete_table().table_name("second").send().await);
+    ok(create_provisioned(&ddb, "third", (5, 5), None).await);
+}
+
+#[tokio::test]
 async fn create_table_validation_errors() {
     let store = StoreProcess::spawn();
     let ddb = store.client();

@@ -210,11 +210,15 @@ impl Catalog {
         build: impl FnOnce(u64) -> TableMeta,
     ) -> Result<Arc<TableMeta>, ApiError> {
         let _guard = self.ddl.lock().await;
-        if self.tables.read().contains_key(name) {
-            return Err(ApiError::new(
-                ErrorCode::ResourceInUseException,
-                format!("Table already exists: {name}"),
-            ));
+        {
+            let tables = self.tables.read();
+            if tables.contains_key(name) {
+                return Err(ApiError::new(
+                    ErrorCode::ResourceInUseException,
+                    format!("Table already exists: {name}"),
+                ));
+            }
+            self.quotas.check_table_count(tables.len())?;
         }
         let id = *self.next_id.lock();
         let next = id.saturating_add(1);

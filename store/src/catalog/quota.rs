@@ -1,6 +1,7 @@
-//! The account's throughput quotas, as DescribeLimits reports them: the most provisioned
-//! capacity one table or GSI may have, the most all tables together may reserve, and the
-//! highest on-demand maximum or warm throughput a table or GSI may ask for.
+//! The account's quotas: how many tables it may have, and its throughput quotas, as
+//! DescribeLimits reports them: the most provisioned capacity one table or GSI may have,
+//! the most all tables together may reserve, and the highest on-demand maximum or warm
+//! throughput a table or GSI may ask for.
 //!
 //! DynamoDB refuses a CreateTable or UpdateTable past a quota with LimitExceededException.
 //! The catalog checks every definition it is about to keep, so the same rule covers
@@ -15,13 +16,18 @@ use super::warm::Warm;
 
 /// The quotas DynamoDB applies by default.
 pub const DEFAULT: Quotas = Quotas {
+    tables: 2_500,
     table_max: 40_000,
     account_max: 80_000,
 };
 
-/// Capacity-unit quotas (the same for reads and writes, as DynamoDB's defaults are).
+/// The table-count quota, and capacity-unit quotas (the same for reads and writes, as
+/// DynamoDB's defaults are).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quotas {
+    /// The most tables the store may hold (DynamoDB's tables-per-region quota), counting
+    /// those still being created by an import or a restore.
+    pub tables: usize,
     /// The most read (and write) capacity units one table or GSI may have provisioned, and
     /// the highest on-demand maximum or warm throughput it may ask for.
     pub table_max: i64,
@@ -57,6 +63,17 @@ struct Asked {
 }
 
 impl Quotas {
+    /// Refuses a new table when the store already holds `existing` and the quota is full.
+    pub fn check_table_count(&self, existing: usize) -> Result<(), ApiError> {
+        if existing < self.tables {
+            return Ok(());
+        }
+        Err(limit_exceeded(format!(
+            "Subscriber limit exceeded: There is a limit of {} tables per subscriber",
+            self.tables
+        )))
+    }
+
     /// Refuses `next`, the definition a change would keep for a table that was `current`
     /// (`None` for a new table), if it raises anything past a quota; `others` are every
     /// other table of the store, `region` names this one in the messages.
@@ -319,8 +336,24 @@ mod tests {
     }
 
     #[test]
+    fn a_new_table_past_the_table_count_is_refused() {
+        let q = Quotas {
+            tables: 3,
+            ..DEFAULT
+        };
+        assert!(q.check_table_count(0).is_ok());
+        assert!(q.check_table_count(2).is_ok());
+        assert_eq!(
+            message(q.check_table_count(3)),
+            "Subscriber limit exceeded: There is a limit of 3 tables per subscriber"
+        );
+        assert!(q.check_table_count(4).is_err());
+    }
+
+    #[test]
     fn only_a_value_that_goes_up_is_checked() {
         let q = Quotas {
+            tables: 10,
             table_max: 100,
             account_max: 150,
         };
