@@ -435,40 +435,8 @@ impl Storage {
         if index_id == keys::TABLE_INDEX {
             return Ok(());
         }
-        let prefix = keys::table_prefix(table_id, index_id);
-        let upper = keys::prefix_upper(&prefix);
-        let mut lower = Bound::Included(prefix.to_vec());
-        loop {
-            let mut chunk = Vec::with_capacity(BACKFILL_CHUNK * 4);
-            for guard in self
-                .committer
-                .engine
-                .items
-                .range::<Vec<u8>, _>((lower.clone(), upper.clone()))
-                .take(BACKFILL_CHUNK * 4)
-            {
-                chunk.push(guard.key().map_err(engine_error)?.to_vec());
-            }
-            let Some(last) = chunk.last() else {
-                return Ok(());
-            };
-            lower = Bound::Excluded(last.clone());
-            let ops = chunk
-                .into_iter()
-                .map(|key| Op::Delete {
-                    space: Space::Items,
-                    key,
-                })
-                .collect();
-            self.commit(
-                Batch {
-                    ops,
-                    ..Batch::default()
-                },
-                Vec::new(),
-            )
-            .await?;
-        }
+        self.delete_prefix(&keys::table_prefix(table_id, index_id))
+            .await
     }
 
     /// Number of entries and their total size in one index (a full pass over its keys;

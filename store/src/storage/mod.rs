@@ -831,8 +831,16 @@ impl Storage {
     /// durable. The table must receive no writes meanwhile (the catalog has dropped it).
     /// Covers every index of the table (all index ids under its table id).
     pub async fn drop_table_data(&self, table_id: u64) -> Result<(), StorageError> {
-        let prefix = table_id.to_be_bytes();
-        let upper = keys::prefix_upper(&prefix);
+        self.delete_prefix(&table_id.to_be_bytes()).await?;
+        self.committer.forget_table(table_id);
+        Ok(())
+    }
+
+    /// Deletes every items-keyspace key under `prefix`, in chunks, writing no change
+    /// records. Each chunk is durable before the next is read: a crash midway leaves a
+    /// shorter range for the caller to delete again.
+    async fn delete_prefix(&self, prefix: &[u8]) -> Result<(), StorageError> {
+        let upper = keys::prefix_upper(prefix);
         let mut lower = Bound::Included(prefix.to_vec());
         loop {
             let mut chunk = Vec::with_capacity(DROP_CHUNK);
@@ -845,7 +853,9 @@ impl Storage {
             {
                 chunk.push(guard.key().map_err(engine_error)?.to_vec());
             }
-            let Some(last) = chunk.last() else { break };
+            let Some(last) = chunk.last() else {
+                return Ok(());
+            };
             lower = Bound::Excluded(last.clone());
             let ops = chunk
                 .into_iter()
@@ -854,8 +864,6 @@ impl Storage {
                     key,
                 })
                 .collect();
-            // Each chunk is durable before the next is read: a crash mid-drop leaves a
-            // shorter range for the catalog to drop again.
             self.commit(
                 Batch {
                     ops,
@@ -865,8 +873,6 @@ impl Storage {
             )
             .await?;
         }
-        self.committer.forget_table(table_id);
-        Ok(())
     }
 
     /// Durable catalog records (table descriptions, tags, settings): key → JSON bytes.
