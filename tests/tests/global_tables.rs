@@ -52,6 +52,14 @@ fn two_regions() -> (StoreProcess, StoreProcess) {
     (home_knowing(&[(AWAY, &away)], &[]), away)
 }
 
+/// The stores of `HOME`, `AWAY` and `THIRD`; `HOME`'s knows where the others' are.
+fn three_regions() -> (StoreProcess, StoreProcess, StoreProcess) {
+    let third = store_of(THIRD);
+    let away = store_of(AWAY);
+    let home = home_knowing(&[(AWAY, &away), (THIRD, &third)], &[]);
+    (home, away, third)
+}
+
 fn add_replica(region: &str) -> ReplicationGroupUpdate {
     let create = CreateReplicationGroupMemberAction::builder()
         .region_name(region)
@@ -437,9 +445,7 @@ async fn three_regions_share_writes_and_index_changes_and_let_one_go() {
         CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus, KeyType,
         Projection, ProjectionType, ScalarAttributeType,
     };
-    let third_store = store_of(THIRD);
-    let away_store = store_of(AWAY);
-    let home_store = home_knowing(&[(AWAY, &away_store), (THIRD, &third_store)], &[]);
+    let (home_store, away_store, third_store) = three_regions();
     let (home, away, third) = (
         home_store.client(),
         away_store.client(),
@@ -983,6 +989,104 @@ async fn tombstones_stop_older_writes_until_their_retention_passes() {
     assert!(get(&home, &table, "gone", 1).await.is_some());
 }
 
+/// (table read, table write, index read, index write) of a [`provisioned_indexed_table`]
+/// in a region.
+async fn units(client: &Client, table: &str) -> (i64, i64, i64, i64) {
+    let described = ok(client.describe_table().table_name(table).send().await);
+    let t = described.table.unwrap();
+    let own = t.provisioned_throughput.clone().unwrap();
+    let index = t.global_secondary_indexes()[0]
+        .provisioned_throughput
+        .clone()
+        .unwrap();
+    (
+        own.read_capacity_units.unwrap(),
+        own.write_capacity_units.unwrap(),
+        index.read_capacity_units.unwrap(),
+        index.write_capacity_units.unwrap(),
+    )
+}
+
+/// Whether `table`'s [`units`] in `client`'s region become `expected` within the deadline.
+async fn reaches(client: &Client, table: &str, expected: (i64, i64, i64, i64)) -> bool {
+    wait_until(DEADLINE, POLL, || async {
+        units(client, table).await == expected
+    })
+    .await
+}
+
+/// The read capacity override of `region`'s replica as `client`'s region describes it.
+async fn read_override_of(client: &Client, table: &str, region: &str) -> Option<i64> {
+    let described = ok(client.describe_table().table_name(table).send().await);
+    described
+        .table
+        .unwrap()
+        .replicas()
+        .iter()
+        .find(|r| r.region_name() == Some(region))?
+        .provisioned_throughput_override
+        .as_ref()?
+        .read_capacity_units
+}
+
+/// Every region keeps every replica's overrides: each describes them, and a capacity
+/// change made in any region, the overridden one's too, leaves them in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_region_knows_a_replicas_overrides_and_keeps_them() {
+    use aws_sdk_dynamodb::types::{
+        ProvisionedThroughputOverride, UpdateReplicationGroupMemberAction,
+    };
+    let (home_store, away_store, third_store) = three_regions();
+    let (home, away, third) = (
+        home_store.client(),
+        away_store.client(),
+        third_store.client(),
+    );
+    let table = unique_name("global-overrides3");
+    provisioned_indexed_table(&home, &table, (10, 5), (4, 2)).await;
+    add_replicas(&home, &table, &[AWAY, THIRD]).await;
+    wait_table_active(&away, &table).await;
+    wait_table_active(&third, &table).await;
+
+    // The home region gives the away replica reads of its own; the third learns of them.
+    let action = UpdateReplicationGroupMemberAction::builder()
+        .region_name(AWAY)
+        .provisioned_throughput_override(
+            ProvisionedThroughputOverride::builder()
+                .read_capacity_units(7)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(ReplicationGroupUpdate::builder().update(action).build())
+        .send()
+        .await);
+    assert!(reaches(&away, &table, (7, 5, 4, 2)).await);
+    assert_eq!(read_override_of(&home, &table, AWAY).await, Some(7));
+    assert_eq!(read_override_of(&third, &table, AWAY).await, Some(7));
+
+    // A capacity change made in any region, the away one too, leaves the away replica its
+    // reads; the others take the table's.
+    for (region, client, (read, write)) in [(THIRD, &third, (20, 9)), (AWAY, &away, (30, 11))] {
+        ok(client
+            .update_table()
+            .table_name(&table)
+            .provisioned_throughput(capacity(read, write))
+            .send()
+            .await);
+        assert!(
+            reaches(&away, &table, (7, write, 4, 2)).await,
+            "after a change in {region}, away has {:?}",
+            units(&away, &table).await
+        );
+        assert!(reaches(&home, &table, (read, write, 4, 2)).await);
+    }
+    assert!(reaches(&third, &table, (30, 11, 4, 2)).await);
+}
+
 /// A replica may have reads and a table class of its own (DynamoDB's per-replica
 /// overrides); writes, and so write capacity, stay the table's everywhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1021,38 +1125,11 @@ async fn a_replica_keeps_its_own_reads_and_class_through_capacity_changes() {
         .await);
     wait_table_active(&away, &table).await;
 
-    // (table read, table write, index read, index write) in a region.
-    let units = |client: Client| {
-        let table = table.clone();
-        async move {
-            let described = ok(client.describe_table().table_name(&table).send().await);
-            let t = described.table.unwrap();
-            let own = t.provisioned_throughput.clone().unwrap();
-            let index = t.global_secondary_indexes()[0]
-                .provisioned_throughput
-                .clone()
-                .unwrap();
-            (
-                own.read_capacity_units.unwrap(),
-                own.write_capacity_units.unwrap(),
-                index.read_capacity_units.unwrap(),
-                index.write_capacity_units.unwrap(),
-            )
-        }
-    };
-    let reached = |expected: (i64, i64, i64, i64)| {
-        let away = away.clone();
-        async move {
-            wait_until(DEADLINE, POLL, || async {
-                units(away.clone()).await == expected
-            })
-            .await
-        }
-    };
+    let reached = |expected: (i64, i64, i64, i64)| reaches(&away, &table, expected);
     assert!(
         reached((7, 5, 3, 2)).await,
         "away has {:?}",
-        units(away.clone()).await
+        units(&away, &table).await
     );
     let away_table = ok(away.describe_table().table_name(&table).send().await)
         .table
@@ -1103,7 +1180,7 @@ async fn a_replica_keeps_its_own_reads_and_class_through_capacity_changes() {
     assert!(
         reached((7, 9, 3, 2)).await,
         "away has {:?}",
-        units(away.clone()).await
+        units(&away, &table).await
     );
 
     // An Update action changes the reads, keeping the class; one the billing mode does
@@ -1125,7 +1202,7 @@ async fn a_replica_keeps_its_own_reads_and_class_through_capacity_changes() {
     assert!(
         reached((8, 9, 3, 2)).await,
         "away has {:?}",
-        units(away.clone()).await
+        units(&away, &table).await
     );
     let replica = home_view().await;
     assert_eq!(read_override(&replica), Some(8));

@@ -61,7 +61,15 @@ pub async fn update_here(
         None => {
             app.catalog
                 .update(&app.storage, name, |table| {
-                    apply(table, input, now, seq, &region, &account, &app.storage)
+                    // A replica with reads of its own keeps them through the global
+                    // table's capacity changes, made here or in another region.
+                    let own = crate::replication::own_overrides(table);
+                    if own.is_empty() {
+                        return apply(table, input, now, seq, &region, &account, &app.storage);
+                    }
+                    let mut adjusted = input.clone();
+                    own.adjust(&mut adjusted);
+                    apply(table, &adjusted, now, seq, &region, &account, &app.storage)
                 })
                 .await?
         }

@@ -94,7 +94,7 @@ async fn create(
     region: &str,
     action: &Value,
 ) -> Result<Arc<TableMeta>, ApiError> {
-    let own = own_member(app);
+    let own = own_member(app, table);
     if region == own.region {
         return Err(ApiError::invalid_parameter(format!(
             "Cannot add a replica of table {} in its own region {region}",
@@ -121,7 +121,10 @@ async fn create(
     let overrides = Overrides::default().merged(action, table, now_seconds())?;
     let mut members: Vec<Member> = replicas(table).iter().map(member).collect();
     members.push(own);
-    members.push(new.clone());
+    members.push(Member {
+        overrides: overrides.clone(),
+        ..new.clone()
+    });
     // Versions on before the replica exists: a write it makes can then never win over a
     // newer one made here meanwhile, and every change after `head` has a version.
     let head =
@@ -154,7 +157,7 @@ async fn create(
 }
 
 /// An Update replica action: the replica's overrides, with the action's laid over them,
-/// are made in its region, then kept here.
+/// are made in its region, then kept here and told to the other regions.
 async fn update_overrides(
     app: &App,
     table: &TableMeta,
@@ -167,7 +170,8 @@ async fn update_overrides(
     peer::call::<_, Value>(app, &endpoint(app, &replica), "overrides", &request)
         .await
         .map_err(|e| refused_by(region, e))?;
-    app.catalog
+    let updated = app
+        .catalog
         .update(&app.storage, table.name(), |table| {
             let mut all = replicas(table);
             for replica in all.iter_mut().filter(|r| r.region == region) {
@@ -176,7 +180,11 @@ async fn update_overrides(
             set_replicas(&mut table.settings, all);
             Ok(())
         })
-        .await
+        .await?;
+    let mut members: Vec<Member> = replicas(&updated).iter().map(member).collect();
+    members.push(own_member(app, &updated));
+    tell_members(app, &updated, &members, Some(region)).await;
+    Ok(updated)
 }
 
 async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableMeta>, ApiError> {
@@ -194,7 +202,7 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         .filter(|r| r.region != region)
         .map(member)
         .collect();
-    members.push(own_member(app));
+    members.push(own_member(app, table));
     tell_members(app, table, &members, Some(region)).await;
     app.catalog
         .update(&app.storage, table.name(), |table| {
@@ -270,8 +278,9 @@ async fn tell_members(app: &App, table: &TableMeta, members: &[Member], except: 
     }
 }
 
-/// This store as a member: its region and the URL others reach it at.
-fn own_member(app: &App) -> Member {
+/// This store as a member of `table`: its region, the URL others reach it at, and what
+/// its replica has of its own.
+fn own_member(app: &App, table: &TableMeta) -> Member {
     let endpoint = app.config.advertise_url.clone().unwrap_or_else(|| {
         let mut address = app.config.listen;
         if address.ip().is_unspecified() {
@@ -280,8 +289,8 @@ fn own_member(app: &App) -> Member {
         format!("http://{address}")
     });
     Member {
-        region: app.config.region.clone(),
-        endpoint,
+        overrides: super::own_overrides(table),
+        ..Member::at(app.config.region.clone(), endpoint)
     }
 }
 
@@ -289,6 +298,7 @@ fn member(replica: &Replica) -> Member {
     Member {
         region: replica.region.clone(),
         endpoint: replica.endpoint.clone(),
+        overrides: replica.overrides.clone(),
     }
 }
 

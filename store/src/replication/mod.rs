@@ -87,13 +87,33 @@ impl ReplicaStatus {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Replication {
     replicas: Vec<Replica>,
+    /// What this region's replica has of its own, as the region that added or updated it
+    /// said: its own capacity changes keep these reads, and it tells other regions of them.
+    #[serde(default, skip_serializing_if = "Overrides::is_empty")]
+    own: Overrides,
 }
 
 /// A region of a global table and where its store is: what replicas tell each other.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {
     pub region: String,
     pub endpoint: String,
+    /// What the region's replica has of its own, if the teller knows. Every region keeps
+    /// every replica's, so that each describes them and a capacity change made anywhere
+    /// leaves them in place.
+    #[serde(default, skip_serializing_if = "Overrides::is_empty")]
+    pub overrides: Overrides,
+}
+
+impl Member {
+    /// A region's store, overrides unknown.
+    pub fn at(region: String, endpoint: String) -> Member {
+        Member {
+            region,
+            endpoint,
+            overrides: Overrides::default(),
+        }
+    }
 }
 
 /// One change as shipped to another replica.
@@ -108,11 +128,18 @@ pub struct ShippedChange {
     pub region: String,
 }
 
+fn replication(settings: &Settings) -> Replication {
+    read_setting::<Replication>(settings, SETTINGS_KEY).unwrap_or_default()
+}
+
 /// The other replicas of `table` (none unless it is a global table).
 pub fn replicas(table: &TableMeta) -> Vec<Replica> {
-    read_setting::<Replication>(&table.settings, SETTINGS_KEY)
-        .map(|r| r.replicas)
-        .unwrap_or_default()
+    replication(&table.settings).replicas
+}
+
+/// What this region's replica of `table` has of its own.
+pub fn own_overrides(table: &TableMeta) -> Overrides {
+    replication(&table.settings).own
 }
 
 /// Whether `table` is a replica of a global table.
@@ -181,14 +208,22 @@ pub fn configured<'a>(app: &'a App, region: &str) -> Option<&'a Member> {
         .find(|m| m.region == region)
 }
 
-/// Keeps `replicas` as the table's replicas (an empty list makes it a regional table).
+/// Keeps `replicas` as the table's replicas (an empty list makes it a regional table, and
+/// its own overrides go with the other replicas).
 fn set_replicas(settings: &mut Settings, replicas: Vec<Replica>) {
     if replicas.is_empty() {
         settings.remove(SETTINGS_KEY);
         return;
     }
+    let own = replication(settings).own;
     // A plain struct of strings and numbers always serializes.
-    let _ = write_setting(settings, SETTINGS_KEY, &Replication { replicas });
+    let _ = write_setting(settings, SETTINGS_KEY, &Replication { replicas, own });
+}
+
+/// Keeps `own` as what this region's replica has of its own.
+fn set_own_overrides(settings: &mut Settings, own: Overrides) {
+    let replicas = replication(settings).replicas;
+    let _ = write_setting(settings, SETTINGS_KEY, &Replication { replicas, own });
 }
 
 /// `--region-endpoints`: `REGION=URL` pairs separated by commas.
@@ -206,10 +241,7 @@ pub fn parse_endpoints(text: &str) -> Result<Vec<Member>, String> {
         if members.iter().any(|m| m.region == region) {
             return Err(format!("--region-endpoints names {region} twice"));
         }
-        members.push(Member {
-            region: region.to_string(),
-            endpoint,
-        });
+        members.push(Member::at(region.to_string(), endpoint));
     }
     Ok(members)
 }
@@ -235,14 +267,8 @@ mod tests {
         assert_eq!(
             members,
             vec![
-                Member {
-                    region: "eu-west-1".into(),
-                    endpoint: "http://127.0.0.1:8001".into()
-                },
-                Member {
-                    region: "ap-south-1".into(),
-                    endpoint: "https://h:9".into()
-                },
+                Member::at("eu-west-1".into(), "http://127.0.0.1:8001".into()),
+                Member::at("ap-south-1".into(), "https://h:9".into()),
             ]
         );
         assert_eq!(parse_endpoints("").map(|m| m.len()), Ok(0));

@@ -3,10 +3,12 @@
 //! on-demand maximum reads) and their table class; writes reach every replica, so write
 //! capacity stays the table's everywhere.
 //!
-//! The region that adds or updates a replica keeps its overrides beside it (DescribeTable
-//! shows them there) and has the replica's store apply them to its table. Capacity changes
-//! made to the global table later reach an overridden replica with its own reads in place
-//! of the table's.
+//! The region that adds or updates a replica has the replica's store apply its overrides
+//! to its table and keep them as its own, keeps them beside the replica, and tells the
+//! other regions, so that every region describes them. Capacity changes made to the global
+//! table later, in any region, reach an overridden replica with its own reads in place of
+//! the table's: the region making the change adjusts what it sends, and the replica adjusts
+//! what it takes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

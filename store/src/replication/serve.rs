@@ -176,6 +176,7 @@ async fn apply_overrides(
     app.catalog
         .update(&app.storage, name, |table| {
             overrides.apply_to(table, now);
+            super::set_own_overrides(&mut table.settings, overrides.clone());
             Ok(())
         })
         .await
@@ -210,9 +211,15 @@ async fn set_members(
                     let known = current.iter().find(|r| r.region == m.region);
                     match known {
                         // A replica that moved keeps its place in the log: its worker
-                        // resumes there, at the new address.
+                        // resumes there, at the new address. A teller that knows no
+                        // overrides of it leaves the ones known here.
                         Some(r) => Replica {
                             endpoint: m.endpoint.clone(),
+                            overrides: if m.overrides.is_empty() {
+                                r.overrides.clone()
+                            } else {
+                                m.overrides.clone()
+                            },
                             ..r.clone()
                         },
                         None => Replica {
@@ -220,7 +227,7 @@ async fn set_members(
                             endpoint: m.endpoint.clone(),
                             status: ReplicaStatus::Active,
                             start_seq,
-                            overrides: Overrides::default(),
+                            overrides: m.overrides.clone(),
                         },
                     }
                 })
