@@ -480,6 +480,14 @@ impl StoreProcess {
         self.daemon = Self::start_daemon(&self.data_dir, &self.options, "127.0.0.1:0");
     }
 
+    /// Kills the process and starts a new one on the same data directory at the same
+    /// address, as a store back from a crash or a cut is found where it was.
+    pub fn restart_in_place(&mut self) {
+        let addr = self.daemon.addr.to_string();
+        self.daemon.kill();
+        self.daemon = Self::start_daemon(&self.data_dir, &self.options, &addr);
+    }
+
     /// Kills the process and starts a store on an empty data directory at the same address:
     /// the same URL to clients and proxies, with none of the data or the change log.
     pub fn replace_with_empty(&mut self) {

@@ -716,6 +716,34 @@ async fn a_region_back_at_a_new_address_gets_what_it_missed() {
     wait_for(&third_store.client(), &table, "while-down", 1, Some("v")).await;
 }
 
+/// A region down when a replica is added learns of it once it is back: the membership
+/// change is told again until it is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_down_during_a_membership_change_learns_of_it_when_back() {
+    let (home_store, away_store, mut third_store) = three_regions();
+    let home = home_store.client();
+    let table = global_table(&home, "global-told", &[THIRD]).await;
+    wait_table_active(&third_store.client(), &table).await;
+
+    third_store.kill9();
+    add_replicas(&home, &table, &[AWAY]).await;
+    wait_table_active(&away_store.client(), &table).await;
+    third_store.restart_in_place();
+    let third = third_store.client();
+    let knows_away = wait_until(DEADLINE, POLL, || async {
+        replicas_of(&third, &table)
+            .await
+            .iter()
+            .any(|(region, _)| region == AWAY)
+    })
+    .await;
+    assert!(
+        knows_away,
+        "the third region knows only {:?}",
+        replicas_of(&third, &table).await
+    );
+}
+
 /// Changes of large items go in several calls, each within what the replica's store takes
 /// (twelve 350 KB items are ~4 MB of JSON; one call of them all was refused).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,6 +15,7 @@ use shared::wire::ops::update_table::UpdateTableInput;
 
 use super::overrides::Overrides;
 use super::peer::{self, PeerError};
+use super::tell::tell_members;
 use super::{endpoint, replicas, set_replicas, Member, Replica, ReplicaStatus};
 use crate::app::App;
 use crate::catalog::{BillingMode, TableMeta, TableStatus};
@@ -260,22 +261,6 @@ pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
 pub async fn leave(app: &App, table: &TableMeta) {
     let members: Vec<Member> = replicas(table).iter().map(member).collect();
     tell_members(app, table, &members, Some(&app.config.region)).await;
-}
-
-/// Tells every replica of `table` but `except` that the members are now `members`.
-async fn tell_members(app: &App, table: &TableMeta, members: &[Member], except: Option<&str>) {
-    let request = json!({"table": table.name(), "members": members});
-    for replica in replicas(table) {
-        if Some(replica.region.as_str()) == except {
-            continue;
-        }
-        if let Err(e) =
-            peer::call::<_, Value>(app, &endpoint(app, &replica), "members", &request).await
-        {
-            tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
-                "cannot tell a replica about a membership change");
-        }
-    }
 }
 
 /// This store as a member of `table`: its region, the URL others reach it at, and what

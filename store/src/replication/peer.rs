@@ -51,11 +51,21 @@ pub async fn post<R: DeserializeOwned>(
     action: &str,
     body: Bytes,
 ) -> Result<R, PeerError> {
+    post_with_secret(app.config.cluster_secret.as_deref(), endpoint, action, body).await
+}
+
+/// [`post`] for a task that holds the cluster secret rather than the app.
+pub async fn post_with_secret<R: DeserializeOwned>(
+    secret: Option<&str>,
+    endpoint: &str,
+    action: &str,
+    body: Bytes,
+) -> Result<R, PeerError> {
     let mut request = client()
         .post(format!("{endpoint}/internal/replication/{action}"))
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body);
-    if let Some(secret) = &app.config.cluster_secret {
+    if let Some(secret) = secret {
         request = request.header(shared::wire::headers::CLUSTER_SECRET, secret);
     }
     let response = request

@@ -1,0 +1,179 @@
+//! Telling the other replicas of a global table that its members changed.
+//!
+//! A region that does not answer is told again in the background, with backoff, until it
+//! answers, a newer tell to it supersedes this one, or [`RETRY_FOR`] has passed: a region
+//! cut off for a moment would otherwise never learn of a replica added or removed
+//! meanwhile (it would describe the wrong replicas, miss capacity and index changes made
+//! in the one it does not know, and ship to one that left). The retries live in memory:
+//! a restart of this store drops them.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use parking_lot::Mutex;
+use serde_json::json;
+use shared::model::json_out;
+
+use super::peer::{self, PeerError};
+use super::{endpoint, replicas, Member};
+use crate::app::App;
+use crate::catalog::TableMeta;
+
+/// The first wait before a tell is tried again; each later wait doubles, up to
+/// [`RETRY_MAX_WAIT`].
+const RETRY_FIRST_WAIT: Duration = Duration::from_millis(500);
+const RETRY_MAX_WAIT: Duration = Duration::from_secs(60);
+/// How long an unanswered tell is tried again before it is given up (and logged).
+const RETRY_FOR: Duration = Duration::from_secs(3600);
+
+/// Tells every replica of `table` but `except` that the members are now `members`.
+pub async fn tell_members(app: &App, table: &TableMeta, members: &[Member], except: Option<&str>) {
+    let request = json!({"table": table.name(), "members": members});
+    // A JSON value of strings always serializes.
+    let body = Bytes::from(json_out::to_vec(&request).unwrap_or_default());
+    for replica in replicas(table) {
+        if Some(replica.region.as_str()) == except {
+            continue;
+        }
+        let told = Told {
+            table_uuid: table.table_uuid.clone(),
+            region: replica.region.clone(),
+        };
+        let generation = told.supersede();
+        let url = endpoint(app, &replica);
+        match peer::post::<serde_json::Value>(app, &url, "members", body.clone()).await {
+            Ok(_) => told.done(generation),
+            Err(e) if !worth_retrying(&e) => {
+                told.done(generation);
+                tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
+                    "a replica refused a membership change");
+            }
+            Err(e) => {
+                tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
+                    "cannot tell a replica about a membership change: telling it again");
+                let secret = app.config.cluster_secret.clone();
+                let body = body.clone();
+                tokio::spawn(async move { told.retry(generation, secret, url, body).await });
+            }
+        }
+    }
+}
+
+/// An answer from the region is final; no answer, or a failure on its side, is tried again.
+fn worth_retrying(error: &PeerError) -> bool {
+    match error {
+        PeerError::Unreachable(_) => true,
+        PeerError::Refused { status, .. } => *status >= 500,
+    }
+}
+
+/// One region's replica of one table, as a destination of membership tells.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Told {
+    table_uuid: String,
+    region: String,
+}
+
+/// The latest tell to each destination still being tried (by generation number).
+fn latest() -> &'static Mutex<HashMap<Told, u64>> {
+    static LATEST: OnceLock<Mutex<HashMap<Told, u64>>> = OnceLock::new();
+    LATEST.get_or_init(Default::default)
+}
+
+impl Told {
+    /// Makes a new tell the latest to this destination (older ones still retrying stop)
+    /// and returns its generation.
+    fn supersede(&self) -> u64 {
+        let mut latest = latest().lock();
+        let generation = latest.get(self).map_or(1, |g| g.wrapping_add(1));
+        latest.insert(self.clone(), generation);
+        generation
+    }
+
+    /// Whether the tell of `generation` is still the latest to this destination.
+    fn is_latest(&self, generation: u64) -> bool {
+        latest().lock().get(self) == Some(&generation)
+    }
+
+    /// The tell of `generation` is over; forgets the destination unless a newer one is on.
+    fn done(&self, generation: u64) {
+        let mut latest = latest().lock();
+        if latest.get(self) == Some(&generation) {
+            latest.remove(self);
+        }
+    }
+
+    /// Tries the tell of `generation` again until it is answered, superseded or too old.
+    async fn retry(self, generation: u64, secret: Option<String>, url: String, body: Bytes) {
+        let started = Instant::now();
+        let mut wait = RETRY_FIRST_WAIT;
+        loop {
+            tokio::time::sleep(wait).await;
+            if !self.is_latest(generation) {
+                return;
+            }
+            let answer = peer::post_with_secret::<serde_json::Value>(
+                secret.as_deref(),
+                &url,
+                "members",
+                body.clone(),
+            )
+            .await;
+            match answer {
+                Ok(_) => {
+                    tracing::info!(region = %self.region, "told a replica about a membership change");
+                    return self.done(generation);
+                }
+                Err(e) if !worth_retrying(&e) || started.elapsed() >= RETRY_FOR => {
+                    tracing::warn!(region = %self.region, error = %e,
+                        "gave up telling a replica about a membership change");
+                    return self.done(generation);
+                }
+                Err(_) => wait = (wait * 2).min(RETRY_MAX_WAIT),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn told(region: &str) -> Told {
+        Told {
+            table_uuid: "uuid-1".into(),
+            region: region.into(),
+        }
+    }
+
+    #[test]
+    fn a_newer_tell_supersedes_an_older_one_to_the_same_replica_only() {
+        let (a, b) = (told("tell-test-a"), told("tell-test-b"));
+        let first = a.supersede();
+        let other = b.supersede();
+        assert!(a.is_latest(first));
+        let second = a.supersede();
+        assert!(!a.is_latest(first));
+        assert!(a.is_latest(second));
+        assert!(b.is_latest(other));
+        // An older tell ending does not forget the newer one.
+        a.done(first);
+        assert!(a.is_latest(second));
+        a.done(second);
+        assert!(!a.is_latest(second));
+    }
+
+    #[test]
+    fn only_no_answer_or_a_failure_over_there_is_tried_again() {
+        assert!(worth_retrying(&PeerError::Unreachable("refused".into())));
+        let status = |status| PeerError::Refused {
+            status,
+            message: String::new(),
+        };
+        assert!(worth_retrying(&status(503)));
+        assert!(!worth_retrying(&status(404)));
+        assert!(!worth_retrying(&status(400)));
+    }
+}
