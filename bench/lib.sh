@@ -27,6 +27,11 @@ else
   CLIENT_CPU=()
 fi
 
+# The stores measured here run far past DynamoDB's per-table quota of 40,000 units a second
+# (a 10-item Query at 35k a second reads ~50k), which an on-demand table is held to: the
+# benchmarks raise it, as a quota increase would. The buckets still run, at this rate.
+export STORE_TABLE_MAX_CAPACITY_UNITS=${STORE_TABLE_MAX_CAPACITY_UNITS:-1000000000}
+
 PIDS=()
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dax-bench.XXXXXX")
 cleanup() {

@@ -25,6 +25,7 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config, storage: Arc<Storage>, catalog: Catalog) -> App {
+        crate::throttle::set_table_quota(config.quotas.table_max);
         let policies = crate::policy::State::default();
         if catalog
             .all()

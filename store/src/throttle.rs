@@ -14,14 +14,15 @@
 //! bucket answers ProvisionedThroughputExceededException (the GSI variant when a GSI's
 //! bucket is the empty one).
 //!
-//! On-demand tables are metered, and throttled only above the maximum their
-//! `OnDemandThroughput` names (`MaxReadRequestUnits`, `MaxWriteRequestUnits`; -1 or absent
-//! is no maximum), for the table and for each GSI: a bucket refilling at that many units
-//! per second that holds one second of them, so the rate stays under the maximum over any
-//! second. Beyond it: ThrottlingException with DynamoDB's on-demand message. Every
+//! On-demand tables are metered, and throttled above the maximum their
+//! `OnDemandThroughput` names (`MaxReadRequestUnits`, `MaxWriteRequestUnits`) or, without
+//! one (-1 or absent), above the account's per-table quota (`--table-max-capacity-units`,
+//! 40,000 by default), for the table and for each GSI: a bucket refilling at that many
+//! units per second that holds one second of them, so the rate stays under the limit over
+//! any second. Beyond it: ThrottlingException with DynamoDB's on-demand message. Every
 //! throttling error names its limit in `ThrottlingReasons`
 //! (`TableReadProvisionedThroughputExceeded`, `IndexWriteMaxOnDemandThroughputExceeded`,
-//! ...) with the table's or index's ARN.
+//! `TableReadAccountLimitExceeded`, ...) with the table's or index's ARN.
 //!
 //! Buckets live in one process-wide registry keyed by the table's unique id (`TableId`,
 //! never reused), so a deleted table's bucket can never be confused with a new table's,
@@ -75,6 +76,8 @@ pub enum LimitKind {
     Provisioned,
     /// The maximum its on-demand `OnDemandThroughput` names.
     OnDemandMax,
+    /// The account's per-table quota, for an on-demand table or GSI without a maximum.
+    AccountQuota,
 }
 
 /// A rate limit: units per second, and how many seconds of them a bucket keeps.
@@ -116,8 +119,14 @@ impl Bucket {
         self.at = now;
     }
 
-    /// Applies a new limit (UpdateTable), keeping the tokens earned so far.
+    /// Applies a new limit (UpdateTable), keeping the tokens earned so far; a limit of
+    /// another kind (a switch of billing mode, an on-demand maximum set or lifted) starts
+    /// a full bucket, as the old one's debt was owed to a limit that is gone.
     fn set_limit(&mut self, limit: Limit, now: Instant) {
+        if limit.kind != self.limit.kind {
+            *self = Bucket::new(limit, now);
+            return;
+        }
         self.refill(now);
         if limit != self.limit {
             self.limit = limit;
@@ -144,6 +153,8 @@ type BucketKey = (String, Option<String>, Kind);
 #[derive(Default)]
 struct Registry {
     buckets: Mutex<HashMap<BucketKey, Bucket>>,
+    /// The account's per-table quota in units a second (0 until [`set_table_quota`]).
+    table_quota: std::sync::atomic::AtomicI64,
     /// What each table consumed, by (table, kind): fractions of a unit not yet counted on
     /// the Prometheus counters, and its busiest second.
     metered: Mutex<HashMap<(String, Kind), Usage>>,
@@ -206,9 +217,17 @@ fn registry() -> &'static Registry {
     REGISTRY.get_or_init(Registry::default)
 }
 
+/// Sets the account's per-table quota, the rate an on-demand table or GSI without a
+/// maximum of its own is held to (the store's `--table-max-capacity-units`).
+pub fn set_table_quota(units: i64) {
+    registry()
+        .table_quota
+        .store(units, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The limit on the table's (`index = None`) or one of its GSIs' reads or writes: its
-/// provisioned throughput, or its on-demand maximum; `None` when there is none (on-demand
-/// without a maximum, or an index that is gone).
+/// provisioned throughput, its on-demand maximum, or the account's per-table quota; `None`
+/// when there is none (no quota set, or an index that is gone).
 fn limit(table: &TableMeta, index: Option<&str>, kind: Kind) -> Option<Limit> {
     let gsi = |name: &str| table.global_index(name);
     if table.billing_mode == BillingMode::Provisioned {
@@ -227,17 +246,26 @@ fn limit(table: &TableMeta, index: Option<&str>, kind: Kind) -> Option<Limit> {
         });
     }
     let maximum = match index {
-        None => table.on_demand_throughput.as_ref()?,
-        Some(name) => gsi(name)?.on_demand_throughput.as_ref()?,
+        None => table.on_demand_throughput.as_ref(),
+        Some(name) => gsi(name)?.on_demand_throughput.as_ref(),
     };
-    let units = match kind {
-        Kind::Read => maximum.max_read_request_units?,
-        Kind::Write => maximum.max_write_request_units?,
+    let own = maximum.and_then(|m| match kind {
+        Kind::Read => m.max_read_request_units,
+        Kind::Write => m.max_write_request_units,
+    });
+    let (units, kind) = match own {
+        Some(units) if units > 0 => (units, LimitKind::OnDemandMax),
+        _ => (
+            registry()
+                .table_quota
+                .load(std::sync::atomic::Ordering::Relaxed),
+            LimitKind::AccountQuota,
+        ),
     };
     (units > 0).then_some(Limit {
         rate: units as f64,
         burst_seconds: ON_DEMAND_BURST_SECONDS,
-        kind: LimitKind::OnDemandMax,
+        kind,
     })
 }
 
@@ -428,10 +456,13 @@ fn throttled(table: &TableMeta, index: Option<&str>, kind: Kind, limit: LimitKin
         match limit {
             LimitKind::Provisioned => "ProvisionedThroughputExceeded",
             LimitKind::OnDemandMax => "MaxOnDemandThroughputExceeded",
+            LimitKind::AccountQuota => "AccountLimitExceeded",
         }
     );
     let (code, message) = match (limit, index) {
-        (LimitKind::OnDemandMax, _) => (ErrorCode::ThrottlingException, ON_DEMAND_MESSAGE),
+        (LimitKind::OnDemandMax | LimitKind::AccountQuota, _) => {
+            (ErrorCode::ThrottlingException, ON_DEMAND_MESSAGE)
+        }
         (LimitKind::Provisioned, Some(_)) => (
             ErrorCode::ProvisionedThroughputExceededException,
             INDEX_MESSAGE,
@@ -560,6 +591,43 @@ mod tests {
         assert_eq!(b.tokens, 300.0);
         b.set_limit(provisioned(5.0), start);
         assert_eq!(b.tokens, 300.0);
+    }
+
+    #[test]
+    fn a_limit_of_another_kind_starts_a_full_bucket() {
+        let start = Instant::now();
+        let mut b = Bucket::new(provisioned(1.0), start);
+        b.take(400.0, start);
+        assert!(!b.admits(start));
+        let quota = Limit {
+            rate: 40_000.0,
+            burst_seconds: ON_DEMAND_BURST_SECONDS,
+            kind: LimitKind::AccountQuota,
+        };
+        b.set_limit(quota, start);
+        assert!(b.admits(start));
+        assert_eq!(b.tokens, 40_000.0);
+    }
+
+    #[test]
+    fn on_demand_without_a_maximum_is_held_to_the_table_quota() {
+        // Every App sets the default quota; tests run side by side, so this one does too.
+        set_table_quota(crate::catalog::quota::DEFAULT.table_max);
+        let mut table = TableMeta::for_tests(1, "t");
+        table.billing_mode = BillingMode::PayPerRequest;
+        let quota = limit(&table, None, Kind::Read).expect("a limit");
+        assert_eq!(
+            (quota.rate, quota.kind),
+            (40_000.0, LimitKind::AccountQuota)
+        );
+        table.on_demand_throughput = Some(shared::wire::ops::create_table::OnDemandThroughput {
+            max_read_request_units: Some(-1),
+            max_write_request_units: Some(5),
+        });
+        let reads = limit(&table, None, Kind::Read).expect("a limit");
+        assert_eq!(reads.kind, LimitKind::AccountQuota);
+        let writes = limit(&table, None, Kind::Write).expect("a limit");
+        assert_eq!((writes.rate, writes.kind), (5.0, LimitKind::OnDemandMax));
     }
 
     #[test]

@@ -238,8 +238,10 @@ async fn provisioned_table_throttles_a_burst_and_recovers() {
     );
 }
 
+/// ~14,700 write units in a few seconds: far past any small provisioned table, within the
+/// on-demand per-table quota (40,000 a second).
 #[tokio::test]
-async fn on_demand_table_is_never_throttled() {
+async fn on_demand_table_is_not_throttled_below_the_per_table_quota() {
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let table = unique_name("od");
@@ -294,8 +296,8 @@ async fn gsi_throttles_writes_and_on_demand_switch_lifts_limits() {
         .unwrap_or_default()
         .contains("one or more global secondary indexes"));
 
-    // On-demand tables meter but never throttle: switching lifts the limit at once, and
-    // DescribeTable reports the new mode.
+    // On-demand tables are held only to the per-table quota: switching lifts the limit at
+    // once, and DescribeTable reports the new mode.
     ok(ddb
         .update_table()
         .table_name(&table)
@@ -457,13 +459,34 @@ fn throttling_reasons<E: std::fmt::Debug>(
         .collect()
 }
 
+/// The `ThrottlingReasons` of a PutItem refused with ThrottlingException (panics on any
+/// other error).
+fn put_throttled(
+    error: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError>,
+) -> Vec<(String, String)> {
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    let Some(PutItemError::ThrottlingException(throttled)) = error.as_service_error() else {
+        panic!("not a ThrottlingException: {error:?}");
+    };
+    throttling_reasons(throttled.throttling_reasons.as_deref(), error)
+}
+
+/// The `ThrottlingReasons` of a GetItem refused with ThrottlingException.
+fn get_throttled(
+    error: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::get_item::GetItemError>,
+) -> Vec<(String, String)> {
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    let Some(GetItemError::ThrottlingException(throttled)) = error.as_service_error() else {
+        panic!("not a ThrottlingException: {error:?}");
+    };
+    throttling_reasons(throttled.throttling_reasons.as_deref(), error)
+}
+
 /// On-demand tables are throttled only above the maximum their OnDemandThroughput sets,
 /// for the table and each GSI, with ThrottlingException naming the limit and its ARN; -1
 /// lifts the maximum.
 #[tokio::test]
 async fn on_demand_maximums_throttle_with_throttling_exception() {
-    use aws_sdk_dynamodb::operation::get_item::GetItemError;
-    use aws_sdk_dynamodb::operation::put_item::PutItemError;
     use aws_sdk_dynamodb::types::OnDemandThroughput;
 
     let store = StoreProcess::spawn();
@@ -509,12 +532,9 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
         .await
         .expect("writes past the table's maximum were never throttled");
     assert!(at >= 2, "throttled after only {at} writes");
-    let Some(PutItemError::ThrottlingException(throttled)) = error.as_service_error() else {
-        panic!("not a ThrottlingException: {error:?}");
-    };
-    assert_eq!(throttled.message(), Some(on_demand_message));
+    assert_eq!(error.message(), Some(on_demand_message));
     assert_eq!(
-        throttling_reasons(throttled.throttling_reasons.as_deref(), &error),
+        put_throttled(&error),
         vec![(
             "TableWriteMaxOnDemandThroughputExceeded".to_string(),
             table_arn.clone()
@@ -526,11 +546,8 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
     let (_, error) = first_failure(50, |_| get())
         .await
         .expect("reads past the table's maximum were never throttled");
-    let Some(GetItemError::ThrottlingException(throttled)) = error.as_service_error() else {
-        panic!("not a ThrottlingException: {error:?}");
-    };
     assert_eq!(
-        throttling_reasons(throttled.throttling_reasons.as_deref(), &error),
+        get_throttled(&error),
         vec![(
             "TableReadMaxOnDemandThroughputExceeded".to_string(),
             table_arn.clone()
@@ -547,11 +564,8 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
     let (_, error) = first_failure(50, |i| put(100 + i, true))
         .await
         .expect("writes past the GSI's maximum were never throttled");
-    let Some(PutItemError::ThrottlingException(throttled)) = error.as_service_error() else {
-        panic!("not a ThrottlingException: {error:?}");
-    };
     assert_eq!(
-        throttling_reasons(throttled.throttling_reasons.as_deref(), &error),
+        put_throttled(&error),
         vec![(
             "IndexWriteMaxOnDemandThroughputExceeded".to_string(),
             format!("{table_arn}/index/by_g")
@@ -565,6 +579,56 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
     )
     .await;
     assert!(recovered, "writes were not admitted again after the refill");
+}
+
+/// An on-demand table without a maximum of its own is held to the account's per-table
+/// quota (`--table-max-capacity-units`), throttled with reason AccountLimitExceeded.
+#[tokio::test]
+async fn on_demand_tables_without_a_maximum_are_held_to_the_per_table_quota() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--table-max-capacity-units".into(), "3".into()],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = unique_name("odquota");
+    let created = ok(create_with_by_g(&ddb, &table, by_g().build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await);
+    let table_arn = created
+        .table_description()
+        .unwrap()
+        .table_arn()
+        .unwrap()
+        .to_string();
+    wait_table_active(&ddb, &table).await;
+
+    let put = |i: usize| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s(&format!("k{i}")))
+            .send()
+    };
+    let (at, error) = first_failure(50, put)
+        .await
+        .expect("writes past the per-table quota were never throttled");
+    assert!(at >= 3, "throttled after only {at} writes");
+    assert_eq!(
+        put_throttled(&error),
+        vec![(
+            "TableWriteAccountLimitExceeded".to_string(),
+            table_arn.clone()
+        )]
+    );
+
+    let get = || ddb.get_item().table_name(&table).key("pk", s("k0")).send();
+    let (_, error) = first_failure(50, |_| get())
+        .await
+        .expect("reads past the per-table quota were never throttled");
+    assert_eq!(
+        get_throttled(&error),
+        vec![("TableReadAccountLimitExceeded".to_string(), table_arn)]
+    );
 }
 
 /// Provisioned throttling names its limit too.
