@@ -24,9 +24,10 @@
 //! (`TableReadProvisionedThroughputExceeded`, `IndexWriteMaxOnDemandThroughputExceeded`,
 //! `TableReadAccountLimitExceeded`, ...) with the table's or index's ARN.
 //!
-//! Buckets live in one process-wide registry keyed by the table's unique id (`TableId`,
-//! never reused), so a deleted table's bucket can never be confused with a new table's,
-//! and a throughput change applies to the existing bucket at once.
+//! Buckets live in one process-wide registry keyed by the catalog's table id (a number
+//! never given twice), so a deleted table's bucket can never be confused with a new
+//! table's, a lookup allocates nothing for a table's own buckets, and a throughput change
+//! applies to the existing bucket at once.
 //!
 //! # Metering
 //! Every charge also counts units per table on the Prometheus counters named in
@@ -147,8 +148,8 @@ impl Bucket {
     }
 }
 
-/// Bucket key: table id (UUID), GSI name (`None` for the table), kind.
-type BucketKey = (String, Option<String>, Kind);
+/// Bucket key: the catalog's table id, GSI name (`None` for the table), kind.
+type BucketKey = (u64, Option<String>, Kind);
 
 #[derive(Default)]
 struct Registry {
@@ -157,7 +158,7 @@ struct Registry {
     table_quota: std::sync::atomic::AtomicI64,
     /// What each table consumed, by (table, kind): fractions of a unit not yet counted on
     /// the Prometheus counters, and its busiest second.
-    metered: Mutex<HashMap<(String, Kind), Usage>>,
+    metered: Mutex<HashMap<(u64, Kind), Usage>>,
 }
 
 /// A table's consumption of one kind.
@@ -194,16 +195,16 @@ fn second_of(now: Instant) -> u64 {
 }
 
 /// Each table's busiest second (its own units, GSIs aside) of reads and of writes since
-/// the last call, by table id (UUID); seconds not yet over are left for the next call.
-pub fn busiest_seconds() -> HashMap<String, (f64, f64)> {
-    let mut out: HashMap<String, (f64, f64)> = HashMap::new();
+/// the last call, by the catalog's table id; seconds not yet over are left for the next call.
+pub fn busiest_seconds() -> HashMap<u64, (f64, f64)> {
+    let mut out: HashMap<u64, (f64, f64)> = HashMap::new();
     let current = second_of(Instant::now());
-    for ((uuid, kind), usage) in registry().metered.lock().iter_mut() {
+    for ((id, kind), usage) in registry().metered.lock().iter_mut() {
         if usage.second != current {
             usage.count(0.0, current);
         }
         let busiest = std::mem::take(&mut usage.busiest);
-        let entry = out.entry(uuid.clone()).or_default();
+        let entry = out.entry(*id).or_default();
         match kind {
             Kind::Read => entry.0 = busiest,
             Kind::Write => entry.1 = busiest,
@@ -281,7 +282,7 @@ fn with_bucket<T>(
     let limit = limit(table, index, kind)?;
     let mut buckets = registry().buckets.lock();
     let bucket = buckets
-        .entry((table.table_uuid.clone(), index.map(str::to_string), kind))
+        .entry((table.table_id(), index.map(str::to_string), kind))
         .or_insert_with(|| Bucket::new(limit, now));
     bucket.set_limit(limit, now);
     Some((f(bucket), limit.kind))
@@ -422,7 +423,7 @@ fn meter(table: &TableMeta, kind: Kind, units: f64, own: f64, now: Instant) {
     }
     let whole = {
         let mut metered = registry().metered.lock();
-        let usage = metered.entry((table.table_uuid.clone(), kind)).or_default();
+        let usage = metered.entry((table.table_id(), kind)).or_default();
         usage.count(own, second_of(now));
         usage.pending += units;
         let whole = usage.pending.floor();
@@ -486,12 +487,9 @@ pub async fn run_stats(app: Arc<App>) {
     loop {
         tick.tick().await;
         let tables = app.catalog.all();
-        let live: HashMap<&str, &TableMeta> = tables
-            .iter()
-            .map(|t| (t.table_uuid.as_str(), &**t))
-            .collect();
-        registry().buckets.lock().retain(|(uuid, index, _), _| {
-            live.get(uuid.as_str()).is_some_and(|t| {
+        let live: HashMap<u64, &TableMeta> = tables.iter().map(|t| (t.table_id(), &**t)).collect();
+        registry().buckets.lock().retain(|(id, index, _), _| {
+            live.get(id).is_some_and(|t| {
                 index
                     .as_deref()
                     .is_none_or(|name| t.global_index(name).is_some())
@@ -500,7 +498,7 @@ pub async fn run_stats(app: Arc<App>) {
         registry()
             .metered
             .lock()
-            .retain(|(uuid, _), _| live.contains_key(uuid.as_str()));
+            .retain(|(id, _), _| live.contains_key(id));
         raise_warm_throughput(&app, &tables).await;
         for table in &tables {
             let stats = app.storage.table_stats(table.table_id());
@@ -521,7 +519,7 @@ async fn raise_warm_throughput(app: &App, tables: &[Arc<TableMeta>]) {
         if table.billing_mode != BillingMode::PayPerRequest {
             continue;
         }
-        let Some(&used) = busiest.get(&table.table_uuid) else {
+        let Some(&used) = busiest.get(&table.table_id()) else {
             continue;
         };
         if warm::raised_by_use(table.warm_throughput(), used, cap).is_none() {
