@@ -35,7 +35,7 @@
 //! admissions and charges (`admit_item_*`, `charge_item_*`) tell Contributor Insights
 //! (`crate::contributors`) the key as well, so call sites meter in one call; and
 //! [`run_stats`] publishes each table's stored bytes and item count as gauges, and raises
-//! on-demand tables' warm throughput to their busiest second.
+//! the warm throughput of on-demand tables and their GSIs to their busiest second.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -166,25 +166,64 @@ struct Registry {
 struct Usage {
     /// Units not yet counted on the Prometheus counter (less than one).
     pending: f64,
-    /// The second (since the process started) `this_second` counts.
-    second: u64,
-    /// Units the table itself (not its GSIs) consumed in that second.
-    this_second: f64,
-    /// The most it consumed in a second that has passed, since [`busiest_seconds`] last
-    /// took it.
-    busiest: f64,
+    /// The table's own units (its GSIs' aside) by second.
+    own: Seconds,
+    /// Each GSI's units by second, by index name.
+    indexes: Vec<(String, Seconds)>,
 }
 
 impl Usage {
-    /// Counts `own` units of the table's own consumed in second `second`.
-    fn count(&mut self, own: f64, second: u64) {
+    /// The seconds of GSI `name`, new if it had none.
+    fn index(&mut self, name: &str) -> &mut Seconds {
+        let at = match self.indexes.iter().position(|(n, _)| n == name) {
+            Some(at) => at,
+            None => {
+                self.indexes.push((name.to_string(), Seconds::default()));
+                self.indexes.len() - 1
+            }
+        };
+        &mut self.indexes[at].1
+    }
+}
+
+/// Units counted by second, and the busiest second that has passed.
+#[derive(Default)]
+struct Seconds {
+    /// The second (since the process started) `this_second` counts.
+    second: u64,
+    /// Units consumed in that second.
+    this_second: f64,
+    /// The most consumed in a second that has passed, since [`busiest_seconds`] last took
+    /// it.
+    busiest: f64,
+}
+
+impl Seconds {
+    /// Counts `units` consumed in second `second`.
+    fn count(&mut self, units: f64, second: u64) {
         if second != self.second {
             self.busiest = self.busiest.max(self.this_second);
             self.this_second = 0.0;
             self.second = second;
         }
-        self.this_second += own;
+        self.this_second += units;
     }
+
+    /// The busiest second that has passed by `current`, forgotten once taken.
+    fn take_busiest(&mut self, current: u64) -> f64 {
+        if self.second != current {
+            self.count(0.0, current);
+        }
+        std::mem::take(&mut self.busiest)
+    }
+}
+
+/// The busiest seconds of one table since they were last taken: reads and writes, of the
+/// table itself and of each GSI.
+#[derive(Debug, Default, PartialEq)]
+pub struct Busiest {
+    pub table: (f64, f64),
+    pub indexes: HashMap<String, (f64, f64)>,
 }
 
 /// Seconds since the first call: the clock `Usage` counts seconds by.
@@ -194,20 +233,24 @@ fn second_of(now: Instant) -> u64 {
         .as_secs()
 }
 
-/// Each table's busiest second (its own units, GSIs aside) of reads and of writes since
-/// the last call, by the catalog's table id; seconds not yet over are left for the next call.
-pub fn busiest_seconds() -> HashMap<u64, (f64, f64)> {
-    let mut out: HashMap<u64, (f64, f64)> = HashMap::new();
+/// Each table's busiest second of reads and of writes since the last call (its own units,
+/// and each GSI's), by the catalog's table id; seconds not yet over are left for the next
+/// call.
+pub fn busiest_seconds() -> HashMap<u64, Busiest> {
+    let mut out: HashMap<u64, Busiest> = HashMap::new();
     let current = second_of(Instant::now());
-    for ((id, kind), usage) in registry().metered.lock().iter_mut() {
-        if usage.second != current {
-            usage.count(0.0, current);
-        }
-        let busiest = std::mem::take(&mut usage.busiest);
-        let entry = out.entry(*id).or_default();
+    fn side(pair: &mut (f64, f64), kind: Kind) -> &mut f64 {
         match kind {
-            Kind::Read => entry.0 = busiest,
-            Kind::Write => entry.1 = busiest,
+            Kind::Read => &mut pair.0,
+            Kind::Write => &mut pair.1,
+        }
+    }
+    for ((id, kind), usage) in registry().metered.lock().iter_mut() {
+        let entry = out.entry(*id).or_default();
+        *side(&mut entry.table, *kind) = usage.own.take_busiest(current);
+        for (name, seconds) in &mut usage.indexes {
+            let index = entry.indexes.entry(name.clone()).or_default();
+            *side(index, *kind) = seconds.take_busiest(current);
         }
     }
     out
@@ -346,8 +389,10 @@ pub fn admit_transaction(admissions: Vec<Result<(), ApiError>>) -> Result<(), Ap
 pub fn charge_read(table: &TableMeta, gsi: Option<&str>, units: f64) {
     let now = Instant::now();
     with_bucket(table, gsi, Kind::Read, now, |b| b.take(units, now));
-    let own = if gsi.is_none() { units } else { 0.0 };
-    meter(table, Kind::Read, units, own, now);
+    match gsi {
+        None => meter::<&str>(table, Kind::Read, units, &[], now),
+        Some(name) => meter(table, Kind::Read, 0.0, &[(name, units)], now),
+    }
 }
 
 /// Charges a write: `table_units` to the table (LSI writes included), and each GSI's
@@ -355,12 +400,10 @@ pub fn charge_read(table: &TableMeta, gsi: Option<&str>, units: f64) {
 pub fn charge_write(table: &TableMeta, table_units: f64, gsi_units: &[(String, f64)]) {
     let now = Instant::now();
     with_bucket(table, None, Kind::Write, now, |b| b.take(table_units, now));
-    let mut total = table_units;
     for (name, units) in gsi_units {
         with_bucket(table, Some(name), Kind::Write, now, |b| b.take(*units, now));
-        total += units;
     }
-    meter(table, Kind::Write, total, table_units, now);
+    meter(table, Kind::Write, table_units, gsi_units, now);
 }
 
 /// Admits a read of the item `key` of the table, or refuses it; a refusal also counts for
@@ -415,16 +458,27 @@ pub fn failed_write(
     failure.into_api_error()
 }
 
-/// Adds `units` to the table's Prometheus counter, carrying fractions over, and the
-/// table's `own` part of them (its GSIs' aside) to its second at `now`.
-fn meter(table: &TableMeta, kind: Kind, units: f64, own: f64, now: Instant) {
+/// Adds the table's `own` units and each GSI's (`gsi_units`) to the table's Prometheus
+/// counter, carrying fractions over, and each to its own second at `now`.
+fn meter<S: AsRef<str>>(
+    table: &TableMeta,
+    kind: Kind,
+    own: f64,
+    gsi_units: &[(S, f64)],
+    now: Instant,
+) {
+    let units = own + gsi_units.iter().map(|(_, u)| u).sum::<f64>();
     if units.is_nan() || units <= 0.0 {
         return;
     }
+    let second = second_of(now);
     let whole = {
         let mut metered = registry().metered.lock();
         let usage = metered.entry((table.table_id(), kind)).or_default();
-        usage.count(own, second_of(now));
+        usage.own.count(own, second);
+        for (name, units) in gsi_units {
+            usage.index(name.as_ref()).count(*units, second);
+        }
         usage.pending += units;
         let whole = usage.pending.floor();
         usage.pending -= whole;
@@ -509,9 +563,9 @@ pub async fn run_stats(app: Arc<App>) {
     }
 }
 
-/// Raises the warm throughput of each on-demand table to its busiest second since the last
-/// call, as DynamoDB raises it as use grows (`catalog::warm`); provisioned tables' follows
-/// their capacity already.
+/// Raises the warm throughput of each on-demand table, and of each of its GSIs, to its
+/// busiest second since the last call, as DynamoDB raises it as use grows
+/// (`catalog::warm`); provisioned tables' follows their capacity already.
 async fn raise_warm_throughput(app: &App, tables: &[Arc<TableMeta>]) {
     let busiest = busiest_seconds();
     let cap = app.config.quotas.table_max;
@@ -519,18 +573,16 @@ async fn raise_warm_throughput(app: &App, tables: &[Arc<TableMeta>]) {
         if table.billing_mode != BillingMode::PayPerRequest {
             continue;
         }
-        let Some(&used) = busiest.get(&table.table_id()) else {
+        let Some(used) = busiest.get(&table.table_id()) else {
             continue;
         };
-        if warm::raised_by_use(table.warm_throughput(), used, cap).is_none() {
+        if !raise_by_use(&mut (**table).clone(), used, cap) {
             continue;
         }
         let raised = app
             .catalog
             .update(&app.storage, table.name(), |t| {
-                if let Some(next) = warm::raised_by_use(t.warm_throughput(), used, cap) {
-                    t.warm = Some(next);
-                }
+                raise_by_use(t, used, cap);
                 Ok(())
             })
             .await;
@@ -540,19 +592,85 @@ async fn raise_warm_throughput(app: &App, tables: &[Arc<TableMeta>]) {
     }
 }
 
+/// Raises `table`'s warm throughput, and its GSIs', to what `used` shows they took (up to
+/// `cap`); whether anything rose.
+fn raise_by_use(table: &mut TableMeta, used: &Busiest, cap: i64) -> bool {
+    let mut rose = false;
+    if let Some(next) = warm::raised_by_use(table.warm_throughput(), used.table, cap) {
+        table.warm = Some(next);
+        rose = true;
+    }
+    for index in &mut table.global_indexes {
+        let Some(&index_used) = used.indexes.get(&index.name) else {
+            continue;
+        };
+        let current = warm::Warm::effective(index.warm, index.throughput.as_ref());
+        if let Some(next) = warm::raised_by_use(current, index_used, cap) {
+            index.warm = Some(next);
+            rose = true;
+        }
+    }
+    rose
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn usage_keeps_the_busiest_second_that_has_passed() {
-        let mut usage = Usage::default();
-        usage.count(5.0, 1);
-        usage.count(7.0, 1);
-        usage.count(3.0, 2);
-        assert_eq!((usage.busiest, usage.this_second), (12.0, 3.0));
-        usage.count(1.0, 4);
-        assert_eq!((usage.busiest, usage.this_second), (12.0, 1.0));
+    fn seconds_keep_the_busiest_that_has_passed() {
+        let mut seconds = Seconds::default();
+        seconds.count(5.0, 1);
+        seconds.count(7.0, 1);
+        seconds.count(3.0, 2);
+        assert_eq!((seconds.busiest, seconds.this_second), (12.0, 3.0));
+        seconds.count(1.0, 4);
+        assert_eq!((seconds.busiest, seconds.this_second), (12.0, 1.0));
+        // Taken at second 5 (second 4 is over too), then forgotten; second 5 is not over.
+        assert_eq!(seconds.take_busiest(5), 12.0);
+        assert_eq!(seconds.take_busiest(5), 0.0);
+        seconds.count(3.0, 5);
+        assert_eq!(seconds.take_busiest(5), 0.0);
+        assert_eq!(seconds.take_busiest(6), 3.0);
+    }
+
+    #[test]
+    fn use_raises_a_table_and_each_gsi_by_its_own_busiest_second() {
+        let mut table = TableMeta::for_tests(1, "t");
+        for name in ["busy", "quiet"] {
+            let index = table.index_for_tests(name);
+            table.global_indexes.push(index);
+        }
+        let used = Busiest {
+            table: (100.0, 9_000.0),
+            indexes: HashMap::from([
+                ("busy".to_string(), (15_000.0, 50_000.0)),
+                ("quiet".to_string(), (10.0, 10.0)),
+            ]),
+        };
+        assert!(raise_by_use(&mut table, &used, 40_000));
+        let warm = |t: &TableMeta, i: usize| {
+            let index = &t.global_indexes[i];
+            warm::Warm::effective(index.warm, index.throughput.as_ref())
+        };
+        assert_eq!(
+            table.warm_throughput(),
+            warm::Warm {
+                read: 12_000,
+                write: 9_000
+            }
+        );
+        // The busy index rises, capped at the quota; the quiet one keeps the initial values.
+        assert_eq!(
+            warm(&table, 0),
+            warm::Warm {
+                read: 15_000,
+                write: 40_000
+            }
+        );
+        assert_eq!(warm(&table, 1), warm::INITIAL);
+        // The same use again raises nothing.
+        assert!(!raise_by_use(&mut table, &used, 40_000));
     }
 
     fn provisioned(rate: f64) -> Limit {

@@ -305,30 +305,53 @@ async fn describe_limits_and_endpoints() {
     assert!(!endpoints.endpoints()[0].address().is_empty());
 }
 
+/// Use raises an on-demand table's warm throughput to its busiest second, and each GSI's
+/// to its own.
 #[tokio::test]
 async fn on_demand_use_raises_warm_throughput_to_its_busiest_second() {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let name = unique_name("warm-use");
-    create_hash_table(&ddb, &name).await;
+    ok(ddb
+        .create_table()
+        .table_name(&name)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .billing_mode(BillingMode::PayPerRequest)
+        .global_secondary_indexes(gsi_projecting_all("by-g", "g").build().unwrap())
+        .global_secondary_indexes(gsi_projecting_all("by-h", "h").build().unwrap())
+        .attribute_definitions(attribute_definition("h", ScalarAttributeType::S))
+        .send()
+        .await);
+    // Warm write units of the table, of `by-g` (every item has `g`) and of `by-h` (none).
     let write_units = |ddb: aws_sdk_dynamodb::Client| {
         let name = name.clone();
         async move {
             let described = ok(ddb.describe_table().table_name(&name).send().await);
-            let warm = described.table.unwrap().warm_throughput.unwrap();
-            warm.write_units_per_second.unwrap()
+            let table = described.table.unwrap();
+            let units = |warm: Option<&aws_sdk_dynamodb::types::TableWarmThroughputDescription>| {
+                warm.and_then(|w| w.write_units_per_second).unwrap()
+            };
+            let index = |i: usize| {
+                table.global_secondary_indexes()[i]
+                    .warm_throughput
+                    .as_ref()
+                    .and_then(|w| w.write_units_per_second)
+                    .unwrap()
+            };
+            (units(table.warm_throughput.as_ref()), index(0), index(1))
         }
     };
-    assert_eq!(write_units(ddb.clone()).await, 4_000);
-    // 25 items of 390 KB in one call: ~9,750 write units in one second.
+    assert_eq!(write_units(ddb.clone()).await, (4_000, 4_000, 4_000));
+    // 25 items of 390 KB in one call: ~9,750 write units in one second, for the table and
+    // for the index projecting them all.
     let large = "x".repeat(390 * 1024);
     let puts: Vec<WriteRequest> = (0..25)
         .map(|i| {
-            let put = PutRequest::builder()
-                .set_item(Some(item(&[("pk", s(&format!("k{i}"))), ("v", s(&large))])))
-                .build()
-                .unwrap();
+            let item = item(&[("pk", s(&format!("k{i}"))), ("g", s("G")), ("v", s(&large))]);
+            let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
             WriteRequest::builder().put_request(put).build()
         })
         .collect();
@@ -341,14 +364,18 @@ async fn on_demand_use_raises_warm_throughput_to_its_busiest_second() {
     let raised = wait_until(
         std::time::Duration::from_secs(20),
         std::time::Duration::from_millis(200),
-        || async { write_units(ddb.clone()).await >= 9_000 },
+        || async {
+            let (table, by_g, _) = write_units(ddb.clone()).await;
+            table >= 9_000 && by_g >= 9_000
+        },
     )
     .await;
+    let (table, by_g, by_h) = write_units(ddb.clone()).await;
     assert!(
         raised,
-        "warm writes stayed at {}",
-        write_units(ddb.clone()).await
+        "warm writes stayed at {table} (table), {by_g} (by-g)"
     );
+    assert_eq!(by_h, 4_000, "an index no write reached was raised");
 }
 
 /// A provisioned table of `read`/`write` units keyed by `pk`, with a GSI of `gsi` units if

@@ -362,6 +362,26 @@ impl TableMeta {
             settings: Default::default(),
         }
     }
+
+    /// The fixture's GSI `name`: keyed as the table is, keys only, ACTIVE, without
+    /// throughput of its own (a test sets what it needs).
+    pub fn index_for_tests(&self, name: &str) -> IndexMeta {
+        IndexMeta {
+            name: name.into(),
+            index_id: 1,
+            arn: format!("{}/index/{name}", self.arn),
+            schema: self.schema().clone(),
+            projection: IndexProjection {
+                kind: ProjectionType::KeysOnly,
+                non_key_attributes: Vec::new(),
+            },
+            throughput: None,
+            on_demand_throughput: None,
+            status: IndexStatus::Active,
+            backfilling: false,
+            warm: None,
+        }
+    }
 }
 
 impl TableMeta {

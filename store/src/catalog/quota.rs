@@ -246,21 +246,9 @@ mod tests {
 
     /// A GSI provisioned with `read` and `write` units, keyed as its table is.
     fn gsi(name: &str, read: i64, write: i64) -> IndexMeta {
-        let table = TableMeta::for_tests(1, "t");
         IndexMeta {
-            name: name.into(),
-            index_id: 1,
-            arn: format!("{}/index/{name}", table.arn),
-            schema: table.schema().clone(),
-            projection: crate::catalog::IndexProjection {
-                kind: crate::catalog::ProjectionType::KeysOnly,
-                non_key_attributes: Vec::new(),
-            },
             throughput: Some(Throughput::new(read, write)),
-            on_demand_throughput: None,
-            status: crate::catalog::IndexStatus::Active,
-            backfilling: false,
-            warm: None,
+            ..TableMeta::for_tests(1, "t").index_for_tests(name)
         }
     }
 

@@ -5,8 +5,8 @@
 //! it, and CreateTable or UpdateTable can raise it ahead of a peak ("pre-warming"); it
 //! never goes down. This store has no partitions to split, so the value is bookkeeping
 //! that DescribeTable reports and that templates setting it (CDK, CloudFormation) find as
-//! they set it. Nothing throttles on it. Use raises an on-demand table's to its busiest
-//! second (`throttle::run_stats`, [`raised_by_use`]).
+//! they set it. Nothing throttles on it. Use raises an on-demand table's, and each of its
+//! GSIs', to its busiest second (`throttle::run_stats`, [`raised_by_use`]).
 
 use serde::{Deserialize, Serialize};
 use shared::wire::error::ApiError;
