@@ -84,11 +84,12 @@ fn latest() -> &'static Mutex<HashMap<Told, u64>> {
 
 impl Told {
     /// Makes a new tell the latest to this destination (older ones still retrying stop)
-    /// and returns its generation.
+    /// and returns its generation. Generations are never given twice, to any destination:
+    /// a destination forgotten once told must not let an older retry pass for the latest.
     fn supersede(&self) -> u64 {
-        let mut latest = latest().lock();
-        let generation = latest.get(self).map_or(1, |g| g.wrapping_add(1));
-        latest.insert(self.clone(), generation);
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let generation = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        latest().lock().insert(self.clone(), generation);
         generation
     }
 
@@ -163,6 +164,10 @@ mod tests {
         assert!(a.is_latest(second));
         a.done(second);
         assert!(!a.is_latest(second));
+        // Told again once forgotten: the oldest retry still does not pass for the latest.
+        let third = a.supersede();
+        assert!(!a.is_latest(first));
+        assert!(a.is_latest(third));
     }
 
     #[test]
