@@ -140,6 +140,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(kinesis::deliver::run_supervisor(Arc::clone(&app)));
     tokio::spawn(replication::ship::run_supervisor(Arc::clone(&app)));
     tokio::spawn(replication::tombstones::run_collector(Arc::clone(&app)));
+    tokio::spawn(replication::tell::resume(Arc::clone(&app)));
     let stopping = app.stopping.clone();
     let admission = shared::wire::admission::Admission::new(app.config.max_in_flight);
     let server = Arc::new(server::Server {

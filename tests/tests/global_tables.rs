@@ -716,6 +716,22 @@ async fn a_region_back_at_a_new_address_gets_what_it_missed() {
     wait_for(&third_store.client(), &table, "while-down", 1, Some("v")).await;
 }
 
+/// Waits until `client`'s region lists a replica of `table` in `region`.
+async fn assert_learns_of(client: &Client, table: &str, region: &str) {
+    let learnt = wait_until(DEADLINE, POLL, || async {
+        replicas_of(client, table)
+            .await
+            .iter()
+            .any(|(r, _)| r == region)
+    })
+    .await;
+    assert!(
+        learnt,
+        "the region knows only {:?}",
+        replicas_of(client, table).await
+    );
+}
+
 /// A region down when a replica is added learns of it once it is back: the membership
 /// change is told again until it is answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -729,19 +745,24 @@ async fn a_region_down_during_a_membership_change_learns_of_it_when_back() {
     add_replicas(&home, &table, &[AWAY]).await;
     wait_table_active(&away_store.client(), &table).await;
     third_store.restart_in_place();
-    let third = third_store.client();
-    let knows_away = wait_until(DEADLINE, POLL, || async {
-        replicas_of(&third, &table)
-            .await
-            .iter()
-            .any(|(region, _)| region == AWAY)
-    })
-    .await;
-    assert!(
-        knows_away,
-        "the third region knows only {:?}",
-        replicas_of(&third, &table).await
-    );
+    assert_learns_of(&third_store.client(), &table, AWAY).await;
+}
+
+/// A membership change still to be told survives a restart of the store telling it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_membership_change_still_to_tell_survives_a_restart() {
+    let (mut home_store, away_store, mut third_store) = three_regions();
+    let table = global_table(&home_store.client(), "global-kept", &[THIRD]).await;
+    wait_table_active(&third_store.client(), &table).await;
+
+    third_store.kill9();
+    add_replicas(&home_store.client(), &table, &[AWAY]).await;
+    wait_table_active(&away_store.client(), &table).await;
+    // Home goes down before the third is back: only what it kept can tell the third.
+    home_store.kill9();
+    home_store.restart();
+    third_store.restart_in_place();
+    assert_learns_of(&third_store.client(), &table, AWAY).await;
 }
 
 /// Changes of large items go in several calls, each within what the replica's store takes

@@ -29,7 +29,7 @@ pub mod overrides;
 mod peer;
 pub mod serve;
 pub mod ship;
-mod tell;
+pub mod tell;
 pub mod tombstones;
 
 use serde::{Deserialize, Serialize};

@@ -4,15 +4,17 @@
 //! answers, a newer tell to it supersedes this one, or [`RETRY_FOR`] has passed: a region
 //! cut off for a moment would otherwise never learn of a replica added or removed
 //! meanwhile (it would describe the wrong replicas, miss capacity and index changes made
-//! in the one it does not know, and ship to one that left). The retries live in memory:
-//! a restart of this store drops them.
+//! in the one it does not know, and ship to one that left). A tell being tried again is
+//! kept in the meta keyspace until it ends, and [`resume`] takes it up again after a
+//! restart.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::model::json_out;
 
@@ -20,6 +22,17 @@ use super::peer::{self, PeerError};
 use super::{endpoint, replicas, Member};
 use crate::app::App;
 use crate::catalog::TableMeta;
+use crate::storage::Storage;
+
+/// Meta keys of the tells being tried again: `<prefix><table uuid>/<region>`.
+const PENDING_PREFIX: &str = "replication/tell/";
+
+/// A tell being tried again, as kept: where it goes and what it says.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    url: String,
+    body: String,
+}
 
 /// The first wait before a tell is tried again; each later wait doubles, up to
 /// [`RETRY_MAX_WAIT`].
@@ -41,23 +54,69 @@ pub async fn tell_members(app: &App, table: &TableMeta, members: &[Member], exce
             table_uuid: table.table_uuid.clone(),
             region: replica.region.clone(),
         };
-        let generation = told.supersede();
+        let (generation, was_pending) = told.supersede();
         let url = endpoint(app, &replica);
         match peer::post::<serde_json::Value>(app, &url, "members", body.clone()).await {
-            Ok(_) => told.done(generation),
-            Err(e) if !worth_retrying(&e) => {
-                told.done(generation);
-                tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
-                    "a replica refused a membership change");
-            }
-            Err(e) => {
+            Err(e) if worth_retrying(&e) => {
                 tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
                     "cannot tell a replica about a membership change: telling it again");
+                let pending = Pending {
+                    url: url.clone(),
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                };
+                told.keep(&app.storage, Some(&pending)).await;
                 let secret = app.config.cluster_secret.clone();
-                let body = body.clone();
-                tokio::spawn(async move { told.retry(generation, secret, url, body).await });
+                let (storage, body) = (Arc::clone(&app.storage), body.clone());
+                tokio::spawn(
+                    async move { told.retry(generation, secret, url, body, storage).await },
+                );
+            }
+            answer => {
+                if let Err(e) = answer {
+                    tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
+                        "a replica refused a membership change");
+                }
+                // An older tell still being tried is over too: this one said more.
+                if told.done(generation) && was_pending {
+                    told.keep(&app.storage, None).await;
+                }
             }
         }
+    }
+}
+
+/// Takes up again the tells a restart interrupted (see the module docs).
+pub async fn resume(app: Arc<App>) {
+    let kept = match app.storage.list_meta(PENDING_PREFIX) {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the membership changes still to tell");
+            return;
+        }
+    };
+    for (key, value) in kept {
+        let destination = key
+            .strip_prefix(PENDING_PREFIX)
+            .and_then(|k| k.split_once('/'));
+        let (Some((uuid, region)), Ok(pending)) =
+            (destination, serde_json::from_slice::<Pending>(&value))
+        else {
+            tracing::error!(key, "a membership change to tell does not parse: dropped");
+            let _ = app.storage.put_meta(&key, None).await;
+            continue;
+        };
+        let told = Told {
+            table_uuid: uuid.to_string(),
+            region: region.to_string(),
+        };
+        let (generation, _) = told.supersede();
+        let secret = app.config.cluster_secret.clone();
+        let storage = Arc::clone(&app.storage);
+        let body = Bytes::from(pending.body.into_bytes());
+        tokio::spawn(async move {
+            told.retry(generation, secret, pending.url, body, storage)
+                .await
+        });
     }
 }
 
@@ -86,11 +145,12 @@ impl Told {
     /// Makes a new tell the latest to this destination (older ones still retrying stop)
     /// and returns its generation. Generations are never given twice, to any destination:
     /// a destination forgotten once told must not let an older retry pass for the latest.
-    fn supersede(&self) -> u64 {
+    /// Whether an older tell to it was still being tried comes with it.
+    fn supersede(&self) -> (u64, bool) {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let generation = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        latest().lock().insert(self.clone(), generation);
-        generation
+        let older = latest().lock().insert(self.clone(), generation);
+        (generation, older.is_some())
     }
 
     /// Whether the tell of `generation` is still the latest to this destination.
@@ -98,16 +158,38 @@ impl Told {
         latest().lock().get(self) == Some(&generation)
     }
 
-    /// The tell of `generation` is over; forgets the destination unless a newer one is on.
-    fn done(&self, generation: u64) {
+    /// The tell of `generation` is over; forgets the destination unless a newer one is on,
+    /// and says whether it did.
+    fn done(&self, generation: u64) -> bool {
         let mut latest = latest().lock();
-        if latest.get(self) == Some(&generation) {
+        let was_latest = latest.get(self) == Some(&generation);
+        if was_latest {
             latest.remove(self);
+        }
+        was_latest
+    }
+
+    /// Keeps `pending` as the tell to this destination still being tried (`None`: none).
+    /// A failure to keep it costs only the retry after a restart, so it is logged.
+    async fn keep(&self, storage: &Storage, pending: Option<&Pending>) {
+        let key = format!("{PENDING_PREFIX}{}/{}", self.table_uuid, self.region);
+        let value = pending.map(|p| serde_json::to_vec(p).unwrap_or_default());
+        if let Err(e) = storage.put_meta(&key, value).await {
+            tracing::warn!(region = %self.region, error = %e,
+                "cannot keep a membership change to tell again");
         }
     }
 
-    /// Tries the tell of `generation` again until it is answered, superseded or too old.
-    async fn retry(self, generation: u64, secret: Option<String>, url: String, body: Bytes) {
+    /// Tries the tell of `generation` again until it is answered, superseded or too old;
+    /// then forgets it, in `storage` too, unless a newer tell took its place.
+    async fn retry(
+        self,
+        generation: u64,
+        secret: Option<String>,
+        url: String,
+        body: Bytes,
+        storage: Arc<Storage>,
+    ) {
         let started = Instant::now();
         let mut wait = RETRY_FIRST_WAIT;
         loop {
@@ -124,16 +206,21 @@ impl Told {
             .await;
             match answer {
                 Ok(_) => {
-                    tracing::info!(region = %self.region, "told a replica about a membership change");
-                    return self.done(generation);
+                    tracing::info!(region = %self.region, "told a replica about a membership change")
                 }
                 Err(e) if !worth_retrying(&e) || started.elapsed() >= RETRY_FOR => {
                     tracing::warn!(region = %self.region, error = %e,
-                        "gave up telling a replica about a membership change");
-                    return self.done(generation);
+                        "gave up telling a replica about a membership change")
                 }
-                Err(_) => wait = (wait * 2).min(RETRY_MAX_WAIT),
+                Err(_) => {
+                    wait = (wait * 2).min(RETRY_MAX_WAIT);
+                    continue;
+                }
             }
+            if self.done(generation) {
+                self.keep(&storage, None).await;
+            }
+            return;
         }
     }
 }
@@ -152,20 +239,22 @@ mod tests {
     #[test]
     fn a_newer_tell_supersedes_an_older_one_to_the_same_replica_only() {
         let (a, b) = (told("tell-test-a"), told("tell-test-b"));
-        let first = a.supersede();
-        let other = b.supersede();
+        let (first, _) = a.supersede();
+        let (other, _) = b.supersede();
         assert!(a.is_latest(first));
-        let second = a.supersede();
+        let (second, was_pending) = a.supersede();
+        assert!(was_pending);
         assert!(!a.is_latest(first));
         assert!(a.is_latest(second));
         assert!(b.is_latest(other));
         // An older tell ending does not forget the newer one.
-        a.done(first);
+        assert!(!a.done(first));
         assert!(a.is_latest(second));
-        a.done(second);
+        assert!(a.done(second));
         assert!(!a.is_latest(second));
         // Told again once forgotten: the oldest retry still does not pass for the latest.
-        let third = a.supersede();
+        let (third, was_pending) = a.supersede();
+        assert!(!was_pending);
         assert!(!a.is_latest(first));
         assert!(a.is_latest(third));
     }
