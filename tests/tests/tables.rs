@@ -319,10 +319,10 @@ async fn on_demand_use_raises_warm_throughput_to_its_busiest_second() {
         .key_schema(key_element("pk", KeyType::Hash))
         .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
         .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("h", ScalarAttributeType::S))
         .billing_mode(BillingMode::PayPerRequest)
         .global_secondary_indexes(gsi_projecting_all("by-g", "g").build().unwrap())
         .global_secondary_indexes(gsi_projecting_all("by-h", "h").build().unwrap())
-        .attribute_definitions(attribute_definition("h", ScalarAttributeType::S))
         .send()
         .await);
     // Warm write units of the table, of `by-g` (every item has `g`) and of `by-h` (none).

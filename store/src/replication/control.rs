@@ -95,8 +95,7 @@ async fn create(
     region: &str,
     action: &Value,
 ) -> Result<Arc<TableMeta>, ApiError> {
-    let own = own_member(app, table);
-    if region == own.region {
+    if region == app.config.region {
         return Err(ApiError::invalid_parameter(format!(
             "Cannot add a replica of table {} in its own region {region}",
             table.name()
@@ -120,8 +119,7 @@ async fn create(
         )));
     };
     let overrides = Overrides::default().merged(action, table, now_seconds())?;
-    let mut members: Vec<Member> = replicas(table).iter().map(member).collect();
-    members.push(own);
+    let mut members = all_members(app, table);
     members.push(Member {
         overrides: overrides.clone(),
         ..new.clone()
@@ -182,9 +180,7 @@ async fn update_overrides(
             Ok(())
         })
         .await?;
-    let mut members: Vec<Member> = replicas(&updated).iter().map(member).collect();
-    members.push(own_member(app, &updated));
-    tell_members(app, &updated, &members, Some(region)).await;
+    tell_members(app, &updated, &all_members(app, &updated), Some(region)).await;
     Ok(updated)
 }
 
@@ -198,12 +194,8 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         Ok(_) | Err(PeerError::Refused { status: 404, .. }) => {}
         Err(e) => return Err(refused_by(region, e)),
     }
-    let mut members: Vec<Member> = replicas(table)
-        .iter()
-        .filter(|r| r.region != region)
-        .map(member)
-        .collect();
-    members.push(own_member(app, table));
+    let mut members = all_members(app, table);
+    members.retain(|m| m.region != region);
     tell_members(app, table, &members, Some(region)).await;
     app.catalog
         .update(&app.storage, table.name(), |table| {
@@ -261,6 +253,13 @@ pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
 pub async fn leave(app: &App, table: &TableMeta) {
     let members: Vec<Member> = replicas(table).iter().map(member).collect();
     tell_members(app, table, &members, Some(&app.config.region)).await;
+}
+
+/// Every region of `table`, this one included, as members.
+fn all_members(app: &App, table: &TableMeta) -> Vec<Member> {
+    let mut members: Vec<Member> = replicas(table).iter().map(member).collect();
+    members.push(own_member(app, table));
+    members
 }
 
 /// This store as a member of `table`: its region, the URL others reach it at, and what

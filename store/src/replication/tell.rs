@@ -65,11 +65,7 @@ pub async fn tell_members(app: &App, table: &TableMeta, members: &[Member], exce
                     body: String::from_utf8_lossy(&body).into_owned(),
                 };
                 told.keep(&app.storage, Some(&pending)).await;
-                let secret = app.config.cluster_secret.clone();
-                let (storage, body) = (Arc::clone(&app.storage), body.clone());
-                tokio::spawn(
-                    async move { told.retry(generation, secret, url, body, storage).await },
-                );
+                told.retry_later(app, generation, url, body.clone());
             }
             answer => {
                 if let Err(e) = answer {
@@ -110,13 +106,8 @@ pub async fn resume(app: Arc<App>) {
             region: region.to_string(),
         };
         let (generation, _) = told.supersede();
-        let secret = app.config.cluster_secret.clone();
-        let storage = Arc::clone(&app.storage);
         let body = Bytes::from(pending.body.into_bytes());
-        tokio::spawn(async move {
-            told.retry(generation, secret, pending.url, body, storage)
-                .await
-        });
+        told.retry_later(&app, generation, pending.url, body);
     }
 }
 
@@ -178,6 +169,13 @@ impl Told {
             tracing::warn!(region = %self.region, error = %e,
                 "cannot keep a membership change to tell again");
         }
+    }
+
+    /// Starts trying the tell of `generation` again in the background ([`Told::retry`]).
+    fn retry_later(self, app: &App, generation: u64, url: String, body: Bytes) {
+        let secret = app.config.cluster_secret.clone();
+        let storage = Arc::clone(&app.storage);
+        tokio::spawn(async move { self.retry(generation, secret, url, body, storage).await });
     }
 
     /// Tries the tell of `generation` again until it is answered, superseded or too old;
