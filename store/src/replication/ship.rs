@@ -19,7 +19,7 @@ use super::{
 use crate::app::App;
 use crate::catalog::TableMeta;
 use crate::log_cursor::{Follower, Next};
-use crate::storage::{record_fields, Cause, RecordFields};
+use crate::storage::{record_fields, Cause, EngineBytes, RecordFields};
 use crate::triggers::dispatch::backoff;
 use crate::workers::Workers;
 
@@ -138,7 +138,7 @@ impl Worker {
             let read =
                 |after| storage.encoded_table_changes(table_id, after, u64::MAX, CHANGES_PER_CALL);
             let time =
-                |(_, value): &(u64, fjall::Slice)| record_fields(value).map_or(0, |r| r.time_ms);
+                |(_, value): &(u64, EngineBytes)| record_fields(value).map_or(0, |r| r.time_ms);
             let next = follower
                 .next(&self.app, "replication", read, |(seq, _)| *seq, time)
                 .await;

@@ -6,24 +6,24 @@
 //! `STORE_FAULT_SYNC_FAILS_WHILE=PATH`: every journal sync fails while `PATH` exists, so a
 //! test decides the moment by creating the file.
 
-use fjall::Database;
+use super::engine::Engine;
+use super::group_commit::sync_engine;
+use super::StorageError;
 
-use super::group_commit::sync_journal;
-
-/// The journal sync the commit thread runs: [`sync_journal`], or in a debug build with
+/// The sync the commit thread runs: [`sync_engine`], or in a debug build with
 /// `STORE_FAULT_SYNC_FAILS_WHILE` set, one that fails while that file exists.
 #[cfg(debug_assertions)]
-pub fn journal_sync() -> impl Fn(&Database) -> Result<(), fjall::Error> + Send + 'static {
+pub fn journal_sync() -> impl Fn(&dyn Engine) -> Result<(), StorageError> + Send + 'static {
     let trigger = std::env::var_os("STORE_FAULT_SYNC_FAILS_WHILE").map(std::path::PathBuf::from);
-    move |db| match &trigger {
-        Some(path) if path.exists() => Err(fjall::Error::Io(std::io::Error::other(
-            "journal sync failure injected by STORE_FAULT_SYNC_FAILS_WHILE",
-        ))),
-        _ => sync_journal(db),
+    move |engine| match &trigger {
+        Some(path) if path.exists() => Err(StorageError::Engine(
+            "journal sync failure injected by STORE_FAULT_SYNC_FAILS_WHILE".into(),
+        )),
+        _ => sync_engine(engine),
     }
 }
 
 #[cfg(not(debug_assertions))]
-pub fn journal_sync() -> impl Fn(&Database) -> Result<(), fjall::Error> + Send + 'static {
-    sync_journal
+pub fn journal_sync() -> impl Fn(&dyn Engine) -> Result<(), StorageError> + Send + 'static {
+    sync_engine
 }

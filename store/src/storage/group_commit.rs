@@ -33,43 +33,17 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use fjall::{Database, Keyspace, PersistMode};
 use parking_lot::Mutex;
 use shared::clock::now_ms;
 use shared::model::KeySchema;
 use tokio::sync::{oneshot, watch};
 
 use super::changelog;
-use super::engine::{engine_error, Engine};
+use super::engine::{Bytes, Engine, Flush, Op, Space};
 use super::keys;
 use super::locks::LockSet;
 use super::versions;
 use super::{StorageError, TableStats};
-
-/// Which keyspace an [`Op`] writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Space {
-    Items,
-    Meta,
-    /// The change log itself; only retention trimming deletes from it directly.
-    Changes,
-    /// The per-table change index; only retention trimming deletes from it directly.
-    TableChanges,
-}
-
-/// One put or delete in a batch.
-#[derive(Debug)]
-pub enum Op {
-    Put {
-        space: Space,
-        key: Vec<u8>,
-        value: Vec<u8>,
-    },
-    Delete {
-        space: Space,
-        key: Vec<u8>,
-    },
-}
 
 /// A change to one table's stats.
 #[derive(Debug, Clone, Copy)]
@@ -154,7 +128,7 @@ pub struct LogHead {
 
 /// Orders commits, keeps table stats, and publishes what is durable.
 pub struct Committer {
-    pub engine: Engine,
+    pub engine: Box<dyn Engine>,
     state: Mutex<CommitState>,
     stats: Mutex<HashMap<u64, TableStats>>,
     /// Newest durable (or, without fsync, committed) change-record sequence number.
@@ -168,7 +142,7 @@ impl Committer {
     /// `last_seq` is the newest record's sequence number on disk (0 if none) and `stats`
     /// the per-table stats rebuilt at open.
     pub fn new(
-        engine: Engine,
+        engine: Box<dyn Engine>,
         last_seq: u64,
         stats: HashMap<u64, TableStats>,
         fsync: bool,
@@ -195,10 +169,10 @@ impl Committer {
     }
 
     /// Applies one batch to the engine (visible on return) and returns its ticket.
-    /// `persist` is the journal mode for this batch: `Buffer` when no fsync follows,
-    /// `None` when the commit thread syncs the whole group afterwards.
-    pub fn apply(&self, batch: Batch, persist: Option<PersistMode>) -> Result<u64, StorageError> {
-        let mut outcomes = self.apply_group(vec![batch], persist);
+    /// `flush` is how far the engine takes it: to the OS when no fsync follows, `Later`
+    /// when the commit thread syncs the whole group afterwards.
+    pub fn apply(&self, batch: Batch, flush: Flush) -> Result<u64, StorageError> {
+        let mut outcomes = self.apply_group(vec![batch], flush);
         outcomes.pop().unwrap_or(Err(StorageError::Closed))
     }
 
@@ -209,17 +183,12 @@ impl Committer {
     /// engine would refuse fails alone, before anything is written. Safe to merge because a
     /// batch holds its key locks until applied, so no two batches of one group write the
     /// same item.
-    pub fn apply_group(
-        &self,
-        batches: Vec<Batch>,
-        persist: Option<PersistMode>,
-    ) -> Vec<Result<u64, StorageError>> {
+    pub fn apply_group(&self, batches: Vec<Batch>, flush: Flush) -> Vec<Result<u64, StorageError>> {
         if !self.writable() {
             return batches.iter().map(|_| Err(refused())).collect();
         }
-        let engine = &self.engine;
         let mut state = self.state.lock();
-        let mut wb = engine.db.batch().durability(persist);
+        let mut wb = Vec::new();
         let time_ms = now_ms().max(state.last_time_ms);
         let mut next_seq = state.next_seq;
         let staged: Vec<Result<Vec<StatsDelta>, StorageError>> = batches
@@ -236,12 +205,7 @@ impl Committer {
                     let (Op::Put { key, .. } | Op::Delete { key, .. }) = op;
                     keys::check_engine_key(key)?;
                 }
-                for op in ops {
-                    match op {
-                        Op::Put { space, key, value } => wb.insert(self.space(space), key, value),
-                        Op::Delete { space, key } => wb.remove(self.space(space), key),
-                    }
-                }
+                wb.extend(ops);
                 for record in records {
                     self.stage_record(&state, &mut wb, record, next_seq, time_ms);
                     next_seq += 1;
@@ -249,11 +213,11 @@ impl Committer {
                 Ok(stats)
             })
             .collect();
-        if let Err(e) = wb.commit() {
-            // The journal could not take the batch (a full disk, an I/O error): fjall
-            // poisons itself, and we say so rather than fail each later write anew.
+        if let Err(e) = self.engine.write(wb, flush) {
+            // The journal could not take the batch (a full disk, an I/O error): the engine
+            // may be left unable to write (fjall poisons itself), and we say so rather than
+            // fail each later write anew.
             self.refuse_writes();
-            let e = engine_error(e);
             return staged
                 .into_iter()
                 .map(|batch| batch.and_then(|_| Err(StorageError::Engine(e.to_string()))))
@@ -285,7 +249,7 @@ impl Committer {
     fn stage_record(
         &self,
         state: &CommitState,
-        wb: &mut fjall::OwnedWriteBatch,
+        wb: &mut Vec<Op>,
         mut record: Vec<u8>,
         seq: u64,
         time_ms: u64,
@@ -307,20 +271,22 @@ impl Committer {
         changelog::set_time(&mut record, time_ms);
         self.stamp_version(state, wb, &record, time_ms);
         if let Some(index_key) = changelog::index_key(&record, seq) {
-            wb.insert(&self.engine.table_changes, index_key, []);
+            wb.push(Op::Put {
+                space: Space::TableChanges,
+                key: index_key.into(),
+                value: Bytes::default(),
+            });
         }
-        wb.insert(&self.engine.changes, changelog::seq_key(seq), record);
+        wb.push(Op::Put {
+            space: Space::Changes,
+            key: changelog::seq_key(seq).into(),
+            value: record.into(),
+        });
     }
 
     /// Keeps the version of a local change of a versioned table: its commit time and this
     /// region (a replicated change brings its own, written by `Storage::apply_replicated`).
-    fn stamp_version(
-        &self,
-        state: &CommitState,
-        wb: &mut fjall::OwnedWriteBatch,
-        record: &[u8],
-        time_ms: u64,
-    ) {
+    fn stamp_version(&self, state: &CommitState, wb: &mut Vec<Op>, record: &[u8], time_ms: u64) {
         let Some(table_id) = changelog::record_table_id(record) else {
             return;
         };
@@ -335,11 +301,11 @@ impl Committer {
             return;
         };
         let item_key = keys::item_key(table_id, &key);
-        wb.insert(
-            &self.engine.items,
-            versions::version_key(&item_key),
-            versions::encode(time_ms, region),
-        );
+        wb.push(Op::Put {
+            space: Space::Items,
+            key: versions::version_key(&item_key).into(),
+            value: versions::encode(time_ms, region).into(),
+        });
     }
 
     fn add_stats(&self, stats: Vec<StatsDelta>) {
@@ -351,15 +317,6 @@ impl Committer {
             let entry = map.entry(delta.table_id).or_default();
             entry.item_count = entry.item_count.saturating_add_signed(delta.count);
             entry.size_bytes = entry.size_bytes.saturating_add_signed(delta.size);
-        }
-    }
-
-    fn space(&self, space: Space) -> &Keyspace {
-        match space {
-            Space::Items => &self.engine.items,
-            Space::Meta => &self.engine.meta,
-            Space::Changes => &self.engine.changes,
-            Space::TableChanges => &self.engine.table_changes,
         }
     }
 
@@ -500,12 +457,12 @@ fn refused() -> StorageError {
 /// The group-commit loop; returns when every sender is gone (the storage was dropped).
 ///
 /// Each request is answered once: with its ticket after the group's fsync, or with the
-/// error that kept it from committing or syncing. One wake-up per write. `sync` makes the
-/// journal durable ([`sync_journal`]; tests pass one that fails).
+/// error that kept it from committing or syncing. One wake-up per write. `sync` makes
+/// what the engine applied durable ([`Engine::sync`]; tests pass one that fails).
 pub fn run(
     committer: Arc<Committer>,
     requests: mpsc::Receiver<Request>,
-    sync: impl Fn(&Database) -> Result<(), fjall::Error>,
+    sync: impl Fn(&dyn Engine) -> Result<(), StorageError>,
 ) {
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
@@ -516,7 +473,7 @@ pub fn run(
             .into_iter()
             .map(|request| (request.batch, (request.locks, request.reply)))
             .unzip();
-        let outcomes = committer.apply_group(batches, None);
+        let outcomes = committer.apply_group(batches, Flush::Later);
         let mut applied = Vec::with_capacity(outcomes.len());
         for (outcome, (locks, reply)) in outcomes.into_iter().zip(waiters) {
             // The batch is visible (or failed): its keys may be written again.
@@ -532,7 +489,7 @@ pub fn run(
         };
         let seq = committer.state.lock().next_seq - 1;
         let started = std::time::Instant::now();
-        let synced = sync(&committer.engine.db);
+        let synced = sync(committer.engine.as_ref());
         metrics::histogram!(crate::metrics::JOURNAL_SYNC_SECONDS).record(started.elapsed());
         metrics::histogram!(crate::metrics::COMMIT_GROUP_BATCHES).record(applied.len() as f64);
         match synced {
@@ -555,10 +512,10 @@ pub fn run(
     }
 }
 
-/// Makes everything the journal holds durable: `fdatasync`, so the data and what reading
-/// it back needs (blocks the file grew into), not timestamps.
-pub fn sync_journal(db: &Database) -> Result<(), fjall::Error> {
-    db.persist(PersistMode::SyncData)
+/// Makes everything the engine applied durable: the sync the commit thread runs outside
+/// fault-injection tests.
+pub fn sync_engine(engine: &dyn Engine) -> Result<(), StorageError> {
+    engine.sync()
 }
 
 #[cfg(test)]
@@ -566,10 +523,11 @@ pub fn sync_journal(db: &Database) -> Result<(), fjall::Error> {
 mod tests {
     use std::path::Path;
 
+    use super::super::engine::FjallEngine;
     use super::*;
 
     fn committer(dir: &Path) -> Arc<Committer> {
-        let engine = Engine::open(dir, 1 << 20).unwrap();
+        let engine = Box::new(FjallEngine::open(dir, 1 << 20).unwrap());
         Arc::new(Committer::new(engine, 0, HashMap::new(), true))
     }
 
@@ -577,8 +535,8 @@ mod tests {
         Batch {
             ops: vec![Op::Put {
                 space: Space::Meta,
-                key: key.to_vec(),
-                value: b"v".to_vec(),
+                key: key.into(),
+                value: b"v".into(),
             }],
             ..Batch::default()
         }
@@ -587,7 +545,7 @@ mod tests {
     /// Starts the commit loop with `sync` and sends it one batch; returns the writer's answer.
     fn commit_one(
         committer: &Arc<Committer>,
-        sync: fn(&Database) -> Result<(), fjall::Error>,
+        sync: fn(&dyn Engine) -> Result<(), StorageError>,
     ) -> Result<u64, StorageError> {
         let (tx, rx) = mpsc::channel();
         let worker = Arc::clone(committer);
@@ -637,7 +595,7 @@ mod tests {
                 recorded_put(&too_long),
                 recorded_put(b"c"),
             ],
-            None,
+            Flush::Later,
         );
         assert!(matches!(
             outcomes[..],
@@ -645,37 +603,39 @@ mod tests {
         ));
         // Consecutive sequence numbers for the two committed batches' records, none for the
         // refused one; stats from the committed two only.
-        let meta = &committer.engine.meta;
-        assert!(meta.get(b"a").unwrap().is_some() && meta.get(b"c").unwrap().is_some());
-        let changes = &committer.engine.changes;
-        assert!(changes.get(changelog::seq_key(1)).unwrap().is_some());
-        assert!(changes.get(changelog::seq_key(2)).unwrap().is_some());
-        assert!(changes.get(changelog::seq_key(3)).unwrap().is_none());
+        let has = |space, key: &[u8]| committer.engine.contains(space, key).unwrap();
+        assert!(has(Space::Meta, b"a") && has(Space::Meta, b"c"));
+        assert!(has(Space::Changes, &changelog::seq_key(1)));
+        assert!(has(Space::Changes, &changelog::seq_key(2)));
+        assert!(!has(Space::Changes, &changelog::seq_key(3)));
         assert_eq!(committer.table_stats(7).item_count, 2);
         assert_eq!(committer.table_stats(7).size_bytes, 20);
         assert_eq!(committer.last_ticket(), 2);
-        assert_eq!(committer.apply(recorded_put(b"d"), None).unwrap(), 3);
-        assert!(changes.get(changelog::seq_key(3)).unwrap().is_some());
+        assert_eq!(
+            committer.apply(recorded_put(b"d"), Flush::Later).unwrap(),
+            3
+        );
+        assert!(has(Space::Changes, &changelog::seq_key(3)));
     }
 
     #[test]
     fn a_synced_group_is_acknowledged_and_writes_go_on() {
         let dir = tempfile::tempdir().unwrap();
         let committer = committer(dir.path());
-        assert_eq!(commit_one(&committer, sync_journal).unwrap(), 1);
+        assert_eq!(commit_one(&committer, sync_engine).unwrap(), 1);
         assert!(committer.writable());
-        assert!(committer.apply(put(b"k2"), None).is_ok());
+        assert!(committer.apply(put(b"k2"), Flush::Later).is_ok());
     }
 
     #[test]
     fn a_failed_sync_fails_its_writers_and_refuses_every_later_write() {
         let dir = tempfile::tempdir().unwrap();
         let committer = committer(dir.path());
-        let failing = |_: &Database| Err(fjall::Error::Io(std::io::Error::other("EIO")));
+        let failing = |_: &dyn Engine| Err(StorageError::Engine("EIO".into()));
         assert!(commit_one(&committer, failing).is_err());
         assert!(!committer.writable());
         // The engine itself would take this batch; the committer must not.
-        assert!(committer.apply(put(b"k2"), None).is_err());
+        assert!(committer.apply(put(b"k2"), Flush::Later).is_err());
         // Nothing past the last durable ticket (none) can be acknowledged.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

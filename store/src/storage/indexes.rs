@@ -35,8 +35,8 @@ use shared::model::{AttributeValue, Item, KeySchema};
 
 use super::stored_size;
 
-use super::engine::engine_error;
-use super::group_commit::{Batch, Op, Space};
+use super::engine::{Op, Space};
+use super::group_commit::Batch;
 use super::{decode_value, encode_value, keys, ItemIter, SortRange, Storage, StorageError};
 
 /// Table items visited per backfill step (each step is one locked, atomic batch).
@@ -158,7 +158,7 @@ pub fn entry_ops(
         if new_entry.as_ref().is_none_or(|(k, _)| k != old_key) {
             ops.push(Op::Delete {
                 space: Space::Items,
-                key: old_key.clone(),
+                key: old_key.as_slice().into(),
             });
         }
     }
@@ -169,8 +169,8 @@ pub fn entry_ops(
             let size = item_size(&entry) as u64;
             ops.push(Op::Put {
                 space: Space::Items,
-                value: encode_value(&entry, size),
-                key,
+                value: encode_value(&entry, size).into(),
+                key: key.into(),
             });
         }
     }
@@ -271,8 +271,8 @@ impl Storage {
         let ids = std::iter::once(keys::TABLE_INDEX).chain(local.iter().map(|i| i.index_id));
         for index_id in ids {
             let prefix = keys::partition_prefix(table_id, index_id, hash);
-            for guard in self.committer.engine.items.prefix(prefix) {
-                let (_, value) = guard.into_inner().map_err(engine_error)?;
+            for entry in self.items_under(&prefix) {
+                let (_, value) = entry?;
                 total = total.saturating_add(stored_size(&value));
                 if total > limit {
                     return Err(StorageError::CollectionSizeLimit);
@@ -389,16 +389,7 @@ impl Storage {
             let Some(index) = table.indexes.iter().find(|i| i.index_id == index_id) else {
                 return Ok(written);
             };
-            let mut chunk = Vec::with_capacity(BACKFILL_CHUNK);
-            for guard in self
-                .committer
-                .engine
-                .items
-                .range::<Vec<u8>, _>((lower.clone(), upper.clone()))
-                .take(BACKFILL_CHUNK)
-            {
-                chunk.push(guard.key().map_err(engine_error)?.to_vec());
-            }
+            let chunk = self.item_key_chunk((lower.clone(), upper.clone()), BACKFILL_CHUNK)?;
             let Some(last) = chunk.last() else {
                 return Ok(written);
             };
@@ -406,8 +397,7 @@ impl Storage {
             let locks = self.locks.lock(&chunk).await;
             let mut batch = Batch::default();
             for key in &chunk {
-                let Some(value) = self.committer.engine.items.get(key).map_err(engine_error)?
-                else {
+                let Some(value) = self.stored_value(key)? else {
                     continue;
                 };
                 let item = decode_value(key, &value)?;
@@ -444,8 +434,8 @@ impl Storage {
     pub fn index_stats(&self, table_id: u64, index_id: u16) -> Result<(u64, u64), StorageError> {
         let prefix = keys::table_prefix(table_id, index_id);
         let (mut count, mut bytes) = (0u64, 0u64);
-        for guard in self.committer.engine.items.prefix(prefix) {
-            let (_, value) = guard.into_inner().map_err(engine_error)?;
+        for entry in self.items_under(&prefix) {
+            let (_, value) = entry?;
             count += 1;
             bytes += stored_size(&value);
         }

@@ -73,18 +73,17 @@ use std::sync::atomic::AtomicU64;
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use fjall::{Keyspace, PersistMode};
 use shared::model::codec::{decode_item, encode_item};
 use shared::model::size::item_size;
 use shared::model::{AttributeValue, Item, KeySchema, PrimaryKey};
 use tokio::sync::oneshot;
 
-use engine::{engine_error, Engine};
-use group_commit::{Batch, Committer, Op, Request, Space, StatsDelta};
+use engine::{Bytes, Engine, Entries, Entry, FjallEngine, Flush, KeyRange, Op, Space};
+use group_commit::{Batch, Committer, Request, StatsDelta};
 use locks::{LockSet, StripedLocks};
 
 pub use changelog::{fields as record_fields, Fields as RecordFields};
-pub use engine::TreeShape;
+pub use engine::{Bytes as EngineBytes, TreeShape};
 pub use group_commit::{LogDetail, LogHead};
 pub use indexes::{entry_key, IndexLayout, Projected, TableIndexes};
 pub use stored::StoredItem;
@@ -261,18 +260,20 @@ pub struct Storage {
 impl Storage {
     /// Opens (or creates) the data directory and starts the group-commit task.
     pub fn open(dir: &Path, options: StorageOptions) -> Result<Arc<Storage>, StorageError> {
-        let engine = Engine::open(dir, options.cache_bytes)?;
-        let oldest = stream_log::oldest_entry(&engine)?;
-        stream_log::backfill_table_index(&engine, oldest.as_ref().map(|(_, record)| &record[..]))?;
+        let engine: Box<dyn Engine> = Box::new(FjallEngine::open(dir, options.cache_bytes)?);
+        let oldest = stream_log::oldest_entry(engine.as_ref())?;
+        stream_log::backfill_table_index(
+            engine.as_ref(),
+            oldest.as_ref().map(|(_, record)| &record[..]),
+        )?;
 
         let last_seq = engine
-            .changes
-            .last_key_value()
-            .map(stream_log::entry_seq)
+            .last(Space::Changes)?
+            .map(|(key, _)| stream_log::key_seq(&key))
             .transpose()?
             .unwrap_or(0);
         let log_floor = oldest.map_or(last_seq + 1, |(seq, _)| seq);
-        let stats = rebuild_stats(&engine.items)?;
+        let stats = rebuild_stats(engine.as_ref())?;
 
         let committer = Arc::new(Committer::new(engine, last_seq, stats, options.durable));
         let (queue, thread) = if options.durable {
@@ -314,13 +315,52 @@ impl Storage {
     ) -> Result<Option<StoredItem>, StorageError> {
         let engine_key = keys::item_key(table.table_id, key);
         keys::check_engine_key(&engine_key)?;
-        let value = self
-            .committer
-            .engine
-            .items
-            .get(&engine_key)
-            .map_err(engine_error)?;
+        let value = self.stored_value(&engine_key)?;
         Ok(value.map(|value| StoredItem::new(engine_key.into(), value)))
+    }
+
+    /// The value under an items-keyspace key: an item, an index entry or a version.
+    fn stored_value(&self, key: &[u8]) -> Result<Option<Bytes>, StorageError> {
+        self.committer.engine.get(Space::Items, key)
+    }
+
+    /// Items-keyspace entries whose keys start with `prefix`, in key order.
+    fn items_under(&self, prefix: &[u8]) -> Entries<'_> {
+        let range = (Bound::Included(prefix.to_vec()), keys::prefix_upper(prefix));
+        self.committer.engine.range(Space::Items, range)
+    }
+
+    /// The first `limit` items-keyspace keys in `range`: one chunk of a pass that writes
+    /// between chunks (and so must not hold a snapshot across them).
+    fn item_key_chunk(&self, range: KeyRange, limit: usize) -> Result<Vec<Vec<u8>>, StorageError> {
+        let entries = self.committer.engine.range(Space::Items, range);
+        entries
+            .take(limit)
+            .map(|entry| Ok(entry?.0.to_vec()))
+            .collect()
+    }
+
+    /// Bytes on disk by part (see [`Engine::disk_usage`]).
+    pub fn disk_usage(&self) -> Vec<(&'static str, u64)> {
+        self.committer.engine.disk_usage()
+    }
+
+    /// Each keyspace's tree shape, by part (see [`TreeShape`]).
+    pub fn tree_shapes(&self) -> Vec<(&'static str, TreeShape)> {
+        self.committer.engine.tree_shapes()
+    }
+
+    /// Bytes on disk of the items keyspace (tables of items and index entries).
+    pub fn items_disk_bytes(&self) -> u64 {
+        self.disk_usage()
+            .into_iter()
+            .find(|(part, _)| *part == Space::Items.name())
+            .map_or(0, |(_, bytes)| bytes)
+    }
+
+    /// See [`Engine::compact_items`]; blocks.
+    pub fn compact_items(&self) -> Result<(), StorageError> {
+        self.committer.engine.compact_items()
     }
 
     /// The one write path. Locks `targets`, reads their current items (in `targets` order),
@@ -362,7 +402,7 @@ impl Storage {
         let mut raw = Vec::with_capacity(engine_keys.len());
         let mut current = Vec::with_capacity(engine_keys.len());
         for key in &engine_keys {
-            match self.committer.engine.items.get(key).map_err(engine_error)? {
+            match self.stored_value(key)? {
                 None => {
                     raw.push(None);
                     current.push(None);
@@ -460,7 +500,7 @@ impl Storage {
                 batch.records.push(record(Some(old_image), None));
                 batch.ops.push(Op::Delete {
                     space: Space::Items,
-                    key: engine_key.to_vec(),
+                    key: engine_key.into(),
                 });
                 batch.stats.push(StatsDelta {
                     table_id: table.table_id,
@@ -485,8 +525,8 @@ impl Storage {
                     .push(record(old_image, Some(item_bytes(&value))));
                 batch.ops.push(Op::Put {
                     space: Space::Items,
-                    key: engine_key.to_vec(),
-                    value,
+                    key: engine_key.into(),
+                    value: value.into(),
                 });
                 batch.stats.push(StatsDelta {
                     table_id: table.table_id,
@@ -522,12 +562,7 @@ impl Storage {
         {
             return Ok(None);
         }
-        let old_raw = self
-            .committer
-            .engine
-            .items
-            .get(&engine_key)
-            .map_err(engine_error)?;
+        let old_raw = self.stored_value(&engine_key)?;
         let old = old_raw
             .as_ref()
             .map(|value| decode_value(&engine_key, value))
@@ -551,8 +586,8 @@ impl Storage {
         )?;
         batch.ops.push(Op::Put {
             space: Space::Items,
-            key: version_key,
-            value: version.encode(),
+            key: version_key.into(),
+            value: version.encode().into(),
         });
         self.commit(batch, locks).await?;
         Ok(Some(measured))
@@ -570,11 +605,7 @@ impl Storage {
         keys::check_engine_key(&engine_key)?;
         let _locks = self.locks.lock(std::slice::from_ref(&engine_key)).await;
         let item = self
-            .committer
-            .engine
-            .items
-            .get(&engine_key)
-            .map_err(engine_error)?
+            .stored_value(&engine_key)?
             .map(|value| decode_value(&engine_key, &value))
             .transpose()?;
         Ok((
@@ -625,8 +656,8 @@ impl Storage {
         };
         let range = (lower, keys::prefix_upper(&prefix));
         let mut out = Vec::new();
-        for guard in self.committer.engine.items.range(range).take(limit) {
-            let key = guard.key().map_err(engine_error)?;
+        for entry in self.committer.engine.range(Space::Items, range).take(limit) {
+            let (key, _) = entry?;
             let primary = keys::primary_key_of(&key, &table.schema)
                 .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
             out.push(primary);
@@ -635,13 +666,7 @@ impl Storage {
     }
 
     fn stored_version(&self, version_key: &[u8]) -> Result<Option<Version>, StorageError> {
-        match self
-            .committer
-            .engine
-            .items
-            .get(version_key)
-            .map_err(engine_error)?
-        {
+        match self.stored_value(version_key)? {
             None => Ok(None),
             Some(bytes) => Version::decode(&bytes)
                 .map(Some)
@@ -672,7 +697,7 @@ impl Storage {
     async fn commit(&self, batch: Batch, locks: LockSet) -> Result<u64, StorageError> {
         match &self.queue {
             None => {
-                let ticket = self.committer.apply(batch, Some(PersistMode::Buffer));
+                let ticket = self.committer.apply(batch, Flush::ToOs);
                 drop(locks);
                 ticket
             }
@@ -763,15 +788,11 @@ impl Storage {
         if keys::is_empty_range(&lower, &upper) {
             return Ok(Box::new(std::iter::empty()));
         }
-        let iter = self
-            .committer
-            .engine
-            .items
-            .range::<Vec<u8>, _>((lower, upper));
+        let entries = self.committer.engine.range(Space::Items, (lower, upper));
         Ok(if forward {
-            Box::new(iter.map(stored_guard))
+            Box::new(entries.map(stored_entry))
         } else {
-            Box::new(iter.rev().map(stored_guard))
+            Box::new(entries.rev().map(stored_entry))
         })
     }
 
@@ -792,12 +813,17 @@ impl Storage {
         // deleted, and sees the gap in their numbers.
         let floor = self.log_floor.load(std::sync::atomic::Ordering::Acquire);
         let range = (
-            Bound::Excluded(changelog::seq_key(after.max(floor.saturating_sub(1)))),
-            Bound::Included(changelog::seq_key(published)),
+            Bound::Excluded(changelog::seq_key(after.max(floor.saturating_sub(1))).to_vec()),
+            Bound::Included(changelog::seq_key(published).to_vec()),
         );
         let mut records = Vec::new();
-        for guard in self.committer.engine.changes.range(range).take(limit) {
-            let (key, value) = guard.into_inner().map_err(engine_error)?;
+        for entry in self
+            .committer
+            .engine
+            .range(Space::Changes, range)
+            .take(limit)
+        {
+            let (key, value) = entry?;
             records.push(changelog::decode(&key, &value)?);
         }
         Ok(records)
@@ -843,16 +869,7 @@ impl Storage {
         let upper = keys::prefix_upper(prefix);
         let mut lower = Bound::Included(prefix.to_vec());
         loop {
-            let mut chunk = Vec::with_capacity(DROP_CHUNK);
-            for guard in self
-                .committer
-                .engine
-                .items
-                .range::<Vec<u8>, _>((lower.clone(), upper.clone()))
-                .take(DROP_CHUNK)
-            {
-                chunk.push(guard.key().map_err(engine_error)?.to_vec());
-            }
+            let chunk = self.item_key_chunk((lower.clone(), upper.clone()), DROP_CHUNK)?;
             let Some(last) = chunk.last() else {
                 return Ok(());
             };
@@ -861,7 +878,7 @@ impl Storage {
                 .into_iter()
                 .map(|key| Op::Delete {
                     space: Space::Items,
-                    key,
+                    key: key.into(),
                 })
                 .collect();
             self.commit(
@@ -892,12 +909,12 @@ impl Storage {
         let ops = entries
             .into_iter()
             .map(|(key, value)| {
-                let key = key.as_bytes().to_vec();
+                let key = Bytes::from(key);
                 match value {
                     Some(value) => Op::Put {
                         space: Space::Meta,
                         key,
-                        value,
+                        value: value.into(),
                     },
                     None => Op::Delete {
                         space: Space::Meta,
@@ -945,16 +962,13 @@ impl Storage {
     }
 
     pub fn list_meta(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
-        let meta = &self.committer.engine.meta;
-        // The engine rejects an empty prefix; the whole keyspace is what it means.
-        let iter = if prefix.is_empty() {
-            meta.iter()
-        } else {
-            meta.prefix(prefix)
-        };
+        let range = (
+            Bound::Included(prefix.as_bytes().to_vec()),
+            keys::prefix_upper(prefix.as_bytes()),
+        );
         let mut out = Vec::new();
-        for guard in iter {
-            let (key, value) = guard.into_inner().map_err(engine_error)?;
+        for entry in self.committer.engine.range(Space::Meta, range) {
+            let (key, value) = entry?;
             let name =
                 String::from_utf8(key.to_vec()).map_err(|_| StorageError::Corrupt(key.to_vec()))?;
             out.push((name, value.to_vec()));
@@ -1009,8 +1023,8 @@ fn decode_value(key: &[u8], value: &[u8]) -> Result<Item, StorageError> {
     decode_item(item_bytes(value)).ok_or_else(|| StorageError::Corrupt(key.to_vec()))
 }
 
-fn stored_guard(guard: fjall::Guard) -> Result<StoredItem, StorageError> {
-    let (key, value) = guard.into_inner().map_err(engine_error)?;
+fn stored_entry(entry: Result<Entry, StorageError>) -> Result<StoredItem, StorageError> {
+    let (key, value) = entry?;
     Ok(StoredItem::new(key, value))
 }
 
@@ -1020,10 +1034,11 @@ fn to_i64(n: u64) -> i64 {
 
 /// Per-table stats of the table items (index 0) on disk: one pass over the items keyspace,
 /// reading only the size trailers. Slow for big data sets, but always right after a crash.
-fn rebuild_stats(items: &Keyspace) -> Result<HashMap<u64, TableStats>, StorageError> {
+fn rebuild_stats(engine: &dyn Engine) -> Result<HashMap<u64, TableStats>, StorageError> {
     let mut stats: HashMap<u64, TableStats> = HashMap::new();
-    for guard in items.iter() {
-        let (key, value) = guard.into_inner().map_err(engine_error)?;
+    let everything = (Bound::Unbounded, Bound::Unbounded);
+    for entry in engine.range(Space::Items, everything) {
+        let (key, value) = entry?;
         let Some((table_id, index_id)) = keys::parse_table_prefix(&key) else {
             return Err(StorageError::Corrupt(key.to_vec()));
         };

@@ -6,18 +6,19 @@ use serde::{Serialize, Serializer};
 use shared::model::json_out::EncodedItem;
 use shared::model::Item;
 
+use super::engine::Bytes;
 use super::{decode_value, item_bytes, stored_size, StorageError};
 
 /// One stored item (or index entry): its engine key and value, shared with the engine's
 /// block cache rather than copied.
 #[derive(Clone)]
 pub struct StoredItem {
-    key: fjall::Slice,
-    value: fjall::Slice,
+    key: Bytes,
+    value: Bytes,
 }
 
 impl StoredItem {
-    pub(super) fn new(key: fjall::Slice, value: fjall::Slice) -> Self {
+    pub(super) fn new(key: Bytes, value: Bytes) -> Self {
         StoredItem { key, value }
     }
 

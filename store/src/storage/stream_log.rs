@@ -26,64 +26,60 @@ use std::ops::Bound;
 use std::sync::atomic::Ordering;
 
 use super::changelog;
-use super::engine::{engine_error, Engine};
-use super::group_commit::{Batch, LogDetail, LogHead, Op, Space};
+use super::engine::{Bytes, Engine, Entries, Entry, Flush, Op, Space};
+use super::group_commit::{Batch, LogDetail, LogHead};
 use super::{ChangeRecord, Storage, StorageError};
 
 /// Records deleted per engine batch when trimming or backfilling.
 const CHUNK: usize = 1000;
 
 /// The sequence number a change-log key names.
-fn key_seq(key: &[u8]) -> Result<u64, StorageError> {
+pub(super) fn key_seq(key: &[u8]) -> Result<u64, StorageError> {
     changelog::parse_seq_key(key).ok_or_else(|| StorageError::Corrupt(key.to_vec()))
 }
 
-/// The sequence number a change-log entry is stored under.
-pub(super) fn entry_seq(guard: fjall::Guard) -> Result<u64, StorageError> {
-    key_seq(&guard.key().map_err(engine_error)?)
-}
-
 /// A change-log entry: its sequence number and encoded record.
-fn entry(guard: fjall::Guard) -> Result<(u64, fjall::Slice), StorageError> {
-    let (key, record) = guard.into_inner().map_err(engine_error)?;
+fn entry(entry: Result<Entry, StorageError>) -> Result<(u64, Bytes), StorageError> {
+    let (key, record) = entry?;
     Ok((key_seq(&key)?, record))
 }
 
 /// The oldest record in the log, if it has one. Steps over every deletion marker below it:
 /// for `open`, once.
-pub(super) fn oldest_entry(engine: &Engine) -> Result<Option<(u64, fjall::Slice)>, StorageError> {
-    engine.changes.first_key_value().map(entry).transpose()
+pub(super) fn oldest_entry(engine: &dyn Engine) -> Result<Option<(u64, Bytes)>, StorageError> {
+    engine.first(Space::Changes)?.map(Ok).map(entry).transpose()
 }
 
 /// Builds the per-table index for a log written before the index existed (an empty index
 /// next to a non-empty log whose `oldest` record does not say it was left out). A no-op
 /// otherwise, so it costs one lookup per `open`.
 pub(super) fn backfill_table_index(
-    engine: &Engine,
+    engine: &dyn Engine,
     oldest: Option<&[u8]>,
 ) -> Result<(), StorageError> {
-    if engine.table_changes.first_key_value().is_some()
-        || oldest.is_none_or(changelog::is_unindexed)
-    {
+    if engine.first(Space::TableChanges)?.is_some() || oldest.is_none_or(changelog::is_unindexed) {
         return Ok(());
     }
-    let mut batch = engine.db.batch();
+    let mut batch = Vec::new();
     let mut pending = 0usize;
-    for guard in engine.changes.iter() {
-        let (seq, value) = entry(guard)?;
+    for record in engine.range(Space::Changes, (Bound::Unbounded, Bound::Unbounded)) {
+        let (seq, value) = entry(record)?;
         changelog::record_table_id(&value)
             .ok_or_else(|| StorageError::Corrupt(changelog::seq_key(seq).to_vec()))?;
         if let Some(index_key) = changelog::index_key(&value, seq) {
-            batch.insert(&engine.table_changes, index_key, []);
+            batch.push(Op::Put {
+                space: Space::TableChanges,
+                key: index_key.into(),
+                value: Bytes::default(),
+            });
         }
         pending += 1;
         if pending >= CHUNK {
-            batch.commit().map_err(engine_error)?;
-            batch = engine.db.batch();
+            engine.write(std::mem::take(&mut batch), Flush::Later)?;
             pending = 0;
         }
     }
-    batch.commit().map_err(engine_error)
+    engine.write(batch, Flush::Later)
 }
 
 impl Storage {
@@ -112,26 +108,22 @@ impl Storage {
         after: u64,
         upto: u64,
         limit: usize,
-    ) -> Result<Vec<(u64, fjall::Slice)>, StorageError> {
+    ) -> Result<Vec<(u64, Bytes)>, StorageError> {
         let upto = upto.min(self.committer.seq());
         if after >= upto || limit == 0 {
             return Ok(Vec::new());
         }
         let range = (
-            Bound::Excluded(changelog::table_seq_key(table_id, after)),
-            Bound::Included(changelog::table_seq_key(table_id, upto)),
+            Bound::Excluded(changelog::table_seq_key(table_id, after).to_vec()),
+            Bound::Included(changelog::table_seq_key(table_id, upto).to_vec()),
         );
         let engine = &self.committer.engine;
         let mut records = Vec::new();
-        for guard in engine.table_changes.range(range).take(limit) {
-            let key = guard.key().map_err(engine_error)?;
+        for index_entry in engine.range(Space::TableChanges, range).take(limit) {
+            let (key, _) = index_entry?;
             let (_, seq) = changelog::parse_table_seq_key(&key)
                 .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
-            if let Some(value) = engine
-                .changes
-                .get(changelog::seq_key(seq))
-                .map_err(engine_error)?
-            {
+            if let Some(value) = engine.get(Space::Changes, &changelog::seq_key(seq))? {
                 records.push((seq, value));
             }
         }
@@ -142,7 +134,7 @@ impl Storage {
     /// the next record gets. Every record below it has been trimmed.
     pub fn first_change_seq(&self) -> Result<u64, StorageError> {
         match self.head_of_log().next() {
-            Some(guard) => entry_seq(guard),
+            Some(found) => Ok(entry(found)?.0),
             None => Ok(self.committer.seq().saturating_add(1)),
         }
     }
@@ -152,12 +144,16 @@ impl Storage {
     /// record if all are older. Commit times never decrease along the log, so "the first
     /// record at or after `seq` is that new" holds from some `seq` on: a binary search.
     pub fn first_change_seq_since(&self, time_ms: u64) -> Result<u64, StorageError> {
-        let changes = &self.committer.engine.changes;
+        let engine = &self.committer.engine;
         let newer_from = |seq: u64| -> Result<bool, StorageError> {
-            match changes.range(changelog::seq_key(seq)..).next() {
+            let from = (
+                Bound::Included(changelog::seq_key(seq).to_vec()),
+                Bound::Unbounded,
+            );
+            match engine.range(Space::Changes, from).next() {
                 None => Ok(true),
-                Some(guard) => {
-                    let (key, value) = guard.into_inner().map_err(engine_error)?;
+                Some(found) => {
+                    let (key, value) = found?;
                     let time = changelog::record_time_ms(&value)
                         .ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
                     Ok(time >= time_ms)
@@ -180,10 +176,10 @@ impl Storage {
     /// The oldest retained record's sequence number and commit time (epoch milliseconds),
     /// if the log has one.
     pub fn oldest_change(&self) -> Result<Option<(u64, u64)>, StorageError> {
-        let Some(guard) = self.head_of_log().next() else {
+        let Some(found) = self.head_of_log().next() else {
             return Ok(None);
         };
-        let (seq, value) = entry(guard)?;
+        let (seq, value) = entry(found)?;
         let time_ms = changelog::record_time_ms(&value)
             .ok_or_else(|| StorageError::Corrupt(changelog::seq_key(seq).to_vec()))?;
         Ok(Some((seq, time_ms)))
@@ -215,20 +211,20 @@ impl Storage {
         let mut past = 0;
         while deleted < max_records {
             let mut ops = Vec::with_capacity(CHUNK * 2);
-            for guard in self.head_of_log().take(CHUNK.min(max_records - deleted)) {
-                let (seq, value) = entry(guard)?;
+            for found in self.head_of_log().take(CHUNK.min(max_records - deleted)) {
+                let (seq, value) = entry(found)?;
                 if seq >= newest || changelog::record_time_ms(&value) >= Some(before_ms) {
                     break;
                 }
                 if let Some(index_key) = changelog::index_key(&value, seq) {
                     ops.push(Op::Delete {
                         space: Space::TableChanges,
-                        key: index_key.to_vec(),
+                        key: index_key.into(),
                     });
                 }
                 ops.push(Op::Delete {
                     space: Space::Changes,
-                    key: changelog::seq_key(seq).to_vec(),
+                    key: changelog::seq_key(seq).into(),
                 });
                 deleted += 1;
                 past = seq + 1;
@@ -251,12 +247,13 @@ impl Storage {
     }
 
     /// The retained records, oldest first, read from `log_floor` on (see the module docs).
-    fn head_of_log(&self) -> fjall::Iter {
+    fn head_of_log(&self) -> Entries<'_> {
         let floor = self.log_floor.load(Ordering::Acquire);
-        self.committer
-            .engine
-            .changes
-            .range(changelog::seq_key(floor)..)
+        let from = (
+            Bound::Included(changelog::seq_key(floor).to_vec()),
+            Bound::Unbounded,
+        );
+        self.committer.engine.range(Space::Changes, from)
     }
 }
 
@@ -321,15 +318,16 @@ mod tests {
         };
         let drop_index = |storage: &Storage| {
             let engine = &storage.committer.engine;
-            let keys: Vec<_> = engine
-                .table_changes
-                .iter()
-                .map(|g| g.key().unwrap_or_else(|e| panic!("{e}")))
+            let everything = (Bound::Unbounded, Bound::Unbounded);
+            let deletes = engine
+                .range(Space::TableChanges, everything)
+                .map(|entry| Op::Delete {
+                    space: Space::TableChanges,
+                    key: entry.unwrap_or_else(|e| panic!("{e}")).0,
+                })
                 .collect();
-            for key in keys {
-                let removed = engine.table_changes.remove(key);
-                removed.unwrap_or_else(|e| panic!("{e}"));
-            }
+            let removed = engine.write(deletes, Flush::ToOs);
+            removed.unwrap_or_else(|e| panic!("{e}"));
         };
         {
             // A log from before the index: records that say nothing of it, no entries.

@@ -7,8 +7,8 @@
 
 use std::ops::Bound;
 
-use super::engine::engine_error;
-use super::group_commit::{Batch, Op, Space};
+use super::engine::{Op, Space};
+use super::group_commit::Batch;
 use super::versions::{Version, VERSIONS_INDEX};
 use super::{keys, Storage, StorageError, TableLayout};
 
@@ -50,19 +50,19 @@ impl Storage {
             Some(key) => Bound::Excluded(key.to_vec()),
             None => Bound::Included(prefix.to_vec()),
         };
-        let items = &self.committer.engine.items;
+        let engine = &self.committer.engine;
         let mut seen = 0;
         let mut last = None;
         // (item key, version key, version) of the old versions to remove.
         let mut candidates = Vec::new();
         let wanted = |item_key: &[u8]| -> Result<bool, StorageError> {
-            Ok(which == Collect::Every || !items.contains_key(item_key).map_err(engine_error)?)
+            Ok(which == Collect::Every || !engine.contains(Space::Items, item_key)?)
         };
-        for guard in items
-            .range((lower, keys::prefix_upper(&prefix)))
+        for entry in engine
+            .range(Space::Items, (lower, keys::prefix_upper(&prefix)))
             .take(limit)
         {
-            let (key, value) = guard.into_inner().map_err(engine_error)?;
+            let (key, value) = entry?;
             seen += 1;
             let version =
                 Version::decode(&value).ok_or_else(|| StorageError::Corrupt(key.to_vec()))?;
@@ -85,7 +85,7 @@ impl Storage {
             if wanted(&item_key)? && self.stored_version(&version_key)?.as_ref() == Some(&version) {
                 batch.ops.push(Op::Delete {
                     space: Space::Items,
-                    key: version_key,
+                    key: version_key.into(),
                 });
             }
         }
