@@ -64,7 +64,7 @@ impl App {
     pub fn for_tests_with(config: Config) -> App {
         let options = crate::storage::StorageOptions {
             durable: false,
-            cache_bytes: config.cache_bytes,
+            ..config.storage.clone()
         };
         let storage =
             Storage::open(&config.data_dir, options).unwrap_or_else(|e| panic!("open: {e}"));

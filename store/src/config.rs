@@ -9,6 +9,7 @@ use clap::Parser;
 use shared::wire::sigv4::KeyStore;
 
 use crate::idle_compaction::IdleCompaction;
+use crate::storage::StorageOptions;
 
 /// The store daemon's flags.
 #[derive(Debug, Parser)]
@@ -49,6 +50,12 @@ pub struct Args {
     /// Engine block cache in MiB.
     #[arg(long, env = "STORE_CACHE_MB", default_value_t = 256)]
     pub cache_mb: u64,
+    /// Keep tables, items and the change log in memory only, as DynamoDB Local's
+    /// `-inMemory` does: nothing is written under --data-dir (exports to the default
+    /// --s3-dir excepted) and nothing survives the process. For test suites that want a
+    /// fresh store per run and no disk writes.
+    #[arg(long, env = "STORE_IN_MEMORY", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub in_memory: bool,
     /// Seconds without writes after which the items keyspace is compacted, if the writes
     /// since its last compaction number at least half its items (Query and Scan then step
     /// over no old versions); 0 turns idle compaction off.
@@ -126,8 +133,8 @@ pub struct Config {
     pub cluster_secret: Option<String>,
     /// Keys that API calls must be signed with, if signatures are verified.
     pub keys: Option<Arc<KeyStore>>,
-    pub durable: bool,
-    pub cache_bytes: u64,
+    /// The engine and its durability.
+    pub storage: StorageOptions,
     /// When a quiet items keyspace is compacted; `None`: never.
     pub idle_compaction: Option<IdleCompaction>,
     /// Streams, TTL and trigger settings.
@@ -165,8 +172,7 @@ impl Config {
             account_id: "000000000000".into(),
             cluster_secret: None,
             keys: None,
-            durable: false,
-            cache_bytes: 8 * 1024 * 1024,
+            storage: StorageOptions::for_tests(),
             idle_compaction: None,
             change_log: Default::default(),
             max_in_flight: 0,
@@ -212,12 +218,17 @@ impl Config {
                 Some(path) => Some(Arc::new(KeyStore::load(path)?)),
                 None => None,
             },
-            durable: args.durable,
-            cache_bytes: args.cache_mb.saturating_mul(1024 * 1024),
+            storage: StorageOptions {
+                durable: args.durable,
+                cache_bytes: args.cache_mb.saturating_mul(1024 * 1024),
+                in_memory: args.in_memory,
+            },
+            // An in-memory engine keeps one version per key: nothing to compact.
             idle_compaction: idle_compaction(
                 args.idle_compaction_after,
                 args.idle_compaction_max_mb,
-            )?,
+            )?
+            .filter(|_| !args.in_memory),
             change_log: args.change_log.validate()?,
             max_in_flight: args.max_in_flight,
             contributor_insights_period: match args.contributor_insights_period {

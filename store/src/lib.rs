@@ -93,16 +93,12 @@ use shared::wire::op_metrics::OpMetrics;
 use crate::app::App;
 use crate::catalog::Catalog;
 use crate::config::Config;
-use crate::storage::{Storage, StorageOptions};
+use crate::storage::Storage;
 
 /// Opens storage and the catalog, binds the listener, prints `store listening on ADDR` on
 /// stdout (tests and scripts read it to learn the port), and serves until SIGINT/SIGTERM.
 pub async fn serve(mut config: Config) -> Result<(), String> {
-    let options = StorageOptions {
-        durable: config.durable,
-        cache_bytes: config.cache_bytes,
-    };
-    let storage = Storage::open(&config.data_dir, options)
+    let storage = Storage::open(&config.data_dir, config.storage.clone())
         .map_err(|e| format!("cannot open {}: {e}", config.data_dir.display()))?;
     // Tests reach DynamoDB's 10 GB item collection limit with a smaller one.
     if let Some(limit) = std::env::var("STORE_ITEM_COLLECTION_LIMIT_BYTES")

@@ -345,3 +345,163 @@ async fn a_failed_journal_sync_refuses_writes_and_fails_health_until_restart() {
         .send()
         .await);
 }
+
+/// `--in-memory` (DynamoDB Local's `-inMemory`): the whole store runs on the in-memory
+/// engine (items, a GSI, the change log a stream reads, conditions, transactions, a
+/// backup and its restore), writes nothing under its data directory, and comes back
+/// empty from a restart.
+#[tokio::test]
+async fn an_in_memory_store_serves_every_part_and_keeps_nothing() {
+    use aws_sdk_dynamodb::types::{
+        GlobalSecondaryIndex, Put, ScalarAttributeType, StreamViewType, TransactWriteItem,
+    };
+    let mut store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--in-memory".into()],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = unique_name("memory");
+    let by_colour: GlobalSecondaryIndex =
+        gsi_projecting_all("by_colour", "colour").build().unwrap();
+    ok(ddb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .key_schema(key_element("pk", aws_sdk_dynamodb::types::KeyType::Hash))
+        .key_schema(key_element("sk", aws_sdk_dynamodb::types::KeyType::Range))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::N))
+        .attribute_definitions(attribute_definition("colour", ScalarAttributeType::S))
+        .global_secondary_indexes(by_colour)
+        .stream_specification(stream_of(StreamViewType::NewAndOldImages))
+        .send()
+        .await);
+    wait_table_active(&ddb, &table).await;
+
+    for i in 0..20 {
+        let colour = if i % 2 == 0 { "red" } else { "blue" };
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("p"))
+            .item("sk", n(i))
+            .item("colour", s(colour))
+            .send()
+            .await);
+    }
+    let refused = ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("p"))
+        .item("sk", n(3))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await;
+    assert_api_error(refused, "ConditionalCheckFailedException", None);
+    ok(ddb
+        .transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&table)
+                        .set_item(Some(item(&[
+                            ("pk", s("q")),
+                            ("sk", n(1)),
+                            ("colour", s("red")),
+                        ])))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+    ok(ddb
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("p"))
+        .key("sk", n(0))
+        .send()
+        .await);
+
+    let page = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :p AND sk BETWEEN :a AND :b")
+        .expression_attribute_values(":p", s("p"))
+        .expression_attribute_values(":a", n(5))
+        .expression_attribute_values(":b", n(8))
+        .scan_index_forward(false)
+        .send()
+        .await);
+    let sks: Vec<_> = page.items().iter().map(|i| i["sk"].clone()).collect();
+    assert_eq!(sks, [n(8), n(7), n(6), n(5)]);
+    let reds = ok(ddb
+        .query()
+        .table_name(&table)
+        .index_name("by_colour")
+        .key_condition_expression("colour = :c")
+        .expression_attribute_values(":c", s("red"))
+        .send()
+        .await);
+    assert_eq!(reds.count(), 10, "nine red items of p (sk 0 deleted) and q");
+    let scanned = ok(ddb.scan().table_name(&table).send().await);
+    assert_eq!(scanned.count(), 20);
+
+    // The stream reads the change log: 20 puts, the transaction's put, the delete.
+    let arn = ok(ddb.describe_table().table_name(&table).send().await)
+        .table
+        .and_then(|t| t.latest_stream_arn)
+        .unwrap();
+    let streams = streams_client_with_credentials(&store.endpoint(), "memory", "secret");
+    let shards = ok(streams.describe_stream().stream_arn(&arn).send().await);
+    let shard = shards.stream_description().unwrap().shards()[0]
+        .shard_id()
+        .unwrap()
+        .to_string();
+    let iterator = ok(streams
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(&shard)
+        .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await)
+    .shard_iterator
+    .unwrap();
+    let records = ok(streams.get_records().shard_iterator(iterator).send().await);
+    assert_eq!(records.records().len(), 22);
+
+    let backup = ok(ddb
+        .create_backup()
+        .table_name(&table)
+        .backup_name("b")
+        .send()
+        .await)
+    .backup_details
+    .unwrap()
+    .backup_arn;
+    let restored = unique_name("restored");
+    ok(ddb
+        .restore_table_from_backup()
+        .target_table_name(&restored)
+        .backup_arn(backup)
+        .send()
+        .await);
+    wait_table_active(&ddb, &restored).await;
+    let copy = ok(ddb.scan().table_name(&restored).send().await);
+    assert_eq!(copy.count(), 20);
+
+    let written: Vec<_> = std::fs::read_dir(store.data_dir())
+        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        written.is_empty(),
+        "files under the data directory: {written:?}"
+    );
+
+    store.kill9();
+    store.restart();
+    let listed = ok(store.client().list_tables().send().await);
+    assert!(listed.table_names().is_empty(), "{listed:?}");
+}

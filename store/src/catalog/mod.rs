@@ -492,13 +492,7 @@ mod tests {
     }
 
     fn open(dir: &std::path::Path) -> Arc<Storage> {
-        match Storage::open(
-            dir,
-            StorageOptions {
-                durable: false,
-                cache_bytes: 8 * 1024 * 1024,
-            },
-        ) {
+        match Storage::open(dir, StorageOptions::for_tests()) {
             Ok(s) => s,
             Err(e) => panic!("open: {e}"),
         }

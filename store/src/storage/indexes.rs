@@ -578,10 +578,7 @@ mod tests {
     }
 
     fn open(dir: &std::path::Path) -> Arc<Storage> {
-        let options = super::super::StorageOptions {
-            durable: false,
-            cache_bytes: 8 << 20,
-        };
+        let options = super::super::StorageOptions::for_tests();
         match Storage::open(dir, options) {
             Ok(storage) => storage,
             Err(e) => panic!("open: {e}"),

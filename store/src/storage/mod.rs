@@ -1,4 +1,5 @@
-//! The storage layer: items, the change log and catalog records on the embedded engine.
+//! The storage layer: items, the change log and catalog records on an ordered key-value
+//! engine (`engine`; fjall on disk by default).
 //!
 //! # Shape
 //! One write mechanism serves every mutation (PutItem, UpdateItem, DeleteItem, each
@@ -20,7 +21,9 @@
 //! # Layout
 //! - `keys`: the item key layout and the bound arithmetic of Query, begins_with and Scan
 //!   segments.
-//! - `engine`: the engine's keyspaces, bytes on disk and tree shapes by part.
+//! - `engine`: the seam to the ordered key-value engine (the `Engine` trait: keyspaces,
+//!   point and range reads, atomic batches, sync) and its two engines, fjall on disk (the
+//!   default) and one in memory (`--in-memory`).
 //! - `locks`: the striped key locks and why sorted acquisition cannot deadlock.
 //! - `group_commit`: commit order, sequence numbers, tickets, table stats, and the thread
 //!   that fsyncs groups of batches.
@@ -78,7 +81,9 @@ use shared::model::size::item_size;
 use shared::model::{AttributeValue, Item, KeySchema, PrimaryKey};
 use tokio::sync::oneshot;
 
-use engine::{Bytes, Engine, Entries, Entry, FjallEngine, Flush, KeyRange, Op, Space};
+use engine::{
+    Bytes, Engine, Entries, Entry, FjallEngine, Flush, KeyRange, MemoryEngine, Op, Space,
+};
 use group_commit::{Batch, Committer, Request, StatsDelta};
 use locks::{LockSet, StripedLocks};
 
@@ -223,6 +228,9 @@ pub struct StorageOptions {
     pub durable: bool,
     /// Engine block cache size.
     pub cache_bytes: u64,
+    /// Everything in memory ([`engine::MemoryEngine`]): nothing is written to the data
+    /// directory and nothing outlives the process, so `durable` means nothing then.
+    pub in_memory: bool,
 }
 
 impl Default for StorageOptions {
@@ -230,6 +238,19 @@ impl Default for StorageOptions {
         StorageOptions {
             durable: true,
             cache_bytes: 256 * 1024 * 1024,
+            in_memory: false,
+        }
+    }
+}
+
+impl StorageOptions {
+    /// What unit tests open: on disk, not durable, a small cache.
+    #[cfg(test)]
+    pub fn for_tests() -> StorageOptions {
+        StorageOptions {
+            durable: false,
+            cache_bytes: 8 << 20,
+            in_memory: false,
         }
     }
 }
@@ -260,7 +281,13 @@ pub struct Storage {
 impl Storage {
     /// Opens (or creates) the data directory and starts the group-commit task.
     pub fn open(dir: &Path, options: StorageOptions) -> Result<Arc<Storage>, StorageError> {
-        let engine: Box<dyn Engine> = Box::new(FjallEngine::open(dir, options.cache_bytes)?);
+        let engine: Box<dyn Engine> = if options.in_memory {
+            Box::new(MemoryEngine::new())
+        } else {
+            Box::new(FjallEngine::open(dir, options.cache_bytes)?)
+        };
+        // Without a disk there is nothing to sync: writers apply inline.
+        let durable = options.durable && !options.in_memory;
         let oldest = stream_log::oldest_entry(engine.as_ref())?;
         stream_log::backfill_table_index(
             engine.as_ref(),
@@ -275,8 +302,8 @@ impl Storage {
         let log_floor = oldest.map_or(last_seq + 1, |(seq, _)| seq);
         let stats = rebuild_stats(engine.as_ref())?;
 
-        let committer = Arc::new(Committer::new(engine, last_seq, stats, options.durable));
-        let (queue, thread) = if options.durable {
+        let committer = Arc::new(Committer::new(engine, last_seq, stats, durable));
+        let (queue, thread) = if durable {
             let (tx, rx) = mpsc::channel();
             let worker = Arc::clone(&committer);
             let sync = fault::journal_sync();
@@ -1106,7 +1133,7 @@ mod tests {
             dir,
             StorageOptions {
                 durable,
-                cache_bytes: 8 << 20,
+                ..StorageOptions::for_tests()
             },
         ) {
             Ok(storage) => storage,

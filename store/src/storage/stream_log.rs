@@ -268,14 +268,7 @@ mod tests {
     use super::*;
 
     fn open(dir: &Path) -> Arc<Storage> {
-        Storage::open(
-            dir,
-            StorageOptions {
-                durable: false,
-                cache_bytes: 8 << 20,
-            },
-        )
-        .unwrap_or_else(|e| panic!("open: {e}"))
+        Storage::open(dir, StorageOptions::for_tests()).unwrap_or_else(|e| panic!("open: {e}"))
     }
 
     fn layout(table_id: u64) -> TableLayout {

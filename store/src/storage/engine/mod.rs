@@ -5,18 +5,21 @@
 //! reads that are snapshots, atomic batches of puts and deletes, and a sync that makes
 //! what was applied durable. That is all the store asks of an engine, so another one (a
 //! distributed engine for users who outgrow one machine, DESIGN.md) plugs in here. The
-//! embedded default is fjall ([`FjallEngine`]).
+//! embedded default is fjall ([`FjallEngine`]); [`MemoryEngine`] keeps everything in
+//! memory (`--in-memory`). The tests below hold both to the same contract.
 //!
 //! Not here: what is written where (`keys`, `changelog`), commit order and durability
 //! (`group_commit`).
 
 mod fjall_engine;
+mod memory_engine;
 
 use std::ops::Bound;
 
 use super::StorageError;
 
 pub use fjall_engine::FjallEngine;
+pub use memory_engine::MemoryEngine;
 
 /// Bytes an engine hands out: cheap to clone and to keep (a reference count, or inline when
 /// small), so a read can return values shared with the engine's cache instead of copies.
@@ -157,5 +160,120 @@ pub trait Engine: Send + Sync {
         self.range(space, (Bound::Unbounded, Bound::Unbounded))
             .next_back()
             .transpose()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn put(space: Space, key: &str, value: &str) -> Op {
+        Op::Put {
+            space,
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+
+    fn delete(space: Space, key: &str) -> Op {
+        Op::Delete {
+            space,
+            key: key.into(),
+        }
+    }
+
+    fn keys(entries: impl Iterator<Item = Result<Entry, StorageError>>) -> Vec<String> {
+        entries
+            .map(|entry| String::from_utf8(entry.unwrap().0.to_vec()).unwrap())
+            .collect()
+    }
+
+    fn range(lower: Bound<&str>, upper: Bound<&str>) -> KeyRange {
+        let owned = |bound: Bound<&str>| bound.map(|key| key.as_bytes().to_vec());
+        (owned(lower), owned(upper))
+    }
+
+    /// Runs `check` on a fresh engine of each kind.
+    fn each_engine(check: impl Fn(&dyn Engine)) {
+        let dir = tempfile::tempdir().unwrap();
+        check(&FjallEngine::open(dir.path(), 1 << 20).unwrap());
+        check(&MemoryEngine::new());
+    }
+
+    #[test]
+    fn a_batch_applies_in_order_and_keyspaces_are_apart() {
+        each_engine(|engine| {
+            let batch = vec![
+                put(Space::Items, "a", "1"),
+                put(Space::Items, "b", "1"),
+                put(Space::Items, "a", "2"),
+                delete(Space::Items, "b"),
+                put(Space::Meta, "a", "meta"),
+            ];
+            engine.write(batch, Flush::ToOs).unwrap();
+            engine.sync().unwrap();
+            assert_eq!(&engine.get(Space::Items, b"a").unwrap().unwrap()[..], b"2");
+            assert!(!engine.contains(Space::Items, b"b").unwrap());
+            assert_eq!(
+                &engine.get(Space::Meta, b"a").unwrap().unwrap()[..],
+                b"meta"
+            );
+            assert!(engine.get(Space::Changes, b"a").unwrap().is_none());
+            assert!(engine.first(Space::TableChanges).unwrap().is_none());
+        });
+    }
+
+    #[test]
+    fn ranges_honour_their_bounds_from_either_end() {
+        each_engine(|engine| {
+            let batch = ["a", "b", "c", "d", "e"]
+                .into_iter()
+                .map(|key| put(Space::Items, key, "v"))
+                .collect();
+            engine.write(batch, Flush::Later).unwrap();
+            let read = |lower, upper| keys(engine.range(Space::Items, range(lower, upper)));
+            let everything = read(Bound::Unbounded, Bound::Unbounded);
+            assert_eq!(everything, ["a", "b", "c", "d", "e"]);
+            assert_eq!(read(Bound::Excluded("a"), Bound::Included("c")), ["b", "c"]);
+            assert_eq!(read(Bound::Included("b"), Bound::Excluded("d")), ["b", "c"]);
+            assert!(read(Bound::Excluded("c"), Bound::Excluded("c")).is_empty());
+            assert!(read(Bound::Included("d"), Bound::Included("b")).is_empty());
+            let backwards =
+                engine.range(Space::Items, range(Bound::Unbounded, Bound::Excluded("e")));
+            assert_eq!(keys(backwards.rev()), ["d", "c", "b", "a"]);
+            // Both ends meet in the middle and never pass each other.
+            let mut both = engine.range(Space::Items, range(Bound::Unbounded, Bound::Unbounded));
+            let front = both.next().unwrap().unwrap().0;
+            let back = both.next_back().unwrap().unwrap().0;
+            assert_eq!((&front[..], &back[..]), (&b"a"[..], &b"e"[..]));
+            assert_eq!(keys(both), ["b", "c", "d"]);
+            let first = engine.first(Space::Items).unwrap().unwrap().0;
+            let last = engine.last(Space::Items).unwrap().unwrap().0;
+            assert_eq!((&first[..], &last[..]), (&b"a"[..], &b"e"[..]));
+        });
+    }
+
+    #[test]
+    fn a_range_is_a_snapshot_that_does_not_hold_writers_back() {
+        each_engine(|engine| {
+            let batch = vec![put(Space::Items, "a", "old"), put(Space::Items, "c", "old")];
+            engine.write(batch, Flush::ToOs).unwrap();
+            let mut snapshot =
+                engine.range(Space::Items, range(Bound::Unbounded, Bound::Unbounded));
+            let first = snapshot.next().unwrap().unwrap();
+            let batch = vec![
+                put(Space::Items, "b", "new"),
+                put(Space::Items, "c", "new"),
+                delete(Space::Items, "a"),
+            ];
+            engine.write(batch, Flush::ToOs).unwrap();
+            let rest: Vec<_> = snapshot.map(Result::unwrap).collect();
+            assert_eq!((&first.0[..], &first.1[..]), (&b"a"[..], &b"old"[..]));
+            assert_eq!(rest.len(), 1, "the snapshot does not see b");
+            assert_eq!((&rest[0].0[..], &rest[0].1[..]), (&b"c"[..], &b"old"[..]));
+            let now = engine.range(Space::Items, range(Bound::Unbounded, Bound::Unbounded));
+            assert_eq!(keys(now), ["b", "c"]);
+        });
     }
 }
