@@ -9,7 +9,8 @@
 #   bench/ab.sh A_BIN_DIR B_BIN_DIR     (directories holding `store` and `dax-loadgen`)
 #
 # Env: OP (put; get, query), ROUNDS (3), DURATION (4), CONNS ("1 16 64"), ITEMS, ITEM_SIZE,
-# OUT. Builds nothing.
+# OUT, A_ARGS and B_ARGS (extra store flags of each side: the same build twice with
+# B_ARGS=--in-memory compares the engines). Builds nothing.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [ $# -ne 2 ]; then
@@ -21,9 +22,11 @@ OP=${OP:-put}
 OUT=${OUT:-$ROOT/bench/out/ab-$OP-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 
-start a "store listening on" "$A_BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/a"
+# shellcheck disable=SC2086 # the extra flags are words
+start a "store listening on" "$A_BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/a" ${A_ARGS:-}
 A=$URL A_PID=${PIDS[-1]}
-start b "store listening on" "$B_BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/b"
+# shellcheck disable=SC2086
+start b "store listening on" "$B_BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/b" ${B_ARGS:-}
 B=$URL B_PID=${PIDS[-1]}
 common=(--items "$ITEMS" --item-size "$ITEM_SIZE" --partition-size 10 --distribution uniform)
 for s in A B; do
