@@ -62,6 +62,17 @@ pub struct Batch {
     pub stats: Vec<StatsDelta>,
 }
 
+impl Batch {
+    /// A batch of `ops` alone: no change records, no stats (deletes of dropped keys,
+    /// trimmed log records).
+    pub fn of(ops: Vec<Op>) -> Batch {
+        Batch {
+            ops,
+            ..Batch::default()
+        }
+    }
+}
+
 /// A batch on its way to the commit thread, with the key locks to release once it is
 /// applied and the channel that tells its writer the outcome.
 pub struct Request {
@@ -532,14 +543,11 @@ mod tests {
     }
 
     fn put(key: &[u8]) -> Batch {
-        Batch {
-            ops: vec![Op::Put {
-                space: Space::Meta,
-                key: key.into(),
-                value: b"v".into(),
-            }],
-            ..Batch::default()
-        }
+        Batch::of(vec![Op::Put {
+            space: Space::Meta,
+            key: key.into(),
+            value: b"v".into(),
+        }])
     }
 
     /// Starts the commit loop with `sync` and sends it one batch; returns the writer's answer.

@@ -33,11 +33,11 @@ use shared::model::keycodec::encode_scalar;
 use shared::model::size::item_size;
 use shared::model::{AttributeValue, Item, KeySchema};
 
-use super::stored_size;
+use super::stored::{decode_value, encode_value, stored_size};
 
 use super::engine::{Op, Space};
 use super::group_commit::Batch;
-use super::{decode_value, encode_value, keys, ItemIter, SortRange, Storage, StorageError};
+use super::{keys, ItemIter, SortRange, Storage, StorageError};
 
 /// Table items visited per backfill step (each step is one locked, atomic batch).
 const BACKFILL_CHUNK: usize = 256;

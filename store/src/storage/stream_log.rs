@@ -232,14 +232,7 @@ impl Storage {
             if ops.is_empty() {
                 break;
             }
-            self.commit(
-                Batch {
-                    ops,
-                    ..Batch::default()
-                },
-                Vec::new(),
-            )
-            .await?;
+            self.commit(Batch::of(ops), Vec::new()).await?;
             // Only once the deletions are committed may reads start past them.
             self.log_floor.fetch_max(past, Ordering::Release);
         }

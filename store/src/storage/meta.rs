@@ -1,0 +1,94 @@
+//! Catalog records (table descriptions, tags, settings, checkpoints) in the meta keyspace,
+//! written durably like items.
+
+use std::ops::Bound;
+
+use super::engine::{Bytes, Op, Space};
+use super::group_commit::Batch;
+use super::{changelog, keys, Storage, StorageError};
+
+impl Storage {
+    /// Durable catalog records (table descriptions, tags, settings): key → JSON bytes.
+    /// `None` deletes the record. Returns once the change is durable.
+    pub async fn put_meta(&self, key: &str, value: Option<Vec<u8>>) -> Result<(), StorageError> {
+        self.write_meta(vec![(key, value)], None).await
+    }
+
+    /// Several catalog records (as [`Storage::put_meta`]) in one atomic, durable batch;
+    /// with `dropped = Some((table_id, name))`, the same batch logs that table's drop for
+    /// followers of the change log.
+    pub async fn write_meta(
+        &self,
+        entries: Vec<(&str, Option<Vec<u8>>)>,
+        dropped: Option<(u64, &str)>,
+    ) -> Result<(), StorageError> {
+        let ops = entries
+            .into_iter()
+            .map(|(key, value)| {
+                let key = Bytes::from(key);
+                match value {
+                    Some(value) => Op::Put {
+                        space: Space::Meta,
+                        key,
+                        value: value.into(),
+                    },
+                    None => Op::Delete {
+                        space: Space::Meta,
+                        key,
+                    },
+                }
+            })
+            .collect();
+        let records = dropped
+            .map(|(table_id, name)| changelog::encode_table_drop(table_id, name))
+            .into_iter()
+            .collect();
+        self.commit(
+            Batch {
+                ops,
+                records,
+                ..Batch::default()
+            },
+            Vec::new(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A sequence number kept under meta `key` (a log consumer's checkpoint); `None` if
+    /// none was kept.
+    pub fn seq_mark(&self, key: &str) -> Result<Option<u64>, StorageError> {
+        for (found, value) in self.list_meta(key)? {
+            if found == key {
+                let text = std::str::from_utf8(&value)
+                    .map_err(|_| StorageError::Corrupt(value.clone()))?;
+                return text
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| StorageError::Corrupt(value.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Keeps `seq` under meta `key`, durably ([`Storage::seq_mark`] reads it).
+    pub async fn put_seq_mark(&self, key: &str, seq: u64) -> Result<(), StorageError> {
+        self.put_meta(key, Some(seq.to_string().into_bytes())).await
+    }
+
+    /// Every catalog record whose key starts with `prefix`, in key order.
+    pub fn list_meta(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        let range = (
+            Bound::Included(prefix.as_bytes().to_vec()),
+            keys::prefix_upper(prefix.as_bytes()),
+        );
+        let mut out = Vec::new();
+        for entry in self.committer.engine.range(Space::Meta, range) {
+            let (key, value) = entry?;
+            let name =
+                String::from_utf8(key.to_vec()).map_err(|_| StorageError::Corrupt(key.to_vec()))?;
+            out.push((name, value.to_vec()));
+        }
+        Ok(out)
+    }
+}
