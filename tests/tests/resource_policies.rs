@@ -355,3 +355,171 @@ async fn resource_policies_are_revised_and_enforced() {
     denied(put_item(&eve_via_node, "n").await, "role/dax-proxy");
     ok(put_item(&eve, "n").await);
 }
+
+/// Fine-grained access: a policy that lets bob (another account) reach only the items
+/// whose partition key is his user name (`ForAllValues:StringEquals` on
+/// `dynamodb:LeadingKeys` with `${aws:username}`), through every way a call names items:
+/// a key, an item, a Query's key condition (expression or legacy), batches and
+/// transactions; PartiQL, whose keys are not read, is refused. A deny on keys `locked-*`
+/// (`ForAnyValue:StringLike`) holds even for the store's own account.
+#[tokio::test]
+async fn leading_keys_confine_a_caller_to_its_own_partitions() {
+    use aws_sdk_dynamodb::types::{
+        ComparisonOperator, Condition, KeysAndAttributes, Put, PutRequest, WriteRequest,
+    };
+    let keys = keys_file();
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--credentials-file".into(),
+            keys.path().display().to_string(),
+        ],
+        ..Default::default()
+    });
+    let admin = store.client();
+    let table = unique_name("tenants");
+    create_hash_range_table(&admin, &table).await;
+    let arn = table_arn(&admin, &table).await;
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "OwnPartitionsOnly", "Effect": "Allow", "Principal": {"AWS": "111122223333"},
+             "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+                        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+                        "dynamodb:PartiQLSelect"],
+             "Resource": &arn,
+             "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}}},
+            {"Sid": "LockedStayPut", "Effect": "Deny", "Principal": "*",
+             "Action": "dynamodb:DeleteItem", "Resource": &arn,
+             "Condition": {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": "locked-*"}}}
+        ]
+    })
+    .to_string();
+    ok(admin
+        .put_resource_policy()
+        .resource_arn(&arn)
+        .policy(policy)
+        .send()
+        .await);
+    for pk in ["alice", "locked-1", "open"] {
+        ok(admin
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("sk", n(1))
+            .send()
+            .await);
+    }
+
+    let bob = client_with_credentials(&store.endpoint(), "AKIDBOB", "bob-secret");
+    let not_allowed = "because no resource-based policy allows";
+    let put = |pk: &str| {
+        bob.put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("sk", n(1))
+            .send()
+    };
+    ok(put("bob").await);
+    denied(put("alice").await, not_allowed);
+    let get = |pk: &str| {
+        bob.get_item()
+            .table_name(&table)
+            .key("pk", s(pk))
+            .key("sk", n(1))
+            .send()
+    };
+    assert!(ok(get("bob").await).item().is_some());
+    denied(get("alice").await, not_allowed);
+
+    let query = |pk: &str| {
+        bob.query()
+            .table_name(&table)
+            .key_condition_expression("#p = :p AND sk > :zero")
+            .expression_attribute_names("#p", "pk")
+            .expression_attribute_values(":p", s(pk))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+    };
+    assert_eq!(ok(query("bob").await).count(), 1);
+    denied(query("alice").await, not_allowed);
+    let legacy = bob
+        .query()
+        .table_name(&table)
+        .key_conditions(
+            "pk",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::Eq)
+                .attribute_value_list(s("alice"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await;
+    denied(legacy, not_allowed);
+
+    let batch_get = |pks: &[&str]| {
+        let mut keys = KeysAndAttributes::builder();
+        for pk in pks {
+            keys = keys.keys(item(&[("pk", s(pk)), ("sk", n(1))]));
+        }
+        bob.batch_get_item()
+            .request_items(&table, keys.build().unwrap())
+            .send()
+    };
+    ok(batch_get(&["bob"]).await);
+    denied(batch_get(&["bob", "alice"]).await, not_allowed);
+    let batch_put = |pk: &str| {
+        let request = PutRequest::builder()
+            .set_item(Some(item(&[("pk", s(pk)), ("sk", n(2))])))
+            .build()
+            .unwrap();
+        bob.batch_write_item()
+            .request_items(
+                &table,
+                vec![WriteRequest::builder().put_request(request).build()],
+            )
+            .send()
+    };
+    ok(batch_put("bob").await);
+    denied(batch_put("alice").await, not_allowed);
+    let transact_put = |pk: &str| {
+        let put = Put::builder()
+            .table_name(&table)
+            .set_item(Some(item(&[("pk", s(pk)), ("sk", n(3))])))
+            .build()
+            .unwrap();
+        bob.transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+    };
+    ok(transact_put("bob").await);
+    denied(transact_put("alice").await, not_allowed);
+    denied(bob.scan().table_name(&table).send().await, "dynamodb:Scan");
+    // A statement's keys are not read: the condition fails closed, even on bob's own.
+    let statement = format!("SELECT * FROM \"{table}\" WHERE pk = 'bob'");
+    let select = bob.execute_statement().statement(statement).send().await;
+    denied(select, "dynamodb:PartiQLSelect");
+
+    // The deny reaches the store's own account, on the keys it names only.
+    let delete = |pk: &str| {
+        admin
+            .delete_item()
+            .table_name(&table)
+            .key("pk", s(pk))
+            .key("sk", n(1))
+            .send()
+    };
+    denied(delete("locked-1").await, "with an explicit deny");
+    ok(delete("open").await);
+    let left = ok(admin.scan().table_name(&table).send().await);
+    let pks: std::collections::BTreeSet<_> = left
+        .items()
+        .iter()
+        .map(|i| i["pk"].as_s().unwrap().clone())
+        .collect();
+    assert_eq!(
+        pks.into_iter().collect::<Vec<_>>(),
+        ["alice", "bob", "locked-1"],
+        "bob wrote only his own partition"
+    );
+}

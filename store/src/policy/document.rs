@@ -6,8 +6,11 @@
 //! principals never match a caller of this store), `Action`/`NotAction`,
 //! `Resource`/`NotResource`, and `Condition` blocks on the keys this store knows
 //! (`aws:PrincipalArn`, `aws:PrincipalAccount` with the string and ARN operators,
-//! `aws:SourceIp` with `IpAddress`/`NotIpAddress`). Anything else is refused when the policy
-//! is put, so no statement is silently ignored.
+//! `aws:SourceIp` with `IpAddress`/`NotIpAddress`, and `dynamodb:LeadingKeys`, which has a
+//! value per item a call names, with the string operators qualified by `ForAllValues:` or
+//! `ForAnyValue:`). With `Version` 2012-10-17, condition values may name the policy
+//! variables `${aws:PrincipalArn}`, `${aws:PrincipalAccount}` and `${aws:username}`.
+//! Anything else is refused when the policy is put, so no statement is silently ignored.
 
 use serde_json::Value;
 use shared::wire::error::ApiError;
@@ -67,16 +70,37 @@ pub enum Operator {
     NotIpAddress,
 }
 
+/// How a condition tests a key that may have many values in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetQualifier {
+    /// None: the key's one value is tested.
+    Single,
+    /// `ForAllValues:`: every value the request has passes (a request with none passes).
+    ForAllValues,
+    /// `ForAnyValue:`: at least one value passes (a request with none does not).
+    ForAnyValue,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     pub operator: Operator,
+    pub set: SetQualifier,
+    /// `...IfExists`: the condition holds for a request without the key.
+    pub if_exists: bool,
     /// Lower-case: condition keys are case-insensitive.
     pub key: String,
     pub values: Vec<String>,
+    /// Whether `${...}` in `values` are policy variables (Version 2012-10-17) or text.
+    pub variables: bool,
 }
 
-/// The string condition keys this store fills in for a request.
+/// The single-valued string condition keys this store fills in for a request.
 pub const STRING_KEYS: [&str; 2] = ["aws:principalarn", "aws:principalaccount"];
+/// The partition key values of the items a call names (many per request).
+pub const LEADING_KEYS: &str = "dynamodb:leadingkeys";
+/// The policy variables condition values may name (lower-case; names are
+/// case-insensitive).
+pub const VARIABLES: [&str; 3] = ["aws:principalarn", "aws:principalaccount", "aws:username"];
 /// The address condition key: the caller's IP address.
 pub const SOURCE_IP: &str = "aws:sourceip";
 
@@ -100,11 +124,12 @@ pub fn parse(text: &str) -> Result<Document, ApiError> {
             return Err(invalid(format!("unknown element {key}")));
         }
     }
-    if let Some(version) = object.get("Version") {
-        if !matches!(version.as_str(), Some("2012-10-17" | "2008-10-17")) {
-            return Err(invalid("Version must be 2012-10-17 or 2008-10-17"));
-        }
-    }
+    // Policy variables came with 2012-10-17; an older or absent Version keeps `${` as text.
+    let variables = match object.get("Version").map(Value::as_str) {
+        None | Some(Some("2008-10-17")) => false,
+        Some(Some("2012-10-17")) => true,
+        Some(_) => return Err(invalid("Version must be 2012-10-17 or 2008-10-17")),
+    };
     let statements = match object.get("Statement") {
         Some(Value::Array(list)) if !list.is_empty() => list.iter().collect::<Vec<_>>(),
         Some(one @ Value::Object(_)) => vec![one],
@@ -112,12 +137,12 @@ pub fn parse(text: &str) -> Result<Document, ApiError> {
     };
     let statements = statements
         .into_iter()
-        .map(statement)
+        .map(|s| statement(s, variables))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Document { statements })
 }
 
-fn statement(value: &Value) -> Result<Statement, ApiError> {
+fn statement(value: &Value, variables: bool) -> Result<Statement, ApiError> {
     let object = value
         .as_object()
         .ok_or_else(|| invalid("a statement is not an object"))?;
@@ -147,7 +172,7 @@ fn statement(value: &Value) -> Result<Statement, ApiError> {
     let resources = either(object, "Resource", "NotResource", strings)?;
     let conditions = match object.get("Condition") {
         None => Vec::new(),
-        Some(block) => conditions(block)?,
+        Some(block) => conditions(block, variables)?,
     };
     Ok(Statement {
         effect,
@@ -233,16 +258,23 @@ fn aws_principal(id: &str) -> Result<Principal, ApiError> {
     }
 }
 
-fn conditions(block: &Value) -> Result<Vec<Condition>, ApiError> {
+fn conditions(block: &Value, variables: bool) -> Result<Vec<Condition>, ApiError> {
     let block = block
         .as_object()
         .ok_or_else(|| invalid("Condition must be an object"))?;
     let mut conditions = Vec::new();
     for (operator_name, tests) in block {
-        // `...IfExists` changes nothing here: every known key always has a value.
-        let base = operator_name
-            .strip_suffix("IfExists")
-            .unwrap_or(operator_name);
+        let (set, unqualified) = match operator_name.split_once(':') {
+            None => (SetQualifier::Single, operator_name.as_str()),
+            Some(("ForAllValues", rest)) => (SetQualifier::ForAllValues, rest),
+            Some(("ForAnyValue", rest)) => (SetQualifier::ForAnyValue, rest),
+            Some((qualifier, _)) => {
+                return Err(invalid(format!("unknown set qualifier {qualifier}")))
+            }
+        };
+        let base = unqualified.strip_suffix("IfExists");
+        let if_exists = base.is_some();
+        let base = base.unwrap_or(unqualified);
         let operator = match base {
             "StringEquals" | "ArnEquals" => Operator::StringEquals,
             "StringNotEquals" | "ArnNotEquals" => Operator::StringNotEquals,
@@ -265,26 +297,68 @@ fn conditions(block: &Value) -> Result<Vec<Condition>, ApiError> {
             let key = key.to_ascii_lowercase();
             let address = matches!(operator, Operator::IpAddress | Operator::NotIpAddress);
             let known = match address {
-                true => key == SOURCE_IP,
-                false => STRING_KEYS.contains(&key.as_str()),
+                true => key == SOURCE_IP && set == SetQualifier::Single,
+                false => STRING_KEYS.contains(&key.as_str()) || key == LEADING_KEYS,
             };
             if !known {
                 return Err(invalid(format!(
                     "condition key {key} is not supported by this store with {operator_name}"
                 )));
             }
+            if key == LEADING_KEYS && set == SetQualifier::Single {
+                return Err(invalid(format!(
+                    "{key} has a value per item a call names: qualify {operator_name} with ForAllValues: or ForAnyValue:"
+                )));
+            }
             let values = strings(values)?;
             if let Some(bad) = values.iter().find(|v| address && Cidr::parse(v).is_none()) {
                 return Err(invalid(format!("{bad} is not an IP address or CIDR block")));
             }
+            if variables {
+                values.iter().try_for_each(|v| check_variables(v))?;
+            }
             conditions.push(Condition {
                 operator,
+                set,
+                if_exists,
                 key,
                 values,
+                variables,
             });
         }
     }
     Ok(conditions)
+}
+
+/// `value` with each policy variable `${name}` replaced by `lookup(name)` (the name in
+/// lower case). `Err` with the name of the first variable `lookup` has no value for, or
+/// with the rest of the value after an unclosed `${`.
+pub fn substitute<'v>(
+    value: &str,
+    lookup: impl Fn(&str) -> Option<&'v str>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some((before, after)) = rest.split_once("${") {
+        out.push_str(before);
+        let (name, tail) = after.split_once('}').ok_or_else(|| after.to_string())?;
+        out.push_str(lookup(&name.to_ascii_lowercase()).ok_or_else(|| name.to_string())?);
+        rest = tail;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Refuses a value naming a policy variable this store does not fill in, or an unclosed
+/// `${`.
+fn check_variables(value: &str) -> Result<(), ApiError> {
+    substitute(value, |name| VARIABLES.contains(&name).then_some(""))
+        .map(drop)
+        .map_err(|name| {
+            invalid(format!(
+                "policy variable ${{{name}}} is not supported by this store"
+            ))
+        })
 }
 
 /// An IPv4 or IPv6 CIDR block (`203.0.113.0/24`; a bare address is a block of one).

@@ -2,7 +2,10 @@
 //! a matching `Deny` wins; otherwise a matching `Allow` grants; otherwise the policy is
 //! silent and the caller's own account decides (`super::authorize`).
 
-use super::document::{Cidr, Condition, Document, Effect, Listed, Operator, Principal, Statement};
+use super::document::{
+    substitute, Cidr, Condition, Document, Effect, Listed, Operator, Principal, SetQualifier,
+    Statement, LEADING_KEYS,
+};
 
 /// Who asks to do what to which resource.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +17,37 @@ pub struct Request<'a> {
     pub resource: &'a str,
     /// The caller's address (`aws:SourceIp`), when known.
     pub source_ip: Option<std::net::IpAddr>,
+    /// The partition key values of the items the call names in `resource`.
+    pub leading_keys: LeadingKeys<'a>,
+}
+
+/// What a request says of `dynamodb:LeadingKeys`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadingKeys<'a> {
+    /// The call names no items (a Scan, a table's description): the key is absent.
+    Absent,
+    /// The partition key values of the items it names.
+    Known(&'a [String]),
+    /// It names items whose keys are not read here (a PartiQL statement, a request too
+    /// malformed to say): a condition on the key fails closed, holding in a `Deny` and
+    /// not in an `Allow`.
+    Unknown,
+}
+
+impl Request<'_> {
+    /// The value of a policy variable (lower-case name), if the request has one:
+    /// `aws:username` only for an IAM user.
+    fn variable(&self, name: &str) -> Option<&str> {
+        match name {
+            "aws:principalarn" => Some(self.principal_arn),
+            "aws:principalaccount" => Some(self.principal_account),
+            "aws:username" => self
+                .principal_arn
+                .split_once(":user/")
+                .map(|(_, path)| path.rsplit('/').next().unwrap_or(path)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +81,7 @@ fn statement_applies(statement: &Statement, request: &Request<'_>) -> bool {
         && statement
             .conditions
             .iter()
-            .all(|c| condition_holds(c, request))
+            .all(|c| condition_holds(c, statement.effect, request))
 }
 
 /// Whether any value matches (none, for a `Not...` element).
@@ -64,11 +98,13 @@ fn principal_matches(principal: &Principal, request: &Request<'_>) -> bool {
     }
 }
 
-fn condition_holds(condition: &Condition, request: &Request<'_>) -> bool {
+/// Whether `condition` of a statement with `effect` holds for `request`.
+fn condition_holds(condition: &Condition, effect: Effect, request: &Request<'_>) -> bool {
     if let Operator::IpAddress | Operator::NotIpAddress = condition.operator {
-        // No known address: the key is absent, and IAM's conditions on it do not hold.
+        // No known address: the key is absent, and IAM's conditions on it do not hold
+        // (but for `...IfExists`).
         let Some(address) = request.source_ip else {
-            return false;
+            return condition.if_exists;
         };
         let inside = condition
             .values
@@ -77,14 +113,42 @@ fn condition_holds(condition: &Condition, request: &Request<'_>) -> bool {
             .any(|block| block.contains(address));
         return inside == (condition.operator == Operator::IpAddress);
     }
-    let actual = match condition.key.as_str() {
-        "aws:principalarn" => request.principal_arn,
-        "aws:principalaccount" => request.principal_account,
+    let single = |value: &str| vec![value.to_string()];
+    let actual: Option<Vec<String>> = match condition.key.as_str() {
+        "aws:principalarn" => Some(single(request.principal_arn)),
+        "aws:principalaccount" => Some(single(request.principal_account)),
+        LEADING_KEYS => match request.leading_keys {
+            LeadingKeys::Absent => None,
+            LeadingKeys::Known(keys) => Some(keys.to_vec()),
+            LeadingKeys::Unknown => return effect == Effect::Deny,
+        },
         // Refused when the policy was put (`document::STRING_KEYS`).
         _ => return false,
     };
-    let any = |test: &dyn Fn(&str) -> bool| condition.values.iter().any(|v| test(v));
-    match condition.operator {
+    // A value naming a variable the request has no value for matches nothing.
+    let expected: Vec<String> = match condition.variables {
+        true => condition
+            .values
+            .iter()
+            .filter_map(|v| substitute(v, |name| request.variable(name)).ok())
+            .collect(),
+        false => condition.values.clone(),
+    };
+    let passes = |actual: &String| string_test(condition.operator, &expected, actual);
+    match (condition.set, actual) {
+        (_, None) if condition.if_exists => true,
+        (SetQualifier::ForAllValues, None) => true,
+        (_, None) => false,
+        (SetQualifier::Single, Some(values)) => values.first().is_some_and(passes),
+        (SetQualifier::ForAllValues, Some(values)) => values.iter().all(passes),
+        (SetQualifier::ForAnyValue, Some(values)) => values.iter().any(passes),
+    }
+}
+
+/// Whether one value of the request passes a string operator against the policy's values.
+fn string_test(operator: Operator, expected: &[String], actual: &str) -> bool {
+    let any = |test: &dyn Fn(&str) -> bool| expected.iter().any(|v| test(v));
+    match operator {
         Operator::StringEquals => any(&|v| v == actual),
         Operator::StringNotEquals => !any(&|v| v == actual),
         Operator::StringEqualsIgnoreCase => any(&|v| v.eq_ignore_ascii_case(actual)),
@@ -139,6 +203,7 @@ mod tests {
             action,
             resource,
             source_ip: "10.1.2.3".parse().ok(),
+            leading_keys: LeadingKeys::Absent,
         }
     }
 
@@ -244,7 +309,13 @@ mod tests {
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/99"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:PrincipalArn":"10.0.0.0/8"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01"}}}}"#,
+            // LeadingKeys has many values: a set qualifier says how to test them.
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"dynamodb:LeadingKeys":"a"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForEachValue:StringEquals":{"dynamodb:LeadingKeys":"a"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAnyValue:IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"dynamodb:Attributes":"a"}}}}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"dynamodb:LeadingKeys":"${aws:userid}"}}}}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalArn":"${aws:username"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Extra":1}}"#,
         ] {
             assert!(parse(bad).is_err(), "{bad}");
@@ -254,5 +325,84 @@ mod tests {
             "x".repeat(20 * 1024)
         );
         assert!(parse(&big).is_err());
+    }
+
+    #[test]
+    fn leading_keys_are_tested_as_a_set_and_variables_filled_in() {
+        let policy = parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+                {{"Effect":"Allow","Principal":"*","Action":"dynamodb:GetItem","Resource":"{TABLE}",
+                  "Condition":{{"ForAllValues:StringEquals":{{"dynamodb:LeadingKeys":["${{aws:username}}","shared"]}}}}}},
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:DeleteItem","Resource":"{TABLE}",
+                  "Condition":{{"ForAnyValue:StringLike":{{"dynamodb:LeadingKeys":"admin-*"}}}}}}
+            ]}}"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let bob = "arn:aws:iam::111122223333:user/team/bob";
+        let role = "arn:aws:iam::111122223333:role/bob";
+        let verdict = |principal, action, keys: Option<&[&str]>| {
+            let keys: Option<Vec<String>> = keys.map(|k| k.iter().map(|s| s.to_string()).collect());
+            let mut r = request(principal, action, TABLE);
+            r.leading_keys = keys
+                .as_deref()
+                .map_or(LeadingKeys::Absent, LeadingKeys::Known);
+            evaluate(&policy, &r)
+        };
+        let get = "dynamodb:GetItem";
+        assert_eq!(verdict(bob, get, Some(&["bob"])), Verdict::Allow);
+        assert_eq!(verdict(bob, get, Some(&["bob", "shared"])), Verdict::Allow);
+        assert_eq!(verdict(bob, get, Some(&["bob", "alice"])), Verdict::Silent);
+        // ForAllValues over nothing holds (why such an Allow lists item actions only).
+        assert_eq!(verdict(bob, get, Some(&[])), Verdict::Allow);
+        assert_eq!(verdict(bob, get, None), Verdict::Allow);
+        // A role has no user name: the variable's value matches nothing.
+        assert_eq!(verdict(role, get, Some(&["bob"])), Verdict::Silent);
+        assert_eq!(verdict(role, get, Some(&["shared"])), Verdict::Allow);
+        let delete = "dynamodb:DeleteItem";
+        assert_eq!(verdict(bob, delete, Some(&["x", "admin-1"])), Verdict::Deny);
+        assert_eq!(verdict(bob, delete, Some(&["x"])), Verdict::Silent);
+        // ForAnyValue over nothing does not hold.
+        assert_eq!(verdict(bob, delete, None), Verdict::Silent);
+        // Keys not read here fail closed: no Allow, and a Deny.
+        let unknown = |action| {
+            let mut r = request(bob, action, TABLE);
+            r.leading_keys = LeadingKeys::Unknown;
+            evaluate(&policy, &r)
+        };
+        assert_eq!(unknown(get), Verdict::Silent);
+        assert_eq!(unknown(delete), Verdict::Deny);
+    }
+
+    #[test]
+    fn if_exists_holds_without_the_key_and_variables_are_text_before_2012() {
+        let policy = parse(&format!(
+            r#"{{"Statement":[
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:Scan","Resource":"{TABLE}",
+                  "Condition":{{"IpAddressIfExists":{{"aws:SourceIp":"10.0.0.0/8"}}}}}},
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:Query","Resource":"{TABLE}",
+                  "Condition":{{"ForAnyValue:StringEqualsIfExists":{{"dynamodb:LeadingKeys":"${{aws:username}}"}}}}}}
+            ]}}"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let caller = "arn:aws:iam::000000000000:user/x";
+        let mut scan = request(caller, "dynamodb:Scan", TABLE);
+        scan.source_ip = None;
+        assert_eq!(evaluate(&policy, &scan), Verdict::Deny);
+        let mut query = request(caller, "dynamodb:Query", TABLE);
+        assert_eq!(
+            evaluate(&policy, &query),
+            Verdict::Deny,
+            "no keys: IfExists holds"
+        );
+        let keys = ["${aws:username}".to_string()];
+        query.leading_keys = LeadingKeys::Known(&keys);
+        assert_eq!(
+            evaluate(&policy, &query),
+            Verdict::Deny,
+            "Version 2008: literal"
+        );
+        let keys = ["x".to_string()];
+        query.leading_keys = LeadingKeys::Known(&keys);
+        assert_eq!(evaluate(&policy, &query), Verdict::Silent);
     }
 }

@@ -21,10 +21,12 @@
 //! transaction on its own, PartiQL statements as `dynamodb:PartiQLSelect` and the like) on
 //! the table's ARN, the index's (`table/T/index/I`) for a Query or Scan of an index, or the
 //! stream's (for GetRecords, the stream its shard iterator names). A policy on a table
-//! covers its indexes; a stream has its own.
+//! covers its indexes; a stream has its own. With each, the partition key values of the
+//! items it names there (`dynamodb:LeadingKeys`, read by `leading_keys`).
 
 pub mod document;
 pub mod evaluate;
+mod leading_keys;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,7 +44,7 @@ use crate::app::App;
 use crate::catalog::meta::{read_setting, write_setting, Settings};
 use crate::catalog::TableMeta;
 use crate::streams::iterator::ShardIterator;
-use evaluate::{Request, Verdict};
+use evaluate::{LeadingKeys, Request, Verdict};
 
 /// `TableMeta.settings` key of the policies attached to a table and its streams.
 const SETTINGS_KEY: &str = "resource_policies";
@@ -212,7 +214,12 @@ pub fn authorize(
             false,
         ));
     }
-    for (action, resource) in targets {
+    for Target {
+        action,
+        resource,
+        leading_keys,
+    } in targets
+    {
         let verdict = match policy_of(app, &resource) {
             Some(document) => evaluate::evaluate(
                 &document,
@@ -222,6 +229,7 @@ pub fn authorize(
                     action: &action,
                     resource: &resource,
                     source_ip,
+                    leading_keys: leading_keys.view(),
                 },
             ),
             None => Verdict::Silent,
@@ -269,17 +277,66 @@ pub fn locate<'a>(app: &App, resource: &'a str) -> Option<(&'a str, &'a str)> {
     }
 }
 
-/// What a call touches: `(action, resource ARN)` pairs.
-fn targets(app: &App, op: Op, request: &Value) -> Vec<(String, String)> {
+/// One thing a call does: an action on a resource, and the partition keys of the items
+/// it names there.
+struct Target {
+    action: String,
+    resource: String,
+    leading_keys: Leading,
+}
+
+/// [`LeadingKeys`], owned.
+enum Leading {
+    Absent,
+    Known(Vec<String>),
+    Unknown,
+}
+
+impl Leading {
+    /// The keys `leading_keys` found for a call that names items; `None`: it could not
+    /// say which.
+    fn found(keys: Option<Vec<String>>) -> Leading {
+        keys.map_or(Leading::Unknown, Leading::Known)
+    }
+
+    fn view(&self) -> LeadingKeys<'_> {
+        match self {
+            Leading::Absent => LeadingKeys::Absent,
+            Leading::Known(keys) => LeadingKeys::Known(keys),
+            Leading::Unknown => LeadingKeys::Unknown,
+        }
+    }
+}
+
+/// What a call touches.
+fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
     let table_arn = |name: &str| app.config.table_arn(app.catalog.resolve_name(name));
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
-    let action = |name: &str| format!("dynamodb:{name}");
+    let target = |name: &str, resource: String, leading_keys| Target {
+        action: format!("dynamodb:{name}"),
+        resource,
+        leading_keys,
+    };
     let mut out = Vec::new();
     match op {
-        Op::BatchGetItem | Op::BatchWriteItem => {
+        Op::BatchGetItem => {
             if let Some(tables) = request.get("RequestItems").and_then(Value::as_object) {
-                for name in tables.keys() {
-                    out.push((action(op.name()), table_arn(name)));
+                for (name, entry) in tables {
+                    let keys = list(entry, "Keys");
+                    let leading = Leading::found(leading_keys::of_items(app, name, keys));
+                    out.push(target(op.name(), table_arn(name), leading));
+                }
+            }
+        }
+        Op::BatchWriteItem => {
+            if let Some(tables) = request.get("RequestItems").and_then(Value::as_object) {
+                for (name, writes) in tables {
+                    let items = writes.as_array().into_iter().flatten().filter_map(|w| {
+                        w.pointer("/PutRequest/Item")
+                            .or_else(|| w.pointer("/DeleteRequest/Key"))
+                    });
+                    let leading = Leading::found(leading_keys::of_items(app, name, items));
+                    out.push(target(op.name(), table_arn(name), leading));
                 }
             }
         }
@@ -298,7 +355,9 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<(String, String)> {
                         _ => continue,
                     };
                     if let Some(table) = text(detail, "TableName") {
-                        out.push((action(name), table_arn(&table)));
+                        let item = detail.get("Key").or_else(|| detail.get("Item"));
+                        let leading = Leading::found(leading_keys::of_items(app, &table, item));
+                        out.push(target(name, table_arn(&table), leading));
                     }
                 }
             }
@@ -306,7 +365,7 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<(String, String)> {
         Op::GetRecords => {
             let iterator = text(request, "ShardIterator");
             if let Some(it) = iterator.and_then(|i| ShardIterator::decode(&i)) {
-                out.push((action(op.name()), it.stream_arn));
+                out.push(target(op.name(), it.stream_arn, Leading::Absent));
             }
         }
         Op::ExecuteStatement => out.extend(statement_target(app, text(request, "Statement"))),
@@ -326,17 +385,30 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<(String, String)> {
             let table = ["TableName", "SourceTableName"]
                 .iter()
                 .find_map(|key| text(request, key));
-            let resource = match (named, table) {
+            let resource = match (named, &table) {
                 (Some(arn), _) => Some(arn),
                 (None, Some(name)) => Some(match text(request, "IndexName") {
                     Some(index) if matches!(op, Op::Query | Op::Scan) => {
-                        format!("{}/index/{index}", table_arn(&name))
+                        format!("{}/index/{index}", table_arn(name))
                     }
-                    _ => table_arn(&name),
+                    _ => table_arn(name),
                 }),
                 (None, None) => None,
             };
-            out.extend(resource.map(|r| (action(op.name()), r)));
+            let leading = match (op, &table) {
+                (Op::GetItem | Op::UpdateItem | Op::DeleteItem, Some(name)) => {
+                    Leading::found(leading_keys::of_items(app, name, request.get("Key")))
+                }
+                (Op::PutItem, Some(name)) => {
+                    Leading::found(leading_keys::of_items(app, name, request.get("Item")))
+                }
+                (Op::Query, _) => Leading::found(leading_keys::of_query(app, request)),
+                (Op::GetItem | Op::UpdateItem | Op::DeleteItem | Op::PutItem, None) => {
+                    Leading::Unknown
+                }
+                _ => Leading::Absent,
+            };
+            out.extend(resource.map(|r| target(op.name(), r, leading)));
         }
     }
     out
@@ -351,8 +423,8 @@ fn list<'a>(request: &'a Value, member: &str) -> &'a [Value] {
 }
 
 /// A PartiQL statement's action and table; nothing if it does not parse (its handler
-/// answers that).
-fn statement_target(app: &App, statement: Option<String>) -> Option<(String, String)> {
+/// answers that). Its items' keys are not read here: `dynamodb:LeadingKeys` is unknown.
+fn statement_target(app: &App, statement: Option<String>) -> Option<Target> {
     let parsed = shared::partiql::parse(&statement?).ok()?.statement;
     let kind = match &parsed {
         Statement::Select(_) | Statement::Exists(_) => "PartiQLSelect",
@@ -361,5 +433,9 @@ fn statement_target(app: &App, statement: Option<String>) -> Option<(String, Str
         Statement::Delete(_) => "PartiQLDelete",
     };
     let table = app.catalog.resolve_name(parsed.table());
-    Some((format!("dynamodb:{kind}"), app.config.table_arn(table)))
+    Some(Target {
+        action: format!("dynamodb:{kind}"),
+        resource: app.config.table_arn(table),
+        leading_keys: Leading::Unknown,
+    })
 }
