@@ -361,9 +361,10 @@ async fn resource_policies_are_revised_and_enforced() {
 /// `dynamodb:LeadingKeys` with `${aws:username}`), through every way a call names items:
 /// a key, an item, a Query's key condition (expression or legacy), batches and
 /// transactions; PartiQL, whose keys are not read, is refused. A deny on keys `locked-*`
-/// (`ForAnyValue:StringLike`) holds even for the store's own account.
+/// (`ForAnyValue:StringLike`) holds even for the store's own account, as do denies on
+/// the request's own `dynamodb:ReturnValues` and `dynamodb:FullTableScan`.
 #[tokio::test]
-async fn leading_keys_confine_a_caller_to_its_own_partitions() {
+async fn fine_grained_access_by_leading_keys_and_request_parameters() {
     use aws_sdk_dynamodb::types::{
         ComparisonOperator, Condition, KeysAndAttributes, Put, PutRequest, WriteRequest,
     };
@@ -390,7 +391,14 @@ async fn leading_keys_confine_a_caller_to_its_own_partitions() {
              "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}}},
             {"Sid": "LockedStayPut", "Effect": "Deny", "Principal": "*",
              "Action": "dynamodb:DeleteItem", "Resource": &arn,
-             "Condition": {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": "locked-*"}}}
+             "Condition": {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": "locked-*"}}},
+            {"Sid": "NoOldImages", "Effect": "Deny", "Principal": "*",
+             "Action": "dynamodb:*", "Resource": &arn,
+             "Condition": {"StringEquals": {"dynamodb:ReturnValues": "ALL_OLD"}}},
+            {"Sid": "NoScansByEve", "Effect": "Deny",
+             "Principal": {"AWS": "arn:aws:iam::000000000000:user/AKIDEVE"},
+             "Action": "dynamodb:*", "Resource": &arn,
+             "Condition": {"Bool": {"dynamodb:FullTableScan": "true"}}}
         ]
     })
     .to_string();
@@ -510,7 +518,29 @@ async fn leading_keys_confine_a_caller_to_its_own_partitions() {
             .send()
     };
     denied(delete("locked-1").await, "with an explicit deny");
+    // The request's own parameters: ReturnValues, and a Scan being one.
+    let old_image = admin
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("open"))
+        .key("sk", n(1))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+        .send()
+        .await;
+    denied(old_image, "with an explicit deny");
     ok(delete("open").await);
+    let eve = client_with_credentials(&store.endpoint(), "AKIDEVE", "eve-secret");
+    denied(
+        eve.scan().table_name(&table).send().await,
+        "with an explicit deny",
+    );
+    ok(eve
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("bob"))
+        .key("sk", n(1))
+        .send()
+        .await);
     let left = ok(admin.scan().table_name(&table).send().await);
     let pks: std::collections::BTreeSet<_> = left
         .items()

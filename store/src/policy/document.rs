@@ -6,9 +6,11 @@
 //! principals never match a caller of this store), `Action`/`NotAction`,
 //! `Resource`/`NotResource`, and `Condition` blocks on the keys this store knows
 //! (`aws:PrincipalArn`, `aws:PrincipalAccount` with the string and ARN operators,
-//! `aws:SourceIp` with `IpAddress`/`NotIpAddress`, and `dynamodb:LeadingKeys`, which has a
-//! value per item a call names, with the string operators qualified by `ForAllValues:` or
-//! `ForAnyValue:`). With `Version` 2012-10-17, condition values may name the policy
+//! `aws:SourceIp` with `IpAddress`/`NotIpAddress`, the request's own `dynamodb:Select`,
+//! `dynamodb:ReturnValues`, `dynamodb:ReturnConsumedCapacity` and
+//! `dynamodb:EnclosingOperation` with the string operators, `dynamodb:FullTableScan` with
+//! `Bool`, and `dynamodb:LeadingKeys`, which has a value per item a call names, with the
+//! string operators qualified by `ForAllValues:` or `ForAnyValue:`). With `Version` 2012-10-17, condition values may name the policy
 //! variables `${aws:PrincipalArn}`, `${aws:PrincipalAccount}` and `${aws:username}`.
 //! Anything else is refused when the policy is put, so no statement is silently ignored.
 
@@ -68,6 +70,8 @@ pub enum Operator {
     /// The caller's address in one of the values' CIDR blocks.
     IpAddress,
     NotIpAddress,
+    /// `true` or `false`, against a boolean key.
+    Bool,
 }
 
 /// How a condition tests a key that may have many values in a request.
@@ -94,8 +98,18 @@ pub struct Condition {
     pub variables: bool,
 }
 
-/// The single-valued string condition keys this store fills in for a request.
-pub const STRING_KEYS: [&str; 2] = ["aws:principalarn", "aws:principalaccount"];
+/// The single-valued string condition keys this store fills in for a request: the
+/// caller's, and parameters of the request itself (absent when it does not give them).
+pub const STRING_KEYS: [&str; 6] = [
+    "aws:principalarn",
+    "aws:principalaccount",
+    "dynamodb:select",
+    "dynamodb:returnvalues",
+    "dynamodb:returnconsumedcapacity",
+    "dynamodb:enclosingoperation",
+];
+/// Whether a call reads a whole table (a Scan): the boolean key.
+pub const FULL_TABLE_SCAN: &str = "dynamodb:fulltablescan";
 /// The partition key values of the items a call names (many per request).
 pub const LEADING_KEYS: &str = "dynamodb:leadingkeys";
 /// The policy variables condition values may name (lower-case; names are
@@ -284,6 +298,7 @@ fn conditions(block: &Value, variables: bool) -> Result<Vec<Condition>, ApiError
             "StringNotLike" | "ArnNotLike" => Operator::StringNotLike,
             "IpAddress" => Operator::IpAddress,
             "NotIpAddress" => Operator::NotIpAddress,
+            "Bool" => Operator::Bool,
             other => {
                 return Err(invalid(format!(
                     "condition operator {other} is not supported by this store"
@@ -296,9 +311,10 @@ fn conditions(block: &Value, variables: bool) -> Result<Vec<Condition>, ApiError
         for (key, values) in tests {
             let key = key.to_ascii_lowercase();
             let address = matches!(operator, Operator::IpAddress | Operator::NotIpAddress);
-            let known = match address {
-                true => key == SOURCE_IP && set == SetQualifier::Single,
-                false => STRING_KEYS.contains(&key.as_str()) || key == LEADING_KEYS,
+            let known = match operator {
+                _ if address => key == SOURCE_IP && set == SetQualifier::Single,
+                Operator::Bool => key == FULL_TABLE_SCAN && set == SetQualifier::Single,
+                _ => STRING_KEYS.contains(&key.as_str()) || key == LEADING_KEYS,
             };
             if !known {
                 return Err(invalid(format!(
@@ -313,6 +329,14 @@ fn conditions(block: &Value, variables: bool) -> Result<Vec<Condition>, ApiError
             let values = strings(values)?;
             if let Some(bad) = values.iter().find(|v| address && Cidr::parse(v).is_none()) {
                 return Err(invalid(format!("{bad} is not an IP address or CIDR block")));
+            }
+            let boolean =
+                |v: &String| v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false");
+            if let Some(bad) = values
+                .iter()
+                .find(|v| operator == Operator::Bool && !boolean(v))
+            {
+                return Err(invalid(format!("{bad} is not true or false")));
             }
             if variables {
                 values.iter().try_for_each(|v| check_variables(v))?;

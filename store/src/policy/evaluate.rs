@@ -19,6 +19,9 @@ pub struct Request<'a> {
     pub source_ip: Option<std::net::IpAddr>,
     /// The partition key values of the items the call names in `resource`.
     pub leading_keys: LeadingKeys<'a>,
+    /// The request's own single-valued condition keys it has (lower-case names:
+    /// `dynamodb:select`, `dynamodb:fulltablescan`, ...).
+    pub parameters: &'a [(&'static str, String)],
 }
 
 /// What a request says of `dynamodb:LeadingKeys`.
@@ -122,8 +125,12 @@ fn condition_holds(condition: &Condition, effect: Effect, request: &Request<'_>)
             LeadingKeys::Known(keys) => Some(keys.to_vec()),
             LeadingKeys::Unknown => return effect == Effect::Deny,
         },
-        // Refused when the policy was put (`document::STRING_KEYS`).
-        _ => return false,
+        // Keys refused when the policy was put never get here: they are never given.
+        key => request
+            .parameters
+            .iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, value)| single(value)),
     };
     // A value naming a variable the request has no value for matches nothing.
     let expected: Vec<String> = match condition.variables {
@@ -155,6 +162,7 @@ fn string_test(operator: Operator, expected: &[String], actual: &str) -> bool {
         Operator::StringNotEqualsIgnoreCase => !any(&|v| v.eq_ignore_ascii_case(actual)),
         Operator::StringLike => any(&|v| glob(v, actual)),
         Operator::StringNotLike => !any(&|v| glob(v, actual)),
+        Operator::Bool => any(&|v| v.eq_ignore_ascii_case(actual)),
         Operator::IpAddress | Operator::NotIpAddress => false,
     }
 }
@@ -204,6 +212,7 @@ mod tests {
             resource,
             source_ip: "10.1.2.3".parse().ok(),
             leading_keys: LeadingKeys::Absent,
+            parameters: &[],
         }
     }
 
@@ -314,6 +323,8 @@ mod tests {
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForEachValue:StringEquals":{"dynamodb:LeadingKeys":"a"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAnyValue:IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"dynamodb:Attributes":"a"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"Bool":{"dynamodb:FullTableScan":"yes"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"Bool":{"dynamodb:Select":"true"}}}}"#,
             r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"dynamodb:LeadingKeys":"${aws:userid}"}}}}"#,
             r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalArn":"${aws:username"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Extra":1}}"#,
@@ -404,5 +415,54 @@ mod tests {
         let keys = ["x".to_string()];
         query.leading_keys = LeadingKeys::Known(&keys);
         assert_eq!(evaluate(&policy, &query), Verdict::Silent);
+    }
+
+    #[test]
+    fn the_requests_own_parameters_are_keys_when_given() {
+        let policy = parse(&format!(
+            r#"{{"Statement":[
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:*","Resource":"{TABLE}",
+                  "Condition":{{"Bool":{{"dynamodb:FullTableScan":"true"}}}}}},
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:*","Resource":"{TABLE}",
+                  "Condition":{{"StringEquals":{{"dynamodb:ReturnValues":["ALL_OLD","ALL_NEW"]}}}}}},
+                {{"Effect":"Allow","Principal":"*","Action":"dynamodb:Query","Resource":"{TABLE}",
+                  "Condition":{{"StringEqualsIfExists":{{"dynamodb:Select":"COUNT"}}}}}}
+            ]}}"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let caller = "arn:aws:iam::111122223333:user/bob";
+        let with = |action, parameters: &[(&'static str, &str)]| {
+            let parameters: Vec<_> = parameters
+                .iter()
+                .map(|(k, v)| (*k, v.to_string()))
+                .collect();
+            let mut r = request(caller, action, TABLE);
+            r.parameters = &parameters;
+            evaluate(&policy, &r)
+        };
+        assert_eq!(
+            with("dynamodb:Scan", &[("dynamodb:fulltablescan", "true")]),
+            Verdict::Deny
+        );
+        assert_eq!(
+            with("dynamodb:PutItem", &[("dynamodb:returnvalues", "ALL_OLD")]),
+            Verdict::Deny
+        );
+        assert_eq!(
+            with("dynamodb:PutItem", &[("dynamodb:returnvalues", "NONE")]),
+            Verdict::Silent
+        );
+        assert_eq!(with("dynamodb:PutItem", &[]), Verdict::Silent);
+        assert_eq!(
+            with("dynamodb:Query", &[("dynamodb:select", "COUNT")]),
+            Verdict::Allow
+        );
+        assert_eq!(
+            with("dynamodb:Query", &[]),
+            Verdict::Allow,
+            "absent: IfExists holds"
+        );
+        let all = [("dynamodb:select", "ALL_ATTRIBUTES")];
+        assert_eq!(with("dynamodb:Query", &all), Verdict::Silent);
     }
 }

@@ -218,6 +218,7 @@ pub fn authorize(
         action,
         resource,
         leading_keys,
+        parameters,
     } in targets
     {
         let verdict = match policy_of(app, &resource) {
@@ -230,6 +231,7 @@ pub fn authorize(
                     resource: &resource,
                     source_ip,
                     leading_keys: leading_keys.view(),
+                    parameters: &parameters,
                 },
             ),
             None => Verdict::Silent,
@@ -283,6 +285,8 @@ struct Target {
     action: String,
     resource: String,
     leading_keys: Leading,
+    /// The request's own condition keys ([`parameters`]).
+    parameters: Vec<(&'static str, String)>,
 }
 
 /// [`LeadingKeys`], owned.
@@ -316,6 +320,7 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
         action: format!("dynamodb:{name}"),
         resource,
         leading_keys,
+        parameters: parameters(op, request, None),
     };
     let mut out = Vec::new();
     match op {
@@ -357,7 +362,10 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                     if let Some(table) = text(detail, "TableName") {
                         let item = detail.get("Key").or_else(|| detail.get("Item"));
                         let leading = Leading::found(leading_keys::of_items(app, &table, item));
-                        out.push(target(name, table_arn(&table), leading));
+                        out.push(Target {
+                            parameters: parameters(op, request, Some(op)),
+                            ..target(name, table_arn(&table), leading)
+                        });
                     }
                 }
             }
@@ -414,6 +422,30 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
     out
 }
 
+/// The request's own condition keys, those it has: `dynamodb:Select`, `ReturnValues` and
+/// `ReturnConsumedCapacity` as `request` gives them, `dynamodb:FullTableScan` for a Scan,
+/// and `dynamodb:EnclosingOperation` for a member of the transaction `enclosing`.
+fn parameters(op: Op, request: &Value, enclosing: Option<Op>) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = [
+        ("dynamodb:select", "Select"),
+        ("dynamodb:returnvalues", "ReturnValues"),
+        ("dynamodb:returnconsumedcapacity", "ReturnConsumedCapacity"),
+    ]
+    .into_iter()
+    .filter_map(|(key, member)| Some((key, request.get(member)?.as_str()?.to_string())))
+    .collect();
+    if op == Op::Scan {
+        out.push(("dynamodb:fulltablescan", "true".to_string()));
+    }
+    if let Some(transaction) = enclosing {
+        out.push((
+            "dynamodb:enclosingoperation",
+            transaction.name().to_string(),
+        ));
+    }
+    out
+}
+
 fn list<'a>(request: &'a Value, member: &str) -> &'a [Value] {
     request
         .get(member)
@@ -437,5 +469,6 @@ fn statement_target(app: &App, statement: Option<String>) -> Option<Target> {
         action: format!("dynamodb:{kind}"),
         resource: app.config.table_arn(table),
         leading_keys: Leading::Unknown,
+        parameters: Vec::new(),
     })
 }
