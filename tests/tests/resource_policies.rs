@@ -360,9 +360,10 @@ async fn resource_policies_are_revised_and_enforced() {
 /// whose partition key is his user name (`ForAllValues:StringEquals` on
 /// `dynamodb:LeadingKeys` with `${aws:username}`), through every way a call names items:
 /// a key, an item, a Query's key condition (expression or legacy), batches and
-/// transactions; PartiQL, whose keys are not read, is refused. A deny on keys `locked-*`
-/// (`ForAnyValue:StringLike`) holds even for the store's own account, as do denies on
-/// the request's own `dynamodb:ReturnValues` and `dynamodb:FullTableScan`.
+/// transactions and PartiQL statements (planned as their handler plans them). A deny on
+/// keys `locked-*` (`ForAnyValue:StringLike`) holds even for the store's own account, as
+/// do denies on the request's own `dynamodb:ReturnValues` and `dynamodb:FullTableScan`,
+/// and members a handler ignores cannot redirect the check.
 #[tokio::test]
 async fn fine_grained_access_by_leading_keys_and_request_parameters() {
     use aws_sdk_dynamodb::types::{
@@ -380,6 +381,15 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
     let table = unique_name("tenants");
     create_hash_range_table(&admin, &table).await;
     let arn = table_arn(&admin, &table).await;
+    for pk in ["alice", "locked-1", "open"] {
+        ok(admin
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("sk", n(1))
+            .send()
+            .await);
+    }
     let policy = serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [
@@ -389,8 +399,11 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
                         "dynamodb:PartiQLSelect"],
              "Resource": &arn,
              "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}}},
+            {"Sid": "NoWholeTableStatements", "Effect": "Deny", "Principal": {"AWS": "111122223333"},
+             "Action": "dynamodb:PartiQLSelect", "Resource": &arn,
+             "Condition": {"Bool": {"dynamodb:FullTableScan": "true"}}},
             {"Sid": "LockedStayPut", "Effect": "Deny", "Principal": "*",
-             "Action": "dynamodb:DeleteItem", "Resource": &arn,
+             "Action": ["dynamodb:DeleteItem", "dynamodb:PutItem"], "Resource": &arn,
              "Condition": {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": "locked-*"}}},
             {"Sid": "NoOldImages", "Effect": "Deny", "Principal": "*",
              "Action": "dynamodb:*", "Resource": &arn,
@@ -408,15 +421,6 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
         .policy(policy)
         .send()
         .await);
-    for pk in ["alice", "locked-1", "open"] {
-        ok(admin
-            .put_item()
-            .table_name(&table)
-            .item("pk", s(pk))
-            .item("sk", n(1))
-            .send()
-            .await);
-    }
 
     let bob = client_with_credentials(&store.endpoint(), "AKIDBOB", "bob-secret");
     let not_allowed = "because no resource-based policy allows";
@@ -503,10 +507,15 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
     ok(transact_put("bob").await);
     denied(transact_put("alice").await, not_allowed);
     denied(bob.scan().table_name(&table).send().await, "dynamodb:Scan");
-    // A statement's keys are not read: the condition fails closed, even on bob's own.
-    let statement = format!("SELECT * FROM \"{table}\" WHERE pk = 'bob'");
-    let select = bob.execute_statement().statement(statement).send().await;
-    denied(select, "dynamodb:PartiQLSelect");
+    // A statement names the keys it is planned to read; a whole-table one none, and
+    // FullTableScan says what it is.
+    let select = |condition: &str| {
+        let statement = format!("SELECT * FROM \"{table}\"{condition}");
+        bob.execute_statement().statement(statement).send()
+    };
+    assert_eq!(ok(select(" WHERE pk = 'bob'").await).items().len(), 3);
+    denied(select(" WHERE pk = 'alice'").await, not_allowed);
+    denied(select("").await, "with an explicit deny");
 
     // The deny reaches the store's own account, on the keys it names only.
     let delete = |pk: &str| {
@@ -518,6 +527,37 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
             .send()
     };
     denied(delete("locked-1").await, "with an explicit deny");
+    // What the handler reads decides, not members it ignores: a transaction's Put is its
+    // Item (not a Key sent beside it), a GetItem's table its TableName (not a
+    // ResourceArn naming another).
+    let smuggled_key = serde_json::json!({"TransactItems": [{"Put": {
+        "TableName": &table,
+        "Key": {"pk": {"S": "open"}},
+        "Item": {"pk": {"S": "locked-2"}, "sk": {"N": "1"}}
+    }}]});
+    let raw_denied = |op: &'static str, body: serde_json::Value| {
+        let endpoint = store.endpoint();
+        async move {
+            let refused = raw_call(&endpoint, op, body.to_string().as_bytes()).await;
+            let name = refused.error_name();
+            assert_eq!(
+                name.as_deref(),
+                Some("AccessDeniedException"),
+                "{}",
+                refused.json()
+            );
+        }
+    };
+    raw_denied("TransactWriteItems", smuggled_key).await;
+    let elsewhere = unique_name("elsewhere");
+    create_hash_range_table(&admin, &elsewhere).await;
+    let other_arn = table_arn(&admin, &elsewhere).await;
+    let misdirected = serde_json::json!({
+        "TableName": &table,
+        "Key": {"pk": {"S": "locked-1"}, "sk": {"N": "1"}},
+        "ResourceArn": other_arn
+    });
+    raw_denied("DeleteItem", misdirected).await;
     // The request's own parameters: ReturnValues, and a Scan being one.
     let old_image = admin
         .delete_item()

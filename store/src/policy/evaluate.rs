@@ -31,8 +31,8 @@ pub enum LeadingKeys<'a> {
     Absent,
     /// The partition key values of the items it names.
     Known(&'a [String]),
-    /// It names items whose keys are not read here (a PartiQL statement, a request too
-    /// malformed to say): a condition on the key fails closed, holding in a `Deny` and
+    /// It names items whose keys cannot be read here (a statement that does not plan, an
+    /// item without its key, a key condition that does not parse): a condition on the key fails closed, holding in a `Deny` and
     /// not in an `Allow`.
     Unknown,
 }
@@ -104,10 +104,10 @@ fn principal_matches(principal: &Principal, request: &Request<'_>) -> bool {
 /// Whether `condition` of a statement with `effect` holds for `request`.
 fn condition_holds(condition: &Condition, effect: Effect, request: &Request<'_>) -> bool {
     if let Operator::IpAddress | Operator::NotIpAddress = condition.operator {
-        // No known address: the key is absent, and IAM's conditions on it do not hold
-        // (but for `...IfExists`).
+        // No known address: the key is absent. IAM's conditions on it then hold only
+        // for `...IfExists` and the negated `NotIpAddress`.
         let Some(address) = request.source_ip else {
-            return condition.if_exists;
+            return condition.if_exists || condition.operator == Operator::NotIpAddress;
         };
         let inside = condition
             .values
@@ -132,24 +132,45 @@ fn condition_holds(condition: &Condition, effect: Effect, request: &Request<'_>)
             .find(|(name, _)| *name == key)
             .map(|(_, value)| single(value)),
     };
-    // A value naming a variable the request has no value for matches nothing.
+    // A value naming a variable the request has no value for (`aws:username` of a role)
+    // makes the condition fail closed, as an unknown key does: dropping the value would
+    // widen a negated operator.
     let expected: Vec<String> = match condition.variables {
-        true => condition
-            .values
-            .iter()
-            .filter_map(|v| substitute(v, |name| request.variable(name)).ok())
-            .collect(),
+        true => {
+            let filled: Result<Vec<String>, String> = condition
+                .values
+                .iter()
+                .map(|v| substitute(v, |name| request.variable(name)))
+                .collect();
+            match filled {
+                Ok(values) => values,
+                Err(_) => return effect == Effect::Deny,
+            }
+        }
         false => condition.values.clone(),
     };
     let passes = |actual: &String| string_test(condition.operator, &expected, actual);
     match (condition.set, actual) {
         (_, None) if condition.if_exists => true,
         (SetQualifier::ForAllValues, None) => true,
-        (_, None) => false,
+        // IAM: a negated operator holds for a key the request does not have.
+        (SetQualifier::Single, None) => negated(condition.operator),
+        (SetQualifier::ForAnyValue, None) => false,
         (SetQualifier::Single, Some(values)) => values.first().is_some_and(passes),
         (SetQualifier::ForAllValues, Some(values)) => values.iter().all(passes),
         (SetQualifier::ForAnyValue, Some(values)) => values.iter().any(passes),
     }
+}
+
+/// The operators that hold when none of the policy's values match.
+fn negated(operator: Operator) -> bool {
+    matches!(
+        operator,
+        Operator::StringNotEquals
+            | Operator::StringNotEqualsIgnoreCase
+            | Operator::StringNotLike
+            | Operator::NotIpAddress
+    )
 }
 
 /// Whether one value of the request passes a string operator against the policy's values.
@@ -280,8 +301,8 @@ mod tests {
         assert_eq!(from(Some("192.0.2.1"), "dynamodb:Scan"), Verdict::Deny);
         assert_eq!(from(Some("10.1.2.3"), "dynamodb:Query"), Verdict::Deny);
         assert_eq!(from(Some("10.1.2.4"), "dynamodb:Query"), Verdict::Silent);
-        // No known address: the key is absent and neither condition holds.
-        assert_eq!(from(None, "dynamodb:Scan"), Verdict::Silent);
+        // No known address: the key is absent; the negated operator holds, the other not.
+        assert_eq!(from(None, "dynamodb:Scan"), Verdict::Deny);
         assert_eq!(from(None, "dynamodb:Query"), Verdict::Silent);
     }
 
@@ -366,9 +387,10 @@ mod tests {
         // ForAllValues over nothing holds (why such an Allow lists item actions only).
         assert_eq!(verdict(bob, get, Some(&[])), Verdict::Allow);
         assert_eq!(verdict(bob, get, None), Verdict::Allow);
-        // A role has no user name: the variable's value matches nothing.
+        // A role has no user name: a condition naming it fails closed, whatever its
+        // other values (dropping the value would widen a negated operator).
         assert_eq!(verdict(role, get, Some(&["bob"])), Verdict::Silent);
-        assert_eq!(verdict(role, get, Some(&["shared"])), Verdict::Allow);
+        assert_eq!(verdict(role, get, Some(&["shared"])), Verdict::Silent);
         let delete = "dynamodb:DeleteItem";
         assert_eq!(verdict(bob, delete, Some(&["x", "admin-1"])), Verdict::Deny);
         assert_eq!(verdict(bob, delete, Some(&["x"])), Verdict::Silent);
@@ -464,5 +486,49 @@ mod tests {
         );
         let all = [("dynamodb:select", "ALL_ATTRIBUTES")];
         assert_eq!(with("dynamodb:Query", &all), Verdict::Silent);
+    }
+
+    #[test]
+    fn negated_operators_hold_for_a_key_the_request_lacks() {
+        let policy = parse(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:PutItem","Resource":"{TABLE}",
+                  "Condition":{{"StringNotEquals":{{"dynamodb:EnclosingOperation":"TransactWriteItems"}}}}}},
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:Query","Resource":"{TABLE}",
+                  "Condition":{{"StringEquals":{{"dynamodb:Select":"ALL_ATTRIBUTES"}}}}}},
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:GetItem","Resource":"{TABLE}",
+                  "Condition":{{"ForAllValues:StringNotLike":{{"dynamodb:LeadingKeys":"${{aws:username}}-*"}}}}}}
+            ]}}"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let user = "arn:aws:iam::000000000000:user/ann";
+        let plain = request(user, "dynamodb:PutItem", TABLE);
+        assert_eq!(
+            evaluate(&policy, &plain),
+            Verdict::Deny,
+            "no enclosing operation"
+        );
+        let member = [(
+            "dynamodb:enclosingoperation",
+            "TransactWriteItems".to_string(),
+        )];
+        let mut in_transaction = request(user, "dynamodb:PutItem", TABLE);
+        in_transaction.parameters = &member;
+        assert_eq!(evaluate(&policy, &in_transaction), Verdict::Silent);
+        // A positive operator does not hold for a missing key.
+        let query = request(user, "dynamodb:Query", TABLE);
+        assert_eq!(evaluate(&policy, &query), Verdict::Silent);
+        // A Deny whose variable a role cannot fill applies (fails closed).
+        let keys = ["ann-1".to_string()];
+        let mut by_role = request(
+            "arn:aws:iam::000000000000:role/ann",
+            "dynamodb:GetItem",
+            TABLE,
+        );
+        by_role.leading_keys = LeadingKeys::Known(&keys);
+        assert_eq!(evaluate(&policy, &by_role), Verdict::Deny);
+        let mut by_user = request(user, "dynamodb:GetItem", TABLE);
+        by_user.leading_keys = LeadingKeys::Known(&keys);
+        assert_eq!(evaluate(&policy, &by_user), Verdict::Silent);
     }
 }

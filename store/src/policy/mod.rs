@@ -360,7 +360,9 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                         _ => continue,
                     };
                     if let Some(table) = text(detail, "TableName") {
-                        let item = detail.get("Key").or_else(|| detail.get("Item"));
+                        // The member the handler reads: a Put's item, every other's key.
+                        let member = if kind == "Put" { "Item" } else { "Key" };
+                        let item = detail.get(member);
                         let leading = Leading::found(leading_keys::of_items(app, &table, item));
                         out.push(Target {
                             parameters: parameters(op, request, Some(op)),
@@ -376,26 +378,25 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                 out.push(target(op.name(), it.stream_arn, Leading::Absent));
             }
         }
-        Op::ExecuteStatement => out.extend(statement_target(app, text(request, "Statement"))),
+        Op::ExecuteStatement => out.extend(statement_target(app, request)),
         Op::BatchExecuteStatement | Op::ExecuteTransaction => {
             let member = match op {
                 Op::BatchExecuteStatement => "Statements",
                 _ => "TransactStatements",
             };
             for entry in list(request, member) {
-                out.extend(statement_target(app, text(entry, "Statement")));
+                out.extend(statement_target(app, entry));
             }
         }
         _ => {
-            let named = ["ResourceArn", "StreamArn", "TableArn"]
-                .iter()
-                .find_map(|key| text(request, key));
-            let table = ["TableName", "SourceTableName"]
-                .iter()
-                .find_map(|key| text(request, key));
+            // Only the member the operation's input has: a handler ignores the others, so
+            // a policy must not be chosen by them.
+            let (member, arn) = resource_member(op);
+            let named = text(request, member);
+            let table = named.clone().filter(|_| !arn);
             let resource = match (named, &table) {
-                (Some(arn), _) => Some(arn),
-                (None, Some(name)) => Some(match text(request, "IndexName") {
+                (Some(arn), None) => Some(arn),
+                (_, Some(name)) => Some(match text(request, "IndexName") {
                     Some(index) if matches!(op, Op::Query | Op::Scan) => {
                         format!("{}/index/{index}", table_arn(name))
                     }
@@ -420,6 +421,24 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
         }
     }
     out
+}
+
+/// The member of `op`'s input that names what it acts on, and whether that is an ARN
+/// taken as it is (`false`: a table's name or ARN, resolved to the table's ARN). Calls
+/// outside the item, batch, transaction and PartiQL ones only.
+fn resource_member(op: Op) -> (&'static str, bool) {
+    match op {
+        Op::PutResourcePolicy
+        | Op::GetResourcePolicy
+        | Op::DeleteResourcePolicy
+        | Op::TagResource
+        | Op::UntagResource
+        | Op::ListTagsOfResource => ("ResourceArn", true),
+        Op::DescribeStream | Op::GetShardIterator => ("StreamArn", true),
+        Op::ExportTableToPointInTime => ("TableArn", true),
+        Op::RestoreTableToPointInTime => ("SourceTableName", false),
+        _ => ("TableName", false),
+    }
 }
 
 /// The request's own condition keys, those it has: `dynamodb:Select`, `ReturnValues` and
@@ -454,10 +473,13 @@ fn list<'a>(request: &'a Value, member: &str) -> &'a [Value] {
         .unwrap_or_default()
 }
 
-/// A PartiQL statement's action and table; nothing if it does not parse (its handler
-/// answers that). Its items' keys are not read here: `dynamodb:LeadingKeys` is unknown.
-fn statement_target(app: &App, statement: Option<String>) -> Option<Target> {
-    let parsed = shared::partiql::parse(&statement?).ok()?.statement;
+/// A PartiQL statement's action and table (`entry`: its `Statement` and `Parameters`);
+/// nothing if it does not parse (its handler answers that). Its keys and whether it reads
+/// the whole table come from planning it as its handler does; a statement that does not
+/// plan names keys not known here and counts as a full scan (both fail closed).
+fn statement_target(app: &App, entry: &Value) -> Option<Target> {
+    let text = entry.get("Statement")?.as_str()?;
+    let parsed = shared::partiql::parse(text).ok()?.statement;
     let kind = match &parsed {
         Statement::Select(_) | Statement::Exists(_) => "PartiQLSelect",
         Statement::Insert(_) => "PartiQLInsert",
@@ -465,10 +487,17 @@ fn statement_target(app: &App, statement: Option<String>) -> Option<Target> {
         Statement::Delete(_) => "PartiQLDelete",
     };
     let table = app.catalog.resolve_name(parsed.table());
+    let (leading_keys, full_scan) = match leading_keys::of_statement(app, entry) {
+        Some(planned) => (
+            planned.keys.map_or(Leading::Absent, Leading::Known),
+            planned.full_scan,
+        ),
+        None => (Leading::Unknown, true),
+    };
     Some(Target {
         action: format!("dynamodb:{kind}"),
         resource: app.config.table_arn(table),
-        leading_keys: Leading::Unknown,
-        parameters: Vec::new(),
+        leading_keys,
+        parameters: vec![("dynamodb:fulltablescan", full_scan.to_string())],
     })
 }
