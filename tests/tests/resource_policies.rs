@@ -405,6 +405,9 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
             {"Sid": "LockedStayPut", "Effect": "Deny", "Principal": "*",
              "Action": ["dynamodb:DeleteItem", "dynamodb:PutItem"], "Resource": &arn,
              "Condition": {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": "locked-*"}}},
+            {"Sid": "NoCopies", "Effect": "Deny", "Principal": "*",
+             "Action": ["dynamodb:RestoreTableToPointInTime", "dynamodb:ExportTableToPointInTime"],
+             "Resource": &arn},
             {"Sid": "NoOldImages", "Effect": "Deny", "Principal": "*",
              "Action": "dynamodb:*", "Resource": &arn,
              "Condition": {"StringEquals": {"dynamodb:ReturnValues": "ALL_OLD"}}},
@@ -558,6 +561,15 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
         "ResourceArn": other_arn
     });
     raw_denied("DeleteItem", misdirected).await;
+    // A table named the other way its handler takes it is still that table.
+    let restore = serde_json::json!({
+        "SourceTableArn": &arn,
+        "TargetTableName": unique_name("copy"),
+        "UseLatestRestorableTime": true
+    });
+    raw_denied("RestoreTableToPointInTime", restore).await;
+    let export = serde_json::json!({"TableArn": &table, "S3Bucket": "bucket"});
+    raw_denied("ExportTableToPointInTime", export).await;
     // The request's own parameters: ReturnValues, and a Scan being one.
     let old_image = admin
         .delete_item()

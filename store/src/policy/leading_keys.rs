@@ -88,7 +88,7 @@ pub struct Planned {
 pub fn of_statement(app: &App, entry: &Value) -> Option<Planned> {
     let text = entry.get("Statement")?.as_str()?;
     let params: Option<Vec<AttributeValue>> = match entry.get("Parameters") {
-        None => None,
+        None | Some(Value::Null) => None,
         Some(list) => Some(serde_json::from_value(list.clone()).ok()?),
     };
     let planned = plan::plan(app, Some(text), params.as_deref(), ReadOptions::default()).ok()?;

@@ -40,6 +40,7 @@ use shared::partiql::ast::Statement;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::Op;
 
+use crate::api::partiql::{batch_execute_statement, execute_transaction};
 use crate::app::App;
 use crate::catalog::meta::{read_setting, write_setting, Settings};
 use crate::catalog::TableMeta;
@@ -378,21 +379,26 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                 out.push(target(op.name(), it.stream_arn, Leading::Absent));
             }
         }
-        Op::ExecuteStatement => out.extend(statement_target(app, request)),
+        Op::ExecuteStatement => out.extend(statement_target(app, op, request, request, true)),
         Op::BatchExecuteStatement | Op::ExecuteTransaction => {
-            let member = match op {
-                Op::BatchExecuteStatement => "Statements",
-                _ => "TransactStatements",
+            let (member, most) = match op {
+                Op::BatchExecuteStatement => {
+                    ("Statements", batch_execute_statement::MAX_STATEMENTS)
+                }
+                _ => ("TransactStatements", execute_transaction::MAX_STATEMENTS),
             };
-            for entry in list(request, member) {
-                out.extend(statement_target(app, entry));
+            let entries = list(request, member);
+            // More than the handler takes are refused whole by it: not worth planning.
+            let plan = entries.len() <= most;
+            for entry in entries {
+                out.extend(statement_target(app, op, request, entry, plan));
             }
         }
         _ => {
             // Only the member the operation's input has: a handler ignores the others, so
             // a policy must not be chosen by them.
-            let (member, arn) = resource_member(op);
-            let named = text(request, member);
+            let (members, arn) = resource_member(op);
+            let named = members.iter().find_map(|member| text(request, member));
             let table = named.clone().filter(|_| !arn);
             let resource = match (named, &table) {
                 (Some(arn), None) => Some(arn),
@@ -423,21 +429,23 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
     out
 }
 
-/// The member of `op`'s input that names what it acts on, and whether that is an ARN
-/// taken as it is (`false`: a table's name or ARN, resolved to the table's ARN). Calls
-/// outside the item, batch, transaction and PartiQL ones only.
-fn resource_member(op: Op) -> (&'static str, bool) {
+/// The members of `op`'s input that name what it acts on, in the order its handler tries
+/// them, and whether the value is an ARN taken as it is (`false`: a table's name or ARN,
+/// resolved to the table's ARN as the handler resolves it). Calls outside the item,
+/// batch, transaction and PartiQL ones only.
+fn resource_member(op: Op) -> (&'static [&'static str], bool) {
     match op {
         Op::PutResourcePolicy
         | Op::GetResourcePolicy
         | Op::DeleteResourcePolicy
         | Op::TagResource
         | Op::UntagResource
-        | Op::ListTagsOfResource => ("ResourceArn", true),
-        Op::DescribeStream | Op::GetShardIterator => ("StreamArn", true),
-        Op::ExportTableToPointInTime => ("TableArn", true),
-        Op::RestoreTableToPointInTime => ("SourceTableName", false),
-        _ => ("TableName", false),
+        | Op::ListTagsOfResource => (&["ResourceArn"], true),
+        Op::DescribeStream | Op::GetShardIterator => (&["StreamArn"], true),
+        // The export handler resolves it as a table name or ARN.
+        Op::ExportTableToPointInTime => (&["TableArn"], false),
+        Op::RestoreTableToPointInTime => (&["SourceTableName", "SourceTableArn"], false),
+        _ => (&["TableName"], false),
     }
 }
 
@@ -473,31 +481,51 @@ fn list<'a>(request: &'a Value, member: &str) -> &'a [Value] {
         .unwrap_or_default()
 }
 
-/// A PartiQL statement's action and table (`entry`: its `Statement` and `Parameters`);
-/// nothing if it does not parse (its handler answers that). Its keys and whether it reads
-/// the whole table come from planning it as its handler does; a statement that does not
-/// plan names keys not known here and counts as a full scan (both fail closed).
-fn statement_target(app: &App, entry: &Value) -> Option<Target> {
+/// A PartiQL statement's action and resource (`entry`: its `Statement` and
+/// `Parameters`; `request`: the call that carries it): the table, or the index a SELECT
+/// reads, as Query and Scan name theirs. Nothing if it does not parse (its handler
+/// answers that). With `plan`, its keys and whether it reads the whole table come from
+/// planning it as its handler does; a statement not planned, or that does not plan,
+/// names keys not known here and counts as a full scan (both fail closed).
+fn statement_target(
+    app: &App,
+    op: Op,
+    request: &Value,
+    entry: &Value,
+    plan: bool,
+) -> Option<Target> {
     let text = entry.get("Statement")?.as_str()?;
     let parsed = shared::partiql::parse(text).ok()?.statement;
-    let kind = match &parsed {
-        Statement::Select(_) | Statement::Exists(_) => "PartiQLSelect",
-        Statement::Insert(_) => "PartiQLInsert",
-        Statement::Update(_) => "PartiQLUpdate",
-        Statement::Delete(_) => "PartiQLDelete",
+    let (kind, index) = match &parsed {
+        Statement::Select(select) => ("PartiQLSelect", select.index.as_deref()),
+        Statement::Exists(_) => ("PartiQLSelect", None),
+        Statement::Insert(_) => ("PartiQLInsert", None),
+        Statement::Update(_) => ("PartiQLUpdate", None),
+        Statement::Delete(_) => ("PartiQLDelete", None),
     };
-    let table = app.catalog.resolve_name(parsed.table());
-    let (leading_keys, full_scan) = match leading_keys::of_statement(app, entry) {
+    let table = app
+        .config
+        .table_arn(app.catalog.resolve_name(parsed.table()));
+    let resource = match index {
+        Some(index) => format!("{table}/index/{index}"),
+        None => table,
+    };
+    let planned = plan
+        .then(|| leading_keys::of_statement(app, entry))
+        .flatten();
+    let (leading_keys, full_scan) = match planned {
         Some(planned) => (
             planned.keys.map_or(Leading::Absent, Leading::Known),
             planned.full_scan,
         ),
         None => (Leading::Unknown, true),
     };
+    let mut parameters = parameters(op, request, None);
+    parameters.push(("dynamodb:fulltablescan", full_scan.to_string()));
     Some(Target {
         action: format!("dynamodb:{kind}"),
-        resource: app.config.table_arn(table),
+        resource,
         leading_keys,
-        parameters: vec![("dynamodb:fulltablescan", full_scan.to_string())],
+        parameters,
     })
 }

@@ -14,7 +14,7 @@ use super::run;
 use crate::api::read_item::ReadItem;
 use crate::app::App;
 
-const MAX_STATEMENTS: usize = 25;
+pub const MAX_STATEMENTS: usize = 25;
 
 pub async fn handle(
     app: &App,

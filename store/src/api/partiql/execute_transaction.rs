@@ -14,7 +14,7 @@ use super::run::DUPLICATE_ITEM;
 use crate::api::{transact_get_items, transact_write_items};
 use crate::app::App;
 
-const MAX_STATEMENTS: usize = 100;
+pub const MAX_STATEMENTS: usize = 100;
 
 pub async fn handle(
     app: &App,
