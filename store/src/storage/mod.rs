@@ -327,10 +327,7 @@ impl Storage {
 
     /// Bytes on disk of the items keyspace (tables of items and index entries).
     pub fn items_disk_bytes(&self) -> u64 {
-        self.disk_usage()
-            .into_iter()
-            .find(|(part, _)| *part == Space::Items.name())
-            .map_or(0, |(_, bytes)| bytes)
+        self.committer.engine.disk_bytes(Space::Items)
     }
 
     /// See [`Engine::compact_items`]; blocks.

@@ -97,12 +97,16 @@ impl Engine for FjallEngine {
     fn disk_usage(&self) -> Vec<(&'static str, u64)> {
         let mut usage: Vec<_> = Space::ALL
             .iter()
-            .map(|&space| (space.name(), self.keyspace(space).disk_space()))
+            .map(|&space| (space.name(), self.disk_bytes(space)))
             .collect();
         // An error reading the journal's length leaves it out of the sum (0), not the
         // scrape.
         usage.push(("journal", self.db.journal_disk_space().unwrap_or(0)));
         usage
+    }
+
+    fn disk_bytes(&self, space: Space) -> u64 {
+        self.keyspace(space).disk_space()
     }
 
     fn tree_shapes(&self) -> Vec<(&'static str, TreeShape)> {

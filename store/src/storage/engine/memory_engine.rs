@@ -75,6 +75,10 @@ impl Engine for MemoryEngine {
         Vec::new()
     }
 
+    fn disk_bytes(&self, _space: Space) -> u64 {
+        0
+    }
+
     fn tree_shapes(&self) -> Vec<(&'static str, TreeShape)> {
         Vec::new()
     }
