@@ -16,6 +16,8 @@
 //! A value is its text: an S value itself, an N value in DynamoDB's canonical form, a B
 //! value in base64.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use serde_json::Value;
 use shared::expr::{self, SortKeyCondition, Substitutions};
@@ -25,6 +27,12 @@ use shared::wire::ops::query::QueryInput;
 use crate::api::partiql::plan::{self, Plan, Read, ReadOptions, WriteKind};
 use crate::api::read_page::IndexTarget;
 use crate::app::App;
+use crate::catalog::TableMeta;
+
+/// The table `name` (a name or an ARN) names, if it exists.
+fn table(app: &App, name: &str) -> Option<Arc<TableMeta>> {
+    app.catalog.get(app.catalog.resolve_name(name))
+}
 
 /// The partition key values of `items` (objects of attribute values) in table
 /// `table` (a name or an ARN); `None` when the table is unknown or an item lacks a key
@@ -34,7 +42,7 @@ pub fn of_items<'a>(
     table: &str,
     items: impl IntoIterator<Item = &'a Value>,
 ) -> Option<Vec<String>> {
-    let meta = app.catalog.get(app.catalog.resolve_name(table))?;
+    let meta = self::table(app, table)?;
     let name = &meta.layout.schema.hash.name;
     items
         .into_iter()
@@ -53,9 +61,7 @@ pub fn of_query(app: &App, request: &Value) -> Option<Vec<String>> {
 
 /// [`of_query`] of a Query's input.
 fn of_query_input(app: &App, input: &QueryInput) -> Option<Vec<String>> {
-    let meta = app
-        .catalog
-        .get(app.catalog.resolve_name(input.table_name.as_deref()?))?;
+    let meta = table(app, input.table_name.as_deref()?)?;
     let schema = match &input.index_name {
         None => meta.layout.schema.clone(),
         Some(index) => IndexTarget::of(&meta, index)?.layout.schema,
@@ -108,7 +114,7 @@ pub fn of_statement(app: &App, entry: &Value) -> Option<Planned> {
                 | WriteKind::Delete { key }
                 | WriteKind::Check { key } => key,
             };
-            let meta = app.catalog.get(app.catalog.resolve_name(&write.table))?;
+            let meta = table(app, &write.table)?;
             let value = item.get(&meta.layout.schema.hash.name)?;
             (Some(vec![text_of(value)?]), false)
         }

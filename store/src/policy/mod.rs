@@ -321,7 +321,7 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
         action: format!("dynamodb:{name}"),
         resource,
         leading_keys,
-        parameters: parameters(op, request, None),
+        parameters: parameters(op, request),
     };
     let mut out = Vec::new();
     match op {
@@ -361,14 +361,9 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                         _ => continue,
                     };
                     if let Some(table) = text(detail, "TableName") {
-                        // The member the handler reads: a Put's item, every other's key.
-                        let member = if kind == "Put" { "Item" } else { "Key" };
-                        let item = detail.get(member);
+                        let item = detail.get(item_member(name));
                         let leading = Leading::found(leading_keys::of_items(app, &table, item));
-                        out.push(Target {
-                            parameters: parameters(op, request, Some(op)),
-                            ..target(name, table_arn(&table), leading)
-                        });
+                        out.push(target(name, table_arn(&table), leading));
                     }
                 }
             }
@@ -410,17 +405,15 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                 }),
                 (None, None) => None,
             };
-            let leading = match (op, &table) {
-                (Op::GetItem | Op::UpdateItem | Op::DeleteItem, Some(name)) => {
-                    Leading::found(leading_keys::of_items(app, name, request.get("Key")))
+            let leading = match op {
+                Op::GetItem | Op::UpdateItem | Op::DeleteItem | Op::PutItem => {
+                    let item = request.get(item_member(op.name()));
+                    let found = table
+                        .as_deref()
+                        .and_then(|t| leading_keys::of_items(app, t, item));
+                    Leading::found(found)
                 }
-                (Op::PutItem, Some(name)) => {
-                    Leading::found(leading_keys::of_items(app, name, request.get("Item")))
-                }
-                (Op::Query, _) => Leading::found(leading_keys::of_query(app, request)),
-                (Op::GetItem | Op::UpdateItem | Op::DeleteItem | Op::PutItem, None) => {
-                    Leading::Unknown
-                }
+                Op::Query => Leading::found(leading_keys::of_query(app, request)),
                 _ => Leading::Absent,
             };
             out.extend(resource.map(|r| target(op.name(), r, leading)));
@@ -449,10 +442,20 @@ fn resource_member(op: Op) -> (&'static [&'static str], bool) {
     }
 }
 
+/// The member of an item action's request (`PutItem`, ...) that holds the item's key, as
+/// its handler reads it: a put's `Item`, every other's `Key`.
+fn item_member(action: &str) -> &'static str {
+    if action == "PutItem" {
+        "Item"
+    } else {
+        "Key"
+    }
+}
+
 /// The request's own condition keys, those it has: `dynamodb:Select`, `ReturnValues` and
 /// `ReturnConsumedCapacity` as `request` gives them, `dynamodb:FullTableScan` for a Scan,
-/// and `dynamodb:EnclosingOperation` for a member of the transaction `enclosing`.
-fn parameters(op: Op, request: &Value, enclosing: Option<Op>) -> Vec<(&'static str, String)> {
+/// and for a transaction's members `dynamodb:EnclosingOperation`.
+fn parameters(op: Op, request: &Value) -> Vec<(&'static str, String)> {
     let mut out: Vec<(&'static str, String)> = [
         ("dynamodb:select", "Select"),
         ("dynamodb:returnvalues", "ReturnValues"),
@@ -464,11 +467,8 @@ fn parameters(op: Op, request: &Value, enclosing: Option<Op>) -> Vec<(&'static s
     if op == Op::Scan {
         out.push(("dynamodb:fulltablescan", "true".to_string()));
     }
-    if let Some(transaction) = enclosing {
-        out.push((
-            "dynamodb:enclosingoperation",
-            transaction.name().to_string(),
-        ));
+    if matches!(op, Op::TransactGetItems | Op::TransactWriteItems) {
+        out.push(("dynamodb:enclosingoperation", op.name().to_string()));
     }
     out
 }
@@ -520,7 +520,7 @@ fn statement_target(
         ),
         None => (Leading::Unknown, true),
     };
-    let mut parameters = parameters(op, request, None);
+    let mut parameters = parameters(op, request);
     parameters.push(("dynamodb:fulltablescan", full_scan.to_string()));
     Some(Target {
         action: format!("dynamodb:{kind}"),
