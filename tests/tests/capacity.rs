@@ -482,6 +482,19 @@ fn get_throttled(
     throttling_reasons(throttled.throttling_reasons.as_deref(), error)
 }
 
+/// Reads one item of `table` until one is throttled (within 50), and checks that it was
+/// for `reason` alone, on the table.
+async fn reads_throttle(ddb: &Client, table: &str, reason: &str, table_arn: &str) {
+    let get = || ddb.get_item().table_name(table).key("pk", s("k0")).send();
+    let (_, error) = first_failure(50, |_| get())
+        .await
+        .unwrap_or_else(|| panic!("reads of {table} were never throttled ({reason})"));
+    assert_eq!(
+        get_throttled(&error),
+        vec![(reason.to_string(), table_arn.to_string())]
+    );
+}
+
 /// On-demand tables are throttled only above the maximum their OnDemandThroughput sets,
 /// for the table and each GSI, with ThrottlingException naming the limit and its ARN; -1
 /// lifts the maximum.
@@ -542,17 +555,13 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
     );
 
     // Reads have their own maximum.
-    let get = || ddb.get_item().table_name(&table).key("pk", s("k0")).send();
-    let (_, error) = first_failure(50, |_| get())
-        .await
-        .expect("reads past the table's maximum were never throttled");
-    assert_eq!(
-        get_throttled(&error),
-        vec![(
-            "TableReadMaxOnDemandThroughputExceeded".to_string(),
-            table_arn.clone()
-        )]
-    );
+    reads_throttle(
+        &ddb,
+        &table,
+        "TableReadMaxOnDemandThroughputExceeded",
+        &table_arn,
+    )
+    .await;
 
     // Without a table maximum on writes, the GSI's own maximum still refuses them.
     ok(ddb
@@ -621,14 +630,7 @@ async fn on_demand_tables_without_a_maximum_are_held_to_the_per_table_quota() {
         )]
     );
 
-    let get = || ddb.get_item().table_name(&table).key("pk", s("k0")).send();
-    let (_, error) = first_failure(50, |_| get())
-        .await
-        .expect("reads past the per-table quota were never throttled");
-    assert_eq!(
-        get_throttled(&error),
-        vec![("TableReadAccountLimitExceeded".to_string(), table_arn)]
-    );
+    reads_throttle(&ddb, &table, "TableReadAccountLimitExceeded", &table_arn).await;
 }
 
 /// Provisioned throttling names its limit too.
