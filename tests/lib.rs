@@ -748,6 +748,15 @@ pub async fn create_hash_range_table(client: &Client, name: &str) {
     .await;
 }
 
+/// The ARN of `table` (DescribeTable).
+pub async fn table_arn(client: &Client, table: &str) -> String {
+    ok(client.describe_table().table_name(table).send().await)
+        .table()
+        .and_then(|t| t.table_arn())
+        .expect("DescribeTable names the table's ARN")
+        .to_string()
+}
+
 /// Polls DescribeTable until the table is ACTIVE (deadline 30 s).
 pub async fn wait_table_active(client: &Client, name: &str) {
     let ok = wait_until(

@@ -514,18 +514,13 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
     // The table: 1 read unit (two eventually consistent GetItems) and 2 write units a
     // second; its GSI: 1 write unit a second, and no maximum on reads.
     let index = by_g().on_demand_throughput(maximum(-1, 1)).build().unwrap();
-    let created = ok(create_with_by_g(&ddb, &table, index)
+    ok(create_with_by_g(&ddb, &table, index)
         .billing_mode(BillingMode::PayPerRequest)
         .on_demand_throughput(maximum(1, 2))
         .send()
         .await);
-    let table_arn = created
-        .table_description()
-        .unwrap()
-        .table_arn()
-        .unwrap()
-        .to_string();
     wait_table_active(&ddb, &table).await;
+    let table_arn = table_arn(&ddb, &table).await;
     let on_demand_message = "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html.";
 
     // Writes without the GSI key: the table's 2 units a second run out within a burst.
@@ -600,17 +595,12 @@ async fn on_demand_tables_without_a_maximum_are_held_to_the_per_table_quota() {
     });
     let ddb = store.client();
     let table = unique_name("odquota");
-    let created = ok(create_with_by_g(&ddb, &table, by_g().build().unwrap())
+    ok(create_with_by_g(&ddb, &table, by_g().build().unwrap())
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await);
-    let table_arn = created
-        .table_description()
-        .unwrap()
-        .table_arn()
-        .unwrap()
-        .to_string();
     wait_table_active(&ddb, &table).await;
+    let table_arn = table_arn(&ddb, &table).await;
 
     let put = |i: usize| {
         ddb.put_item()

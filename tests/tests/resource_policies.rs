@@ -53,14 +53,6 @@ fn denied<T: std::fmt::Debug, E: ProvideErrorMetadata + std::error::Error>(
     assert!(message.contains(why), "{message}");
 }
 
-async fn table_arn(ddb: &Client, table: &str) -> String {
-    ok(ddb.describe_table().table_name(table).send().await)
-        .table()
-        .and_then(|t| t.table_arn())
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn resource_policies_are_revised_and_enforced() {
     let keys = keys_file();

@@ -68,15 +68,6 @@ fn store_with_s3(s3: &Path, env: &[(&str, &str)]) -> StoreProcess {
     })
 }
 
-/// The ARN of `table`.
-async fn table_arn(ddb: &aws_sdk_dynamodb::Client, table: &str) -> String {
-    ok(ddb.describe_table().table_name(table).send().await)
-        .table()
-        .and_then(|t| t.table_arn())
-        .unwrap()
-        .to_string()
-}
-
 /// Turns point-in-time recovery on for `table`.
 async fn enable_pitr(ddb: &aws_sdk_dynamodb::Client, table: &str) {
     let on = PointInTimeRecoverySpecification::builder()

@@ -255,27 +255,19 @@ mod tests {
     use std::path::Path;
     use std::sync::Arc;
 
-    use shared::model::{AttributeValue, Item, KeyAttr, KeySchema, PrimaryKey, ScalarType};
+    use shared::model::{AttributeValue, Item, PrimaryKey};
 
-    use super::super::{Cause, Mutation, StorageOptions, TableLayout};
+    use super::super::{Cause, Mutation, TableLayout};
     use super::*;
 
+    /// Storage without fsync, as the storage layer's own tests open it.
     fn open(dir: &Path) -> Arc<Storage> {
-        Storage::open(dir, StorageOptions::for_tests()).unwrap_or_else(|e| panic!("open: {e}"))
+        super::super::tests::open(dir, false)
     }
 
+    /// A table keyed by `pk` alone.
     fn layout(table_id: u64) -> TableLayout {
-        TableLayout {
-            table_id,
-            name: format!("t{table_id}"),
-            schema: KeySchema {
-                hash: KeyAttr {
-                    name: "pk".into(),
-                    ty: ScalarType::S,
-                },
-                range: None,
-            },
-        }
+        super::super::tests::layout(table_id, None)
     }
 
     async fn put(storage: &Storage, table: &TableLayout, pk: &str, v: &str) {

@@ -18,7 +18,7 @@ fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
 }
 
-fn layout(table_id: u64, range: Option<ScalarType>) -> TableLayout {
+pub(super) fn layout(table_id: u64, range: Option<ScalarType>) -> TableLayout {
     TableLayout {
         table_id,
         name: format!("t{table_id}"),
@@ -51,7 +51,7 @@ fn item(key: &PrimaryKey, extra: &[(&str, AttributeValue)]) -> Item {
     item
 }
 
-fn open(dir: &Path, durable: bool) -> Arc<Storage> {
+pub(super) fn open(dir: &Path, durable: bool) -> Arc<Storage> {
     match Storage::open(
         dir,
         StorageOptions {
