@@ -15,7 +15,8 @@
 #                                        GetItem / 10-item Query answer (same-size ceilings)
 # Each server runs under callgrind with instrumentation off until the measured requests
 # start. The load generator's /metrics scrapes of the proxy (two per run) are subtracted.
-# Knobs: N (requests, 2000), ITEMS (10000), SCENARIOS. Needs valgrind (Debian package).
+# Knobs: N (requests, 2000), ITEMS (10000), SCENARIOS, PROFILES (a directory to keep each
+# scenario's callgrind profile in, for callgrind_annotate). Needs valgrind (Debian package).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N=${N:-2000}
@@ -113,5 +114,6 @@ for scenario in $SCENARIOS; do
     *) echo "instructions.sh: unknown scenario $scenario" >&2; exit 2 ;;
   esac
   all=$(total "$scenario")
+  if [ -n "${PROFILES:-}" ]; then mkdir -p "$PROFILES" && cp "$TMP/$scenario.cg" "$PROFILES/"; fi
   echo "| $scenario | $N | $(( (all - ${scrape:-0}) / N )) |"
 done

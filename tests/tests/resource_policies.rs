@@ -16,6 +16,10 @@ use integration_tests::aws_sdk_dynamodb::Client;
 use integration_tests::*;
 
 const BOB: &str = "arn:aws:iam::111122223333:user/bob";
+/// The account's user `AKIDEVE`.
+const EVE: &str = "arn:aws:iam::000000000000:user/AKIDEVE";
+/// Why a caller of another account is refused what no policy allows.
+const NOT_ALLOWED: &str = "because no resource-based policy allows";
 
 /// The harness's key (the account's admin), eve (the account's user `AKIDEVE`) and bob
 /// (a user of account 111122223333).
@@ -34,7 +38,7 @@ fn table_policy(table_arn: &str) -> String {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "NoDeletesByEve", "Effect": "Deny",
-             "Principal": {"AWS": "arn:aws:iam::000000000000:user/AKIDEVE"},
+             "Principal": {"AWS": EVE},
              "Action": ["dynamodb:DeleteItem", "dynamodb:PartiQLDelete"], "Resource": table_arn},
             {"Sid": "BobReads", "Effect": "Allow", "Principal": {"AWS": "111122223333"},
              "Action": ["dynamodb:GetItem", "dynamodb:Query"],
@@ -42,6 +46,37 @@ fn table_policy(table_arn: &str) -> String {
         ]
     })
     .to_string()
+}
+
+/// A store that knows the principals of `keys` ([`keys_file`]).
+fn store_knowing(keys: &tempfile::NamedTempFile) -> StoreProcess {
+    StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--credentials-file".into(),
+            keys.path().display().to_string(),
+        ],
+        ..Default::default()
+    })
+}
+
+/// A client of `store` signing as bob.
+fn as_bob(store: &StoreProcess) -> Client {
+    client_with_credentials(&store.endpoint(), "AKIDBOB", "bob-secret")
+}
+
+/// A client of `store` signing as eve.
+fn as_eve(store: &StoreProcess) -> Client {
+    client_with_credentials(&store.endpoint(), "AKIDEVE", "eve-secret")
+}
+
+/// Attaches `policy` to the resource `arn`.
+async fn attach(admin: &Client, arn: &str, policy: &serde_json::Value) {
+    ok(admin
+        .put_resource_policy()
+        .resource_arn(arn)
+        .policy(policy.to_string())
+        .send()
+        .await);
 }
 
 fn denied<T: std::fmt::Debug, E: ProvideErrorMetadata + std::error::Error>(
@@ -56,13 +91,7 @@ fn denied<T: std::fmt::Debug, E: ProvideErrorMetadata + std::error::Error>(
 #[tokio::test]
 async fn resource_policies_are_revised_and_enforced() {
     let keys = keys_file();
-    let mut store = StoreProcess::spawn_with(StoreOptions {
-        args: vec![
-            "--credentials-file".into(),
-            keys.path().display().to_string(),
-        ],
-        ..Default::default()
-    });
+    let mut store = store_knowing(&keys);
     let admin = store.client();
     let table = unique_name("guarded");
     ok(admin
@@ -136,7 +165,7 @@ async fn resource_policies_are_revised_and_enforced() {
     assert_eq!(got.revision_id(), Some(revision.as_str()));
 
     // The account's own users: everything but what is denied.
-    let eve = client_with_credentials(&store.endpoint(), "AKIDEVE", "eve-secret");
+    let eve = as_eve(&store);
     ok(put_item(&eve, "e").await);
     let delete = |client: &Client, pk: &str| {
         client
@@ -172,7 +201,7 @@ async fn resource_policies_are_revised_and_enforced() {
     ok(delete(&admin, "a").await);
 
     // Another account's user: only what the policy allows.
-    let bob = client_with_credentials(&store.endpoint(), "AKIDBOB", "bob-secret");
+    let bob = as_bob(&store);
     let got = ok(bob
         .get_item()
         .table_name(&arn)
@@ -244,7 +273,7 @@ async fn resource_policies_are_revised_and_enforced() {
     // Policies are durable.
     store.restart();
     let admin = store.client();
-    let eve = client_with_credentials(&store.endpoint(), "AKIDEVE", "eve-secret");
+    let eve = as_eve(&store);
     denied(delete(&eve, "e").await, "with an explicit deny");
 
     // Deleting the table's policy: by its revision, answering it; eve may delete again and
@@ -266,7 +295,7 @@ async fn resource_policies_are_revised_and_enforced() {
         None,
     );
     ok(delete(&eve, "e").await);
-    let bob = client_with_credentials(&store.endpoint(), "AKIDBOB", "bob-secret");
+    let bob = as_bob(&store);
     denied(
         bob.get_item()
             .table_name(&arn)
@@ -305,12 +334,7 @@ async fn resource_policies_are_revised_and_enforced() {
              "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}
         ]
     });
-    ok(admin
-        .put_resource_policy()
-        .resource_arn(&born_arn)
-        .policy(by_address.to_string())
-        .send()
-        .await);
+    attach(&admin, &born_arn, &by_address).await;
     denied(admin.scan().table_name(&born).send().await, "dynamodb:Scan");
     denied(
         admin.describe_table().table_name(&born).send().await,
@@ -328,18 +352,13 @@ async fn resource_policies_are_revised_and_enforced() {
     // a denial of the role refuses what the node relays.
     let role_policy = serde_json::json!({
         "Statement": [
-            {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::000000000000:user/AKIDEVE"},
+            {"Effect": "Deny", "Principal": {"AWS": EVE},
              "Action": "dynamodb:DeleteItem", "Resource": arn},
             {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::000000000000:role/dax-proxy"},
              "Action": "dynamodb:PutItem", "Resource": arn}
         ]
     });
-    ok(admin
-        .put_resource_policy()
-        .resource_arn(&arn)
-        .policy(role_policy.to_string())
-        .send()
-        .await);
+    attach(&admin, &arn, &role_policy).await;
     let node = ProxyProcess::spawn(&store);
     let eve_via_node = client_with_credentials(&node.endpoint(), "AKIDEVE", "eve-secret");
     denied(delete(&eve, "a").await, "with an explicit deny");
@@ -362,13 +381,7 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
         ComparisonOperator, Condition, KeysAndAttributes, Put, PutRequest, WriteRequest,
     };
     let keys = keys_file();
-    let store = StoreProcess::spawn_with(StoreOptions {
-        args: vec![
-            "--credentials-file".into(),
-            keys.path().display().to_string(),
-        ],
-        ..Default::default()
-    });
+    let store = store_knowing(&keys);
     let admin = store.client();
     let table = unique_name("tenants");
     create_hash_range_table(&admin, &table).await;
@@ -404,21 +417,14 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
              "Action": "dynamodb:*", "Resource": &arn,
              "Condition": {"StringEquals": {"dynamodb:ReturnValues": "ALL_OLD"}}},
             {"Sid": "NoScansByEve", "Effect": "Deny",
-             "Principal": {"AWS": "arn:aws:iam::000000000000:user/AKIDEVE"},
+             "Principal": {"AWS": EVE},
              "Action": "dynamodb:*", "Resource": &arn,
              "Condition": {"Bool": {"dynamodb:FullTableScan": "true"}}}
         ]
-    })
-    .to_string();
-    ok(admin
-        .put_resource_policy()
-        .resource_arn(&arn)
-        .policy(policy)
-        .send()
-        .await);
+    });
+    attach(&admin, &arn, &policy).await;
 
-    let bob = client_with_credentials(&store.endpoint(), "AKIDBOB", "bob-secret");
-    let not_allowed = "because no resource-based policy allows";
+    let bob = as_bob(&store);
     let put = |pk: &str| {
         bob.put_item()
             .table_name(&table)
@@ -427,7 +433,7 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
             .send()
     };
     ok(put("bob").await);
-    denied(put("alice").await, not_allowed);
+    denied(put("alice").await, NOT_ALLOWED);
     let get = |pk: &str| {
         bob.get_item()
             .table_name(&table)
@@ -436,7 +442,7 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
             .send()
     };
     assert!(ok(get("bob").await).item().is_some());
-    denied(get("alice").await, not_allowed);
+    denied(get("alice").await, NOT_ALLOWED);
 
     let query = |pk: &str| {
         bob.query()
@@ -448,7 +454,7 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
             .send()
     };
     assert_eq!(ok(query("bob").await).count(), 1);
-    denied(query("alice").await, not_allowed);
+    denied(query("alice").await, NOT_ALLOWED);
     let legacy = bob
         .query()
         .table_name(&table)
@@ -462,7 +468,7 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
         )
         .send()
         .await;
-    denied(legacy, not_allowed);
+    denied(legacy, NOT_ALLOWED);
 
     let batch_get = |pks: &[&str]| {
         let mut keys = KeysAndAttributes::builder();
@@ -474,7 +480,7 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
             .send()
     };
     ok(batch_get(&["bob"]).await);
-    denied(batch_get(&["bob", "alice"]).await, not_allowed);
+    denied(batch_get(&["bob", "alice"]).await, NOT_ALLOWED);
     let batch_put = |pk: &str| {
         let request = PutRequest::builder()
             .set_item(Some(item(&[("pk", s(pk)), ("sk", n(2))])))
@@ -488,7 +494,7 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
             .send()
     };
     ok(batch_put("bob").await);
-    denied(batch_put("alice").await, not_allowed);
+    denied(batch_put("alice").await, NOT_ALLOWED);
     let transact_put = |pk: &str| {
         let put = Put::builder()
             .table_name(&table)
@@ -500,7 +506,7 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
             .send()
     };
     ok(transact_put("bob").await);
-    denied(transact_put("alice").await, not_allowed);
+    denied(transact_put("alice").await, NOT_ALLOWED);
     denied(bob.scan().table_name(&table).send().await, "dynamodb:Scan");
     // A statement names the keys it is planned to read; a whole-table one none, and
     // FullTableScan says what it is.
@@ -509,7 +515,7 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
         bob.execute_statement().statement(statement).send()
     };
     assert_eq!(ok(select(" WHERE pk = 'bob'").await).items().len(), 3);
-    denied(select(" WHERE pk = 'alice'").await, not_allowed);
+    denied(select(" WHERE pk = 'alice'").await, NOT_ALLOWED);
     denied(select("").await, "with an explicit deny");
 
     // The deny reaches the store's own account, on the keys it names only.
@@ -573,7 +579,7 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
         .await;
     denied(old_image, "with an explicit deny");
     ok(delete("open").await);
-    let eve = client_with_credentials(&store.endpoint(), "AKIDEVE", "eve-secret");
+    let eve = as_eve(&store);
     denied(
         eve.scan().table_name(&table).send().await,
         "with an explicit deny",
@@ -596,4 +602,218 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
         ["alice", "bob", "locked-1"],
         "bob wrote only his own partition"
     );
+}
+
+/// Fine-grained access by attribute names (`dynamodb:Attributes`), IAM's recipe: bob may
+/// read and write only some attributes, through projections (GetItem, Query, Scan,
+/// BatchGetItem, an index's projection, a PartiQL SELECT), items, update and filter
+/// expressions; reads that return whole items are refused him, and a deny naming one
+/// attribute refuses the store's own user every call that could reach it.
+#[tokio::test]
+async fn fine_grained_access_by_attribute_names() {
+    use aws_sdk_dynamodb::types::{
+        GlobalSecondaryIndex, KeysAndAttributes, Projection, ProjectionType, ReturnValue, Select,
+    };
+    let keys = keys_file();
+    let store = store_knowing(&keys);
+    let admin = store.client();
+    let table = unique_name("profiles");
+    // Items keyed pk/sk, with an index by team projecting only `name` besides the keys.
+    let by_team = GlobalSecondaryIndex::builder()
+        .index_name("by_team")
+        .key_schema(key_element("team", KeyType::Hash))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .non_key_attributes("name")
+                .build(),
+        )
+        .build()
+        .unwrap();
+    ok(admin
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::N))
+        .attribute_definitions(attribute_definition("team", ScalarAttributeType::S))
+        .global_secondary_indexes(by_team)
+        .send()
+        .await);
+    wait_table_active(&admin, &table).await;
+    let arn = table_arn(&admin, &table).await;
+    ok(admin
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("bob"))
+        .item("sk", n(1))
+        .item("team", s("red"))
+        .item("name", s("Bob"))
+        .item("salary", n(100))
+        .send()
+        .await);
+    // IAM's recipe: the names bob may touch, and reads that say which they return.
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "PublicAttributesOnly", "Effect": "Allow", "Principal": {"AWS": "111122223333"},
+             "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+                        "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                        "dynamodb:PartiQLSelect"],
+             "Resource": [&arn, format!("{arn}/index/*")],
+             "Condition": {
+                 "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "team", "name"]},
+                 "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}}},
+            {"Sid": "EveNeverSeesSalaries", "Effect": "Deny",
+             "Principal": {"AWS": EVE},
+             "Action": "dynamodb:*", "Resource": &arn,
+             "Condition": {"ForAnyValue:StringEquals": {"dynamodb:Attributes": "salary"}}}
+        ]
+    });
+    attach(&admin, &arn, &policy).await;
+
+    let bob = as_bob(&store);
+    let get = |projection: Option<&str>| {
+        bob.get_item()
+            .table_name(&table)
+            .key("pk", s("bob"))
+            .key("sk", n(1))
+            .set_projection_expression(projection.map(str::to_string))
+            .send()
+    };
+    let got = ok(get(Some("sk, team")).await);
+    let got = got.item().unwrap();
+    assert_eq!(got.keys().len(), 2, "{got:?}");
+    denied(get(Some("salary")).await, NOT_ALLOWED);
+    // Without a projection a read returns every attribute, which no list allows.
+    denied(get(None).await, NOT_ALLOWED);
+
+    let query = |filter: Option<&str>, projection: Option<&str>| {
+        let mut request = bob
+            .query()
+            .table_name(&table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s("bob"))
+            .set_projection_expression(projection.map(str::to_string))
+            .set_filter_expression(filter.map(str::to_string));
+        if filter.is_some() {
+            request = request.expression_attribute_values(":z", n(0));
+        }
+        request.send()
+    };
+    assert_eq!(ok(query(None, Some("team")).await).count(), 1);
+    denied(query(None, None).await, NOT_ALLOWED);
+    denied(query(Some("salary > :z"), Some("team")).await, NOT_ALLOWED);
+    // An index's projected attributes are what a Query of it returns by default.
+    let of_team = ok(bob
+        .query()
+        .table_name(&table)
+        .index_name("by_team")
+        .key_condition_expression("team = :t")
+        .expression_attribute_values(":t", s("red"))
+        .send()
+        .await);
+    assert!(!of_team.items()[0].contains_key("salary"));
+    let everything = bob
+        .query()
+        .table_name(&table)
+        .index_name("by_team")
+        .key_condition_expression("team = :t")
+        .expression_attribute_values(":t", s("red"))
+        .select(Select::AllProjectedAttributes)
+        .send()
+        .await;
+    denied(everything, NOT_ALLOWED);
+    ok(bob
+        .scan()
+        .table_name(&table)
+        .projection_expression("#n")
+        .expression_attribute_names("#n", "name")
+        .send()
+        .await);
+    let batch_get = |projection: Option<&str>| {
+        let keys = KeysAndAttributes::builder()
+            .keys(item(&[("pk", s("bob")), ("sk", n(1))]))
+            .set_projection_expression(projection.map(str::to_string))
+            .build()
+            .unwrap();
+        bob.batch_get_item().request_items(&table, keys).send()
+    };
+    ok(batch_get(Some("team")).await);
+    denied(batch_get(None).await, NOT_ALLOWED);
+
+    // Writes name what they write, read and return.
+    let put = |attribute: &str| {
+        bob.put_item()
+            .table_name(&table)
+            .item("pk", s("bob"))
+            .item("sk", n(2))
+            .item(attribute, s("x"))
+            .send()
+    };
+    ok(put("team").await);
+    denied(put("salary").await, NOT_ALLOWED);
+    let update = |expression: &str, returns: ReturnValue| {
+        bob.update_item()
+            .table_name(&table)
+            .key("pk", s("bob"))
+            .key("sk", n(1))
+            .update_expression(expression)
+            .expression_attribute_names("#n", "name")
+            .return_values(returns)
+            .send()
+    };
+    ok(update("SET #n = team", ReturnValue::UpdatedNew).await);
+    denied(
+        update("SET #n = salary", ReturnValue::None).await,
+        NOT_ALLOWED,
+    );
+    denied(
+        update("SET #n = team", ReturnValue::AllNew).await,
+        NOT_ALLOWED,
+    );
+
+    let select = |projection: &str| {
+        let statement = format!("SELECT {projection} FROM \"{table}\" WHERE pk = 'bob'");
+        bob.execute_statement().statement(statement).send()
+    };
+    assert_eq!(ok(select("team").await).items().len(), 2);
+    denied(select("*").await, NOT_ALLOWED);
+    denied(select("salary").await, NOT_ALLOWED);
+
+    // The deny reaches the store's own account: every read that could show a salary.
+    let eve = as_eve(&store);
+    let eve_get = |projection: Option<&str>| {
+        eve.get_item()
+            .table_name(&table)
+            .key("pk", s("bob"))
+            .key("sk", n(1))
+            .set_projection_expression(projection.map(str::to_string))
+            .send()
+    };
+    ok(eve_get(Some("team")).await);
+    let explicit = "with an explicit deny";
+    denied(eve_get(Some("salary")).await, explicit);
+    denied(eve_get(None).await, explicit);
+    let conditional = eve
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("bob"))
+        .key("sk", n(1))
+        .update_expression("SET team = :t")
+        .condition_expression("salary > :t")
+        .expression_attribute_values(":t", n(1))
+        .send()
+        .await;
+    denied(conditional, explicit);
+    let salary = ok(admin
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("bob"))
+        .key("sk", n(1))
+        .send()
+        .await);
+    assert_eq!(salary.item().unwrap()["salary"], n(100), "nobody wrote it");
 }

@@ -290,9 +290,17 @@ impl UpdateExpr {
         projection::project(item, self.actions.iter().map(Action::path))
     }
 
-    /// The top-level attribute names this update writes or removes.
+    /// The top-level attribute names this update writes, removes or reads (a SET's
+    /// operands: `SET a = b + :one` names `a` and `b`).
     pub fn top_level_attributes(&self) -> Vec<String> {
-        top_level(self.actions.iter().map(Action::path))
+        let mut paths = Vec::new();
+        for action in &self.actions {
+            paths.push(action.path());
+            if let Action::Set(_, operand) = action {
+                operand_paths(operand, &mut paths);
+            }
+        }
+        top_level(paths)
     }
 }
 

@@ -264,6 +264,21 @@ fn names_and_top_level_attributes() {
     );
 }
 
+#[test]
+fn an_update_names_what_it_writes_and_reads() {
+    let values: HashMap<String, AttributeValue> = [(":one".to_string(), n("1"))].into();
+    let names: HashMap<String, String> = [("#c".to_string(), "c".to_string())].into();
+    let subs = Substitutions::new(Some(&names), Some(&values));
+    let update = parse_update(
+        "SET a.x = b + :one, d = if_not_exists(#c, :one) REMOVE e[1] ADD f :one",
+        &subs,
+    );
+    assert_eq!(
+        update.map(|u| u.top_level_attributes()),
+        Ok(["a", "b", "d", "c", "e", "f"].map(String::from).to_vec())
+    );
+}
+
 // ---------------------------------------------------------------- condition errors
 
 #[test]

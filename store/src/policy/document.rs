@@ -9,8 +9,9 @@
 //! `aws:SourceIp` with `IpAddress`/`NotIpAddress`, the request's own `dynamodb:Select`,
 //! `dynamodb:ReturnValues`, `dynamodb:ReturnConsumedCapacity` and
 //! `dynamodb:EnclosingOperation` with the string operators, `dynamodb:FullTableScan` with
-//! `Bool`, and `dynamodb:LeadingKeys`, which has a value per item a call names, with the
-//! string operators qualified by `ForAllValues:` or `ForAnyValue:`). With `Version` 2012-10-17, condition values may name the policy
+//! `Bool`, and `dynamodb:LeadingKeys` and `dynamodb:Attributes`, which have a value per
+//! item or attribute a call names, with the string operators qualified by `ForAllValues:`
+//! or `ForAnyValue:`). With `Version` 2012-10-17, condition values may name the policy
 //! variables `${aws:PrincipalArn}`, `${aws:PrincipalAccount}` and `${aws:username}`.
 //! Anything else is refused when the policy is put, so no statement is silently ignored.
 
@@ -112,6 +113,10 @@ pub const STRING_KEYS: [&str; 6] = [
 pub const FULL_TABLE_SCAN: &str = "dynamodb:fulltablescan";
 /// The partition key values of the items a call names (many per request).
 pub const LEADING_KEYS: &str = "dynamodb:leadingkeys";
+/// The top-level attribute names a call reads or writes (many per request).
+pub const ATTRIBUTES: &str = "dynamodb:attributes";
+/// The keys with many values per request, tested under a set qualifier.
+const MANY_VALUED: [&str; 2] = [LEADING_KEYS, ATTRIBUTES];
 /// The policy variables condition values may name (lower-case; names are
 /// case-insensitive).
 pub const VARIABLES: [&str; 3] = ["aws:principalarn", "aws:principalaccount", "aws:username"];
@@ -314,16 +319,16 @@ fn conditions(block: &Value, variables: bool) -> Result<Vec<Condition>, ApiError
             let known = match operator {
                 _ if address => key == SOURCE_IP && set == SetQualifier::Single,
                 Operator::Bool => key == FULL_TABLE_SCAN && set == SetQualifier::Single,
-                _ => STRING_KEYS.contains(&key.as_str()) || key == LEADING_KEYS,
+                _ => STRING_KEYS.contains(&key.as_str()) || MANY_VALUED.contains(&key.as_str()),
             };
             if !known {
                 return Err(invalid(format!(
                     "condition key {key} is not supported by this store with {operator_name}"
                 )));
             }
-            if key == LEADING_KEYS && set == SetQualifier::Single {
+            if MANY_VALUED.contains(&key.as_str()) && set == SetQualifier::Single {
                 return Err(invalid(format!(
-                    "{key} has a value per item a call names: qualify {operator_name} with ForAllValues: or ForAnyValue:"
+                    "{key} has many values per call: qualify {operator_name} with ForAllValues: or ForAnyValue:"
                 )));
             }
             let values = strings(values)?;

@@ -4,7 +4,7 @@
 
 use super::document::{
     substitute, Cidr, Condition, Document, Effect, Listed, Operator, Principal, SetQualifier,
-    Statement, LEADING_KEYS,
+    Statement, ATTRIBUTES, LEADING_KEYS,
 };
 
 /// Who asks to do what to which resource.
@@ -17,27 +17,42 @@ pub struct Request<'a> {
     pub resource: &'a str,
     /// The caller's address (`aws:SourceIp`), when known.
     pub source_ip: Option<std::net::IpAddr>,
-    /// The partition key values of the items the call names in `resource`.
-    pub leading_keys: LeadingKeys<'a>,
+    /// The partition key values of the items the call names in `resource`
+    /// (`dynamodb:LeadingKeys`).
+    pub leading_keys: Values<'a>,
+    /// The top-level attribute names it reads or writes there (`dynamodb:Attributes`).
+    pub attributes: Values<'a>,
     /// The request's own single-valued condition keys it has (lower-case names:
     /// `dynamodb:select`, `dynamodb:fulltablescan`, ...).
     pub parameters: &'a [(&'static str, String)],
 }
 
-/// What a request says of `dynamodb:LeadingKeys`.
+/// What a request says of a condition key with a value per thing it names
+/// (`dynamodb:LeadingKeys`, `dynamodb:Attributes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LeadingKeys<'a> {
-    /// The call names no items (a Scan, a table's description): the key is absent.
+pub enum Values<'a> {
+    /// The call names none (a Scan's leading keys, a table's description): the key is
+    /// absent.
     Absent,
-    /// The partition key values of the items it names.
+    /// The values it names.
     Known(&'a [String]),
-    /// It names items whose keys cannot be read here (a statement that does not plan, an
-    /// item without its key, a key condition that does not parse): a condition on the key fails closed, holding in a `Deny` and
-    /// not in an `Allow`.
+    /// It names values that cannot be listed here (a statement that does not plan, an item
+    /// without its key, an expression that does not parse; every attribute of the items a
+    /// call returns whole): a condition on the key fails closed, holding in a `Deny` and not
+    /// in an `Allow`.
     Unknown,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
+    /// The request's values of a many-valued condition key; `None` for any other key.
+    fn many_valued(&self, key: &str) -> Option<Values<'a>> {
+        match key {
+            LEADING_KEYS => Some(self.leading_keys),
+            ATTRIBUTES => Some(self.attributes),
+            _ => None,
+        }
+    }
+
     /// The value of a policy variable (lower-case name), if the request has one:
     /// `aws:username` only for an IAM user.
     fn variable(&self, name: &str) -> Option<&str> {
@@ -117,16 +132,15 @@ fn condition_holds(condition: &Condition, effect: Effect, request: &Request<'_>)
         return inside == (condition.operator == Operator::IpAddress);
     }
     let single = |value: &str| vec![value.to_string()];
-    let actual: Option<Vec<String>> = match condition.key.as_str() {
-        "aws:principalarn" => Some(single(request.principal_arn)),
-        "aws:principalaccount" => Some(single(request.principal_account)),
-        LEADING_KEYS => match request.leading_keys {
-            LeadingKeys::Absent => None,
-            LeadingKeys::Known(keys) => Some(keys.to_vec()),
-            LeadingKeys::Unknown => return effect == Effect::Deny,
-        },
+    let key = condition.key.as_str();
+    let actual: Option<Vec<String>> = match (request.many_valued(key), key) {
+        (Some(Values::Unknown), _) => return effect == Effect::Deny,
+        (Some(Values::Absent), _) => None,
+        (Some(Values::Known(values)), _) => Some(values.to_vec()),
+        (None, "aws:principalarn") => Some(single(request.principal_arn)),
+        (None, "aws:principalaccount") => Some(single(request.principal_account)),
         // Keys refused when the policy was put never get here: they are never given.
-        key => request
+        (None, key) => request
             .parameters
             .iter()
             .find(|(name, _)| *name == key)
@@ -232,7 +246,8 @@ mod tests {
             action,
             resource,
             source_ip: "10.1.2.3".parse().ok(),
-            leading_keys: LeadingKeys::Absent,
+            leading_keys: Values::Absent,
+            attributes: Values::Absent,
             parameters: &[],
         }
     }
@@ -343,7 +358,7 @@ mod tests {
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"dynamodb:LeadingKeys":"a"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForEachValue:StringEquals":{"dynamodb:LeadingKeys":"a"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAnyValue:IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}"#,
-            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"dynamodb:Attributes":"a"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"dynamodb:Attributes":"a"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"Bool":{"dynamodb:FullTableScan":"yes"}}}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"Bool":{"dynamodb:Select":"true"}}}}"#,
             r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"dynamodb:LeadingKeys":"${aws:userid}"}}}}"#,
@@ -375,9 +390,7 @@ mod tests {
         let verdict = |principal, action, keys: Option<&[&str]>| {
             let keys: Option<Vec<String>> = keys.map(|k| k.iter().map(|s| s.to_string()).collect());
             let mut r = request(principal, action, TABLE);
-            r.leading_keys = keys
-                .as_deref()
-                .map_or(LeadingKeys::Absent, LeadingKeys::Known);
+            r.leading_keys = keys.as_deref().map_or(Values::Absent, Values::Known);
             evaluate(&policy, &r)
         };
         let get = "dynamodb:GetItem";
@@ -399,7 +412,7 @@ mod tests {
         // Keys not read here fail closed: no Allow, and a Deny.
         let unknown = |action| {
             let mut r = request(bob, action, TABLE);
-            r.leading_keys = LeadingKeys::Unknown;
+            r.leading_keys = Values::Unknown;
             evaluate(&policy, &r)
         };
         assert_eq!(unknown(get), Verdict::Silent);
@@ -428,14 +441,14 @@ mod tests {
             "no keys: IfExists holds"
         );
         let keys = ["${aws:username}".to_string()];
-        query.leading_keys = LeadingKeys::Known(&keys);
+        query.leading_keys = Values::Known(&keys);
         assert_eq!(
             evaluate(&policy, &query),
             Verdict::Deny,
             "Version 2008: literal"
         );
         let keys = ["x".to_string()];
-        query.leading_keys = LeadingKeys::Known(&keys);
+        query.leading_keys = Values::Known(&keys);
         assert_eq!(evaluate(&policy, &query), Verdict::Silent);
     }
 
@@ -525,10 +538,10 @@ mod tests {
             "dynamodb:GetItem",
             TABLE,
         );
-        by_role.leading_keys = LeadingKeys::Known(&keys);
+        by_role.leading_keys = Values::Known(&keys);
         assert_eq!(evaluate(&policy, &by_role), Verdict::Deny);
         let mut by_user = request(user, "dynamodb:GetItem", TABLE);
-        by_user.leading_keys = LeadingKeys::Known(&keys);
+        by_user.leading_keys = Values::Known(&keys);
         assert_eq!(evaluate(&policy, &by_user), Verdict::Silent);
     }
 }

@@ -22,8 +22,10 @@
 //! the table's ARN, the index's (`table/T/index/I`) for a Query or Scan of an index, or the
 //! stream's (for GetRecords, the stream its shard iterator names). A policy on a table
 //! covers its indexes; a stream has its own. With each, the partition key values of the
-//! items it names there (`dynamodb:LeadingKeys`, read by `leading_keys`).
+//! items it names there (`dynamodb:LeadingKeys`, read by `leading_keys`) and the attribute
+//! names it reads or writes (`dynamodb:Attributes`, read by `attributes`).
 
+mod attributes;
 pub mod document;
 pub mod evaluate;
 mod leading_keys;
@@ -45,7 +47,8 @@ use crate::app::App;
 use crate::catalog::meta::{read_setting, write_setting, Settings};
 use crate::catalog::TableMeta;
 use crate::streams::iterator::ShardIterator;
-use evaluate::{LeadingKeys, Request, Verdict};
+use attributes::Call;
+use evaluate::{Request, Values, Verdict};
 
 /// `TableMeta.settings` key of the policies attached to a table and its streams.
 const SETTINGS_KEY: &str = "resource_policies";
@@ -219,6 +222,7 @@ pub fn authorize(
         action,
         resource,
         leading_keys,
+        attributes,
         parameters,
     } in targets
     {
@@ -232,6 +236,7 @@ pub fn authorize(
                     resource: &resource,
                     source_ip,
                     leading_keys: leading_keys.view(),
+                    attributes: attributes.view(),
                     parameters: &parameters,
                 },
             ),
@@ -280,35 +285,36 @@ pub fn locate<'a>(app: &App, resource: &'a str) -> Option<(&'a str, &'a str)> {
     }
 }
 
-/// One thing a call does: an action on a resource, and the partition keys of the items
-/// it names there.
+/// One thing a call does: an action on a resource, the partition keys of the items it
+/// names there, and the attribute names it reads or writes.
 struct Target {
     action: String,
     resource: String,
-    leading_keys: Leading,
+    leading_keys: Found,
+    attributes: Found,
     /// The request's own condition keys ([`parameters`]).
     parameters: Vec<(&'static str, String)>,
 }
 
-/// [`LeadingKeys`], owned.
-enum Leading {
+/// [`Values`], owned.
+enum Found {
     Absent,
     Known(Vec<String>),
     Unknown,
 }
 
-impl Leading {
-    /// The keys `leading_keys` found for a call that names items; `None`: it could not
-    /// say which.
-    fn found(keys: Option<Vec<String>>) -> Leading {
-        keys.map_or(Leading::Unknown, Leading::Known)
+impl Found {
+    /// The values `leading_keys` or `attributes` found for a call that names some;
+    /// `None`: it could not list them.
+    fn of(values: Option<Vec<String>>) -> Found {
+        values.map_or(Found::Unknown, Found::Known)
     }
 
-    fn view(&self) -> LeadingKeys<'_> {
+    fn view(&self) -> Values<'_> {
         match self {
-            Leading::Absent => LeadingKeys::Absent,
-            Leading::Known(keys) => LeadingKeys::Known(keys),
-            Leading::Unknown => LeadingKeys::Unknown,
+            Found::Absent => Values::Absent,
+            Found::Known(values) => Values::Known(values),
+            Found::Unknown => Values::Unknown,
         }
     }
 }
@@ -317,10 +323,11 @@ impl Leading {
 fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
     let table_arn = |name: &str| app.config.table_arn(app.catalog.resolve_name(name));
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
-    let target = |name: &str, resource: String, leading_keys| Target {
+    let target = |name: &str, resource: String, leading_keys, attributes| Target {
         action: format!("dynamodb:{name}"),
         resource,
         leading_keys,
+        attributes,
         parameters: parameters(op, request),
     };
     let mut out = Vec::new();
@@ -329,8 +336,9 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
             if let Some(tables) = request.get("RequestItems").and_then(Value::as_object) {
                 for (name, entry) in tables {
                     let keys = list(entry, "Keys");
-                    let leading = Leading::found(leading_keys::of_items(app, name, keys));
-                    out.push(target(op.name(), table_arn(name), leading));
+                    let leading = Found::of(leading_keys::of_items(app, name, keys));
+                    let names = Found::of(attributes::of_part(app, Call::ReadItems, entry));
+                    out.push(target(op.name(), table_arn(name), leading, names));
                 }
             }
         }
@@ -341,8 +349,9 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                         w.pointer("/PutRequest/Item")
                             .or_else(|| w.pointer("/DeleteRequest/Key"))
                     });
-                    let leading = Leading::found(leading_keys::of_items(app, name, items));
-                    out.push(target(op.name(), table_arn(name), leading));
+                    let leading = Found::of(leading_keys::of_items(app, name, items));
+                    let names = Found::of(attributes::of_writes(writes));
+                    out.push(target(op.name(), table_arn(name), leading, names));
                 }
             }
         }
@@ -362,8 +371,13 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                     };
                     if let Some(table) = text(detail, "TableName") {
                         let item = detail.get(item_member(name));
-                        let leading = Leading::found(leading_keys::of_items(app, &table, item));
-                        out.push(target(name, table_arn(&table), leading));
+                        let leading = Found::of(leading_keys::of_items(app, &table, item));
+                        let call = match kind.as_str() {
+                            "Get" => Call::ReadItems,
+                            _ => Call::WriteItems,
+                        };
+                        let names = Found::of(attributes::of_part(app, call, detail));
+                        out.push(target(name, table_arn(&table), leading, names));
                     }
                 }
             }
@@ -371,7 +385,12 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
         Op::GetRecords => {
             let iterator = text(request, "ShardIterator");
             if let Some(it) = iterator.and_then(|i| ShardIterator::decode(&i)) {
-                out.push(target(op.name(), it.stream_arn, Leading::Absent));
+                out.push(target(
+                    op.name(),
+                    it.stream_arn,
+                    Found::Absent,
+                    Found::Absent,
+                ));
             }
         }
         Op::ExecuteStatement => out.extend(statement_target(app, op, request, request, true)),
@@ -411,12 +430,21 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                     let found = table
                         .as_deref()
                         .and_then(|t| leading_keys::of_items(app, t, item));
-                    Leading::found(found)
+                    Found::of(found)
                 }
-                Op::Query => Leading::found(leading_keys::of_query(app, request)),
-                _ => Leading::Absent,
+                Op::Query => Found::of(leading_keys::of_query(app, request)),
+                _ => Found::Absent,
             };
-            out.extend(resource.map(|r| target(op.name(), r, leading)));
+            let call = match op {
+                Op::GetItem => Some(Call::ReadItems),
+                Op::PutItem | Op::UpdateItem | Op::DeleteItem => Some(Call::WriteItems),
+                Op::Query | Op::Scan => Some(Call::Read),
+                _ => None,
+            };
+            let names = call.map_or(Found::Absent, |call| {
+                Found::of(attributes::of_part(app, call, request))
+            });
+            out.extend(resource.map(|r| target(op.name(), r, leading, names)));
         }
     }
     out
@@ -515,17 +543,19 @@ fn statement_target(
         .flatten();
     let (leading_keys, full_scan) = match planned {
         Some(planned) => (
-            planned.keys.map_or(Leading::Absent, Leading::Known),
+            planned.keys.map_or(Found::Absent, Found::Known),
             planned.full_scan,
         ),
-        None => (Leading::Unknown, true),
+        None => (Found::Unknown, true),
     };
+    let attributes = Found::of(attributes::of_statement(&parsed, entry));
     let mut parameters = parameters(op, request);
     parameters.push(("dynamodb:fulltablescan", full_scan.to_string()));
     Some(Target {
         action: format!("dynamodb:{kind}"),
         resource,
         leading_keys,
+        attributes,
         parameters,
     })
 }
