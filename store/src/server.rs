@@ -289,11 +289,13 @@ pub async fn api_call(
     if let Err(e) = sigv4::verify::authenticate(keys, &app.config.region, &signed, relayed) {
         return error::error(&e, request_id);
     }
-    if let Err(e) = crate::policy::authorize(app, (&headers, Some(peer)), relayed, op, &body) {
-        return error::error(&e, request_id);
-    }
+    let refusals = match crate::policy::authorize(app, (&headers, Some(peer)), relayed, op, &body) {
+        Ok(refusals) => refusals,
+        Err(e) => return error::error(&e, request_id),
+    };
     let started = Instant::now();
-    let result = CatchUnwind(AssertUnwindSafe(dispatch(&server.app, op, body))).await;
+    let call = dispatch(&server.app, op, body, refusals);
+    let result = CatchUnwind(AssertUnwindSafe(call)).await;
     let result = match result {
         Ok(result) => result,
         Err(()) => {
@@ -322,16 +324,22 @@ fn json_is_valid(body: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
-/// Decodes the body into the operation's input, runs its handler, encodes its output.
-async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
+/// Decodes the body into the operation's input, runs its handler, encodes its output;
+/// `refusals` are the statements of a BatchExecuteStatement policies refuse.
+async fn dispatch(
+    app: &App,
+    op: Op,
+    body: Bytes,
+    refusals: crate::policy::Refusals,
+) -> Result<Vec<u8>, ApiError> {
     // Item-carrying outputs use json_out's writer: the same bytes as serde_json, with
     // cheaper string escaping (response bodies there are mostly item text).
     use shared::model::json_out;
     macro_rules! call {
         ($($handler:ident)::+) => { call!($($handler)::+ => serde_json::to_vec) };
-        ($($handler:ident)::+ => $encode:path) => {{
+        ($($handler:ident)::+ => $encode:path $(, $extra:expr)?) => {{
             let input = decode(&body)?;
-            let output = api::$($handler)::+(app, input).await?;
+            let output = api::$($handler)::+(app, input $(, $extra)?).await?;
             $encode(&output).map_err(|e| {
                 tracing::error!(error = %e, "cannot serialize a response");
                 ApiError::internal()
@@ -361,7 +369,7 @@ async fn dispatch(app: &App, op: Op, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Op::TransactWriteItems => call!(transact_write_items::handle),
         Op::ExecuteStatement => call!(partiql::execute_statement::handle => json_out::to_vec),
         Op::BatchExecuteStatement => {
-            call!(partiql::batch_execute_statement::handle => json_out::to_vec)
+            call!(partiql::batch_execute_statement::handle => json_out::to_vec, refusals)
         }
         Op::ExecuteTransaction => call!(partiql::execute_transaction::handle),
         Op::ListStreams => call!(list_streams::handle),

@@ -517,6 +517,29 @@ async fn fine_grained_access_by_leading_keys_and_request_parameters() {
     assert_eq!(ok(select(" WHERE pk = 'bob'").await).items().len(), 3);
     denied(select(" WHERE pk = 'alice'").await, NOT_ALLOWED);
     denied(select("").await, "with an explicit deny");
+    // A batch's statements are refused one by one, as DynamoDB answers them.
+    let by_key = |pk: &str| {
+        aws_sdk_dynamodb::types::BatchStatementRequest::builder()
+            .statement(format!(
+                "SELECT * FROM \"{table}\" WHERE pk = '{pk}' AND sk = 1"
+            ))
+            .build()
+            .unwrap()
+    };
+    let batch = ok(bob
+        .batch_execute_statement()
+        .statements(by_key("bob"))
+        .statements(by_key("alice"))
+        .send()
+        .await);
+    let [mine, theirs] = batch.responses() else {
+        panic!("two answers: {batch:?}");
+    };
+    assert!(mine.error().is_none() && mine.item().is_some(), "{mine:?}");
+    let refusal = theirs.error().expect("the other partition is refused");
+    assert_eq!(refusal.code().map(|c| c.as_str()), Some("AccessDenied"));
+    assert!(refusal.message().unwrap_or_default().contains(NOT_ALLOWED));
+    assert!(theirs.item().is_none());
 
     // The deny reaches the store's own account, on the keys it names only.
     let delete = |pk: &str| {

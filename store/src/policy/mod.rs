@@ -15,7 +15,10 @@
 //!   here; the account's own users may do everything);
 //! - a caller of another account needs a statement that allows the call ("because no
 //!   resource-based policy allows ..."), so it reaches tables, indexes and streams only,
-//!   and only as their policies say.
+//!   and only as their policies say;
+//! - a refused statement of a BatchExecuteStatement is answered with an `AccessDenied`
+//!   entry while the others run, as DynamoDB answers each statement of a batch on its own;
+//!   anything else refused refuses the whole call.
 //!
 //! What a call is, for a policy: the action `dynamodb:<Operation>` (each action of a
 //! transaction on its own, PartiQL statements as `dynamodb:PartiQLSelect` and the like) on
@@ -177,10 +180,24 @@ impl Caller {
     }
 }
 
+/// Statements of a BatchExecuteStatement that policies refuse, by position, each with the
+/// error it is answered with: as in DynamoDB, a refused statement gets an `AccessDenied`
+/// entry and the others run.
+#[derive(Debug, Default)]
+pub struct Refusals(pub Vec<(usize, ApiError)>);
+
+impl Refusals {
+    /// The refusal of the statement at `position`, taken out.
+    pub fn take(&mut self, position: usize) -> Option<ApiError> {
+        let found = self.0.iter().position(|(p, _)| *p == position)?;
+        Some(self.0.swap_remove(found).1)
+    }
+}
+
 /// Refuses the call `op` with `body` if the policies of what it touches say so (module
-/// docs); `source_ip` is the caller's address (a node's, for a call it relays), `relayed`
-/// tells whether a dax-proxy node relays it. A body that is not JSON is let through: its
-/// handler answers it.
+/// docs), or only those of its statements they refuse ([`Refusals`]); `source_ip` is the
+/// caller's address (a node's, for a call it relays), `relayed` tells whether a dax-proxy
+/// node relays it. A body that is not JSON is let through: its handler answers it.
 ///
 /// Until a policy is attached or a key names a principal, every caller is of this account
 /// and nothing can refuse it: the call costs two relaxed loads, nothing more.
@@ -190,23 +207,23 @@ pub fn authorize(
     relayed: impl FnOnce() -> bool,
     op: Op,
     body: &[u8],
-) -> Result<(), ApiError> {
+) -> Result<Refusals, ApiError> {
     let named = app
         .config
         .keys
         .as_deref()
         .is_some_and(|keys| keys.names_principals());
     if !named && !app.policies.any() {
-        return Ok(());
+        return Ok(Refusals::default());
     }
     let access_key = shared::wire::sigv4::verify::access_key(headers);
     let caller = &Caller::of(app, access_key, relayed());
     let foreign = caller.account != app.config.account_id;
     if !foreign && !app.policies.any() {
-        return Ok(());
+        return Ok(Refusals::default());
     }
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
-        return Ok(());
+        return Ok(Refusals::default());
     };
     let targets = targets(app, op, &request);
     if targets.is_empty() && foreign {
@@ -218,12 +235,14 @@ pub fn authorize(
             false,
         ));
     }
+    let mut refusals = Refusals::default();
     for Target {
         action,
         resource,
         leading_keys,
         attributes,
         parameters,
+        statement,
     } in targets
     {
         let verdict = match policy_of(app, &resource) {
@@ -242,13 +261,17 @@ pub fn authorize(
             ),
             None => Verdict::Silent,
         };
-        match verdict {
-            Verdict::Deny => return Err(refused(caller, &action, &resource, true)),
-            Verdict::Silent if foreign => return Err(refused(caller, &action, &resource, false)),
-            _ => {}
+        let refusal = match verdict {
+            Verdict::Deny => refused(caller, &action, &resource, true),
+            Verdict::Silent if foreign => refused(caller, &action, &resource, false),
+            _ => continue,
+        };
+        match statement {
+            Some(position) => refusals.0.push((position, refusal)),
+            None => return Err(refusal),
         }
     }
-    Ok(())
+    Ok(refusals)
 }
 
 fn refused(caller: &Caller, action: &str, resource: &str, explicit: bool) -> ApiError {
@@ -294,6 +317,8 @@ struct Target {
     attributes: Found,
     /// The request's own condition keys ([`parameters`]).
     parameters: Vec<(&'static str, String)>,
+    /// The position of the BatchExecuteStatement statement it is, refused on its own.
+    statement: Option<usize>,
 }
 
 /// [`Values`], owned.
@@ -329,6 +354,7 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
         leading_keys,
         attributes,
         parameters: parameters(op, request),
+        statement: None,
     };
     let mut out = Vec::new();
     match op {
@@ -404,8 +430,15 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
             let entries = list(request, member);
             // More than the handler takes are refused whole by it: not worth planning.
             let plan = entries.len() <= most;
-            for entry in entries {
-                out.extend(statement_target(app, op, request, entry, plan));
+            for (position, entry) in entries.iter().enumerate() {
+                let target = statement_target(app, op, request, entry, plan);
+                // A batch's statements are answered one by one, refusals too; a
+                // transaction's are all or nothing.
+                let alone = op == Op::BatchExecuteStatement;
+                out.extend(target.map(|t| Target {
+                    statement: alone.then_some(position),
+                    ..t
+                }));
             }
         }
         _ => {
@@ -557,5 +590,6 @@ fn statement_target(
         leading_keys,
         attributes,
         parameters,
+        statement: None,
     })
 }

@@ -13,12 +13,16 @@ use super::plan::{self, Plan, ReadOptions};
 use super::run;
 use crate::api::read_item::ReadItem;
 use crate::app::App;
+use crate::policy::Refusals;
 
 pub const MAX_STATEMENTS: usize = 25;
 
+/// Runs the batch; the statements in `refusals` (policies refuse them) are answered with
+/// their refusal instead of running.
 pub async fn handle(
     app: &App,
     input: BatchExecuteStatementInput,
+    mut refusals: Refusals,
 ) -> Result<BatchExecuteStatementOutput<ReadItem>, ApiError> {
     let statements = input.statements.unwrap_or_default();
     if statements.is_empty() || statements.len() > MAX_STATEMENTS {
@@ -51,7 +55,16 @@ pub async fn handle(
         ));
     }
     let mut responses = Vec::with_capacity(plans.len());
-    for (planned, request) in plans.into_iter().zip(statements) {
+    for (position, (planned, request)) in plans.into_iter().zip(statements).enumerate() {
+        if let Some(refusal) = refusals.take(position) {
+            let table = match &planned {
+                Ok(Plan::Read(read)) => Some(read.table.clone()),
+                Ok(Plan::Write(write)) => Some(write.table.clone()),
+                Err(_) => None,
+            };
+            responses.push(failed(refusal, table));
+            continue;
+        }
         let response = match planned {
             Err(e) => failed(e, None),
             Ok(Plan::Read(read)) => {
