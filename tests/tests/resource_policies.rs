@@ -688,10 +688,16 @@ async fn fine_grained_access_by_attribute_names() {
              "Resource": [&arn, format!("{arn}/index/*")],
              "Condition": {
                  "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "team", "name"]},
-                 "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}}},
+                 "StringEqualsIfExists": {
+                     "dynamodb:Select": "SPECIFIC_ATTRIBUTES",
+                     "dynamodb:ReturnValues": ["NONE", "UPDATED_OLD", "UPDATED_NEW"]}}},
             {"Sid": "EveNeverSeesSalaries", "Effect": "Deny",
              "Principal": {"AWS": EVE},
              "Action": "dynamodb:*", "Resource": &arn,
+             "Condition": {"ForAnyValue:StringEquals": {"dynamodb:Attributes": "salary"}}},
+            {"Sid": "AdminScansNoSalaries", "Effect": "Deny",
+             "Principal": {"AWS": format!("arn:aws:iam::000000000000:user/{ACCESS_KEY_ID}")},
+             "Action": "dynamodb:Scan", "Resource": &arn,
              "Condition": {"ForAnyValue:StringEquals": {"dynamodb:Attributes": "salary"}}}
         ]
     });
@@ -793,6 +799,7 @@ async fn fine_grained_access_by_attribute_names() {
         update("SET #n = salary", ReturnValue::None).await,
         NOT_ALLOWED,
     );
+    // As in IAM, what a write returns is the recipe's condition on ReturnValues.
     denied(
         update("SET #n = team", ReturnValue::AllNew).await,
         NOT_ALLOWED,
@@ -839,4 +846,25 @@ async fn fine_grained_access_by_attribute_names() {
         .send()
         .await);
     assert_eq!(salary.item().unwrap()["salary"], n(100), "nobody wrote it");
+    // Members as the handler reads them: `null` is no projection, and a body the check
+    // cannot read is refused, not let through.
+    let scan = |body: String| {
+        let endpoint = store.endpoint();
+        async move { raw_call(&endpoint, "Scan", body.as_bytes()).await }
+    };
+    let projected = scan(format!(
+        r#"{{"TableName":"{table}","AttributesToGet":["team"]}}"#
+    ))
+    .await;
+    assert_eq!(projected.status, 200, "{}", projected.json());
+    let whole = scan(format!(
+        r#"{{"TableName":"{table}","AttributesToGet":null}}"#
+    ))
+    .await;
+    assert_eq!(whole.error_name().as_deref(), Some("AccessDeniedException"));
+    let unreadable = scan(format!(r#"{{"TableName":"{table}","X":1e400}}"#)).await;
+    assert_eq!(
+        unreadable.error_name().as_deref(),
+        Some("SerializationException")
+    );
 }

@@ -3,23 +3,26 @@
 //! table's items: `ForAllValues:StringEquals` on the names it may touch, with
 //! `StringEqualsIfExists` on `dynamodb:Select` = `SPECIFIC_ATTRIBUTES`, IAM's recipe).
 //!
-//! Read from the members its handler reads, through the same parsers and substitutions:
-//! the names in `Key`, `Keys` and `Item`; `ProjectionExpression` or `AttributesToGet`;
-//! what `KeyConditionExpression`, `ConditionExpression`, `FilterExpression` and
+//! Read from the members its handler reads (those its input has; `null` is absent, as the
+//! handler's typed input takes it), through the same parsers and substitutions: the names
+//! in `Key`, `Keys` and `Item`; `ProjectionExpression` or `AttributesToGet`; what
+//! `KeyConditionExpression`, `ConditionExpression`, `FilterExpression` and
 //! `UpdateExpression` read or write (a SET's operands too); the names the legacy
-//! `KeyConditions`, `Expected`, `QueryFilter`, `ScanFilter` and `AttributeUpdates` map; and
-//! for PartiQL, the statement's paths (its projection, WHERE, SET and REMOVE, an INSERT's
-//! item).
+//! `KeyConditions`, `Expected`, `QueryFilter`, `ScanFilter` and `AttributeUpdates` map; for
+//! PartiQL, the statement's paths (projection, WHERE, SET and REMOVE, an INSERT's item). A
+//! Query, Scan or SELECT also names the table's key attributes and its index's, which its
+//! page's `LastEvaluatedKey` (or `NextToken`) carries whatever it projects.
 //!
-//! A call that returns whole items reads every attribute, which no list names: a GetItem
+//! A read that returns whole items reads every attribute, which no list names: a GetItem
 //! (or a BatchGetItem table, a transaction's Get) without a projection; a Query or Scan
 //! selecting `ALL_ATTRIBUTES` (a table's default) or `ALL_PROJECTED_ATTRIBUTES` of an index
-//! that projects all; `SELECT *`; a write returning `ALL_OLD`/`ALL_NEW` (`ReturnValues`,
-//! `ReturnValuesOnConditionCheckFailure`, `RETURNING`). Those, and requests that cannot be
-//! read (an expression that does not parse), yield `None`, and conditions on the key fail
-//! closed as `dynamodb:LeadingKeys`' do: they hold in a `Deny`, not in an `Allow`. IAM
-//! leaves writes returning whole items to a condition on `dynamodb:ReturnValues`; this
-//! store counts them as reading every attribute, which refuses more, never less.
+//! that projects all; `SELECT *`. Those, and requests that cannot be read (an expression
+//! that does not parse), yield `None`, and conditions on the key fail closed as
+//! `dynamodb:LeadingKeys`' do: they hold in a `Deny`, not in an `Allow`.
+//!
+//! As in IAM, what a write returns (`ReturnValues`, `ReturnValuesOnConditionCheckFailure`,
+//! `RETURNING`) is not counted, nor what it removes by replacing or deleting a whole item:
+//! policies restrict those with `dynamodb:ReturnValues` and the actions themselves.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -27,32 +30,96 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::expr::{self, ExprKind, Substitutions};
 use shared::model::AttributeValue;
-use shared::partiql::ast::{self, Literal, Operand, Returning, Statement};
+use shared::partiql::ast::{self, Literal, Operand, Statement};
 
 use crate::app::App;
-use crate::catalog::ProjectionType;
+use crate::catalog::{ProjectionType, TableMeta};
 
-/// What a part of a call does with items, which decides whether it returns them whole.
+/// A part of a call, by the input its handler reads it as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {
-    /// GetItem, a BatchGetItem table, a transaction's Get.
-    ReadItems,
-    /// PutItem, UpdateItem, DeleteItem, a transaction's writes and checks, a
-    /// BatchWriteItem request.
-    WriteItems,
-    /// Query or Scan (of the table `TableName`, or of its index `IndexName`).
-    Read,
+    GetItem,
+    /// A BatchGetItem table's entry.
+    BatchGetTable,
+    /// A transaction's Get.
+    TransactGet,
+    PutItem,
+    UpdateItem,
+    DeleteItem,
+    /// A transaction's Put.
+    TransactPut,
+    /// A transaction's Update.
+    TransactUpdate,
+    /// A transaction's Delete or ConditionCheck.
+    TransactDeleteOrCheck,
+    /// A BatchWriteItem PutRequest.
+    PutRequest,
+    /// A BatchWriteItem DeleteRequest.
+    DeleteRequest,
+    Query,
+    Scan,
+}
+
+const NAMES: &str = "ExpressionAttributeNames";
+const VALUES: &str = "ExpressionAttributeValues";
+
+impl Call {
+    /// The members of its input that name attributes (substitutions included).
+    fn members(self) -> &'static [&'static str] {
+        const CONDITION: &str = "ConditionExpression";
+        const PROJECTION: &str = "ProjectionExpression";
+        match self {
+            Call::GetItem => &["Key", PROJECTION, "AttributesToGet", NAMES],
+            Call::BatchGetTable => &["Keys", PROJECTION, "AttributesToGet", NAMES],
+            Call::TransactGet => &["Key", PROJECTION, NAMES],
+            Call::PutItem => &["Item", CONDITION, "Expected", NAMES, VALUES],
+            Call::UpdateItem => &[
+                "Key",
+                "UpdateExpression",
+                "AttributeUpdates",
+                CONDITION,
+                "Expected",
+                NAMES,
+                VALUES,
+            ],
+            Call::DeleteItem => &["Key", CONDITION, "Expected", NAMES, VALUES],
+            Call::TransactPut => &["Item", CONDITION, NAMES, VALUES],
+            Call::TransactUpdate => &["Key", "UpdateExpression", CONDITION, NAMES, VALUES],
+            Call::TransactDeleteOrCheck => &["Key", CONDITION, NAMES, VALUES],
+            Call::PutRequest => &["Item"],
+            Call::DeleteRequest => &["Key"],
+            Call::Query => &[
+                "KeyConditionExpression",
+                "KeyConditions",
+                "FilterExpression",
+                "QueryFilter",
+                PROJECTION,
+                "AttributesToGet",
+                NAMES,
+                VALUES,
+            ],
+            Call::Scan => &[
+                "FilterExpression",
+                "ScanFilter",
+                PROJECTION,
+                "AttributesToGet",
+                NAMES,
+                VALUES,
+            ],
+        }
+    }
 }
 
 /// The attribute names `part` of a call (the request, a transaction member's detail, a
-/// BatchGetItem table's entry, a BatchWriteItem request) reads or writes; `None` when it
-/// returns whole items or cannot be read (module docs).
+/// BatchGetItem table's entry) reads or writes; `None` when it returns whole items or
+/// cannot be read (module docs).
 pub fn of_part(app: &App, call: Call, part: &Value) -> Option<Vec<String>> {
-    let mut names = named(part)?;
+    let mut names = named(call, part)?;
     match call {
-        Call::ReadItems if !projects(part) => return None,
-        Call::WriteItems if returns_whole_items(part) => return None,
-        Call::Read => names.extend(selected(app, part)?),
+        Call::GetItem | Call::BatchGetTable | Call::TransactGet if !projects(call, part) => {
+            return None
+        }
+        Call::Query | Call::Scan => names.extend(selected(app, call, part)?),
         _ => {}
     }
     Some(names.into_iter().collect())
@@ -63,50 +130,52 @@ pub fn of_writes(writes: &Value) -> Option<Vec<String>> {
     let mut names = BTreeSet::new();
     for write in writes.as_array()? {
         for (kind, request) in write.as_object()? {
-            if !matches!(kind.as_str(), "PutRequest" | "DeleteRequest") {
-                return None;
-            }
-            names.extend(named(request)?);
+            let call = match kind.as_str() {
+                "PutRequest" => Call::PutRequest,
+                "DeleteRequest" => Call::DeleteRequest,
+                _ => return None,
+            };
+            names.extend(named(call, request)?);
         }
     }
     Some(names.into_iter().collect())
 }
 
+/// Member `name` of `part`, if its input has it and it is not `null`.
+fn get<'v>(call: Call, part: &'v Value, name: &str) -> Option<&'v Value> {
+    if !call.members().contains(&name) {
+        return None;
+    }
+    part.get(name).filter(|v| !v.is_null())
+}
+
 /// Whether a read names the attributes it returns.
-fn projects(part: &Value) -> bool {
-    part.get("ProjectionExpression").is_some() || part.get("AttributesToGet").is_some()
+fn projects(call: Call, part: &Value) -> bool {
+    ["ProjectionExpression", "AttributesToGet"]
+        .iter()
+        .any(|member| get(call, part, member).is_some())
 }
 
-/// Whether a write answers with whole items.
-fn returns_whole_items(part: &Value) -> bool {
-    let says = |member: &str, values: &[&str]| {
-        part.get(member)
-            .and_then(Value::as_str)
-            .is_some_and(|v| values.contains(&v))
-    };
-    says("ReturnValues", &["ALL_OLD", "ALL_NEW"])
-        || says("ReturnValuesOnConditionCheckFailure", &["ALL_OLD"])
-}
-
-/// The attributes a Query or Scan returns beyond those it names: none for COUNT or
-/// SPECIFIC_ATTRIBUTES, an index's projected ones for ALL_PROJECTED_ATTRIBUTES (the
-/// default on an index without a projection); `None` for every attribute.
-fn selected(app: &App, part: &Value) -> Option<BTreeSet<String>> {
-    let index = match part.get("IndexName") {
+/// The attributes a Query or Scan returns beyond those it names: the keys of the table
+/// and of its index, and for ALL_PROJECTED_ATTRIBUTES (the default on an index without a
+/// projection) the index's projected ones; `None` for every attribute.
+fn selected(app: &App, call: Call, part: &Value) -> Option<BTreeSet<String>> {
+    let table = part.get("TableName")?.as_str()?;
+    let meta = app.catalog.get(app.catalog.resolve_name(table))?;
+    let index = match part.get("IndexName").filter(|v| !v.is_null()) {
         None => None,
         Some(name) => Some(name.as_str()?),
     };
-    let select = match part.get("Select") {
-        None if projects(part) => "SPECIFIC_ATTRIBUTES",
+    let mut names = key_names(&meta, index)?;
+    let select = match part.get("Select").filter(|v| !v.is_null()) {
+        None if projects(call, part) => "SPECIFIC_ATTRIBUTES",
         None if index.is_some() => "ALL_PROJECTED_ATTRIBUTES",
         None => "ALL_ATTRIBUTES",
         Some(select) => select.as_str()?,
     };
     match select {
-        "COUNT" | "SPECIFIC_ATTRIBUTES" => Some(BTreeSet::new()),
+        "COUNT" | "SPECIFIC_ATTRIBUTES" => Some(names),
         "ALL_PROJECTED_ATTRIBUTES" => {
-            let table = part.get("TableName")?.as_str()?;
-            let meta = app.catalog.get(app.catalog.resolve_name(table))?;
             let index = index?;
             let index = meta
                 .local_index(index)
@@ -114,21 +183,36 @@ fn selected(app: &App, part: &Value) -> Option<BTreeSet<String>> {
             if index.projection.kind == ProjectionType::All {
                 return None;
             }
-            let keys = [&meta.layout.schema, &index.schema]
-                .into_iter()
-                .flat_map(|schema| std::iter::once(&schema.hash).chain(&schema.range))
-                .map(|key| key.name.clone());
-            Some(
-                keys.chain(index.projection.non_key_attributes.iter().cloned())
-                    .collect(),
-            )
+            names.extend(index.projection.non_key_attributes.iter().cloned());
+            Some(names)
         }
         _ => None,
     }
 }
 
+/// The key attribute names of `table` and of its index `index`; `None` when there is no
+/// such index.
+fn key_names(table: &TableMeta, index: Option<&str>) -> Option<BTreeSet<String>> {
+    let index = match index {
+        None => None,
+        Some(name) => Some(
+            table
+                .local_index(name)
+                .or_else(|| table.global_index(name))?,
+        ),
+    };
+    let schemas = std::iter::once(&table.layout.schema).chain(index.map(|i| &i.schema));
+    Some(
+        schemas
+            .flat_map(|schema| std::iter::once(&schema.hash).chain(&schema.range))
+            .map(|key| key.name.clone())
+            .collect(),
+    )
+}
+
 /// The names `part`'s members name (module docs).
-fn named(part: &Value) -> Option<BTreeSet<String>> {
+fn named(call: Call, part: &Value) -> Option<BTreeSet<String>> {
+    let get = |name: &str| get(call, part, name);
     let mut names = BTreeSet::new();
     let maps = [
         "Key",
@@ -140,22 +224,22 @@ fn named(part: &Value) -> Option<BTreeSet<String>> {
         "AttributeUpdates",
     ];
     for member in maps {
-        if let Some(map) = part.get(member) {
+        if let Some(map) = get(member) {
             names.extend(map.as_object()?.keys().cloned());
         }
     }
-    if let Some(keys) = part.get("Keys") {
+    if let Some(keys) = get("Keys") {
         for key in keys.as_array()? {
             names.extend(key.as_object()?.keys().cloned());
         }
     }
-    if let Some(list) = member::<Vec<String>>(part, "AttributesToGet")? {
+    if let Some(list) = typed::<Vec<String>>(get("AttributesToGet"))? {
         names.extend(list);
     }
-    let substituted = member::<HashMap<String, String>>(part, "ExpressionAttributeNames")?;
-    let values = member::<HashMap<String, AttributeValue>>(part, "ExpressionAttributeValues")?;
+    let substituted = typed::<HashMap<String, String>>(get(NAMES))?;
+    let values = typed::<HashMap<String, AttributeValue>>(get(VALUES))?;
     let subs = Substitutions::new(substituted.as_ref(), values.as_ref());
-    let text = |member: &str| part.get(member).map(|v| v.as_str().ok_or(()));
+    let text = |member: &str| get(member).map(|v| v.as_str().ok_or(()));
     if let Some(text) = text("ProjectionExpression") {
         let projection = expr::parse_projection(text.ok()?, &subs).ok()?;
         names.extend(projection.top_level_attributes());
@@ -180,24 +264,23 @@ fn named(part: &Value) -> Option<BTreeSet<String>> {
     Some(names)
 }
 
-/// Member `name` of `part` as a `T`: `Some(None)` when absent, `None` when malformed.
-fn member<T: DeserializeOwned>(part: &Value, name: &str) -> Option<Option<T>> {
-    match part.get(name) {
-        None | Some(Value::Null) => Some(None),
+/// A member's value (absent or `null`: `Some(None)`) as a `T`; `None` when malformed.
+fn typed<T: DeserializeOwned>(value: Option<&Value>) -> Option<Option<T>> {
+    match value {
+        None => Some(None),
         Some(value) => serde_json::from_value(value.clone()).ok().map(Some),
     }
 }
 
 /// The attribute names PartiQL `statement` reads or writes; `entry` holds its
-/// `Parameters` (an INSERT's item may be one) and `ReturnValuesOnConditionCheckFailure`.
-pub fn of_statement(statement: &Statement, entry: &Value) -> Option<Vec<String>> {
-    if returns_whole_items(entry) {
-        return None;
-    }
+/// `Parameters` (an INSERT's item may be one).
+pub fn of_statement(app: &App, statement: &Statement, entry: &Value) -> Option<Vec<String>> {
     let mut names = BTreeSet::new();
     match statement {
         Statement::Select(select) => {
             let projection = select.projection.as_ref()?;
+            let table = app.catalog.get(app.catalog.resolve_name(&select.table))?;
+            names.extend(key_names(&table, select.index.as_deref())?);
             names.extend(projection.iter().map(root));
             names.extend(select.order_by.iter().map(|(path, _)| root(path)));
             if let Some(condition) = &select.condition {
@@ -218,9 +301,6 @@ pub fn of_statement(statement: &Statement, entry: &Value) -> Option<Vec<String>>
             _ => return None,
         },
         Statement::Update(update) => {
-            if whole(update.returning) {
-                return None;
-            }
             for action in &update.actions {
                 match action {
                     ast::UpdateAction::Set(path, value) => {
@@ -234,19 +314,9 @@ pub fn of_statement(statement: &Statement, entry: &Value) -> Option<Vec<String>>
             }
             condition_names(&update.condition, &mut names);
         }
-        Statement::Delete(delete) => {
-            if whole(delete.returning) {
-                return None;
-            }
-            condition_names(&delete.condition, &mut names);
-        }
+        Statement::Delete(delete) => condition_names(&delete.condition, &mut names),
     }
     Some(names.into_iter().collect())
-}
-
-/// Whether a RETURNING clause answers with whole items.
-fn whole(returning: Option<Returning>) -> bool {
-    matches!(returning, Some(Returning::AllOld | Returning::AllNew))
 }
 
 fn root(path: &ast::Path) -> String {
@@ -294,12 +364,32 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn names(of: Option<BTreeSet<String>>) -> Option<Vec<String>> {
-        of.map(|n| n.into_iter().collect())
-    }
-
     fn list(names: &[&str]) -> Option<Vec<String>> {
         Some(names.iter().map(|n| n.to_string()).collect())
+    }
+
+    fn of(call: Call, part: Value) -> Option<Vec<String>> {
+        named(call, &part).map(|n| n.into_iter().collect())
+    }
+
+    /// An app with table `tbl` keyed pk/sk and its index `by_team` on team, projecting
+    /// `name` besides the keys.
+    async fn app(dir: &tempfile::TempDir) -> App {
+        let app = App::for_tests(dir.path());
+        let table = json!({"TableName": "tbl", "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                          {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                     {"AttributeName": "sk", "AttributeType": "N"},
+                                     {"AttributeName": "team", "AttributeType": "S"}],
+            "GlobalSecondaryIndexes": [{"IndexName": "by_team",
+                "KeySchema": [{"AttributeName": "team", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["name"]}}]});
+        let input = serde_json::from_value(table).unwrap_or_else(|e| panic!("{e}"));
+        crate::api::create_table::handle(&app, input)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        app
     }
 
     #[test]
@@ -311,15 +401,13 @@ mod tests {
             "ExpressionAttributeNames": {"#t": "total", "#s": "state"},
             "ExpressionAttributeValues": {":one": {"N": "1"}},
         });
-        assert_eq!(
-            names(named(&update)),
-            list(&["gone", "pk", "state", "tags", "total"])
-        );
+        let expected = list(&["gone", "pk", "state", "tags", "total"]);
+        assert_eq!(of(Call::UpdateItem, update), expected);
         let legacy = json!({
             "Item": {"pk": {"S": "a"}, "b": {"N": "1"}},
             "Expected": {"c": {"Exists": false}},
         });
-        assert_eq!(names(named(&legacy)), list(&["b", "c", "pk"]));
+        assert_eq!(of(Call::PutItem, legacy), list(&["b", "c", "pk"]));
         let query = json!({
             "KeyConditionExpression": "pk = :p AND begins_with(sk, :p)",
             "FilterExpression": "#n > :p",
@@ -327,36 +415,10 @@ mod tests {
             "ExpressionAttributeNames": {"#n": "n"},
             "ExpressionAttributeValues": {":p": {"S": "x"}},
         });
-        assert_eq!(names(named(&query)), list(&["a", "c", "n", "pk", "sk"]));
+        assert_eq!(of(Call::Query, query), list(&["a", "c", "n", "pk", "sk"]));
         let batch = json!({"Keys": [{"pk": {"S": "a"}}, {"pk": {"S": "b"}, "sk": {"N": "1"}}],
                            "AttributesToGet": ["x"]});
-        assert_eq!(names(named(&batch)), list(&["pk", "sk", "x"]));
-    }
-
-    #[test]
-    fn what_cannot_be_read_is_unknown() {
-        for bad in [
-            json!({"ProjectionExpression": "a, "}),
-            json!({"ProjectionExpression": 7}),
-            json!({"ConditionExpression": "a = :missing"}),
-            json!({"UpdateExpression": "SET #x = :v", "ExpressionAttributeValues": {":v": {"S": "1"}}}),
-            json!({"Key": ["pk"]}),
-            json!({"AttributesToGet": "a"}),
-            json!({"ExpressionAttributeValues": {":v": {"Q": "1"}}}),
-        ] {
-            assert_eq!(named(&bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn writes_returning_whole_items_name_every_attribute() {
-        assert!(returns_whole_items(&json!({"ReturnValues": "ALL_NEW"})));
-        assert!(returns_whole_items(
-            &json!({"ReturnValuesOnConditionCheckFailure": "ALL_OLD"})
-        ));
-        assert!(!returns_whole_items(
-            &json!({"ReturnValues": "UPDATED_NEW"})
-        ));
+        assert_eq!(of(Call::BatchGetTable, batch), list(&["pk", "sk", "x"]));
         let writes = json!([
             {"PutRequest": {"Item": {"pk": {"S": "a"}, "v": {"N": "1"}}}},
             {"DeleteRequest": {"Key": {"pk": {"S": "b"}}}},
@@ -366,47 +428,151 @@ mod tests {
     }
 
     #[test]
-    fn statements_name_their_paths() {
+    fn what_cannot_be_read_is_unknown() {
+        let cases = [
+            (Call::GetItem, json!({"ProjectionExpression": "a, "})),
+            (Call::GetItem, json!({"ProjectionExpression": 7})),
+            (Call::GetItem, json!({"Key": ["pk"]})),
+            (Call::GetItem, json!({"AttributesToGet": "a"})),
+            (
+                Call::DeleteItem,
+                json!({"ConditionExpression": "a = :missing"}),
+            ),
+            (
+                Call::DeleteItem,
+                json!({"ExpressionAttributeValues": {":v": {"Q": "1"}}}),
+            ),
+            (
+                Call::UpdateItem,
+                json!({"UpdateExpression": "SET #x = :v", "ExpressionAttributeValues": {":v": {"S": "1"}}}),
+            ),
+        ];
+        for (call, part) in cases {
+            assert_eq!(of(call, part.clone()), None, "{call:?} {part}");
+        }
+    }
+
+    #[test]
+    fn only_members_the_input_has_count_and_null_is_absent() {
+        // A GetItem takes no values: malformed ones are not its business.
+        let get = json!({"Key": {"pk": {"S": "a"}}, "ProjectionExpression": "a",
+                         "ExpressionAttributeValues": {":v": {"Q": 1}}, "Item": {"z": {"S": "1"}}});
+        assert_eq!(of(Call::GetItem, get), list(&["a", "pk"]));
+        let update = json!({"Key": {"pk": {"S": "a"}}, "UpdateExpression": null,
+                            "AttributeUpdates": {"u": {"Action": "DELETE"}}});
+        assert_eq!(of(Call::UpdateItem, update.clone()), list(&["pk", "u"]));
+        // A transaction's Update has no AttributeUpdates.
+        assert_eq!(of(Call::TransactUpdate, update), list(&["pk"]));
+    }
+
+    #[tokio::test]
+    async fn reads_of_whole_items_name_every_attribute() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let app = app(&dir).await;
+        let key = json!({"pk": {"S": "a"}, "sk": {"N": "1"}});
+        let cases = [
+            (Call::GetItem, json!({"Key": key}), None),
+            (
+                Call::GetItem,
+                json!({"Key": key, "AttributesToGet": null}),
+                None,
+            ),
+            (
+                Call::GetItem,
+                json!({"Key": key, "AttributesToGet": ["a"]}),
+                list(&["a", "pk", "sk"]),
+            ),
+            // A transaction's Get has only ProjectionExpression.
+            (
+                Call::TransactGet,
+                json!({"Key": key, "AttributesToGet": ["a"]}),
+                None,
+            ),
+            (
+                Call::TransactGet,
+                json!({"Key": key, "ProjectionExpression": "a"}),
+                list(&["a", "pk", "sk"]),
+            ),
+            (Call::Scan, json!({"TableName": "tbl"}), None),
+            (
+                Call::Scan,
+                json!({"TableName": "tbl", "AttributesToGet": null}),
+                None,
+            ),
+            (
+                Call::Scan,
+                json!({"TableName": "tbl", "Select": "ALL_ATTRIBUTES", "ProjectionExpression": "a"}),
+                None,
+            ),
+            // A page's LastEvaluatedKey carries the table's and the index's keys.
+            (
+                Call::Scan,
+                json!({"TableName": "tbl", "IndexName": "by_team", "ProjectionExpression": "a"}),
+                list(&["a", "pk", "sk", "team"]),
+            ),
+            (
+                Call::Scan,
+                json!({"TableName": "tbl", "Select": "COUNT"}),
+                list(&["pk", "sk"]),
+            ),
+            (
+                Call::Query,
+                json!({"TableName": "tbl", "IndexName": "by_team",
+                                 "KeyConditionExpression": "team = :t",
+                                 "ExpressionAttributeValues": {":t": {"S": "x"}}}),
+                list(&["name", "pk", "sk", "team"]),
+            ),
+            (
+                Call::Query,
+                json!({"TableName": "tbl", "IndexName": "nope", "Select": "COUNT"}),
+                None,
+            ),
+        ];
+        for (call, part, expected) in cases {
+            assert_eq!(of_part(&app, call, &part), expected, "{call:?} {part}");
+        }
+    }
+
+    #[tokio::test]
+    async fn statements_name_their_paths() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let app = app(&dir).await;
         let none = json!({});
         let cases = [
             (
-                r#"SELECT a, b.c FROM "t" WHERE pk = 'x' AND size(d) > 1"#,
+                r#"SELECT a, b.c FROM "tbl" WHERE pk = 'x' AND size(d) > 1"#,
                 none.clone(),
-                list(&["a", "b", "d", "pk"]),
+                list(&["a", "b", "d", "pk", "sk"]),
             ),
-            (r#"SELECT * FROM "t" WHERE pk = 'x'"#, none.clone(), None),
             (
-                r#"INSERT INTO "t" VALUE {'pk': 'x', 'v': 1}"#,
+                r#"SELECT a FROM "tbl"."by_team" WHERE team = 'x'"#,
+                none.clone(),
+                list(&["a", "pk", "sk", "team"]),
+            ),
+            (r#"SELECT * FROM "tbl" WHERE pk = 'x'"#, none.clone(), None),
+            (r#"SELECT a FROM "nope""#, none.clone(), None),
+            (
+                r#"INSERT INTO "tbl" VALUE {'pk': 'x', 'v': 1}"#,
                 none.clone(),
                 list(&["pk", "v"]),
             ),
             (
-                r#"INSERT INTO "t" VALUE ?"#,
+                r#"INSERT INTO "tbl" VALUE ?"#,
                 json!({"Parameters": [{"M": {"pk": {"S": "x"}, "w": {"N": "2"}}}]}),
                 list(&["pk", "w"]),
             ),
             (
-                r#"UPDATE "t" SET a = b + 1 REMOVE c WHERE pk = 'x' RETURNING MODIFIED NEW *"#,
+                r#"UPDATE "tbl" SET a = b + 1 REMOVE c WHERE pk = 'x' RETURNING ALL NEW *"#,
                 none.clone(),
                 list(&["a", "b", "c", "pk"]),
             ),
             (
-                r#"UPDATE "t" SET a = 1 WHERE pk = 'x' RETURNING ALL NEW *"#,
-                none.clone(),
-                None,
-            ),
-            (
-                r#"DELETE FROM "t" WHERE pk = 'x' AND v < 3"#,
+                r#"DELETE FROM "tbl" WHERE pk = 'x' AND v < 3"#,
                 none.clone(),
                 list(&["pk", "v"]),
             ),
             (
-                r#"DELETE FROM "t" WHERE pk = 'x'"#,
-                json!({"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
-                None,
-            ),
-            (
-                r#"EXISTS(SELECT * FROM "t" WHERE pk = 'x' AND v = 1)"#,
+                r#"EXISTS(SELECT * FROM "tbl" WHERE pk = 'x' AND v = 1)"#,
                 none,
                 list(&["pk", "v"]),
             ),
@@ -414,7 +580,7 @@ mod tests {
         for (text, entry, expected) in cases {
             let statement = shared::partiql::parse(text).map(|p| p.statement);
             let statement = statement.unwrap_or_else(|e| panic!("{text}: {e:?}"));
-            assert_eq!(of_statement(&statement, &entry), expected, "{text}");
+            assert_eq!(of_statement(&app, &statement, &entry), expected, "{text}");
         }
     }
 }

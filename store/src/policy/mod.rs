@@ -222,8 +222,11 @@ pub fn authorize(
     if !foreign && !app.policies.any() {
         return Ok(Refusals::default());
     }
+    // A body its handler could read but this cannot (a number past f64's range, a lone
+    // surrogate, in a member the handler ignores) is refused rather than let through
+    // unchecked; one that is not JSON at all its handler refuses anyway.
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
-        return Ok(Refusals::default());
+        return Err(ApiError::bare(ErrorCode::SerializationException));
     };
     let targets = targets(app, op, &request);
     if targets.is_empty() && foreign {
@@ -363,7 +366,7 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                 for (name, entry) in tables {
                     let keys = list(entry, "Keys");
                     let leading = Found::of(leading_keys::of_items(app, name, keys));
-                    let names = Found::of(attributes::of_part(app, Call::ReadItems, entry));
+                    let names = Found::of(attributes::of_part(app, Call::BatchGetTable, entry));
                     out.push(target(op.name(), table_arn(name), leading, names));
                 }
             }
@@ -399,8 +402,10 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                         let item = detail.get(item_member(name));
                         let leading = Found::of(leading_keys::of_items(app, &table, item));
                         let call = match kind.as_str() {
-                            "Get" => Call::ReadItems,
-                            _ => Call::WriteItems,
+                            "Get" => Call::TransactGet,
+                            "Put" => Call::TransactPut,
+                            "Update" => Call::TransactUpdate,
+                            _ => Call::TransactDeleteOrCheck,
                         };
                         let names = Found::of(attributes::of_part(app, call, detail));
                         out.push(target(name, table_arn(&table), leading, names));
@@ -469,9 +474,12 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                 _ => Found::Absent,
             };
             let call = match op {
-                Op::GetItem => Some(Call::ReadItems),
-                Op::PutItem | Op::UpdateItem | Op::DeleteItem => Some(Call::WriteItems),
-                Op::Query | Op::Scan => Some(Call::Read),
+                Op::GetItem => Some(Call::GetItem),
+                Op::PutItem => Some(Call::PutItem),
+                Op::UpdateItem => Some(Call::UpdateItem),
+                Op::DeleteItem => Some(Call::DeleteItem),
+                Op::Query => Some(Call::Query),
+                Op::Scan => Some(Call::Scan),
                 _ => None,
             };
             let names = call.map_or(Found::Absent, |call| {
@@ -581,7 +589,7 @@ fn statement_target(
         ),
         None => (Found::Unknown, true),
     };
-    let attributes = Found::of(attributes::of_statement(&parsed, entry));
+    let attributes = Found::of(attributes::of_statement(app, &parsed, entry));
     let mut parameters = parameters(op, request);
     parameters.push(("dynamodb:fulltablescan", full_scan.to_string()));
     Some(Target {
