@@ -26,6 +26,15 @@ pub struct Document {
     pub statements: Vec<Statement>,
 }
 
+impl Document {
+    /// Whether any statement has a condition on `key` (lower-case).
+    pub fn has_condition_on(&self, key: &str) -> bool {
+        self.statements
+            .iter()
+            .any(|s| s.conditions.iter().any(|c| c.key == key))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     Allow,

@@ -249,19 +249,28 @@ pub fn authorize(
     } in targets
     {
         let verdict = match policy_of(app, &resource) {
-            Some(document) => evaluate::evaluate(
-                &document,
-                &Request {
-                    principal_arn: &caller.arn,
-                    principal_account: &caller.account,
-                    action: &action,
-                    resource: &resource,
-                    source_ip,
-                    leading_keys: leading_keys.view(),
-                    attributes: attributes.view(),
-                    parameters: &parameters,
-                },
-            ),
+            Some(document) => {
+                // What the call names is read only for a policy that asks.
+                let read = |key: &str, reading: &Reading<'_>| match document.has_condition_on(key) {
+                    true => reading(),
+                    false => Found::Absent,
+                };
+                let leading_keys = read(document::LEADING_KEYS, &leading_keys);
+                let attributes = read(document::ATTRIBUTES, &attributes);
+                evaluate::evaluate(
+                    &document,
+                    &Request {
+                        principal_arn: &caller.arn,
+                        principal_account: &caller.account,
+                        action: &action,
+                        resource: &resource,
+                        source_ip,
+                        leading_keys: leading_keys.view(),
+                        attributes: attributes.view(),
+                        parameters: &parameters,
+                    },
+                )
+            }
             None => Verdict::Silent,
         };
         let refusal = match verdict {
@@ -313,18 +322,29 @@ pub fn locate<'a>(app: &App, resource: &'a str) -> Option<(&'a str, &'a str)> {
 
 /// One thing a call does: an action on a resource, the partition keys of the items it
 /// names there, and the attribute names it reads or writes.
-struct Target {
+struct Target<'r> {
     action: String,
     resource: String,
-    leading_keys: Found,
-    attributes: Found,
+    leading_keys: Reading<'r>,
+    attributes: Reading<'r>,
     /// The request's own condition keys ([`parameters`]).
     parameters: Vec<(&'static str, String)>,
     /// The position of the BatchExecuteStatement statement it is, refused on its own.
     statement: Option<usize>,
 }
 
+/// How a target's keys or attribute names are read from the request: only when the
+/// policy that governs it has a condition on them (reading may parse expressions or plan
+/// a statement).
+type Reading<'r> = Box<dyn Fn() -> Found + 'r>;
+
+/// A reading of values already known.
+fn known<'r>(found: Found) -> Reading<'r> {
+    Box::new(move || found.clone())
+}
+
 /// [`Values`], owned.
+#[derive(Debug, Clone)]
 enum Found {
     Absent,
     Known(Vec<String>),
@@ -348,10 +368,10 @@ impl Found {
 }
 
 /// What a call touches.
-fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
+fn targets<'r>(app: &'r App, op: Op, request: &'r Value) -> Vec<Target<'r>> {
     let table_arn = |name: &str| app.config.table_arn(app.catalog.resolve_name(name));
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
-    let target = |name: &str, resource: String, leading_keys, attributes| Target {
+    let target = |name: &str, resource: String, leading_keys, attributes| Target::<'r> {
         action: format!("dynamodb:{name}"),
         resource,
         leading_keys,
@@ -365,8 +385,11 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
             if let Some(tables) = request.get("RequestItems").and_then(Value::as_object) {
                 for (name, entry) in tables {
                     let keys = list(entry, "Keys");
-                    let leading = Found::of(leading_keys::of_items(app, name, keys));
-                    let names = Found::of(attributes::of_part(app, Call::BatchGetTable, entry));
+                    let leading: Reading<'r> =
+                        Box::new(move || Found::of(leading_keys::of_items(app, name, keys)));
+                    let names: Reading<'r> = Box::new(move || {
+                        Found::of(attributes::of_part(app, Call::BatchGetTable, entry))
+                    });
                     out.push(target(op.name(), table_arn(name), leading, names));
                 }
             }
@@ -374,12 +397,15 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
         Op::BatchWriteItem => {
             if let Some(tables) = request.get("RequestItems").and_then(Value::as_object) {
                 for (name, writes) in tables {
-                    let items = writes.as_array().into_iter().flatten().filter_map(|w| {
-                        w.pointer("/PutRequest/Item")
-                            .or_else(|| w.pointer("/DeleteRequest/Key"))
+                    let leading: Reading<'r> = Box::new(move || {
+                        let items = writes.as_array().into_iter().flatten().filter_map(|w| {
+                            w.pointer("/PutRequest/Item")
+                                .or_else(|| w.pointer("/DeleteRequest/Key"))
+                        });
+                        Found::of(leading_keys::of_items(app, name, items))
                     });
-                    let leading = Found::of(leading_keys::of_items(app, name, items));
-                    let names = Found::of(attributes::of_writes(writes));
+                    let names: Reading<'r> =
+                        Box::new(move || Found::of(attributes::of_writes(writes)));
                     out.push(target(op.name(), table_arn(name), leading, names));
                 }
             }
@@ -400,15 +426,18 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                     };
                     if let Some(table) = text(detail, "TableName") {
                         let item = detail.get(item_member(name));
-                        let leading = Found::of(leading_keys::of_items(app, &table, item));
+                        let arn = table_arn(&table);
+                        let leading: Reading<'r> =
+                            Box::new(move || Found::of(leading_keys::of_items(app, &table, item)));
                         let call = match kind.as_str() {
                             "Get" => Call::TransactGet,
                             "Put" => Call::TransactPut,
                             "Update" => Call::TransactUpdate,
                             _ => Call::TransactDeleteOrCheck,
                         };
-                        let names = Found::of(attributes::of_part(app, call, detail));
-                        out.push(target(name, table_arn(&table), leading, names));
+                        let names: Reading<'r> =
+                            Box::new(move || Found::of(attributes::of_part(app, call, detail)));
+                        out.push(target(name, arn, leading, names));
                     }
                 }
             }
@@ -416,12 +445,8 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
         Op::GetRecords => {
             let iterator = text(request, "ShardIterator");
             if let Some(it) = iterator.and_then(|i| ShardIterator::decode(&i)) {
-                out.push(target(
-                    op.name(),
-                    it.stream_arn,
-                    Found::Absent,
-                    Found::Absent,
-                ));
+                let absent = || known(Found::Absent);
+                out.push(target(op.name(), it.stream_arn, absent(), absent()));
             }
         }
         Op::ExecuteStatement => out.extend(statement_target(app, op, request, request, true)),
@@ -462,16 +487,19 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                 }),
                 (None, None) => None,
             };
-            let leading = match op {
+            let leading: Reading<'r> = match op {
                 Op::GetItem | Op::UpdateItem | Op::DeleteItem | Op::PutItem => {
                     let item = request.get(item_member(op.name()));
-                    let found = table
-                        .as_deref()
-                        .and_then(|t| leading_keys::of_items(app, t, item));
-                    Found::of(found)
+                    let table = table.clone();
+                    Box::new(move || {
+                        let found = table
+                            .as_deref()
+                            .and_then(|t| leading_keys::of_items(app, t, item));
+                        Found::of(found)
+                    })
                 }
-                Op::Query => Found::of(leading_keys::of_query(app, request)),
-                _ => Found::Absent,
+                Op::Query => Box::new(move || Found::of(leading_keys::of_query(app, request))),
+                _ => known(Found::Absent),
             };
             let call = match op {
                 Op::GetItem => Some(Call::GetItem),
@@ -482,9 +510,10 @@ fn targets(app: &App, op: Op, request: &Value) -> Vec<Target> {
                 Op::Scan => Some(Call::Scan),
                 _ => None,
             };
-            let names = call.map_or(Found::Absent, |call| {
-                Found::of(attributes::of_part(app, call, request))
-            });
+            let names: Reading<'r> = match call {
+                Some(call) => Box::new(move || Found::of(attributes::of_part(app, call, request))),
+                None => known(Found::Absent),
+            };
             out.extend(resource.map(|r| target(op.name(), r, leading, names)));
         }
     }
@@ -556,13 +585,13 @@ fn list<'a>(request: &'a Value, member: &str) -> &'a [Value] {
 /// answers that). With `plan`, its keys and whether it reads the whole table come from
 /// planning it as its handler does; a statement not planned, or that does not plan,
 /// names keys not known here and counts as a full scan (both fail closed).
-fn statement_target(
-    app: &App,
+fn statement_target<'r>(
+    app: &'r App,
     op: Op,
     request: &Value,
-    entry: &Value,
+    entry: &'r Value,
     plan: bool,
-) -> Option<Target> {
+) -> Option<Target<'r>> {
     let text = entry.get("Statement")?.as_str()?;
     let parsed = shared::partiql::parse(text).ok()?.statement;
     let (kind, index) = match &parsed {
@@ -589,13 +618,14 @@ fn statement_target(
         ),
         None => (Found::Unknown, true),
     };
-    let attributes = Found::of(attributes::of_statement(app, &parsed, entry));
+    let attributes: Reading<'r> =
+        Box::new(move || Found::of(attributes::of_statement(app, &parsed, entry)));
     let mut parameters = parameters(op, request);
     parameters.push(("dynamodb:fulltablescan", full_scan.to_string()));
     Some(Target {
         action: format!("dynamodb:{kind}"),
         resource,
-        leading_keys,
+        leading_keys: known(leading_keys),
         attributes,
         parameters,
         statement: None,
