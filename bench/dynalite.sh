@@ -5,8 +5,9 @@
 # throughput as a multiple of dynalite's at the same point.
 #
 # dynalite is installed from the npm registry into bench/out/dynalite on first use.
-# Env: DURATION (4), ROUNDS (3), STORE_DURABLE (true), CONNS ("1 16 64"), ITEMS (10000), ITEM_SIZE (1024), OUT, SKIP_BUILD=1,
-# DYNALITE_VERSION (4.0.0).
+# Env: DURATION (4), ROUNDS (3), STORE_DURABLE (true), STORE_ARGS (more store flags, e.g.
+# --in-memory to keep data in memory as dynalite does), CONNS ("1 16 64"), ITEMS (10000),
+# ITEM_SIZE (1024), OUT, SKIP_BUILD=1, DYNALITE_VERSION (4.0.0).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OUT=${OUT:-$ROOT/bench/out/dynalite-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -28,8 +29,9 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 # STORE_DURABLE=false makes the store acknowledge writes before fsync, as dynalite does.
+# shellcheck disable=SC2086 # STORE_ARGS is a list of flags
 start store "store listening on" "$BIN/store" --listen 127.0.0.1:0 --data-dir "$TMP/store" \
-  --durable "${STORE_DURABLE:-true}"
+  --durable "${STORE_DURABLE:-true}" ${STORE_ARGS:-}
 STORE=$URL
 echo "bench: dynalite $DYNALITE, store $STORE; results in $OUT" >&2
 
@@ -39,7 +41,7 @@ for target in "$DYNALITE" "$STORE"; do
     --requests 1 --concurrency 16
 done
 
-echo "## store (durable: ${STORE_DURABLE:-true}) vs dynalite ($ITEMS items of $ITEM_SIZE B, median of $ROUNDS runs of ${DURATION}s per point, closed loop)"
+echo "## store (durable: ${STORE_DURABLE:-true}${STORE_ARGS:+, $STORE_ARGS}) vs dynalite ($ITEMS items of $ITEM_SIZE B, median of $ROUNDS runs of ${DURATION}s per point, closed loop)"
 echo
 echo "| op | conns | dynalite ops/s | store ops/s | store × dynalite | dynalite p50 ms | store p50 ms | dynalite p99 ms | store p99 ms |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
