@@ -420,6 +420,39 @@ mod tests {
     }
 
     #[test]
+    fn attribute_names_are_their_own_key() {
+        let policy = parse(&format!(
+            r#"{{"Statement":[
+                {{"Effect":"Allow","Principal":"*","Action":"dynamodb:GetItem","Resource":"{TABLE}",
+                  "Condition":{{"ForAllValues:StringEquals":{{"dynamodb:Attributes":["pk","a"]}}}}}},
+                {{"Effect":"Deny","Principal":"*","Action":"dynamodb:GetItem","Resource":"{TABLE}",
+                  "Condition":{{"ForAnyValue:StringEquals":{{"dynamodb:Attributes":"secret"}}}}}}
+            ]}}"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(policy.has_condition_on(ATTRIBUTES) && !policy.has_condition_on(LEADING_KEYS));
+        let leading = vec!["secret".to_string()];
+        let verdict = |names: Values<'_>| {
+            let mut r = request(
+                "arn:aws:iam::111122223333:user/x",
+                "dynamodb:GetItem",
+                TABLE,
+            );
+            // The partition key value `secret` is no attribute name.
+            r.leading_keys = Values::Known(&leading);
+            r.attributes = names;
+            evaluate(&policy, &r)
+        };
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (some, more, secret) = (names(&["pk", "a"]), names(&["pk", "b"]), names(&["secret"]));
+        assert_eq!(verdict(Values::Known(&some)), Verdict::Allow);
+        assert_eq!(verdict(Values::Known(&more)), Verdict::Silent);
+        assert_eq!(verdict(Values::Known(&secret)), Verdict::Deny);
+        // Every attribute (a whole-item read): no Allow, and the Deny.
+        assert_eq!(verdict(Values::Unknown), Verdict::Deny);
+    }
+
+    #[test]
     fn if_exists_holds_without_the_key_and_variables_are_text_before_2012() {
         let policy = parse(&format!(
             r#"{{"Statement":[
