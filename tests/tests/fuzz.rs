@@ -5,7 +5,9 @@
 //! Every answer must be a success or a 4xx with DynamoDB's error JSON, never a 5xx, a dropped
 //! connection or a message that shows our internals; both processes must keep serving; and
 //! afterwards the proxy must serve every seeded item exactly as the store holds it, whatever
-//! mix of accepted and refused writes reached either of them.
+//! mix of accepted and refused writes reached either of them. The table has a resource
+//! policy with conditions on `dynamodb:LeadingKeys` and `dynamodb:Attributes`, so every
+//! request is also read for those.
 //!
 //! Deterministic: `FUZZ_SEED` replays a run (the failure message prints the seed and the
 //! request), `FUZZ_CASES` sets how many requests are sent.
@@ -758,6 +760,22 @@ async fn setup(endpoint: &str) -> Arns {
         let response = raw_call(endpoint, "PutItem", put.to_string().as_bytes()).await;
         assert_eq!(response.status, 200, "seed PutItem: {:?}", response.json());
     }
+    // A policy with conditions on the keys read from every item call (values no request
+    // names), so that each mutated request also goes through what reads them: one it
+    // cannot read is refused (AccessDenied), never a crash.
+    let policy = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "dynamodb:*",
+        "Resource": [&table_arn, format!("{table_arn}/index/*")],
+        "Condition": {"ForAnyValue:StringEquals": {
+            "dynamodb:LeadingKeys": "no-such-key", "dynamodb:Attributes": "no-such-attribute"}}}]});
+    let attach = json!({"ResourceArn": &table_arn, "Policy": policy.to_string()});
+    let response = raw_call(endpoint, "PutResourcePolicy", attach.to_string().as_bytes()).await;
+    assert_eq!(
+        response.status,
+        200,
+        "PutResourcePolicy: {:?}",
+        response.json()
+    );
     let streams_call = |op: &str, body: Value| {
         let target = format!("DynamoDBStreams_20120810.{op}");
         async move {
