@@ -20,7 +20,10 @@ pids=()
 # The nodes first (each finishes its requests and hands its lease back to the store), then
 # the store.
 cleanup() {
-  trap - EXIT INT TERM
+  # A second signal (a Ctrl-C repeated, a supervisor's TERM after the terminal's) must not
+  # end the script half-way and leave the store running.
+  trap '' INT TERM
+  trap - EXIT
   for pid in "${pids[@]:1}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]:1}"; do wait "$pid" 2>/dev/null || true; done
   if [ "${#pids[@]}" -gt 0 ]; then kill "${pids[0]}" 2>/dev/null || true; fi
