@@ -684,7 +684,7 @@ async fn fine_grained_access_by_attribute_names() {
             {"Sid": "PublicAttributesOnly", "Effect": "Allow", "Principal": {"AWS": "111122223333"},
              "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
                         "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                        "dynamodb:PartiQLSelect"],
+                        "dynamodb:PartiQLSelect", "dynamodb:PartiQLUpdate"],
              "Resource": [&arn, format!("{arn}/index/*")],
              "Condition": {
                  "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "team", "name"]},
@@ -804,6 +804,31 @@ async fn fine_grained_access_by_attribute_names() {
         update("SET #n = team", ReturnValue::AllNew).await,
         NOT_ALLOWED,
     );
+
+    // A failed condition answered with the whole item reads every attribute.
+    let on_failure = bob
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("bob"))
+        .key("sk", n(1))
+        .update_expression("SET team = :t")
+        .condition_expression("attribute_not_exists(pk)")
+        .expression_attribute_values(":t", s("blue"))
+        .return_values_on_condition_check_failure(
+            aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+        )
+        .send()
+        .await;
+    denied(on_failure, NOT_ALLOWED);
+    // A statement's RETURNING is its ReturnValues.
+    let returning = |what: &str| {
+        let statement = format!(
+            "UPDATE \"{table}\" SET team = 'red' WHERE pk = 'bob' AND sk = 1 RETURNING {what} *"
+        );
+        bob.execute_statement().statement(statement).send()
+    };
+    ok(returning("MODIFIED NEW").await);
+    denied(returning("ALL OLD").await, NOT_ALLOWED);
 
     let select = |projection: &str| {
         let statement = format!("SELECT {projection} FROM \"{table}\" WHERE pk = 'bob'");

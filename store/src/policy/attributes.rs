@@ -20,9 +20,12 @@
 //! that does not parse), yield `None`, and conditions on the key fail closed as
 //! `dynamodb:LeadingKeys`' do: they hold in a `Deny`, not in an `Allow`.
 //!
-//! As in IAM, what a write returns (`ReturnValues`, `ReturnValuesOnConditionCheckFailure`,
-//! `RETURNING`) is not counted, nor what it removes by replacing or deleting a whole item:
-//! policies restrict those with `dynamodb:ReturnValues` and the actions themselves.
+//! As in IAM, what a write returns (`ReturnValues`, a statement's `RETURNING`, which sets
+//! `dynamodb:ReturnValues` too) is not counted, nor what it removes by replacing or
+//! deleting a whole item: policies restrict those with `dynamodb:ReturnValues` and the
+//! actions themselves. A write asking for the whole item when its condition fails
+//! (`ReturnValuesOnConditionCheckFailure` ALL_OLD), which no condition key restricts,
+//! reads every attribute.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -62,6 +65,7 @@ pub enum Call {
 
 const NAMES: &str = "ExpressionAttributeNames";
 const VALUES: &str = "ExpressionAttributeValues";
+const ON_FAILURE: &str = "ReturnValuesOnConditionCheckFailure";
 
 impl Call {
     /// The members of its input that name attributes (substitutions included).
@@ -72,7 +76,7 @@ impl Call {
             Call::GetItem => &["Key", PROJECTION, "AttributesToGet", NAMES],
             Call::BatchGetTable => &["Keys", PROJECTION, "AttributesToGet", NAMES],
             Call::TransactGet => &["Key", PROJECTION, NAMES],
-            Call::PutItem => &["Item", CONDITION, "Expected", NAMES, VALUES],
+            Call::PutItem => &["Item", CONDITION, "Expected", NAMES, VALUES, ON_FAILURE],
             Call::UpdateItem => &[
                 "Key",
                 "UpdateExpression",
@@ -81,11 +85,19 @@ impl Call {
                 "Expected",
                 NAMES,
                 VALUES,
+                ON_FAILURE,
             ],
-            Call::DeleteItem => &["Key", CONDITION, "Expected", NAMES, VALUES],
-            Call::TransactPut => &["Item", CONDITION, NAMES, VALUES],
-            Call::TransactUpdate => &["Key", "UpdateExpression", CONDITION, NAMES, VALUES],
-            Call::TransactDeleteOrCheck => &["Key", CONDITION, NAMES, VALUES],
+            Call::DeleteItem => &["Key", CONDITION, "Expected", NAMES, VALUES, ON_FAILURE],
+            Call::TransactPut => &["Item", CONDITION, NAMES, VALUES, ON_FAILURE],
+            Call::TransactUpdate => &[
+                "Key",
+                "UpdateExpression",
+                CONDITION,
+                NAMES,
+                VALUES,
+                ON_FAILURE,
+            ],
+            Call::TransactDeleteOrCheck => &["Key", CONDITION, NAMES, VALUES, ON_FAILURE],
             Call::PutRequest => &["Item"],
             Call::DeleteRequest => &["Key"],
             Call::Query => &[
@@ -119,6 +131,7 @@ pub fn of_part(app: &App, call: Call, part: &Value) -> Option<Vec<String>> {
         Call::GetItem | Call::BatchGetTable | Call::TransactGet if !projects(call, part) => {
             return None
         }
+        _ if returns_old_item_on_failure(call, part) => return None,
         Call::Query | Call::Scan => names.extend(selected(app, call, part)?),
         _ => {}
     }
@@ -133,7 +146,8 @@ pub fn of_writes(writes: &Value) -> Option<Vec<String>> {
             let call = match kind.as_str() {
                 "PutRequest" => Call::PutRequest,
                 "DeleteRequest" => Call::DeleteRequest,
-                _ => return None,
+                // The handler ignores other members.
+                _ => continue,
             };
             names.extend(named(call, request)?);
         }
@@ -147,6 +161,12 @@ fn get<'v>(call: Call, part: &'v Value, name: &str) -> Option<&'v Value> {
         return None;
     }
     part.get(name).filter(|v| !v.is_null())
+}
+
+/// Whether a write answers a failed condition with the whole item
+/// (`ReturnValuesOnConditionCheckFailure` ALL_OLD), which no condition key restricts.
+fn returns_old_item_on_failure(call: Call, part: &Value) -> bool {
+    get(call, part, ON_FAILURE).and_then(Value::as_str) == Some("ALL_OLD")
 }
 
 /// Whether a read names the attributes it returns.
@@ -273,8 +293,11 @@ fn typed<T: DeserializeOwned>(value: Option<&Value>) -> Option<Option<T>> {
 }
 
 /// The attribute names PartiQL `statement` reads or writes; `entry` holds its
-/// `Parameters` (an INSERT's item may be one).
+/// `Parameters` (an INSERT's item may be one) and `ReturnValuesOnConditionCheckFailure`.
 pub fn of_statement(app: &App, statement: &Statement, entry: &Value) -> Option<Vec<String>> {
+    if entry.get(ON_FAILURE).and_then(Value::as_str) == Some("ALL_OLD") {
+        return None;
+    }
     let mut names = BTreeSet::new();
     match statement {
         Statement::Select(select) => {
@@ -424,7 +447,10 @@ mod tests {
             {"DeleteRequest": {"Key": {"pk": {"S": "b"}}}},
         ]);
         assert_eq!(of_writes(&writes), list(&["pk", "v"]));
-        assert_eq!(of_writes(&json!([{"Other": {}}])), None);
+        // Members the handler ignores are not its business.
+        let extra = json!([{"DeleteRequest": {"Key": {"pk": {"S": "b"}}}, "Other": {}}]);
+        assert_eq!(of_writes(&extra), list(&["pk"]));
+        assert_eq!(of_writes(&json!([{"PutRequest": {"Item": []}}])), None);
     }
 
     #[test]
@@ -527,6 +553,22 @@ mod tests {
                 json!({"TableName": "tbl", "IndexName": "nope", "Select": "COUNT"}),
                 None,
             ),
+            // A failed condition answered with the whole item reads every attribute.
+            (
+                Call::UpdateItem,
+                json!({"Key": key, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+                None,
+            ),
+            (
+                Call::UpdateItem,
+                json!({"Key": key, "ReturnValuesOnConditionCheckFailure": "NONE"}),
+                list(&["pk", "sk"]),
+            ),
+            (
+                Call::TransactDeleteOrCheck,
+                json!({"Key": key, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+                None,
+            ),
         ];
         for (call, part, expected) in cases {
             assert_eq!(of_part(&app, call, &part), expected, "{call:?} {part}");
@@ -570,6 +612,11 @@ mod tests {
                 r#"DELETE FROM "tbl" WHERE pk = 'x' AND v < 3"#,
                 none.clone(),
                 list(&["pk", "v"]),
+            ),
+            (
+                r#"DELETE FROM "tbl" WHERE pk = 'x'"#,
+                json!({"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+                None,
             ),
             (
                 r#"EXISTS(SELECT * FROM "tbl" WHERE pk = 'x' AND v = 1)"#,

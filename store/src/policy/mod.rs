@@ -197,7 +197,7 @@ impl Refusals {
 /// Refuses the call `op` with `body` if the policies of what it touches say so (module
 /// docs), or only those of its statements they refuse ([`Refusals`]); `source_ip` is the
 /// caller's address (a node's, for a call it relays), `relayed` tells whether a dax-proxy
-/// node relays it. A body that is not JSON is let through: its handler answers it.
+/// node relays it. A body that cannot be read as JSON is refused (SerializationException).
 ///
 /// Until a policy is attached or a key names a principal, every caller is of this account
 /// and nothing can refuse it: the call costs two relaxed loads, nothing more.
@@ -460,11 +460,11 @@ fn targets<'r>(app: &'r App, op: Op, request: &'r Value) -> Vec<Target<'r>> {
             let entries = list(request, member);
             // More than the handler takes are refused whole by it: not worth planning.
             let plan = entries.len() <= most;
+            // A batch's statements are answered one by one, refusals too; a transaction's
+            // are all or nothing.
+            let alone = op == Op::BatchExecuteStatement;
             for (position, entry) in entries.iter().enumerate() {
                 let target = statement_target(app, op, request, entry, plan);
-                // A batch's statements are answered one by one, refusals too; a
-                // transaction's are all or nothing.
-                let alone = op == Op::BatchExecuteStatement;
                 out.extend(target.map(|t| Target {
                     statement: alone.then_some(position),
                     ..t
@@ -594,6 +594,12 @@ fn statement_target<'r>(
 ) -> Option<Target<'r>> {
     let text = entry.get("Statement")?.as_str()?;
     let parsed = shared::partiql::parse(text).ok()?.statement;
+    // A statement's RETURNING is its ReturnValues.
+    let returning = match &parsed {
+        Statement::Update(update) => update.returning,
+        Statement::Delete(delete) => delete.returning,
+        _ => None,
+    };
     let (kind, index) = match &parsed {
         Statement::Select(select) => ("PartiQLSelect", select.index.as_deref()),
         Statement::Exists(_) => ("PartiQLSelect", None),
@@ -622,6 +628,12 @@ fn statement_target<'r>(
         Box::new(move || Found::of(attributes::of_statement(app, &parsed, entry)));
     let mut parameters = parameters(op, request);
     parameters.push(("dynamodb:fulltablescan", full_scan.to_string()));
+    if let Some(returning) = returning {
+        parameters.push((
+            "dynamodb:returnvalues",
+            returning.return_values().to_string(),
+        ));
+    }
     Some(Target {
         action: format!("dynamodb:{kind}"),
         resource,
