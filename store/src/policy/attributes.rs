@@ -387,6 +387,110 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The member names a wire input type deserializes, as serde's derive lists them.
+    fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
+        use serde::de::value::Error;
+        /// A deserializer that only records the fields a struct asks for.
+        struct Fields<'f>(&'f mut &'static [&'static str]);
+        impl<'de> serde::Deserializer<'de> for Fields<'_> {
+            type Error = Error;
+            fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+                Err(serde::de::Error::custom("fields only"))
+            }
+            fn deserialize_struct<V: serde::de::Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Error> {
+                *self.0 = fields;
+                Err(serde::de::Error::custom("fields only"))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+                enum identifier ignored_any
+            }
+        }
+        let mut fields: &'static [&'static str] = &[];
+        let _ = T::deserialize(Fields(&mut fields));
+        fields
+    }
+
+    /// Every member of each input that can name an attribute is in its `Call`'s list (a
+    /// member added to a wire struct and missed here would be a way past the check).
+    #[test]
+    fn the_member_lists_follow_the_wire_inputs() {
+        use shared::wire::ops::{batch_get_item, batch_write_item, delete_item, get_item};
+        use shared::wire::ops::{put_item, query, scan, transact_get_items as tg};
+        use shared::wire::ops::{transact_write_items as tw, update_item};
+        // Members that name no attribute of an item.
+        const NAMING_NONE: [&str; 14] = [
+            "TableName",
+            "IndexName",
+            "ConsistentRead",
+            "ReturnConsumedCapacity",
+            "ReturnItemCollectionMetrics",
+            "ReturnValues",
+            "ConditionalOperator",
+            "Select",
+            "Limit",
+            "ScanIndexForward",
+            "Segment",
+            "TotalSegments",
+            // The key of an item the read resumes after: the table's and index's key
+            // attributes, which Query and Scan name already.
+            "ExclusiveStartKey",
+            "ClientRequestToken",
+        ];
+        let inputs = [
+            (Call::GetItem, fields_of::<get_item::GetItemInput>()),
+            (
+                Call::BatchGetTable,
+                fields_of::<batch_get_item::KeysAndAttributes>(),
+            ),
+            (Call::TransactGet, fields_of::<tg::Get>()),
+            (Call::PutItem, fields_of::<put_item::PutItemInput>()),
+            (
+                Call::UpdateItem,
+                fields_of::<update_item::UpdateItemInput>(),
+            ),
+            (
+                Call::DeleteItem,
+                fields_of::<delete_item::DeleteItemInput>(),
+            ),
+            (Call::TransactPut, fields_of::<tw::Put>()),
+            (Call::TransactUpdate, fields_of::<tw::Update>()),
+            (Call::TransactDeleteOrCheck, fields_of::<tw::Delete>()),
+            (
+                Call::TransactDeleteOrCheck,
+                fields_of::<tw::ConditionCheck>(),
+            ),
+            (
+                Call::PutRequest,
+                fields_of::<batch_write_item::PutRequest>(),
+            ),
+            (
+                Call::DeleteRequest,
+                fields_of::<batch_write_item::DeleteRequest>(),
+            ),
+            (Call::Query, fields_of::<query::QueryInput>()),
+            (Call::Scan, fields_of::<scan::ScanInput>()),
+        ];
+        for (call, fields) in inputs {
+            assert!(!fields.is_empty(), "{call:?}: no fields read");
+            let mut naming: Vec<&str> = fields
+                .iter()
+                .copied()
+                .filter(|f| !NAMING_NONE.contains(f))
+                .collect();
+            let mut listed = call.members().to_vec();
+            naming.sort_unstable();
+            listed.sort_unstable();
+            assert_eq!(naming, listed, "{call:?}");
+        }
+    }
+
     fn list(names: &[&str]) -> Option<Vec<String>> {
         Some(names.iter().map(|n| n.to_string()).collect())
     }
