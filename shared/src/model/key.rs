@@ -148,9 +148,14 @@ pub fn check_key_size(value: &AttributeValue, is_hash: bool) -> Result<(), ApiEr
 }
 
 impl KeySchema {
+    /// The schema's attributes, partition key first.
+    pub fn attributes(&self) -> impl Iterator<Item = &KeyAttr> {
+        std::iter::once(&self.hash).chain(&self.range)
+    }
+
     /// The schema's attributes, partition key first, each with whether it is the hash key.
     fn attrs(&self) -> impl Iterator<Item = (&KeyAttr, bool)> {
-        std::iter::once((&self.hash, true)).chain(self.range.iter().map(|r| (r, false)))
+        self.attributes().zip([true, false])
     }
 
     /// Number of key attributes (1 or 2).

@@ -437,7 +437,7 @@ fn check_definitions_used<'a>(
 ) -> Result<(), ApiError> {
     let mut used: Vec<&str> = Vec::new();
     for schema in std::iter::once(table).chain(indexes) {
-        for attr in std::iter::once(&schema.hash).chain(schema.range.iter()) {
+        for attr in schema.attributes() {
             if !used.contains(&attr.name.as_str()) {
                 used.push(&attr.name);
             }

@@ -173,8 +173,8 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
         .inspect_err(|_| crate::contributors::throttled(&table, gsi, &plan.hash, None))?;
     if let Some(filter) = &exprs.filter {
         let used = filter.top_level_attributes();
-        for key in key_names(schema) {
-            if used.contains(&key) {
+        for key in schema.attributes().map(|a| &a.name) {
+            if used.contains(key) {
                 let param = if exprs.legacy_filter {
                     "QueryFilter"
                 } else {
@@ -190,10 +190,7 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
     let capacity_mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let forward = input.scan_index_forward.unwrap_or(true);
     let range = sort_range(plan.range.as_ref());
-    let names = match &index {
-        None => key_names(schema),
-        Some(i) => read_page::index_key_names(table_schema, &i.layout.schema),
-    };
+    let names = read_page::page_key_names(table_schema, index.as_ref().map(|i| &i.layout.schema));
     let page_plan = PagePlan {
         limit: read_page::limit_of(input.limit),
         key_names: &names,
@@ -301,14 +298,6 @@ fn check_constraints(input: &QueryInput) -> Result<(), ApiError> {
     c.at_least("limit", input.limit, 1);
     read_page::check_legacy_conditions(&mut c, "keyConditions", input.key_conditions.as_ref());
     c.finish()
-}
-
-fn key_names(schema: &KeySchema) -> Vec<String> {
-    let mut names = vec![schema.hash.name.clone()];
-    if let Some(range) = &schema.range {
-        names.push(range.name.clone());
-    }
-    names
 }
 
 /// An empty S or B value, which no partition key can hold.

@@ -498,15 +498,20 @@ impl IndexTarget {
 /// LastEvaluatedKey attributes of an index read: the index keys, then the table's.
 pub fn index_key_names(table_schema: &KeySchema, index_schema: &KeySchema) -> Vec<String> {
     let mut names = Vec::new();
-    for schema in [index_schema, table_schema] {
-        for name in std::iter::once(&schema.hash.name).chain(schema.range.as_ref().map(|r| &r.name))
-        {
-            if !names.contains(name) {
-                names.push(name.clone());
-            }
+    for attr in index_schema.attributes().chain(table_schema.attributes()) {
+        if !names.contains(&attr.name) {
+            names.push(attr.name.clone());
         }
     }
     names
+}
+
+/// LastEvaluatedKey attributes of a read of the table, or of its index `index_schema`.
+pub fn page_key_names(table_schema: &KeySchema, index_schema: Option<&KeySchema>) -> Vec<String> {
+    match index_schema {
+        None => table_schema.attributes().map(|a| a.name.clone()).collect(),
+        Some(index_schema) => index_key_names(table_schema, index_schema),
+    }
 }
 
 /// An ExclusiveStartKey on an index: exactly the index's and the table's key attributes

@@ -127,16 +127,7 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
     }
 
     let capacity_mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
-    let key_names = match &index {
-        None => {
-            let mut names = vec![schema.hash.name.clone()];
-            if let Some(range) = &schema.range {
-                names.push(range.name.clone());
-            }
-            names
-        }
-        Some(i) => read_page::index_key_names(schema, &i.layout.schema),
-    };
+    let key_names = read_page::page_key_names(schema, index.as_ref().map(|i| &i.layout.schema));
     let plan = PagePlan {
         limit: read_page::limit_of(input.limit),
         key_names: &key_names,

@@ -35,8 +35,9 @@ use shared::expr::{self, ExprKind, Substitutions};
 use shared::model::AttributeValue;
 use shared::partiql::ast::{self, Literal, Operand, Statement};
 
+use crate::api::read_page::page_key_names;
 use crate::app::App;
-use crate::catalog::{ProjectionType, TableMeta};
+use crate::catalog::{IndexMeta, ProjectionType, TableMeta};
 
 /// A part of a call, by the input its handler reads it as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,9 +185,9 @@ fn selected(app: &App, call: Call, part: &Value) -> Option<BTreeSet<String>> {
     let meta = app.catalog.get(app.catalog.resolve_name(table))?;
     let index = match part.get("IndexName").filter(|v| !v.is_null()) {
         None => None,
-        Some(name) => Some(name.as_str()?),
+        Some(name) => Some(meta.index(name.as_str()?)?),
     };
-    let mut names = key_names(&meta, index)?;
+    let mut names = key_names(&meta, index);
     let select = match part.get("Select").filter(|v| !v.is_null()) {
         None if projects(call, part) => "SPECIFIC_ATTRIBUTES",
         None if index.is_some() => "ALL_PROJECTED_ATTRIBUTES",
@@ -197,9 +198,6 @@ fn selected(app: &App, call: Call, part: &Value) -> Option<BTreeSet<String>> {
         "COUNT" | "SPECIFIC_ATTRIBUTES" => Some(names),
         "ALL_PROJECTED_ATTRIBUTES" => {
             let index = index?;
-            let index = meta
-                .local_index(index)
-                .or_else(|| meta.global_index(index))?;
             if index.projection.kind == ProjectionType::All {
                 return None;
             }
@@ -210,24 +208,13 @@ fn selected(app: &App, call: Call, part: &Value) -> Option<BTreeSet<String>> {
     }
 }
 
-/// The key attribute names of `table` and of its index `index`; `None` when there is no
-/// such index.
-fn key_names(table: &TableMeta, index: Option<&str>) -> Option<BTreeSet<String>> {
-    let index = match index {
-        None => None,
-        Some(name) => Some(
-            table
-                .local_index(name)
-                .or_else(|| table.global_index(name))?,
-        ),
-    };
-    let schemas = std::iter::once(&table.layout.schema).chain(index.map(|i| &i.schema));
-    Some(
-        schemas
-            .flat_map(|schema| std::iter::once(&schema.hash).chain(&schema.range))
-            .map(|key| key.name.clone())
-            .collect(),
-    )
+/// The key attribute names a page of a read of `table` (or of its index `index`) carries
+/// in its LastEvaluatedKey, as the read handlers list them.
+fn key_names(table: &TableMeta, index: Option<&IndexMeta>) -> BTreeSet<String> {
+    let index_schema = index.map(|i| &i.schema);
+    page_key_names(&table.layout.schema, index_schema)
+        .into_iter()
+        .collect()
 }
 
 /// The names `part`'s members name (module docs).
@@ -303,7 +290,11 @@ pub fn of_statement(app: &App, statement: &Statement, entry: &Value) -> Option<V
         Statement::Select(select) => {
             let projection = select.projection.as_ref()?;
             let table = app.catalog.get(app.catalog.resolve_name(&select.table))?;
-            names.extend(key_names(&table, select.index.as_deref())?);
+            let index = match select.index.as_deref() {
+                None => None,
+                Some(name) => Some(table.index(name)?),
+            };
+            names.extend(key_names(&table, index));
             names.extend(projection.iter().map(root));
             names.extend(select.order_by.iter().map(|(path, _)| root(path)));
             if let Some(condition) = &select.condition {

@@ -250,8 +250,7 @@ fn key_of<'a>(
 ) -> Result<(Item, Option<Vec<&'a Condition>>), ApiError> {
     let mut rest = condition.conjuncts();
     let mut key = Item::new();
-    let attrs = std::iter::once(&schema.hash).chain(schema.range.as_ref());
-    for attr in attrs {
+    for attr in schema.attributes() {
         let Some(at) = rest
             .iter()
             .position(|c| equality_on(c, &attr.name).is_some())
