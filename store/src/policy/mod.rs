@@ -595,17 +595,12 @@ fn statement_target<'r>(
     let text = entry.get("Statement")?.as_str()?;
     let parsed = shared::partiql::parse(text).ok()?.statement;
     // A statement's RETURNING is its ReturnValues.
-    let returning = match &parsed {
-        Statement::Update(update) => update.returning,
-        Statement::Delete(delete) => delete.returning,
-        _ => None,
-    };
-    let (kind, index) = match &parsed {
-        Statement::Select(select) => ("PartiQLSelect", select.index.as_deref()),
-        Statement::Exists(_) => ("PartiQLSelect", None),
-        Statement::Insert(_) => ("PartiQLInsert", None),
-        Statement::Update(_) => ("PartiQLUpdate", None),
-        Statement::Delete(_) => ("PartiQLDelete", None),
+    let (kind, index, returning) = match &parsed {
+        Statement::Select(select) => ("PartiQLSelect", select.index.as_deref(), None),
+        Statement::Exists(_) => ("PartiQLSelect", None, None),
+        Statement::Insert(_) => ("PartiQLInsert", None, None),
+        Statement::Update(update) => ("PartiQLUpdate", None, update.returning),
+        Statement::Delete(delete) => ("PartiQLDelete", None, delete.returning),
     };
     let table = app
         .config
