@@ -184,7 +184,7 @@ impl Caller {
 /// error it is answered with: as in DynamoDB, a refused statement gets an `AccessDenied`
 /// entry and the others run.
 #[derive(Debug, Default)]
-pub struct Refusals(pub Vec<(usize, ApiError)>);
+pub struct Refusals(Vec<(usize, ApiError)>);
 
 impl Refusals {
     /// The refusal of the statement at `position`, taken out.
