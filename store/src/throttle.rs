@@ -42,6 +42,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
 use shared::model::PrimaryKey;
 use shared::wire::error::{ApiError, CancellationReason, ErrorCode, ThrottlingReason};
 
@@ -153,12 +154,14 @@ type BucketKey = (u64, Option<String>, Kind);
 
 #[derive(Default)]
 struct Registry {
-    buckets: Mutex<HashMap<BucketKey, Bucket>>,
+    // Fx hashing: the keys are table ids and index names the catalog holds, not request
+    // input, and every read and write looks a bucket up two or three times.
+    buckets: Mutex<FxHashMap<BucketKey, Bucket>>,
     /// The account's per-table quota in units a second (0 until [`set_table_quota`]).
     table_quota: std::sync::atomic::AtomicI64,
     /// What each table consumed, by (table, kind): fractions of a unit not yet counted on
     /// the Prometheus counters, and its busiest second.
-    metered: Mutex<HashMap<(u64, Kind), Usage>>,
+    metered: Mutex<FxHashMap<(u64, Kind), Usage>>,
 }
 
 /// A table's consumption of one kind.
@@ -170,6 +173,9 @@ struct Usage {
     own: Seconds,
     /// Each GSI's units by second, by index name.
     indexes: Vec<(String, Seconds)>,
+    /// The table's Prometheus counter of this kind, looked up once: a lookup by a `table`
+    /// label builds a `String` and hashes the key on every call.
+    counter: Option<metrics::Counter>,
 }
 
 impl Usage {
@@ -472,24 +478,24 @@ fn meter<S: AsRef<str>>(
         return;
     }
     let second = second_of(now);
-    let whole = {
-        let mut metered = registry().metered.lock();
-        let usage = metered.entry((table.table_id(), kind)).or_default();
-        usage.own.count(own, second);
-        for (name, units) in gsi_units {
-            usage.index(name.as_ref()).count(*units, second);
-        }
-        usage.pending += units;
-        let whole = usage.pending.floor();
-        usage.pending -= whole;
-        whole
-    };
+    let mut metered = registry().metered.lock();
+    let usage = metered.entry((table.table_id(), kind)).or_default();
+    usage.own.count(own, second);
+    for (name, units) in gsi_units {
+        usage.index(name.as_ref()).count(*units, second);
+    }
+    usage.pending += units;
+    let whole = usage.pending.floor();
+    usage.pending -= whole;
     if whole >= 1.0 {
         let name = match kind {
             Kind::Read => READ_UNITS_TOTAL,
             Kind::Write => WRITE_UNITS_TOTAL,
         };
-        metrics::counter!(name, "table" => table.name().to_string()).increment(whole as u64);
+        usage
+            .counter
+            .get_or_insert_with(|| metrics::counter!(name, "table" => table.name().to_string()))
+            .increment(whole as u64);
     }
 }
 

@@ -23,7 +23,7 @@ mod reserved;
 mod resolve;
 mod update;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::model::{AttributeValue, Item, KeySchema};
 use crate::wire::error::ApiError;
@@ -68,8 +68,11 @@ impl ExprKind {
 pub struct Substitutions<'a> {
     names: Option<&'a HashMap<String, String>>,
     values: Option<&'a HashMap<String, AttributeValue>>,
-    used_names: std::cell::RefCell<std::collections::HashSet<String>>,
-    used_values: std::cell::RefCell<std::collections::HashSet<String>>,
+    // The map keys each reference resolved to, repeats included: recording a use is a
+    // push (no hashing, no copy), and `check_all_used` sorts once. Expressions are at most
+    // 4 KB each, so the lists stay short.
+    used_names: std::cell::RefCell<Vec<&'a str>>,
+    used_values: std::cell::RefCell<Vec<&'a str>>,
 }
 
 impl<'a> Substitutions<'a> {
@@ -87,16 +90,16 @@ impl<'a> Substitutions<'a> {
 
     /// The name behind `#ref`, marking it used.
     pub(crate) fn name(&self, r: &str) -> Option<String> {
-        let name = self.names?.get(r)?.clone();
-        self.used_names.borrow_mut().insert(r.to_string());
-        Some(name)
+        let (key, name) = self.names?.get_key_value(r)?;
+        self.used_names.borrow_mut().push(key);
+        Some(name.clone())
     }
 
     /// The value behind `:ref`, marking it used.
     pub(crate) fn value(&self, r: &str) -> Option<AttributeValue> {
-        let value = self.values?.get(r)?.clone();
-        self.used_values.borrow_mut().insert(r.to_string());
-        Some(value)
+        let (key, value) = self.values?.get_key_value(r)?;
+        self.used_values.borrow_mut().push(key);
+        Some(value.clone())
     }
 
     /// After every expression of the request is parsed: DynamoDB's
@@ -105,20 +108,23 @@ impl<'a> Substitutions<'a> {
     pub fn check_all_used(&self) -> Result<(), ApiError> {
         fn unused<V>(
             map: Option<&HashMap<String, V>>,
-            used: &HashSet<String>,
+            used: &mut Vec<&str>,
             what: &str,
         ) -> Result<(), ApiError> {
             let Some(map) = map else {
                 return Ok(());
             };
-            let mut keys: Vec<&str> = map
-                .keys()
-                .filter(|k| !used.contains(*k))
-                .map(String::as_str)
-                .collect();
-            if keys.is_empty() {
+            used.sort_unstable();
+            used.dedup();
+            if used.len() == map.len() {
+                // Every use is one of the map's keys: all of them were used.
                 return Ok(());
             }
+            let mut keys: Vec<&str> = map
+                .keys()
+                .map(String::as_str)
+                .filter(|k| used.binary_search(k).is_err())
+                .collect();
             keys.sort_unstable();
             Err(ApiError::validation(format!(
                 "Value provided in {what} unused in expressions: keys: {{{}}}",
@@ -127,12 +133,12 @@ impl<'a> Substitutions<'a> {
         }
         unused(
             self.names,
-            &self.used_names.borrow(),
+            &mut self.used_names.borrow_mut(),
             "ExpressionAttributeNames",
         )?;
         unused(
             self.values,
-            &self.used_values.borrow(),
+            &mut self.used_values.borrow_mut(),
             "ExpressionAttributeValues",
         )
     }

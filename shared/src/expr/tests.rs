@@ -451,6 +451,17 @@ fn unused_substitutions() {
     );
     let subs = Substitutions::new(None, None);
     assert_eq!(subs.check_all_used(), Ok(()));
+    // References repeated, across expressions too, count once each.
+    let nm = names(&[("#a", "y"), ("#b", "x")]);
+    let subs = Substitutions::new(Some(&nm), Some(&vals));
+    assert!(parse_condition(ExprKind::Condition, "#a = :v OR #a = :v OR #a < :v", &subs).is_ok());
+    assert!(parse_condition(ExprKind::Filter, "#a = :w", &subs).is_ok());
+    assert_eq!(
+        msg(subs.check_all_used()),
+        "Value provided in ExpressionAttributeNames unused in expressions: keys: {#b}"
+    );
+    assert!(parse_condition(ExprKind::Filter, "#b = :v", &subs).is_ok());
+    assert_eq!(subs.check_all_used(), Ok(()));
 }
 
 #[test]
