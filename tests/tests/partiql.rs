@@ -398,6 +398,199 @@ async fn partition_lists_query_each_partition_and_page_across_them() {
 }
 
 #[tokio::test]
+async fn key_conditions_a_key_condition_cannot_hold_filter_the_partition() {
+    let (_store, db) = store_with_table(true).await;
+    seed_two_partitions(&db).await;
+    // A partition a Scan would read: 40 items of ~10 KB (~100 units consistently).
+    let bulk = "b".repeat(10_000);
+    for sk in 0..40 {
+        db.put(&[("pk", s("big")), ("sk", n(sk)), ("a", s(&bulk))])
+            .await;
+    }
+    let total = aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total;
+    for (statement, want) in [
+        (
+            "SELECT * FROM $T WHERE pk = 'p' AND sk <> 3",
+            vec![1, 2, 4, 5],
+        ),
+        (
+            "SELECT * FROM $T WHERE pk = 'p' AND sk IN [2, 4, 9]",
+            vec![2, 4],
+        ),
+        (
+            "SELECT * FROM $T WHERE pk = 'p' AND (sk = 1 OR sk = 5)",
+            vec![1, 5],
+        ),
+        ("SELECT * FROM $T WHERE pk = 'p' AND 3 < sk", vec![4, 5]),
+        (
+            "SELECT * FROM $T WHERE pk = 'p' AND sk > 1 AND sk < 5",
+            vec![2, 3, 4],
+        ),
+        ("SELECT * FROM $T WHERE 'p' = pk AND sk = 2", vec![2]),
+        (
+            "SELECT * FROM $T WHERE pk = 'p' AND begins_with(pk, 'p') AND sk <= 2",
+            vec![1, 2],
+        ),
+        (
+            "SELECT * FROM $T WHERE pk = 'p' AND sk > 1 AND sk < 5 ORDER BY sk DESC",
+            vec![4, 3, 2],
+        ),
+        (
+            "SELECT * FROM $T WHERE pk = 'p' AND sk <> 3 ORDER BY sk DESC",
+            vec![5, 4, 2, 1],
+        ),
+    ] {
+        let request = db
+            .stmt(statement, &[])
+            .consistent_read(true)
+            .return_consumed_capacity(total.clone());
+        let out = ok(request.send().await);
+        assert_eq!(sks(out.items()), want, "{statement}");
+        assert!(
+            out.items().iter().all(|i| i["pk"] == s("p")),
+            "{statement}: {:?}",
+            out.items()
+        );
+        // The partition's 5 small items, not the table: a Query, not a Scan.
+        let units = out.consumed_capacity().unwrap().capacity_units().unwrap();
+        assert!(units <= 1.0, "{statement} read {units} units: a Scan?");
+    }
+
+    // Limit counts the partition's items read, before the filter, page after page.
+    let statement = "SELECT sk FROM $T WHERE pk = 'p' AND sk <> 1";
+    let (mut seen, mut pages, mut token) = (Vec::new(), 0, None::<String>);
+    loop {
+        let request = db
+            .stmt(statement, &[])
+            .limit(2)
+            .set_next_token(token.clone());
+        let page = ok(request.send().await);
+        pages += 1;
+        seen.extend(sks(page.items()));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() || pages > 10 {
+            break;
+        }
+    }
+    assert_eq!(seen, [2, 3, 4, 5]);
+    assert_eq!(pages, 3, "2 + 2 + 1 items read");
+}
+
+#[tokio::test]
+async fn partition_lists_order_by_the_key_and_share_one_megabyte() {
+    let (_store, db) = store_with_table(true).await;
+    seed_two_partitions(&db).await;
+    let keys = |items: &[Item]| -> Vec<String> {
+        items
+            .iter()
+            .map(|i| format!("{}{}", i["pk"].as_s().unwrap(), sk_of(i)))
+            .collect()
+    };
+    let descending = "SELECT * FROM $T WHERE pk IN ['p', 'q'] ORDER BY pk DESC";
+    let want = ["q2", "q1", "p5", "p4", "p3", "p2", "p1"];
+    assert_eq!(keys(&db.select(descending, &[]).await), want);
+    let ascending = "SELECT * FROM $T WHERE pk IN ['q', 'p'] ORDER BY pk ASC";
+    let want = ["p1", "p2", "p3", "p4", "p5", "q1", "q2"];
+    assert_eq!(keys(&db.select(ascending, &[]).await), want);
+
+    // Three partitions of two 350 KB items: one page reads at most 1 MB of them.
+    let bulk = "x".repeat(350_000);
+    for pk in ["B1", "B2", "B3"] {
+        for sk in 0..2 {
+            db.put(&[("pk", s(pk)), ("sk", n(sk)), ("a", s(&bulk))])
+                .await;
+        }
+    }
+    let statement = "SELECT pk, sk FROM $T WHERE pk IN ['B1', 'B2', 'B3']";
+    let (mut seen, mut sizes, mut token) = (Vec::new(), Vec::new(), None::<String>);
+    for _ in 0..10 {
+        let page = ok(db
+            .stmt(statement, &[])
+            .set_next_token(token.clone())
+            .send()
+            .await);
+        sizes.push(page.items().len());
+        seen.extend(keys(page.items()));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, ["B10", "B11", "B20", "B21", "B30", "B31"]);
+    assert_eq!(sizes[0], 3, "the third 350 KB item crosses 1 MB: {sizes:?}");
+
+    let many: Vec<String> = (0..51).map(|i| format!("'k{i}'")).collect();
+    let statement = format!("SELECT * FROM $T WHERE pk IN [{}]", many.join(", "));
+    db.fails(&statement, &[], "ValidationException").await;
+    let fifty = format!("SELECT * FROM $T WHERE pk IN [{}]", many[..50].join(", "));
+    assert!(db.select(&fifty, &[]).await.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_statement_members_refuse_the_whole_request() {
+    let (store, db) = store_with_table(false).await;
+    let empty = "1 validation error detected: Value at 'parameters' failed to satisfy constraint: Member must have length greater than or equal to 1";
+    let request = db
+        .ddb
+        .execute_statement()
+        .statement(db.sql("SELECT * FROM $T WHERE pk = 'a'"))
+        .set_parameters(Some(vec![]));
+    assert_api_error(request.send().await, "ValidationException", Some(empty));
+
+    let fine = db.batch("SELECT * FROM $T WHERE pk = 'a'", &[]);
+    let no_parameters = BatchStatementRequest::builder()
+        .statement(db.sql("SELECT * FROM $T WHERE pk = 'a'"))
+        .set_parameters(Some(vec![]))
+        .build()
+        .unwrap();
+    let batch = db
+        .ddb
+        .batch_execute_statement()
+        .statements(fine)
+        .statements(no_parameters);
+    let message = "1 validation error detected: Value at 'statements.2.member.parameters' failed to satisfy constraint: Member must have length greater than or equal to 1";
+    assert_api_error(batch.send().await, "ValidationException", Some(message));
+
+    let guard = ParameterizedStatement::builder()
+        .statement(db.sql("INSERT INTO $T VALUE {'pk': 'never'}"))
+        .set_parameters(Some(vec![]))
+        .build()
+        .unwrap();
+    let txn = db.ddb.execute_transaction().transact_statements(guard);
+    let message = "1 validation error detected: Value at 'transactStatements.1.member.parameters' failed to satisfy constraint: Member must have length greater than or equal to 1";
+    assert_api_error(txn.send().await, "ValidationException", Some(message));
+    assert_eq!(db.get("never", None).await, None);
+
+    // A batch entry without its statement, or with an unknown return, refuses the batch.
+    let body = serde_json::json!({"Statements": [
+        {"Statement": db.sql("INSERT INTO $T VALUE {'pk': 'not-run'}")},
+        {"Parameters": [{"S": "a"}]},
+        {"Statement": db.sql("SELECT * FROM $T WHERE pk = 'a'"),
+         "ReturnValuesOnConditionCheckFailure": "BOGUS"},
+    ]});
+    let raw = raw_call(
+        &store.endpoint(),
+        "BatchExecuteStatement",
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(raw.status, 400);
+    let answer = raw.json();
+    assert!(
+        answer["__type"]
+            .as_str()
+            .unwrap()
+            .ends_with("#ValidationException"),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["message"],
+        "2 validation errors detected: Value null at 'statements.2.member.statement' failed to satisfy constraint: Member must not be null; Value 'BOGUS' at 'statements.3.member.returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]"
+    );
+    assert_eq!(db.get("not-run", None).await, None);
+}
+
+#[tokio::test]
 async fn quoted_identifiers_allow_spaces_and_reserved_words() {
     let (_store, db) = store_with_table(false).await;
     db.put(&[
@@ -863,6 +1056,8 @@ async fn statements_report_consumed_capacity_when_asked() {
         ]
     );
     assert_eq!(out.consumed_capacity()[0].capacity_units(), Some(3.0));
+    // Shaped as a single write's answer: no WriteCapacityUnits beside CapacityUnits.
+    assert_eq!(out.consumed_capacity()[0].write_capacity_units(), None);
     let quiet = db
         .ddb
         .batch_execute_statement()

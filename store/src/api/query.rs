@@ -49,9 +49,40 @@ struct KeyPlan {
     range: Option<SortKeyCondition>,
 }
 
+/// What a PartiQL SELECT's Query may do that a Query request may not.
+#[derive(Debug, Clone, Copy)]
+pub struct StatementQuery {
+    /// The filter may name key attributes: a statement's WHERE may hold conditions on the
+    /// keys that no key condition can (`sk <> 3`, `sk IN [...]`, a second range), which
+    /// DynamoDB applies to the partition it reads rather than scanning the table.
+    pub keys_in_filter: bool,
+    /// The bytes the page may read: what is left of the 1 MB when one statement reads
+    /// several partitions into one page.
+    pub page_bytes: usize,
+}
+
+impl Default for StatementQuery {
+    /// A Query request's own rules.
+    fn default() -> Self {
+        StatementQuery {
+            keys_in_filter: false,
+            page_bytes: read_page::PAGE_BYTES,
+        }
+    }
+}
+
 /// Query: validates the request, reads one page of one partition, and reports it.
 /// Storage is read synchronously (at most one page, 1 MB of items).
 pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem>, ApiError> {
+    Ok(run(app, input, StatementQuery::default()).await?.0)
+}
+
+/// A Query under `rules`, with the bytes its page read.
+pub async fn run(
+    app: &App,
+    input: QueryInput,
+    rules: StatementQuery,
+) -> Result<(QueryOutput<ReadItem>, usize), ApiError> {
     check_constraints(&input)?;
     let attributes_to_get = input.attributes_to_get.as_deref();
     let projection_param =
@@ -171,7 +202,7 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
         .map(|i| i.layout.name.as_str());
     crate::throttle::admit_read(&table, gsi)
         .inspect_err(|_| crate::contributors::throttled(&table, gsi, &plan.hash, None))?;
-    if let Some(filter) = &exprs.filter {
+    if let Some(filter) = exprs.filter.as_ref().filter(|_| !rules.keys_in_filter) {
         let used = filter.top_level_attributes();
         for key in schema.attributes().map(|a| &a.name) {
             if used.contains(key) {
@@ -192,7 +223,10 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
     let range = sort_range(plan.range.as_ref());
     let names = read_page::page_key_names(table_schema, index.as_ref().map(|i| &i.layout.schema));
     let page_plan = PagePlan {
-        limit: read_page::limit_of(input.limit),
+        bounds: read_page::PageBounds {
+            bytes: rules.page_bytes,
+            ..read_page::PageBounds::of_limit(input.limit)
+        },
         key_names: &names,
         filter: exprs.filter.as_ref(),
         projection: exprs.projection.as_ref(),
@@ -233,13 +267,15 @@ pub async fn handle(app: &App, input: QueryInput) -> Result<QueryOutput<ReadItem
     let items = page.items.as_deref().unwrap_or_default();
     attribute_query(&table, gsi, schema, &plan.hash, items, units);
 
-    Ok(QueryOutput {
+    let bytes_read = page.bytes_read;
+    let output = QueryOutput {
         consumed_capacity,
         items: page.items,
         count: page.count,
         scanned_count: page.scanned_count,
         last_evaluated_key: page.last_evaluated_key,
-    })
+    };
+    Ok((output, bytes_read))
 }
 
 /// Tells Contributor Insights what a Query consumed: its partition gets the units, and

@@ -223,7 +223,7 @@ pub fn projection_param(
 }
 
 /// Parses `Limit` (already checked to be ≥ 1) into an item count.
-pub fn limit_of(limit: Option<i64>) -> Option<usize> {
+fn limit_of(limit: Option<i64>) -> Option<usize> {
     limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX).max(1))
 }
 
@@ -270,10 +270,27 @@ pub struct Page<T = Item> {
     pub bytes_read: usize,
 }
 
+/// Where a page ends: after `limit` items evaluated, or once `bytes` have been read (the
+/// item that crosses it included).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PageBounds {
+    pub limit: Option<usize>,
+    pub bytes: usize,
+}
+
+impl PageBounds {
+    /// A request's page: its `Limit`, and DynamoDB's 1 MB.
+    pub fn of_limit(limit: Option<i64>) -> Self {
+        PageBounds {
+            limit: limit_of(limit),
+            bytes: PAGE_BYTES,
+        }
+    }
+}
+
 /// How a page is cut and shaped.
 pub struct PagePlan<'a> {
-    /// Items to evaluate at most.
-    pub limit: Option<usize>,
+    pub bounds: PageBounds,
     /// Names of the attributes that make up LastEvaluatedKey (table keys, plus index keys
     /// for an index read).
     pub key_names: &'a [String],
@@ -289,7 +306,7 @@ pub fn read_page(items: ItemIter<'_>, plan: &PagePlan<'_>) -> Result<Page<ReadIt
     if plan.filter.is_none() && plan.projection.is_none() {
         return assemble(
             items,
-            plan.limit,
+            plan.bounds,
             plan.key_names,
             StoredItem::size,
             |stored, names| Ok(key_attributes(&stored.decode()?, names)),
@@ -300,7 +317,7 @@ pub fn read_page(items: ItemIter<'_>, plan: &PagePlan<'_>) -> Result<Page<ReadIt
     }
     assemble(
         items.map(|stored| stored?.decode()),
-        plan.limit,
+        plan.bounds,
         plan.key_names,
         shared::model::size::item_size,
         |item, names| Ok(key_attributes(item, names)),
@@ -328,7 +345,7 @@ fn key_attributes(item: &Item, names: &[String]) -> Item {
 #[allow(clippy::too_many_arguments)]
 pub fn assemble<T, O, I>(
     items: I,
-    limit: Option<usize>,
+    bounds: PageBounds,
     key_names: &[String],
     mut size_of: impl FnMut(&T) -> usize,
     mut key_of: impl FnMut(&T, &[String]) -> Result<Item, StorageError>,
@@ -346,6 +363,7 @@ where
         last_evaluated_key: None,
         bytes_read: 0,
     };
+    let PageBounds { limit, bytes } = bounds;
     if limit == Some(0) {
         return Ok(page);
     }
@@ -354,7 +372,7 @@ where
         let item = item?;
         scanned += 1;
         page.bytes_read = page.bytes_read.saturating_add(size_of(&item));
-        let full = limit.is_some_and(|l| scanned >= l) || page.bytes_read >= PAGE_BYTES;
+        let full = limit.is_some_and(|l| scanned >= l) || page.bytes_read >= bytes;
         if full {
             page.last_evaluated_key = Some(key_of(&item, key_names)?);
         }
@@ -633,9 +651,13 @@ mod tests {
         count_only: bool,
     ) -> Page {
         let items = (0..n).map(|i| Ok(item("p", i, size)));
+        let bounds = PageBounds {
+            limit,
+            bytes: PAGE_BYTES,
+        };
         assemble(
             items,
-            limit,
+            bounds,
             &keys(),
             size_attr,
             key,
@@ -713,7 +735,18 @@ mod tests {
     #[test]
     fn storage_error_is_returned() {
         let items = vec![Ok(item("p", 0, 1)), Err(StorageError::Closed)].into_iter();
-        assert!(assemble(items, None, &keys(), size_attr, key, |_| true, |i| i, false).is_err());
+        let bounds = PageBounds::of_limit(None);
+        assert!(assemble(
+            items,
+            bounds,
+            &keys(),
+            size_attr,
+            key,
+            |_| true,
+            |i| i,
+            false
+        )
+        .is_err());
     }
 
     #[test]

@@ -129,7 +129,7 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
     let capacity_mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let key_names = read_page::page_key_names(schema, index.as_ref().map(|i| &i.layout.schema));
     let plan = PagePlan {
-        limit: read_page::limit_of(input.limit),
+        bounds: read_page::PageBounds::of_limit(input.limit),
         key_names: &key_names,
         filter: exprs.filter.as_ref(),
         projection: exprs.projection.as_ref(),

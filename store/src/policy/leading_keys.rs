@@ -101,7 +101,7 @@ pub fn of_statement(app: &App, entry: &Value) -> Option<Planned> {
     let (keys, full_scan) = match planned {
         Plan::Read(read) => match read.read {
             Read::Scan(_) => (None, true),
-            Read::Query(query) => (Some(of_query_input(app, &query)?), false),
+            Read::Query { query, .. } => (Some(of_query_input(app, &query)?), false),
             Read::Queries { partitions, .. } => {
                 let keys = partitions.iter().map(text_of).collect::<Option<_>>()?;
                 (Some(keys), false)

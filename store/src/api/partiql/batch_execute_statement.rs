@@ -8,9 +8,12 @@ use shared::wire::ops::partiql::{
     BatchExecuteStatementInput, BatchExecuteStatementOutput, BatchStatementError,
     BatchStatementResponse,
 };
+use shared::wire::ops::validate::Violations;
 
 use super::plan::{self, Plan, ReadOptions};
+use super::request::{self, Members};
 use super::run;
+use crate::api::item_write::{write_capacity, WriteUnits};
 use crate::api::read_item::ReadItem;
 use crate::app::App;
 use crate::policy::Refusals;
@@ -30,6 +33,16 @@ pub async fn handle(
             "1 validation error detected: Value at 'statements' failed to satisfy constraint: Member must have length less than or equal to {MAX_STATEMENTS} and greater than or equal to 1"
         )));
     }
+    let mut c = Violations::new();
+    for (position, request) in statements.iter().enumerate() {
+        let members = Members {
+            statement: request.statement.as_deref(),
+            parameters: request.parameters.as_deref(),
+            on_failure: request.return_values_on_condition_check_failure.as_deref(),
+        };
+        request::check(&mut c, Some(("statements", position)), &members);
+    }
+    c.finish()?;
     // Checked once here, not once per statement.
     let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let capacity = input.return_consumed_capacity;
@@ -130,10 +143,13 @@ fn refused_write_capacity(
         e.code,
         ErrorCode::ConditionalCheckFailedException | ErrorCode::DuplicateItemException
     );
+    // Shaped as every single-item write's answer is, so that the batch's sums agree.
+    let units = WriteUnits {
+        table: crate::throttle::REFUSED_CONDITION_WRITE_UNITS,
+        ..WriteUnits::default()
+    };
     refused_by_condition
-        .then(|| {
-            ConsumedCapacity::write(table, crate::throttle::REFUSED_CONDITION_WRITE_UNITS, mode)
-        })
+        .then(|| write_capacity(table, &units, mode))
         .flatten()
 }
 

@@ -2,8 +2,10 @@
 
 use shared::wire::error::ApiError;
 use shared::wire::ops::partiql::{ExecuteStatementInput, ExecuteStatementOutput};
+use shared::wire::ops::validate::Violations;
 
 use super::plan::{self, encode_token, Plan, ReadOptions};
+use super::request::{self, Members};
 use super::run;
 use crate::api::read_item::ReadItem;
 use crate::app::App;
@@ -12,11 +14,15 @@ pub async fn handle(
     app: &App,
     input: ExecuteStatementInput,
 ) -> Result<ExecuteStatementOutput<ReadItem>, ApiError> {
-    if input.limit.is_some_and(|l| l < 1) {
-        return Err(ApiError::validation(
-            "1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
-        ));
-    }
+    let mut c = Violations::new();
+    let members = Members {
+        statement: input.statement.as_deref(),
+        parameters: input.parameters.as_deref(),
+        on_failure: input.return_values_on_condition_check_failure.as_deref(),
+    };
+    request::check(&mut c, None, &members);
+    c.at_least("limit", input.limit, 1);
+    c.finish()?;
     let capacity = input.return_consumed_capacity;
     let options = ReadOptions {
         consistent_read: input.consistent_read,

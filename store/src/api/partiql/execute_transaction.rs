@@ -8,8 +8,10 @@ use shared::wire::ops::transact_get_items::{Get, TransactGetItem, TransactGetIte
 use shared::wire::ops::transact_write_items::{
     ConditionCheck, Delete, Put, TransactWriteItem, TransactWriteItemsInput, Update,
 };
+use shared::wire::ops::validate::Violations;
 
 use super::plan::{self, Plan, ReadOptions, WriteKind, WritePlan};
+use super::request::{self, Members};
 use super::run::DUPLICATE_ITEM;
 use crate::api::{transact_get_items, transact_write_items};
 use crate::app::App;
@@ -26,6 +28,18 @@ pub async fn handle(
             "1 validation error detected: Value at 'transactStatements' failed to satisfy constraint: Member must have length less than or equal to {MAX_STATEMENTS} and greater than or equal to 1"
         )));
     }
+    let mut c = Violations::new();
+    for (position, statement) in statements.iter().enumerate() {
+        let members = Members {
+            statement: statement.statement.as_deref(),
+            parameters: statement.parameters.as_deref(),
+            on_failure: statement
+                .return_values_on_condition_check_failure
+                .as_deref(),
+        };
+        request::check(&mut c, Some(("transactStatements", position)), &members);
+    }
+    c.finish()?;
     let mut plans = Vec::with_capacity(statements.len());
     for statement in &statements {
         plans.push(plan::plan(

@@ -9,4 +9,5 @@ pub mod batch_execute_statement;
 pub mod execute_statement;
 pub mod execute_transaction;
 pub mod plan;
+mod request;
 mod run;

@@ -2,8 +2,11 @@
 //!
 //! - SELECT with an equality on the partition key (a top-level AND conjunct) is a Query:
 //!   that equality and one sort-key condition form the key condition, the other conjuncts
-//!   the filter. `pk IN [...]` or ORed `pk` equalities make one Query per partition. Any
-//!   other SELECT is a Scan filtered by the whole WHERE, as in DynamoDB.
+//!   the filter, key attributes included (a Query request's filter may not name them, a
+//!   statement's may). `pk IN [...]` or ORed `pk` equalities (up to 50 values) make one
+//!   Query per partition, in the order written or, under `ORDER BY pk`, in key order, all
+//!   within one page's 1 MB. Any other SELECT is a Scan filtered by the whole WHERE, as in
+//!   DynamoDB.
 //! - INSERT is a PutItem that must not find the key (DuplicateItemException otherwise).
 //! - UPDATE is an UpdateItem of the item named by key equalities in the WHERE; the item
 //!   must exist and the rest of the WHERE hold (ConditionalCheckFailedException).
@@ -23,14 +26,18 @@ use shared::wire::ops::scan::ScanInput;
 
 use crate::app::App;
 
-/// What a SELECT runs.
+/// What a SELECT runs. `keys_in_filter`: the Query's filter names key attributes.
 pub enum Read {
-    Query(QueryInput),
+    Query {
+        query: QueryInput,
+        keys_in_filter: bool,
+    },
     /// One Query per partition of an `IN` list (or an OR of equalities) on the partition
-    /// key, in the order written: `query` with the value placeholder `placeholder` set to
-    /// each of `partitions` in turn (`hash` names the partition key attribute).
+    /// key: `query` with the value placeholder `placeholder` set to each of `partitions` in
+    /// turn (`hash` names the partition key attribute).
     Queries {
         query: QueryInput,
+        keys_in_filter: bool,
         hash: String,
         placeholder: String,
         partitions: Vec<AttributeValue>,
@@ -87,6 +94,9 @@ pub struct ReadOptions {
 }
 
 const PARAMETER_COUNT: &str = "Number of parameters in request and statement don't match.";
+
+/// The most partition-key values an `IN` may list (DynamoDB's PartiQL operators).
+const MAX_PARTITIONS: usize = 50;
 
 /// Parses `text` and plans it against the table it names.
 pub fn plan(
@@ -346,8 +356,7 @@ fn plan_select(
     let range = schema.range.as_ref().map(|r| r.name.as_str());
 
     // The key condition: the partition-key equality (or list of them) and at most one
-    // sort-key condition; a Query only if no other conjunct touches a key attribute (a
-    // Query filter may not).
+    // sort-key condition; every other conjunct filters what the Query reads.
     let hash_at = conjuncts
         .iter()
         .position(|c| equality_on(c, hash).is_some())
@@ -358,7 +367,8 @@ fn plan_select(
         });
     let mut key_parts: Vec<&Condition> = Vec::new();
     let mut filter: Vec<&Condition> = Vec::new();
-    let mut is_query = hash_at.is_some();
+    let is_query = hash_at.is_some();
+    let mut keys_in_filter = false;
     if let Some(hash_at) = hash_at {
         key_parts.push(conjuncts[hash_at]);
         let mut range_taken = false;
@@ -373,9 +383,7 @@ fn plan_select(
                     continue;
                 }
             }
-            if mentions(c, hash) || range.is_some_and(|r| mentions(c, r)) {
-                is_query = false;
-            }
+            keys_in_filter |= mentions(c, hash) || range.is_some_and(|r| mentions(c, r));
             filter.push(c);
         }
     }
@@ -413,9 +421,14 @@ fn plan_select(
             .join(", ")
     });
 
+    // Partitions listed in an IN come back in key order under `ORDER BY pk`.
+    let mut partition_order = None;
     let forward = match &select.order_by {
         None => None,
         Some((path, descending)) => {
+            if path.is_attribute(hash) {
+                partition_order = Some(*descending);
+            }
             let on_key = path.is_attribute(hash) || range.is_some_and(|r| path.is_attribute(r));
             if !is_query || !on_key {
                 return Err(ApiError::validation(
@@ -431,6 +444,11 @@ fn plan_select(
         let mut listed = None;
         let mut key_condition = match partition_list(hash_part, hash) {
             Some(literals) if equality_on(hash_part, hash).is_none() => {
+                if literals.len() > MAX_PARTITIONS {
+                    return Err(ApiError::validation(format!(
+                        "Too many partition key values in the IN condition: at most {MAX_PARTITIONS} are allowed"
+                    )));
+                }
                 let mut partitions: Vec<AttributeValue> = Vec::with_capacity(literals.len());
                 for literal in literals {
                     let value = bind(literal, params)?;
@@ -438,12 +456,27 @@ fn plan_select(
                         partitions.push(value);
                     }
                 }
+                if let Some(descending) = partition_order {
+                    // Key values of one type: the schema's (a mismatch fails in the Query).
+                    partitions.sort_by(|a, b| a.scalar_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+                    if descending {
+                        partitions.reverse();
+                    }
+                }
                 let placeholder = renderer.value(partitions[0].clone());
                 let text = format!("{} = {placeholder}", renderer.name(hash));
                 listed = Some((placeholder, partitions));
                 text
             }
-            _ => renderer.condition(hash_part)?,
+            // `#pk = :v` whichever way round the statement wrote it: a key condition
+            // names the key first.
+            _ => match equality_on(hash_part, hash) {
+                Some(literal) => {
+                    let value = renderer.value(bind(literal, params)?);
+                    format!("{} = {value}", renderer.name(hash))
+                }
+                None => renderer.condition(hash_part)?,
+            },
         };
         if let Some(sort) = sort_part {
             key_condition = format!("({key_condition}) AND ({})", renderer.condition(sort)?);
@@ -470,9 +503,13 @@ fn plan_select(
             ..Default::default()
         };
         match listed {
-            None => Read::Query(query),
+            None => Read::Query {
+                query,
+                keys_in_filter,
+            },
             Some((placeholder, partitions)) => Read::Queries {
                 query,
+                keys_in_filter,
                 hash: hash.clone(),
                 placeholder,
                 partitions,

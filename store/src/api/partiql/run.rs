@@ -11,7 +11,9 @@ use shared::wire::ops::query::QueryInput;
 use shared::wire::ops::update_item::UpdateItemInput;
 
 use super::plan::{Read, ReadPlan, WriteKind, WritePlan};
+use crate::api::query::StatementQuery;
 use crate::api::read_item::ReadItem;
+use crate::api::read_page::PAGE_BYTES;
 use crate::api::{delete_item, get_item, put_item, query, scan, update_item};
 use crate::app::App;
 
@@ -141,8 +143,15 @@ pub struct Page {
 
 pub async fn read_page(app: &App, read: Read) -> Result<Page, ApiError> {
     Ok(match read {
-        Read::Query(input) => {
-            let output = query::handle(app, input).await?;
+        Read::Query {
+            query,
+            keys_in_filter,
+        } => {
+            let rules = StatementQuery {
+                keys_in_filter,
+                ..StatementQuery::default()
+            };
+            let (output, _) = query::run(app, query, rules).await?;
             Page {
                 items: output.items.unwrap_or_default(),
                 last_evaluated_key: output.last_evaluated_key,
@@ -159,22 +168,41 @@ pub async fn read_page(app: &App, read: Read) -> Result<Page, ApiError> {
         }
         Read::Queries {
             query,
+            keys_in_filter,
             hash,
             placeholder,
             partitions,
-        } => read_partitions(app, query, &hash, &placeholder, &partitions).await?,
+        } => {
+            let partitions = Partitions {
+                hash: &hash,
+                placeholder: &placeholder,
+                values: &partitions,
+            };
+            read_partitions(app, query, keys_in_filter, partitions).await?
+        }
     })
 }
 
-/// Queries `partitions` one after another into one page. `Limit` counts across them; a
-/// Query that stops early (on Limit or its 1 MB) ends the page, and its key, which names
-/// its partition, is where the next page starts.
+/// The partitions an IN lists: the key attribute, the key condition's value placeholder,
+/// and the values in the order they are read.
+struct Partitions<'a> {
+    hash: &'a str,
+    placeholder: &'a str,
+    values: &'a [AttributeValue],
+}
+
+/// Queries the partitions one after another into one page. `Limit` and the page's 1 MB
+/// count across them; a Query that stops early (on either) ends the page, and its key,
+/// which names its partition, is where the next page starts.
 async fn read_partitions(
     app: &App,
     mut query: QueryInput,
-    hash: &str,
-    placeholder: &str,
-    partitions: &[AttributeValue],
+    keys_in_filter: bool,
+    Partitions {
+        hash,
+        placeholder,
+        values: partitions,
+    }: Partitions<'_>,
 ) -> Result<Page, ApiError> {
     let mut start = query.exclusive_start_key.take();
     let first = match &start {
@@ -192,6 +220,7 @@ async fn read_partitions(
     let limit = query.limit;
     // Limit counts the items read, before any filter, as a Query's does.
     let mut scanned = 0;
+    let mut bytes_read = 0;
     for partition in &partitions[first..] {
         let mut one = query.clone();
         if let Some(values) = one.expression_attribute_values.as_mut() {
@@ -199,7 +228,14 @@ async fn read_partitions(
         }
         one.exclusive_start_key = start.take();
         one.limit = limit.map(|l| l - scanned);
-        let output = query::handle(app, one).await?;
+        let rules = StatementQuery {
+            keys_in_filter,
+            page_bytes: PAGE_BYTES - bytes_read,
+        };
+        let (output, read) = query::run(app, one, rules).await?;
+        // A Query stops (with a key) once it reaches its bytes, so this stays below 1 MB
+        // while the loop goes on.
+        bytes_read = bytes_read.saturating_add(read).min(PAGE_BYTES);
         scanned += i64::try_from(output.scanned_count).unwrap_or(i64::MAX);
         page.items.extend(output.items.unwrap_or_default());
         if let Some(used) = output.consumed_capacity {
