@@ -1100,6 +1100,29 @@ impl RawRequest {
         self.headers = headers;
     }
 
+    /// Writes the request on a fresh connection and closes it without reading the answer,
+    /// as a client that timed out does.
+    pub async fn send_and_hang_up(self) {
+        use tokio::io::AsyncWriteExt;
+        let address = format!(
+            "{}:{}",
+            self.url.host_str().unwrap_or("127.0.0.1"),
+            self.url.port().unwrap_or(80)
+        );
+        let mut head = format!("POST {} HTTP/1.1\r\n", self.url.path());
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("authorization: {}\r\n", self.authorization));
+        head.push_str(&format!("content-length: {}\r\n\r\n", self.body.len()));
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect to the server");
+        stream.write_all(head.as_bytes()).await.expect("write head");
+        stream.write_all(&self.body).await.expect("write body");
+        // Dropping the stream closes it: the server sees the client gone mid-request.
+    }
+
     pub async fn send(self) -> RawResponse {
         let mut request = reqwest::Client::new()
             .post(self.url)

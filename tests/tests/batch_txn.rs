@@ -464,6 +464,108 @@ async fn client_request_token_makes_transactions_idempotent() {
     );
 }
 
+/// SDKs resend a transaction with the same token when the first try timed out or lost its
+/// connection. The first try's commit may finish without it; the retry must then replay,
+/// not apply the transaction a second time.
+#[tokio::test]
+async fn a_transaction_retried_after_its_client_hung_up_applies_once() {
+    let (store, ddb, table) = store_with_table().await;
+    // 100 actions, so that the first try is still committing when its client goes.
+    let mut items: Vec<serde_json::Value> = (0..99)
+        .map(|i| {
+            let item = serde_json::json!({"pk": {"S": format!("filler-{i}")}, "v": {"N": "1"}});
+            serde_json::json!({"Put": {"TableName": table, "Item": item}})
+        })
+        .collect();
+    items.push(serde_json::json!({"Update": {
+        "TableName": table,
+        "Key": {"pk": {"S": "ctr"}},
+        "UpdateExpression": "ADD v :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }}));
+    let trials = 12;
+    for trial in 0..trials {
+        let body = serde_json::json!({
+            "TransactItems": items,
+            "ClientRequestToken": format!("hung-up-{trial}"),
+        })
+        .to_string();
+        raw_call_headers(&store.endpoint(), "TransactWriteItems", body.as_bytes())
+            .send_and_hang_up()
+            .await;
+        // The SDK's retry: the same request, the same token, until it is not in progress.
+        let mut retried = None;
+        for _ in 0..100 {
+            let answer = raw_call(&store.endpoint(), "TransactWriteItems", body.as_bytes()).await;
+            let in_progress = answer.status == 400
+                && String::from_utf8_lossy(&answer.body).contains("TransactionInProgressException");
+            if !in_progress {
+                retried = Some(answer);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let retried = retried.expect("the first try finished");
+        assert_eq!(
+            retried.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&retried.body)
+        );
+    }
+    assert_eq!(
+        get(&ddb, &table, "ctr").await.unwrap().get("v"),
+        Some(&n(trials)),
+        "each transaction applied once"
+    );
+}
+
+#[tokio::test]
+async fn transactions_carry_at_most_four_megabytes_of_items() {
+    let (_store, ddb, table) = store_with_table().await;
+    let big = "d".repeat(390_000);
+    let big_item = |i: usize| item(&[("pk", s(&format!("big-{i}"))), ("d", s(&big))]);
+    let message = "Transaction failed: The total size of all items in the transaction request cannot exceed 4 MB";
+    // Eleven 390 KB puts are 4.3 MB: refused whole, nothing written.
+    let puts = (0..11).map(|i| tw_put(&table, big_item(i))).collect();
+    let request = ddb.transact_write_items().set_transact_items(Some(puts));
+    assert_api_error(request.send().await, "ValidationException", Some(message));
+    assert!(get(&ddb, &table, "big-0").await.is_none());
+    // Ten are 3.9 MB: written.
+    let puts = (0..10).map(|i| tw_put(&table, big_item(i))).collect();
+    ok(ddb
+        .transact_write_items()
+        .set_transact_items(Some(puts))
+        .send()
+        .await);
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(big_item(10)))
+        .send()
+        .await);
+    let gets = |n: usize| -> Vec<TransactGetItem> {
+        (0..n)
+            .map(|i| {
+                let get = Get::builder()
+                    .table_name(&table)
+                    .set_key(Some(key(&format!("big-{i}"))))
+                    .build()
+                    .unwrap();
+                TransactGetItem::builder().get(get).build()
+            })
+            .collect()
+    };
+    let read = ok(ddb
+        .transact_get_items()
+        .set_transact_items(Some(gets(10)))
+        .send()
+        .await);
+    assert_eq!(read.responses().len(), 10);
+    let request = ddb.transact_get_items().set_transact_items(Some(gets(11)));
+    assert_api_error(request.send().await, "ValidationException", Some(message));
+}
+
 #[tokio::test]
 async fn transact_get_in_request_order() {
     let (_store, ddb, table) = store_with_table().await;

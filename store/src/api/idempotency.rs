@@ -8,7 +8,11 @@
 //!   repeat with the same parameters succeeds without applying anything again
 //!   ([`Claim::Replay`]) and one with other parameters is IdempotentParameterMismatchException;
 //! - a transaction that failed (cancelled, invalid, internal error, or whose future was
-//!   dropped) forgets its token, so a retry runs again: nothing was applied.
+//!   dropped before its commit began) forgets its token, so a retry runs again: nothing
+//!   was applied;
+//! - a transaction whose request went away once its commit was under way (the client
+//!   timed out or disconnected, and its SDK retries with the same token) is remembered as
+//!   succeeded: the commit finishes without the request ([`Pending::committing`]).
 //!
 //! "Same parameters" means the same `TransactItems`, compared by a 128-bit hash of their
 //! canonical JSON form ([`fingerprint`]: object members sorted, so the order of map members
@@ -22,10 +26,10 @@
 //! process-wide value ([`registry`]) because `App` has no slot for it; moving it into `App`
 //! later changes nothing else.
 //!
-//! Not covered: a transaction whose commit was already under way when its request future
-//! was dropped still commits, but its token is forgotten (a retry would apply it again).
+//! Not covered: tokens live in memory, so a retry after a restart runs again.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -108,12 +112,31 @@ pub struct Pending<'a> {
     key: Key,
     fingerprint: Fingerprint,
     settled: bool,
+    /// Set once the transaction's writes are decided: from then on its commit completes
+    /// even if the request is dropped. Atomic only so that the request future, which
+    /// holds a reference across its commit, stays `Send`.
+    committing: AtomicBool,
 }
 
 impl Pending<'_> {
+    /// The transaction's writes are decided and about to be committed.
+    pub fn committing(&self) {
+        self.committing.store(true, Ordering::Relaxed);
+    }
+
     /// The transaction committed: remember the token for [`WINDOW`] from `now`.
     pub fn succeed(mut self, now: Instant) {
         self.settled = true;
+        self.remember(now);
+    }
+
+    /// The transaction failed, its commit included: forget the token.
+    pub fn fail(mut self) {
+        self.settled = true;
+        self.forget();
+    }
+
+    fn remember(&self, now: Instant) {
         let mut state = self.tokens.state.lock();
         state.entries.insert(
             self.key.clone(),
@@ -125,6 +148,13 @@ impl Pending<'_> {
         state.finished.push_back((now, self.key.clone()));
         state.expire(now, self.tokens.capacity);
     }
+
+    fn forget(&self) {
+        let mut state = self.tokens.state.lock();
+        if state.entries.get(&self.key) == Some(&Entry::InFlight(self.fingerprint)) {
+            state.entries.remove(&self.key);
+        }
+    }
 }
 
 impl Drop for Pending<'_> {
@@ -132,10 +162,13 @@ impl Drop for Pending<'_> {
         if self.settled {
             return;
         }
-        // Failed or abandoned: nothing was applied, so a retry must run again.
-        let mut state = self.tokens.state.lock();
-        if state.entries.get(&self.key) == Some(&Entry::InFlight(self.fingerprint)) {
-            state.entries.remove(&self.key);
+        if self.committing.load(Ordering::Relaxed) {
+            // The request went away during its commit, which completes without it: a
+            // retry must replay, not apply the transaction again.
+            self.remember(Instant::now());
+        } else {
+            // Failed or abandoned before anything was decided: a retry runs again.
+            self.forget();
         }
     }
 }
@@ -187,6 +220,7 @@ impl Tokens {
                     key,
                     fingerprint,
                     settled: false,
+                    committing: AtomicBool::new(false),
                 }))
             }
         }
@@ -321,6 +355,25 @@ mod tests {
         drop(claim);
         assert!(tokens.is_empty());
         assert_eq!(code(tokens.claim(1, "tok", 9, t0)), "run");
+    }
+
+    #[test]
+    fn a_request_dropped_during_its_commit_keeps_its_token() {
+        let tokens = Tokens::new(10);
+        let t0 = Instant::now();
+        let Ok(Claim::Run(pending)) = tokens.claim(1, "tok", 7, t0) else {
+            panic!("first claim must run");
+        };
+        pending.committing();
+        drop(pending);
+        assert_eq!(code(tokens.claim(1, "tok", 7, Instant::now())), "replay");
+        // A commit that failed, though it had begun, forgets the token.
+        let Ok(Claim::Run(pending)) = tokens.claim(1, "other", 7, t0) else {
+            panic!("first claim must run");
+        };
+        pending.committing();
+        pending.fail();
+        assert_eq!(code(tokens.claim(1, "other", 7, t0)), "run");
     }
 
     #[test]

@@ -45,6 +45,16 @@ pub const TOO_MANY_ACTIONS: &str = "1 validation error detected at 'transactItem
 pub const SAME_ITEM_TWICE: &str =
     "Transaction request cannot include multiple operations on one item";
 
+/// The most item data one transaction may read or write.
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
+
+/// The refusal of a transaction past [`MAX_TRANSACTION_BYTES`].
+pub fn too_large() -> ApiError {
+    ApiError::validation(
+        "Transaction failed: The total size of all items in the transaction request cannot exceed 4 MB",
+    )
+}
+
 struct GetPlan {
     table: Arc<TableMeta>,
     key: PrimaryKey,
@@ -129,10 +139,16 @@ pub async fn handle(
         .await
         .map_err(|e| storage_failure("TransactGetItems", e))??;
 
+    let sizes: Vec<usize> = snapshot
+        .iter()
+        .map(|item| item.as_ref().map_or(0, item_size))
+        .collect();
+    if sizes.iter().sum::<usize>() > MAX_TRANSACTION_BYTES {
+        return Err(too_large());
+    }
     let mut units = PerTable::default();
     let mut responses = Vec::with_capacity(count);
-    for (plan, item) in plans.iter().zip(snapshot) {
-        let size = item.as_ref().map_or(0, item_size);
+    for ((plan, item), size) in plans.iter().zip(snapshot).zip(sizes) {
         let read_units = 2.0 * capacity::read_units(size, true);
         crate::throttle::charge_item_read(&plan.table, &plan.key, read_units);
         units.add(plan.table.name(), read_units);

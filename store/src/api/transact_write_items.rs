@@ -50,7 +50,9 @@ use super::item_write::{
     self, key_of_put_item, storage_failure, WriteAction, WriteExpressions, WritePlan, WriteUnits,
     CAPACITY_VALUES, METRICS_VALUES, RETURN_VALUES_ON_FAILURE,
 };
-use super::transact_get_items::{MAX_ACTIONS, SAME_ITEM_TWICE, TOO_MANY_ACTIONS};
+use super::transact_get_items::{
+    too_large, MAX_ACTIONS, MAX_TRANSACTION_BYTES, SAME_ITEM_TWICE, TOO_MANY_ACTIONS,
+};
 use crate::app::App;
 use crate::capacity;
 use crate::catalog::TableMeta;
@@ -174,6 +176,16 @@ pub async fn handle(
         })?);
     }
 
+    // What the request carries: the items it puts, the keys of the others.
+    let total: usize = views
+        .iter()
+        .filter_map(|(view, _)| view.item_or_key)
+        .map(item_size)
+        .sum();
+    if total > MAX_TRANSACTION_BYTES {
+        return Err(too_large());
+    }
+
     // Tables, keys, and one operation per item.
     let mut plans: Vec<ActionPlan> = Vec::with_capacity(views.len());
     for ((view, action), parsed) in views.iter().zip(parsed) {
@@ -234,14 +246,31 @@ pub async fn handle(
         .iter()
         .map(|p| (&p.table.layout, p.key.clone()))
         .collect();
-    let units = app
+    let written = app
         .storage
-        .write(&targets, Cause::User, |current| decide(&plans, current))
-        .await
-        .map_err(|e| storage_failure("TransactWriteItems", e))??;
-    if let Some(pending) = pending {
-        pending.succeed(Instant::now());
-    }
+        .write(&targets, Cause::User, |current| {
+            let decided = decide(&plans, current);
+            // The commit that follows completes even if this request is dropped.
+            if let (Ok(_), Some(pending)) = (&decided, &pending) {
+                pending.committing();
+            }
+            decided
+        })
+        .await;
+    let units = match (written, pending) {
+        (Ok(Ok(units)), pending) => {
+            if let Some(pending) = pending {
+                pending.succeed(Instant::now());
+            }
+            units
+        }
+        (failed, pending) => {
+            if let Some(pending) = pending {
+                pending.fail();
+            }
+            failed.map_err(|e| storage_failure("TransactWriteItems", e))??
+        }
+    };
 
     let mut per_table = PerTable::default();
     for (plan, units) in plans.iter().zip(units) {
