@@ -165,6 +165,34 @@ async fn consumed_capacity_for_items_of_known_sizes() {
     let by_g = cc.global_secondary_indexes().unwrap().get("by_g").unwrap();
     assert_eq!(by_g.capacity_units(), Some(1.0));
 
+    // A batch of such writes reports the same breakdown, summed: two items into the
+    // table and the GSI, one into the table alone.
+    let into_g = |id: &str| {
+        let mut it = sized(id, 300);
+        it.insert("g".into(), s("H"));
+        it
+    };
+    let requests = [into_g("bw1"), into_g("bw2"), sized("bw3", 300)].map(|it| {
+        let put = aws_sdk_dynamodb::types::PutRequest::builder()
+            .set_item(Some(it))
+            .build()
+            .unwrap();
+        aws_sdk_dynamodb::types::WriteRequest::builder()
+            .put_request(put)
+            .build()
+    });
+    let out = ok(ddb
+        .batch_write_item()
+        .request_items(&table, requests.to_vec())
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await);
+    let cc = &out.consumed_capacity()[0];
+    assert_eq!(cc.capacity_units(), Some(5.0));
+    assert_eq!(cc.table().and_then(|t| t.capacity_units()), Some(3.0));
+    let by_g = cc.global_secondary_indexes().unwrap().get("by_g").unwrap();
+    assert_eq!(by_g.capacity_units(), Some(2.0));
+
     // A GSI query reports its units under the index.
     let out = ok(ddb
         .query()

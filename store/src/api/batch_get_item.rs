@@ -325,6 +325,26 @@ impl PerTable {
     }
 }
 
+/// Whole `ConsumedCapacity` answers summed per table, in first-use order: for calls made
+/// of single-item writes, whose answers (index breakdown included) add up as they are.
+#[derive(Debug, Default)]
+pub(crate) struct CapacityByTable(Vec<ConsumedCapacity>);
+
+impl CapacityByTable {
+    pub(crate) fn add(&mut self, used: Option<ConsumedCapacity>) {
+        let Some(used) = used else { return };
+        match self.0.iter_mut().find(|c| c.table_name == used.table_name) {
+            Some(total) => total.add(&used),
+            None => self.0.push(used),
+        }
+    }
+
+    /// `None` when nothing was asked for (or nothing ran).
+    pub(crate) fn into_list(self) -> Option<Vec<ConsumedCapacity>> {
+        (!self.0.is_empty()).then_some(self.0)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

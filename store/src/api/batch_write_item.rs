@@ -32,10 +32,10 @@ use shared::wire::ops::batch_write_item::{
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::validate::{member_path, Violations};
 
-use super::batch_get_item::PerTable;
+use super::batch_get_item::CapacityByTable;
 use super::item_write::{
-    self, key_of_put_item, storage_failure, WriteAction, WriteFailure, WritePlan, CAPACITY_VALUES,
-    METRICS_VALUES,
+    self, key_of_put_item, storage_failure, write_capacity, WriteAction, WriteFailure, WritePlan,
+    CAPACITY_VALUES, METRICS_VALUES,
 };
 use crate::app::App;
 use crate::catalog::TableMeta;
@@ -193,13 +193,13 @@ pub async fn handle(
         .await
         .map_err(|e| storage_failure("BatchWriteItem", e))??;
 
-    let mut per_table = PerTable::default();
+    let mut per_table = CapacityByTable::default();
     let mut written = false;
     for (plan, outcome) in plans.iter().zip(outcomes) {
         match outcome {
             Ok(units) => {
                 crate::throttle::charge_item_write(&plan.table, &plan.key, &units);
-                per_table.add(plan.table.name(), units.total());
+                per_table.add(write_capacity(plan.table.name(), &units, mode));
                 written = true;
             }
             Err(e) => {
@@ -216,7 +216,7 @@ pub async fn handle(
     }
     Ok(BatchWriteItemOutput {
         unprocessed_items: unprocessed,
-        consumed_capacity: per_table.batch_capacity(mode),
+        consumed_capacity: per_table.into_list(),
         item_collection_metrics: collection_metrics(
             plans.iter().map(|p| (&*p.table, &p.key)),
             input.return_item_collection_metrics.as_deref(),

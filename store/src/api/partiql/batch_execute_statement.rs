@@ -13,6 +13,7 @@ use shared::wire::ops::validate::Violations;
 use super::plan::{self, Plan, ReadOptions};
 use super::request::{self, Members};
 use super::run;
+use crate::api::batch_get_item::CapacityByTable;
 use crate::api::item_write::{write_capacity, WriteUnits};
 use crate::api::read_item::ReadItem;
 use crate::app::App;
@@ -46,7 +47,7 @@ pub async fn handle(
     // Checked once here, not once per statement.
     let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let capacity = input.return_consumed_capacity;
-    let mut used = PerTable::default();
+    let mut used = CapacityByTable::default();
     let mut plans = Vec::with_capacity(statements.len());
     for request in &statements {
         let options = ReadOptions {
@@ -151,25 +152,6 @@ fn refused_write_capacity(
     refused_by_condition
         .then(|| write_capacity(table, &units, mode))
         .flatten()
-}
-
-/// The capacity a batch consumed, one entry per table, in first-use order.
-#[derive(Default)]
-struct PerTable(Vec<ConsumedCapacity>);
-
-impl PerTable {
-    fn add(&mut self, used: Option<ConsumedCapacity>) {
-        let Some(used) = used else { return };
-        match self.0.iter_mut().find(|c| c.table_name == used.table_name) {
-            Some(total) => total.add(&used),
-            None => self.0.push(used),
-        }
-    }
-
-    /// `None` when nothing was asked for (or nothing ran).
-    fn into_list(self) -> Option<Vec<ConsumedCapacity>> {
-        (!self.0.is_empty()).then_some(self.0)
-    }
 }
 
 /// A statement's error entry, with DynamoDB's short code.
