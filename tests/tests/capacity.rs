@@ -193,6 +193,41 @@ async fn consumed_capacity_for_items_of_known_sizes() {
     let by_g = cc.global_secondary_indexes().unwrap().get("by_g").unwrap();
     assert_eq!(by_g.capacity_units(), Some(2.0));
 
+    // A transaction's write reports its shares too, doubled, as write units.
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(&table)
+        .set_item(Some(into_g("tw1")))
+        .build()
+        .unwrap();
+    let out = ok(ddb
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(put)
+                .build(),
+        )
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await);
+    let cc = &out.consumed_capacity()[0];
+    assert_eq!(
+        (cc.capacity_units(), cc.write_capacity_units()),
+        (Some(4.0), Some(4.0))
+    );
+    let table_share = cc.table().unwrap();
+    assert_eq!(
+        (
+            table_share.capacity_units(),
+            table_share.write_capacity_units()
+        ),
+        (Some(2.0), Some(2.0))
+    );
+    let by_g = cc.global_secondary_indexes().unwrap().get("by_g").unwrap();
+    assert_eq!(
+        (by_g.capacity_units(), by_g.write_capacity_units()),
+        (Some(2.0), Some(2.0))
+    );
+
     // A GSI query reports its units under the index.
     let out = ok(ddb
         .query()

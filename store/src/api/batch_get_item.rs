@@ -305,22 +305,18 @@ impl PerTable {
         )
     }
 
-    /// The transactions' form: per table, with the read or write breakdown.
-    pub(crate) fn transaction_capacity(
+    /// The transactions' form of reads: per table, with `ReadCapacityUnits`.
+    pub(crate) fn transaction_reads(
         &self,
         mode: ReturnConsumedCapacity,
-        read: bool,
     ) -> Option<Vec<ConsumedCapacity>> {
         if mode == ReturnConsumedCapacity::None {
             return None;
         }
-        let list = self.tables.iter().filter_map(|(table, units)| {
-            if read {
-                ConsumedCapacity::read(table, *units, mode)
-            } else {
-                ConsumedCapacity::write(table, *units, mode)
-            }
-        });
+        let list = self
+            .tables
+            .iter()
+            .filter_map(|(table, units)| ConsumedCapacity::read(table, *units, mode));
         Some(list.collect())
     }
 }
@@ -432,11 +428,10 @@ mod tests {
             serde_json::json!({"CapacityUnits": 1.0})
         );
         let tx =
-            serde_json::to_value(units.transaction_capacity(ReturnConsumedCapacity::Total, false))
-                .unwrap();
+            serde_json::to_value(units.transaction_reads(ReturnConsumedCapacity::Total)).unwrap();
         assert_eq!(
             tx[0],
-            serde_json::json!({"TableName": "a", "CapacityUnits": 1.0, "WriteCapacityUnits": 1.0})
+            serde_json::json!({"TableName": "a", "CapacityUnits": 1.0, "ReadCapacityUnits": 1.0})
         );
     }
 }

@@ -159,7 +159,7 @@ pub async fn handle(
         responses.push(ItemResponse { item });
     }
     Ok(TransactGetItemsOutput {
-        consumed_capacity: units.transaction_capacity(mode, true),
+        consumed_capacity: units.transaction_reads(mode),
         responses,
     })
 }

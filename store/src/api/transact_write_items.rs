@@ -37,18 +37,18 @@ use std::time::Instant;
 use shared::model::size::item_size;
 use shared::model::{ExpressionValues, Item, PrimaryKey};
 use shared::wire::error::{ApiError, CancellationReason};
-use shared::wire::ops::common::ReturnConsumedCapacity;
+use shared::wire::ops::common::{ConsumedCapacity, ReturnConsumedCapacity};
 use shared::wire::ops::transact_write_items::{
     TransactWriteItem, TransactWriteItemsInput, TransactWriteItemsOutput,
 };
 use shared::wire::ops::validate::{member_path, Violations};
 
-use super::batch_get_item::PerTable;
+use super::batch_get_item::{CapacityByTable, PerTable};
 use super::batch_write_item::collection_metrics;
 use super::idempotency::{self, Claim};
 use super::item_write::{
-    self, key_of_put_item, storage_failure, WriteAction, WriteExpressions, WritePlan, WriteUnits,
-    CAPACITY_VALUES, METRICS_VALUES, RETURN_VALUES_ON_FAILURE,
+    self, key_of_put_item, storage_failure, write_capacity, WriteAction, WriteExpressions,
+    WritePlan, WriteUnits, CAPACITY_VALUES, METRICS_VALUES, RETURN_VALUES_ON_FAILURE,
 };
 use super::transact_get_items::{
     too_large, MAX_ACTIONS, MAX_TRANSACTION_BYTES, SAME_ITEM_TWICE, TOO_MANY_ACTIONS,
@@ -272,18 +272,44 @@ pub async fn handle(
         }
     };
 
-    let mut per_table = PerTable::default();
+    let mut per_table = CapacityByTable::default();
     for (plan, units) in plans.iter().zip(units) {
         crate::throttle::charge_item_write(&plan.table, &plan.key, &units);
-        per_table.add(plan.table.name(), units.total());
+        per_table.add(transaction_write_capacity(plan.table.name(), &units, mode));
     }
     Ok(TransactWriteItemsOutput {
-        consumed_capacity: per_table.transaction_capacity(mode, false),
+        consumed_capacity: per_table.into_list(),
         item_collection_metrics: collection_metrics(
             plans.iter().map(|p| (&*p.table, &p.key)),
             input.return_item_collection_metrics.as_deref(),
         ),
     })
+}
+
+/// What one action of a transaction consumed: a single write's answer (the table's and
+/// each index's share with INDEXES), every figure also given as write units, as
+/// transactions report them.
+fn transaction_write_capacity(
+    table: &str,
+    units: &WriteUnits,
+    mode: ReturnConsumedCapacity,
+) -> Option<ConsumedCapacity> {
+    let mut used = write_capacity(table, units, mode)?;
+    used.write_capacity_units = Some(used.capacity_units);
+    let indexes = [
+        &mut used.local_secondary_indexes,
+        &mut used.global_secondary_indexes,
+    ];
+    let shares = used.table.iter_mut().chain(
+        indexes
+            .into_iter()
+            .flatten()
+            .flat_map(|map| map.values_mut()),
+    );
+    for share in shares {
+        share.write_capacity_units = Some(share.capacity_units);
+    }
+    Some(used)
 }
 
 /// A repeat of a transaction that already succeeded: nothing is written; capacity reports
@@ -305,7 +331,7 @@ fn replay(
         }
     }
     Ok(TransactWriteItemsOutput {
-        consumed_capacity: per_table.transaction_capacity(mode, true),
+        consumed_capacity: per_table.transaction_reads(mode),
         item_collection_metrics: None,
     })
 }

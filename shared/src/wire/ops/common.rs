@@ -100,40 +100,23 @@ impl ConsumedCapacity {
 
     /// Read units on a table (no index breakdown beyond the table's own share).
     pub fn read(table: &str, units: f64, mode: ReturnConsumedCapacity) -> Option<Self> {
-        Self::build(table, units, true, mode)
-    }
-
-    /// Write units on a table.
-    pub fn write(table: &str, units: f64, mode: ReturnConsumedCapacity) -> Option<Self> {
-        Self::build(table, units, false, mode)
-    }
-
-    fn build(table: &str, units: f64, read: bool, mode: ReturnConsumedCapacity) -> Option<Self> {
-        let (r, w) = if read {
-            (Some(units), None)
-        } else {
-            (None, Some(units))
+        let table_share = Capacity {
+            read_capacity_units: Some(units),
+            capacity_units: units,
+            ..Default::default()
+        };
+        let used = ConsumedCapacity {
+            table_name: table.to_string(),
+            capacity_units: units,
+            read_capacity_units: Some(units),
+            ..Default::default()
         };
         match mode {
             ReturnConsumedCapacity::None => None,
-            ReturnConsumedCapacity::Total => Some(ConsumedCapacity {
-                table_name: table.to_string(),
-                capacity_units: units,
-                read_capacity_units: r,
-                write_capacity_units: w,
-                ..Default::default()
-            }),
+            ReturnConsumedCapacity::Total => Some(used),
             ReturnConsumedCapacity::Indexes => Some(ConsumedCapacity {
-                table_name: table.to_string(),
-                capacity_units: units,
-                read_capacity_units: r,
-                write_capacity_units: w,
-                table: Some(Capacity {
-                    read_capacity_units: r,
-                    write_capacity_units: w,
-                    capacity_units: units,
-                }),
-                ..Default::default()
+                table: Some(table_share),
+                ..used
             }),
         }
     }
