@@ -53,6 +53,10 @@ pub const SWEEPS_TOTAL: &str = "store_ttl_sweeps_total";
 pub struct TtlSetting {
     pub enabled: bool,
     pub attribute_name: String,
+    /// When UpdateTimeToLive last changed it (epoch ms; `None` before this was kept): the
+    /// next change must wait `--ttl-change-interval` from then, as in DynamoDB.
+    #[serde(default)]
+    pub changed_ms: Option<u64>,
 }
 
 /// The table's setting (`None`: never enabled, or unreadable).

@@ -111,36 +111,87 @@ async fn settings_and_their_errors() {
         .send()
         .await;
     assert_api_error(other, "ValidationException", None);
-    ok(ddb
-        .update_time_to_live()
-        .table_name(&table)
-        .time_to_live_specification(ttl_spec(false, "exp"))
-        .send()
-        .await);
-    let again = ddb
+    // One change an hour, as in DynamoDB.
+    let soon = ddb
         .update_time_to_live()
         .table_name(&table)
         .time_to_live_specification(ttl_spec(false, "exp"))
         .send()
         .await;
-    assert_api_error(
-        again,
-        "ValidationException",
-        Some("TimeToLive is already disabled"),
+    let message = "Time to live has been modified multiple times within a fixed interval";
+    assert_api_error(soon, "ValidationException", Some(message));
+    assert_eq!(
+        describe().await.time_to_live_status(),
+        Some(&TimeToLiveStatus::Enabled)
     );
-    let key_attr = ddb
-        .update_time_to_live()
-        .table_name(&table)
-        .time_to_live_specification(ttl_spec(true, "pk"))
-        .send()
-        .await;
-    assert_api_error(key_attr, "ValidationException", None);
     let missing = ddb
         .describe_time_to_live()
         .table_name(unique_name("nope"))
         .send()
         .await;
     assert_api_error(missing, "ResourceNotFoundException", None);
+}
+
+/// With `--ttl-change-interval 0` the setting changes back and forth at once; and any
+/// attribute may hold the expiry, a key attribute included (as in DynamoDB).
+#[tokio::test]
+async fn settings_change_freely_without_an_interval_and_keys_may_expire_items() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: ["--ttl-change-interval", "0", "--ttl-sweep-interval", "0.2"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = unique_name("ttlkey");
+    ok(ddb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute_definition("p", ScalarAttributeType::N))
+        .key_schema(key_element("p", KeyType::Hash))
+        .send()
+        .await);
+    wait_table_active(&ddb, &table).await;
+    let update = |enabled: bool, attribute: &'static str| {
+        ddb.update_time_to_live()
+            .table_name(&table)
+            .time_to_live_specification(ttl_spec(enabled, attribute))
+            .send()
+    };
+    ok(update(true, "exp").await);
+    ok(update(false, "exp").await);
+    let again = update(false, "exp").await;
+    assert_api_error(
+        again,
+        "ValidationException",
+        Some("TimeToLive is already disabled"),
+    );
+    ok(update(true, "p").await);
+    let t = now();
+    for p in [t - 60, t + 86_400] {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("p", n(p))
+            .send()
+            .await);
+    }
+    let get = |p: i64| {
+        ddb.get_item()
+            .table_name(&table)
+            .key("p", n(p))
+            .consistent_read(true)
+            .send()
+    };
+    let gone = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async { ok(get(t - 60).await).item.is_none() },
+    )
+    .await;
+    assert!(gone, "the item whose key has passed was never deleted");
+    assert!(ok(get(t + 86_400).await).item.is_some());
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! UpdateTimeToLive: enables TTL on one attribute or disables it, echoing the
 //! specification. Enabling when enabled, disabling when disabled, disabling under another
-//! attribute name than the enabled one, and naming a key attribute are
-//! ValidationExceptions; a missing table is ResourceNotFoundException.
+//! attribute name than the enabled one, and a change within `--ttl-change-interval` (an
+//! hour) of the last one are ValidationExceptions; a missing table is
+//! ResourceNotFoundException. Any attribute may hold the expiry, key attributes included
+//! (as in DynamoDB; a key that is not a Number simply never expires).
 
 use shared::wire::error::ApiError;
 use shared::wire::ops::update_time_to_live::{UpdateTimeToLiveInput, UpdateTimeToLiveOutput};
@@ -13,6 +15,8 @@ use crate::ttl::{self, TtlSetting};
 
 pub const ALREADY_ENABLED: &str = "TimeToLive is already enabled";
 pub const ALREADY_DISABLED: &str = "TimeToLive is already disabled";
+pub const CHANGED_TOO_OFTEN: &str =
+    "Time to live has been modified multiple times within a fixed interval";
 
 pub async fn handle(
     app: &App,
@@ -42,19 +46,17 @@ pub async fn handle(
     let spec = input.time_to_live_specification.unwrap_or_default();
     let attribute = spec.attribute_name.clone().unwrap_or_default();
     let enable = spec.enabled.unwrap_or(false);
+    let interval = shared::clock::millis(app.config.change_log.ttl_change_interval);
     // Checked and changed inside the catalog's update, which serializes table changes, so
     // two concurrent enables cannot both succeed.
     app.catalog
         .update(&app.storage, name, |table| {
-            let enabled_now = ttl::setting(table).filter(|s| s.enabled);
+            let now = shared::clock::now_ms();
+            let current = ttl::setting(table);
+            let enabled_now = current.clone().filter(|s| s.enabled);
             if enable {
                 if enabled_now.is_some() {
                     return Err(ApiError::validation(ALREADY_ENABLED));
-                }
-                if table.is_key_attribute(&attribute) {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "TimeToLive attribute cannot be a key attribute: {attribute}"
-                    )));
                 }
             } else {
                 match enabled_now {
@@ -68,9 +70,14 @@ pub async fn handle(
                     Some(_) => {}
                 }
             }
+            let changed = current.and_then(|s| s.changed_ms);
+            if changed.is_some_and(|at| now.saturating_sub(at) < interval) {
+                return Err(ApiError::validation(CHANGED_TOO_OFTEN));
+            }
             let setting = TtlSetting {
                 enabled: enable,
                 attribute_name: attribute.clone(),
+                changed_ms: Some(now),
             };
             write_setting(&mut table.settings, ttl::SETTINGS_KEY, &setting)
                 .map_err(|_| ApiError::internal())

@@ -100,6 +100,11 @@ pub struct ChangeLogArgs {
     /// within days; a short default keeps tests and small deployments tidy.
     #[arg(long, env = "STORE_TTL_SWEEP_INTERVAL", default_value_t = 5.0)]
     pub ttl_sweep_interval: f64,
+    /// How long after an UpdateTimeToLive a table's TTL setting may not change again, in
+    /// seconds (DynamoDB: one hour, refused with a ValidationException); 0 lets it change
+    /// at any time.
+    #[arg(long, env = "STORE_TTL_CHANGE_INTERVAL", default_value_t = 3_600.0)]
+    pub ttl_change_interval: f64,
     /// Upper bound on TTL deletes per second, so sweeping never starves user traffic.
     #[arg(long, env = "STORE_TTL_MAX_DELETES_PER_SECOND", default_value_t = 500)]
     pub ttl_max_deletes_per_second: u32,
@@ -125,6 +130,10 @@ impl ChangeLogArgs {
         if self.ttl_max_deletes_per_second == 0 {
             return Err("--ttl-max-deletes-per-second must be at least 1".into());
         }
+        let ttl_change_interval = match self.ttl_change_interval {
+            0.0 => Duration::ZERO,
+            v => secs("ttl-change-interval", v)?,
+        };
         Ok(ChangeLogConfig {
             stream_retention: secs("stream-retention", self.stream_retention)?,
             feed_retention: secs("feed-retention", self.feed_retention)?,
@@ -132,6 +141,7 @@ impl ChangeLogArgs {
             shard_rollover: secs("stream-shard-rollover", self.stream_shard_rollover)?,
             ttl_sweep_interval: secs("ttl-sweep-interval", self.ttl_sweep_interval)?,
             ttl_max_deletes_per_second: self.ttl_max_deletes_per_second,
+            ttl_change_interval,
             trigger_timeout: secs("trigger-timeout", self.trigger_timeout)?,
             trigger_retry_base: secs("trigger-retry-base", self.trigger_retry_base)?,
         })
@@ -147,6 +157,7 @@ pub struct ChangeLogConfig {
     pub shard_rollover: Duration,
     pub ttl_sweep_interval: Duration,
     pub ttl_max_deletes_per_second: u32,
+    pub ttl_change_interval: Duration,
     pub trigger_timeout: Duration,
     pub trigger_retry_base: Duration,
 }
@@ -160,6 +171,7 @@ impl Default for ChangeLogConfig {
             shard_rollover: Duration::from_secs(14_400),
             ttl_sweep_interval: Duration::from_secs(5),
             ttl_max_deletes_per_second: 500,
+            ttl_change_interval: Duration::from_secs(3_600),
             trigger_timeout: Duration::from_secs(10),
             trigger_retry_base: Duration::from_millis(500),
         }
