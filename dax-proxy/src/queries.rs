@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use axum::http::HeaderMap;
 use bytes::Bytes;
 use serde_json::Value;
-use shared::expr::{parse_key_condition, Substitutions};
+use shared::expr::{parse_key_condition_parts, SortKeyCondition, Substitutions};
 use shared::model::AttributeValue;
 use shared::wire::Op;
 
@@ -80,16 +80,31 @@ fn cache_key(op: Op, body: &[u8]) -> Option<Vec<u8>> {
 fn dependencies(op: Op, body: &[u8]) -> Option<Vec<u64>> {
     let request: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
     let table = table_name(request.get("TableName")?.as_str()?);
-    let slot = match (op, request.contains_key("IndexName")) {
-        (Op::Query, false) => partition_of(&request)
-            .map(|(name, value)| partition_slot(table, &name, &value))
-            .unwrap_or_else(|| table_slot(table)),
-        _ => table_slot(table),
+    let mut slots = match (op, request.contains_key("IndexName")) {
+        (Op::Query, false) => partition_candidates(&request)
+            .map(|equalities| {
+                equalities
+                    .iter()
+                    .map(|(name, value)| partition_slot(table, name, value))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
     };
-    Some(vec![slot, table_drop_slot(table.as_bytes())])
+    if slots.is_empty() {
+        slots.push(table_slot(table));
+    }
+    slots.push(table_drop_slot(table.as_bytes()));
+    Some(slots)
 }
-/// The partition a base-table Query reads, from its KeyConditionExpression.
-fn partition_of(request: &serde_json::Map<String, Value>) -> Option<(String, AttributeValue)> {
+
+/// The equalities of a base-table Query's KeyConditionExpression: one of them names the
+/// partition. Which one is the table's schema's to say, and the node may not know it; an
+/// entry depends on the slots of all of them (writes bump the real partition's, the
+/// other is never bumped), so `sk = :s AND pk = :p` is invalidated as `pk = :p` is.
+fn partition_candidates(
+    request: &serde_json::Map<String, Value>,
+) -> Option<Vec<(String, AttributeValue)>> {
     let text = request.get("KeyConditionExpression")?.as_str()?;
     let names: Option<HashMap<String, String>> = request
         .get("ExpressionAttributeNames")
@@ -98,8 +113,14 @@ fn partition_of(request: &serde_json::Map<String, Value>) -> Option<(String, Att
         .get("ExpressionAttributeValues")
         .and_then(|v| serde_json::from_value(v.clone()).ok());
     let subs = Substitutions::new(names.as_ref(), values.as_ref());
-    let condition = parse_key_condition(text, &subs).ok()?;
-    Some((condition.hash_name, condition.hash_value))
+    let parts = parse_key_condition_parts(text, &subs).ok()?;
+    let equalities = parts
+        .into_iter()
+        .filter_map(|(name, condition)| match condition {
+            SortKeyCondition::Eq(value) => Some((name, value)),
+            _ => None,
+        });
+    Some(equalities.collect())
 }
 
 #[cfg(test)]
@@ -143,6 +164,14 @@ mod tests {
         assert_eq!(
             dependencies(Op::Query, query),
             Some(vec![partition, dropped])
+        );
+        // Two equalities, the sort key's first: the entry depends on both candidates, so
+        // a write to the real partition still reaches it.
+        let exact = br#"{"TableName":"t","KeyConditionExpression":"sk = :s AND pk = :p","ExpressionAttributeValues":{":p":{"S":"a"},":s":{"S":"x"}}}"#;
+        let sort = partition_slot("t", "sk", &AttributeValue::S("x".into()));
+        assert_eq!(
+            dependencies(Op::Query, exact),
+            Some(vec![sort, partition, dropped])
         );
         let index = br#"{"TableName":"t","IndexName":"i","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"a"}}}"#;
         assert_eq!(

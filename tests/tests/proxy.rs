@@ -483,6 +483,57 @@ async fn query_cache_invalidates_on_writes_or_waits_for_ttl() {
     assert_eq!(query_count(&b, &table).await, 3);
 }
 
+/// An exact-key Query may name the sort key first (`sk = :s AND pk = :p`): its page is
+/// still invalidated by a write to its partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_naming_the_sort_key_first_is_invalidated_by_its_partitions_writes() {
+    let store = StoreProcess::spawn();
+    let direct = store.client();
+    let table = unique_name("proxysk");
+    create_hash_range_table(&direct, &table).await;
+    let put = direct
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("p"))
+        .item("sk", n(7));
+    put.send().await.unwrap();
+    let node = ProxyProcess::spawn(&store);
+    let client = node.client();
+    let count = || async {
+        client
+            .query()
+            .table_name(&table)
+            .key_condition_expression("#s = :s AND #p = :p")
+            .expression_attribute_names("#s", "sk")
+            .expression_attribute_names("#p", "pk")
+            .expression_attribute_values(":s", n(7))
+            .expression_attribute_values(":p", s("p"))
+            .send()
+            .await
+            .unwrap()
+            .count()
+    };
+    assert_eq!(count().await, 1);
+    assert_eq!(count().await, 1);
+    assert_eq!(
+        metric(&node.endpoint(), "dax_query_cache_hits_total").await,
+        1.0
+    );
+    let delete = direct
+        .delete_item()
+        .table_name(&table)
+        .key("pk", s("p"))
+        .key("sk", n(7));
+    delete.send().await.unwrap();
+    let gone = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async { count().await == 0 },
+    )
+    .await;
+    assert!(gone, "the cached page outlived the delete of its item");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_through_any_node_are_seen_by_every_node_and_survive_failover() {
     let store = StoreProcess::spawn();

@@ -349,16 +349,6 @@ pub enum SortKeyCondition {
     BeginsWith(AttributeValue),
 }
 
-/// A parsed KeyConditionExpression (or KeyConditions): equality on one attribute and an
-/// optional condition on another. Whether those are the right key attributes for the table
-/// or index is checked by the caller against its schema.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyCondition {
-    pub hash_name: String,
-    pub hash_value: AttributeValue,
-    pub range: Option<(String, SortKeyCondition)>,
-}
-
 /// Checks the size and emptiness rules, then runs `parse` over a fresh parser.
 fn with_parser<T>(
     kind: ExprKind,
@@ -544,29 +534,6 @@ fn key_part(c: &Cond) -> Result<(String, SortKeyCondition), ApiError> {
         Cond::Contains(..) => Err(invalid_op("contains")),
         Cond::Const(_) => Err(condition("No key attribute specified")),
     }
-}
-
-/// The key condition with the equality first: `hash_*` is the first equality condition
-/// and `range` the other condition. Without any equality the caller cannot have a
-/// partition key, so this fails with `Query key condition not supported`; use
-/// [`parse_key_condition_parts`] to report schema-specific messages instead.
-pub fn parse_key_condition(text: &str, subs: &Substitutions) -> Result<KeyCondition, ApiError> {
-    let mut parts = parse_key_condition_parts(text, subs)?;
-    let Some(at) = parts
-        .iter()
-        .position(|(_, c)| matches!(c, SortKeyCondition::Eq(_)))
-    else {
-        return Err(ApiError::validation("Query key condition not supported"));
-    };
-    let (hash_name, hash) = parts.remove(at);
-    let SortKeyCondition::Eq(hash_value) = hash else {
-        return Err(ApiError::validation("Query key condition not supported"));
-    };
-    Ok(KeyCondition {
-        hash_name,
-        hash_value,
-        range: parts.pop(),
-    })
 }
 
 /// One expression parameter of a request and whether it is present.
