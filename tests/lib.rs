@@ -1100,6 +1100,12 @@ impl RawRequest {
         self.headers = headers;
     }
 
+    /// Adds a header left out of the signature (as SDKs leave out most).
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
     /// Writes the request on a fresh connection and closes it without reading the answer,
     /// as a client that timed out does.
     pub async fn send_and_hang_up(self) {

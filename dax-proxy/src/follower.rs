@@ -157,11 +157,12 @@ fn apply(node: &Node, record: &Record) {
         return;
     };
     match &record.new {
-        Some(item) => node
-            .items
-            .apply_change(&key, json!({ "Item": item }).to_string().as_bytes()),
+        Some(item) => {
+            let body = json!({ "Item": item }).to_string();
+            node.items.apply_change(&key, body.as_bytes(), record.seq);
+        }
         None if record.new_elided => node.items.invalidate(&key),
-        None => node.items.apply_change(&key, b"{}"),
+        None => node.items.apply_change(&key, b"{}", record.seq),
     }
 }
 

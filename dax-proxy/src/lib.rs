@@ -39,11 +39,11 @@ use shared::wire::op_metrics::OpMetrics;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 use shared::wire::error::ApiError;
 use shared::wire::front::api_first;
-use shared::wire::headers::carries_cluster_secret;
+use shared::wire::headers::{carries_cluster_secret, LOG_POSITION};
 use shared::wire::Op;
 
 use crate::cache::generations::Generations;
@@ -109,9 +109,39 @@ impl Node {
         headers: &HeaderMap,
         body: Bytes,
     ) -> Result<Reply, ApiError> {
+        self.call_store(op, headers, &[], body).await
+    }
+
+    /// An item read whose answer this node caches: also asks the store for its change-log
+    /// position before the read (0 from a store that does not say), which the cached entry
+    /// keeps (`ItemCache::fill`).
+    pub async fn store_item_read(
+        &self,
+        op: Op,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<(Reply, u64), ApiError> {
+        let ask = [(LOG_POSITION, HeaderValue::from_static("1"))];
+        let reply = self.call_store(op, headers, &ask, body).await?;
+        let position = reply
+            .headers
+            .get(LOG_POSITION)
+            .and_then(|value| value.to_str().ok()?.parse().ok())
+            .unwrap_or(0);
+        Ok((reply, position))
+    }
+
+    /// [`Node::store_call`] with `extra` headers.
+    async fn call_store(
+        &self,
+        op: Op,
+        headers: &HeaderMap,
+        extra: &[(HeaderName, HeaderValue)],
+        body: Bytes,
+    ) -> Result<Reply, ApiError> {
         let target = op.target();
         self.upstream
-            .call(&self.config.store, op, &target, headers, &[], body)
+            .call(&self.config.store, op, &target, headers, extra, body)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "store call failed");

@@ -139,17 +139,17 @@ pub async fn get_item(node: &Node, headers: &HeaderMap, body: Bytes) -> Outcome 
         return node.pass_through(Op::GetItem, headers, body).await;
     };
     let whole = json!({ "TableName": raw.table_name, "Key": raw.key });
-    let reply = match node
-        .store_call(Op::GetItem, headers, Bytes::from(whole.to_string()))
+    let (reply, position) = match node
+        .store_item_read(Op::GetItem, headers, Bytes::from(whole.to_string()))
         .await
     {
-        Ok(reply) => reply,
+        Ok(answer) => answer,
         Err(e) => return Outcome::new(Answer::Error(e), CacheStatus::Miss),
     };
     if !reply.is_success() {
         return Outcome::new(Answer::Upstream(reply), CacheStatus::Miss);
     }
-    node.items.fill(&key, generation, &reply.body);
+    node.items.fill(&key, generation, &reply.body, position);
     let answer = match &projection {
         None => Answer::Upstream(reply),
         Some(projection) => Answer::Built(project_body(&reply.body, projection)),
@@ -300,11 +300,11 @@ async fn serve_batch(node: &Node, headers: &HeaderMap, plan: BatchPlan) -> Outco
             }
         }
         let body = json!({ "RequestItems": request }).to_string();
-        let reply = match node
-            .store_call(Op::BatchGetItem, headers, Bytes::from(body))
+        let (reply, position) = match node
+            .store_item_read(Op::BatchGetItem, headers, Bytes::from(body))
             .await
         {
-            Ok(reply) => reply,
+            Ok(answer) => answer,
             Err(e) => return Outcome::new(Answer::Error(e), status),
         };
         if !reply.is_success() {
@@ -350,10 +350,11 @@ async fn serve_batch(node: &Node, headers: &HeaderMap, plan: BatchPlan) -> Outco
             match returned.remove(&wanted.key) {
                 Some(item) => {
                     let body = json!({ "Item": item }).to_string();
-                    node.items.fill(&wanted.key, generation, body.as_bytes());
+                    node.items
+                        .fill(&wanted.key, generation, body.as_bytes(), position);
                     found.entry(wanted.table).or_default().push(item);
                 }
-                None => node.items.fill(&wanted.key, generation, b"{}"),
+                None => node.items.fill(&wanted.key, generation, b"{}", position),
             }
         }
     }

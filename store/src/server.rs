@@ -293,6 +293,10 @@ pub async fn api_call(
         Ok(refusals) => refusals,
         Err(e) => return error::error(&e, request_id),
     };
+    // Read before the call reads anything: every change up to it is visible to the read.
+    let log_position = (matches!(op, Op::GetItem | Op::BatchGetItem)
+        && headers.contains_key(shared::wire::headers::LOG_POSITION))
+    .then(|| app.storage.published_seq());
     let started = Instant::now();
     let call = dispatch(&server.app, op, body, refusals);
     let result = CatchUnwind(AssertUnwindSafe(call)).await;
@@ -305,7 +309,15 @@ pub async fn api_call(
     };
     server.op_metrics.record(op, started.elapsed());
     match result {
-        Ok(body) => error::ok(body, request_id),
+        Ok(body) => {
+            let mut response = error::ok(body, request_id);
+            if let Some(position) = log_position {
+                let value = axum::http::HeaderValue::from(position);
+                let headers = response.headers_mut();
+                headers.insert(shared::wire::headers::LOG_POSITION, value);
+            }
+            response
+        }
         Err(e) => {
             ::metrics::counter!(metrics::REQUEST_ERRORS_TOTAL, "op" => op.name(), "code" => e.code.name()).increment(1);
             error::error(&e, request_id)

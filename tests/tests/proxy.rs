@@ -483,6 +483,40 @@ async fn query_cache_invalidates_on_writes_or_waits_for_ttl() {
     assert_eq!(query_count(&b, &table).await, 3);
 }
 
+/// A node caching an item read asks the store for its change-log position as of the read,
+/// so that a late feed record of an older write cannot replace what the read returned.
+/// (The node's side is `cache::item`'s unit tests: the race needs a feed that lags.)
+#[tokio::test]
+async fn the_store_tells_a_caching_read_its_log_position() {
+    let store = StoreProcess::spawn();
+    let direct = store.client();
+    let table = unique_name("position");
+    create_hash_table(&direct, &table).await;
+    let get = serde_json::json!({"TableName": table, "Key": {"pk": {"S": "k"}}}).to_string();
+    let position = || async {
+        let request = raw_call_headers(&store.endpoint(), "GetItem", get.as_bytes());
+        let answer = request.with_header("x-dax-log-position", "1").send().await;
+        assert_eq!(answer.status, 200);
+        let value = answer
+            .headers
+            .get("x-dax-log-position")
+            .expect("a position");
+        value.to_str().unwrap().parse::<u64>().unwrap()
+    };
+    let before = position().await;
+    put_v(&direct, &table, "k", "one").await;
+    let after_one = position().await;
+    put_v(&direct, &table, "k", "two").await;
+    let after_two = position().await;
+    assert!(
+        before < after_one && after_one < after_two,
+        "{before} {after_one} {after_two}"
+    );
+    // Only when asked.
+    let plain = raw_call(&store.endpoint(), "GetItem", get.as_bytes()).await;
+    assert!(plain.headers.get("x-dax-log-position").is_none());
+}
+
 /// An exact-key Query may name the sort key first (`sk = :s AND pk = :p`): its page is
 /// still invalidated by a write to its partition.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

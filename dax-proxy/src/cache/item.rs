@@ -55,9 +55,10 @@ impl ItemCache {
         (ready.key() == key).then_some(ready)
     }
 
-    /// Caches `body` for `key` under `hash`, the key's hash (callers have it already).
-    fn insert(&self, hash: u64, key: &[u8], body: &[u8]) {
-        if let Some(ready) = ReadyBody::new(key, body) {
+    /// Caches `body` for `key` under `hash`, the key's hash (callers have it already), as
+    /// reflecting the changes up to `position`.
+    fn insert(&self, hash: u64, key: &[u8], body: &[u8], position: u64) {
+        if let Some(ready) = ReadyBody::at_position(key, body, position) {
             self.cache.insert(hash, ready);
         }
     }
@@ -74,18 +75,25 @@ impl ItemCache {
 
     /// Caches a body fetched from the store, unless the item changed (or its table was
     /// dropped) since `generation` was read: the fetched body may then predate the change.
-    pub fn fill(&self, key: &[u8], generation: u64, body: &[u8]) {
-        self.fill_racing(key, generation, body, || {});
+    /// `position` is the store's log position the read saw everything up to (0: unknown).
+    pub fn fill(&self, key: &[u8], generation: u64, body: &[u8], position: u64) {
+        self.fill_racing(key, generation, (body, position), || {});
     }
 
     /// [`ItemCache::fill`], with `race` run where another thread's write may land between
     /// the miss's first check and its second.
-    fn fill_racing(&self, key: &[u8], generation: u64, body: &[u8], race: impl FnOnce()) {
+    fn fill_racing(
+        &self,
+        key: &[u8],
+        generation: u64,
+        (body, position): (&[u8], u64),
+        race: impl FnOnce(),
+    ) {
         if self.generation(key) != generation {
             return;
         }
         let hash = self.hasher.hash(key);
-        self.insert(hash, key, body);
+        self.insert(hash, key, body, position);
         race();
         // A change that bumped the generation after the check above may have looked for
         // this entry before it was inserted, and found nothing to replace or drop.
@@ -95,15 +103,19 @@ impl ItemCache {
         }
     }
 
-    /// The item changed in the store: if this node caches it, replace it with the new state
-    /// (`body` is the GetItem body for the new image, `{}` if deleted); otherwise only mark
-    /// the change so that an in-flight miss will not install the old state.
+    /// The item changed in the store by change-log record `seq`: if this node caches it,
+    /// replace it with the new state (`body` is the GetItem body for the new image, `{}` if
+    /// deleted), unless the entry already reflects that change (it was read from the store
+    /// after it: a late record of an older write must not bring back the older state);
+    /// either way mark the change so that an in-flight miss will not install the old state.
     /// (An entry of another key sharing the hash is replaced too: it only misses next time.)
-    pub fn apply_change(&self, key: &[u8], body: &[u8]) {
+    pub fn apply_change(&self, key: &[u8], body: &[u8], seq: u64) {
         self.gens.bump(item_slot(key));
         let hash = self.hasher.hash(key);
-        if self.cache.contains_key(&hash) {
-            self.insert(hash, key, body);
+        match self.cache.get(&hash) {
+            Some(entry) if entry.key() == key && entry.position() >= seq => {}
+            Some(_) => self.insert(hash, key, body, seq),
+            None => {}
         }
     }
 
@@ -155,7 +167,7 @@ mod tests {
     fn a_hit_sends_the_cached_body_with_its_checksum() {
         let items = cache();
         let body = br#"{"Item":{"pk":{"S":"a"}}}"#;
-        items.fill(b"t\0pk\0a", items.generation(b"t\0pk\0a"), body);
+        items.fill(b"t\0pk\0a", items.generation(b"t\0pk\0a"), body, 0);
         let (sent, crc) = items.get(b"t\0pk\0a").expect("cached").parts();
         assert_eq!(&sent[..], body);
         assert_eq!(crc, shared::wire::crc32::header_value(body).as_str());
@@ -176,7 +188,7 @@ mod tests {
         let items = cache();
         let generation = items.generation(b"k");
         items.invalidate(b"k");
-        items.fill(b"k", generation, b"{}");
+        items.fill(b"k", generation, b"{}", 0);
         assert!(items.get(b"k").is_none());
     }
 
@@ -188,7 +200,9 @@ mod tests {
         let generation = items.generation(key);
         // The follower applied a change after the miss's first check and looked for the
         // entry before the insert (finding nothing): all that is left of it is the bump.
-        items.fill_racing(key, generation, old, || items.gens.bump(item_slot(key)));
+        items.fill_racing(key, generation, (old, 0), || {
+            items.gens.bump(item_slot(key))
+        });
         assert!(
             items.get(key).is_none(),
             "the pre-change body stayed cached"
@@ -196,20 +210,43 @@ mod tests {
 
         // A second writer's apply_change that ran just before the insert's recheck.
         let generation = items.generation(key);
-        items.fill_racing(key, generation, old, || items.apply_change(key, b"{}"));
+        items.fill_racing(key, generation, (old, 0), || {
+            items.apply_change(key, b"{}", 1)
+        });
         assert!(items.get(key).is_none_or(|ready| ready.body() == b"{}"));
+    }
+
+    #[test]
+    fn a_late_record_of_a_change_the_entry_reflects_leaves_it_alone() {
+        let items = cache();
+        let key = b"t\0pk\0a";
+        let (older, newer) = (
+            br#"{"Item":{"v":{"N":"1"}}}"#,
+            br#"{"Item":{"v":{"N":"2"}}}"#,
+        );
+        // Read from the store after the changes up to 8 (writes 7 and 8 are this item's).
+        items.fill(key, items.generation(key), newer, 8);
+        items.apply_change(key, older, 7);
+        assert_eq!(items.get(key).expect("cached").body(), newer);
+        items.apply_change(key, newer, 8);
+        assert_eq!(items.get(key).expect("cached").body(), newer);
+        // A change after the read replaces it, and is then what the entry reflects.
+        items.apply_change(key, b"{}", 9);
+        assert_eq!(items.get(key).expect("cached").body(), b"{}");
+        items.apply_change(key, older, 9);
+        assert_eq!(items.get(key).expect("cached").body(), b"{}");
     }
 
     #[test]
     fn dropping_a_table_forgets_its_entries_and_its_fills_in_flight_only() {
         let items = cache();
         for key in [&b"t\0pk\0a"[..], b"u\0pk\0a", b"tt\0pk\0a"] {
-            items.fill(key, items.generation(key), b"{}");
+            items.fill(key, items.generation(key), b"{}", 0);
         }
         let in_flight = items.generation(b"t\0pk\0b");
         items.gens.bump(table_drop_slot(b"t"));
         items.forget_table("t");
-        items.fill(b"t\0pk\0b", in_flight, b"{}");
+        items.fill(b"t\0pk\0b", in_flight, b"{}", 0);
         assert!(items.get(b"t\0pk\0a").is_none());
         assert!(items.get(b"t\0pk\0b").is_none());
         assert!(items.get(b"u\0pk\0a").is_some());

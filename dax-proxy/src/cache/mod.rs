@@ -14,8 +14,12 @@ use bytes::Bytes;
 /// A response body kept ready to send with its `x-amz-crc32` header value, and the full
 /// cache key it answers for (caches are keyed by the key's hash, see [`hashed`]).
 ///
+/// An item entry also records the store's change-log position its body reflects (see
+/// [`ReadyBody::position`]).
+///
 /// All of it lives in one exact-size, reference-counted allocation,
-/// `[key length: u32 LE][crc length: u8][key][crc digits][body]`: a cached 1 KB item is one
+/// `[key length: u32 LE][crc length: u8][position: u64 LE][key][crc digits][body]`: a
+/// cached 1 KB item is one
 /// heap block, a hit checks its key and sends its body from the same block, and a body read
 /// from the network does not pin the larger receive buffer it arrived in. The lengths sit in
 /// the block rather than beside the pointer because this handle is stored inside moka's
@@ -25,13 +29,19 @@ pub struct ReadyBody {
     bytes: Arc<[u8]>,
 }
 
-/// The two length fields in front of the key.
-const HEADER_LEN: usize = 5;
+/// The two length fields and the position in front of the key.
+const HEADER_LEN: usize = 13;
 
 impl ReadyBody {
     /// Copies `key` and `body` (slices of anything) around the body's checksum. `None` for a
     /// key over 4 GB, which no request can carry.
     pub fn new(key: &[u8], body: &[u8]) -> Option<Self> {
+        Self::at_position(key, body, 0)
+    }
+
+    /// [`ReadyBody::new`] for a body that reflects every change up to change-log sequence
+    /// number `position`.
+    pub fn at_position(key: &[u8], body: &[u8], position: u64) -> Option<Self> {
         let crc = shared::wire::crc32::header_value(body);
         let key_len = u32::try_from(key.len()).ok()?;
         // At most 10 decimal digits of a u32.
@@ -39,6 +49,7 @@ impl ReadyBody {
         let mut bytes = Vec::with_capacity(HEADER_LEN + key.len() + crc.len() + body.len());
         bytes.extend_from_slice(&key_len.to_le_bytes());
         bytes.push(crc_len);
+        bytes.extend_from_slice(&position.to_le_bytes());
         bytes.extend_from_slice(key);
         bytes.extend_from_slice(crc.as_bytes());
         bytes.extend_from_slice(body);
@@ -57,6 +68,15 @@ impl ReadyBody {
 
     fn crc_len(&self) -> usize {
         self.bytes.get(4).copied().map_or(0, usize::from)
+    }
+
+    /// The change-log sequence number up to which the body reflects every change (0: not
+    /// known, so any change may be newer).
+    pub fn position(&self) -> u64 {
+        self.bytes
+            .get(5..HEADER_LEN)
+            .and_then(|bytes| bytes.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
     }
 
     /// The cache key this body answers for.

@@ -11,6 +11,12 @@ pub const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-reques
 /// than by a `&str`, which `HeaderMap` would parse and validate on every request.
 pub const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
 
+/// Asked for by a dax-proxy node on the item reads it caches (GetItem, BatchGetItem) and
+/// answered by the store: the newest change-log sequence number whose change the read sees,
+/// taken before the read starts. The node then knows which records of its change feed an
+/// entry already reflects, and does not let a late record of an older write replace it.
+pub const LOG_POSITION: HeaderName = HeaderName::from_static("x-dax-log-position");
+
 /// Carries the cluster secret on dax-proxy's calls to the store (and between nodes): the
 /// internal endpoints require it, and the store trusts API calls that bear it.
 pub const CLUSTER_SECRET: &str = "x-dax-cluster-secret";
