@@ -17,7 +17,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use shared::expr::{parse_projection, Projection, Substitutions};
+use shared::expr::{check_parameter_usage, parse_projection, Projection, Substitutions};
+use shared::model::size::item_size;
 use shared::model::Item;
 use shared::wire::Op;
 
@@ -27,6 +28,9 @@ use crate::Node;
 
 /// Largest BatchGetItem DynamoDB accepts; larger ones go to the store for its error.
 const MAX_BATCH_KEYS: usize = 100;
+
+/// Most item bytes one BatchGetItem answer carries (DynamoDB's 16 MB).
+const RESPONSE_CAP: usize = 16 * 1024 * 1024;
 
 /// A GetItem request's members; `K` is how its `Key` is read: as a [`PlainKey`] on the
 /// hit path, where one pass over the body reads everything, or as raw JSON.
@@ -58,6 +62,8 @@ fn projection(
     text: Option<&str>,
     names: Option<&HashMap<String, String>>,
 ) -> Option<Option<Projection>> {
+    let expressions = [("ProjectionExpression", text.is_some())];
+    check_parameter_usage(&expressions, &[], names, None, &[]).ok()?;
     match text {
         None => names.is_none().then_some(None),
         Some(text) => {
@@ -265,15 +271,39 @@ fn plan_batch(body: &[u8]) -> Option<BatchPlan> {
     Some(BatchPlan { wanted, tables })
 }
 
+/// Hands a requested key back in `UnprocessedKeys` (with its table's request members, as
+/// DynamoDB echoes them).
+fn defer(
+    unprocessed: &mut serde_json::Map<String, Value>,
+    plan: &BatchPlan,
+    table: &str,
+    raw: Value,
+) {
+    let echo = plan
+        .tables
+        .get(table)
+        .map(|(_, e)| e.clone())
+        .unwrap_or_else(|| json!({}));
+    let entry = unprocessed.entry(table.to_string()).or_insert(echo);
+    let keys = entry
+        .as_object_mut()
+        .map(|o| o.entry("Keys").or_insert_with(|| json!([])));
+    if let Some(Value::Array(keys)) = keys {
+        keys.push(raw);
+    }
+}
+
 async fn serve_batch(node: &Node, headers: &HeaderMap, plan: BatchPlan) -> Outcome {
-    let mut found: HashMap<String, Vec<Item>> = HashMap::new();
+    // Per table, each item found with the key the request named it by.
+    let mut found: HashMap<String, Vec<(Value, Item)>> = HashMap::new();
     let mut misses = Vec::new();
-    for wanted in plan.wanted {
+    for wanted in &plan.wanted {
         match node.items.get(&wanted.key) {
             Some(ready) => {
                 node.metrics.item_hits.increment(1);
                 if let Some(item) = item_of(ready.body()) {
-                    found.entry(wanted.table.clone()).or_default().push(item);
+                    let entry = found.entry(wanted.table.clone()).or_default();
+                    entry.push((wanted.raw.clone(), item));
                 }
             }
             None => {
@@ -333,18 +363,7 @@ async fn serve_batch(node: &Node, headers: &HeaderMap, plan: BatchPlan) -> Outco
             .collect();
         for (wanted, generation) in misses {
             if pending.contains(&wanted.key) {
-                let echo = plan
-                    .tables
-                    .get(&wanted.table)
-                    .map(|(_, e)| e.clone())
-                    .unwrap_or_else(|| json!({}));
-                let entry = unprocessed.entry(wanted.table.clone()).or_insert(echo);
-                let keys = entry
-                    .as_object_mut()
-                    .map(|o| o.entry("Keys").or_insert_with(|| json!([])));
-                if let Some(Value::Array(keys)) = keys {
-                    keys.push(wanted.raw);
-                }
+                defer(&mut unprocessed, &plan, &wanted.table, wanted.raw.clone());
                 continue;
             }
             match returned.remove(&wanted.key) {
@@ -352,19 +371,32 @@ async fn serve_batch(node: &Node, headers: &HeaderMap, plan: BatchPlan) -> Outco
                     let body = json!({ "Item": item }).to_string();
                     node.items
                         .fill(&wanted.key, generation, body.as_bytes(), position);
-                    found.entry(wanted.table).or_default().push(item);
+                    let entry = found.entry(wanted.table.clone()).or_default();
+                    entry.push((wanted.raw.clone(), item));
                 }
                 None => node.items.fill(&wanted.key, generation, b"{}", position),
             }
         }
     }
+    // At most 16 MB of items, as DynamoDB answers (the store caps only its own part):
+    // the rest go back unprocessed.
+    let mut bytes = 0;
     let mut responses = serde_json::Map::new();
     for (table, (projection, _)) in &plan.tables {
-        let items = found.remove(table).unwrap_or_default();
-        let items: Vec<Item> = match projection {
-            Some(p) => items.iter().map(|item| p.apply(item)).collect(),
-            None => items,
-        };
+        let mut items = Vec::new();
+        for (raw, item) in found.remove(table).unwrap_or_default() {
+            let item = match projection {
+                Some(p) => p.apply(&item),
+                None => item,
+            };
+            let size = item_size(&item);
+            if bytes + size > RESPONSE_CAP {
+                defer(&mut unprocessed, &plan, table, raw);
+                continue;
+            }
+            bytes += size;
+            items.push(item);
+        }
         responses.insert(table.clone(), json!(items));
     }
     let body = json!({ "Responses": responses, "UnprocessedKeys": unprocessed });
@@ -387,7 +419,7 @@ struct UnprocessedTable {
 
 /// The cache key of an item the store returned: its values of the attributes the request's
 /// key named (the request keys tell us the key attributes without knowing the schema).
-fn key_of_returned(table: &str, item: &Item, misses: &[(Wanted, u64)]) -> Option<Vec<u8>> {
+fn key_of_returned(table: &str, item: &Item, misses: &[(&Wanted, u64)]) -> Option<Vec<u8>> {
     let (sample, _) = misses.iter().find(|(w, _)| w.table == table)?;
     let mut key = Item::new();
     for name in sample.key_item.keys() {

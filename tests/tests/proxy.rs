@@ -483,6 +483,76 @@ async fn query_cache_invalidates_on_writes_or_waits_for_ttl() {
     assert_eq!(query_count(&b, &table).await, 3);
 }
 
+/// Cached answers follow the store's rules: a BatchGetItem answers at most 16 MB of items
+/// (the rest unprocessed) whether they come from the cache or the store, and a projection
+/// with an empty ExpressionAttributeNames is refused as the store refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_reads_keep_the_stores_limits_and_checks() {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    let store = StoreProcess::spawn();
+    let direct = store.client();
+    let table = unique_name("proxybig");
+    create_hash_table(&direct, &table).await;
+    let big = "d".repeat(390_000);
+    let ids: Vec<String> = (0..45).map(|i| format!("k{i:02}")).collect();
+    for id in &ids {
+        let put = direct.put_item().table_name(&table).item("pk", s(id));
+        put.item("d", s(&big)).send().await.unwrap();
+    }
+    let node = ProxyProcess::spawn(&store);
+    let client = node.client();
+    // Everything, page by page: each answer within 16 MB, every item once.
+    let read_all = || async {
+        let mut keys: Vec<_> = ids.iter().map(|id| item(&[("pk", s(id))])).collect();
+        let (mut seen, mut sizes) = (Vec::new(), Vec::new());
+        while !keys.is_empty() {
+            let wanted = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut keys)))
+                .build()
+                .unwrap();
+            let out = client
+                .batch_get_item()
+                .request_items(&table, wanted)
+                .send()
+                .await
+                .unwrap();
+            let items = out.responses().and_then(|r| r.get(&table)).cloned();
+            let items = items.unwrap_or_default();
+            sizes.push(items.len());
+            seen.extend(items.iter().map(|i| i["pk"].as_s().unwrap().clone()));
+            if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&table)) {
+                keys = left.keys().to_vec();
+            }
+        }
+        seen.sort();
+        (seen, sizes)
+    };
+    let (first, from_store) = read_all().await;
+    assert_eq!(first, ids);
+    let (second, from_cache) = read_all().await;
+    assert_eq!(second, ids);
+    assert_eq!(
+        from_store[0], 43,
+        "43 items of 390 KB fit in 16 MB: {from_store:?}"
+    );
+    assert_eq!(
+        from_cache[0], 43,
+        "the cache answers as the store does: {from_cache:?}"
+    );
+    assert!(metric(&node.endpoint(), "dax_item_cache_hits_total").await >= 45.0);
+
+    let get = || {
+        client
+            .get_item()
+            .table_name(&table)
+            .key("pk", s("k00"))
+            .projection_expression("pk")
+            .set_expression_attribute_names(Some(Default::default()))
+    };
+    let message = "ExpressionAttributeNames must not be empty";
+    assert_api_error(get().send().await, "ValidationException", Some(message));
+}
+
 /// A node caching an item read asks the store for its change-log position as of the read,
 /// so that a late feed record of an older write cannot replace what the read returned.
 /// (The node's side is `cache::item`'s unit tests: the race needs a feed that lags.)
