@@ -310,6 +310,45 @@ async fn iterator_types_and_limits() {
         .send()
         .await;
     assert_api_error(bad, "ValidationException", None);
+    // A sequence number with a type that takes none.
+    let bad = st
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .sequence_number("000000000000000000001")
+        .send()
+        .await;
+    assert_api_error(bad, "ValidationException", None);
+    // An ARN that is not a stream's is invalid, not missing.
+    let malformed = "x".repeat(50);
+    let bad = st.describe_stream().stream_arn(&malformed).send().await;
+    assert_api_error(bad, "ValidationException", None);
+    let bad = st
+        .get_shard_iterator()
+        .stream_arn(&malformed)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await;
+    assert_api_error(bad, "ValidationException", None);
+    let bad = st
+        .list_streams()
+        .exclusive_start_stream_arn(&malformed)
+        .send()
+        .await;
+    assert_api_error(bad, "ValidationException", None);
+    // A shard filter needs both its members.
+    let half = aws_sdk_dynamodbstreams::types::ShardFilter::builder()
+        .shard_id(&shard)
+        .build();
+    let bad = st
+        .describe_stream()
+        .stream_arn(&arn)
+        .shard_filter(half)
+        .send()
+        .await;
+    assert_api_error(bad, "ValidationException", None);
 }
 
 #[tokio::test]

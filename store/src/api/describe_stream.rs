@@ -39,7 +39,16 @@ pub async fn handle(
         v.length("shardFilter.shardId", filter.shard_id.as_deref(), 28, 65);
     }
     v.finish()?;
+    // A filter means nothing without both its members; DynamoDB refuses it.
+    if let Some(filter) = &input.shard_filter {
+        if filter.r#type.is_none() || filter.shard_id.is_none() {
+            return Err(ApiError::validation(
+                "ShardFilter must name both its Type and its ShardId",
+            ));
+        }
+    }
     let arn = input.stream_arn.as_deref().unwrap_or_default();
+    streams::check_stream_arn(arn)?;
     let stream = streams::find_stream(app, arn)?.ok_or_else(not_found)?;
     let horizon = streams::trim_horizon(app).map_err(internal)?;
     let limit = usize::try_from(input.limit.unwrap_or(MAX_LIMIT)).unwrap_or(100);

@@ -45,6 +45,12 @@ pub async fn handle(
     let arn = input.stream_arn.as_deref().unwrap_or_default();
     let shard_id = input.shard_id.as_deref().unwrap_or_default();
     let kind = input.shard_iterator_type.as_deref().unwrap_or_default();
+    streams::check_stream_arn(arn)?;
+    if matches!(kind, "TRIM_HORIZON" | "LATEST") && input.sequence_number.is_some() {
+        return Err(ApiError::validation(format!(
+            "SequenceNumber may only be given with AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER, not with ShardIteratorType {kind}"
+        )));
+    }
     let stream = streams::find_stream(app, arn)?.ok_or_else(not_found)?;
     let shard = stream.shard(shard_id).ok_or_else(not_found)?;
     // Everything up to `horizon` is gone.

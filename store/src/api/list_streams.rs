@@ -26,6 +26,9 @@ pub async fn handle(app: &App, input: ListStreamsInput) -> Result<ListStreamsOut
         1024,
     );
     v.finish()?;
+    if let Some(start) = input.exclusive_start_stream_arn.as_deref() {
+        streams::check_stream_arn(start)?;
+    }
     let limit = usize::try_from(input.limit.unwrap_or(MAX_LIMIT)).unwrap_or(100);
     let table = input
         .table_name

@@ -332,6 +332,27 @@ pub fn not_found() -> ApiError {
     ApiError::new(ErrorCode::ResourceNotFoundException, NOT_FOUND)
 }
 
+/// A ValidationException unless `arn` has a stream ARN's shape,
+/// `arn:PARTITION:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL`: DynamoDB refuses a
+/// malformed one as invalid rather than looking it up (a well-formed ARN of no stream is
+/// ResourceNotFoundException).
+pub fn check_stream_arn(arn: &str) -> Result<(), ApiError> {
+    let shaped = || -> Option<()> {
+        let mut fields = arn.splitn(6, ':');
+        let head: Vec<&str> = fields.by_ref().take(5).collect();
+        let ["arn", partition, "dynamodb", region, account] = head.as_slice() else {
+            return None;
+        };
+        let (table, label) = fields
+            .next()?
+            .strip_prefix("table/")?
+            .split_once("/stream/")?;
+        let parts = [*partition, *region, *account, table, label];
+        parts.iter().all(|part| !part.is_empty()).then_some(())
+    };
+    shaped().ok_or_else(|| ApiError::validation(format!("Invalid StreamArn: {arn}")))
+}
+
 /// Every stream the registry holds, by ARN.
 fn registry(app: &App) -> Result<BTreeMap<String, StreamInfo>, StorageError> {
     let mut out = BTreeMap::new();
@@ -579,6 +600,21 @@ pub async fn run_maintenance(app: std::sync::Arc<App>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_stream_arns_are_well_formed() {
+        let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026-11-28T12:00:00.000";
+        assert!(check_stream_arn(arn).is_ok());
+        for bad in [
+            "x".repeat(50).as_str(),
+            "arn:aws:dynamodb:us-east-1:000000000000:table/t",
+            "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/",
+            "arn:aws:s3:us-east-1:000000000000:table/t/stream/l",
+            "arn:aws:dynamodb::000000000000:table/t/stream/l",
+        ] {
+            assert!(check_stream_arn(bad).is_err(), "{bad}");
+        }
+    }
     use shared::model::{KeyAttr, ScalarType};
 
     fn info(shards: Vec<ShardStart>, end: Option<u64>) -> StreamInfo {
