@@ -235,6 +235,25 @@ async fn seed_two_partitions(db: &Db) {
     }
 }
 
+/// [`seed_two_partitions`], and a partition a Scan would have to read: 40 items of ~10 KB
+/// (~100 units read consistently), so that capacity tells a Query from a Scan.
+async fn seed_two_partitions_and_a_big_one(db: &Db) {
+    seed_two_partitions(db).await;
+    let bulk = "b".repeat(10_000);
+    for sk in 0..40 {
+        db.put(&[("pk", s("big")), ("sk", n(sk)), ("a", s(&bulk))])
+            .await;
+    }
+}
+
+/// Items as `pk` followed by `sk` (`p3`), in the order given.
+fn pk_sk(items: &[Item]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| format!("{}{}", i["pk"].as_s().unwrap(), sk_of(i)))
+        .collect()
+}
+
 #[tokio::test]
 async fn select_queries_scans_filters_and_projections() {
     let (_store, db) = store_with_table(true).await;
@@ -348,19 +367,7 @@ async fn select_pages_with_limit_and_next_token() {
 #[tokio::test]
 async fn partition_lists_query_each_partition_and_page_across_them() {
     let (_store, db) = store_with_table(true).await;
-    seed_two_partitions(&db).await;
-    // A partition that a Scan would have to read: 40 items of ~10 KB.
-    let bulk = "b".repeat(10_000);
-    for sk in 0..40 {
-        db.put(&[("pk", s("big")), ("sk", n(sk)), ("a", s(&bulk))])
-            .await;
-    }
-    let keys = |items: &[Item]| -> Vec<String> {
-        items
-            .iter()
-            .map(|i| format!("{}{}", i["pk"].as_s().unwrap(), sk_of(i)))
-            .collect()
-    };
+    seed_two_partitions_and_a_big_one(&db).await;
     let want = ["q1", "q2", "p1", "p2", "p3", "p4", "p5"];
     for statement in [
         "SELECT * FROM $T WHERE pk IN ['q', 'p', 'nobody', 'q']",
@@ -371,7 +378,7 @@ async fn partition_lists_query_each_partition_and_page_across_them() {
             .consistent_read(true)
             .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total);
         let out = ok(request.send().await);
-        assert_eq!(keys(out.items()), want, "{statement}");
+        assert_eq!(pk_sk(out.items()), want, "{statement}");
         // One strongly consistent unit per partition read, not the ~100 of a Scan.
         let units = out.consumed_capacity().unwrap().capacity_units().unwrap();
         assert!(units <= 3.0, "{statement} read {units} units: a Scan?");
@@ -388,7 +395,7 @@ async fn partition_lists_query_each_partition_and_page_across_them() {
             .set_next_token(token.clone());
         let page = ok(request.send().await);
         assert!(page.items().len() <= 3);
-        seen.extend(keys(page.items()));
+        seen.extend(pk_sk(page.items()));
         token = page.next_token().map(str::to_string);
         if token.is_none() {
             break;
@@ -400,13 +407,7 @@ async fn partition_lists_query_each_partition_and_page_across_them() {
 #[tokio::test]
 async fn key_conditions_a_key_condition_cannot_hold_filter_the_partition() {
     let (_store, db) = store_with_table(true).await;
-    seed_two_partitions(&db).await;
-    // A partition a Scan would read: 40 items of ~10 KB (~100 units consistently).
-    let bulk = "b".repeat(10_000);
-    for sk in 0..40 {
-        db.put(&[("pk", s("big")), ("sk", n(sk)), ("a", s(&bulk))])
-            .await;
-    }
+    seed_two_partitions_and_a_big_one(&db).await;
     let total = aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total;
     for (statement, want) in [
         (
@@ -480,18 +481,12 @@ async fn key_conditions_a_key_condition_cannot_hold_filter_the_partition() {
 async fn partition_lists_order_by_the_key_and_share_one_megabyte() {
     let (_store, db) = store_with_table(true).await;
     seed_two_partitions(&db).await;
-    let keys = |items: &[Item]| -> Vec<String> {
-        items
-            .iter()
-            .map(|i| format!("{}{}", i["pk"].as_s().unwrap(), sk_of(i)))
-            .collect()
-    };
     let descending = "SELECT * FROM $T WHERE pk IN ['p', 'q'] ORDER BY pk DESC";
     let want = ["q2", "q1", "p5", "p4", "p3", "p2", "p1"];
-    assert_eq!(keys(&db.select(descending, &[]).await), want);
+    assert_eq!(pk_sk(&db.select(descending, &[]).await), want);
     let ascending = "SELECT * FROM $T WHERE pk IN ['q', 'p'] ORDER BY pk ASC";
     let want = ["p1", "p2", "p3", "p4", "p5", "q1", "q2"];
-    assert_eq!(keys(&db.select(ascending, &[]).await), want);
+    assert_eq!(pk_sk(&db.select(ascending, &[]).await), want);
 
     // Three partitions of two 350 KB items: one page reads at most 1 MB of them.
     let bulk = "x".repeat(350_000);
@@ -510,7 +505,7 @@ async fn partition_lists_order_by_the_key_and_share_one_megabyte() {
             .send()
             .await);
         sizes.push(page.items().len());
-        seen.extend(keys(page.items()));
+        seen.extend(pk_sk(page.items()));
         token = page.next_token().map(str::to_string);
         if token.is_none() {
             break;
