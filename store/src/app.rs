@@ -11,9 +11,11 @@ pub struct App {
     pub config: Config,
     pub storage: Arc<Storage>,
     pub catalog: Catalog,
-    /// Held while the stream registry is read and rewritten, so the maintenance pass and a
-    /// request recording a stream change never overwrite each other's record.
-    pub stream_registry: tokio::sync::Mutex<()>,
+    /// Written while the stream registry is read and rewritten, so the maintenance pass and
+    /// a request recording a stream change never overwrite each other's record; read by
+    /// GetRecords while it takes a shard's range and the published sequence number, so
+    /// that a shard rolling over meanwhile cannot hand out records its child will too.
+    pub stream_registry: tokio::sync::RwLock<()>,
     /// Set once the process is stopping: requests that would wait (the change feed's long
     /// poll) answer at once, so a graceful stop does not wait out their polls.
     pub stopping: tokio::sync::watch::Sender<bool>,
@@ -38,7 +40,7 @@ impl App {
             config,
             storage,
             catalog,
-            stream_registry: tokio::sync::Mutex::new(()),
+            stream_registry: tokio::sync::RwLock::new(()),
             stopping: tokio::sync::watch::Sender::new(false),
             transfers: tokio::sync::Notify::new(),
             policies,

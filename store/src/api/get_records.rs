@@ -41,7 +41,15 @@ pub async fn handle(app: &App, input: GetRecordsInput) -> Result<GetRecordsOutpu
     if now.saturating_sub(iterator.issued_ms) > ttl_ms {
         return Err(ApiError::new(ErrorCode::ExpiredIteratorException, EXPIRED));
     }
-    let stream = streams::find_stream(app, &iterator.stream_arn)?.ok_or_else(not_found)?;
+    // Together under the registry's read lock: a rollover (under its write lock) either
+    // closed this shard before, and the range shows it, or closes it after, at or past
+    // `published`. Read apart, an open shard could be read past the end it then got, and
+    // its child would return those records again.
+    let (stream, published) = {
+        let _registry = app.stream_registry.read().await;
+        let stream = streams::find_stream(app, &iterator.stream_arn)?.ok_or_else(not_found)?;
+        (stream, app.storage.published_seq())
+    };
     let shard = stream.shard(&iterator.shard_id).ok_or_else(not_found)?;
     let first = streams::trim_horizon(app).map_err(internal)?;
     if iterator.after.saturating_add(1) < first {
@@ -53,10 +61,7 @@ pub async fn handle(app: &App, input: GetRecordsInput) -> Result<GetRecordsOutpu
     let limit = usize::try_from(input.limit.unwrap_or(MAX_LIMIT)).unwrap_or(1000);
     // Read no further than the shard's end and what is durable now: everything up to
     // `bound` is already in the index, so the next iterator may start there.
-    let bound = shard
-        .end
-        .unwrap_or(u64::MAX)
-        .min(app.storage.published_seq());
+    let bound = shard.end.unwrap_or(u64::MAX).min(published);
     let changes = app
         .storage
         .table_changes(stream.table_id, iterator.after, bound, limit)

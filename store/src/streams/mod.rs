@@ -487,7 +487,7 @@ pub async fn note_stream_change(app: &App, table: &TableMeta) {
     let Some(stream) = &table.stream else {
         return;
     };
-    let _registry_lock = app.stream_registry.lock().await;
+    let _registry_lock = app.stream_registry.write().await;
     let noted = async {
         let mut registry = registry(app)?;
         note_catalog_stream(app, &mut registry, table, stream, now_ms()).await
@@ -504,7 +504,7 @@ pub async fn maintain(app: &App) -> Result<(), StorageError> {
     let now = now_ms();
     let retention_ms = millis(config.stream_retention);
     let rollover_ms = millis(config.shard_rollover);
-    let registry_lock = app.stream_registry.lock().await;
+    let registry_lock = app.stream_registry.write().await;
     // Read under the lock: a stream change noted since is in the registry or the catalog.
     let published = app.storage.published_seq();
     let mut registry = registry(app)?;
