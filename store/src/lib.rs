@@ -59,6 +59,7 @@
 
 pub mod api;
 pub mod app;
+pub mod arn;
 pub mod backup;
 pub mod capacity;
 pub mod catalog;

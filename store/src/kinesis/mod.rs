@@ -97,17 +97,15 @@ pub fn active(table: &TableMeta) -> Option<Destination> {
 
 /// Whether `arn` names a Kinesis data stream: `arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`.
 pub fn is_stream_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [arn_, partition, service, region, account, resource] = parts.as_slice() else {
+    let Some(arn) = crate::arn::parse(arn) else {
         return false;
     };
-    let name = resource.strip_prefix("stream/").unwrap_or_default();
-    *arn_ == "arn"
-        && partition.starts_with("aws")
-        && *service == "kinesis"
-        && !region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
+    let name = arn.resource.strip_prefix("stream/").unwrap_or_default();
+    arn.partition.starts_with("aws")
+        && arn.service == "kinesis"
+        && !arn.region.is_empty()
+        && arn.account.len() == 12
+        && arn.account.bytes().all(|b| b.is_ascii_digit())
         && (1..=128).contains(&name.len())
         && name
             .bytes()

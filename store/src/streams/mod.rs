@@ -338,16 +338,18 @@ pub fn not_found() -> ApiError {
 /// ResourceNotFoundException).
 pub fn check_stream_arn(arn: &str) -> Result<(), ApiError> {
     let shaped = || -> Option<()> {
-        let mut fields = arn.splitn(6, ':');
-        let head: Vec<&str> = fields.by_ref().take(5).collect();
-        let ["arn", partition, "dynamodb", region, account] = head.as_slice() else {
-            return None;
-        };
+        let fields = crate::arn::parse(arn).filter(|a| a.service == "dynamodb")?;
         let (table, label) = fields
-            .next()?
+            .resource
             .strip_prefix("table/")?
             .split_once("/stream/")?;
-        let parts = [*partition, *region, *account, table, label];
+        let parts = [
+            fields.partition,
+            fields.region,
+            fields.account,
+            table,
+            label,
+        ];
         parts.iter().all(|part| !part.is_empty()).then_some(())
     };
     shaped().ok_or_else(|| ApiError::validation(format!("Invalid StreamArn: {arn}")))
