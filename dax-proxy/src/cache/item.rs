@@ -77,7 +77,7 @@ impl ItemCache {
     /// dropped) since `generation` was read: the fetched body may then predate the change.
     /// `position` is the store's log position the read saw everything up to (0: unknown).
     pub fn fill(&self, key: &[u8], generation: u64, body: &[u8], position: u64) {
-        self.fill_racing(key, generation, (body, position), || {});
+        self.fill_racing(key, generation, body, position, || {});
     }
 
     /// [`ItemCache::fill`], with `race` run where another thread's write may land between
@@ -86,7 +86,8 @@ impl ItemCache {
         &self,
         key: &[u8],
         generation: u64,
-        (body, position): (&[u8], u64),
+        body: &[u8],
+        position: u64,
         race: impl FnOnce(),
     ) {
         if self.generation(key) != generation {
@@ -200,9 +201,7 @@ mod tests {
         let generation = items.generation(key);
         // The follower applied a change after the miss's first check and looked for the
         // entry before the insert (finding nothing): all that is left of it is the bump.
-        items.fill_racing(key, generation, (old, 0), || {
-            items.gens.bump(item_slot(key))
-        });
+        items.fill_racing(key, generation, old, 0, || items.gens.bump(item_slot(key)));
         assert!(
             items.get(key).is_none(),
             "the pre-change body stayed cached"
@@ -210,7 +209,7 @@ mod tests {
 
         // A second writer's apply_change that ran just before the insert's recheck.
         let generation = items.generation(key);
-        items.fill_racing(key, generation, (old, 0), || {
+        items.fill_racing(key, generation, old, 0, || {
             items.apply_change(key, b"{}", 1)
         });
         assert!(items.get(key).is_none_or(|ready| ready.body() == b"{}"));

@@ -257,20 +257,13 @@ pub async fn handle(
             decided
         })
         .await;
-    let units = match (written, pending) {
-        (Ok(Ok(units)), pending) => {
-            if let Some(pending) = pending {
-                pending.succeed(Instant::now());
-            }
-            units
+    if let Some(pending) = pending {
+        match written {
+            Ok(Ok(_)) => pending.succeed(Instant::now()),
+            _ => pending.fail(),
         }
-        (failed, pending) => {
-            if let Some(pending) = pending {
-                pending.fail();
-            }
-            failed.map_err(|e| storage_failure("TransactWriteItems", e))??
-        }
-    };
+    }
+    let units = written.map_err(|e| storage_failure("TransactWriteItems", e))??;
 
     let mut per_table = CapacityByTable::default();
     for (plan, units) in plans.iter().zip(units) {

@@ -132,7 +132,7 @@ pub fn of_part(app: &App, call: Call, part: &Value) -> Option<Vec<String>> {
         Call::GetItem | Call::BatchGetTable | Call::TransactGet if !projects(call, part) => {
             return None
         }
-        _ if returns_old_item_on_failure(call, part) => return None,
+        _ if returns_old_item_on_failure(get(call, part, ON_FAILURE)) => return None,
         Call::Query | Call::Scan => names.extend(selected(app, call, part)?),
         _ => {}
     }
@@ -164,10 +164,10 @@ fn get<'v>(call: Call, part: &'v Value, name: &str) -> Option<&'v Value> {
     part.get(name).filter(|v| !v.is_null())
 }
 
-/// Whether a write answers a failed condition with the whole item
-/// (`ReturnValuesOnConditionCheckFailure` ALL_OLD), which no condition key restricts.
-fn returns_old_item_on_failure(call: Call, part: &Value) -> bool {
-    get(call, part, ON_FAILURE).and_then(Value::as_str) == Some("ALL_OLD")
+/// Whether a write's `ReturnValuesOnConditionCheckFailure` (`on_failure`) asks for the
+/// whole item when its condition fails (ALL_OLD), which no condition key restricts.
+fn returns_old_item_on_failure(on_failure: Option<&Value>) -> bool {
+    on_failure.and_then(Value::as_str) == Some("ALL_OLD")
 }
 
 /// Whether a read names the attributes it returns.
@@ -282,7 +282,7 @@ fn typed<T: DeserializeOwned>(value: Option<&Value>) -> Option<Option<T>> {
 /// The attribute names PartiQL `statement` reads or writes; `entry` holds its
 /// `Parameters` (an INSERT's item may be one) and `ReturnValuesOnConditionCheckFailure`.
 pub fn of_statement(app: &App, statement: &Statement, entry: &Value) -> Option<Vec<String>> {
-    if entry.get(ON_FAILURE).and_then(Value::as_str) == Some("ALL_OLD") {
+    if returns_old_item_on_failure(entry.get(ON_FAILURE)) {
         return None;
     }
     let mut names = BTreeSet::new();

@@ -172,37 +172,20 @@ pub async fn read_page(app: &App, read: Read) -> Result<Page, ApiError> {
             hash,
             placeholder,
             partitions,
-        } => {
-            let partitions = Partitions {
-                hash: &hash,
-                placeholder: &placeholder,
-                values: &partitions,
-            };
-            read_partitions(app, query, keys_in_filter, partitions).await?
-        }
+        } => read_partitions(app, query, keys_in_filter, &hash, &placeholder, &partitions).await?,
     })
 }
 
-/// The partitions an IN lists: the key attribute, the key condition's value placeholder,
-/// and the values in the order they are read.
-struct Partitions<'a> {
-    hash: &'a str,
-    placeholder: &'a str,
-    values: &'a [AttributeValue],
-}
-
-/// Queries the partitions one after another into one page. `Limit` and the page's 1 MB
+/// Queries `partitions` one after another into one page. `Limit` and the page's 1 MB
 /// count across them; a Query that stops early (on either) ends the page, and its key,
 /// which names its partition, is where the next page starts.
 async fn read_partitions(
     app: &App,
     mut query: QueryInput,
     keys_in_filter: bool,
-    Partitions {
-        hash,
-        placeholder,
-        values: partitions,
-    }: Partitions<'_>,
+    hash: &str,
+    placeholder: &str,
+    partitions: &[AttributeValue],
 ) -> Result<Page, ApiError> {
     let mut start = query.exclusive_start_key.take();
     let first = match &start {
