@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::api::idempotency::{self, Tokens};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::storage::Storage;
@@ -23,6 +24,8 @@ pub struct App {
     pub transfers: tokio::sync::Notify,
     /// What is known of resource-based policies (`crate::policy`).
     pub policies: crate::policy::State,
+    /// TransactWriteItems' `ClientRequestToken`s (`api::idempotency`).
+    pub tokens: crate::api::idempotency::Tokens,
 }
 
 impl App {
@@ -36,6 +39,11 @@ impl App {
         {
             policies.note();
         }
+        let tokens = Tokens::load(&storage, idempotency::MAX_TOKENS, shared::clock::now_ms())
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot read the transaction tokens; starting without");
+                Tokens::new(idempotency::MAX_TOKENS)
+            });
         App {
             config,
             storage,
@@ -44,6 +52,7 @@ impl App {
             stopping: tokio::sync::watch::Sender::new(false),
             transfers: tokio::sync::Notify::new(),
             policies,
+            tokens,
         }
     }
 

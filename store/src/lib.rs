@@ -138,6 +138,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(replication::ship::run_supervisor(Arc::clone(&app)));
     tokio::spawn(replication::tombstones::run_collector(Arc::clone(&app)));
     tokio::spawn(replication::tell::resume(Arc::clone(&app)));
+    tokio::spawn(api::idempotency::run_expiry(Arc::clone(&app)));
     let stopping = app.stopping.clone();
     let admission = shared::wire::admission::Admission::new(app.config.max_in_flight);
     let server = Arc::new(server::Server {

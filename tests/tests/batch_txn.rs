@@ -464,6 +464,48 @@ async fn client_request_token_makes_transactions_idempotent() {
     );
 }
 
+/// A store that restarts (here, is killed) between a transaction and the SDK's retry of it
+/// must still replay the retry: the transaction was acknowledged, and applying it twice
+/// is what the token exists to prevent.
+#[tokio::test]
+async fn a_transaction_token_outlives_a_store_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = StoreProcess::spawn_in(dir.path());
+    let table = unique_name("bt");
+    create_hash_table(&store.client(), &table).await;
+    let token = "restart-token-1";
+    ok(store
+        .client()
+        .transact_write_items()
+        .client_request_token(token)
+        .transact_items(tw_add(&table, "ctr", 1))
+        .send()
+        .await);
+    store.kill9();
+    store.restart();
+    let ddb = store.client();
+    ok(ddb
+        .transact_write_items()
+        .client_request_token(token)
+        .transact_items(tw_add(&table, "ctr", 1))
+        .send()
+        .await);
+    assert_eq!(
+        get(&ddb, &table, "ctr").await.unwrap().get("v"),
+        Some(&n(1)),
+        "the retry after the restart replayed"
+    );
+    assert_api_error(
+        ddb.transact_write_items()
+            .client_request_token(token)
+            .transact_items(tw_add(&table, "ctr", 2))
+            .send()
+            .await,
+        "IdempotentParameterMismatchException",
+        None,
+    );
+}
+
 /// SDKs resend a transaction with the same token when the first try timed out or lost its
 /// connection. The first try's commit may finish without it; the retry must then replay,
 /// not apply the transaction a second time.

@@ -21,22 +21,24 @@
 //! remembered (the oldest are forgotten first), so memory stays bounded whatever clients
 //! send.
 //!
-//! Tokens are scoped by an opaque `scope` (the handler passes its storage instance's
-//! address), so two stores in one process never share tokens. The registry is one
-//! process-wide value ([`registry`]) because `App` has no slot for it; moving it into `App`
-//! later changes nothing else.
-//!
-//! Not covered: tokens live in memory, so a retry after a restart runs again.
-
+//! **Restarts.** A succeeded token is also a catalog record ([`Pending::record`]) that the
+//! transaction's own engine batch writes, so it is durable exactly when the transaction
+//! is: a store restarted within the window ([`Tokens::load`]) still replays an SDK's retry
+//! rather than applying the transaction again. The records are keyed by finishing time, so
+//! [`forget_expired`] deletes the expired ones as one key range.
 use std::collections::{HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde::Serialize;
 use shared::wire::error::{ApiError, ErrorCode};
 use xxhash_rust::xxh3::Xxh3;
+
+use crate::app::App;
+use crate::storage::{Storage, StorageError};
 
 /// How long a finished token is remembered.
 pub const WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -54,7 +56,14 @@ pub const IN_PROGRESS: &str =
 /// IdempotentParameterMismatchException's text (the API reference's description).
 pub const MISMATCH: &str = "DynamoDB rejected the request because you retried a request with a different payload but with an idempotent token that was already used.";
 
-type Key = (u64, String);
+/// Catalog records of succeeded tokens: `txn-token/<finishing time, Unix ms, 20 digits>/
+/// <token>` → the fingerprint (16 bytes, big-endian).
+const RECORD_PREFIX: &str = "txn-token/";
+
+/// How often [`run_expiry`] deletes expired token records.
+const EXPIRY_PERIOD: Duration = Duration::from_secs(60);
+
+type Key = String;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Entry {
@@ -119,6 +128,16 @@ pub struct Pending<'a> {
 }
 
 impl Pending<'_> {
+    /// The catalog record (meta key, value) that keeps this token across a restart once
+    /// its transaction succeeds at `finished_ms` (Unix ms): the transaction's batch writes
+    /// it.
+    pub fn record(&self, finished_ms: u64) -> (String, Vec<u8>) {
+        (
+            record_key(finished_ms, &self.key),
+            self.fingerprint.to_be_bytes().to_vec(),
+        )
+    }
+
     /// The transaction's writes are decided and about to be committed.
     pub fn committing(&self) {
         self.committing.store(true, Ordering::Relaxed);
@@ -181,15 +200,44 @@ impl Tokens {
         }
     }
 
-    /// Claims `token` (within `scope`) for a transaction with parameters `fingerprint`.
+    /// The tokens `storage` recorded within the last [`WINDOW`] (as of `now_ms`, Unix ms),
+    /// as succeeded, with at most `capacity` finished tokens kept.
+    pub fn load(storage: &Storage, capacity: usize, now_ms: u64) -> Result<Tokens, StorageError> {
+        let tokens = Tokens::new(capacity);
+        let first = record_key(now_ms.saturating_sub(window_ms()), "");
+        let now = Instant::now();
+        let mut state = tokens.state.lock();
+        // In key order, so oldest first, as `State::finished` wants them.
+        for (key, value) in storage.list_meta_range(&first, record_end())? {
+            let Some((finished_ms, token, fingerprint)) = parse_record(&key, &value) else {
+                tracing::warn!(key, "unreadable transaction token record skipped");
+                continue;
+            };
+            let age = Duration::from_millis(now_ms.saturating_sub(finished_ms));
+            let finished = now.checked_sub(age).unwrap_or(now);
+            let token = token.to_string();
+            state.entries.insert(
+                token.clone(),
+                Entry::Done {
+                    fingerprint,
+                    finished,
+                },
+            );
+            state.finished.push_back((finished, token));
+        }
+        state.expire(now, capacity);
+        drop(state);
+        Ok(tokens)
+    }
+
+    /// Claims `token` for a transaction with parameters `fingerprint`.
     pub fn claim(
         &self,
-        scope: u64,
         token: &str,
         fingerprint: Fingerprint,
         now: Instant,
     ) -> Result<Claim<'_>, ApiError> {
-        let key: Key = (scope, token.to_string());
+        let key: Key = token.to_string();
         let mut state = self.state.lock();
         state.expire(now, self.capacity);
         match state.entries.get(&key).copied() {
@@ -236,10 +284,51 @@ impl Tokens {
     }
 }
 
-/// The process-wide registry.
-pub fn registry() -> &'static Tokens {
-    static TOKENS: OnceLock<Tokens> = OnceLock::new();
-    TOKENS.get_or_init(|| Tokens::new(MAX_TOKENS))
+fn window_ms() -> u64 {
+    WINDOW.as_millis() as u64
+}
+
+fn record_key(finished_ms: u64, token: &str) -> String {
+    format!("{RECORD_PREFIX}{finished_ms:020}/{token}")
+}
+
+/// Past the last token record.
+fn record_end() -> Bound<Vec<u8>> {
+    crate::storage::keys::prefix_upper(RECORD_PREFIX.as_bytes())
+}
+
+/// A token record's finishing time, token and fingerprint.
+fn parse_record<'k>(key: &'k str, value: &[u8]) -> Option<(u64, &'k str, Fingerprint)> {
+    let (time, token) = key.strip_prefix(RECORD_PREFIX)?.split_once('/')?;
+    let fingerprint = Fingerprint::from_be_bytes(value.try_into().ok()?);
+    Some((time.parse().ok()?, token, fingerprint))
+}
+
+/// Deletes the token records that finished more than [`WINDOW`] before `now_ms` (Unix ms);
+/// returns how many.
+pub async fn forget_expired(storage: &Storage, now_ms: u64) -> Result<usize, StorageError> {
+    let end = record_key(now_ms.saturating_sub(window_ms()), "");
+    let expired = storage.list_meta_range(RECORD_PREFIX, Bound::Excluded(end.into_bytes()))?;
+    let count = expired.len();
+    if count > 0 {
+        let deletes = expired
+            .iter()
+            .map(|(key, _)| (key.as_str(), None))
+            .collect();
+        storage.write_meta(deletes, None).await?;
+    }
+    Ok(count)
+}
+
+/// Deletes expired token records every [`EXPIRY_PERIOD`], for the life of the process.
+pub async fn run_expiry(app: Arc<App>) {
+    let mut tick = tokio::time::interval(EXPIRY_PERIOD);
+    loop {
+        tick.tick().await;
+        if let Err(e) = forget_expired(&app.storage, shared::clock::now_ms()).await {
+            tracing::warn!(error = %e, "cannot delete expired transaction token records");
+        }
+    }
 }
 
 /// A 128-bit hash of `value`'s JSON form with object members in sorted order, so that two
@@ -321,59 +410,101 @@ mod tests {
     fn in_flight_then_done_then_expired() {
         let tokens = Tokens::new(10);
         let t0 = Instant::now();
-        let Ok(Claim::Run(pending)) = tokens.claim(1, "tok", 7, t0) else {
+        let Ok(Claim::Run(pending)) = tokens.claim("tok", 7, t0) else {
             panic!("first claim must run");
         };
         assert_eq!(
-            code(tokens.claim(1, "tok", 7, t0)),
+            code(tokens.claim("tok", 7, t0)),
             "TransactionInProgressException"
         );
         assert_eq!(
-            code(tokens.claim(1, "tok", 8, t0)),
+            code(tokens.claim("tok", 8, t0)),
             "IdempotentParameterMismatchException"
         );
-        // Another scope or token is independent.
-        assert_eq!(code(tokens.claim(2, "tok", 7, t0)), "run");
+        // Another token is independent.
+        assert_eq!(code(tokens.claim("tok2", 7, t0)), "run");
         pending.succeed(t0);
         assert_eq!(
-            code(tokens.claim(1, "tok", 7, t0 + Duration::from_secs(599))),
+            code(tokens.claim("tok", 7, t0 + Duration::from_secs(599))),
             "replay"
         );
         assert_eq!(
-            code(tokens.claim(1, "tok", 8, t0 + Duration::from_secs(1))),
+            code(tokens.claim("tok", 8, t0 + Duration::from_secs(1))),
             "IdempotentParameterMismatchException"
         );
-        assert_eq!(code(tokens.claim(1, "tok", 8, t0 + WINDOW)), "run");
+        assert_eq!(code(tokens.claim("tok", 8, t0 + WINDOW)), "run");
     }
 
     #[test]
     fn failure_forgets_the_token() {
         let tokens = Tokens::new(10);
         let t0 = Instant::now();
-        let claim = tokens.claim(1, "tok", 7, t0);
+        let claim = tokens.claim("tok", 7, t0);
         assert!(matches!(claim, Ok(Claim::Run(_))));
         drop(claim);
         assert!(tokens.is_empty());
-        assert_eq!(code(tokens.claim(1, "tok", 9, t0)), "run");
+        assert_eq!(code(tokens.claim("tok", 9, t0)), "run");
     }
 
     #[test]
     fn a_request_dropped_during_its_commit_keeps_its_token() {
         let tokens = Tokens::new(10);
         let t0 = Instant::now();
-        let Ok(Claim::Run(pending)) = tokens.claim(1, "tok", 7, t0) else {
+        let Ok(Claim::Run(pending)) = tokens.claim("tok", 7, t0) else {
             panic!("first claim must run");
         };
         pending.committing();
         drop(pending);
-        assert_eq!(code(tokens.claim(1, "tok", 7, Instant::now())), "replay");
+        assert_eq!(code(tokens.claim("tok", 7, Instant::now())), "replay");
         // A commit that failed, though it had begun, forgets the token.
-        let Ok(Claim::Run(pending)) = tokens.claim(1, "other", 7, t0) else {
+        let Ok(Claim::Run(pending)) = tokens.claim("other", 7, t0) else {
             panic!("first claim must run");
         };
         pending.committing();
         pending.fail();
-        assert_eq!(code(tokens.claim(1, "other", 7, t0)), "run");
+        assert_eq!(code(tokens.claim("other", 7, t0)), "run");
+    }
+
+    #[tokio::test]
+    async fn succeeded_tokens_outlive_a_restart_for_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || Storage::open(dir.path(), crate::storage::StorageOptions::for_tests());
+        let storage = open().unwrap();
+        let tokens = Tokens::new(10);
+        let now_ms = 1_000_000_000;
+        for (token, fingerprint, finished_ms) in [
+            ("recent", 7, now_ms - 1_000),
+            ("old", 8, now_ms - window_ms() - 1),
+        ] {
+            let Ok(Claim::Run(pending)) = tokens.claim(token, fingerprint, Instant::now()) else {
+                panic!("first claim must run");
+            };
+            let (key, value) = pending.record(finished_ms);
+            storage.put_meta(&key, Some(value)).await.unwrap();
+            pending.succeed(Instant::now());
+        }
+        drop(storage);
+
+        let storage = open().unwrap();
+        let loaded = Tokens::load(&storage, 10, now_ms).unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(code(loaded.claim("recent", 7, Instant::now())), "replay");
+        assert_eq!(
+            code(loaded.claim("recent", 9, Instant::now())),
+            "IdempotentParameterMismatchException"
+        );
+        assert_eq!(code(loaded.claim("old", 8, Instant::now())), "run");
+
+        // Only the expired record is deleted; then the other, once it has expired too.
+        assert_eq!(forget_expired(&storage, now_ms).await.unwrap(), 1);
+        assert_eq!(storage.list_meta(RECORD_PREFIX).unwrap().len(), 1);
+        assert_eq!(
+            forget_expired(&storage, now_ms + window_ms())
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(storage.list_meta(RECORD_PREFIX).unwrap().is_empty());
     }
 
     #[test]
@@ -381,13 +512,13 @@ mod tests {
         let tokens = Tokens::new(3);
         let t0 = Instant::now();
         for i in 0..10u32 {
-            if let Ok(Claim::Run(p)) = tokens.claim(1, &i.to_string(), 1, t0) {
+            if let Ok(Claim::Run(p)) = tokens.claim(&i.to_string(), 1, t0) {
                 p.succeed(t0);
             }
         }
         assert_eq!(tokens.len(), 3);
         // The oldest were forgotten, the newest are still replays.
-        assert_eq!(code(tokens.claim(1, "0", 1, t0)), "run");
-        assert_eq!(code(tokens.claim(1, "9", 1, t0)), "replay");
+        assert_eq!(code(tokens.claim("0", 1, t0)), "run");
+        assert_eq!(code(tokens.claim("9", 1, t0)), "replay");
     }
 }

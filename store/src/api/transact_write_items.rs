@@ -22,7 +22,8 @@
 //! # Idempotency
 //! With a `ClientRequestToken`, the [`idempotency`](super::idempotency) registry is claimed
 //! after the static checks: a repeat within 10 minutes of success answers success without
-//! writing (capacity then reports read units), other rules are documented there.
+//! writing (capacity then reports read units), other rules are documented there. The
+//! token's record commits in the transaction's own batch, so a restart keeps it.
 //!
 //! # Capacity
 //! Per action ceil(max(old size, new size) / 1 KB) write units (at least one; a
@@ -221,8 +222,7 @@ pub async fn handle(
     }
 
     let claim = match &input.client_request_token {
-        Some(token) => Some(idempotency::registry().claim(
-            Arc::as_ptr(&app.storage) as usize as u64,
+        Some(token) => Some(app.tokens.claim(
             token,
             idempotency::fingerprint(&input.transact_items),
             Instant::now(),
@@ -246,9 +246,11 @@ pub async fn handle(
         .iter()
         .map(|p| (&p.table.layout, p.key.clone()))
         .collect();
+    // A succeeded token's record commits with the transaction's writes.
+    let note = pending.as_ref().map(|p| p.record(shared::clock::now_ms()));
     let written = app
         .storage
-        .write(&targets, Cause::User, |current| {
+        .write_noting(&targets, Cause::User, note, |current| {
             let decided = decide(&plans, current);
             // The commit that follows completes even if this request is dropped.
             if let (Ok(_), Some(pending)) = (&decided, &pending) {

@@ -78,10 +78,16 @@ impl Storage {
 
     /// Every catalog record whose key starts with `prefix`, in key order.
     pub fn list_meta(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
-        let range = (
-            Bound::Included(prefix.as_bytes().to_vec()),
-            keys::prefix_upper(prefix.as_bytes()),
-        );
+        self.list_meta_range(prefix, keys::prefix_upper(prefix.as_bytes()))
+    }
+
+    /// Every catalog record from key `first` up to `end`, in key order.
+    pub fn list_meta_range(
+        &self,
+        first: &str,
+        end: Bound<Vec<u8>>,
+    ) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        let range = (Bound::Included(first.as_bytes().to_vec()), end);
         let mut out = Vec::new();
         for entry in self.committer.engine.range(Space::Meta, range) {
             let (key, value) = entry?;

@@ -8,7 +8,7 @@ use shared::model::size::item_size;
 use shared::model::{Item, PrimaryKey};
 use tokio::sync::oneshot;
 
-use super::engine::{Flush, Op, Space};
+use super::engine::{Bytes, Flush, Op, Space};
 use super::group_commit::{Batch, Request, StatsDelta};
 use super::locks::LockSet;
 use super::stored::{decode_value, encode_value, item_bytes, stored_size};
@@ -45,6 +45,19 @@ impl Storage {
         &self,
         targets: &[(&TableLayout, PrimaryKey)],
         cause: Cause,
+        decide: impl FnOnce(&[Option<Item>]) -> Result<(Vec<Mutation>, T), E>,
+    ) -> Result<Result<T, E>, StorageError> {
+        self.write_noting(targets, cause, None, decide).await
+    }
+
+    /// [`Storage::write`], and if `decide` succeeds, the catalog record `note` (meta key,
+    /// value) in the same atomic batch: it is durable exactly when the writes are, even
+    /// if they change nothing (a transaction's idempotency token).
+    pub async fn write_noting<T, E>(
+        &self,
+        targets: &[(&TableLayout, PrimaryKey)],
+        cause: Cause,
+        note: Option<(String, Vec<u8>)>,
         decide: impl FnOnce(&[Option<Item>]) -> Result<(Vec<Mutation>, T), E>,
     ) -> Result<Result<T, E>, StorageError> {
         let engine_keys: Vec<Vec<u8>> = targets
@@ -111,6 +124,13 @@ impl Storage {
                 old_raw: old_raw.as_deref(),
             };
             self.stage(&mut batch, &target, mutation, cause, None)?;
+        }
+        if let Some((key, value)) = note {
+            batch.ops.push(Op::Put {
+                space: Space::Meta,
+                key: Bytes::from(key.as_str()),
+                value: value.into(),
+            });
         }
 
         if batch.ops.is_empty() {
