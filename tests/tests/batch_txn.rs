@@ -436,32 +436,46 @@ async fn transact_write_static_validation() {
     assert!(get(&ddb, &table, "k0").await.is_none());
 }
 
+/// `ADD v :amount` to item `ctr`, as a transaction with `token`.
+async fn tokened_add(
+    ddb: &Client,
+    table: &str,
+    token: &str,
+    amount: i64,
+) -> Result<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
+    aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>,
+> {
+    ddb.transact_write_items()
+        .client_request_token(token)
+        .transact_items(tw_add(table, "ctr", amount))
+        .send()
+        .await
+}
+
+/// Item `ctr` was added to once (the token's first use), and the token, reused with
+/// another payload, is a mismatch.
+async fn assert_token_applied_once(ddb: &Client, table: &str, token: &str) {
+    assert_eq!(
+        get(ddb, table, "ctr").await.unwrap().get("v"),
+        Some(&n(1)),
+        "a repeated token applies once"
+    );
+    assert_api_error(
+        tokened_add(ddb, table, token, 2).await,
+        "IdempotentParameterMismatchException",
+        None,
+    );
+}
+
 #[tokio::test]
 async fn client_request_token_makes_transactions_idempotent() {
     let (_store, ddb, table) = store_with_table().await;
     let token = "token-0123456789";
     for _ in 0..3 {
-        ok(ddb
-            .transact_write_items()
-            .client_request_token(token)
-            .transact_items(tw_add(&table, "ctr", 1))
-            .send()
-            .await);
+        ok(tokened_add(&ddb, &table, token, 1).await);
     }
-    assert_eq!(
-        get(&ddb, &table, "ctr").await.unwrap().get("v"),
-        Some(&n(1)),
-        "a repeated token applies once"
-    );
-    assert_api_error(
-        ddb.transact_write_items()
-            .client_request_token(token)
-            .transact_items(tw_add(&table, "ctr", 2))
-            .send()
-            .await,
-        "IdempotentParameterMismatchException",
-        None,
-    );
+    assert_token_applied_once(&ddb, &table, token).await;
 }
 
 /// A store that restarts (here, is killed) between a transaction and the SDK's retry of it
@@ -474,36 +488,12 @@ async fn a_transaction_token_outlives_a_store_restart() {
     let table = unique_name("bt");
     create_hash_table(&store.client(), &table).await;
     let token = "restart-token-1";
-    ok(store
-        .client()
-        .transact_write_items()
-        .client_request_token(token)
-        .transact_items(tw_add(&table, "ctr", 1))
-        .send()
-        .await);
+    ok(tokened_add(&store.client(), &table, token, 1).await);
     store.kill9();
     store.restart();
     let ddb = store.client();
-    ok(ddb
-        .transact_write_items()
-        .client_request_token(token)
-        .transact_items(tw_add(&table, "ctr", 1))
-        .send()
-        .await);
-    assert_eq!(
-        get(&ddb, &table, "ctr").await.unwrap().get("v"),
-        Some(&n(1)),
-        "the retry after the restart replayed"
-    );
-    assert_api_error(
-        ddb.transact_write_items()
-            .client_request_token(token)
-            .transact_items(tw_add(&table, "ctr", 2))
-            .send()
-            .await,
-        "IdempotentParameterMismatchException",
-        None,
-    );
+    ok(tokened_add(&ddb, &table, token, 1).await);
+    assert_token_applied_once(&ddb, &table, token).await;
 }
 
 /// SDKs resend a transaction with the same token when the first try timed out or lost its
