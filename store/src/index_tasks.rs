@@ -88,20 +88,22 @@ async fn remove(app: &App, id: (u64, u16), table: &str, index: &str) {
     }
 }
 
-/// Fills one index and marks it ACTIVE. A failure is logged and left CREATING; the next
-/// restart tries again.
+/// Fills one index and marks it ACTIVE. An index deleted while it was being filled (the
+/// fill then stops early) is removed instead: its remove task could not start while this
+/// one ran. A failure is logged and left CREATING; the next restart tries again.
 async fn backfill(app: &App, id: (u64, u16), table: &str, index: &str) {
     match app.storage.backfill_index(id.0, id.1).await {
-        Ok(entries) => {
-            tracing::info!(table, index, entries, "index backfilled");
-            if let Err(e) = app
-                .catalog
-                .finish_backfill(&app.storage, table, index)
-                .await
-            {
-                tracing::error!(error = ?e, table, index, "cannot mark a backfilled index ACTIVE");
+        Ok(entries) => match app
+            .catalog
+            .finish_backfill(&app.storage, table, index)
+            .await
+        {
+            Ok(true) => tracing::info!(table, index, entries, "index backfilled"),
+            Ok(false) => remove(app, id, table, index).await,
+            Err(e) => {
+                tracing::error!(error = ?e, table, index, "cannot mark a backfilled index ACTIVE")
             }
-        }
+        },
         Err(e) => tracing::error!(error = %e, table, index, "index backfill failed"),
     }
 }

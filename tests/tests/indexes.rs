@@ -55,6 +55,45 @@ fn gsi(
     b.build().unwrap()
 }
 
+/// UpdateTable's action adding a KEYS_ONLY GSI `name` on the S attribute `hash`.
+fn create_gsi(name: &str, hash: &str) -> GlobalSecondaryIndexUpdate {
+    GlobalSecondaryIndexUpdate::builder()
+        .create(
+            CreateGlobalSecondaryIndexAction::builder()
+                .index_name(name)
+                .key_schema(key_element(hash, KeyType::Hash))
+                .projection(projection(ProjectionType::KeysOnly, &[]))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+/// UpdateTable's action deleting GSI `name`.
+fn delete_gsi(name: &str) -> GlobalSecondaryIndexUpdate {
+    GlobalSecondaryIndexUpdate::builder()
+        .delete(
+            DeleteGlobalSecondaryIndexAction::builder()
+                .index_name(name)
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+/// Waits until the table has no GSI left in its description.
+async fn wait_gsis_gone(ddb: &Client, table: &str) -> bool {
+    wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || async {
+            let out = ok(ddb.describe_table().table_name(table).send().await);
+            out.table.unwrap().global_secondary_indexes().is_empty()
+        },
+    )
+    .await
+}
+
 /// A table `pk` (S) + `sk` (S) with three LSIs and three GSIs, one per projection type.
 async fn indexed_table(ddb: &Client) -> String {
     let name = unique_name("idx");
@@ -467,22 +506,22 @@ async fn gsi_added_later_is_backfilled_then_deleted() {
         }
         ok(request.send().await);
     }
+    // Values a write to an index key would refuse: the backfill leaves these items out.
+    for (sk, tag) in [(1000, String::new()), (1001, "T".repeat(2049))] {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("bad"))
+            .item("sk", n(sk))
+            .item("tag", s(&tag))
+            .send()
+            .await);
+    }
     let created = ok(ddb
         .update_table()
         .table_name(&table)
         .attribute_definitions(attribute_definition("tag", ScalarAttributeType::S))
-        .global_secondary_index_updates(
-            GlobalSecondaryIndexUpdate::builder()
-                .create(
-                    CreateGlobalSecondaryIndexAction::builder()
-                        .index_name("by_tag")
-                        .key_schema(key_element("tag", KeyType::Hash))
-                        .projection(projection(ProjectionType::KeysOnly, &[]))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
+        .global_secondary_index_updates(create_gsi("by_tag", "tag"))
         .send()
         .await);
     let described = created.table_description.unwrap();
@@ -530,6 +569,25 @@ async fn gsi_added_later_is_backfilled_then_deleted() {
         }
     }
     assert_eq!(count, 100);
+    // A Scan of the index, a page at a time, resumes from every key it hands out.
+    let mut scanned = 0;
+    let mut start = None;
+    loop {
+        let page = ok(ddb
+            .scan()
+            .table_name(&table)
+            .index_name("by_tag")
+            .limit(7)
+            .set_exclusive_start_key(start)
+            .send()
+            .await);
+        scanned += page.count;
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    assert_eq!(scanned, 100, "only the items with a valid tag are indexed");
 
     // New writes reach the index too.
     ok(ddb
@@ -550,28 +608,10 @@ async fn gsi_added_later_is_backfilled_then_deleted() {
     ok(ddb
         .update_table()
         .table_name(&table)
-        .global_secondary_index_updates(
-            GlobalSecondaryIndexUpdate::builder()
-                .delete(
-                    DeleteGlobalSecondaryIndexAction::builder()
-                        .index_name("by_tag")
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
+        .global_secondary_index_updates(delete_gsi("by_tag"))
         .send()
         .await);
-    let gone = wait_until(
-        Duration::from_secs(30),
-        Duration::from_millis(20),
-        || async {
-            let out = ok(ddb.describe_table().table_name(&table).send().await);
-            out.table.unwrap().global_secondary_indexes().is_empty()
-        },
-    )
-    .await;
-    assert!(gone);
+    assert!(wait_gsis_gone(&ddb, &table).await);
     assert_api_error(
         ddb.query()
             .table_name(&table)
@@ -583,6 +623,83 @@ async fn gsi_added_later_is_backfilled_then_deleted() {
         "ValidationException",
         Some("The table does not have the specified index: by_tag"),
     );
+}
+
+/// While a GSI backfills, no other index may be created or deleted (DynamoDB's one online
+/// index operation per table), but the backfilling index itself may be deleted: it then
+/// goes away, never ACTIVE with part of the table in it.
+#[tokio::test]
+async fn a_backfilling_gsi_can_be_deleted_and_blocks_other_index_changes() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("busy");
+    create_hash_range_table(&ddb, &table).await;
+    // Enough items that the backfill is still running when the next calls arrive.
+    for chunk in 0..200 {
+        let mut batch = ddb.batch_write_item();
+        for i in 0..25 {
+            let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                .item("pk", s(&format!("p{chunk}-{i}")))
+                .item("sk", n(i))
+                .item("a", s("A"))
+                .item("b", s("B"))
+                .build()
+                .unwrap();
+            batch = batch.request_items(
+                &table,
+                vec![aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .put_request(put)
+                    .build()],
+            );
+        }
+        let out = ok(batch.send().await);
+        assert!(out.unprocessed_items.unwrap_or_default().is_empty());
+    }
+    let add = |name: &'static str, attr: &'static str| {
+        ddb.update_table()
+            .table_name(&table)
+            .attribute_definitions(attribute_definition(attr, ScalarAttributeType::S))
+            .global_secondary_index_updates(create_gsi(name, attr))
+            .send()
+    };
+    ok(add("by_a", "a").await);
+    let limit = Some("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table");
+    assert_api_error(add("by_b", "b").await, "LimitExceededException", limit);
+
+    ok(ddb
+        .update_table()
+        .table_name(&table)
+        .global_secondary_index_updates(delete_gsi("by_a"))
+        .send()
+        .await);
+    // Never ACTIVE again, then gone.
+    let gone = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(5),
+        || async {
+            let out = ok(ddb.describe_table().table_name(&table).send().await);
+            let table = out.table.unwrap();
+            if let Some(index) = table.global_secondary_indexes().first() {
+                assert_eq!(index.index_status(), Some(&IndexStatus::Deleting));
+            }
+            table.global_secondary_indexes().is_empty()
+        },
+    )
+    .await;
+    assert!(gone, "the deleted index went away");
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .index_name("by_a")
+            .key_condition_expression("a = :a")
+            .expression_attribute_values(":a", s("A"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("The table does not have the specified index: by_a"),
+    );
+    // With nothing under way, the next index may be added.
+    ok(add("by_b", "b").await);
 }
 
 #[tokio::test]

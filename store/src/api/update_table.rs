@@ -381,7 +381,9 @@ fn apply_index_updates(
         ));
     }
     let mut names: Vec<&str> = Vec::new();
+    // Indexes created or deleted by this request and, already under way, by earlier ones.
     let mut online = 0;
+    let mut online_names: Vec<&str> = Vec::new();
     for update in updates {
         let actions = [
             update.create.is_some(),
@@ -416,9 +418,16 @@ fn apply_index_updates(
         names.push(name);
         if update.create.is_some() || update.delete.is_some() {
             online += 1;
+            online_names.push(name);
         }
     }
-    if online > 1 {
+    // One still backfilling or being removed counts too, unless this request deletes it
+    // (DynamoDB lets a backfilling index be deleted).
+    let under_way = table.global_indexes.iter().filter(|i| {
+        matches!(i.status, IndexStatus::Creating | IndexStatus::Deleting)
+            && !online_names.contains(&i.name.as_str())
+    });
+    if online > 0 && online + under_way.count() > 1 {
         return Err(ApiError::new(
             ErrorCode::LimitExceededException,
             "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",

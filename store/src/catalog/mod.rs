@@ -316,19 +316,25 @@ impl Catalog {
         storage: &Storage,
         table: &str,
         index: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<bool, ApiError> {
+        let mut activated = false;
         let result = self
             .update(storage, table, |t| {
-                if let Some(i) = t.global_indexes.iter_mut().find(|i| i.name == index) {
+                let creating = t
+                    .global_indexes
+                    .iter_mut()
+                    .find(|i| i.name == index && i.status == IndexStatus::Creating);
+                if let Some(i) = creating {
                     i.status = IndexStatus::Active;
                     i.backfilling = false;
+                    activated = true;
                 }
                 Ok(())
             })
             .await;
         match result {
-            Err(e) if e.code == ErrorCode::ResourceNotFoundException => Ok(()),
-            other => other.map(|_| ()),
+            Err(e) if e.code == ErrorCode::ResourceNotFoundException => Ok(false),
+            other => other.map(|_| activated),
         }
     }
 
