@@ -302,6 +302,67 @@ async fn update_item_paths_and_return_values() {
     );
 }
 
+/// An update that only takes attributes away does not create a missing item (DynamoDB:
+/// "DELETE - Nothing happens"), in every form; any other update, even an empty one, does.
+#[tokio::test]
+async fn an_update_that_only_removes_creates_no_item() {
+    let (_store, ddb, table) = store_with_table().await;
+    let update = |pk: &str| ddb.update_item().table_name(&table).key("pk", s(pk));
+    let out = ok(update("removed")
+        .update_expression("REMOVE a")
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await);
+    assert_eq!(out.attributes, None);
+    ok(update("set-deleted")
+        .update_expression("DELETE tags :t")
+        .expression_attribute_values(":t", AttributeValue::Ss(vec!["x".into()]))
+        .send()
+        .await);
+    ok(update("legacy-deleted")
+        .attribute_updates(
+            "a",
+            aws_sdk_dynamodb::types::AttributeValueUpdate::builder()
+                .action(aws_sdk_dynamodb::types::AttributeAction::Delete)
+                .build(),
+        )
+        .send()
+        .await);
+    ok(ddb
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(
+                    aws_sdk_dynamodb::types::Update::builder()
+                        .table_name(&table)
+                        .key("pk", s("txn-removed"))
+                        .update_expression("REMOVE a")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+    for pk in ["removed", "set-deleted", "legacy-deleted", "txn-removed"] {
+        assert_eq!(get(&ddb, &table, pk).await, None, "{pk} was created");
+    }
+    // Create-if-absent still works on those keys.
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("removed"))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await);
+    // An update with no actions creates the item with its key.
+    ok(update("empty").send().await);
+    assert_eq!(
+        get(&ddb, &table, "empty").await,
+        Some(HashMap::from([("pk".to_string(), s("empty"))]))
+    );
+}
+
 #[tokio::test]
 async fn update_errors() {
     let (_store, ddb, table) = store_with_table().await;

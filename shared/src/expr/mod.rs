@@ -290,6 +290,17 @@ impl UpdateExpr {
         update::apply(&self.actions, item, bad_type)
     }
 
+    /// Whether the update only takes away (REMOVE, DELETE from a set, AttributeUpdates'
+    /// DELETE): DynamoDB then does not create a missing item, where any other update, even
+    /// an empty one, creates it with its key.
+    pub fn only_removes(&self) -> bool {
+        !self.actions.is_empty()
+            && self
+                .actions
+                .iter()
+                .all(|a| matches!(a, Action::Remove(_) | Action::Delete(..)))
+    }
+
     /// The attributes of `item` at the paths this update touched, for ReturnValues
     /// UPDATED_OLD / UPDATED_NEW.
     pub fn updated_attributes(&self, item: &Item) -> Item {

@@ -463,6 +463,9 @@ pub fn decide(
             };
             (Mutation::Put(item.clone()), attributes)
         }
+        WriteAction::Update(update) if current.is_none() && update.only_removes() => {
+            (Mutation::Keep, None)
+        }
         WriteAction::Update(update) => {
             let mut new = match current {
                 Some(item) => item.clone(),
@@ -819,6 +822,39 @@ mod tests {
         assert_eq!(
             decide(&plan, Some(&old)).unwrap().1.attributes,
             Some(item(&[("a", n("0"))]))
+        );
+    }
+
+    #[test]
+    fn an_update_that_only_removes_creates_no_item() {
+        for expression in ["REMOVE a", "DELETE s :v", "REMOVE a DELETE s :v"] {
+            let values: &[(&str, AttributeValue)] = if expression.contains(":v") {
+                &[(":v", AttributeValue::Ss(vec!["x".into()]))]
+            } else {
+                &[]
+            };
+            let p = parsed(Some(expression), None, values);
+            let mut plan = plan(WriteAction::Update(p.update.unwrap()));
+            plan.return_values = ReturnValues::AllNew;
+            let (mutation, result) = decide(&plan, None).unwrap();
+            assert_eq!(mutation, Mutation::Keep, "{expression}");
+            assert_eq!(result.attributes, None);
+            // On an item that exists, it takes away.
+            let old = item(&[
+                ("pk", s("k")),
+                ("a", n("1")),
+                ("s", AttributeValue::Ss(vec!["x".into()])),
+            ]);
+            let (mutation, _) = decide(&plan, Some(&old)).unwrap();
+            assert!(matches!(mutation, Mutation::Put(ref new) if new.len() < old.len()));
+        }
+        // Anything else creates it, even with a REMOVE beside it.
+        let p = parsed(Some("SET b = :v REMOVE a"), None, &[(":v", n("1"))]);
+        let plan = plan(WriteAction::Update(p.update.unwrap()));
+        let (mutation, _) = decide(&plan, None).unwrap();
+        assert_eq!(
+            mutation,
+            Mutation::Put(item(&[("pk", s("k")), ("b", n("1"))]))
         );
     }
 
