@@ -626,16 +626,17 @@ async fn gsi_added_later_is_backfilled_then_deleted() {
 }
 
 /// While a GSI backfills, no other index may be created or deleted (DynamoDB's one online
-/// index operation per table), but the backfilling index itself may be deleted: it then
-/// goes away, never ACTIVE with part of the table in it.
+/// index operation per table) nor the table deleted, but the backfilling index itself may
+/// be deleted: it then goes away, never ACTIVE with part of the table in it.
 #[tokio::test]
-async fn a_backfilling_gsi_can_be_deleted_and_blocks_other_index_changes() {
+async fn a_backfilling_gsi_can_be_deleted_and_blocks_other_changes() {
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let table = unique_name("busy");
     create_hash_range_table(&ddb, &table).await;
-    // Enough items that the backfill is still running when the next calls arrive.
-    for chunk in 0..200 {
+    // Enough items that the backfill (~0.1 s in a debug build) is still running when the
+    // next calls arrive.
+    for chunk in 0..400 {
         let mut batch = ddb.batch_write_item();
         for i in 0..25 {
             let put = aws_sdk_dynamodb::types::PutRequest::builder()
@@ -665,6 +666,11 @@ async fn a_backfilling_gsi_can_be_deleted_and_blocks_other_index_changes() {
     ok(add("by_a", "a").await);
     let limit = Some("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table");
     assert_api_error(add("by_b", "b").await, "LimitExceededException", limit);
+    assert_api_error(
+        ddb.delete_table().table_name(&table).send().await,
+        "ResourceInUseException",
+        Some("Attempt to change a resource which is still in use: Cannot delete table while indexes are being created, updated, or deleted."),
+    );
 
     ok(ddb
         .update_table()

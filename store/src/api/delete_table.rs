@@ -1,18 +1,23 @@
-//! DeleteTable: refuses a table with deletion protection, otherwise removes it from the
+//! DeleteTable: refuses a table with deletion protection or with a GSI still being
+//! created or deleted (ResourceInUseException), otherwise removes it from the
 //! catalog at once (later calls no longer see it, and the name can be reused) and drops
 //! its items in the background. The response describes it as DELETING, as DynamoDB does.
 
-use shared::wire::error::ApiError;
+use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::delete_table::{DeleteTableInput, DeleteTableOutput};
 
 use crate::api::describe_table::checked_table_name;
 use crate::app::App;
-use crate::catalog::TableStatus;
+use crate::catalog::{IndexStatus, TableStatus};
 use shared::clock::now_seconds;
 
 /// DynamoDB's text for a protected table (DYNAMODB.md §6).
 pub const DELETION_PROTECTED: &str =
     "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.";
+
+/// DynamoDB's text for a table whose GSI is still being created or deleted (seen from
+/// AWS by infrastructure tools, which retry on it).
+pub const INDEXES_UNDER_WAY: &str = "Attempt to change a resource which is still in use: Cannot delete table while indexes are being created, updated, or deleted.";
 
 pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOutput, ApiError> {
     let name = checked_table_name(input.table_name.as_deref())?;
@@ -21,6 +26,16 @@ pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOut
         .delete(&app.storage, name, |table| {
             if table.deletion_protection {
                 return Err(ApiError::validation(DELETION_PROTECTED));
+            }
+            let index_under_way = table
+                .global_indexes
+                .iter()
+                .any(|i| matches!(i.status, IndexStatus::Creating | IndexStatus::Deleting));
+            if index_under_way {
+                return Err(ApiError::new(
+                    ErrorCode::ResourceInUseException,
+                    INDEXES_UNDER_WAY,
+                ));
             }
             Ok(())
         })
