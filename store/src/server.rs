@@ -339,7 +339,7 @@ fn json_is_valid(body: &[u8]) -> bool {
 /// Decodes the body into the operation's input, runs its handler, encodes its output;
 /// `refusals` are the statements of a BatchExecuteStatement policies refuse.
 async fn dispatch(
-    app: &App,
+    app: &Arc<App>,
     op: Op,
     body: Bytes,
     refusals: crate::policy::Refusals,

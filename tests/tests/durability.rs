@@ -221,6 +221,119 @@ async fn tables_survive_restart() {
 }
 
 /// Asks the store's internal lease endpoint for the primary lease, as a dax-proxy node does.
+/// Items in `table`, by a COUNT scan (one page holds these small items).
+async fn count_items(ddb: &aws_sdk_dynamodb::Client, table: &str) -> i32 {
+    let out = ok(ddb
+        .scan()
+        .table_name(table)
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await);
+    assert!(out.last_evaluated_key.is_none());
+    out.count
+}
+
+/// A restore fills its table after answering: until it is full the table is CREATING
+/// (no reads, writes or delete: a write would be overwritten), and a restart that cuts a
+/// fill short deletes the table rather than leave it half filled and ACTIVE.
+#[tokio::test]
+async fn a_restore_is_never_seen_or_left_half_done() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = StoreProcess::spawn_in(dir.path());
+    let ddb = store.client();
+    let table = unique_name("src");
+    create_hash_table(&ddb, &table).await;
+    // Enough items that the fill (a commit per 100) outlasts the next few calls.
+    let total = 10_000;
+    for chunk in 0..total / 25 {
+        let puts = (0..25)
+            .map(|i| {
+                let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                    .item("pk", s(&format!("k{chunk}-{i}")))
+                    .build()
+                    .unwrap();
+                aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .put_request(put)
+                    .build()
+            })
+            .collect();
+        let out = ok(ddb
+            .batch_write_item()
+            .request_items(&table, puts)
+            .send()
+            .await);
+        assert!(out.unprocessed_items.unwrap_or_default().is_empty());
+    }
+    let backup_arn = ok(ddb
+        .create_backup()
+        .table_name(&table)
+        .backup_name("full")
+        .send()
+        .await)
+    .backup_details
+    .unwrap()
+    .backup_arn;
+    let restore = |target: String| {
+        ddb.restore_table_from_backup()
+            .target_table_name(target)
+            .backup_arn(&backup_arn)
+            .send()
+    };
+
+    let target = unique_name("dst");
+    let answer = ok(restore(target.clone()).await).table_description.unwrap();
+    assert_eq!(
+        answer.table_status(),
+        Some(&aws_sdk_dynamodb::types::TableStatus::Creating)
+    );
+    assert_eq!(
+        answer.restore_summary().map(|r| r.restore_in_progress()),
+        Some(true)
+    );
+    assert_api_error(
+        ddb.put_item()
+            .table_name(&target)
+            .item("pk", s("early"))
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        None,
+    );
+    assert_api_error(
+        ddb.delete_table().table_name(&target).send().await,
+        "ResourceInUseException",
+        None,
+    );
+    wait_table_active(&ddb, &target).await;
+    assert_eq!(count_items(&ddb, &target).await, total);
+    let described = ok(ddb.describe_table().table_name(&target).send().await)
+        .table
+        .unwrap();
+    let summary = described.restore_summary().unwrap();
+    assert!(!summary.restore_in_progress());
+    assert_eq!(summary.source_backup_arn(), Some(backup_arn.as_str()));
+
+    // Killed while filling: after the restart the table is gone, and restoring again works.
+    let cut = unique_name("cut");
+    ok(restore(cut.clone()).await);
+    store.kill9();
+    store.restart();
+    let ddb = store.client();
+    assert_api_error(
+        ddb.describe_table().table_name(&cut).send().await,
+        "ResourceNotFoundException",
+        None,
+    );
+    ok(ddb
+        .restore_table_from_backup()
+        .target_table_name(&cut)
+        .backup_arn(&backup_arn)
+        .send()
+        .await);
+    wait_table_active(&ddb, &cut).await;
+    assert_eq!(count_items(&ddb, &cut).await, total);
+}
+
 async fn ask_lease(store: &StoreProcess, holder: &str) -> serde_json::Value {
     let response = reqwest::Client::new()
         .post(format!("{}/internal/lease", store.endpoint()))

@@ -27,6 +27,16 @@ pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOut
             if table.deletion_protection {
                 return Err(ApiError::validation(DELETION_PROTECTED));
             }
+            // The restore's fill would go on writing into a dropped table.
+            if crate::backup::restoring(table) {
+                return Err(ApiError::new(
+                    ErrorCode::ResourceInUseException,
+                    format!(
+                        "Attempt to change a resource which is still in use: Table is being created: {}",
+                        table.name()
+                    ),
+                ));
+            }
             let index_under_way = table
                 .global_indexes
                 .iter()

@@ -1,6 +1,8 @@
 //! RestoreTableFromBackup: a new table with the backup's definition (as overridden, see
 //! `backup::overrides`) and items.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::wire::error::ApiError;
@@ -20,7 +22,7 @@ pub struct RestoreTableFromBackupInput {
     pub overrides: RestoreOverrides,
 }
 
-pub async fn handle(app: &App, input: RestoreTableFromBackupInput) -> Result<Value, ApiError> {
+pub async fn handle(app: &Arc<App>, input: RestoreTableFromBackupInput) -> Result<Value, ApiError> {
     let mut v = Violations::new();
     validate::table_name(
         &mut v,
@@ -41,7 +43,6 @@ pub async fn handle(app: &App, input: RestoreTableFromBackupInput) -> Result<Val
         "SourceBackupArn": record.arn,
         "SourceTableArn": record.table.arn,
         "RestoreDateTime": now_seconds(),
-        "RestoreInProgress": false,
     });
     let desc = backup::restore(app, &definition, target, items, summary).await?;
     Ok(json!({ "TableDescription": desc }))

@@ -2,6 +2,8 @@
 //! the PITR window (see `crate::backup::items_at`), with the source's current definition
 //! as overridden (see `crate::backup::overrides`).
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::wire::error::{ApiError, ErrorCode};
@@ -23,7 +25,10 @@ pub struct RestoreTableToPointInTimeInput {
     pub overrides: RestoreOverrides,
 }
 
-pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<Value, ApiError> {
+pub async fn handle(
+    app: &Arc<App>,
+    input: RestoreTableToPointInTimeInput,
+) -> Result<Value, ApiError> {
     let mut v = Violations::new();
     validate::table_name(
         &mut v,
@@ -76,7 +81,6 @@ pub async fn handle(app: &App, input: RestoreTableToPointInTimeInput) -> Result<
     let summary = json!({
         "SourceTableArn": table.arn,
         "RestoreDateTime": at,
-        "RestoreInProgress": false,
     });
     let desc = backup::restore(app, &definition, target, items, summary).await?;
     Ok(json!({ "TableDescription": desc }))

@@ -22,9 +22,9 @@
 //! one entry per key changed since the restore time, split into passes over segments of
 //! the table when those entries would take too much memory. Backups are written and read back
 //! chunk by chunk too. Known limits: a point-in-time read goes through the table's whole
-//! retained change log; the restored table is visible (ACTIVE) while it is being filled,
-//! though the response comes only after it is full; deleting a table with PITR on keeps
-//! no SYSTEM backup yet. Restore overrides: see [`overrides`].
+//! retained change log; deleting a table with PITR on keeps no SYSTEM backup yet. A
+//! restore's table stays CREATING while a task of its own fills it ([`restore`]). Restore
+//! overrides: see [`overrides`].
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
@@ -53,6 +53,8 @@ const ITEMS_PREFIX: &str = "backup-items/";
 const BARRIER_KEY: &str = "backup-barrier";
 /// `TableMeta.settings` key of the PITR setting.
 pub const PITR_KEY: &str = "pitr";
+/// `TableMeta.settings` key of a restored table's RestoreSummary (its wire form).
+pub const RESTORE_KEY: &str = "restore";
 /// How far LatestRestorableDateTime trails now: changes younger than this may still be
 /// settling into the durable log.
 const PITR_LAG_S: f64 = 1.0;
@@ -396,14 +398,22 @@ fn key_schema_json(t: &TableMeta) -> Value {
 }
 
 /// Creates table `target` with `source`'s definition (key schema, indexes, billing,
-/// encryption) and fills it with `items`. Tags, streams, TTL and PITR are not restored
-/// (DYNAMODB.md §11). Returns the new table's description as the response shows it.
+/// encryption), CREATING, and fills it with `items` in a task of its own, which then makes
+/// it ACTIVE. Tags, streams, TTL and PITR are not restored (DYNAMODB.md §11). `summary`
+/// is the RestoreSummary without `RestoreInProgress`, which this adds (and DescribeTable
+/// shows from the [`RESTORE_KEY`] setting). Returns the new table's description as the
+/// response shows it.
+///
+/// Until the fill ends, the table serves no reads or writes (a write would be overwritten
+/// by the fill) and cannot be deleted; a fill that fails deletes it, and so does the next
+/// start after a restart interrupted one ([`drop_interrupted_restores`]), so no client
+/// ever sees a partly restored table as ACTIVE.
 pub async fn restore(
-    app: &App,
+    app: &Arc<App>,
     source: &TableMeta,
     target: &str,
     items: ItemChunks,
-    summary: Value,
+    mut summary: Value,
 ) -> Result<Value, ApiError> {
     if app.catalog.get(target).is_some() {
         return Err(already_exists(target));
@@ -419,10 +429,12 @@ pub async fn restore(
             meta.arn = arn.clone();
             meta.table_uuid = uuid::Uuid::new_v4().to_string();
             meta.created = now;
-            meta.status = TableStatus::Active;
+            meta.status = TableStatus::Creating;
             meta.stream = None;
             meta.tags = Vec::new();
             meta.settings = Default::default();
+            meta.settings
+                .insert(RESTORE_KEY.to_string(), in_progress(&summary, true));
             meta.deletion_protection = false;
             for index in meta
                 .local_indexes
@@ -443,14 +455,89 @@ pub async fn restore(
                 e
             }
         })?;
-    fill(app, &created, items).await?;
-    let mut desc =
-        serde_json::to_value(created.describe(TableStatus::Creating, TableStats::default(), now))
-            .map_err(|_| ApiError::internal())?;
-    if let Some(obj) = desc.as_object_mut() {
-        obj.insert("RestoreSummary".to_string(), summary);
+    let task_app = Arc::clone(app);
+    let table = Arc::clone(&created);
+    tokio::spawn(async move { finish_restore(&task_app, &table, items).await });
+    if let Some(fields) = summary.as_object_mut() {
+        fields.insert("RestoreInProgress".to_string(), Value::Bool(true));
     }
-    Ok(desc)
+    serde_json::to_value(created.describe(TableStatus::Creating, TableStats::default(), now))
+        .map_err(|_| ApiError::internal())
+}
+
+/// `summary` with `RestoreInProgress` set to `running`.
+fn in_progress(summary: &Value, running: bool) -> Value {
+    let mut summary = summary.clone();
+    if let Some(fields) = summary.as_object_mut() {
+        fields.insert("RestoreInProgress".to_string(), Value::Bool(running));
+    }
+    summary
+}
+
+/// Whether `table` is the target of a restore still filling it.
+pub fn restoring(table: &TableMeta) -> bool {
+    table.status == TableStatus::Creating
+        && table
+            .settings
+            .get(RESTORE_KEY)
+            .and_then(|s| s.get("RestoreInProgress"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+}
+
+/// Fills a restore's table, then makes it ACTIVE; deletes it if the fill fails.
+async fn finish_restore(app: &App, table: &Arc<TableMeta>, items: ItemChunks) {
+    let name = table.name();
+    let done = match fill(app, table, items).await {
+        Ok(()) => {
+            app.catalog
+                .update(&app.storage, name, |t| {
+                    if t.table_uuid == table.table_uuid {
+                        t.status = TableStatus::Active;
+                        if let Some(summary) = t.settings.get(RESTORE_KEY) {
+                            let done = in_progress(summary, false);
+                            t.settings.insert(RESTORE_KEY.to_string(), done);
+                        }
+                    }
+                    Ok(())
+                })
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = done {
+        tracing::error!(table = name, error = ?e.message, "restore failed; its table is deleted");
+        drop_restore_target(app, table).await;
+    }
+}
+
+/// Deletes a restore's (partly filled) table, if it is still that table.
+async fn drop_restore_target(app: &App, table: &TableMeta) {
+    let same = |t: &TableMeta| {
+        if t.table_uuid == table.table_uuid {
+            Ok(())
+        } else {
+            Err(ApiError::internal())
+        }
+    };
+    if let Err(e) = app.catalog.delete(&app.storage, table.name(), same).await {
+        tracing::error!(table = table.name(), error = ?e.message, "cannot delete a failed restore's table");
+    }
+}
+
+/// Deletes the tables of restores a stop interrupted (CREATING, still restoring): their
+/// fill is gone with the process, so they would never be complete. Run at start, before
+/// the store serves; the client saw no answer, or a CREATING table, and may restore again.
+pub async fn drop_interrupted_restores(app: &App) {
+    for table in app.catalog.all() {
+        if restoring(&table) {
+            tracing::warn!(
+                table = table.name(),
+                "deleting the table of an interrupted restore"
+            );
+            drop_restore_target(app, &table).await;
+        }
+    }
 }
 
 fn already_exists(name: &str) -> ApiError {

@@ -1,14 +1,16 @@
 //! Backups and PITR against a real (temporary) storage, without HTTP.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 use shared::wire::error::ApiError;
 
 use crate::api;
 use crate::app::App;
 
-fn fixture() -> (App, tempfile::TempDir) {
+fn fixture() -> (Arc<App>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    (App::for_tests(dir.path()), dir)
+    (Arc::new(App::for_tests(dir.path())), dir)
 }
 
 fn input<T: serde::de::DeserializeOwned>(value: Value) -> T {
@@ -58,8 +60,20 @@ async fn delete(app: &App, name: &str, pk: &str) {
     .await);
 }
 
-/// `pk=v` pairs of a table, in key order.
+/// Waits until a restore has filled table `name` (it does so after answering).
+async fn wait_restored(app: &App, name: &str) {
+    for _ in 0..2000 {
+        if app.catalog.get(name).is_none_or(|t| !super::restoring(&t)) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("the restore of {name} did not finish");
+}
+
+/// `pk=v` pairs of a table, in key order, once a restore into it has finished.
 async fn contents(app: &App, name: &str) -> Vec<String> {
+    wait_restored(app, name).await;
     let out = ok(api::scan::handle(app, input(json!({"TableName": name}))).await);
     let mut rows: Vec<String> = out["Items"]
         .as_array()
@@ -396,6 +410,7 @@ async fn restore_overrides_set_billing_and_keep_only_the_named_indexes() {
             "ExpressionAttributeValues": {":v": {"S": value}}
         }))
     };
+    wait_restored(&app, "ondemand").await;
     let found = ok(api::query::handle(&app, query("by_g", "g", "x")).await);
     assert_eq!(found["Count"], 1);
     assert_eq!(

@@ -527,6 +527,7 @@ impl TableMeta {
                 .then(|| crate::replication::GLOBAL_TABLE_VERSION.to_string()),
             replicas,
             warm_throughput: Some(self.warm_throughput().describe()),
+            restore_summary: self.settings.get(crate::backup::RESTORE_KEY).cloned(),
         }
     }
 }

@@ -145,6 +145,9 @@ pub struct TableDescription {
     pub replicas: Option<Vec<ReplicaDescription>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_throughput: Option<WarmThroughputDescription>,
+    /// A restored table's source and progress (kept as the store recorded it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_summary: Option<serde_json::Value>,
 }
 
 /// The warm throughput of a table or GSI: what it can take at once.
