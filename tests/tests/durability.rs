@@ -334,6 +334,59 @@ async fn a_restore_is_never_seen_or_left_half_done() {
     assert_eq!(count_items(&ddb, &cut).await, total);
 }
 
+/// Deleting a table with point-in-time recovery on keeps a SYSTEM backup that restores it:
+/// PITR's answer to an accidental DeleteTable.
+#[tokio::test]
+async fn a_table_deleted_with_pitr_on_can_be_restored_from_its_system_backup() {
+    use aws_sdk_dynamodb::types::{BackupTypeFilter, PointInTimeRecoverySpecification};
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("oops");
+    create_hash_table(&ddb, &table).await;
+    ok(ddb
+        .update_continuous_backups()
+        .table_name(&table)
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    for pk in ["a", "b", "c"] {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .send()
+            .await);
+    }
+    ok(ddb.delete_table().table_name(&table).send().await);
+    let listed = ok(ddb
+        .list_backups()
+        .backup_type(BackupTypeFilter::System)
+        .send()
+        .await);
+    let [summary] = listed.backup_summaries() else {
+        panic!("one SYSTEM backup expected: {listed:?}");
+    };
+    assert_eq!(summary.table_name(), Some(table.as_str()));
+    assert_eq!(
+        summary.backup_name(),
+        Some(format!("{table}$DeletedTableBackup").as_str())
+    );
+    assert!(summary.backup_expiry_date_time().is_some());
+    ok(ddb
+        .restore_table_from_backup()
+        .target_table_name(&table)
+        .backup_arn(summary.backup_arn().unwrap())
+        .send()
+        .await);
+    wait_table_active(&ddb, &table).await;
+    assert_eq!(count_items(&ddb, &table).await, 3);
+}
+
 async fn ask_lease(store: &StoreProcess, holder: &str) -> serde_json::Value {
     let response = reqwest::Client::new()
         .post(format!("{}/internal/lease", store.endpoint()))

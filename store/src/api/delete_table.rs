@@ -1,5 +1,6 @@
-//! DeleteTable: refuses a table with deletion protection or with a GSI still being
-//! created or deleted (ResourceInUseException), otherwise removes it from the
+//! DeleteTable: refuses a table with deletion protection, one a restore is still filling or
+//! one with a GSI still being created or deleted (ResourceInUseException), otherwise keeps
+//! a SYSTEM backup of it if it has PITR on (`backup::keep_deleted`), removes it from the
 //! catalog at once (later calls no longer see it, and the name can be reused) and drops
 //! its items in the background. The response describes it as DELETING, as DynamoDB does.
 
@@ -8,7 +9,8 @@ use shared::wire::ops::delete_table::{DeleteTableInput, DeleteTableOutput};
 
 use crate::api::describe_table::checked_table_name;
 use crate::app::App;
-use crate::catalog::{IndexStatus, TableStatus};
+use crate::backup;
+use crate::catalog::{IndexStatus, TableMeta, TableStatus};
 use shared::clock::now_seconds;
 
 /// DynamoDB's text for a protected table (DYNAMODB.md §6).
@@ -21,38 +23,58 @@ pub const INDEXES_UNDER_WAY: &str = "Attempt to change a resource which is still
 
 pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOutput, ApiError> {
     let name = checked_table_name(input.table_name.as_deref())?;
-    let table = app
+    let current = app.catalog.table_for_control(name)?;
+    check_deletable(&current)?;
+    // Taken before the delete, which drops the items; a delete refused after all (the
+    // table changed meanwhile) takes its backup back.
+    let kept = backup::keep_deleted(app, &current).await?;
+    let deleted = app
         .catalog
         .delete(&app.storage, name, |table| {
-            if table.deletion_protection {
-                return Err(ApiError::validation(DELETION_PROTECTED));
-            }
-            // The restore's fill would go on writing into a dropped table.
-            if crate::backup::restoring(table) {
+            if table.table_uuid != current.table_uuid {
                 return Err(ApiError::new(
                     ErrorCode::ResourceInUseException,
-                    format!(
-                        "Attempt to change a resource which is still in use: Table is being created: {}",
-                        table.name()
-                    ),
+                    format!("Attempt to change a resource which is still in use: Table: {name}"),
                 ));
             }
-            let index_under_way = table
-                .global_indexes
-                .iter()
-                .any(|i| matches!(i.status, IndexStatus::Creating | IndexStatus::Deleting));
-            if index_under_way {
-                return Err(ApiError::new(
-                    ErrorCode::ResourceInUseException,
-                    INDEXES_UNDER_WAY,
-                ));
-            }
-            Ok(())
+            check_deletable(table)
         })
-        .await?;
+        .await;
+    if let (Err(_), Some(kept)) = (&deleted, &kept) {
+        backup::delete(app, kept).await?;
+    }
+    let table = deleted?;
     crate::replication::control::leave(app, &table).await;
     let stats = app.storage.table_stats(table.table_id());
     Ok(DeleteTableOutput {
         table_description: table.describe(TableStatus::Deleting, stats, now_seconds()),
     })
+}
+
+/// What keeps a table from being deleted.
+fn check_deletable(table: &TableMeta) -> Result<(), ApiError> {
+    if table.deletion_protection {
+        return Err(ApiError::validation(DELETION_PROTECTED));
+    }
+    // The restore's fill would go on writing into a dropped table.
+    if backup::restoring(table) {
+        return Err(ApiError::new(
+            ErrorCode::ResourceInUseException,
+            format!(
+                "Attempt to change a resource which is still in use: Table is being created: {}",
+                table.name()
+            ),
+        ));
+    }
+    let index_under_way = table
+        .global_indexes
+        .iter()
+        .any(|i| matches!(i.status, IndexStatus::Creating | IndexStatus::Deleting));
+    if index_under_way {
+        return Err(ApiError::new(
+            ErrorCode::ResourceInUseException,
+            INDEXES_UNDER_WAY,
+        ));
+    }
+    Ok(())
 }

@@ -1,5 +1,6 @@
-//! ListBackups: summaries oldest first, filtered by table, type and creation time, paged
-//! by `ExclusiveStartBackupArn` / `LastEvaluatedBackupArn`.
+//! ListBackups: summaries oldest first, filtered by table, type (USER unless named) and
+//! creation time (lower bound inclusive, upper exclusive), paged by
+//! `ExclusiveStartBackupArn` / `LastEvaluatedBackupArn`.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -35,29 +36,27 @@ pub async fn handle(app: &App, input: ListBackupsInput) -> Result<Value, ApiErro
             )));
         }
     }
-    // Every backup here is a USER backup.
-    let want_user = matches!(
-        input.backup_type.as_deref(),
-        None | Some("USER") | Some("ALL")
-    );
+    // USER when none is named; this store makes no AWS_BACKUP backups.
+    let wanted = |r: &backup::BackupRecord| match input.backup_type.as_deref() {
+        None | Some("USER") => !r.system,
+        Some("SYSTEM") => r.system,
+        Some("ALL") => true,
+        _ => false,
+    };
     let table = input
         .table_name
         .as_deref()
         .map(|t| app.catalog.resolve_name(t).to_string());
     let mut matching: Vec<backup::BackupRecord> = backup::all(app)?
         .into_iter()
-        .filter(|_| want_user)
+        .filter(|r| wanted(r))
         .filter(|r| table.as_deref().is_none_or(|t| r.table.name() == t))
         .filter(|r| {
             input
                 .time_range_lower_bound
                 .is_none_or(|lo| r.created >= lo)
         })
-        .filter(|r| {
-            input
-                .time_range_upper_bound
-                .is_none_or(|hi| r.created <= hi)
-        })
+        .filter(|r| input.time_range_upper_bound.is_none_or(|hi| r.created < hi))
         .collect();
     if let Some(start) = input.exclusive_start_backup_arn.as_deref() {
         if let Some(at) = matching.iter().position(|r| r.arn == start) {
@@ -70,17 +69,14 @@ pub async fn handle(app: &App, input: ListBackupsInput) -> Result<Value, ApiErro
     let summaries: Vec<Value> = matching
         .iter()
         .map(|r| {
-            json!({
-                "TableName": r.table.name(),
-                "TableId": r.table.table_uuid,
-                "TableArn": r.table.arn,
-                "BackupArn": r.arn,
-                "BackupName": r.name,
-                "BackupCreationDateTime": r.created,
-                "BackupStatus": "AVAILABLE",
-                "BackupType": "USER",
-                "BackupSizeBytes": r.size_bytes,
-            })
+            // BackupDetails' members and the table's.
+            let mut summary = backup::details(r, "AVAILABLE");
+            if let Some(fields) = summary.as_object_mut() {
+                fields.insert("TableName".to_string(), json!(r.table.name()));
+                fields.insert("TableId".to_string(), json!(r.table.table_uuid));
+                fields.insert("TableArn".to_string(), json!(r.table.arn));
+            }
+            summary
         })
         .collect();
     let mut out = json!({ "BackupSummaries": summaries });

@@ -22,9 +22,9 @@
 //! one entry per key changed since the restore time, split into passes over segments of
 //! the table when those entries would take too much memory. Backups are written and read back
 //! chunk by chunk too. Known limits: a point-in-time read goes through the table's whole
-//! retained change log; deleting a table with PITR on keeps no SYSTEM backup yet. A
-//! restore's table stays CREATING while a task of its own fills it ([`restore`]). Restore
-//! overrides: see [`overrides`].
+//! retained change log. Deleting a table with PITR on keeps a SYSTEM backup of it for 35
+//! days ([`keep_deleted`]). A restore's table stays CREATING while a task of its own fills
+//! it ([`restore`]). Restore overrides: see [`overrides`].
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
@@ -60,6 +60,8 @@ pub const RESTORE_KEY: &str = "restore";
 const PITR_LAG_S: f64 = 1.0;
 /// PITR's recovery period when none is given (and DynamoDB's longest), in days.
 pub const DEFAULT_RECOVERY_PERIOD_DAYS: u32 = 35;
+/// How long a SYSTEM backup is kept, in days.
+pub const SYSTEM_BACKUP_DAYS: u32 = 35;
 const SECONDS_PER_DAY: u64 = 86_400;
 
 /// One backup's durable description.
@@ -74,6 +76,31 @@ pub struct BackupRecord {
     pub chunks: u64,
     /// The source table's definition as of the backup (restores recreate it).
     pub table: TableMeta,
+    /// A SYSTEM backup: the one DeleteTable keeps of a table with PITR on, for
+    /// [`SYSTEM_BACKUP_DAYS`] (absent in older records: USER).
+    #[serde(default)]
+    pub system: bool,
+}
+
+impl BackupRecord {
+    /// `BackupType`.
+    pub fn backup_type(&self) -> &'static str {
+        if self.system {
+            "SYSTEM"
+        } else {
+            "USER"
+        }
+    }
+
+    /// When a SYSTEM backup expires (epoch seconds); USER backups never do.
+    pub fn expires(&self) -> Option<f64> {
+        self.system
+            .then(|| self.created + f64::from(SYSTEM_BACKUP_DAYS) * SECONDS_PER_DAY as f64)
+    }
+
+    fn expired(&self, now: f64) -> bool {
+        self.expires().is_some_and(|at| at <= now)
+    }
 }
 
 /// The PITR setting of one table.
@@ -153,27 +180,56 @@ pub fn load(app: &App, arn: &str) -> Result<BackupRecord, ApiError> {
         .map(|(_, v)| v)
         .ok_or_else(|| not_found(arn))?;
     let record: BackupRecord = serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
-    if record.arn != arn {
+    if record.arn != arn || record.expired(now_seconds()) {
         return Err(not_found(arn));
     }
     Ok(record)
 }
 
-/// Every backup, oldest first.
+/// Every backup, oldest first (expired SYSTEM backups excepted).
 pub fn all(app: &App) -> Result<Vec<BackupRecord>, ApiError> {
+    let now = now_seconds();
     let mut out: Vec<BackupRecord> = app
         .storage
         .list_meta(RECORD_PREFIX)
         .map_err(internal)?
         .into_iter()
-        .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+        .filter_map(|(_, v)| serde_json::from_slice::<BackupRecord>(&v).ok())
+        .filter(|r| !r.expired(now))
         .collect();
     out.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
     Ok(out)
 }
 
-/// Snapshots a table's items into a new backup.
+/// The SYSTEM backup DeleteTable keeps of a table with PITR on (DynamoDB names it
+/// `<table>$DeletedTableBackup`), if the table has PITR on; expired SYSTEM backups are
+/// removed first (they are never listed, this is where their space is given back).
+pub async fn keep_deleted(app: &App, table: &TableMeta) -> Result<Option<BackupRecord>, ApiError> {
+    if !pitr(table).is_some_and(|p| p.enabled) {
+        return Ok(None);
+    }
+    let now = now_seconds();
+    for (_, value) in app.storage.list_meta(RECORD_PREFIX).map_err(internal)? {
+        match serde_json::from_slice::<BackupRecord>(&value) {
+            Ok(old) if old.expired(now) => delete(app, &old).await?,
+            _ => {}
+        }
+    }
+    let name = format!("{}$DeletedTableBackup", table.name());
+    snapshot(app, table, &name, true).await.map(Some)
+}
+
+/// Snapshots a table's items into a new (USER) backup.
 pub async fn create(app: &App, table: &TableMeta, name: &str) -> Result<BackupRecord, ApiError> {
+    snapshot(app, table, name, false).await
+}
+
+async fn snapshot(
+    app: &App,
+    table: &TableMeta,
+    name: &str,
+    system: bool,
+) -> Result<BackupRecord, ApiError> {
     let now = now_seconds();
     // DynamoDB's backup ids have the export and import ids' shape, in creation order.
     let id = crate::transfer::jobs::new_id();
@@ -207,6 +263,7 @@ pub async fn create(app: &App, table: &TableMeta, name: &str) -> Result<BackupRe
         item_count,
         chunks,
         table: table.clone(),
+        system,
     };
     app.storage
         .put_meta(&format!("{RECORD_PREFIX}{id}"), Some(encode(&record)?))
@@ -328,14 +385,18 @@ impl<E, T> Chunker<E, T> {
 
 /// `BackupDetails`.
 pub fn details(record: &BackupRecord, status: &str) -> Value {
-    json!({
+    let mut details = json!({
         "BackupArn": record.arn,
         "BackupName": record.name,
         "BackupSizeBytes": record.size_bytes,
         "BackupStatus": status,
-        "BackupType": "USER",
+        "BackupType": record.backup_type(),
         "BackupCreationDateTime": record.created,
-    })
+    });
+    if let (Some(fields), Some(at)) = (details.as_object_mut(), record.expires()) {
+        fields.insert("BackupExpiryDateTime".to_string(), json!(at));
+    }
+    details
 }
 
 /// `BackupDescription`.

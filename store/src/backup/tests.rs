@@ -140,6 +140,81 @@ async fn backup_restores_items_as_of_the_backup_and_outlives_its_table() {
     }
 }
 
+/// The PITR safety net for an accidental DeleteTable: a SYSTEM backup, listed only when
+/// asked for, that restores the table as it was.
+#[tokio::test]
+async fn deleting_a_table_with_pitr_keeps_a_system_backup() {
+    let (app, _dir) = fixture();
+    for name in ["kept", "plain"] {
+        table(&app, name).await;
+        put(&app, name, "a", 1).await;
+    }
+    ok(api::update_continuous_backups::handle(
+        &app,
+        input(json!({"TableName": "kept", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}})),
+    )
+    .await);
+    put(&app, "kept", "b", 2).await;
+    for name in ["kept", "plain"] {
+        ok(api::delete_table::handle(&app, input(json!({ "TableName": name }))).await);
+    }
+    let list = |kind: Option<&str>| {
+        let request = match kind {
+            Some(kind) => json!({ "BackupType": kind }),
+            None => json!({}),
+        };
+        api::list_backups::handle(&app, input(request))
+    };
+    // USER unless asked: the SYSTEM backup is not among them.
+    assert_eq!(ok(list(None).await)["BackupSummaries"], json!([]));
+    let system = ok(list(Some("SYSTEM")).await)["BackupSummaries"].clone();
+    assert_eq!(ok(list(Some("ALL")).await)["BackupSummaries"], system);
+    let [summary] = system.as_array().map(Vec::as_slice).unwrap_or_default() else {
+        panic!("one SYSTEM backup expected: {system}");
+    };
+    assert_eq!(summary["BackupName"], "kept$DeletedTableBackup");
+    assert_eq!(summary["BackupType"], "SYSTEM");
+    assert_eq!(summary["TableName"], "kept");
+    let created = summary["BackupCreationDateTime"]
+        .as_f64()
+        .unwrap_or_default();
+    let expiry = summary["BackupExpiryDateTime"].as_f64().unwrap_or_default();
+    assert_eq!((expiry - created).round(), 35.0 * 86_400.0);
+    let arn = summary["BackupArn"].clone();
+    ok(api::restore_table_from_backup::handle(
+        &app,
+        input(json!({"TargetTableName": "kept", "BackupArn": arn})),
+    )
+    .await);
+    assert_eq!(contents(&app, "kept").await, vec!["a=1", "b=2"]);
+}
+
+#[tokio::test]
+async fn list_backups_time_range_includes_its_lower_bound_only() {
+    let (app, _dir) = fixture();
+    table(&app, "src").await;
+    let mut times = Vec::new();
+    for name in ["b1", "b2", "b3"] {
+        let created = ok(api::create_backup::handle(
+            &app,
+            input(json!({"TableName": "src", "BackupName": name})),
+        )
+        .await);
+        times.push(created["BackupDetails"]["BackupCreationDateTime"].clone());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let listed = ok(api::list_backups::handle(
+        &app,
+        input(json!({"TimeRangeLowerBound": times[0], "TimeRangeUpperBound": times[2]})),
+    )
+    .await);
+    let names: Vec<&str> = listed["BackupSummaries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|b| b["BackupName"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["b1", "b2"]);
+}
+
 /// Every item a point-in-time read streams, as sorted JSON rows.
 async fn sorted_rows(mut chunks: super::ItemChunks) -> Vec<String> {
     let mut rows = Vec::new();
