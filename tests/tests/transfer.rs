@@ -487,6 +487,29 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
     );
     let imports = ok(ddb.list_imports().send().await);
     assert_eq!(imports.import_summary_list().len(), 2);
+    // A page at a time. The token has the SDK model's shape (16-digit hex groups, at least
+    // 112 characters), which boto3 and the AWS CLI check before sending it back.
+    let first = ok(ddb.list_imports().page_size(1).send().await);
+    let token = first.next_token().unwrap().to_string();
+    assert!(
+        token.len() >= 112
+            && token.len() % 16 == 0
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+        "{token}"
+    );
+    let second = ok(ddb
+        .list_imports()
+        .page_size(1)
+        .next_token(token)
+        .send()
+        .await);
+    assert_eq!(second.import_summary_list().len(), 1);
+    assert_ne!(
+        first.import_summary_list()[0].import_arn(),
+        second.import_summary_list()[0].import_arn()
+    );
     let missing = ddb
         .describe_import()
         .import_arn(format!("{import_arn}0"))

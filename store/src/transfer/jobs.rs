@@ -172,12 +172,34 @@ pub fn list<J: Job>(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Value, ApiError> {
-    let (jobs, next) = page::<J>(app, table_arn, after, limit)?;
+    let after = after.map(token_id).transpose()?;
+    let (jobs, next) = page::<J>(app, table_arn, after.as_deref(), limit)?;
     let mut out = json!({ J::SUMMARIES: jobs.iter().map(J::summary).collect::<Vec<_>>() });
     if let Some(next) = next {
-        out["NextToken"] = json!(next);
+        out["NextToken"] = json!(page_token(&next));
     }
     Ok(out)
+}
+
+/// The shortest page token the SDKs send back: ListImports' model wants 112 to 1024
+/// characters in groups of 16 lowercase hex digits (ListExports' wants nothing, and gets
+/// the same form).
+const MIN_TOKEN_LEN: usize = 112;
+
+/// The page token that resumes after job `id`: its bytes in hex, zero-padded.
+fn page_token(id: &str) -> String {
+    let mut token = hex::encode(id);
+    let len = token.len().max(MIN_TOKEN_LEN).next_multiple_of(16);
+    token.extend(std::iter::repeat_n('0', len - token.len()));
+    token
+}
+
+/// The job id a [`page_token`] resumes after (ids never hold a NUL, the padding's byte).
+fn token_id(token: &str) -> Result<String, ApiError> {
+    let invalid = || ApiError::validation("Invalid NextToken");
+    let bytes = hex::decode(token).map_err(|_| invalid())?;
+    let id = bytes.split(|b| *b == 0).next().unwrap_or_default();
+    String::from_utf8(id.to_vec()).map_err(|_| invalid())
 }
 
 /// Writes (or rewrites) a job's record durably.
@@ -229,4 +251,23 @@ pub fn new_id() -> String {
         (now_seconds() * 1000.0) as u64,
         uuid.get(..8).unwrap_or("00000000")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_have_the_sdk_model_shape_and_give_the_id_back() {
+        let id = new_id();
+        let token = page_token(&id);
+        assert!(token.len() >= MIN_TOKEN_LEN && token.len() % 16 == 0);
+        assert!(token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_eq!(token_id(&token).ok(), Some(id));
+        let long = "x".repeat(100);
+        assert_eq!(token_id(&page_token(&long)).ok(), Some(long));
+        assert!(token_id("not hex").is_err());
+    }
 }
