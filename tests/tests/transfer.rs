@@ -493,7 +493,7 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
     let token = first.next_token().unwrap().to_string();
     assert!(
         token.len() >= 112
-            && token.len() % 16 == 0
+            && token.len().is_multiple_of(16)
             && token
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),

@@ -261,7 +261,7 @@ mod tests {
     fn page_tokens_have_the_sdk_model_shape_and_give_the_id_back() {
         let id = new_id();
         let token = page_token(&id);
-        assert!(token.len() >= MIN_TOKEN_LEN && token.len() % 16 == 0);
+        assert!(token.len() >= MIN_TOKEN_LEN && token.len().is_multiple_of(16));
         assert!(token
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
