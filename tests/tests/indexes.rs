@@ -397,6 +397,100 @@ async fn gsi_queries_projections_and_sparseness() {
 }
 
 #[tokio::test]
+async fn gsi_reads_of_unprojected_attributes_are_refused() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = indexed_table(&ddb).await;
+    put_data(&ddb, &table).await;
+    let refused = |names: &str| {
+        format!("One or more parameter values were invalid: Global secondary index gsi_incl does not project [{names}]")
+    };
+    let query = || {
+        ddb.query()
+            .table_name(&table)
+            .index_name("gsi_incl")
+            .key_condition_expression("g = :g")
+            .expression_attribute_values(":g", s("G1"))
+    };
+
+    // Key attributes (the table's and the index's) and the INCLUDE list may be asked for.
+    let asked = ok(query().projection_expression("inc, pk, g").send().await);
+    assert_eq!(names(&asked.items.unwrap()[0]), ["g", "inc", "pk"]);
+    // Anything else is refused, whichever way it is asked for; a nested path counts by
+    // its top-level name.
+    assert_api_error(
+        query().projection_expression("extra").send().await,
+        "ValidationException",
+        Some(&refused("extra")),
+    );
+    assert_api_error(
+        query()
+            .projection_expression("inc, extra.x, lka")
+            .select(Select::SpecificAttributes)
+            .send()
+            .await,
+        "ValidationException",
+        Some(&refused("extra, lka")),
+    );
+    assert_api_error(
+        ddb.scan()
+            .table_name(&table)
+            .index_name("gsi_incl")
+            .attributes_to_get("pk")
+            .attributes_to_get("extra")
+            .send()
+            .await,
+        "ValidationException",
+        Some(&refused("extra")),
+    );
+    assert_api_error(
+        ddb.scan()
+            .table_name(&table)
+            .index_name("gsi_incl")
+            .projection_expression("extra")
+            .send()
+            .await,
+        "ValidationException",
+        Some(&refused("extra")),
+    );
+    assert_api_error(
+        ddb.execute_statement()
+            .statement(format!(
+                r#"SELECT extra FROM "{table}"."gsi_incl" WHERE g = 'G1'"#
+            ))
+            .send()
+            .await,
+        "ValidationException",
+        Some(&refused("extra")),
+    );
+    // A KEYS_ONLY GSI projects its keys and the table's only.
+    assert_api_error(
+        ddb.scan()
+            .table_name(&table)
+            .index_name("gsi_keys")
+            .projection_expression("g2, inc")
+            .send()
+            .await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Global secondary index gsi_keys does not project [inc]"),
+    );
+    // An LSI fetches what it does not project.
+    let fetched = ok(ddb
+        .query()
+        .table_name(&table)
+        .index_name("lsi_incl")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("P"))
+        .projection_expression("extra")
+        .send()
+        .await);
+    assert_eq!(
+        fetched.items.unwrap(),
+        vec![item(&[("extra", s("E1"))]), item(&[("extra", s("E0"))])]
+    );
+}
+
+#[tokio::test]
 async fn index_keys_of_the_wrong_type_are_rejected() {
     let store = StoreProcess::spawn();
     let ddb = store.client();

@@ -157,10 +157,13 @@ pub async fn run(
     let table = app.catalog.table_for_data(table_name)?;
     let consistent = input.consistent_read.unwrap_or(false);
     let index = match &input.index_name {
-        Some(index) => {
-            read_page::check_index_read(&table, index, consistent, input.select.as_deref())?;
-            read_page::IndexTarget::of(&table, index)
-        }
+        Some(index) => Some(read_page::index_to_read(
+            &table,
+            index,
+            consistent,
+            input.select.as_deref(),
+            exprs.projection.as_ref(),
+        )?),
         None => None,
     };
     let table_schema = &table.layout.schema;

@@ -440,45 +440,66 @@ pub fn storage_failure(op: ReadOp, table: &str, error: StorageError) -> ApiError
     ApiError::internal()
 }
 
-/// Checks an `IndexName` against the table's indexes, in DynamoDB's order: unknown index
+/// The index `name` of `table` for a read, checked in DynamoDB's order: unknown index
 /// (`The table does not have the specified index: I`), a strongly consistent read of a GSI,
-/// `Select: ALL_ATTRIBUTES` on a GSI that does not project every attribute, and a GSI still
-/// being backfilled.
-pub fn check_index_read(
+/// `Select: ALL_ATTRIBUTES` on a GSI that does not project every attribute, a
+/// `projection` naming attributes a GSI does not project, and a GSI still being
+/// backfilled. An LSI has none of these limits: it fetches from the table what it lacks.
+pub fn index_to_read(
     table: &TableMeta,
     name: &str,
     consistent: bool,
     select: Option<&str>,
-) -> Result<(), ApiError> {
-    let global = match (table.local_index(name), table.global_index(name)) {
-        (Some(_), _) => None,
+    projection: Option<&Projection>,
+) -> Result<IndexTarget, ApiError> {
+    if let Some(index) = table.local_index(name) {
+        return Ok(IndexTarget {
+            layout: crate::catalog::index_layout(index, false),
+            global: false,
+        });
+    }
+    let index = match table.global_index(name) {
         // A GSI being deleted is already gone for reads.
-        (None, Some(index)) if index.status != crate::catalog::IndexStatus::Deleting => Some(index),
-        (None, _) => {
+        Some(index) if index.status != crate::catalog::IndexStatus::Deleting => index,
+        _ => {
             return Err(ApiError::validation(format!(
                 "The table does not have the specified index: {name}"
             )))
         }
     };
-    if let Some(index) = global {
-        if consistent {
-            return Err(ApiError::validation(
-                "Consistent reads are not supported on global secondary indexes",
-            ));
-        }
-        if select == Some("ALL_ATTRIBUTES") && index.projection.kind != ProjectionType::All {
-            return Err(ApiError::invalid_parameter(format!(
-                "Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
-            )));
-        }
-        // A GSI added by UpdateTable holds only part of the table until its backfill ends.
-        if index.backfilling && index.status == crate::catalog::IndexStatus::Creating {
-            return Err(ApiError::validation(format!(
-                "Cannot read from backfilling global secondary index: {name}"
-            )));
-        }
+    if consistent {
+        return Err(ApiError::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        ));
     }
-    Ok(())
+    if select == Some("ALL_ATTRIBUTES") && index.projection.kind != ProjectionType::All {
+        return Err(ApiError::invalid_parameter(format!(
+            "Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
+        )));
+    }
+    let target = IndexTarget {
+        layout: crate::catalog::index_layout(index, true),
+        global: true,
+    };
+    let unprojected: Vec<String> = projection
+        .map(Projection::top_level_attributes)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|attr| !target.layout.projects(&table.layout.schema, attr))
+        .collect();
+    if !unprojected.is_empty() {
+        return Err(ApiError::invalid_parameter(format!(
+            "Global secondary index {name} does not project [{}]",
+            unprojected.join(", ")
+        )));
+    }
+    // A GSI added by UpdateTable holds only part of the table until its backfill ends.
+    if index.backfilling && index.status == crate::catalog::IndexStatus::Creating {
+        return Err(ApiError::validation(format!(
+            "Cannot read from backfilling global secondary index: {name}"
+        )));
+    }
+    Ok(target)
 }
 
 /// A secondary index being read: its catalog definition, its storage layout, and whether
@@ -489,7 +510,7 @@ pub struct IndexTarget {
 }
 
 impl IndexTarget {
-    /// The index `name` of `table` (already checked by [`check_index_read`]).
+    /// The index `name` of `table` (unchecked: [`index_to_read`] is the one for reads).
     pub fn of(table: &TableMeta, name: &str) -> Option<IndexTarget> {
         if let Some(index) = table.local_index(name) {
             return Some(IndexTarget {
@@ -504,7 +525,7 @@ impl IndexTarget {
     }
 
     /// Whether a read with `select` needs the whole table item, which only an LSI can
-    /// fetch (a GSI refused that in [`check_index_read`]): ALL_ATTRIBUTES, or a projection
+    /// fetch (a GSI refused that in [`index_to_read`]): ALL_ATTRIBUTES, or a projection
     /// that may name attributes the index does not store.
     pub fn fetches_from_table(&self, select: Select) -> bool {
         !self.global
@@ -814,6 +835,55 @@ mod tests {
             Some("One or more parameter values were invalid: Duplicate value in attribute name: a")
         );
         assert!(check_attributes_to_get(Some(&names[..2])).is_ok());
+    }
+
+    /// A table keyed by `pk` with an INCLUDE `[a]` GSI `ginc` on `g` and an INCLUDE `[a]`
+    /// LSI `linc`.
+    fn table_with_include_indexes() -> TableMeta {
+        use crate::catalog::{IndexMeta, IndexProjection, IndexStatus};
+        use shared::model::{KeyAttr, ScalarType};
+        let index = |name: &str, hash: &str| IndexMeta {
+            name: name.into(),
+            index_id: 1,
+            arn: String::new(),
+            schema: KeySchema {
+                hash: KeyAttr {
+                    name: hash.into(),
+                    ty: ScalarType::S,
+                },
+                range: None,
+            },
+            projection: IndexProjection {
+                kind: ProjectionType::Include,
+                non_key_attributes: vec!["a".into()],
+            },
+            throughput: None,
+            on_demand_throughput: None,
+            status: IndexStatus::Active,
+            backfilling: false,
+            warm: None,
+        };
+        let mut table = TableMeta::for_tests(1, "t");
+        table.global_indexes.push(index("ginc", "g"));
+        table.local_indexes.push(index("linc", "pk"));
+        table
+    }
+
+    #[test]
+    fn a_gsi_read_may_only_ask_for_projected_attributes() {
+        let table = table_with_include_indexes();
+        let subs = Substitutions::new(None, None);
+        let read = |index: &str, text: &str| {
+            let projection = expr::parse_projection(text, &subs).unwrap();
+            index_to_read(&table, index, false, None, Some(&projection)).map(|i| i.global)
+        };
+        assert_eq!(read("ginc", "a.x[1], g, pk"), Ok(true));
+        assert_eq!(
+            read("ginc", "c.d, a, b").unwrap_err().message.as_deref(),
+            Some("One or more parameter values were invalid: Global secondary index ginc does not project [c, b]")
+        );
+        // An LSI fetches what it lacks from the table.
+        assert_eq!(read("linc", "b"), Ok(false));
     }
 
     #[test]

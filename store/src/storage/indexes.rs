@@ -94,20 +94,22 @@ impl IndexLayout {
     pub fn project(&self, table_schema: &KeySchema, item: &Item) -> Item {
         match &self.projection {
             Projected::All => item.clone(),
-            Projected::KeysOnly => item
+            Projected::KeysOnly | Projected::Include(_) => item
                 .iter()
-                .filter(|(name, _)| self.schema.is_key_attr(name) || table_schema.is_key_attr(name))
+                .filter(|(name, _)| self.projects(table_schema, name))
                 .map(|(n, v)| (n.clone(), v.clone()))
                 .collect(),
-            Projected::Include(extra) => item
-                .iter()
-                .filter(|(name, _)| {
-                    self.schema.is_key_attr(name)
-                        || table_schema.is_key_attr(name)
-                        || extra.iter().any(|e| e == *name)
-                })
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect(),
+        }
+    }
+
+    /// Whether this index's entries hold the top-level attribute `name`: key attributes
+    /// of the index and of the table always, others as the projection says.
+    pub fn projects(&self, table_schema: &KeySchema, name: &str) -> bool {
+        let is_key = || self.schema.is_key_attr(name) || table_schema.is_key_attr(name);
+        match &self.projection {
+            Projected::All => true,
+            Projected::KeysOnly => is_key(),
+            Projected::Include(extra) => is_key() || extra.iter().any(|e| e == name),
         }
     }
 
@@ -518,6 +520,20 @@ mod tests {
         let inc = index(Projected::Include(vec!["inc".into()])).project(&schema, &it);
         assert_eq!(inc.len(), 5);
         assert!(inc.contains_key("inc") && !inc.contains_key("other"));
+    }
+
+    #[test]
+    fn projected_names_are_the_keys_and_the_include_list() {
+        let schema = table_schema();
+        let keys = index(Projected::KeysOnly);
+        assert!(["pk", "sk", "g", "r"]
+            .iter()
+            .all(|n| keys.projects(&schema, n)));
+        assert!(!keys.projects(&schema, "inc"));
+        let inc = index(Projected::Include(vec!["inc".into()]));
+        assert!(inc.projects(&schema, "inc") && inc.projects(&schema, "pk"));
+        assert!(!inc.projects(&schema, "other"));
+        assert!(index(Projected::All).projects(&schema, "other"));
     }
 
     #[test]
