@@ -829,6 +829,55 @@ async fn bad_index_definitions_leave_no_table() {
 }
 
 #[tokio::test]
+async fn include_lists_may_name_keys_but_not_repeat_a_name() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let request = |name: &str, gsi_include: &[&str]| {
+        ddb.create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key_element("pk", KeyType::Hash))
+            .key_schema(key_element("sk", KeyType::Range))
+            .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+            .attribute_definitions(attribute_definition("sk", ScalarAttributeType::S))
+            .attribute_definitions(attribute_definition("x", ScalarAttributeType::S))
+            .local_secondary_indexes(lsi("lsi", "x", ProjectionType::Include, &["a", "sk", "x"]))
+            .global_secondary_indexes(gsi("gsi", "x", None, ProjectionType::Include, gsi_include))
+    };
+    // Key attributes of the table or of the index may be listed; they are projected anyway.
+    let name = unique_name("nka");
+    ok(request(&name, &["a", "x", "pk"]).send().await);
+    wait_table_active(&ddb, &name).await;
+    ok(ddb
+        .put_item()
+        .table_name(&name)
+        .set_item(Some(item(&[
+            ("pk", s("p")),
+            ("sk", s("s")),
+            ("x", s("X")),
+            ("a", s("A")),
+            ("b", s("B")),
+        ])))
+        .send()
+        .await);
+    let entries = gsi_query(&ddb, &name, "gsi", "x", "X").await;
+    assert_eq!(names(&entries[0]), ["a", "pk", "sk", "x"]);
+
+    // A name listed twice is refused, and no table is left.
+    let other = unique_name("nka");
+    assert_api_error(
+        request(&other, &["a", "b", "a"]).send().await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: Duplicate element in NonKeyAttributes: a"),
+    );
+    assert_api_error(
+        ddb.describe_table().table_name(&other).send().await,
+        "ResourceNotFoundException",
+        None,
+    );
+}
+
+#[tokio::test]
 async fn index_entries_survive_a_restart_and_parallel_scans_split_them() {
     let mut store = StoreProcess::spawn();
     let table = {

@@ -261,7 +261,7 @@ fn plan(input: &CreateTableInput) -> Result<Plan, ApiError> {
             }
             let mut out = Vec::with_capacity(list.len());
             for index in list {
-                let planned = plan_global(index, &schema, &definitions, billing, true)?;
+                let planned = plan_global(index, &definitions, billing, true)?;
                 if names.contains(&planned.name) {
                     return Err(ApiError::invalid_parameter(format!(
                         "Duplicate index name: {}",
@@ -371,7 +371,6 @@ pub fn plan_local_index(
         )));
     }
     let projection = def::parse_projection(&index.projection.clone().unwrap_or_default())?;
-    def::check_projection_keys(&name, &projection, &[table, &schema])?;
     Ok(PlannedIndex {
         name,
         schema,
@@ -387,7 +386,6 @@ pub fn plan_local_index(
 /// `creating`: CreateTable and UpdateTable word a missing GSI throughput differently.
 pub fn plan_global(
     index: &GlobalSecondaryIndex,
-    table: &shared::model::KeySchema,
     definitions: &[KeyAttr],
     billing: BillingMode,
     creating: bool,
@@ -396,7 +394,6 @@ pub fn plan_global(
     let elements = index.key_schema.as_deref().unwrap_or_default();
     let schema = def::parse_index_key_schema(elements, definitions)?;
     let projection = def::parse_projection(&index.projection.clone().unwrap_or_default())?;
-    def::check_projection_keys(&name, &projection, &[table, &schema])?;
     def::check_on_demand(index.on_demand_throughput.as_ref(), billing, Some(&name))?;
     let throughput = match (billing, &index.provisioned_throughput) {
         (BillingMode::PayPerRequest, Some(_)) => {

@@ -556,7 +556,7 @@ fn create_index(
             None => definitions.push(attr),
         }
     }
-    let planned = plan_global(create, &table.layout.schema, &definitions, billing, false)?;
+    let planned = plan_global(create, &definitions, billing, false)?;
     if table.global_indexes.len() >= MAX_GSIS {
         return Err(ApiError::new(
             ErrorCode::LimitExceededException,

@@ -140,13 +140,7 @@ fn global_overrides(
 ) -> Result<Vec<IndexMeta>, ApiError> {
     let mut out: Vec<IndexMeta> = Vec::with_capacity(list.len());
     for requested in list {
-        let planned = plan_global(
-            requested,
-            &source.layout.schema,
-            &source.attribute_definitions,
-            billing,
-            true,
-        )?;
+        let planned = plan_global(requested, &source.attribute_definitions, billing, true)?;
         let existing = matching(&source.global_indexes, &planned.name, &planned.schema, &out)?;
         let (read, write) = planned.throughput.unwrap_or((0, 0));
         out.push(IndexMeta {

@@ -494,9 +494,13 @@ async fn indexes_streams_and_tags() {
 }
 
 #[tokio::test]
-async fn include_projections_naming_key_attributes_are_refused_and_nothing_is_created() {
+async fn include_projections_may_name_keys_but_not_repeat_a_name() {
     let f = fixture();
     let app = &f.app;
+    let index = |name: &str, non_key: Value| {
+        json!({"IndexName": name, "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": non_key}})
+    };
     let table = |name: &str, non_key: Value| {
         json!({
             "TableName": name,
@@ -506,26 +510,30 @@ async fn include_projections_naming_key_attributes_are_refused_and_nothing_is_cr
                 {"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
                 {"AttributeName": "g", "AttributeType": "S"}
             ],
-            "GlobalSecondaryIndexes": [{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": non_key}}]
+            "GlobalSecondaryIndexes": [index("by_g", non_key)]
         })
     };
-    // The table's own key and the index's key are both refused.
-    for (name, key) in [("proj_tbl_key", "sk"), ("proj_idx_key", "g")] {
-        let (code, message) = err(create(app, table(name, json!(["other", key]))).await);
-        assert_eq!(code, "ValidationException");
-        assert_eq!(
-            message,
-            format!("One or more parameter values were invalid: NonKeyAttributes of index: by_g contains key attribute: {key}")
-        );
-        assert!(
-            describe(app, name).await.is_err(),
-            "no half-built table is left"
-        );
-    }
-    assert!(create(app, table("proj_ok", json!(["other"])))
-        .await
-        .is_ok());
+    // The table's own key and the index's key may be listed (they are projected anyway).
+    let created = out(create(app, table("proj_keys", json!(["other", "sk", "g", "pk"]))).await);
+    assert_eq!(
+        created["TableDescription"]["GlobalSecondaryIndexes"][0]["Projection"]["NonKeyAttributes"],
+        json!(["other", "sk", "g", "pk"])
+    );
+    // A name listed twice is refused, and no half-built table is left.
+    let duplicate =
+        "One or more parameter values were invalid: Duplicate element in NonKeyAttributes: a";
+    let refused = err(create(app, table("proj_dup", json!(["a", "b", "a"]))).await);
+    assert_eq!(refused, ("ValidationException".into(), duplicate.into()));
+    assert!(describe(app, "proj_dup").await.is_err());
+    // UpdateTable's Create follows the same rules.
+    let add = |non_key: Value| {
+        json!({"TableName": "proj_keys",
+            "AttributeDefinitions": [{"AttributeName": "g", "AttributeType": "S"}],
+            "GlobalSecondaryIndexUpdates": [{"Create": index("by_g2", non_key)}]})
+    };
+    let refused = err(update(app, add(json!(["a", "a"]))).await);
+    assert_eq!(refused, ("ValidationException".into(), duplicate.into()));
+    out(update(app, add(json!(["pk", "a"]))).await);
 }
 
 /// Creates hash-keyed table `name` with a KEYS_ONLY stream; the stream's ARN.

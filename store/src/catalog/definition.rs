@@ -285,7 +285,9 @@ pub fn parse_index_key_schema(
 }
 
 /// An index's projection (model-valid input): `Unknown ProjectionType: null` when the type
-/// is missing; NonKeyAttributes only with INCLUDE, and required with it.
+/// is missing; NonKeyAttributes only with INCLUDE, required with it, and without a name
+/// twice. A key attribute (the table's or the index's) may be listed: DynamoDB accepts it,
+/// and it is projected anyway.
 pub fn parse_projection(projection: &Projection) -> Result<IndexProjection, ApiError> {
     let Some(kind) = projection
         .projection_type
@@ -304,30 +306,19 @@ pub fn parse_projection(projection: &Projection) -> Result<IndexProjection, ApiE
         (None, ProjectionType::Include) => Err(ApiError::invalid_parameter(
             "ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
         )),
-        (names, _) => Ok(IndexProjection {
-            kind,
-            non_key_attributes: names.clone().unwrap_or_default(),
-        }),
-    }
-}
-
-/// An INCLUDE projection lists non-key attributes: naming a key attribute of the table or
-/// of the index itself is refused (those are always projected). DynamoDB's exact text for
-/// this refusal is not confirmed; the wording follows its other projection messages.
-pub fn check_projection_keys(
-    index: &str,
-    projection: &IndexProjection,
-    keys: &[&KeySchema],
-) -> Result<(), ApiError> {
-    match projection
-        .non_key_attributes
-        .iter()
-        .find(|name| keys.iter().any(|k| k.is_key_attr(name)))
-    {
-        Some(name) => Err(ApiError::invalid_parameter(format!(
-            "NonKeyAttributes of index: {index} contains key attribute: {name}"
-        ))),
-        None => Ok(()),
+        (names, _) => {
+            let names = names.clone().unwrap_or_default();
+            let repeated = (1..names.len()).find(|&i| names[..i].contains(&names[i]));
+            if let Some(name) = repeated.map(|i| &names[i]) {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Duplicate element in NonKeyAttributes: {name}"
+                )));
+            }
+            Ok(IndexProjection {
+                kind,
+                non_key_attributes: names,
+            })
+        }
     }
 }
 
@@ -683,6 +674,13 @@ mod tests {
         );
         assert!(parse_projection(&p(Some("INCLUDE"), None)).is_err());
         assert!(parse_projection(&p(Some("INCLUDE"), Some(vec!["x"]))).is_ok());
+        assert_eq!(
+            err(parse_projection(&p(
+                Some("INCLUDE"),
+                Some(vec!["x", "y", "x"])
+            ))),
+            "One or more parameter values were invalid: Duplicate element in NonKeyAttributes: x"
+        );
     }
 
     #[test]
