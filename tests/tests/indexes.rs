@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, CreateGlobalSecondaryIndexAction,
+    AttributeValue, BillingMode, ComparisonOperator, Condition, CreateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
     IndexStatus, KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
     Select,
@@ -488,6 +488,69 @@ async fn gsi_reads_of_unprojected_attributes_are_refused() {
         fetched.items.unwrap(),
         vec![item(&[("extra", s("E1"))]), item(&[("extra", s("E0"))])]
     );
+}
+
+#[tokio::test]
+async fn lsi_filters_see_unprojected_attributes_whatever_select() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = indexed_table(&ddb).await;
+    let data = put_data(&ddb, &table).await;
+    // lsi_incl holds a and b with `inc` but not `extra`; only a has extra = E0.
+    let query = |filter: &str| {
+        ddb.query()
+            .table_name(&table)
+            .index_name("lsi_incl")
+            .key_condition_expression("pk = :p")
+            .filter_expression(filter)
+            .expression_attribute_values(":p", s("P"))
+    };
+    let on_extra = || query("extra = :e").expression_attribute_values(":e", s("E0"));
+    let count = |out: aws_sdk_dynamodb::operation::query::QueryOutput| out.count;
+
+    // The default (ALL_PROJECTED_ATTRIBUTES) answers the entry, filtered on the item.
+    let projected = ok(on_extra().send().await);
+    let items = projected.items.unwrap();
+    assert_eq!(sks(&items), ["a"]);
+    assert_eq!(names(&items[0]), ["inc", "lks", "pk", "sk"]);
+    assert_eq!(count(ok(on_extra().select(Select::Count).send().await)), 1);
+    assert_eq!(
+        count(ok(on_extra().projection_expression("pk").send().await)),
+        1
+    );
+    let all = ok(on_extra().select(Select::AllAttributes).send().await);
+    assert_eq!(all.items.unwrap(), vec![data["a"].clone()]);
+    // Both items have `extra`, whichever Select.
+    let missing = query("attribute_not_exists(extra)");
+    assert_eq!(count(ok(missing.clone().send().await)), 0);
+    assert_eq!(count(ok(missing.select(Select::Count).send().await)), 0);
+    // A Scan of the index and a legacy QueryFilter alike.
+    let scanned = ok(ddb
+        .scan()
+        .table_name(&table)
+        .index_name("lsi_incl")
+        .filter_expression("extra = :e")
+        .expression_attribute_values(":e", s("E1"))
+        .select(Select::Count)
+        .send()
+        .await);
+    assert_eq!(scanned.count, 1);
+    let equals = |value: &str| {
+        Condition::builder()
+            .comparison_operator(ComparisonOperator::Eq)
+            .attribute_value_list(s(value))
+            .build()
+            .unwrap()
+    };
+    let legacy = ok(ddb
+        .query()
+        .table_name(&table)
+        .index_name("lsi_incl")
+        .key_conditions("pk", equals("P"))
+        .query_filter("extra", equals("E1"))
+        .send()
+        .await);
+    assert_eq!(sks(&legacy.items.unwrap()), ["b"]);
 }
 
 #[tokio::test]

@@ -17,7 +17,8 @@
 //!
 //! On an index (LSI or GSI) the key condition, the start key (index keys plus table keys)
 //! and the filter rule use the index's schema, and the items are the index's entries
-//! (or, for an LSI read of attributes it does not store, the table items they stand for).
+//! (or, for an LSI read of or filter on attributes it does not store, the table items they
+//! stand for, cut back to the entries when the answer is ALL_PROJECTED_ATTRIBUTES).
 
 use std::ops::Bound;
 
@@ -225,6 +226,9 @@ pub async fn run(
     let forward = input.scan_index_forward.unwrap_or(true);
     let range = sort_range(plan.range.as_ref());
     let names = read_page::page_key_names(table_schema, index.as_ref().map(|i| &i.layout.schema));
+    let fetch = index
+        .as_ref()
+        .filter(|i| i.fetches_from_table(table_schema, select, exprs.filter.as_ref()));
     let page_plan = PagePlan {
         bounds: read_page::PageBounds {
             bytes: rules.page_bytes,
@@ -233,6 +237,9 @@ pub async fn run(
         key_names: &names,
         filter: exprs.filter.as_ref(),
         projection: exprs.projection.as_ref(),
+        entries_of: fetch
+            .filter(|_| select == Select::AllProjectedAttributes)
+            .map(|i| (&i.layout, table_schema)),
         count_only: select == Select::Count,
     };
     let layout = &table.layout;
@@ -249,12 +256,9 @@ pub async fn run(
                 forward,
                 start_item.as_ref(),
             )
-            .map(|entries| {
-                if i.fetches_from_table(select) {
-                    read_page::fetch_from_table(storage, layout, entries)
-                } else {
-                    entries
-                }
+            .map(|entries| match fetch {
+                Some(_) => read_page::fetch_from_table(storage, layout, entries),
+                None => entries,
             }),
     };
     let (page, consumed_capacity) = read_page::finish_page(

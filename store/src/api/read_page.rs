@@ -30,7 +30,7 @@ use shared::wire::ops::validate::Violations;
 
 use super::read_item::ReadItem;
 use crate::catalog::{ProjectionType, TableMeta};
-use crate::storage::{ItemIter, StorageError, StoredItem};
+use crate::storage::{IndexLayout, ItemIter, StorageError, StoredItem};
 
 /// DynamoDB's page size cap: 1 MB of items read.
 pub const PAGE_BYTES: usize = 1024 * 1024;
@@ -296,6 +296,10 @@ pub struct PagePlan<'a> {
     pub key_names: &'a [String],
     pub filter: Option<&'a Condition>,
     pub projection: Option<&'a Projection>,
+    /// Set when table items stand in for an index's entries (for the filter) but the
+    /// answer is ALL_PROJECTED_ATTRIBUTES: each item is cut back to its entry, with the
+    /// table's key schema.
+    pub entries_of: Option<(&'a IndexLayout, &'a KeySchema)>,
     pub count_only: bool,
 }
 
@@ -303,7 +307,7 @@ pub struct PagePlan<'a> {
 /// filter or projection, items are answered as stored, never decoded (but the one that
 /// gives LastEvaluatedKey).
 pub fn read_page(items: ItemIter<'_>, plan: &PagePlan<'_>) -> Result<Page<ReadItem>, StorageError> {
-    if plan.filter.is_none() && plan.projection.is_none() {
+    if plan.filter.is_none() && plan.projection.is_none() && plan.entries_of.is_none() {
         return assemble(
             items,
             plan.bounds,
@@ -323,9 +327,10 @@ pub fn read_page(items: ItemIter<'_>, plan: &PagePlan<'_>) -> Result<Page<ReadIt
         |item, names| Ok(key_attributes(item, names)),
         |item| plan.filter.is_none_or(|f| f.eval(item)),
         |item| {
-            ReadItem::Shaped(match plan.projection {
-                Some(p) => p.apply(&item),
-                None => item,
+            ReadItem::Shaped(match (plan.projection, plan.entries_of) {
+                (Some(p), _) => p.apply(&item),
+                (None, Some((index, table_schema))) => index.project(table_schema, &item),
+                (None, None) => item,
             })
         },
         plan.count_only,
@@ -524,13 +529,28 @@ impl IndexTarget {
         })
     }
 
-    /// Whether a read with `select` needs the whole table item, which only an LSI can
-    /// fetch (a GSI refused that in [`index_to_read`]): ALL_ATTRIBUTES, or a projection
-    /// that may name attributes the index does not store.
-    pub fn fetches_from_table(&self, select: Select) -> bool {
+    /// Whether a read with `select` and `filter` needs the whole table item, which only an
+    /// LSI can fetch (a GSI refused that in [`index_to_read`], and its filter sees the
+    /// entry): ALL_ATTRIBUTES, a projection that may name attributes the index does not
+    /// store, or a filter that names one. DynamoDB fetches them for an LSI, so a filter's
+    /// answer never depends on Select.
+    pub fn fetches_from_table(
+        &self,
+        table_schema: &KeySchema,
+        select: Select,
+        filter: Option<&Condition>,
+    ) -> bool {
+        let filter_needs_table = || {
+            filter.is_some_and(|f| {
+                f.top_level_attributes()
+                    .iter()
+                    .any(|name| !self.layout.projects(table_schema, name))
+            })
+        };
         !self.global
             && !self.layout.projects_all()
-            && matches!(select, Select::AllAttributes | Select::SpecificAttributes)
+            && (matches!(select, Select::AllAttributes | Select::SpecificAttributes)
+                || filter_needs_table())
     }
 }
 
@@ -587,9 +607,9 @@ pub fn index_start_key(
     Ok(start.clone())
 }
 
-/// Replaces each LSI entry by the table item it stands for (a read of ALL_ATTRIBUTES or of
-/// attributes the index does not store); an item deleted since the entry was read is
-/// skipped. The page then sizes (and charges) the table items.
+/// Replaces each LSI entry by the table item it stands for (a read of ALL_ATTRIBUTES, or
+/// of or filtering on attributes the index does not store); an item deleted since the
+/// entry was read is skipped. The page then sizes (and charges) the table items.
 pub fn fetch_from_table<'a>(
     storage: &'a crate::storage::Storage,
     table: &'a crate::storage::TableLayout,
@@ -884,6 +904,26 @@ mod tests {
         );
         // An LSI fetches what it lacks from the table.
         assert_eq!(read("linc", "b"), Ok(false));
+    }
+
+    #[test]
+    fn an_lsi_filter_on_what_it_lacks_reads_the_table_whatever_select() {
+        let table = table_with_include_indexes();
+        let schema = &table.layout.schema;
+        let values = HashMap::from([(":v".to_string(), AttributeValue::S("v".into()))]);
+        let subs = Substitutions::new(None, Some(&values));
+        let filter = |text: &str| expr::parse_condition(ExprKind::Filter, text, &subs).unwrap();
+        let (on_b, on_a) = (filter("b = :v"), filter("a = :v AND pk = :v"));
+        let target = |name: &str| index_to_read(&table, name, false, None, None).unwrap();
+        let (lsi, gsi) = (target("linc"), target("ginc"));
+        for select in [Select::AllProjectedAttributes, Select::Count] {
+            assert!(lsi.fetches_from_table(schema, select, Some(&on_b)));
+            assert!(!lsi.fetches_from_table(schema, select, Some(&on_a)));
+            assert!(!lsi.fetches_from_table(schema, select, None));
+            // A GSI's filter sees its entries.
+            assert!(!gsi.fetches_from_table(schema, select, Some(&on_b)));
+        }
+        assert!(lsi.fetches_from_table(schema, Select::AllAttributes, None));
     }
 
     #[test]

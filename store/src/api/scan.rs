@@ -131,11 +131,17 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
 
     let capacity_mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let key_names = read_page::page_key_names(schema, index.as_ref().map(|i| &i.layout.schema));
+    let fetch = index
+        .as_ref()
+        .filter(|i| i.fetches_from_table(schema, select, exprs.filter.as_ref()));
     let plan = PagePlan {
         bounds: read_page::PageBounds::of_limit(input.limit),
         key_names: &key_names,
         filter: exprs.filter.as_ref(),
         projection: exprs.projection.as_ref(),
+        entries_of: fetch
+            .filter(|_| select == Select::AllProjectedAttributes)
+            .map(|i| (&i.layout, schema)),
         count_only: select == Select::Count,
     };
     let layout = &table.layout;
@@ -150,12 +156,9 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
                 segment,
                 start_item.as_ref(),
             )
-            .map(|entries| {
-                if i.fetches_from_table(select) {
-                    read_page::fetch_from_table(storage, layout, entries)
-                } else {
-                    entries
-                }
+            .map(|entries| match fetch {
+                Some(_) => read_page::fetch_from_table(storage, layout, entries),
+                None => entries,
             }),
     };
     let (page, consumed_capacity) = read_page::finish_page(
