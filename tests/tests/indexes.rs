@@ -554,6 +554,110 @@ async fn lsi_filters_see_unprojected_attributes_whatever_select() {
 }
 
 #[tokio::test]
+async fn items_and_their_lsi_entries_share_the_400_kb_limit() {
+    use aws_sdk_dynamodb::types::{Put, PutRequest, TransactWriteItem, WriteRequest};
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("lsisize");
+    ok(ddb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("l", ScalarAttributeType::S))
+        .local_secondary_indexes(lsi("lsi", "l", ProjectionType::All, &[]))
+        .send()
+        .await);
+    wait_table_active(&ddb, &table).await;
+    let too_large = Some("Item size has exceeded the maximum allowed size");
+    let row = |sk: &str, kb: usize, indexed: bool| {
+        let mut it = item(&[
+            ("pk", s("p")),
+            ("sk", s(sk)),
+            ("v", s(&"v".repeat(kb * 1024))),
+        ]);
+        if indexed {
+            it.insert("l".into(), s("x"));
+        }
+        it
+    };
+    let put = |it: Item| ddb.put_item().table_name(&table).set_item(Some(it)).send();
+
+    // With one ALL LSI an indexed item counts twice: 190 KB fits, 210 KB does not.
+    ok(put(row("a", 190, true)).await);
+    assert_api_error(
+        put(row("b", 210, true)).await,
+        "ValidationException",
+        too_large,
+    );
+    // Without the LSI key it has no entry, and only the item counts.
+    ok(put(row("c", 390, false)).await);
+    // UpdateItem, BatchWriteItem, TransactWriteItems and PartiQL alike.
+    assert_api_error(
+        ddb.update_item()
+            .table_name(&table)
+            .key("pk", s("p"))
+            .key("sk", s("c"))
+            .update_expression("SET l = :l")
+            .expression_attribute_values(":l", s("x"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("Item size to update has exceeded the maximum allowed size"),
+    );
+    let request = PutRequest::builder()
+        .set_item(Some(row("d", 210, true)))
+        .build()
+        .unwrap();
+    assert_api_error(
+        ddb.batch_write_item()
+            .request_items(
+                &table,
+                vec![WriteRequest::builder().put_request(request).build()],
+            )
+            .send()
+            .await,
+        "ValidationException",
+        too_large,
+    );
+    let action = Put::builder()
+        .table_name(&table)
+        .set_item(Some(row("e", 210, true)))
+        .build()
+        .unwrap();
+    assert_api_error(
+        ddb.transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(action).build())
+            .send()
+            .await,
+        "ValidationException",
+        too_large,
+    );
+    assert_api_error(
+        ddb.execute_statement()
+            .statement(format!(
+                r#"INSERT INTO "{table}" VALUE {{'pk': 'p', 'sk': 'f', 'l': 'x', 'v': ?}}"#
+            ))
+            .parameters(s(&"v".repeat(210 * 1024)))
+            .send()
+            .await,
+        "ValidationException",
+        too_large,
+    );
+    let count = ok(ddb
+        .scan()
+        .table_name(&table)
+        .select(Select::Count)
+        .send()
+        .await)
+    .count;
+    assert_eq!(count, 2);
+}
+
+#[tokio::test]
 async fn index_keys_of_the_wrong_type_are_rejected() {
     let store = StoreProcess::spawn();
     let ddb = store.client();

@@ -9,7 +9,8 @@
 //!    ConditionExpression or Expected + ConditionalOperator, UpdateExpression or
 //!    AttributeUpdates, unused substitutions), an item's 400 KB size ([`check_item_size`]);
 //! 2. **against the table**: the key ([`key_of_put_item`], `KeySchema::key_from_param`),
-//!    index key types, updates of key attributes (`UpdateExpr::check_keys`);
+//!    index key types, a put's size with its LSI entries ([`fits_item_limit`]), updates
+//!    of key attributes (`UpdateExpr::check_keys`);
 //! 3. **under the item's lock**: [`decide`], a pure function of the plan and the current
 //!    item, evaluates the condition and produces the mutation, the `Attributes` ReturnValues
 //!    asked for and the capacity consumed, or a [`WriteFailure`].
@@ -222,13 +223,39 @@ pub fn check_item_size(item: &Item) -> Result<(), ApiError> {
 
 /// The key of an item being put, with PutItem's messages, and its secondary-index key
 /// attributes checked against the index types (an item lacking one is simply not in that
-/// index).
+/// index); on a table with LSIs, also the item's size with its LSI entries
+/// ([`fits_item_limit`]; without LSIs [`check_item_size`] said all).
 pub fn key_of_put_item(table: &TableMeta, item: &Item) -> Result<PrimaryKey, ApiError> {
     let key = table.layout.schema.key_of_item(item)?;
     for index in table.local_indexes.iter().chain(&table.global_indexes) {
         index.schema.index_key_of_item(item, &index.name)?;
     }
+    let local = table
+        .local_indexes
+        .iter()
+        .map(|i| (&i.schema, &i.projection));
+    if !table.local_indexes.is_empty() && !fits_item_limit(&table.layout.schema, local, item) {
+        return Err(ApiError::validation(ITEM_TOO_LARGE));
+    }
     Ok(key)
+}
+
+/// Whether `item` is within DynamoDB's 400 KB, which on a table with LSIs covers the item
+/// plus its entries (keys and projected attributes) in every LSI: "For each local
+/// secondary index on a table, there is a 400 KB limit on the total of [...] the size of an
+/// item's data in the table [and] the size of corresponding entries [...] in all local
+/// secondary indexes" (DynamoDB's Constraints page). `local` gives each LSI's key schema
+/// and projection; an item without an LSI's sort key has no entry in it.
+pub fn fits_item_limit<'a>(
+    table_schema: &KeySchema,
+    local: impl Iterator<Item = (&'a KeySchema, &'a IndexProjection)>,
+    item: &Item,
+) -> bool {
+    let entries: usize = local
+        .filter_map(|(schema, projection)| index_entry(schema, projection, table_schema, item))
+        .map(|entry| entry.size)
+        .sum();
+    item_size(item).saturating_add(entries) <= MAX_ITEM_SIZE
 }
 
 /// What a write does once its condition holds.
@@ -472,7 +499,9 @@ pub fn decide(
                 None => plan.key_item.clone(),
             };
             update.apply(&mut new).map_err(WriteFailure::Validation)?;
-            if item_size(&new) > MAX_ITEM_SIZE {
+            let local = plan.indexes.iter().filter(|i| !i.global);
+            let local = local.map(|i| (&i.schema, &i.projection));
+            if !fits_item_limit(&plan.table_schema, local, &new) {
                 return Err(WriteFailure::Validation(ApiError::validation(
                     UPDATED_ITEM_TOO_LARGE,
                 )));
@@ -521,8 +550,9 @@ pub fn write_units(plan: &WritePlan, old: Option<&Item>, new: Option<&Item>) -> 
         ..Default::default()
     };
     for index in &plan.indexes {
-        let before = old.and_then(|o| index_entry(index, &plan.table_schema, o));
-        let after = new.and_then(|n| index_entry(index, &plan.table_schema, n));
+        let entry = |item| index_entry(&index.schema, &index.projection, &plan.table_schema, item);
+        let before = old.and_then(entry);
+        let after = new.and_then(entry);
         let cost = match (before, after) {
             (None, None) => 0.0,
             (Some(e), None) | (None, Some(e)) => capacity::write_units(e.size),
@@ -556,24 +586,19 @@ struct IndexEntry<'a> {
 
 /// `None` when the item lacks an index key attribute (sparse index).
 fn index_entry<'a>(
-    index: &IndexInfo,
+    schema: &KeySchema,
+    projection: &IndexProjection,
     table_schema: &KeySchema,
     item: &'a Item,
 ) -> Option<IndexEntry<'a>> {
-    let key = index.schema.key_of_stored(item)?;
-    let keep = |name: &str| match index.projection.kind {
+    let key = schema.key_of_stored(item)?;
+    let keep = |name: &str| match projection.kind {
         ProjectionType::All => true,
-        ProjectionType::KeysOnly => {
-            index.schema.is_key_attr(name) || table_schema.is_key_attr(name)
-        }
+        ProjectionType::KeysOnly => schema.is_key_attr(name) || table_schema.is_key_attr(name),
         ProjectionType::Include => {
-            index.schema.is_key_attr(name)
+            schema.is_key_attr(name)
                 || table_schema.is_key_attr(name)
-                || index
-                    .projection
-                    .non_key_attributes
-                    .iter()
-                    .any(|a| a == name)
+                || projection.non_key_attributes.iter().any(|a| a == name)
         }
     };
     let attributes: Vec<(&String, &AttributeValue)> =
@@ -888,6 +913,52 @@ mod tests {
         let p = parsed(Some("SET b = :v"), None, &[(":v", s(&"y".repeat(200_000)))]);
         let plan = plan(WriteAction::Update(p.update.unwrap()));
         let old = item(&[("pk", s("k")), ("a", s(&"x".repeat(300_000)))]);
+        let failure = decide(&plan, Some(&old)).unwrap_err();
+        assert_eq!(
+            failure.into_api_error().message.as_deref(),
+            Some(UPDATED_ITEM_TOO_LARGE)
+        );
+    }
+
+    #[test]
+    fn lsi_entries_count_toward_the_item_limit() {
+        let include_a = IndexProjection {
+            kind: ProjectionType::Include,
+            non_key_attributes: vec!["a".into()],
+        };
+        let keys_only = IndexProjection {
+            kind: ProjectionType::KeysOnly,
+            non_key_attributes: Vec::new(),
+        };
+        let lsi = schema("l");
+        let table = schema("pk");
+        let big = |extra: &[(&str, AttributeValue)]| {
+            let mut it = item(&[("pk", s("k")), ("a", s(&"x".repeat(150_000)))]);
+            it.extend(item(extra));
+            it
+        };
+        let fits = |item: &Item, local: &[&IndexProjection]| {
+            fits_item_limit(&table, local.iter().map(|p| (&lsi, *p)), item)
+        };
+        // About 150 KB + 150 KB under the INCLUDE LSI: fits once, not with two such LSIs.
+        let indexed = big(&[("l", s("1"))]);
+        assert!(fits(&indexed, &[&include_a]));
+        assert!(!fits(&indexed, &[&include_a, &include_a]));
+        assert!(fits(&indexed, &[&include_a, &keys_only]));
+        // Without the LSI key the item has no entries.
+        assert!(fits(&big(&[]), &[&include_a, &include_a]));
+
+        // An update is refused with its own message, a GSI not counting.
+        let p = parsed(Some("SET l = :v"), None, &[(":v", s("1"))]);
+        let mut plan = plan(WriteAction::Update(p.update.unwrap()));
+        let old = item(&[("pk", s("k")), ("a", s(&"x".repeat(210_000)))]);
+        assert!(decide(&plan, Some(&old)).is_ok());
+        plan.indexes.push(IndexInfo {
+            name: "by_l".into(),
+            global: false,
+            schema: lsi.clone(),
+            projection: include_a.clone(),
+        });
         let failure = decide(&plan, Some(&old)).unwrap_err();
         assert_eq!(
             failure.into_api_error().message.as_deref(),
