@@ -1045,6 +1045,109 @@ async fn include_lists_may_name_keys_but_not_repeat_a_name() {
 }
 
 #[tokio::test]
+async fn update_table_index_errors_have_dynamodb_texts() {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    use aws_sdk_dynamodb::types::{
+        ProvisionedThroughput, StreamViewType, UpdateGlobalSecondaryIndexAction,
+    };
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("gsimsg");
+    let mut request = ddb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S));
+    for i in 0..20 {
+        request = request.global_secondary_indexes(gsi(
+            &format!("gsi{i}"),
+            "g",
+            None,
+            ProjectionType::KeysOnly,
+            &[],
+        ));
+    }
+    ok(request.send().await);
+    wait_table_active(&ddb, &table).await;
+    let update = || {
+        ddb.update_table()
+            .table_name(&table)
+            .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+    };
+
+    assert_api_error(
+        update()
+            .global_secondary_index_updates(create_gsi("gsi20", "g"))
+            .send()
+            .await,
+        "LimitExceededException",
+        Some("Subscriber limit exceeded: Number of global secondary indexes exceeds per-table limit of 20"),
+    );
+    let missing = format!("Requested resource not found: Index nope for table {table}");
+    assert_api_error(
+        update()
+            .global_secondary_index_updates(delete_gsi("nope"))
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        Some(&missing),
+    );
+    let throughput = ProvisionedThroughput::builder()
+        .read_capacity_units(5)
+        .write_capacity_units(5)
+        .build()
+        .unwrap();
+    let change = |name: &str| {
+        GlobalSecondaryIndexUpdate::builder()
+            .update(
+                UpdateGlobalSecondaryIndexAction::builder()
+                    .index_name(name)
+                    .provisioned_throughput(throughput.clone())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    assert_api_error(
+        update()
+            .global_secondary_index_updates(change("nope"))
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        Some(&missing),
+    );
+    assert_api_error(
+        update().global_secondary_index_updates(change("gsi0")).send().await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: The only Updates for index: gsi0 when TableThroughputMode is PAY_PER_REQUEST can be to OnDemandThroughput, WarmThroughput"),
+    );
+    // An empty list alone asks for nothing; beside another change it is an empty list.
+    let nothing = assert_api_error(
+        update()
+            .set_global_secondary_index_updates(Some(Vec::new()))
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+    assert!(nothing
+        .message()
+        .unwrap_or_default()
+        .starts_with("At least one of ProvisionedThroughput, BillingMode"));
+    assert_api_error(
+        update()
+            .set_global_secondary_index_updates(Some(Vec::new()))
+            .stream_specification(stream_of(StreamViewType::KeysOnly))
+            .send()
+            .await,
+        "ValidationException",
+        Some("One or more parameter values were invalid: List of GlobalSecondaryIndexUpdates is empty"),
+    );
+}
+
+#[tokio::test]
 async fn index_entries_survive_a_restart_and_parallel_scans_split_them() {
     let mut store = StoreProcess::spawn();
     let table = {

@@ -127,7 +127,13 @@ fn check_exclusive(input: &UpdateTableInput) -> Result<usize, ApiError> {
     .iter()
     .filter(|b| **b)
     .count();
-    if count == 0 {
+    // An empty GlobalSecondaryIndexUpdates asks for nothing: alone, the request has nothing
+    // to update; beside another change it is refused as an empty list.
+    let empty_index_updates = input
+        .global_secondary_index_updates
+        .as_ref()
+        .is_some_and(Vec::is_empty);
+    if count == 0 || (count == 1 && empty_index_updates) {
         return Err(ApiError::validation(NOTHING_TO_UPDATE));
     }
     let only = |present: bool, what: &str| -> Result<(), ApiError> {
@@ -444,6 +450,7 @@ fn apply_index_updates(
                 return Err(missing_index(
                     "update",
                     name,
+                    &table.layout.name,
                     table.local_index(name).is_some(),
                 ));
             };
@@ -464,6 +471,7 @@ fn apply_index_updates(
                 return Err(missing_index(
                     "delete",
                     name,
+                    &table.layout.name,
                     table.local_index(name).is_some(),
                 ));
             };
@@ -479,8 +487,8 @@ fn apply_index_updates(
     Ok(())
 }
 
-/// An Update or Delete naming an index that is not a GSI of the table.
-fn missing_index(action: &str, name: &str, is_local: bool) -> ApiError {
+/// An Update or Delete naming an index that is not a GSI of `table`.
+fn missing_index(action: &str, name: &str, table: &str, is_local: bool) -> ApiError {
     if is_local {
         ApiError::validation(format!(
             "Cannot {action} an index that is not a GlobalSecondaryIndex: {name}"
@@ -488,7 +496,7 @@ fn missing_index(action: &str, name: &str, is_local: bool) -> ApiError {
     } else {
         ApiError::new(
             ErrorCode::ResourceNotFoundException,
-            format!("Requested resource not found: Index: {name} not found"),
+            format!("Requested resource not found: Index {name} for table {table}"),
         )
     }
 }
@@ -502,7 +510,7 @@ fn update_index_throughput(
 ) -> Result<(), ApiError> {
     if billing == BillingMode::PayPerRequest {
         return Err(ApiError::invalid_parameter(format!(
-            "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: {} when BillingMode is PAY_PER_REQUEST",
+            "The only Updates for index: {} when TableThroughputMode is PAY_PER_REQUEST can be to OnDemandThroughput, WarmThroughput",
             index.name
         )));
     }
@@ -560,7 +568,7 @@ fn create_index(
     if table.global_indexes.len() >= MAX_GSIS {
         return Err(ApiError::new(
             ErrorCode::LimitExceededException,
-            format!("One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}"),
+            format!("Subscriber limit exceeded: Number of global secondary indexes exceeds per-table limit of {MAX_GSIS}"),
         ));
     }
     def::check_projected_total(

@@ -440,8 +440,33 @@ async fn indexes_streams_and_tags() {
         .catalog
         .get("idx_tbl")
         .is_some_and(|t| !t.attribute_definitions.iter().any(|a| a.name == "tag")));
+    let missing = (
+        "ResourceNotFoundException".to_string(),
+        "Requested resource not found: Index nope for table idx_tbl".to_string(),
+    );
     let unknown = update(app, json!({"TableName": "idx_tbl", "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "nope"}}]})).await;
-    assert_eq!(err(unknown).0, "ResourceNotFoundException");
+    assert_eq!(err(unknown), missing);
+    let pt = json!({"ReadCapacityUnits": 5, "WriteCapacityUnits": 5});
+    let unknown = update(app, json!({"TableName": "idx_tbl", "GlobalSecondaryIndexUpdates": [{"Update": {"IndexName": "nope", "ProvisionedThroughput": pt}}]})).await;
+    assert_eq!(err(unknown), missing);
+    let on_demand = update(app, json!({"TableName": "idx_tbl", "GlobalSecondaryIndexUpdates": [{"Update": {"IndexName": "gsi_incl", "ProvisionedThroughput": pt}}]})).await;
+    assert_eq!(
+        err(on_demand).1,
+        "One or more parameter values were invalid: The only Updates for index: gsi_incl when TableThroughputMode is PAY_PER_REQUEST can be to OnDemandThroughput, WarmThroughput"
+    );
+    // An empty list alone is nothing to update; beside another change, an empty list.
+    let empty = update(
+        app,
+        json!({"TableName": "idx_tbl", "GlobalSecondaryIndexUpdates": []}),
+    )
+    .await;
+    assert_eq!(err(empty).1, api::update_table::NOTHING_TO_UPDATE);
+    let stream = json!({"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"});
+    let empty = update(app, json!({"TableName": "idx_tbl", "GlobalSecondaryIndexUpdates": [], "StreamSpecification": stream})).await;
+    assert_eq!(
+        err(empty).1,
+        "One or more parameter values were invalid: List of GlobalSecondaryIndexUpdates is empty"
+    );
 
     // Tags.
     let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/idx_tbl";
