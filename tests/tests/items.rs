@@ -302,6 +302,61 @@ async fn update_item_paths_and_return_values() {
     );
 }
 
+/// Several SETs past the end of one list append in element-number order ("the elements
+/// are sorted in order by element number"), in UpdateItem and in a transaction alike.
+#[tokio::test]
+async fn list_appends_are_sorted_by_element_number() {
+    let (_store, ddb, table) = store_with_table().await;
+    let three = AttributeValue::L(vec![s("one"), s("two"), s("three")]);
+    for pk in ["single", "txn"] {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("a", three.clone())
+            .send()
+            .await);
+    }
+    let expression = "SET a[84] = :v1, a[37] = :v2, a[17] = :v3, a[50] = :v4";
+    let values: HashMap<String, AttributeValue> = (1..=4)
+        .map(|i| (format!(":v{i}"), s(&format!("a{i}"))))
+        .collect();
+    ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("single"))
+        .update_expression(expression)
+        .set_expression_attribute_values(Some(values.clone()))
+        .send()
+        .await);
+    ok(ddb
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(
+                    aws_sdk_dynamodb::types::Update::builder()
+                        .table_name(&table)
+                        .key("pk", s("txn"))
+                        .update_expression(expression)
+                        .set_expression_attribute_values(Some(values))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+    let sorted = ["one", "two", "three", "a3", "a2", "a4", "a1"].map(s);
+    for pk in ["single", "txn"] {
+        let got = get(&ddb, &table, pk).await.unwrap();
+        assert_eq!(
+            got.get("a"),
+            Some(&AttributeValue::L(sorted.to_vec())),
+            "{pk}"
+        );
+    }
+}
+
 /// An update that only takes attributes away does not create a missing item (DynamoDB:
 /// "DELETE - Nothing happens"), in every form; any other update, even an empty one, does.
 #[tokio::test]

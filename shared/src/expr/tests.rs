@@ -689,6 +689,35 @@ fn set_semantics() {
         ),
         Ok(item(&[("l", l(vec![s("a"), s("b"), s("c"), s("z")]))]))
     );
+    // Several appends land in element-number order, not in expression order; an index
+    // that only comes into range through an earlier append still appends.
+    assert_eq!(
+        run(
+            item(&[("l", abc.clone())]),
+            "SET l[84] = :v1, l[37] = :v2, l[17] = :v3, l[50] = :v4",
+            &[
+                (":v1", s("1")),
+                (":v2", s("2")),
+                (":v3", s("3")),
+                (":v4", s("4"))
+            ]
+        ),
+        Ok(item(&[(
+            "l",
+            l(vec![s("a"), s("b"), s("c"), s("3"), s("2"), s("4"), s("1")])
+        )]))
+    );
+    assert_eq!(
+        run(
+            item(&[("l", abc.clone())]),
+            "SET l[4] = :x, l[3] = :y",
+            &[(":x", s("x")), (":y", s("y"))]
+        ),
+        Ok(item(&[(
+            "l",
+            l(vec![s("a"), s("b"), s("c"), s("y"), s("x")])
+        )]))
+    );
     assert_eq!(
         run(
             item(&[("m", m(&[("a", n("1"))]))]),

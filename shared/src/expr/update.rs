@@ -4,8 +4,12 @@
 //! whole expression against the old image), so all new values are computed first, from a
 //! snapshot, and only then written. REMOVE of list elements uses the original indexes:
 //! removals run last and in descending path order, so removing `l[1]` never shifts `l[2]`
-//! before it is removed. Failures are DynamoDB's run-time ValidationExceptions; on failure
-//! the item may be partly modified, so callers apply updates to a copy.
+//! before it is removed. Writes run in ascending path order, so several SETs past the end
+//! of one list append in element-number order (`SET l[9] = :x, l[5] = :y` appends `:y`
+//! first), as DynamoDB documents ("the elements are sorted in order by element number");
+//! the paths of one update never overlap, so no other write depends on that order.
+//! Failures are DynamoDB's run-time ValidationExceptions; on failure the item may be
+//! partly modified, so callers apply updates to a copy.
 
 use std::cmp::Ordering;
 
@@ -207,26 +211,20 @@ fn path_order(a: &Path, b: &Path) -> Ordering {
     a.len().cmp(&b.len())
 }
 
-/// A write computed from the old item.
-enum Write<'a> {
-    Put(&'a Path, AttributeValue),
-    Remove(&'a Path),
-}
-
 /// Applies `actions` to `item` (see the module docs for the order).
 /// `bad_type` is the message for a mismatched operand type ([`LEGACY_BAD_TYPE`] for
 /// AttributeUpdates).
 pub(crate) fn apply(actions: &[Action], item: &mut Item, bad_type: &str) -> Result<(), ApiError> {
-    let mut writes = Vec::with_capacity(actions.len());
+    // Values computed from the old item, written once all are known.
+    let mut puts: Vec<(&Path, AttributeValue)> = Vec::with_capacity(actions.len());
     let mut removals: Vec<&Path> = Vec::new();
     {
         let old: &Item = item;
         for action in actions {
             match action {
-                Action::Set(path, op) => writes.push(Write::Put(
-                    path,
-                    set_value(op, old).map_err(|e| retype(e, bad_type))?,
-                )),
+                Action::Set(path, op) => {
+                    puts.push((path, set_value(op, old).map_err(|e| retype(e, bad_type))?))
+                }
                 Action::Remove(path) => removals.push(path),
                 Action::Add(path, value) => {
                     let new = match (lookup(old, path), value) {
@@ -236,14 +234,14 @@ pub(crate) fn apply(actions: &[Action], item: &mut Item, bad_type: &str) -> Resu
                         ),
                         (Some(current), v) => set_union(current, v).ok_or_else(|| err(bad_type))?,
                     };
-                    writes.push(Write::Put(path, new));
+                    puts.push((path, new));
                 }
                 Action::Delete(path, value) => match lookup(old, path) {
                     None => {}
                     Some(current) => match set_difference(current, value) {
                         None => return Err(err(bad_type)),
-                        Some(Some(v)) => writes.push(Write::Put(path, v)),
-                        Some(None) => writes.push(Write::Remove(path)),
+                        Some(Some(v)) => puts.push((path, v)),
+                        Some(None) => removals.push(path),
                     },
                 },
             }
@@ -257,11 +255,9 @@ pub(crate) fn apply(actions: &[Action], item: &mut Item, bad_type: &str) -> Resu
             }
         }
     }
-    for w in writes {
-        match w {
-            Write::Put(path, value) => assign(item, path, value)?,
-            Write::Remove(path) => removals.push(path),
-        }
+    puts.sort_by(|(a, _), (b, _)| path_order(a, b));
+    for (path, value) in puts {
+        assign(item, path, value)?;
     }
     removals.sort_by(|a, b| path_order(b, a));
     for path in removals {
