@@ -583,6 +583,23 @@ async fn conditional_writes() {
         .expression_attribute_values(":expected", n(1))
         .send()
         .await);
+    // Two missing attributes are not equal: the condition holds and the filter keeps the item.
+    ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("c"))
+        .update_expression("SET w = :w")
+        .condition_expression("q <> z")
+        .expression_attribute_values(":w", n(2))
+        .send()
+        .await);
+    let scanned = ok(ddb
+        .scan()
+        .table_name(&table)
+        .filter_expression("q <> z")
+        .send()
+        .await);
+    assert_eq!(scanned.count, 1);
 
     assert_api_error(
         ddb.delete_item()

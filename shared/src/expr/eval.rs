@@ -1,8 +1,8 @@
 //! Evaluation of resolved conditions against a borrowed item.
 //!
 //! DynamoDB's rules: a comparison between different types, or involving a missing
-//! attribute, is false, except `<>`, which is true when exactly one side is missing or the
-//! types differ. Ordering (`<`, `BETWEEN`) is defined only between two strings (by UTF-8
+//! attribute, is false, except `<>`, which is true when either side is missing (both
+//! included: `a <> b` holds when neither exists) or the types differ. Ordering (`<`, `BETWEEN`) is defined only between two strings (by UTF-8
 //! bytes), two numbers (numerically) or two binaries (by unsigned bytes). Set equality
 //! ignores element order (that is `AttributeValue`'s `==`). Evaluation never fails: any
 //! type mismatch simply makes the condition false.
@@ -78,7 +78,6 @@ fn compare(op: CmpOp, a: Option<&AttributeValue>, b: Option<&AttributeValue>) ->
         CmpOp::Eq => matches!((a, b), (Some(x), Some(y)) if x == y),
         CmpOp::Ne => match (a, b) {
             (Some(x), Some(y)) => x != y,
-            (None, None) => false,
             _ => true,
         },
         _ => {

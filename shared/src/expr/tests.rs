@@ -167,6 +167,9 @@ fn comparisons() {
     ));
     assert!(holds("num < num2", &[]));
     assert!(!holds("num > num2", &[]));
+    // A missing attribute differs from everything, another missing one included.
+    assert!(holds("absent <> gone", &[]));
+    assert!(!holds("absent = gone", &[]));
 }
 
 #[test]
