@@ -8,7 +8,10 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ComparisonOperator, ExpectedAttributeValue, ReturnValue,
+    ReturnValuesOnConditionCheckFailure,
+};
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
 
@@ -622,6 +625,54 @@ async fn conditional_writes() {
         .send()
         .await);
     assert!(get(&ddb, &table, "c").await.is_none());
+}
+
+/// Legacy Expected with EQ or NE compares lists, maps, booleans and NULL too ("EQ is
+/// supported for all data types, including lists and maps").
+#[tokio::test]
+async fn legacy_expected_compares_every_type() {
+    let (_store, ddb, table) = store_with_table().await;
+    let list = AttributeValue::L(vec![n(1), s("x")]);
+    let map = AttributeValue::M(item(&[("k", n(1))]));
+    let values = [
+        ("l", list),
+        ("m", map),
+        ("b", AttributeValue::Bool(true)),
+        ("z", AttributeValue::Null(true)),
+    ];
+    let mut stored = item(&values);
+    stored.insert("pk".into(), s("x"));
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(stored.clone()))
+        .send()
+        .await);
+    let expect = |op: ComparisonOperator, value: &AttributeValue| {
+        ExpectedAttributeValue::builder()
+            .comparison_operator(op)
+            .attribute_value_list(value.clone())
+            .build()
+    };
+    for (name, value) in &values {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(stored.clone()))
+            .expected(*name, expect(ComparisonOperator::Eq, value))
+            .send()
+            .await);
+        assert_api_error(
+            ddb.put_item()
+                .table_name(&table)
+                .set_item(Some(stored.clone()))
+                .expected(*name, expect(ComparisonOperator::Ne, value))
+                .send()
+                .await,
+            "ConditionalCheckFailedException",
+            None,
+        );
+    }
 }
 
 #[tokio::test]

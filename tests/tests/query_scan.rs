@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType, Select};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ComparisonOperator, Condition, ScalarAttributeType, Select,
+};
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
 
@@ -236,6 +238,39 @@ async fn filter_runs_after_limit() {
     assert_eq!(counted.count(), 10);
     assert_eq!(counted.scanned_count(), 20);
     assert!(counted.items().is_empty());
+}
+
+/// Legacy EQ and NE take every type ("EQ is supported for all data types, including lists
+/// and maps"): a filter on a boolean flag.
+#[tokio::test]
+async fn legacy_filters_compare_booleans() {
+    let (_store, ddb, table) = store_with_data().await;
+    let condition = |op: ComparisonOperator, value: AttributeValue| {
+        Condition::builder()
+            .comparison_operator(op)
+            .attribute_value_list(value)
+            .build()
+            .unwrap()
+    };
+    let flag = || AttributeValue::Bool(true);
+    let scanned = ok(ddb
+        .scan()
+        .table_name(&table)
+        .scan_filter("even", condition(ComparisonOperator::Eq, flag()))
+        .send()
+        .await);
+    assert_eq!(scanned.count(), 10);
+    let queried = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_conditions("pk", condition(ComparisonOperator::Eq, s("a")))
+        .query_filter("even", condition(ComparisonOperator::Ne, flag()))
+        .send()
+        .await);
+    assert_eq!(
+        sort_keys(queried.items()),
+        vec![1, 3, 5, 7, 9, 11, 13, 15, 17, 19]
+    );
 }
 
 #[tokio::test]

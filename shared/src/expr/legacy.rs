@@ -90,7 +90,8 @@ fn check_arguments(op: &str, args: &[AttributeValue]) -> Result<(), ApiError> {
         }
     }
     let allowed: &[&str] = match op {
-        "EQ" | "NE" => &["S", "N", "B", "SS", "NS", "BS"],
+        // "EQ is supported for all data types, including lists and maps" (NE alike).
+        "EQ" | "NE" => &["S", "N", "B", "SS", "NS", "BS", "L", "M", "BOOL", "NULL"],
         "BEGINS_WITH" => &["S", "B"],
         "NULL" | "NOT_NULL" => &[],
         _ => &["S", "N", "B"],
@@ -551,6 +552,41 @@ mod tests {
         let and = filter_condition("ScanFilter", &filter, None).map(|c| c.eval(&item));
         let or = filter_condition("ScanFilter", &filter, Some("OR")).map(|c| c.eval(&item));
         assert_eq!((and, or), (Ok(false), Ok(true)));
+    }
+
+    #[test]
+    fn eq_and_ne_take_every_type() {
+        let list = AttributeValue::L(vec![n(1), s("x")]);
+        let map = AttributeValue::M(Item::from([("k".to_string(), n(1))]));
+        let mut item = Item::new();
+        for (k, v) in [
+            ("l", list.clone()),
+            ("m", map.clone()),
+            ("b", AttributeValue::Bool(true)),
+            ("z", AttributeValue::Null),
+        ] {
+            item.insert(k.into(), v);
+        }
+        let eval = |attr: &str, op: &str, v: AttributeValue| {
+            let filter = HashMap::from([(
+                attr.to_string(),
+                LegacyCondition {
+                    comparison_operator: Some(op.into()),
+                    attribute_value_list: Some(vec![v]),
+                },
+            )]);
+            filter_condition("ScanFilter", &filter, None).map(|c| c.eval(&item))
+        };
+        assert_eq!(eval("l", "EQ", list.clone()), Ok(true));
+        assert_eq!(eval("m", "EQ", map), Ok(true));
+        assert_eq!(eval("b", "EQ", AttributeValue::Bool(true)), Ok(true));
+        assert_eq!(eval("b", "NE", AttributeValue::Bool(false)), Ok(true));
+        assert_eq!(eval("z", "EQ", AttributeValue::Null), Ok(true));
+        assert_eq!(eval("l", "NE", list.clone()), Ok(false));
+        assert_eq!(
+            message(eval("l", "LT", list)),
+            "One or more parameter values were invalid: ComparisonOperator LT is not valid for L AttributeValue type"
+        );
     }
 
     #[test]
