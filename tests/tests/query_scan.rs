@@ -88,12 +88,18 @@ async fn query_sort_key_conditions() {
     let (_store, ddb, table) = store_with_data().await;
     // (sort-key condition, its values, the sort keys expected)
     type Case<'a> = (&'a str, Vec<(&'a str, i64)>, Vec<i64>);
-    let cases: [Case; 6] = [
+    let cases: [Case; 11] = [
         ("sk = :a", vec![(":a", 7)], vec![7]),
         ("sk < :a", vec![(":a", 3)], vec![1, 2]),
         ("sk <= :a", vec![(":a", 3)], vec![1, 2, 3]),
         ("sk > :a", vec![(":a", 18)], vec![19, 20]),
         ("sk >= :a", vec![(":a", 18)], vec![18, 19, 20]),
+        // The value may come first; the comparison turns round.
+        (":a = sk", vec![(":a", 7)], vec![7]),
+        (":a > sk", vec![(":a", 3)], vec![1, 2]),
+        (":a >= sk", vec![(":a", 3)], vec![1, 2, 3]),
+        (":a < sk", vec![(":a", 18)], vec![19, 20]),
+        (":a <= sk", vec![(":a", 18)], vec![18, 19, 20]),
         (
             "sk BETWEEN :a AND :b",
             vec![(":a", 9), (":b", 11)],
@@ -112,6 +118,14 @@ async fn query_sort_key_conditions() {
         let out = ok(request.send().await);
         assert_eq!(sort_keys(out.items()), expected, "{condition}");
     }
+    let partition = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression(":pk = pk")
+        .expression_attribute_values(":pk", s("b"))
+        .send()
+        .await);
+    assert_eq!(sort_keys(partition.items()), vec![1, 2, 3, 4, 5]);
 }
 
 #[tokio::test]

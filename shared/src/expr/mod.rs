@@ -472,7 +472,7 @@ fn key_part(c: &Cond) -> Result<(String, SortKeyCondition), ApiError> {
             )),
         }
     };
-    // The key attribute first, then only values.
+    // The key attribute first, then only values (comparisons are put in that order first).
     let shape = |op: &str,
                  operands: &[&Operand]|
      -> Result<(String, Vec<AttributeValue>), ApiError> {
@@ -510,6 +510,12 @@ fn key_part(c: &Cond) -> Result<(String, SortKeyCondition), ApiError> {
             if *op == CmpOp::Ne {
                 return Err(invalid_op("<>"));
             }
+            // A comparison may name the key on either side (`:v < sk` is `sk > :v`); only
+            // BETWEEN and begins_with need it first.
+            let (op, a, b) = match (a, b) {
+                (Operand::Value(_), Operand::Path(_)) => (op.swapped(), b, a),
+                _ => (*op, a, b),
+            };
             let (name, values) = shape(op.symbol(), &[a, b])?;
             let v = one(values);
             Ok((

@@ -41,6 +41,17 @@ impl CmpOp {
             CmpOp::Ge => ">=",
         }
     }
+
+    /// The operator with its operands swapped: `:v < k` is `k > :v`.
+    pub fn swapped(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            CmpOp::Eq | CmpOp::Ne => self,
+        }
+    }
 }
 
 /// `+` or `-` in a SET value.

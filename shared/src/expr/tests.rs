@@ -1083,8 +1083,12 @@ fn key_conditions() {
             "Invalid operator used in KeyConditionExpression: <>",
         ),
         (
-            ":p = pk",
-            "Invalid condition in KeyConditionExpression: = operator must have the key attribute as its first operand",
+            "begins_with(:p, pk)",
+            "Invalid condition in KeyConditionExpression: begins_with operator must have the key attribute as its first operand",
+        ),
+        (
+            ":a BETWEEN sk AND :b",
+            "Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute as its first operand",
         ),
         (
             "pk = sk",
@@ -1113,6 +1117,21 @@ fn key_conditions() {
     ];
     for (text, want) in cases {
         assert_eq!(msg(key(text, &v)), want, "{text}");
+    }
+    // A comparison may have the key second: the operator turns round.
+    assert_eq!(
+        key(":p = pk AND :a < sk", &v),
+        Ok(vec![
+            part("pk", SortKeyCondition::Eq(s("a"))),
+            part("sk", SortKeyCondition::Gt(n("1")))
+        ])
+    );
+    for (text, want) in [
+        (":a <= sk", SortKeyCondition::Ge(n("1"))),
+        (":a > sk", SortKeyCondition::Lt(n("1"))),
+        (":a >= sk", SortKeyCondition::Le(n("1"))),
+    ] {
+        assert_eq!(key(text, &v), Ok(vec![part("sk", want)]), "{text}");
     }
     // Which part is the partition key is the schema's to say (the caller's).
     assert_eq!(
