@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ComparisonOperator, ExpectedAttributeValue, ReturnValue,
+    AttributeValue, ComparisonOperator, ConditionalOperator, ExpectedAttributeValue, ReturnValue,
     ReturnValuesOnConditionCheckFailure,
 };
 use aws_sdk_dynamodb::Client;
@@ -673,6 +673,83 @@ async fn legacy_expected_compares_every_type() {
             None,
         );
     }
+}
+
+/// ConditionalOperator needs an Expected of two or more conditions, in every write.
+#[tokio::test]
+async fn conditional_operator_needs_two_expected_conditions() {
+    let (_store, ddb, table) = store_with_table().await;
+    let without = "ConditionalOperator cannot be used without Filter or Expected";
+    let one =
+        "ConditionalOperator can only be used when Filter or Expected has two or more elements";
+    let exists = || {
+        ExpectedAttributeValue::builder()
+            .comparison_operator(ComparisonOperator::NotNull)
+            .build()
+    };
+    let put = || {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s("k"))
+            .conditional_operator(ConditionalOperator::And)
+    };
+    let update = || {
+        ddb.update_item()
+            .table_name(&table)
+            .key("pk", s("k"))
+            .conditional_operator(ConditionalOperator::Or)
+    };
+    let delete = || {
+        ddb.delete_item()
+            .table_name(&table)
+            .key("pk", s("k"))
+            .conditional_operator(ConditionalOperator::And)
+    };
+    let refused = "ValidationException";
+    assert_api_error(put().send().await, refused, Some(without));
+    assert_api_error(
+        put().expected("a", exists()).send().await,
+        refused,
+        Some(one),
+    );
+    assert_api_error(update().send().await, refused, Some(without));
+    assert_api_error(
+        update()
+            .set_expected(Some(HashMap::new()))
+            .attribute_updates(
+                "z",
+                aws_sdk_dynamodb::types::AttributeValueUpdate::builder()
+                    .value(n(4))
+                    .build(),
+            )
+            .send()
+            .await,
+        refused,
+        Some(without),
+    );
+    assert_api_error(
+        update().expected("a", exists()).send().await,
+        refused,
+        Some(one),
+    );
+    assert_api_error(delete().send().await, refused, Some(without));
+    assert_api_error(
+        delete().expected("a", exists()).send().await,
+        refused,
+        Some(one),
+    );
+    // With two conditions the operator applies: OR passes when one holds.
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("k"))
+        .send()
+        .await);
+    ok(update()
+        .expected("pk", exists())
+        .expected("a", exists())
+        .send()
+        .await);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ComparisonOperator, Condition, ScalarAttributeType, Select,
+    AttributeValue, ComparisonOperator, Condition, ConditionalOperator, ScalarAttributeType, Select,
 };
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
@@ -285,6 +285,64 @@ async fn legacy_filters_compare_booleans() {
         sort_keys(queried.items()),
         vec![1, 3, 5, 7, 9, 11, 13, 15, 17, 19]
     );
+}
+
+/// ConditionalOperator needs a QueryFilter or ScanFilter of two or more conditions; the
+/// rule is checked before the missing key condition.
+#[tokio::test]
+async fn conditional_operator_needs_two_filter_conditions() {
+    let (_store, ddb, table) = store_with_data().await;
+    let without = "ConditionalOperator cannot be used without Filter or Expected";
+    let one =
+        "ConditionalOperator can only be used when Filter or Expected has two or more elements";
+    let eq = |value: AttributeValue| {
+        Condition::builder()
+            .comparison_operator(ComparisonOperator::Eq)
+            .attribute_value_list(value)
+            .build()
+            .unwrap()
+    };
+    let scan = || {
+        ddb.scan()
+            .table_name(&table)
+            .conditional_operator(ConditionalOperator::Or)
+    };
+    let query = || {
+        ddb.query()
+            .table_name(&table)
+            .conditional_operator(ConditionalOperator::And)
+    };
+    assert_api_error(scan().send().await, "ValidationException", Some(without));
+    assert_api_error(
+        scan().set_scan_filter(Some(HashMap::new())).send().await,
+        "ValidationException",
+        Some(without),
+    );
+    assert_api_error(
+        scan()
+            .scan_filter("even", eq(AttributeValue::Bool(true)))
+            .send()
+            .await,
+        "ValidationException",
+        Some(one),
+    );
+    assert_api_error(query().send().await, "ValidationException", Some(without));
+    assert_api_error(
+        query()
+            .key_conditions("pk", eq(s("a")))
+            .query_filter("even", eq(AttributeValue::Bool(true)))
+            .send()
+            .await,
+        "ValidationException",
+        Some(one),
+    );
+    // Two conditions are fine.
+    let both = ok(scan()
+        .scan_filter("even", eq(AttributeValue::Bool(true)))
+        .scan_filter("pk", eq(s("b")))
+        .send()
+        .await);
+    assert_eq!(both.count(), 15);
 }
 
 #[tokio::test]

@@ -184,6 +184,29 @@ fn is_or(conditional_operator: Option<&str>) -> bool {
     conditional_operator == Some("OR")
 }
 
+/// `ConditionalOperator` joins two or more conditions, so it needs a Filter or Expected
+/// with that many: `conditions` is how many the request's QueryFilter, ScanFilter or
+/// Expected holds (`None` when absent; an empty map counts as absent). Checked right after
+/// the expression-parameter rules, before anything else about the legacy parameters (per
+/// the service's behaviour recorded in DynamoDB Local's and DAX's validators).
+pub fn check_conditional_operator(
+    conditional_operator: Option<&str>,
+    conditions: Option<usize>,
+) -> Result<(), ApiError> {
+    if conditional_operator.is_none() {
+        return Ok(());
+    }
+    match conditions.unwrap_or(0) {
+        0 => Err(ApiError::validation(
+            "ConditionalOperator cannot be used without Filter or Expected",
+        )),
+        1 => Err(ApiError::validation(
+            "ConditionalOperator can only be used when Filter or Expected has two or more elements",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `Expected` + `ConditionalOperator` (PutItem, UpdateItem, DeleteItem).
 pub fn expected_condition(
     expected: &HashMap<String, ExpectedAttributeValue>,
@@ -552,6 +575,27 @@ mod tests {
         let and = filter_condition("ScanFilter", &filter, None).map(|c| c.eval(&item));
         let or = filter_condition("ScanFilter", &filter, Some("OR")).map(|c| c.eval(&item));
         assert_eq!((and, or), (Ok(false), Ok(true)));
+    }
+
+    #[test]
+    fn conditional_operator_needs_two_conditions() {
+        let without = "ConditionalOperator cannot be used without Filter or Expected";
+        let one =
+            "ConditionalOperator can only be used when Filter or Expected has two or more elements";
+        assert_eq!(
+            message(check_conditional_operator(Some("OR"), None)),
+            without
+        );
+        assert_eq!(
+            message(check_conditional_operator(Some("AND"), Some(0))),
+            without
+        );
+        assert_eq!(
+            message(check_conditional_operator(Some("AND"), Some(1))),
+            one
+        );
+        assert_eq!(check_conditional_operator(Some("OR"), Some(2)), Ok(()));
+        assert_eq!(check_conditional_operator(None, Some(1)), Ok(()));
     }
 
     #[test]

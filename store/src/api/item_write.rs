@@ -173,7 +173,8 @@ pub struct ParsedWrite {
 }
 
 /// The expression-parameter rules (mixing forms, names or values without expressions,
-/// empty maps), then the update (UpdateExpression or AttributeUpdates), then the
+/// empty maps), ConditionalOperator's need for two or more Expected conditions, then the
+/// update (UpdateExpression or AttributeUpdates), then the
 /// condition (ConditionExpression or Expected), then unused substitutions: DynamoDB's
 /// order.
 pub fn parse_write_expressions(p: &WriteExpressions<'_>) -> Result<ParsedWrite, ApiError> {
@@ -193,6 +194,7 @@ pub fn parse_write_expressions(p: &WriteExpressions<'_>) -> Result<ParsedWrite, 
         p.values,
         &expressions,
     )?;
+    legacy::check_conditional_operator(p.conditional_operator, p.expected.map(HashMap::len))?;
 
     let subs = Substitutions::new(p.names, p.values);
     let update = match (p.update_expression, p.attribute_updates) {

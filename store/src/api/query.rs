@@ -2,7 +2,8 @@
 //! sort-key order (or reverse), one page at a time.
 //!
 //! Checks run in DynamoDB's order (as dynalite reproduces it): request-model constraints,
-//! Select rules, expression-parameter usage, AttributesToGet duplicates, presence of a key
+//! Select rules, expression-parameter usage, ConditionalOperator's need for two or more
+//! QueryFilter conditions, AttributesToGet duplicates, presence of a key
 //! condition, the expressions themselves (key condition, filter, projection) and unused
 //! substitutions; then the table lookup, the index, the start key's shape, the key
 //! condition against the key schema, the start key against the condition, and the rule
@@ -123,6 +124,10 @@ pub async fn run(
                 input.key_condition_expression.is_some(),
             ),
         ],
+    )?;
+    expr::legacy::check_conditional_operator(
+        input.conditional_operator.as_deref(),
+        input.query_filter.as_ref().map(|f| f.len()),
     )?;
     let legacy_filter = read_page::legacy_filter(
         "QueryFilter",

@@ -3,7 +3,8 @@
 //!
 //! Checks run in DynamoDB's order (as dynalite reproduces it): request-model constraints
 //! (including `TotalSegments` 1..=1,000,000 and `Segment` 0..=999,999), Select rules,
-//! expression-parameter usage, AttributesToGet duplicates, the Segment/TotalSegments
+//! expression-parameter usage, ConditionalOperator's need for two or more ScanFilter
+//! conditions, AttributesToGet duplicates, the Segment/TotalSegments
 //! pairing, the expressions and unused substitutions; then the table lookup, the index, the
 //! start key's shape, and, in a parallel scan, that the start key belongs to this segment.
 //!
@@ -62,6 +63,10 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
         names,
         values,
         &[("FilterExpression", input.filter_expression.is_some())],
+    )?;
+    expr::legacy::check_conditional_operator(
+        input.conditional_operator.as_deref(),
+        input.scan_filter.as_ref().map(|f| f.len()),
     )?;
     read_page::check_attributes_to_get(attributes_to_get)?;
     let legacy_filter = read_page::legacy_filter(
