@@ -187,6 +187,43 @@ async fn query_begins_with_on_string_sort_key() {
             s("a")
         ]
     );
+
+    // No sort key is empty: an empty value in its condition is refused, legacy form too.
+    let empty = "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: sk";
+    for condition in [
+        "begins_with(sk, :e)",
+        "sk = :e",
+        "sk < :e",
+        "sk BETWEEN :e AND :z",
+    ] {
+        let mut request = ddb
+            .query()
+            .table_name(&table)
+            .key_condition_expression(format!("pk = :pk AND {condition}"))
+            .expression_attribute_values(":pk", s("p"))
+            .expression_attribute_values(":e", s(""));
+        if condition.contains(":z") {
+            request = request.expression_attribute_values(":z", s("z"));
+        }
+        assert_api_error(request.send().await, "ValidationException", Some(empty));
+    }
+    let condition = |op: ComparisonOperator, value: AttributeValue| {
+        Condition::builder()
+            .comparison_operator(op)
+            .attribute_value_list(value)
+            .build()
+            .unwrap()
+    };
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .key_conditions("pk", condition(ComparisonOperator::Eq, s("p")))
+            .key_conditions("sk", condition(ComparisonOperator::BeginsWith, s("")))
+            .send()
+            .await,
+        "ValidationException",
+        Some(empty),
+    );
 }
 
 #[tokio::test]

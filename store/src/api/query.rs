@@ -25,7 +25,7 @@ use std::ops::Bound;
 
 use shared::expr::{self, SortKeyCondition, Substitutions};
 use shared::model::key::check_key_size;
-use shared::model::{AttributeValue, KeySchema, PrimaryKey, ScalarType};
+use shared::model::{AttributeValue, KeyAttr, KeySchema, PrimaryKey, ScalarType};
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::query::{QueryInput, QueryOutput};
@@ -348,13 +348,26 @@ fn check_constraints(input: &QueryInput) -> Result<(), ApiError> {
     c.finish()
 }
 
-/// An empty S or B value, which no partition key can hold.
+/// An empty S or B value, which no key attribute can hold.
 fn is_empty_scalar(value: &AttributeValue) -> bool {
     match value {
         AttributeValue::S(s) => s.is_empty(),
         AttributeValue::B(b) => b.is_empty(),
         _ => false,
     }
+}
+
+/// DynamoDB's refusal of an empty value in a condition on key attribute `attr`.
+fn empty_key_value(attr: &KeyAttr) -> ApiError {
+    let kind = if attr.ty == ScalarType::B {
+        "binary"
+    } else {
+        "string"
+    };
+    ApiError::validation(format!(
+        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
+        attr.name
+    ))
 }
 
 fn scalar_matches(value: &AttributeValue, ty: ScalarType) -> bool {
@@ -407,15 +420,7 @@ fn match_schema(
             }
             match cond {
                 SortKeyCondition::Eq(v) if is_empty_scalar(v) => {
-                    let kind = if schema.hash.ty == ScalarType::B {
-                        "binary"
-                    } else {
-                        "string"
-                    };
-                    return Err(ApiError::validation(format!(
-                        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
-                        schema.hash.name
-                    )));
+                    return Err(empty_key_value(&schema.hash));
                 }
                 SortKeyCondition::Eq(v) => {
                     check_key_size(v, true)?;
@@ -436,6 +441,11 @@ fn match_schema(
                     .any(|v| !scalar_matches(v, attr.ty))
                 {
                     return Err(type_mismatch());
+                }
+                // No sort key is empty, so no condition may compare with an empty value
+                // either (an empty prefix included).
+                if condition_values(cond).into_iter().any(is_empty_scalar) {
+                    return Err(empty_key_value(attr));
                 }
                 if matches!(cond, SortKeyCondition::BeginsWith(_)) && attr.ty == ScalarType::N {
                     return Err(match source {
@@ -530,7 +540,7 @@ fn sort_range(cond: Option<&SortKeyCondition>) -> SortRange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::model::{KeyAttr, Number};
+    use shared::model::Number;
 
     fn s(v: &str) -> AttributeValue {
         AttributeValue::S(v.into())
@@ -614,6 +624,38 @@ mod tests {
         assert_eq!(
             msg(match_schema(&schema(None), &[eq("pk", s(""))], Source::Expression)),
             "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"
+        );
+    }
+
+    #[test]
+    fn empty_sort_key_values_are_rejected() {
+        let empty_string = "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: sk";
+        for cond in [
+            SortKeyCondition::Eq(s("")),
+            SortKeyCondition::Lt(s("")),
+            SortKeyCondition::BeginsWith(s("")),
+            SortKeyCondition::Between(s(""), s("b")),
+        ] {
+            let parts = vec![eq("pk", s("a")), ("sk".into(), cond)];
+            assert_eq!(
+                msg(match_schema(
+                    &schema(Some(ScalarType::S)),
+                    &parts,
+                    Source::Legacy
+                )),
+                empty_string
+            );
+        }
+        let parts = vec![
+            eq("pk", s("a")),
+            (
+                "sk".into(),
+                SortKeyCondition::Ge(AttributeValue::B(Vec::new())),
+            ),
+        ];
+        assert_eq!(
+            msg(match_schema(&schema(Some(ScalarType::B)), &parts, Source::Expression)),
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty binary value. Key: sk"
         );
     }
 
