@@ -872,6 +872,69 @@ async fn attribute_value_validation_errors() {
     assert!(get(&ddb, &table, "x").await.is_none());
 }
 
+/// Attribute names are 1 to 65535 bytes long, whichever way a request names them.
+#[tokio::test]
+async fn attribute_names_are_not_empty_nor_64_kb_long() {
+    let (_store, ddb, table) = store_with_table().await;
+    let empty = "One or more parameter values were invalid: Empty attribute name";
+    let too_long = "One or more parameter values were invalid: Attribute name exceeds the maximum length of 65535 bytes; length: 65536";
+    let long = "y".repeat(65536);
+    let set_named = |name: &str| {
+        ddb.update_item()
+            .table_name(&table)
+            .key("pk", s("k"))
+            .update_expression("SET #n = :v")
+            .expression_attribute_names("#n", name)
+            .expression_attribute_values(":v", n(1))
+    };
+    assert_api_error(
+        set_named("").send().await,
+        "ValidationException",
+        Some("ExpressionAttributeNames contains invalid value: Empty attribute name for key #n"),
+    );
+    assert_api_error(
+        set_named(&long).send().await,
+        "ValidationException",
+        Some(too_long),
+    );
+    let put_named = |name: &str| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s("k"))
+            .item(name, n(1))
+    };
+    assert_api_error(
+        put_named("").send().await,
+        "ValidationException",
+        Some(empty),
+    );
+    assert_api_error(
+        put_named(&long).send().await,
+        "ValidationException",
+        Some(too_long),
+    );
+    assert_api_error(
+        ddb.update_item()
+            .table_name(&table)
+            .key("pk", s("k"))
+            .attribute_updates(
+                "",
+                aws_sdk_dynamodb::types::AttributeValueUpdate::builder()
+                    .value(n(1))
+                    .build(),
+            )
+            .send()
+            .await,
+        "ValidationException",
+        Some(empty),
+    );
+    // 65535 bytes is the longest name.
+    ok(put_named(&long[1..]).send().await);
+    ok(set_named(&long[1..]).send().await);
+    let got = get(&ddb, &table, "k").await.unwrap();
+    assert_eq!(got.get(&long[1..]), Some(&n(1)));
+}
+
 #[tokio::test]
 async fn item_size_limit() {
     let (_store, ddb, table) = store_with_table().await;

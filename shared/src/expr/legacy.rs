@@ -17,7 +17,7 @@ use super::ast::{Action, Cond, Operand};
 use super::eval::compare_values;
 use super::parser::CmpOp;
 use super::{Condition, PathElem, Projection, SortKeyCondition, UpdateExpr};
-use crate::model::AttributeValue;
+use crate::model::{check_attribute_name, AttributeValue};
 use crate::wire::error::ApiError;
 
 /// One legacy condition `{ComparisonOperator, AttributeValueList}` (KeyConditions,
@@ -375,6 +375,7 @@ pub fn attribute_updates(
 ) -> Result<UpdateExpr, ApiError> {
     let mut actions = Vec::with_capacity(updates.len());
     for (attr, upd) in sorted(updates) {
+        check_attribute_name(attr)?;
         let path = vec![PathElem::Attr(attr.clone())];
         let action = upd.action.as_deref().unwrap_or("PUT");
         let no_value =
@@ -682,6 +683,11 @@ mod tests {
         assert_eq!(
             message(attribute_updates(&upd(Some("DELETE"), Some(n(1))))),
             "One or more parameter values were invalid: DELETE action with value is not supported for the type N"
+        );
+        let unnamed = HashMap::from([(String::new(), AttributeValueUpdate::default())]);
+        assert_eq!(
+            message(attribute_updates(&unnamed)),
+            "One or more parameter values were invalid: Empty attribute name"
         );
         assert_eq!(
             message(attribute_updates(&upd(Some("PUT"), None))),

@@ -25,7 +25,7 @@ mod update;
 
 use std::collections::HashMap;
 
-use crate::model::{AttributeValue, Item, KeySchema};
+use crate::model::{check_attribute_name, AttributeValue, Item, KeySchema};
 use crate::wire::error::ApiError;
 
 use ast::{Action, Cond, Operand};
@@ -575,7 +575,9 @@ fn is_valid_key(key: &str, sigil: char) -> bool {
 ///   (`value_expressions` lists this operation's value-taking expressions; `X is null` when there is one);
 /// - empty maps: `ExpressionAttributeNames must not be empty` (same for values), and keys
 ///   not of the form `#[0-9a-zA-Z_]+` / `:[0-9a-zA-Z_]+`:
-///   `ExpressionAttributeNames contains invalid key: Syntax error; key: "x"`.
+///   `ExpressionAttributeNames contains invalid key: Syntax error; key: "x"`;
+/// - names that are empty (`ExpressionAttributeNames contains invalid value: Empty
+///   attribute name for key #n`) or too long ([`check_attribute_name`]).
 pub fn check_parameter_usage(
     expressions: &[ParamPresence],
     legacy: &[ParamPresence],
@@ -629,12 +631,20 @@ pub fn check_parameter_usage(
                 "ExpressionAttributeNames must not be empty",
             ));
         }
-        let mut keys: Vec<&String> = names.keys().collect();
-        keys.sort();
-        if let Some(bad) = keys.into_iter().find(|k| !is_valid_key(k, '#')) {
+        let mut entries: Vec<(&String, &String)> = names.iter().collect();
+        entries.sort();
+        if let Some((bad, _)) = entries.iter().find(|(k, _)| !is_valid_key(k, '#')) {
             return Err(ApiError::validation(format!(
                 "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{bad}\""
             )));
+        }
+        for (key, name) in entries {
+            if name.is_empty() {
+                return Err(ApiError::validation(format!(
+                    "ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}"
+                )));
+            }
+            check_attribute_name(name)?;
         }
     }
     if let Some(values) = values {

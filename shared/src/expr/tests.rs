@@ -478,6 +478,31 @@ fn parameter_usage() {
         msg(check_parameter_usage(
             &cond,
             &[],
+            Some(&names(&[("#a", "a"), ("#e", "")])),
+            None,
+            &cond
+        )),
+        "ExpressionAttributeNames contains invalid value: Empty attribute name for key #e"
+    );
+    let long = "y".repeat(crate::model::MAX_ATTRIBUTE_NAME_BYTES + 1);
+    assert_eq!(
+        msg(check_parameter_usage(
+            &cond,
+            &[],
+            Some(&names(&[("#l", &long)])),
+            None,
+            &cond
+        )),
+        "One or more parameter values were invalid: Attribute name exceeds the maximum length of 65535 bytes; length: 65536"
+    );
+    let longest = "y".repeat(crate::model::MAX_ATTRIBUTE_NAME_BYTES);
+    assert!(
+        check_parameter_usage(&cond, &[], Some(&names(&[("#l", &longest)])), None, &cond).is_ok()
+    );
+    assert_eq!(
+        msg(check_parameter_usage(
+            &cond,
+            &[],
             Some(&empty_names),
             None,
             &cond

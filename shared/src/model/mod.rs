@@ -24,4 +24,7 @@ pub(crate) mod testing;
 
 pub use key::{KeyAttr, KeySchema, PrimaryKey, ScalarType};
 pub use number::{Number, NumberError};
-pub use value::{check_item_nesting, AttributeValue, ExpressionValues, Item};
+pub use value::{
+    check_attribute_name, check_item_nesting, AttributeValue, ExpressionValues, Item,
+    MAX_ATTRIBUTE_NAME_BYTES,
+};

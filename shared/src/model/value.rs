@@ -235,6 +235,26 @@ pub fn check_item_nesting(item: &Item) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Longest attribute name DynamoDB accepts, in bytes: 65535 (the documented 64 KB is
+/// exclusive, per Alternator's AWS-run `test_limits.py`).
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 65535;
+
+/// Refuses a top-level attribute name no item can hold: an empty one, or one longer than
+/// [`MAX_ATTRIBUTE_NAME_BYTES`]. DynamoDB refuses both with a ValidationException; its
+/// exact wording is not on record, so these texts are ours, in its style.
+pub fn check_attribute_name(name: &str) -> Result<(), ApiError> {
+    if name.is_empty() {
+        return Err(ApiError::invalid_parameter("Empty attribute name"));
+    }
+    if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
+        return Err(ApiError::invalid_parameter(format!(
+            "Attribute name exceeds the maximum length of {MAX_ATTRIBUTE_NAME_BYTES} bytes; length: {}",
+            name.len()
+        )));
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- equality and hashing
 
 fn same_set<T, F>(a: &[T], b: &[T], cmp: F) -> bool

@@ -80,7 +80,7 @@ pub async fn handle(
                     delete_request: None,
                 } => {
                     if let Some(item) = &put.item {
-                        item_write::check_item_size(item)?;
+                        item_write::check_put_item(item)?;
                     }
                 }
                 WriteRequest {

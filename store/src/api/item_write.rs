@@ -7,7 +7,7 @@
 //! 1. **static, no table**: model constraints ([`check_write_constraints`]), the
 //!    expression-parameter rules and the expressions themselves ([`parse_write_expressions`]:
 //!    ConditionExpression or Expected + ConditionalOperator, UpdateExpression or
-//!    AttributeUpdates, unused substitutions), an item's 400 KB size ([`check_item_size`]);
+//!    AttributeUpdates, unused substitutions), an item's attribute names and 400 KB size ([`check_put_item`]);
 //! 2. **against the table**: the key ([`key_of_put_item`], `KeySchema::key_from_param`),
 //!    index key types, a put's size with its LSI entries ([`fits_item_limit`]), updates
 //!    of key attributes (`UpdateExpr::check_keys`);
@@ -39,7 +39,9 @@ use std::collections::{BTreeMap, HashMap};
 use shared::expr::legacy::{self, AttributeValueUpdate, ExpectedAttributeValue};
 use shared::expr::{self, Condition, ExprKind, Substitutions, UpdateExpr};
 use shared::model::size::{item_size, value_size, MAX_ITEM_SIZE};
-use shared::model::{check_item_nesting, AttributeValue, Item, KeySchema, PrimaryKey};
+use shared::model::{
+    check_attribute_name, check_item_nesting, AttributeValue, Item, KeySchema, PrimaryKey,
+};
 use shared::wire::error::{ApiError, CancellationReason};
 use shared::wire::ops::batch_write_item::ItemCollectionMetrics;
 use shared::wire::ops::common::{Capacity, ConsumedCapacity, ReturnConsumedCapacity};
@@ -214,9 +216,18 @@ pub fn parse_write_expressions(p: &WriteExpressions<'_>) -> Result<ParsedWrite, 
     Ok(ParsedWrite { condition, update })
 }
 
-/// `Item size has exceeded the maximum allowed size` for a put's item over 400 KB (checked
-/// before the table is looked up, as DynamoDB does).
-pub fn check_item_size(item: &Item) -> Result<(), ApiError> {
+/// A put's item on its own, before the table is looked up (as DynamoDB does): attribute
+/// names neither empty nor too long (`check_attribute_name`), then `Item size has exceeded
+/// the maximum allowed size` over 400 KB.
+pub fn check_put_item(item: &Item) -> Result<(), ApiError> {
+    // The first bad name in sorted order, so the error does not depend on hash order.
+    if let Some(bad) = item
+        .keys()
+        .filter(|name| check_attribute_name(name).is_err())
+        .min()
+    {
+        check_attribute_name(bad)?;
+    }
     if item_size(item) > MAX_ITEM_SIZE {
         return Err(ApiError::validation(ITEM_TOO_LARGE));
     }
@@ -908,6 +919,21 @@ mod tests {
         let (mutation, result) = decide(&plan, None).unwrap();
         assert_eq!(mutation, Mutation::Delete);
         assert_eq!(result.units.table, 1.0);
+    }
+
+    #[test]
+    fn a_put_item_needs_sound_attribute_names() {
+        let long = "y".repeat(shared::model::MAX_ATTRIBUTE_NAME_BYTES + 1);
+        let message = |it: Item| check_put_item(&it).unwrap_err().message.unwrap_or_default();
+        assert_eq!(
+            message(item(&[("pk", s("k")), ("", n("1")), (&long, n("2"))])),
+            "One or more parameter values were invalid: Empty attribute name"
+        );
+        assert_eq!(
+            message(item(&[("pk", s("k")), (&long, n("2"))])),
+            "One or more parameter values were invalid: Attribute name exceeds the maximum length of 65535 bytes; length: 65536"
+        );
+        assert!(check_put_item(&item(&[("pk", s("k")), (&long[1..], n("2"))])).is_ok());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::put_item::{PutItemInput, PutItemOutput};
 
 use super::item_write::{
-    self, check_item_size, check_write_constraints, key_of_put_item, parse_write_expressions,
+    self, check_put_item, check_write_constraints, key_of_put_item, parse_write_expressions,
     ReturnValues, WriteAction, WriteExpressions, WriteParams, WritePlan,
 };
 use crate::app::App;
@@ -35,7 +35,7 @@ pub async fn handle(app: &App, input: PutItemInput) -> Result<PutItemOutput, Api
         return Err(ApiError::validation(item_write::ONLY_ALL_OLD_OR_NONE));
     }
     let item = input.item.unwrap_or_default();
-    check_item_size(&item)?;
+    check_put_item(&item)?;
     let parsed = parse_write_expressions(&WriteExpressions {
         is_update: false,
         update_expression: None,

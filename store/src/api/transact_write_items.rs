@@ -165,7 +165,7 @@ pub async fn handle(
     let mut parsed = Vec::with_capacity(views.len());
     for (view, action) in &views {
         if let (true, Some(item)) = (*action == "put", view.item_or_key) {
-            item_write::check_item_size(item)?;
+            item_write::check_put_item(item)?;
         }
         parsed.push(item_write::parse_write_expressions(&WriteExpressions {
             is_update: *action == "update",

@@ -319,7 +319,7 @@ impl Source {
 /// An item PutItem would accept, with its key.
 fn checked(table: &TableMeta, item: Item) -> Result<(PrimaryKey, Item), ()> {
     check_item_nesting(&item).map_err(|_| ())?;
-    crate::api::item_write::check_item_size(&item).map_err(|_| ())?;
+    crate::api::item_write::check_put_item(&item).map_err(|_| ())?;
     let key = crate::api::item_write::key_of_put_item(table, &item).map_err(|_| ())?;
     Ok((key, item))
 }
