@@ -935,6 +935,42 @@ async fn attribute_names_are_not_empty_nor_64_kb_long() {
     assert_eq!(got.get(&long[1..]), Some(&n(1)));
 }
 
+/// DynamoDB allows 300 operators per expression; deep nesting inside that is fine, and
+/// deeper nesting is an error, never a crashed store.
+#[tokio::test]
+async fn expressions_hold_at_most_300_operators() {
+    let (_store, ddb, table) = store_with_table().await;
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("k"))
+        .item("a", n(1))
+        .item("b", n(2))
+        .send()
+        .await);
+    let update = |condition: String| {
+        ddb.update_item()
+            .table_name(&table)
+            .key("pk", s("k"))
+            .update_expression("SET z = :v")
+            .condition_expression(condition)
+            .expression_attribute_values(":v", n(1))
+    };
+    let nested = |depth: usize| format!("a<b {}{}", "or (a<b ".repeat(depth), ")".repeat(depth));
+    // 299 operators, 149 levels deep: AWS's own accepted example.
+    ok(update(nested(149)).send().await);
+    assert_api_error(
+        update(nested(150)).send().await,
+        "ValidationException",
+        Some("Invalid ConditionExpression: The expression contains too many operators; operator count: 301"),
+    );
+    for depth in [300, 2000] {
+        let parens = format!("{}a<b{}", "(".repeat(depth), ")".repeat(depth));
+        assert_api_error(update(parens).send().await, "ValidationException", None);
+    }
+    assert_eq!(get(&ddb, &table, "k").await.unwrap().get("z"), Some(&n(1)));
+}
+
 #[tokio::test]
 async fn item_size_limit() {
     let (_store, ddb, table) = store_with_table().await;

@@ -7,8 +7,8 @@
 //! ignores element order (that is `AttributeValue`'s `==`). Evaluation never fails: any
 //! type mismatch simply makes the condition false.
 //!
-//! Recursion follows the condition tree, whose depth the parser bounds (AND/OR chains from
-//! legacy maps are built balanced).
+//! Recursion follows the condition tree, whose depth the parser bounds (by its nesting cap
+//! and the 300-operator limit; AND/OR chains are built balanced, from legacy maps too).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;

@@ -10,8 +10,9 @@
 //! Pipeline: `lexer` (tokens with byte spans) → `parser` (raw tree, syntax errors) →
 //! `resolve` (substitutions and static rules, ranked like DynamoDB) → `ast` (resolved
 //! tree) → `eval` / `update` / `projection` (run time). Limits: expressions over
-//! [`MAX_EXPRESSION_BYTES`] are rejected before lexing, and nesting of parentheses, `NOT`
-//! and function calls is capped by the parser, so no input can exhaust the stack.
+//! [`MAX_EXPRESSION_BYTES`] are rejected before lexing; the parser enforces DynamoDB's 300
+//! operators and functions per expression and caps the nesting of parentheses and function
+//! calls, so no input can exhaust the stack.
 
 mod ast;
 mod eval;

@@ -5,9 +5,16 @@
 //! paths) happens afterwards in `check.rs`, because DynamoDB reports any syntax error before
 //! any semantic one. Conditions use precedence climbing `OR < AND < NOT < comparison`.
 //!
-//! Every nested construct (parentheses, `NOT`, function arguments) goes through
-//! [`Parser::enter`], which caps the nesting at [`MAX_DEPTH`] so that hostile input gets a
-//! ValidationException instead of overflowing the stack.
+//! Limits: DynamoDB allows [`MAX_OPERATORS`] operators and functions per expression
+//! (comparisons, `BETWEEN`, `IN`, `AND`, `OR`, `NOT`, `+`, `-` and function calls) and
+//! reports the first one past it (`The expression contains too many operators; operator
+//! count: 301`). Parentheses and function arguments also go through [`Parser::enter`],
+//! which caps their nesting at [`MAX_DEPTH`] so that no input can overflow the stack (runs
+//! of `NOT` are read in a loop). The cap is above anything a valid expression reaches: each
+//! level of parentheses in a valid expression holds operators (deeper parentheses are
+//! redundant, which DynamoDB refuses), so the operator limit stops a valid-looking
+//! expression first; only inputs DynamoDB refuses anyway (hundreds of redundant
+//! parentheses, nested calls of unknown functions) meet the cap, as a syntax error.
 //!
 //! Syntax errors are built in one place, [`Parser::syntax_error`]: DynamoDB's
 //! `Syntax error; token: "X", near: "Y"`, where `near` is the source text from the token
@@ -16,8 +23,14 @@
 
 use super::lexer::{lex, Token, TokenKind};
 
-/// Deepest nesting of parentheses, `NOT`s and function calls accepted.
-pub(crate) const MAX_DEPTH: usize = 100;
+/// Most operators and functions one expression may hold (DynamoDB's documented limit).
+pub(crate) const MAX_OPERATORS: usize = 300;
+
+/// Deepest nesting of parentheses and function calls accepted: above the 150 levels of
+/// parentheses a valid expression can reach (each needs two operators, as in
+/// `a<b OR (a<b OR (...))`), and low enough for a debug build on a 2 MiB tokio worker
+/// stack (`deep_nesting_is_an_error_not_a_crash`).
+pub(crate) const MAX_DEPTH: usize = 200;
 
 /// A comparison operator (also PartiQL's, `crate::partiql`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +188,8 @@ pub(crate) struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// Operators and functions seen so far.
+    operators: usize,
     /// The keywords of the grammar being parsed.
     keywords: &'static [&'static str],
 }
@@ -189,6 +204,7 @@ impl<'a> Parser<'a> {
             toks: lex(src),
             pos: 0,
             depth: 0,
+            operators: 0,
             keywords: &[],
         }
     }
@@ -264,6 +280,18 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Counts one operator or function, failing on the first past [`MAX_OPERATORS`].
+    fn operator(&mut self) -> ParseResult<()> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(format!(
+                "The expression contains too many operators; operator count: {}",
+                self.operators
+            ));
+        }
+        Ok(())
+    }
+
     /// Runs `f` one nesting level deeper, failing past [`MAX_DEPTH`].
     fn enter<T>(&mut self, f: impl FnOnce(&mut Self) -> ParseResult<T>) -> ParseResult<T> {
         if self.depth >= MAX_DEPTH {
@@ -320,11 +348,7 @@ impl<'a> Parser<'a> {
         match self.kind() {
             TokenKind::LParen => {
                 self.advance();
-                self.enter(|p| {
-                    let inner = p.operand()?;
-                    p.expect(TokenKind::RParen)?;
-                    Ok(RawOperand::Paren(Box::new(inner)))
-                })
+                self.enter(Self::operand_group)
             }
             TokenKind::ValueRef => {
                 let name = self.text().to_string();
@@ -336,22 +360,33 @@ impl<'a> Parser<'a> {
                     && self.peek_at(1).map(|t| t.kind) == Some(TokenKind::LParen) =>
             {
                 let name = self.text().to_string();
+                self.operator()?;
                 self.advance();
                 self.advance();
-                self.enter(|p| {
-                    // At least one argument: `f()` is a syntax error at `)`.
-                    let mut args = vec![p.operand()?];
-                    while p.kind() == TokenKind::Comma {
-                        p.advance();
-                        args.push(p.operand()?);
-                    }
-                    p.expect(TokenKind::RParen)?;
-                    Ok(RawOperand::Call { name, args })
-                })
+                self.enter(|p| p.call(name))
             }
             TokenKind::Ident | TokenKind::NameRef => Ok(RawOperand::Path(self.path()?)),
             _ => Err(self.syntax_error()),
         }
+    }
+
+    /// The rest of `( operand )`.
+    fn operand_group(&mut self) -> ParseResult<RawOperand> {
+        let inner = self.operand()?;
+        self.expect(TokenKind::RParen)?;
+        Ok(RawOperand::Paren(Box::new(inner)))
+    }
+
+    /// The arguments and `)` of a call to `name`: at least one (`f()` is a syntax error at
+    /// `)`).
+    fn call(&mut self, name: String) -> ParseResult<RawOperand> {
+        let mut args = vec![self.operand()?];
+        while self.kind() == TokenKind::Comma {
+            self.advance();
+            args.push(self.operand()?);
+        }
+        self.expect(TokenKind::RParen)?;
+        Ok(RawOperand::Call { name, args })
     }
 
     // ------------------------------------------------------------ conditions
@@ -381,18 +416,17 @@ impl<'a> Parser<'a> {
         }
     }
 
+    // The functions on the recursive path (`or`, `and`, `not`, `primary`, `group`) keep
+    // few locals and leave the rest of their work to helpers called after the recursion
+    // returns: a debug build gives every local its own stack slot, and these frames repeat
+    // once per nesting level.
+
     fn or(&mut self) -> ParseResult<Either> {
         let first = self.and()?;
         if !self.at_keyword("OR") {
             return Ok(first);
         }
-        let mut terms = vec![self.to_cond(first)?];
-        while self.at_keyword("OR") {
-            self.advance();
-            let rhs = self.and()?;
-            terms.push(self.to_cond(rhs)?);
-        }
-        Ok(Either::Cond(balanced(terms, true)))
+        self.chain(first, true)
     }
 
     fn and(&mut self) -> ParseResult<Either> {
@@ -400,42 +434,66 @@ impl<'a> Parser<'a> {
         if !self.at_keyword("AND") {
             return Ok(first);
         }
-        let mut terms = vec![self.to_cond(first)?];
-        while self.at_keyword("AND") {
-            self.advance();
-            let rhs = self.not()?;
-            terms.push(self.to_cond(rhs)?);
-        }
-        Ok(Either::Cond(balanced(terms, false)))
+        self.chain(first, false)
     }
 
-    fn not(&mut self) -> ParseResult<Either> {
-        if self.at_keyword("NOT") {
+    /// The rest of `first OR b OR c ...` (or AND), as a balanced tree.
+    fn chain(&mut self, first: Either, or: bool) -> ParseResult<Either> {
+        let keyword = if or { "OR" } else { "AND" };
+        let mut terms = vec![self.to_cond(first)?];
+        while self.at_keyword(keyword) {
+            self.operator()?;
             self.advance();
-            return self.enter(|p| {
-                let inner = p.not()?;
-                let inner = p.to_cond(inner)?;
-                Ok(Either::Cond(RawCond::Not(Box::new(inner))))
-            });
+            let rhs = if or { self.and()? } else { self.not()? };
+            terms.push(self.to_cond(rhs)?);
         }
-        self.primary()
+        Ok(Either::Cond(balanced(terms, or)))
+    }
+
+    /// A run of `NOT`s is read in a loop, not by recursion: its length is bounded by the
+    /// operator limit alone (DynamoDB accepts up to 299 of them before a comparison).
+    fn not(&mut self) -> ParseResult<Either> {
+        let mut nots = 0;
+        while self.at_keyword("NOT") {
+            self.operator()?;
+            self.advance();
+            nots += 1;
+        }
+        let inner = self.primary()?;
+        if nots == 0 {
+            return Ok(inner);
+        }
+        let mut cond = self.to_cond(inner)?;
+        for _ in 0..nots {
+            cond = RawCond::Not(Box::new(cond));
+        }
+        Ok(Either::Cond(cond))
     }
 
     fn primary(&mut self) -> ParseResult<Either> {
         let lhs = if self.kind() == TokenKind::LParen {
-            self.advance();
-            let inner = self.enter(|p| {
-                let inner = p.or()?;
-                p.expect(TokenKind::RParen)?;
-                Ok(inner)
-            })?;
-            match inner {
+            match self.group()? {
                 Either::Cond(c) => return Ok(Either::Cond(RawCond::Parens(Box::new(c)))),
                 Either::Operand(o) => RawOperand::Paren(Box::new(o)),
             }
         } else {
             self.operand()?
         };
+        self.comparison(lhs)
+    }
+
+    /// `( condition-or-operand )`.
+    fn group(&mut self) -> ParseResult<Either> {
+        self.advance();
+        self.enter(|p| {
+            let inner = p.or()?;
+            p.expect(TokenKind::RParen)?;
+            Ok(inner)
+        })
+    }
+
+    /// What may follow an operand in a condition: a comparison, BETWEEN or IN, or nothing.
+    fn comparison(&mut self, lhs: RawOperand) -> ParseResult<Either> {
         let cmp = match self.kind() {
             TokenKind::Eq => Some(CmpOp::Eq),
             TokenKind::Ne => Some(CmpOp::Ne),
@@ -446,11 +504,13 @@ impl<'a> Parser<'a> {
             _ => None,
         };
         if let Some(op) = cmp {
+            self.operator()?;
             self.advance();
             let rhs = self.operand()?;
             return Ok(Either::Cond(RawCond::Compare(op, lhs, rhs)));
         }
         if self.at_keyword("BETWEEN") {
+            self.operator()?;
             self.advance();
             let lo = self.operand()?;
             if !self.at_keyword("AND") {
@@ -461,6 +521,7 @@ impl<'a> Parser<'a> {
             return Ok(Either::Cond(RawCond::Between(lhs, lo, hi)));
         }
         if self.at_keyword("IN") {
+            self.operator()?;
             self.advance();
             self.expect(TokenKind::LParen)?;
             let mut list = vec![self.operand()?];
@@ -526,6 +587,7 @@ impl<'a> Parser<'a> {
                 };
                 let value = match op {
                     Some(op) => {
+                        self.operator()?;
                         self.advance();
                         let rhs = self.operand()?;
                         RawOperand::Arith(op, Box::new(lhs), Box::new(rhs))
@@ -831,11 +893,65 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
-        let deep = format!("{}a = :v{}", "(".repeat(100_000), ")".repeat(100_000));
-        assert!(Parser::new(&deep).condition().is_err());
-        let nots = format!("{}a = :v", "NOT ".repeat(100_000));
-        assert!(Parser::new(&nots).condition().is_err());
-        let calls = format!("{}a{}", "size(".repeat(100_000), ")".repeat(100_000));
-        assert!(Parser::new(&calls).condition().is_err());
+        // A tokio worker's stack, on which requests are parsed.
+        let parse_all = || {
+            let deep = format!("{}a = :v{}", "(".repeat(100_000), ")".repeat(100_000));
+            assert!(Parser::new(&deep).condition().is_err());
+            let nots = format!("{}a = :v", "NOT ".repeat(100_000));
+            assert!(Parser::new(&nots).condition().is_err());
+            let calls = format!("{}a{}", "size(".repeat(100_000), ")".repeat(100_000));
+            assert!(Parser::new(&calls).condition().is_err());
+            // Just inside the cap, parsing succeeds.
+            let at_cap = format!("{}a = :v{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+            assert!(Parser::new(&at_cap).condition().is_ok());
+        };
+        let joined = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(parse_all)
+            .map(|h| h.join());
+        assert!(matches!(joined, Ok(Ok(()))));
+    }
+
+    #[test]
+    fn operators_are_limited_to_300() {
+        // 150 `<` and 149 `or` nested 149 deep: DynamoDB's own accepted example.
+        let nested =
+            |depth: usize| format!("a<b {}{}", "or (a<b ".repeat(depth), ")".repeat(depth));
+        assert!(Parser::new(&nested(149)).condition().is_ok());
+        let too_many = "The expression contains too many operators; operator count: 301";
+        assert_eq!(
+            Parser::new(&nested(150)).condition().err().as_deref(),
+            Some(too_many)
+        );
+        let flat = format!("a<b{}", " or a<b".repeat(300));
+        assert_eq!(
+            Parser::new(&flat).condition().err().as_deref(),
+            Some(too_many)
+        );
+        // NOT, BETWEEN, IN and function calls count too.
+        let nots = format!("{}a = :v", "NOT ".repeat(300));
+        assert_eq!(
+            Parser::new(&nots).condition().err().as_deref(),
+            Some(too_many)
+        );
+        let mixed = format!(
+            "a BETWEEN :x AND :y{}",
+            " OR a IN (:x) OR attribute_exists(a)".repeat(100)
+        );
+        assert_eq!(
+            Parser::new(&mixed).condition().err().as_deref(),
+            Some(too_many)
+        );
+        let sets = (0..151)
+            .map(|i| format!("a{i} = :v + if_not_exists(b, :v)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert_eq!(
+            Parser::new(&format!("SET {sets}"))
+                .update()
+                .err()
+                .as_deref(),
+            Some("The expression contains too many operators; operator count: 301")
+        );
     }
 }

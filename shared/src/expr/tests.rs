@@ -1217,15 +1217,45 @@ proptest! {
 }
 
 #[test]
+fn deep_expressions_fit_a_worker_stack() {
+    // Requests are parsed on tokio worker threads (2 MiB); parse, resolve and evaluate the
+    // deepest expressions the limits let through, in a debug build, on such a stack.
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            let v = [(":v", n("5"))];
+            let nots = format!("{}num = :v", "NOT ".repeat(298));
+            assert!(holds(&nots, &v));
+            let nested = format!(
+                "num = :v {}{}",
+                "OR (num = :v ".repeat(149),
+                ")".repeat(149)
+            );
+            assert!(holds(&nested, &v));
+            let at_cap = format!("{}num = :v{}", "(".repeat(199), ")".repeat(199));
+            assert_eq!(
+                cond_err(&at_cap, &v),
+                "Invalid ConditionExpression: The expression has redundant parentheses;"
+            );
+            let past_cap = format!("{}num = :v{}", "(".repeat(2000), ")".repeat(2000));
+            assert!(
+                cond_err(&past_cap, &v).starts_with("Invalid ConditionExpression: Syntax error")
+            );
+            let calls = format!("{}num{} = :v", "size(".repeat(250), ")".repeat(250));
+            assert!(cond_err(&calls, &v).starts_with("Invalid ConditionExpression: "));
+        });
+    let result = handle.map(|h| h.join());
+    assert!(matches!(result, Ok(Ok(()))), "{result:?}");
+}
+
+#[test]
 fn long_chains_stay_shallow() {
-    // Run on a small stack: a 4 KB chain of ANDs/ORs must not recurse deeply anywhere.
+    // Run on a small stack: a long chain of ANDs/ORs must not recurse deeply anywhere.
     let handle = std::thread::Builder::new()
         .stack_size(256 * 1024)
         .spawn(|| {
-            let mut text = String::from("num = :v");
-            while text.len() + 20 < MAX_EXPRESSION_BYTES {
-                text.push_str(" AND num = :v OR num = :v");
-            }
+            // 297 operators, the longest chain the operator limit allows in this shape.
+            let text = format!("num = :v{}", " AND num = :v OR num = :v".repeat(74));
             let c = cond_with(&text, &[(":v", n("5"))], &[]);
             c.map(|c| c.eval(&base()))
         });
