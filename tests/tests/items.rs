@@ -460,6 +460,21 @@ async fn update_errors() {
         Some("The document path provided in the update expression is invalid for update"),
     );
 
+    // A bare name may not start with `_`.
+    let underscore = ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("e"))
+        .update_expression("SET _123 = :v")
+        .expression_attribute_values(":v", n(1))
+        .send()
+        .await;
+    assert_api_error(
+        underscore,
+        "ValidationException",
+        Some("Invalid UpdateExpression: Syntax error; token: \"_\", near: \"SET _123\""),
+    );
+
     let wrong_type = ddb
         .update_item()
         .table_name(&table)

@@ -12,7 +12,8 @@ use std::ops::Range;
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenKind {
-    /// A bare name or keyword: `[A-Za-z_][A-Za-z0-9_]*`.
+    /// A bare name or keyword: `[A-Za-z][A-Za-z0-9_]*` (a leading `_` is DynamoDB's syntax
+    /// error at `_`, so `_` alone is an unknown token).
     Ident,
     /// `#name`.
     NameRef,
@@ -59,7 +60,7 @@ impl Token {
 }
 
 fn is_ident_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_'
+    b.is_ascii_alphabetic()
 }
 
 fn is_ident_char(b: u8) -> bool {

@@ -876,6 +876,16 @@ fn update_static_errors() {
         "Invalid UpdateExpression: Two document paths conflict with each other; must remove or rewrite one of these paths; path one: [l, [0]], path two: [l, b]"
     );
     assert!(update_with("SET l[0] = :v, l[1] = :v", &v, &[]).is_ok());
+    // A bare name may not start with `_` (inside a name it is fine).
+    assert_eq!(
+        err("SET _123 = :v", &v),
+        "Invalid UpdateExpression: Syntax error; token: \"_\", near: \"SET _123\""
+    );
+    assert_eq!(
+        err("SET a = _f(b)", &v),
+        "Invalid UpdateExpression: Syntax error; token: \"_\", near: \"= _f\""
+    );
+    assert!(update_with("SET a_b = :v", &v, &[]).is_ok());
     assert_eq!(
         err("SET a = :v SET b = :v", &v),
         "Invalid UpdateExpression: The \"SET\" section can only be used once in an update expression;"
