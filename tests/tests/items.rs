@@ -618,6 +618,18 @@ async fn conditional_writes() {
         .send()
         .await);
     assert_eq!(scanned.count, 1);
+    // attribute_type and size take a value too.
+    ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("c"))
+        .update_expression("SET w = :w")
+        .condition_expression("attribute_type(:w, :t) AND size(:s) > :w")
+        .expression_attribute_values(":w", n(2))
+        .expression_attribute_values(":t", s("N"))
+        .expression_attribute_values(":s", s("abc"))
+        .send()
+        .await);
 
     assert_api_error(
         ddb.delete_item()

@@ -45,9 +45,10 @@ pub(crate) fn compare_values(a: &AttributeValue, b: &AttributeValue) -> Option<O
     }
 }
 
-/// `size()`: bytes of a string or binary, element count of a set, list or map.
-fn size_of(value: &AttributeValue) -> Option<usize> {
-    Some(match value {
+/// `size()`: bytes of a string or binary, element count of a set, list or map, as a
+/// number; `None` for the other types.
+pub(crate) fn size_of(value: &AttributeValue) -> Option<AttributeValue> {
+    let n = match value {
         AttributeValue::S(s) => s.len(),
         AttributeValue::B(b) => b.len(),
         AttributeValue::Ss(v) => v.len(),
@@ -56,7 +57,8 @@ fn size_of(value: &AttributeValue) -> Option<usize> {
         AttributeValue::L(v) => v.len(),
         AttributeValue::M(v) => v.len(),
         _ => return None,
-    })
+    };
+    Some(AttributeValue::N(Number::from_u64(n as u64)))
 }
 
 /// The value of an operand, `None` when it refers to something missing.
@@ -64,10 +66,7 @@ pub(crate) fn operand<'a>(op: &'a Operand, item: &'a Item) -> Option<Cow<'a, Att
     match op {
         Operand::Path(p) => lookup(item, p).map(Cow::Borrowed),
         Operand::Value(v) => Some(Cow::Borrowed(v)),
-        Operand::Size(p) => {
-            let n = size_of(lookup(item, p)?)?;
-            Some(Cow::Owned(AttributeValue::N(Number::from_u64(n as u64))))
-        }
+        Operand::Size(p) => size_of(lookup(item, p)?).map(Cow::Owned),
         // SET-only operands never appear in conditions.
         Operand::IfNotExists(..) | Operand::ListAppend(..) | Operand::Arith(..) => None,
     }

@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 
 use super::ast::{path_text, value_text, Action, Cond, Operand};
-use super::eval::compare_values;
+use super::eval::{compare_values, size_of};
 use super::parser::{ArithOp, CmpOp, RawAction, RawCond, RawElem, RawOperand, RawPath};
 use super::reserved::is_reserved;
 use super::{Path, PathElem, Substitutions};
@@ -175,6 +175,11 @@ impl<'s, 'a> Resolver<'s, 'a> {
                 }
                 match resolved.into_iter().next() {
                     Some(Operand::Path(p)) => Operand::Size(p),
+                    // The size of a value is known now.
+                    Some(Operand::Value(v)) => Operand::Value(size_of(&v).unwrap_or_else(|| {
+                        self.note(OTHER, operand_type_error("size", &v));
+                        AttributeValue::Null
+                    })),
                     _ => {
                         self.note(OTHER, needs_path_error("size"));
                         Operand::Value(AttributeValue::Null)
@@ -342,14 +347,19 @@ impl<'s, 'a> Resolver<'s, 'a> {
         };
         match name {
             "attribute_exists" | "attribute_not_exists" | "attribute_type" => {
-                let Operand::Path(path) = first else {
-                    self.note(OTHER, needs_path_error(name));
-                    return Cond::Const(false);
+                // attribute_type also takes a value, whose type is known now.
+                let subject = match first {
+                    Operand::Path(path) => Ok(path),
+                    Operand::Value(v) if name == "attribute_type" => Err(v),
+                    _ => {
+                        self.note(OTHER, needs_path_error(name));
+                        return Cond::Const(false);
+                    }
                 };
-                match (name, second) {
-                    ("attribute_exists", _) => Cond::Exists(path),
-                    ("attribute_not_exists", _) => Cond::NotExists(path),
-                    (_, Some(ty)) => {
+                match (name, second, subject) {
+                    ("attribute_exists", _, Ok(path)) => Cond::Exists(path),
+                    ("attribute_not_exists", _, Ok(path)) => Cond::NotExists(path),
+                    (_, Some(ty), subject) => {
                         if !matches!(ty, Operand::Value(_)) {
                             self.note(
                                 OTHER,
@@ -370,7 +380,13 @@ impl<'s, 'a> Resolver<'s, 'a> {
                                 other => self.note(OTHER, operand_type_error(name, other)),
                             }
                         }
-                        Cond::IsType(path, ty)
+                        match subject {
+                            Ok(path) => Cond::IsType(path, ty),
+                            Err(value) => Cond::Const(matches!(
+                                &ty,
+                                Operand::Value(AttributeValue::S(t)) if value.type_name() == t
+                            )),
+                        }
                     }
                     _ => Cond::Const(false),
                 }

@@ -252,6 +252,28 @@ fn functions() {
         ));
     }
     assert!(!holds("attribute_type(num, :t)", &[(":t", s("S"))]));
+    // A value operand: its type and size are known from the request.
+    assert!(holds(
+        "attribute_type(:v, :t)",
+        &[(":v", n("0")), (":t", s("N"))]
+    ));
+    assert!(!holds(
+        "attribute_type(:v, :t)",
+        &[(":v", n("0")), (":t", s("S"))]
+    ));
+    assert!(holds("size(:x) >= :a", &[(":x", s("abc")), (":a", n("2"))]));
+    assert!(holds(
+        "size(:x) = :a",
+        &[(":x", ss(&["a", "b"])), (":a", n("2"))]
+    ));
+    assert_eq!(
+        cond_err("size(:x) >= :a", &[(":x", n("1")), (":a", n("2"))]),
+        "Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: size, operand type: N"
+    );
+    assert_eq!(
+        cond_err("attribute_exists(:x)", &[(":x", n("1"))]),
+        "Invalid ConditionExpression: Operator or function requires a document path; operator or function: attribute_exists"
+    );
 }
 
 #[test]
