@@ -237,7 +237,7 @@ pub fn check_put_item(item: &Item) -> Result<(), ApiError> {
 /// The key of an item being put, with PutItem's messages, and its secondary-index key
 /// attributes checked against the index types (an item lacking one is simply not in that
 /// index); on a table with LSIs, also the item's size with its LSI entries
-/// ([`fits_item_limit`]; without LSIs [`check_item_size`] said all).
+/// ([`fits_item_limit`]; without LSIs [`check_put_item`] said all).
 pub fn key_of_put_item(table: &TableMeta, item: &Item) -> Result<PrimaryKey, ApiError> {
     let key = table.layout.schema.key_of_item(item)?;
     for index in table.local_indexes.iter().chain(&table.global_indexes) {
