@@ -445,23 +445,27 @@ pub fn storage_failure(op: ReadOp, table: &str, error: StorageError) -> ApiError
     ApiError::internal()
 }
 
-/// The index `name` of `table` for a read, checked in DynamoDB's order: unknown index
+/// The index `name` of `table` for a read (none without a name), checked in DynamoDB's
+/// order: unknown index
 /// (`The table does not have the specified index: I`), a strongly consistent read of a GSI,
 /// `Select: ALL_ATTRIBUTES` on a GSI that does not project every attribute, a
 /// `projection` naming attributes a GSI does not project, and a GSI still being
 /// backfilled. An LSI has none of these limits: it fetches from the table what it lacks.
 pub fn index_to_read(
     table: &TableMeta,
-    name: &str,
+    name: Option<&str>,
     consistent: bool,
     select: Option<&str>,
     projection: Option<&Projection>,
-) -> Result<IndexTarget, ApiError> {
+) -> Result<Option<IndexTarget>, ApiError> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
     if let Some(index) = table.local_index(name) {
-        return Ok(IndexTarget {
+        return Ok(Some(IndexTarget {
             layout: crate::catalog::index_layout(index, false),
             global: false,
-        });
+        }));
     }
     let index = match table.global_index(name) {
         // A GSI being deleted is already gone for reads.
@@ -504,7 +508,7 @@ pub fn index_to_read(
             "Cannot read from backfilling global secondary index: {name}"
         )));
     }
-    Ok(target)
+    Ok(Some(target))
 }
 
 /// A secondary index being read: its catalog definition, its storage layout, and whether
@@ -895,7 +899,8 @@ mod tests {
         let subs = Substitutions::new(None, None);
         let read = |index: &str, text: &str| {
             let projection = expr::parse_projection(text, &subs).unwrap();
-            index_to_read(&table, index, false, None, Some(&projection)).map(|i| i.global)
+            index_to_read(&table, Some(index), false, None, Some(&projection))
+                .map(|i| i.is_some_and(|i| i.global))
         };
         assert_eq!(read("ginc", "a.x[1], g, pk"), Ok(true));
         assert_eq!(
@@ -914,7 +919,11 @@ mod tests {
         let subs = Substitutions::new(None, Some(&values));
         let filter = |text: &str| expr::parse_condition(ExprKind::Filter, text, &subs).unwrap();
         let (on_b, on_a) = (filter("b = :v"), filter("a = :v AND pk = :v"));
-        let target = |name: &str| index_to_read(&table, name, false, None, None).unwrap();
+        let target = |name: &str| {
+            index_to_read(&table, Some(name), false, None, None)
+                .unwrap()
+                .unwrap()
+        };
         let (lsi, gsi) = (target("linc"), target("ginc"));
         for select in [Select::AllProjectedAttributes, Select::Count] {
             assert!(lsi.fetches_from_table(schema, select, Some(&on_b)));

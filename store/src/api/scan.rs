@@ -89,16 +89,13 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
     let table_name = input.table_name.as_deref().unwrap_or_default();
     let table = app.catalog.table_for_data(table_name)?;
     let consistent = input.consistent_read.unwrap_or(false);
-    let index = match &input.index_name {
-        Some(index) => Some(read_page::index_to_read(
-            &table,
-            index,
-            consistent,
-            input.select.as_deref(),
-            exprs.projection.as_ref(),
-        )?),
-        None => None,
-    };
+    let index = read_page::index_to_read(
+        &table,
+        input.index_name.as_deref(),
+        consistent,
+        input.select.as_deref(),
+        exprs.projection.as_ref(),
+    )?;
     crate::throttle::admit_read(
         &table,
         index
