@@ -808,6 +808,25 @@ async fn projection_expression_returns_only_named_paths() {
             ("l", AttributeValue::L(vec![s("l1")])),
         ]))
     );
+    // A document path has at most 32 levels, the top-level attribute included.
+    let nested = |levels: usize| format!("a{}", ".b".repeat(levels - 1));
+    ok(ddb
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("p"))
+        .projection_expression(nested(32))
+        .send()
+        .await);
+    assert_api_error(
+        ddb.get_item()
+            .table_name(&table)
+            .key("pk", s("p"))
+            .projection_expression(nested(33))
+            .send()
+            .await,
+        "ValidationException",
+        Some("Invalid ProjectionExpression: The document path has too many nesting levels; nesting levels: 33"),
+    );
 }
 
 #[tokio::test]

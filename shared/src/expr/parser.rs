@@ -26,6 +26,10 @@ use super::lexer::{lex, Token, TokenKind};
 /// Most operators and functions one expression may hold (DynamoDB's documented limit).
 pub(crate) const MAX_OPERATORS: usize = 300;
 
+/// Most levels of a document path, the top-level attribute included (DynamoDB's limit on
+/// nested attributes): `a.b[0]` has three.
+pub(crate) const MAX_PATH_LEVELS: usize = 32;
+
 /// Deepest nesting of parentheses and function calls accepted: above the 150 levels of
 /// parentheses a valid expression can reach (each needs two operators, as in
 /// `a<b OR (a<b OR (...))`), and low enough for a debug build on a 2 MiB tokio worker
@@ -327,9 +331,16 @@ impl<'a> Parser<'a> {
                     self.expect(TokenKind::RBracket)?;
                     elems.push(RawElem::Index(index));
                 }
-                _ => return Ok(RawPath { elems }),
+                _ => break,
             }
         }
+        if elems.len() > MAX_PATH_LEVELS {
+            return Err(format!(
+                "The document path has too many nesting levels; nesting levels: {}",
+                elems.len()
+            ));
+        }
+        Ok(RawPath { elems })
     }
 
     fn path_name(&mut self) -> ParseResult<RawElem> {
@@ -910,6 +921,19 @@ mod tests {
             .spawn(parse_all)
             .map(|h| h.join());
         assert!(matches!(joined, Ok(Ok(()))));
+    }
+
+    #[test]
+    fn document_paths_have_at_most_32_levels() {
+        let path = |levels: usize| format!("a{}", ".b".repeat(levels - 1));
+        assert!(Parser::new(&path(32)).path().is_ok());
+        assert!(Parser::new("a[0][1].b").path().is_ok());
+        assert_eq!(
+            Parser::new(&path(33)).path().err().as_deref(),
+            Some("The document path has too many nesting levels; nesting levels: 33")
+        );
+        let indexes = format!("a{}", "[0]".repeat(32));
+        assert!(Parser::new(&indexes).path().is_err());
     }
 
     #[test]
