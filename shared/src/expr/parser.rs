@@ -323,8 +323,14 @@ impl<'a> Parser<'a> {
                     if self.kind() != TokenKind::Number {
                         return Err(self.syntax_error());
                     }
-                    let index: usize = match self.text().parse::<u32>() {
+                    let text = self.text();
+                    let index: usize = match text.parse::<u32>() {
                         Ok(i) => i as usize,
+                        Err(_) if text.bytes().all(|b| b.is_ascii_digit()) => {
+                            return Err(format!(
+                                "List index is not within the allowable range; index: [{text}]"
+                            ))
+                        }
                         Err(_) => return Err(self.syntax_error()),
                     };
                     self.advance();
@@ -934,6 +940,10 @@ mod tests {
         );
         let indexes = format!("a{}", "[0]".repeat(32));
         assert!(Parser::new(&indexes).path().is_err());
+        assert_eq!(
+            Parser::new("a[99999999999999]").path().err().as_deref(),
+            Some("List index is not within the allowable range; index: [99999999999999]")
+        );
     }
 
     #[test]
