@@ -234,8 +234,9 @@ async fn count_items(ddb: &aws_sdk_dynamodb::Client, table: &str) -> i32 {
 }
 
 /// A restore fills its table after answering: until it is full the table is CREATING
-/// (no reads, writes or delete: a write would be overwritten), and a restart that cuts a
-/// fill short deletes the table rather than leave it half filled and ACTIVE.
+/// (no reads, writes, delete or other changes: a write would be overwritten), and a
+/// restart that cuts a fill short deletes the table rather than leave it half filled and
+/// ACTIVE.
 #[tokio::test]
 async fn a_restore_is_never_seen_or_left_half_done() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -302,6 +303,32 @@ async fn a_restore_is_never_seen_or_left_half_done() {
     assert_api_error(
         ddb.delete_table().table_name(&target).send().await,
         "ResourceInUseException",
+        None,
+    );
+    // Nor other changes: a stream enabled now would show the rest of the fill as writes,
+    // a backup taken now would hold part of the table.
+    assert_api_error(
+        ddb.update_table()
+            .table_name(&target)
+            .stream_specification(
+                aws_sdk_dynamodb::types::StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewImage)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+        "ResourceInUseException",
+        None,
+    );
+    assert_api_error(
+        ddb.create_backup()
+            .table_name(&target)
+            .backup_name("partial")
+            .send()
+            .await,
+        "TableInUseException",
         None,
     );
     wait_table_active(&ddb, &target).await;

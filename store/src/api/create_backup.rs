@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::wire::error::ApiError;
+use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
@@ -31,6 +31,11 @@ pub async fn handle(app: &App, input: CreateBackupInput) -> Result<Value, ApiErr
         .catalog
         .get(name)
         .ok_or_else(|| backup::table_not_found(name))?;
+    // A backup begun while a restore fills the table would hold part of it.
+    backup::check_not_restoring(&table).map_err(|e| ApiError {
+        code: ErrorCode::TableInUseException,
+        ..e
+    })?;
     let record = backup::create(
         app,
         &table,

@@ -57,15 +57,7 @@ fn check_deletable(table: &TableMeta) -> Result<(), ApiError> {
         return Err(ApiError::validation(DELETION_PROTECTED));
     }
     // The restore's fill would go on writing into a dropped table.
-    if backup::restoring(table) {
-        return Err(ApiError::new(
-            ErrorCode::ResourceInUseException,
-            format!(
-                "Attempt to change a resource which is still in use: Table is being created: {}",
-                table.name()
-            ),
-        ));
-    }
+    backup::check_not_restoring(table)?;
     let index_under_way = table
         .global_indexes
         .iter()

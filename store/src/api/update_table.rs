@@ -61,6 +61,7 @@ pub async fn update_here(
         None => {
             app.catalog
                 .update(&app.storage, name, |table| {
+                    crate::backup::check_not_restoring(table)?;
                     // A replica with reads of its own keeps them through the global
                     // table's capacity changes, made here or in another region.
                     let own = crate::replication::own_overrides(table);

@@ -51,6 +51,7 @@ pub async fn handle(
     // two concurrent enables cannot both succeed.
     app.catalog
         .update(&app.storage, name, |table| {
+            crate::backup::check_not_restoring(table)?;
             let now = shared::clock::now_ms();
             let current = ttl::setting(table);
             let enabled_now = current.clone().filter(|s| s.enabled);
