@@ -2,8 +2,9 @@
 //!
 //! DynamoDB's rules: a comparison between different types, or involving a missing
 //! attribute, is false, except `<>`, which is true when either side is missing (both
-//! included: `a <> b` holds when neither exists) or the types differ. Ordering (`<`, `BETWEEN`) is defined only between two strings (by UTF-8
-//! bytes), two numbers (numerically) or two binaries (by unsigned bytes). Set equality
+//! included: `a <> b` holds when neither exists) or the types differ. Ordering (`<`,
+//! `BETWEEN`) is defined only between two strings (by UTF-8 bytes), two numbers
+//! (numerically) or two binaries (by unsigned bytes). Set equality
 //! ignores element order (that is `AttributeValue`'s `==`). Evaluation never fails: any
 //! type mismatch simply makes the condition false.
 //!

@@ -95,24 +95,36 @@ fn check_key_value(
     is_hash: bool,
     source: Source,
 ) -> Result<(), ApiError> {
-    let (len, kind) = match value {
-        AttributeValue::S(s) => (s.len(), "string"),
-        AttributeValue::B(b) => (b.len(), "binary"),
+    check_not_empty_as(attr, value, source)?;
+    check_key_size(value, is_hash)
+}
+
+/// No key attribute holds an empty string or binary, so neither may a value a Query's key
+/// condition compares it with (an item's wording of the refusal).
+pub fn check_key_condition_value(attr: &KeyAttr, value: &AttributeValue) -> Result<(), ApiError> {
+    check_not_empty_as(attr, value, Source::Item)
+}
+
+fn check_not_empty_as(
+    attr: &KeyAttr,
+    value: &AttributeValue,
+    source: Source,
+) -> Result<(), ApiError> {
+    let kind = match value {
+        AttributeValue::S(s) if s.is_empty() => "string",
+        AttributeValue::B(b) if b.is_empty() => "binary",
         _ => return Ok(()),
     };
-    if len == 0 {
-        let detail = format!(
-            "The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
-            attr.name
-        );
-        return Err(match source {
-            Source::Item => ApiError::validation(format!(
-                "One or more parameter values are not valid. {detail}"
-            )),
-            Source::Param => ApiError::invalid_parameter(detail),
-        });
-    }
-    check_key_size(value, is_hash)
+    let detail = format!(
+        "The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
+        attr.name
+    );
+    Err(match source {
+        Source::Item => ApiError::validation(format!(
+            "One or more parameter values are not valid. {detail}"
+        )),
+        Source::Param => ApiError::invalid_parameter(detail),
+    })
 }
 
 /// A string or binary key value's size in bytes (`None` for numbers, which DynamoDB never

@@ -24,8 +24,8 @@
 use std::ops::Bound;
 
 use shared::expr::{self, SortKeyCondition, Substitutions};
-use shared::model::key::check_key_size;
-use shared::model::{AttributeValue, KeyAttr, KeySchema, PrimaryKey, ScalarType};
+use shared::model::key::{check_key_condition_value, check_key_size};
+use shared::model::{AttributeValue, KeySchema, PrimaryKey, ScalarType};
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::query::{QueryInput, QueryOutput};
@@ -345,28 +345,6 @@ fn check_constraints(input: &QueryInput) -> Result<(), ApiError> {
     c.finish()
 }
 
-/// An empty S or B value, which no key attribute can hold.
-fn is_empty_scalar(value: &AttributeValue) -> bool {
-    match value {
-        AttributeValue::S(s) => s.is_empty(),
-        AttributeValue::B(b) => b.is_empty(),
-        _ => false,
-    }
-}
-
-/// DynamoDB's refusal of an empty value in a condition on key attribute `attr`.
-fn empty_key_value(attr: &KeyAttr) -> ApiError {
-    let kind = if attr.ty == ScalarType::B {
-        "binary"
-    } else {
-        "string"
-    };
-    ApiError::validation(format!(
-        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
-        attr.name
-    ))
-}
-
 fn scalar_matches(value: &AttributeValue, ty: ScalarType) -> bool {
     matches!(
         (value, ty),
@@ -416,10 +394,8 @@ fn match_schema(
                 return Err(type_mismatch());
             }
             match cond {
-                SortKeyCondition::Eq(v) if is_empty_scalar(v) => {
-                    return Err(empty_key_value(&schema.hash));
-                }
                 SortKeyCondition::Eq(v) => {
+                    check_key_condition_value(&schema.hash, v)?;
                     check_key_size(v, true)?;
                     v.clone()
                 }
@@ -439,10 +415,9 @@ fn match_schema(
                 {
                     return Err(type_mismatch());
                 }
-                // No sort key is empty, so no condition may compare with an empty value
-                // either (an empty prefix included).
-                if condition_values(cond).into_iter().any(is_empty_scalar) {
-                    return Err(empty_key_value(attr));
+                // An empty prefix included.
+                for value in condition_values(cond) {
+                    check_key_condition_value(attr, value)?;
                 }
                 if matches!(cond, SortKeyCondition::BeginsWith(_)) && attr.ty == ScalarType::N {
                     return Err(match source {
@@ -537,7 +512,7 @@ fn sort_range(cond: Option<&SortKeyCondition>) -> SortRange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::model::Number;
+    use shared::model::{KeyAttr, Number};
 
     fn s(v: &str) -> AttributeValue {
         AttributeValue::S(v.into())
