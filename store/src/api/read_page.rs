@@ -462,10 +462,7 @@ pub fn index_to_read(
         return Ok(None);
     };
     if let Some(index) = table.local_index(name) {
-        return Ok(Some(IndexTarget {
-            layout: crate::catalog::index_layout(index, false),
-            global: false,
-        }));
+        return Ok(Some(IndexTarget::new(index, false)));
     }
     let index = match table.global_index(name) {
         // A GSI being deleted is already gone for reads.
@@ -486,10 +483,7 @@ pub fn index_to_read(
             "Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
         )));
     }
-    let target = IndexTarget {
-        layout: crate::catalog::index_layout(index, true),
-        global: true,
-    };
+    let target = IndexTarget::new(index, true);
     let unprojected: Vec<String> = projection
         .map(Projection::top_level_attributes)
         .unwrap_or_default()
@@ -519,18 +513,21 @@ pub struct IndexTarget {
 }
 
 impl IndexTarget {
+    fn new(index: &crate::catalog::IndexMeta, global: bool) -> IndexTarget {
+        IndexTarget {
+            layout: crate::catalog::index_layout(index, global),
+            global,
+        }
+    }
+
     /// The index `name` of `table` (unchecked: [`index_to_read`] is the one for reads).
     pub fn of(table: &TableMeta, name: &str) -> Option<IndexTarget> {
         if let Some(index) = table.local_index(name) {
-            return Some(IndexTarget {
-                layout: crate::catalog::index_layout(index, false),
-                global: false,
-            });
+            return Some(IndexTarget::new(index, false));
         }
-        table.global_index(name).map(|index| IndexTarget {
-            layout: crate::catalog::index_layout(index, true),
-            global: true,
-        })
+        table
+            .global_index(name)
+            .map(|index| IndexTarget::new(index, true))
     }
 
     /// Whether a read with `select` and `filter` needs the whole table item, which only an
