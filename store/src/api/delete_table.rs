@@ -10,7 +10,7 @@ use shared::wire::ops::delete_table::{DeleteTableInput, DeleteTableOutput};
 use crate::api::describe_table::checked_table_name;
 use crate::app::App;
 use crate::backup;
-use crate::catalog::{IndexStatus, TableMeta, TableStatus};
+use crate::catalog::{TableMeta, TableStatus};
 use shared::clock::now_seconds;
 
 /// DynamoDB's text for a protected table (DYNAMODB.md §6).
@@ -61,7 +61,7 @@ fn check_deletable(table: &TableMeta) -> Result<(), ApiError> {
     let index_under_way = table
         .global_indexes
         .iter()
-        .any(|i| matches!(i.status, IndexStatus::Creating | IndexStatus::Deleting));
+        .any(|i| i.status.is_online_operation());
     if index_under_way {
         return Err(ApiError::new(
             ErrorCode::ResourceInUseException,

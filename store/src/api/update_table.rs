@@ -430,10 +430,10 @@ fn apply_index_updates(
     }
     // One still backfilling or being removed counts too, unless this request deletes it
     // (DynamoDB lets a backfilling index be deleted).
-    let under_way = table.global_indexes.iter().filter(|i| {
-        matches!(i.status, IndexStatus::Creating | IndexStatus::Deleting)
-            && !online_names.contains(&i.name.as_str())
-    });
+    let under_way = table
+        .global_indexes
+        .iter()
+        .filter(|i| i.status.is_online_operation() && !online_names.contains(&i.name.as_str()));
     if online > 0 && online + under_way.count() > 1 {
         return Err(ApiError::new(
             ErrorCode::LimitExceededException,

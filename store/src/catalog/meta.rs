@@ -60,6 +60,12 @@ impl IndexStatus {
             IndexStatus::Active => "ACTIVE",
         }
     }
+
+    /// Being created (backfilled) or deleted: DynamoDB's "online index operation", of which
+    /// a table has one at a time, and which keeps the table from being deleted.
+    pub fn is_online_operation(self) -> bool {
+        matches!(self, IndexStatus::Creating | IndexStatus::Deleting)
+    }
 }
 
 /// `PROVISIONED` or `PAY_PER_REQUEST`.
