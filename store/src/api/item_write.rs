@@ -48,7 +48,7 @@ use shared::wire::ops::common::{Capacity, ConsumedCapacity, ReturnConsumedCapaci
 use shared::wire::ops::validate::Violations;
 
 use crate::capacity;
-use crate::catalog::{IndexProjection, ProjectionType, TableMeta};
+use crate::catalog::{IndexProjection, TableMeta};
 use crate::storage::{Mutation, StorageError};
 
 /// `ReturnValues`' enumeration, in the model's order.
@@ -605,15 +605,7 @@ fn index_entry<'a>(
     item: &'a Item,
 ) -> Option<IndexEntry<'a>> {
     let key = schema.key_of_stored(item)?;
-    let keep = |name: &str| match projection.kind {
-        ProjectionType::All => true,
-        ProjectionType::KeysOnly => schema.is_key_attr(name) || table_schema.is_key_attr(name),
-        ProjectionType::Include => {
-            schema.is_key_attr(name)
-                || table_schema.is_key_attr(name)
-                || projection.non_key_attributes.iter().any(|a| a == name)
-        }
-    };
+    let keep = |name: &str| projection.view().keeps(schema, table_schema, name);
     let attributes: Vec<(&String, &AttributeValue)> =
         item.iter().filter(|(name, _)| keep(name)).collect();
     let size = attributes
@@ -768,6 +760,7 @@ pub fn storage_failure(op: &'static str, error: StorageError) -> ApiError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::catalog::ProjectionType;
     use shared::model::{KeyAttr, Number, ScalarType};
 
     fn s(v: &str) -> AttributeValue {

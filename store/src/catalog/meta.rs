@@ -18,7 +18,7 @@ use shared::wire::ops::describe_table::{
     ProvisionedThroughputDescription, SseDescription, TableClassSummary, TableDescription,
 };
 
-use crate::storage::{TableLayout, TableStats};
+use crate::storage::{Projected, ProjectionView, TableLayout, TableStats};
 
 /// Table status as DynamoDB names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +190,24 @@ pub struct IndexProjection {
 }
 
 impl IndexProjection {
+    /// The projection rule's view of this definition (see [`ProjectionView`]).
+    pub fn view(&self) -> ProjectionView<'_> {
+        match self.kind {
+            ProjectionType::All => ProjectionView::All,
+            ProjectionType::KeysOnly => ProjectionView::KeysOnly,
+            ProjectionType::Include => ProjectionView::Include(&self.non_key_attributes),
+        }
+    }
+
+    /// How storage keeps this projection.
+    pub fn stored(&self) -> Projected {
+        match self.view() {
+            ProjectionView::All => Projected::All,
+            ProjectionView::KeysOnly => Projected::KeysOnly,
+            ProjectionView::Include(extra) => Projected::Include(extra.to_vec()),
+        }
+    }
+
     fn describe(&self) -> Projection {
         Projection {
             projection_type: Some(self.kind.as_str().to_string()),

@@ -467,13 +467,7 @@ pub fn index_layout(index: &IndexMeta, global: bool) -> crate::storage::IndexLay
         index_id: index.index_id,
         name: index.name.clone(),
         schema: index.schema.clone(),
-        projection: match index.projection.kind {
-            ProjectionType::All => crate::storage::Projected::All,
-            ProjectionType::KeysOnly => crate::storage::Projected::KeysOnly,
-            ProjectionType::Include => {
-                crate::storage::Projected::Include(index.projection.non_key_attributes.clone())
-            }
-        },
+        projection: index.projection.stored(),
         global,
     }
 }

@@ -50,6 +50,40 @@ pub enum Projected {
     Include(Vec<String>),
 }
 
+/// An index's projection borrowed from either of its definitions (storage's [`Projected`],
+/// the catalog's `IndexProjection`): the one place the rule of which attributes an index
+/// entry holds lives, so the entries storage writes and the sizes a write is charged and
+/// limited by cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectionView<'a> {
+    All,
+    KeysOnly,
+    Include(&'a [String]),
+}
+
+impl ProjectionView<'_> {
+    /// Whether an entry holds the top-level attribute `name`: key attributes of the index
+    /// and of the table always, others as the projection says.
+    pub fn keeps(self, index_schema: &KeySchema, table_schema: &KeySchema, name: &str) -> bool {
+        let is_key = || index_schema.is_key_attr(name) || table_schema.is_key_attr(name);
+        match self {
+            ProjectionView::All => true,
+            ProjectionView::KeysOnly => is_key(),
+            ProjectionView::Include(extra) => is_key() || extra.iter().any(|e| e == name),
+        }
+    }
+}
+
+impl Projected {
+    pub fn view(&self) -> ProjectionView<'_> {
+        match self {
+            Projected::All => ProjectionView::All,
+            Projected::KeysOnly => ProjectionView::KeysOnly,
+            Projected::Include(extra) => ProjectionView::Include(extra),
+        }
+    }
+}
+
 /// One secondary index as storage maintains it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexLayout {
@@ -105,12 +139,9 @@ impl IndexLayout {
     /// Whether this index's entries hold the top-level attribute `name`: key attributes
     /// of the index and of the table always, others as the projection says.
     pub fn projects(&self, table_schema: &KeySchema, name: &str) -> bool {
-        let is_key = || self.schema.is_key_attr(name) || table_schema.is_key_attr(name);
-        match &self.projection {
-            Projected::All => true,
-            Projected::KeysOnly => is_key(),
-            Projected::Include(extra) => is_key() || extra.iter().any(|e| e == name),
-        }
+        self.projection
+            .view()
+            .keeps(&self.schema, table_schema, name)
     }
 
     /// Whether every attribute of a table item is in this index's entries.

@@ -92,7 +92,7 @@ use stored::stored_size;
 pub use changelog::{fields as record_fields, Fields as RecordFields};
 pub use engine::{Bytes as EngineBytes, TreeShape};
 pub use group_commit::{LogDetail, LogHead};
-pub use indexes::{entry_key, IndexLayout, Projected, TableIndexes};
+pub use indexes::{entry_key, IndexLayout, Projected, ProjectionView, TableIndexes};
 pub use stored::StoredItem;
 pub use versions::Version;
 
