@@ -933,6 +933,22 @@ pub async fn logged_keys(store: &StoreProcess) -> Vec<String> {
         .collect()
 }
 
+/// A connection carrying a ListTables call whose body stops after its first byte of 100.
+async fn start_stalled_call(endpoint: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+
+    let address = endpoint.trim_start_matches("http://");
+    let mut stalled = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: {address}\r\nx-amz-target: DynamoDB_20120810.ListTables\r\n\
+         content-type: application/x-amz-json-1.0\r\ncontent-length: 100\r\n\r\n{{"
+    );
+    stalled.write_all(head.as_bytes()).await.expect("write");
+    stalled
+}
+
 /// For a server started with `--max-in-flight 1`: while a call whose body never finishes
 /// arriving holds the only slot (the server's `in_flight_metric` gauge says so), other API
 /// calls are refused at once with ThrottlingException and counted in `shed_metric`, while
@@ -942,19 +958,9 @@ pub async fn assert_sheds_calls_past_one_in_flight(
     shed_metric: &str,
     in_flight_metric: &str,
 ) {
-    use tokio::io::AsyncWriteExt;
-
     let listed = raw_call(endpoint, "ListTables", b"{}").await;
     assert_eq!(listed.status, 200, "{:?}", listed.json());
-    let address = endpoint.trim_start_matches("http://").to_string();
-    let mut stalled = tokio::net::TcpStream::connect(&address)
-        .await
-        .expect("connect");
-    let head = format!(
-        "POST / HTTP/1.1\r\nhost: {address}\r\nx-amz-target: DynamoDB_20120810.ListTables\r\n\
-         content-type: application/x-amz-json-1.0\r\ncontent-length: 100\r\n\r\n{{"
-    );
-    stalled.write_all(head.as_bytes()).await.expect("write");
+    let stalled = start_stalled_call(endpoint).await;
     let held = wait_until(
         Duration::from_secs(30),
         Duration::from_millis(20),
@@ -982,6 +988,26 @@ pub async fn assert_sheds_calls_past_one_in_flight(
     )
     .await;
     assert!(freed, "the slot was not given back when its call ended");
+}
+
+/// On a server started with `--max-in-flight 1` and a short `--body-read-timeout`: a call
+/// whose client stops sending mid-body is answered 408 at the deadline, and its place is
+/// given back while its connection stays open (a crashed client's half-open connection
+/// never closes), so the next call is served.
+pub async fn assert_stalled_body_gives_back_its_place(endpoint: &str) {
+    use tokio::io::AsyncReadExt;
+
+    let mut stalled = start_stalled_call(endpoint).await;
+    let mut answer = vec![0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(30), stalled.read(&mut answer)).await;
+    let n = read
+        .expect("a stalled body was never answered")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let listed = raw_call(endpoint, "ListTables", b"{}").await;
+    assert_eq!(listed.status, 200, "{:?}", listed.json());
+    drop(stalled);
 }
 
 /// Reads every item of `table` with consistent scans, keyed by `pk`.

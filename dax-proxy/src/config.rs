@@ -78,6 +78,11 @@ pub struct Args {
     /// which SDKs retry with backoff. 0: no limit.
     #[arg(long, env = "DAX_MAX_IN_FLIGHT", default_value_t = 4096)]
     pub max_in_flight: usize,
+    /// How long an admitted API call's body may take to arrive whole (`60s`, `1m`); a
+    /// client that stops sending mid-body (a crashed host's half-open connection) is
+    /// answered 408 then, and no longer holds one of `--max-in-flight`'s places
+    #[arg(long, env = "DAX_BODY_READ_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub body_read_timeout: Duration,
 }
 
 /// Validated configuration.
@@ -98,6 +103,8 @@ pub struct Config {
     pub region: String,
     /// API calls admitted at once (0: no limit); see `shared::wire::admission`.
     pub max_in_flight: usize,
+    /// How long an admitted call's body may take to arrive (`shared::wire::body`).
+    pub body_read_timeout: Duration,
 }
 
 impl Config {
@@ -108,6 +115,9 @@ impl Config {
         }
         if args.cluster_secret.is_empty() {
             return Err("--cluster-secret must not be empty".into());
+        }
+        if args.body_read_timeout.is_zero() {
+            return Err("--body-read-timeout must not be 0".into());
         }
         if args.lease_ttl < Duration::from_millis(500) {
             return Err("--lease-ttl must be at least 500ms".into());
@@ -129,6 +139,7 @@ impl Config {
             },
             region: args.region,
             max_in_flight: args.max_in_flight,
+            body_read_timeout: args.body_read_timeout,
         })
     }
 }

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use shared::wire::admission::Admission;
+use shared::wire::body::{read_within, MAX_BODY_BYTES};
 use shared::wire::error::ApiError;
 use shared::wire::headers::X_AMZ_TARGET;
 use shared::wire::op_metrics::OpMetrics;
@@ -23,9 +24,6 @@ use shared::wire::Op;
 use crate::metrics::{IN_FLIGHT_REQUESTS, REQUEST_ERRORS_TOTAL, THROTTLED_REQUESTS_TOTAL};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::{keys, queries, reads, writes, Node};
-
-/// As the store: bodies up to 16 MB.
-const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 pub struct Server {
     pub node: Arc<Node>,
@@ -104,12 +102,10 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
             )
         }
     };
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "application/x-amz-json-1.0",
-            Body::empty(),
-        );
+    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let body = match read_within(server.node.config.body_read_timeout, read).await {
+        Ok(body) => body,
+        Err(status) => return plain(status, "application/x-amz-json-1.0", Body::empty()),
     };
     let node = &server.node;
     let target = headers

@@ -68,6 +68,11 @@ pub struct Args {
     /// which SDKs retry with backoff. 0: no limit.
     #[arg(long, env = "STORE_MAX_IN_FLIGHT", default_value_t = 4096)]
     pub max_in_flight: usize,
+    /// Seconds an admitted API call's body may take to arrive whole; a client that stops
+    /// sending mid-body (a crashed host's half-open connection) is answered 408 then, and
+    /// no longer holds one of `--max-in-flight`'s places
+    #[arg(long, env = "STORE_BODY_READ_TIMEOUT", default_value_t = 60)]
+    pub body_read_timeout: u64,
     /// Seconds of each Contributor Insights report: `/metrics` shows the top keys of the
     /// last complete period (CloudWatch's finest is 60).
     #[arg(long, env = "STORE_CONTRIBUTOR_INSIGHTS_PERIOD", default_value_t = 60)]
@@ -141,6 +146,8 @@ pub struct Config {
     pub change_log: crate::streams::ChangeLogConfig,
     /// API calls admitted at once (0: no limit); see `shared::wire::admission`.
     pub max_in_flight: usize,
+    /// How long an admitted call's body may take to arrive (`shared::wire::body`).
+    pub body_read_timeout: std::time::Duration,
     /// The period of Contributor Insights reports (at least a second).
     pub contributor_insights_period: std::time::Duration,
     /// Where exports write and imports read (`transfer`).
@@ -176,6 +183,7 @@ impl Config {
             idle_compaction: None,
             change_log: Default::default(),
             max_in_flight: 0,
+            body_read_timeout: std::time::Duration::from_secs(60),
             contributor_insights_period: std::time::Duration::from_secs(60),
             s3_dir: dir.join("s3"),
             incremental_export_min_window: std::time::Duration::from_secs(900),
@@ -231,6 +239,10 @@ impl Config {
             .filter(|_| !args.in_memory),
             change_log: args.change_log.validate()?,
             max_in_flight: args.max_in_flight,
+            body_read_timeout: match args.body_read_timeout {
+                0 => return Err("--body-read-timeout must be at least 1".into()),
+                seconds => std::time::Duration::from_secs(seconds),
+            },
             contributor_insights_period: match args.contributor_insights_period {
                 0 => return Err("--contributor-insights-period must be at least 1".into()),
                 seconds => std::time::Duration::from_secs(seconds),

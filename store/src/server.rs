@@ -23,6 +23,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use shared::wire::admission::Admission;
+use shared::wire::body::{read_within, MAX_BODY_BYTES};
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::decode;
 use shared::wire::sigv4;
@@ -37,9 +38,6 @@ use crate::{api, feed, metrics};
 use shared::clock::now_ms;
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
-
-/// DynamoDB accepts request bodies up to 16 MB; larger ones get 413 with an empty body.
-const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// What the HTTP layer holds: the app plus server-only concerns.
 pub struct Server {
@@ -257,15 +255,10 @@ pub async fn api_call(
             return error::error(&throttled, request_id);
         }
     };
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let body = match read_within(server.app.config.body_read_timeout, read).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return error::plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "application/x-amz-json-1.0",
-                Body::empty(),
-            )
-        }
+        Err(status) => return error::plain(status, "application/x-amz-json-1.0", Body::empty()),
     };
     let target = headers
         .get(shared::wire::headers::X_AMZ_TARGET)

@@ -421,3 +421,16 @@ async fn a_store_at_its_in_flight_limit_sheds_calls_until_one_ends() {
     )
     .await;
 }
+
+/// A client that stops sending mid-body is answered 408 at `--body-read-timeout` and no
+/// longer holds one of the store's `--max-in-flight` places.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_gives_back_its_place_at_the_store() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: ["--max-in-flight", "1", "--body-read-timeout", "1"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    });
+    assert_stalled_body_gives_back_its_place(&store.endpoint()).await;
+}

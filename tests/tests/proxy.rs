@@ -1115,6 +1115,16 @@ async fn a_node_cut_off_past_the_log_retention_empties_its_caches() {
     wait_for_value(&client, &table, "k", Some("new")).await;
 }
 
+/// A client that stops sending mid-body is answered 408 at `--body-read-timeout` and no
+/// longer holds one of the node's `--max-in-flight` places.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_gives_back_its_place_at_a_node() {
+    let store = StoreProcess::spawn();
+    let args = ["--max-in-flight", "1", "--body-read-timeout", "1s"];
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &args, &[]);
+    assert_stalled_body_gives_back_its_place(&proxy.endpoint()).await;
+}
+
 /// A node at `--max-in-flight` refuses the next call with ThrottlingException, before
 /// reading its body, and takes calls again once one ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! per-operation request and response shapes.
 
 pub mod admission;
+pub mod body;
 pub mod crc32;
 pub mod error;
 pub mod front;
