@@ -1010,6 +1010,37 @@ pub async fn assert_stalled_body_gives_back_its_place(endpoint: &str) {
     drop(stalled);
 }
 
+/// The server at `endpoint` keeps TCP keepalive on the connections it accepts, so that a
+/// crashed client's half-open connection is found and closed: the server's side of an idle
+/// keep-alive connection has the kernel's keepalive timer running (`/proc/net/tcp`'s
+/// `tr` field is 2; without the option no timer runs on an idle connection).
+pub async fn assert_idle_connections_are_probed(endpoint: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let address = endpoint.trim_start_matches("http://");
+    let mut client = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let request = format!("GET /health HTTP/1.1\r\nhost: {address}\r\n\r\n");
+    client.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = [0u8; 256];
+    let n = client.read(&mut answer).await.expect("read");
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+    let server_port = client.peer_addr().expect("peer").port();
+    let client_port = client.local_addr().expect("local").port();
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let server_side = table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let local = fields.get(1)?;
+        let remote = fields.get(2)?;
+        let ours = local.ends_with(&format!(":{server_port:04X}"))
+            && remote.ends_with(&format!(":{client_port:04X}"));
+        ours.then(|| fields.get(5).map(|timer| timer.to_string()))?
+    });
+    let timer = server_side.expect("the server's side of the connection in /proc/net/tcp");
+    assert!(timer.starts_with("02:"), "no keepalive timer: {timer}");
+}
+
 /// Reads every item of `table` with consistent scans, keyed by `pk`.
 pub async fn scan_all(
     client: &Client,

@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::serve::ListenerExt;
 use bytes::Bytes;
 use shared::wire::error::ApiError;
 use shared::wire::front::api_first;
@@ -252,6 +253,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     println!("dax-proxy listening on {address}");
     let _ = std::io::stdout().flush();
     tracing::info!(%address, "serving");
+    let listener = listener.tap_io(shared::wire::accept::prepare);
     let served = axum::serve(listener, axum::ServiceExt::into_make_service(service))
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -88,6 +88,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::serve::ListenerExt;
 use shared::wire::front::api_first;
 use shared::wire::op_metrics::OpMetrics;
 
@@ -158,7 +159,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     // (`aws:SourceIp`), without a per-request extension to allocate.
     let router = server::router(server.clone());
     let per_connection = tower::service_fn(
-        move |incoming: axum::serve::IncomingStream<'_, tokio::net::TcpListener>| {
+        move |incoming: axum::serve::IncomingStream<'_, Accepting>| {
             let peer = incoming.remote_addr().ip();
             let server = server.clone();
             let service = api_first(router.clone(), move |request| {
@@ -170,6 +171,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     println!("store listening on {listen}");
     let _ = std::io::stdout().flush();
     tracing::info!(%listen, "serving");
+    let listener: Accepting = listener.tap_io(shared::wire::accept::prepare);
     axum::serve(listener, per_connection)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
@@ -179,6 +181,9 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())
 }
+
+/// The listener, preparing each connection it accepts (`shared::wire::accept`).
+type Accepting = axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -434,3 +434,10 @@ async fn a_stalled_body_gives_back_its_place_at_the_store() {
     });
     assert_stalled_body_gives_back_its_place(&store.endpoint()).await;
 }
+
+/// The store probes idle connections, so a crashed client's half-open one is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_probes_idle_connections() {
+    let store = StoreProcess::spawn();
+    assert_idle_connections_are_probed(&store.endpoint()).await;
+}

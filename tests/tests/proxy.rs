@@ -1125,6 +1125,14 @@ async fn a_stalled_body_gives_back_its_place_at_a_node() {
     assert_stalled_body_gives_back_its_place(&proxy.endpoint()).await;
 }
 
+/// A node probes idle connections, so a crashed client's half-open one is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_probes_idle_connections() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    assert_idle_connections_are_probed(&proxy.endpoint()).await;
+}
+
 /// A node at `--max-in-flight` refuses the next call with ThrottlingException, before
 /// reading its body, and takes calls again once one ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

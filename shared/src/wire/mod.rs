@@ -1,6 +1,7 @@
 //! The DynamoDB JSON 1.0 wire protocol: targets, errors, messages, checksums and the
 //! per-operation request and response shapes.
 
+pub mod accept;
 pub mod admission;
 pub mod body;
 pub mod crc32;
