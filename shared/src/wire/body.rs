@@ -4,7 +4,9 @@
 //! hostile one does it on purpose) holds its admission permit for ever, and enough of them
 //! make the server refuse every other caller with ThrottlingException.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -19,7 +21,15 @@ pub async fn read_within<T, E>(
     deadline: Duration,
     read: impl Future<Output = Result<T, E>>,
 ) -> Result<T, StatusCode> {
-    match tokio::time::timeout(deadline, read).await {
+    let mut read = pin!(read);
+    // Nearly every body has arrived with its headers: one poll reads it, and no timer is
+    // set up for it (that cost a GetItem ~1.5% of its instructions).
+    let first = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+    let outcome = match first {
+        Poll::Ready(outcome) => Ok(outcome),
+        Poll::Pending => tokio::time::timeout(deadline, read).await,
+    };
+    match outcome {
         Ok(Ok(body)) => Ok(body),
         Ok(Err(_)) => Err(StatusCode::PAYLOAD_TOO_LARGE),
         Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
@@ -35,6 +45,15 @@ mod tests {
         let stalled = std::future::pending::<Result<(), ()>>();
         let answer = read_within(Duration::from_millis(20), stalled).await;
         assert_eq!(answer, Err(StatusCode::REQUEST_TIMEOUT));
+    }
+
+    #[tokio::test]
+    async fn a_body_that_arrives_after_the_headers_is_waited_for() {
+        let late = async {
+            tokio::task::yield_now().await;
+            Ok::<_, ()>("late")
+        };
+        assert_eq!(read_within(Duration::from_secs(5), late).await, Ok("late"));
     }
 
     #[tokio::test]
