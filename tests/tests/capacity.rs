@@ -646,6 +646,37 @@ async fn on_demand_maximums_throttle_with_throttling_exception() {
     )
     .await;
     assert!(recovered, "writes were not admitted again after the refill");
+
+    // An update naming one maximum keeps the other; values below 1 (but -1) are refused.
+    let write_only = OnDemandThroughput::builder()
+        .max_write_request_units(5)
+        .build();
+    ok(ddb
+        .update_table()
+        .table_name(&table)
+        .on_demand_throughput(write_only)
+        .send()
+        .await);
+    let described = ok(ddb.describe_table().table_name(&table).send().await);
+    let limits = described.table().and_then(|t| t.on_demand_throughput());
+    assert_eq!(limits, Some(&maximum(1, 5)));
+    for bad in [0, -2] {
+        let refused = ddb
+            .update_table()
+            .table_name(&table)
+            .on_demand_throughput(
+                OnDemandThroughput::builder()
+                    .max_write_request_units(bad)
+                    .build(),
+            )
+            .send()
+            .await;
+        assert_api_error(
+            refused,
+            "ValidationException",
+            Some("One or more parameter values were invalid: Requested MaxWriteRequestUnits for OnDemandThroughput for table is outside of valid range"),
+        );
+    }
 }
 
 /// An on-demand table without a maximum of its own is held to the account's per-table

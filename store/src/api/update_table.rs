@@ -268,7 +268,9 @@ fn apply(
         table.deletion_protection = p;
     }
     if let Some(t) = &input.on_demand_throughput {
-        table.on_demand_throughput = Some(t.clone());
+        let current = table.on_demand_throughput.as_ref();
+        let merged = def::update_on_demand(current, t, table.billing_mode, None)?;
+        table.on_demand_throughput = Some(merged);
     }
     if let Some(w) = &input.warm_throughput {
         let what = format!("table {}", table.name());
@@ -459,7 +461,9 @@ fn apply_index_updates(
                 update_index_throughput(index, t, billing, table.billing_mode, now)?;
             }
             if let Some(t) = &change.on_demand_throughput {
-                index.on_demand_throughput = Some(t.clone());
+                let current = index.on_demand_throughput.as_ref();
+                let merged = def::update_on_demand(current, t, billing, Some(&index.name))?;
+                index.on_demand_throughput = Some(merged);
             }
             if let Some(w) = &change.warm_throughput {
                 let current = Warm::effective(index.warm, index.throughput.as_ref());

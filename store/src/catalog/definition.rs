@@ -423,6 +423,27 @@ pub fn check_on_demand(
     Ok(())
 }
 
+/// UpdateTable's `OnDemandThroughput` for the table (`index` = None) or a GSI, checked as
+/// CreateTable's is and applied to the `current` maximums: each member given replaces its
+/// own (-1: no maximum), one left out keeps its value, so raising the write maximum does
+/// not drop a read maximum set to bound cost.
+pub fn update_on_demand(
+    current: Option<&shared::wire::ops::create_table::OnDemandThroughput>,
+    update: &shared::wire::ops::create_table::OnDemandThroughput,
+    billing: super::meta::BillingMode,
+    index: Option<&str>,
+) -> Result<shared::wire::ops::create_table::OnDemandThroughput, ApiError> {
+    check_on_demand(Some(update), billing, index)?;
+    let mut merged = current.cloned().unwrap_or_default();
+    if update.max_read_request_units.is_some() {
+        merged.max_read_request_units = update.max_read_request_units;
+    }
+    if update.max_write_request_units.is_some() {
+        merged.max_write_request_units = update.max_write_request_units;
+    }
+    Ok(merged)
+}
+
 /// `TableClass` outside the enum has its own message (not the model-constraint form).
 pub fn check_table_class(class: Option<&str>) -> Result<(), ApiError> {
     match class {
