@@ -138,8 +138,14 @@ impl Bucket {
 
     /// Whether a request may start now.
     pub fn admits(&mut self, now: Instant) -> bool {
+        self.admits_owing(0.0, now)
+    }
+
+    /// Whether a request may start now after requests that will take `owed` units (a
+    /// batch's earlier writes, decided but not yet charged).
+    pub fn admits_owing(&mut self, owed: f64, now: Instant) -> bool {
         self.refill(now);
-        self.tokens > 0.0
+        self.tokens - owed > 0.0
     }
 
     /// Takes `units` (possibly into debt).
@@ -339,7 +345,18 @@ fn with_bucket<T>(
 
 /// Whether the table's or GSI's bucket admits a request now; the refusal if not.
 fn admit(table: &TableMeta, index: Option<&str>, kind: Kind, now: Instant) -> Result<(), ApiError> {
-    match with_bucket(table, index, kind, now, |b| b.admits(now)) {
+    admit_owing(table, index, kind, 0.0, now)
+}
+
+/// [`admit`] after requests not yet charged that will take `owed` units.
+fn admit_owing(
+    table: &TableMeta,
+    index: Option<&str>,
+    kind: Kind,
+    owed: f64,
+    now: Instant,
+) -> Result<(), ApiError> {
+    match with_bucket(table, index, kind, now, |b| b.admits_owing(owed, now)) {
         Some((false, limit)) => Err(throttled(table, index, kind, limit)),
         _ => Ok(()),
     }
@@ -355,6 +372,17 @@ pub fn admit_read(table: &TableMeta, gsi: Option<&str>) -> Result<(), ApiError> 
 /// asked later, by [`admit_index_writes`], once the write knows which indexes it reaches.
 pub fn admit_write(table: &TableMeta) -> Result<(), ApiError> {
     admit(table, None, Kind::Write, Instant::now())
+}
+
+/// Admits the next write of a BatchWriteItem whose earlier writes to the table, decided
+/// but charged only once the batch is stored, will take `owed` units: as DynamoDB, a batch
+/// runs its writes while the table's capacity lasts (the one that crosses it included, as
+/// any request may run into debt) and hands the rest back in `UnprocessedItems`, rather
+/// than driving the table hours into debt with one call. A refusal also counts for the
+/// key's Contributor Insights.
+pub fn admit_batch_write(table: &TableMeta, key: &PrimaryKey, owed: f64) -> Result<(), ApiError> {
+    admit_owing(table, None, Kind::Write, owed, Instant::now())
+        .inspect_err(|_| crate::contributors::item_throttled(table, key))
 }
 
 /// Admits the index part of a decided write: every GSI it writes (`global`, the units

@@ -2,7 +2,8 @@
 //! INDEXES), a provisioned table that throttles under a burst and recovers once its
 //! bucket refills, on-demand maximums (table and GSI) that throttle with
 //! ThrottlingException, the `ThrottlingReasons` of both, and batches that hand a
-//! throttled table's requests back unprocessed (DYNAMODB.md §8).
+//! throttled table's requests back unprocessed, or the part past the table's capacity
+//! (DYNAMODB.md §8).
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -503,6 +504,81 @@ async fn batches_hand_back_a_throttled_tables_requests_unprocessed() {
         refused.err().and_then(|e| e.code().map(str::to_string)),
         throttled
     );
+}
+
+/// A batch runs while its table's capacity lasts and hands the rest back: on a fresh
+/// 1-WCU table (300 units of burst) a BatchWriteItem of 25 puts of ~98 units each writes
+/// four (the one that crosses the burst included) and hands back the rest, rather than writing all 25 and
+/// leaving the table ~2,150 units (36 minutes) in debt; likewise a BatchGetItem of 25
+/// strong reads of ~25 units each on a 1-RCU table.
+#[tokio::test]
+async fn batches_stop_where_the_tables_capacity_runs_out() {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let ids: Vec<String> = (0..25).map(|i| format!("i{i:02}")).collect();
+    let puts: Vec<WriteRequest> = ids
+        .iter()
+        .map(|id| {
+            let put = PutRequest::builder()
+                .set_item(Some(sized(id, 100_000)))
+                .build()
+                .unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+
+    let writes = unique_name("bwcap");
+    provisioned_table(&ddb, &writes, 100, 1).await;
+    let out = ok(ddb
+        .batch_write_item()
+        .request_items(&writes, puts.clone())
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await);
+    let handed_back = out
+        .unprocessed_items()
+        .and_then(|u| u.get(&writes))
+        .map_or(0, Vec::len);
+    assert!(
+        (20..=22).contains(&handed_back),
+        "{handed_back} of 25 handed back"
+    );
+    let consumed: f64 = out
+        .consumed_capacity()
+        .iter()
+        .filter_map(|c| c.capacity_units())
+        .sum();
+    assert!(consumed <= 4.0 * 98.0, "consumed {consumed}");
+
+    let reads = unique_name("bgcap");
+    provisioned_table(&ddb, &reads, 1, 10_000).await;
+    ok(ddb
+        .batch_write_item()
+        .request_items(&reads, puts)
+        .send()
+        .await);
+    let out = ok(ddb
+        .batch_get_item()
+        .request_items(&reads, {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut keys = keys_of(&ids);
+            keys.consistent_read = Some(true);
+            keys
+        })
+        .send()
+        .await);
+    let read = out
+        .responses()
+        .and_then(|r| r.get(&reads))
+        .map_or(0, Vec::len);
+    let handed_back = out
+        .unprocessed_keys()
+        .and_then(|u| u.get(&reads))
+        .map_or(0, |k| k.keys().len());
+    assert_eq!(read + handed_back, 25);
+    assert!((12..=14).contains(&read), "{read} of 25 read");
 }
 
 /// The `ThrottlingReasons` of a refused PutItem or GetItem: (reason, resource) pairs.

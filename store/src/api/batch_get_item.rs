@@ -13,7 +13,8 @@
 //! would cross it and every key after it go to `UnprocessedKeys`, in the request's shape
 //! (with the table's projection and consistency settings), so the client can resend them.
 //! A provisioned table out of read capacity is not read: all its keys go to
-//! `UnprocessedKeys`; when every table of the call is out, the call fails with
+//! `UnprocessedKeys`, and so do the keys after the read that uses its capacity up; when
+//! every table of the call is out, the call fails with
 //! ProvisionedThroughputExceededException.
 //! Capacity is charged per item read (ceil(size / 4 KB), half when eventually consistent),
 //! reported as one entry per table.
@@ -127,6 +128,9 @@ pub async fn handle(
     let mut units = PerTable::default();
     let mut bytes = 0usize;
     let mut full = false;
+    // A table's capacity running out during the batch, and whether any key was read.
+    let mut ran_out = None;
+    let mut read_any = false;
     for plan in &plans {
         let mut unprocessed = Vec::new();
         let mut found = Vec::new();
@@ -136,6 +140,14 @@ pub async fn handle(
                 crate::contributors::item_throttled(&plan.table, key);
             }
             if full || plan.throttled.is_some() {
+                unprocessed.push(plan.table.layout.schema.key_item(key));
+                continue;
+            }
+            // Items are charged as they are read: once this batch has used up the table's
+            // capacity, its remaining keys go back (the read that crossed it ran into
+            // debt, as any request may).
+            if let Err(e) = crate::throttle::admit_item_read(&plan.table, key) {
+                ran_out = Some(e);
                 unprocessed.push(plan.table.layout.schema.key_item(key));
                 continue;
             }
@@ -164,6 +176,7 @@ pub async fn handle(
                 found.push(shown);
             }
             processed_any = true;
+            read_any = true;
             let read_units = capacity::read_units(read, plan.consistent);
             crate::throttle::charge_item_read(&plan.table, key, read_units);
             units.add(plan.table.name(), read_units);
@@ -180,6 +193,10 @@ pub async fn handle(
                 },
             );
         }
+    }
+    // Capacity ran out (between the check above and the first read) for every table.
+    if let (false, Some(e)) = (read_any, ran_out) {
+        return Err(e);
     }
     output.consumed_capacity = units.batch_capacity(mode);
     Ok(output)

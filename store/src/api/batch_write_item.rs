@@ -15,15 +15,17 @@
 //!
 //! All admitted writes go to storage in one atomic batch (stronger than DynamoDB's
 //! per-item atomicity, and never weaker). A table out of write capacity is not written:
-//! its requests come back in `UnprocessedItems`, as given; so does each write that reaches
-//! a GSI out of capacity (known only under the item's lock). When nothing at all could be
-//! written, the call fails with the throttling error instead. Capacity: per write
+//! its requests come back in `UnprocessedItems`, as given; so do the writes after the one
+//! that uses up the table's capacity (`throttle::admit_batch_write`), and each write that
+//! reaches a GSI out of capacity (known only under the item's lock). When nothing at all
+//! could be written, the call fails with the throttling error instead. Capacity: per write
 //! ceil(max(old size, new size) / 1 KB) units (at least one) on the table, and each GSI
 //! entry written on that GSI (`item_write`), summed per table.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use shared::model::{Item, PrimaryKey};
 use shared::wire::error::ApiError;
 use shared::wire::ops::batch_write_item::{
@@ -169,7 +171,17 @@ pub async fn handle(
         .write(&targets, Cause::User, |current| {
             let mut mutations = Vec::with_capacity(plans.len());
             let mut outcomes = Vec::with_capacity(plans.len());
+            // Units each table's decided writes will be charged once the batch is stored.
+            let mut owed: FxHashMap<u64, f64> = FxHashMap::default();
             for (resolved, old) in plans.iter().zip(current) {
+                let table_owes = owed.entry(resolved.table.table_id()).or_default();
+                let admitted =
+                    crate::throttle::admit_batch_write(&resolved.table, &resolved.key, *table_owes);
+                if let Err(e) = admitted {
+                    mutations.push(Mutation::Keep);
+                    outcomes.push(Err(e));
+                    continue;
+                }
                 // Plain puts and deletes have no condition: only a GSI or a run-time
                 // validation can refuse them here.
                 match item_write::decide_within_capacity(
@@ -178,6 +190,7 @@ pub async fn handle(
                     old.as_ref(),
                 ) {
                     Ok((mutation, result)) => {
+                        *table_owes += result.units.on_table();
                         mutations.push(mutation);
                         outcomes.push(Ok(result.units));
                     }
