@@ -141,6 +141,19 @@ async fn batches_survive_target_failures_and_a_store_restart() {
     )
     .await;
     assert_eq!(status, 400);
+    // Lambda options the store does not implement (ReportBatchItemFailures would have the
+    // target's reported failures dropped) and misspelt ones are refused, not ignored.
+    for (option, value) in [
+        ("FunctionResponseTypes", json!(["ReportBatchItemFailures"])),
+        ("Batchsize", json!(5)),
+    ] {
+        let mut spec = json!({"TriggerName": "y", "TableName": table,
+                              "Url": format!("http://{addr}/hook")});
+        spec[option] = value;
+        let (status, body) = create_trigger(&store, spec).await;
+        assert_eq!(status, 400, "{option}: {body}");
+        assert!(body.to_string().contains(option), "{option}: {body}");
+    }
 
     for round in 0..10 {
         for k in 0..5 {
@@ -288,4 +301,61 @@ async fn failing_and_hanging_targets_dead_letter_and_move_on() {
     put(&ddb, &table, "d", 1).await;
     let got = wait_for_records(&hook, 1).await;
     assert_eq!(got[0]["dynamodb"]["Keys"]["pk"]["S"], "d");
+}
+
+/// Once `DELETE /triggers/{name}` has answered, the trigger sends nothing more: a write
+/// made after it never reaches the target (the worker, stopped by the supervisor within
+/// half a second, sent it in most tries before it checked its definition before each
+/// batch).
+#[tokio::test]
+async fn a_deleted_trigger_delivers_nothing_written_after_the_delete() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("trigdel");
+    stream_table(&ddb, &table).await;
+    let (hook, addr) = start_hook().await;
+    let arrived = |pk: String| {
+        let hook = Arc::clone(&hook);
+        move || {
+            let hook = Arc::clone(&hook);
+            let pk = pk.clone();
+            async move {
+                let records = hook.records.lock().unwrap();
+                records
+                    .iter()
+                    .any(|r| r["dynamodb"]["Keys"]["pk"]["S"] == pk.as_str())
+            }
+        }
+    };
+    for round in 0..5 {
+        let name = format!("gone{round}");
+        let spec = json!({"TriggerName": name, "TableName": table,
+                          "Url": format!("http://{addr}/hook"), "StartingPosition": "LATEST"});
+        let (status, body) = create_trigger(&store, spec).await;
+        assert_eq!(status, 201, "{body}");
+        // The worker runs: a write before the delete arrives.
+        let before = format!("before{round}");
+        put(&ddb, &table, &before, round).await;
+        let delivered = wait_until(
+            Duration::from_secs(30),
+            Duration::from_millis(20),
+            arrived(before),
+        )
+        .await;
+        assert!(delivered, "round {round}: the trigger never delivered");
+        let deleted = reqwest::Client::new()
+            .delete(format!("{}/triggers/{name}", store.endpoint()))
+            .header("x-dax-cluster-secret", CLUSTER_SECRET)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status().as_u16(), 200);
+        let after = format!("after{round}");
+        put(&ddb, &table, &after, round).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert!(
+            !arrived(after)().await,
+            "round {round}: a write made after the delete was delivered"
+        );
+    }
 }

@@ -6,6 +6,8 @@
 //!   written to the dead-letter table, and persists it before reading the next batch: a
 //!   record is never skipped, and after a restart delivery resumes at the first
 //!   unacknowledged record (at-least-once, in commit order).
+//! - A trigger whose DELETE has answered sends nothing more: its worker checks the
+//!   definition is still registered before each batch.
 //! - Nothing blocks forever: every HTTP call has a timeout, every failure path sleeps and
 //!   retries, and a batch that keeps failing goes to the dead-letter table after its
 //!   retries, so one bad target holds up only its own trigger.
@@ -17,8 +19,8 @@ use serde_json::{json, Value};
 use shared::model::{AttributeValue, Item, Number, PrimaryKey};
 
 use super::{
-    checkpoint_key, list, Trigger, BATCHES_TOTAL, DEAD_LETTERED_TOTAL, DELIVERY_LATENCY_SECONDS,
-    LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
+    checkpoint_key, get, list, Trigger, BATCHES_TOTAL, DEAD_LETTERED_TOTAL,
+    DELIVERY_LATENCY_SECONDS, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
 };
 use crate::app::App;
 use crate::log_cursor::LogCursor;
@@ -147,6 +149,18 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
                 if let Ok(more) = read_batch(&app, &stream, position, end, trigger.batch_size) {
                     batch = more;
                 }
+            }
+        }
+        // The supervisor stops the worker of a deleted (or redefined) trigger within
+        // SUPERVISE_EVERY; until then this worker must not send a batch read after the
+        // DELETE answered (it may hold writes made after it).
+        match get(&app, &name) {
+            Ok(Some(current)) if current == trigger => {}
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(trigger = %name, error = %e, "cannot read the trigger's definition");
+                tokio::time::sleep(FAILURE_PAUSE).await;
+                continue;
             }
         }
         let oldest = batch.first().map_or(0, |r| r.time_ms);

@@ -70,7 +70,12 @@ pub async fn create(
     }
     let spec: TriggerSpec = match serde_json::from_slice(&body) {
         Ok(spec) => spec,
-        Err(e) => return failure(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
+        Err(e) => {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                format!("invalid trigger definition: {e}"),
+            )
+        }
     };
     let (name, table_name, url) = match check_spec(&spec) {
         Ok(parts) => parts,

@@ -72,9 +72,12 @@ pub const TRIMMED_TOTAL: &str = "store_trigger_trimmed_records_total";
 pub const LAG_SECONDS: &str = "store_trigger_lag_seconds";
 pub const DELIVERY_LATENCY_SECONDS: &str = "store_trigger_delivery_latency_seconds";
 
-/// What a user asks for in `POST /triggers` (Lambda event-source-mapping names).
+/// What a user asks for in `POST /triggers` (Lambda event-source-mapping names). Other
+/// members are refused, not ignored: a Lambda option the store does not implement
+/// (`FunctionResponseTypes` would have the records a target reports failed dropped) or a
+/// misspelt one must not be taken as set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TriggerSpec {
     pub trigger_name: Option<String>,
     pub table_name: Option<String>,
