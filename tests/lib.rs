@@ -679,6 +679,34 @@ pub fn gsi_projecting_all(
         )
 }
 
+/// An index projection: `kind`, with `include` as its NonKeyAttributes.
+pub fn projection(
+    kind: aws_sdk_dynamodb::types::ProjectionType,
+    include: &[&str],
+) -> aws_sdk_dynamodb::types::Projection {
+    let mut p = aws_sdk_dynamodb::types::Projection::builder().projection_type(kind);
+    for name in include {
+        p = p.non_key_attributes(*name);
+    }
+    p.build()
+}
+
+/// An LSI `name` of a table whose partition key is `pk`, sorted by `range`.
+pub fn lsi(
+    name: &str,
+    range: &str,
+    kind: aws_sdk_dynamodb::types::ProjectionType,
+    include: &[&str],
+) -> aws_sdk_dynamodb::types::LocalSecondaryIndex {
+    aws_sdk_dynamodb::types::LocalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element(range, KeyType::Range))
+        .projection(projection(kind, include))
+        .build()
+        .unwrap()
+}
+
 /// One attribute definition of CreateTable / UpdateTable.
 pub fn attribute_definition(name: &str, ty: ScalarAttributeType) -> AttributeDefinition {
     AttributeDefinition::builder()
@@ -708,6 +736,42 @@ pub async fn create_table(
             .attribute_definitions(attribute_definition(range_name, range_type));
     }
     if let Err(e) = request.send().await {
+        panic!("CreateTable {name}: {}", DisplayErrorContext(&e));
+    }
+    wait_table_active(client, name).await;
+}
+
+/// A CreateTable of an on-demand table keyed by the strings `pk` and `sk` that also
+/// defines `indexed`, an attribute its indexes (the caller's to add) are keyed by.
+pub fn pk_sk_table_request(
+    client: &Client,
+    name: &str,
+    indexed: KeyAttr<'_>,
+) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition(indexed.0, indexed.1))
+}
+
+/// An on-demand table keyed by the strings `pk` and `sk`, with the LSI `index` sorted by
+/// the attribute `sort`, ACTIVE when this returns.
+pub async fn create_table_with_lsi(
+    client: &Client,
+    name: &str,
+    sort: KeyAttr<'_>,
+    index: aws_sdk_dynamodb::types::LocalSecondaryIndex,
+) {
+    let created = pk_sk_table_request(client, name, sort)
+        .local_secondary_indexes(index)
+        .send()
+        .await;
+    if let Err(e) = created {
         panic!("CreateTable {name}: {}", DisplayErrorContext(&e));
     }
     wait_table_active(client, name).await;

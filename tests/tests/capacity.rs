@@ -581,6 +581,66 @@ async fn batches_stop_where_the_tables_capacity_runs_out() {
     assert!((12..=14).contains(&read), "{read} of 25 read");
 }
 
+/// A Query of a KEYS_ONLY LSI whose ProjectionExpression names only what the index stores
+/// reads (and is charged for) the index entries alone; ALL_ATTRIBUTES fetches, and is
+/// charged for, the table's items.
+#[tokio::test]
+async fn an_lsi_projection_of_stored_attributes_is_charged_as_an_index_read() {
+    use aws_sdk_dynamodb::types::{ProjectionType, Select};
+
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("lsicap");
+    let index = lsi("by_l", "l", ProjectionType::KeysOnly, &[]);
+    create_table_with_lsi(&ddb, &table, ("l", ScalarAttributeType::N), index).await;
+    // Five items of ~5 KB: 25 KB of items, a few bytes of index entries.
+    for i in 0..5 {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("p"))
+            .item("sk", s(&format!("s{i}")))
+            .item("l", n(i))
+            .item("xdata", s(&"x".repeat(5_000)))
+            .send()
+            .await);
+    }
+    let query = |select: Option<Select>, projection: Option<&str>| {
+        ddb.query()
+            .table_name(&table)
+            .index_name("by_l")
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s("p"))
+            .consistent_read(true)
+            .set_select(select)
+            .set_projection_expression(projection.map(str::to_string))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+    };
+    let units = |out: &aws_sdk_dynamodb::operation::query::QueryOutput| {
+        out.consumed_capacity().and_then(|c| c.capacity_units())
+    };
+    let stored = ok(query(None, Some("sk, l")).await);
+    assert_eq!(stored.count(), 5);
+    assert_eq!(
+        units(&stored),
+        Some(1.0),
+        "a projection of stored attributes"
+    );
+    let fetched = ok(query(Some(Select::AllAttributes), None).await);
+    assert_eq!(
+        units(&fetched),
+        Some(7.0),
+        "ALL_ATTRIBUTES fetches the items"
+    );
+    let lacking = ok(query(None, Some("sk, xdata")).await);
+    assert_eq!(
+        units(&lacking),
+        Some(7.0),
+        "a projection of what the LSI lacks"
+    );
+}
+
 /// The `ThrottlingReasons` of a refused PutItem or GetItem: (reason, resource) pairs.
 fn throttling_reasons<E: std::fmt::Debug>(
     reasons: Option<&[aws_sdk_dynamodb::types::ThrottlingReason]>,

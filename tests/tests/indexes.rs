@@ -12,31 +12,12 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, ComparisonOperator, Condition, CreateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
-    IndexStatus, KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
-    Select,
+    IndexStatus, KeyType, ProjectionType, ScalarAttributeType, Select,
 };
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
 
 type Item = HashMap<String, AttributeValue>;
-
-fn projection(kind: ProjectionType, include: &[&str]) -> Projection {
-    let mut p = Projection::builder().projection_type(kind);
-    for name in include {
-        p = p.non_key_attributes(*name);
-    }
-    p.build()
-}
-
-fn lsi(name: &str, range: &str, kind: ProjectionType, include: &[&str]) -> LocalSecondaryIndex {
-    LocalSecondaryIndex::builder()
-        .index_name(name)
-        .key_schema(key_element("pk", KeyType::Hash))
-        .key_schema(key_element(range, KeyType::Range))
-        .projection(projection(kind, include))
-        .build()
-        .unwrap()
-}
 
 fn gsi(
     name: &str,
@@ -559,19 +540,8 @@ async fn items_and_their_lsi_entries_share_the_400_kb_limit() {
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let table = unique_name("lsisize");
-    ok(ddb
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key_element("pk", KeyType::Hash))
-        .key_schema(key_element("sk", KeyType::Range))
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::S))
-        .attribute_definitions(attribute_definition("l", ScalarAttributeType::S))
-        .local_secondary_indexes(lsi("lsi", "l", ProjectionType::All, &[]))
-        .send()
-        .await);
-    wait_table_active(&ddb, &table).await;
+    let index = lsi("lsi", "l", ProjectionType::All, &[]);
+    create_table_with_lsi(&ddb, &table, ("l", ScalarAttributeType::S), index).await;
     let too_large = Some("Item size has exceeded the maximum allowed size");
     let row = |sk: &str, kb: usize, indexed: bool| {
         let mut it = item(&[
@@ -1000,14 +970,7 @@ async fn include_lists_may_name_keys_but_not_repeat_a_name() {
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let request = |name: &str, gsi_include: &[&str]| {
-        ddb.create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(key_element("pk", KeyType::Hash))
-            .key_schema(key_element("sk", KeyType::Range))
-            .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-            .attribute_definitions(attribute_definition("sk", ScalarAttributeType::S))
-            .attribute_definitions(attribute_definition("x", ScalarAttributeType::S))
+        pk_sk_table_request(&ddb, name, ("x", ScalarAttributeType::S))
             .local_secondary_indexes(lsi("lsi", "x", ProjectionType::Include, &["a", "sk", "x"]))
             .global_secondary_indexes(gsi("gsi", "x", None, ProjectionType::Include, gsi_include))
     };

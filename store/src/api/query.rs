@@ -228,9 +228,10 @@ pub async fn run(
     let forward = input.scan_index_forward.unwrap_or(true);
     let range = sort_range(plan.range.as_ref());
     let names = read_page::page_key_names(table_schema, index.as_ref().map(|i| &i.layout.schema));
-    let fetch = index
-        .as_ref()
-        .filter(|i| i.fetches_from_table(table_schema, select, exprs.filter.as_ref()));
+    let fetch = index.as_ref().filter(|i| {
+        let (projection, filter) = (exprs.projection.as_ref(), exprs.filter.as_ref());
+        i.fetches_from_table(table_schema, select, projection, filter)
+    });
     let page_plan = PagePlan {
         bounds: read_page::PageBounds {
             bytes: rules.page_bytes,

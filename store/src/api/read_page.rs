@@ -530,28 +530,34 @@ impl IndexTarget {
             .map(|index| IndexTarget::new(index, true))
     }
 
-    /// Whether a read with `select` and `filter` needs the whole table item, which only an
-    /// LSI can fetch (a GSI refused that in [`index_to_read`], and its filter sees the
-    /// entry): ALL_ATTRIBUTES, a projection that may name attributes the index does not
-    /// store, or a filter that names one. DynamoDB fetches them for an LSI, so a filter's
-    /// answer never depends on Select.
+    /// Whether a read with `select`, `projection` and `filter` needs the whole table item,
+    /// which only an LSI can fetch (a GSI refused that in [`index_to_read`], and its
+    /// filter sees the entry): ALL_ATTRIBUTES, a projection that names an attribute the
+    /// index does not store, or a filter that does. DynamoDB fetches them for an LSI, so a
+    /// filter's answer never depends on Select; a projection of stored attributes "reads
+    /// only the index" (Query's `Select` documentation), and is charged so.
     pub fn fetches_from_table(
         &self,
         table_schema: &KeySchema,
         select: Select,
+        projection: Option<&Projection>,
         filter: Option<&Condition>,
     ) -> bool {
-        let filter_needs_table = || {
-            filter.is_some_and(|f| {
-                f.top_level_attributes()
-                    .iter()
-                    .any(|name| !self.layout.projects(table_schema, name))
-            })
+        let lacks = |names: Vec<String>| {
+            names
+                .iter()
+                .any(|name| !self.layout.projects(table_schema, name))
+        };
+        let selected_need_table = match select {
+            Select::AllAttributes => true,
+            Select::SpecificAttributes => {
+                projection.is_none_or(|p| lacks(p.top_level_attributes()))
+            }
+            Select::AllProjectedAttributes | Select::Count => false,
         };
         !self.global
             && !self.layout.projects_all()
-            && (matches!(select, Select::AllAttributes | Select::SpecificAttributes)
-                || filter_needs_table())
+            && (selected_need_table || filter.is_some_and(|f| lacks(f.top_level_attributes())))
     }
 }
 
@@ -923,13 +929,20 @@ mod tests {
         };
         let (lsi, gsi) = (target("linc"), target("ginc"));
         for select in [Select::AllProjectedAttributes, Select::Count] {
-            assert!(lsi.fetches_from_table(schema, select, Some(&on_b)));
-            assert!(!lsi.fetches_from_table(schema, select, Some(&on_a)));
-            assert!(!lsi.fetches_from_table(schema, select, None));
+            assert!(lsi.fetches_from_table(schema, select, None, Some(&on_b)));
+            assert!(!lsi.fetches_from_table(schema, select, None, Some(&on_a)));
+            assert!(!lsi.fetches_from_table(schema, select, None, None));
             // A GSI's filter sees its entries.
-            assert!(!gsi.fetches_from_table(schema, select, Some(&on_b)));
+            assert!(!gsi.fetches_from_table(schema, select, None, Some(&on_b)));
         }
-        assert!(lsi.fetches_from_table(schema, Select::AllAttributes, None));
+        assert!(lsi.fetches_from_table(schema, Select::AllAttributes, None, None));
+        // A projection of what the LSI stores reads only the index.
+        let projected = |text: &str| expr::parse_projection(text, &subs).unwrap();
+        let specific = Select::SpecificAttributes;
+        let (stored, lacking) = (projected("a, pk"), projected("a, b"));
+        assert!(!lsi.fetches_from_table(schema, specific, Some(&stored), None));
+        assert!(lsi.fetches_from_table(schema, specific, Some(&lacking), None));
+        assert!(lsi.fetches_from_table(schema, specific, Some(&stored), Some(&on_b)));
     }
 
     #[test]

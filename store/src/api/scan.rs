@@ -133,9 +133,10 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
 
     let capacity_mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let key_names = read_page::page_key_names(schema, index.as_ref().map(|i| &i.layout.schema));
-    let fetch = index
-        .as_ref()
-        .filter(|i| i.fetches_from_table(schema, select, exprs.filter.as_ref()));
+    let fetch = index.as_ref().filter(|i| {
+        let (projection, filter) = (exprs.projection.as_ref(), exprs.filter.as_ref());
+        i.fetches_from_table(schema, select, projection, filter)
+    });
     let plan = PagePlan {
         bounds: read_page::PageBounds::of_limit(input.limit),
         key_names: &key_names,
