@@ -359,3 +359,31 @@ async fn a_deleted_trigger_delivers_nothing_written_after_the_delete() {
         );
     }
 }
+
+/// A trigger of a deleted table says so, also once a table of the same name exists again
+/// (another table, with another stream, which the trigger does not follow).
+#[tokio::test]
+async fn a_trigger_of_a_deleted_table_says_so_after_the_name_is_reused() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("trigre");
+    stream_table(&ddb, &table).await;
+    let spec = json!({"TriggerName": "t", "TableName": table, "Url": "http://127.0.0.1:9/hook"});
+    let (status, body) = create_trigger(&store, spec).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["State"], "Enabled");
+    let state = || async {
+        let response = reqwest::Client::new()
+            .get(format!("{}/triggers/t", store.endpoint()))
+            .header("x-dax-cluster-secret", CLUSTER_SECRET)
+            .send()
+            .await
+            .unwrap();
+        response.json::<Value>().await.unwrap()["State"].clone()
+    };
+    ok(ddb.delete_table().table_name(&table).send().await);
+    wait_table_gone(&ddb, &table).await;
+    assert_eq!(state().await, "TableDeleted");
+    stream_table(&ddb, &table).await;
+    assert_eq!(state().await, "TableDeleted");
+}

@@ -48,11 +48,15 @@ fn describe(app: &App, trigger: &Trigger) -> Value {
         );
         map.insert(
             "State".into(),
-            Value::String(if app.catalog.get(&trigger.table_name).is_some() {
-                "Enabled".into()
-            } else {
-                "TableDeleted".into()
-            }),
+            // A table created again under the name is another table, with another stream:
+            // the trigger stays bound to the deleted one's and will not fire again.
+            Value::String(
+                match app.catalog.get(&trigger.table_name) {
+                    Some(table) if table.table_id() == trigger.table_id => "Enabled",
+                    _ => "TableDeleted",
+                }
+                .into(),
+            ),
         );
     }
     value
