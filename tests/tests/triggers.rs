@@ -29,10 +29,13 @@ struct Hook {
     fail_below: AtomicUsize,
     /// While set, requests hang for 30 s.
     hang: AtomicBool,
+    /// The largest request body received, in bytes.
+    largest: AtomicUsize,
 }
 
 async fn receive(State(hook): State<Arc<Hook>>, body: Bytes) -> StatusCode {
     let n = hook.requests.fetch_add(1, Ordering::SeqCst);
+    hook.largest.fetch_max(body.len(), Ordering::SeqCst);
     if hook.hang.load(Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_secs(30)).await;
         return StatusCode::OK;
@@ -50,6 +53,8 @@ async fn start_hook() -> (Arc<Hook>, SocketAddr) {
     let hook = Arc::new(Hook::default());
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(receive))
+        // Bodies as large as the store may send (axum's default stops at 2 MB).
+        .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
         .with_state(Arc::clone(&hook));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -386,4 +391,39 @@ async fn a_trigger_of_a_deleted_table_says_so_after_the_name_is_reused() {
     assert_eq!(state().await, "TableDeleted");
     stream_table(&ddb, &table).await;
     assert_eq!(state().await, "TableDeleted");
+}
+
+/// A batch whose event would pass Lambda's 6 MB payload limit is cut there, and the
+/// records after the cut follow in the next batch: twenty 380 KB images arrive in order,
+/// in requests of at most 6 MB.
+#[tokio::test]
+async fn batches_are_cut_at_the_payload_limit() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("trigbig");
+    stream_table(&ddb, &table).await;
+    let (hook, addr) = start_hook().await;
+    for i in 0..20 {
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(&format!("k{i:02}")))
+            .item("v", s(&"x".repeat(380_000)))
+            .send()
+            .await);
+    }
+    let spec = json!({"TriggerName": "big", "TableName": table,
+                      "Url": format!("http://{addr}/hook"), "BatchSize": 100});
+    let (status, body) = create_trigger(&store, spec).await;
+    assert_eq!(status, 201, "{body}");
+    let records = wait_for_records(&hook, 20).await;
+    let keys: Vec<&str> = records
+        .iter()
+        .map(|r| r["dynamodb"]["Keys"]["pk"]["S"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..20).map(|i| format!("k{i:02}")).collect();
+    assert_eq!(keys, expected);
+    let largest = hook.largest.load(Ordering::SeqCst);
+    assert!(largest <= 6 * 1024 * 1024, "a {largest}-byte request");
+    assert!(hook.requests.load(Ordering::SeqCst) >= 2);
 }

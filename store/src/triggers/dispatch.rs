@@ -34,6 +34,10 @@ use shared::clock::now_ms;
 const SUPERVISE_EVERY: Duration = Duration::from_millis(500);
 /// Longest pause between delivery retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Lambda's payload limit for a synchronous invocation: a batch whose event would pass it
+/// is cut there (many HTTP targets refuse larger bodies, and the batch would then fail on
+/// every retry and go to the dead-letter table).
+const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 /// Pause after an internal failure (storage, a missing stream) before trying again.
 const FAILURE_PAUSE: Duration = Duration::from_secs(1);
 /// A dead-letter record's `Record` attribute is left out above this size (the item
@@ -166,11 +170,19 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
         let oldest = batch.first().map_or(0, |r| r.time_ms);
         ::metrics::gauge!(LAG_SECONDS, "trigger" => name.clone())
             .set(now_ms().saturating_sub(oldest) as f64 / 1000.0);
-        let records: Vec<Value> = batch
+        let mut records: Vec<Value> = batch
             .iter()
             .map(|change| lambda_record(&app.config.region, &stream, change))
             .collect();
-        let body = json!({ "Records": records }).to_string();
+        let body = match event_within_limit(&records) {
+            Ok(body) => body,
+            Err(kept) => {
+                // The records after the cut are the next batch's first.
+                batch.truncate(kept);
+                records.truncate(kept);
+                json!({ "Records": records }).to_string()
+            }
+        };
         match deliver(&client, &trigger, body, config.trigger_retry_base).await {
             Ok(()) => {
                 ::metrics::counter!(BATCHES_TOTAL, "trigger" => name.clone(), "outcome" => "ok")
@@ -205,6 +217,27 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
             .advance(&app, handled, config.trigger_retry_base)
             .await;
     }
+}
+
+/// The event `{"Records": records}` when it is within [`MAX_EVENT_BYTES`]; otherwise how
+/// many of the first records fit in one (at least one: a record holds at most two 400 KB
+/// images), as Lambda cuts a batch at its payload limit rather than sending it whole.
+fn event_within_limit(records: &[Value]) -> Result<String, usize> {
+    let body = json!({ "Records": records }).to_string();
+    if body.len() <= MAX_EVENT_BYTES {
+        return Ok(body);
+    }
+    // `{"Records":[` + records joined by commas + `]}`.
+    let mut size = r#"{"Records":[]}"#.len();
+    let mut kept = 0;
+    for record in records {
+        size += record.to_string().len() + usize::from(kept > 0);
+        if size > MAX_EVENT_BYTES {
+            break;
+        }
+        kept += 1;
+    }
+    Err(kept.max(1))
 }
 
 /// Up to `limit` records of the stream after `position` (and up to `end`).
@@ -338,6 +371,25 @@ mod tests {
     use super::*;
     use crate::storage::Cause;
     use shared::model::{KeyAttr, KeySchema, ScalarType};
+
+    #[test]
+    fn a_batch_is_cut_where_its_event_would_pass_the_payload_limit() {
+        let small: Vec<Value> = (0..3).map(|i| json!({ "n": i })).collect();
+        let body = event_within_limit(&small).unwrap();
+        assert_eq!(body, r#"{"Records":[{"n":0},{"n":1},{"n":2}]}"#);
+        // Ten records of a little over 1 MB: five fit in 6 MB.
+        let big: Vec<Value> = (0..10)
+            .map(|_| json!({ "x": "y".repeat(1 << 20) }))
+            .collect();
+        assert_eq!(event_within_limit(&big), Err(5));
+        let cut = json!({ "Records": big[..5] }).to_string();
+        assert!(cut.len() <= MAX_EVENT_BYTES);
+        let one_more = json!({ "Records": big[..6] }).to_string();
+        assert!(one_more.len() > MAX_EVENT_BYTES);
+        // One record over the limit still goes alone.
+        let huge = vec![json!({ "x": "y".repeat(7 << 20) })];
+        assert_eq!(event_within_limit(&huge), Err(1));
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {
