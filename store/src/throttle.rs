@@ -343,6 +343,20 @@ fn with_bucket<T>(
     Some((f(bucket), limit.kind))
 }
 
+/// Gives the table's and its GSIs' buckets the limits `table` (as an UpdateTable just
+/// left it) names, now: a bucket otherwise learns a new limit at its next request, and
+/// the time until then would accrue at the old rate (a raise from 1 to 100 units a second
+/// earned 1 unit in the second after it).
+pub fn apply_limits(table: &TableMeta) {
+    let now = Instant::now();
+    let indexes = table.global_indexes.iter().map(|i| Some(i.name.as_str()));
+    for index in std::iter::once(None).chain(indexes) {
+        for kind in [Kind::Read, Kind::Write] {
+            with_bucket(table, index, kind, now, |_| ());
+        }
+    }
+}
+
 /// Whether the table's or GSI's bucket admits a request now; the refusal if not.
 fn admit(table: &TableMeta, index: Option<&str>, kind: Kind, now: Instant) -> Result<(), ApiError> {
     admit_owing(table, index, kind, 0.0, now)

@@ -302,6 +302,45 @@ async fn provisioned_table_throttles_a_burst_and_recovers() {
     );
 }
 
+/// Capacity raised by UpdateTable accrues at the new rate from the update, not only from
+/// the table's next request: a drained 1-WCU table raised to 100 takes 100 writes in a
+/// row 1.5 s later (it took one in eight).
+#[tokio::test]
+async fn a_raised_throughput_accrues_from_the_update() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("raise");
+    provisioned_table(&ddb, &table, 1, 1).await;
+    let put = |i: usize| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s(&format!("k{i}")))
+            .send()
+    };
+    first_failure(1000, put)
+        .await
+        .expect("the burst was never used up");
+    ok(ddb
+        .update_table()
+        .table_name(&table)
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(1)
+                .write_capacity_units(100)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let refused = first_failure(100, |i| put(10_000 + i)).await;
+    assert!(
+        refused.is_none(),
+        "throttled after {:?} writes",
+        refused.map(|(at, _)| at)
+    );
+}
+
 /// ~14,700 write units in a few seconds: far past any small provisioned table, within the
 /// on-demand per-table quota (40,000 a second).
 #[tokio::test]

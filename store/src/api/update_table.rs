@@ -78,6 +78,7 @@ pub async fn update_here(
     if input.stream_specification.is_some() {
         streams::note_stream_change(app, &table).await;
     }
+    crate::throttle::apply_limits(&table);
     let reported = if changes_shape(input) {
         TableStatus::Updating
     } else {
