@@ -149,6 +149,19 @@ pub struct Committer {
     fsync: bool,
 }
 
+/// The key of the version a local change of a versioned table stamps, and the region
+/// the version names; `None` for other records.
+fn local_version_key<'s>(state: &'s CommitState, record: &[u8]) -> Option<(Vec<u8>, &'s str)> {
+    let table_id = changelog::record_table_id(record)?;
+    let (schema, region) = state.versioned.get(&table_id)?;
+    if !changelog::is_local_item_change(record) {
+        return None;
+    }
+    let key = changelog::record_keys(record).and_then(|k| schema.key_of_stored(&k))?;
+    let item_key = keys::item_key(table_id, &key);
+    Some((versions::version_key(&item_key), region))
+}
+
 impl Committer {
     /// `last_seq` is the newest record's sequence number on disk (0 if none) and `stats`
     /// the per-table stats rebuilt at open.
@@ -200,7 +213,17 @@ impl Committer {
         }
         let mut state = self.state.lock();
         let mut wb = Vec::new();
-        let time_ms = now_ms().max(state.last_time_ms);
+        let records = batches.iter().flat_map(|b| &b.records);
+        let floor = match self.version_floor(&state, records) {
+            Ok(floor) => floor,
+            Err(e) => {
+                return batches
+                    .iter()
+                    .map(|_| Err(StorageError::Engine(e.to_string())))
+                    .collect()
+            }
+        };
+        let time_ms = now_ms().max(state.last_time_ms).max(floor);
         let mut next_seq = state.next_seq;
         let staged: Vec<Result<Vec<StatsDelta>, StorageError>> = batches
             .into_iter()
@@ -298,25 +321,42 @@ impl Committer {
     /// Keeps the version of a local change of a versioned table: its commit time and this
     /// region (a replicated change brings its own, written by `Storage::apply_replicated`).
     fn stamp_version(&self, state: &CommitState, wb: &mut Vec<Op>, record: &[u8], time_ms: u64) {
-        let Some(table_id) = changelog::record_table_id(record) else {
-            return;
-        };
-        let Some((schema, region)) = state.versioned.get(&table_id) else {
-            return;
-        };
-        if !changelog::is_local_item_change(record) {
-            return;
+        if let Some((version_key, region)) = local_version_key(state, record) {
+            wb.push(Op::Put {
+                space: Space::Items,
+                key: version_key.into(),
+                value: versions::encode(time_ms, region).into(),
+            });
         }
-        let Some(key) = changelog::record_keys(record).and_then(|k| schema.key_of_stored(&k))
-        else {
-            return;
-        };
-        let item_key = keys::item_key(table_id, &key);
-        wb.push(Op::Put {
-            space: Space::Items,
-            key: versions::version_key(&item_key).into(),
-            value: versions::encode(time_ms, region).into(),
-        });
+    }
+
+    /// The earliest commit time at which every local change of a versioned table among
+    /// `records` gets a version newer than its item's current one (0 when none needs
+    /// more than the clock). The current version may be a write replicated from another
+    /// region a moment ago, stamped by that region's clock, or a local write of the same
+    /// millisecond: a version not above it would make this write, which every later read
+    /// here sees, lose everywhere else (last writer wins compares versions, not arrival),
+    /// and the replicas would keep different items for good. Times move forward only by
+    /// the skew between regions' clocks, as a hybrid logical clock's do.
+    fn version_floor<'r>(
+        &self,
+        state: &CommitState,
+        records: impl Iterator<Item = &'r Vec<u8>>,
+    ) -> Result<u64, StorageError> {
+        let mut floor = 0;
+        if state.versioned.is_empty() {
+            return Ok(floor);
+        }
+        for record in records {
+            let Some((version_key, _)) = local_version_key(state, record) else {
+                continue;
+            };
+            let current = self.engine.get(Space::Items, &version_key)?;
+            if let Some(current) = current.as_deref().and_then(versions::Version::decode) {
+                floor = floor.max(current.time_ms.saturating_add(1));
+            }
+        }
+        Ok(floor)
     }
 
     fn add_stats(&self, stats: Vec<StatsDelta>) {
