@@ -459,6 +459,39 @@ async fn simultaneous_writes_in_both_regions_converge() {
     );
 }
 
+/// Removing a replica that its region refuses to delete (deletion protection) changes
+/// nothing: the replica stays in the global table on both sides, and writes still reach
+/// it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_replica_removal_leaves_replication_as_it_was() {
+    let (home_store, away_store) = two_regions();
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = global_table(&home, "keep", &[AWAY]).await;
+    wait_table_active(&away, &table).await;
+    ok(away
+        .update_table()
+        .table_name(&table)
+        .deletion_protection_enabled(true)
+        .send()
+        .await);
+    let refused = home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(remove_replica(AWAY))
+        .send()
+        .await;
+    assert_api_error(refused, "ValidationException", None);
+    let regions = |replicas: Vec<(String, ReplicaStatus)>| {
+        replicas.into_iter().map(|(r, _)| r).collect::<Vec<_>>()
+    };
+    assert_eq!(regions(replicas_of(&away, &table).await), [HOME]);
+    assert_eq!(regions(replicas_of(&home, &table).await), [AWAY]);
+    put(&home, &table, "after", 1, "from-home").await;
+    wait_for(&away, &table, "after", 1, Some("from-home")).await;
+    put(&away, &table, "after", 2, "from-away").await;
+    wait_for(&home, &table, "after", 2, Some("from-away")).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shipping_resumes_where_it_stopped_after_the_store_is_killed() {
     let (mut home_store, away_store) = two_regions();

@@ -52,7 +52,7 @@ pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOut
 }
 
 /// What keeps a table from being deleted.
-fn check_deletable(table: &TableMeta) -> Result<(), ApiError> {
+pub fn check_deletable(table: &TableMeta) -> Result<(), ApiError> {
     if table.deletion_protection {
         return Err(ApiError::validation(DELETION_PROTECTED));
     }

@@ -248,6 +248,12 @@ async fn update(app: &App, request: UpdateTableInput) -> Outcome {
 }
 
 async fn delete(app: &App, request: DeleteReplica) -> Outcome {
+    // A delete that will be refused (deletion protection, an index under way) must leave
+    // the replica in the global table: checked before it stops replicating below.
+    if let Ok(table) = app.catalog.table_for_control(&request.table) {
+        crate::api::delete_table::check_deletable(&table)
+            .map_err(refusal(StatusCode::BAD_REQUEST))?;
+    }
     // A regional table again first: its workers stop, and no other region's changes apply.
     set_members(app, &request.table, &[], 0).await?;
     let input = DeleteTableInput {
