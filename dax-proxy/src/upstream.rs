@@ -31,6 +31,9 @@ const PASSED_HEADERS: [&str; 4] = [
 pub struct UpstreamError {
     pub url: String,
     pub detail: String,
+    /// No connection could be made, so the request never left this node and the peer
+    /// cannot have acted on it. Any other failure may come after the peer applied it.
+    pub unsent: bool,
 }
 
 impl UpstreamError {
@@ -109,6 +112,7 @@ impl Upstream {
         let error = |e: reqwest::Error| UpstreamError {
             url: base_url.to_string(),
             detail: e.to_string(),
+            unsent: e.is_connect(),
         };
         let response = result.map_err(error)?;
         let status = response.status();
@@ -128,6 +132,7 @@ impl Upstream {
         let error = |detail: String| UpstreamError {
             url: url.to_string(),
             detail,
+            unsent: false,
         };
         let response = self
             .client
@@ -152,6 +157,7 @@ impl Upstream {
         let error = |detail: String| UpstreamError {
             url: url.to_string(),
             detail,
+            unsent: false,
         };
         let response = self
             .client

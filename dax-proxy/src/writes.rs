@@ -53,8 +53,9 @@ pub async fn write(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Out
     }
 }
 
-/// Sends a write to the primary; if it is unreachable, waits (up to two lease TTLs) for a
-/// new primary, which may turn out to be this node.
+/// Sends a write to the primary; if it is unreachable (the write never left this node),
+/// waits (up to two lease TTLs) for a new primary, which may turn out to be this node. A
+/// primary that fails once it has the write is not retried (see below).
 async fn forward_to_primary(
     node: &Node,
     op: Op,
@@ -86,7 +87,18 @@ async fn forward_to_primary(
                     node.metrics.forwarded_writes.increment(1);
                     return Ok(reply);
                 }
-                Err(e) => tracing::warn!(error = %e, "primary unreachable; waiting for a new one"),
+                Err(e) if e.unsent => {
+                    tracing::warn!(error = %e, "primary unreachable; waiting for a new one");
+                }
+                // The primary got the write and failed before answering: it may have
+                // reached the store. Sending it again (to the next primary) could apply
+                // it twice, an ADD counted twice, a conditional put refused by its own
+                // first copy; the client is told, as DynamoDB tells of a call whose
+                // outcome it cannot know, and its SDK decides whether to retry.
+                Err(e) => {
+                    tracing::warn!(error = %e, "the primary failed during a forwarded write");
+                    return Err(e.to_api_error());
+                }
             }
         }
         if Instant::now() >= deadline {

@@ -722,6 +722,86 @@ async fn writes_through_any_node_are_seen_by_every_node_and_survive_failover() {
     assert!(new_primary < 2);
 }
 
+/// A write a replica forwarded to a primary that died before answering may have reached
+/// the store: the replica answers 503 rather than sending it again to the next primary,
+/// so no write is applied twice. Eight clients add 1 to fresh counters through the two
+/// replicas while the primary is killed: every counter ends at 0 or 1, at 1 where the
+/// add was acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_forwarded_to_a_dying_primary_is_applied_at_most_once() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let store = StoreProcess::spawn();
+    let args = ["--lease-ttl", "1s"];
+    let mut nodes = vec![
+        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
+        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
+        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
+    ];
+    let table = unique_name("onceonly");
+    create_hash_table(&store.client(), &table).await;
+    let refs: Vec<&ProxyProcess> = nodes.iter().collect();
+    let primary = primary_of(&refs).await;
+    let replicas: Vec<Client> = (0..3)
+        .filter(|i| *i != primary)
+        .map(|i| nodes[i].client())
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let client = replicas[w % 2].clone();
+        let (table, stop, acknowledged) = (table.clone(), stop.clone(), acknowledged.clone());
+        writers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let key = format!("w{w}-{i}");
+                i += 1;
+                let added = client
+                    .update_item()
+                    .table_name(&table)
+                    .key("pk", s(&key))
+                    .update_expression("ADD n :one")
+                    .expression_attribute_values(":one", n(1))
+                    .send()
+                    .await;
+                if added.is_ok() {
+                    acknowledged.lock().unwrap().push(key);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    nodes[primary].kill9();
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    stop.store(true, Ordering::SeqCst);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let counters = scan_all(&store.client(), &table).await;
+    let twice: Vec<&String> = counters
+        .iter()
+        .filter(|(_, item)| item["n"].as_n().map(String::as_str) != Ok("1"))
+        .map(|(key, _)| key)
+        .collect();
+    assert!(twice.is_empty(), "applied more than once: {twice:?}");
+    let acknowledged = acknowledged.lock().unwrap();
+    let missing: Vec<&String> = acknowledged
+        .iter()
+        .filter(|key| !counters.contains_key(*key))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not applied: {missing:?}"
+    );
+    assert!(
+        acknowledged.len() > 20,
+        "only {} writes went through",
+        acknowledged.len()
+    );
+}
+
 /// A node shut down with SIGTERM finishes, exits cleanly and hands its lease back: with a
 /// 30 s lease, a write through the replica right after goes through at once (without the
 /// hand-back it would wait for the lease to lapse, past the client's timeout), and the
