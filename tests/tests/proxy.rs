@@ -638,15 +638,16 @@ async fn a_query_naming_the_sort_key_first_is_invalidated_by_its_partitions_writ
     assert!(gone, "the cached page outlived the delete of its item");
 }
 
+/// Three nodes in front of `store`, with a one-second lease so a failover is quick.
+fn cluster_of_three(store: &StoreProcess) -> [ProxyProcess; 3] {
+    let node = || ProxyProcess::spawn_with(&store.endpoint(), &["--lease-ttl", "1s"], &[]);
+    [node(), node(), node()]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_through_any_node_are_seen_by_every_node_and_survive_failover() {
     let store = StoreProcess::spawn();
-    let args = ["--lease-ttl", "1s"];
-    let mut nodes = vec![
-        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
-        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
-        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
-    ];
+    let mut nodes = cluster_of_three(&store);
     let clients: Vec<Client> = nodes.iter().map(|n| n.client()).collect();
     let table = unique_name("proxycluster");
     create_hash_table(&clients[0], &table).await;
@@ -733,12 +734,7 @@ async fn a_write_forwarded_to_a_dying_primary_is_applied_at_most_once() {
     use std::sync::{Arc, Mutex};
 
     let store = StoreProcess::spawn();
-    let args = ["--lease-ttl", "1s"];
-    let mut nodes = vec![
-        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
-        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
-        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
-    ];
+    let mut nodes = cluster_of_three(&store);
     let table = unique_name("onceonly");
     create_hash_table(&store.client(), &table).await;
     let refs: Vec<&ProxyProcess> = nodes.iter().collect();
