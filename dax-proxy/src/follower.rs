@@ -34,6 +34,9 @@ struct Page {
     records: Vec<Record>,
     last_seq: u64,
     head: u64,
+    /// The identity of the store's change log (absent from stores before it).
+    #[serde(default)]
+    log_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +61,8 @@ struct Record {
 /// Runs until the process ends.
 pub async fn run(node: Arc<Node>) {
     let mut cursor: Option<u64> = None;
+    // The log the cursor counts in.
+    let mut log_id: Option<String> = None;
     loop {
         let (after, wait) = match cursor {
             Some(c) => (c, POLL_WAIT_MS),
@@ -74,20 +79,24 @@ pub async fn run(node: Arc<Node>) {
         };
         match page {
             Ok(page) => {
+                // Another store behind the address (a new data directory, an in-memory
+                // store started again): whatever its numbers, they are not this cursor's.
+                let new_log = log_id.is_some() && page.log_id != log_id;
+                log_id.clone_from(&page.log_id);
                 cursor = Some(match cursor {
                     None => page.head,
                     Some(cursor) => {
-                        if missed_changes(cursor, &page) {
+                        if new_log || missed_changes(cursor, &page) {
                             tracing::warn!(
                                 cursor,
                                 head = page.head,
+                                new_log,
                                 "changes this node never saw are gone; dropping the caches"
                             );
                             node.clear_caches();
                         }
-                        if page.head < cursor {
-                            // A new log (a new data directory behind the same address): its
-                            // numbers start over, so does the cursor.
+                        if new_log || page.head < cursor {
+                            // A new log: its numbers start over, so does the cursor.
                             page.head
                         } else {
                             apply_page(&node, &page)

@@ -17,9 +17,11 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::error;
-use crate::storage::{Cause, ChangeRecord};
+use crate::storage::{Cause, ChangeRecord, Storage, StorageError};
 
 const MAX_LIMIT: usize = 10_000;
+/// The meta record naming this store's change log.
+const LOG_ID_KEY: &str = "feed/log-id";
 const MAX_WAIT_MS: u64 = 30_000;
 
 #[derive(Debug, serde::Deserialize)]
@@ -36,8 +38,27 @@ pub struct FeedParams {
     pub elided: bool,
 }
 
-/// Answers a follower whose cluster secret the caller has checked.
-pub async fn serve(app: &App, params: FeedParams) -> Response<Body> {
+/// The identity of this store's change log: a UUID made the first time the data directory
+/// is used (every start, for `--in-memory`), and kept. Every page carries it (`log_id`): a
+/// store started behind the same address on another directory numbers its log from 1
+/// again, and a follower that compared only numbers could take the new log for the old
+/// one once it had passed the follower's cursor, and keep serving what it cached from the
+/// old store; a different id tells it to start over.
+pub async fn log_id(storage: &Storage) -> Result<String, StorageError> {
+    let kept = storage.list_meta(LOG_ID_KEY)?.into_iter();
+    if let Some((_, id)) = kept.into_iter().find(|(key, _)| key == LOG_ID_KEY) {
+        return String::from_utf8(id).map_err(|e| StorageError::Corrupt(e.into_bytes()));
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    storage
+        .put_meta(LOG_ID_KEY, Some(id.clone().into_bytes()))
+        .await?;
+    Ok(id)
+}
+
+/// Answers a follower whose cluster secret the caller has checked; `log_id` is
+/// [`log_id`]'s.
+pub async fn serve(app: &App, log_id: &str, params: FeedParams) -> Response<Body> {
     let limit = params.limit.unwrap_or(1000).clamp(1, MAX_LIMIT);
     let wait = Duration::from_millis(params.wait_ms.min(MAX_WAIT_MS));
     let mut watch = app.storage.watch_seq();
@@ -65,6 +86,7 @@ pub async fn serve(app: &App, params: FeedParams) -> Response<Body> {
                     .collect::<Vec<_>>(),
                 "last_seq": last,
                 "head": head,
+                "log_id": log_id,
             });
             error::plain(StatusCode::OK, "application/json", body.to_string())
         }

@@ -143,8 +143,12 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(api::idempotency::run_expiry(Arc::clone(&app)));
     let stopping = app.stopping.clone();
     let admission = shared::wire::admission::Admission::new(app.config.max_in_flight);
+    let log_id = feed::log_id(&app.storage)
+        .await
+        .map_err(|e| format!("cannot name the change log: {e}"))?;
     let server = Arc::new(server::Server {
         app,
+        log_id,
         metrics,
         request_ids: Default::default(),
         op_metrics: OpMetrics::register(metrics::REQUESTS_TOTAL, metrics::REQUEST_DURATION_SECONDS),

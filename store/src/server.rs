@@ -42,6 +42,8 @@ use shared::wire::request_id::RequestIds;
 /// What the HTTP layer holds: the app plus server-only concerns.
 pub struct Server {
     pub app: Arc<App>,
+    /// The change log's identity (`feed::log_id`).
+    pub log_id: String,
     pub metrics: Option<PrometheusHandle>,
     pub request_ids: RequestIds,
     pub op_metrics: OpMetrics,
@@ -145,7 +147,7 @@ async fn changes(
         return denied;
     }
     match params {
-        Ok(Query(params)) => feed::serve(&server.app, params).await,
+        Ok(Query(params)) => feed::serve(&server.app, &server.log_id, params).await,
         Err(bad) => error::plain(StatusCode::BAD_REQUEST, "text/plain", bad.body_text()),
     }
 }

@@ -1149,6 +1149,35 @@ async fn a_store_with_a_new_log_behind_the_same_address_empties_the_caches() {
     wait_for_value(&client, &table, "k", Some("new")).await;
 }
 
+/// The same when the new store has numbered past the node's cursor by the time the node
+/// reads it again (the node was paused meanwhile): the log's identity, not its numbers,
+/// tells the node it is another log. Without it the node took the new log for the old
+/// one and served its cached item and negative entry until the record TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_log_that_numbered_past_the_nodes_cursor_still_empties_the_caches() {
+    let mut store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
+    let client = proxy.client();
+    let table = unique_name("newlog2");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "k", "old").await;
+    wait_for_value(&client, &table, "k", Some("old")).await;
+    wait_for_value(&client, &table, "absent", None).await;
+
+    proxy.pause();
+    store.replace_with_empty();
+    let direct = store.client();
+    create_hash_table(&direct, &table).await;
+    put_v(&direct, &table, "k", "new").await;
+    put_v(&direct, &table, "absent", "now-here").await;
+    for i in 0..20 {
+        put_v(&direct, &table, &format!("filler{i}"), "x").await;
+    }
+    proxy.resume();
+    wait_for_value(&client, &table, "k", Some("new")).await;
+    wait_for_value(&client, &table, "absent", Some("now-here")).await;
+}
+
 /// A node cut off from the store for longer than the store keeps its change log (paused
 /// here, past a 1 s `--feed-retention`) finds the changes after its cursor trimmed away: it
 /// must drop its caches, not serve what it cached before for its record TTL (an hour).
