@@ -197,6 +197,7 @@ mod tests {
             records: seqs.iter().map(|&seq| record(seq)).collect(),
             last_seq: seqs.last().copied().unwrap_or(0),
             head,
+            log_id: None,
         }
     }
 
