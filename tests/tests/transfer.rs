@@ -584,7 +584,7 @@ fn endless_import_source(dir: &Path, key: &str) {
 async fn an_export_does_not_wait_for_a_long_import() {
     let s3 = tempfile::tempdir().unwrap();
     endless_import_source(&s3.path().join("slow"), "endless/lines.gz");
-    let store = store_with_s3(s3.path(), &[]);
+    let mut store = store_with_s3(s3.path(), &[]);
     let ddb = store.client();
     let imported = unique_name("endless");
     let parameters = TableCreationParameters::builder()
@@ -637,6 +637,15 @@ async fn an_export_does_not_wait_for_a_long_import() {
             .and_then(|d| d.import_status()),
         Some(&ImportStatus::InProgress)
     );
+
+    // A crash interrupts the import: it is reported FAILED, and its table, left CREATING
+    // by the dead task, is made ACTIVE (as a failed import's is) rather than holding its
+    // name for good.
+    store.restart();
+    let ddb = store.client();
+    let failed = finished_import(&ddb, &import).await;
+    assert_eq!(failed.import_status(), Some(&ImportStatus::Failed));
+    wait_table_active(&ddb, &imported).await;
 }
 
 #[tokio::test]

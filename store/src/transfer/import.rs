@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use shared::model::{
     check_item_nesting, AttributeValue, Item, KeyAttr, Number, PrimaryKey, ScalarType,
 };
-use shared::wire::error::ErrorCode;
+use shared::wire::error::{ApiError, ErrorCode};
 
 use super::jobs::{self, Header, Job};
 use super::zstd_frames::ZstdFrames;
@@ -121,14 +121,13 @@ impl Job for ImportRecord {
     }
 }
 
-/// Runs an import recorded as started, then makes its table ACTIVE.
+/// Runs an import recorded as started, then makes its table ACTIVE: with everything
+/// imported, or (the import FAILED) with what was imported before the failure, as
+/// DynamoDB leaves the table of a failed import created, for its owner to use or delete.
 pub async fn run(app: &App, mut record: ImportRecord) {
     let outcome = import(app, &mut record).await;
-    let activated = match outcome {
-        Ok(()) => activate(app, &record).await,
-        Err(e) => Err(e),
-    };
-    match activated {
+    let activated = activate(app, &record).await;
+    match outcome.and(activated) {
         Ok(()) => record.job.progress.complete(),
         Err(message) => {
             tracing::warn!(import = %record.job.arn, %message, "import failed");
@@ -146,6 +145,23 @@ fn own_table(app: &App, record: &ImportRecord) -> Result<std::sync::Arc<TableMet
         .get(&record.table_name)
         .filter(|t| t.table_uuid == record.table_id)
         .ok_or_else(|| "the table was deleted during the import".to_string())
+}
+
+/// The tables of imports a stop interrupted (reported FAILED by `jobs::fail_interrupted`)
+/// are left CREATING by their dead task: made ACTIVE, as a failed import's are, rather
+/// than holding their names for good. Run at start, before new jobs.
+pub async fn activate_interrupted(app: &App) -> Result<(), ApiError> {
+    for record in jobs::all::<ImportRecord>(app)? {
+        let stuck = own_table(app, &record).is_ok_and(|t| t.status == TableStatus::Creating);
+        if record.job.progress.status == jobs::Status::Failed && stuck {
+            tracing::warn!(import = %record.job.arn, table = %record.table_name,
+                "activating the table of an interrupted import");
+            if let Err(message) = activate(app, &record).await {
+                tracing::error!(import = %record.job.arn, %message, "cannot activate its table");
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn activate(app: &App, record: &ImportRecord) -> Result<(), String> {

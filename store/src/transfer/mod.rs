@@ -52,6 +52,7 @@ pub async fn run_jobs(app: Arc<App>) {
     for failed in [
         jobs::fail_interrupted::<ExportRecord>(&app, started).await,
         jobs::fail_interrupted::<ImportRecord>(&app, started).await,
+        import::activate_interrupted(&app).await,
     ] {
         if let Err(e) = failed {
             tracing::error!(error = ?e.message, "cannot record interrupted exports or imports");
