@@ -27,6 +27,10 @@ use crate::Node;
 
 /// How long one long-poll waits for a change before asking again.
 const POLL_WAIT_MS: u64 = 20_000;
+/// How long after a page of the feed was read the caches may still answer
+/// (`Node::following`): a long poll answers within [`POLL_WAIT_MS`] even when nothing
+/// changed, so a follower that has heard nothing for longer is cut off.
+pub const FRESH_FOR_MS: u64 = POLL_WAIT_MS + 5_000;
 const BATCH: usize = 1000;
 
 #[derive(Deserialize)]
@@ -79,6 +83,7 @@ pub async fn run(node: Arc<Node>) {
         };
         match page {
             Ok(page) => {
+                node.feed_read();
                 // Another store behind the address (a new data directory, an in-memory
                 // store started again): whatever its numbers, they are not this cursor's.
                 let new_log = log_id.is_some() && page.log_id != log_id;

@@ -69,9 +69,31 @@ pub struct Node {
     pub schemas: Schemas,
     pub cluster: Cluster,
     pub metrics: Arc<Metrics>,
+    /// Until when (ms since the epoch) the caches may answer: the change feed was last
+    /// read successfully [`follower::FRESH_FOR_MS`] before it. See [`Node::following`].
+    following_until_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Node {
+    /// Whether this node follows the store's change feed closely enough for its caches
+    /// to answer: a node that cannot read it (a wrong `--cluster-secret`, a cut) would
+    /// otherwise serve entries that writes it never hears of made stale, until their TTL,
+    /// falling back to DAX's staleness without a word. Until it reads the feed again,
+    /// reads go to the store and fill nothing.
+    pub fn following(&self) -> bool {
+        let until = self
+            .following_until_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        shared::clock::now_ms() < until
+    }
+
+    /// The follower read a page of the feed just now.
+    pub fn feed_read(&self) {
+        let until = shared::clock::now_ms().saturating_add(follower::FRESH_FOR_MS);
+        self.following_until_ms
+            .store(until, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn new(config: Config, address: SocketAddr) -> Result<Node, String> {
         let metrics = Arc::new(Metrics::register());
         let gens = Arc::new(Generations::new());
@@ -99,6 +121,7 @@ impl Node {
             schemas: Schemas::new(),
             cluster: Cluster::new(),
             metrics,
+            following_until_ms: Default::default(),
             config,
         })
     }

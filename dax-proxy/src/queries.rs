@@ -19,6 +19,7 @@ use shared::model::AttributeValue;
 use shared::wire::Op;
 
 use crate::canonical;
+use crate::config::Coherence;
 use crate::keys::{partition_slot, table_drop_slot, table_name, table_slot};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::Node;
@@ -27,7 +28,10 @@ pub async fn query_or_scan(node: &Node, op: Op, headers: &HeaderMap, body: Bytes
     let Some(key) = cache_key(op, &body) else {
         return node.pass_through(op, headers, body).await;
     };
-    let Some(cache) = node.queries.as_ref() else {
+    // In `ttl-only` coherence entries do not follow writes (as DAX's), so they need no
+    // feed; otherwise they are dropped by the writes the feed reports.
+    let in_step = node.config.coherence == Coherence::TtlOnly || node.following();
+    let Some(cache) = node.queries.as_ref().filter(|_| in_step) else {
         return node.pass_through(op, headers, body).await;
     };
     let (hits, misses) = match op {

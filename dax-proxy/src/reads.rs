@@ -126,7 +126,7 @@ pub async fn get_item(node: &Node, headers: &HeaderMap, body: Bytes) -> Outcome 
     let Some(projection) = projection(view.projection.as_deref(), view.names.as_ref()) else {
         return node.pass_through(Op::GetItem, headers, body).await;
     };
-    let Some(key) = key else {
+    let Some(key) = key.filter(|_| node.following()) else {
         return node.pass_through(Op::GetItem, headers, body).await;
     };
 
@@ -215,7 +215,7 @@ struct Wanted {
 }
 
 pub async fn batch_get_item(node: &Node, headers: &HeaderMap, body: Bytes) -> Outcome {
-    match plan_batch(&body) {
+    match plan_batch(&body).filter(|_| node.following()) {
         Some(plan) => serve_batch(node, headers, plan).await,
         None => node.pass_through(Op::BatchGetItem, headers, body).await,
     }

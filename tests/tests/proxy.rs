@@ -1178,6 +1178,38 @@ async fn a_new_log_that_numbered_past_the_nodes_cursor_still_empties_the_caches(
     wait_for_value(&client, &table, "absent", Some("now-here")).await;
 }
 
+/// A node that cannot read the change feed (here: a cluster secret the store does not
+/// share) does not answer from its caches, which no write it hears of would correct: its
+/// reads go to the store, so a write made straight at the store is seen at once, not after
+/// the record TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_cannot_follow_the_feed_answers_from_the_store() {
+    let store = StoreProcess::spawn();
+    let args = ["--cluster-secret", "not-the-stores", "--record-ttl", "3600"];
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &args, &[]);
+    let client = proxy.client();
+    let direct = store.client();
+    let table = unique_name("nofeed");
+    create_hash_table(&direct, &table).await;
+    put_v(&direct, &table, "k", "old").await;
+    for _ in 0..3 {
+        assert_eq!(
+            get_v(&client, &table, "k", false).await.as_deref(),
+            Some("old")
+        );
+    }
+    put_v(&direct, &table, "k", "new").await;
+    assert_eq!(
+        get_v(&client, &table, "k", false).await.as_deref(),
+        Some("new")
+    );
+    let hits = metric(&proxy.endpoint(), "dax_item_cache_hits_total").await;
+    assert_eq!(
+        hits, 0.0,
+        "a node that cannot follow the feed answered from its cache"
+    );
+}
+
 /// A node cut off from the store for longer than the store keeps its change log (paused
 /// here, past a 1 s `--feed-retention`) finds the changes after its cursor trimmed away: it
 /// must drop its caches, not serve what it cached before for its record TTL (an hour).
