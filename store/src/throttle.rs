@@ -463,7 +463,7 @@ pub fn admit_item_read(table: &TableMeta, key: &PrimaryKey) -> Result<(), ApiErr
 /// Admits a write of the item `key` by the table's bucket ([`admit_write`]), or refuses
 /// it; a refusal also counts for the key's Contributor Insights.
 pub fn admit_item_write(table: &TableMeta, key: &PrimaryKey) -> Result<(), ApiError> {
-    admit_write(table).inspect_err(|_| crate::contributors::item_throttled(table, key))
+    admit_batch_write(table, key, 0.0)
 }
 
 /// Charges `units` read of the item `key` and meters them, for the table and for the key.
