@@ -492,6 +492,43 @@ async fn a_refused_replica_removal_leaves_replication_as_it_was() {
     wait_for(&home, &table, "after", 2, Some("from-away")).await;
 }
 
+/// A replica whose region's store is down can still be removed (a region lost for good
+/// must not pin the global table): it leaves at once, home takes writes as a regional
+/// table, and the table over there is deleted when its store is back, across a restart
+/// of home in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_in_a_region_that_is_down_can_be_removed() {
+    let (mut home_store, mut away_store) = two_regions();
+    let table = global_table(&home_store.client(), "gone", &[AWAY]).await;
+    wait_table_active(&away_store.client(), &table).await;
+
+    away_store.kill9();
+    ok(home_store
+        .client()
+        .update_table()
+        .table_name(&table)
+        .replica_updates(remove_replica(AWAY))
+        .send()
+        .await);
+    let home = home_store.client();
+    assert_eq!(replicas_of(&home, &table).await, []);
+    put(&home, &table, "after", 1, "regional").await;
+    // What home kept to do survives its own crash.
+    home_store.kill9();
+    home_store.restart();
+    away_store.restart_in_place();
+    let away = away_store.client();
+    let deleted = wait_until(Duration::from_secs(40), POLL, || async {
+        let described = away.describe_table().table_name(&table).send().await;
+        described.is_err_and(|e| {
+            e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception())
+        })
+    })
+    .await;
+    assert!(deleted, "the removed replica's table is still there");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shipping_resumes_where_it_stopped_after_the_store_is_killed() {
     let (mut home_store, away_store) = two_regions();

@@ -15,7 +15,7 @@ use shared::wire::ops::update_table::UpdateTableInput;
 
 use super::overrides::Overrides;
 use super::peer::{self, PeerError};
-use super::tell::tell_members;
+use super::tell::{delete_later, tell_members, worth_retrying};
 use super::{endpoint, replicas, set_replicas, Member, Replica, ReplicaStatus};
 use crate::app::App;
 use crate::catalog::{BillingMode, TableMeta, TableStatus};
@@ -189,9 +189,18 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
     // A replica removed while CREATING never finishes its copy.
     super::set_copy_progress(table, region, None);
     let request = json!({"table": table.name()});
-    match peer::call::<_, Value>(app, &endpoint(app, &gone), "delete", &request).await {
+    let url = endpoint(app, &gone);
+    match peer::call::<_, Value>(app, &url, "delete", &request).await {
         // Already gone there (deleted by hand, or an earlier attempt got this far).
         Ok(_) | Err(PeerError::Refused { status: 404, .. }) => {}
+        // No answer: the replica leaves all the same (a region down for good must be
+        // removable), and its table there is deleted when its store answers. Kept first,
+        // so no restart between here and the removal can leave the table behind.
+        Err(e) if worth_retrying(&e) => {
+            tracing::warn!(table = %table.name(), region, error = %e,
+                "a removed replica's store cannot be reached: its table there is deleted when it answers");
+            delete_later(app, table, region, url).await;
+        }
         Err(e) => return Err(refused_by(region, e)),
     }
     let mut members = all_members(app, table);

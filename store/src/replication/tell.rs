@@ -1,4 +1,5 @@
-//! Telling the other replicas of a global table that its members changed.
+//! Telling the other replicas of a global table that its members changed, and asking a
+//! removed replica's store to delete its table.
 //!
 //! A region that does not answer is told again in the background, with backoff, until it
 //! answers, a newer tell to it supersedes this one, or [`RETRY_FOR`] has passed: a region
@@ -7,6 +8,10 @@
 //! in the one it does not know, and ship to one that left). A tell being tried again is
 //! kept in the meta keyspace until it ends, and [`resume`] takes it up again after a
 //! restart.
+//!
+//! A replica removed while its region's store cannot be reached leaves the global table
+//! at once ([`delete_later`]): its table there is deleted the same way, when that store
+//! answers. Otherwise a region that is down for good could never be removed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -27,11 +32,34 @@ use crate::storage::Storage;
 /// Meta keys of the tells being tried again: `<prefix><table uuid>/<region>`.
 const PENDING_PREFIX: &str = "replication/tell/";
 
-/// A tell being tried again, as kept: where it goes and what it says.
+/// A tell being tried again, as kept: where it goes, what it asks and what it says.
 #[derive(Serialize, Deserialize)]
 struct Pending {
     url: String,
     body: String,
+    /// Absent in what stores before removals were kept wrote: a membership tell.
+    #[serde(default)]
+    call: Call,
+}
+
+/// What a call tried again asks of the region's store (its replication endpoint).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Call {
+    /// The members of the table are now these.
+    #[default]
+    Members,
+    /// Delete the table: the region's replica left the global table.
+    Delete,
+}
+
+impl Call {
+    fn action(self) -> &'static str {
+        match self {
+            Call::Members => "members",
+            Call::Delete => "delete",
+        }
+    }
 }
 
 /// The first wait before a tell is tried again; each later wait doubles, up to
@@ -60,12 +88,8 @@ pub async fn tell_members(app: &App, table: &TableMeta, members: &[Member], exce
             Err(e) if worth_retrying(&e) => {
                 tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
                     "cannot tell a replica about a membership change: telling it again");
-                let pending = Pending {
-                    url: url.clone(),
-                    body: String::from_utf8_lossy(&body).into_owned(),
-                };
-                told.keep(&app.storage, Some(&pending)).await;
-                told.retry_later(app, generation, url, body.clone());
+                told.keep_trying(app, generation, Call::Members, url, body.clone())
+                    .await;
             }
             answer => {
                 if let Err(e) = answer {
@@ -107,12 +131,29 @@ pub async fn resume(app: Arc<App>) {
         };
         let (generation, _) = told.supersede();
         let body = Bytes::from(pending.body.into_bytes());
-        told.retry_later(&app, generation, pending.url, body);
+        told.retry_later(&app, generation, pending.call, pending.url, body);
     }
 }
 
+/// Region `region`'s replica of `table` has left the global table while its store, at
+/// `url`, could not be reached: asks that store to delete the table, in the background
+/// until it answers (see the module docs). Kept before it returns, so a restart of this
+/// store does not forget it. A newer tell to the region (the replica added again)
+/// supersedes it.
+pub async fn delete_later(app: &App, table: &TableMeta, region: &str, url: String) {
+    let told = Told {
+        table_uuid: table.table_uuid.clone(),
+        region: region.to_string(),
+    };
+    let (generation, _) = told.supersede();
+    let request = json!({"table": table.name()});
+    let body = Bytes::from(json_out::to_vec(&request).unwrap_or_default());
+    told.keep_trying(app, generation, Call::Delete, url, body)
+        .await;
+}
+
 /// An answer from the region is final; no answer, or a failure on its side, is tried again.
-fn worth_retrying(error: &PeerError) -> bool {
+pub(super) fn worth_retrying(error: &PeerError) -> bool {
     match error {
         PeerError::Unreachable(_) => true,
         PeerError::Refused { status, .. } => *status >= 500,
@@ -171,11 +212,26 @@ impl Told {
         }
     }
 
+    /// Keeps the tell of `generation` (`call` with `body` to `url`) and starts trying it
+    /// again in the background.
+    async fn keep_trying(self, app: &App, generation: u64, call: Call, url: String, body: Bytes) {
+        let pending = Pending {
+            url: url.clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            call,
+        };
+        self.keep(&app.storage, Some(&pending)).await;
+        self.retry_later(app, generation, call, url, body);
+    }
+
     /// Starts trying the tell of `generation` again in the background ([`Told::retry`]).
-    fn retry_later(self, app: &App, generation: u64, url: String, body: Bytes) {
+    fn retry_later(self, app: &App, generation: u64, call: Call, url: String, body: Bytes) {
         let secret = app.config.cluster_secret.clone();
         let storage = Arc::clone(&app.storage);
-        tokio::spawn(async move { self.retry(generation, secret, url, body, storage).await });
+        tokio::spawn(async move {
+            self.retry(generation, secret, call, url, body, storage)
+                .await
+        });
     }
 
     /// Tries the tell of `generation` again until it is answered, superseded or too old;
@@ -184,6 +240,7 @@ impl Told {
         self,
         generation: u64,
         secret: Option<String>,
+        call: Call,
         url: String,
         body: Bytes,
         storage: Arc<Storage>,
@@ -198,18 +255,20 @@ impl Told {
             let answer = peer::post_with_secret::<serde_json::Value>(
                 secret.as_deref(),
                 &url,
-                "members",
+                call.action(),
                 body.clone(),
             )
             .await;
+            let action = call.action();
             match answer {
-                Ok(_) => {
-                    tracing::info!(region = %self.region, "told a replica about a membership change")
-                }
-                Err(e) if !worth_retrying(&e) || started.elapsed() >= RETRY_FOR => {
-                    tracing::warn!(region = %self.region, error = %e,
-                        "gave up telling a replica about a membership change")
-                }
+                Ok(_) => tracing::info!(region = %self.region, action,
+                    "a replica's store took a call tried again"),
+                // A delete's 404 too: the table is gone (by hand, or by an earlier try
+                // whose answer was lost).
+                Err(e) if !worth_retrying(&e) => tracing::warn!(region = %self.region, action,
+                    error = %e, "a replica's store refused a call tried again"),
+                Err(e) if started.elapsed() >= RETRY_FOR => tracing::warn!(region = %self.region,
+                    action, error = %e, "gave up a call to a replica's store that never answered"),
                 Err(_) => {
                     wait = (wait * 2).min(RETRY_MAX_WAIT);
                     continue;
@@ -255,6 +314,19 @@ mod tests {
         assert!(!was_pending);
         assert!(!a.is_latest(first));
         assert!(a.is_latest(third));
+    }
+
+    #[test]
+    fn a_kept_call_says_what_it_asks_and_old_ones_are_membership_tells() {
+        let old: Pending = serde_json::from_str(r#"{"url":"http://h:1","body":"{}"}"#).unwrap();
+        assert_eq!(old.call, Call::Members);
+        let kept = Pending {
+            url: "http://h:1".into(),
+            body: "{}".into(),
+            call: Call::Delete,
+        };
+        let again: Pending = serde_json::from_slice(&serde_json::to_vec(&kept).unwrap()).unwrap();
+        assert_eq!((again.call, again.call.action()), (Call::Delete, "delete"));
     }
 
     #[test]
