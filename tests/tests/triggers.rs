@@ -308,6 +308,63 @@ async fn failing_and_hanging_targets_dead_letter_and_move_on() {
     assert_eq!(got[0]["dynamodb"]["Keys"]["pk"]["S"], "d");
 }
 
+/// `MaximumRetryAttempts: -1`, Lambda's default: a batch is retried past any count (here
+/// five failures, more than the default three retries allow) until the target takes it;
+/// only once its oldest record has left the stream (a 3 s retention here) is it
+/// dead-lettered, with the tries it took.
+#[tokio::test]
+async fn retries_until_the_records_expire_with_lambdas_default() {
+    let (hook, addr) = start_hook().await;
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--trigger-retry-base".into(),
+            "0.05".into(),
+            "--stream-retention".into(),
+            "3".into(),
+        ],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = unique_name("untilexp");
+    let dead = unique_name("dead");
+    stream_table(&ddb, &table).await;
+    hook.fail_below.store(5, Ordering::SeqCst);
+    let (status, body) = create_trigger(
+        &store,
+        json!({"TriggerName": "patient", "TableName": table, "Url": format!("http://{addr}/hook"),
+               "MaximumRetryAttempts": -1, "DeadLetterTableName": dead}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    put(&ddb, &table, "a", 1).await;
+    let got = wait_for_records(&hook, 1).await;
+    assert_eq!(got[0]["dynamodb"]["Keys"]["pk"]["S"], "a");
+    assert!(hook.requests.load(Ordering::SeqCst) >= 6);
+
+    // A target that never heals: given up once the record expires.
+    hook.fail_below.store(usize::MAX, Ordering::SeqCst);
+    put(&ddb, &table, "b", 1).await;
+    let dead_lettered = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async {
+            match ddb.scan().table_name(&dead).send().await {
+                Ok(out) => !out.items().is_empty(),
+                Err(_) => false,
+            }
+        },
+    )
+    .await;
+    assert!(dead_lettered, "the expired batch was never dead-lettered");
+    let items = ok(ddb.scan().table_name(&dead).send().await);
+    let tries: u64 = items.items()[0]["Attempts"]
+        .as_n()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(tries > 4, "given up after {tries} tries");
+}
+
 /// Once `DELETE /triggers/{name}` has answered, the trigger sends nothing more: a write
 /// made after it never reaches the target (the worker, stopped by the supervisor within
 /// half a second, sent it in most tries before it checked its definition before each

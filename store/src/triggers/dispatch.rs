@@ -21,6 +21,7 @@ use shared::model::{AttributeValue, Item, Number, PrimaryKey};
 use super::{
     checkpoint_key, get, list, Trigger, BATCHES_TOTAL, DEAD_LETTERED_TOTAL,
     DELIVERY_LATENCY_SECONDS, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
+    UNTIL_EXPIRED,
 };
 use crate::app::App;
 use crate::log_cursor::LogCursor;
@@ -28,7 +29,7 @@ use crate::storage::{Cause, ChangeRecord, Mutation};
 use crate::streams::records::stream_record;
 use crate::streams::{self, sequence_number, StreamInfo};
 use crate::workers::Workers;
-use shared::clock::now_ms;
+use shared::clock::{millis, now_ms};
 
 /// How often the supervisor looks for new, changed or deleted triggers.
 const SUPERVISE_EVERY: Duration = Duration::from_millis(500);
@@ -183,7 +184,16 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
                 json!({ "Records": records }).to_string()
             }
         };
-        match deliver(&client, &trigger, body, config.trigger_retry_base).await {
+        let expires_ms = oldest.saturating_add(millis(config.stream_retention));
+        match deliver(
+            &client,
+            &trigger,
+            body,
+            config.trigger_retry_base,
+            expires_ms,
+        )
+        .await
+        {
             Ok(()) => {
                 ::metrics::counter!(BATCHES_TOTAL, "trigger" => name.clone(), "outcome" => "ok")
                     .increment(1);
@@ -195,14 +205,14 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
                         .record(now.saturating_sub(change.time_ms) as f64 / 1000.0);
                 }
             }
-            Err(error) => {
+            Err(failed) => {
                 ::metrics::counter!(BATCHES_TOTAL, "trigger" => name.clone(), "outcome" => "dead_letter")
                     .increment(1);
-                tracing::warn!(trigger = %name, %error, records = batch.len(), "trigger batch failed; dead-lettering it");
+                tracing::warn!(trigger = %name, error = %failed.error, records = batch.len(), "trigger batch failed; dead-lettering it");
                 // Retried until it is stored: the batch must not be lost.
                 let mut attempt = 0;
                 while let Err(e) =
-                    dead_letter(&app, &trigger, &stream, &batch, &records, &error).await
+                    dead_letter(&app, &trigger, &stream, &batch, &records, &failed).await
                 {
                     attempt += 1;
                     tracing::error!(trigger = %name, error = %e, "cannot write to the dead-letter table");
@@ -253,21 +263,42 @@ fn read_batch(
         .map_err(|e| tracing::error!(error = %e, "cannot read stream records for a trigger"))
 }
 
-/// POSTs the batch, retrying failures with backoff; `Err` with the last failure once the
-/// retries are used up.
+/// A batch that failed for good: the last failure and how many tries were made.
+struct Undelivered {
+    error: String,
+    tries: u64,
+}
+
+/// POSTs the batch, retrying failures with backoff until the trigger's retries are used
+/// up or, with [`UNTIL_EXPIRED`], until `expires_ms` (when the batch's oldest record
+/// leaves the stream).
 async fn deliver(
     client: &reqwest::Client,
     trigger: &Trigger,
     body: String,
     retry_base: Duration,
-) -> Result<(), String> {
+    expires_ms: u64,
+) -> Result<(), Undelivered> {
     let mut last = String::new();
-    for attempt in 0..=trigger.maximum_retry_attempts {
+    let mut attempt: u32 = 0;
+    loop {
         if attempt > 0 {
+            let more = if trigger.maximum_retry_attempts == UNTIL_EXPIRED {
+                now_ms() < expires_ms
+            } else {
+                i64::from(attempt) <= trigger.maximum_retry_attempts
+            };
+            if !more {
+                return Err(Undelivered {
+                    error: last,
+                    tries: u64::from(attempt),
+                });
+            }
             ::metrics::counter!(RETRIES_TOTAL, "trigger" => trigger.trigger_name.clone())
                 .increment(1);
             tokio::time::sleep(backoff(retry_base, attempt)).await;
         }
+        attempt = attempt.saturating_add(1);
         let sent = client
             .post(&trigger.url)
             .header("content-type", "application/json")
@@ -282,7 +313,6 @@ async fn deliver(
             Err(e) => last = format!("request failed: {e}"),
         }
     }
-    Err(last)
 }
 
 /// Creates the dead-letter table if needed: key `TriggerName` (S) + `SequenceNumber` (S),
@@ -321,7 +351,7 @@ async fn dead_letter(
     stream: &StreamInfo,
     batch: &[ChangeRecord],
     records: &[Value],
-    error: &str,
+    failed: &Undelivered,
 ) -> Result<(), String> {
     let table = ensure_dead_letter_table(app, &trigger.dead_letter_table_name).await?;
     let failed_at = AttributeValue::N(Number::from_u64(now_ms() / 1000));
@@ -337,12 +367,10 @@ async fn dead_letter(
             AttributeValue::S(crate::streams::records::event_name(change).to_string()),
         );
         item.insert("Keys".into(), AttributeValue::M(change.keys.clone()));
-        item.insert("Error".into(), AttributeValue::S(error.to_string()));
+        item.insert("Error".into(), AttributeValue::S(failed.error.clone()));
         item.insert(
             "Attempts".into(),
-            AttributeValue::N(Number::from_u64(
-                u64::from(trigger.maximum_retry_attempts) + 1,
-            )),
+            AttributeValue::N(Number::from_u64(failed.tries)),
         );
         item.insert("FailedAt".into(), failed_at.clone());
         let text = record.to_string();

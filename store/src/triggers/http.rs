@@ -121,8 +121,7 @@ pub async fn create(
         )
         .unwrap_or(0),
         starting_position: if latest { "LATEST" } else { "TRIM_HORIZON" }.to_string(),
-        maximum_retry_attempts: u32::try_from(spec.maximum_retry_attempts.unwrap_or(3))
-            .unwrap_or(3),
+        maximum_retry_attempts: spec.maximum_retry_attempts.unwrap_or(3),
         dead_letter_table_name: spec
             .dead_letter_table_name
             .clone()

@@ -30,7 +30,9 @@
 //! Lambda's lowercase `userIdentity` members). A 2xx answer is success. Anything else
 //! (non-2xx, connection failure, no answer within `--trigger-timeout`) is retried with
 //! exponential backoff (from `--trigger-retry-base`, capped at 30 s) up to
-//! `MaximumRetryAttempts` more times; then every record of the batch is written to the
+//! `MaximumRetryAttempts` more times (-1: until the batch's oldest record is older than
+//! `--stream-retention`, as Lambda retries until the record expires); then every record
+//! of the batch is written to the
 //! dead-letter table (a normal DynamoDB table, created on demand, key `TriggerName` +
 //! `SequenceNumber`) and delivery moves on. The checkpoint (the last handled sequence
 //! number) is persisted durably after each batch, so delivery is at-least-once and in
@@ -61,6 +63,9 @@ use crate::storage::StorageError;
 const DEF_PREFIX: &str = "triggers/def/";
 const CHECKPOINT_PREFIX: &str = "triggers/checkpoint/";
 
+/// `MaximumRetryAttempts` meaning no count: retried until the records expire.
+pub const UNTIL_EXPIRED: i64 = -1;
+
 /// The dead-letter table used when a trigger names none.
 pub const DEFAULT_DEAD_LETTER_TABLE: &str = "store-trigger-dead-letters";
 
@@ -88,7 +93,8 @@ pub struct TriggerSpec {
     pub maximum_batching_window_in_seconds: Option<i64>,
     /// TRIM_HORIZON (default) or LATEST.
     pub starting_position: Option<String>,
-    /// 0..=10_000 retries after the first try, default 3.
+    /// 0..=10_000 retries after the first try, or -1 (Lambda's default) to retry until
+    /// the batch's oldest record leaves the stream; default 3.
     pub maximum_retry_attempts: Option<i64>,
     pub dead_letter_table_name: Option<String>,
 }
@@ -105,7 +111,9 @@ pub struct Trigger {
     pub batch_size: usize,
     pub maximum_batching_window_in_seconds: u64,
     pub starting_position: String,
-    pub maximum_retry_attempts: u32,
+    /// Retries after the first try; -1: until the batch's oldest record is older than
+    /// the stream's retention, as Lambda retries until the record expires.
+    pub maximum_retry_attempts: i64,
     pub dead_letter_table_name: String,
     /// The checkpoint the trigger started from.
     pub start_seq: u64,
@@ -172,7 +180,7 @@ pub fn check_spec(spec: &TriggerSpec) -> Result<(String, String, String), Invali
     bounded(
         "MaximumRetryAttempts",
         spec.maximum_retry_attempts,
-        0,
+        UNTIL_EXPIRED,
         10_000,
         3,
     )?;
@@ -261,6 +269,12 @@ mod tests {
     #[test]
     fn specs_are_checked() {
         assert!(check_spec(&spec()).is_ok());
+        // Lambda's default: retried until the records expire.
+        let until_expired = TriggerSpec {
+            maximum_retry_attempts: Some(UNTIL_EXPIRED),
+            ..spec()
+        };
+        assert!(check_spec(&until_expired).is_ok());
         let bad = [
             TriggerSpec {
                 trigger_name: None,
@@ -291,7 +305,11 @@ mod tests {
                 ..spec()
             },
             TriggerSpec {
-                maximum_retry_attempts: Some(-1),
+                maximum_retry_attempts: Some(-2),
+                ..spec()
+            },
+            TriggerSpec {
+                maximum_retry_attempts: Some(10_001),
                 ..spec()
             },
             TriggerSpec {
