@@ -64,6 +64,29 @@ async fn start_hook() -> (Arc<Hook>, SocketAddr) {
     (hook, addr)
 }
 
+/// A store started with `flags`.
+fn store_with(flags: &[&str]) -> StoreProcess {
+    StoreProcess::spawn_with(StoreOptions {
+        args: flags.iter().map(|f| f.to_string()).collect(),
+        ..Default::default()
+    })
+}
+
+/// Whether the dead-letter table `dead` comes to hold at least `count` items (within 30 s).
+async fn dead_lettered(ddb: &Client, dead: &str, count: usize) -> bool {
+    wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async {
+            match ddb.scan().table_name(dead).send().await {
+                Ok(out) => out.items().len() >= count,
+                Err(_) => false,
+            }
+        },
+    )
+    .await
+}
+
 async fn stream_table(ddb: &Client, name: &str) {
     create_hash_table(ddb, name).await;
     enable_stream(ddb, name, StreamViewType::NewImage).await;
@@ -117,10 +140,7 @@ async fn wait_for_records(hook: &Hook, count: usize) -> Vec<Value> {
 async fn batches_survive_target_failures_and_a_store_restart() {
     let (hook, addr) = start_hook().await;
     hook.fail_below.store(3, Ordering::SeqCst);
-    let mut store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--trigger-retry-base".into(), "0.05".into()],
-        ..Default::default()
-    });
+    let mut store = store_with(&["--trigger-retry-base", "0.05"]);
     let ddb = store.client();
     let table = unique_name("trig");
     stream_table(&ddb, &table).await;
@@ -239,15 +259,7 @@ async fn batches_survive_target_failures_and_a_store_restart() {
 async fn failing_and_hanging_targets_dead_letter_and_move_on() {
     let (hook, addr) = start_hook().await;
     hook.hang.store(true, Ordering::SeqCst);
-    let store = StoreProcess::spawn_with(StoreOptions {
-        args: vec![
-            "--trigger-timeout".into(),
-            "0.3".into(),
-            "--trigger-retry-base".into(),
-            "0.05".into(),
-        ],
-        ..Default::default()
-    });
+    let store = store_with(&["--trigger-timeout", "0.3", "--trigger-retry-base", "0.05"]);
     let ddb = store.client();
     let table = unique_name("dlq");
     let dead = unique_name("dead");
@@ -263,19 +275,8 @@ async fn failing_and_hanging_targets_dead_letter_and_move_on() {
     put(&ddb, &table, "b", 1).await;
 
     // The hanging target times out twice; the batch lands in the dead-letter table.
-    let dead_lettered = wait_until(
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        || async {
-            match ddb.scan().table_name(&dead).send().await {
-                Ok(out) => out.items().len() >= 2,
-                Err(_) => false,
-            }
-        },
-    )
-    .await;
     assert!(
-        dead_lettered,
+        dead_lettered(&ddb, &dead, 2).await,
         "the failed batch never reached the dead-letter table"
     );
     let items = ok(ddb.scan().table_name(&dead).send().await);
@@ -293,13 +294,10 @@ async fn failing_and_hanging_targets_dead_letter_and_move_on() {
     hook.hang.store(false, Ordering::SeqCst);
     hook.fail_below.store(usize::MAX, Ordering::SeqCst);
     put(&ddb, &table, "c", 1).await;
-    let more = wait_until(
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        || async { ok(ddb.scan().table_name(&dead).send().await).items().len() >= 3 },
-    )
-    .await;
-    assert!(more, "the 500s were never dead-lettered");
+    assert!(
+        dead_lettered(&ddb, &dead, 3).await,
+        "the 500s were never dead-lettered"
+    );
 
     // Healed: the next record is delivered.
     hook.fail_below.store(0, Ordering::SeqCst);
@@ -315,15 +313,7 @@ async fn failing_and_hanging_targets_dead_letter_and_move_on() {
 #[tokio::test]
 async fn retries_until_the_records_expire_with_lambdas_default() {
     let (hook, addr) = start_hook().await;
-    let store = StoreProcess::spawn_with(StoreOptions {
-        args: vec![
-            "--trigger-retry-base".into(),
-            "0.05".into(),
-            "--stream-retention".into(),
-            "3".into(),
-        ],
-        ..Default::default()
-    });
+    let store = store_with(&["--trigger-retry-base", "0.05", "--stream-retention", "3"]);
     let ddb = store.client();
     let table = unique_name("untilexp");
     let dead = unique_name("dead");
@@ -344,18 +334,10 @@ async fn retries_until_the_records_expire_with_lambdas_default() {
     // A target that never heals: given up once the record expires.
     hook.fail_below.store(usize::MAX, Ordering::SeqCst);
     put(&ddb, &table, "b", 1).await;
-    let dead_lettered = wait_until(
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        || async {
-            match ddb.scan().table_name(&dead).send().await {
-                Ok(out) => !out.items().is_empty(),
-                Err(_) => false,
-            }
-        },
-    )
-    .await;
-    assert!(dead_lettered, "the expired batch was never dead-lettered");
+    assert!(
+        dead_lettered(&ddb, &dead, 1).await,
+        "the expired batch was never dead-lettered"
+    );
     let items = ok(ddb.scan().table_name(&dead).send().await);
     let tries: u64 = items.items()[0]["Attempts"]
         .as_n()
