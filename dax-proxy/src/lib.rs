@@ -218,6 +218,9 @@ impl Node {
 
     /// Publishes cache sizes as gauges.
     pub fn refresh_gauges(&self) {
+        self.metrics
+            .following_feed
+            .set(if self.following() { 1.0 } else { 0.0 });
         self.items.run_pending_tasks();
         self.metrics
             .item_entries

@@ -15,7 +15,7 @@
 //! | (forwarded writes) | `dax_forwarded_writes_total` |
 //! | (store round trip) | `dax_store_request_duration_seconds{op}` |
 //! | (role) | `dax_primary` (1 on the primary), `dax_primary_changes_total` |
-//! | (coherence) | `dax_follower_records_total`, `dax_follower_errors_total`, `dax_follower_delay_seconds` (a change's commit in the store to its application on this node) |
+//! | (coherence) | `dax_follower_records_total`, `dax_follower_errors_total`, `dax_follower_delay_seconds` (a change's commit in the store to its application on this node), `dax_following_feed` (1 while the node follows the change feed closely enough for its caches to answer; 0: reads go to the store) |
 //!
 //! The cache counters are registered once and kept as handles, so the hit path does no
 //! registry lookup.
@@ -55,6 +55,7 @@ pub struct Metrics {
     pub follower_records: Counter,
     pub follower_errors: Counter,
     pub follower_delay: Histogram,
+    pub following_feed: Gauge,
 }
 
 impl Metrics {
@@ -80,6 +81,7 @@ impl Metrics {
             follower_records: counter!("dax_follower_records_total"),
             follower_errors: counter!("dax_follower_errors_total"),
             follower_delay: histogram!("dax_follower_delay_seconds"),
+            following_feed: gauge!("dax_following_feed"),
         }
     }
 }

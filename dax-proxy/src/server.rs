@@ -61,8 +61,16 @@ async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
     )
 }
 
-async fn health() -> Response<Body> {
-    plain(StatusCode::OK, "text/plain", "ok")
+/// 200 while the node serves. A node that cannot follow the change feed still answers
+/// every call correctly (from the store), so it stays in service, but says so: an operator
+/// looking at it should know its caches are off (also `dax_following_feed`).
+async fn health(State(server): State<Arc<Server>>) -> Response<Body> {
+    let text = if server.node.following() {
+        "ok"
+    } else {
+        "ok: not following the store's change feed; reads go to the store"
+    };
+    plain(StatusCode::OK, "text/plain", text)
 }
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {

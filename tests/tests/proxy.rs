@@ -1208,6 +1208,27 @@ async fn a_node_that_cannot_follow_the_feed_answers_from_the_store() {
         hits, 0.0,
         "a node that cannot follow the feed answered from its cache"
     );
+    // It says so, and stays in service; a node with the right secret follows.
+    assert_eq!(metric(&proxy.endpoint(), "dax_following_feed").await, 0.0);
+    assert!(health_text(&proxy).await.contains("not following"));
+    let following = ProxyProcess::spawn(&store);
+    let caught_up = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async { metric(&following.endpoint(), "dax_following_feed").await == 1.0 },
+    )
+    .await;
+    assert!(caught_up, "a node with the store's secret never followed");
+    assert_eq!(health_text(&following).await, "ok");
+}
+
+/// A node's `GET /health` answer, which must be 200.
+async fn health_text(proxy: &ProxyProcess) -> String {
+    let response = reqwest::get(format!("{}/health", proxy.endpoint()))
+        .await
+        .expect("GET /health");
+    assert_eq!(response.status(), 200);
+    response.text().await.expect("/health body")
 }
 
 /// A node cut off from the store for longer than the store keeps its change log (paused
