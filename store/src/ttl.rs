@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use shared::clock::now_seconds;
 use shared::model::{AttributeValue, Item, PrimaryKey};
+use shared::wire::error::ApiError;
 
 use crate::app::App;
 use crate::catalog::TableMeta;
@@ -62,6 +63,12 @@ pub struct TtlSetting {
 /// The table's setting (`None`: never enabled, or unreadable).
 pub fn setting(table: &TableMeta) -> Option<TtlSetting> {
     crate::catalog::meta::read_setting(&table.settings, SETTINGS_KEY)
+}
+
+/// Keeps `setting` as the table's.
+pub fn keep_setting(table: &mut TableMeta, setting: &TtlSetting) -> Result<(), ApiError> {
+    crate::catalog::meta::write_setting(&mut table.settings, SETTINGS_KEY, setting)
+        .map_err(|_| ApiError::internal())
 }
 
 /// Whether `item` has expired at `now` under TTL attribute `attribute`.

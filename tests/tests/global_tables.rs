@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, CreateReplicationGroupMemberAction, DeleteReplicationGroupMemberAction,
-    ReplicaStatus, ReplicationGroupUpdate, StreamViewType,
+    ReplicaStatus, ReplicationGroupUpdate, StreamViewType, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
@@ -490,6 +491,45 @@ async fn a_refused_replica_removal_leaves_replication_as_it_was() {
     wait_for(&away, &table, "after", 1, Some("from-home")).await;
     put(&away, &table, "after", 2, "from-away").await;
     wait_for(&home, &table, "after", 2, Some("from-away")).await;
+}
+
+/// Every replica has the global table's TTL setting (DynamoDB keeps it the same in every
+/// region): a change made in one region reaches those there are, and a replica added later
+/// starts with it. Expired items would otherwise live on in the regions that never heard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ttl_setting_is_the_same_in_every_region() {
+    let (home_store, away_store, third_store) = three_regions();
+    let home = home_store.client();
+    let table = global_table(&home, "ttl", &[AWAY]).await;
+    wait_table_active(&away_store.client(), &table).await;
+    let spec = TimeToLiveSpecification::builder()
+        .attribute_name("expires")
+        .enabled(true)
+        .build()
+        .unwrap();
+    ok(home
+        .update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(spec)
+        .send()
+        .await);
+    add_replicas(&home, &table, &[THIRD]).await;
+    for store in [&away_store, &third_store] {
+        let client = store.client();
+        wait_table_active(&client, &table).await;
+        let described = ok(client
+            .describe_time_to_live()
+            .table_name(&table)
+            .send()
+            .await);
+        let ttl = described.time_to_live_description().unwrap();
+        assert_eq!(
+            (ttl.time_to_live_status(), ttl.attribute_name()),
+            (Some(&TimeToLiveStatus::Enabled), Some("expires")),
+            "{}",
+            store.endpoint()
+        );
+    }
 }
 
 /// A replica whose region's store is down can still be removed (a region lost for good

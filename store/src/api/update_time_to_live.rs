@@ -10,7 +10,6 @@ use shared::wire::ops::update_time_to_live::{UpdateTimeToLiveInput, UpdateTimeTo
 use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
-use crate::catalog::meta::write_setting;
 use crate::ttl::{self, TtlSetting};
 
 pub const ALREADY_ENABLED: &str = "TimeToLive is already enabled";
@@ -49,7 +48,8 @@ pub async fn handle(
     let interval = shared::clock::millis(app.config.change_log.ttl_change_interval);
     // Checked and changed inside the catalog's update, which serializes table changes, so
     // two concurrent enables cannot both succeed.
-    app.catalog
+    let updated = app
+        .catalog
         .update(&app.storage, name, |table| {
             crate::backup::check_not_restoring(table)?;
             let now = shared::clock::now_ms();
@@ -80,10 +80,11 @@ pub async fn handle(
                 attribute_name: attribute.clone(),
                 changed_ms: Some(now),
             };
-            write_setting(&mut table.settings, ttl::SETTINGS_KEY, &setting)
-                .map_err(|_| ApiError::internal())
+            ttl::keep_setting(table, &setting)
         })
         .await?;
+    // Every replica of a global table has the same TTL setting, as in DynamoDB.
+    crate::replication::control::propagate_ttl(app, &updated).await;
     Ok(UpdateTimeToLiveOutput {
         time_to_live_specification: spec,
     })

@@ -129,8 +129,8 @@ async fn create(
     let head =
         app.storage
             .set_versioned(table.table_id(), table.schema(), Some(&app.config.region));
-    let request =
-        json!({"definition": definition(table), "members": members, "overrides": overrides});
+    let request = json!({"definition": definition(table), "members": members,
+        "overrides": overrides, "ttl": crate::ttl::setting(table)});
     if let Err(e) = peer::call::<_, Value>(app, &new.endpoint, "create", &request).await {
         if !super::is_global(table) {
             app.storage
@@ -253,6 +253,23 @@ pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
         if let Err(e) = answer {
             tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
                 "a replica did not take a change of the global table");
+        }
+    }
+}
+
+/// After UpdateTimeToLive changed global table `table` here: every other replica gets the
+/// same setting (DynamoDB keeps it the same in every region). A region that refuses or
+/// cannot be reached is logged, as in [`propagate`].
+pub async fn propagate_ttl(app: &App, table: &TableMeta) {
+    if !super::is_global(table) {
+        return;
+    }
+    let request = json!({"table": table.name(), "ttl": crate::ttl::setting(table)});
+    for replica in replicas(table) {
+        let answer = peer::call::<_, Value>(app, &endpoint(app, &replica), "ttl", &request).await;
+        if let Err(e) = answer {
+            tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
+                "a replica did not take a TTL change of the global table");
         }
     }
 }

@@ -4,6 +4,7 @@
 //! - `members`: the replicas of a table are now these (one was added or removed);
 //! - `update`: a change of the global table's indexes or capacity made in another region;
 //! - `overrides`: this region's replica has reads or a table class of its own;
+//! - `ttl`: the global table's TTL setting was changed in another region;
 //! - `delete`: this region's replica is removed from its global table: delete it;
 //! - `apply`: changes made elsewhere, to apply by last writer wins.
 
@@ -32,6 +33,7 @@ use crate::app::App;
 use crate::error;
 use crate::server::{internal_request, json_response, Server};
 use crate::storage::Version;
+use crate::ttl::TtlSetting;
 
 /// The largest body an internal replication call may have. Shippers keep calls near 4 MiB
 /// (`ship::MAX_CALL_BYTES`), but one change alone may be a 400 KB item rendered as JSON.
@@ -45,6 +47,15 @@ pub struct CreateReplica {
     /// What this region's replica has of its own.
     #[serde(default)]
     pub overrides: Overrides,
+    /// The global table's TTL setting, if it ever had one.
+    #[serde(default)]
+    pub ttl: Option<TtlSetting>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetTtl {
+    pub table: String,
+    pub ttl: Option<TtlSetting>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +97,7 @@ pub async fn handle(
         "delete" => answer(&server, &headers, &body, |r| delete(app, r)).await,
         "update" => answer(&server, &headers, &body, |r| update(app, r)).await,
         "overrides" => answer(&server, &headers, &body, |r| set_overrides(app, r)).await,
+        "ttl" => answer(&server, &headers, &body, |r| set_ttl(app, r)).await,
         "apply" => answer(&server, &headers, &body, |r| apply(Arc::clone(app), r)).await,
         _ => error::plain(
             StatusCode::NOT_FOUND,
@@ -154,7 +166,27 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
         }
         return Err(refused);
     }
+    let ttl = SetTtl {
+        table: name.clone(),
+        ttl: request.ttl,
+    };
+    set_ttl(app, ttl).await?;
     set_members(app, &name, &request.members, start_seq).await?;
+    Ok(json!({}))
+}
+
+/// Gives this region's replica the global table's TTL setting, as changed elsewhere (the
+/// change was checked there: its interval rule included).
+async fn set_ttl(app: &App, request: SetTtl) -> Outcome {
+    let Some(setting) = request.ttl else {
+        return Ok(json!({}));
+    };
+    app.catalog
+        .update(&app.storage, &request.table, |table| {
+            crate::ttl::keep_setting(table, &setting)
+        })
+        .await
+        .map_err(refusal(StatusCode::BAD_REQUEST))?;
     Ok(json!({}))
 }
 
