@@ -40,7 +40,8 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    ProvisionedThroughput, PutRequest, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TableStatus, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use hmac::{Hmac, Mac};
@@ -649,6 +650,31 @@ pub fn item(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue>
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
+}
+
+/// Provisioned throughput of `read` RCU and `write` WCU.
+pub fn throughput(read: i64, write: i64) -> ProvisionedThroughput {
+    ProvisionedThroughput::builder()
+        .read_capacity_units(read)
+        .write_capacity_units(write)
+        .build()
+        .unwrap()
+}
+
+/// BatchWriteItem's put of `item`.
+pub fn batch_put(item: HashMap<String, AttributeValue>) -> WriteRequest {
+    let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+    WriteRequest::builder().put_request(put).build()
+}
+
+/// Writes `requests` to `table` in one BatchWriteItem, which must leave none unprocessed.
+pub async fn batch_write_all(client: &Client, table: &str, requests: Vec<WriteRequest>) {
+    let out = ok(client
+        .batch_write_item()
+        .request_items(table, requests)
+        .send()
+        .await);
+    assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
 }
 
 /// A key attribute: name and scalar type.

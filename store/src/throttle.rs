@@ -46,6 +46,7 @@ use rustc_hash::FxHashMap;
 use shared::model::PrimaryKey;
 use shared::wire::error::{ApiError, CancellationReason, ErrorCode, ThrottlingReason};
 
+use crate::api::item_write::WriteUnits;
 use crate::app::App;
 use crate::catalog::{warm, BillingMode, TableMeta};
 use crate::metrics::{
@@ -388,25 +389,79 @@ pub fn admit_write(table: &TableMeta) -> Result<(), ApiError> {
     admit(table, None, Kind::Write, Instant::now())
 }
 
-/// Admits the next write of a BatchWriteItem whose earlier writes to the table, decided
-/// but charged only once the batch is stored, will take `owed` units: as DynamoDB, a batch
-/// runs its writes while the table's capacity lasts (the one that crosses it included, as
-/// any request may run into debt) and hands the rest back in `UnprocessedItems`, rather
-/// than driving the table hours into debt with one call. A refusal also counts for the
-/// key's Contributor Insights.
-pub fn admit_batch_write(table: &TableMeta, key: &PrimaryKey, owed: f64) -> Result<(), ApiError> {
-    admit_owing(table, None, Kind::Write, owed, Instant::now())
-        .inspect_err(|_| crate::contributors::item_throttled(table, key))
+/// What the writes a BatchWriteItem has decided so far will be charged once the batch is
+/// stored, by table and GSI: each further write must find capacity left over them. As in
+/// DynamoDB, a batch runs its writes while the capacity lasts (the one that crosses it
+/// included, as any request may run into debt) and hands the rest back in
+/// `UnprocessedItems`, rather than driving a table or a GSI hours into debt with one call.
+#[derive(Debug, Default)]
+pub struct Owed(Vec<(u64, Option<String>, f64)>);
+
+impl Owed {
+    /// Nothing owed: a single write.
+    pub const NONE: Owed = Owed(Vec::new());
+
+    fn of(&self, table: &TableMeta, index: Option<&str>) -> f64 {
+        self.0
+            .iter()
+            .filter(|(id, i, _)| *id == table.table_id() && i.as_deref() == index)
+            .map(|(_, _, units)| units)
+            .sum()
+    }
+
+    /// Adds what a decided write of `table` will be charged: the table its own and its
+    /// LSIs' units, each GSI its own.
+    pub fn add(&mut self, table: &TableMeta, units: &WriteUnits) {
+        let gsis = units
+            .global
+            .iter()
+            .map(|(name, u)| (Some(name.as_str()), *u));
+        for (index, units) in std::iter::once((None, units.on_table())).chain(gsis) {
+            let id = table.table_id();
+            match self
+                .0
+                .iter_mut()
+                .find(|(t, i, _)| *t == id && i.as_deref() == index)
+            {
+                Some((_, _, owed)) => *owed += units,
+                None => self.0.push((id, index.map(str::to_string), units)),
+            }
+        }
+    }
+}
+
+/// Admits the next write of a BatchWriteItem to the table (its earlier decided writes
+/// `owed`, see [`Owed`]), or refuses it; a refusal also counts for the key's Contributor
+/// Insights.
+pub fn admit_batch_write(table: &TableMeta, key: &PrimaryKey, owed: &Owed) -> Result<(), ApiError> {
+    admit_owing(
+        table,
+        None,
+        Kind::Write,
+        owed.of(table, None),
+        Instant::now(),
+    )
+    .inspect_err(|_| crate::contributors::item_throttled(table, key))
 }
 
 /// Admits the index part of a decided write: every GSI it writes (`global`, the units
-/// [`crate::api::item_write::decide`] computed per GSI) must have capacity left. As in
-/// DynamoDB, a GSI out of capacity refuses only the writes that reach it; writes that
-/// leave it untouched are not its business.
-pub fn admit_index_writes(table: &TableMeta, global: &[(String, f64)]) -> Result<(), ApiError> {
+/// [`crate::api::item_write::decide`] computed per GSI) must have capacity left over what
+/// is `owed` it. As in DynamoDB, a GSI out of capacity refuses only the writes that reach
+/// it; writes that leave it untouched are not its business.
+pub fn admit_index_writes(
+    table: &TableMeta,
+    global: &[(String, f64)],
+    owed: &Owed,
+) -> Result<(), ApiError> {
     let now = Instant::now();
     for (index, _) in global {
-        admit(table, Some(index), Kind::Write, now)?;
+        admit_owing(
+            table,
+            Some(index),
+            Kind::Write,
+            owed.of(table, Some(index)),
+            now,
+        )?;
     }
     Ok(())
 }
@@ -463,7 +518,7 @@ pub fn admit_item_read(table: &TableMeta, key: &PrimaryKey) -> Result<(), ApiErr
 /// Admits a write of the item `key` by the table's bucket ([`admit_write`]), or refuses
 /// it; a refusal also counts for the key's Contributor Insights.
 pub fn admit_item_write(table: &TableMeta, key: &PrimaryKey) -> Result<(), ApiError> {
-    admit_batch_write(table, key, 0.0)
+    admit_batch_write(table, key, &Owed::NONE)
 }
 
 /// Charges `units` read of the item `key` and meters them, for the table and for the key.
@@ -475,11 +530,7 @@ pub fn charge_item_read(table: &TableMeta, key: &PrimaryKey, units: f64) {
 /// Charges what a write of the item `key` consumed ([`crate::api::item_write::decide`]'s
 /// units): the table its own and its LSIs' units, each GSI its own; and meters them, for
 /// the table and for the key.
-pub fn charge_item_write(
-    table: &TableMeta,
-    key: &PrimaryKey,
-    units: &crate::api::item_write::WriteUnits,
-) {
+pub fn charge_item_write(table: &TableMeta, key: &PrimaryKey, units: &WriteUnits) {
     charge_write(table, units.on_table(), &units.global);
     crate::contributors::item_accessed(table, key, units.on_table());
 }

@@ -248,22 +248,9 @@ async fn a_restore_is_never_seen_or_left_half_done() {
     let total = 10_000;
     for chunk in 0..total / 25 {
         let puts = (0..25)
-            .map(|i| {
-                let put = aws_sdk_dynamodb::types::PutRequest::builder()
-                    .item("pk", s(&format!("k{chunk}-{i}")))
-                    .build()
-                    .unwrap();
-                aws_sdk_dynamodb::types::WriteRequest::builder()
-                    .put_request(put)
-                    .build()
-            })
+            .map(|i| batch_put(item(&[("pk", s(&format!("k{chunk}-{i}")))])))
             .collect();
-        let out = ok(ddb
-            .batch_write_item()
-            .request_items(&table, puts)
-            .send()
-            .await);
-        assert!(out.unprocessed_items.unwrap_or_default().is_empty());
+        batch_write_all(&ddb, &table, puts).await;
     }
     let backup_arn = ok(ddb
         .create_backup()

@@ -942,27 +942,9 @@ async fn large_items_reach_the_replica() {
     // BatchWriteItem of twelve puts in two calls.
     for chunk in [0..6, 6..12] {
         let requests = chunk
-            .map(|i| {
-                aws_sdk_dynamodb::types::WriteRequest::builder()
-                    .put_request(
-                        aws_sdk_dynamodb::types::PutRequest::builder()
-                            .set_item(Some(item(&[
-                                ("pk", s("large")),
-                                ("sk", n(i)),
-                                ("v", s(&large)),
-                            ])))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
+            .map(|i| batch_put(item(&[("pk", s("large")), ("sk", n(i)), ("v", s(&large))])))
             .collect();
-        let out = ok(home
-            .batch_write_item()
-            .request_items(&table, requests)
-            .send()
-            .await);
-        assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+        batch_write_all(&home, &table, requests).await;
     }
     // (A Query would count only its first 1 MB page.)
     let all_there = wait_until(DEADLINE, POLL, || async {

@@ -5,18 +5,8 @@
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aws_sdk_dynamodb::types::{
-    BillingMode, KeyType, ProvisionedThroughput, ScalarAttributeType, TableStatus, Tag,
-};
+use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType, TableStatus, Tag};
 use integration_tests::*;
-
-fn throughput(read: i64, write: i64) -> ProvisionedThroughput {
-    ProvisionedThroughput::builder()
-        .read_capacity_units(read)
-        .write_capacity_units(write)
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn create_describe_list_delete_lifecycle() {
@@ -309,7 +299,6 @@ async fn describe_limits_and_endpoints() {
 /// to its own.
 #[tokio::test]
 async fn on_demand_use_raises_warm_throughput_to_its_busiest_second() {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let name = unique_name("warm-use");
@@ -348,19 +337,16 @@ async fn on_demand_use_raises_warm_throughput_to_its_busiest_second() {
     // 25 items of 390 KB in one call: ~9,750 write units in one second, for the table and
     // for the index projecting them all.
     let large = "x".repeat(390 * 1024);
-    let puts: Vec<WriteRequest> = (0..25)
+    let puts = (0..25)
         .map(|i| {
-            let item = item(&[("pk", s(&format!("k{i}"))), ("g", s("G")), ("v", s(&large))]);
-            let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
-            WriteRequest::builder().put_request(put).build()
+            batch_put(item(&[
+                ("pk", s(&format!("k{i}"))),
+                ("g", s("G")),
+                ("v", s(&large)),
+            ]))
         })
         .collect();
-    let written = ok(ddb
-        .batch_write_item()
-        .request_items(&name, puts)
-        .send()
-        .await);
-    assert!(written.unprocessed_items().is_none_or(|u| u.is_empty()));
+    batch_write_all(&ddb, &name, puts).await;
     let raised = wait_until(
         std::time::Duration::from_secs(20),
         std::time::Duration::from_millis(200),

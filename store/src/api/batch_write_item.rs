@@ -25,7 +25,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
 use shared::model::{Item, PrimaryKey};
 use shared::wire::error::ApiError;
 use shared::wire::ops::batch_write_item::{
@@ -42,6 +41,7 @@ use super::item_write::{
 use crate::app::App;
 use crate::catalog::TableMeta;
 use crate::storage::{Cause, Mutation};
+use crate::throttle::Owed;
 
 /// Most write requests in one call, across all tables.
 pub const MAX_REQUESTS: usize = 25;
@@ -171,12 +171,11 @@ pub async fn handle(
         .write(&targets, Cause::User, |current| {
             let mut mutations = Vec::with_capacity(plans.len());
             let mut outcomes = Vec::with_capacity(plans.len());
-            // Units each table's decided writes will be charged once the batch is stored.
-            let mut owed: FxHashMap<u64, f64> = FxHashMap::default();
+            // Units the decided writes will be charged once the batch is stored.
+            let mut owed = Owed::default();
             for (resolved, old) in plans.iter().zip(current) {
-                let table_owes = owed.entry(resolved.table.table_id()).or_default();
                 let admitted =
-                    crate::throttle::admit_batch_write(&resolved.table, &resolved.key, *table_owes);
+                    crate::throttle::admit_batch_write(&resolved.table, &resolved.key, &owed);
                 if let Err(e) = admitted {
                     mutations.push(Mutation::Keep);
                     outcomes.push(Err(e));
@@ -188,9 +187,10 @@ pub async fn handle(
                     &resolved.table,
                     &resolved.plan,
                     old.as_ref(),
+                    &owed,
                 ) {
                     Ok((mutation, result)) => {
-                        *table_owes += result.units.on_table();
+                        owed.add(&resolved.table, &result.units);
                         mutations.push(mutation);
                         outcomes.push(Ok(result.units));
                     }

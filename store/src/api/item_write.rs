@@ -50,6 +50,7 @@ use shared::wire::ops::validate::Violations;
 use crate::capacity;
 use crate::catalog::{IndexProjection, TableMeta};
 use crate::storage::{Mutation, StorageError};
+use crate::throttle::Owed;
 
 /// `ReturnValues`' enumeration, in the model's order.
 pub const RETURN_VALUES: &[&str] = &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
@@ -431,16 +432,18 @@ impl WriteFailure {
 }
 
 /// [`decide`], then admission by the GSIs the write reaches
-/// (`crate::throttle::admit_index_writes`): only under the item's lock is it known which
-/// indexes a write changes, so this is where a GSI out of capacity refuses it.
+/// (`crate::throttle::admit_index_writes`, over what the call's earlier writes `owed`
+/// them): only under the item's lock is it known which indexes a write changes, so this
+/// is where a GSI out of capacity refuses it.
 pub fn decide_within_capacity(
     table: &TableMeta,
     plan: &WritePlan,
     current: Option<&Item>,
+    owed: &Owed,
 ) -> Result<(Mutation, WriteResult), WriteFailure> {
     let decided = decide(plan, current)?;
     let reached = &decided.1.units.global;
-    let admitted = crate::throttle::admit_index_writes(table, reached);
+    let admitted = crate::throttle::admit_index_writes(table, reached, owed);
     // A GSI's Contributor Insights count the writes that reach it by the GSI's key: the
     // new item's entry, or the old one's when the entry goes away.
     let new = match &decided.0 {
@@ -731,7 +734,7 @@ pub async fn execute_single(
             crate::storage::Cause::User,
             |current| {
                 let current = current.first().and_then(Option::as_ref);
-                let (mutation, result) = decide_within_capacity(table, plan, current)?;
+                let (mutation, result) = decide_within_capacity(table, plan, current, &Owed::NONE)?;
                 Ok((vec![mutation], result))
             },
         )

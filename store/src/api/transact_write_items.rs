@@ -58,6 +58,7 @@ use crate::app::App;
 use crate::capacity;
 use crate::catalog::TableMeta;
 use crate::storage::{Cause, Mutation};
+use crate::throttle::Owed;
 
 /// An action element that does not hold exactly one action.
 pub const NOT_ONE_ACTION: &str =
@@ -344,7 +345,12 @@ fn decide(
     let mut reasons = Vec::with_capacity(plans.len());
     let mut failed = false;
     for (action, old) in plans.iter().zip(current) {
-        match item_write::decide_within_capacity(&action.table, &action.plan, old.as_ref()) {
+        match item_write::decide_within_capacity(
+            &action.table,
+            &action.plan,
+            old.as_ref(),
+            &Owed::NONE,
+        ) {
             Ok((mutation, result)) => {
                 units.push(result.units.doubled());
                 mutations.push(mutation);

@@ -33,6 +33,7 @@ use crate::app::App;
 use crate::error;
 use crate::server::{internal_request, json_response, Server};
 use crate::storage::Version;
+use crate::throttle::Owed;
 use crate::ttl::TtlSetting;
 
 /// The largest body an internal replication call may have. Shippers keep calls near 4 MiB
@@ -323,7 +324,7 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
         .map(|i| (i.name.clone(), 0.0))
         .collect();
     let admitted = crate::throttle::admit_write(&table)
-        .and_then(|()| crate::throttle::admit_index_writes(&table, &gsis));
+        .and_then(|()| crate::throttle::admit_index_writes(&table, &gsis, &Owed::NONE));
     if admitted.is_err() {
         return Err((
             StatusCode::SERVICE_UNAVAILABLE,
