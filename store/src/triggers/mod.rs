@@ -204,19 +204,26 @@ pub fn check_spec(spec: &TriggerSpec) -> Result<(String, String, String), Invali
 
 /// Every registered trigger.
 pub fn list(app: &App) -> Result<Vec<Trigger>, StorageError> {
+    read_definitions(app, DEF_PREFIX)
+}
+
+/// The trigger named `name`. Reads the records under its name only (a worker asks before
+/// each batch, so it must not read every trigger's).
+pub fn get(app: &App, name: &str) -> Result<Option<Trigger>, StorageError> {
+    let found = read_definitions(app, &format!("{DEF_PREFIX}{name}"))?;
+    Ok(found.into_iter().find(|t| t.trigger_name == name))
+}
+
+/// The readable definitions whose keys start with `prefix`.
+fn read_definitions(app: &App, prefix: &str) -> Result<Vec<Trigger>, StorageError> {
     let mut out = Vec::new();
-    for (key, value) in app.storage.list_meta(DEF_PREFIX)? {
+    for (key, value) in app.storage.list_meta(prefix)? {
         match serde_json::from_slice::<Trigger>(&value) {
             Ok(t) => out.push(t),
             Err(e) => tracing::warn!(error = %e, %key, "skipping an unreadable trigger"),
         }
     }
     Ok(out)
-}
-
-/// The trigger named `name`.
-pub fn get(app: &App, name: &str) -> Result<Option<Trigger>, StorageError> {
-    Ok(list(app)?.into_iter().find(|t| t.trigger_name == name))
 }
 
 pub async fn save(app: &App, trigger: &Trigger) -> Result<(), StorageError> {
@@ -264,6 +271,36 @@ mod tests {
             url: Some("http://127.0.0.1:9/hook".into()),
             ..Default::default()
         }
+    }
+
+    fn trigger(name: &str) -> Trigger {
+        Trigger {
+            trigger_name: name.into(),
+            table_name: "orders".into(),
+            table_id: 1,
+            stream_arn: "arn".into(),
+            url: "http://127.0.0.1:9/hook".into(),
+            batch_size: 100,
+            maximum_batching_window_in_seconds: 0,
+            starting_position: "TRIM_HORIZON".into(),
+            maximum_retry_attempts: 3,
+            dead_letter_table_name: DEFAULT_DEAD_LETTER_TABLE.into(),
+            start_seq: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_trigger_is_found_by_its_whole_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::for_tests(dir.path());
+        for name in ["ab", "a"] {
+            save(&app, &trigger(name)).await.unwrap();
+        }
+        let name_of = |name| get(&app, name).unwrap().map(|t| t.trigger_name);
+        assert_eq!(name_of("a").as_deref(), Some("a"));
+        assert_eq!(name_of("ab").as_deref(), Some("ab"));
+        assert_eq!(name_of("abc"), None);
+        assert_eq!(list(&app).unwrap().len(), 2);
     }
 
     #[test]
