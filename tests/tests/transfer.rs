@@ -130,11 +130,31 @@ where
 /// items.
 async fn import_cleanly(
     ddb: &aws_sdk_dynamodb::Client,
-    (bucket, prefix): (&str, &str),
-    (format, compression): (InputFormat, InputCompressionType),
+    source: (&str, &str),
+    formats: (InputFormat, InputCompressionType),
     table: &str,
     expected: i64,
 ) -> HashMap<String, HashMap<String, AttributeValue>> {
+    let imported = import_into_new_table(ddb, source, formats, table).await;
+    assert_eq!(
+        imported.import_status(),
+        Some(&ImportStatus::Completed),
+        "{imported:?}"
+    );
+    assert_eq!(imported.imported_item_count(), expected);
+    assert_eq!(imported.error_count(), 0);
+    wait_table_active(ddb, table).await;
+    scan_all(ddb, table).await
+}
+
+/// Imports the objects under `bucket`/`prefix` into a new table `table` keyed by `pk` (S)
+/// and returns the import's description once it has ended.
+async fn import_into_new_table(
+    ddb: &aws_sdk_dynamodb::Client,
+    (bucket, prefix): (&str, &str),
+    (format, compression): (InputFormat, InputCompressionType),
+    table: &str,
+) -> aws_sdk_dynamodb::types::ImportTableDescription {
     let import = ok(ddb
         .import_table()
         .s3_bucket_source(
@@ -157,16 +177,7 @@ async fn import_cleanly(
         )
         .send()
         .await);
-    let imported = finished_import(ddb, &import).await;
-    assert_eq!(
-        imported.import_status(),
-        Some(&ImportStatus::Completed),
-        "{imported:?}"
-    );
-    assert_eq!(imported.imported_item_count(), expected);
-    assert_eq!(imported.error_count(), 0);
-    wait_table_active(ddb, table).await;
-    scan_all(ddb, table).await
+    finished_import(ddb, &import).await
 }
 
 /// The description of the import `started` began, once it is no longer IN_PROGRESS.
@@ -883,6 +894,27 @@ async fn a_zstd_import_reads_every_frame_of_every_file() {
     let items = import_cleanly(&ddb, ("zstd-in", "batch/"), formats, &table, 600).await;
     assert_eq!(items.len(), 600);
     assert_eq!(items["z599"]["n"], n(599));
+}
+
+/// An import from a bucket that does not exist, or from a prefix with no objects under it,
+/// fails (saying why) rather than completing with an empty table.
+#[tokio::test]
+async fn an_import_of_nothing_fails() {
+    let s3 = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(s3.path().join("empty-bucket")).unwrap();
+    let store = store_with_s3(s3.path(), &[]);
+    let ddb = store.client();
+    let formats = (InputFormat::DynamodbJson, InputCompressionType::None);
+    for (source, why) in [
+        (("no-such-bucket", ""), "does not exist"),
+        (("empty-bucket", "exports/"), "No objects found"),
+    ] {
+        let table = unique_name("nothing");
+        let imported = import_into_new_table(&ddb, source, formats.clone(), &table).await;
+        assert_eq!(imported.import_status(), Some(&ImportStatus::Failed));
+        let message = imported.failure_message().unwrap_or_default();
+        assert!(message.contains(why), "{message}");
+    }
 }
 
 #[tokio::test]

@@ -702,3 +702,17 @@ async fn changes_between_keep_each_items_first_and_last_state_in_the_window() {
         assert_eq!(seen, expected, "budget {budget}");
     }
 }
+
+#[tokio::test]
+async fn a_backup_name_outside_the_models_pattern_is_refused() {
+    let (app, _dir) = fixture();
+    table(&app, "src").await;
+    for name in ["a b", "back/up", "naïve"] {
+        let created = api::create_backup::handle(
+            &app,
+            input(json!({"TableName": "src", "BackupName": name})),
+        )
+        .await;
+        assert_eq!(code(created), "ValidationException", "{name}");
+    }
+}

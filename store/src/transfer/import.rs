@@ -182,9 +182,21 @@ async fn activate(app: &App, record: &ImportRecord) -> Result<(), String> {
 async fn import(app: &App, record: &mut ImportRecord) -> Result<(), String> {
     let root = super::bucket_dir(app, &record.bucket);
     let prefix = record.key_prefix.clone().unwrap_or_default();
-    let files = tokio::task::spawn_blocking(move || objects(&root, &prefix))
+    // A source that is not there fails the import, as in DynamoDB: a pipeline that checks
+    // for COMPLETED must not carry on with an empty table.
+    if !tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir()) {
+        return Err(format!("The S3 bucket {} does not exist", record.bucket));
+    }
+    let listed = prefix.clone();
+    let files = tokio::task::spawn_blocking(move || objects(&root, &listed))
         .await
         .map_err(|e| e.to_string())?;
+    if files.is_empty() {
+        return Err(format!(
+            "No objects found in S3 bucket {} under the prefix \"{prefix}\"",
+            record.bucket
+        ));
+    }
     let mut batch: Vec<(PrimaryKey, Item)> = Vec::with_capacity(BATCH);
     for file in files {
         let table = own_table(app, record)?;
