@@ -5,6 +5,7 @@
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType, TableStatus, Tag};
 use integration_tests::*;
 
@@ -211,6 +212,56 @@ async fn update_table_throughput_and_billing_mode() {
         "ValidationException",
         None,
     );
+}
+
+/// Four throughput decreases a UTC day, then one an hour: the fifth in a row is refused
+/// with DynamoDB's LimitExceededException, which autoscalers branch on. Switching to
+/// on-demand is not a decrease.
+#[tokio::test]
+async fn throughput_decreases_are_limited() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let name = unique_name("decr");
+    ok(ddb
+        .create_table()
+        .table_name(&name)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .provisioned_throughput(throughput(100, 100))
+        .send()
+        .await);
+    wait_table_active(&ddb, &name).await;
+    let decrease = |units| {
+        ddb.update_table()
+            .table_name(&name)
+            .provisioned_throughput(throughput(units, 100))
+            .send()
+    };
+    for units in [99, 98, 97, 96] {
+        ok(decrease(units).await);
+    }
+    let refused = assert_api_error(decrease(95).await, "LimitExceededException", None);
+    let message = refused.message().unwrap_or_default();
+    assert!(message.starts_with("Subscriber limit exceeded: Provisioned throughput decreases"));
+    assert!(
+        message.contains("Number of decreases today: 4."),
+        "{message}"
+    );
+    // An increase still goes through, and so does the switch to on-demand.
+    ok(decrease(150).await);
+    ok(ddb
+        .update_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await);
+    let table = ok(ddb.describe_table().table_name(&name).send().await)
+        .table
+        .unwrap();
+    let decreases = table
+        .provisioned_throughput()
+        .and_then(|t| t.number_of_decreases_today());
+    assert_eq!(decreases, Some(4));
 }
 
 #[tokio::test]

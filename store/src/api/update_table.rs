@@ -303,7 +303,9 @@ fn apply_capacity(
             if table.billing_mode == BillingMode::Provisioned {
                 table.billing_mode = BillingMode::PayPerRequest;
                 table.last_update_to_pay_per_request = Some(now);
-                table.throughput.change(0, 0, now);
+                // Not a decrease (DynamoDB counts none): the table just has no capacity.
+                table.throughput.read = 0;
+                table.throughput.write = 0;
                 for index in &mut table.global_indexes {
                     index.throughput = Some(Throughput::default());
                 }
@@ -352,6 +354,7 @@ fn apply_capacity(
                     )));
                 }
             } else {
+                table.throughput.check_decrease(read, write, now)?;
                 table.throughput.change(read, write, now);
             }
         }
@@ -532,6 +535,7 @@ fn update_index_throughput(
         )));
     }
     let mut next = current;
+    next.check_decrease(read, write, now)?;
     next.change(read, write, now);
     index.throughput = Some(next);
     Ok(())

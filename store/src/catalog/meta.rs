@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::warm::Warm;
 use shared::model::{KeyAttr, KeySchema};
+use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::create_table::{
     AttributeDefinition, KeySchemaElement, OnDemandThroughput, Projection, StreamSpecification,
 };
@@ -93,6 +94,11 @@ impl BillingMode {
     }
 }
 
+/// Decreases of a table's (or GSI's) throughput a UTC day allows at any time.
+const FREE_DECREASES: i64 = 4;
+/// After those, the least time between two decreases.
+const DECREASE_INTERVAL_SECS: f64 = 3600.0;
+
 /// Provisioned capacity of a table or GSI, with DynamoDB's change bookkeeping. On-demand
 /// tables carry 0/0.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -114,6 +120,29 @@ impl Throughput {
             write,
             ..Default::default()
         }
+    }
+
+    /// Whether a change to `read`/`write` at `now` (epoch seconds) is within DynamoDB's
+    /// quota on decreases: four in a UTC day, then one an hour after the last. Autoscalers
+    /// and capacity tools branch on the LimitExceededException it answers past them.
+    pub fn check_decrease(&self, read: i64, write: i64, now: f64) -> Result<(), ApiError> {
+        let decreases = read < self.read || write < self.write;
+        let today = (now / 86_400.0).floor() as i64;
+        if !decreases || self.decrease_day != today || self.decreases_today < FREE_DECREASES {
+            return Ok(());
+        }
+        let last = self.last_decrease.unwrap_or(0.0);
+        if now - last >= DECREASE_INTERVAL_SECS {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            ErrorCode::LimitExceededException,
+            format!(
+                "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. After the first {FREE_DECREASES} decreases, each subsequent decrease in the same UTC day can be performed at most once every {DECREASE_INTERVAL_SECS} seconds. Number of decreases today: {}. Last decrease at {} UTC",
+                self.decreases_today,
+                iso_timestamp(last)
+            ),
+        ))
     }
 
     /// Sets new values at `now` (epoch seconds), recording an increase and/or a decrease
@@ -647,5 +676,30 @@ mod tests {
         assert_eq!(d.last_decrease_date_time, Some(300.0));
         // A new UTC day starts the count again.
         assert_eq!(t.describe(86_400.0 * 2.0).number_of_decreases_today, 0);
+    }
+
+    #[test]
+    fn decreases_are_limited_to_four_a_day_then_one_an_hour() {
+        let day = 86_400.0 * 100.0;
+        let mut t = Throughput::new(100, 100);
+        for i in 0..4 {
+            let now = day + f64::from(i);
+            assert!(t.check_decrease(99 - i64::from(i), 100, now).is_ok());
+            t.change(99 - i64::from(i), 100, now);
+        }
+        // Increases and unchanged values are never limited.
+        assert!(t.check_decrease(200, 200, day + 10.0).is_ok());
+        let refused = t.check_decrease(90, 100, day + 10.0).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::LimitExceededException);
+        assert!(refused
+            .message
+            .is_some_and(|m| m.contains("Number of decreases today: 4")));
+        // An hour after the last decrease, one more; then an hour again.
+        let later = day + 3.0 + DECREASE_INTERVAL_SECS;
+        assert!(t.check_decrease(90, 100, later).is_ok());
+        t.change(90, 100, later);
+        assert!(t.check_decrease(80, 100, later + 60.0).is_err());
+        // The next UTC day starts afresh.
+        assert!(t.check_decrease(80, 100, day + 86_400.0).is_ok());
     }
 }
