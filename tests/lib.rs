@@ -661,6 +661,20 @@ pub fn throughput(read: i64, write: i64) -> ProvisionedThroughput {
         .unwrap()
 }
 
+/// A provisioned table `pk` (S) with `read` RCU and `write` WCU, once ACTIVE.
+pub async fn provisioned_table(ddb: &Client, name: &str, read: i64, write: i64) {
+    ok(ddb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(throughput(read, write))
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .send()
+        .await);
+    wait_table_active(ddb, name).await;
+}
+
 /// BatchWriteItem's put of `item`.
 pub fn batch_put(item: HashMap<String, AttributeValue>) -> WriteRequest {
     let put = PutRequest::builder().set_item(Some(item)).build().unwrap();

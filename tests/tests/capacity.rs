@@ -69,20 +69,6 @@ where
     None
 }
 
-/// A provisioned table `pk` (S) with `read` RCU and `write` WCU, once ACTIVE.
-async fn provisioned_table(ddb: &Client, name: &str, read: i64, write: i64) {
-    ok(ddb
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::Provisioned)
-        .provisioned_throughput(throughput(read, write))
-        .key_schema(key_element("pk", KeyType::Hash))
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .send()
-        .await);
-    wait_table_active(ddb, name).await;
-}
-
 /// An item `{pk: id, data: "x"*n}` of exactly `size` bytes (S sizes are name + value bytes).
 fn sized(
     id: &str,

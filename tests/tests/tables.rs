@@ -156,15 +156,7 @@ async fn update_table_throughput_and_billing_mode() {
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let name = unique_name("upd");
-    ok(ddb
-        .create_table()
-        .table_name(&name)
-        .key_schema(key_element("pk", KeyType::Hash))
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .provisioned_throughput(throughput(5, 5))
-        .send()
-        .await);
-    wait_table_active(&ddb, &name).await;
+    provisioned_table(&ddb, &name, 5, 5).await;
     let table = ok(ddb.describe_table().table_name(&name).send().await)
         .table
         .unwrap();
@@ -222,15 +214,7 @@ async fn throughput_decreases_are_limited() {
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let name = unique_name("decr");
-    ok(ddb
-        .create_table()
-        .table_name(&name)
-        .key_schema(key_element("pk", KeyType::Hash))
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .provisioned_throughput(throughput(100, 100))
-        .send()
-        .await);
-    wait_table_active(&ddb, &name).await;
+    provisioned_table(&ddb, &name, 100, 100).await;
     let decrease = |units| {
         ddb.update_table()
             .table_name(&name)
