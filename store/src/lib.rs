@@ -63,6 +63,7 @@ pub mod arn;
 pub mod backup;
 pub mod capacity;
 pub mod catalog;
+pub mod change_quotas;
 pub mod config;
 pub mod contributors;
 pub mod error;

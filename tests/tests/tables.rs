@@ -206,6 +206,56 @@ async fn update_table_throughput_and_billing_mode() {
     );
 }
 
+/// Switches to on-demand are limited to four in a rolling day (switching back is not), and
+/// table-class changes to two in 30 days, each refused past that with
+/// LimitExceededException.
+#[tokio::test]
+async fn billing_switches_and_class_changes_are_limited() {
+    use aws_sdk_dynamodb::types::TableClass;
+
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let name = unique_name("switch");
+    provisioned_table(&ddb, &name, 5, 5).await;
+    let to_on_demand = || {
+        ddb.update_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+    };
+    let back = || {
+        ddb.update_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::Provisioned)
+            .provisioned_throughput(throughput(5, 5))
+            .send()
+    };
+    for _ in 0..4 {
+        ok(to_on_demand().await);
+        ok(back().await);
+    }
+    let refused = assert_api_error(to_on_demand().await, "LimitExceededException", None);
+    assert!(refused
+        .message()
+        .is_some_and(|m| m.contains("PayPerRequest")));
+
+    let class = |class| {
+        ddb.update_table()
+            .table_name(&name)
+            .table_class(class)
+            .send()
+    };
+    ok(class(TableClass::StandardInfrequentAccess).await);
+    ok(class(TableClass::Standard).await);
+    assert_api_error(
+        class(TableClass::StandardInfrequentAccess).await,
+        "LimitExceededException",
+        Some(
+            "Subscriber limit exceeded: Updates to TableClass are limited to 2 times in 30 day(s).",
+        ),
+    );
+}
+
 /// Four throughput decreases a UTC day, then one an hour: the fifth in a row is refused
 /// with DynamoDB's LimitExceededException, which autoscalers branch on. Switching to
 /// on-demand is not a decrease.

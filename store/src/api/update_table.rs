@@ -23,6 +23,7 @@ use crate::catalog::warm::{self, Warm};
 use crate::catalog::{
     log_detail_with_stream, BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput,
 };
+use crate::change_quotas::{self, Change};
 use crate::storage::Storage;
 use crate::streams;
 use shared::clock::now_seconds;
@@ -263,6 +264,7 @@ fn apply(
     }
     if let Some(c) = &input.table_class {
         def::check_table_class(Some(c))?;
+        change_quotas::record(&mut table.settings, Change::TableClass, now)?;
         table.table_class = Some((c.clone(), now));
     }
     if let Some(p) = input.deletion_protection_enabled {
@@ -301,6 +303,7 @@ fn apply_capacity(
                 ));
             }
             if table.billing_mode == BillingMode::Provisioned {
+                change_quotas::record(&mut table.settings, Change::ToOnDemand, now)?;
                 table.billing_mode = BillingMode::PayPerRequest;
                 table.last_update_to_pay_per_request = Some(now);
                 // Not a decrease (DynamoDB counts none): the table just has no capacity.
