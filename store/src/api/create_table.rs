@@ -53,7 +53,7 @@ pub async fn create(
     let warm = input
         .warm_throughput
         .as_ref()
-        .map(|w| warm::raise(warm::INITIAL, w, &format!("table {name}")))
+        .map(|w| warm::initial(w, plan.throughput, "table"))
         .transpose()?;
     let mut settings = crate::catalog::meta::Settings::new();
     if let Some(policy) = &input.resource_policy {
@@ -414,7 +414,7 @@ pub fn plan_global(
     let warm = index
         .warm_throughput
         .as_ref()
-        .map(|w| warm::raise(warm::INITIAL, w, &format!("index {name}")))
+        .map(|w| warm::initial(w, throughput.unwrap_or_default(), &format!("index {name}")))
         .transpose()?;
     Ok(PlannedIndex {
         name,

@@ -61,6 +61,39 @@ pub fn raised_by_use(current: Warm, (read, write): (f64, f64), cap: i64) -> Opti
     (next != current).then_some(next)
 }
 
+/// The warm throughput a new table or GSI `asked` for, provisioned with `provisioned`
+/// (read, write; 0/0 on demand); `what` names it in errors ("table", "index"). As in
+/// DynamoDB, asking for less than the provisioned capacity is refused rather than raised
+/// to it silently, and less than a new table's initial throughput likewise.
+pub fn initial(
+    asked: &WarmThroughput,
+    provisioned: (i64, i64),
+    what: &str,
+) -> Result<Warm, ApiError> {
+    let pairs = [
+        (
+            "ReadUnitsPerSecond",
+            asked.read_units_per_second,
+            provisioned.0,
+            "ReadCapacityUnits",
+        ),
+        (
+            "WriteUnitsPerSecond",
+            asked.write_units_per_second,
+            provisioned.1,
+            "WriteCapacityUnits",
+        ),
+    ];
+    for (name, value, capacity, capacity_name) in pairs {
+        if value.is_some_and(|v| v >= 1 && v < capacity) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Requested {name} for WarmThroughput for {what} is lower than {capacity_name} of ProvisionedThroughput"
+            )));
+        }
+    }
+    raise(INITIAL, asked, what)
+}
+
 /// The warm throughput `asked` raises `current` to; `what` names the table or index in
 /// errors. A value below 1, or below what it already takes, is refused: warm throughput
 /// only goes up. A value left out keeps the current one.
@@ -123,6 +156,18 @@ mod tests {
         for bad in [asked(Some(100), None), asked(None, Some(0))] {
             assert!(raise(raised, &bad, "table t").is_err());
         }
+    }
+
+    #[test]
+    fn a_new_tables_warm_throughput_is_not_below_its_provisioned_capacity() {
+        let refused = initial(&asked(Some(15_000), None), (20_000, 5), "table").unwrap_err();
+        assert!(refused.message.is_some_and(|m| m.contains(
+            "Requested ReadUnitsPerSecond for WarmThroughput for table is lower than ReadCapacityUnits"
+        )));
+        let warm = initial(&asked(Some(25_000), None), (20_000, 5), "table").unwrap();
+        assert_eq!(warm.read, 25_000);
+        // On demand, the initial throughput is the floor.
+        assert!(initial(&asked(Some(100), None), (0, 0), "table").is_err());
     }
 
     #[test]
