@@ -21,12 +21,13 @@ const EVE: &str = "arn:aws:iam::000000000000:user/AKIDEVE";
 /// Why a caller of another account is refused what no policy allows.
 const NOT_ALLOWED: &str = "because no resource-based policy allows";
 
-/// The harness's key (the account's admin), eve (the account's user `AKIDEVE`) and bob
-/// (a user of account 111122223333).
+/// The harness's key (the account's admin), eve (the account's user `AKIDEVE`), bob
+/// (a user of account 111122223333) and the account's root principal.
 fn keys_file() -> tempfile::NamedTempFile {
     let file = tempfile::NamedTempFile::new().unwrap();
     let text = format!(
-        "{ACCESS_KEY_ID} {SECRET_ACCESS_KEY}\nAKIDEVE eve-secret\nAKIDBOB bob-secret {BOB}\n"
+        "{ACCESS_KEY_ID} {SECRET_ACCESS_KEY}\nAKIDEVE eve-secret\nAKIDBOB bob-secret {BOB}\n\
+         AKIDROOT root-secret arn:aws:iam::000000000000:root\n"
     );
     std::fs::write(file.path(), text).unwrap();
     file
@@ -86,6 +87,52 @@ fn denied<T: std::fmt::Debug, E: ProvideErrorMetadata + std::error::Error>(
     let err = assert_api_error(result, "AccessDeniedException", None);
     let message = err.message().unwrap_or_default();
     assert!(message.contains(why), "{message}");
+}
+
+/// A policy that denies everyone everything, its own management included, locks out the
+/// account's users; its root principal can still delete it, as in DynamoDB, and nothing
+/// else.
+#[tokio::test]
+async fn the_root_principal_can_always_delete_a_policy() {
+    let keys = keys_file();
+    let store = store_knowing(&keys);
+    let admin = store.client();
+    let table = unique_name("lockout");
+    create_hash_table(&admin, &table).await;
+    let arn = admin
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .and_then(|t| t.table_arn)
+        .unwrap();
+    let deny_all = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "dynamodb:*",
+                       "Resource": arn}]
+    });
+    attach(&admin, &arn, &deny_all).await;
+    let root = client_with_credentials(&store.endpoint(), "AKIDROOT", "root-secret");
+    denied(
+        admin
+            .delete_resource_policy()
+            .resource_arn(&arn)
+            .send()
+            .await,
+        "explicit deny",
+    );
+    denied(
+        root.describe_table().table_name(&table).send().await,
+        "explicit deny",
+    );
+    ok(root
+        .delete_resource_policy()
+        .resource_arn(&arn)
+        .send()
+        .await);
+    ok(admin.describe_table().table_name(&table).send().await);
 }
 
 #[tokio::test]

@@ -16,6 +16,8 @@
 //! - a caller of another account needs a statement that allows the call ("because no
 //!   resource-based policy allows ..."), so it reaches tables, indexes and streams only,
 //!   and only as their policies say;
+//! - the account's root principal (`arn:aws:iam::<account>:root`) may always delete a
+//!   policy, as in DynamoDB, so that no policy can lock its table for good;
 //! - a refused statement of a BatchExecuteStatement is answered with an `AccessDenied`
 //!   entry while the others run, as DynamoDB answers each statement of a batch on its own;
 //!   anything else refused refuses the whole call.
@@ -180,6 +182,15 @@ impl Caller {
     }
 }
 
+/// Whether `caller` is this account's root principal (`arn:aws:iam::<account>:root`, a
+/// `--credentials-file` key may name it) deleting a policy: as in DynamoDB, no policy can
+/// refuse it that, so a policy that denies everyone its own management (or every call)
+/// can always be taken off rather than locking the table for good.
+fn is_root_deleting_a_policy(app: &App, caller: &Caller, op: Op) -> bool {
+    op == Op::DeleteResourcePolicy
+        && caller.arn == format!("arn:aws:iam::{}:root", app.config.account_id)
+}
+
 /// Statements of a BatchExecuteStatement that policies refuse, by position, each with the
 /// error it is answered with: as in DynamoDB, a refused statement gets an `AccessDenied`
 /// entry and the others run.
@@ -219,7 +230,7 @@ pub fn authorize(
     let access_key = shared::wire::sigv4::verify::access_key(headers);
     let caller = &Caller::of(app, access_key, relayed());
     let foreign = caller.account != app.config.account_id;
-    if !foreign && !app.policies.any() {
+    if !foreign && (!app.policies.any() || is_root_deleting_a_policy(app, caller, op)) {
         return Ok(Refusals::default());
     }
     // A body its handler could read but this cannot (a number past f64's range, a lone
