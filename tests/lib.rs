@@ -1010,6 +1010,20 @@ pub async fn primary_of(nodes: &[&ProxyProcess]) -> usize {
 /// The secret cluster-internal endpoints (`/internal/...`, `/triggers`) expect by default.
 pub const CLUSTER_SECRET: &str = "dax-local-cluster-secret";
 
+/// The cluster secret of stores and nodes that check signatures: beside a
+/// `--credentials-file` the daemons refuse the published default.
+pub const KEYED_CLUSTER_SECRET: &str = "a-secret-of-a-cluster-that-checks-signatures";
+
+/// The flags of a store or node that checks signatures against the keys in `path`.
+pub fn checking_signatures(path: &Path) -> Vec<String> {
+    vec![
+        "--credentials-file".into(),
+        path.display().to_string(),
+        "--cluster-secret".into(),
+        KEYED_CLUSTER_SECRET.into(),
+    ]
+}
+
 /// One page of the cluster's change feed from its start: `GET /internal/changes?after=0`
 /// with `query` appended (e.g. `&limit=10`).
 pub async fn feed_page(store: &StoreProcess, query: &str) -> serde_json::Value {

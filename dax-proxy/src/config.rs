@@ -57,7 +57,7 @@ pub struct Args {
     #[arg(
         long,
         env = "DAX_CLUSTER_SECRET",
-        default_value = "dax-local-cluster-secret"
+        default_value = shared::wire::headers::DEFAULT_CLUSTER_SECRET
     )]
     pub cluster_secret: String,
     /// Add `x-dax-cache: hit|miss|bypass` to every response.
@@ -116,6 +116,12 @@ impl Config {
         if args.cluster_secret.is_empty() {
             return Err("--cluster-secret must not be empty".into());
         }
+        shared::wire::headers::check_cluster_secret(
+            &args.cluster_secret,
+            args.credentials_file.is_some(),
+            args.listen,
+            "DAX_CLUSTER_SECRET",
+        )?;
         if args.body_read_timeout.is_zero() {
             return Err("--body-read-timeout must not be 0".into());
         }

@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(
         long,
         env = "STORE_CLUSTER_SECRET",
-        default_value = "dax-local-cluster-secret"
+        default_value = shared::wire::headers::DEFAULT_CLUSTER_SECRET
     )]
     pub cluster_secret: String,
     /// A file of `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines: when given, every API call's SigV4
@@ -210,6 +210,12 @@ impl Config {
         if args.max_tables < 1 {
             return Err("--max-tables must be at least 1".into());
         }
+        shared::wire::headers::check_cluster_secret(
+            &args.cluster_secret,
+            args.credentials_file.is_some(),
+            args.listen,
+            "STORE_CLUSTER_SECRET",
+        )?;
         if args.table_max_capacity_units < 1 || args.account_max_capacity_units < 1 {
             return Err(
                 "--table-max-capacity-units and --account-max-capacity-units must be at least 1"

@@ -54,9 +54,8 @@ async fn assert_refused(client: &Client, table: &str, code: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_verifies_signatures_against_its_keys() {
     let keys = keys_file();
-    let path = keys.path().display().to_string();
     let store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--credentials-file".into(), path],
+        args: checking_signatures(keys.path()),
         ..Default::default()
     });
     let endpoint = store.endpoint();
@@ -107,12 +106,13 @@ async fn the_store_verifies_signatures_against_its_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_nodes_verify_their_clients_and_are_trusted_by_the_store() {
     let keys = keys_file();
-    let path = keys.path().display().to_string();
     let store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--credentials-file".into(), path.clone()],
+        args: checking_signatures(keys.path()),
         ..Default::default()
     });
-    let args = ["--credentials-file", path.as_str(), "--lease-ttl", "1s"];
+    let mut flags = checking_signatures(keys.path());
+    flags.extend(["--lease-ttl".to_string(), "1s".to_string()]);
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
     let nodes = [
         ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
         ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
@@ -133,6 +133,28 @@ async fn proxy_nodes_verify_their_clients_and_are_trusted_by_the_store() {
         assert_refused(&wrong_secret, &table, "InvalidSignatureException").await;
         let unknown = client_with_credentials(&endpoint, "AKIDUNKNOWN", "x");
         assert_refused(&unknown, &table, "UnrecognizedClientException").await;
+    }
+}
+
+/// A daemon told to check signatures refuses to start with the published cluster secret,
+/// which would let any caller that sends it past the check (exit status 2, a usage error).
+#[test]
+fn daemons_checking_signatures_refuse_the_published_cluster_secret() {
+    let keys = keys_file();
+    let store = "http://127.0.0.1:9";
+    for (name, var, flags) in [
+        ("store", "STORE_BIN", vec!["--in-memory"]),
+        ("dax-proxy", "DAX_PROXY_BIN", vec!["--store", store]),
+    ] {
+        let output = std::process::Command::new(binary_path(name, var))
+            .args(["--listen", "127.0.0.1:0", "--credentials-file"])
+            .arg(keys.path())
+            .args(flags)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--cluster-secret"), "{name}: {stderr}");
     }
 }
 

@@ -52,10 +52,7 @@ fn table_policy(table_arn: &str) -> String {
 /// A store that knows the principals of `keys` ([`keys_file`]).
 fn store_knowing(keys: &tempfile::NamedTempFile) -> StoreProcess {
     StoreProcess::spawn_with(StoreOptions {
-        args: vec![
-            "--credentials-file".into(),
-            keys.path().display().to_string(),
-        ],
+        args: checking_signatures(keys.path()),
         ..Default::default()
     })
 }
@@ -406,7 +403,11 @@ async fn resource_policies_are_revised_and_enforced() {
         ]
     });
     attach(&admin, &arn, &role_policy).await;
-    let node = ProxyProcess::spawn(&store);
+    let node = ProxyProcess::spawn_with(
+        &store.endpoint(),
+        &["--cluster-secret", KEYED_CLUSTER_SECRET],
+        &[],
+    );
     let eve_via_node = client_with_credentials(&node.endpoint(), "AKIDEVE", "eve-secret");
     denied(delete(&eve, "a").await, "with an explicit deny");
     ok(delete(&eve_via_node, "a").await);

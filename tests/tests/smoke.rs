@@ -213,10 +213,7 @@ fn aws_cli_signatures_verify() {
     )
     .unwrap();
     let store = StoreProcess::spawn_with(StoreOptions {
-        args: vec![
-            "--credentials-file".into(),
-            keys.path().display().to_string(),
-        ],
+        args: checking_signatures(keys.path()),
         ..Default::default()
     });
     let endpoint = store.endpoint();

@@ -21,9 +21,61 @@ pub const LOG_POSITION: HeaderName = HeaderName::from_static("x-dax-log-position
 /// internal endpoints require it, and the store trusts API calls that bear it.
 pub const CLUSTER_SECRET: &str = "x-dax-cluster-secret";
 
+/// The cluster secret both daemons default to, so that a local cluster needs no setup. It
+/// is published (in the README), so it keeps out no one.
+pub const DEFAULT_CLUSTER_SECRET: &str = "dax-local-cluster-secret";
+
+/// Checks a daemon's `--cluster-secret` against how it is configured: a call bearing the
+/// secret is trusted without a signature (a dax-proxy node checked its client), so beside
+/// a `--credentials-file` the published default would let anyone past the signature check
+/// the file asks for: refused, naming `env` (the daemon's variable for the flag). The
+/// default on an address other than loopback is allowed (no keys: everything is open by
+/// design) but warned about.
+pub fn check_cluster_secret(
+    secret: &str,
+    checks_signatures: bool,
+    listen: std::net::SocketAddr,
+    env: &str,
+) -> Result<(), String> {
+    if secret != DEFAULT_CLUSTER_SECRET {
+        return Ok(());
+    }
+    if checks_signatures {
+        return Err(format!(
+            "--credentials-file checks every call's signature, but calls bearing the cluster \
+             secret are trusted without one, and --cluster-secret is still the published \
+             default: set your own (--cluster-secret or {env}), the same on the store and \
+             every dax-proxy node"
+        ));
+    }
+    if !listen.ip().is_loopback() {
+        tracing::warn!(%listen, "--cluster-secret is the published default on an address \
+            other than loopback: anyone who can reach it can read the change feed and act as \
+            a dax-proxy node; set your own ({env})");
+    }
+    Ok(())
+}
+
 /// Whether `headers` carry `secret` in [`CLUSTER_SECRET`] (compared in constant time).
 pub fn carries_cluster_secret(headers: &HeaderMap, secret: &str) -> bool {
     headers
         .get(CLUSTER_SECRET)
         .is_some_and(|given| bool::from(given.as_bytes().ct_eq(secret.as_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_secret_is_refused_beside_keys_only() {
+        let loopback = "127.0.0.1:8000".parse().unwrap();
+        let open = "0.0.0.0:8000".parse().unwrap();
+        let refused = check_cluster_secret(DEFAULT_CLUSTER_SECRET, true, loopback, "X_SECRET");
+        assert!(refused.is_err_and(|e| e.contains("X_SECRET")));
+        // Without keys everything is open by design: only a warning off loopback.
+        assert!(check_cluster_secret(DEFAULT_CLUSTER_SECRET, false, loopback, "X").is_ok());
+        assert!(check_cluster_secret(DEFAULT_CLUSTER_SECRET, false, open, "X").is_ok());
+        assert!(check_cluster_secret("our-own", true, open, "X").is_ok());
+    }
 }
