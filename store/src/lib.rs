@@ -128,7 +128,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
         }
     };
     let app = Arc::new(App::new(config, storage, catalog));
-    backup::drop_interrupted_restores(&app).await;
+    backup::resume_interrupted_restores(&app).await;
     tokio::spawn(streams::run_maintenance(Arc::clone(&app)));
     tokio::spawn(ttl::run_sweeper(Arc::clone(&app)));
     tokio::spawn(index_tasks::run(Arc::clone(&app)));

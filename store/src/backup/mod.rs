@@ -24,7 +24,8 @@
 //! chunk by chunk too. Known limits: a point-in-time read goes through the table's whole
 //! retained change log. Deleting a table with PITR on keeps a SYSTEM backup of it for 35
 //! days ([`keep_deleted`]). A restore's table stays CREATING while a task of its own fills
-//! it ([`restore`]). Restore overrides: see [`overrides`].
+//! it ([`restore`]); a fill that a stop cuts short runs again at the next start
+//! ([`resume_interrupted_restores`]). Restore overrides: see [`overrides`].
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
@@ -466,9 +467,9 @@ fn key_schema_json(t: &TableMeta) -> Value {
 /// response shows it.
 ///
 /// Until the fill ends, the table serves no reads or writes (a write would be overwritten
-/// by the fill) and cannot be deleted; a fill that fails deletes it, and so does the next
-/// start after a restart interrupted one ([`drop_interrupted_restores`]), so no client
-/// ever sees a partly restored table as ACTIVE.
+/// by the fill) and cannot be deleted; a fill that fails deletes it, so no client ever sees
+/// a partly restored table as ACTIVE. A fill a stop interrupts runs again at the next
+/// start ([`resume_interrupted_restores`]).
 pub async fn restore(
     app: &Arc<App>,
     source: &TableMeta,
@@ -602,19 +603,69 @@ async fn drop_restore_target(app: &App, table: &TableMeta) {
     }
 }
 
-/// Deletes the tables of restores a stop interrupted (CREATING, still restoring): their
-/// fill is gone with the process, so they would never be complete. Run at start, before
-/// the store serves; the client saw no answer, or a CREATING table, and may restore again.
-pub async fn drop_interrupted_restores(app: &App) {
+/// Runs again the restores a stop interrupted (CREATING, still restoring): their fill died
+/// with the process, and an accepted restore runs to completion. The source is read again
+/// from the start and every item written again, over the items the first fill wrote (the
+/// table served nothing meanwhile, so they are the same items). Run at start, before the
+/// store serves. A restore whose source cannot be read again has its table deleted, as a
+/// failed fill has: a partly restored table is never made ACTIVE.
+pub async fn resume_interrupted_restores(app: &Arc<App>) {
     for table in app.catalog.all() {
-        if restoring(&table) {
-            tracing::warn!(
-                table = table.name(),
-                "deleting the table of an interrupted restore"
-            );
-            drop_restore_target(app, &table).await;
+        if !restoring(&table) {
+            continue;
+        }
+        match source_items(app, &table).await {
+            Ok(items) => {
+                tracing::warn!(table = table.name(), "resuming an interrupted restore");
+                let app = Arc::clone(app);
+                tokio::spawn(async move { finish_restore(&app, &table, items).await });
+            }
+            Err(e) => {
+                tracing::error!(table = table.name(), error = ?e.message,
+                    "the source of an interrupted restore is gone; deleting its table");
+                drop_restore_target(app, &table).await;
+            }
         }
     }
+}
+
+/// The items a restore into `table` writes, read again from the source its RestoreSummary
+/// names: the backup, or the source table as of the restore time. That time is still
+/// inside the source's restorable window (else refused), so the items are the same ones.
+async fn source_items(app: &App, table: &TableMeta) -> Result<ItemChunks, ApiError> {
+    let summary = table
+        .settings
+        .get(RESTORE_KEY)
+        .ok_or_else(ApiError::internal)?;
+    let text = |field: &str| summary.get(field).and_then(Value::as_str);
+    if let Some(arn) = text("SourceBackupArn") {
+        return Ok(items(app, &load(app, arn)?));
+    }
+    let name = app
+        .catalog
+        .resolve_name(text("SourceTableArn").unwrap_or_default());
+    let source = app.catalog.get(name).ok_or_else(|| table_not_found(name))?;
+    let at = summary
+        .get("RestoreDateTime")
+        .and_then(Value::as_f64)
+        .ok_or_else(ApiError::internal)?;
+    let (floor, latest) = restorable_window(app, &source)?;
+    let at = time_in_window(at, floor, latest)?;
+    items_at(app, &source, at).await
+}
+
+/// The table a restore from backup `arn` is still filling, if any (the backup must outlive
+/// the fill, which may have to start again after a restart).
+pub fn being_restored(app: &App, arn: &str) -> Option<Arc<TableMeta>> {
+    app.catalog.all().into_iter().find(|table| {
+        restoring(table)
+            && table
+                .settings
+                .get(RESTORE_KEY)
+                .and_then(|s| s.get("SourceBackupArn"))
+                .and_then(Value::as_str)
+                == Some(arn)
+    })
 }
 
 fn already_exists(name: &str) -> ApiError {
@@ -672,6 +723,39 @@ pub fn continuous_description(table: &TableMeta) -> Value {
         "ContinuousBackupsStatus": "ENABLED",
         "PointInTimeRecoveryDescription": pitr,
     })
+}
+
+/// The window `[floor, latest]` (epoch seconds) a point-in-time restore of `table` may
+/// pick its time in: PITR's window, starting no earlier than the oldest retained change
+/// (changes trimmed from the log cannot be undone).
+pub fn restorable_window(app: &App, table: &TableMeta) -> Result<(f64, f64), ApiError> {
+    let pitr = pitr(table).filter(|p| p.enabled).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::PointInTimeRecoveryUnavailableException,
+            format!(
+                "Point in time recovery is not enabled for table '{}'",
+                table.name()
+            ),
+        )
+    })?;
+    let (earliest, latest) = window(&pitr);
+    let horizon = log_horizon_ms(app)?.map(|ms| ms as f64 / 1000.0);
+    let floor = horizon.map_or(earliest, |h| h.max(earliest));
+    Ok((floor, latest))
+}
+
+/// The restore time for `at` in the window `[floor, latest]`. The wire carries milliseconds,
+/// so a time up to 1 ms outside is taken as the edge it rounds to: before the earliest
+/// time, the log may hold changes without the old images a restore needs to undo them.
+/// Further out, InvalidRestoreTimeException.
+pub fn time_in_window(at: f64, floor: f64, latest: f64) -> Result<f64, ApiError> {
+    if !at.is_finite() || at < floor - 0.001 || at > latest + 0.001 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRestoreTimeException,
+            format!("Restore time {at} is outside the restorable window [{floor}, {latest}]"),
+        ));
+    }
+    Ok(at.clamp(floor, latest.max(floor)))
 }
 
 /// The restorable window `[earliest, latest]` in epoch seconds; latest never before

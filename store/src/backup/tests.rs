@@ -716,3 +716,110 @@ async fn a_backup_name_outside_the_models_pattern_is_refused() {
         assert_eq!(code(created), "ValidationException", "{name}");
     }
 }
+
+#[test]
+fn times_within_rounding_of_the_window_are_its_edges() {
+    let ok = |at| super::time_in_window(at, 100.0, 200.0).ok();
+    assert_eq!(ok(150.0), Some(150.0));
+    assert_eq!(ok(99.9995), Some(100.0));
+    assert_eq!(ok(200.0005), Some(200.0));
+    for outside in [99.99, 200.01, f64::NAN, f64::INFINITY] {
+        assert_eq!(
+            code(super::time_in_window(outside, 100.0, 200.0)),
+            "InvalidRestoreTimeException",
+            "{outside}"
+        );
+    }
+}
+
+/// Starts a restore of `source` into `target` whose fill writes `first` and then hangs, as
+/// a fill a stop cut short would have: the table stays CREATING with part of the items.
+/// Returns the fill's feed; keep it, or the fill ends and makes the table ACTIVE.
+async fn restore_cut_short(
+    app: &Arc<App>,
+    source: &crate::catalog::TableMeta,
+    target: &str,
+    first: Vec<shared::model::Item>,
+    summary: Value,
+) -> tokio::sync::mpsc::Sender<Result<Vec<shared::model::Item>, ApiError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    ok(super::restore(app, source, target, rx, summary).await);
+    // The fill takes chunks one by one: once the third is handed over, it has written the
+    // first.
+    for chunk in [first, Vec::new(), Vec::new()] {
+        if tx.send(Ok(chunk)).await.is_err() {
+            panic!("the fill stopped");
+        }
+    }
+    tx
+}
+
+fn stale_item(pk: &str) -> shared::model::Item {
+    input(json!({"pk": {"S": pk}, "v": {"N": "999"}}))
+}
+
+/// A point-in-time restore that a stop cut short runs again at the start: its table ends
+/// ACTIVE with the source's items as of the restore time, over what the first fill wrote.
+#[tokio::test]
+async fn an_interrupted_point_in_time_restore_runs_again_from_its_source() {
+    let (app, _dir) = fixture();
+    table(&app, "tbl").await;
+    ok(api::update_continuous_backups::handle(
+        &app,
+        input(json!({"TableName": "tbl", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}})),
+    )
+    .await);
+    put(&app, "tbl", "a", 1).await;
+    put(&app, "tbl", "b", 1).await;
+    // Commit times are in milliseconds: keep T strictly between the two groups of writes.
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let moment = shared::clock::now_seconds();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    delete(&app, "tbl", "a").await;
+    put(&app, "tbl", "b", 2).await;
+    put(&app, "tbl", "c", 1).await;
+    let source = app.catalog.get("tbl").unwrap_or_else(|| panic!("no table"));
+    let summary = json!({"SourceTableArn": source.arn, "RestoreDateTime": moment});
+    let _hung = restore_cut_short(&app, &source, "cut", vec![stale_item("a")], summary).await;
+    // T is restorable once LatestRestorableDateTime, which trails now, has passed it.
+    while super::restorable_window(&app, &source)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .1
+        < moment
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    super::resume_interrupted_restores(&app).await;
+    assert_eq!(contents(&app, "cut").await, vec!["a=1", "b=1"]);
+    let restored = app.catalog.get("cut").unwrap_or_else(|| panic!("no table"));
+    assert_eq!(restored.status, crate::catalog::TableStatus::Active);
+}
+
+/// A backup cannot be deleted while a restore from it fills its table: the fill reads it,
+/// and must be able to start again after a restart. Once the restore ends, it can.
+#[tokio::test]
+async fn a_backup_being_restored_cannot_be_deleted() {
+    let (app, _dir) = fixture();
+    table(&app, "src").await;
+    put(&app, "src", "a", 1).await;
+    let created = ok(api::create_backup::handle(
+        &app,
+        input(json!({"TableName": "src", "BackupName": "b1"})),
+    )
+    .await);
+    let arn = created["BackupDetails"]["BackupArn"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let source = app.catalog.get("src").unwrap_or_else(|| panic!("no table"));
+    let summary = json!({"SourceBackupArn": arn, "SourceTableArn": source.arn});
+    let hung = restore_cut_short(&app, &source, "dst", vec![stale_item("a")], summary).await;
+    assert_eq!(
+        code(api::delete_backup::handle(&app, input(json!({"BackupArn": arn}))).await),
+        "BackupInUseException"
+    );
+    drop(hung);
+    wait_restored(&app, "dst").await;
+    ok(api::delete_backup::handle(&app, input(json!({"BackupArn": arn}))).await);
+}
