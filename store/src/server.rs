@@ -81,26 +81,31 @@ pub fn router(server: Arc<Server>) -> Router {
         .with_state(server)
 }
 
+/// DynamoDB's `healthy: HOST:PORT` probe, which load balancers use: 503 when `/health` is.
 async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
-    error::plain(
-        StatusCode::OK,
-        "text/plain",
-        format!("healthy: {}", server.listen),
-    )
+    match unhealthy(&server) {
+        None => error::plain(
+            StatusCode::OK,
+            "text/plain",
+            format!("healthy: {}", server.listen),
+        ),
+        Some(why) => error::plain(StatusCode::SERVICE_UNAVAILABLE, "text/plain", why),
+    }
 }
 
-/// 200 while the store serves; 503 once it refuses writes after a failed journal write
-/// or sync (reads still work, but an orchestrator should restart it).
+/// 200 while the store serves; 503 once it refuses writes (see [`unhealthy`]).
 async fn health(State(server): State<Arc<Server>>) -> Response<Body> {
-    if server.app.storage.writable() {
-        error::plain(StatusCode::OK, "text/plain", "ok")
-    } else {
-        error::plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "text/plain",
-            "writes refused: a journal write or sync failed; restart the store",
-        )
+    match unhealthy(&server) {
+        None => error::plain(StatusCode::OK, "text/plain", "ok"),
+        Some(why) => error::plain(StatusCode::SERVICE_UNAVAILABLE, "text/plain", why),
     }
+}
+
+/// Why the store should be taken out of service, if it should: it refuses writes after a
+/// failed journal write or sync (reads still work, but an orchestrator should restart it).
+fn unhealthy(server: &Server) -> Option<&'static str> {
+    (!server.app.storage.writable())
+        .then_some("writes refused: a journal write or sync failed; restart the store")
 }
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {

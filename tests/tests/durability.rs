@@ -442,18 +442,23 @@ async fn the_primary_lease_survives_kill9() {
     assert!(renewed["expires_in_ms"].as_u64().unwrap() > 50_000);
 }
 
-/// The status of the store's `GET /health`.
+/// The status of the store's health probes, `GET /health` and `GET /` (DynamoDB's, which
+/// load balancers use), when both agree.
 async fn health(store: &StoreProcess) -> u16 {
-    reqwest::get(format!("{}/health", store.endpoint()))
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let mut statuses = Vec::new();
+    for path in ["/health", "/"] {
+        let response = reqwest::get(format!("{}{path}", store.endpoint()))
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses[0], statuses[1], "GET /health and GET / disagree");
+    statuses[0]
 }
 
 /// A store whose journal sync fails stops taking writes (each one answers
 /// InternalServerError, none is acknowledged), keeps serving reads, and says so on /health
-/// (503) until it is restarted; the restarted store has every write acknowledged before.
+/// and / (503) until it is restarted; the restarted store has every write acknowledged before.
 /// The failure is injected (debug builds only, see `store::storage::fault`): the test
 /// creates the trigger file and the next journal sync fails.
 #[tokio::test]
