@@ -2,7 +2,8 @@
 //! signed by the AWS SDK (and by the harness's own signer) with a configured key pass;
 //! an unknown key, a wrong secret, a tampered body or a stale signature get DynamoDB's errors;
 //! a node checks its clients itself, cached answers included, and its own calls to the
-//! store and to the primary pass on the cluster secret.
+//! store and to the primary pass on the cluster secret. Without keys, a signature is taken
+//! unchecked, but only if well-formed.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -155,6 +156,53 @@ fn daemons_checking_signatures_refuse_the_published_cluster_secret() {
         assert_eq!(output.status.code(), Some(2), "{name}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("--cluster-secret"), "{name}: {stderr}");
+    }
+}
+
+/// A ListTables call with `authorization` as its only signing header: (status, `__type`).
+async fn list_tables_signed_as(endpoint: &str, authorization: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", "DynamoDB_20120810.ListTables")
+        .header("authorization", authorization)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    let kind = body["__type"].as_str().unwrap_or_default();
+    (
+        status,
+        kind.rsplit('#').next().unwrap_or_default().to_string(),
+    )
+}
+
+/// Without `--credentials-file` any signature is accepted, but an `Authorization` header
+/// that names no Credential, SignedHeaders or Signature is not one: DynamoDB's
+/// IncompleteSignatureException, from the store and from a proxy node alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_keys_a_signature_must_still_be_well_formed() {
+    let store = StoreProcess::spawn();
+    let node = ProxyProcess::spawn(&store);
+    for endpoint in [store.endpoint(), node.endpoint()] {
+        assert_eq!(
+            list_tables_signed_as(&endpoint, "AWS4-HMAC-SHA256 ").await,
+            (400, "IncompleteSignatureException".to_string()),
+            "{endpoint}"
+        );
+        assert_eq!(
+            list_tables_signed_as(&endpoint, "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/dynamodb/aws4_request, Signature=00").await,
+            (400, "IncompleteSignatureException".to_string()),
+            "{endpoint}"
+        );
+        let unchecked = "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00";
+        assert_eq!(
+            list_tables_signed_as(&endpoint, unchecked).await.0,
+            200,
+            "{endpoint}"
+        );
     }
 }
 

@@ -137,8 +137,9 @@ impl<'a> SignedRequest<'a> {
 /// A server's check of an API call. With `keys`, its signature is verified, unless the
 /// caller is `trusted` (a cluster member that authenticated its own client and may have
 /// reshaped the request; asked only when there are keys, so the data path pays nothing
-/// for it by default); without keys, any AWS4 `Authorization` header is accepted, as
-/// DynamoDB Local does.
+/// for it by default); without keys, any well-formed AWS4 `Authorization` header (one
+/// with its `Credential`, `SignedHeaders` and `Signature`) is accepted, as DynamoDB Local
+/// does.
 pub fn authenticate(
     keys: Option<&KeyStore>,
     region: &str,
@@ -150,7 +151,15 @@ pub fn authenticate(
             let now = crate::clock::now_secs();
             keys.verify(request, region, now)
         }
-        _ => authorization(request.headers).map(drop),
+        _ => {
+            let header = authorization(request.headers)?;
+            let missing = missing_parameters(&parse_authorization(header));
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(incomplete(&missing, header))
+            }
+        }
     }
 }
 
@@ -183,6 +192,32 @@ fn parse_authorization(value: &str) -> Authorization<'_> {
 
 fn error(code: ErrorCode, message: impl Into<String>) -> ApiError {
     ApiError::new(code, message)
+}
+
+/// DynamoDB's sentences for the parameters an `Authorization` header lacks (empty, and not
+/// allocated, when it has them all).
+fn missing_parameters(auth: &Authorization<'_>) -> String {
+    let mut missing = String::new();
+    for (part, present) in [
+        ("Credential", auth.credential.is_some()),
+        ("Signature", auth.signature.is_some()),
+        ("SignedHeaders", auth.signed_headers.is_some()),
+    ] {
+        if !present {
+            missing.push_str(&format!(
+                "Authorization header requires '{part}' parameter. "
+            ));
+        }
+    }
+    missing
+}
+
+/// IncompleteSignatureException: what is `missing`, then the header as given.
+fn incomplete(missing: &str, header: &str) -> ApiError {
+    error(
+        ErrorCode::IncompleteSignatureException,
+        format!("{missing}Authorization={header}"),
+    )
 }
 
 /// The `Authorization` header, if it claims AWS Signature Version 4.
@@ -322,18 +357,7 @@ impl KeyStore {
         let header = authorization(request.headers)?;
         let auth = parse_authorization(header);
         let time = request_time(request.headers)?;
-        let mut missing = String::new();
-        for (part, present) in [
-            ("Credential", auth.credential.is_some()),
-            ("Signature", auth.signature.is_some()),
-            ("SignedHeaders", auth.signed_headers.is_some()),
-        ] {
-            if !present {
-                missing.push_str(&format!(
-                    "Authorization header requires '{part}' parameter. "
-                ));
-            }
-        }
+        let mut missing = missing_parameters(&auth);
         if time.is_none() {
             missing.push_str(
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ",
@@ -342,10 +366,7 @@ impl KeyStore {
         let (Some(credential), Some(signature), Some(signed_names), Some((when, amz))) =
             (auth.credential, auth.signature, auth.signed_headers, time)
         else {
-            return Err(error(
-                ErrorCode::IncompleteSignatureException,
-                format!("{missing}Authorization={header}"),
-            ));
+            return Err(incomplete(&missing, header));
         };
         if now.saturating_sub(when) > MAX_SKEW_SECS {
             return Err(error(
@@ -550,6 +571,41 @@ mod tests {
         assert_eq!(
             check(&unknown, b"{}").map_err(|e| e.0),
             Err(ErrorCode::UnrecognizedClientException)
+        );
+    }
+
+    /// Without keys any signature is taken, but only a well-formed one: a bare algorithm
+    /// is DynamoDB's IncompleteSignatureException, naming every missing parameter.
+    #[test]
+    fn without_keys_the_header_must_still_name_its_parts() {
+        let accepts = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("authorization", HeaderValue::from_static(value));
+            let request = SignedRequest {
+                method: "POST",
+                path: "/",
+                query: None,
+                headers: &headers,
+                body: b"{}",
+            };
+            authenticate(None, "us-east-1", &request, || false)
+                .map_err(|e| (e.code, e.message.unwrap_or_default()))
+        };
+        assert_eq!(
+            accepts("AWS4-HMAC-SHA256 Credential=x/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00"),
+            Ok(())
+        );
+        assert_eq!(
+            accepts("AWS4-HMAC-SHA256 "),
+            Err((
+                ErrorCode::IncompleteSignatureException,
+                "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 ".into()
+            ))
+        );
+        assert_eq!(
+            accepts("AWS4-HMAC-SHA256 Credential=x/20240101/us-east-1/dynamodb/aws4_request, Signature=00")
+                .map_err(|e| e.0),
+            Err(ErrorCode::IncompleteSignatureException)
         );
     }
 
