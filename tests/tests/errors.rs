@@ -441,3 +441,57 @@ async fn the_store_probes_idle_connections() {
     let store = StoreProcess::spawn();
     assert_idle_connections_are_probed(&store.endpoint()).await;
 }
+
+/// The status line a server answers a ListTables call with, when the call is `framing`
+/// (body headers, the blank line, the body bytes) after the other headers, on a fresh
+/// connection.
+async fn status_of_framed_call(endpoint: &str, framing: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: {address}\r\nx-amz-target: DynamoDB_20120810.ListTables\r\n\
+         content-type: application/x-amz-json-1.0\r\n\
+         authorization: AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\n\
+         {framing}"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(30), stream.read(&mut answer))
+        .await
+        .expect("no answer")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+/// A body whose framing is broken (a chunk size that is not hex, chunked framing over a
+/// body that is not chunked) is a bad request, 400, from the store and a proxy node alike,
+/// not 413 (which only a body over DynamoDB's 16 MB gets); good chunked framing is served.
+#[tokio::test]
+async fn broken_body_framing_is_400() {
+    let mut store = StoreProcess::spawn();
+    let node = ProxyProcess::spawn(&store);
+    for endpoint in [store.endpoint(), node.endpoint()] {
+        for framing in [
+            "transfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+            "content-length: 2\r\ntransfer-encoding: chunked\r\n\r\n{}",
+        ] {
+            assert_eq!(
+                status_of_framed_call(&endpoint, framing).await,
+                "HTTP/1.1 400 Bad Request",
+                "{endpoint} {framing:?}"
+            );
+        }
+        assert_eq!(
+            status_of_framed_call(
+                &endpoint,
+                "transfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+            )
+            .await,
+            "HTTP/1.1 200 OK",
+            "{endpoint}"
+        );
+    }
+    assert_still_serves(&mut store).await;
+}

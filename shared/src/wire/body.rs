@@ -4,20 +4,23 @@
 //! hostile one does it on purpose) holds its admission permit for ever, and enough of them
 //! make the server refuse every other caller with ThrottlingException.
 
+use std::error::Error;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
 use http::StatusCode;
+use http_body_util::LengthLimitError;
 
 /// DynamoDB accepts request bodies up to 16 MB; larger ones get 413 with an empty body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// `read` (the body collected with [`MAX_BODY_BYTES`] as its limit), or the status to
-/// answer with an empty body instead: 408 when it is not all there within `deadline`,
-/// 413 when it is too large (or the connection broke, where the answer reaches nobody).
-pub async fn read_within<T, E>(
+/// answer with an empty body instead: 408 when it is not all there within `deadline`, 413
+/// when it is over the limit, 400 when it cannot be read (bad chunked framing, or a
+/// connection that broke, where the answer reaches nobody).
+pub async fn read_within<T, E: Into<BoxError>>(
     deadline: Duration,
     read: impl Future<Output = Result<T, E>>,
 ) -> Result<T, StatusCode> {
@@ -31,9 +34,28 @@ pub async fn read_within<T, E>(
     };
     match outcome {
         Ok(Ok(body)) => Ok(body),
-        Ok(Err(_)) => Err(StatusCode::PAYLOAD_TOO_LARGE),
+        Ok(Err(e)) => Err(if over_limit(&*e.into()) {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::BAD_REQUEST
+        }),
         Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
     }
+}
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Whether a body read failed on its length limit (`http_body_util::Limited`'s error, which
+/// `axum::body::to_bytes` wraps), rather than on the body itself.
+fn over_limit(error: &(dyn Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 #[cfg(test)]
@@ -42,7 +64,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_that_stops_coming_is_refused_at_the_deadline() {
-        let stalled = std::future::pending::<Result<(), ()>>();
+        let stalled = std::future::pending::<Result<(), Wrapped>>();
         let answer = read_within(Duration::from_millis(20), stalled).await;
         assert_eq!(answer, Err(StatusCode::REQUEST_TIMEOUT));
     }
@@ -51,18 +73,50 @@ mod tests {
     async fn a_body_that_arrives_after_the_headers_is_waited_for() {
         let late = async {
             tokio::task::yield_now().await;
-            Ok::<_, ()>("late")
+            Ok::<_, Wrapped>("late")
         };
         assert_eq!(read_within(Duration::from_secs(5), late).await, Ok("late"));
     }
 
+    /// A body collected as `axum::body::to_bytes` collects it: `Limited` to `limit` bytes,
+    /// its error wrapped (as axum wraps it, keeping it as the source).
+    async fn collect(body: &'static [u8], limit: usize) -> Result<bytes::Bytes, Wrapped> {
+        use http_body_util::BodyExt;
+        let limited = http_body_util::Limited::new(http_body_util::Full::new(body), limit);
+        match limited.collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(e) => Err(Wrapped(e)),
+        }
+    }
+
+    #[derive(Debug)]
+    struct Wrapped(BoxError);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "body: {}", self.0)
+        }
+    }
+
+    impl Error for Wrapped {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&*self.0)
+        }
+    }
+
     #[tokio::test]
     async fn a_complete_body_passes_and_an_oversized_one_is_413() {
-        let whole = read_within(Duration::from_secs(5), async { Ok::<_, ()>("body") }).await;
-        assert_eq!(whole, Ok("body"));
-        let over = read_within(Duration::from_secs(5), async {
-            Err::<(), _>("length limit")
-        });
-        assert_eq!(over.await, Err(StatusCode::PAYLOAD_TOO_LARGE));
+        let whole = read_within(Duration::from_secs(5), collect(b"body", 4)).await;
+        assert_eq!(whole, Ok(bytes::Bytes::from_static(b"body")));
+        let over = read_within(Duration::from_secs(5), collect(b"body!", 4)).await;
+        assert_eq!(over, Err(StatusCode::PAYLOAD_TOO_LARGE));
+    }
+
+    /// Bad framing (a chunk size that is not hex, say) is the request's fault, not its size.
+    #[tokio::test]
+    async fn a_body_that_cannot_be_read_is_400() {
+        let broken = async { Err::<(), _>(Wrapped("invalid chunk size".into())) };
+        let answer = read_within(Duration::from_secs(5), broken).await;
+        assert_eq!(answer, Err(StatusCode::BAD_REQUEST));
     }
 }
