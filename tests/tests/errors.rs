@@ -154,29 +154,44 @@ async fn wrong_json_types_and_missing_members() {
     let mut store = StoreProcess::spawn();
     let endpoint = store.endpoint();
 
-    // A number where a string belongs is a SerializationException (with `Message`).
-    let wrong_type = raw_call(&endpoint, "DescribeTable", br#"{"TableName": 5}"#).await;
-    assert_error(
-        &wrong_type,
-        400,
-        "com.amazon.coral.service#SerializationException",
-    );
-
-    let object_for_string =
-        raw_call(&endpoint, "DescribeTable", br#"{"TableName": {"a": 1}}"#).await;
-    assert_error(
-        &object_for_string,
-        400,
-        "com.amazon.coral.service#SerializationException",
-    );
-
-    let not_object = raw_call(&endpoint, "ListTables", b"[1, 2]").await;
-    assert_eq!(not_object.status, 400);
-    assert!(
-        not_object.error_name().is_some(),
-        "an error JSON: {:?}",
-        String::from_utf8_lossy(&not_object.body)
-    );
+    // A value of the wrong JSON type is a SerializationException with `Message`, in the
+    // words of DynamoDB's serializer, never serde's (no Rust type names).
+    for (op, body, message) in [
+        (
+            "DescribeTable",
+            r#"{"TableName": 5}"#,
+            "class java.lang.Short can not be converted to an String",
+        ),
+        (
+            "DescribeTable",
+            r#"{"TableName": {"a": 1}}"#,
+            "Start of structure or map found where not expected.",
+        ),
+        (
+            "ListTables",
+            "[1, 2]",
+            "Start of list found where not expected",
+        ),
+        ("ListTables", "[]", "Start of list found where not expected"),
+        (
+            "DescribeTable",
+            r#"{"TableName": true}"#,
+            "class java.lang.Boolean can not be converted to an String",
+        ),
+        (
+            "DescribeTable",
+            r#"{"TableName": "a", "TableName": "b"}"#,
+            "Duplicate field 'TableName'",
+        ),
+    ] {
+        let answer = raw_call(&endpoint, op, body.as_bytes()).await;
+        let json = assert_error(
+            &answer,
+            400,
+            "com.amazon.coral.service#SerializationException",
+        );
+        assert_eq!(json["Message"], message, "{op} {body}");
+    }
 
     let missing = raw_call(&endpoint, "DescribeTable", b"{}").await;
     let body = assert_error(

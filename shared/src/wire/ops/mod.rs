@@ -2,8 +2,9 @@
 //!
 //! Requests deserialize leniently (every member optional, unknown members ignored) so that
 //! DynamoDB's own validation, with its messages, runs in code rather than in serde.
-//! [`decode`] turns serde failures into SerializationException, or into
-//! ValidationException where a value failed DynamoDB's attribute-value rules.
+//! [`decode`] turns serde failures into SerializationException (with DynamoDB's wording,
+//! see [`coral_text`]), or into ValidationException where a value failed DynamoDB's
+//! attribute-value rules.
 
 use super::error::ApiError;
 use crate::model::value::VALIDATION_MARKER;
@@ -12,6 +13,10 @@ use crate::model::value::VALIDATION_MARKER;
 pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bare(super::ErrorCode::SerializationException));
+    }
+    // serde would take an array as the input's members in order; DynamoDB wants an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::serialization(coral_text::LIST));
     }
     serde_json::from_slice(body).map_err(|e| {
         let text = e.to_string();
@@ -25,12 +30,13 @@ pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
             None if e.is_syntax() || e.is_eof() => {
                 ApiError::bare(super::ErrorCode::SerializationException)
             }
-            None => ApiError::serialization(text),
+            None => ApiError::serialization(coral_text::coral_message(&text).unwrap_or(text)),
         }
     })
 }
 
 pub mod common;
+mod coral_text;
 pub mod validate;
 
 pub mod batch_get_item;
