@@ -83,6 +83,17 @@ pub struct Args {
     /// answered 408 then, and no longer holds one of `--max-in-flight`'s places
     #[arg(long, env = "DAX_BODY_READ_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub body_read_timeout: Duration,
+    /// How long a request head may take to arrive whole (`30s`), from a new connection's
+    /// accept or a later head's first byte; a client that sends its headers slowly or not
+    /// at all (slowloris) has its connection closed then
+    #[arg(long, env = "DAX_HEADER_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// How long an idle keep-alive connection (its last request answered, nothing sent
+    /// since) stays open (`120s`); longer than the idle timeouts of load balancers (ALB:
+    /// 60 s) and client pools (hyper, reqwest, the Rust and Go SDKs: 90 s), so that they
+    /// close first and no request races the node's close
+    #[arg(long, env = "DAX_KEEP_ALIVE_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    pub keep_alive_timeout: Duration,
 }
 
 /// Validated configuration.
@@ -105,6 +116,9 @@ pub struct Config {
     pub max_in_flight: usize,
     /// How long an admitted call's body may take to arrive (`shared::wire::body`).
     pub body_read_timeout: Duration,
+    /// How long a connection may hold the node without a request
+    /// (`shared::wire::conn_deadlines`).
+    pub connection_timeouts: shared::wire::conn_deadlines::Timeouts,
 }
 
 impl Config {
@@ -124,6 +138,12 @@ impl Config {
         )?;
         if args.body_read_timeout.is_zero() {
             return Err("--body-read-timeout must not be 0".into());
+        }
+        if args.header_read_timeout.is_zero() {
+            return Err("--header-read-timeout must not be 0".into());
+        }
+        if args.keep_alive_timeout.is_zero() {
+            return Err("--keep-alive-timeout must not be 0".into());
         }
         if args.lease_ttl < Duration::from_millis(500) {
             return Err("--lease-ttl must be at least 500ms".into());
@@ -146,6 +166,10 @@ impl Config {
             region: args.region,
             max_in_flight: args.max_in_flight,
             body_read_timeout: args.body_read_timeout,
+            connection_timeouts: shared::wire::conn_deadlines::Timeouts {
+                header_read: args.header_read_timeout,
+                idle: args.keep_alive_timeout,
+            },
         })
     }
 }

@@ -40,7 +40,6 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::serve::ListenerExt;
 use bytes::Bytes;
 use shared::wire::error::ApiError;
 use shared::wire::front::api_first;
@@ -279,11 +278,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
     println!("dax-proxy listening on {address}");
     let _ = std::io::stdout().flush();
     tracing::info!(%address, "serving");
-    let listener = listener.tap_io(shared::wire::accept::prepare);
-    let served = axum::serve(listener, axum::ServiceExt::into_make_service(service))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string());
+    let timeouts = node.config.connection_timeouts;
+    let body = axum::body::Body::new;
+    let per_connection = |_| service.clone();
+    shared::wire::serve::serve(listener, timeouts, body, per_connection, shutdown_signal()).await;
     // Every request is answered. Stop renewing (after the renewal under way, so none
     // follows the leave), then hand the lease back.
     drop(stop_cluster);
@@ -291,7 +289,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         tracing::warn!(error = %e, "the cluster loop ended abnormally");
     }
     cluster::leave(&node).await;
-    served
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -73,6 +73,17 @@ pub struct Args {
     /// no longer holds one of `--max-in-flight`'s places
     #[arg(long, env = "STORE_BODY_READ_TIMEOUT", default_value_t = 60)]
     pub body_read_timeout: u64,
+    /// Seconds a request head may take to arrive whole, from a new connection's accept or
+    /// a later head's first byte; a client that sends its headers slowly or not at all
+    /// (slowloris) has its connection closed then
+    #[arg(long, env = "STORE_HEADER_READ_TIMEOUT", default_value_t = 30)]
+    pub header_read_timeout: u64,
+    /// Seconds an idle keep-alive connection (its last request answered, nothing sent
+    /// since) stays open; longer than the idle timeouts of load balancers (ALB: 60) and
+    /// client pools (hyper, reqwest, the Rust and Go SDKs: 90), so that they close first
+    /// and no request races the store's close
+    #[arg(long, env = "STORE_KEEP_ALIVE_TIMEOUT", default_value_t = 120)]
+    pub keep_alive_timeout: u64,
     /// Seconds of each Contributor Insights report: `/metrics` shows the top keys of the
     /// last complete period (CloudWatch's finest is 60).
     #[arg(long, env = "STORE_CONTRIBUTOR_INSIGHTS_PERIOD", default_value_t = 60)]
@@ -148,6 +159,9 @@ pub struct Config {
     pub max_in_flight: usize,
     /// How long an admitted call's body may take to arrive (`shared::wire::body`).
     pub body_read_timeout: std::time::Duration,
+    /// How long a connection may hold the store without a request
+    /// (`shared::wire::conn_deadlines`).
+    pub connection_timeouts: shared::wire::conn_deadlines::Timeouts,
     /// The period of Contributor Insights reports (at least a second).
     pub contributor_insights_period: std::time::Duration,
     /// Where exports write and imports read (`transfer`).
@@ -184,6 +198,10 @@ impl Config {
             change_log: Default::default(),
             max_in_flight: 0,
             body_read_timeout: std::time::Duration::from_secs(60),
+            connection_timeouts: shared::wire::conn_deadlines::Timeouts {
+                header_read: std::time::Duration::from_secs(30),
+                idle: std::time::Duration::from_secs(120),
+            },
             contributor_insights_period: std::time::Duration::from_secs(60),
             s3_dir: dir.join("s3"),
             incremental_export_min_window: std::time::Duration::from_secs(900),
@@ -248,6 +266,16 @@ impl Config {
             body_read_timeout: match args.body_read_timeout {
                 0 => return Err("--body-read-timeout must be at least 1".into()),
                 seconds => std::time::Duration::from_secs(seconds),
+            },
+            connection_timeouts: shared::wire::conn_deadlines::Timeouts {
+                header_read: match args.header_read_timeout {
+                    0 => return Err("--header-read-timeout must be at least 1".into()),
+                    seconds => std::time::Duration::from_secs(seconds),
+                },
+                idle: match args.keep_alive_timeout {
+                    0 => return Err("--keep-alive-timeout must be at least 1".into()),
+                    seconds => std::time::Duration::from_secs(seconds),
+                },
             },
             contributor_insights_period: match args.contributor_insights_period {
                 0 => return Err("--contributor-insights-period must be at least 1".into()),

@@ -89,7 +89,6 @@ use std::io::Write;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::serve::ListenerExt;
 use shared::wire::front::api_first;
 use shared::wire::op_metrics::OpMetrics;
 
@@ -163,32 +162,26 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     // connection's service knows its peer's address, which policies may name
     // (`aws:SourceIp`), without a per-request extension to allocate.
     let router = server::router(server.clone());
-    let per_connection = tower::service_fn(
-        move |incoming: axum::serve::IncomingStream<'_, Accepting>| {
-            let peer = incoming.remote_addr().ip();
-            let server = server.clone();
-            let service = api_first(router.clone(), move |request| {
-                server::api_call(State(server.clone()), request, peer)
-            });
-            std::future::ready(Ok::<_, std::convert::Infallible>(service))
-        },
-    );
+    let timeouts = server.app.config.connection_timeouts;
+    let per_connection = move |peer: std::net::SocketAddr| {
+        let peer = peer.ip();
+        let server = server.clone();
+        api_first(router.clone(), move |request| {
+            server::api_call(State(server.clone()), request, peer)
+        })
+    };
     println!("store listening on {listen}");
     let _ = std::io::stdout().flush();
     tracing::info!(%listen, "serving");
-    let listener: Accepting = listener.tap_io(shared::wire::accept::prepare);
-    axum::serve(listener, per_connection)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("stopping: finishing requests in flight");
-            stopping.send_replace(true);
-        })
-        .await
-        .map_err(|e| e.to_string())
+    let body = axum::body::Body::new;
+    shared::wire::serve::serve(listener, timeouts, body, per_connection, async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: finishing requests in flight");
+        stopping.send_replace(true);
+    })
+    .await;
+    Ok(())
 }
-
-/// The listener, preparing each connection it accepts (`shared::wire::accept`).
-type Accepting = axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
 
 async fn shutdown_signal() {
     let ctrl_c = async {

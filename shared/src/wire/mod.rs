@@ -4,6 +4,7 @@
 pub mod accept;
 pub mod admission;
 pub mod body;
+pub mod conn_deadlines;
 pub mod crc32;
 pub mod error;
 pub mod front;
@@ -11,6 +12,7 @@ pub mod headers;
 pub mod op_metrics;
 pub mod ops;
 pub mod request_id;
+pub mod serve;
 pub mod sigv4;
 pub mod target;
 

@@ -1,0 +1,172 @@
+//! The servers' HTTP front door: accepts connections and serves each on hyper, HTTP/1.1
+//! and HTTP/2 with prior knowledge, until shut down.
+//!
+//! What it adds to a bare hyper connection loop:
+//! - every accepted stream is prepared (`accept::prepare`: TCP keepalive);
+//! - each connection closes when it holds the server without a request
+//!   (`conn_deadlines`: the header read and idle timeouts);
+//! - an accept error does not end the server: a connection that died in the backlog is
+//!   skipped, anything else (EMFILE, ENFILE, ENOMEM: out of descriptors or memory) is
+//!   logged and retried after a second, when closing connections may have freed some;
+//! - graceful shutdown: once `shutdown` resolves, no connection is accepted, idle ones
+//!   close at once, and [`serve`] returns when every request in flight has been answered.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use super::accept;
+use super::conn_deadlines::{Activity, Counted, HeadTimer, Timeouts};
+
+use hyper::body::Incoming;
+
+/// How long the accept loop pauses after an error that is not the peer's (see the
+/// module's text).
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
+
+/// Serves `listener` until `shutdown` resolves and the requests in flight are answered.
+/// `per_connection` makes each connection's service from its peer's address; `body`
+/// turns the body hyper reads into the one the services take (axum's `Body::new`).
+pub async fn serve<M, S, R, B>(
+    listener: TcpListener,
+    timeouts: Timeouts,
+    body: fn(Incoming) -> R,
+    mut per_connection: M,
+    shutdown: impl Future<Output = ()>,
+) where
+    M: FnMut(SocketAddr) -> S,
+    R: 'static,
+    S: tower::Service<Request<R>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    // `true` tells connections to stop; each holds a receiver, so the sender also learns
+    // when the last connection has closed.
+    let (stop, stopping) = watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        match accepted {
+            Ok((mut stream, peer)) => {
+                accept::prepare(&mut stream);
+                let service = tower::ServiceExt::map_request(
+                    per_connection(peer),
+                    move |request: Request<Incoming>| request.map(body),
+                );
+                tokio::spawn(serve_connection(
+                    stream,
+                    service,
+                    timeouts,
+                    stopping.clone(),
+                ));
+            }
+            Err(e) if is_the_peers(&e) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "accept failed; retrying in a second");
+                tokio::select! {
+                    () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => {}
+                    () = &mut shutdown => break,
+                }
+            }
+        }
+    }
+    drop(listener);
+    drop(stopping);
+    stop.send_replace(true);
+    stop.closed().await;
+}
+
+/// An accept error about one connection (gone before it was accepted), not the server.
+fn is_the_peers(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionRefused
+    )
+}
+
+/// Serves one connection until it closes: by the peer, at a deadline, or when `stopping`
+/// turns true and its requests in flight are answered. A connection that does not let go
+/// within a header read timeout of idling out, or (not HTTP/1) of `stopping`, is dropped
+/// (`return`), which closes the socket.
+async fn serve_connection<S, B>(
+    stream: TcpStream,
+    service: S,
+    timeouts: Timeouts,
+    mut stopping: watch::Receiver<bool>,
+) where
+    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let activity = Activity::new(timeouts);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper asks its timer for the idle deadline; `HeadTimer` moves it to the header
+    // read timeout once a head begins (see `conn_deadlines`).
+    builder
+        .http1()
+        .timer(HeadTimer(activity.clone()))
+        .header_read_timeout(timeouts.idle);
+    let io = TokioIo::new(Counted::new(stream, activity.clone()));
+    let connection = builder.serve_connection(io, TowerToHyperService::new(service));
+    let mut connection = std::pin::pin!(connection);
+    let mut idle_out = std::pin::pin!(activity.idle_out());
+    // How long a connection that is shutting down has to let go: HTTP/1 closes once its
+    // request in flight is answered, but an HTTP/2 peer must first answer the shutdown's
+    // PING, which a hostile one never does.
+    let mut grace: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            served = connection.as_mut() => {
+                if let Err(e) = served {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = &mut idle_out, if grace.is_none() => {
+                grace = Some(Box::pin(tokio::time::sleep(timeouts.header_read)));
+                if !closing {
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+            () = async {
+                match grace.as_mut() {
+                    Some(grace) => grace.await,
+                    None => std::future::pending().await,
+                }
+            } => return,
+            _ = stopping.wait_for(|stop| *stop), if !closing => {
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+                if !activity.is_http1() {
+                    grace = Some(Box::pin(tokio::time::sleep(timeouts.header_read)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Connections that hold a server without sending a request: a head that never finishes
+//! arriving (slowloris) is closed at `--header-read-timeout`, an idle keep-alive connection
+//! at `--keep-alive-timeout`, on HTTP/1.1 and HTTP/2 with prior knowledge, on the store and
+//! on dax-proxy; heads that arrive in time are answered, and SIGTERM closes idle
+//! connections at once (`shared::wire::conn_deadlines`, `shared::wire::serve`).
+
+// Test code: a failed expectation panics the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use integration_tests::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long a test waits for the server to close a connection: well past the 1 s
+/// timeouts the tests set, well short of the defaults (30 s and 120 s).
+const CLOSE_BOUND: Duration = Duration::from_secs(20);
+
+/// The HTTP/2 connection preface and an empty SETTINGS frame.
+const H2_PREFACE_AND_SETTINGS: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+
+fn store_with(args: &[&str]) -> StoreProcess {
+    StoreProcess::spawn_with(StoreOptions {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        ..Default::default()
+    })
+}
+
+async fn connect(endpoint: &str) -> TcpStream {
+    TcpStream::connect(endpoint.trim_start_matches("http://"))
+        .await
+        .expect("connect")
+}
+
+/// Sends `GET /health` on `stream` (keep-alive) and checks the answer.
+async fn assert_health_answered(stream: &mut TcpStream) {
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .expect("write");
+    assert_answered(stream).await;
+}
+
+/// Reads an HTTP/1.1 200 answer (a small one: a single read) from `stream`.
+async fn assert_answered(stream: &mut TcpStream) {
+    let mut answer = [0u8; 1024];
+    let n = tokio::time::timeout(CLOSE_BOUND, stream.read(&mut answer))
+        .await
+        .expect("an answer")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// The server closes `stream` (end of file or reset) within [`CLOSE_BOUND`]; whatever it
+/// sends before that (an HTTP/2 GOAWAY) is read and dropped.
+async fn assert_closed(stream: &mut TcpStream, what: &str) {
+    let closed = tokio::time::timeout(CLOSE_BOUND, async {
+        let mut buffer = [0u8; 1024];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "{what}: still open after {CLOSE_BOUND:?}");
+}
+
+/// With a 1 s header read timeout and a long keep-alive timeout: a connection that sends
+/// nothing, one that stops mid-head, and one that drips a later head after an answered
+/// request (its first byte starts the header deadline, not the long idle one) are closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_closes_heads_that_do_not_arrive_in_time() {
+    let store = store_with(&["--header-read-timeout", "1", "--keep-alive-timeout", "600"]);
+    let endpoint = store.endpoint();
+
+    let mut silent = connect(&endpoint).await;
+    let mut partial = connect(&endpoint).await;
+    partial
+        .write_all(b"GET /health HTTP/1.1\r\nhost: test\r\n")
+        .await
+        .expect("write");
+    let mut dripping = connect(&endpoint).await;
+    assert_health_answered(&mut dripping).await;
+    let drip = tokio::spawn(async move {
+        for byte in b"GET /health HTTP/1.1\r\nhost: test\r\nx-slow: " {
+            if dripping.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        loop {
+            if dripping.write_all(b"x").await.is_err() {
+                return dripping;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+
+    assert_closed(&mut silent, "a connection that sent nothing").await;
+    assert_closed(&mut partial, "a connection that stopped mid-head").await;
+    let mut dripping = tokio::time::timeout(CLOSE_BOUND, drip)
+        .await
+        .expect("a dripped head still accepted after the bound")
+        .expect("the dripping task");
+    assert_closed(&mut dripping, "a dripped head").await;
+
+    // The store still serves.
+    let mut fresh = connect(&endpoint).await;
+    assert_health_answered(&mut fresh).await;
+}
+
+/// With a 1 s keep-alive timeout and a long header read timeout, a connection idle after
+/// an answered request is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_closes_idle_keep_alive_connections() {
+    let store = store_with(&["--header-read-timeout", "600", "--keep-alive-timeout", "1"]);
+    let mut idle = connect(&store.endpoint()).await;
+    assert_health_answered(&mut idle).await;
+    assert_closed(&mut idle, "an idle keep-alive connection").await;
+}
+
+/// A head sent in pieces over a fraction of the header read timeout is answered, and so is
+/// a second request on the same connection after a pause shorter than the keep-alive
+/// timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_answers_heads_that_arrive_in_time() {
+    let store = store_with(&["--header-read-timeout", "10", "--keep-alive-timeout", "10"]);
+    let mut stream = connect(&store.endpoint()).await;
+    for piece in [
+        &b"GET /hea"[..],
+        b"lth HTTP/1.1\r\n",
+        b"host: test\r\n",
+        b"\r\n",
+    ] {
+        stream.write_all(piece).await.expect("write");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_answered(&mut stream).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_health_answered(&mut stream).await;
+    // An API call through the SDK, whose pooled connection is kept alive.
+    let client = store.client();
+    ok(client.list_tables().send().await);
+    ok(client.list_tables().send().await);
+}
+
+/// HTTP/2 with prior knowledge is served (the server answers the preface with its
+/// SETTINGS), and an HTTP/2 connection that then sends nothing is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_serves_http2_and_closes_idle_http2_connections() {
+    let store = store_with(&["--header-read-timeout", "1", "--keep-alive-timeout", "1"]);
+    let mut stream = connect(&store.endpoint()).await;
+    stream
+        .write_all(H2_PREFACE_AND_SETTINGS)
+        .await
+        .expect("write");
+    let mut frame_header = [0u8; 9];
+    tokio::time::timeout(CLOSE_BOUND, stream.read_exact(&mut frame_header))
+        .await
+        .expect("an HTTP/2 answer")
+        .expect("read");
+    assert_eq!(frame_header[3], 0x4, "a SETTINGS frame: {frame_header:?}");
+    assert_closed(&mut stream, "an idle HTTP/2 connection").await;
+}
+
+/// SIGTERM closes idle connections rather than waiting for them: an idle HTTP/1.1
+/// keep-alive connection, and an HTTP/2 one whose peer never acknowledges the shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_does_not_wait_for_idle_connections() {
+    let mut store = store_with(&["--header-read-timeout", "1"]);
+    let mut http1 = connect(&store.endpoint()).await;
+    assert_health_answered(&mut http1).await;
+    let mut http2 = connect(&store.endpoint()).await;
+    http2
+        .write_all(H2_PREFACE_AND_SETTINGS)
+        .await
+        .expect("write");
+    let mut frame_header = [0u8; 9];
+    http2.read_exact(&mut frame_header).await.expect("read");
+    // Panics if the store takes more than 15 s to exit.
+    let status = tokio::task::block_in_place(|| store.terminate());
+    assert!(status.success(), "{status}");
+}
+
+/// dax-proxy closes a connection that stops mid-head and an idle keep-alive connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_closes_slow_heads_and_idle_connections() {
+    let store = StoreProcess::spawn();
+    let args = ["--header-read-timeout", "1s", "--keep-alive-timeout", "1s"];
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &args, &[]);
+    let endpoint = proxy.endpoint();
+    let mut partial = connect(&endpoint).await;
+    partial
+        .write_all(b"GET /health HTTP/1.1\r\nhost: test\r\n")
+        .await
+        .expect("write");
+    let mut idle = connect(&endpoint).await;
+    assert_health_answered(&mut idle).await;
+    assert_closed(&mut partial, "a connection that stopped mid-head").await;
+    assert_closed(&mut idle, "an idle keep-alive connection").await;
+    ok(proxy.client().list_tables().send().await);
+}
