@@ -286,7 +286,12 @@ impl Daemon {
 
     /// Sends SIGTERM and waits (up to 15 s, then `kill -9` and a panic) for the exit.
     fn terminate(&mut self) -> std::process::ExitStatus {
-        self.signal("TERM");
+        self.stop_with("TERM")
+    }
+
+    /// Sends signal `name` and waits (up to 15 s, then `kill -9` and a panic) for the exit.
+    fn stop_with(&mut self, name: &str) -> std::process::ExitStatus {
+        self.signal(name);
         let mut child = self.child.take().expect("the process runs");
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
@@ -296,7 +301,7 @@ impl Daemon {
             if Instant::now() >= deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("{} did not exit within 15 s of SIGTERM", self.name);
+                panic!("{} did not exit within 15 s of SIG{name}", self.name);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -327,6 +332,11 @@ impl Drop for Daemon {
 /// A bare HTTP/1.1 GET; returns the status code, or None if the daemon is not answering yet.
 /// Hand-written so start-up needs no async runtime and works from any test.
 pub fn http_get_status(addr: SocketAddr, path: &str) -> Option<u16> {
+    http_get(addr, path).map(|(status, _)| status)
+}
+
+/// [`http_get_status`] with the answer's body (read to the close).
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     stream
@@ -337,10 +347,12 @@ pub fn http_get_status(addr: SocketAddr, path: &str) -> Option<u16> {
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).ok()?;
-    // "HTTP/1.1 200 OK"
-    line.split_whitespace().nth(1)?.parse().ok()
+    let mut answer = String::new();
+    BufReader::new(stream).read_to_string(&mut answer).ok()?;
+    // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
+    let status = answer.split_whitespace().nth(1)?.parse().ok()?;
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Some((status, body.to_string()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -455,6 +467,11 @@ impl StoreProcess {
         self.daemon.terminate()
     }
 
+    /// Sends signal `name` (`HUP`, `INT`, ...) and waits for the exit, as [`Self::terminate`].
+    pub fn stop_with(&mut self, name: &str) -> std::process::ExitStatus {
+        self.daemon.stop_with(name)
+    }
+
     /// Whether the process is still running (false after it crashed or was killed).
     pub fn is_running(&mut self) -> bool {
         match self.daemon.child.as_mut() {
@@ -513,9 +530,18 @@ pub struct ProxyProcess {
 }
 
 impl ProxyProcess {
-    /// Starts a proxy node for `store` with `--listen 127.0.0.1:0 --store URL`.
+    /// Starts a proxy node for `store` with `--listen 127.0.0.1:0 --store URL`, once it
+    /// follows the store's change feed (its caches answer only then; at most 10 s).
     pub fn spawn(store: &StoreProcess) -> ProxyProcess {
-        Self::spawn_with(&store.endpoint(), &[], &[])
+        let node = Self::spawn_with(&store.endpoint(), &[], &[]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if http_get(node.daemon.addr, "/health").is_some_and(|(_, text)| text == "ok") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        node
     }
 
     /// Starts a proxy node for the store at `store_url`, with extra arguments and environment.
@@ -559,6 +585,11 @@ impl ProxyProcess {
     /// Shuts this node down as an operator would (SIGTERM) and returns how it exited.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         self.daemon.terminate()
+    }
+
+    /// Sends signal `name` (`HUP`, `INT`, ...) and waits for the exit, as [`Self::terminate`].
+    pub fn stop_with(&mut self, name: &str) -> std::process::ExitStatus {
+        self.daemon.stop_with(name)
     }
 
     /// Freezes this node (SIGSTOP), as a long pause or a partition would: its connections

@@ -111,7 +111,20 @@ pub async fn run(node: Arc<Node>) {
             }
             Err(e) => {
                 node.metrics.follower_errors.increment(1);
-                tracing::warn!(error = %e, "cannot read the store's change feed; retrying");
+                // A 403 is this node's configuration, not the store's health: say so.
+                let why = if e.contains("status 403") {
+                    "the store refused this node's --cluster-secret, which must equal the \
+                     store's"
+                        .to_string()
+                } else {
+                    e
+                };
+                // Logged when it starts failing, not on each retry (four a second).
+                if node.feed_failed(&why) {
+                    tracing::warn!(error = %why, "cannot read the store's change feed; retrying");
+                } else {
+                    tracing::debug!(error = %why, "cannot read the store's change feed; retrying");
+                }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }

@@ -71,6 +71,8 @@ pub struct Node {
     /// Until when (ms since the epoch) the caches may answer: the change feed was last
     /// read successfully [`follower::FRESH_FOR_MS`] before it. See [`Node::following`].
     following_until_ms: std::sync::atomic::AtomicU64,
+    /// Why the last read of the feed failed, until one succeeds.
+    feed_failure: parking_lot::Mutex<Option<String>>,
 }
 
 impl Node {
@@ -91,6 +93,22 @@ impl Node {
         let until = shared::clock::now_ms().saturating_add(follower::FRESH_FOR_MS);
         self.following_until_ms
             .store(until, std::sync::atomic::Ordering::Relaxed);
+        *self.feed_failure.lock() = None;
+    }
+
+    /// The follower's last read of the feed failed, for `why`; returns whether the one
+    /// before had succeeded (the failure is news).
+    pub fn feed_failed(&self, why: &str) -> bool {
+        self.feed_failure.lock().replace(why.to_string()).is_none()
+    }
+
+    /// Why the node does not follow the feed, once a read of it has failed since the last
+    /// that succeeded (`None` while following, or while starting, before the first read).
+    pub fn not_following_because(&self) -> Option<String> {
+        if self.following() {
+            return None;
+        }
+        self.feed_failure.lock().clone()
     }
 
     pub fn new(config: Config, address: SocketAddr) -> Result<Node, String> {
@@ -121,6 +139,7 @@ impl Node {
             cluster: Cluster::new(),
             metrics,
             following_until_ms: Default::default(),
+            feed_failure: Default::default(),
             config,
         })
     }
@@ -281,7 +300,14 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let timeouts = node.config.connection_timeouts;
     let body = axum::body::Body::new;
     let per_connection = |_| service.clone();
-    shared::wire::serve::serve(listener, timeouts, body, per_connection, shutdown_signal()).await;
+    shared::wire::serve::serve(
+        listener,
+        timeouts,
+        body,
+        per_connection,
+        shared::runtime::stop_requested(),
+    )
+    .await;
     // Every request is answered. Stop renewing (after the renewal under way, so none
     // follows the leave), then hand the lease back.
     drop(stop_cluster);
@@ -290,19 +316,4 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     cluster::leave(&node).await;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = terminate => {},
-    }
 }

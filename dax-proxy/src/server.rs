@@ -61,16 +61,28 @@ async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
     )
 }
 
-/// 200 while the node serves. A node that cannot follow the change feed still answers
-/// every call correctly (from the store), so it stays in service, but says so: an operator
-/// looking at it should know its caches are off (also `dax_following_feed`).
+/// 200 while the node serves. A node whose reads of the store's change feed fail (the
+/// store is out of reach, or refuses the node's cluster secret) answers 503 with why:
+/// the feed and the primary lease are read from the same store, so such a node cannot
+/// take writes, nor answer misses of an unreachable store, and a load balancer should
+/// prefer nodes that can. A node starting, before its first read, is not failing: it
+/// serves (from the store), and says it does not follow yet.
 async fn health(State(server): State<Arc<Server>>) -> Response<Body> {
-    let text = if server.node.following() {
-        "ok"
-    } else {
-        "ok: not following the store's change feed; reads go to the store"
-    };
-    plain(StatusCode::OK, "text/plain", text)
+    if server.node.following() {
+        return plain(StatusCode::OK, "text/plain", "ok");
+    }
+    match server.node.not_following_because() {
+        None => plain(
+            StatusCode::OK,
+            "text/plain",
+            "ok: not following the store's change feed yet; reads go to the store",
+        ),
+        Some(why) => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            format!("not following the store's change feed ({why}); reads go to the store"),
+        ),
+    }
 }
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {

@@ -77,3 +77,31 @@ where
         }
     }
 }
+
+/// Waits until the process is asked to stop: SIGINT (Ctrl-C), SIGTERM, or SIGHUP. A hang-up
+/// (a closed terminal or SSH session, a supervisor's reload signal) would otherwise kill
+/// the daemon at once, without finishing the requests in flight; it stops gracefully like
+/// the others.
+pub async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let wait = |kind: SignalKind| async move {
+            match signal(kind) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = wait(SignalKind::terminate()) => {},
+            _ = wait(SignalKind::hangup()) => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

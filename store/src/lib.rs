@@ -175,31 +175,10 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tracing::info!(%listen, "serving");
     let body = axum::body::Body::new;
     shared::wire::serve::serve(listener, timeouts, body, per_connection, async move {
-        shutdown_signal().await;
+        shared::runtime::stop_requested().await;
         tracing::info!("stopping: finishing requests in flight");
         stopping.send_replace(true);
     })
     .await;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
 }

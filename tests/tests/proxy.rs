@@ -835,6 +835,18 @@ async fn a_primary_shut_down_hands_its_lease_over_at_once() {
     );
 }
 
+/// A hang-up (a closed terminal or session) stops the store and a node as SIGTERM does,
+/// gracefully (exit status 0), rather than killing them at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hang_up_stops_the_daemons_gracefully() {
+    let mut store = StoreProcess::spawn();
+    let mut proxy = ProxyProcess::spawn(&store);
+    let status = tokio::task::block_in_place(|| proxy.stop_with("HUP"));
+    assert!(status.success(), "the node exited with {status}");
+    let status = tokio::task::block_in_place(|| store.stop_with("HUP"));
+    assert!(status.success(), "the store exited with {status}");
+}
+
 /// A store stopped with SIGTERM while a dax-proxy node long-polls its change feed (20 s per
 /// poll) answers the poll at once and exits, instead of holding its graceful stop for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1208,9 +1220,14 @@ async fn a_node_that_cannot_follow_the_feed_answers_from_the_store() {
         hits, 0.0,
         "a node that cannot follow the feed answered from its cache"
     );
-    // It says so, and stays in service; a node with the right secret follows.
+    // It says so, and why; a node with the right secret follows.
     assert_eq!(metric(&proxy.endpoint(), "dax_following_feed").await, 0.0);
-    assert!(health_text(&proxy).await.contains("not following"));
+    let (status, text) = health(&proxy).await;
+    assert_eq!(status, 503);
+    assert!(
+        text.contains("not following") && text.contains("--cluster-secret"),
+        "{text}"
+    );
     let following = ProxyProcess::spawn(&store);
     let caught_up = wait_until(
         Duration::from_secs(10),
@@ -1219,16 +1236,16 @@ async fn a_node_that_cannot_follow_the_feed_answers_from_the_store() {
     )
     .await;
     assert!(caught_up, "a node with the store's secret never followed");
-    assert_eq!(health_text(&following).await, "ok");
+    assert_eq!(health(&following).await, (200, "ok".to_string()));
 }
 
-/// A node's `GET /health` answer, which must be 200.
-async fn health_text(proxy: &ProxyProcess) -> String {
+/// A node's `GET /health` answer: status and text.
+async fn health(proxy: &ProxyProcess) -> (u16, String) {
     let response = reqwest::get(format!("{}/health", proxy.endpoint()))
         .await
         .expect("GET /health");
-    assert_eq!(response.status(), 200);
-    response.text().await.expect("/health body")
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("/health body"))
 }
 
 /// A node cut off from the store for longer than the store keeps its change log (paused
