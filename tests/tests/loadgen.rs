@@ -77,6 +77,18 @@ fn item_cache_counters(proxy: &ProxyProcess) -> (f64, f64) {
 
 /// Runs `dax-loadgen` to completion (or panics at the deadline) and returns its JSON report.
 fn run_loadgen(args: &[&str], report: &Path) -> Value {
+    let (status, out, err) = run_loadgen_to_end(args, report);
+    assert!(
+        status.success(),
+        "dax-loadgen {args:?} failed ({status}):\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    let text = std::fs::read_to_string(report).unwrap();
+    integration_tests::serde_json::from_str(&text).unwrap()
+}
+
+/// Runs `dax-loadgen` to completion (or panics at the deadline): its exit status, stdout
+/// and stderr.
+fn run_loadgen_to_end(args: &[&str], report: &Path) -> (std::process::ExitStatus, String, String) {
     let bin = binary_path("dax-loadgen", "DAX_LOADGEN_BIN");
     let mut child = Command::new(&bin)
         .args(args)
@@ -114,12 +126,34 @@ fn run_loadgen(args: &[&str], report: &Path) -> Value {
         .unwrap()
         .read_to_string(&mut err)
         .unwrap();
-    assert!(
-        status.success(),
-        "dax-loadgen {args:?} failed ({status}):\nstdout:\n{out}\nstderr:\n{err}"
-    );
-    let text = std::fs::read_to_string(report).unwrap();
-    integration_tests::serde_json::from_str(&text).unwrap()
+    (status, out, err)
+}
+
+/// A run whose every request fails (here: a table that does not exist) still writes its
+/// report, then exits 1: a script must not take a broken run for a measurement.
+#[test]
+fn a_run_whose_every_request_fails_exits_1() {
+    let store = StoreProcess::spawn();
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let endpoint = store.endpoint();
+    let args = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--skip-setup",
+        "--table",
+        "no-such-table",
+        "--requests",
+        "20",
+        "--concurrency",
+        "2",
+    ];
+    let (status, _, err) = run_loadgen_to_end(&args, &report);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("every request failed"), "{err}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let written: Value = integration_tests::serde_json::from_str(&text).unwrap();
+    assert_eq!(written["errors_total"], written["total_ops"]);
 }
 
 /// One bounded GetItem-only run through a fresh proxy node with the small item cache.

@@ -347,7 +347,21 @@ async fn run_command(args: RunArgs) -> Result<(), Failure> {
     let report = run::run(cfg, stop).await.map_err(Failure::Failed)?;
     print!("{}", report.table());
     let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::Failed(e.to_string()))?;
-    write_outputs(&args.workload, &json, Some(report.svg())).map_err(Failure::Failed)
+    write_outputs(&args.workload, &json, Some(report.svg())).map_err(Failure::Failed)?;
+    all_failed(&report).map_or(Ok(()), |why| Err(Failure::Failed(why)))
+}
+
+/// Why a run whose every request failed is itself a failure (exit status 1, after its
+/// report is written): a script or CI job must not take a broken run for a measurement.
+fn all_failed(report: &report::Report) -> Option<String> {
+    (report.total_ops > 0 && report.errors_total >= report.total_ops).then(|| {
+        let kinds: Vec<String> = report
+            .errors
+            .iter()
+            .map(|(kind, n)| format!("{kind}={n}"))
+            .collect();
+        format!("every request failed ({})", kinds.join(", "))
+    })
 }
 
 async fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
