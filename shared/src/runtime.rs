@@ -54,6 +54,9 @@ where
             }),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: in a file, a pipe or journald the
+        // escape codes are noise to whatever reads the log.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = match config() {
         Ok(config) => config,
