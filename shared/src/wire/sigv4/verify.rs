@@ -292,7 +292,8 @@ fn parse_amz_date(value: &str) -> Option<u64> {
     )
 }
 
-/// `Sun, 06 Nov 1994 08:49:37 GMT` → Unix seconds.
+/// `Sun, 06 Nov 1994 08:49:37 GMT` → Unix seconds. RFC 1123 also allows a numeric zone
+/// (`-0000`, `+0200`), which botocore writes when it signs with a `Date` header.
 fn parse_http_date(value: &str) -> Option<u64> {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -303,17 +304,37 @@ fn parse_http_date(value: &str) -> Option<u64> {
     let month = MONTHS.iter().position(|m| *m == month_name)?;
     let year = fields.next()?.parse().ok()?;
     let clock = fields.next()?;
-    if fields.next() != Some("GMT") || clock.len() != 8 {
+    let offset = zone_offset_seconds(fields.next()?)?;
+    if fields.next().is_some() || clock.len() != 8 {
         return None;
     }
-    unix_time(
+    let local = unix_time(
         year,
         u32::try_from(month + 1).ok()?,
         day,
         digits(clock, 0..2)?,
         digits(clock, 3..5)?,
         digits(clock, 6..8)?,
-    )
+    )?;
+    u64::try_from(i64::try_from(local).ok()? - offset).ok()
+}
+
+/// An RFC 1123 zone's offset from UTC in seconds: `GMT`/`UT`/`UTC`/`Z`, or `+HHMM`/`-HHMM`.
+fn zone_offset_seconds(zone: &str) -> Option<i64> {
+    if matches!(zone, "GMT" | "UT" | "UTC" | "Z") {
+        return Some(0);
+    }
+    let (sign, hhmm) = match zone.split_at_checked(1)? {
+        ("+", rest) => (1, rest),
+        ("-", rest) => (-1, rest),
+        _ => return None,
+    };
+    if hhmm.len() != 4 || !hhmm.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let hours: i64 = hhmm[..2].parse().ok()?;
+    let minutes: i64 = hhmm[2..].parse().ok()?;
+    (hours < 24 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
 }
 
 /// The signed headers' canonical values, sorted by name; `None` if `host` is not among
@@ -615,6 +636,24 @@ mod tests {
         assert_eq!(parse_amz_date("2024-02-29T23:59:59Z"), None);
         assert_eq!(parse_http_date("Thu, 29 Feb 2024 23:59:59 GMT"), Some(NOW));
         assert_eq!(parse_http_date("Thu, 29 Foo 2024 23:59:59 GMT"), None);
+        // Numeric zones, as botocore writes them (`email.utils.formatdate`).
+        assert_eq!(
+            parse_http_date("Thu, 29 Feb 2024 23:59:59 -0000"),
+            Some(NOW)
+        );
+        assert_eq!(
+            parse_http_date("Fri, 01 Mar 2024 01:59:59 +0200"),
+            Some(NOW)
+        );
+        assert_eq!(
+            parse_http_date("Thu, 29 Feb 2024 22:59:59 -0100"),
+            Some(NOW)
+        );
+        for bad in ["+02", "0200", "+2500", "GMT+1"] {
+            let date = format!("Thu, 29 Feb 2024 23:59:59 {bad}");
+            assert_eq!(parse_http_date(&date), None, "{bad}");
+        }
+        assert_eq!(parse_http_date("Thu, 29 Feb 2024 23:59:59 GMT extra"), None);
     }
 
     #[test]
