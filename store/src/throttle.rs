@@ -634,9 +634,12 @@ fn throttled(table: &TableMeta, index: Option<&str>, kind: Kind, limit: LimitKin
 }
 
 /// Publishes every table's stored bytes and item count as gauges, every few seconds, and
-/// forgets the buckets of tables and GSIs that no longer exist.
+/// forgets the buckets of tables and GSIs that no longer exist. A deleted table's gauges
+/// go to 0 (the exporter cannot drop a series): left at their last values, sums of
+/// storage over tables counted tables that are gone.
 pub async fn run_stats(app: Arc<App>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut published: std::collections::HashSet<String> = Default::default();
     loop {
         tick.tick().await;
         let tables = app.catalog.all();
@@ -653,13 +656,23 @@ pub async fn run_stats(app: Arc<App>) {
             .lock()
             .retain(|(id, _), _| live.contains_key(id));
         raise_warm_throughput(&app, &tables).await;
+        let mut now_published = std::collections::HashSet::with_capacity(tables.len());
         for table in &tables {
             let stats = app.storage.table_stats(table.table_id());
             let name = table.name().to_string();
-            metrics::gauge!(TABLE_SIZE_BYTES, "table" => name.clone()).set(stats.size_bytes as f64);
-            metrics::gauge!(TABLE_ITEMS, "table" => name).set(stats.item_count as f64);
+            publish_table_stats(&name, stats.size_bytes as f64, stats.item_count as f64);
+            now_published.insert(name);
         }
+        for gone in published.difference(&now_published) {
+            publish_table_stats(gone, 0.0, 0.0);
+        }
+        published = now_published;
     }
+}
+
+fn publish_table_stats(table: &str, size_bytes: f64, items: f64) {
+    metrics::gauge!(TABLE_SIZE_BYTES, "table" => table.to_string()).set(size_bytes);
+    metrics::gauge!(TABLE_ITEMS, "table" => table.to_string()).set(items);
 }
 
 /// Raises the warm throughput of each on-demand table, and of each of its GSIs, to its

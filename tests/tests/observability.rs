@@ -668,3 +668,44 @@ fn prometheus_on_a_taken_port_is_reported_as_a_failed_start() {
     let prometheus = Prometheus::start(&[]);
     assert!(!prometheus.url.ends_with(&format!(":{port}")));
 }
+
+/// A deleted table's storage gauges go to 0: left at their last values, a sum of stored
+/// items or bytes over tables counted tables that are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_tables_storage_gauges_go_to_zero() {
+    let store = StoreProcess::spawn();
+    let client = store.client();
+    let table = unique_name("gauged");
+    create_hash_table(&client, &table).await;
+    for pk in ["a", "b", "c"] {
+        ok(client
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .send()
+            .await);
+    }
+    let endpoint = store.endpoint();
+    let items_reach = |expected: f64| {
+        let endpoint = endpoint.clone();
+        async move {
+            wait_until(
+                Duration::from_secs(20),
+                Duration::from_millis(200),
+                || async { metric(&endpoint, "store_table_items").await == expected },
+            )
+            .await
+        }
+    };
+    assert!(
+        items_reach(3.0).await,
+        "the table's items were never published"
+    );
+    ok(client.delete_table().table_name(&table).send().await);
+    assert!(
+        items_reach(0.0).await,
+        "a deleted table's items are still counted: {}",
+        metric(&endpoint, "store_table_items").await
+    );
+    assert_eq!(metric(&endpoint, "store_table_size_bytes").await, 0.0);
+}
