@@ -60,6 +60,39 @@ async fn delete(app: &App, name: &str, pk: &str) {
     .await);
 }
 
+/// Enables PITR on table `name`, writes a = 1 and b = 1, then (after the moment T it
+/// returns) deletes a, sets b = 2 and writes c = 1: as of T the table held a and b at 1.
+async fn history_around_a_moment(app: &App, name: &str) -> f64 {
+    ok(api::update_continuous_backups::handle(
+        app,
+        input(json!({"TableName": name, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}})),
+    )
+    .await);
+    put(app, name, "a", 1).await;
+    put(app, name, "b", 1).await;
+    // Commit times are in milliseconds: keep T strictly between the two groups of writes.
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let moment = shared::clock::now_seconds();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    delete(app, name, "a").await;
+    put(app, name, "b", 2).await;
+    put(app, name, "c", 1).await;
+    moment
+}
+
+/// Backs up table `table` as `name`; the backup's ARN.
+async fn backup_of(app: &App, table: &str, name: &str) -> String {
+    let created = ok(api::create_backup::handle(
+        app,
+        input(json!({"TableName": table, "BackupName": name})),
+    )
+    .await);
+    created["BackupDetails"]["BackupArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Waits until a restore has filled table `name` (it does so after answering).
 async fn wait_restored(app: &App, name: &str) {
     for _ in 0..2000 {
@@ -97,15 +130,7 @@ async fn backup_restores_items_as_of_the_backup_and_outlives_its_table() {
     let (app, _dir) = fixture();
     table(&app, "src").await;
     put(&app, "src", "a", 1).await;
-    let created = ok(api::create_backup::handle(
-        &app,
-        input(json!({"TableName": "src", "BackupName": "b1"})),
-    )
-    .await);
-    let arn = created["BackupDetails"]["BackupArn"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
+    let arn = backup_of(&app, "src", "b1").await;
     put(&app, "src", "late", 2).await;
     ok(api::delete_table::handle(&app, input(json!({"TableName": "src"}))).await);
     let listed = ok(api::list_backups::handle(&app, input(json!({}))).await);
@@ -295,20 +320,7 @@ async fn point_in_time_restore_undoes_later_changes() {
         ),
         "PointInTimeRecoveryUnavailableException"
     );
-    ok(api::update_continuous_backups::handle(
-        &app,
-        input(json!({"TableName": "tbl", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}})),
-    )
-    .await);
-    put(&app, "tbl", "a", 1).await;
-    put(&app, "tbl", "b", 1).await;
-    // Commit times are in milliseconds: keep T strictly between the two groups of writes.
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    let moment = shared::clock::now_seconds();
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    delete(&app, "tbl", "a").await;
-    put(&app, "tbl", "b", 2).await;
-    put(&app, "tbl", "c", 1).await;
+    let moment = history_around_a_moment(&app, "tbl").await;
     let table = app.catalog.get("tbl").unwrap_or_else(|| panic!("no table"));
     let chunks = super::items_at(&app, &table, moment)
         .await
@@ -431,15 +443,7 @@ async fn provisioned_with_gsis_backed_up(app: &App) -> String {
         input(json!({"TableName": "prov", "Item": {"pk": {"S": "a"}, "g": {"S": "x"}, "h": {"S": "y"}}})),
     )
     .await);
-    let created = ok(api::create_backup::handle(
-        app,
-        input(json!({"TableName": "prov", "BackupName": "b"})),
-    )
-    .await);
-    created["BackupDetails"]["BackupArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    backup_of(app, "prov", "b").await
 }
 
 #[tokio::test]
@@ -555,14 +559,7 @@ async fn bad_restore_overrides_are_refused_before_anything_is_created() {
     }
     // An on-demand source restored as provisioned needs capacity for its table and GSIs.
     table(&app, "odsrc").await;
-    let created = ok(api::create_backup::handle(
-        &app,
-        input(json!({"TableName": "odsrc", "BackupName": "b"})),
-    )
-    .await);
-    let od_arn = created["BackupDetails"]["BackupArn"]
-        .as_str()
-        .unwrap_or_default();
+    let od_arn = backup_of(&app, "odsrc", "b").await;
     assert_eq!(
         code(
             api::restore_table_from_backup::handle(
@@ -609,14 +606,7 @@ async fn a_local_index_override_keeps_the_named_lsis_only() {
         })),
     )
     .await);
-    let created = ok(api::create_backup::handle(
-        &app,
-        input(json!({"TableName": "locals", "BackupName": "b"})),
-    )
-    .await);
-    let arn = created["BackupDetails"]["BackupArn"]
-        .as_str()
-        .unwrap_or_default();
+    let arn = backup_of(&app, "locals", "b").await;
     let restored = ok(api::restore_table_from_backup::handle(
         &app,
         input(json!({"TargetTableName": "one", "BackupArn": arn,
@@ -764,20 +754,7 @@ fn stale_item(pk: &str) -> shared::model::Item {
 async fn an_interrupted_point_in_time_restore_runs_again_from_its_source() {
     let (app, _dir) = fixture();
     table(&app, "tbl").await;
-    ok(api::update_continuous_backups::handle(
-        &app,
-        input(json!({"TableName": "tbl", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}})),
-    )
-    .await);
-    put(&app, "tbl", "a", 1).await;
-    put(&app, "tbl", "b", 1).await;
-    // Commit times are in milliseconds: keep T strictly between the two groups of writes.
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    let moment = shared::clock::now_seconds();
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    delete(&app, "tbl", "a").await;
-    put(&app, "tbl", "b", 2).await;
-    put(&app, "tbl", "c", 1).await;
+    let moment = history_around_a_moment(&app, "tbl").await;
     let source = app.catalog.get("tbl").unwrap_or_else(|| panic!("no table"));
     let summary = json!({"SourceTableArn": source.arn, "RestoreDateTime": moment});
     let _hung = restore_cut_short(&app, &source, "cut", vec![stale_item("a")], summary).await;
@@ -803,15 +780,7 @@ async fn a_backup_being_restored_cannot_be_deleted() {
     let (app, _dir) = fixture();
     table(&app, "src").await;
     put(&app, "src", "a", 1).await;
-    let created = ok(api::create_backup::handle(
-        &app,
-        input(json!({"TableName": "src", "BackupName": "b1"})),
-    )
-    .await);
-    let arn = created["BackupDetails"]["BackupArn"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
+    let arn = backup_of(&app, "src", "b1").await;
     let source = app.catalog.get("src").unwrap_or_else(|| panic!("no table"));
     let summary = json!({"SourceBackupArn": arn, "SourceTableArn": source.arn});
     let hung = restore_cut_short(&app, &source, "dst", vec![stale_item("a")], summary).await;
