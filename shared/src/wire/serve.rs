@@ -29,6 +29,43 @@ use super::conn_deadlines::{Activity, Counted, HeadTimer, Timeouts};
 
 use hyper::body::Incoming;
 
+/// A service hyper can run on a connection of its own task: requests with bodies `R`,
+/// answers with bodies `B`, never failing (errors are answers).
+pub trait ConnectionService<R, B>:
+    tower::Service<Request<R>, Response = Response<B>, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<R, B, S> ConnectionService<R, B> for S where
+    S: tower::Service<
+            Request<R>,
+            Response = Response<B>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
+/// An answer's body hyper can write from another task.
+pub trait ResponseBody:
+    hyper::body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+    + Send
+    + 'static
+{
+}
+
+impl<B> ResponseBody for B where
+    B: hyper::body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static
+{
+}
+
 /// How long the accept loop pauses after an error that is not the peer's (see the
 /// module's text).
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
@@ -45,14 +82,8 @@ pub async fn serve<M, S, R, B>(
 ) where
     M: FnMut(SocketAddr) -> S,
     R: 'static,
-    S: tower::Service<Request<R>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: ConnectionService<R, B>,
+    B: ResponseBody,
 {
     // `true` tells connections to stop; each holds a receiver, so the sender also learns
     // when the last connection has closed.
@@ -113,14 +144,8 @@ async fn serve_connection<S, B>(
     timeouts: Timeouts,
     mut stopping: watch::Receiver<bool>,
 ) where
-    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: ConnectionService<Incoming, B>,
+    B: ResponseBody,
 {
     let activity = Activity::new(timeouts);
     let mut builder = auto::Builder::new(TokioExecutor::new());
