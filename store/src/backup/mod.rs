@@ -637,13 +637,11 @@ async fn source_items(app: &App, table: &TableMeta) -> Result<ItemChunks, ApiErr
         .settings
         .get(RESTORE_KEY)
         .ok_or_else(ApiError::internal)?;
-    let text = |field: &str| summary.get(field).and_then(Value::as_str);
-    if let Some(arn) = text("SourceBackupArn") {
+    if let Some(arn) = source_backup(table) {
         return Ok(items(app, &load(app, arn)?));
     }
-    let name = app
-        .catalog
-        .resolve_name(text("SourceTableArn").unwrap_or_default());
+    let source_table = summary.get("SourceTableArn").and_then(Value::as_str);
+    let name = app.catalog.resolve_name(source_table.unwrap_or_default());
     let source = app.catalog.get(name).ok_or_else(|| table_not_found(name))?;
     let at = summary
         .get("RestoreDateTime")
@@ -657,15 +655,20 @@ async fn source_items(app: &App, table: &TableMeta) -> Result<ItemChunks, ApiErr
 /// The table a restore from backup `arn` is still filling, if any (the backup must outlive
 /// the fill, which may have to start again after a restart).
 pub fn being_restored(app: &App, arn: &str) -> Option<Arc<TableMeta>> {
-    app.catalog.all().into_iter().find(|table| {
-        restoring(table)
-            && table
-                .settings
-                .get(RESTORE_KEY)
-                .and_then(|s| s.get("SourceBackupArn"))
-                .and_then(Value::as_str)
-                == Some(arn)
-    })
+    app.catalog
+        .all()
+        .into_iter()
+        .find(|table| restoring(table) && source_backup(table) == Some(arn))
+}
+
+/// The backup a restored table was filled from, as its RestoreSummary names it (`None`
+/// for a point-in-time restore, or a table never restored).
+fn source_backup(table: &TableMeta) -> Option<&str> {
+    table
+        .settings
+        .get(RESTORE_KEY)?
+        .get("SourceBackupArn")?
+        .as_str()
 }
 
 fn already_exists(name: &str) -> ApiError {
