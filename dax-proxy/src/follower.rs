@@ -25,6 +25,10 @@ use shared::model::Item;
 use crate::keys::{item_key, partition_slot};
 use crate::Node;
 
+/// Why reads of the feed fail when the store answers 403.
+const SECRET_REFUSED: &str =
+    "the store refused this node's --cluster-secret, which must equal the store's";
+
 /// How long one long-poll waits for a change before asking again.
 const POLL_WAIT_MS: u64 = 20_000;
 /// How long after a page of the feed was read the caches may still answer
@@ -79,6 +83,8 @@ pub async fn run(node: Arc<Node>) {
         let timeout = Duration::from_millis(wait + 10_000);
         let page = match node.upstream.get_internal(&url, timeout).await {
             Ok(bytes) => serde_json::from_slice::<Page>(&bytes).map_err(|e| e.to_string()),
+            // This node's configuration, not the store's health: say so.
+            Err(e) if e.secret_refused => Err(SECRET_REFUSED.to_string()),
             Err(e) => Err(e.to_string()),
         };
         match page {
@@ -111,19 +117,11 @@ pub async fn run(node: Arc<Node>) {
             }
             Err(e) => {
                 node.metrics.follower_errors.increment(1);
-                // A 403 is this node's configuration, not the store's health: say so.
-                let why = if e.contains("status 403") {
-                    "the store refused this node's --cluster-secret, which must equal the \
-                     store's"
-                        .to_string()
-                } else {
-                    e
-                };
                 // Logged when it starts failing, not on each retry (four a second).
-                if node.feed_failed(&why) {
-                    tracing::warn!(error = %why, "cannot read the store's change feed; retrying");
+                if node.feed_failed(&e) {
+                    tracing::warn!(error = %e, "cannot read the store's change feed; retrying");
                 } else {
-                    tracing::debug!(error = %why, "cannot read the store's change feed; retrying");
+                    tracing::debug!(error = %e, "cannot read the store's change feed; retrying");
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }

@@ -34,6 +34,8 @@ pub struct UpstreamError {
     /// No connection could be made, so the request never left this node and the peer
     /// cannot have acted on it. Any other failure may come after the peer applied it.
     pub unsent: bool,
+    /// An internal endpoint answered 403: it refused this node's cluster secret.
+    pub secret_refused: bool,
 }
 
 impl UpstreamError {
@@ -113,6 +115,7 @@ impl Upstream {
             url: base_url.to_string(),
             detail: e.to_string(),
             unsent: e.is_connect(),
+            secret_refused: false,
         };
         let response = result.map_err(error)?;
         let status = response.status();
@@ -133,6 +136,7 @@ impl Upstream {
             url: url.to_string(),
             detail,
             unsent: false,
+            secret_refused: false,
         };
         let response = self
             .client
@@ -143,7 +147,10 @@ impl Upstream {
             .await
             .map_err(|e| error(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(error(format!("status {}", response.status())));
+            return Err(UpstreamError {
+                secret_refused: response.status() == reqwest::StatusCode::FORBIDDEN,
+                ..error(format!("status {}", response.status()))
+            });
         }
         response.bytes().await.map_err(|e| error(e.to_string()))
     }
@@ -158,6 +165,7 @@ impl Upstream {
             url: url.to_string(),
             detail,
             unsent: false,
+            secret_refused: false,
         };
         let response = self
             .client
@@ -169,7 +177,10 @@ impl Upstream {
             .await
             .map_err(|e| error(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(error(format!("status {}", response.status())));
+            return Err(UpstreamError {
+                secret_refused: response.status() == reqwest::StatusCode::FORBIDDEN,
+                ..error(format!("status {}", response.status()))
+            });
         }
         response.bytes().await.map_err(|e| error(e.to_string()))
     }
