@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use integration_tests::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// How long a test waits for the server to close a connection: well past the 1 s
@@ -55,7 +55,7 @@ async fn assert_answered(stream: &mut TcpStream) {
 
 /// The server closes `stream` (end of file or reset) within [`CLOSE_BOUND`]; whatever it
 /// sends before that (an HTTP/2 GOAWAY) is read and dropped.
-async fn assert_closed(stream: &mut TcpStream, what: &str) {
+async fn assert_closed(stream: &mut (impl AsyncRead + Unpin), what: &str) {
     let closed = tokio::time::timeout(CLOSE_BOUND, async {
         let mut buffer = [0u8; 1024];
         loop {
@@ -165,6 +165,33 @@ async fn the_store_serves_http2_and_closes_idle_http2_connections() {
         .expect("read");
     assert_eq!(frame_header[3], 0x4, "a SETTINGS frame: {frame_header:?}");
     assert_closed(&mut stream, "an idle HTTP/2 connection").await;
+}
+
+/// An HTTP/2 connection that keeps sending frames (PINGs, a byte at a time) but never a
+/// request is closed at the header read timeout, however long the keep-alive timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_closes_http2_connections_that_drip_without_a_request() {
+    let store = store_with(&["--header-read-timeout", "1", "--keep-alive-timeout", "600"]);
+    let mut stream = connect(&store.endpoint()).await;
+    stream
+        .write_all(H2_PREFACE_AND_SETTINGS)
+        .await
+        .expect("write");
+    let (mut reading, mut writing) = stream.into_split();
+    let drip = tokio::spawn(async move {
+        // PING frames: length 8, type 6, no flags, stream 0, eight bytes of payload.
+        let ping = b"\0\0\x08\x06\0\0\0\0\0\0\0\0\0\0\0\0\0";
+        loop {
+            for byte in ping {
+                if writing.write_all(&[*byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    });
+    assert_closed(&mut reading, "an HTTP/2 connection without a request").await;
+    drip.abort();
 }
 
 /// SIGTERM closes idle connections rather than waiting for them: an idle HTTP/1.1

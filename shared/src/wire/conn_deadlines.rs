@@ -12,22 +12,18 @@
 //! - the idle timeout: a connection that answered its last request and has received
 //!   nothing since is closed after it.
 //!
-//! HTTP/1 carries both on hyper's header read timer, which hyper starts each time the
-//! connection waits for a request head (at the start and after every response) and stops
-//! when the head is parsed. Its deadline is a [`HeadDeadline`]: hyper asks for the idle
-//! deadline; the deadline moves to the header read timeout once a byte of the head arrives
-//! (the connection's reader counts reads, see [`Counted`]). The common request, whose head
-//! arrives in one read, never polls it again, so the per-request cost stays hyper's: one
-//! boxed sleep.
-//!
-//! Before the protocol is known (no byte yet, or part of the HTTP/2 preface) and on
-//! HTTP/2 (prior knowledge), which has no header timer, [`Activity::idle_out`] watches the
-//! connection: nothing within the header read timeout of the accept, or nothing read for
-//! an idle timeout afterwards, and the connection is shut down gracefully (an HTTP/2 peer
-//! gets GOAWAY and its streams in flight finish).
+//! Both are kept by one watchdog per connection ([`Activity::overdue`]) rather than by a
+//! timer per request (hyper's HTTP/1 header timer boxes a deadline and registers a tokio
+//! timer entry each time a connection waits for a head: ~4% of a GetItem). The request path
+//! only records what happens: the connection's reader notes when a head's first byte
+//! arrives ([`Counted`]), the service when a head has been parsed and when its answer is
+//! ready ([`Activity::request_began`], [`Answered`]). The watchdog sleeps until the
+//! earliest moment a deadline could be due and, when it wakes, looks again at what
+//! happened meanwhile: a busy connection wakes it at most once per timeout. The same
+//! rules hold for HTTP/1 and HTTP/2 (prior knowledge), whose streams are requests too.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -45,13 +41,23 @@ pub struct Timeouts {
     pub idle: Duration,
 }
 
-/// What one connection's reader and its deadlines share.
+/// What one connection's reader, its service and its watchdog share.
 #[derive(Debug)]
 pub struct Activity {
-    /// Reads that brought bytes; only the connection's reader writes it.
-    reads: AtomicU32,
-    /// Whether hyper's HTTP/1 header timer has started (the protocol is HTTP/1).
-    http1: AtomicBool,
+    /// Requests whose head has been parsed (the service was called). Only the
+    /// connection's task writes it.
+    heads: AtomicU32,
+    /// Requests whose answer is ready (or which were abandoned). HTTP/2 answers on tasks
+    /// of their own, so several may write it.
+    answered: AtomicU32,
+    /// Whether bytes of the next head have arrived since the connection was last left
+    /// without a request in flight: its header read deadline runs. True at the accept,
+    /// from which the first head is due.
+    head_begun: AtomicBool,
+    /// When the head now arriving began, in nanoseconds after the accept.
+    head_since: AtomicU64,
+    /// When the last answer was ready, in nanoseconds after the accept.
+    idle_since: AtomicU64,
     accepted: Instant,
     timeouts: Timeouts,
 }
@@ -60,50 +66,155 @@ impl Activity {
     /// A connection accepted now.
     pub fn new(timeouts: Timeouts) -> Arc<Activity> {
         Arc::new(Activity {
-            reads: AtomicU32::new(0),
-            http1: AtomicBool::new(false),
+            heads: AtomicU32::new(0),
+            answered: AtomicU32::new(0),
+            head_begun: AtomicBool::new(true),
+            head_since: AtomicU64::new(0),
+            idle_since: AtomicU64::new(0),
             accepted: Instant::now(),
             timeouts,
         })
     }
 
-    /// Whether the connection speaks HTTP/1 (hyper's header timer has started).
-    pub fn is_http1(&self) -> bool {
-        self.http1.load(Ordering::Relaxed)
+    /// Whether a request has been received and not yet answered.
+    pub fn in_flight(&self) -> bool {
+        self.heads.load(Ordering::Acquire) != self.answered.load(Ordering::Acquire)
     }
 
-    fn reads(&self) -> u32 {
-        self.reads.load(Ordering::Relaxed)
+    fn nanos_since_accept(&self) -> u64 {
+        // u64 nanoseconds outlast any connection (584 years).
+        self.accepted.elapsed().as_nanos() as u64
     }
 
-    /// A read brought bytes. One writer (the connection's task), so a load and a store,
-    /// not a locked read-modify-write.
-    fn read_bytes(&self) {
-        self.reads
-            .store(self.reads().wrapping_add(1), Ordering::Relaxed);
+    fn at(&self, nanos: &AtomicU64) -> Instant {
+        self.accepted + Duration::from_nanos(nanos.load(Ordering::Relaxed))
     }
 
-    /// Resolves when a connection whose protocol is not HTTP/1 has held the server without
-    /// a request for too long (see the module's text); never on HTTP/1, whose deadlines
-    /// hyper's timer keeps.
-    pub async fn idle_out(&self) {
-        tokio::time::sleep_until(self.accepted + self.timeouts.header_read).await;
-        let mut seen = 0;
+    /// The reader brought bytes: with no request in flight they begin a head, whose
+    /// deadline runs from now. Bytes read while a request is in flight are its body, or a
+    /// pipelined head that hyper parses as soon as the answer is written.
+    fn bytes_arrived(&self) {
+        if !self.head_begun.load(Ordering::Relaxed) && !self.in_flight() {
+            self.head_since
+                .store(self.nanos_since_accept(), Ordering::Relaxed);
+            self.head_begun.store(true, Ordering::Release);
+        }
+    }
+
+    /// A head has been parsed and its request goes to the service; the guard marks the
+    /// answer ready when dropped.
+    pub fn request_began(self: &Arc<Self>) -> Answered {
+        self.head_begun.store(false, Ordering::Relaxed);
+        let heads = self.heads.load(Ordering::Relaxed);
+        self.heads.store(heads.wrapping_add(1), Ordering::Release);
+        Answered(self.clone())
+    }
+
+    /// When the connection is due to close if nothing else happens; `None` while a request
+    /// is in flight (its body and its handling are bounded elsewhere).
+    fn deadline(&self) -> Option<Instant> {
+        if self.in_flight() {
+            None
+        } else if self.head_begun.load(Ordering::Acquire) {
+            Some(self.at(&self.head_since) + self.timeouts.header_read)
+        } else {
+            Some(self.at(&self.idle_since) + self.timeouts.idle)
+        }
+    }
+
+    /// Resolves once the connection holds the server past a deadline (see the module's
+    /// text); then no request is in flight.
+    pub async fn overdue(&self) {
+        // Whatever happens next (a head begins, a request is answered), its deadline is at
+        // least the shorter timeout away: looking again then misses nothing.
+        let shortest = self.timeouts.header_read.min(self.timeouts.idle);
         loop {
-            if self.is_http1() {
-                return std::future::pending().await;
-            }
-            let reads = self.reads();
-            if reads == seen {
-                return;
-            }
-            seen = reads;
-            tokio::time::sleep(self.timeouts.idle).await;
+            let now = Instant::now();
+            let wake = match self.deadline() {
+                Some(deadline) if deadline <= now => return,
+                Some(deadline) => deadline.min(now + shortest),
+                None => now + shortest,
+            };
+            tokio::time::sleep_until(wake).await;
         }
     }
 }
 
-/// The connection's stream, counting the reads that bring bytes.
+/// Held by a request's answer while it is prepared: dropping it marks the answer ready
+/// and starts the connection's idle time.
+pub struct Answered(Arc<Activity>);
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        let activity = &self.0;
+        activity
+            .idle_since
+            .store(activity.nanos_since_accept(), Ordering::Relaxed);
+        activity.answered.fetch_add(1, Ordering::Release);
+    }
+}
+
+pin_project! {
+    /// A service's answer, which releases its [`Answered`] once ready.
+    pub struct Answering<F> {
+        #[pin]
+        answer: F,
+        answered: Option<Answered>,
+    }
+}
+
+impl<F> Answering<F> {
+    pub fn new(answer: F, answered: Answered) -> Self {
+        Answering {
+            answer,
+            answered: Some(answered),
+        }
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for Answering<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let polled = this.answer.poll(cx);
+        if polled.is_ready() {
+            this.answered.take();
+        }
+        polled
+    }
+}
+
+/// A connection's service, telling its [`Activity`] when each request begins and when its
+/// answer is ready.
+#[derive(Clone)]
+pub struct Watched<S> {
+    service: S,
+    activity: Arc<Activity>,
+}
+
+impl<S> Watched<S> {
+    pub fn new(service: S, activity: Arc<Activity>) -> Self {
+        Watched { service, activity }
+    }
+}
+
+impl<S: tower::Service<R>, R> tower::Service<R> for Watched<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Answering<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.service.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        let answered = self.activity.request_began();
+        Answering::new(self.service.call(request), answered)
+    }
+}
+
+/// The connection's stream, telling its [`Activity`] when bytes arrive.
 pub struct Counted<I> {
     io: I,
     activity: Arc<Activity>,
@@ -124,7 +235,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for Counted<I> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.read_bytes();
+            self.activity.bytes_arrived();
         }
         polled
     }
@@ -160,73 +271,9 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
     }
 }
 
-/// hyper's timer for one HTTP/1 connection: its only use on a server is the header read
-/// timer, which it asks for with the idle timeout (see `serve`).
-pub struct HeadTimer(pub Arc<Activity>);
-
-impl hyper::rt::Timer for HeadTimer {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        self.sleep_until(self.now() + duration)
-    }
-
-    /// tokio's clock, which hyper's deadlines are measured against (the same as the
-    /// system's, unless a test paused it).
-    fn now(&self) -> std::time::Instant {
-        Instant::now().into_std()
-    }
-
-    fn sleep_until(&self, idle_deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        let activity = &self.0;
-        let first = !activity.http1.swap(true, Ordering::Relaxed);
-        let (deadline, waiting_since) = if first {
-            // The first byte came with the accept, as far as the client is concerned.
-            (activity.accepted + activity.timeouts.header_read, None)
-        } else {
-            (Instant::from_std(idle_deadline), Some(activity.reads()))
-        };
-        Box::pin(HeadDeadline {
-            sleep: tokio::time::sleep_until(deadline),
-            waiting_since,
-            activity: activity.clone(),
-        })
-    }
-}
-
-pin_project! {
-    /// A request head's deadline: the idle deadline until the head's first byte arrives,
-    /// then the header read timeout from there.
-    struct HeadDeadline {
-        #[pin]
-        sleep: tokio::time::Sleep,
-        // The read count when the wait began; `None` once the head began arriving.
-        waiting_since: Option<u32>,
-        activity: Arc<Activity>,
-    }
-}
-
-impl std::future::Future for HeadDeadline {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut this = self.project();
-        // hyper polls the deadline after each read that left the head incomplete.
-        if let Some(reads) = *this.waiting_since {
-            if this.activity.reads() != reads {
-                *this.waiting_since = None;
-                let deadline = Instant::now() + this.activity.timeouts.header_read;
-                this.sleep.as_mut().reset(deadline);
-            }
-        }
-        this.sleep.poll(cx)
-    }
-}
-
-impl hyper::rt::Sleep for HeadDeadline {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::rt::Timer;
     use std::future::Future;
 
     const TIMEOUTS: Timeouts = Timeouts {
@@ -248,84 +295,108 @@ mod tests {
         let _ = ours.read(&mut buf).await;
     }
 
+    /// One request received and answered now.
+    fn one_request(activity: &Arc<Activity>) {
+        drop(activity.request_began());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_first_head_is_due_a_header_timeout_after_the_accept() {
         let activity = Activity::new(TIMEOUTS);
+        let mut overdue = std::pin::pin!(activity.overdue());
         tokio::time::advance(Duration::from_secs(2)).await;
-        let timer = HeadTimer(activity);
-        let mut deadline = timer.sleep_until(timer.now());
+        read_some(&activity).await;
         tokio::time::advance(Duration::from_secs(2)).await;
-        assert!(!poll_once(deadline.as_mut()));
+        assert!(!poll_once(overdue.as_mut()));
         tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(poll_once(deadline.as_mut()));
+        assert!(poll_once(overdue.as_mut()));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_later_head_waits_the_idle_timeout_then_the_header_timeout() {
         let activity = Activity::new(TIMEOUTS);
-        let timer = HeadTimer(activity.clone());
-        drop(timer.sleep_until(timer.now()));
-        // Hyper asks for the idle deadline (see `serve`).
-        let mut deadline = timer.sleep_until(timer.now() + TIMEOUTS.idle);
+        one_request(&activity);
+        let mut overdue = std::pin::pin!(activity.overdue());
         tokio::time::advance(Duration::from_secs(59)).await;
         assert!(
-            !poll_once(deadline.as_mut()),
+            !poll_once(overdue.as_mut()),
             "idle, within the idle timeout"
         );
         read_some(&activity).await;
-        assert!(!poll_once(deadline.as_mut()), "the head has just begun");
-        tokio::time::advance(Duration::from_secs(4)).await;
-        assert!(!poll_once(deadline.as_mut()), "within the header timeout");
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(poll_once(deadline.as_mut()), "past the header timeout");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_idle_wait_ends_at_the_idle_timeout() {
-        let activity = Activity::new(TIMEOUTS);
-        let timer = HeadTimer(activity.clone());
-        drop(timer.sleep_until(timer.now()));
-        let mut deadline = timer.sleep_until(timer.now() + TIMEOUTS.idle);
-        tokio::time::advance(TIMEOUTS.idle).await;
-        assert!(poll_once(deadline.as_mut()));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_silent_connection_idles_out_at_the_header_timeout() {
-        let activity = Activity::new(TIMEOUTS);
-        let mut idle_out = std::pin::pin!(activity.idle_out());
-        tokio::time::advance(Duration::from_secs(4)).await;
-        assert!(!poll_once(idle_out.as_mut()));
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(poll_once(idle_out.as_mut()));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_http2_connection_idles_out_after_an_idle_timeout_without_reads() {
-        let activity = Activity::new(TIMEOUTS);
         read_some(&activity).await;
-        let mut idle_out = std::pin::pin!(activity.idle_out());
-        tokio::time::advance(TIMEOUTS.header_read).await;
-        assert!(!poll_once(idle_out.as_mut()), "it sent something");
-        tokio::time::advance(TIMEOUTS.idle / 2).await;
+        tokio::time::advance(Duration::from_secs(4)).await;
         read_some(&activity).await;
-        tokio::time::advance(TIMEOUTS.idle / 2).await;
+        assert!(!poll_once(overdue.as_mut()), "within the header timeout");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(poll_once(overdue.as_mut()), "past the header timeout");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_is_due_at_the_idle_timeout() {
+        let activity = Activity::new(TIMEOUTS);
+        one_request(&activity);
+        let mut overdue = std::pin::pin!(activity.overdue());
+        tokio::time::advance(TIMEOUTS.idle - Duration::from_secs(1)).await;
+        assert!(!poll_once(overdue.as_mut()));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(poll_once(overdue.as_mut()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_shorter_than_the_one_awaited_is_kept() {
+        let activity = Activity::new(Timeouts {
+            header_read: Duration::from_secs(600),
+            idle: Duration::from_secs(1),
+        });
+        let mut overdue = std::pin::pin!(activity.overdue());
         assert!(
-            !poll_once(idle_out.as_mut()),
-            "it read within the idle timeout"
+            !poll_once(overdue.as_mut()),
+            "the first head is due in 600 s"
         );
-        tokio::time::advance(TIMEOUTS.idle).await;
-        assert!(poll_once(idle_out.as_mut()), "nothing for an idle timeout");
+        one_request(&activity);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(poll_once(overdue.as_mut()), "idle for the idle timeout");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn http1_connections_are_left_to_hyper() {
+    async fn each_answer_starts_the_idle_time_again() {
         let activity = Activity::new(TIMEOUTS);
-        read_some(&activity).await;
-        let timer = HeadTimer(activity.clone());
-        drop(timer.sleep_until(timer.now()));
-        let mut idle_out = std::pin::pin!(activity.idle_out());
-        tokio::time::advance(TIMEOUTS.header_read + TIMEOUTS.idle * 3).await;
-        assert!(!poll_once(idle_out.as_mut()));
+        let mut overdue = std::pin::pin!(activity.overdue());
+        for _ in 0..5 {
+            read_some(&activity).await;
+            one_request(&activity);
+            tokio::time::advance(TIMEOUTS.idle / 2).await;
+            assert!(!poll_once(overdue.as_mut()));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_in_flight_is_never_due_and_its_body_begins_no_head() {
+        let activity = Activity::new(TIMEOUTS);
+        let mut overdue = std::pin::pin!(activity.overdue());
+        let answered = activity.request_began();
+        for _ in 0..10 {
+            read_some(&activity).await;
+            tokio::time::advance(TIMEOUTS.idle).await;
+            assert!(!poll_once(overdue.as_mut()));
+        }
+        drop(answered);
+        tokio::time::advance(TIMEOUTS.idle - Duration::from_secs(1)).await;
+        assert!(!poll_once(overdue.as_mut()), "idle only since the answer");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(poll_once(overdue.as_mut()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_is_ready_when_its_future_is() {
+        let activity = Activity::new(TIMEOUTS);
+        let answered = activity.request_began();
+        let (tell, told) = tokio::sync::oneshot::channel::<()>();
+        let mut answering = std::pin::pin!(Answering::new(told, answered));
+        assert!(!poll_once(answering.as_mut()));
+        assert!(activity.in_flight());
+        tell.send(()).unwrap_or_default();
+        assert!(poll_once(answering.as_mut()));
+        assert!(!activity.in_flight());
     }
 }

@@ -4,7 +4,8 @@
 //! What it adds to a bare hyper connection loop:
 //! - every accepted stream is prepared (`accept::prepare`: TCP keepalive);
 //! - each connection closes when it holds the server without a request
-//!   (`conn_deadlines`: the header read and idle timeouts);
+//!   (`conn_deadlines`: the header read and idle timeouts, kept by a watchdog per
+//!   connection);
 //! - an accept error does not end the server: a connection that died in the backlog is
 //!   skipped, anything else (EMFILE, ENFILE, ENOMEM: out of descriptors or memory) is
 //!   logged and retried after a second, when closing connections may have freed some;
@@ -25,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::accept;
-use super::conn_deadlines::{Activity, Counted, HeadTimer, Timeouts};
+use super::conn_deadlines::{Activity, Counted, Timeouts, Watched};
 
 use hyper::body::Incoming;
 
@@ -135,9 +136,10 @@ fn is_the_peers(e: &std::io::Error) -> bool {
 }
 
 /// Serves one connection until it closes: by the peer, at a deadline, or when `stopping`
-/// turns true and its requests in flight are answered. A connection that does not let go
-/// within a header read timeout of idling out, or (not HTTP/1) of `stopping`, is dropped
-/// (`return`), which closes the socket.
+/// turns true and its requests in flight are answered. A connection asked to close is
+/// given a header read timeout to let go (an HTTP/2 peer must first answer the shutdown's
+/// PING, which a hostile one never does) and is then dropped, which closes the socket,
+/// unless a request is still in flight.
 async fn serve_connection<S, B>(
     stream: TcpStream,
     service: S,
@@ -148,22 +150,14 @@ async fn serve_connection<S, B>(
     B: ResponseBody,
 {
     let activity = Activity::new(timeouts);
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // hyper asks its timer for the idle deadline; `HeadTimer` moves it to the header
-    // read timeout once a head begins (see `conn_deadlines`).
-    builder
-        .http1()
-        .timer(HeadTimer(activity.clone()))
-        .header_read_timeout(timeouts.idle);
+    // No hyper timer: the watchdog (`activity.overdue()`) keeps the deadlines.
+    let builder = auto::Builder::new(TokioExecutor::new());
     let io = TokioIo::new(Counted::new(stream, activity.clone()));
+    let service = Watched::new(service, activity.clone());
     let connection = builder.serve_connection(io, TowerToHyperService::new(service));
     let mut connection = std::pin::pin!(connection);
-    let mut idle_out = std::pin::pin!(activity.idle_out());
-    // How long a connection that is shutting down has to let go: HTTP/1 closes once its
-    // request in flight is answered, but an HTTP/2 peer must first answer the shutdown's
-    // PING, which a hostile one never does.
+    let mut overdue = std::pin::pin!(activity.overdue());
     let mut grace: Option<Pin<Box<tokio::time::Sleep>>> = None;
-    let mut closing = false;
     loop {
         tokio::select! {
             served = connection.as_mut() => {
@@ -172,25 +166,24 @@ async fn serve_connection<S, B>(
                 }
                 return;
             }
-            () = &mut idle_out, if grace.is_none() => {
+            () = &mut overdue, if grace.is_none() => {
+                connection.as_mut().graceful_shutdown();
                 grace = Some(Box::pin(tokio::time::sleep(timeouts.header_read)));
-                if !closing {
-                    closing = true;
-                    connection.as_mut().graceful_shutdown();
-                }
+            }
+            _ = stopping.wait_for(|stop| *stop), if grace.is_none() => {
+                connection.as_mut().graceful_shutdown();
+                grace = Some(Box::pin(tokio::time::sleep(timeouts.header_read)));
             }
             () = async {
                 match grace.as_mut() {
                     Some(grace) => grace.await,
                     None => std::future::pending().await,
                 }
-            } => return,
-            _ = stopping.wait_for(|stop| *stop), if !closing => {
-                closing = true;
-                connection.as_mut().graceful_shutdown();
-                if !activity.is_http1() {
-                    grace = Some(Box::pin(tokio::time::sleep(timeouts.header_read)));
+            } => {
+                if !activity.in_flight() {
+                    return;
                 }
+                grace = Some(Box::pin(tokio::time::sleep(timeouts.header_read)));
             }
         }
     }
