@@ -154,39 +154,11 @@ impl Drop for Answered {
     }
 }
 
-pin_project! {
-    /// A service's answer, which releases its [`Answered`] once ready.
-    pub struct Answering<F> {
-        #[pin]
-        answer: F,
-        answered: Option<Answered>,
-    }
-}
-
-impl<F> Answering<F> {
-    pub fn new(answer: F, answered: Answered) -> Self {
-        Answering {
-            answer,
-            answered: Some(answered),
-        }
-    }
-}
-
-impl<F: std::future::Future> std::future::Future for Answering<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let polled = this.answer.poll(cx);
-        if polled.is_ready() {
-            this.answered.take();
-        }
-        polled
-    }
-}
-
-/// A connection's service, telling its [`Activity`] when each request begins and when its
-/// answer is ready.
+/// A connection's service as hyper calls it: each request goes to a clone of the tower
+/// service (as hyper-util's `TowerToHyperService` does), and the connection's [`Activity`]
+/// learns when it began and when its answer is ready. One adapter rather than a wrapper
+/// around hyper-util's: wrapping the answer's future (several KB for the store's
+/// handlers) would move it once more per request.
 #[derive(Clone)]
 pub struct Watched<S> {
     service: S,
@@ -199,18 +171,66 @@ impl<S> Watched<S> {
     }
 }
 
-impl<S: tower::Service<R>, R> tower::Service<R> for Watched<S> {
+impl<S: tower::Service<R> + Clone, R> hyper::service::Service<R> for Watched<S> {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Answering<S::Future>;
+    type Future = Answering<S, R>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.service.poll_ready(cx)
+    fn call(&self, request: R) -> Self::Future {
+        Answering {
+            state: Answer::Waiting {
+                service: self.service.clone(),
+                request: Some(request),
+            },
+            answered: Some(self.activity.request_began()),
+        }
     }
+}
 
-    fn call(&mut self, request: R) -> Self::Future {
-        let answered = self.activity.request_began();
-        Answering::new(self.service.call(request), answered)
+pin_project! {
+    /// A request's answer: the service is called once ready, in place, and the
+    /// [`Answered`] is released once its answer is.
+    pub struct Answering<S: tower::Service<R>, R> {
+        #[pin]
+        state: Answer<S, R, S::Future>,
+        answered: Option<Answered>,
+    }
+}
+
+pin_project! {
+    #[project = AnswerProj]
+    enum Answer<S, R, F> {
+        Waiting { service: S, request: Option<R> },
+        Called { #[pin] answer: F },
+    }
+}
+
+impl<S: tower::Service<R>, R> std::future::Future for Answering<S, R> {
+    type Output = Result<S::Response, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                AnswerProj::Waiting { service, request } => {
+                    if let Err(e) = std::task::ready!(service.poll_ready(cx)) {
+                        this.answered.take();
+                        return Poll::Ready(Err(e));
+                    }
+                    // Taken only here, and the state leaves `Waiting` at once.
+                    let Some(request) = request.take() else {
+                        return Poll::Pending;
+                    };
+                    let answer = service.call(request);
+                    this.state.set(Answer::Called { answer });
+                }
+                AnswerProj::Called { answer } => {
+                    let answered = std::task::ready!(answer.poll(cx));
+                    this.answered.take();
+                    return Poll::Ready(answered);
+                }
+            }
+        }
     }
 }
 
@@ -388,15 +408,26 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_answer_is_ready_when_its_future_is() {
+    async fn a_request_is_in_flight_until_its_answer_is_ready() {
+        use hyper::service::Service;
         let activity = Activity::new(TIMEOUTS);
-        let answered = activity.request_began();
-        let (tell, told) = tokio::sync::oneshot::channel::<()>();
-        let mut answering = std::pin::pin!(Answering::new(told, answered));
+        let (tell, told) = tokio::sync::watch::channel(false);
+        let service = Watched::new(
+            tower::service_fn(move |()| {
+                let mut told = told.clone();
+                async move {
+                    let _ = told.wait_for(|ready| *ready).await;
+                    Ok::<_, std::convert::Infallible>(())
+                }
+            }),
+            activity.clone(),
+        );
+        let mut answering = std::pin::pin!(service.call(()));
+        assert!(activity.in_flight(), "from the call");
         assert!(!poll_once(answering.as_mut()));
-        assert!(activity.in_flight());
-        tell.send(()).unwrap_or_default();
+        assert!(activity.in_flight(), "while the answer is prepared");
+        tell.send_replace(true);
         assert!(poll_once(answering.as_mut()));
-        assert!(!activity.in_flight());
+        assert!(!activity.in_flight(), "once it is ready");
     }
 }

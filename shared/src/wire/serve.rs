@@ -21,7 +21,6 @@ use std::time::Duration;
 use http::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -154,7 +153,7 @@ async fn serve_connection<S, B>(
     let builder = auto::Builder::new(TokioExecutor::new());
     let io = TokioIo::new(Counted::new(stream, activity.clone()));
     let service = Watched::new(service, activity.clone());
-    let connection = builder.serve_connection(io, TowerToHyperService::new(service));
+    let connection = builder.serve_connection(io, service);
     let mut connection = std::pin::pin!(connection);
     let mut overdue = std::pin::pin!(activity.overdue());
     let mut grace: Option<Pin<Box<tokio::time::Sleep>>> = None;
