@@ -20,7 +20,7 @@
 //! The cache counters are registered once and kept as handles, so the hit path does no
 //! registry lookup.
 
-use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
+use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const REQUESTS_TOTAL: &str = "dax_requests_total";
@@ -32,6 +32,73 @@ pub const THROTTLED_REQUESTS_TOTAL: &str = "dax_throttled_requests_total";
 pub const IN_FLIGHT_REQUESTS: &str = "dax_in_flight_requests";
 pub const REQUEST_DURATION_SECONDS: &str = "dax_request_duration_seconds";
 pub const STORE_REQUEST_DURATION_SECONDS: &str = "dax_store_request_duration_seconds";
+const ITEM_CACHE_HITS_TOTAL: &str = "dax_item_cache_hits_total";
+const ITEM_CACHE_MISSES_TOTAL: &str = "dax_item_cache_misses_total";
+const QUERY_CACHE_HITS_TOTAL: &str = "dax_query_cache_hits_total";
+const QUERY_CACHE_MISSES_TOTAL: &str = "dax_query_cache_misses_total";
+const SCAN_CACHE_HITS_TOTAL: &str = "dax_scan_cache_hits_total";
+const SCAN_CACHE_MISSES_TOTAL: &str = "dax_scan_cache_misses_total";
+const ITEM_CACHE_EVICTIONS_TOTAL: &str = "dax_item_cache_evictions_total";
+const QUERY_CACHE_EVICTIONS_TOTAL: &str = "dax_query_cache_evictions_total";
+const ITEM_CACHE_ENTRIES: &str = "dax_item_cache_entries";
+const ITEM_CACHE_BYTES: &str = "dax_item_cache_bytes";
+const QUERY_CACHE_ENTRIES: &str = "dax_query_cache_entries";
+const QUERY_CACHE_BYTES: &str = "dax_query_cache_bytes";
+const FORWARDED_WRITES_TOTAL: &str = "dax_forwarded_writes_total";
+const PRIMARY: &str = "dax_primary";
+const PRIMARY_CHANGES_TOTAL: &str = "dax_primary_changes_total";
+const FOLLOWER_RECORDS_TOTAL: &str = "dax_follower_records_total";
+const FOLLOWER_ERRORS_TOTAL: &str = "dax_follower_errors_total";
+const FOLLOWER_DELAY_SECONDS: &str = "dax_follower_delay_seconds";
+const FOLLOWING_FEED: &str = "dax_following_feed";
+
+/// The kind of a metric family, as `# TYPE` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every metric family a node exposes: name, kind, unit, and the one line of `# HELP`.
+const FAMILIES: &[(&str, Kind, Unit, &str)] = &[
+    (REQUESTS_TOTAL, Kind::Counter, Unit::Count, "API calls served, by operation."),
+    (REQUEST_ERRORS_TOTAL, Kind::Counter, Unit::Count, "API calls answered with an error, by operation and kind (user: 4xx, fault: 5xx)."),
+    (THROTTLED_REQUESTS_TOTAL, Kind::Counter, Unit::Count, "API calls refused with ThrottlingException because --max-in-flight calls were in progress."),
+    (IN_FLIGHT_REQUESTS, Kind::Gauge, Unit::Count, "API calls in progress."),
+    (REQUEST_DURATION_SECONDS, Kind::Histogram, Unit::Seconds, "Time to answer an API call, by operation."),
+    (STORE_REQUEST_DURATION_SECONDS, Kind::Histogram, Unit::Seconds, "Time of a call to the store, by operation."),
+    (ITEM_CACHE_HITS_TOTAL, Kind::Counter, Unit::Count, "Item reads answered from the item cache."),
+    (ITEM_CACHE_MISSES_TOTAL, Kind::Counter, Unit::Count, "Item reads the item cache could not answer (read from the store)."),
+    (QUERY_CACHE_HITS_TOTAL, Kind::Counter, Unit::Count, "Queries answered from the query cache."),
+    (QUERY_CACHE_MISSES_TOTAL, Kind::Counter, Unit::Count, "Queries the query cache could not answer (sent to the store)."),
+    (SCAN_CACHE_HITS_TOTAL, Kind::Counter, Unit::Count, "Scans answered from the query cache."),
+    (SCAN_CACHE_MISSES_TOTAL, Kind::Counter, Unit::Count, "Scans the query cache could not answer (sent to the store)."),
+    (ITEM_CACHE_EVICTIONS_TOTAL, Kind::Counter, Unit::Count, "Item cache entries evicted, by cause (expired, size)."),
+    (QUERY_CACHE_EVICTIONS_TOTAL, Kind::Counter, Unit::Count, "Query cache entries evicted, by cause (expired, size)."),
+    (ITEM_CACHE_ENTRIES, Kind::Gauge, Unit::Count, "Entries in the item cache."),
+    (ITEM_CACHE_BYTES, Kind::Gauge, Unit::Bytes, "Bytes the item cache's entries weigh."),
+    (QUERY_CACHE_ENTRIES, Kind::Gauge, Unit::Count, "Entries in the query cache."),
+    (QUERY_CACHE_BYTES, Kind::Gauge, Unit::Bytes, "Bytes the query cache's entries weigh."),
+    (FORWARDED_WRITES_TOTAL, Kind::Counter, Unit::Count, "Writes this node forwarded to the cluster's primary."),
+    (PRIMARY, Kind::Gauge, Unit::Count, "1 while this node is the cluster's primary, else 0."),
+    (PRIMARY_CHANGES_TOTAL, Kind::Counter, Unit::Count, "Times this node became or stopped being the primary."),
+    (FOLLOWER_RECORDS_TOTAL, Kind::Counter, Unit::Count, "Change feed records applied to the caches."),
+    (FOLLOWER_ERRORS_TOTAL, Kind::Counter, Unit::Count, "Failed reads of the store's change feed."),
+    (FOLLOWER_DELAY_SECONDS, Kind::Histogram, Unit::Seconds, "Time from a change's commit in the store to its application on this node."),
+    (FOLLOWING_FEED, Kind::Gauge, Unit::Count, "1 while the node follows the change feed closely enough for its caches to answer; 0: reads go to the store."),
+];
+
+/// Gives the installed recorder every family's help text and unit.
+fn describe() {
+    for &(name, kind, unit, help) in FAMILIES {
+        match kind {
+            Kind::Counter => metrics::describe_counter!(name, unit, help),
+            Kind::Gauge => metrics::describe_gauge!(name, unit, help),
+            Kind::Histogram => metrics::describe_histogram!(name, unit, help),
+        }
+    }
+}
 
 /// Handles of the metrics the node updates on hot paths.
 pub struct Metrics {
@@ -61,27 +128,27 @@ pub struct Metrics {
 impl Metrics {
     pub fn register() -> Self {
         Metrics {
-            item_hits: counter!("dax_item_cache_hits_total"),
-            item_misses: counter!("dax_item_cache_misses_total"),
-            query_hits: counter!("dax_query_cache_hits_total"),
-            query_misses: counter!("dax_query_cache_misses_total"),
-            scan_hits: counter!("dax_scan_cache_hits_total"),
-            scan_misses: counter!("dax_scan_cache_misses_total"),
-            item_evicted_expired: counter!("dax_item_cache_evictions_total", "cause" => "expired"),
-            item_evicted_size: counter!("dax_item_cache_evictions_total", "cause" => "size"),
-            query_evicted_expired: counter!("dax_query_cache_evictions_total", "cause" => "expired"),
-            query_evicted_size: counter!("dax_query_cache_evictions_total", "cause" => "size"),
-            item_entries: gauge!("dax_item_cache_entries"),
-            item_bytes: gauge!("dax_item_cache_bytes"),
-            query_entries: gauge!("dax_query_cache_entries"),
-            query_bytes: gauge!("dax_query_cache_bytes"),
-            forwarded_writes: counter!("dax_forwarded_writes_total"),
-            primary: gauge!("dax_primary"),
-            primary_changes: counter!("dax_primary_changes_total"),
-            follower_records: counter!("dax_follower_records_total"),
-            follower_errors: counter!("dax_follower_errors_total"),
-            follower_delay: histogram!("dax_follower_delay_seconds"),
-            following_feed: gauge!("dax_following_feed"),
+            item_hits: counter!(ITEM_CACHE_HITS_TOTAL),
+            item_misses: counter!(ITEM_CACHE_MISSES_TOTAL),
+            query_hits: counter!(QUERY_CACHE_HITS_TOTAL),
+            query_misses: counter!(QUERY_CACHE_MISSES_TOTAL),
+            scan_hits: counter!(SCAN_CACHE_HITS_TOTAL),
+            scan_misses: counter!(SCAN_CACHE_MISSES_TOTAL),
+            item_evicted_expired: counter!(ITEM_CACHE_EVICTIONS_TOTAL, "cause" => "expired"),
+            item_evicted_size: counter!(ITEM_CACHE_EVICTIONS_TOTAL, "cause" => "size"),
+            query_evicted_expired: counter!(QUERY_CACHE_EVICTIONS_TOTAL, "cause" => "expired"),
+            query_evicted_size: counter!(QUERY_CACHE_EVICTIONS_TOTAL, "cause" => "size"),
+            item_entries: gauge!(ITEM_CACHE_ENTRIES),
+            item_bytes: gauge!(ITEM_CACHE_BYTES),
+            query_entries: gauge!(QUERY_CACHE_ENTRIES),
+            query_bytes: gauge!(QUERY_CACHE_BYTES),
+            forwarded_writes: counter!(FORWARDED_WRITES_TOTAL),
+            primary: gauge!(PRIMARY),
+            primary_changes: counter!(PRIMARY_CHANGES_TOTAL),
+            follower_records: counter!(FOLLOWER_RECORDS_TOTAL),
+            follower_errors: counter!(FOLLOWER_ERRORS_TOTAL),
+            follower_delay: histogram!(FOLLOWER_DELAY_SECONDS),
+            following_feed: gauge!(FOLLOWING_FEED),
         }
     }
 }
@@ -93,9 +160,11 @@ pub fn install() -> Result<PrometheusHandle, String> {
         0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05,
         0.1, 0.25, 0.5, 1.0, 2.5,
     ];
-    PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
         .map_err(|e| e.to_string())?
         .install_recorder()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    describe();
+    Ok(handle)
 }

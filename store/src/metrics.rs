@@ -1,5 +1,8 @@
-//! Prometheus metrics of the store: names in one place, following Prometheus conventions.
+//! Prometheus metrics of the store: names in one place, following Prometheus conventions,
+//! and every family's `# HELP` text in [`FAMILIES`] (the names of a subsystem's own
+//! metrics stay in its module; their descriptions are here too).
 
+use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Requests served, by operation (`op`).
@@ -51,6 +54,82 @@ pub const ENGINE_ENTRIES: &str = "store_engine_entries";
 /// Compactions of the items keyspace run because writes stopped (`idle_compaction`).
 pub const ENGINE_IDLE_COMPACTIONS_TOTAL: &str = "store_engine_idle_compactions_total";
 
+/// The kind of a metric family, as `# TYPE` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every metric family the store exposes: name, kind, unit, and the one line of `# HELP`.
+/// Families rendered by the store itself rather than the exporter (`crate::table_metrics`,
+/// `crate::contributors`) take their help from here as well ([`help`]).
+pub const FAMILIES: &[(&str, Kind, Unit, &str)] = &[
+    (REQUESTS_TOTAL, Kind::Counter, Unit::Count, "API calls served, by operation."),
+    (REQUEST_ERRORS_TOTAL, Kind::Counter, Unit::Count, "API calls answered with an error, by operation and DynamoDB error code."),
+    (REQUEST_DURATION_SECONDS, Kind::Histogram, Unit::Seconds, "Time to answer an API call, by operation."),
+    (CONSUMED_READ_UNITS_TOTAL, Kind::Counter, Unit::Count, "Read capacity units consumed, by table (its indexes included)."),
+    (CONSUMED_WRITE_UNITS_TOTAL, Kind::Counter, Unit::Count, "Write capacity units consumed, by table (its indexes included)."),
+    (TABLE_SIZE_BYTES, Kind::Gauge, Unit::Bytes, "Bytes stored in a table's items (DynamoDB item sizes), by table."),
+    (TABLE_ITEMS, Kind::Gauge, Unit::Count, "Items in a table, by table."),
+    (THROTTLED_REQUESTS_TOTAL, Kind::Counter, Unit::Count, "Requests refused for their table's or index's capacity, by table."),
+    (SHED_REQUESTS_TOTAL, Kind::Counter, Unit::Count, "API calls refused with ThrottlingException because --max-in-flight calls were in progress."),
+    (IN_FLIGHT_REQUESTS, Kind::Gauge, Unit::Count, "API calls in progress."),
+    (CHANGE_LOG_RECORDS, Kind::Gauge, Unit::Count, "Records the change log retains (for streams, PITR and dax-proxy nodes)."),
+    (CHANGE_LOG_OLDEST_AGE_SECONDS, Kind::Gauge, Unit::Seconds, "Age of the change log's oldest record: the retention in effect."),
+    (JOURNAL_SYNC_SECONDS, Kind::Histogram, Unit::Seconds, "Time each journal sync (fdatasync) of a commit group took."),
+    (COMMIT_GROUP_BATCHES, Kind::Histogram, Unit::Count, "Write batches made durable by each journal sync (group commit)."),
+    (DISK_BYTES, Kind::Gauge, Unit::Bytes, "Bytes on disk, by part of the engine."),
+    (ENGINE_TABLES, Kind::Gauge, Unit::Count, "The engine's tables on disk, by part."),
+    (ENGINE_LEVEL0_TABLES, Kind::Gauge, Unit::Count, "The engine's tables in level 0, by part: each is one more seek per range read."),
+    (ENGINE_SEALED_MEMTABLES, Kind::Gauge, Unit::Count, "Memtables sealed and waiting for their flush, by part."),
+    (ENGINE_ENTRIES, Kind::Gauge, Unit::Count, "Entries in the engine, old versions and deletion markers included, by part."),
+    (ENGINE_IDLE_COMPACTIONS_TOTAL, Kind::Counter, Unit::Count, "Compactions of the items keyspace run because writes stopped."),
+    (crate::ttl::DELETED_TOTAL, Kind::Counter, Unit::Count, "Expired items deleted by the TTL sweeper, by table."),
+    (crate::ttl::SWEEPS_TOTAL, Kind::Counter, Unit::Count, "Completed TTL sweeps of all tables."),
+    (crate::replication::CHANGES_SHIPPED_TOTAL, Kind::Counter, Unit::Count, "Changes sent to another region's replica, by table and region."),
+    (crate::replication::CHANGES_APPLIED_TOTAL, Kind::Counter, Unit::Count, "Changes from another region applied to a replica here, by table."),
+    (crate::replication::CHANGES_SUPERSEDED_TOTAL, Kind::Counter, Unit::Count, "Changes from another region not applied because a later version was here, by table."),
+    (crate::replication::LAG_SECONDS, Kind::Gauge, Unit::Seconds, "Age of the oldest change not yet taken by another region's replica, by table and region."),
+    (crate::replication::RETRIES_TOTAL, Kind::Counter, Unit::Count, "Shipments to another region sent again after a failure, by region."),
+    (crate::replication::RESYNCS_TOTAL, Kind::Counter, Unit::Count, "Replicas copied again because the changes they missed were trimmed, by region."),
+    (crate::replication::tombstones::VERSIONS_COLLECTED_TOTAL, Kind::Counter, Unit::Count, "Versions of global tables' items removed (expired tombstones), by table."),
+    (crate::kinesis::RECORDS_DELIVERED_TOTAL, Kind::Counter, Unit::Count, "Records a Kinesis streaming destination accepted, by table."),
+    (crate::kinesis::RETRIES_TOTAL, Kind::Counter, Unit::Count, "PutRecords calls sent again, by table."),
+    (crate::kinesis::LAG_SECONDS, Kind::Gauge, Unit::Seconds, "Age of the oldest change not yet accepted by Kinesis, by table."),
+    (crate::kinesis::TRIMMED_TOTAL, Kind::Counter, Unit::Count, "Changes trimmed from the log before Kinesis took them, by table."),
+    (crate::triggers::BATCHES_TOTAL, Kind::Counter, Unit::Count, "Batches handed to a trigger's target, by trigger and outcome."),
+    (crate::triggers::RECORDS_DELIVERED_TOTAL, Kind::Counter, Unit::Count, "Stream records a trigger's target accepted, by trigger."),
+    (crate::triggers::DEAD_LETTERED_TOTAL, Kind::Counter, Unit::Count, "Stream records written to a trigger's dead-letter table, by trigger."),
+    (crate::triggers::RETRIES_TOTAL, Kind::Counter, Unit::Count, "Deliveries to a trigger's target sent again, by trigger."),
+    (crate::triggers::TRIMMED_TOTAL, Kind::Counter, Unit::Count, "Stream records trimmed before a trigger delivered them, by trigger."),
+    (crate::triggers::LAG_SECONDS, Kind::Gauge, Unit::Seconds, "Age of the oldest stream record a trigger has not delivered, by trigger."),
+    (crate::triggers::DELIVERY_LATENCY_SECONDS, Kind::Histogram, Unit::Seconds, "Time from a change to its delivery by a trigger, by trigger."),
+    (crate::contributors::CONSUMED_UNITS, Kind::Gauge, Unit::Count, "Capacity units consumed by the most accessed keys in the last complete period (Contributor Insights PKC, SKC)."),
+    (crate::contributors::THROTTLED_REQUESTS, Kind::Gauge, Unit::Count, "Requests refused for capacity, by the most throttled keys, in the last complete period (Contributor Insights PKT, SKT)."),
+];
+
+/// The `# HELP` text of family `name` (empty for a name not in [`FAMILIES`], which the
+/// unit tests below rule out for the families the store renders itself).
+pub fn help(name: &str) -> &'static str {
+    FAMILIES
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map_or("", |(.., help)| help)
+}
+
+/// Gives the installed recorder every family's help text and unit.
+fn describe() {
+    for &(name, kind, unit, help) in FAMILIES {
+        match kind {
+            Kind::Counter => metrics::describe_counter!(name, unit, help),
+            Kind::Gauge => metrics::describe_gauge!(name, unit, help),
+            Kind::Histogram => metrics::describe_histogram!(name, unit, help),
+        }
+    }
+}
+
 /// Installs the global recorder and returns the handle that renders `/metrics`.
 /// A second call (tests starting several servers in one process) reuses nothing and fails,
 /// so the error is returned for the caller to log; metrics then go unrecorded.
@@ -60,11 +139,29 @@ pub fn install() -> Result<PrometheusHandle, String> {
         0.5, 1.0, 2.5,
     ];
     let group_sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
-    PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
         .map_err(|e| e.to_string())?
         .set_buckets_for_metric(Matcher::Full(COMMIT_GROUP_BATCHES.into()), &group_sizes)
         .map_err(|e| e.to_string())?
         .install_recorder()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    describe();
+    Ok(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_is_named_once_with_help() {
+        for (i, (name, _, _, help)) in FAMILIES.iter().enumerate() {
+            assert!(!help.is_empty(), "{name}");
+            assert!(
+                FAMILIES[..i].iter().all(|(n, ..)| n != name),
+                "{name} is described twice"
+            );
+        }
+    }
 }

@@ -709,3 +709,66 @@ async fn a_deleted_tables_storage_gauges_go_to_zero() {
     );
     assert_eq!(metric(&endpoint, "store_table_size_bytes").await, 0.0);
 }
+
+/// Every metric family of the store and of a proxy node, once some traffic has made them
+/// appear, comes with a `# HELP` line (promtool and Grafana's metric browser show it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_family_has_help_text() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let client = proxy.client();
+    let table = unique_name("helped");
+    create_hash_table(&client, &table).await;
+    ok(client
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("a"))
+        .send()
+        .await);
+    for _ in 0..2 {
+        ok(client
+            .get_item()
+            .table_name(&table)
+            .key("pk", s("a"))
+            .send()
+            .await);
+    }
+    ok(client
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :a")
+        .expression_attribute_values(":a", s("a"))
+        .send()
+        .await);
+    ok(client.scan().table_name(&table).send().await);
+    // An error, for the error counters.
+    let _ = client
+        .get_item()
+        .table_name("no-such-table")
+        .key("pk", s("a"))
+        .send()
+        .await;
+
+    for (what, endpoint) in [("store", store.endpoint()), ("dax-proxy", proxy.endpoint())] {
+        let text = metrics_text(&endpoint).await;
+        let types = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
+        assert!(types > 5, "{what} exposes only {types} families:\n{text}");
+        let missing = families_without_help(&text);
+        assert!(missing.is_empty(), "{what}: no # HELP for {missing:?}");
+    }
+}
+
+/// The families of a Prometheus text exposition whose `# TYPE` line has no `# HELP` line.
+fn families_without_help(text: &str) -> Vec<String> {
+    let family = |line: &str, prefix: &str| {
+        line.strip_prefix(prefix)
+            .and_then(|rest| rest.split(' ').next())
+            .map(str::to_string)
+    };
+    let helped: std::collections::HashSet<String> =
+        text.lines().filter_map(|l| family(l, "# HELP ")).collect();
+    text.lines()
+        .filter_map(|l| family(l, "# TYPE "))
+        .filter(|name| !helped.contains(name))
+        .collect()
+}

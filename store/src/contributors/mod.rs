@@ -405,19 +405,9 @@ pub fn render(out: &mut String) {
             &rules.throttled_items,
         );
     }
-    for (name, help, rows) in [
-        (
-            CONSUMED_UNITS,
-            "Capacity units consumed by the most accessed keys in the last complete period (Contributor Insights PKC, SKC).",
-            consumed,
-        ),
-        (
-            THROTTLED_REQUESTS,
-            "Requests refused for capacity, by the most throttled keys, in the last complete period (Contributor Insights PKT, SKT).",
-            throttled,
-        ),
-    ] {
+    for (name, rows) in [(CONSUMED_UNITS, consumed), (THROTTLED_REQUESTS, throttled)] {
         if !rows.is_empty() {
+            let help = crate::metrics::help(name);
             let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{rows}");
         }
     }
