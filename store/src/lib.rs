@@ -16,6 +16,8 @@
 //! - `index_tasks`: GSI backfill and removal, following the catalog; `throttle`:
 //!   provisioned-throughput token buckets and per-table capacity metering;
 //!   `idle_compaction`: compacting the items keyspace once writes stop.
+//! - `metrics`: metric names and their help text; `table_metrics`: the per-table
+//!   families, rendered from live tables at each scrape.
 //!
 //! # What the code adds to DESIGN.md
 //! The team's design names the processes, the key layout and the change log. These are the
@@ -79,6 +81,7 @@ pub mod replication;
 pub mod server;
 pub mod storage;
 pub mod streams;
+pub mod table_metrics;
 pub mod throttle;
 pub mod transfer;
 pub mod triggers;

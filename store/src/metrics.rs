@@ -2,6 +2,8 @@
 //! and every family's `# HELP` text in [`FAMILIES`] (the names of a subsystem's own
 //! metrics stay in its module; their descriptions are here too).
 
+use std::fmt::Write as _;
+
 use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -117,6 +119,36 @@ pub fn help(name: &str) -> &'static str {
         .iter()
         .find(|(n, ..)| *n == name)
         .map_or("", |(.., help)| help)
+}
+
+/// Appends family `name` to a Prometheus text exposition: its `# HELP` and `# TYPE` lines,
+/// then `rows` (whole sample lines); nothing when there are no rows, as the exporter
+/// leaves out a family with no series.
+pub fn write_family(out: &mut String, name: &str, kind: Kind, rows: &str) {
+    if rows.is_empty() {
+        return;
+    }
+    let kind = match kind {
+        Kind::Counter => "counter",
+        Kind::Gauge => "gauge",
+        Kind::Histogram => "histogram",
+    };
+    let help = help(name);
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{rows}\n");
+}
+
+/// A Prometheus label value: backslash, double quote and newline escaped.
+pub fn label_value(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            '\n' => escaped.push_str("\\n"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// Gives the installed recorder every family's help text and unit.

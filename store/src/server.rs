@@ -128,6 +128,7 @@ async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
         .as_ref()
         .map(|h| h.render())
         .unwrap_or_default();
+    crate::table_metrics::render(&server.app, &mut text);
     crate::contributors::render(&mut text);
     error::plain(StatusCode::OK, "text/plain; version=0.0.4", text)
 }

@@ -30,12 +30,13 @@
 //! applies to the existing bucket at once.
 //!
 //! # Metering
-//! Every charge also counts units per table on the Prometheus counters named in
-//! `crate::metrics` (whole units; fractions carry over to the next charge); the item-level
-//! admissions and charges (`admit_item_*`, `charge_item_*`) tell Contributor Insights
-//! (`crate::contributors`) the key as well, so call sites meter in one call; and
-//! [`run_stats`] publishes each table's stored bytes and item count as gauges, and raises
-//! the warm throughput of on-demand tables and their GSIs to their busiest second.
+//! Every charge also adds its units to the table's consumption totals, and every refusal
+//! to its throttled count, kept here by table id and rendered on `/metrics` at each scrape
+//! by `crate::table_metrics` ([`consumption`]): exact (a half unit shows as 0.5), and
+//! gone with the table. The item-level admissions and charges (`admit_item_*`,
+//! `charge_item_*`) tell Contributor Insights (`crate::contributors`) the key as well, so
+//! call sites meter in one call; and [`run_stats`] raises the warm throughput of on-demand
+//! tables and their GSIs to their busiest second.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -49,10 +50,6 @@ use shared::wire::error::{ApiError, CancellationReason, ErrorCode, ThrottlingRea
 use crate::api::item_write::WriteUnits;
 use crate::app::App;
 use crate::catalog::{warm, BillingMode, TableMeta};
-use crate::metrics::{
-    CONSUMED_READ_UNITS_TOTAL as READ_UNITS_TOTAL, CONSUMED_WRITE_UNITS_TOTAL as WRITE_UNITS_TOTAL,
-    TABLE_ITEMS, TABLE_SIZE_BYTES, THROTTLED_REQUESTS_TOTAL as THROTTLED_TOTAL,
-};
 
 /// Seconds of unused capacity a provisioned bucket keeps.
 pub const BURST_SECONDS: f64 = 300.0;
@@ -166,23 +163,21 @@ struct Registry {
     buckets: Mutex<FxHashMap<BucketKey, Bucket>>,
     /// The account's per-table quota in units a second (0 until [`set_table_quota`]).
     table_quota: std::sync::atomic::AtomicI64,
-    /// What each table consumed, by (table, kind): fractions of a unit not yet counted on
-    /// the Prometheus counters, and its busiest second.
+    /// What each table consumed, by (table, kind): its totals and its busiest second.
     metered: Mutex<FxHashMap<(u64, Kind), Usage>>,
 }
 
 /// A table's consumption of one kind.
 #[derive(Default)]
 struct Usage {
-    /// Units not yet counted on the Prometheus counter (less than one).
-    pending: f64,
+    /// Units consumed since the table was created (or the store started), GSIs included.
+    consumed: f64,
+    /// Requests refused for capacity.
+    throttled: u64,
     /// The table's own units (its GSIs' aside) by second.
     own: Seconds,
     /// Each GSI's units by second, by index name.
     indexes: Vec<(String, Seconds)>,
-    /// The table's Prometheus counter of this kind, looked up once: a lookup by a `table`
-    /// label builds a `String` and hashes the key on every call.
-    counter: Option<metrics::Counter>,
 }
 
 impl Usage {
@@ -557,8 +552,8 @@ pub fn failed_write(
     failure.into_api_error()
 }
 
-/// Adds the table's `own` units and each GSI's (`gsi_units`) to the table's Prometheus
-/// counter, carrying fractions over, and each to its own second at `now`.
+/// Adds the table's `own` units and each GSI's (`gsi_units`) to the table's consumption,
+/// and each to its own second at `now`.
 fn meter<S: AsRef<str>>(
     table: &TableMeta,
     kind: Kind,
@@ -577,26 +572,42 @@ fn meter<S: AsRef<str>>(
     for (name, units) in gsi_units {
         usage.index(name.as_ref()).count(*units, second);
     }
-    usage.pending += units;
-    let whole = usage.pending.floor();
-    usage.pending -= whole;
-    if whole >= 1.0 {
-        let name = match kind {
-            Kind::Read => READ_UNITS_TOTAL,
-            Kind::Write => WRITE_UNITS_TOTAL,
-        };
-        usage
-            .counter
-            .get_or_insert_with(|| metrics::counter!(name, "table" => table.name().to_string()))
-            .increment(whole as u64);
+    usage.consumed += units;
+}
+
+/// What one table consumed and how often it was throttled, as [`consumption`] reports it.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Consumption {
+    pub read_units: f64,
+    pub write_units: f64,
+    pub throttled: u64,
+}
+
+/// Every table's consumption since it was created (or the store started), by the
+/// catalog's table id; a table that never consumed nor was throttled has none.
+pub fn consumption() -> FxHashMap<u64, Consumption> {
+    let mut out: FxHashMap<u64, Consumption> = FxHashMap::default();
+    for ((id, kind), usage) in registry().metered.lock().iter() {
+        let entry = out.entry(*id).or_default();
+        match kind {
+            Kind::Read => entry.read_units = usage.consumed,
+            Kind::Write => entry.write_units = usage.consumed,
+        }
+        entry.throttled += usage.throttled;
     }
+    out
 }
 
 /// The error of a request the bucket of `index` (or of the table) refused, naming the
 /// limit: ProvisionedThroughputExceededException for provisioned capacity,
 /// ThrottlingException for an on-demand maximum.
 fn throttled(table: &TableMeta, index: Option<&str>, kind: Kind, limit: LimitKind) -> ApiError {
-    metrics::counter!(THROTTLED_TOTAL, "table" => table.name().to_string()).increment(1);
+    registry()
+        .metered
+        .lock()
+        .entry((table.table_id(), kind))
+        .or_default()
+        .throttled += 1;
     let resource = index
         .and_then(|name| table.global_index(name))
         .map_or(&table.arn, |i| &i.arn);
@@ -633,13 +644,10 @@ fn throttled(table: &TableMeta, index: Option<&str>, kind: Kind, limit: LimitKin
     ApiError::throttled(code, message, reasons)
 }
 
-/// Publishes every table's stored bytes and item count as gauges, every few seconds, and
-/// forgets the buckets of tables and GSIs that no longer exist. A deleted table's gauges
-/// go to 0 (the exporter cannot drop a series): left at their last values, sums of
-/// storage over tables counted tables that are gone.
+/// Every few seconds, forgets the buckets and consumption of tables and GSIs that no
+/// longer exist, and raises warm throughput by use.
 pub async fn run_stats(app: Arc<App>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
-    let mut published: std::collections::HashSet<String> = Default::default();
     loop {
         tick.tick().await;
         let tables = app.catalog.all();
@@ -656,23 +664,7 @@ pub async fn run_stats(app: Arc<App>) {
             .lock()
             .retain(|(id, _), _| live.contains_key(id));
         raise_warm_throughput(&app, &tables).await;
-        let mut now_published = std::collections::HashSet::with_capacity(tables.len());
-        for table in &tables {
-            let stats = app.storage.table_stats(table.table_id());
-            let name = table.name().to_string();
-            publish_table_stats(&name, stats.size_bytes as f64, stats.item_count as f64);
-            now_published.insert(name);
-        }
-        for gone in published.difference(&now_published) {
-            publish_table_stats(gone, 0.0, 0.0);
-        }
-        published = now_published;
     }
-}
-
-fn publish_table_stats(table: &str, size_bytes: f64, items: f64) {
-    metrics::gauge!(TABLE_SIZE_BYTES, "table" => table.to_string()).set(size_bytes);
-    metrics::gauge!(TABLE_ITEMS, "table" => table.to_string()).set(items);
 }
 
 /// Raises the warm throughput of each on-demand table, and of each of its GSIs, to its

@@ -669,45 +669,94 @@ fn prometheus_on_a_taken_port_is_reported_as_a_failed_start() {
     assert!(!prometheus.url.ends_with(&format!(":{port}")));
 }
 
-/// A deleted table's storage gauges go to 0: left at their last values, a sum of stored
-/// items or bytes over tables counted tables that are gone.
+/// The per-table families a store exposes.
+const PER_TABLE_FAMILIES: &[&str] = &[
+    "store_table_items",
+    "store_table_size_bytes",
+    "store_consumed_read_capacity_units_total",
+    "store_consumed_write_capacity_units_total",
+];
+
+/// The sample lines of `/metrics` labelled with table `table`.
+fn table_series(text: &str, table: &str) -> Vec<String> {
+    let label = format!("table=\"{table}\"");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && l.contains(&label))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A deleted table's series leave `/metrics` (its storage gauges and its consumption
+/// counters): left behind, sums over tables counted tables that are gone, and a store
+/// that creates a table per test grew `/metrics` without bound. Consumption is exact: three
+/// eventually consistent reads of a small item are 1.5 units, not 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deleted_tables_storage_gauges_go_to_zero() {
+async fn a_deleted_tables_series_leave_metrics() {
     let store = StoreProcess::spawn();
     let client = store.client();
-    let table = unique_name("gauged");
-    create_hash_table(&client, &table).await;
-    for pk in ["a", "b", "c"] {
+    let endpoint = store.endpoint();
+    let gone = unique_name("gone");
+    let kept = unique_name("kept");
+    for table in [&gone, &kept] {
+        create_hash_table(&client, table).await;
         ok(client
             .put_item()
-            .table_name(&table)
-            .item("pk", s(pk))
+            .table_name(table)
+            .item("pk", s("a"))
             .send()
             .await);
-    }
-    let endpoint = store.endpoint();
-    let items_reach = |expected: f64| {
-        let endpoint = endpoint.clone();
-        async move {
-            wait_until(
-                Duration::from_secs(20),
-                Duration::from_millis(200),
-                || async { metric(&endpoint, "store_table_items").await == expected },
-            )
-            .await
+        for _ in 0..3 {
+            ok(client
+                .get_item()
+                .table_name(table)
+                .key("pk", s("a"))
+                .send()
+                .await);
         }
+    }
+    let every_family_of = |text: &str, table: &str| {
+        let series = table_series(text, table);
+        PER_TABLE_FAMILIES
+            .iter()
+            .all(|family| series.iter().any(|l| l.starts_with(&format!("{family}{{"))))
     };
+    let published = wait_until(
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || async {
+            let text = metrics_text(&endpoint).await;
+            every_family_of(&text, &gone) && every_family_of(&text, &kept)
+        },
+    )
+    .await;
+    let text = metrics_text(&endpoint).await;
+    assert!(published, "the tables' series never all appeared:\n{text}");
+    let read_units = format!("store_consumed_read_capacity_units_total{{table=\"{gone}\"}} 1.5");
+    let exact = table_series(&text, &gone).contains(&read_units);
+    let before = table_series(&text, &gone);
+
+    ok(client.delete_table().table_name(&gone).send().await);
+    let cleared = wait_until(
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || async { table_series(&metrics_text(&endpoint).await, &gone).is_empty() },
+    )
+    .await;
+    let text = metrics_text(&endpoint).await;
     assert!(
-        items_reach(3.0).await,
-        "the table's items were never published"
+        cleared,
+        "a deleted table's series stay: {:?}",
+        table_series(&text, &gone)
     );
-    ok(client.delete_table().table_name(&table).send().await);
     assert!(
-        items_reach(0.0).await,
-        "a deleted table's items are still counted: {}",
-        metric(&endpoint, "store_table_items").await
+        every_family_of(&text, &kept),
+        "{:?}",
+        table_series(&text, &kept)
     );
-    assert_eq!(metric(&endpoint, "store_table_size_bytes").await, 0.0);
+    assert!(
+        exact,
+        "three eventually consistent reads are 1.5 units: {before:?}"
+    );
 }
 
 /// Every metric family of the store and of a proxy node, once some traffic has made them

@@ -47,6 +47,7 @@ use shared::model::{AttributeValue, PrimaryKey};
 use crate::app::App;
 use crate::catalog::meta::{read_setting, write_setting};
 use crate::catalog::TableMeta;
+use crate::metrics::label_value as escape;
 use top_keys::TopKeys;
 
 /// The key of the setting in `TableMeta::settings`.
@@ -406,10 +407,7 @@ pub fn render(out: &mut String) {
         );
     }
     for (name, rows) in [(CONSUMED_UNITS, consumed), (THROTTLED_REQUESTS, throttled)] {
-        if !rows.is_empty() {
-            let help = crate::metrics::help(name);
-            let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{rows}");
-        }
+        crate::metrics::write_family(out, name, crate::metrics::Kind::Gauge, &rows);
     }
 }
 
@@ -454,20 +452,6 @@ impl KeyLabels for (String, String) {
             escape(&self.1)
         )
     }
-}
-
-/// A Prometheus label value: backslash, double quote and newline escaped.
-fn escape(value: &str) -> String {
-    let mut escaped = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => escaped.push_str("\\\\"),
-            '"' => escaped.push_str("\\\""),
-            '\n' => escaped.push_str("\\n"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 #[cfg(test)]

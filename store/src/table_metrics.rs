@@ -1,0 +1,53 @@
+//! The per-table metric families (`table` label), rendered at each scrape from live state
+//! rather than recorded in the exporter: the catalog's tables, the engine's item counts
+//! and sizes, and what `crate::throttle` metered. The exporter cannot drop a series, so a
+//! table's series kept there would outlive it; rendered here, a deleted table's series are
+//! gone at the next scrape, and a store that creates a table per test does not grow
+//! `/metrics` without bound.
+
+use std::fmt::Write as _;
+
+use crate::app::App;
+use crate::metrics::{
+    label_value, write_family, Kind, CONSUMED_READ_UNITS_TOTAL, CONSUMED_WRITE_UNITS_TOTAL,
+    TABLE_ITEMS, TABLE_SIZE_BYTES, THROTTLED_REQUESTS_TOTAL,
+};
+
+/// Appends the per-table families of every table the catalog holds now. The consumption
+/// counters and the throttled count have a series once the table consumed or was
+/// throttled, as an exporter counter appears at its first increment; the storage gauges
+/// one for every table.
+pub fn render(app: &App, out: &mut String) {
+    let consumption = crate::throttle::consumption();
+    let mut read = String::new();
+    let mut write = String::new();
+    let mut throttled = String::new();
+    let mut size = String::new();
+    let mut items = String::new();
+    for table in app.catalog.all() {
+        let label = label_value(table.name());
+        let row = |rows: &mut String, name: &str, value: &dyn std::fmt::Display| {
+            let _ = writeln!(rows, "{name}{{table=\"{label}\"}} {value}");
+        };
+        let stats = app.storage.table_stats(table.table_id());
+        row(&mut size, TABLE_SIZE_BYTES, &stats.size_bytes);
+        row(&mut items, TABLE_ITEMS, &stats.item_count);
+        let Some(used) = consumption.get(&table.table_id()) else {
+            continue;
+        };
+        if used.read_units > 0.0 {
+            row(&mut read, CONSUMED_READ_UNITS_TOTAL, &used.read_units);
+        }
+        if used.write_units > 0.0 {
+            row(&mut write, CONSUMED_WRITE_UNITS_TOTAL, &used.write_units);
+        }
+        if used.throttled > 0 {
+            row(&mut throttled, THROTTLED_REQUESTS_TOTAL, &used.throttled);
+        }
+    }
+    write_family(out, CONSUMED_READ_UNITS_TOTAL, Kind::Counter, &read);
+    write_family(out, CONSUMED_WRITE_UNITS_TOTAL, Kind::Counter, &write);
+    write_family(out, THROTTLED_REQUESTS_TOTAL, Kind::Counter, &throttled);
+    write_family(out, TABLE_SIZE_BYTES, Kind::Gauge, &size);
+    write_family(out, TABLE_ITEMS, Kind::Gauge, &items);
+}
