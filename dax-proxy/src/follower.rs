@@ -117,12 +117,9 @@ pub async fn run(node: Arc<Node>) {
             }
             Err(e) => {
                 node.metrics.follower_errors.increment(1);
-                // Logged when it starts failing, not on each retry (four a second).
-                if node.feed_failed(&e) {
-                    tracing::warn!(error = %e, "cannot read the store's change feed; retrying");
-                } else {
-                    tracing::debug!(error = %e, "cannot read the store's change feed; retrying");
-                }
+                // Logged when it starts failing and then once a minute, not on each retry
+                // (four a second).
+                node.feed_failed(&e);
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }

@@ -8,7 +8,8 @@
 //! - `cache/`: the moka caches and the generation counters that keep them coherent.
 //! - `follower`: applies the store's change feed to the caches.
 //! - `cluster/`: the primary lease and membership.
-//! - `upstream`: the HTTP client to the store and to other nodes.
+//! - `upstream`: the HTTP client to the store and to other nodes; `outage`: logging a
+//!   failure that repeats on every retry once, then once a minute.
 //! - `schemas`: table key schemas learned from the store.
 //! - `keys`, `reply`, `metrics`.
 //!
@@ -23,6 +24,7 @@ pub mod follower;
 pub mod keys;
 pub mod loadgen;
 pub mod metrics;
+mod outage;
 pub mod queries;
 pub mod reads;
 pub mod reply;
@@ -52,6 +54,7 @@ use crate::cache::query::QueryCache;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::outage::Outage;
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::schemas::Schemas;
 use crate::upstream::{Reply, Upstream};
@@ -71,8 +74,8 @@ pub struct Node {
     /// Until when (ms since the epoch) the caches may answer: the change feed was last
     /// read successfully [`follower::FRESH_FOR_MS`] before it. See [`Node::following`].
     following_until_ms: std::sync::atomic::AtomicU64,
-    /// Why the last read of the feed failed, until one succeeds.
-    feed_failure: parking_lot::Mutex<Option<String>>,
+    /// The follower's failures to read the feed, until a read succeeds.
+    feed_outage: Outage,
 }
 
 impl Node {
@@ -93,13 +96,12 @@ impl Node {
         let until = shared::clock::now_ms().saturating_add(follower::FRESH_FOR_MS);
         self.following_until_ms
             .store(until, std::sync::atomic::Ordering::Relaxed);
-        *self.feed_failure.lock() = None;
+        self.feed_outage.succeeded();
     }
 
-    /// The follower's last read of the feed failed, for `why`; returns whether the one
-    /// before had succeeded (the failure is news).
-    pub fn feed_failed(&self, why: &str) -> bool {
-        self.feed_failure.lock().replace(why.to_string()).is_none()
+    /// The follower's last read of the feed failed, for `why` (logged as an outage is).
+    pub fn feed_failed(&self, why: &str) {
+        self.feed_outage.failed(why);
     }
 
     /// Why the node does not follow the feed, once a read of it has failed since the last
@@ -108,7 +110,7 @@ impl Node {
         if self.following() {
             return None;
         }
-        self.feed_failure.lock().clone()
+        self.feed_outage.why()
     }
 
     pub fn new(config: Config, address: SocketAddr) -> Result<Node, String> {
@@ -139,7 +141,10 @@ impl Node {
             cluster: Cluster::new(),
             metrics,
             following_until_ms: Default::default(),
-            feed_failure: Default::default(),
+            feed_outage: Outage::new(
+                "cannot read the store's change feed",
+                "reading the store's change feed again",
+            ),
             config,
         })
     }

@@ -17,6 +17,7 @@ use parking_lot::RwLock;
 use serde::Deserialize;
 use tokio::sync::watch;
 
+use crate::outage::Outage;
 use crate::Node;
 
 /// Marks a write forwarded by a replica, which the receiver executes itself.
@@ -77,11 +78,19 @@ impl Default for Cluster {
 pub async fn run(node: Arc<Node>, mut stop: watch::Receiver<()>) {
     let interval = (node.config.lease_ttl / 3).max(Duration::from_millis(100));
     let mut last_renewal = Instant::now();
+    // Logged when renewals start failing and then once a minute, not three times a TTL.
+    let outage = Outage::new(
+        "cannot reach the store for the cluster lease",
+        "renewing the cluster lease again",
+    );
     loop {
         match renew(&node).await {
-            Ok(()) => last_renewal = Instant::now(),
+            Ok(()) => {
+                last_renewal = Instant::now();
+                outage.succeeded();
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot reach the store for the cluster lease");
+                outage.failed(&e);
                 if last_renewal.elapsed() >= node.config.lease_ttl {
                     step_down(&node);
                 }
