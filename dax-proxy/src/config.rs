@@ -31,18 +31,19 @@ pub struct Args {
     /// The store's base URL, e.g. http://127.0.0.1:8000.
     #[arg(long, env = "DAX_STORE", default_value = "http://127.0.0.1:8000")]
     pub store: String,
-    /// Item cache capacity in bytes (entries weighed by their encoded size).
-    #[arg(long, env = "DAX_ITEM_CACHE_BYTES", default_value_t = 256 * 1024 * 1024)]
+    /// Item cache capacity: bytes, or a size with a unit (`256MiB`, `1GiB`); entries are
+    /// weighed by their encoded size.
+    #[arg(long, env = "DAX_ITEM_CACHE_BYTES", default_value = "256MiB", value_parser = shared::flags::bytes)]
     pub item_cache_bytes: u64,
-    /// Query cache capacity in bytes.
-    #[arg(long, env = "DAX_QUERY_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    /// Query cache capacity: bytes, or a size with a unit (`64MiB`).
+    #[arg(long, env = "DAX_QUERY_CACHE_BYTES", default_value = "64MiB", value_parser = shared::flags::bytes)]
     pub query_cache_bytes: u64,
-    /// Item cache entry lifetime (DAX's record-ttl): `300s`, `5m`, `250ms`; `0` keeps entries
-    /// until evicted or changed.
-    #[arg(long, env = "DAX_RECORD_TTL", default_value = "5m", value_parser = parse_duration)]
+    /// Item cache entry lifetime (DAX's record-ttl): seconds, or `300s`, `5m`, `250ms`; `0`
+    /// keeps entries until evicted or changed.
+    #[arg(long, env = "DAX_RECORD_TTL", default_value = "5m", value_parser = shared::flags::duration)]
     pub record_ttl: Duration,
     /// Query cache entry lifetime (DAX's query-ttl); `0` turns the query cache off.
-    #[arg(long, env = "DAX_QUERY_TTL", default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, env = "DAX_QUERY_TTL", default_value = "5m", value_parser = shared::flags::duration)]
     pub query_ttl: Duration,
     /// Query cache coherence: `invalidate` (default) or `ttl-only` (DAX).
     #[arg(
@@ -60,11 +61,12 @@ pub struct Args {
         default_value = shared::wire::headers::DEFAULT_CLUSTER_SECRET
     )]
     pub cluster_secret: String,
-    /// Add `x-dax-cache: hit|miss|bypass` to every response.
-    #[arg(long, env = "DAX_CACHE_HEADER", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    /// Add `x-dax-cache: hit|miss|bypass` to every response (true/false, 1/0, yes/no,
+    /// on/off; the flag alone means true).
+    #[arg(long, env = "DAX_CACHE_HEADER", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub cache_header: bool,
     /// How long the primary's lease lasts without renewal; a replica takes over after it.
-    #[arg(long, env = "DAX_LEASE_TTL", default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, env = "DAX_LEASE_TTL", default_value = "3s", value_parser = shared::flags::duration)]
     pub lease_ttl: Duration,
     /// A file of `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines: when given, every API call's SigV4
     /// signature is checked against these keys (writes forwarded by another node excepted).
@@ -81,18 +83,18 @@ pub struct Args {
     /// How long an admitted API call's body may take to arrive whole (`60s`, `1m`); a
     /// client that stops sending mid-body (a crashed host's half-open connection) is
     /// answered 408 then, and no longer holds one of `--max-in-flight`'s places
-    #[arg(long, env = "DAX_BODY_READ_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, env = "DAX_BODY_READ_TIMEOUT", default_value = "60s", value_parser = shared::flags::positive_duration)]
     pub body_read_timeout: Duration,
     /// How long a request head may take to arrive whole (`30s`), from a new connection's
     /// accept or a later head's first byte; a client that sends its headers slowly or not
     /// at all (slowloris) has its connection closed then
-    #[arg(long, env = "DAX_HEADER_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "DAX_HEADER_READ_TIMEOUT", default_value = "30s", value_parser = shared::flags::positive_duration)]
     pub header_read_timeout: Duration,
     /// How long an idle keep-alive connection (its last request answered, nothing sent
     /// since) stays open (`120s`); longer than the idle timeouts of load balancers (ALB:
     /// 60 s) and client pools (hyper, reqwest, the Rust and Go SDKs: 90 s), so that they
     /// close first and no request races the node's close
-    #[arg(long, env = "DAX_KEEP_ALIVE_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    #[arg(long, env = "DAX_KEEP_ALIVE_TIMEOUT", default_value = "120s", value_parser = shared::flags::positive_duration)]
     pub keep_alive_timeout: Duration,
 }
 
@@ -136,15 +138,6 @@ impl Config {
             args.listen,
             "DAX_CLUSTER_SECRET",
         )?;
-        if args.body_read_timeout.is_zero() {
-            return Err("--body-read-timeout must not be 0".into());
-        }
-        if args.header_read_timeout.is_zero() {
-            return Err("--header-read-timeout must not be 0".into());
-        }
-        if args.keep_alive_timeout.is_zero() {
-            return Err("--keep-alive-timeout must not be 0".into());
-        }
         if args.lease_ttl < Duration::from_millis(500) {
             return Err("--lease-ttl must be at least 500ms".into());
         }
@@ -174,38 +167,34 @@ impl Config {
     }
 }
 
-/// Parses `250ms`, `30s`, `5m`, `1h`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let value: u64 = number
-        .parse()
-        .map_err(|_| format!("not a duration: {text:?}"))?;
-    let millis = match unit {
-        "ms" => Some(value),
-        "s" => value.checked_mul(1000),
-        "m" => value.checked_mul(60_000),
-        "h" => value.checked_mul(3_600_000),
-        _ => None,
-    };
-    millis
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("not a duration: {text:?} (use ms, s, m or h)"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
-        assert!(parse_duration("5 parsecs").is_err());
-        assert!(parse_duration("").is_err());
+    fn flags_take_plain_numbers_units_and_boolish_words() {
+        let args = Args::try_parse_from([
+            "dax-proxy",
+            "--item-cache-bytes",
+            "1MiB",
+            "--query-cache-bytes",
+            "1048576",
+            "--record-ttl",
+            "1.5",
+            "--body-read-timeout",
+            "60",
+            "--cache-header",
+            "1",
+        ])
+        .unwrap();
+        assert_eq!(args.item_cache_bytes, 1 << 20);
+        assert_eq!(args.query_cache_bytes, 1 << 20);
+        assert_eq!(args.record_ttl, Duration::from_millis(1500));
+        assert_eq!(args.body_read_timeout, Duration::from_secs(60));
+        assert!(args.cache_header);
+        let zero = Args::try_parse_from(["dax-proxy", "--keep-alive-timeout", "0ms"])
+            .unwrap_err()
+            .to_string();
+        assert!(zero.contains("must be more than 0"), "{zero}");
     }
 }

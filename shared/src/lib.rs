@@ -6,6 +6,7 @@
 //! - [`expr`]: the expression language (condition, filter, key condition, update,
 //!   projection), parsed and evaluated, plus the legacy parameters translated into it.
 //! - [`clock`]: the wall clock in DynamoDB's units.
+//! - [`flags`]: the duration and size forms every binary's flags take.
 //! - [`wire`]: the JSON 1.0 protocol: operation targets, the error type and its `__type`
 //!   JSON, DynamoDB's message texts, the `x-amz-crc32` checksum.
 //!
@@ -17,6 +18,7 @@
 
 pub mod clock;
 pub mod expr;
+pub mod flags;
 pub mod model;
 pub mod partiql;
 pub mod runtime;

@@ -44,26 +44,27 @@ pub struct Args {
     #[arg(long, env = "STORE_CREDENTIALS_FILE")]
     pub credentials_file: Option<PathBuf>,
     /// fsync the journal before acknowledging writes. Turning it off trades durability of
-    /// the last writes before a crash for speed.
-    #[arg(long, env = "STORE_DURABLE", default_value_t = true, action = clap::ArgAction::Set)]
+    /// the last writes before a crash for speed. true/false, 1/0, yes/no or on/off.
+    #[arg(long, env = "STORE_DURABLE", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub durable: bool,
-    /// Engine block cache in MiB.
-    #[arg(long, env = "STORE_CACHE_MB", default_value_t = 256)]
-    pub cache_mb: u64,
+    /// Engine block cache: MiB, or a size with a unit (`512MiB`, `1GiB`).
+    #[arg(long = "cache-mb", env = "STORE_CACHE_MB", default_value = "256", value_parser = shared::flags::mebibytes)]
+    pub cache_bytes: u64,
     /// Keep tables, items and the change log in memory only, as DynamoDB Local's
     /// `-inMemory` does: nothing is written under --data-dir (exports to the default
     /// --s3-dir excepted) and nothing survives the process. For test suites that want a
-    /// fresh store per run and no disk writes.
-    #[arg(long, env = "STORE_IN_MEMORY", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    /// fresh store per run and no disk writes. true/false, 1/0, yes/no or on/off.
+    #[arg(long, env = "STORE_IN_MEMORY", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub in_memory: bool,
-    /// Seconds without writes after which the items keyspace is compacted, if the writes
-    /// since its last compaction number at least half its items (Query and Scan then step
-    /// over no old versions); 0 turns idle compaction off.
-    #[arg(long, env = "STORE_IDLE_COMPACTION_AFTER", default_value_t = 10.0)]
-    pub idle_compaction_after: f64,
-    /// The largest items keyspace, in MiB on disk, that idle compaction rewrites.
-    #[arg(long, env = "STORE_IDLE_COMPACTION_MAX_MB", default_value_t = 4096)]
-    pub idle_compaction_max_mb: u64,
+    /// Time without writes (seconds, or `500ms`, `1m`) after which the items keyspace is
+    /// compacted, if the writes since its last compaction number at least half its items
+    /// (Query and Scan then step over no old versions); 0 turns idle compaction off.
+    #[arg(long, env = "STORE_IDLE_COMPACTION_AFTER", default_value = "10", value_parser = shared::flags::duration)]
+    pub idle_compaction_after: std::time::Duration,
+    /// The largest items keyspace on disk that idle compaction rewrites: MiB, or a size
+    /// with a unit (`4GiB`).
+    #[arg(long = "idle-compaction-max-mb", env = "STORE_IDLE_COMPACTION_MAX_MB", default_value = "4096", value_parser = shared::flags::mebibytes)]
+    pub idle_compaction_max_bytes: u64,
     /// API calls the store works on at once; more are refused with ThrottlingException,
     /// which SDKs retry with backoff. 0: no limit.
     #[arg(long, env = "STORE_MAX_IN_FLIGHT", default_value_t = 4096)]
@@ -71,23 +72,23 @@ pub struct Args {
     /// Seconds an admitted API call's body may take to arrive whole; a client that stops
     /// sending mid-body (a crashed host's half-open connection) is answered 408 then, and
     /// no longer holds one of `--max-in-flight`'s places
-    #[arg(long, env = "STORE_BODY_READ_TIMEOUT", default_value_t = 60)]
-    pub body_read_timeout: u64,
+    #[arg(long, env = "STORE_BODY_READ_TIMEOUT", default_value = "60", value_parser = shared::flags::positive_duration)]
+    pub body_read_timeout: std::time::Duration,
     /// Seconds a request head may take to arrive whole, from a new connection's accept or
     /// a later head's first byte; a client that sends its headers slowly or not at all
     /// (slowloris) has its connection closed then
-    #[arg(long, env = "STORE_HEADER_READ_TIMEOUT", default_value_t = 30)]
-    pub header_read_timeout: u64,
+    #[arg(long, env = "STORE_HEADER_READ_TIMEOUT", default_value = "30", value_parser = shared::flags::positive_duration)]
+    pub header_read_timeout: std::time::Duration,
     /// Seconds an idle keep-alive connection (its last request answered, nothing sent
     /// since) stays open; longer than the idle timeouts of load balancers (ALB: 60) and
     /// client pools (hyper, reqwest, the Rust and Go SDKs: 90), so that they close first
     /// and no request races the store's close
-    #[arg(long, env = "STORE_KEEP_ALIVE_TIMEOUT", default_value_t = 120)]
-    pub keep_alive_timeout: u64,
+    #[arg(long, env = "STORE_KEEP_ALIVE_TIMEOUT", default_value = "120", value_parser = shared::flags::positive_duration)]
+    pub keep_alive_timeout: std::time::Duration,
     /// Seconds of each Contributor Insights report: `/metrics` shows the top keys of the
     /// last complete period (CloudWatch's finest is 60).
-    #[arg(long, env = "STORE_CONTRIBUTOR_INSIGHTS_PERIOD", default_value_t = 60)]
-    pub contributor_insights_period: u64,
+    #[arg(long, env = "STORE_CONTRIBUTOR_INSIGHTS_PERIOD", default_value = "60", value_parser = shared::flags::positive_duration)]
+    pub contributor_insights_period: std::time::Duration,
     /// Directory standing in for S3 in exports and imports: bucket `B` is `<DIR>/B`
     /// [default: `<data-dir>/s3`].
     #[arg(long, env = "STORE_S3_DIR")]
@@ -97,9 +98,10 @@ pub struct Args {
     #[arg(
         long,
         env = "STORE_INCREMENTAL_EXPORT_MIN_WINDOW",
-        default_value_t = 900
+        default_value = "900",
+        value_parser = shared::flags::duration
     )]
-    pub incremental_export_min_window: u64,
+    pub incremental_export_min_window: std::time::Duration,
     /// Kinesis-compatible endpoint (`http://HOST:PORT`) that Kinesis streaming
     /// destinations deliver to with PutRecords, signed with `AWS_ACCESS_KEY_ID` and
     /// `AWS_SECRET_ACCESS_KEY`. Without it EnableKinesisStreamingDestination is refused.
@@ -118,8 +120,8 @@ pub struct Args {
     /// stops a write made before the delete, still on its way from another region, from
     /// bringing the item back. Make it longer than any cut between regions the tables
     /// should come through without a deleted item reappearing.
-    #[arg(long, env = "STORE_TOMBSTONE_RETENTION", default_value_t = 86_400)]
-    pub tombstone_retention: u64,
+    #[arg(long, env = "STORE_TOMBSTONE_RETENTION", default_value = "86400", value_parser = shared::flags::positive_duration)]
+    pub tombstone_retention: std::time::Duration,
     /// The most tables the store may hold (DynamoDB's tables-per-region quota): a
     /// CreateTable, restore, import or new replica past it is refused with
     /// LimitExceededException. DynamoDB's default; raise it as a quota increase would.
@@ -252,40 +254,28 @@ impl Config {
             },
             storage: StorageOptions {
                 durable: args.durable,
-                cache_bytes: args.cache_mb.saturating_mul(1024 * 1024),
+                cache_bytes: args.cache_bytes,
                 in_memory: args.in_memory,
             },
             // An in-memory engine keeps one version per key: nothing to compact.
             idle_compaction: idle_compaction(
                 args.idle_compaction_after,
-                args.idle_compaction_max_mb,
-            )?
+                args.idle_compaction_max_bytes,
+            )
             .filter(|_| !args.in_memory),
             change_log: args.change_log.validate()?,
             max_in_flight: args.max_in_flight,
-            body_read_timeout: match args.body_read_timeout {
-                0 => return Err("--body-read-timeout must be at least 1".into()),
-                seconds => std::time::Duration::from_secs(seconds),
-            },
+            body_read_timeout: args.body_read_timeout,
             connection_timeouts: shared::wire::conn_deadlines::Timeouts {
-                header_read: match args.header_read_timeout {
-                    0 => return Err("--header-read-timeout must be at least 1".into()),
-                    seconds => std::time::Duration::from_secs(seconds),
-                },
-                idle: match args.keep_alive_timeout {
-                    0 => return Err("--keep-alive-timeout must be at least 1".into()),
-                    seconds => std::time::Duration::from_secs(seconds),
-                },
+                header_read: args.header_read_timeout,
+                idle: args.keep_alive_timeout,
             },
-            contributor_insights_period: match args.contributor_insights_period {
-                0 => return Err("--contributor-insights-period must be at least 1".into()),
-                seconds => std::time::Duration::from_secs(seconds),
-            },
+            contributor_insights_period: args.contributor_insights_period,
             s3_dir,
             incremental_export_min_window: match args.incremental_export_min_window {
                 // A window is at most a day: a longer minimum would refuse every export.
-                seconds @ 0..=86_400 => std::time::Duration::from_secs(seconds),
-                _ => return Err("--incremental-export-min-window must be at most 86400".into()),
+                window if window <= std::time::Duration::from_secs(86_400) => window,
+                _ => return Err("--incremental-export-min-window must be at most 1 day".into()),
             },
             kinesis_endpoint: match args.kinesis_endpoint.filter(|e| !e.is_empty()) {
                 Some(text) => Some(crate::kinesis::Endpoint::parse(&text)?),
@@ -301,10 +291,7 @@ impl Config {
                 table_max: args.table_max_capacity_units,
                 account_max: args.account_max_capacity_units,
             },
-            tombstone_retention: match args.tombstone_retention {
-                0 => return Err("--tombstone-retention must be at least 1".into()),
-                seconds => std::time::Duration::from_secs(seconds),
-            },
+            tombstone_retention: args.tombstone_retention,
         })
     }
 
@@ -318,14 +305,11 @@ impl Config {
 }
 
 /// `--idle-compaction-after` and `--idle-compaction-max-mb` as a policy (`None` for 0).
-fn idle_compaction(after: f64, max_mb: u64) -> Result<Option<IdleCompaction>, String> {
-    if !(after.is_finite() && (0.0..1e9).contains(&after)) {
-        return Err("--idle-compaction-after must be 0 or a positive number of seconds".into());
-    }
-    Ok((after > 0.0).then(|| IdleCompaction {
-        quiet: std::time::Duration::from_secs_f64(after),
-        max_bytes: max_mb.saturating_mul(1024 * 1024),
-    }))
+fn idle_compaction(after: std::time::Duration, max_bytes: u64) -> Option<IdleCompaction> {
+    (!after.is_zero()).then_some(IdleCompaction {
+        quiet: after,
+        max_bytes,
+    })
 }
 
 #[cfg(test)]
@@ -333,18 +317,72 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn args(flags: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("store").chain(flags.iter().copied()))
+    }
+
     #[test]
     fn idle_compaction_flags_become_a_policy_or_none() {
-        assert_eq!(idle_compaction(0.0, 4096), Ok(None));
+        let policy = |flags: &[&str]| {
+            let args = args(flags).unwrap();
+            idle_compaction(args.idle_compaction_after, args.idle_compaction_max_bytes)
+        };
+        assert_eq!(policy(&["--idle-compaction-after", "0"]), None);
         assert_eq!(
-            idle_compaction(2.5, 10),
-            Ok(Some(IdleCompaction {
+            policy(&[
+                "--idle-compaction-after",
+                "2.5",
+                "--idle-compaction-max-mb",
+                "10"
+            ]),
+            Some(IdleCompaction {
                 quiet: Duration::from_millis(2500),
                 max_bytes: 10 << 20,
-            }))
+            })
         );
-        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e10] {
-            assert!(idle_compaction(bad, 1).is_err(), "{bad}");
+        assert_eq!(
+            policy(&[
+                "--idle-compaction-after",
+                "1m",
+                "--idle-compaction-max-mb",
+                "1GiB"
+            ]),
+            Some(IdleCompaction {
+                quiet: Duration::from_secs(60),
+                max_bytes: 1 << 30,
+            })
+        );
+        for bad in ["-1", "NaN", "inf", "1e10"] {
+            assert!(args(&["--idle-compaction-after", bad]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn flags_take_plain_numbers_units_and_boolish_words() {
+        let parsed = args(&[
+            "--body-read-timeout",
+            "1.5s",
+            "--keep-alive-timeout",
+            "2m",
+            "--header-read-timeout",
+            "30",
+            "--cache-mb",
+            "64",
+            "--durable",
+            "off",
+            "--in-memory",
+            "YES",
+        ])
+        .unwrap();
+        assert_eq!(parsed.body_read_timeout, Duration::from_millis(1500));
+        assert_eq!(parsed.keep_alive_timeout, Duration::from_secs(120));
+        assert_eq!(parsed.header_read_timeout, Duration::from_secs(30));
+        assert_eq!(parsed.cache_bytes, 64 << 20);
+        assert!(!parsed.durable);
+        assert!(parsed.in_memory);
+        let zero = args(&["--body-read-timeout", "0s"])
+            .unwrap_err()
+            .to_string();
+        assert!(zero.contains("must be more than 0"), "{zero}");
     }
 }

@@ -96,9 +96,9 @@ pub struct WorkloadArgs {
     /// Number of items in the key space.
     #[arg(long, env = "DAX_LOADGEN_ITEMS", default_value_t = 10_000)]
     pub items: u64,
-    /// Approximate item size in bytes.
-    #[arg(long, env = "DAX_LOADGEN_ITEM_SIZE", default_value_t = 1024)]
-    pub item_size: usize,
+    /// Approximate item size: bytes, or a size with a unit (`4KiB`).
+    #[arg(long, env = "DAX_LOADGEN_ITEM_SIZE", default_value = "1024", value_parser = shared::flags::bytes)]
+    pub item_size: u64,
     /// Items per partition (what one Query reads).
     #[arg(long, env = "DAX_LOADGEN_PARTITION_SIZE", default_value_t = 10)]
     pub partition_size: u64,
@@ -118,9 +118,10 @@ pub struct WorkloadArgs {
     /// without it the run is closed-loop.
     #[arg(long, env = "DAX_LOADGEN_RATE")]
     pub rate: Option<f64>,
-    /// Run length in seconds (default 10 unless --requests is given).
-    #[arg(long, env = "DAX_LOADGEN_DURATION")]
-    pub duration: Option<f64>,
+    /// Run length: seconds, or a duration with a unit (`500ms`, `2m`); default 10 s unless
+    /// --requests is given.
+    #[arg(long, env = "DAX_LOADGEN_DURATION", value_parser = shared::flags::positive_duration)]
+    pub duration: Option<Duration>,
     /// Stop after this many requests.
     #[arg(long, env = "DAX_LOADGEN_REQUESTS")]
     pub requests: Option<u64>,
@@ -130,9 +131,9 @@ pub struct WorkloadArgs {
     /// Limit of each Scan page.
     #[arg(long, env = "DAX_LOADGEN_SCAN_LIMIT", default_value_t = 10)]
     pub scan_limit: u32,
-    /// Per-request timeout in seconds.
-    #[arg(long, env = "DAX_LOADGEN_TIMEOUT", default_value_t = 10.0)]
-    pub timeout: f64,
+    /// Per-request timeout: seconds, or a duration with a unit (`500ms`).
+    #[arg(long, env = "DAX_LOADGEN_TIMEOUT", default_value = "10", value_parser = shared::flags::positive_duration)]
+    pub timeout: Duration,
     /// SigV4 region.
     #[arg(long, env = "DAX_LOADGEN_REGION", default_value = "us-east-1")]
     pub region: String,
@@ -183,15 +184,17 @@ pub struct SweepArgs {
         long,
         env = "DAX_LOADGEN_CACHE_BYTES",
         value_delimiter = ',',
-        default_value = "1MiB,4MiB,16MiB,64MiB"
+        default_value = "1MiB,4MiB,16MiB,64MiB",
+        value_parser = shared::flags::bytes
     )]
-    pub cache_bytes: Vec<String>,
+    pub cache_bytes: Vec<u64>,
     /// Distributions to sweep, comma-separated (default: --distribution).
     #[arg(long, env = "DAX_LOADGEN_DISTRIBUTIONS", value_delimiter = ',')]
     pub distributions: Vec<String>,
-    /// Seconds of unmeasured load per point before measuring, to fill the cache.
-    #[arg(long, env = "DAX_LOADGEN_WARMUP", default_value_t = 3.0)]
-    pub warmup: f64,
+    /// Unmeasured load per point before measuring, to fill the cache: seconds, or a
+    /// duration with a unit (`500ms`).
+    #[arg(long, env = "DAX_LOADGEN_WARMUP", default_value = "3", value_parser = shared::flags::duration)]
+    pub warmup: Duration,
     /// Directory holding the `store` and `dax-proxy` binaries (default: next to this one).
     #[arg(long, env = "DAX_LOADGEN_BIN_DIR")]
     pub bin_dir: Option<PathBuf>,
@@ -199,20 +202,13 @@ pub struct SweepArgs {
     pub workload: WorkloadArgs,
 }
 
-fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
-    if !(value.is_finite() && value > 0.0 && value < 1e7) {
-        return Err(format!(
-            "{flag} must be a positive number of seconds, got {value}"
-        ));
-    }
-    Ok(Duration::from_secs_f64(value))
-}
-
 /// Checks the workload flags and builds a run configuration without endpoints.
 pub fn workload_config(w: &WorkloadArgs) -> Result<RunConfig, String> {
     let distribution: Distribution = w.distribution.parse()?;
     let mix: Mix = w.mix.parse()?;
-    let keyspace = KeySpace::new(&w.table, w.items, w.partition_size, w.item_size)?;
+    // Past usize the size is past the item limit anyway, which KeySpace refuses.
+    let item_size = usize::try_from(w.item_size).unwrap_or(usize::MAX);
+    let keyspace = KeySpace::new(&w.table, w.items, w.partition_size, item_size)?;
     if w.concurrency == 0 || w.concurrency > 10_000 {
         return Err("--concurrency must be within 1..10000".into());
     }
@@ -239,7 +235,7 @@ pub fn workload_config(w: &WorkloadArgs) -> Result<RunConfig, String> {
         return Err("--scan-limit must be at least 1".into());
     }
     let duration = match (w.duration, w.requests) {
-        (Some(d), _) => Some(seconds(d, "--duration")?),
+        (Some(d), _) => Some(d),
         (None, Some(_)) => None,
         (None, None) => Some(Duration::from_secs(10)),
     };
@@ -255,7 +251,7 @@ pub fn workload_config(w: &WorkloadArgs) -> Result<RunConfig, String> {
         requests: w.requests,
         batch_size: w.batch_size,
         scan_limit: w.scan_limit,
-        timeout: seconds(w.timeout, "--timeout")?,
+        timeout: w.timeout,
         creds: Credentials::from_env(&w.region),
         metrics_urls: Vec::new(),
         progress: !w.no_progress && std::io::stderr().is_terminal(),
@@ -366,14 +362,14 @@ fn all_failed(report: &report::Report) -> Option<String> {
 
 async fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
     let template = workload_config(&args.workload).map_err(Failure::BadInput)?;
-    let cache_sizes = args
-        .cache_bytes
-        .iter()
-        .map(|s| sweep::parse_bytes(s))
-        .collect::<Result<Vec<u64>, String>>()
-        .map_err(Failure::BadInput)?;
+    let cache_sizes = args.cache_bytes.clone();
     if cache_sizes.is_empty() {
         return Err(Failure::BadInput("--cache-bytes lists no size".into()));
+    }
+    if cache_sizes.contains(&0) {
+        return Err(Failure::BadInput(
+            "--cache-bytes sizes must be at least 1 byte".into(),
+        ));
     }
     let distributions = if args.distributions.is_empty() {
         vec![template.distribution.clone()]
@@ -384,11 +380,7 @@ async fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
             .collect::<Result<Vec<_>, String>>()
             .map_err(Failure::BadInput)?
     };
-    let warmup = if args.warmup == 0.0 {
-        Duration::ZERO
-    } else {
-        seconds(args.warmup, "--warmup").map_err(Failure::BadInput)?
-    };
+    let warmup = args.warmup;
     let bin_dir = match args.bin_dir.clone() {
         Some(dir) => dir,
         None => std::env::current_exe()

@@ -105,30 +105,6 @@ impl Drop for TempDir {
     }
 }
 
-/// Parses `64MiB`, `512k`, `1G`, `1048576`.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("not a size: {text:?} (e.g. 64MiB)"))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" | "kib" => 1024.0,
-        "m" | "mb" | "mib" => 1024.0 * 1024.0,
-        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(format!("unknown size unit in {text:?}")),
-    };
-    let bytes = value * mult;
-    if !(bytes.is_finite() && bytes >= 1.0) {
-        return Err(format!("size {text:?} must be at least 1 byte"));
-    }
-    Ok(bytes as u64)
-}
-
 /// One sweep point's result.
 #[derive(Debug, Serialize)]
 pub struct Point {
@@ -268,17 +244,6 @@ pub fn table(points: &[Point]) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_sizes() {
-        assert_eq!(parse_bytes("1048576"), Ok(1_048_576));
-        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_bytes("512k"), Ok(512 << 10));
-        assert_eq!(parse_bytes("1.5G"), Ok(3 << 29));
-        assert!(parse_bytes("0").is_err());
-        assert!(parse_bytes("12 parsecs").is_err());
-        assert!(parse_bytes("MiB").is_err());
-    }
 
     #[test]
     fn temp_dir_is_removed() {

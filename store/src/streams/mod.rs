@@ -79,71 +79,61 @@ const TRIM_PER_TICK: usize = 20_000;
 pub const NOT_FOUND: &str = "The resource which is being requested does not exist.";
 
 /// Command-line flags of streams, TTL and triggers (flattened into the store's `Args`).
+/// Every duration is a number of seconds or a number with a unit (`500ms`, `5m`, `1h`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChangeLogArgs {
     /// How long stream records (and disabled streams) stay readable, in seconds.
-    #[arg(long, env = "STORE_STREAM_RETENTION", default_value_t = 86_400.0)]
-    pub stream_retention: f64,
+    #[arg(long, env = "STORE_STREAM_RETENTION", default_value = "86400", value_parser = shared::flags::positive_duration)]
+    pub stream_retention: Duration,
     /// How long the change log keeps records when no stream (nor PITR) needs them longer,
     /// in seconds: what a dax-proxy node cut off from the store can still catch up on.
-    #[arg(long, env = "STORE_FEED_RETENTION", default_value_t = 3_600.0)]
-    pub feed_retention: f64,
+    #[arg(long, env = "STORE_FEED_RETENTION", default_value = "3600", value_parser = shared::flags::positive_duration)]
+    pub feed_retention: Duration,
     /// How long a shard iterator stays valid after it is issued, in seconds (DynamoDB: 15
     /// minutes).
-    #[arg(long, env = "STORE_STREAM_ITERATOR_TTL", default_value_t = 900.0)]
-    pub stream_iterator_ttl: f64,
+    #[arg(long, env = "STORE_STREAM_ITERATOR_TTL", default_value = "900", value_parser = shared::flags::positive_duration)]
+    pub stream_iterator_ttl: Duration,
     /// How often a stream's open shard is closed and a child shard opened, in seconds
     /// (DynamoDB: about 4 hours).
-    #[arg(long, env = "STORE_STREAM_SHARD_ROLLOVER", default_value_t = 14_400.0)]
-    pub stream_shard_rollover: f64,
+    #[arg(long, env = "STORE_STREAM_SHARD_ROLLOVER", default_value = "14400", value_parser = shared::flags::positive_duration)]
+    pub stream_shard_rollover: Duration,
     /// Pause between TTL sweeps of all tables, in seconds. DynamoDB deletes expired items
     /// within days; a short default keeps tests and small deployments tidy.
-    #[arg(long, env = "STORE_TTL_SWEEP_INTERVAL", default_value_t = 5.0)]
-    pub ttl_sweep_interval: f64,
+    #[arg(long, env = "STORE_TTL_SWEEP_INTERVAL", default_value = "5", value_parser = shared::flags::positive_duration)]
+    pub ttl_sweep_interval: Duration,
     /// How long after an UpdateTimeToLive a table's TTL setting may not change again, in
     /// seconds (DynamoDB: one hour, refused with a ValidationException); 0 lets it change
     /// at any time.
-    #[arg(long, env = "STORE_TTL_CHANGE_INTERVAL", default_value_t = 3_600.0)]
-    pub ttl_change_interval: f64,
+    #[arg(long, env = "STORE_TTL_CHANGE_INTERVAL", default_value = "3600", value_parser = shared::flags::duration)]
+    pub ttl_change_interval: Duration,
     /// Upper bound on TTL deletes per second, so sweeping never starves user traffic.
     #[arg(long, env = "STORE_TTL_MAX_DELETES_PER_SECOND", default_value_t = 500)]
     pub ttl_max_deletes_per_second: u32,
     /// How long a trigger target may take to answer one batch, in seconds.
-    #[arg(long, env = "STORE_TRIGGER_TIMEOUT", default_value_t = 10.0)]
-    pub trigger_timeout: f64,
+    #[arg(long, env = "STORE_TRIGGER_TIMEOUT", default_value = "10", value_parser = shared::flags::positive_duration)]
+    pub trigger_timeout: Duration,
     /// First retry delay of a failed trigger delivery, in seconds (doubles per attempt,
     /// capped at 30 s).
-    #[arg(long, env = "STORE_TRIGGER_RETRY_BASE", default_value_t = 0.5)]
-    pub trigger_retry_base: f64,
+    #[arg(long, env = "STORE_TRIGGER_RETRY_BASE", default_value = "0.5", value_parser = shared::flags::positive_duration)]
+    pub trigger_retry_base: Duration,
 }
 
 impl ChangeLogArgs {
-    /// Checks every duration is positive and finite.
+    /// Checks the settings the flags' parsers cannot.
     pub fn validate(self) -> Result<ChangeLogConfig, String> {
-        let secs = |name: &str, v: f64| {
-            if v.is_finite() && v > 0.0 && v < 1e9 {
-                Ok(Duration::from_secs_f64(v))
-            } else {
-                Err(format!("--{name} must be a positive number of seconds"))
-            }
-        };
         if self.ttl_max_deletes_per_second == 0 {
             return Err("--ttl-max-deletes-per-second must be at least 1".into());
         }
-        let ttl_change_interval = match self.ttl_change_interval {
-            0.0 => Duration::ZERO,
-            v => secs("ttl-change-interval", v)?,
-        };
         Ok(ChangeLogConfig {
-            stream_retention: secs("stream-retention", self.stream_retention)?,
-            feed_retention: secs("feed-retention", self.feed_retention)?,
-            iterator_ttl: secs("stream-iterator-ttl", self.stream_iterator_ttl)?,
-            shard_rollover: secs("stream-shard-rollover", self.stream_shard_rollover)?,
-            ttl_sweep_interval: secs("ttl-sweep-interval", self.ttl_sweep_interval)?,
+            stream_retention: self.stream_retention,
+            feed_retention: self.feed_retention,
+            iterator_ttl: self.stream_iterator_ttl,
+            shard_rollover: self.stream_shard_rollover,
+            ttl_sweep_interval: self.ttl_sweep_interval,
             ttl_max_deletes_per_second: self.ttl_max_deletes_per_second,
-            ttl_change_interval,
-            trigger_timeout: secs("trigger-timeout", self.trigger_timeout)?,
-            trigger_retry_base: secs("trigger-retry-base", self.trigger_retry_base)?,
+            ttl_change_interval: self.ttl_change_interval,
+            trigger_timeout: self.trigger_timeout,
+            trigger_retry_base: self.trigger_retry_base,
         })
     }
 }
