@@ -5,7 +5,11 @@
 //! negative entry for a delete; or dropped, for a table whose log keeps no images because
 //! nothing but this feed reads it), and the item's, partition's and table's generations are
 //! bumped, so in-flight misses and dependent query pages are discarded. A deleted table
-//! (a direct DeleteTable, or one through another node) retires that table's entries.
+//! (a direct DeleteTable, or one through another node) retires that table's entries; a
+//! change of its indexes (an UpdateTable anywhere, or an index's backfill ending), its
+//! Query and Scan pages. The store hands such a notice out only once requests see the
+//! change (`Catalog::settled` there), so what a miss fetches after it is never the old
+//! index's answer.
 //!
 //! It starts at the feed's head (an empty cache needs no history) and long-polls, so a
 //! write is applied here within milliseconds. If the feed cannot be read, changes are not
@@ -59,7 +63,8 @@ struct Record {
     /// without PITR or a stream showing images): drop the item rather than replace it.
     #[serde(default)]
     new_elided: bool,
-    /// `table_dropped` for a deleted table; item changes otherwise.
+    /// `table_dropped` for a deleted table, `indexes_changed` for a table whose indexes
+    /// answer otherwise (one added, deleted, or done backfilling); item changes otherwise.
     #[serde(default)]
     cause: Option<String>,
     /// When the store committed the change (epoch milliseconds).
@@ -162,9 +167,10 @@ fn record_delays(node: &Node, records: &[Record]) {
 }
 
 fn apply(node: &Node, record: &Record) {
-    if record.cause.as_deref() == Some("table_dropped") {
-        node.forget_table(&record.table);
-        return;
+    match record.cause.as_deref() {
+        Some("table_dropped") => return node.forget_table(&record.table),
+        Some("indexes_changed") => return node.forget_pages(&record.table),
+        _ => {}
     }
     node.bump_table(&record.table);
     if let Some(hash) = record

@@ -138,10 +138,11 @@ pub fn item_slot(key: &[u8]) -> u64 {
     xxh(&[b"i", key])
 }
 
-/// The generation slot of a table's existence: bumped only when the table is dropped, so
-/// that fills in flight from the dropped table are refused, while writes (which bump the
-/// table's and its partitions' slots) leave item fills of other keys alone.
-pub fn table_drop_slot(table: &[u8]) -> u64 {
+/// The generation slot of a table's definition: bumped only when the table is dropped or
+/// what its indexes answer changes, so that fills in flight from the old definition are
+/// refused, while writes (which bump the table's and its partitions' slots) leave item
+/// fills of other keys alone.
+pub fn table_definition_slot(table: &[u8]) -> u64 {
     xxh(&[b"d", table])
 }
 
@@ -233,7 +234,7 @@ mod tests {
     fn separators_keep_slots_apart() {
         assert_ne!(xxh(&[b"ab", b"c"]), xxh(&[b"a", b"bc"]));
         assert_ne!(table_slot("t"), item_slot(b"t"));
-        assert_ne!(table_slot("t"), table_drop_slot(b"t"));
+        assert_ne!(table_slot("t"), table_definition_slot(b"t"));
     }
 
     #[test]

@@ -228,14 +228,24 @@ impl Node {
     /// The table was deleted: nothing cached under its name, nor its key schema, may
     /// answer again; other tables keep their entries. Its entries are found by walking both
     /// caches (drops are rare, and the hit path pays nothing for them), and the table's
-    /// drop slot, bumped first, refuses the fills of misses in flight.
+    /// definition slot, bumped first, refuses the fills of misses in flight.
     pub fn forget_table(&self, table: &str) {
         self.schemas.forget(table);
-        let drop_slot = keys::table_drop_slot(table.as_bytes());
-        self.gens.bump(drop_slot);
         self.items.forget_table(table);
+        self.forget_pages(table);
+    }
+
+    /// What the table's indexes answer changed (an index was added, deleted, or finished
+    /// its backfill): none of its cached Query or Scan pages may answer again, in either
+    /// coherence mode, since no write the feed reports would ever retire an index page
+    /// filled from the old index. All the table's pages go, not only its index pages: the
+    /// walk finds them by the definition slot every page depends on, so the hit path pays
+    /// nothing for this, and index changes are rare. Items and the key schema stay.
+    pub fn forget_pages(&self, table: &str) {
+        let definition_slot = keys::table_definition_slot(table.as_bytes());
+        self.gens.bump(definition_slot);
         if let Some(queries) = &self.queries {
-            queries.forget_table(drop_slot);
+            queries.forget_table(definition_slot);
         }
     }
 

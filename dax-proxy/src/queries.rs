@@ -20,7 +20,7 @@ use shared::wire::Op;
 
 use crate::canonical;
 use crate::config::Coherence;
-use crate::keys::{partition_slot, table_drop_slot, table_name, table_slot};
+use crate::keys::{partition_slot, table_definition_slot, table_name, table_slot};
 use crate::reply::{Answer, CacheStatus, Outcome};
 use crate::Node;
 
@@ -80,7 +80,8 @@ fn cache_key(op: Op, body: &[u8]) -> Option<Vec<u8>> {
 /// The generation slots an entry for this request depends on (worked out on a miss only):
 /// a base-table Query, its partition; a Scan, an index Query, or a Query whose partition
 /// cannot be read from the request, the whole table. And every entry on its table's
-/// existence (dropping the table retires it in either coherence mode).
+/// definition (dropping the table, or changing what its indexes answer, retires it in
+/// either coherence mode).
 fn dependencies(op: Op, body: &[u8]) -> Option<Vec<u64>> {
     let request: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
     let table = table_name(request.get("TableName")?.as_str()?);
@@ -98,7 +99,7 @@ fn dependencies(op: Op, body: &[u8]) -> Option<Vec<u64>> {
     if slots.is_empty() {
         slots.push(table_slot(table));
     }
-    slots.push(table_drop_slot(table.as_bytes()));
+    slots.push(table_definition_slot(table.as_bytes()));
     Some(slots)
 }
 
@@ -164,7 +165,7 @@ mod tests {
     fn a_base_table_query_depends_on_its_partition_an_index_query_on_the_table() {
         let query = br##"{"TableName":"t","KeyConditionExpression":"#k = :p","ExpressionAttributeNames":{"#k":"pk"},"ExpressionAttributeValues":{":p":{"S":"a"}}}"##;
         let partition = partition_slot("t", "pk", &AttributeValue::S("a".into()));
-        let dropped = table_drop_slot(b"t");
+        let dropped = table_definition_slot(b"t");
         assert_eq!(
             dependencies(Op::Query, query),
             Some(vec![partition, dropped])

@@ -74,6 +74,11 @@ pub async fn serve(app: &App, log_id: &str, params: FeedParams) -> Response<Body
     }
     match app.storage.changes_after(params.after, limit) {
         Ok(records) => {
+            // A notice is logged a moment before requests see the catalog change it
+            // announces: see `Catalog::settled`. Rare, so only such pages wait.
+            if records.iter().any(|r| !r.cause.is_item_change()) {
+                app.catalog.settled().await;
+            }
             let newest = records.last().map(|r| r.seq);
             let last = newest.unwrap_or(params.after);
             // `head` (the newest durable seq) lets a new follower start at the present
@@ -109,6 +114,12 @@ pub async fn serve(app: &App, log_id: &str, params: FeedParams) -> Response<Body
 /// (`new_elided`); for a follower that does not understand that (`reads_elided` false),
 /// such a record says the table was dropped, which makes it forget everything it cached of
 /// the table: more than needed, never stale.
+///
+/// `indexes_changed` (what the table's indexes answer changed) came after the followers
+/// in use: one that does not know it takes it for a change of an item with no key
+/// attributes, so it bumps the table's generation (which retires its Scan and index Query
+/// pages in `invalidate` coherence, what the notice asks) and caches a deleted item under
+/// a key no request can name. Safe, without a switch like `elided`.
 pub fn record_json(app: &App, record: &ChangeRecord, reads_elided: bool) -> Value {
     let hash_key = app
         .catalog
@@ -120,6 +131,7 @@ pub fn record_json(app: &App, record: &ChangeRecord, reads_elided: bool) -> Valu
         Cause::User | Cause::Replicated => "user",
         Cause::Ttl => "ttl",
         Cause::TableDropped => "table_dropped",
+        Cause::IndexesChanged => "indexes_changed",
     };
     json!({
         "hash_key": hash_key,

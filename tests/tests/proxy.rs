@@ -1,8 +1,8 @@
 //! The dax-proxy cluster, as separate processes in front of a real store, driven with
 //! aws-sdk-dynamodb: hits and misses counted right, writes through any node visible on
-//! every node, direct store writes (and table drops) invalidating proxy caches, strongly
-//! consistent reads bypassing, negative caching, record TTL expiry, query cache
-//! invalidation in both coherence modes, and failover after `kill -9` of the primary.
+//! every node, direct store writes (and table drops, and index changes) invalidating proxy
+//! caches, strongly consistent reads bypassing, negative caching, record TTL expiry, query
+//! cache invalidation in both coherence modes, and failover after `kill -9` of the primary.
 
 use std::time::Duration;
 
@@ -1320,4 +1320,202 @@ async fn a_node_at_its_in_flight_limit_throttles_until_a_call_ends() {
         "dax_in_flight_requests",
     )
     .await;
+}
+
+/// A Query of GSI `byColor` for `color = red` (eventually consistent: cacheable), its
+/// items in `pk` order, or the error code.
+async fn red_by_color(
+    client: &Client,
+    table: &str,
+) -> Result<Vec<std::collections::BTreeMap<String, String>>, String> {
+    use integration_tests::aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    use integration_tests::aws_sdk_dynamodb::types::AttributeValue;
+    let out = client
+        .query()
+        .table_name(table)
+        .index_name("byColor")
+        .key_condition_expression("color = :c")
+        .expression_attribute_values(":c", s("red"))
+        .send()
+        .await
+        .map_err(|e| e.code().unwrap_or("no code").to_string())?;
+    // Attribute values as text, so that items compare and sort.
+    let text = |v: &AttributeValue| match v {
+        AttributeValue::S(s) => s.clone(),
+        AttributeValue::N(n) => format!("N{n}"),
+        other => format!("{other:?}"),
+    };
+    let mut items: Vec<_> = out
+        .items()
+        .iter()
+        .map(|item| item.iter().map(|(k, v)| (k.clone(), text(v))).collect())
+        .collect();
+    items.sort_by(|a: &std::collections::BTreeMap<_, _>, b| a.get("pk").cmp(&b.get("pk")));
+    Ok(items)
+}
+
+/// Polls DescribeTable until GSI `index` is ACTIVE (`true`) or gone (`false`).
+async fn wait_gsi(direct: &Client, table: &str, index: &str, active: bool) {
+    use integration_tests::aws_sdk_dynamodb::types::IndexStatus;
+    let reached = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || async {
+            let out = ok(direct.describe_table().table_name(table).send().await);
+            let status = out
+                .table()
+                .map(|t| t.global_secondary_indexes())
+                .unwrap_or_default()
+                .iter()
+                .find(|i| i.index_name() == Some(index))
+                .and_then(|i| i.index_status().cloned());
+            match active {
+                true => status == Some(IndexStatus::Active),
+                false => status.is_none(),
+            }
+        },
+    )
+    .await;
+    assert!(
+        reached,
+        "GSI {index} never became {}",
+        if active { "ACTIVE" } else { "gone" }
+    );
+}
+
+/// A GSI deleted and created again under its name straight at the store, with another key
+/// schema and projection, stops answering from every node's query cache (one invalidating,
+/// one `ttl-only`, one of them the primary) as soon as the store changes it, not when the
+/// pages' hour-long TTL ends: no item write ever names those pages, so only the store's
+/// notice that the table's indexes changed can retire them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_changed_at_the_store_is_not_served_from_old_pages() {
+    use integration_tests::aws_sdk_dynamodb::types::{
+        CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
+        GlobalSecondaryIndexUpdate, KeyType, ProjectionType, ScalarAttributeType,
+    };
+    let store = StoreProcess::spawn();
+    let direct = store.client();
+    let table = unique_name("proxyindex");
+    ok(direct
+        .create_table()
+        .table_name(&table)
+        .billing_mode(integration_tests::aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("color", ScalarAttributeType::S))
+        .global_secondary_indexes(gsi_projecting_all("byColor", "color").build().unwrap())
+        .send()
+        .await);
+    wait_table_active(&direct, &table).await;
+    // `b` has no `size`: the index made again, sorted by `size`, leaves it out.
+    for (pk, size) in [("a", Some(2)), ("b", None), ("c", Some(1))] {
+        let mut put = direct
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("color", s(if pk == "c" { "blue" } else { "red" }))
+            .item("note", s("projected"));
+        if let Some(size) = size {
+            put = put.item("size", n(size));
+        }
+        ok(put.send().await);
+    }
+    let old = red_by_color(&direct, &table).await.unwrap();
+    assert_eq!(old.len(), 2);
+
+    let args = ["--query-ttl", "1h"];
+    let nodes = [
+        ProxyProcess::spawn_with(&store.endpoint(), &args, &[]),
+        ProxyProcess::spawn_with(
+            &store.endpoint(),
+            &[&args[..], &["--query-cache-coherence", "ttl-only"]].concat(),
+            &[],
+        ),
+    ];
+    let name = |node: &ProxyProcess| match node.endpoint() == nodes[0].endpoint() {
+        true => "the invalidating node",
+        false => "the ttl-only node",
+    };
+    primary_of(&[&nodes[0], &nodes[1]]).await;
+    for node in &nodes {
+        let client = node.client();
+        // Until a page answers from the cache: the node may still be catching up with the
+        // feed (a fill racing a change it has not applied is refused).
+        let cached = wait_until(
+            Duration::from_secs(10),
+            Duration::from_millis(20),
+            || async {
+                assert_eq!(red_by_color(&client, &table).await.as_ref(), Ok(&old));
+                metric(&node.endpoint(), "dax_query_cache_hits_total").await >= 1.0
+            },
+        )
+        .await;
+        assert!(cached, "{} never cached the page", name(node));
+    }
+
+    let update = |action: GlobalSecondaryIndexUpdate| {
+        direct
+            .update_table()
+            .table_name(&table)
+            .global_secondary_index_updates(action)
+    };
+    ok(update(
+        GlobalSecondaryIndexUpdate::builder()
+            .delete(
+                DeleteGlobalSecondaryIndexAction::builder()
+                    .index_name("byColor")
+                    .build()
+                    .unwrap(),
+            )
+            .build(),
+    )
+    .send()
+    .await);
+    wait_gsi(&direct, &table, "byColor", false).await;
+    // The store no longer has the index: neither does any node.
+    let gone = red_by_color(&direct, &table).await;
+    assert_eq!(gone, Err("ValidationException".to_string()));
+    for node in &nodes {
+        let client = node.client();
+        let same = wait_until(
+            Duration::from_secs(10),
+            Duration::from_millis(20),
+            || async { red_by_color(&client, &table).await == gone },
+        )
+        .await;
+        assert!(same, "{} served the deleted index", name(node));
+    }
+
+    ok(update(
+        GlobalSecondaryIndexUpdate::builder()
+            .create(
+                CreateGlobalSecondaryIndexAction::builder()
+                    .index_name("byColor")
+                    .key_schema(key_element("color", KeyType::Hash))
+                    .key_schema(key_element("size", KeyType::Range))
+                    .projection(projection(ProjectionType::KeysOnly, &[]))
+                    .build()
+                    .unwrap(),
+            )
+            .build(),
+    )
+    .attribute_definitions(attribute_definition("color", ScalarAttributeType::S))
+    .attribute_definitions(attribute_definition("size", ScalarAttributeType::N))
+    .send()
+    .await);
+    wait_gsi(&direct, &table, "byColor", true).await;
+    let new = red_by_color(&direct, &table).await.unwrap();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_ne!(new, old);
+    for node in &nodes {
+        let client = node.client();
+        let same = wait_until(
+            Duration::from_secs(10),
+            Duration::from_millis(20),
+            || async { red_by_color(&client, &table).await.as_ref() == Ok(&new) },
+        )
+        .await;
+        assert!(same, "{} served the old index", name(node));
+    }
 }

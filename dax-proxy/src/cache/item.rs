@@ -14,7 +14,7 @@ use moka::sync::Cache;
 use super::generations::Generations;
 use super::hashed::{KeyHasher, PreHashed};
 use super::{presized_entries, ReadyBody};
-use crate::keys::{item_slot, table_drop_slot, table_of_item_key};
+use crate::keys::{item_slot, table_definition_slot, table_of_item_key};
 use crate::metrics::Metrics;
 
 pub struct ItemCache {
@@ -64,13 +64,13 @@ impl ItemCache {
     }
 
     /// The generation to pass to [`ItemCache::fill`]; read it before asking the store.
-    /// It moves when the item changes or its table is dropped (both slots only grow, so
-    /// their sum moves whenever either does).
+    /// It moves when the item changes or its table's definition does (both slots only
+    /// grow, so their sum moves whenever either does).
     pub fn generation(&self, key: &[u8]) -> u64 {
-        let drop_slot = table_drop_slot(table_of_item_key(key));
+        let definition_slot = table_definition_slot(table_of_item_key(key));
         self.gens
             .read(item_slot(key))
-            .wrapping_add(self.gens.read(drop_slot))
+            .wrapping_add(self.gens.read(definition_slot))
     }
 
     /// Caches a body fetched from the store, unless the item changed (or its table was
@@ -243,7 +243,7 @@ mod tests {
             items.fill(key, items.generation(key), b"{}", 0);
         }
         let in_flight = items.generation(b"t\0pk\0b");
-        items.gens.bump(table_drop_slot(b"t"));
+        items.gens.bump(table_definition_slot(b"t"));
         items.forget_table("t");
         items.fill(b"t\0pk\0b", in_flight, b"{}", 0);
         assert!(items.get(b"t\0pk\0a").is_none());

@@ -111,11 +111,12 @@ impl QueryCache {
             .any(|&(slot, generation)| self.gens.read(slot) != generation)
     }
 
-    /// Drops every page that depends on `drop_slot` (a dropped table's existence, see
-    /// `keys::table_drop_slot`); the caller bumps the slot first.
-    pub fn forget_table(&self, drop_slot: u64) {
+    /// Drops every page that depends on `definition_slot` (a table's definition, see
+    /// `keys::table_definition_slot`): the table was dropped or its indexes changed. The
+    /// caller bumps the slot first.
+    pub fn forget_table(&self, definition_slot: u64) {
         for (hash, entry) in self.cache.iter() {
-            if entry.deps.iter().any(|&(slot, _)| slot == drop_slot) {
+            if entry.deps.iter().any(|&(slot, _)| slot == definition_slot) {
                 self.cache.invalidate(&*hash);
             }
         }

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::app::App;
 use crate::catalog::TableMeta;
-use crate::storage::{Cause, ChangeRecord, Storage, TableLayout};
+use crate::storage::{ChangeRecord, Storage, TableLayout};
 
 /// One item changed inside a window.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +102,7 @@ fn read(
 ) -> Result<Vec<Changed>, ApiError> {
     let mut changed: BTreeMap<String, Changed> = BTreeMap::new();
     changes_in_window(storage, layout, window, |record| {
-        if record.cause == Cause::TableDropped || !in_segment(layout, segment, &record.keys) {
+        if !record.cause.is_item_change() || !in_segment(layout, segment, &record.keys) {
             return Ok(());
         }
         with_images(&record)?;

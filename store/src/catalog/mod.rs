@@ -32,7 +32,7 @@ use parking_lot::RwLock;
 use shared::wire::error::{ApiError, ErrorCode};
 
 use crate::config::Config;
-use crate::storage::{LogDetail, Storage, StorageError};
+use crate::storage::{LogDetail, Storage, StorageError, TableNotice};
 
 pub use meta::{
     BillingMode, IndexMeta, IndexProjection, IndexStatus, ProjectionType, SseMeta, StreamMeta,
@@ -229,7 +229,7 @@ impl Catalog {
         *self.next_id.lock() = next;
         let meta = build(id);
         self.check_quotas(None, &meta)?;
-        self.persist(storage, &meta).await?;
+        self.persist(storage, &meta, None).await?;
         publish_to_storage(storage, &meta, &self.region);
         let meta = Arc::new(meta);
         self.tables
@@ -254,7 +254,15 @@ impl Catalog {
         let changed = match change(&mut next) {
             Ok(()) if next == *current => Ok(false),
             Ok(()) => match self.check_quotas(Some(&current), &next) {
-                Ok(()) => self.persist(storage, &next).await.map(|()| true),
+                Ok(()) => {
+                    let notice = indexes_answer_otherwise(&current, &next).then(|| {
+                        TableNotice::IndexesChanged {
+                            table_id: next.table_id(),
+                            name: next.name(),
+                        }
+                    });
+                    self.persist(storage, &next, notice).await.map(|()| true)
+                }
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
@@ -294,7 +302,10 @@ impl Catalog {
                     (&format!("{DROPPING_PREFIX}{id}"), Some(Vec::new())),
                     (&format!("{TABLE_PREFIX}{}", table.name()), None),
                 ],
-                Some((id, table.name())),
+                Some(TableNotice::Dropped {
+                    table_id: id,
+                    name: table.name(),
+                }),
             )
             .await
             .map_err(internal)?;
@@ -367,15 +378,33 @@ impl Catalog {
         }
     }
 
-    async fn persist(&self, storage: &Storage, meta: &TableMeta) -> Result<(), ApiError> {
+    /// Persists a table's record, logging `notice` in the same batch.
+    async fn persist(
+        &self,
+        storage: &Storage,
+        meta: &TableMeta,
+        notice: Option<TableNotice<'_>>,
+    ) -> Result<(), ApiError> {
         let bytes = serde_json::to_vec(meta).map_err(|e| {
             tracing::error!(error = %e, table = meta.name(), "cannot serialize a table record");
             ApiError::internal()
         })?;
+        let key = format!("{TABLE_PREFIX}{}", meta.name());
         storage
-            .put_meta(&format!("{TABLE_PREFIX}{}", meta.name()), Some(bytes))
+            .write_meta(vec![(&key, Some(bytes))], notice)
             .await
             .map_err(internal)
+    }
+
+    /// Waits until the catalog change under way, if any, is published to requests.
+    ///
+    /// A change is persisted (with its change-log notice) before it is published, both
+    /// under the DDL lock, so a follower of the log can read a notice a moment before
+    /// requests see the change. The change feed waits for this before handing a notice
+    /// out: a dax-proxy node that retires its pages on the notice and asks again must get
+    /// answers from the new definition, or it would cache the old one's afresh.
+    pub async fn settled(&self) {
+        drop(self.ddl.lock().await);
     }
 
     /// Refuses a definition that raises a table's capacity past the account's quotas
@@ -393,6 +422,37 @@ impl Catalog {
         self.version.send_modify(|v| *v = v.wrapping_add(1));
     }
 }
+
+/// Whether a Query or Scan of the table's indexes may answer otherwise under `next` than
+/// under `current`: an index was added or removed (also deleted and added again under its
+/// name: a new index id), became readable (its backfill finished) or stopped being
+/// (DELETING). Capacity settings change nothing they answer.
+fn indexes_answer_otherwise(current: &TableMeta, next: &TableMeta) -> bool {
+    fn reads(t: &TableMeta) -> impl Iterator<Item = ReadsOfIndex<'_>> {
+        t.local_indexes.iter().chain(&t.global_indexes).map(|i| {
+            (
+                &i.name,
+                i.index_id,
+                &i.schema,
+                &i.projection,
+                i.status,
+                i.backfilling,
+            )
+        })
+    }
+    !reads(current).eq(reads(next))
+}
+
+/// What a Query or Scan of one index depends on: its name, id, key schema, projection,
+/// status and whether it is still backfilling.
+type ReadsOfIndex<'a> = (
+    &'a String,
+    u16,
+    &'a shared::model::KeySchema,
+    &'a IndexProjection,
+    IndexStatus,
+    bool,
+);
 
 /// Removes a deleted table's items, then its `dropping` mark.
 async fn drop_data(storage: Arc<Storage>, table_id: u64) {
@@ -645,6 +705,64 @@ mod tests {
         assert_eq!(log[0].cause, crate::storage::Cause::TableDropped);
         assert_eq!((log[0].table_id, log[0].table_name.as_str()), (id, "alpha"));
         // Streams and PITR read the per-table index, which does not list it.
+        let indexed = storage.table_changes(id, 0, u64::MAX, 100);
+        assert!(indexed.is_ok_and(|records| records.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn what_changes_the_indexes_answers_is_logged_for_followers_and_nothing_else() {
+        use crate::storage::Cause;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path());
+        let catalog = Catalog::load(&storage, &config()).unwrap_or_else(|e| panic!("{e}"));
+        let id = catalog
+            .create(&storage, "alpha", |id| table(&catalog, id, "alpha"))
+            .await
+            .map(|t| t.table_id())
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let add = |t: &mut TableMeta| {
+            let mut index = t.index_for_tests("g");
+            index.status = IndexStatus::Creating;
+            index.backfilling = true;
+            t.global_indexes.push(index);
+        };
+        let capacity = |t: &mut TableMeta| {
+            t.global_indexes[0].throughput = Some(Throughput::default());
+        };
+        let delete = |t: &mut TableMeta| t.global_indexes[0].status = IndexStatus::Deleting;
+        let remove = |t: &mut TableMeta| t.global_indexes.clear();
+        for (name, change, logged) in [
+            ("an index added", add as fn(&mut TableMeta), true),
+            ("its capacity set", capacity, false),
+            ("a tag changed", |t: &mut TableMeta| t.tags.clear(), false),
+            (
+                "its backfill over",
+                |t: &mut TableMeta| {
+                    t.global_indexes[0].status = IndexStatus::Active;
+                    t.global_indexes[0].backfilling = false;
+                },
+                true,
+            ),
+            ("it deleted", delete, true),
+            ("it removed", remove, true),
+        ] {
+            let before = storage.changes_after(0, 100).unwrap_or_default().len();
+            let updated = catalog
+                .update(&storage, "alpha", |t| {
+                    change(t);
+                    Ok(())
+                })
+                .await;
+            assert!(updated.is_ok(), "{name}");
+            let log = storage.changes_after(0, 100).unwrap_or_default();
+            assert_eq!(log.len() - before, usize::from(logged), "{name}");
+            if logged {
+                let notice = &log[before];
+                assert_eq!(notice.cause, Cause::IndexesChanged, "{name}");
+                assert_eq!((notice.table_id, notice.table_name.as_str()), (id, "alpha"));
+            }
+        }
+        // Streams and PITR read the per-table index, which lists no notice.
         let indexed = storage.table_changes(id, 0, u64::MAX, 100);
         assert!(indexed.is_ok_and(|records| records.is_empty()));
     }

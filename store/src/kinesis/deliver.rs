@@ -118,7 +118,7 @@ impl Worker {
                     let precision = self.precision();
                     let records: Vec<Value> = records
                         .iter()
-                        .filter(|change| change.cause != Cause::TableDropped)
+                        .filter(|change| change.cause.is_item_change())
                         .map(|change| self.kinesis_record(change, &precision))
                         .collect();
                     self.put_records(&mut signer, records).await;

@@ -185,7 +185,7 @@ impl Worker {
                 let origin = record.origin.as_ref()?;
                 (origin.time_ms, origin.region.as_str())
             }
-            Cause::TableDropped => return None,
+            Cause::TableDropped | Cause::IndexesChanged => return None,
         };
         if region == self.replica.region || record.new_image_elided() {
             return None;

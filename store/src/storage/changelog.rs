@@ -7,7 +7,8 @@
 //! u8 version = 1
 //! u64 BE time_ms        (written last, at commit: see `set_time`)
 //! u64 BE table_id
-//! u8 cause              (0 user, 1 ttl, 2 table dropped, 3 replicated)
+//! u8 cause              (0 user, 1 ttl, 2 table dropped, 3 replicated,
+//!                        4 indexes changed)
 //! u8 flags              (bit 0: old image present, bit 1: new image present,
 //!                        bit 2: old image elided, bit 3: not in the per-table index,
 //!                        bit 4: new image elided)
@@ -29,10 +30,13 @@
 //! point-in-time recovery are indexed (`LogDetail`); the others say so in their flags, so
 //! trimming deletes no index entry that was never written.
 //!
-//! A table-drop record (cause 2: empty keys, no images) is written in the batch that
-//! removes a table from the catalog, so that followers of the whole log (dax-proxy nodes)
-//! drop what they cached of a name that no longer means that table. The per-table index
-//! does not list it: streams and point-in-time recovery read item changes only.
+//! A table notice (`TableNotice`: empty keys, no images) is written in the batch that
+//! persists the catalog change it announces: a table-drop record (cause 2) when a table
+//! leaves the catalog, so that followers of the whole log (dax-proxy nodes) drop what they
+//! cached of a name that no longer means that table; an indexes-changed record (cause 4)
+//! when what its secondary indexes answer changes, so that they drop the table's cached
+//! pages. The per-table index does not list notices: streams and point-in-time recovery
+//! read item changes only.
 //!
 //! Retention: `Storage::trim_changes` deletes records older than a cutoff (streams keep 24
 //! hours) but always keeps the newest one, because `open` recovers the next sequence number
@@ -42,7 +46,7 @@ use shared::model::codec::{decode_item, encode_item};
 use shared::model::Item;
 
 use super::versions::Version;
-use super::{Cause, ChangeRecord, StorageError};
+use super::{Cause, ChangeRecord, StorageError, TableNotice};
 
 /// The record layout version written by this build.
 pub const VERSION: u8 = 2;
@@ -72,6 +76,7 @@ const CAUSE_USER: u8 = 0;
 const CAUSE_TTL: u8 = 1;
 const CAUSE_TABLE_DROPPED: u8 = 2;
 const CAUSE_REPLICATED: u8 = 3;
+const CAUSE_INDEXES_CHANGED: u8 = 4;
 
 /// Byte offset of the flags in an encoded record.
 const FLAGS_OFFSET: usize = 18;
@@ -103,7 +108,7 @@ pub fn record_table_id(record: &[u8]) -> Option<u64> {
 }
 
 /// The per-table index key of an encoded record with sequence number `seq`; `None` for a
-/// table-drop record (which the index does not list) or a record too short to name its
+/// table notice (which the index does not list) or a record too short to name its
 /// table (which `encode` never produces).
 pub fn index_key(record: &[u8], seq: u64) -> Option<[u8; 16]> {
     // Table-drop records written before they carried the flag are never indexed either.
@@ -184,6 +189,7 @@ pub fn encode(parts: &RecordParts<'_>) -> Vec<u8> {
         Cause::Ttl => CAUSE_TTL,
         Cause::TableDropped => CAUSE_TABLE_DROPPED,
         Cause::Replicated => CAUSE_REPLICATED,
+        Cause::IndexesChanged => CAUSE_INDEXES_CHANGED,
     });
     let mut flags = 0;
     if parts.old_image.is_some() {
@@ -277,12 +283,16 @@ fn field_ends(record: &[u8]) -> Option<(u8, usize, usize)> {
     Some((flags, keys_end, record.len() - r.rest.len()))
 }
 
-/// Encodes the record announcing that table `table_id`, named `table_name`, was deleted.
-pub fn encode_table_drop(table_id: u64, table_name: &str) -> Vec<u8> {
+/// Encodes the record announcing `notice`.
+pub fn encode_table_notice(notice: TableNotice<'_>) -> Vec<u8> {
+    let (cause, table_id, table_name) = match notice {
+        TableNotice::Dropped { table_id, name } => (Cause::TableDropped, table_id, name),
+        TableNotice::IndexesChanged { table_id, name } => (Cause::IndexesChanged, table_id, name),
+    };
     let mut record = encode(&RecordParts {
         table_id,
         table_name,
-        cause: Cause::TableDropped,
+        cause,
         keys: &encode_item(&Item::new()),
         old_image: None,
         new_image: None,
@@ -343,6 +353,7 @@ pub fn fields(value: &[u8]) -> Option<Fields<'_>> {
         CAUSE_TTL => Cause::Ttl,
         CAUSE_TABLE_DROPPED => Cause::TableDropped,
         CAUSE_REPLICATED => Cause::Replicated,
+        CAUSE_INDEXES_CHANGED => Cause::IndexesChanged,
         _ => return None,
     };
     let flags = r.u8()?;
@@ -470,7 +481,10 @@ mod tests {
 
     #[test]
     fn a_table_drop_decodes_and_stays_out_of_the_table_index() {
-        let mut bytes = encode_table_drop(7, "gone");
+        let mut bytes = encode_table_notice(TableNotice::Dropped {
+            table_id: 7,
+            name: "gone",
+        });
         set_time(&mut bytes, 42);
         let record = decode(&seq_key(3), &bytes).expect("decodes");
         assert_eq!(record.cause, Cause::TableDropped);
@@ -492,6 +506,21 @@ mod tests {
         let mut legacy = bytes.clone();
         legacy[FLAGS_OFFSET] &= !FLAG_UNINDEXED;
         assert_eq!(index_key(&legacy, 3), None);
+    }
+
+    #[test]
+    fn an_indexes_changed_notice_decodes_and_stays_out_of_the_table_index() {
+        let notice = TableNotice::IndexesChanged {
+            table_id: 7,
+            name: "t",
+        };
+        let bytes = encode_table_notice(notice);
+        let record = decode(&seq_key(3), &bytes).expect("decodes");
+        assert_eq!(record.cause, Cause::IndexesChanged);
+        assert_eq!((record.table_id, record.table_name.as_str()), (7, "t"));
+        assert!(record.keys.is_empty() && record.old_image.is_none() && record.new_image.is_none());
+        assert_eq!(index_key(&bytes, 3), None);
+        assert!(!is_local_item_change(&bytes));
     }
 
     #[test]

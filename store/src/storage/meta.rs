@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use super::engine::{Bytes, Op, Space};
 use super::group_commit::Batch;
-use super::{changelog, keys, Storage, StorageError};
+use super::{changelog, keys, Storage, StorageError, TableNotice};
 
 impl Storage {
     /// Durable catalog records (table descriptions, tags, settings): key → JSON bytes.
@@ -15,12 +15,11 @@ impl Storage {
     }
 
     /// Several catalog records (as [`Storage::put_meta`]) in one atomic, durable batch;
-    /// with `dropped = Some((table_id, name))`, the same batch logs that table's drop for
-    /// followers of the change log.
+    /// with a `notice`, the same batch logs it for followers of the change log.
     pub async fn write_meta(
         &self,
         entries: Vec<(&str, Option<Vec<u8>>)>,
-        dropped: Option<(u64, &str)>,
+        notice: Option<TableNotice<'_>>,
     ) -> Result<(), StorageError> {
         let ops = entries
             .into_iter()
@@ -39,8 +38,8 @@ impl Storage {
                 }
             })
             .collect();
-        let records = dropped
-            .map(|(table_id, name)| changelog::encode_table_drop(table_id, name))
+        let records = notice
+            .map(changelog::encode_table_notice)
             .into_iter()
             .collect();
         self.commit(

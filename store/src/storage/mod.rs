@@ -146,6 +146,32 @@ pub enum Cause {
     TableDropped,
     /// Another replica of a global table made the change (the record's `origin`).
     Replicated,
+    /// Not an item change: what the table's secondary indexes answer changed (one was
+    /// added, deleted, or finished its backfill). Keys empty, no images, like a drop;
+    /// followers of the whole log (dax-proxy nodes) retire the table's cached pages.
+    IndexesChanged,
+}
+
+impl Cause {
+    /// Whether the record is a change of one item, rather than a notice about its table
+    /// (which only followers of the whole log read: streams, PITR, replication, backups and
+    /// Kinesis skip it).
+    pub fn is_item_change(self) -> bool {
+        match self {
+            Cause::User | Cause::Ttl | Cause::Replicated => true,
+            Cause::TableDropped | Cause::IndexesChanged => false,
+        }
+    }
+}
+
+/// A notice about a table for followers of the whole change log, logged in the batch
+/// that persists the catalog change it announces (`Storage::write_meta`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableNotice<'a> {
+    /// The table was deleted.
+    Dropped { table_id: u64, name: &'a str },
+    /// What the table's secondary indexes answer changed.
+    IndexesChanged { table_id: u64, name: &'a str },
 }
 
 /// One committed change of one item.
