@@ -617,11 +617,28 @@ pub fn client(endpoint: &str) -> Client {
 
 /// [`client`] signing with other credentials.
 pub fn client_with_credentials(endpoint: &str, access_key: &str, secret: &str) -> Client {
+    client_with_session_token(endpoint, access_key, secret, None)
+}
+
+/// [`client_with_credentials`], bearing a session token (`X-Amz-Security-Token`) if given.
+pub fn client_with_session_token(
+    endpoint: &str,
+    access_key: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> Client {
+    let credentials = Credentials::new(
+        access_key,
+        secret,
+        token.map(str::to_string),
+        None,
+        "integration-tests",
+    );
     let http = aws_smithy_http_client::Builder::new().build_http();
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
-        .credentials_provider(static_credentials(access_key, secret))
+        .credentials_provider(credentials)
         .endpoint_url(endpoint)
         .http_client(http)
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())

@@ -2,8 +2,9 @@
 //! signed by the AWS SDK (and by the harness's own signer) with a configured key pass;
 //! an unknown key, a wrong secret, a tampered body or a stale signature get DynamoDB's errors;
 //! a node checks its clients itself, cached answers included, and its own calls to the
-//! store and to the primary pass on the cluster secret. Without keys, a signature is taken
-//! unchecked, but only if well-formed.
+//! store and to the primary pass on the cluster secret. A session token must be the one
+//! its key's line gives, or absent for a key without one. Without keys, a signature is
+//! taken unchecked, but only if well-formed.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -134,6 +135,44 @@ async fn proxy_nodes_verify_their_clients_and_are_trusted_by_the_store() {
         assert_refused(&wrong_secret, &table, "InvalidSignatureException").await;
         let unknown = client_with_credentials(&endpoint, "AKIDUNKNOWN", "x");
         assert_refused(&unknown, &table, "UnrecognizedClientException").await;
+    }
+}
+
+/// A temporary key's session token, as its credentials-file line gives it.
+const SESSION_TOKEN: &str = "FwoGZXIvYXdzEXAMPLE/token+with=base64==";
+
+/// A key with a session token is taken only with that token, and a key without one with
+/// none: anything else is DynamoDB's answer to an invalid token, from the store and from a
+/// proxy node alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_tokens_must_be_the_keys_own() {
+    let keys = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        keys.path(),
+        format!("{ACCESS_KEY_ID} {SECRET_ACCESS_KEY}\nASIATEMPORARY temp-secret session-token={SESSION_TOKEN}\n"),
+    )
+    .unwrap();
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: checking_signatures(keys.path()),
+        ..Default::default()
+    });
+    let flags = checking_signatures(keys.path());
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let node = ProxyProcess::spawn_with(&store.endpoint(), &args, &[]);
+    let invalid = Some("The security token included in the request is invalid.");
+    for endpoint in [store.endpoint(), node.endpoint()] {
+        let temporary =
+            |token| client_with_session_token(&endpoint, "ASIATEMPORARY", "temp-secret", token);
+        ok(temporary(Some(SESSION_TOKEN)).list_tables().send().await);
+        for token in [None, Some("not-the-token")] {
+            let result = temporary(token).list_tables().send().await;
+            assert_api_error(result, "UnrecognizedClientException", invalid);
+        }
+        let long_term =
+            |token| client_with_session_token(&endpoint, ACCESS_KEY_ID, SECRET_ACCESS_KEY, token);
+        ok(long_term(None).list_tables().send().await);
+        let result = long_term(Some("any-token")).list_tables().send().await;
+        assert_api_error(result, "UnrecognizedClientException", invalid);
     }
 }
 

@@ -5,9 +5,11 @@
 //! Exception), an unknown access key (UnrecognizedClientException), a signature that does
 //! not match (InvalidSignatureException).
 //!
-//! Keys come from a file of `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines. Session tokens are
-//! not checked (there is no STS here): a request signed with a known key is accepted with
-//! or without one.
+//! Keys come from a file of `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines. A line may give the
+//! session token of a temporary key (there is no STS here to issue one): a request signed
+//! with that key must bear exactly that token, signed; a request bearing a token for a key
+//! without one, or another token, is refused as DynamoDB refuses an invalid token
+//! (UnrecognizedClientException).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -27,69 +29,74 @@ const MAX_SKEW_SECS: u64 = 15 * 60;
 
 const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
-/// Access key id → secret access key, and the principal each key signs as.
+/// The keys of a credentials file, and the signing keys derived from them so far.
 #[derive(Debug, Default)]
 pub struct KeyStore {
-    secrets: HashMap<String, String>,
-    /// The IAM principal ARN a key stands for, when its line names one.
-    principals: HashMap<String, String>,
+    keys: HashMap<String, Key>,
+    /// Whether any key names its principal.
+    names_principals: bool,
     /// Signing keys derived so far, by credential (`AKID/day/region/service/aws4_request`,
     /// checked before use): deriving one takes four HMACs, and a client signs with the
     /// same one all day.
     derived: Mutex<HashMap<String, Arc<[u8]>>>,
 }
 
+/// One line of a credentials file.
+#[derive(Debug)]
+struct Key {
+    secret: String,
+    /// The IAM principal ARN the key stands for, when its line names one.
+    principal: Option<String>,
+    /// The token a request signed with this key must bear, when its line gives one (the
+    /// key is a temporary one); a key without a token accepts no token at all.
+    session_token: Option<String>,
+}
+
+/// How a line gives its key's session token.
+const SESSION_TOKEN_FIELD: &str = "session-token=";
+
+/// The header a request bears its session token in.
+const SECURITY_TOKEN_HEADER: &str = "x-amz-security-token";
+
+const LINE_FORMAT: &str =
+    "expected `ACCESS_KEY_ID SECRET_ACCESS_KEY [arn:aws:iam::...] [session-token=TOKEN]`";
+
 /// Derived signing keys kept at most (the cache is emptied past it; with dates within 15
 /// minutes of now, each key has at most two valid credentials at a time).
 const MAX_DERIVED: usize = 1024;
 
 impl KeyStore {
-    /// Parses `ACCESS_KEY_ID SECRET_ACCESS_KEY [PRINCIPAL_ARN]` lines; blank lines and `#`
-    /// comments are skipped. Errors name the line.
+    /// Parses `ACCESS_KEY_ID SECRET_ACCESS_KEY [PRINCIPAL_ARN] [session-token=TOKEN]`
+    /// lines; blank lines and `#` comments are skipped. Errors name the line.
     pub fn parse(text: &str) -> Result<KeyStore, String> {
-        let mut secrets = HashMap::new();
-        let mut principals = HashMap::new();
+        let mut keys = HashMap::new();
         for (number, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let mut fields = line.split_whitespace();
-            match (fields.next(), fields.next(), fields.next(), fields.next()) {
-                (Some(id), Some(secret), principal, None)
-                    if principal.is_none_or(|p| p.starts_with("arn:aws:iam::")) =>
-                {
-                    secrets.insert(id.to_string(), secret.to_string());
-                    if let Some(principal) = principal {
-                        principals.insert(id.to_string(), principal.to_string());
-                    }
-                }
-                _ => {
-                    return Err(format!(
-                        "line {}: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY [arn:aws:iam::...]`",
-                        number + 1
-                    ))
-                }
-            }
+            let (id, key) =
+                parse_line(line).ok_or_else(|| format!("line {}: {LINE_FORMAT}", number + 1))?;
+            keys.insert(id.to_string(), key);
         }
-        if secrets.is_empty() {
+        if keys.is_empty() {
             return Err("no keys".into());
         }
         Ok(KeyStore {
-            secrets,
-            principals,
+            names_principals: keys.values().any(|key| key.principal.is_some()),
+            keys,
             derived: Mutex::default(),
         })
     }
 
     /// Whether any line names a principal.
     pub fn names_principals(&self) -> bool {
-        !self.principals.is_empty()
+        self.names_principals
     }
 
     /// The principal ARN the line of `access_key` names, if it names one.
     pub fn principal(&self, access_key: &str) -> Option<&str> {
-        self.principals.get(access_key).map(String::as_str)
+        self.keys.get(access_key)?.principal.as_deref()
     }
 
     /// The signing key of a credential already checked against the request (its key
@@ -111,6 +118,58 @@ impl KeyStore {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         KeyStore::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
+}
+
+/// One line's access key id and key: the id, the secret, then at most one principal ARN
+/// and at most one session token, in either order.
+fn parse_line(line: &str) -> Option<(&str, Key)> {
+    let mut fields = line.split_whitespace();
+    let id = fields.next()?;
+    let mut key = Key {
+        secret: fields.next()?.to_string(),
+        principal: None,
+        session_token: None,
+    };
+    for field in fields {
+        if let Some(token) = field.strip_prefix(SESSION_TOKEN_FIELD) {
+            if key.session_token.is_some() || token.is_empty() {
+                return None;
+            }
+            key.session_token = Some(token.to_string());
+        } else if field.starts_with("arn:aws:iam::") && key.principal.is_none() {
+            key.principal = Some(field.to_string());
+        } else {
+            return None;
+        }
+    }
+    Some((id, key))
+}
+
+/// Refuses a request whose session token is not its key's: none when the key has one,
+/// one when it has none, another one, or more than one (DynamoDB's answer to an invalid
+/// token).
+fn check_session_token(key: &Key, headers: &HeaderMap) -> Result<(), ApiError> {
+    let mut sent = headers.get_all(SECURITY_TOKEN_HEADER).iter();
+    let valid = match (key.session_token.as_deref(), sent.next(), sent.next()) {
+        (None, None, _) => true,
+        (Some(expected), Some(token), None) => {
+            bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+        }
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(unrecognized_client())
+    }
+}
+
+/// UnrecognizedClientException: an unknown access key, or an invalid session token.
+fn unrecognized_client() -> ApiError {
+    error(
+        ErrorCode::UnrecognizedClientException,
+        "The security token included in the request is invalid.",
+    )
 }
 
 /// What a signature covers of one API request.
@@ -416,12 +475,10 @@ impl KeyStore {
                 format!("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"),
             ));
         };
-        let Some(secret) = self.secrets.get(key_id) else {
-            return Err(error(
-                ErrorCode::UnrecognizedClientException,
-                "The security token included in the request is invalid.",
-            ));
+        let Some(key) = self.keys.get(key_id) else {
+            return Err(unrecognized_client());
         };
+        check_session_token(key, request.headers)?;
         let scope_problem = if day != &amz[..8] {
             Some(format!("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{day}' != '{}', from '{amz}'.", &amz[..8]))
         } else if scope_region != region {
@@ -444,6 +501,13 @@ impl KeyStore {
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
             )
         })?;
+        // A token that is not signed could have been put on the request by anyone.
+        if key.session_token.is_some() && !values.iter().any(|(n, _)| *n == SECURITY_TOKEN_HEADER) {
+            return Err(error(
+                ErrorCode::InvalidSignatureException,
+                "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization.",
+            ));
+        }
         let headers: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_ref())).collect();
         let canonical = Canonical {
             method: request.method,
@@ -452,8 +516,8 @@ impl KeyStore {
             headers: &headers,
             body: request.body,
         };
-        let key = self.signing_key(credential, secret, day, scope_region);
-        let expected = canonical.signature_bytes(&key, &amz, &credential[key_id.len() + 1..]);
+        let signing = self.signing_key(credential, &key.secret, day, scope_region);
+        let expected = canonical.signature_bytes(&signing, &amz, &credential[key_id.len() + 1..]);
         let mut given = [0u8; 32];
         let matches = auth.algorithm == ALGORITHM
             && hex::decode_to_slice(signature, &mut given).is_ok()
@@ -481,6 +545,11 @@ mod tests {
 
     /// A request signed by the loadgen's signer with `secret`, at `at`.
     fn signed(secret: &str, at: u64, body: &[u8]) -> HeaderMap {
+        signed_with_token(secret, at, body, None)
+    }
+
+    /// [`signed`], bearing a session token among its signed headers when `token` is given.
+    fn signed_with_token(secret: &str, at: u64, body: &[u8], token: Option<&str>) -> HeaderMap {
         let mut signer = Signer::new(Credentials {
             access_key: "AKIDTEST".into(),
             secret_key: secret.into(),
@@ -488,11 +557,14 @@ mod tests {
             service: "dynamodb".into(),
         });
         let date = amz_date(at);
-        let sent = [
+        let mut sent = vec![
             ("host", "127.0.0.1:8000"),
             ("x-amz-date", date.as_str()),
             ("x-amz-target", "DynamoDB_20120810.ListTables"),
         ];
+        if let Some(token) = token {
+            sent.insert(2, ("x-amz-security-token", token));
+        }
         let authorization = signer.authorization("POST", "/", &sent, body, &date);
         let mut headers = HeaderMap::new();
         for (name, value) in sent {
@@ -534,6 +606,62 @@ mod tests {
             check(&wrong_secret, b"{}"),
             Err((ErrorCode::InvalidSignatureException, MISMATCH.into()))
         );
+    }
+
+    /// A key with a session token takes only requests bearing it, signed; a key without one
+    /// takes no token at all (DynamoDB's answer to an invalid token).
+    #[test]
+    fn a_session_token_must_be_the_keys_own_and_signed() {
+        let store =
+            KeyStore::parse("AKIDTEST secret-one session-token=the/token+\nAKIDOTHER secret-two")
+                .unwrap();
+        let verify = |headers: &HeaderMap| {
+            let request = SignedRequest {
+                method: "POST",
+                path: "/",
+                query: None,
+                headers,
+                body: b"{}",
+            };
+            store
+                .verify(&request, "us-east-1", NOW)
+                .map_err(|e| (e.code, e.message.unwrap_or_default()))
+        };
+        let invalid = Err((
+            ErrorCode::UnrecognizedClientException,
+            "The security token included in the request is invalid.".to_string(),
+        ));
+        let with_token = |token| signed_with_token("secret-one", NOW, b"{}", token);
+        assert_eq!(verify(&with_token(Some("the/token+"))), Ok(()));
+        assert_eq!(verify(&with_token(None)), invalid);
+        assert_eq!(verify(&with_token(Some("the/token"))), invalid);
+        let mut unsigned = with_token(None);
+        unsigned.insert(
+            "x-amz-security-token",
+            HeaderValue::from_static("the/token+"),
+        );
+        assert_eq!(
+            verify(&unsigned).map_err(|e| e.0),
+            Err(ErrorCode::InvalidSignatureException)
+        );
+        let mut twice = with_token(Some("the/token+"));
+        twice.append(
+            "x-amz-security-token",
+            HeaderValue::from_static("the/token+"),
+        );
+        assert_eq!(verify(&twice), invalid);
+
+        let other = |token: Option<&str>| {
+            let mut headers = signed_with_token("secret-two", NOW, b"{}", token);
+            let auth = headers["authorization"]
+                .to_str()
+                .unwrap()
+                .replace("AKIDTEST", "AKIDOTHER");
+            headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
+            headers
+        };
+        assert_eq!(verify(&other(Some("any"))), invalid);
+        assert_eq!(verify(&other(None)), Ok(()));
     }
 
     #[test]
@@ -661,8 +789,15 @@ mod tests {
         assert!(KeyStore::parse("").is_err());
         assert_eq!(
             KeyStore::parse("AKID secret extra").err().as_deref(),
-            Some("line 1: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY [arn:aws:iam::...]`")
+            Some("line 1: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY [arn:aws:iam::...] [session-token=TOKEN]`")
         );
+        for bad in [
+            "AKID secret session-token=",
+            "AKID secret session-token=a session-token=b",
+            "AKID secret arn:aws:iam::1:user/a arn:aws:iam::1:user/b",
+        ] {
+            assert!(KeyStore::parse(bad).is_err(), "{bad}");
+        }
         let keys = KeyStore::parse("AKID secret arn:aws:iam::111122223333:user/bob\nOTHER s2")
             .unwrap_or_default();
         assert_eq!(
