@@ -198,6 +198,54 @@ fn daemons_checking_signatures_refuse_the_published_cluster_secret() {
     }
 }
 
+/// A credentials file that gives one access key id twice is refused at start (exit status
+/// 2), naming the key id and both lines, rather than letting the last line win.
+#[test]
+fn daemons_refuse_a_credentials_file_giving_a_key_twice() {
+    let keys = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        keys.path(),
+        "AKIDTWICE first-secret\nAKIDOTHER other-secret\nAKIDTWICE second-secret\n",
+    )
+    .unwrap();
+    for (name, var, flags) in [
+        ("store", "STORE_BIN", vec!["--in-memory"]),
+        (
+            "dax-proxy",
+            "DAX_PROXY_BIN",
+            vec!["--store", "http://127.0.0.1:9"],
+        ),
+    ] {
+        let mut child = std::process::Command::new(binary_path(name, var))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(checking_signatures(keys.path()))
+            .args(flags)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.and_then(|s| s.code()), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains("line 3: access key id AKIDTWICE is already given on line 1"),
+            "{name}: {stderr}"
+        );
+    }
+}
+
 /// A ListTables call with `authorization` as its only signing header: (status, `__type`).
 async fn list_tables_signed_as(endpoint: &str, authorization: &str) -> (u16, String) {
     let response = reqwest::Client::new()

@@ -67,16 +67,25 @@ const MAX_DERIVED: usize = 1024;
 
 impl KeyStore {
     /// Parses `ACCESS_KEY_ID SECRET_ACCESS_KEY [PRINCIPAL_ARN] [session-token=TOKEN]`
-    /// lines; blank lines and `#` comments are skipped. Errors name the line.
+    /// lines, one per key id; blank lines and `#` comments are skipped. Errors name the
+    /// line.
     pub fn parse(text: &str) -> Result<KeyStore, String> {
         let mut keys = HashMap::new();
-        for (number, line) in text.lines().enumerate() {
+        // The line each key id is first given on: a second line for it is refused rather
+        // than silently taking its place.
+        let mut first_lines = HashMap::new();
+        for (line_number, line) in (1..).zip(text.lines()) {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
             let (id, key) =
-                parse_line(line).ok_or_else(|| format!("line {}: {LINE_FORMAT}", number + 1))?;
+                parse_line(line).ok_or_else(|| format!("line {line_number}: {LINE_FORMAT}"))?;
+            if let Some(first) = first_lines.insert(id, line_number) {
+                return Err(format!(
+                    "line {line_number}: access key id {id} is already given on line {first}"
+                ));
+            }
             keys.insert(id.to_string(), key);
         }
         if keys.is_empty() {
@@ -790,6 +799,12 @@ mod tests {
         assert_eq!(
             KeyStore::parse("AKID secret extra").err().as_deref(),
             Some("line 1: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY [arn:aws:iam::...] [session-token=TOKEN]`")
+        );
+        assert_eq!(
+            KeyStore::parse("AKID one\n# rotated\nOTHER two\nAKID three")
+                .err()
+                .as_deref(),
+            Some("line 4: access key id AKID is already given on line 1")
         );
         for bad in [
             "AKID secret session-token=",
