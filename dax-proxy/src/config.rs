@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use shared::wire::sigv4::KeyStore;
+use shared::wire::sigv4::LiveKeys;
 
 /// How the query cache stays coherent with writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,7 +70,8 @@ pub struct Args {
     pub lease_ttl: Duration,
     /// A file of `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines: when given, every API call's SigV4
     /// signature is checked against these keys (writes forwarded by another node excepted).
-    /// Without it any well-formed signature is accepted, as by the store.
+    /// Without it any well-formed signature is accepted, as by the store. Reloaded when it
+    /// changes.
     #[arg(long, env = "DAX_CREDENTIALS_FILE")]
     pub credentials_file: Option<PathBuf>,
     /// The region signatures must be scoped to (with `--credentials-file`).
@@ -111,8 +112,9 @@ pub struct Config {
     pub cluster_secret: String,
     pub cache_header: bool,
     pub lease_ttl: Duration,
-    /// Keys that API calls must be signed with, if signatures are verified.
-    pub keys: Option<Arc<KeyStore>>,
+    /// Keys that API calls must be signed with, if signatures are verified (their file is
+    /// reloaded when it changes: `LiveKeys::watch`).
+    pub keys: Option<Arc<LiveKeys>>,
     pub region: String,
     /// API calls admitted at once (0: no limit); see `shared::wire::admission`.
     pub max_in_flight: usize,
@@ -153,7 +155,7 @@ impl Config {
             cache_header: args.cache_header,
             lease_ttl: args.lease_ttl,
             keys: match &args.credentials_file {
-                Some(path) => Some(Arc::new(KeyStore::load(path)?)),
+                Some(path) => Some(Arc::new(LiveKeys::load(path)?)),
                 None => None,
             },
             region: args.region,

@@ -286,6 +286,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
     };
     let node = Arc::new(Node::new(config, address)?);
     tokio::spawn(follower::run(node.clone()));
+    if let Some(keys) = node.config.keys.clone() {
+        tokio::spawn(keys.watch());
+    }
     // Dropping `stop_cluster` ends the cluster loop.
     let (stop_cluster, cluster_stopped) = tokio::sync::watch::channel(());
     let cluster_loop = tokio::spawn(cluster::run(node.clone(), cluster_stopped));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
-use shared::wire::sigv4::KeyStore;
+use shared::wire::sigv4::LiveKeys;
 
 use crate::idle_compaction::IdleCompaction;
 use crate::storage::StorageOptions;
@@ -40,7 +40,7 @@ pub struct Args {
     /// A file of `ACCESS_KEY_ID SECRET_ACCESS_KEY` lines: when given, every API call's SigV4
     /// signature is checked against these keys (calls from dax-proxy nodes carrying the
     /// cluster secret excepted: the node checked its client). Without it any well-formed
-    /// signature is accepted, as DynamoDB Local does.
+    /// signature is accepted, as DynamoDB Local does. Reloaded when it changes.
     #[arg(long, env = "STORE_CREDENTIALS_FILE")]
     pub credentials_file: Option<PathBuf>,
     /// fsync the journal before acknowledging writes. Turning it off trades durability of
@@ -149,8 +149,9 @@ pub struct Config {
     pub region: String,
     pub account_id: String,
     pub cluster_secret: Option<String>,
-    /// Keys that API calls must be signed with, if signatures are verified.
-    pub keys: Option<Arc<KeyStore>>,
+    /// Keys that API calls must be signed with, if signatures are verified (their file is
+    /// reloaded when it changes: `LiveKeys::watch`).
+    pub keys: Option<Arc<LiveKeys>>,
     /// The engine and its durability.
     pub storage: StorageOptions,
     /// When a quiet items keyspace is compacted; `None`: never.
@@ -249,7 +250,7 @@ impl Config {
             account_id: args.account_id,
             cluster_secret: Some(args.cluster_secret).filter(|s| !s.is_empty()),
             keys: match &args.credentials_file {
-                Some(path) => Some(Arc::new(KeyStore::load(path)?)),
+                Some(path) => Some(Arc::new(LiveKeys::load(path)?)),
                 None => None,
             },
             storage: StorageOptions {

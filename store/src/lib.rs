@@ -144,6 +144,9 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(replication::tombstones::run_collector(Arc::clone(&app)));
     tokio::spawn(replication::tell::resume(Arc::clone(&app)));
     tokio::spawn(api::idempotency::run_expiry(Arc::clone(&app)));
+    if let Some(keys) = app.config.keys.clone() {
+        tokio::spawn(keys.watch());
+    }
     let stopping = app.stopping.clone();
     let admission = shared::wire::admission::Admission::new(app.config.max_in_flight);
     let log_id = feed::log_id(&app.storage)

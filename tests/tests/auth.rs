@@ -4,11 +4,12 @@
 //! a node checks its clients itself, cached answers included, and its own calls to the
 //! store and to the primary pass on the cluster secret. A session token must be the one
 //! its key's line gives, or absent for a key without one. Without keys, a signature is
-//! taken unchecked, but only if well-formed.
+//! taken unchecked, but only if well-formed. A rewritten credentials file is reloaded.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use integration_tests::aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use integration_tests::aws_sdk_dynamodb::Client;
 use integration_tests::*;
 
@@ -243,6 +244,57 @@ fn daemons_refuse_a_credentials_file_giving_a_key_twice() {
             stderr.contains("line 3: access key id AKIDTWICE is already given on line 1"),
             "{name}: {stderr}"
         );
+    }
+}
+
+/// Whether a ListTables call signed with this key passes (`Some(true)`) or is refused as
+/// an unknown key (`Some(false)`); `None` for any other answer.
+async fn key_accepted(endpoint: &str, access_key: &str, secret: &str) -> Option<bool> {
+    let client = client_with_credentials(endpoint, access_key, secret);
+    match client.list_tables().send().await {
+        Ok(_) => Some(true),
+        Err(e) if e.code() == Some("UnrecognizedClientException") => Some(false),
+        Err(_) => None,
+    }
+}
+
+/// Keys rotate without a restart: the store and a proxy node pick up a rewritten
+/// credentials file, taking the new key and refusing the old one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_credentials_file_is_reloaded() {
+    let keys = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(keys.path(), "AKIDOLDKEY old-secret\n").unwrap();
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: checking_signatures(keys.path()),
+        ..Default::default()
+    });
+    let flags = checking_signatures(keys.path());
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let node = ProxyProcess::spawn_with(&store.endpoint(), &args, &[]);
+    let endpoints = [store.endpoint(), node.endpoint()];
+    for endpoint in &endpoints {
+        assert_eq!(
+            key_accepted(endpoint, "AKIDOLDKEY", "old-secret").await,
+            Some(true)
+        );
+        assert_eq!(
+            key_accepted(endpoint, "AKIDNEWKEY", "new-secret").await,
+            Some(false)
+        );
+    }
+
+    std::fs::write(keys.path(), "# rotated\nAKIDNEWKEY new-secret\n").unwrap();
+    for endpoint in &endpoints {
+        let rotated = wait_until(
+            std::time::Duration::from_secs(15),
+            std::time::Duration::from_millis(50),
+            || async {
+                key_accepted(endpoint, "AKIDNEWKEY", "new-secret").await == Some(true)
+                    && key_accepted(endpoint, "AKIDOLDKEY", "old-secret").await == Some(false)
+            },
+        )
+        .await;
+        assert!(rotated, "{endpoint} still has the old keys after 15 s");
     }
 }
 

@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::partiql::ast::Statement;
 use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::sigv4::LiveKeys;
 use shared::wire::Op;
 
 use crate::api::partiql::{batch_execute_statement, execute_transaction};
@@ -164,12 +165,8 @@ impl Caller {
             };
         }
         let key = access_key.unwrap_or("anonymous");
-        let named = app
-            .config
-            .keys
-            .as_deref()
-            .and_then(|keys| keys.principal(key));
-        match named {
+        let keys = app.config.keys.as_deref().map(LiveKeys::current);
+        match keys.as_ref().and_then(|keys| keys.principal(key)) {
             Some(arn) => Caller {
                 arn: arn.to_string(),
                 account: arn.split(':').nth(4).unwrap_or_default().to_string(),
@@ -211,7 +208,8 @@ impl Refusals {
 /// node relays it. A body that cannot be read as JSON is refused (SerializationException).
 ///
 /// Until a policy is attached or a key names a principal, every caller is of this account
-/// and nothing can refuse it: the call costs two relaxed loads, nothing more.
+/// and nothing can refuse it: the call costs two relaxed loads (and, with a credentials
+/// file, one lock-free load of its keys), nothing more.
 pub fn authorize(
     app: &App,
     (headers, source_ip): (&axum::http::HeaderMap, Option<std::net::IpAddr>),
@@ -223,7 +221,7 @@ pub fn authorize(
         .config
         .keys
         .as_deref()
-        .is_some_and(|keys| keys.names_principals());
+        .is_some_and(|keys| keys.current().names_principals());
     if !named && !app.policies.any() {
         return Ok(Refusals::default());
     }

@@ -3,18 +3,21 @@
 //! over the canonical request (method, path, query, the signed headers, the body's SHA-256).
 //!
 //! - `sign`: the load generator's signer (it can drive any DynamoDB endpoint);
-//! - `verify`: the store's and the proxy's check of a request against configured keys.
+//! - `verify`: the store's and the proxy's check of a request against configured keys;
+//! - `live_keys`: those keys, reloaded while the daemon runs when their file changes.
 //!
 //! Both build the canonical request and the signature here, so they cannot drift apart;
 //! the integration tests sign with their own code and with the AWS SDKs, which keeps this
 //! module honest.
 
+pub mod live_keys;
 pub mod sign;
 pub mod verify;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+pub use live_keys::LiveKeys;
 pub use sign::{Credentials, Signer};
 pub use verify::{KeyStore, SignedRequest};
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use http::{HeaderMap, Method, Uri};
 use subtle::ConstantTimeEq;
 
-use super::{amz_date, signing_key, unix_time, Canonical, ALGORITHM};
+use super::{amz_date, signing_key, unix_time, Canonical, LiveKeys, ALGORITHM};
 use crate::wire::error::{ApiError, ErrorCode};
 
 /// The service every DynamoDB (and DynamoDB Streams) signature is scoped to.
@@ -96,6 +96,11 @@ impl KeyStore {
             keys,
             derived: Mutex::default(),
         })
+    }
+
+    /// How many keys the file gives.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
     }
 
     /// Whether any line names a principal.
@@ -209,7 +214,7 @@ impl<'a> SignedRequest<'a> {
 /// with its `Credential`, `SignedHeaders` and `Signature`) is accepted, as DynamoDB Local
 /// does.
 pub fn authenticate(
-    keys: Option<&KeyStore>,
+    keys: Option<&LiveKeys>,
     region: &str,
     request: &SignedRequest<'_>,
     trusted: impl FnOnce() -> bool,
@@ -217,7 +222,7 @@ pub fn authenticate(
     match keys {
         Some(keys) if !trusted() => {
             let now = crate::clock::now_secs();
-            keys.verify(request, region, now)
+            keys.current().verify(request, region, now)
         }
         _ => {
             let header = authorization(request.headers)?;
