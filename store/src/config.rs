@@ -112,8 +112,8 @@ pub struct Args {
     #[arg(long, env = "STORE_REGION_ENDPOINTS", default_value = "")]
     pub region_endpoints: String,
     /// The URL the stores of other regions reach this one at, which it tells them when it
-    /// adds a replica [default: `http://` and the address it listens on, 127.0.0.1 for an
-    /// unspecified one].
+    /// adds a replica, and whose host[:port] DescribeEndpoints answers [default: `http://`
+    /// and the address it listens on, 127.0.0.1 for an unspecified one].
     #[arg(long, env = "STORE_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
     /// Seconds a global table keeps the version of a deleted item (its tombstone), which

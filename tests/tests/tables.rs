@@ -377,7 +377,26 @@ async fn describe_limits_and_endpoints() {
     let endpoints = ok(ddb.describe_endpoints().send().await);
     assert!(!endpoints.endpoints().is_empty());
     assert_eq!(endpoints.endpoints()[0].cache_period_in_minutes(), 1440);
-    assert!(!endpoints.endpoints()[0].address().is_empty());
+    assert_eq!(endpoints.endpoints()[0].address(), store.addr().to_string());
+}
+
+/// With `--advertise-url` DescribeEndpoints names the URL's host and port, which clients
+/// can reach, rather than the socket the store listens on.
+#[tokio::test]
+async fn describe_endpoints_names_the_advertised_host() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--advertise-url".into(),
+            "http://dynamo.example:8000/".into(),
+        ],
+        ..Default::default()
+    });
+    let endpoints = ok(store.client().describe_endpoints().send().await);
+    let [endpoint] = endpoints.endpoints() else {
+        panic!("one endpoint expected: {endpoints:?}");
+    };
+    assert_eq!(endpoint.address(), "dynamo.example:8000");
+    assert_eq!(endpoint.cache_period_in_minutes(), 1440);
 }
 
 /// Use raises an on-demand table's warm throughput to its busiest second, and each GSI's
