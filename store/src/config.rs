@@ -65,6 +65,11 @@ pub struct Args {
     /// with a unit (`4GiB`).
     #[arg(long = "idle-compaction-max-mb", env = "STORE_IDLE_COMPACTION_MAX_MB", default_value = "4096", value_parser = shared::flags::mebibytes)]
     pub idle_compaction_max_bytes: u64,
+    /// Free space the data directory's filesystem must keep (MiB, or a size with a
+    /// unit): with less, `/health` answers 503 (saying why) until space is freed. 0 turns
+    /// the check off; so does --in-memory.
+    #[arg(long = "min-free-disk-mb", env = "STORE_MIN_FREE_DISK_MB", default_value = "64", value_parser = shared::flags::mebibytes)]
+    pub min_free_disk_bytes: u64,
     /// API calls the store works on at once; more are refused with ThrottlingException,
     /// which SDKs retry with backoff. 0: no limit.
     #[arg(long, env = "STORE_MAX_IN_FLIGHT", default_value_t = 4096)]
@@ -154,6 +159,9 @@ pub struct Config {
     pub keys: Option<Arc<LiveKeys>>,
     /// The engine and its durability.
     pub storage: StorageOptions,
+    /// Free space the data directory's filesystem must keep for `/health` to answer 200
+    /// (0: not checked).
+    pub min_free_disk_bytes: u64,
     /// When a quiet items keyspace is compacted; `None`: never.
     pub idle_compaction: Option<IdleCompaction>,
     /// Streams, TTL and trigger settings.
@@ -197,6 +205,7 @@ impl Config {
             cluster_secret: None,
             keys: None,
             storage: StorageOptions::for_tests(),
+            min_free_disk_bytes: 0,
             idle_compaction: None,
             change_log: Default::default(),
             max_in_flight: 0,
@@ -252,6 +261,11 @@ impl Config {
             keys: match &args.credentials_file {
                 Some(path) => Some(Arc::new(LiveKeys::load(path)?)),
                 None => None,
+            },
+            // An in-memory store writes nothing to the disk.
+            min_free_disk_bytes: match args.in_memory {
+                true => 0,
+                false => args.min_free_disk_bytes,
             },
             storage: StorageOptions {
                 durable: args.durable,

@@ -32,6 +32,9 @@
 //!   the streams' 24 h while any stream exists, and the longest PITR window. Below the
 //!   trimmed floor the feed tells a follower to start over (`Storage::changes_after`), and
 //!   the node empties its caches (dax-proxy `follower`).
+//! - **Disk space** (`disk_reserve`): `/health` answers 503 while the data directory's
+//!   filesystem has less free space than `--min-free-disk-mb`, so a store restarted on a
+//!   still-full disk is not taken for a healthy one.
 //! - **Group commit** (`storage::group_commit`): one commit thread applies each queued
 //!   group as one engine batch, syncs the journal once, then answers the group; writes are
 //!   visible before they are durable, followers only see durable records.
@@ -68,6 +71,7 @@ pub mod catalog;
 pub mod change_quotas;
 pub mod config;
 pub mod contributors;
+pub mod disk_reserve;
 pub mod error;
 pub mod feed;
 pub mod idle_compaction;
@@ -152,8 +156,15 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     let log_id = feed::log_id(&app.storage)
         .await
         .map_err(|e| format!("cannot name the change log: {e}"))?;
+    let disk_reserve =
+        disk_reserve::DiskReserve::new(app.config.data_dir.clone(), app.config.min_free_disk_bytes);
+    // Looked at once now, so a store started on a full disk says so in its log at once.
+    if let Some(reserve) = &disk_reserve {
+        reserve.shortage();
+    }
     let server = Arc::new(server::Server {
         app,
+        disk_reserve,
         log_id,
         metrics,
         request_ids: Default::default(),

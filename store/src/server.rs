@@ -50,6 +50,8 @@ pub struct Server {
     pub listen: SocketAddr,
     pub cluster: ClusterState,
     pub admission: Admission,
+    /// The free space `/health` wants, if any (`disk_reserve`).
+    pub disk_reserve: Option<crate::disk_reserve::DiskReserve>,
 }
 
 /// The store's router, for everything but the API calls: `POST /` never reaches it, since
@@ -93,7 +95,8 @@ async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
     }
 }
 
-/// 200 while the store serves; 503 once it refuses writes (see [`unhealthy`]).
+/// 200 while the store serves; 503 once it refuses writes or is short of disk space (see
+/// [`unhealthy`]).
 async fn health(State(server): State<Arc<Server>>) -> Response<Body> {
     match unhealthy(&server) {
         None => error::plain(StatusCode::OK, "text/plain", "ok"),
@@ -102,10 +105,13 @@ async fn health(State(server): State<Arc<Server>>) -> Response<Body> {
 }
 
 /// Why the store should be taken out of service, if it should: it refuses writes after a
-/// failed journal write or sync (reads still work, but an orchestrator should restart it).
-fn unhealthy(server: &Server) -> Option<&'static str> {
-    (!server.app.storage.writable())
-        .then_some("writes refused: a journal write or sync failed; restart the store")
+/// failed journal write or sync (reads still work, but an orchestrator should restart it),
+/// or its disk has less free space than the reserve.
+fn unhealthy(server: &Server) -> Option<String> {
+    if !server.app.storage.writable() {
+        return Some("writes refused: a journal write or sync failed; restart the store".into());
+    }
+    server.disk_reserve.as_ref()?.shortage()
 }
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
