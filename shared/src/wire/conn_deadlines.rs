@@ -16,8 +16,8 @@
 //! timer per request (hyper's HTTP/1 header timer boxes a deadline and registers a tokio
 //! timer entry each time a connection waits for a head: ~4% of a GetItem). The request path
 //! only records what happens: the connection's reader notes when a head's first byte
-//! arrives ([`Counted`]), the service when a head has been parsed and when its answer is
-//! ready ([`Activity::request_began`], [`Answered`]). The watchdog sleeps until the
+//! arrives ([`Counted`]), the service when a head has been parsed and when its answer has
+//! been sent ([`Activity::request_began`], [`Answered`], [`Sending`]). The watchdog sleeps until the
 //! earliest moment a deadline could be due and, when it wakes, looks again at what
 //! happened meanwhile: a busy connection wakes it at most once per timeout. The same
 //! rules hold for HTTP/1 and HTTP/2 (prior knowledge), whose streams are requests too.
@@ -47,7 +47,7 @@ pub struct Activity {
     /// Requests whose head has been parsed (the service was called). Only the
     /// connection's task writes it.
     heads: AtomicU32,
-    /// Requests whose answer is ready (or which were abandoned). HTTP/2 answers on tasks
+    /// Requests whose answer has been sent (or abandoned). HTTP/2 answers on tasks
     /// of their own, so several may write it.
     answered: AtomicU32,
     /// Whether bytes of the next head have arrived since the connection was last left
@@ -56,7 +56,7 @@ pub struct Activity {
     head_begun: AtomicBool,
     /// When the head now arriving began, in nanoseconds after the accept.
     head_since: AtomicU64,
-    /// When the last answer was ready, in nanoseconds after the accept.
+    /// When the last answer was sent, in nanoseconds after the accept.
     idle_since: AtomicU64,
     accepted: Instant,
     timeouts: Timeouts,
@@ -102,7 +102,7 @@ impl Activity {
     }
 
     /// A head has been parsed and its request goes to the service; the guard marks the
-    /// answer ready when dropped.
+    /// answer sent when dropped (it travels with the answer's body, [`Sending`]).
     pub fn request_began(self: &Arc<Self>) -> Answered {
         self.head_begun.store(false, Ordering::Relaxed);
         let heads = self.heads.load(Ordering::Relaxed);
@@ -140,7 +140,7 @@ impl Activity {
     }
 }
 
-/// Held by a request's answer while it is prepared: dropping it marks the answer ready
+/// Held by a request's answer until it is sent: dropping it marks the answer sent
 /// and starts the connection's idle time.
 pub struct Answered(Arc<Activity>);
 
@@ -156,7 +156,7 @@ impl Drop for Answered {
 
 /// A connection's service as hyper calls it: each request goes to a clone of the tower
 /// service (as hyper-util's `TowerToHyperService` does), and the connection's [`Activity`]
-/// learns when it began and when its answer is ready. One adapter rather than a wrapper
+/// learns when it began and when its answer has been sent. One adapter rather than a wrapper
 /// around hyper-util's: wrapping the answer's future (several KB for the store's
 /// handlers) would move it once more per request.
 #[derive(Clone)]
@@ -171,10 +171,13 @@ impl<S> Watched<S> {
     }
 }
 
-impl<S: tower::Service<R> + Clone, R> hyper::service::Service<R> for Watched<S> {
-    type Response = S::Response;
+impl<S, R, B> hyper::service::Service<R> for Watched<S>
+where
+    S: tower::Service<R, Response = http::Response<B>> + Clone,
+{
+    type Response = http::Response<Sending<B>>;
     type Error = S::Error;
-    type Future = Answering<S, R>;
+    type Future = Answering<S, R, B>;
 
     fn call(&self, request: R) -> Self::Future {
         Answering {
@@ -183,17 +186,22 @@ impl<S: tower::Service<R> + Clone, R> hyper::service::Service<R> for Watched<S> 
                 request: Some(request),
             },
             answered: Some(self.activity.request_began()),
+            body: std::marker::PhantomData,
         }
     }
 }
 
 pin_project! {
     /// A request's answer: the service is called once ready, in place, and the
-    /// [`Answered`] is released once its answer is.
-    pub struct Answering<S: tower::Service<R>, R> {
+    /// [`Answered`] goes with the answer's body ([`Sending`]).
+    pub struct Answering<S, R, B>
+    where
+        S: tower::Service<R, Response = http::Response<B>>,
+    {
         #[pin]
         state: Answer<S, R, S::Future>,
         answered: Option<Answered>,
+        body: std::marker::PhantomData<fn() -> B>,
     }
 }
 
@@ -205,32 +213,70 @@ pin_project! {
     }
 }
 
-impl<S: tower::Service<R>, R> std::future::Future for Answering<S, R> {
-    type Output = Result<S::Response, S::Error>;
+impl<S, R, B> std::future::Future for Answering<S, R, B>
+where
+    S: tower::Service<R, Response = http::Response<B>>,
+{
+    type Output = Result<http::Response<Sending<B>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
                 AnswerProj::Waiting { service, request } => {
-                    if let Err(e) = std::task::ready!(service.poll_ready(cx)) {
-                        this.answered.take();
-                        return Poll::Ready(Err(e));
-                    }
+                    std::task::ready!(service.poll_ready(cx))?;
                     // Taken only here, and the state leaves `Waiting` at once.
                     let Some(request) = request.take() else {
-                        return Poll::Pending;
+                        unreachable!("an answer's request is taken once");
                     };
                     let answer = service.call(request);
                     this.state.set(Answer::Called { answer });
                 }
                 AnswerProj::Called { answer } => {
-                    let answered = std::task::ready!(answer.poll(cx));
-                    this.answered.take();
-                    return Poll::Ready(answered);
+                    let answered = std::task::ready!(answer.poll(cx))?;
+                    let guard = this.answered.take();
+                    return Poll::Ready(Ok(answered.map(|body| Sending {
+                        body,
+                        answered: guard,
+                    })));
                 }
             }
         }
+    }
+}
+
+pin_project! {
+    /// An answer's body: the request stays in flight until it has been sent whole (or
+    /// dropped), so that no deadline closes a connection still writing its answer.
+    pub struct Sending<B> {
+        #[pin]
+        body: B,
+        answered: Option<Answered>,
+    }
+}
+
+impl<B: hyper::body::Body> hyper::body::Body for Sending<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        let polled = this.body.poll_frame(cx);
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
+            this.answered.take();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -408,7 +454,8 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_request_is_in_flight_until_its_answer_is_ready() {
+    async fn a_request_is_in_flight_until_its_answer_is_sent() {
+        use http_body_util::BodyExt;
         use hyper::service::Service;
         let activity = Activity::new(TIMEOUTS);
         let (tell, told) = tokio::sync::watch::channel(false);
@@ -417,7 +464,8 @@ mod tests {
                 let mut told = told.clone();
                 async move {
                     let _ = told.wait_for(|ready| *ready).await;
-                    Ok::<_, std::convert::Infallible>(())
+                    let body = http_body_util::Full::new(bytes::Bytes::from_static(b"{}"));
+                    Ok::<_, std::convert::Infallible>(http::Response::new(body))
                 }
             }),
             activity.clone(),
@@ -427,7 +475,15 @@ mod tests {
         assert!(!poll_once(answering.as_mut()));
         assert!(activity.in_flight(), "while the answer is prepared");
         tell.send_replace(true);
-        assert!(poll_once(answering.as_mut()));
-        assert!(!activity.in_flight(), "once it is ready");
+        let Poll::Ready(Ok(response)) = answering
+            .as_mut()
+            .poll(&mut Context::from_waker(std::task::Waker::noop()))
+        else {
+            panic!("the answer is ready");
+        };
+        assert!(activity.in_flight(), "while its body is unsent");
+        let sent = response.into_body().collect().await;
+        assert!(sent.is_ok());
+        assert!(!activity.in_flight(), "once its body is sent");
     }
 }

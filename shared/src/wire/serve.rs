@@ -134,11 +134,12 @@ fn is_the_peers(e: &std::io::Error) -> bool {
     )
 }
 
-/// Serves one connection until it closes: by the peer, at a deadline, or when `stopping`
-/// turns true and its requests in flight are answered. A connection asked to close is
-/// given a header read timeout to let go (an HTTP/2 peer must first answer the shutdown's
-/// PING, which a hostile one never does) and is then dropped, which closes the socket,
-/// unless a request is still in flight.
+/// Serves one connection until it closes: by the peer, at a deadline (dropped at once: no
+/// request is in flight and no answer is being sent), or when `stopping` turns true and
+/// its requests in flight are answered. A stopping connection is given a header read
+/// timeout to let go (an HTTP/2 peer must first answer the shutdown's PING, which a
+/// hostile one never does) and is then dropped, which closes the socket, unless a request
+/// is still in flight or its answer still being sent.
 async fn serve_connection<S, B>(
     stream: TcpStream,
     service: S,
@@ -165,10 +166,9 @@ async fn serve_connection<S, B>(
                 }
                 return;
             }
-            () = &mut overdue, if grace.is_none() => {
-                connection.as_mut().graceful_shutdown();
-                grace = Some(Box::pin(tokio::time::sleep(timeouts.header_read)));
-            }
+            // Nothing in flight, nothing being sent: closing drops nobody's answer, and
+            // hyper would not end a connection still reading its first head gracefully.
+            () = &mut overdue, if grace.is_none() => return,
             _ = stopping.wait_for(|stop| *stop), if grace.is_none() => {
                 connection.as_mut().graceful_shutdown();
                 grace = Some(Box::pin(tokio::time::sleep(timeouts.header_read)));
