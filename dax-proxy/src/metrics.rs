@@ -52,16 +52,10 @@ const FOLLOWER_ERRORS_TOTAL: &str = "dax_follower_errors_total";
 const FOLLOWER_DELAY_SECONDS: &str = "dax_follower_delay_seconds";
 const FOLLOWING_FEED: &str = "dax_following_feed";
 
-/// The kind of a metric family, as `# TYPE` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
-}
+use shared::metric_families::{Family, Kind};
 
 /// Every metric family a node exposes: name, kind, unit, and the one line of `# HELP`.
-const FAMILIES: &[(&str, Kind, Unit, &str)] = &[
+const FAMILIES: &[Family] = &[
     (REQUESTS_TOTAL, Kind::Counter, Unit::Count, "API calls served, by operation."),
     (REQUEST_ERRORS_TOTAL, Kind::Counter, Unit::Count, "API calls answered with an error, by operation and kind (user: 4xx, fault: 5xx)."),
     (THROTTLED_REQUESTS_TOTAL, Kind::Counter, Unit::Count, "API calls refused with ThrottlingException because --max-in-flight calls were in progress."),
@@ -88,17 +82,6 @@ const FAMILIES: &[(&str, Kind, Unit, &str)] = &[
     (FOLLOWER_DELAY_SECONDS, Kind::Histogram, Unit::Seconds, "Time from a change's commit in the store to its application on this node."),
     (FOLLOWING_FEED, Kind::Gauge, Unit::Count, "1 while the node follows the change feed closely enough for its caches to answer; 0: reads go to the store."),
 ];
-
-/// Gives the installed recorder every family's help text and unit.
-fn describe() {
-    for &(name, kind, unit, help) in FAMILIES {
-        match kind {
-            Kind::Counter => metrics::describe_counter!(name, unit, help),
-            Kind::Gauge => metrics::describe_gauge!(name, unit, help),
-            Kind::Histogram => metrics::describe_histogram!(name, unit, help),
-        }
-    }
-}
 
 /// Handles of the metrics the node updates on hot paths.
 pub struct Metrics {
@@ -165,6 +148,6 @@ pub fn install() -> Result<PrometheusHandle, String> {
         .map_err(|e| e.to_string())?
         .install_recorder()
         .map_err(|e| e.to_string())?;
-    describe();
+    shared::metric_families::describe(FAMILIES);
     Ok(handle)
 }

@@ -19,6 +19,7 @@
 pub mod clock;
 pub mod expr;
 pub mod flags;
+pub mod metric_families;
 pub mod model;
 pub mod partiql;
 pub mod runtime;

@@ -56,18 +56,13 @@ pub const ENGINE_ENTRIES: &str = "store_engine_entries";
 /// Compactions of the items keyspace run because writes stopped (`idle_compaction`).
 pub const ENGINE_IDLE_COMPACTIONS_TOTAL: &str = "store_engine_idle_compactions_total";
 
-/// The kind of a metric family, as `# TYPE` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
-}
+use shared::metric_families::Family;
+pub use shared::metric_families::Kind;
 
 /// Every metric family the store exposes: name, kind, unit, and the one line of `# HELP`.
 /// Families rendered by the store itself rather than the exporter (`crate::table_metrics`,
 /// `crate::contributors`) take their help from here as well ([`help`]).
-pub const FAMILIES: &[(&str, Kind, Unit, &str)] = &[
+pub const FAMILIES: &[Family] = &[
     (REQUESTS_TOTAL, Kind::Counter, Unit::Count, "API calls served, by operation."),
     (REQUEST_ERRORS_TOTAL, Kind::Counter, Unit::Count, "API calls answered with an error, by operation and DynamoDB error code."),
     (REQUEST_DURATION_SECONDS, Kind::Histogram, Unit::Seconds, "Time to answer an API call, by operation."),
@@ -151,17 +146,6 @@ pub fn label_value(value: &str) -> String {
     escaped
 }
 
-/// Gives the installed recorder every family's help text and unit.
-fn describe() {
-    for &(name, kind, unit, help) in FAMILIES {
-        match kind {
-            Kind::Counter => metrics::describe_counter!(name, unit, help),
-            Kind::Gauge => metrics::describe_gauge!(name, unit, help),
-            Kind::Histogram => metrics::describe_histogram!(name, unit, help),
-        }
-    }
-}
-
 /// Installs the global recorder and returns the handle that renders `/metrics`.
 /// A second call (tests starting several servers in one process) reuses nothing and fails,
 /// so the error is returned for the caller to log; metrics then go unrecorded.
@@ -178,7 +162,7 @@ pub fn install() -> Result<PrometheusHandle, String> {
         .map_err(|e| e.to_string())?
         .install_recorder()
         .map_err(|e| e.to_string())?;
-    describe();
+    shared::metric_families::describe(FAMILIES);
     Ok(handle)
 }
 
