@@ -194,6 +194,69 @@ async fn the_store_closes_http2_connections_that_drip_without_a_request() {
     drip.abort();
 }
 
+/// `GET /health` on HTTP/2 stream `stream`: a HEADERS frame (END_STREAM, END_HEADERS)
+/// whose HPACK block names `:method GET`, `:scheme http` and `:path /health`.
+fn h2_health_request(stream: u8) -> Vec<u8> {
+    let block = b"\x82\x86\x04\x07/health";
+    let mut frame = vec![0, 0, block.len() as u8, 0x1, 0x5, 0, 0, 0, stream];
+    frame.extend_from_slice(block);
+    frame
+}
+
+/// Reads frames from `stream` until the HEADERS answering `stream_id`, and checks that
+/// its status is 200 (HPACK's static entry 8).
+async fn assert_h2_answered(stream: &mut (impl AsyncRead + Unpin), stream_id: u8) {
+    let answered = tokio::time::timeout(CLOSE_BOUND, async {
+        loop {
+            let mut header = [0u8; 9];
+            stream.read_exact(&mut header).await.expect("a frame");
+            let length = usize::from(header[0]) << 16 | usize::from(header[1]) << 8;
+            let mut payload = vec![0u8; length | usize::from(header[2])];
+            stream.read_exact(&mut payload).await.expect("its payload");
+            if header[3] == 0x1 && header[8] == stream_id {
+                return payload.first().copied();
+            }
+        }
+    })
+    .await
+    .expect("an HTTP/2 answer");
+    assert_eq!(answered, Some(0x88), "status 200");
+}
+
+/// After an HTTP/2 connection's first request, frames of no stream (a client's keepalive
+/// PINGs) do not begin a request head: the connection stays open past the header read
+/// timeout, bounded by the keep-alive timeout, and answers its next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_http2_connection_pinging_between_requests_stays_open() {
+    let store = store_with(&["--header-read-timeout", "1", "--keep-alive-timeout", "600"]);
+    let mut stream = connect(&store.endpoint()).await;
+    stream
+        .write_all(H2_PREFACE_AND_SETTINGS)
+        .await
+        .expect("write");
+    stream
+        .write_all(&h2_health_request(1))
+        .await
+        .expect("write");
+    assert_h2_answered(&mut stream, 1).await;
+    let (mut reading, mut writing) = stream.into_split();
+    let ping = b"\0\0\x08\x06\0\0\0\0\0\0\0\0\0\0\0\0\0";
+    let pinging = tokio::spawn(async move {
+        // Three header read timeouts of PINGs, one every 200 ms.
+        for _ in 0..15 {
+            writing.write_all(ping).await.expect("a PING");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        writing
+            .write_all(&h2_health_request(3))
+            .await
+            .expect("write");
+        writing
+    });
+    assert_h2_answered(&mut reading, 3).await;
+    drop(pinging.await.expect("the pinging task"));
+}
+
 /// SIGTERM closes idle connections rather than waiting for them: an idle HTTP/1.1
 /// keep-alive connection, and an HTTP/2 one whose peer never acknowledges the shutdown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,8 +19,14 @@
 //! arrives ([`Counted`]), the service when a head has been parsed and when its answer has
 //! been sent ([`Activity::request_began`], [`Answered`], [`Sending`]). The watchdog sleeps until the
 //! earliest moment a deadline could be due and, when it wakes, looks again at what
-//! happened meanwhile: a busy connection wakes it at most once per timeout. The same
-//! rules hold for HTTP/1 and HTTP/2 (prior knowledge), whose streams are requests too.
+//! happened meanwhile: a busy connection wakes it at most once per timeout.
+//!
+//! HTTP/2 (prior knowledge) keeps the same rules until its first request, whose head tells
+//! the connection is HTTP/2. From then on bytes arriving between requests do not begin a
+//! head: a pooled HTTP/2 connection carries frames of no stream (a client's keepalive
+//! PINGs, WINDOW_UPDATEs, SETTINGS acknowledgements) and closes at the idle timeout, not
+//! the header one, as Go's server keeps only `IdleTimeout` for HTTP/2. Frames can never
+//! keep a connection open: they do not restart its idle time.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -58,6 +64,9 @@ pub struct Activity {
     head_since: AtomicU64,
     /// When the last answer was sent, in nanoseconds after the accept.
     idle_since: AtomicU64,
+    /// Whether a request came as HTTP/2: then bytes between requests begin no head (see
+    /// the module's text).
+    multiplexed: AtomicBool,
     accepted: Instant,
     timeouts: Timeouts,
 }
@@ -71,6 +80,7 @@ impl Activity {
             head_begun: AtomicBool::new(true),
             head_since: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
+            multiplexed: AtomicBool::new(false),
             accepted: Instant::now(),
             timeouts,
         })
@@ -92,8 +102,12 @@ impl Activity {
 
     /// The reader brought bytes: with no request in flight they begin a head, whose
     /// deadline runs from now. Bytes read while a request is in flight are its body, or a
-    /// pipelined head that hyper parses as soon as the answer is written.
+    /// pipelined head that hyper parses as soon as the answer is written. On an HTTP/2
+    /// connection they may be frames of no stream, and begin nothing.
     fn bytes_arrived(&self) {
+        if self.multiplexed.load(Ordering::Relaxed) {
+            return;
+        }
         if !self.head_begun.load(Ordering::Relaxed) && !self.in_flight() {
             self.head_since
                 .store(self.nanos_since_accept(), Ordering::Relaxed);
@@ -101,9 +115,13 @@ impl Activity {
         }
     }
 
-    /// A head has been parsed and its request goes to the service; the guard marks the
-    /// answer sent when dropped (it travels with the answer's body, [`Sending`]).
-    pub fn request_began(self: &Arc<Self>) -> Answered {
+    /// A head of protocol `version` has been parsed and its request goes to the service;
+    /// the guard marks the answer sent when dropped (it travels with the answer's body,
+    /// [`Sending`]).
+    pub fn request_began(self: &Arc<Self>, version: http::Version) -> Answered {
+        if version == http::Version::HTTP_2 {
+            self.multiplexed.store(true, Ordering::Relaxed);
+        }
         self.head_begun.store(false, Ordering::Relaxed);
         let heads = self.heads.load(Ordering::Relaxed);
         self.heads.store(heads.wrapping_add(1), Ordering::Release);
@@ -171,21 +189,22 @@ impl<S> Watched<S> {
     }
 }
 
-impl<S, R, B> hyper::service::Service<R> for Watched<S>
+impl<S, T, B> hyper::service::Service<http::Request<T>> for Watched<S>
 where
-    S: tower::Service<R, Response = http::Response<B>> + Clone,
+    S: tower::Service<http::Request<T>, Response = http::Response<B>> + Clone,
 {
     type Response = http::Response<Sending<B>>;
     type Error = S::Error;
-    type Future = Answering<S, R, B>;
+    type Future = Answering<S, http::Request<T>, B>;
 
-    fn call(&self, request: R) -> Self::Future {
+    fn call(&self, request: http::Request<T>) -> Self::Future {
+        let answered = self.activity.request_began(request.version());
         Answering {
             state: Answer::Waiting {
                 service: self.service.clone(),
                 request: Some(request),
             },
-            answered: Some(self.activity.request_began()),
+            answered: Some(answered),
             body: std::marker::PhantomData,
         }
     }
@@ -361,9 +380,9 @@ mod tests {
         let _ = ours.read(&mut buf).await;
     }
 
-    /// One request received and answered now.
+    /// One HTTP/1.1 request received and answered now.
     fn one_request(activity: &Arc<Activity>) {
-        drop(activity.request_began());
+        drop(activity.request_began(http::Version::HTTP_11));
     }
 
     #[tokio::test(start_paused = true)]
@@ -395,6 +414,23 @@ mod tests {
         assert!(!poll_once(overdue.as_mut()), "within the header timeout");
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(poll_once(overdue.as_mut()), "past the header timeout");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn http2_frames_between_requests_wait_the_idle_timeout() {
+        let activity = Activity::new(TIMEOUTS);
+        let mut overdue = std::pin::pin!(activity.overdue());
+        drop(activity.request_began(http::Version::HTTP_2));
+        for _ in 0..10 {
+            read_some(&activity).await;
+            tokio::time::advance(TIMEOUTS.header_read).await;
+            assert!(!poll_once(overdue.as_mut()), "a PING begins no head");
+        }
+        tokio::time::advance(TIMEOUTS.idle - 10 * TIMEOUTS.header_read).await;
+        assert!(
+            poll_once(overdue.as_mut()),
+            "frames do not restart the idle time"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -440,7 +476,7 @@ mod tests {
     async fn a_request_in_flight_is_never_due_and_its_body_begins_no_head() {
         let activity = Activity::new(TIMEOUTS);
         let mut overdue = std::pin::pin!(activity.overdue());
-        let answered = activity.request_began();
+        let answered = activity.request_began(http::Version::HTTP_11);
         for _ in 0..10 {
             read_some(&activity).await;
             tokio::time::advance(TIMEOUTS.idle).await;
@@ -460,7 +496,7 @@ mod tests {
         let activity = Activity::new(TIMEOUTS);
         let (tell, told) = tokio::sync::watch::channel(false);
         let service = Watched::new(
-            tower::service_fn(move |()| {
+            tower::service_fn(move |_: http::Request<()>| {
                 let mut told = told.clone();
                 async move {
                     let _ = told.wait_for(|ready| *ready).await;
@@ -470,7 +506,7 @@ mod tests {
             }),
             activity.clone(),
         );
-        let mut answering = std::pin::pin!(service.call(()));
+        let mut answering = std::pin::pin!(service.call(http::Request::new(())));
         assert!(activity.in_flight(), "from the call");
         assert!(!poll_once(answering.as_mut()));
         assert!(activity.in_flight(), "while the answer is prepared");
