@@ -187,3 +187,77 @@ async fn serve_connection<S, B>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::Instant;
+
+    const TIMEOUTS: Timeouts = Timeouts {
+        header_read: Duration::from_secs(10),
+        idle: Duration::from_secs(100),
+    };
+
+    type Answer = http_body_util::Full<bytes::Bytes>;
+
+    /// A loopback connection served by [`serve_connection`] with [`TIMEOUTS`] (every
+    /// request answered `ok`): the client's end, the server's task, and the switch that
+    /// stops it. Under a paused clock, time jumps from one deadline to the next once
+    /// nothing is runnable, so a test reads when the server acted, exactly.
+    async fn served() -> (TcpStream, tokio::task::JoinHandle<()>, watch::Sender<bool>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("address"));
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (server, _) = accepted.expect("accept");
+        let service = tower::service_fn(|_: Request<Incoming>| async {
+            Ok::<_, Infallible>(Response::new(Answer::new(bytes::Bytes::from_static(b"ok"))))
+        });
+        let (stop, stopping) = watch::channel(false);
+        let task = tokio::spawn(serve_connection(server, service, TIMEOUTS, stopping));
+        (client.expect("connect"), task, stop)
+    }
+
+    /// How long after `since` the server's task ended.
+    async fn ended_after(task: tokio::task::JoinHandle<()>, since: Instant) -> Duration {
+        task.await.expect("the connection's task");
+        since.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_head_stopping_midway_is_closed_at_the_header_timeout() {
+        let accepted = Instant::now();
+        let (mut client, task, _stop) = served().await;
+        client
+            .write_all(b"GET /health HTTP/1.1\r\nhost: t\r\n")
+            .await
+            .expect("write");
+        // hyper does not end a connection reading its first head gracefully: a graceful
+        // close would wait out a second timeout.
+        assert_eq!(ended_after(task, accepted).await, TIMEOUTS.header_read);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answered_connection_is_closed_at_the_idle_timeout() {
+        let (mut client, task, _stop) = served().await;
+        client
+            .write_all(b"GET /health HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .expect("write");
+        let mut answer = [0u8; 256];
+        let read = client.read(&mut answer).await.expect("read");
+        assert!(answer[..read].starts_with(b"HTTP/1.1 200"));
+        let answered = Instant::now();
+        assert_eq!(ended_after(task, answered).await, TIMEOUTS.idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stopping_lets_a_first_head_go_after_one_header_timeout() {
+        let (mut client, task, stop) = served().await;
+        client.write_all(b"GET /he").await.expect("write");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let stopped = Instant::now();
+        stop.send_replace(true);
+        assert_eq!(ended_after(task, stopped).await, TIMEOUTS.header_read);
+    }
+}
