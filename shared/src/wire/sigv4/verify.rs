@@ -30,7 +30,7 @@ const MAX_SKEW_SECS: u64 = 15 * 60;
 const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 /// The keys of a credentials file, and the signing keys derived from them so far.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct KeyStore {
     keys: HashMap<String, Key>,
     /// Whether any key names its principal.
@@ -41,8 +41,20 @@ pub struct KeyStore {
     derived: Mutex<HashMap<String, Arc<[u8]>>>,
 }
 
+/// Shows the keys (each without its secrets: [`Key`]'s `Debug`) and how many signing keys
+/// are derived, not the signing keys themselves: each signs any request of its day.
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let derived = self.derived.lock().unwrap_or_else(|e| e.into_inner()).len();
+        f.debug_struct("KeyStore")
+            .field("keys", &self.keys)
+            .field("names_principals", &self.names_principals)
+            .field("derived_signing_keys", &derived)
+            .finish()
+    }
+}
+
 /// One line of a credentials file.
-#[derive(Debug)]
 struct Key {
     secret: String,
     /// The IAM principal ARN the key stands for, when its line names one.
@@ -50,6 +62,22 @@ struct Key {
     /// The token a request signed with this key must bear, when its line gives one (the
     /// key is a temporary one); a key without a token accepts no token at all.
     session_token: Option<String>,
+}
+
+/// Shows what a key is without its secrets, which a debug print or a log line must never
+/// carry: the secret key and the session token are redacted, the principal is shown.
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const REDACTED: &str = "<redacted>";
+        f.debug_struct("Key")
+            .field("secret", &REDACTED)
+            .field("principal", &self.principal)
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| REDACTED),
+            )
+            .finish()
+    }
 }
 
 /// How a line gives its key's session token.
@@ -825,6 +853,55 @@ mod tests {
             Some("arn:aws:iam::111122223333:user/bob")
         );
         assert_eq!(keys.principal("OTHER"), None);
+    }
+
+    /// A debug print of the keys (a `LiveKeys` in a config dump, say) names each key id and
+    /// principal but never a secret key or a session token.
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let store = KeyStore::parse(
+            "AKIDSHOWN secret-hidden arn:aws:iam::111122223333:user/bob session-token=token-hidden\nAKIDPLAIN other-secret-hidden",
+        )
+        .unwrap();
+        let request_headers = signed("other-secret-hidden", NOW, b"{}");
+        let mut headers = request_headers.clone();
+        let auth = request_headers["authorization"]
+            .to_str()
+            .unwrap()
+            .replace("AKIDTEST", "AKIDPLAIN");
+        headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
+        let request = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: None,
+            headers: &headers,
+            body: b"{}",
+        };
+        assert!(store.verify(&request, "us-east-1", NOW).is_ok());
+        let derived = signing_key("other-secret-hidden", "20240229", "us-east-1", SERVICE);
+
+        let printed = format!("{store:?}");
+        assert!(printed.contains("derived_signing_keys: 1"), "{printed}");
+        assert!(
+            !printed.contains(
+                &format!("{:?}", &derived[..4])
+                    .trim_end_matches(']')
+                    .to_string()
+            ),
+            "{printed}"
+        );
+        for shown in [
+            "AKIDSHOWN",
+            "AKIDPLAIN",
+            "arn:aws:iam::111122223333:user/bob",
+        ] {
+            assert!(printed.contains(shown), "{shown} missing from {printed}");
+        }
+        assert!(!printed.contains("hidden"), "{printed}");
+        assert!(
+            printed.contains("session_token: Some(\"<redacted>\")"),
+            "{printed}"
+        );
     }
 
     #[test]
