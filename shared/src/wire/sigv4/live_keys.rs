@@ -3,7 +3,9 @@
 //! length and inode every second (one `stat`), and reads the file again when they change.
 //! Keys that parse replace the old ones at once; a file that does not parse (or cannot be
 //! read) leaves the old keys in force, with one error logged per change of the file, not
-//! one per look.
+//! one per look. The file is looked at again after it is read: if it changed meanwhile (it
+//! was being rewritten in place), what was read may be half of it, so it is not used and
+//! the file is read again at the next look.
 //!
 //! The request path reads the keys with one lock-free load ([`LiveKeys::current`]): a
 //! reload never blocks it, and a request keeps the keys it started with.
@@ -44,13 +46,22 @@ impl Stamp {
     }
 }
 
+/// The version of the file last read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// The file's stamp, unchanged while it was read (`None`: it could not be looked at).
+    Settled(Option<Stamp>),
+    /// The file changed while it was read: whatever it is now is read at the next look.
+    Moving,
+}
+
 /// The keys of a `--credentials-file`, as of its last version that parsed.
 #[derive(Debug)]
 pub struct LiveKeys {
     path: PathBuf,
     current: ArcSwap<KeyStore>,
-    /// The file's stamp when it was last read (only the watch takes this lock).
-    seen: Mutex<Option<Stamp>>,
+    /// The file last read (only the watch takes this lock).
+    seen: Mutex<Seen>,
 }
 
 /// What one look at the file found.
@@ -62,18 +73,22 @@ pub enum Reload {
     Reloaded(usize),
     /// The file changed but cannot be used (why); the keys in force stay.
     Refused(String),
+    /// The file changed while it was read (it is being written): what was read is not
+    /// used, the keys in force stay, and the file is read again at the next look.
+    Changing,
 }
 
 impl LiveKeys {
-    /// Reads the file, as at start: an error here is the daemon's to report.
+    /// Reads the file, as at start: an error here is the daemon's to report. A file that
+    /// changes while it is read is used (the daemon needs keys), and read again at the
+    /// watch's first look.
     pub fn load(path: &Path) -> Result<LiveKeys, String> {
-        // Stamped before reading: a change made while it is read shows at the next look.
-        let seen = Stamp::of(path);
+        let before = Stamp::of(path);
         let keys = KeyStore::load(path)?;
         Ok(LiveKeys {
             path: path.to_path_buf(),
             current: ArcSwap::from_pointee(keys),
-            seen: Mutex::new(seen),
+            seen: Mutex::new(settled(before, Stamp::of(path))),
         })
     }
 
@@ -84,13 +99,23 @@ impl LiveKeys {
 
     /// Reads the file again if it changed since it was last read.
     pub fn reload_if_changed(&self) -> Reload {
+        self.reload_with(&mut Stamp::of)
+    }
+
+    /// [`reload_if_changed`](Self::reload_if_changed), taking the file's stamps with
+    /// `stamp_of` (which a test can make change between the stamp and the read).
+    fn reload_with(&self, stamp_of: &mut dyn FnMut(&Path) -> Option<Stamp>) -> Reload {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let stamp = Stamp::of(&self.path);
-        if stamp == *seen {
+        let before = stamp_of(&self.path);
+        if *seen == Seen::Settled(before) {
             return Reload::Unchanged;
         }
-        *seen = stamp;
-        match KeyStore::load(&self.path) {
+        let read = KeyStore::load(&self.path);
+        *seen = settled(before, stamp_of(&self.path));
+        if *seen == Seen::Moving {
+            return Reload::Changing;
+        }
+        match read {
             Ok(keys) => {
                 let count = keys.key_count();
                 self.current.store(Arc::new(keys));
@@ -109,6 +134,9 @@ impl LiveKeys {
             ticks.tick().await;
             match self.reload_if_changed() {
                 Reload::Unchanged => {}
+                Reload::Changing => {
+                    tracing::debug!(path = %self.path.display(), "credentials file changed while read; reading it again");
+                }
                 Reload::Reloaded(keys) => {
                     tracing::info!(path = %self.path.display(), keys, "credentials file reloaded");
                 }
@@ -120,6 +148,16 @@ impl LiveKeys {
                 }
             }
         }
+    }
+}
+
+/// What a read between stamps `before` and `after` saw: the file at `before`, unless it
+/// changed meanwhile.
+fn settled(before: Option<Stamp>, after: Option<Stamp>) -> Seen {
+    if before == after {
+        Seen::Settled(before)
+    } else {
+        Seen::Moving
     }
 }
 
@@ -171,5 +209,46 @@ mod tests {
         rewrite(&path, A);
         assert_eq!(live.reload_if_changed(), Reload::Reloaded(1));
         assert!(has_key(&live, "AKIDA"));
+    }
+
+    /// A stamp standing for one version of the file, as a filesystem whose modification
+    /// times are coarse gives it to a rewrite of the same length.
+    fn stamp(version: u64) -> Option<Stamp> {
+        Some(Stamp {
+            modified: None,
+            len: 64,
+            inode: version,
+        })
+    }
+
+    /// A file rewritten in place while it is read: what was read is not used, and the file
+    /// is read again at the next look even though its stamp is then the one taken before
+    /// that read (a rewrite of the same length within one tick of the clock).
+    #[test]
+    fn a_file_that_changes_while_read_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        rewrite(&path, A);
+        let live = LiveKeys::load(&path).unwrap();
+
+        // Half of the new file is there when it is read; the writer finishes before the
+        // second stamp, which therefore moved.
+        rewrite(&path, "AKIDBB secr");
+        let mut stamps = [stamp(2), stamp(3)].into_iter();
+        let mut during_a_write = |_: &Path| stamps.next().unwrap();
+        assert_eq!(live.reload_with(&mut during_a_write), Reload::Changing);
+        assert!(has_key(&live, "AKIDA"), "the half-read file was not used");
+
+        // The whole file, with the stamp first seen: read again.
+        rewrite(&path, B_AND_C);
+        assert_eq!(
+            live.reload_with(&mut |_: &Path| stamp(2)),
+            Reload::Reloaded(2)
+        );
+        assert!(has_key(&live, "AKIDBB") && has_key(&live, "AKIDCC"));
+        assert_eq!(
+            live.reload_with(&mut |_: &Path| stamp(2)),
+            Reload::Unchanged
+        );
     }
 }
