@@ -293,10 +293,9 @@ pub async fn api_call(
     let signed = sigv4::SignedRequest::new(&parts.method, &parts.uri, &headers, &body);
     let keys = app.config.keys.as_deref();
     let relayed = || internal::is_cluster_member(app, &headers);
-    if let Err(e) = sigv4::verify::authenticate(keys, &app.config.region, &signed, relayed) {
-        return error::error(&e, request_id);
-    }
-    let refusals = match crate::policy::authorize(app, (&headers, Some(peer)), relayed, op, &body) {
+    let authorized = sigv4::verify::authenticate(keys, &app.config.region, &signed, relayed)
+        .and_then(|who| crate::policy::authorize(app, (&who, Some(peer)), relayed, op, &body));
+    let refusals = match authorized {
         Ok(refusals) => refusals,
         Err(e) => return error::error(&e, request_id),
     };

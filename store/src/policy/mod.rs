@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::partiql::ast::Statement;
 use shared::wire::error::{ApiError, ErrorCode};
-use shared::wire::sigv4::LiveKeys;
+use shared::wire::sigv4::verify::Authenticated;
 use shared::wire::Op;
 
 use crate::api::partiql::{batch_execute_statement, execute_transaction};
@@ -155,8 +155,9 @@ pub struct Caller {
 
 impl Caller {
     /// The principal of a call: the cluster's role for a dax-proxy node's call, else the
-    /// principal of its access key (module docs).
-    pub fn of(app: &App, access_key: Option<&str>, relayed_by_node: bool) -> Caller {
+    /// principal of its access key (module docs), as the key set it was authenticated
+    /// against names it.
+    pub fn of(app: &App, authenticated: &Authenticated<'_>, relayed_by_node: bool) -> Caller {
         let own = &app.config.account_id;
         if relayed_by_node {
             return Caller {
@@ -164,17 +165,18 @@ impl Caller {
                 account: own.clone(),
             };
         }
-        let key = access_key.unwrap_or("anonymous");
-        let keys = app.config.keys.as_deref().map(LiveKeys::current);
-        match keys.as_ref().and_then(|keys| keys.principal(key)) {
+        match authenticated.principal_arn() {
             Some(arn) => Caller {
                 arn: arn.to_string(),
                 account: arn.split(':').nth(4).unwrap_or_default().to_string(),
             },
-            None => Caller {
-                arn: format!("arn:aws:iam::{own}:user/{key}"),
-                account: own.clone(),
-            },
+            None => {
+                let key = authenticated.access_key().unwrap_or("anonymous");
+                Caller {
+                    arn: format!("arn:aws:iam::{own}:user/{key}"),
+                    account: own.clone(),
+                }
+            }
         }
     }
 }
@@ -203,30 +205,26 @@ impl Refusals {
 }
 
 /// Refuses the call `op` with `body` if the policies of what it touches say so (module
-/// docs), or only those of its statements they refuse ([`Refusals`]); `source_ip` is the
-/// caller's address (a node's, for a call it relays), `relayed` tells whether a dax-proxy
-/// node relays it. A body that cannot be read as JSON is refused (SerializationException).
+/// docs), or only those of its statements they refuse ([`Refusals`]); `authenticated` is
+/// who authentication found the call comes from, `source_ip` the caller's address (a
+/// node's, for a call it relays), `relayed` tells whether a dax-proxy node relays it (asked
+/// only when authentication did not already trust the node). A body that cannot be read
+/// as JSON is refused (SerializationException).
 ///
 /// Until a policy is attached or a key names a principal, every caller is of this account
-/// and nothing can refuse it: the call costs two relaxed loads (and, with a credentials
-/// file, one lock-free load of its keys), nothing more.
+/// and nothing can refuse it: the call costs a relaxed load, nothing more.
 pub fn authorize(
     app: &App,
-    (headers, source_ip): (&axum::http::HeaderMap, Option<std::net::IpAddr>),
+    (authenticated, source_ip): (&Authenticated<'_>, Option<std::net::IpAddr>),
     relayed: impl FnOnce() -> bool,
     op: Op,
     body: &[u8],
 ) -> Result<Refusals, ApiError> {
-    let named = app
-        .config
-        .keys
-        .as_deref()
-        .is_some_and(|keys| keys.current().names_principals());
-    if !named && !app.policies.any() {
+    if !authenticated.names_principals() && !app.policies.any() {
         return Ok(Refusals::default());
     }
-    let access_key = shared::wire::sigv4::verify::access_key(headers);
-    let caller = &Caller::of(app, access_key, relayed());
+    let relayed = matches!(authenticated, Authenticated::Trusted) || relayed();
+    let caller = &Caller::of(app, authenticated, relayed);
     let foreign = caller.account != app.config.account_id;
     if !foreign && (!app.policies.any() || is_root_deleting_a_policy(app, caller, op)) {
         return Ok(Refusals::default());
@@ -646,4 +644,46 @@ fn statement_target<'r>(
         parameters,
         statement: None,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use shared::wire::sigv4::LiveKeys;
+
+    /// A key removed from the credentials file between a call's authentication and its
+    /// policy check: the call is still judged as the principal its key named when its
+    /// signature was verified, not as the default user of this account a key unknown to
+    /// the reloaded file would be.
+    #[test]
+    fn the_principal_comes_from_the_keys_the_call_was_verified_against() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        std::fs::write(&path, "AKIDEVE secret arn:aws:iam::999988887777:user/eve\n").unwrap();
+        let keys = Arc::new(LiveKeys::load(&path).unwrap());
+        let mut config = crate::config::Config::for_tests(dir.path());
+        config.keys = Some(Arc::clone(&keys));
+        let app = App::for_tests_with(config);
+
+        // What authentication verified the call against, then the reload.
+        let who = Authenticated::Key {
+            keys: keys.current(),
+            id: "AKIDEVE",
+        };
+        std::fs::write(&path, "AKIDOTHER other-secret\n").unwrap();
+        assert_eq!(
+            keys.reload_if_changed(),
+            shared::wire::sigv4::live_keys::Reload::Reloaded(1)
+        );
+
+        let caller = Caller::of(&app, &who, false);
+        assert_eq!(caller.arn, "arn:aws:iam::999988887777:user/eve");
+        // Another account's principal reaches nothing no policy grants it.
+        let refused = authorize(&app, (&who, None), || false, Op::ListTables, b"{}");
+        assert_eq!(
+            refused.map(|_| ()).map_err(|e| e.code),
+            Err(ErrorCode::AccessDeniedException)
+        );
+    }
 }

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use arc_swap::Guard;
 use http::{HeaderMap, Method, Uri};
 use subtle::ConstantTimeEq;
 
@@ -235,31 +236,79 @@ impl<'a> SignedRequest<'a> {
     }
 }
 
-/// A server's check of an API call. With `keys`, its signature is verified, unless the
-/// caller is `trusted` (a cluster member that authenticated its own client and may have
-/// reshaped the request; asked only when there are keys, so the data path pays nothing
-/// for it by default); without keys, any well-formed AWS4 `Authorization` header (one
-/// with its `Credential`, `SignedHeaders` and `Signature`) is accepted, as DynamoDB Local
-/// does.
-pub fn authenticate(
+/// Who an API call comes from, as [`authenticate`] established it.
+pub enum Authenticated<'r> {
+    /// Signed with the key `id` of `keys`: the key set the signature was verified against,
+    /// which names the key's principal (a reload of the file after the check changes
+    /// neither).
+    Key {
+        keys: Guard<Arc<KeyStore>>,
+        id: &'r str,
+    },
+    /// A trusted cluster member, which authenticated its own client.
+    Trusted,
+    /// Keys are not checked (no credentials file): the access key the call claims, if its
+    /// `Credential` names one.
+    Claimed(Option<&'r str>),
+}
+
+impl Authenticated<'_> {
+    /// The access key the call is signed with (proven for [`Authenticated::Key`]).
+    pub fn access_key(&self) -> Option<&str> {
+        match self {
+            Authenticated::Key { id, .. } => Some(id),
+            Authenticated::Trusted => None,
+            Authenticated::Claimed(id) => *id,
+        }
+    }
+
+    /// The principal ARN the key's line names, if it names one.
+    pub fn principal_arn(&self) -> Option<&str> {
+        match self {
+            Authenticated::Key { keys, id } => keys.principal(id),
+            _ => None,
+        }
+    }
+
+    /// Whether any key of the set the call was verified against names a principal.
+    pub fn names_principals(&self) -> bool {
+        match self {
+            Authenticated::Key { keys, .. } => keys.names_principals(),
+            _ => false,
+        }
+    }
+}
+
+/// A server's check of an API call, giving who it comes from. With `keys`, its signature
+/// is verified, unless the caller is `trusted` (a cluster member that authenticated its
+/// own client and may have reshaped the request; asked only when there are keys, so the
+/// data path pays nothing for it by default); without keys, any well-formed AWS4
+/// `Authorization` header (one with its `Credential`, `SignedHeaders` and `Signature`) is
+/// accepted, as DynamoDB Local does. The key set is loaded once: the principal comes from
+/// the set the signature was verified against.
+pub fn authenticate<'r>(
     keys: Option<&LiveKeys>,
     region: &str,
-    request: &SignedRequest<'_>,
+    request: &SignedRequest<'r>,
     trusted: impl FnOnce() -> bool,
-) -> Result<(), ApiError> {
+) -> Result<Authenticated<'r>, ApiError> {
     match keys {
-        Some(keys) if !trusted() => {
+        Some(_) if trusted() => Ok(Authenticated::Trusted),
+        Some(keys) => {
             let now = crate::clock::now_secs();
-            keys.current().verify(request, region, now)
+            let keys = keys.current();
+            let id = keys.verify(request, region, now)?;
+            Ok(Authenticated::Key { keys, id })
         }
-        _ => {
+        None => {
             let header = authorization(request.headers)?;
-            let missing = missing_parameters(&parse_authorization(header));
-            if missing.is_empty() {
-                Ok(())
-            } else {
-                Err(incomplete(&missing, header))
+            let auth = parse_authorization(header);
+            let missing = missing_parameters(&auth);
+            if !missing.is_empty() {
+                return Err(incomplete(&missing, header));
             }
+            let claimed = auth.credential.and_then(key_id_of);
+            Ok(Authenticated::Claimed(claimed))
         }
     }
 }
@@ -335,11 +384,8 @@ pub fn authorization(headers: &HeaderMap) -> Result<&str, ApiError> {
     }
 }
 
-/// The access key id a request's `Authorization` header names (`Credential=AKID/...`),
-/// whether or not its signature was checked.
-pub fn access_key(headers: &HeaderMap) -> Option<&str> {
-    let header = authorization(headers).ok()?;
-    let credential = parse_authorization(header).credential?;
+/// The access key id of a `Credential` (`AKID/day/region/service/aws4_request`).
+fn key_id_of(credential: &str) -> Option<&str> {
     credential.split('/').next().filter(|id| !id.is_empty())
 }
 
@@ -468,14 +514,14 @@ fn signed_header_values<'a>(
 }
 
 impl KeyStore {
-    /// Checks a request's signature; `now` is the server's Unix time in seconds and
-    /// `region` the one signatures must be scoped to.
-    pub fn verify(
+    /// Checks a request's signature, giving the access key id it is signed with; `now` is
+    /// the server's Unix time in seconds and `region` the one signatures must be scoped to.
+    pub fn verify<'r>(
         &self,
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'r>,
         region: &str,
         now: u64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<&'r str, ApiError> {
         let header = authorization(request.headers)?;
         let auth = parse_authorization(header);
         let time = request_time(request.headers)?;
@@ -565,7 +611,7 @@ impl KeyStore {
             && hex::decode_to_slice(signature, &mut given).is_ok()
             && bool::from(expected.as_slice().ct_eq(&given));
         if matches {
-            Ok(())
+            Ok(key_id)
         } else {
             Err(error(ErrorCode::InvalidSignatureException, MISMATCH))
         }
@@ -629,6 +675,7 @@ mod tests {
         };
         keys()
             .verify(&request, "us-east-1", NOW)
+            .map(|_| ())
             .map_err(|e| (e.code, e.message.unwrap_or_default()))
     }
 
@@ -667,6 +714,7 @@ mod tests {
             };
             store
                 .verify(&request, "us-east-1", NOW)
+                .map(|_| ())
                 .map_err(|e| (e.code, e.message.unwrap_or_default()))
         };
         let invalid = Err((
@@ -780,6 +828,7 @@ mod tests {
                 body: b"{}",
             };
             authenticate(None, "us-east-1", &request, || false)
+                .map(|_| ())
                 .map_err(|e| (e.code, e.message.unwrap_or_default()))
         };
         assert_eq!(
@@ -904,16 +953,49 @@ mod tests {
         );
     }
 
+    /// Without keys the access key is the one the `Credential` claims; with keys, the one
+    /// the signature was verified with, its principal from the same key set.
     #[test]
-    fn the_access_key_comes_from_the_credential() {
+    fn authentication_names_the_access_key_and_its_principal() {
         let mut headers = HeaderMap::new();
-        assert_eq!(access_key(&headers), None);
         headers.insert(
             http::header::AUTHORIZATION,
-            http::HeaderValue::from_static(
+            HeaderValue::from_static(
                 "AWS4-HMAC-SHA256 Credential=AKID/20240229/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00",
             ),
         );
-        assert_eq!(access_key(&headers), Some("AKID"));
+        let request = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: None,
+            headers: &headers,
+            body: b"{}",
+        };
+        let claimed = authenticate(None, "us-east-1", &request, || false).unwrap();
+        assert_eq!(claimed.access_key(), Some("AKID"));
+        assert!(!claimed.names_principals());
+
+        let store = Arc::new(
+            KeyStore::parse("AKIDTEST secret-one arn:aws:iam::999988887777:user/eve").unwrap(),
+        );
+        let signed = signed("secret-one", NOW, b"{}");
+        let request = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: None,
+            headers: &signed,
+            body: b"{}",
+        };
+        let id = store.verify(&request, "us-east-1", NOW).unwrap();
+        let verified = Authenticated::Key {
+            keys: Guard::from_inner(store),
+            id,
+        };
+        assert_eq!(verified.access_key(), Some("AKIDTEST"));
+        assert_eq!(
+            verified.principal_arn(),
+            Some("arn:aws:iam::999988887777:user/eve")
+        );
+        assert!(verified.names_principals());
     }
 }
