@@ -2,7 +2,11 @@
 //! this node's secret) without flooding the log: the follower and the lease loop retry
 //! several times a second. An [`Outage`] logs the first failure, then a reminder at most
 //! every [`REMIND_EVERY`] with how many failures came since the last line, and one line
-//! when a call succeeds again; the failures in between go to debug.
+//! when a call succeeds again; the failures in between go to debug. A failure for another
+//! reason than the last (the store came back but now refuses the secret) is news and is
+//! logged, but each reason at most once per [`REMIND_EVERY`], and at most
+//! [`REASONS_PER_REMINDER`] reasons in that time, so that a cause flapping between reasons
+//! (or one whose text changes every time) cannot flood the log either.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +14,9 @@ use parking_lot::Mutex;
 
 /// The longest a continuing outage goes without a log line.
 pub const REMIND_EVERY: Duration = Duration::from_secs(60);
+
+/// The most reasons an outage logs within one [`REMIND_EVERY`].
+pub const REASONS_PER_REMINDER: usize = 4;
 
 /// One kind of call that can fail repeatedly, and the outage it is in, if any.
 pub struct Outage {
@@ -30,6 +37,25 @@ struct State {
     failures: u64,
     /// Failures since the last line logged.
     unlogged: u64,
+    /// The reasons logged within the last [`REMIND_EVERY`], with when (at most
+    /// [`REASONS_PER_REMINDER`]).
+    reasons_logged: Vec<(String, Instant)>,
+}
+
+impl State {
+    /// Whether a failure for `why`, a reason other than the last one's, is to be logged
+    /// now: not when `why` was logged within [`REMIND_EVERY`], nor when as many reasons
+    /// as may be were. Notes it as logged if so.
+    fn log_new_reason(&mut self, why: &str, now: Instant) -> bool {
+        self.reasons_logged
+            .retain(|(_, at)| now.saturating_duration_since(*at) < REMIND_EVERY);
+        let recent = self.reasons_logged.iter().any(|(reason, _)| reason == why);
+        if recent || self.reasons_logged.len() >= REASONS_PER_REMINDER {
+            return false;
+        }
+        self.reasons_logged.push((why.to_string(), now));
+        true
+    }
 }
 
 /// What a failure or a success calls for in the log.
@@ -37,6 +63,9 @@ struct State {
 enum Line {
     /// The outage's first failure.
     Started,
+    /// A failure for another reason than the last one's, after `failures` since the last
+    /// line.
+    Changed { failures: u64 },
     /// A reminder: `failures` since the last line, `lasting` since the start.
     Continues { failures: u64, lasting: Duration },
     /// The first success after `failures` failures over `lasted`.
@@ -60,6 +89,11 @@ impl Outage {
         let failing = self.failing;
         match line {
             Line::Started => tracing::warn!(error = %why, "{failing}; retrying"),
+            Line::Changed { failures } => tracing::warn!(
+                error = %why,
+                failures,
+                "{failing} (for another reason now); retrying"
+            ),
             Line::Continues { failures, lasting } => tracing::warn!(
                 error = %why,
                 failures,
@@ -92,14 +126,21 @@ impl Outage {
                 last_logged: now,
                 failures: 1,
                 unlogged: 0,
+                reasons_logged: vec![(why.to_string(), now)],
             });
             return Line::Started;
         };
-        if outage.why != why {
-            outage.why = why.to_string();
-        }
         outage.failures += 1;
         outage.unlogged += 1;
+        if outage.why != why {
+            outage.why = why.to_string();
+            if outage.log_new_reason(why, now) {
+                outage.last_logged = now;
+                return Line::Changed {
+                    failures: std::mem::take(&mut outage.unlogged),
+                };
+            }
+        }
         if now.saturating_duration_since(outage.last_logged) < REMIND_EVERY {
             return Line::Quiet;
         }
@@ -138,14 +179,17 @@ mod tests {
             assert_eq!(outage.note_failure("down", at(ms)), Line::Quiet);
         }
         assert_eq!(
-            outage.note_failure("refused", at(60_000)),
+            outage.note_failure("down", at(60_000)),
             Line::Continues {
                 failures: 240,
                 lasting: Duration::from_secs(60)
             }
         );
+        assert_eq!(
+            outage.note_failure("refused", at(60_250)),
+            Line::Changed { failures: 1 }
+        );
         assert_eq!(outage.why().as_deref(), Some("refused"));
-        assert_eq!(outage.note_failure("refused", at(60_250)), Line::Quiet);
         assert_eq!(
             outage.note_success(at(61_000)),
             Line::Ended {
@@ -157,5 +201,37 @@ mod tests {
         assert_eq!(outage.note_success(at(61_250)), Line::Quiet);
         // The next outage is news again.
         assert_eq!(outage.note_failure("down", at(70_000)), Line::Started);
+    }
+
+    /// A new reason is news within the minute, but each reason is logged at most once a
+    /// minute (and only so many reasons), so a flapping cause logs a few lines, not one
+    /// per retry.
+    #[test]
+    fn a_changed_reason_is_logged_once_per_reason_and_minute() {
+        let outage = Outage::new("failing", "recovered");
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        assert_eq!(outage.note_failure("down", at(0)), Line::Started);
+        assert_eq!(outage.note_failure("down", at(250)), Line::Quiet);
+        assert_eq!(
+            outage.note_failure("refused", at(500)),
+            Line::Changed { failures: 2 }
+        );
+        assert_eq!(outage.why().as_deref(), Some("refused"));
+        // Flapping between the two: both were logged within the minute.
+        for ms in (750..30_000).step_by(250) {
+            let why = if ms % 500 == 0 { "down" } else { "refused" };
+            assert_eq!(outage.note_failure(why, at(ms)), Line::Quiet, "{ms}");
+        }
+        // A text that changes every time: a few lines, then quiet.
+        let lines = (0..100)
+            .filter(|n| outage.note_failure(&format!("error {n}"), at(30_000 + n)) != Line::Quiet)
+            .count();
+        assert_eq!(lines, REASONS_PER_REMINDER - 2);
+        // A minute after a reason was logged, it is news again.
+        assert!(matches!(
+            outage.note_failure("down", at(60_001)),
+            Line::Changed { .. }
+        ));
     }
 }
