@@ -2,12 +2,20 @@
 //! a flag of one kind takes the same forms, and is refused in the same words, in all three.
 //!
 //! - Durations: a number (fractions allowed) in the flag's unit, seconds for every flag
-//!   today, or a number with a unit: `250ms`, `1.5s`, `5m`, `1h`.
+//!   today, or a number with a unit: `250ms`, `1.5s`, `5m`, `1h`. A duration must be a
+//!   whole number of milliseconds, the finest a timer honours (`0.5ms` is refused rather
+//!   than rounded to 0 or 1ms), or of seconds for a flag counted in seconds.
 //! - Sizes: a number in the flag's unit (bytes, or MiB for the store's `--*-mb` flags), or
 //!   a number with a unit: `512KiB`, `256MiB`, `1.5GiB` (`K`/`KB`, `M`/`MB`, `G`/`GB` are
-//!   the same binary units, and case does not matter).
+//!   the same binary units). A size must be a whole number of bytes (`0.5KiB` is 512,
+//!   `0.5` bytes is refused).
+//! - The case of a unit does not matter, for durations as for sizes (`5M` is 5 minutes,
+//!   `1MS` a millisecond, `1mib` a MiB).
 //! - Booleans take `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` through clap's
 //!   `BoolishValueParser`, named at each flag.
+//!
+//! Numbers are read as exact decimals (no floating point), so that `0.1s` is exactly
+//! 100ms and a large byte count is not rounded.
 //!
 //! Each parser is a clap `value_parser`: its error is printed after clap's
 //! `invalid value 'TEXT' for '--flag <FLAG>': `.
@@ -16,39 +24,68 @@ use std::time::Duration;
 
 /// The longest duration any flag takes (about 31 years): longer ones would overflow the
 /// clock arithmetic they feed, and mean "never" anyway.
-const MAX_SECONDS: f64 = 1e9;
+const MAX_SECONDS: u64 = 1_000_000_000;
 
-/// A duration; a plain number counts seconds. Zero is allowed (for flags where it turns
-/// something off).
+/// A duration, in whole milliseconds; a plain number counts seconds. Zero is allowed (for
+/// flags where it turns something off).
 pub fn duration(text: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!("not a duration: {text:?} (a number of seconds, or one with a unit: 250ms, 30s, 5m, 1h)")
-    };
-    let (number, unit) = split_unit(text.trim());
-    let scale = match unit {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(bad()),
-    };
-    let seconds = number.parse::<f64>().map_err(|_| bad())? * scale;
-    if !(seconds.is_finite() && seconds >= 0.0) {
-        return Err(bad());
-    }
-    if seconds > MAX_SECONDS {
-        return Err(format!(
-            "{text:?} is too long (at most {MAX_SECONDS} seconds)"
-        ));
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    duration_in(text, Granularity::Milliseconds)
 }
 
 /// A [`duration`] for flags where zero makes no sense (timeouts, periods, retentions).
 pub fn positive_duration(text: &str) -> Result<Duration, String> {
-    match duration(text)? {
+    positive(duration(text)?)
+}
+
+/// A [`positive_duration`] for flags counted in whole seconds (a report period).
+pub fn positive_seconds(text: &str) -> Result<Duration, String> {
+    positive(duration_in(text, Granularity::Seconds)?)
+}
+
+fn positive(duration: Duration) -> Result<Duration, String> {
+    match duration {
         d if d.is_zero() => Err("must be more than 0".into()),
         d => Ok(d),
+    }
+}
+
+/// The finest duration a flag honours.
+#[derive(Clone, Copy)]
+enum Granularity {
+    Milliseconds,
+    Seconds,
+}
+
+fn duration_in(text: &str, granularity: Granularity) -> Result<Duration, String> {
+    let bad = || {
+        format!("not a duration: {text:?} (a number of seconds, or one with a unit: 250ms, 30s, 5m, 1h)")
+    };
+    let (number, unit) = split_unit(text.trim());
+    let millis_per_unit: u64 = match unit.to_ascii_lowercase().as_str() {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(bad()),
+    };
+    let (millis_per_step, step) = match granularity {
+        Granularity::Milliseconds => (1, "milliseconds"),
+        Granularity::Seconds => (1000, "seconds"),
+    };
+    let too_long = || format!("{text:?} is too long (at most {MAX_SECONDS} seconds)");
+    let steps = match whole(number, millis_per_unit, millis_per_step) {
+        Whole::Of(steps) => steps,
+        Whole::Fraction => {
+            return Err(format!(
+                "{text:?} is not a whole number of {step} (the finest duration this flag honours)"
+            ))
+        }
+        Whole::TooLarge => return Err(too_long()),
+        Whole::NotANumber => return Err(bad()),
+    };
+    match steps.checked_mul(millis_per_step) {
+        Some(millis) if millis <= MAX_SECONDS * 1000 => Ok(Duration::from_millis(millis)),
+        _ => Err(too_long()),
     }
 }
 
@@ -76,15 +113,59 @@ fn size(text: &str, plain_unit: u64, plain_name: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         _ => return Err(bad()),
     };
-    // Whole numbers exactly (an f64 would round a large byte count).
-    if let Ok(whole) = number.parse::<u64>() {
-        return whole.checked_mul(scale).ok_or_else(bad);
+    match whole(number, scale, 1) {
+        Whole::Of(bytes) => Ok(bytes),
+        Whole::Fraction => Err(format!("{text:?} is not a whole number of bytes")),
+        Whole::TooLarge | Whole::NotANumber => Err(bad()),
     }
-    let value = number.parse::<f64>().map_err(|_| bad())? * scale as f64;
-    if !(value.is_finite() && value >= 0.0 && value < u64::MAX as f64) {
-        return Err(bad());
+}
+
+/// What a decimal number of units comes to in whole steps.
+#[derive(Debug, PartialEq, Eq)]
+enum Whole {
+    Of(u64),
+    /// It is not a whole number of steps.
+    Fraction,
+    /// More than a `u64` of steps.
+    TooLarge,
+    NotANumber,
+}
+
+/// `number` (decimal digits with at most one `.`) units of `unit` each, counted in steps
+/// of `step` (`unit` and `step` in one base unit), exactly.
+fn whole(number: &str, unit: u64, step: u64) -> Whole {
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    let digits = || int.bytes().chain(frac.bytes());
+    if int.len() + frac.len() == 0 || !digits().all(|b| b.is_ascii_digit()) {
+        return Whole::NotANumber;
     }
-    Ok(value as u64)
+    // number = mantissa / 10^frac.len(), trailing zeros of the fraction dropped (they
+    // change nothing, and a fraction of more digits than a u128 can scale is no whole).
+    let frac = frac.trim_end_matches('0');
+    let mut mantissa: u128 = 0;
+    for b in int.bytes().chain(frac.bytes()) {
+        let next = mantissa
+            .checked_mul(10)
+            .and_then(|m| m.checked_add(u128::from(b - b'0')));
+        let Some(next) = next else {
+            return Whole::TooLarge;
+        };
+        mantissa = next;
+    }
+    let divisor = u32::try_from(frac.len())
+        .ok()
+        .and_then(|n| 10u128.checked_pow(n))
+        .and_then(|d| d.checked_mul(u128::from(step)));
+    let Some(divisor) = divisor else {
+        return Whole::Fraction;
+    };
+    let Some(base_units) = mantissa.checked_mul(u128::from(unit)) else {
+        return Whole::TooLarge;
+    };
+    if base_units % divisor != 0 {
+        return Whole::Fraction;
+    }
+    u64::try_from(base_units / divisor).map_or(Whole::TooLarge, Whole::Of)
 }
 
 /// `text` split before its unit: the leading digits and dots, and the rest.
@@ -164,5 +245,61 @@ mod tests {
             assert!(err.starts_with("not a size"), "{bad}: {err}");
         }
         assert!(mebibytes("x").unwrap_err().contains("a number of MiB"));
+    }
+
+    /// Duration units take any case, as size units do.
+    #[test]
+    fn units_of_either_kind_ignore_case() {
+        for (text, want) in [
+            ("250MS", Duration::from_millis(250)),
+            ("30S", Duration::from_secs(30)),
+            ("5M", Duration::from_secs(300)),
+            ("1H", Duration::from_secs(3600)),
+            ("2Ms", Duration::from_millis(2)),
+        ] {
+            assert_eq!(duration(text), Ok(want), "{text}");
+        }
+        assert_eq!(bytes("1KiB"), bytes("1kib"));
+    }
+
+    /// A duration finer than a millisecond (or a second, for a flag counted in seconds)
+    /// cannot be honoured: refused, saying so, rather than rounded.
+    #[test]
+    fn a_duration_finer_than_its_flag_honours_is_refused() {
+        assert_eq!(duration("0.1s"), Ok(Duration::from_millis(100)));
+        assert_eq!(duration("1.1"), Ok(Duration::from_millis(1100)));
+        assert_eq!(duration("0.001"), Ok(Duration::from_millis(1)));
+        assert_eq!(duration("1.000000"), Ok(Duration::from_secs(1)));
+        for fine in ["0.5ms", "0.0001", "1.5ms", "0.0005s"] {
+            let err = positive_duration(fine).unwrap_err();
+            assert!(
+                err.contains("is not a whole number of milliseconds"),
+                "{fine}: {err}"
+            );
+            assert!(duration(fine).is_err(), "{fine}");
+        }
+        assert_eq!(positive_seconds("60"), Ok(Duration::from_secs(60)));
+        assert_eq!(positive_seconds("1.5m"), Ok(Duration::from_secs(90)));
+        for fine in ["1.5", "500ms", "0.5"] {
+            let err = positive_seconds(fine).unwrap_err();
+            assert!(
+                err.contains("is not a whole number of seconds"),
+                "{fine}: {err}"
+            );
+        }
+        assert_eq!(positive_seconds("0"), Err("must be more than 0".into()));
+    }
+
+    /// A size must come to whole bytes: a fraction of a unit that does is taken exactly.
+    #[test]
+    fn a_size_must_be_a_whole_number_of_bytes() {
+        assert_eq!(bytes("0.5KiB"), Ok(512));
+        assert_eq!(bytes("0.25k"), Ok(256));
+        assert_eq!(mebibytes("0.5"), Ok(512 << 10));
+        assert_eq!(bytes("2.0"), Ok(2));
+        for fraction in ["0.5", "1.5B", "0.3KiB", "0.0000001G"] {
+            let err = bytes(fraction).unwrap_err();
+            assert_eq!(err, format!("{fraction:?} is not a whole number of bytes"));
+        }
     }
 }

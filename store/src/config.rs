@@ -92,7 +92,7 @@ pub struct Args {
     pub keep_alive_timeout: std::time::Duration,
     /// Seconds of each Contributor Insights report: `/metrics` shows the top keys of the
     /// last complete period (CloudWatch's finest is 60).
-    #[arg(long, env = "STORE_CONTRIBUTOR_INSIGHTS_PERIOD", default_value = "60", value_parser = shared::flags::positive_duration)]
+    #[arg(long, env = "STORE_CONTRIBUTOR_INSIGHTS_PERIOD", default_value = "60", value_parser = shared::flags::positive_seconds)]
     pub contributor_insights_period: std::time::Duration,
     /// Directory standing in for S3 in exports and imports: bucket `B` is `<DIR>/B`
     /// [default: `<data-dir>/s3`].

@@ -2,7 +2,8 @@
 //! a unit: `500ms`, `60s`, `2m`), of a size (plain in the flag's unit, or `KiB`, `MiB`,
 //! `GiB`) and of a boolean (`1`/`0`, `yes`/`no`, `on`/`off` as well as `true`/`false`),
 //! here from the environment, as a container or a unit file sets them
-//! (`shared::flags`).
+//! (`shared::flags`); and both refuse, as a usage error (exit status 2) saying why, a
+//! duration finer than a millisecond or a size that is not a whole number of bytes.
 
 use integration_tests::*;
 
@@ -20,7 +21,7 @@ fn the_store_starts_with_units_and_boolish_words() {
             ("STORE_IN_MEMORY", "1"),
             ("STORE_DURABLE", "off"),
             ("STORE_BODY_READ_TIMEOUT", "60s"),
-            ("STORE_KEEP_ALIVE_TIMEOUT", "2m"),
+            ("STORE_KEEP_ALIVE_TIMEOUT", "2M"),
             ("STORE_TTL_SWEEP_INTERVAL", "500ms"),
             ("STORE_TRIGGER_RETRY_BASE", "0.5"),
             ("STORE_CACHE_MB", "64MiB"),
@@ -43,7 +44,7 @@ fn a_proxy_node_starts_with_units_and_boolish_words() {
             ("DAX_CACHE_HEADER", "yes"),
             ("DAX_BODY_READ_TIMEOUT", "60"),
             ("DAX_RECORD_TTL", "1.5"),
-            ("DAX_LEASE_TTL", "3000ms"),
+            ("DAX_LEASE_TTL", "3000MS"),
         ]),
     );
     let addr = node
@@ -59,4 +60,70 @@ fn a_proxy_node_starts_with_units_and_boolish_words() {
         ok
     });
     assert!(healthy, "{:?}", http_get(addr, "/health"));
+}
+
+/// The exit status of `binary` run with `args` (`None` if it was still running after ten
+/// seconds: it took them, and was killed) and its stderr.
+fn run_briefly(name: &str, var: &str, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(binary_path(name, var))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status, stderr)
+}
+
+/// A timeout finer than a millisecond cannot be honoured, and a fraction of a byte cannot
+/// be had: both are refused at start, naming the flag and why, not rounded to something
+/// else.
+#[test]
+fn daemons_refuse_durations_and_sizes_they_cannot_honour() {
+    let store = "http://127.0.0.1:9";
+    for (name, var, args, why) in [
+        (
+            "store",
+            "STORE_BIN",
+            vec!["--in-memory", "--body-read-timeout", "0.5ms"],
+            "not a whole number of milliseconds",
+        ),
+        (
+            "store",
+            "STORE_BIN",
+            vec!["--in-memory", "--contributor-insights-period", "1.5"],
+            "not a whole number of seconds",
+        ),
+        (
+            "dax-proxy",
+            "DAX_PROXY_BIN",
+            vec!["--store", store, "--header-read-timeout", "0.0001"],
+            "not a whole number of milliseconds",
+        ),
+        (
+            "dax-proxy",
+            "DAX_PROXY_BIN",
+            vec!["--store", store, "--item-cache-bytes", "1048576.5"],
+            "not a whole number of bytes",
+        ),
+    ] {
+        let (status, stderr) = run_briefly(name, var, &args);
+        assert_eq!(status, Some(2), "{name} {args:?}: {stderr}");
+        assert!(stderr.contains(why), "{name} {args:?}: {stderr}");
+        assert!(stderr.contains(args[args.len() - 2]), "{name}: {stderr}");
+    }
 }
