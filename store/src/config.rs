@@ -118,7 +118,8 @@ pub struct Args {
     pub region_endpoints: String,
     /// The URL the stores of other regions reach this one at, which it tells them when it
     /// adds a replica, and whose host[:port] DescribeEndpoints answers [default: `http://`
-    /// and the address it listens on, 127.0.0.1 for an unspecified one].
+    /// and the address it listens on, the loopback address for an unspecified one:
+    /// 127.0.0.1 for 0.0.0.0, [::1] for [::]].
     #[arg(long, env = "STORE_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
     /// Seconds a global table keeps the version of a deleted item (its tombstone), which
@@ -183,8 +184,8 @@ pub struct Config {
     pub kinesis_endpoint: Option<crate::kinesis::Endpoint>,
     /// The stores of other regions that replicas can be added in (`crate::replication`).
     pub region_endpoints: Vec<crate::replication::Member>,
-    /// Where other regions' stores reach this one, if not at its listen address.
-    pub advertise_url: Option<String>,
+    /// Where clients and other regions' stores reach this one.
+    pub endpoint: crate::own_endpoint::OwnEndpoint,
     /// The capacity any one table, and all of them together, may ask for.
     pub quotas: crate::catalog::quota::Quotas,
     /// How long a global table keeps a deleted item's version (`replication::tombstones`).
@@ -219,7 +220,10 @@ impl Config {
             incremental_export_min_window: std::time::Duration::from_secs(900),
             kinesis_endpoint: None,
             region_endpoints: Vec::new(),
-            advertise_url: None,
+            endpoint: crate::own_endpoint::OwnEndpoint::new(
+                None,
+                SocketAddr::from(([127, 0, 0, 1], 8000)),
+            ),
             quotas: crate::catalog::quota::DEFAULT,
             tombstone_retention: std::time::Duration::from_secs(86_400),
         }
@@ -297,10 +301,13 @@ impl Config {
                 None => None,
             },
             region_endpoints,
-            advertise_url: match args.advertise_url.filter(|u| !u.is_empty()) {
-                Some(url) => Some(crate::replication::parse_url("--advertise-url", &url)?),
-                None => None,
-            },
+            endpoint: crate::own_endpoint::OwnEndpoint::new(
+                match args.advertise_url.filter(|u| !u.is_empty()) {
+                    Some(url) => Some(crate::replication::parse_url("--advertise-url", &url)?),
+                    None => None,
+                },
+                args.listen,
+            ),
             quotas: crate::catalog::quota::Quotas {
                 tables: args.max_tables,
                 table_max: args.table_max_capacity_units,

@@ -80,6 +80,7 @@ pub mod internal;
 pub mod kinesis;
 pub mod log_cursor;
 pub mod metrics;
+pub mod own_endpoint;
 pub mod policy;
 pub mod replication;
 pub mod server;
@@ -124,8 +125,8 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let listen = listener.local_addr().map_err(|e| e.to_string())?;
-    // With port 0 the flag names no real port; DescribeEndpoints must give the bound one.
     config.listen = listen;
+    config.endpoint = config.endpoint.bound_to(listen);
     let metrics = match metrics::install() {
         Ok(handle) => Some(handle),
         Err(e) => {

@@ -291,13 +291,7 @@ fn all_members(app: &App, table: &TableMeta) -> Vec<Member> {
 /// This store as a member of `table`: its region, the URL others reach it at, and what
 /// its replica has of its own.
 fn own_member(app: &App, table: &TableMeta) -> Member {
-    let endpoint = app.config.advertise_url.clone().unwrap_or_else(|| {
-        let mut address = app.config.listen;
-        if address.ip().is_unspecified() {
-            address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
-        format!("http://{address}")
-    });
+    let endpoint = app.config.endpoint.url.clone();
     Member {
         overrides: super::own_overrides(table),
         ..Member::at(app.config.region.clone(), endpoint)
