@@ -36,9 +36,18 @@ fn store_of(region: &str) -> StoreProcess {
 /// The store of `HOME` with the flags `extra`, knowing where the stores of `others` are
 /// (told through STORE_REGION_ENDPOINTS; observability.rs uses the flag).
 fn home_knowing(others: &[(&str, &StoreProcess)], extra: &[&str]) -> StoreProcess {
+    let others: Vec<(&str, String)> = others
+        .iter()
+        .map(|(region, store)| (*region, store.endpoint()))
+        .collect();
+    home_knowing_urls(&others, extra)
+}
+
+/// [`home_knowing`] the stores of other regions by their URLs.
+fn home_knowing_urls(others: &[(&str, String)], extra: &[&str]) -> StoreProcess {
     let endpoints: Vec<String> = others
         .iter()
-        .map(|(region, store)| format!("{region}={}", store.endpoint()))
+        .map(|(region, url)| format!("{region}={url}"))
         .collect();
     StoreProcess::spawn_with(StoreOptions {
         env: vec![("STORE_REGION_ENDPOINTS".into(), endpoints.join(","))],
@@ -77,7 +86,8 @@ fn remove_replica(region: &str) -> ReplicationGroupUpdate {
     ReplicationGroupUpdate::builder().delete(delete).build()
 }
 
-/// Adds replicas of `table` in `regions`, one UpdateTable each.
+/// Adds replicas of `table` in `regions`, one UpdateTable each, each waited for until
+/// ACTIVE (UpdateTable answers while it is CREATING).
 async fn add_replicas(home: &Client, table: &str, regions: &[&str]) {
     for region in regions {
         ok(home
@@ -86,7 +96,24 @@ async fn add_replicas(home: &Client, table: &str, regions: &[&str]) {
             .replica_updates(add_replica(region))
             .send()
             .await);
+        wait_replica(home, table, region, ReplicaStatus::Active).await;
     }
+}
+
+/// Waits until `client`'s region describes the replica of `table` in `region` as `status`.
+async fn wait_replica(client: &Client, table: &str, region: &str, status: ReplicaStatus) {
+    let reached = wait_until(DEADLINE, POLL, || async {
+        replicas_of(client, table)
+            .await
+            .iter()
+            .any(|(r, s)| r == region && *s == status)
+    })
+    .await;
+    assert!(
+        reached,
+        "the replica in {region} never became {status:?}: {:?}",
+        replicas_of(client, table).await
+    );
 }
 
 /// A new hash-range table in `home`'s region with the stream replication needs, and
@@ -177,8 +204,20 @@ async fn put(client: &Client, table: &str, pk: &str, sk: i64, value: &str) {
 /// POSTs `body` to `store`'s internal apply endpoint with the cluster secret, as another
 /// region's store would: the status and the answer's text.
 async fn post_apply(store: &StoreProcess, body: &serde_json::Value) -> (u16, String) {
+    post_internal(store, "apply", body).await
+}
+
+/// POSTs `body` to `store`'s internal replication endpoint `action`, as [`post_apply`].
+async fn post_internal(
+    store: &StoreProcess,
+    action: &str,
+    body: &serde_json::Value,
+) -> (u16, String) {
     let answer = reqwest::Client::new()
-        .post(format!("{}/internal/replication/apply", store.endpoint()))
+        .post(format!(
+            "{}/internal/replication/{action}",
+            store.endpoint()
+        ))
         .header("x-dax-cluster-secret", CLUSTER_SECRET)
         .body(body.to_string())
         .send()
@@ -274,6 +313,10 @@ async fn replicas_converge_on_every_write_in_either_region() {
     let description = added.table_description.unwrap();
     assert_eq!(description.global_table_version(), Some("2019.11.21"));
     assert_eq!(description.replicas()[0].region_name(), Some(AWAY));
+    assert_eq!(
+        description.replicas()[0].replica_status(),
+        Some(&ReplicaStatus::Creating)
+    );
     let active = wait_until(DEADLINE, POLL, || async {
         replicas_of(&home, &table).await == vec![(AWAY.to_string(), ReplicaStatus::Active)]
     })
@@ -1420,7 +1463,9 @@ async fn a_replica_keeps_its_own_reads_and_class_through_capacity_changes() {
         None,
     );
 
-    // Reads past the other region's quota: refused there, and no replica is left behind.
+    // Reads past the other region's quota: refused there, so the replica ends
+    // CREATION_FAILED with the region's reason, no table is left there, and the failed
+    // replica can be removed.
     let second = unique_name("global-overrides-refused");
     ok(replicable_table(&home, &second)
         .billing_mode(BillingMode::Provisioned)
@@ -1433,26 +1478,35 @@ async fn a_replica_keeps_its_own_reads_and_class_through_capacity_changes() {
         .provisioned_throughput_override(reads(40_001))
         .build()
         .unwrap();
-    let refused = assert_api_error(
-        home.update_table()
-            .table_name(&second)
-            .replica_updates(ReplicationGroupUpdate::builder().create(too_many).build())
-            .send()
-            .await,
-        "ValidationException",
-        None,
+    ok(home
+        .update_table()
+        .table_name(&second)
+        .replica_updates(ReplicationGroupUpdate::builder().create(too_many).build())
+        .send()
+        .await);
+    wait_replica(&home, &second, AWAY, ReplicaStatus::CreationFailed).await;
+    let described = ok(home.describe_table().table_name(&second).send().await);
+    let described = described.table.unwrap();
+    let why = described.replicas()[0]
+        .replica_status_description()
+        .unwrap_or_default();
+    assert!(why.contains("per table maximum"), "{why}");
+    assert_eq!(
+        described.table_status(),
+        Some(&aws_sdk_dynamodb::types::TableStatus::Active)
     );
-    let message = aws_sdk_dynamodb::error::ProvideErrorMetadata::message(&refused)
-        .unwrap_or_default()
-        .to_string();
-    assert!(message.contains("per table maximum"), "{message}");
     assert_api_error(
         away.describe_table().table_name(&second).send().await,
         "ResourceNotFoundException",
         None,
     );
-    let described = ok(home.describe_table().table_name(&second).send().await);
-    assert!(described.table.unwrap().replicas().is_empty());
+    ok(home
+        .update_table()
+        .table_name(&second)
+        .replica_updates(remove_replica(AWAY))
+        .send()
+        .await);
+    assert_eq!(replicas_of(&home, &second).await, []);
 }
 
 /// A table whose replicas are all removed is regional again: the versions its items kept
@@ -1522,4 +1576,179 @@ async fn a_replicas_gsi_out_of_write_capacity_holds_replicated_writes_back() {
     let (status, answer) = post_apply(&away_store, &change(2)).await;
     assert_eq!(status, 503, "{answer}");
     assert!(get(&away, &table, "x", 2).await.is_none());
+}
+
+/// A new hash-range table in `home`'s region with the stream replication needs, not yet
+/// global.
+async fn replicable(home: &Client, prefix: &str) -> String {
+    let table = unique_name(prefix);
+    create_hash_range_table(home, &table).await;
+    wait_table_active(home, &table).await;
+    enable_stream(home, &table, StreamViewType::NewAndOldImages).await;
+    table
+}
+
+async fn table_status(
+    client: &Client,
+    table: &str,
+) -> Option<aws_sdk_dynamodb::types::TableStatus> {
+    let description = ok(client.describe_table().table_name(table).send().await);
+    description.table.unwrap().table_status().cloned()
+}
+
+/// Adding a replica answers at once, CREATING, even when its region's store takes the
+/// connection and never answers: the table is UPDATING meanwhile, takes writes, and the
+/// replica can be removed while it is being made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_replica_answers_while_its_region_never_does() {
+    use aws_sdk_dynamodb::types::TableStatus;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            held.push(connection);
+        }
+    });
+    let home_store = home_knowing_urls(&[(AWAY, url)], &[]);
+    let home = home_store.client();
+    let table = replicable(&home, "global-silent").await;
+
+    let added = ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(add_replica(AWAY))
+        .send()
+        .await);
+    let replicas = added.table_description.unwrap().replicas().to_vec();
+    assert_eq!(replicas[0].replica_status(), Some(&ReplicaStatus::Creating));
+    assert_eq!(
+        replicas_of(&home, &table).await,
+        vec![(AWAY.to_string(), ReplicaStatus::Creating)]
+    );
+    assert_eq!(
+        table_status(&home, &table).await,
+        Some(TableStatus::Updating)
+    );
+    put(&home, &table, "meanwhile", 1, "v").await;
+    assert!(get(&home, &table, "meanwhile", 1).await.is_some());
+
+    // Removed while being made: gone at once, and the table is ACTIVE again.
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(remove_replica(AWAY))
+        .send()
+        .await);
+    assert_eq!(replicas_of(&home, &table).await, []);
+    assert_eq!(table_status(&home, &table).await, Some(TableStatus::Active));
+    holder.abort();
+}
+
+/// Adds a replica of a new table in `AWAY` while `away_store` is down, with an item
+/// written before and one while the replica is CREATING (home told of members meanwhile);
+/// `between` runs then (it may restart home), and `away_store` comes back where it was. The replica is made, becomes
+/// ACTIVE, and has both items; a write there reaches home.
+async fn add_while_down<F>(mut home_store: StoreProcess, mut away_store: StoreProcess, between: F)
+where
+    F: FnOnce(&mut StoreProcess),
+{
+    let table = replicable(&home_store.client(), "global-later").await;
+    put(&home_store.client(), &table, "before", 1, "old").await;
+    away_store.kill9();
+    ok(home_store
+        .client()
+        .update_table()
+        .table_name(&table)
+        .replica_updates(add_replica(AWAY))
+        .send()
+        .await);
+    assert_eq!(
+        replicas_of(&home_store.client(), &table).await,
+        vec![(AWAY.to_string(), ReplicaStatus::Creating)]
+    );
+    // A membership tell from a replica that does not know of it (none does yet) keeps it.
+    let members = integration_tests::serde_json::json!({"table": table,
+        "members": [{"region": HOME, "endpoint": home_store.endpoint()}]});
+    let (status, answer) = post_internal(&home_store, "members", &members).await;
+    assert_eq!(status, 200, "{answer}");
+    put(&home_store.client(), &table, "during", 1, "new").await;
+    between(&mut home_store);
+    away_store.restart_in_place();
+    let (home, away) = (home_store.client(), away_store.client());
+    wait_replica(&home, &table, AWAY, ReplicaStatus::Active).await;
+    wait_table_active(&home, &table).await;
+    wait_for(&away, &table, "before", 1, Some("old")).await;
+    wait_for(&away, &table, "during", 1, Some("new")).await;
+    assert_eq!(
+        replicas_of(&away, &table).await,
+        vec![(HOME.to_string(), ReplicaStatus::Active)]
+    );
+    put(&away, &table, "back", 1, "from-away").await;
+    wait_for(&home, &table, "back", 1, Some("from-away")).await;
+}
+
+/// A replica added while its region's store is down is made once the store is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_added_while_its_region_is_down_is_made_when_it_is_back() {
+    let (home_store, away_store) = two_regions();
+    add_while_down(home_store, away_store, |_| {}).await;
+}
+
+/// A replica still being made when the adding store restarts is made after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_being_made_is_made_after_a_restart_of_the_adding_store() {
+    let (home_store, away_store) = two_regions();
+    add_while_down(home_store, away_store, |home| {
+        home.kill9();
+        home.restart();
+    })
+    .await;
+}
+
+/// The region asked to make a replica answers a call made again by the same addition (the
+/// first answer was lost) as the first, and refuses one from another addition or one
+/// that does not say which it is; a delete naming an addition deletes only the table it
+/// made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_asked_for_again_by_its_addition_is_found_not_refused() {
+    use integration_tests::serde_json::json;
+    let away_store = store_of(AWAY);
+    let away = away_store.client();
+    let table = unique_name("global-origin");
+    let create = |origin: Option<&str>| {
+        json!({
+            "definition": {
+                "TableName": table,
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+            },
+            "members": [
+                {"region": HOME, "endpoint": "http://127.0.0.1:9"},
+                {"region": AWAY, "endpoint": away_store.endpoint()}
+            ],
+            "origin": origin
+        })
+    };
+    for _ in 0..2 {
+        let (status, answer) = post_internal(&away_store, "create", &create(Some("u/1"))).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    for other in [Some("u/2"), None] {
+        let (status, answer) = post_internal(&away_store, "create", &create(other)).await;
+        assert_eq!(status, 409, "{answer}");
+    }
+    assert_eq!(
+        replicas_of(&away, &table).await,
+        vec![(HOME.to_string(), ReplicaStatus::Active)]
+    );
+    let delete = |origin: &str| json!({"table": table, "origin": origin});
+    let (status, answer) = post_internal(&away_store, "delete", &delete("u/2")).await;
+    assert_eq!(status, 404, "{answer}");
+    wait_table_active(&away, &table).await;
+    let (status, answer) = post_internal(&away_store, "delete", &delete("u/1")).await;
+    assert_eq!(status, 200, "{answer}");
+    wait_table_gone(&away, &table).await;
 }

@@ -13,7 +13,8 @@ pub async fn handle(app: &App, input: DescribeTableInput) -> Result<DescribeTabl
     let name = checked_table_name(input.table_name.as_deref())?;
     let table = app.catalog.table_for_control(name)?;
     let stats = app.storage.table_stats(table.table_id());
-    let mut description = table.describe(table.status, stats, now_seconds());
+    let status = crate::replication::reported_status(&table);
+    let mut description = table.describe(status, stats, now_seconds());
     index_stats(app, &table, &mut description);
     Ok(DescribeTableOutput { table: description })
 }

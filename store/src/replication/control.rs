@@ -16,10 +16,11 @@ use shared::wire::ops::update_table::UpdateTableInput;
 use super::overrides::Overrides;
 use super::peer::{self, PeerError};
 use super::tell::{delete_later, tell_members, worth_retrying};
-use super::{endpoint, replicas, set_replicas, Member, Replica, ReplicaStatus};
+use super::{endpoint, made_replicas, replicas, set_replicas, Member, Replica, ReplicaStatus};
 use crate::app::App;
 use crate::catalog::{BillingMode, TableMeta, TableStatus};
 use crate::storage::TableStats;
+use crate::triggers::dispatch::backoff;
 
 /// The stream view a global table's replicas need: both images of every change.
 const STREAM_VIEW: &str = "NEW_AND_OLD_IMAGES";
@@ -89,6 +90,9 @@ fn find(table: &TableMeta, region: &str) -> Result<Replica, ApiError> {
         })
 }
 
+/// A Create replica action: checked here, then recorded CREATING and answered at once.
+/// The replica's shipping worker makes its table in its region ([`make`]); until then
+/// no other region is told of it.
 async fn create(
     app: &App,
     table: &TableMeta,
@@ -119,27 +123,13 @@ async fn create(
         )));
     };
     let overrides = Overrides::default().merged(action, table, now_seconds())?;
-    let mut members = all_members(app, table);
-    members.push(Member {
-        overrides: overrides.clone(),
-        ..new.clone()
-    });
     // Versions on before the replica exists: a write it makes can then never win over a
     // newer one made here meanwhile, and every change after `head` has a version.
     let head =
         app.storage
             .set_versioned(table.table_id(), table.schema(), Some(&app.config.region));
-    let request = json!({"definition": definition(table), "members": members,
-        "overrides": overrides, "ttl": crate::ttl::setting(table)});
-    if let Err(e) = peer::call::<_, Value>(app, &new.endpoint, "create", &request).await {
-        if !super::is_global(table) {
-            app.storage
-                .set_versioned(table.table_id(), table.schema(), None);
-        }
-        return Err(refused_by(region, e));
-    }
-    tell_members(app, table, &members, None).await;
-    app.catalog
+    let added = app
+        .catalog
         .update(&app.storage, table.name(), |table| {
             let mut all = replicas(table);
             all.push(Replica {
@@ -148,11 +138,133 @@ async fn create(
                 status: ReplicaStatus::Creating,
                 start_seq: head.seq,
                 overrides,
+                unmade: true,
+                failure: None,
             });
             set_replicas(&mut table.settings, all);
             Ok(())
         })
-        .await
+        .await;
+    if added.is_err() && !super::is_global(table) {
+        app.storage
+            .set_versioned(table.table_id(), table.schema(), None);
+    }
+    added
+}
+
+/// Makes the table of `replica`, added to `table` here, in its region's store at `url`:
+/// asks again, with backoff, while the store cannot be reached or fails, and tells the
+/// other replicas once it is made. Returns whether it was: a refusal leaves the replica
+/// CREATION_FAILED, and a replica removed meanwhile is not made.
+pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &str) -> bool {
+    let origin = super::origin(table, replica.start_seq);
+    let mut attempt = 0;
+    loop {
+        // What the table is now: a change made while the store was out of reach is in it.
+        let Some((current, replica)) = still_unmade(app, table, replica) else {
+            return false;
+        };
+        let mut members = all_members(app, &current);
+        members.push(member(&replica));
+        let request = json!({"definition": definition(&current), "members": members,
+            "overrides": replica.overrides, "ttl": crate::ttl::setting(&current),
+            "origin": origin});
+        match peer::call::<_, Value>(app, url, "create", &request).await {
+            Ok(_) => break,
+            Err(e) if worth_retrying(&e) => {
+                attempt += 1;
+                tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
+                    "cannot make a new replica in its region yet: trying again");
+                tokio::time::sleep(backoff(MAKE_RETRY_BASE, attempt)).await;
+            }
+            Err(e) => {
+                tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
+                    "the region of a new replica refused to make it: CREATION_FAILED");
+                let why = match e {
+                    PeerError::Refused { message, .. } => message,
+                    PeerError::Unreachable(why) => why,
+                };
+                // What DescribeTable shows: a page from something else at that address
+                // must not fill it.
+                let why = why.chars().take(MAX_FAILURE_CHARS).collect();
+                settle(
+                    app,
+                    table,
+                    replica.region.as_str(),
+                    replica.start_seq,
+                    Some(why),
+                )
+                .await;
+                return false;
+            }
+        }
+    }
+    let Some(made) = settle(app, table, &replica.region, replica.start_seq, None).await else {
+        return false;
+    };
+    // Every replica, the new one too: two replicas made at once each learn of the other
+    // from whichever was made last.
+    tell_members(app, &made, &all_members(app, &made), None).await;
+    true
+}
+
+/// The most of a region's refusal a CREATION_FAILED replica keeps.
+const MAX_FAILURE_CHARS: usize = 512;
+
+/// The first wait before a replica's region is asked again to make it; each later wait
+/// doubles, up to `triggers::dispatch`'s cap.
+const MAKE_RETRY_BASE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Table `table` as it now is, and its `replica` as it now is, while it is still to make.
+fn still_unmade(
+    app: &App,
+    table: &TableMeta,
+    replica: &Replica,
+) -> Option<(Arc<TableMeta>, Replica)> {
+    let current = app
+        .catalog
+        .get(table.name())
+        .filter(|t| t.table_uuid == table.table_uuid)?;
+    let now = replicas(&current)
+        .into_iter()
+        .find(|r| r.is(&replica.region, replica.start_seq) && r.unmade)?;
+    Some((current, now))
+}
+
+/// Records that the replica added in `region` at `start_seq` was made there (`failure`
+/// `None`), or refused (CREATION_FAILED, with why). Returns the table as it now is, if the
+/// replica is still in it.
+async fn settle(
+    app: &App,
+    table: &TableMeta,
+    region: &str,
+    start_seq: u64,
+    failure: Option<String>,
+) -> Option<Arc<TableMeta>> {
+    let result = app
+        .catalog
+        .update(&app.storage, table.name(), |table| {
+            let mut all = replicas(table);
+            for replica in all.iter_mut().filter(|r| r.is(region, start_seq)) {
+                replica.unmade = false;
+                if failure.is_some() {
+                    replica.status = ReplicaStatus::CreationFailed;
+                    replica.failure = failure.clone();
+                }
+            }
+            set_replicas(&mut table.settings, all);
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(updated) if replicas(&updated).iter().any(|r| r.is(region, start_seq)) => Some(updated),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(table = %table.name(), region, error = ?e,
+                "cannot record how making a replica ended");
+            None
+        }
+    }
 }
 
 /// An Update replica action: the replica's overrides, with the action's laid over them,
@@ -164,6 +276,13 @@ async fn update_overrides(
     action: &Value,
 ) -> Result<Arc<TableMeta>, ApiError> {
     let replica = find(table, region)?;
+    if replica.status != ReplicaStatus::Active {
+        return Err(ApiError::invalid_parameter(format!(
+            "Replica in region {region} of table {} is {}: it can be updated once ACTIVE",
+            table.name(),
+            replica.status.as_str()
+        )));
+    }
     let overrides = replica.overrides.merged(action, table, now_seconds())?;
     let request = json!({"table": table.name(), "overrides": overrides});
     peer::call::<_, Value>(app, &endpoint(app, &replica), "overrides", &request)
@@ -188,8 +307,19 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
     let gone = find(table, region)?;
     // A replica removed while CREATING never finishes its copy.
     super::set_copy_progress(table, region, None);
-    let request = json!({"table": table.name()});
     let url = endpoint(app, &gone);
+    if !gone.is_made() {
+        // No other region knows of it. One refused has no table there (a table of that
+        // name there is another's); one still being made may have, if the call that made
+        // it was under way: deleted in the background, only if this addition made it.
+        if gone.unmade {
+            let origin = super::origin(table, gone.start_seq);
+            let request = json!({"table": table.name(), "origin": origin});
+            delete_later(app, table, region, url, &request).await;
+        }
+        return forget(app, table, region).await;
+    }
+    let request = json!({"table": table.name()});
     match peer::call::<_, Value>(app, &url, "delete", &request).await {
         // Already gone there (deleted by hand, or an earlier attempt got this far).
         Ok(_) | Err(PeerError::Refused { status: 404, .. }) => {}
@@ -199,13 +329,18 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         Err(e) if worth_retrying(&e) => {
             tracing::warn!(table = %table.name(), region, error = %e,
                 "a removed replica's store cannot be reached: its table there is deleted when it answers");
-            delete_later(app, table, region, url).await;
+            delete_later(app, table, region, url, &request).await;
         }
         Err(e) => return Err(refused_by(region, e)),
     }
     let mut members = all_members(app, table);
     members.retain(|m| m.region != region);
     tell_members(app, table, &members, Some(region)).await;
+    forget(app, table, region).await
+}
+
+/// Removes the replica in `region` from `table` here (its worker stops).
+async fn forget(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableMeta>, ApiError> {
     app.catalog
         .update(&app.storage, table.name(), |table| {
             let rest = replicas(table)
@@ -246,7 +381,8 @@ pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
     {
         return;
     }
-    for replica in replicas(table) {
+    // A replica still being made gets the table as it is then.
+    for replica in made_replicas(table) {
         let mut change = shared.clone();
         replica.overrides.adjust(&mut change);
         let answer = peer::call::<_, Value>(app, &endpoint(app, &replica), "update", &change).await;
@@ -265,7 +401,7 @@ pub async fn propagate_ttl(app: &App, table: &TableMeta) {
         return;
     }
     let request = json!({"table": table.name(), "ttl": crate::ttl::setting(table)});
-    for replica in replicas(table) {
+    for replica in made_replicas(table) {
         let answer = peer::call::<_, Value>(app, &endpoint(app, &replica), "ttl", &request).await;
         if let Err(e) = answer {
             tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
@@ -277,13 +413,13 @@ pub async fn propagate_ttl(app: &App, table: &TableMeta) {
 /// DeleteTable of a replica: the other replicas stop replicating with this region. A
 /// replica that cannot be told keeps trying to ship here and is refused.
 pub async fn leave(app: &App, table: &TableMeta) {
-    let members: Vec<Member> = replicas(table).iter().map(member).collect();
+    let members: Vec<Member> = made_replicas(table).iter().map(member).collect();
     tell_members(app, table, &members, Some(&app.config.region)).await;
 }
 
-/// Every region of `table`, this one included, as members.
+/// Every region of `table` that has its replica, this one included, as members.
 fn all_members(app: &App, table: &TableMeta) -> Vec<Member> {
-    let mut members: Vec<Member> = replicas(table).iter().map(member).collect();
+    let mut members: Vec<Member> = made_replicas(table).iter().map(member).collect();
     members.push(own_member(app, table));
     members
 }

@@ -38,7 +38,7 @@ use shared::wire::ops::describe_table::ReplicaDescription;
 
 use crate::app::App;
 use crate::catalog::meta::{read_setting, write_setting, Settings};
-use crate::catalog::TableMeta;
+use crate::catalog::{TableMeta, TableStatus};
 use overrides::Overrides;
 
 /// What DescribeTable says a replica of a global table is.
@@ -66,13 +66,36 @@ pub struct Replica {
     /// What the replica has of its own, as added or updated from this region.
     #[serde(default, skip_serializing_if = "Overrides::is_empty")]
     pub overrides: Overrides,
+    /// Added here and not yet made in its region: its shipping worker makes it first
+    /// (`control::make`). Absent in replicas kept before creation went to the worker:
+    /// UpdateTable made them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unmade: bool,
+    /// Why its region refused to make it (CREATION_FAILED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+impl Replica {
+    /// Whether its region has its table: the replica takes part in replication (is told
+    /// of members and changes of the global table).
+    pub fn is_made(&self) -> bool {
+        !self.unmade && self.status != ReplicaStatus::CreationFailed
+    }
+
+    /// Whether it is the replica added in `region` at `start_seq` (not one added anew).
+    fn is(&self, region: &str, start_seq: u64) -> bool {
+        self.region == region && self.start_seq == start_seq
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReplicaStatus {
-    /// Getting its initial copy of the table from this store.
+    /// Being made in its region, then getting its initial copy of the table.
     Creating,
     Active,
+    /// Its region refused to make it: it stays so until removed.
+    CreationFailed,
 }
 
 impl ReplicaStatus {
@@ -80,6 +103,7 @@ impl ReplicaStatus {
         match self {
             ReplicaStatus::Creating => "CREATING",
             ReplicaStatus::Active => "ACTIVE",
+            ReplicaStatus::CreationFailed => "CREATION_FAILED",
         }
     }
 }
@@ -92,6 +116,10 @@ struct Replication {
     /// said: its own capacity changes keep these reads, and it tells other regions of them.
     #[serde(default, skip_serializing_if = "Overrides::is_empty")]
     own: Overrides,
+    /// Which addition made this region's replica (the adding region's [`origin`]): a
+    /// retried creation finds the table it made, and tells it from another of that name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
 }
 
 /// A region of a global table and where its store is: what replicas tell each other.
@@ -143,9 +171,46 @@ pub fn own_overrides(table: &TableMeta) -> Overrides {
     replication(&table.settings).own
 }
 
-/// Whether `table` is a replica of a global table.
+/// The replicas of `table` that its regions have made: the ones told of members and
+/// changes.
+pub fn made_replicas(table: &TableMeta) -> Vec<Replica> {
+    replicas(table)
+        .into_iter()
+        .filter(Replica::is_made)
+        .collect()
+}
+
+/// Whether `table` is a replica of a global table: it has replicas made or being made
+/// (one whose creation failed replicates nothing).
 pub fn is_global(table: &TableMeta) -> bool {
-    !replicas(table).is_empty()
+    replicas(table)
+        .iter()
+        .any(|r| r.status != ReplicaStatus::CreationFailed)
+}
+
+/// DescribeTable's TableStatus: UPDATING while a replica is being created, as in DynamoDB.
+pub fn reported_status(table: &TableMeta) -> TableStatus {
+    let creating = || {
+        replicas(table)
+            .iter()
+            .any(|r| r.status == ReplicaStatus::Creating)
+    };
+    if table.status == TableStatus::Active && creating() {
+        TableStatus::Updating
+    } else {
+        table.status
+    }
+}
+
+/// What identifies the addition of a replica of `table` at `start_seq` in the region it
+/// is made in ([`Replication::origin`]): a replica removed and added again is another.
+pub fn origin(table: &TableMeta, start_seq: u64) -> String {
+    format!("{}/{start_seq}", table.table_uuid)
+}
+
+/// Which addition made this region's replica `table`, if one did.
+pub fn made_by(table: &TableMeta) -> Option<String> {
+    replication(&table.settings).origin
 }
 
 /// DescribeTable's `Replicas`: the table's other replicas, if it has any.
@@ -160,6 +225,7 @@ pub fn describe(table: &TableMeta) -> Option<Vec<ReplicaDescription>> {
                     replica_status: r.status.as_str().to_string(),
                     replica_status_percent_progress: (r.status == ReplicaStatus::Creating)
                         .then(|| copy_progress(table, &r.region).to_string()),
+                    replica_status_description: r.failure.clone(),
                     ..ReplicaDescription::default()
                 };
                 r.overrides.describe(&mut described);
@@ -210,21 +276,30 @@ pub fn configured<'a>(app: &'a App, region: &str) -> Option<&'a Member> {
 }
 
 /// Keeps `replicas` as the table's replicas (an empty list makes it a regional table, and
-/// its own overrides go with the other replicas).
+/// its own overrides and origin go with the other replicas).
 fn set_replicas(settings: &mut Settings, replicas: Vec<Replica>) {
     if replicas.is_empty() {
         settings.remove(SETTINGS_KEY);
         return;
     }
-    let own = replication(settings).own;
-    // A plain struct of strings and numbers always serializes.
-    let _ = write_setting(settings, SETTINGS_KEY, &Replication { replicas, own });
+    change_replication(settings, |r| r.replicas = replicas);
 }
 
 /// Keeps `own` as what this region's replica has of its own.
 fn set_own_overrides(settings: &mut Settings, own: Overrides) {
-    let replicas = replication(settings).replicas;
-    let _ = write_setting(settings, SETTINGS_KEY, &Replication { replicas, own });
+    change_replication(settings, |r| r.own = own);
+}
+
+/// Keeps `origin` as the addition that made this region's replica.
+fn set_origin(settings: &mut Settings, origin: String) {
+    change_replication(settings, |r| r.origin = Some(origin));
+}
+
+fn change_replication(settings: &mut Settings, change: impl FnOnce(&mut Replication)) {
+    let mut replication = replication(settings);
+    change(&mut replication);
+    // A plain struct of strings and numbers always serializes.
+    let _ = write_setting(settings, SETTINGS_KEY, &replication);
 }
 
 /// `--region-endpoints`: `REGION=URL` pairs separated by commas.
@@ -299,6 +374,8 @@ mod tests {
             status: ReplicaStatus::Creating,
             start_seq: 4,
             overrides: Overrides::default(),
+            unmade: true,
+            failure: None,
         };
         set_replicas(&mut table.settings, vec![replica.clone()]);
         assert!(is_global(&table));
@@ -319,5 +396,50 @@ mod tests {
         assert_eq!(described[0].replica_status, "CREATING");
         set_replicas(&mut table.settings, Vec::new());
         assert!(!is_global(&table) && table.settings.is_empty());
+    }
+
+    #[test]
+    fn a_replica_being_made_is_global_and_one_refused_is_not() {
+        let mut table = TableMeta::for_tests(1, "t");
+        let unmade = Replica {
+            region: "eu-west-1".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            status: ReplicaStatus::Creating,
+            start_seq: 4,
+            overrides: Overrides::default(),
+            unmade: true,
+            failure: None,
+        };
+        set_replicas(&mut table.settings, vec![unmade.clone()]);
+        // Versions on from the moment it is added; no one told of it yet.
+        assert!(is_global(&table) && made_replicas(&table).is_empty());
+        assert_eq!(reported_status(&table), TableStatus::Updating);
+
+        let refused = Replica {
+            status: ReplicaStatus::CreationFailed,
+            failure: Some("Table already exists".into()),
+            ..unmade
+        };
+        set_replicas(&mut table.settings, vec![refused]);
+        assert!(!is_global(&table) && made_replicas(&table).is_empty());
+        assert_eq!(reported_status(&table), TableStatus::Active);
+        let described = describe(&table).expect("the refused replica is shown");
+        assert_eq!(described[0].replica_status, "CREATION_FAILED");
+        assert_eq!(
+            described[0].replica_status_description.as_deref(),
+            Some("Table already exists")
+        );
+        assert_eq!(described[0].replica_status_percent_progress, None);
+
+        // A replica kept before creation was in the background was made by UpdateTable.
+        let kept =
+            r#"{"region":"ap-south-1","endpoint":"http://h:1","status":"Active","start_seq":1}"#;
+        let kept: Replica = serde_json::from_str(kept).expect("parses");
+        assert!(kept.is_made() && kept.failure.is_none());
+        // The origin stays with the replicas' changes.
+        let made_here = origin(&table, 7);
+        set_origin(&mut table.settings, made_here);
+        set_replicas(&mut table.settings, vec![kept]);
+        assert_eq!(made_by(&table), Some(format!("{}/7", table.table_uuid)));
     }
 }

@@ -51,6 +51,10 @@ pub struct CreateReplica {
     /// The global table's TTL setting, if it ever had one.
     #[serde(default)]
     pub ttl: Option<TtlSetting>,
+    /// Which addition asks (`super::origin`); absent from stores that made replicas
+    /// within UpdateTable, which never ask twice.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +79,10 @@ pub struct Members {
 #[derive(Debug, Deserialize)]
 pub struct DeleteReplica {
     pub table: String,
+    /// Delete the table only if this addition made it (`super::origin`): the region that
+    /// asks never knew whether its call to make it arrived.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,21 +149,38 @@ fn refusal(status: StatusCode) -> impl Fn(ApiError) -> (StatusCode, String) {
     }
 }
 
+/// Makes a replica here. Asked again by the same addition (its answer was lost), it
+/// finishes what the first call may not have and answers the same; a table of the name
+/// that another made is refused.
 async fn create(app: &App, request: CreateReplica) -> Outcome {
     let name = request.definition.table_name.clone().unwrap_or_default();
-    if app.catalog.get(&name).is_some() {
-        return Err((
-            StatusCode::CONFLICT,
-            format!(
-                "Table already exists in region {}: {name}",
-                app.config.region
-            ),
-        ));
-    }
     let start_seq = crate::api::create_table::current_seq(app);
-    crate::api::create_table::handle(app, request.definition)
-        .await
-        .map_err(refusal(StatusCode::BAD_REQUEST))?;
+    match app.catalog.get(&name) {
+        Some(table) if request.origin.is_some() && super::made_by(&table) == request.origin => {}
+        Some(_) => {
+            return Err((
+                StatusCode::CONFLICT,
+                format!(
+                    "Table already exists in region {}: {name}",
+                    app.config.region
+                ),
+            ))
+        }
+        None => {
+            crate::api::create_table::handle(app, request.definition)
+                .await
+                .map_err(refusal(StatusCode::BAD_REQUEST))?;
+            if let Some(origin) = request.origin {
+                app.catalog
+                    .update(&app.storage, &name, |table| {
+                        super::set_origin(&mut table.settings, origin);
+                        Ok(())
+                    })
+                    .await
+                    .map_err(refusal(StatusCode::INTERNAL_SERVER_ERROR))?;
+            }
+        }
+    }
     if let Err(refused) = apply_overrides(app, &name, &request.overrides).await {
         // A replica that cannot have what it was asked to have (its reads past this
         // region's quota, say) is not made at all: the table, not yet global, goes.
@@ -226,7 +251,8 @@ async fn members(app: &App, request: Members) -> Outcome {
 /// Makes `members` (but this region) the replicas of table `name`: the ones it had keep
 /// their state and place in the log (at the address given now), new ones get this store's
 /// changes from `start_seq` on (what came before reaches them in the copy the adding
-/// region makes).
+/// region makes). Replicas this region is adding, or failed to, stay: no other region
+/// knows of them.
 async fn set_members(
     app: &App,
     name: &str,
@@ -261,11 +287,18 @@ async fn set_members(
                             status: ReplicaStatus::Active,
                             start_seq,
                             overrides: m.overrides.clone(),
+                            unmade: false,
+                            failure: None,
                         },
                     }
                 })
-                .collect();
-            set_replicas(&mut table.settings, next);
+                .collect::<Vec<_>>();
+            let adding = current
+                .iter()
+                .filter(|r| !r.is_made() && !next.iter().any(|n| n.region == r.region))
+                .cloned()
+                .collect::<Vec<_>>();
+            set_replicas(&mut table.settings, [next, adding].concat());
             Ok(())
         })
         .await
@@ -284,6 +317,12 @@ async fn delete(app: &App, request: DeleteReplica) -> Outcome {
     // A delete that will be refused (deletion protection, an index under way) must leave
     // the replica in the global table: checked before it stops replicating below.
     if let Ok(table) = app.catalog.table_for_control(&request.table) {
+        if request.origin.is_some() && super::made_by(&table) != request.origin {
+            return Err((
+                StatusCode::NOT_FOUND,
+                format!("No replica {} of that addition here", request.table),
+            ));
+        }
         crate::api::delete_table::check_deletable(&table)
             .map_err(refusal(StatusCode::BAD_REQUEST))?;
     }

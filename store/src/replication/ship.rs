@@ -1,6 +1,7 @@
 //! Shipping a global table's changes to its other replicas: a supervisor that keeps one
-//! worker per (table, replica), and the worker, which first copies the table to a new
-//! replica and then follows the table's change log.
+//! worker per (table, replica), and the worker, which first makes a new replica in its
+//! region (`control::make`) and copies the table to it, then follows the table's change
+//! log. The catalog says what is still to do, so a restart takes it up again.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,7 +45,11 @@ pub async fn run_supervisor(app: Arc<App>) {
     loop {
         let mut wanted = HashMap::new();
         for table in app.catalog.all() {
-            for replica in replicas(&table) {
+            // One whose region refused it replicates nothing.
+            let live = replicas(&table)
+                .into_iter()
+                .filter(|r| r.status != ReplicaStatus::CreationFailed);
+            for replica in live {
                 let key = (
                     table.table_uuid.clone(),
                     replica.region.clone(),
@@ -128,6 +133,11 @@ impl Worker {
         let lag = ::metrics::gauge!(LAG_SECONDS, &labels);
         let mut follower =
             Follower::resume(&self.app, checkpoint, self.replica.start_seq, lag).await;
+        if self.replica.unmade
+            && !super::control::make(&self.app, &self.table, &self.replica, &self.endpoint).await
+        {
+            return;
+        }
         if self.replica.status == ReplicaStatus::Creating {
             self.copy_table().await;
             self.mark_active().await;
@@ -294,7 +304,7 @@ impl Worker {
             .update(&self.app.storage, self.table.name(), |table| {
                 let mut all = replicas(table);
                 for replica in &mut all {
-                    if &replica.region == region && replica.start_seq == start_seq {
+                    if replica.is(region, start_seq) {
                         replica.status = ReplicaStatus::Active;
                     }
                 }

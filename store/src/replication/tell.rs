@@ -24,7 +24,7 @@ use serde_json::json;
 use shared::model::json_out;
 
 use super::peer::{self, PeerError};
-use super::{endpoint, replicas, Member};
+use super::{endpoint, made_replicas, Member};
 use crate::app::App;
 use crate::catalog::TableMeta;
 use crate::storage::Storage;
@@ -74,7 +74,7 @@ pub async fn tell_members(app: &App, table: &TableMeta, members: &[Member], exce
     let request = json!({"table": table.name(), "members": members});
     // A JSON value of strings always serializes.
     let body = Bytes::from(json_out::to_vec(&request).unwrap_or_default());
-    for replica in replicas(table) {
+    for replica in made_replicas(table) {
         if Some(replica.region.as_str()) == except {
             continue;
         }
@@ -136,18 +136,23 @@ pub async fn resume(app: Arc<App>) {
 }
 
 /// Region `region`'s replica of `table` has left the global table while its store, at
-/// `url`, could not be reached: asks that store to delete the table, in the background
-/// until it answers (see the module docs). Kept before it returns, so a restart of this
-/// store does not forget it. A newer tell to the region (the replica added again)
-/// supersedes it.
-pub async fn delete_later(app: &App, table: &TableMeta, region: &str, url: String) {
+/// `url`, could not be reached (or before it was made): asks that store to delete the
+/// table (`request`, the `delete` call's body), in the background until it answers (see
+/// the module docs). Kept before it returns, so a restart of this store does not forget
+/// it. A newer tell to the region (the replica added again) supersedes it.
+pub async fn delete_later(
+    app: &App,
+    table: &TableMeta,
+    region: &str,
+    url: String,
+    request: &serde_json::Value,
+) {
     let told = Told {
         table_uuid: table.table_uuid.clone(),
         region: region.to_string(),
     };
     let (generation, _) = told.supersede();
-    let request = json!({"table": table.name()});
-    let body = Bytes::from(json_out::to_vec(&request).unwrap_or_default());
+    let body = Bytes::from(json_out::to_vec(request).unwrap_or_default());
     told.keep_trying(app, generation, Call::Delete, url, body)
         .await;
 }

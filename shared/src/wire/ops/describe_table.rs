@@ -170,6 +170,9 @@ pub struct ReplicaDescription {
     /// How much of the replica's initial copy is done, while it is CREATING.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replica_status_percent_progress: Option<String>,
+    /// Why the replica is in its status: what its region said when it refused to make it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_status_description: Option<String>,
     /// The replica's own read capacity, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioned_throughput_override: Option<ProvisionedThroughputOverride>,
