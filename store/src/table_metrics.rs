@@ -19,6 +19,7 @@ use crate::metrics::{
 /// one for every table.
 pub fn render(app: &App, out: &mut String) {
     let consumption = crate::throttle::consumption();
+    let all_stats = app.storage.all_table_stats();
     let mut read = String::new();
     let mut write = String::new();
     let mut throttled = String::new();
@@ -29,7 +30,10 @@ pub fn render(app: &App, out: &mut String) {
         let row = |rows: &mut String, name: &str, value: &dyn std::fmt::Display| {
             let _ = writeln!(rows, "{name}{{table=\"{label}\"}} {value}");
         };
-        let stats = app.storage.table_stats(table.table_id());
+        let stats = all_stats
+            .get(&table.table_id())
+            .copied()
+            .unwrap_or_default();
         row(&mut size, TABLE_SIZE_BYTES, &stats.size_bytes);
         row(&mut items, TABLE_ITEMS, &stats.item_count);
         let Some(used) = consumption.get(&table.table_id()) else {

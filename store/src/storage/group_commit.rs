@@ -445,6 +445,11 @@ impl Committer {
             .unwrap_or_default()
     }
 
+    /// Every table's stats, under one taking of the lock.
+    pub fn all_table_stats(&self) -> HashMap<u64, TableStats> {
+        self.stats.lock().clone()
+    }
+
     /// Items in all tables.
     pub fn total_items(&self) -> u64 {
         self.stats.lock().values().map(|s| s.item_count).sum()

@@ -397,6 +397,13 @@ impl Storage {
         self.committer.table_stats(table_id)
     }
 
+    /// [`Storage::table_stats`] of every table, by id, read at one moment (a table not
+    /// there has the default): for a scrape, which would otherwise take the commit
+    /// thread's lock once per table.
+    pub fn all_table_stats(&self) -> HashMap<u64, TableStats> {
+        self.committer.all_table_stats()
+    }
+
     /// Live items in all tables (as exact as [`Storage::table_stats`]).
     pub fn total_items(&self) -> u64 {
         self.committer.total_items()
