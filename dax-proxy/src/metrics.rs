@@ -21,7 +21,7 @@
 //! registry lookup.
 
 use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram, Unit};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 pub const REQUESTS_TOTAL: &str = "dax_requests_total";
 pub const REQUEST_ERRORS_TOTAL: &str = "dax_request_errors_total";
@@ -143,11 +143,5 @@ pub fn install() -> Result<PrometheusHandle, String> {
         0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05,
         0.1, 0.25, 0.5, 1.0, 2.5,
     ];
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
-        .map_err(|e| e.to_string())?
-        .install_recorder()
-        .map_err(|e| e.to_string())?;
-    shared::metric_families::describe(FAMILIES);
-    Ok(handle)
+    shared::metric_families::install(FAMILIES, &buckets, &[])
 }

@@ -91,7 +91,7 @@ async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
     let text = server
         .prometheus
         .as_ref()
-        .map(|h| h.render())
+        .map(shared::metric_families::render)
         .unwrap_or_default();
     plain(StatusCode::OK, "text/plain; version=0.0.4", text)
 }

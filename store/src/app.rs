@@ -26,6 +26,9 @@ pub struct App {
     pub policies: crate::policy::State,
     /// TransactWriteItems' `ClientRequestToken`s (`api::idempotency`).
     pub tokens: crate::api::idempotency::Tokens,
+    /// The metric series of tables, Kinesis destinations and triggers that must leave
+    /// `/metrics` with them (`crate::owned_metrics`).
+    pub owned_metrics: crate::owned_metrics::OwnedMetrics,
 }
 
 impl App {
@@ -53,6 +56,7 @@ impl App {
             transfers: tokio::sync::Notify::new(),
             policies,
             tokens,
+            owned_metrics: Default::default(),
         }
     }
 

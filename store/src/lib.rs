@@ -17,7 +17,9 @@
 //!   provisioned-throughput token buckets and per-table capacity metering;
 //!   `idle_compaction`: compacting the items keyspace once writes stop.
 //! - `metrics`: metric names and their help text; `table_metrics`: the per-table
-//!   families, rendered from live tables at each scrape.
+//!   families, rendered from live tables at each scrape; `owned_metrics`: the series of
+//!   TTL, replication, Kinesis and triggers, rendered while their table, destination or
+//!   trigger lives.
 //!
 //! # What the code adds to DESIGN.md
 //! The team's design names the processes, the key layout and the change log. These are the
@@ -81,6 +83,7 @@ pub mod kinesis;
 pub mod log_cursor;
 pub mod metrics;
 pub mod own_endpoint;
+pub mod owned_metrics;
 pub mod policy;
 pub mod replication;
 pub mod server;

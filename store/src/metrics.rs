@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use metrics::Unit;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 /// Requests served, by operation (`op`).
 pub const REQUESTS_TOTAL: &str = "store_requests_total";
@@ -61,7 +61,8 @@ pub use shared::metric_families::Kind;
 
 /// Every metric family the store exposes: name, kind, unit, and the one line of `# HELP`.
 /// Families rendered by the store itself rather than the exporter (`crate::table_metrics`,
-/// `crate::contributors`) take their help from here as well ([`help`]).
+/// `crate::owned_metrics`, `crate::contributors`) take their help from here as well
+/// ([`help`]).
 pub const FAMILIES: &[Family] = &[
     (REQUESTS_TOTAL, Kind::Counter, Unit::Count, "API calls served, by operation."),
     (REQUEST_ERRORS_TOTAL, Kind::Counter, Unit::Count, "API calls answered with an error, by operation and DynamoDB error code."),
@@ -117,8 +118,9 @@ pub fn help(name: &str) -> &'static str {
 }
 
 /// Appends family `name` to a Prometheus text exposition: its `# HELP` and `# TYPE` lines,
-/// then `rows` (whole sample lines); nothing when there are no rows, as the exporter
-/// leaves out a family with no series.
+/// then `rows` (whole sample lines, each ending in a newline, and no blank line after
+/// them); nothing when there are no rows, as the exporter leaves out a family with no
+/// series.
 pub fn write_family(out: &mut String, name: &str, kind: Kind, rows: &str) {
     if rows.is_empty() {
         return;
@@ -129,7 +131,7 @@ pub fn write_family(out: &mut String, name: &str, kind: Kind, rows: &str) {
         Kind::Histogram => "histogram",
     };
     let help = help(name);
-    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{rows}\n");
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{rows}");
 }
 
 /// A Prometheus label value: backslash, double quote and newline escaped.
@@ -146,24 +148,23 @@ pub fn label_value(value: &str) -> String {
     escaped
 }
 
+/// The histogram buckets of every `_seconds` family, the exporter's and
+/// `crate::owned_metrics`' alike.
+pub const SECONDS_BUCKETS: [f64; 15] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5,
+];
+
 /// Installs the global recorder and returns the handle that renders `/metrics`.
 /// A second call (tests starting several servers in one process) reuses nothing and fails,
 /// so the error is returned for the caller to log; metrics then go unrecorded.
 pub fn install() -> Result<PrometheusHandle, String> {
-    let buckets = [
-        0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-        0.5, 1.0, 2.5,
-    ];
     let group_sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
-        .map_err(|e| e.to_string())?
-        .set_buckets_for_metric(Matcher::Full(COMMIT_GROUP_BATCHES.into()), &group_sizes)
-        .map_err(|e| e.to_string())?
-        .install_recorder()
-        .map_err(|e| e.to_string())?;
-    shared::metric_families::describe(FAMILIES);
-    Ok(handle)
+    shared::metric_families::install(
+        FAMILIES,
+        &SECONDS_BUCKETS,
+        &[(COMMIT_GROUP_BATCHES, &group_sizes)],
+    )
 }
 
 #[cfg(test)]

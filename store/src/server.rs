@@ -132,9 +132,10 @@ async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
     let mut text = server
         .metrics
         .as_ref()
-        .map(|h| h.render())
+        .map(shared::metric_families::render)
         .unwrap_or_default();
     crate::table_metrics::render(&server.app, &mut text);
+    crate::owned_metrics::render(&server.app, &mut text);
     crate::contributors::render(&mut text);
     error::plain(StatusCode::OK, "text/plain; version=0.0.4", text)
 }

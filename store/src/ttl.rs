@@ -33,6 +33,7 @@ use shared::wire::error::ApiError;
 
 use crate::app::App;
 use crate::catalog::TableMeta;
+use crate::owned_metrics::Scope;
 use crate::storage::{Cause, Mutation, StorageError};
 
 /// The key of the TTL setting in `TableMeta::settings`.
@@ -44,7 +45,7 @@ const SCAN_CHUNK: usize = 1000;
 /// Values this far in the past are ignored (DynamoDB: five years).
 const MAX_PAST_SECONDS: f64 = 5.0 * 365.0 * 86_400.0;
 
-/// Items deleted by the TTL sweeper.
+/// Items deleted by the TTL sweeper, by table (`crate::owned_metrics`: gone with the table).
 pub const DELETED_TOTAL: &str = "store_ttl_deleted_items_total";
 /// Completed sweeps of all TTL tables.
 pub const SWEEPS_TOTAL: &str = "store_ttl_sweeps_total";
@@ -114,6 +115,9 @@ async fn sweep_table(
 ) -> Result<u64, StorageError> {
     let mut start: Option<PrimaryKey> = None;
     let mut deleted = 0u64;
+    let deleted_total = app
+        .owned_metrics
+        .counter(&Scope::table(table), DELETED_TOTAL);
     loop {
         let now = now_seconds();
         let mut expired = Vec::new();
@@ -153,8 +157,7 @@ async fn sweep_table(
                 .await?;
             if let Ok(true) = outcome {
                 deleted += 1;
-                ::metrics::counter!(DELETED_TOTAL, "table" => table.name().to_string())
-                    .increment(1);
+                deleted_total.increment(1);
             }
         }
         if seen < SCAN_CHUNK {

@@ -17,8 +17,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use integration_tests::aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, ContributorInsightsAction, KeySchemaElement, KeyType,
-    ProvisionedThroughput, ScalarAttributeType, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, ContributorInsightsAction,
+    CreateReplicationGroupMemberAction, DeleteReplicationGroupMemberAction, KeySchemaElement,
+    KeyType, ProvisionedThroughput, ReplicationGroupUpdate, ScalarAttributeType, StreamViewType,
+    TimeToLiveSpecification,
 };
 use integration_tests::serde_json::{json, Value};
 use integration_tests::*;
@@ -364,29 +366,8 @@ async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) -> tokio::tas
 
     let direct = store.client();
 
-    // TTL: an item that expired a minute ago, deleted by the next sweep (interval 1 s). Not
-    // epoch 1: like DynamoDB, the store ignores values more than five years in the past.
-    let ttl_table = unique_name("obs-ttl");
-    create_hash_table(&direct, &ttl_table).await;
-    ok(direct
-        .update_time_to_live()
-        .table_name(&ttl_table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name("exp")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
-    ok(direct
-        .put_item()
-        .table_name(&ttl_table)
-        .item("pk", s("gone"))
-        .item("exp", n(now_secs() - 60))
-        .send()
-        .await);
+    // TTL: an item deleted by the next sweep (interval 1 s).
+    let ttl_table = table_with_expired_items(&direct, "obs-ttl", &["gone"]).await;
 
     // Throttling: 1 WCU holds a 300-unit burst; ~300 KB items cost ~300 WCU each, so the
     // second or third write finds the bucket in debt.
@@ -469,23 +450,7 @@ async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) -> tokio::tas
         .await);
 
     // And a global table: its replication worker publishes its lag once it is idle.
-    let global = unique_name("obs-global");
-    create_hash_table(&direct, &global).await;
-    enable_stream(&direct, &global, StreamViewType::NewAndOldImages).await;
-    let replica = aws_sdk_dynamodb::types::CreateReplicationGroupMemberAction::builder()
-        .region_name("eu-west-1")
-        .build()
-        .unwrap();
-    ok(direct
-        .update_table()
-        .table_name(&global)
-        .replica_updates(
-            aws_sdk_dynamodb::types::ReplicationGroupUpdate::builder()
-                .create(replica)
-                .build(),
-        )
-        .send()
-        .await);
+    global_table(&direct, "obs-global").await;
 
     // Contributor Insights on both tables: a key read on one, a key refused on the other
     // (the 1-WCU table stays in debt for minutes), in every 1 s report period.
@@ -515,6 +480,80 @@ async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) -> tokio::tas
         }
     });
     hot_keys
+}
+
+/// The region of the second store of a global table.
+const AWAY: &str = "eu-west-1";
+
+/// A store of region [`AWAY`], then one of the default region that knows where it is,
+/// with the flags `extra`.
+fn two_regions(extra: &[&str]) -> (StoreProcess, StoreProcess) {
+    let away = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), AWAY.into()],
+        ..Default::default()
+    });
+    let mut args = vec![
+        "--region-endpoints".to_string(),
+        format!("{AWAY}={}", away.endpoint()),
+    ];
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    let home = StoreProcess::spawn_with(StoreOptions {
+        args,
+        ..Default::default()
+    });
+    (away, home)
+}
+
+/// A new table with the stream replication needs and a replica in [`AWAY`].
+async fn global_table(client: &aws_sdk_dynamodb::Client, prefix: &str) -> String {
+    let table = unique_name(prefix);
+    create_hash_table(client, &table).await;
+    enable_stream(client, &table, StreamViewType::NewAndOldImages).await;
+    let create = CreateReplicationGroupMemberAction::builder()
+        .region_name(AWAY)
+        .build()
+        .unwrap();
+    ok(client
+        .update_table()
+        .table_name(&table)
+        .replica_updates(ReplicationGroupUpdate::builder().create(create).build())
+        .send()
+        .await);
+    table
+}
+
+/// A new table with TTL on attribute `exp` and, for each of `keys`, an item that expired
+/// a minute ago, for the sweeper to delete. Not epoch 1: like DynamoDB, the store ignores
+/// values more than five years in the past.
+async fn table_with_expired_items(
+    client: &aws_sdk_dynamodb::Client,
+    prefix: &str,
+    keys: &[&str],
+) -> String {
+    let table = unique_name(prefix);
+    create_hash_table(client, &table).await;
+    ok(client
+        .update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("exp")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    for key in keys {
+        ok(client
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(key))
+            .item("exp", n(now_secs() - 60))
+            .send()
+            .await);
+    }
+    table
 }
 
 fn now_secs() -> u64 {
@@ -549,24 +588,15 @@ async fn every_dashboard_expression_returns_data_from_a_live_cluster() {
     let expressions = dashboard_expressions();
 
     // Another region's store, for a global table whose replication lag is graphed.
-    let away = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), "eu-west-1".into()],
-        ..Default::default()
-    });
-    let store = StoreProcess::spawn_with(StoreOptions {
-        args: vec![
-            "--region-endpoints".into(),
-            format!("eu-west-1={}", away.endpoint()),
-            "--ttl-sweep-interval".into(),
-            "1".into(),
-            "--contributor-insights-period".into(),
-            "1".into(),
-            // Never reached: a destination's lag gauge appears before anything is sent.
-            "--kinesis-endpoint".into(),
-            "http://127.0.0.1:9".into(),
-        ],
-        ..Default::default()
-    });
+    let (_away, store) = two_regions(&[
+        "--ttl-sweep-interval",
+        "1",
+        "--contributor-insights-period",
+        "1",
+        // Never reached: a destination's lag gauge appears before anything is sent.
+        "--kinesis-endpoint",
+        "http://127.0.0.1:9",
+    ]);
     let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--cache-header"], &[]);
     let http = reqwest::Client::new();
 
@@ -679,7 +709,12 @@ const PER_TABLE_FAMILIES: &[&str] = &[
 
 /// The sample lines of `/metrics` labelled with table `table`.
 fn table_series(text: &str, table: &str) -> Vec<String> {
-    let label = format!("table=\"{table}\"");
+    labelled_series(text, "table", table)
+}
+
+/// The sample lines of `/metrics` with label `name` = `value`.
+fn labelled_series(text: &str, name: &str, value: &str) -> Vec<String> {
+    let label = format!("{name}=\"{value}\"");
     text.lines()
         .filter(|l| !l.starts_with('#') && l.contains(&label))
         .map(str::to_string)
@@ -820,4 +855,243 @@ fn families_without_help(text: &str) -> Vec<String> {
         .filter_map(|l| family(l, "# TYPE "))
         .filter(|name| !helped.contains(name))
         .collect()
+}
+
+/// A webhook for triggers that accepts every batch.
+async fn accepting_hook() -> String {
+    let app = axum::Router::new().route("/hook", axum::routing::post(|| async { "" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/hook")
+}
+
+/// Whether `/metrics` of `endpoint` shows every row of `rows` (whole sample lines, value
+/// included) within 30 s.
+async fn rows_appear(endpoint: &str, rows: &[String]) -> bool {
+    wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || async {
+            let text = metrics_text(endpoint).await;
+            rows.iter().all(|row| text.lines().any(|line| line == row))
+        },
+    )
+    .await
+}
+
+/// What `left` still picks from `/metrics` of `endpoint` once it picks nothing (empty),
+/// or after 20 s.
+async fn rows_left(endpoint: &str, left: impl Fn(&str) -> Vec<String>) -> Vec<String> {
+    wait_until(
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || async { left(&metrics_text(endpoint).await).is_empty() },
+    )
+    .await;
+    left(&metrics_text(endpoint).await)
+}
+
+/// The series of TTL deletes, of a Kinesis destination and of a trigger carry exact
+/// values while their table, destination or trigger lives, and leave `/metrics` at the
+/// next scrape once it is gone (the exporter, which kept them before, cannot drop a series).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_kinesis_and_trigger_series_leave_metrics_with_their_owner() {
+    let hook = accepting_hook().await;
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec![
+            "--ttl-sweep-interval".into(),
+            "1".into(),
+            // Never reached: a destination's series appear before anything is sent.
+            "--kinesis-endpoint".into(),
+            "http://127.0.0.1:9".into(),
+        ],
+        ..Default::default()
+    });
+    let client = store.client();
+    let endpoint = store.endpoint();
+
+    let ttl_table = table_with_expired_items(&client, "owned-ttl", &["a", "b"]).await;
+
+    // One destination disabled later, one whose table is deleted.
+    let disabled = unique_name("owned-kds-off");
+    let dropped = unique_name("owned-kds-gone");
+    let stream_arn = "arn:aws:kinesis:us-east-1:000000000000:stream/owned";
+    for table in [&disabled, &dropped] {
+        create_hash_table(&client, table).await;
+        ok(client
+            .enable_kinesis_streaming_destination()
+            .table_name(table)
+            .stream_arn(stream_arn)
+            .send()
+            .await);
+    }
+
+    let streamed = unique_name("owned-trigger");
+    create_hash_table(&client, &streamed).await;
+    enable_stream(&client, &streamed, StreamViewType::NewImage).await;
+    let trigger = unique_name("owned");
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{endpoint}/triggers"))
+        .header("x-dax-cluster-secret", CLUSTER_SECRET)
+        .body(json!({"TriggerName": trigger, "TableName": streamed, "Url": hook}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201, "creating the trigger");
+    for pk in ["a", "b"] {
+        ok(client
+            .put_item()
+            .table_name(&streamed)
+            .item("pk", s(pk))
+            .send()
+            .await);
+    }
+
+    let rows = [
+        format!("store_ttl_deleted_items_total{{table=\"{ttl_table}\"}} 2"),
+        format!("store_kinesis_lag_seconds{{table=\"{disabled}\"}} 0"),
+        format!("store_kinesis_lag_seconds{{table=\"{dropped}\"}} 0"),
+        format!("store_trigger_records_delivered_total{{trigger=\"{trigger}\"}} 2"),
+    ];
+    let published = rows_appear(&endpoint, &rows).await;
+    let text = metrics_text(&endpoint).await;
+    assert!(published, "not all of {rows:?} in:\n{text}");
+
+    ok(client.delete_table().table_name(&ttl_table).send().await);
+    ok(client
+        .disable_kinesis_streaming_destination()
+        .table_name(&disabled)
+        .stream_arn(stream_arn)
+        .send()
+        .await);
+    ok(client.delete_table().table_name(&dropped).send().await);
+    let deleted = http
+        .delete(format!("{endpoint}/triggers/{trigger}"))
+        .header("x-dax-cluster-secret", CLUSTER_SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 200, "deleting the trigger");
+
+    let left = |text: &str| {
+        let mut left = table_series(text, &ttl_table);
+        left.extend(table_series(text, &dropped));
+        left.extend(
+            table_series(text, &disabled)
+                .into_iter()
+                .filter(|row| row.starts_with("store_kinesis_")),
+        );
+        left.extend(labelled_series(text, "trigger", &trigger));
+        left
+    };
+    let left = rows_left(&endpoint, left).await;
+    assert!(left.is_empty(), "series outlive their owner: {left:?}");
+    // The table whose destination was disabled is still there, and so are its own series.
+    let text = metrics_text(&endpoint).await;
+    assert!(!table_series(&text, &disabled).is_empty(), "{text}");
+}
+
+/// The changes a replica applied are counted by table in its region, exactly, and the
+/// count leaves `/metrics` there when the replica is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replicas_applied_counts_leave_metrics_with_it() {
+    let (away, home) = two_regions(&[]);
+    let client = home.client();
+    let table = global_table(&client, "owned-global").await;
+    wait_table_active(&away.client(), &table).await;
+    for pk in ["a", "b"] {
+        ok(client
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .send()
+            .await);
+    }
+    let applied = format!("store_replication_changes_applied_total{{table=\"{table}\"}} 2");
+    let published = rows_appear(&away.endpoint(), std::slice::from_ref(&applied)).await;
+    let text = metrics_text(&away.endpoint()).await;
+    assert!(published, "no {applied} in:\n{text}");
+
+    let delete = DeleteReplicationGroupMemberAction::builder()
+        .region_name(AWAY)
+        .build()
+        .unwrap();
+    let removal = ReplicationGroupUpdate::builder().delete(delete).build();
+    ok(client
+        .update_table()
+        .table_name(&table)
+        .replica_updates(removal)
+        .send()
+        .await);
+    // The applied and superseded counts; the lag gauge (by table and region) is kept by the
+    // shipper, `replication::ship`, and not checked here.
+    let counts = |text: &str| {
+        table_series(text, &table)
+            .into_iter()
+            .filter(|row| row.starts_with("store_replication_changes_"))
+            .collect::<Vec<_>>()
+    };
+    let left = rows_left(&away.endpoint(), counts).await;
+    assert!(left.is_empty(), "a removed replica's counts stay: {left:?}");
+}
+
+/// `/metrics` of the store and of a proxy node has no blank line: Prometheus skips them,
+/// but an OpenMetrics parser refuses the scrape. The families the store renders itself
+/// (per table, Contributor Insights) and the exporter's are all checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_have_no_blank_line() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--contributor-insights-period".into(), "1".into()],
+        ..Default::default()
+    });
+    let proxy = ProxyProcess::spawn(&store);
+    let client = proxy.client();
+    let table = unique_name("unblank");
+    create_hash_table(&client, &table).await;
+    ok(store
+        .client()
+        .update_contributor_insights()
+        .table_name(&table)
+        .contributor_insights_action(ContributorInsightsAction::Enable)
+        .send()
+        .await);
+    let read = || async {
+        ok(client
+            .put_item()
+            .table_name(&table)
+            .item("pk", s("a"))
+            .send()
+            .await);
+        ok(client
+            .get_item()
+            .table_name(&table)
+            .key("pk", s("a"))
+            .send()
+            .await);
+    };
+    // Until a Contributor Insights period with the key has ended, so that all three kinds
+    // of the store's own families are in the scrape.
+    let reported = wait_until(
+        Duration::from_secs(20),
+        Duration::from_millis(300),
+        || async {
+            read().await;
+            metrics_text(&store.endpoint())
+                .await
+                .contains("store_contributor_insights_consumed_units{")
+        },
+    )
+    .await;
+    assert!(reported, "{}", metrics_text(&store.endpoint()).await);
+    for (what, endpoint) in [("store", store.endpoint()), ("dax-proxy", proxy.endpoint())] {
+        let text = metrics_text(&endpoint).await;
+        assert!(text.contains("# TYPE"), "{what}: {text}");
+        let blank = text.lines().position(str::is_empty);
+        assert_eq!(blank, None, "{what}: a blank line in\n{text}");
+        assert!(text.ends_with('\n'), "{what}");
+    }
 }

@@ -14,7 +14,9 @@ use super::{
     active, Destination, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
 };
 use crate::app::App;
+use crate::catalog::TableMeta;
 use crate::log_cursor::{Follower, Next};
+use crate::owned_metrics::Scope;
 use crate::storage::{Cause, ChangeRecord};
 use crate::triggers::dispatch::backoff;
 use crate::workers::Workers;
@@ -67,6 +69,7 @@ pub async fn run_supervisor(app: Arc<App>) {
                 table_name: table.name().to_string(),
                 table_id: table.table_id(),
                 checkpoint: format!("{CHECKPOINT_PREFIX}{uuid}/{arn}"),
+                series: Series::of(&app, &table, &destination),
                 destination,
             };
             worker.run()
@@ -88,13 +91,36 @@ struct Worker {
     /// Meta key of the last delivered sequence number.
     checkpoint: String,
     destination: Destination,
+    series: Series,
+}
+
+/// A destination's metric series, resolved once per worker; they leave `/metrics` when
+/// the destination is disabled or its table deleted (`crate::owned_metrics`).
+struct Series {
+    lag: ::metrics::Gauge,
+    trimmed: ::metrics::Counter,
+    retries: ::metrics::Counter,
+    delivered: ::metrics::Counter,
+}
+
+impl Series {
+    fn of(app: &App, table: &TableMeta, destination: &Destination) -> Series {
+        let scope = Scope::kinesis(table, destination.start_seq);
+        let series = &app.owned_metrics;
+        Series {
+            lag: series.gauge(&scope, LAG_SECONDS),
+            trimmed: series.counter(&scope, TRIMMED_TOTAL),
+            retries: series.counter(&scope, RETRIES_TOTAL),
+            delivered: series.counter(&scope, RECORDS_DELIVERED_TOTAL),
+        }
+    }
 }
 
 impl Worker {
     async fn run(self) {
         let storage = &self.app.storage;
         let start = self.destination.start_seq;
-        let lag = ::metrics::gauge!(LAG_SECONDS, "table" => self.table_name.clone());
+        let lag = self.series.lag.clone();
         let mut follower = Follower::resume(&self.app, self.checkpoint.clone(), start, lag).await;
         let mut signer = Signer::new(Credentials {
             service: "kinesis".to_string(),
@@ -111,8 +137,7 @@ impl Worker {
                 // endpoint was down): count them and go on.
                 Next::Trimmed(first, last) => {
                     tracing::warn!(table = %self.table_name, first, last, "changes trimmed before Kinesis accepted them");
-                    ::metrics::counter!(TRIMMED_TOTAL, "table" => self.table_name.clone())
-                        .increment(last - first + 1);
+                    self.series.trimmed.increment(last - first + 1);
                 }
                 Next::Changes { last, records } => {
                     let precision = self.precision();
@@ -194,7 +219,7 @@ impl Worker {
         let mut attempt = 0;
         while !records.is_empty() {
             if attempt > 0 {
-                ::metrics::counter!(RETRIES_TOTAL, "table" => self.table_name.clone()).increment(1);
+                self.series.retries.increment(1);
                 tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
             }
             attempt += 1;
@@ -203,7 +228,8 @@ impl Worker {
                 Ok(answer) => {
                     let sent = records.len();
                     records = rejected(records, &answer);
-                    ::metrics::counter!(RECORDS_DELIVERED_TOTAL, "table" => self.table_name.clone())
+                    self.series
+                        .delivered
                         .increment((sent - records.len()) as u64);
                 }
                 Err(e) => {

@@ -19,7 +19,8 @@
 //! Metrics, by table: `store_kinesis_records_delivered_total`, `store_kinesis_retries_total`,
 //! `store_kinesis_lag_seconds` (age of the oldest change not yet accepted) and
 //! `store_kinesis_trimmed_records_total` (changes the log's retention dropped before a
-//! long outage of the endpoint ended).
+//! long outage of the endpoint ended); they leave `/metrics` with the destination
+//! (`crate::owned_metrics`).
 
 pub mod deliver;
 

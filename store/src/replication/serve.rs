@@ -428,8 +428,14 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
         }
     }
     crate::throttle::charge_write(&table, units.on_table(), &units.global);
-    ::metrics::counter!(CHANGES_APPLIED_TOTAL, "table" => request.table.clone()).increment(applied);
-    ::metrics::counter!(CHANGES_SUPERSEDED_TOTAL, "table" => request.table).increment(superseded);
+    let scope = crate::owned_metrics::Scope::table(&table);
+    let series = &app.owned_metrics;
+    series
+        .counter(&scope, CHANGES_APPLIED_TOTAL)
+        .increment(applied);
+    series
+        .counter(&scope, CHANGES_SUPERSEDED_TOTAL)
+        .increment(superseded);
     if failed {
         // The sender sends them all again; the ones applied now are superseded then.
         return Err((

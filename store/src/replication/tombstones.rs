@@ -62,7 +62,9 @@ async fn collect_table(app: &App, table: &TableMeta, which: Collect, before_ms: 
         match page {
             Ok(page) => {
                 if page.removed > 0 {
-                    ::metrics::counter!(VERSIONS_COLLECTED_TOTAL, "table" => table.name().to_string())
+                    let scope = crate::owned_metrics::Scope::table(table);
+                    app.owned_metrics
+                        .counter(&scope, VERSIONS_COLLECTED_TOTAL)
                         .increment(page.removed as u64);
                 }
                 match page.next {

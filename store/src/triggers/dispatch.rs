@@ -25,6 +25,7 @@ use super::{
 };
 use crate::app::App;
 use crate::log_cursor::LogCursor;
+use crate::owned_metrics::Scope;
 use crate::storage::{Cause, ChangeRecord, Mutation};
 use crate::streams::records::stream_record;
 use crate::streams::{self, sequence_number, StreamInfo};
@@ -87,6 +88,37 @@ pub fn lambda_record(region: &str, stream: &StreamInfo, change: &ChangeRecord) -
     value
 }
 
+/// A trigger's metric series, resolved once per worker; they leave `/metrics` when the
+/// trigger is deleted (`crate::owned_metrics`).
+struct Series {
+    lag: ::metrics::Gauge,
+    trimmed: ::metrics::Counter,
+    delivered_batches: ::metrics::Counter,
+    dead_lettered_batches: ::metrics::Counter,
+    delivered: ::metrics::Counter,
+    latency: ::metrics::Histogram,
+    dead_lettered: ::metrics::Counter,
+    retries: ::metrics::Counter,
+}
+
+impl Series {
+    fn of(app: &App, name: &str) -> Series {
+        let scope = Scope::trigger(name);
+        let series = &app.owned_metrics;
+        Series {
+            lag: series.gauge(&scope, LAG_SECONDS),
+            trimmed: series.counter(&scope, TRIMMED_TOTAL),
+            delivered_batches: series.counter(&scope.with("outcome", "ok"), BATCHES_TOTAL),
+            dead_lettered_batches: series
+                .counter(&scope.with("outcome", "dead_letter"), BATCHES_TOTAL),
+            delivered: series.counter(&scope, RECORDS_DELIVERED_TOTAL),
+            latency: series.seconds_histogram(&scope, DELIVERY_LATENCY_SECONDS),
+            dead_lettered: series.counter(&scope, DEAD_LETTERED_TOTAL),
+            retries: series.counter(&scope, RETRIES_TOTAL),
+        }
+    }
+}
+
 /// Delivers one worker's trigger forever.
 async fn run_worker(app: Arc<App>, trigger: Trigger) {
     let config = app.config.change_log.clone();
@@ -101,6 +133,7 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
         }
     };
     let name = trigger.trigger_name.clone();
+    let series = Series::of(&app, &name);
     let mut watch = app.storage.watch_seq();
     let mut cursor = LogCursor::resume(&app, checkpoint_key(&name), trigger.start_seq).await;
     loop {
@@ -115,7 +148,7 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
         // Records below the trim horizon are gone: skip them (Lambda drops expired records).
         if let Some((first, last)) = cursor.skip_trimmed(&app) {
             tracing::warn!(trigger = %name, first, last, "trigger records expired before delivery");
-            ::metrics::counter!(TRIMMED_TOTAL, "trigger" => name.clone()).increment(1);
+            series.trimmed.increment(1);
         }
         let position = cursor.position;
         let end = stream.end_seq.unwrap_or(u64::MAX);
@@ -127,7 +160,7 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
             }
         };
         if batch.is_empty() {
-            ::metrics::gauge!(LAG_SECONDS, "trigger" => name.clone()).set(0.0);
+            series.lag.set(0.0);
             if position >= end {
                 // The stream is closed and fully delivered.
                 tokio::time::sleep(Duration::from_secs(5)).await;
@@ -169,7 +202,8 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
             }
         }
         let oldest = batch.first().map_or(0, |r| r.time_ms);
-        ::metrics::gauge!(LAG_SECONDS, "trigger" => name.clone())
+        series
+            .lag
             .set(now_ms().saturating_sub(oldest) as f64 / 1000.0);
         let mut records: Vec<Value> = batch
             .iter()
@@ -188,6 +222,7 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
         match deliver(
             &client,
             &trigger,
+            &series.retries,
             body,
             config.trigger_retry_base,
             expires_ms,
@@ -195,19 +230,17 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
         .await
         {
             Ok(()) => {
-                ::metrics::counter!(BATCHES_TOTAL, "trigger" => name.clone(), "outcome" => "ok")
-                    .increment(1);
-                ::metrics::counter!(RECORDS_DELIVERED_TOTAL, "trigger" => name.clone())
-                    .increment(batch.len() as u64);
+                series.delivered_batches.increment(1);
+                series.delivered.increment(batch.len() as u64);
                 let now = now_ms();
                 for change in &batch {
-                    ::metrics::histogram!(DELIVERY_LATENCY_SECONDS, "trigger" => name.clone())
+                    series
+                        .latency
                         .record(now.saturating_sub(change.time_ms) as f64 / 1000.0);
                 }
             }
             Err(failed) => {
-                ::metrics::counter!(BATCHES_TOTAL, "trigger" => name.clone(), "outcome" => "dead_letter")
-                    .increment(1);
+                series.dead_lettered_batches.increment(1);
                 tracing::warn!(trigger = %name, error = %failed.error, records = batch.len(), "trigger batch failed; dead-lettering it");
                 // Retried until it is stored: the batch must not be lost.
                 let mut attempt = 0;
@@ -218,8 +251,7 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
                     tracing::error!(trigger = %name, error = %e, "cannot write to the dead-letter table");
                     tokio::time::sleep(backoff(config.trigger_retry_base, attempt)).await;
                 }
-                ::metrics::counter!(DEAD_LETTERED_TOTAL, "trigger" => name.clone())
-                    .increment(batch.len() as u64);
+                series.dead_lettered.increment(batch.len() as u64);
             }
         }
         let handled = batch.last().map_or(position, |r| r.seq);
@@ -275,6 +307,7 @@ struct Undelivered {
 async fn deliver(
     client: &reqwest::Client,
     trigger: &Trigger,
+    retries: &::metrics::Counter,
     body: String,
     retry_base: Duration,
     expires_ms: u64,
@@ -294,8 +327,7 @@ async fn deliver(
                     tries: u64::from(attempt),
                 });
             }
-            ::metrics::counter!(RETRIES_TOTAL, "trigger" => trigger.trigger_name.clone())
-                .increment(1);
+            retries.increment(1);
             tokio::time::sleep(backoff(retry_base, attempt)).await;
         }
         attempt = attempt.saturating_add(1);

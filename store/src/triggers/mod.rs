@@ -43,7 +43,7 @@
 //! `store_trigger_records_delivered_total`, `store_trigger_dead_lettered_records_total`,
 //! `store_trigger_retries_total`, `store_trigger_lag_seconds` (age of the oldest
 //! undelivered record), `store_trigger_delivery_latency_seconds` (commit to acknowledged
-//! delivery).
+//! delivery); they leave `/metrics` when the trigger is deleted (`crate::owned_metrics`).
 //!
 //! # Layout
 //! - `dispatch`: the supervisor (starts and stops workers as triggers come and go) and the
