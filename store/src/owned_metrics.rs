@@ -1,6 +1,6 @@
-//! The metric series that belong to a table, to a table's Kinesis destination or to a
-//! trigger (TTL deletes, replicated and collected versions, delivery counts, lags and
-//! latencies), kept here rather than in the exporter, which cannot drop a series: each
+//! The metric series that belong to a table, to a table's Kinesis destination or replica
+//! or to a trigger (TTL deletes, replicated and collected versions, delivery counts, lags
+//! and latencies), kept here rather than in the exporter, which cannot drop a series: each
 //! scrape renders the series of the owners that still exist and forgets the others, so a
 //! deleted table's, destination's or trigger's series leave `/metrics` at the next scrape.
 //!
@@ -28,6 +28,13 @@ pub enum Owner {
     /// A table's Kinesis destination, by table id and the change-log position it was
     /// enabled at: enabled anew, it starts over.
     Kinesis { table_id: u64, start_seq: u64 },
+    /// A table's replica in another region, by table id, region and the change-log
+    /// position it was added at: removed and added again, it starts over.
+    Replica {
+        table_id: u64,
+        region: String,
+        start_seq: u64,
+    },
     /// A trigger, by name (one deleted and created again between two scrapes goes on
     /// counting: its worker, which keeps its handles, may not even start over).
     Trigger(String),
@@ -54,6 +61,17 @@ impl Scope {
             start_seq,
         };
         Scope::labelled(owner, "table", table.name())
+    }
+
+    /// The series of `table`'s replica in `region` added at `start_seq`, labelled `table`
+    /// and `region`.
+    pub fn replica(table: &TableMeta, region: &str, start_seq: u64) -> Scope {
+        let owner = Owner::Replica {
+            table_id: table.table_id(),
+            region: region.to_string(),
+            start_seq,
+        };
+        Scope::labelled(owner, "table", table.name()).with("region", region)
     }
 
     /// The series of trigger `name`, labelled `trigger`.
@@ -253,7 +271,7 @@ impl Buckets {
 }
 
 /// Appends the owned series of `app`'s live owners (tables in the catalog, their active
-/// Kinesis destinations, registered triggers) and forgets the rest.
+/// Kinesis destinations and replicas, registered triggers) and forgets the rest.
 pub fn render(app: &App, out: &mut String) {
     app.owned_metrics.render_live(out, || {
         let tables: HashMap<u64, Arc<TableMeta>> = app
@@ -275,6 +293,15 @@ pub fn render(app: &App, out: &mut String) {
                 .get(table_id)
                 .and_then(|table| crate::kinesis::active(table))
                 .is_some_and(|destination| destination.start_seq == *start_seq),
+            Owner::Replica {
+                table_id,
+                region,
+                start_seq,
+            } => tables.get(table_id).is_some_and(|table| {
+                crate::replication::replicas(table)
+                    .iter()
+                    .any(|r| r.region == *region && r.start_seq == *start_seq)
+            }),
             Owner::Trigger(name) => triggers.as_ref().is_none_or(|live| live.contains(name)),
         }
     });

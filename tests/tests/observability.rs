@@ -995,10 +995,11 @@ async fn ttl_kinesis_and_trigger_series_leave_metrics_with_their_owner() {
     assert!(!table_series(&text, &disabled).is_empty(), "{text}");
 }
 
-/// The changes a replica applied are counted by table in its region, exactly, and the
-/// count leaves `/metrics` there when the replica is removed.
+/// The changes a replica applied are counted by table in its region, and the changes
+/// shipped to it by table and region at home, exactly; when the replica is removed, the
+/// counts leave `/metrics` there, and the shipped count and lag gauge at home.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replicas_applied_counts_leave_metrics_with_it() {
+async fn a_replicas_series_leave_metrics_with_it() {
     let (away, home) = two_regions(&[]);
     let client = home.client();
     let table = global_table(&client, "owned-global").await;
@@ -1015,6 +1016,11 @@ async fn a_replicas_applied_counts_leave_metrics_with_it() {
     let published = rows_appear(&away.endpoint(), std::slice::from_ref(&applied)).await;
     let text = metrics_text(&away.endpoint()).await;
     assert!(published, "no {applied} in:\n{text}");
+    let shipped =
+        format!("store_replication_changes_shipped_total{{table=\"{table}\",region=\"{AWAY}\"}} 2");
+    let published = rows_appear(&home.endpoint(), std::slice::from_ref(&shipped)).await;
+    let text = metrics_text(&home.endpoint()).await;
+    assert!(published, "no {shipped} in:\n{text}");
 
     let delete = DeleteReplicationGroupMemberAction::builder()
         .region_name(AWAY)
@@ -1027,8 +1033,8 @@ async fn a_replicas_applied_counts_leave_metrics_with_it() {
         .replica_updates(removal)
         .send()
         .await);
-    // The applied and superseded counts; the lag gauge (by table and region) is kept by the
-    // shipper, `replication::ship`, and not checked here.
+    // The applied and superseded counts where it was; the shipped count and the lag
+    // gauge at home, whose table lives on.
     let counts = |text: &str| {
         table_series(text, &table)
             .into_iter()
@@ -1037,6 +1043,17 @@ async fn a_replicas_applied_counts_leave_metrics_with_it() {
     };
     let left = rows_left(&away.endpoint(), counts).await;
     assert!(left.is_empty(), "a removed replica's counts stay: {left:?}");
+    let shipping = |text: &str| {
+        table_series(text, &table)
+            .into_iter()
+            .filter(|row| row.contains(&format!("region=\"{AWAY}\"")))
+            .collect::<Vec<_>>()
+    };
+    let left = rows_left(&home.endpoint(), shipping).await;
+    assert!(
+        left.is_empty(),
+        "a removed replica's shipping series stay: {left:?}"
+    );
 }
 
 /// `/metrics` of the store and of a proxy node has no blank line: Prometheus skips them,

@@ -20,6 +20,7 @@ use super::{
 use crate::app::App;
 use crate::catalog::TableMeta;
 use crate::log_cursor::{Follower, Next};
+use crate::owned_metrics::Scope;
 use crate::storage::{record_fields, Cause, EngineBytes, RecordFields};
 use crate::triggers::dispatch::backoff;
 use crate::workers::Workers;
@@ -60,7 +61,10 @@ pub async fn run_supervisor(app: Arc<App>) {
             }
         }
         workers.reconcile(wanted, |_, (table, replica)| {
+            let scope = Scope::replica(&table, &replica.region, replica.start_seq);
             let worker = Worker {
+                shipped: app.owned_metrics.counter(&scope, CHANGES_SHIPPED_TOTAL),
+                lag: app.owned_metrics.gauge(&scope, LAG_SECONDS),
                 app: Arc::clone(&app),
                 endpoint: endpoint(&app, &replica),
                 table,
@@ -118,6 +122,9 @@ struct Worker {
     replica: Replica,
     /// Where the replica's store is.
     endpoint: String,
+    /// Its series (`owned_metrics`: they leave `/metrics` with the replica).
+    shipped: ::metrics::Counter,
+    lag: ::metrics::Gauge,
 }
 
 impl Worker {
@@ -126,13 +133,13 @@ impl Worker {
             "{CHECKPOINT_PREFIX}{}/{}/{}",
             self.table.table_uuid, self.replica.region, self.replica.start_seq
         );
-        let labels = [
-            ("table", self.table.name().to_string()),
-            ("region", self.replica.region.clone()),
-        ];
-        let lag = ::metrics::gauge!(LAG_SECONDS, &labels);
-        let mut follower =
-            Follower::resume(&self.app, checkpoint, self.replica.start_seq, lag).await;
+        let mut follower = Follower::resume(
+            &self.app,
+            checkpoint,
+            self.replica.start_seq,
+            self.lag.clone(),
+        )
+        .await;
         if self.replica.unmade
             && !super::control::make(&self.app, &self.table, &self.replica, &self.endpoint).await
         {
@@ -369,11 +376,6 @@ impl Worker {
                 }
             }
         }
-        ::metrics::counter!(
-            CHANGES_SHIPPED_TOTAL,
-            "table" => self.table.name().to_string(),
-            "region" => self.replica.region.clone()
-        )
-        .increment(changes.len() as u64);
+        self.shipped.increment(changes.len() as u64);
     }
 }
