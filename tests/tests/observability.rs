@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use integration_tests::aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, ContributorInsightsAction,
     CreateReplicationGroupMemberAction, DeleteReplicationGroupMemberAction, KeySchemaElement,
-    KeyType, ProvisionedThroughput, ReplicationGroupUpdate, ScalarAttributeType, StreamViewType,
-    TimeToLiveSpecification,
+    KeyType, ProvisionedThroughput, ReplicaStatus, ReplicationGroupUpdate, ScalarAttributeType,
+    StreamViewType, TimeToLiveSpecification,
 };
 use integration_tests::serde_json::{json, Value};
 use integration_tests::*;
@@ -519,6 +519,23 @@ async fn global_table(client: &aws_sdk_dynamodb::Client, prefix: &str) -> String
         .replica_updates(ReplicationGroupUpdate::builder().create(create).build())
         .send()
         .await);
+    // The replica is made and its copy taken in the background: once it is ACTIVE, each
+    // later write is shipped exactly once (a write before may also be in the copy).
+    let active = wait_until(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async {
+            let description = ok(client.describe_table().table_name(&table).send().await);
+            description.table().is_some_and(|t| {
+                t.replicas().iter().any(|r| {
+                    r.region_name() == Some(AWAY)
+                        && r.replica_status() == Some(&ReplicaStatus::Active)
+                })
+            })
+        },
+    )
+    .await;
+    assert!(active, "the replica in {AWAY} is not ACTIVE");
     table
 }
 
