@@ -1596,12 +1596,9 @@ async fn table_status(
     description.table.unwrap().table_status().cloned()
 }
 
-/// Adding a replica answers at once, CREATING, even when its region's store takes the
-/// connection and never answers: the table is UPDATING meanwhile, takes writes, and the
-/// replica can be removed while it is being made.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adding_a_replica_answers_while_its_region_never_does() {
-    use aws_sdk_dynamodb::types::TableStatus;
+/// A home store knowing `AWAY` at a listener that takes connections and never answers,
+/// and the task holding them (abort it at the end).
+async fn home_with_silent_away() -> (StoreProcess, tokio::task::JoinHandle<()>) {
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", silent.local_addr().unwrap());
     let holder = tokio::spawn(async move {
@@ -1610,7 +1607,102 @@ async fn adding_a_replica_answers_while_its_region_never_does() {
             held.push(connection);
         }
     });
-    let home_store = home_knowing_urls(&[(AWAY, url)], &[]);
+    (home_knowing_urls(&[(AWAY, url)], &[]), holder)
+}
+
+/// While a replica is being made, the table is UPDATING: its capacity, TTL and existence
+/// cannot change (ResourceInUseException, which SDKs and infrastructure tools retry),
+/// since its region is being sent the definition as it was; the same region cannot be
+/// added twice, even by requests racing each other. Once the replica is removed, the
+/// changes go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_whose_replica_is_being_made_refuses_changes_and_a_second_addition() {
+    let (home_store, holder) = home_with_silent_away().await;
+    let home = home_store.client();
+    let table = replicable(&home, "global-busy").await;
+    let adds = (0..6).map(|_| {
+        let home = home.clone();
+        let table = table.clone();
+        tokio::spawn(async move {
+            let added = home
+                .update_table()
+                .table_name(&table)
+                .replica_updates(add_replica(AWAY))
+                .send()
+                .await;
+            match added {
+                Ok(_) => true,
+                Err(e) => {
+                    assert_api_error(
+                        Err::<(), _>(e),
+                        "ValidationException",
+                        Some(&format!("One or more parameter values were invalid: Replica in region {AWAY} already exists for table {table}")),
+                    );
+                    false
+                }
+            }
+        })
+    });
+    let mut added = 0;
+    for add in adds.collect::<Vec<_>>() {
+        added += usize::from(add.await.unwrap());
+    }
+    assert_eq!(added, 1, "one of six concurrent additions of {AWAY}");
+    assert_eq!(
+        replicas_of(&home, &table).await,
+        vec![(AWAY.to_string(), ReplicaStatus::Creating)]
+    );
+
+    let in_use = format!(
+        "Attempt to change a resource which is still in use: Table is being updated: {table}"
+    );
+    let in_use = Some(in_use.as_str());
+    let ttl = || {
+        home.update_time_to_live()
+            .table_name(&table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("exp")
+                    .enabled(true)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    let capacity = || {
+        home.update_table()
+            .table_name(&table)
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::Provisioned)
+            .provisioned_throughput(throughput(7, 7))
+            .send()
+    };
+    assert_api_error(ttl().await, "ResourceInUseException", in_use);
+    assert_api_error(capacity().await, "ResourceInUseException", in_use);
+    assert_api_error(
+        home.delete_table().table_name(&table).send().await,
+        "ResourceInUseException",
+        in_use,
+    );
+
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(remove_replica(AWAY))
+        .send()
+        .await);
+    ok(ttl().await);
+    ok(capacity().await);
+    ok(home.delete_table().table_name(&table).send().await);
+    holder.abort();
+}
+
+/// Adding a replica answers at once, CREATING, even when its region's store takes the
+/// connection and never answers: the table is UPDATING meanwhile, takes writes, and the
+/// replica can be removed while it is being made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_replica_answers_while_its_region_never_does() {
+    use aws_sdk_dynamodb::types::TableStatus;
+    let (home_store, holder) = home_with_silent_away().await;
     let home = home_store.client();
     let table = replicable(&home, "global-silent").await;
 

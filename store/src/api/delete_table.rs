@@ -58,6 +58,9 @@ pub fn check_deletable(table: &TableMeta) -> Result<(), ApiError> {
     }
     // The restore's fill would go on writing into a dropped table.
     backup::check_not_restoring(table)?;
+    // The replica's region may be making its table: it would be left behind, following
+    // a table that is gone.
+    crate::replication::check_no_replica_being_made(table)?;
     let index_under_way = table
         .global_indexes
         .iter()

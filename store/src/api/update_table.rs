@@ -34,8 +34,17 @@ pub const NOTHING_TO_UPDATE: &str = "At least one of ProvisionedThroughput, Bill
 GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, \
 MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required";
 
+/// Who asks for an UpdateTable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asker {
+    Client,
+    /// Another region of the global table, passing on a change made there: not refused
+    /// for what only this region is doing (a replica being made), or the regions diverge.
+    OtherRegion,
+}
+
 pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOutput, ApiError> {
-    let (table, output) = update_here(app, &input).await?;
+    let (table, output) = update_here(app, &input, Asker::Client).await?;
     crate::replication::control::propagate(app, &table, &input).await;
     Ok(output)
 }
@@ -45,6 +54,7 @@ pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOut
 pub async fn update_here(
     app: &App,
     input: &UpdateTableInput,
+    asker: Asker,
 ) -> Result<(Arc<TableMeta>, UpdateTableOutput), ApiError> {
     check_model(input)?;
     let name = input.table_name.as_deref().unwrap_or_default();
@@ -63,6 +73,9 @@ pub async fn update_here(
             app.catalog
                 .update(&app.storage, name, |table| {
                     crate::backup::check_not_restoring(table)?;
+                    if asker == Asker::Client {
+                        crate::replication::check_no_replica_being_made(table)?;
+                    }
                     // A replica with reads of its own keeps them through the global
                     // table's capacity changes, made here or in another region.
                     let own = crate::replication::own_overrides(table);

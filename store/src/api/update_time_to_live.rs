@@ -52,6 +52,7 @@ pub async fn handle(
         .catalog
         .update(&app.storage, name, |table| {
             crate::backup::check_not_restoring(table)?;
+            crate::replication::check_no_replica_being_made(table)?;
             let now = shared::clock::now_ms();
             let current = ttl::setting(table);
             let enabled_now = current.clone().filter(|s| s.enabled);

@@ -105,12 +105,7 @@ async fn create(
             table.name()
         )));
     }
-    if replicas(table).iter().any(|r| r.region == region) {
-        return Err(ApiError::invalid_parameter(format!(
-            "Replica in region {region} already exists for table {}",
-            table.name()
-        )));
-    }
+    check_not_replicated_to(table, region)?;
     if table.enabled_stream().map(|s| s.view_type.as_str()) != Some(STREAM_VIEW) {
         return Err(ApiError::invalid_parameter(format!(
             "Table {} must have DynamoDB Streams enabled with StreamViewType {STREAM_VIEW} to add a replica",
@@ -131,6 +126,9 @@ async fn create(
     let added = app
         .catalog
         .update(&app.storage, table.name(), |table| {
+            // Again under the catalog's lock: two requests adding one region at once
+            // (an SDK's retry of a slow call) both passed the check above.
+            check_not_replicated_to(table, region)?;
             let mut all = replicas(table);
             all.push(Replica {
                 region: new.region.clone(),
@@ -145,11 +143,28 @@ async fn create(
             Ok(())
         })
         .await;
-    if added.is_err() && !super::is_global(table) {
+    // The table as it is now: a concurrent addition may have made it global.
+    let now_global = || {
+        app.catalog
+            .get(table.name())
+            .is_some_and(|t| super::is_global(&t))
+    };
+    if added.is_err() && !now_global() {
         app.storage
             .set_versioned(table.table_id(), table.schema(), None);
     }
     added
+}
+
+/// Refuses a second replica of `table` in `region`.
+fn check_not_replicated_to(table: &TableMeta, region: &str) -> Result<(), ApiError> {
+    if replicas(table).iter().any(|r| r.region == region) {
+        return Err(ApiError::invalid_parameter(format!(
+            "Replica in region {region} already exists for table {}",
+            table.name()
+        )));
+    }
+    Ok(())
 }
 
 /// Makes the table of `replica`, added to `table` here, in its region's store at `url`:

@@ -34,6 +34,7 @@ pub mod tombstones;
 
 use serde::{Deserialize, Serialize};
 use shared::model::Item;
+use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::describe_table::ReplicaDescription;
 
 use crate::app::App;
@@ -200,6 +201,28 @@ pub fn reported_status(table: &TableMeta) -> TableStatus {
     } else {
         table.status
     }
+}
+
+/// Refuses a client's change to `table` (its capacity, indexes, stream, TTL, or its
+/// deletion) while a replica added here is not yet made in its region: the table is
+/// UPDATING, and the definition its region is being sent would miss the change (only
+/// made replicas are told of changes). Checked inside the catalog's update, which also
+/// marks the replica made, so a change is either refused or reaches the new replica.
+/// Changes another region sends are not refused: the global table must not diverge.
+pub fn check_no_replica_being_made(table: &TableMeta) -> Result<(), ApiError> {
+    let being_made = replicas(table)
+        .iter()
+        .any(|r| r.unmade && r.status == ReplicaStatus::Creating);
+    if being_made {
+        return Err(ApiError::new(
+            ErrorCode::ResourceInUseException,
+            format!(
+                "Attempt to change a resource which is still in use: Table is being updated: {}",
+                table.name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// What identifies the addition of a replica of `table` at `start_seq` in the region it

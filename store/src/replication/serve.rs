@@ -307,9 +307,13 @@ async fn set_members(
 }
 
 async fn update(app: &App, request: UpdateTableInput) -> Outcome {
-    crate::api::update_table::update_here(app, &request)
-        .await
-        .map_err(refusal(StatusCode::BAD_REQUEST))?;
+    crate::api::update_table::update_here(
+        app,
+        &request,
+        crate::api::update_table::Asker::OtherRegion,
+    )
+    .await
+    .map_err(refusal(StatusCode::BAD_REQUEST))?;
     Ok(json!({}))
 }
 
