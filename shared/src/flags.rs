@@ -7,8 +7,9 @@
 //!   than rounded to 0 or 1ms), or of seconds for a flag counted in seconds.
 //! - Sizes: a number in the flag's unit (bytes, or MiB for the store's `--*-mb` flags), or
 //!   a number with a unit: `512KiB`, `256MiB`, `1.5GiB` (`K`/`KB`, `M`/`MB`, `G`/`GB` are
-//!   the same binary units). A size must be a whole number of bytes (`0.5KiB` is 512,
-//!   `0.5` bytes is refused).
+//!   the same binary units). A fraction of a unit larger than a byte is taken to the byte
+//!   below (`0.5KiB` is 512, `1.3GiB` 1,395,864,371 bytes); a fraction of a byte, or a
+//!   size that comes to less than one byte (`0.5`, `0.0000000001k`), is refused.
 //! - The case of a unit does not matter, for durations as for sizes (`5M` is 5 minutes,
 //!   `1MS` a millisecond, `1mib` a MiB).
 //! - Booleans take `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` through clap's
@@ -75,7 +76,7 @@ fn duration_in(text: &str, granularity: Granularity) -> Result<Duration, String>
     let too_long = || format!("{text:?} is too long (at most {MAX_SECONDS} seconds)");
     let steps = match whole(number, millis_per_unit, millis_per_step) {
         Whole::Of(steps) => steps,
-        Whole::Fraction => {
+        Whole::Fraction { .. } => {
             return Err(format!(
                 "{text:?} is not a whole number of {step} (the finest duration this flag honours)"
             ))
@@ -115,7 +116,10 @@ fn size(text: &str, plain_unit: u64, plain_name: &str) -> Result<u64, String> {
     };
     match whole(number, scale, 1) {
         Whole::Of(bytes) => Ok(bytes),
-        Whole::Fraction => Err(format!("{text:?} is not a whole number of bytes")),
+        // A fraction of a larger unit (`1.3GiB`) is taken to the byte below; a fraction
+        // of a byte, or less than one, is a mistake.
+        Whole::Fraction { down } if scale > 1 && down > 0 => Ok(down),
+        Whole::Fraction { .. } => Err(format!("{text:?} is not a whole number of bytes")),
         Whole::TooLarge | Whole::NotANumber => Err(bad()),
     }
 }
@@ -124,12 +128,19 @@ fn size(text: &str, plain_unit: u64, plain_name: &str) -> Result<u64, String> {
 #[derive(Debug, PartialEq, Eq)]
 enum Whole {
     Of(u64),
-    /// It is not a whole number of steps.
-    Fraction,
+    /// It is not a whole number of steps; `down` is the whole number below it.
+    Fraction {
+        down: u64,
+    },
     /// More than a `u64` of steps.
     TooLarge,
     NotANumber,
 }
+
+/// Fraction digits kept: the ones past them weigh less than 10^-20 of a unit (a
+/// hundred-billionth of a byte of a GiB), so they only tell that a number is no whole
+/// one, and the mantissa of a number of a few digits, scaled, still fits a `u128`.
+const FRACTION_DIGITS: usize = 20;
 
 /// `number` (decimal digits with at most one `.`) units of `unit` each, counted in steps
 /// of `step` (`unit` and `step` in one base unit), exactly.
@@ -140,8 +151,12 @@ fn whole(number: &str, unit: u64, step: u64) -> Whole {
         return Whole::NotANumber;
     }
     // number = mantissa / 10^frac.len(), trailing zeros of the fraction dropped (they
-    // change nothing, and a fraction of more digits than a u128 can scale is no whole).
+    // change nothing).
     let frac = frac.trim_end_matches('0');
+    let (frac, cut) = match frac.get(..FRACTION_DIGITS) {
+        Some(kept) if kept.len() < frac.len() => (kept, true),
+        _ => (frac, false),
+    };
     let mut mantissa: u128 = 0;
     for b in int.bytes().chain(frac.bytes()) {
         let next = mantissa
@@ -152,20 +167,21 @@ fn whole(number: &str, unit: u64, step: u64) -> Whole {
         };
         mantissa = next;
     }
-    let divisor = u32::try_from(frac.len())
-        .ok()
-        .and_then(|n| 10u128.checked_pow(n))
+    let divisor = 10u128
+        .checked_pow(frac.len() as u32)
         .and_then(|d| d.checked_mul(u128::from(step)));
-    let Some(divisor) = divisor else {
-        return Whole::Fraction;
-    };
-    let Some(base_units) = mantissa.checked_mul(u128::from(unit)) else {
+    let (Some(divisor), Some(base_units)) = (divisor, mantissa.checked_mul(u128::from(unit)))
+    else {
         return Whole::TooLarge;
     };
-    if base_units % divisor != 0 {
-        return Whole::Fraction;
+    let Ok(steps) = u64::try_from(base_units / divisor) else {
+        return Whole::TooLarge;
+    };
+    if cut || base_units % divisor != 0 {
+        Whole::Fraction { down: steps }
+    } else {
+        Whole::Of(steps)
     }
-    u64::try_from(base_units / divisor).map_or(Whole::TooLarge, Whole::Of)
 }
 
 /// `text` split before its unit: the leading digits and dots, and the rest.
@@ -290,14 +306,21 @@ mod tests {
         assert_eq!(positive_seconds("0"), Err("must be more than 0".into()));
     }
 
-    /// A size must come to whole bytes: a fraction of a unit that does is taken exactly.
+    /// A fraction of a larger unit is taken to the byte below; a fraction of a byte, or
+    /// less than one byte, is refused.
     #[test]
-    fn a_size_must_be_a_whole_number_of_bytes() {
+    fn a_size_is_a_whole_number_of_bytes() {
         assert_eq!(bytes("0.5KiB"), Ok(512));
         assert_eq!(bytes("0.25k"), Ok(256));
         assert_eq!(mebibytes("0.5"), Ok(512 << 10));
         assert_eq!(bytes("2.0"), Ok(2));
-        for fraction in ["0.5", "1.5B", "0.3KiB", "0.0000001G"] {
+        assert_eq!(bytes("0.3KiB"), Ok(307));
+        assert_eq!(bytes("1.3GiB"), Ok(1_395_864_371));
+        assert_eq!(mebibytes("0.1"), Ok(104_857));
+        let long = format!("1.{}1GiB", "0".repeat(40));
+        assert_eq!(bytes(&long), Ok(1 << 30));
+        assert_eq!(bytes("0.0000001G"), Ok(107));
+        for fraction in ["0.5", "1.5B", "0.0000000001k"] {
             let err = bytes(fraction).unwrap_err();
             assert_eq!(err, format!("{fraction:?} is not a whole number of bytes"));
         }
