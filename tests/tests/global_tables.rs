@@ -1844,3 +1844,262 @@ async fn a_replica_asked_for_again_by_its_addition_is_found_not_refused() {
     assert_eq!(status, 200, "{answer}");
     wait_table_gone(&away, &table).await;
 }
+
+/// What a [`Gate`] does with a call to one internal replication action.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Pass {
+    /// Passes it on to the store behind.
+    Forward,
+    /// Answers 503, as a store that is failing.
+    Busy,
+    /// Keeps it until the action is let through, then passes it on.
+    Hold,
+}
+
+/// An HTTP gate in front of a region's store, that the test tells what to do with each
+/// internal replication action (passed on unless told otherwise), and that notes the
+/// calls it took and what each was answered.
+struct Gate {
+    url: String,
+    rules: std::sync::Arc<std::sync::Mutex<HashMap<String, Pass>>>,
+    /// (action, status) of every call the store behind answered.
+    answered: std::sync::Arc<std::sync::Mutex<Vec<(String, u16)>>>,
+    /// The actions of the calls that arrived, answered or not.
+    arrived: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Gate {
+    async fn before(store: &StoreProcess) -> Gate {
+        use axum::extract::{Path, State};
+        type Shared = (
+            String,
+            std::sync::Arc<std::sync::Mutex<HashMap<String, Pass>>>,
+            std::sync::Arc<std::sync::Mutex<Vec<(String, u16)>>>,
+            std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+        );
+        async fn pass(
+            State((upstream, rules, answered, arrived)): State<Shared>,
+            Path(action): Path<String>,
+            body: axum::body::Bytes,
+        ) -> (axum::http::StatusCode, String) {
+            arrived.lock().unwrap().push(action.clone());
+            // On its way even if the caller gives up (a replica removed stops the worker
+            // making it): a call already sent reaches the store all the same.
+            let on_its_way = tokio::spawn(async move {
+                let rule = || *rules.lock().unwrap().get(&action).unwrap_or(&Pass::Forward);
+                while rule() == Pass::Hold {
+                    tokio::time::sleep(POLL).await;
+                }
+                if rule() == Pass::Busy {
+                    return (503, "busy".to_string());
+                }
+                let answer = reqwest::Client::new()
+                    .post(format!("{upstream}/internal/replication/{action}"))
+                    .header("x-dax-cluster-secret", CLUSTER_SECRET)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = answer.status().as_u16();
+                let text = answer.text().await.unwrap_or_default();
+                answered.lock().unwrap().push((action, status));
+                (status, text)
+            });
+            let (status, text) = on_its_way.await.unwrap();
+            (axum::http::StatusCode::from_u16(status).unwrap(), text)
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let shared: Shared = (
+            store.endpoint(),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        );
+        let (rules, answered, arrived) = (shared.1.clone(), shared.2.clone(), shared.3.clone());
+        let app = axum::Router::new()
+            .route("/internal/replication/{action}", axum::routing::post(pass))
+            .with_state(shared);
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Gate {
+            url,
+            rules,
+            answered,
+            arrived,
+            server,
+        }
+    }
+
+    fn set(&self, actions: &[&str], rule: Pass) {
+        let mut rules = self.rules.lock().unwrap();
+        for action in actions {
+            rules.insert(action.to_string(), rule);
+        }
+    }
+
+    /// How many calls to `actions` arrived.
+    fn arrivals(&self, actions: &[&str]) -> usize {
+        let arrived = self.arrived.lock().unwrap();
+        arrived
+            .iter()
+            .filter(|a| actions.contains(&a.as_str()))
+            .count()
+    }
+
+    /// Runs `act`, then waits until a call to one of `actions` arrives.
+    async fn after<F: std::future::Future>(&self, actions: &[&str], act: F) {
+        let before = self.arrivals(actions);
+        act.await;
+        let came = wait_until(DEADLINE, POLL, || async { self.arrivals(actions) > before }).await;
+        assert!(came, "no call to {actions:?} came");
+    }
+
+    /// The statuses the store behind answered calls to `actions` with.
+    fn passed(&self, actions: &[&str]) -> Vec<(String, u16)> {
+        self.answered
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(a, _)| actions.contains(&a.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until the store behind has answered a call to one of `actions`.
+    async fn wait_passed(&self, actions: &[&str]) -> Vec<(String, u16)> {
+        // The adding store tries a failed call again after waits that double.
+        let passed = wait_until(Duration::from_secs(60), POLL, || async {
+            !self.passed(actions).is_empty()
+        })
+        .await;
+        assert!(passed, "no call to {actions:?} reached the store behind");
+        self.passed(actions)
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Whether `client`'s region has table `table`.
+async fn has_table(client: &Client, table: &str) -> bool {
+    match client.describe_table().table_name(table).send().await {
+        Ok(_) => true,
+        Err(e) => {
+            let e = e.into_service_error();
+            assert!(e.is_resource_not_found_exception(), "{e:?}");
+            false
+        }
+    }
+}
+
+/// A replica removed while its region's store holds the call that makes it: the removal's
+/// withdrawal (its own action, which a store from before it refuses rather than delete a
+/// table of the name) reaches the store first, and the call, let through after, makes no
+/// table there that no region knows of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_removed_while_its_region_holds_its_creation_leaves_no_table() {
+    let away_store = store_of(AWAY);
+    let gate = Gate::before(&away_store).await;
+    gate.set(&["create"], Pass::Hold);
+    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = replicable(&home, "global-held").await;
+    let update = |update| {
+        let home = home.clone();
+        let table = table.clone();
+        async move {
+            ok(home
+                .update_table()
+                .table_name(table)
+                .replica_updates(update)
+                .send()
+                .await)
+        }
+    };
+    gate.after(&["create"], update(add_replica(AWAY))).await;
+    update(remove_replica(AWAY)).await;
+    let withdrawn = gate.wait_passed(&["withdraw", "delete"]).await;
+    gate.set(&["create"], Pass::Forward);
+    let created = gate.wait_passed(&["create"]).await;
+    assert!(
+        !has_table(&away, &table).await,
+        "the removed replica was made after all: {created:?}"
+    );
+    assert_eq!(withdrawn, [("withdraw".to_string(), 200)]);
+    assert_eq!(created, [("create".to_string(), 409)]);
+    assert_eq!(replicas_of(&home, &table).await, []);
+}
+
+/// A replica removed while its region fails, and added again at the same place in the
+/// log (nothing written in between), is another addition: the first one's withdrawal,
+/// on its way while the second is made and reaching the region after, leaves the
+/// second's table alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawal_of_an_earlier_addition_leaves_the_replica_added_again() {
+    let away_store = store_of(AWAY);
+    let gate = Gate::before(&away_store).await;
+    gate.set(&["create"], Pass::Busy);
+    gate.set(&["withdraw", "delete"], Pass::Hold);
+    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = replicable(&home, "global-again").await;
+    let update = |update| {
+        let home = home.clone();
+        let table = table.clone();
+        async move {
+            ok(home
+                .update_table()
+                .table_name(table)
+                .replica_updates(update)
+                .send()
+                .await)
+        }
+    };
+    gate.after(&["create"], update(add_replica(AWAY))).await;
+    gate.after(&["withdraw", "delete"], update(remove_replica(AWAY)))
+        .await;
+    gate.after(&["create"], update(add_replica(AWAY))).await;
+    gate.set(&["create"], Pass::Forward);
+    wait_replica(&home, &table, AWAY, ReplicaStatus::Active).await;
+    gate.set(&["withdraw", "delete"], Pass::Forward);
+    let withdrawn = gate.wait_passed(&["withdraw", "delete"]).await;
+    assert!(
+        has_table(&away, &table).await,
+        "the first addition's withdrawal deleted the second's table: {withdrawn:?}"
+    );
+    put(&home, &table, "after", 1, "v").await;
+    wait_for(&away, &table, "after", 1, Some("v")).await;
+}
+
+/// A region whose replica its store refused to make (CREATION_FAILED) sends no changes:
+/// a call applying changes from it is refused, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_from_a_replica_that_failed_creation_are_refused() {
+    use integration_tests::serde_json::json;
+    let (home_store, away_store) = two_regions();
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = replicable(&home, "global-failed").await;
+    // A table of the name in the other region: the replica is refused there.
+    create_hash_range_table(&away, &table).await;
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(add_replica(AWAY))
+        .send()
+        .await);
+    wait_replica(&home, &table, AWAY, ReplicaStatus::CreationFailed).await;
+    let item = json!({"pk": {"S": "x"}, "sk": {"N": "1"}, "v": {"S": "forged"}});
+    let change = json!({"table": table, "from": AWAY, "changes": [
+        {"keys": {"pk": {"S": "x"}, "sk": {"N": "1"}}, "item": item,
+         "time_ms": u64::MAX / 2, "region": AWAY}]});
+    let (status, answer) = post_apply(&home_store, &change).await;
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(get(&home, &table, "x", 1).await, None);
+}

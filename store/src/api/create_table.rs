@@ -33,6 +33,17 @@ pub async fn create(
     input: CreateTableInput,
     status: TableStatus,
 ) -> Result<(std::sync::Arc<TableMeta>, CreateTableOutput), ApiError> {
+    create_with(app, input, status, crate::catalog::meta::Settings::new()).await
+}
+
+/// [`create`] of a table that starts with `settings` (a replica with the addition that
+/// made it), kept in the same catalog write as the table.
+pub async fn create_with(
+    app: &App,
+    input: CreateTableInput,
+    status: TableStatus,
+    mut settings: crate::catalog::meta::Settings,
+) -> Result<(std::sync::Arc<TableMeta>, CreateTableOutput), ApiError> {
     check_model(&input)?;
     let plan = plan(&input)?;
     let name = input.table_name.clone().unwrap_or_default();
@@ -55,7 +66,6 @@ pub async fn create(
         .as_ref()
         .map(|w| warm::initial(w, plan.throughput, "table"))
         .transpose()?;
-    let mut settings = crate::catalog::meta::Settings::new();
     if let Some(policy) = &input.resource_policy {
         crate::policy::document::parse(policy)?;
         let attached = crate::policy::Attached::new_revision(policy, None);

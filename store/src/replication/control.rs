@@ -15,7 +15,7 @@ use shared::wire::ops::update_table::UpdateTableInput;
 
 use super::overrides::Overrides;
 use super::peer::{self, PeerError};
-use super::tell::{delete_later, tell_members, worth_retrying};
+use super::tell::{delete_later, tell_members, withdraw_later, worth_retrying};
 use super::{endpoint, made_replicas, replicas, set_replicas, Member, Replica, ReplicaStatus};
 use crate::app::App;
 use crate::catalog::{BillingMode, TableMeta, TableStatus};
@@ -138,6 +138,7 @@ async fn create(
                 overrides,
                 unmade: true,
                 failure: None,
+                addition: super::new_addition(),
             });
             set_replicas(&mut table.settings, all);
             Ok(())
@@ -172,7 +173,7 @@ fn check_not_replicated_to(table: &TableMeta, region: &str) -> Result<(), ApiErr
 /// other replicas once it is made. Returns whether it was: a refusal leaves the replica
 /// CREATION_FAILED, and a replica removed meanwhile is not made.
 pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &str) -> bool {
-    let origin = super::origin(table, replica.start_seq);
+    let origin = super::origin(table, replica);
     let mut attempt = 0;
     loop {
         // What the table is now: a change made while the store was out of reach is in it.
@@ -202,19 +203,12 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
                 // What DescribeTable shows: a page from something else at that address
                 // must not fill it.
                 let why = why.chars().take(MAX_FAILURE_CHARS).collect();
-                settle(
-                    app,
-                    table,
-                    replica.region.as_str(),
-                    replica.start_seq,
-                    Some(why),
-                )
-                .await;
+                settle(app, table, &replica, Some(why)).await;
                 return false;
             }
         }
     }
-    let Some(made) = settle(app, table, &replica.region, replica.start_seq, None).await else {
+    let Some(made) = settle(app, table, replica, None).await else {
         return false;
     };
     // Every replica, the new one too: two replicas made at once each learn of the other
@@ -242,25 +236,24 @@ fn still_unmade(
         .filter(|t| t.table_uuid == table.table_uuid)?;
     let now = replicas(&current)
         .into_iter()
-        .find(|r| r.is(&replica.region, replica.start_seq) && r.unmade)?;
+        .find(|r| r.is(replica) && r.unmade)?;
     Some((current, now))
 }
 
-/// Records that the replica added in `region` at `start_seq` was made there (`failure`
-/// `None`), or refused (CREATION_FAILED, with why). Returns the table as it now is, if the
-/// replica is still in it.
+/// Records that the addition `added` was made in its region (`failure` `None`), or
+/// refused (CREATION_FAILED, with why). Returns the table as it now is, if the replica is
+/// still in it.
 async fn settle(
     app: &App,
     table: &TableMeta,
-    region: &str,
-    start_seq: u64,
+    added: &Replica,
     failure: Option<String>,
 ) -> Option<Arc<TableMeta>> {
     let result = app
         .catalog
         .update(&app.storage, table.name(), |table| {
             let mut all = replicas(table);
-            for replica in all.iter_mut().filter(|r| r.is(region, start_seq)) {
+            for replica in all.iter_mut().filter(|r| r.is(added)) {
                 replica.unmade = false;
                 if failure.is_some() {
                     replica.status = ReplicaStatus::CreationFailed;
@@ -272,10 +265,10 @@ async fn settle(
         })
         .await;
     match result {
-        Ok(updated) if replicas(&updated).iter().any(|r| r.is(region, start_seq)) => Some(updated),
+        Ok(updated) if replicas(&updated).iter().any(|r| r.is(added)) => Some(updated),
         Ok(_) => None,
         Err(e) => {
-            tracing::warn!(table = %table.name(), region, error = ?e,
+            tracing::warn!(table = %table.name(), region = %added.region, error = ?e,
                 "cannot record how making a replica ended");
             None
         }
@@ -326,11 +319,12 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
     if !gone.is_made() {
         // No other region knows of it. One refused has no table there (a table of that
         // name there is another's); one still being made may have, if the call that made
-        // it was under way: deleted in the background, only if this addition made it.
+        // it was under way: withdrawn in the background (deleted only if this addition
+        // made it, and never made there after).
         if gone.unmade {
-            let origin = super::origin(table, gone.start_seq);
+            let origin = super::origin(table, &gone);
             let request = json!({"table": table.name(), "origin": origin});
-            delete_later(app, table, region, url, &request).await;
+            withdraw_later(app, table, region, url, &request).await;
         }
         return forget(app, table, region).await;
     }

@@ -31,6 +31,7 @@ pub mod serve;
 pub mod ship;
 pub mod tell;
 pub mod tombstones;
+mod withdrawn;
 
 use serde::{Deserialize, Serialize};
 use shared::model::Item;
@@ -75,6 +76,12 @@ pub struct Replica {
     /// Why its region refused to make it (CREATION_FAILED).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// A random id drawn when it was added here: which addition it is ([`origin`]), even
+    /// when one removed and added again has the same `start_seq` (nothing was written in
+    /// between). Absent in replicas added before it was kept, and in ones another region
+    /// added (this region never makes them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addition: Option<String>,
 }
 
 impl Replica {
@@ -84,9 +91,11 @@ impl Replica {
         !self.unmade && self.status != ReplicaStatus::CreationFailed
     }
 
-    /// Whether it is the replica added in `region` at `start_seq` (not one added anew).
-    fn is(&self, region: &str, start_seq: u64) -> bool {
-        self.region == region && self.start_seq == start_seq
+    /// Whether it is the same addition as `other` (not one removed and added anew).
+    fn is(&self, other: &Replica) -> bool {
+        self.region == other.region
+            && self.start_seq == other.start_seq
+            && self.addition == other.addition
     }
 }
 
@@ -225,10 +234,19 @@ pub fn check_no_replica_being_made(table: &TableMeta) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// What identifies the addition of a replica of `table` at `start_seq` in the region it
-/// is made in ([`Replication::origin`]): a replica removed and added again is another.
-pub fn origin(table: &TableMeta, start_seq: u64) -> String {
-    format!("{}/{start_seq}", table.table_uuid)
+/// What identifies the addition of `replica` to `table` in the region it is made in
+/// ([`Replication::origin`]): a replica removed and added again is another. One added
+/// before additions had their own id goes by its `start_seq`, as it did then.
+pub fn origin(table: &TableMeta, replica: &Replica) -> String {
+    match &replica.addition {
+        Some(id) => format!("{}/{id}", table.table_uuid),
+        None => format!("{}/{}", table.table_uuid, replica.start_seq),
+    }
+}
+
+/// A new replica's [`Replica::addition`].
+pub fn new_addition() -> Option<String> {
+    Some(uuid::Uuid::new_v4().simple().to_string())
 }
 
 /// Which addition made this region's replica `table`, if one did.
@@ -314,7 +332,7 @@ fn set_own_overrides(settings: &mut Settings, own: Overrides) {
 }
 
 /// Keeps `origin` as the addition that made this region's replica.
-fn set_origin(settings: &mut Settings, origin: String) {
+pub fn set_origin(settings: &mut Settings, origin: String) {
     change_replication(settings, |r| r.origin = Some(origin));
 }
 
@@ -399,6 +417,7 @@ mod tests {
             overrides: Overrides::default(),
             unmade: true,
             failure: None,
+            addition: None,
         };
         set_replicas(&mut table.settings, vec![replica.clone()]);
         assert!(is_global(&table));
@@ -422,6 +441,31 @@ mod tests {
     }
 
     #[test]
+    fn each_addition_has_its_own_origin_even_at_the_same_place_in_the_log() {
+        let table = TableMeta::for_tests(1, "t");
+        let added = |addition: Option<String>| Replica {
+            region: "eu-west-1".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            status: ReplicaStatus::Creating,
+            start_seq: 4,
+            overrides: Overrides::default(),
+            unmade: true,
+            failure: None,
+            addition,
+        };
+        let (first, again) = (added(new_addition()), added(new_addition()));
+        assert_ne!(origin(&table, &first), origin(&table, &again));
+        assert!(first.is(&first) && !first.is(&again));
+        // One kept before additions had ids goes by its place in the log, as then.
+        let kept: Replica = serde_json::from_value(serde_json::json!({
+            "region": "eu-west-1", "endpoint": "http://127.0.0.1:1", "status": "Creating",
+            "start_seq": 4, "unmade": true}))
+        .expect("parses");
+        assert_eq!(kept, added(None));
+        assert_eq!(origin(&table, &kept), format!("{}/4", table.table_uuid));
+    }
+
+    #[test]
     fn a_replica_being_made_is_global_and_one_refused_is_not() {
         let mut table = TableMeta::for_tests(1, "t");
         let unmade = Replica {
@@ -432,6 +476,7 @@ mod tests {
             overrides: Overrides::default(),
             unmade: true,
             failure: None,
+            addition: None,
         };
         set_replicas(&mut table.settings, vec![unmade.clone()]);
         // Versions on from the moment it is added; no one told of it yet.
@@ -441,7 +486,7 @@ mod tests {
         let refused = Replica {
             status: ReplicaStatus::CreationFailed,
             failure: Some("Table already exists".into()),
-            ..unmade
+            ..unmade.clone()
         };
         set_replicas(&mut table.settings, vec![refused]);
         assert!(!is_global(&table) && made_replicas(&table).is_empty());
@@ -460,9 +505,9 @@ mod tests {
         let kept: Replica = serde_json::from_str(kept).expect("parses");
         assert!(kept.is_made() && kept.failure.is_none());
         // The origin stays with the replicas' changes.
-        let made_here = origin(&table, 7);
-        set_origin(&mut table.settings, made_here);
+        let made_here = origin(&table, &unmade);
+        set_origin(&mut table.settings, made_here.clone());
         set_replicas(&mut table.settings, vec![kept]);
-        assert_eq!(made_by(&table), Some(format!("{}/7", table.table_uuid)));
+        assert_eq!(made_by(&table), Some(made_here));
     }
 }

@@ -6,10 +6,13 @@
 //! - `overrides`: this region's replica has reads or a table class of its own;
 //! - `ttl`: the global table's TTL setting was changed in another region;
 //! - `delete`: this region's replica is removed from its global table: delete it;
+//! - `withdraw`: an addition of a replica here is withdrawn before the adding region knew
+//!   it was made: delete the table if that addition made it, and make it never after;
 //! - `apply`: changes made elsewhere, to apply by last writer wins.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -18,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 use shared::model::Item;
-use shared::wire::error::ApiError;
+use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::create_table::CreateTableInput;
 use shared::wire::ops::delete_table::DeleteTableInput;
 use shared::wire::ops::update_table::UpdateTableInput;
@@ -79,10 +82,17 @@ pub struct Members {
 #[derive(Debug, Deserialize)]
 pub struct DeleteReplica {
     pub table: String,
-    /// Delete the table only if this addition made it (`super::origin`): the region that
-    /// asks never knew whether its call to make it arrived.
+    /// A withdrawal, as stores sent it before `withdraw` was its own action.
     #[serde(default)]
     pub origin: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Withdraw {
+    pub table: String,
+    /// The addition withdrawn (`super::origin`): the region that asks never knew whether
+    /// its call to make the table arrived.
+    pub origin: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +114,7 @@ pub async fn handle(
         "create" => answer(&server, &headers, &body, |r| create(app, r)).await,
         "members" => answer(&server, &headers, &body, |r| members(app, r)).await,
         "delete" => answer(&server, &headers, &body, |r| delete(app, r)).await,
+        "withdraw" => answer(&server, &headers, &body, |r| withdraw(app, r)).await,
         "update" => answer(&server, &headers, &body, |r| update(app, r)).await,
         "overrides" => answer(&server, &headers, &body, |r| set_overrides(app, r)).await,
         "ttl" => answer(&server, &headers, &body, |r| set_ttl(app, r)).await,
@@ -151,9 +162,22 @@ fn refusal(status: StatusCode) -> impl Fn(ApiError) -> (StatusCode, String) {
 
 /// Makes a replica here. Asked again by the same addition (its answer was lost), it
 /// finishes what the first call may not have and answers the same; a table of the name
-/// that another made is refused.
+/// that another made is refused, and so is an addition withdrawn already.
 async fn create(app: &App, request: CreateReplica) -> Outcome {
     let name = request.definition.table_name.clone().unwrap_or_default();
+    // One at a time with a withdrawal of the name: a withdrawal finds the table made, or
+    // none and no call making it.
+    let _turn = turn_of(&name).lock_owned().await;
+    if let Some(origin) = &request.origin {
+        let withdrawn = super::withdrawn::is_withdrawn(&app.storage, &name, origin, now())
+            .map_err(|e| unavailable(format!("cannot read withdrawn additions: {e}")))?;
+        if withdrawn {
+            return Err((
+                StatusCode::CONFLICT,
+                format!("The addition of replica {name} here was withdrawn"),
+            ));
+        }
+    }
     let start_seq = crate::api::create_table::current_seq(app);
     match app.catalog.get(&name) {
         Some(table) if request.origin.is_some() && super::made_by(&table) == request.origin => {}
@@ -167,18 +191,16 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
             ))
         }
         None => {
-            crate::api::create_table::handle(app, request.definition)
-                .await
-                .map_err(refusal(StatusCode::BAD_REQUEST))?;
+            // The origin is in the table from the start: a withdrawal never finds it
+            // without.
+            let mut settings = crate::catalog::meta::Settings::new();
             if let Some(origin) = request.origin {
-                app.catalog
-                    .update(&app.storage, &name, |table| {
-                        super::set_origin(&mut table.settings, origin);
-                        Ok(())
-                    })
-                    .await
-                    .map_err(refusal(StatusCode::INTERNAL_SERVER_ERROR))?;
+                super::set_origin(&mut settings, origin);
             }
+            let status = crate::catalog::TableStatus::Active;
+            crate::api::create_table::create_with(app, request.definition, status, settings)
+                .await
+                .map_err(create_refusal)?;
         }
     }
     if let Err(refused) = apply_overrides(app, &name, &request.overrides).await {
@@ -289,6 +311,7 @@ async fn set_members(
                             overrides: m.overrides.clone(),
                             unmade: false,
                             failure: None,
+                            addition: None,
                         },
                     }
                 })
@@ -318,27 +341,93 @@ async fn update(app: &App, request: UpdateTableInput) -> Outcome {
 }
 
 async fn delete(app: &App, request: DeleteReplica) -> Outcome {
+    if let Some(origin) = request.origin {
+        let request = Withdraw {
+            table: request.table,
+            origin,
+        };
+        return withdraw(app, request).await;
+    }
+    delete_replica(app, request.table).await
+}
+
+/// Withdraws an addition: kept first, so that no call making its table after this one
+/// does; then its table, if it made the table here, is deleted. A table of the name that
+/// another made stays (404).
+async fn withdraw(app: &App, request: Withdraw) -> Outcome {
+    let _turn = turn_of(&request.table).lock_owned().await;
+    super::withdrawn::record(&app.storage, &request.table, &request.origin, now())
+        .await
+        .map_err(|e| unavailable(format!("cannot keep the withdrawal: {e}")))?;
+    let Some(table) = app.catalog.get(&request.table) else {
+        return Ok(json!({}));
+    };
+    if super::made_by(&table).as_ref() != Some(&request.origin) {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("No replica {} of that addition here", request.table),
+        ));
+    }
+    delete_replica(app, request.table).await
+}
+
+async fn delete_replica(app: &App, name: String) -> Outcome {
     // A delete that will be refused (deletion protection, an index under way) must leave
     // the replica in the global table: checked before it stops replicating below.
-    if let Ok(table) = app.catalog.table_for_control(&request.table) {
-        if request.origin.is_some() && super::made_by(&table) != request.origin {
-            return Err((
-                StatusCode::NOT_FOUND,
-                format!("No replica {} of that addition here", request.table),
-            ));
-        }
+    if let Ok(table) = app.catalog.table_for_control(&name) {
         crate::api::delete_table::check_deletable(&table)
             .map_err(refusal(StatusCode::BAD_REQUEST))?;
     }
     // A regional table again first: its workers stop, and no other region's changes apply.
-    set_members(app, &request.table, &[], 0).await?;
+    set_members(app, &name, &[], 0).await?;
     let input = DeleteTableInput {
-        table_name: Some(request.table),
+        table_name: Some(name),
     };
     crate::api::delete_table::handle(app, input)
         .await
         .map_err(refusal(StatusCode::BAD_REQUEST))?;
     Ok(json!({}))
+}
+
+/// The turn of table `name` to be made or withdrawn here: one call at a time per name.
+/// Both are rare; a name's lock is dropped with its last holder.
+fn turn_of(name: &str) -> Arc<tokio::sync::Mutex<()>> {
+    type Turns = parking_lot::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>;
+    static TURNS: OnceLock<Turns> = OnceLock::new();
+    let mut turns = TURNS.get_or_init(Default::default).lock();
+    turns.retain(|_, turn| turn.strong_count() > 0);
+    if let Some(turn) = turns.get(name).and_then(Weak::upgrade) {
+        return turn;
+    }
+    let turn = Arc::new(tokio::sync::Mutex::new(()));
+    turns.insert(name.to_string(), Arc::downgrade(&turn));
+    turn
+}
+
+/// A failure here that may pass: the asking region tries again.
+fn unavailable(message: String) -> (StatusCode, String) {
+    (StatusCode::SERVICE_UNAVAILABLE, message)
+}
+
+/// How a refused CreateTable of a replica is answered: a failure that may pass (a fault
+/// here, throttling, a table of the name being made or deleted meanwhile) with 503, which
+/// the adding region tries again; a refusal it would only meet again (the definition, a
+/// quota of this region: LimitExceededException here is only ever a quota) with 400,
+/// which makes the replica CREATION_FAILED.
+fn create_refusal(e: ApiError) -> (StatusCode, String) {
+    let status = match e.code {
+        ErrorCode::InternalServerError
+        | ErrorCode::ThrottlingException
+        | ErrorCode::RequestLimitExceeded
+        | ErrorCode::ProvisionedThroughputExceededException
+        | ErrorCode::ResourceInUseException => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    refusal(status)(e)
+}
+
+fn now() -> u64 {
+    shared::clock::now_seconds() as u64
 }
 
 /// Applies the changes side by side: each decides under its item's lock by its version,
@@ -348,7 +437,11 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
         .catalog
         .table_for_data(&request.table)
         .map_err(refusal(StatusCode::NOT_FOUND))?;
-    if !replicas(&table).iter().any(|r| r.region == request.from) {
+    // One whose region refused to make it has no table there to send from.
+    let sender = replicas(&table)
+        .into_iter()
+        .find(|r| r.region == request.from);
+    if sender.is_none_or(|r| r.status == ReplicaStatus::CreationFailed) {
         return Err((
             StatusCode::FORBIDDEN,
             format!(
@@ -448,4 +541,33 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
         ));
     }
     Ok(json!({"applied": applied, "superseded": superseded}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_create_refused_for_what_may_pass_is_tried_again_and_others_fail_the_replica() {
+        let status = |code| create_refusal(ApiError::new(code, "why")).0;
+        for passing in [
+            ErrorCode::InternalServerError,
+            ErrorCode::ThrottlingException,
+            ErrorCode::RequestLimitExceeded,
+            ErrorCode::ProvisionedThroughputExceededException,
+            ErrorCode::ResourceInUseException,
+        ] {
+            assert_eq!(status(passing), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        for refused in [
+            ErrorCode::ValidationException,
+            ErrorCode::LimitExceededException,
+        ] {
+            assert_eq!(status(refused), StatusCode::BAD_REQUEST);
+        }
+        assert_eq!(
+            create_refusal(ApiError::new(ErrorCode::ValidationException, "bad key")).1,
+            "bad key"
+        );
+    }
 }

@@ -303,15 +303,13 @@ impl Worker {
     /// Records that the replica has its copy, unless it was removed (or added anew) since.
     async fn mark_active(&self) {
         set_copy_progress(&self.table, &self.replica.region, None);
-        let region = &self.replica.region;
-        let start_seq = self.replica.start_seq;
         let result = self
             .app
             .catalog
             .update(&self.app.storage, self.table.name(), |table| {
                 let mut all = replicas(table);
                 for replica in &mut all {
-                    if replica.is(region, start_seq) {
+                    if replica.is(&self.replica) {
                         replica.status = ReplicaStatus::Active;
                     }
                 }

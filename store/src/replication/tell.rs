@@ -51,6 +51,10 @@ enum Call {
     Members,
     /// Delete the table: the region's replica left the global table.
     Delete,
+    /// Withdraw an addition not known to be made: delete the table only if that addition
+    /// made it (`serve::withdraw`). Its own action, so that a store from before it answers
+    /// 404 rather than delete a table of the name that is not the addition's.
+    Withdraw,
 }
 
 impl Call {
@@ -58,6 +62,7 @@ impl Call {
         match self {
             Call::Members => "members",
             Call::Delete => "delete",
+            Call::Withdraw => "withdraw",
         }
     }
 }
@@ -147,14 +152,39 @@ pub async fn delete_later(
     url: String,
     request: &serde_json::Value,
 ) {
+    call_later(app, table, region, Call::Delete, url, request).await;
+}
+
+/// Region `region`'s replica of `table`, removed before it was known to be made there:
+/// withdraws its addition (`request`, the `withdraw` call's body) at the store at `url`,
+/// in the background as [`delete_later`].
+pub async fn withdraw_later(
+    app: &App,
+    table: &TableMeta,
+    region: &str,
+    url: String,
+    request: &serde_json::Value,
+) {
+    call_later(app, table, region, Call::Withdraw, url, request).await;
+}
+
+/// Keeps `call` with `request` to region `region`'s store at `url` and tries it in the
+/// background until it is answered.
+async fn call_later(
+    app: &App,
+    table: &TableMeta,
+    region: &str,
+    call: Call,
+    url: String,
+    request: &serde_json::Value,
+) {
     let told = Told {
         table_uuid: table.table_uuid.clone(),
         region: region.to_string(),
     };
     let (generation, _) = told.supersede();
     let body = Bytes::from(json_out::to_vec(request).unwrap_or_default());
-    told.keep_trying(app, generation, Call::Delete, url, body)
-        .await;
+    told.keep_trying(app, generation, call, url, body).await;
 }
 
 /// An answer from the region is final; no answer, or a failure on its side, is tried again.
@@ -332,6 +362,8 @@ mod tests {
         };
         let again: Pending = serde_json::from_slice(&serde_json::to_vec(&kept).unwrap()).unwrap();
         assert_eq!((again.call, again.call.action()), (Call::Delete, "delete"));
+        // A store from before withdrawals answers theirs 404: nothing is deleted there.
+        assert_eq!(Call::Withdraw.action(), "withdraw");
     }
 
     #[test]
