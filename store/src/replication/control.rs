@@ -16,7 +16,10 @@ use shared::wire::ops::update_table::UpdateTableInput;
 use super::overrides::Overrides;
 use super::peer::{self, PeerError};
 use super::tell::{delete_later, tell_members, withdraw_later, worth_retrying};
-use super::{endpoint, made_replicas, replicas, set_replicas, Member, Replica, ReplicaStatus};
+use super::{
+    change_replicas, endpoint, made_replicas, replicas, set_replicas, Member, Replica,
+    ReplicaStatus,
+};
 use crate::app::App;
 use crate::catalog::{BillingMode, TableMeta, TableStatus};
 use crate::storage::TableStats;
@@ -249,21 +252,19 @@ async fn settle(
     added: &Replica,
     failure: Option<String>,
 ) -> Option<Arc<TableMeta>> {
-    let result = app
-        .catalog
-        .update(&app.storage, table.name(), |table| {
-            let mut all = replicas(table);
-            for replica in all.iter_mut().filter(|r| r.is(added)) {
-                replica.unmade = false;
-                if failure.is_some() {
-                    replica.status = ReplicaStatus::CreationFailed;
-                    replica.failure = failure.clone();
-                }
+    let result = change_replicas(
+        app,
+        table.name(),
+        |r| r.is(added),
+        |replica| {
+            replica.unmade = false;
+            if failure.is_some() {
+                replica.status = ReplicaStatus::CreationFailed;
+                replica.failure = failure.clone();
             }
-            set_replicas(&mut table.settings, all);
-            Ok(())
-        })
-        .await;
+        },
+    )
+    .await;
     match result {
         Ok(updated) if replicas(&updated).iter().any(|r| r.is(added)) => Some(updated),
         Ok(_) => None,
@@ -296,17 +297,15 @@ async fn update_overrides(
     peer::call::<_, Value>(app, &endpoint(app, &replica), "overrides", &request)
         .await
         .map_err(|e| refused_by(region, e))?;
-    let updated = app
-        .catalog
-        .update(&app.storage, table.name(), |table| {
-            let mut all = replicas(table);
-            for replica in all.iter_mut().filter(|r| r.region == region) {
-                replica.overrides = overrides.clone();
-            }
-            set_replicas(&mut table.settings, all);
-            Ok(())
-        })
-        .await?;
+    let updated = change_replicas(
+        app,
+        table.name(),
+        |r| r.region == region,
+        |replica| {
+            replica.overrides = overrides.clone();
+        },
+    )
+    .await?;
     tell_members(app, &updated, &all_members(app, &updated), Some(region)).await;
     Ok(updated)
 }

@@ -33,6 +33,8 @@ pub mod tell;
 pub mod tombstones;
 mod withdrawn;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use shared::model::Item;
 use shared::wire::error::{ApiError, ErrorCode};
@@ -318,6 +320,24 @@ pub fn configured<'a>(app: &'a App, region: &str) -> Option<&'a Member> {
 
 /// Keeps `replicas` as the table's replicas (an empty list makes it a regional table, and
 /// its own overrides and origin go with the other replicas).
+/// Applies `change` to the replicas of table `name` that `which` picks, in one catalog
+/// update; returns the table as it then is.
+pub(super) async fn change_replicas(
+    app: &App,
+    name: &str,
+    which: impl Fn(&Replica) -> bool,
+    mut change: impl FnMut(&mut Replica),
+) -> Result<Arc<TableMeta>, ApiError> {
+    app.catalog
+        .update(&app.storage, name, |table| {
+            let mut all = replicas(table);
+            all.iter_mut().filter(|r| which(r)).for_each(&mut change);
+            set_replicas(&mut table.settings, all);
+            Ok(())
+        })
+        .await
+}
+
 fn set_replicas(settings: &mut Settings, replicas: Vec<Replica>) {
     if replicas.is_empty() {
         settings.remove(SETTINGS_KEY);

@@ -14,7 +14,7 @@ use shared::model::PrimaryKey;
 
 use super::peer::{self, PeerError};
 use super::{
-    endpoint, replicas, set_copy_progress, set_replicas, Replica, ReplicaStatus, ShippedChange,
+    change_replicas, endpoint, replicas, set_copy_progress, Replica, ReplicaStatus, ShippedChange,
     CHANGES_SHIPPED_TOTAL, LAG_SECONDS, RESYNCS_TOTAL, RETRIES_TOTAL,
 };
 use crate::app::App;
@@ -303,20 +303,13 @@ impl Worker {
     /// Records that the replica has its copy, unless it was removed (or added anew) since.
     async fn mark_active(&self) {
         set_copy_progress(&self.table, &self.replica.region, None);
-        let result = self
-            .app
-            .catalog
-            .update(&self.app.storage, self.table.name(), |table| {
-                let mut all = replicas(table);
-                for replica in &mut all {
-                    if replica.is(&self.replica) {
-                        replica.status = ReplicaStatus::Active;
-                    }
-                }
-                set_replicas(&mut table.settings, all);
-                Ok(())
-            })
-            .await;
+        let result = change_replicas(
+            &self.app,
+            self.table.name(),
+            |r| r.is(&self.replica),
+            |replica| replica.status = ReplicaStatus::Active,
+        )
+        .await;
         if let Err(e) = result {
             tracing::warn!(table = %self.table.name(), error = ?e, "cannot mark a replica active");
         }
