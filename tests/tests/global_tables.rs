@@ -1854,6 +1854,9 @@ enum Pass {
     Busy,
     /// Keeps it until the action is let through, then passes it on.
     Hold,
+    /// Passes it on, then answers 400 whatever the store behind did: a refusal that came
+    /// after the store acted (a step after its create failed for good).
+    Refuse,
 }
 
 /// An HTTP gate in front of a region's store, that the test tells what to do with each
@@ -1904,7 +1907,11 @@ impl Gate {
                     .unwrap();
                 let status = answer.status().as_u16();
                 let text = answer.text().await.unwrap_or_default();
+                let refuse = rule() == Pass::Refuse;
                 answered.lock().unwrap().push((action, status));
+                if refuse {
+                    return (400, "refused after all".to_string());
+                }
                 (status, text)
             });
             let (status, text) = on_its_way.await.unwrap();
@@ -2035,6 +2042,39 @@ async fn a_replica_removed_while_its_region_holds_its_creation_leaves_no_table()
     assert_eq!(withdrawn, [("withdraw".to_string(), 200)]);
     assert_eq!(created, [("create".to_string(), 409)]);
     assert_eq!(replicas_of(&home, &table).await, []);
+}
+
+/// A replica whose region made its table and then refused it (a step after the create
+/// failed for good) is CREATION_FAILED; removing it withdraws the table its addition
+/// made there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_replica_refused_after_its_table_was_made_withdraws_that_table() {
+    let away_store = store_of(AWAY);
+    let gate = Gate::before(&away_store).await;
+    gate.set(&["create"], Pass::Refuse);
+    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = replicable(&home, "global-refused").await;
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(add_replica(AWAY))
+        .send()
+        .await);
+    wait_replica(&home, &table, AWAY, ReplicaStatus::CreationFailed).await;
+    assert!(has_table(&away, &table).await, "the region made the table");
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(remove_replica(AWAY))
+        .send()
+        .await);
+    let withdrawn = gate.wait_passed(&["withdraw"]).await;
+    assert_eq!(withdrawn, [("withdraw".to_string(), 200)]);
+    assert!(
+        !has_table(&away, &table).await,
+        "the refused replica's table stays"
+    );
 }
 
 /// A replica removed while its region fails, and added again at the same place in the

@@ -316,15 +316,14 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
     super::set_copy_progress(table, region, None);
     let url = endpoint(app, &gone);
     if !gone.is_made() {
-        // No other region knows of it. One refused has no table there (a table of that
-        // name there is another's); one still being made may have, if the call that made
-        // it was under way: withdrawn in the background (deleted only if this addition
-        // made it, and never made there after).
-        if gone.unmade {
-            let origin = super::origin(table, &gone);
-            let request = json!({"table": table.name(), "origin": origin});
-            withdraw_later(app, table, region, url, &request).await;
-        }
+        // No other region knows of it. One still being made may have a table there, if
+        // the call that made it was under way; so may one refused after its table was
+        // made (a step after the create failed for good). Withdrawn in the background:
+        // deleted there only if this addition made it, and never made there after (a
+        // table of that name that is another's is left alone).
+        let origin = super::origin(table, &gone);
+        let request = json!({"table": table.name(), "origin": origin});
+        withdraw_later(app, table, region, url, &request).await;
         return forget(app, table, region).await;
     }
     let request = json!({"table": table.name()});
