@@ -720,12 +720,7 @@ async fn three_regions_share_writes_and_index_changes_and_let_one_go() {
     assert_eq!(found.count, 1);
 
     // The third region leaves: its table is deleted, the others stop replicating with it.
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(remove_replica(THIRD))
-        .send()
-        .await);
+    replica_update(&home, &table, remove_replica(THIRD)).await;
     wait_table_gone(&third, &table).await;
     assert_eq!(
         replicas_of(&away, &table).await,
@@ -1297,12 +1292,12 @@ async fn every_region_knows_a_replicas_overrides_and_keeps_them() {
         )
         .build()
         .unwrap();
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(ReplicationGroupUpdate::builder().update(action).build())
-        .send()
-        .await);
+    replica_update(
+        &home,
+        &table,
+        ReplicationGroupUpdate::builder().update(action).build(),
+    )
+    .await;
     assert!(reaches(&away, &table, (7, 5, 4, 2)).await);
     assert_eq!(read_override_of(&home, &table, AWAY).await, Some(7));
     assert_eq!(read_override_of(&third, &table, AWAY).await, Some(7));
@@ -1356,12 +1351,12 @@ async fn a_replica_keeps_its_own_reads_and_class_through_capacity_changes() {
         .table_class_override(TableClass::StandardInfrequentAccess)
         .build()
         .unwrap();
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(ReplicationGroupUpdate::builder().create(create).build())
-        .send()
-        .await);
+    replica_update(
+        &home,
+        &table,
+        ReplicationGroupUpdate::builder().create(create).build(),
+    )
+    .await;
     wait_table_active(&away, &table).await;
 
     let reached = |expected: (i64, i64, i64, i64)| reaches(&away, &table, expected);
@@ -1526,12 +1521,7 @@ async fn a_table_no_longer_global_drops_its_item_versions() {
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(collected().await, 0.0);
 
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(remove_replica(AWAY))
-        .send()
-        .await);
+    replica_update(&home, &table, remove_replica(AWAY)).await;
     let dropped = wait_until(DEADLINE, POLL, || async { collected().await >= 3.0 }).await;
     assert!(dropped, "collected {}", collected().await);
     for sk in 0..3 {
@@ -1684,12 +1674,7 @@ async fn a_table_whose_replica_is_being_made_refuses_changes_and_a_second_additi
         in_use,
     );
 
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(remove_replica(AWAY))
-        .send()
-        .await);
+    replica_update(&home, &table, remove_replica(AWAY)).await;
     ok(ttl().await);
     ok(capacity().await);
     ok(home.delete_table().table_name(&table).send().await);
@@ -1706,12 +1691,7 @@ async fn adding_a_replica_answers_while_its_region_never_does() {
     let home = home_store.client();
     let table = replicable(&home, "global-silent").await;
 
-    let added = ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(add_replica(AWAY))
-        .send()
-        .await);
+    let added = replica_update(&home, &table, add_replica(AWAY)).await;
     let replicas = added.table_description.unwrap().replicas().to_vec();
     assert_eq!(replicas[0].replica_status(), Some(&ReplicaStatus::Creating));
     assert_eq!(
@@ -1726,12 +1706,7 @@ async fn adding_a_replica_answers_while_its_region_never_does() {
     assert!(get(&home, &table, "meanwhile", 1).await.is_some());
 
     // Removed while being made: gone at once, and the table is ACTIVE again.
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(remove_replica(AWAY))
-        .send()
-        .await);
+    replica_update(&home, &table, remove_replica(AWAY)).await;
     assert_eq!(replicas_of(&home, &table).await, []);
     assert_eq!(table_status(&home, &table).await, Some(TableStatus::Active));
     holder.abort();
@@ -2018,18 +1993,7 @@ async fn a_replica_removed_while_its_region_holds_its_creation_leaves_no_table()
     let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
     let (home, away) = (home_store.client(), away_store.client());
     let table = replicable(&home, "global-held").await;
-    let update = |update| {
-        let home = home.clone();
-        let table = table.clone();
-        async move {
-            ok(home
-                .update_table()
-                .table_name(table)
-                .replica_updates(update)
-                .send()
-                .await)
-        }
-    };
+    let update = |update| replica_update(&home, &table, update);
     gate.after(&["create"], update(add_replica(AWAY))).await;
     update(remove_replica(AWAY)).await;
     let withdrawn = gate.wait_passed(&["withdraw", "delete"]).await;
@@ -2044,6 +2008,20 @@ async fn a_replica_removed_while_its_region_holds_its_creation_leaves_no_table()
     assert_eq!(replicas_of(&home, &table).await, []);
 }
 
+/// UpdateTable's `ReplicaUpdates` of `table` at `home`, which must succeed.
+async fn replica_update(
+    home: &Client,
+    table: &str,
+    update: ReplicationGroupUpdate,
+) -> aws_sdk_dynamodb::operation::update_table::UpdateTableOutput {
+    ok(home
+        .update_table()
+        .table_name(table)
+        .replica_updates(update)
+        .send()
+        .await)
+}
+
 /// A replica whose region made its table and then refused it (a step after the create
 /// failed for good) is CREATION_FAILED; removing it withdraws the table its addition
 /// made there.
@@ -2055,20 +2033,10 @@ async fn removing_a_replica_refused_after_its_table_was_made_withdraws_that_tabl
     let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
     let (home, away) = (home_store.client(), away_store.client());
     let table = replicable(&home, "global-refused").await;
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(add_replica(AWAY))
-        .send()
-        .await);
+    replica_update(&home, &table, add_replica(AWAY)).await;
     wait_replica(&home, &table, AWAY, ReplicaStatus::CreationFailed).await;
     assert!(has_table(&away, &table).await, "the region made the table");
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(remove_replica(AWAY))
-        .send()
-        .await);
+    replica_update(&home, &table, remove_replica(AWAY)).await;
     let withdrawn = gate.wait_passed(&["withdraw"]).await;
     assert_eq!(withdrawn, [("withdraw".to_string(), 200)]);
     assert!(
@@ -2090,18 +2058,7 @@ async fn a_withdrawal_of_an_earlier_addition_leaves_the_replica_added_again() {
     let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
     let (home, away) = (home_store.client(), away_store.client());
     let table = replicable(&home, "global-again").await;
-    let update = |update| {
-        let home = home.clone();
-        let table = table.clone();
-        async move {
-            ok(home
-                .update_table()
-                .table_name(table)
-                .replica_updates(update)
-                .send()
-                .await)
-        }
-    };
+    let update = |update| replica_update(&home, &table, update);
     gate.after(&["create"], update(add_replica(AWAY))).await;
     gate.after(&["withdraw", "delete"], update(remove_replica(AWAY)))
         .await;
@@ -2128,12 +2085,7 @@ async fn changes_from_a_replica_that_failed_creation_are_refused() {
     let table = replicable(&home, "global-failed").await;
     // A table of the name in the other region: the replica is refused there.
     create_hash_range_table(&away, &table).await;
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .replica_updates(add_replica(AWAY))
-        .send()
-        .await);
+    replica_update(&home, &table, add_replica(AWAY)).await;
     wait_replica(&home, &table, AWAY, ReplicaStatus::CreationFailed).await;
     let item = json!({"pk": {"S": "x"}, "sk": {"N": "1"}, "v": {"S": "forged"}});
     let change = json!({"table": table, "from": AWAY, "changes": [
