@@ -632,6 +632,17 @@ mod tests {
     }
 
     /// A request signed by the loadgen's signer with `secret`, at `at`.
+    /// A `POST /` of `body` with `headers`, as the SDKs send an API call.
+    fn post<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> SignedRequest<'a> {
+        SignedRequest {
+            method: "POST",
+            path: "/",
+            query: None,
+            headers,
+            body,
+        }
+    }
+
     fn signed(secret: &str, at: u64, body: &[u8]) -> HeaderMap {
         signed_with_token(secret, at, body, None)
     }
@@ -666,13 +677,7 @@ mod tests {
     }
 
     fn check(headers: &HeaderMap, body: &[u8]) -> Result<(), (ErrorCode, String)> {
-        let request = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: None,
-            headers,
-            body,
-        };
+        let request = post(headers, body);
         keys()
             .verify(&request, "us-east-1", NOW)
             .map(|_| ())
@@ -705,13 +710,7 @@ mod tests {
             KeyStore::parse("AKIDTEST secret-one session-token=the/token+\nAKIDOTHER secret-two")
                 .unwrap();
         let verify = |headers: &HeaderMap| {
-            let request = SignedRequest {
-                method: "POST",
-                path: "/",
-                query: None,
-                headers,
-                body: b"{}",
-            };
+            let request = post(headers, b"{}");
             store
                 .verify(&request, "us-east-1", NOW)
                 .map(|_| ())
@@ -758,13 +757,7 @@ mod tests {
     fn the_cached_signing_key_serves_only_its_credential() {
         let store = keys();
         let verify = |headers: &HeaderMap| {
-            let request = SignedRequest {
-                method: "POST",
-                path: "/",
-                query: None,
-                headers,
-                body: b"{}",
-            };
+            let request = post(headers, b"{}");
             store.verify(&request, "us-east-1", NOW).is_ok()
         };
         let good = signed("secret-one", NOW, b"{}");
@@ -820,13 +813,7 @@ mod tests {
         let accepts = |value: &'static str| {
             let mut headers = HeaderMap::new();
             headers.insert("authorization", HeaderValue::from_static(value));
-            let request = SignedRequest {
-                method: "POST",
-                path: "/",
-                query: None,
-                headers: &headers,
-                body: b"{}",
-            };
+            let request = post(&headers, b"{}");
             authenticate(None, "us-east-1", &request, || false)
                 .map(|_| ())
                 .map_err(|e| (e.code, e.message.unwrap_or_default()))
@@ -919,13 +906,7 @@ mod tests {
             .unwrap()
             .replace("AKIDTEST", "AKIDPLAIN");
         headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
-        let request = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: None,
-            headers: &headers,
-            body: b"{}",
-        };
+        let request = post(&headers, b"{}");
         assert!(store.verify(&request, "us-east-1", NOW).is_ok());
         let derived = signing_key("other-secret-hidden", "20240229", "us-east-1", SERVICE);
 
@@ -964,13 +945,7 @@ mod tests {
                 "AWS4-HMAC-SHA256 Credential=AKID/20240229/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00",
             ),
         );
-        let request = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: None,
-            headers: &headers,
-            body: b"{}",
-        };
+        let request = post(&headers, b"{}");
         let claimed = authenticate(None, "us-east-1", &request, || false).unwrap();
         assert_eq!(claimed.access_key(), Some("AKID"));
         assert!(!claimed.names_principals());
@@ -979,13 +954,7 @@ mod tests {
             KeyStore::parse("AKIDTEST secret-one arn:aws:iam::999988887777:user/eve").unwrap(),
         );
         let signed = signed("secret-one", NOW, b"{}");
-        let request = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: None,
-            headers: &signed,
-            body: b"{}",
-        };
+        let request = post(&signed, b"{}");
         let id = store.verify(&request, "us-east-1", NOW).unwrap();
         let verified = Authenticated::Key {
             keys: Guard::from_inner(store),
