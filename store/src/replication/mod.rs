@@ -397,6 +397,20 @@ pub fn parse_url(flag: &str, text: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    /// A replica in eu-west-1 added at log position 4 and not yet made there.
+    fn being_made(addition: Option<String>) -> Replica {
+        Replica {
+            region: "eu-west-1".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            status: ReplicaStatus::Creating,
+            start_seq: 4,
+            overrides: Overrides::default(),
+            unmade: true,
+            failure: None,
+            addition,
+        }
+    }
+
     #[test]
     fn region_endpoints_parse_and_bad_ones_are_refused() {
         let members = parse_endpoints("eu-west-1=http://127.0.0.1:8001/, ap-south-1=https://h:9")
@@ -429,16 +443,7 @@ mod tests {
     fn a_table_is_global_while_it_has_replicas() {
         let mut table = TableMeta::for_tests(1, "t");
         assert!(!is_global(&table) && describe(&table).is_none());
-        let replica = Replica {
-            region: "eu-west-1".into(),
-            endpoint: "http://127.0.0.1:1".into(),
-            status: ReplicaStatus::Creating,
-            start_seq: 4,
-            overrides: Overrides::default(),
-            unmade: true,
-            failure: None,
-            addition: None,
-        };
+        let replica = being_made(None);
         set_replicas(&mut table.settings, vec![replica.clone()]);
         assert!(is_global(&table));
         assert_eq!(replicas(&table), vec![replica]);
@@ -463,17 +468,7 @@ mod tests {
     #[test]
     fn each_addition_has_its_own_origin_even_at_the_same_place_in_the_log() {
         let table = TableMeta::for_tests(1, "t");
-        let added = |addition: Option<String>| Replica {
-            region: "eu-west-1".into(),
-            endpoint: "http://127.0.0.1:1".into(),
-            status: ReplicaStatus::Creating,
-            start_seq: 4,
-            overrides: Overrides::default(),
-            unmade: true,
-            failure: None,
-            addition,
-        };
-        let (first, again) = (added(new_addition()), added(new_addition()));
+        let (first, again) = (being_made(new_addition()), being_made(new_addition()));
         assert_ne!(origin(&table, &first), origin(&table, &again));
         assert!(first.is(&first) && !first.is(&again));
         // One kept before additions had ids goes by its place in the log, as then.
@@ -481,23 +476,14 @@ mod tests {
             "region": "eu-west-1", "endpoint": "http://127.0.0.1:1", "status": "Creating",
             "start_seq": 4, "unmade": true}))
         .expect("parses");
-        assert_eq!(kept, added(None));
+        assert_eq!(kept, being_made(None));
         assert_eq!(origin(&table, &kept), format!("{}/4", table.table_uuid));
     }
 
     #[test]
     fn a_replica_being_made_is_global_and_one_refused_is_not() {
         let mut table = TableMeta::for_tests(1, "t");
-        let unmade = Replica {
-            region: "eu-west-1".into(),
-            endpoint: "http://127.0.0.1:1".into(),
-            status: ReplicaStatus::Creating,
-            start_seq: 4,
-            overrides: Overrides::default(),
-            unmade: true,
-            failure: None,
-            addition: None,
-        };
+        let unmade = being_made(None);
         set_replicas(&mut table.settings, vec![unmade.clone()]);
         // Versions on from the moment it is added; no one told of it yet.
         assert!(is_global(&table) && made_replicas(&table).is_empty());
