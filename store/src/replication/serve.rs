@@ -169,8 +169,9 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
     // none and no call making it.
     let _turn = turn_of(&name).lock_owned().await;
     if let Some(origin) = &request.origin {
-        let withdrawn = super::withdrawn::is_withdrawn(&app.storage, &name, origin, now())
-            .map_err(|e| unavailable(format!("cannot read withdrawn additions: {e}")))?;
+        let withdrawn =
+            super::withdrawn::is_withdrawn(&app.storage, &name, origin, shared::clock::now_secs())
+                .map_err(|e| unavailable(format!("cannot read withdrawn additions: {e}")))?;
         if withdrawn {
             return Err((
                 StatusCode::CONFLICT,
@@ -356,9 +357,14 @@ async fn delete(app: &App, request: DeleteReplica) -> Outcome {
 /// another made stays (404).
 async fn withdraw(app: &App, request: Withdraw) -> Outcome {
     let _turn = turn_of(&request.table).lock_owned().await;
-    super::withdrawn::record(&app.storage, &request.table, &request.origin, now())
-        .await
-        .map_err(|e| unavailable(format!("cannot keep the withdrawal: {e}")))?;
+    super::withdrawn::record(
+        &app.storage,
+        &request.table,
+        &request.origin,
+        shared::clock::now_secs(),
+    )
+    .await
+    .map_err(|e| unavailable(format!("cannot keep the withdrawal: {e}")))?;
     let Some(table) = app.catalog.get(&request.table) else {
         return Ok(json!({}));
     };
@@ -424,10 +430,6 @@ fn create_refusal(e: ApiError) -> (StatusCode, String) {
         _ => StatusCode::BAD_REQUEST,
     };
     refusal(status)(e)
-}
-
-fn now() -> u64 {
-    shared::clock::now_seconds() as u64
 }
 
 /// Applies the changes side by side: each decides under its item's lock by its version,
