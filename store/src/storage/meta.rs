@@ -86,7 +86,12 @@ impl Storage {
         first: &str,
         end: Bound<Vec<u8>>,
     ) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
-        let range = (Bound::Included(first.as_bytes().to_vec()), end);
+        // The engine panics on a bound past its key limit; a caller's key may come from
+        // another store's request.
+        let first = first.as_bytes().to_vec();
+        keys::check_engine_key(&first)?;
+        keys::check_engine_bound(&end)?;
+        let range = (Bound::Included(first), end);
         let mut out = Vec::new();
         for entry in self.committer.engine.range(Space::Meta, range) {
             let (key, value) = entry?;

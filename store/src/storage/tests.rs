@@ -375,6 +375,15 @@ async fn keys_past_the_engine_limit_are_refused_and_writes_go_on() {
         Err(StorageError::KeyTooLong)
     ));
     assert!(storage.get(&table, &huge).is_err());
+    let long_prefix = "m".repeat(70_000);
+    assert!(matches!(
+        storage.list_meta(&long_prefix),
+        Err(StorageError::KeyTooLong)
+    ));
+    assert!(matches!(
+        storage.seq_mark(&long_prefix),
+        Err(StorageError::KeyTooLong)
+    ));
     // The commit thread lives on.
     put(&storage, &table, item(&pk(s("a"), None), &[])).await;
     assert!(all_changes(&storage).len() == 1);
