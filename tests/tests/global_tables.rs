@@ -1773,6 +1773,38 @@ async fn a_replica_being_made_is_made_after_a_restart_of_the_adding_store() {
     .await;
 }
 
+/// A withdrawal or a creation naming a table DynamoDB would not take, or an origin no
+/// addition has, is refused for good (400), not answered as a failure that may pass
+/// (503, which the asking region would send again for an hour); the store goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_addition_no_store_sends_is_refused_for_good() {
+    let store = store_of(AWAY);
+    let long_name = "t".repeat(300_000);
+    for (action, body) in [
+        (
+            "withdraw",
+            serde_json::json!({"table": long_name, "origin": "u/1"}),
+        ),
+        (
+            "withdraw",
+            serde_json::json!({"table": "ok-name", "origin": ""}),
+        ),
+        (
+            "withdraw",
+            serde_json::json!({"table": "ok-name", "origin": "o".repeat(300_000)}),
+        ),
+        (
+            "create",
+            serde_json::json!({"definition": {"TableName": "ok-name"}, "members": [],
+            "origin": "o".repeat(300_000)}),
+        ),
+    ] {
+        let (status, answer) = post_internal(&store, action, &body).await;
+        assert_eq!(status, 400, "{action}: {answer}");
+    }
+    ok(store.client().list_tables().send().await);
+}
+
 /// The region asked to make a replica answers a call made again by the same addition (the
 /// first answer was lost) as the first, and refuses one from another addition or one
 /// that does not say which it is; a delete naming an addition deletes only the table it

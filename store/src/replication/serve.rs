@@ -165,6 +165,9 @@ fn refusal(status: StatusCode) -> impl Fn(ApiError) -> (StatusCode, String) {
 /// that another made is refused, and so is an addition withdrawn already.
 async fn create(app: &App, request: CreateReplica) -> Outcome {
     let name = request.definition.table_name.clone().unwrap_or_default();
+    if let Some(origin) = &request.origin {
+        check_addition(&name, origin)?;
+    }
     // One at a time with a withdrawal of the name: a withdrawal finds the table made, or
     // none and no call making it.
     let _turn = turn_of(&name).lock_owned().await;
@@ -356,6 +359,7 @@ async fn delete(app: &App, request: DeleteReplica) -> Outcome {
 /// does; then its table, if it made the table here, is deleted. A table of the name that
 /// another made stays (404).
 async fn withdraw(app: &App, request: Withdraw) -> Outcome {
+    check_addition(&request.table, &request.origin)?;
     let _turn = turn_of(&request.table).lock_owned().await;
     super::withdrawn::record(
         &app.storage,
@@ -408,6 +412,24 @@ fn turn_of(name: &str) -> Arc<tokio::sync::Mutex<()>> {
     let turn = Arc::new(tokio::sync::Mutex::new(()));
     turns.insert(name.to_string(), Arc::downgrade(&turn));
     turn
+}
+
+/// Longer than any addition's origin (`super::origin`: a table UUID and an addition id).
+const MAX_ORIGIN_BYTES: usize = 128;
+
+/// Refuses, for good (400), an addition no store sends: a table name DynamoDB would not
+/// take, or an origin no addition has. Either would only fail again when kept (an engine
+/// key too long), and a failure that may pass (503) is asked again for an hour.
+fn check_addition(table: &str, origin: &str) -> Result<(), (StatusCode, String)> {
+    crate::api::describe_table::checked_table_name(Some(table))
+        .map_err(refusal(StatusCode::BAD_REQUEST))?;
+    if origin.is_empty() || origin.len() > MAX_ORIGIN_BYTES {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("Not the origin of an addition: {} bytes", origin.len()),
+        ));
+    }
+    Ok(())
 }
 
 /// A failure here that may pass: the asking region tries again.
