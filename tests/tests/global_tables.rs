@@ -1805,6 +1805,54 @@ async fn an_addition_no_store_sends_is_refused_for_good() {
     ok(store.client().list_tables().send().await);
 }
 
+/// A membership tell that arrives after a newer one from the same region (two replicas
+/// made at once tell from two tasks; a tell tried again may land late) is not taken: the
+/// older list would drop the replica only the newer one names, and the region would then
+/// refuse that replica's changes. A newer list is taken, and another region's
+/// generations are its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_membership_tell_arriving_last_is_not_taken() {
+    use integration_tests::serde_json::json;
+    let (home_store, away_store) = two_regions();
+    let table = global_table(&home_store.client(), "global-order", &[AWAY]).await;
+    let away = away_store.client();
+    let member = |region: &str, url: String| json!({"region": region, "endpoint": url});
+    let home_member = member(HOME, home_store.endpoint());
+    let away_member = member(AWAY, away_store.endpoint());
+    let third_member = member(THIRD, "http://127.0.0.1:9".to_string());
+    let tell = |from: &str, generation: u64, members: Vec<&serde_json::Value>| json!({"table": table, "members": members, "from": from, "generation": generation});
+    // Past any generation home's own tells carry (its clock's milliseconds).
+    let newer = 4_000_000_000_000_u64;
+    let members = vec![&home_member, &away_member, &third_member];
+    let (status, answer) = post_internal(&away_store, "members", &tell(HOME, newer, members)).await;
+    assert_eq!(status, 200, "{answer}");
+    let both = vec![
+        (HOME.to_string(), ReplicaStatus::Active),
+        (THIRD.to_string(), ReplicaStatus::Active),
+    ];
+    assert_eq!(replicas_of(&away, &table).await, both);
+
+    let older = tell(HOME, newer - 1, vec![&home_member, &away_member]);
+    let (status, answer) = post_internal(&away_store, "members", &older).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(replicas_of(&away, &table).await, both);
+
+    // Another region's first tell is taken whatever its generation.
+    let from_third = tell(THIRD, 1, vec![&home_member, &away_member]);
+    let (status, answer) = post_internal(&away_store, "members", &from_third).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        replicas_of(&away, &table).await,
+        vec![(HOME.to_string(), ReplicaStatus::Active)]
+    );
+
+    let members = vec![&home_member, &away_member, &third_member];
+    let newest = tell(HOME, newer + 1, members);
+    let (status, answer) = post_internal(&away_store, "members", &newest).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(replicas_of(&away, &table).await, both);
+}
+
 /// The region asked to make a replica answers a call made again by the same addition (the
 /// first answer was lost) as the first, and refuses one from another addition or one
 /// that does not say which it is; a delete naming an addition deletes only the table it

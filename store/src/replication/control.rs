@@ -13,9 +13,10 @@ use shared::wire::ops::create_table::{
 use shared::wire::ops::describe_table::WarmThroughputDescription;
 use shared::wire::ops::update_table::UpdateTableInput;
 
+use super::order;
 use super::overrides::Overrides;
 use super::peer::{self, PeerError};
-use super::tell::{delete_later, tell_members, withdraw_later, worth_retrying};
+use super::tell::{delete_later, tell_members, withdraw_later};
 use super::{
     change_replicas, endpoint, made_replicas, replicas, set_replicas, Member, Replica,
     ReplicaStatus,
@@ -190,7 +191,7 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
             "origin": origin});
         match peer::call::<_, Value>(app, url, "create", &request).await {
             Ok(_) => break,
-            Err(e) if worth_retrying(&e) => {
+            Err(e) if e.may_pass() => {
                 attempt += 1;
                 tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
                     "cannot make a new replica in its region yet: trying again");
@@ -199,12 +200,9 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
             Err(e) => {
                 tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
                     "the region of a new replica refused to make it: CREATION_FAILED");
-                let why = match e {
-                    PeerError::Refused { message, .. } => message,
-                    PeerError::Unreachable(why) => why,
-                };
                 // What DescribeTable shows: a page from something else at that address
                 // must not fill it.
+                let why = e.refusal().unwrap_or_default();
                 let why = why.chars().take(MAX_FAILURE_CHARS).collect();
                 settle(app, table, &replica, Some(why)).await;
                 return false;
@@ -215,8 +213,8 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
         return false;
     };
     // Every replica, the new one too: two replicas made at once each learn of the other
-    // from whichever was made last.
-    tell_members(app, &made, &all_members(app, &made), None).await;
+    // from whichever was made last (the newer generation).
+    tell_all(app, &made, None).await;
     true
 }
 
@@ -306,7 +304,7 @@ async fn update_overrides(
         },
     )
     .await?;
-    tell_members(app, &updated, &all_members(app, &updated), Some(region)).await;
+    tell_all(app, &updated, Some(region)).await;
     Ok(updated)
 }
 
@@ -333,17 +331,17 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         // No answer: the replica leaves all the same (a region down for good must be
         // removable), and its table there is deleted when its store answers. Kept first,
         // so no restart between here and the removal can leave the table behind.
-        Err(e) if worth_retrying(&e) => {
+        Err(e) if e.may_pass() => {
             tracing::warn!(table = %table.name(), region, error = %e,
                 "a removed replica's store cannot be reached: its table there is deleted when it answers");
             delete_later(app, table, region, url, &request).await;
         }
         Err(e) => return Err(refused_by(region, e)),
     }
-    let mut members = all_members(app, table);
-    members.retain(|m| m.region != region);
-    tell_members(app, table, &members, Some(region)).await;
-    forget(app, table, region).await
+    // Forgotten first: the list told is then a generation of its own.
+    let rest = forget(app, table, region).await?;
+    tell_all(app, &rest, None).await;
+    Ok(rest)
 }
 
 /// Removes the replica in `region` from `table` here (its worker stops).
@@ -421,7 +419,15 @@ pub async fn propagate_ttl(app: &App, table: &TableMeta) {
 /// replica that cannot be told keeps trying to ship here and is refused.
 pub async fn leave(app: &App, table: &TableMeta) {
     let members: Vec<Member> = made_replicas(table).iter().map(member).collect();
-    tell_members(app, table, &members, Some(&app.config.region)).await;
+    let generation = order::last(table);
+    tell_members(app, table, &members, Some(&app.config.region), generation).await;
+}
+
+/// Tells the replicas of `table` but `except` that every region in `table` as it is here
+/// is a member.
+async fn tell_all(app: &App, table: &TableMeta, except: Option<&str>) {
+    let generation = order::generation(table);
+    tell_members(app, table, &all_members(app, table), except, generation).await;
 }
 
 /// Every region of `table` that has its replica, this one included, as members.
@@ -452,11 +458,9 @@ fn member(replica: &Replica) -> Member {
 /// The error a failed call to region `region`'s store becomes.
 fn refused_by(region: &str, e: PeerError) -> ApiError {
     tracing::warn!(region, error = %e, "a replica's store refused or failed a call");
-    match e {
-        PeerError::Refused { status, message } if status < 500 => {
-            ApiError::invalid_parameter(format!("Region {region}: {message}"))
-        }
-        _ => ApiError::new(
+    match e.refusal() {
+        Some(message) => ApiError::invalid_parameter(format!("Region {region}: {message}")),
+        None => ApiError::new(
             ErrorCode::InternalServerError,
             format!("The store of region {region} cannot be reached; try again"),
         ),

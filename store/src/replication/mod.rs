@@ -25,6 +25,7 @@
 //! persisted with the table and gone with it.
 
 pub mod control;
+mod order;
 pub mod overrides;
 mod peer;
 pub mod serve;
@@ -318,8 +319,6 @@ pub fn configured<'a>(app: &'a App, region: &str) -> Option<&'a Member> {
         .find(|m| m.region == region)
 }
 
-/// Keeps `replicas` as the table's replicas (an empty list makes it a regional table, and
-/// its own overrides and origin go with the other replicas).
 /// Applies `change` to the replicas of table `name` that `which` picks, in one catalog
 /// update; returns the table as it then is.
 pub(super) async fn change_replicas(
@@ -338,7 +337,10 @@ pub(super) async fn change_replicas(
         .await
 }
 
+/// Keeps `replicas` as the table's replicas (an empty list makes it a regional table, and
+/// its own overrides and origin go with the other replicas), a new generation of them.
 fn set_replicas(settings: &mut Settings, replicas: Vec<Replica>) {
+    order::advance(settings);
     if replicas.is_empty() {
         settings.remove(SETTINGS_KEY);
         return;
@@ -461,8 +463,11 @@ mod tests {
         set_copy_progress(&table, "eu-west-1", None);
         assert_eq!(progress(&table), Some("0".to_string()));
         assert_eq!(described[0].replica_status, "CREATING");
+        let generation = order::generation(&table);
         set_replicas(&mut table.settings, Vec::new());
-        assert!(!is_global(&table) && table.settings.is_empty());
+        assert!(!is_global(&table) && !table.settings.contains_key(SETTINGS_KEY));
+        // A region added back must hear a newer list than the last it heard.
+        assert!(order::generation(&table) > generation);
     }
 
     #[test]

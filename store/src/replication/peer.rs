@@ -23,6 +23,22 @@ pub enum PeerError {
     Refused { status: u16, message: String },
 }
 
+impl PeerError {
+    /// Why the store refused the call for good (a 4xx: asked again, it answers the same);
+    /// `None` for no answer or a failure on its side, which may pass.
+    pub fn refusal(&self) -> Option<&str> {
+        match self {
+            PeerError::Refused { status, message } if *status < 500 => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Whether the call is worth making again: no answer, or a failure on the store's side.
+    pub fn may_pass(&self) -> bool {
+        self.refusal().is_none()
+    }
+}
+
 impl std::fmt::Display for PeerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -95,4 +111,21 @@ fn client() -> &'static reqwest::Client {
             .build()
             .unwrap_or_default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_no_answer_or_a_failure_over_there_may_pass() {
+        assert!(PeerError::Unreachable("refused".into()).may_pass());
+        let status = |status| PeerError::Refused {
+            status,
+            message: format!("said {status}"),
+        };
+        assert!(status(503).may_pass() && status(500).may_pass());
+        assert_eq!(status(404).refusal(), Some("said 404"));
+        assert!(!status(400).may_pass());
+    }
 }

@@ -77,6 +77,12 @@ pub struct Members {
     pub table: String,
     /// Every region of the global table; this one too, unless it is leaving.
     pub members: Vec<Member>,
+    /// The region that tells, and the generation of its list (`super::order`). Absent
+    /// from stores before tells were ordered: taken whatever came before.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub generation: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,7 +229,7 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
         ttl: request.ttl,
     };
     set_ttl(app, ttl).await?;
-    set_members(app, &name, &request.members, start_seq).await?;
+    set_members(app, &name, &request.members, start_seq, None).await?;
     Ok(json!({}))
 }
 
@@ -270,7 +276,8 @@ async fn apply_overrides(
 
 async fn members(app: &App, request: Members) -> Outcome {
     let start_seq = crate::api::create_table::current_seq(app);
-    set_members(app, &request.table, &request.members, start_seq).await?;
+    let told = request.from.as_deref().zip(request.generation);
+    set_members(app, &request.table, &request.members, start_seq, told).await?;
     Ok(json!({}))
 }
 
@@ -278,16 +285,29 @@ async fn members(app: &App, request: Members) -> Outcome {
 /// their state and place in the log (at the address given now), new ones get this store's
 /// changes from `start_seq` on (what came before reaches them in the copy the adding
 /// region makes). Replicas this region is adding, or failed to, stay: no other region
-/// knows of them.
+/// knows of them. A list `told` by a region (with its generation) that is older than one
+/// it told before is not taken.
 async fn set_members(
     app: &App,
     name: &str,
     members: &[Member],
     start_seq: u64,
+    told: Option<(&str, u64)>,
 ) -> Result<(), (StatusCode, String)> {
     let own = &app.config.region;
     app.catalog
         .update(&app.storage, name, |table| {
+            if let Some((from, generation)) = told {
+                if !super::order::hear(&mut table.settings, from, generation) {
+                    tracing::debug!(
+                        table = name,
+                        from,
+                        generation,
+                        "an older membership tell arrived after a newer one: not taken"
+                    );
+                    return Ok(());
+                }
+            }
             let current = replicas(table);
             let next = members
                 .iter()
@@ -389,7 +409,7 @@ async fn delete_replica(app: &App, name: String) -> Outcome {
             .map_err(refusal(StatusCode::BAD_REQUEST))?;
     }
     // A regional table again first: its workers stop, and no other region's changes apply.
-    set_members(app, &name, &[], 0).await?;
+    set_members(app, &name, &[], 0, None).await?;
     let input = DeleteTableInput {
         table_name: Some(name),
     };

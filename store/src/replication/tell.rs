@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::model::json_out;
 
-use super::peer::{self, PeerError};
+use super::peer;
 use super::{endpoint, made_replicas, Member};
 use crate::app::App;
 use crate::catalog::TableMeta;
@@ -74,9 +74,17 @@ const RETRY_MAX_WAIT: Duration = Duration::from_secs(60);
 /// How long an unanswered tell is tried again before it is given up (and logged).
 const RETRY_FOR: Duration = Duration::from_secs(3600);
 
-/// Tells every replica of `table` but `except` that the members are now `members`.
-pub async fn tell_members(app: &App, table: &TableMeta, members: &[Member], except: Option<&str>) {
-    let request = json!({"table": table.name(), "members": members});
+/// Tells every replica of `table` but `except` that the members are now `members`, the
+/// replica list of `generation` here (`super::order`).
+pub async fn tell_members(
+    app: &App,
+    table: &TableMeta,
+    members: &[Member],
+    except: Option<&str>,
+    generation: u64,
+) {
+    let request = json!({"table": table.name(), "members": members,
+        "from": app.config.region, "generation": generation});
     // A JSON value of strings always serializes.
     let body = Bytes::from(json_out::to_vec(&request).unwrap_or_default());
     for replica in made_replicas(table) {
@@ -90,7 +98,7 @@ pub async fn tell_members(app: &App, table: &TableMeta, members: &[Member], exce
         let (generation, was_pending) = told.supersede();
         let url = endpoint(app, &replica);
         match peer::post::<serde_json::Value>(app, &url, "members", body.clone()).await {
-            Err(e) if worth_retrying(&e) => {
+            Err(e) if e.may_pass() => {
                 tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
                     "cannot tell a replica about a membership change: telling it again");
                 told.keep_trying(app, generation, Call::Members, url, body.clone())
@@ -185,14 +193,6 @@ async fn call_later(
     let (generation, _) = told.supersede();
     let body = Bytes::from(json_out::to_vec(request).unwrap_or_default());
     told.keep_trying(app, generation, call, url, body).await;
-}
-
-/// An answer from the region is final; no answer, or a failure on its side, is tried again.
-pub(super) fn worth_retrying(error: &PeerError) -> bool {
-    match error {
-        PeerError::Unreachable(_) => true,
-        PeerError::Refused { status, .. } => *status >= 500,
-    }
 }
 
 /// One region's replica of one table, as a destination of membership tells.
@@ -300,7 +300,7 @@ impl Told {
                     "a replica's store took a call tried again"),
                 // A delete's 404 too: the table is gone (by hand, or by an earlier try
                 // whose answer was lost).
-                Err(e) if !worth_retrying(&e) => tracing::warn!(region = %self.region, action,
+                Err(e) if !e.may_pass() => tracing::warn!(region = %self.region, action,
                     error = %e, "a replica's store refused a call tried again"),
                 Err(e) if started.elapsed() >= RETRY_FOR => tracing::warn!(region = %self.region,
                     action, error = %e, "gave up a call to a replica's store that never answered"),
@@ -364,17 +364,5 @@ mod tests {
         assert_eq!((again.call, again.call.action()), (Call::Delete, "delete"));
         // A store from before withdrawals answers theirs 404: nothing is deleted there.
         assert_eq!(Call::Withdraw.action(), "withdraw");
-    }
-
-    #[test]
-    fn only_no_answer_or_a_failure_over_there_is_tried_again() {
-        assert!(worth_retrying(&PeerError::Unreachable("refused".into())));
-        let status = |status| PeerError::Refused {
-            status,
-            message: String::new(),
-        };
-        assert!(worth_retrying(&status(503)));
-        assert!(!worth_retrying(&status(404)));
-        assert!(!worth_retrying(&status(400)));
     }
 }
