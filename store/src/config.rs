@@ -128,6 +128,12 @@ pub struct Args {
     /// should come through without a deleted item reappearing.
     #[arg(long, env = "STORE_TOMBSTONE_RETENTION", default_value = "86400", value_parser = shared::flags::positive_duration)]
     pub tombstone_retention: std::time::Duration,
+    /// How long the region of a new replica is asked again to make its table while its
+    /// store cannot be reached or fails: then the replica is CREATION_FAILED, and the
+    /// table, no longer UPDATING, takes changes again (remove the replica and add it
+    /// again to try again). Counted again from a restart of this store.
+    #[arg(long, env = "STORE_REPLICA_CREATE_TIMEOUT", default_value = "3600", value_parser = shared::flags::positive_duration)]
+    pub replica_create_timeout: std::time::Duration,
     /// The most tables the store may hold (DynamoDB's tables-per-region quota): a
     /// CreateTable, restore, import or new replica past it is refused with
     /// LimitExceededException. DynamoDB's default; raise it as a quota increase would.
@@ -190,6 +196,8 @@ pub struct Config {
     pub quotas: crate::catalog::quota::Quotas,
     /// How long a global table keeps a deleted item's version (`replication::tombstones`).
     pub tombstone_retention: std::time::Duration,
+    /// How long a new replica's region is asked to make it (`replication::control::make`).
+    pub replica_create_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -226,6 +234,7 @@ impl Config {
             ),
             quotas: crate::catalog::quota::DEFAULT,
             tombstone_retention: std::time::Duration::from_secs(86_400),
+            replica_create_timeout: std::time::Duration::from_secs(3600),
         }
     }
 
@@ -314,6 +323,7 @@ impl Config {
                 account_max: args.account_max_capacity_units,
             },
             tombstone_retention: args.tombstone_retention,
+            replica_create_timeout: args.replica_create_timeout,
         })
     }
 

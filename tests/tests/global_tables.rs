@@ -1712,6 +1712,36 @@ async fn adding_a_replica_answers_while_its_region_never_does() {
     holder.abort();
 }
 
+/// A replica whose region's store never answers is asked again only for
+/// `--replica-create-timeout`: then it is CREATION_FAILED, saying why, and the table,
+/// ACTIVE again, takes the changes it refused while the replica was being made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_region_never_answers_fails_after_the_timeout() {
+    use aws_sdk_dynamodb::types::TableStatus;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let home_store = home_knowing_urls(&[(AWAY, url)], &["--replica-create-timeout", "1s"]);
+    let home = home_store.client();
+    let table = replicable(&home, "global-timeout").await;
+    replica_update(&home, &table, add_replica(AWAY)).await;
+    wait_replica(&home, &table, AWAY, ReplicaStatus::CreationFailed).await;
+    let description = ok(home.describe_table().table_name(&table).send().await);
+    let replica = description.table.unwrap().replicas()[0].clone();
+    assert_eq!(
+        replica.replica_status_description(),
+        Some("The store of region eu-west-1 could not be reached, or failed, for 1 s")
+    );
+    assert_eq!(table_status(&home, &table).await, Some(TableStatus::Active));
+    ok(home
+        .update_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::Provisioned)
+        .provisioned_throughput(throughput(7, 7))
+        .send()
+        .await);
+}
+
 /// Adds a replica of a new table in `AWAY` while `away_store` is down, with an item
 /// written before and one while the replica is CREATING (home told of members meanwhile);
 /// `between` runs then (it may restart home), and `away_store` comes back where it was. The replica is made, becomes

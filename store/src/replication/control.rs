@@ -173,11 +173,14 @@ fn check_not_replicated_to(table: &TableMeta, region: &str) -> Result<(), ApiErr
 }
 
 /// Makes the table of `replica`, added to `table` here, in its region's store at `url`:
-/// asks again, with backoff, while the store cannot be reached or fails, and tells the
-/// other replicas once it is made. Returns whether it was: a refusal leaves the replica
+/// asks again, with backoff, while the store cannot be reached or fails (for
+/// `--replica-create-timeout`), and tells the other replicas once it is made. Returns
+/// whether it was: a refusal, or no answer for that long, leaves the replica
 /// CREATION_FAILED, and a replica removed meanwhile is not made.
 pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &str) -> bool {
     let origin = super::origin(table, replica);
+    let started = std::time::Instant::now();
+    let timeout = app.config.replica_create_timeout;
     let mut attempt = 0;
     loop {
         // What the table is now: a change made while the store was out of reach is in it.
@@ -191,7 +194,7 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
             "origin": origin});
         match peer::call::<_, Value>(app, url, "create", &request).await {
             Ok(_) => break,
-            Err(e) if e.may_pass() => {
+            Err(e) if e.may_pass() && started.elapsed() < timeout => {
                 attempt += 1;
                 tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
                     "cannot make a new replica in its region yet: trying again");
@@ -199,11 +202,17 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
             }
             Err(e) => {
                 tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
-                    "the region of a new replica refused to make it: CREATION_FAILED");
+                    "the region of a new replica refused to make it, or never did: CREATION_FAILED");
                 // What DescribeTable shows: a page from something else at that address
-                // must not fill it.
-                let why = e.refusal().unwrap_or_default();
-                let why = why.chars().take(MAX_FAILURE_CHARS).collect();
+                // must not fill it, nor a transport error's detail (the log has it).
+                let why = match e.refusal() {
+                    Some(refusal) => refusal.chars().take(MAX_FAILURE_CHARS).collect(),
+                    None => format!(
+                        "The store of region {} could not be reached, or failed, for {} s",
+                        replica.region,
+                        timeout.as_secs_f64()
+                    ),
+                };
                 settle(app, table, &replica, Some(why)).await;
                 return false;
             }
