@@ -16,7 +16,7 @@ use shared::wire::ops::update_table::UpdateTableInput;
 use super::order;
 use super::overrides::Overrides;
 use super::peer::{self, PeerError};
-use super::tell::{delete_later, tell_members, withdraw_later};
+use super::tell::{call_later, tell_members, Call};
 use super::{
     change_replicas, endpoint, made_replicas, replicas, set_replicas, Member, Replica,
     ReplicaStatus,
@@ -330,7 +330,7 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         // table of that name that is another's is left alone).
         let origin = super::origin(table, &gone);
         let request = json!({"table": table.name(), "origin": origin});
-        withdraw_later(app, table, region, url, &request).await;
+        call_later(app, table, region, Call::Withdraw, url, &request).await;
         return forget(app, table, region).await;
     }
     let request = json!({"table": table.name()});
@@ -343,7 +343,7 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         Err(e) if e.may_pass() => {
             tracing::warn!(table = %table.name(), region, error = %e,
                 "a removed replica's store cannot be reached: its table there is deleted when it answers");
-            delete_later(app, table, region, url, &request).await;
+            call_later(app, table, region, Call::Delete, url, &request).await;
         }
         Err(e) => return Err(refused_by(region, e)),
     }

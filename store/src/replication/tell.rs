@@ -10,8 +10,8 @@
 //! restart.
 //!
 //! A replica removed while its region's store cannot be reached leaves the global table
-//! at once ([`delete_later`]): its table there is deleted the same way, when that store
-//! answers. Otherwise a region that is down for good could never be removed.
+//! at once: its table there is deleted the same way, when that store answers
+//! ([`call_later`]). Otherwise a region that is down for good could never be removed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -45,7 +45,7 @@ struct Pending {
 /// What a call tried again asks of the region's store (its replication endpoint).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-enum Call {
+pub(super) enum Call {
     /// The members of the table are now these.
     #[default]
     Members,
@@ -148,37 +148,13 @@ pub async fn resume(app: Arc<App>) {
     }
 }
 
-/// Region `region`'s replica of `table` has left the global table while its store, at
-/// `url`, could not be reached (or before it was made): asks that store to delete the
-/// table (`request`, the `delete` call's body), in the background until it answers (see
-/// the module docs). Kept before it returns, so a restart of this store does not forget
-/// it. A newer tell to the region (the replica added again) supersedes it.
-pub async fn delete_later(
-    app: &App,
-    table: &TableMeta,
-    region: &str,
-    url: String,
-    request: &serde_json::Value,
-) {
-    call_later(app, table, region, Call::Delete, url, request).await;
-}
-
-/// Region `region`'s replica of `table`, removed before it was known to be made there:
-/// withdraws its addition (`request`, the `withdraw` call's body) at the store at `url`,
-/// in the background as [`delete_later`].
-pub async fn withdraw_later(
-    app: &App,
-    table: &TableMeta,
-    region: &str,
-    url: String,
-    request: &serde_json::Value,
-) {
-    call_later(app, table, region, Call::Withdraw, url, request).await;
-}
-
-/// Keeps `call` with `request` to region `region`'s store at `url` and tries it in the
-/// background until it is answered.
-async fn call_later(
+/// Asks region `region`'s store, at `url`, to act on its replica of `table` in the
+/// background until it answers (see the module docs): `Call::Delete` when the replica
+/// left the global table while that store could not be reached, `Call::Withdraw` when it
+/// was removed before it was known to be made there (`request` is the call's body). Kept
+/// before it returns, so a restart of this store does not forget it. A newer tell to the
+/// region (the replica added again) supersedes it.
+pub(super) async fn call_later(
     app: &App,
     table: &TableMeta,
     region: &str,
