@@ -306,6 +306,66 @@ async fn failing_and_hanging_targets_dead_letter_and_move_on() {
     assert_eq!(got[0]["dynamodb"]["Keys"]["pk"]["S"], "d");
 }
 
+/// Dead letters never set a trigger off (each would make another, without end) and never
+/// land in a table without their key: a trigger dead-lettering into its own table, into a
+/// table with triggers, or on a table others dead-letter into is refused, as is a
+/// dead-letter table of another key. One of another key made after the trigger gets no
+/// dead letters (they wait); once it is gone, the store makes it with the right key and
+/// they arrive.
+#[tokio::test]
+async fn dead_letters_never_loop_or_land_without_their_key() {
+    let (hook, addr) = start_hook().await;
+    hook.fail_below.store(usize::MAX, Ordering::SeqCst);
+    let store = store_with(&["--trigger-retry-base", "0.05"]);
+    let ddb = store.client();
+    let url = format!("http://{addr}/hook");
+    let (table, other, dead) = (
+        unique_name("loop"),
+        unique_name("loop"),
+        unique_name("dead"),
+    );
+    stream_table(&ddb, &table).await;
+    stream_table(&ddb, &other).await;
+    let spec = |name: &str, on: &str, dead: &str| {
+        json!({"TriggerName": name, "TableName": on, "Url": url,
+               "MaximumRetryAttempts": 0, "DeadLetterTableName": dead})
+    };
+    let refused = |body: Value| body["message"].as_str().unwrap_or_default().to_string();
+
+    let (status, body) = create_trigger(&store, spec("self", &table, &table)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(refused(body).contains("own table"));
+    // `other` (hash key `pk`) exists with another key than a dead-letter table's.
+    let (status, body) = create_trigger(&store, spec("keyed", &table, &other)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(refused(body).contains("TriggerName (S, HASH)"));
+
+    let (status, body) = create_trigger(&store, spec("main", &table, &dead)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = create_trigger(&store, spec("into-main", &other, &table)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(refused(body).contains("has triggers of its own"));
+
+    // The dead-letter table made by hand with another key, before any batch failed.
+    create_hash_table(&ddb, &dead).await;
+    put(&ddb, &table, "a", 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let items = ok(ddb.scan().table_name(&dead).send().await);
+    assert_eq!(items.items().len(), 0, "{:?}", items.items());
+    ok(ddb.delete_table().table_name(&dead).send().await);
+    assert!(
+        dead_lettered(&ddb, &dead, 1).await,
+        "the waiting dead letter never arrived"
+    );
+    let items = ok(ddb.scan().table_name(&dead).send().await);
+    assert_eq!(items.items()[0]["TriggerName"].as_s().unwrap(), "main");
+
+    enable_stream(&ddb, &dead, StreamViewType::NewImage).await;
+    let (status, body) = create_trigger(&store, spec("on-dead", &dead, "elsewhere")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(refused(body).contains("dead-letter table of another trigger"));
+}
+
 /// `MaximumRetryAttempts: -1`, Lambda's default: a batch is retried past any count (here
 /// five failures, more than the default three retries allow) until the target takes it;
 /// only once its oldest record has left the stream (a 3 s retention here) is it

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use shared::model::{AttributeValue, Item, Number, PrimaryKey};
 
 use super::{
-    checkpoint_key, get, list, Trigger, BATCHES_TOTAL, DEAD_LETTERED_TOTAL,
+    checkpoint_key, dead_letter_key, get, list, Trigger, BATCHES_TOTAL, DEAD_LETTERED_TOTAL,
     DELIVERY_LATENCY_SECONDS, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
     UNTIL_EXPIRED,
 };
@@ -347,33 +347,36 @@ async fn deliver(
     }
 }
 
-/// Creates the dead-letter table if needed: key `TriggerName` (S) + `SequenceNumber` (S),
-/// on-demand billing.
+/// The dead-letter table `name`, made if needed ([`dead_letter_key`], on-demand billing).
+/// One of that name with another key is refused: its items would lack their key.
 async fn ensure_dead_letter_table(
     app: &App,
     name: &str,
 ) -> Result<std::sync::Arc<crate::catalog::TableMeta>, String> {
-    if let Some(table) = app.catalog.get(name) {
-        return Ok(table);
+    let key = dead_letter_key();
+    if app.catalog.get(name).is_none() {
+        let parts = std::iter::once((&key.hash, "HASH"))
+            .chain(key.range.iter().map(|range| (range, "RANGE")))
+            .collect::<Vec<_>>();
+        let input = serde_json::from_value(json!({
+            "TableName": name,
+            "AttributeDefinitions": parts.iter().map(|(a, _)|
+                json!({"AttributeName": a.name, "AttributeType": a.ty.as_str()})).collect::<Vec<_>>(),
+            "KeySchema": parts.iter().map(|(a, kind)|
+                json!({"AttributeName": a.name, "KeyType": kind})).collect::<Vec<_>>(),
+            "BillingMode": "PAY_PER_REQUEST"
+        }))
+        .map_err(|e| e.to_string())?;
+        // Another worker may create it at the same time: its ResourceInUseException is fine.
+        let _ = crate::api::create_table::handle(app, input).await;
     }
-    let input = serde_json::from_value(json!({
-        "TableName": name,
-        "AttributeDefinitions": [
-            {"AttributeName": "TriggerName", "AttributeType": "S"},
-            {"AttributeName": "SequenceNumber", "AttributeType": "S"}
-        ],
-        "KeySchema": [
-            {"AttributeName": "TriggerName", "KeyType": "HASH"},
-            {"AttributeName": "SequenceNumber", "KeyType": "RANGE"}
-        ],
-        "BillingMode": "PAY_PER_REQUEST"
-    }))
-    .map_err(|e| e.to_string())?;
-    // Another worker may create it at the same time: its ResourceInUseException is fine.
-    let _ = crate::api::create_table::handle(app, input).await;
-    app.catalog
-        .get(name)
-        .ok_or_else(|| format!("dead-letter table {name} could not be created"))
+    match app.catalog.get(name) {
+        Some(table) if table.schema() == &key => Ok(table),
+        Some(_) => Err(format!(
+            "dead-letter table {name} has another key than TriggerName (S) and SequenceNumber (S)"
+        )),
+        None => Err(format!("dead-letter table {name} could not be created")),
+    }
 }
 
 /// Writes each record of a failed batch to the dead-letter table, one item per record.

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use serde_json::{json, Value};
 
 use super::{
-    check_spec, checkpoint, get, list, remove, save, save_checkpoint, Trigger, TriggerSpec,
-    DEFAULT_DEAD_LETTER_TABLE,
+    check_no_loop, check_spec, checkpoint, dead_letter_key, get, list, remove, save,
+    save_checkpoint, Trigger, TriggerSpec, DEFAULT_DEAD_LETTER_TABLE,
 };
 use crate::app::App;
 use crate::error;
@@ -108,6 +108,13 @@ pub async fn create(
             format!("Table {table_name} has no enabled stream; enable one with UpdateTable"),
         );
     };
+    let dead_letter_table_name = spec
+        .dead_letter_table_name
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DEAD_LETTER_TABLE.to_string());
+    if let Some(refused) = dead_letter_refusal(app, &table_name, &dead_letter_table_name) {
+        return refused;
+    }
     let latest = spec.starting_position.as_deref() == Some("LATEST");
     let trigger = Trigger {
         trigger_name: name,
@@ -122,10 +129,7 @@ pub async fn create(
         .unwrap_or(0),
         starting_position: if latest { "LATEST" } else { "TRIM_HORIZON" }.to_string(),
         maximum_retry_attempts: spec.maximum_retry_attempts.unwrap_or(3),
-        dead_letter_table_name: spec
-            .dead_letter_table_name
-            .clone()
-            .unwrap_or_else(|| DEFAULT_DEAD_LETTER_TABLE.to_string()),
+        dead_letter_table_name,
         start_seq: if latest {
             app.storage.published_seq().max(stream.start_seq)
         } else {
@@ -140,6 +144,28 @@ pub async fn create(
         return internal_error(e);
     }
     reply(StatusCode::CREATED, describe(app, &trigger))
+}
+
+/// Why a trigger on `table` may not dead-letter into table `name`, if it may not: it
+/// would loop ([`check_no_loop`]), or `name` exists with another key than a dead-letter
+/// table's.
+fn dead_letter_refusal(app: &App, table: &str, name: &str) -> Option<Response<Body>> {
+    let others = match list(app) {
+        Ok(others) => others,
+        Err(e) => return Some(internal_error(e)),
+    };
+    if let Err(e) = check_no_loop(table, name, &others) {
+        return Some(failure(StatusCode::BAD_REQUEST, e.0));
+    }
+    let existing = app.catalog.get(name)?;
+    (existing.schema() != &dead_letter_key()).then(|| {
+        failure(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "DeadLetterTableName {name} must have the key TriggerName (S, HASH) and SequenceNumber (S, RANGE)"
+            ),
+        )
+    })
 }
 
 /// `GET /triggers`.

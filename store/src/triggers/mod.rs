@@ -54,6 +54,7 @@ pub mod dispatch;
 pub mod http;
 
 use serde::{Deserialize, Serialize};
+use shared::model::key::{KeyAttr, KeySchema, ScalarType};
 
 use crate::app::App;
 use crate::storage::StorageError;
@@ -68,6 +69,47 @@ pub const UNTIL_EXPIRED: i64 = -1;
 
 /// The dead-letter table used when a trigger names none.
 pub const DEFAULT_DEAD_LETTER_TABLE: &str = "store-trigger-dead-letters";
+
+/// The key of a dead-letter table: an item per record of a failed batch, by trigger and
+/// the record's sequence number. The store makes the table with it, and refuses to write
+/// dead letters into one of that name that has another key (its items would lack theirs).
+pub fn dead_letter_key() -> KeySchema {
+    let string = |name: &str| KeyAttr {
+        name: name.to_string(),
+        ty: ScalarType::S,
+    };
+    KeySchema {
+        hash: string("TriggerName"),
+        range: Some(string("SequenceNumber")),
+    }
+}
+
+/// Refuses a trigger on table `table` whose dead letters would set a trigger off: written
+/// into `table` itself, or into a table some trigger follows, or a trigger on a table
+/// others dead-letter into. A failing target would then make a dead letter of each dead
+/// letter, without end.
+pub fn check_no_loop(
+    table: &str,
+    dead_letter_table: &str,
+    others: &[Trigger],
+) -> Result<(), Invalid> {
+    if dead_letter_table == table {
+        return Err(Invalid(format!(
+            "DeadLetterTableName must not be the trigger's own table {table}"
+        )));
+    }
+    if others.iter().any(|t| t.table_name == dead_letter_table) {
+        return Err(Invalid(format!(
+            "DeadLetterTableName {dead_letter_table} has triggers of its own"
+        )));
+    }
+    if others.iter().any(|t| t.dead_letter_table_name == table) {
+        return Err(Invalid(format!(
+            "Table {table} is a dead-letter table of another trigger"
+        )));
+    }
+    Ok(())
+}
 
 pub const BATCHES_TOTAL: &str = "store_trigger_batches_total";
 pub const RECORDS_DELIVERED_TOTAL: &str = "store_trigger_records_delivered_total";
