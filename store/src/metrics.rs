@@ -97,6 +97,7 @@ pub const FAMILIES: &[Family] = &[
     (crate::kinesis::RETRIES_TOTAL, Kind::Counter, Unit::Count, "PutRecords calls sent again, by table."),
     (crate::kinesis::LAG_SECONDS, Kind::Gauge, Unit::Seconds, "Age of the oldest change not yet accepted by Kinesis, by table."),
     (crate::kinesis::TRIMMED_TOTAL, Kind::Counter, Unit::Count, "Changes trimmed from the log before Kinesis took them, by table."),
+    (crate::kinesis::OVERSIZED_TOTAL, Kind::Counter, Unit::Count, "Changes not sent to Kinesis because their record is over PutRecords' 1 MiB limit, by table."),
     (crate::triggers::BATCHES_TOTAL, Kind::Counter, Unit::Count, "Batches handed to a trigger's target, by trigger and outcome."),
     (crate::triggers::RECORDS_DELIVERED_TOTAL, Kind::Counter, Unit::Count, "Stream records a trigger's target accepted, by trigger."),
     (crate::triggers::DEAD_LETTERED_TOTAL, Kind::Counter, Unit::Count, "Stream records written to a trigger's dead-letter table, by trigger."),

@@ -2,12 +2,14 @@
 //! ephemeral port speaking PutRecords): the four operations with their states and errors;
 //! each item change arriving once enabled, in order, in DynamoDB's record shape, signed for
 //! Kinesis; a refused call and a refused record sent again; the precision changed; delivery
-//! resuming after a restart; nothing sent once disabled; the delivery metrics.
+//! resuming after a restart; nothing sent once disabled; the delivery metrics; calls kept
+//! within PutRecords' limits, which the stand-in enforces as Kinesis does, and a record
+//! over them skipped.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +19,7 @@ use aws_sdk_dynamodb::types::{
     EnableKinesisStreamingConfiguration, UpdateKinesisStreamingConfiguration,
 };
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
@@ -25,16 +28,50 @@ use integration_tests::*;
 
 const STREAM: &str = "arn:aws:kinesis:us-east-1:000000000000:stream/changes";
 
+/// PutRecords' limits: records in a call, bytes of one record's data and partition key,
+/// bytes of a call's.
+const RECORDS_PER_CALL: usize = 500;
+const RECORD_BYTES: usize = 1024 * 1024;
+const CALL_BYTES: usize = 5 * 1024 * 1024;
+
 /// The stand-in Kinesis: what it accepted, and how many calls it refuses first.
 #[derive(Default)]
 struct Kinesis {
     /// The data of every accepted record, decoded, in arrival order.
     records: Mutex<Vec<Value>>,
+    /// The records in each accepted call.
+    accepted_calls: Mutex<Vec<usize>>,
     calls: AtomicUsize,
     /// Calls with a number below this answer 500.
     fail_calls_below: AtomicUsize,
+    /// While set, every call answers 500.
+    unavailable: AtomicBool,
     /// The first record of the call with this number is refused, once.
     refuse_a_record_in_call: AtomicUsize,
+    /// Calls refused for PutRecords' limits.
+    over_limits: AtomicUsize,
+}
+
+/// Why Kinesis would refuse a whole call, if it would: PutRecords' limits.
+fn limit_broken(records: &[Value]) -> Option<String> {
+    if records.len() > RECORDS_PER_CALL {
+        return Some(format!("{} records in one call", records.len()));
+    }
+    let mut total = 0;
+    for record in records {
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(record["Data"].as_str().unwrap())
+            .unwrap();
+        let size = data.len() + record["PartitionKey"].as_str().unwrap().len();
+        if size > RECORD_BYTES {
+            return Some(format!("a record of {size} bytes"));
+        }
+        total += size;
+        if total > CALL_BYTES {
+            return Some(format!("a call of over {total} bytes"));
+        }
+    }
+    None
 }
 
 async fn put_records(
@@ -55,15 +92,24 @@ async fn put_records(
         header("authorization")
     );
     let n = kinesis.calls.fetch_add(1, Ordering::SeqCst);
-    if n < kinesis.fail_calls_below.load(Ordering::SeqCst) {
+    if n < kinesis.fail_calls_below.load(Ordering::SeqCst)
+        || kinesis.unavailable.load(Ordering::SeqCst)
+    {
         return (StatusCode::INTERNAL_SERVER_ERROR, "{}".into());
     }
     let request: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(request["StreamARN"], STREAM);
     assert_eq!(request["StreamName"], "changes");
+    let records = request["Records"].as_array().unwrap();
+    if let Some(broken) = limit_broken(records) {
+        kinesis.over_limits.fetch_add(1, Ordering::SeqCst);
+        let error = json!({"__type": "InvalidArgumentException", "message": broken});
+        return (StatusCode::BAD_REQUEST, error.to_string());
+    }
+    kinesis.accepted_calls.lock().unwrap().push(records.len());
     let mut results = Vec::new();
     let mut failed = 0;
-    for (i, record) in request["Records"].as_array().unwrap().iter().enumerate() {
+    for (i, record) in records.iter().enumerate() {
         assert!(!record["PartitionKey"].as_str().unwrap().is_empty());
         if i == 0 && n == kinesis.refuse_a_record_in_call.load(Ordering::SeqCst) {
             failed += 1;
@@ -91,6 +137,8 @@ async fn start_kinesis() -> (Arc<Kinesis>, String) {
     });
     let app = axum::Router::new()
         .route("/", axum::routing::post(put_records))
+        // Whatever the store sends is read, so that the limits checked are Kinesis' own.
+        .layer(DefaultBodyLimit::disable())
         .with_state(Arc::clone(&kinesis));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -340,4 +388,67 @@ async fn item_changes_reach_the_kinesis_stream_in_order() {
         .await
         .expect_err("no endpoint");
     assert_eq!(refused.code(), Some("ValidationException"));
+}
+
+/// Items too large for one PutRecords call together are sent in several, each within
+/// Kinesis' limits; a change whose record alone is over 1 MiB is skipped and counted, and
+/// the changes after it still arrive.
+#[tokio::test]
+async fn large_items_are_sent_within_putrecords_limits() {
+    let (kinesis, endpoint) = start_kinesis().await;
+    let store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![("STORE_KINESIS_ENDPOINT".into(), endpoint)],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = unique_name("large");
+    create_hash_table(&ddb, &table).await;
+    ok(ddb
+        .enable_kinesis_streaming_destination()
+        .table_name(&table)
+        .stream_arn(STREAM)
+        .send()
+        .await);
+    let put = |pk: String, v: String| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s(&pk))
+            .item("v", s(&v))
+            .send()
+    };
+
+    // Kinesis is down while the first change is sent, so that the worker holds it and the
+    // changes after it are read together.
+    kinesis.unavailable.store(true, Ordering::SeqCst);
+    ok(put("first".into(), "small".into()).await);
+    while kinesis.calls.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // 20 items of about 390 KB: 7.8 MB, more than one call may carry.
+    for i in 0..20 {
+        ok(put(format!("big-{i}"), "x".repeat(390_000)).await);
+    }
+    // A 200 KB item whose record is 1.2 MB: JSON writes each U+0001 as six bytes.
+    ok(put("escaped".into(), "\u{1}".repeat(200_000)).await);
+    ok(put("after".into(), "small".into()).await);
+    kinesis.unavailable.store(false, Ordering::SeqCst);
+
+    wait_for(&kinesis, "after", 1).await;
+    for i in 0..20 {
+        assert_eq!(
+            changes_of(&kinesis, &format!("big-{i}")).len(),
+            1,
+            "big-{i}"
+        );
+    }
+    assert!(changes_of(&kinesis, "escaped").is_empty());
+    assert_eq!(kinesis.over_limits.load(Ordering::SeqCst), 0);
+    // The first change's call, then the large items' in two calls at least.
+    let accepted = kinesis.accepted_calls.lock().unwrap().clone();
+    assert!(accepted.len() >= 3, "{accepted:?}");
+    assert_eq!(accepted.iter().sum::<usize>(), 22, "{accepted:?}");
+    assert_eq!(
+        metric(&store.endpoint(), "store_kinesis_oversized_records_total").await,
+        1.0
+    );
 }

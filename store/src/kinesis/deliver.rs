@@ -11,7 +11,8 @@ use shared::model::size::item_size;
 use shared::wire::sigv4::sign::{Credentials, Signer};
 
 use super::{
-    active, Destination, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
+    active, Destination, LAG_SECONDS, OVERSIZED_TOTAL, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL,
+    TRIMMED_TOTAL,
 };
 use crate::app::App;
 use crate::catalog::TableMeta;
@@ -23,6 +24,11 @@ use crate::workers::Workers;
 
 /// PutRecords' limit on records per call.
 const RECORDS_PER_CALL: usize = 500;
+/// PutRecords' limit on one record: its data (before base64) and partition key, in bytes.
+/// Kinesis refuses a whole call with a record over it.
+const RECORD_BYTES: usize = 1024 * 1024;
+/// PutRecords' limit on one call: its records' data and partition keys, in bytes.
+const CALL_BYTES: usize = 5 * 1024 * 1024;
 /// How often the supervisor looks for destinations enabled, changed or disabled.
 const SUPERVISE_EVERY: Duration = Duration::from_millis(500);
 /// The first retry's pause; retries double it up to `triggers::dispatch`'s cap.
@@ -101,6 +107,7 @@ struct Series {
     trimmed: ::metrics::Counter,
     retries: ::metrics::Counter,
     delivered: ::metrics::Counter,
+    oversized: ::metrics::Counter,
 }
 
 impl Series {
@@ -112,6 +119,7 @@ impl Series {
             trimmed: series.counter(&scope, TRIMMED_TOTAL),
             retries: series.counter(&scope, RETRIES_TOTAL),
             delivered: series.counter(&scope, RECORDS_DELIVERED_TOTAL),
+            oversized: series.counter(&scope, OVERSIZED_TOTAL),
         }
     }
 }
@@ -141,12 +149,14 @@ impl Worker {
                 }
                 Next::Changes { last, records } => {
                     let precision = self.precision();
-                    let records: Vec<Value> = records
+                    let records = records
                         .iter()
                         .filter(|change| change.cause.is_item_change())
-                        .map(|change| self.kinesis_record(change, &precision))
+                        .filter_map(|change| self.sendable(change, &precision))
                         .collect();
-                    self.put_records(&mut signer, records).await;
+                    for call in calls(records) {
+                        self.put_records(&mut signer, call).await;
+                    }
                     follower.handled(&self.app, last, RETRY_BASE).await;
                 }
             }
@@ -164,8 +174,29 @@ impl Worker {
             .map_or_else(|| self.destination.precision.clone(), |d| d.precision)
     }
 
-    /// A PutRecords entry: the change as DynamoDB writes it, keyed by the item's key.
-    fn kinesis_record(&self, change: &ChangeRecord, precision: &str) -> Value {
+    /// The change's Kinesis record, unless it is over [`RECORD_BYTES`]: no call could
+    /// carry it, and retrying it would hold up every change after it for good, so it is
+    /// logged, counted and skipped.
+    fn sendable(&self, change: &ChangeRecord, precision: &str) -> Option<KinesisRecord> {
+        let record = self.kinesis_record(change, precision);
+        if record.size() <= RECORD_BYTES {
+            return Some(record);
+        }
+        tracing::error!(
+            table = %self.table_name,
+            stream = %self.destination.stream_arn,
+            seq = change.seq,
+            keys = %serde_json::to_string(&change.keys).unwrap_or_default(),
+            bytes = record.size(),
+            limit = RECORD_BYTES,
+            "a change's Kinesis record is over PutRecords' limit for one record; skipped"
+        );
+        self.series.oversized.increment(1);
+        None
+    }
+
+    /// The change as DynamoDB writes it, keyed by the item's key.
+    fn kinesis_record(&self, change: &ChangeRecord, precision: &str) -> KinesisRecord {
         let micros = precision == "MICROSECOND";
         let created = if micros {
             change.time_ms.saturating_mul(1000)
@@ -205,15 +236,16 @@ impl Worker {
             "eventSource": "aws:dynamodb",
         });
         let key_text = serde_json::to_string(&change.keys).unwrap_or_default();
-        json!({
-            "Data": base64::engine::general_purpose::STANDARD.encode(data.to_string()),
-            "PartitionKey": format!("{:032x}", xxhash_rust::xxh3::xxh3_128(key_text.as_bytes())),
-        })
+        KinesisRecord {
+            data: data.to_string(),
+            partition_key: format!("{:032x}", xxhash_rust::xxh3::xxh3_128(key_text.as_bytes())),
+        }
     }
 
-    /// Sends `records`, again and again with backoff, until every one is accepted: the
-    /// records a call failed (Kinesis answers per record) are sent again on their own.
-    async fn put_records(&self, signer: &mut Signer, mut records: Vec<Value>) {
+    /// Sends `records` (one call's worth, see [`calls`]), again and again with backoff,
+    /// until every one is accepted: the records a call failed (Kinesis answers per record)
+    /// are sent again on their own.
+    async fn put_records(&self, signer: &mut Signer, mut records: Vec<KinesisRecord>) {
         let arn = &self.destination.stream_arn;
         let name = arn.rsplit('/').next().unwrap_or_default();
         let mut attempt = 0;
@@ -223,7 +255,8 @@ impl Worker {
                 tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
             }
             attempt += 1;
-            let body = json!({"StreamName": name, "StreamARN": arn, "Records": records});
+            let entries: Vec<Value> = records.iter().map(KinesisRecord::entry).collect();
+            let body = json!({"StreamName": name, "StreamARN": arn, "Records": entries});
             match self.call(signer, body.to_string()).await {
                 Ok(answer) => {
                     let sent = records.len();
@@ -262,9 +295,54 @@ impl Worker {
     }
 }
 
+/// One Kinesis record: its data (the JSON DynamoDB writes) and partition key.
+#[derive(Debug, Clone, PartialEq)]
+struct KinesisRecord {
+    data: String,
+    partition_key: String,
+}
+
+impl KinesisRecord {
+    /// What counts against PutRecords' limits: the data's bytes before base64 and the
+    /// partition key's.
+    fn size(&self) -> usize {
+        self.data.len() + self.partition_key.len()
+    }
+
+    /// The record as a PutRecords `Records` entry.
+    fn entry(&self) -> Value {
+        json!({
+            "Data": base64::engine::general_purpose::STANDARD.encode(&self.data),
+            "PartitionKey": self.partition_key,
+        })
+    }
+}
+
+/// `records` (each within [`RECORD_BYTES`]) cut, in order, into PutRecords calls of at most
+/// [`RECORDS_PER_CALL`] records and [`CALL_BYTES`]: Kinesis refuses a call over either,
+/// and sending it again would never help.
+fn calls(records: Vec<KinesisRecord>) -> Vec<Vec<KinesisRecord>> {
+    let mut calls = Vec::new();
+    let mut call: Vec<KinesisRecord> = Vec::new();
+    let mut bytes = 0;
+    for record in records {
+        let full = call.len() == RECORDS_PER_CALL || bytes + record.size() > CALL_BYTES;
+        if full && !call.is_empty() {
+            calls.push(std::mem::take(&mut call));
+            bytes = 0;
+        }
+        bytes += record.size();
+        call.push(record);
+    }
+    if !call.is_empty() {
+        calls.push(call);
+    }
+    calls
+}
+
 /// The records a PutRecords answer did not accept (each answer entry with an `ErrorCode`),
 /// in their order; all of them if the answer does not account for each.
-fn rejected(records: Vec<Value>, answer: &Value) -> Vec<Value> {
+fn rejected<T>(records: Vec<T>, answer: &Value) -> Vec<T> {
     let failed = answer["FailedRecordCount"].as_u64().unwrap_or(0);
     let results = answer["Records"].as_array();
     match results {
@@ -303,5 +381,34 @@ mod tests {
             stream_region("arn:aws:kinesis:eu-west-1:123456789012:stream/s"),
             "eu-west-1"
         );
+    }
+
+    fn record(data_bytes: usize) -> KinesisRecord {
+        KinesisRecord {
+            data: "x".repeat(data_bytes),
+            partition_key: "k".repeat(32),
+        }
+    }
+
+    #[test]
+    fn calls_stay_within_putrecords_limits() {
+        let lengths = |calls: &[Vec<KinesisRecord>]| calls.iter().map(Vec::len).collect::<Vec<_>>();
+        assert!(calls(Vec::new()).is_empty());
+        // 1,201 small records: 500 a call.
+        assert_eq!(lengths(&calls(vec![record(10); 1201])), [500, 500, 201]);
+        // Records of about 390 KB: 13 fit in 5 MiB.
+        let big = calls(vec![record(390_000); 22]);
+        assert_eq!(lengths(&big), [13, 9]);
+        // A record of exactly 1 MiB, and calls filled to exactly 5 MiB.
+        let full = record(RECORD_BYTES - 32);
+        assert_eq!(full.size(), RECORD_BYTES);
+        assert_eq!(lengths(&calls(vec![full; 11])), [5, 5, 1]);
+        for call in big {
+            assert!(call.iter().map(KinesisRecord::size).sum::<usize>() <= CALL_BYTES);
+        }
+        // The order is kept.
+        let numbered: Vec<KinesisRecord> = (0..600).map(record).collect();
+        let rejoined: Vec<KinesisRecord> = calls(numbered.clone()).concat();
+        assert_eq!(rejoined, numbered);
     }
 }

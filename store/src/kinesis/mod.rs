@@ -17,9 +17,11 @@
 //! item's changes stay in order on one shard.
 //!
 //! Metrics, by table: `store_kinesis_records_delivered_total`, `store_kinesis_retries_total`,
-//! `store_kinesis_lag_seconds` (age of the oldest change not yet accepted) and
+//! `store_kinesis_lag_seconds` (age of the oldest change not yet accepted),
 //! `store_kinesis_trimmed_records_total` (changes the log's retention dropped before a
-//! long outage of the endpoint ended); they leave `/metrics` with the destination
+//! long outage of the endpoint ended) and `store_kinesis_oversized_records_total`
+//! (changes whose record is over PutRecords' 1 MiB limit, which no call can carry: they
+//! are logged and skipped); they leave `/metrics` with the destination
 //! (`crate::owned_metrics`).
 
 pub mod deliver;
@@ -32,6 +34,8 @@ pub const RETRIES_TOTAL: &str = "store_kinesis_retries_total";
 pub const LAG_SECONDS: &str = "store_kinesis_lag_seconds";
 /// Changes the log trimmed before they could be sent, by table.
 pub const TRIMMED_TOTAL: &str = "store_kinesis_trimmed_records_total";
+/// Changes skipped because their record is over PutRecords' limit for one record, by table.
+pub const OVERSIZED_TOTAL: &str = "store_kinesis_oversized_records_total";
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
