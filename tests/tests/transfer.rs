@@ -3,7 +3,8 @@
 //! gzipped DynamoDB JSON), imported back into a new table with its GSI; a CSV import with a
 //! bad line; ClientToken retries and conflicts; the errors; records surviving a restart; an
 //! export finishing while a long import runs; an incremental export; a multi-frame ZSTD
-//! import; an ION export imported back.
+//! import; an ION export imported back; locations the S3 directory cannot hold refused,
+//! and a failure to write an export reported in plain words.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -972,4 +973,99 @@ async fn an_ion_export_imports_back() {
     let formats = (InputFormat::Ion, InputCompressionType::Gzip);
     let items = import_cleanly(&ddb, ("ion", &data), formats, &target, 40).await;
     assert_eq!(items, original);
+}
+
+/// A PITR table with a few items, and its ARN.
+async fn exportable_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> String {
+    pitr_table_with_samples(ddb, name, 3).await;
+    ok(ddb.describe_table().table_name(name).send().await)
+        .table()
+        .and_then(|t| t.table_arn())
+        .unwrap()
+        .to_string()
+}
+
+/// A prefix the S3 directory cannot hold (a part between slashes longer than a file name
+/// may be, a NUL) is refused up front, by exports and imports.
+#[tokio::test]
+async fn exports_refuse_what_the_s3_directory_cannot_hold() {
+    let s3 = tempfile::tempdir().unwrap();
+    let store = store_with_s3(s3.path(), &[]);
+    let ddb = store.client();
+    let arn = exportable_table(&ddb, &unique_name("held")).await;
+    let export = |prefix: &str| {
+        ddb.export_table_to_point_in_time()
+            .table_arn(&arn)
+            .s3_bucket("exports")
+            .s3_prefix(prefix)
+            .send()
+    };
+
+    let long = "a".repeat(300);
+    for prefix in [long.as_str(), "a\u{0}b", "daily/\u{0}"] {
+        let refused = export(prefix).await.expect_err("not holdable");
+        assert_eq!(refused.code(), Some("ValidationException"), "{refused:?}");
+        let message = refused.message().unwrap_or_default();
+        assert!(message.contains("at most 255 bytes"), "{message}");
+    }
+    let import = ddb
+        .import_table()
+        .s3_bucket_source(
+            S3BucketSource::builder()
+                .s3_bucket("exports")
+                .s3_key_prefix(&long)
+                .build()
+                .unwrap(),
+        )
+        .input_format(InputFormat::DynamodbJson)
+        .table_creation_parameters(
+            TableCreationParameters::builder()
+                .table_name(unique_name("never"))
+                .key_schema(key_element("pk", KeyType::Hash))
+                .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+                .billing_mode(BillingMode::PayPerRequest)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect_err("not holdable");
+    assert_eq!(import.code(), Some("ValidationException"), "{import:?}");
+    // A part of exactly 255 bytes is a name the directory takes.
+    let longest = "a".repeat(255);
+    let started = ok(export(&longest).await);
+    let arn = started.export_description().unwrap().export_arn().unwrap();
+    completed_export(&ddb, arn).await;
+}
+
+/// An export that cannot write its files fails saying so in plain words, without the
+/// system's error text.
+#[tokio::test]
+async fn an_export_that_cannot_write_says_why_in_plain_words() {
+    let s3 = tempfile::tempdir().unwrap();
+    // A file where bucket `blocked`'s directory would be.
+    std::fs::write(s3.path().join("blocked"), b"").unwrap();
+    let store = store_with_s3(s3.path(), &[]);
+    let ddb = store.client();
+    let arn = exportable_table(&ddb, &unique_name("blocked")).await;
+    let started = ok(ddb
+        .export_table_to_point_in_time()
+        .table_arn(&arn)
+        .s3_bucket("blocked")
+        .s3_prefix("daily")
+        .send()
+        .await);
+    let arn = started.export_description().unwrap().export_arn().unwrap();
+    let failed = eventually("the export's end", || async {
+        let described = ok(ddb.describe_export().export_arn(arn).send().await);
+        let d = described.export_description().unwrap().clone();
+        (d.export_status() != Some(&ExportStatus::InProgress)).then_some(d)
+    })
+    .await;
+    assert_eq!(failed.export_status(), Some(&ExportStatus::Failed));
+    assert_eq!(failed.failure_code(), Some("S3Error"));
+    assert_eq!(
+        failed.failure_message(),
+        Some("Failed to write the export to S3 bucket blocked: an object is in the way of the export's files")
+    );
 }

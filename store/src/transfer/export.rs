@@ -176,20 +176,17 @@ impl ExportRecord {
 /// Runs an export recorded as started: reads the table as of the export time, writes the
 /// files, and records the outcome.
 pub async fn run(app: &App, mut record: ExportRecord) {
-    match export(app, &record).await {
-        Ok((item_count, billed_size_bytes)) => {
-            record.item_count = item_count;
-            record.billed_size_bytes = billed_size_bytes;
-            record.job.progress.complete();
-            // The summary names the end time: it is written last, once all else is there.
-            if let Err(e) = write_summary(&super::bucket_dir(app, &record.s3_bucket), &record) {
-                record.job.progress.fail("S3Error", e.to_string());
-            }
-        }
-        Err(e) => {
-            tracing::warn!(export = %record.job.arn, error = %e, "export failed");
-            record.job.progress.fail("S3Error", e.to_string());
-        }
+    let exported = export(app, &record).await.and_then(|(items, bytes)| {
+        record.item_count = items;
+        record.billed_size_bytes = bytes;
+        record.job.progress.complete();
+        // The summary names the end time: it is written last, once all else is there.
+        write_summary(&super::bucket_dir(app, &record.s3_bucket), &record)
+    });
+    if let Err(e) = exported {
+        tracing::warn!(export = %record.job.arn, error = %e, "export failed");
+        let message = failure_message(&record.s3_bucket, &e);
+        record.job.progress.fail("S3Error", message);
     }
     if let Err(e) = jobs::save(app, &record).await {
         tracing::error!(export = %record.job.arn, error = ?e.message, "cannot record the export's end");
@@ -236,9 +233,34 @@ async fn export(app: &App, record: &ExportRecord) -> std::io::Result<(u64, u64)>
             })
         }
     };
-    writing
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?
+    writing.await.map_err(|e| {
+        tracing::error!(export = %record.job.arn, error = %e, "the export's writer stopped");
+        std::io::Error::other("the export stopped unexpectedly")
+    })?
+}
+
+/// An export's `FailureMessage` for `e`: the export's own errors (kind `Other`, which the
+/// standard library never makes) say what went wrong already; a failure to write files is
+/// put in plain words, as the system's text (kept in the log) names paths and error numbers
+/// of this store's S3 directory.
+fn failure_message(bucket: &str, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let why = match e.kind() {
+        ErrorKind::Other => return e.to_string(),
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+            "the store may not write to it"
+        }
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => "the store's S3 directory is full",
+        ErrorKind::NotFound => "it was removed while the export wrote to it",
+        ErrorKind::AlreadyExists | ErrorKind::NotADirectory | ErrorKind::IsADirectory => {
+            "an object is in the way of the export's files"
+        }
+        ErrorKind::InvalidFilename | ErrorKind::InvalidInput => {
+            "a key of the export is not a name the store's S3 directory can hold"
+        }
+        _ => "the store's S3 directory could not be written",
+    };
+    format!("Failed to write the export to S3 bucket {bucket}: {why}")
 }
 
 /// Epoch seconds as the first whole millisecond at or after them: how an inclusive start
@@ -463,4 +485,22 @@ fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let mut file = std::fs::File::create(path)?;
     file.write_all(data)?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_messages_are_plain_words() {
+        let too_long = std::io::Error::from_raw_os_error(36);
+        assert_eq!(
+            failure_message("exports", &too_long),
+            "Failed to write the export to S3 bucket exports: a key of the export is not a name the store's S3 directory can hold"
+        );
+        let full = std::io::Error::from_raw_os_error(28);
+        assert!(failure_message("b", &full).ends_with("the store's S3 directory is full"));
+        let own = std::io::Error::other("the table was deleted");
+        assert_eq!(failure_message("b", &own), "the table was deleted");
+    }
 }

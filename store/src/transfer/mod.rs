@@ -117,9 +117,15 @@ pub fn bucket_dir(app: &App, bucket: &str) -> PathBuf {
     app.config.s3_dir.join(bucket)
 }
 
+/// The longest name the directory standing in for S3 takes for a part of a key between
+/// slashes, which is a file or directory name there: the usual filesystems' limit.
+const KEY_PART_BYTES: usize = 255;
+
 /// Refuses a bucket name outside S3's naming rules, which DynamoDB checks before anything
 /// else (3-63 lowercase letters, digits, dots and hyphens, beginning and ending with a
-/// letter or digit), and a key prefix that would climb out of its bucket's directory.
+/// letter or digit), a key prefix that would climb out of its bucket's directory, and one
+/// the directory cannot hold (a part over [`KEY_PART_BYTES`], a NUL): S3 takes those, but
+/// here they would only fail the job later.
 pub fn check_location(bucket: &str, prefix: Option<&str>) -> Result<(), ApiError> {
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let valid = (3..=63).contains(&bucket.len())
@@ -139,6 +145,15 @@ pub fn check_location(bucket: &str, prefix: Option<&str>) -> Result<(), ApiError
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     if !contained {
         return Err(ApiError::validation(format!("Invalid S3 prefix: {prefix}")));
+    }
+    let holdable = prefix
+        .split('/')
+        .all(|part| part.len() <= KEY_PART_BYTES && !part.contains('\0'));
+    if !holdable {
+        return Err(ApiError::validation(format!(
+            "Invalid S3 prefix: this store's S3 directory keeps each part of a key between \
+             slashes as a file name, of at most {KEY_PART_BYTES} bytes and without NUL characters"
+        )));
     }
     Ok(())
 }
@@ -166,6 +181,14 @@ mod tests {
         assert!(check_location("bucket", Some("daily/AWSDynamoDB/")).is_ok());
         for bad in ["../other", "a/../../b", "/etc"] {
             assert!(check_location("bucket", Some(bad)).is_err(), "{bad}");
+        }
+        let longest = format!("daily/{}/", "a".repeat(KEY_PART_BYTES));
+        assert!(check_location("bucket", Some(&longest)).is_ok());
+        let too_long = format!("daily/{}/", "é".repeat(128));
+        for bad in [too_long.as_str(), "a\0b", "a/\0"] {
+            let refused = check_location("bucket", Some(bad)).err();
+            let message = refused.and_then(|e| e.message).unwrap_or_default();
+            assert!(message.contains("at most 255 bytes"), "{bad:?}: {message}");
         }
     }
 }
