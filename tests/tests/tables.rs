@@ -206,6 +206,80 @@ async fn update_table_throughput_and_billing_mode() {
     );
 }
 
+/// MultiRegionConsistency alone is not taken for an empty request: it is refused for
+/// what it is, a setting of a global table being made, which needs a replica Create beside
+/// it; STRONG is refused with one, as this store's global tables are eventually consistent.
+#[tokio::test]
+async fn multi_region_consistency_needs_a_global_table_being_made() {
+    use aws_sdk_dynamodb::types::{
+        CreateReplicationGroupMemberAction, MultiRegionConsistency, ReplicationGroupUpdate,
+    };
+
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let name = unique_name("mrc");
+    provisioned_table(&ddb, &name, 5, 5).await;
+    let consistency = |mode: MultiRegionConsistency| {
+        ddb.update_table()
+            .table_name(&name)
+            .multi_region_consistency(mode)
+    };
+    let only_with_a_create = "MultiRegionConsistency can only be specified when creating a \
+        global table: with a Create action in ReplicaUpdates";
+    for mode in [
+        MultiRegionConsistency::Eventual,
+        MultiRegionConsistency::Strong,
+    ] {
+        assert_api_error(
+            consistency(mode).send().await,
+            "ValidationException",
+            Some(only_with_a_create),
+        );
+    }
+    let create = ReplicationGroupUpdate::builder()
+        .create(
+            CreateReplicationGroupMemberAction::builder()
+                .region_name("eu-west-1")
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let strong = assert_api_error(
+        consistency(MultiRegionConsistency::Strong)
+            .replica_updates(create)
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+    assert!(
+        strong
+            .message()
+            .unwrap_or_default()
+            .contains("STRONG is not supported"),
+        "{strong:?}"
+    );
+    let unknown = assert_api_error(
+        consistency(MultiRegionConsistency::from("SOMETIMES"))
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+    assert!(
+        unknown
+            .message()
+            .unwrap_or_default()
+            .contains("multiRegionConsistency"),
+        "{unknown:?}"
+    );
+    // Nothing was changed.
+    let table = ok(ddb.describe_table().table_name(&name).send().await)
+        .table
+        .unwrap();
+    assert!(table.replicas().is_empty());
+}
+
 /// Switches to on-demand are limited to four in a rolling day (switching back is not), and
 /// table-class changes to two in 30 days, each refused past that with
 /// LimitExceededException.

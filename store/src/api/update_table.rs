@@ -34,6 +34,10 @@ pub const NOTHING_TO_UPDATE: &str = "At least one of ProvisionedThroughput, Bill
 GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, \
 MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required";
 
+/// `MultiRegionConsistency` values.
+const EVENTUAL: &str = "EVENTUAL";
+const STRONG: &str = "STRONG";
+
 /// Who asks for an UpdateTable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Asker {
@@ -60,6 +64,7 @@ pub async fn update_here(
     let name = input.table_name.as_deref().unwrap_or_default();
     // A missing table wins over the request's semantic errors.
     app.catalog.table_for_control(name)?;
+    check_multi_region_consistency(input)?;
     let now = now_seconds();
     let region = app.config.region.clone();
     let account = app.config.account_id.clone();
@@ -167,6 +172,33 @@ fn check_exclusive(input: &UpdateTableInput) -> Result<usize, ApiError> {
     Ok(count)
 }
 
+/// `MultiRegionConsistency` is only for a global table being made, beside a Create in
+/// `ReplicaUpdates`, as in DynamoDB; and this store's global tables are eventually
+/// consistent (last writer wins), so `STRONG` is refused rather than claimed.
+fn check_multi_region_consistency(input: &UpdateTableInput) -> Result<(), ApiError> {
+    let Some(consistency) = input.multi_region_consistency.as_deref() else {
+        return Ok(());
+    };
+    let creates_replica = input
+        .replica_updates
+        .iter()
+        .flatten()
+        .any(|update| update.get("Create").is_some());
+    if !creates_replica {
+        return Err(ApiError::validation(
+            "MultiRegionConsistency can only be specified when creating a global table: with a \
+             Create action in ReplicaUpdates",
+        ));
+    }
+    if consistency == STRONG {
+        return Err(ApiError::validation(
+            "This store's global tables are eventually consistent across Regions: \
+             MultiRegionConsistency STRONG is not supported",
+        ));
+    }
+    Ok(())
+}
+
 /// The model constraints, all reported at once.
 fn check_model(input: &UpdateTableInput) -> Result<(), ApiError> {
     let mut v = Violations::new();
@@ -210,6 +242,11 @@ fn check_model(input: &UpdateTableInput) -> Result<(), ApiError> {
         }
     }
     v.enumeration("billingMode", input.billing_mode.as_deref(), BILLING_MODES);
+    v.enumeration(
+        "multiRegionConsistency",
+        input.multi_region_consistency.as_deref(),
+        &[EVENTUAL, STRONG],
+    );
     def::check_stream(
         &mut v,
         "streamSpecification",

@@ -72,6 +72,10 @@ pub struct UpdateTableInput {
     pub replica_updates: Option<Vec<serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_throughput: Option<WarmThroughput>,
+    /// `EVENTUAL` or `STRONG`: the consistency of a global table being made by the
+    /// `ReplicaUpdates` beside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi_region_consistency: Option<String>,
 }
 
 /// UpdateTable's response.
