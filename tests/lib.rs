@@ -1334,6 +1334,25 @@ impl RawRequest {
     /// Writes the request on a fresh connection and closes it without reading the answer,
     /// as a client that timed out does.
     pub async fn send_and_hang_up(self) {
+        self.write_on_a_connection().await;
+        // Dropping the stream closes it: the server sees the client gone mid-request.
+    }
+
+    /// Writes the request on a fresh connection, shuts the connection's sending side (as
+    /// RFC 9112 lets a client do once its request is sent) and reads until the server
+    /// closes: what it answered, as text.
+    pub async fn send_and_half_close(self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = self.write_on_a_connection().await;
+        stream.shutdown().await.expect("shut the sending side");
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer));
+        read.await.expect("the server closed").expect("read");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// A fresh connection with the request written on it, head and body.
+    async fn write_on_a_connection(&self) -> tokio::net::TcpStream {
         use tokio::io::AsyncWriteExt;
         let address = format!(
             "{}:{}",
@@ -1351,7 +1370,7 @@ impl RawRequest {
             .expect("connect to the server");
         stream.write_all(head.as_bytes()).await.expect("write head");
         stream.write_all(&self.body).await.expect("write body");
-        // Dropping the stream closes it: the server sees the client gone mid-request.
+        stream
     }
 
     pub async fn send(self) -> RawResponse {

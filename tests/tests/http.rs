@@ -2,7 +2,8 @@
 //! arriving (slowloris) is closed at `--header-read-timeout`, an idle keep-alive connection
 //! at `--keep-alive-timeout`, on HTTP/1.1 and HTTP/2 with prior knowledge, on the store and
 //! on dax-proxy; heads that arrive in time are answered, and SIGTERM closes idle
-//! connections at once (`shared::wire::conn_deadlines`, `shared::wire::serve`).
+//! connections at once (`shared::wire::conn_deadlines`, `shared::wire::serve`). A client
+//! that shuts its sending side once its request is sent is still answered.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -295,4 +296,34 @@ async fn a_node_closes_slow_heads_and_idle_connections() {
     assert_closed(&mut partial, "a connection that stopped mid-head").await;
     assert_closed(&mut idle, "an idle keep-alive connection").await;
     ok(proxy.client().list_tables().send().await);
+}
+
+/// A client may shut its sending side once its request is sent (RFC 9112 §9.6): its write
+/// is applied and answered, on the store and through a node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_closed_client_gets_its_answer() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let table = unique_name("half-closed");
+    create_hash_table(&store.client(), &table).await;
+    for (via, endpoint) in [("store", store.endpoint()), ("node", proxy.endpoint())] {
+        let put = serde_json::json!({"TableName": table, "Item": {"pk": {"S": via}}});
+        let answer = raw_call_headers(&endpoint, "PutItem", put.to_string().as_bytes())
+            .with_header("connection", "close")
+            .send_and_half_close()
+            .await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{via}: {answer:?}");
+        let read = store
+            .client()
+            .get_item()
+            .table_name(&table)
+            .key("pk", s(via))
+            .consistent_read(true)
+            .send()
+            .await;
+        assert!(
+            ok(read).item().is_some(),
+            "{via}: the write was not applied"
+        );
+    }
 }

@@ -151,7 +151,12 @@ async fn serve_connection<S, B>(
 {
     let activity = Activity::new(timeouts);
     // No hyper timer: the watchdog (`activity.overdue()`) keeps the deadlines.
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A client may shut its side down once its request is sent (RFC 9112 §9.6) and still
+    // wait for the answer; by default hyper takes that end of file for the client gone
+    // and drops the call mid-way. The deadlines are not loosened: end of file before a
+    // request or between two still closes the connection at once.
+    builder.http1().half_close(true);
     let io = TokioIo::new(Counted::new(stream, activity.clone()));
     let service = Watched::new(service, activity.clone());
     let connection = builder.serve_connection(io, service);
@@ -211,6 +216,9 @@ mod tests {
         let (client, accepted) = tokio::join!(client, listener.accept());
         let (server, _) = accepted.expect("accept");
         let service = tower::service_fn(|_: Request<Incoming>| async {
+            // As a real call does (it reads its body, waits for storage): the connection is
+            // polled while the answer is not ready yet.
+            tokio::task::yield_now().await;
             Ok::<_, Infallible>(Response::new(Answer::new(bytes::Bytes::from_static(b"ok"))))
         });
         let (stop, stopping) = watch::channel(false);
@@ -249,6 +257,31 @@ mod tests {
         assert!(answer[..read].starts_with(b"HTTP/1.1 200"));
         let answered = Instant::now();
         assert_eq!(ended_after(task, answered).await, TIMEOUTS.idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_shuts_its_side_after_a_request_is_answered() {
+        let (mut client, task, _stop) = served().await;
+        client
+            .write_all(b"GET /health HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .expect("write");
+        client.shutdown().await.expect("shutdown");
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.expect("read");
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+        // Nothing more can come: the connection closes with its answer, not at a timeout.
+        let answered = Instant::now();
+        assert_eq!(ended_after(task, answered).await, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_shuts_its_side_mid_head_is_let_go_at_once() {
+        let accepted = Instant::now();
+        let (mut client, task, _stop) = served().await;
+        client.write_all(b"GET /he").await.expect("write");
+        client.shutdown().await.expect("shutdown");
+        assert_eq!(ended_after(task, accepted).await, Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]
