@@ -13,7 +13,7 @@ use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use shared::wire::admission::Admission;
-use shared::wire::body::{read_within, MAX_BODY_BYTES};
+use shared::wire::body::{closing, declared_over_limit, read_within, MAX_BODY_BYTES};
 use shared::wire::error::ApiError;
 use shared::wire::headers::X_AMZ_TARGET;
 use shared::wire::op_metrics::OpMetrics;
@@ -108,6 +108,10 @@ async fn not_an_api_call() -> Response<Body> {
 pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
+    // Before a permit is taken and the body read: neither would be of any use.
+    if declared_over_limit(&headers) {
+        return closing(body_refused(StatusCode::PAYLOAD_TOO_LARGE), parts.version);
+    }
     let request_id = server.request_ids.next();
     let request_id = request_id.as_str();
     // Before the body is read: a refused call should cost next to nothing.
@@ -125,7 +129,7 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
     let body = match read_within(server.node.config.body_read_timeout, read).await {
         Ok(body) => body,
-        Err(status) => return plain(status, "application/x-amz-json-1.0", Body::empty()),
+        Err(status) => return body_refused(status),
     };
     let node = &server.node;
     let target = headers
@@ -163,6 +167,11 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     server.op_metrics.record(op, started.elapsed());
     record_error(op, &outcome);
     outcome.into_response(request_id, node.config.cache_header)
+}
+
+/// The answer to a call whose body is refused (`shared::wire::body`): `status`, no body.
+fn body_refused(status: StatusCode) -> Response<Body> {
+    plain(status, "application/x-amz-json-1.0", Body::empty())
 }
 
 async fn route(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome {

@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use shared::wire::admission::Admission;
-use shared::wire::body::{read_within, MAX_BODY_BYTES};
+use shared::wire::body::{closing, declared_over_limit, read_within, MAX_BODY_BYTES};
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::decode;
 use shared::wire::sigv4;
@@ -260,6 +260,10 @@ pub async fn api_call(
 ) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
+    // Before a permit is taken and the body read: neither would be of any use.
+    if declared_over_limit(&headers) {
+        return closing(body_refused(StatusCode::PAYLOAD_TOO_LARGE), parts.version);
+    }
     let request_id = server.request_ids.next();
     let request_id = request_id.as_str();
     // Before the body is read: a refused call should cost next to nothing.
@@ -273,7 +277,7 @@ pub async fn api_call(
     let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
     let body = match read_within(server.app.config.body_read_timeout, read).await {
         Ok(bytes) => bytes,
-        Err(status) => return error::plain(status, "application/x-amz-json-1.0", Body::empty()),
+        Err(status) => return body_refused(status),
     };
     let target = headers
         .get(shared::wire::headers::X_AMZ_TARGET)
@@ -330,6 +334,11 @@ pub async fn api_call(
             error::error(&e, request_id)
         }
     }
+}
+
+/// The answer to a call whose body is refused (`shared::wire::body`): `status`, no body.
+fn body_refused(status: StatusCode) -> Response<Body> {
+    error::plain(status, "application/x-amz-json-1.0", Body::empty())
 }
 
 /// Encodes an answer made of items into a buffer sized for it once.

@@ -3,7 +3,8 @@
 //! at `--keep-alive-timeout`, on HTTP/1.1 and HTTP/2 with prior knowledge, on the store and
 //! on dax-proxy; heads that arrive in time are answered, and SIGTERM closes idle
 //! connections at once (`shared::wire::conn_deadlines`, `shared::wire::serve`). A client
-//! that shuts its sending side once its request is sent is still answered.
+//! that shuts its sending side once its request is sent is still answered. A call whose
+//! declared length is over the body limit is refused before its body is read.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -326,4 +327,41 @@ async fn a_half_closed_client_gets_its_answer() {
             "{via}: the write was not applied"
         );
     }
+}
+
+/// A call declaring a body over the 16 MiB limit is answered 413 with an empty body at
+/// once, on the store and on a node, and its connection closed (the unread body cannot
+/// be skipped): with `Expect: 100-continue` no `100 Continue` invites the upload, and
+/// without it a short body is not waited for until the body read timeout (60 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_declared_over_the_limit_is_refused_before_it_is_read() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    for endpoint in [store.endpoint(), proxy.endpoint()] {
+        for expect in ["expect: 100-continue\r\n", ""] {
+            let mut stream = connect(&endpoint).await;
+            let head = format!(
+                "POST / HTTP/1.1\r\nhost: test\r\n\
+                 x-amz-target: DynamoDB_20120810.PutItem\r\n\
+                 content-type: application/x-amz-json-1.0\r\n\
+                 authorization: AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/dynamodb/\
+                 aws4_request, SignedHeaders=host, Signature=00\r\n\
+                 x-amz-date: 20250101T000000Z\r\n\
+                 {expect}content-length: {}\r\n\r\n{{}}",
+                17 * 1024 * 1024
+            );
+            stream.write_all(head.as_bytes()).await.expect("write");
+            let mut answer = Vec::new();
+            let read = tokio::time::timeout(CLOSE_BOUND, stream.read_to_end(&mut answer)).await;
+            let what = format!("{endpoint} {expect:?}");
+            read.unwrap_or_else(|_| panic!("{what}: not answered and closed in time"))
+                .expect("read");
+            let answer = String::from_utf8_lossy(&answer).to_lowercase();
+            assert!(answer.starts_with("http/1.1 413"), "{what}: {answer}");
+            assert!(answer.contains("connection: close\r\n"), "{what}: {answer}");
+            assert!(answer.ends_with("\r\n\r\n"), "{what}: a body: {answer}");
+        }
+    }
+    ok(store.client().list_tables().send().await);
+    ok(proxy.client().list_tables().send().await);
 }

@@ -3,6 +3,10 @@
 //! that stops sending mid-body (a crashed host leaves a half-open connection behind, a
 //! hostile one does it on purpose) holds its admission permit for ever, and enough of them
 //! make the server refuse every other caller with ThrottlingException.
+//!
+//! A call whose `Content-Length` already says its body is over the bound is refused before
+//! anything else ([`declared_over_limit`]): reading it first would invite the client to
+//! upload it all (`100 Continue`), or hold a permit while a short one is waited for.
 
 use std::error::Error;
 use std::future::{poll_fn, Future};
@@ -10,11 +14,34 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use http::StatusCode;
+use http::header::{CONNECTION, CONTENT_LENGTH};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, Version};
 use http_body_util::LengthLimitError;
 
 /// DynamoDB accepts request bodies up to 16 MB; larger ones get 413 with an empty body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Whether `headers` declare a body over [`MAX_BODY_BYTES`]: the call is answered 413 (as
+/// a body found over it while read is) without reading any of it, and its connection
+/// closed ([`closing`]).
+pub fn declared_over_limit(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+}
+
+/// `response`, for a request of `version` whose body is left unread, telling the client
+/// that its HTTP/1 connection closes after it: the rest of the body cannot be told from a
+/// next request, and hyper, which gives such a body up, closes the connection anyway.
+/// HTTP/2 has no such header (only the request's stream is reset).
+pub fn closing<B>(mut response: Response<B>, version: Version) -> Response<B> {
+    if version < Version::HTTP_2 {
+        let close = HeaderValue::from_static("close");
+        response.headers_mut().insert(CONNECTION, close);
+    }
+    response
+}
 
 /// `read` (the body collected with [`MAX_BODY_BYTES`] as its limit), or the status to
 /// answer with an empty body instead: 408 when it is not all there within `deadline`, 413
@@ -110,6 +137,40 @@ mod tests {
         assert_eq!(whole, Ok(bytes::Bytes::from_static(b"body")));
         let over = read_within(Duration::from_secs(5), collect(b"body!", 4)).await;
         assert_eq!(over, Err(StatusCode::PAYLOAD_TOO_LARGE));
+    }
+
+    #[test]
+    fn only_a_declared_length_over_the_limit_is_refused_unread() {
+        let declaring = |length: &str| {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_str(length) {
+                headers.insert(CONTENT_LENGTH, value);
+            }
+            declared_over_limit(&headers)
+        };
+        assert!(declaring("16777217"));
+        assert!(!declaring("16777216"));
+        assert!(!declaring(""));
+        assert!(!declared_over_limit(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn only_an_http1_answer_says_its_connection_closes() {
+        let closed = |version| {
+            closing(Response::new(()), version)
+                .headers()
+                .get(CONNECTION)
+                .cloned()
+        };
+        assert_eq!(
+            closed(Version::HTTP_11),
+            Some(HeaderValue::from_static("close"))
+        );
+        assert_eq!(
+            closed(Version::HTTP_10),
+            Some(HeaderValue::from_static("close"))
+        );
+        assert_eq!(closed(Version::HTTP_2), None);
     }
 
     /// Bad framing (a chunk size that is not hex, say) is the request's fault, not its size.
