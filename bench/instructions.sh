@@ -62,9 +62,11 @@ for _ in $(seq 100); do grep -q "listening on" "$TMP/seed.out" && break; sleep 0
 SEED=http://$(sed -n 's/^store listening on //p' "$TMP/seed.out")
 loadgen --endpoint "$SEED" --preload --requests 1 --concurrency 4
 curl -s -H 'X-Amz-Target: DynamoDB_20120810.GetItem' \
+  -H 'content-type: application/x-amz-json-1.0' \
   -H 'Authorization: AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/dynamodb/aws4_request' \
   -d '{"TableName":"loadgen","Key":{"pk":{"S":"p00000000"},"sk":{"N":"0"}}}' "$SEED" >"$TMP/get-body.json"
 curl -s -H 'X-Amz-Target: DynamoDB_20120810.Query' \
+  -H 'content-type: application/x-amz-json-1.0' \
   -H 'Authorization: AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/dynamodb/aws4_request' \
   -d '{"TableName":"loadgen","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"p00000000"}}}' \
   "$SEED" >"$TMP/query-body.json"

@@ -14,6 +14,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use shared::wire::admission::Admission;
 use shared::wire::body::{closing, declared_over_limit, read_within, MAX_BODY_BYTES};
+use shared::wire::content_type;
 use shared::wire::error::ApiError;
 use shared::wire::headers::X_AMZ_TARGET;
 use shared::wire::op_metrics::OpMetrics;
@@ -96,6 +97,8 @@ async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
     plain(StatusCode::OK, "text/plain; version=0.0.4", text)
 }
 
+/// DynamoDB answers anything that is not `POST /`, and a `POST /` whose body is not JSON
+/// ([`api_call`]), with this XML body and 404.
 async fn not_an_api_call() -> Response<Body> {
     plain(
         StatusCode::NOT_FOUND,
@@ -131,6 +134,10 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
         Ok(body) => body,
         Err(status) => return body_refused(status),
     };
+    // An empty body of any type is left to the later checks (SerializationException).
+    if !body.is_empty() && !content_type::is_json(&headers) {
+        return not_an_api_call().await;
+    }
     let node = &server.node;
     let target = headers
         .get(X_AMZ_TARGET)

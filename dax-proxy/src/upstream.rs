@@ -9,21 +9,20 @@
 
 use std::time::{Duration, Instant};
 
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use bytes::Bytes;
+use shared::wire::content_type::AMZ_JSON_1_0;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::headers::CLUSTER_SECRET;
 use shared::wire::Op;
 
 use crate::metrics::STORE_REQUEST_DURATION_SECONDS;
 
-/// Request headers that go upstream with a call.
-const PASSED_HEADERS: [&str; 4] = [
-    "authorization",
-    "x-amz-date",
-    "x-amz-security-token",
-    "content-type",
-];
+/// Request headers that go upstream with a call. Not its `Content-Type`: the node sends
+/// its own (a call it makes itself has no client's, and the store refuses a body without
+/// one), and the store does not check the signature of a call bearing the cluster secret.
+const PASSED_HEADERS: [&str; 3] = ["authorization", "x-amz-date", "x-amz-security-token"];
 
 /// A transport failure talking to the store or another node.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +98,7 @@ impl Upstream {
             .client
             .post(base_url)
             .header("x-amz-target", target)
+            .header(CONTENT_TYPE, AMZ_JSON_1_0)
             .header(CLUSTER_SECRET, &self.secret)
             .body(body);
         for name in PASSED_HEADERS {

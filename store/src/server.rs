@@ -18,12 +18,13 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use axum::http::{HeaderMap, Request, Response, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use shared::wire::admission::Admission;
 use shared::wire::body::{closing, declared_over_limit, read_within, MAX_BODY_BYTES};
+use shared::wire::content_type;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::decode;
 use shared::wire::sigv4;
@@ -140,8 +141,9 @@ async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
     error::plain(StatusCode::OK, "text/plain; version=0.0.4", text)
 }
 
-/// DynamoDB answers anything that is not `POST /` with this XML body and 404.
-async fn not_an_api_call(_method: Method, _uri: Uri) -> Response<Body> {
+/// DynamoDB answers anything that is not `POST /`, and a `POST /` whose body is not JSON
+/// ([`api_call`]), with this XML body and 404.
+async fn not_an_api_call() -> Response<Body> {
     error::plain(
         StatusCode::NOT_FOUND,
         "application/xml",
@@ -279,6 +281,10 @@ pub async fn api_call(
         Ok(bytes) => bytes,
         Err(status) => return body_refused(status),
     };
+    // An empty body of any type is left to the later checks (SerializationException).
+    if !body.is_empty() && !content_type::is_json(&headers) {
+        return not_an_api_call().await;
+    }
     let target = headers
         .get(shared::wire::headers::X_AMZ_TARGET)
         .and_then(|v| v.to_str().ok());

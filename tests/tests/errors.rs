@@ -149,6 +149,83 @@ async fn non_api_requests() {
     assert_still_serves(&mut store).await;
 }
 
+/// DYNAMODB.md §1 row 1: a body sent as anything but JSON 1.0's or plain JSON's media type
+/// (any case, parameters allowed), or as none, is not an API call: 404 with DynamoDB's XML
+/// body, on the store and on a node, even for an item the node has cached. An empty body
+/// of any type is left to the later checks (row 9: SerializationException).
+#[tokio::test]
+async fn a_body_of_another_content_type_is_not_an_api_call() {
+    let mut store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let table = unique_name("typed");
+    create_hash_table(&store.client(), &table).await;
+    ok(store
+        .client()
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("k"))
+        .send()
+        .await);
+    let cached = proxy
+        .client()
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("k"));
+    ok(cached.send().await);
+    let get = json!({"TableName": table, "Key": {"pk": {"S": "k"}}}).to_string();
+    let http = reqwest::Client::new();
+    for endpoint in [store.endpoint(), proxy.endpoint()] {
+        let post = |content_type: Option<&str>, body: String| {
+            let mut request = http
+                .post(format!("{endpoint}/"))
+                .header("x-amz-target", "DynamoDB_20120810.GetItem")
+                .header("x-amz-date", "20250101T000000Z")
+                .header(
+                    "authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/dynamodb/aws4_request, \
+                     SignedHeaders=host, Signature=00",
+                )
+                .body(body);
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+            async move { request.send().await.unwrap() }
+        };
+        for refused in [
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("application/x-amz-json-1.1"),
+            None,
+        ] {
+            let answer = post(refused, get.clone()).await;
+            let what = format!("{endpoint} {refused:?}");
+            assert_eq!(answer.status().as_u16(), 404, "{what}");
+            let media_type = answer.headers().get("content-type").cloned();
+            assert_eq!(media_type.unwrap(), "application/xml", "{what}");
+            assert_eq!(
+                answer.text().await.unwrap(),
+                "<UnknownOperationException/>\n"
+            );
+        }
+        for accepted in [
+            "application/x-amz-json-1.0",
+            "application/json",
+            "Application/JSON; charset=utf-8",
+        ] {
+            let answer = post(Some(accepted), get.clone()).await;
+            assert_eq!(answer.status().as_u16(), 200, "{endpoint} {accepted}");
+        }
+        let empty = post(Some("text/plain"), String::new()).await;
+        assert_eq!(empty.status().as_u16(), 400, "{endpoint}: an empty body");
+        let body: Value = serde_json::from_slice(&empty.bytes().await.unwrap()).unwrap();
+        assert_eq!(
+            body["__type"],
+            "com.amazon.coral.service#SerializationException"
+        );
+    }
+    assert_still_serves(&mut store).await;
+}
+
 #[tokio::test]
 async fn wrong_json_types_and_missing_members() {
     let mut store = StoreProcess::spawn();

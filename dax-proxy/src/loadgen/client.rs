@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
+use shared::wire::content_type::AMZ_JSON_1_0;
 use shared::wire::sigv4::{amz_date, Signer};
 
 /// A resolved `http://host:port` endpoint.
@@ -158,7 +159,7 @@ impl Conn {
         }
         let headers = self.signer.json_call_headers(
             &self.endpoint.authority,
-            "application/x-amz-json-1.0",
+            AMZ_JSON_1_0,
             target,
             &body,
             &self.date,

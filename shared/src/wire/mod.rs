@@ -5,6 +5,7 @@ pub mod accept;
 pub mod admission;
 pub mod body;
 pub mod conn_deadlines;
+pub mod content_type;
 pub mod crc32;
 pub mod error;
 pub mod front;
