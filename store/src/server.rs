@@ -59,7 +59,8 @@ pub struct Server {
 /// the front (`shared::wire::front`, built in `lib.rs`) hands those to [`api_call`] itself.
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
-        .route("/", get(root))
+        // Any other method on the API path is not an API call either (DYNAMODB.md §1).
+        .route("/", get(root).fallback(not_an_api_call))
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .route("/internal/changes", get(changes))

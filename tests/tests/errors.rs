@@ -149,6 +149,39 @@ async fn non_api_requests() {
     assert_still_serves(&mut store).await;
 }
 
+/// DYNAMODB.md §1 row 1: a request to `/` with a method other than POST (GET is the
+/// health answer, row 0) is not an API call: 404 with DynamoDB's XML body, on the store and
+/// on a node, as a POST elsewhere is.
+#[tokio::test]
+async fn other_methods_on_the_api_path_are_not_api_calls() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let http = reqwest::Client::new();
+    for endpoint in [store.endpoint(), proxy.endpoint()] {
+        for (method, path) in [
+            (reqwest::Method::PUT, "/"),
+            (reqwest::Method::DELETE, "/"),
+            (reqwest::Method::PATCH, "/"),
+            (reqwest::Method::POST, "/other"),
+        ] {
+            let answer = http
+                .request(method.clone(), format!("{endpoint}{path}"))
+                .header("content-type", "application/x-amz-json-1.0")
+                .header("x-amz-target", "DynamoDB_20120810.ListTables")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let what = format!("{method} {endpoint}{path}");
+            assert_eq!(answer.status().as_u16(), 404, "{what}");
+            assert_eq!(
+                answer.text().await.unwrap(),
+                "<UnknownOperationException/>\n"
+            );
+        }
+    }
+}
+
 /// DYNAMODB.md §1 row 1: a body sent as anything but JSON 1.0's or plain JSON's media type
 /// (any case, parameters allowed), or as none, is not an API call: 404 with DynamoDB's XML
 /// body, on the store and on a node, even for an item the node has cached. An empty body
