@@ -1712,6 +1712,46 @@ async fn adding_a_replica_answers_while_its_region_never_does() {
     holder.abort();
 }
 
+/// A global table takes no dead letters: they would reach the other regions' triggers,
+/// which this store cannot see (two regions' triggers dead-lettering into each other's
+/// tables looped without end). A trigger naming one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_table_is_refused_as_a_dead_letter_table() {
+    use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType};
+    let (home_store, _away_store) = two_regions();
+    let home = home_store.client();
+    let dead = unique_name("global-dead");
+    ok(home
+        .create_table()
+        .table_name(&dead)
+        .attribute_definitions(attribute_definition("TriggerName", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition(
+            "SequenceNumber",
+            ScalarAttributeType::S,
+        ))
+        .key_schema(key_element("TriggerName", KeyType::Hash))
+        .key_schema(key_element("SequenceNumber", KeyType::Range))
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .stream_specification(stream_of(StreamViewType::NewAndOldImages))
+        .send()
+        .await);
+    wait_table_active(&home, &dead).await;
+    add_replicas(&home, &dead, &[AWAY]).await;
+    let source = replicable(&home, "global-source").await;
+    let trigger = integration_tests::serde_json::json!({"TriggerName": "t", "TableName": source,
+        "Url": "http://127.0.0.1:9/", "DeadLetterTableName": dead});
+    let answer = reqwest::Client::new()
+        .post(format!("{}/triggers", home_store.endpoint()))
+        .header("x-dax-cluster-secret", CLUSTER_SECRET)
+        .body(trigger.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 400);
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("is a global table"), "{text}");
+}
+
 /// A replica whose region's store never answers is asked again only for
 /// `--replica-create-timeout`: then it is CREATION_FAILED, saying why, and the table,
 /// ACTIVE again, takes the changes it refused while the replica was being made.

@@ -335,6 +335,12 @@ async fn dead_letters_never_loop_or_land_without_their_key() {
     let (status, body) = create_trigger(&store, spec("self", &table, &table)).await;
     assert_eq!(status, 400, "{body}");
     assert!(refused(body).contains("own table"));
+    // The table named by its ARN is the same table.
+    let described = ok(ddb.describe_table().table_name(&table).send().await);
+    let arn = described.table.unwrap().table_arn.unwrap();
+    let (status, body) = create_trigger(&store, spec("self-by-arn", &arn, &table)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(refused(body).contains("own table"));
     // `other` (hash key `pk`) exists with another key than a dead-letter table's.
     let (status, body) = create_trigger(&store, spec("keyed", &table, &other)).await;
     assert_eq!(status, 400, "{body}");

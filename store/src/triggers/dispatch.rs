@@ -19,9 +19,9 @@ use serde_json::{json, Value};
 use shared::model::{AttributeValue, Item, Number, PrimaryKey};
 
 use super::{
-    checkpoint_key, dead_letter_key, get, list, Trigger, BATCHES_TOTAL, DEAD_LETTERED_TOTAL,
-    DELIVERY_LATENCY_SECONDS, LAG_SECONDS, RECORDS_DELIVERED_TOTAL, RETRIES_TOTAL, TRIMMED_TOTAL,
-    UNTIL_EXPIRED,
+    checkpoint_key, dead_letter_key, dead_letter_table_fault, get, list, Trigger, BATCHES_TOTAL,
+    DEAD_LETTERED_TOTAL, DELIVERY_LATENCY_SECONDS, LAG_SECONDS, RECORDS_DELIVERED_TOTAL,
+    RETRIES_TOTAL, TRIMMED_TOTAL, UNTIL_EXPIRED,
 };
 use crate::app::App;
 use crate::log_cursor::LogCursor;
@@ -348,7 +348,8 @@ async fn deliver(
 }
 
 /// The dead-letter table `name`, made if needed ([`dead_letter_key`], on-demand billing).
-/// One of that name with another key is refused: its items would lack their key.
+/// One of that name that cannot take dead letters ([`dead_letter_table_fault`]: another
+/// key, or replicas given to it since the trigger was made) is refused.
 async fn ensure_dead_letter_table(
     app: &App,
     name: &str,
@@ -370,12 +371,13 @@ async fn ensure_dead_letter_table(
         // Another worker may create it at the same time: its ResourceInUseException is fine.
         let _ = crate::api::create_table::handle(app, input).await;
     }
-    match app.catalog.get(name) {
-        Some(table) if table.schema() == &key => Ok(table),
-        Some(_) => Err(format!(
-            "dead-letter table {name} has another key than TriggerName (S) and SequenceNumber (S)"
-        )),
-        None => Err(format!("dead-letter table {name} could not be created")),
+    let table = app
+        .catalog
+        .get(name)
+        .ok_or_else(|| format!("dead-letter table {name} could not be created"))?;
+    match dead_letter_table_fault(&table) {
+        Some(fault) => Err(format!("dead-letter table {fault}")),
+        None => Ok(table),
     }
 }
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use serde_json::{json, Value};
 
 use super::{
-    check_no_loop, check_spec, checkpoint, dead_letter_key, get, list, remove, save,
+    check_no_loop, check_spec, checkpoint, dead_letter_table_fault, get, list, remove, save,
     save_checkpoint, Trigger, TriggerSpec, DEFAULT_DEAD_LETTER_TABLE,
 };
 use crate::app::App;
@@ -102,6 +102,9 @@ pub async fn create(
             format!("Requested resource not found: Table: {table_name} not found"),
         );
     };
+    // The table's name, not the ARN it may have been given as: the checks below compare
+    // names.
+    let table_name = table.name().to_string();
     let Some(stream) = table.enabled_stream() else {
         return failure(
             StatusCode::BAD_REQUEST,
@@ -148,7 +151,7 @@ pub async fn create(
 
 /// Why a trigger on `table` may not dead-letter into table `name`, if it may not: it
 /// would loop ([`check_no_loop`]), or `name` exists with another key than a dead-letter
-/// table's.
+/// table's, or as a global table ([`dead_letter_table_fault`]).
 fn dead_letter_refusal(app: &App, table: &str, name: &str) -> Option<Response<Body>> {
     let others = match list(app) {
         Ok(others) => others,
@@ -158,12 +161,10 @@ fn dead_letter_refusal(app: &App, table: &str, name: &str) -> Option<Response<Bo
         return Some(failure(StatusCode::BAD_REQUEST, e.0));
     }
     let existing = app.catalog.get(name)?;
-    (existing.schema() != &dead_letter_key()).then(|| {
+    dead_letter_table_fault(&existing).map(|fault| {
         failure(
             StatusCode::BAD_REQUEST,
-            format!(
-                "DeadLetterTableName {name} must have the key TriggerName (S, HASH) and SequenceNumber (S, RANGE)"
-            ),
+            format!("DeadLetterTableName {fault}"),
         )
     })
 }

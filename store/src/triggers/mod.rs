@@ -57,6 +57,7 @@ use serde::{Deserialize, Serialize};
 use shared::model::key::{KeyAttr, KeySchema, ScalarType};
 
 use crate::app::App;
+use crate::catalog::TableMeta;
 use crate::storage::StorageError;
 
 /// Meta-record prefixes: definitions and checkpoints (kept apart so a checkpoint update
@@ -82,6 +83,25 @@ pub fn dead_letter_key() -> KeySchema {
         hash: string("TriggerName"),
         range: Some(string("SequenceNumber")),
     }
+}
+
+/// What keeps `table` from taking dead letters, if anything: another key than
+/// [`dead_letter_key`] (its items would lack theirs), or replicas (dead letters would
+/// reach other regions' triggers, which this store cannot see: two regions' triggers
+/// dead-lettering into each other's tables would loop).
+pub fn dead_letter_table_fault(table: &TableMeta) -> Option<String> {
+    if table.schema() != &dead_letter_key() {
+        return Some(format!(
+            "{} must have the key TriggerName (S, HASH) and SequenceNumber (S, RANGE)",
+            table.name()
+        ));
+    }
+    crate::replication::is_global(table).then(|| {
+        format!(
+            "{} is a global table: its dead letters would reach other regions' triggers",
+            table.name()
+        )
+    })
 }
 
 /// Refuses a trigger on table `table` whose dead letters would set a trigger off: written
