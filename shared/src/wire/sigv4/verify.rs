@@ -607,7 +607,10 @@ impl KeyStore {
         let signing = self.signing_key(credential, &key.secret, day, scope_region);
         let expected = canonical.signature_bytes(&signing, &amz, &credential[key_id.len() + 1..]);
         let mut given = [0u8; 32];
+        // The signature is lowercase hex, compared as text by AWS: the same bytes in
+        // uppercase are another signature.
         let matches = auth.algorithm == ALGORITHM
+            && !signature.bytes().any(|b| b.is_ascii_uppercase())
             && hex::decode_to_slice(signature, &mut given).is_ok()
             && bool::from(expected.as_slice().ct_eq(&given));
         if matches {
@@ -698,6 +701,16 @@ mod tests {
         let wrong_secret = signed("secret-two", NOW, b"{}");
         assert_eq!(
             check(&wrong_secret, b"{}"),
+            Err((ErrorCode::InvalidSignatureException, MISMATCH.into()))
+        );
+        // The right signature in uppercase hex is not the signature.
+        let mut shouted = headers.clone();
+        let authorization = headers["authorization"].to_str().unwrap();
+        let (head, signature) = authorization.split_once("Signature=").unwrap();
+        let upper = format!("{head}Signature={}", signature.to_ascii_uppercase());
+        shouted.insert("authorization", HeaderValue::from_str(&upper).unwrap());
+        assert_eq!(
+            check(&shouted, b"{}"),
             Err((ErrorCode::InvalidSignatureException, MISMATCH.into()))
         );
     }
