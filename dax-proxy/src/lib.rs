@@ -45,7 +45,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 use shared::wire::error::ApiError;
 use shared::wire::front::api_first;
-use shared::wire::headers::{carries_cluster_secret, LOG_POSITION};
+use shared::wire::headers::{carries_cluster_secret, CLIENT_UNVERIFIED, LOG_POSITION};
 use shared::wire::Op;
 
 use crate::cache::generations::Generations;
@@ -133,7 +133,7 @@ impl Node {
         });
         Ok(Node {
             address,
-            upstream: Upstream::new(&config.cluster_secret)?,
+            upstream: Upstream::new(&config.cluster_secret, config.keys.is_some())?,
             gens,
             items,
             queries,
@@ -205,9 +205,12 @@ impl Node {
     }
 
     /// Whether a request is a write forwarded by another node of this cluster.
+    /// One from a node that checks no signatures (`CLIENT_UNVERIFIED`) is not trusted by a
+    /// node that does.
     pub fn is_forwarded(&self, headers: &HeaderMap) -> bool {
         headers.contains_key(cluster::FORWARDED_HEADER)
             && carries_cluster_secret(headers, &self.config.cluster_secret)
+            && (self.config.keys.is_none() || !headers.contains_key(CLIENT_UNVERIFIED))
     }
 
     /// Marks every cached page of a table (Scans, index Queries) as changed.

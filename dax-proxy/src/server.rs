@@ -15,8 +15,8 @@ use serde_json::json;
 use shared::wire::admission::Admission;
 use shared::wire::body::{closing, declared_over_limit, read_within, MAX_BODY_BYTES};
 use shared::wire::content_type;
-use shared::wire::error::ApiError;
-use shared::wire::headers::X_AMZ_TARGET;
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::headers::{UNVERIFIED_RELAY, X_AMZ_TARGET};
 use shared::wire::op_metrics::OpMetrics;
 use shared::wire::request_id::RequestIds;
 use shared::wire::sigv4;
@@ -163,6 +163,11 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
         };
         return outcome.into_response(request_id, node.config.cache_header);
     };
+    if node.upstream.signatures_required() {
+        let refusal = ApiError::new(ErrorCode::AccessDeniedException, UNVERIFIED_RELAY);
+        let outcome = Outcome::new(Answer::Error(refusal), CacheStatus::Bypass);
+        return outcome.into_response(request_id, node.config.cache_header);
+    }
     let signed = sigv4::SignedRequest::new(&parts.method, &parts.uri, &headers, &body);
     let keys = node.config.keys.as_deref();
     let trusted = || node.is_forwarded(&headers);

@@ -7,6 +7,7 @@
 //! body pass through byte for byte. A transport failure (store down, timeout) becomes an
 //! [`UpstreamError`], which the caller answers with a retryable 5xx DynamoDB error.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::header::CONTENT_TYPE;
@@ -14,7 +15,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use bytes::Bytes;
 use shared::wire::content_type::AMZ_JSON_1_0;
 use shared::wire::error::{ApiError, ErrorCode};
-use shared::wire::headers::CLUSTER_SECRET;
+use shared::wire::headers::{CLIENT_UNVERIFIED, CLUSTER_SECRET, SIGNATURES_REQUIRED};
 use shared::wire::Op;
 
 use crate::metrics::STORE_REQUEST_DURATION_SECONDS;
@@ -67,10 +68,15 @@ pub struct Upstream {
     /// The cluster secret, sent with every call: internal endpoints require it, and the
     /// store trusts API calls bearing it (this node authenticated its client).
     secret: HeaderValue,
+    /// Whether this node checks its clients' signatures; if not, its API calls say so
+    /// (`CLIENT_UNVERIFIED`), and a store that checks them refuses them.
+    checks_signatures: bool,
+    /// Set once the store answered that it checks signatures (`SIGNATURES_REQUIRED`).
+    signatures_required: AtomicBool,
 }
 
 impl Upstream {
-    pub fn new(cluster_secret: &str) -> Result<Self, String> {
+    pub fn new(cluster_secret: &str, checks_signatures: bool) -> Result<Self, String> {
         let secret = HeaderValue::from_str(cluster_secret)
             .map_err(|_| "--cluster-secret must be a valid HTTP header value".to_string())?;
         let client = reqwest::Client::builder()
@@ -80,7 +86,18 @@ impl Upstream {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(Upstream { client, secret })
+        Ok(Upstream {
+            client,
+            secret,
+            checks_signatures,
+            signatures_required: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether the store has answered that it checks signatures, which this node does not:
+    /// the node must then answer no one (its cache would serve anyone).
+    pub fn signatures_required(&self) -> bool {
+        !self.checks_signatures && self.signatures_required.load(Ordering::Relaxed)
     }
 
     /// POSTs a DynamoDB API call (`op`, `body`) to `base_url`, with the client's signing
@@ -109,6 +126,9 @@ impl Upstream {
         for (name, value) in extra {
             request = request.header(name, value);
         }
+        if !self.checks_signatures {
+            request = request.header(CLIENT_UNVERIFIED, "true");
+        }
         let started = Instant::now();
         let result = request.send().await;
         let error = |e: reqwest::Error| UpstreamError {
@@ -120,6 +140,9 @@ impl Upstream {
         let response = result.map_err(error)?;
         let status = response.status();
         let headers = response.headers().clone();
+        if headers.contains_key(SIGNATURES_REQUIRED) {
+            self.signatures_required.store(true, Ordering::Relaxed);
+        }
         let body = response.bytes().await.map_err(error)?;
         metrics::histogram!(STORE_REQUEST_DURATION_SECONDS, "op" => op.name())
             .record(started.elapsed().as_secs_f64());

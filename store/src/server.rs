@@ -26,6 +26,7 @@ use shared::wire::admission::Admission;
 use shared::wire::body::{closing, declared_over_limit, read_within, MAX_BODY_BYTES};
 use shared::wire::content_type;
 use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::headers::{CLIENT_UNVERIFIED, SIGNATURES_REQUIRED, UNVERIFIED_RELAY};
 use shared::wire::ops::decode;
 use shared::wire::sigv4;
 use shared::wire::Op;
@@ -305,6 +306,9 @@ pub async fn api_call(
     let signed = sigv4::SignedRequest::new(&parts.method, &parts.uri, &headers, &body);
     let keys = app.config.keys.as_deref();
     let relayed = || internal::is_cluster_member(app, &headers);
+    if keys.is_some() && headers.contains_key(CLIENT_UNVERIFIED) && relayed() {
+        return unverified_relay(request_id);
+    }
     let authorized = sigv4::verify::authenticate(keys, &app.config.region, &signed, relayed)
         .and_then(|who| crate::policy::authorize(app, (&who, Some(peer)), relayed, op, &body));
     let refusals = match authorized {
@@ -341,6 +345,18 @@ pub async fn api_call(
             error::error(&e, request_id)
         }
     }
+}
+
+/// The refusal of a call relayed by a node that checks no signatures, which tells the node
+/// this store does (`shared::wire::headers::CLIENT_UNVERIFIED`).
+fn unverified_relay(request_id: &str) -> Response<Body> {
+    let refusal = ApiError::new(ErrorCode::AccessDeniedException, UNVERIFIED_RELAY);
+    let mut response = error::error(&refusal, request_id);
+    response.headers_mut().insert(
+        SIGNATURES_REQUIRED,
+        axum::http::HeaderValue::from_static("true"),
+    );
+    response
 }
 
 /// The answer to a call whose body is refused (`shared::wire::body`): `status`, no body.

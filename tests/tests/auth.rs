@@ -139,6 +139,41 @@ async fn proxy_nodes_verify_their_clients_and_are_trusted_by_the_store() {
     }
 }
 
+/// A node started without `--credentials-file` in front of a store that checks
+/// signatures checks nothing, and the store used to trust what it relayed for its cluster
+/// secret: anyone could read, write and delete through it. The store refuses what such a
+/// node relays, and the node, told so, answers no one, from its cache neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_checks_no_signatures_is_not_trusted_by_a_store_that_does() {
+    let keys = keys_file();
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: checking_signatures(keys.path()),
+        ..Default::default()
+    });
+    let table = unique_name("authopen");
+    create_hash_table(&store.client(), &table).await;
+    assert_eq!(
+        put_and_get(&store.client(), &table).await.as_deref(),
+        Some("signed")
+    );
+    // The node shares the store's cluster secret, but has no credentials file.
+    let node = ProxyProcess::spawn_with(
+        &store.endpoint(),
+        &["--cluster-secret", KEYED_CLUSTER_SECRET],
+        &[],
+    );
+    let unknown = client_with_credentials(&node.endpoint(), "AKIDUNKNOWN", "x");
+    for _ in 0..2 {
+        assert_refused(&unknown, &table, "AccessDeniedException").await;
+    }
+    let deleted = unknown.delete_table().table_name(&table).send().await;
+    assert_api_error(deleted, "AccessDeniedException", None);
+    assert_eq!(
+        put_and_get(&store.client(), &table).await.as_deref(),
+        Some("signed")
+    );
+}
+
 /// A temporary key's session token, as its credentials-file line gives it.
 const SESSION_TOKEN: &str = "FwoGZXIvYXdzEXAMPLE/token+with=base64==";
 

@@ -21,6 +21,21 @@ pub const LOG_POSITION: HeaderName = HeaderName::from_static("x-dax-log-position
 /// internal endpoints require it, and the store trusts API calls that bear it.
 pub const CLUSTER_SECRET: &str = "x-dax-cluster-secret";
 
+/// Set by a dax-proxy node without `--credentials-file` on the API calls it relays: it
+/// checked no signature. A store (or node) that checks signatures does not trust such a
+/// call for its cluster secret; the store refuses it ([`UNVERIFIED_RELAY`]) and says so
+/// in [`SIGNATURES_REQUIRED`], so that the node stops answering anyone, from its cache too.
+pub const CLIENT_UNVERIFIED: HeaderName = HeaderName::from_static("x-dax-client-unverified");
+
+/// On a store's refusal of a call [`CLIENT_UNVERIFIED`]: the store checks signatures.
+pub const SIGNATURES_REQUIRED: HeaderName = HeaderName::from_static("x-dax-signatures-required");
+
+/// AccessDeniedException's text for a call relayed by a node that checks no signatures to
+/// a store that does.
+pub const UNVERIFIED_RELAY: &str = "This call came through a dax-proxy node that checks no \
+    signatures (started without --credentials-file) while its store checks them: the node \
+    needs the store's credentials file";
+
 /// The cluster secret both daemons default to, so that a local cluster needs no setup. It
 /// is published (in the README), so it keeps out no one.
 pub const DEFAULT_CLUSTER_SECRET: &str = "dax-local-cluster-secret";
