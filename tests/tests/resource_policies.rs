@@ -403,11 +403,11 @@ async fn resource_policies_are_revised_and_enforced() {
         ]
     });
     attach(&admin, &arn, &role_policy).await;
-    let node = ProxyProcess::spawn_with(
-        &store.endpoint(),
-        &["--cluster-secret", KEYED_CLUSTER_SECRET],
-        &[],
-    );
+    // The node checks its clients' signatures against the store's keys (a node that
+    // checks none is not trusted: auth.rs).
+    let flags = checking_signatures(keys.path());
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let node = ProxyProcess::spawn_with(&store.endpoint(), &flags, &[]);
     let eve_via_node = client_with_credentials(&node.endpoint(), "AKIDEVE", "eve-secret");
     denied(delete(&eve, "a").await, "with an explicit deny");
     ok(delete(&eve_via_node, "a").await);
