@@ -508,6 +508,13 @@ impl StoreProcess {
         self.daemon = Self::start_daemon(&self.data_dir, &self.options, &addr);
     }
 
+    /// [`restart_in_place`](Self::restart_in_place) with the command-line arguments `args`
+    /// from then on, as an operator restarting the store with other flags.
+    pub fn restart_in_place_with(&mut self, args: Vec<String>) {
+        self.options.args = args;
+        self.restart_in_place();
+    }
+
     /// Kills the process and starts a store on an empty data directory at the same address:
     /// the same URL to clients and proxies, with none of the data or the change log.
     pub fn replace_with_empty(&mut self) {

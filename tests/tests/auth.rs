@@ -174,6 +174,45 @@ async fn a_node_that_checks_no_signatures_is_not_trusted_by_a_store_that_does() 
     );
 }
 
+/// A node without keys, once its store has refused a call it relayed for that, refuses
+/// every call itself, cache hits included: a store restarted with a credentials file would
+/// otherwise have its items served to anyone from the node's cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_told_its_store_checks_signatures_serves_its_cache_to_no_one() {
+    let keys = keys_file();
+    let secret = vec![
+        "--cluster-secret".to_string(),
+        KEYED_CLUSTER_SECRET.to_string(),
+    ];
+    let mut store = StoreProcess::spawn_with(StoreOptions {
+        args: secret.clone(),
+        ..Default::default()
+    });
+    let node = ProxyProcess::spawn_with(
+        &store.endpoint(),
+        &["--cluster-secret", KEYED_CLUSTER_SECRET],
+        &[],
+    );
+    let table = unique_name("authtold");
+    create_hash_table(&store.client(), &table).await;
+    // Cached by the node while the store checks no signatures.
+    assert_eq!(
+        put_and_get(&node.client(), &table).await.as_deref(),
+        Some("signed")
+    );
+    store.restart_in_place_with(checking_signatures(keys.path()));
+    let unknown = client_with_credentials(&node.endpoint(), "AKIDUNKNOWN", "x");
+    // A miss reaches the store, which refuses it and tells the node.
+    let missed = unknown
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("not-cached"))
+        .send()
+        .await;
+    assert_api_error(missed, "AccessDeniedException", None);
+    assert_refused(&unknown, &table, "AccessDeniedException").await;
+}
+
 /// A temporary key's session token, as its credentials-file line gives it.
 const SESSION_TOKEN: &str = "FwoGZXIvYXdzEXAMPLE/token+with=base64==";
 
