@@ -535,10 +535,7 @@ impl TableMeta {
             attribute_definitions: self
                 .attribute_definitions
                 .iter()
-                .map(|a| AttributeDefinition {
-                    attribute_name: Some(a.name.clone()),
-                    attribute_type: Some(a.ty.as_str().to_string()),
-                })
+                .map(attribute_definition)
                 .collect(),
             table_name: self.name().to_string(),
             key_schema: key_schema_elements(self.schema()),
@@ -582,6 +579,14 @@ impl TableMeta {
             warm_throughput: Some(self.warm_throughput().describe()),
             restore_summary: self.settings.get(crate::backup::RESTORE_KEY).cloned(),
         }
+    }
+}
+
+/// `{AttributeName, AttributeType}` of a key attribute.
+pub fn attribute_definition(attribute: &KeyAttr) -> AttributeDefinition {
+    AttributeDefinition {
+        attribute_name: Some(attribute.name.clone()),
+        attribute_type: Some(attribute.ty.as_str().to_string()),
     }
 }
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use shared::model::{AttributeValue, Item, Number, PrimaryKey};
+use shared::wire::ops::create_table::CreateTableInput;
 
 use super::{
     checkpoint_key, dead_letter_key, dead_letter_table_fault, get, list, Trigger, BATCHES_TOTAL,
@@ -24,6 +25,7 @@ use super::{
     RETRIES_TOTAL, TRIMMED_TOTAL, UNTIL_EXPIRED,
 };
 use crate::app::App;
+use crate::catalog::meta::{attribute_definition, key_schema_elements};
 use crate::log_cursor::LogCursor;
 use crate::owned_metrics::Scope;
 use crate::storage::{Cause, ChangeRecord, Mutation};
@@ -354,20 +356,20 @@ async fn ensure_dead_letter_table(
     app: &App,
     name: &str,
 ) -> Result<std::sync::Arc<crate::catalog::TableMeta>, String> {
-    let key = dead_letter_key();
     if app.catalog.get(name).is_none() {
-        let parts = std::iter::once((&key.hash, "HASH"))
-            .chain(key.range.iter().map(|range| (range, "RANGE")))
-            .collect::<Vec<_>>();
-        let input = serde_json::from_value(json!({
-            "TableName": name,
-            "AttributeDefinitions": parts.iter().map(|(a, _)|
-                json!({"AttributeName": a.name, "AttributeType": a.ty.as_str()})).collect::<Vec<_>>(),
-            "KeySchema": parts.iter().map(|(a, kind)|
-                json!({"AttributeName": a.name, "KeyType": kind})).collect::<Vec<_>>(),
-            "BillingMode": "PAY_PER_REQUEST"
-        }))
-        .map_err(|e| e.to_string())?;
+        let key = dead_letter_key();
+        let input = CreateTableInput {
+            table_name: Some(name.to_string()),
+            attribute_definitions: Some(
+                std::iter::once(&key.hash)
+                    .chain(&key.range)
+                    .map(attribute_definition)
+                    .collect(),
+            ),
+            key_schema: Some(key_schema_elements(&key)),
+            billing_mode: Some("PAY_PER_REQUEST".to_string()),
+            ..CreateTableInput::default()
+        };
         // Another worker may create it at the same time: its ResourceInUseException is fine.
         let _ = crate::api::create_table::handle(app, input).await;
     }
