@@ -1925,10 +1925,11 @@ async fn an_older_membership_tell_arriving_last_is_not_taken() {
 
 /// The region asked to make a replica answers a call made again by the same addition (the
 /// first answer was lost) as the first, and refuses one from another addition or one
-/// that does not say which it is; a delete naming an addition deletes only the table it
-/// made.
+/// that does not say which it is; the table serves clients once its addition says it has
+/// its copy; a delete naming an addition deletes only the table it made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_asked_for_again_by_its_addition_is_found_not_refused() {
+    use aws_sdk_dynamodb::types::TableStatus;
     use integration_tests::serde_json::json;
     let away_store = store_of(AWAY);
     let away = away_store.client();
@@ -1961,11 +1962,26 @@ async fn a_replica_asked_for_again_by_its_addition_is_found_not_refused() {
         replicas_of(&away, &table).await,
         vec![(HOME.to_string(), ReplicaStatus::Active)]
     );
-    let delete = |origin: &str| json!({"table": table, "origin": origin});
-    let (status, answer) = post_internal(&away_store, "delete", &delete("u/2")).await;
+    // CREATING until its addition says it has its copy, and said again, answered alike.
+    let addition = |origin: &str| json!({"table": table, "origin": origin});
+    assert_eq!(
+        table_status(&away, &table).await,
+        Some(TableStatus::Creating)
+    );
+    let (status, answer) = post_internal(&away_store, "ready", &addition("u/2")).await;
     assert_eq!(status, 404, "{answer}");
-    wait_table_active(&away, &table).await;
-    let (status, answer) = post_internal(&away_store, "delete", &delete("u/1")).await;
+    assert_eq!(
+        table_status(&away, &table).await,
+        Some(TableStatus::Creating)
+    );
+    for _ in 0..2 {
+        let (status, answer) = post_internal(&away_store, "ready", &addition("u/1")).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(table_status(&away, &table).await, Some(TableStatus::Active));
+    }
+    let (status, answer) = post_internal(&away_store, "delete", &addition("u/2")).await;
+    assert_eq!(status, 404, "{answer}");
+    let (status, answer) = post_internal(&away_store, "delete", &addition("u/1")).await;
     assert_eq!(status, 200, "{answer}");
     wait_table_gone(&away, &table).await;
 }
@@ -2244,4 +2260,111 @@ async fn changes_from_a_replica_that_failed_creation_are_refused() {
     let (status, answer) = post_apply(&home_store, &change).await;
     assert_eq!(status, 403, "{answer}");
     assert_eq!(get(&home, &table, "x", 1).await, None);
+}
+
+/// Items of `table` under partition key `pk` (one Query page: they must fit in 1 MB).
+async fn count_of(client: &Client, table: &str, pk: &str) -> i32 {
+    let page = ok(client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s(pk))
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .consistent_read(true)
+        .send()
+        .await);
+    assert!(page.last_evaluated_key.is_none(), "more than one page");
+    page.count
+}
+
+/// A new replica serves no client until it has every item: in its region it is CREATING
+/// until the adding region has copied the table to it and says so (`ready`, held here at
+/// a gate): reads and writes there are answered as for any table being created
+/// (ResourceNotFoundException), DeleteTable and UpdateTimeToLive with
+/// ResourceInUseException. Once told, it is ACTIVE with the whole table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_replica_serves_clients_only_once_it_has_its_copy() {
+    use aws_sdk_dynamodb::types::TableStatus;
+    let away_store = store_of(AWAY);
+    let gate = Gate::before(&away_store).await;
+    gate.set(&["ready"], Pass::Hold);
+    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = replicable(&home, "global-copying").await;
+    // Enough items that the copy takes several calls.
+    const ITEMS: i64 = 2000;
+    let payload = "c".repeat(100);
+    for first in (0..ITEMS).step_by(25) {
+        let requests = (first..first + 25)
+            .map(|i| batch_put(item(&[("pk", s("copy")), ("sk", n(i)), ("v", s(&payload))])))
+            .collect();
+        batch_write_all(&home, &table, requests).await;
+    }
+    let add = replica_update(&home, &table, add_replica(AWAY));
+    gate.after(&["ready"], add).await;
+
+    assert_eq!(
+        table_status(&away, &table).await,
+        Some(TableStatus::Creating)
+    );
+    let key = item(&[("pk", s("copy")), ("sk", n(1))]);
+    let get = away
+        .get_item()
+        .table_name(&table)
+        .set_key(Some(key.clone()));
+    assert_api_error(get.send().await, "ResourceNotFoundException", None);
+    let put = away.put_item().table_name(&table).set_item(Some(key));
+    assert_api_error(put.send().await, "ResourceNotFoundException", None);
+    let being_created = format!(
+        "Attempt to change a resource which is still in use: Table is being created: {table}"
+    );
+    let being_created = Some(being_created.as_str());
+    let delete = away.delete_table().table_name(&table).send().await;
+    assert_api_error(delete, "ResourceInUseException", being_created);
+    let ttl = TimeToLiveSpecification::builder()
+        .attribute_name("exp")
+        .enabled(true)
+        .build()
+        .unwrap();
+    let ttl = away
+        .update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(ttl);
+    assert_api_error(ttl.send().await, "ResourceInUseException", being_created);
+    assert_eq!(
+        replicas_of(&home, &table).await,
+        vec![(AWAY.to_string(), ReplicaStatus::Creating)]
+    );
+
+    gate.set(&["ready"], Pass::Forward);
+    wait_replica(&home, &table, AWAY, ReplicaStatus::Active).await;
+    assert_eq!(table_status(&away, &table).await, Some(TableStatus::Active));
+    assert_eq!(count_of(&away, &table, "copy").await, ITEMS as i32);
+}
+
+/// A replica removed while it waits for its copy (CREATING in its region, which refuses
+/// its clients' DeleteTable) is deleted there by the region that added it, and the copy's
+/// end, told late, finds no table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_removed_while_it_waits_for_its_copy_is_deleted_in_its_region() {
+    let away_store = store_of(AWAY);
+    let gate = Gate::before(&away_store).await;
+    gate.set(&["ready"], Pass::Hold);
+    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = replicable(&home, "global-copy-removed").await;
+    put(&home, &table, "before", 1, "v").await;
+    let add = replica_update(&home, &table, add_replica(AWAY));
+    gate.after(&["ready"], add).await;
+    assert!(has_table(&away, &table).await);
+
+    replica_update(&home, &table, remove_replica(AWAY)).await;
+    wait_table_gone(&away, &table).await;
+    assert_eq!(replicas_of(&home, &table).await, []);
+    gate.set(&["ready"], Pass::Forward);
+    assert_eq!(
+        gate.wait_passed(&["ready"]).await,
+        [("ready".to_string(), 404)]
+    );
+    assert!(!has_table(&away, &table).await);
 }

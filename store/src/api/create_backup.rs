@@ -32,7 +32,7 @@ pub async fn handle(app: &App, input: CreateBackupInput) -> Result<Value, ApiErr
         .get(name)
         .ok_or_else(|| backup::table_not_found(name))?;
     // A backup begun while a restore fills the table would hold part of it.
-    backup::check_not_restoring(&table).map_err(|e| ApiError {
+    table.check_created().map_err(|e| ApiError {
         code: ErrorCode::TableInUseException,
         ..e
     })?;

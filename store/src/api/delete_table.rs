@@ -1,5 +1,6 @@
-//! DeleteTable: refuses a table with deletion protection, one a restore is still filling or
-//! one with a GSI still being created or deleted (ResourceInUseException), otherwise keeps
+//! DeleteTable: refuses a table with deletion protection, one being created (a restore or
+//! an import filling it, a replica waiting for its copy) or one with a GSI still being
+//! created or deleted (ResourceInUseException), otherwise keeps
 //! a SYSTEM backup of it if it has PITR on (`backup::keep_deleted`), removes it from the
 //! catalog at once (later calls no longer see it, and the name can be reused) and drops
 //! its items in the background. The response describes it as DELETING, as DynamoDB does.
@@ -8,6 +9,7 @@ use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::delete_table::{DeleteTableInput, DeleteTableOutput};
 
 use crate::api::describe_table::checked_table_name;
+use crate::api::Asker;
 use crate::app::App;
 use crate::backup;
 use crate::catalog::{TableMeta, TableStatus};
@@ -23,8 +25,14 @@ pub const INDEXES_UNDER_WAY: &str = "Attempt to change a resource which is still
 
 pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOutput, ApiError> {
     let name = checked_table_name(input.table_name.as_deref())?;
+    delete(app, name, Asker::Client).await
+}
+
+/// Deletes table `name` for `asker`: another region of its global table may remove this
+/// region's replica while it is being created (waiting for its copy), a client may not.
+pub async fn delete(app: &App, name: &str, asker: Asker) -> Result<DeleteTableOutput, ApiError> {
     let current = app.catalog.table_for_control(name)?;
-    check_deletable(&current)?;
+    check_deletable(&current, asker)?;
     // Taken before the delete, which drops the items; a delete refused after all (the
     // table changed meanwhile) takes its backup back.
     let kept = backup::keep_deleted(app, &current).await?;
@@ -37,7 +45,7 @@ pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOut
                     format!("Attempt to change a resource which is still in use: Table: {name}"),
                 ));
             }
-            check_deletable(table)
+            check_deletable(table, asker)
         })
         .await;
     if let (Err(_), Some(kept)) = (&deleted, &kept) {
@@ -51,13 +59,16 @@ pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOut
     })
 }
 
-/// What keeps a table from being deleted.
-pub fn check_deletable(table: &TableMeta) -> Result<(), ApiError> {
+/// What keeps a table from being deleted by `asker`.
+pub fn check_deletable(table: &TableMeta, asker: Asker) -> Result<(), ApiError> {
     if table.deletion_protection {
         return Err(ApiError::validation(DELETION_PROTECTED));
     }
-    // The restore's fill would go on writing into a dropped table.
-    backup::check_not_restoring(table)?;
+    // A restore's fill would go on writing into a dropped table. A replica's copy stops
+    // when the region that sends it removes the replica.
+    if asker == Asker::Client || crate::backup::restoring(table) {
+        table.check_created()?;
+    }
     // The replica's region may be making its table: it would be left behind, following
     // a table that is gone.
     crate::replication::check_no_replica_being_made(table)?;

@@ -90,7 +90,7 @@ async fn change(app: &App, input: DestinationInput, change: Change) -> Result<Va
     let mut answered_precision = String::new();
     app.catalog
         .update(&app.storage, &name, |table| {
-            crate::backup::check_not_restoring(table)?;
+            table.check_created()?;
             let mut destinations = kinesis::destinations(table);
             let current = destinations.iter().position(|d| d.stream_arn == stream_arn);
             let active_elsewhere = destinations

@@ -47,3 +47,13 @@ pub mod list_backups;
 pub mod restore_table_from_backup;
 pub mod restore_table_to_point_in_time;
 pub mod update_continuous_backups;
+
+/// Who asks for a change of a table: a client, or another region of its global table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asker {
+    Client,
+    /// Another region of the global table, passing on a change made there or removing
+    /// this region's replica: not refused for what only this region is doing (a replica
+    /// being made, or this one waiting for its copy), or the regions diverge.
+    OtherRegion,
+}

@@ -63,7 +63,7 @@ pub async fn handle(app: &App, input: UpdateContinuousBackupsInput) -> Result<Va
     let table = app
         .catalog
         .update(&app.storage, &name, |table| {
-            backup::check_not_restoring(table)?;
+            table.check_created()?;
             let current = backup::pitr(table).filter(|p| p.enabled);
             let setting = match (enable, current) {
                 (false, None) => return Ok(()),

@@ -17,6 +17,7 @@ use shared::wire::ops::update_table::{
 use shared::wire::ops::validate::{self, Violations};
 
 use crate::api::create_table::{check_gsi_model, current_seq, plan_global};
+use crate::api::Asker;
 use crate::app::App;
 use crate::catalog::definition::{self as def, element_path, BILLING_MODES, MAX_GSIS};
 use crate::catalog::warm::{self, Warm};
@@ -37,15 +38,6 @@ MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThrou
 /// `MultiRegionConsistency` values.
 const EVENTUAL: &str = "EVENTUAL";
 const STRONG: &str = "STRONG";
-
-/// Who asks for an UpdateTable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Asker {
-    Client,
-    /// Another region of the global table, passing on a change made there: not refused
-    /// for what only this region is doing (a replica being made), or the regions diverge.
-    OtherRegion,
-}
 
 pub async fn handle(app: &App, input: UpdateTableInput) -> Result<UpdateTableOutput, ApiError> {
     let (table, output) = update_here(app, &input, Asker::Client).await?;
@@ -77,8 +69,8 @@ pub async fn update_here(
         None => {
             app.catalog
                 .update(&app.storage, name, |table| {
-                    crate::backup::check_not_restoring(table)?;
                     if asker == Asker::Client {
+                        table.check_created()?;
                         crate::replication::check_no_replica_being_made(table)?;
                     }
                     // A replica with reads of its own keeps them through the global

@@ -51,7 +51,7 @@ pub async fn handle(
     let updated = app
         .catalog
         .update(&app.storage, name, |table| {
-            crate::backup::check_not_restoring(table)?;
+            table.check_created()?;
             crate::replication::check_no_replica_being_made(table)?;
             let now = shared::clock::now_ms();
             let current = ttl::setting(table);

@@ -547,22 +547,6 @@ pub fn restoring(table: &TableMeta) -> bool {
             .unwrap_or(false)
 }
 
-/// Refuses a change to `table` while a restore is still filling it, as DynamoDB refuses
-/// changes to a table being created: a stream or a backup begun then would see part of the
-/// table (a stream would show the rest of the fill as new writes).
-pub fn check_not_restoring(table: &TableMeta) -> Result<(), ApiError> {
-    if !restoring(table) {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        ErrorCode::ResourceInUseException,
-        format!(
-            "Attempt to change a resource which is still in use: Table is being created: {}",
-            table.name()
-        ),
-    ))
-}
-
 /// Fills a restore's table, then makes it ACTIVE; deletes it if the fill fails.
 async fn finish_restore(app: &App, table: &Arc<TableMeta>, items: ItemChunks) {
     let name = table.name();

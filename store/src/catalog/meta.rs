@@ -485,6 +485,23 @@ impl TableMeta {
         Warm::effective(self.warm, provisioned)
     }
 
+    /// Refuses a client's change to the table while it is being created (a restore or an
+    /// import filling it, or a replica waiting for its copy), as DynamoDB refuses changes
+    /// to a CREATING table: a stream, a backup or a delete begun then would see or leave
+    /// part of the table (a stream would show the rest of the fill as new writes).
+    pub fn check_created(&self) -> Result<(), ApiError> {
+        if self.status != TableStatus::Creating {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            ErrorCode::ResourceInUseException,
+            format!(
+                "Attempt to change a resource which is still in use: Table is being created: {}",
+                self.name()
+            ),
+        ))
+    }
+
     /// The stream, if it is currently enabled.
     pub fn enabled_stream(&self) -> Option<&StreamMeta> {
         self.stream.as_ref().filter(|s| s.enabled)

@@ -18,7 +18,8 @@
 //! order changes arrive in, and a change that arrives twice (after a retry, or through a
 //! third replica) applies once. A change is never sent back to the region it came from.
 //! A new replica first gets a copy of every item with its version, then the log from the
-//! moment it was added. A replica that was out of reach longer than the log's retention
+//! moment it was added; its table is CREATING, serving no client, until the copy is
+//! whole (`serve`'s `ready`). A replica that was out of reach longer than the log's retention
 //! gets the copy again, with every delete whose tombstone is still kept (`tombstones`).
 //!
 //! What replicas share is kept in each table's settings (`Replication`), so it is

@@ -8,7 +8,8 @@
 //! - `delete`: this region's replica is removed from its global table: delete it;
 //! - `withdraw`: an addition of a replica here is withdrawn before the adding region knew
 //!   it was made: delete the table if that addition made it, and make it never after;
-//! - `apply`: changes made elsewhere, to apply by last writer wins.
+//! - `apply`: changes made elsewhere, to apply by last writer wins;
+//! - `ready`: this region's new replica has its copy of the table: it serves clients.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,7 +24,6 @@ use serde_json::json;
 use shared::model::Item;
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::create_table::CreateTableInput;
-use shared::wire::ops::delete_table::DeleteTableInput;
 use shared::wire::ops::update_table::UpdateTableInput;
 
 use super::overrides::Overrides;
@@ -32,7 +32,9 @@ use super::{
     CHANGES_SUPERSEDED_TOTAL,
 };
 use crate::api::item_write::{write_units, WriteAction, WritePlan, WriteUnits};
+use crate::api::Asker;
 use crate::app::App;
+use crate::catalog::TableStatus;
 use crate::error;
 use crate::server::{internal_request, json_response, Server};
 use crate::storage::Version;
@@ -102,6 +104,13 @@ pub struct Withdraw {
 }
 
 #[derive(Debug, Deserialize)]
+pub struct Ready {
+    pub table: String,
+    /// The addition whose replica has its copy (`super::origin`).
+    pub origin: String,
+}
+
+#[derive(Debug, Deserialize)]
 pub struct Apply {
     pub table: String,
     /// The region whose store sends the changes.
@@ -125,6 +134,7 @@ pub async fn handle(
         "overrides" => answer(&server, &headers, &body, |r| set_overrides(app, r)).await,
         "ttl" => answer(&server, &headers, &body, |r| set_ttl(app, r)).await,
         "apply" => answer(&server, &headers, &body, |r| apply(Arc::clone(app), r)).await,
+        "ready" => answer(&server, &headers, &body, |r| ready(app, r)).await,
         _ => error::plain(
             StatusCode::NOT_FOUND,
             "text/plain",
@@ -202,12 +212,19 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
         }
         None => {
             // The origin is in the table from the start: a withdrawal never finds it
-            // without.
+            // without. The table is CREATING, serving no client, until the adding region
+            // has copied every item to it (`ready`): a client would see part of the
+            // table, and a delete of an item not yet copied would be undone by the copy.
+            // Stores that send no origin make their replicas within UpdateTable, and
+            // never say `ready`.
             let mut settings = crate::catalog::meta::Settings::new();
-            if let Some(origin) = request.origin {
-                super::set_origin(&mut settings, origin);
-            }
-            let status = crate::catalog::TableStatus::Active;
+            let status = match request.origin {
+                Some(origin) => {
+                    super::set_origin(&mut settings, origin);
+                    TableStatus::Creating
+                }
+                None => TableStatus::Active,
+            };
             crate::api::create_table::create_with(app, request.definition, status, settings)
                 .await
                 .map_err(create_refusal)?;
@@ -216,10 +233,7 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
     if let Err(refused) = apply_overrides(app, &name, &request.overrides).await {
         // A replica that cannot have what it was asked to have (its reads past this
         // region's quota, say) is not made at all: the table, not yet global, goes.
-        let input = DeleteTableInput {
-            table_name: Some(name),
-        };
-        if let Err(e) = crate::api::delete_table::handle(app, input).await {
+        if let Err(e) = crate::api::delete_table::delete(app, &name, Asker::OtherRegion).await {
             tracing::warn!(error = ?e, "cannot remove a replica refused its overrides");
         }
         return Err(refused);
@@ -354,13 +368,9 @@ async fn set_members(
 }
 
 async fn update(app: &App, request: UpdateTableInput) -> Outcome {
-    crate::api::update_table::update_here(
-        app,
-        &request,
-        crate::api::update_table::Asker::OtherRegion,
-    )
-    .await
-    .map_err(refusal(StatusCode::BAD_REQUEST))?;
+    crate::api::update_table::update_here(app, &request, crate::api::Asker::OtherRegion)
+        .await
+        .map_err(refusal(StatusCode::BAD_REQUEST))?;
     Ok(json!({}))
 }
 
@@ -405,17 +415,34 @@ async fn delete_replica(app: &App, name: String) -> Outcome {
     // A delete that will be refused (deletion protection, an index under way) must leave
     // the replica in the global table: checked before it stops replicating below.
     if let Ok(table) = app.catalog.table_for_control(&name) {
-        crate::api::delete_table::check_deletable(&table)
+        crate::api::delete_table::check_deletable(&table, Asker::OtherRegion)
             .map_err(refusal(StatusCode::BAD_REQUEST))?;
     }
     // A regional table again first: its workers stop, and no other region's changes apply.
     set_members(app, &name, &[], 0, None).await?;
-    let input = DeleteTableInput {
-        table_name: Some(name),
-    };
-    crate::api::delete_table::handle(app, input)
+    crate::api::delete_table::delete(app, &name, Asker::OtherRegion)
         .await
         .map_err(refusal(StatusCode::BAD_REQUEST))?;
+    Ok(json!({}))
+}
+
+/// The adding region has copied every item to this region's replica made by addition
+/// `origin`: it serves clients from now on. Said again (the answer was lost, or the
+/// adding store restarted and copied again), it answers the same.
+async fn ready(app: &App, request: Ready) -> Outcome {
+    check_addition(&request.table, &request.origin)?;
+    app.catalog
+        .update(&app.storage, &request.table, |table| {
+            if super::made_by(table).as_ref() != Some(&request.origin) {
+                return Err(ApiError::table_not_found(&request.table));
+            }
+            if table.status == TableStatus::Creating {
+                table.status = TableStatus::Active;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(refusal(StatusCode::NOT_FOUND))?;
     Ok(json!({}))
 }
 
@@ -477,9 +504,12 @@ fn create_refusal(e: ApiError) -> (StatusCode, String) {
 /// Applies the changes side by side: each decides under its item's lock by its version,
 /// so the order they apply in does not matter, and concurrent writes share journal syncs.
 async fn apply(app: Arc<App>, request: Apply) -> Outcome {
+    // A replica still waiting for its copy (CREATING) takes changes too: the copy is
+    // made of them, and other regions ship theirs from the moment they learn of it.
+    // Tables being restored or imported are no replicas: refused below.
     let table = app
         .catalog
-        .table_for_data(&request.table)
+        .table_for_control(&request.table)
         .map_err(refusal(StatusCode::NOT_FOUND))?;
     // One whose region refused to make it has no table there to send from.
     let sender = replicas(&table)

@@ -147,6 +147,7 @@ impl Worker {
         }
         if self.replica.status == ReplicaStatus::Creating {
             self.copy_table().await;
+            self.say_ready().await;
             self.mark_active().await;
         }
         let storage = &self.app.storage;
@@ -297,6 +298,35 @@ impl Worker {
                 set_copy_progress(&self.table, &self.replica.region, Some(percent));
             }
             after = Some(last);
+        }
+    }
+
+    /// Tells the replica's region that it has its copy: its table there serves clients
+    /// from now on. Asked again while that store cannot be reached or fails; a refusal
+    /// (its table is gone, or is another addition's) is logged, and the replica goes on
+    /// as made: the changes shipped to it are refused there, and logged, as they come.
+    async fn say_ready(&self) {
+        let origin = super::origin(&self.table, &self.replica);
+        let request = serde_json::json!({"table": self.table.name(), "origin": origin});
+        let mut attempt = 0;
+        loop {
+            let answer =
+                peer::call::<_, serde_json::Value>(&self.app, &self.endpoint, "ready", &request)
+                    .await;
+            match answer {
+                Ok(_) => return,
+                Err(e) if e.may_pass() => {
+                    attempt += 1;
+                    tracing::warn!(table = %self.table.name(), region = %self.replica.region,
+                        error = %e, "cannot tell a new replica it has its copy yet; retrying");
+                    tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(table = %self.table.name(), region = %self.replica.region,
+                        error = %e, "a new replica's region refused to hear it has its copy");
+                    return;
+                }
+            }
         }
     }
 
