@@ -682,6 +682,88 @@ pub fn streams_client_with_credentials(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Streams
+
+/// A stream's shards: id, parent id, and whether the shard has ended.
+pub async fn shard_ids(
+    st: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+) -> Vec<(String, Option<String>, bool)> {
+    let desc = ok(st.describe_stream().stream_arn(arn).send().await);
+    desc.stream_description()
+        .unwrap()
+        .shards()
+        .iter()
+        .map(|s| {
+            (
+                s.shard_id().unwrap().to_string(),
+                s.parent_shard_id().map(str::to_string),
+                s.sequence_number_range()
+                    .and_then(|r| r.ending_sequence_number())
+                    .is_some(),
+            )
+        })
+        .collect()
+}
+
+/// An iterator of `kind` into `shard` of stream `arn`.
+pub async fn shard_iterator(
+    st: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+    shard: &str,
+    kind: aws_sdk_dynamodbstreams::types::ShardIteratorType,
+) -> String {
+    ok(st
+        .get_shard_iterator()
+        .stream_arn(arn)
+        .shard_id(shard)
+        .shard_iterator_type(kind)
+        .send()
+        .await)
+    .shard_iterator()
+    .unwrap()
+    .to_string()
+}
+
+/// Reads a shard from `it` until a page comes back empty or the shard ends.
+pub async fn drain_shard(
+    st: &aws_sdk_dynamodbstreams::Client,
+    mut it: Option<String>,
+) -> Vec<aws_sdk_dynamodbstreams::types::Record> {
+    let mut out = Vec::new();
+    for _ in 0..1000 {
+        let Some(current) = it.take() else { break };
+        let page = ok(st.get_records().shard_iterator(current).send().await);
+        let empty = page.records().is_empty();
+        out.extend(page.records().iter().cloned());
+        it = page.next_shard_iterator().map(str::to_string);
+        if empty {
+            break;
+        }
+    }
+    out
+}
+
+/// Every record of every shard, parents first.
+pub async fn read_stream(
+    st: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+) -> Vec<aws_sdk_dynamodbstreams::types::Record> {
+    let mut out = Vec::new();
+    for (shard, _, _) in shard_ids(st, arn).await {
+        let it = shard_iterator(
+            st,
+            arn,
+            &shard,
+            aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon,
+        )
+        .await;
+        out.extend(drain_shard(st, Some(it)).await);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
 // Helpers
 
 /// A name no other test in this run uses: `<prefix>-<pid>-<counter>`.

@@ -2368,3 +2368,44 @@ async fn a_replica_removed_while_it_waits_for_its_copy_is_deleted_in_its_region(
     );
     assert!(!has_table(&away, &table).await);
 }
+
+/// A DeleteItem in one region of an item that a PutItem made a moment before in another,
+/// before that put arrived, wins in both regions (last writer wins): the delete of an item
+/// absent there still leaves its version and is shipped. The put, arriving after, finds
+/// it newer and does not bring the item back, and the region's stream shows neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_made_before_a_put_arrived_from_elsewhere_wins_in_both_regions() {
+    let away_store = store_of(AWAY);
+    let gate = Gate::before(&away_store).await;
+    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = replicable(&home, "global-delete-first").await;
+    add_replicas(&home, &table, &[AWAY]).await;
+
+    // The home's changes wait at the gate, as on a slow link.
+    gate.set(&["apply"], Pass::Hold);
+    put(&home, &table, "raced", 1, "put at home").await;
+    put(&home, &table, "kept", 1, "put at home").await;
+    // A later millisecond than the put's: a tie would go to the home by its name.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    delete(&away, &table, "raced", 1).await;
+    wait_for(&home, &table, "raced", 1, None).await;
+    gate.set(&["apply"], Pass::Forward);
+    wait_for(&away, &table, "kept", 1, Some("put at home")).await;
+    assert_eq!(get(&away, &table, "raced", 1).await, None);
+    assert_eq!(get(&home, &table, "raced", 1).await, None);
+
+    let arn = ok(away.describe_table().table_name(&table).send().await)
+        .table
+        .unwrap()
+        .latest_stream_arn
+        .unwrap();
+    let streams =
+        streams_client_with_credentials(&away_store.endpoint(), ACCESS_KEY_ID, SECRET_ACCESS_KEY);
+    let shown: Vec<String> = read_stream(&streams, &arn)
+        .await
+        .iter()
+        .filter_map(|r| r.dynamodb()?.keys()?.get("pk")?.as_s().ok().cloned())
+        .collect();
+    assert_eq!(shown, ["kept"], "the away region's stream");
+}

@@ -57,63 +57,6 @@ async fn delete(ddb: &Client, table: &str, pk: &str) {
 }
 
 /// Shard ids, oldest (parent) first.
-async fn shard_ids(st: &Streams, arn: &str) -> Vec<(String, Option<String>, bool)> {
-    let desc = ok(st.describe_stream().stream_arn(arn).send().await);
-    desc.stream_description()
-        .unwrap()
-        .shards()
-        .iter()
-        .map(|s| {
-            (
-                s.shard_id().unwrap().to_string(),
-                s.parent_shard_id().map(str::to_string),
-                s.sequence_number_range()
-                    .and_then(|r| r.ending_sequence_number())
-                    .is_some(),
-            )
-        })
-        .collect()
-}
-
-async fn iterator(st: &Streams, arn: &str, shard: &str, kind: ShardIteratorType) -> String {
-    ok(st
-        .get_shard_iterator()
-        .stream_arn(arn)
-        .shard_id(shard)
-        .shard_iterator_type(kind)
-        .send()
-        .await)
-    .shard_iterator()
-    .unwrap()
-    .to_string()
-}
-
-/// Reads a shard from `it` until a page comes back empty or the shard ends.
-async fn drain(st: &Streams, mut it: Option<String>) -> Vec<Record> {
-    let mut out = Vec::new();
-    for _ in 0..1000 {
-        let Some(current) = it.take() else { break };
-        let page = ok(st.get_records().shard_iterator(current).send().await);
-        let empty = page.records().is_empty();
-        out.extend(page.records().iter().cloned());
-        it = page.next_shard_iterator().map(str::to_string);
-        if empty {
-            break;
-        }
-    }
-    out
-}
-
-/// Every record of every shard, parents first.
-async fn read_all(st: &Streams, arn: &str) -> Vec<Record> {
-    let mut out = Vec::new();
-    for (shard, _, _) in shard_ids(st, arn).await {
-        let it = iterator(st, arn, &shard, ShardIteratorType::TrimHorizon).await;
-        out.extend(drain(st, Some(it)).await);
-    }
-    out
-}
-
 fn pk_of(r: &Record) -> String {
     match r
         .dynamodb()
@@ -166,7 +109,7 @@ async fn each_view_type_shows_its_images() {
         put(&ddb, &table, "a", 2).await;
         delete(&ddb, &table, "a").await;
         delete(&ddb, &table, "a").await; // missing: no record
-        let records = read_all(&st, &arn).await;
+        let records = read_stream(&st, &arn).await;
         let one = |b: bool, v: &str| b.then(|| v.to_string());
         assert_eq!(
             events(&records, "a"),
@@ -212,9 +155,9 @@ async fn iterator_types_and_limits() {
     let shard = shards[0].0.clone();
     assert!(shard.starts_with("shardId-"), "{shard}");
 
-    let all = drain(
+    let all = drain_shard(
         &st,
-        Some(iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await),
+        Some(shard_iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await),
     )
     .await;
     assert_eq!(all.len(), 5);
@@ -241,9 +184,9 @@ async fn iterator_types_and_limits() {
             .map(str::to_string)
         }
     };
-    let from_at = drain(&st, at(ShardIteratorType::AtSequenceNumber, &seqs[1]).await).await;
+    let from_at = drain_shard(&st, at(ShardIteratorType::AtSequenceNumber, &seqs[1]).await).await;
     assert_eq!(from_at.len(), 4);
-    let from_after = drain(
+    let from_after = drain_shard(
         &st,
         at(ShardIteratorType::AfterSequenceNumber, &seqs[1]).await,
     )
@@ -255,7 +198,7 @@ async fn iterator_types_and_limits() {
     );
 
     // Limit pages through in order.
-    let it = iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await;
+    let it = shard_iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await;
     let page = ok(st.get_records().shard_iterator(it).limit(2).send().await);
     assert_eq!(page.records().len(), 2);
     let next = ok(st
@@ -270,9 +213,9 @@ async fn iterator_types_and_limits() {
     );
 
     // LATEST sees only what comes after it.
-    let latest = iterator(&st, &arn, &shard, ShardIteratorType::Latest).await;
+    let latest = shard_iterator(&st, &arn, &shard, ShardIteratorType::Latest).await;
     put(&ddb, &table, "later", 9).await;
-    let seen = drain(&st, Some(latest)).await;
+    let seen = drain_shard(&st, Some(latest)).await;
     assert_eq!(seen.iter().map(pk_of).collect::<Vec<_>>(), vec!["later"]);
 
     // Errors: malformed or foreign iterators, unknown shards and streams, bad types.
@@ -282,7 +225,7 @@ async fn iterator_types_and_limits() {
         .send()
         .await;
     assert_api_error(bad, "ValidationException", Some("Invalid ShardIterator"));
-    let real = iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await;
+    let real = shard_iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await;
     let (_, payload) = real.rsplit_once("|1|").unwrap();
     let other_arn = arn.replace(&table, "someone_else");
     let spliced = format!("{other_arn}|1|{payload}");
@@ -359,7 +302,7 @@ async fn a_follower_sees_every_change_once_in_order_per_item() {
     let table = unique_name("follow");
     let arn = stream_table(&ddb, &table, StreamViewType::NewAndOldImages).await;
     let shard = shard_ids(&st, &arn).await[0].0.clone();
-    let start = iterator(&st, &arn, &shard, ShardIteratorType::Latest).await;
+    let start = shard_iterator(&st, &arn, &shard, ShardIteratorType::Latest).await;
 
     const KEYS: i64 = 5;
     const ROUNDS: i64 = 30;
@@ -426,7 +369,7 @@ async fn a_live_consumer_sees_each_change_once_across_rollovers() {
         })
     };
     let mut shard = shard_ids(&st, &arn).await[0].0.clone();
-    let mut it = Some(iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await);
+    let mut it = Some(shard_iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await);
     let mut seen: Vec<String> = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while seen.len() < WRITES && std::time::Instant::now() < deadline {
@@ -444,7 +387,9 @@ async fn a_live_consumer_sees_each_change_once_across_rollovers() {
                     .find(|(_, parent, _)| parent.as_deref() == Some(shard.as_str()));
                 match child {
                     Some((id, _, _)) => {
-                        it = Some(iterator(&st, &arn, &id, ShardIteratorType::TrimHorizon).await);
+                        it = Some(
+                            shard_iterator(&st, &arn, &id, ShardIteratorType::TrimHorizon).await,
+                        );
                         shard = id;
                     }
                     None => tokio::time::sleep(Duration::from_millis(20)).await,
@@ -490,14 +435,14 @@ async fn shards_roll_over_with_a_lineage_and_disabled_streams_stay_readable() {
         assert_eq!(pair[1].1.as_deref(), Some(pair[0].0.as_str()), "lineage");
     }
     // The closed parent ends: its last page has no next iterator.
-    let parent_it = iterator(&st, &arn, &shards[0].0, ShardIteratorType::TrimHorizon).await;
+    let parent_it = shard_iterator(&st, &arn, &shards[0].0, ShardIteratorType::TrimHorizon).await;
     let page = ok(st.get_records().shard_iterator(parent_it).send().await);
     assert_eq!(
         page.records().iter().map(pk_of).collect::<Vec<_>>(),
         vec!["a"]
     );
     assert!(page.next_shard_iterator().is_none());
-    let all = read_all(&st, &arn).await;
+    let all = read_stream(&st, &arn).await;
     assert_eq!(all.iter().map(pk_of).collect::<Vec<_>>(), vec!["a", "b"]);
 
     // Disable: the stream stays listed and readable, DISABLED; enabling makes a new one.
@@ -524,9 +469,9 @@ async fn shards_roll_over_with_a_lineage_and_disabled_streams_stay_readable() {
     let new_arn = stream_arn(&ddb, &table).await;
     assert_ne!(new_arn, arn);
     put(&ddb, &table, "d", 1).await;
-    let old = read_all(&st, &arn).await;
+    let old = read_stream(&st, &arn).await;
     assert_eq!(old.iter().map(pk_of).collect::<Vec<_>>(), vec!["a", "b"]);
-    let new = read_all(&st, &new_arn).await;
+    let new = read_stream(&st, &new_arn).await;
     assert_eq!(new.iter().map(pk_of).collect::<Vec<_>>(), vec!["d"]);
     let listed = ok(st.list_streams().table_name(&table).send().await);
     let arns: Vec<&str> = listed
@@ -604,14 +549,14 @@ async fn iterators_expire_and_trimmed_records_are_reported() {
     let arn = stream_table(&ddb, &table, StreamViewType::KeysOnly).await;
     put(&ddb, &table, "old", 1).await;
     let shard = shard_ids(&st, &arn).await[0].0.clone();
-    let records = read_all(&st, &arn).await;
+    let records = read_stream(&st, &arn).await;
     let old_seq = records[0]
         .dynamodb()
         .unwrap()
         .sequence_number()
         .unwrap()
         .to_string();
-    let it = iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await;
+    let it = shard_iterator(&st, &arn, &shard, ShardIteratorType::TrimHorizon).await;
     // Expiry: the iterator outlives its 2 s validity.
     let expired = wait_until(Duration::from_secs(10), Duration::from_millis(200), || {
         let (st, it) = (st.clone(), it.clone());
@@ -644,7 +589,7 @@ async fn iterators_expire_and_trimmed_records_are_reported() {
     })
     .await;
     assert!(trimmed, "the old record was never trimmed");
-    let left = read_all(&st, &arn).await;
+    let left = read_stream(&st, &arn).await;
     assert!(left.iter().all(|r| pk_of(r) != "old"));
 }
 
@@ -693,7 +638,7 @@ async fn pitr_keeps_changes_that_streams_no_longer_show() {
     let only_new = wait_until(Duration::from_secs(10), Duration::from_millis(200), || {
         let (st, arn) = (st.clone(), arn.clone());
         async move {
-            let records = read_all(&st, &arn).await;
+            let records = read_stream(&st, &arn).await;
             let values: Vec<_> = records
                 .iter()
                 .map(|r| v_of(r.dynamodb().and_then(|d| d.new_image())))
@@ -811,7 +756,7 @@ async fn a_stream_enabled_under_writes_shows_every_old_image() {
     let enable = enable_stream(&ddb, &table, StreamViewType::NewAndOldImages);
     under_overwrites(&ddb, &table, enable).await;
 
-    let records = read_all(&st, &stream_arn(&ddb, &table).await).await;
+    let records = read_stream(&st, &stream_arn(&ddb, &table).await).await;
     assert!(records.len() > 8, "{} records", records.len());
     for w in 0..8 {
         let seen = events(&records, &format!("w{w}"));
@@ -852,7 +797,7 @@ async fn a_stream_enabled_under_writes_misses_no_record_after_its_start() {
         .expect("the shard's first sequence number")
         .parse()
         .unwrap();
-    let records = read_all(&st, &arn).await;
+    let records = read_stream(&st, &arn).await;
     assert!(records.len() > 8, "{} records", records.len());
     let seqs: Vec<u128> = records
         .iter()

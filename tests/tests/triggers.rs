@@ -532,3 +532,59 @@ async fn batches_are_cut_at_the_payload_limit() {
     assert!(largest <= 6 * 1024 * 1024, "a {largest}-byte request");
     assert!(hook.requests.load(Ordering::SeqCst) >= 2);
 }
+
+/// In a global table a delete of an absent item is logged for its version, which the
+/// other replicas need; streams do not show it, and no trigger is sent it: a read of such
+/// changes alone is passed over.
+#[tokio::test]
+async fn deletes_of_absent_items_of_a_global_table_reach_no_trigger() {
+    // The other region's store never answers: its replica is never made, but the table
+    // is global here from the moment it is added.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let away = format!("eu-west-1=http://{}", silent.local_addr().unwrap());
+    let store = store_with(&["--region-endpoints", &away]);
+    let ddb = store.client();
+    let table = unique_name("trigghost");
+    create_hash_table(&ddb, &table).await;
+    enable_stream(&ddb, &table, StreamViewType::NewAndOldImages).await;
+    let (hook, addr) = start_hook().await;
+    let spec = json!({"TriggerName": unique_name("ghosts"), "TableName": table,
+                      "Url": format!("http://{addr}/hook"), "StartingPosition": "TRIM_HORIZON"});
+    let (status, body) = create_trigger(&store, spec).await;
+    assert_eq!(status, 201, "{body}");
+    let create = aws_sdk_dynamodb::types::CreateReplicationGroupMemberAction::builder()
+        .region_name("eu-west-1")
+        .build()
+        .unwrap();
+    let add = aws_sdk_dynamodb::types::ReplicationGroupUpdate::builder()
+        .create(create)
+        .build();
+    ok(ddb
+        .update_table()
+        .table_name(&table)
+        .replica_updates(add)
+        .send()
+        .await);
+
+    for ghost in 0..5 {
+        let key = format!("ghost{ghost}");
+        ok(ddb
+            .delete_item()
+            .table_name(&table)
+            .key("pk", s(&key))
+            .send()
+            .await);
+    }
+    put(&ddb, &table, "real", 1).await;
+    let got = wait_for_records(&hook, 1).await;
+    let shown: Vec<(&str, &str)> = got
+        .iter()
+        .map(|r| {
+            let pk = r["dynamodb"]["Keys"]["pk"]["S"]
+                .as_str()
+                .unwrap_or_default();
+            (r["eventName"].as_str().unwrap_or_default(), pk)
+        })
+        .collect();
+    assert_eq!(shown, [("INSERT", "real")]);
+}

@@ -71,7 +71,14 @@ pub async fn handle(app: &App, input: GetRecordsInput) -> Result<GetRecordsOutpu
     let mut bytes = 0i64;
     let mut next_after = iterator.after.max(bound);
     let mut cut = full_page;
+    // The last change the page took or passed over: where a cut page's next one starts.
+    let mut taken = iterator.after;
     for change in changes {
+        let seq = change.seq;
+        if !change.is_shown() {
+            taken = seq;
+            continue;
+        }
         let record = into_stream_record(&app.config.region, &stream, change);
         bytes = bytes.saturating_add(record.dynamodb.size_bytes);
         if bytes > MAX_BYTES && !records.is_empty() {
@@ -79,12 +86,10 @@ pub async fn handle(app: &App, input: GetRecordsInput) -> Result<GetRecordsOutpu
             break;
         }
         records.push(record);
+        taken = seq;
     }
     if cut {
-        next_after = records
-            .last()
-            .and_then(|r| streams::parse_sequence_number(&r.dynamodb.sequence_number))
-            .unwrap_or(iterator.after);
+        next_after = taken;
     }
     let finished = shard.end.is_some_and(|end| next_after >= end);
     Ok(GetRecordsOutput {

@@ -151,7 +151,7 @@ impl Worker {
                     let precision = self.precision();
                     let records = records
                         .iter()
-                        .filter(|change| change.cause.is_item_change())
+                        .filter(|change| change.is_shown())
                         .filter_map(|change| self.sendable(change, &precision))
                         .collect();
                     for call in calls(records) {

@@ -209,6 +209,13 @@ impl ChangeRecord {
     pub fn exists_after(&self) -> bool {
         self.new_image.is_some() || self.new_image_elided
     }
+
+    /// Whether streams (and what reads them: triggers, Kinesis) show the change: an item
+    /// change of an item that existed before or after it. A delete of an absent item of
+    /// a global table is logged only for its version, which the other replicas need.
+    pub fn is_shown(&self) -> bool {
+        self.cause.is_item_change() && (self.existed_before() || self.exists_after())
+    }
 }
 
 /// Bounds on the sort key for a Query, already validated against the schema's type.

@@ -165,6 +165,46 @@ async fn replicas_keep_the_newest_write_of_an_item_by_its_version() {
     assert_eq!(kept.map(|v| v.region), Some("ap-south-1".to_string()));
 }
 
+/// A delete of an absent item of a global table still gets a version, carried by a change
+/// record without images (the stream does not show it): a put made elsewhere before it,
+/// arriving after, must not bring the item back. Elsewhere it writes nothing.
+#[tokio::test]
+async fn a_delete_of_an_absent_item_of_a_global_table_leaves_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = open(dir.path(), true);
+    let table = layout(1, None);
+    let key = pk(s("never"), None);
+    delete(&storage, &table, key.clone()).await;
+    assert_eq!(all_changes(&storage), []);
+
+    let head = storage.set_versioned(1, &table.schema, Some("eu-west-1"));
+    delete(&storage, &table, key.clone()).await;
+    let records = storage.changes_after(head.seq, 10).unwrap();
+    let [record] = &records[..] else {
+        panic!("one record expected: {records:?}")
+    };
+    assert_eq!((&record.old_image, &record.new_image), (&None, &None));
+    assert!(!record.is_shown());
+    assert_eq!(
+        storage.table_changes(1, head.seq, u64::MAX, 10).unwrap(),
+        records
+    );
+    let (kept, version) = storage.versioned_item(&table, &key).await.unwrap();
+    assert_eq!(kept, None);
+    let version = version.expect("the delete's version");
+    assert_eq!(version.time_ms, record.time_ms);
+
+    // The put made elsewhere a moment before the delete arrives after it: it loses.
+    let earlier = Version {
+        time_ms: version.time_ms - 1,
+        region: "us-east-1".into(),
+    };
+    let put = Some(item(&key, &[("v", n("1"))]));
+    let applied = storage.apply_replicated(&table, &key, put, &earlier, |_, _| ());
+    assert_eq!(applied.await.unwrap(), None);
+    assert_eq!(storage.get(&table, &key).unwrap(), None);
+}
+
 #[tokio::test]
 async fn tombstones_past_a_time_are_collected_and_live_versions_kept() {
     let dir = tempfile::tempdir().unwrap();

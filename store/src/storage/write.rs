@@ -133,7 +133,7 @@ impl Storage {
             });
         }
 
-        if batch.ops.is_empty() {
+        if batch.ops.is_empty() && batch.records.is_empty() {
             // Nothing to write, but the answer rests on what we read: acknowledge it only
             // once that state is durable (usually already true).
             drop(locks);
@@ -147,8 +147,12 @@ impl Storage {
     }
 
     /// Adds what `mutation` of one target writes to `batch`: the item, its index entries,
-    /// its change record and the table's stats. A put of the item as it is and a delete of
-    /// an absent item add nothing. `origin` is the version of a replicated change.
+    /// its change record and the table's stats. A put of the item as it is adds nothing,
+    /// and so does a delete of an absent item, but in a global table (versioned): there
+    /// it is a change record without images, which stamps the delete's version here and
+    /// carries it to the other replicas, so that a write made elsewhere before it does
+    /// not bring the item back (streams show no such record: `ChangeRecord::is_shown`).
+    /// `origin` is the version of a replicated change.
     fn stage(
         &self,
         batch: &mut Batch,
@@ -181,6 +185,9 @@ impl Storage {
             Mutation::Keep => {}
             Mutation::Delete => {
                 let Some(old_image) = old_image else {
+                    if self.committer.is_versioned(table.table_id) {
+                        batch.records.push(record(None, None));
+                    }
                     return Ok(());
                 };
                 self.index_ops(table.table_id, old, None, &mut batch.ops);

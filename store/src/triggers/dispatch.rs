@@ -154,13 +154,21 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
         }
         let position = cursor.position;
         let end = stream.end_seq.unwrap_or(u64::MAX);
-        let mut batch = match read_batch(&app, &stream, position, end, trigger.batch_size) {
-            Ok(batch) => batch,
-            Err(()) => {
-                tokio::time::sleep(FAILURE_PAUSE).await;
-                continue;
-            }
-        };
+        let (mut batch, read_to) =
+            match read_batch(&app, &stream, position, end, trigger.batch_size) {
+                Ok(read) => read,
+                Err(()) => {
+                    tokio::time::sleep(FAILURE_PAUSE).await;
+                    continue;
+                }
+            };
+        if let (true, Some(passed)) = (batch.is_empty(), read_to) {
+            // Only changes the stream does not show: passed over.
+            cursor
+                .advance(&app, passed, config.trigger_retry_base)
+                .await;
+            continue;
+        }
         if batch.is_empty() {
             series.lag.set(0.0);
             if position >= end {
@@ -186,7 +194,8 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
                 let _ =
                     tokio::time::timeout(Duration::from_millis(deadline - now), watch.changed())
                         .await;
-                if let Ok(more) = read_batch(&app, &stream, position, end, trigger.batch_size) {
+                if let Ok((more, _)) = read_batch(&app, &stream, position, end, trigger.batch_size)
+                {
                     batch = more;
                 }
             }
@@ -284,17 +293,22 @@ fn event_within_limit(records: &[Value]) -> Result<String, usize> {
     Err(kept.max(1))
 }
 
-/// Up to `limit` records of the stream after `position` (and up to `end`).
+/// Of up to `limit` changes of the stream after `position` (and up to `end`), the ones
+/// the stream shows (`ChangeRecord::is_shown`), and the last one read.
 fn read_batch(
     app: &App,
     stream: &StreamInfo,
     position: u64,
     end: u64,
     limit: usize,
-) -> Result<Vec<ChangeRecord>, ()> {
-    app.storage
+) -> Result<(Vec<ChangeRecord>, Option<u64>), ()> {
+    let changes = app
+        .storage
         .table_changes(stream.table_id, position, end, limit)
-        .map_err(|e| tracing::error!(error = %e, "cannot read stream records for a trigger"))
+        .map_err(|e| tracing::error!(error = %e, "cannot read stream records for a trigger"))?;
+    let last = changes.last().map(|change| change.seq);
+    let shown = changes.into_iter().filter(ChangeRecord::is_shown).collect();
+    Ok((shown, last))
 }
 
 /// A batch that failed for good: the last failure and how many tries were made.
