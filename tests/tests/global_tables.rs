@@ -2281,7 +2281,8 @@ async fn count_of(client: &Client, table: &str, pk: &str) -> i32 {
 /// until the adding region has copied the table to it and says so (`ready`, held here at
 /// a gate): reads and writes there are answered as for any table being created
 /// (ResourceNotFoundException), DeleteTable and UpdateTimeToLive with
-/// ResourceInUseException. Once told, it is ACTIVE with the whole table.
+/// ResourceInUseException; the adding region cannot delete its table meanwhile either.
+/// Once told, it is ACTIVE with the whole table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_replica_serves_clients_only_once_it_has_its_copy() {
     use aws_sdk_dynamodb::types::TableStatus;
@@ -2335,6 +2336,12 @@ async fn a_new_replica_serves_clients_only_once_it_has_its_copy() {
         replicas_of(&home, &table).await,
         vec![(AWAY.to_string(), ReplicaStatus::Creating)]
     );
+    // Nor can the table it waits for go.
+    let being_updated = format!(
+        "Attempt to change a resource which is still in use: Table is being updated: {table}"
+    );
+    let delete = home.delete_table().table_name(&table).send().await;
+    assert_api_error(delete, "ResourceInUseException", Some(&being_updated));
 
     gate.set(&["ready"], Pass::Forward);
     wait_replica(&home, &table, AWAY, ReplicaStatus::Active).await;

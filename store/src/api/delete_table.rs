@@ -69,9 +69,9 @@ pub fn check_deletable(table: &TableMeta, asker: Asker) -> Result<(), ApiError> 
     if asker == Asker::Client || crate::backup::restoring(table) {
         table.check_created()?;
     }
-    // The replica's region may be making its table: it would be left behind, following
-    // a table that is gone.
-    crate::replication::check_no_replica_being_made(table)?;
+    // A new replica's region may be making its table, or waiting for its copy: it would
+    // be left behind, following a table that is gone.
+    crate::replication::check_no_replica_being_created(table)?;
     let index_under_way = table
         .global_indexes
         .iter()

@@ -223,10 +223,19 @@ pub fn reported_status(table: &TableMeta) -> TableStatus {
 /// marks the replica made, so a change is either refused or reaches the new replica.
 /// Changes another region sends are not refused: the global table must not diverge.
 pub fn check_no_replica_being_made(table: &TableMeta) -> Result<(), ApiError> {
-    let being_made = replicas(table)
-        .iter()
-        .any(|r| r.unmade && r.status == ReplicaStatus::Creating);
-    if being_made {
+    check_no_replica(table, |r| r.unmade && r.status == ReplicaStatus::Creating)
+}
+
+/// Refuses deleting `table` while a replica added here is CREATING: its region waits for
+/// the copy from here before it serves, and would be left waiting for good.
+pub fn check_no_replica_being_created(table: &TableMeta) -> Result<(), ApiError> {
+    check_no_replica(table, |r| r.status == ReplicaStatus::Creating)
+}
+
+/// Refuses a change to `table` while it has a replica `which` picks: the table is
+/// UPDATING (ResourceInUseException, which SDKs and infrastructure tools retry).
+fn check_no_replica(table: &TableMeta, which: impl Fn(&Replica) -> bool) -> Result<(), ApiError> {
+    if replicas(table).iter().any(which) {
         return Err(ApiError::new(
             ErrorCode::ResourceInUseException,
             format!(
