@@ -2332,6 +2332,15 @@ async fn a_new_replica_serves_clients_only_once_it_has_its_copy() {
         .table_name(&table)
         .time_to_live_specification(ttl);
     assert_api_error(ttl.send().await, "ResourceInUseException", being_created);
+    let elsewhere = away
+        .update_table()
+        .table_name(&table)
+        .replica_updates(add_replica(THIRD));
+    assert_api_error(
+        elsewhere.send().await,
+        "ResourceInUseException",
+        being_created,
+    );
     assert_eq!(
         replicas_of(&home, &table).await,
         vec![(AWAY.to_string(), ReplicaStatus::Creating)]

@@ -42,6 +42,7 @@ enum ReplicaUpdate<'a> {
 pub async fn update(app: &App, name: &str, updates: &[Value]) -> Result<Arc<TableMeta>, ApiError> {
     let update = parse(updates)?;
     let table = app.catalog.table_for_control(name)?;
+    table.check_created()?;
     match update {
         ReplicaUpdate::Create(region, action) => create(app, &table, &region, action).await,
         ReplicaUpdate::Update(region, action) => {
