@@ -18,6 +18,12 @@
 //! (the feed's first record is not the next sequence number): it then drops both caches,
 //! since any entry may predate a change it will never see. So does a node whose store
 //! comes back with a log younger than its cursor (a new data directory).
+//!
+//! The feed also tells a node that checks no signatures whether it may answer at all
+//! (`shared::wire::headers::CLIENT_UNVERIFIED`): a store with keys refuses it the feed, and
+//! each page says whether the store checks signatures. A store's restart with keys or
+//! without breaks the long poll, and the first read after a failed one does not wait, so
+//! the node learns of either within a moment of the store's start.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,11 +33,15 @@ use serde_json::json;
 use shared::model::Item;
 
 use crate::keys::{item_key, partition_slot};
+use crate::upstream::Refusal;
 use crate::Node;
 
 /// Why reads of the feed fail when the store answers 403.
 const SECRET_REFUSED: &str =
     "the store refused this node's --cluster-secret, which must equal the store's";
+/// Why reads of the feed fail when the store checks signatures and this node does not.
+const SIGNATURES_REQUIRED: &str = "the store checks signatures, which this node cannot do \
+    without --credentials-file: it refuses every call";
 
 /// How long one long-poll waits for a change before asking again.
 const POLL_WAIT_MS: u64 = 20_000;
@@ -49,6 +59,10 @@ struct Page {
     /// The identity of the store's change log (absent from stores before it).
     #[serde(default)]
     log_id: Option<String>,
+    /// Whether the store checks signatures (absent from stores before it, which say so
+    /// only by refusing calls).
+    #[serde(default)]
+    signatures_required: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -76,9 +90,13 @@ pub async fn run(node: Arc<Node>) {
     let mut cursor: Option<u64> = None;
     // The log the cursor counts in.
     let mut log_id: Option<String> = None;
+    let mut last_failed = false;
     loop {
         let (after, wait) = match cursor {
-            Some(c) => (c, POLL_WAIT_MS),
+            Some(c) if !last_failed => (c, POLL_WAIT_MS),
+            // Answered at once, not at the next change: a store back from an outage or a
+            // restart may have changed what the node may serve.
+            Some(c) => (c, 0),
             None => (u64::MAX, 0),
         };
         let url = format!(
@@ -89,9 +107,13 @@ pub async fn run(node: Arc<Node>) {
         let page = match node.upstream.get_internal(&url, timeout).await {
             Ok(bytes) => serde_json::from_slice::<Page>(&bytes).map_err(|e| e.to_string()),
             // This node's configuration, not the store's health: say so.
-            Err(e) if e.secret_refused => Err(SECRET_REFUSED.to_string()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => match e.refused {
+                Some(Refusal::ClusterSecret) => Err(SECRET_REFUSED.to_string()),
+                Some(Refusal::SignaturesRequired) => Err(SIGNATURES_REQUIRED.to_string()),
+                None => Err(e.to_string()),
+            },
         };
+        last_failed = page.is_err();
         match page {
             Ok(page) => {
                 node.feed_read();
@@ -119,6 +141,11 @@ pub async fn run(node: Arc<Node>) {
                         }
                     }
                 });
+                // Once the page is applied: a node that stops refusing serves no entry
+                // older than it.
+                if let Some(required) = page.signatures_required {
+                    node.upstream.store_checks_signatures(required);
+                }
             }
             Err(e) => {
                 node.metrics.follower_errors.increment(1);
@@ -217,6 +244,7 @@ mod tests {
             last_seq: seqs.last().copied().unwrap_or(0),
             head,
             log_id: None,
+            signatures_required: None,
         }
     }
 

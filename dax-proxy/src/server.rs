@@ -64,7 +64,8 @@ async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
 }
 
 /// 200 while the node serves. A node whose reads of the store's change feed fail (the
-/// store is out of reach, or refuses the node's cluster secret) answers 503 with why:
+/// store is out of reach, refuses the node's cluster secret, or checks signatures while
+/// the node has no keys) answers 503 with why:
 /// the feed and the primary lease are read from the same store, so such a node cannot
 /// take writes, nor answer misses of an unreachable store, and a load balancer should
 /// prefer nodes that can. A node starting, before its first read, is not failing: it

@@ -34,8 +34,17 @@ pub struct UpstreamError {
     /// No connection could be made, so the request never left this node and the peer
     /// cannot have acted on it. Any other failure may come after the peer applied it.
     pub unsent: bool,
-    /// An internal endpoint answered 403: it refused this node's cluster secret.
-    pub secret_refused: bool,
+    /// An internal endpoint refused this node, and why.
+    pub refused: Option<Refusal>,
+}
+
+/// Why an internal endpoint of the store refused this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// It did not take this node's cluster secret.
+    ClusterSecret,
+    /// The store checks signatures, which this node does not (`SIGNATURES_REQUIRED`).
+    SignaturesRequired,
 }
 
 impl UpstreamError {
@@ -71,7 +80,8 @@ pub struct Upstream {
     /// Whether this node checks its clients' signatures; if not, its API calls say so
     /// (`CLIENT_UNVERIFIED`), and a store that checks them refuses them.
     checks_signatures: bool,
-    /// Set once the store answered that it checks signatures (`SIGNATURES_REQUIRED`).
+    /// What the store last said: whether it checks signatures (see
+    /// [`Upstream::store_checks_signatures`]).
     signatures_required: AtomicBool,
 }
 
@@ -94,10 +104,16 @@ impl Upstream {
         })
     }
 
-    /// Whether the store has answered that it checks signatures, which this node does not:
+    /// Whether the store last said that it checks signatures, which this node does not:
     /// the node must then answer no one (its cache would serve anyone).
     pub fn signatures_required(&self) -> bool {
         !self.checks_signatures && self.signatures_required.load(Ordering::Relaxed)
+    }
+
+    /// The store said whether it checks signatures: on a refusal (`SIGNATURES_REQUIRED`), or
+    /// on each page of its change feed (it may have been restarted with keys or without).
+    pub fn store_checks_signatures(&self, required: bool) {
+        self.signatures_required.store(required, Ordering::Relaxed);
     }
 
     /// POSTs a DynamoDB API call (`op`, `body`) to `base_url`, with the client's signing
@@ -135,13 +151,13 @@ impl Upstream {
             url: base_url.to_string(),
             detail: e.to_string(),
             unsent: e.is_connect(),
-            secret_refused: false,
+            refused: None,
         };
         let response = result.map_err(error)?;
         let status = response.status();
         let headers = response.headers().clone();
         if headers.contains_key(SIGNATURES_REQUIRED) {
-            self.signatures_required.store(true, Ordering::Relaxed);
+            self.store_checks_signatures(true);
         }
         let body = response.bytes().await.map_err(error)?;
         metrics::histogram!(STORE_REQUEST_DURATION_SECONDS, "op" => op.name())
@@ -153,25 +169,35 @@ impl Upstream {
         })
     }
 
-    /// A GET on an internal endpoint (the change feed), with the cluster secret.
+    /// A GET on an internal endpoint (the change feed), with the cluster secret; marked as
+    /// the API calls are when this node checks no signatures, so that a store that checks
+    /// them refuses it, and says so.
     pub async fn get_internal(&self, url: &str, timeout: Duration) -> Result<Bytes, UpstreamError> {
         let error = |detail: String| UpstreamError {
             url: url.to_string(),
             detail,
             unsent: false,
-            secret_refused: false,
+            refused: None,
         };
-        let response = self
-            .client
-            .get(url)
-            .header(CLUSTER_SECRET, &self.secret)
+        let mut request = self.client.get(url).header(CLUSTER_SECRET, &self.secret);
+        if !self.checks_signatures {
+            request = request.header(CLIENT_UNVERIFIED, "true");
+        }
+        let response = request
             .timeout(timeout)
             .send()
             .await
             .map_err(|e| error(e.to_string()))?;
         if !response.status().is_success() {
+            let refused = if response.headers().contains_key(SIGNATURES_REQUIRED) {
+                self.store_checks_signatures(true);
+                Some(Refusal::SignaturesRequired)
+            } else {
+                (response.status() == reqwest::StatusCode::FORBIDDEN)
+                    .then_some(Refusal::ClusterSecret)
+            };
             return Err(UpstreamError {
-                secret_refused: response.status() == reqwest::StatusCode::FORBIDDEN,
+                refused,
                 ..error(format!("status {}", response.status()))
             });
         }
@@ -188,7 +214,7 @@ impl Upstream {
             url: url.to_string(),
             detail,
             unsent: false,
-            secret_refused: false,
+            refused: None,
         };
         let response = self
             .client
@@ -201,7 +227,8 @@ impl Upstream {
             .map_err(|e| error(e.to_string()))?;
         if !response.status().is_success() {
             return Err(UpstreamError {
-                secret_refused: response.status() == reqwest::StatusCode::FORBIDDEN,
+                refused: (response.status() == reqwest::StatusCode::FORBIDDEN)
+                    .then_some(Refusal::ClusterSecret),
                 ..error(format!("status {}", response.status()))
             });
         }

@@ -7,7 +7,10 @@
 //!
 //! Authenticated by the cluster secret in `x-dax-cluster-secret` (constant-time compare,
 //! checked by the route before the query is parsed);
-//! disabled (404) when the store runs without `--cluster-secret`.
+//! disabled (404) when the store runs without `--cluster-secret`. A store with
+//! `--credentials-file` refuses it to a node that checks no signatures (the route, see
+//! `shared::wire::headers::CLIENT_UNVERIFIED`); every page says whether the store checks
+//! them (`signatures_required`).
 
 use std::time::Duration;
 
@@ -92,6 +95,9 @@ pub async fn serve(app: &App, log_id: &str, params: FeedParams) -> Response<Body
                 "last_seq": last,
                 "head": head,
                 "log_id": log_id,
+                // A node that checks no signatures (only served by a store that checks
+                // none) answers again from this, if it stopped for a store that had keys.
+                "signatures_required": app.config.keys.is_some(),
             });
             error::plain(StatusCode::OK, "application/json", body.to_string())
         }

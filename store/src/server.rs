@@ -163,6 +163,17 @@ async fn changes(
     if let Err(denied) = internal::authorize(&server.app, &headers) {
         return denied;
     }
+    // A node that checks no signatures may serve nothing of a store that checks them: told
+    // at its next read of the feed (a moment after this store started), not at the next
+    // call it happens to relay, it stops serving its cache to anyone at once.
+    if server.app.config.keys.is_some() && headers.contains_key(CLIENT_UNVERIFIED) {
+        let refusal = error::plain(
+            StatusCode::FORBIDDEN,
+            "text/plain",
+            "this store checks signatures; a node without --credentials-file checks none",
+        );
+        return saying_signatures_required(refusal);
+    }
     match params {
         Ok(Query(params)) => feed::serve(&server.app, &server.log_id, params).await,
         Err(bad) => error::plain(StatusCode::BAD_REQUEST, "text/plain", bad.body_text()),
@@ -351,12 +362,17 @@ pub async fn api_call(
 /// this store does (`shared::wire::headers::CLIENT_UNVERIFIED`).
 fn unverified_relay(request_id: &str) -> Response<Body> {
     let refusal = ApiError::new(ErrorCode::AccessDeniedException, UNVERIFIED_RELAY);
-    let mut response = error::error(&refusal, request_id);
-    response.headers_mut().insert(
+    saying_signatures_required(error::error(&refusal, request_id))
+}
+
+/// `refusal` of a node that checks no signatures, saying why: this store checks them
+/// (`shared::wire::headers::SIGNATURES_REQUIRED`).
+fn saying_signatures_required(mut refusal: Response<Body>) -> Response<Body> {
+    refusal.headers_mut().insert(
         SIGNATURES_REQUIRED,
         axum::http::HeaderValue::from_static("true"),
     );
-    response
+    refusal
 }
 
 /// The answer to a call whose body is refused (`shared::wire::body`): `status`, no body.

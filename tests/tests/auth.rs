@@ -9,6 +9,8 @@
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
 use integration_tests::aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use integration_tests::aws_sdk_dynamodb::Client;
 use integration_tests::*;
@@ -32,16 +34,34 @@ async fn put_and_get(client: &Client, table: &str) -> Option<String> {
         .item("v", s("signed"))
         .send()
         .await);
-    let got = ok(client
+    read_v(client, table)
+        .await
+        .unwrap_or_else(|code| panic!("GetItem failed: {code:?}"))
+}
+
+/// Item `k`'s `v` as `client` reads it, or the code of the error it gets.
+async fn read_v(client: &Client, table: &str) -> Result<Option<String>, Option<String>> {
+    let got = client
         .get_item()
         .table_name(table)
         .key("pk", s("k"))
         .send()
-        .await);
-    got.item()
+        .await
+        .map_err(|e| e.code().map(str::to_string))?;
+    Ok(got
+        .item()
         .and_then(|i| i.get("v"))
         .and_then(|v| v.as_s().ok())
-        .cloned()
+        .cloned())
+}
+
+/// The flags of a store or node with the cluster secret of [`checking_signatures`] but no
+/// keys: it checks no signatures.
+fn keyless() -> Vec<String> {
+    vec![
+        "--cluster-secret".to_string(),
+        KEYED_CLUSTER_SECRET.to_string(),
+    ]
 }
 
 async fn assert_refused(client: &Client, table: &str, code: &str) {
@@ -90,7 +110,7 @@ async fn the_store_verifies_signatures_against_its_keys() {
     );
     // A signature made 20 minutes ago.
     let mut stale = raw_call_headers(&endpoint, "ListTables", b"{}");
-    stale.resign_at(std::time::SystemTime::now() - std::time::Duration::from_secs(20 * 60));
+    stale.resign_at(std::time::SystemTime::now() - Duration::from_secs(20 * 60));
     let answer = stale.send().await;
     assert_eq!(
         answer.error_name().as_deref(),
@@ -180,12 +200,8 @@ async fn a_node_that_checks_no_signatures_is_not_trusted_by_a_store_that_does() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_told_its_store_checks_signatures_serves_its_cache_to_no_one() {
     let keys = keys_file();
-    let secret = vec![
-        "--cluster-secret".to_string(),
-        KEYED_CLUSTER_SECRET.to_string(),
-    ];
     let mut store = StoreProcess::spawn_with(StoreOptions {
-        args: secret.clone(),
+        args: keyless(),
         ..Default::default()
     });
     let node = ProxyProcess::spawn_with(
@@ -211,6 +227,94 @@ async fn a_node_told_its_store_checks_signatures_serves_its_cache_to_no_one() {
         .await;
     assert_api_error(missed, "AccessDeniedException", None);
     assert_refused(&unknown, &table, "AccessDeniedException").await;
+}
+
+/// A node without keys learns that its store checks signatures from its reads of the change
+/// feed, which never stop: a store restarted with a credentials file has the items the node
+/// cached refused to anyone within a moment, with no cache miss to tell the node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_keys_learns_from_the_feed_that_its_store_checks_signatures() {
+    let keys = keys_file();
+    let mut store = StoreProcess::spawn_with(StoreOptions {
+        args: keyless(),
+        ..Default::default()
+    });
+    let node = ProxyProcess::spawn_with(
+        &store.endpoint(),
+        &["--cluster-secret", KEYED_CLUSTER_SECRET],
+        &[],
+    );
+    let table = unique_name("authfeed");
+    create_hash_table(&store.client(), &table).await;
+    let client = node.client();
+    assert_eq!(
+        put_and_get(&client, &table).await.as_deref(),
+        Some("signed")
+    );
+    let endpoint = node.endpoint();
+    let cached = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async {
+            assert_eq!(read_v(&client, &table).await, Ok(Some("signed".into())));
+            metric(&endpoint, "dax_item_cache_hits_total").await >= 1.0
+        },
+    )
+    .await;
+    assert!(cached, "the item was never served from the node's cache");
+    let misses = metric(&endpoint, "dax_item_cache_misses_total").await;
+
+    store.restart_in_place_with(checking_signatures(keys.path()));
+    let unknown = client_with_credentials(&node.endpoint(), "AKIDUNKNOWN", "x");
+    let refused = wait_until(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        || async { read_v(&unknown, &table).await == Err(Some("AccessDeniedException".into())) },
+    )
+    .await;
+    assert!(
+        refused,
+        "the node kept serving its cache to a key its store does not know"
+    );
+    assert_eq!(
+        metric(&endpoint, "dax_item_cache_misses_total").await,
+        misses,
+        "the node was told by a miss, not by the feed"
+    );
+}
+
+/// A node without keys that refused every call for its store's keys answers again, without
+/// a restart of its own, once the store is restarted without them: the store's change feed
+/// says it checks no signatures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_keys_serves_again_once_its_store_checks_no_signatures() {
+    let keys = keys_file();
+    let mut store = StoreProcess::spawn_with(StoreOptions {
+        args: checking_signatures(keys.path()),
+        ..Default::default()
+    });
+    let table = unique_name("authdropped");
+    create_hash_table(&store.client(), &table).await;
+    assert_eq!(
+        put_and_get(&store.client(), &table).await.as_deref(),
+        Some("signed")
+    );
+    let node = ProxyProcess::spawn_with(
+        &store.endpoint(),
+        &["--cluster-secret", KEYED_CLUSTER_SECRET],
+        &[],
+    );
+    let unknown = client_with_credentials(&node.endpoint(), "AKIDUNKNOWN", "x");
+    assert_refused(&unknown, &table, "AccessDeniedException").await;
+
+    store.restart_in_place_with(keyless());
+    let served = wait_until(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        || async { read_v(&unknown, &table).await == Ok(Some("signed".into())) },
+    )
+    .await;
+    assert!(served, "the node still refuses what its store now takes");
 }
 
 /// A temporary key's session token, as its credentials-file line gives it.
@@ -299,7 +403,7 @@ fn daemons_refuse_a_credentials_file_giving_a_key_twice() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break Some(status);
@@ -309,7 +413,7 @@ fn daemons_refuse_a_credentials_file_giving_a_key_twice() {
                 child.wait().unwrap();
                 break None;
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20));
         };
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
@@ -360,8 +464,8 @@ async fn a_rewritten_credentials_file_is_reloaded() {
     std::fs::write(keys.path(), "# rotated\nAKIDNEWKEY new-secret\n").unwrap();
     for endpoint in &endpoints {
         let rotated = wait_until(
-            std::time::Duration::from_secs(15),
-            std::time::Duration::from_millis(50),
+            Duration::from_secs(15),
+            Duration::from_millis(50),
             || async {
                 key_accepted(endpoint, "AKIDNEWKEY", "new-secret").await == Some(true)
                     && key_accepted(endpoint, "AKIDOLDKEY", "old-secret").await == Some(false)

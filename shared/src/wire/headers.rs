@@ -21,13 +21,19 @@ pub const LOG_POSITION: HeaderName = HeaderName::from_static("x-dax-log-position
 /// internal endpoints require it, and the store trusts API calls that bear it.
 pub const CLUSTER_SECRET: &str = "x-dax-cluster-secret";
 
-/// Set by a dax-proxy node without `--credentials-file` on the API calls it relays: it
-/// checked no signature. A store (or node) that checks signatures does not trust such a
-/// call for its cluster secret; the store refuses it ([`UNVERIFIED_RELAY`]) and says so
-/// in [`SIGNATURES_REQUIRED`], so that the node stops answering anyone, from its cache too.
+/// Set by a dax-proxy node without `--credentials-file` on the API calls it relays (it
+/// checked no signature) and on its reads of the change feed. A store (or node) that checks
+/// signatures does not trust such a call for its cluster secret; the store refuses it
+/// ([`UNVERIFIED_RELAY`]), and such a node's reads of its feed, and says so in
+/// [`SIGNATURES_REQUIRED`], so that the node stops answering anyone, from its cache too.
+/// The feed is what the node reads all the time, so it learns this within a moment of the
+/// store's start with keys, with no call to relay; and it answers again once a page of the
+/// feed says the store checks none (`signatures_required` false: a store restarted without
+/// keys).
 pub const CLIENT_UNVERIFIED: HeaderName = HeaderName::from_static("x-dax-client-unverified");
 
-/// On a store's refusal of a call [`CLIENT_UNVERIFIED`]: the store checks signatures.
+/// On a store's refusal of a call or feed read [`CLIENT_UNVERIFIED`]: the store checks
+/// signatures.
 pub const SIGNATURES_REQUIRED: HeaderName = HeaderName::from_static("x-dax-signatures-required");
 
 /// AccessDeniedException's text for a call relayed by a node that checks no signatures to
