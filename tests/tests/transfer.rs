@@ -4,7 +4,8 @@
 //! bad line; ClientToken retries and conflicts; the errors; records surviving a restart; an
 //! export finishing while a long import runs; an incremental export; a multi-frame ZSTD
 //! import; an ION export imported back; locations the S3 directory cannot hold refused,
-//! and a failure to write an export reported in plain words.
+//! contradictory point-in-time restores refused, and a failure to write an export
+//! reported in plain words.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -983,6 +984,49 @@ async fn exportable_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> String 
         .and_then(|t| t.table_arn())
         .unwrap()
         .to_string()
+}
+
+/// DynamoDB refuses a point-in-time restore naming its source both ways or asking for both
+/// a time and the latest restorable time, and creates nothing.
+#[tokio::test]
+async fn contradictory_point_in_time_restores_are_refused() {
+    let s3 = tempfile::tempdir().unwrap();
+    let store = store_with_s3(s3.path(), &[]);
+    let ddb = store.client();
+    let table = unique_name("contra");
+    let arn = exportable_table(&ddb, &table).await;
+    let target = unique_name("never");
+    let both_sources = ddb
+        .restore_table_to_point_in_time()
+        .source_table_name(&table)
+        .source_table_arn(&arn)
+        .target_table_name(&target)
+        .use_latest_restorable_time(true)
+        .send()
+        .await;
+    assert_api_error(
+        both_sources,
+        "ValidationException",
+        Some("Must provide exactly one of: sourceTableArn, sourceTableName"),
+    );
+    let both_times = ddb
+        .restore_table_to_point_in_time()
+        .source_table_name(&table)
+        .target_table_name(&target)
+        .use_latest_restorable_time(true)
+        .restore_date_time(aws_sdk_dynamodb::primitives::DateTime::from_secs(1))
+        .send()
+        .await;
+    let refused = assert_api_error(both_times, "ValidationException", None);
+    let message = refused.message().unwrap_or_default();
+    assert!(
+        message.starts_with(
+            "Invalid Request: Both RestoreDateTime and UseLatestRestorableTime cannot be set"
+        ),
+        "{message}"
+    );
+    let described = ddb.describe_table().table_name(&target).send().await;
+    assert_api_error(described, "ResourceNotFoundException", None);
 }
 
 /// A prefix the S3 directory cannot hold (a part between slashes longer than a file name

@@ -38,13 +38,8 @@ pub async fn handle(
     )?;
     input.overrides.check_model(&mut v);
     v.finish()?;
-    let raw = input
-        .source_table_name
-        .as_deref()
-        .or(input.source_table_arn.as_deref())
-        .ok_or_else(|| {
-            ApiError::validation("Either SourceTableName or SourceTableArn must be specified")
-        })?;
+    let raw = source(&input)?;
+    let requested_time = restore_time(&input)?;
     let name = app.catalog.resolve_name(raw);
     let target = input.target_table_name.as_deref().unwrap_or_default();
     let table = app
@@ -58,14 +53,7 @@ pub async fn handle(
         ));
     }
     let (floor, latest) = backup::restorable_window(app, &table)?;
-    let at = if input.use_latest_restorable_time.unwrap_or(false) {
-        latest
-    } else {
-        input.restore_date_time.ok_or_else(|| {
-            ApiError::validation("RestoreDateTime or UseLatestRestorableTime must be specified")
-        })?
-    };
-    let at = backup::time_in_window(at, floor, latest)?;
+    let at = backup::time_in_window(requested_time.unwrap_or(latest), floor, latest)?;
     let definition = input.overrides.apply(app, &table)?;
     let items = backup::items_at(app, &table, at).await?;
     let summary = json!({
@@ -74,4 +62,40 @@ pub async fn handle(
     });
     let desc = backup::restore(app, &definition, target, items, summary).await?;
     Ok(json!({ "TableDescription": desc }))
+}
+
+/// The source table's name or ARN: exactly one of the two, as DynamoDB requires.
+fn source(input: &RestoreTableToPointInTimeInput) -> Result<&str, ApiError> {
+    match (
+        input.source_table_name.as_deref(),
+        input.source_table_arn.as_deref(),
+    ) {
+        (Some(name), None) => Ok(name),
+        (None, Some(arn)) => Ok(arn),
+        (Some(_), Some(_)) => Err(ApiError::validation(
+            "Must provide exactly one of: sourceTableArn, sourceTableName",
+        )),
+        (None, None) => Err(ApiError::validation(
+            "Either SourceTableName or SourceTableArn must be specified",
+        )),
+    }
+}
+
+/// The time asked for: `Some` for a `RestoreDateTime`, `None` for the latest restorable
+/// time. Exactly one of the two must be asked for (DynamoDB checks this before it looks
+/// at either table).
+fn restore_time(input: &RestoreTableToPointInTimeInput) -> Result<Option<f64>, ApiError> {
+    match (
+        input.use_latest_restorable_time.unwrap_or(false),
+        input.restore_date_time,
+    ) {
+        (true, None) => Ok(None),
+        (false, Some(at)) => Ok(Some(at)),
+        (true, Some(_)) => Err(ApiError::validation(
+            "Invalid Request: Both RestoreDateTime and UseLatestRestorableTime cannot be set for point-in-time restore request. Please specify either RestoreDateTime time or UseLatestRestorableTime",
+        )),
+        (false, None) => Err(ApiError::validation(
+            "Invalid Request: Either one of RestoreDateTime or UseLatestRestorableTime must be specified, but not both",
+        )),
+    }
 }

@@ -344,6 +344,33 @@ async fn point_in_time_restore_undoes_later_changes() {
     );
 }
 
+/// DynamoDB refuses a restore that names its source twice or asks for two times, before
+/// it looks at either table (so even with PITR off), and creates nothing.
+#[tokio::test]
+async fn a_point_in_time_restore_names_one_source_and_one_time() {
+    let (app, _dir) = fixture();
+    table(&app, "tbl").await;
+    let arn = app
+        .catalog
+        .get("tbl")
+        .map(|t| t.arn.clone())
+        .unwrap_or_default();
+    let both_sources = json!({"SourceTableName": "tbl", "SourceTableArn": arn, "TargetTableName": "xxx", "UseLatestRestorableTime": true});
+    let both_times = json!({"SourceTableName": "tbl", "TargetTableName": "xxx", "UseLatestRestorableTime": true, "RestoreDateTime": 1000.0});
+    let no_time = json!({"SourceTableName": "tbl", "TargetTableName": "xxx", "UseLatestRestorableTime": false});
+    for (request, expected) in [
+        (both_sources, "ValidationException: Must provide exactly one of: sourceTableArn, sourceTableName"),
+        (both_times, "ValidationException: Invalid Request: Both RestoreDateTime and UseLatestRestorableTime cannot be set for point-in-time restore request. Please specify either RestoreDateTime time or UseLatestRestorableTime"),
+        (no_time, "ValidationException: Invalid Request: Either one of RestoreDateTime or UseLatestRestorableTime must be specified, but not both"),
+    ] {
+        match api::restore_table_to_point_in_time::handle(&app, input(request)).await {
+            Ok(v) => panic!("expected an error, got {v}"),
+            Err(e) => assert_eq!(e.to_string(), expected),
+        }
+    }
+    assert!(app.catalog.get("xxx").is_none());
+}
+
 #[tokio::test]
 async fn the_recovery_period_bounds_the_window_and_sets_the_log_retention() {
     let (app, _dir) = fixture();
