@@ -4,8 +4,8 @@
 //! bad line; ClientToken retries and conflicts; the errors; records surviving a restart; an
 //! export finishing while a long import runs; an incremental export; a multi-frame ZSTD
 //! import; an ION export imported back; locations the S3 directory cannot hold refused,
-//! contradictory point-in-time restores refused, and a failure to write an export
-//! reported in plain words.
+//! contradictory restore and ListBackups requests refused, and a failure to write an
+//! export reported in plain words.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -1027,6 +1027,25 @@ async fn contradictory_point_in_time_restores_are_refused() {
     );
     let described = ddb.describe_table().table_name(&target).send().await;
     assert_api_error(described, "ResourceNotFoundException", None);
+}
+
+/// DynamoDB refuses a ListBackups whose time range is inverted rather than answer nothing.
+#[tokio::test]
+async fn an_inverted_list_backups_range_is_refused() {
+    let s3 = tempfile::tempdir().unwrap();
+    let store = store_with_s3(s3.path(), &[]);
+    let ddb = store.client();
+    let inverted = ddb
+        .list_backups()
+        .time_range_lower_bound(aws_sdk_dynamodb::primitives::DateTime::from_secs(2_000))
+        .time_range_upper_bound(aws_sdk_dynamodb::primitives::DateTime::from_secs(1_000))
+        .send()
+        .await;
+    assert_api_error(
+        inverted,
+        "ValidationException",
+        Some("Time range lower bound must be less than or equal to upper bound"),
+    );
 }
 
 /// A prefix the S3 directory cannot hold (a part between slashes longer than a file name

@@ -36,6 +36,15 @@ pub async fn handle(app: &App, input: ListBackupsInput) -> Result<Value, ApiErro
             )));
         }
     }
+    if let (Some(lower), Some(upper)) = (input.time_range_lower_bound, input.time_range_upper_bound)
+    {
+        // An inverted range is refused, not answered with an empty list.
+        if lower > upper {
+            return Err(ApiError::validation(
+                "Time range lower bound must be less than or equal to upper bound",
+            ));
+        }
+    }
     // USER when none is named; this store makes no AWS_BACKUP backups.
     let wanted = |r: &backup::BackupRecord| match input.backup_type.as_deref() {
         None | Some("USER") => !r.system,

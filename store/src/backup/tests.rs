@@ -215,7 +215,7 @@ async fn deleting_a_table_with_pitr_keeps_a_system_backup() {
 }
 
 #[tokio::test]
-async fn list_backups_time_range_includes_its_lower_bound_only() {
+async fn list_backups_time_range_includes_its_lower_bound_only_and_must_not_be_inverted() {
     let (app, _dir) = fixture();
     table(&app, "src").await;
     let mut times = Vec::new();
@@ -238,6 +238,25 @@ async fn list_backups_time_range_includes_its_lower_bound_only() {
         .map(|a| a.iter().filter_map(|b| b["BackupName"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(names, ["b1", "b2"]);
+    let inverted = api::list_backups::handle(
+        &app,
+        input(json!({"TimeRangeLowerBound": times[2], "TimeRangeUpperBound": times[0]})),
+    )
+    .await;
+    match inverted {
+        Ok(v) => panic!("expected an error, got {v}"),
+        Err(e) => assert_eq!(
+            e.to_string(),
+            "ValidationException: Time range lower bound must be less than or equal to upper bound"
+        ),
+    }
+    // An empty range (the bounds equal) is not inverted: it lists nothing.
+    let empty = ok(api::list_backups::handle(
+        &app,
+        input(json!({"TimeRangeLowerBound": times[1], "TimeRangeUpperBound": times[1]})),
+    )
+    .await);
+    assert_eq!(empty["BackupSummaries"], json!([]));
 }
 
 /// Every item a point-in-time read streams, as sorted JSON rows.
