@@ -362,6 +362,40 @@ async fn select_pages_with_limit_and_next_token() {
     assert_eq!(seen, vec![1, 2, 3, 4, 5], "every item once, in order");
 }
 
+/// A NextToken belongs to the statement and parameters that minted it: DynamoDB refuses it
+/// with another statement or other parameters, and keeps it valid across another Limit.
+#[tokio::test]
+async fn a_next_token_resumes_only_its_own_statement_and_parameters() {
+    let (_store, db) = store_with_table(true).await;
+    seed_two_partitions(&db).await;
+    let statement = "SELECT * FROM $T WHERE pk = ?";
+    let first = ok(db.stmt(statement, &[s("p")]).limit(2).send().await);
+    let token = first.next_token().expect("a NextToken").to_string();
+
+    let mismatch = Some("NextToken does not match request");
+    let another_statement = "SELECT * FROM $T WHERE pk = 'p'";
+    let sent = db
+        .stmt(another_statement, &[])
+        .next_token(&token)
+        .send()
+        .await;
+    assert_api_error(sent, "ValidationException", mismatch);
+    let other_parameters = db
+        .stmt(statement, &[s("q")])
+        .next_token(&token)
+        .send()
+        .await;
+    assert_api_error(other_parameters, "ValidationException", mismatch);
+
+    let resumed = ok(db
+        .stmt(statement, &[s("p")])
+        .limit(10)
+        .next_token(&token)
+        .send()
+        .await);
+    assert_eq!(sks(resumed.items()), vec![3, 4, 5]);
+}
+
 /// `pk IN [...]` and ORs of partition-key equalities read those partitions only (one
 /// Query each, in the order written), and page across them.
 #[tokio::test]

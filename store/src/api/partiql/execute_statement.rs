@@ -4,7 +4,8 @@ use shared::wire::error::ApiError;
 use shared::wire::ops::partiql::{ExecuteStatementInput, ExecuteStatementOutput};
 use shared::wire::ops::validate::Violations;
 
-use super::plan::{self, encode_token, Plan, ReadOptions};
+use super::next_token::{self, Resume};
+use super::plan::{self, Plan, ReadOptions};
 use super::request::{self, Members};
 use super::run;
 use crate::api::read_item::ReadItem;
@@ -24,10 +25,11 @@ pub async fn handle(
     c.at_least("limit", input.limit, 1);
     c.finish()?;
     let capacity = input.return_consumed_capacity;
+    let request = next_token::Request::of(input.statement.as_deref(), input.parameters.as_deref());
     let options = ReadOptions {
         consistent_read: input.consistent_read,
         limit: input.limit,
-        next_token: input.next_token,
+        next_token: input.next_token.map(|token| Resume { token, request }),
         return_consumed_capacity: capacity.clone(),
     };
     match plan::plan(
@@ -40,7 +42,10 @@ pub async fn handle(
             let page = run::read_page(app, read.read).await?;
             Ok(ExecuteStatementOutput {
                 items: page.items,
-                next_token: page.last_evaluated_key.as_ref().map(encode_token),
+                next_token: page
+                    .last_evaluated_key
+                    .as_ref()
+                    .map(|key| next_token::encode(key, request)),
                 consumed_capacity: page.consumed_capacity,
                 last_evaluated_key: page.last_evaluated_key,
             })

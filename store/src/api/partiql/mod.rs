@@ -8,6 +8,7 @@
 pub mod batch_execute_statement;
 pub mod execute_statement;
 pub mod execute_transaction;
+pub mod next_token;
 pub mod plan;
 mod request;
 mod run;

@@ -15,7 +15,6 @@
 
 use std::collections::HashMap;
 
-use base64::Engine as _;
 use shared::model::{AttributeValue, ExpressionValues, Item, KeySchema};
 use shared::partiql::ast::*;
 use shared::partiql::bind::bind;
@@ -24,6 +23,7 @@ use shared::wire::error::ApiError;
 use shared::wire::ops::query::QueryInput;
 use shared::wire::ops::scan::ScanInput;
 
+use super::next_token::Resume;
 use crate::app::App;
 
 /// What a SELECT runs. `keys_in_filter`: the Query's filter names key attributes.
@@ -89,7 +89,8 @@ pub enum Plan {
 pub struct ReadOptions {
     pub consistent_read: Option<bool>,
     pub limit: Option<i64>,
-    pub next_token: Option<String>,
+    /// ExecuteStatement's `NextToken`, read once the statement is known to be a SELECT.
+    pub next_token: Option<Resume>,
     pub return_consumed_capacity: Option<String>,
 }
 
@@ -344,8 +345,8 @@ fn plan_select(
 ) -> Result<ReadPlan, ApiError> {
     let exclusive_start_key = options
         .next_token
-        .as_deref()
-        .map(decode_token)
+        .as_ref()
+        .map(Resume::start_key)
         .transpose()?;
     let conjuncts = select
         .condition
@@ -546,18 +547,4 @@ fn plan_select(
 
 fn non_empty<K, V>(map: HashMap<K, V>) -> Option<HashMap<K, V>> {
     (!map.is_empty()).then_some(map)
-}
-
-/// A page's `LastEvaluatedKey` as an opaque `NextToken`.
-pub fn encode_token(key: &Item) -> String {
-    let json = serde_json::to_vec(key).unwrap_or_default();
-    base64::engine::general_purpose::STANDARD.encode(json)
-}
-
-fn decode_token(token: &str) -> Result<Item, ApiError> {
-    let invalid = || ApiError::validation("Invalid NextToken");
-    let json = base64::engine::general_purpose::STANDARD
-        .decode(token)
-        .map_err(|_| invalid())?;
-    serde_json::from_slice(&json).map_err(|_| invalid())
 }
