@@ -823,6 +823,14 @@ async fn statement_errors() {
     db.fails(one, &[], "ValidationException").await;
     let insert = "INSERT INTO $T VALUE {'pk': ?, 'sk': ?}";
     db.fails(insert, &[s("p")], "ValidationException").await;
+
+    // A key given twice is refused, not resolved to the last value.
+    let twice = "INSERT INTO $T VALUE {'pk': 'z', 'sk': 1, 'pk': 'y'}";
+    let err = db.fails(twice, &[], "ValidationException").await;
+    assert_eq!(
+        err.message(),
+        Some("Duplicate keys in tuple. Key: pk under root")
+    );
     assert!(db.select("SELECT * FROM $T", &[]).await.is_empty());
 }
 

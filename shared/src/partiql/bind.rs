@@ -1,5 +1,7 @@
 //! Literals to attribute values, with the statement's parameters in place of `?`.
 
+use std::collections::HashSet;
+
 use super::ast::Literal;
 use crate::model::value::validation_message;
 use crate::model::{AttributeValue, Item, Number};
@@ -7,6 +9,16 @@ use crate::wire::error::ApiError;
 
 /// The value of `literal`; `params[n]` stands for the n-th `?`.
 pub fn bind(literal: &Literal, params: &[AttributeValue]) -> Result<AttributeValue, ApiError> {
+    bind_at(literal, params, "root")
+}
+
+/// [`bind`] of the literal at `path` (DynamoDB's way of naming where in a literal a
+/// problem is: `root`, `root.a`, `root.a[0]`).
+fn bind_at(
+    literal: &Literal,
+    params: &[AttributeValue],
+    path: &str,
+) -> Result<AttributeValue, ApiError> {
     Ok(match literal {
         Literal::Param(n) => params.get(*n).cloned().ok_or_else(|| {
             ApiError::validation("Number of parameters in request and statement don't match.")
@@ -25,14 +37,23 @@ pub fn bind(literal: &Literal, params: &[AttributeValue]) -> Result<AttributeVal
         Literal::List(items) => AttributeValue::L(
             items
                 .iter()
-                .map(|item| bind(item, params))
+                .enumerate()
+                .map(|(i, item)| bind_at(item, params, &format!("{path}[{i}]")))
                 .collect::<Result<_, _>>()?,
         ),
         Literal::Map(entries) => {
             let mut map = Item::new();
+            let mut seen = HashSet::with_capacity(entries.len());
             for (key, value) in entries {
+                // DynamoDB refuses a key given twice rather than keep one of the values.
+                if !seen.insert(key.as_str()) {
+                    return Err(ApiError::validation(format!(
+                        "Duplicate keys in tuple. Key: {key} under {path}"
+                    )));
+                }
                 if *value != Literal::Missing {
-                    map.insert(key.clone(), bind(value, params)?);
+                    let value = bind_at(value, params, &format!("{path}.{key}"))?;
+                    map.insert(key.clone(), value);
                 }
             }
             AttributeValue::M(map)

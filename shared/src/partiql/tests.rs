@@ -161,6 +161,42 @@ fn literals_bind_with_parameters_and_set_rules() {
     }
 }
 
+/// A key given twice in a tuple is refused where it is, not resolved to one of its values.
+#[test]
+fn duplicate_tuple_keys_are_refused_with_their_place() {
+    let map = |entries: &[(&str, Literal)]| {
+        Literal::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    };
+    let s = |text: &str| Literal::String(text.into());
+    let cases = [
+        (
+            map(&[("pk", s("z")), ("pk", s("y"))]),
+            "Duplicate keys in tuple. Key: pk under root",
+        ),
+        (
+            map(&[("pk", s("z")), ("m", map(&[("k", s("a")), ("k", s("b"))]))]),
+            "Duplicate keys in tuple. Key: k under root.m",
+        ),
+        (
+            map(&[(
+                "l",
+                Literal::List(vec![s("a"), map(&[("k", s("a")), ("k", s("a"))])]),
+            )]),
+            "Duplicate keys in tuple. Key: k under root.l[1]",
+        ),
+    ];
+    for (literal, message) in cases {
+        let refused = bind(&literal, &[]).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::ValidationException);
+        assert_eq!(refused.message.as_deref(), Some(message));
+    }
+}
+
 #[test]
 fn renders_expressions_with_placeholders() {
     let params = [AttributeValue::S("v".into())];
