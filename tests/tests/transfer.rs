@@ -1049,7 +1049,8 @@ async fn an_inverted_list_backups_range_is_refused() {
 }
 
 /// A prefix the S3 directory cannot hold (a part between slashes longer than a file name
-/// may be, a NUL) is refused up front, by exports and imports.
+/// may be, a NUL) or keep apart from another (an empty or `.` part) is refused up front,
+/// by exports and imports.
 #[tokio::test]
 async fn exports_refuse_what_the_s3_directory_cannot_hold() {
     let s3 = tempfile::tempdir().unwrap();
@@ -1070,6 +1071,15 @@ async fn exports_refuse_what_the_s3_directory_cannot_hold() {
         assert_eq!(refused.code(), Some("ValidationException"), "{refused:?}");
         let message = refused.message().unwrap_or_default();
         assert!(message.contains("at most 255 bytes"), "{message}");
+    }
+    // S3 keeps `a//b` and `./x` apart from `a/b` and `x`; the directory would not.
+    for prefix in ["a//b", "./x", "a/./b"] {
+        let refused = export(prefix)
+            .await
+            .expect_err("would fold into another prefix");
+        assert_eq!(refused.code(), Some("ValidationException"), "{refused:?}");
+        let message = refused.message().unwrap_or_default();
+        assert!(message.contains("empty or '.' part"), "{message}");
     }
     let import = ddb
         .import_table()

@@ -125,7 +125,10 @@ const KEY_PART_BYTES: usize = 255;
 /// else (3-63 lowercase letters, digits, dots and hyphens, beginning and ending with a
 /// letter or digit), a key prefix that would climb out of its bucket's directory, and one
 /// the directory cannot hold (a part over [`KEY_PART_BYTES`], a NUL): S3 takes those, but
-/// here they would only fail the job later.
+/// here they would only fail the job later. Also refused, though S3 takes them too: an
+/// empty or `.` part between slashes. S3 keys are plain strings, so `a//b` and `./x` are
+/// prefixes of their own, but a path folds those parts away: here they would be `a/b` and
+/// `x`, and the job would mix its files with theirs.
 pub fn check_location(bucket: &str, prefix: Option<&str>) -> Result<(), ApiError> {
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let valid = (3..=63).contains(&bucket.len())
@@ -146,9 +149,16 @@ pub fn check_location(bucket: &str, prefix: Option<&str>) -> Result<(), ApiError
     if !contained {
         return Err(ApiError::validation(format!("Invalid S3 prefix: {prefix}")));
     }
-    let holdable = prefix
-        .split('/')
-        .all(|part| part.len() <= KEY_PART_BYTES && !part.contains('\0'));
+    let mut parts = prefix.strip_suffix('/').unwrap_or(prefix).split('/');
+    let kept_apart = prefix.is_empty() || parts.clone().all(|part| !matches!(part, "" | "."));
+    if !kept_apart {
+        return Err(ApiError::validation(format!(
+            "Invalid S3 prefix: {prefix}: this store's S3 directory keeps each part of a key \
+             between slashes as a directory, so an empty or '.' part would fold into the \
+             prefix without it"
+        )));
+    }
+    let holdable = parts.all(|part| part.len() <= KEY_PART_BYTES && !part.contains('\0'));
     if !holdable {
         return Err(ApiError::validation(format!(
             "Invalid S3 prefix: this store's S3 directory keeps each part of a key between \
@@ -189,6 +199,18 @@ mod tests {
             let refused = check_location("bucket", Some(bad)).err();
             let message = refused.and_then(|e| e.message).unwrap_or_default();
             assert!(message.contains("at most 255 bytes"), "{bad:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn prefixes_a_directory_would_fold_into_another_are_refused() {
+        for good in ["a/b", "a/b/", "a.b/.c/", ".well/x"] {
+            assert!(check_location("bucket", Some(good)).is_ok(), "{good}");
+        }
+        for bad in ["a//b", "./x", "a/./b", "a/.", "a//"] {
+            let refused = check_location("bucket", Some(bad)).err();
+            let message = refused.and_then(|e| e.message).unwrap_or_default();
+            assert!(message.contains("empty or '.' part"), "{bad:?}: {message}");
         }
     }
 }
