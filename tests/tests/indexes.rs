@@ -1207,3 +1207,87 @@ async fn item_collections_of_lsi_tables_are_limited() {
         .await);
     ok(put("3".into(), "c").await);
 }
+
+/// A strongly consistent LSI Query while an item moves in the index (its index sort key
+/// flips between two values, over and over) finds the item exactly once, and where the key
+/// condition says: a range read is a snapshot (a move is never seen half done), and an
+/// item fetched from the table for its unprojected attributes is taken only if it still
+/// stands where its entry did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_moving_in_an_lsi_is_read_once_and_where_the_condition_says() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = indexed_table(&ddb).await;
+    let row = |sk: &str, lkn: i64| item(&[("pk", s("F")), ("sk", s(sk)), ("lkn", n(lkn))]);
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(row("moving", 1)))
+        .send()
+        .await);
+    for filler in 0..30 {
+        let filler = row(&format!("filler{filler:02}"), 5);
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(filler))
+            .send()
+            .await);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mover = {
+        let (ddb, table, stop) = (ddb.clone(), table.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut value = 1;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                value = 10 - value;
+                ok(ddb
+                    .update_item()
+                    .table_name(&table)
+                    .key("pk", s("F"))
+                    .key("sk", s("moving"))
+                    .update_expression("SET lkn = :v")
+                    .expression_attribute_values(":v", n(value))
+                    .send()
+                    .await);
+            }
+        })
+    };
+    let query = |condition: &str, select: Select| {
+        ddb.query()
+            .table_name(&table)
+            .index_name("lsi_keys")
+            .consistent_read(true)
+            .key_condition_expression(condition)
+            .expression_attribute_values(":p", s("F"))
+            .select(select)
+    };
+    let (mut not_once, mut off_condition) = (0, 0);
+    for _ in 0..600 {
+        let all = ok(query("pk = :p", Select::AllProjectedAttributes)
+            .send()
+            .await);
+        let seen = all
+            .items()
+            .iter()
+            .filter(|i| i["sk"] == s("moving"))
+            .count();
+        not_once += usize::from(seen != 1);
+        let at_one = query("pk = :p AND lkn = :one", Select::AllAttributes)
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        off_condition += ok(at_one)
+            .items()
+            .iter()
+            .filter(|i| i["lkn"] != n(1))
+            .count();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    mover.await.unwrap();
+    assert_eq!(
+        (not_once, off_condition),
+        (0, 0),
+        "of 600 reads each: the moving item not seen exactly once, items off the condition"
+    );
+}

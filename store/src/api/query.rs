@@ -260,7 +260,7 @@ pub async fn run(
                 start_item.as_ref(),
             )
             .map(|entries| match fetch {
-                Some(_) => read_page::fetch_from_table(storage, layout, entries),
+                Some(_) => storage.items_of_entries(layout, &i.layout, entries),
                 None => entries,
             }),
     };

@@ -614,24 +614,6 @@ pub fn index_start_key(
     Ok(start.clone())
 }
 
-/// Replaces each LSI entry by the table item it stands for (a read of ALL_ATTRIBUTES, or
-/// of or filtering on attributes the index does not store); an item deleted since the
-/// entry was read is skipped. The page then sizes (and charges) the table items.
-pub fn fetch_from_table<'a>(
-    storage: &'a crate::storage::Storage,
-    table: &'a crate::storage::TableLayout,
-    entries: ItemIter<'a>,
-) -> ItemIter<'a> {
-    Box::new(entries.filter_map(move |entry| {
-        let entry = match entry.and_then(|e| e.decode()) {
-            Ok(e) => e,
-            Err(e) => return Some(Err(e)),
-        };
-        let key = table.schema.key_of_stored(&entry)?;
-        storage.get_stored(table, &key).transpose()
-    }))
-}
-
 /// ConsumedCapacity of a page read from an index: the total, and with INDEXES the units
 /// under the index's name (LocalSecondaryIndexes or GlobalSecondaryIndexes).
 pub fn consumed_on_index(

@@ -160,7 +160,7 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
                 start_item.as_ref(),
             )
             .map(|entries| match fetch {
-                Some(_) => read_page::fetch_from_table(storage, layout, entries),
+                Some(_) => storage.items_of_entries(layout, &i.layout, entries),
                 None => entries,
             }),
     };

@@ -37,7 +37,7 @@ use super::stored::{decode_value, encode_value, stored_size};
 
 use super::engine::{Op, Space};
 use super::group_commit::Batch;
-use super::{keys, ItemIter, SortRange, Storage, StorageError};
+use super::{keys, ItemIter, SortRange, Storage, StorageError, TableLayout};
 
 /// Table items visited per backfill step (each step is one locked, atomic batch).
 const BACKFILL_CHUNK: usize = 256;
@@ -207,6 +207,13 @@ pub fn entry_ops(
             });
         }
     }
+}
+
+/// Whether `item` has the index key (`schema`'s attributes) that `entry` has.
+fn same_index_key(schema: &KeySchema, entry: &Item, item: &Item) -> bool {
+    schema
+        .attributes()
+        .all(|attr| entry.get(&attr.name) == item.get(&attr.name))
 }
 
 /// Engine bound on index sort keys within `partition`: entries carry the table key after
@@ -403,6 +410,35 @@ impl Storage {
             }
         }
         self.range_items(lower, upper, true)
+    }
+
+    /// The table items that `entries` of LSI `index` stand for (a read of ALL_ATTRIBUTES,
+    /// or of or filtering on attributes the index does not store). An item deleted since
+    /// the entries were read is skipped, and so is one whose index key changed since: it
+    /// no longer stands where its entry did (a key condition on the index may not hold for
+    /// it, and a later entry may stand for it again).
+    pub fn items_of_entries<'a>(
+        &'a self,
+        table: &'a TableLayout,
+        index: &'a IndexLayout,
+        entries: ItemIter<'a>,
+    ) -> ItemIter<'a> {
+        Box::new(entries.filter_map(move |entry| {
+            let entry = match entry.and_then(|e| e.decode()) {
+                Ok(e) => e,
+                Err(e) => return Some(Err(e)),
+            };
+            let key = table.schema.key_of_stored(&entry)?;
+            let stored = match self.get_stored(table, &key) {
+                Ok(stored) => stored?,
+                Err(e) => return Some(Err(e)),
+            };
+            match stored.decode() {
+                Ok(item) if same_index_key(&index.schema, &entry, &item) => Some(Ok(stored)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            }
+        }))
     }
 
     /// Fills index `index_id` of a table from the table's items (for a GSI added by
@@ -629,6 +665,15 @@ mod tests {
         assert_eq!(count(Some(&out), None), (0, 0));
     }
 
+    /// Table 7, keyed by [`table_schema`].
+    fn table_7() -> TableLayout {
+        TableLayout {
+            table_id: 7,
+            name: "t".into(),
+            schema: table_schema(),
+        }
+    }
+
     fn open(dir: &std::path::Path) -> Arc<Storage> {
         let options = super::super::StorageOptions::for_tests();
         match Storage::open(dir, options) {
@@ -666,15 +711,56 @@ mod tests {
         .collect()
     }
 
+    /// An LSI read that fetches the table's items takes only items still where their
+    /// entries stood: one moved in the index since its entry was read, or deleted, is not
+    /// there.
+    #[tokio::test]
+    async fn entries_fetched_from_the_table_skip_items_moved_or_gone_since() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = open(dir.path());
+        let table = table_7();
+        let lsi = IndexLayout {
+            schema: KeySchema {
+                hash: table.schema.hash.clone(),
+                ..index(Projected::KeysOnly).schema
+            },
+            global: false,
+            ..index(Projected::KeysOnly)
+        };
+        storage.set_indexes(7, &table.schema, vec![lsi.clone()]);
+        let row = |sk: &str, r: i64| item(&[("pk", s("p")), ("sk", s(sk)), ("r", n(r))]);
+        for (sk, r) in [("moved", 1), ("kept", 2), ("gone", 3)] {
+            put(&storage, &table, row(sk, r)).await;
+        }
+        let read = storage.index_query(
+            7,
+            &table.schema,
+            &lsi,
+            &s("p"),
+            &SortRange::all(),
+            true,
+            None,
+        );
+        let entries = read.unwrap_or_else(|e| panic!("{e}"));
+        put(&storage, &table, row("moved", 9)).await;
+        let gone = table.schema.key_of_stored(&row("gone", 3)).unwrap();
+        let deleted = storage
+            .write(&[(&table, gone)], super::super::Cause::User, |_| {
+                Ok::<_, ()>((vec![super::super::Mutation::Delete], ()))
+            })
+            .await;
+        assert!(matches!(deleted, Ok(Ok(()))));
+        assert_eq!(
+            collect(Ok(storage.items_of_entries(&table, &lsi, entries))),
+            ["kept"]
+        );
+    }
+
     #[tokio::test]
     async fn maintained_in_the_batch_read_by_range_backfilled_and_dropped() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let storage = open(dir.path());
-        let table = super::super::TableLayout {
-            table_id: 7,
-            name: "t".into(),
-            schema: table_schema(),
-        };
+        let table = table_7();
         storage.set_indexes(7, &table.schema, vec![index(Projected::All)]);
         for (sk, r) in [("a", 3), ("b", 1), ("c", 2), ("d", 2)] {
             put(

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
 use super::{Bytes, Engine, Entries, Flush, KeyRange, Op, Space, TreeShape};
 use crate::storage::StorageError;
@@ -62,8 +62,16 @@ impl Engine for FjallEngine {
         self.keyspace(space).contains_key(key).map_err(engine_error)
     }
 
+    /// Read at a snapshot of the database: a keyspace's own `range` reads the newest of
+    /// every key as it walks, so a batch committed during the walk shows in part (an item
+    /// moved in an index seen at both places, or at neither). A snapshot sees the batches
+    /// whose every write was applied when it was taken, and costs what `range` costs
+    /// (it pins the same sequence number against compaction).
     fn range(&self, space: Space, range: KeyRange) -> Entries<'_> {
-        let entries = self.keyspace(space).range::<Vec<u8>, _>(range);
+        let entries = self
+            .db
+            .snapshot()
+            .range::<Vec<u8>, _>(self.keyspace(space), range);
         Box::new(entries.map(|guard| {
             let (key, value) = guard.into_inner().map_err(engine_error)?;
             Ok((key.into(), value.into()))

@@ -280,4 +280,37 @@ mod tests {
             assert_eq!(keys(now), ["b", "c"]);
         });
     }
+
+    #[test]
+    fn a_long_range_sees_no_part_of_a_batch_committed_while_it_is_read() {
+        each_engine(|engine| {
+            // Far more entries than an iterator reads ahead: a batch lands mid-walk.
+            let key = |i: u32| format!("k{i:05}");
+            let even = (0..4000)
+                .step_by(2)
+                .map(|i| put(Space::Items, &key(i), "old"));
+            engine.write(even.collect(), Flush::ToOs).unwrap();
+            let mut walk = engine.range(Space::Items, range(Bound::Unbounded, Bound::Unbounded));
+            let first = walk.next().unwrap().unwrap();
+            // Moves every entry one place on, as an index update moves an item's entry.
+            let mut moved: Vec<Op> = (0..4000)
+                .step_by(2)
+                .map(|i| delete(Space::Items, &key(i)))
+                .collect();
+            moved.extend(
+                (1..4000)
+                    .step_by(2)
+                    .map(|i| put(Space::Items, &key(i), "new")),
+            );
+            engine.write(moved, Flush::ToOs).unwrap();
+            let rest: Vec<_> = walk.map(Result::unwrap).collect();
+            assert_eq!(&first.0[..], b"k00000");
+            assert_eq!(
+                rest.len(),
+                1999,
+                "the walk sees the entries as they were, once"
+            );
+            assert!(rest.iter().all(|(_, value)| &value[..] == b"old"));
+        });
+    }
 }
