@@ -2281,8 +2281,8 @@ async fn count_of(client: &Client, table: &str, pk: &str) -> i32 {
 /// until the adding region has copied the table to it and says so (`ready`, held here at
 /// a gate): reads and writes there are answered as for any table being created
 /// (ResourceNotFoundException), DeleteTable and UpdateTimeToLive with
-/// ResourceInUseException; the adding region cannot delete its table meanwhile either.
-/// Once told, it is ACTIVE with the whole table.
+/// ResourceInUseException; the adding region cannot delete its table or change its
+/// capacity meanwhile either. Once told, it is ACTIVE with the whole table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_replica_serves_clients_only_once_it_has_its_copy() {
     use aws_sdk_dynamodb::types::TableStatus;
@@ -2351,6 +2351,17 @@ async fn a_new_replica_serves_clients_only_once_it_has_its_copy() {
     );
     let delete = home.delete_table().table_name(&table).send().await;
     assert_api_error(delete, "ResourceInUseException", Some(&being_updated));
+    // Nor its capacity cut: the copy's writes take the replica's write capacity.
+    let cut = home
+        .update_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::Provisioned)
+        .provisioned_throughput(throughput(5, 5));
+    assert_api_error(
+        cut.send().await,
+        "ResourceInUseException",
+        Some(&being_updated),
+    );
 
     gate.set(&["ready"], Pass::Forward);
     wait_replica(&home, &table, AWAY, ReplicaStatus::Active).await;
@@ -2424,4 +2435,36 @@ async fn a_delete_made_before_a_put_arrived_from_elsewhere_wins_in_both_regions(
         .filter_map(|r| r.dynamodb()?.keys()?.get("pk")?.as_s().ok().cloned())
         .collect();
     assert_eq!(shown, ["kept"], "the away region's stream");
+}
+
+/// A replica whose region loses its table during the copy (its store's data lost, say)
+/// fails: the region refuses the copy's changes for good, so the replica is
+/// CREATION_FAILED, saying so, and the table takes changes again, rather than being sent
+/// the copy forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_table_is_lost_during_its_copy_fails() {
+    use aws_sdk_dynamodb::types::TableStatus;
+    let away_store = store_of(AWAY);
+    let gate = Gate::before(&away_store).await;
+    gate.set(&["apply"], Pass::Hold);
+    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let home = home_store.client();
+    let table = replicable(&home, "global-copy-lost").await;
+    put(&home, &table, "copied", 1, "v").await;
+    gate.after(&["apply"], replica_update(&home, &table, add_replica(AWAY)))
+        .await;
+    let lost = serde_json::json!({ "table": table });
+    let (status, answer) = post_internal(&away_store, "delete", &lost).await;
+    assert_eq!(status, 200, "{answer}");
+    gate.set(&["apply"], Pass::Forward);
+
+    wait_replica(&home, &table, AWAY, ReplicaStatus::CreationFailed).await;
+    let description = ok(home.describe_table().table_name(&table).send().await);
+    let replica = description.table.unwrap().replicas()[0].clone();
+    assert_eq!(
+        replica.replica_status_description(),
+        Some(format!("Region {AWAY} refused the table's copy: Requested resource not found: Table: {table} not found").as_str())
+    );
+    assert_eq!(table_status(&home, &table).await, Some(TableStatus::Active));
+    ok(home.delete_table().table_name(&table).send().await);
 }

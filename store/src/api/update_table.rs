@@ -71,7 +71,7 @@ pub async fn update_here(
                 .update(&app.storage, name, |table| {
                     if asker == Asker::Client {
                         table.check_created()?;
-                        crate::replication::check_no_replica_being_made(table)?;
+                        crate::replication::check_no_replica_being_created(table)?;
                     }
                     // A replica with reads of its own keeps them through the global
                     // table's capacity changes, made here or in another region.

@@ -204,17 +204,16 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
             Err(e) => {
                 tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
                     "the region of a new replica refused to make it, or never did: CREATION_FAILED");
-                // What DescribeTable shows: a page from something else at that address
-                // must not fill it, nor a transport error's detail (the log has it).
+                // What DescribeTable shows: not a transport error's detail (the log has it).
                 let why = match e.refusal() {
-                    Some(refusal) => refusal.chars().take(MAX_FAILURE_CHARS).collect(),
+                    Some(refusal) => refusal.to_string(),
                     None => format!(
                         "The store of region {} could not be reached, or failed, for {} s",
                         replica.region,
                         timeout.as_secs_f64()
                     ),
                 };
-                settle(app, table, &replica, Some(why)).await;
+                fail(app, table, &replica, &why).await;
                 return false;
             }
         }
@@ -228,8 +227,16 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
     true
 }
 
-/// The most of a region's refusal a CREATION_FAILED replica keeps.
+/// The most of a region's refusal a CREATION_FAILED replica keeps: a page from something
+/// else at that address must not fill DescribeTable.
 const MAX_FAILURE_CHARS: usize = 512;
+
+/// Records that the addition `added` failed for good: CREATION_FAILED, saying `why` (as
+/// much of it as DescribeTable keeps). Nothing more is sent to it.
+pub(super) async fn fail(app: &App, table: &TableMeta, added: &Replica, why: &str) {
+    let why = why.chars().take(MAX_FAILURE_CHARS).collect();
+    settle(app, table, added, Some(why)).await;
+}
 
 /// The first wait before a replica's region is asked again to make it; each later wait
 /// doubles, up to `triggers::dispatch`'s cap.

@@ -216,18 +216,22 @@ pub fn reported_status(table: &TableMeta) -> TableStatus {
     }
 }
 
-/// Refuses a client's change to `table` (its capacity, indexes, stream, TTL, or its
-/// deletion) while a replica added here is not yet made in its region: the table is
-/// UPDATING, and the definition its region is being sent would miss the change (only
-/// made replicas are told of changes). Checked inside the catalog's update, which also
-/// marks the replica made, so a change is either refused or reaches the new replica.
-/// Changes another region sends are not refused: the global table must not diverge.
+/// Refuses a client's TTL change of `table` while a replica added here is not yet made in
+/// its region: the table is UPDATING, and the definition its region is being sent would
+/// miss the change (only made replicas are told of changes). Checked inside the catalog's
+/// update, which also marks the replica made, so a change is either refused or reaches
+/// the new replica. Changes another region sends are not refused: the global table must
+/// not diverge.
 pub fn check_no_replica_being_made(table: &TableMeta) -> Result<(), ApiError> {
     check_no_replica(table, |r| r.unmade && r.status == ReplicaStatus::Creating)
 }
 
-/// Refuses deleting `table` while a replica added here is CREATING: its region waits for
-/// the copy from here before it serves, and would be left waiting for good.
+/// Refuses a client's UpdateTable (capacity, indexes, stream) or DeleteTable of `table`
+/// while a replica added here is CREATING, as DynamoDB refuses changes to an UPDATING
+/// table: until made, its region would miss the change (as [`check_no_replica_being_made`]
+/// says); until its copy is whole, it waits for the copy from here, which a deleted table
+/// would leave waiting for good, and which a cut in write capacity (the copy's writes
+/// take the replica's) would hold back for hours.
 pub fn check_no_replica_being_created(table: &TableMeta) -> Result<(), ApiError> {
     check_no_replica(table, |r| r.status == ReplicaStatus::Creating)
 }

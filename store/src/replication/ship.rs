@@ -89,6 +89,18 @@ enum Copied {
     Deletes,
 }
 
+/// What a refusal by the replica's region (a 4xx: asked again, it answers the same) does
+/// to what is being sent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnRefusal {
+    /// It is asked again, with backoff: a region taking part in the global table refuses
+    /// changes only for a while (a membership tell still on its way).
+    Retry,
+    /// It ends the copy to a replica being created: its region does not have its table
+    /// (lost, or another's of the name) and never will.
+    Stop,
+}
+
 /// The body of an `apply` call, written straight from the changes.
 #[derive(Serialize)]
 struct ApplyBody<'a, C> {
@@ -146,8 +158,19 @@ impl Worker {
             return;
         }
         if self.replica.status == ReplicaStatus::Creating {
-            self.copy_table().await;
-            self.say_ready().await;
+            let copied = match self.copy(Copied::Items, OnRefusal::Stop).await {
+                Ok(()) => self.say_ready().await,
+                Err(refused) => Err(refused),
+            };
+            if let Err(refused) = copied {
+                set_copy_progress(&self.table, &self.replica.region, None);
+                let why = format!(
+                    "Region {} refused the table's copy: {refused}",
+                    self.replica.region
+                );
+                super::control::fail(&self.app, &self.table, &self.replica, &why).await;
+                return;
+            }
             self.mark_active().await;
         }
         let storage = &self.app.storage;
@@ -175,7 +198,10 @@ impl Worker {
                         .collect();
                     let changes: Vec<Outgoing<'_>> =
                         fields.iter().filter_map(|r| self.shippable(r)).collect();
-                    self.send(&changes, Outgoing::estimate).await;
+                    // Asked again until taken: it never ends with a refusal.
+                    let _ = self
+                        .send(&changes, Outgoing::estimate, OnRefusal::Retry)
+                        .await;
                     follower.handled(&self.app, last, RETRY_BASE).await;
                 }
             }
@@ -216,24 +242,22 @@ impl Worker {
         })
     }
 
-    /// Copies every item, with its version, to a replica that was just added.
-    async fn copy_table(&self) {
-        self.copy(Copied::Items).await;
-    }
-
     /// Brings a replica that missed changes (the log's retention trimmed them before they
     /// were shipped) back in line: every item again, and every delete whose tombstone is
     /// still kept (`super::tombstones`). The replica keeps whichever of its version and the
     /// shipped one is newer.
     async fn resync(&self) {
-        self.copy(Copied::Items).await;
-        self.copy(Copied::Deletes).await;
+        for what in [Copied::Items, Copied::Deletes] {
+            // Asked again until taken: it never ends with a refusal.
+            let _ = self.copy(what, OnRefusal::Retry).await;
+        }
     }
 
     /// Ships `what` a page of keys at a time, each item read again under its lock with its
     /// version, so a copy never pairs an image with another write's version; a write
-    /// during the copy is also in the log the worker ships next.
-    async fn copy(&self, what: Copied) {
+    /// during the copy is also in the log the worker ships next. Ends early only on a
+    /// refusal `on_refusal` stops at, with why.
+    async fn copy(&self, what: Copied, on_refusal: OnRefusal) -> Result<(), String> {
         let layout = &self.table.layout;
         let mut after: Option<PrimaryKey> = None;
         // A replica being created shows how much of the table it has (DescribeTable).
@@ -260,7 +284,7 @@ impl Worker {
                 }
             };
             let Some(last) = page.last().cloned() else {
-                return;
+                return Ok(());
             };
             let mut changes = Vec::with_capacity(page.len());
             for key in &page {
@@ -287,10 +311,12 @@ impl Worker {
                     }
                 }
             }
-            self.send(&changes, |c| {
-                c.item.as_ref().map_or(0, item_size) * 3 / 2 + 128
-            })
-            .await;
+            self.send(
+                &changes,
+                |c| c.item.as_ref().map_or(0, item_size) * 3 / 2 + 128,
+                on_refusal,
+            )
+            .await?;
             copied += page.len() as u64;
             if creating {
                 // Writes during the copy can take it past the count it started from.
@@ -303,9 +329,8 @@ impl Worker {
 
     /// Tells the replica's region that it has its copy: its table there serves clients
     /// from now on. Asked again while that store cannot be reached or fails; a refusal
-    /// (its table is gone, or is another addition's) is logged, and the replica goes on
-    /// as made: the changes shipped to it are refused there, and logged, as they come.
-    async fn say_ready(&self) {
+    /// (its table is gone, or is another addition's) is returned.
+    async fn say_ready(&self) -> Result<(), String> {
         let origin = super::origin(&self.table, &self.replica);
         let request = serde_json::json!({"table": self.table.name(), "origin": origin});
         let mut attempt = 0;
@@ -314,18 +339,16 @@ impl Worker {
                 peer::call::<_, serde_json::Value>(&self.app, &self.endpoint, "ready", &request)
                     .await;
             match answer {
-                Ok(_) => return,
-                Err(e) if e.may_pass() => {
-                    attempt += 1;
-                    tracing::warn!(table = %self.table.name(), region = %self.replica.region,
-                        error = %e, "cannot tell a new replica it has its copy yet; retrying");
-                    tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
-                }
-                Err(e) => {
-                    tracing::warn!(table = %self.table.name(), region = %self.replica.region,
-                        error = %e, "a new replica's region refused to hear it has its copy");
-                    return;
-                }
+                Ok(_) => return Ok(()),
+                Err(e) => match e.refusal() {
+                    Some(refused) => return Err(refused.to_string()),
+                    None => {
+                        attempt += 1;
+                        tracing::warn!(table = %self.table.name(), region = %self.replica.region,
+                            error = %e, "cannot tell a new replica it has its copy yet; retrying");
+                        tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
+                    }
+                },
             }
         }
     }
@@ -347,7 +370,12 @@ impl Worker {
 
     /// Sends `changes` in calls of at most about [`MAX_CALL_BYTES`] of JSON each, by
     /// `size`'s estimate of a change's.
-    async fn send<C: Serialize>(&self, changes: &[C], size: impl Fn(&C) -> usize) {
+    async fn send<C: Serialize>(
+        &self,
+        changes: &[C],
+        size: impl Fn(&C) -> usize,
+        on_refusal: OnRefusal,
+    ) -> Result<(), String> {
         let mut rest = changes;
         while !rest.is_empty() {
             let mut bytes = 0;
@@ -361,14 +389,20 @@ impl Worker {
                 count += 1;
             }
             let (call, later) = rest.split_at(count);
-            self.send_call(call, bytes).await;
+            self.send_call(call, bytes, on_refusal).await?;
             rest = later;
         }
+        Ok(())
     }
 
     /// Sends `changes` (about `estimate` bytes of JSON) in one call, again and again with
-    /// backoff, until the replica takes them.
-    async fn send_call<C: Serialize>(&self, changes: &[C], estimate: usize) {
+    /// backoff, until the replica takes them, or refuses them and `on_refusal` stops there.
+    async fn send_call<C: Serialize>(
+        &self,
+        changes: &[C],
+        estimate: usize,
+        on_refusal: OnRefusal,
+    ) -> Result<(), String> {
         let body = ApplyBody {
             table: self.table.name(),
             from: &self.app.config.region,
@@ -378,7 +412,7 @@ impl Worker {
             Ok(body) => axum::body::Bytes::from(body),
             Err(e) => {
                 tracing::error!(error = %e, "cannot write changes to replicate");
-                return;
+                return Ok(());
             }
         };
         let mut attempt = 0;
@@ -387,6 +421,9 @@ impl Worker {
                 peer::post(&self.app, &self.endpoint, "apply", body.clone()).await;
             match answer {
                 Ok(_) => break,
+                Err(e) if on_refusal == OnRefusal::Stop && !e.may_pass() => {
+                    return Err(e.refusal().unwrap_or_default().to_string());
+                }
                 Err(e) => {
                     attempt += 1;
                     tracing::warn!(table = %self.table.name(), region = %self.replica.region,
@@ -398,5 +435,6 @@ impl Worker {
             }
         }
         self.shipped.increment(changes.len() as u64);
+        Ok(())
     }
 }
