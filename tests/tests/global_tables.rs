@@ -1998,6 +1998,8 @@ enum Pass {
     /// Passes it on, then answers 400 whatever the store behind did: a refusal that came
     /// after the store acted (a step after its create failed for good).
     Refuse,
+    /// Answers 404 as a store from before the action does, passing nothing on.
+    Unknown,
 }
 
 /// An HTTP gate in front of a region's store, that the test tells what to do with each
@@ -2037,6 +2039,9 @@ impl Gate {
                 }
                 if rule() == Pass::Busy {
                     return (503, "busy".to_string());
+                }
+                if rule() == Pass::Unknown {
+                    return (404, "no such replication action".to_string());
                 }
                 let answer = reqwest::Client::new()
                     .post(format!("{upstream}/internal/replication/{action}"))
@@ -2467,4 +2472,21 @@ async fn a_replica_whose_table_is_lost_during_its_copy_fails() {
     );
     assert_eq!(table_status(&home, &table).await, Some(TableStatus::Active));
     ok(home.delete_table().table_name(&table).send().await);
+}
+
+/// A region whose store is from before `ready` (it answers that it knows no such action)
+/// made its replica ACTIVE at once: the copy's end is not a refusal there, and the
+/// replica is ACTIVE here too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_from_before_ready_gets_its_replica_all_the_same() {
+    let away_store = store_of(AWAY);
+    let gate = Gate::before(&away_store).await;
+    gate.set(&["ready"], Pass::Unknown);
+    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let home = home_store.client();
+    let table = replicable(&home, "global-older").await;
+    put(&home, &table, "copied", 1, "v").await;
+    replica_update(&home, &table, add_replica(AWAY)).await;
+    wait_replica(&home, &table, AWAY, ReplicaStatus::Active).await;
+    assert_eq!(gate.arrivals(&["ready"]), 1);
 }

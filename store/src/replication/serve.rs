@@ -45,6 +45,9 @@ use crate::ttl::TtlSetting;
 /// (`ship::MAX_CALL_BYTES`), but one change alone may be a 400 KB item rendered as JSON.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
+/// The answer (404) to an action this store does not know: a store from before it.
+pub const NO_SUCH_ACTION: &str = "no such replication action";
+
 #[derive(Debug, Deserialize)]
 pub struct CreateReplica {
     pub definition: CreateTableInput,
@@ -135,11 +138,7 @@ pub async fn handle(
         "ttl" => answer(&server, &headers, &body, |r| set_ttl(app, r)).await,
         "apply" => answer(&server, &headers, &body, |r| apply(Arc::clone(app), r)).await,
         "ready" => answer(&server, &headers, &body, |r| ready(app, r)).await,
-        _ => error::plain(
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            "no such replication action",
-        ),
+        _ => error::plain(StatusCode::NOT_FOUND, "text/plain", NO_SUCH_ACTION),
     }
 }
 

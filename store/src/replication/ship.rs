@@ -329,7 +329,8 @@ impl Worker {
 
     /// Tells the replica's region that it has its copy: its table there serves clients
     /// from now on. Asked again while that store cannot be reached or fails; a refusal
-    /// (its table is gone, or is another addition's) is returned.
+    /// (its table is gone, or is another addition's) is returned. A store from before
+    /// `ready` made the table ACTIVE at once: nothing to tell it.
     async fn say_ready(&self) -> Result<(), String> {
         let origin = super::origin(&self.table, &self.replica);
         let request = serde_json::json!({"table": self.table.name(), "origin": origin});
@@ -341,6 +342,7 @@ impl Worker {
             match answer {
                 Ok(_) => return Ok(()),
                 Err(e) => match e.refusal() {
+                    Some(super::serve::NO_SUCH_ACTION) => return Ok(()),
                     Some(refused) => return Err(refused.to_string()),
                     None => {
                         attempt += 1;
