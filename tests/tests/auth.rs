@@ -74,6 +74,25 @@ async fn assert_refused(client: &Client, table: &str, code: &str) {
     assert_api_error(result, code, None);
 }
 
+/// A dax-proxy node of `store`'s cluster without `--credentials-file`: it checks no
+/// signatures.
+fn keyless_node(store: &StoreProcess) -> ProxyProcess {
+    ProxyProcess::spawn_with(
+        &store.endpoint(),
+        &["--cluster-secret", KEYED_CLUSTER_SECRET],
+        &[],
+    )
+}
+
+/// A new table of `store` (name from `prefix`) with an item written and read back through
+/// `client`.
+async fn table_with_item(store: &StoreProcess, client: &Client, prefix: &str) -> String {
+    let table = unique_name(prefix);
+    create_hash_table(&store.client(), &table).await;
+    assert_eq!(put_and_get(client, &table).await.as_deref(), Some("signed"));
+    table
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_verifies_signatures_against_its_keys() {
     let keys = keys_file();
@@ -82,12 +101,7 @@ async fn the_store_verifies_signatures_against_its_keys() {
         ..Default::default()
     });
     let endpoint = store.endpoint();
-    let table = unique_name("auth");
-    create_hash_table(&store.client(), &table).await;
-    assert_eq!(
-        put_and_get(&store.client(), &table).await.as_deref(),
-        Some("signed")
-    );
+    let table = table_with_item(&store, &store.client(), "auth").await;
     // The second key works as well; the harness's own signer agrees with the SDK's.
     let second = client_with_credentials(&endpoint, "AKIDSECOND", "second-secret");
     ok(second.list_tables().send().await);
@@ -170,18 +184,9 @@ async fn a_node_that_checks_no_signatures_is_not_trusted_by_a_store_that_does() 
         args: checking_signatures(keys.path()),
         ..Default::default()
     });
-    let table = unique_name("authopen");
-    create_hash_table(&store.client(), &table).await;
-    assert_eq!(
-        put_and_get(&store.client(), &table).await.as_deref(),
-        Some("signed")
-    );
+    let table = table_with_item(&store, &store.client(), "authopen").await;
     // The node shares the store's cluster secret, but has no credentials file.
-    let node = ProxyProcess::spawn_with(
-        &store.endpoint(),
-        &["--cluster-secret", KEYED_CLUSTER_SECRET],
-        &[],
-    );
+    let node = keyless_node(&store);
     let unknown = client_with_credentials(&node.endpoint(), "AKIDUNKNOWN", "x");
     for _ in 0..2 {
         assert_refused(&unknown, &table, "AccessDeniedException").await;
@@ -204,18 +209,9 @@ async fn a_node_told_its_store_checks_signatures_serves_its_cache_to_no_one() {
         args: keyless(),
         ..Default::default()
     });
-    let node = ProxyProcess::spawn_with(
-        &store.endpoint(),
-        &["--cluster-secret", KEYED_CLUSTER_SECRET],
-        &[],
-    );
-    let table = unique_name("authtold");
-    create_hash_table(&store.client(), &table).await;
+    let node = keyless_node(&store);
     // Cached by the node while the store checks no signatures.
-    assert_eq!(
-        put_and_get(&node.client(), &table).await.as_deref(),
-        Some("signed")
-    );
+    let table = table_with_item(&store, &node.client(), "authtold").await;
     store.restart_in_place_with(checking_signatures(keys.path()));
     let unknown = client_with_credentials(&node.endpoint(), "AKIDUNKNOWN", "x");
     // A miss reaches the store, which refuses it and tells the node.
@@ -239,18 +235,9 @@ async fn a_node_without_keys_learns_from_the_feed_that_its_store_checks_signatur
         args: keyless(),
         ..Default::default()
     });
-    let node = ProxyProcess::spawn_with(
-        &store.endpoint(),
-        &["--cluster-secret", KEYED_CLUSTER_SECRET],
-        &[],
-    );
-    let table = unique_name("authfeed");
-    create_hash_table(&store.client(), &table).await;
+    let node = keyless_node(&store);
     let client = node.client();
-    assert_eq!(
-        put_and_get(&client, &table).await.as_deref(),
-        Some("signed")
-    );
+    let table = table_with_item(&store, &client, "authfeed").await;
     let endpoint = node.endpoint();
     let cached = wait_until(
         Duration::from_secs(10),
@@ -293,17 +280,8 @@ async fn a_node_without_keys_serves_again_once_its_store_checks_no_signatures() 
         args: checking_signatures(keys.path()),
         ..Default::default()
     });
-    let table = unique_name("authdropped");
-    create_hash_table(&store.client(), &table).await;
-    assert_eq!(
-        put_and_get(&store.client(), &table).await.as_deref(),
-        Some("signed")
-    );
-    let node = ProxyProcess::spawn_with(
-        &store.endpoint(),
-        &["--cluster-secret", KEYED_CLUSTER_SECRET],
-        &[],
-    );
+    let table = table_with_item(&store, &store.client(), "authdropped").await;
+    let node = keyless_node(&store);
     let unknown = client_with_credentials(&node.endpoint(), "AKIDUNKNOWN", "x");
     assert_refused(&unknown, &table, "AccessDeniedException").await;
 

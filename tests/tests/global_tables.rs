@@ -2158,10 +2158,7 @@ async fn has_table(client: &Client, table: &str) -> bool {
 /// table there that no region knows of.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_removed_while_its_region_holds_its_creation_leaves_no_table() {
-    let away_store = store_of(AWAY);
-    let gate = Gate::before(&away_store).await;
-    gate.set(&["create"], Pass::Hold);
-    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home_store, away_store, gate) = regions_through_gate(&[(&["create"], Pass::Hold)]).await;
     let (home, away) = (home_store.client(), away_store.client());
     let table = replicable(&home, "global-held").await;
     let update = |update| replica_update(&home, &table, update);
@@ -2177,6 +2174,18 @@ async fn a_replica_removed_while_its_region_holds_its_creation_leaves_no_table()
     assert_eq!(withdrawn, [("withdraw".to_string(), 200)]);
     assert_eq!(created, [("create".to_string(), 409)]);
     assert_eq!(replicas_of(&home, &table).await, []);
+}
+
+/// The stores of `HOME` and `AWAY`, `HOME` reaching `AWAY`'s through a [`Gate`] that
+/// holds or answers the actions `rules` name from the start (and passes on the others).
+async fn regions_through_gate(rules: &[(&[&str], Pass)]) -> (StoreProcess, StoreProcess, Gate) {
+    let away_store = store_of(AWAY);
+    let gate = Gate::before(&away_store).await;
+    for (actions, rule) in rules {
+        gate.set(actions, *rule);
+    }
+    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    (home_store, away_store, gate)
 }
 
 /// UpdateTable's `ReplicaUpdates` of `table` at `home`, which must succeed.
@@ -2198,10 +2207,7 @@ async fn replica_update(
 /// made there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_a_replica_refused_after_its_table_was_made_withdraws_that_table() {
-    let away_store = store_of(AWAY);
-    let gate = Gate::before(&away_store).await;
-    gate.set(&["create"], Pass::Refuse);
-    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home_store, away_store, gate) = regions_through_gate(&[(&["create"], Pass::Refuse)]).await;
     let (home, away) = (home_store.client(), away_store.client());
     let table = replicable(&home, "global-refused").await;
     replica_update(&home, &table, add_replica(AWAY)).await;
@@ -2222,11 +2228,11 @@ async fn removing_a_replica_refused_after_its_table_was_made_withdraws_that_tabl
 /// second's table alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_withdrawal_of_an_earlier_addition_leaves_the_replica_added_again() {
-    let away_store = store_of(AWAY);
-    let gate = Gate::before(&away_store).await;
-    gate.set(&["create"], Pass::Busy);
-    gate.set(&["withdraw", "delete"], Pass::Hold);
-    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home_store, away_store, gate) = regions_through_gate(&[
+        (&["create"], Pass::Busy),
+        (&["withdraw", "delete"], Pass::Hold),
+    ])
+    .await;
     let (home, away) = (home_store.client(), away_store.client());
     let table = replicable(&home, "global-again").await;
     let update = |update| replica_update(&home, &table, update);
@@ -2291,10 +2297,7 @@ async fn count_of(client: &Client, table: &str, pk: &str) -> i32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_replica_serves_clients_only_once_it_has_its_copy() {
     use aws_sdk_dynamodb::types::TableStatus;
-    let away_store = store_of(AWAY);
-    let gate = Gate::before(&away_store).await;
-    gate.set(&["ready"], Pass::Hold);
-    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home_store, away_store, gate) = regions_through_gate(&[(&["ready"], Pass::Hold)]).await;
     let (home, away) = (home_store.client(), away_store.client());
     let table = replicable(&home, "global-copying").await;
     // Enough items that the copy takes several calls.
@@ -2379,10 +2382,7 @@ async fn a_new_replica_serves_clients_only_once_it_has_its_copy() {
 /// end, told late, finds no table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_removed_while_it_waits_for_its_copy_is_deleted_in_its_region() {
-    let away_store = store_of(AWAY);
-    let gate = Gate::before(&away_store).await;
-    gate.set(&["ready"], Pass::Hold);
-    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home_store, away_store, gate) = regions_through_gate(&[(&["ready"], Pass::Hold)]).await;
     let (home, away) = (home_store.client(), away_store.client());
     let table = replicable(&home, "global-copy-removed").await;
     put(&home, &table, "before", 1, "v").await;
@@ -2407,9 +2407,7 @@ async fn a_replica_removed_while_it_waits_for_its_copy_is_deleted_in_its_region(
 /// it newer and does not bring the item back, and the region's stream shows neither.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_made_before_a_put_arrived_from_elsewhere_wins_in_both_regions() {
-    let away_store = store_of(AWAY);
-    let gate = Gate::before(&away_store).await;
-    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home_store, away_store, gate) = regions_through_gate(&[]).await;
     let (home, away) = (home_store.client(), away_store.client());
     let table = replicable(&home, "global-delete-first").await;
     add_replicas(&home, &table, &[AWAY]).await;
@@ -2449,10 +2447,7 @@ async fn a_delete_made_before_a_put_arrived_from_elsewhere_wins_in_both_regions(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_whose_table_is_lost_during_its_copy_fails() {
     use aws_sdk_dynamodb::types::TableStatus;
-    let away_store = store_of(AWAY);
-    let gate = Gate::before(&away_store).await;
-    gate.set(&["apply"], Pass::Hold);
-    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home_store, away_store, gate) = regions_through_gate(&[(&["apply"], Pass::Hold)]).await;
     let home = home_store.client();
     let table = replicable(&home, "global-copy-lost").await;
     put(&home, &table, "copied", 1, "v").await;
@@ -2479,10 +2474,8 @@ async fn a_replica_whose_table_is_lost_during_its_copy_fails() {
 /// replica is ACTIVE here too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_from_before_ready_gets_its_replica_all_the_same() {
-    let away_store = store_of(AWAY);
-    let gate = Gate::before(&away_store).await;
-    gate.set(&["ready"], Pass::Unknown);
-    let home_store = home_knowing_urls(&[(AWAY, gate.url.clone())], &[]);
+    let (home_store, _away_store, gate) =
+        regions_through_gate(&[(&["ready"], Pass::Unknown)]).await;
     let home = home_store.client();
     let table = replicable(&home, "global-older").await;
     put(&home, &table, "copied", 1, "v").await;
