@@ -29,6 +29,9 @@ pub struct App {
     /// The metric series of tables, Kinesis destinations and triggers that must leave
     /// `/metrics` with them (`crate::owned_metrics`).
     pub owned_metrics: crate::owned_metrics::OwnedMetrics,
+    /// This region's new global-table replicas waiting for their copy
+    /// (`crate::replication::waiting`).
+    pub waiting: crate::replication::waiting::Waiting,
 }
 
 impl App {
@@ -57,6 +60,7 @@ impl App {
             policies,
             tokens,
             owned_metrics: Default::default(),
+            waiting: Default::default(),
         }
     }
 

@@ -2483,3 +2483,50 @@ async fn a_region_from_before_ready_gets_its_replica_all_the_same() {
     wait_replica(&home, &table, AWAY, ReplicaStatus::Active).await;
     assert_eq!(gate.arrivals(&["ready"]), 1);
 }
+
+/// A replica whose adding region says nothing of it for `--replica-create-timeout` while
+/// it waits for its copy (that region's store gone, with its data) may be deleted by a
+/// client in its region; until then its DeleteTable is refused there, as any table's
+/// being created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_left_waiting_by_its_adding_region_may_be_deleted_there() {
+    use aws_sdk_dynamodb::types::TableStatus;
+    use integration_tests::serde_json::json;
+    let away_store = StoreProcess::spawn_with(StoreOptions {
+        args: ["--region", AWAY, "--replica-create-timeout", "1s"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    });
+    let away = away_store.client();
+    let table = unique_name("global-left");
+    let create = json!({
+        "definition": {
+            "TableName": table,
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        },
+        "members": [
+            {"region": HOME, "endpoint": "http://127.0.0.1:9"},
+            {"region": AWAY, "endpoint": away_store.endpoint()}
+        ],
+        "origin": "u/1",
+        "from": HOME
+    });
+    let (status, answer) = post_internal(&away_store, "create", &create).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        table_status(&away, &table).await,
+        Some(TableStatus::Creating)
+    );
+    let delete = || away.delete_table().table_name(&table).send();
+    assert_api_error(delete().await, "ResourceInUseException", None);
+    let deleted = wait_until(Duration::from_secs(10), POLL, || async {
+        delete().await.is_ok()
+    })
+    .await;
+    assert!(deleted, "the replica left waiting could never be deleted");
+    wait_table_gone(&away, &table).await;
+}

@@ -32,6 +32,14 @@ pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOut
 /// region's replica while it is being created (waiting for its copy), a client may not.
 pub async fn delete(app: &App, name: &str, asker: Asker) -> Result<DeleteTableOutput, ApiError> {
     let current = app.catalog.table_for_control(name)?;
+    // A replica its adding region has left waiting (silent for --replica-create-timeout:
+    // its store gone, with its data) is deleted as that region would delete it: it would
+    // otherwise wait for good.
+    let timeout = app.config.replica_create_timeout;
+    let asker = match asker {
+        Asker::Client if app.waiting.abandoned(&current, timeout) => Asker::OtherRegion,
+        asker => asker,
+    };
     check_deletable(&current, asker)?;
     // Taken before the delete, which drops the items; a delete refused after all (the
     // table changed meanwhile) takes its backup back.

@@ -192,7 +192,7 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
         members.push(member(&replica));
         let request = json!({"definition": definition(&current), "members": members,
             "overrides": replica.overrides, "ttl": crate::ttl::setting(&current),
-            "origin": origin});
+            "origin": origin, "from": app.config.region});
         match peer::call::<_, Value>(app, url, "create", &request).await {
             Ok(_) => break,
             Err(e) if e.may_pass() && started.elapsed() < timeout => {

@@ -33,6 +33,7 @@ pub mod serve;
 pub mod ship;
 pub mod tell;
 pub mod tombstones;
+pub mod waiting;
 mod withdrawn;
 
 use std::sync::Arc;

@@ -63,6 +63,9 @@ pub struct CreateReplica {
     /// within UpdateTable, which never ask twice.
     #[serde(default)]
     pub origin: Option<String>,
+    /// The region that adds the replica (absent from stores before it was sent).
+    #[serde(default)]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,6 +246,9 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
     };
     set_ttl(app, ttl).await?;
     set_members(app, &name, &request.members, start_seq, None).await?;
+    if let Some(table) = app.catalog.get(&name) {
+        app.waiting.made(&table, request.from.as_deref());
+    }
     Ok(json!({}))
 }
 
@@ -430,7 +436,8 @@ async fn delete_replica(app: &App, name: String) -> Outcome {
 /// adding store restarted and copied again), it answers the same.
 async fn ready(app: &App, request: Ready) -> Outcome {
     check_addition(&request.table, &request.origin)?;
-    app.catalog
+    let table = app
+        .catalog
         .update(&app.storage, &request.table, |table| {
             if super::made_by(table).as_ref() != Some(&request.origin) {
                 return Err(ApiError::table_not_found(&request.table));
@@ -442,6 +449,7 @@ async fn ready(app: &App, request: Ready) -> Outcome {
         })
         .await
         .map_err(refusal(StatusCode::NOT_FOUND))?;
+    app.waiting.done(&table);
     Ok(json!({}))
 }
 
@@ -510,6 +518,7 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
         .catalog
         .table_for_control(&request.table)
         .map_err(refusal(StatusCode::NOT_FOUND))?;
+    app.waiting.sent(&table, &request.from);
     // One whose region refused to make it has no table there to send from.
     let sender = replicas(&table)
         .into_iter()
