@@ -1934,22 +1934,7 @@ async fn a_replica_asked_for_again_by_its_addition_is_found_not_refused() {
     let away_store = store_of(AWAY);
     let away = away_store.client();
     let table = unique_name("global-origin");
-    let create = |origin: Option<&str>| {
-        json!({
-            "definition": {
-                "TableName": table,
-                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-                "BillingMode": "PAY_PER_REQUEST",
-                "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-            },
-            "members": [
-                {"region": HOME, "endpoint": "http://127.0.0.1:9"},
-                {"region": AWAY, "endpoint": away_store.endpoint()}
-            ],
-            "origin": origin
-        })
-    };
+    let create = |origin: Option<&str>| replica_creation(&table, &away_store, origin);
     for _ in 0..2 {
         let (status, answer) = post_internal(&away_store, "create", &create(Some("u/1"))).await;
         assert_eq!(status, 200, "{answer}");
@@ -1984,6 +1969,26 @@ async fn a_replica_asked_for_again_by_its_addition_is_found_not_refused() {
     let (status, answer) = post_internal(&away_store, "delete", &addition("u/1")).await;
     assert_eq!(status, 200, "{answer}");
     wait_table_gone(&away, &table).await;
+}
+
+/// The internal `create` call HOME's store makes to `away` for a replica of `table` (a
+/// hash-keyed table) by addition `origin`; HOME's store is at an address that answers
+/// nothing.
+fn replica_creation(table: &str, away: &StoreProcess, origin: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "definition": {
+            "TableName": table,
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        },
+        "members": [
+            {"region": HOME, "endpoint": "http://127.0.0.1:9"},
+            {"region": AWAY, "endpoint": away.endpoint()}
+        ],
+        "origin": origin
+    })
 }
 
 /// What a [`Gate`] does with a call to one internal replication action.
@@ -2500,21 +2505,8 @@ async fn a_replica_left_waiting_by_its_adding_region_may_be_deleted_there() {
     });
     let away = away_store.client();
     let table = unique_name("global-left");
-    let create = json!({
-        "definition": {
-            "TableName": table,
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "BillingMode": "PAY_PER_REQUEST",
-            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-        },
-        "members": [
-            {"region": HOME, "endpoint": "http://127.0.0.1:9"},
-            {"region": AWAY, "endpoint": away_store.endpoint()}
-        ],
-        "origin": "u/1",
-        "from": HOME
-    });
+    let mut create = replica_creation(&table, &away_store, Some("u/1"));
+    create["from"] = json!(HOME);
     let (status, answer) = post_internal(&away_store, "create", &create).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
