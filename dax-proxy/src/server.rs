@@ -13,8 +13,7 @@ use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use shared::wire::admission::Admission;
-use shared::wire::body::{closing, declared_over_limit, read_within, MAX_BODY_BYTES};
-use shared::wire::content_type;
+use shared::wire::body::{api_body, closing, declared_over_limit, Refused, MAX_BODY_BYTES};
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::headers::{UNVERIFIED_RELAY, X_AMZ_TARGET};
 use shared::wire::op_metrics::OpMetrics;
@@ -102,11 +101,7 @@ async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
 /// DynamoDB answers anything that is not `POST /`, and a `POST /` whose body is not JSON
 /// ([`api_call`]), with this XML body and 404.
 async fn not_an_api_call() -> Response<Body> {
-    plain(
-        StatusCode::NOT_FOUND,
-        "application/xml",
-        "<UnknownOperationException/>\n",
-    )
+    Refused::NotAnApiCall.response()
 }
 
 // Takes the whole request: axum's `HeaderMap` extractor would clone the headers.
@@ -115,7 +110,8 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     let headers = parts.headers;
     // Before a permit is taken and the body read: neither would be of any use.
     if declared_over_limit(&headers) {
-        return closing(body_refused(StatusCode::PAYLOAD_TOO_LARGE), parts.version);
+        let too_large = Refused::Body(StatusCode::PAYLOAD_TOO_LARGE).response();
+        return closing(too_large, parts.version);
     }
     let request_id = server.request_ids.next();
     let request_id = request_id.as_str();
@@ -132,14 +128,10 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
         }
     };
     let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
-    let body = match read_within(server.node.config.body_read_timeout, read).await {
+    let body = match api_body(&headers, server.node.config.body_read_timeout, read).await {
         Ok(body) => body,
-        Err(status) => return body_refused(status),
+        Err(refused) => return refused.response(),
     };
-    // An empty body of any type is left to the later checks (SerializationException).
-    if !body.is_empty() && !content_type::is_json(&headers) {
-        return not_an_api_call().await;
-    }
     let node = &server.node;
     let target = headers
         .get(X_AMZ_TARGET)
@@ -181,11 +173,6 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     server.op_metrics.record(op, started.elapsed());
     record_error(op, &outcome);
     outcome.into_response(request_id, node.config.cache_header)
-}
-
-/// The answer to a call whose body is refused (`shared::wire::body`): `status`, no body.
-fn body_refused(status: StatusCode) -> Response<Body> {
-    plain(status, "application/x-amz-json-1.0", Body::empty())
 }
 
 async fn route(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome {

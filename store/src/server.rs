@@ -23,8 +23,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use shared::wire::admission::Admission;
-use shared::wire::body::{closing, declared_over_limit, read_within, MAX_BODY_BYTES};
-use shared::wire::content_type;
+use shared::wire::body::{api_body, closing, declared_over_limit, Refused, MAX_BODY_BYTES};
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::headers::{CLIENT_UNVERIFIED, SIGNATURES_REQUIRED, UNVERIFIED_RELAY};
 use shared::wire::ops::decode;
@@ -146,11 +145,7 @@ async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
 /// DynamoDB answers anything that is not `POST /`, and a `POST /` whose body is not JSON
 /// ([`api_call`]), with this XML body and 404.
 async fn not_an_api_call() -> Response<Body> {
-    error::plain(
-        StatusCode::NOT_FOUND,
-        "application/xml",
-        "<UnknownOperationException/>\n",
-    )
+    Refused::NotAnApiCall.response()
 }
 
 /// The secret is checked before the query is parsed, as for the other cluster calls: a
@@ -277,7 +272,8 @@ pub async fn api_call(
     let headers = parts.headers;
     // Before a permit is taken and the body read: neither would be of any use.
     if declared_over_limit(&headers) {
-        return closing(body_refused(StatusCode::PAYLOAD_TOO_LARGE), parts.version);
+        let too_large = Refused::Body(StatusCode::PAYLOAD_TOO_LARGE).response();
+        return closing(too_large, parts.version);
     }
     let request_id = server.request_ids.next();
     let request_id = request_id.as_str();
@@ -290,14 +286,10 @@ pub async fn api_call(
         }
     };
     let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
-    let body = match read_within(server.app.config.body_read_timeout, read).await {
-        Ok(bytes) => bytes,
-        Err(status) => return body_refused(status),
+    let body = match api_body(&headers, server.app.config.body_read_timeout, read).await {
+        Ok(body) => body,
+        Err(refused) => return refused.response(),
     };
-    // An empty body of any type is left to the later checks (SerializationException).
-    if !body.is_empty() && !content_type::is_json(&headers) {
-        return not_an_api_call().await;
-    }
     let target = headers
         .get(shared::wire::headers::X_AMZ_TARGET)
         .and_then(|v| v.to_str().ok());
@@ -373,11 +365,6 @@ fn saying_signatures_required(mut refusal: Response<Body>) -> Response<Body> {
         axum::http::HeaderValue::from_static("true"),
     );
     refusal
-}
-
-/// The answer to a call whose body is refused (`shared::wire::body`): `status`, no body.
-fn body_refused(status: StatusCode) -> Response<Body> {
-    error::plain(status, "application/x-amz-json-1.0", Body::empty())
 }
 
 /// Encodes an answer made of items into a buffer sized for it once.

@@ -14,7 +14,7 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use http::header::{CONNECTION, CONTENT_LENGTH};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Response, StatusCode, Version};
 use http_body_util::LengthLimitError;
 
@@ -41,6 +41,51 @@ pub fn closing<B>(mut response: Response<B>, version: Version) -> Response<B> {
         response.headers_mut().insert(CONNECTION, close);
     }
     response
+}
+
+/// Why a call is refused before it is looked at, answered alike by both servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Its body: 408, 413 or 400 with an empty body ([`read_within`],
+    /// [`declared_over_limit`]).
+    Body(StatusCode),
+    /// It is not an API call (a method other than POST on `/`, or a body not sent as
+    /// JSON): DynamoDB's 404 with `<UnknownOperationException/>`.
+    NotAnApiCall,
+}
+
+impl Refused {
+    pub fn response<B: From<&'static str> + Default>(self) -> Response<B> {
+        let (status, content_type, body) = match self {
+            Refused::Body(status) => (status, "application/x-amz-json-1.0", B::default()),
+            Refused::NotAnApiCall => (
+                StatusCode::NOT_FOUND,
+                "application/xml",
+                B::from("<UnknownOperationException/>\n"),
+            ),
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        let content_type = HeaderValue::from_static(content_type);
+        response.headers_mut().insert(CONTENT_TYPE, content_type);
+        response
+    }
+}
+
+/// The body of an API call with `headers`, as `read` collects it (with [`MAX_BODY_BYTES`]
+/// as its limit) within `deadline` ([`read_within`]), or why the call is refused. A body
+/// not sent as JSON is not an API call; an empty body of any type is left to the later
+/// checks (SerializationException).
+pub async fn api_body<T: AsRef<[u8]>, E: Into<BoxError>>(
+    headers: &HeaderMap,
+    deadline: Duration,
+    read: impl Future<Output = Result<T, E>>,
+) -> Result<T, Refused> {
+    let body = read_within(deadline, read).await.map_err(Refused::Body)?;
+    if !body.as_ref().is_empty() && !super::content_type::is_json(headers) {
+        return Err(Refused::NotAnApiCall);
+    }
+    Ok(body)
 }
 
 /// `read` (the body collected with [`MAX_BODY_BYTES`] as its limit), or the status to
@@ -137,6 +182,51 @@ mod tests {
         assert_eq!(whole, Ok(bytes::Bytes::from_static(b"body")));
         let over = read_within(Duration::from_secs(5), collect(b"body!", 4)).await;
         assert_eq!(over, Err(StatusCode::PAYLOAD_TOO_LARGE));
+    }
+
+    #[tokio::test]
+    async fn an_api_body_is_json_or_empty_and_refusals_have_dynamodbs_answers() {
+        let typed = |content_type: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            headers
+        };
+        let deadline = Duration::from_secs(5);
+        let json = typed("application/x-amz-json-1.0");
+        let text = typed("text/plain");
+        let body = api_body(&json, deadline, collect(b"{}", 4)).await;
+        assert_eq!(body, Ok(bytes::Bytes::from_static(b"{}")));
+        let empty = api_body(&text, deadline, collect(b"", 4)).await;
+        assert_eq!(empty, Ok(bytes::Bytes::new()));
+        let not_json = api_body(&text, deadline, collect(b"{}", 4)).await;
+        assert_eq!(not_json, Err(Refused::NotAnApiCall));
+        let over = api_body(&json, deadline, collect(b"{\"a\":1}", 4)).await;
+        assert_eq!(over, Err(Refused::Body(StatusCode::PAYLOAD_TOO_LARGE)));
+
+        let answer = |refused: Refused| {
+            let response: Response<String> = refused.response();
+            let content_type = response.headers()[CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (response.status(), content_type, response.into_body())
+        };
+        assert_eq!(
+            answer(Refused::NotAnApiCall),
+            (
+                StatusCode::NOT_FOUND,
+                "application/xml".to_string(),
+                "<UnknownOperationException/>\n".to_string()
+            )
+        );
+        assert_eq!(
+            answer(Refused::Body(StatusCode::REQUEST_TIMEOUT)),
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                "application/x-amz-json-1.0".to_string(),
+                String::new()
+            )
+        );
     }
 
     #[test]
