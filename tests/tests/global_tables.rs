@@ -1589,6 +1589,13 @@ async fn table_status(
 /// A home store knowing `AWAY` at a listener that takes connections and never answers,
 /// and the task holding them (abort it at the end).
 async fn home_with_silent_away() -> (StoreProcess, tokio::task::JoinHandle<()>) {
+    let (url, holder) = silent_store().await;
+    (home_knowing_urls(&[(AWAY, url)], &[]), holder)
+}
+
+/// The URL of a listener that takes connections and never answers, as a store that
+/// hangs, and the task holding them (abort it at the end).
+async fn silent_store() -> (String, tokio::task::JoinHandle<()>) {
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", silent.local_addr().unwrap());
     let holder = tokio::spawn(async move {
@@ -1597,7 +1604,7 @@ async fn home_with_silent_away() -> (StoreProcess, tokio::task::JoinHandle<()>) 
             held.push(connection);
         }
     });
-    (home_knowing_urls(&[(AWAY, url)], &[]), holder)
+    (url, holder)
 }
 
 /// While a replica is being made, the table is UPDATING: its capacity, TTL and existence
@@ -2521,4 +2528,58 @@ async fn a_replica_left_waiting_by_its_adding_region_may_be_deleted_there() {
     .await;
     assert!(deleted, "the replica left waiting could never be deleted");
     wait_table_gone(&away, &table).await;
+}
+
+/// A region removing a replica while that replica's region adds another never splits the
+/// global table: the removal and the addition race, and whichever comes first there, the
+/// two regions still agree on whether they replicate with each other, and writes cross
+/// while they do. (The replica's region emptied its list of replicas, then found its
+/// delete refused by the addition: it went on replicating with the added region only.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_racing_an_addition_in_the_removed_region_keeps_the_regions_agreed() {
+    const SILENT: &str = "sa-east-1";
+    // AWAY knows a region whose store never answers: its addition stays CREATING.
+    let (silent_url, holder) = silent_store().await;
+    let away_store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), AWAY.into()],
+        env: vec![(
+            "STORE_REGION_ENDPOINTS".into(),
+            format!("{SILENT}={silent_url}"),
+        )],
+        ..Default::default()
+    });
+    let home_store = home_knowing(&[(AWAY, &away_store)], &[]);
+    let (home, away) = (home_store.client(), away_store.client());
+    for round in 0..3 {
+        let table = global_table(&home, "race", &[AWAY]).await;
+        wait_table_active(&away, &table).await;
+        let removal = home
+            .update_table()
+            .table_name(&table)
+            .replica_updates(remove_replica(AWAY))
+            .send();
+        let addition = away
+            .update_table()
+            .table_name(&table)
+            .replica_updates(add_replica(SILENT))
+            .send();
+        let (removed, _) = tokio::join!(removal, addition);
+        if removed.is_ok() {
+            assert_eq!(replicas_of(&home, &table).await, [], "round {round}");
+            assert!(!has_table(&away, &table).await, "round {round}");
+            continue;
+        }
+        let regions = |replicas: Vec<(String, ReplicaStatus)>| {
+            replicas.into_iter().map(|(r, _)| r).collect::<Vec<_>>()
+        };
+        assert_eq!(regions(replicas_of(&home, &table).await), [AWAY]);
+        assert!(
+            regions(replicas_of(&away, &table).await).contains(&HOME.to_string()),
+            "round {round}: {AWAY} no longer replicates with {HOME}: {:?}",
+            replicas_of(&away, &table).await
+        );
+        put(&away, &table, "after", 1, "from-away").await;
+        wait_for(&home, &table, "after", 1, Some("from-away")).await;
+    }
+    holder.abort();
 }

@@ -32,6 +32,8 @@ pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOut
 /// region's replica while it is being created (waiting for its copy), a client may not.
 pub async fn delete(app: &App, name: &str, asker: Asker) -> Result<DeleteTableOutput, ApiError> {
     let current = app.catalog.table_for_control(name)?;
+    // A region that removes this replica tells the other replicas itself.
+    let tell_replicas = asker == Asker::Client;
     // A replica its adding region has left waiting (silent for --replica-create-timeout:
     // its store gone, with its data) is deleted as that region would delete it: it would
     // otherwise wait for good.
@@ -60,7 +62,9 @@ pub async fn delete(app: &App, name: &str, asker: Asker) -> Result<DeleteTableOu
         backup::delete(app, kept).await?;
     }
     let table = deleted?;
-    crate::replication::control::leave(app, &table).await;
+    if tell_replicas {
+        crate::replication::control::leave(app, &table).await;
+    }
     let stats = app.storage.table_stats(table.table_id());
     Ok(DeleteTableOutput {
         table_description: table.describe(TableStatus::Deleting, stats, now_seconds()),

@@ -417,18 +417,25 @@ async fn withdraw(app: &App, request: Withdraw) -> Outcome {
 }
 
 async fn delete_replica(app: &App, name: String) -> Outcome {
-    // A delete that will be refused (deletion protection, an index under way) must leave
-    // the replica in the global table: checked before it stops replicating below.
-    if let Ok(table) = app.catalog.table_for_control(&name) {
-        crate::api::delete_table::check_deletable(&table, Asker::OtherRegion)
-            .map_err(refusal(StatusCode::BAD_REQUEST))?;
-    }
-    // A regional table again first: its workers stop, and no other region's changes apply.
-    set_members(app, &name, &[], 0, None).await?;
+    // One step, checked and done under the catalog's lock: a change made here meanwhile
+    // (a replica this region adds) either refuses the delete or finds the table gone.
+    // Emptying the replica list first, as a step of its own, left a replica whose delete
+    // was then refused following only the regions added meanwhile: the global table split.
     crate::api::delete_table::delete(app, &name, Asker::OtherRegion)
         .await
-        .map_err(refusal(StatusCode::BAD_REQUEST))?;
+        .map_err(delete_refusal)?;
     Ok(json!({}))
+}
+
+/// How a refused delete of a replica is answered: a table already gone with 404, which
+/// the removing region takes as done; any other refusal with 400, which keeps the
+/// replica in the global table.
+fn delete_refusal(e: ApiError) -> (StatusCode, String) {
+    let status = match e.code {
+        ErrorCode::ResourceNotFoundException => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    refusal(status)(e)
 }
 
 /// The adding region has copied every item to this region's replica made by addition
