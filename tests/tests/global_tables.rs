@@ -2583,3 +2583,64 @@ async fn a_removal_racing_an_addition_in_the_removed_region_keeps_the_regions_ag
     }
     holder.abort();
 }
+
+/// Two regions adding the same third region: one table is made there, by one of the two
+/// additions, and the region whose own addition failed (or is still to be made) takes the
+/// replica as the member the other made, instead of CREATION_FAILED for good. Both
+/// orders: its addition failed before it heard of the member, and it heard while its own
+/// call was held on its way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_whose_addition_of_a_replica_another_made_takes_it_as_a_member() {
+    let third_store = store_of(THIRD);
+    let gate = Gate::before(&third_store).await;
+    let away_store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--region".into(), AWAY.into()],
+        env: vec![(
+            "STORE_REGION_ENDPOINTS".into(),
+            format!("{THIRD}={}", gate.url),
+        )],
+        ..Default::default()
+    });
+    let home_store = home_knowing(&[(AWAY, &away_store), (THIRD, &third_store)], &[]);
+    let (home, away, third) = (
+        home_store.client(),
+        away_store.client(),
+        third_store.client(),
+    );
+
+    // Failed first: THIRD had a table of the name, deleted before HOME's addition.
+    let table = global_table(&home, "taken-failed", &[AWAY]).await;
+    create_hash_range_table(&third, &table).await;
+    wait_table_active(&third, &table).await;
+    replica_update(&away, &table, add_replica(THIRD)).await;
+    wait_replica(&away, &table, THIRD, ReplicaStatus::CreationFailed).await;
+    ok(third.delete_table().table_name(&table).send().await);
+    add_replicas(&home, &table, &[THIRD]).await;
+    wait_replica(&away, &table, THIRD, ReplicaStatus::Active).await;
+    put(&away, &table, "failed-first", 1, "from-away").await;
+    wait_for(&third, &table, "failed-first", 1, Some("from-away")).await;
+
+    // Heard first: AWAY's call making the replica held until HOME's addition is made.
+    let table = global_table(&home, "taken-held", &[AWAY]).await;
+    gate.set(&["create"], Pass::Hold);
+    gate.after(&["create"], async {
+        replica_update(&away, &table, add_replica(THIRD)).await;
+    })
+    .await;
+    add_replicas(&home, &table, &[THIRD]).await;
+    wait_replica(&away, &table, THIRD, ReplicaStatus::Active).await;
+    gate.set(&["create"], Pass::Forward);
+    let refused = gate.wait_passed(&["create"]).await;
+    assert_eq!(refused, [("create".to_string(), 409)]);
+    let mut replicas = replicas_of(&away, &table).await;
+    replicas.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        replicas,
+        [
+            (THIRD.to_string(), ReplicaStatus::Active),
+            (HOME.to_string(), ReplicaStatus::Active)
+        ]
+    );
+    put(&away, &table, "heard-first", 1, "from-away").await;
+    wait_for(&third, &table, "heard-first", 1, Some("from-away")).await;
+}

@@ -303,8 +303,8 @@ async fn members(app: &App, request: Members) -> Outcome {
 /// Makes `members` (but this region) the replicas of table `name`: the ones it had keep
 /// their state and place in the log (at the address given now), new ones get this store's
 /// changes from `start_seq` on (what came before reaches them in the copy the adding
-/// region makes). Replicas this region is adding, or failed to, stay: no other region
-/// knows of them. A list `told` by a region (with its generation) that is older than one
+/// region makes). Replicas this region is adding, or failed to, stay, unless told as
+/// members (another region's addition made them): no other region knows of them. A list `told` by a region (with its generation) that is older than one
 /// it told before is not taken.
 async fn set_members(
     app: &App,
@@ -332,7 +332,14 @@ async fn set_members(
                 .iter()
                 .filter(|m| &m.region != own)
                 .map(|m| {
-                    let known = current.iter().find(|r| r.region == m.region);
+                    // This region's own addition of a member another region added, one
+                    // that failed or is still to be made, is over: one table of the name
+                    // is made there, and it is the other addition's (so ours is refused
+                    // there, and would otherwise show CREATION_FAILED for good).
+                    let known = current
+                        .iter()
+                        .find(|r| r.region == m.region)
+                        .filter(|r| r.is_made());
                     match known {
                         // A replica that moved keeps its place in the log: its worker
                         // resumes there, at the new address. A teller that knows no
