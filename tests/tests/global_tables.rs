@@ -45,13 +45,27 @@ fn home_knowing(others: &[(&str, &StoreProcess)], extra: &[&str]) -> StoreProces
 
 /// [`home_knowing`] the stores of other regions by their URLs.
 fn home_knowing_urls(others: &[(&str, String)], extra: &[&str]) -> StoreProcess {
-    let endpoints: Vec<String> = others
+    StoreProcess::spawn_with(StoreOptions {
+        env: vec![("STORE_REGION_ENDPOINTS".into(), endpoints(others))],
+        args: extra.iter().map(|a| a.to_string()).collect(),
+        ..Default::default()
+    })
+}
+
+/// `--region-endpoints` naming the stores of `others` by their URLs.
+fn endpoints(others: &[(&str, String)]) -> String {
+    let pairs: Vec<String> = others
         .iter()
         .map(|(region, url)| format!("{region}={url}"))
         .collect();
+    pairs.join(",")
+}
+
+/// The store of `AWAY`, knowing the stores of `others` by their URLs.
+fn away_knowing_urls(others: &[(&str, String)]) -> StoreProcess {
     StoreProcess::spawn_with(StoreOptions {
-        env: vec![("STORE_REGION_ENDPOINTS".into(), endpoints.join(","))],
-        args: extra.iter().map(|a| a.to_string()).collect(),
+        args: vec!["--region".into(), AWAY.into()],
+        env: vec![("STORE_REGION_ENDPOINTS".into(), endpoints(others))],
         ..Default::default()
     })
 }
@@ -2540,14 +2554,7 @@ async fn a_removal_racing_an_addition_in_the_removed_region_keeps_the_regions_ag
     const SILENT: &str = "sa-east-1";
     // AWAY knows a region whose store never answers: its addition stays CREATING.
     let (silent_url, holder) = silent_store().await;
-    let away_store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), AWAY.into()],
-        env: vec![(
-            "STORE_REGION_ENDPOINTS".into(),
-            format!("{SILENT}={silent_url}"),
-        )],
-        ..Default::default()
-    });
+    let away_store = away_knowing_urls(&[(SILENT, silent_url)]);
     let home_store = home_knowing(&[(AWAY, &away_store)], &[]);
     let (home, away) = (home_store.client(), away_store.client());
     for round in 0..3 {
@@ -2593,14 +2600,7 @@ async fn a_removal_racing_an_addition_in_the_removed_region_keeps_the_regions_ag
 async fn a_region_whose_addition_of_a_replica_another_made_takes_it_as_a_member() {
     let third_store = store_of(THIRD);
     let gate = Gate::before(&third_store).await;
-    let away_store = StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), AWAY.into()],
-        env: vec![(
-            "STORE_REGION_ENDPOINTS".into(),
-            format!("{THIRD}={}", gate.url),
-        )],
-        ..Default::default()
-    });
+    let away_store = away_knowing_urls(&[(THIRD, gate.url.clone())]);
     let home_store = home_knowing(&[(AWAY, &away_store), (THIRD, &third_store)], &[]);
     let (home, away, third) = (
         home_store.client(),
@@ -2643,4 +2643,112 @@ async fn a_region_whose_addition_of_a_replica_another_made_takes_it_as_a_member(
     );
     put(&away, &table, "heard-first", 1, "from-away").await;
     wait_for(&third, &table, "heard-first", 1, Some("from-away")).await;
+}
+
+/// Two regions removing each other's replica at once: at most one removal is made (the
+/// other is refused, the table being updated), and the regions left agree on who the
+/// replicas are. (Each deleted the other's table, then found its own gone before telling
+/// the third region, which went on listing both.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_regions_removing_each_other_leave_the_rest_agreed() {
+    let (home_store, away_store, third_store) = three_regions();
+    let regions = [
+        (HOME, home_store.client()),
+        (AWAY, away_store.client()),
+        (THIRD, third_store.client()),
+    ];
+    let (home, away) = (&regions[0].1, &regions[1].1);
+    for round in 0..3 {
+        let table = global_table(home, "mutual", &[AWAY, THIRD]).await;
+        for (_, client) in &regions {
+            wait_table_active(client, &table).await;
+        }
+        let (by_home, by_away) = tokio::join!(
+            home.update_table()
+                .table_name(&table)
+                .replica_updates(remove_replica(AWAY))
+                .send(),
+            away.update_table()
+                .table_name(&table)
+                .replica_updates(remove_replica(HOME))
+                .send(),
+        );
+        assert!(
+            by_home.is_err() || by_away.is_err(),
+            "round {round}: both removals were made"
+        );
+        let agreed = wait_until(DEADLINE, POLL, || async {
+            let mut kept = Vec::new();
+            for (region, client) in &regions {
+                if has_table(client, &table).await {
+                    let mut listed: Vec<String> = replicas_of(client, &table)
+                        .await
+                        .into_iter()
+                        .map(|(r, _)| r)
+                        .collect();
+                    listed.push(region.to_string());
+                    listed.sort();
+                    kept.push((region.to_string(), listed));
+                }
+            }
+            let members: Vec<String> = kept.iter().map(|(r, _)| r.clone()).collect();
+            let mut sorted = members.clone();
+            sorted.sort();
+            kept.len() >= 2 && kept.iter().all(|(_, listed)| *listed == sorted)
+        })
+        .await;
+        assert!(agreed, "round {round}: the regions left disagree");
+    }
+}
+
+/// A removal's delete tried again in the background (its region's store did not answer)
+/// that arrives while that region is itself removing a replica is refused as the table
+/// being updated, and tried again: the table is deleted once that removal is done,
+/// not left behind with no region shipping to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_delete_refused_while_the_region_removes_a_replica_comes_again() {
+    let third_store = store_of(THIRD);
+    let third_gate = Gate::before(&third_store).await;
+    let away_store = away_knowing_urls(&[(THIRD, third_gate.url.clone())]);
+    let away_gate = Gate::before(&away_store).await;
+    let home_store = home_knowing_urls(&[(AWAY, away_gate.url.clone())], &[]);
+    let (home, away, third) = (
+        home_store.client(),
+        away_store.client(),
+        third_store.client(),
+    );
+    let table = global_table(&home, "busy-delete", &[AWAY]).await;
+    wait_table_active(&away, &table).await;
+    add_replicas(&away, &table, &[THIRD]).await;
+    wait_replica(&home, &table, THIRD, ReplicaStatus::Active).await;
+
+    // AWAY's store fails the delete: HOME removes it at once and tries again later.
+    away_gate.set(&["delete"], Pass::Busy);
+    replica_update(&home, &table, remove_replica(AWAY)).await;
+    // AWAY removes THIRD, its call to delete there held: meanwhile HOME's next try
+    // reaches AWAY's store, which refuses it (409), the table being updated.
+    third_gate.set(&["delete"], Pass::Hold);
+    let removal = {
+        let (away, table) = (away.clone(), table.clone());
+        tokio::spawn(async move { replica_update(&away, &table, remove_replica(THIRD)).await })
+    };
+    let held = wait_until(DEADLINE, POLL, || async {
+        third_gate.arrivals(&["delete"]) > 0
+    })
+    .await;
+    assert!(held, "AWAY's delete of THIRD never came");
+    away_gate.set(&["delete"], Pass::Forward);
+    assert_eq!(
+        away_gate.wait_passed(&["delete"]).await[0],
+        ("delete".to_string(), 409)
+    );
+    third_gate.set(&["delete"], Pass::Forward);
+    removal.await.unwrap();
+    let deleted = wait_until(Duration::from_secs(60), POLL, || async {
+        !has_table(&away, &table).await
+    })
+    .await;
+    assert!(deleted, "AWAY's table was left behind");
+    assert!(!has_table(&third, &table).await);
+    assert_eq!(replicas_of(&home, &table).await, []);
 }

@@ -1,6 +1,7 @@
 //! Adding and removing replicas: UpdateTable's `ReplicaUpdates`, and what DeleteTable of
 //! a replica tells the others.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -16,7 +17,7 @@ use shared::wire::ops::update_table::UpdateTableInput;
 use super::order;
 use super::overrides::Overrides;
 use super::peer::{self, PeerError};
-use super::tell::{call_later, tell_members, Call};
+use super::tell::{call_later, tell_members, Call, Tell};
 use super::{
     change_replicas, endpoint, made_replicas, replicas, set_replicas, Member, Replica,
     ReplicaStatus,
@@ -41,6 +42,12 @@ enum ReplicaUpdate<'a> {
 /// `name`, and returns the table as it now is.
 pub async fn update(app: &App, name: &str, updates: &[Value]) -> Result<Arc<TableMeta>, ApiError> {
     let update = parse(updates)?;
+    // A removal holds the table's turn from before it reads the table: a deletion of the
+    // table here that another region asks for comes wholly before it, or is refused.
+    let _turn = match update {
+        ReplicaUpdate::Delete(_) => Some(super::removing::removal(name).await),
+        _ => None,
+    };
     let table = app.catalog.table_for_control(name)?;
     table.check_created()?;
     match update {
@@ -144,6 +151,7 @@ async fn create(
                 unmade: true,
                 failure: None,
                 addition: super::new_addition(),
+                added: shared::clock::now_ms(),
             });
             set_replicas(&mut table.settings, all);
             Ok(())
@@ -369,6 +377,8 @@ async fn forget(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
                 .into_iter()
                 .filter(|r| r.region != region)
                 .collect();
+            let removal = BTreeMap::from([(region.to_string(), shared::clock::now_ms())]);
+            order::record_removals(&mut table.settings, &removal);
             set_replicas(&mut table.settings, rest);
             Ok(())
         })
@@ -437,14 +447,25 @@ pub async fn propagate_ttl(app: &App, table: &TableMeta) {
 pub async fn leave(app: &App, table: &TableMeta) {
     let members: Vec<Member> = made_replicas(table).iter().map(member).collect();
     let generation = order::last(table);
-    tell_members(app, table, &members, Some(&app.config.region), generation).await;
+    let mut removed = order::removals(&table.settings);
+    removed.insert(app.config.region.clone(), generation);
+    let tell = Tell {
+        members: &members,
+        removed: &removed,
+        generation,
+    };
+    tell_members(app, table, tell, Some(&app.config.region)).await;
 }
 
 /// Tells the replicas of `table` but `except` that every region in `table` as it is here
 /// is a member.
 async fn tell_all(app: &App, table: &TableMeta, except: Option<&str>) {
-    let generation = order::generation(table);
-    tell_members(app, table, &all_members(app, table), except, generation).await;
+    let tell = Tell {
+        members: &all_members(app, table),
+        removed: &order::removals(&table.settings),
+        generation: order::generation(table),
+    };
+    tell_members(app, table, tell, except).await;
 }
 
 /// Every region of `table` that has its replica, this one included, as members.
@@ -460,6 +481,7 @@ fn own_member(app: &App, table: &TableMeta) -> Member {
     let endpoint = app.config.endpoint.url.clone();
     Member {
         overrides: super::own_overrides(table),
+        added: Some(super::own_added(table)),
         ..Member::at(app.config.region.clone(), endpoint)
     }
 }
@@ -469,6 +491,7 @@ fn member(replica: &Replica) -> Member {
         region: replica.region.clone(),
         endpoint: replica.endpoint.clone(),
         overrides: replica.overrides.clone(),
+        added: Some(replica.added),
     }
 }
 

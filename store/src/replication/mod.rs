@@ -29,10 +29,12 @@ pub mod control;
 mod order;
 pub mod overrides;
 mod peer;
+mod removing;
 pub mod serve;
 pub mod ship;
 pub mod tell;
 pub mod tombstones;
+mod turns;
 pub mod waiting;
 mod withdrawn;
 
@@ -87,6 +89,11 @@ pub struct Replica {
     /// added (this region never makes them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addition: Option<String>,
+    /// When it was added (clock milliseconds, where it was added): a removal of its
+    /// region told from before then does not remove it (`order`). 0 in replicas added
+    /// before it was kept: any removal known is later.
+    #[serde(default)]
+    pub added: u64,
 }
 
 impl Replica {
@@ -135,6 +142,10 @@ struct Replication {
     /// retried creation finds the table it made, and tells it from another of that name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     origin: Option<String>,
+    /// When this region's replica was added, as the region that added it said (absent in
+    /// the region the table was made in: a member from the start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    added: Option<u64>,
 }
 
 /// A region of a global table and where its store is: what replicas tell each other.
@@ -147,6 +158,10 @@ pub struct Member {
     /// leaves them in place.
     #[serde(default, skip_serializing_if = "Overrides::is_empty")]
     pub overrides: Overrides,
+    /// When its replica was added (`Replica::added`). Absent from stores before members
+    /// were stamped: the tell's generation stands for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added: Option<u64>,
 }
 
 impl Member {
@@ -156,6 +171,7 @@ impl Member {
             region,
             endpoint,
             overrides: Overrides::default(),
+            added: None,
         }
     }
 }
@@ -241,15 +257,19 @@ pub fn check_no_replica_being_created(table: &TableMeta) -> Result<(), ApiError>
 /// UPDATING (ResourceInUseException, which SDKs and infrastructure tools retry).
 fn check_no_replica(table: &TableMeta, which: impl Fn(&Replica) -> bool) -> Result<(), ApiError> {
     if replicas(table).iter().any(which) {
-        return Err(ApiError::new(
-            ErrorCode::ResourceInUseException,
-            format!(
-                "Attempt to change a resource which is still in use: Table is being updated: {}",
-                table.name()
-            ),
-        ));
+        return Err(being_updated(table.name()));
     }
     Ok(())
+}
+
+/// DynamoDB's refusal of a change to an UPDATING table.
+fn being_updated(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::ResourceInUseException,
+        format!(
+            "Attempt to change a resource which is still in use: Table is being updated: {name}"
+        ),
+    )
 }
 
 /// What identifies the addition of `replica` to `table` in the region it is made in
@@ -373,6 +393,16 @@ pub fn set_origin(settings: &mut Settings, origin: String) {
     change_replication(settings, |r| r.origin = Some(origin));
 }
 
+/// When this region's replica of `table` was added: 0 in the region it was made in.
+fn own_added(table: &TableMeta) -> u64 {
+    replication(&table.settings).added.unwrap_or(0)
+}
+
+/// Keeps `added` as when this region's replica was added.
+fn set_own_added(settings: &mut Settings, added: u64) {
+    change_replication(settings, |r| r.added = Some(added));
+}
+
 fn change_replication(settings: &mut Settings, change: impl FnOnce(&mut Replication)) {
     let mut replication = replication(settings);
     change(&mut replication);
@@ -425,6 +455,7 @@ mod tests {
             unmade: true,
             failure: None,
             addition,
+            added: 0,
         }
     }
 

@@ -13,7 +13,12 @@
 //! and, through the clock, the table being deleted and made again under its name.
 //!
 //! Tells from different regions are not ordered against each other: each region's
-//! generations only order its own tells.
+//! generations only order its own tells. So what a tell says of each member is stamped
+//! instead, as a last-writer-wins set: every member carries when it was added, and every
+//! tell carries when each region known removed was removed (kept here a day). A member
+//! stands unless removed at or after its addition, whichever region tells, in whatever
+//! order: a region removed by another, still telling its own older list, is not taken
+//! back, and a member is not dropped by a tell that never knew of it.
 
 use std::collections::BTreeMap;
 
@@ -32,7 +37,15 @@ struct Order {
     /// The newest generation each other region told this one, by region.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     heard: BTreeMap<String, u64>,
+    /// When each region's replica was last removed (clock milliseconds), as removed here
+    /// or told; kept [`REMOVALS_KEPT_MS`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    removed: BTreeMap<String, u64>,
 }
+
+/// How long a removal is kept: far longer than a tell is tried again (an hour), so no
+/// tell older than a removal arrives after it is forgotten.
+const REMOVALS_KEPT_MS: u64 = 24 * 3600 * 1000;
 
 fn order(settings: &Settings) -> Order {
     read_setting::<Order>(settings, ORDER_KEY).unwrap_or_default()
@@ -82,6 +95,33 @@ pub(super) fn hear(settings: &mut Settings, from: &str, generation: u64) -> bool
     true
 }
 
+/// The removals of regions' replicas known here, by region: what a tell carries.
+pub(super) fn removals(settings: &Settings) -> BTreeMap<String, u64> {
+    order(settings).removed
+}
+
+/// Keeps `removals` (region -> when removed) with the ones known here, the later of two
+/// for a region, and forgets the ones older than [`REMOVALS_KEPT_MS`].
+pub(super) fn record_removals(settings: &mut Settings, removals: &BTreeMap<String, u64>) {
+    let mut order = order(settings);
+    for (region, &at) in removals {
+        let known = order.removed.entry(region.clone()).or_default();
+        *known = (*known).max(at);
+    }
+    let oldest = shared::clock::now_ms().saturating_sub(REMOVALS_KEPT_MS);
+    order.removed.retain(|_, at| *at >= oldest);
+    set_order(settings, &order);
+}
+
+/// Whether a member `region` added at `added` stands against the removals known here: it
+/// was not removed at or after its addition.
+pub(super) fn stands(settings: &Settings, region: &str, added: u64) -> bool {
+    order(settings)
+        .removed
+        .get(region)
+        .is_none_or(|&removed| removed < added)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +151,24 @@ mod tests {
         assert!(hear(&mut settings, "ap-south-1", 3));
         assert!(hear(&mut settings, "eu-west-1", 11));
         assert_eq!(order(&settings).heard.get("eu-west-1"), Some(&11));
+    }
+
+    #[test]
+    fn a_member_stands_unless_removed_at_or_after_its_addition() {
+        let mut settings = Settings::new();
+        let now = shared::clock::now_ms();
+        let removal = BTreeMap::from([("eu-west-1".to_string(), now)]);
+        record_removals(&mut settings, &removal);
+        assert!(!stands(&settings, "eu-west-1", now - 1));
+        assert!(!stands(&settings, "eu-west-1", now));
+        assert!(stands(&settings, "eu-west-1", now + 1), "added again after");
+        assert!(stands(&settings, "ap-south-1", 0), "never removed");
+        // The later removal of a region is kept; one older than a day is forgotten.
+        let older = BTreeMap::from([
+            ("eu-west-1".to_string(), now - 5),
+            ("ap-south-1".to_string(), now - REMOVALS_KEPT_MS - 1),
+        ]);
+        record_removals(&mut settings, &older);
+        assert_eq!(removals(&settings), removal);
     }
 }

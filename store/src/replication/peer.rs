@@ -37,6 +37,13 @@ impl PeerError {
     pub fn may_pass(&self) -> bool {
         self.refusal().is_none()
     }
+
+    /// Whether the store refused because the table is being changed there (409, never
+    /// answered to the calls tried again in the background otherwise): a refusal now, but
+    /// the same call made later may be taken.
+    pub fn table_busy(&self) -> bool {
+        matches!(self, PeerError::Refused { status: 409, .. })
+    }
 }
 
 impl std::fmt::Display for PeerError {

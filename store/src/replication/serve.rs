@@ -11,9 +11,9 @@
 //! - `apply`: changes made elsewhere, to apply by last writer wins;
 //! - `ready`: this region's new replica has its copy of the table: it serves clients.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -91,6 +91,10 @@ pub struct Members {
     pub from: Option<String>,
     #[serde(default)]
     pub generation: Option<u64>,
+    /// The removals the teller knows (region -> when removed, `super::order`). Absent
+    /// from stores before members were stamped: a member the list leaves out is gone.
+    #[serde(default)]
+    pub removed: Option<BTreeMap<String, u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,7 +192,7 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
     }
     // One at a time with a withdrawal of the name: a withdrawal finds the table made, or
     // none and no call making it.
-    let _turn = turn_of(&name).lock_owned().await;
+    let _turn = MAKING.take(&name).await;
     if let Some(origin) = &request.origin {
         let withdrawn =
             super::withdrawn::is_withdrawn(&app.storage, &name, origin, shared::clock::now_secs())
@@ -245,7 +249,7 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
         ttl: request.ttl,
     };
     set_ttl(app, ttl).await?;
-    set_members(app, &name, &request.members, start_seq, None).await?;
+    set_members(app, &name, &request.members, start_seq, Told::default()).await?;
     if let Some(table) = app.catalog.get(&name) {
         app.waiting.made(&table, request.from.as_deref());
     }
@@ -295,28 +299,43 @@ async fn apply_overrides(
 
 async fn members(app: &App, request: Members) -> Outcome {
     let start_seq = crate::api::create_table::current_seq(app);
-    let told = request.from.as_deref().zip(request.generation);
+    let told = Told {
+        by: request.from.as_deref().zip(request.generation),
+        removed: request.removed.as_ref(),
+    };
     set_members(app, &request.table, &request.members, start_seq, told).await?;
     Ok(json!({}))
 }
 
-/// Makes `members` (but this region) the replicas of table `name`: the ones it had keep
+/// Who told a membership list, and what of removals: the region and the generation of
+/// its list (absent from stores before tells were ordered, and in the call making a
+/// replica), and the removals it knows (absent from stores before members were stamped).
+#[derive(Default, Clone, Copy)]
+struct Told<'a> {
+    by: Option<(&'a str, u64)>,
+    removed: Option<&'a BTreeMap<String, u64>>,
+}
+
+/// Takes `members` (but this region) as replicas of table `name`: the ones it had keep
 /// their state and place in the log (at the address given now), new ones get this store's
 /// changes from `start_seq` on (what came before reaches them in the copy the adding
-/// region makes). Replicas this region is adding, or failed to, stay, unless told as
-/// members (another region's addition made them): no other region knows of them. A list `told` by a region (with its generation) that is older than one
-/// it told before is not taken.
+/// region makes). A member removed at or after its addition is not taken (`super::order`).
+/// A replica the list leaves out stays, unless removed since it was added, when the
+/// teller stamps its members (it may not know of it yet); else it is gone. Replicas this
+/// region is adding, or failed to, stay, unless told as members (another region's
+/// addition made them): no other region knows of them. A list told by a region (with its
+/// generation) that is older than one it told before is not taken.
 async fn set_members(
     app: &App,
     name: &str,
     members: &[Member],
     start_seq: u64,
-    told: Option<(&str, u64)>,
+    told: Told<'_>,
 ) -> Result<(), (StatusCode, String)> {
     let own = &app.config.region;
     app.catalog
         .update(&app.storage, name, |table| {
-            if let Some((from, generation)) = told {
+            if let Some((from, generation)) = told.by {
                 if !super::order::hear(&mut table.settings, from, generation) {
                     tracing::debug!(
                         table = name,
@@ -327,10 +346,17 @@ async fn set_members(
                     return Ok(());
                 }
             }
+            if let Some(removed) = told.removed {
+                super::order::record_removals(&mut table.settings, removed);
+            }
+            // A member a store from before stamps tells of was added by then.
+            let added = |m: &Member| m.added.unwrap_or(told.by.map_or(0, |(_, g)| g));
+            let settings = &table.settings;
             let current = replicas(table);
             let next = members
                 .iter()
                 .filter(|m| &m.region != own)
+                .filter(|m| super::order::stands(settings, &m.region, added(m)))
                 .map(|m| {
                     // This region's own addition of a member another region added, one
                     // that failed or is still to be made, is over: one table of the name
@@ -351,6 +377,7 @@ async fn set_members(
                             } else {
                                 m.overrides.clone()
                             },
+                            added: r.added.max(added(m)),
                             ..r.clone()
                         },
                         None => Replica {
@@ -362,16 +389,32 @@ async fn set_members(
                             unmade: false,
                             failure: None,
                             addition: None,
+                            added: added(m),
                         },
                     }
                 })
                 .collect::<Vec<_>>();
-            let adding = current
+            let named = |r: &Replica| next.iter().any(|n| n.region == r.region);
+            let unnamed = current
                 .iter()
-                .filter(|r| !r.is_made() && !next.iter().any(|n| n.region == r.region))
+                .filter(|r| told.removed.is_some() && r.is_made() && !named(r))
+                .filter(|r| super::order::stands(settings, &r.region, r.added))
                 .cloned()
                 .collect::<Vec<_>>();
-            set_replicas(&mut table.settings, [next, adding].concat());
+            let adding = current
+                .iter()
+                .filter(|r| !r.is_made() && !named(r))
+                .cloned()
+                .collect::<Vec<_>>();
+            let own_added = members
+                .iter()
+                .find(|m| &m.region == own)
+                .and_then(|m| m.added);
+            set_replicas(&mut table.settings, [next, unnamed, adding].concat());
+            // Said by the region adding this one, in the call making it.
+            if let (None, Some(added), true) = (told.by, own_added, super::is_global(table)) {
+                super::set_own_added(&mut table.settings, added);
+            }
             Ok(())
         })
         .await
@@ -402,7 +445,7 @@ async fn delete(app: &App, request: DeleteReplica) -> Outcome {
 /// another made stays (404).
 async fn withdraw(app: &App, request: Withdraw) -> Outcome {
     check_addition(&request.table, &request.origin)?;
-    let _turn = turn_of(&request.table).lock_owned().await;
+    let _turn = MAKING.take(&request.table).await;
     super::withdrawn::record(
         &app.storage,
         &request.table,
@@ -424,6 +467,10 @@ async fn withdraw(app: &App, request: Withdraw) -> Outcome {
 }
 
 async fn delete_replica(app: &App, name: String) -> Outcome {
+    // Not while this region removes another's replica of the table (`super::removing`).
+    let Some(_turn) = super::removing::deletion(&name) else {
+        return Err(delete_refusal(super::being_updated(&name)));
+    };
     // One step, checked and done under the catalog's lock: a change made here meanwhile
     // (a replica this region adds) either refuses the delete or finds the table gone.
     // Emptying the replica list first, as a step of its own, left a replica whose delete
@@ -435,11 +482,14 @@ async fn delete_replica(app: &App, name: String) -> Outcome {
 }
 
 /// How a refused delete of a replica is answered: a table already gone with 404, which
-/// the removing region takes as done; any other refusal with 400, which keeps the
-/// replica in the global table.
+/// the removing region takes as done; one being changed here (ResourceInUseException)
+/// with 409, which keeps the replica in the global table, and which a removal trying its
+/// delete again in the background tries later; any other refusal with 400, which keeps
+/// the replica.
 fn delete_refusal(e: ApiError) -> (StatusCode, String) {
     let status = match e.code {
         ErrorCode::ResourceNotFoundException => StatusCode::NOT_FOUND,
+        ErrorCode::ResourceInUseException => StatusCode::CONFLICT,
         _ => StatusCode::BAD_REQUEST,
     };
     refusal(status)(e)
@@ -467,20 +517,8 @@ async fn ready(app: &App, request: Ready) -> Outcome {
     Ok(json!({}))
 }
 
-/// The turn of table `name` to be made or withdrawn here: one call at a time per name.
-/// Both are rare; a name's lock is dropped with its last holder.
-fn turn_of(name: &str) -> Arc<tokio::sync::Mutex<()>> {
-    type Turns = parking_lot::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>;
-    static TURNS: OnceLock<Turns> = OnceLock::new();
-    let mut turns = TURNS.get_or_init(Default::default).lock();
-    turns.retain(|_, turn| turn.strong_count() > 0);
-    if let Some(turn) = turns.get(name).and_then(Weak::upgrade) {
-        return turn;
-    }
-    let turn = Arc::new(tokio::sync::Mutex::new(()));
-    turns.insert(name.to_string(), Arc::downgrade(&turn));
-    turn
-}
+/// The turns of table names to be made or withdrawn here: one call at a time per name.
+static MAKING: super::turns::Turns = super::turns::Turns::new();
 
 /// Longer than any addition's origin (`super::origin`: a table UUID and an addition id).
 const MAX_ORIGIN_BYTES: usize = 128;

@@ -13,7 +13,7 @@
 //! at once: its table there is deleted the same way, when that store answers
 //! ([`call_later`]). Otherwise a region that is down for good could never be removed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -74,16 +74,23 @@ const RETRY_MAX_WAIT: Duration = Duration::from_secs(60);
 /// How long an unanswered tell is tried again before it is given up (and logged).
 const RETRY_FOR: Duration = Duration::from_secs(3600);
 
-/// Tells every replica of `table` but `except` that the members are now `members`, the
-/// replica list of `generation` here (`super::order`).
-pub async fn tell_members(
-    app: &App,
-    table: &TableMeta,
-    members: &[Member],
-    except: Option<&str>,
-    generation: u64,
-) {
-    let request = json!({"table": table.name(), "members": members,
+/// What a membership tell says: the members, each stamped with when it was added, the
+/// removals known (region -> when removed), and the generation of the replica list they
+/// come from here (`super::order`).
+pub struct Tell<'a> {
+    pub members: &'a [Member],
+    pub removed: &'a BTreeMap<String, u64>,
+    pub generation: u64,
+}
+
+/// Tells every replica of `table` but `except` what `tell` says.
+pub async fn tell_members(app: &App, table: &TableMeta, tell: Tell<'_>, except: Option<&str>) {
+    let Tell {
+        members,
+        removed,
+        generation,
+    } = tell;
+    let request = json!({"table": table.name(), "members": members, "removed": removed,
         "from": app.config.region, "generation": generation});
     // A JSON value of strings always serializes.
     let body = Bytes::from(json_out::to_vec(&request).unwrap_or_default());
@@ -276,8 +283,10 @@ impl Told {
                     "a replica's store took a call tried again"),
                 // A delete's 404 too: the table is gone (by hand, or by an earlier try
                 // whose answer was lost).
-                Err(e) if !e.may_pass() => tracing::warn!(region = %self.region, action,
-                    error = %e, "a replica's store refused a call tried again"),
+                Err(e) if !e.may_pass() && !e.table_busy() => {
+                    tracing::warn!(region = %self.region, action,
+                    error = %e, "a replica's store refused a call tried again")
+                }
                 Err(e) if started.elapsed() >= RETRY_FOR => tracing::warn!(region = %self.region,
                     action, error = %e, "gave up a call to a replica's store that never answered"),
                 Err(_) => {
