@@ -245,6 +245,23 @@ pub struct TableStats {
     pub size_bytes: u64,
 }
 
+/// How the store exits when a journal sync fails (sysexits' EX_TEMPFAIL: restarting it
+/// is the remedy, once the disk has room or works again).
+pub const EXIT_JOURNAL_SYNC_FAILED: i32 = 75;
+
+/// Fail-stop on a failed journal sync. The group's writes are applied, where reads see
+/// them, but may not be on disk, where a restart would not find them: a read would show a
+/// write the store then loses (and a dax-proxy node could cache it for good). So the
+/// process ends at once, as databases do on a failed fsync, and a restart recovers exactly
+/// what the journal holds. (A failed journal *write* applies nothing: the store then only
+/// refuses writes, see `group_commit`.)
+fn stop_on_failed_sync(e: &StorageError) {
+    tracing::error!(error = %e,
+        "journal sync failed: stopping, so that no write that may not be on disk is read; \
+         restart the store to recover what its journal holds");
+    std::process::exit(EXIT_JOURNAL_SYNC_FAILED);
+}
+
 /// Tuning for [`Storage::open`].
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
@@ -328,6 +345,7 @@ impl Storage {
             let (tx, rx) = mpsc::channel();
             let worker = Arc::clone(&committer);
             let sync = fault::journal_sync();
+            let sync = move |engine: &dyn Engine| sync(engine).inspect_err(stop_on_failed_sync);
             let thread = std::thread::Builder::new()
                 .name("store-group-commit".into())
                 .spawn(move || group_commit::run(worker, rx, sync))
