@@ -22,6 +22,7 @@ impl FjallEngine {
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<FjallEngine, StorageError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StorageError::Engine(format!("{}: {e}", dir.display())))?;
+        let journals = journal_sizes(dir);
         // Journal persistence is ours to drive: each batch says whether it flushes, and the
         // commit thread fsyncs whole groups.
         let db = Database::builder(dir)
@@ -29,6 +30,7 @@ impl FjallEngine {
             .manual_journal_persist(true)
             .open()
             .map_err(engine_error)?;
+        report_discarded_journal(&journals);
         let keyspace = |space: Space| {
             db.keyspace(space.name(), KeyspaceCreateOptions::default)
                 .map_err(engine_error)
@@ -50,6 +52,46 @@ impl FjallEngine {
             Space::TableChanges => &self.table_changes,
         }
     }
+}
+
+/// The journals in `dir` (`N.jnl`) and their sizes.
+fn journal_sizes(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "jnl"))
+        .filter_map(|path| Some((path.clone(), std::fs::metadata(&path).ok()?.len())))
+        .collect()
+}
+
+/// Says loudly when recovery cut a journal short. fjall takes whatever does not read as a
+/// whole batch for the torn tail a crash leaves, and cuts the file there, saying so only
+/// at debug level: also when the unreadable part is a block lost in the middle (a zeroed
+/// page), and whole batches after it are then gone too. It cannot be told to refuse
+/// instead (3.1), so an operator at least hears of it.
+fn report_discarded_journal(before: &[(std::path::PathBuf, u64)]) {
+    for (path, bytes) in discarded(before) {
+        tracing::error!(
+            journal = %path.display(),
+            discarded_bytes = bytes,
+            "recovery cut a journal short: what did not read as whole batches is gone \
+             (a crash's torn tail, or a damaged journal whose later writes went with it)"
+        );
+    }
+}
+
+/// The journals of `before` that are shorter now, and by how much.
+fn discarded(before: &[(std::path::PathBuf, u64)]) -> Vec<(&Path, u64)> {
+    before
+        .iter()
+        .filter_map(|(path, size)| {
+            let now = std::fs::metadata(path).ok()?.len();
+            (now < *size).then_some((path.as_path(), size - now))
+        })
+        .collect()
 }
 
 impl Engine for FjallEngine {
@@ -152,6 +194,35 @@ fn engine_error(e: fjall::Error) -> StorageError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// fjall's recovery cuts a journal at a zeroed block in its middle (a lost page write),
+    /// with the whole batches after it; the store can only report it, and does.
+    #[test]
+    fn a_journal_cut_short_by_recovery_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let engine = FjallEngine::open(dir.path(), 1 << 20).unwrap();
+            for i in 0..4_000 {
+                engine
+                    .items
+                    .insert(format!("k{i:05}"), [7u8; 1_000])
+                    .unwrap();
+            }
+            engine.db.persist(PersistMode::SyncAll).unwrap();
+        }
+        let before = journal_sizes(dir.path());
+        let (journal, size) = before.iter().max_by_key(|(_, size)| *size).unwrap();
+        let mut bytes = std::fs::read(journal).unwrap();
+        let middle = (*size / 2) as usize;
+        bytes[middle..middle + 8_192].fill(0);
+        std::fs::write(journal, bytes).unwrap();
+        assert!(discarded(&before).is_empty(), "nothing cut yet");
+
+        FjallEngine::open(dir.path(), 1 << 20).unwrap();
+        let cut = discarded(&before);
+        assert_eq!(cut.len(), 1, "{cut:?}");
+        assert!(cut[0].1 >= *size / 2 - 8_192, "{cut:?}");
+    }
 
     #[test]
     fn tree_shapes_count_versions_and_the_tables_a_flush_leaves() {
