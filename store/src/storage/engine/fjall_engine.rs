@@ -20,6 +20,13 @@ pub struct FjallEngine {
 impl FjallEngine {
     /// Opens (or creates) the engine in `dir` with its four keyspaces.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<FjallEngine, StorageError> {
+        // create_dir_all says "File exists" of a file in the way: name the real trouble.
+        if dir.exists() && !dir.is_dir() {
+            return Err(StorageError::Engine(format!(
+                "{}: not a directory",
+                dir.display()
+            )));
+        }
         std::fs::create_dir_all(dir)
             .map_err(|e| StorageError::Engine(format!("{}: {e}", dir.display())))?;
         let journals = journal_sizes(dir);
@@ -194,6 +201,20 @@ fn engine_error(e: fjall::Error) -> StorageError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_data_directory_that_is_a_file_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data");
+        std::fs::write(&file, b"").unwrap();
+        let Err(refused) = FjallEngine::open(&file, 1 << 20) else {
+            panic!("opened a file as a data directory");
+        };
+        assert!(
+            refused.to_string().ends_with("data: not a directory"),
+            "{refused}"
+        );
+    }
 
     /// fjall's recovery cuts a journal at a zeroed block in its middle (a lost page write),
     /// with the whole batches after it; the store can only report it, and does.
