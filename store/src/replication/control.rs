@@ -151,7 +151,7 @@ async fn create(
                 unmade: true,
                 failure: None,
                 addition: super::new_addition(),
-                added: shared::clock::now_ms(),
+                added: order::addition_stamp(&table.settings, region),
             });
             set_replicas(&mut table.settings, all);
             Ok(())

@@ -113,6 +113,17 @@ pub(super) fn record_removals(settings: &mut Settings, removals: &BTreeMap<Strin
     set_order(settings, &order);
 }
 
+/// The stamp of an addition of `region` now: the clock's, or past the region's last
+/// removal known here if the clock has not passed it (a removal and an addition in one
+/// millisecond), so that the addition stands.
+pub(super) fn addition_stamp(settings: &Settings, region: &str) -> u64 {
+    let now = shared::clock::now_ms();
+    order(settings)
+        .removed
+        .get(region)
+        .map_or(now, |&removed| now.max(removed + 1))
+}
+
 /// Whether a member `region` added at `added` stands against the removals known here: it
 /// was not removed at or after its addition.
 pub(super) fn stands(settings: &Settings, region: &str, added: u64) -> bool {
@@ -163,12 +174,21 @@ mod tests {
         assert!(!stands(&settings, "eu-west-1", now));
         assert!(stands(&settings, "eu-west-1", now + 1), "added again after");
         assert!(stands(&settings, "ap-south-1", 0), "never removed");
+        // Added again in the very millisecond it was removed: the addition stands.
+        let removal = BTreeMap::from([("eu-west-1".to_string(), now + 60_000)]);
+        record_removals(&mut settings, &removal);
+        let again = addition_stamp(&settings, "eu-west-1");
+        assert!(again > now + 60_000 && stands(&settings, "eu-west-1", again));
         // The later removal of a region is kept; one older than a day is forgotten.
         let older = BTreeMap::from([
             ("eu-west-1".to_string(), now - 5),
             ("ap-south-1".to_string(), now - REMOVALS_KEPT_MS - 1),
         ]);
         record_removals(&mut settings, &older);
-        assert_eq!(removals(&settings), removal);
+        assert_eq!(
+            removals(&settings),
+            removal,
+            "the later kept, the old forgotten"
+        );
     }
 }
