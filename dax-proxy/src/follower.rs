@@ -17,7 +17,9 @@
 //! from its cursor. A node cut off for longer finds the records after its cursor trimmed
 //! (the feed's first record is not the next sequence number): it then drops both caches,
 //! since any entry may predate a change it will never see. So does a node whose store
-//! comes back with a log younger than its cursor (a new data directory).
+//! restarted, whatever its data: each start of the store serves a new log (`log_id`),
+//! since one back on an older copy of its directory, or from a crash that lost writes the
+//! node had already cached, numbers changes again past its restored point.
 //!
 //! The feed also tells a node that checks no signatures whether it may answer at all
 //! (`shared::wire::headers::CLIENT_UNVERIFIED`): a store with keys refuses it the feed, and
@@ -117,8 +119,8 @@ pub async fn run(node: Arc<Node>) {
         match page {
             Ok(page) => {
                 node.feed_read();
-                // Another store behind the address (a new data directory, an in-memory
-                // store started again): whatever its numbers, they are not this cursor's.
+                // The store restarted (on any data directory) or another one answers at
+                // the address: whatever its numbers, they are not this cursor's.
                 let new_log = log_id.is_some() && page.log_id != log_id;
                 log_id.clone_from(&page.log_id);
                 cursor = Some(match cursor {
@@ -172,7 +174,8 @@ fn apply_page(node: &Node, page: &Page) -> u64 {
 
 /// Whether changes after `cursor` can no longer be read: the page starts past the next
 /// sequence number (the log's numbers are consecutive and only its oldest records are
-/// ever trimmed), or the log is younger than the cursor (a new data directory).
+/// ever trimmed), or the log is younger than the cursor (a new log, from a store before
+/// `log_id`).
 fn missed_changes(cursor: u64, page: &Page) -> bool {
     page.head < cursor
         || page

@@ -20,11 +20,9 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::error;
-use crate::storage::{Cause, ChangeRecord, Storage, StorageError};
+use crate::storage::{Cause, ChangeRecord};
 
 const MAX_LIMIT: usize = 10_000;
-/// The meta record naming this store's change log.
-const LOG_ID_KEY: &str = "feed/log-id";
 const MAX_WAIT_MS: u64 = 30_000;
 
 #[derive(Debug, serde::Deserialize)]
@@ -41,26 +39,21 @@ pub struct FeedParams {
     pub elided: bool,
 }
 
-/// The identity of this store's change log: a UUID made the first time the data directory
-/// is used (every start, for `--in-memory`), and kept. Every page carries it (`log_id`): a
-/// store started behind the same address on another directory numbers its log from 1
-/// again, and a follower that compared only numbers could take the new log for the old
-/// one once it had passed the follower's cursor, and keep serving what it cached from the
-/// old store; a different id tells it to start over.
-pub async fn log_id(storage: &Storage) -> Result<String, StorageError> {
-    let kept = storage.list_meta(LOG_ID_KEY)?.into_iter();
-    if let Some((_, id)) = kept.into_iter().find(|(key, _)| key == LOG_ID_KEY) {
-        return String::from_utf8(id).map_err(|e| StorageError::Corrupt(e.into_bytes()));
-    }
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    storage
-        .put_meta(LOG_ID_KEY, Some(id.clone().into_bytes()))
-        .await?;
-    Ok(id)
+/// A new identity for the change log this process serves, made at every start and carried
+/// by every page (`log_id`). A follower's cursor counts in one log, and a restarted store
+/// may not continue it: on another data directory (or `--in-memory`) it numbers from 1
+/// again; on an older copy of its directory, or after a crash that lost writes readers had
+/// already seen (a write is visible a moment before its journal sync), it numbers again
+/// past the restored point, with other changes. A follower comparing only numbers would
+/// take such a log for the one it followed once the numbers passed its cursor, and keep
+/// serving what it cached; an id kept with the directory would not tell it either. Each
+/// start is a new log to followers, who then drop their caches and start at the head.
+pub fn new_log_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Answers a follower whose cluster secret the caller has checked; `log_id` is
-/// [`log_id`]'s.
+/// Answers a follower whose cluster secret the caller has checked; `log_id` is this
+/// process's [`new_log_id`].
 pub async fn serve(app: &App, log_id: &str, params: FeedParams) -> Response<Body> {
     let limit = params.limit.unwrap_or(1000).clamp(1, MAX_LIMIT);
     let wait = Duration::from_millis(params.wait_ms.min(MAX_WAIT_MS));

@@ -157,9 +157,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     }
     let stopping = app.stopping.clone();
     let admission = shared::wire::admission::Admission::new(app.config.max_in_flight);
-    let log_id = feed::log_id(&app.storage)
-        .await
-        .map_err(|e| format!("cannot name the change log: {e}"))?;
+    let log_id = feed::new_log_id();
     let disk_reserve =
         disk_reserve::DiskReserve::new(app.config.data_dir.clone(), app.config.min_free_disk_bytes);
     // Looked at once now, so a store started on a full disk says so in its log at once.

@@ -43,7 +43,7 @@ use shared::wire::request_id::RequestIds;
 /// What the HTTP layer holds: the app plus server-only concerns.
 pub struct Server {
     pub app: Arc<App>,
-    /// The change log's identity (`feed::log_id`).
+    /// The change log's identity for this process (`feed::new_log_id`).
     pub log_id: String,
     pub metrics: Option<PrometheusHandle>,
     pub request_ids: RequestIds,

@@ -1190,6 +1190,105 @@ async fn a_new_log_that_numbered_past_the_nodes_cursor_still_empties_the_caches(
     wait_for_value(&client, &table, "absent", Some("now-here")).await;
 }
 
+/// A store brought back on an older copy of its data directory numbers its log again from
+/// the copy's end, with other changes: once written past the node's cursor (the node
+/// paused meanwhile, so it cannot see the log behind it first) its numbers look like the
+/// ones the node followed. Any start of the store is a new log, so the node drops what it
+/// cached; it kept serving the lost "new" for its record TTL (an hour) before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_restored_from_an_older_copy_of_its_data_empties_the_caches() {
+    let dir = tempfile::tempdir().expect("a data directory");
+    let data = dir.path().join("data");
+    let copy = dir.path().join("copy");
+    let mut store = StoreProcess::spawn_in(&data);
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
+    let client = proxy.client();
+    let table = unique_name("restored");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "k", "old").await;
+    store.terminate();
+    copy_dir(&data, &copy);
+    store.restart_in_place();
+
+    put_v(&client, &table, "k", "new").await;
+    wait_for_value(&client, &table, "k", Some("new")).await;
+    let hits = metric(&proxy.endpoint(), "dax_item_cache_hits_total").await;
+    assert_eq!(
+        get_v(&client, &table, "k", false).await.as_deref(),
+        Some("new")
+    );
+    assert_eq!(
+        metric(&proxy.endpoint(), "dax_item_cache_hits_total").await - hits,
+        1.0,
+        "the node does not serve the item from its cache"
+    );
+
+    proxy.pause();
+    store.terminate();
+    std::fs::remove_dir_all(&data).expect("remove the data directory");
+    copy_dir(&copy, &data);
+    store.restart_in_place();
+    let direct = store.client();
+    for i in 0..5 {
+        put_v(&direct, &table, &format!("filler{i}"), "x").await;
+    }
+    proxy.resume();
+    wait_for_value(&client, &table, "k", Some("old")).await;
+}
+
+/// `cp -a from to`: a stopped store's data directory, as an operator would back it up.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("run cp");
+    assert!(status.success(), "cp -a {from:?} {to:?}: {status}");
+}
+
+/// A store killed with `kill -9` may lose writes the node had already seen (a write is
+/// visible a moment before its journal sync), and numbers its log again from what it
+/// kept: the node cannot tell what it lost, so it drops its caches at any restart. Seen
+/// here by the cached item turning from a hit to a miss; it stayed a hit before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_restarted_after_kill_9_empties_the_caches() {
+    let mut store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
+    let client = proxy.client();
+    let table = unique_name("crashed");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "k", "v").await;
+    wait_for_value(&client, &table, "k", Some("v")).await;
+    let misses = metric(&proxy.endpoint(), "dax_item_cache_misses_total").await;
+    assert_eq!(
+        get_v(&client, &table, "k", false).await.as_deref(),
+        Some("v")
+    );
+    assert_eq!(
+        metric(&proxy.endpoint(), "dax_item_cache_misses_total").await,
+        misses,
+        "the node does not serve the item from its cache"
+    );
+
+    store.restart_in_place();
+    let dropped = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            let before = metric(&proxy.endpoint(), "dax_item_cache_misses_total").await;
+            let value = get_v(&client, &table, "k", false).await;
+            assert_eq!(value.as_deref(), Some("v"));
+            metric(&proxy.endpoint(), "dax_item_cache_misses_total").await > before
+        },
+    )
+    .await;
+    assert!(
+        dropped,
+        "the node still serves what it cached before the crash"
+    );
+}
+
 /// A node that cannot read the change feed (here: a cluster secret the store does not
 /// share) does not answer from its caches, which no write it hears of would correct: its
 /// reads go to the store, so a write made straight at the store is seen at once, not after
