@@ -104,13 +104,25 @@ impl Node {
         self.feed_outage.failed(why);
     }
 
-    /// Why the node does not follow the feed, once a read of it has failed since the last
-    /// that succeeded (`None` while following, or while starting, before the first read).
+    /// Why the node cannot count on following the feed: a read of it has failed since the
+    /// last that succeeded (at once: the caches may answer for [`follower::FRESH_FOR_MS`]
+    /// after the last page, but a load balancer should not wait that long to prefer nodes
+    /// whose store answers), or none has answered for that long. `None` while following,
+    /// and while starting, before the first read.
     pub fn not_following_because(&self) -> Option<String> {
-        if self.following() {
-            return None;
+        if let Some(why) = self.feed_outage.why() {
+            return Some(why);
         }
-        self.feed_outage.why()
+        let until = self
+            .following_until_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let read_once = until != 0;
+        (read_once && !self.following()).then(|| {
+            format!(
+                "no page of it for {} s",
+                Duration::from_millis(follower::FRESH_FOR_MS).as_secs()
+            )
+        })
     }
 
     pub fn new(config: Config, address: SocketAddr) -> Result<Node, String> {

@@ -64,27 +64,27 @@ async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
 
 /// 200 while the node serves. A node whose reads of the store's change feed fail (the
 /// store is out of reach, refuses the node's cluster secret, or checks signatures while
-/// the node has no keys) answers 503 with why:
+/// the node has no keys) answers 503 with why, from the first failed read on:
 /// the feed and the primary lease are read from the same store, so such a node cannot
 /// take writes, nor answer misses of an unreachable store, and a load balancer should
 /// prefer nodes that can. A node starting, before its first read, is not failing: it
 /// serves (from the store), and says it does not follow yet.
 async fn health(State(server): State<Arc<Server>>) -> Response<Body> {
-    if server.node.following() {
-        return plain(StatusCode::OK, "text/plain", "ok");
-    }
-    match server.node.not_following_because() {
-        None => plain(
-            StatusCode::OK,
-            "text/plain",
-            "ok: not following the store's change feed yet; reads go to the store",
-        ),
-        Some(why) => plain(
+    if let Some(why) = server.node.not_following_because() {
+        return plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
             format!("not following the store's change feed ({why}); reads go to the store"),
-        ),
+        );
     }
+    if server.node.following() {
+        return plain(StatusCode::OK, "text/plain", "ok");
+    }
+    plain(
+        StatusCode::OK,
+        "text/plain",
+        "ok: not following the store's change feed yet; reads go to the store",
+    )
 }
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {

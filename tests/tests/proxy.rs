@@ -1338,6 +1338,29 @@ async fn a_node_that_cannot_follow_the_feed_answers_from_the_store() {
     assert_eq!(health(&following).await, (200, "ok".to_string()));
 }
 
+/// A node says it cannot follow the feed as soon as a read of it fails, not once its
+/// caches stop answering (25 s after the last page): a load balancer should leave a node
+/// whose store is gone at once. It answered 200 for those 25 s before. A store that is
+/// merely idle (the long poll answers an empty page every 20 s) keeps the node healthy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nodes_health_turns_503_as_soon_as_the_store_is_gone() {
+    let mut store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    tokio::time::sleep(Duration::from_secs(26)).await;
+    assert_eq!(health(&proxy).await, (200, "ok".to_string()));
+
+    store.kill9();
+    let unhealthy = wait_until(
+        Duration::from_secs(2),
+        Duration::from_millis(50),
+        || async { health(&proxy).await.0 == 503 },
+    )
+    .await;
+    assert!(unhealthy, "/health: {:?}", health(&proxy).await);
+    let (_, text) = health(&proxy).await;
+    assert!(text.contains("not following"), "{text}");
+}
+
 /// A node's `GET /health` answer: status and text.
 async fn health(proxy: &ProxyProcess) -> (u16, String) {
     let response = reqwest::get(format!("{}/health", proxy.endpoint()))
