@@ -370,6 +370,9 @@ pub struct StoreOptions {
     pub env: Vec<(String, String)>,
     /// Extra command-line arguments.
     pub args: Vec<String>,
+    /// Arguments of a shell's `ulimit` run before the store starts (`-n 64`: soft and hard
+    /// open file limits of 64; `-Sn 64`: the soft one only).
+    pub ulimit: Option<String>,
 }
 
 /// A running `store` daemon on an ephemeral loopback port.
@@ -424,9 +427,20 @@ impl StoreProcess {
             data_dir.display().to_string(),
         ];
         args.extend(options.args.iter().cloned());
+        let mut binary = binary_path("store", "STORE_BIN");
+        if let Some(ulimit) = &options.ulimit {
+            // The shell sets the limit and becomes the store (same pid), which inherits it.
+            let script = format!("ulimit {ulimit} && exec \"$0\" \"$@\"");
+            let store = binary.display().to_string();
+            args = ["-c".to_string(), script, store]
+                .into_iter()
+                .chain(args)
+                .collect();
+            binary = PathBuf::from("sh");
+        }
         Daemon::start(DaemonSpec {
             name: "store",
-            binary: binary_path("store", "STORE_BIN"),
+            binary,
             args,
             env: &options.env,
             line_prefix: "store listening on ",
@@ -1354,7 +1368,11 @@ pub async fn metrics_text(endpoint: &str) -> String {
 
 /// Reads one metric (summing every label set) from a process's `/metrics`.
 pub async fn metric(endpoint: &str, name: &str) -> f64 {
-    let text = metrics_text(endpoint).await;
+    metric_in(&metrics_text(endpoint).await, name)
+}
+
+/// Reads one metric (summing every label set) from a `/metrics` text.
+pub fn metric_in(text: &str, name: &str) -> f64 {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter(|line| {

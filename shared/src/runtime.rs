@@ -10,7 +10,8 @@
 //! `TOKIO_WORKER_THREADS`, tokio's own variable, sets the count instead, as it does for any
 //! tokio program (the integration tests pass with it set to 1).
 //!
-//! [`run_daemon`] is the `main` both daemons share: logging, flags, runtime, serve.
+//! [`run_daemon`] is the `main` both daemons share: logging, the open file limit
+//! (`wire::fd_limit`), flags, runtime, serve.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -35,7 +36,7 @@ pub fn build() -> std::io::Result<Runtime> {
 }
 
 /// A daemon's whole `main`: logs to stderr filtered by the `log_var` environment variable
-/// (default: info, the engine's own chatter at warn), builds its configuration (`Err`: a
+/// (default: info, the engine's own chatter at warn), raises the open file limit, builds its configuration (`Err`: a
 /// usage error, exit status 2), and runs `serve` on the runtime until it returns (`Err`:
 /// exit status 1). Every message is prefixed with the daemon's `name`.
 pub fn run_daemon<C, Fut>(
@@ -58,6 +59,7 @@ where
         // escape codes are noise to whatever reads the log.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    crate::wire::fd_limit::raise();
     let config = match config() {
         Ok(config) => config,
         Err(message) => {

@@ -365,3 +365,127 @@ async fn a_body_declared_over_the_limit_is_refused_before_it_is_read() {
     ok(store.client().list_tables().send().await);
     ok(proxy.client().list_tables().send().await);
 }
+
+/// `GET path` on the keep-alive connection `stream`: the answer's body (the servers send a
+/// content-length).
+async fn get_body(stream: &mut TcpStream, path: &str) -> String {
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nhost: test\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        let read = tokio::time::timeout(CLOSE_BOUND, stream.read(&mut buffer))
+            .await
+            .expect("an answer")
+            .expect("read");
+        assert!(read > 0, "closed mid-answer");
+        answer.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&answer);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|line| {
+                    let line = line.to_ascii_lowercase();
+                    line.strip_prefix("content-length:")
+                        .map(|length| length.trim().parse::<usize>().expect("a length"))
+                })
+                .expect("a content-length");
+            if body.len() >= length {
+                return body.to_string();
+            }
+        }
+    }
+}
+
+/// Under an open file limit of 64 (soft and hard), twice as many idle connections as the
+/// limit do not take the descriptors the engine needs: the idle compaction that
+/// runs while they are open (it flushes the memtable into new table files) succeeds,
+/// writes succeed while they are open and after they close, and a connection left waiting
+/// in the listen backlog is served once others close (`shared::wire::fd_limit`). Before,
+/// the store accepted until the process ran out of descriptors, the compaction's flush
+/// failed with EMFILE and every later write was refused until a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_past_the_open_file_limit_leave_the_engine_its_files() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        ulimit: Some("-n 64".into()),
+        args: vec!["--idle-compaction-after".into(), "2".into()],
+        ..Default::default()
+    });
+    let endpoint = store.endpoint();
+    let ddb = store.client();
+    let table = unique_name("fds");
+    create_hash_table(&ddb, &table).await;
+    // 1,000 writes make an idle compaction due (`store::idle_compaction::MIN_WRITES`).
+    for batch in 0..40 {
+        let puts = (0..25)
+            .map(|i| batch_put(item(&[("pk", s(&format!("k{batch}-{i}")))])))
+            .collect();
+        ddb.batch_write_item()
+            .request_items(&table, puts)
+            .send()
+            .await
+            .expect("BatchWriteItem");
+    }
+    // Opened before the flood, as the SDK's pooled connection was: it reads the metrics.
+    let mut watcher = connect(&endpoint).await;
+    assert_health_answered(&mut watcher).await;
+    // Within what the listen backlog (128) and the store (32 under this limit) hold
+    // together: a connection past both would wait for a slot to connect at all.
+    let mut flood = Vec::new();
+    for _ in 0..128 {
+        flood.push(connect(&endpoint).await);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = get_body(&mut watcher, "/metrics").await;
+        if metric_in(&metrics, "store_engine_idle_compactions_total") >= 1.0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no idle compaction while the connections were open"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let put = |pk: &'static str| ddb.put_item().table_name(&table).item("pk", s(pk)).send();
+    put("during")
+        .await
+        .expect("a write while the connections are open");
+    // The last one to connect waited in the backlog: it is served once the others close.
+    let mut waiting = flood.pop().expect("a connection");
+    drop(flood);
+    assert_health_answered(&mut waiting).await;
+    put("after")
+        .await
+        .expect("a write after the connections closed");
+    assert_eq!(
+        http_get_status(store.addr(), "/health"),
+        Some(200),
+        "the store says it refuses writes"
+    );
+}
+
+/// A store started with a low soft open file limit under a higher hard one raises the soft
+/// limit to the hard one (`shared::wire::fd_limit::raise`).
+#[test]
+fn the_store_raises_its_soft_open_file_limit_to_the_hard_one() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        ulimit: Some("-Sn 64".into()),
+        ..Default::default()
+    });
+    let pid = store.pid().expect("the store runs");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("its limits");
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .expect("a Max open files line")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        open_files[0], open_files[1],
+        "soft and hard: {open_files:?}"
+    );
+    assert_ne!(open_files[0], "64", "the soft limit was left as it was");
+}

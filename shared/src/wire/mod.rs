@@ -8,6 +8,7 @@ pub mod conn_deadlines;
 pub mod content_type;
 pub mod crc32;
 pub mod error;
+pub mod fd_limit;
 pub mod front;
 pub mod headers;
 pub mod op_metrics;

@@ -3,6 +3,10 @@
 //!
 //! What it adds to a bare hyper connection loop:
 //! - every accepted stream is prepared (`accept::prepare`: TCP keepalive);
+//! - at most `fd_limit::connection_cap` connections are held at once, so that clients can
+//!   never take the descriptors the engine and outgoing calls need: at the cap, no
+//!   connection is accepted (new ones wait in the listen backlog, a warning says so at
+//!   most every [`HELD_BACK_LOG_EVERY`]) until one closes;
 //! - each connection closes when it holds the server without a request
 //!   (`conn_deadlines`: the header read and idle timeouts, kept by a watchdog per
 //!   connection);
@@ -16,16 +20,18 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use super::accept;
 use super::conn_deadlines::{Activity, Counted, Timeouts, Watched};
+use super::fd_limit;
 
 use hyper::body::Incoming;
 
@@ -70,6 +76,10 @@ impl<B> ResponseBody for B where
 /// module's text).
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
 
+/// The shortest time between two warnings that connections are held back: a server at its
+/// cap reaches it again at every close, which would flood the log.
+const HELD_BACK_LOG_EVERY: Duration = Duration::from_secs(10);
+
 /// Serves `listener` until `shutdown` resolves and the requests in flight are answered.
 /// `per_connection` makes each connection's service from its peer's address; `body`
 /// turns the body hyper reads into the one the services take (axum's `Body::new`).
@@ -89,7 +99,12 @@ pub async fn serve<M, S, R, B>(
     // when the last connection has closed.
     let (stop, stopping) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut slots = ConnectionSlots::under_the_fd_limit();
     loop {
+        let slot = tokio::select! {
+            slot = slots.next() => slot,
+            () = &mut shutdown => break,
+        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
@@ -106,6 +121,7 @@ pub async fn serve<M, S, R, B>(
                     service,
                     timeouts,
                     stopping.clone(),
+                    slot,
                 ));
             }
             Err(e) if is_the_peers(&e) => {}
@@ -124,6 +140,60 @@ pub async fn serve<M, S, R, B>(
     stop.closed().await;
 }
 
+/// The places for connections a server holds at once: a connection takes one when it is
+/// accepted and gives it back when it closes.
+struct ConnectionSlots {
+    free: Arc<Semaphore>,
+    cap: usize,
+    /// When the last warning that connections wait was logged.
+    warned: Option<Instant>,
+}
+
+impl ConnectionSlots {
+    /// `fd_limit::connection_cap` places (as many as a semaphore holds if the limit is
+    /// unknown or beyond that).
+    fn under_the_fd_limit() -> ConnectionSlots {
+        let cap = fd_limit::current()
+            .map(fd_limit::connection_cap)
+            .and_then(|cap| usize::try_from(cap).ok())
+            .unwrap_or(Semaphore::MAX_PERMITS);
+        tracing::info!(connections = cap, "most connections held at once");
+        ConnectionSlots::new(cap)
+    }
+
+    fn new(cap: usize) -> ConnectionSlots {
+        let cap = cap.min(Semaphore::MAX_PERMITS);
+        ConnectionSlots {
+            free: Arc::new(Semaphore::new(cap)),
+            cap,
+            warned: None,
+        }
+    }
+
+    /// A free place, once a connection gives one back if none is free now.
+    async fn next(&mut self) -> OwnedSemaphorePermit {
+        if let Ok(slot) = Arc::clone(&self.free).try_acquire_owned() {
+            return slot;
+        }
+        if self
+            .warned
+            .is_none_or(|at| at.elapsed() >= HELD_BACK_LOG_EVERY)
+        {
+            self.warned = Some(Instant::now());
+            tracing::warn!(
+                connections = self.cap,
+                "at the connection cap (the open file limit less a reserve for files and \
+                 outgoing calls): new connections wait until one closes"
+            );
+        }
+        match Arc::clone(&self.free).acquire_owned().await {
+            Ok(slot) => slot,
+            // The semaphore is never closed.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
 /// An accept error about one connection (gone before it was accepted), not the server.
 fn is_the_peers(e: &std::io::Error) -> bool {
     matches!(
@@ -134,9 +204,9 @@ fn is_the_peers(e: &std::io::Error) -> bool {
     )
 }
 
-/// Serves one connection until it closes: by the peer, at a deadline (dropped at once: no
-/// request is in flight and no answer is being sent), or when `stopping` turns true and
-/// its requests in flight are answered. A stopping connection is given a header read
+/// Serves one connection until it closes, which gives its `_slot` back: by the peer, at a
+/// deadline (dropped at once: no request is in flight and no answer is being sent), or
+/// when `stopping` turns true and its requests in flight are answered. A stopping connection is given a header read
 /// timeout to let go (an HTTP/2 peer must first answer the shutdown's PING, which a
 /// hostile one never does) and is then dropped, which closes the socket, unless a request
 /// is still in flight or its answer still being sent.
@@ -145,6 +215,7 @@ async fn serve_connection<S, B>(
     service: S,
     timeouts: Timeouts,
     mut stopping: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
 ) where
     S: ConnectionService<Incoming, B>,
     B: ResponseBody,
@@ -222,7 +293,10 @@ mod tests {
             Ok::<_, Infallible>(Response::new(Answer::new(bytes::Bytes::from_static(b"ok"))))
         });
         let (stop, stopping) = watch::channel(false);
-        let task = tokio::spawn(serve_connection(server, service, TIMEOUTS, stopping));
+        let slot = Arc::new(Semaphore::new(1))
+            .try_acquire_owned()
+            .expect("a free slot");
+        let task = tokio::spawn(serve_connection(server, service, TIMEOUTS, stopping, slot));
         (client.expect("connect"), task, stop)
     }
 
@@ -230,6 +304,26 @@ mod tests {
     async fn ended_after(task: tokio::task::JoinHandle<()>, since: Instant) -> Duration {
         task.await.expect("the connection's task");
         since.elapsed()
+    }
+
+    #[tokio::test]
+    async fn at_the_cap_a_slot_frees_only_when_a_connection_gives_its_back() {
+        let mut slots = ConnectionSlots::new(2);
+        let first = slots.next().await;
+        let _second = slots.next().await;
+        let mut third = std::pin::pin!(slots.next());
+        assert!(ready_now(&mut third).is_none());
+        drop(first);
+        assert!(ready_now(&mut third).is_some());
+    }
+
+    /// Polls `future` once: its output if it is ready.
+    fn ready_now<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match Pin::new(future).poll(&mut context) {
+            std::task::Poll::Ready(output) => Some(output),
+            std::task::Poll::Pending => None,
+        }
     }
 
     #[tokio::test(start_paused = true)]
