@@ -8,6 +8,12 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use super::{Bytes, Engine, Entries, Flush, KeyRange, Op, Space, TreeShape};
 use crate::storage::StorageError;
 
+/// The most table files fjall keeps open between reads by default.
+const FJALL_CACHED_FILES: usize = 900;
+
+/// The fewest cached files fjall accepts (it panics below).
+const FJALL_MIN_CACHED_FILES: usize = 10;
+
 /// The fjall database and its keyspaces.
 pub struct FjallEngine {
     db: Database,
@@ -34,6 +40,7 @@ impl FjallEngine {
         // commit thread fsyncs whole groups.
         let db = Database::builder(dir)
             .cache_size(cache_bytes)
+            .max_cached_files(Some(cached_files(shared::wire::fd_limit::current())))
             .manual_journal_persist(true)
             .open()
             .map_err(engine_error)?;
@@ -99,6 +106,18 @@ fn discarded(before: &[(std::path::PathBuf, u64)]) -> Vec<(&Path, u64)> {
             (now < *size).then_some((path.as_path(), size - now))
         })
         .collect()
+}
+
+/// How many table files fjall may keep open under the open file `limit`: half the
+/// descriptors kept from connections (`shared::wire::fd_limit::reserve`), so that under a
+/// small limit the cached files alone cannot take them all and a flush or compaction still
+/// has room for the files it writes; fjall's own default above that.
+fn cached_files(limit: Option<u64>) -> usize {
+    limit
+        .map(shared::wire::fd_limit::reserve)
+        .and_then(|reserve| usize::try_from(reserve / 2).ok())
+        .unwrap_or(FJALL_CACHED_FILES)
+        .clamp(FJALL_MIN_CACHED_FILES, FJALL_CACHED_FILES)
 }
 
 impl Engine for FjallEngine {
@@ -243,6 +262,16 @@ mod tests {
         let cut = discarded(&before);
         assert_eq!(cut.len(), 1, "{cut:?}");
         assert!(cut[0].1 >= *size / 2 - 8_192, "{cut:?}");
+    }
+
+    #[test]
+    fn cached_files_take_half_the_reserve_within_what_fjall_allows() {
+        // A limit of 64 keeps 32 descriptors from connections; 1,024 keeps 256.
+        assert_eq!(cached_files(Some(64)), 16);
+        assert_eq!(cached_files(Some(1_024)), 128);
+        assert_eq!(cached_files(Some(16)), FJALL_MIN_CACHED_FILES);
+        assert_eq!(cached_files(Some(1 << 20)), FJALL_CACHED_FILES);
+        assert_eq!(cached_files(None), FJALL_CACHED_FILES);
     }
 
     #[test]
