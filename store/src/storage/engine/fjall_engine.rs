@@ -68,7 +68,7 @@ impl FjallEngine {
     }
 }
 
-/// The journals in `dir` (`N.jnl`) and their sizes.
+/// The journals in `dir` (`N.jnl`) and how much of each is written.
 fn journal_sizes(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -77,8 +77,29 @@ fn journal_sizes(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| path.extension().is_some_and(|e| e == "jnl"))
-        .filter_map(|path| Some((path.clone(), std::fs::metadata(&path).ok()?.len())))
+        .filter_map(|path| Some((path.clone(), written_len(&path)?)))
         .collect()
+}
+
+/// How much of a journal is written: up to its last byte that is not zero. fjall makes a
+/// journal its full size (64 MiB) at once and fills it from the start, and trims the
+/// zeroed rest when it opens it: the file's length says nothing of what it holds.
+fn written_len(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: u64 = 64 * 1024;
+    let file = std::fs::File::open(path).ok()?;
+    let mut end = file.metadata().ok()?.len();
+    let mut chunk = vec![0u8; CHUNK as usize];
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let part = &mut chunk[..(end - start) as usize];
+        file.read_exact_at(part, start).ok()?;
+        if let Some(last) = part.iter().rposition(|&b| b != 0) {
+            return Some(start + last as u64 + 1);
+        }
+        end = start;
+    }
+    Some(0)
 }
 
 /// Says loudly when recovery cut a journal short. fjall takes whatever does not read as a
@@ -97,13 +118,13 @@ fn report_discarded_journal(before: &[(std::path::PathBuf, u64)]) {
     }
 }
 
-/// The journals of `before` that are shorter now, and by how much.
+/// The journals of `before` that hold less written now, and how much less.
 fn discarded(before: &[(std::path::PathBuf, u64)]) -> Vec<(&Path, u64)> {
     before
         .iter()
-        .filter_map(|(path, size)| {
-            let now = std::fs::metadata(path).ok()?.len();
-            (now < *size).then_some((path.as_path(), size - now))
+        .filter_map(|(path, written)| {
+            let now = written_len(path)?;
+            (now < *written).then_some((path.as_path(), written - now))
         })
         .collect()
 }
@@ -262,6 +283,22 @@ mod tests {
         let cut = discarded(&before);
         assert_eq!(cut.len(), 1, "{cut:?}");
         assert!(cut[0].1 >= *size / 2 - 8_192, "{cut:?}");
+    }
+
+    /// fjall makes a journal its full size at once and trims the zeroed rest at open: a
+    /// store reopened on whole journals reports nothing cut.
+    #[test]
+    fn whole_journals_reopened_report_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let engine = FjallEngine::open(dir.path(), 1 << 20).unwrap();
+            engine.items.insert("k", [7u8; 1_000]).unwrap();
+            engine.db.persist(PersistMode::SyncAll).unwrap();
+        }
+        let before = journal_sizes(dir.path());
+        assert!(before.iter().all(|(_, written)| *written > 0), "{before:?}");
+        FjallEngine::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(discarded(&before), []);
     }
 
     #[test]
