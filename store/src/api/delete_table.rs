@@ -25,6 +25,7 @@ pub const INDEXES_UNDER_WAY: &str = "Attempt to change a resource which is still
 
 pub async fn handle(app: &App, input: DeleteTableInput) -> Result<DeleteTableOutput, ApiError> {
     let name = checked_table_name(input.table_name.as_deref())?;
+    let _turn = crate::replication::deletion_turn(name)?;
     delete(app, name, Asker::Client).await
 }
 

@@ -200,7 +200,8 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
         members.push(member(&replica));
         let request = json!({"definition": definition(&current), "members": members,
             "overrides": replica.overrides, "ttl": crate::ttl::setting(&current),
-            "origin": origin, "from": app.config.region});
+            "origin": origin, "from": app.config.region,
+            "removed": order::removals(&current.settings)});
         match peer::call::<_, Value>(app, url, "create", &request).await {
             Ok(_) => break,
             Err(e) if e.may_pass() && started.elapsed() < timeout => {
@@ -347,9 +348,9 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         let origin = super::origin(table, &gone);
         let request = json!({"table": table.name(), "origin": origin});
         call_later(app, table, region, Call::Withdraw, url, &request).await;
-        return forget(app, table, region).await;
+        return forget(app, table, region, Known::HereOnly).await;
     }
-    let request = json!({"table": table.name()});
+    let request = json!({"table": table.name(), "added": gone.added});
     match peer::call::<_, Value>(app, &url, "delete", &request).await {
         // Already gone there (deleted by hand, or an earlier attempt got this far).
         Ok(_) | Err(PeerError::Refused { status: 404, .. }) => {}
@@ -359,26 +360,44 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         Err(e) if e.may_pass() => {
             tracing::warn!(table = %table.name(), region, error = %e,
                 "a removed replica's store cannot be reached: its table there is deleted when it answers");
+            let request = json!({"table": table.name(), "added": gone.added, "left": true});
             call_later(app, table, region, Call::Delete, url, &request).await;
         }
         Err(e) => return Err(refused_by(region, e)),
     }
     // Forgotten first: the list told is then a generation of its own.
-    let rest = forget(app, table, region).await?;
+    let rest = forget(app, table, region, Known::Everywhere).await?;
     tell_all(app, &rest, None).await;
     Ok(rest)
 }
 
+/// Who knows of a replica being removed.
+#[derive(Clone, Copy, PartialEq)]
+enum Known {
+    /// Every replica: its removal is stamped, to be told.
+    Everywhere,
+    /// This region only (an addition not yet made): no stamp, which would make another
+    /// region's addition of that region, made there, lose to this one's withdrawal.
+    HereOnly,
+}
+
 /// Removes the replica in `region` from `table` here (its worker stops).
-async fn forget(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableMeta>, ApiError> {
+async fn forget(
+    app: &App,
+    table: &TableMeta,
+    region: &str,
+    known: Known,
+) -> Result<Arc<TableMeta>, ApiError> {
     app.catalog
         .update(&app.storage, table.name(), |table| {
             let rest = replicas(table)
                 .into_iter()
                 .filter(|r| r.region != region)
                 .collect();
-            let removal = BTreeMap::from([(region.to_string(), shared::clock::now_ms())]);
-            order::record_removals(&mut table.settings, &removal);
+            if known == Known::Everywhere {
+                let removal = BTreeMap::from([(region.to_string(), shared::clock::now_ms())]);
+                order::record_removals(&mut table.settings, &removal);
+            }
             set_replicas(&mut table.settings, rest);
             Ok(())
         })
@@ -459,7 +478,7 @@ pub async fn leave(app: &App, table: &TableMeta) {
 
 /// Tells the replicas of `table` but `except` that every region in `table` as it is here
 /// is a member.
-async fn tell_all(app: &App, table: &TableMeta, except: Option<&str>) {
+pub(super) async fn tell_all(app: &App, table: &TableMeta, except: Option<&str>) {
     let tell = Tell {
         members: &all_members(app, table),
         removed: &order::removals(&table.settings),

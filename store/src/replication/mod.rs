@@ -262,6 +262,13 @@ fn check_no_replica(table: &TableMeta, which: impl Fn(&Replica) -> bool) -> Resu
     Ok(())
 }
 
+/// The turn to delete table `name` here, refused while this region removes another
+/// region's replica of it (`removing`): the removal would find the table gone before it
+/// told the other replicas, which would go on listing the removed region.
+pub fn deletion_turn(name: &str) -> Result<tokio::sync::OwnedMutexGuard<()>, ApiError> {
+    removing::deletion(name).ok_or_else(|| being_updated(name))
+}
+
 /// DynamoDB's refusal of a change to an UPDATING table.
 fn being_updated(name: &str) -> ApiError {
     ApiError::new(

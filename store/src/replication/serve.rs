@@ -66,6 +66,10 @@ pub struct CreateReplica {
     /// The region that adds the replica (absent from stores before it was sent).
     #[serde(default)]
     pub from: Option<String>,
+    /// The removals the adding region knows (`super::order`; absent from stores before
+    /// members were stamped): a member it lists that was removed before is not taken.
+    #[serde(default)]
+    pub removed: Option<BTreeMap<String, u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +107,15 @@ pub struct DeleteReplica {
     /// A withdrawal, as stores sent it before `withdraw` was its own action.
     #[serde(default)]
     pub origin: Option<String>,
+    /// When the replica removed was added (`Replica::added`; absent from stores before
+    /// members were stamped): a replica added here since is not the one removed.
+    #[serde(default)]
+    pub added: Option<u64>,
+    /// The removal is made already (this is its delete tried again, the region's store
+    /// having been out of reach): a replica whose deletion is refused for good (deletion
+    /// protection) leaves the global table all the same, a regional table.
+    #[serde(default)]
+    pub left: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,7 +150,7 @@ pub async fn handle(
     let app = &server.app;
     match action.as_str() {
         "create" => answer(&server, &headers, &body, |r| create(app, r)).await,
-        "members" => answer(&server, &headers, &body, |r| members(app, r)).await,
+        "members" => answer(&server, &headers, &body, |r| members(Arc::clone(app), r)).await,
         "delete" => answer(&server, &headers, &body, |r| delete(app, r)).await,
         "withdraw" => answer(&server, &headers, &body, |r| withdraw(app, r)).await,
         "update" => answer(&server, &headers, &body, |r| update(app, r)).await,
@@ -249,7 +262,11 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
         ttl: request.ttl,
     };
     set_ttl(app, ttl).await?;
-    set_members(app, &name, &request.members, start_seq, Told::default()).await?;
+    let told = Told {
+        by: None,
+        removed: request.removed.as_ref(),
+    };
+    set_members(app, &name, &request.members, start_seq, told).await?;
     if let Some(table) = app.catalog.get(&name) {
         app.waiting.made(&table, request.from.as_deref());
     }
@@ -297,13 +314,21 @@ async fn apply_overrides(
         .map_err(refusal(StatusCode::BAD_REQUEST))
 }
 
-async fn members(app: &App, request: Members) -> Outcome {
-    let start_seq = crate::api::create_table::current_seq(app);
+async fn members(app: Arc<App>, request: Members) -> Outcome {
+    let start_seq = crate::api::create_table::current_seq(&app);
     let told = Told {
         by: request.from.as_deref().zip(request.generation),
         removed: request.removed.as_ref(),
     };
-    set_members(app, &request.table, &request.members, start_seq, told).await?;
+    let changed = set_members(&app, &request.table, &request.members, start_seq, told).await?;
+    // Passed on when it changed the replicas here: a region added after the teller told
+    // its removals (or that the teller never knew) hears of them from the regions that
+    // did. Each tell passed on carries something new to someone, so it ends.
+    if changed && told.removed.is_some() {
+        if let Some(table) = app.catalog.get(&request.table) {
+            tokio::spawn(async move { super::control::tell_all(&app, &table, None).await });
+        }
+    }
     Ok(json!({}))
 }
 
@@ -331,8 +356,9 @@ async fn set_members(
     members: &[Member],
     start_seq: u64,
     told: Told<'_>,
-) -> Result<(), (StatusCode, String)> {
+) -> Result<bool, (StatusCode, String)> {
     let own = &app.config.region;
+    let mut changed = false;
     app.catalog
         .update(&app.storage, name, |table| {
             if let Some((from, generation)) = told.by {
@@ -410,7 +436,18 @@ async fn set_members(
                 .iter()
                 .find(|m| &m.region == own)
                 .and_then(|m| m.added);
-            set_replicas(&mut table.settings, [next, unnamed, adding].concat());
+            let made = |replicas: &[Replica]| {
+                let mut regions: Vec<String> = replicas
+                    .iter()
+                    .filter(|r| r.is_made())
+                    .map(|r| r.region.clone())
+                    .collect();
+                regions.sort();
+                regions
+            };
+            let kept = [next, unnamed, adding].concat();
+            changed = made(&current) != made(&kept);
+            set_replicas(&mut table.settings, kept);
             // Said by the region adding this one, in the call making it.
             if let (None, Some(added), true) = (told.by, own_added, super::is_global(table)) {
                 super::set_own_added(&mut table.settings, added);
@@ -418,7 +455,7 @@ async fn set_members(
             Ok(())
         })
         .await
-        .map(|_| ())
+        .map(|_| changed)
         .map_err(refusal(StatusCode::NOT_FOUND))
 }
 
@@ -437,7 +474,32 @@ async fn delete(app: &App, request: DeleteReplica) -> Outcome {
         };
         return withdraw(app, request).await;
     }
-    delete_replica(app, request.table).await
+    // A delete tried again in the background may arrive after the region was added again
+    // (its store was down when it was removed): the replica here now is another addition,
+    // and that removal is done as far as it goes (404).
+    let later = app.catalog.get(&request.table).filter(|table| {
+        request
+            .added
+            .is_some_and(|removed| super::own_added(table) > removed)
+    });
+    if later.is_some() {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!(
+                "The replica of {} removed is gone: this one was added since",
+                request.table
+            ),
+        ));
+    }
+    let refused = match delete_replica(app, request.table.clone()).await {
+        Err((StatusCode::BAD_REQUEST, why)) if request.left => (StatusCode::BAD_REQUEST, why),
+        answer => return answer,
+    };
+    // The other regions no longer count it a replica: it stops shipping to them.
+    set_members(app, &request.table, &[], 0, Told::default()).await?;
+    tracing::warn!(table = %request.table,
+        "removed from its global table while out of reach, and not deleted (deletion protection): a regional table now");
+    Err(refused)
 }
 
 /// Withdraws an addition: kept first, so that no call making its table after this one
@@ -467,10 +529,7 @@ async fn withdraw(app: &App, request: Withdraw) -> Outcome {
 }
 
 async fn delete_replica(app: &App, name: String) -> Outcome {
-    // Not while this region removes another's replica of the table (`super::removing`).
-    let Some(_turn) = super::removing::deletion(&name) else {
-        return Err(delete_refusal(super::being_updated(&name)));
-    };
+    let _turn = super::deletion_turn(&name).map_err(delete_refusal)?;
     // One step, checked and done under the catalog's lock: a change made here meanwhile
     // (a replica this region adds) either refuses the delete or finds the table gone.
     // Emptying the replica list first, as a step of its own, left a replica whose delete
