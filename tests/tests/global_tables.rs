@@ -2855,3 +2855,42 @@ async fn a_late_delete_of_a_removed_replica_spares_the_one_added_since() {
     put(&third, &table, "after", 1, "from-third").await;
     wait_for(&away, &table, "after", 1, Some("from-third")).await;
 }
+
+/// A region added, removed before its region made its replica, and added again at once:
+/// the second addition's call finds the first one's table there (its withdrawal still on
+/// its way) and is tried again until the withdrawal has taken that table, instead of
+/// failing (CREATION_FAILED, "Table already exists") with the table then withdrawn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_added_again_while_its_withdrawal_is_on_its_way_is_made() {
+    let (home_store, away_store, gate) =
+        regions_through_gate(&[(&["create", "withdraw"], Pass::Hold)]).await;
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = replicable(&home, "added-again").await;
+    gate.after(&["create"], async {
+        replica_update(&home, &table, add_replica(AWAY)).await;
+    })
+    .await;
+    replica_update(&home, &table, remove_replica(AWAY)).await;
+    let withdrawing = wait_until(DEADLINE, POLL, || async {
+        gate.arrivals(&["withdraw"]) > 0
+    })
+    .await;
+    assert!(withdrawing, "no withdrawal came");
+    // The first addition's call reaches the region and makes its table there.
+    gate.set(&["create"], Pass::Forward);
+    gate.wait_passed(&["create"]).await;
+    assert!(has_table(&away, &table).await);
+
+    replica_update(&home, &table, add_replica(AWAY)).await;
+    let refused = wait_until(DEADLINE, POLL, || async {
+        gate.passed(&["create"])
+            .iter()
+            .any(|(_, status)| *status == 409)
+    })
+    .await;
+    assert!(refused, "{:?}", gate.passed(&["create"]));
+    gate.set(&["withdraw"], Pass::Forward);
+    wait_replica(&home, &table, AWAY, ReplicaStatus::Active).await;
+    put(&home, &table, "again", 1, "v").await;
+    wait_for(&away, &table, "again", 1, Some("v")).await;
+}

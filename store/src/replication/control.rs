@@ -17,7 +17,7 @@ use shared::wire::ops::update_table::UpdateTableInput;
 use super::order;
 use super::overrides::Overrides;
 use super::peer::{self, PeerError};
-use super::tell::{call_later, tell_members, Call, Tell};
+use super::tell::{call_later, still_calling, tell_members, Call, Tell};
 use super::{
     change_replicas, endpoint, made_replicas, replicas, set_replicas, Member, Replica,
     ReplicaStatus,
@@ -204,7 +204,13 @@ pub(super) async fn make(app: &App, table: &TableMeta, replica: &Replica, url: &
             "removed": order::removals(&current.settings)});
         match peer::call::<_, Value>(app, url, "create", &request).await {
             Ok(_) => break,
-            Err(e) if e.may_pass() && started.elapsed() < timeout => {
+            // A table of the name there that an earlier addition of it from here made,
+            // whose withdrawal is still on its way, goes when the withdrawal arrives.
+            Err(e)
+                if (e.may_pass()
+                    || (e.table_busy() && still_calling(&current, &replica.region)))
+                    && started.elapsed() < timeout =>
+            {
                 attempt += 1;
                 tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
                     "cannot make a new replica in its region yet: trying again");

@@ -38,9 +38,9 @@ impl PeerError {
         self.refusal().is_none()
     }
 
-    /// Whether the store refused because the table is being changed there (409, never
-    /// answered to the calls tried again in the background otherwise): a refusal now, but
-    /// the same call made later may be taken.
+    /// Whether the store answered 409, a conflict with the table as it is there now (being
+    /// changed; to a create, a table of the name another addition made): a refusal now,
+    /// but the same call made later may be taken.
     pub fn table_busy(&self) -> bool {
         matches!(self, PeerError::Refused { status: 409, .. })
     }

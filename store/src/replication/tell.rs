@@ -178,6 +178,16 @@ pub(super) async fn call_later(
     told.keep_trying(app, generation, call, url, body).await;
 }
 
+/// Whether a call to region `region`'s replica of `table` is still being tried (say the
+/// withdrawal of an earlier addition of it, not yet taken there).
+pub(super) fn still_calling(table: &TableMeta, region: &str) -> bool {
+    let told = Told {
+        table_uuid: table.table_uuid.clone(),
+        region: region.to_string(),
+    };
+    latest().lock().contains_key(&told)
+}
+
 /// One region's replica of one table, as a destination of membership tells.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Told {
