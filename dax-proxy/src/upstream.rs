@@ -71,9 +71,38 @@ impl Reply {
     }
 }
 
+/// How many API calls to the store may be in flight at once under the open file `limit`:
+/// half the descriptors kept from connections, at least 8 (`None`: no limit known).
+fn call_places(limit: Option<u64>) -> usize {
+    limit
+        .map(shared::wire::fd_limit::reserve)
+        .and_then(|reserve| usize::try_from(reserve / 2).ok())
+        .map_or(tokio::sync::Semaphore::MAX_PERMITS, |places| {
+            places.clamp(8, tokio::sync::Semaphore::MAX_PERMITS)
+        })
+}
+
+/// An error with what caused it, down the chain: reqwest's own text stops at "error
+/// sending request", and the cause (refused, timed out, too many open files) is below.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
 /// The HTTP client shared by every call of this node.
 pub struct Upstream {
     client: reqwest::Client,
+    /// Places for API calls to the store in flight at once: each may open a connection,
+    /// and the connections clients hold may take every descriptor but the reserve
+    /// (`shared::wire::fd_limit`), so the calls get half of it ([`call_places`]); a call
+    /// past them waits for one to end rather than fail on a descriptor it cannot have.
+    calls: tokio::sync::Semaphore,
     /// The cluster secret, sent with every call: internal endpoints require it, and the
     /// store trusts API calls bearing it (this node authenticated its client).
     secret: HeaderValue,
@@ -98,6 +127,7 @@ impl Upstream {
             .map_err(|e| e.to_string())?;
         Ok(Upstream {
             client,
+            calls: tokio::sync::Semaphore::new(call_places(shared::wire::fd_limit::current())),
             secret,
             checks_signatures,
             signatures_required: AtomicBool::new(false),
@@ -145,11 +175,14 @@ impl Upstream {
         if !self.checks_signatures {
             request = request.header(CLIENT_UNVERIFIED, "true");
         }
+        // Held until the answer is read, when its connection goes back to the pool. The
+        // semaphore is never closed.
+        let _place = self.calls.acquire().await.ok();
         let started = Instant::now();
         let result = request.send().await;
         let error = |e: reqwest::Error| UpstreamError {
             url: base_url.to_string(),
-            detail: e.to_string(),
+            detail: with_causes(&e),
             unsent: e.is_connect(),
             refused: None,
         };
@@ -233,5 +266,44 @@ impl Upstream {
             });
         }
         response.bytes().await.map_err(|e| error(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_to_the_store_take_half_the_reserve() {
+        // A limit of 64 keeps 32 descriptors from connections, 1,024 keeps 256.
+        assert_eq!(call_places(Some(64)), 16);
+        assert_eq!(call_places(Some(1_024)), 128);
+        assert_eq!(call_places(Some(16)), 8);
+        assert_eq!(call_places(None), tokio::sync::Semaphore::MAX_PERMITS);
+    }
+
+    /// An error whose text says nothing of its cause, as reqwest's.
+    #[derive(Debug)]
+    struct Sending(std::io::Error);
+
+    impl std::fmt::Display for Sending {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("error sending request")
+        }
+    }
+
+    impl std::error::Error for Sending {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn an_error_says_what_caused_it() {
+        let error = Sending(std::io::Error::other("Too many open files"));
+        assert_eq!(
+            with_causes(&error),
+            "error sending request: Too many open files"
+        );
     }
 }
