@@ -111,7 +111,10 @@ async fn health(State(server): State<Arc<Server>>) -> Response<Body> {
 /// or its disk has less free space than the reserve.
 fn unhealthy(server: &Server) -> Option<String> {
     if !server.app.storage.writable() {
-        return Some("writes refused: a journal write or sync failed; restart the store".into());
+        return Some(
+            "writes refused: the engine could not write (a full or failing disk); restart the store"
+                .into(),
+        );
     }
     server.disk_reserve.as_ref()?.shortage()
 }
@@ -240,7 +243,11 @@ fn cluster_answer(result: Result<impl serde::Serialize, StorageError>) -> Respon
     match result {
         Ok(state) => json_response(&state),
         Err(e) => {
-            tracing::error!(error = %e, "cannot write the lease record");
+            // Nodes renew their leases several times a second: a store refusing every
+            // write (said once, when it began) would fill the log, on a disk maybe full.
+            if !matches!(e, StorageError::WritesRefused) {
+                tracing::error!(error = %e, "cannot write the lease record");
+            }
             error::plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "text/plain",

@@ -209,7 +209,10 @@ impl Committer {
     /// same item.
     pub fn apply_group(&self, batches: Vec<Batch>, flush: Flush) -> Vec<Result<u64, StorageError>> {
         if !self.writable() {
-            return batches.iter().map(|_| Err(refused())).collect();
+            return batches
+                .iter()
+                .map(|_| Err(StorageError::WritesRefused))
+                .collect();
         }
         let mut state = self.state.lock();
         let mut wb = Vec::new();
@@ -248,9 +251,11 @@ impl Committer {
             })
             .collect();
         if let Err(e) = self.engine.write(wb, flush) {
-            // The journal could not take the batch (a full disk, an I/O error): the engine
-            // may be left unable to write (fjall poisons itself), and we say so rather than
-            // fail each later write anew.
+            // The journal could not take the batch (a full disk, an I/O error), or the
+            // engine is poisoned (a failed flush): it may be left unable to write, and we
+            // say so once rather than fail each later write anew.
+            tracing::error!(error = %e,
+                "the engine could not write: every write is refused until a restart");
             self.refuse_writes();
             return staged
                 .into_iter()
@@ -503,11 +508,6 @@ impl Committer {
             time_ms: state.last_time_ms,
         }
     }
-}
-
-/// Why a write is refused once the journal has failed.
-fn refused() -> StorageError {
-    StorageError::Engine("writes refused since a journal write or sync failed".into())
 }
 
 /// The group-commit loop; returns when every sender is gone (the storage was dropped).

@@ -115,6 +115,10 @@ pub enum StorageError {
     /// is missed.
     #[error("engine key too long")]
     KeyTooLong,
+    /// The engine could not write once (a full or failing disk): every write since is
+    /// refused until a restart. Said once, when it happened; each refusal since is this.
+    #[error("writes refused since the engine could not write")]
+    WritesRefused,
 }
 
 /// What the storage layer needs to know about a table: its id and key schema.
