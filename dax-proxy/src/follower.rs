@@ -87,6 +87,12 @@ struct Record {
     time_ms: u64,
 }
 
+/// The wait before a failed read of the feed is tried again. Short: until a restarted
+/// store's feed is read (a new log, so the caches are dropped), the caches answer as they
+/// did before the restart, values a crash or a restore lost included. A store that is
+/// down refuses the connection at once, so trying often costs little.
+const FEED_RETRY: Duration = Duration::from_millis(50);
+
 /// Runs until the process ends.
 pub async fn run(node: Arc<Node>) {
     let mut cursor: Option<u64> = None;
@@ -151,10 +157,9 @@ pub async fn run(node: Arc<Node>) {
             }
             Err(e) => {
                 node.metrics.follower_errors.increment(1);
-                // Logged when it starts failing and then once a minute, not on each retry
-                // (four a second).
+                // Logged when it starts failing and then once a minute, not on each retry.
                 node.feed_failed(&e);
-                tokio::time::sleep(Duration::from_millis(250)).await;
+                tokio::time::sleep(FEED_RETRY).await;
             }
         }
     }
