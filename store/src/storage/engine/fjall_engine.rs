@@ -43,7 +43,13 @@ impl FjallEngine {
             .max_cached_files(Some(cached_files(shared::wire::fd_limit::current())))
             .manual_journal_persist(true)
             .open()
-            .map_err(engine_error)?;
+            .map_err(|e| match e {
+                fjall::Error::Locked => StorageError::Engine(format!(
+                    "{}: in use by another store (its lock is held)",
+                    dir.display()
+                )),
+                e => engine_error(e),
+            })?;
         report_discarded_journal(&journals);
         let keyspace = |space: Space| {
             db.keyspace(space.name(), KeyspaceCreateOptions::default)
@@ -241,6 +247,21 @@ fn engine_error(e: fjall::Error) -> StorageError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_data_directory_another_store_holds_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = FjallEngine::open(dir.path(), 1 << 20).unwrap();
+        let Err(refused) = FjallEngine::open(dir.path(), 1 << 20) else {
+            panic!("two engines opened one directory");
+        };
+        assert!(
+            refused
+                .to_string()
+                .ends_with("in use by another store (its lock is held)"),
+            "{refused}"
+        );
+    }
 
     #[test]
     fn a_data_directory_that_is_a_file_is_named_as_such() {
