@@ -75,8 +75,7 @@ impl Reply {
 /// half the descriptors kept from connections, at least 8 (`None`: no limit known).
 fn call_places(limit: Option<u64>) -> usize {
     limit
-        .map(shared::wire::fd_limit::reserve)
-        .and_then(|reserve| usize::try_from(reserve / 2).ok())
+        .map(shared::wire::fd_limit::half_reserve)
         .map_or(tokio::sync::Semaphore::MAX_PERMITS, |places| {
             places.clamp(8, tokio::sync::Semaphore::MAX_PERMITS)
         })
@@ -220,7 +219,7 @@ impl Upstream {
             .timeout(timeout)
             .send()
             .await
-            .map_err(|e| error(e.to_string()))?;
+            .map_err(|e| error(with_causes(&e)))?;
         if !response.status().is_success() {
             let refused = if response.headers().contains_key(SIGNATURES_REQUIRED) {
                 self.store_checks_signatures(true);
@@ -234,7 +233,7 @@ impl Upstream {
                 ..error(format!("status {}", response.status()))
             });
         }
-        response.bytes().await.map_err(|e| error(e.to_string()))
+        response.bytes().await.map_err(|e| error(with_causes(&e)))
     }
 
     /// A POST of JSON to an internal endpoint (leases), with the cluster secret.
@@ -257,7 +256,7 @@ impl Upstream {
             .timeout(Duration::from_secs(5))
             .send()
             .await
-            .map_err(|e| error(e.to_string()))?;
+            .map_err(|e| error(with_causes(&e)))?;
         if !response.status().is_success() {
             return Err(UpstreamError {
                 refused: (response.status() == reqwest::StatusCode::FORBIDDEN)
@@ -265,7 +264,7 @@ impl Upstream {
                 ..error(format!("status {}", response.status()))
             });
         }
-        response.bytes().await.map_err(|e| error(e.to_string()))
+        response.bytes().await.map_err(|e| error(with_causes(&e)))
     }
 }
 

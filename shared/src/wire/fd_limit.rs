@@ -51,6 +51,12 @@ pub fn reserve(limit: u64) -> u64 {
     (limit / 4).max(MIN_RESERVE).min(limit / 2)
 }
 
+/// Half the [`reserve`] under `limit`: what one user of the reserve (the engine's cached
+/// files, a node's calls to its store) may take, leaving the rest to the others.
+pub fn half_reserve(limit: u64) -> usize {
+    usize::try_from(reserve(limit) / 2).unwrap_or(usize::MAX)
+}
+
 /// The most connections a server holds at once under `limit` (at least one).
 pub fn connection_cap(limit: u64) -> u64 {
     limit.saturating_sub(reserve(limit)).max(1)
@@ -70,6 +76,8 @@ mod tests {
         assert_eq!(connection_cap(1_024), 768);
         assert_eq!(connection_cap(64), 32);
         assert_eq!(connection_cap(1), 1);
+        assert_eq!(half_reserve(1_024), 128);
+        assert_eq!(half_reserve(64), 16);
     }
 
     #[test]

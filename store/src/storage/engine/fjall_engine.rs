@@ -35,7 +35,7 @@ impl FjallEngine {
         }
         std::fs::create_dir_all(dir)
             .map_err(|e| StorageError::Engine(format!("{}: {e}", dir.display())))?;
-        let journals = journal_sizes(dir);
+        let journals = written_journals(dir);
         // Journal persistence is ours to drive: each batch says whether it flushes, and the
         // commit thread fsyncs whole groups.
         let db = Database::builder(dir)
@@ -74,8 +74,8 @@ impl FjallEngine {
     }
 }
 
-/// The journals in `dir` (`N.jnl`) and how much of each is written.
-fn journal_sizes(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
+/// The journals in `dir` (`N.jnl`), each with how much of it is written.
+fn written_journals(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -141,8 +141,7 @@ fn discarded(before: &[(std::path::PathBuf, u64)]) -> Vec<(&Path, u64)> {
 /// has room for the files it writes; fjall's own default above that.
 fn cached_files(limit: Option<u64>) -> usize {
     limit
-        .map(shared::wire::fd_limit::reserve)
-        .and_then(|reserve| usize::try_from(reserve / 2).ok())
+        .map(shared::wire::fd_limit::half_reserve)
         .unwrap_or(FJALL_CACHED_FILES)
         .clamp(FJALL_MIN_CACHED_FILES, FJALL_CACHED_FILES)
 }
@@ -292,7 +291,7 @@ mod tests {
             }
             engine.db.persist(PersistMode::SyncAll).unwrap();
         }
-        let before = journal_sizes(dir.path());
+        let before = written_journals(dir.path());
         let (journal, size) = before.iter().max_by_key(|(_, size)| *size).unwrap();
         let mut bytes = std::fs::read(journal).unwrap();
         let middle = (*size / 2) as usize;
@@ -316,7 +315,7 @@ mod tests {
             engine.items.insert("k", [7u8; 1_000]).unwrap();
             engine.db.persist(PersistMode::SyncAll).unwrap();
         }
-        let before = journal_sizes(dir.path());
+        let before = written_journals(dir.path());
         assert!(before.iter().all(|(_, written)| *written > 0), "{before:?}");
         FjallEngine::open(dir.path(), 1 << 20).unwrap();
         assert_eq!(discarded(&before), []);
