@@ -47,6 +47,11 @@ const SIGNATURES_REQUIRED: &str = "the store checks signatures, which this node 
 
 /// How long one long-poll waits for a change before asking again.
 const POLL_WAIT_MS: u64 = 20_000;
+/// The wait before a failed read of the feed is tried again. Short: until a restarted
+/// store's feed is read (a new log, so the caches are dropped), the caches answer as they
+/// did before the restart, values a crash or a restore lost included. A store that is
+/// down refuses the connection at once, so trying often costs little.
+const FEED_RETRY: Duration = Duration::from_millis(50);
 /// How long after a page of the feed was read the caches may still answer
 /// (`Node::following`): a long poll answers within [`POLL_WAIT_MS`] even when nothing
 /// changed, so a follower that has heard nothing for longer is cut off.
@@ -86,12 +91,6 @@ struct Record {
     /// When the store committed the change (epoch milliseconds).
     time_ms: u64,
 }
-
-/// The wait before a failed read of the feed is tried again. Short: until a restarted
-/// store's feed is read (a new log, so the caches are dropped), the caches answer as they
-/// did before the restart, values a crash or a restore lost included. A store that is
-/// down refuses the connection at once, so trying often costs little.
-const FEED_RETRY: Duration = Duration::from_millis(50);
 
 /// Runs until the process ends.
 pub async fn run(node: Arc<Node>) {

@@ -36,9 +36,10 @@ pub fn build() -> std::io::Result<Runtime> {
 }
 
 /// A daemon's whole `main`: logs to stderr filtered by the `log_var` environment variable
-/// (default: info, the engine's own chatter at warn), raises the open file limit, builds its configuration (`Err`: a
-/// usage error, exit status 2), and runs `serve` on the runtime until it returns (`Err`:
-/// exit status 1). Every message is prefixed with the daemon's `name`.
+/// (default: info, the engine's own chatter at warn), raises the open file limit, builds
+/// its configuration (`Err`: a usage error, exit status 2), and runs `serve` on the
+/// runtime until it returns (`Err`: exit status 1). Every message is prefixed with the
+/// daemon's `name`.
 pub fn run_daemon<C, Fut>(
     name: &str,
     log_var: &str,

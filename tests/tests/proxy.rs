@@ -1135,16 +1135,23 @@ async fn racing_writers_and_readers_leave_every_node_coherent() {
     }
 }
 
+/// A node on `store` that keeps what it caches for an hour, its client, and a new hash
+/// table named from `prefix`: where the tests of a node dropping its caches start.
+async fn caching_node(store: &StoreProcess, prefix: &str) -> (ProxyProcess, Client, String) {
+    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
+    let client = proxy.client();
+    let table = unique_name(prefix);
+    create_hash_table(&client, &table).await;
+    (proxy, client, table)
+}
+
 /// A store replaced by one on an empty data directory behind the same address numbers its
 /// change log from the start again: a node must notice (the log's head is below its
 /// cursor) and drop what it cached, not serve it until its entries expire.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_with_a_new_log_behind_the_same_address_empties_the_caches() {
     let mut store = StoreProcess::spawn();
-    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
-    let client = proxy.client();
-    let table = unique_name("newlog");
-    create_hash_table(&client, &table).await;
+    let (_proxy, client, table) = caching_node(&store, "newlog").await;
     // Enough writes that the node's cursor is well past what the new store will number.
     for i in 0..20 {
         put_v(&client, &table, &format!("filler{i}"), "x").await;
@@ -1168,10 +1175,7 @@ async fn a_store_with_a_new_log_behind_the_same_address_empties_the_caches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_log_that_numbered_past_the_nodes_cursor_still_empties_the_caches() {
     let mut store = StoreProcess::spawn();
-    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
-    let client = proxy.client();
-    let table = unique_name("newlog2");
-    create_hash_table(&client, &table).await;
+    let (proxy, client, table) = caching_node(&store, "newlog2").await;
     put_v(&client, &table, "k", "old").await;
     wait_for_value(&client, &table, "k", Some("old")).await;
     wait_for_value(&client, &table, "absent", None).await;
@@ -1201,10 +1205,7 @@ async fn a_store_restored_from_an_older_copy_of_its_data_empties_the_caches() {
     let data = dir.path().join("data");
     let copy = dir.path().join("copy");
     let mut store = StoreProcess::spawn_in(&data);
-    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
-    let client = proxy.client();
-    let table = unique_name("restored");
-    create_hash_table(&client, &table).await;
+    let (proxy, client, table) = caching_node(&store, "restored").await;
     put_v(&client, &table, "k", "old").await;
     store.terminate();
     copy_dir(&data, &copy);
@@ -1254,10 +1255,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_restarted_after_kill_9_empties_the_caches() {
     let mut store = StoreProcess::spawn();
-    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
-    let client = proxy.client();
-    let table = unique_name("crashed");
-    create_hash_table(&client, &table).await;
+    let (proxy, client, table) = caching_node(&store, "crashed").await;
     put_v(&client, &table, "k", "v").await;
     wait_for_value(&client, &table, "k", Some("v")).await;
     let misses = metric(&proxy.endpoint(), "dax_item_cache_misses_total").await;
@@ -1379,10 +1377,7 @@ async fn a_node_cut_off_past_the_log_retention_empties_its_caches() {
         args: vec!["--feed-retention".into(), "1".into()],
         ..Default::default()
     });
-    let proxy = ProxyProcess::spawn_with(&store.endpoint(), &["--record-ttl", "3600"], &[]);
-    let client = proxy.client();
-    let table = unique_name("cutoff");
-    create_hash_table(&client, &table).await;
+    let (proxy, client, table) = caching_node(&store, "cutoff").await;
     put_v(&client, &table, "k", "old").await;
     wait_for_value(&client, &table, "k", Some("old")).await;
 

@@ -206,10 +206,10 @@ fn is_the_peers(e: &std::io::Error) -> bool {
 
 /// Serves one connection until it closes, which gives its `_slot` back: by the peer, at a
 /// deadline (dropped at once: no request is in flight and no answer is being sent), or
-/// when `stopping` turns true and its requests in flight are answered. A stopping connection is given a header read
-/// timeout to let go (an HTTP/2 peer must first answer the shutdown's PING, which a
-/// hostile one never does) and is then dropped, which closes the socket, unless a request
-/// is still in flight or its answer still being sent.
+/// when `stopping` turns true and its requests in flight are answered. A stopping
+/// connection is given a header read timeout to let go (an HTTP/2 peer must first answer
+/// the shutdown's PING, which a hostile one never does) and is then dropped, which closes
+/// the socket, unless a request is still in flight or its answer still being sent.
 async fn serve_connection<S, B>(
     stream: TcpStream,
     service: S,

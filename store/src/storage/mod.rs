@@ -251,7 +251,7 @@ pub struct TableStats {
 
 /// How the store exits when a journal sync fails (sysexits' EX_TEMPFAIL: restarting it
 /// is the remedy, once the disk has room or works again).
-pub const EXIT_JOURNAL_SYNC_FAILED: i32 = 75;
+const EXIT_JOURNAL_SYNC_FAILED: i32 = 75;
 
 /// Fail-stop on a failed journal sync. The group's writes are applied, where reads see
 /// them, but may not be on disk, where a restart would not find them: a read would show a
