@@ -496,21 +496,6 @@ impl StoreProcess {
         }
     }
 
-    /// Waits up to `within` for the process to end by itself; how it exited, if it did.
-    pub fn exited_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + within;
-        let child = self.daemon.child.as_mut()?;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Some(status);
-            }
-            if std::time::Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
     /// Freezes the store (SIGSTOP), as a long pause or a partition would: its connections
     /// stay open and it answers nothing until [`StoreProcess::resume`].
     pub fn pause(&self) {

@@ -12,8 +12,8 @@
 #    against the dashboards in grafana/ and fails without one. $PROMETHEUS_BIN overrides.
 # 1c. Installs the AWS SDK for JavaScript v3 (tests/js, `npm ci` from the npm registry) for
 #    the JS smoke test, with the machine's Node.js and npm.
-# 2. Builds the daemons once (`cargo build --workspace --bins`): the integration tests run
-#    these binaries, they never build them.
+# 2. Builds the daemons once (`cargo build --workspace --bins --lib`): the integration tests
+#    run these binaries (and the `sync-stall` shim, a library), they never build them.
 # 3. Runs `cargo test --workspace`.
 #
 # Env: PYTHON (interpreter that creates the venv, default python3), INTEGRATION_PY_VENV,
@@ -57,7 +57,7 @@ if ! cmp -s "$js/package-lock.json" "$js/node_modules/.installed-lock.json"; the
 fi
 
 echo "run.sh: building binaries" >&2
-cargo build --workspace --bins
+cargo build --workspace --bins --lib
 
 echo "run.sh: running tests" >&2
 cargo test --workspace "$@"

@@ -38,8 +38,8 @@
 //!   filesystem has less free space than `--min-free-disk-mb`, so a store restarted on a
 //!   still-full disk is not taken for a healthy one.
 //! - **Group commit** (`storage::group_commit`): one commit thread applies each queued
-//!   group as one engine batch, syncs the journal once, then answers the group; writes are
-//!   visible before they are durable, followers only see durable records.
+//!   group as one engine batch whose journal entry is synced before it becomes visible,
+//!   then answers the group: a read never sees a write a crash could lose.
 //! - **The cluster's lease** (`internal`): a durable record the primary renews; a node
 //!   stopped with SIGTERM hands it back (`/internal/leave`) so a replica takes over at
 //!   once. Membership is soft state in memory.

@@ -76,7 +76,7 @@ pub const FAMILIES: &[Family] = &[
     (IN_FLIGHT_REQUESTS, Kind::Gauge, Unit::Count, "API calls in progress."),
     (CHANGE_LOG_RECORDS, Kind::Gauge, Unit::Count, "Records the change log retains (for streams, PITR and dax-proxy nodes)."),
     (CHANGE_LOG_OLDEST_AGE_SECONDS, Kind::Gauge, Unit::Seconds, "Age of the change log's oldest record: the retention in effect."),
-    (JOURNAL_SYNC_SECONDS, Kind::Histogram, Unit::Seconds, "Time each journal sync (fdatasync) of a commit group took."),
+    (JOURNAL_SYNC_SECONDS, Kind::Histogram, Unit::Seconds, "Time each commit group's durable write took: its journal write and sync (fdatasync), then making it visible."),
     (COMMIT_GROUP_BATCHES, Kind::Histogram, Unit::Count, "Write batches made durable by each journal sync (group commit)."),
     (DISK_BYTES, Kind::Gauge, Unit::Bytes, "Bytes on disk, by part of the engine."),
     (ENGINE_TABLES, Kind::Gauge, Unit::Count, "The engine's tables on disk, by part."),

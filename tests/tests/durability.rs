@@ -484,16 +484,16 @@ async fn a_disk_short_of_the_reserve_fails_health_from_the_start() {
     assert_eq!(health(&roomy).await, 200);
 }
 
-/// A store whose journal sync fails stops at once (exit status 75), acknowledging none of
-/// the group's writes: they were applied, where a read would see them, but may not be on
-/// disk, where a restart may not find them. The restarted store has every write
-/// acknowledged before, and takes writes again. (Whether the failed group's writes survive
-/// depends on what reached the disk, as for any write a crash cut short: here the injected
-/// failure skips only the sync, so they may.)
-/// The failure is injected (debug builds only, see `store::storage::fault`): the test
-/// creates the trigger file and the next journal sync fails.
+/// A commit group whose journal sync fails is never read and never acknowledged: its
+/// writer gets an error, a strongly consistent read right after does not find the item (a
+/// write becomes visible only once it is on disk), and the store, whose engine takes no
+/// more writes (fjall poisons itself), refuses every later write while it still serves
+/// reads, `/health` answering 503. Restarted, it has every write acknowledged before and
+/// takes writes again. The failure is injected (debug builds only, see
+/// `store::storage::fault`): the test creates the trigger file and the next group's
+/// journal sync fails.
 #[tokio::test]
-async fn a_failed_journal_sync_stops_the_store_and_a_restart_recovers() {
+async fn a_write_whose_journal_sync_failed_is_never_read() {
     // The binaries come from the same profile as this test; a release store has no hook.
     if !cfg!(debug_assertions) {
         eprintln!("skipped: fault injection exists in debug builds only");
@@ -519,22 +519,112 @@ async fn a_failed_journal_sync_stops_the_store_and_a_restart_recovers() {
             .item("v", n(1))
             .send()
     };
+    let read = |ddb: &aws_sdk_dynamodb::Client, pk: &'static str| {
+        ddb.get_item()
+            .table_name(&table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+    };
     ok(put(&ddb, "before").await);
     assert_eq!(health(&store).await, 200);
 
     std::fs::write(&trigger, b"").unwrap();
-    // Refused or cut off: never acknowledged.
-    assert!(put(&ddb, "during").await.is_err());
-    let exited = store.exited_within(Duration::from_secs(10));
-    assert_eq!(exited.and_then(|status| status.code()), Some(75));
-
+    assert_api_error(put(&ddb, "during").await, "InternalServerError", None);
+    assert_eq!(read(&ddb, "during").await.unwrap().item, None);
+    assert!(read(&ddb, "before").await.unwrap().item.is_some());
+    assert_eq!(health(&store).await, 503);
     std::fs::remove_file(&trigger).unwrap();
+    assert!(put(&ddb, "after").await.is_err(), "refused until a restart");
+
     store.restart();
     let ddb = store.client();
     assert_eq!(health(&store).await, 200);
     let items = scan_all(&ddb, &table).await;
     assert!(items.contains_key("before"), "{items:?}");
+    assert!(!items.contains_key("during"), "{items:?}");
     ok(put(&ddb, "restarted").await);
+}
+
+/// A write is read only once it is on disk. The store runs with the `sync-stall` shim,
+/// which holds its journal's `fdatasync` while a file exists: a PutItem then waits in its
+/// group's sync, and meanwhile strongly consistent reads, a Query and a Scan do not show
+/// it (a crash now would lose it), while they still serve what was written before. Once
+/// the sync is let go, the put is acknowledged and reads show it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_is_read_only_once_its_journal_is_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let hold = dir.path().join("hold-syncs");
+    let held = dir.path().join("hold-syncs.stalled");
+    let shim = binary_path("libsync_stall.so", "SYNC_STALL_LIB");
+    let store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![
+            ("LD_PRELOAD".into(), shim.display().to_string()),
+            ("SYNC_STALL_WHILE".into(), hold.display().to_string()),
+        ],
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let table = unique_name("synced");
+    create_hash_table(&ddb, &table).await;
+    // Owns its client and table, to run as a task of its own.
+    let put = |pk: &'static str| {
+        let (ddb, table) = (ddb.clone(), table.clone());
+        async move {
+            ddb.put_item()
+                .table_name(&table)
+                .item("pk", s(pk))
+                .item("v", n(1))
+                .send()
+                .await
+        }
+    };
+    // Whether "before" and "held" are read, by GetItem, Query and Scan.
+    let seen = || async {
+        let got = |pk| {
+            ddb.get_item()
+                .table_name(&table)
+                .key("pk", s(pk))
+                .consistent_read(true)
+                .send()
+        };
+        let queried = ddb
+            .query()
+            .table_name(&table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("held"))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        let scanned = scan_all(&ddb, &table).await;
+        (
+            got("before").await.unwrap().item.is_some(),
+            got("held").await.unwrap().item.is_some(),
+            queried.count(),
+            scanned.contains_key("held"),
+        )
+    };
+    ok(put("before").await);
+
+    std::fs::write(&hold, b"").unwrap();
+    let waiting = tokio::spawn(put("held"));
+    let stalled = wait_until(Duration::from_secs(10), Duration::from_millis(5), || {
+        let held = held.exists();
+        async move { held }
+    })
+    .await;
+    assert!(stalled, "the put never reached its journal sync");
+    assert_eq!(
+        seen().await,
+        (true, false, 0, false),
+        "read before its sync"
+    );
+    assert!(!waiting.is_finished(), "acknowledged before its sync");
+
+    std::fs::remove_file(&hold).unwrap();
+    ok(waiting.await.unwrap());
+    assert_eq!(seen().await, (true, true, 1, true));
 }
 
 /// `--in-memory` (DynamoDB Local's `-inMemory`): the whole store runs on the in-memory

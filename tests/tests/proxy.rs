@@ -1058,8 +1058,8 @@ async fn random_write(client: &Client, table: &str, keys: &[String], pick: u64, 
 /// transactions in the mix. Once the writers stop, every node must serve each key as the
 /// store holds it: a write path or a feed event that left a cache behind, or a failed write
 /// that touched one, would leave a node serving a stale value until the record TTL. (A
-/// miss filling with data older than a racing write is rare here, since a write is
-/// visible before its fsync; `cache::item`'s unit tests pin that case down.)
+/// miss filling with data older than a racing write is rare here; `cache::item`'s unit
+/// tests pin that case down.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_writers_and_readers_leave_every_node_coherent() {
     let store = StoreProcess::spawn();

@@ -769,8 +769,8 @@ const MAX_PASSES: u32 = 256;
 /// undone, streamed.
 ///
 /// A snapshot of the items is taken first, then the log is read. Every change the snapshot
-/// reflects must be in the log we read; but writes are visible before they are durable,
-/// and the log only shows durable records. A meta write after the snapshot is a barrier:
+/// reflects must be in the log we read; but a write is visible a moment before the commit
+/// thread publishes its records to log readers. A meta write after the snapshot is a barrier:
 /// commits become durable in order, so once it is durable, so is everything the snapshot
 /// saw. Changes committed after the snapshot do no harm: for each key only the old image
 /// of its *first* change after T counts, and that is the state at T whether or not the

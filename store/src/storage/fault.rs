@@ -6,24 +6,24 @@
 //! `STORE_FAULT_SYNC_FAILS_WHILE=PATH`: every journal sync fails while `PATH` exists, so a
 //! test decides the moment by creating the file.
 
-use super::engine::Engine;
-use super::group_commit::sync_engine;
 use super::StorageError;
 
-/// The sync the commit thread runs: [`sync_engine`], or in a debug build with
-/// `STORE_FAULT_SYNC_FAILS_WHILE` set, one that fails while that file exists.
+/// What the commit thread asks before each group's write: never a failure, or in a debug
+/// build with `STORE_FAULT_SYNC_FAILS_WHILE` set, a failed journal sync while that file
+/// exists (the group then fails as a failing disk would fail it: nothing written).
 #[cfg(debug_assertions)]
-pub fn journal_sync() -> impl Fn(&dyn Engine) -> Result<(), StorageError> + Send + 'static {
+pub fn journal_fault() -> impl Fn() -> Option<StorageError> + Send + 'static {
     let trigger = std::env::var_os("STORE_FAULT_SYNC_FAILS_WHILE").map(std::path::PathBuf::from);
-    move |engine| match &trigger {
-        Some(path) if path.exists() => Err(StorageError::Engine(
-            "journal sync failure injected by STORE_FAULT_SYNC_FAILS_WHILE".into(),
-        )),
-        _ => sync_engine(engine),
+    move || {
+        trigger.as_ref().filter(|path| path.exists()).map(|_| {
+            StorageError::Engine(
+                "journal sync failure injected by STORE_FAULT_SYNC_FAILS_WHILE".into(),
+            )
+        })
     }
 }
 
 #[cfg(not(debug_assertions))]
-pub fn journal_sync() -> impl Fn(&dyn Engine) -> Result<(), StorageError> + Send + 'static {
-    sync_engine
+pub fn journal_fault() -> impl Fn() -> Option<StorageError> + Send + 'static {
+    || None
 }

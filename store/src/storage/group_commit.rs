@@ -10,24 +10,26 @@
 //! # Durability
 //! Every applied batch gets a *ticket* (1, 2, ...). With durability on, batches reach the
 //! committer through a channel to a dedicated thread ([`run`]) that loops: take every
-//! queued batch, apply them as one engine batch ([`Committer::apply_group`]; the journal
-//! only buffers it) and release their key locks, then fsync the journal once, publish the
-//! highest ticket as durable and answer every writer of the group. Why a thread and
-//! not the writers themselves: fjall holds its journal mutex during an fsync, so a writer
-//! committing inline would block a tokio worker for the whole fsync; the thread keeps
-//! workers free and lets everything that arrives during one fsync share the next one.
+//! queued batch, write them as one engine batch that the journal syncs before the engine
+//! makes it visible ([`Flush::Synced`], [`Committer::apply_group`]), release their key
+//! locks, publish the highest ticket as durable and answer every writer of the group. Why
+//! a thread and not the writers themselves: fjall holds its journal mutex during an fsync,
+//! so a writer committing inline would block a tokio worker for the whole fsync; the
+//! thread keeps workers free and lets everything that arrives during one fsync share the
+//! next one.
 //!
 //! With durability off, writers apply inline (the journal is flushed to the OS per batch,
 //! so a process crash loses nothing acknowledged; a power loss may) and the ticket is
 //! durable at once.
 //!
-//! # Visibility before durability
-//! A batch is visible to readers (and to the next writer of its keys) as soon as it is
-//! applied, before its fsync. Writers of one hot key therefore pipeline: each waits for the
-//! previous writer's commit, not for its fsync. The price: a reader may see a write that a
-//! crash in the next ~2 ms would lose, and that was never acknowledged. Change-log
-//! followers are not exposed to this: the published sequence number ([`Committer::seq`])
-//! only advances when records are durable, and `changes_after` reads no further.
+//! # Durable before visible
+//! A batch is visible to readers, and to the next writer of its keys, only once it is on
+//! disk: no read sees a write that a crash could still lose, which is what a strongly
+//! consistent read promises (and what keeps a dax-proxy node from caching such a write).
+//! The price is paid by writers of one hot key: each waits for the previous writer's fsync,
+//! so one key takes about one write per commit group. A failed write or sync leaves the
+//! group invisible and unacknowledged, and the engine refuses every later write until a
+//! restart recovers what the journal holds.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -193,10 +195,10 @@ impl Committer {
     }
 
     /// Applies one batch to the engine (visible on return) and returns its ticket.
-    /// `flush` is how far the engine takes it: to the OS when no fsync follows, `Later`
-    /// when the commit thread syncs the whole group afterwards.
+    /// `flush` is how far the engine takes it first: to the OS without fsync, to disk on
+    /// the commit thread.
     pub fn apply(&self, batch: Batch, flush: Flush) -> Result<u64, StorageError> {
-        let mut outcomes = self.apply_group(vec![batch], flush);
+        let mut outcomes = self.apply_group(vec![batch], flush, None);
         outcomes.pop().unwrap_or(Err(StorageError::Closed))
     }
 
@@ -206,8 +208,14 @@ impl Committer {
     /// ticket and its own run of change-log sequence numbers, in order; one whose keys the
     /// engine would refuse fails alone, before anything is written. Safe to merge because a
     /// batch holds its key locks until applied, so no two batches of one group write the
-    /// same item.
-    pub fn apply_group(&self, batches: Vec<Batch>, flush: Flush) -> Vec<Result<u64, StorageError>> {
+    /// same item. `injected` fails the engine's write as a failing disk would (fault
+    /// injection; `None` otherwise).
+    pub fn apply_group(
+        &self,
+        batches: Vec<Batch>,
+        flush: Flush,
+        injected: Option<StorageError>,
+    ) -> Vec<Result<u64, StorageError>> {
         if !self.writable() {
             return batches
                 .iter()
@@ -250,10 +258,14 @@ impl Committer {
                 Ok(stats)
             })
             .collect();
-        if let Err(e) = self.engine.write(wb, flush) {
-            // The journal could not take the batch (a full disk, an I/O error), or the
-            // engine is poisoned (a failed flush): it may be left unable to write, and we
-            // say so once rather than fail each later write anew.
+        let written = match injected {
+            Some(e) => Err(e),
+            None => self.engine.write(wb, flush),
+        };
+        if let Err(e) = written {
+            // The journal could not take the batch or sync it (a full disk, an I/O
+            // error), or the engine is poisoned (a failed flush): it may be left unable to
+            // write, and we say so once rather than fail each later write anew.
             tracing::error!(error = %e,
                 "the engine could not write: every write is refused until a restart");
             self.refuse_writes();
@@ -512,13 +524,14 @@ impl Committer {
 
 /// The group-commit loop; returns when every sender is gone (the storage was dropped).
 ///
-/// Each request is answered once: with its ticket after the group's fsync, or with the
-/// error that kept it from committing or syncing. One wake-up per write. `sync` makes
-/// what the engine applied durable ([`Engine::sync`]; tests pass one that fails).
+/// Each request is answered once: with its ticket once the group is on disk and visible,
+/// or with the error that kept it from committing. One wake-up per write. `fault` is
+/// asked before each group's write: an error it returns fails the write as a failing disk
+/// would (debug builds' fault injection, `storage::fault`; tests).
 pub fn run(
     committer: Arc<Committer>,
     requests: mpsc::Receiver<Request>,
-    sync: impl Fn(&dyn Engine) -> Result<(), StorageError>,
+    fault: impl Fn() -> Option<StorageError>,
 ) {
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
@@ -529,49 +542,23 @@ pub fn run(
             .into_iter()
             .map(|request| (request.batch, (request.locks, request.reply)))
             .unzip();
-        let outcomes = committer.apply_group(batches, Flush::Later);
-        let mut applied = Vec::with_capacity(outcomes.len());
-        for (outcome, (locks, reply)) in outcomes.into_iter().zip(waiters) {
-            // The batch is visible (or failed): its keys may be written again.
-            drop(locks);
-            match outcome {
-                Ok(ticket) => applied.push((ticket, reply)),
-                // A writer that went away needs no answer.
-                Err(e) => drop(reply.send(Err(e))),
-            }
-        }
-        let Some(&(last_ticket, _)) = applied.last() else {
-            continue;
-        };
-        let seq = committer.state.lock().next_seq - 1;
         let started = std::time::Instant::now();
-        let synced = sync(committer.engine.as_ref());
+        let outcomes = committer.apply_group(batches, Flush::Synced, fault());
         metrics::histogram!(crate::metrics::JOURNAL_SYNC_SECONDS).record(started.elapsed());
-        metrics::histogram!(crate::metrics::COMMIT_GROUP_BATCHES).record(applied.len() as f64);
-        match synced {
-            Ok(()) => {
-                committer.publish(last_ticket, seq);
-                for (ticket, reply) in applied {
-                    drop(reply.send(Ok(ticket)));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "journal sync failed; refusing further writes");
-                committer.refuse_writes();
-                for (_, reply) in applied {
-                    drop(reply.send(Err(StorageError::Engine(format!(
-                        "journal sync failed: {e}"
-                    )))));
-                }
-            }
+        metrics::histogram!(crate::metrics::COMMIT_GROUP_BATCHES).record(outcomes.len() as f64);
+        // Published before anyone is answered: a writer that sees its ticket durable finds
+        // its own records in `changes_after` already.
+        if let Some(&last_ticket) = outcomes.iter().filter_map(|o| o.as_ref().ok()).next_back() {
+            let seq = committer.state.lock().next_seq - 1;
+            committer.publish(last_ticket, seq);
+        }
+        for (outcome, (locks, reply)) in outcomes.into_iter().zip(waiters) {
+            // The batch is on disk and visible (or failed): its keys may be written again.
+            drop(locks);
+            // A writer that went away needs no answer.
+            drop(reply.send(outcome));
         }
     }
-}
-
-/// Makes everything the engine applied durable: the sync the commit thread runs outside
-/// fault-injection tests.
-pub fn sync_engine(engine: &dyn Engine) -> Result<(), StorageError> {
-    engine.sync()
 }
 
 #[cfg(test)]
@@ -595,14 +582,15 @@ mod tests {
         }])
     }
 
-    /// Starts the commit loop with `sync` and sends it one batch; returns the writer's answer.
+    /// Starts the commit loop with `fault` and sends it one batch writing `k`; returns the
+    /// writer's answer.
     fn commit_one(
         committer: &Arc<Committer>,
-        sync: fn(&dyn Engine) -> Result<(), StorageError>,
+        fault: fn() -> Option<StorageError>,
     ) -> Result<u64, StorageError> {
         let (tx, rx) = mpsc::channel();
         let worker = Arc::clone(committer);
-        let thread = std::thread::spawn(move || run(worker, rx, sync));
+        let thread = std::thread::spawn(move || run(worker, rx, fault));
         let (reply, answer) = oneshot::channel();
         tx.send(Request {
             batch: put(b"k"),
@@ -649,6 +637,7 @@ mod tests {
                 recorded_put(b"c"),
             ],
             Flush::Later,
+            None,
         );
         assert!(matches!(
             outcomes[..],
@@ -675,17 +664,19 @@ mod tests {
     fn a_synced_group_is_acknowledged_and_writes_go_on() {
         let dir = tempfile::tempdir().unwrap();
         let committer = committer(dir.path());
-        assert_eq!(commit_one(&committer, sync_engine).unwrap(), 1);
+        assert_eq!(commit_one(&committer, || None).unwrap(), 1);
+        assert!(committer.engine.contains(Space::Meta, b"k").unwrap());
         assert!(committer.writable());
         assert!(committer.apply(put(b"k2"), Flush::Later).is_ok());
     }
 
     #[test]
-    fn a_failed_sync_fails_its_writers_and_refuses_every_later_write() {
+    fn a_failed_write_is_never_visible_and_every_later_write_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let committer = committer(dir.path());
-        let failing = |_: &dyn Engine| Err(StorageError::Engine("EIO".into()));
+        let failing = || Some(StorageError::Engine("EIO".into()));
         assert!(commit_one(&committer, failing).is_err());
+        assert!(!committer.engine.contains(Space::Meta, b"k").unwrap());
         assert!(!committer.writable());
         // The engine itself would take this batch; the committer must not.
         assert!(committer.apply(put(b"k2"), Flush::Later).is_err());

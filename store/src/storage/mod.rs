@@ -42,14 +42,12 @@
 //! u64 BE | seq u64 BE, empty value), `meta` (key: the record name).
 //!
 //! # What callers can rely on
-//! - **Visibility before durability.** A write is visible to `get`/`query`/`scan` and to
-//!   the next writer of the same key as soon as it is committed to the engine, which is
-//!   before its fsync; `write` returns only after the fsync. So a reader can briefly see a
-//!   write that has not been acknowledged yet (and that a crash could still lose). Change
-//!   followers never see such writes: `watch_seq` and `changes_after` stop at the newest
-//!   durable record.
+//! - **Durable before visible.** A write is visible to `get`/`query`/`scan`, to the next
+//!   writer of the same key and to change followers (`watch_seq`, `changes_after`) only
+//!   once its fsync is done; `write` returns right after. A reader never sees a write that
+//!   a crash could still lose.
 //! - **Key locks** are held from before the current items are read until the batch is
-//!   committed, never across the fsync; `decide` runs under them and must not block.
+//!   durable and visible; `decide` runs under them and must not block.
 //! - **Range reads** are snapshots taken when `query`/`scan` is called; they never block
 //!   writers.
 //! - **Stats** (`table_stats`) are exact for table items: rebuilt by scanning every item at
@@ -249,23 +247,6 @@ pub struct TableStats {
     pub size_bytes: u64,
 }
 
-/// How the store exits when a journal sync fails (sysexits' EX_TEMPFAIL: restarting it
-/// is the remedy, once the disk has room or works again).
-const EXIT_JOURNAL_SYNC_FAILED: i32 = 75;
-
-/// Fail-stop on a failed journal sync. The group's writes are applied, where reads see
-/// them, but may not be on disk, where a restart would not find them: a read would show a
-/// write the store then loses (and a dax-proxy node could cache it for good). So the
-/// process ends at once, as databases do on a failed fsync, and a restart recovers exactly
-/// what the journal holds. (A failed journal *write* applies nothing: the store then only
-/// refuses writes, see `group_commit`.)
-fn stop_on_failed_sync(e: &StorageError) {
-    tracing::error!(error = %e,
-        "journal sync failed: stopping, so that no write that may not be on disk is read; \
-         restart the store to recover what its journal holds");
-    std::process::exit(EXIT_JOURNAL_SYNC_FAILED);
-}
-
 /// Tuning for [`Storage::open`].
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
@@ -348,11 +329,10 @@ impl Storage {
         let (queue, thread) = if durable {
             let (tx, rx) = mpsc::channel();
             let worker = Arc::clone(&committer);
-            let sync = fault::journal_sync();
-            let sync = move |engine: &dyn Engine| sync(engine).inspect_err(stop_on_failed_sync);
+            let fault = fault::journal_fault();
             let thread = std::thread::Builder::new()
                 .name("store-group-commit".into())
-                .spawn(move || group_commit::run(worker, rx, sync))
+                .spawn(move || group_commit::run(worker, rx, fault))
                 .map_err(|e| {
                     StorageError::Engine(format!("cannot start the commit thread: {e}"))
                 })?;

@@ -176,6 +176,10 @@ impl Engine for FjallEngine {
         let persist = match flush {
             Flush::Later => None,
             Flush::ToOs => Some(PersistMode::Buffer),
+            // `fdatasync`: the data and what reading it back needs (blocks the journal
+            // grew into), not timestamps. fjall writes and syncs the journal before it
+            // inserts the batch into the memtables and publishes its sequence number.
+            Flush::Synced => Some(PersistMode::SyncData),
         };
         let mut batch = self.db.batch().durability(persist);
         for op in ops {
@@ -185,12 +189,6 @@ impl Engine for FjallEngine {
             }
         }
         batch.commit().map_err(engine_error)
-    }
-
-    /// `fdatasync` of the journal: the data and what reading it back needs (blocks the
-    /// file grew into), not timestamps.
-    fn sync(&self) -> Result<(), StorageError> {
-        self.db.persist(PersistMode::SyncData).map_err(engine_error)
     }
 
     /// Each keyspace's tables, and the journal files (writes not yet flushed into tables;

@@ -66,11 +66,6 @@ impl Engine for MemoryEngine {
         Ok(())
     }
 
-    /// Nothing to make durable: nothing outlives the process.
-    fn sync(&self) -> Result<(), StorageError> {
-        Ok(())
-    }
-
     fn disk_usage(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
     }

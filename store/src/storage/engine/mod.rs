@@ -84,15 +84,17 @@ pub enum Op {
     },
 }
 
-/// How far [`Engine::write`] takes a batch before it returns; [`Engine::sync`] takes
-/// everything the rest of the way.
+/// How far [`Engine::write`] takes a batch before it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flush {
-    /// Left in the engine's own buffers: the caller syncs soon (the commit thread does,
-    /// once per group).
+    /// Left in the engine's own buffers, where a killed process loses it: only for what
+    /// the next open would rebuild anyway.
     Later,
     /// Handed to the OS: a killed process loses none of it, a power loss may.
     ToOs,
+    /// On disk (`fdatasync` of the journal, or the engine's equivalent) *before* it
+    /// becomes visible, so that no read sees a write a crash could still lose.
+    Synced,
 }
 
 /// The shape of one keyspace's LSM tree: what a range read merges. A range read seeks in
@@ -129,13 +131,11 @@ pub trait Engine: Send + Sync {
     fn range(&self, space: Space, range: KeyRange) -> Entries<'_>;
 
     /// Applies `ops` atomically, in order (a later op on a key wins): all or none of them,
-    /// visible to reads when this returns. An error leaves nothing applied; the storage
-    /// layer then refuses every later write until a restart.
+    /// visible to reads when this returns, and taken as far as `flush` says first. An error
+    /// leaves nothing visible (a failed sync may still leave the batch in the journal, for
+    /// the next open to find); the storage layer then refuses every later write until a
+    /// restart.
     fn write(&self, ops: Vec<Op>, flush: Flush) -> Result<(), StorageError>;
-
-    /// Makes every write applied so far durable (`fdatasync` of a journal, or the
-    /// engine's equivalent). An error means some of them may be lost.
-    fn sync(&self) -> Result<(), StorageError>;
 
     /// Bytes on disk by part, for operators.
     fn disk_usage(&self) -> Vec<(&'static str, u64)>;
@@ -215,8 +215,7 @@ mod tests {
                 delete(Space::Items, "b"),
                 put(Space::Meta, "a", "meta"),
             ];
-            engine.write(batch, Flush::ToOs).unwrap();
-            engine.sync().unwrap();
+            engine.write(batch, Flush::Synced).unwrap();
             assert_eq!(&engine.get(Space::Items, b"a").unwrap().unwrap()[..], b"2");
             assert!(!engine.contains(Space::Items, b"b").unwrap());
             assert_eq!(
