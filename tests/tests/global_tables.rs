@@ -61,10 +61,10 @@ fn endpoints(others: &[(&str, String)]) -> String {
     pairs.join(",")
 }
 
-/// The store of `AWAY`, knowing the stores of `others` by their URLs.
-fn away_knowing_urls(others: &[(&str, String)]) -> StoreProcess {
+/// The store of `region`, knowing the stores of `others` by their URLs.
+fn region_knowing_urls(region: &str, others: &[(&str, String)]) -> StoreProcess {
     StoreProcess::spawn_with(StoreOptions {
-        args: vec!["--region".into(), AWAY.into()],
+        args: vec!["--region".into(), region.into()],
         env: vec![("STORE_REGION_ENDPOINTS".into(), endpoints(others))],
         ..Default::default()
     })
@@ -2554,7 +2554,7 @@ async fn a_removal_racing_an_addition_in_the_removed_region_keeps_the_regions_ag
     const SILENT: &str = "sa-east-1";
     // AWAY knows a region whose store never answers: its addition stays CREATING.
     let (silent_url, holder) = silent_store().await;
-    let away_store = away_knowing_urls(&[(SILENT, silent_url)]);
+    let away_store = region_knowing_urls(AWAY, &[(SILENT, silent_url)]);
     let home_store = home_knowing(&[(AWAY, &away_store)], &[]);
     let (home, away) = (home_store.client(), away_store.client());
     for round in 0..3 {
@@ -2600,7 +2600,7 @@ async fn a_removal_racing_an_addition_in_the_removed_region_keeps_the_regions_ag
 async fn a_region_whose_addition_of_a_replica_another_made_takes_it_as_a_member() {
     let third_store = store_of(THIRD);
     let gate = Gate::before(&third_store).await;
-    let away_store = away_knowing_urls(&[(THIRD, gate.url.clone())]);
+    let away_store = region_knowing_urls(AWAY, &[(THIRD, gate.url.clone())]);
     let home_store = home_knowing(&[(AWAY, &away_store), (THIRD, &third_store)], &[]);
     let (home, away, third) = (
         home_store.client(),
@@ -2709,7 +2709,7 @@ async fn two_regions_removing_each_other_leave_the_rest_agreed() {
 async fn a_background_delete_refused_while_the_region_removes_a_replica_comes_again() {
     let third_store = store_of(THIRD);
     let third_gate = Gate::before(&third_store).await;
-    let away_store = away_knowing_urls(&[(THIRD, third_gate.url.clone())]);
+    let away_store = region_knowing_urls(AWAY, &[(THIRD, third_gate.url.clone())]);
     let away_gate = Gate::before(&away_store).await;
     let home_store = home_knowing_urls(&[(AWAY, away_gate.url.clone())], &[]);
     let (home, away, third) = (
@@ -2893,4 +2893,52 @@ async fn a_region_added_again_while_its_withdrawal_is_on_its_way_is_made() {
     wait_replica(&home, &table, AWAY, ReplicaStatus::Active).await;
     put(&home, &table, "again", 1, "v").await;
     wait_for(&away, &table, "again", 1, Some("v")).await;
+}
+
+/// A replica removed while its region's store refuses the delete for now (the removing
+/// region tries it again in the background, as for a store that is down), then added
+/// again by a third region before that delete got through: the new addition's call finds
+/// the removed replica's table there and takes it over (deletes it, as the late delete
+/// would have, and makes the new replica) instead of failing with "Table already
+/// exists". A late delete let through after spares the new replica (it names the
+/// addition it removes; the removing region, told of the new replica, usually drops it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_added_again_before_its_late_delete_arrives_is_made() {
+    let away_store = store_of(AWAY);
+    let gate = Gate::before(&away_store).await;
+    gate.set(&["delete"], Pass::Busy);
+    let third_store = region_knowing_urls(THIRD, &[(AWAY, gate.url.clone())]);
+    let home_store = home_knowing_urls(
+        &[(AWAY, gate.url.clone()), (THIRD, third_store.endpoint())],
+        &[],
+    );
+    let (home, away, third) = (
+        home_store.client(),
+        away_store.client(),
+        third_store.client(),
+    );
+    let table = global_table(&home, "late-taken", &[AWAY, THIRD]).await;
+    replica_update(&home, &table, remove_replica(AWAY)).await;
+    let refused = wait_until(DEADLINE, POLL, || async { gate.arrivals(&["delete"]) > 0 }).await;
+    assert!(refused, "no delete came");
+    assert!(has_table(&away, &table).await, "the delete got through");
+    let told = wait_until(DEADLINE, POLL, || async {
+        replicas_of(&third, &table).await == [(HOME.to_string(), ReplicaStatus::Active)]
+    })
+    .await;
+    assert!(told, "{:?}", replicas_of(&third, &table).await);
+
+    replica_update(&third, &table, add_replica(AWAY)).await;
+    wait_replica(&third, &table, AWAY, ReplicaStatus::Active).await;
+    gate.set(&["delete"], Pass::Forward);
+    put(&home, &table, "again", 1, "v").await;
+    wait_for(&away, &table, "again", 1, Some("v")).await;
+    assert_eq!(
+        gate.passed(&["delete"])
+            .iter()
+            .filter(|(_, status)| *status == 200)
+            .count(),
+        0,
+        "the late delete took the new replica"
+    );
 }

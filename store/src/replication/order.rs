@@ -127,10 +127,18 @@ pub(super) fn addition_stamp(settings: &Settings, region: &str) -> u64 {
 /// Whether a member `region` added at `added` stands against the removals known here: it
 /// was not removed at or after its addition.
 pub(super) fn stands(settings: &Settings, region: &str, added: u64) -> bool {
-    order(settings)
-        .removed
+    !removed_at_or_after(&order(settings).removed, region, added)
+}
+
+/// Whether `removals` (region -> when removed) remove `region`'s member added at `added`.
+pub(super) fn removed_at_or_after(
+    removals: &BTreeMap<String, u64>,
+    region: &str,
+    added: u64,
+) -> bool {
+    removals
         .get(region)
-        .is_none_or(|&removed| removed < added)
+        .is_some_and(|&removed| removed >= added)
 }
 
 #[cfg(test)]

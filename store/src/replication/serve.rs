@@ -34,7 +34,7 @@ use super::{
 use crate::api::item_write::{write_units, WriteAction, WritePlan, WriteUnits};
 use crate::api::Asker;
 use crate::app::App;
-use crate::catalog::TableStatus;
+use crate::catalog::{TableMeta, TableStatus};
 use crate::error;
 use crate::server::{internal_request, json_response, Server};
 use crate::storage::Version;
@@ -217,6 +217,16 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
             ));
         }
     }
+    let removed_here = app
+        .catalog
+        .get(&name)
+        .is_some_and(|table| removed_since_added(app, &table, request.removed.as_ref()));
+    if removed_here {
+        // This region's replica of an earlier addition, removed while this store could
+        // not take its delete, which is still on its way: taken over, as that delete
+        // would take it (deletion protection refuses both), and the new replica made.
+        delete_replica(app, name.clone()).await?;
+    }
     let start_seq = crate::api::create_table::current_seq(app);
     match app.catalog.get(&name) {
         Some(table) if request.origin.is_some() && super::made_by(&table) == request.origin => {}
@@ -271,6 +281,21 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
         app.waiting.made(&table, request.from.as_deref());
     }
     Ok(json!({}))
+}
+
+/// Whether `table` is this region's replica of an addition that `removed` (the removals
+/// the adding region knows) removed since: a table with no addition stamp (a regional
+/// table, or a replica made before stamps) is never one.
+fn removed_since_added(
+    app: &App,
+    table: &TableMeta,
+    removed: Option<&BTreeMap<String, u64>>,
+) -> bool {
+    let added = super::own_added(table);
+    added > 0
+        && removed.is_some_and(|removed| {
+            super::order::removed_at_or_after(removed, &app.config.region, added)
+        })
 }
 
 /// Gives this region's replica the global table's TTL setting, as changed elsewhere (the
