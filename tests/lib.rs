@@ -447,6 +447,11 @@ impl StoreProcess {
         })
     }
 
+    /// Everything the store has logged so far (stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.daemon.log_path).unwrap_or_default()
+    }
+
     /// `http://127.0.0.1:PORT`
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.daemon.addr)

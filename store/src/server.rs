@@ -121,7 +121,14 @@ fn unhealthy(server: &Server) -> Option<String> {
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
     ::metrics::gauge!(metrics::IN_FLIGHT_REQUESTS).set(server.admission.in_flight() as f64);
-    for (part, bytes) in server.app.storage.disk_usage() {
+    // fjall measures its journal under the journal's lock, which a journal sync holds:
+    // measured on a blocking thread, a scrape during a slow sync waits without holding a
+    // server thread.
+    let storage = Arc::clone(&server.app.storage);
+    let usage = tokio::task::spawn_blocking(move || storage.disk_usage())
+        .await
+        .unwrap_or_default();
+    for (part, bytes) in usage {
         ::metrics::gauge!(metrics::DISK_BYTES, "part" => part).set(bytes as f64);
     }
     for (part, shape) in server.app.storage.tree_shapes() {

@@ -488,10 +488,10 @@ async fn a_disk_short_of_the_reserve_fails_health_from_the_start() {
 /// writer gets an error, a strongly consistent read right after does not find the item (a
 /// write becomes visible only once it is on disk), and the store, whose engine takes no
 /// more writes (fjall poisons itself), refuses every later write while it still serves
-/// reads, `/health` answering 503. Restarted, it has every write acknowledged before and
-/// takes writes again. The failure is injected (debug builds only, see
-/// `store::storage::fault`): the test creates the trigger file and the next group's
-/// journal sync fails.
+/// reads, `/health` answering 503, and saying so once in its log. Restarted, it has every
+/// write acknowledged before and takes writes again. The failure is injected (debug
+/// builds only, see `store::storage::fault`): the test creates the trigger file and the
+/// next group's journal sync fails.
 #[tokio::test]
 async fn a_write_whose_journal_sync_failed_is_never_read() {
     // The binaries come from the same profile as this test; a release store has no hook.
@@ -536,6 +536,12 @@ async fn a_write_whose_journal_sync_failed_is_never_read() {
     assert_eq!(health(&store).await, 503);
     std::fs::remove_file(&trigger).unwrap();
     assert!(put(&ddb, "after").await.is_err(), "refused until a restart");
+    let log = store.log();
+    let said = log
+        .matches("every write is refused until a restart")
+        .count();
+    assert_eq!(said, 1, "the refusal is said once: {log}");
+    assert!(!log.contains("writes refused since"), "{log}");
 
     store.restart();
     let ddb = store.client();
@@ -546,39 +552,90 @@ async fn a_write_whose_journal_sync_failed_is_never_read() {
     ok(put(&ddb, "restarted").await);
 }
 
-/// A write is read only once it is on disk. The store runs with the `sync-stall` shim,
-/// which holds its journal's `fdatasync` while a file exists: a PutItem then waits in its
-/// group's sync, and meanwhile strongly consistent reads, a Query and a Scan do not show
-/// it (a crash now would lose it), while they still serve what was written before. Once
-/// the sync is let go, the put is acknowledged and reads show it.
+/// A store under the `sync-stall` shim (`tests/sync-stall`), and the switch that holds
+/// its journal's `fdatasync`: a test holds a commit group mid-sync and looks at what the
+/// store serves meanwhile.
+struct HeldSyncs {
+    store: StoreProcess,
+    hold: std::path::PathBuf,
+    held: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl HeldSyncs {
+    fn spawn() -> HeldSyncs {
+        let dir = tempfile::tempdir().unwrap();
+        let hold = dir.path().join("hold-syncs");
+        let held = dir.path().join("hold-syncs.stalled");
+        let shim = binary_path("libsync_stall.so", "SYNC_STALL_LIB");
+        let store = StoreProcess::spawn_with(StoreOptions {
+            env: vec![
+                ("LD_PRELOAD".into(), shim.display().to_string()),
+                ("SYNC_STALL_WHILE".into(), hold.display().to_string()),
+            ],
+            ..Default::default()
+        });
+        HeldSyncs {
+            store,
+            hold,
+            held,
+            _dir: dir,
+        }
+    }
+
+    /// Holds every journal sync from now on.
+    fn hold(&self) {
+        std::fs::write(&self.hold, b"").unwrap();
+    }
+
+    /// Waits until a sync is being held.
+    async fn wait_held(&self) {
+        let held = wait_until(Duration::from_secs(10), Duration::from_millis(5), || {
+            let held = self.held.exists();
+            async move { held }
+        })
+        .await;
+        assert!(held, "no write reached its journal sync");
+    }
+
+    fn release(&self) {
+        std::fs::remove_file(&self.hold).unwrap();
+    }
+}
+
+/// A PutItem of `pk` that owns its client and table, to run as a task of its own.
+fn put_task(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &'static str,
+) -> impl std::future::Future<
+    Output = Result<
+        aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+        aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError>,
+    >,
+> + Send
+       + 'static {
+    let (ddb, table) = (ddb.clone(), table.to_string());
+    async move {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("v", n(1))
+            .send()
+            .await
+    }
+}
+
+/// A write is read only once it is on disk: a PutItem waiting in its group's journal sync
+/// is not shown by strongly consistent reads, a Query or a Scan (a crash now would lose
+/// it), which still serve what was written before; once the sync is let go, the put is
+/// acknowledged and reads show it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_is_read_only_once_its_journal_is_synced() {
-    let dir = tempfile::tempdir().unwrap();
-    let hold = dir.path().join("hold-syncs");
-    let held = dir.path().join("hold-syncs.stalled");
-    let shim = binary_path("libsync_stall.so", "SYNC_STALL_LIB");
-    let store = StoreProcess::spawn_with(StoreOptions {
-        env: vec![
-            ("LD_PRELOAD".into(), shim.display().to_string()),
-            ("SYNC_STALL_WHILE".into(), hold.display().to_string()),
-        ],
-        ..Default::default()
-    });
-    let ddb = store.client();
+    let syncs = HeldSyncs::spawn();
+    let ddb = syncs.store.client();
     let table = unique_name("synced");
     create_hash_table(&ddb, &table).await;
-    // Owns its client and table, to run as a task of its own.
-    let put = |pk: &'static str| {
-        let (ddb, table) = (ddb.clone(), table.clone());
-        async move {
-            ddb.put_item()
-                .table_name(&table)
-                .item("pk", s(pk))
-                .item("v", n(1))
-                .send()
-                .await
-        }
-    };
     // Whether "before" and "held" are read, by GetItem, Query and Scan.
     let seen = || async {
         let got = |pk| {
@@ -605,16 +662,11 @@ async fn a_write_is_read_only_once_its_journal_is_synced() {
             scanned.contains_key("held"),
         )
     };
-    ok(put("before").await);
+    ok(put_task(&ddb, &table, "before").await);
 
-    std::fs::write(&hold, b"").unwrap();
-    let waiting = tokio::spawn(put("held"));
-    let stalled = wait_until(Duration::from_secs(10), Duration::from_millis(5), || {
-        let held = held.exists();
-        async move { held }
-    })
-    .await;
-    assert!(stalled, "the put never reached its journal sync");
+    syncs.hold();
+    let waiting = tokio::spawn(put_task(&ddb, &table, "held"));
+    syncs.wait_held().await;
     assert_eq!(
         seen().await,
         (true, false, 0, false),
@@ -622,9 +674,125 @@ async fn a_write_is_read_only_once_its_journal_is_synced() {
     );
     assert!(!waiting.is_finished(), "acknowledged before its sync");
 
-    std::fs::remove_file(&hold).unwrap();
+    syncs.release();
     ok(waiting.await.unwrap());
     assert_eq!(seen().await, (true, true, 1, true));
+}
+
+/// Calls that wait on a held journal sync never hold a server thread meanwhile: with a
+/// put in its sync, writes that change nothing (deletes of absent items, which wait for
+/// the writes before them to be durable), a switch of point-in-time recovery and metrics
+/// scrapes (which measure the journal), more of them than the store has threads, leave a
+/// read of another item answered at once; they all finish once the sync is let go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_answered_while_writes_wait_on_a_held_sync() {
+    use aws_sdk_dynamodb::types::PointInTimeRecoverySpecification;
+    let syncs = HeldSyncs::spawn();
+    let ddb = syncs.store.client();
+    let table = unique_name("waiting");
+    create_hash_table(&ddb, &table).await;
+    ok(put_task(&ddb, &table, "before").await);
+
+    syncs.hold();
+    let mut waiting = tokio::task::JoinSet::new();
+    let put = put_task(&ddb, &table, "held");
+    waiting.spawn(async move { put.await.map(drop).map_err(|e| e.to_string()) });
+    syncs.wait_held().await;
+    for pk in ["absent-1", "absent-2", "absent-3", "absent-4"] {
+        let delete = ddb.delete_item().table_name(&table).key("pk", s(pk));
+        waiting.spawn(async move { delete.send().await.map(drop).map_err(|e| e.to_string()) });
+    }
+    let pitr = ddb
+        .update_continuous_backups()
+        .table_name(&table)
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .unwrap(),
+        );
+    waiting.spawn(async move { pitr.send().await.map(drop).map_err(|e| e.to_string()) });
+    for _ in 0..4 {
+        let scrape = reqwest::get(format!("{}/metrics", syncs.store.endpoint()));
+        waiting.spawn(async move { scrape.await.map(drop).map_err(|e| e.to_string()) });
+    }
+
+    let read = ddb
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("before"))
+        .send();
+    let read = tokio::time::timeout(Duration::from_secs(10), read).await;
+    assert!(
+        read.is_ok_and(|read| read.unwrap().item.is_some()),
+        "no read answered while a sync was held"
+    );
+
+    syncs.release();
+    while let Some(done) = waiting.join_next().await {
+        done.unwrap().unwrap();
+    }
+}
+
+/// Two restores to one time find one state, even a time taken while a journal sync was
+/// held longer than LatestRestorableDateTime trails the clock: a write waiting in that
+/// sync (stamped before it, read and acknowledged only after) is past the latest
+/// restorable time until it is published, so a restore to that time, made after the sync
+/// is let go, does not have it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_latest_restorable_time_never_passes_a_write_in_its_sync() {
+    use aws_sdk_dynamodb::types::PointInTimeRecoverySpecification;
+    let syncs = HeldSyncs::spawn();
+    let ddb = syncs.store.client();
+    let table = unique_name("settled");
+    create_hash_table(&ddb, &table).await;
+    ok(ddb
+        .update_continuous_backups()
+        .table_name(&table)
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    ok(put_task(&ddb, &table, "before").await);
+
+    syncs.hold();
+    let waiting = tokio::spawn(put_task(&ddb, &table, "held"));
+    syncs.wait_held().await;
+    // Longer than LatestRestorableDateTime trails the clock (a second).
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let described = ok(ddb
+        .describe_continuous_backups()
+        .table_name(&table)
+        .send()
+        .await);
+    let latest = described
+        .continuous_backups_description()
+        .and_then(|d| d.point_in_time_recovery_description())
+        .and_then(|p| p.latest_restorable_date_time())
+        .copied()
+        .unwrap();
+    syncs.release();
+    ok(waiting.await.unwrap());
+
+    let restored = format!("{table}-restored");
+    ok(ddb
+        .restore_table_to_point_in_time()
+        .source_table_name(&table)
+        .target_table_name(&restored)
+        .restore_date_time(latest)
+        .send()
+        .await);
+    wait_table_active(&ddb, &restored).await;
+    let items = scan_all(&ddb, &restored).await;
+    assert!(items.contains_key("before"), "{items:?}");
+    assert!(
+        !items.contains_key("held"),
+        "a restore to {latest:?}, taken while the write was in its sync, has it"
+    );
 }
 
 /// `--in-memory` (DynamoDB Local's `-inMemory`): the whole store runs on the in-memory

@@ -25,5 +25,5 @@ pub async fn handle(app: &App, input: DescribeContinuousBackupsInput) -> Result<
         .catalog
         .get(name)
         .ok_or_else(|| backup::table_not_found(name))?;
-    Ok(json!({ "ContinuousBackupsDescription": backup::continuous_description(&table) }))
+    Ok(json!({ "ContinuousBackupsDescription": backup::continuous_description(app, &table) }))
 }

@@ -114,7 +114,7 @@ pub async fn export_table_to_point_in_time(
         )
     })?;
     let now = now_seconds();
-    let (earliest, latest) = backup::window(&pitr);
+    let (earliest, latest) = backup::window(app, &pitr);
     let outside = |what: &str, time: f64| {
         ApiError::new(
             ErrorCode::InvalidExportTimeException,

@@ -755,7 +755,10 @@ pub fn storage_failure(op: &'static str, error: StorageError) -> ApiError {
             "Collection size exceeded.",
         );
     }
-    tracing::error!(op, %error, "storage failed");
+    // Writes refused since the engine could not write are said once, where it failed.
+    if !matches!(error, StorageError::WritesRefused) {
+        tracing::error!(op, %error, "storage failed");
+    }
     ApiError::internal()
 }
 

@@ -106,5 +106,5 @@ pub async fn handle(app: &App, input: UpdateContinuousBackupsInput) -> Result<Va
                 e
             }
         })?;
-    Ok(json!({ "ContinuousBackupsDescription": backup::continuous_description(&table) }))
+    Ok(json!({ "ContinuousBackupsDescription": backup::continuous_description(app, &table) }))
 }

@@ -693,10 +693,10 @@ pub fn pitr(table: &TableMeta) -> Option<PitrSetting> {
 }
 
 /// `ContinuousBackupsDescription` of a table.
-pub fn continuous_description(table: &TableMeta) -> Value {
+pub fn continuous_description(app: &App, table: &TableMeta) -> Value {
     let pitr = match pitr(table).filter(|p| p.enabled) {
         Some(p) => {
-            let (earliest, latest) = window(&p);
+            let (earliest, latest) = window(app, &p);
             json!({
                 "PointInTimeRecoveryStatus": "ENABLED",
                 "RecoveryPeriodInDays": p.recovery_period_days,
@@ -725,7 +725,7 @@ pub fn restorable_window(app: &App, table: &TableMeta) -> Result<(f64, f64), Api
             ),
         )
     })?;
-    let (earliest, latest) = window(&pitr);
+    let (earliest, latest) = window(app, &pitr);
     let horizon = log_horizon_ms(app)?.map(|ms| ms as f64 / 1000.0);
     let floor = horizon.map_or(earliest, |h| h.max(earliest));
     Ok((floor, latest))
@@ -746,12 +746,15 @@ pub fn time_in_window(at: f64, floor: f64, latest: f64) -> Result<f64, ApiError>
 }
 
 /// The restorable window `[earliest, latest]` in epoch seconds; latest never before
-/// earliest (a just-enabled table can be restored to its enable time).
-pub fn window(p: &PitrSetting) -> (f64, f64) {
+/// earliest (a just-enabled table can be restored to its enable time), and never past the
+/// time up to which the log is complete (a journal sync slower than the lag), so that two
+/// restores to one time find one state.
+pub fn window(app: &App, p: &PitrSetting) -> (f64, f64) {
     let now = now_seconds();
     // Enable times older than the recovery period slide forward.
     let earliest = p.earliest.max(now - p.recovery_period().as_secs_f64());
-    let latest = (now - PITR_LAG_S).max(earliest);
+    let settled = app.storage.settled_ms() as f64 / 1000.0;
+    let latest = (now - PITR_LAG_S).min(settled).max(earliest);
     (earliest, latest)
 }
 

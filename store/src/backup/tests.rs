@@ -436,7 +436,7 @@ async fn the_recovery_period_bounds_the_window_and_sets_the_log_retention() {
         earliest: 0.0,
         recovery_period_days: 2,
     };
-    let (earliest, _) = super::window(&old);
+    let (earliest, _) = super::window(&app, &old);
     let two_days_ago = shared::clock::now_seconds() - 2.0 * 86_400.0;
     assert!((earliest - two_days_ago).abs() < 5.0, "{earliest}");
     assert_eq!(

@@ -105,6 +105,9 @@ struct CommitState {
     /// record: a record built before PITR or a stream was enabled but committed after must
     /// still carry what they read.
     log_detail: HashMap<u64, LogDetail>,
+    /// The commit time of each group staged and not yet published, oldest first (one at a
+    /// time on the commit thread; more when writers apply inline).
+    unpublished: std::collections::VecDeque<u64>,
     /// Tables whose local changes keep their version ([`Committer::set_versioned`]), with
     /// their key schema and the region a version names. Decided here, like `log_detail`,
     /// so that every change after the switch's head has one.
@@ -144,11 +147,11 @@ pub struct Committer {
     pub engine: Box<dyn Engine>,
     state: Mutex<CommitState>,
     stats: Mutex<HashMap<u64, TableStats>>,
+    /// Held from a group's numbers until it is published (`apply_group`).
+    write_turn: Mutex<()>,
     /// Newest durable (or, without fsync, committed) change-record sequence number.
     seq_tx: watch::Sender<u64>,
     durable_tx: watch::Sender<Durable>,
-    /// Whether `run` fsyncs; without it, `apply` publishes durability itself.
-    fsync: bool,
 }
 
 /// The key of the version a local change of a versioned table stamps, and the region
@@ -167,12 +170,7 @@ fn local_version_key<'s>(state: &'s CommitState, record: &[u8]) -> Option<(Vec<u
 impl Committer {
     /// `last_seq` is the newest record's sequence number on disk (0 if none) and `stats`
     /// the per-table stats rebuilt at open.
-    pub fn new(
-        engine: Box<dyn Engine>,
-        last_seq: u64,
-        stats: HashMap<u64, TableStats>,
-        fsync: bool,
-    ) -> Self {
+    pub fn new(engine: Box<dyn Engine>, last_seq: u64, stats: HashMap<u64, TableStats>) -> Self {
         let (seq_tx, _) = watch::channel(last_seq);
         let (durable_tx, _) = watch::channel(Durable {
             ticket: 0,
@@ -185,12 +183,13 @@ impl Committer {
                 next_ticket: 1,
                 last_time_ms: 0,
                 log_detail: HashMap::new(),
+                unpublished: std::collections::VecDeque::new(),
                 versioned: HashMap::new(),
             }),
+            write_turn: Mutex::new(()),
             stats: Mutex::new(stats),
             seq_tx,
             durable_tx,
-            fsync,
         }
     }
 
@@ -235,8 +234,7 @@ impl Committer {
             }
         };
         let time_ms = now_ms().max(state.last_time_ms).max(floor);
-        let mut next_seq = state.next_seq;
-        let staged: Vec<Result<Vec<StatsDelta>, StorageError>> = batches
+        let staged: Vec<Result<(u64, Vec<StatsDelta>), StorageError>> = batches
             .into_iter()
             .map(|batch| {
                 let Batch {
@@ -252,47 +250,75 @@ impl Committer {
                 }
                 wb.extend(ops);
                 for record in records {
-                    self.stage_record(&state, &mut wb, record, next_seq, time_ms);
-                    next_seq += 1;
+                    let seq = state.next_seq;
+                    self.stage_record(&state, &mut wb, record, seq, time_ms);
+                    state.next_seq += 1;
                 }
-                Ok(stats)
+                let ticket = state.next_ticket;
+                state.next_ticket += 1;
+                Ok((ticket, stats))
             })
             .collect();
+        // Numbers are taken before the write: one that fails refuses every later write, so
+        // the gap it leaves is never followed. The state is then let go and the write turn
+        // kept until the group is published: groups reach the engine and their readers in
+        // the order of their numbers, and the state's other users (a write that changes
+        // nothing, which waits for the last ticket; a switch of a table's log detail) never
+        // wait for the engine's write, which with `Flush::Synced` includes the journal sync.
+        state.last_time_ms = time_ms;
+        state.unpublished.push_back(time_ms);
+        let (last_ticket, last_seq) = (state.next_ticket - 1, state.next_seq - 1);
+        let turn = self.write_turn.lock();
+        drop(state);
         let written = match injected {
             Some(e) => Err(e),
             None => self.engine.write(wb, flush),
         };
-        if let Err(e) = written {
-            // The journal could not take the batch or sync it (a full disk, an I/O
-            // error), or the engine is poisoned (a failed flush): it may be left unable to
-            // write, and we say so once rather than fail each later write anew.
-            tracing::error!(error = %e,
-                "the engine could not write: every write is refused until a restart");
-            self.refuse_writes();
-            return staged
-                .into_iter()
-                .map(|batch| batch.and_then(|_| Err(StorageError::Engine(e.to_string()))))
-                .collect();
-        }
-        // Only committed batches consume sequence numbers and tickets.
-        state.next_seq = next_seq;
-        state.last_time_ms = time_ms;
-        let outcomes: Vec<_> = staged
-            .into_iter()
-            .map(|batch| {
-                batch.map(|stats| {
-                    self.add_stats(stats);
-                    let ticket = state.next_ticket;
-                    state.next_ticket += 1;
-                    ticket
-                })
-            })
-            .collect();
-        if !self.fsync {
-            // Published under the commit mutex so the values only grow.
-            self.publish(state.next_ticket - 1, state.next_seq - 1);
-        }
+        let outcomes = match written {
+            Ok(()) => {
+                self.publish(last_ticket, last_seq);
+                staged
+                    .into_iter()
+                    .map(|batch| {
+                        batch.map(|(ticket, stats)| {
+                            self.add_stats(stats);
+                            ticket
+                        })
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                // The journal could not take the batch or sync it (a full disk, an I/O
+                // error), or the engine is poisoned (a failed flush): it may be left
+                // unable to write, and we say so once rather than fail each later write
+                // anew.
+                tracing::error!(error = %e,
+                    "the engine could not write: every write is refused until a restart");
+                self.refuse_writes();
+                staged
+                    .into_iter()
+                    .map(|batch| batch.and_then(|_| Err(StorageError::Engine(e.to_string()))))
+                    .collect()
+            }
+        };
+        self.state.lock().unpublished.pop_front();
+        drop(turn);
         outcomes
+    }
+
+    /// The newest commit time (epoch milliseconds) at or before which every change record
+    /// has been published to log readers: a point-in-time read as of it sees every change
+    /// it ever will. A record is stamped when its group is staged and published once the
+    /// group is written (after its journal sync), so without this a read as of a moment of
+    /// a long sync would see the group or not depending on when it ran.
+    pub fn settled_ms(&self) -> u64 {
+        let state = self.state.lock();
+        state
+            .unpublished
+            .front()
+            .copied()
+            .unwrap_or_else(now_ms)
+            .saturating_sub(1)
     }
 
     /// Adds change record `seq` (and its per-table index entry) to `wb`, carrying what its
@@ -543,15 +569,11 @@ pub fn run(
             .map(|request| (request.batch, (request.locks, request.reply)))
             .unzip();
         let started = std::time::Instant::now();
+        // Published (`apply_group`) before anyone is answered: a writer that sees its ticket
+        // durable finds its own records in `changes_after` already.
         let outcomes = committer.apply_group(batches, Flush::Synced, fault());
         metrics::histogram!(crate::metrics::JOURNAL_SYNC_SECONDS).record(started.elapsed());
         metrics::histogram!(crate::metrics::COMMIT_GROUP_BATCHES).record(outcomes.len() as f64);
-        // Published before anyone is answered: a writer that sees its ticket durable finds
-        // its own records in `changes_after` already.
-        if let Some(&last_ticket) = outcomes.iter().filter_map(|o| o.as_ref().ok()).next_back() {
-            let seq = committer.state.lock().next_seq - 1;
-            committer.publish(last_ticket, seq);
-        }
         for (outcome, (locks, reply)) in outcomes.into_iter().zip(waiters) {
             // The batch is on disk and visible (or failed): its keys may be written again.
             drop(locks);
@@ -571,7 +593,7 @@ mod tests {
 
     fn committer(dir: &Path) -> Arc<Committer> {
         let engine = Box::new(FjallEngine::open(dir, 1 << 20).unwrap());
-        Arc::new(Committer::new(engine, 0, HashMap::new(), true))
+        Arc::new(Committer::new(engine, 0, HashMap::new()))
     }
 
     fn put(key: &[u8]) -> Batch {

@@ -325,7 +325,7 @@ impl Storage {
         let log_floor = oldest.map_or(last_seq + 1, |(seq, _)| seq);
         let stats = rebuild_stats(engine.as_ref())?;
 
-        let committer = Arc::new(Committer::new(engine, last_seq, stats, durable));
+        let committer = Arc::new(Committer::new(engine, last_seq, stats));
         let (queue, thread) = if durable {
             let (tx, rx) = mpsc::channel();
             let worker = Arc::clone(&committer);

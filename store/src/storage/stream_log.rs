@@ -190,6 +190,12 @@ impl Storage {
         self.committer.seq()
     }
 
+    /// The newest commit time (epoch milliseconds) up to which the log is complete
+    /// ([`Committer::settled_ms`](super::group_commit::Committer::settled_ms)).
+    pub fn settled_ms(&self) -> u64 {
+        self.committer.settled_ms()
+    }
+
     /// What the change records of table `table_id` committed from now on carry (by default
     /// everything). Returns the log's head at the switch: a stream or recovery window that
     /// reads more than before starts after it.
