@@ -42,9 +42,8 @@ pub struct FeedParams {
 /// A new identity for the change log this process serves, made at every start and carried
 /// by every page (`log_id`). A follower's cursor counts in one log, and a restarted store
 /// may not continue it: on another data directory (or `--in-memory`) it numbers from 1
-/// again; on an older copy of its directory, or after a crash that lost writes readers had
-/// already seen (a write is visible a moment before its journal sync), it numbers again
-/// past the restored point, with other changes. A follower comparing only numbers would
+/// again; on an older copy of its directory (or, without `--durable`, after a power loss),
+/// it numbers again past the restored point, with other changes. A follower comparing only numbers would
 /// take such a log for the one it followed once the numbers passed its cursor, and keep
 /// serving what it cached; an id kept with the directory would not tell it either. Each
 /// start is a new log to followers, who then drop their caches and start at the head.

@@ -1248,10 +1248,10 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     assert!(status.success(), "cp -a {from:?} {to:?}: {status}");
 }
 
-/// A store killed with `kill -9` may lose writes the node had already seen (a write is
-/// visible a moment before its journal sync), and numbers its log again from what it
-/// kept: the node cannot tell what it lost, so it drops its caches at any restart. Seen
-/// here by the cached item turning from a hit to a miss; it stayed a hit before.
+/// A store killed with `kill -9` numbers its log again from what it kept, and a node cannot
+/// tell a restart from a restore of an older copy of the data (which loses what the node
+/// saw), so it drops its caches at any restart. Seen here by the cached item turning from
+/// a hit to a miss; it stayed a hit before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_restarted_after_kill_9_empties_the_caches() {
     let mut store = StoreProcess::spawn();

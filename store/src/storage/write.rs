@@ -38,9 +38,8 @@ impl Storage {
     /// change record.
     ///
     /// Targets must name distinct items (an error otherwise). The batch becomes visible to
-    /// readers when committed, before it is durable; this call returns only once it is
-    /// durable (see `group_commit`). Cancelling the returned future after `decide` ran
-    /// does not cancel the commit.
+    /// readers once it is durable, and this call returns right after (see `group_commit`).
+    /// Cancelling the returned future after `decide` ran does not cancel the commit.
     pub async fn write<T, E>(
         &self,
         targets: &[(&TableLayout, PrimaryKey)],
@@ -288,7 +287,7 @@ impl Storage {
     }
 
     /// Applies a batch (inline or through the commit thread), releasing `locks` as soon as
-    /// it is visible, and returns its ticket once it is durable (at once without fsync).
+    /// it is visible (with fsync, once durable), and returns its ticket.
     pub(super) async fn commit(&self, batch: Batch, locks: LockSet) -> Result<u64, StorageError> {
         match &self.queue {
             None => {
