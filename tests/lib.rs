@@ -493,6 +493,11 @@ impl StoreProcess {
         self.daemon.stop_with(name)
     }
 
+    /// Sends SIGTERM and returns: the store stops once it has answered what it is doing.
+    pub fn ask_to_stop(&self) {
+        self.daemon.signal("TERM");
+    }
+
     /// Whether the process is still running (false after it crashed or was killed).
     pub fn is_running(&mut self) -> bool {
         match self.daemon.child.as_mut() {

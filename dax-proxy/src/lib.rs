@@ -338,7 +338,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         timeouts,
         body,
         per_connection,
-        shared::runtime::stop_requested(),
+        shared::runtime::stop_gracefully(),
     )
     .await;
     // Every request is answered. Stop renewing (after the renewal under way, so none

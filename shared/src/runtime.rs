@@ -84,30 +84,72 @@ where
     }
 }
 
-/// Waits until the process is asked to stop: SIGINT (Ctrl-C), SIGTERM, or SIGHUP. A hang-up
-/// (a closed terminal or SSH session, a supervisor's reload signal) would otherwise kill
-/// the daemon at once, without finishing the requests in flight; it stops gracefully like
-/// the others.
-pub async fn stop_requested() {
+/// Waits until the process is asked to stop, then stops it gracefully: the future resolves
+/// (the server stops taking connections and finishes the requests in flight), and from
+/// then on a second request ends the process at once. A graceful stop waits for every
+/// request in flight, which a disk that no longer answers a journal sync would hold
+/// forever; acknowledged writes are durable, so ending at once loses none of them.
+pub async fn stop_gracefully() {
+    let mut requests = StopRequests::new();
+    requests.next().await;
+    tracing::info!("stopping: finishing requests in flight (asked again, stops at once)");
+    tokio::spawn(async move {
+        requests.next().await;
+        tracing::warn!("asked again to stop: stopping at once, without the requests in flight");
+        std::process::exit(1);
+    });
+}
+
+/// The ways to ask the process to stop: SIGINT (Ctrl-C), SIGTERM, or SIGHUP. A hang-up (a
+/// closed terminal or SSH session, a supervisor's reload signal) would otherwise kill the
+/// daemon at once, without finishing the requests in flight; it stops gracefully like the
+/// others. Listened to from creation on, so a second request is never missed.
+struct StopRequests {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let wait = |kind: SignalKind| async move {
-            match signal(kind) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopRequests {
+    fn new() -> StopRequests {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            // A signal that cannot be listened to is one nobody can send us.
+            StopRequests {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
+                hangup: signal(SignalKind::hangup()).ok(),
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = wait(SignalKind::terminate()) => {},
-            _ = wait(SignalKind::hangup()) => {},
         }
+        #[cfg(not(unix))]
+        StopRequests {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// The next request to stop.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = recv(&mut self.interrupt) => {},
+                _ = recv(&mut self.terminate) => {},
+                _ = recv(&mut self.hangup) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

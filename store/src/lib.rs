@@ -194,8 +194,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tracing::info!(%listen, "serving");
     let body = axum::body::Body::new;
     shared::wire::serve::serve(listener, timeouts, body, per_connection, async move {
-        shared::runtime::stop_requested().await;
-        tracing::info!("stopping: finishing requests in flight");
+        shared::runtime::stop_gracefully().await;
         stopping.send_replace(true);
     })
     .await;

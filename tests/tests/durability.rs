@@ -795,6 +795,48 @@ async fn the_latest_restorable_time_never_passes_a_write_in_its_sync() {
     );
 }
 
+/// A store asked to stop first answers the requests in flight, so a write held in its
+/// journal sync (a disk that no longer answers) keeps it running; asked again, it stops at
+/// once, the held write never acknowledged, and a restart has every write acknowledged
+/// before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_stop_request_ends_a_store_waiting_on_its_disk() {
+    let mut syncs = HeldSyncs::spawn();
+    let ddb = syncs.store.client();
+    let table = unique_name("stopping");
+    create_hash_table(&ddb, &table).await;
+    ok(put_task(&ddb, &table, "before").await);
+    syncs.hold();
+    let waiting = tokio::spawn(put_task(&ddb, &table, "held"));
+    syncs.wait_held().await;
+
+    syncs.store.ask_to_stop();
+    let stopping = wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        let said = syncs
+            .store
+            .log()
+            .contains("stopping: finishing requests in flight");
+        async move { said }
+    })
+    .await;
+    assert!(stopping, "the store never began to stop");
+    assert!(
+        syncs.store.is_running(),
+        "it stopped before answering the held write"
+    );
+    let status = syncs.store.terminate();
+    assert!(!status.success(), "{status}");
+    assert!(
+        waiting.await.unwrap().is_err(),
+        "the held write was acknowledged"
+    );
+
+    syncs.release();
+    syncs.store.restart_in_place();
+    let items = scan_all(&syncs.store.client(), &table).await;
+    assert!(items.contains_key("before"), "{items:?}");
+}
+
 /// `--in-memory` (DynamoDB Local's `-inMemory`): the whole store runs on the in-memory
 /// engine (items, a GSI, the change log a stream reads, conditions, transactions, a
 /// backup and its restore), writes nothing under its data directory, and comes back
