@@ -795,6 +795,87 @@ async fn the_latest_restorable_time_never_passes_a_write_in_its_sync() {
     );
 }
 
+/// A backup taken while a write waits in its journal sync is dated before that write, as
+/// its snapshot is: a point-in-time restore to the backup's creation time finds exactly
+/// the backup's items.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_during_a_held_sync_is_dated_as_its_snapshot() {
+    use aws_sdk_dynamodb::types::PointInTimeRecoverySpecification;
+    let syncs = HeldSyncs::spawn();
+    let ddb = syncs.store.client();
+    let table = unique_name("dated");
+    create_hash_table(&ddb, &table).await;
+    ok(ddb
+        .update_continuous_backups()
+        .table_name(&table)
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    ok(put_task(&ddb, &table, "before").await);
+
+    syncs.hold();
+    let waiting = tokio::spawn(put_task(&ddb, &table, "held"));
+    syncs.wait_held().await;
+    let backup = ddb.create_backup().table_name(&table).backup_name("during");
+    let backup = tokio::spawn(backup.send());
+    // Time for the backup to take its snapshot; its records then wait for the sync.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    syncs.release();
+    ok(waiting.await.unwrap());
+    let backup = ok(backup.await.unwrap()).backup_details.unwrap();
+
+    let from_backup = format!("{table}-backup");
+    ok(ddb
+        .restore_table_from_backup()
+        .target_table_name(&from_backup)
+        .backup_arn(backup.backup_arn())
+        .send()
+        .await);
+    let latest_passed = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            let described = ok(ddb
+                .describe_continuous_backups()
+                .table_name(&table)
+                .send()
+                .await);
+            described
+                .continuous_backups_description()
+                .and_then(|d| d.point_in_time_recovery_description())
+                .and_then(|p| p.latest_restorable_date_time())
+                .is_some_and(|latest| latest.secs() > backup.backup_creation_date_time().secs())
+        },
+    )
+    .await;
+    assert!(latest_passed, "the backup's time never became restorable");
+    let from_time = format!("{table}-time");
+    ok(ddb
+        .restore_table_to_point_in_time()
+        .source_table_name(&table)
+        .target_table_name(&from_time)
+        .restore_date_time(*backup.backup_creation_date_time())
+        .send()
+        .await);
+    wait_table_active(&ddb, &from_backup).await;
+    wait_table_active(&ddb, &from_time).await;
+    let keys = |items: std::collections::HashMap<String, _>| {
+        items
+            .into_keys()
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    assert_eq!(
+        keys(scan_all(&ddb, &from_backup).await),
+        keys(scan_all(&ddb, &from_time).await),
+        "the backup and a restore to its time differ"
+    );
+}
+
 /// A store asked to stop first answers the requests in flight, so a write held in its
 /// journal sync (a disk that no longer answers) keeps it running; asked again, it stops at
 /// once, the held write never acknowledged, and a restart has every write acknowledged

@@ -231,7 +231,10 @@ async fn snapshot(
     name: &str,
     system: bool,
 ) -> Result<BackupRecord, ApiError> {
-    let now = now_seconds();
+    // The moment the snapshot below shows: no write still in its journal sync (stamped
+    // earlier, visible only after), so a point-in-time restore to it finds what the backup
+    // holds.
+    let now = now_seconds().min(app.storage.settled_ms() as f64 / 1000.0);
     // DynamoDB's backup ids have the export and import ids' shape, in creation order.
     let id = crate::transfer::jobs::new_id();
     let arn = format!("{}/backup/{id}", table.arn);
