@@ -1614,6 +1614,60 @@ pub fn python_env() -> Vec<(String, String)> {
     .collect()
 }
 
+/// A store under the `sync-stall` shim (`tests/sync-stall`), and the switch that holds
+/// its journal's `fdatasync`: a test holds a commit group mid-sync and looks at what the
+/// store serves meanwhile.
+pub struct HeldSyncs {
+    pub store: StoreProcess,
+    hold: PathBuf,
+    held: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl HeldSyncs {
+    pub fn spawn() -> HeldSyncs {
+        Self::spawn_with(StoreOptions::default())
+    }
+
+    /// A store started with `options`, under the shim.
+    pub fn spawn_with(mut options: StoreOptions) -> HeldSyncs {
+        let dir = tempfile::tempdir().unwrap();
+        let hold = dir.path().join("hold-syncs");
+        let held = dir.path().join("hold-syncs.stalled");
+        let shim = binary_path("libsync_stall.so", "SYNC_STALL_LIB");
+        options.env.extend([
+            ("LD_PRELOAD".into(), shim.display().to_string()),
+            ("SYNC_STALL_WHILE".into(), hold.display().to_string()),
+        ]);
+        let store = StoreProcess::spawn_with(options);
+        HeldSyncs {
+            store,
+            hold,
+            held,
+            _dir: dir,
+        }
+    }
+
+    /// Holds every journal sync from now on.
+    pub fn hold(&self) {
+        std::fs::write(&self.hold, b"").unwrap();
+    }
+
+    /// Waits until a sync is being held.
+    pub async fn wait_held(&self) {
+        let held = wait_until(Duration::from_secs(10), Duration::from_millis(5), || {
+            let held = self.held.exists();
+            async move { held }
+        })
+        .await;
+        assert!(held, "no write reached its journal sync");
+    }
+
+    pub fn release(&self) {
+        std::fs::remove_file(&self.hold).unwrap();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -552,57 +552,6 @@ async fn a_write_whose_journal_sync_failed_is_never_read() {
     ok(put(&ddb, "restarted").await);
 }
 
-/// A store under the `sync-stall` shim (`tests/sync-stall`), and the switch that holds
-/// its journal's `fdatasync`: a test holds a commit group mid-sync and looks at what the
-/// store serves meanwhile.
-struct HeldSyncs {
-    store: StoreProcess,
-    hold: std::path::PathBuf,
-    held: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl HeldSyncs {
-    fn spawn() -> HeldSyncs {
-        let dir = tempfile::tempdir().unwrap();
-        let hold = dir.path().join("hold-syncs");
-        let held = dir.path().join("hold-syncs.stalled");
-        let shim = binary_path("libsync_stall.so", "SYNC_STALL_LIB");
-        let store = StoreProcess::spawn_with(StoreOptions {
-            env: vec![
-                ("LD_PRELOAD".into(), shim.display().to_string()),
-                ("SYNC_STALL_WHILE".into(), hold.display().to_string()),
-            ],
-            ..Default::default()
-        });
-        HeldSyncs {
-            store,
-            hold,
-            held,
-            _dir: dir,
-        }
-    }
-
-    /// Holds every journal sync from now on.
-    fn hold(&self) {
-        std::fs::write(&self.hold, b"").unwrap();
-    }
-
-    /// Waits until a sync is being held.
-    async fn wait_held(&self) {
-        let held = wait_until(Duration::from_secs(10), Duration::from_millis(5), || {
-            let held = self.held.exists();
-            async move { held }
-        })
-        .await;
-        assert!(held, "no write reached its journal sync");
-    }
-
-    fn release(&self) {
-        std::fs::remove_file(&self.hold).unwrap();
-    }
-}
-
 /// A PutItem of `pk` that owns its client and table, to run as a task of its own.
 fn put_task(
     ddb: &aws_sdk_dynamodb::Client,

@@ -2942,3 +2942,61 @@ async fn a_region_added_again_before_its_late_delete_arrives_is_made() {
         "the late delete took the new replica"
     );
 }
+
+/// The same take-over, racing the late delete itself: the removed region's store takes
+/// the removing region's delete once it answers again, and the new addition's call comes
+/// while that delete is still under way there (held in its journal sync). The call waits
+/// for that delete instead of being refused "Table is being updated" (the adding region
+/// took that for good: CREATION_FAILED, and no table in the region), and makes the new
+/// replica once the old table is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_added_again_while_its_late_delete_runs_there_is_made() {
+    let syncs = HeldSyncs::spawn_with(StoreOptions {
+        args: vec!["--region".into(), AWAY.into()],
+        ..Default::default()
+    });
+    let gate = Gate::before(&syncs.store).await;
+    gate.set(&["delete"], Pass::Busy);
+    let third_store = region_knowing_urls(THIRD, &[(AWAY, gate.url.clone())]);
+    let home_store = home_knowing_urls(
+        &[(AWAY, gate.url.clone()), (THIRD, third_store.endpoint())],
+        &[],
+    );
+    let (home, away, third) = (
+        home_store.client(),
+        syncs.store.client(),
+        third_store.client(),
+    );
+    let table = global_table(&home, "late-racing", &[AWAY, THIRD]).await;
+    replica_update(&home, &table, remove_replica(AWAY)).await;
+    let told = wait_until(DEADLINE, POLL, || async {
+        replicas_of(&third, &table).await == [(HOME.to_string(), ReplicaStatus::Active)]
+    })
+    .await;
+    assert!(told, "{:?}", replicas_of(&third, &table).await);
+
+    // The late delete, tried again, reaches the region and waits there in its sync.
+    syncs.hold();
+    let refused_so_far = gate.arrivals(&["delete"]);
+    gate.set(&["delete"], Pass::Forward);
+    let arrived = wait_until(Duration::from_secs(30), POLL, || async {
+        gate.arrivals(&["delete"]) > refused_so_far
+    })
+    .await;
+    assert!(arrived, "the late delete was not tried again");
+    syncs.wait_held().await;
+
+    let creates = gate.arrivals(&["create"]);
+    replica_update(&third, &table, add_replica(AWAY)).await;
+    let called = wait_until(DEADLINE, POLL, || async {
+        gate.arrivals(&["create"]) > creates
+    })
+    .await;
+    assert!(called, "no create came");
+    // The create meets the delete under way, then the delete is let through.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    syncs.release();
+    wait_replica(&third, &table, AWAY, ReplicaStatus::Active).await;
+    put(&home, &table, "again", 1, "v").await;
+    wait_for(&away, &table, "again", 1, Some("v")).await;
+}

@@ -222,10 +222,7 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
         .get(&name)
         .is_some_and(|table| removed_since_added(app, &table, request.removed.as_ref()));
     if removed_here {
-        // This region's replica of an earlier addition, removed while this store could
-        // not take its delete, which is still on its way: taken over, as that delete
-        // would take it (deletion protection refuses both), and the new replica made.
-        delete_replica(app, name.clone()).await?;
+        take_over(app, &name).await?;
     }
     let start_seq = crate::api::create_table::current_seq(app);
     match app.catalog.get(&name) {
@@ -282,6 +279,28 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
     }
     Ok(json!({}))
 }
+
+/// Deletes this region's replica of an earlier addition, removed while this store could
+/// not take its delete, for a new addition: as that delete would (deletion protection
+/// refuses both). That delete itself may be under way here (the table being updated,
+/// 409): waited for, up to [`TAKE_OVER_WAIT`], after which the table is gone.
+async fn take_over(app: &App, name: &str) -> Result<(), (StatusCode, String)> {
+    let deadline = tokio::time::Instant::now() + TAKE_OVER_WAIT;
+    loop {
+        match delete_replica(app, name.to_string()).await {
+            Ok(_) | Err((StatusCode::NOT_FOUND, _)) => return Ok(()),
+            Err((StatusCode::CONFLICT, _)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(TAKE_OVER_POLL).await;
+            }
+            Err(refused) => return Err(refused),
+        }
+    }
+}
+
+/// How long a take-over waits for another delete of the table under way here: a delete
+/// is one catalog step and a journal sync.
+const TAKE_OVER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const TAKE_OVER_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Whether `table` is this region's replica of an addition that `removed` (the removals
 /// the adding region knows) removed since: a table with no addition stamp (a regional
