@@ -74,6 +74,7 @@ pub mod change_quotas;
 pub mod config;
 pub mod contributors;
 pub mod disk_reserve;
+pub mod engine_usage;
 pub mod error;
 pub mod feed;
 pub mod idle_compaction;
@@ -174,6 +175,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
         listen,
         cluster,
         admission,
+        engine_usage: Default::default(),
     });
     // At zero from the start, so an overload alert has a series to watch.
     ::metrics::counter!(metrics::SHED_REQUESTS_TOTAL).absolute(0);

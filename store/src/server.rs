@@ -53,6 +53,7 @@ pub struct Server {
     pub admission: Admission,
     /// The free space `/health` wants, if any (`disk_reserve`).
     pub disk_reserve: Option<crate::disk_reserve::DiskReserve>,
+    pub engine_usage: crate::engine_usage::EngineUsage,
 }
 
 /// The store's router, for everything but the API calls: `POST /` never reaches it, since
@@ -121,14 +122,7 @@ fn unhealthy(server: &Server) -> Option<String> {
 
 async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
     ::metrics::gauge!(metrics::IN_FLIGHT_REQUESTS).set(server.admission.in_flight() as f64);
-    // fjall measures its journal under the journal's lock, which a journal sync holds:
-    // measured on a blocking thread, a scrape during a slow sync waits without holding a
-    // server thread.
-    let storage = Arc::clone(&server.app.storage);
-    let usage = tokio::task::spawn_blocking(move || storage.disk_usage())
-        .await
-        .unwrap_or_default();
-    for (part, bytes) in usage {
+    for (part, bytes) in server.engine_usage.measure(&server.app.storage).await {
         ::metrics::gauge!(metrics::DISK_BYTES, "part" => part).set(bytes as f64);
     }
     for (part, shape) in server.app.storage.tree_shapes() {

@@ -632,7 +632,8 @@ async fn a_write_is_read_only_once_its_journal_is_synced() {
 /// put in its sync, writes that change nothing (deletes of absent items, which wait for
 /// the writes before them to be durable), a switch of point-in-time recovery and metrics
 /// scrapes (which measure the journal), more of them than the store has threads, leave a
-/// read of another item answered at once; they all finish once the sync is let go.
+/// read of another item answered at once, and a scrape too (the journal as last
+/// measured); they all finish once the sync is let go.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_are_answered_while_writes_wait_on_a_held_sync() {
     use aws_sdk_dynamodb::types::PointInTimeRecoverySpecification;
@@ -675,6 +676,13 @@ async fn reads_are_answered_while_writes_wait_on_a_held_sync() {
     assert!(
         read.is_ok_and(|read| read.unwrap().item.is_some()),
         "no read answered while a sync was held"
+    );
+    // A scrape too, from the last measure of the journal.
+    let scrape = reqwest::get(format!("{}/metrics", syncs.store.endpoint()));
+    let scrape = tokio::time::timeout(Duration::from_secs(10), scrape).await;
+    assert!(
+        scrape.is_ok_and(|scrape| scrape.unwrap().status() == 200),
+        "no scrape answered while a sync was held"
     );
 
     syncs.release();
