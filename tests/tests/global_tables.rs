@@ -3000,3 +3000,28 @@ async fn a_region_added_again_while_its_late_delete_runs_there_is_made() {
     put(&home, &table, "again", 1, "v").await;
     wait_for(&away, &table, "again", 1, Some("v")).await;
 }
+
+/// Removing a replica whose region's store takes connections but answers nothing (frozen,
+/// or its disk stalled) answers the client within seconds, as for a store that cannot be
+/// reached, instead of holding it for a peer call's whole timeout (30 s: past a typical
+/// SDK read timeout, whose retry then met "Replica ... does not exist"). The delete is
+/// done there once the store answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_replica_whose_store_is_frozen_answers_at_once() {
+    let (home_store, away_store) = two_regions();
+    let (home, away) = (home_store.client(), away_store.client());
+    let table = global_table(&home, "frozen", &[AWAY]).await;
+    wait_table_active(&away, &table).await;
+    away_store.pause();
+    let removal = home
+        .update_table()
+        .table_name(&table)
+        .replica_updates(remove_replica(AWAY))
+        .send();
+    let answered = tokio::time::timeout(Duration::from_secs(15), removal).await;
+    away_store.resume();
+    ok(answered.expect("UpdateTable waited on the frozen store"));
+    assert_eq!(replicas_of(&home, &table).await, []);
+    let deleted = wait_until(DEADLINE, POLL, || async { !has_table(&away, &table).await }).await;
+    assert!(deleted, "the removed replica's table stayed");
+}

@@ -340,6 +340,12 @@ async fn update_overrides(
     Ok(updated)
 }
 
+/// How long a removal's UpdateTable waits for the removed region's store to delete its
+/// replica (one catalog step and a journal sync there) before it leaves the delete to the
+/// background, as for a store that cannot be reached: a frozen store takes the call and
+/// answers nothing, and would hold the client for a peer call's whole timeout.
+const REMOVAL_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableMeta>, ApiError> {
     let gone = find(table, region)?;
     // A replica removed while CREATING never finishes its copy.
@@ -357,7 +363,7 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
         return forget(app, table, region, Known::HereOnly).await;
     }
     let request = json!({"table": table.name(), "added": gone.added});
-    match peer::call::<_, Value>(app, &url, "delete", &request).await {
+    match peer::call_within::<_, Value>(app, &url, "delete", &request, REMOVAL_CALL_TIMEOUT).await {
         // Already gone there (deleted by hand, or an earlier attempt got this far).
         Ok(_) | Err(PeerError::Refused { status: 404, .. }) => {}
         // No answer: the replica leaves all the same (a region down for good must be

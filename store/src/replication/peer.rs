@@ -77,6 +77,21 @@ pub async fn post<R: DeserializeOwned>(
     post_with_secret(app.config.cluster_secret.as_deref(), endpoint, action, body).await
 }
 
+/// [`call`] that gives up after `within`: for a call a client's request waits on, which a
+/// store that takes connections but answers nothing (frozen, or its disk stalled) would
+/// hold for [`CALL_TIMEOUT`].
+pub async fn call_within<T: Serialize, R: DeserializeOwned>(
+    app: &App,
+    endpoint: &str,
+    action: &str,
+    body: &T,
+    within: Duration,
+) -> Result<R, PeerError> {
+    let body = json_out::to_vec(body).map_err(|e| PeerError::Unreachable(e.to_string()))?;
+    let secret = app.config.cluster_secret.as_deref();
+    send(secret, endpoint, action, Bytes::from(body), within).await
+}
+
 /// [`post`] for a task that holds the cluster secret rather than the app.
 pub async fn post_with_secret<R: DeserializeOwned>(
     secret: Option<&str>,
@@ -84,9 +99,20 @@ pub async fn post_with_secret<R: DeserializeOwned>(
     action: &str,
     body: Bytes,
 ) -> Result<R, PeerError> {
+    send(secret, endpoint, action, body, CALL_TIMEOUT).await
+}
+
+async fn send<R: DeserializeOwned>(
+    secret: Option<&str>,
+    endpoint: &str,
+    action: &str,
+    body: Bytes,
+    within: Duration,
+) -> Result<R, PeerError> {
     let mut request = client()
         .post(format!("{endpoint}/internal/replication/{action}"))
         .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .timeout(within)
         .body(body);
     if let Some(secret) = secret {
         request = request.header(shared::wire::headers::CLUSTER_SECRET, secret);
