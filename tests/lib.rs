@@ -1614,6 +1614,20 @@ pub fn python_env() -> Vec<(String, String)> {
     .collect()
 }
 
+/// Turns point-in-time recovery on for `table`.
+pub async fn enable_pitr(ddb: &Client, table: &str) {
+    let on = aws_sdk_dynamodb::types::PointInTimeRecoverySpecification::builder()
+        .point_in_time_recovery_enabled(true)
+        .build()
+        .unwrap();
+    ok(ddb
+        .update_continuous_backups()
+        .table_name(table)
+        .point_in_time_recovery_specification(on)
+        .send()
+        .await);
+}
+
 /// A store under the `sync-stall` shim (`tests/sync-stall`), and the switch that holds
 /// its journal's `fdatasync`: a test holds a commit group mid-sync and looks at what the
 /// store serves meanwhile.

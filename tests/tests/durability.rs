@@ -351,22 +351,12 @@ async fn assert_restored(ddb: &aws_sdk_dynamodb::Client, table: &str, arn: &str,
 /// PITR's answer to an accidental DeleteTable.
 #[tokio::test]
 async fn a_table_deleted_with_pitr_on_can_be_restored_from_its_system_backup() {
-    use aws_sdk_dynamodb::types::{BackupTypeFilter, PointInTimeRecoverySpecification};
+    use aws_sdk_dynamodb::types::BackupTypeFilter;
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let table = unique_name("oops");
     create_hash_table(&ddb, &table).await;
-    ok(ddb
-        .update_continuous_backups()
-        .table_name(&table)
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
+    enable_pitr(&ddb, &table).await;
     for pk in ["a", "b", "c"] {
         ok(ddb
             .put_item()
@@ -552,18 +542,41 @@ async fn a_write_whose_journal_sync_failed_is_never_read() {
     ok(put(&ddb, "restarted").await);
 }
 
+type PutResult = Result<
+    aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError>,
+>;
+
+/// Holds the store's journal syncs and puts `held` into `table`: returns once that put
+/// waits in its sync, with the task that answers it.
+async fn hold_a_put(
+    syncs: &HeldSyncs,
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> tokio::task::JoinHandle<PutResult> {
+    syncs.hold();
+    let waiting = tokio::spawn(put_task(ddb, table, "held"));
+    syncs.wait_held().await;
+    waiting
+}
+
+/// A store under held syncs with a table that has PITR on and holds `before`.
+async fn pitr_table_with_held_syncs(prefix: &str) -> (HeldSyncs, aws_sdk_dynamodb::Client, String) {
+    let syncs = HeldSyncs::spawn();
+    let ddb = syncs.store.client();
+    let table = unique_name(prefix);
+    create_hash_table(&ddb, &table).await;
+    enable_pitr(&ddb, &table).await;
+    ok(put_task(&ddb, &table, "before").await);
+    (syncs, ddb, table)
+}
+
 /// A PutItem of `pk` that owns its client and table, to run as a task of its own.
 fn put_task(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
     pk: &'static str,
-) -> impl std::future::Future<
-    Output = Result<
-        aws_sdk_dynamodb::operation::put_item::PutItemOutput,
-        aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError>,
-    >,
-> + Send
-       + 'static {
+) -> impl std::future::Future<Output = PutResult> + Send + 'static {
     let (ddb, table) = (ddb.clone(), table.to_string());
     async move {
         ddb.put_item()
@@ -613,9 +626,7 @@ async fn a_write_is_read_only_once_its_journal_is_synced() {
     };
     ok(put_task(&ddb, &table, "before").await);
 
-    syncs.hold();
-    let waiting = tokio::spawn(put_task(&ddb, &table, "held"));
-    syncs.wait_held().await;
+    let waiting = hold_a_put(&syncs, &ddb, &table).await;
     assert_eq!(
         seen().await,
         (true, false, 0, false),
@@ -643,11 +654,9 @@ async fn reads_are_answered_while_writes_wait_on_a_held_sync() {
     create_hash_table(&ddb, &table).await;
     ok(put_task(&ddb, &table, "before").await);
 
-    syncs.hold();
+    let held = hold_a_put(&syncs, &ddb, &table).await;
     let mut waiting = tokio::task::JoinSet::new();
-    let put = put_task(&ddb, &table, "held");
-    waiting.spawn(async move { put.await.map(drop).map_err(|e| e.to_string()) });
-    syncs.wait_held().await;
+    waiting.spawn(async move { held.await.unwrap().map(drop).map_err(|e| e.to_string()) });
     for pk in ["absent-1", "absent-2", "absent-3", "absent-4"] {
         let delete = ddb.delete_item().table_name(&table).key("pk", s(pk));
         waiting.spawn(async move { delete.send().await.map(drop).map_err(|e| e.to_string()) });
@@ -698,40 +707,12 @@ async fn reads_are_answered_while_writes_wait_on_a_held_sync() {
 /// is let go, does not have it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_latest_restorable_time_never_passes_a_write_in_its_sync() {
-    use aws_sdk_dynamodb::types::PointInTimeRecoverySpecification;
-    let syncs = HeldSyncs::spawn();
-    let ddb = syncs.store.client();
-    let table = unique_name("settled");
-    create_hash_table(&ddb, &table).await;
-    ok(ddb
-        .update_continuous_backups()
-        .table_name(&table)
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
-    ok(put_task(&ddb, &table, "before").await);
+    let (syncs, ddb, table) = pitr_table_with_held_syncs("settled").await;
 
-    syncs.hold();
-    let waiting = tokio::spawn(put_task(&ddb, &table, "held"));
-    syncs.wait_held().await;
+    let waiting = hold_a_put(&syncs, &ddb, &table).await;
     // Longer than LatestRestorableDateTime trails the clock (a second).
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let described = ok(ddb
-        .describe_continuous_backups()
-        .table_name(&table)
-        .send()
-        .await);
-    let latest = described
-        .continuous_backups_description()
-        .and_then(|d| d.point_in_time_recovery_description())
-        .and_then(|p| p.latest_restorable_date_time())
-        .copied()
-        .unwrap();
+    let latest = latest_restorable(&ddb, &table).await;
     syncs.release();
     ok(waiting.await.unwrap());
 
@@ -757,27 +738,9 @@ async fn the_latest_restorable_time_never_passes_a_write_in_its_sync() {
 /// the backup's items.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_during_a_held_sync_is_dated_as_its_snapshot() {
-    use aws_sdk_dynamodb::types::PointInTimeRecoverySpecification;
-    let syncs = HeldSyncs::spawn();
-    let ddb = syncs.store.client();
-    let table = unique_name("dated");
-    create_hash_table(&ddb, &table).await;
-    ok(ddb
-        .update_continuous_backups()
-        .table_name(&table)
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
-    ok(put_task(&ddb, &table, "before").await);
+    let (syncs, ddb, table) = pitr_table_with_held_syncs("dated").await;
 
-    syncs.hold();
-    let waiting = tokio::spawn(put_task(&ddb, &table, "held"));
-    syncs.wait_held().await;
+    let waiting = hold_a_put(&syncs, &ddb, &table).await;
     let backup = ddb.create_backup().table_name(&table).backup_name("during");
     let backup = tokio::spawn(backup.send());
     // Time for the backup to take its snapshot; its records then wait for the sync.
@@ -797,16 +760,7 @@ async fn a_backup_during_a_held_sync_is_dated_as_its_snapshot() {
         Duration::from_secs(10),
         Duration::from_millis(50),
         || async {
-            let described = ok(ddb
-                .describe_continuous_backups()
-                .table_name(&table)
-                .send()
-                .await);
-            described
-                .continuous_backups_description()
-                .and_then(|d| d.point_in_time_recovery_description())
-                .and_then(|p| p.latest_restorable_date_time())
-                .is_some_and(|latest| latest.secs() > backup.backup_creation_date_time().secs())
+            latest_restorable(&ddb, &table).await.secs() > backup.backup_creation_date_time().secs()
         },
     )
     .await;
@@ -833,6 +787,24 @@ async fn a_backup_during_a_held_sync_is_dated_as_its_snapshot() {
     );
 }
 
+/// The table's LatestRestorableDateTime, as DescribeContinuousBackups tells it.
+async fn latest_restorable(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> aws_sdk_dynamodb::primitives::DateTime {
+    let described = ok(ddb
+        .describe_continuous_backups()
+        .table_name(table)
+        .send()
+        .await);
+    described
+        .continuous_backups_description()
+        .and_then(|d| d.point_in_time_recovery_description())
+        .and_then(|p| p.latest_restorable_date_time())
+        .copied()
+        .expect("PITR on")
+}
+
 /// A store asked to stop first answers the requests in flight, so a write held in its
 /// journal sync (a disk that no longer answers) keeps it running; asked again, it stops at
 /// once, the held write never acknowledged, and a restart has every write acknowledged
@@ -844,9 +816,7 @@ async fn a_second_stop_request_ends_a_store_waiting_on_its_disk() {
     let table = unique_name("stopping");
     create_hash_table(&ddb, &table).await;
     ok(put_task(&ddb, &table, "before").await);
-    syncs.hold();
-    let waiting = tokio::spawn(put_task(&ddb, &table, "held"));
-    syncs.wait_held().await;
+    let waiting = hold_a_put(&syncs, &ddb, &table).await;
 
     syncs.store.ask_to_stop();
     let stopping = wait_until(Duration::from_secs(10), Duration::from_millis(10), || {

@@ -2895,6 +2895,17 @@ async fn a_region_added_again_while_its_withdrawal_is_on_its_way_is_made() {
     wait_for(&away, &table, "again", 1, Some("v")).await;
 }
 
+/// A [`Gate`] before `away` (`AWAY`'s store) that refuses deletes for now (503, as a store
+/// that cannot be reached), and the stores of `HOME` and `THIRD`, both reaching `AWAY`'s
+/// through it.
+async fn around_a_gated_away(away: &StoreProcess) -> (Gate, StoreProcess, StoreProcess) {
+    let gate = Gate::before(away).await;
+    gate.set(&["delete"], Pass::Busy);
+    let third = region_knowing_urls(THIRD, &[(AWAY, gate.url.clone())]);
+    let home = home_knowing_urls(&[(AWAY, gate.url.clone()), (THIRD, third.endpoint())], &[]);
+    (gate, home, third)
+}
+
 /// A replica removed while its region's store refuses the delete for now (the removing
 /// region tries it again in the background, as for a store that is down), then added
 /// again by a third region before that delete got through: the new addition's call finds
@@ -2905,13 +2916,7 @@ async fn a_region_added_again_while_its_withdrawal_is_on_its_way_is_made() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_added_again_before_its_late_delete_arrives_is_made() {
     let away_store = store_of(AWAY);
-    let gate = Gate::before(&away_store).await;
-    gate.set(&["delete"], Pass::Busy);
-    let third_store = region_knowing_urls(THIRD, &[(AWAY, gate.url.clone())]);
-    let home_store = home_knowing_urls(
-        &[(AWAY, gate.url.clone()), (THIRD, third_store.endpoint())],
-        &[],
-    );
+    let (gate, home_store, third_store) = around_a_gated_away(&away_store).await;
     let (home, away, third) = (
         home_store.client(),
         away_store.client(),
@@ -2955,13 +2960,7 @@ async fn a_region_added_again_while_its_late_delete_runs_there_is_made() {
         args: vec!["--region".into(), AWAY.into()],
         ..Default::default()
     });
-    let gate = Gate::before(&syncs.store).await;
-    gate.set(&["delete"], Pass::Busy);
-    let third_store = region_knowing_urls(THIRD, &[(AWAY, gate.url.clone())]);
-    let home_store = home_knowing_urls(
-        &[(AWAY, gate.url.clone()), (THIRD, third_store.endpoint())],
-        &[],
-    );
+    let (gate, home_store, third_store) = around_a_gated_away(&syncs.store).await;
     let (home, away, third) = (
         home_store.client(),
         syncs.store.client(),

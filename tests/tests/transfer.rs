@@ -19,8 +19,8 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, ExportFormat, ExportStatus, ExportType, ExportViewType,
     GlobalSecondaryIndex, ImportStatus, IncrementalExportSpecification, InputCompressionType,
-    InputFormat, InputFormatOptions, KeyType, PointInTimeRecoverySpecification, S3BucketSource,
-    ScalarAttributeType, TableCreationParameters,
+    InputFormat, InputFormatOptions, KeyType, S3BucketSource, ScalarAttributeType,
+    TableCreationParameters,
 };
 use base64::Engine as _;
 use integration_tests::*;
@@ -68,20 +68,6 @@ fn store_with_s3(s3: &Path, env: &[(&str, &str)]) -> StoreProcess {
         env: all,
         ..Default::default()
     })
-}
-
-/// Turns point-in-time recovery on for `table`.
-async fn enable_pitr(ddb: &aws_sdk_dynamodb::Client, table: &str) {
-    let on = PointInTimeRecoverySpecification::builder()
-        .point_in_time_recovery_enabled(true)
-        .build()
-        .unwrap();
-    ok(ddb
-        .update_continuous_backups()
-        .table_name(table)
-        .point_in_time_recovery_specification(on)
-        .send()
-        .await);
 }
 
 /// Puts `sample(0)` .. `sample(count - 1)` into `table`.
