@@ -2950,10 +2950,11 @@ async fn a_region_added_again_before_its_late_delete_arrives_is_made() {
 
 /// The same take-over, racing the late delete itself: the removed region's store takes
 /// the removing region's delete once it answers again, and the new addition's call comes
-/// while that delete is still under way there (held in its journal sync). The call waits
-/// for that delete instead of being refused "Table is being updated" (the adding region
-/// took that for good: CREATION_FAILED, and no table in the region), and makes the new
-/// replica once the old table is gone.
+/// while that delete is still under way there (held in its journal sync, longer than a
+/// take-over waits). The call is not refused "Table is being updated" (the adding region
+/// took that for good: CREATION_FAILED, and no table in the region): it waits for that
+/// delete, then answers 503, which the adding region tries again, and the new replica is
+/// made once the old table is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_added_again_while_its_late_delete_runs_there_is_made() {
     let syncs = HeldSyncs::spawn_with(StoreOptions {
@@ -2992,8 +2993,9 @@ async fn a_region_added_again_while_its_late_delete_runs_there_is_made() {
     })
     .await;
     assert!(called, "no create came");
-    // The create meets the delete under way, then the delete is let through.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The create meets the delete under way, and waits longer than a take-over waits
+    // (10 s): the region answers 503 and is asked again. Then the delete is let through.
+    tokio::time::sleep(Duration::from_secs(11)).await;
     syncs.release();
     wait_replica(&third, &table, AWAY, ReplicaStatus::Active).await;
     put(&home, &table, "again", 1, "v").await;

@@ -283,13 +283,18 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
 /// Deletes this region's replica of an earlier addition, removed while this store could
 /// not take its delete, for a new addition: as that delete would (deletion protection
 /// refuses both). That delete itself may be under way here (the table being updated,
-/// 409): waited for, up to [`TAKE_OVER_WAIT`], after which the table is gone.
+/// 409): waited for, up to [`TAKE_OVER_WAIT`], after which the table is gone; a delete
+/// still under way then (a disk that stalls its journal sync) is answered 503, which the
+/// adding region tries again (a 409 it would take for good).
 async fn take_over(app: &App, name: &str) -> Result<(), (StatusCode, String)> {
     let deadline = tokio::time::Instant::now() + TAKE_OVER_WAIT;
     loop {
         match delete_replica(app, name.to_string()).await {
             Ok(_) | Err((StatusCode::NOT_FOUND, _)) => return Ok(()),
-            Err((StatusCode::CONFLICT, _)) if tokio::time::Instant::now() < deadline => {
+            Err((StatusCode::CONFLICT, why)) => {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(unavailable(why));
+                }
                 tokio::time::sleep(TAKE_OVER_POLL).await;
             }
             Err(refused) => return Err(refused),
