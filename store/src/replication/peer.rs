@@ -63,8 +63,7 @@ pub async fn call<T: Serialize, R: DeserializeOwned>(
     action: &str,
     body: &T,
 ) -> Result<R, PeerError> {
-    let body = json_out::to_vec(body).map_err(|e| PeerError::Unreachable(e.to_string()))?;
-    post(app, endpoint, action, Bytes::from(body)).await
+    call_within(app, endpoint, action, body, CALL_TIMEOUT).await
 }
 
 /// [`call`] with the JSON body already written.
