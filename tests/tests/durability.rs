@@ -560,7 +560,9 @@ async fn hold_a_put(
     waiting
 }
 
-/// A store under held syncs with a table that has PITR on and holds `before`.
+/// A store under held syncs with a table that has PITR on and holds `before`, written in
+/// an earlier millisecond than any write that follows: writes in one millisecond share a
+/// time, so a recovery time before a held write's would be before `before` too.
 async fn pitr_table_with_held_syncs(prefix: &str) -> (HeldSyncs, aws_sdk_dynamodb::Client, String) {
     let syncs = HeldSyncs::spawn();
     let ddb = syncs.store.client();
@@ -568,6 +570,7 @@ async fn pitr_table_with_held_syncs(prefix: &str) -> (HeldSyncs, aws_sdk_dynamod
     create_hash_table(&ddb, &table).await;
     enable_pitr(&ddb, &table).await;
     ok(put_task(&ddb, &table, "before").await);
+    tokio::time::sleep(Duration::from_millis(5)).await;
     (syncs, ddb, table)
 }
 
