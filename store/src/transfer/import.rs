@@ -8,12 +8,9 @@
 //! strings, empty values left out). A line that cannot be read, or whose item PutItem would
 //! refuse (its key, index key types, the 400 KB limit), is counted in `ErrorCount` and
 //! skipped; the rest of a file that cannot be read or decompressed counts as one error.
-//! Files are streamed, never held whole in memory. A later line
-//! for the same key replaces the earlier item. Imports consume no capacity. The table stays
+//! Files are streamed ([`super::source`]), never held whole in memory. A later line for
+//! the same key replaces the earlier item. Imports consume no capacity. The table stays
 //! CREATING, out of the data plane's reach, until the import ends.
-
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -23,13 +20,10 @@ use shared::model::{
 use shared::wire::error::{ApiError, ErrorCode};
 
 use super::jobs::{self, Header, Job};
-use super::zstd_frames::ZstdFrames;
+use super::source::{self, Chunk, Source, BATCH};
 use crate::app::App;
 use crate::catalog::{TableMeta, TableStatus};
 use crate::storage::{Cause, Mutation};
-
-/// Items per storage batch.
-const BATCH: usize = 100;
 
 /// An import's durable record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -176,9 +170,8 @@ async fn activate(app: &App, record: &ImportRecord) -> Result<(), String> {
         .map_err(|e| e.message.unwrap_or_default())
 }
 
-/// Reads every source file into the table, counting as it goes. Files are streamed: a
-/// blocking reader parses [`BATCH`] lines at a time and hands them over a short channel,
-/// so an import of any size holds a few batches in memory, not its files.
+/// Reads every source file into the table, counting as it goes, [`BATCH`] items to a
+/// storage write.
 async fn import(app: &App, record: &mut ImportRecord) -> Result<(), String> {
     let root = super::bucket_dir(app, &record.bucket);
     let prefix = record.key_prefix.clone().unwrap_or_default();
@@ -188,7 +181,7 @@ async fn import(app: &App, record: &mut ImportRecord) -> Result<(), String> {
         return Err(format!("The S3 bucket {} does not exist", record.bucket));
     }
     let listed = prefix.clone();
-    let files = tokio::task::spawn_blocking(move || objects(&root, &listed))
+    let files = tokio::task::spawn_blocking(move || source::objects(&root, &listed))
         .await
         .map_err(|e| e.to_string())?;
     if files.is_empty() {
@@ -198,22 +191,25 @@ async fn import(app: &App, record: &mut ImportRecord) -> Result<(), String> {
         ));
     }
     let mut batch: Vec<(PrimaryKey, Item)> = Vec::with_capacity(BATCH);
-    for file in files {
+    for (_, file) in files {
         let table = own_table(app, record)?;
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
         let source = Source {
             path: file,
             compression: record.input_compression_type.clone(),
-            format: match record.input_format.as_str() {
-                "CSV" => Format::Csv(CsvFormat::new(record.input_format_options.as_ref())),
-                "ION" => Format::Ion,
-                _ => Format::Json,
-            },
-            definitions: table.attribute_definitions.clone(),
+            multiline: record.input_format == "CSV",
         };
-        let reader = tokio::task::spawn_blocking(move || source.read(&tx));
+        let mut format = match record.input_format.as_str() {
+            "CSV" => Format::Csv(CsvFormat::new(record.input_format_options.as_ref())),
+            "ION" => Format::Ion,
+            _ => Format::Json,
+        };
+        let definitions = table.attribute_definitions.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            source.read(&tx, |text| format.item(text, &definitions))
+        });
         while let Some(chunk) = rx.recv().await {
-            let Chunk::Items(items, bytes) = chunk else {
+            let Chunk::Records(items, bytes) = chunk else {
                 record.error_count += 1;
                 continue;
             };
@@ -239,23 +235,7 @@ async fn import(app: &App, record: &mut ImportRecord) -> Result<(), String> {
     Ok(())
 }
 
-/// What a file's reader hands over: up to [`BATCH`] parsed lines and the bytes they took,
-/// or word that the rest of the file cannot be read (one error).
-enum Chunk {
-    Items(Vec<Result<Item, ()>>, u64),
-    Unreadable,
-}
-
-/// One source file and how to read it.
-struct Source {
-    path: PathBuf,
-    /// `GZIP`, `ZSTD` or `NONE`.
-    compression: String,
-    format: Format,
-    definitions: Vec<KeyAttr>,
-}
-
-/// How a source file's lines hold items.
+/// How a source file's records hold items.
 enum Format {
     /// DynamoDB JSON, `{"Item":{...}}`.
     Json,
@@ -265,82 +245,22 @@ enum Format {
     Csv(CsvFormat),
 }
 
-impl Source {
-    /// Parses the file line by line (a CSV record may span lines inside quotes) and sends
-    /// the items in chunks; stops early if the receiver is gone.
-    fn read(mut self, tx: &tokio::sync::mpsc::Sender<Chunk>) {
-        let mut reader = match self.open() {
-            Ok(reader) => reader,
-            Err(_) => {
-                let _ = tx.blocking_send(Chunk::Unreadable);
-                return;
-            }
+impl Format {
+    /// The item of one record; `None` for a blank record or a CSV header.
+    fn item(
+        &mut self,
+        text: source::Text<'_>,
+        definitions: &[KeyAttr],
+    ) -> Option<Result<Item, ()>> {
+        let Ok(text) = text else {
+            return Some(Err(()));
         };
-        let mut items = Vec::with_capacity(BATCH);
-        let mut bytes = 0u64;
-        let mut record = String::new();
-        let mut buffer = Vec::new();
-        loop {
-            let line = match next_line(&mut reader, &mut buffer) {
-                Ok(Some((line, read))) => {
-                    bytes += read;
-                    line
-                }
-                Ok(None) => break,
-                Err(_) => {
-                    let _ = tx.blocking_send(Chunk::Items(std::mem::take(&mut items), bytes));
-                    let _ = tx.blocking_send(Chunk::Unreadable);
-                    return;
-                }
-            };
-            let item = match line {
-                // Too long for any item, or not UTF-8: one bad line (and no CSV record
-                // continues across it).
-                Line::Bad => {
-                    record.clear();
-                    Some(Err(()))
-                }
-                Line::Text(line) => {
-                    if !record.is_empty() {
-                        record.push('\n');
-                    }
-                    record.push_str(line.trim_end_matches('\r'));
-                    let csv = matches!(self.format, Format::Csv(_));
-                    if csv && quotes_open(&record) && record.len() <= MAX_LINE {
-                        continue;
-                    }
-                    let text = std::mem::take(&mut record);
-                    match &mut self.format {
-                        _ if text.len() > MAX_LINE => Some(Err(())),
-                        _ if text.trim().is_empty() => None,
-                        Format::Csv(csv) => csv.item(&text, &self.definitions),
-                        Format::Ion => Some(ion_item(&text)),
-                        Format::Json => Some(json_item(&text)),
-                    }
-                }
-            };
-            items.extend(item);
-            if items.len() >= BATCH {
-                let full = Chunk::Items(std::mem::take(&mut items), std::mem::take(&mut bytes));
-                if tx.blocking_send(full).is_err() {
-                    return;
-                }
-            }
+        match self {
+            _ if text.trim().is_empty() => None,
+            Format::Csv(csv) => csv.item(text, definitions),
+            Format::Ion => Some(ion_item(text)),
+            Format::Json => Some(json_item(text)),
         }
-        // A CSV record left open at the end (an unmatched quote) is one bad line.
-        if !record.trim().is_empty() {
-            items.push(Err(()));
-        }
-        let _ = tx.blocking_send(Chunk::Items(items, bytes));
-    }
-
-    fn open(&self) -> std::io::Result<Box<dyn BufRead>> {
-        let file = std::fs::File::open(&self.path)?;
-        Ok(match self.compression.as_str() {
-            "GZIP" => Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
-            "ZSTD" => Box::new(BufReader::new(ZstdFrames::new(BufReader::new(file)))),
-            _ => Box::new(BufReader::new(file)),
-        })
     }
 }
 
@@ -392,42 +312,6 @@ pub(super) fn ion_item(line: &str) -> Result<Item, ()> {
     serde_json::from_value::<ItemLine>(super::ion::line_as_json(line)?)
         .map(|l| l.item)
         .map_err(|_| ())
-}
-
-/// The longest line an import reads: DynamoDB JSON of a 400 KB item, with room for escapes.
-/// A longer line (a file without line breaks, say) is skipped, never held in memory.
-const MAX_LINE: usize = 8 << 20;
-
-/// One line of a source file.
-enum Line {
-    Text(String),
-    /// Longer than [`MAX_LINE`], or not UTF-8.
-    Bad,
-}
-
-/// The next line of `reader` and the bytes it took (line break included); `None` at the
-/// end of the file. `buffer` is scratch space, reused from line to line.
-fn next_line(
-    reader: &mut dyn BufRead,
-    buffer: &mut Vec<u8>,
-) -> std::io::Result<Option<(Line, u64)>> {
-    buffer.clear();
-    let read = Read::take(&mut *reader, MAX_LINE as u64 + 1).read_until(b'\n', buffer)?;
-    if read == 0 {
-        return Ok(None);
-    }
-    if buffer.len() > MAX_LINE && buffer.last() != Some(&b'\n') {
-        let skipped = reader.skip_until(b'\n')?;
-        return Ok(Some((Line::Bad, (read + skipped) as u64)));
-    }
-    if buffer.last() == Some(&b'\n') {
-        buffer.pop();
-    }
-    let line = match std::str::from_utf8(buffer) {
-        Ok(text) => Line::Text(text.to_string()),
-        Err(_) => Line::Bad,
-    };
-    Ok(Some((line, read as u64)))
 }
 
 /// How a CSV source is read: its delimiter, and its header (given, or its first record).
@@ -494,12 +378,6 @@ impl CsvFormat {
     }
 }
 
-/// Whether a CSV record read so far is inside a quoted field (it then goes on at the next
-/// line). An escaped quote (`""`) counts twice, so the parity tells.
-fn quotes_open(record: &str) -> bool {
-    record.bytes().filter(|&b| b == b'"').count() % 2 == 1
-}
-
 /// The fields of one RFC 4180 record: split by `delimiter`; a double-quoted field may hold
 /// delimiters, line breaks and `""` for a quote.
 fn csv_fields(record: &str, delimiter: char) -> Vec<String> {
@@ -525,35 +403,6 @@ fn csv_fields(record: &str, delimiter: char) -> Vec<String> {
     fields
 }
 
-/// The files under bucket directory `root` whose keys start with `prefix`, in key order.
-fn objects(root: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => pending.push(path),
-                Ok(t) if t.is_file() => {
-                    let key = path
-                        .strip_prefix(root)
-                        .map(|p| p.to_string_lossy().replace('\\', "/"))
-                        .unwrap_or_default();
-                    if key.starts_with(prefix) {
-                        found.push((key, path));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    found.sort();
-    found.into_iter().map(|(_, path)| path).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,8 +415,6 @@ mod tests {
         );
         assert_eq!(csv_fields("b,", ','), vec!["b", ""]);
         assert_eq!(csv_fields("a;b", ';'), vec!["a", "b"]);
-        assert!(quotes_open("a,\"x, \"\"y"));
-        assert!(!quotes_open("a,\"x, \"\"y\"\"\nz\""));
     }
 
     #[test]
@@ -588,32 +435,6 @@ mod tests {
         assert_eq!(csv.item("7,Ada,", &definitions), Some(Ok(expected)));
         assert_eq!(csv.item("x,Bob,", &definitions), Some(Err(())));
         assert_eq!(csv.item("1,too,many,fields", &definitions), Some(Err(())));
-    }
-
-    #[test]
-    fn overlong_and_non_utf8_lines_are_bad_lines_not_memory() {
-        let mut text = vec![b'x'; MAX_LINE + 10];
-        text.extend_from_slice(b"\n\xff\xfe\nok\r\nlast");
-        let mut reader: &[u8] = &text;
-        let mut buffer = Vec::new();
-        let mut lines = Vec::new();
-        while let Some((line, read)) = next_line(&mut reader, &mut buffer).unwrap_or(None) {
-            lines.push((
-                match line {
-                    Line::Text(t) => t,
-                    Line::Bad => "BAD".into(),
-                },
-                read,
-            ));
-        }
-        let expected = [
-            ("BAD".to_string(), MAX_LINE as u64 + 11),
-            ("BAD".to_string(), 3),
-            ("ok\r".to_string(), 4),
-            ("last".to_string(), 4),
-        ];
-        assert_eq!(lines, expected);
-        assert!(buffer.capacity() <= MAX_LINE + 64 * 1024);
     }
 
     #[test]

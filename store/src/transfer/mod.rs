@@ -23,6 +23,7 @@ pub mod export;
 pub mod import;
 mod ion;
 pub mod jobs;
+mod source;
 mod zstd_frames;
 
 use std::collections::HashSet;
