@@ -20,8 +20,11 @@ pub struct App {
     /// Set once the process is stopping: requests that would wait (the change feed's long
     /// poll) answer at once, so a graceful stop does not wait out their polls.
     pub stopping: tokio::sync::watch::Sender<bool>,
-    /// Woken when an export or import is recorded: `transfer::run_jobs` then runs it.
+    /// Woken when an export, import or bulk operation is recorded: `transfer::run_jobs`
+    /// then runs it.
     pub transfers: tokio::sync::Notify,
+    /// The bulk operations asked to stop (`transfer::bulk_put::cancel`).
+    pub bulk_cancels: crate::transfer::bulk_put::Cancels,
     /// What is known of resource-based policies (`crate::policy`).
     pub policies: crate::policy::State,
     /// TransactWriteItems' `ClientRequestToken`s (`api::idempotency`).
@@ -57,6 +60,7 @@ impl App {
             stream_registry: tokio::sync::RwLock::new(()),
             stopping: tokio::sync::watch::Sender::new(false),
             transfers: tokio::sync::Notify::new(),
+            bulk_cancels: Default::default(),
             policies,
             tokens,
             owned_metrics: Default::default(),

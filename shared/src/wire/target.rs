@@ -34,6 +34,10 @@ pub enum Op {
     ImportTable,
     DescribeImport,
     ListImports,
+    StartBulkPutItems,
+    DescribeBulkOperation,
+    ListBulkOperations,
+    CancelBulkOperation,
     PutResourcePolicy,
     GetResourcePolicy,
     DeleteResourcePolicy,
@@ -77,7 +81,7 @@ const STREAMS_PREFIX: &str = "DynamoDBStreams_20120810.";
 
 impl Op {
     /// Every operation, in declaration order (`op as usize` indexes it).
-    pub const ALL: [Op; 61] = [
+    pub const ALL: [Op; 65] = [
         Op::CreateTable,
         Op::DescribeTable,
         Op::ListTables,
@@ -107,6 +111,10 @@ impl Op {
         Op::ImportTable,
         Op::DescribeImport,
         Op::ListImports,
+        Op::StartBulkPutItems,
+        Op::DescribeBulkOperation,
+        Op::ListBulkOperations,
+        Op::CancelBulkOperation,
         Op::PutResourcePolicy,
         Op::GetResourcePolicy,
         Op::DeleteResourcePolicy,
@@ -184,6 +192,10 @@ impl Op {
             "ImportTable" => ImportTable,
             "DescribeImport" => DescribeImport,
             "ListImports" => ListImports,
+            "StartBulkPutItems" => StartBulkPutItems,
+            "DescribeBulkOperation" => DescribeBulkOperation,
+            "ListBulkOperations" => ListBulkOperations,
+            "CancelBulkOperation" => CancelBulkOperation,
             "PutResourcePolicy" => PutResourcePolicy,
             "GetResourcePolicy" => GetResourcePolicy,
             "DeleteResourcePolicy" => DeleteResourcePolicy,
@@ -271,6 +283,10 @@ impl Op {
             ImportTable => "ImportTable",
             DescribeImport => "DescribeImport",
             ListImports => "ListImports",
+            StartBulkPutItems => "StartBulkPutItems",
+            DescribeBulkOperation => "DescribeBulkOperation",
+            ListBulkOperations => "ListBulkOperations",
+            CancelBulkOperation => "CancelBulkOperation",
             PutResourcePolicy => "PutResourcePolicy",
             GetResourcePolicy => "GetResourcePolicy",
             DeleteResourcePolicy => "DeleteResourcePolicy",

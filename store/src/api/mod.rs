@@ -3,6 +3,7 @@
 
 pub mod batch_get_item;
 pub mod batch_write_item;
+pub mod bulk_operations;
 pub mod contributor_insights;
 pub mod delete_item;
 pub mod exports;

@@ -154,7 +154,11 @@ fn write_decimal(out: &mut String, number: &str) {
 }
 
 /// One line, `{Item:{...}}` (optionally after version markers), as the DynamoDB JSON line
-/// `{"Item":{...}}`; its values are checked when that is read as an item.
+/// `{"Item":{...}}`; its values are checked when that is read as an item. A bulk put's
+/// line may also hold its condition: `ConditionExpression` (a string),
+/// `ExpressionAttributeNames` (a struct of strings) and `ExpressionAttributeValues` (a
+/// struct of values typed as the item's are); other members are kept as their names, for
+/// the reader to refuse.
 pub fn line_as_json(line: &str) -> Result<Value, ()> {
     let mut parser = Parser { text: line, at: 0 };
     let mut item = None;
@@ -172,19 +176,41 @@ pub fn line_as_json(line: &str) -> Result<Value, ()> {
             _ => return Err(()),
         }
     }
-    let mut fields = item.ok_or(())?;
-    let position = fields
-        .iter()
-        .position(|(name, _, _)| name == "Item")
-        .ok_or(())?;
-    let (_, annotations, item) = fields.swap_remove(position);
-    let Ion::Struct(attributes) = item else {
-        return Err(());
-    };
-    if !annotations.is_empty() {
+    let mut line = Map::new();
+    for (name, annotations, value) in item.ok_or(())? {
+        if !annotations.is_empty() {
+            return Err(());
+        }
+        let value = match (name.as_str(), value) {
+            ("Item" | "ExpressionAttributeValues", Ion::Struct(attributes)) => {
+                struct_json(attributes)?
+            }
+            ("ConditionExpression", Ion::String(text)) => Value::String(text),
+            ("ExpressionAttributeNames", Ion::Struct(names)) => names
+                .into_iter()
+                .map(|(placeholder, annotations, name)| match name {
+                    Ion::String(name) if annotations.is_empty() => Ok((placeholder, json!(name))),
+                    _ => Err(()),
+                })
+                .collect::<Result<Map<_, _>, ()>>()
+                .map(Value::Object)?,
+            (
+                "Item"
+                | "ExpressionAttributeValues"
+                | "ConditionExpression"
+                | "ExpressionAttributeNames",
+                _,
+            ) => return Err(()),
+            _ => Value::Null,
+        };
+        if line.insert(name, value).is_some() {
+            return Err(());
+        }
+    }
+    if !line.contains_key("Item") {
         return Err(());
     }
-    Ok(json!({ "Item": struct_json(attributes)? }))
+    Ok(Value::Object(line))
 }
 
 /// A parsed Ion value of the kinds DynamoDB data maps to.

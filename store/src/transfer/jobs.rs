@@ -1,5 +1,5 @@
-//! The durable records of exports and imports: meta records `<kind>/<id>` holding the
-//! job's JSON, rewritten when the job ends.
+//! The durable records of exports, imports and bulk operations: meta records
+//! `<kind>/<id>` holding the job's JSON, rewritten as the job goes and when it ends.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,19 @@ pub enum Status {
     InProgress,
     Completed,
     Failed,
+    /// Bulk operations only: ended with items that could not be read or written.
+    CompletedWithErrors,
+    /// Bulk operations only: a cancel was asked for, and the job has not stopped yet.
+    Cancelling,
+    /// Bulk operations only: stopped by a cancel.
+    Cancelled,
+}
+
+impl Status {
+    /// Whether the job is still to run or running.
+    pub fn is_running(self) -> bool {
+        matches!(self, Status::InProgress | Status::Cancelling)
+    }
 }
 
 /// What every job record carries besides its own description.
@@ -45,10 +58,17 @@ impl Progress {
     }
 
     pub fn fail(&mut self, code: &str, message: impl Into<String>) {
-        self.status = Status::Failed;
+        self.end(Status::Failed, Some((code, message.into())));
+    }
+
+    /// Ends the job in `status`, with a failure code and message if given.
+    pub fn end(&mut self, status: Status, failure: Option<(&str, String)>) {
+        self.status = status;
         self.end_time = Some(now_seconds());
-        self.failure_code = Some(code.to_string());
-        self.failure_message = Some(message.into());
+        if let Some((code, message)) = failure {
+            self.failure_code = Some(code.to_string());
+            self.failure_message = Some(message);
+        }
     }
 }
 
@@ -84,10 +104,12 @@ impl Header {
     }
 }
 
-/// A job record kind: exports or imports.
+/// A job record kind: exports, imports or bulk operations.
 pub trait Job: Serialize + DeserializeOwned {
     /// The meta key prefix of this kind's records.
     const PREFIX: &'static str;
+    /// Whether its list shows the newest first (ListBulkOperations) or the oldest.
+    const NEWEST_FIRST: bool = false;
     /// The response member holding a description: `ExportDescription`, ...
     const DESCRIPTION: &'static str;
     /// ListExports' or ListImports' member holding the summaries.
@@ -126,20 +148,21 @@ pub fn earlier<J: Job>(
     }
 }
 
-/// One page of jobs, oldest first, optionally of one table, after the job `after`; and
-/// the token of the next page if there is one.
+/// One page of jobs in the kind's order, optionally of one table, after the job `after`;
+/// and the token of the next page if there is one.
 fn page<J: Job>(
     app: &App,
     table_arn: Option<&str>,
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<J>, Option<String>), ApiError> {
+    let in_order = |a: &str, b: &str| if J::NEWEST_FIRST { b.cmp(a) } else { a.cmp(b) };
     let mut jobs: Vec<J> = all::<J>(app)?
         .into_iter()
         .filter(|j| table_arn.is_none_or(|t| j.header().table_arn == t))
-        .filter(|j| after.is_none_or(|after| j.header().id.as_str() > after))
+        .filter(|j| after.is_none_or(|after| in_order(after, &j.header().id).is_lt()))
         .collect();
-    jobs.sort_by(|a, b| a.header().id.cmp(&b.header().id));
+    jobs.sort_by(|a, b| in_order(&a.header().id, &b.header().id));
     let more = jobs.len() > limit;
     jobs.truncate(limit);
     let next = jobs.last().filter(|_| more).map(|j| j.header().id.clone());
@@ -227,19 +250,32 @@ pub fn all<J: Job>(app: &App) -> Result<Vec<J>, ApiError> {
 }
 
 /// Jobs the store was running when it stopped (those started before `process_start`)
-/// cannot resume: they are reported failed.
+/// cannot resume: they are reported failed, or cancelled if that was asked for.
 pub async fn fail_interrupted<J: Job>(app: &App, process_start: f64) -> Result<(), ApiError> {
     for mut job in all::<J>(app)? {
         let progress = &mut job.header_mut().progress;
-        if progress.status == Status::InProgress && progress.start_time < process_start {
+        if !progress.status.is_running() || progress.start_time >= process_start {
+            continue;
+        }
+        if progress.status == Status::Cancelling {
+            progress.end(Status::Cancelled, Some(cancelled()));
+        } else {
             progress.fail(
                 "InternalServerError",
                 "The store stopped before the job finished; start it again.",
             );
-            save(app, &job).await?;
         }
+        save(app, &job).await?;
     }
     Ok(())
+}
+
+/// The failure code and message of a cancelled job.
+pub fn cancelled() -> (&'static str, String) {
+    (
+        "BulkOperationCancelled",
+        "The bulk operation was cancelled; the items it wrote before stay written.".into(),
+    )
 }
 
 /// `<14 digits of epoch milliseconds>-<8 hex digits>`: DynamoDB's export, import and

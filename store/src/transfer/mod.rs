@@ -2,8 +2,9 @@
 //!
 //! ExportTableToPointInTime writes a table's items as of a time in its PITR window, or what
 //! changed in a window of it, in DynamoDB's export layout; ImportTable creates a table from
-//! such files (or any DynamoDB JSON lines), so data moves between the store and real
-//! DynamoDB through `aws s3 sync`:
+//! such files (or any DynamoDB JSON lines), and StartBulkPutItems writes such lines (with
+//! optional conditions) into an existing table ([`bulk_put`]), so data moves between the
+//! store and real DynamoDB through `aws s3 sync`:
 //! - bucket `B` is the directory `<--s3-dir>/B`, and an object key is a path under it;
 //! - an export writes `<prefix>/AWSDynamoDB/<export id>/` with `manifest-summary.json`,
 //!   `manifest-files.json` (one line per data file, with its MD5 as S3 reports it), their
@@ -14,11 +15,14 @@
 //!   "OldImage":{...}}`, without `NewImage` for a deleted item, without `OldImage` for a
 //!   created one or with the `NEW_IMAGE` view.
 //!
-//! Both run in the background, as in DynamoDB: the call answers `IN_PROGRESS` and
+//! All run in the background, as in DynamoDB: the call answers `IN_PROGRESS` and
 //! Describe/List report `COMPLETED` (or `FAILED` with a code and message) when done. Their
 //! records are durable meta records ([`jobs`]); a job the store was running when it
-//! stopped is reported `FAILED` after the restart.
+//! stopped is reported `FAILED` after the restart (a bulk operation asked to stop,
+//! `CANCELLED`).
 
+pub mod bulk_put;
+mod bulk_report;
 pub mod export;
 pub mod import;
 mod ion;
@@ -36,9 +40,9 @@ use tokio::sync::Semaphore;
 use shared::wire::error::ApiError;
 
 use crate::app::App;
+use bulk_put::BulkRecord;
 use export::ExportRecord;
 use import::ImportRecord;
-use jobs::Status;
 
 /// How many exports and imports run at once; later ones wait for a slot, in the order
 /// they were started. Each reads or writes files on blocking threads, so a few at once keep
@@ -53,6 +57,7 @@ pub async fn run_jobs(app: Arc<App>) {
     for failed in [
         jobs::fail_interrupted::<ExportRecord>(&app, started).await,
         jobs::fail_interrupted::<ImportRecord>(&app, started).await,
+        jobs::fail_interrupted::<BulkRecord>(&app, started).await,
         import::activate_interrupted(&app).await,
     ] {
         if let Err(e) = failed {
@@ -79,6 +84,12 @@ pub async fn run_jobs(app: Arc<App>) {
                     import::run(&app, record).await
                 });
             }
+            for record in unstarted::<BulkRecord>(&app, &mut started) {
+                let app = Arc::clone(&app);
+                spawn_job(&slots, &running, record.job.arn.clone(), async move {
+                    bulk_put::run(app, record).await
+                });
+            }
         }
         app.transfers.notified().await;
     }
@@ -88,7 +99,7 @@ pub async fn run_jobs(app: Arc<App>) {
 fn unstarted<J: jobs::Job>(app: &App, started: &mut HashSet<String>) -> Vec<J> {
     let mut records = jobs::all::<J>(app).unwrap_or_default();
     records.retain(|r| {
-        r.header().progress.status == Status::InProgress && started.insert(r.header().arn.clone())
+        r.header().progress.status.is_running() && started.insert(r.header().arn.clone())
     });
     records
 }

@@ -1,0 +1,643 @@
+//! One bulk put items operation: its record, and the background work that writes the items
+//! of its S3 objects into an existing table.
+//!
+//! Every object whose key starts with the input prefix is read, in key order ([`source`]):
+//! DynamoDB JSON lines or Ion text lines, each an item and optionally its condition,
+//! `{"Item":{...},"ConditionExpression":"...","ExpressionAttributeNames":{...},
+//! "ExpressionAttributeValues":{...}}` (PutItem's members; nothing else may be there). Each
+//! line is a PutItem through the store's own write path, so indexes, streams, TTL,
+//! PITR, replication and the dax-proxy nodes' caches see it as they see any write, and the
+//! table's capacity is consumed: a throttled put waits and is tried again, and
+//! `MaxWriteRequestUnits` paces the operation below that. Lines of one object are written
+//! in order for any one key (a later line wins), up to [`source::BATCH`] puts at once.
+//!
+//! A line that cannot be read or that PutItem refuses counts in `FailedItemCount` and goes
+//! to the `ERROR` report; a line whose condition is false goes to the
+//! `CONDITION_CHECK_FAILURE` report (with the item it found) and fails nothing; the rest of
+//! an object that cannot be read or decompressed is one error. Such errors end the
+//! operation `COMPLETED_WITH_ERRORS`; a table deleted meanwhile, a refused write or an
+//! unwritable report end it `FAILED`, the items written so far staying written.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use shared::model::size::item_size;
+use shared::model::{ExpressionValues, Item, PrimaryKey};
+use shared::wire::error::{ApiError, ErrorCode};
+use shared::wire::ops::put_item::PutItemInput;
+
+use super::bulk_report::Report;
+use super::jobs::{self, Header, Job, Status};
+use super::source::{self, Chunk, Source};
+use crate::app::App;
+use crate::catalog::TableMeta;
+
+/// How often a running operation saves its counts for Describe to show.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+/// The longest wait before a throttled put is tried again.
+const MOST_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A bulk operation's durable record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BulkRecord {
+    #[serde(flatten)]
+    pub job: Header,
+    pub table_name: String,
+    pub table_id: String,
+    /// The request's `InputS3Configuration` and `OutputS3Configuration`, echoed by Describe.
+    pub input: Value,
+    pub output: Value,
+    pub input_bucket: String,
+    pub input_prefix: Option<String>,
+    /// `DYNAMODB_JSON` or `ION`.
+    pub input_format: String,
+    /// `GZIP`, `ZSTD` or `NONE`.
+    pub compression: String,
+    pub output_bucket: String,
+    pub output_prefix: Option<String>,
+    /// `ERROR` and/or `CONDITION_CHECK_FAILURE`: what the report holds.
+    pub output_types: Vec<String>,
+    pub max_write_request_units: Option<i64>,
+    pub performance_tier: String,
+    pub total_input_bytes: Option<u64>,
+    pub processed_input_bytes: u64,
+    pub processed_item_count: u64,
+    pub failed_item_count: u64,
+    /// Objects whose rest could not be read or decompressed.
+    pub unreadable_objects: u64,
+    pub condition_check_failures: u64,
+    pub written_item_count: u64,
+    /// The DynamoDB sizes of the items written.
+    pub put_bytes: u64,
+}
+
+impl Job for BulkRecord {
+    const PREFIX: &'static str = "bulk/";
+    const NEWEST_FIRST: bool = true;
+    const DESCRIPTION: &'static str = "BulkOperationDescription";
+    const SUMMARIES: &'static str = "BulkOperationsSummaryList";
+    const KIND: &'static str = "Bulk operation";
+    const NOT_FOUND: ErrorCode = ErrorCode::ResourceNotFoundException;
+
+    fn header(&self) -> &Header {
+        &self.job
+    }
+
+    fn header_mut(&mut self) -> &mut Header {
+        &mut self.job
+    }
+
+    /// `BulkOperationDescription`.
+    fn description(&self) -> Value {
+        let p = &self.job.progress;
+        let mut d = json!({
+            "BulkOperationArn": self.job.arn,
+            "BulkOperationStatus": p.status,
+            "TableDetails": [{"TableName": self.table_name, "TableId": self.table_id}],
+            "InputS3Configuration": self.input,
+            "OutputS3Configuration": self.output,
+            "StartTime": p.start_time,
+            "ProcessedItemCount": self.processed_item_count,
+            "ProcessedInputBytes": self.processed_input_bytes,
+            "FailedItemCount": self.failed_item_count,
+            "BulkOperationUsage": [{
+                "TableName": self.table_name,
+                "BulkPutBytes": self.put_bytes,
+                "Table": {"BulkPutBytes": self.put_bytes},
+            }],
+            "PerformanceTier": self.performance_tier,
+        });
+        let optional = [
+            (
+                "ClientToken",
+                self.job.client_token.clone().map(Value::from),
+            ),
+            ("TotalInputBytes", self.total_input_bytes.map(Value::from)),
+            (
+                "MaxWriteRequestUnits",
+                self.max_write_request_units.map(Value::from),
+            ),
+            ("EndTime", p.end_time.map(Value::from)),
+            ("FailureCode", p.failure_code.clone().map(Value::from)),
+            ("FailureMessage", p.failure_message.clone().map(Value::from)),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                d[name] = value;
+            }
+        }
+        d
+    }
+
+    /// `BulkOperationSummary`, as ListBulkOperations shows it.
+    fn summary(&self) -> Value {
+        let mut s = json!({
+            "BulkOperationArn": self.job.arn,
+            "BulkOperationStatus": self.job.progress.status,
+            "StartTime": self.job.progress.start_time,
+        });
+        if let Some(end) = self.job.progress.end_time {
+            s["EndTime"] = json!(end);
+        }
+        s
+    }
+}
+
+/// The bulk operations a cancel was asked for while they run. Its lock also orders a
+/// cancel's save of a record against the running job's saves of it, so neither undoes
+/// the other: a job saves under it, and saves `CANCELLING` once a cancel is here.
+#[derive(Default)]
+pub struct Cancels(tokio::sync::Mutex<HashSet<String>>);
+
+/// CancelBulkOperation: marks a running operation `CANCELLING` (the job stops at its next
+/// chunk of lines); answers the status it leaves the operation in.
+pub async fn cancel(app: &App, arn: &str) -> Result<Status, ApiError> {
+    let mut asked = app.bulk_cancels.0.lock().await;
+    let mut record = jobs::by_arn::<BulkRecord>(app, arn)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ResourceNotFoundException,
+            format!("Bulk operation not found: {arn}"),
+        )
+    })?;
+    let status = record.job.progress.status;
+    if !status.is_running() {
+        return Err(ApiError::validation(format!(
+            "Bulk operation {arn} cannot be cancelled: it is {}",
+            serde_json::to_value(status)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or_default()
+        )));
+    }
+    asked.insert(arn.to_string());
+    record.job.progress.status = Status::Cancelling;
+    jobs::save(app, &record).await?;
+    Ok(Status::Cancelling)
+}
+
+/// Whether a bulk operation on table `table_arn` is running or waiting to.
+pub fn running_on(app: &App, table_arn: &str) -> Result<bool, ApiError> {
+    Ok(jobs::all::<BulkRecord>(app)?
+        .iter()
+        .any(|r| r.job.table_arn == table_arn && r.job.progress.status.is_running()))
+}
+
+/// How a run ended, short of failing.
+enum Ended {
+    Done,
+    Cancelled,
+}
+
+/// Runs a bulk operation recorded as started, writes its report, and records the outcome.
+pub async fn run(app: Arc<App>, mut record: BulkRecord) {
+    let mut report = Report::new(&app, &record);
+    let outcome = put_all(&app, &mut record, &mut report).await;
+    let outcome = match report.finish(&record).await {
+        Ok(()) => outcome,
+        Err(message) => outcome.and(Err(message)),
+    };
+    let mut asked = app.bulk_cancels.0.lock().await;
+    let cancelled = asked.remove(&record.job.arn);
+    let progress = &mut record.job.progress;
+    match outcome {
+        Err(message) => {
+            tracing::warn!(bulk = %record.job.arn, %message, "bulk operation failed");
+            progress.fail("BulkOperationFailed", message);
+        }
+        Ok(Ended::Cancelled) => progress.end(Status::Cancelled, Some(jobs::cancelled())),
+        Ok(Ended::Done) if cancelled => progress.end(Status::Cancelled, Some(jobs::cancelled())),
+        Ok(Ended::Done) if record.failed_item_count + record.unreadable_objects > 0 => {
+            progress.end(Status::CompletedWithErrors, None)
+        }
+        Ok(Ended::Done) => progress.end(Status::Completed, None),
+    }
+    if let Err(e) = jobs::save(&app, &record).await {
+        tracing::error!(bulk = %record.job.arn, error = ?e.message, "cannot record the bulk operation's end");
+    }
+    drop(asked);
+}
+
+/// Saves the record's counts, as `CANCELLING` once a cancel was asked for; answers whether
+/// one was.
+async fn save_progress(app: &App, record: &mut BulkRecord) -> Result<bool, String> {
+    let asked = app.bulk_cancels.0.lock().await;
+    let cancelled = asked.contains(&record.job.arn);
+    if cancelled {
+        record.job.progress.status = Status::Cancelling;
+    }
+    jobs::save(app, record)
+        .await
+        .map_err(|e| e.message.unwrap_or_default())?;
+    Ok(cancelled)
+}
+
+/// The operation's own table, unless it was deleted (or replaced) meanwhile.
+fn own_table(app: &App, record: &BulkRecord) -> Result<Arc<TableMeta>, String> {
+    app.catalog
+        .get(&record.table_name)
+        .filter(|t| t.table_uuid == record.table_id)
+        .ok_or_else(|| {
+            format!(
+                "The table {} was deleted during the bulk operation",
+                record.table_name
+            )
+        })
+}
+
+/// Writes the items of every input object, counting and reporting as it goes.
+async fn put_all(
+    app: &Arc<App>,
+    record: &mut BulkRecord,
+    report: &mut Report,
+) -> Result<Ended, String> {
+    let root = super::bucket_dir(app, &record.input_bucket);
+    let prefix = record.input_prefix.clone().unwrap_or_default();
+    if !tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir()) {
+        return Err(format!(
+            "The S3 bucket {} does not exist",
+            record.input_bucket
+        ));
+    }
+    let listed = prefix.clone();
+    let objects = tokio::task::spawn_blocking(move || {
+        source::objects(&root, &listed)
+            .into_iter()
+            .map(|(key, path)| {
+                let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+                (key, path, size)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    if objects.is_empty() {
+        return Err(format!(
+            "No objects found in S3 bucket {} under the prefix \"{prefix}\"",
+            record.input_bucket
+        ));
+    }
+    record.total_input_bytes = Some(objects.iter().map(|(_, _, size)| size).sum());
+    let mut pace = Pace::new(record.max_write_request_units);
+    let mut saved = Instant::now();
+    if save_progress(app, record).await? {
+        return Ok(Ended::Cancelled);
+    }
+    for (key, path, size) in objects {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        let source = Source {
+            path,
+            compression: record.compression.clone(),
+            multiline: false,
+        };
+        let ion = record.input_format == "ION";
+        let mut line_number = 0u64;
+        let reader = tokio::task::spawn_blocking(move || {
+            source.read(&tx, |text| {
+                line_number += 1;
+                parse_line(text, ion, line_number)
+            })
+        });
+        while let Some(chunk) = rx.recv().await {
+            let table = own_table(app, record)?;
+            match chunk {
+                Chunk::Unreadable => {
+                    record.unreadable_objects += 1;
+                    report.object_unreadable(&key).await?;
+                }
+                Chunk::Records(lines, _) => {
+                    put_lines(app, &table, record, report, &mut pace, &key, lines).await?;
+                }
+            }
+            if saved.elapsed() >= PROGRESS_EVERY {
+                saved = Instant::now();
+                if save_progress(app, record).await? {
+                    return Ok(Ended::Cancelled);
+                }
+            }
+        }
+        reader.await.map_err(|e| e.to_string())?;
+        record.processed_input_bytes += size;
+        if save_progress(app, record).await? {
+            return Ok(Ended::Cancelled);
+        }
+    }
+    Ok(Ended::Done)
+}
+
+/// A line of an input object, read.
+enum Line {
+    Put {
+        number: u64,
+        put: Box<BulkLine>,
+    },
+    Bad {
+        number: u64,
+        message: String,
+        text: Option<String>,
+    },
+}
+
+/// What a line holds: PutItem's item and condition members.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct BulkLine {
+    item: Item,
+    condition_expression: Option<String>,
+    expression_attribute_names: Option<std::collections::HashMap<String, String>>,
+    expression_attribute_values: Option<ExpressionValues>,
+}
+
+/// The longest part of a bad line its `ERROR` report line repeats.
+const REPORTED_TEXT: usize = 4096;
+
+/// Line `number`, read as DynamoDB JSON or Ion text; `None` when blank.
+fn parse_line(text: source::Text<'_>, ion: bool, number: u64) -> Option<Line> {
+    let bad = |message: String, text: Option<&str>| Line::Bad {
+        number,
+        message,
+        text: text.map(|t| {
+            t.chars()
+                .scan(0, |len, c| {
+                    *len += c.len_utf8();
+                    (*len <= REPORTED_TEXT).then_some(c)
+                })
+                .collect()
+        }),
+    };
+    let Ok(text) = text else {
+        return Some(bad(
+            format!(
+                "The line is not UTF-8 text, or is longer than {} bytes",
+                source::MAX_LINE
+            ),
+            None,
+        ));
+    };
+    if text.trim().is_empty() {
+        return None;
+    }
+    let parsed = if ion {
+        super::ion::line_as_json(text)
+            .map_err(|()| "The line is not an Ion struct with an Item".to_string())
+            .and_then(|value| serde_json::from_value::<BulkLine>(value).map_err(|e| e.to_string()))
+    } else {
+        serde_json::from_str::<BulkLine>(text).map_err(|e| e.to_string())
+    };
+    Some(match parsed {
+        Ok(put) => Line::Put {
+            number,
+            put: Box::new(put),
+        },
+        Err(message) => bad(format!("The line could not be read: {message}"), Some(text)),
+    })
+}
+
+/// Writes one chunk of lines of object `key`: puts of distinct keys at once, a later line
+/// for a key already being written after it.
+async fn put_lines(
+    app: &Arc<App>,
+    table: &TableMeta,
+    record: &mut BulkRecord,
+    report: &mut Report,
+    pace: &mut Pace,
+    key: &str,
+    lines: Vec<Line>,
+) -> Result<(), String> {
+    let mut wave: Vec<(u64, BulkLine)> = Vec::new();
+    let mut keys: Vec<PrimaryKey> = Vec::new();
+    for line in lines {
+        record.processed_item_count += 1;
+        match line {
+            Line::Bad {
+                number,
+                message,
+                text,
+            } => {
+                record.failed_item_count += 1;
+                report
+                    .error(key, Some(number), "ValidationException", &message, text)
+                    .await?;
+            }
+            Line::Put { number, put } => {
+                let item_key = crate::api::item_write::key_of_put_item(table, &put.item).ok();
+                if item_key.as_ref().is_some_and(|k| keys.contains(k)) {
+                    put_wave(
+                        app,
+                        table,
+                        record,
+                        report,
+                        pace,
+                        key,
+                        std::mem::take(&mut wave),
+                    )
+                    .await?;
+                    keys.clear();
+                }
+                keys.extend(item_key);
+                wave.push((number, *put));
+            }
+        }
+    }
+    put_wave(app, table, record, report, pace, key, wave).await
+}
+
+/// Puts the lines of `wave` (of distinct keys) at once, and counts and reports each.
+async fn put_wave(
+    app: &Arc<App>,
+    table: &TableMeta,
+    record: &mut BulkRecord,
+    report: &mut Report,
+    pace: &mut Pace,
+    key: &str,
+    wave: Vec<(u64, BulkLine)>,
+) -> Result<(), String> {
+    let mut puts = tokio::task::JoinSet::new();
+    for (index, (_, line)) in wave.iter().enumerate() {
+        pace.take(write_units(&line.item)).await;
+        let app = Arc::clone(app);
+        let input = PutItemInput {
+            table_name: Some(table.name().to_string()),
+            item: Some(line.item.clone()),
+            condition_expression: line.condition_expression.clone(),
+            expression_attribute_names: line.expression_attribute_names.clone(),
+            expression_attribute_values: line.expression_attribute_values.clone(),
+            return_values_on_condition_check_failure: Some("ALL_OLD".into()),
+            ..PutItemInput::default()
+        };
+        puts.spawn(async move { (index, put_until_not_throttled(&app, input).await) });
+    }
+    let mut outcomes: Vec<_> = puts.join_all().await;
+    outcomes.sort_by_key(|(index, _)| *index);
+    for ((number, line), (_, outcome)) in wave.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => {
+                record.written_item_count += 1;
+                record.put_bytes += item_size(&line.item) as u64;
+            }
+            Err(e) if e.code == ErrorCode::ConditionalCheckFailedException => {
+                record.condition_check_failures += 1;
+                report
+                    .condition_failed(key, number, &line.item, e.item.as_ref())
+                    .await?;
+            }
+            Err(e) if refuses_the_item(e.code) => {
+                record.failed_item_count += 1;
+                let message = e.message.unwrap_or_default();
+                report
+                    .error(key, Some(number), e.code.name(), &message, None)
+                    .await?;
+            }
+            Err(e) if e.code == ErrorCode::ResourceNotFoundException => {
+                return Err(format!(
+                    "The table {} was deleted during the bulk operation",
+                    record.table_name
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "A write failed: {}",
+                    e.message.unwrap_or_else(|| e.code.name().to_string())
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether PutItem's error is about the line itself (reported, and the operation goes on)
+/// rather than the table or the store.
+fn refuses_the_item(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::ValidationException
+            | ErrorCode::SerializationException
+            | ErrorCode::ItemCollectionSizeLimitExceededException
+    )
+}
+
+/// One PutItem, tried again after a growing wait while the table's capacity refuses it.
+async fn put_until_not_throttled(app: &App, input: PutItemInput) -> Result<(), ApiError> {
+    let mut wait = Duration::from_millis(10);
+    loop {
+        match crate::api::put_item::handle(app, input.clone()).await {
+            Err(e) if is_throttling(e.code) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(MOST_BACKOFF);
+            }
+            outcome => return outcome.map(drop),
+        }
+    }
+}
+
+fn is_throttling(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::ProvisionedThroughputExceededException
+            | ErrorCode::ThrottlingException
+            | ErrorCode::RequestLimitExceeded
+    )
+}
+
+/// The write request units a put of `item` takes: one per KB begun.
+fn write_units(item: &Item) -> u64 {
+    (item_size(item) as u64).div_ceil(1024).max(1)
+}
+
+/// Keeps an operation's writes under `MaxWriteRequestUnits` a second, on average since
+/// it started.
+struct Pace {
+    per_second: Option<u64>,
+    started: Instant,
+    taken: u64,
+}
+
+impl Pace {
+    fn new(per_second: Option<i64>) -> Pace {
+        Pace {
+            per_second: per_second
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|&n| n > 0),
+            started: Instant::now(),
+            taken: 0,
+        }
+    }
+
+    /// Waits until `units` more keep the rate.
+    async fn take(&mut self, units: u64) {
+        let Some(per_second) = self.per_second else {
+            return;
+        };
+        self.taken += units;
+        let due = Duration::from_secs_f64(self.taken as f64 / per_second as f64);
+        if let Some(wait) = due.checked_sub(self.started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_carry_an_item_and_its_condition_in_json_or_ion() {
+        let json = r##"{"Item":{"pk":{"S":"a"}},"ConditionExpression":"#v < :v","ExpressionAttributeNames":{"#v":"v"},"ExpressionAttributeValues":{":v":{"N":"7"}}}"##;
+        let ion = r##"$ion_1_0 {Item:{pk:"a"},ConditionExpression:"#v < :v",ExpressionAttributeNames:{'#v':"v"},ExpressionAttributeValues:{':v':7.}}"##;
+        for (text, is_ion) in [(json, false), (ion, true)] {
+            let Some(Line::Put { number, put }) = parse_line(Ok(text), is_ion, 3) else {
+                panic!("{text} was not read");
+            };
+            assert_eq!(number, 3);
+            assert_eq!(put.condition_expression.as_deref(), Some("#v < :v"));
+            assert_eq!(put.expression_attribute_names.map(|n| n.len()), Some(1));
+            assert!(put.expression_attribute_values.is_some());
+        }
+    }
+
+    #[test]
+    fn bad_lines_say_why_and_keep_a_bounded_part_of_their_text() {
+        assert!(parse_line(Ok("  "), false, 1).is_none());
+        let Some(Line::Bad { message, text, .. }) =
+            parse_line(Ok(r#"{"Item":{"pk":{"S":"a"}},"Extra":1}"#), false, 1)
+        else {
+            panic!("an unknown member was read");
+        };
+        assert!(message.contains("Extra"), "{message}");
+        assert!(text.is_some_and(|t| t.contains("Extra")));
+        let long = format!(r#"{{"Item":{{"pk":{{"S":"{}"}}}}"#, "é".repeat(5000));
+        let Some(Line::Bad { text, .. }) = parse_line(Ok(&long), false, 1) else {
+            panic!("an unclosed line was read");
+        };
+        assert!(text.is_some_and(|t| t.len() <= REPORTED_TEXT && t.starts_with("{\"Item\"")));
+        assert!(matches!(
+            parse_line(Err(()), false, 9),
+            Some(Line::Bad {
+                number: 9,
+                text: None,
+                ..
+            })
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_pace_keeps_units_per_second_under_the_maximum() {
+        let mut pace = Pace::new(Some(1024));
+        let started = tokio::time::Instant::now();
+        for _ in 0..4 {
+            pace.take(512).await;
+        }
+        // 2,048 units at 1,024 a second: two seconds, the first units without a wait.
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(1990) && waited <= Duration::from_millis(2100),
+            "{waited:?}"
+        );
+        let mut unpaced = Pace::new(None);
+        unpaced.take(1 << 20).await;
+    }
+}
