@@ -20,9 +20,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -569,14 +567,18 @@ impl Pace {
 
     /// Waits until `units` more keep the rate.
     async fn take(&mut self, units: u64) {
-        let Some(per_second) = self.per_second else {
-            return;
-        };
-        self.taken += units;
-        let due = Duration::from_secs_f64(self.taken as f64 / per_second as f64);
-        if let Some(wait) = due.checked_sub(self.started.elapsed()) {
+        if let Some(wait) = self.wait_for(units, self.started.elapsed()) {
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// How long `units` more, `elapsed` after the start, must wait to keep the rate.
+    fn wait_for(&mut self, units: u64, elapsed: Duration) -> Option<Duration> {
+        let per_second = self.per_second?;
+        self.taken += units;
+        Duration::from_secs_f64(self.taken as f64 / per_second as f64)
+            .checked_sub(elapsed)
+            .filter(|wait| !wait.is_zero())
     }
 }
 
@@ -624,20 +626,15 @@ mod tests {
         ));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_pace_keeps_units_per_second_under_the_maximum() {
+    #[test]
+    fn the_pace_keeps_units_per_second_under_the_maximum() {
         let mut pace = Pace::new(Some(1024));
-        let started = tokio::time::Instant::now();
-        for _ in 0..4 {
-            pace.take(512).await;
-        }
-        // 2,048 units at 1,024 a second: two seconds, the first units without a wait.
-        let waited = started.elapsed();
-        assert!(
-            waited >= Duration::from_millis(1990) && waited <= Duration::from_millis(2100),
-            "{waited:?}"
-        );
+        // 1,024 units a second: the first 512 at once are due at 0.5 s.
+        let second = Duration::from_secs(1);
+        assert_eq!(pace.wait_for(512, Duration::ZERO), Some(second / 2));
+        assert_eq!(pace.wait_for(512, second / 2), Some(second / 2));
+        assert_eq!(pace.wait_for(512, second * 3), None);
         let mut unpaced = Pace::new(None);
-        unpaced.take(1 << 20).await;
+        assert_eq!(unpaced.wait_for(1 << 20, Duration::ZERO), None);
     }
 }
