@@ -3,6 +3,7 @@
 Run by tests/tests/smoke.rs inside the venv that tests/run.sh prepares. Exits non-zero with
 a traceback on the first failed check; prints "boto3 smoke: ok" at the end.
 """
+import os
 import sys
 import time
 import uuid
@@ -39,7 +40,30 @@ def expect_error(code, fn, **kwargs):
     raise AssertionError(f"expected {code}, call succeeded")
 
 
-def main(endpoint):
+def bulk_put(ddb, name, s3_dir):
+    """StartBulkPutItems as boto3 sends it (with the ClientToken it makes up), its waiter,
+    and ListBulkOperations' paginator, over an object in the store's S3 directory."""
+    objects = os.path.join(s3_dir, "smoke-inputs", name)
+    os.makedirs(objects, exist_ok=True)
+    with open(os.path.join(objects, "items.json"), "w") as f:
+        f.write('{"Item":{"pk":{"S":"bulk"},"sk":{"N":"1"}}}\n')
+        f.write('{"Item":{"pk":{"S":"bulk"},"sk":{"N":"2"}},"ConditionExpression":"attribute_not_exists(pk)"}\n')
+    started = ddb.start_bulk_put_items(
+        TableName=name,
+        InputS3Configuration={"S3Bucket": "smoke-inputs", "S3KeyPrefix": name + "/", "InputFormat": "DYNAMODB_JSON"},
+        OutputS3Configuration={"S3Bucket": "smoke-reports", "OutputType": ["ERROR"]},
+    )["BulkOperationDescription"]
+    assert started["ClientToken"], started
+    ddb.get_waiter("bulk_operation_completed").wait(
+        BulkOperationArn=started["BulkOperationArn"], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    done = ddb.describe_bulk_operation(BulkOperationArn=started["BulkOperationArn"])["BulkOperationDescription"]
+    assert done["BulkOperationStatus"] == "COMPLETED" and done["ProcessedItemCount"] == 2, done
+    assert ddb.get_item(TableName=name, Key={"pk": {"S": "bulk"}, "sk": {"N": "2"}}, ConsistentRead=True)["Item"]
+    listed = [s for page in ddb.get_paginator("list_bulk_operations").paginate() for s in page["BulkOperationsSummaryList"]]
+    assert listed[0]["BulkOperationArn"] == started["BulkOperationArn"], listed
+
+
+def main(endpoint, s3_dir):
     config = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=5, read_timeout=60)
     session = boto3.session.Session()
     ddb = session.client("dynamodb", endpoint_url=endpoint, config=config)
@@ -128,6 +152,8 @@ def main(endpoint):
     ])
     assert "Item" not in ddb.get_item(TableName=name, Key={"pk": {"S": "ql"}, "sk": {"N": "1"}}, ConsistentRead=True)
 
+    bulk_put(ddb, name, s3_dir)
+
     ddb.delete_table(TableName=name)
     deadline = time.monotonic() + 30
     while name in ddb.list_tables()["TableNames"]:
@@ -137,6 +163,6 @@ def main(endpoint):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: smoke_boto3.py ENDPOINT_URL")
-    main(sys.argv[1])
+    if len(sys.argv) != 3:
+        sys.exit("usage: smoke_boto3.py ENDPOINT_URL S3_DIR")
+    main(sys.argv[1], sys.argv[2])

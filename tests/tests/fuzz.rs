@@ -559,6 +559,21 @@ fn corpus(arns: &Arns) -> Vec<(String, Value)> {
         ),
         ("ListImports", json!({ "PageSize": 3 })),
         (
+            "StartBulkPutItems",
+            json!({
+                "TableName": TABLE,
+                "InputS3Configuration": { "S3Bucket": "fuzz-bucket", "S3KeyPrefix": "seed/",
+                                          "InputFormat": "DYNAMODB_JSON", "InputCompressionType": "GZIP" },
+                "OutputS3Configuration": { "S3Bucket": "fuzz-reports", "OutputType": ["ERROR", "CONDITION_CHECK_FAILURE"] },
+                "MaxWriteRequestUnits": 2048, "PerformanceTier": "STANDARD"
+            }),
+        ),
+        ("ListBulkOperations", json!({ "MaxResults": 3 })),
+        (
+            "CancelBulkOperation",
+            json!({ "BulkOperationArn": format!("{}/bulk-operation/01795966098729-e4885ee1", arns.table) }),
+        ),
+        (
             "PutResourcePolicy",
             json!({ "ResourceArn": arns.table, "ExpectedRevisionId": "NO_POLICY",
                     "Policy": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",

@@ -37,7 +37,10 @@ fn boto3_smoke() {
         .join("py")
         .join("smoke_boto3.py");
     let mut command = Command::new(venv.join("bin").join("python"));
-    command.arg(&script).arg(store.endpoint());
+    command
+        .arg(&script)
+        .arg(store.endpoint())
+        .arg(store.data_dir().join("s3"));
     let output = run(command);
     assert!(String::from_utf8_lossy(&output.stdout).contains("boto3 smoke: ok"));
 }

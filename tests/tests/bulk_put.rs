@@ -1,0 +1,528 @@
+//! Bulk put items (StartBulkPutItems, DescribeBulkOperation, ListBulkOperations,
+//! CancelBulkOperation) against the store and through a dax-proxy node, with signed raw
+//! calls (aws-sdk-dynamodb 1.136 predates these operations; boto3 calls them in
+//! smoke_boto3.py): objects of DynamoDB JSON and Ion lines, plain and gzipped, written
+//! through the store's write path (a GSI sees them, a node's cache does not keep what
+//! they replace), conditions, the reports, cancelling, a stop mid-run, and the errors.
+
+use std::time::Duration;
+
+use integration_tests::serde_json::{json, Value};
+use integration_tests::*;
+
+/// Calls `op` with `body` and answers its JSON, panicking on an error answer.
+async fn call(endpoint: &str, op: &str, body: Value) -> Value {
+    let answer = raw_call(endpoint, op, body.to_string().as_bytes()).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{op}: {}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    answer.json()
+}
+
+/// Calls `op` with `body`, expecting the error `name`; answers its message.
+async fn refused(endpoint: &str, op: &str, body: Value, name: &str) -> String {
+    let answer = raw_call(endpoint, op, body.to_string().as_bytes()).await;
+    assert_eq!(
+        answer.error_name().as_deref(),
+        Some(name),
+        "{op} {body}: {}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    answer.error_message().unwrap_or_default()
+}
+
+/// Writes `text` as object `key` of `bucket` in the store's S3 directory.
+fn put_object(store: &StoreProcess, bucket: &str, key: &str, text: &[u8]) {
+    let path = store.data_dir().join("s3").join(bucket).join(key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Creates on-demand table `name` keyed by `pk` (S), with a GSI `by_g` on `g` (S).
+async fn create_indexed_table(endpoint: &str, name: &str) {
+    call(
+        endpoint,
+        "CreateTable",
+        json!({
+            "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                     {"AttributeName": "g", "AttributeType": "S"}],
+            "GlobalSecondaryIndexes": [{"IndexName": "by_g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"}}],
+        }),
+    )
+    .await;
+}
+
+/// StartBulkPutItems of the objects under `inputs`/`prefix` into `table`, reports to
+/// bucket `reports`; `extra` members are added to the request. Answers the operation's ARN.
+async fn start(endpoint: &str, table: &str, prefix: &str, extra: Value) -> String {
+    let mut request = json!({
+        "TableName": table,
+        "InputS3Configuration": {"S3Bucket": "inputs", "S3KeyPrefix": prefix, "InputFormat": "DYNAMODB_JSON"},
+        "OutputS3Configuration": {"S3Bucket": "reports", "S3KeyPrefix": "runs",
+                                  "OutputType": ["ERROR", "CONDITION_CHECK_FAILURE"]},
+    });
+    for (name, value) in extra.as_object().unwrap() {
+        request[name] = value.clone();
+    }
+    let started = call(endpoint, "StartBulkPutItems", request).await;
+    let description = &started["BulkOperationDescription"];
+    assert_eq!(
+        description["BulkOperationStatus"], "IN_PROGRESS",
+        "{started}"
+    );
+    description["BulkOperationArn"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn describe(endpoint: &str, arn: &str) -> Value {
+    let described = call(
+        endpoint,
+        "DescribeBulkOperation",
+        json!({"BulkOperationArn": arn}),
+    )
+    .await;
+    described["BulkOperationDescription"].clone()
+}
+
+/// The operation's description once it has ended (at most 60 s).
+async fn ended(endpoint: &str, arn: &str) -> Value {
+    for _ in 0..600 {
+        let description = describe(endpoint, arn).await;
+        let status = description["BulkOperationStatus"]
+            .as_str()
+            .unwrap_or_default();
+        if !matches!(status, "IN_PROGRESS" | "CANCELLING") {
+            assert!(description["EndTime"].is_number(), "{description}");
+            return description;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("bulk operation {arn} did not end within 60 s");
+}
+
+/// The JSON lines of report file `name` of operation `arn`.
+fn report_lines(store: &StoreProcess, arn: &str, name: &str) -> Vec<Value> {
+    let id = arn.rsplit('/').next().unwrap();
+    let path = store
+        .data_dir()
+        .join("s3/reports/runs/AWSDynamoDB")
+        .join(id)
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn gzipped(text: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Every line of three objects is accounted for: items written as PutItem writes them (a
+/// GSI has them, a later line for a key wins, a true condition writes), a false condition
+/// reported with the item it found and failing nothing, lines that cannot be read or that
+/// PutItem refuses counted as failed and reported; the operation ends
+/// COMPLETED_WITH_ERRORS, its manifest says so, and it cannot be cancelled any more.
+#[tokio::test]
+async fn a_bulk_put_writes_its_lines_and_reports_the_rest() {
+    let store = StoreProcess::spawn();
+    let endpoint = store.endpoint();
+    let table = unique_name("bulk");
+    create_indexed_table(&endpoint, &table).await;
+    let ddb = store.client();
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("kept"))
+        .item("v", n(5))
+        .send()
+        .await);
+
+    let first = [
+        r#"{"Item":{"pk":{"S":"a"},"g":{"S":"x"},"v":{"N":"1"}}}"#,
+        r#"{"Item":{"pk":{"S":"a"},"g":{"S":"x"},"v":{"N":"2"}}}"#,
+        "",
+        r#"{"Item":{"pk":{"S":"kept"},"v":{"N":"9"}},"ConditionExpression":"attribute_not_exists(pk)"}"#,
+        r##"{"Item":{"pk":{"S":"b"},"g":{"S":"x"}},"ConditionExpression":"attribute_not_exists(#k)","ExpressionAttributeNames":{"#k":"pk"}}"##,
+        r#"{"Item":{"nokey":{"S":"x"}}}"#,
+        "not json at all",
+    ]
+    .join("\n");
+    put_object(&store, "inputs", "load/1.json", first.as_bytes());
+    put_object(
+        &store,
+        "inputs",
+        "load/2.json.gz",
+        &gzipped(r#"{"Item":{"pk":{"S":"c"},"g":{"S":"y"}}}"#),
+    );
+    let arn = start(&endpoint, &table, "load/1", json!({})).await;
+    let first_run = ended(&endpoint, &arn).await;
+    assert_eq!(
+        first_run["BulkOperationStatus"], "COMPLETED_WITH_ERRORS",
+        "{first_run}"
+    );
+    assert_eq!(first_run["ProcessedItemCount"], 6);
+    assert_eq!(first_run["FailedItemCount"], 2);
+    assert_eq!(first_run["TotalInputBytes"], first.len());
+    assert_eq!(first_run["ProcessedInputBytes"], first.len());
+    assert_eq!(first_run["TableDetails"][0]["TableName"], table.as_str());
+
+    let gz = start(&endpoint, &table, "load/2", json!({"InputS3Configuration":
+        {"S3Bucket": "inputs", "S3KeyPrefix": "load/2", "InputFormat": "DYNAMODB_JSON", "InputCompressionType": "GZIP"}})).await;
+    assert_eq!(
+        ended(&endpoint, &gz).await["BulkOperationStatus"],
+        "COMPLETED"
+    );
+    put_object(
+        &store,
+        "inputs",
+        "ion/1.ion",
+        br#"$ion_1_0 {Item:{pk:"d",g:"y",n:7.,tags:$dynamodb_SS::["p","q"]}}"#,
+    );
+    let ion = start(
+        &endpoint,
+        &table,
+        "ion/",
+        json!({"InputS3Configuration":
+        {"S3Bucket": "inputs", "S3KeyPrefix": "ion/", "InputFormat": "ION"}}),
+    )
+    .await;
+    assert_eq!(
+        ended(&endpoint, &ion).await["BulkOperationStatus"],
+        "COMPLETED"
+    );
+
+    let items = scan_all(&ddb, &table).await;
+    let mut keys: Vec<_> = items.keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["a", "b", "c", "d", "kept"]);
+    assert_eq!(items["a"]["v"], n(2), "the later line for a key wins");
+    assert_eq!(items["kept"]["v"], n(5), "a false condition wrote nothing");
+    assert_eq!(
+        items["d"]["tags"],
+        aws_sdk_dynamodb::types::AttributeValue::Ss(vec!["p".into(), "q".into()])
+    );
+    let by_x = ok(ddb
+        .query()
+        .table_name(&table)
+        .index_name("by_g")
+        .key_condition_expression("g = :g")
+        .expression_attribute_values(":g", s("x"))
+        .send()
+        .await);
+    assert_eq!(by_x.count(), 2, "the GSI has the bulk-written items");
+
+    let failures = report_lines(&store, &arn, "condition-check-failures.json");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["LineNumber"], 4);
+    assert_eq!(failures[0]["InputObject"], "load/1.json");
+    assert_eq!(failures[0]["ExistingItem"]["v"], json!({"N": "5"}));
+    assert_eq!(failures[0]["Item"]["v"], json!({"N": "9"}));
+    let mut errors = report_lines(&store, &arn, "errors.json");
+    errors.sort_by_key(|e| e["LineNumber"].as_u64());
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0]["LineNumber"], 6);
+    assert!(
+        errors[0]["ErrorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("Missing the key pk"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[1]["LineNumber"], 7);
+    assert_eq!(errors[1]["Record"], "not json at all");
+    let id = arn.rsplit('/').next().unwrap();
+    let manifest = store
+        .data_dir()
+        .join("s3/reports/runs/AWSDynamoDB")
+        .join(id)
+        .join("manifest-summary.json");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(manifest).unwrap()).unwrap();
+    assert_eq!(manifest["WrittenItemCount"], 3, "{manifest}");
+    assert_eq!(manifest["ConditionCheckFailureCount"], 1);
+
+    let listed = call(&endpoint, "ListBulkOperations", json!({"MaxResults": 2})).await;
+    let page: Vec<_> = listed["BulkOperationsSummaryList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["BulkOperationArn"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(page, [ion.clone(), gz.clone()], "newest first");
+    let next = call(
+        &endpoint,
+        "ListBulkOperations",
+        json!({"NextToken": listed["NextToken"]}),
+    )
+    .await;
+    assert_eq!(
+        next["BulkOperationsSummaryList"][0]["BulkOperationArn"],
+        arn.as_str()
+    );
+    assert!(next.get("NextToken").is_none(), "{next}");
+    let message = refused(
+        &endpoint,
+        "CancelBulkOperation",
+        json!({"BulkOperationArn": arn}),
+        "ValidationException",
+    )
+    .await;
+    assert!(message.contains("COMPLETED_WITH_ERRORS"), "{message}");
+}
+
+/// `count` lines of items of about 1 KB, `pk` `item-<i>`.
+fn kilobyte_lines(count: usize) -> String {
+    let padding = "x".repeat(1000);
+    (0..count)
+        .map(|i| format!(r#"{{"Item":{{"pk":{{"S":"item-{i}"}},"pad":{{"S":"{padding}"}}}}}}"#))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A bulk put paced at 1,024 write units a second over 1 KB items writes a few thousand
+/// a second at most: a second operation on its table is refused meanwhile, a cancel
+/// answers CANCELLING and ends it CANCELLED with the items written so far kept; a ClientToken
+/// retry answers the same operation, and the errors of bad requests are DynamoDB's.
+#[tokio::test]
+async fn a_paced_bulk_put_can_be_cancelled_and_refuses_company() {
+    let store = StoreProcess::spawn();
+    let endpoint = store.endpoint();
+    let table = unique_name("paced");
+    create_indexed_table(&endpoint, &table).await;
+    put_object(
+        &store,
+        "inputs",
+        "big/1.json",
+        kilobyte_lines(20_000).as_bytes(),
+    );
+    let paced = json!({"MaxWriteRequestUnits": 1024, "ClientToken": "paced-1"});
+    let arn = start(&endpoint, &table, "big/", paced.clone()).await;
+
+    let again = call(&endpoint, "StartBulkPutItems", json!({
+        "TableName": table, "ClientToken": "paced-1", "MaxWriteRequestUnits": 1024,
+        "InputS3Configuration": {"S3Bucket": "inputs", "S3KeyPrefix": "big/", "InputFormat": "DYNAMODB_JSON"},
+        "OutputS3Configuration": {"S3Bucket": "reports", "S3KeyPrefix": "runs", "OutputType": ["ERROR", "CONDITION_CHECK_FAILURE"]},
+    })).await;
+    assert_eq!(
+        again["BulkOperationDescription"]["BulkOperationArn"],
+        arn.as_str(),
+        "a retry is the same operation"
+    );
+    let mut changed = json!({
+        "TableName": table, "ClientToken": "paced-1", "MaxWriteRequestUnits": 2048,
+        "InputS3Configuration": {"S3Bucket": "inputs", "S3KeyPrefix": "big/", "InputFormat": "DYNAMODB_JSON"},
+        "OutputS3Configuration": {"S3Bucket": "reports", "OutputType": ["ERROR"]},
+    });
+    refused(
+        &endpoint,
+        "StartBulkPutItems",
+        changed.clone(),
+        "IdempotentParameterMismatchException",
+    )
+    .await;
+    changed["ClientToken"] = json!("paced-2");
+    let message = refused(
+        &endpoint,
+        "StartBulkPutItems",
+        changed.clone(),
+        "LimitExceededException",
+    )
+    .await;
+    assert!(message.contains("already in progress"), "{message}");
+
+    // Some items written, far from all: then cancel.
+    let ddb = store.client();
+    let some = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
+        let ddb = ddb.clone();
+        let table = table.clone();
+        async move { !scan_all(&ddb, &table).await.is_empty() }
+    })
+    .await;
+    assert!(some, "nothing was written");
+    let cancelled = call(
+        &endpoint,
+        "CancelBulkOperation",
+        json!({"BulkOperationArn": arn}),
+    )
+    .await;
+    assert_eq!(
+        cancelled["BulkOperationStatus"], "CANCELLING",
+        "{cancelled}"
+    );
+    let end = ended(&endpoint, &arn).await;
+    assert_eq!(end["BulkOperationStatus"], "CANCELLED", "{end}");
+    assert_eq!(end["FailureCode"], "BulkOperationCancelled");
+    let written = scan_all(&ddb, &table).await.len();
+    assert!(written > 0 && written < 20_000, "{written} items written");
+    assert_eq!(
+        end["ProcessedItemCount"].as_u64(),
+        Some(written as u64),
+        "{end}"
+    );
+
+    // The errors of bad requests.
+    let missing = json!({"TableName": "no-such-table",
+        "InputS3Configuration": {"S3Bucket": "inputs", "InputFormat": "DYNAMODB_JSON"},
+        "OutputS3Configuration": {"S3Bucket": "reports", "OutputType": ["ERROR"]}});
+    refused(
+        &endpoint,
+        "StartBulkPutItems",
+        missing.clone(),
+        "ResourceNotFoundException",
+    )
+    .await;
+    let mut bad = missing.clone();
+    bad["TableName"] = json!(table);
+    bad["MaxWriteRequestUnits"] = json!(10);
+    bad["InputS3Configuration"]["InputFormat"] = json!("CSV");
+    let message = refused(&endpoint, "StartBulkPutItems", bad, "ValidationException").await;
+    assert!(
+        message.starts_with("2 validation errors detected"),
+        "{message}"
+    );
+    let mut no_report = missing.clone();
+    no_report["TableName"] = json!(table);
+    no_report["OutputS3Configuration"]["OutputType"] = json!([]);
+    refused(
+        &endpoint,
+        "StartBulkPutItems",
+        no_report,
+        "ValidationException",
+    )
+    .await;
+    let unknown = format!("{arn}0");
+    refused(
+        &endpoint,
+        "DescribeBulkOperation",
+        json!({"BulkOperationArn": unknown}),
+        "ResourceNotFoundException",
+    )
+    .await;
+    refused(
+        &endpoint,
+        "CancelBulkOperation",
+        json!({"BulkOperationArn": unknown}),
+        "ResourceNotFoundException",
+    )
+    .await;
+    refused(
+        &endpoint,
+        "ListBulkOperations",
+        json!({"MaxResults": 26}),
+        "ValidationException",
+    )
+    .await;
+}
+
+/// An operation the store was running when it was killed is reported FAILED after the
+/// restart, with the items it wrote kept, and the table takes the next operation.
+#[tokio::test]
+async fn a_bulk_put_interrupted_by_a_crash_is_reported_failed() {
+    let mut store = StoreProcess::spawn();
+    let endpoint = store.endpoint();
+    let table = unique_name("crashed");
+    create_indexed_table(&endpoint, &table).await;
+    put_object(
+        &store,
+        "inputs",
+        "big/1.json",
+        kilobyte_lines(20_000).as_bytes(),
+    );
+    let arn = start(
+        &endpoint,
+        &table,
+        "big/",
+        json!({"MaxWriteRequestUnits": 1024}),
+    )
+    .await;
+    let ddb = store.client();
+    let some = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
+        let ddb = ddb.clone();
+        let table = table.clone();
+        async move { !scan_all(&ddb, &table).await.is_empty() }
+    })
+    .await;
+    assert!(some, "nothing was written");
+    store.kill9();
+    store.restart();
+    let endpoint = store.endpoint();
+    let end = ended(&endpoint, &arn).await;
+    assert_eq!(end["BulkOperationStatus"], "FAILED", "{end}");
+    assert!(!scan_all(&store.client(), &table).await.is_empty());
+    // The table is free for the next operation.
+    put_object(
+        &store,
+        "inputs",
+        "small/1.json",
+        kilobyte_lines(3).as_bytes(),
+    );
+    let next = start(&endpoint, &table, "small/", json!({})).await;
+    assert_eq!(
+        ended(&endpoint, &next).await["BulkOperationStatus"],
+        "COMPLETED"
+    );
+}
+
+/// A dax-proxy node passes the operations to the store, and its cache does not keep an
+/// item a bulk put replaced: the store's change log tells the node, as for any write.
+#[tokio::test]
+async fn a_proxy_node_forgets_what_a_bulk_put_replaced() {
+    let store = StoreProcess::spawn();
+    let proxy = ProxyProcess::spawn(&store);
+    let endpoint = proxy.endpoint();
+    let table = unique_name("cached");
+    create_indexed_table(&store.endpoint(), &table).await;
+    let dax = proxy.client();
+    ok(dax
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("hot"))
+        .item("v", n(1))
+        .send()
+        .await);
+    let cached = ok(dax
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("hot"))
+        .send()
+        .await);
+    assert_eq!(cached.item().unwrap()["v"], n(1));
+
+    put_object(
+        &store,
+        "inputs",
+        "hot/1.json",
+        br#"{"Item":{"pk":{"S":"hot"},"v":{"N":"2"}}}"#,
+    );
+    let arn = start(&endpoint, &table, "hot/", json!({})).await;
+    assert_eq!(
+        ended(&endpoint, &arn).await["BulkOperationStatus"],
+        "COMPLETED"
+    );
+    let fresh = wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+        let get = dax.get_item().table_name(&table).key("pk", s("hot")).send();
+        async move {
+            get.await
+                .ok()
+                .and_then(|g| g.item)
+                .is_some_and(|i| i["v"] == n(2))
+        }
+    })
+    .await;
+    assert!(
+        fresh,
+        "the node kept serving the item the bulk put replaced"
+    );
+}
