@@ -291,10 +291,11 @@ fn kilobyte_lines(count: usize) -> String {
         .join("\n")
 }
 
-/// A bulk put paced at 1,024 write units a second over 1 KB items writes a few thousand
-/// a second at most: a second operation on its table is refused meanwhile, a cancel
-/// answers CANCELLING and ends it CANCELLED with the items written so far kept; a ClientToken
-/// retry answers the same operation, and the errors of bad requests are DynamoDB's.
+/// A bulk put paced at 1,024 write units a second over 1 KB items writes about a thousand
+/// a second: a ClientToken retry answers the same operation, a second operation on its
+/// table and adding a replica of the table are refused meanwhile, and a cancel answers
+/// CANCELLING and ends it CANCELLED with the items written so far kept; the errors of bad
+/// requests are DynamoDB's.
 #[tokio::test]
 async fn a_paced_bulk_put_can_be_cancelled_and_refuses_company() {
     let store = StoreProcess::spawn();
@@ -341,6 +342,15 @@ async fn a_paced_bulk_put_can_be_cancelled_and_refuses_company() {
     )
     .await;
     assert!(message.contains("already in progress"), "{message}");
+
+    // Nor does the table become a global table meanwhile.
+    let adding =
+        json!({"TableName": table, "ReplicaUpdates": [{"Create": {"RegionName": "us-west-2"}}]});
+    let message = refused(&endpoint, "UpdateTable", adding, "ValidationException").await;
+    assert!(
+        message.contains("bulk put items operation runs"),
+        "{message}"
+    );
 
     // Some items written, far from all: then cancel.
     let ddb = store.client();

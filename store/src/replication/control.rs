@@ -118,6 +118,13 @@ async fn create(
         )));
     }
     check_not_replicated_to(table, region)?;
+    // Bulk puts do not support global tables (DynamoDB's rule), nor a table becoming one.
+    if crate::transfer::bulk_put::running_on(app, &table.arn)? {
+        return Err(ApiError::invalid_parameter(format!(
+            "Cannot add a replica of table {} while a bulk put items operation runs on it",
+            table.name()
+        )));
+    }
     if table.enabled_stream().map(|s| s.view_type.as_str()) != Some(STREAM_VIEW) {
         return Err(ApiError::invalid_parameter(format!(
             "Table {} must have DynamoDB Streams enabled with StreamViewType {STREAM_VIEW} to add a replica",
