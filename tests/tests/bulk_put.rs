@@ -291,16 +291,13 @@ fn kilobyte_lines(count: usize) -> String {
         .join("\n")
 }
 
-/// A bulk put paced at 1,024 write units a second over 1 KB items writes about a thousand
-/// a second: a ClientToken retry answers the same operation, a second operation on its
-/// table and adding a replica of the table are refused meanwhile, and a cancel answers
-/// CANCELLING and ends it CANCELLED with the items written so far kept; the errors of bad
-/// requests are DynamoDB's.
-#[tokio::test]
-async fn a_paced_bulk_put_can_be_cancelled_and_refuses_company() {
+/// A store with table `<prefix>-...` and a bulk put of 20,000 1 KB items into it, paced
+/// at 1,024 write units a second (`extra` added to the request), under way: some items
+/// written, far from all. Answers the store, the table and the operation's ARN.
+async fn paced_run_under_way(prefix: &str, extra: Value) -> (StoreProcess, String, String) {
     let store = StoreProcess::spawn();
     let endpoint = store.endpoint();
-    let table = unique_name("paced");
+    let table = unique_name(prefix);
     create_indexed_table(&endpoint, &table).await;
     put_object(
         &store,
@@ -308,8 +305,31 @@ async fn a_paced_bulk_put_can_be_cancelled_and_refuses_company() {
         "big/1.json",
         kilobyte_lines(20_000).as_bytes(),
     );
-    let paced = json!({"MaxWriteRequestUnits": 1024, "ClientToken": "paced-1"});
-    let arn = start(&endpoint, &table, "big/", paced.clone()).await;
+    let mut paced = json!({"MaxWriteRequestUnits": 1024});
+    for (name, value) in extra.as_object().unwrap() {
+        paced[name] = value.clone();
+    }
+    let arn = start(&endpoint, &table, "big/", paced).await;
+    let ddb = store.client();
+    let some = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
+        let ddb = ddb.clone();
+        let table = table.clone();
+        async move { !scan_all(&ddb, &table).await.is_empty() }
+    })
+    .await;
+    assert!(some, "nothing was written");
+    (store, table, arn)
+}
+
+/// A bulk put paced at 1,024 write units a second over 1 KB items writes about a thousand
+/// a second: a ClientToken retry answers the same operation, a second operation on its
+/// table and adding a replica of the table are refused meanwhile, and a cancel answers
+/// CANCELLING and ends it CANCELLED with the items written so far kept; the errors of bad
+/// requests are DynamoDB's.
+#[tokio::test]
+async fn a_paced_bulk_put_can_be_cancelled_and_refuses_company() {
+    let (store, table, arn) = paced_run_under_way("paced", json!({"ClientToken": "paced-1"})).await;
+    let endpoint = store.endpoint();
 
     let again = call(&endpoint, "StartBulkPutItems", json!({
         "TableName": table, "ClientToken": "paced-1", "MaxWriteRequestUnits": 1024,
@@ -352,15 +372,8 @@ async fn a_paced_bulk_put_can_be_cancelled_and_refuses_company() {
         "{message}"
     );
 
-    // Some items written, far from all: then cancel.
+    // Then cancel.
     let ddb = store.client();
-    let some = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
-        let ddb = ddb.clone();
-        let table = table.clone();
-        async move { !scan_all(&ddb, &table).await.is_empty() }
-    })
-    .await;
-    assert!(some, "nothing was written");
     let cancelled = call(
         &endpoint,
         "CancelBulkOperation",
@@ -440,31 +453,7 @@ async fn a_paced_bulk_put_can_be_cancelled_and_refuses_company() {
 /// restart, with the items it wrote kept, and the table takes the next operation.
 #[tokio::test]
 async fn a_bulk_put_interrupted_by_a_crash_is_reported_failed() {
-    let mut store = StoreProcess::spawn();
-    let endpoint = store.endpoint();
-    let table = unique_name("crashed");
-    create_indexed_table(&endpoint, &table).await;
-    put_object(
-        &store,
-        "inputs",
-        "big/1.json",
-        kilobyte_lines(20_000).as_bytes(),
-    );
-    let arn = start(
-        &endpoint,
-        &table,
-        "big/",
-        json!({"MaxWriteRequestUnits": 1024}),
-    )
-    .await;
-    let ddb = store.client();
-    let some = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
-        let ddb = ddb.clone();
-        let table = table.clone();
-        async move { !scan_all(&ddb, &table).await.is_empty() }
-    })
-    .await;
-    assert!(some, "nothing was written");
+    let (mut store, table, arn) = paced_run_under_way("crashed", json!({})).await;
     store.kill9();
     store.restart();
     let endpoint = store.endpoint();

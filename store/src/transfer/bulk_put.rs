@@ -110,25 +110,14 @@ impl Job for BulkRecord {
             }],
             "PerformanceTier": self.performance_tier,
         });
-        let optional = [
-            (
-                "ClientToken",
-                self.job.client_token.clone().map(Value::from),
-            ),
+        let own = [
             ("TotalInputBytes", self.total_input_bytes.map(Value::from)),
             (
                 "MaxWriteRequestUnits",
                 self.max_write_request_units.map(Value::from),
             ),
-            ("EndTime", p.end_time.map(Value::from)),
-            ("FailureCode", p.failure_code.clone().map(Value::from)),
-            ("FailureMessage", p.failure_message.clone().map(Value::from)),
         ];
-        for (name, value) in optional {
-            if let Some(value) = value {
-                d[name] = value;
-            }
-        }
+        self.job.add_present(&mut d, own);
         d
     }
 
@@ -239,12 +228,12 @@ fn own_table(app: &App, record: &BulkRecord) -> Result<Arc<TableMeta>, String> {
     app.catalog
         .get(&record.table_name)
         .filter(|t| t.table_uuid == record.table_id)
-        .ok_or_else(|| {
-            format!(
-                "The table {} was deleted during the bulk operation",
-                record.table_name
-            )
-        })
+        .ok_or_else(|| deleted(&record.table_name))
+}
+
+/// The failure message of an operation whose table was deleted while it ran.
+fn deleted(table: &str) -> String {
+    format!("The table {table} was deleted during the bulk operation")
 }
 
 /// Writes the items of every input object, counting and reporting as it goes.
@@ -308,7 +297,15 @@ async fn put_all(
                     report.object_unreadable(&key).await?;
                 }
                 Chunk::Records(lines, _) => {
-                    put_lines(app, &table, record, report, &mut pace, &key, lines).await?;
+                    let mut chunk = Chunked {
+                        app,
+                        table: &table,
+                        record,
+                        report,
+                        pace: &mut pace,
+                        object: &key,
+                    };
+                    chunk.put_lines(lines).await?;
                 }
             }
             if saved.elapsed() >= PROGRESS_EVERY {
@@ -395,116 +392,103 @@ fn parse_line(text: source::Text<'_>, ion: bool, number: u64) -> Option<Line> {
     })
 }
 
-/// Writes one chunk of lines of object `key`: puts of distinct keys at once, a later line
-/// for a key already being written after it.
-async fn put_lines(
-    app: &Arc<App>,
-    table: &TableMeta,
-    record: &mut BulkRecord,
-    report: &mut Report,
-    pace: &mut Pace,
-    key: &str,
-    lines: Vec<Line>,
-) -> Result<(), String> {
-    let mut wave: Vec<(u64, BulkLine)> = Vec::new();
-    let mut keys: Vec<PrimaryKey> = Vec::new();
-    for line in lines {
-        record.processed_item_count += 1;
-        match line {
-            Line::Bad {
-                number,
-                message,
-                text,
-            } => {
-                record.failed_item_count += 1;
-                report
-                    .error(key, Some(number), "ValidationException", &message, text)
-                    .await?;
-            }
-            Line::Put { number, put } => {
-                let item_key = crate::api::item_write::key_of_put_item(table, &put.item).ok();
-                if item_key.as_ref().is_some_and(|k| keys.contains(k)) {
-                    put_wave(
-                        app,
-                        table,
-                        record,
-                        report,
-                        pace,
-                        key,
-                        std::mem::take(&mut wave),
-                    )
-                    .await?;
-                    keys.clear();
-                }
-                keys.extend(item_key);
-                wave.push((number, *put));
-            }
-        }
-    }
-    put_wave(app, table, record, report, pace, key, wave).await
+/// One chunk of lines of an input object being written.
+struct Chunked<'a> {
+    app: &'a Arc<App>,
+    table: &'a TableMeta,
+    record: &'a mut BulkRecord,
+    report: &'a mut Report,
+    pace: &'a mut Pace,
+    /// The object's key.
+    object: &'a str,
 }
 
-/// Puts the lines of `wave` (of distinct keys) at once, and counts and reports each.
-async fn put_wave(
-    app: &Arc<App>,
-    table: &TableMeta,
-    record: &mut BulkRecord,
-    report: &mut Report,
-    pace: &mut Pace,
-    key: &str,
-    wave: Vec<(u64, BulkLine)>,
-) -> Result<(), String> {
-    let mut puts = tokio::task::JoinSet::new();
-    for (index, (_, line)) in wave.iter().enumerate() {
-        pace.take(write_units(&line.item)).await;
-        let app = Arc::clone(app);
-        let input = PutItemInput {
-            table_name: Some(table.name().to_string()),
-            item: Some(line.item.clone()),
-            condition_expression: line.condition_expression.clone(),
-            expression_attribute_names: line.expression_attribute_names.clone(),
-            expression_attribute_values: line.expression_attribute_values.clone(),
-            return_values_on_condition_check_failure: Some("ALL_OLD".into()),
-            ..PutItemInput::default()
-        };
-        puts.spawn(async move { (index, put_until_not_throttled(&app, input).await) });
-    }
-    let mut outcomes: Vec<_> = puts.join_all().await;
-    outcomes.sort_by_key(|(index, _)| *index);
-    for ((number, line), (_, outcome)) in wave.into_iter().zip(outcomes) {
-        match outcome {
-            Ok(()) => {
-                record.written_item_count += 1;
-                record.put_bytes += item_size(&line.item) as u64;
-            }
-            Err(e) if e.code == ErrorCode::ConditionalCheckFailedException => {
-                record.condition_check_failures += 1;
-                report
-                    .condition_failed(key, number, &line.item, e.item.as_ref())
-                    .await?;
-            }
-            Err(e) if refuses_the_item(e.code) => {
-                record.failed_item_count += 1;
-                let message = e.message.unwrap_or_default();
-                report
-                    .error(key, Some(number), e.code.name(), &message, None)
-                    .await?;
-            }
-            Err(e) if e.code == ErrorCode::ResourceNotFoundException => {
-                return Err(format!(
-                    "The table {} was deleted during the bulk operation",
-                    record.table_name
-                ));
-            }
-            Err(e) => {
-                return Err(format!(
-                    "A write failed: {}",
-                    e.message.unwrap_or_else(|| e.code.name().to_string())
-                ));
+impl Chunked<'_> {
+    /// Writes the lines: puts of distinct keys at once, a later line for a key already
+    /// being written after it.
+    async fn put_lines(&mut self, lines: Vec<Line>) -> Result<(), String> {
+        let mut wave: Vec<(u64, BulkLine)> = Vec::new();
+        let mut keys: Vec<PrimaryKey> = Vec::new();
+        for line in lines {
+            self.record.processed_item_count += 1;
+            match line {
+                Line::Bad {
+                    number,
+                    message,
+                    text,
+                } => {
+                    self.record.failed_item_count += 1;
+                    let code = "ValidationException";
+                    self.report
+                        .error(self.object, Some(number), code, &message, text)
+                        .await?;
+                }
+                Line::Put { number, put } => {
+                    let item_key =
+                        crate::api::item_write::key_of_put_item(self.table, &put.item).ok();
+                    if item_key.as_ref().is_some_and(|k| keys.contains(k)) {
+                        self.put_wave(std::mem::take(&mut wave)).await?;
+                        keys.clear();
+                    }
+                    keys.extend(item_key);
+                    wave.push((number, *put));
+                }
             }
         }
+        self.put_wave(wave).await
     }
-    Ok(())
+
+    /// Puts the lines of `wave` (of distinct keys) at once, and counts and reports each.
+    async fn put_wave(&mut self, wave: Vec<(u64, BulkLine)>) -> Result<(), String> {
+        let mut puts = tokio::task::JoinSet::new();
+        for (index, (_, line)) in wave.iter().enumerate() {
+            self.pace.take(write_units(&line.item)).await;
+            let app = Arc::clone(self.app);
+            let input = PutItemInput {
+                table_name: Some(self.table.name().to_string()),
+                item: Some(line.item.clone()),
+                condition_expression: line.condition_expression.clone(),
+                expression_attribute_names: line.expression_attribute_names.clone(),
+                expression_attribute_values: line.expression_attribute_values.clone(),
+                return_values_on_condition_check_failure: Some("ALL_OLD".into()),
+                ..PutItemInput::default()
+            };
+            puts.spawn(async move { (index, put_until_not_throttled(&app, input).await) });
+        }
+        let mut outcomes: Vec<_> = puts.join_all().await;
+        outcomes.sort_by_key(|(index, _)| *index);
+        for ((number, line), (_, outcome)) in wave.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {
+                    self.record.written_item_count += 1;
+                    self.record.put_bytes += item_size(&line.item) as u64;
+                }
+                Err(e) if e.code == ErrorCode::ConditionalCheckFailedException => {
+                    self.record.condition_check_failures += 1;
+                    self.report
+                        .condition_failed(self.object, number, &line.item, e.item.as_ref())
+                        .await?;
+                }
+                Err(e) if refuses_the_item(e.code) => {
+                    self.record.failed_item_count += 1;
+                    let message = e.message.unwrap_or_default();
+                    self.report
+                        .error(self.object, Some(number), e.code.name(), &message, None)
+                        .await?;
+                }
+                Err(e) if e.code == ErrorCode::ResourceNotFoundException => {
+                    return Err(deleted(&self.record.table_name));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "A write failed: {}",
+                        e.message.unwrap_or_else(|| e.code.name().to_string())
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether PutItem's error is about the line itself (reported, and the operation goes on)

@@ -96,12 +96,7 @@ impl Job for ExportRecord {
                 })
             }
         }
-        let optional = [
-            ("EndTime", p.end_time.map(Value::from)),
-            (
-                "ClientToken",
-                self.job.client_token.clone().map(Value::from),
-            ),
+        let own = [
             (
                 "S3BucketOwner",
                 self.s3_bucket_owner.clone().map(Value::from),
@@ -111,14 +106,8 @@ impl Job for ExportRecord {
                 "S3SseKmsKeyId",
                 self.s3_sse_kms_key_id.clone().map(Value::from),
             ),
-            ("FailureCode", p.failure_code.clone().map(Value::from)),
-            ("FailureMessage", p.failure_message.clone().map(Value::from)),
         ];
-        for (name, value) in optional {
-            if let Some(value) = value {
-                d[name] = value;
-            }
-        }
+        self.job.add_present(&mut d, own);
         if p.status == Status::Completed {
             d["ExportManifest"] = json!(self.manifest_summary_key());
             d["ItemCount"] = json!(self.item_count);

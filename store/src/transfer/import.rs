@@ -80,21 +80,8 @@ impl Job for ImportRecord {
             "ProcessedItemCount": self.processed_item_count,
             "ImportedItemCount": self.imported_item_count,
         });
-        let optional = [
-            (
-                "ClientToken",
-                self.job.client_token.clone().map(Value::from),
-            ),
-            ("InputFormatOptions", self.input_format_options.clone()),
-            ("EndTime", p.end_time.map(Value::from)),
-            ("FailureCode", p.failure_code.clone().map(Value::from)),
-            ("FailureMessage", p.failure_message.clone().map(Value::from)),
-        ];
-        for (name, value) in optional {
-            if let Some(value) = value {
-                d[name] = value;
-            }
-        }
+        let own = [("InputFormatOptions", self.input_format_options.clone())];
+        self.job.add_present(&mut d, own);
         d
     }
 

@@ -104,6 +104,29 @@ impl Header {
     }
 }
 
+impl Header {
+    /// Adds to description `d` the members a job shows only once it has them: its
+    /// ClientToken, EndTime, FailureCode and FailureMessage, and its own `more`.
+    pub fn add_present(
+        &self,
+        d: &mut Value,
+        more: impl IntoIterator<Item = (&'static str, Option<Value>)>,
+    ) {
+        let p = &self.progress;
+        let common = [
+            ("ClientToken", self.client_token.clone().map(Value::from)),
+            ("EndTime", p.end_time.map(Value::from)),
+            ("FailureCode", p.failure_code.clone().map(Value::from)),
+            ("FailureMessage", p.failure_message.clone().map(Value::from)),
+        ];
+        for (name, value) in common.into_iter().chain(more) {
+            if let Some(value) = value {
+                d[name] = value;
+            }
+        }
+    }
+}
+
 /// A job record kind: exports, imports or bulk operations.
 pub trait Job: Serialize + DeserializeOwned {
     /// The meta key prefix of this kind's records.
