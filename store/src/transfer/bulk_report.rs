@@ -8,8 +8,9 @@
 //! - `condition-check-failures.json`: for `CONDITION_CHECK_FAILURE`, one JSON line per
 //!   line whose condition was false, `{"InputObject":...,"LineNumber":n,"Item":<the item,
 //!   DynamoDB JSON>,"ExistingItem":<the item it found, if any>}`;
-//! - `manifest-summary.json`, written last: the operation, its status as it ends, its
-//!   counts and the report files with their line counts.
+//! - `manifest-summary.json`, written last: the operation, its table, its start and end,
+//!   its counts (written, failed, condition check failures, unreadable objects) and the
+//!   report files with their line counts.
 //!
 //! Lines are appended as the operation goes (on blocking threads), so a report of any
 //! size is never held in memory; a report type not asked for is counted, not written.
