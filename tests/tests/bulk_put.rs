@@ -415,6 +415,25 @@ async fn a_paced_bulk_put_can_be_cancelled_and_refuses_company() {
         message.starts_with("2 validation errors detected"),
         "{message}"
     );
+    let mut no_input = missing.clone();
+    no_input["TableName"] = json!(table);
+    no_input
+        .as_object_mut()
+        .unwrap()
+        .remove("InputS3Configuration");
+    let message = refused(
+        &endpoint,
+        "StartBulkPutItems",
+        no_input,
+        "ValidationException",
+    )
+    .await;
+    assert!(
+        message.contains(
+            "'inputS3Configuration' failed to satisfy constraint: Member must not be null"
+        ),
+        "{message}"
+    );
     let mut no_report = missing.clone();
     no_report["TableName"] = json!(table);
     no_report["OutputS3Configuration"]["OutputType"] = json!([]);

@@ -12,20 +12,21 @@
 //! it differs. ListBulkOperations shows the newest first; CancelBulkOperation answers
 //! `CANCELLING`, and a ValidationException for an operation that has ended.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::validate::Violations;
 
 use crate::app::App;
 use crate::catalog::{IndexStatus, TableStatus};
-use crate::transfer::bulk_put::{self, BulkRecord};
+use crate::transfer::bulk_put::{
+    self, BulkRecord, InputConfiguration, OutputConfiguration, S3Location,
+};
 use crate::transfer::jobs::{self, Header};
+use crate::transfer::{COMPRESSIONS, SSE_ALGORITHMS};
 
 const FORMATS: &[&str] = &["DYNAMODB_JSON", "ION"];
-const COMPRESSIONS: &[&str] = &["GZIP", "ZSTD", "NONE"];
 const OUTPUT_TYPES: &[&str] = &["ERROR", "CONDITION_CHECK_FAILURE"];
-const SSE: &[&str] = &["AES256", "KMS"];
 const TIERS: &[&str] = &["STANDARD", "ACCELERATED"];
 const LEAST_WRITE_UNITS: i64 = 1024;
 const MAX_PAGE: i64 = 25;
@@ -41,40 +42,6 @@ pub struct StartInput {
     pub output_s3_configuration: Option<OutputConfiguration>,
     pub max_write_request_units: Option<i64>,
     pub performance_tier: Option<String>,
-}
-
-/// `InputS3Configuration`.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InputConfiguration {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_bucket_owner: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_bucket: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_key_prefix: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub input_format: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub input_compression_type: Option<String>,
-}
-
-/// `OutputS3Configuration`.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct OutputConfiguration {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_bucket_owner: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_bucket: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_key_prefix: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_sse_algorithm: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_sse_kms_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output_type: Option<Vec<String>>,
 }
 
 /// DescribeBulkOperation's and CancelBulkOperation's request.
@@ -96,16 +63,14 @@ pub async fn start_bulk_put_items(app: &App, mut input: StartInput) -> Result<Va
     check_start(&input)?;
     let mut source = input.input_s3_configuration.take().unwrap_or_default();
     let output = input.output_s3_configuration.take().unwrap_or_default();
-    let input_bucket = source.s3_bucket.clone().unwrap_or_default();
-    crate::transfer::check_location(&input_bucket, source.s3_key_prefix.as_deref())?;
-    let output_bucket = output.s3_bucket.clone().ok_or_else(|| {
-        ApiError::validation(
+    source.location.check()?;
+    if output.location.s3_bucket.is_none() {
+        return Err(ApiError::validation(
             "OutputS3Configuration.S3Bucket is required: the bucket the report is written to",
-        )
-    })?;
-    crate::transfer::check_location(&output_bucket, output.s3_key_prefix.as_deref())?;
-    let output_types = output.output_type.clone().unwrap_or_default();
-    if output_types.is_empty() {
+        ));
+    }
+    output.location.check()?;
+    if output.output_type.as_ref().is_none_or(Vec::is_empty) {
         return Err(ApiError::validation(
             "OutputS3Configuration.OutputType must name ERROR, CONDITION_CHECK_FAILURE or both",
         ));
@@ -139,11 +104,11 @@ pub async fn start_bulk_put_items(app: &App, mut input: StartInput) -> Result<Va
     if table.status != TableStatus::Active {
         return Err(in_use(format!("it is {}", table.status.as_str())));
     }
-    let indexes = table.global_indexes.iter();
-    if let Some(index) = indexes
-        .clone()
-        .find(|i| i.status != IndexStatus::Active || i.backfilling)
-    {
+    let building = table
+        .global_indexes
+        .iter()
+        .find(|i| i.status != IndexStatus::Active || i.backfilling);
+    if let Some(index) = building {
         return Err(in_use(format!("its index {} is being built", index.name)));
     }
     if !crate::replication::replicas(&table).is_empty() {
@@ -191,15 +156,8 @@ pub async fn start_bulk_put_items(app: &App, mut input: StartInput) -> Result<Va
         ),
         table_name: table.name().to_string(),
         table_id: table.table_uuid.clone(),
-        input: serde_json::to_value(&source).unwrap_or_default(),
-        output: serde_json::to_value(&output).unwrap_or_default(),
-        input_bucket,
-        input_prefix: source.s3_key_prefix,
-        input_format: source.input_format.unwrap_or_default(),
-        compression: source.input_compression_type.unwrap_or_default(),
-        output_bucket,
-        output_prefix: output.s3_key_prefix,
-        output_types,
+        input: source,
+        output,
         max_write_request_units: input.max_write_request_units,
         performance_tier: tier,
         total_input_bytes: None,
@@ -220,72 +178,42 @@ fn check_start(input: &StartInput) -> Result<(), ApiError> {
     if v.not_null("tableName", input.table_name.is_some()) {
         v.length("tableName", input.table_name.as_deref(), 1, 1024);
     }
-    let source = input.input_s3_configuration.as_ref();
-    if v.not_null("inputS3Configuration", source.is_some()) {
-        let source = source.cloned().unwrap_or_default();
-        if v.not_null("inputS3Configuration.s3Bucket", source.s3_bucket.is_some()) {
-            v.length(
-                "inputS3Configuration.s3Bucket",
-                source.s3_bucket.as_deref(),
-                0,
-                255,
-            );
-        }
+    let path = "inputS3Configuration";
+    if let Some(source) = &input.input_s3_configuration {
+        check_location(&mut v, path, &source.location, true);
         let format = source.input_format.as_deref();
         if v.not_null("inputS3Configuration.inputFormat", format.is_some()) {
             v.enumeration("inputS3Configuration.inputFormat", format, FORMATS);
         }
         let compression = source.input_compression_type.as_deref();
         v.enumeration(
-            "inputS3Configuration.inputCompressionType",
+            &format!("{path}.inputCompressionType"),
             compression,
             COMPRESSIONS,
         );
-        v.length(
-            "inputS3Configuration.s3KeyPrefix",
-            source.s3_key_prefix.as_deref(),
-            0,
-            1024,
-        );
+    } else {
+        v.not_null(path, false);
     }
-    let output = input.output_s3_configuration.as_ref();
-    if v.not_null("outputS3Configuration", output.is_some()) {
-        let output = output.cloned().unwrap_or_default();
-        if v.not_null(
-            "outputS3Configuration.outputType",
-            output.output_type.is_some(),
-        ) {
-            for output_type in output.output_type.iter().flatten() {
+    let path = "outputS3Configuration";
+    if let Some(output) = &input.output_s3_configuration {
+        let types = output.output_type.as_ref();
+        if v.not_null("outputS3Configuration.outputType", types.is_some()) {
+            for output_type in types.into_iter().flatten() {
+                let member = Some(output_type.as_str());
                 v.enumeration(
                     "outputS3Configuration.outputType.member",
-                    Some(output_type),
+                    member,
                     OUTPUT_TYPES,
                 );
             }
         }
-        v.length(
-            "outputS3Configuration.s3Bucket",
-            output.s3_bucket.as_deref(),
-            0,
-            255,
-        );
-        v.length(
-            "outputS3Configuration.s3KeyPrefix",
-            output.s3_key_prefix.as_deref(),
-            0,
-            1024,
-        );
-        v.enumeration(
-            "outputS3Configuration.s3SseAlgorithm",
-            output.s3_sse_algorithm.as_deref(),
-            SSE,
-        );
-        v.length(
-            "outputS3Configuration.s3SseKmsKeyId",
-            output.s3_sse_kms_key_id.as_deref(),
-            1,
-            2048,
-        );
+        check_location(&mut v, path, &output.location, false);
+        let algorithm = output.s3_sse_algorithm.as_deref();
+        v.enumeration(&format!("{path}.s3SseAlgorithm"), algorithm, SSE_ALGORITHMS);
+        let key = output.s3_sse_kms_key_id.as_deref();
+        v.length(&format!("{path}.s3SseKmsKeyId"), key, 1, 2048);
+    } else {
+        v.not_null(path, false);
     }
     v.at_least(
         "maxWriteRequestUnits",
@@ -305,6 +233,17 @@ fn check_start(input: &StartInput) -> Result<(), ApiError> {
         );
     }
     v.finish()
+}
+
+/// The model's constraints on the location in configuration `path`; its bucket may not be
+/// null if `bucket_required`.
+fn check_location(v: &mut Violations, path: &str, location: &S3Location, bucket_required: bool) {
+    let bucket_path = format!("{path}.s3Bucket");
+    if !bucket_required || v.not_null(&bucket_path, location.s3_bucket.is_some()) {
+        v.length(&bucket_path, location.s3_bucket.as_deref(), 0, 255);
+    }
+    let prefix = location.s3_key_prefix.as_deref();
+    v.length(&format!("{path}.s3KeyPrefix"), prefix, 0, 1024);
 }
 
 /// The ARN a Describe or Cancel names, checked.

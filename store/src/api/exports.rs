@@ -22,7 +22,6 @@ use crate::transfer::jobs::{self, Header};
 
 const FORMATS: &[&str] = &["DYNAMODB_JSON", "ION"];
 const TYPES: &[&str] = &["FULL_EXPORT", "INCREMENTAL_EXPORT"];
-const SSE: &[&str] = &["AES256", "KMS"];
 const VIEWS: &[&str] = &["NEW_AND_OLD_IMAGES", "NEW_IMAGE"];
 /// The longest window an incremental export may cover: a day.
 const LONGEST_INCREMENTAL_S: f64 = 86_400.0;
@@ -85,7 +84,11 @@ pub async fn export_table_to_point_in_time(
     v.length("clientToken", input.client_token.as_deref(), 1, 255);
     v.enumeration("exportFormat", input.export_format.as_deref(), FORMATS);
     v.enumeration("exportType", input.export_type.as_deref(), TYPES);
-    v.enumeration("s3SseAlgorithm", input.s3_sse_algorithm.as_deref(), SSE);
+    v.enumeration(
+        "s3SseAlgorithm",
+        input.s3_sse_algorithm.as_deref(),
+        crate::transfer::SSE_ALGORITHMS,
+    );
     let view = input
         .incremental_export_specification
         .as_ref()

@@ -19,7 +19,6 @@ use crate::transfer::import::ImportRecord;
 use crate::transfer::jobs::{self, Header};
 
 const FORMATS: &[&str] = &["DYNAMODB_JSON", "ION", "CSV"];
-const COMPRESSIONS: &[&str] = &["GZIP", "ZSTD", "NONE"];
 const MAX_PAGE: i64 = 25;
 
 /// ImportTable's request.
@@ -67,7 +66,11 @@ pub async fn import_table(app: &App, input: ImportInput) -> Result<Value, ApiErr
         v.enumeration("inputFormat", format, FORMATS);
     }
     let compression = input.input_compression_type.as_deref();
-    v.enumeration("inputCompressionType", compression, COMPRESSIONS);
+    v.enumeration(
+        "inputCompressionType",
+        compression,
+        crate::transfer::COMPRESSIONS,
+    );
     v.not_null(
         "tableCreationParameters",
         input.table_creation_parameters.is_some(),

@@ -40,6 +40,67 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// The longest wait before a throttled put is tried again.
 const MOST_BACKOFF: Duration = Duration::from_secs(1);
 
+/// Where objects are in this store's S3 directory: what `InputS3Configuration` and
+/// `OutputS3Configuration` share.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct S3Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_bucket_owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_bucket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_key_prefix: Option<String>,
+}
+
+impl S3Location {
+    pub fn bucket(&self) -> &str {
+        self.s3_bucket.as_deref().unwrap_or_default()
+    }
+
+    /// Refuses a bucket or prefix outside what S3 and this store's directory hold
+    /// ([`super::check_location`]).
+    pub fn check(&self) -> Result<(), ApiError> {
+        super::check_location(self.bucket(), self.s3_key_prefix.as_deref())
+    }
+}
+
+/// `InputS3Configuration`: where the objects are, and how they are written.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InputConfiguration {
+    #[serde(flatten)]
+    pub location: S3Location,
+    /// `DYNAMODB_JSON` or `ION`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_format: Option<String>,
+    /// `GZIP`, `ZSTD` or `NONE` (recorded as `NONE` when not given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_compression_type: Option<String>,
+}
+
+/// `OutputS3Configuration`: where the report goes, and what it holds.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OutputConfiguration {
+    #[serde(flatten)]
+    pub location: S3Location,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_sse_algorithm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_sse_kms_key_id: Option<String>,
+    /// `ERROR` and/or `CONDITION_CHECK_FAILURE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_type: Option<Vec<String>>,
+}
+
+impl OutputConfiguration {
+    /// Whether the report holds the lines of `output_type`.
+    pub fn wants(&self, output_type: &str) -> bool {
+        self.output_type.iter().flatten().any(|t| t == output_type)
+    }
+}
+
 /// A bulk operation's durable record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BulkRecord {
@@ -47,19 +108,9 @@ pub struct BulkRecord {
     pub job: Header,
     pub table_name: String,
     pub table_id: String,
-    /// The request's `InputS3Configuration` and `OutputS3Configuration`, echoed by Describe.
-    pub input: Value,
-    pub output: Value,
-    pub input_bucket: String,
-    pub input_prefix: Option<String>,
-    /// `DYNAMODB_JSON` or `ION`.
-    pub input_format: String,
-    /// `GZIP`, `ZSTD` or `NONE`.
-    pub compression: String,
-    pub output_bucket: String,
-    pub output_prefix: Option<String>,
-    /// `ERROR` and/or `CONDITION_CHECK_FAILURE`: what the report holds.
-    pub output_types: Vec<String>,
+    /// The request's configurations, as checked (and echoed by Describe).
+    pub input: InputConfiguration,
+    pub output: OutputConfiguration,
     pub max_write_request_units: Option<i64>,
     pub performance_tier: String,
     pub total_input_bytes: Option<u64>,
@@ -242,12 +293,13 @@ async fn put_all(
     record: &mut BulkRecord,
     report: &mut Report,
 ) -> Result<Ended, String> {
-    let root = super::bucket_dir(app, &record.input_bucket);
-    let prefix = record.input_prefix.clone().unwrap_or_default();
+    let location = &record.input.location;
+    let root = super::bucket_dir(app, location.bucket());
+    let prefix = location.s3_key_prefix.clone().unwrap_or_default();
     if !tokio::fs::metadata(&root).await.is_ok_and(|m| m.is_dir()) {
         return Err(format!(
             "The S3 bucket {} does not exist",
-            record.input_bucket
+            location.bucket()
         ));
     }
     let listed = prefix.clone();
@@ -265,7 +317,7 @@ async fn put_all(
     if objects.is_empty() {
         return Err(format!(
             "No objects found in S3 bucket {} under the prefix \"{prefix}\"",
-            record.input_bucket
+            location.bucket()
         ));
     }
     record.total_input_bytes = Some(objects.iter().map(|(_, _, size)| size).sum());
@@ -278,10 +330,14 @@ async fn put_all(
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
         let source = Source {
             path,
-            compression: record.compression.clone(),
+            compression: record
+                .input
+                .input_compression_type
+                .clone()
+                .unwrap_or_default(),
             multiline: false,
         };
-        let ion = record.input_format == "ION";
+        let ion = record.input.input_format.as_deref() == Some("ION");
         let mut line_number = 0u64;
         let reader = tokio::task::spawn_blocking(move || {
             source.read(&tx, |text| {
@@ -294,7 +350,7 @@ async fn put_all(
             match chunk {
                 Chunk::Unreadable => {
                     record.unreadable_objects += 1;
-                    report.object_unreadable(&key).await?;
+                    report.object_unreadable(&key);
                 }
                 Chunk::Records(lines, _) => {
                     let mut chunk = Chunked {
@@ -308,6 +364,7 @@ async fn put_all(
                     chunk.put_lines(lines).await?;
                 }
             }
+            report.flush().await?;
             if saved.elapsed() >= PROGRESS_EVERY {
                 saved = Instant::now();
                 if save_progress(app, record).await? {
@@ -420,8 +477,7 @@ impl Chunked<'_> {
                     self.record.failed_item_count += 1;
                     let code = "ValidationException";
                     self.report
-                        .error(self.object, Some(number), code, &message, text)
-                        .await?;
+                        .error(self.object, Some(number), code, &message, text);
                 }
                 Line::Put { number, put } => {
                     let item_key =
@@ -466,15 +522,13 @@ impl Chunked<'_> {
                 Err(e) if e.code == ErrorCode::ConditionalCheckFailedException => {
                     self.record.condition_check_failures += 1;
                     self.report
-                        .condition_failed(self.object, number, &line.item, e.item.as_ref())
-                        .await?;
+                        .condition_failed(self.object, number, &line.item, e.item.as_ref());
                 }
                 Err(e) if refuses_the_item(e.code) => {
                     self.record.failed_item_count += 1;
                     let message = e.message.unwrap_or_default();
                     self.report
-                        .error(self.object, Some(number), e.code.name(), &message, None)
-                        .await?;
+                        .error(self.object, Some(number), e.code.name(), &message, None);
                 }
                 Err(e) if e.code == ErrorCode::ResourceNotFoundException => {
                     return Err(deleted(&self.record.table_name));

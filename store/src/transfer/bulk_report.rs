@@ -12,8 +12,9 @@
 //!   its counts (written, failed, condition check failures, unreadable objects) and the
 //!   report files with their line counts.
 //!
-//! Lines are appended as the operation goes (on blocking threads), so a report of any
-//! size is never held in memory; a report type not asked for is counted, not written.
+//! Lines are kept for one chunk of input lines at a time and then appended to their files
+//! (on a blocking thread, one write per file), so a report of any size is never held in
+//! memory; a report type not asked for is not written.
 
 use std::path::PathBuf;
 
@@ -39,51 +40,48 @@ struct Part {
     wanted: bool,
     name: &'static str,
     output_type: &'static str,
-    lines: u64,
+    /// Lines not yet appended to the file.
+    pending: String,
 }
 
 impl Report {
     pub fn new(app: &App, record: &BulkRecord) -> Report {
-        let prefix = record.output_prefix.as_deref().unwrap_or_default();
+        let output = &record.output;
         let key_prefix = format!(
-            "{}AWSDynamoDB/{}",
-            if prefix.is_empty() || prefix.ends_with('/') {
-                prefix.to_string()
-            } else {
-                format!("{prefix}/")
-            },
+            "{}/{}",
+            super::aws_dynamodb_dir(output.location.s3_key_prefix.as_deref()),
             record.job.id
         );
-        let wants = |t: &str| record.output_types.iter().any(|o| o == t);
+        let bucket = output.location.bucket().to_string();
         Report {
-            dir: super::bucket_dir(app, &record.output_bucket).join(&key_prefix),
+            dir: super::bucket_dir(app, &bucket).join(&key_prefix),
             key_prefix,
-            bucket: record.output_bucket.clone(),
+            bucket,
             errors: Part {
-                wanted: wants("ERROR"),
+                wanted: output.wants("ERROR"),
                 name: "errors.json",
                 output_type: "ERROR",
-                lines: 0,
+                pending: String::new(),
             },
             condition_failures: Part {
-                wanted: wants("CONDITION_CHECK_FAILURE"),
+                wanted: output.wants("CONDITION_CHECK_FAILURE"),
                 name: "condition-check-failures.json",
                 output_type: "CONDITION_CHECK_FAILURE",
-                lines: 0,
+                pending: String::new(),
             },
         }
     }
 
     /// Reports line `line` (or the whole object, without one) of object `object` as not
     /// written, for `code` and `message`; `text` is the part of the line kept.
-    pub async fn error(
+    pub fn error(
         &mut self,
         object: &str,
         line: Option<u64>,
         code: &str,
         message: &str,
         text: Option<String>,
-    ) -> Result<(), String> {
+    ) {
         let mut entry = json!({"InputObject": object, "ErrorCode": code, "ErrorMessage": message});
         if let Some(line) = line {
             entry["LineNumber"] = json!(line);
@@ -91,42 +89,78 @@ impl Report {
         if let Some(text) = text {
             entry["Record"] = json!(text);
         }
-        append(&self.dir, &self.bucket, &mut self.errors, entry).await
+        self.errors.add(entry);
     }
 
     /// Reports the rest of object `object` as unreadable.
-    pub async fn object_unreadable(&mut self, object: &str) -> Result<(), String> {
+    pub fn object_unreadable(&mut self, object: &str) {
         let message = "The rest of the object could not be read or decompressed";
-        self.error(object, None, "InvalidInputObject", message, None)
-            .await
+        self.error(object, None, "InvalidInputObject", message, None);
     }
 
     /// Reports line `line` of object `object`, `item`, as not written for its condition,
     /// with the item found.
-    pub async fn condition_failed(
+    pub fn condition_failed(
         &mut self,
         object: &str,
         line: u64,
         item: &Item,
         existing: Option<&Item>,
-    ) -> Result<(), String> {
+    ) {
         let mut entry = json!({"InputObject": object, "LineNumber": line, "Item": item});
         if let Some(existing) = existing {
             entry["ExistingItem"] = json!(existing);
         }
-        append(&self.dir, &self.bucket, &mut self.condition_failures, entry).await
+        self.condition_failures.add(entry);
     }
 
-    /// Writes the manifest: the operation as it ends and the report's files.
-    pub async fn finish(&self, record: &BulkRecord) -> Result<(), String> {
-        let files: Vec<Value> = [&self.errors, &self.condition_failures]
+    /// Appends the lines reported since the last flush to their files.
+    pub async fn flush(&mut self) -> Result<(), String> {
+        let dir = self.dir.clone();
+        let writes: Vec<_> = [&mut self.errors, &mut self.condition_failures]
             .into_iter()
-            .filter(|part| part.wanted)
-            .map(|part| {
+            .filter(|part| !part.pending.is_empty())
+            .map(|part| (dir.join(part.name), std::mem::take(&mut part.pending)))
+            .collect();
+        if writes.is_empty() {
+            return Ok(());
+        }
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write as _;
+            std::fs::create_dir_all(&dir)?;
+            for (path, lines) in writes {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)?
+                    .write_all(lines.as_bytes())?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| unwritable(&self.bucket, &e))
+    }
+
+    /// Writes what is left of the report, then the manifest: the operation as it ends and
+    /// the report's files.
+    pub async fn finish(&mut self, record: &BulkRecord) -> Result<(), String> {
+        self.flush().await?;
+        let lines = [
+            (
+                &self.errors,
+                record.failed_item_count + record.unreadable_objects,
+            ),
+            (&self.condition_failures, record.condition_check_failures),
+        ];
+        let files: Vec<Value> = lines
+            .into_iter()
+            .filter(|(part, _)| part.wanted)
+            .map(|(part, count)| {
                 json!({
                     "OutputType": part.output_type,
                     "Key": format!("{}/{}", self.key_prefix, part.name),
-                    "LineCount": part.lines,
+                    "LineCount": count,
                 })
             })
             .collect();
@@ -153,33 +187,14 @@ impl Report {
     }
 }
 
-/// Appends `entry` as a line of `part`, if that type was asked for; counts it either way.
-async fn append(
-    dir: &std::path::Path,
-    bucket: &str,
-    part: &mut Part,
-    entry: Value,
-) -> Result<(), String> {
-    part.lines += 1;
-    if !part.wanted {
-        return Ok(());
+impl Part {
+    /// Keeps `entry` as a line to append, if this type was asked for.
+    fn add(&mut self, entry: Value) {
+        if self.wanted {
+            self.pending.push_str(&entry.to_string());
+            self.pending.push('\n');
+        }
     }
-    let path = dir.join(part.name);
-    let dir = dir.to_path_buf();
-    let mut line = entry.to_string();
-    line.push('\n');
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write as _;
-        std::fs::create_dir_all(&dir)?;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
-        file.write_all(line.as_bytes())
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| unwritable(bucket, &e))
 }
 
 /// The failure message of a report that could not be written (the system's own text names

@@ -136,11 +136,7 @@ impl ExportRecord {
 
     /// `<prefix>/AWSDynamoDB`, which every export under the prefix writes into.
     fn exports_dir(&self) -> String {
-        let prefix = self.s3_prefix.as_deref().unwrap_or("").trim_matches('/');
-        match prefix {
-            "" => "AWSDynamoDB".to_string(),
-            p => format!("{p}/AWSDynamoDB"),
-        }
+        super::aws_dynamodb_dir(self.s3_prefix.as_deref())
     }
 
     /// The S3 key prefix of this export's manifests.

@@ -44,6 +44,11 @@ use bulk_put::BulkRecord;
 use export::ExportRecord;
 use import::ImportRecord;
 
+/// The model's `InputCompressionType`, which imports and bulk operations read.
+pub const COMPRESSIONS: &[&str] = &["GZIP", "ZSTD", "NONE"];
+/// The model's `S3SseAlgorithm`, of exports and bulk operations' reports.
+pub const SSE_ALGORITHMS: &[&str] = &["AES256", "KMS"];
+
 /// How many exports and imports run at once; later ones wait for a slot, in the order
 /// they were started. Each reads or writes files on blocking threads, so a few at once keep
 /// a short export from waiting behind a long import without crowding out requests.
@@ -180,6 +185,15 @@ pub fn check_location(bucket: &str, prefix: Option<&str>) -> Result<(), ApiError
     Ok(())
 }
 
+/// `<prefix>/AWSDynamoDB`: the key under which exports (and bulk operations' reports)
+/// with key prefix `prefix` write, each into its own `<id>/`, as DynamoDB lays them out.
+pub fn aws_dynamodb_dir(prefix: Option<&str>) -> String {
+    match prefix.unwrap_or_default().trim_matches('/') {
+        "" => "AWSDynamoDB".to_string(),
+        p => format!("{p}/AWSDynamoDB"),
+    }
+}
+
 /// `2020-11-04T07:28:34.028Z`: how export manifests write times.
 pub fn iso_millis(epoch_seconds: f64) -> String {
     format!("{}Z", crate::catalog::meta::iso_timestamp(epoch_seconds))
@@ -188,6 +202,14 @@ pub fn iso_millis(epoch_seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_directories_sit_under_the_key_prefix() {
+        assert_eq!(aws_dynamodb_dir(None), "AWSDynamoDB");
+        assert_eq!(aws_dynamodb_dir(Some("")), "AWSDynamoDB");
+        assert_eq!(aws_dynamodb_dir(Some("daily")), "daily/AWSDynamoDB");
+        assert_eq!(aws_dynamodb_dir(Some("daily/")), "daily/AWSDynamoDB");
+    }
 
     #[test]
     fn manifest_times_are_iso_8601_with_milliseconds() {
