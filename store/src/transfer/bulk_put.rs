@@ -196,12 +196,7 @@ pub struct Cancels(tokio::sync::Mutex<HashSet<String>>);
 /// chunk of lines); answers the status it leaves the operation in.
 pub async fn cancel(app: &App, arn: &str) -> Result<Status, ApiError> {
     let mut asked = app.bulk_cancels.0.lock().await;
-    let mut record = jobs::by_arn::<BulkRecord>(app, arn)?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::ResourceNotFoundException,
-            format!("Bulk operation not found: {arn}"),
-        )
-    })?;
+    let mut record = jobs::found::<BulkRecord>(app, arn)?;
     let status = record.job.progress.status;
     if !status.is_running() {
         return Err(ApiError::validation(format!(

@@ -146,11 +146,6 @@ pub trait Job: Serialize + DeserializeOwned {
     fn summary(&self) -> Value;
 }
 
-/// The job `arn` names, if any.
-pub fn by_arn<J: Job>(app: &App, arn: &str) -> Result<Option<J>, ApiError> {
-    Ok(all::<J>(app)?.into_iter().find(|j| j.header().arn == arn))
-}
-
 /// The job an earlier request with this ClientToken started: `Ok(Some)` when the request
 /// was the same (the retry answers with it), `Err(conflict)` when it was not.
 pub fn earlier<J: Job>(
@@ -204,11 +199,17 @@ pub async fn start<J: Job>(app: &App, job: &J) -> Result<Value, ApiError> {
     Ok(answer(job))
 }
 
-/// DescribeExport's or DescribeImport's answer for `arn`.
+/// The job `arn` names, or the kind's not-found error.
+pub fn found<J: Job>(app: &App, arn: &str) -> Result<J, ApiError> {
+    all::<J>(app)?
+        .into_iter()
+        .find(|j| j.header().arn == arn)
+        .ok_or_else(|| ApiError::new(J::NOT_FOUND, format!("{} not found: {arn}", J::KIND)))
+}
+
+/// DescribeExport's, DescribeImport's or DescribeBulkOperation's answer for `arn`.
 pub fn describe<J: Job>(app: &App, arn: &str) -> Result<Value, ApiError> {
-    let job = by_arn::<J>(app, arn)?
-        .ok_or_else(|| ApiError::new(J::NOT_FOUND, format!("{} not found: {arn}", J::KIND)))?;
-    Ok(answer(&job))
+    Ok(answer(&found::<J>(app, arn)?))
 }
 
 /// ListExports' or ListImports' answer: one page of summaries and the next page's token.
