@@ -305,10 +305,8 @@ async fn paced_run_under_way(prefix: &str, extra: Value) -> (StoreProcess, Strin
         "big/1.json",
         kilobyte_lines(20_000).as_bytes(),
     );
-    let mut paced = json!({"MaxWriteRequestUnits": 1024});
-    for (name, value) in extra.as_object().unwrap() {
-        paced[name] = value.clone();
-    }
+    let mut paced = extra;
+    paced["MaxWriteRequestUnits"] = json!(1024);
     let arn = start(&endpoint, &table, "big/", paced).await;
     let ddb = store.client();
     let some = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
