@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 use serde_json::Value;
-use shared::model::{AttributeValue, Item};
+use shared::model::{AttributeValue, Item, KeySchema};
 use shared::partiql::ast::{Condition, Statement};
 use shared::partiql::bind::bind;
 use shared::wire::error::ApiError;
@@ -114,12 +114,12 @@ async fn forward_to_primary(
     }
 }
 
-/// One item a write touched: its table and either attributes holding its key (exactly the
-/// key, or for a PartiQL UPDATE or DELETE the equalities of its WHERE, the key among them)
-/// or its whole new item.
-enum Written {
-    Key(String, Item),
-    Item(String, Item),
+/// One item a write touched: its table and attributes holding its key (exactly the key,
+/// its whole new item, or for a PartiQL UPDATE or DELETE the equalities of its WHERE, the
+/// key among them).
+struct Written {
+    table: String,
+    attributes: Item,
 }
 
 /// Whether a PartiQL request writes (reads pass through to the store uncached, as in DAX,
@@ -136,11 +136,7 @@ async fn invalidate_written(node: &Node, op: Op, headers: &HeaderMap, body: &[u8
         return;
     };
     for written in touched(op, &request) {
-        let (table, item, is_key) = match written {
-            Written::Key(t, k) => (t, k, true),
-            Written::Item(t, i) => (t, i, false),
-        };
-        let table = table_name(&table).to_string();
+        let table = table_name(&written.table).to_string();
         node.bump_table(&table);
         let Some(schema) = node
             .schemas
@@ -151,18 +147,13 @@ async fn invalidate_written(node: &Node, op: Op, headers: &HeaderMap, body: &[u8
             node.clear_caches();
             continue;
         };
-        let key = if is_key {
-            // Only the key attributes (a PartiQL WHERE may name others).
-            let key_names =
-                std::iter::once(&schema.hash.name).chain(schema.range.as_ref().map(|r| &r.name));
-            key_names
-                .filter_map(|name| item.get(name).map(|v| (name.clone(), v.clone())))
-                .collect()
-        } else {
-            match schema.key_of_item(&item) {
-                Ok(pk) => schema.key_item(&pk),
-                Err(_) => continue,
-            }
+        let Some(key) = written_key(&schema, &written.attributes) else {
+            // The store took a write whose key is not the one this node knows the table
+            // by: the table was created again with another key schema (through another
+            // node or at the store) and the feed's word of the drop is not here yet.
+            // Nothing cached under the old definition may answer, nor its schema.
+            node.forget_table(&table);
+            continue;
         };
         if let Some(cache_key) = item_key(&table, &key) {
             node.items.invalidate(&cache_key);
@@ -172,6 +163,14 @@ async fn invalidate_written(node: &Node, op: Op, headers: &HeaderMap, body: &[u8
                 .bump(partition_slot(&table, &schema.hash.name, hash));
         }
     }
+}
+
+/// The key attributes of a written key or item under the schema this node knows its table
+/// by; `None` when they are not there with its types (the store, which took the write,
+/// knows the table by another schema). A PartiQL WHERE's other equalities are left out.
+fn written_key(schema: &KeySchema, written: &Item) -> Option<Item> {
+    let key = schema.key_of_item(written).ok()?;
+    Some(schema.key_item(&key))
 }
 
 /// The items a write request names.
@@ -186,12 +185,18 @@ fn touched(op: Op, request: &Value) -> Vec<Written> {
     match op {
         Op::PutItem => {
             if let (Some(t), Some(i)) = (table(request), parse(request.get("Item"))) {
-                out.push(Written::Item(t, i));
+                out.push(Written {
+                    table: t,
+                    attributes: i,
+                });
             }
         }
         Op::UpdateItem | Op::DeleteItem => {
             if let (Some(t), Some(k)) = (table(request), parse(request.get("Key"))) {
-                out.push(Written::Key(t, k));
+                out.push(Written {
+                    table: t,
+                    attributes: k,
+                });
             }
         }
         Op::BatchWriteItem => {
@@ -199,9 +204,15 @@ fn touched(op: Op, request: &Value) -> Vec<Written> {
             for (t, writes) in tables.into_iter().flatten() {
                 for w in writes.as_array().into_iter().flatten() {
                     if let Some(i) = parse(w.pointer("/PutRequest/Item")) {
-                        out.push(Written::Item(t.clone(), i));
+                        out.push(Written {
+                            table: t.clone(),
+                            attributes: i,
+                        });
                     } else if let Some(k) = parse(w.pointer("/DeleteRequest/Key")) {
-                        out.push(Written::Key(t.clone(), k));
+                        out.push(Written {
+                            table: t.clone(),
+                            attributes: k,
+                        });
                     }
                 }
             }
@@ -215,13 +226,19 @@ fn touched(op: Op, request: &Value) -> Vec<Written> {
             {
                 if let Some(put) = action.get("Put") {
                     if let (Some(t), Some(i)) = (table(put), parse(put.get("Item"))) {
-                        out.push(Written::Item(t, i));
+                        out.push(Written {
+                            table: t,
+                            attributes: i,
+                        });
                     }
                 }
                 for kind in ["Update", "Delete"] {
                     if let Some(a) = action.get(kind) {
                         if let (Some(t), Some(k)) = (table(a), parse(a.get("Key"))) {
-                            out.push(Written::Key(t, k));
+                            out.push(Written {
+                                table: t,
+                                attributes: k,
+                            });
                         }
                     }
                 }
@@ -264,12 +281,18 @@ fn statement_written(request: &Value) -> Option<Written> {
                 }
             }
         }
-        Written::Key(table.to_string(), bound)
+        Written {
+            table: table.to_string(),
+            attributes: bound,
+        }
     };
     match &parsed.statement {
         Statement::Select(_) | Statement::Exists(_) => None,
         Statement::Insert(insert) => match bind(&insert.item, &params).ok()? {
-            AttributeValue::M(item) => Some(Written::Item(insert.table.clone(), item)),
+            AttributeValue::M(item) => Some(Written {
+                table: insert.table.clone(),
+                attributes: item,
+            }),
             _ => None,
         },
         Statement::Update(update) => Some(equalities(&update.table, &update.condition)),
@@ -282,15 +305,12 @@ fn statement_written(request: &Value) -> Option<Written> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use shared::model::Number;
+    use shared::model::{KeyAttr, Number, ScalarType};
 
-    fn written(op: Op, request: Value) -> Vec<(String, Item, &'static str)> {
+    fn written(op: Op, request: Value) -> Vec<(String, Item)> {
         touched(op, &request)
             .into_iter()
-            .map(|w| match w {
-                Written::Key(t, k) => (t, k, "key"),
-                Written::Item(t, i) => (t, i, "item"),
-            })
+            .map(|w| (w.table, w.attributes))
             .collect()
     }
 
@@ -306,15 +326,15 @@ mod tests {
         });
         let got = written(Op::ExecuteStatement, insert.clone());
         assert_eq!(got.len(), 1);
-        assert_eq!((got[0].0.as_str(), got[0].2), ("t", "item"));
+        assert_eq!(got[0].0, "t");
         assert_eq!(got[0].1["pk"], s("a"));
+        assert_eq!(got[0].1.len(), 2, "the whole new item");
 
         let update = json!({
             "Statement": "UPDATE \"t\" SET v = 1 WHERE pk = ? AND sk = 2 AND other = 'x' AND n > 3"
             , "Parameters": [{ "S": "b" }]
         });
         let got = written(Op::ExecuteStatement, update);
-        assert_eq!(got[0].2, "key");
         assert_eq!(got[0].1["pk"], s("b"));
         assert_eq!(
             got[0].1["sk"],
@@ -329,7 +349,7 @@ mod tests {
         ] });
         let got = written(Op::BatchExecuteStatement, batch);
         assert_eq!(got.len(), 2);
-        assert_eq!((got[0].0.as_str(), got[0].2), ("u", "key"));
+        assert_eq!(got[0].0, "u");
 
         let reads = json!({ "TransactStatements": [
             { "Statement": "SELECT * FROM \"t\" WHERE pk = 'a'" }
@@ -344,5 +364,35 @@ mod tests {
             br#"{"Statement": "DELETE FROM \"t\" WHERE pk = 'a'"}"#
         ));
         assert!(!is_partiql_write(Op::ExecuteStatement, b"{not json"));
+    }
+
+    #[test]
+    fn a_written_key_is_the_schemas_attributes_or_none_under_another_schema() {
+        let attr = |name: &str, ty| KeyAttr {
+            name: name.to_string(),
+            ty,
+        };
+        let schema = KeySchema {
+            hash: attr("pk", ScalarType::S),
+            range: Some(attr("sk", ScalarType::N)),
+        };
+        let two = AttributeValue::N(Number::parse("2").unwrap());
+        let item: Item = [("pk", s("a")), ("sk", two.clone()), ("v", s("x"))]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let key = written_key(&schema, &item).unwrap();
+        assert_eq!(key.len(), 2);
+        assert_eq!((&key["pk"], &key["sk"]), (&s("a"), &two));
+
+        // What a table created again as `id` (S) takes, or `sk` as a string: the node's
+        // schema is stale, and the caller forgets the table instead of a wrong key.
+        let other: Item = [("id".to_string(), s("a"))].into_iter().collect();
+        assert_eq!(written_key(&schema, &other), None);
+        let retyped: Item = [("pk", s("a")), ("sk", s("2"))]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        assert_eq!(written_key(&schema, &retyped), None);
     }
 }
