@@ -23,6 +23,12 @@ pub struct App {
     /// Woken when an export, import or bulk operation is recorded: `transfer::run_jobs`
     /// then runs it.
     pub transfers: tokio::sync::Notify,
+    /// Held from the checks that start an export, import or bulk operation (an earlier job
+    /// of its ClientToken, a bulk operation already on its table, the table's replicas) to
+    /// its record's saving, which waits for a commit: two starts racing on one token or one
+    /// table both passed the checks before. Adding a global-table replica takes it too,
+    /// against a bulk operation starting meanwhile.
+    pub job_starts: tokio::sync::Mutex<()>,
     /// The bulk operations asked to stop (`transfer::bulk_put::cancel`).
     pub bulk_cancels: crate::transfer::bulk_put::Cancels,
     /// What is known of resource-based policies (`crate::policy`).
@@ -60,6 +66,7 @@ impl App {
             stream_registry: tokio::sync::RwLock::new(()),
             stopping: tokio::sync::watch::Sender::new(false),
             transfers: tokio::sync::Notify::new(),
+            job_starts: tokio::sync::Mutex::new(()),
             bulk_cancels: Default::default(),
             policies,
             tokens,

@@ -291,20 +291,27 @@ fn kilobyte_lines(count: usize) -> String {
         .join("\n")
 }
 
-/// A store with table `<prefix>-...` and a bulk put of 20,000 1 KB items into it, paced
-/// at 1,024 write units a second (`extra` added to the request), under way: some items
-/// written, far from all. Answers the store, the table and the operation's ARN.
-async fn paced_run_under_way(prefix: &str, extra: Value) -> (StoreProcess, String, String) {
+/// A store with table `<prefix>-...` (`create_indexed_table`) and an object of 20,000 1 KB
+/// item lines under `inputs/big/`. Answers the store and the table.
+async fn store_with_big_input(prefix: &str) -> (StoreProcess, String) {
     let store = StoreProcess::spawn();
-    let endpoint = store.endpoint();
     let table = unique_name(prefix);
-    create_indexed_table(&endpoint, &table).await;
+    create_indexed_table(&store.endpoint(), &table).await;
     put_object(
         &store,
         "inputs",
         "big/1.json",
         kilobyte_lines(20_000).as_bytes(),
     );
+    (store, table)
+}
+
+/// A store with table `<prefix>-...` and a bulk put of 20,000 1 KB items into it, paced
+/// at 1,024 write units a second (`extra` added to the request), under way: some items
+/// written, far from all. Answers the store, the table and the operation's ARN.
+async fn paced_run_under_way(prefix: &str, extra: Value) -> (StoreProcess, String, String) {
+    let (store, table) = store_with_big_input(prefix).await;
+    let endpoint = store.endpoint();
     let mut paced = extra;
     paced["MaxWriteRequestUnits"] = json!(1024);
     let arn = start(&endpoint, &table, "big/", paced).await;
@@ -489,6 +496,75 @@ async fn a_bulk_put_interrupted_by_a_crash_is_reported_failed() {
         ended(&endpoint, &next).await["BulkOperationStatus"],
         "COMPLETED"
     );
+}
+
+/// Starts racing on one table: of eight with their own ClientTokens exactly one runs and
+/// the others are refused LimitExceededException, and eight retries sharing a token answer
+/// one operation. The checks and the saving of the new operation are one step: two calls
+/// interleaved at the save's wait for its commit both passed the checks before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_starts_on_one_table_run_one_operation() {
+    let (store, table) = store_with_big_input("racing").await;
+    let endpoint = store.endpoint();
+    let request = |token: String| {
+        json!({
+            "TableName": table, "ClientToken": token, "MaxWriteRequestUnits": 1024,
+            "InputS3Configuration": {"S3Bucket": "inputs", "S3KeyPrefix": "big/", "InputFormat": "DYNAMODB_JSON"},
+            "OutputS3Configuration": {"S3Bucket": "reports", "OutputType": ["ERROR"]},
+        })
+        .to_string()
+    };
+    let race = |tokens: Vec<String>| {
+        let endpoint = endpoint.clone();
+        async move {
+            let calls = tokens.into_iter().map(|token| {
+                let (endpoint, body) = (endpoint.clone(), request(token));
+                tokio::spawn(async move {
+                    raw_call(&endpoint, "StartBulkPutItems", body.as_bytes()).await
+                })
+            });
+            let mut answers = Vec::new();
+            for call in calls.collect::<Vec<_>>() {
+                answers.push(call.await.unwrap());
+            }
+            answers
+        }
+    };
+
+    let answers = race((0..8).map(|i| format!("own-{i}")).collect()).await;
+    let started: Vec<_> = answers.iter().filter(|a| a.status == 200).collect();
+    assert_eq!(started.len(), 1, "{} started", started.len());
+    for refused in answers.iter().filter(|a| a.status != 200) {
+        assert_eq!(
+            refused.error_name().as_deref(),
+            Some("LimitExceededException")
+        );
+    }
+    let first = started[0].json()["BulkOperationDescription"]["BulkOperationArn"].clone();
+    let cancelled = call(
+        &endpoint,
+        "CancelBulkOperation",
+        json!({"BulkOperationArn": first}),
+    )
+    .await;
+    assert_eq!(cancelled["BulkOperationStatus"], "CANCELLING");
+    ended(&endpoint, first.as_str().unwrap()).await;
+
+    let answers = race(vec!["shared".to_string(); 8]).await;
+    let arns: std::collections::HashSet<String> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+            a.json()["BulkOperationDescription"]["BulkOperationArn"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(arns.len(), 1, "retries of one token started {arns:?}");
+    let listed = call(&endpoint, "ListBulkOperations", json!({})).await;
+    let operations = listed["BulkOperationsSummaryList"].as_array().unwrap();
+    assert_eq!(operations.len(), 2, "{listed}");
 }
 
 /// A dax-proxy node passes the operations to the store, and its cache does not keep an

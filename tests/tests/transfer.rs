@@ -154,18 +154,21 @@ async fn import_into_new_table(
         )
         .input_format(format)
         .input_compression_type(compression)
-        .table_creation_parameters(
-            TableCreationParameters::builder()
-                .table_name(table)
-                .key_schema(key_element("pk", KeyType::Hash))
-                .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-                .billing_mode(BillingMode::PayPerRequest)
-                .build()
-                .unwrap(),
-        )
+        .table_creation_parameters(on_demand_pk_table(table))
         .send()
         .await);
     finished_import(ddb, &import).await
+}
+
+/// The parameters of a new on-demand table keyed by `pk` (S), as an import creates it.
+fn on_demand_pk_table(name: impl Into<String>) -> TableCreationParameters {
+    TableCreationParameters::builder()
+        .table_name(name)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .billing_mode(BillingMode::PayPerRequest)
+        .build()
+        .unwrap()
 }
 
 /// The description of the import `started` began, once it is no longer IN_PROGRESS.
@@ -586,13 +589,7 @@ async fn an_export_does_not_wait_for_a_long_import() {
     let mut store = store_with_s3(s3.path(), &[]);
     let ddb = store.client();
     let imported = unique_name("endless");
-    let parameters = TableCreationParameters::builder()
-        .table_name(&imported)
-        .key_schema(key_element("pk", KeyType::Hash))
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .billing_mode(BillingMode::PayPerRequest)
-        .build()
-        .unwrap();
+    let parameters = on_demand_pk_table(&imported);
     let import = ok(ddb
         .import_table()
         .s3_bucket_source(
@@ -1077,15 +1074,7 @@ async fn exports_refuse_what_the_s3_directory_cannot_hold() {
                 .unwrap(),
         )
         .input_format(InputFormat::DynamodbJson)
-        .table_creation_parameters(
-            TableCreationParameters::builder()
-                .table_name(unique_name("never"))
-                .key_schema(key_element("pk", KeyType::Hash))
-                .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-                .billing_mode(BillingMode::PayPerRequest)
-                .build()
-                .unwrap(),
-        )
+        .table_creation_parameters(on_demand_pk_table(unique_name("never")))
         .send()
         .await
         .expect_err("not holdable");
@@ -1127,4 +1116,78 @@ async fn an_export_that_cannot_write_says_why_in_plain_words() {
         failed.failure_message(),
         Some("Failed to write the export to S3 bucket blocked: an object is in the way of the export's files")
     );
+}
+
+/// An SDK's retries racing each other (a slow first answer, a client timeout) with one
+/// ClientToken start one export and one import: each retry answers the same ARN. Before
+/// the checks and the saving were one step, concurrent retries each started their own
+/// export, and all but one import retry failed on the table the first one created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_retries_of_one_client_token_start_one_export_and_one_import() {
+    let s3 = tempfile::tempdir().unwrap();
+    let store = store_with_s3(s3.path(), &[]);
+    let ddb = store.client();
+    let table = unique_name("retried");
+    let table_arn = exportable_table(&ddb, &table).await;
+
+    let exports = racing((0..8).map(|_| {
+        let call = ddb
+            .export_table_to_point_in_time()
+            .table_arn(&table_arn)
+            .s3_bucket("exports")
+            .client_token("retried-export");
+        async move {
+            let started = ok(call.send().await);
+            started
+                .export_description()
+                .and_then(|d| d.export_arn())
+                .unwrap()
+                .to_string()
+        }
+    }))
+    .await;
+    assert_eq!(exports.len(), 1, "{exports:?}");
+    let export_arn = exports.into_iter().next().unwrap();
+    completed_export(&ddb, &export_arn).await;
+    let listed = ok(ddb.list_exports().table_arn(&table_arn).send().await);
+    assert_eq!(listed.export_summaries().len(), 1);
+
+    let imported = unique_name("retried-import");
+    let imports = racing((0..8).map(|_| {
+        let call = ddb
+            .import_table()
+            .client_token("retried-import")
+            .s3_bucket_source(
+                S3BucketSource::builder()
+                    .s3_bucket("exports")
+                    .build()
+                    .unwrap(),
+            )
+            .input_format(InputFormat::DynamodbJson)
+            .input_compression_type(InputCompressionType::Gzip)
+            .table_creation_parameters(on_demand_pk_table(&imported));
+        async move {
+            let started = ok(call.send().await);
+            let description = started.import_table_description();
+            description
+                .and_then(|d| d.import_arn())
+                .unwrap()
+                .to_string()
+        }
+    }))
+    .await;
+    assert_eq!(imports.len(), 1, "{imports:?}");
+}
+
+/// Runs `calls` at once; answers the distinct ARNs they answered.
+async fn racing<F>(calls: impl Iterator<Item = F>) -> std::collections::HashSet<String>
+where
+    F: std::future::Future<Output = String> + Send + 'static,
+{
+    let running: Vec<_> = calls.map(tokio::spawn).collect();
+    let mut arns = std::collections::HashSet::new();
+    for call in running {
+        arns.insert(call.await.unwrap());
+    }
+    arns
 }

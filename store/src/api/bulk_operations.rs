@@ -88,6 +88,7 @@ pub async fn start_bulk_put_items(app: &App, mut input: StartInput) -> Result<Va
         .clone()
         .unwrap_or_else(|| "STANDARD".into());
 
+    let _turn = app.job_starts.lock().await;
     let name = input.table_name.as_deref().unwrap_or_default();
     let table = app
         .catalog

@@ -164,6 +164,7 @@ pub async fn export_table_to_point_in_time(
             "There was a conflict when writing to the specified S3 bucket: an export with this ClientToken and different parameters exists",
         )
     };
+    let _turn = app.job_starts.lock().await;
     let earlier =
         jobs::earlier::<ExportRecord>(app, input.client_token.as_deref(), &fingerprint, conflict)?;
     if let Some(earlier) = earlier {

@@ -98,6 +98,7 @@ pub async fn import_table(app: &App, input: ImportInput) -> Result<Value, ApiErr
             "There was a conflict when importing from the specified S3 source: an import with this ClientToken and different parameters exists",
         )
     };
+    let _turn = app.job_starts.lock().await;
     let earlier =
         jobs::earlier::<ImportRecord>(app, input.client_token.as_deref(), &fingerprint, conflict)?;
     if let Some(earlier) = earlier {

@@ -118,7 +118,9 @@ async fn create(
         )));
     }
     check_not_replicated_to(table, region)?;
-    // Bulk puts do not support global tables (DynamoDB's rule), nor a table becoming one.
+    // Bulk puts do not support global tables (DynamoDB's rule), nor a table becoming one;
+    // the turn is held until the replica is recorded, so a bulk put cannot start between.
+    let _turn = app.job_starts.lock().await;
     if crate::transfer::bulk_put::running_on(app, &table.arn)? {
         return Err(ApiError::invalid_parameter(format!(
             "Cannot add a replica of table {} while a bulk put items operation runs on it",
