@@ -390,31 +390,37 @@ enum Line {
 }
 
 /// What a line holds: PutItem's item and condition members.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct BulkLine {
     item: Item,
+    #[serde(skip_serializing_if = "Option::is_none")]
     condition_expression: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     expression_attribute_names: Option<std::collections::HashMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     expression_attribute_values: Option<ExpressionValues>,
 }
 
 /// The longest part of a bad line its `ERROR` report line repeats.
 const REPORTED_TEXT: usize = 4096;
 
+/// What an `ERROR` report line repeats of an input line: its first [`REPORTED_TEXT`] bytes.
+fn reported_text(line: &str) -> String {
+    line.chars()
+        .scan(0, |len, c| {
+            *len += c.len_utf8();
+            (*len <= REPORTED_TEXT).then_some(c)
+        })
+        .collect()
+}
+
 /// Line `number`, read as DynamoDB JSON or Ion text; `None` when blank.
 fn parse_line(text: source::Text<'_>, ion: bool, number: u64) -> Option<Line> {
     let bad = |message: String, text: Option<&str>| Line::Bad {
         number,
         message,
-        text: text.map(|t| {
-            t.chars()
-                .scan(0, |len, c| {
-                    *len += c.len_utf8();
-                    (*len <= REPORTED_TEXT).then_some(c)
-                })
-                .collect()
-        }),
+        text: text.map(reported_text),
     };
     let Ok(text) = text else {
         return Some(bad(
@@ -522,8 +528,10 @@ impl Chunked<'_> {
                 Err(e) if refuses_the_item(e.code) => {
                     self.record.failed_item_count += 1;
                     let message = e.message.unwrap_or_default();
+                    let text = serde_json::to_string(&line).ok();
+                    let record = text.as_deref().map(reported_text);
                     self.report
-                        .error(self.object, Some(number), e.code.name(), &message, None);
+                        .error(self.object, Some(number), e.code.name(), &message, record);
                 }
                 Err(e) if e.code == ErrorCode::ResourceNotFoundException => {
                     return Err(deleted(&self.record.table_name));

@@ -3,7 +3,8 @@
 //! Under `<output prefix>/AWSDynamoDB/<operation id>/` (the layout of exports):
 //! - `errors.json`: for the `ERROR` output type, one JSON line per line that could not be
 //!   read or that PutItem refused, `{"InputObject":<key>,"LineNumber":n,"ErrorCode":...,
-//!   "ErrorMessage":...,"Record":<the line's first 4 KB, when it could not be read>}`, and
+//!   "ErrorMessage":...,"Record":<the line's first 4 KB>}` (a line PutItem refused is
+//!   rendered again from what was read of it), and
 //!   one without `LineNumber` per object whose rest could not be read or decompressed;
 //! - `condition-check-failures.json`: for `CONDITION_CHECK_FAILURE`, one JSON line per
 //!   line whose condition was false, `{"InputObject":...,"LineNumber":n,"Item":<the item,
@@ -13,8 +14,8 @@
 //!   report files with their line counts.
 //!
 //! Lines are kept for one chunk of input lines at a time and then appended to their files
-//! (on a blocking thread, one write per file), so a report of any size is never held in
-//! memory; a report type not asked for is not written.
+//! in input order (on a blocking thread, one write per file), so a report of any size is
+//! never held in memory; a report type not asked for is not written.
 
 use std::path::PathBuf;
 
@@ -40,8 +41,10 @@ struct Part {
     wanted: bool,
     name: &'static str,
     output_type: &'static str,
-    /// Lines not yet appended to the file.
-    pending: String,
+    /// Lines not yet appended to the file, with the input line each reports (`u64::MAX`
+    /// for a whole object): a chunk's lines are reported as their puts end, and written
+    /// in input order.
+    pending: Vec<(u64, String)>,
 }
 
 impl Report {
@@ -61,13 +64,13 @@ impl Report {
                 wanted: output.wants("ERROR"),
                 name: "errors.json",
                 output_type: "ERROR",
-                pending: String::new(),
+                pending: Vec::new(),
             },
             condition_failures: Part {
                 wanted: output.wants("CONDITION_CHECK_FAILURE"),
                 name: "condition-check-failures.json",
                 output_type: "CONDITION_CHECK_FAILURE",
-                pending: String::new(),
+                pending: Vec::new(),
             },
         }
     }
@@ -89,7 +92,7 @@ impl Report {
         if let Some(text) = text {
             entry["Record"] = json!(text);
         }
-        self.errors.add(entry);
+        self.errors.add(line.unwrap_or(u64::MAX), entry);
     }
 
     /// Reports the rest of object `object` as unreadable.
@@ -111,7 +114,7 @@ impl Report {
         if let Some(existing) = existing {
             entry["ExistingItem"] = json!(existing);
         }
-        self.condition_failures.add(entry);
+        self.condition_failures.add(line, entry);
     }
 
     /// Appends the lines reported since the last flush to their files.
@@ -120,7 +123,7 @@ impl Report {
         let writes: Vec<_> = [&mut self.errors, &mut self.condition_failures]
             .into_iter()
             .filter(|part| !part.pending.is_empty())
-            .map(|part| (dir.join(part.name), std::mem::take(&mut part.pending)))
+            .map(|part| (dir.join(part.name), part.take_lines()))
             .collect();
         if writes.is_empty() {
             return Ok(());
@@ -188,12 +191,25 @@ impl Report {
 }
 
 impl Part {
-    /// Keeps `entry` as a line to append, if this type was asked for.
-    fn add(&mut self, entry: Value) {
+    /// Keeps `entry`, about input line `line`, as a line to append, if this type was asked
+    /// for.
+    fn add(&mut self, line: u64, entry: Value) {
         if self.wanted {
-            self.pending.push_str(&entry.to_string());
-            self.pending.push('\n');
+            self.pending.push((line, entry.to_string()));
         }
+    }
+
+    /// The pending lines in input order, as the text to append; none are left pending.
+    fn take_lines(&mut self) -> String {
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|(line, _)| *line);
+        pending
+            .into_iter()
+            .fold(String::new(), |mut text, (_, entry)| {
+                text.push_str(&entry);
+                text.push('\n');
+                text
+            })
     }
 }
 
