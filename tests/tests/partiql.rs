@@ -213,6 +213,29 @@ async fn insert_writes_every_literal_shape_and_refuses_duplicates() {
     );
     let after = db.get("p1", None).await.map(sorted_sets);
     assert_eq!(after, Some(want_p1));
+
+    // Literals nest no deeper than PutItem's items may (32 levels), also around a
+    // parameter; the item was stored before, and then no update or put could write it.
+    let deep = |levels: usize| "{'k':".repeat(levels) + "1" + &"}".repeat(levels);
+    db.write(
+        &format!("INSERT INTO $T VALUE {{'pk': 'deep', 'd': {}}}", deep(31)),
+        &[],
+    )
+    .await;
+    let too_deep = format!("INSERT INTO $T VALUE {{'pk': 'deeper', 'd': {}}}", deep(32));
+    let refused = db.fails(&too_deep, &[], "ValidationException").await;
+    assert!(
+        format!("{refused:?}").contains("Nesting Levels"),
+        "{refused:?}"
+    );
+    let around = "INSERT INTO $T VALUE {'pk': 'around', 'd': {'k': ?}}";
+    let mut param = n(1);
+    for _ in 0..31 {
+        param = AttributeValue::M(item(&[("k", param)]));
+    }
+    db.fails(around, &[param], "ValidationException").await;
+    assert_eq!(db.get("deeper", None).await, None);
+    assert_eq!(db.get("around", None).await, None);
 }
 
 /// Partition 'p': sk 1..5; partition 'q': sk 1, 2. Attribute `a` on every item, `m` on p/1.
