@@ -568,6 +568,147 @@ async fn racing_starts_on_one_table_run_one_operation() {
     assert_eq!(operations.len(), 2, "{listed}");
 }
 
+/// Creates table `name` keyed by `pk` (S) with 1 write capacity unit (and reads enough for
+/// the test's scans), and starts a bulk put of 2,000 lines of one unit each into it: its
+/// burst capacity takes ~300 lines at once, and the lines after wait for the refill (a
+/// wave of puts admitted together drives the table ~100 units into debt, ~100 s of it).
+/// Answers the operation's ARN once the run is throttled (most of the burst used).
+async fn throttled_run(store: &StoreProcess, name: &str) -> String {
+    let endpoint = store.endpoint();
+    call(
+        &endpoint,
+        "CreateTable",
+        json!({
+            "TableName": name,
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "ProvisionedThroughput": {"ReadCapacityUnits": 1000, "WriteCapacityUnits": 1},
+        }),
+    )
+    .await;
+    let lines: Vec<_> = (0..2000)
+        .map(|i| {
+            format!(
+                r#"{{"Item":{{"pk":{{"S":"item-{i}"}},"pad":{{"S":"{}"}}}}}}"#,
+                "x".repeat(500)
+            )
+        })
+        .collect();
+    put_object(
+        store,
+        "inputs",
+        &format!("{name}/1.json"),
+        lines.join("\n").as_bytes(),
+    );
+    let arn = start(&endpoint, name, &format!("{name}/"), json!({})).await;
+    let ddb = store.client();
+    let throttled = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
+        let (ddb, name) = (ddb.clone(), name.to_string());
+        async move { scan_all(&ddb, &name).await.len() >= 250 }
+    })
+    .await;
+    assert!(throttled, "the burst was not written");
+    arn
+}
+
+/// On a table whose capacity throttles it, a bulk put shows its progress while its lines
+/// wait, stops at a cancel (the lines not yet written stay unwritten and uncounted), and
+/// fails rather than write into a table created again under its table's name; a cancel
+/// of an operation still waiting for one of the store's four job slots ends it at once
+/// and frees its table. Each waited out its throttled lines before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_bulk_put_shows_progress_stops_at_a_cancel_and_keeps_to_its_table() {
+    let store = StoreProcess::spawn();
+    let endpoint = store.endpoint();
+    let ddb = store.client();
+    let slow = unique_name("slow");
+    let arn = throttled_run(&store, &slow).await;
+    let progress = wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
+        let (endpoint, arn) = (endpoint.clone(), arn.clone());
+        async move { describe(&endpoint, &arn).await["ProcessedItemCount"].as_u64() > Some(0) }
+    })
+    .await;
+    assert!(progress, "no progress shown while the lines wait");
+    call(
+        &endpoint,
+        "CancelBulkOperation",
+        json!({"BulkOperationArn": arn}),
+    )
+    .await;
+    let end = tokio::time::timeout(Duration::from_secs(10), ended(&endpoint, &arn))
+        .await
+        .expect("the cancel did not stop the throttled lines");
+    assert_eq!(end["BulkOperationStatus"], "CANCELLED", "{end}");
+    let written = scan_all(&ddb, &slow).await.len() as u64;
+    assert!(written < 2000, "{written}");
+    assert_eq!(end["ProcessedItemCount"].as_u64(), Some(written), "{end}");
+    assert_eq!(end["FailedItemCount"], 0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        scan_all(&ddb, &slow).await.len() as u64,
+        written,
+        "written after the cancel"
+    );
+
+    let replaced = unique_name("replaced");
+    let arn = throttled_run(&store, &replaced).await;
+    call(&endpoint, "DeleteTable", json!({"TableName": replaced})).await;
+    wait_table_gone(&ddb, &replaced).await;
+    create_hash_table(&ddb, &replaced).await;
+    let end = ended(&endpoint, &arn).await;
+    assert_eq!(end["BulkOperationStatus"], "FAILED", "{end}");
+    assert!(
+        end["FailureMessage"]
+            .as_str()
+            .unwrap()
+            .contains("was deleted"),
+        "{end}"
+    );
+    assert!(
+        scan_all(&ddb, &replaced).await.is_empty(),
+        "the new table was written"
+    );
+
+    let mut running = Vec::new();
+    for i in 0..4 {
+        running.push(throttled_run(&store, &unique_name(&format!("slot{i}"))).await);
+    }
+    let waiting_table = unique_name("waiting");
+    create_hash_table(&ddb, &waiting_table).await;
+    put_object(
+        &store,
+        "inputs",
+        "waiting/1.json",
+        kilobyte_lines(3).as_bytes(),
+    );
+    let waiting = start(&endpoint, &waiting_table, "waiting/", json!({})).await;
+    let cancelled = call(
+        &endpoint,
+        "CancelBulkOperation",
+        json!({"BulkOperationArn": waiting}),
+    )
+    .await;
+    assert_eq!(cancelled["BulkOperationStatus"], "CANCELLED", "{cancelled}");
+    assert_eq!(
+        describe(&endpoint, &waiting).await["BulkOperationStatus"],
+        "CANCELLED"
+    );
+    for arn in running {
+        call(
+            &endpoint,
+            "CancelBulkOperation",
+            json!({"BulkOperationArn": arn}),
+        )
+        .await;
+    }
+    let next = start(&endpoint, &waiting_table, "waiting/", json!({})).await;
+    assert_eq!(
+        ended(&endpoint, &next).await["BulkOperationStatus"],
+        "COMPLETED"
+    );
+    assert_eq!(scan_all(&ddb, &waiting_table).await.len(), 3);
+}
+
 /// A dax-proxy node passes the operations to the store, and its cache does not keep an
 /// item a bulk put replaced: the store's change log tells the node, as for any write.
 #[tokio::test]

@@ -186,16 +186,26 @@ impl Job for BulkRecord {
     }
 }
 
-/// The bulk operations a cancel was asked for while they run. Its lock also orders a
+/// The bulk operations under way and those a cancel was asked for. Its lock also orders a
 /// cancel's save of a record against the running job's saves of it, so neither undoes
 /// the other: a job saves under it, and saves `CANCELLING` once a cancel is here.
 #[derive(Default)]
-pub struct Cancels(tokio::sync::Mutex<HashSet<String>>);
+pub struct Cancels(tokio::sync::Mutex<Runs>);
 
-/// CancelBulkOperation: marks a running operation `CANCELLING` (the job stops at its next
-/// chunk of lines); answers the status it leaves the operation in.
+#[derive(Default)]
+struct Runs {
+    /// Operations writing (not waiting for one of the store's job slots).
+    begun: HashSet<String>,
+    /// Operations a cancel was asked for: a running one stops before its next put, a
+    /// waiting one never begins.
+    asked: HashSet<String>,
+}
+
+/// CancelBulkOperation: marks an operation under way `CANCELLING` (it stops before its
+/// next put) and one still waiting for its turn `CANCELLED`; answers the status it leaves
+/// the operation in.
 pub async fn cancel(app: &App, arn: &str) -> Result<Status, ApiError> {
-    let mut asked = app.bulk_cancels.0.lock().await;
+    let mut runs = app.bulk_cancels.0.lock().await;
     let mut record = jobs::found::<BulkRecord>(app, arn)?;
     let status = record.job.progress.status;
     if !status.is_running() {
@@ -207,10 +217,22 @@ pub async fn cancel(app: &App, arn: &str) -> Result<Status, ApiError> {
                 .unwrap_or_default()
         )));
     }
-    asked.insert(arn.to_string());
-    record.job.progress.status = Status::Cancelling;
+    runs.asked.insert(arn.to_string());
+    if runs.begun.contains(arn) {
+        record.job.progress.status = Status::Cancelling;
+    } else {
+        record
+            .job
+            .progress
+            .end(Status::Cancelled, Some(jobs::cancelled()));
+    }
     jobs::save(app, &record).await?;
-    Ok(Status::Cancelling)
+    Ok(record.job.progress.status)
+}
+
+/// Whether a cancel was asked for operation `arn`.
+async fn cancel_asked(app: &App, arn: &str) -> bool {
+    app.bulk_cancels.0.lock().await.asked.contains(arn)
 }
 
 /// Whether a bulk operation on table `table_arn` is running or waiting to.
@@ -228,14 +250,23 @@ enum Ended {
 
 /// Runs a bulk operation recorded as started, writes its report, and records the outcome.
 pub async fn run(app: Arc<App>, mut record: BulkRecord) {
+    {
+        let mut runs = app.bulk_cancels.0.lock().await;
+        // Cancelled while it waited for its turn, and recorded so by the cancel.
+        if runs.asked.remove(&record.job.arn) {
+            return;
+        }
+        runs.begun.insert(record.job.arn.clone());
+    }
     let mut report = Report::new(&app, &record);
     let outcome = put_all(&app, &mut record, &mut report).await;
     let outcome = match report.finish(&record).await {
         Ok(()) => outcome,
         Err(message) => outcome.and(Err(message)),
     };
-    let mut asked = app.bulk_cancels.0.lock().await;
-    let cancelled = asked.remove(&record.job.arn);
+    let mut runs = app.bulk_cancels.0.lock().await;
+    runs.begun.remove(&record.job.arn);
+    let cancelled = runs.asked.remove(&record.job.arn);
     let progress = &mut record.job.progress;
     match outcome {
         Err(message) => {
@@ -252,14 +283,14 @@ pub async fn run(app: Arc<App>, mut record: BulkRecord) {
     if let Err(e) = jobs::save(&app, &record).await {
         tracing::error!(bulk = %record.job.arn, error = ?e.message, "cannot record the bulk operation's end");
     }
-    drop(asked);
+    drop(runs);
 }
 
 /// Saves the record's counts, as `CANCELLING` once a cancel was asked for; answers whether
 /// one was.
 async fn save_progress(app: &App, record: &mut BulkRecord) -> Result<bool, String> {
-    let asked = app.bulk_cancels.0.lock().await;
-    let cancelled = asked.contains(&record.job.arn);
+    let runs = app.bulk_cancels.0.lock().await;
+    let cancelled = runs.asked.contains(&record.job.arn);
     if cancelled {
         record.job.progress.status = Status::Cancelling;
     }
@@ -271,10 +302,28 @@ async fn save_progress(app: &App, record: &mut BulkRecord) -> Result<bool, Strin
 
 /// The operation's own table, unless it was deleted (or replaced) meanwhile.
 fn own_table(app: &App, record: &BulkRecord) -> Result<Arc<TableMeta>, String> {
-    app.catalog
-        .get(&record.table_name)
-        .filter(|t| t.table_uuid == record.table_id)
+    still_there(app, &record.table_name, &record.table_id)
         .ok_or_else(|| deleted(&record.table_name))
+}
+
+/// Table `name` if it is still the one with id `table_id`, not one created again under
+/// its name.
+fn still_there(app: &App, name: &str, table_id: &str) -> Option<Arc<TableMeta>> {
+    app.catalog.get(name).filter(|t| t.table_uuid == table_id)
+}
+
+/// Saves the record's counts if [`PROGRESS_EVERY`] has passed since `saved`; answers
+/// whether a cancel was asked for.
+async fn save_if_due(
+    app: &App,
+    record: &mut BulkRecord,
+    saved: &mut Instant,
+) -> Result<bool, String> {
+    if saved.elapsed() < PROGRESS_EVERY {
+        return Ok(false);
+    }
+    *saved = Instant::now();
+    save_progress(app, record).await
 }
 
 /// The failure message of an operation whose table was deleted while it ran.
@@ -354,17 +403,17 @@ async fn put_all(
                         record,
                         report,
                         pace: &mut pace,
+                        saved: &mut saved,
                         object: &key,
                     };
-                    chunk.put_lines(lines).await?;
+                    if let Ended::Cancelled = chunk.put_lines(lines).await? {
+                        return Ok(Ended::Cancelled);
+                    }
                 }
             }
             report.flush().await?;
-            if saved.elapsed() >= PROGRESS_EVERY {
-                saved = Instant::now();
-                if save_progress(app, record).await? {
-                    return Ok(Ended::Cancelled);
-                }
+            if save_if_due(app, record, &mut saved).await? {
+                return Ok(Ended::Cancelled);
             }
         }
         reader.await.map_err(|e| e.to_string())?;
@@ -437,17 +486,41 @@ fn parse_line(text: source::Text<'_>, ion: bool, number: u64) -> Option<Line> {
     let parsed = if ion {
         super::ion::line_as_json(text)
             .map_err(|()| "The line is not an Ion struct with an Item".to_string())
-            .and_then(|value| serde_json::from_value::<BulkLine>(value).map_err(|e| e.to_string()))
+            .and_then(|value| serde_json::from_value::<BulkLine>(value).map_err(unreadable))
     } else {
-        serde_json::from_str::<BulkLine>(text).map_err(|e| e.to_string())
+        serde_json::from_str::<BulkLine>(text).map_err(unreadable)
     };
     Some(match parsed {
         Ok(put) => Line::Put {
             number,
             put: Box::new(put),
         },
-        Err(message) => bad(format!("The line could not be read: {message}"), Some(text)),
+        Err(message) => bad(message, Some(text)),
     })
+}
+
+/// Why a line could not be read, in DynamoDB's words where a value broke its rules (the
+/// same text PutItem answers) and in plain ones otherwise: never serde's, which name this
+/// store's types and count columns within the line.
+fn unreadable(error: serde_json::Error) -> String {
+    let text = error.to_string();
+    if let Some(message) = shared::model::value::validation_message(&text) {
+        return message.to_string();
+    }
+    if let Some(member) = text.strip_prefix("unknown field `") {
+        let member = member.split('`').next().unwrap_or_default();
+        return format!(
+            "The line has a member {member}: a line holds Item and, optionally, \
+             ConditionExpression, ExpressionAttributeNames and ExpressionAttributeValues"
+        );
+    }
+    if error.is_syntax() || error.is_eof() {
+        return "The line is not JSON text".to_string();
+    }
+    if text.starts_with("missing field `Item`") {
+        return "The line has no Item".to_string();
+    }
+    "The line is not a JSON object with an Item and PutItem's condition members".to_string()
 }
 
 /// One chunk of lines of an input object being written.
@@ -457,24 +530,26 @@ struct Chunked<'a> {
     record: &'a mut BulkRecord,
     report: &'a mut Report,
     pace: &'a mut Pace,
+    /// When the record's counts were last saved.
+    saved: &'a mut Instant,
     /// The object's key.
     object: &'a str,
 }
 
 impl Chunked<'_> {
     /// Writes the lines: puts of distinct keys at once, a later line for a key already
-    /// being written after it.
-    async fn put_lines(&mut self, lines: Vec<Line>) -> Result<(), String> {
+    /// being written after it. Ends `Cancelled` when a cancel stopped it.
+    async fn put_lines(&mut self, lines: Vec<Line>) -> Result<Ended, String> {
         let mut wave: Vec<(u64, BulkLine)> = Vec::new();
         let mut keys: Vec<PrimaryKey> = Vec::new();
         for line in lines {
-            self.record.processed_item_count += 1;
             match line {
                 Line::Bad {
                     number,
                     message,
                     text,
                 } => {
+                    self.record.processed_item_count += 1;
                     self.record.failed_item_count += 1;
                     let code = "ValidationException";
                     self.report
@@ -484,7 +559,9 @@ impl Chunked<'_> {
                     let item_key =
                         crate::api::item_write::key_of_put_item(self.table, &put.item).ok();
                     if item_key.as_ref().is_some_and(|k| keys.contains(k)) {
-                        self.put_wave(std::mem::take(&mut wave)).await?;
+                        if let Ended::Cancelled = self.put_wave(std::mem::take(&mut wave)).await? {
+                            return Ok(Ended::Cancelled);
+                        }
                         keys.clear();
                     }
                     keys.extend(item_key);
@@ -495,12 +572,20 @@ impl Chunked<'_> {
         self.put_wave(wave).await
     }
 
-    /// Puts the lines of `wave` (of distinct keys) at once, and counts and reports each.
-    async fn put_wave(&mut self, wave: Vec<(u64, BulkLine)>) -> Result<(), String> {
+    /// Puts the lines of `wave` (of distinct keys) at once, and counts and reports each as
+    /// it ends, saving the counts now and then (a throttled wave may take minutes). A
+    /// cancel stops it before the next put or retry: the lines not put then are neither
+    /// written nor counted.
+    async fn put_wave(&mut self, wave: Vec<(u64, BulkLine)>) -> Result<Ended, String> {
+        let arn = &self.record.job.arn;
+        let mut stopped = false;
         let mut puts = tokio::task::JoinSet::new();
         for (index, (_, line)) in wave.iter().enumerate() {
             self.pace.take(write_units(&line.item)).await;
-            let app = Arc::clone(self.app);
+            if cancel_asked(self.app, arn).await {
+                stopped = true;
+                break;
+            }
             let input = PutItemInput {
                 table_name: Some(self.table.name().to_string()),
                 item: Some(line.item.clone()),
@@ -510,11 +595,30 @@ impl Chunked<'_> {
                 return_values_on_condition_check_failure: Some("ALL_OLD".into()),
                 ..PutItemInput::default()
             };
-            puts.spawn(async move { (index, put_until_not_throttled(&app, input).await) });
+            let (app, arn) = (Arc::clone(self.app), arn.clone());
+            let table_id = self.table.table_uuid.clone();
+            puts.spawn(async move {
+                let outcome = put_until_not_throttled(&app, input, &table_id, &arn).await;
+                (index, outcome)
+            });
         }
-        let mut outcomes: Vec<_> = puts.join_all().await;
-        outcomes.sort_by_key(|(index, _)| *index);
-        for ((number, line), (_, outcome)) in wave.into_iter().zip(outcomes) {
+        loop {
+            // Woken at least every PROGRESS_EVERY: a wave whose puts all wait for the
+            // table's capacity still shows the counts so far.
+            let Ok(next) = tokio::time::timeout(PROGRESS_EVERY, puts.join_next()).await else {
+                stopped |= save_if_due(self.app, self.record, self.saved).await?;
+                continue;
+            };
+            let Some(ended) = next else {
+                break;
+            };
+            let (index, outcome) = ended.map_err(|e| e.to_string())?;
+            let Some(outcome) = outcome else {
+                stopped = true;
+                continue;
+            };
+            let (number, line) = &wave[index];
+            self.record.processed_item_count += 1;
             match outcome {
                 Ok(()) => {
                     self.record.written_item_count += 1;
@@ -523,15 +627,15 @@ impl Chunked<'_> {
                 Err(e) if e.code == ErrorCode::ConditionalCheckFailedException => {
                     self.record.condition_check_failures += 1;
                     self.report
-                        .condition_failed(self.object, number, &line.item, e.item.as_ref());
+                        .condition_failed(self.object, *number, &line.item, e.item.as_ref());
                 }
                 Err(e) if refuses_the_item(e.code) => {
                     self.record.failed_item_count += 1;
                     let message = e.message.unwrap_or_default();
-                    let text = serde_json::to_string(&line).ok();
+                    let text = serde_json::to_string(line).ok();
                     let record = text.as_deref().map(reported_text);
                     self.report
-                        .error(self.object, Some(number), e.code.name(), &message, record);
+                        .error(self.object, Some(*number), e.code.name(), &message, record);
                 }
                 Err(e) if e.code == ErrorCode::ResourceNotFoundException => {
                     return Err(deleted(&self.record.table_name));
@@ -543,8 +647,13 @@ impl Chunked<'_> {
                     ));
                 }
             }
+            stopped |= save_if_due(self.app, self.record, self.saved).await?;
         }
-        Ok(())
+        Ok(if stopped {
+            Ended::Cancelled
+        } else {
+            Ended::Done
+        })
     }
 }
 
@@ -559,16 +668,33 @@ fn refuses_the_item(code: ErrorCode) -> bool {
     )
 }
 
-/// One PutItem, tried again after a growing wait while the table's capacity refuses it.
-async fn put_until_not_throttled(app: &App, input: PutItemInput) -> Result<(), ApiError> {
+/// One PutItem into the operation's own table (`table_id`), tried again after a growing
+/// wait while the table's capacity refuses it; `None` when a cancel of operation `arn`
+/// came meanwhile (the line is not written). A table created again under the name since
+/// is not the operation's: ResourceNotFoundException.
+async fn put_until_not_throttled(
+    app: &App,
+    input: PutItemInput,
+    table_id: &str,
+    arn: &str,
+) -> Option<Result<(), ApiError>> {
+    let name = input.table_name.clone().unwrap_or_default();
     let mut wait = Duration::from_millis(10);
     loop {
+        // Checked with no wait before PutItem finds the table by name.
+        if still_there(app, &name, table_id).is_none() {
+            let gone = ApiError::new(ErrorCode::ResourceNotFoundException, deleted(&name));
+            return Some(Err(gone));
+        }
         match crate::api::put_item::handle(app, input.clone()).await {
             Err(e) if is_throttling(e.code) => {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(MOST_BACKOFF);
+                if cancel_asked(app, arn).await {
+                    return None;
+                }
             }
-            outcome => return outcome.map(drop),
+            outcome => return Some(outcome.map(drop)),
         }
     }
 }
@@ -652,6 +778,26 @@ mod tests {
         };
         assert!(message.contains("Extra"), "{message}");
         assert!(text.is_some_and(|t| t.contains("Extra")));
+        // DynamoDB's words for a value breaking its rules, plain ones otherwise; never
+        // serde's, with this store's type names, markers and columns.
+        let message_of = |line: &str| match parse_line(Ok(line), false, 1) {
+            Some(Line::Bad { message, .. }) => message,
+            _ => panic!("{line} was read"),
+        };
+        for (line, want) in [
+            (
+                r#"{"Item":{"pk":{"S":"a"},"s":{"SS":[]}}}"#,
+                "One or more parameter values were invalid: An string set  may not be empty",
+            ),
+            (r#"{"Item":{"pk":{"S":"a"}}"#, "The line is not JSON text"),
+            (r#"{"ConditionExpression":"x"}"#, "The line has no Item"),
+            (
+                "5",
+                "The line is not a JSON object with an Item and PutItem's condition members",
+            ),
+        ] {
+            assert_eq!(message_of(line), want, "{line}");
+        }
         let long = format!(r#"{{"Item":{{"pk":{{"S":"{}"}}}}"#, "é".repeat(5000));
         let Some(Line::Bad { text, .. }) = parse_line(Ok(&long), false, 1) else {
             panic!("an unclosed line was read");
