@@ -1682,6 +1682,21 @@ impl HeldSyncs {
     }
 }
 
+/// Whether the store at `endpoint` comes (within 30 s) to report a change log holding
+/// records and then, their retention passed, none but its newest, which trimming keeps
+/// (`store_change_log_records`, set by each maintenance pass).
+pub async fn log_trimmed(endpoint: &str) -> bool {
+    let records = || async { metric(endpoint, "store_change_log_records").await };
+    let wait = |trimmed: bool| {
+        wait_until(
+            Duration::from_secs(30),
+            Duration::from_millis(200),
+            move || async move { (records().await <= 1.0) == trimmed },
+        )
+    };
+    wait(false).await && wait(true).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

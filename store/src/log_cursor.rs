@@ -2,7 +2,7 @@
 //! replicas, which take a table's changes elsewhere, resume where they left off after a
 //! restart; and the [`Follower`] that reads a table's log from it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::triggers::dispatch::backoff;
@@ -10,10 +10,16 @@ use crate::triggers::dispatch::backoff;
 /// The pause before reading a checkpoint again after a failed read.
 const READ_RETRY: Duration = Duration::from_secs(1);
 
+/// How often the checkpoint of a consumer whose table is idle follows the log past other
+/// tables' changes ([`LogCursor::pass_idle`]).
+const IDLE_SAVE_EVERY: Duration = Duration::from_secs(60);
+
 /// The last sequence number a consumer handled, kept under meta key `key`.
 pub struct LogCursor {
     key: String,
     pub position: u64,
+    /// When the position was last saved.
+    saved: Instant,
 }
 
 impl LogCursor {
@@ -26,6 +32,7 @@ impl LogCursor {
                     return LogCursor {
                         position: found.unwrap_or(start),
                         key,
+                        saved: Instant::now(),
                     }
                 }
                 Err(e) => {
@@ -57,6 +64,27 @@ impl LogCursor {
             attempt += 1;
             tracing::error!(error = %e, checkpoint = %self.key, "cannot save a checkpoint");
             tokio::time::sleep(backoff(retry_base, attempt)).await;
+        }
+        self.saved = Instant::now();
+    }
+
+    /// Moves to `through`, a sequence number up to which the log holds nothing for this
+    /// consumer (the log's last one, read before a read that found nothing): the changes
+    /// passed are other tables', which the log's retention may trim without this consumer
+    /// having missed any, so [`LogCursor::skip_trimmed`] must not count them. Saved at
+    /// most every [`IDLE_SAVE_EVERY`], and once, without retries (nothing is lost if it
+    /// fails): after a restart only a stop longer than the retention could show them.
+    pub async fn pass_idle(&mut self, app: &App, through: u64) {
+        if through <= self.position {
+            return;
+        }
+        self.position = through;
+        if self.saved.elapsed() < IDLE_SAVE_EVERY {
+            return;
+        }
+        self.saved = Instant::now();
+        if let Err(e) = app.storage.put_seq_mark(&self.key, through).await {
+            tracing::warn!(error = %e, checkpoint = %self.key, "cannot save an idle checkpoint");
         }
     }
 }
@@ -111,6 +139,8 @@ impl Follower {
             if let Some((first, last)) = self.cursor.skip_trimmed(app) {
                 return Next::Trimmed(first, last);
             }
+            // Read first: every change of the table up to it is visible to the read below.
+            let through = *self.watch.borrow_and_update();
             let records = match read(self.cursor.position) {
                 Ok(records) => records,
                 Err(e) => {
@@ -120,6 +150,7 @@ impl Follower {
                 }
             };
             let Some(last) = records.last().map(&seq) else {
+                self.cursor.pass_idle(app, through).await;
                 self.lag.set(0.0);
                 let _ = tokio::time::timeout(IDLE_WAIT, self.watch.changed()).await;
                 continue;

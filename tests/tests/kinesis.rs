@@ -452,3 +452,43 @@ async fn large_items_are_sent_within_putrecords_limits() {
         1.0
     );
 }
+
+/// A Kinesis destination whose table is idle while another table writes counts none of
+/// that table's changes as trimmed before delivery when the log's retention (3 s here)
+/// drops them: `store_kinesis_trimmed_records_total` counted every change in the store
+/// that aged out before, a false data-loss alarm.
+#[tokio::test]
+async fn an_idle_destination_counts_no_other_tables_trimmed_changes() {
+    let (kinesis, kinesis_endpoint) = start_kinesis().await;
+    let store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![("STORE_KINESIS_ENDPOINT".into(), kinesis_endpoint)],
+        args: ["--stream-retention", "3", "--feed-retention", "3"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    });
+    let ddb = store.client();
+    let endpoint = store.endpoint();
+    let (idle, busy) = (unique_name("idle"), unique_name("busy"));
+    create_hash_table(&ddb, &idle).await;
+    create_hash_table(&ddb, &busy).await;
+    ok(ddb
+        .enable_kinesis_streaming_destination()
+        .table_name(&idle)
+        .stream_arn(STREAM)
+        .send()
+        .await);
+    let put = |table: &str, pk: &str| ddb.put_item().table_name(table).item("pk", s(pk)).send();
+    ok(put(&idle, "only").await);
+    wait_for(&kinesis, "only", 1).await;
+    for i in 0..10 {
+        ok(put(&busy, &format!("other-{i}")).await);
+    }
+    assert!(log_trimmed(&endpoint).await, "the log was never trimmed");
+    // The destination looks for trimmed changes each time it wakes (at least every second).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        metric(&endpoint, "store_kinesis_trimmed_records_total").await,
+        0.0
+    );
+}

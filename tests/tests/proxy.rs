@@ -1213,16 +1213,21 @@ async fn a_store_restored_from_an_older_copy_of_its_data_empties_the_caches() {
 
     put_v(&client, &table, "k", "new").await;
     wait_for_value(&client, &table, "k", Some("new")).await;
-    let hits = metric(&proxy.endpoint(), "dax_item_cache_hits_total").await;
-    assert_eq!(
-        get_v(&client, &table, "k", false).await.as_deref(),
-        Some("new")
-    );
-    assert_eq!(
-        metric(&proxy.endpoint(), "dax_item_cache_hits_total").await - hits,
-        1.0,
-        "the node does not serve the item from its cache"
-    );
+    // The node serves the item from its cache again. A read may still miss once: the
+    // node drops its caches when it first reads the restarted store's feed, which under
+    // load came between the read that filled the cache and the next.
+    let hit = wait_until(
+        Duration::from_secs(5),
+        Duration::from_millis(20),
+        || async {
+            let hits = metric(&proxy.endpoint(), "dax_item_cache_hits_total").await;
+            let value = get_v(&client, &table, "k", false).await;
+            assert_eq!(value.as_deref(), Some("new"));
+            metric(&proxy.endpoint(), "dax_item_cache_hits_total").await - hits == 1.0
+        },
+    )
+    .await;
+    assert!(hit, "the node does not serve the item from its cache");
 
     proxy.pause();
     store.terminate();

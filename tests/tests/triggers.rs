@@ -588,3 +588,34 @@ async fn deletes_of_absent_items_of_a_global_table_reach_no_trigger() {
         .collect();
     assert_eq!(shown, [("INSERT", "real")]);
 }
+
+/// A trigger whose table is idle while other tables write counts none of their changes as
+/// its own when the log's retention trims them (3 s here): it follows the log
+/// past them. It counted every change in the store that aged out, a false data-loss alarm
+/// on `store_trigger_trimmed_records_total`, before.
+#[tokio::test]
+async fn an_idle_trigger_counts_no_other_tables_trimmed_changes() {
+    let (hook, addr) = start_hook().await;
+    let store = store_with(&["--stream-retention", "3", "--feed-retention", "3"]);
+    let ddb = store.client();
+    let endpoint = store.endpoint();
+    let (idle, busy) = (unique_name("idle"), unique_name("busy"));
+    stream_table(&ddb, &idle).await;
+    create_hash_table(&ddb, &busy).await;
+    let spec =
+        json!({"TriggerName": "quiet", "TableName": idle, "Url": format!("http://{addr}/hook")});
+    let (status, body) = create_trigger(&store, spec).await;
+    assert_eq!(status, 201, "{body}");
+    put(&ddb, &idle, "only", 1).await;
+    wait_for_records(&hook, 1).await;
+    for i in 0..10 {
+        put(&ddb, &busy, &format!("other-{i}"), i).await;
+    }
+    assert!(log_trimmed(&endpoint).await, "the log was never trimmed");
+    // The trigger looks for trimmed records each time it wakes (at least every second).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        metric(&endpoint, "store_trigger_trimmed_records_total").await,
+        0.0
+    );
+}

@@ -154,6 +154,8 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
         }
         let position = cursor.position;
         let end = stream.end_seq.unwrap_or(u64::MAX);
+        // Read first: every record of the stream up to it is visible to the read below.
+        let through = *watch.borrow_and_update();
         let (mut batch, read_to) =
             match read_batch(&app, &stream, position, end, trigger.batch_size) {
                 Ok(read) => read,
@@ -170,6 +172,7 @@ async fn run_worker(app: Arc<App>, trigger: Trigger) {
             continue;
         }
         if batch.is_empty() {
+            cursor.pass_idle(&app, through.min(end)).await;
             series.lag.set(0.0);
             if position >= end {
                 // The stream is closed and fully delivered.
