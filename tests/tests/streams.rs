@@ -253,6 +253,21 @@ async fn iterator_types_and_limits() {
         .send()
         .await;
     assert_api_error(bad, "ValidationException", None);
+    // A number the open shard never gave: an iterator from it would skip the records
+    // written until the log got there.
+    let last: u128 = seqs.last().unwrap().parse().unwrap();
+    let ahead = format!("{:021}", last + 1000);
+    let bad = st
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+        .sequence_number(&ahead)
+        .send()
+        .await;
+    let message =
+        format!("Invalid SequenceNumber {ahead} for shard {shard}: out of the shard's range");
+    assert_api_error(bad, "ValidationException", Some(&message));
     // A sequence number with a type that takes none.
     let bad = st
         .get_shard_iterator()
