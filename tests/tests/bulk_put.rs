@@ -709,6 +709,38 @@ async fn a_throttled_bulk_put_shows_progress_stops_at_a_cancel_and_keeps_to_its_
     assert_eq!(scan_all(&ddb, &waiting_table).await.len(), 3);
 }
 
+/// An output location that cannot hold the report (here its prefix is a file) fails the
+/// operation before it writes any item; it failed after writing them all before.
+#[tokio::test]
+async fn a_report_that_cannot_be_written_fails_the_run_before_any_put() {
+    let store = StoreProcess::spawn();
+    let endpoint = store.endpoint();
+    let table = unique_name("blocked");
+    create_indexed_table(&endpoint, &table).await;
+    put_object(&store, "inputs", "few/1.json", kilobyte_lines(3).as_bytes());
+    put_object(
+        &store,
+        "blocked",
+        "runs",
+        b"a file where the report's folder goes",
+    );
+    let arn = start(
+        &endpoint,
+        &table,
+        "few/",
+        json!({"OutputS3Configuration": {"S3Bucket": "blocked", "S3KeyPrefix": "runs", "OutputType": ["ERROR"]}}),
+    )
+    .await;
+    let end = ended(&endpoint, &arn).await;
+    assert_eq!(end["BulkOperationStatus"], "FAILED", "{end}");
+    assert_eq!(
+        end["FailureMessage"],
+        "Failed to write the report to S3 bucket blocked"
+    );
+    assert_eq!(end["ProcessedItemCount"], 0);
+    assert!(scan_all(&store.client(), &table).await.is_empty());
+}
+
 /// A dax-proxy node passes the operations to the store, and its cache does not keep an
 /// item a bulk put replaced: the store's change log tells the node, as for any write.
 #[tokio::test]

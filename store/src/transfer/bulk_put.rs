@@ -259,7 +259,10 @@ pub async fn run(app: Arc<App>, mut record: BulkRecord) {
         runs.begun.insert(record.job.arn.clone());
     }
     let mut report = Report::new(&app, &record);
-    let outcome = put_all(&app, &mut record, &mut report).await;
+    let outcome = match report.prepare().await {
+        Ok(()) => put_all(&app, &mut record, &mut report).await,
+        Err(message) => Err(message),
+    };
     let outcome = match report.finish(&record).await {
         Ok(()) => outcome,
         Err(message) => outcome.and(Err(message)),

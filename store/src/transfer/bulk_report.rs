@@ -117,6 +117,15 @@ impl Report {
         self.condition_failures.add(line, entry);
     }
 
+    /// Makes the report's directory before any line is written: an output location that
+    /// cannot hold the report fails the operation before it writes any item, not after
+    /// it wrote them all.
+    pub async fn prepare(&self) -> Result<(), String> {
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| unwritable(&self.bucket, &e))
+    }
+
     /// Appends the lines reported since the last flush to their files.
     pub async fn flush(&mut self) -> Result<(), String> {
         let dir = self.dir.clone();
