@@ -181,10 +181,15 @@ async fn a_bulk_put_writes_its_lines_and_reports_the_rest() {
 
     let gz = start(&endpoint, &table, "load/2", json!({"InputS3Configuration":
         {"S3Bucket": "inputs", "S3KeyPrefix": "load/2", "InputFormat": "DYNAMODB_JSON", "InputCompressionType": "GZIP"}})).await;
-    assert_eq!(
-        ended(&endpoint, &gz).await["BulkOperationStatus"],
-        "COMPLETED"
-    );
+    let gz_run = ended(&endpoint, &gz).await;
+    assert_eq!(gz_run["BulkOperationStatus"], "COMPLETED");
+    // Its one item, {"pk": "c", "g": "y"}: 5 bytes (names and values) in the table and 5
+    // in the GSI, which projects every attribute.
+    let usage = &gz_run["BulkOperationUsage"][0];
+    assert_eq!(usage["Table"]["BulkPutBytes"], 5, "{usage}");
+    let index_bytes = &usage["GlobalSecondaryIndexes"]["by_g"]["BulkPutBytes"];
+    assert_eq!(index_bytes, 5, "{usage}");
+    assert_eq!(usage["BulkPutBytes"], 10, "the total: {usage}");
     put_object(
         &store,
         "inputs",

@@ -169,6 +169,7 @@ pub async fn start_bulk_put_items(app: &App, mut input: StartInput) -> Result<Va
         condition_check_failures: 0,
         written_item_count: 0,
         put_bytes: 0,
+        index_put_bytes: Default::default(),
     };
     jobs::start(app, &record).await
 }

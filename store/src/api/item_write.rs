@@ -600,6 +600,21 @@ struct IndexEntry<'a> {
     size: usize,
 }
 
+/// The bytes `item`'s entry takes in each of `table`'s indexes it reaches (an index it
+/// lacks a key attribute of is left out): the index's name, whether it is global, and the
+/// bytes.
+pub fn index_entry_sizes(table: &TableMeta, item: &Item) -> Vec<(String, bool, usize)> {
+    let local = table.local_indexes.iter().map(|i| (i, false));
+    let global = table.global_indexes.iter().map(|i| (i, true));
+    local
+        .chain(global)
+        .filter_map(|(index, global)| {
+            let entry = index_entry(&index.schema, &index.projection, &table.layout.schema, item)?;
+            Some((index.name.clone(), global, entry.size))
+        })
+        .collect()
+}
+
 /// `None` when the item lacks an index key attribute (sparse index).
 fn index_entry<'a>(
     schema: &KeySchema,

@@ -18,7 +18,7 @@
 //! operation `COMPLETED_WITH_ERRORS`; a table deleted meanwhile, a refused write or an
 //! unwritable report end it `FAILED`, the items written so far staying written.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -123,6 +123,17 @@ pub struct BulkRecord {
     pub written_item_count: u64,
     /// The DynamoDB sizes of the items written.
     pub put_bytes: u64,
+    /// The bytes of their entries in each index they reached (absent from records saved
+    /// before indexes were counted).
+    #[serde(default)]
+    pub index_put_bytes: BTreeMap<String, IndexPutBytes>,
+}
+
+/// What a bulk operation wrote into one index.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IndexPutBytes {
+    pub global: bool,
+    pub bytes: u64,
 }
 
 impl Job for BulkRecord {
@@ -154,11 +165,7 @@ impl Job for BulkRecord {
             "ProcessedItemCount": self.processed_item_count,
             "ProcessedInputBytes": self.processed_input_bytes,
             "FailedItemCount": self.failed_item_count,
-            "BulkOperationUsage": [{
-                "TableName": self.table_name,
-                "BulkPutBytes": self.put_bytes,
-                "Table": {"BulkPutBytes": self.put_bytes},
-            }],
+            "BulkOperationUsage": [self.usage()],
             "PerformanceTier": self.performance_tier,
         });
         let own = [
@@ -183,6 +190,33 @@ impl Job for BulkRecord {
             s["EndTime"] = json!(end);
         }
         s
+    }
+}
+
+impl BulkRecord {
+    /// `BulkOperationUsage` of the table: its bytes, each index's, and their total.
+    fn usage(&self) -> Value {
+        let index_total: u64 = self.index_put_bytes.values().map(|i| i.bytes).sum();
+        let mut usage = json!({
+            "TableName": self.table_name,
+            "BulkPutBytes": self.put_bytes + index_total,
+            "Table": {"BulkPutBytes": self.put_bytes},
+        });
+        for (member, global) in [
+            ("GlobalSecondaryIndexes", true),
+            ("LocalSecondaryIndexes", false),
+        ] {
+            let indexes: serde_json::Map<String, Value> = self
+                .index_put_bytes
+                .iter()
+                .filter(|(_, i)| i.global == global)
+                .map(|(name, i)| (name.clone(), json!({"BulkPutBytes": i.bytes})))
+                .collect();
+            if !indexes.is_empty() {
+                usage[member] = Value::Object(indexes);
+            }
+        }
+        usage
     }
 }
 
@@ -626,6 +660,12 @@ impl Chunked<'_> {
                 Ok(()) => {
                     self.record.written_item_count += 1;
                     self.record.put_bytes += item_size(&line.item) as u64;
+                    let indexes = crate::api::item_write::index_entry_sizes(self.table, &line.item);
+                    for (name, global, bytes) in indexes {
+                        let index = self.record.index_put_bytes.entry(name).or_default();
+                        index.global = global;
+                        index.bytes += bytes as u64;
+                    }
                 }
                 Err(e) if e.code == ErrorCode::ConditionalCheckFailedException => {
                     self.record.condition_check_failures += 1;
