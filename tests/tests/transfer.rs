@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, ExportFormat, ExportStatus, ExportType, ExportViewType,
     GlobalSecondaryIndex, ImportStatus, IncrementalExportSpecification, InputCompressionType,
-    InputFormat, InputFormatOptions, KeyType, S3BucketSource, ScalarAttributeType,
+    InputFormat, InputFormatOptions, KeyType, S3BucketSource, ScalarAttributeType, StreamViewType,
     TableCreationParameters,
 };
 use base64::Engine as _;
@@ -1010,6 +1010,135 @@ async fn contradictory_point_in_time_restores_are_refused() {
     );
     let described = ddb.describe_table().table_name(&target).send().await;
     assert_api_error(described, "ResourceNotFoundException", None);
+}
+
+/// A restore's target is a new table's name, never an ARN (one became the name of a table
+/// no call could name again), and its capacity overrides are checked as CreateTable's are
+/// (a unit below 1 made an ACTIVE table with negative capacity).
+#[tokio::test]
+async fn restore_targets_and_capacity_overrides_are_checked_as_create_table_checks_them() {
+    let s3 = tempfile::tempdir().unwrap();
+    let store = store_with_s3(s3.path(), &[]);
+    let ddb = store.client();
+    let table = unique_name("source");
+    exportable_table(&ddb, &table).await;
+    let target_arn = format!(
+        "arn:aws:dynamodb:us-east-1:000000000000:table/{}",
+        unique_name("t")
+    );
+    let by_arn = ddb
+        .restore_table_to_point_in_time()
+        .source_table_name(&table)
+        .target_table_name(&target_arn)
+        .use_latest_restorable_time(true)
+        .send()
+        .await;
+    let refused = assert_api_error(by_arn, "ValidationException", None);
+    let message = refused.message().unwrap_or_default();
+    assert!(message.contains("targetTableName"), "{message}");
+    let backup = ok(ddb
+        .create_backup()
+        .table_name(&table)
+        .backup_name("b1")
+        .send()
+        .await);
+    let backup_arn = backup.backup_details().unwrap().backup_arn().to_string();
+    let from_backup = ddb
+        .restore_table_from_backup()
+        .backup_arn(&backup_arn)
+        .target_table_name(&target_arn)
+        .send()
+        .await;
+    assert_api_error(from_backup, "ValidationException", None);
+
+    let zero = throughput(0, 1);
+    let target = unique_name("zero");
+    let zero_capacity = ddb
+        .restore_table_from_backup()
+        .backup_arn(&backup_arn)
+        .target_table_name(&target)
+        .billing_mode_override(BillingMode::Provisioned)
+        .provisioned_throughput_override(zero)
+        .send()
+        .await;
+    assert_api_error(
+        zero_capacity,
+        "ValidationException",
+        Some("1 validation error detected: Value '0' at 'provisionedThroughputOverride.readCapacityUnits' failed to satisfy constraint: Member must have value greater than or equal to 1"),
+    );
+    let tables = ok(ddb.list_tables().send().await);
+    assert_eq!(
+        tables.table_names(),
+        [table.as_str()],
+        "only the source exists"
+    );
+}
+
+/// DescribeBackup tells the source table's features at the backup: its GSIs with their
+/// capacity, its stream, its TTL (they were left out before).
+#[tokio::test]
+async fn a_backup_describes_its_tables_indexes_stream_and_ttl() {
+    let s3 = tempfile::tempdir().unwrap();
+    let store = store_with_s3(s3.path(), &[]);
+    let ddb = store.client();
+    let table = unique_name("featured");
+    let gsi = gsi_projecting_all("by_g", "g")
+        .provisioned_throughput(throughput(3, 4))
+        .build()
+        .unwrap();
+    ok(ddb
+        .create_table()
+        .table_name(&table)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .global_secondary_indexes(gsi)
+        .provisioned_throughput(throughput(5, 5))
+        .send()
+        .await);
+    wait_table_active(&ddb, &table).await;
+    enable_stream(&ddb, &table, StreamViewType::NewImage).await;
+    let ttl = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name("exp")
+        .build()
+        .unwrap();
+    ok(ddb
+        .update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(ttl)
+        .send()
+        .await);
+    let backup = ok(ddb
+        .create_backup()
+        .table_name(&table)
+        .backup_name("b")
+        .send()
+        .await);
+    let arn = backup.backup_details().unwrap().backup_arn();
+    let described = ok(ddb.describe_backup().backup_arn(arn).send().await);
+    let features = described
+        .backup_description()
+        .and_then(|d| d.source_table_feature_details())
+        .unwrap();
+    let index = &features.global_secondary_indexes()[0];
+    let throughput = index.provisioned_throughput().unwrap();
+    assert_eq!(
+        (
+            throughput.read_capacity_units(),
+            throughput.write_capacity_units()
+        ),
+        (3, 4)
+    );
+    let stream = features.stream_description().unwrap();
+    assert!(stream.stream_enabled());
+    assert_eq!(stream.stream_view_type(), Some(&StreamViewType::NewImage));
+    let ttl = features.time_to_live_description().unwrap();
+    assert_eq!(
+        ttl.time_to_live_status(),
+        Some(&aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
+    );
+    assert_eq!(ttl.attribute_name(), Some("exp"));
 }
 
 /// DynamoDB refuses a ListBackups whose time range is inverted rather than answer nothing.

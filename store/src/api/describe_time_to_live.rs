@@ -7,6 +7,7 @@ use shared::wire::ops::describe_time_to_live::{
 use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
+use crate::catalog::TableMeta;
 use crate::ttl;
 
 pub async fn handle(
@@ -19,7 +20,14 @@ pub async fn handle(
     let table = app
         .catalog
         .table_for_control(input.table_name.as_deref().unwrap_or_default())?;
-    let description = match ttl::setting(&table).filter(|s| s.enabled) {
+    Ok(DescribeTimeToLiveOutput {
+        time_to_live_description: description(&table),
+    })
+}
+
+/// The table's `TimeToLiveDescription` (also a backup's, of its source table).
+pub fn description(table: &TableMeta) -> TimeToLiveDescription {
+    match ttl::setting(table).filter(|s| s.enabled) {
         Some(s) => TimeToLiveDescription {
             time_to_live_status: "ENABLED".to_string(),
             attribute_name: Some(s.attribute_name),
@@ -28,8 +36,5 @@ pub async fn handle(
             time_to_live_status: "DISABLED".to_string(),
             attribute_name: None,
         },
-    };
-    Ok(DescribeTimeToLiveOutput {
-        time_to_live_description: description,
-    })
+    }
 }

@@ -28,7 +28,9 @@ pub async fn handle(app: &Arc<App>, input: RestoreTableFromBackupInput) -> Resul
         &mut v,
         "targetTableName",
         input.target_table_name.as_deref(),
-        true,
+        // A new table's name (the model's TableName), never an ARN: one used to become
+        // the name of a table no call could name again.
+        false,
     )?;
     v.not_null("backupArn", input.backup_arn.is_some());
     v.length("backupArn", input.backup_arn.as_deref(), 37, 1024);

@@ -34,7 +34,9 @@ pub async fn handle(
         &mut v,
         "targetTableName",
         input.target_table_name.as_deref(),
-        true,
+        // A new table's name (the model's TableName), never an ARN: one used to become
+        // the name of a table no call could name again.
+        false,
     )?;
     input.overrides.check_model(&mut v);
     v.finish()?;

@@ -436,16 +436,33 @@ pub fn description(record: &BackupRecord, status: &str) -> Value {
             let slim: Vec<Value> = list
                 .iter()
                 .map(|i| {
-                    json!({
+                    let mut index = json!({
                         "IndexName": i.get("IndexName"),
                         "KeySchema": i.get("KeySchema"),
                         "Projection": i.get("Projection"),
-                    })
+                    });
+                    // A GSI's own capacity (an LSI has none of its own).
+                    if let Some(t) = i.get("ProvisionedThroughput") {
+                        index["ProvisionedThroughput"] = json!({
+                            "ReadCapacityUnits": t.get("ReadCapacityUnits"),
+                            "WriteCapacityUnits": t.get("WriteCapacityUnits"),
+                        });
+                    }
+                    index
                 })
                 .collect();
             features.insert(to.to_string(), Value::Array(slim));
         }
     }
+    // The table's stream, encryption and TTL at the backup, as DynamoDB reports them.
+    if let Some(stream) = desc.get("StreamSpecification") {
+        features.insert("StreamDescription".to_string(), stream.clone());
+    }
+    if let Some(sse) = desc.get("SSEDescription") {
+        features.insert("SSEDescription".to_string(), sse.clone());
+    }
+    let ttl = crate::api::describe_time_to_live::description(t);
+    features.insert("TimeToLiveDescription".to_string(), json!(ttl));
     json!({
         "BackupDetails": details(record, status),
         "SourceTableDetails": source,

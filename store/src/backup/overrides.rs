@@ -47,6 +47,39 @@ impl RestoreOverrides {
             self.billing_mode_override.as_deref(),
             BILLING_MODES,
         );
+        // Capacity as CreateTable checks it: a unit below 1, or one left out, made an
+        // ACTIVE table with negative capacity that no UpdateTable could then mend.
+        def::check_throughput(
+            v,
+            "provisionedThroughputOverride",
+            self.provisioned_throughput_override.as_ref(),
+        );
+        for (i, index) in self
+            .global_secondary_index_override
+            .iter()
+            .flatten()
+            .enumerate()
+        {
+            crate::api::create_table::check_gsi_model(
+                v,
+                &def::element_path("globalSecondaryIndexOverride", i),
+                index,
+            );
+        }
+        for (i, index) in self
+            .local_secondary_index_override
+            .iter()
+            .flatten()
+            .enumerate()
+        {
+            def::check_index(
+                v,
+                &def::element_path("localSecondaryIndexOverride", i),
+                index.index_name.as_deref(),
+                index.key_schema.as_deref(),
+                index.projection.as_ref(),
+            );
+        }
     }
 
     /// The definition the restored table gets: `source` with the overrides applied (ids,
