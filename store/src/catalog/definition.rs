@@ -503,6 +503,9 @@ pub fn parse_sse(
     }
     let key = match spec.kms_master_key_id.as_deref() {
         Some(id) if id.starts_with("arn:") => id.to_string(),
+        // An alias names itself in its ARN (`...:alias/name`); this store has no KMS to
+        // resolve it to its key's id, and `key/alias/name` is no ARN at all.
+        Some(id) if id.starts_with("alias/") => format!("arn:aws:kms:{region}:{account}:{id}"),
         Some(id) => format!("arn:aws:kms:{region}:{account}:key/{id}"),
         None => format!(
             "arn:aws:kms:{region}:{account}:key/{}",
@@ -583,6 +586,31 @@ pub fn check_tag_key(key: &str) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kms_key_is_named_by_a_well_formed_arn() {
+        let arn_of = |id: &str| {
+            let spec = SseSpecification {
+                enabled: Some(true),
+                sse_type: Some("KMS".into()),
+                kms_master_key_id: Some(id.into()),
+            };
+            parse_sse(&spec, "us-east-1", "123456789012")
+                .unwrap()
+                .and_then(|sse| sse.kms_master_key_arn)
+                .unwrap()
+        };
+        assert_eq!(
+            arn_of("1234abcd-12ab-34cd-56ef-1234567890ab"),
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        );
+        assert_eq!(
+            arn_of("alias/mykey"),
+            "arn:aws:kms:us-east-1:123456789012:alias/mykey"
+        );
+        let given = "arn:aws:kms:eu-west-1:123456789012:key/k";
+        assert_eq!(arn_of(given), given);
+    }
 
     fn ks(parts: &[(&str, &str)]) -> Vec<KeySchemaElement> {
         parts
