@@ -171,6 +171,20 @@ impl Node {
         self.call_store(op, headers, &[], body).await
     }
 
+    /// A write this node sends to the store as the primary (or for one), under its lease
+    /// ([`crate::cluster::Cluster::lease_fence`]).
+    pub async fn store_write_call(
+        &self,
+        op: Op,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Reply, ApiError> {
+        let fence =
+            HeaderValue::try_from(self.cluster.lease_fence()).map_err(|_| ApiError::internal())?;
+        let fenced = [(shared::wire::headers::LEASE_FENCE, fence)];
+        self.call_store(op, headers, &fenced, body).await
+    }
+
     /// An item read whose answer this node caches: also asks the store for its change-log
     /// position before the read (0 from a store that does not say), which the cached entry
     /// keeps (`ItemCache::fill`).

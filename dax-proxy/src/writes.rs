@@ -34,7 +34,7 @@ use crate::Node;
 
 pub async fn write(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome {
     let result = if node.is_forwarded(headers) || node.cluster.is_primary() {
-        node.store_call(op, headers, body.clone()).await
+        node.store_write_call(op, headers, body.clone()).await
     } else {
         forward_to_primary(node, op, headers, body.clone()).await
     };
@@ -67,7 +67,7 @@ async fn forward_to_primary(
     loop {
         let view = node.cluster.view();
         if view.primary {
-            return node.store_call(op, headers, body).await;
+            return node.store_write_call(op, headers, body).await;
         }
         if let Some(address) = view
             .primary_address
@@ -78,11 +78,23 @@ async fn forward_to_primary(
                 HeaderValue::from_static("1"),
             )];
             let url = format!("http://{address}/");
-            match node
+            let call = node
                 .upstream
-                .call(&url, op, &target, headers, &extra, body.clone())
-                .await
-            {
+                .call(&url, op, &target, headers, &extra, body.clone());
+            // A primary that stops answering (frozen, cut off) loses its lease within a
+            // TTL; its store writes carry that lease, so once another holds it the write
+            // can no longer be applied unless it already was: the client hears so then,
+            // not at the call's timeout a minute later.
+            let outcome = tokio::select! {
+                outcome = call => outcome,
+                () = lease_moved(node, view.epoch) => {
+                    return Err(ApiError::new(
+                        shared::wire::ErrorCode::ServiceUnavailable,
+                        PRIMARY_CHANGED,
+                    ));
+                }
+            };
+            match outcome {
                 Ok(reply) => {
                     node.metrics.forwarded_writes.increment(1);
                     return Ok(reply);
@@ -111,6 +123,18 @@ async fn forward_to_primary(
         if let Err(e) = cluster::renew(node).await {
             tracing::warn!(error = %e, "cannot renew the cluster view");
         }
+    }
+}
+
+/// The answer to a write forwarded to a primary that lost its lease before answering.
+const PRIMARY_CHANGED: &str = "The cluster's primary changed while this write was with the \
+     old one: it was applied only if the old primary had sent it to the store before losing \
+     its lease. Please check or try again.";
+
+/// Resolves once this node sees a lease epoch other than `epoch` (another primary).
+async fn lease_moved(node: &Node, epoch: u64) {
+    while node.cluster.view().epoch == epoch {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -186,6 +186,18 @@ impl ClusterState {
         })
     }
 
+    /// Whether `fence` (a [`shared::wire::headers::LEASE_FENCE`] value) names the live
+    /// lease: its holder, at its epoch, not expired.
+    pub async fn holds(&self, fence: &str, now_ms: u64) -> bool {
+        let Some((holder, epoch)) = fence.split_once(' ') else {
+            return false;
+        };
+        let lease = self.lease.lock().await;
+        lease.as_ref().is_some_and(|l| {
+            l.holder == holder && l.epoch.to_string() == epoch && l.expires_at_ms > now_ms
+        })
+    }
+
     /// A node shutting down: drops it from the members and, if it holds the lease, ends
     /// the lease now (durably), so that a replica takes over at its next request instead
     /// of when the lease would have lapsed. The epoch stays; the next holder increments it.

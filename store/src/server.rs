@@ -326,6 +326,15 @@ pub async fn api_call(
         Ok(refusals) => refusals,
         Err(e) => return error::error(&e, request_id),
     };
+    if let Some(fence) = headers.get(shared::wire::headers::LEASE_FENCE) {
+        let fence = fence.to_str().unwrap_or_default();
+        if !server.cluster.holds(fence, shared::clock::now_ms()).await {
+            return error::error(
+                &ApiError::new(ErrorCode::ServiceUnavailable, FENCED),
+                request_id,
+            );
+        }
+    }
     // Read before the call reads anything: every change up to it is visible to the read.
     let log_position = (matches!(op, Op::GetItem | Op::BatchGetItem)
         && headers.contains_key(shared::wire::headers::LOG_POSITION))
@@ -357,6 +366,10 @@ pub async fn api_call(
         }
     }
 }
+
+/// The refusal of a write sent by a dax-proxy node under a lease that is no longer the
+/// live one: not applied, and safe to retry.
+const FENCED: &str = "The cluster's primary changed before this write reached the store; it was not applied. Please try again.";
 
 /// The refusal of a call relayed by a node that checks no signatures, which tells the node
 /// this store does (`shared::wire::headers::CLIENT_UNVERIFIED`).

@@ -798,6 +798,62 @@ async fn a_write_forwarded_to_a_dying_primary_is_applied_at_most_once() {
     );
 }
 
+/// A write forwarded to a primary that stops answering (SIGSTOP: a frozen VM, a long GC
+/// pause) is answered ServiceUnavailable once another node holds the lease, not at the
+/// forward's one-minute timeout; and when the old primary wakes up and sends the write on,
+/// the store refuses it, since it carries the lease that primary no longer holds. It was
+/// applied then, after a later write its client had been told succeeded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_primary_cannot_apply_a_write_after_losing_its_lease() {
+    let store = StoreProcess::spawn();
+    let nodes = cluster_of_three(&store);
+    let table = unique_name("fenced");
+    create_hash_table(&store.client(), &table).await;
+    let refs: Vec<&ProxyProcess> = nodes.iter().collect();
+    let primary = primary_of(&refs).await;
+    let replica = nodes[(primary + 1) % 3].client();
+    nodes[primary].pause();
+    let started = std::time::Instant::now();
+    let late = replica
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("k"))
+        .update_expression("SET v = :v")
+        .expression_attribute_values(":v", s("late"))
+        .send()
+        .await;
+    assert_api_error(late, "ServiceUnavailable", None);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    // A later write, acknowledged by the new primary.
+    let written = wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+        let replica = replica.clone();
+        let table = table.clone();
+        async move {
+            replica
+                .put_item()
+                .table_name(&table)
+                .item("pk", s("k"))
+                .item("v", s("acknowledged"))
+                .send()
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    assert!(written, "no new primary took the write");
+    nodes[primary].resume();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        get_v(&store.client(), &table, "k", true).await.as_deref(),
+        Some("acknowledged"),
+        "the old primary applied the write it took before losing its lease"
+    );
+}
+
 /// A node shut down with SIGTERM finishes, exits cleanly and hands its lease back: with a
 /// 30 s lease, a write through the replica right after goes through at once (without the
 /// hand-back it would wait for the lease to lapse, past the client's timeout), and the

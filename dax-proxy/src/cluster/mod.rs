@@ -65,6 +65,14 @@ impl Cluster {
     pub fn is_primary(&self) -> bool {
         self.view.read().primary
     }
+
+    /// The [`shared::wire::headers::LEASE_FENCE`] of this node's writes: its id and the
+    /// epoch of the lease it last saw. The store refuses them unless that lease is live
+    /// and this node's, so a write this node took as primary and sends after losing the
+    /// lease is never applied.
+    pub fn lease_fence(&self) -> String {
+        format!("{} {}", self.node_id, self.view.read().epoch)
+    }
 }
 
 impl Default for Cluster {

@@ -17,6 +17,12 @@ pub const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
 /// entry already reflects, and does not let a late record of an older write replace it.
 pub const LOG_POSITION: HeaderName = HeaderName::from_static("x-dax-log-position");
 
+/// On a write a dax-proxy node sends to the store as the cluster's primary: `<node id>
+/// <lease epoch>`, the lease it writes under. The store applies the write only while that
+/// lease is the live one, so a primary that lost its lease (frozen, cut off) can no longer
+/// apply a write it took before, one its client was already told had failed.
+pub const LEASE_FENCE: HeaderName = HeaderName::from_static("x-dax-lease");
+
 /// Carries the cluster secret on dax-proxy's calls to the store (and between nodes): the
 /// internal endpoints require it, and the store trusts API calls that bear it.
 pub const CLUSTER_SECRET: &str = "x-dax-cluster-secret";
