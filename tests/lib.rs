@@ -1255,6 +1255,13 @@ pub async fn assert_sheds_calls_past_one_in_flight(
         refused.json()["__type"],
         "com.amazon.coral.availability#ThrottlingException"
     );
+    // Its body unread, the connection closes after the answer, which says so: a client
+    // reusing it met a broken pipe.
+    assert_eq!(
+        refused.headers.get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..]),
+        "a refusal that leaves the body unread does not say the connection closes"
+    );
     assert!(metric(endpoint, shed_metric).await >= 1.0);
     let health = reqwest::get(format!("{endpoint}/health"))
         .await

@@ -115,16 +115,15 @@ pub async fn api_call(State(server): State<Arc<Server>>, request: Request<Body>)
     }
     let request_id = server.request_ids.next();
     let request_id = request_id.as_str();
-    // Before the body is read: a refused call should cost next to nothing.
+    // Before the body is read: a refused call should cost next to nothing. Its body left
+    // unread, hyper closes the connection: the answer says so, or the client's next call
+    // on it meets a broken pipe.
     let _permit = match server.admission.try_enter() {
         Ok(permit) => permit,
         Err(throttled) => {
-            return refuse(
-                &headers,
-                throttled,
-                request_id,
-                server.node.config.cache_header,
-            )
+            let cache_header = server.node.config.cache_header;
+            let refused = refuse(&headers, throttled, request_id, cache_header);
+            return closing(refused, parts.version);
         }
     };
     let read = axum::body::to_bytes(body, MAX_BODY_BYTES);

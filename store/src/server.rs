@@ -285,12 +285,14 @@ pub async fn api_call(
     }
     let request_id = server.request_ids.next();
     let request_id = request_id.as_str();
-    // Before the body is read: a refused call should cost next to nothing.
+    // Before the body is read: a refused call should cost next to nothing. Its body left
+    // unread, hyper closes the connection: the answer says so, or the client's next call
+    // on it meets a broken pipe.
     let _permit = match server.admission.try_enter() {
         Ok(permit) => permit,
         Err(throttled) => {
             ::metrics::counter!(metrics::SHED_REQUESTS_TOTAL).increment(1);
-            return error::error(&throttled, request_id);
+            return closing(error::error(&throttled, request_id), parts.version);
         }
     };
     let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
