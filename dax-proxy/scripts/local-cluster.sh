@@ -2,9 +2,23 @@
 # Starts the whole product on this machine, on loopback: the store (embedded engine, data in
 # ./data) and a dax-proxy cluster of one primary and two read replicas. Ctrl-C stops all.
 #
-# Env: DATA_DIR (./data), STORE_PORT (8000), PROXY_PORTS ("8111 8112 8113"),
+# Env: DATA_DIR (./data in the repository, or a path from where it is run),
+#      STORE_PORT (8000), PROXY_PORTS ("8111 8112 8113"),
 #      DAX_CLUSTER_SECRET (the built-in local default), CARGO_PROFILE (release).
 set -euo pipefail
+
+usage() {
+  sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+# It takes no arguments: one given is a mistake (or `--help`), not a start on the fixed ports.
+case "${1:-}" in
+  "") ;;
+  -h | --help) usage; exit 0 ;;
+  *) echo "local-cluster.sh takes no arguments (settings are environment variables):" >&2; usage >&2; exit 2 ;;
+esac
+
+# A DATA_DIR given relative to where the script is run means that place, not the repository.
+if [ -n "${DATA_DIR:-}" ] && [[ "$DATA_DIR" != /* ]]; then DATA_DIR="$PWD/$DATA_DIR"; fi
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 data_dir=${DATA_DIR:-./data}

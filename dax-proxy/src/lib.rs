@@ -76,6 +76,9 @@ pub struct Node {
     following_until_ms: std::sync::atomic::AtomicU64,
     /// The follower's failures to read the feed, until a read succeeds.
     feed_outage: Outage,
+    /// Forwarded writes that could not reach the primary: logged once per outage (and
+    /// reminded), not once per write every 100 ms.
+    pub primary_outage: Outage,
 }
 
 impl Node {
@@ -153,6 +156,10 @@ impl Node {
             cluster: Cluster::new(),
             metrics,
             following_until_ms: Default::default(),
+            primary_outage: Outage::new(
+                "primary unreachable; forwarded writes wait for a new one",
+                "forwarding writes to the primary again",
+            ),
             feed_outage: Outage::new(
                 "cannot read the store's change feed",
                 "reading the store's change feed again",

@@ -97,11 +97,10 @@ async fn forward_to_primary(
             match outcome {
                 Ok(reply) => {
                     node.metrics.forwarded_writes.increment(1);
+                    node.primary_outage.succeeded();
                     return Ok(reply);
                 }
-                Err(e) if e.unsent => {
-                    tracing::warn!(error = %e, "primary unreachable; waiting for a new one");
-                }
+                Err(e) if e.unsent => node.primary_outage.failed(&e.to_string()),
                 // The primary got the write and failed before answering: it may have
                 // reached the store. Sending it again (to the next primary) could apply
                 // it twice, an ADD counted twice, a conditional put refused by its own

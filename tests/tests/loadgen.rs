@@ -205,6 +205,14 @@ fn run_through_fresh_proxy(
         Some(0),
         "{distribution}: {report}"
     );
+    // The timeline covers the whole run, its last (partial) second too.
+    let timeline = report["timeline"].as_array().expect("report.timeline");
+    let run_secs: f64 = RUN_SECS.parse().unwrap();
+    let last_t = timeline.last().and_then(|p| p["t"].as_f64()).unwrap_or(0.0);
+    assert!(
+        last_t >= run_secs - 0.2,
+        "{distribution}: the timeline ends at {last_t} s of a {run_secs} s run"
+    );
     let reported = report["hit_ratio"]
         .as_f64()
         .unwrap_or_else(|| panic!("{distribution}: report has no hit_ratio: {report}"));

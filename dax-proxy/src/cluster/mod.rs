@@ -156,8 +156,12 @@ pub async fn renew(node: &Node) -> Result<(), String> {
     let primary = lease.holder == node.cluster.node_id;
     let mut view = node.cluster.view.write();
     if view.primary != primary || view.epoch != lease.epoch {
-        node.metrics.primary_changes.increment(1);
         tracing::info!(primary, holder = %lease.address, epoch = lease.epoch, "cluster role");
+    }
+    // What the counter's help says: this node's own role changed (not another node's
+    // lease, nor this node's first view as a replica).
+    if view.primary != primary {
+        node.metrics.primary_changes.increment(1);
     }
     view.primary = primary;
     view.primary_address = Some(lease.address).filter(|a| !a.is_empty());

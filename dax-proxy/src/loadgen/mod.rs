@@ -361,6 +361,13 @@ fn all_failed(report: &report::Report) -> Option<String> {
 }
 
 async fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
+    // The plot is of one run over time; a sweep's points have no timeline to draw. Taken
+    // silently, the flag wrote nothing.
+    if args.workload.plot.is_some() {
+        return Err(Failure::BadInput(
+            "a sweep draws no plot (--plot is for a single run); its points are in --json".into(),
+        ));
+    }
     let template = workload_config(&args.workload).map_err(Failure::BadInput)?;
     let cache_sizes = args.cache_bytes.clone();
     if cache_sizes.is_empty() {
@@ -582,5 +589,18 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.run.endpoint.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_sweep_refuses_a_plot_it_would_not_draw() {
+        let cli =
+            Cli::try_parse_from(["dax-loadgen", "sweep", "--plot", "/tmp/never.svg"]).unwrap();
+        let Some(Command::Sweep(args)) = cli.command else {
+            panic!("not a sweep");
+        };
+        let Err(Failure::BadInput(message)) = sweep_command(args).await else {
+            panic!("a sweep with --plot was not refused as bad input");
+        };
+        assert!(message.contains("--plot"), "{message}");
     }
 }

@@ -446,11 +446,12 @@ pub fn svg_chart(timeline: &[TimePoint]) -> String {
             .iter()
             .filter_map(|p| pick(p).map(|v| (p.t, v)))
             .collect();
-        let max = values.iter().map(|v| v.1).fold(0.0_f64, f64::max);
+        let largest = values.iter().map(|v| v.1).fold(0.0_f64, f64::max);
+        // The panel's top: a tenth above the largest value (a ratio's is 1).
         let max = if *label == "hit ratio" {
             1.0
-        } else if max > 0.0 {
-            max * 1.1
+        } else if largest > 0.0 {
+            largest * 1.1
         } else {
             1.0
         };
@@ -463,7 +464,7 @@ pub fn svg_chart(timeline: &[TimePoint]) -> String {
             w - 2.0 * pad
         ));
         body.push_str(&format!(
-            r#"<text x="{pad}" y="{}" font-size="13">{label} (max {max:.3})</text>"#,
+            r#"<text x="{pad}" y="{}" font-size="13">{label} (max {largest:.3})</text>"#,
             top - 6.0
         ));
         body.push_str(&polyline(&points, color));

@@ -380,15 +380,26 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
     }
 
     let timeline = Arc::new(Mutex::new(Vec::<TimePoint>::new()));
+    // Told when the workers are done: the ticker then adds the run's last, partial second
+    // (a 3 s run had two points, its last second missing) and ends.
+    let workers_done = Arc::new(tokio::sync::Notify::new());
     let ticker = {
         let (live, timeline) = (live.clone(), timeline.clone());
         let (progress, total) = (cfg.progress, cfg.duration);
+        let workers_done = workers_done.clone();
         tokio::spawn(async move {
             let (mut last_ops, mut last_hits, mut last_misses) = (0, 0, 0);
             let mut last = Instant::now();
             loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                let finishing = tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => false,
+                    () = workers_done.notified() => true,
+                };
                 let now = Instant::now();
+                // A last interval too short to measure a rate over adds no point.
+                if finishing && now.duration_since(last) < Duration::from_millis(100) {
+                    return;
+                }
                 let dt = now.duration_since(last).as_secs_f64().max(1e-9);
                 last = now;
                 let ops = live.ops.load(Ordering::Relaxed);
@@ -428,6 +439,9 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
                     );
                 }
                 timeline.lock().push(point);
+                if finishing {
+                    return;
+                }
             }
         })
     };
@@ -440,7 +454,8 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    ticker.abort();
+    workers_done.notify_one();
+    let _ = ticker.await;
     if cfg.progress {
         eprintln!();
     }
