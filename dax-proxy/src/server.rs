@@ -190,6 +190,15 @@ async fn route(node: &Node, op: Op, headers: &HeaderMap, body: Bytes) -> Outcome
             writes::write(node, op, headers, body).await
         }
         Op::DescribeEndpoints => describe_endpoints(node),
+        // Not DAX operations, and a node relays calls as the cluster's role: relaying these
+        // let any client that can sign a call rewrite or read any table's access policy.
+        Op::PutResourcePolicy | Op::DeleteResourcePolicy | Op::GetResourcePolicy => Outcome::new(
+            Answer::Error(ApiError::new(
+                ErrorCode::AccessDeniedException,
+                POLICIES_AT_THE_STORE,
+            )),
+            CacheStatus::Bypass,
+        ),
         Op::CreateTable
         | Op::DeleteTable
         | Op::UpdateTable
@@ -227,6 +236,10 @@ fn table_of(body: &[u8]) -> Option<String> {
 }
 
 /// Any node lists the cluster's live nodes, primary first.
+/// The refusal of a resource-based policy call made through a node.
+const POLICIES_AT_THE_STORE: &str = "Resource-based policies are not managed through a \
+     dax-proxy node, which calls the store as the cluster's role: call the store itself.";
+
 fn describe_endpoints(node: &Node) -> Outcome {
     let view = node.cluster.view();
     let mut members = view.members;

@@ -328,7 +328,12 @@ pub async fn api_call(
         Ok(refusals) => refusals,
         Err(e) => return error::error(&e, request_id),
     };
-    if let Some(fence) = headers.get(shared::wire::headers::LEASE_FENCE) {
+    // Cluster members' headers: a client's own are not heeded.
+    let from_node = relayed();
+    if let Some(fence) = headers
+        .get(shared::wire::headers::LEASE_FENCE)
+        .filter(|_| from_node)
+    {
         let fence = fence.to_str().unwrap_or_default();
         if !server.cluster.holds(fence, shared::clock::now_ms()).await {
             return error::error(
@@ -339,6 +344,7 @@ pub async fn api_call(
     }
     // Read before the call reads anything: every change up to it is visible to the read.
     let log_position = (matches!(op, Op::GetItem | Op::BatchGetItem)
+        && from_node
         && headers.contains_key(shared::wire::headers::LOG_POSITION))
     .then(|| app.storage.published_seq());
     let started = Instant::now();

@@ -565,7 +565,11 @@ async fn the_store_tells_a_caching_read_its_log_position() {
     let get = serde_json::json!({"TableName": table, "Key": {"pk": {"S": "k"}}}).to_string();
     let position = || async {
         let request = raw_call_headers(&store.endpoint(), "GetItem", get.as_bytes());
-        let answer = request.with_header("x-dax-log-position", "1").send().await;
+        let answer = request
+            .with_header("x-dax-log-position", "1")
+            .with_header("x-dax-cluster-secret", CLUSTER_SECRET)
+            .send()
+            .await;
         assert_eq!(answer.status, 200);
         let value = answer
             .headers
@@ -582,9 +586,32 @@ async fn the_store_tells_a_caching_read_its_log_position() {
         before < after_one && after_one < after_two,
         "{before} {after_one} {after_two}"
     );
-    // Only when asked.
+    // Only when asked, and only by a cluster member: a client's asking is not heeded.
     let plain = raw_call(&store.endpoint(), "GetItem", get.as_bytes()).await;
     assert!(plain.headers.get("x-dax-log-position").is_none());
+    let client_asking = raw_call_headers(&store.endpoint(), "GetItem", get.as_bytes())
+        .with_header("x-dax-log-position", "1")
+        .send()
+        .await;
+    assert_eq!(client_asking.status, 200);
+    assert!(client_asking.headers.get("x-dax-log-position").is_none());
+    // Nor is a client's lease fence: its write is applied.
+    let fenced = raw_call_headers(
+        &store.endpoint(),
+        "PutItem",
+        serde_json::json!({"TableName": table, "Item": {"pk": {"S": "f"}}})
+            .to_string()
+            .as_bytes(),
+    )
+    .with_header("x-dax-lease", "someone 7")
+    .send()
+    .await;
+    assert_eq!(
+        fenced.status,
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&fenced.body)
+    );
 }
 
 /// An exact-key Query may name the sort key first (`sk = :s AND pk = :p`): its page is

@@ -413,6 +413,39 @@ async fn resource_policies_are_revised_and_enforced() {
     ok(delete(&eve_via_node, "a").await);
     denied(put_item(&eve_via_node, "n").await, "role/dax-proxy");
     ok(put_item(&eve, "n").await);
+
+    // Policies themselves are not managed through a node: as the cluster's role, eve could
+    // replace the policy that denies her (or read any table's).
+    let opened = serde_json::json!({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": EVE}, "Action": "dynamodb:*", "Resource": arn}
+    ]});
+    let replaced = eve_via_node
+        .put_resource_policy()
+        .resource_arn(&arn)
+        .policy(opened.to_string())
+        .send()
+        .await;
+    let refused = assert_api_error(replaced, "AccessDeniedException", None);
+    assert!(
+        refused
+            .message()
+            .unwrap_or_default()
+            .contains("call the store itself"),
+        "{refused:?}"
+    );
+    let read = eve_via_node
+        .get_resource_policy()
+        .resource_arn(&arn)
+        .send()
+        .await;
+    assert_api_error(read, "AccessDeniedException", None);
+    let removed = eve_via_node
+        .delete_resource_policy()
+        .resource_arn(&arn)
+        .send()
+        .await;
+    assert_api_error(removed, "AccessDeniedException", None);
+    denied(delete(&eve, "a").await, "with an explicit deny");
 }
 
 /// Fine-grained access: a policy that lets bob (another account) reach only the items
