@@ -1,9 +1,12 @@
 //! Capacity units by DynamoDB's rules: reads in 4 KB units (half for eventually consistent
 //! reads), writes in 1 KB units, transactional operations double.
 
+/// The bytes one strongly consistent read unit reads.
+pub const READ_UNIT_BYTES: usize = 4096;
+
 /// Read units for `bytes` read (at least one unit; a missing item still costs one).
 pub fn read_units(bytes: usize, consistent: bool) -> f64 {
-    let units = bytes.div_ceil(4096).max(1) as f64;
+    let units = bytes.div_ceil(READ_UNIT_BYTES).max(1) as f64;
     if consistent {
         units
     } else {

@@ -619,7 +619,9 @@ fn assert_about_four_written(out: &BatchWriteItemOutput, table: &str) {
 
 /// A Query of a KEYS_ONLY LSI whose ProjectionExpression names only what the index stores
 /// reads (and is charged for) the index entries alone; ALL_ATTRIBUTES fetches, and is
-/// charged for, the table's items.
+/// charged for, the table's items: the index's entries read, plus each fetched item on its
+/// own, rounded up to 4 KB, as the table's (it was the items' sizes summed and rounded
+/// once, all on the index: 7 units here, where DynamoDB charges 11).
 #[tokio::test]
 async fn an_lsi_projection_of_stored_attributes_is_charged_as_an_index_read() {
     use aws_sdk_dynamodb::types::{ProjectionType, Select};
@@ -650,7 +652,7 @@ async fn an_lsi_projection_of_stored_attributes_is_charged_as_an_index_read() {
             .consistent_read(true)
             .set_select(select)
             .set_projection_expression(projection.map(str::to_string))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
             .send()
     };
     let units = |out: &aws_sdk_dynamodb::operation::query::QueryOutput| {
@@ -664,15 +666,23 @@ async fn an_lsi_projection_of_stored_attributes_is_charged_as_an_index_read() {
         "a projection of stored attributes"
     );
     let fetched = ok(query(Some(Select::AllAttributes), None).await);
+    // One unit for the five entries, two for each ~5 KB item fetched.
     assert_eq!(
         units(&fetched),
-        Some(7.0),
+        Some(11.0),
         "ALL_ATTRIBUTES fetches the items"
     );
+    let consumed = fetched.consumed_capacity().unwrap();
+    assert_eq!(
+        consumed.table().and_then(|t| t.capacity_units()),
+        Some(10.0)
+    );
+    let on_index = consumed.local_secondary_indexes().unwrap()["by_l"].capacity_units();
+    assert_eq!(on_index, Some(1.0));
     let lacking = ok(query(None, Some("sk, xdata")).await);
     assert_eq!(
         units(&lacking),
-        Some(7.0),
+        Some(11.0),
         "a projection of what the LSI lacks"
     );
 }

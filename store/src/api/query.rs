@@ -240,9 +240,11 @@ pub async fn run(
         key_names: &names,
         filter: exprs.filter.as_ref(),
         projection: exprs.projection.as_ref(),
-        entries_of: fetch
-            .filter(|_| select == Select::AllProjectedAttributes)
-            .map(|i| (&i.layout, table_schema)),
+        fetch: fetch.map(|i| read_page::Fetch {
+            index: &i.layout,
+            table_schema,
+            answer_entries: select == Select::AllProjectedAttributes,
+        }),
         count_only: select == Select::Count,
     };
     let layout = &table.layout;

@@ -268,6 +268,10 @@ pub struct Page<T = Item> {
     pub last_evaluated_key: Option<Item>,
     /// Sum of the sizes of every item read, for capacity.
     pub bytes_read: usize,
+    /// For a read with a [`Fetch`]: the sizes of the index entries read, and the 4 KB
+    /// blocks of the items fetched from the table, each rounded up on its own.
+    pub entry_bytes: usize,
+    pub fetched_blocks: u64,
 }
 
 /// Where a page ends: after `limit` items evaluated, or once `bytes` have been read (the
@@ -296,18 +300,28 @@ pub struct PagePlan<'a> {
     pub key_names: &'a [String],
     pub filter: Option<&'a Condition>,
     pub projection: Option<&'a Projection>,
-    /// Set when table items stand in for an index's entries (for the filter) but the
-    /// answer is ALL_PROJECTED_ATTRIBUTES: each item is cut back to its entry, with the
-    /// table's key schema.
-    pub entries_of: Option<(&'a IndexLayout, &'a KeySchema)>,
+    /// Set when an LSI read fetches its items from the table (table items stand in for
+    /// the index's entries).
+    pub fetch: Option<Fetch<'a>>,
     pub count_only: bool,
+}
+
+/// An LSI read whose items come from the table: what it costs is the index's entries
+/// read and each fetched item on its own (rounded up to 4 KB each, charged to the table).
+#[derive(Clone, Copy)]
+pub struct Fetch<'a> {
+    pub index: &'a IndexLayout,
+    pub table_schema: &'a KeySchema,
+    /// The answer is ALL_PROJECTED_ATTRIBUTES (the items were fetched for the filter):
+    /// each item is cut back to its entry.
+    pub answer_entries: bool,
 }
 
 /// Reads one page from `items` with the real item size and filter evaluation. Without a
 /// filter or projection, items are answered as stored, never decoded (but the one that
 /// gives LastEvaluatedKey).
 pub fn read_page(items: ItemIter<'_>, plan: &PagePlan<'_>) -> Result<Page<ReadItem>, StorageError> {
-    if plan.filter.is_none() && plan.projection.is_none() && plan.entries_of.is_none() {
+    if plan.filter.is_none() && plan.projection.is_none() && plan.fetch.is_none() {
         return assemble(
             items,
             plan.bounds,
@@ -319,22 +333,35 @@ pub fn read_page(items: ItemIter<'_>, plan: &PagePlan<'_>) -> Result<Page<ReadIt
             plan.count_only,
         );
     }
-    assemble(
+    let (mut entry_bytes, mut fetched_blocks) = (0, 0);
+    let size_of = |item: &Item| {
+        let size = shared::model::size::item_size(item);
+        if let Some(fetch) = plan.fetch {
+            let entry = fetch.index.project(fetch.table_schema, item);
+            entry_bytes += shared::model::size::item_size(&entry);
+            fetched_blocks += size.div_ceil(crate::capacity::READ_UNIT_BYTES) as u64;
+        }
+        size
+    };
+    let mut page = assemble(
         items.map(|stored| stored?.decode()),
         plan.bounds,
         plan.key_names,
-        shared::model::size::item_size,
+        size_of,
         |item, names| Ok(key_attributes(item, names)),
         |item| plan.filter.is_none_or(|f| f.eval(item)),
         |item| {
-            ReadItem::Shaped(match (plan.projection, plan.entries_of) {
+            ReadItem::Shaped(match (plan.projection, plan.fetch) {
                 (Some(p), _) => p.apply(&item),
-                (None, Some((index, table_schema))) => index.project(table_schema, &item),
-                (None, None) => item,
+                (None, Some(f)) if f.answer_entries => f.index.project(f.table_schema, &item),
+                (None, _) => item,
             })
         },
         plan.count_only,
-    )
+    )?;
+    page.entry_bytes = entry_bytes;
+    page.fetched_blocks = fetched_blocks;
+    Ok(page)
 }
 
 /// The attributes of `item` named in `names` (a LastEvaluatedKey).
@@ -367,6 +394,8 @@ where
         scanned_count: 0,
         last_evaluated_key: None,
         bytes_read: 0,
+        entry_bytes: 0,
+        fetched_blocks: 0,
     };
     let PageBounds { limit, bytes } = bounds;
     if limit == Some(0) {
@@ -395,21 +424,6 @@ where
     Ok(page)
 }
 
-/// ConsumedCapacity for a page: the bytes read rounded up to 4 KB once, halved for
-/// eventually consistent reads; `None` unless the request asked for it.
-pub fn consumed(
-    table: &str,
-    bytes_read: usize,
-    consistent: bool,
-    mode: ReturnConsumedCapacity,
-) -> Option<ConsumedCapacity> {
-    ConsumedCapacity::read(
-        table,
-        crate::capacity::read_units(bytes_read, consistent),
-        mode,
-    )
-}
-
 /// The end of every Query and Scan: reads one page from `items` (a table or index
 /// iterator), charges its read units to the table's throughput (or the GSI's own), and
 /// builds the ConsumedCapacity to report, with the index's share when one was read.
@@ -426,14 +440,26 @@ pub fn finish_page(
     let page = items
         .and_then(|items| read_page(items, plan))
         .map_err(|e| storage_failure(op, name, e))?;
+    // An LSI read fetching from the table: its entries' units, and each fetched item's.
+    let (read, fetched) = match plan.fetch {
+        Some(_) => {
+            let per_block = if consistent { 1.0 } else { 0.5 };
+            let entries = crate::capacity::read_units(page.entry_bytes, consistent);
+            (entries, page.fetched_blocks as f64 * per_block)
+        }
+        None => (
+            crate::capacity::read_units(page.bytes_read, consistent),
+            0.0,
+        ),
+    };
     crate::throttle::charge_read(
         table,
         index.filter(|i| i.global).map(|i| i.layout.name.as_str()),
-        crate::capacity::read_units(page.bytes_read, consistent),
+        read + fetched,
     );
     let consumed = match index {
-        None => consumed(name, page.bytes_read, consistent, mode),
-        Some(i) => consumed_on_index(name, i, page.bytes_read, consistent, mode),
+        None => ConsumedCapacity::read(name, read, mode),
+        Some(i) => consumed_on_index(name, i, (read, fetched), mode),
     };
     Ok((page, consumed))
 }
@@ -614,32 +640,33 @@ pub fn index_start_key(
     Ok(start.clone())
 }
 
-/// ConsumedCapacity of a page read from an index: the total, and with INDEXES the units
-/// under the index's name (LocalSecondaryIndexes or GlobalSecondaryIndexes).
+/// ConsumedCapacity of a page read from an index, `units` read from the index and
+/// fetched from the table (an LSI's fetches): the total, and with INDEXES each under its
+/// name (the index under LocalSecondaryIndexes or GlobalSecondaryIndexes, the fetches as
+/// the table's).
 pub fn consumed_on_index(
     table: &str,
     index: &IndexTarget,
-    bytes_read: usize,
-    consistent: bool,
+    (read, fetched): (f64, f64),
     mode: ReturnConsumedCapacity,
 ) -> Option<ConsumedCapacity> {
-    let units = crate::capacity::read_units(bytes_read, consistent);
-    let mut out = ConsumedCapacity::read(table, units, ReturnConsumedCapacity::Total)?;
+    let mut out = ConsumedCapacity::read(table, read + fetched, ReturnConsumedCapacity::Total)?;
     if mode == ReturnConsumedCapacity::None {
         return None;
     }
     if mode == ReturnConsumedCapacity::Indexes {
-        let share = std::collections::BTreeMap::from([(
-            index.layout.name.clone(),
-            shared::wire::ops::common::Capacity {
-                capacity_units: units,
-                ..Default::default()
-            },
-        )]);
+        let share = |units| shared::wire::ops::common::Capacity {
+            capacity_units: units,
+            ..Default::default()
+        };
+        let by_name = std::collections::BTreeMap::from([(index.layout.name.clone(), share(read))]);
         if index.global {
-            out.global_secondary_indexes = Some(share);
+            out.global_secondary_indexes = Some(by_name);
         } else {
-            out.local_secondary_indexes = Some(share);
+            out.local_secondary_indexes = Some(by_name);
+        }
+        if fetched > 0.0 {
+            out.table = Some(share(fetched));
         }
     }
     Some(out)

@@ -142,9 +142,11 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
         key_names: &key_names,
         filter: exprs.filter.as_ref(),
         projection: exprs.projection.as_ref(),
-        entries_of: fetch
-            .filter(|_| select == Select::AllProjectedAttributes)
-            .map(|i| (&i.layout, schema)),
+        fetch: fetch.map(|i| read_page::Fetch {
+            index: &i.layout,
+            table_schema: schema,
+            answer_entries: select == Select::AllProjectedAttributes,
+        }),
         count_only: select == Select::Count,
     };
     let layout = &table.layout;
