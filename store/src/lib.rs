@@ -121,6 +121,13 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     {
         storage.set_collection_limit(limit);
     }
+    // Tests act while a GSI backfill is under way, however fast the machine runs it.
+    if let Some(ms) = std::env::var("STORE_BACKFILL_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        storage.set_backfill_pause(std::time::Duration::from_millis(ms));
+    }
     let catalog =
         Catalog::load(&storage, &config).map_err(|e| format!("cannot load the catalog: {e}"))?;
     let cluster = internal::ClusterState::load(&storage)

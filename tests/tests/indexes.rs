@@ -861,12 +861,16 @@ async fn gsi_added_later_is_backfilled_then_deleted() {
 /// be deleted: it then goes away, never ACTIVE with part of the table in it.
 #[tokio::test]
 async fn a_backfilling_gsi_can_be_deleted_and_blocks_other_changes() {
-    let store = StoreProcess::spawn();
+    // A pause after each of the backfill's ~40 chunks keeps it under way for over a second:
+    // without it a slow test client (a loaded machine) met the index already ACTIVE.
+    let store = StoreProcess::spawn_with(StoreOptions {
+        env: vec![("STORE_BACKFILL_PAUSE_MS".into(), "30".into())],
+        ..Default::default()
+    });
     let ddb = store.client();
     let table = unique_name("busy");
     create_hash_range_table(&ddb, &table).await;
-    // Enough items that the backfill (~0.1 s in a debug build) is still running when the
-    // next calls arrive.
+    // Enough items for ~40 chunks of backfill.
     for chunk in 0..400 {
         let mut batch = ddb.batch_write_item();
         for i in 0..25 {

@@ -111,6 +111,9 @@ pub struct IndexRegistry {
     tables: parking_lot::RwLock<HashMap<u64, Arc<TableIndexes>>>,
     /// Item collection limit in bytes (settable so tests can reach it).
     collection_limit: AtomicU64,
+    /// A pause after each chunk of a backfill, in ms (0: none; settable so tests can act
+    /// while one is under way, whatever the machine's speed).
+    backfill_pause_ms: AtomicU64,
 }
 
 impl Default for IndexRegistry {
@@ -118,6 +121,7 @@ impl Default for IndexRegistry {
         IndexRegistry {
             tables: Default::default(),
             collection_limit: AtomicU64::new(ITEM_COLLECTION_LIMIT),
+            backfill_pause_ms: AtomicU64::new(0),
         }
     }
 }
@@ -267,6 +271,11 @@ impl Storage {
     }
 
     /// Sets the item collection limit (bytes); DynamoDB's is [`ITEM_COLLECTION_LIMIT`].
+    pub fn set_backfill_pause(&self, pause: std::time::Duration) {
+        let ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
+        self.indexes.backfill_pause_ms.store(ms, Ordering::Relaxed);
+    }
+
     pub fn set_collection_limit(&self, bytes: u64) {
         self.indexes
             .collection_limit
@@ -490,6 +499,10 @@ impl Storage {
             }
             written += batch.ops.len() as u64;
             self.commit(batch, locks).await?;
+            let pause = self.indexes.backfill_pause_ms.load(Ordering::Relaxed);
+            if pause > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
         }
     }
 
