@@ -29,8 +29,8 @@ pub struct App {
     /// table both passed the checks before. Adding a global-table replica takes it too,
     /// against a bulk operation starting meanwhile.
     pub job_starts: tokio::sync::Mutex<()>,
-    /// The bulk operations asked to stop (`transfer::bulk_put::cancel`).
-    pub bulk_cancels: crate::transfer::bulk_put::Cancels,
+    /// The bulk operations under way and those asked to stop (`transfer::bulk_put`).
+    pub bulk_runs: crate::transfer::bulk_put::BulkRuns,
     /// What is known of resource-based policies (`crate::policy`).
     pub policies: crate::policy::State,
     /// TransactWriteItems' `ClientRequestToken`s (`api::idempotency`).
@@ -67,7 +67,7 @@ impl App {
             stopping: tokio::sync::watch::Sender::new(false),
             transfers: tokio::sync::Notify::new(),
             job_starts: tokio::sync::Mutex::new(()),
-            bulk_cancels: Default::default(),
+            bulk_runs: Default::default(),
             policies,
             tokens,
             owned_metrics: Default::default(),

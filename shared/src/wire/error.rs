@@ -60,6 +60,17 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Whether the error is a refusal for capacity or rate, which the same call passes
+    /// once the table's capacity has refilled.
+    pub fn is_throttling(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::ProvisionedThroughputExceededException
+                | ErrorCode::ThrottlingException
+                | ErrorCode::RequestLimitExceeded
+        )
+    }
+
     /// The short code DynamoDB names this error by inside a response that carries several
     /// outcomes: a cancellation reason of a transaction, an entry of BatchExecuteStatement.
     pub fn reason_code(self) -> &'static str {

@@ -124,6 +124,12 @@ impl Catalog {
         self.tables.read().get(name).cloned()
     }
 
+    /// [`Catalog::get`] if the table is still the one with id `table_uuid`, not one created
+    /// again under its name since (the table a job or a task started on).
+    pub fn get_same(&self, name: &str, table_uuid: &str) -> Option<Arc<TableMeta>> {
+        self.get(name).filter(|t| t.table_uuid == table_uuid)
+    }
+
     /// The name a request's table parameter stands for: the table name inside an ARN of
     /// this store's tables, else the parameter itself (a foreign ARN is then looked up as
     /// a name, and not found).

@@ -272,10 +272,7 @@ fn still_unmade(
     table: &TableMeta,
     replica: &Replica,
 ) -> Option<(Arc<TableMeta>, Replica)> {
-    let current = app
-        .catalog
-        .get(table.name())
-        .filter(|t| t.table_uuid == table.table_uuid)?;
+    let current = app.catalog.get_same(table.name(), &table.table_uuid)?;
     let now = replicas(&current)
         .into_iter()
         .find(|r| r.is(replica) && r.unmade)?;

@@ -658,11 +658,10 @@ fn unavailable(message: String) -> (StatusCode, String) {
 /// which makes the replica CREATION_FAILED.
 fn create_refusal(e: ApiError) -> (StatusCode, String) {
     let status = match e.code {
-        ErrorCode::InternalServerError
-        | ErrorCode::ThrottlingException
-        | ErrorCode::RequestLimitExceeded
-        | ErrorCode::ProvisionedThroughputExceededException
-        | ErrorCode::ResourceInUseException => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::InternalServerError | ErrorCode::ResourceInUseException => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        code if code.is_throttling() => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     refusal(status)(e)

@@ -224,7 +224,7 @@ impl BulkRecord {
 /// cancel's save of a record against the running job's saves of it, so neither undoes
 /// the other: a job saves under it, and saves `CANCELLING` once a cancel is here.
 #[derive(Default)]
-pub struct Cancels(tokio::sync::Mutex<Runs>);
+pub struct BulkRuns(tokio::sync::Mutex<Runs>);
 
 #[derive(Default)]
 struct Runs {
@@ -239,7 +239,7 @@ struct Runs {
 /// next put) and one still waiting for its turn `CANCELLED`; answers the status it leaves
 /// the operation in.
 pub async fn cancel(app: &App, arn: &str) -> Result<Status, ApiError> {
-    let mut runs = app.bulk_cancels.0.lock().await;
+    let mut runs = app.bulk_runs.0.lock().await;
     let mut record = jobs::found::<BulkRecord>(app, arn)?;
     let status = record.job.progress.status;
     if !status.is_running() {
@@ -266,7 +266,7 @@ pub async fn cancel(app: &App, arn: &str) -> Result<Status, ApiError> {
 
 /// Whether a cancel was asked for operation `arn`.
 async fn cancel_asked(app: &App, arn: &str) -> bool {
-    app.bulk_cancels.0.lock().await.asked.contains(arn)
+    app.bulk_runs.0.lock().await.asked.contains(arn)
 }
 
 /// Whether a bulk operation on table `table_arn` is running or waiting to.
@@ -285,7 +285,7 @@ enum Ended {
 /// Runs a bulk operation recorded as started, writes its report, and records the outcome.
 pub async fn run(app: Arc<App>, mut record: BulkRecord) {
     {
-        let mut runs = app.bulk_cancels.0.lock().await;
+        let mut runs = app.bulk_runs.0.lock().await;
         // Cancelled while it waited for its turn, and recorded so by the cancel.
         if runs.asked.remove(&record.job.arn) {
             return;
@@ -301,7 +301,7 @@ pub async fn run(app: Arc<App>, mut record: BulkRecord) {
         Ok(()) => outcome,
         Err(message) => outcome.and(Err(message)),
     };
-    let mut runs = app.bulk_cancels.0.lock().await;
+    let mut runs = app.bulk_runs.0.lock().await;
     runs.begun.remove(&record.job.arn);
     let cancelled = runs.asked.remove(&record.job.arn);
     let progress = &mut record.job.progress;
@@ -326,7 +326,7 @@ pub async fn run(app: Arc<App>, mut record: BulkRecord) {
 /// Saves the record's counts, as `CANCELLING` once a cancel was asked for; answers whether
 /// one was.
 async fn save_progress(app: &App, record: &mut BulkRecord) -> Result<bool, String> {
-    let runs = app.bulk_cancels.0.lock().await;
+    let runs = app.bulk_runs.0.lock().await;
     let cancelled = runs.asked.contains(&record.job.arn);
     if cancelled {
         record.job.progress.status = Status::Cancelling;
@@ -339,14 +339,9 @@ async fn save_progress(app: &App, record: &mut BulkRecord) -> Result<bool, Strin
 
 /// The operation's own table, unless it was deleted (or replaced) meanwhile.
 fn own_table(app: &App, record: &BulkRecord) -> Result<Arc<TableMeta>, String> {
-    still_there(app, &record.table_name, &record.table_id)
+    app.catalog
+        .get_same(&record.table_name, &record.table_id)
         .ok_or_else(|| deleted(&record.table_name))
-}
-
-/// Table `name` if it is still the one with id `table_id`, not one created again under
-/// its name.
-fn still_there(app: &App, name: &str, table_id: &str) -> Option<Arc<TableMeta>> {
-    app.catalog.get(name).filter(|t| t.table_uuid == table_id)
 }
 
 /// Saves the record's counts if [`PROGRESS_EVERY`] has passed since `saved`; answers
@@ -618,7 +613,8 @@ impl Chunked<'_> {
         let mut stopped = false;
         let mut puts = tokio::task::JoinSet::new();
         for (index, (_, line)) in wave.iter().enumerate() {
-            self.pace.take(write_units(&line.item)).await;
+            let units = crate::capacity::write_units(item_size(&line.item));
+            self.pace.take(units as u64).await;
             if cancel_asked(self.app, arn).await {
                 stopped = true;
                 break;
@@ -725,12 +721,12 @@ async fn put_until_not_throttled(
     let mut wait = Duration::from_millis(10);
     loop {
         // Checked with no wait before PutItem finds the table by name.
-        if still_there(app, &name, table_id).is_none() {
+        if app.catalog.get_same(&name, table_id).is_none() {
             let gone = ApiError::new(ErrorCode::ResourceNotFoundException, deleted(&name));
             return Some(Err(gone));
         }
         match crate::api::put_item::handle(app, input.clone()).await {
-            Err(e) if is_throttling(e.code) => {
+            Err(e) if e.code.is_throttling() => {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(MOST_BACKOFF);
                 if cancel_asked(app, arn).await {
@@ -740,20 +736,6 @@ async fn put_until_not_throttled(
             outcome => return Some(outcome.map(drop)),
         }
     }
-}
-
-fn is_throttling(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::ProvisionedThroughputExceededException
-            | ErrorCode::ThrottlingException
-            | ErrorCode::RequestLimitExceeded
-    )
-}
-
-/// The write request units a put of `item` takes: one per KB begun.
-fn write_units(item: &Item) -> u64 {
-    (item_size(item) as u64).div_ceil(1024).max(1)
 }
 
 /// Keeps an operation's writes under `MaxWriteRequestUnits` a second, on average since

@@ -183,8 +183,7 @@ pub async fn run(app: &App, mut record: ExportRecord) {
 async fn export(app: &App, record: &ExportRecord) -> std::io::Result<(u64, u64)> {
     let table = app
         .catalog
-        .get(&record.job.table_arn)
-        .filter(|t| t.table_uuid == record.table_id)
+        .get_same(&record.job.table_arn, &record.table_id)
         .ok_or_else(|| std::io::Error::other("the table was deleted"))?;
     let unreadable = |_| std::io::Error::other("the table could not be read");
     let root = super::bucket_dir(app, &record.s3_bucket);

@@ -123,8 +123,7 @@ pub async fn run(app: &App, mut record: ImportRecord) {
 /// The import's own table, unless it was deleted (or replaced) meanwhile.
 fn own_table(app: &App, record: &ImportRecord) -> Result<std::sync::Arc<TableMeta>, String> {
     app.catalog
-        .get(&record.table_name)
-        .filter(|t| t.table_uuid == record.table_id)
+        .get_same(&record.table_name, &record.table_id)
         .ok_or_else(|| "the table was deleted during the import".to_string())
 }
 
