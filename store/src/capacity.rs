@@ -6,7 +6,13 @@ pub const READ_UNIT_BYTES: usize = 4096;
 
 /// Read units for `bytes` read (at least one unit; a missing item still costs one).
 pub fn read_units(bytes: usize, consistent: bool) -> f64 {
-    let units = bytes.div_ceil(READ_UNIT_BYTES).max(1) as f64;
+    units_of_blocks(bytes.div_ceil(READ_UNIT_BYTES).max(1) as u64, consistent)
+}
+
+/// Read units for `blocks` of [`READ_UNIT_BYTES`] (reads each rounded up on their own):
+/// one each, half for eventually consistent reads.
+pub fn units_of_blocks(blocks: u64, consistent: bool) -> f64 {
+    let units = blocks as f64;
     if consistent {
         units
     } else {

@@ -266,7 +266,11 @@ pub async fn run(
                 None => entries,
             }),
     };
-    let (page, consumed_capacity) = read_page::finish_page(
+    let read_page::FinishedPage {
+        page,
+        consumed: consumed_capacity,
+        units,
+    } = read_page::finish_page(
         ReadOp::Query,
         &table,
         index.as_ref(),
@@ -275,7 +279,6 @@ pub async fn run(
         consistent,
         capacity_mode,
     )?;
-    let units = crate::capacity::read_units(page.bytes_read, consistent);
     let items = page.items.as_deref().unwrap_or_default();
     attribute_query(&table, gsi, schema, &plan.hash, items, units);
 

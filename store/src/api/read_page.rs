@@ -435,33 +435,46 @@ pub fn finish_page(
     plan: &PagePlan<'_>,
     consistent: bool,
     mode: ReturnConsumedCapacity,
-) -> Result<(Page<ReadItem>, Option<ConsumedCapacity>), ApiError> {
+) -> Result<FinishedPage, ApiError> {
     let name = &table.layout.name;
     let page = items
         .and_then(|items| read_page(items, plan))
         .map_err(|e| storage_failure(op, name, e))?;
     // An LSI read fetching from the table: its entries' units, and each fetched item's.
     let (read, fetched) = match plan.fetch {
-        Some(_) => {
-            let per_block = if consistent { 1.0 } else { 0.5 };
-            let entries = crate::capacity::read_units(page.entry_bytes, consistent);
-            (entries, page.fetched_blocks as f64 * per_block)
-        }
+        Some(_) => (
+            crate::capacity::read_units(page.entry_bytes, consistent),
+            crate::capacity::units_of_blocks(page.fetched_blocks, consistent),
+        ),
         None => (
             crate::capacity::read_units(page.bytes_read, consistent),
             0.0,
         ),
     };
+    let units = read + fetched;
     crate::throttle::charge_read(
         table,
         index.filter(|i| i.global).map(|i| i.layout.name.as_str()),
-        read + fetched,
+        units,
     );
     let consumed = match index {
         None => ConsumedCapacity::read(name, read, mode),
         Some(i) => consumed_on_index(name, i, (read, fetched), mode),
     };
-    Ok((page, consumed))
+    Ok(FinishedPage {
+        page,
+        consumed,
+        units,
+    })
+}
+
+/// A page [`finish_page`] read, and what it cost.
+pub struct FinishedPage {
+    pub page: Page<ReadItem>,
+    /// The ConsumedCapacity to report, if the request asked for it.
+    pub consumed: Option<ConsumedCapacity>,
+    /// The read units charged to the table's (or GSI's) throughput.
+    pub units: f64,
 }
 
 /// Storage failures are never shown to clients: log the detail once, answer

@@ -166,7 +166,11 @@ pub async fn handle(app: &App, input: ScanInput) -> Result<ScanOutput<ReadItem>,
                 None => entries,
             }),
     };
-    let (page, consumed_capacity) = read_page::finish_page(
+    let read_page::FinishedPage {
+        page,
+        consumed: consumed_capacity,
+        ..
+    } = read_page::finish_page(
         ReadOp::Scan,
         &table,
         index.as_ref(),
