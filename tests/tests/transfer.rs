@@ -145,19 +145,22 @@ async fn import_into_new_table(
 ) -> aws_sdk_dynamodb::types::ImportTableDescription {
     let import = ok(ddb
         .import_table()
-        .s3_bucket_source(
-            S3BucketSource::builder()
-                .s3_bucket(bucket)
-                .s3_key_prefix(prefix)
-                .build()
-                .unwrap(),
-        )
+        .s3_bucket_source(s3_source(bucket, Some(prefix)))
         .input_format(format)
         .input_compression_type(compression)
         .table_creation_parameters(on_demand_pk_table(table))
         .send()
         .await);
     finished_import(ddb, &import).await
+}
+
+/// An import's source: objects of `bucket` under `prefix` (all of them without one).
+fn s3_source(bucket: &str, prefix: Option<&str>) -> S3BucketSource {
+    S3BucketSource::builder()
+        .s3_bucket(bucket)
+        .set_s3_key_prefix(prefix.map(str::to_string))
+        .build()
+        .unwrap()
 }
 
 /// The parameters of a new on-demand table keyed by `pk` (S), as an import creates it.
@@ -370,13 +373,7 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
         .unwrap();
     let import = ok(ddb
         .import_table()
-        .s3_bucket_source(
-            S3BucketSource::builder()
-                .s3_bucket("exports")
-                .s3_key_prefix(&data_prefix)
-                .build()
-                .unwrap(),
-        )
+        .s3_bucket_source(s3_source("exports", Some(&data_prefix)))
         .input_format(InputFormat::DynamodbJson)
         .input_compression_type(InputCompressionType::Gzip)
         .table_creation_parameters(parameters.clone())
@@ -406,12 +403,7 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
     // An import into an existing table's name is refused before anything is read.
     let taken = ddb
         .import_table()
-        .s3_bucket_source(
-            S3BucketSource::builder()
-                .s3_bucket("exports")
-                .build()
-                .unwrap(),
-        )
+        .s3_bucket_source(s3_source("exports", None))
         .input_format(InputFormat::DynamodbJson)
         .table_creation_parameters(parameters)
         .send()
@@ -430,13 +422,7 @@ async fn a_point_in_time_export_imports_back_into_a_new_table() {
     let people = unique_name("people");
     let csv = ok(ddb
         .import_table()
-        .s3_bucket_source(
-            S3BucketSource::builder()
-                .s3_bucket("seed")
-                .s3_key_prefix("people/part")
-                .build()
-                .unwrap(),
-        )
+        .s3_bucket_source(s3_source("seed", Some("people/part")))
         .input_format(InputFormat::Csv)
         .input_format_options(
             InputFormatOptions::builder()
@@ -592,13 +578,7 @@ async fn an_export_does_not_wait_for_a_long_import() {
     let parameters = on_demand_pk_table(&imported);
     let import = ok(ddb
         .import_table()
-        .s3_bucket_source(
-            S3BucketSource::builder()
-                .s3_bucket("slow")
-                .s3_key_prefix("endless/")
-                .build()
-                .unwrap(),
-        )
+        .s3_bucket_source(s3_source("slow", Some("endless/")))
         .input_format(InputFormat::DynamodbJson)
         .input_compression_type(InputCompressionType::Gzip)
         .table_creation_parameters(parameters)
@@ -1195,13 +1175,7 @@ async fn exports_refuse_what_the_s3_directory_cannot_hold() {
     }
     let import = ddb
         .import_table()
-        .s3_bucket_source(
-            S3BucketSource::builder()
-                .s3_bucket("exports")
-                .s3_key_prefix(&long)
-                .build()
-                .unwrap(),
-        )
+        .s3_bucket_source(s3_source("exports", Some(&long)))
         .input_format(InputFormat::DynamodbJson)
         .table_creation_parameters(on_demand_pk_table(unique_name("never")))
         .send()
@@ -1286,12 +1260,7 @@ async fn racing_retries_of_one_client_token_start_one_export_and_one_import() {
         let call = ddb
             .import_table()
             .client_token("retried-import")
-            .s3_bucket_source(
-                S3BucketSource::builder()
-                    .s3_bucket("exports")
-                    .build()
-                    .unwrap(),
-            )
+            .s3_bucket_source(s3_source("exports", None))
             .input_format(InputFormat::DynamodbJson)
             .input_compression_type(InputCompressionType::Gzip)
             .table_creation_parameters(on_demand_pk_table(&imported));
