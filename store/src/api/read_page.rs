@@ -337,8 +337,7 @@ pub fn read_page(items: ItemIter<'_>, plan: &PagePlan<'_>) -> Result<Page<ReadIt
     let size_of = |item: &Item| {
         let size = shared::model::size::item_size(item);
         if let Some(fetch) = plan.fetch {
-            let entry = fetch.index.project(fetch.table_schema, item);
-            entry_bytes += shared::model::size::item_size(&entry);
+            entry_bytes += fetch.index.entry_size(fetch.table_schema, item);
             fetched_blocks += size.div_ceil(crate::capacity::READ_UNIT_BYTES) as u64;
         }
         size

@@ -140,6 +140,15 @@ impl IndexLayout {
         }
     }
 
+    /// The size of the item's entry in this index ([`IndexLayout::project`]'s, measured
+    /// without building it).
+    pub fn entry_size(&self, table_schema: &KeySchema, item: &Item) -> usize {
+        item.iter()
+            .filter(|(name, _)| self.projects(table_schema, name))
+            .map(|(name, value)| name.len() + shared::model::size::value_size(value))
+            .sum()
+    }
+
     /// Whether this index's entries hold the top-level attribute `name`: key attributes
     /// of the index and of the table always, others as the projection says.
     pub fn projects(&self, table_schema: &KeySchema, name: &str) -> bool {
@@ -600,6 +609,16 @@ mod tests {
         let inc = index(Projected::Include(vec!["inc".into()])).project(&schema, &it);
         assert_eq!(inc.len(), 5);
         assert!(inc.contains_key("inc") && !inc.contains_key("other"));
+        // An entry's size, measured without building it, is the projected item's.
+        for projection in [
+            Projected::All,
+            Projected::KeysOnly,
+            Projected::Include(vec!["inc".into()]),
+        ] {
+            let index = index(projection);
+            let built = shared::model::size::item_size(&index.project(&schema, &it));
+            assert_eq!(index.entry_size(&schema, &it), built);
+        }
     }
 
     #[test]
