@@ -13,7 +13,18 @@ pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 
 /// Size of a whole item: each attribute's name length plus its value's size.
 pub fn item_size(item: &Item) -> usize {
-    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+    attributes_size(item.iter())
+}
+
+/// Size of some of an item's attributes (an index entry's, say): the same rule, summed over
+/// the attributes given.
+pub fn attributes_size<'a>(
+    attributes: impl IntoIterator<Item = (&'a String, &'a AttributeValue)>,
+) -> usize {
+    attributes
+        .into_iter()
+        .map(|(k, v)| k.len() + value_size(v))
+        .sum()
 }
 
 /// Size of one value (see DYNAMODB.md §2 "Item size").

@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use shared::expr::legacy::{self, AttributeValueUpdate, ExpectedAttributeValue};
 use shared::expr::{self, Condition, ExprKind, Substitutions, UpdateExpr};
-use shared::model::size::{item_size, value_size, MAX_ITEM_SIZE};
+use shared::model::size::{attributes_size, item_size, MAX_ITEM_SIZE};
 use shared::model::{
     check_attribute_name, check_item_nesting, AttributeValue, Item, KeySchema, PrimaryKey,
 };
@@ -626,10 +626,7 @@ fn index_entry<'a>(
     let keep = |name: &str| projection.view().keeps(schema, table_schema, name);
     let attributes: Vec<(&String, &AttributeValue)> =
         item.iter().filter(|(name, _)| keep(name)).collect();
-    let size = attributes
-        .iter()
-        .map(|(name, value)| name.len() + value_size(value))
-        .sum();
+    let size = attributes_size(attributes.iter().copied());
     Some(IndexEntry {
         key,
         attributes,

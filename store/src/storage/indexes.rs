@@ -143,10 +143,10 @@ impl IndexLayout {
     /// The size of the item's entry in this index ([`IndexLayout::project`]'s, measured
     /// without building it).
     pub fn entry_size(&self, table_schema: &KeySchema, item: &Item) -> usize {
-        item.iter()
-            .filter(|(name, _)| self.projects(table_schema, name))
-            .map(|(name, value)| name.len() + shared::model::size::value_size(value))
-            .sum()
+        let kept = item
+            .iter()
+            .filter(|(name, _)| self.projects(table_schema, name));
+        shared::model::size::attributes_size(kept)
     }
 
     /// Whether this index's entries hold the top-level attribute `name`: key attributes
