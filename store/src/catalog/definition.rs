@@ -567,7 +567,8 @@ pub fn merge_tags(existing: &mut Vec<(String, String)>, tags: &[Tag]) -> Result<
     Ok(())
 }
 
-/// A tag key: 1 to 128 allowed characters, not starting with `aws:`.
+/// A tag key: 1 to 128 allowed characters, not starting with `aws:` in any case (AWS's tag
+/// key pattern, `^(?![aA][wW][sS]:)`, reserves every spelling).
 pub fn check_tag_key(key: &str) -> Result<(), ApiError> {
     let len = key.chars().count();
     if len == 0 || len > 128 || !valid_tag_text(key) {
@@ -575,7 +576,10 @@ pub fn check_tag_key(key: &str) -> Result<(), ApiError> {
             "The Tag Key provided is invalid, Key: {key}"
         )));
     }
-    if key.starts_with("aws:") {
+    if key
+        .get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"))
+    {
         return Err(ApiError::validation(format!(
             "Tag Key cannot be prefixed with aws:, Key: {key}"
         )));
@@ -753,6 +757,12 @@ mod tests {
             message(merge_tags(&mut tags, &[tag("aws:x", "1")])),
             "Tag Key cannot be prefixed with aws:, Key: aws:x"
         );
+        let mut others = Vec::new();
+        for reserved in ["AWS:x", "Aws:x", "aWs:"] {
+            let refused = merge_tags(&mut others, &[tag(reserved, "1")]);
+            assert!(refused.is_err(), "{reserved}");
+        }
+        assert!(merge_tags(&mut others, &[tag("aws", "1"), tag("awsx:y", "1")]).is_ok());
         assert_eq!(
             message(merge_tags(&mut tags, &[tag("d", "1"), tag("d", "2")])),
             "Duplicate Tag Keys provided as input: Duplicate Tag Key found d"
