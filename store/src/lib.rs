@@ -157,6 +157,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(transfer::run_jobs(Arc::clone(&app)));
     tokio::spawn(kinesis::deliver::run_supervisor(Arc::clone(&app)));
     tokio::spawn(replication::ship::run_supervisor(Arc::clone(&app)));
+    tokio::spawn(replication::outbox::run(Arc::clone(&app)));
     tokio::spawn(replication::tombstones::run_collector(Arc::clone(&app)));
     tokio::spawn(replication::tell::resume(Arc::clone(&app)));
     tokio::spawn(api::idempotency::run_expiry(Arc::clone(&app)));

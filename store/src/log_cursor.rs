@@ -112,6 +112,8 @@ pub struct Follower {
     watch: tokio::sync::watch::Receiver<u64>,
     /// Seconds between now and the oldest change not yet handled.
     lag: ::metrics::Gauge,
+    /// The commit time (ms) of the oldest record the last [`Follower::next`] gave.
+    oldest_given_ms: u64,
 }
 
 impl Follower {
@@ -121,6 +123,7 @@ impl Follower {
             watch: app.storage.watch_seq(),
             cursor: LogCursor::resume(app, key, start).await,
             lag,
+            oldest_given_ms: 0,
         }
     }
 
@@ -155,11 +158,19 @@ impl Follower {
                 let _ = tokio::time::timeout(IDLE_WAIT, self.watch.changed()).await;
                 continue;
             };
-            let oldest = records.first().map_or(0, &stamp);
-            self.lag
-                .set(shared::clock::now_ms().saturating_sub(oldest) as f64 / 1000.0);
+            self.oldest_given_ms = records.first().map_or(0, &stamp);
+            self.still_sending();
             return Next::Changes { last, records };
         }
+    }
+
+    /// Keeps the lag gauge true while the consumer is still sending the records
+    /// [`Follower::next`] gave (retrying them, with backoff, at an endpoint or region out
+    /// of reach): it grows with their age rather than staying at what it was when they
+    /// were read.
+    pub fn still_sending(&self) {
+        let age_ms = shared::clock::now_ms().saturating_sub(self.oldest_given_ms);
+        self.lag.set(age_ms as f64 / 1000.0);
     }
 
     /// Records everything up to `last` as handled, durably (see [`LogCursor::advance`]).

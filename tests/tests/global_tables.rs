@@ -663,10 +663,6 @@ async fn shipping_resumes_where_it_stopped_after_the_store_is_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_regions_share_writes_and_index_changes_and_let_one_go() {
-    use aws_sdk_dynamodb::types::{
-        CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus, KeyType,
-        Projection, ProjectionType, ScalarAttributeType,
-    };
     let (home_store, away_store, third_store) = three_regions();
     let (home, away, third) = (
         home_store.client(),
@@ -690,39 +686,8 @@ async fn three_regions_share_writes_and_index_changes_and_let_one_go() {
     wait_for(&away, &table, "k", 2, Some("from-third")).await;
 
     // An index created in one region is created, and filled, in the others.
-    ok(home
-        .update_table()
-        .table_name(&table)
-        .attribute_definitions(attribute_definition("v", ScalarAttributeType::S))
-        .global_secondary_index_updates(
-            GlobalSecondaryIndexUpdate::builder()
-                .create(
-                    CreateGlobalSecondaryIndexAction::builder()
-                        .index_name("by_v")
-                        .key_schema(key_element("v", KeyType::Hash))
-                        .projection(
-                            Projection::builder()
-                                .projection_type(ProjectionType::All)
-                                .build(),
-                        )
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await);
-    let indexed = wait_until(DEADLINE, POLL, || async {
-        let described = ok(third.describe_table().table_name(&table).send().await);
-        let table = described.table.unwrap();
-        table
-            .global_secondary_indexes()
-            .first()
-            .and_then(|i| i.index_status())
-            == Some(&IndexStatus::Active)
-    })
-    .await;
-    assert!(indexed, "the index never became ACTIVE in the third region");
+    create_index_by_v(&home, &table).await;
+    wait_index_by_v(&third, &table).await;
     let found = ok(third
         .query()
         .table_name(&table)
@@ -742,6 +707,173 @@ async fn three_regions_share_writes_and_index_changes_and_let_one_go() {
     );
     put(&away, &table, "k", 3, "two-left").await;
     wait_for(&home, &table, "k", 3, Some("two-left")).await;
+}
+
+/// Creates GSI `by_v` (hash key `v`, a string, every attribute projected) on `table`.
+async fn create_index_by_v(client: &Client, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, KeyType, Projection,
+        ProjectionType, ScalarAttributeType,
+    };
+    let create = CreateGlobalSecondaryIndexAction::builder()
+        .index_name("by_v")
+        .key_schema(key_element("v", KeyType::Hash))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    ok(client
+        .update_table()
+        .table_name(table)
+        .attribute_definitions(attribute_definition("v", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder().create(create).build(),
+        )
+        .send()
+        .await);
+}
+
+/// Waits until `client`'s region has GSI `by_v` of `table` ACTIVE.
+async fn wait_index_by_v(client: &Client, table: &str) {
+    use aws_sdk_dynamodb::types::IndexStatus;
+    let indexed = wait_until(DEADLINE, POLL, || async {
+        let described = ok(client.describe_table().table_name(table).send().await);
+        let table = described.table.unwrap();
+        table.global_secondary_indexes().iter().any(|i| {
+            i.index_name() == Some("by_v") && i.index_status() == Some(&IndexStatus::Active)
+        })
+    })
+    .await;
+    assert!(indexed, "the index never became ACTIVE in that region");
+}
+
+/// A change of the table made while another region's store fails or cannot be reached
+/// reaches it once it can, across a crash of the store that made it: the change waits in
+/// a durable outbox rather than being tried once and lost, which left the regions with
+/// different indexes and TTL settings for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_of_the_table_reaches_a_region_that_was_failing_when_it_was_made() {
+    let (mut home_store, away_store, gate) = regions_through_gate(&[]).await;
+    let home = home_store.client();
+    let away = away_store.client();
+    let table = global_table(&home, "global-outbox", &[AWAY]).await;
+    wait_table_active(&away, &table).await;
+
+    gate.set(&["update", "ttl"], Pass::Busy);
+    gate.after(&["update"], create_index_by_v(&home, &table))
+        .await;
+    let spec = TimeToLiveSpecification::builder()
+        .attribute_name("expires")
+        .enabled(true)
+        .build()
+        .unwrap();
+    // Queued behind the index, which the region has not taken: changes go in order.
+    ok(home
+        .update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(spec)
+        .send()
+        .await);
+    // Tried again meanwhile, and kept across a crash of the store that made the changes.
+    gate.after(&["update"], async {}).await;
+    home_store.restart_in_place();
+    gate.set(&["update", "ttl"], Pass::Forward);
+
+    wait_index_by_v(&away, &table).await;
+    let ttl_enabled = wait_until(DEADLINE, POLL, || async {
+        let described = ok(away.describe_time_to_live().table_name(&table).send().await);
+        described
+            .time_to_live_description()
+            .and_then(|d| d.time_to_live_status())
+            == Some(&TimeToLiveStatus::Enabled)
+    })
+    .await;
+    assert!(
+        ttl_enabled,
+        "the TTL setting never reached the other region"
+    );
+    put(&home_store.client(), &table, "indexed", 1, "found").await;
+    let found = wait_until(DEADLINE, POLL, || async {
+        let page = ok(away
+            .query()
+            .table_name(&table)
+            .index_name("by_v")
+            .key_condition_expression("v = :v")
+            .expression_attribute_values(":v", s("found"))
+            .send()
+            .await);
+        page.count == 1
+    })
+    .await;
+    assert!(found, "the index in the other region never had the item");
+}
+
+/// Every change made to an item in one region is applied in the other, in order, and
+/// shown in its stream, even when a call carries many changes of one item (they queued
+/// while the region was slow): applied side by side, a newer change that took the item's
+/// lock first left the older ones superseded, missing from that region's stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_of_an_item_reaches_the_other_regions_stream() {
+    let (home_store, away_store, gate) = regions_through_gate(&[]).await;
+    let home = home_store.client();
+    let away = away_store.client();
+    let table = global_table(&home, "global-every-change", &[AWAY]).await;
+    wait_table_active(&away, &table).await;
+
+    gate.set(&["apply"], Pass::Hold);
+    const CHANGES: usize = 40;
+    for i in 0..CHANGES {
+        put(&home, &table, "hot", 1, &format!("v{i}")).await;
+    }
+    gate.set(&["apply"], Pass::Forward);
+    wait_for(&away, &table, "hot", 1, Some(&format!("v{}", CHANGES - 1))).await;
+
+    let arn = ok(away.describe_table().table_name(&table).send().await)
+        .table
+        .unwrap()
+        .latest_stream_arn
+        .unwrap();
+    let streams =
+        streams_client_with_credentials(&away_store.endpoint(), ACCESS_KEY_ID, SECRET_ACCESS_KEY);
+    let shown: Vec<String> = read_stream(&streams, &arn)
+        .await
+        .iter()
+        .filter_map(|r| r.dynamodb()?.new_image()?.get("v")?.as_s().ok().cloned())
+        .collect();
+    let expected: Vec<String> = (0..CHANGES).map(|i| format!("v{i}")).collect();
+    assert_eq!(shown, expected, "the other region's stream");
+    assert_eq!(
+        metric(
+            &away_store.endpoint(),
+            "store_replication_changes_superseded_total"
+        )
+        .await,
+        0.0
+    );
+}
+
+/// The replication lag grows while the other region's store fails: it is what an operator
+/// alerts on, and it stayed at the age the changes had when first read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replication_lag_grows_while_a_region_fails() {
+    let (home_store, away_store, gate) = regions_through_gate(&[]).await;
+    let home = home_store.client();
+    let table = global_table(&home, "global-lag", &[AWAY]).await;
+    wait_table_active(&away_store.client(), &table).await;
+
+    gate.set(&["apply"], Pass::Busy);
+    put(&home, &table, "late", 1, "v").await;
+    let lag = || async { metric(&home_store.endpoint(), "store_replication_lag_seconds").await };
+    let grew = wait_until(DEADLINE, POLL, || async { lag().await >= 2.0 }).await;
+    assert!(grew, "the lag stayed at {}", lag().await);
+
+    gate.set(&["apply"], Pass::Forward);
+    wait_for(&away_store.client(), &table, "late", 1, Some("v")).await;
+    let caught_up = wait_until(DEADLINE, POLL, || async { lag().await < 1.0 }).await;
+    assert!(caught_up, "the lag stayed at {}", lag().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,7 +155,7 @@ impl Worker {
                         .filter_map(|change| self.sendable(change, &precision))
                         .collect();
                     for call in calls(records) {
-                        self.put_records(&mut signer, call).await;
+                        self.put_records(&mut signer, call, &follower).await;
                     }
                     follower.handled(&self.app, last, RETRY_BASE).await;
                 }
@@ -245,12 +245,18 @@ impl Worker {
     /// Sends `records` (one call's worth, see [`calls`]), again and again with backoff,
     /// until every one is accepted: the records a call failed (Kinesis answers per record)
     /// are sent again on their own.
-    async fn put_records(&self, signer: &mut Signer, mut records: Vec<KinesisRecord>) {
+    async fn put_records(
+        &self,
+        signer: &mut Signer,
+        mut records: Vec<KinesisRecord>,
+        follower: &Follower,
+    ) {
         let arn = &self.destination.stream_arn;
         let name = arn.rsplit('/').next().unwrap_or_default();
         let mut attempt = 0;
         while !records.is_empty() {
             if attempt > 0 {
+                follower.still_sending();
                 self.series.retries.increment(1);
                 tokio::time::sleep(backoff(RETRY_BASE, attempt)).await;
             }

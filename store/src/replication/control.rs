@@ -15,6 +15,7 @@ use shared::wire::ops::describe_table::WarmThroughputDescription;
 use shared::wire::ops::update_table::UpdateTableInput;
 
 use super::order;
+use super::outbox;
 use super::overrides::Overrides;
 use super::peer::{self, PeerError};
 use super::tell::{call_later, still_calling, tell_members, Call, Tell};
@@ -161,6 +162,7 @@ async fn create(
                 failure: None,
                 addition: super::new_addition(),
                 added: order::addition_stamp(&table.settings, region),
+                pending: Vec::new(),
             });
             set_replicas(&mut table.settings, all);
             Ok(())
@@ -425,9 +427,9 @@ async fn forget(
 /// After UpdateTable changed global table `table` here: the changes every replica shares
 /// (secondary indexes, billing mode, capacity and warm throughput) are made in the other
 /// regions too, each of which makes them there only; a replica with reads of its own
-/// (`overrides`) keeps them. A region that refuses or cannot be
-/// reached is logged: the change stands here, as in DynamoDB, where it is applied region
-/// by region.
+/// (`overrides`) keeps them. Each region gets the change from the outbox, as soon as it
+/// can be reached (`outbox`): the change stands here at once, as in DynamoDB, where it is
+/// applied region by region.
 pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
     if !super::is_global(table) {
         return;
@@ -450,33 +452,23 @@ pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
     {
         return;
     }
-    // A replica still being made gets the table as it is then.
-    for replica in made_replicas(table) {
+    outbox::keep(app, table, "update", |replica| {
         let mut change = shared.clone();
         replica.overrides.adjust(&mut change);
-        let answer = peer::call::<_, Value>(app, &endpoint(app, &replica), "update", &change).await;
-        if let Err(e) = answer {
-            tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
-                "a replica did not take a change of the global table");
-        }
-    }
+        serde_json::to_value(change).ok()
+    })
+    .await;
 }
 
 /// After UpdateTimeToLive changed global table `table` here: every other replica gets the
-/// same setting (DynamoDB keeps it the same in every region). A region that refuses or
-/// cannot be reached is logged, as in [`propagate`].
+/// same setting (DynamoDB keeps it the same in every region), from the outbox as in
+/// [`propagate`].
 pub async fn propagate_ttl(app: &App, table: &TableMeta) {
     if !super::is_global(table) {
         return;
     }
     let request = json!({"table": table.name(), "ttl": crate::ttl::setting(table)});
-    for replica in made_replicas(table) {
-        let answer = peer::call::<_, Value>(app, &endpoint(app, &replica), "ttl", &request).await;
-        if let Err(e) = answer {
-            tracing::warn!(table = %table.name(), region = %replica.region, error = %e,
-                "a replica did not take a TTL change of the global table");
-        }
-    }
+    outbox::keep(app, table, "ttl", |_| Some(request.clone())).await;
 }
 
 /// DeleteTable of a replica: the other replicas stop replicating with this region. A

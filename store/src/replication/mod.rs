@@ -27,6 +27,7 @@
 
 pub mod control;
 mod order;
+pub mod outbox;
 pub mod overrides;
 mod peer;
 mod removing;
@@ -94,6 +95,10 @@ pub struct Replica {
     /// before it was kept: any removal known is later.
     #[serde(default)]
     pub added: u64,
+    /// Changes of the table's shared definition made here that its region has not taken
+    /// yet, oldest first (`outbox`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<outbox::PendingChange>,
 }
 
 impl Replica {
@@ -463,6 +468,7 @@ mod tests {
             failure: None,
             addition,
             added: 0,
+            pending: Vec::new(),
         }
     }
 

@@ -11,7 +11,7 @@
 //! - `apply`: changes made elsewhere, to apply by last writer wins;
 //! - `ready`: this region's new replica has its copy of the table: it serves clients.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
-use shared::model::Item;
+use shared::model::{Item, PrimaryKey};
 use shared::wire::error::{ApiError, ErrorCode};
 use shared::wire::ops::create_table::CreateTableInput;
 use shared::wire::ops::update_table::UpdateTableInput;
@@ -253,7 +253,7 @@ async fn create(app: &App, request: CreateReplica) -> Outcome {
             };
             crate::api::create_table::create_with(app, request.definition, status, settings)
                 .await
-                .map_err(create_refusal)?;
+                .map_err(change_refusal)?;
         }
     }
     if let Err(refused) = apply_overrides(app, &name, &request.overrides).await {
@@ -333,7 +333,7 @@ async fn set_ttl(app: &App, request: SetTtl) -> Outcome {
             crate::ttl::keep_setting(table, &setting)
         })
         .await
-        .map_err(refusal(StatusCode::BAD_REQUEST))?;
+        .map_err(change_refusal)?;
     Ok(json!({}))
 }
 
@@ -465,6 +465,7 @@ async fn set_members(
                             failure: None,
                             addition: None,
                             added: added(m),
+                            pending: Vec::new(),
                         },
                     }
                 })
@@ -511,7 +512,7 @@ async fn set_members(
 async fn update(app: &App, request: UpdateTableInput) -> Outcome {
     crate::api::update_table::update_here(app, &request, crate::api::Asker::OtherRegion)
         .await
-        .map_err(refusal(StatusCode::BAD_REQUEST))?;
+        .map_err(change_refusal)?;
     Ok(json!({}))
 }
 
@@ -651,12 +652,13 @@ fn unavailable(message: String) -> (StatusCode, String) {
     (StatusCode::SERVICE_UNAVAILABLE, message)
 }
 
-/// How a refused CreateTable of a replica is answered: a failure that may pass (a fault
-/// here, throttling, a table of the name being made or deleted meanwhile) with 503, which
-/// the adding region tries again; a refusal it would only meet again (the definition, a
-/// quota of this region: LimitExceededException here is only ever a quota) with 400,
-/// which makes the replica CREATION_FAILED.
-fn create_refusal(e: ApiError) -> (StatusCode, String) {
+/// How a refused CreateTable of a replica, or change of one, is answered: a failure that
+/// may pass (a fault here, throttling, the table being made, changed or deleted meanwhile:
+/// a GSI still backfilling) with 503, which the asking region tries again; a refusal it
+/// would only meet again (the definition, a quota of this region: LimitExceededException
+/// here is only ever a quota) with 400, which makes a replica being created
+/// CREATION_FAILED and ends a change.
+fn change_refusal(e: ApiError) -> (StatusCode, String) {
     let status = match e.code {
         ErrorCode::InternalServerError | ErrorCode::ResourceInUseException => {
             StatusCode::SERVICE_UNAVAILABLE
@@ -667,8 +669,12 @@ fn create_refusal(e: ApiError) -> (StatusCode, String) {
     refusal(status)(e)
 }
 
-/// Applies the changes side by side: each decides under its item's lock by its version,
-/// so the order they apply in does not matter, and concurrent writes share journal syncs.
+/// Applies the changes, different items' side by side (concurrent writes share journal
+/// syncs), one item's in the order sent: each decides under its item's lock by its
+/// version, so the last write wins whatever order changes arrive in, and in order every
+/// one of an item's changes applies, as a write made here would, rather than a newer one
+/// that took the lock first leaving the older superseded, missing from this region's
+/// stream, triggers and Kinesis destinations.
 async fn apply(app: Arc<App>, request: Apply) -> Outcome {
     // A replica still waiting for its copy (CREATING) takes changes too: the copy is
     // made of them, and other regions ship theirs from the moment they learn of it.
@@ -730,38 +736,56 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
         }
     }
     let mut tasks = tokio::task::JoinSet::new();
-    for (key, change) in keyed {
+    for (key, changes) in by_item(keyed) {
         let (app, table) = (Arc::clone(&app), Arc::clone(&table));
         tasks.spawn(async move {
-            let version = Version {
-                time_ms: change.time_ms,
-                region: change.region,
-            };
             // Charged as the same write made here would be: by the larger of the item
             // it replaces and the new one, and each index entry it changes.
             let plan = WritePlan::new(&table, &key, WriteAction::Delete);
-            let measure = |old: Option<&Item>, new: Option<&Item>| write_units(&plan, old, new);
-            app.storage
-                .apply_replicated(&table.layout, &key, change.item, &version, measure)
-                .await
+            let mut outcomes = Vec::with_capacity(changes.len());
+            for change in changes {
+                let version = Version {
+                    time_ms: change.time_ms,
+                    region: change.region,
+                };
+                let measure = |old: Option<&Item>, new: Option<&Item>| write_units(&plan, old, new);
+                let outcome = app
+                    .storage
+                    .apply_replicated(&table.layout, &key, change.item, &version, measure)
+                    .await;
+                // A later change applied after a failed one would leave it superseded
+                // when the sender sends the call again.
+                let failed = outcome.is_err();
+                outcomes.push(outcome);
+                if failed {
+                    break;
+                }
+            }
+            outcomes
         });
     }
     let (mut applied, mut superseded, mut failed) = (0u64, 0u64, false);
     let mut units = WriteUnits::default();
-    while let Some(outcome) = tasks.join_next().await {
-        match outcome {
-            Ok(Ok(Some(consumed))) => {
-                applied += 1;
-                units.add(consumed);
-            }
-            Ok(Ok(None)) => superseded += 1,
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, table = %request.table, "cannot apply a replicated change");
-                failed = true;
-            }
+    while let Some(outcomes) = tasks.join_next().await {
+        let outcomes = match outcomes {
+            Ok(outcomes) => outcomes,
             Err(e) => {
                 tracing::error!(error = %e, table = %request.table, "a replicated change's task failed");
                 failed = true;
+                continue;
+            }
+        };
+        for outcome in outcomes {
+            match outcome {
+                Ok(Some(consumed)) => {
+                    applied += 1;
+                    units.add(consumed);
+                }
+                Ok(None) => superseded += 1,
+                Err(e) => {
+                    tracing::error!(error = %e, table = %request.table, "cannot apply a replicated change");
+                    failed = true;
+                }
             }
         }
     }
@@ -784,13 +808,30 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
     Ok(json!({"applied": applied, "superseded": superseded}))
 }
 
+/// `changes` grouped by item, each item's in the order given, items in the order they
+/// first appear.
+fn by_item<C>(changes: Vec<(PrimaryKey, C)>) -> Vec<(PrimaryKey, Vec<C>)> {
+    let mut groups: Vec<(PrimaryKey, Vec<C>)> = Vec::new();
+    let mut slots: HashMap<PrimaryKey, usize> = HashMap::new();
+    for (key, change) in changes {
+        match slots.get(&key) {
+            Some(&slot) => groups[slot].1.push(change),
+            None => {
+                slots.insert(key.clone(), groups.len());
+                groups.push((key, vec![change]));
+            }
+        }
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_create_refused_for_what_may_pass_is_tried_again_and_others_fail_the_replica() {
-        let status = |code| create_refusal(ApiError::new(code, "why")).0;
+        let status = |code| change_refusal(ApiError::new(code, "why")).0;
         for passing in [
             ErrorCode::InternalServerError,
             ErrorCode::ThrottlingException,
@@ -807,8 +848,31 @@ mod tests {
             assert_eq!(status(refused), StatusCode::BAD_REQUEST);
         }
         assert_eq!(
-            create_refusal(ApiError::new(ErrorCode::ValidationException, "bad key")).1,
+            change_refusal(ApiError::new(ErrorCode::ValidationException, "bad key")).1,
             "bad key"
+        );
+    }
+
+    #[test]
+    fn changes_group_by_item_in_the_order_sent() {
+        let key = |k: &str| PrimaryKey {
+            hash: shared::model::AttributeValue::S(k.into()),
+            range: None,
+        };
+        let changes = vec![
+            (key("a"), 1),
+            (key("b"), 2),
+            (key("a"), 3),
+            (key("c"), 4),
+            (key("a"), 5),
+        ];
+        assert_eq!(
+            by_item(changes),
+            vec![
+                (key("a"), vec![1, 3, 5]),
+                (key("b"), vec![2]),
+                (key("c"), vec![4])
+            ]
         );
     }
 }

@@ -101,6 +101,21 @@ enum OnRefusal {
     Stop,
 }
 
+/// What is being sent: changes the log follower gave, or a copy of the table's items.
+#[derive(Clone, Copy)]
+enum Sending<'a> {
+    /// Asked again until taken (a region taking part refuses changes only for a while),
+    /// the follower's lag growing meanwhile.
+    Log(&'a Follower),
+    Copy(OnRefusal),
+}
+
+impl Sending<'_> {
+    fn stops_at_refusal(self) -> bool {
+        matches!(self, Sending::Copy(OnRefusal::Stop))
+    }
+}
+
 /// The body of an `apply` call, written straight from the changes.
 #[derive(Serialize)]
 struct ApplyBody<'a, C> {
@@ -158,7 +173,10 @@ impl Worker {
             return;
         }
         if self.replica.status == ReplicaStatus::Creating {
-            let copied = match self.copy(Copied::Items, OnRefusal::Stop).await {
+            let copied = match self
+                .copy(Copied::Items, Sending::Copy(OnRefusal::Stop))
+                .await
+            {
                 Ok(()) => self.say_ready().await,
                 Err(refused) => Err(refused),
             };
@@ -199,9 +217,8 @@ impl Worker {
                     let changes: Vec<Outgoing<'_>> =
                         fields.iter().filter_map(|r| self.shippable(r)).collect();
                     // Asked again until taken: it never ends with a refusal.
-                    let _ = self
-                        .send(&changes, Outgoing::estimate, OnRefusal::Retry)
-                        .await;
+                    let sending = Sending::Log(&follower);
+                    let _ = self.send(&changes, Outgoing::estimate, sending).await;
                     follower.handled(&self.app, last, RETRY_BASE).await;
                 }
             }
@@ -249,7 +266,7 @@ impl Worker {
     async fn resync(&self) {
         for what in [Copied::Items, Copied::Deletes] {
             // Asked again until taken: it never ends with a refusal.
-            let _ = self.copy(what, OnRefusal::Retry).await;
+            let _ = self.copy(what, Sending::Copy(OnRefusal::Retry)).await;
         }
     }
 
@@ -257,7 +274,7 @@ impl Worker {
     /// version, so a copy never pairs an image with another write's version; a write
     /// during the copy is also in the log the worker ships next. Ends early only on a
     /// refusal `on_refusal` stops at, with why.
-    async fn copy(&self, what: Copied, on_refusal: OnRefusal) -> Result<(), String> {
+    async fn copy(&self, what: Copied, sending: Sending<'_>) -> Result<(), String> {
         let layout = &self.table.layout;
         let mut after: Option<PrimaryKey> = None;
         // A replica being created shows how much of the table it has (DescribeTable).
@@ -314,7 +331,7 @@ impl Worker {
             self.send(
                 &changes,
                 |c| c.item.as_ref().map_or(0, item_size) * 3 / 2 + 128,
-                on_refusal,
+                sending,
             )
             .await?;
             copied += page.len() as u64;
@@ -376,7 +393,7 @@ impl Worker {
         &self,
         changes: &[C],
         size: impl Fn(&C) -> usize,
-        on_refusal: OnRefusal,
+        sending: Sending<'_>,
     ) -> Result<(), String> {
         let mut rest = changes;
         while !rest.is_empty() {
@@ -391,19 +408,19 @@ impl Worker {
                 count += 1;
             }
             let (call, later) = rest.split_at(count);
-            self.send_call(call, bytes, on_refusal).await?;
+            self.send_call(call, bytes, sending).await?;
             rest = later;
         }
         Ok(())
     }
 
     /// Sends `changes` (about `estimate` bytes of JSON) in one call, again and again with
-    /// backoff, until the replica takes them, or refuses them and `on_refusal` stops there.
+    /// backoff, until the replica takes them, or refuses them and `sending` stops there.
     async fn send_call<C: Serialize>(
         &self,
         changes: &[C],
         estimate: usize,
-        on_refusal: OnRefusal,
+        sending: Sending<'_>,
     ) -> Result<(), String> {
         let body = ApplyBody {
             table: self.table.name(),
@@ -423,10 +440,13 @@ impl Worker {
                 peer::post(&self.app, &self.endpoint, "apply", body.clone()).await;
             match answer {
                 Ok(_) => break,
-                Err(e) if on_refusal == OnRefusal::Stop && !e.may_pass() => {
+                Err(e) if sending.stops_at_refusal() && !e.may_pass() => {
                     return Err(e.refusal().unwrap_or_default().to_string());
                 }
                 Err(e) => {
+                    if let Sending::Log(follower) = sending {
+                        follower.still_sending();
+                    }
                     attempt += 1;
                     tracing::warn!(table = %self.table.name(), region = %self.replica.region,
                         error = %e, "replicating changes failed; retrying");
