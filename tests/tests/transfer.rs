@@ -613,15 +613,60 @@ async fn an_export_does_not_wait_for_a_long_import() {
             .and_then(|d| d.import_status()),
         Some(&ImportStatus::InProgress)
     );
+}
 
-    // A crash interrupts the import: it is reported FAILED, and its table, left CREATING
-    // by the dead task, is made ACTIVE (as a failed import's is) rather than holding its
-    // name for good.
-    store.restart();
+/// Writes `<dir>/<key>`: `text` gzipped.
+fn gzipped_object(dir: &Path, key: &str, text: &[u8]) {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(text).unwrap();
+    let path = dir.join(key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, gz.finish().unwrap()).unwrap();
+}
+
+/// A crash in the middle of an import does not leave its table half filled: the import
+/// runs again from its first line once the store is back, and completes with every item
+/// (it was reported FAILED, its table made ACTIVE with what the stopped run had written,
+/// and its name taken from the ImportTable that "start it again" asked for).
+#[tokio::test]
+async fn an_import_a_crash_interrupts_runs_again_and_completes() {
+    let s3 = tempfile::tempdir().unwrap();
+    let source = s3.path().join("resumed");
+    let lines: Vec<String> = (0..3)
+        .map(|i| format!(r#"{{"Item":{{"pk":{{"S":"item-{i}"}}}}}}"#))
+        .collect();
+    gzipped_object(&source, "in/a-items.json.gz", lines.join("\n").as_bytes());
+    // Lines an import counts as errors: seconds of reading, which the crash comes in.
+    const ERRORS: usize = 8 << 20;
+    gzipped_object(&source, "in/b-errors.json.gz", &b"x\n".repeat(ERRORS));
+    let mut store = store_with_s3(s3.path(), &[]);
     let ddb = store.client();
-    let failed = finished_import(&ddb, &import).await;
-    assert_eq!(failed.import_status(), Some(&ImportStatus::Failed));
-    wait_table_active(&ddb, &imported).await;
+    let table = unique_name("resumed");
+    let import = ok(ddb
+        .import_table()
+        .s3_bucket_source(s3_source("resumed", Some("in/")))
+        .input_format(InputFormat::DynamodbJson)
+        .input_compression_type(InputCompressionType::Gzip)
+        .table_creation_parameters(on_demand_pk_table(&table))
+        .send()
+        .await);
+
+    store.kill9();
+    store.restart_in_place();
+    let ddb = store.client();
+    let done = finished_import(&ddb, &import).await;
+    assert_eq!(
+        done.import_status(),
+        Some(&ImportStatus::Completed),
+        "{done:?}"
+    );
+    assert_eq!(
+        (done.imported_item_count(), done.error_count()),
+        (3, ERRORS as i64)
+    );
+    wait_table_active(&ddb, &table).await;
+    assert_eq!(scan_all(&ddb, &table).await.len(), 3);
 }
 
 #[tokio::test]

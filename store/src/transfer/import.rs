@@ -127,19 +127,41 @@ fn own_table(app: &App, record: &ImportRecord) -> Result<std::sync::Arc<TableMet
         .ok_or_else(|| "the table was deleted during the import".to_string())
 }
 
-/// The tables of imports a stop interrupted (reported FAILED by `jobs::fail_interrupted`)
-/// are left CREATING by their dead task: made ACTIVE, as a failed import's are, rather
-/// than holding their names for good. Run at start, before new jobs.
-pub async fn activate_interrupted(app: &App) -> Result<(), ApiError> {
-    for record in jobs::all::<ImportRecord>(app)? {
-        let stuck = own_table(app, &record).is_ok_and(|t| t.status == TableStatus::Creating);
-        if record.job.progress.status == jobs::Status::Failed && stuck {
-            tracing::warn!(import = %record.job.arn, table = %record.table_name,
-                "activating the table of an interrupted import");
+/// Imports a stop interrupted (those started before `process_start` and still running):
+/// each whose table is still CREATING is run again from its first line, its counts from
+/// zero (a later line for a key replaces the earlier item, so the lines the stopped run
+/// wrote are written again, the same), rather than failing with its table half filled
+/// and its name taken; one whose table is gone or was made ACTIVE (the stop came as it
+/// ended) is reported failed. Run at start, before new jobs.
+pub async fn resume_interrupted(app: &App, process_start: f64) -> Result<(), ApiError> {
+    for mut record in jobs::all::<ImportRecord>(app)? {
+        let creating = own_table(app, &record).is_ok_and(|t| t.status == TableStatus::Creating);
+        let progress = &record.job.progress;
+        if progress.status == jobs::Status::Failed && creating {
+            // Failed by a store from before imports ran again, which stopped before it
+            // made the table ACTIVE, as a failed import's is.
             if let Err(message) = activate(app, &record).await {
                 tracing::error!(import = %record.job.arn, %message, "cannot activate its table");
             }
+            continue;
         }
+        if !progress.status.is_running() || progress.start_time >= process_start {
+            continue;
+        }
+        if creating {
+            tracing::warn!(import = %record.job.arn, table = %record.table_name,
+                "an import the store stopped in the middle of runs again from its start");
+            record.processed_size_bytes = 0;
+            record.processed_item_count = 0;
+            record.imported_item_count = 0;
+            record.error_count = 0;
+        } else {
+            record.job.progress.fail(
+                "InternalServerError",
+                "The store stopped before the import finished; start it again.",
+            );
+        }
+        jobs::save(app, &record).await?;
     }
     Ok(())
 }

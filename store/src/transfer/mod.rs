@@ -56,14 +56,13 @@ const CONCURRENT_JOBS: usize = 4;
 
 /// Runs recorded exports and imports, each in a task of its own: the durable records are
 /// the queue, and `App::transfers` says a new one is there. Jobs left `IN_PROGRESS` by an
-/// earlier process are reported failed first.
+/// earlier process are reported failed first, but imports, which run again.
 pub async fn run_jobs(app: Arc<App>) {
     let started = shared::clock::now_seconds();
     for failed in [
         jobs::fail_interrupted::<ExportRecord>(&app, started).await,
-        jobs::fail_interrupted::<ImportRecord>(&app, started).await,
+        import::resume_interrupted(&app, started).await,
         jobs::fail_interrupted::<BulkRecord>(&app, started).await,
-        import::activate_interrupted(&app).await,
     ] {
         if let Err(e) = failed {
             tracing::error!(error = ?e.message, "cannot record interrupted exports or imports");
