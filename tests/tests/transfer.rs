@@ -572,7 +572,7 @@ fn endless_import_source(dir: &Path, key: &str) {
 async fn an_export_does_not_wait_for_a_long_import() {
     let s3 = tempfile::tempdir().unwrap();
     endless_import_source(&s3.path().join("slow"), "endless/lines.gz");
-    let mut store = store_with_s3(s3.path(), &[]);
+    let store = store_with_s3(s3.path(), &[]);
     let ddb = store.client();
     let imported = unique_name("endless");
     let parameters = on_demand_pk_table(&imported);
