@@ -634,8 +634,19 @@ fn create_index(
             .map(|i| &i.projection)
             .chain(std::iter::once(&planned.projection)),
     )?;
-    let index_id = table.next_index_id;
-    table.next_index_id = table.next_index_id.saturating_add(1);
+    // Ids are never reused (a deleted index's entries may still be being dropped under
+    // its id); past the last, a new index would share its entries with another.
+    let Some(next_index_id) = table.next_index_id.checked_add(1) else {
+        return Err(ApiError::new(
+            ErrorCode::LimitExceededException,
+            format!(
+                "Table {} has had {} global secondary indexes created over its life, the most this store keeps apart; copy it to a new table (export and import, or a backup restored) to add more",
+                table.name(),
+                u16::MAX - 1
+            ),
+        ));
+    };
+    let index_id = std::mem::replace(&mut table.next_index_id, next_index_id);
     let throughput = planned
         .throughput
         .map_or_else(Throughput::default, |(r, w)| Throughput::new(r, w));
@@ -700,5 +711,37 @@ fn apply_stream(
                 "Table has no stream to disable: TableName: {name}"
             ))),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_past_its_last_index_id_refuses_a_new_gsi_rather_than_sharing_one() {
+        let input: UpdateTableInput = serde_json::from_value(serde_json::json!({
+            "TableName": "t",
+            "AttributeDefinitions": [{"AttributeName": "g", "AttributeType": "S"}],
+        }))
+        .unwrap();
+        let create: shared::wire::ops::create_table::GlobalSecondaryIndex =
+            serde_json::from_value(serde_json::json!({
+                "IndexName": "by_g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }))
+            .unwrap();
+        let mut table = TableMeta::for_tests(1, "t");
+        table.next_index_id = u16::MAX - 1;
+        assert!(create_index(&mut table, &input, &create, BillingMode::PayPerRequest).is_ok());
+        assert_eq!(table.global_indexes[0].index_id, u16::MAX - 1);
+        table.global_indexes.clear();
+        let refused = create_index(&mut table, &input, &create, BillingMode::PayPerRequest);
+        assert_eq!(
+            refused.map_err(|e| e.code),
+            Err(ErrorCode::LimitExceededException)
+        );
+        assert!(table.global_indexes.is_empty());
     }
 }
