@@ -108,7 +108,10 @@ async fn forward_to_primary(
                 // outcome it cannot know, and its SDK decides whether to retry.
                 Err(e) => {
                     tracing::warn!(error = %e, "the primary failed during a forwarded write");
-                    return Err(e.to_api_error());
+                    return Err(ApiError::new(
+                        shared::wire::ErrorCode::ServiceUnavailable,
+                        PRIMARY_FAILED,
+                    ));
                 }
             }
         }
@@ -129,6 +132,13 @@ async fn forward_to_primary(
 const PRIMARY_CHANGED: &str = "The cluster's primary changed while this write was with the \
      old one: it was applied only if the old primary had sent it to the store before losing \
      its lease. Please check or try again.";
+
+/// The answer to a write forwarded to a primary that failed (crashed, was cut off) before
+/// answering: an SDK retries a 5xx, which may apply the write twice (an ADD counted twice),
+/// so the client is told what it needs to decide.
+const PRIMARY_FAILED: &str = "The cluster's primary failed while this write was with it: it \
+     was applied only if the primary had sent it to the store first. Please check or try \
+     again.";
 
 /// Resolves once this node sees a lease epoch other than `epoch` (another primary).
 async fn lease_moved(node: &Node, epoch: u64) {
