@@ -54,12 +54,25 @@ fn plain(status: StatusCode, content_type: &'static str, body: impl Into<Body>) 
     response
 }
 
+/// DynamoDB's `healthy: HOST:PORT` probe, which load balancers use: 503 when `/health` is,
+/// so that one probing `/` takes a node that cannot reach its store out of service too.
 async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
-    plain(
-        StatusCode::OK,
-        "text/plain",
-        format!("healthy: {}", server.node.address),
-    )
+    match failing_because(&server) {
+        None => plain(
+            StatusCode::OK,
+            "text/plain",
+            format!("healthy: {}", server.node.address),
+        ),
+        Some(why) => plain(StatusCode::SERVICE_UNAVAILABLE, "text/plain", why),
+    }
+}
+
+/// Why the node should be taken out of service, if it should (see [`health`]).
+fn failing_because(server: &Server) -> Option<String> {
+    let why = server.node.not_following_because()?;
+    Some(format!(
+        "not following the store's change feed ({why}); reads go to the store"
+    ))
 }
 
 /// 200 while the node serves. A node whose reads of the store's change feed fail (the
@@ -70,12 +83,8 @@ async fn root(State(server): State<Arc<Server>>) -> Response<Body> {
 /// prefer nodes that can. A node starting, before its first read, is not failing: it
 /// serves (from the store), and says it does not follow yet.
 async fn health(State(server): State<Arc<Server>>) -> Response<Body> {
-    if let Some(why) = server.node.not_following_because() {
-        return plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "text/plain",
-            format!("not following the store's change feed ({why}); reads go to the store"),
-        );
+    if let Some(why) = failing_because(&server) {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "text/plain", why);
     }
     if server.node.following() {
         return plain(StatusCode::OK, "text/plain", "ok");

@@ -239,9 +239,7 @@ impl Config {
     }
 
     pub fn from_args(args: Args) -> Result<Config, String> {
-        if args.region.is_empty() {
-            return Err("--region must not be empty".into());
-        }
+        crate::replication::check_region_name("--region", &args.region)?;
         if args.account_id.len() != 12 || !args.account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err("--account-id must be 12 digits".into());
         }

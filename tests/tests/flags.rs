@@ -109,6 +109,12 @@ fn daemons_refuse_durations_and_sizes_they_cannot_honour() {
             "not a whole number of seconds",
         ),
         (
+            "store",
+            "STORE_BIN",
+            vec!["--in-memory", "--region", "us-east-1:evil/x"],
+            "is not a region name",
+        ),
+        (
             "dax-proxy",
             "DAX_PROXY_BIN",
             vec!["--store", store, "--header-read-timeout", "0.0001"],

@@ -1434,6 +1434,8 @@ async fn a_nodes_health_turns_503_as_soon_as_the_store_is_gone() {
     let proxy = ProxyProcess::spawn(&store);
     tokio::time::sleep(Duration::from_secs(26)).await;
     assert_eq!(health(&proxy).await, (200, "ok".to_string()));
+    let (status, text) = get_text(&proxy, "/").await;
+    assert!(status == 200 && text.starts_with("healthy: "), "{text}");
 
     store.kill9();
     let unhealthy = wait_until(
@@ -1445,15 +1447,25 @@ async fn a_nodes_health_turns_503_as_soon_as_the_store_is_gone() {
     assert!(unhealthy, "/health: {:?}", health(&proxy).await);
     let (_, text) = health(&proxy).await;
     assert!(text.contains("not following"), "{text}");
+    // DynamoDB's `healthy:` probe at `/`, which load balancers use, says the same (it
+    // answered 200 whatever the node's state).
+    let (status, text) = get_text(&proxy, "/").await;
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("not following"), "{text}");
 }
 
 /// A node's `GET /health` answer: status and text.
 async fn health(proxy: &ProxyProcess) -> (u16, String) {
-    let response = reqwest::get(format!("{}/health", proxy.endpoint()))
+    get_text(proxy, "/health").await
+}
+
+/// A node's answer to `GET <path>`: status and text.
+async fn get_text(proxy: &ProxyProcess, path: &str) -> (u16, String) {
+    let response = reqwest::get(format!("{}{path}", proxy.endpoint()))
         .await
-        .expect("GET /health");
+        .expect("GET");
     let status = response.status().as_u16();
-    (status, response.text().await.expect("/health body"))
+    (status, response.text().await.expect("body"))
 }
 
 /// A node cut off from the store for longer than the store keeps its change log (paused

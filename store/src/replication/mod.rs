@@ -422,6 +422,23 @@ fn change_replication(settings: &mut Settings, change: impl FnOnce(&mut Replicat
     let _ = write_setting(settings, SETTINGS_KEY, &replication);
 }
 
+/// A region name as it goes into ARNs (`arn:aws:dynamodb:REGION:...`): letters, digits and
+/// hyphens, as AWS's are; a `:`, `/` or space would make every ARN unparsable.
+pub fn check_region_name(flag: &str, region: &str) -> Result<(), String> {
+    let fits = !region.is_empty()
+        && region.len() <= 64
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if fits {
+        Ok(())
+    } else {
+        Err(format!(
+            "{flag}: `{region}` is not a region name (letters, digits and hyphens, at most 64)"
+        ))
+    }
+}
+
 /// `--region-endpoints`: `REGION=URL` pairs separated by commas.
 pub fn parse_endpoints(text: &str) -> Result<Vec<Member>, String> {
     let mut members: Vec<Member> = Vec::new();
@@ -433,6 +450,7 @@ pub fn parse_endpoints(text: &str) -> Result<Vec<Member>, String> {
         if region.is_empty() {
             return Err(format!("--region-endpoints: `{pair}` is not REGION=URL"));
         }
+        check_region_name("--region-endpoints", region)?;
         let endpoint = parse_url("--region-endpoints", endpoint)?;
         if members.iter().any(|m| m.region == region) {
             return Err(format!("--region-endpoints names {region} twice"));
@@ -495,9 +513,14 @@ mod tests {
             "a=ftp://h",
             "a=http://h:1,a=http://h:2",
             "a=:",
+            "eu:west=http://h:1",
         ] {
             assert!(parse_endpoints(bad).is_err(), "{bad}");
         }
+        for bad in ["", "bad region!", "us-east-1:evil/x", &"a".repeat(65)] {
+            assert!(check_region_name("--region", bad).is_err(), "{bad}");
+        }
+        assert!(check_region_name("--region", "us-gov-west-1").is_ok());
     }
 
     #[test]
