@@ -50,6 +50,7 @@ pub struct Args {
         long,
         env = "DAX_QUERY_CACHE_COHERENCE",
         value_enum,
+        ignore_case = true,
         default_value = "invalidate"
     )]
     pub query_cache_coherence: Coherence,

@@ -45,6 +45,7 @@ fn a_proxy_node_starts_with_units_and_boolish_words() {
             ("DAX_BODY_READ_TIMEOUT", "60"),
             ("DAX_RECORD_TTL", "1.5"),
             ("DAX_LEASE_TTL", "3000MS"),
+            ("DAX_QUERY_CACHE_COHERENCE", "TTL-Only"),
         ]),
     );
     let addr = node
