@@ -280,6 +280,28 @@ async fn sigterm_does_not_wait_for_idle_connections() {
     assert!(status.success(), "{status}");
 }
 
+/// SIGTERM does not wait `--header-read-timeout` (30 s by default, Kubernetes' whole grace
+/// period) for a client that sent half a request head: it has no request to answer, and is
+/// given a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_half_a_head_go_within_a_second_or_two() {
+    let mut store = StoreProcess::spawn();
+    let mut partial = connect(&store.endpoint()).await;
+    partial
+        .write_all(b"POST / HTTP/1.1\r\nhost: test\r\n")
+        .await
+        .expect("write");
+    assert_health_answered(&mut connect(&store.endpoint()).await).await;
+    let asked = std::time::Instant::now();
+    let status = tokio::task::block_in_place(|| store.terminate());
+    assert!(status.success(), "{status}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        asked.elapsed()
+    );
+}
+
 /// dax-proxy closes a connection that stops mid-head and an idle keep-alive connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_closes_slow_heads_and_idle_connections() {

@@ -204,12 +204,19 @@ fn is_the_peers(e: &std::io::Error) -> bool {
     )
 }
 
+/// How long a stopping connection with nothing in flight is given to let go: a head
+/// arriving may still come whole and be answered, and an HTTP/2 peer must first answer the
+/// shutdown's PING. Short, and never longer than the header read timeout: a client that
+/// sent half a head (slow, broken or hostile) held a stop for the whole timeout (30 s by
+/// default, Kubernetes' whole grace period), and a connection dropped before its head is
+/// whole loses no request (nothing of it was done).
+const STOP_GRACE: Duration = Duration::from_secs(1);
+
 /// Serves one connection until it closes, which gives its `_slot` back: by the peer, at a
 /// deadline (dropped at once: no request is in flight and no answer is being sent), or
 /// when `stopping` turns true and its requests in flight are answered. A stopping
-/// connection is given a header read timeout to let go (an HTTP/2 peer must first answer
-/// the shutdown's PING, which a hostile one never does) and is then dropped, which closes
-/// the socket, unless a request is still in flight or its answer still being sent.
+/// connection is given [`STOP_GRACE`] to let go and is then dropped, which closes the
+/// socket, unless a request is still in flight or its answer still being sent.
 async fn serve_connection<S, B>(
     stream: TcpStream,
     service: S,
@@ -234,6 +241,7 @@ async fn serve_connection<S, B>(
     let mut connection = std::pin::pin!(connection);
     let mut overdue = std::pin::pin!(activity.overdue());
     let mut grace: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    let stop_grace = STOP_GRACE.min(timeouts.header_read);
     loop {
         tokio::select! {
             served = connection.as_mut() => {
@@ -247,7 +255,7 @@ async fn serve_connection<S, B>(
             () = &mut overdue, if grace.is_none() => return,
             _ = stopping.wait_for(|stop| *stop), if grace.is_none() => {
                 connection.as_mut().graceful_shutdown();
-                grace = Some(Box::pin(tokio::time::sleep(timeouts.header_read)));
+                grace = Some(Box::pin(tokio::time::sleep(stop_grace)));
             }
             () = async {
                 match grace.as_mut() {
@@ -258,7 +266,7 @@ async fn serve_connection<S, B>(
                 if !activity.in_flight() {
                     return;
                 }
-                grace = Some(Box::pin(tokio::time::sleep(timeouts.header_read)));
+                grace = Some(Box::pin(tokio::time::sleep(stop_grace)));
             }
         }
     }
@@ -379,12 +387,29 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn stopping_lets_a_first_head_go_after_one_header_timeout() {
+    async fn stopping_lets_half_a_head_go_after_the_stop_grace() {
         let (mut client, task, stop) = served().await;
         client.write_all(b"GET /he").await.expect("write");
         tokio::time::advance(Duration::from_secs(1)).await;
         let stopped = Instant::now();
         stop.send_replace(true);
-        assert_eq!(ended_after(task, stopped).await, TIMEOUTS.header_read);
+        assert_eq!(ended_after(task, stopped).await, STOP_GRACE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_head_completed_within_the_stop_grace_is_answered() {
+        let (mut client, task, stop) = served().await;
+        client
+            .write_all(b"GET /health HTTP/1.1\r\n")
+            .await
+            .expect("write");
+        tokio::time::advance(Duration::from_millis(10)).await;
+        stop.send_replace(true);
+        tokio::time::advance(Duration::from_millis(10)).await;
+        client.write_all(b"host: t\r\n\r\n").await.expect("write");
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.expect("read");
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+        task.await.expect("the connection's task");
     }
 }
