@@ -1060,6 +1060,24 @@ async fn a_region_back_at_a_new_address_gets_what_it_missed() {
     wait_for(&third_store.client(), &table, "while-down", 1, Some("v")).await;
 }
 
+/// A store back on another address is shipped to there once it has shipped anything: the
+/// other regions learn its address from its calls, not only from a change of the replicas,
+/// without which they sent to the old address for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_back_at_a_new_address_is_shipped_to_there() {
+    let (mut home_store, away_store) = two_regions();
+    let away = away_store.client();
+    let table = global_table(&home_store.client(), "global-new-address", &[AWAY]).await;
+    wait_table_active(&away, &table).await;
+
+    home_store.restart();
+    let home = home_store.client();
+    put(&home, &table, "from-home", 1, "v").await;
+    wait_for(&away, &table, "from-home", 1, Some("v")).await;
+    put(&away, &table, "from-away", 1, "v").await;
+    wait_for(&home, &table, "from-away", 1, Some("v")).await;
+}
+
 /// Waits until `client`'s region lists a replica of `table` in `region`.
 async fn assert_learns_of(client: &Client, table: &str, region: &str) {
     let learnt = wait_until(DEADLINE, POLL, || async {

@@ -138,6 +138,10 @@ pub struct Apply {
     pub table: String,
     /// The region whose store sends the changes.
     pub from: String,
+    /// Where that store is reached now (its advertised URL; absent from stores before it
+    /// was sent): a store back on another address is shipped to there from then on.
+    #[serde(default)]
+    pub at: Option<String>,
     pub changes: Vec<ShippedChange>,
 }
 
@@ -688,7 +692,7 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
     let sender = replicas(&table)
         .into_iter()
         .find(|r| r.region == request.from);
-    if sender.is_none_or(|r| r.status == ReplicaStatus::CreationFailed) {
+    let Some(sender) = sender.filter(|r| r.status != ReplicaStatus::CreationFailed) else {
         return Err((
             StatusCode::FORBIDDEN,
             format!(
@@ -696,6 +700,9 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
                 request.from, request.table
             ),
         ));
+    };
+    if let Some(at) = &request.at {
+        follow_move(&app, &table, &sender, at).await;
     }
     // Replicated writes take the table's write capacity here, as in DynamoDB: with none
     // left the sender backs off and retries, and replication lags rather than this
@@ -806,6 +813,32 @@ async fn apply(app: Arc<App>, request: Apply) -> Outcome {
         ));
     }
     Ok(json!({"applied": applied, "superseded": superseded}))
+}
+
+/// Keeps `at` as where `sender`'s region is reached, if it moved there (a store restarted
+/// on another port or host): its changes were shipped to its old address for good, since
+/// only a change of the replicas tells an address. An address this store's
+/// `--region-endpoints` names for the region stands (`super::endpoint`).
+async fn follow_move(app: &App, table: &TableMeta, sender: &Replica, at: &str) {
+    if sender.endpoint == at || super::configured(app, &sender.region).is_some() {
+        return;
+    }
+    let Ok(at) = super::parse_url("the sender's address", at) else {
+        return;
+    };
+    let moved = super::change_replicas(
+        app,
+        table.name(),
+        |r| r.is(sender),
+        |r| r.endpoint = at.clone(),
+    )
+    .await;
+    match moved {
+        Ok(_) => tracing::info!(table = %table.name(), region = %sender.region, endpoint = %at,
+            "a replica's region is reached at a new address"),
+        Err(e) => tracing::warn!(table = %table.name(), region = %sender.region, error = ?e,
+            "cannot keep a replica's new address"),
+    }
 }
 
 /// `changes` grouped by item, each item's in the order given, items in the order they

@@ -121,6 +121,8 @@ impl Sending<'_> {
 struct ApplyBody<'a, C> {
     table: &'a str,
     from: &'a str,
+    /// Where this store is reached (`serve::Apply::at`).
+    at: &'a str,
     changes: &'a [C],
 }
 
@@ -425,6 +427,7 @@ impl Worker {
         let body = ApplyBody {
             table: self.table.name(),
             from: &self.app.config.region,
+            at: &self.app.config.endpoint.url,
             changes,
         };
         let body = match json_out::to_vec_with_capacity(&body, estimate) {
