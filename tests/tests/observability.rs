@@ -1129,3 +1129,25 @@ async fn metrics_have_no_blank_line() {
         assert!(text.ends_with('\n'), "{what}");
     }
 }
+
+/// A dashboard panel of a feature turned off shows 0, not "No data": the idle compaction
+/// counter is there at 0 with `--idle-compaction-after 0` (it was missing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_of_a_feature_turned_off_is_shown_at_zero() {
+    let store = StoreProcess::spawn_with(StoreOptions {
+        args: vec!["--idle-compaction-after".into(), "0".into()],
+        ..Default::default()
+    });
+    let shown = wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            metrics_text(&store.endpoint())
+                .await
+                .lines()
+                .any(|line| line == "store_engine_idle_compactions_total 0")
+        },
+    )
+    .await;
+    assert!(shown, "{}", metrics_text(&store.endpoint()).await);
+}
