@@ -26,7 +26,7 @@ pub enum Coherence {
 )]
 pub struct Args {
     /// Address to serve on; port 0 picks a free port (printed as `dax-proxy listening on HOST:PORT`).
-    #[arg(long, env = "DAX_LISTEN", default_value = "127.0.0.1:8111")]
+    #[arg(long, env = "DAX_LISTEN", default_value = "127.0.0.1:8111", value_parser = shared::flags::listen_address)]
     pub listen: SocketAddr,
     /// The store's base URL, e.g. http://127.0.0.1:8000.
     #[arg(long, env = "DAX_STORE", default_value = "http://127.0.0.1:8000")]

@@ -14,6 +14,9 @@
 //!   `1MS` a millisecond, `1mib` a MiB).
 //! - Booleans take `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` through clap's
 //!   `BoolishValueParser`, named at each flag.
+//! - Listen addresses: `HOST:PORT` with an IP address or a host name (`localhost:0`),
+//!   resolved once at start; a name is listened on at its first IPv4 address, else its
+//!   first.
 //!
 //! Numbers are read as exact decimals (no floating point), so that `0.1s` is exactly
 //! 100ms and a large byte count is not rounded.
@@ -26,6 +29,25 @@ use std::time::Duration;
 /// The longest duration any flag takes (about 31 years): longer ones would overflow the
 /// clock arithmetic they feed, and mean "never" anyway.
 const MAX_SECONDS: u64 = 1_000_000_000;
+
+/// An address to listen on: `IP:PORT` as it is, `NAME:PORT` at the name's first IPv4
+/// address, else its first.
+pub fn listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    let resolved: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(text)
+        .map_err(|e| format!("not HOST:PORT, or a host name that resolves ({e})"))?
+        .collect();
+    // `localhost` is 127.0.0.1 and ::1 at once: the IPv4 one, where clients' `localhost`
+    // and this project's loopback-only habits both land.
+    resolved
+        .iter()
+        .find(|address| address.is_ipv4())
+        .or(resolved.first())
+        .copied()
+        .ok_or_else(|| "a host name with no address".to_string())
+}
 
 /// A duration, in whole milliseconds; a plain number counts seconds. Zero is allowed (for
 /// flags where it turns something off).
@@ -196,6 +218,19 @@ fn split_unit(text: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listen_addresses_take_an_ip_or_a_host_name() {
+        assert_eq!(
+            listen_address("127.0.0.1:0"),
+            Ok(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        );
+        assert!(listen_address("localhost:8000")
+            .is_ok_and(|a| a.ip().is_loopback() && a.port() == 8000));
+        for bad in ["localhost", "127.0.0.1", "127.0.0.1:99999", ":8000"] {
+            assert!(listen_address(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations_take_plain_seconds_or_a_unit() {

@@ -17,7 +17,7 @@ use crate::storage::StorageOptions;
 pub struct Args {
     /// Address to serve the DynamoDB API on; port 0 picks a free port (the bound address is
     /// printed on stdout as `store listening on HOST:PORT`).
-    #[arg(long, env = "STORE_LISTEN", default_value = "127.0.0.1:8000")]
+    #[arg(long, env = "STORE_LISTEN", default_value = "127.0.0.1:8000", value_parser = shared::flags::listen_address)]
     pub listen: SocketAddr,
     /// Directory of the embedded engine's files.
     #[arg(long, env = "STORE_DATA_DIR", default_value = "./data")]

@@ -134,3 +134,43 @@ fn daemons_refuse_durations_and_sizes_they_cannot_honour() {
         assert!(stderr.contains(args[args.len() - 2]), "{name}: {stderr}");
     }
 }
+
+/// `--listen` takes a host name, as the README's `HOST:PORT` says (only literal IPs were
+/// taken): the store and a node listen on its address.
+#[test]
+fn daemons_listen_on_a_host_name() {
+    use std::io::BufRead as _;
+    for (name, var, args) in [
+        ("store", "STORE_BIN", vec!["--in-memory"]),
+        (
+            "dax-proxy",
+            "DAX_PROXY_BIN",
+            vec!["--store", "http://127.0.0.1:9"],
+        ),
+    ] {
+        let mut child = std::process::Command::new(binary_path(name, var))
+            .args(["--listen", "localhost:0"])
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let listening = format!("{name} listening on ");
+        let address = line.trim().strip_prefix(&listening).unwrap_or_default();
+        let address: std::net::SocketAddr = address
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} printed {line:?}"));
+        assert_eq!(
+            address.ip().to_string(),
+            "127.0.0.1",
+            "{name} printed {line:?}"
+        );
+    }
+}
