@@ -225,6 +225,52 @@ async fn consumed_capacity_for_items_of_known_sizes() {
     assert_eq!(cc.capacity_units(), Some(0.5));
     let by_g = cc.global_secondary_indexes().unwrap().get("by_g").unwrap();
     assert_eq!(by_g.capacity_units(), Some(0.5));
+    // As DynamoDB answers an index read: the table's arm at 0, and no ReadCapacityUnits
+    // (only transactions carry it).
+    let table_arm = cc.table().unwrap();
+    assert_eq!(
+        (table_arm.capacity_units(), table_arm.read_capacity_units()),
+        (Some(0.0), None)
+    );
+    assert_eq!(cc.read_capacity_units(), None);
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("k"))
+        .send()
+        .await);
+    let on_table = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("k"))
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await);
+    let cc = on_table.consumed_capacity.unwrap();
+    assert_eq!(cc.read_capacity_units(), None);
+    assert_eq!(cc.table().and_then(|t| t.read_capacity_units()), None);
+    let read = aws_sdk_dynamodb::types::Get::builder()
+        .table_name(&table)
+        .key("pk", s("k"))
+        .build()
+        .unwrap();
+    let transaction = ok(ddb
+        .transact_get_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactGetItem::builder()
+                .get(read)
+                .build(),
+        )
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await);
+    let cc = &transaction.consumed_capacity()[0];
+    assert_eq!(
+        (cc.capacity_units(), cc.read_capacity_units()),
+        (Some(2.0), Some(2.0))
+    );
+    assert_eq!(cc.table().and_then(|t| t.read_capacity_units()), Some(2.0));
 }
 
 #[tokio::test]

@@ -333,7 +333,7 @@ impl PerTable {
         let list = self
             .tables
             .iter()
-            .filter_map(|(table, units)| ConsumedCapacity::read(table, *units, mode));
+            .filter_map(|(table, units)| ConsumedCapacity::transaction_read(table, *units, mode));
         Some(list.collect())
     }
 }

@@ -655,7 +655,7 @@ pub fn index_start_key(
 /// ConsumedCapacity of a page read from an index, `units` read from the index and
 /// fetched from the table (an LSI's fetches): the total, and with INDEXES each under its
 /// name (the index under LocalSecondaryIndexes or GlobalSecondaryIndexes, the fetches as
-/// the table's).
+/// the table's, 0 when there are none, as DynamoDB shows the table's arm of an index read).
 pub fn consumed_on_index(
     table: &str,
     index: &IndexTarget,
@@ -677,9 +677,7 @@ pub fn consumed_on_index(
         } else {
             out.local_secondary_indexes = Some(by_name);
         }
-        if fetched > 0.0 {
-            out.table = Some(share(fetched));
-        }
+        out.table = Some(share(fetched));
     }
     Some(out)
 }
