@@ -20,6 +20,12 @@ pub fn units_of_blocks(blocks: u64, consistent: bool) -> f64 {
     }
 }
 
+/// Read units of a transactional read of `bytes` (TransactGetItems, or a repeat of a
+/// TransactWriteItems, which reads its items): strongly consistent, doubled.
+pub fn transactional_read_units(bytes: usize) -> f64 {
+    2.0 * read_units(bytes, true)
+}
+
 /// Write units for an item of `bytes` (at least one unit).
 pub fn write_units(bytes: usize) -> f64 {
     bytes.div_ceil(1024).max(1) as f64

@@ -476,6 +476,24 @@ async fn client_request_token_makes_transactions_idempotent() {
         ok(tokened_add(&ddb, &table, token, 1).await);
     }
     assert_token_applied_once(&ddb, &table, token).await;
+    // A replay writes nothing and reports its item's transactional read: 2 units a 4 KB
+    // (it reported 1), as read units.
+    let replay = ok(ddb
+        .transact_write_items()
+        .client_request_token(token)
+        .transact_items(tw_add(&table, "ctr", 1))
+        .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+        .send()
+        .await);
+    let consumed = &replay.consumed_capacity()[0];
+    assert_eq!(
+        (
+            consumed.capacity_units(),
+            consumed.read_capacity_units(),
+            consumed.write_capacity_units()
+        ),
+        (Some(2.0), Some(2.0), None)
+    );
 }
 
 /// A store that restarts (here, is killed) between a transaction and the SDK's retry of it

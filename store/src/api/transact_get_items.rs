@@ -149,7 +149,7 @@ pub async fn handle(
     let mut units = PerTable::default();
     let mut responses = Vec::with_capacity(count);
     for ((plan, item), size) in plans.iter().zip(snapshot).zip(sizes) {
-        let read_units = 2.0 * capacity::read_units(size, true);
+        let read_units = capacity::transactional_read_units(size);
         crate::throttle::charge_item_read(&plan.table, &plan.key, read_units);
         units.add(plan.table.name(), read_units);
         let item = match (item, &plan.projection) {
