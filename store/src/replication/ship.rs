@@ -275,7 +275,7 @@ impl Worker {
     /// Ships `what` a page of keys at a time, each item read again under its lock with its
     /// version, so a copy never pairs an image with another write's version; a write
     /// during the copy is also in the log the worker ships next. Ends early only on a
-    /// refusal `on_refusal` stops at, with why.
+    /// refusal `sending` stops at, with why.
     async fn copy(&self, what: Copied, sending: Sending<'_>) -> Result<(), String> {
         let layout = &self.table.layout;
         let mut after: Option<PrimaryKey> = None;
