@@ -700,3 +700,80 @@ async fn transact_get_in_request_order() {
         None,
     );
 }
+
+/// A key over DynamoDB's size limits in a transaction cancels it, with that action's
+/// `ValidationError` reason and `None` for the others (as the service answers: extenddb#211),
+/// not a ValidationException of the whole call; and a TransactGetItems projection that
+/// matches nothing leaves `Item` out (extenddb#74), where GetItem answers `{}`.
+#[tokio::test]
+async fn an_oversized_key_cancels_its_transaction_and_an_empty_projection_leaves_item_out() {
+    use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
+    let (_store, ddb, table) = store_with_table().await;
+    let oversized = "k".repeat(2049);
+    let result = ddb
+        .transact_write_items()
+        .transact_items(tw_put(&table, item(&[("pk", s("fine")), ("v", n(1))])))
+        .transact_items(tw_put(&table, item(&[("pk", s(&oversized))])))
+        .send()
+        .await;
+    let err = assert_api_error(
+        result,
+        "TransactionCanceledException",
+        Some(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons \
+             [None, ValidationError]",
+        ),
+    );
+    let TransactWriteItemsError::TransactionCanceledException(e) = err.into_service_error() else {
+        panic!("expected TransactionCanceledException");
+    };
+    let refused = &e.cancellation_reasons()[1];
+    assert_eq!(
+        refused.message(),
+        Some("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes")
+    );
+    assert!(
+        get(&ddb, &table, "fine").await.is_none(),
+        "nothing is written"
+    );
+
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("fine"))
+        .item("v", n(1))
+        .send()
+        .await);
+    let get_of = |pk: &str, projection: Option<&str>| {
+        let get = Get::builder()
+            .table_name(&table)
+            .set_key(Some(key(pk)))
+            .set_projection_expression(projection.map(str::to_string))
+            .build()
+            .unwrap();
+        TransactGetItem::builder().get(get).build()
+    };
+    let result = ddb
+        .transact_get_items()
+        .transact_items(get_of(&oversized, None))
+        .transact_items(get_of("fine", None))
+        .send()
+        .await;
+    let err = assert_api_error(result, "TransactionCanceledException", None);
+    let TransactGetItemsError::TransactionCanceledException(e) = err.into_service_error() else {
+        panic!("expected TransactionCanceledException");
+    };
+    let codes: Vec<_> = e
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code().unwrap_or(""))
+        .collect();
+    assert_eq!(codes, ["ValidationError", "None"]);
+
+    let out = ok(ddb
+        .transact_get_items()
+        .transact_items(get_of("fine", Some("absent")))
+        .send()
+        .await);
+    assert_eq!(out.responses()[0].item(), None);
+}

@@ -180,6 +180,17 @@ impl KeySchema {
         false
     }
 
+    /// The 2048/1024-byte limit a key attribute given in `given` (an item or a `Key`
+    /// parameter) breaks, if one does: only a value of the schema's type is measured, other
+    /// mistakes being the key parser's to report. Transactions cancel the action that
+    /// breaks it (a `ValidationError` reason) rather than failing the call.
+    pub fn oversized_key(&self, given: &Item) -> Option<ApiError> {
+        self.attrs().find_map(|(attr, is_hash)| {
+            let value = given.get(&attr.name).filter(|v| attr.ty.matches(v))?;
+            check_key_size(value, is_hash).err()
+        })
+    }
+
     /// The key of an item being written (PutItem, BatchWrite Put, Transact Put):
     /// `Missing the key k in the item`, `Type mismatch for key k expected: S actual: N`,
     /// empty string/binary keys, and the 2048/1024-byte size limits.

@@ -194,6 +194,15 @@ impl CancellationReason {
             item: None,
         }
     }
+
+    /// The entry for an action refused as invalid, saying why.
+    pub fn validation_error(message: Option<String>) -> Self {
+        CancellationReason {
+            code: "ValidationError".into(),
+            message,
+            item: None,
+        }
+    }
 }
 
 /// An error as a DynamoDB client sees it.

@@ -52,8 +52,8 @@ use crate::catalog::{IndexProjection, TableMeta};
 use crate::storage::{Mutation, StorageError};
 use crate::throttle::Owed;
 
-/// `ReturnValues`' enumeration, in the model's order.
-pub const RETURN_VALUES: &[&str] = &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
+/// `ReturnValues`' enumeration, in the order DynamoDB's message lists it (not the model's).
+pub const RETURN_VALUES: &[&str] = &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
 /// `ReturnValuesOnConditionCheckFailure`'s enumeration.
 pub const RETURN_VALUES_ON_FAILURE: &[&str] = &["ALL_OLD", "NONE"];
 /// `ReturnConsumedCapacity`'s enumeration.
@@ -417,11 +417,7 @@ impl WriteFailure {
                 message: Some("The conditional request failed".into()),
                 item,
             },
-            WriteFailure::Validation(e) => CancellationReason {
-                code: "ValidationError".into(),
-                message: e.message,
-                item: None,
-            },
+            WriteFailure::Validation(e) => CancellationReason::validation_error(e.message),
             WriteFailure::Throttled(e) => CancellationReason {
                 code: e.code.reason_code().into(),
                 message: e.message,
@@ -1118,7 +1114,7 @@ mod tests {
         });
         assert_eq!(
             err.err().and_then(|e| e.message).as_deref(),
-            Some("1 validation error detected: Value 'EVERYTHING' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [NONE, ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW]")
+            Some("1 validation error detected: Value 'EVERYTHING' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]")
         );
     }
 }

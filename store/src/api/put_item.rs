@@ -227,7 +227,7 @@ mod flow_tests {
             json!({"TableName": "tbl_s", "Item": {"pk": s("a")}, "ReturnValues": "BOGUS"}),
         )
         .await);
-        assert_eq!(message, "1 validation error detected: Value 'BOGUS' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [NONE, ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW]");
+        assert_eq!(message, "1 validation error detected: Value 'BOGUS' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]");
         let (_, message) = err(delete(
             app,
             json!({"TableName": "tbl_s", "Key": {"pk": s("a")}, "ReturnValues": "ALL_NEW"}),

@@ -95,17 +95,20 @@ pub async fn handle(
     }
 
     let mut plans: Vec<GetPlan> = Vec::with_capacity(actions.len());
-    for (action, projection) in actions.iter().zip(projections) {
+    let mut oversized = Vec::new();
+    for (index, (action, projection)) in actions.iter().zip(projections).enumerate() {
         let Some(get) = &action.get else {
             return Err(ApiError::internal());
         };
         let table = app
             .catalog
             .table_for_data(get.table_name.as_deref().unwrap_or_default())?;
-        let key = table
-            .layout
-            .schema
-            .key_from_param(get.key.as_ref().unwrap_or(&Default::default()))?;
+        let given = get.key.clone().unwrap_or_default();
+        if let Some(refused) = table.layout.schema.oversized_key(&given) {
+            oversized.push((index, refused));
+            continue;
+        }
+        let key = table.layout.schema.key_from_param(&given)?;
         if plans
             .iter()
             .any(|p| p.table.table_id() == table.table_id() && p.key == key)
@@ -117,6 +120,13 @@ pub async fn handle(
             key,
             projection,
         });
+    }
+
+    if !oversized.is_empty() {
+        return Err(super::transact_write_items::cancelled_for_key_sizes(
+            actions.len(),
+            oversized,
+        ));
     }
 
     // Capacity: an action whose table is out of it cancels the transaction.
@@ -152,8 +162,12 @@ pub async fn handle(
         let read_units = capacity::transactional_read_units(size);
         crate::throttle::charge_item_read(&plan.table, &plan.key, read_units);
         units.add(plan.table.name(), read_units);
+        // A projection that matches nothing leaves `Item` out, as DynamoDB answers
+        // TransactGetItems (GetItem answers `{}`; extenddb#74 captured both).
         let item = match (item, &plan.projection) {
-            (Some(item), Some(projection)) => Some(projection.apply(&item)),
+            (Some(item), Some(projection)) => {
+                Some(projection.apply(&item)).filter(|i| !i.is_empty())
+            }
             (item, _) => item,
         };
         responses.push(ItemResponse { item });
