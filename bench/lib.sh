@@ -8,7 +8,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROFILE=${CARGO_PROFILE:-release}
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE
+# Cargo keeps the dev profile's builds under `debug`.
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 DURATION=${DURATION:-4}
 # Each point is measured ROUNDS times, interleaved with the points it is compared with, and
 # the run with the median throughput is reported: one 6 s run on this shared machine

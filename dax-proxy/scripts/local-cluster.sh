@@ -27,8 +27,18 @@ read -r -a proxy_ports <<< "${PROXY_PORTS:-8111 8112 8113}"
 secret=${DAX_CLUSTER_SECRET:-dax-local-cluster-secret}
 profile=${CARGO_PROFILE:-release}
 
+# A port already taken (a cluster still running, an orphaned store) would make its process
+# here fail while the old one answered the health checks: the start would claim success.
+for port in "$store_port" "${proxy_ports[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "local-cluster.sh: port $port is in use (another cluster still running?); stop it or set STORE_PORT/PROXY_PORTS" >&2
+    exit 1
+  fi
+done
+
 cargo build --profile "$profile" --bins
-bin=${CARGO_TARGET_DIR:-target}/$profile
+# Cargo keeps the dev profile's builds under `debug`.
+bin=${CARGO_TARGET_DIR:-target}/$([ "$profile" = dev ] && echo debug || echo "$profile")
 
 pids=()
 # The nodes first (each finishes its requests and hands its lease back to the store), then
@@ -45,28 +55,37 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# wait_healthy PID ADDRESS: until the process PID answers /health at ADDRESS.
 wait_healthy() {
   for _ in $(seq 1 100); do
-    if curl -fsS "http://$1/health" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$1" 2>/dev/null; then
+      echo "local-cluster.sh: the process for $2 exited (see its error above)" >&2
+      return 1
+    fi
+    if curl -fsS "http://$2/health" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done
-  echo "no answer from $1" >&2
+  echo "no answer from $2" >&2
   return 1
 }
 
-# In a session of its own, so that Ctrl-C (SIGINT to the terminal's whole process group)
-# reaches the nodes and this script but not the store: `cleanup` stops it after the nodes.
+# Each in a session of its own, so that Ctrl-C (SIGINT to the terminal's whole process
+# group) reaches this script alone: `cleanup` then asks each process once to stop, the
+# nodes before the store. A node that got the terminal's SIGINT and then cleanup's SIGTERM
+# took the second as "stop at once", cutting its requests off and keeping its lease.
 setsid "$bin/store" --listen "127.0.0.1:$store_port" --data-dir "$data_dir" \
   --cluster-secret "$secret" &
 pids+=($!)
-wait_healthy "127.0.0.1:$store_port"
+wait_healthy "${pids[0]}" "127.0.0.1:$store_port"
 
 for port in "${proxy_ports[@]}"; do
-  "$bin/dax-proxy" --listen "127.0.0.1:$port" --store "http://127.0.0.1:$store_port" \
+  setsid "$bin/dax-proxy" --listen "127.0.0.1:$port" --store "http://127.0.0.1:$store_port" \
     --cluster-secret "$secret" --cache-header &
   pids+=($!)
 done
-for port in "${proxy_ports[@]}"; do wait_healthy "127.0.0.1:$port"; done
+for i in "${!proxy_ports[@]}"; do
+  wait_healthy "${pids[$((i + 1))]}" "127.0.0.1:${proxy_ports[$i]}"
+done
 
 cat <<MSG
 
