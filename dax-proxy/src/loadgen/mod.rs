@@ -144,7 +144,7 @@ pub struct WorkloadArgs {
     #[arg(long, env = "DAX_LOADGEN_PLOT")]
     pub plot: Option<PathBuf>,
     /// Never draw the progress line (it is drawn only when stderr is a terminal anyway).
-    #[arg(long, env = "DAX_LOADGEN_NO_PROGRESS")]
+    #[arg(long, env = "DAX_LOADGEN_NO_PROGRESS", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_progress: bool,
     /// Seed of the key, operation and payload streams, to repeat a run exactly (the JSON
     /// report records each run's). Default: a fresh seed per run, so that writes store new
@@ -168,10 +168,10 @@ pub struct RunArgs {
     #[arg(long, env = "DAX_LOADGEN_METRICS_URL")]
     pub metrics_url: Vec<String>,
     /// Fill the table (items 0..N) with BatchWriteItem before the run.
-    #[arg(long, env = "DAX_LOADGEN_PRELOAD")]
+    #[arg(long, env = "DAX_LOADGEN_PRELOAD", value_parser = clap::builder::BoolishValueParser::new())]
     pub preload: bool,
     /// Do not check or create the table (e.g. against the fixed server).
-    #[arg(long, env = "DAX_LOADGEN_SKIP_SETUP")]
+    #[arg(long, env = "DAX_LOADGEN_SKIP_SETUP", value_parser = clap::builder::BoolishValueParser::new())]
     pub skip_setup: bool,
     #[command(flatten)]
     pub workload: WorkloadArgs,
