@@ -156,6 +156,36 @@ fn a_run_whose_every_request_fails_exits_1() {
     assert_eq!(written["errors_total"], written["total_ops"]);
 }
 
+/// An open-loop run covers its whole --duration: at 1 request a second for 2 s its last
+/// request is due at 1 s, and the report said 2 ops in ~1 s (2 ops/s, twice the rate).
+#[test]
+fn an_open_loop_run_reports_the_rate_over_its_whole_duration() {
+    let store = StoreProcess::spawn();
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let endpoint = store.endpoint();
+    let args = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--items",
+        "10",
+        "--preload",
+        "--rate",
+        "1",
+        "--duration",
+        "2s",
+        "--concurrency",
+        "1",
+    ];
+    let written = run_loadgen(&args, &report);
+    assert_eq!(written["total_ops"], 2, "{written}");
+    assert!(
+        written["elapsed_secs"].as_f64().unwrap() >= 2.0,
+        "{written}"
+    );
+    assert!(written["ops_per_sec"].as_f64().unwrap() <= 1.0, "{written}");
+}
+
 /// One bounded GetItem-only run through a fresh proxy node with the small item cache.
 /// Returns (report hit ratio, hit ratio from the proxy's counter delta, ops).
 fn run_through_fresh_proxy(

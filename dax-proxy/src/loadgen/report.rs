@@ -336,6 +336,13 @@ impl Report {
                 ""
             }
         ));
+        if let Some(rate) = self.workload.rate.filter(|r| self.ops_per_sec < 0.9 * r) {
+            // Above what the server (or this generator) sustains the backlog only grows:
+            // the latencies then measure the queue, not the server.
+            out.push_str(&format!(
+                "target rate {rate:.0} ops/s not reached: latencies include the backlog\n"
+            ));
+        }
         out.push_str(&format!(
             "{:<13} {:>10} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
             "operation",
@@ -607,5 +614,18 @@ mod tests {
         let svg = r.svg();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert_eq!(svg.matches("<polyline").count(), 3);
+        assert!(!t.contains("not reached"));
+    }
+
+    #[test]
+    fn an_open_loop_short_of_its_rate_says_so() {
+        let mut r = sample_report();
+        r.workload.rate = Some(55.0);
+        assert!(
+            !r.table().contains("not reached"),
+            "50.5 of 55 is close enough"
+        );
+        r.workload.rate = Some(1000.0);
+        assert!(r.table().contains("target rate 1000 ops/s not reached"));
     }
 }

@@ -456,7 +456,11 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<Report, 
             Err(e) => return Err(format!("worker failed: {e}")),
         }
     }
-    let elapsed = start.elapsed().as_secs_f64();
+    // An open-loop run covers its whole --duration even when its last request was due and
+    // answered well before the end (a low rate): ops/s is the rate achieved over it.
+    let open_window = cfg.rate.and(cfg.duration).filter(|_| !*stop.borrow());
+    let elapsed = open_window.map_or(start.elapsed(), |d| start.elapsed().max(d));
+    let elapsed = elapsed.as_secs_f64();
     workers_done.notify_one();
     let _ = ticker.await;
     if cfg.progress {
