@@ -3,12 +3,14 @@
 # ./data) and a dax-proxy cluster of one primary and two read replicas. Ctrl-C stops all.
 #
 # Env: DATA_DIR (./data in the repository, or a path from where it is run),
+#      STORE_IN_MEMORY (true: nothing on disk, as DynamoDB Local's -inMemory),
 #      STORE_PORT (8000), PROXY_PORTS ("8111 8112 8113"),
-#      DAX_CLUSTER_SECRET (the built-in local default), CARGO_PROFILE (release).
+#      DAX_CLUSTER_SECRET (the built-in local default), CARGO_PROFILE (release),
+#      CARGO_TARGET_DIR (target).
 set -euo pipefail
 
 usage() {
-  sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 # It takes no arguments: one given is a mistake (or `--help`), not a start on the fixed ports.
 case "${1:-}" in
@@ -93,7 +95,7 @@ Cluster up.
   SDK endpoint (any node):  http://127.0.0.1:${proxy_ports[0]}   (also: ${proxy_ports[*]:1})
   Store (direct):           http://127.0.0.1:$store_port
   Metrics:                  http://127.0.0.1:$store_port/metrics$(for p in "${proxy_ports[@]}"; do printf '  http://127.0.0.1:%s/metrics' "$p"; done)
-  Data:                     $data_dir
+  Data:                     $(case "${STORE_IN_MEMORY:-}" in true | 1 | yes | on) echo "in memory (STORE_IN_MEMORY)" ;; *) echo "$data_dir" ;; esac)
 Ctrl-C stops everything.
 MSG
 wait
