@@ -867,6 +867,26 @@ fn remove_add_delete_semantics() {
         run(item(&[("n", n("1"))]), "DELETE n :v", &[(":v", ns(&["1"]))]),
         Err(bad_type.into())
     );
+    // Large sets, within DynamoDB's limits: linear, not one search per element (which took
+    // seconds of a runtime thread at 40k elements).
+    let many =
+        |from: usize, to: usize| -> Vec<String> { (from..to).map(|i| i.to_string()).collect() };
+    fn strs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let (first, second) = (many(0, 60_000), many(30_000, 90_000));
+    let added = run(
+        item(&[("s", ns(&strs(&first)))]),
+        "ADD s :v",
+        &[(":v", ns(&strs(&second)))],
+    );
+    assert_eq!(added, Ok(item(&[("s", ns(&strs(&many(0, 90_000))))])));
+    let deleted = run(
+        item(&[("s", ss(&strs(&first)))]),
+        "DELETE s :v",
+        &[(":v", ss(&strs(&second)))],
+    );
+    assert_eq!(deleted, Ok(item(&[("s", ss(&strs(&many(0, 30_000))))])));
     assert_eq!(
         run(
             item(&[("gone", n("1")), ("cnt", n("1")), ("tags", ss(&["x", "y"]))]),

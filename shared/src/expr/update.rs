@@ -84,10 +84,13 @@ fn set_value(op: &Operand, old: &Item) -> Result<AttributeValue, ApiError> {
 
 /// Union of two sets of the same type (existing order kept, new elements appended).
 fn set_union(current: &AttributeValue, add: &AttributeValue) -> Option<AttributeValue> {
-    fn merge<T: PartialEq + Clone>(a: &[T], b: &[T]) -> Vec<T> {
+    // Hashed, not searched element by element: an ADD of tens of thousands of elements to a
+    // set as large took seconds of a runtime thread (quadratic), stalling every request.
+    fn merge<T: Eq + std::hash::Hash + Clone>(a: &[T], b: &[T]) -> Vec<T> {
+        let mut seen: std::collections::HashSet<&T> = a.iter().collect();
         let mut out = a.to_vec();
         for x in b {
-            if !out.contains(x) {
+            if seen.insert(x) {
                 out.push(x.clone());
             }
         }
@@ -106,8 +109,9 @@ fn set_difference(
     current: &AttributeValue,
     remove: &AttributeValue,
 ) -> Option<Option<AttributeValue>> {
-    fn diff<T: PartialEq + Clone>(a: &[T], b: &[T]) -> Vec<T> {
-        a.iter().filter(|x| !b.contains(x)).cloned().collect()
+    fn diff<T: Eq + std::hash::Hash + Clone>(a: &[T], b: &[T]) -> Vec<T> {
+        let gone: std::collections::HashSet<&T> = b.iter().collect();
+        a.iter().filter(|x| !gone.contains(x)).cloned().collect()
     }
     let out = match (current, remove) {
         (AttributeValue::Ss(a), AttributeValue::Ss(b)) => {
