@@ -10,7 +10,11 @@
 //! - the header read timeout: a new connection's first request head must arrive whole
 //!   within it of the accept; a later head within it of its first byte;
 //! - the idle timeout: a connection that answered its last request and has received
-//!   nothing since is closed after it.
+//!   nothing since is closed after it;
+//! - the send stall: a connection whose peer takes none of the bytes written to it for the
+//!   header read timeout is closed (as nginx's `send_timeout`): an answer it never reads
+//!   (a 16 MB BatchGetItem page) otherwise stays in memory until the idle timeout, and
+//!   enough such clients could take the process's memory.
 //!
 //! Both are kept by one watchdog per connection ([`Activity::overdue`]) rather than by a
 //! timer per request (hyper's HTTP/1 header timer boxes a deadline and registers a tokio
@@ -67,6 +71,10 @@ pub struct Activity {
     /// Whether a request came as HTTP/2: then bytes between requests begin no head (see
     /// the module's text).
     multiplexed: AtomicBool,
+    /// Whether the last write found the peer taking nothing (the socket's buffer full),
+    /// and since when, in nanoseconds after the accept.
+    write_stalled: AtomicBool,
+    stalled_since: AtomicU64,
     accepted: Instant,
     timeouts: Timeouts,
 }
@@ -81,6 +89,8 @@ impl Activity {
             head_since: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
             multiplexed: AtomicBool::new(false),
+            write_stalled: AtomicBool::new(false),
+            stalled_since: AtomicU64::new(0),
             accepted: Instant::now(),
             timeouts,
         })
@@ -128,20 +138,40 @@ impl Activity {
         Answered(self.clone())
     }
 
-    /// When the connection is due to close if nothing else happens; `None` while a request
-    /// is in flight (its body and its handling are bounded elsewhere).
+    /// A write found the peer taking nothing (`stalled`), or took bytes again.
+    fn write_polled(&self, stalled: bool) {
+        if stalled != self.write_stalled.load(Ordering::Relaxed) {
+            if stalled {
+                self.stalled_since
+                    .store(self.nanos_since_accept(), Ordering::Relaxed);
+            }
+            self.write_stalled.store(stalled, Ordering::Release);
+        }
+    }
+
+    /// When the connection is due to close if nothing else happens: the send stall's
+    /// deadline while the peer takes nothing, else none while a request is in flight (its
+    /// body and its handling are bounded elsewhere), else the head's or the idle one.
     fn deadline(&self) -> Option<Instant> {
-        if self.in_flight() {
+        let stall = self
+            .write_stalled
+            .load(Ordering::Acquire)
+            .then(|| self.at(&self.stalled_since) + self.timeouts.header_read);
+        let waiting = if self.in_flight() {
             None
         } else if self.head_begun.load(Ordering::Acquire) {
             Some(self.at(&self.head_since) + self.timeouts.header_read)
         } else {
             Some(self.at(&self.idle_since) + self.timeouts.idle)
+        };
+        match (stall, waiting) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
     /// Resolves once the connection holds the server past a deadline (see the module's
-    /// text); then no request is in flight.
+    /// text); then no request is in flight, or its peer takes none of what is written.
     pub async fn overdue(&self) {
         // Whatever happens next (a head begins, a request is answered), its deadline is at
         // least the shorter timeout away: looking again then misses nothing.
@@ -332,7 +362,9 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.activity.write_polled(polled.is_pending());
+        polled
     }
 
     fn poll_write_vectored(
@@ -340,7 +372,9 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.activity.write_polled(polled.is_pending());
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

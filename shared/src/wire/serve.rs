@@ -250,8 +250,9 @@ async fn serve_connection<S, B>(
                 }
                 return;
             }
-            // Nothing in flight, nothing being sent: closing drops nobody's answer, and
-            // hyper would not end a connection still reading its first head gracefully.
+            // Nothing in flight, nothing being sent (closing drops nobody's answer, and
+            // hyper would not end a connection still reading its first head gracefully),
+            // or a peer that took none of its answer for the header timeout.
             () = &mut overdue, if grace.is_none() => return,
             _ = stopping.wait_for(|stop| *stop), if grace.is_none() => {
                 connection.as_mut().graceful_shutdown();
@@ -290,15 +291,25 @@ mod tests {
     /// stops it. Under a paused clock, time jumps from one deadline to the next once
     /// nothing is runnable, so a test reads when the server acted, exactly.
     async fn served() -> (TcpStream, tokio::task::JoinHandle<()>, watch::Sender<bool>) {
+        served_answering(bytes::Bytes::from_static(b"ok")).await
+    }
+
+    /// [`served`] answering every request with `answer`.
+    async fn served_answering(
+        answer: bytes::Bytes,
+    ) -> (TcpStream, tokio::task::JoinHandle<()>, watch::Sender<bool>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let client = TcpStream::connect(listener.local_addr().expect("address"));
         let (client, accepted) = tokio::join!(client, listener.accept());
         let (server, _) = accepted.expect("accept");
-        let service = tower::service_fn(|_: Request<Incoming>| async {
-            // As a real call does (it reads its body, waits for storage): the connection is
-            // polled while the answer is not ready yet.
-            tokio::task::yield_now().await;
-            Ok::<_, Infallible>(Response::new(Answer::new(bytes::Bytes::from_static(b"ok"))))
+        let service = tower::service_fn(move |_: Request<Incoming>| {
+            let answer = answer.clone();
+            async move {
+                // As a real call does (it reads its body, waits for storage): the connection
+                // is polled while the answer is not ready yet.
+                tokio::task::yield_now().await;
+                Ok::<_, Infallible>(Response::new(Answer::new(answer)))
+            }
         });
         let (stop, stopping) = watch::channel(false);
         let slot = Arc::new(Semaphore::new(1))
@@ -384,6 +395,21 @@ mod tests {
         client.write_all(b"GET /he").await.expect("write");
         client.shutdown().await.expect("shutdown");
         assert_eq!(ended_after(task, accepted).await, Duration::ZERO);
+    }
+
+    /// A client that takes none of its answer (far more than the sockets' buffers hold) is
+    /// let go a header timeout after its peer stopped taking bytes; the answer, held in
+    /// memory meanwhile, was kept until the idle timeout.
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_takes_none_of_its_answer_is_let_go_at_the_header_timeout() {
+        let (mut client, task, _stop) =
+            served_answering(bytes::Bytes::from(vec![b'x'; 64 << 20])).await;
+        client
+            .write_all(b"GET /health HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .expect("write");
+        let asked = Instant::now();
+        assert_eq!(ended_after(task, asked).await, TIMEOUTS.header_read);
     }
 
     #[tokio::test(start_paused = true)]
