@@ -923,7 +923,8 @@ async fn attribute_value_validation_errors() {
 async fn attribute_names_are_not_empty_nor_64_kb_long() {
     let (_store, ddb, table) = store_with_table().await;
     let empty = "One or more parameter values were invalid: Empty attribute name";
-    let too_long = "One or more parameter values were invalid: Attribute name exceeds the maximum length of 65535 bytes; length: 65536";
+    let too_long =
+        "1 validation error detected: Attribute name is too large, must be less than 65536 bytes";
     let long = "y".repeat(65536);
     let set_named = |name: &str| {
         ddb.update_item()
@@ -979,6 +980,31 @@ async fn attribute_names_are_not_empty_nor_64_kb_long() {
     ok(set_named(&long[1..]).send().await);
     let got = get(&ddb, &table, "k").await.unwrap();
     assert_eq!(got.get(&long[1..]), Some(&n(1)));
+    // A map's keys are names too, at any depth, in a put's item as in an update's value.
+    let nested = AttributeValue::M(HashMap::from([(long.clone(), n(1))]));
+    let nested_in_list = AttributeValue::L(vec![nested.clone()]);
+    assert_api_error(
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s("nested"))
+            .item("m", nested_in_list)
+            .send()
+            .await,
+        "ValidationException",
+        Some(too_long),
+    );
+    assert_api_error(
+        ddb.update_item()
+            .table_name(&table)
+            .key("pk", s("nested"))
+            .update_expression("SET m = :v")
+            .expression_attribute_values(":v", nested)
+            .send()
+            .await,
+        "ValidationException",
+        Some(too_long),
+    );
+    assert!(get(&ddb, &table, "nested").await.is_none());
 }
 
 /// DynamoDB allows 300 operators per expression; deep nesting inside that is fine, and

@@ -515,7 +515,7 @@ fn parameter_usage() {
             None,
             &cond
         )),
-        "One or more parameter values were invalid: Attribute name exceeds the maximum length of 65535 bytes; length: 65536"
+        "1 validation error detected: Attribute name is too large, must be less than 65536 bytes"
     );
     let longest = "y".repeat(crate::model::MAX_ATTRIBUTE_NAME_BYTES);
     assert!(

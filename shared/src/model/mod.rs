@@ -25,6 +25,6 @@ pub(crate) mod testing;
 pub use key::{KeyAttr, KeySchema, PrimaryKey, ScalarType};
 pub use number::{Number, NumberError};
 pub use value::{
-    check_attribute_name, check_item_nesting, AttributeValue, ExpressionValues, Item,
-    MAX_ATTRIBUTE_NAME_BYTES,
+    check_attribute_name, check_built_item, check_nested_names, AttributeValue, ExpressionValues,
+    Item, MAX_ATTRIBUTE_NAME_BYTES,
 };

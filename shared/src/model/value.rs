@@ -215,6 +215,19 @@ impl AttributeValue {
         }
     }
 
+    /// Whether a map in the value has a key over [`MAX_ATTRIBUTE_NAME_BYTES`]. Values nest
+    /// at most [`MAX_CONTAINER_NESTING`] deep (parsing and updates hold them to it), which
+    /// bounds the recursion.
+    fn has_long_name(&self) -> bool {
+        match self {
+            AttributeValue::M(m) => m
+                .iter()
+                .any(|(k, v)| k.len() > MAX_ATTRIBUTE_NAME_BYTES || v.has_long_name()),
+            AttributeValue::L(l) => l.iter().any(AttributeValue::has_long_name),
+            _ => false,
+        }
+    }
+
     /// Whether the value nests more than `limit` containers deep; stops descending once
     /// the answer is known, so its recursion is bounded by `limit`.
     pub fn deeper_than(&self, limit: usize) -> bool {
@@ -226,11 +239,23 @@ impl AttributeValue {
     }
 }
 
-/// `Nesting Levels have exceeded supported limits` when any attribute nests deeper than
-/// [`MAX_NESTING_DEPTH`]. For items built by updates; parsing already enforces it.
-pub fn check_item_nesting(item: &Item) -> Result<(), ApiError> {
+/// The limits an item built by an update (or read from elsewhere) must meet besides its
+/// size, which parsing a request's item enforces as it goes: `Nesting Levels have exceeded
+/// supported limits` when any attribute nests deeper than [`MAX_NESTING_DEPTH`], then
+/// [`check_nested_names`].
+pub fn check_built_item(item: &Item) -> Result<(), ApiError> {
     if item.values().any(|v| v.deeper_than(MAX_CONTAINER_NESTING)) {
         return Err(ApiError::validation(NESTING_MESSAGE));
+    }
+    check_nested_names(item)
+}
+
+/// [`ATTRIBUTE_NAME_TOO_LARGE`] when a map anywhere in the item has a key over
+/// [`MAX_ATTRIBUTE_NAME_BYTES`]: DynamoDB holds a nested name to the top-level limit
+/// (extenddb#365 measured both PutItem and UpdateItem).
+pub fn check_nested_names(item: &Item) -> Result<(), ApiError> {
+    if item.values().any(AttributeValue::has_long_name) {
+        return Err(ApiError::validation(ATTRIBUTE_NAME_TOO_LARGE));
     }
     Ok(())
 }
@@ -239,18 +264,20 @@ pub fn check_item_nesting(item: &Item) -> Result<(), ApiError> {
 /// exclusive, per Alternator's AWS-run `test_limits.py`).
 pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 65535;
 
-/// Refuses a top-level attribute name no item can hold: an empty one, or one longer than
-/// [`MAX_ATTRIBUTE_NAME_BYTES`]. DynamoDB refuses both with a ValidationException; its
-/// exact wording is not on record, so these texts are ours, in its style.
+/// What DynamoDB answers for an attribute name over [`MAX_ATTRIBUTE_NAME_BYTES`] (measured
+/// against the service by ExtendDB, extenddb#365: PutItem and UpdateItem alike).
+pub const ATTRIBUTE_NAME_TOO_LARGE: &str =
+    "1 validation error detected: Attribute name is too large, must be less than 65536 bytes";
+
+/// Refuses a top-level attribute name no item can hold: an empty one (DynamoDB's wording
+/// for it is not on record, so that text is ours, in its style), or one longer than
+/// [`MAX_ATTRIBUTE_NAME_BYTES`].
 pub fn check_attribute_name(name: &str) -> Result<(), ApiError> {
     if name.is_empty() {
         return Err(ApiError::invalid_parameter("Empty attribute name"));
     }
     if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
-        return Err(ApiError::invalid_parameter(format!(
-            "Attribute name exceeds the maximum length of {MAX_ATTRIBUTE_NAME_BYTES} bytes; length: {}",
-            name.len()
-        )));
+        return Err(ApiError::validation(ATTRIBUTE_NAME_TOO_LARGE));
     }
     Ok(())
 }
@@ -1281,10 +1308,10 @@ mod tests {
         assert_eq!(deep.depth(), 31);
         let mut item = Item::new();
         item.insert("a".into(), deep.clone());
-        assert!(check_item_nesting(&item).is_ok());
+        assert!(check_built_item(&item).is_ok());
         item.insert("b".into(), AttributeValue::L(vec![deep]));
         assert_eq!(
-            check_item_nesting(&item),
+            check_built_item(&item),
             Err(ApiError::validation(NESTING_MESSAGE))
         );
     }

@@ -40,7 +40,8 @@ use shared::expr::legacy::{self, AttributeValueUpdate, ExpectedAttributeValue};
 use shared::expr::{self, Condition, ExprKind, Substitutions, UpdateExpr};
 use shared::model::size::{attributes_size, item_size, MAX_ITEM_SIZE};
 use shared::model::{
-    check_attribute_name, check_item_nesting, AttributeValue, Item, KeySchema, PrimaryKey,
+    check_attribute_name, check_built_item, check_nested_names, AttributeValue, Item, KeySchema,
+    PrimaryKey,
 };
 use shared::wire::error::{ApiError, CancellationReason};
 use shared::wire::ops::batch_write_item::ItemCollectionMetrics;
@@ -229,6 +230,7 @@ pub fn check_put_item(item: &Item) -> Result<(), ApiError> {
     {
         check_attribute_name(bad)?;
     }
+    check_nested_names(item)?;
     if item_size(item) > MAX_ITEM_SIZE {
         return Err(ApiError::validation(ITEM_TOO_LARGE));
     }
@@ -518,7 +520,7 @@ pub fn decide(
                     UPDATED_ITEM_TOO_LARGE,
                 )));
             }
-            check_item_nesting(&new).map_err(WriteFailure::Validation)?;
+            check_built_item(&new).map_err(WriteFailure::Validation)?;
             for index in &plan.indexes {
                 index
                     .schema
@@ -938,7 +940,7 @@ mod tests {
         );
         assert_eq!(
             message(item(&[("pk", s("k")), (&long, n("2"))])),
-            "One or more parameter values were invalid: Attribute name exceeds the maximum length of 65535 bytes; length: 65536"
+            "1 validation error detected: Attribute name is too large, must be less than 65536 bytes"
         );
         assert!(check_put_item(&item(&[("pk", s("k")), (&long[1..], n("2"))])).is_ok());
     }

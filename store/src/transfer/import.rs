@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shared::model::{
-    check_item_nesting, AttributeValue, Item, KeyAttr, Number, PrimaryKey, ScalarType,
+    check_built_item, AttributeValue, Item, KeyAttr, Number, PrimaryKey, ScalarType,
 };
 use shared::wire::error::{ApiError, ErrorCode};
 
@@ -274,7 +274,7 @@ impl Format {
 
 /// An item PutItem would accept, with its key.
 fn checked(table: &TableMeta, item: Item) -> Result<(PrimaryKey, Item), ()> {
-    check_item_nesting(&item).map_err(|_| ())?;
+    check_built_item(&item).map_err(|_| ())?;
     crate::api::item_write::check_put_item(&item).map_err(|_| ())?;
     let key = crate::api::item_write::key_of_put_item(table, &item).map_err(|_| ())?;
     Ok((key, item))

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use shared::model::{check_item_nesting, AttributeValue, ExpressionValues, Item, KeySchema};
+use shared::model::{check_built_item, AttributeValue, ExpressionValues, Item, KeySchema};
 use shared::partiql::ast::*;
 use shared::partiql::bind::bind;
 use shared::partiql::render::Renderer;
@@ -142,7 +142,7 @@ pub fn plan(
             };
             // Built from the statement's literals (and parameters placed inside them), not
             // parsed from JSON, whose reading caps nesting: capped here as PutItem's is.
-            check_item_nesting(&item)?;
+            check_built_item(&item)?;
             let hash = renderer.name(&table.schema().hash.name);
             Plan::Write(WritePlan {
                 table: insert.table.clone(),
