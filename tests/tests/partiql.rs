@@ -1244,3 +1244,24 @@ async fn partiql_writes_through_a_replica_go_through_the_primary() {
         forwarded
     );
 }
+
+/// `--` comments run to the end of their line and `/* */` ones to their close, as DynamoDB
+/// reads them: `SET c = 10 -- 5` was taken for `10 - (-5)` and stored 15.
+#[tokio::test]
+async fn comments_are_not_part_of_a_statement() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[("pk", s("c")), ("c", n(1))]).await;
+    db.write(
+        "-- set it\nUPDATE $T SET c = 10 -- 5\nWHERE pk = 'c'; /* done */",
+        &[],
+    )
+    .await;
+    assert_eq!(db.get("c", None).await.unwrap().get("c"), Some(&n(10)));
+    let found = db
+        .select(
+            "SELECT c FROM $T /* by key */ WHERE pk = 'c' -- one item",
+            &[],
+        )
+        .await;
+    assert_eq!(found, vec![item(&[("c", n(10))])]);
+}

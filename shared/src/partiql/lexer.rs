@@ -18,18 +18,31 @@ const SYMBOLS: [&str; 21] = [
     ">", "+", "-",
 ];
 
-/// Splits `text` into tokens; a `;` may end the statement.
+/// Splits `text` into tokens; a `;` may end the statement. Comments are skipped: `--` to
+/// the end of its line and `/* ... */`, as DynamoDB reads them (a `--` taken for two minus
+/// signs turned `SET c = 10 -- 5` into 15).
 pub fn tokenize(text: &str) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
-    let mut rest = text.trim_end();
-    if let Some(stripped) = rest.strip_suffix(';') {
-        rest = stripped;
-    }
+    let rest = text;
     let bytes = rest.as_bytes();
     let mut i = 0;
+    // Where a `;` ended the statement: only whitespace and comments may follow.
+    let mut ended = false;
     while i < bytes.len() {
         let c = bytes[i];
         if c.is_ascii_whitespace() {
+            i += 1;
+        } else if rest[i..].starts_with("--") {
+            i = rest[i..].find('\n').map_or(bytes.len(), |end| i + end + 1);
+        } else if rest[i..].starts_with("/*") {
+            let Some(end) = rest[i + 2..].find("*/") else {
+                return Err("unterminated comment".into());
+            };
+            i += 2 + end + 2;
+        } else if ended {
+            return Err("unexpected text after ';'".into());
+        } else if c == b';' {
+            ended = true;
             i += 1;
         } else if c == b'\'' || c == b'"' {
             let (value, next) = quoted(rest, i, c)?;
@@ -103,6 +116,23 @@ fn quoted(text: &str, start: usize, quote: u8) -> Result<(String, usize), String
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_are_skipped_wherever_they_stand() {
+        let plain = tokenize("UPDATE t SET c = 10 WHERE pk = 'c'").unwrap();
+        for text in [
+            "UPDATE t SET c = 10 -- 5\nWHERE pk = 'c'",
+            "-- first\nUPDATE t SET c = 10 WHERE pk = 'c' -- last",
+            "UPDATE t /* a, b */ SET c = 10 WHERE pk = 'c';",
+            "UPDATE t SET c = 10 WHERE pk = 'c'; -- done",
+        ] {
+            assert_eq!(tokenize(text).unwrap(), plain, "{text}");
+        }
+        // Inside a string a dash pair is text.
+        assert_eq!(tokenize("'a--b'").unwrap(), vec![Token::Str("a--b".into())]);
+        assert!(tokenize("SELECT * FROM t /* open").is_err());
+        assert!(tokenize("SELECT * FROM t; SELECT").is_err());
+    }
 
     #[test]
     fn splits_a_statement() {
