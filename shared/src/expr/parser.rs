@@ -596,26 +596,39 @@ impl<'a> Parser<'a> {
         Ok(match clause {
             Clause::Set => {
                 self.expect(TokenKind::Eq)?;
-                let lhs = self.operand()?;
-                let op = match self.kind() {
-                    TokenKind::Plus => Some(ArithOp::Plus),
-                    TokenKind::Minus => Some(ArithOp::Minus),
-                    _ => None,
-                };
-                let value = match op {
-                    Some(op) => {
-                        self.operator()?;
-                        self.advance();
-                        let rhs = self.operand()?;
-                        RawOperand::Arith(op, Box::new(lhs), Box::new(rhs))
-                    }
-                    None => lhs,
-                };
-                RawAction::Set(path, value)
+                RawAction::Set(path, self.set_value()?)
             }
             Clause::Remove => RawAction::Remove(path),
             Clause::Add => RawAction::Add(path, self.value_ref()?),
             Clause::Delete => RawAction::Delete(path, self.value_ref()?),
+        })
+    }
+
+    /// A SET action's value: an operand, or two joined by `+` or `-`, where a value in
+    /// parentheses may stand for an operand (`SET c = (c - :v)`, which DynamoDB takes).
+    fn set_value(&mut self) -> ParseResult<RawOperand> {
+        let lhs = self.set_term()?;
+        let op = match self.kind() {
+            TokenKind::Plus => ArithOp::Plus,
+            TokenKind::Minus => ArithOp::Minus,
+            _ => return Ok(lhs),
+        };
+        self.operator()?;
+        self.advance();
+        let rhs = self.set_term()?;
+        Ok(RawOperand::Arith(op, Box::new(lhs), Box::new(rhs)))
+    }
+
+    /// One side of a SET value: `( value )` or an operand.
+    fn set_term(&mut self) -> ParseResult<RawOperand> {
+        if self.kind() != TokenKind::LParen {
+            return self.operand();
+        }
+        self.advance();
+        self.enter(|p| {
+            let inner = p.set_value()?;
+            p.expect(TokenKind::RParen)?;
+            Ok(RawOperand::Paren(Box::new(inner)))
         })
     }
 

@@ -822,6 +822,24 @@ fn remove_add_delete_semantics() {
         run(item(&[("n", n("5"))]), "ADD n :d", &[(":d", n("-7"))]),
         Ok(item(&[("n", n("-2"))]))
     );
+    // Arithmetic in parentheses, as DynamoDB takes it (dynamodb-conformance's
+    // tier1/updateItem/basic.test.ts).
+    assert_eq!(
+        run(
+            item(&[("c", n("10"))]),
+            "SET c = (c - :v)",
+            &[(":v", n("3"))]
+        ),
+        Ok(item(&[("c", n("7"))]))
+    );
+    assert_eq!(
+        run(
+            item(&[("c", n("10"))]),
+            "SET c = (c + :v) - (:w)",
+            &[(":v", n("3")), (":w", n("1"))]
+        ),
+        Ok(item(&[("c", n("12"))]))
+    );
     assert_eq!(
         run(Item::new(), "ADD n :d", &[(":d", n("1.5"))]),
         Ok(item(&[("n", n("1.5"))]))
