@@ -1265,3 +1265,48 @@ async fn comments_are_not_part_of_a_statement() {
         .await;
     assert_eq!(found, vec![item(&[("c", n(10))])]);
 }
+
+/// What a write answers with, as DynamoDB does: ExecuteStatement an empty `Items` list,
+/// ExecuteTransaction of writes an empty `Responses` list (it left the member out, which
+/// the JS SDK shows as `undefined`).
+#[tokio::test]
+async fn writes_answer_empty_lists() {
+    let (store, db) = store_with_table(false).await;
+    db.put(&[("pk", s("a")), ("n", n(1))]).await;
+    let statement = |text: &str| db.sql(text);
+    let update = statement("UPDATE $T SET n = 2 WHERE pk = 'a'");
+    let body = integration_tests::serde_json::json!({"Statement": update});
+    let answer = raw_call(
+        &store.endpoint(),
+        "ExecuteStatement",
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        answer.json()["Items"],
+        integration_tests::serde_json::json!([]),
+        "{}",
+        answer.json()
+    );
+    let body = integration_tests::serde_json::json!({
+        "TransactStatements": [{"Statement": update}],
+        "ReturnConsumedCapacity": "TOTAL",
+    });
+    let answer = raw_call(
+        &store.endpoint(),
+        "ExecuteTransaction",
+        body.to_string().as_bytes(),
+    )
+    .await;
+    let json = answer.json();
+    assert_eq!(
+        json["Responses"],
+        integration_tests::serde_json::json!([]),
+        "{json}"
+    );
+    assert_eq!(
+        json["ConsumedCapacity"][0]["TableName"],
+        db.table.as_str(),
+        "{json}"
+    );
+}

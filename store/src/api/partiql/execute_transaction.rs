@@ -85,8 +85,10 @@ pub async fn handle(
     )
     .await
     .map_err(|e| duplicate_reasons(e, &inserts))?;
+    // An empty list, not one entry per statement nor none, as DynamoDB answers a
+    // transaction of writes (dynamodb-conformance, tier2/partiql/writeResponses.test.ts).
     Ok(ExecuteTransactionOutput {
-        responses: None,
+        responses: Some(Vec::new()),
         consumed_capacity: output.consumed_capacity,
     })
 }
