@@ -737,6 +737,75 @@ async fn an_oversized_key_cancels_its_transaction_and_an_empty_projection_leaves
         "nothing is written"
     );
 
+    // Any other mistake in an action's key cancels it too, with the key parser's message;
+    // an empty key value fails the whole call (the dynamodb-conformance suite's captures).
+    let reasons =
+        |result: Result<_, aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>>| {
+            let err = assert_api_error(result, "TransactionCanceledException", None);
+            let TransactWriteItemsError::TransactionCanceledException(e) = err.into_service_error()
+            else {
+                panic!("expected TransactionCanceledException");
+            };
+            e.cancellation_reasons()
+                .iter()
+                .map(|r| {
+                    (
+                        r.code().unwrap_or("").to_string(),
+                        r.message().map(str::to_string),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+    let mistyped = reasons(
+        ddb.transact_write_items()
+            .transact_items(tw_put(&table, item(&[("pk", n(5))])))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        mistyped,
+        [(
+            "ValidationError".to_string(),
+            Some("One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N".to_string())
+        )]
+    );
+    let delete_mistyped = Delete::builder()
+        .table_name(&table)
+        .key("pk", n(5))
+        .build()
+        .unwrap();
+    let mistyped = reasons(
+        ddb.transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete_mistyped).build())
+            .send()
+            .await,
+    );
+    assert_eq!(
+        mistyped,
+        [(
+            "ValidationError".to_string(),
+            Some("The provided key element does not match the schema".to_string())
+        )]
+    );
+    let empty_key = "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk";
+    assert_api_error(
+        ddb.transact_write_items()
+            .transact_items(tw_put(&table, item(&[("pk", s("fine"))])))
+            .transact_items(tw_put(&table, item(&[("pk", s(""))])))
+            .send()
+            .await,
+        "ValidationException",
+        Some(empty_key),
+    );
+    assert_api_error(
+        ddb.transact_write_items()
+            .transact_items(tw_add(&table, "", 1))
+            .send()
+            .await,
+        "ValidationException",
+        Some(empty_key),
+    );
+
     ok(ddb
         .put_item()
         .table_name(&table)

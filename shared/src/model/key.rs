@@ -80,51 +80,45 @@ pub struct PrimaryKey {
     pub range: Option<AttributeValue>,
 }
 
-/// Where a key value came from: an item being written or a `Key` parameter. They differ
-/// only in the wording of the empty-value message.
-#[derive(Clone, Copy, PartialEq)]
-enum Source {
-    Item,
-    Param,
-}
-
-/// The empty-value and size checks shared by items and `Key` parameters.
-fn check_key_value(
-    attr: &KeyAttr,
-    value: &AttributeValue,
-    is_hash: bool,
-    source: Source,
-) -> Result<(), ApiError> {
-    check_not_empty_as(attr, value, source)?;
+/// The empty-value and size checks of a key value, in an item or a `Key` parameter.
+fn check_key_value(attr: &KeyAttr, value: &AttributeValue, is_hash: bool) -> Result<(), ApiError> {
+    check_not_empty(attr, value)?;
     check_key_size(value, is_hash)
 }
 
 /// No key attribute holds an empty string or binary, so neither may a value a Query's key
-/// condition compares it with (an item's wording of the refusal).
+/// condition compares it with.
 pub fn check_key_condition_value(attr: &KeyAttr, value: &AttributeValue) -> Result<(), ApiError> {
-    check_not_empty_as(attr, value, Source::Item)
+    check_not_empty(attr, value)
 }
 
-fn check_not_empty_as(
-    attr: &KeyAttr,
-    value: &AttributeValue,
-    source: Source,
-) -> Result<(), ApiError> {
-    let kind = match value {
-        AttributeValue::S(s) if s.is_empty() => "string",
-        AttributeValue::B(b) if b.is_empty() => "binary",
-        _ => return Ok(()),
+/// `string` or `binary` for an empty one, which no key attribute may hold.
+fn empty_kind(value: &AttributeValue) -> Option<&'static str> {
+    match value {
+        AttributeValue::S(s) if s.is_empty() => Some("string"),
+        AttributeValue::B(b) if b.is_empty() => Some("binary"),
+        _ => None,
+    }
+}
+
+/// DynamoDB's refusal of an empty key value, the same wherever the key is given (an item,
+/// a `Key` parameter of any operation: the dynamodb-conformance suite's captures).
+fn check_not_empty(attr: &KeyAttr, value: &AttributeValue) -> Result<(), ApiError> {
+    let Some(kind) = empty_kind(value) else {
+        return Ok(());
     };
-    let detail = format!(
-        "The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
+    Err(ApiError::validation(format!(
+        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
         attr.name
-    );
-    Err(match source {
-        Source::Item => ApiError::validation(format!(
-            "One or more parameter values are not valid. {detail}"
-        )),
-        Source::Param => ApiError::invalid_parameter(detail),
-    })
+    )))
+}
+
+/// DynamoDB's refusal of an empty value for index `index_name`'s key attribute `attr`.
+fn empty_index_key(attr: &KeyAttr, index_name: &str, kind: &str) -> ApiError {
+    ApiError::validation(format!(
+        "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {kind} value. IndexName: {index_name}, IndexKey: {}",
+        attr.name
+    ))
 }
 
 /// A string or binary key value's size in bytes (`None` for numbers, which DynamoDB never
@@ -180,14 +174,18 @@ impl KeySchema {
         false
     }
 
-    /// The 2048/1024-byte limit a key attribute given in `given` (an item or a `Key`
-    /// parameter) breaks, if one does: only a value of the schema's type is measured, other
-    /// mistakes being the key parser's to report. Transactions cancel the action that
-    /// breaks it (a `ValidationError` reason) rather than failing the call.
-    pub fn oversized_key(&self, given: &Item) -> Option<ApiError> {
-        self.attrs().find_map(|(attr, is_hash)| {
-            let value = given.get(&attr.name).filter(|v| attr.ty.matches(v))?;
-            check_key_size(value, is_hash).err()
+    /// The refusal of an empty string or binary value `given` (an item or a `Key`
+    /// parameter) holds for one of this schema's attributes, worded for the table's key
+    /// (`index: None`) or an index's: DynamoDB refuses those up front, for a whole
+    /// transaction too, where other key mistakes cancel only their action.
+    pub fn empty_value_refusal(&self, given: &Item, index: Option<&str>) -> Option<ApiError> {
+        self.attributes().find_map(|attr| {
+            let value = given.get(&attr.name)?;
+            let kind = empty_kind(value)?;
+            match index {
+                Some(index_name) => Some(empty_index_key(attr, index_name, kind)),
+                None => check_not_empty(attr, value).err(),
+            }
         })
     }
 
@@ -210,7 +208,7 @@ impl KeySchema {
                     value.type_name()
                 )));
             }
-            check_key_value(attr, value, is_hash, Source::Item)?;
+            check_key_value(attr, value, is_hash)?;
         }
         self.extract(item)
     }
@@ -224,9 +222,7 @@ impl KeySchema {
         }
         for (attr, is_hash) in self.attrs() {
             match key.get(&attr.name) {
-                Some(value) if attr.ty.matches(value) => {
-                    check_key_value(attr, value, is_hash, Source::Param)?
-                }
+                Some(value) if attr.ty.matches(value) => check_key_value(attr, value, is_hash)?,
                 _ => return Err(ApiError::validation(KEY_SCHEMA_MISMATCH)),
             }
         }
@@ -277,15 +273,9 @@ impl KeySchema {
                     )));
                 }
             }
-            let kind = match value {
-                AttributeValue::S(s) if s.is_empty() => "string",
-                AttributeValue::B(b) if b.is_empty() => "binary",
-                _ => continue,
-            };
-            return Err(ApiError::validation(format!(
-                "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {kind} value. IndexName: {index_name}, IndexKey: {}",
-                attr.name
-            )));
+            if let Some(kind) = empty_kind(value) {
+                return Err(empty_index_key(attr, index_name, kind));
+            }
         }
         if missing {
             return Ok(None);
@@ -524,7 +514,7 @@ mod tests {
         }
         assert_eq!(
             message(sch.key_from_param(&item(&[("pk", s(""))]))),
-            "One or more parameter values were invalid: The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"
         );
         assert_eq!(
             message(sch.key_from_param(&item(&[("pk", s(&"é".repeat(1025)))]))),

@@ -30,6 +30,7 @@ use shared::wire::ops::validate::{member_path, Violations};
 
 use super::batch_get_item::PerTable;
 use super::item_write::{storage_failure, CAPACITY_VALUES};
+use super::transact_write_items::{cancelled_for_keys, empty_key_value};
 use crate::app::App;
 use crate::capacity;
 use crate::catalog::TableMeta;
@@ -95,7 +96,7 @@ pub async fn handle(
     }
 
     let mut plans: Vec<GetPlan> = Vec::with_capacity(actions.len());
-    let mut oversized = Vec::new();
+    let mut refused_keys = Vec::new();
     for (index, (action, projection)) in actions.iter().zip(projections).enumerate() {
         let Some(get) = &action.get else {
             return Err(ApiError::internal());
@@ -104,11 +105,16 @@ pub async fn handle(
             .catalog
             .table_for_data(get.table_name.as_deref().unwrap_or_default())?;
         let given = get.key.clone().unwrap_or_default();
-        if let Some(refused) = table.layout.schema.oversized_key(&given) {
-            oversized.push((index, refused));
-            continue;
+        if let Some(refused) = empty_key_value(&table, &given, false) {
+            return Err(refused);
         }
-        let key = table.layout.schema.key_from_param(&given)?;
+        let key = match table.layout.schema.key_from_param(&given) {
+            Ok(key) => key,
+            Err(refused) => {
+                refused_keys.push((index, refused));
+                continue;
+            }
+        };
         if plans
             .iter()
             .any(|p| p.table.table_id() == table.table_id() && p.key == key)
@@ -122,11 +128,8 @@ pub async fn handle(
         });
     }
 
-    if !oversized.is_empty() {
-        return Err(super::transact_write_items::cancelled_for_key_sizes(
-            actions.len(),
-            oversized,
-        ));
+    if !refused_keys.is_empty() {
+        return Err(cancelled_for_keys(actions.len(), refused_keys));
     }
 
     // Capacity: an action whose table is out of it cancels the transaction.

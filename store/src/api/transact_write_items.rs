@@ -7,9 +7,10 @@
 //! lookups, keys against their schemas (a put's item with PutItem's messages and index key
 //! types), updates of key attributes, and one item named twice. Every one of these fails
 //! the whole call as a plain ValidationException or ResourceNotFoundException, never as a
-//! cancellation (DYNAMODB.md §5 "Transactions"), but for a key over the size limits, which
-//! cancels the transaction with that action's `ValidationError` reason, as DynamoDB does
-//! (`cancelled_for_key_sizes`).
+//! cancellation (DYNAMODB.md §5 "Transactions"), but for an action's key: an empty key
+//! value fails the call, any other mistake in it (a missing or mistyped attribute, one over
+//! the size limits, a put's index key of the wrong type) cancels the transaction with that
+//! action's `ValidationError` reason, as DynamoDB does (`cancelled_for_keys`).
 //!
 //! # Execution
 //! One [`Storage::write`](crate::storage::Storage::write) over every target: it locks all
@@ -192,7 +193,7 @@ pub async fn handle(
 
     // Tables, keys, and one operation per item.
     let mut plans: Vec<ActionPlan> = Vec::with_capacity(views.len());
-    let mut oversized = Vec::new();
+    let mut refused_keys = Vec::new();
     for (index, ((view, action), parsed)) in views.iter().zip(parsed).enumerate() {
         let table = app
             .catalog
@@ -200,22 +201,30 @@ pub async fn handle(
         let schema = &table.layout.schema;
         let empty = Item::new();
         let given = view.item_or_key.unwrap_or(&empty);
-        if let Some(refused) = schema.oversized_key(given) {
-            oversized.push((index, refused));
-            continue;
+        let is_put = *action == "put";
+        if let Some(refused) = empty_key_value(&table, given, is_put) {
+            return Err(refused);
         }
-        let (key, action) = match (*action, parsed.update) {
-            ("put", _) => (
-                key_of_put_item(&table, given)?,
-                WriteAction::Put(given.clone()),
-            ),
-            ("update", Some(update)) => {
-                let key = schema.key_from_param(given)?;
-                update.check_keys(schema)?;
-                (key, WriteAction::Update(update))
+        let key = if is_put {
+            key_of_put_item(&table, given)
+        } else {
+            schema.key_from_param(given)
+        };
+        let key = match key {
+            Ok(key) => key,
+            Err(refused) => {
+                refused_keys.push((index, refused));
+                continue;
             }
-            ("delete", _) => (schema.key_from_param(given)?, WriteAction::Delete),
-            _ => (schema.key_from_param(given)?, WriteAction::Check),
+        };
+        let action = match (*action, parsed.update) {
+            ("put", _) => WriteAction::Put(given.clone()),
+            ("update", Some(update)) => {
+                update.check_keys(schema)?;
+                WriteAction::Update(update)
+            }
+            ("delete", _) => WriteAction::Delete,
+            _ => WriteAction::Check,
         };
         if plans
             .iter()
@@ -229,8 +238,8 @@ pub async fn handle(
         plans.push(ActionPlan { table, key, plan });
     }
 
-    if !oversized.is_empty() {
-        return Err(cancelled_for_key_sizes(views.len(), oversized));
+    if !refused_keys.is_empty() {
+        return Err(cancelled_for_keys(views.len(), refused_keys));
     }
 
     let claim = match &input.client_request_token {
@@ -380,11 +389,30 @@ fn decide(
     Ok((mutations, units))
 }
 
-/// The cancellation of a transaction of `count` actions some of which name a key over
-/// DynamoDB's size limits (`refused`: each one's index and why): DynamoDB reports those as
-/// the actions' `ValidationError` reasons, the others `None`, not as a ValidationException
-/// of the whole call (measured against the service: extenddb#211).
-pub(crate) fn cancelled_for_key_sizes(count: usize, refused: Vec<(usize, ApiError)>) -> ApiError {
+/// An empty string or binary `given` holds for a key attribute of `table` (or, in a
+/// put's item, of one of its indexes): DynamoDB refuses it for the whole call, up front,
+/// where any other mistake in an action's key cancels the transaction
+/// ([`cancelled_for_keys`]).
+pub(crate) fn empty_key_value(table: &TableMeta, given: &Item, is_put: bool) -> Option<ApiError> {
+    let indexes = table.local_indexes.iter().chain(&table.global_indexes);
+    table
+        .layout
+        .schema
+        .empty_value_refusal(given, None)
+        .or_else(|| {
+            indexes
+                .filter(|_| is_put)
+                .find_map(|i| i.schema.empty_value_refusal(given, Some(&i.name)))
+        })
+}
+
+/// The cancellation of a transaction of `count` actions some of whose keys DynamoDB
+/// refuses (`refused`: each one's index and why: a key attribute missing, of the wrong
+/// type or over the size limits, an index key of the wrong type): those actions'
+/// `ValidationError` reasons, the others `None`, not a ValidationException of the whole
+/// call (the dynamodb-conformance suite's captures, tier3/error-messages/
+/// transactWriteItems.test.ts; extenddb#211 for key sizes).
+pub(crate) fn cancelled_for_keys(count: usize, refused: Vec<(usize, ApiError)>) -> ApiError {
     let mut reasons = vec![CancellationReason::none(); count];
     for (index, why) in refused {
         reasons[index] = CancellationReason::validation_error(why.message);
