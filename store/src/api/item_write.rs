@@ -242,10 +242,24 @@ pub fn check_put_item(item: &Item) -> Result<(), ApiError> {
 /// index); on a table with LSIs, also the item's size with its LSI entries
 /// ([`fits_item_limit`]; without LSIs [`check_put_item`] said all).
 pub fn key_of_put_item(table: &TableMeta, item: &Item) -> Result<PrimaryKey, ApiError> {
+    let key = put_item_keys(table, item)?;
+    check_lsi_item_limit(table, item)?;
+    Ok(key)
+}
+
+/// The key of an item being put, its secondary-index key attributes checked against the
+/// index types: [`key_of_put_item`]'s key checks alone (a transaction cancels the action
+/// they refuse, where the size limit fails the call).
+pub fn put_item_keys(table: &TableMeta, item: &Item) -> Result<PrimaryKey, ApiError> {
     let key = table.layout.schema.key_of_item(item)?;
     for index in table.local_indexes.iter().chain(&table.global_indexes) {
         index.schema.index_key_of_item(item, &index.name)?;
     }
+    Ok(key)
+}
+
+/// On a table with LSIs, the item with its LSI entries within 400 KB ([`fits_item_limit`]).
+pub fn check_lsi_item_limit(table: &TableMeta, item: &Item) -> Result<(), ApiError> {
     let local = table
         .local_indexes
         .iter()
@@ -253,7 +267,7 @@ pub fn key_of_put_item(table: &TableMeta, item: &Item) -> Result<PrimaryKey, Api
     if !table.local_indexes.is_empty() && !fits_item_limit(&table.layout.schema, local, item) {
         return Err(ApiError::validation(ITEM_TOO_LARGE));
     }
-    Ok(key)
+    Ok(())
 }
 
 /// Whether `item` is within DynamoDB's 400 KB, which on a table with LSIs covers the item

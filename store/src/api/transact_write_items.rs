@@ -51,8 +51,9 @@ use super::batch_get_item::{CapacityByTable, PerTable};
 use super::batch_write_item::collection_metrics;
 use super::idempotency::{self, Claim};
 use super::item_write::{
-    self, key_of_put_item, storage_failure, write_capacity, WriteAction, WriteExpressions,
-    WritePlan, WriteUnits, CAPACITY_VALUES, METRICS_VALUES, RETURN_VALUES_ON_FAILURE,
+    self, check_lsi_item_limit, put_item_keys, storage_failure, write_capacity, WriteAction,
+    WriteExpressions, WritePlan, WriteUnits, CAPACITY_VALUES, METRICS_VALUES,
+    RETURN_VALUES_ON_FAILURE,
 };
 use super::transact_get_items::{
     too_large, MAX_ACTIONS, MAX_TRANSACTION_BYTES, SAME_ITEM_TWICE, TOO_MANY_ACTIONS,
@@ -206,7 +207,8 @@ pub async fn handle(
             return Err(refused);
         }
         let key = if is_put {
-            key_of_put_item(&table, given)
+            check_lsi_item_limit(&table, given)?;
+            put_item_keys(&table, given)
         } else {
             schema.key_from_param(given)
         };
