@@ -1310,3 +1310,71 @@ async fn writes_answer_empty_lists() {
         "{json}"
     );
 }
+
+/// attribute_exists / attribute_not_exists (any case, `= true`, nested paths) and
+/// `IS <type>` in a WHERE, as DynamoDB takes them; on an UPDATE or DELETE they are the
+/// write's condition (the dynamodb-conformance suite's whereFunctions captures).
+#[tokio::test]
+async fn where_takes_attribute_exists_and_is_type() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[
+        ("pk", s("item")),
+        ("ss", ss(&["a", "b"])),
+        ("s", s("str")),
+        ("flag", AttributeValue::Bool(true)),
+        (
+            "m",
+            AttributeValue::M(HashMap::from([("sub".to_string(), s("x"))])),
+        ),
+    ])
+    .await;
+    let holds = |condition: &'static str| {
+        let db = &db;
+        async move {
+            let statement = format!("SELECT pk FROM $T WHERE pk = 'item' AND {condition}");
+            !db.select(&statement, &[]).await.is_empty()
+        }
+    };
+    for condition in [
+        "attribute_exists(ss)",
+        "attribute_not_exists(nope)",
+        "ATTRIBUTE_EXISTS(ss)",
+        "attribute_exists(ss) = true",
+        "attribute_exists(nope) = false",
+        "attribute_exists(\"ss\")",
+        "attribute_exists(m.sub)",
+        "(attribute_exists(nope) OR attribute_exists(ss))",
+        "flag IS BOOL",
+        "s IS STRING",
+        "s IS NOT BOOL",
+    ] {
+        assert!(holds(condition).await, "{condition}");
+    }
+    for condition in [
+        "attribute_exists(nope)",
+        "attribute_exists(m.nope)",
+        "s IS BOOL",
+    ] {
+        assert!(!holds(condition).await, "{condition}");
+    }
+
+    db.put(&[("pk", s("w")), ("a", n(5))]).await;
+    db.fails(
+        "UPDATE $T SET z = 2 WHERE pk = 'w' AND attribute_exists(nope)",
+        &[],
+        "ConditionalCheckFailedException",
+    )
+    .await;
+    db.write(
+        "UPDATE $T SET z = 1 WHERE pk = 'w' AND attribute_exists(a)",
+        &[],
+    )
+    .await;
+    assert_eq!(db.get("w", None).await.unwrap().get("z"), Some(&n(1)));
+    db.write(
+        "DELETE FROM $T WHERE pk = 'w' AND attribute_not_exists(nope)",
+        &[],
+    )
+    .await;
+    assert!(db.get("w", None).await.is_none());
+}

@@ -156,12 +156,15 @@ pub enum Condition {
     Between(Operand, Operand, Operand),
     In(Operand, Vec<Operand>),
     /// `begins_with(...)`, `contains(...)`, `attribute_type(...)`, `exists(...)`,
-    /// `missing(...)` (name lower-cased).
+    /// `missing(...)`, `attribute_exists(...)`, `attribute_not_exists(...)` (name
+    /// lower-cased).
     Function(String, Vec<Operand>),
     /// `x IS [NOT] MISSING`: the flag is `true` for `IS NOT MISSING`.
     IsMissing(Operand, bool),
     /// `x IS [NOT] NULL`: the flag is `true` for `IS NOT NULL`.
     IsNull(Operand, bool),
+    /// `x IS [NOT] <type>`, with the DynamoDB type (`S`, `BOOL`, ...) it tests for.
+    IsType(Operand, &'static str, bool),
     And(Box<Condition>, Box<Condition>),
     Or(Box<Condition>, Box<Condition>),
     Not(Box<Condition>),

@@ -31,13 +31,28 @@ pub struct Parser {
 /// Deeper nesting than any real statement (DynamoDB documents nest 32 levels).
 const MAX_DEPTH: usize = 64;
 
-/// Functions usable as conditions.
-const CONDITION_FUNCTIONS: [&str; 5] = [
+/// Functions usable as conditions: DynamoDB's list, with the ConditionExpression names
+/// of `exists` and `missing`, which it takes too (the dynamodb-conformance suite's
+/// tier2/partiql/whereFunctions.test.ts).
+const CONDITION_FUNCTIONS: [&str; 7] = [
     "begins_with",
     "contains",
     "attribute_type",
     "exists",
     "missing",
+    "attribute_exists",
+    "attribute_not_exists",
+];
+
+/// The type names `x IS <type>` takes, with the DynamoDB type each tests for.
+const IS_TYPES: [(&str, &str); 7] = [
+    ("string", "S"),
+    ("number", "N"),
+    ("binary", "B"),
+    ("bool", "BOOL"),
+    ("boolean", "BOOL"),
+    ("list", "L"),
+    ("map", "M"),
 ];
 
 /// Functions usable as values.
@@ -267,17 +282,31 @@ impl Parser {
         if let Some(name) = self.function_name(&CONDITION_FUNCTIONS) {
             self.at += 2;
             let args = self.arguments()?;
-            return Ok(Condition::Function(name, args));
+            let call = Condition::Function(name, args);
+            // `f(...) = true` is the call itself, `= false` its negation.
+            if !self.symbol("=") {
+                return Ok(call);
+            }
+            return if self.keyword("TRUE") {
+                Ok(call)
+            } else if self.keyword("FALSE") {
+                Ok(Condition::Not(Box::new(call)))
+            } else {
+                Err(self.unexpected("true or false"))
+            };
         }
         let left = self.operand()?;
         if self.keyword("IS") {
             let negated = self.keyword("NOT");
+            if let Some(ty) = self.type_name() {
+                return Ok(Condition::IsType(left, ty, negated));
+            }
             return if self.keyword("MISSING") {
                 Ok(Condition::IsMissing(left, negated))
             } else if self.keyword("NULL") {
                 Ok(Condition::IsNull(left, negated))
             } else {
-                Err(self.unexpected("MISSING or NULL"))
+                Err(self.unexpected("MISSING, NULL or a type name"))
             };
         }
         let negated = self.keyword("NOT");
@@ -373,6 +402,17 @@ impl Parser {
     }
 
     /// The lower-cased function name if the next tokens are `name (` with a name in `set`.
+    /// The DynamoDB type an `IS <type>` names, consuming the name.
+    fn type_name(&mut self) -> Option<&'static str> {
+        let Some(Token::Ident(word)) = self.tokens.get(self.at) else {
+            return None;
+        };
+        let lower = word.to_ascii_lowercase();
+        let (_, ty) = IS_TYPES.iter().find(|(name, _)| *name == lower)?;
+        self.at += 1;
+        Some(ty)
+    }
+
     fn function_name(&self, set: &[&str]) -> Option<String> {
         let Some(Token::Ident(name)) = self.tokens.get(self.at) else {
             return None;

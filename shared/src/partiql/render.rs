@@ -136,6 +136,13 @@ impl<'a> Renderer<'a> {
                 };
                 format!("{function}({})", self.operand(a)?)
             }
+            Condition::IsType(a, ty, negated) => {
+                let a = self.operand(a)?;
+                let ty = self.value(AttributeValue::S((*ty).to_string()));
+                // No parentheses of its own, as IS NOT NULL's.
+                let not = if *negated { "NOT " } else { "" };
+                format!("{not}attribute_type({a}, {ty})")
+            }
             Condition::IsNull(a, negated) => {
                 let a = self.operand(a)?;
                 let null = self.value(AttributeValue::S("NULL".into()));

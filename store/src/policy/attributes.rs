@@ -350,7 +350,7 @@ fn condition_names(condition: &ast::Condition, names: &mut BTreeSet<String>) {
             list.iter().for_each(|o| operand_names(o, names));
         }
         C::Function(_, operands) => operands.iter().for_each(|o| operand_names(o, names)),
-        C::IsMissing(a, _) | C::IsNull(a, _) => operand_names(a, names),
+        C::IsMissing(a, _) | C::IsNull(a, _) | C::IsType(a, _, _) => operand_names(a, names),
         C::And(a, b) | C::Or(a, b) => {
             condition_names(a, names);
             condition_names(b, names);

@@ -333,7 +333,9 @@ fn mentions(condition: &Condition, name: &str) -> bool {
         Condition::Between(a, b, c) => [a, b, c].iter().any(|o| operand(o, name)),
         Condition::In(a, list) => operand(a, name) || list.iter().any(|o| operand(o, name)),
         Condition::Function(_, args) => args.iter().any(|o| operand(o, name)),
-        Condition::IsMissing(a, _) | Condition::IsNull(a, _) => operand(a, name),
+        Condition::IsMissing(a, _) | Condition::IsNull(a, _) | Condition::IsType(a, _, _) => {
+            operand(a, name)
+        }
         Condition::And(a, b) | Condition::Or(a, b) => mentions(a, name) || mentions(b, name),
         Condition::Not(a) => mentions(a, name),
     }
