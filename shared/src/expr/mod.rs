@@ -430,25 +430,34 @@ pub fn parse_key_condition_parts(
 ) -> Result<Vec<(String, SortKeyCondition)>, ApiError> {
     let kind = ExprKind::KeyCondition;
     let cond = parse_cond(kind, text, subs)?;
-    let parts = match &cond {
-        Cond::And(a, b) => {
-            if matches!(**a, Cond::And(..)) || matches!(**b, Cond::And(..)) {
-                return Err(ApiError::validation(
-                    "KeyConditionExpressions cannot contain nested operations",
-                ));
-            }
-            vec![key_part(a)?, key_part(b)?]
-        }
-        other => vec![key_part(other)?],
-    };
-    if let [(a, _), (b, _)] = parts.as_slice() {
-        if a == b {
+    let mut leaves = Vec::new();
+    and_leaves(&cond, &mut leaves);
+    let parts = leaves
+        .into_iter()
+        .map(key_part)
+        .collect::<Result<Vec<_>, _>>()?;
+    // Two on one attribute, however many there are (the dynamodb-conformance suite's
+    // capture: `pk = :p AND sk > :a AND sk < :b`); too many on distinct ones is the
+    // schema's to refuse (`query::match_schema`).
+    for (i, (name, _)) in parts.iter().enumerate() {
+        if parts[..i].iter().any(|(earlier, _)| earlier == name) {
             return Err(ApiError::validation(
-                "KeyConditionExpressions must only contain one condition per key",
+                "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key",
             ));
         }
     }
     Ok(parts)
+}
+
+/// The conditions `cond`'s ANDs join, however they nest.
+fn and_leaves<'a>(cond: &'a Cond, out: &mut Vec<&'a Cond>) {
+    match cond {
+        Cond::And(a, b) => {
+            and_leaves(a, out);
+            and_leaves(b, out);
+        }
+        leaf => out.push(leaf),
+    }
 }
 
 /// One leaf of a key condition, with DynamoDB's shape errors.

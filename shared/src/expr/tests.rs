@@ -1199,11 +1199,11 @@ fn key_conditions() {
         ),
         (
             "pk = :p AND pk = :p",
-            "KeyConditionExpressions must only contain one condition per key",
+            "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key",
         ),
         (
             "pk = :p AND sk > :a AND sk < :b",
-            "KeyConditionExpressions cannot contain nested operations",
+            "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key",
         ),
         (
             "pk = :p AND sk BETWEEN :b AND :a",

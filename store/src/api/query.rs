@@ -387,6 +387,15 @@ fn match_schema(
         ApiError::validation(format!("Query condition missed key schema element: {name}"))
     };
 
+    // More conditions than a key has attributes: DynamoDB's count (the dynamodb-conformance
+    // suite's capture, three on a two-attribute key).
+    if parts.len() > 2 {
+        return Err(ApiError::validation(format!(
+            "The number of query conditions ({}) exceeds the number of key attributes defined in the schema ({})",
+            parts.len(),
+            schema.len()
+        )));
+    }
     if schema.range.is_none() && parts.len() > 1 {
         return Err(not_supported());
     }
@@ -580,6 +589,14 @@ mod tests {
         assert_eq!(
             msg(match_schema(&sn, &[eq("pk", s("a")), eq("sk", s("1"))], Source::Expression)),
             "One or more parameter values were invalid: Condition parameter type does not match schema type"
+        );
+        assert_eq!(
+            msg(match_schema(
+                &sn,
+                &[eq("pk", s("a")), eq("sk", s("1")), eq("extra", s("b"))],
+                Source::Expression
+            )),
+            "The number of query conditions (3) exceeds the number of key attributes defined in the schema (2)"
         );
         let lt = vec![("pk".to_string(), SortKeyCondition::Lt(s("a")))];
         assert_eq!(
