@@ -70,7 +70,23 @@ pub async fn handle(
         return Err(ApiError::internal());
     };
 
-    // Static checks that need no table.
+    // Static checks that need no table. One projection form for the whole request:
+    // DynamoDB refuses ProjectionExpression on one table beside AttributesToGet on another
+    // (the dynamodb-conformance suite's capture, tier3/error-messages/batchGetItem.test.ts).
+    let requests = || request_items.values();
+    expr::check_parameter_usage(
+        &[(
+            "ProjectionExpression",
+            requests().any(|r| r.projection_expression.is_some()),
+        )],
+        &[(
+            "AttributesToGet",
+            requests().any(|r| r.attributes_to_get.is_some()),
+        )],
+        None,
+        None,
+        &[],
+    )?;
     let mut projections = Vec::with_capacity(request_items.len());
     let mut total = 0usize;
     for request in request_items.values() {

@@ -854,6 +854,23 @@ mod flow_tests {
     }
 
     #[tokio::test]
+    async fn batch_get_takes_one_projection_form_for_all_its_tables() {
+        let f = fixture().await;
+        let mixed = bg(
+            &f.app,
+            json!({"RequestItems": {
+                "tbl_s": {"Keys": [{"pk": s("a")}], "ProjectionExpression": "pk"},
+                "tbl_sn": {"Keys": [{"pk": s("b"), "sk": {"N": "1"}}], "AttributesToGet": ["pk"]},
+            }}),
+        )
+        .await;
+        assert_eq!(
+            mixed.unwrap_err().message.as_deref(),
+            Some("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}")
+        );
+    }
+
+    #[tokio::test]
     async fn batch_validation_rejects_the_whole_batch() {
         let f = fixture().await;
         let app = &f.app;
