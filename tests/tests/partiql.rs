@@ -1378,3 +1378,29 @@ async fn where_takes_attribute_exists_and_is_type() {
     .await;
     assert!(db.get("w", None).await.is_none());
 }
+
+/// A SELECT's type errors come back bare, as DynamoDB answers them, not labelled with the
+/// FilterExpression the statement became here (the client wrote none).
+#[tokio::test]
+async fn a_selects_type_error_names_no_expression() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[("pk", s("a")), ("flag", AttributeValue::Bool(true))])
+        .await;
+    let err = db
+        .fails(
+            "SELECT * FROM $T WHERE pk = 'a' AND flag < true",
+            &[],
+            "ValidationException",
+        )
+        .await;
+    let message = err
+        .into_service_error()
+        .meta()
+        .message()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        message,
+        "Incorrect operand type for operator or function; operator or function: <, operand type: BOOL"
+    );
+}

@@ -32,14 +32,17 @@ pub async fn handle(
         next_token: input.next_token.map(|token| Resume { token, request }),
         return_consumed_capacity: capacity.clone(),
     };
-    match plan::plan(
+    let planned = plan::plan(
         app,
         input.statement.as_deref(),
         input.parameters.as_deref(),
         options,
-    )? {
+    );
+    match planned.map_err(super::without_expression_label)? {
         Plan::Read(read) => {
-            let page = run::read_page(app, read.read).await?;
+            let page = run::read_page(app, read.read)
+                .await
+                .map_err(super::without_expression_label)?;
             Ok(ExecuteStatementOutput {
                 items: page.items,
                 next_token: page

@@ -12,3 +12,22 @@ pub mod next_token;
 pub mod plan;
 mod request;
 mod run;
+
+use shared::wire::error::ApiError;
+
+/// An error of the Query or Scan a SELECT runs as, without the label of the expression the
+/// statement became (`Invalid FilterExpression: ...`): the client wrote no expression, and
+/// DynamoDB answers a statement's type errors bare (the dynamodb-conformance suite's
+/// tier2/partiql/comparison.test.ts).
+pub(crate) fn without_expression_label(mut e: ApiError) -> ApiError {
+    const LABELS: [&str; 2] = [
+        "Invalid FilterExpression: ",
+        "Invalid KeyConditionExpression: ",
+    ];
+    if let Some(message) = e.message.as_mut() {
+        if let Some(bare) = LABELS.iter().find_map(|l| message.strip_prefix(l)) {
+            *message = bare.to_string();
+        }
+    }
+    e
+}
