@@ -550,6 +550,23 @@ async fn a_refused_replica_removal_leaves_replication_as_it_was() {
     wait_for(&home, &table, "after", 2, Some("from-away")).await;
 }
 
+/// Every record of `table`'s stream in `store`'s region, oldest first.
+async fn stream_records(
+    store: &StoreProcess,
+    table: &str,
+) -> Vec<aws_sdk_dynamodbstreams::types::Record> {
+    let described = ok(store
+        .client()
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await);
+    let arn = described.table.unwrap().latest_stream_arn.unwrap();
+    let streams =
+        streams_client_with_credentials(&store.endpoint(), ACCESS_KEY_ID, SECRET_ACCESS_KEY);
+    read_stream(&streams, &arn).await
+}
+
 /// Turns TTL on for `table` at `client`'s region, on attribute `expires`.
 async fn enable_ttl(client: &Client, table: &str) {
     let spec = TimeToLiveSpecification::builder()
@@ -826,14 +843,7 @@ async fn every_change_of_an_item_reaches_the_other_regions_stream() {
     gate.set(&["apply"], Pass::Forward);
     wait_for(&away, &table, "hot", 1, Some(&format!("v{}", CHANGES - 1))).await;
 
-    let arn = ok(away.describe_table().table_name(&table).send().await)
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .unwrap();
-    let streams =
-        streams_client_with_credentials(&away_store.endpoint(), ACCESS_KEY_ID, SECRET_ACCESS_KEY);
-    let shown: Vec<String> = read_stream(&streams, &arn)
+    let shown: Vec<String> = stream_records(&away_store, &table)
         .await
         .iter()
         .filter_map(|r| r.dynamodb()?.new_image()?.get("v")?.as_s().ok().cloned())
@@ -2596,14 +2606,7 @@ async fn a_delete_made_before_a_put_arrived_from_elsewhere_wins_in_both_regions(
     assert_eq!(get(&away, &table, "raced", 1).await, None);
     assert_eq!(get(&home, &table, "raced", 1).await, None);
 
-    let arn = ok(away.describe_table().table_name(&table).send().await)
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .unwrap();
-    let streams =
-        streams_client_with_credentials(&away_store.endpoint(), ACCESS_KEY_ID, SECRET_ACCESS_KEY);
-    let shown: Vec<String> = read_stream(&streams, &arn)
+    let shown: Vec<String> = stream_records(&away_store, &table)
         .await
         .iter()
         .filter_map(|r| r.dynamodb()?.keys()?.get("pk")?.as_s().ok().cloned())
