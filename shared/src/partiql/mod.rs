@@ -42,7 +42,13 @@ pub fn parse(text: &str) -> Result<Parsed, ApiError> {
         return Err(malformed("the statement is empty".into()));
     }
     let mut parser = parser::Parser::new(tokens);
-    let statement = parser.statement().map_err(malformed)?;
+    let statement = parser.statement().map_err(|detail| {
+        if detail == parser::ALIASING {
+            ApiError::validation(detail)
+        } else {
+            malformed(detail)
+        }
+    })?;
     Ok(Parsed {
         statement,
         param_count: parser.param_count(),

@@ -28,6 +28,10 @@ pub struct Parser {
     depth: usize,
 }
 
+/// DynamoDB's refusal of a table alias, which it sends without the malformed-statement
+/// envelope of other parse errors.
+pub const ALIASING: &str = "Aliasing is not supported";
+
 /// Deeper nesting than any real statement (DynamoDB documents nest 32 levels).
 const MAX_DEPTH: usize = 64;
 
@@ -98,9 +102,26 @@ impl Parser {
             return Err(self.unexpected("SELECT, INSERT, UPDATE, DELETE or EXISTS"));
         };
         if self.at < self.tokens.len() {
-            return Err(self.unexpected("the end of the statement"));
+            // DynamoDB's words for any token past a whole statement (the
+            // dynamodb-conformance suite's partiqlGrammar captures).
+            return Err("Unexpected token after expression".into());
         }
         Ok(statement)
+    }
+
+    /// Refuses a table alias after a table's name (`FROM "t" x`, `AS x`): a word that is
+    /// not one of the statement's own keywords. DynamoDB answers it with [`ALIASING`] alone.
+    fn no_alias(&self) -> Result<(), String> {
+        const GOES_ON: [&str; 6] = ["WHERE", "ORDER", "SET", "REMOVE", "RETURNING", "VALUE"];
+        match self.tokens.get(self.at) {
+            Some(Token::Ident(word))
+                if word.eq_ignore_ascii_case("AS")
+                    || !GOES_ON.iter().any(|k| word.eq_ignore_ascii_case(k)) =>
+            {
+                Err(ALIASING.into())
+            }
+            _ => Ok(()),
+        }
     }
 
     fn select(&mut self) -> Result<Select, String> {
@@ -120,6 +141,7 @@ impl Parser {
         } else {
             None
         };
+        self.no_alias()?;
         let condition = if self.keyword("WHERE") {
             Some(self.condition()?)
         } else {
@@ -157,6 +179,7 @@ impl Parser {
 
     fn update(&mut self) -> Result<Update, String> {
         let table = self.name()?;
+        self.no_alias()?;
         let mut actions = Vec::new();
         loop {
             if self.keyword("SET") {
@@ -196,6 +219,7 @@ impl Parser {
     fn delete(&mut self) -> Result<Delete, String> {
         self.expect_keyword("FROM")?;
         let table = self.name()?;
+        self.no_alias()?;
         self.expect_keyword("WHERE")?;
         let condition = self.condition()?;
         let returning = self.returning()?;

@@ -100,7 +100,6 @@ fn malformed_statements_are_validation_errors() {
         "UPDATE t WHERE pk = 1",
         "DELETE FROM t",
         "INSERT INTO t VALUE",
-        "SELECT * FROM t extra",
         "DELETE FROM t WHERE pk = 1 RETURNING ALL *",
     ] {
         let e = parse(text).unwrap_err();
@@ -111,6 +110,36 @@ fn malformed_statements_are_validation_errors() {
                 .starts_with("Statement wasn't well formed, can't be processed"),
             "{text}"
         );
+    }
+    // DynamoDB's exact words (the dynamodb-conformance suite's partiqlGrammar captures).
+    let message = |text: &str| parse(text).unwrap_err().message.unwrap_or_default();
+    let envelope = "Statement wasn't well formed, can't be processed: ";
+    for text in [
+        "SELECT * FROM t WHERE pk = 1 foo",
+        "SELECT * FROM t WHERE pk = 1)",
+        "DELETE FROM t WHERE pk = 1 ORDER BY pk",
+        "SELECT * FROM t ORDER BY pk WHERE pk = 1",
+        "INSERT INTO t VALUE {'pk': 1} foo",
+    ] {
+        assert_eq!(
+            message(text),
+            format!("{envelope}Unexpected token after expression"),
+            "{text}"
+        );
+    }
+    for text in [
+        "SELECT * FROM t extra",
+        "SELECT * FROM \"t\" AS x WHERE pk = 'a'",
+        "UPDATE t x SET a = 3 WHERE pk = 'a'",
+        "DELETE FROM t x WHERE pk = 'a'",
+    ] {
+        assert_eq!(message(text), "Aliasing is not supported", "{text}");
+    }
+    for text in [
+        "SELECT * FROM t WHERE pk = 1 # note",
+        "SELECT * FROM t /* note",
+    ] {
+        assert_eq!(message(text), envelope, "{text}");
     }
 }
 
