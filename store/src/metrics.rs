@@ -91,6 +91,7 @@ pub const FAMILIES: &[Family] = &[
     (crate::replication::CHANGES_SUPERSEDED_TOTAL, Kind::Counter, Unit::Count, "Changes from another region not applied because a later version was here, by table."),
     (crate::replication::LAG_SECONDS, Kind::Gauge, Unit::Seconds, "Age of the oldest change not yet taken by another region's replica, by table and region."),
     (crate::replication::RETRIES_TOTAL, Kind::Counter, Unit::Count, "Shipments to another region sent again after a failure, by region."),
+    (crate::replication::PENDING_CHANGES, Kind::Gauge, Unit::Count, "Changes of a global table's indexes, capacity or TTL made here that another region has not taken yet, by table and region."),
     (crate::replication::RESYNCS_TOTAL, Kind::Counter, Unit::Count, "Replicas copied again because the changes they missed were trimmed, by region."),
     (crate::replication::tombstones::VERSIONS_COLLECTED_TOTAL, Kind::Counter, Unit::Count, "Versions of global tables' items removed (expired tombstones), by table."),
     (crate::kinesis::RECORDS_DELIVERED_TOTAL, Kind::Counter, Unit::Count, "Records a Kinesis streaming destination accepted, by table."),

@@ -791,6 +791,9 @@ async fn a_change_of_the_table_reaches_a_region_that_was_failing_when_it_was_mad
     enable_ttl(&home, &table).await;
     // Tried again meanwhile, and kept across a crash of the store that made the changes.
     gate.after(&["update"], async {}).await;
+    let endpoint = home_store.endpoint();
+    let pending = || metric(&endpoint, "store_replication_pending_changes");
+    assert_eq!(pending().await, 2.0, "the index and the TTL wait");
     home_store.restart_in_place();
     gate.set(&["update", "ttl"], Pass::Forward);
 
@@ -807,6 +810,8 @@ async fn a_change_of_the_table_reaches_a_region_that_was_failing_when_it_was_mad
         ttl_enabled,
         "the TTL setting never reached the other region"
     );
+    let taken = wait_until(DEADLINE, POLL, || async { pending().await == 0.0 }).await;
+    assert!(taken, "still pending: {}", pending().await);
     put(&home_store.client(), &table, "indexed", 1, "found").await;
     let found = wait_until(DEADLINE, POLL, || async {
         let page = ok(away

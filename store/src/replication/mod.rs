@@ -60,6 +60,7 @@ pub const CHANGES_SHIPPED_TOTAL: &str = "store_replication_changes_shipped_total
 pub const CHANGES_APPLIED_TOTAL: &str = "store_replication_changes_applied_total";
 pub const CHANGES_SUPERSEDED_TOTAL: &str = "store_replication_changes_superseded_total";
 pub const LAG_SECONDS: &str = "store_replication_lag_seconds";
+pub const PENDING_CHANGES: &str = "store_replication_pending_changes";
 pub const RETRIES_TOTAL: &str = "store_replication_retries_total";
 pub const RESYNCS_TOTAL: &str = "store_replication_resyncs_total";
 

@@ -7,7 +7,8 @@
 //! again, with backoff, for as long as it is a replica, so a region down when the table
 //! changed has it once it is back, whichever store restarted meanwhile. A refusal (the
 //! region answers that it cannot make the change, say an index it already has) ends that
-//! change there: asked again, it would answer the same.
+//! change there: asked again, it would answer the same. How many wait for each replica is
+//! `store_replication_pending_changes`, what an operator alerts on.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -17,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::peer::{self, PeerError};
-use super::{change_replicas, endpoint, replicas, Replica};
+use super::{change_replicas, endpoint, replicas, Replica, PENDING_CHANGES};
 use crate::app::App;
 use crate::catalog::TableMeta;
+use crate::owned_metrics::Scope;
 use crate::triggers::dispatch::backoff;
 
 /// How often the task looks for changes to send (it also wakes on every catalog change,
@@ -84,10 +86,13 @@ pub async fn run(app: Arc<App>) {
         let now = Instant::now();
         let mut waiting_now = HashSet::new();
         for table in app.catalog.all() {
-            let waiting = replicas(&table)
-                .into_iter()
-                .filter(|r| r.is_made() && !r.pending.is_empty());
-            for replica in waiting {
+            for replica in replicas(&table).into_iter().filter(Replica::is_made) {
+                let scope = Scope::replica(&table, &replica.region, replica.start_seq);
+                let pending = app.owned_metrics.gauge(&scope, PENDING_CHANGES);
+                pending.set(replica.pending.len() as f64);
+                if replica.pending.is_empty() {
+                    continue;
+                }
                 let key = (table.table_uuid.clone(), replica.region.clone());
                 let resting = retries.get(&key).and_then(|r| r.not_before);
                 if resting.is_some_and(|at| at > now) {
