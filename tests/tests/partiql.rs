@@ -1404,3 +1404,34 @@ async fn a_selects_type_error_names_no_expression() {
         "Incorrect operand type for operator or function; operator or function: <, operand type: BOOL"
     );
 }
+
+/// A SELECT in a batch or a transaction must name one item by its whole key: DynamoDB's
+/// words for it, and no TableName beside a batch member's error.
+#[tokio::test]
+async fn a_keyless_select_in_a_batch_or_transaction_is_refused_in_dynamodbs_words() {
+    let (_store, db) = store_with_table(false).await;
+    let out = ok(db
+        .ddb
+        .batch_execute_statement()
+        .statements(db.batch("SELECT * FROM $T WHERE other = 'a'", &[]))
+        .send()
+        .await);
+    let response = &out.responses()[0];
+    let error = response.error().unwrap();
+    assert_eq!(
+        error.message(),
+        Some("Select statements within BatchExecuteStatement must specify the primary key in the where clause.")
+    );
+    assert_eq!(response.table_name(), None);
+    let refused = db
+        .ddb
+        .execute_transaction()
+        .transact_statements(db.txn("SELECT * FROM $T WHERE other = 'a'", &[]))
+        .send()
+        .await;
+    assert_api_error(
+        refused,
+        "ValidationException",
+        Some("Select statements within ExecuteTransaction must specify the primary key in the where clause."),
+    );
+}

@@ -154,7 +154,7 @@ async fn read(
         let Plan::Read(read) = planned else { continue };
         let Some(key) = read.single_key else {
             return Err(ApiError::validation(
-                "Select statements within ExecuteTransaction must specify the full primary key of one table item",
+                "Select statements within ExecuteTransaction must specify the primary key in the where clause.",
             ));
         };
         let (projection_expression, expression_attribute_names) = read.projection.unzip();
