@@ -1939,9 +1939,11 @@ async fn a_global_table_is_refused_as_a_dead_letter_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_whose_region_never_answers_fails_after_the_timeout() {
     use aws_sdk_dynamodb::types::TableStatus;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // A port held bound but not listening: connections to it are refused, and no process
+    // (this test's home store included, which once took a port dropped here) can take it.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
     let home_store = home_knowing_urls(&[(AWAY, url)], &["--replica-create-timeout", "1s"]);
     let home = home_store.client();
     let table = replicable(&home, "global-timeout").await;
