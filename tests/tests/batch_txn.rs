@@ -756,37 +756,32 @@ async fn an_oversized_key_cancels_its_transaction_and_an_empty_projection_leaves
                 })
                 .collect::<Vec<_>>()
         };
-    let mistyped = reasons(
-        ddb.transact_write_items()
-            .transact_items(tw_put(&table, item(&[("pk", n(5))])))
-            .send()
-            .await,
-    );
-    assert_eq!(
-        mistyped,
-        [(
-            "ValidationError".to_string(),
-            Some("One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N".to_string())
-        )]
-    );
     let delete_mistyped = Delete::builder()
         .table_name(&table)
         .key("pk", n(5))
         .build()
         .unwrap();
-    let mistyped = reasons(
-        ddb.transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete_mistyped).build())
-            .send()
-            .await,
-    );
-    assert_eq!(
-        mistyped,
-        [(
-            "ValidationError".to_string(),
-            Some("The provided key element does not match the schema".to_string())
-        )]
-    );
+    for (action, message) in [
+        (
+            tw_put(&table, item(&[("pk", n(5))])),
+            "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N",
+        ),
+        (
+            TransactWriteItem::builder().delete(delete_mistyped).build(),
+            "The provided key element does not match the schema",
+        ),
+    ] {
+        let refused = reasons(
+            ddb.transact_write_items()
+                .transact_items(action)
+                .send()
+                .await,
+        );
+        assert_eq!(
+            refused,
+            [("ValidationError".to_string(), Some(message.to_string()))]
+        );
+    }
     let empty_key = "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk";
     assert_api_error(
         ddb.transact_write_items()

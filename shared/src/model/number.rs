@@ -109,10 +109,7 @@ impl Number {
         if int_digits == 0 && frac_range.is_empty() {
             return Err(unparseable());
         }
-        // The exponent saturates: anything beyond ±2^40 is out of range whatever the digits.
-        // One past a 64-bit integer cannot be read at all, as DynamoDB answers it.
         let mut exponent: i64 = 0;
-        let mut written: u64 = 0;
         if i < bytes.len() && (bytes[i] == b'e' || bytes[i] == b'E') {
             i += 1;
             let exp_negative = match bytes.get(i) {
@@ -127,18 +124,21 @@ impl Number {
                 _ => false,
             };
             let start = i;
+            // One past a 64-bit integer cannot be read at all, as DynamoDB answers it.
+            let mut written: u64 = 0;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
                 written = written
                     .checked_mul(10)
                     .and_then(|w| w.checked_add(u64::from(bytes[i] - b'0')))
                     .filter(|w| i64::try_from(*w).is_ok())
                     .ok_or_else(unparseable)?;
-                exponent = (exponent * 10 + i64::from(bytes[i] - b'0')).min(1 << 40);
                 i += 1;
             }
             if i == start {
                 return Err(unparseable());
             }
+            // Saturated: anything beyond ±2^40 is out of range whatever the digits.
+            exponent = written.min(1 << 40) as i64;
             if exp_negative {
                 exponent = -exponent;
             }

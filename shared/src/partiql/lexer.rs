@@ -18,12 +18,11 @@ const SYMBOLS: [&str; 21] = [
     ">", "+", "-",
 ];
 
-/// Splits `text` into tokens; a `;` may end the statement. Comments are skipped: `--` to
-/// the end of its line and `/* ... */`, as DynamoDB reads them (a `--` taken for two minus
-/// signs turned `SET c = 10 -- 5` into 15).
-pub fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+/// Splits the statement `rest` into tokens; a `;` may end it. Comments are skipped: `--`
+/// to the end of its line and `/* ... */`, as DynamoDB reads them (a `--` taken for two
+/// minus signs turned `SET c = 10 -- 5` into 15).
+pub fn tokenize(rest: &str) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
-    let rest = text;
     let bytes = rest.as_bytes();
     let mut i = 0;
     // Where a `;` ended the statement: only whitespace and comments may follow.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use shared::expr::{self, Projection, Substitutions};
 use shared::model::size::item_size;
-use shared::model::PrimaryKey;
+use shared::model::{Item, PrimaryKey};
 use shared::wire::error::ApiError;
 use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::transact_get_items::{
@@ -104,11 +104,12 @@ pub async fn handle(
         let table = app
             .catalog
             .table_for_data(get.table_name.as_deref().unwrap_or_default())?;
-        let given = get.key.clone().unwrap_or_default();
-        if let Some(refused) = empty_key_value(&table, &given, false) {
+        let no_key = Item::new();
+        let given = get.key.as_ref().unwrap_or(&no_key);
+        if let Some(refused) = empty_key_value(&table, given, false) {
             return Err(refused);
         }
-        let key = match table.layout.schema.key_from_param(&given) {
+        let key = match table.layout.schema.key_from_param(given) {
             Ok(key) => key,
             Err(refused) => {
                 refused_keys.push((index, refused));
