@@ -19,6 +19,7 @@ use aws_sdk_dynamodb::operation::execute_transaction::{
 };
 use aws_sdk_dynamodb::types::{
     AttributeValue, BatchStatementErrorCodeEnum, BatchStatementRequest, ParameterizedStatement,
+    ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
@@ -1434,4 +1435,213 @@ async fn a_keyless_select_in_a_batch_or_transaction_is_refused_in_dynamodbs_word
         "ValidationException",
         Some("Select statements within ExecuteTransaction must specify the primary key in the where clause."),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// FROM-first UPDATE and number literals (the dynamodb-conformance suite's fromFirstUpdate and
+// partiqlGrammar captures)
+
+const INCOMPLETE_KEY: &str =
+    "Where clause does not contain a mandatory equality on all key attributes";
+const LEFTOVER: &str =
+    "Statement wasn't well formed, can't be processed: Unexpected token after expression";
+
+/// `FROM "T" WHERE <key> SET ... | REMOVE ...` runs as the UPDATE it stands for: the item
+/// must exist, the rest of the WHERE is the write's condition, RETURNING and parameters work.
+#[tokio::test]
+async fn from_first_updates_run_as_the_update_they_stand_for() {
+    let (_store, db) = store_with_table(false).await;
+    let seeded = |pk: &str| item(&[("pk", s(pk)), ("a", n(1)), ("b", s("bee"))]);
+    for pk in [
+        "set", "remove", "both", "ret", "lower", "params", "holds", "fails",
+    ] {
+        ok(db
+            .ddb
+            .put_item()
+            .table_name(&db.table)
+            .set_item(Some(seeded(pk)))
+            .send()
+            .await);
+    }
+    let attr = |pk: &'static str, name: &'static str| {
+        let db = &db;
+        async move { db.get(pk, None).await.unwrap().get(name).cloned() }
+    };
+
+    db.write("FROM $T WHERE pk = 'set' SET c = 1", &[]).await;
+    assert_eq!(attr("set", "c").await, Some(n(1)));
+    db.write("FROM $T WHERE pk = 'remove' REMOVE b", &[]).await;
+    assert_eq!(attr("remove", "b").await, None);
+    assert_eq!(attr("remove", "a").await, Some(n(1)));
+    db.write(
+        "FROM $T WHERE pk = 'both' SET c = 2 REMOVE a SET d = a + 2",
+        &[],
+    )
+    .await;
+    let both = db.get("both", None).await.unwrap();
+    let want = item(&[("pk", s("both")), ("b", s("bee")), ("c", n(2)), ("d", n(3))]);
+    assert_eq!(both, want);
+
+    let returned = db
+        .write(
+            "FROM $T WHERE pk = 'ret' SET d = 3 RETURNING ALL NEW *",
+            &[],
+        )
+        .await;
+    let mut want = seeded("ret");
+    want.insert("d".into(), n(3));
+    assert_eq!(returned, vec![want.clone()]);
+    assert_eq!(db.get("ret", None).await, Some(want));
+
+    db.write("from $T where pk = 'lower' set e = 4", &[]).await;
+    assert_eq!(attr("lower", "e").await, Some(n(4)));
+    db.write("FROM $T WHERE pk = ? SET c = ?", &[s("params"), n(7)])
+        .await;
+    assert_eq!(attr("params", "c").await, Some(n(7)));
+
+    db.write("FROM $T WHERE pk = 'holds' AND a = 1 SET c = 5", &[])
+        .await;
+    assert_eq!(attr("holds", "c").await, Some(n(5)));
+    let ccf = "ConditionalCheckFailedException";
+    db.fails("FROM $T WHERE pk = 'fails' AND a = 2 SET c = 5", &[], ccf)
+        .await;
+    assert_eq!(db.get("fails", None).await, Some(seeded("fails")));
+    db.fails("FROM $T WHERE pk = 'absent' SET c = 1", &[], ccf)
+        .await;
+    assert_eq!(db.get("absent", None).await, None, "nothing was created");
+}
+
+/// The FROM-first form's refusals, in DynamoDB's words; none of them writes.
+#[tokio::test]
+async fn from_first_updates_are_refused_in_dynamodbs_words() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[("pk", s("k")), ("a", n(1))]).await;
+    for (statement, message) in [
+        ("FROM $T SET c = 1", INCOMPLETE_KEY),
+        ("FROM $T REMOVE a", INCOMPLETE_KEY),
+        ("FROM $T WHERE a = 1 SET c = 1", INCOMPLETE_KEY),
+        ("FROM $T SET c = 1 WHERE pk = 'k'", LEFTOVER),
+        ("FROM $T SET c = 1 WHERE pk = 'k' SET d = 2", LEFTOVER),
+    ] {
+        let refused = db.stmt(statement, &[]).send().await;
+        assert_api_error(refused, "ValidationException", Some(message));
+    }
+    let missing = Db {
+        ddb: db.ddb.clone(),
+        table: unique_name("no-such-table"),
+    };
+    let refused = missing
+        .stmt("FROM $T WHERE pk = 'k' SET c = 1", &[])
+        .send()
+        .await;
+    let rnf = "ResourceNotFoundException";
+    assert_api_error(refused, rnf, Some("Requested resource not found"));
+    let untouched = item(&[("pk", s("k")), ("a", n(1))]);
+    assert_eq!(db.select("SELECT * FROM $T", &[]).await, vec![untouched]);
+}
+
+/// ExecuteTransaction and BatchExecuteStatement run the FROM-first form like an UPDATE,
+/// failed conditions included.
+#[tokio::test]
+async fn from_first_updates_run_in_transactions_and_batches() {
+    let (_store, db) = store_with_table(false).await;
+    for pk in ["tx", "batch"] {
+        db.put(&[("pk", s(pk)), ("a", n(1))]).await;
+    }
+    let from_first = "FROM $T WHERE pk = ? SET c = ?";
+
+    ok(db
+        .ddb
+        .execute_transaction()
+        .transact_statements(db.txn(from_first, &[s("tx"), n(1)]))
+        .send()
+        .await);
+    let tx = item(&[("pk", s("tx")), ("a", n(1)), ("c", n(1))]);
+    assert_eq!(db.get("tx", None).await.as_ref(), Some(&tx));
+    let insert = "INSERT INTO $T VALUE {'pk': ?}";
+    let result = db
+        .ddb
+        .execute_transaction()
+        .transact_statements(db.txn(insert, &[s("tx-new")]))
+        .transact_statements(db.txn(from_first, &[s("nobody"), n(2)]))
+        .send()
+        .await;
+    assert_eq!(
+        cancellation_codes(result),
+        vec!["None", "ConditionalCheckFailed"]
+    );
+    assert!(db.get("tx-new", None).await.is_none(), "rolled back");
+    assert!(db.get("nobody", None).await.is_none(), "nothing created");
+
+    let out = ok(db
+        .ddb
+        .batch_execute_statement()
+        .statements(db.batch(from_first, &[s("batch"), n(1)]))
+        .statements(db.batch(from_first, &[s("nobody"), n(1)]))
+        .send()
+        .await);
+    let responses = out.responses();
+    assert_eq!(responses.len(), 2, "{responses:?}");
+    assert!(responses[0].error().is_none(), "{:?}", responses[0]);
+    let batch = item(&[("pk", s("batch")), ("a", n(1)), ("c", n(1))]);
+    assert_eq!(db.get("batch", None).await, Some(batch));
+    let failed = responses[1].error().expect("the absent key fails");
+    assert_eq!(
+        failed.code(),
+        Some(&BatchStatementErrorCodeEnum::ConditionalCheckFailed)
+    );
+    assert!(db.get("nobody", None).await.is_none(), "nothing created");
+}
+
+/// A number literal DynamoDB cannot store is refused with the ordinary number message and
+/// where in its value it stands; an INSERT item's attributes are each a value of their own.
+#[tokio::test]
+async fn number_literals_out_of_rules_name_their_place() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("pq-n");
+    create_table(&ddb, &table, ("pk", ScalarAttributeType::N), None).await;
+    let db = Db { ddb, table };
+    db.put(&[("pk", n(970005))]).await;
+
+    let overflow =
+        "Number overflow. Attempting to store a number with magnitude larger than supported range";
+    let underflow = "Number underflow. Attempting to store a number with magnitude smaller than supported range";
+    let digits = "Attempting to store more than 38 significant digits in a Number";
+    for (statement, message, place) in [
+        ("SELECT * FROM $T WHERE pk = 1e126", overflow, "root"),
+        ("SELECT * FROM $T WHERE pk = 1e-131", underflow, "root"),
+        (
+            "SELECT * FROM $T WHERE pk = 123456789012345678901234567890123456789",
+            digits,
+            "root",
+        ),
+        ("INSERT INTO $T VALUE {'pk': 1e126}", overflow, "root"),
+        (
+            "UPDATE $T SET a = 1e-131 WHERE pk = 970005",
+            underflow,
+            "root",
+        ),
+        (
+            "FROM $T WHERE pk = 970005 SET a = [1, {'x': 1e126}]",
+            overflow,
+            "root[1].x",
+        ),
+        (
+            "INSERT INTO $T VALUE {'pk': 970006, 'm': {'x': 1e126}}",
+            overflow,
+            "root.x",
+        ),
+        (
+            "INSERT INTO $T VALUE {'pk': 970007, 'l': [1, 1e126]}",
+            overflow,
+            "root[1]",
+        ),
+    ] {
+        let refused = db.stmt(statement, &[]).send().await;
+        let want = format!("{message} under {place}");
+        assert_api_error(refused, "ValidationException", Some(want.as_str()));
+    }
+    let only = item(&[("pk", n(970005))]);
+    assert_eq!(db.select("SELECT * FROM $T", &[]).await, vec![only]);
 }

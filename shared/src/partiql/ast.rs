@@ -46,7 +46,8 @@ pub struct Insert {
     pub item: Literal,
 }
 
-/// `UPDATE "table" SET ... | REMOVE ... WHERE cond [RETURNING ...]`.
+/// `UPDATE "table" SET ... | REMOVE ... WHERE cond [RETURNING ...]`, or the same written
+/// FROM-first: `FROM "table" WHERE cond SET ... | REMOVE ... [RETURNING ...]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Update {
     pub table: String,

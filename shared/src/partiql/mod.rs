@@ -22,6 +22,11 @@ pub struct Parsed {
     pub param_count: usize,
 }
 
+/// DynamoDB's refusal of a write (or EXISTS) whose WHERE does not name the whole primary key
+/// by equalities, a FROM-first UPDATE with no WHERE included.
+pub const INCOMPLETE_KEY: &str =
+    "Where clause does not contain a mandatory equality on all key attributes";
+
 /// DynamoDB's limit on a statement's length.
 const MAX_STATEMENT_CHARS: usize = 8192;
 
@@ -43,7 +48,8 @@ pub fn parse(text: &str) -> Result<Parsed, ApiError> {
     }
     let mut parser = parser::Parser::new(tokens);
     let statement = parser.statement().map_err(|detail| {
-        if detail == parser::ALIASING {
+        // Refusals DynamoDB sends without the malformed-statement envelope.
+        if detail == parser::ALIASING || detail == INCOMPLETE_KEY {
             ApiError::validation(detail)
         } else {
             malformed(detail)

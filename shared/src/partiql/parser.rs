@@ -2,11 +2,12 @@
 //!
 //! Grammar (keywords case-insensitive):
 //! ```text
-//! statement := select | insert | update | delete | EXISTS '(' select ')'
+//! statement := select | insert | update | from_first | delete | EXISTS '(' select ')'
 //! select    := SELECT ( '*' | path {',' path} ) FROM table ['.' name] [WHERE cond]
 //!              [ORDER BY path [ASC|DESC]]
 //! insert    := INSERT INTO table VALUE literal
 //! update    := UPDATE table action {action} WHERE cond [returning]
+//! from_first:= FROM table [WHERE cond] action {action} [returning]   (an update)
 //! action    := SET path '=' operand {',' path '=' operand} | REMOVE path {',' path}
 //! delete    := DELETE FROM table WHERE cond [returning]
 //! returning := RETURNING (ALL|MODIFIED) (OLD|NEW) '*'
@@ -18,6 +19,7 @@
 
 use super::ast::*;
 use super::lexer::Token;
+use super::INCOMPLETE_KEY;
 
 pub struct Parser {
     tokens: Vec<Token>,
@@ -90,6 +92,8 @@ impl Parser {
             Statement::Insert(self.insert()?)
         } else if self.keyword("UPDATE") {
             Statement::Update(self.update()?)
+        } else if self.keyword("FROM") {
+            Statement::Update(self.update_from_first()?)
         } else if self.keyword("DELETE") {
             Statement::Delete(self.delete()?)
         } else if self.keyword("EXISTS") {
@@ -99,14 +103,19 @@ impl Parser {
             self.expect_symbol(")")?;
             Statement::Exists(select)
         } else {
-            return Err(self.unexpected("SELECT, INSERT, UPDATE, DELETE or EXISTS"));
+            return Err(self.unexpected("SELECT, INSERT, UPDATE, FROM, DELETE or EXISTS"));
         };
+        self.end()?;
+        Ok(statement)
+    }
+
+    /// Refuses any token past a whole statement, in DynamoDB's words (the
+    /// dynamodb-conformance suite's partiqlGrammar captures).
+    fn end(&self) -> Result<(), String> {
         if self.at < self.tokens.len() {
-            // DynamoDB's words for any token past a whole statement (the
-            // dynamodb-conformance suite's partiqlGrammar captures).
             return Err("Unexpected token after expression".into());
         }
-        Ok(statement)
+        Ok(())
     }
 
     /// Refuses a table alias after a table's name (`FROM "t" x`, `AS x`): a word that is
@@ -180,6 +189,47 @@ impl Parser {
     fn update(&mut self) -> Result<Update, String> {
         let table = self.name()?;
         self.no_alias()?;
+        let actions = self.actions()?;
+        self.expect_keyword("WHERE")?;
+        let condition = self.condition()?;
+        let returning = self.returning()?;
+        Ok(Update {
+            table,
+            actions,
+            condition,
+            returning,
+        })
+    }
+
+    /// PartiQL's FROM-first UPDATE, `FROM table [WHERE cond] action... [returning]`, which
+    /// DynamoDB runs as `UPDATE table action... WHERE cond [returning]`. It parses without
+    /// a WHERE (a WHERE after the actions is a leftover token), then is refused for naming
+    /// no key in the words of a WHERE that names too little (the dynamodb-conformance
+    /// suite's partiqlGrammar captures).
+    fn update_from_first(&mut self) -> Result<Update, String> {
+        let table = self.name()?;
+        self.no_alias()?;
+        let condition = if self.keyword("WHERE") {
+            Some(self.condition()?)
+        } else {
+            None
+        };
+        let actions = self.actions()?;
+        let returning = self.returning()?;
+        let Some(condition) = condition else {
+            self.end()?;
+            return Err(INCOMPLETE_KEY.into());
+        };
+        Ok(Update {
+            table,
+            actions,
+            condition,
+            returning,
+        })
+    }
+
+    /// An UPDATE's SET and REMOVE clauses, in any order and at least one.
+    fn actions(&mut self) -> Result<Vec<UpdateAction>, String> {
         let mut actions = Vec::new();
         loop {
             if self.keyword("SET") {
@@ -205,15 +255,7 @@ impl Parser {
         if actions.is_empty() {
             return Err(self.unexpected("SET or REMOVE"));
         }
-        self.expect_keyword("WHERE")?;
-        let condition = self.condition()?;
-        let returning = self.returning()?;
-        Ok(Update {
-            table,
-            actions,
-            condition,
-            returning,
-        })
+        Ok(actions)
     }
 
     fn delete(&mut self) -> Result<Delete, String> {

@@ -1,11 +1,11 @@
 #![allow(clippy::unwrap_used)]
 
 use super::ast::*;
-use super::bind::bind;
-use super::parse;
+use super::bind::{bind, bind_item};
 use super::render::Renderer;
+use super::{parse, INCOMPLETE_KEY};
 use crate::model::{AttributeValue, Number};
-use crate::wire::error::ErrorCode;
+use crate::wire::error::{ApiError, ErrorCode};
 
 fn name(n: &str) -> Path {
     Path(vec![PathElement::Name(n.into())])
@@ -226,6 +226,173 @@ fn duplicate_tuple_keys_are_refused_with_their_place() {
     }
 }
 
+/// The message of a ValidationException.
+fn refusal<T: std::fmt::Debug>(result: Result<T, ApiError>) -> String {
+    let refused = result.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::ValidationException);
+    refused.message.unwrap_or_default()
+}
+
+/// `FROM "t" WHERE ... SET ...` is the UPDATE it stands for: the same statement, so that it
+/// runs as one (the dynamodb-conformance suite's fromFirstUpdate captures).
+#[test]
+fn from_first_updates_parse_as_the_update_they_stand_for() {
+    let pairs = [
+        (
+            r#"FROM "t" WHERE pk = 'k' SET c = 1"#,
+            r#"UPDATE "t" SET c = 1 WHERE pk = 'k'"#,
+        ),
+        (
+            r#"FROM "t" WHERE pk = 'k' REMOVE b"#,
+            r#"UPDATE "t" REMOVE b WHERE pk = 'k'"#,
+        ),
+        (
+            r#"FROM "t" WHERE pk = 'k' SET c = 2 REMOVE a SET d = a + 1"#,
+            r#"UPDATE "t" SET c = 2 REMOVE a SET d = a + 1 WHERE pk = 'k'"#,
+        ),
+        (
+            r#"FROM "t" WHERE pk = 'k' AND a = 1 SET c = 5 RETURNING ALL NEW *"#,
+            r#"UPDATE "t" SET c = 5 WHERE pk = 'k' AND a = 1 RETURNING ALL NEW *"#,
+        ),
+        (
+            r#"from "t" where pk = 'k' set e = 4 returning modified old *;"#,
+            r#"UPDATE "t" SET e = 4 WHERE pk = 'k' RETURNING MODIFIED OLD *"#,
+        ),
+    ];
+    for (from_first, update) in pairs {
+        assert_eq!(
+            parse(from_first).unwrap(),
+            parse(update).unwrap(),
+            "{from_first}"
+        );
+    }
+
+    // Parameters are numbered as written: the WHERE's come first.
+    let parsed = parse(r#"FROM "t" WHERE pk = ? SET c = ?"#).unwrap();
+    assert_eq!(parsed.param_count, 2);
+    let Statement::Update(update) = parsed.statement else {
+        panic!("not an update")
+    };
+    assert_eq!(
+        update.condition.equality(),
+        Some(("pk", &Literal::Param(0)))
+    );
+    assert_eq!(
+        update.actions,
+        vec![UpdateAction::Set(
+            name("c"),
+            Operand::Literal(Literal::Param(1))
+        )]
+    );
+}
+
+/// A FROM-first UPDATE is refused in DynamoDB's words: with no WHERE as one that names no
+/// key (no envelope), with the WHERE after the actions as a leftover token.
+#[test]
+fn from_first_updates_are_refused_in_dynamodbs_words() {
+    let message = |text: &str| refusal(parse(text));
+    let leftover =
+        "Statement wasn't well formed, can't be processed: Unexpected token after expression";
+    for (text, want) in [
+        (r#"FROM "t" SET c = 1"#, INCOMPLETE_KEY),
+        (r#"FROM "t" REMOVE a"#, INCOMPLETE_KEY),
+        (r#"FROM "t" SET c = 1 RETURNING ALL NEW *"#, INCOMPLETE_KEY),
+        (r#"FROM "t" SET c = 1 WHERE pk = 'k'"#, leftover),
+        (r#"FROM "t" SET c = 1 WHERE pk = 'k' SET d = 2"#, leftover),
+        (r#"FROM "t" WHERE pk = 'k' SET c = 1 WHERE a = 1"#, leftover),
+        (
+            r#"FROM "t" x WHERE pk = 'k' SET c = 1"#,
+            "Aliasing is not supported",
+        ),
+    ] {
+        assert_eq!(message(text), want, "{text}");
+    }
+    for text in [r#"FROM "t" WHERE pk = 'k'"#, r#"FROM "t""#, "FROM"] {
+        assert!(
+            message(text).starts_with("Statement wasn't well formed, can't be processed: "),
+            "{text}"
+        );
+    }
+}
+
+/// A number literal DynamoDB cannot store is refused with the ordinary number message and
+/// its place in the value; an INSERT item's attributes are each a value of their own (the
+/// dynamodb-conformance suite's partiqlGrammar captures).
+#[test]
+fn number_literals_out_of_rules_name_their_place() {
+    const OVERFLOW: &str =
+        "Number overflow. Attempting to store a number with magnitude larger than supported range";
+    const UNDERFLOW: &str = "Number underflow. Attempting to store a number with magnitude smaller than supported range";
+    const DIGITS: &str = "Attempting to store more than 38 significant digits in a Number";
+    let statement = |text: &str| parse(text).unwrap().statement;
+
+    // A WHERE literal, and a SET one.
+    for (literal, want) in [
+        ("1e126", OVERFLOW),
+        ("1e-131", UNDERFLOW),
+        ("123456789012345678901234567890123456789", DIGITS),
+        ("-1e126", OVERFLOW),
+    ] {
+        let Statement::Select(select) = statement(&format!("SELECT * FROM N WHERE pk = {literal}"))
+        else {
+            panic!("not a select")
+        };
+        let (_, value) = select.condition.as_ref().unwrap().equality().unwrap();
+        assert_eq!(refusal(bind(value, &[])), format!("{want} under root"));
+    }
+    let Statement::Update(update) = statement("UPDATE N SET a = 1e-131 WHERE pk = 970005") else {
+        panic!("not an update")
+    };
+    let set = Renderer::new(&[]).update_actions(&update.actions);
+    assert_eq!(refusal(set), format!("{UNDERFLOW} under root"));
+
+    // INSERT: places inside an attribute's value, named from its own root.
+    for (item, want) in [
+        ("{'pk': 1e126}", format!("{OVERFLOW} under root")),
+        (
+            "{'pk': 970006, 'm': {'x': 1e126}}",
+            format!("{OVERFLOW} under root.x"),
+        ),
+        (
+            "{'pk': 970007, 'l': [1, 1e126]}",
+            format!("{OVERFLOW} under root[1]"),
+        ),
+        (
+            "{'pk': 1, 'm': {'l': [{'y': 1e-131}]}}",
+            format!("{UNDERFLOW} under root.l[0].y"),
+        ),
+        // The same read makes a key given twice inside an attribute's tuple `under root`.
+        (
+            "{'pk': 1, 'm': {'k': 1, 'k': 2}}",
+            "Duplicate keys in tuple. Key: k under root".to_string(),
+        ),
+        (
+            "{'pk': 1, 'l': ['a', {'k': 1, 'k': 2}]}",
+            "Duplicate keys in tuple. Key: k under root[1]".to_string(),
+        ),
+    ] {
+        let Statement::Insert(insert) = statement(&format!("INSERT INTO N VALUE {item}")) else {
+            panic!("not an insert")
+        };
+        assert_eq!(refusal(bind_item(&insert.item, &[])), want, "{item}");
+    }
+
+    // A value literal elsewhere is one value: its places run from `root` through its keys.
+    let nested = Literal::Map(vec![(
+        "m".into(),
+        Literal::Map(vec![("x".into(), Literal::Number("1e126".into()))]),
+    )]);
+    assert_eq!(
+        refusal(bind(&nested, &[])),
+        format!("{OVERFLOW} under root.m.x")
+    );
+    // Text that is no number at all keeps the plain message.
+    assert_eq!(
+        refusal(bind(&Literal::Number("1.2.3".into()), &[])),
+        "The parameter cannot be converted to a numeric value: 1.2.3"
+    );
+}
+
 #[test]
 fn renders_expressions_with_placeholders() {
     let params = [AttributeValue::S("v".into())];
@@ -354,7 +521,7 @@ proptest::proptest! {
                     }
                 }
                 Statement::Insert(i) => {
-                    let _ = bind(&i.item, &params);
+                    let _ = bind_item(&i.item, &params);
                 }
                 Statement::Update(u) => {
                     let _ = renderer.update_actions(&u.actions);

@@ -8,8 +8,9 @@
 //!   within one page's 1 MB. Any other SELECT is a Scan filtered by the whole WHERE, as in
 //!   DynamoDB.
 //! - INSERT is a PutItem that must not find the key (DuplicateItemException otherwise).
-//! - UPDATE is an UpdateItem of the item named by key equalities in the WHERE; the item
-//!   must exist and the rest of the WHERE hold (ConditionalCheckFailedException).
+//! - UPDATE (or its FROM-first form, `FROM t WHERE ... SET ...`, parsed alike) is an
+//!   UpdateItem of the item named by key equalities in the WHERE; the item must exist and
+//!   the rest of the WHERE hold (ConditionalCheckFailedException).
 //! - DELETE is a DeleteItem likewise, except that a missing item is a silent no-op.
 //! - EXISTS(SELECT ...) is a transaction's ConditionCheck on the item its WHERE names.
 
@@ -17,8 +18,9 @@ use std::collections::HashMap;
 
 use shared::model::{check_built_item, AttributeValue, ExpressionValues, Item, KeySchema};
 use shared::partiql::ast::*;
-use shared::partiql::bind::bind;
+use shared::partiql::bind::{bind, bind_item};
 use shared::partiql::render::Renderer;
+use shared::partiql::INCOMPLETE_KEY;
 use shared::wire::error::ApiError;
 use shared::wire::ops::query::QueryInput;
 use shared::wire::ops::scan::ScanInput;
@@ -135,7 +137,7 @@ pub fn plan(
             Plan::Read(Box::new(read))
         }
         Statement::Insert(insert) => {
-            let AttributeValue::M(item) = bind(&insert.item, params)? else {
+            let AttributeValue::M(item) = bind_item(&insert.item, params)? else {
                 return Err(ApiError::validation(
                     "Unsupported operation: Inserting a value that is not a tuple",
                 ));
@@ -165,11 +167,10 @@ pub fn plan(
             })
         }
         Statement::Exists(select) => {
-            let condition = select.condition.as_ref().ok_or_else(|| {
-                ApiError::validation(
-                    "Where clause does not contain a mandatory equality on all key attributes",
-                )
-            })?;
+            let condition = select
+                .condition
+                .as_ref()
+                .ok_or_else(|| ApiError::validation(INCOMPLETE_KEY))?;
             let (key, rest) = key_of(condition, table.schema(), params)?;
             let condition = existing_and(&mut renderer, table.schema(), rest)?;
             Plan::Write(WritePlan {
@@ -269,9 +270,7 @@ fn key_of<'a>(
             .iter()
             .position(|c| equality_on(c, &attr.name).is_some())
         else {
-            return Err(ApiError::validation(
-                "Where clause does not contain a mandatory equality on all key attributes",
-            ));
+            return Err(ApiError::validation(INCOMPLETE_KEY));
         };
         let conjunct = rest.remove(at);
         if let Some(literal) = equality_on(conjunct, &attr.name) {
