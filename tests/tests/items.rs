@@ -221,7 +221,7 @@ async fn put_and_delete_return_old_values() {
     assert_api_error(
         bad,
         "ValidationException",
-        Some("ReturnValues can only be ALL_OLD or NONE"),
+        Some("1 validation error detected: ReturnValues can only be ALL_OLD or NONE"),
     );
 }
 
@@ -472,7 +472,7 @@ async fn update_errors() {
     assert_api_error(
         underscore,
         "ValidationException",
-        Some("Invalid UpdateExpression: Syntax error; token: \"_\", near: \"SET _123\""),
+        Some("1 validation error detected: Invalid UpdateExpression: Syntax error; token: \"_\", near: \"SET _123\""),
     );
 
     let wrong_type = ddb
@@ -501,7 +501,9 @@ async fn update_errors() {
         .unwrap_or_default()
         .to_string();
     assert!(
-        message.starts_with("Invalid UpdateExpression: Syntax error; token:"),
+        message.starts_with(
+            "1 validation error detected: Invalid UpdateExpression: Syntax error; token:"
+        ),
         "message: {message}"
     );
 
@@ -517,7 +519,7 @@ async fn update_errors() {
     assert_api_error(
         unused,
         "ValidationException",
-        Some("Value provided in ExpressionAttributeValues unused in expressions: keys: {:b}"),
+        Some("1 validation error detected: Value provided in ExpressionAttributeValues unused in expressions: keys: {:b}"),
     );
 
     let undefined = ddb
@@ -530,7 +532,7 @@ async fn update_errors() {
     assert_api_error(
         undefined,
         "ValidationException",
-        Some("Invalid UpdateExpression: An expression attribute value used in expression is not defined; attribute value: :a"),
+        Some("1 validation error detected: Invalid UpdateExpression: An expression attribute value used in expression is not defined; attribute value: :a"),
     );
 
     let reserved = ddb
@@ -544,7 +546,7 @@ async fn update_errors() {
     assert_api_error(
         reserved,
         "ValidationException",
-        Some("Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: size"),
+        Some("1 validation error detected: Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: size"),
     );
 
     // None of the failed updates changed the item.
@@ -706,9 +708,10 @@ async fn legacy_expected_compares_every_type() {
 #[tokio::test]
 async fn conditional_operator_needs_two_expected_conditions() {
     let (_store, ddb, table) = store_with_table().await;
-    let without = "ConditionalOperator cannot be used without Filter or Expected";
-    let one =
-        "ConditionalOperator can only be used when Filter or Expected has two or more elements";
+    // Single-item writes report these request checks in the validation envelope.
+    let without =
+        "1 validation error detected: ConditionalOperator cannot be used without Filter or Expected";
+    let one = "1 validation error detected: ConditionalOperator can only be used when Filter or Expected has two or more elements";
     let exists = || {
         ExpectedAttributeValue::builder()
             .comparison_operator(ComparisonOperator::NotNull)
@@ -937,7 +940,7 @@ async fn attribute_names_are_not_empty_nor_64_kb_long() {
     assert_api_error(
         set_named("").send().await,
         "ValidationException",
-        Some("ExpressionAttributeNames contains invalid value: Empty attribute name for key #n"),
+        Some("1 validation error detected: ExpressionAttributeNames contains invalid value: Empty attribute name for key #n"),
     );
     assert_api_error(
         set_named(&long).send().await,
@@ -973,7 +976,8 @@ async fn attribute_names_are_not_empty_nor_64_kb_long() {
             .send()
             .await,
         "ValidationException",
-        Some(empty),
+        // Like a malformed Expected condition, in the single-item write's envelope.
+        Some(&format!("1 validation error detected: {empty}")),
     );
     // 65535 bytes is the longest name.
     ok(put_named(&long[1..]).send().await);
@@ -1034,7 +1038,7 @@ async fn expressions_hold_at_most_300_operators() {
     assert_api_error(
         update(nested(150)).send().await,
         "ValidationException",
-        Some("Invalid ConditionExpression: The expression contains too many operators; operator count: 301"),
+        Some("1 validation error detected: Invalid ConditionExpression: The expression contains too many operators; operator count: 301"),
     );
     for depth in [300, 2000] {
         let parens = format!("{}a<b{}", "(".repeat(depth), ")".repeat(depth));

@@ -595,6 +595,51 @@ pub fn check_parameter_usage(
     values: Option<&HashMap<String, AttributeValue>>,
     value_expressions: &[ParamPresence],
 ) -> Result<(), ApiError> {
+    parameter_usage(
+        expressions,
+        legacy,
+        names,
+        values,
+        value_expressions,
+        NullExpressions::Named,
+    )
+}
+
+/// [`check_parameter_usage`] as DynamoDB now answers PutItem and DeleteItem (captured in
+/// two regions, October 2026): values without a ConditionExpression are refused with the
+/// bare `ExpressionAttributeValues can only be specified when using expressions`, naming no
+/// null expression.
+pub fn check_condition_parameter_usage(
+    expressions: &[ParamPresence],
+    legacy: &[ParamPresence],
+    names: Option<&HashMap<String, String>>,
+    values: Option<&HashMap<String, AttributeValue>>,
+) -> Result<(), ApiError> {
+    parameter_usage(
+        expressions,
+        legacy,
+        names,
+        values,
+        expressions,
+        NullExpressions::Unnamed,
+    )
+}
+
+/// Whether the values-without-expressions message goes on to name the null expressions.
+#[derive(Clone, Copy)]
+enum NullExpressions {
+    Named,
+    Unnamed,
+}
+
+fn parameter_usage(
+    expressions: &[ParamPresence],
+    legacy: &[ParamPresence],
+    names: Option<&HashMap<String, String>>,
+    values: Option<&HashMap<String, AttributeValue>>,
+    value_expressions: &[ParamPresence],
+    null_expressions: NullExpressions,
+) -> Result<(), ApiError> {
     let present: Vec<&str> = expressions
         .iter()
         .filter(|(_, p)| *p)
@@ -626,12 +671,16 @@ pub fn check_parameter_usage(
         && !value_expressions.is_empty()
         && value_expressions.iter().all(|(_, p)| !*p)
     {
-        let listed: Vec<&str> = value_expressions.iter().map(|(n, _)| *n).collect();
-        let verb = if listed.len() > 1 { "are" } else { "is" };
-        return Err(ApiError::validation(format!(
-            "ExpressionAttributeValues can only be specified when using expressions: {} {verb} null",
-            listed.join(" and ")
-        )));
+        const MESSAGE: &str =
+            "ExpressionAttributeValues can only be specified when using expressions";
+        return Err(ApiError::validation(match null_expressions {
+            NullExpressions::Unnamed => MESSAGE.to_string(),
+            NullExpressions::Named => {
+                let listed: Vec<&str> = value_expressions.iter().map(|(n, _)| *n).collect();
+                let verb = if listed.len() > 1 { "are" } else { "is" };
+                format!("{MESSAGE}: {} {verb} null", listed.join(" and "))
+            }
+        }));
     }
     // The maps' own shape is checked after which parameters may appear together, as
     // DynamoDB (per dynalite) does.

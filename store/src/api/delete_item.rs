@@ -11,7 +11,7 @@ use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::delete_item::{DeleteItemInput, DeleteItemOutput};
 
 use super::item_write::{
-    self, check_write_constraints, parse_write_expressions, ReturnValues, WriteAction,
+    self, check_write_constraints, parse_write_expressions, ReturnValues, WriteAction, WriteCall,
     WriteExpressions, WriteParams, WritePlan,
 };
 use crate::app::App;
@@ -31,18 +31,23 @@ pub async fn handle(app: &App, input: DeleteItemInput) -> Result<DeleteItemOutpu
     let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let return_values = ReturnValues::parse(input.return_values.as_deref());
     if !matches!(return_values, ReturnValues::None | ReturnValues::AllOld) {
-        return Err(ApiError::validation(item_write::ONLY_ALL_OLD_OR_NONE));
+        return Err(item_write::in_validation_envelope(ApiError::validation(
+            item_write::ONLY_ALL_OLD_OR_NONE,
+        )));
     }
-    let parsed = parse_write_expressions(&WriteExpressions {
-        is_update: false,
-        update_expression: None,
-        condition_expression: input.condition_expression.as_deref(),
-        names: input.expression_attribute_names.as_ref(),
-        values: input.expression_attribute_values.as_ref().map(|v| &v.0),
-        attribute_updates: None,
-        expected: input.expected.as_ref(),
-        conditional_operator: input.conditional_operator.as_deref(),
-    })?;
+    let parsed = parse_write_expressions(
+        &WriteExpressions {
+            is_update: false,
+            update_expression: None,
+            condition_expression: input.condition_expression.as_deref(),
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref().map(|v| &v.0),
+            attribute_updates: None,
+            expected: input.expected.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+        },
+        WriteCall::Single,
+    )?;
 
     let table = app
         .catalog

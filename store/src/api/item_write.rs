@@ -43,7 +43,7 @@ use shared::model::{
     check_attribute_name, check_built_item, check_nested_names, AttributeValue, Item, KeySchema,
     PrimaryKey,
 };
-use shared::wire::error::{ApiError, CancellationReason};
+use shared::wire::error::{ApiError, CancellationReason, ErrorCode};
 use shared::wire::ops::batch_write_item::ItemCollectionMetrics;
 use shared::wire::ops::common::{Capacity, ConsumedCapacity, ReturnConsumedCapacity};
 use shared::wire::ops::validate::Violations;
@@ -176,12 +176,55 @@ pub struct ParsedWrite {
     pub update: Option<UpdateExpr>,
 }
 
+/// Who asks for a write's expressions to be parsed: DynamoDB words some refusals
+/// differently for a single-item call than for a transaction's action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteCall {
+    /// PutItem, UpdateItem, DeleteItem: every refusal of [`parse_write_expressions`] comes
+    /// inside the `1 validation error detected: ` envelope, and PutItem's and DeleteItem's
+    /// values without a ConditionExpression name no null expression (both captured in two
+    /// regions, October 2026; production logs show the envelope on syntax errors, reserved
+    /// words and oversized expressions too).
+    Single,
+    /// A TransactWriteItems action: the bare messages.
+    TransactionAction,
+}
+
 /// The expression-parameter rules (mixing forms, names or values without expressions,
 /// empty maps), ConditionalOperator's need for two or more Expected conditions, then the
 /// update (UpdateExpression or AttributeUpdates), then the
 /// condition (ConditionExpression or Expected), then unused substitutions: DynamoDB's
 /// order.
-pub fn parse_write_expressions(p: &WriteExpressions<'_>) -> Result<ParsedWrite, ApiError> {
+pub fn parse_write_expressions(
+    p: &WriteExpressions<'_>,
+    call: WriteCall,
+) -> Result<ParsedWrite, ApiError> {
+    let parsed = parse_expressions(p, call);
+    match call {
+        WriteCall::Single => parsed.map_err(in_validation_envelope),
+        WriteCall::TransactionAction => parsed,
+    }
+}
+
+/// A single-item write's request-validation refusal, as DynamoDB now reports it; one
+/// already in an `N validation error(s) detected` envelope (a constraint of the model)
+/// keeps its own.
+pub fn in_validation_envelope(mut error: ApiError) -> ApiError {
+    if error.code == ErrorCode::ValidationException {
+        if let Some(message) = error.message.as_mut().filter(|m| !is_enveloped(m)) {
+            message.insert_str(0, "1 validation error detected: ");
+        }
+    }
+    error
+}
+
+fn is_enveloped(message: &str) -> bool {
+    message.split_once(' ').is_some_and(|(count, rest)| {
+        count.parse::<u32>().is_ok() && rest.starts_with("validation error")
+    })
+}
+
+fn parse_expressions(p: &WriteExpressions<'_>, call: WriteCall) -> Result<ParsedWrite, ApiError> {
     let mut expressions = Vec::with_capacity(2);
     let mut legacy_params = Vec::with_capacity(3);
     if p.is_update {
@@ -191,13 +234,17 @@ pub fn parse_write_expressions(p: &WriteExpressions<'_>) -> Result<ParsedWrite, 
     expressions.push(("ConditionExpression", p.condition_expression.is_some()));
     legacy_params.push(("Expected", p.expected.is_some()));
     legacy_params.push(("ConditionalOperator", p.conditional_operator.is_some()));
-    expr::check_parameter_usage(
-        &expressions,
-        &legacy_params,
-        p.names,
-        p.values,
-        &expressions,
-    )?;
+    if call == WriteCall::Single && !p.is_update {
+        expr::check_condition_parameter_usage(&expressions, &legacy_params, p.names, p.values)?;
+    } else {
+        expr::check_parameter_usage(
+            &expressions,
+            &legacy_params,
+            p.names,
+            p.values,
+            &expressions,
+        )?;
+    }
     legacy::check_conditional_operator(p.conditional_operator, p.expected.map(HashMap::len))?;
 
     let subs = Substitutions::new(p.names, p.values);
@@ -851,13 +898,16 @@ mod tests {
         vals: &[(&str, AttributeValue)],
     ) -> ParsedWrite {
         let vals = values(vals);
-        parse_write_expressions(&WriteExpressions {
-            is_update: update.is_some(),
-            update_expression: update,
-            condition_expression: condition,
-            values: if vals.is_empty() { None } else { Some(&vals) },
-            ..Default::default()
-        })
+        parse_write_expressions(
+            &WriteExpressions {
+                is_update: update.is_some(),
+                update_expression: update,
+                condition_expression: condition,
+                values: if vals.is_empty() { None } else { Some(&vals) },
+                ..Default::default()
+            },
+            WriteCall::Single,
+        )
         .unwrap()
     }
 
@@ -1058,29 +1108,74 @@ mod tests {
         )]
         .into_iter()
         .collect();
-        let mixed = parse_write_expressions(&WriteExpressions {
+        let mixed = WriteExpressions {
             condition_expression: Some("a = :v"),
             values: Some(&vals),
             expected: Some(&expected),
             ..Default::default()
-        });
+        };
+        const MIXED: &str = "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}";
         assert_eq!(
-            message(mixed),
-            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}"
+            message(parse_write_expressions(
+                &mixed,
+                WriteCall::TransactionAction
+            )),
+            MIXED
         );
-        let unused = parse_write_expressions(&WriteExpressions {
-            is_update: true,
-            values: Some(&vals),
-            ..Default::default()
-        });
         assert_eq!(
-            message(unused),
+            message(parse_write_expressions(&mixed, WriteCall::Single)),
+            format!("1 validation error detected: {MIXED}")
+        );
+        let unused = |is_update, call| {
+            message(parse_write_expressions(
+                &WriteExpressions {
+                    is_update,
+                    values: Some(&vals),
+                    ..Default::default()
+                },
+                call,
+            ))
+        };
+        assert_eq!(
+            unused(true, WriteCall::TransactionAction),
             "ExpressionAttributeValues can only be specified when using expressions: UpdateExpression and ConditionExpression are null"
         );
-        let legacy = parse_write_expressions(&WriteExpressions {
-            expected: Some(&expected),
-            ..Default::default()
-        })
+        assert_eq!(
+            unused(true, WriteCall::Single),
+            "1 validation error detected: ExpressionAttributeValues can only be specified when using expressions: UpdateExpression and ConditionExpression are null"
+        );
+        assert_eq!(
+            unused(false, WriteCall::TransactionAction),
+            "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null"
+        );
+        // PutItem and DeleteItem name no null expression.
+        assert_eq!(
+            unused(false, WriteCall::Single),
+            "1 validation error detected: ExpressionAttributeValues can only be specified when using expressions"
+        );
+        // A refusal already in the model's envelope keeps its own.
+        let long_name: HashMap<String, String> = [("#n".to_string(), "n".repeat(65536))]
+            .into_iter()
+            .collect();
+        let too_long = parse_write_expressions(
+            &WriteExpressions {
+                condition_expression: Some("attribute_exists(#n)"),
+                names: Some(&long_name),
+                ..Default::default()
+            },
+            WriteCall::Single,
+        );
+        assert_eq!(
+            message(too_long),
+            "1 validation error detected: Attribute name is too large, must be less than 65536 bytes"
+        );
+        let legacy = parse_write_expressions(
+            &WriteExpressions {
+                expected: Some(&expected),
+                ..Default::default()
+            },
+            WriteCall::Single,
+        )
         .unwrap();
         let condition = legacy.condition.unwrap();
         assert!(condition.eval(&item(&[("pk", s("k"))])));

@@ -13,7 +13,7 @@ use shared::wire::ops::put_item::{PutItemInput, PutItemOutput};
 
 use super::item_write::{
     self, check_put_item, check_write_constraints, key_of_put_item, parse_write_expressions,
-    ReturnValues, WriteAction, WriteExpressions, WriteParams, WritePlan,
+    ReturnValues, WriteAction, WriteCall, WriteExpressions, WriteParams, WritePlan,
 };
 use crate::app::App;
 
@@ -32,20 +32,25 @@ pub async fn handle(app: &App, input: PutItemInput) -> Result<PutItemOutput, Api
     let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let return_values = ReturnValues::parse(input.return_values.as_deref());
     if !matches!(return_values, ReturnValues::None | ReturnValues::AllOld) {
-        return Err(ApiError::validation(item_write::ONLY_ALL_OLD_OR_NONE));
+        return Err(item_write::in_validation_envelope(ApiError::validation(
+            item_write::ONLY_ALL_OLD_OR_NONE,
+        )));
     }
     let item = input.item.unwrap_or_default();
     check_put_item(&item)?;
-    let parsed = parse_write_expressions(&WriteExpressions {
-        is_update: false,
-        update_expression: None,
-        condition_expression: input.condition_expression.as_deref(),
-        names: input.expression_attribute_names.as_ref(),
-        values: input.expression_attribute_values.as_ref().map(|v| &v.0),
-        attribute_updates: None,
-        expected: input.expected.as_ref(),
-        conditional_operator: input.conditional_operator.as_deref(),
-    })?;
+    let parsed = parse_write_expressions(
+        &WriteExpressions {
+            is_update: false,
+            update_expression: None,
+            condition_expression: input.condition_expression.as_deref(),
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref().map(|v| &v.0),
+            attribute_updates: None,
+            expected: input.expected.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+        },
+        WriteCall::Single,
+    )?;
 
     let table = app
         .catalog
@@ -221,7 +226,12 @@ mod flow_tests {
         )
         .await);
         assert_eq!(code, "ValidationException");
-        assert_eq!(message, "ReturnValues can only be ALL_OLD or NONE");
+        // DynamoDB's single-item writes report their request checks in the envelope
+        // (captured October 2026).
+        assert_eq!(
+            message,
+            "1 validation error detected: ReturnValues can only be ALL_OLD or NONE"
+        );
         let (_, message) = err(put(
             app,
             json!({"TableName": "tbl_s", "Item": {"pk": s("a")}, "ReturnValues": "BOGUS"}),
@@ -233,7 +243,10 @@ mod flow_tests {
             json!({"TableName": "tbl_s", "Key": {"pk": s("a")}, "ReturnValues": "ALL_NEW"}),
         )
         .await);
-        assert_eq!(message, "ReturnValues can only be ALL_OLD or NONE");
+        assert_eq!(
+            message,
+            "1 validation error detected: ReturnValues can only be ALL_OLD or NONE"
+        );
         let (_, message) = err(put(app, json!({"TableName": "t;x", "Item": {"pk": s("a")}})).await);
         assert_eq!(message, "1 validation error detected: Value 't;x' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
         let (_, message) = err(put(app, json!({"TableName": "tbl_s"})).await);
@@ -245,7 +258,42 @@ mod flow_tests {
             "ConditionExpression": "a = :v"}),
         )
         .await);
-        assert_eq!(message, "Invalid ConditionExpression: An expression attribute value used in expression is not defined; attribute value: :v");
+        assert_eq!(message, "1 validation error detected: Invalid ConditionExpression: An expression attribute value used in expression is not defined; attribute value: :v");
+        for (input, refused) in [
+            (
+                json!({"ExpressionAttributeValues": {":v": s("x")}}),
+                "ExpressionAttributeValues can only be specified when using expressions",
+            ),
+            (
+                json!({"ConditionExpression": "attribute_exists(a)", "ExpressionAttributeNames": {}}),
+                "ExpressionAttributeNames must not be empty",
+            ),
+            (
+                json!({"ConditionExpression": ""}),
+                "Invalid ConditionExpression: The expression can not be empty;",
+            ),
+            (
+                json!({"Expected": {"a": {"ComparisonOperator": "EQ"}}}),
+                "One or more parameter values were invalid: Value or AttributeValueList must be used with ComparisonOperator: EQ for Attribute: a",
+            ),
+        ] {
+            let mut put_input = json!({"TableName": "tbl_s", "Item": {"pk": s("a")}});
+            let mut delete_input = json!({"TableName": "tbl_s", "Key": {"pk": s("a")}});
+            for request in [&mut put_input, &mut delete_input] {
+                let members = request.as_object_mut().unwrap();
+                members.extend(input.as_object().unwrap().clone());
+            }
+            let expected = format!("1 validation error detected: {refused}");
+            assert_eq!(err(put(app, put_input).await).1, expected);
+            assert_eq!(err(delete(app, delete_input).await).1, expected);
+        }
+        let (_, message) = err(update(
+            app,
+            json!({"TableName": "tbl_s", "Key": {"pk": s("a")}, "UpdateExpression": "SET b = :w",
+            "ConditionExpression": "a = :v", "ExpressionAttributeValues": {":w": s("x")}}),
+        )
+        .await);
+        assert_eq!(message, "1 validation error detected: Invalid ConditionExpression: An expression attribute value used in expression is not defined; attribute value: :v");
         let (code, _) = err(update(
             app,
             json!({"TableName": "no_such", "Key": {"pk": s("a")},
@@ -275,7 +323,7 @@ mod flow_tests {
             "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": {":u": n("1")}})).await);
         assert_eq!(
             message,
-            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:u}"
+            "1 validation error detected: Value provided in ExpressionAttributeValues unused in expressions: keys: {:u}"
         );
         let (_, message) = err(get(
             app,

@@ -52,7 +52,7 @@ use super::batch_write_item::collection_metrics;
 use super::idempotency::{self, Claim};
 use super::item_write::{
     self, check_lsi_item_limit, put_item_keys, storage_failure, write_capacity, WriteAction,
-    WriteExpressions, WritePlan, WriteUnits, CAPACITY_VALUES, METRICS_VALUES,
+    WriteCall, WriteExpressions, WritePlan, WriteUnits, CAPACITY_VALUES, METRICS_VALUES,
     RETURN_VALUES_ON_FAILURE,
 };
 use super::transact_get_items::{
@@ -172,14 +172,17 @@ pub async fn handle(
         if let (true, Some(item)) = (*action == "put", view.item_or_key) {
             item_write::check_put_item(item)?;
         }
-        parsed.push(item_write::parse_write_expressions(&WriteExpressions {
-            is_update: *action == "update",
-            update_expression: view.update,
-            condition_expression: view.condition,
-            names: view.names,
-            values: view.values.map(|v| &v.0),
-            ..Default::default()
-        })?);
+        parsed.push(item_write::parse_write_expressions(
+            &WriteExpressions {
+                is_update: *action == "update",
+                update_expression: view.update,
+                condition_expression: view.condition,
+                names: view.names,
+                values: view.values.map(|v| &v.0),
+                ..Default::default()
+            },
+            WriteCall::TransactionAction,
+        )?);
     }
 
     // What the request carries: the items it puts, the keys of the others.

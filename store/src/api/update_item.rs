@@ -18,7 +18,7 @@ use shared::wire::ops::common::ReturnConsumedCapacity;
 use shared::wire::ops::update_item::{UpdateItemInput, UpdateItemOutput};
 
 use super::item_write::{
-    self, check_write_constraints, parse_write_expressions, ReturnValues, WriteAction,
+    self, check_write_constraints, parse_write_expressions, ReturnValues, WriteAction, WriteCall,
     WriteExpressions, WriteParams, WritePlan,
 };
 use crate::app::App;
@@ -37,16 +37,19 @@ pub async fn handle(app: &App, input: UpdateItemInput) -> Result<UpdateItemOutpu
     })?;
     let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let return_values = ReturnValues::parse(input.return_values.as_deref());
-    let parsed = parse_write_expressions(&WriteExpressions {
-        is_update: true,
-        update_expression: input.update_expression.as_deref(),
-        condition_expression: input.condition_expression.as_deref(),
-        names: input.expression_attribute_names.as_ref(),
-        values: input.expression_attribute_values.as_ref().map(|v| &v.0),
-        attribute_updates: input.attribute_updates.as_ref(),
-        expected: input.expected.as_ref(),
-        conditional_operator: input.conditional_operator.as_deref(),
-    })?;
+    let parsed = parse_write_expressions(
+        &WriteExpressions {
+            is_update: true,
+            update_expression: input.update_expression.as_deref(),
+            condition_expression: input.condition_expression.as_deref(),
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref().map(|v| &v.0),
+            attribute_updates: input.attribute_updates.as_ref(),
+            expected: input.expected.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+        },
+        WriteCall::Single,
+    )?;
 
     let table = app
         .catalog
