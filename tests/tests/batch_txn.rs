@@ -227,6 +227,148 @@ async fn batch_limits_and_duplicates() {
     );
 }
 
+/// The map-keys constraint a bad table name breaks in both batch operations.
+const MAP_KEYS: &str = "Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member must have length greater than or equal to 3, Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+]";
+const BOGUS_CAPACITY: &str = "Value 'BOGUS' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]";
+
+/// BatchWriteItem's request constraints in DynamoDB's words (the dynamodb-conformance
+/// suite's tier3/error-messages/batchWriteItem.test.ts and tier3/validation-ordering/
+/// batchOperations.test.ts), and that a refused batch writes nothing, a valid table's
+/// requests included.
+#[tokio::test]
+async fn batch_write_constraints_refuse_the_whole_batch() {
+    use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+    let (_store, ddb, table) = store_with_table().await;
+    assert_api_error(
+        ddb.batch_write_item()
+            .set_request_items(Some(HashMap::new()))
+            .send()
+            .await,
+        "ValidationException",
+        Some("1 validation error detected: Value at 'RequestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"),
+    );
+    let too_many: Vec<WriteRequest> = (0..26).map(|i| put_request(&format!("k{i}"), i)).collect();
+    let over = format!("1 validation error detected: Value at 'RequestItems.{table}.member' failed to satisfy constraint: Member must have length less than or equal to 25");
+    assert_api_error(
+        ddb.batch_write_item()
+            .request_items(&table, too_many)
+            .send()
+            .await,
+        "ValidationException",
+        Some(&over),
+    );
+    assert!(get(&ddb, &table, "k0").await.is_none());
+
+    let empty = format!("1 validation error detected: Value '{{{table}=[]}}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]");
+    assert_api_error(
+        ddb.batch_write_item()
+            .request_items(&table, vec![])
+            .send()
+            .await,
+        "ValidationException",
+        Some(&empty),
+    );
+    // An empty list beside a valid one: refused, the valid put not written.
+    assert_api_error(
+        ddb.batch_write_item()
+            .request_items(&table, vec![put_request("beside", 1)])
+            .request_items("other_table", vec![])
+            .send()
+            .await,
+        "ValidationException",
+        Some("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]"),
+    );
+    assert!(get(&ddb, &table, "beside").await.is_none());
+
+    // A bad table name gives way to a bad enum, which is reported alone.
+    assert_api_error(
+        ddb.batch_write_item()
+            .request_items("bad!name", vec![put_request("x", 1)])
+            .request_items(&table, vec![put_request("enum", 1)])
+            .return_consumed_capacity(ReturnConsumedCapacity::from("BOGUS"))
+            .send()
+            .await,
+        "ValidationException",
+        Some(&format!("1 validation error detected: {BOGUS_CAPACITY}")),
+    );
+    assert!(get(&ddb, &table, "enum").await.is_none());
+    assert_api_error(
+        ddb.batch_write_item()
+            .request_items("bad!name", vec![put_request("x", 1)])
+            .send()
+            .await,
+        "ValidationException",
+        Some(&format!(
+            "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: {MAP_KEYS}"
+        )),
+    );
+}
+
+/// BatchGetItem's request constraints in DynamoDB's words (the dynamodb-conformance
+/// suite's tier3/error-messages/batchGetItem.test.ts and tier3/validation-ordering/
+/// batchOperations.test.ts): the length constraints in the newer validation layer's form,
+/// a bad table name echoing the map as JSON ahead of a bad ReturnConsumedCapacity.
+#[tokio::test]
+async fn batch_get_constraints_in_dynamodb_words() {
+    use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+    let (_store, ddb, table) = store_with_table().await;
+    let keys = |keys: Vec<HashMap<String, AttributeValue>>| {
+        KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .build()
+            .unwrap()
+    };
+    assert_api_error(
+        ddb.batch_get_item()
+            .set_request_items(Some(HashMap::new()))
+            .send()
+            .await,
+        "ValidationException",
+        Some("1 validation error detected: Value at 'RequestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"),
+    );
+    let over = format!("1 validation error detected: Value at 'RequestItems.{table}.member.Keys' failed to satisfy constraint: Member must have length less than or equal to 100");
+    let many = (0..101).map(|i| key(&format!("k{i}"))).collect();
+    assert_api_error(
+        ddb.batch_get_item()
+            .request_items(&table, keys(many))
+            .send()
+            .await,
+        "ValidationException",
+        Some(&over),
+    );
+    let empty = format!("1 validation error detected: Value at 'RequestItems.{table}.member.Keys' failed to satisfy constraint: Member must have length greater than or equal to 1");
+    assert_api_error(
+        ddb.batch_get_item()
+            .request_items(&table, keys(vec![]))
+            .send()
+            .await,
+        "ValidationException",
+        Some(&empty),
+    );
+    let echoed = format!(
+        "Value '{{\"bad!name\":{{\"Keys\":[{{\"pk\":{{\"S\":\"a\"}}}}]}}}}' at 'requestItems' failed to satisfy constraint: {MAP_KEYS}"
+    );
+    assert_api_error(
+        ddb.batch_get_item()
+            .request_items("bad!name", keys(vec![key("a")]))
+            .send()
+            .await,
+        "ValidationException",
+        Some(&format!("1 validation error detected: {echoed}")),
+    );
+    assert_api_error(
+        ddb.batch_get_item()
+            .request_items("bad!name", keys(vec![key("a")]))
+            .return_consumed_capacity(ReturnConsumedCapacity::from("BOGUS"))
+            .send()
+            .await,
+        "ValidationException",
+        Some(&format!(
+            "2 validation errors detected: {echoed}; {BOGUS_CAPACITY}"
+        )),
+    );
+}
+
 fn tw_put(table: &str, it: HashMap<String, AttributeValue>) -> TransactWriteItem {
     TransactWriteItem::builder()
         .put(

@@ -244,57 +244,72 @@ fn parse_projection(request: &KeysAndAttributes) -> Result<Option<Projection>, A
     }
 }
 
-/// Request-model constraints, all reported at once.
+/// Request-model constraints, all reported at once, RequestItems before
+/// ReturnConsumedCapacity (the model's member order; the dynamodb-conformance suite's
+/// tier3/validation-ordering/batchOperations.test.ts captures a bad table name reported
+/// ahead of a bad ReturnConsumedCapacity).
 fn check_constraints(input: &BatchGetItemInput) -> Result<(), ApiError> {
     let mut p = Violations::new();
+    match &input.request_items {
+        None => {
+            p.not_null("requestItems", false);
+        }
+        // The length constraints on RequestItems and Keys are answered by DynamoDB's newer
+        // validation layer: PascalCase paths, no echo (tier3/error-messages/
+        // batchGetItem.test.ts, every region but me-central-1 since 2026-09).
+        Some(items) if items.is_empty() => p.unechoed(
+            "RequestItems",
+            "Member must have length greater than or equal to 1",
+        ),
+        Some(items) => {
+            // A bad table name echoes the map as JSON (the same file, captured 2026-10-09
+            // in us-east-1 and eu-west-2).
+            p.map_keys_are_table_names("requestItems", items.keys().map(String::as_str), || {
+                serde_json::to_string(items).ok()
+            });
+            for (table, request) in items {
+                check_table_request(&mut p, table, request);
+            }
+        }
+    }
     p.enumeration(
         "returnConsumedCapacity",
         input.return_consumed_capacity.as_deref(),
         CAPACITY_VALUES,
     );
-    match &input.request_items {
+    p.finish()
+}
+
+/// One table's `KeysAndAttributes` constraints: Keys present and 1 to [`MAX_KEYS`] long,
+/// AttributesToGet 1 to 255 names.
+fn check_table_request(p: &mut Violations, table: &str, request: &KeysAndAttributes) {
+    let keys_path = format!("RequestItems.{table}.member.Keys");
+    match &request.keys {
         None => {
-            p.not_null("requestItems", false);
+            p.not_null(&format!("requestItems.{table}.member.keys"), false);
         }
-        Some(items) if items.is_empty() => p.push(
-            Some("{}"),
-            "requestItems",
+        Some(keys) if keys.is_empty() => p.unechoed(
+            &keys_path,
             "Member must have length greater than or equal to 1",
         ),
-        Some(items) => {
-            p.map_keys_are_table_names("requestItems", items.keys().map(String::as_str));
-            for (table, request) in items {
-                let path = format!("requestItems.{table}.member.keys");
-                match &request.keys {
-                    None => {
-                        p.not_null(&path, false);
-                    }
-                    Some(keys) if keys.is_empty() => p.push(
-                        Some("[]"),
-                        &path,
-                        "Member must have length greater than or equal to 1",
-                    ),
-                    Some(keys) if keys.len() > MAX_KEYS => {
-                        p.unechoed(&path, "Member must have length less than or equal to 100")
-                    }
-                    Some(_) => {}
-                }
-                if let Some(names) = &request.attributes_to_get {
-                    let path = format!("requestItems.{table}.member.attributesToGet");
-                    if names.is_empty() {
-                        p.push(
-                            Some("[]"),
-                            &path,
-                            "Member must have length greater than or equal to 1",
-                        );
-                    } else if names.len() > 255 {
-                        p.unechoed(&path, "Member must have length less than or equal to 255");
-                    }
-                }
-            }
+        Some(keys) if keys.len() > MAX_KEYS => p.unechoed(
+            &keys_path,
+            "Member must have length less than or equal to 100",
+        ),
+        Some(_) => {}
+    }
+    if let Some(names) = &request.attributes_to_get {
+        let path = format!("requestItems.{table}.member.attributesToGet");
+        if names.is_empty() {
+            p.push(
+                Some("[]"),
+                &path,
+                "Member must have length greater than or equal to 1",
+            );
+        } else if names.len() > 255 {
+            p.unechoed(&path, "Member must have length less than or equal to 255");
         }
     }
-    p.finish()
 }
 
 // ---------------------------------------------------------------- shared helpers
@@ -410,6 +425,9 @@ mod tests {
         }
     }
 
+    // The texts below are the dynamodb-conformance suite's captures
+    // (tier3/error-messages/batchGetItem.test.ts, tier3/validation-ordering/
+    // batchOperations.test.ts).
     #[test]
     fn model_constraints() {
         assert_eq!(
@@ -418,27 +436,42 @@ mod tests {
         );
         assert_eq!(
             message(check_constraints(&input(&[]))),
-            "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            "1 validation error detected: Value at 'RequestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
         );
-        let text = message(check_constraints(&input(&[("a", Some(vec![]))])));
-        assert!(text.starts_with("2 validation errors detected: Value at 'requestItems' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 255"), "{text}");
-        assert!(text.ends_with("Value '[]' at 'requestItems.a.member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1"), "{text}");
         let many: Vec<Item> = (0..101).map(|i| key(&i.to_string())).collect();
         assert_eq!(
             message(check_constraints(&input(&[("tbl", Some(many))]))),
-            "1 validation error detected: Value at 'requestItems.tbl.member.keys' failed to satisfy constraint: Member must have length less than or equal to 100"
+            "1 validation error detected: Value at 'RequestItems.tbl.member.Keys' failed to satisfy constraint: Member must have length less than or equal to 100"
+        );
+        assert_eq!(
+            message(check_constraints(&input(&[("tbl", Some(vec![]))]))),
+            "1 validation error detected: Value at 'RequestItems.tbl.member.Keys' failed to satisfy constraint: Member must have length greater than or equal to 1"
         );
         let mut bad = input(&[("tbl", None)]);
         bad.return_consumed_capacity = Some("hi".into());
         assert_eq!(
             message(check_constraints(&bad)),
-            "2 validation errors detected: Value 'hi' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]; Value null at 'requestItems.tbl.member.keys' failed to satisfy constraint: Member must not be null"
+            "2 validation errors detected: Value null at 'requestItems.tbl.member.keys' failed to satisfy constraint: Member must not be null; Value 'hi' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"
         );
         assert!(check_constraints(&input(&[(
             "arn:aws:dynamodb:us-east-1:1:table/t",
             Some(vec![key("a")])
         )]))
         .is_ok());
+    }
+
+    #[test]
+    fn a_bad_table_name_echoes_the_map_as_json_ahead_of_the_enum() {
+        let mut bad = input(&[("bad!name", Some(vec![key("a")]))]);
+        bad.return_consumed_capacity = Some("BOGUS".into());
+        assert_eq!(
+            message(check_constraints(&bad)),
+            "2 validation errors detected: Value '{\"bad!name\":{\"Keys\":[{\"pk\":{\"S\":\"a\"}}]}}' at 'requestItems' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member must have length greater than or equal to 3, Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+]; \
+             Value 'BOGUS' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"
+        );
+        let text = message(check_constraints(&input(&[("a", Some(vec![]))])));
+        assert!(text.starts_with("2 validation errors detected: Value '{\"a\":{\"Keys\":[]}}' at 'requestItems' failed to satisfy constraint: Map keys must satisfy constraint: ["), "{text}");
+        assert!(text.ends_with("Value at 'RequestItems.a.member.Keys' failed to satisfy constraint: Member must have length greater than or equal to 1"), "{text}");
     }
 
     #[test]

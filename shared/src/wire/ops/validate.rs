@@ -177,11 +177,14 @@ impl Violations {
     }
 
     /// Table names as map keys (`RequestItems`): one violation for the whole map when any
-    /// key is not a valid name (ARNs are accepted).
+    /// key is not a valid name (ARNs are accepted). `echo` renders the map when the
+    /// operation's echo of it can be reproduced (`None`: left out, as in [`Self::unechoed`]);
+    /// it is only called when a name is bad.
     pub fn map_keys_are_table_names<'a>(
         &mut self,
         path: &str,
         mut names: impl Iterator<Item = &'a str>,
+        echo: impl FnOnce() -> Option<String>,
     ) {
         let bad = names.any(|n| {
             if n.starts_with("arn:") {
@@ -191,12 +194,13 @@ impl Violations {
             }
         });
         if bad {
-            self.unechoed(
-                path,
-                &format!(
-                    "Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member must have length greater than or equal to 3, Member must satisfy regular expression pattern: {NAME_PATTERN}]"
-                ),
+            let constraint = format!(
+                "Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member must have length greater than or equal to 3, Member must satisfy regular expression pattern: {NAME_PATTERN}]"
             );
+            match echo() {
+                Some(shown) => self.push(Some(&shown), path, &constraint),
+                None => self.unechoed(path, &constraint),
+            }
         }
     }
 
@@ -315,19 +319,23 @@ mod tests {
     }
 
     #[test]
-    fn collections_are_not_echoed_and_map_keys_are_checked_as_one() {
+    fn collections_are_echoed_only_where_reproducible_and_map_keys_are_checked_as_one() {
         let mut v = Violations::new();
         v.unechoed(
             "requestItems.t.member.keys",
             "Member must have length less than or equal to 100",
         );
-        v.map_keys_are_table_names("requestItems", ["good", "x"].into_iter());
-        v.map_keys_are_table_names("requestItems", ["good", "arn:aws:t"].into_iter());
+        v.map_keys_are_table_names("requestItems", ["good", "x"].into_iter(), || None);
+        v.map_keys_are_table_names("requestItems", ["good", "arn:aws:t"].into_iter(), || {
+            unreachable!("only a bad name is echoed")
+        });
+        v.map_keys_are_table_names("requestItems", ["x"].into_iter(), || Some("{x=1}".into()));
         let text = message(v);
         assert!(text.starts_with(
-            "2 validation errors detected: Value at 'requestItems.t.member.keys' failed to satisfy constraint: Member must have length less than or equal to 100; \
+            "3 validation errors detected: Value at 'requestItems.t.member.keys' failed to satisfy constraint: Member must have length less than or equal to 100; \
              Value at 'requestItems' failed to satisfy constraint: Map keys must satisfy constraint: ["
         ), "{text}");
+        assert!(text.contains("]; Value '{x=1}' at 'requestItems' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 255, "), "{text}");
         let mut v = Violations::new();
         v.names_length("attributesToGet", Some(&[]), 1, 255);
         v.names_length("attributesToGet", None, 1, 255);
