@@ -843,6 +843,46 @@ async fn transact_get_in_request_order() {
     );
 }
 
+/// TransactGetItems' request constraints are plain ValidationExceptions, never a
+/// cancellation, and come before the table lookups and the duplicate check (the
+/// dynamodb-conformance suite's tier3/error-messages/transactGetItems.test.ts and
+/// tier3/validation-ordering/transactions.test.ts).
+#[tokio::test]
+async fn transact_get_constraints_come_first_and_do_not_cancel() {
+    use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+    let (_store, ddb, table) = store_with_table().await;
+    let get_of = |table: &str, pk: &str| {
+        let get = Get::builder()
+            .table_name(table)
+            .set_key(Some(key(pk)))
+            .build()
+            .unwrap();
+        TransactGetItem::builder().get(get).build()
+    };
+    assert_api_error(
+        ddb.transact_get_items()
+            .transact_items(get_of(&table, "a"))
+            .transact_items(get_of("bad!name", "a"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("1 validation error detected: Value 'bad!name' at 'transactItems.2.member.get.tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"),
+    );
+    let bogus = format!("1 validation error detected: {BOGUS_CAPACITY}");
+    for second in [get_of(&table, "a"), get_of("no_such_table", "a")] {
+        assert_api_error(
+            ddb.transact_get_items()
+                .transact_items(get_of(&table, "a"))
+                .transact_items(second)
+                .return_consumed_capacity(ReturnConsumedCapacity::from("BOGUS"))
+                .send()
+                .await,
+            "ValidationException",
+            Some(&bogus),
+        );
+    }
+}
+
 /// A key over DynamoDB's size limits in a transaction cancels it, with that action's
 /// `ValidationError` reason and `None` for the others (as the service answers: extenddb#211),
 /// not a ValidationException of the whole call; and a TransactGetItems projection that
