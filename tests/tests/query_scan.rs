@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ComparisonOperator, Condition, ConditionalOperator, ScalarAttributeType, Select,
 };
@@ -523,7 +524,9 @@ async fn query_validation_errors() {
             .send()
             .await,
         "ValidationException",
-        None,
+        // The newer validation's form (tier3/validation-ordering/query.test.ts asks for
+        // `Limit`).
+        Some("1 validation error detected: Value at 'Limit' failed to satisfy constraint: Member must have value greater than or equal to 1"),
     );
     assert_api_error(
         ddb.query()
@@ -640,4 +643,333 @@ async fn overwrite(ddb: &Client, table: &str, items: i64, round: i64) {
             .await);
         assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
     }
+}
+
+/// The message a Query with key condition `text` and `values` is refused with.
+async fn key_condition_refusal(
+    ddb: &Client,
+    table: &str,
+    text: &str,
+    values: &[(&str, AttributeValue)],
+) -> (String, String) {
+    let mut request = ddb.query().table_name(table).key_condition_expression(text);
+    for (name, value) in values {
+        request = request.expression_attribute_values(*name, value.clone());
+    }
+    let err = request.send().await.expect_err(text);
+    let code = err.code().unwrap_or_default().to_string();
+    (code, err.message().unwrap_or_default().to_string())
+}
+
+/// tier3/error-messages/queryKeyConditionOperands.test.ts (eu-west-2, October 2026): an
+/// operand no key type could satisfy is an expression error naming the operator, one of a
+/// key type that is not the attribute's fails the schema check.
+#[tokio::test]
+async fn key_condition_operand_types_are_refused_as_dynamodb_does() {
+    let (_store, ddb, numbers) = store_with_data().await;
+    let strings = unique_name("qs-ss");
+    create_table(
+        &ddb,
+        &strings,
+        ("pk", ScalarAttributeType::S),
+        Some(("sk", ScalarAttributeType::S)),
+    )
+    .await;
+    let operand = |op: &str, ty: &str| {
+        format!("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: {op}, operand type: {ty}")
+    };
+    let schema = "One or more parameter values were invalid: Condition parameter type does not match schema type".to_string();
+    let yes = || AttributeValue::Bool(true);
+    let one = |value: AttributeValue| vec![(":p", s("q")), (":v", value)];
+    let two = |a: AttributeValue, b: AttributeValue| vec![(":p", s("q")), (":v", a), (":w", b)];
+    let begins = "pk = :p AND begins_with(sk, :v)";
+    let cases = [
+        (&strings, begins, one(n(1)), operand("begins_with", "N")),
+        (&strings, begins, one(yes()), operand("begins_with", "BOOL")),
+        (&numbers, begins, one(n(1)), operand("begins_with", "N")),
+        (&numbers, begins, one(s("a")), schema.clone()),
+        (&numbers, "pk = :p AND sk < :v", one(yes()), operand("<", "BOOL")),
+        (&numbers, "pk = :p AND :v >= sk", one(yes()), operand(">=", "BOOL")),
+        (
+            &numbers,
+            "pk = :p AND sk BETWEEN :v AND :w",
+            two(AttributeValue::Bool(false), yes()),
+            operand("BETWEEN", "BOOL"),
+        ),
+        (&numbers, "pk = :p AND sk = :v", one(yes()), schema),
+        (
+            &numbers,
+            "pk = :p AND sk > :v AND sk < :w",
+            two(n(1), n(5)),
+            "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key".to_string(),
+        ),
+        (
+            &numbers,
+            "pk = :p AND sk > :v AND extra = :w",
+            two(n(1), n(5)),
+            "The number of query conditions (3) exceeds the number of key attributes defined in the schema (2)".to_string(),
+        ),
+    ];
+    for (table, text, values, want) in cases {
+        assert_eq!(
+            key_condition_refusal(&ddb, table, text, &values).await,
+            ("ValidationException".to_string(), want),
+            "{text}"
+        );
+    }
+}
+
+/// tier3/validation-ordering/queryKeyCondition.test.ts (eu-west-2, October 2026): the
+/// clauses are checked in the order written, and before the table is looked up.
+#[tokio::test]
+async fn key_condition_reports_the_first_problem_written() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("qs-ss");
+    create_table(
+        &ddb,
+        &table,
+        ("pk", ScalarAttributeType::S),
+        Some(("sk", ScalarAttributeType::S)),
+    )
+    .await;
+    let undefined = "Invalid KeyConditionExpression: An expression attribute value used in expression is not defined; attribute value: :missing";
+    let operand = "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N";
+    let absent = unique_name("qs-absent");
+    let cases = [
+        (&table, "pk = :missing AND begins_with(sk, :n)", undefined),
+        (&table, "begins_with(sk, :n) AND pk = :missing", operand),
+        (
+            &table,
+            "pk = :p AND begins_with(sk, :n) AND sk = :missing",
+            operand,
+        ),
+        (
+            &table,
+            "pk = :p AND begins_with(sk, :n) AND sk > :s",
+            operand,
+        ),
+        (&absent, "pk = :p AND begins_with(sk, :n)", operand),
+    ];
+    for (table, text, want) in cases {
+        let values: Vec<(&str, AttributeValue)> = [(":p", s("q")), (":n", n(1)), (":s", s("a"))]
+            .into_iter()
+            .filter(|(name, _)| text.contains(name))
+            .collect();
+        assert_eq!(
+            key_condition_refusal(&ddb, table, text, &values).await,
+            ("ValidationException".to_string(), want.to_string()),
+            "{text}"
+        );
+    }
+    // The control: a well-formed condition on the absent table finds it missing.
+    let (code, _) = key_condition_refusal(
+        &ddb,
+        &absent,
+        "pk = :p AND begins_with(sk, :s)",
+        &[(":p", s("q")), (":s", s("a"))],
+    )
+    .await;
+    assert_eq!(code, "ResourceNotFoundException");
+}
+
+/// tier3/validation-ordering/query.test.ts (eu-west-2 and us-east-1, 2026-10-09): an
+/// unknown ConditionalOperator joining two QueryFilter conditions is reported bare, ahead
+/// of an unknown Select and a missing table.
+#[tokio::test]
+async fn unknown_conditional_operator_joining_query_filters_is_reported_first() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let null = || {
+        Condition::builder()
+            .comparison_operator(ComparisonOperator::Null)
+            .build()
+            .unwrap()
+    };
+    assert_api_error(
+        ddb.query()
+            .table_name(unique_name("qs-absent"))
+            .key_conditions(
+                "pk",
+                Condition::builder()
+                    .comparison_operator(ComparisonOperator::Eq)
+                    .attribute_value_list(s("a"))
+                    .build()
+                    .unwrap(),
+            )
+            .query_filter("b", null())
+            .query_filter("c", null())
+            .conditional_operator(ConditionalOperator::from("XOR"))
+            .select(Select::from("BOGUS"))
+            .send()
+            .await,
+        "ValidationException",
+        Some("Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]"),
+    );
+}
+
+/// tier3/error-messages/valueLayers.test.ts (four regions, 2026-10-09): Query reports a
+/// malformed number in an expression value bare, with no `ExpressionAttributeValues`
+/// wrapper.
+#[tokio::test]
+async fn query_reports_malformed_expression_values_bare() {
+    let (_store, ddb, table) = store_with_data().await;
+    let overflow =
+        "Number overflow. Attempting to store a number with magnitude larger than supported range";
+    for (number, want) in [
+        (
+            "abc",
+            "The parameter cannot be converted to a numeric value: abc",
+        ),
+        ("1e126", overflow),
+        ("1e2147483647", overflow),
+    ] {
+        assert_api_error(
+            ddb.query()
+                .table_name(&table)
+                .key_condition_expression("pk = :p")
+                .filter_expression("n = :v")
+                .expression_attribute_values(":p", s("a"))
+                .expression_attribute_values(":v", AttributeValue::N(number.into()))
+                .send()
+                .await,
+            "ValidationException",
+            Some(want),
+        );
+    }
+}
+
+/// tier3/error-messages/indexReads.test.ts: neither a Query nor a Scan may ask a GSI for a
+/// strongly consistent read.
+#[tokio::test]
+async fn consistent_reads_of_a_global_index_are_refused() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("qs-gsi");
+    ok(
+        pk_sk_table_request(&ddb, &table, ("g", ScalarAttributeType::S))
+            .global_secondary_indexes(gsi_projecting_all("gsi1", "g").build().unwrap())
+            .send()
+            .await,
+    );
+    wait_table_active(&ddb, &table).await;
+    let refused = Some("Consistent reads are not supported on global secondary indexes");
+    assert_api_error(
+        ddb.query()
+            .table_name(&table)
+            .index_name("gsi1")
+            .key_condition_expression("#hk = :v")
+            .expression_attribute_names("#hk", "g")
+            .expression_attribute_values(":v", s("val"))
+            .consistent_read(true)
+            .send()
+            .await,
+        "ValidationException",
+        refused,
+    );
+    assert_api_error(
+        ddb.scan()
+            .table_name(&table)
+            .index_name("gsi1")
+            .consistent_read(true)
+            .send()
+            .await,
+        "ValidationException",
+        refused,
+    );
+}
+
+/// A filter of `bytes` bytes: `<name> = :vN` clauses joined by ` OR `, the last name
+/// stretched to land on the byte, with its values.
+fn filter_of_bytes(bytes: usize) -> (String, HashMap<String, AttributeValue>) {
+    let name = |i: usize, len: usize| format!("{}x{i}", "a".repeat(len - 1 - i.to_string().len()));
+    let mut clauses: Vec<String> = Vec::new();
+    let mut total = 0;
+    loop {
+        let clause = format!("{} = :v{}", name(clauses.len(), 50), clauses.len());
+        let added = clause.len() + if clauses.is_empty() { 0 } else { 4 };
+        if total + added > bytes {
+            break;
+        }
+        total += added;
+        clauses.push(clause);
+    }
+    let last = clauses.len() - 1;
+    clauses[last] = format!("{} = :v{last}", name(last, 50 + bytes - total));
+    let text = clauses.join(" OR ");
+    assert_eq!(text.len(), bytes);
+    let values = (0..clauses.len())
+        .map(|i| (format!(":v{i}"), s("x")))
+        .collect();
+    (text, values)
+}
+
+/// tier3/limits/expressionSize.test.ts (four regions, 2026-07-12): a Query or Scan filter
+/// of 4096 bytes is evaluated, one of 4097 is refused for its size.
+#[tokio::test]
+async fn filter_expressions_are_capped_at_4096_bytes() {
+    let (_store, ddb, table) = store_with_data().await;
+    let (at_limit, values) = filter_of_bytes(4096);
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("c"))
+        .item("sk", n(1))
+        .item(at_limit.split(' ').next().unwrap(), s("x"))
+        .send()
+        .await);
+    let out = ok(ddb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .filter_expression(&at_limit)
+        .set_expression_attribute_values(Some(values.clone()))
+        .expression_attribute_values(":pk", s("c"))
+        .send()
+        .await);
+    assert_eq!(out.count, 1);
+    let out = ok(ddb
+        .scan()
+        .table_name(&table)
+        .filter_expression(&at_limit)
+        .set_expression_attribute_values(Some(values))
+        .send()
+        .await);
+    assert_eq!(out.count, 1);
+    let (over, values) = filter_of_bytes(4097);
+    let too_big = |message: Option<&str>| {
+        let message = message.unwrap_or_default();
+        assert!(
+            message.contains("Expression size has exceeded the maximum allowed size"),
+            "{message}"
+        );
+    };
+    too_big(
+        assert_api_error(
+            ddb.query()
+                .table_name(&table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression(&over)
+                .set_expression_attribute_values(Some(values.clone()))
+                .expression_attribute_values(":pk", s("c"))
+                .send()
+                .await,
+            "ValidationException",
+            None,
+        )
+        .message(),
+    );
+    too_big(
+        assert_api_error(
+            ddb.scan()
+                .table_name(&table)
+                .filter_expression(&over)
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await,
+            "ValidationException",
+            None,
+        )
+        .message(),
+    );
 }

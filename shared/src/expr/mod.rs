@@ -382,7 +382,10 @@ fn with_parser<T>(
 
 fn parse_cond(kind: ExprKind, text: &str, subs: &Substitutions) -> Result<Cond, ApiError> {
     let raw = with_parser(kind, text, |p| p.condition())?;
-    let mut resolver = Resolver::new(subs);
+    let mut resolver = match kind {
+        ExprKind::KeyCondition => Resolver::new(subs).values_in_text_order(),
+        _ => Resolver::new(subs),
+    };
     let cond = resolver.cond(&raw);
     resolver.finish().map_err(|m| kind.error(m))?;
     Ok(cond)

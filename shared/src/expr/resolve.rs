@@ -7,6 +7,11 @@
 //! name, then undefined attribute value, then unknown function, then everything else in
 //! the order met. That way `name = :missing` reports the reserved word whatever the
 //! textual order. Failed nodes are replaced by harmless placeholders and never evaluated.
+//!
+//! A key condition is the exception: DynamoDB walks its clauses in the order written and
+//! reports an undefined value or an operand of the wrong type, whichever it meets first
+//! (the dynamodb-conformance suite's tier3/validation-ordering/queryKeyCondition.test.ts,
+//! eu-west-2, October 2026), so there an undefined value ranks with everything else.
 
 use std::cmp::Ordering;
 
@@ -47,6 +52,8 @@ const UPDATE_FUNCTIONS: [&str; 2] = ["if_not_exists", "list_append"];
 pub(crate) struct Resolver<'s, 'a> {
     subs: &'s Substitutions<'a>,
     errors: [Option<String>; 6],
+    /// The category an undefined value is reported in.
+    value_rank: usize,
 }
 
 fn count_error(function: &str, n: usize) -> String {
@@ -78,6 +85,16 @@ impl<'s, 'a> Resolver<'s, 'a> {
         Resolver {
             subs,
             errors: Default::default(),
+            value_rank: VALUE,
+        }
+    }
+
+    /// Reports undefined values in the order met among the other errors, as a key
+    /// condition does (see the module notes).
+    pub fn values_in_text_order(self) -> Self {
+        Resolver {
+            value_rank: OTHER,
+            ..self
         }
     }
 
@@ -134,7 +151,7 @@ impl<'s, 'a> Resolver<'s, 'a> {
             Some(v) => v,
             None => {
                 self.note(
-                    VALUE,
+                    self.value_rank,
                     format!(
                         "An expression attribute value used in expression is not defined; attribute value: {r}"
                     ),
@@ -594,4 +611,56 @@ fn path_clash(a: &Path, b: &Path) -> Option<String> {
         path_text(a),
         path_text(b)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::expr::parser::Parser;
+
+    /// The error `text` resolves to with `:n` defined as a number, in the default ranking
+    /// or a key condition's text order.
+    fn first_error(text: &str, text_order: bool) -> String {
+        let values: HashMap<String, AttributeValue> =
+            HashMap::from([(":n".to_string(), AttributeValue::N("1".parse().unwrap()))]);
+        let subs = Substitutions::new(None, Some(&values));
+        let raw = Parser::new(text).condition().unwrap();
+        let mut resolver = Resolver::new(&subs);
+        if text_order {
+            resolver = resolver.values_in_text_order();
+        }
+        let _ = resolver.cond(&raw);
+        resolver.finish().unwrap_err()
+    }
+
+    const UNDEFINED: &str =
+        "An expression attribute value used in expression is not defined; attribute value: :missing";
+    const OPERAND: &str = "Incorrect operand type for operator or function; operator or function: begins_with, operand type: N";
+
+    #[test]
+    fn key_conditions_report_the_first_problem_written() {
+        // tier3/validation-ordering/queryKeyCondition.test.ts: whichever comes first.
+        assert_eq!(
+            first_error("pk = :missing AND begins_with(sk, :n)", true),
+            UNDEFINED
+        );
+        assert_eq!(
+            first_error("begins_with(sk, :n) AND pk = :missing", true),
+            OPERAND
+        );
+        assert_eq!(
+            first_error("pk = :n AND begins_with(sk, :n) AND sk = :missing", true),
+            OPERAND
+        );
+    }
+
+    #[test]
+    fn other_expressions_rank_undefined_values_first() {
+        assert_eq!(
+            first_error("begins_with(sk, :n) AND pk = :missing", false),
+            UNDEFINED
+        );
+    }
 }

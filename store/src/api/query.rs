@@ -36,14 +36,6 @@ use super::read_page::{self, PagePlan, ReadOp, Select};
 use crate::app::App;
 use crate::storage::SortRange;
 
-/// Whether the condition came from KeyConditionExpression or legacy KeyConditions (a few
-/// messages differ).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    Expression,
-    Legacy,
-}
-
 /// The key condition matched to the schema: partition key value and sort-key condition.
 #[derive(Debug, Clone, PartialEq)]
 struct KeyPlan {
@@ -85,6 +77,7 @@ pub async fn run(
     input: QueryInput,
     rules: StatementQuery,
 ) -> Result<(QueryOutput<ReadItem>, usize), ApiError> {
+    check_filter_join(&input)?;
     check_constraints(&input)?;
     let attributes_to_get = input.attributes_to_get.as_deref();
     let projection_param =
@@ -153,10 +146,10 @@ pub async fn run(
         &subs,
     )?;
     subs.check_all_used()?;
-    let (parts, source) = match (expression_parts, &input.key_conditions) {
-        (Some(parts), _) => (parts, Source::Expression),
-        (None, Some(conditions)) => (expr::legacy::key_conditions(conditions)?, Source::Legacy),
-        (None, None) => (Vec::new(), Source::Expression),
+    let parts = match (expression_parts, &input.key_conditions) {
+        (Some(parts), _) => parts,
+        (None, Some(conditions)) => expr::legacy::key_conditions(conditions)?,
+        (None, None) => Vec::new(),
     };
 
     let table_name = input.table_name.as_deref().unwrap_or_default();
@@ -197,7 +190,7 @@ pub async fn run(
             (Some(key), Some(item))
         }
     };
-    let plan = match_schema(schema, &parts, source)?;
+    let plan = match_schema(schema, &parts)?;
     if let Some(start) = &start {
         check_start_key(&plan, start)?;
     }
@@ -323,6 +316,22 @@ fn attribute_query(
     }
 }
 
+/// An unknown ConditionalOperator joining two or more QueryFilter conditions is refused
+/// before the model constraints, bare, in the newer enum wording, and with no other
+/// violation beside it (tier3/validation-ordering/query.test.ts: XOR beside an unknown
+/// Select, eu-west-2 and us-east-1, 2026-10-09).
+fn check_filter_join(input: &QueryInput) -> Result<(), ApiError> {
+    let joins = input.query_filter.as_ref().is_some_and(|f| f.len() > 1);
+    match input.conditional_operator.as_deref() {
+        Some(op) if joins && !read_page::CONDITIONAL_OPERATOR_VALUES.contains(&op) => {
+            Err(ApiError::validation(
+                "Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Request-model constraints, in the order DynamoDB reports them.
 fn check_constraints(input: &QueryInput) -> Result<(), ApiError> {
     let mut c = Violations::new();
@@ -346,7 +355,12 @@ fn check_constraints(input: &QueryInput) -> Result<(), ApiError> {
         1,
         255,
     );
-    c.at_least("limit", input.limit, 1);
+    // The newer validation names the member `Limit` and echoes no value
+    // (tier3/validation-ordering/query.test.ts asks for `Limit`; the older `Value '0' at
+    // 'limit'` matches no Query capture).
+    if input.limit.is_some_and(|limit| limit < 1) {
+        c.unechoed("Limit", "Member must have value greater than or equal to 1");
+    }
     read_page::check_legacy_conditions(&mut c, "keyConditions", input.key_conditions.as_ref());
     c.finish()
 }
@@ -377,7 +391,6 @@ fn condition_values(cond: &SortKeyCondition) -> Vec<&AttributeValue> {
 fn match_schema(
     schema: &KeySchema,
     parts: &[(String, SortKeyCondition)],
-    source: Source,
 ) -> Result<KeyPlan, ApiError> {
     let find = |name: &str| parts.iter().find(|(n, _)| n == name).map(|(_, p)| p);
     let type_mismatch =
@@ -434,15 +447,12 @@ fn match_schema(
                 for value in condition_values(cond) {
                     check_key_condition_value(attr, value)?;
                 }
+                // Only legacy KeyConditions get here: a KeyConditionExpression's begins_with
+                // with a number was refused with its operand (`expr::resolve`).
                 if matches!(cond, SortKeyCondition::BeginsWith(_)) && attr.ty == ScalarType::N {
-                    return Err(match source {
-                        Source::Legacy => ApiError::invalid_parameter(
-                            "ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type",
-                        ),
-                        Source::Expression => ApiError::validation(
-                            "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
-                        ),
-                    });
+                    return Err(ApiError::invalid_parameter(
+                        "ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type",
+                    ));
                 }
                 for value in condition_values(cond) {
                     check_key_size(value, false)?;
@@ -561,7 +571,7 @@ mod tests {
     #[test]
     fn partition_key_may_come_second() {
         let parts = vec![eq("sk", s("0")), eq("pk", s("p"))];
-        let plan = match_schema(&schema(Some(ScalarType::S)), &parts, Source::Expression).unwrap();
+        let plan = match_schema(&schema(Some(ScalarType::S)), &parts).unwrap();
         assert_eq!(
             plan,
             KeyPlan {
@@ -575,40 +585,33 @@ mod tests {
     fn schema_mismatches_have_dynamodb_messages() {
         let sn = schema(Some(ScalarType::N));
         assert_eq!(
-            msg(match_schema(&sn, &[eq("sk", s("1"))], Source::Expression)),
+            msg(match_schema(&sn, &[eq("sk", s("1"))])),
             "Query condition missed key schema element: pk"
         );
         assert_eq!(
-            msg(match_schema(
-                &sn,
-                &[eq("pk", s("a")), eq("v", s("1"))],
-                Source::Expression
-            )),
+            msg(match_schema(&sn, &[eq("pk", s("a")), eq("v", s("1"))])),
             "Query condition missed key schema element: sk"
         );
         assert_eq!(
-            msg(match_schema(&sn, &[eq("pk", s("a")), eq("sk", s("1"))], Source::Expression)),
+            msg(match_schema(&sn, &[eq("pk", s("a")), eq("sk", s("1"))])),
             "One or more parameter values were invalid: Condition parameter type does not match schema type"
         );
         assert_eq!(
             msg(match_schema(
                 &sn,
-                &[eq("pk", s("a")), eq("sk", s("1")), eq("extra", s("b"))],
-                Source::Expression
-            )),
+                &[eq("pk", s("a")), eq("sk", s("1")), eq("extra", s("b"))])),
             "The number of query conditions (3) exceeds the number of key attributes defined in the schema (2)"
         );
         let lt = vec![("pk".to_string(), SortKeyCondition::Lt(s("a")))];
         assert_eq!(
-            msg(match_schema(&sn, &lt, Source::Expression)),
+            msg(match_schema(&sn, &lt)),
             "Query key condition not supported"
         );
         let hash_only = schema(None);
         assert_eq!(
             msg(match_schema(
                 &hash_only,
-                &[eq("pk", s("a")), eq("sk", s("1"))],
-                Source::Expression
+                &[eq("pk", s("a")), eq("sk", s("1"))]
             )),
             "Query key condition not supported"
         );
@@ -617,7 +620,7 @@ mod tests {
     #[test]
     fn empty_partition_key_value_is_rejected() {
         assert_eq!(
-            msg(match_schema(&schema(None), &[eq("pk", s(""))], Source::Expression)),
+            msg(match_schema(&schema(None), &[eq("pk", s(""))])),
             "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk"
         );
     }
@@ -633,11 +636,7 @@ mod tests {
         ] {
             let parts = vec![eq("pk", s("a")), ("sk".into(), cond)];
             assert_eq!(
-                msg(match_schema(
-                    &schema(Some(ScalarType::S)),
-                    &parts,
-                    Source::Legacy
-                )),
+                msg(match_schema(&schema(Some(ScalarType::S)), &parts)),
                 empty_string
             );
         }
@@ -649,7 +648,7 @@ mod tests {
             ),
         ];
         assert_eq!(
-            msg(match_schema(&schema(Some(ScalarType::B)), &parts, Source::Expression)),
+            msg(match_schema(&schema(Some(ScalarType::B)), &parts)),
             "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty binary value. Key: sk"
         );
     }
@@ -660,12 +659,12 @@ mod tests {
             eq("pk", s("a")),
             ("sk".into(), SortKeyCondition::BeginsWith(n("1"))),
         ];
-        assert!(match_schema(&schema(Some(ScalarType::N)), &parts, Source::Expression).is_err());
+        assert!(match_schema(&schema(Some(ScalarType::N)), &parts).is_err());
         let parts = vec![
             eq("pk", s("a")),
             ("sk".into(), SortKeyCondition::BeginsWith(s("a"))),
         ];
-        assert!(match_schema(&schema(Some(ScalarType::S)), &parts, Source::Expression).is_ok());
+        assert!(match_schema(&schema(Some(ScalarType::S)), &parts).is_ok());
     }
 
     fn parse_and_match(text: &str, values: &[(&str, AttributeValue)]) -> Result<KeyPlan, ApiError> {
@@ -675,7 +674,7 @@ mod tests {
             .collect();
         let subs = Substitutions::new(None, Some(&values));
         let parts = expr::parse_key_condition_parts(text, &subs)?;
-        match_schema(&schema(Some(ScalarType::N)), &parts, Source::Expression)
+        match_schema(&schema(Some(ScalarType::N)), &parts)
     }
 
     #[test]
@@ -714,6 +713,102 @@ mod tests {
         .is_err());
     }
 
+    /// tier3/error-messages/queryKeyConditionOperands.test.ts: an operand no key type
+    /// could satisfy is an expression error; a key type that is not the attribute's fails
+    /// the schema check.
+    #[test]
+    fn key_condition_operand_types_have_dynamodb_messages() {
+        let operand = |op: &str, ty: &str| {
+            format!("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: {op}, operand type: {ty}")
+        };
+        let schema_mismatch = "One or more parameter values were invalid: Condition parameter type does not match schema type";
+        let yes = AttributeValue::Bool(true);
+        let no = AttributeValue::Bool(false);
+        let cases = [
+            (
+                "pk = :p AND begins_with(sk, :v)",
+                n("1"),
+                operand("begins_with", "N"),
+            ),
+            (
+                "pk = :p AND begins_with(sk, :v)",
+                s("a"),
+                schema_mismatch.to_string(),
+            ),
+            ("pk = :p AND sk < :v", yes.clone(), operand("<", "BOOL")),
+            ("pk = :p AND :v >= sk", yes.clone(), operand(">=", "BOOL")),
+            (
+                "pk = :p AND sk BETWEEN :v AND :w",
+                no,
+                operand("BETWEEN", "BOOL"),
+            ),
+            (
+                "pk = :p AND sk = :v",
+                yes.clone(),
+                schema_mismatch.to_string(),
+            ),
+        ];
+        for (text, value, want) in cases {
+            let values = [(":p", s("q")), (":v", value), (":w", yes.clone())];
+            assert_eq!(msg(parse_and_match(text, &values)), want, "{text}");
+        }
+    }
+
+    /// tier3/validation-ordering/queryKeyCondition.test.ts: the clauses are checked in the
+    /// order written, an undefined value and a bad operand alike.
+    #[test]
+    fn key_condition_reports_the_first_problem_written() {
+        let undefined = "Invalid KeyConditionExpression: An expression attribute value used in expression is not defined; attribute value: :missing";
+        let operand = "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N";
+        let values = [(":p", s("q")), (":n", n("1")), (":s", n("2"))];
+        for (text, want) in [
+            ("pk = :missing AND begins_with(sk, :n)", undefined),
+            ("begins_with(sk, :n) AND pk = :missing", operand),
+            ("pk = :p AND begins_with(sk, :n) AND sk = :missing", operand),
+            ("pk = :p AND begins_with(sk, :n) AND sk > :s", operand),
+        ] {
+            assert_eq!(msg(parse_and_match(text, &values)), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_operator_joining_query_filter_conditions_is_refused_first() {
+        let condition = shared::wire::ops::query::Condition {
+            comparison_operator: Some("NULL".into()),
+            attribute_value_list: None,
+        };
+        let mut input = QueryInput {
+            query_filter: Some(
+                [("b", &condition), ("c", &condition)]
+                    .into_iter()
+                    .map(|(name, c)| (name.to_string(), c.clone()))
+                    .collect(),
+            ),
+            conditional_operator: Some("XOR".into()),
+            select: Some("BOGUS".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            check_filter_join(&input).unwrap_err().message.as_deref(),
+            Some("Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]")
+        );
+        input.conditional_operator = Some("OR".into());
+        assert!(check_filter_join(&input).is_ok());
+    }
+
+    #[test]
+    fn limit_below_one_names_the_member_without_its_value() {
+        let input = QueryInput {
+            table_name: Some("table".into()),
+            limit: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            check_constraints(&input).unwrap_err().message.as_deref(),
+            Some("1 validation error detected: Value at 'Limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+        );
+    }
+
     #[test]
     fn legacy_key_conditions_match_the_schema() {
         use shared::wire::ops::query::Condition;
@@ -733,7 +828,7 @@ mod tests {
             },
         );
         let parts = expr::legacy::key_conditions(&conds).unwrap();
-        let plan = match_schema(&schema(Some(ScalarType::N)), &parts, Source::Legacy).unwrap();
+        let plan = match_schema(&schema(Some(ScalarType::N)), &parts).unwrap();
         assert_eq!(plan.range, Some(SortKeyCondition::Between(n("1"), n("5"))));
     }
 

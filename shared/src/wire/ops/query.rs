@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::common::ConsumedCapacity;
-use crate::model::value::VALIDATION_MARKER;
+use crate::model::value::{deserialize_opt_item, VALIDATION_MARKER};
 use crate::model::{AttributeValue, ExpressionValues, Item};
 
 /// One legacy condition: `{ComparisonOperator, AttributeValueList}` (KeyConditions,
@@ -77,9 +77,14 @@ pub struct QueryInput {
     pub key_condition_expression: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expression_attribute_names: Option<HashMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// Wrapped so that an invalid value reads `ExpressionAttributeValues contains invalid
-    /// value: <msg> for key :v`, as DynamoDB reports it.
+    /// An invalid value is reported bare, as in a key: Query runs DynamoDB's current value
+    /// layer, which has no `ExpressionAttributeValues contains invalid value` wrapper
+    /// (tier3/error-messages/valueLayers.test.ts, four regions, 2026-10-09).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "bare_values"
+    )]
     pub expression_attribute_values: Option<ExpressionValues>,
 }
 
@@ -131,6 +136,15 @@ where
     Err(D::Error::custom(format_args!(
         "{VALIDATION_MARKER}The provided starting key is invalid: {message}"
     )))
+}
+
+/// Deserializes `ExpressionAttributeValues` with an item's checks and messages.
+fn bare_values<'de, D>(deserializer: D) -> Result<Option<ExpressionValues>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let values = deserialize_opt_item(deserializer)?;
+    Ok(values.map(|values| ExpressionValues(values.into_iter().collect())))
 }
 
 /// Removes the ` at line L column C` serde_json appends to an error's text.
@@ -216,6 +230,29 @@ mod tests {
         let none =
             crate::wire::ops::decode::<QueryInput>(br#"{"ExclusiveStartKey":null}"#).unwrap();
         assert!(none.exclusive_start_key.is_none());
+    }
+
+    #[test]
+    fn invalid_expression_values_are_reported_bare() {
+        let message = |body: &[u8]| {
+            crate::wire::ops::decode::<QueryInput>(body)
+                .unwrap_err()
+                .message
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            message(br#"{"ExpressionAttributeValues":{":v":{"N":"abc"}}}"#),
+            "The parameter cannot be converted to a numeric value: abc"
+        );
+        assert_eq!(
+            message(br#"{"ExpressionAttributeValues":{":v":{"N":"1e126"}}}"#),
+            "Number overflow. Attempting to store a number with magnitude larger than supported range"
+        );
+        let ok = crate::wire::ops::decode::<QueryInput>(
+            br#"{"ExpressionAttributeValues":{":v":{"S":"a"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.expression_attribute_values.map(|v| v.0.len()), Some(1));
     }
 
     #[test]
