@@ -428,7 +428,7 @@ async fn partition_lists_query_each_partition_and_page_across_them() {
     seed_two_partitions_and_a_big_one(&db).await;
     let want = ["q1", "q2", "p1", "p2", "p3", "p4", "p5"];
     for statement in [
-        "SELECT * FROM $T WHERE pk IN ['q', 'p', 'nobody', 'q']",
+        "SELECT * FROM $T WHERE pk IN ['q', 'p', 'nobody']",
         "SELECT * FROM $T WHERE pk = 'q' OR pk = 'p'",
     ] {
         let request = db
@@ -1433,7 +1433,7 @@ async fn a_keyless_select_in_a_batch_or_transaction_is_refused_in_dynamodbs_word
     assert_api_error(
         refused,
         "ValidationException",
-        Some("Select statements within ExecuteTransaction must specify the primary key in the where clause."),
+        Some("Validation failed in TransactStatements[0]: Select statements within ExecuteTransaction must specify the primary key in the where clause."),
     );
 }
 
@@ -1644,4 +1644,181 @@ async fn number_literals_out_of_rules_name_their_place() {
     }
     let only = item(&[("pk", n(970005))]);
     assert_eq!(db.select("SELECT * FROM $T", &[]).await, vec![only]);
+}
+
+/// OR branches that read overlapping parts of one partition are refused in DynamoDB's
+/// words. Branches that do not overlap, or that hold a sort-key condition no range
+/// expresses (`NOT sk = 1`, `sk <> 1`), run and return their union (the
+/// dynamodb-conformance suite's partiqlGrammar and whereOverlap captures).
+#[tokio::test]
+async fn overlapping_or_branches_on_one_partition_are_refused() {
+    let (_store, db) = store_with_table(true).await;
+    seed_two_partitions(&db).await;
+    let overlapping = "Overlapping conditions with range keys are not supported in where clause";
+    for (condition, values) in [
+        ("pk = 'p' AND a = 'x' OR pk = 'p' AND sk = 2", vec![]),
+        ("pk = 'p' AND a <> 'x' OR pk = 'p' AND sk = 2", vec![]),
+        ("pk IN ['q', 'p', 'q']", vec![]),
+        ("pk = ? OR pk = ?", vec![s("q"), s("q")]),
+        ("pk = 'p' AND (sk > 1 OR sk < 4)", vec![]),
+        (
+            "pk = 'p' AND sk BETWEEN 1 AND 3 OR pk = 'p' AND sk >= 3",
+            vec![],
+        ),
+    ] {
+        let statement = format!("SELECT * FROM $T WHERE {condition}");
+        let refused = db.stmt(&statement, &values).send().await;
+        assert_api_error(refused, "ValidationException", Some(overlapping));
+    }
+    let p = |sks: &[i64]| sks.iter().map(|sk| format!("p/{sk}")).collect::<Vec<_>>();
+    for (condition, want) in [
+        (
+            "pk = 'p' AND NOT sk = 1 OR pk = 'p' AND sk = 2",
+            p(&[2, 3, 4, 5]),
+        ),
+        (
+            "pk = 'p' AND sk <> 1 OR pk = 'p' AND sk = 2",
+            p(&[2, 3, 4, 5]),
+        ),
+        (
+            "pk = 'p' AND NOT sk IN [1, 3] OR pk = 'p' AND sk = 2",
+            p(&[2, 4, 5]),
+        ),
+        (
+            "pk = 'p' AND NOT sk > 4 OR pk = 'p' AND sk = 2",
+            p(&[1, 2, 3, 4]),
+        ),
+        ("pk = 'p' OR pk = 'p' AND NOT sk = 1", p(&[1, 2, 3, 4, 5])),
+        ("pk = 'p' AND sk = 1 OR pk = 'p' AND sk = 5", p(&[1, 5])),
+        (
+            "pk = 'p' AND sk < 3 OR pk = 'p' AND sk >= 3",
+            p(&[1, 2, 3, 4, 5]),
+        ),
+        (
+            "pk = 'p' AND a = 'x' OR pk = 'q' AND sk = 2",
+            vec!["p/1".into(), "p/3".into(), "q/2".into()],
+        ),
+    ] {
+        let statement = format!("SELECT * FROM $T WHERE {condition}");
+        assert_eq!(
+            sorted_keys(&db.select(&statement, &[]).await),
+            want,
+            "{condition}"
+        );
+    }
+}
+
+/// A statement a transaction cannot run is refused naming its place, as DynamoDB does, and
+/// nothing runs; in a batch the same refusal is the statement's own entry, unnamed (the
+/// dynamodb-conformance suite's partiqlGrammar and partiqlFunctions captures).
+#[tokio::test]
+async fn a_transactions_refused_statement_is_named_by_its_place() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[("pk", s("a"))]).await;
+    let unexpected_term = "Statement wasn't well formed, can't be processed: Unexpected term";
+    let update = "UPDATE $T SET z = 1 WHERE pk = 'a'";
+    for (statements, position, message) in [
+        (vec!["SELECT * FROM $T WHERE"], 0, unexpected_term),
+        (
+            vec![update, "EXISTS(SELECT * FROM $T WHERE pk = 'a')"],
+            1,
+            "EXISTS() must contain a single item read with additional condition",
+        ),
+        (
+            vec![update, "DELETE FROM $T WHERE pk = 'b' RETURNING ALL OLD *"],
+            1,
+            "RETURNING clause is not supported in ExecuteTransaction.",
+        ),
+        (
+            vec!["SELECT * FROM $T WHERE pk = 'a'", "SELECT * FROM $T WHERE z = 1"],
+            1,
+            "Select statements within ExecuteTransaction must specify the primary key in the where clause.",
+        ),
+    ] {
+        let mut request = db.ddb.execute_transaction();
+        for statement in &statements {
+            request = request.transact_statements(db.txn(statement, &[]));
+        }
+        let want = format!("Validation failed in TransactStatements[{position}]: {message}");
+        assert_api_error(request.send().await, "ValidationException", Some(&want));
+    }
+    assert_eq!(db.get("a", None).await, Some(item(&[("pk", s("a"))])));
+
+    let out = ok(db
+        .ddb
+        .batch_execute_statement()
+        .statements(db.batch("SELECT * FROM $T WHERE", &[]))
+        .send()
+        .await);
+    let error = out.responses()[0].error().unwrap();
+    assert_eq!(
+        error.code(),
+        Some(&BatchStatementErrorCodeEnum::ValidationError)
+    );
+    assert_eq!(error.message(), Some(unexpected_term));
+}
+
+/// A DELETE's RETURNING other than ALL OLD is refused naming the clause as written (the
+/// dynamodb-conformance suite's tier3 PartiQL RETURNING captures).
+#[tokio::test]
+async fn a_deletes_returning_other_than_all_old_is_refused_as_written() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[("pk", s("x"))]).await;
+    for clause in ["MODIFIED OLD", "ALL NEW", "MODIFIED NEW"] {
+        let statement = format!("DELETE FROM $T WHERE pk = 'x' RETURNING {clause} *");
+        let want = format!(
+            "Invalid returning clause: RETURNING {clause} *. Only RETURNING ALL OLD * is allowed in DELETE statements."
+        );
+        let refused = db.stmt(&statement, &[]).send().await;
+        assert_api_error(refused, "ValidationException", Some(&want));
+    }
+    assert!(db.get("x", None).await.is_some(), "nothing deleted");
+}
+
+/// The refusals DynamoDB places in the statement (`at line:column:length`) count from the
+/// statement as sent, table name and all; an empty bag and an empty call are refused in
+/// its words too (the dynamodb-conformance suite's partiqlFunctions captures).
+#[tokio::test]
+async fn function_refusals_come_back_in_dynamodbs_words() {
+    let (_store, db) = store_with_table(false).await;
+    db.put(&[("pk", s("f")), ("ss", AttributeValue::Ss(vec!["a".into()]))])
+        .await;
+    // The column of `token` in the statement as sent.
+    let column = |statement: &str| {
+        let sent = db.sql(statement);
+        move |token: &str| sent.find(token).unwrap() + 1
+    };
+    let unrecognized = "SELECT * FROM $T WHERE pk = 'f' AND EXISTS(ss)";
+    let first_argument = "UPDATE $T SET t = set_add(ss, <<'x'>>) WHERE pk = 'f'";
+    for (statement, want) in [
+        (
+            unrecognized,
+            format!("Unrecognized function: exists at 1:{}:6", column(unrecognized)("EXISTS")),
+        ),
+        (
+            first_argument,
+            format!(
+                "The first argument to SET_ADD must equal the assignment value at 1:{}:7",
+                column(first_argument)("set_add")
+            ),
+        ),
+        (
+            "UPDATE $T SET ss = set_add(ss, <<>>) WHERE pk = 'f'",
+            "Empty bags are not supported".into(),
+        ),
+        (
+            "SELECT * FROM $T WHERE pk = 'f' AND attribute_exists()",
+            "Incorrect number of operands for operator or function; operator or function: attribute_exists, number of operands: 0".into(),
+        ),
+        ("x IS INT4", "Unsupported operation: IsType".into()),
+        (
+            "SELECT * FROM $T WHERE pk = 1e2147483648",
+            "Statement wasn't well formed, can't be processed: ".into(),
+        ),
+    ] {
+        let refused = db.stmt(statement, &[]).send().await;
+        assert_api_error(refused, "ValidationException", Some(&want));
+    }
+    let untouched = item(&[("pk", s("f")), ("ss", AttributeValue::Ss(vec!["a".into()]))]);
+    assert_eq!(db.get("f", None).await, Some(untouched));
 }

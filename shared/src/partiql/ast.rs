@@ -80,6 +80,16 @@ pub enum Returning {
 }
 
 impl Returning {
+    /// The clause's words, as written after `RETURNING`.
+    pub fn clause(self) -> &'static str {
+        match self {
+            Returning::AllOld => "ALL OLD",
+            Returning::UpdatedOld => "MODIFIED OLD",
+            Returning::AllNew => "ALL NEW",
+            Returning::UpdatedNew => "MODIFIED NEW",
+        }
+    }
+
     pub fn return_values(self) -> &'static str {
         match self {
             Returning::AllOld => "ALL_OLD",
@@ -156,9 +166,8 @@ pub enum Condition {
     Compare(Operand, CmpOp, Operand),
     Between(Operand, Operand, Operand),
     In(Operand, Vec<Operand>),
-    /// `begins_with(...)`, `contains(...)`, `attribute_type(...)`, `exists(...)`,
-    /// `missing(...)`, `attribute_exists(...)`, `attribute_not_exists(...)` (name
-    /// lower-cased).
+    /// `begins_with(...)`, `contains(...)`, `attribute_type(...)`, `attribute_exists(...)`,
+    /// `attribute_not_exists(...)` (name lower-cased).
     Function(String, Vec<Operand>),
     /// `x IS [NOT] MISSING`: the flag is `true` for `IS NOT MISSING`.
     IsMissing(Operand, bool),

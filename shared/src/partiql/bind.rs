@@ -107,7 +107,8 @@ fn bag(
         .map(|m| bind_at(m, params, path))
         .collect::<Result<_, _>>()?;
     let set_type = match values.first() {
-        None => return Err(ApiError::validation("A set may not be empty")),
+        // DynamoDB's words for `<<>>` (the partiqlFunctions captures).
+        None => return Err(ApiError::validation("Empty bags are not supported")),
         Some(AttributeValue::S(_)) => "SS",
         Some(AttributeValue::N(_)) => "NS",
         Some(AttributeValue::B(_)) => "BS",

@@ -47,13 +47,9 @@ pub fn parse(text: &str) -> Result<Parsed, ApiError> {
         return Err(malformed("the statement is empty".into()));
     }
     let mut parser = parser::Parser::new(tokens);
-    let statement = parser.statement().map_err(|detail| {
-        // Refusals DynamoDB sends without the malformed-statement envelope.
-        if detail == parser::ALIASING || detail == INCOMPLETE_KEY {
-            ApiError::validation(detail)
-        } else {
-            malformed(detail)
-        }
+    let statement = parser.statement().map_err(|refusal| match refusal {
+        parser::Refusal::Malformed(detail) => malformed(detail),
+        parser::Refusal::Plain(message) => ApiError::validation(message),
     })?;
     Ok(Parsed {
         statement,

@@ -72,17 +72,26 @@ impl<'a> Renderer<'a> {
         Ok(match operand {
             Operand::Path(path) => self.path(path),
             Operand::Literal(literal) => self.literal(literal)?,
-            Operand::Call(name, args) => {
-                let args = args
-                    .iter()
-                    .map(|a| self.operand(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                format!("{name}({})", args.join(", "))
-            }
+            Operand::Call(name, args) => self.call(name, args)?,
             Operand::Arithmetic(a, op, b) => {
                 format!("{} {op} {}", self.operand(a)?, self.operand(b)?)
             }
         })
+    }
+
+    /// A function call. DynamoDB counts the operands of one called with none, which the
+    /// expression language cannot write (the partiqlFunctions captures).
+    fn call(&mut self, name: &str, args: &[Operand]) -> Result<String, ApiError> {
+        if args.is_empty() {
+            return Err(ApiError::validation(format!(
+                "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: 0"
+            )));
+        }
+        let args = args
+            .iter()
+            .map(|a| self.operand(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(format!("{name}({})", args.join(", ")))
     }
 
     pub fn condition(&mut self, condition: &Condition) -> Result<String, ApiError> {
@@ -116,18 +125,7 @@ impl<'a> Renderer<'a> {
                     .collect::<Result<Vec<_>, _>>()?;
                 format!("{a} IN ({})", list.join(", "))
             }
-            Condition::Function(name, args) => {
-                let function = match name.as_str() {
-                    "exists" => "attribute_exists",
-                    "missing" => "attribute_not_exists",
-                    other => other,
-                };
-                let args = args
-                    .iter()
-                    .map(|a| self.operand(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                format!("{function}({})", args.join(", "))
-            }
+            Condition::Function(name, args) => self.call(name, args)?,
             Condition::IsMissing(a, negated) => {
                 let function = if *negated {
                     "attribute_exists"
@@ -164,15 +162,14 @@ impl<'a> Renderer<'a> {
 
     /// UPDATE's actions as an UpdateExpression: `SET a = v` stays a SET, except
     /// `set_add(a, v)` and `set_delete(a, v)` with `a` the target, which become `ADD a v`
-    /// and `DELETE a v`.
+    /// and `DELETE a v` (the parser refuses any other use of the two).
     pub fn update_actions(&mut self, actions: &[UpdateAction]) -> Result<String, ApiError> {
         let (mut set, mut remove, mut add, mut delete) = (vec![], vec![], vec![], vec![]);
         for action in actions {
             match action {
                 UpdateAction::Set(path, Operand::Call(name, args))
                     if (name == "set_add" || name == "set_delete")
-                        && args.len() == 2
-                        && args[0] == Operand::Path(path.clone()) =>
+                        && matches!(args.as_slice(), [Operand::Path(first), _] if first == path) =>
                 {
                     let clause = format!("{} {}", self.path(path), self.operand(&args[1])?);
                     if name == "set_add" {
@@ -180,13 +177,6 @@ impl<'a> Renderer<'a> {
                     } else {
                         delete.push(clause);
                     }
-                }
-                UpdateAction::Set(_, Operand::Call(name, _))
-                    if name == "set_add" || name == "set_delete" =>
-                {
-                    return Err(ApiError::validation(format!(
-                        "{name} takes the attribute being set and a set of values"
-                    )));
                 }
                 UpdateAction::Set(path, value) => {
                     set.push(format!("{} = {}", self.path(path), self.operand(value)?))

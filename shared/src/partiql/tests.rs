@@ -393,6 +393,243 @@ fn number_literals_out_of_rules_name_their_place() {
     );
 }
 
+/// DynamoDB's malformed-statement words.
+const ENVELOPE: &str = "Statement wasn't well formed, can't be processed: ";
+
+/// The message `text` is refused with.
+fn refused(text: &str) -> String {
+    refusal(parse(text))
+}
+
+/// A number literal whose exponent or scale does not fit a 32-bit integer cannot be read at
+/// all: nothing follows the malformed-statement words, where a readable one out of range
+/// is an overflow (the partiqlGrammar captures).
+#[test]
+fn unreadable_number_literals_are_malformed_with_nothing_more() {
+    for literal in ["1e2147483648", "1e99999999999", "1.5e-2147483647"] {
+        let text = format!("SELECT * FROM N WHERE pk = {literal}");
+        assert_eq!(refused(&text), ENVELOPE, "{text}");
+    }
+    assert!(parse("SELECT * FROM N WHERE pk = 1e2147483647").is_ok());
+}
+
+/// Syntax errors carry PartiQL's own details (the dynamodb-conformance suite's
+/// partiqlGrammar captures).
+#[test]
+fn syntax_errors_carry_partiqls_details() {
+    let cases = [
+        ("SELECT * FROM \"S\" WHERE", "Unexpected term"),
+        ("SELECT * FROM \"S\" WHERE;", "Unexpected term"),
+        ("SELECT * FROM \"S\" WHERE   ", "Unexpected term"),
+        ("SELECT pk FROM \"S\" WHERE", "Unexpected term"),
+        ("UPDATE \"S\" SET a = 1 WHERE", "Unexpected term"),
+        ("DELETE FROM \"S\" WHERE", "Unexpected term"),
+        ("SELECT * FROM \"S\" WHERE NOT", "Unexpected term"),
+        ("SELECT * FROM \"S\" WHERE (", "Unexpected term"),
+        ("SELECT * FROM", "Unexpected term"),
+        (
+            "SELECT * FROM \"S\" WHERE pk = 'p1' AND",
+            "Missing right-hand side expression of infix operator",
+        ),
+        (
+            "SELECT * FROM \"S\" WHERE pk = 'p1' OR",
+            "Missing right-hand side expression of infix operator",
+        ),
+        (
+            "SELECT * FROM \"S\" WHERE pk =",
+            "Missing right-hand side expression of infix operator",
+        ),
+        (
+            "SELECT * FROM \"S\" WHERE ORDER BY pk",
+            "Unexpected keyword",
+        ),
+        ("SELECT * FROM \"S\" WHERE IS NULL", "Unexpected operator"),
+        ("SELECT * FROM \"S\" WHERE pk = LIKE", "Unexpected operator"),
+        (
+            "SELECT * FROM \"S\" WHERE pk = 'a' AND x IS FOO",
+            "Expected type name",
+        ),
+        ("x IS FOO", "Expected type name"),
+        ("DELETE FROM", "Expected identifier for simple path"),
+        ("DELETE FROM   ", "Expected identifier for simple path"),
+        ("DELETE FROM;", "Expected identifier for simple path"),
+        (
+            "DELETE FROM WHERE pk = 'a'",
+            "Expected identifier for simple path",
+        ),
+        (
+            "INSERT INTO \"S\" t VALUE {'pk': 'x'}",
+            "Unexpected token after expression",
+        ),
+    ];
+    for (text, detail) in cases {
+        assert_eq!(refused(text), format!("{ENVELOPE}{detail}"), "{text}");
+    }
+}
+
+/// A statement that is an expression alone parses, then is refused by its kind, before
+/// anything inside it is looked at (the partiqlGrammar captures).
+#[test]
+fn an_expression_alone_is_refused_by_its_kind() {
+    for ty in [
+        "INT4",
+        "INT8",
+        "DOUBLE PRECISION",
+        "CHARACTER VARYING",
+        "string",
+    ] {
+        let text = format!("x IS {ty}");
+        assert_eq!(refused(&text), "Unsupported operation: IsType", "{text}");
+    }
+    assert_eq!(refused("x IS NOT NULL"), "Unsupported operation: Not");
+    assert_eq!(refused("x = 1"), "Unsupported operation: Eq");
+    // Read whole first: a leftover token is a syntax error.
+    assert_eq!(
+        refused("x IS INT4 y"),
+        format!("{ENVELOPE}Unexpected token after expression")
+    );
+}
+
+/// In a WHERE, IS takes PartiQL's type names; one DynamoDB has no values of reads, then
+/// is refused (DynamoDB Local's words for it).
+#[test]
+fn an_is_test_for_a_type_dynamodb_lacks_is_refused() {
+    assert_eq!(
+        refused("SELECT * FROM t WHERE pk = 'a' AND x IS INT4"),
+        "Unsupported data type for IS operator: INT4. Supported data types are [MISSING, NULL, BOOLEAN, BLOB, STRING, NUMERIC, STRUCT, TUPLE, LIST]"
+    );
+    let Statement::Select(select) = parse("SELECT * FROM t WHERE a IS STRUCT AND b IS NOT blob")
+        .unwrap()
+        .statement
+    else {
+        panic!("not a select")
+    };
+    let condition = select.condition.unwrap();
+    assert_eq!(
+        condition.conjuncts(),
+        [
+            &Condition::IsType(Operand::Path(name("a")), "M", false),
+            &Condition::IsType(Operand::Path(name("b")), "B", true),
+        ]
+    );
+}
+
+/// Functions DynamoDB does not take where they are written are refused in its words, at
+/// `line:column:length` of the function's name (the partiqlFunctions captures); a syntax
+/// error anywhere in the statement is found first.
+#[test]
+fn misplaced_functions_are_refused_at_their_place() {
+    let where_ = |condition: &str| format!("SELECT * FROM \"T\" WHERE pk = 'x' AND {condition}");
+    let update = |set: &str| format!("UPDATE \"T\" SET {set} WHERE pk = 'x'");
+    // The column of `token`'s first occurrence in `text` at or after byte `from`.
+    let column =
+        |text: &str, token: &str, from: usize| text[from..].find(token).unwrap() + from + 1;
+    // Each statement with the token the message places (its first occurrence), and the
+    // message before ` at 1:<column>:<length>`.
+    let cases = [
+        (
+            where_("EXISTS(ss)"),
+            "EXISTS",
+            "Unrecognized function: exists",
+        ),
+        (
+            where_("set_add(ss, <<'x'>>) = ss"),
+            "set_add",
+            "Unrecognized function: set_add",
+        ),
+        (
+            "SELECT attribute_exists(ss) FROM \"T\" WHERE pk = 'x'".to_string(),
+            "attribute_exists",
+            "Unexpected path component",
+        ),
+        (
+            "INSERT INTO \"T\" VALUE {'pk': 'i', 'ss': set_add(<<'a'>>, <<'b'>>)}".to_string(),
+            "set_add",
+            "Unsupported data type: set_add under key root",
+        ),
+        (
+            update("t = set_add(ss, <<'x'>>)"),
+            "set_add",
+            "The first argument to SET_ADD must equal the assignment value",
+        ),
+        (
+            update("ss = set_add(<<'a'>>, <<'b'>>)"),
+            "set_add",
+            "The first argument to SET_ADD must equal the assignment value",
+        ),
+        (
+            update("ss = set_add(ss)"),
+            "set_add",
+            "SET_ADD must have exactly two arguments",
+        ),
+        (
+            update("ss = set_add(ss, <<'x'>>, <<'y'>>)"),
+            "set_add",
+            "SET_ADD must have exactly two arguments",
+        ),
+        (
+            update("t = set_delete(ss, <<'a'>>)"),
+            "set_delete",
+            "The first argument to SET_DELETE must equal the assignment value",
+        ),
+    ];
+    for (text, token, message) in cases {
+        let want = format!("{message} at 1:{}:{}", column(&text, token, 0), token.len());
+        assert_eq!(refused(&text), want, "{text}");
+    }
+    // The second argument's type is placed at the first argument.
+    for (set, function) in [
+        ("ss = set_add(ss, 'x')", "SET_ADD"),
+        ("ss = set_add(ss, ['x'])", "SET_ADD"),
+        ("ss = set_delete(ss, 'a')", "SET_DELETE"),
+    ] {
+        let text = update(set);
+        let call = text.find("set_").unwrap();
+        let want = format!(
+            "The second argument to {function} must be a value with type SET at 1:{}:2",
+            column(&text, "ss", call)
+        );
+        assert_eq!(refused(&text), want, "{text}");
+    }
+    // Places count characters, and lines.
+    let text = "SELECT * FROM \"tä\"\nWHERE pk = 'é' AND\n  foo(a) = 1";
+    assert_eq!(refused(text), "Unrecognized function: foo at 3:3:3");
+    // A syntax error anywhere comes first.
+    assert_eq!(
+        refused(&format!("{} extra", where_("EXISTS(ss)"))),
+        format!("{ENVELOPE}Unexpected token after expression")
+    );
+    // The forms DynamoDB takes still parse.
+    for text in [
+        update("ss = set_add(ss, <<'x'>>), n = size(l), l = list_append(l, [1])"),
+        update("ss = set_delete(ss, ?)"),
+        where_("size(l) > 1 AND attribute_exists(ss) AND begins_with(s, 'a')"),
+    ] {
+        assert!(parse(&text).is_ok(), "{text}");
+    }
+}
+
+/// An empty bag, and a function called with no operands, are refused in DynamoDB's words
+/// when bound and rendered (the partiqlFunctions captures).
+#[test]
+fn empty_bags_and_empty_calls_are_refused_in_dynamodbs_words() {
+    assert_eq!(
+        refusal(bind(&Literal::Bag(vec![]), &[])),
+        "Empty bags are not supported"
+    );
+    let Statement::Select(select) = parse("SELECT * FROM t WHERE pk = 'x' AND attribute_exists()")
+        .unwrap()
+        .statement
+    else {
+        panic!("not a select")
+    };
+    let condition = select.condition.unwrap();
+    assert_eq!(
+        refusal(Renderer::new(&[]).condition(&condition)),
+        "Incorrect number of operands for operator or function; operator or function: attribute_exists, number of operands: 0"
+    );
+}
+
 #[test]
 fn renders_expressions_with_placeholders() {
     let params = [AttributeValue::S("v".into())];

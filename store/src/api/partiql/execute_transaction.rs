@@ -41,13 +41,14 @@ pub async fn handle(
     }
     c.finish()?;
     let mut plans = Vec::with_capacity(statements.len());
-    for statement in &statements {
-        plans.push(plan::plan(
+    for (position, statement) in statements.iter().enumerate() {
+        let planned = plan::plan(
             app,
             statement.statement.as_deref(),
             statement.parameters.as_deref(),
             ReadOptions::default(),
-        )?);
+        );
+        plans.push(planned.map_err(|e| in_statement(e, position))?);
     }
     if plans.iter().all(|p| matches!(p, Plan::Read(_))) {
         return read(app, plans, input.return_consumed_capacity).await;
@@ -59,14 +60,14 @@ pub async fn handle(
     }
     let mut inserts = Vec::with_capacity(plans.len());
     let mut items = Vec::with_capacity(plans.len());
-    for (planned, statement) in plans.into_iter().zip(statements) {
+    for (position, (planned, statement)) in plans.into_iter().zip(statements).enumerate() {
         let Plan::Write(write) = planned else {
             continue;
         };
         if write.returning.is_some() {
-            return Err(ApiError::validation(
-                "Unsupported operation: RETURNING is not supported in transactions",
-            ));
+            let refused =
+                ApiError::validation("RETURNING clause is not supported in ExecuteTransaction.");
+            return Err(in_statement(refused, position));
         }
         inserts.push(matches!(write.kind, WriteKind::Insert(_)));
         items.push(action(
@@ -91,6 +92,19 @@ pub async fn handle(
         responses: Some(Vec::new()),
         consumed_capacity: output.consumed_capacity,
     })
+}
+
+/// A statement's own refusal as DynamoDB sends it from a transaction: named by the
+/// statement's place (the dynamodb-conformance suite's partiqlGrammar and
+/// partiqlFunctions captures). Other errors (a missing table) stay as they are.
+fn in_statement(mut e: ApiError, position: usize) -> ApiError {
+    if e.code == ErrorCode::ValidationException {
+        let message = e.message.unwrap_or_default();
+        e.message = Some(format!(
+            "Validation failed in TransactStatements[{position}]: {message}"
+        ));
+    }
+    e
 }
 
 /// A write statement as a transaction action.
@@ -150,12 +164,13 @@ async fn read(
     return_consumed_capacity: Option<String>,
 ) -> Result<ExecuteTransactionOutput, ApiError> {
     let mut gets = Vec::with_capacity(plans.len());
-    for planned in plans {
+    for (position, planned) in plans.into_iter().enumerate() {
         let Plan::Read(read) = planned else { continue };
         let Some(key) = read.single_key else {
-            return Err(ApiError::validation(
+            let refused = ApiError::validation(
                 "Select statements within ExecuteTransaction must specify the primary key in the where clause.",
-            ));
+            );
+            return Err(in_statement(refused, position));
         };
         let (projection_expression, expression_attribute_names) = read.projection.unzip();
         gets.push(TransactGetItem {

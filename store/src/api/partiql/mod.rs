@@ -9,6 +9,7 @@ pub mod batch_execute_statement;
 pub mod execute_statement;
 pub mod execute_transaction;
 pub mod next_token;
+mod overlap;
 pub mod plan;
 mod request;
 mod run;

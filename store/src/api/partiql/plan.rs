@@ -26,6 +26,7 @@ use shared::wire::ops::query::QueryInput;
 use shared::wire::ops::scan::ScanInput;
 
 use super::next_token::Resume;
+use super::overlap::refuse_overlap;
 use crate::app::App;
 
 /// What a SELECT runs. `keys_in_filter`: the Query's filter names key attributes.
@@ -172,6 +173,13 @@ pub fn plan(
                 .as_ref()
                 .ok_or_else(|| ApiError::validation(INCOMPLETE_KEY))?;
             let (key, rest) = key_of(condition, table.schema(), params)?;
+            // A check of nothing but the item's existence is refused (the
+            // dynamodb-conformance suite's partiqlFunctions captures).
+            if rest.is_none() {
+                return Err(ApiError::validation(
+                    "EXISTS() must contain a single item read with additional condition",
+                ));
+            }
             let condition = existing_and(&mut renderer, table.schema(), rest)?;
             Plan::Write(WritePlan {
                 table: select.table.clone(),
@@ -182,10 +190,13 @@ pub fn plan(
             })
         }
         Statement::Delete(delete) => {
-            if delete.returning.is_some_and(|r| r != Returning::AllOld) {
-                return Err(ApiError::validation(
-                    "Delete statements only support RETURNING ALL OLD *",
-                ));
+            if let Some(returning) = delete.returning.filter(|r| *r != Returning::AllOld) {
+                // DynamoDB's words, naming the clause as written (the dynamodb-conformance
+                // suite's tier3 PartiQL RETURNING captures).
+                return Err(ApiError::validation(format!(
+                    "Invalid returning clause: RETURNING {} *. Only RETURNING ALL OLD * is allowed in DELETE statements.",
+                    returning.clause()
+                )));
             }
             let (key, rest) = key_of(&delete.condition, table.schema(), params)?;
             let condition = match rest {
@@ -318,7 +329,7 @@ fn is_sort_condition(condition: &Condition, range: &str) -> bool {
 }
 
 /// Whether a condition mentions top-level attribute `name` anywhere.
-fn mentions(condition: &Condition, name: &str) -> bool {
+pub(super) fn mentions(condition: &Condition, name: &str) -> bool {
     fn operand(o: &Operand, name: &str) -> bool {
         match o {
             Operand::Path(p) => p.root() == name,
@@ -352,6 +363,9 @@ fn plan_select(
         .as_ref()
         .map(Resume::start_key)
         .transpose()?;
+    if let Some(condition) = &select.condition {
+        refuse_overlap(condition, schema, params)?;
+    }
     let conjuncts = select
         .condition
         .as_ref()
