@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ComparisonOperator, ConditionalOperator, ExpectedAttributeValue, ReturnValue,
@@ -1174,4 +1175,432 @@ async fn concurrent_add_on_one_item_is_exact() {
     );
     let final_item = get(&ddb, &table, "counter").await.unwrap();
     assert_eq!(final_item.get("n"), Some(&n(total)));
+}
+
+/// An item of `pk`, `n` holding `literal` and string padding `p`, measuring `total` bytes
+/// if the number costs `cost`.
+fn item_with_number(
+    pk: &str,
+    literal: &str,
+    cost: usize,
+    total: usize,
+) -> HashMap<String, AttributeValue> {
+    let padding = total - "pk".len() - pk.len() - "n".len() - cost - "p".len();
+    item(&[
+        ("pk", s(pk)),
+        ("n", n(literal)),
+        ("p", s(&"x".repeat(padding))),
+    ])
+}
+
+/// A number's byte cost decides the 400 KB gate to the byte: each literal fits an item of
+/// exactly 409,600 at its captured cost and is refused one byte over
+/// (paritysuite/dynamodb-conformance tests/tier3/limits/numberByteSize.test.ts, eu-west-2,
+/// 2026-08-18). `1E125` is stored expanded but costs what `1` costs.
+#[tokio::test]
+async fn a_number_costs_its_captured_bytes_at_the_item_limit() {
+    let (_store, ddb, table) = store_with_table().await;
+    for (literal, cost) in [
+        ("3.14159", 5),
+        ("123456", 4),
+        ("1E125", 2),
+        ("0042.1200", 3),
+    ] {
+        let at = format!("at-{literal}");
+        ok(ddb
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item_with_number(&at, literal, cost, 409_600)))
+            .send()
+            .await);
+        assert_api_error(
+            ddb.put_item()
+                .table_name(&table)
+                .set_item(Some(item_with_number(
+                    &format!("over-{literal}"),
+                    literal,
+                    cost,
+                    409_601,
+                )))
+                .send()
+                .await,
+            "ValidationException",
+            Some("Item size has exceeded the maximum allowed size"),
+        );
+    }
+    let stored = get(&ddb, &table, "at-1E125").await.unwrap();
+    assert_eq!(stored["n"], n(format!("1{}", "0".repeat(125))));
+    let stored = get(&ddb, &table, "at-0042.1200").await.unwrap();
+    assert_eq!(stored["n"], n("42.12"));
+}
+
+/// `depth` single-key maps around a string leaf: 31 is the deepest DynamoDB stores.
+fn deep_map(depth: usize) -> AttributeValue {
+    (0..depth).fold(s("leaf"), |inner, _| {
+        AttributeValue::M(HashMap::from([("n".to_string(), inner)]))
+    })
+}
+
+const NESTING: &str = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit";
+
+/// The 32-level document cap holds on every write surface, with nothing written
+/// (paritysuite/dynamodb-conformance tests/tier3/limits/nestingDepth.test.ts, eu-west-2 and
+/// us-east-1, 2026-06 to 2026-10): 31 wraps are stored by PutItem, BatchWriteItem and
+/// TransactWriteItems, 32 are refused up front. UpdateItem checks a condition's value too:
+/// 31 wraps reach the condition, 32 do not.
+#[tokio::test]
+async fn nesting_depth_is_capped_at_32_levels_on_every_write_surface() {
+    let (_store, ddb, table) = store_with_table().await;
+    let put = |pk: &str, depth: usize| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("data", deep_map(depth))
+            .send()
+    };
+    ok(put("put-31", 31).await);
+    assert_api_error(
+        put("put-32", 32).await,
+        "ValidationException",
+        Some(NESTING),
+    );
+    let batch = |pk: &str, depth: usize| {
+        ddb.batch_write_item()
+            .request_items(
+                &table,
+                vec![batch_put(item(&[("pk", s(pk)), ("data", deep_map(depth))]))],
+            )
+            .send()
+    };
+    ok(batch("batch-31", 31).await);
+    assert_api_error(
+        batch("batch-32", 32).await,
+        "ValidationException",
+        Some(NESTING),
+    );
+    let transact = |pk: &str, depth: usize| {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("data", deep_map(depth))
+            .build()
+            .unwrap();
+        ddb.transact_write_items()
+            .transact_items(
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .put(put)
+                    .build(),
+            )
+            .send()
+    };
+    ok(transact("txn-31", 31).await);
+    assert_api_error(
+        transact("txn-32", 32).await,
+        "ValidationException",
+        Some(NESTING),
+    );
+    for pk in ["put-31", "batch-31", "txn-31"] {
+        assert_eq!(get(&ddb, &table, pk).await.unwrap()["data"], deep_map(31));
+    }
+    for pk in ["put-32", "batch-32", "txn-32"] {
+        assert!(get(&ddb, &table, pk).await.is_none(), "{pk} was written");
+    }
+
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("cond"))
+        .send()
+        .await);
+    let conditional = |depth: usize| {
+        ddb.update_item()
+            .table_name(&table)
+            .key("pk", s("cond"))
+            .update_expression("SET touched = :t")
+            .condition_expression("#d = :deep")
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_values(":t", s("y"))
+            .expression_attribute_values(":deep", deep_map(depth))
+            .send()
+    };
+    assert_api_error(
+        conditional(31).await,
+        "ConditionalCheckFailedException",
+        None,
+    );
+    assert_api_error(conditional(32).await, "ValidationException", Some(NESTING));
+    assert!(!get(&ddb, &table, "cond")
+        .await
+        .unwrap()
+        .contains_key("touched"));
+}
+
+/// An exponent is read in full before the range check, so one past a 32-bit integer
+/// overflows rather than wrapping, one past a 64-bit integer cannot be converted, and zero
+/// is range-checked by the exponent it is written with
+/// (paritysuite/dynamodb-conformance tests/tier3/limits/numberExponent.test.ts, eu-west-2,
+/// October 2026).
+#[tokio::test]
+async fn number_exponents_are_range_checked_in_full() {
+    let (_store, ddb, table) = store_with_table().await;
+    let overflow =
+        "Number overflow. Attempting to store a number with magnitude larger than supported range";
+    let underflow =
+        "Number underflow. Attempting to store a number with magnitude smaller than supported range";
+    let put = |pk: &str, literal: &str| {
+        ddb.put_item()
+            .table_name(&table)
+            .item("pk", s(pk))
+            .item("val", n(literal))
+            .send()
+    };
+    for (literal, message) in [
+        ("1e99999999999", overflow),
+        ("1e-99999999999", underflow),
+        ("1e2147483648", overflow),
+        ("0e126", overflow),
+        ("0e-131", underflow),
+        (
+            "1e9223372036854775808",
+            "The parameter cannot be converted to a numeric value",
+        ),
+    ] {
+        let err = assert_api_error(put("refused", literal).await, "ValidationException", None);
+        let text = ProvideErrorMetadata::message(&err).unwrap_or_default();
+        assert!(text.contains(message), "{literal}: {text}");
+    }
+    assert!(get(&ddb, &table, "refused").await.is_none());
+    ok(put("zero", "0e125").await);
+    assert_eq!(get(&ddb, &table, "zero").await.unwrap()["val"], n("0"));
+    ok(put("small", "1e-130").await);
+    let err = assert_api_error(
+        ddb.update_item()
+            .table_name(&table)
+            .key("pk", s("update"))
+            .update_expression("SET m = :v")
+            .expression_attribute_values(":v", n("1e99999999999"))
+            .send()
+            .await,
+        "ValidationException",
+        None,
+    );
+    assert!(ProvideErrorMetadata::message(&err)
+        .unwrap_or_default()
+        .contains(overflow));
+    assert!(get(&ddb, &table, "update").await.is_none());
+}
+
+/// `pk` plus string padding `p`, measuring exactly `total` bytes.
+fn item_of_bytes(pk: &str, total: usize) -> HashMap<String, AttributeValue> {
+    let padding = total - "pk".len() - pk.len() - "p".len();
+    item(&[("pk", s(pk)), ("p", s(&"x".repeat(padding)))])
+}
+
+/// BatchWriteItem and TransactWriteItems measure the finished item flat against 409,600,
+/// key included. A transacted Put over it is refused before the transaction opens; a
+/// transacted Update over it can only be known once running, so it cancels with a
+/// ValidationError reason in the update wording (paritysuite/dynamodb-conformance
+/// tests/tier3/limits/itemSizeBySurface.test.ts, eu-west-2, 2026-08-18).
+#[tokio::test]
+async fn batch_and_transaction_writes_measure_the_item_flat() {
+    let (_store, ddb, table) = store_with_table().await;
+    let batch = |pk: &str, bytes: usize| {
+        ddb.batch_write_item()
+            .request_items(&table, vec![batch_put(item_of_bytes(pk, bytes))])
+            .send()
+    };
+    ok(batch("bwi-at", 409_600).await);
+    assert_api_error(
+        batch("bwi-over", 409_601).await,
+        "ValidationException",
+        Some("Item size has exceeded the maximum allowed size"),
+    );
+    let transact = |action: aws_sdk_dynamodb::types::TransactWriteItem| {
+        ddb.transact_write_items().transact_items(action).send()
+    };
+    let put = |pk: &str, bytes: usize| {
+        aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(
+                aws_sdk_dynamodb::types::Put::builder()
+                    .table_name(&table)
+                    .set_item(Some(item_of_bytes(pk, bytes)))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let update = |pk: &str, bytes: usize| {
+        aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .update(
+                aws_sdk_dynamodb::types::Update::builder()
+                    .table_name(&table)
+                    .key("pk", s(pk))
+                    .update_expression("SET p = :p")
+                    .expression_attribute_values(":p", item_of_bytes(pk, bytes)["p"].clone())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    ok(transact(put("put-at", 409_600)).await);
+    assert_api_error(
+        transact(put("put-over", 409_601)).await,
+        "ValidationException",
+        Some("Item size has exceeded the maximum allowed size"),
+    );
+    ok(transact(update("upd-at", 409_600)).await);
+    let err = assert_api_error(
+        transact(update("upd-over", 409_601)).await,
+        "TransactionCanceledException",
+        None,
+    );
+    let reasons = match err.into_service_error() {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) => e.cancellation_reasons().to_vec(),
+        other => panic!("expected a cancellation, got {other:?}"),
+    };
+    assert_eq!(reasons[0].code(), Some("ValidationError"));
+    assert_eq!(
+        reasons[0].message(),
+        Some("Item size to update has exceeded the maximum allowed size")
+    );
+    for pk in ["bwi-at", "put-at", "upd-at"] {
+        assert_eq!(
+            shared_item_size(&get(&ddb, &table, pk).await.unwrap()),
+            409_600
+        );
+    }
+    for pk in ["bwi-over", "put-over", "upd-over"] {
+        assert!(get(&ddb, &table, pk).await.is_none(), "{pk} was written");
+    }
+}
+
+/// The size of an item of string attributes, as DynamoDB counts it.
+fn shared_item_size(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + value.as_s().map_or(usize::MAX / 2, String::len))
+        .sum()
+}
+
+/// `prefix` then clauses joined by `joiner`, each naming a 50-byte attribute, the last one
+/// stretched so the whole lands on exactly `target` bytes; returns it and the clause count.
+fn expression_of_bytes(
+    target: usize,
+    prefix: &str,
+    joiner: &str,
+    clause: impl Fn(usize, &str) -> String,
+) -> (String, usize) {
+    let name = |i: usize, len: usize| {
+        let suffix = format!("x{i}");
+        format!("{}{suffix}", "a".repeat(len - suffix.len()))
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut total = prefix.len();
+    loop {
+        let next = clause(parts.len(), &name(parts.len(), 50));
+        let added = next.len() + if parts.is_empty() { 0 } else { joiner.len() };
+        if total + added > target {
+            break;
+        }
+        total += added;
+        parts.push(next);
+    }
+    let last = parts.len() - 1;
+    parts[last] = clause(last, &name(last, 50 + target - total));
+    let expression = format!("{prefix}{}", parts.join(joiner));
+    assert_eq!(expression.len(), target);
+    (expression, parts.len())
+}
+
+/// Every expression parameter is capped at 4096 bytes of the raw string as sent, aliases
+/// unexpanded, on UpdateItem, a condition, a projection and inside a transaction, where an
+/// oversized later member refuses the whole request with nothing written
+/// (paritysuite/dynamodb-conformance tests/tier3/limits/expressionSize.test.ts, four
+/// regions, 2026-07-12 and 2026-09-12).
+#[tokio::test]
+async fn expressions_are_capped_at_4096_raw_bytes() {
+    let (_store, ddb, table) = store_with_table().await;
+    let size = "Expression size has exceeded the maximum allowed size";
+    let refused_for_size = |err: &dyn ProvideErrorMetadata| {
+        assert_eq!(err.code(), Some("ValidationException"));
+        let message = err.message().unwrap_or_default();
+        assert!(message.contains(size), "{message}");
+    };
+    for (bytes, fits) in [(4096, true), (4097, false)] {
+        let pk = format!("update-{bytes}");
+        let (expression, clauses) =
+            expression_of_bytes(bytes, "SET ", ", ", |i, name| format!("{name} = :v{i}"));
+        let mut update = ddb
+            .update_item()
+            .table_name(&table)
+            .key("pk", s(&pk))
+            .update_expression(expression);
+        for i in 0..clauses {
+            update = update.expression_attribute_values(format!(":v{i}"), s("x"));
+        }
+        let condition = expression_of_bytes(bytes, "", " AND ", |_, name| {
+            format!("attribute_not_exists({name})")
+        })
+        .0;
+        let conditional_put = ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(&format!("cond-{bytes}")))
+            .condition_expression(&condition);
+        let projection = expression_of_bytes(bytes, "", ", ", |_, name| name.to_string()).0;
+        let projected_get = ddb
+            .get_item()
+            .table_name(&table)
+            .key("pk", s(&pk))
+            .projection_expression(projection);
+        let second_member = |pk: &str, condition: Option<String>| {
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(
+                    aws_sdk_dynamodb::types::Put::builder()
+                        .table_name(&table)
+                        .item("pk", s(pk))
+                        .set_condition_expression(condition)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        };
+        let transaction = ddb
+            .transact_write_items()
+            .transact_items(second_member(&format!("first-{bytes}"), None))
+            .transact_items(second_member(&format!("second-{bytes}"), Some(condition)));
+        if fits {
+            ok(update.send().await);
+            ok(conditional_put.send().await);
+            ok(projected_get.send().await);
+            ok(transaction.send().await);
+        } else {
+            refused_for_size(&update.send().await.unwrap_err());
+            refused_for_size(&conditional_put.send().await.unwrap_err());
+            refused_for_size(&projected_get.send().await.unwrap_err());
+            refused_for_size(&transaction.send().await.unwrap_err());
+        }
+        for written in [pk, format!("cond-{bytes}"), format!("first-{bytes}")] {
+            assert_eq!(
+                get(&ddb, &table, &written).await.is_some(),
+                fits,
+                "{written}"
+            );
+        }
+    }
+    // 30 aliases, under 200 bytes raw, expanding to some 7.5 KB: measured as sent.
+    let mut aliased = ddb
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("update-4096"))
+        .projection_expression(
+            (0..30)
+                .map(|i| format!("#a{i}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    for i in 0..30 {
+        aliased = aliased
+            .expression_attribute_names(format!("#a{i}"), format!("{}q{i}", "n".repeat(246)));
+    }
+    ok(aliased.send().await);
 }

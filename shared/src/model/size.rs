@@ -95,6 +95,27 @@ mod tests {
         );
     }
 
+    /// What real DynamoDB charges a number at the 400 KB gate (paritysuite/dynamodb-conformance
+    /// tests/tier3/limits/numberByteSize.test.ts, eu-west-2, 2026-08-18): `3.14159` 5, `123456`
+    /// 4 and `1E125` 2 are named there; the rest follow its stated rule (1, plus half the
+    /// significant digits either side of the point rounded up, plus 1 if negative), which the
+    /// dynalite formula above must agree with.
+    #[test]
+    fn numbers_cost_what_dynamodb_charges() {
+        for (literal, bytes) in [
+            ("3.14159", 5),
+            ("-3.14159", 6),
+            ("123456", 4),
+            ("1E125", 2),
+            ("0042.1200", 3),
+            ("10.01", 3),
+            ("1234.5", 4),
+            ("0.001", 2),
+        ] {
+            assert_eq!(number_size(&num(literal)), bytes, "{literal}");
+        }
+    }
+
     #[test]
     fn containers() {
         let list = AttributeValue::L(vec![AttributeValue::S("ab".into()), AttributeValue::Null]);
