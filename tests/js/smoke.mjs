@@ -288,8 +288,9 @@ await expectError("DuplicateItemException", () =>
 await docs.send(
   new ExecuteTransactionCommand({
     TransactStatements: [
-      // A guard on another item (one transaction may not name an item twice).
-      { Statement: `EXISTS(SELECT * FROM "${table}" WHERE pk = ? AND sk = ?)`, Parameters: ["batch", 0] },
+      // A guard on another item (one transaction may not name an item twice); DynamoDB
+      // wants a condition beyond the key in an EXISTS.
+      { Statement: `EXISTS(SELECT * FROM "${table}" WHERE pk = ? AND sk = ? AND owner = ?)`, Parameters: ["batch", 0, "cy"] },
       { Statement: `UPDATE "${table}" SET n = ? WHERE pk = 'ql' AND sk = 1`, Parameters: [7] },
     ],
   }),
