@@ -1043,64 +1043,81 @@ pub fn deserialize_opt_item<'de, D: serde::Deserializer<'de>>(
 }
 
 /// `ExpressionAttributeValues`: placeholder (`:v`) to value. An invalid value is reported
-/// as `ExpressionAttributeValues contains invalid value: <msg> for key <:v>`.
+/// as `ExpressionAttributeValues contains invalid value: <msg> for key <:v>`
+/// ([`ExpressionValues::deserialize_bare`] for the operations that report it bare).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExpressionValues(pub HashMap<String, AttributeValue>);
 
+impl ExpressionValues {
+    /// For `#[serde(deserialize_with = "...")]` on an `Option<ExpressionValues>` member
+    /// (with `#[serde(default)]`): an invalid value is reported with an item value's own
+    /// message, as DynamoDB's current value layer does for Query
+    /// (tier3/error-messages/valueLayers.test.ts); `null` is absent.
+    pub fn deserialize_bare<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Self>, D::Error> {
+        deserializer.deserialize_any(ValuesVisitor(InvalidValue::Bare))
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for ExpressionValues {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ValuesVisitor;
-        impl<'de> Visitor<'de> for ValuesVisitor {
-            type Value = ExpressionValues;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map of AttributeValues")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = HashMap::with_capacity(map.size_hint().unwrap_or(0).min(1024));
-                while let Some(key) = map.next_key::<String>()? {
-                    match map.next_value_seed(ValueSeed { depth: 0 }) {
-                        Ok(value) => {
-                            out.insert(key, value);
-                        }
-                        Err(e) => {
-                            let text = e.to_string();
-                            return Err(match validation_message(&text) {
-                                // Real DynamoDB reports over-deep expression values with
-                                // the same bare message as over-deep items.
-                                Some(NESTING_MESSAGE) => validation_error(NESTING_MESSAGE),
-                                Some(message) => validation_error(format_args!(
-                                    "ExpressionAttributeValues contains invalid value: {message} for key {key}"
-                                )),
-                                None => e,
-                            });
-                        }
-                    }
+        let values = deserializer.deserialize_any(ValuesVisitor(InvalidValue::Labelled))?;
+        Ok(values.unwrap_or_default())
+    }
+}
+
+/// How an invalid expression value is reported.
+#[derive(Clone, Copy)]
+enum InvalidValue {
+    /// `ExpressionAttributeValues contains invalid value: <msg> for key <:v>`.
+    Labelled,
+    /// `<msg>`, as in an item.
+    Bare,
+}
+
+struct ValuesVisitor(InvalidValue);
+
+impl<'de> Visitor<'de> for ValuesVisitor {
+    type Value = Option<ExpressionValues>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of AttributeValues")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = HashMap::with_capacity(map.size_hint().unwrap_or(0).min(1024));
+        while let Some(key) = map.next_key::<String>()? {
+            match map.next_value_seed(ValueSeed { depth: 0 }) {
+                Ok(value) => {
+                    out.insert(key, value);
                 }
-                Ok(ExpressionValues(out))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(ExpressionValues::default())
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Err(E::custom("Unexpected field type"))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Err(E::custom("Unexpected field type"))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Err(E::custom("Unexpected field type"))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Err(E::custom("Unexpected field type"))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Err(E::custom("Unexpected field type"))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-                Err(de::Error::custom(MAP_COLLECTION))
+                Err(e) => {
+                    return Err(match self.0 {
+                        InvalidValue::Bare => e,
+                        InvalidValue::Labelled => labelled(e, &key),
+                    })
+                }
             }
         }
-        deserializer.deserialize_any(ValuesVisitor)
+        Ok(Some(ExpressionValues(out)))
+    }
+    null_is_absent!();
+    refuse!("Unexpected field type"; bool, i64, u64, f64, str);
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(MAP_COLLECTION))
+    }
+}
+
+/// An invalid expression value's error, naming its placeholder.
+fn labelled<E: de::Error>(e: E, key: &str) -> E {
+    let text = e.to_string();
+    match validation_message(&text) {
+        // Real DynamoDB reports over-deep expression values with the same bare message as
+        // over-deep items.
+        Some(NESTING_MESSAGE) => validation_error(NESTING_MESSAGE),
+        Some(message) => validation_error(format_args!(
+            "ExpressionAttributeValues contains invalid value: {message} for key {key}"
+        )),
+        None => e,
     }
 }
 

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::common::ConsumedCapacity;
-use crate::model::value::{deserialize_opt_item, VALIDATION_MARKER};
+use crate::model::value::VALIDATION_MARKER;
 use crate::model::{AttributeValue, ExpressionValues, Item};
 
 /// One legacy condition: `{ComparisonOperator, AttributeValueList}` (KeyConditions,
@@ -83,7 +83,7 @@ pub struct QueryInput {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "bare_values"
+        deserialize_with = "ExpressionValues::deserialize_bare"
     )]
     pub expression_attribute_values: Option<ExpressionValues>,
 }
@@ -136,15 +136,6 @@ where
     Err(D::Error::custom(format_args!(
         "{VALIDATION_MARKER}The provided starting key is invalid: {message}"
     )))
-}
-
-/// Deserializes `ExpressionAttributeValues` with an item's checks and messages.
-fn bare_values<'de, D>(deserializer: D) -> Result<Option<ExpressionValues>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    let values = deserialize_opt_item(deserializer)?;
-    Ok(values.map(|values| ExpressionValues(values.into_iter().collect())))
 }
 
 /// Removes the ` at line L column C` serde_json appends to an error's text.
