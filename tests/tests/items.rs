@@ -147,6 +147,59 @@ async fn number_limits_are_validation_errors() {
     assert!(get(&ddb, &table, "x").await.is_none());
 }
 
+/// Set members come back in DynamoDB's order, whatever order they were written in:
+/// strings and binaries by their bytes, numbers by value; an ADD's new member takes its
+/// place (the dynamodb-conformance suite's tier1/updateItem/basic.test.ts capture).
+#[tokio::test]
+async fn set_members_come_back_in_dynamodbs_order() {
+    let (_store, ddb, table) = store_with_table().await;
+    let strings = |v: &[&str]| AttributeValue::Ss(v.iter().map(|m| m.to_string()).collect());
+    let numbers = |v: &[&str]| AttributeValue::Ns(v.iter().map(|m| m.to_string()).collect());
+    ok(ddb
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("sets"))
+        .item("ss", strings(&["b", "a", ""]))
+        .item("ns", numbers(&["10", "9", "-1"]))
+        .item(
+            "bs",
+            AttributeValue::Bs(vec![
+                Blob::new(vec![0xff]),
+                Blob::new(vec![0]),
+                Blob::new(vec![]),
+            ]),
+        )
+        .send()
+        .await);
+    let item = get(&ddb, &table, "sets").await.unwrap();
+    assert_eq!(item.get("ss"), Some(&strings(&["", "a", "b"])));
+    assert_eq!(item.get("ns"), Some(&numbers(&["-1", "9", "10"])));
+    assert_eq!(
+        item.get("bs"),
+        Some(&AttributeValue::Bs(vec![
+            Blob::new(vec![]),
+            Blob::new(vec![0]),
+            Blob::new(vec![0xff])
+        ]))
+    );
+    let added = ok(ddb
+        .update_item()
+        .table_name(&table)
+        .key("pk", s("sets"))
+        .update_expression("ADD ss :s, ns :n")
+        .expression_attribute_values(":s", strings(&["aa"]))
+        .expression_attribute_values(":n", numbers(&["0"]))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await);
+    let attributes = added.attributes().unwrap();
+    assert_eq!(attributes.get("ss"), Some(&strings(&["", "a", "aa", "b"])));
+    assert_eq!(
+        attributes.get("ns"),
+        Some(&numbers(&["-1", "0", "9", "10"]))
+    );
+}
+
 #[tokio::test]
 async fn get_missing_item_has_no_item() {
     let (_store, ddb, table) = store_with_table().await;

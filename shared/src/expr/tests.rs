@@ -852,6 +852,18 @@ fn remove_add_delete_semantics() {
         ),
         Ok(item(&[("s", ss(&["a", "b", "c"]))]))
     );
+    // New members take their place in DynamoDB's set order (sets compare as sets, so the
+    // order is read from the rendered value).
+    let added = run(
+        item(&[("s", ss(&["a"])), ("n", ns(&["10"]))]),
+        "ADD s :s, n :n",
+        &[(":s", ss(&[""])), (":n", ns(&["9"]))],
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_string(&added).unwrap(),
+        r#"{"n":{"NS":["9","10"]},"s":{"SS":["","a"]}}"#
+    );
     let bad_type = "An operand in the update expression has an incorrect data type";
     assert_eq!(
         run(

@@ -17,6 +17,7 @@ use super::ast::{Action, Operand};
 use super::eval::lookup;
 use super::parser::ArithOp;
 use super::{Path, PathElem};
+use crate::model::value::sort_set;
 use crate::model::{AttributeValue, Item};
 use crate::wire::error::ApiError;
 
@@ -96,12 +97,14 @@ fn set_union(current: &AttributeValue, add: &AttributeValue) -> Option<Attribute
         }
         out
     }
-    Some(match (current, add) {
+    // Sorted again: new members take their place in DynamoDB's set order, and a set
+    // stored before sets were kept sorted comes out sorted once it changes.
+    Some(sort_set(match (current, add) {
         (AttributeValue::Ss(a), AttributeValue::Ss(b)) => AttributeValue::Ss(merge(a, b)),
         (AttributeValue::Ns(a), AttributeValue::Ns(b)) => AttributeValue::Ns(merge(a, b)),
         (AttributeValue::Bs(a), AttributeValue::Bs(b)) => AttributeValue::Bs(merge(a, b)),
         _ => return None,
-    })
+    }))
 }
 
 /// Difference of two sets of the same type; `Some(None)` when nothing is left.
