@@ -65,7 +65,7 @@ pub const METRICS_VALUES: &[&str] = &["SIZE", "NONE"];
 pub const CONDITIONAL_OPERATORS: &[&str] = &["AND", "OR"];
 
 /// PutItem and DeleteItem accept only two of the five ReturnValues.
-pub const ONLY_ALL_OLD_OR_NONE: &str = "ReturnValues can only be ALL_OLD or NONE";
+const ONLY_ALL_OLD_OR_NONE: &str = "ReturnValues can only be ALL_OLD or NONE";
 /// A put's item over 400 KB.
 pub const ITEM_TOO_LARGE: &str = "Item size has exceeded the maximum allowed size";
 /// An update whose resulting item would exceed 400 KB.
@@ -93,6 +93,18 @@ impl ReturnValues {
             Some("ALL_NEW") => ReturnValues::AllNew,
             Some("UPDATED_NEW") => ReturnValues::UpdatedNew,
             _ => ReturnValues::None,
+        }
+    }
+
+    /// PutItem's and DeleteItem's ReturnValues (already checked against
+    /// [`RETURN_VALUES`]): ALL_OLD or NONE, anything else refused in the single-item
+    /// write's validation envelope.
+    pub fn all_old_or_none(text: Option<&str>) -> Result<Self, ApiError> {
+        match Self::parse(text) {
+            allowed @ (ReturnValues::None | ReturnValues::AllOld) => Ok(allowed),
+            _ => Err(in_validation_envelope(ApiError::validation(
+                ONLY_ALL_OLD_OR_NONE,
+            ))),
         }
     }
 }

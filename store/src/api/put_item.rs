@@ -30,12 +30,7 @@ pub async fn handle(app: &App, input: PutItemInput) -> Result<PutItemOutput, Api
         conditional_operator: input.conditional_operator.as_deref(),
     })?;
     let mode = ReturnConsumedCapacity::parse(input.return_consumed_capacity.as_deref())?;
-    let return_values = ReturnValues::parse(input.return_values.as_deref());
-    if !matches!(return_values, ReturnValues::None | ReturnValues::AllOld) {
-        return Err(item_write::in_validation_envelope(ApiError::validation(
-            item_write::ONLY_ALL_OLD_OR_NONE,
-        )));
-    }
+    let return_values = ReturnValues::all_old_or_none(input.return_values.as_deref())?;
     let item = input.item.unwrap_or_default();
     check_put_item(&item)?;
     let parsed = parse_write_expressions(
