@@ -121,11 +121,11 @@ fn to_schema(table: &DescribedTable) -> Option<KeySchema> {
     };
     let hash = table.key_schema.iter().find(|k| k.key_type == "HASH")?;
     let range = table.key_schema.iter().find(|k| k.key_type == "RANGE");
-    Some(KeySchema {
-        hash: attr(&hash.attribute_name)?,
-        range: match range {
+    Some(KeySchema::new(
+        attr(&hash.attribute_name)?,
+        match range {
             Some(r) => Some(attr(&r.attribute_name)?),
             None => None,
         },
-    })
+    ))
 }

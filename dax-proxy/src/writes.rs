@@ -405,10 +405,7 @@ mod tests {
             name: name.to_string(),
             ty,
         };
-        let schema = KeySchema {
-            hash: attr("pk", ScalarType::S),
-            range: Some(attr("sk", ScalarType::N)),
-        };
+        let schema = KeySchema::new(attr("pk", ScalarType::S), Some(attr("sk", ScalarType::N)));
         let two = AttributeValue::N(Number::parse("2").unwrap());
         let item: Item = [("pk", s("a")), ("sk", two.clone()), ("v", s("x"))]
             .into_iter()

@@ -1017,16 +1017,16 @@ fn update_static_errors() {
 #[test]
 fn update_keys_and_updated_attributes() {
     use crate::model::{KeyAttr, ScalarType};
-    let schema = KeySchema {
-        hash: KeyAttr {
+    let schema = KeySchema::new(
+        KeyAttr {
             name: "pk".into(),
             ty: ScalarType::S,
         },
-        range: Some(KeyAttr {
+        Some(KeyAttr {
             name: "sk".into(),
             ty: ScalarType::N,
         }),
-    };
+    );
     let v = [(":v", n("1"))];
     let keys = |text: &str| update_with(text, &v, &[]).and_then(|u| u.check_keys(&schema));
     assert_eq!(

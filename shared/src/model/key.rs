@@ -67,10 +67,47 @@ pub struct KeyAttr {
 }
 
 /// A table's or index's key: partition (HASH) and optional sort (RANGE) attribute.
+///
+/// A GSI's key may span several attributes of each kind (DynamoDB's multi-attribute keys:
+/// up to four HASH attributes, then up to four RANGE attributes). The first of each kind is
+/// `hash` / `range` and the others follow in `more_hash` / `more_range`, in key-schema
+/// order, so the one-attribute keys of every table and of most indexes (and the catalogs
+/// that persisted them) read as they always did. `more_range` is empty without `range`.
+///
+/// Wherever storage needs one value per key part (an index entry's key, a Query's
+/// partition), a part of several attributes is one [`composite_key`] value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeySchema {
     pub hash: KeyAttr,
     pub range: Option<KeyAttr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_hash: Vec<KeyAttr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_range: Vec<KeyAttr>,
+}
+
+/// The most HASH, and the most RANGE, attributes a GSI's key may have.
+pub const MAX_KEY_ATTRIBUTES_PER_KIND: usize = 4;
+
+/// The one value that stands for a key part of several attributes: a binary value holding
+/// each attribute's order-preserving, self-delimiting encoding in key-schema order. Binary
+/// values compare bytewise, so these compare attribute by attribute, which is DynamoDB's
+/// order of a multi-attribute sort key; and "the first k attributes equal these" is "the
+/// value starts with their encodings", a prefix range. A part of one attribute is that
+/// attribute's value itself.
+pub fn composite_key<'a>(values: impl IntoIterator<Item = &'a AttributeValue>) -> AttributeValue {
+    let mut values = values.into_iter().peekable();
+    let first = values.next();
+    match (first, values.peek()) {
+        (Some(only), None) => only.clone(),
+        (first, _) => {
+            let mut bytes = Vec::new();
+            for value in first.into_iter().chain(values) {
+                crate::model::keycodec::encode_scalar(value, &mut bytes);
+            }
+            AttributeValue::B(bytes)
+        }
+    }
 }
 
 /// The primary key values of one item. Values are scalars of the schema's types.
@@ -154,19 +191,45 @@ pub fn check_key_size(value: &AttributeValue, is_hash: bool) -> Result<(), ApiEr
 }
 
 impl KeySchema {
-    /// The schema's attributes, partition key first.
+    /// A key of one partition attribute and at most one sort attribute.
+    pub fn new(hash: KeyAttr, range: Option<KeyAttr>) -> KeySchema {
+        KeySchema {
+            hash,
+            range,
+            more_hash: Vec::new(),
+            more_range: Vec::new(),
+        }
+    }
+
+    /// The partition (HASH) attributes, in key-schema order.
+    pub fn hash_attributes(&self) -> impl Iterator<Item = &KeyAttr> {
+        std::iter::once(&self.hash).chain(&self.more_hash)
+    }
+
+    /// The sort (RANGE) attributes, in key-schema order.
+    pub fn range_attributes(&self) -> impl Iterator<Item = &KeyAttr> {
+        self.range.iter().chain(&self.more_range)
+    }
+
+    /// Whether either key part spans several attributes (a GSI's multi-attribute key).
+    pub fn is_multi_attribute(&self) -> bool {
+        !self.more_hash.is_empty() || !self.more_range.is_empty()
+    }
+
+    /// The schema's attributes in key-schema order: partition attributes first.
     pub fn attributes(&self) -> impl Iterator<Item = &KeyAttr> {
-        std::iter::once(&self.hash).chain(&self.range)
+        self.hash_attributes().chain(self.range_attributes())
     }
 
-    /// The schema's attributes, partition key first, each with whether it is the hash key.
+    /// The schema's attributes, partition attributes first, each with whether it is one.
     fn attrs(&self) -> impl Iterator<Item = (&KeyAttr, bool)> {
-        self.attributes().zip([true, false])
+        let hash = self.hash_attributes().map(|a| (a, true));
+        hash.chain(self.range_attributes().map(|a| (a, false)))
     }
 
-    /// Number of key attributes (1 or 2).
+    /// Number of key attributes (1 or 2; up to 8 for a multi-attribute key).
     pub fn len(&self) -> usize {
-        1 + usize::from(self.range.is_some())
+        1 + self.more_hash.len() + usize::from(self.range.is_some()) + self.more_range.len()
     }
 
     /// Never true: a schema always has a partition key.
@@ -285,16 +348,31 @@ impl KeySchema {
 
     /// The key of an item known to be valid (read back from storage, or checked already);
     /// `None` if an attribute is missing or mistyped.
+    ///
+    /// Under a multi-attribute key, a part of several attributes is their
+    /// [`composite_key`].
     pub fn key_of_stored(&self, item: &Item) -> Option<PrimaryKey> {
-        let hash = item
-            .get(&self.hash.name)
-            .filter(|v| self.hash.ty.matches(v))?
-            .clone();
-        let range = match &self.range {
-            None => None,
-            Some(r) => Some(item.get(&r.name).filter(|v| r.ty.matches(v))?.clone()),
-        };
-        Some(PrimaryKey { hash, range })
+        let value = |attr: &KeyAttr| item.get(&attr.name).filter(|v| attr.ty.matches(v));
+        if !self.is_multi_attribute() {
+            let hash = value(&self.hash)?.clone();
+            let range = match &self.range {
+                None => None,
+                Some(r) => Some(value(r)?.clone()),
+            };
+            return Some(PrimaryKey { hash, range });
+        }
+        let hash = self
+            .hash_attributes()
+            .map(value)
+            .collect::<Option<Vec<_>>>()?;
+        let range = self
+            .range_attributes()
+            .map(value)
+            .collect::<Option<Vec<_>>>()?;
+        Some(PrimaryKey {
+            hash: composite_key(hash),
+            range: (!range.is_empty()).then(|| composite_key(range)),
+        })
     }
 
     fn extract(&self, item: &Item) -> Result<PrimaryKey, ApiError> {
@@ -302,7 +380,8 @@ impl KeySchema {
             .ok_or_else(|| ApiError::validation(KEY_SCHEMA_MISMATCH))
     }
 
-    /// The key as an item holding only the key attributes.
+    /// The key as an item holding only the key attributes (of a one-attribute-per-part
+    /// key, as every table's is: a composite part names no single attribute).
     pub fn key_item(&self, key: &PrimaryKey) -> Item {
         let mut item = Item::new();
         item.insert(self.hash.name.clone(), key.hash.clone());
@@ -314,7 +393,7 @@ impl KeySchema {
 
     /// Whether `name` is one of this schema's key attributes.
     pub fn is_key_attr(&self, name: &str) -> bool {
-        self.hash.name == name || self.range.as_ref().is_some_and(|r| r.name == name)
+        self.attributes().any(|a| a.name == name)
     }
 }
 
@@ -324,16 +403,16 @@ mod tests {
     use crate::model::Number;
 
     fn schema(range: Option<ScalarType>) -> KeySchema {
-        KeySchema {
-            hash: KeyAttr {
+        KeySchema::new(
+            KeyAttr {
                 name: "pk".into(),
                 ty: ScalarType::S,
             },
-            range: range.map(|ty| KeyAttr {
+            range.map(|ty| KeyAttr {
                 name: "sk".into(),
                 ty,
             }),
-        }
+        )
     }
 
     fn s(v: &str) -> AttributeValue {
@@ -530,5 +609,68 @@ mod tests {
             k.as_ref().map(|k| two.key_item(k)),
             Ok(item(&[("pk", s("a")), ("sk", s("b"))]))
         );
+    }
+    fn attr(name: &str, ty: ScalarType) -> KeyAttr {
+        KeyAttr {
+            name: name.into(),
+            ty,
+        }
+    }
+
+    /// h1, h2 HASH; r1 (S), r2 (N) RANGE.
+    fn multi() -> KeySchema {
+        KeySchema {
+            hash: attr("h1", ScalarType::S),
+            range: Some(attr("r1", ScalarType::S)),
+            more_hash: vec![attr("h2", ScalarType::S)],
+            more_range: vec![attr("r2", ScalarType::N)],
+        }
+    }
+
+    #[test]
+    fn multi_attribute_keys_list_every_attribute_and_compose_their_values() {
+        let m = multi();
+        let names: Vec<&str> = m.attributes().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["h1", "h2", "r1", "r2"]);
+        assert_eq!(m.len(), 4);
+        assert!(m.is_multi_attribute() && m.is_key_attr("r2"));
+        assert!(!schema(Some(ScalarType::S)).is_multi_attribute());
+        let n = |v: i64| AttributeValue::N(Number::from_i64(v));
+        let full = item(&[("h1", s("a")), ("h2", s("b")), ("r1", s("x")), ("r2", n(9))]);
+        assert_eq!(
+            m.key_of_stored(&full),
+            Some(PrimaryKey {
+                hash: composite_key([&s("a"), &s("b")]),
+                range: Some(composite_key([&s("x"), &n(9)])),
+            })
+        );
+        // One attribute short (or mistyped) and the item is not in the index.
+        let mut partial = full.clone();
+        partial.remove("r2");
+        assert_eq!(m.key_of_stored(&partial), None);
+        assert_eq!(m.index_key_of_item(&partial, "g"), Ok(None));
+        partial.insert("r2".into(), s("9"));
+        assert_eq!(
+            m.index_key_of_item(&partial, "g").unwrap_err().message.unwrap_or_default(),
+            "One or more parameter values were invalid: Type mismatch for Index Key r2 Expected: N Actual: S IndexName: g"
+        );
+        // A part of one attribute is that attribute's value.
+        assert_eq!(composite_key([&s("a")]), s("a"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn composites_order_attribute_by_attribute(
+            a in ("\\PC{0,3}|\u{0}a?", -20i64..20), b in ("\\PC{0,3}|\u{0}a?", -20i64..20)
+        ) {
+            let value = |(text, number): &(String, i64)| {
+                composite_key([&s(text), &AttributeValue::N(Number::from_i64(*number))])
+            };
+            let (AttributeValue::B(x), AttributeValue::B(y)) = (value(&a), value(&b)) else {
+                panic!("composites are binary");
+            };
+            let tuples = a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(&b.1));
+            proptest::prop_assert_eq!(x.cmp(&y), tuples);
+        }
     }
 }

@@ -60,7 +60,28 @@ pub fn encode_scalar_vec(value: &AttributeValue) -> Vec<u8> {
     out
 }
 
+/// The bytes every [`encode_scalar`] of an S or B value that starts with `prefix` starts
+/// with: the tag and the escaped bytes, without the terminator (escaping maps each byte on
+/// its own, so it keeps prefixes). `begins_with` on one attribute of a composite key reads
+/// as a prefix of the composite's bytes. Nothing for other types.
+pub fn encode_prefix(prefix: &AttributeValue, out: &mut Vec<u8>) {
+    let (tag, bytes) = match prefix {
+        AttributeValue::S(s) => (TAG_S, s.as_bytes()),
+        AttributeValue::B(b) => (TAG_B, b.as_slice()),
+        _ => return,
+    };
+    out.push(tag);
+    escape_body(bytes, out);
+}
+
 fn escape_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    escape_body(bytes, out);
+    out.extend_from_slice(&[0x00, 0x01]);
+}
+
+/// `bytes` with each 0x00 written as 0x00 0xFF, so that the terminator 0x00 0x01 sorts
+/// before any continuation.
+fn escape_body(bytes: &[u8], out: &mut Vec<u8>) {
     let mut rest = bytes;
     while let Some(at) = rest.iter().position(|&b| b == 0) {
         out.extend_from_slice(&rest[..at]);
@@ -68,7 +89,6 @@ fn escape_bytes(bytes: &[u8], out: &mut Vec<u8>) {
         rest = &rest[at + 1..];
     }
     out.extend_from_slice(rest);
-    out.extend_from_slice(&[0x00, 0x01]);
 }
 
 /// [`encode_scalar`] of an N value.
@@ -348,6 +368,20 @@ mod tests {
             let (ea, eb) = (encode_scalar_vec(&AttributeValue::B(a.clone())), encode_scalar_vec(&AttributeValue::B(b.clone())));
             prop_assert_eq!(ea.cmp(&eb), a.cmp(&b));
             round_trip(&AttributeValue::B(a));
+        }
+
+        #[test]
+        fn prefix_encodings_are_prefixes_exactly_of_values_that_start_with_them(
+            a in "\\PC{0,4}|\u{0}{0,2}a?", b in "\\PC{0,6}|\u{0}{0,3}a?"
+        ) {
+            let mut prefix = Vec::new();
+            encode_prefix(&AttributeValue::S(a.clone()), &mut prefix);
+            let full = encode_scalar_vec(&AttributeValue::S(b.clone()));
+            prop_assert_eq!(full.starts_with(&prefix), b.starts_with(a.as_str()));
+            let mut prefix = Vec::new();
+            encode_prefix(&AttributeValue::B(a.clone().into_bytes()), &mut prefix);
+            let full = encode_scalar_vec(&AttributeValue::B(b.clone().into_bytes()));
+            prop_assert_eq!(full.starts_with(&prefix), b.as_bytes().starts_with(a.as_bytes()));
         }
 
         #[test]

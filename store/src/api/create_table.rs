@@ -162,7 +162,13 @@ fn check_model(input: &CreateTableInput) -> Result<(), ApiError> {
         "provisionedThroughput",
         input.provisioned_throughput.as_ref(),
     );
-    def::check_key_schema(&mut v, "keySchema", input.key_schema.as_deref(), true);
+    def::check_key_schema(
+        &mut v,
+        "keySchema",
+        input.key_schema.as_deref(),
+        true,
+        def::MAX_KEY_ELEMENTS,
+    );
     if let Some(list) = &input.local_secondary_indexes {
         for (i, index) in list.iter().enumerate() {
             def::check_index(
@@ -171,6 +177,7 @@ fn check_model(input: &CreateTableInput) -> Result<(), ApiError> {
                 index.index_name.as_deref(),
                 index.key_schema.as_deref(),
                 index.projection.as_ref(),
+                def::MAX_KEY_ELEMENTS,
             );
         }
     }
@@ -202,6 +209,7 @@ pub fn check_gsi_model(v: &mut Violations, base: &str, index: &GlobalSecondaryIn
         index.index_name.as_deref(),
         index.key_schema.as_deref(),
         index.projection.as_ref(),
+        def::MAX_GSI_KEY_ELEMENTS,
     );
     def::check_throughput(
         v,
@@ -402,7 +410,7 @@ pub fn plan_global(
 ) -> Result<PlannedIndex, ApiError> {
     let name = index.index_name.clone().unwrap_or_default();
     let elements = index.key_schema.as_deref().unwrap_or_default();
-    let schema = def::parse_index_key_schema(elements, definitions)?;
+    let schema = def::parse_global_index_key_schema(elements, definitions)?;
     let projection = def::parse_projection(&index.projection.clone().unwrap_or_default())?;
     def::check_on_demand(index.on_demand_throughput.as_ref(), billing, Some(&name))?;
     let throughput = match (billing, &index.provisioned_throughput) {

@@ -868,13 +868,13 @@ mod tests {
     }
 
     fn schema(hash: &str) -> KeySchema {
-        KeySchema {
-            hash: KeyAttr {
+        KeySchema::new(
+            KeyAttr {
                 name: hash.into(),
                 ty: ScalarType::S,
             },
-            range: None,
-        }
+            None,
+        )
     }
 
     fn values(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {

@@ -12,6 +12,7 @@ pub mod global_tables;
 pub mod idempotency;
 pub mod imports;
 pub mod item_write;
+pub mod key_condition;
 pub mod kinesis_destinations;
 pub mod partiql;
 pub mod put_item;

@@ -630,7 +630,7 @@ pub fn index_start_key(
     let typed = |name: &str| {
         [index_schema, table_schema]
             .iter()
-            .flat_map(|s| std::iter::once(&s.hash).chain(s.range.as_ref()))
+            .flat_map(|s| s.attributes())
             .find(|a| a.name == name)
             .map(|a| a.ty)
     };
@@ -646,7 +646,7 @@ pub fn index_start_key(
     for (name, value) in start {
         let is_hash = [index_schema, table_schema]
             .iter()
-            .any(|s| s.hash.name == *name);
+            .any(|s| s.hash_attributes().any(|a| a.name == *name));
         check_key_size(value, is_hash)?;
     }
     Ok(start.clone())
@@ -892,13 +892,13 @@ mod tests {
             name: name.into(),
             index_id: 1,
             arn: String::new(),
-            schema: KeySchema {
-                hash: KeyAttr {
+            schema: KeySchema::new(
+                KeyAttr {
                     name: hash.into(),
                     ty: ScalarType::S,
                 },
-                range: None,
-            },
+                None,
+            ),
             projection: IndexProjection {
                 kind: ProjectionType::Include,
                 non_key_attributes: vec!["a".into()],

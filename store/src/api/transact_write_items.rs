@@ -528,20 +528,20 @@ mod tests {
         let subs = Substitutions::new(None, Some(&values));
         let condition =
             condition.map(|c| expr::parse_condition(ExprKind::Condition, c, &subs).unwrap());
-        let schema = KeySchema {
-            hash: KeyAttr {
+        let schema = KeySchema::new(
+            KeyAttr {
                 name: "pk".into(),
                 ty: ScalarType::S,
             },
-            range: None,
-        };
-        let index = KeySchema {
-            hash: KeyAttr {
+            None,
+        );
+        let index = KeySchema::new(
+            KeyAttr {
                 name: "g".into(),
                 ty: ScalarType::S,
             },
-            range: None,
-        };
+            None,
+        );
         let plan = WritePlan {
             action,
             condition,

@@ -78,6 +78,7 @@ impl RestoreOverrides {
                 index.index_name.as_deref(),
                 index.key_schema.as_deref(),
                 index.projection.as_ref(),
+                def::MAX_KEY_ELEMENTS,
             );
         }
     }
@@ -136,7 +137,7 @@ impl RestoreOverrides {
         let used: Vec<&str> = std::iter::once(&meta.layout.schema)
             .chain(meta.local_indexes.iter().map(|i| &i.schema))
             .chain(meta.global_indexes.iter().map(|i| &i.schema))
-            .flat_map(|s| std::iter::once(&s.hash).chain(s.range.as_ref()))
+            .flat_map(|s| s.attributes())
             .map(|k| k.name.as_str())
             .collect();
         let definitions = std::mem::take(&mut meta.attribute_definitions);

@@ -7,6 +7,7 @@
 //! (`parse_*`) run only on a request that passed the model checks, so they may assume
 //! required members are present and enums are valid, and they return the first failure.
 
+use shared::model::key::MAX_KEY_ATTRIBUTES_PER_KIND;
 use shared::model::{KeyAttr, KeySchema, ScalarType};
 use shared::wire::error::ApiError;
 use shared::wire::ops::create_table::{
@@ -78,19 +79,25 @@ pub fn check_attribute_definitions(
     }
 }
 
-/// A `KeySchema`: required, 1 to 2 elements, each with a name (1 to 255 characters) and a
-/// key type (enum-checked only for the table's own schema, as DynamoDB does).
+/// The most elements a table's or LSI's `KeySchema` has (a HASH and a RANGE).
+pub const MAX_KEY_ELEMENTS: usize = 2;
+/// The most elements a GSI's `KeySchema` has: four HASH and four RANGE attributes.
+pub const MAX_GSI_KEY_ELEMENTS: usize = 2 * MAX_KEY_ATTRIBUTES_PER_KIND;
+
+/// A `KeySchema`: required, 1 to `max` elements, each with a name (1 to 255 characters)
+/// and a key type (enum-checked only for the table's own schema, as DynamoDB does).
 pub fn check_key_schema(
     v: &mut Violations,
     path: &str,
     schema: Option<&[KeySchemaElement]>,
     enum_key_type: bool,
+    max: usize,
 ) {
     let Some(schema) = schema else {
         v.not_null(path, false);
         return;
     };
-    v.list_length(path, &key_schema_shown(schema), schema.len(), 1, 2);
+    v.list_length(path, &key_schema_shown(schema), schema.len(), 1, max);
     for (i, element) in schema.iter().enumerate() {
         let name_path = member_path(path, i, "attributeName");
         if v.not_null(&name_path, element.attribute_name.is_some()) {
@@ -144,16 +151,24 @@ pub fn check_projection(v: &mut Violations, path: &str, projection: Option<&Proj
 
 /// An index's common members under `base` (e.g. `globalSecondaryIndexes.1.member`), in
 /// DynamoDB's order: projection, indexName, keySchema.
+/// `max_key_elements`: [`MAX_KEY_ELEMENTS`] for an LSI, [`MAX_GSI_KEY_ELEMENTS`] for a GSI.
 pub fn check_index(
     v: &mut Violations,
     base: &str,
     name: Option<&str>,
     schema: Option<&[KeySchemaElement]>,
     projection: Option<&Projection>,
+    max_key_elements: usize,
 ) {
     check_projection(v, &format!("{base}.projection"), projection);
     check_index_name(v, &format!("{base}.indexName"), name);
-    check_key_schema(v, &format!("{base}.keySchema"), schema, false);
+    check_key_schema(
+        v,
+        &format!("{base}.keySchema"),
+        schema,
+        false,
+        max_key_elements,
+    );
 }
 
 /// A required index name: the name pattern, 3 to 255 characters.
@@ -249,7 +264,7 @@ fn ordered_schema(elements: &[KeySchemaElement], defs: &[KeyAttr]) -> Result<Key
         Some(name) => Some(attr(name)?),
         None => None,
     };
-    Ok(KeySchema { hash, range })
+    Ok(KeySchema::new(hash, range))
 }
 
 /// The table's key schema against its attribute definitions.
@@ -282,6 +297,62 @@ pub fn parse_index_key_schema(
         return Err(undefined_keys(&names, defs));
     }
     ordered_schema(elements, defs)
+}
+
+/// A GSI's key schema against the attribute definitions. Beyond one HASH and one RANGE
+/// attribute, a multi-attribute key: one to four HASH attributes, then up to four RANGE
+/// attributes, each named once.
+pub fn parse_global_index_key_schema(
+    elements: &[KeySchemaElement],
+    defs: &[KeyAttr],
+) -> Result<KeySchema, ApiError> {
+    let kinds: Vec<&str> = elements
+        .iter()
+        .map(|e| e.key_type.as_deref().unwrap_or_default())
+        .collect();
+    if matches!(kinds.as_slice(), [_] | [_, "RANGE"]) {
+        return parse_index_key_schema(elements, defs);
+    }
+    let names = names_of(elements);
+    if !names.iter().all(|n| defs.iter().any(|d| d.name == *n)) {
+        return Err(undefined_keys(&names, defs));
+    }
+    if (1..names.len()).any(|i| names[..i].contains(&names[i])) {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: Some index key attributes are specified more than once",
+        ));
+    }
+    if kinds.first() != Some(&"HASH") {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    let hashes = kinds.iter().take_while(|k| **k == "HASH").count();
+    if kinds[hashes..].iter().any(|k| *k != "RANGE") {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: HASH key attributes must come before RANGE key attributes",
+        ));
+    }
+    let ranges = kinds.len() - hashes;
+    if hashes > MAX_KEY_ATTRIBUTES_PER_KIND || ranges > MAX_KEY_ATTRIBUTES_PER_KIND {
+        return Err(ApiError::validation(format!(
+            "Invalid KeySchema: A key may have at most {MAX_KEY_ATTRIBUTES_PER_KIND} HASH and {MAX_KEY_ATTRIBUTES_PER_KIND} RANGE key attributes"
+        )));
+    }
+    let mut attrs = names.iter().map(|name| KeyAttr {
+        name: name.to_string(),
+        ty: type_of(defs, name).unwrap_or(ScalarType::S),
+    });
+    let mut hash: Vec<KeyAttr> = attrs.by_ref().take(hashes).collect();
+    let mut range: Vec<KeyAttr> = attrs.collect();
+    let first_range = (!range.is_empty()).then(|| range.remove(0));
+    let first_hash = hash.remove(0);
+    Ok(KeySchema {
+        hash: first_hash,
+        range: first_range,
+        more_hash: hash,
+        more_range: range,
+    })
 }
 
 /// An index's projection (model-valid input): `Unknown ProjectionType: null` when the type
@@ -638,6 +709,84 @@ mod tests {
     }
 
     #[test]
+    fn gsi_key_schemas_may_have_several_hash_and_range_attributes() {
+        use ScalarType::{N, S};
+        let all = defs(&[("h", S), ("h2", N), ("a", S), ("b", N), ("c", S), ("d", S)]);
+        let schema = parse_global_index_key_schema(
+            &ks(&[
+                ("h", "HASH"),
+                ("h2", "HASH"),
+                ("a", "RANGE"),
+                ("b", "RANGE"),
+            ]),
+            &all,
+        )
+        .unwrap();
+        let names: Vec<(&str, ScalarType)> = schema
+            .attributes()
+            .map(|a| (a.name.as_str(), a.ty))
+            .collect();
+        assert_eq!(names, [("h", S), ("h2", N), ("a", S), ("b", N)]);
+        assert_eq!((schema.more_hash.len(), schema.more_range.len()), (1, 1));
+        let two_hash =
+            parse_global_index_key_schema(&ks(&[("h", "HASH"), ("h2", "HASH")]), &all).unwrap();
+        assert_eq!((two_hash.range, two_hash.more_hash.len()), (None, 1));
+        // The classic shapes keep their own checks and messages.
+        let classic =
+            parse_global_index_key_schema(&ks(&[("h", "HASH"), ("a", "RANGE")]), &all).unwrap();
+        assert!(!classic.is_multi_attribute());
+        assert_eq!(
+            msg(parse_global_index_key_schema(
+                &ks(&[("a", "RANGE"), ("b", "RANGE"), ("c", "RANGE")]),
+                &all
+            )),
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"
+        );
+        assert_eq!(
+            msg(parse_global_index_key_schema(
+                &ks(&[("h", "HASH"), ("a", "RANGE"), ("h2", "HASH")]),
+                &all
+            )),
+            "Invalid KeySchema: HASH key attributes must come before RANGE key attributes"
+        );
+        assert_eq!(
+            msg(parse_global_index_key_schema(
+                &ks(&[("h", "HASH"), ("a", "RANGE"), ("a", "RANGE")]),
+                &all
+            )),
+            "Invalid KeySchema: Some index key attributes are specified more than once"
+        );
+        let five = ks(&[
+            ("h", "HASH"),
+            ("h2", "HASH"),
+            ("a", "HASH"),
+            ("b", "HASH"),
+            ("c", "HASH"),
+        ]);
+        assert_eq!(
+            msg(parse_global_index_key_schema(&five, &all)),
+            "Invalid KeySchema: A key may have at most 4 HASH and 4 RANGE key attributes"
+        );
+        assert!(msg(parse_global_index_key_schema(
+            &ks(&[("h", "HASH"), ("a", "RANGE"), ("zz", "RANGE")]),
+            &all
+        ))
+        .starts_with(
+            "One or more parameter values were invalid: Some index key attributes are not defined"
+        ));
+        // Neither a table's key nor an LSI's: they stay at one attribute of each kind.
+        let mut v = Violations::new();
+        let three = ks(&[("h", "HASH"), ("a", "RANGE"), ("b", "RANGE")]);
+        check_key_schema(&mut v, "keySchema", Some(&three), true, MAX_KEY_ELEMENTS);
+        check_key_schema(&mut v, "gsi", Some(&three), false, MAX_GSI_KEY_ELEMENTS);
+        let refused = v.finish().unwrap_err().message.unwrap_or_default();
+        assert!(
+            refused.contains("'keySchema'") && !refused.contains("'gsi'"),
+            "{refused}"
+        );
+    }
+
+    #[test]
     fn table_key_schema_messages() {
         use ScalarType::S;
         assert_eq!(
@@ -690,6 +839,7 @@ mod tests {
             "keySchema",
             Some(&ks(&[("a", "HASH"), ("b", "RANGE"), ("c", "RANGE")])),
             true,
+            MAX_KEY_ELEMENTS,
         );
         check_attribute_definitions(
             &mut v,

@@ -389,10 +389,7 @@ impl TableMeta {
             layout: TableLayout {
                 table_id,
                 name: name.into(),
-                schema: KeySchema {
-                    hash: hash.clone(),
-                    range: None,
-                },
+                schema: KeySchema::new(hash.clone(), None),
             },
             arn: format!("arn:aws:dynamodb:local:000000000000:table/{name}"),
             table_uuid: format!("uuid-{table_id}"),
@@ -468,8 +465,7 @@ impl TableMeta {
 
     /// Whether `name` is an attribute of any key (table, LSI or GSI).
     pub fn is_key_attribute(&self, name: &str) -> bool {
-        let in_schema =
-            |s: &KeySchema| s.hash.name == name || s.range.as_ref().is_some_and(|r| r.name == name);
+        let in_schema = |s: &KeySchema| s.is_key_attr(name);
         in_schema(self.schema())
             || self
                 .local_indexes
@@ -609,11 +605,10 @@ pub fn attribute_definition(attribute: &KeyAttr) -> AttributeDefinition {
 
 /// `[{HASH}, {RANGE}]` of a schema.
 pub fn key_schema_elements(schema: &KeySchema) -> Vec<KeySchemaElement> {
-    let mut out = vec![KeySchemaElement::new(&schema.hash.name, "HASH")];
-    if let Some(range) = &schema.range {
-        out.push(KeySchemaElement::new(&range.name, "RANGE"));
-    }
-    out
+    let hash = schema.hash_attributes().map(|a| (a, "HASH"));
+    hash.chain(schema.range_attributes().map(|a| (a, "RANGE")))
+        .map(|(attr, kind)| KeySchemaElement::new(&attr.name, kind))
+        .collect()
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmm` (UTC) for epoch seconds, the stream-label form.

@@ -560,32 +560,32 @@ mod tests {
     }
 
     fn table_schema() -> KeySchema {
-        KeySchema {
-            hash: KeyAttr {
+        KeySchema::new(
+            KeyAttr {
                 name: "pk".into(),
                 ty: ScalarType::S,
             },
-            range: Some(KeyAttr {
+            Some(KeyAttr {
                 name: "sk".into(),
                 ty: ScalarType::S,
             }),
-        }
+        )
     }
 
     fn index(projection: Projected) -> IndexLayout {
         IndexLayout {
             index_id: 1,
             name: "i".into(),
-            schema: KeySchema {
-                hash: KeyAttr {
+            schema: KeySchema::new(
+                KeyAttr {
                     name: "g".into(),
                     ty: ScalarType::S,
                 },
-                range: Some(KeyAttr {
+                Some(KeyAttr {
                     name: "r".into(),
                     ty: ScalarType::N,
                 }),
-            },
+            ),
             projection,
             global: true,
         }

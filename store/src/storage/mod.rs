@@ -238,6 +238,29 @@ impl SortRange {
             prefix: None,
         }
     }
+
+    /// Whether sort key `value` is in the range (a start key inside a Query's condition).
+    pub fn contains(&self, value: &AttributeValue) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let cmp = |bound: &AttributeValue| value.scalar_cmp(bound);
+        let above = match &self.lower {
+            Bound::Unbounded => true,
+            Bound::Included(b) => matches!(cmp(b), Some(Greater | Equal)),
+            Bound::Excluded(b) => cmp(b) == Some(Greater),
+        };
+        let below = match &self.upper {
+            Bound::Unbounded => true,
+            Bound::Included(b) => matches!(cmp(b), Some(Less | Equal)),
+            Bound::Excluded(b) => cmp(b) == Some(Less),
+        };
+        let prefixed = match (&self.prefix, value) {
+            (None, _) => true,
+            (Some(AttributeValue::S(p)), AttributeValue::S(v)) => v.starts_with(p.as_str()),
+            (Some(AttributeValue::B(p)), AttributeValue::B(v)) => v.starts_with(p),
+            (Some(_), _) => false,
+        };
+        above && below && prefixed
+    }
 }
 
 /// A table's live item count and total item size (DynamoDB item-size rules).

@@ -22,16 +22,16 @@ pub(super) fn layout(table_id: u64, range: Option<ScalarType>) -> TableLayout {
     TableLayout {
         table_id,
         name: format!("t{table_id}"),
-        schema: KeySchema {
-            hash: KeyAttr {
+        schema: KeySchema::new(
+            KeyAttr {
                 name: "pk".into(),
                 ty: ScalarType::S,
             },
-            range: range.map(|ty| KeyAttr {
+            range.map(|ty| KeyAttr {
                 name: "sk".into(),
                 ty,
             }),
-        },
+        ),
     }
 }
 

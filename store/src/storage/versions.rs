@@ -110,10 +110,7 @@ mod tests {
             name: name.into(),
             ty: shared::model::ScalarType::S,
         };
-        let hash_only = KeySchema {
-            hash: attr("pk"),
-            range: None,
-        };
+        let hash_only = KeySchema::new(attr("pk"), None);
         assert_eq!(
             keys::primary_key_of(&version, &hash_only),
             Some(key.clone())
@@ -123,10 +120,7 @@ mod tests {
             hash: AttributeValue::S("p".into()),
             range: Some(AttributeValue::S("s".into())),
         };
-        let with_range = KeySchema {
-            hash: attr("pk"),
-            range: Some(attr("sk")),
-        };
+        let with_range = KeySchema::new(attr("pk"), Some(attr("sk")));
         let version = version_key(&keys::item_key(7, &ranged));
         assert_eq!(keys::primary_key_of(&version, &with_range), Some(ranged));
         assert_eq!(keys::primary_key_of(&version, &hash_only), None);

@@ -617,13 +617,13 @@ mod tests {
             table_name: "t".into(),
             table_id: 1,
             view_type: "KEYS_ONLY".into(),
-            key_schema: KeySchema {
-                hash: KeyAttr {
+            key_schema: KeySchema::new(
+                KeyAttr {
                     name: "pk".into(),
                     ty: ScalarType::S,
                 },
-                range: None,
-            },
+                None,
+            ),
             created: 1.0,
             start_seq: 5,
             end_seq: end,

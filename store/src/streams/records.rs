@@ -102,13 +102,13 @@ mod tests {
             table_name: "t".into(),
             table_id: 1,
             view_type: view.into(),
-            key_schema: KeySchema {
-                hash: KeyAttr {
+            key_schema: KeySchema::new(
+                KeyAttr {
                     name: "pk".into(),
                     ty: ScalarType::S,
                 },
-                range: None,
-            },
+                None,
+            ),
             created: 0.0,
             start_seq: 0,
             end_seq: None,

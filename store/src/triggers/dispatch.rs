@@ -492,13 +492,13 @@ mod tests {
             table_name: "t".into(),
             table_id: 1,
             view_type: "NEW_AND_OLD_IMAGES".into(),
-            key_schema: KeySchema {
-                hash: KeyAttr {
+            key_schema: KeySchema::new(
+                KeyAttr {
                     name: "pk".into(),
                     ty: ScalarType::S,
                 },
-                range: None,
-            },
+                None,
+            ),
             created: 0.0,
             start_seq: 0,
             end_seq: None,

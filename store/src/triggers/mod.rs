@@ -79,10 +79,7 @@ pub fn dead_letter_key() -> KeySchema {
         name: name.to_string(),
         ty: ScalarType::S,
     };
-    KeySchema {
-        hash: string("TriggerName"),
-        range: Some(string("SequenceNumber")),
-    }
+    KeySchema::new(string("TriggerName"), Some(string("SequenceNumber")))
 }
 
 /// What keeps `table` from taking dead letters, if anything: another key than

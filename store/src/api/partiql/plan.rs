@@ -376,6 +376,8 @@ fn plan_select(
 
     // The key condition: the partition-key equality (or list of them) and at most one
     // sort-key condition; every other conjunct filters what the Query reads.
+    // A multi-attribute key (a GSI's) has no one partition attribute to plan a Query on:
+    // its statements scan the index, the whole WHERE filtering what they read.
     let hash_at = conjuncts
         .iter()
         .position(|c| equality_on(c, hash).is_some())
@@ -383,7 +385,8 @@ fn plan_select(
             conjuncts
                 .iter()
                 .position(|c| partition_list(c, hash).is_some())
-        });
+        })
+        .filter(|_| !schema.is_multi_attribute());
     let mut key_parts: Vec<&Condition> = Vec::new();
     let mut filter: Vec<&Condition> = Vec::new();
     let is_query = hash_at.is_some();
