@@ -231,20 +231,20 @@ async fn fixture_query(ddb: &Client, table: &str, condition: &str) -> Vec<String
     query_pks(ddb, table, GSI, condition, &fixture_values()).await
 }
 
-/// Follows a Query's pages `limit` items at a time: the `pk`s in order, and the sorted
-/// attribute names of every LastEvaluatedKey handed out.
-async fn walk_query(request: QueryFluentBuilder, limit: i32) -> (Vec<String>, Vec<Vec<String>>) {
+/// Follows a read's pages, `fetch` reading the page after a start key (its items and its
+/// LastEvaluatedKey): the `pk`s in order, and the sorted attribute names of every
+/// LastEvaluatedKey handed out.
+async fn walk<F, Fut>(what: &str, mut fetch: F) -> (Vec<String>, Vec<Vec<String>>)
+where
+    F: FnMut(Option<Item>) -> Fut,
+    Fut: std::future::Future<Output = (Vec<Item>, Option<Item>)>,
+{
     let (mut seen, mut keys) = (Vec::new(), Vec::new());
     let mut start = None;
     for _ in 0..MAX_PAGES {
-        let page = ok(request
-            .clone()
-            .limit(limit)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await);
-        seen.extend(pks(page.items()));
-        match page.last_evaluated_key {
+        let (items, last) = fetch(start.take()).await;
+        seen.extend(pks(&items));
+        match last {
             Some(key) => {
                 keys.push(names(&key));
                 start = Some(key);
@@ -252,30 +252,31 @@ async fn walk_query(request: QueryFluentBuilder, limit: i32) -> (Vec<String>, Ve
             None => return (seen, keys),
         }
     }
-    panic!("the Query did not end within {MAX_PAGES} pages; seen so far: {seen:?}");
+    panic!("the {what} did not end within {MAX_PAGES} pages; seen so far: {seen:?}");
 }
 
-/// [`walk_query`] for a Scan.
-async fn walk_scan(request: ScanFluentBuilder, limit: i32) -> (Vec<String>, Vec<Vec<String>>) {
-    let (mut seen, mut keys) = (Vec::new(), Vec::new());
-    let mut start = None;
-    for _ in 0..MAX_PAGES {
-        let page = ok(request
-            .clone()
-            .limit(limit)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await);
-        seen.extend(pks(page.items()));
-        match page.last_evaluated_key {
-            Some(key) => {
-                keys.push(names(&key));
-                start = Some(key);
-            }
-            None => return (seen, keys),
+/// [`walk`] through a Query's pages, `limit` items at a time.
+async fn walk_query(request: QueryFluentBuilder, limit: i32) -> (Vec<String>, Vec<Vec<String>>) {
+    walk("Query", |start| {
+        let page = request.clone().limit(limit).set_exclusive_start_key(start);
+        async move {
+            let page = ok(page.send().await);
+            (page.items.unwrap_or_default(), page.last_evaluated_key)
         }
-    }
-    panic!("the Scan did not end within {MAX_PAGES} pages; seen so far: {seen:?}");
+    })
+    .await
+}
+
+/// [`walk`] through a Scan's pages, `limit` items at a time.
+async fn walk_scan(request: ScanFluentBuilder, limit: i32) -> (Vec<String>, Vec<Vec<String>>) {
+    walk("Scan", |start| {
+        let page = request.clone().limit(limit).set_exclusive_start_key(start);
+        async move {
+            let page = ok(page.send().await);
+            (page.items.unwrap_or_default(), page.last_evaluated_key)
+        }
+    })
+    .await
 }
 
 /// Asserts `result` is a ValidationException whose message contains `part`.
