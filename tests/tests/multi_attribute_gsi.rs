@@ -1046,3 +1046,59 @@ async fn a_multi_attribute_gsi_answers_the_same_after_a_restart() {
         ["p3", "p2", "p7"]
     );
 }
+
+/// DynamoDB's PartiQL reads no index with a multi-attribute key: every SELECT of it is
+/// refused with its words (the dynamodb-conformance suite's captures), in a batch only
+/// that statement, while the table itself still reads and writes.
+#[tokio::test]
+async fn partiql_refuses_to_read_a_multi_attribute_index() {
+    const REFUSED: &str = "PartiQL statements cannot be executed on tables with multi-attribute HASH keys or multi-attribute RANGE keys.";
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = two_hash_table(&ddb).await;
+    let mut it = Item::new();
+    for (name, value) in [("pk", "p1"), ("t", "a"), ("r", "x")] {
+        it.insert(name.into(), AttributeValue::S(value.into()));
+    }
+    it.insert("n1".into(), AttributeValue::N("1".into()));
+    it.insert("n2".into(), AttributeValue::N("2".into()));
+    put(&ddb, &table, it).await;
+
+    let index = format!("\"{table}\".\"{TR}\"");
+    for statement in [
+        format!("SELECT * FROM {index} WHERE t = 'a'"),
+        format!("SELECT pk FROM {index} WHERE t = 'a' AND r = 'x' ORDER BY n1 DESC"),
+        format!("SELECT * FROM {index}"),
+    ] {
+        let refused = ddb.execute_statement().statement(&statement).send().await;
+        assert_api_error(refused, "ValidationException", Some(REFUSED));
+    }
+    let base = format!("SELECT * FROM \"{table}\" WHERE pk = 'p1'");
+    let read = ok(ddb.execute_statement().statement(&base).send().await);
+    assert_eq!(pks(read.items()), ["p1"]);
+
+    let statement = |text: String| {
+        aws_sdk_dynamodb::types::BatchStatementRequest::builder()
+            .statement(text)
+            .build()
+            .unwrap()
+    };
+    let batch = ok(ddb
+        .batch_execute_statement()
+        .statements(statement(format!(
+            "SELECT * FROM {index} WHERE t = 'a' AND r = 'x' AND n1 = 1 AND n2 = 2"
+        )))
+        .statements(statement(base))
+        .send()
+        .await);
+    let [on_index, on_table] = batch.responses() else {
+        panic!("two answers expected: {batch:?}");
+    };
+    let error = on_index.error().expect("the index read fails");
+    assert_eq!(error.message(), Some(REFUSED));
+    assert!(on_table.error().is_none(), "{on_table:?}");
+    assert_eq!(
+        on_table.item().and_then(|item| item.get("pk")),
+        Some(&AttributeValue::S("p1".into()))
+    );
+}
