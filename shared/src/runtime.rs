@@ -94,10 +94,25 @@ pub async fn stop_gracefully() {
     requests.next().await;
     tracing::info!("stopping: finishing requests in flight (asked again, stops at once)");
     tokio::spawn(async move {
-        requests.next().await;
+        let signal = requests.next().await;
         tracing::warn!("asked again to stop: stopping at once, without the requests in flight");
-        std::process::exit(1);
+        die_by(signal);
     });
+}
+
+/// Ends the process the way `signal` ends one that does not handle it, so that whoever
+/// sent it (a shell, systemd) sees the stop it asked for: an exit status of 1 read as a
+/// failure, and `Restart=on-failure` started the daemon again after a second SIGTERM.
+fn die_by(signal: i32) -> ! {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition back to the default and raising it touch no
+    // memory of this process's; with the default disposition the raise ends the process.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+    // Not reached where the signal ends the process.
+    std::process::exit(1)
 }
 
 /// The ways to ask the process to stop: SIGINT (Ctrl-C), SIGTERM, or SIGHUP. A hang-up (a
@@ -129,8 +144,8 @@ impl StopRequests {
         StopRequests {}
     }
 
-    /// The next request to stop.
-    async fn next(&mut self) {
+    /// The next request to stop: the number of the signal that made it.
+    async fn next(&mut self) -> i32 {
         #[cfg(unix)]
         {
             async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
@@ -142,14 +157,15 @@ impl StopRequests {
                 }
             }
             tokio::select! {
-                _ = recv(&mut self.interrupt) => {},
-                _ = recv(&mut self.terminate) => {},
-                _ = recv(&mut self.hangup) => {},
+                _ = recv(&mut self.interrupt) => libc::SIGINT,
+                _ = recv(&mut self.terminate) => libc::SIGTERM,
+                _ = recv(&mut self.hangup) => libc::SIGHUP,
             }
         }
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+            2
         }
     }
 }
