@@ -95,6 +95,7 @@ pub mod throttle;
 pub mod transfer;
 pub mod triggers;
 pub mod ttl;
+pub mod vector;
 pub mod workers;
 
 use std::io::Write;

@@ -450,6 +450,7 @@ async fn dispatch(
         Op::BatchWriteItem => call!(batch_write_item::handle),
         Op::TransactGetItems => call!(transact_get_items::handle => json_out::to_vec),
         Op::TransactWriteItems => call!(transact_write_items::handle),
+        Op::SearchVectors => call!(search_vectors::handle => json_out::to_vec),
         Op::ExecuteStatement => call!(partiql::execute_statement::handle => json_out::to_vec),
         Op::BatchExecuteStatement => {
             call!(partiql::batch_execute_statement::handle => json_out::to_vec, refusals)

@@ -22,6 +22,7 @@ mod parser;
 mod projection;
 mod reserved;
 mod resolve;
+mod search;
 mod update;
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ use ast::{Action, Cond, Operand};
 pub use parser::CmpOp;
 use parser::Parser;
 use resolve::Resolver;
+pub use search::parse_search_condition;
 
 /// Longest expression accepted, in bytes (DynamoDB's 4 KB).
 pub const MAX_EXPRESSION_BYTES: usize = 4096;
@@ -45,6 +47,8 @@ pub enum ExprKind {
     KeyCondition,
     Update,
     Projection,
+    /// SearchVectors' filter on a vector index's search schema.
+    SearchCondition,
 }
 
 impl ExprKind {
@@ -56,6 +60,7 @@ impl ExprKind {
             ExprKind::KeyCondition => "KeyConditionExpression",
             ExprKind::Update => "UpdateExpression",
             ExprKind::Projection => "ProjectionExpression",
+            ExprKind::SearchCondition => "SearchConditionExpression",
         }
     }
 

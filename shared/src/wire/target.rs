@@ -65,6 +65,7 @@ pub enum Op {
     BatchWriteItem,
     TransactGetItems,
     TransactWriteItems,
+    SearchVectors,
     // PartiQL
     ExecuteStatement,
     BatchExecuteStatement,
@@ -81,7 +82,7 @@ const STREAMS_PREFIX: &str = "DynamoDBStreams_20120810.";
 
 impl Op {
     /// Every operation, in declaration order (`op as usize` indexes it).
-    pub const ALL: [Op; 65] = [
+    pub const ALL: [Op; 66] = [
         Op::CreateTable,
         Op::DescribeTable,
         Op::ListTables,
@@ -140,6 +141,7 @@ impl Op {
         Op::BatchWriteItem,
         Op::TransactGetItems,
         Op::TransactWriteItems,
+        Op::SearchVectors,
         Op::ExecuteStatement,
         Op::BatchExecuteStatement,
         Op::ExecuteTransaction,
@@ -221,6 +223,7 @@ impl Op {
             "BatchWriteItem" => BatchWriteItem,
             "TransactGetItems" => TransactGetItems,
             "TransactWriteItems" => TransactWriteItems,
+            "SearchVectors" => SearchVectors,
             "ExecuteStatement" => ExecuteStatement,
             "BatchExecuteStatement" => BatchExecuteStatement,
             "ExecuteTransaction" => ExecuteTransaction,
@@ -312,6 +315,7 @@ impl Op {
             BatchWriteItem => "BatchWriteItem",
             TransactGetItems => "TransactGetItems",
             TransactWriteItems => "TransactWriteItems",
+            SearchVectors => "SearchVectors",
             ExecuteStatement => "ExecuteStatement",
             BatchExecuteStatement => "BatchExecuteStatement",
             ExecuteTransaction => "ExecuteTransaction",

@@ -15,6 +15,7 @@ use shared::wire::ops::validate::{self, Violations};
 
 use crate::app::App;
 use crate::catalog::definition::{self as def, BILLING_MODES, MAX_GSIS, MAX_LSIS};
+use crate::catalog::vector::VectorIndexMeta;
 use crate::catalog::warm::{self, Warm};
 use crate::catalog::{BillingMode, IndexMeta, IndexStatus, TableMeta, TableStatus, Throughput};
 use crate::storage::{TableLayout, TableStats};
@@ -45,9 +46,9 @@ pub async fn create_with(
     mut settings: crate::catalog::meta::Settings,
 ) -> Result<(std::sync::Arc<TableMeta>, CreateTableOutput), ApiError> {
     check_model(&input)?;
-    let plan = plan(&input)?;
     let name = input.table_name.clone().unwrap_or_default();
     let arn = app.catalog.table_arn(&name);
+    let plan = plan(&input, &arn)?;
     let now = now_seconds();
     let stream = match &input.stream_specification {
         Some(spec) => def::parse_create_stream(spec, &arn, now, current_seq(app))?,
@@ -130,6 +131,7 @@ pub async fn create_with(
                 deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
                 tags,
                 next_index_id,
+                vector_indexes: plan.vector,
                 settings,
             }
         })
@@ -190,6 +192,10 @@ fn check_model(input: &CreateTableInput) -> Result<(), ApiError> {
             );
         }
     }
+    for (i, index) in input.vector_indexes.iter().flatten().enumerate() {
+        let base = def::element_path("vectorIndexes", i);
+        crate::catalog::vector::check_model(&mut v, &base, index);
+    }
     v.enumeration("billingMode", input.billing_mode.as_deref(), BILLING_MODES);
     def::check_stream(
         &mut v,
@@ -238,10 +244,12 @@ struct Plan {
     throughput: (i64, i64),
     local: Vec<PlannedIndex>,
     global: Vec<PlannedIndex>,
+    vector: Vec<VectorIndexMeta>,
 }
 
-/// The semantic rules, in DynamoDB's order; the first failure is the answer.
-fn plan(input: &CreateTableInput) -> Result<Plan, ApiError> {
+/// The semantic rules, in DynamoDB's order; the first failure is the answer. `table_arn`
+/// names the vector indexes' ARNs.
+fn plan(input: &CreateTableInput, table_arn: &str) -> Result<Plan, ApiError> {
     let billing = input
         .billing_mode
         .as_deref()
@@ -257,8 +265,9 @@ fn plan(input: &CreateTableInput) -> Result<Plan, ApiError> {
     def::check_duplicate_definitions(&definitions)?;
     let key_schema = input.key_schema.as_deref().unwrap_or_default();
     let schema = def::parse_table_key_schema(key_schema, &definitions)?;
-    let has_indexes =
-        input.local_secondary_indexes.is_some() || input.global_secondary_indexes.is_some();
+    let has_indexes = input.local_secondary_indexes.is_some()
+        || input.global_secondary_indexes.is_some()
+        || input.vector_indexes.is_some();
     if !has_indexes && key_schema.len() != definitions.len() {
         return Err(ApiError::invalid_parameter(
             "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
@@ -298,11 +307,25 @@ fn plan(input: &CreateTableInput) -> Result<Plan, ApiError> {
         }
         None => Vec::new(),
     };
+    let mut vector = Vec::new();
+    for index in input.vector_indexes.iter().flatten() {
+        let planned = crate::catalog::vector::plan(index, &definitions, table_arn)?;
+        if names.contains(&planned.name) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Duplicate index name: {}",
+                planned.name
+            )));
+        }
+        crate::catalog::vector::check_same_dimensions(&planned, &vector)?;
+        names.push(planned.name.clone());
+        vector.push(planned);
+    }
     def::check_projected_total(local.iter().chain(global.iter()).map(|p| &p.projection))?;
     check_definitions_used(
         &definitions,
         &schema,
         local.iter().chain(global.iter()).map(|p| &p.schema),
+        &vector,
     )?;
     Ok(Plan {
         schema,
@@ -311,6 +334,7 @@ fn plan(input: &CreateTableInput) -> Result<Plan, ApiError> {
         throughput,
         local,
         global,
+        vector,
     })
 }
 
@@ -449,13 +473,18 @@ fn check_definitions_used<'a>(
     definitions: &[KeyAttr],
     table: &'a shared::model::KeySchema,
     indexes: impl Iterator<Item = &'a shared::model::KeySchema>,
+    vector_indexes: &'a [VectorIndexMeta],
 ) -> Result<(), ApiError> {
     let mut used: Vec<&str> = Vec::new();
-    for schema in std::iter::once(table).chain(indexes) {
-        for attr in schema.attributes() {
-            if !used.contains(&attr.name.as_str()) {
-                used.push(&attr.name);
-            }
+    let keys = std::iter::once(table)
+        .chain(indexes)
+        .flat_map(|schema| schema.attributes().map(|a| a.name.as_str()));
+    let searched = vector_indexes
+        .iter()
+        .flat_map(|v| v.search_schema.iter().map(|(name, _)| name.as_str()));
+    for name in keys.chain(searched) {
+        if !used.contains(&name) {
+            used.push(name);
         }
     }
     let mut names: Vec<&str> = Vec::new();
@@ -484,7 +513,7 @@ mod tests {
 
     fn error(json: &str) -> String {
         let input = input(json);
-        match check_model(&input).and_then(|_| plan(&input).map(|_| ())) {
+        match check_model(&input).and_then(|_| plan(&input, "arn").map(|_| ())) {
             Ok(()) => String::new(),
             Err(e) => e.message.unwrap_or_default(),
         }

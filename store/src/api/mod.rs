@@ -20,6 +20,7 @@ pub mod query;
 pub mod read_item;
 pub mod read_page;
 pub mod scan;
+pub mod search_vectors;
 pub mod transact_get_items;
 pub mod transact_write_items;
 pub mod update_item;

@@ -237,7 +237,7 @@ impl IndexProjection {
         }
     }
 
-    fn describe(&self) -> Projection {
+    pub fn describe(&self) -> Projection {
         Projection {
             projection_type: Some(self.kind.as_str().to_string()),
             non_key_attributes: match self.kind {
@@ -349,6 +349,8 @@ pub struct TableMeta {
     pub tags: Vec<(String, String)>,
     /// The next index id to hand out (ids start at 1).
     pub next_index_id: u16,
+    #[serde(default)]
+    pub vector_indexes: Vec<super::vector::VectorIndexMeta>,
     /// Per-table settings owned by other subsystems (TTL, PITR, ...), by subsystem name.
     /// Stored here so they are persisted with the table and vanish with it (a table
     /// re-created under the same name starts without them); the catalog never reads them.
@@ -409,6 +411,7 @@ impl TableMeta {
             deletion_protection: false,
             tags: Vec::new(),
             next_index_id: 1,
+            vector_indexes: Vec::new(),
             settings: Default::default(),
         }
     }
@@ -591,6 +594,8 @@ impl TableMeta {
             replicas,
             warm_throughput: Some(self.warm_throughput().describe()),
             restore_summary: self.settings.get(crate::backup::RESTORE_KEY).cloned(),
+            vector_indexes: (!self.vector_indexes.is_empty())
+                .then(|| self.vector_indexes.iter().map(|v| v.describe()).collect()),
         }
     }
 }

@@ -23,6 +23,7 @@ mod control_plane_tests;
 pub mod definition;
 pub mod meta;
 pub mod quota;
+pub mod vector;
 pub mod warm;
 
 use std::collections::BTreeMap;

@@ -176,6 +176,8 @@ pub struct CreateTableInput {
     pub resource_policy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_throughput: Option<WarmThroughput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_indexes: Option<Vec<super::vector::VectorIndex>>,
 }
 
 /// CreateTable's response.

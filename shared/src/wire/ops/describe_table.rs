@@ -148,6 +148,8 @@ pub struct TableDescription {
     /// A restored table's source and progress (kept as the store recorded it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restore_summary: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_indexes: Option<Vec<super::vector::VectorIndexDescription>>,
 }
 
 /// The warm throughput of a table or GSI: what it can take at once.

@@ -50,6 +50,7 @@ pub mod scan;
 pub mod transact_get_items;
 pub mod transact_write_items;
 pub mod update_item;
+pub mod vector;
 
 pub mod create_table;
 pub mod delete_table;

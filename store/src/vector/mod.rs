@@ -1,0 +1,102 @@
+//! Vector search: reading an item's vector and scoring it against a search vector.
+//!
+//! Scores follow DynamoDB's definitions (SearchVectors' API reference): COSINE is 1 minus
+//! the cosine similarity (0 for the same direction, 2 for opposite), EUCLIDEAN the
+//! distance, both best when smallest; DOT_PRODUCT the dot product, best when largest.
+//! Components are 32-bit floats, as DynamoDB stores them for its index; sums run in f32
+//! too, so the scores are what a 32-bit index would report.
+
+use shared::model::AttributeValue;
+use shared::wire::ops::vector::vector_component;
+
+use crate::catalog::vector::Distance;
+
+/// `value` as a vector of `dimensions` components: a list of exactly that many numbers
+/// that read as 32-bit floats. Anything else is not a vector of the index (the item is
+/// not in it).
+pub fn vector_of(value: &AttributeValue, dimensions: usize) -> Option<Vec<f32>> {
+    let AttributeValue::L(list) = value else {
+        return None;
+    };
+    if list.len() != dimensions {
+        return None;
+    }
+    list.iter().map(vector_component).collect()
+}
+
+/// The score of `item` against `search` (same length) under `distance`.
+pub fn score(distance: Distance, search: &[f32], item: &[f32]) -> f32 {
+    let dot: f32 = search.iter().zip(item).map(|(a, b)| a * b).sum();
+    match distance {
+        Distance::DotProduct => dot,
+        Distance::Euclidean => search
+            .iter()
+            .zip(item)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f32>()
+            .sqrt(),
+        Distance::Cosine => {
+            let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            let norms = norm(search) * norm(item);
+            // A zero vector has no direction: as far from every vector as orthogonal.
+            if norms == 0.0 {
+                1.0
+            } else {
+                (1.0 - dot / norms).clamp(0.0, 2.0)
+            }
+        }
+    }
+}
+
+/// Whether score `a` ranks before score `b` under `distance` (best first).
+pub fn ranks_before(distance: Distance, a: f32, b: f32) -> bool {
+    match distance {
+        Distance::DotProduct => a > b,
+        Distance::Cosine | Distance::Euclidean => a < b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::model::Number;
+
+    fn list(values: &[&str]) -> AttributeValue {
+        AttributeValue::L(
+            values
+                .iter()
+                .map(|v| AttributeValue::N(Number::parse(v).unwrap()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn vectors_are_lists_of_exactly_the_dimensions_in_numbers() {
+        assert_eq!(
+            vector_of(&list(&["1", "0.5", "-2"]), 3),
+            Some(vec![1.0, 0.5, -2.0])
+        );
+        assert_eq!(vector_of(&list(&["1", "0"]), 3), None);
+        let mixed = AttributeValue::L(vec![
+            AttributeValue::N(Number::from_i64(1)),
+            AttributeValue::S("x".into()),
+        ]);
+        assert_eq!(vector_of(&mixed, 2), None);
+        // Past a 32-bit float's range is not a component.
+        assert_eq!(vector_of(&list(&["1e39"]), 1), None);
+        assert_eq!(vector_of(&AttributeValue::S("1".into()), 1), None);
+    }
+
+    #[test]
+    fn scores_follow_each_distance_function() {
+        let (x, y, minus_x) = ([1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]);
+        assert_eq!(score(Distance::Cosine, &x, &[2.0, 0.0]), 0.0);
+        assert!((score(Distance::Cosine, &x, &y) - 1.0).abs() < 1e-6);
+        assert!((score(Distance::Cosine, &x, &minus_x) - 2.0).abs() < 1e-6);
+        assert!((score(Distance::Euclidean, &x, &y) - 2f32.sqrt()).abs() < 1e-6);
+        assert_eq!(score(Distance::DotProduct, &[1.0, 2.0], &[3.0, 4.0]), 11.0);
+        assert!(ranks_before(Distance::DotProduct, 2.0, 1.0));
+        assert!(ranks_before(Distance::Cosine, 0.1, 0.2));
+        assert_eq!(score(Distance::Cosine, &[0.0, 0.0], &x), 1.0);
+    }
+}
