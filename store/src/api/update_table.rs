@@ -106,6 +106,7 @@ pub async fn update_here(
 fn changes_shape(input: &UpdateTableInput) -> bool {
     changes_capacity(input)
         || input.global_secondary_index_updates.is_some()
+        || input.vector_index_updates.is_some()
         || input.stream_specification.is_some()
         || input.sse_specification.is_some()
         || input.table_class.is_some()
@@ -126,9 +127,11 @@ fn check_exclusive(input: &UpdateTableInput) -> Result<usize, ApiError> {
     let class = input.table_class.is_some();
     let protection = input.deletion_protection_enabled.is_some();
     let replicas = input.replica_updates.is_some();
+    let vector = input.vector_index_updates.is_some();
     let count = [
         capacity,
         input.global_secondary_index_updates.is_some(),
+        vector,
         input.stream_specification.is_some(),
         sse,
         class,
@@ -161,6 +164,7 @@ fn check_exclusive(input: &UpdateTableInput) -> Result<usize, ApiError> {
     only(sse, "Server-Side Encryption")?;
     only(class, "TableClass")?;
     only(protection, "DeletionProtection")?;
+    only(vector, "Vector index")?;
     Ok(count)
 }
 
@@ -233,6 +237,16 @@ fn check_model(input: &UpdateTableInput) -> Result<(), ApiError> {
             }
         }
     }
+    for (i, update) in input.vector_index_updates.iter().flatten().enumerate() {
+        let base = element_path("vectorIndexUpdates", i);
+        if let Some(create) = &update.create {
+            crate::catalog::vector::check_model(&mut v, &format!("{base}.create"), create);
+        }
+        if let Some(delete) = &update.delete {
+            let path = format!("{base}.delete.indexName");
+            def::check_index_name(&mut v, &path, delete.index_name.as_deref());
+        }
+    }
     v.enumeration("billingMode", input.billing_mode.as_deref(), BILLING_MODES);
     v.enumeration(
         "multiRegionConsistency",
@@ -297,6 +311,9 @@ fn apply(
     }
     if let Some(updates) = &input.global_secondary_index_updates {
         apply_index_updates(table, input, updates, billing, now)?;
+    }
+    if let Some(updates) = &input.vector_index_updates {
+        apply_vector_update(table, input, updates)?;
     }
     if let Some(spec) = &input.stream_specification {
         apply_stream(table, spec, now, seq, storage)?;
@@ -604,21 +621,7 @@ fn create_index(
             "AttributeDefinitions is not specified for index: {name}"
         )));
     };
-    let given = def::parse_attribute_definitions(given);
-    def::check_duplicate_definitions(&given)?;
-    let mut definitions = table.attribute_definitions.clone();
-    for attr in given {
-        match definitions.iter().find(|d| d.name == attr.name) {
-            Some(existing) if existing.ty != attr.ty => {
-                return Err(ApiError::invalid_parameter(format!(
-                    "Cannot change the type of existing attribute: {}. Existing type: {}, requested type: {}",
-                    attr.name, existing.ty, attr.ty
-                )))
-            }
-            Some(_) => {}
-            None => definitions.push(attr),
-        }
-    }
+    let definitions = merged_definitions(table, given)?;
     let planned = plan_global(create, &definitions, billing, false)?;
     if table.global_indexes.len() >= MAX_GSIS {
         return Err(ApiError::new(
@@ -662,12 +665,87 @@ fn create_index(
         backfilling: true,
         warm: planned.warm,
     });
-    // Definitions hold exactly the attributes some key uses.
-    table.attribute_definitions = definitions
+    keep_used_definitions(table, definitions);
+    Ok(())
+}
+
+/// The table's attribute definitions with the request's `given` added: a new index's
+/// attributes are declared beside the ones the table has, none of which may change type.
+fn merged_definitions(
+    table: &TableMeta,
+    given: &[shared::wire::ops::create_table::AttributeDefinition],
+) -> Result<Vec<shared::model::KeyAttr>, ApiError> {
+    let given = def::parse_attribute_definitions(given);
+    def::check_duplicate_definitions(&given)?;
+    let mut definitions = table.attribute_definitions.clone();
+    for attr in given {
+        match definitions.iter().find(|d| d.name == attr.name) {
+            Some(existing) if existing.ty != attr.ty => {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Cannot change the type of existing attribute: {}. Existing type: {}, requested type: {}",
+                    attr.name, existing.ty, attr.ty
+                )))
+            }
+            Some(_) => {}
+            None => definitions.push(attr),
+        }
+    }
+    Ok(definitions)
+}
+
+/// Sets the table's definitions to those of `definitions` some key or search schema uses,
+/// as DynamoDB keeps them.
+fn keep_used_definitions(table: &mut TableMeta, definitions: Vec<shared::model::KeyAttr>) {
+    let used = definitions
         .into_iter()
         .filter(|a| table.is_key_attribute(&a.name))
         .collect();
-    Ok(())
+    table.attribute_definitions = used;
+}
+
+/// UpdateTable's `VectorIndexUpdates`: one vector index created or deleted per call, as
+/// the API reference allows. A new index is usable at once: it holds nothing of its own
+/// to fill (`api::search_vectors` reads the table).
+fn apply_vector_update(
+    table: &mut TableMeta,
+    input: &UpdateTableInput,
+    updates: &[shared::wire::ops::vector::VectorIndexUpdate],
+) -> Result<(), ApiError> {
+    let [update] = updates else {
+        return Err(ApiError::invalid_parameter(
+            "Only one vector index can be created or deleted in an UpdateTable request",
+        ));
+    };
+    match (&update.create, &update.delete) {
+        (Some(create), None) => {
+            let name = create.index_name.clone().unwrap_or_default();
+            if table.index(&name).is_some() || table.vector_indexes.iter().any(|v| v.name == name) {
+                return Err(ApiError::validation(
+                    "Attempting to create an index which already exists",
+                ));
+            }
+            let given = input.attribute_definitions.as_deref().unwrap_or_default();
+            let definitions = merged_definitions(table, given)?;
+            let planned = crate::catalog::vector::plan(create, &definitions, &table.arn)?;
+            crate::catalog::vector::check_same_dimensions(&planned, &table.vector_indexes)?;
+            table.vector_indexes.push(planned);
+            keep_used_definitions(table, definitions);
+            Ok(())
+        }
+        (None, Some(delete)) => {
+            let name = delete.index_name.as_deref().unwrap_or_default();
+            let Some(at) = table.vector_indexes.iter().position(|v| v.name == name) else {
+                return Err(missing_index("delete", name, table.name(), false));
+            };
+            table.vector_indexes.remove(at);
+            let definitions = std::mem::take(&mut table.attribute_definitions);
+            keep_used_definitions(table, definitions);
+            Ok(())
+        }
+        _ => Err(ApiError::invalid_parameter(
+            "A vector index update must be either a Create or a Delete",
+        )),
+    }
 }
 
 /// Enabling (a new stream, new label and ARN) or disabling (the last stream stays named).

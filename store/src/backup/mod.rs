@@ -527,6 +527,9 @@ pub async fn restore(
                 index.backfilling = false;
                 index.status = crate::catalog::IndexStatus::Active;
             }
+            for index in &mut meta.vector_indexes {
+                index.arn = format!("{arn}/index/{}", index.name);
+            }
             meta
         })
         .await

@@ -466,7 +466,8 @@ impl TableMeta {
         self.global_indexes.iter().find(|i| i.name == name)
     }
 
-    /// Whether `name` is an attribute of any key (table, LSI or GSI).
+    /// Whether `name` is an attribute of any key (table, LSI or GSI) or of a vector index's
+    /// search schema: the attributes AttributeDefinitions declares.
     pub fn is_key_attribute(&self, name: &str) -> bool {
         let in_schema = |s: &KeySchema| s.is_key_attr(name);
         in_schema(self.schema())
@@ -475,6 +476,7 @@ impl TableMeta {
                 .iter()
                 .chain(self.global_indexes.iter())
                 .any(|i| in_schema(&i.schema))
+            || self.vector_indexes.iter().any(|v| v.in_search_schema(name))
     }
 
     /// What the table can take at once (see `warm`).

@@ -76,6 +76,8 @@ pub struct UpdateTableInput {
     /// `ReplicaUpdates` beside it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_region_consistency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_index_updates: Option<Vec<super::vector::VectorIndexUpdate>>,
 }
 
 /// UpdateTable's response.
