@@ -454,6 +454,24 @@ pub fn description(record: &BackupRecord, status: &str) -> Value {
             features.insert(to.to_string(), Value::Array(slim));
         }
     }
+    // Vector indexes as VectorIndexInfo: their definition, without status or statistics.
+    if !t.vector_indexes.is_empty() {
+        let infos = t.vector_indexes.iter().map(|v| {
+            let described = v.describe();
+            let mut info = json!({
+                "IndexName": described.index_name,
+                "VectorAttribute": described.vector_attribute,
+                "Dimensions": described.dimensions,
+                "DistanceFunction": described.distance_function,
+                "Projection": described.projection,
+            });
+            if let Some(schema) = described.search_schema {
+                info["SearchSchema"] = json!(schema);
+            }
+            info
+        });
+        features.insert("VectorIndexes".to_string(), infos.collect());
+    }
     // The table's stream, encryption and TTL at the backup, as DynamoDB reports them.
     if let Some(stream) = desc.get("StreamSpecification") {
         features.insert("StreamDescription".to_string(), stream.clone());
