@@ -720,6 +720,44 @@ async fn three_regions_share_writes_and_index_changes_and_let_one_go() {
         .await);
     assert_eq!(found.count, 1);
 
+    // So is a vector index, and it finds what the other regions write.
+    create_vector_index(&home, &table).await;
+    let vector = |x: i64, y: i64| AttributeValue::L(vec![n(x), n(y)]);
+    ok(away
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(item(&[
+            ("pk", s("vec")),
+            ("sk", n(1)),
+            ("v", s("near")),
+            ("emb", vector(1, 0)),
+        ])))
+        .send()
+        .await);
+    wait_for(&third, &table, "vec", 1, Some("near")).await;
+    let searched = wait_until(DEADLINE, POLL, || async {
+        let answer = third
+            .search_vectors()
+            .table_name(&table)
+            .index_name("by_emb")
+            .set_search_vector(Some(vec![n(1), n(0)]))
+            .top_k(1)
+            .send()
+            .await;
+        answer.is_ok_and(|a| {
+            a.search_results()
+                .first()
+                .and_then(|r| r.item())
+                .and_then(|i| i.get("pk"))
+                == Some(&s("vec"))
+        })
+    })
+    .await;
+    assert!(
+        searched,
+        "the third region never searched the replicated vector"
+    );
+
     // The third region leaves: its table is deleted, the others stop replicating with it.
     replica_update(&home, &table, remove_replica(THIRD)).await;
     wait_table_gone(&third, &table).await;
@@ -754,6 +792,38 @@ async fn create_index_by_v(client: &Client, table: &str) {
         .global_secondary_index_updates(
             GlobalSecondaryIndexUpdate::builder().create(create).build(),
         )
+        .send()
+        .await);
+}
+
+/// Creates vector index `by_emb` (2 dimensions of `emb`, EUCLIDEAN, everything projected)
+/// on `table`.
+async fn create_vector_index(client: &Client, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        CreateVectorIndexAction, Projection, ProjectionType, VectorAttributeDefinition,
+        VectorDistanceFunction, VectorIndexUpdate,
+    };
+    let create = CreateVectorIndexAction::builder()
+        .index_name("by_emb")
+        .vector_attribute(
+            VectorAttributeDefinition::builder()
+                .attribute_name("emb")
+                .build()
+                .unwrap(),
+        )
+        .dimensions(2)
+        .distance_function(VectorDistanceFunction::Euclidean)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    ok(client
+        .update_table()
+        .table_name(table)
+        .vector_index_updates(VectorIndexUpdate::builder().create(create).build())
         .send()
         .await);
 }

@@ -13,6 +13,7 @@ use shared::wire::ops::create_table::{
 };
 use shared::wire::ops::describe_table::WarmThroughputDescription;
 use shared::wire::ops::update_table::UpdateTableInput;
+use shared::wire::ops::vector::VectorIndex;
 
 use super::order;
 use super::outbox;
@@ -438,6 +439,7 @@ pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
         table_name: input.table_name.clone(),
         attribute_definitions: input.attribute_definitions.clone(),
         global_secondary_index_updates: input.global_secondary_index_updates.clone(),
+        vector_index_updates: input.vector_index_updates.clone(),
         billing_mode: input.billing_mode.clone(),
         provisioned_throughput: input.provisioned_throughput.clone(),
         on_demand_throughput: input.on_demand_throughput.clone(),
@@ -445,6 +447,7 @@ pub async fn propagate(app: &App, table: &TableMeta, input: &UpdateTableInput) {
         ..UpdateTableInput::default()
     };
     if shared.global_secondary_index_updates.is_none()
+        && shared.vector_index_updates.is_none()
         && shared.billing_mode.is_none()
         && shared.provisioned_throughput.is_none()
         && shared.on_demand_throughput.is_none()
@@ -590,6 +593,19 @@ fn definition(table: &TableMeta) -> CreateTableInput {
         table_class: described.table_class_summary.map(|c| c.table_class),
         on_demand_throughput: described.on_demand_throughput,
         warm_throughput: described.warm_throughput.map(warm_throughput),
+        vector_indexes: described.vector_indexes.map(|indexes| {
+            indexes
+                .into_iter()
+                .map(|v| VectorIndex {
+                    index_name: Some(v.index_name),
+                    vector_attribute: Some(v.vector_attribute),
+                    dimensions: Some(v.dimensions),
+                    distance_function: Some(v.distance_function),
+                    projection: Some(v.projection),
+                    search_schema: v.search_schema,
+                })
+                .collect()
+        }),
         ..CreateTableInput::default()
     }
 }
