@@ -1148,3 +1148,138 @@ async fn vector_indexes_answer_the_same_after_a_restart() {
         "t1 with f",
     );
 }
+
+/// UpdateTableInput's `Create` of the index `index` describes (built from CreateTable's
+/// shape, which the SDK types apart).
+fn create_action(index: &VectorIndex) -> aws_sdk_dynamodb::types::VectorIndexUpdate {
+    let mut create = aws_sdk_dynamodb::types::CreateVectorIndexAction::builder()
+        .index_name(index.index_name())
+        .set_vector_attribute(index.vector_attribute().cloned())
+        .dimensions(index.dimensions())
+        .distance_function(index.distance_function().clone())
+        .set_projection(index.projection().cloned());
+    for element in index.search_schema() {
+        create = create.search_schema(element.clone());
+    }
+    aws_sdk_dynamodb::types::VectorIndexUpdate::builder()
+        .create(create.build().unwrap())
+        .build()
+}
+
+/// UpdateTable adds a vector index to a table holding items (searchable at once,
+/// declaring its search schema's attribute beside the table's) and deletes it (its
+/// attribute definition dropped with it); a backup describes the table's vector indexes
+/// and its restore searches as the table did.
+#[tokio::test]
+async fn update_table_adds_and_deletes_vector_indexes_and_restores_keep_them() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("vecupd");
+    ok(ddb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .key_schema(key_element("sk", KeyType::Range))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::S))
+        .send()
+        .await);
+    wait_table_active(&ddb, &table).await;
+    for (pk, ..) in ROWS {
+        put(&ddb, &table, fixture_item(pk)).await;
+    }
+    let index = fixture_indexes().remove(3);
+    let updated = ok(ddb
+        .update_table()
+        .table_name(&table)
+        .attribute_definitions(attribute_definition("tenant", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("category", ScalarAttributeType::S))
+        .vector_index_updates(create_action(&index))
+        .send()
+        .await);
+    let described = updated.table_description.unwrap();
+    assert_describes(described.vector_indexes(), std::slice::from_ref(&index));
+    let defined = |d: &TableDescription| -> Vec<String> {
+        let mut names: Vec<String> = d
+            .attribute_definitions()
+            .iter()
+            .map(|a| a.attribute_name().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(defined(&described), ["category", "pk", "sk", "tenant"]);
+    let by_tenant = || search_where(&ddb, &table, TENANT, "tenant = :t", &[(":t", "t1")]);
+    let before = hits(by_tenant()).await;
+    assert!(!before.is_empty(), "the new index found nothing");
+
+    // The same name again is refused.
+    let again = ddb
+        .update_table()
+        .table_name(&table)
+        .vector_index_updates(create_action(&index))
+        .send()
+        .await;
+    assert_validation_containing(again, "already exists");
+
+    // A backup describes it, and the table restored from it searches as this one does.
+    let backup = ok(ddb
+        .create_backup()
+        .table_name(&table)
+        .backup_name("with-vectors")
+        .send()
+        .await)
+    .backup_details
+    .unwrap()
+    .backup_arn;
+    let described_backup = ok(ddb.describe_backup().backup_arn(&backup).send().await);
+    let features = described_backup
+        .backup_description
+        .and_then(|d| d.source_table_feature_details)
+        .unwrap();
+    let listed: Vec<&str> = features
+        .vector_indexes()
+        .iter()
+        .filter_map(|v| v.index_name())
+        .collect();
+    assert_eq!(listed, [TENANT]);
+    let restored = format!("{table}-restored");
+    ok(ddb
+        .restore_table_from_backup()
+        .backup_arn(&backup)
+        .target_table_name(&restored)
+        .send()
+        .await);
+    wait_vector_indexes_active(&ddb, &restored).await;
+    let on_restored = hits(search_where(
+        &ddb,
+        &restored,
+        TENANT,
+        "tenant = :t",
+        &[(":t", "t1")],
+    ))
+    .await;
+    assert_eq!(on_restored, before);
+
+    // Deleted: searches are refused, and the search schema's definitions go with it.
+    let deleted = ok(ddb
+        .update_table()
+        .table_name(&table)
+        .vector_index_updates(
+            aws_sdk_dynamodb::types::VectorIndexUpdate::builder()
+                .delete(
+                    aws_sdk_dynamodb::types::DeleteVectorIndexAction::builder()
+                        .index_name(TENANT)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+    let described = deleted.table_description.unwrap();
+    assert!(described.vector_indexes().is_empty());
+    assert_eq!(defined(&described), ["pk", "sk"]);
+    assert_validation_containing(by_tenant().send().await, TENANT);
+}
