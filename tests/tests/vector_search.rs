@@ -1283,3 +1283,108 @@ async fn update_table_adds_and_deletes_vector_indexes_and_restores_keep_them() {
     assert_eq!(defined(&described), ["pk", "sk"]);
     assert_validation_containing(by_tenant().send().await, TENANT);
 }
+
+/// A write reports, with INDEXES only, the bytes it took on each vector index whose stored
+/// view it changed (DynamoDB's `VectorWriteRequestBytes`, as the conformance suite pinned
+/// it): the entry's item size with the vector counted as its name and four bytes a
+/// dimension, at least 1024; nothing for an identical overwrite or a change the index
+/// does not project.
+#[tokio::test]
+async fn writes_report_their_vector_index_bytes_with_indexes() {
+    let store = StoreProcess::spawn();
+    let ddb = store.client();
+    let table = unique_name("vecw");
+    let all = |name: &str, attribute: &str, dimensions: i64| {
+        vector_index_of(
+            name,
+            attribute,
+            dimensions,
+            VectorDistanceFunction::Cosine,
+            projection(ProjectionType::All, &[]),
+            vec![],
+        )
+    };
+    let keys_only = vector_index_of(
+        "vkeys",
+        VECTOR,
+        DIMENSIONS,
+        VectorDistanceFunction::Cosine,
+        projection(ProjectionType::KeysOnly, &[]),
+        vec![],
+    );
+    ok(ddb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .vector_indexes(all("vix", VECTOR, 3))
+        .vector_indexes(keys_only)
+        .vector_indexes(all("vsix", "sixdimvec", 6))
+        .send()
+        .await);
+    wait_vector_indexes_active(&ddb, &table).await;
+    let write = |it: Item, mode: ReturnConsumedCapacity| {
+        ddb.put_item()
+            .table_name(&table)
+            .set_item(Some(it))
+            .return_consumed_capacity(mode)
+            .send()
+    };
+    let bytes = |it: Item| async {
+        let used = ok(write(it, ReturnConsumedCapacity::Indexes).await)
+            .consumed_capacity
+            .unwrap();
+        let mut out: Vec<(String, f64)> = used
+            .vector_indexes()
+            .map(|m| {
+                m.iter()
+                    .map(|(name, c)| (name.clone(), c.vector_write_request_bytes().unwrap()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    };
+    let mut it = Item::new();
+    it.insert("pk".into(), s("small"));
+    it.insert(VECTOR.into(), vector(&[0, 1, 0]));
+    // A small entry: the floor, on both indexes of the attribute.
+    assert_eq!(
+        bytes(it.clone()).await,
+        [("vix".to_string(), 1024.0), ("vkeys".to_string(), 1024.0)]
+    );
+    // The same item again changes nothing either index holds.
+    assert_eq!(bytes(it.clone()).await, []);
+    // TOTAL reports no vector figures at all.
+    let total = ok(write(it.clone(), ReturnConsumedCapacity::Total).await)
+        .consumed_capacity
+        .unwrap();
+    assert!(total.vector_indexes().is_none() && total.table().is_none());
+
+    // Past the floor: a 1,500-byte attribute, projected by ALL only.
+    let big = |pk: &str, attribute: &str, values: &[i64]| {
+        let mut it = Item::new();
+        it.insert("pk".into(), s(pk));
+        it.insert(attribute.into(), vector(values));
+        it.insert("blob".into(), s(&"x".repeat(1500)));
+        it
+    };
+    let three = bytes(big("b3", VECTOR, &[1, 0, 0])).await;
+    // pk (2 + 2) + blob (4 + 1500) + the vector as its name (9) and 3 x 4 bytes.
+    assert_eq!(
+        three,
+        [("vix".to_string(), 1529.0), ("vkeys".to_string(), 1024.0)]
+    );
+    let six = bytes(big("b6", "sixdimvec", &[1, 0, 0, 0, 1, 0])).await;
+    assert_eq!(six, [("vsix".to_string(), 1529.0 + 12.0)]);
+
+    // A change only ALL projects: charged there, not on the KEYS_ONLY index.
+    let mut noted = it.clone();
+    noted.insert("note".into(), s("after"));
+    let charged = bytes(noted).await;
+    assert_eq!(
+        charged.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["vix"]
+    );
+}

@@ -47,6 +47,7 @@ use shared::wire::error::{ApiError, CancellationReason, ErrorCode};
 use shared::wire::ops::batch_write_item::ItemCollectionMetrics;
 use shared::wire::ops::common::{Capacity, ConsumedCapacity, ReturnConsumedCapacity};
 use shared::wire::ops::validate::Violations;
+use shared::wire::ops::vector::VectorCapacity;
 
 use crate::capacity;
 use crate::catalog::{IndexProjection, TableMeta};
@@ -380,6 +381,8 @@ pub struct WritePlan {
     /// The target's key attributes: where an update of a missing item starts.
     pub key_item: Item,
     pub indexes: Vec<IndexInfo>,
+    /// The table's vector indexes, whose changed entries a write reports in bytes.
+    pub vector_indexes: Vec<crate::catalog::vector::VectorIndexMeta>,
 }
 
 impl WritePlan {
@@ -404,6 +407,7 @@ impl WritePlan {
                     projection: i.projection.clone(),
                 })
                 .collect(),
+            vector_indexes: table.vector_indexes.clone(),
         }
     }
 }
@@ -415,6 +419,9 @@ pub struct WriteUnits {
     pub table: f64,
     pub local: Vec<(String, f64)>,
     pub global: Vec<(String, f64)>,
+    /// Bytes on each vector index whose entry changed (not capacity units: vector writes
+    /// are metered apart).
+    pub vector: Vec<(String, f64)>,
 }
 
 impl WriteUnits {
@@ -434,6 +441,7 @@ impl WriteUnits {
         for (list, more) in [
             (&mut self.local, other.local),
             (&mut self.global, other.global),
+            (&mut self.vector, other.vector),
         ] {
             for (name, units) in more {
                 match list.iter_mut().find(|(known, _)| *known == name) {
@@ -660,6 +668,18 @@ pub fn write_units(plan: &WritePlan, old: Option<&Item>, new: Option<&Item>) -> 
             list.push((index.name.clone(), cost));
         }
     }
+    for index in &plan.vector_indexes {
+        let entry = |item| crate::vector::entry(index, &plan.table_schema, item);
+        let changed = match (old.and_then(entry), new.and_then(entry)) {
+            (Some(before), Some(after)) if before == after => None,
+            (_, Some(entry)) | (Some(entry), None) => Some(entry),
+            (None, None) => None,
+        };
+        if let Some(entry) = changed {
+            let bytes = crate::vector::write_bytes(index, &entry);
+            units.vector.push((index.name.clone(), bytes as f64));
+        }
+    }
     units
 }
 
@@ -748,10 +768,23 @@ pub fn write_capacity(
                 }),
                 local_secondary_indexes: map(&units.local),
                 global_secondary_indexes: map(&units.global),
+                vector_indexes: vector_bytes(&units.vector),
                 ..Default::default()
             })
         }
     }
+}
+
+/// `VectorIndexes` of a write's INDEXES capacity: the bytes each changed vector index took.
+fn vector_bytes(list: &[(String, f64)]) -> Option<BTreeMap<String, VectorCapacity>> {
+    let bytes = list.iter().map(|(name, bytes)| {
+        let used = VectorCapacity {
+            vector_write_request_bytes: Some(*bytes),
+            ..Default::default()
+        };
+        (name.clone(), used)
+    });
+    (!list.is_empty()).then(|| bytes.collect())
 }
 
 /// `ConsumedCapacity` of a single-item read (GetItem): the table only.
@@ -901,6 +934,7 @@ mod tests {
                     non_key_attributes: Vec::new(),
                 },
             }],
+            vector_indexes: Vec::new(),
         }
     }
 

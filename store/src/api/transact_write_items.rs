@@ -558,6 +558,7 @@ mod tests {
                     non_key_attributes: vec![],
                 },
             }],
+            vector_indexes: Vec::new(),
         };
         ActionPlan {
             table: Arc::new(TableMeta::for_tests(1, "t")),

@@ -6,10 +6,14 @@
 //! Components are 32-bit floats, as DynamoDB stores them for its index; sums run in f32
 //! too, so the scores are what a 32-bit index would report.
 
-use shared::model::AttributeValue;
+use shared::model::size::attributes_size;
+use shared::model::{AttributeValue, Item, KeySchema};
 use shared::wire::ops::vector::vector_component;
 
-use crate::catalog::vector::Distance;
+use crate::catalog::vector::{Distance, VectorIndexMeta};
+
+/// The fewest bytes a write is charged on a vector index it changes.
+pub const MIN_WRITE_BYTES: usize = 1024;
 
 /// `value` as a vector of `dimensions` components: a list of exactly that many numbers
 /// that read as 32-bit floats. Anything else is not a vector of the index (the item is
@@ -22,6 +26,37 @@ pub fn vector_of(value: &AttributeValue, dimensions: usize) -> Option<Vec<f32>> 
         return None;
     }
     list.iter().map(vector_component).collect()
+}
+
+/// What `index` holds of `item`: the attributes it projects, in the item's order; `None`
+/// when the item is not in the index (no vector of its dimensions, or, under a HASH
+/// search schema, no value for it).
+pub fn entry<'a>(
+    index: &VectorIndexMeta,
+    table_schema: &KeySchema,
+    item: &'a Item,
+) -> Option<Vec<(&'a String, &'a AttributeValue)>> {
+    vector_of(item.get(&index.attribute)?, index.dimensions)?;
+    if let Some(hash) = index.hash_attribute() {
+        item.get(hash)?;
+    }
+    let kept = item
+        .iter()
+        .filter(|(name, _)| index.projects(table_schema, name));
+    Some(kept.collect())
+}
+
+/// The bytes a write that changed `entry` of `index` is charged (`VectorWriteRequestBytes`,
+/// as the dynamodb-conformance suite pinned it, tier2/vectorSearch/consumedCapacity): the
+/// entry's item size with the vector counted as its name and four bytes a dimension,
+/// and at least [`MIN_WRITE_BYTES`].
+pub fn write_bytes(index: &VectorIndexMeta, entry: &[(&String, &AttributeValue)]) -> usize {
+    let others = entry
+        .iter()
+        .copied()
+        .filter(|(name, _)| **name != index.attribute);
+    let vector = index.attribute.len() + 4 * index.dimensions;
+    (attributes_size(others) + vector).max(MIN_WRITE_BYTES)
 }
 
 /// The score of `item` against `search` (same length) under `distance`.

@@ -53,6 +53,9 @@ pub struct ConsumedCapacity {
     pub local_secondary_indexes: Option<std::collections::BTreeMap<String, Capacity>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub global_secondary_indexes: Option<std::collections::BTreeMap<String, Capacity>>,
+    /// With INDEXES, a write's bytes on each vector index whose stored view it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_indexes: Option<std::collections::BTreeMap<String, super::vector::VectorCapacity>>,
 }
 
 fn add_units(total: &mut Option<f64>, more: Option<f64>) {
@@ -95,6 +98,14 @@ impl ConsumedCapacity {
                     .or_default()
                     .add(units);
             }
+        }
+        for (name, bytes) in other.vector_indexes.iter().flatten() {
+            let mine = self.vector_indexes.get_or_insert_with(Default::default);
+            let total = &mut mine
+                .entry(name.clone())
+                .or_default()
+                .vector_write_request_bytes;
+            add_units(total, bytes.vector_write_request_bytes);
         }
     }
 
@@ -170,6 +181,17 @@ mod tests {
                 .into_iter()
                 .collect(),
             ),
+            vector_indexes: Some(
+                [(
+                    "v".to_string(),
+                    super::super::vector::VectorCapacity {
+                        vector_write_request_bytes: Some(units * 1024.0),
+                        ..Default::default()
+                    },
+                )]
+                .into_iter()
+                .collect(),
+            ),
         };
         let mut total = one(1.0);
         total.add(&one(0.5));
@@ -182,5 +204,7 @@ mod tests {
             1.5
         );
         assert!(total.local_secondary_indexes.is_none());
+        let vector = &total.vector_indexes.unwrap()["v"];
+        assert_eq!(vector.vector_write_request_bytes, Some(1536.0));
     }
 }

@@ -108,7 +108,7 @@ pub struct SearchResultItem {
 
 /// The capacity a vector search or write used, in bytes processed: a shape of its own,
 /// without the classic `CapacityUnits` or `TableName`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VectorCapacity {
     #[serde(skip_serializing_if = "Option::is_none")]
