@@ -1379,6 +1379,25 @@ async fn writes_report_their_vector_index_bytes_with_indexes() {
     let six = bytes(big("b6", "sixdimvec", &[1, 0, 0, 0, 1, 0])).await;
     assert_eq!(six, [("vsix".to_string(), 1529.0 + 12.0)]);
 
+    // The item itself is billed with its vector at 4 bytes a dimension, whatever numbers
+    // it holds (38-digit ones take 20 bytes each as numbers): 1,024 billed bytes are one
+    // write unit, 1,025 two.
+    let wide = "12345678901234567890123456789012345678";
+    let billed = |pk: &str, target: usize| {
+        let mut it = Item::new();
+        it.insert("pk".into(), s(pk));
+        it.insert(VECTOR.into(), AttributeValue::L(vec![n(wide); 3]));
+        let fixed = "pk".len() + pk.len() + VECTOR.len() + 4 * 3 + "pad".len();
+        it.insert("pad".into(), s(&"p".repeat(target - fixed)));
+        it
+    };
+    for (pk, target, units) in [("a3", 1024, 1.0), ("b3", 1025, 2.0)] {
+        let used = ok(write(billed(pk, target), ReturnConsumedCapacity::Total).await)
+            .consumed_capacity
+            .unwrap();
+        assert_eq!(used.capacity_units(), Some(units), "{target} billed bytes");
+    }
+
     // A change only ALL projects: charged there, not on the KEYS_ONLY index.
     let mut noted = it.clone();
     noted.insert("note".into(), s("after"));

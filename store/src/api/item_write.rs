@@ -638,8 +638,12 @@ pub fn decide(
 /// The capacity of a write from `old` to `new` (`None` = absent). A ConditionCheck (`new`
 /// equal to `old`) costs the item's size on the table and nothing on indexes.
 pub fn write_units(plan: &WritePlan, old: Option<&Item>, new: Option<&Item>) -> WriteUnits {
-    let old_size = old.map_or(0, item_size);
-    let new_size = new.map_or(0, item_size);
+    let billed = |item: &Item| match plan.vector_indexes.as_slice() {
+        [] => item_size(item),
+        indexes => crate::vector::billed_size(indexes, item),
+    };
+    let old_size = old.map_or(0, billed);
+    let new_size = new.map_or(0, billed);
     let mut units = WriteUnits {
         table: capacity::write_units(old_size.max(new_size)),
         ..Default::default()

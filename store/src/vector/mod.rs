@@ -6,7 +6,7 @@
 //! Components are 32-bit floats, as DynamoDB stores them for its index; sums run in f32
 //! too, so the scores are what a 32-bit index would report.
 
-use shared::model::size::attributes_size;
+use shared::model::size::{attributes_size, item_size};
 use shared::model::{AttributeValue, Item, KeySchema};
 use shared::wire::ops::vector::vector_component;
 
@@ -57,6 +57,29 @@ pub fn write_bytes(index: &VectorIndexMeta, entry: &[(&String, &AttributeValue)]
         .filter(|(name, _)| **name != index.attribute);
     let vector = index.attribute.len() + 4 * index.dimensions;
     (attributes_size(others) + vector).max(MIN_WRITE_BYTES)
+}
+
+/// The size a write of `item` is billed at on a table with vector `indexes`: its item size
+/// with each vector an index reads counted as its name and four bytes a dimension, as
+/// DynamoDB bills it (the conformance suite's captures, tier2/vectorSearch/
+/// consumedCapacity); reads and the 400 KB limit size the vector by its numbers.
+pub fn billed_size(indexes: &[VectorIndexMeta], item: &Item) -> usize {
+    let mut size = item_size(item);
+    let mut counted: Vec<&str> = Vec::new();
+    for index in indexes {
+        if counted.contains(&index.attribute.as_str()) {
+            continue;
+        }
+        let Some((name, value)) = item.get_key_value(&index.attribute) else {
+            continue;
+        };
+        if vector_of(value, index.dimensions).is_some() {
+            let stored = attributes_size(std::iter::once((name, value)));
+            size = size - stored + name.len() + 4 * index.dimensions;
+            counted.push(&index.attribute);
+        }
+    }
+    size
 }
 
 /// The score of `item` against `search` (same length) under `distance`.
