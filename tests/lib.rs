@@ -1106,6 +1106,47 @@ where
     err
 }
 
+/// Asserts CreateTable of `name` (`answer`) was refused with a ValidationException and
+/// left no table behind; `what` names the case in failures.
+pub async fn assert_create_refused<T: std::fmt::Debug, E>(
+    ddb: &aws_sdk_dynamodb::Client,
+    name: &str,
+    answer: Result<T, E>,
+    what: &str,
+) where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    let err = match answer {
+        Ok(created) => panic!("{what}: accepted: {created:?}"),
+        Err(err) => err,
+    };
+    assert_eq!(
+        err.code(),
+        Some("ValidationException"),
+        "{what}: {}",
+        DisplayErrorContext(&err)
+    );
+    assert_api_error(
+        ddb.describe_table().table_name(name).send().await,
+        "ResourceNotFoundException",
+        None,
+    );
+}
+
+/// Asserts `result` is a ValidationException whose message contains `part`.
+#[track_caller]
+pub fn assert_validation_containing<T: std::fmt::Debug, E>(result: Result<T, E>, part: &str)
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    let err = assert_api_error(result, "ValidationException", None);
+    let message = err.message().unwrap_or_default();
+    assert!(
+        message.contains(part),
+        "{message:?} does not contain {part:?}"
+    );
+}
+
 /// Unwraps an SDK result, printing the whole error chain (the SDK's Display is terse).
 #[track_caller]
 pub fn ok<T, E: std::error::Error>(result: Result<T, E>) -> T {
