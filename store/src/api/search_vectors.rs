@@ -91,7 +91,7 @@ pub async fn handle(app: &App, input: SearchVectorsInput) -> Result<SearchVector
                 Some(projection) => projection.apply(&item),
                 None => item,
             },
-            score: f64::from(score),
+            score,
         })
         .collect();
     // Bytes processed: the search vector and every vector it was compared with, four bytes
@@ -179,13 +179,13 @@ struct Search {
 impl Search {
     /// The best `top_k` items, best first, each as the index projects it, and how many
     /// vectors were compared.
-    fn run(self, storage: &Storage) -> Result<(Vec<(f32, Item)>, usize), ApiError> {
+    fn run(self, storage: &Storage) -> Result<(Vec<(f64, Item)>, usize), ApiError> {
         let failure = |e: crate::storage::StorageError| {
             tracing::error!(error = %e, "vector search cannot read the table");
             ApiError::internal()
         };
         let distance = self.index.distance;
-        let mut best: Vec<(f32, Item)> = Vec::with_capacity(self.top_k + 1);
+        let mut best: Vec<(f64, Item)> = Vec::with_capacity(self.top_k + 1);
         let mut compared = 0;
         for stored in storage
             .scan(&self.table.layout, None, None)

@@ -3,8 +3,8 @@
 //! Scores follow DynamoDB's definitions (SearchVectors' API reference): COSINE is 1 minus
 //! the cosine similarity (0 for the same direction, 2 for opposite), EUCLIDEAN the
 //! distance, both best when smallest; DOT_PRODUCT the dot product, best when largest.
-//! Components are 32-bit floats, as DynamoDB stores them for its index; sums run in f32
-//! too, so the scores are what a 32-bit index would report.
+//! Components are 32-bit floats, as DynamoDB stores them for its index; sums run in f64,
+//! where no product of two of them overflows, so every score is a finite number.
 
 use shared::model::size::{attributes_size, item_size};
 use shared::model::{AttributeValue, Item, KeySchema};
@@ -83,18 +83,19 @@ pub fn billed_size(indexes: &[VectorIndexMeta], item: &Item) -> usize {
 }
 
 /// The score of `item` against `search` (same length) under `distance`.
-pub fn score(distance: Distance, search: &[f32], item: &[f32]) -> f32 {
-    let dot: f32 = search.iter().zip(item).map(|(a, b)| a * b).sum();
-    match distance {
-        Distance::DotProduct => dot,
-        Distance::Euclidean => search
+pub fn score(distance: Distance, search: &[f32], item: &[f32]) -> f64 {
+    let pairs = || {
+        search
             .iter()
             .zip(item)
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum::<f32>()
-            .sqrt(),
+            .map(|(a, b)| (f64::from(*a), f64::from(*b)))
+    };
+    let dot: f64 = pairs().map(|(a, b)| a * b).sum();
+    match distance {
+        Distance::DotProduct => dot,
+        Distance::Euclidean => pairs().map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt(),
         Distance::Cosine => {
-            let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
             let norms = norm(search) * norm(item);
             // A zero vector has no direction: as far from every vector as orthogonal.
             if norms == 0.0 {
@@ -107,7 +108,7 @@ pub fn score(distance: Distance, search: &[f32], item: &[f32]) -> f32 {
 }
 
 /// Whether score `a` ranks before score `b` under `distance` (best first).
-pub fn ranks_before(distance: Distance, a: f32, b: f32) -> bool {
+pub fn ranks_before(distance: Distance, a: f64, b: f64) -> bool {
     match distance {
         Distance::DotProduct => a > b,
         Distance::Cosine | Distance::Euclidean => a < b,
@@ -149,9 +150,13 @@ mod tests {
     fn scores_follow_each_distance_function() {
         let (x, y, minus_x) = ([1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]);
         assert_eq!(score(Distance::Cosine, &x, &[2.0, 0.0]), 0.0);
-        assert!((score(Distance::Cosine, &x, &y) - 1.0).abs() < 1e-6);
-        assert!((score(Distance::Cosine, &x, &minus_x) - 2.0).abs() < 1e-6);
-        assert!((score(Distance::Euclidean, &x, &y) - 2f32.sqrt()).abs() < 1e-6);
+        assert!((score(Distance::Cosine, &x, &y) - 1.0).abs() < 1e-9);
+        assert!((score(Distance::Cosine, &x, &minus_x) - 2.0).abs() < 1e-9);
+        assert!((score(Distance::Euclidean, &x, &y) - 2f64.sqrt()).abs() < 1e-9);
+        // The largest 32-bit floats square past f32's range, not f64's.
+        let huge = [f32::MAX, -f32::MAX];
+        assert!(score(Distance::Euclidean, &huge, &[-f32::MAX, f32::MAX]).is_finite());
+        assert!(score(Distance::Cosine, &huge, &huge).abs() < 1e-9);
         assert_eq!(score(Distance::DotProduct, &[1.0, 2.0], &[3.0, 4.0]), 11.0);
         assert!(ranks_before(Distance::DotProduct, 2.0, 1.0));
         assert!(ranks_before(Distance::Cosine, 0.1, 0.2));
