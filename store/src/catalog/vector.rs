@@ -109,6 +109,8 @@ impl VectorIndexMeta {
     pub fn projects(&self, table_schema: &shared::model::KeySchema, name: &str) -> bool {
         let always =
             table_schema.is_key_attr(name) || name == self.attribute || self.in_search_schema(name);
+        // The index's own "keys" are counted above; the projection rule adds the rest
+        // (asked with the table's schema alone, since a vector index has no key schema).
         always
             || self
                 .projection
