@@ -1822,3 +1822,90 @@ async fn function_refusals_come_back_in_dynamodbs_words() {
     let untouched = item(&[("pk", s("f")), ("ss", AttributeValue::Ss(vec!["a".into()]))]);
     assert_eq!(db.get("f", None).await, Some(untouched));
 }
+
+/// A number passed as a parameter is read as DynamoDB reads one, Java's BigDecimal first
+/// (the dynamodb-conformance suite's captures, partiqlParameterNumbers): an exponent past
+/// a 32-bit integer, or a scale past one, cannot be converted at all (the text echoed, in
+/// every place a parameter can stand, in a transaction too); inside that range the
+/// magnitude wraps, so 1e2147483647 is an underflow. An attribute value elsewhere keeps
+/// the ordinary rules (the same text in PutItem is an overflow).
+#[tokio::test]
+async fn parameter_numbers_are_read_as_dynamodb_reads_them() {
+    let (_store, db) = store_with_table(false).await;
+    let places = [
+        "SELECT * FROM $T WHERE pk = 'p' AND n = ?",
+        "INSERT INTO $T VALUE {'pk': 'inserted', 'n': ?}",
+        "UPDATE $T SET n = ? WHERE pk = 'p'",
+        "SELECT * FROM $T WHERE pk = ?",
+    ];
+    let number = |text: &str| AttributeValue::N(text.into());
+    let message =
+        |err: &SdkError<ExecuteStatementError>| err.message().unwrap_or_default().to_string();
+    for text in [
+        "1e99999999999",
+        "-1e99999999999",
+        "1e-99999999999",
+        "1e2147483648",
+        "1e-2147483648",
+    ] {
+        for place in places {
+            let err = db
+                .fails(place, &[number(text)], "ValidationException")
+                .await;
+            assert_eq!(
+                message(&err),
+                format!("The parameter cannot be converted to a numeric value: {text}"),
+                "{place}"
+            );
+        }
+    }
+    for place in places {
+        let err = db
+            .fails(place, &[number("1e2147483647")], "ValidationException")
+            .await;
+        assert_eq!(
+            message(&err),
+            "Number underflow. Attempting to store a number with magnitude smaller than supported range",
+            "{place}"
+        );
+    }
+    let in_set = AttributeValue::Ns(vec!["1".into(), "1e99999999999".into()]);
+    let err = db.fails(places[0], &[in_set], "ValidationException").await;
+    assert_eq!(
+        message(&err),
+        "The parameter cannot be converted to a numeric value: 1e99999999999"
+    );
+    let txn = db
+        .ddb
+        .execute_transaction()
+        .transact_statements(db.txn(places[2], &[number("1e99999999999")]))
+        .send()
+        .await;
+    let err = assert_api_error(txn, "ValidationException", None);
+    assert_eq!(
+        err.message(),
+        Some("The parameter cannot be converted to a numeric value: 1e99999999999")
+    );
+    // An ordinary number parameter still works, and an item's value keeps its own rule.
+    db.write(
+        "INSERT INTO $T VALUE {'pk': 'fine', 'n': ?}",
+        &[number("1.5e3")],
+    )
+    .await;
+    assert_eq!(db.get("fine", None).await.unwrap()["n"], number("1500"));
+    let put = db
+        .ddb
+        .put_item()
+        .table_name(&db.table)
+        .item("pk", s("overflow"))
+        .item("n", number("1e2147483647"))
+        .send()
+        .await;
+    let err = assert_api_error(put, "ValidationException", None);
+    assert!(
+        err.message()
+            .unwrap_or_default()
+            .starts_with("Number overflow"),
+        "{err:?}"
+    );
+}

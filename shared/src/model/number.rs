@@ -72,7 +72,49 @@ impl fmt::Display for NumberError {
 
 impl std::error::Error for NumberError {}
 
+/// How a number's text is read: as an attribute value, or as a PartiQL statement's
+/// parameter, which DynamoDB reads as Java's `BigDecimal` reads a string before its own
+/// checks (the dynamodb-conformance suite's captures, tier3/error-messages/
+/// partiqlParameterNumbers.test.ts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NumberRule {
+    #[default]
+    Item,
+    Parameter,
+}
+
+impl NumberRule {
+    pub fn parse(self, text: &str) -> Result<Number, NumberError> {
+        match self {
+            NumberRule::Item => Number::parse(text),
+            NumberRule::Parameter => Number::parse_parameter(text),
+        }
+    }
+}
+
 impl Number {
+    /// [`Number::parse`] of a PartiQL parameter. `BigDecimal` reads the exponent as a
+    /// 32-bit integer and keeps the scale (fraction digits minus exponent) in one, so text
+    /// past either cannot be converted at all; and the magnitude check then computes
+    /// precision minus scale in 32-bit arithmetic, which wraps past `i32::MAX` to a very
+    /// negative magnitude: `1e2147483647` is an underflow there, not an overflow.
+    pub fn parse_parameter(text: &str) -> Result<Number, NumberError> {
+        let Some(shape) = DecimalShape::of(text) else {
+            return Number::parse(text);
+        };
+        let unconvertible = || NumberError::Unparseable(text.to_string());
+        let exponent = i32::try_from(shape.exponent).map_err(|_| unconvertible())?;
+        let scale = i64::from(shape.fraction_digits) - i64::from(exponent);
+        let scale = i32::try_from(scale).map_err(|_| unconvertible())?;
+        if shape.significant_digits > 0 {
+            let magnitude = i64::from(shape.significant_digits) - i64::from(scale);
+            if magnitude > i64::from(i32::MAX) {
+                return Err(NumberError::Underflow);
+            }
+        }
+        Number::parse(text)
+    }
+
     /// Parses and validates wire text (`"-12.5e3"`), normalizing it.
     pub fn parse(text: &str) -> Result<Number, NumberError> {
         if text.is_empty() {
@@ -478,10 +520,87 @@ impl<'de> serde::Deserialize<'de> for Number {
     }
 }
 
+/// What `BigDecimal` sees in a decimal's text: its digits after leading zeros (its
+/// precision, 0 for zero), its fraction digits, and its exponent as written (any size).
+struct DecimalShape {
+    significant_digits: u32,
+    fraction_digits: u32,
+    exponent: i128,
+}
+
+impl DecimalShape {
+    /// `None` for text that is not `[+-]digits[.digits][e[+-]digits]` (the ordinary parse
+    /// reports it).
+    fn of(text: &str) -> Option<DecimalShape> {
+        let body = text.strip_prefix(['+', '-']).unwrap_or(text);
+        let (mantissa, exponent) = match body.find(['e', 'E']) {
+            Some(at) => (&body[..at], Some(&body[at + 1..])),
+            None => (body, None),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.len() + fraction.len() == 0 || !digits(whole) || !digits(fraction) {
+            return None;
+        }
+        let exponent = match exponent {
+            None => 0,
+            Some(e) => {
+                let magnitude = e.strip_prefix(['+', '-']).unwrap_or(e);
+                if magnitude.is_empty() || !digits(magnitude) || magnitude.len() > 30 {
+                    return None;
+                }
+                e.parse::<i128>().ok()?
+            }
+        };
+        let all = whole.bytes().chain(fraction.bytes());
+        let significant = all.skip_while(|b| *b == b'0').count();
+        Some(DecimalShape {
+            significant_digits: u32::try_from(significant).ok()?,
+            fraction_digits: u32::try_from(fraction.len()).ok()?,
+            exponent,
+        })
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn parameters_read_exponents_and_scales_as_32_bit_integers() {
+        let unconvertible = |t: &str| Err(NumberError::Unparseable(t.to_string()));
+        for text in [
+            "1e2147483648",
+            "1e-2147483648",
+            "-1e99999999999",
+            "0.5e-2147483647",
+        ] {
+            assert_eq!(Number::parse_parameter(text), unconvertible(text), "{text}");
+        }
+        // Precision minus scale past i32::MAX wraps to a tiny magnitude.
+        assert_eq!(
+            Number::parse_parameter("1e2147483647"),
+            Err(NumberError::Underflow)
+        );
+        assert_eq!(
+            Number::parse_parameter("10e2147483646"),
+            Err(NumberError::Underflow)
+        );
+        // Inside both ranges the ordinary checks answer, as for any value.
+        assert_eq!(
+            Number::parse_parameter("1e2147483646"),
+            Err(NumberError::Overflow)
+        );
+        assert_eq!(
+            Number::parse_parameter("0e2147483647"),
+            Number::parse("0e2147483647")
+        );
+        assert_eq!(Number::parse_parameter("-12.50"), Number::parse("-12.5"));
+        assert_eq!(Number::parse_parameter(""), Err(NumberError::Empty));
+        assert_eq!(Number::parse_parameter("abc"), unconvertible("abc"));
+        // An item's value reads the same exponents as numbers to range-check.
+        assert_eq!(Number::parse("1e2147483647"), Err(NumberError::Overflow));
+    }
 
     fn n(text: &str) -> Number {
         match Number::parse(text) {

@@ -32,7 +32,7 @@ use base64::Engine as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 
-use super::number::{Number, NumberError};
+use super::number::{Number, NumberError, NumberRule};
 use crate::wire::error::ApiError;
 
 /// Prefix of serde custom errors that are DynamoDB validation failures, not malformed JSON.
@@ -516,17 +516,22 @@ impl<'de> serde::Deserialize<'de> for TypeKey {
 /// Deserializes an [`AttributeValue`] whose containers sit `depth` levels deep.
 struct ValueSeed {
     depth: usize,
+    numbers: NumberRule,
 }
 
 impl<'de> DeserializeSeed<'de> for ValueSeed {
     type Value = AttributeValue;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<AttributeValue, D::Error> {
-        d.deserialize_any(ValueVisitor { depth: self.depth })
+        d.deserialize_any(ValueVisitor {
+            depth: self.depth,
+            numbers: self.numbers,
+        })
     }
 }
 
 struct ValueVisitor {
     depth: usize,
+    numbers: NumberRule,
 }
 
 impl<'de> Visitor<'de> for ValueVisitor {
@@ -565,7 +570,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
                 TypeKey::S => (0, map.next_value_seed(StringSeed)?.map(AttributeValue::S)),
                 TypeKey::N => (
                     1,
-                    match map.next_value_seed(NumberSeed)? {
+                    match map.next_value_seed(NumberSeed(self.numbers))? {
                         None => None,
                         Some(Ok(n)) => Some(AttributeValue::N(n)),
                         Some(Err(e)) => {
@@ -595,6 +600,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
                         5,
                         map.next_value_seed(MapSeed {
                             depth: self.depth + 1,
+                            numbers: self.numbers,
                         })?
                         .map(AttributeValue::M),
                     )
@@ -607,6 +613,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
                         6,
                         map.next_value_seed(ListSeed {
                             depth: self.depth + 1,
+                            numbers: self.numbers,
                         })?
                         .map(AttributeValue::L),
                     )
@@ -628,7 +635,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
                     8,
                     match map.next_value_seed(ListOf(StringSeed))? {
                         None => None,
-                        Some(list) => match check_ns(&list) {
+                        Some(list) => match check_ns(&list, self.numbers) {
                             Ok(numbers) => Some(sort_set(AttributeValue::Ns(numbers))),
                             Err(message) => {
                                 note(&mut invalid, message);
@@ -700,13 +707,13 @@ fn check_ss(list: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn check_ns(list: &[String]) -> Result<Vec<Number>, String> {
+fn check_ns(list: &[String], rule: NumberRule) -> Result<Vec<Number>, String> {
     if list.is_empty() {
         return Err(EMPTY_NS_MESSAGE.to_string());
     }
     let mut numbers = Vec::with_capacity(list.len());
     for text in list {
-        numbers.push(Number::parse(text).map_err(|e| e.message())?);
+        numbers.push(rule.parse(text).map_err(|e| e.message())?);
     }
     // Normalized text is canonical, so text equality is numeric equality.
     let mut seen = HashSet::with_capacity(numbers.len());
@@ -781,16 +788,16 @@ impl<'de> Visitor<'de> for StringVisitor {
 }
 
 /// The `N` member: parsed without copying; the inner error is a deferred validation failure.
-struct NumberSeed;
+struct NumberSeed(NumberRule);
 
 impl<'de> DeserializeSeed<'de> for NumberSeed {
     type Value = Option<Result<Number, NumberError>>;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(NumberVisitor)
+        d.deserialize_any(NumberVisitor(self.0))
     }
 }
 
-struct NumberVisitor;
+struct NumberVisitor(NumberRule);
 
 impl<'de> Visitor<'de> for NumberVisitor {
     type Value = Option<Result<Number, NumberError>>;
@@ -798,7 +805,7 @@ impl<'de> Visitor<'de> for NumberVisitor {
         f.write_str("a number string")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Number::parse(v)))
+        Ok(Some(self.0.parse(v)))
     }
     null_is_absent!();
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
@@ -970,17 +977,22 @@ where
 /// The `L` member: a list of values one level deeper.
 struct ListSeed {
     depth: usize,
+    numbers: NumberRule,
 }
 
 impl<'de> DeserializeSeed<'de> for ListSeed {
     type Value = Option<Vec<AttributeValue>>;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(ListVisitor { depth: self.depth })
+        d.deserialize_any(ListVisitor {
+            depth: self.depth,
+            numbers: self.numbers,
+        })
     }
 }
 
 struct ListVisitor {
     depth: usize,
+    numbers: NumberRule,
 }
 
 impl<'de> Visitor<'de> for ListVisitor {
@@ -990,7 +1002,10 @@ impl<'de> Visitor<'de> for ListVisitor {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(v) = seq.next_element_seed(ValueSeed { depth: self.depth })? {
+        while let Some(v) = seq.next_element_seed(ValueSeed {
+            depth: self.depth,
+            numbers: self.numbers,
+        })? {
             out.push(v);
         }
         Ok(Some(out))
@@ -1003,17 +1018,22 @@ impl<'de> Visitor<'de> for ListVisitor {
 /// The `M` member: a map of values one level deeper.
 struct MapSeed {
     depth: usize,
+    numbers: NumberRule,
 }
 
 impl<'de> DeserializeSeed<'de> for MapSeed {
     type Value = Option<Item>;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(MapVisitor { depth: self.depth })
+        d.deserialize_any(MapVisitor {
+            depth: self.depth,
+            numbers: self.numbers,
+        })
     }
 }
 
 struct MapVisitor {
     depth: usize,
+    numbers: NumberRule,
 }
 
 impl<'de> Visitor<'de> for MapVisitor {
@@ -1024,7 +1044,10 @@ impl<'de> Visitor<'de> for MapVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = Item::new();
         while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(ValueSeed { depth: self.depth })?;
+            let value = map.next_value_seed(ValueSeed {
+                depth: self.depth,
+                numbers: self.numbers,
+            })?;
             out.insert(key, value);
         }
         Ok(Some(out))
@@ -1038,7 +1061,11 @@ impl<'de> Visitor<'de> for MapVisitor {
 
 impl<'de> serde::Deserialize<'de> for AttributeValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        ValueSeed { depth: 0 }.deserialize(deserializer)
+        ValueSeed {
+            depth: 0,
+            numbers: NumberRule::Item,
+        }
+        .deserialize(deserializer)
     }
 }
 
@@ -1047,14 +1074,56 @@ impl<'de> serde::Deserialize<'de> for AttributeValue {
 /// JSON shape (`Unrecognized collection type java.util.Map<...>` for a list, ...). `null`
 /// gives an empty item.
 pub fn deserialize_item<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Item, D::Error> {
-    Ok(MapSeed { depth: 0 }.deserialize(d)?.unwrap_or_default())
+    Ok(MapSeed {
+        depth: 0,
+        numbers: NumberRule::Item,
+    }
+    .deserialize(d)?
+    .unwrap_or_default())
 }
 
 /// [`deserialize_item`] for an `Option<Item>` member (use with `#[serde(default)]`).
 pub fn deserialize_opt_item<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Item>, D::Error> {
-    MapSeed { depth: 0 }.deserialize(d)
+    MapSeed {
+        depth: 0,
+        numbers: NumberRule::Item,
+    }
+    .deserialize(d)
+}
+
+/// For `#[serde(default, deserialize_with = "...")]` on a PartiQL statement's `Parameters`:
+/// values as any other, but numbers read as DynamoDB reads a parameter's
+/// ([`NumberRule::Parameter`]).
+pub fn deserialize_parameters<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<AttributeValue>>, D::Error> {
+    d.deserialize_any(ParametersVisitor)
+}
+
+/// A list of parameters; any other shape is refused in serde's words, as a `Vec` is.
+struct ParametersVisitor;
+
+impl<'de> Visitor<'de> for ParametersVisitor {
+    type Value = Option<Vec<AttributeValue>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        let seed = || ValueSeed {
+            depth: 0,
+            numbers: NumberRule::Parameter,
+        };
+        while let Some(v) = seq.next_element_seed(seed())? {
+            out.push(v);
+        }
+        Ok(Some(out))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 }
 
 /// `ExpressionAttributeValues`: placeholder (`:v`) to value. An invalid value is reported
@@ -1101,7 +1170,10 @@ impl<'de> Visitor<'de> for ValuesVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = HashMap::with_capacity(map.size_hint().unwrap_or(0).min(1024));
         while let Some(key) = map.next_key::<String>()? {
-            match map.next_value_seed(ValueSeed { depth: 0 }) {
+            match map.next_value_seed(ValueSeed {
+                depth: 0,
+                numbers: NumberRule::Item,
+            }) {
                 Ok(value) => {
                     out.insert(key, value);
                 }

@@ -12,7 +12,11 @@ use crate::model::{AttributeValue, Item};
 pub struct ExecuteStatementInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::model::value::deserialize_parameters"
+    )]
     pub parameters: Option<Vec<AttributeValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent_read: Option<bool>,
@@ -47,7 +51,11 @@ pub struct ExecuteStatementOutput<I = Item> {
 pub struct BatchStatementRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::model::value::deserialize_parameters"
+    )]
     pub parameters: Option<Vec<AttributeValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent_read: Option<bool>,
@@ -102,7 +110,11 @@ pub struct BatchExecuteStatementOutput<I = Item> {
 pub struct ParameterizedStatement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::model::value::deserialize_parameters"
+    )]
     pub parameters: Option<Vec<AttributeValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_values_on_condition_check_failure: Option<String>,
