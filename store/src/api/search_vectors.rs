@@ -26,7 +26,7 @@ use shared::wire::ops::vector::{
 };
 
 use crate::app::App;
-use crate::catalog::vector::VectorIndexMeta;
+use crate::catalog::vector::{VectorIndexMeta, MAX_DIMENSIONS};
 use crate::catalog::TableMeta;
 use crate::storage::Storage;
 use crate::vector::{ranks_before, score, vector_of};
@@ -114,7 +114,19 @@ fn check_model(input: &SearchVectorsInput) -> Result<(), ApiError> {
     if v.not_null("indexName", input.index_name.is_some()) {
         v.name("indexName", input.index_name.as_deref(), 3, 255);
     }
-    v.not_null("searchVector", input.search_vector.is_some());
+    if v.not_null("searchVector", input.search_vector.is_some()) {
+        let length = input.search_vector.as_ref().map_or(0, Vec::len);
+        if length == 0 {
+            v.unechoed(
+                "searchVector",
+                "Member must have length greater than or equal to 1",
+            );
+        }
+        if length > MAX_DIMENSIONS as usize {
+            let limit = format!("Member must have length less than or equal to {MAX_DIMENSIONS}");
+            v.unechoed("searchVector", &limit);
+        }
+    }
     if v.not_null("topK", input.top_k.is_some()) {
         v.at_least("topK", input.top_k, 1);
     }
@@ -232,5 +244,44 @@ impl Search {
         item.into_iter()
             .filter(|(name, _)| self.index.projects(schema, name))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::model::Number;
+
+    fn input(values: usize) -> SearchVectorsInput {
+        SearchVectorsInput {
+            table_name: Some("table".into()),
+            index_name: Some("vix".into()),
+            search_vector: Some(vec![AttributeValue::N(Number::from_i64(1)); values]),
+            top_k: Some(1),
+            ..Default::default()
+        }
+    }
+
+    fn refusal(input: &SearchVectorsInput) -> String {
+        check_model(input)
+            .err()
+            .and_then(|e| e.message)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_model_bounds_the_search_vector_and_needs_every_member() {
+        assert!(check_model(&input(1)).is_ok());
+        assert!(check_model(&input(MAX_DIMENSIONS as usize)).is_ok());
+        assert!(refusal(&input(MAX_DIMENSIONS as usize + 1))
+            .contains("'searchVector' failed to satisfy constraint: Member must have length less than or equal to 4096"));
+        assert!(refusal(&input(0)).contains("greater than or equal to 1"));
+        let missing = refusal(&SearchVectorsInput::default());
+        for member in ["tableName", "indexName", "searchVector", "topK"] {
+            assert!(
+                missing.contains(&format!("'{member}'")),
+                "{member}: {missing}"
+            );
+        }
     }
 }
