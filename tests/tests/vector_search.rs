@@ -425,6 +425,28 @@ async fn vector_indexes_are_created_described_and_checked() {
             "{name}"
         );
     }
+    // Each counts the rows whose vector it reads (never the unsearchable items), and a
+    // KEYS_ONLY entry is smaller than an ALL one.
+    let stats = |name: &str| {
+        let index = described
+            .vector_indexes()
+            .iter()
+            .find(|i| i.index_name() == Some(name))
+            .unwrap();
+        (
+            index.item_count().unwrap(),
+            index.index_size_bytes().unwrap(),
+        )
+    };
+    for name in [COS, EUC, DOT, TENANT] {
+        assert_eq!(stats(name).0, ROWS.len() as i64, "{name}");
+    }
+    assert!(
+        0 < stats(EUC).1 && stats(EUC).1 < stats(COS).1,
+        "{:?}",
+        (stats(EUC), stats(COS))
+    );
+
     // A vector index is neither a GSI nor an LSI, and the table's key is its own.
     assert!(described.global_secondary_indexes().is_empty());
     assert!(described.local_secondary_indexes().is_empty());

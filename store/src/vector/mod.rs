@@ -51,12 +51,17 @@ pub fn entry<'a>(
 /// entry's item size with the vector counted as its name and four bytes a dimension,
 /// and at least [`MIN_WRITE_BYTES`].
 pub fn write_bytes(index: &VectorIndexMeta, entry: &[(&String, &AttributeValue)]) -> usize {
+    entry_size(index, entry).max(MIN_WRITE_BYTES)
+}
+
+/// The size of `entry` in `index`: its item size with the vector counted as its name and
+/// four bytes a dimension (what a write is billed by, and IndexSizeBytes sums).
+pub fn entry_size(index: &VectorIndexMeta, entry: &[(&String, &AttributeValue)]) -> usize {
     let others = entry
         .iter()
         .copied()
         .filter(|(name, _)| **name != index.attribute);
-    let vector = index.attribute.len() + 4 * index.dimensions;
-    (attributes_size(others) + vector).max(MIN_WRITE_BYTES)
+    attributes_size(others) + index.attribute.len() + 4 * index.dimensions
 }
 
 /// The size a write of `item` is billed at on a table with vector `indexes`: its item size
