@@ -1278,16 +1278,16 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for _ in 0..3 {
+    for _ in 0..4 {
         traffic().await;
-        // Periods are 1 s here: the burst's period is reported once the next one starts.
+        // Periods are 1 s here: each period the burst reached is reported once the next
+        // one starts, and on a loaded machine a burst spans several periods, so every
+        // report of the next 3 s is looked at (not only the first one seen, which may be
+        // a period that had only the burst's first or last requests).
         for _ in 0..30 {
             let rows = insight_rows(endpoint, table, index).await;
             if rows.iter().any(|r| r.0 == rule && r.1 == partition) {
                 return rows;
-            }
-            if !rows.is_empty() {
-                break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
