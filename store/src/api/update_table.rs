@@ -611,11 +611,7 @@ fn create_index(
     billing: BillingMode,
 ) -> Result<(), ApiError> {
     let name = create.index_name.clone().unwrap_or_default();
-    if table.index(&name).is_some() {
-        return Err(ApiError::validation(
-            "Attempting to create an index which already exists",
-        ));
-    }
+    check_new_index_name(table, &name)?;
     let Some(given) = &input.attribute_definitions else {
         return Err(ApiError::invalid_parameter(format!(
             "AttributeDefinitions is not specified for index: {name}"
@@ -669,6 +665,16 @@ fn create_index(
     Ok(())
 }
 
+/// Refuses a new index (GSI or vector) named as one the table has, of either kind.
+fn check_new_index_name(table: &TableMeta, name: &str) -> Result<(), ApiError> {
+    if table.index(name).is_some() || table.vector_indexes.iter().any(|v| v.name == name) {
+        return Err(ApiError::validation(
+            "Attempting to create an index which already exists",
+        ));
+    }
+    Ok(())
+}
+
 /// The table's attribute definitions with the request's `given` added: a new index's
 /// attributes are declared beside the ones the table has, none of which may change type.
 fn merged_definitions(
@@ -719,11 +725,7 @@ fn apply_vector_update(
     match (&update.create, &update.delete) {
         (Some(create), None) => {
             let name = create.index_name.clone().unwrap_or_default();
-            if table.index(&name).is_some() || table.vector_indexes.iter().any(|v| v.name == name) {
-                return Err(ApiError::validation(
-                    "Attempting to create an index which already exists",
-                ));
-            }
+            check_new_index_name(table, &name)?;
             let given = input.attribute_definitions.as_deref().unwrap_or_default();
             let definitions = merged_definitions(table, given)?;
             let planned = crate::catalog::vector::plan(create, &definitions, &table.arn)?;
