@@ -189,14 +189,57 @@ fn write_value(value: &AttributeValue, out: &mut Vec<u8>) {
 
 /// Decodes an item written by [`encode_item`]; `None` for corrupt input (never panics).
 pub fn decode_item(bytes: &[u8]) -> Option<Item> {
-    let (&version, rest) = bytes.split_first()?;
-    read_version(version)?;
-    let mut reader = Reader {
-        input: rest,
-        clean: false,
-    };
+    let mut reader = Reader::of(bytes)?;
     let item = reader.map(0)?;
     reader.input.is_empty().then_some(item)
+}
+
+/// The top-level attributes of an encoded item that `wanted` names, decoded with the
+/// decoder's checks; the others are stepped over without being built. For readers of a
+/// few attributes of many items (a vector search reads each item's search schema
+/// attributes). `None` if the bytes do not decode as far as they are read.
+pub fn decode_attributes(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Option<Item> {
+    let mut reader = Reader::of(bytes)?;
+    let n = reader.count()?;
+    let mut picked = Item::new();
+    for _ in 0..n {
+        let name = reader.str()?;
+        if wanted(name) {
+            picked.insert(name.to_owned(), reader.value(0)?);
+        } else {
+            reader.skip(0)?;
+        }
+    }
+    reader.input.is_empty().then_some(picked)
+}
+
+/// The top-level attribute `name` of an encoded item as a list of numbers read as 32-bit
+/// floats, without building the item or its numbers (a vector search reads one vector of
+/// every item). `None` when the item has no such attribute, when it is not a list of
+/// numbers, when a number is past a 32-bit float's range, or for bytes that do not decode.
+pub fn float_list(bytes: &[u8], name: &str) -> Option<Vec<f32>> {
+    let mut reader = Reader::of(bytes)?;
+    let n = reader.count()?;
+    for _ in 0..n {
+        if reader.str()? != name {
+            reader.skip(0)?;
+            continue;
+        }
+        if reader.byte()? != T_L {
+            return None;
+        }
+        let count = reader.count()?;
+        let mut floats = Vec::with_capacity(count);
+        for _ in 0..count {
+            if reader.byte()? != T_N {
+                return None;
+            }
+            let text = std::str::from_utf8(reader.bytes()?).ok()?;
+            floats.push(text.parse::<f32>().ok().filter(|f| f.is_finite())?);
+        }
+        return Some(floats);
+    }
+    None
 }
 
 struct Reader<'a> {
@@ -206,6 +249,50 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader at the first entry of an encoded item (after its version byte).
+    fn of(bytes: &'a [u8]) -> Option<Reader<'a>> {
+        let (&version, rest) = bytes.split_first()?;
+        read_version(version)?;
+        Some(Reader {
+            input: rest,
+            clean: false,
+        })
+    }
+
+    /// Steps over one value, checking its structure (tags, lengths, nesting) but not its
+    /// text: nothing is built from it.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        match self.byte()? {
+            T_S | T_N | T_B => {
+                self.bytes()?;
+            }
+            T_FALSE | T_TRUE | T_NULL => {}
+            T_M | T_L if depth >= MAX_DECODE_DEPTH => return None,
+            T_M => {
+                for _ in 0..self.count()? {
+                    self.bytes()?;
+                    self.skip(depth + 1)?;
+                }
+            }
+            T_L => {
+                for _ in 0..self.count()? {
+                    self.skip(depth + 1)?;
+                }
+            }
+            T_SS | T_NS | T_BS => {
+                let n = self.count()?;
+                if n == 0 {
+                    return None;
+                }
+                for _ in 0..n {
+                    self.bytes()?;
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
     fn byte(&mut self) -> Option<u8> {
         let (&b, rest) = self.input.split_first()?;
         self.input = rest;
@@ -708,6 +795,36 @@ mod tests {
             prop_assert_eq!(&json_out::to_vec(&json_out::EncodedItem(&enc)).ok(), &json_out);
             // Every other serializer takes the checked route, with the same output.
             prop_assert_eq!(&serde_json::to_vec(&json_out::EncodedItem(&enc)).ok(), &serde_json);
+        }
+
+        #[test]
+        fn picked_attributes_and_float_lists_are_the_decoded_items(
+            item in item_strategy(), at in any::<usize>(), byte in any::<u8>()
+        ) {
+            let enc = encode_item(&item);
+            prop_assert_eq!(decode_attributes(&enc, |_| true), Some(item.clone()));
+            let first = item.keys().next().cloned().unwrap_or_default();
+            let picked = decode_attributes(&enc, |name| name == first);
+            let expected: Item = item.iter().filter(|(n, _)| **n == first).map(|(n, v)| (n.clone(), v.clone())).collect();
+            prop_assert_eq!(picked, Some(expected));
+            for (name, value) in &item {
+                let floats = match value {
+                    AttributeValue::L(list) => list
+                        .iter()
+                        .map(|v| match v {
+                            AttributeValue::N(n) => n.as_str().parse::<f32>().ok().filter(|f| f.is_finite()),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<f32>>>(),
+                    _ => None,
+                };
+                prop_assert_eq!(float_list(&enc, name), floats);
+            }
+            // Whatever the bytes, neither reader panics.
+            for bytes in mutated(&item, at, byte) {
+                let _ = decode_attributes(&bytes, |name| name == first);
+                let _ = float_list(&bytes, &first);
+            }
         }
 
         #[test]

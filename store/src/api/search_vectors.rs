@@ -29,7 +29,7 @@ use crate::app::App;
 use crate::catalog::vector::{VectorIndexMeta, MAX_DIMENSIONS};
 use crate::catalog::TableMeta;
 use crate::storage::Storage;
-use crate::vector::{ranks_before, score, vector_of};
+use crate::vector::{ranks_before, score};
 
 /// The most results one search returns.
 pub const MAX_TOP_K: i64 = 100;
@@ -199,17 +199,23 @@ impl Search {
         let distance = self.index.distance;
         let mut best: Vec<(f64, Item)> = Vec::with_capacity(self.top_k + 1);
         let mut compared = 0;
+        let conditioned = |name: &str| self.condition.iter().any(|(n, _)| n == name);
         for stored in storage
             .scan(&self.table.layout, None, None)
             .map_err(failure)?
         {
-            let item = stored.map_err(failure)?.decode().map_err(failure)?;
-            if !self.matches(&item) {
-                continue;
+            let stored = stored.map_err(failure)?;
+            // Only what the search reads is decoded: the condition's attributes and the
+            // vector (its numbers straight to floats); the whole item only once it ranks.
+            if !self.condition.is_empty() {
+                let picked = stored.decode_attributes(conditioned).map_err(failure)?;
+                if !self.matches(&picked) {
+                    continue;
+                }
             }
-            let Some(vector) = item
-                .get(&self.index.attribute)
-                .and_then(|v| vector_of(v, self.index.dimensions))
+            let Some(vector) = stored
+                .float_list(&self.index.attribute)
+                .filter(|v| v.len() == self.index.dimensions)
             else {
                 continue;
             };
@@ -224,6 +230,7 @@ impl Search {
             }
             // Ties keep the order items were read in (the table's scan order).
             let at = best.partition_point(|(other, _)| !ranks_before(distance, s, *other));
+            let item = stored.decode().map_err(failure)?;
             best.insert(at, (s, self.project(item)));
             best.truncate(self.top_k);
         }
