@@ -1106,6 +1106,20 @@ where
     err
 }
 
+/// PutItem of `item` into `table`, which must succeed.
+pub async fn put_item(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: std::collections::HashMap<String, AttributeValue>,
+) {
+    ok(ddb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await);
+}
+
 /// Asserts CreateTable of `name` (`answer`) was refused with a ValidationException and
 /// left no table behind; `what` names the case in failures.
 pub async fn assert_create_refused<T: std::fmt::Debug, E>(

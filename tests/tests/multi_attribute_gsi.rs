@@ -117,15 +117,6 @@ fn row(pk: &str, a: &str, b: &str, c: Option<&str>, d: &str) -> Item {
     it
 }
 
-async fn put(ddb: &Client, table: &str, it: Item) {
-    ok(ddb
-        .put_item()
-        .table_name(table)
-        .set_item(Some(it))
-        .send()
-        .await);
-}
-
 /// A table keyed by `pk` alone with the GSIs [`GSI`] and [`BY_D`], holding [`ROWS`]; also
 /// the description CreateTable answered.
 async fn fixture_table(ddb: &Client) -> (String, TableDescription) {
@@ -143,7 +134,7 @@ async fn fixture_table(ddb: &Client) -> (String, TableDescription) {
     let created = ok(request.send().await);
     wait_table_active(ddb, &name).await;
     for (pk, a, b, c, d) in ROWS {
-        put(ddb, &name, row(pk, a, b, c, d)).await;
+        put_item(ddb, &name, row(pk, a, b, c, d)).await;
     }
     (name, created.table_description.unwrap())
 }
@@ -525,7 +516,7 @@ async fn writes_move_index_entries_and_drop_them() {
         ["p4"]
     );
     // A PutItem replacing p1 moves it from live to draft.
-    put(&ddb, &table, row("p1", "T", "draft", Some("b"), "r1")).await;
+    put_item(&ddb, &table, row("p1", "T", "draft", Some("b"), "r1")).await;
     assert_eq!(fixture_query(&ddb, &table, live).await, ["p6", "p3"]);
     assert_eq!(
         fixture_query(&ddb, &table, "h = :h AND a = :a AND b < :b").await,
@@ -603,7 +594,7 @@ async fn two_hash_attributes_make_the_partition_and_numbers_order_by_value() {
         if let Some(n2) = n2 {
             it.insert("n2".into(), n(n2));
         }
-        put(&ddb, &table, it).await;
+        put_item(&ddb, &table, it).await;
     }
     let values = [
         (":t", s("x")),
@@ -708,7 +699,7 @@ async fn index_key_attributes_of_the_wrong_type_are_refused() {
     assert_eq!(got.item, None);
 
     // An update giving a key attribute the wrong type is refused alike, the item unchanged.
-    put(&ddb, &table, good.clone()).await;
+    put_item(&ddb, &table, good.clone()).await;
     assert_validation_containing(
         ddb.update_item()
             .table_name(&table)
@@ -753,7 +744,7 @@ async fn a_multi_attribute_gsi_added_later_is_backfilled() {
             it.insert("y".into(), s(&y));
             expected.push((x, y, pk));
         }
-        put(&ddb, &table, it).await;
+        put_item(&ddb, &table, it).await;
     }
     expected.sort();
     let expected_pks: Vec<String> = expected.iter().map(|(_, _, pk)| pk.clone()).collect();
@@ -819,7 +810,7 @@ async fn a_multi_attribute_gsi_added_later_is_backfilled() {
     );
 
     // Writes after the backfill reach the index too.
-    put(
+    put_item(
         &ddb,
         &table,
         item(&[("pk", s("new")), ("g", s("G")), ("x", n(-6)), ("y", s("y"))]),
@@ -957,7 +948,7 @@ async fn only_gsis_take_multi_attribute_keys_within_their_limits() {
         for attr in ["h1", "h2", "h3", "h4", "r1", "r2", "r3"] {
             it.insert(attr.into(), s(&format!("{attr} value")));
         }
-        put(&ddb, &name, it).await;
+        put_item(&ddb, &name, it).await;
     }
     let values: Vec<(String, AttributeValue)> = ["h1", "h2", "h3", "h4", "r1", "r2", "r3"]
         .iter()
@@ -1012,7 +1003,7 @@ async fn a_multi_attribute_gsi_answers_the_same_after_a_restart() {
         ["p5", "p3", "p1", "p4", "p2"]
     );
     // Writes after the restart still maintain the index.
-    put(&ddb, &table, row("p7", "T", "live", Some("a"), "r3")).await;
+    put_item(&ddb, &table, row("p7", "T", "live", Some("a"), "r3")).await;
     assert_eq!(
         fixture_query(&ddb, &table, "h = :h AND a = :a AND b = :b AND c = :c").await,
         ["p3", "p2", "p7"]
@@ -1034,7 +1025,7 @@ async fn partiql_refuses_to_read_a_multi_attribute_index() {
     }
     it.insert("n1".into(), AttributeValue::N("1".into()));
     it.insert("n2".into(), AttributeValue::N("2".into()));
-    put(&ddb, &table, it).await;
+    put_item(&ddb, &table, it).await;
 
     let index = format!("\"{table}\".\"{TR}\"");
     for statement in [

@@ -253,21 +253,12 @@ async fn fixture_table(ddb: &Client) -> (String, TableDescription) {
     let created = ok(request.send().await);
     wait_vector_indexes_active(ddb, &name).await;
     for (pk, ..) in ROWS {
-        put(ddb, &name, fixture_item(pk)).await;
+        put_item(ddb, &name, fixture_item(pk)).await;
     }
     for it in unsearchable_items() {
-        put(ddb, &name, it).await;
+        put_item(ddb, &name, it).await;
     }
     (name, created.table_description.unwrap())
-}
-
-async fn put(ddb: &Client, table: &str, it: Item) {
-    ok(ddb
-        .put_item()
-        .table_name(table)
-        .set_item(Some(it))
-        .send()
-        .await);
 }
 
 async fn describe(ddb: &Client, table: &str) -> TableDescription {
@@ -821,7 +812,7 @@ async fn writes_are_seen_by_the_next_search() {
     );
 
     // A new item nearer than all comes first.
-    put(
+    put_item(
         &ddb,
         &table,
         row("f", Some(vector(&[1, 1, 0])), "t2", "red"),
@@ -910,7 +901,7 @@ async fn writes_are_seen_by_the_next_search() {
         .update_expression("REMOVE embedding")
         .send()
         .await);
-    put(&ddb, &table, row("e", Some(vector(&[2, 0])), "t2", "blue")).await;
+    put_item(&ddb, &table, row("e", Some(vector(&[2, 0])), "t2", "blue")).await;
     assert_hits(
         &euclid().await,
         &[("b", 0.0), ("d", 0.5), ("f", 1.0)],
@@ -1121,7 +1112,7 @@ async fn vector_indexes_answer_the_same_after_a_restart() {
     );
 
     // Writes after the restart still reach the indexes.
-    put(
+    put_item(
         &ddb,
         &table,
         row("f", Some(vector(&[1, 1, 0])), "t1", "red"),
@@ -1180,7 +1171,7 @@ async fn update_table_adds_and_deletes_vector_indexes_and_restores_keep_them() {
         .await);
     wait_table_active(&ddb, &table).await;
     for (pk, ..) in ROWS {
-        put(&ddb, &table, fixture_item(pk)).await;
+        put_item(&ddb, &table, fixture_item(pk)).await;
     }
     let index = fixture_indexes().remove(3);
     let updated = ok(ddb
