@@ -8,11 +8,14 @@
 //! values and then its length, the condition's comparators, attributes outside the
 //! search schema and a missing HASH equality, each with DynamoDB's words.
 //!
-//! The search is exact: every item of the table is scored (on a blocking thread, so a
-//! large table does not stall the other requests of this core), and the best TopK are
-//! kept. DynamoDB's index is approximate, so exact answers are answers it may give; what
-//! this costs is time linear in the table, which suits the tables a local store holds
-//! better than the millions an approximate index is built for.
+//! The search is exact: every item of the table the condition keeps is scored (on a
+//! blocking thread, so a large table does not stall the other requests of this core), and
+//! the best TopK are kept. DynamoDB's index is approximate, so exact answers are answers
+//! it may give; what this costs is time linear in the table, which suits the tables a
+//! local store holds better than the millions an approximate index is built for. Each
+//! item is read only as far as the search needs: the condition's attributes, then the
+//! vector's numbers straight into floats, and the whole item once it ranks
+//! (bench/vector-search.sh).
 
 use std::sync::Arc;
 
