@@ -397,6 +397,14 @@ fn number_literals_out_of_rules_name_their_place() {
 const ENVELOPE: &str = "Statement wasn't well formed, can't be processed: ";
 
 /// The message `text` is refused with.
+/// The WHERE condition of SELECT statement `text`.
+fn select_condition(text: &str) -> Condition {
+    let Statement::Select(select) = parse(text).unwrap().statement else {
+        panic!("not a select: {text}")
+    };
+    select.condition.unwrap()
+}
+
 fn refused(text: &str) -> String {
     refusal(parse(text))
 }
@@ -498,13 +506,7 @@ fn an_is_test_for_a_type_dynamodb_lacks_is_refused() {
         refused("SELECT * FROM t WHERE pk = 'a' AND x IS INT4"),
         "Unsupported data type for IS operator: INT4. Supported data types are [MISSING, NULL, BOOLEAN, BLOB, STRING, NUMERIC, STRUCT, TUPLE, LIST]"
     );
-    let Statement::Select(select) = parse("SELECT * FROM t WHERE a IS STRUCT AND b IS NOT blob")
-        .unwrap()
-        .statement
-    else {
-        panic!("not a select")
-    };
-    let condition = select.condition.unwrap();
+    let condition = select_condition("SELECT * FROM t WHERE a IS STRUCT AND b IS NOT blob");
     assert_eq!(
         condition.conjuncts(),
         [
@@ -617,13 +619,7 @@ fn empty_bags_and_empty_calls_are_refused_in_dynamodbs_words() {
         refusal(bind(&Literal::Bag(vec![]), &[])),
         "Empty bags are not supported"
     );
-    let Statement::Select(select) = parse("SELECT * FROM t WHERE pk = 'x' AND attribute_exists()")
-        .unwrap()
-        .statement
-    else {
-        panic!("not a select")
-    };
-    let condition = select.condition.unwrap();
+    let condition = select_condition("SELECT * FROM t WHERE pk = 'x' AND attribute_exists()");
     assert_eq!(
         refusal(Renderer::new(&[]).condition(&condition)),
         "Incorrect number of operands for operator or function; operator or function: attribute_exists, number of operands: 0"
