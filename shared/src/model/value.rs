@@ -514,6 +514,7 @@ impl<'de> serde::Deserialize<'de> for TypeKey {
 }
 
 /// Deserializes an [`AttributeValue`] whose containers sit `depth` levels deep.
+#[derive(Clone, Copy)]
 struct ValueSeed {
     depth: usize,
     numbers: NumberRule,
@@ -990,6 +991,18 @@ impl<'de> DeserializeSeed<'de> for ListSeed {
     }
 }
 
+/// The values of a list (an `L`, or a statement's parameters), each read with `seed`.
+fn values_of<'de, A: SeqAccess<'de>>(
+    mut seq: A,
+    seed: ValueSeed,
+) -> Result<Vec<AttributeValue>, A::Error> {
+    let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+    while let Some(v) = seq.next_element_seed(seed)? {
+        out.push(v);
+    }
+    Ok(out)
+}
+
 struct ListVisitor {
     depth: usize,
     numbers: NumberRule,
@@ -1000,15 +1013,12 @@ impl<'de> Visitor<'de> for ListVisitor {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a list of AttributeValues")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(v) = seq.next_element_seed(ValueSeed {
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let seed = ValueSeed {
             depth: self.depth,
             numbers: self.numbers,
-        })? {
-            out.push(v);
-        }
-        Ok(Some(out))
+        };
+        values_of(seq, seed).map(Some)
     }
     null_is_absent!();
     refuse!("Unexpected field type"; bool, i64, u64, f64, str);
@@ -1110,16 +1120,12 @@ impl<'de> Visitor<'de> for ParametersVisitor {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a sequence")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        let seed = || ValueSeed {
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let seed = ValueSeed {
             depth: 0,
             numbers: NumberRule::Parameter,
         };
-        while let Some(v) = seq.next_element_seed(seed())? {
-            out.push(v);
-        }
-        Ok(Some(out))
+        values_of(seq, seed).map(Some)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
