@@ -235,7 +235,7 @@ pub fn float_list(bytes: &[u8], name: &str) -> Option<Vec<f32>> {
                 return None;
             }
             let text = std::str::from_utf8(reader.bytes()?).ok()?;
-            floats.push(text.parse::<f32>().ok().filter(|f| f.is_finite())?);
+            floats.push(super::number::vector_component(text)?);
         }
         return Some(floats);
     }

@@ -72,6 +72,13 @@ impl fmt::Display for NumberError {
 
 impl std::error::Error for NumberError {}
 
+/// A number's text as a vector component: a finite 32-bit float (what DynamoDB's vector
+/// indexes hold), `None` past that range. The one rule for search vectors, stored vectors
+/// read from an item, and vectors read straight from an encoding.
+pub fn vector_component(text: &str) -> Option<f32> {
+    text.parse::<f32>().ok().filter(|f| f.is_finite())
+}
+
 /// How a number's text is read: as an attribute value, or as a PartiQL statement's
 /// parameter, which DynamoDB reads as Java's `BigDecimal` reads a string before its own
 /// checks (the dynamodb-conformance suite's captures, tier3/error-messages/

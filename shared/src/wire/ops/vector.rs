@@ -129,7 +129,7 @@ pub struct SearchVectorsOutput {
 /// A search vector's value as DynamoDB takes it: an `N` that reads as a 32-bit float.
 pub fn vector_component(value: &AttributeValue) -> Option<f32> {
     match value {
-        AttributeValue::N(n) => n.as_str().parse::<f32>().ok().filter(|f| f.is_finite()),
+        AttributeValue::N(n) => crate::model::number::vector_component(n.as_str()),
         _ => None,
     }
 }
