@@ -289,13 +289,7 @@ fn plan(input: &CreateTableInput, table_arn: &str) -> Result<Plan, ApiError> {
             let mut out = Vec::with_capacity(list.len());
             for index in list {
                 let planned = plan_global(index, &definitions, billing, true)?;
-                if names.contains(&planned.name) {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "Duplicate index name: {}",
-                        planned.name
-                    )));
-                }
-                names.push(planned.name.clone());
+                claim_index_name(&mut names, &planned.name)?;
                 out.push(planned);
             }
             if list.len() > MAX_GSIS {
@@ -310,14 +304,8 @@ fn plan(input: &CreateTableInput, table_arn: &str) -> Result<Plan, ApiError> {
     let mut vector = Vec::new();
     for index in input.vector_indexes.iter().flatten() {
         let planned = crate::catalog::vector::plan(index, &definitions, table_arn)?;
-        if names.contains(&planned.name) {
-            return Err(ApiError::invalid_parameter(format!(
-                "Duplicate index name: {}",
-                planned.name
-            )));
-        }
+        claim_index_name(&mut names, &planned.name)?;
         crate::catalog::vector::check_same_dimensions(&planned, &vector)?;
-        names.push(planned.name.clone());
         vector.push(planned);
     }
     def::check_projected_total(local.iter().chain(global.iter()).map(|p| &p.projection))?;
@@ -336,6 +324,18 @@ fn plan(input: &CreateTableInput, table_arn: &str) -> Result<Plan, ApiError> {
         global,
         vector,
     })
+}
+
+/// Takes index name `name` for one of the table's indexes (of any kind), refusing one
+/// another index already has.
+fn claim_index_name(names: &mut Vec<String>, name: &str) -> Result<(), ApiError> {
+    if names.iter().any(|n| n == name) {
+        return Err(ApiError::invalid_parameter(format!(
+            "Duplicate index name: {name}"
+        )));
+    }
+    names.push(name.to_string());
+    Ok(())
 }
 
 /// The table's capacity for its billing mode (also a restore's, see `backup::overrides`).
@@ -374,13 +374,7 @@ fn plan_local(
     let mut out = Vec::with_capacity(list.len());
     for index in list {
         let planned = plan_local_index(index, table, definitions)?;
-        if names.contains(&planned.name) {
-            return Err(ApiError::invalid_parameter(format!(
-                "Duplicate index name: {}",
-                planned.name
-            )));
-        }
-        names.push(planned.name.clone());
+        claim_index_name(names, &planned.name)?;
         out.push(planned);
     }
     if list.len() > MAX_LSIS {
