@@ -1120,6 +1120,26 @@ pub async fn put_item(
         .await);
 }
 
+/// Asserts `answer` is a ValidationException (any message) and returns it; `what` names
+/// the case in failures.
+#[track_caller]
+pub fn assert_validation_error<T: std::fmt::Debug, E>(answer: Result<T, E>, what: &str) -> E
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    let err = match answer {
+        Ok(answered) => panic!("{what}: accepted: {answered:?}"),
+        Err(err) => err,
+    };
+    assert_eq!(
+        err.code(),
+        Some("ValidationException"),
+        "{what}: {}",
+        DisplayErrorContext(&err)
+    );
+    err
+}
+
 /// Asserts CreateTable of `name` (`answer`) was refused with a ValidationException and
 /// left no table behind; `what` names the case in failures.
 pub async fn assert_create_refused<T: std::fmt::Debug, E>(
@@ -1130,16 +1150,7 @@ pub async fn assert_create_refused<T: std::fmt::Debug, E>(
 ) where
     E: ProvideErrorMetadata + std::error::Error,
 {
-    let err = match answer {
-        Ok(created) => panic!("{what}: accepted: {created:?}"),
-        Err(err) => err,
-    };
-    assert_eq!(
-        err.code(),
-        Some("ValidationException"),
-        "{what}: {}",
-        DisplayErrorContext(&err)
-    );
+    assert_validation_error(answer, what);
     assert_api_error(
         ddb.describe_table().table_name(name).send().await,
         "ResourceNotFoundException",

@@ -1019,16 +1019,7 @@ async fn searches_are_refused_in_dynamodb_words() {
         ),
     ];
     for (what, request, message) in cases {
-        let err = match request.send().await {
-            Ok(out) => panic!("{what}: answered {out:?}"),
-            Err(err) => err,
-        };
-        assert_eq!(
-            err.code(),
-            Some("ValidationException"),
-            "{what}: {}",
-            DisplayErrorContext(&err)
-        );
+        let err = assert_validation_error(request.send().await, what);
         if let Some(message) = message {
             assert_eq!(err.message(), Some(message.as_str()), "{what}");
         }
