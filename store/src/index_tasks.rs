@@ -1,7 +1,8 @@
-//! Background work on secondary indexes that follows the catalog: backfilling a GSI that
-//! UpdateTable added to a table (CREATING with `Backfilling: true` until every existing
-//! item is in it, then ACTIVE), and removing a GSI that UpdateTable deleted (DELETING until
-//! its entries are gone, then dropped from the catalog).
+//! Background work on secondary and vector indexes that follows the catalog: backfilling
+//! a GSI or vector index that UpdateTable added to a table (CREATING with `Backfilling:
+//! true` until every existing item is in it, then ACTIVE), removing a GSI that UpdateTable
+//! deleted (DELETING until its entries are gone, then dropped from the catalog), and
+//! dropping the entries of a vector index (gone from the catalog at once).
 //!
 //! Entry maintenance itself is not here: every write batch maintains the indexes the
 //! catalog published to storage (`storage::indexes`). This task only reacts to catalog
@@ -19,7 +20,8 @@ use crate::catalog::IndexStatus;
 /// Follows the catalog until the process ends.
 pub async fn run(app: Arc<App>) {
     let mut version = app.catalog.subscribe();
-    // (table id, index id) → table name, for every GSI seen in the catalog.
+    // (table id, index id) → table name, for every GSI and vector index seen in the
+    // catalog.
     let mut known: HashMap<(u64, u16), String> = HashMap::new();
     let running: Arc<parking_lot::Mutex<HashSet<(u64, u16)>>> = Default::default();
     loop {
@@ -39,17 +41,15 @@ pub async fn run(app: Arc<App>) {
                         running.lock().remove(&id);
                     });
                 }
-                if index.status == IndexStatus::Creating
-                    && index.backfilling
-                    && running.lock().insert(id)
-                {
-                    let app = Arc::clone(&app);
-                    let running = Arc::clone(&running);
-                    let (table_name, index_name) = (table.name().to_string(), index.name.clone());
-                    tokio::spawn(async move {
-                        backfill(&app, id, &table_name, &index_name).await;
-                        running.lock().remove(&id);
-                    });
+                if index.status == IndexStatus::Creating && index.backfilling {
+                    start_backfill(&app, &running, id, table.name(), &index.name);
+                }
+            }
+            for index in table.vector_indexes.iter().filter(|v| v.index_id != 0) {
+                let id = (table.table_id(), index.index_id);
+                current.insert(id, table.name().to_string());
+                if index.status == IndexStatus::Creating && index.backfilling {
+                    start_backfill(&app, &running, id, table.name(), &index.name);
                 }
             }
         }
@@ -70,6 +70,26 @@ pub async fn run(app: Arc<App>) {
             return;
         }
     }
+}
+
+/// Runs [`backfill`] for index `id`, unless one runs already.
+fn start_backfill(
+    app: &Arc<App>,
+    running: &Arc<parking_lot::Mutex<HashSet<(u64, u16)>>>,
+    id: (u64, u16),
+    table: &str,
+    index: &str,
+) {
+    if !running.lock().insert(id) {
+        return;
+    }
+    let app = Arc::clone(app);
+    let running = Arc::clone(running);
+    let (table, index) = (table.to_string(), index.to_string());
+    tokio::spawn(async move {
+        backfill(&app, id, &table, &index).await;
+        running.lock().remove(&id);
+    });
 }
 
 /// Removes a DELETING index's entries, then the index itself from the catalog. A failure
@@ -93,11 +113,7 @@ async fn remove(app: &App, id: (u64, u16), table: &str, index: &str) {
 /// one ran. A failure is logged and left CREATING; the next restart tries again.
 async fn backfill(app: &App, id: (u64, u16), table: &str, index: &str) {
     match app.storage.backfill_index(id.0, id.1).await {
-        Ok(entries) => match app
-            .catalog
-            .finish_backfill(&app.storage, table, index)
-            .await
-        {
+        Ok(entries) => match app.catalog.finish_backfill(&app.storage, table, id.1).await {
             Ok(true) => tracing::info!(table, index, entries, "index backfilled"),
             Ok(false) => remove(app, id, table, index).await,
             Err(e) => {

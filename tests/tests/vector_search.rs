@@ -1185,6 +1185,11 @@ async fn update_table_adds_and_deletes_vector_indexes_and_restores_keep_them() {
         names
     };
     assert_eq!(defined(&described), ["category", "pk", "sk", "tenant"]);
+    // Filled from the table's items first, as a new GSI is.
+    let creating = &described.vector_indexes()[0];
+    assert_eq!(creating.index_status(), Some(&IndexStatus::Creating));
+    assert_eq!(creating.backfilling(), Some(true));
+    wait_vector_indexes_active(&ddb, &table).await;
     let by_tenant = || search_where(&ddb, &table, TENANT, "tenant = :t", &[(":t", "t1")]);
     let before = hits(by_tenant()).await;
     assert!(!before.is_empty(), "the new index found nothing");

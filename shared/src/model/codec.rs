@@ -196,7 +196,7 @@ pub fn decode_item(bytes: &[u8]) -> Option<Item> {
 
 /// The top-level attributes of an encoded item that `wanted` names, decoded with the
 /// decoder's checks; the others are stepped over without being built. For readers of a
-/// few attributes of many items (a vector search reads each item's search schema
+/// few attributes of many items (a vector search reads each entry's search schema
 /// attributes). `None` if the bytes do not decode as far as they are read.
 pub fn decode_attributes(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Option<Item> {
     let mut reader = Reader::of(bytes)?;
@@ -211,35 +211,6 @@ pub fn decode_attributes(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Option<
         }
     }
     reader.input.is_empty().then_some(picked)
-}
-
-/// The top-level attribute `name` of an encoded item as a list of numbers read as 32-bit
-/// floats, without building the item or its numbers (a vector search reads one vector of
-/// every item). `None` when the item has no such attribute, when it is not a list of
-/// numbers, when a number is past a 32-bit float's range, or for bytes that do not decode.
-pub fn float_list(bytes: &[u8], name: &str) -> Option<Vec<f32>> {
-    let mut reader = Reader::of(bytes)?;
-    let n = reader.count()?;
-    for _ in 0..n {
-        if reader.str()? != name {
-            reader.skip(0)?;
-            continue;
-        }
-        if reader.byte()? != T_L {
-            return None;
-        }
-        let count = reader.count()?;
-        let mut floats = Vec::with_capacity(count);
-        for _ in 0..count {
-            if reader.byte()? != T_N {
-                return None;
-            }
-            let text = std::str::from_utf8(reader.bytes()?).ok()?;
-            floats.push(super::number::vector_component(text)?);
-        }
-        return Some(floats);
-    }
-    None
 }
 
 struct Reader<'a> {
@@ -798,7 +769,7 @@ mod tests {
         }
 
         #[test]
-        fn picked_attributes_and_float_lists_are_the_decoded_items(
+        fn picked_attributes_are_the_decoded_items(
             item in item_strategy(), at in any::<usize>(), byte in any::<u8>()
         ) {
             let enc = encode_item(&item);
@@ -807,23 +778,9 @@ mod tests {
             let picked = decode_attributes(&enc, |name| name == first);
             let expected: Item = item.iter().filter(|(n, _)| **n == first).map(|(n, v)| (n.clone(), v.clone())).collect();
             prop_assert_eq!(picked, Some(expected));
-            for (name, value) in &item {
-                let floats = match value {
-                    AttributeValue::L(list) => list
-                        .iter()
-                        .map(|v| match v {
-                            AttributeValue::N(n) => n.as_str().parse::<f32>().ok().filter(|f| f.is_finite()),
-                            _ => None,
-                        })
-                        .collect::<Option<Vec<f32>>>(),
-                    _ => None,
-                };
-                prop_assert_eq!(float_list(&enc, name), floats);
-            }
-            // Whatever the bytes, neither reader panics.
+            // Whatever the bytes, the reader does not panic.
             for bytes in mutated(&item, at, byte) {
                 let _ = decode_attributes(&bytes, |name| name == first);
-                let _ = float_list(&bytes, &first);
             }
         }
 

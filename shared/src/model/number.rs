@@ -73,8 +73,8 @@ impl fmt::Display for NumberError {
 impl std::error::Error for NumberError {}
 
 /// A number's text as a vector component: a finite 32-bit float (what DynamoDB's vector
-/// indexes hold), `None` past that range. The one rule for search vectors, stored vectors
-/// read from an item, and vectors read straight from an encoding.
+/// indexes hold), `None` past that range. The one rule for search vectors and the
+/// vectors of items.
 pub fn vector_component(text: &str) -> Option<f32> {
     text.parse::<f32>().ok().filter(|f| f.is_finite())
 }

@@ -130,8 +130,16 @@ pub async fn create_with(
                 table_class: input.table_class.clone().map(|c| (c, now)),
                 deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
                 tags,
+                vector_indexes: plan
+                    .vector
+                    .into_iter()
+                    .map(|mut v| {
+                        v.index_id = next_index_id;
+                        next_index_id = next_index_id.saturating_add(1);
+                        v
+                    })
+                    .collect(),
                 next_index_id,
-                vector_indexes: plan.vector,
                 settings,
             }
         })

@@ -16,51 +16,10 @@ pub async fn handle(app: &App, input: DescribeTableInput) -> Result<DescribeTabl
     let status = crate::replication::reported_status(&table);
     let mut description = table.describe(status, stats, now_seconds());
     index_stats(app, &table, &mut description);
-    vector_index_stats(app, &table, &mut description);
     Ok(DescribeTableOutput { table: description })
 }
 
-/// Live ItemCount and IndexSizeBytes of each vector index: the table's items in it, and
-/// their entries' sizes with each vector counted as DynamoDB bills it (a vector index
-/// keeps nothing of its own to count, so this reads the table, as a search does).
-fn vector_index_stats(
-    app: &App,
-    table: &crate::catalog::TableMeta,
-    description: &mut shared::wire::ops::describe_table::TableDescription,
-) {
-    let Some(described) = description.vector_indexes.as_mut() else {
-        return;
-    };
-    let mut totals = vec![(0i64, 0i64); table.vector_indexes.len()];
-    let items = match app.storage.scan(&table.layout, None, None) {
-        Ok(items) => items,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot count the vector indexes' items");
-            return;
-        }
-    };
-    for item in items {
-        let item = match item.and_then(|stored| stored.decode()) {
-            Ok(item) => item,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot count the vector indexes' items");
-                return;
-            }
-        };
-        for (index, (count, bytes)) in table.vector_indexes.iter().zip(totals.iter_mut()) {
-            if let Some(entry) = crate::vector::entry(index, &table.layout.schema, &item) {
-                *count += 1;
-                *bytes += i64::try_from(crate::vector::entry_size(index, &entry)).unwrap_or(0);
-            }
-        }
-    }
-    for (index, (count, bytes)) in described.iter_mut().zip(totals) {
-        index.item_count = count;
-        index.index_size_bytes = bytes;
-    }
-}
-
-/// Live ItemCount and IndexSizeBytes of each secondary index (counted from its entries;
+/// Live ItemCount and IndexSizeBytes of each secondary and vector index (counted from its entries;
 /// left at 0 if storage cannot read them, which is logged).
 fn index_stats(
     app: &App,
@@ -68,8 +27,18 @@ fn index_stats(
     description: &mut shared::wire::ops::describe_table::TableDescription,
 ) {
     let stats = |name: &str| {
-        let index = table.index(name)?;
-        match app.storage.index_stats(table.table_id(), index.index_id) {
+        let index_id = match table.index(name) {
+            Some(index) => index.index_id,
+            // Id 0 (an index without entries of its own yet) is the table's items.
+            None => {
+                table
+                    .vector_indexes
+                    .iter()
+                    .find(|v| v.name == name && v.index_id != 0)?
+                    .index_id
+            }
+        };
+        match app.storage.index_stats(table.table_id(), index_id) {
             Ok((count, bytes)) => Some((
                 i64::try_from(count).unwrap_or(i64::MAX),
                 i64::try_from(bytes).unwrap_or(i64::MAX),
@@ -87,6 +56,13 @@ fn index_stats(
         }
     }
     for index in description.global_secondary_indexes.iter_mut().flatten() {
+        if let Some((count, bytes)) = stats(&index.index_name) {
+            index.item_count = count;
+            index.index_size_bytes = bytes;
+        }
+    }
+    // A vector index's entry sizes count each vector as DynamoDB bills it.
+    for index in description.vector_indexes.iter_mut().flatten() {
         if let Some((count, bytes)) = stats(&index.index_name) {
             index.item_count = count;
             index.index_size_bytes = bytes;

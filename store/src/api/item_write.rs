@@ -382,7 +382,7 @@ pub struct WritePlan {
     pub key_item: Item,
     pub indexes: Vec<IndexInfo>,
     /// The table's vector indexes, whose changed entries a write reports in bytes.
-    pub vector_indexes: Vec<crate::catalog::vector::VectorIndexMeta>,
+    pub vector_indexes: Vec<crate::storage::VectorLayout>,
 }
 
 impl WritePlan {
@@ -407,7 +407,7 @@ impl WritePlan {
                     projection: i.projection.clone(),
                 })
                 .collect(),
-            vector_indexes: table.vector_indexes.clone(),
+            vector_indexes: table.vector_indexes.iter().map(|v| v.layout()).collect(),
         }
     }
 }
@@ -673,7 +673,7 @@ pub fn write_units(plan: &WritePlan, old: Option<&Item>, new: Option<&Item>) -> 
         }
     }
     for index in &plan.vector_indexes {
-        let entry = |item| crate::vector::entry(index, &plan.table_schema, item);
+        let entry = |item| index.entry(&plan.table_schema, item);
         let changed = match (old.and_then(entry), new.and_then(entry)) {
             (Some(before), Some(after)) if before == after => None,
             (_, Some(entry)) | (Some(entry), None) => Some(entry),

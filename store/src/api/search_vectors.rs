@@ -8,16 +8,15 @@
 //! values and then its length, the condition's comparators, attributes outside the
 //! search schema and a missing HASH equality, each with DynamoDB's words.
 //!
-//! The search is exact: every item of the table the condition keeps is scored (on a
-//! blocking thread, so a large table does not stall the other requests of this core), and
-//! the best TopK are kept. DynamoDB's index is approximate, so exact answers are answers
-//! it may give; what this costs is time linear in the table, which suits the tables a
-//! local store holds better than the millions an approximate index is built for. Each
-//! item is read only as far as the search needs: the condition's attributes, then the
-//! vector's numbers straight into floats, and the whole item once it ranks
-//! (bench/vector-search.sh).
-
-use std::sync::Arc;
+//! The search reads the index's entries (`storage::vector_entries`), only those of the
+//! HASH value asked for when the index has a HASH attribute, and is exact: every entry the
+//! condition keeps is scored (on a blocking thread, so a large index does not stall the
+//! other requests of this core), and the best TopK are kept. DynamoDB's index is
+//! approximate, so exact answers are answers it may give; what this costs is time linear
+//! in the index (or the partition), which suits the indexes a local store holds better
+//! than the millions an approximate index is built for. Each entry is read only as far
+//! as the search needs: its vector (stored as floats), the condition's attributes, and
+//! the projected item once it ranks (bench/vector-search.sh).
 
 use shared::expr::{self, Substitutions};
 use shared::model::{AttributeValue, Item};
@@ -29,9 +28,8 @@ use shared::wire::ops::vector::{
 };
 
 use crate::app::App;
-use crate::catalog::vector::{VectorIndexMeta, MAX_DIMENSIONS};
-use crate::catalog::TableMeta;
-use crate::storage::Storage;
+use crate::catalog::vector::{Distance, VectorIndexMeta, MAX_DIMENSIONS};
+use crate::storage::{Storage, VectorLayout};
 use crate::vector::{ranks_before, score};
 
 /// The most results one search returns.
@@ -55,6 +53,11 @@ pub async fn handle(app: &App, input: SearchVectorsInput) -> Result<SearchVector
             "The table does not have the specified index: {index_name}"
         )));
     };
+    if index.backfilling {
+        return Err(ApiError::validation(format!(
+            "Cannot read from backfilling vector index: {index_name}"
+        )));
+    }
     let search = search_vector(input.search_vector.as_deref().unwrap_or_default(), index)?;
 
     let names = input.expression_attribute_names.as_ref();
@@ -76,9 +79,17 @@ pub async fn handle(app: &App, input: SearchVectorsInput) -> Result<SearchVector
         input.search_condition_expression.is_some(),
     )?;
 
+    let hash = index.hash_attribute().and_then(|name| {
+        condition
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value.clone())
+    });
     let plan = Search {
-        table: table.clone(),
-        index: index.clone(),
+        table_id: table.table_id(),
+        index: index.layout(),
+        distance: index.distance,
+        hash,
         search,
         condition,
         top_k: usize::try_from(top_k).unwrap_or(1),
@@ -184,8 +195,11 @@ fn check_condition(
 
 /// One search, ready to run away from the request's task.
 struct Search {
-    table: Arc<TableMeta>,
-    index: VectorIndexMeta,
+    table_id: u64,
+    index: VectorLayout,
+    distance: Distance,
+    /// The HASH attribute's value the condition names: the partition searched.
+    hash: Option<AttributeValue>,
     search: Vec<f32>,
     condition: Vec<(String, AttributeValue)>,
     top_k: usize,
@@ -196,32 +210,25 @@ impl Search {
     /// vectors were compared.
     fn run(self, storage: &Storage) -> Result<(Vec<(f64, Item)>, usize), ApiError> {
         let failure = |e: crate::storage::StorageError| {
-            tracing::error!(error = %e, "vector search cannot read the table");
+            tracing::error!(error = %e, "vector search cannot read the index");
             ApiError::internal()
         };
-        let distance = self.index.distance;
+        let distance = self.distance;
         let mut best: Vec<(f64, Item)> = Vec::with_capacity(self.top_k + 1);
         let mut compared = 0;
         let conditioned = |name: &str| self.condition.iter().any(|(n, _)| n == name);
-        for stored in storage
-            .scan(&self.table.layout, None, None)
-            .map_err(failure)?
-        {
-            let stored = stored.map_err(failure)?;
-            // Only what the search reads is decoded: the condition's attributes and the
-            // vector (its numbers straight to floats); the whole item only once it ranks.
+        let mut vector = Vec::with_capacity(self.index.dimensions);
+        for entry in storage.vector_entries(self.table_id, &self.index, self.hash.as_ref()) {
+            let entry = entry.map_err(failure)?;
+            // Only the condition's attributes are decoded to check it (under a HASH
+            // attribute, the partition read may also hold values of the same hash).
             if !self.condition.is_empty() {
-                let picked = stored.decode_attributes(conditioned).map_err(failure)?;
+                let picked = entry.decode_attributes(conditioned).map_err(failure)?;
                 if !self.matches(&picked) {
                     continue;
                 }
             }
-            let Some(vector) = stored
-                .float_list(&self.index.attribute)
-                .filter(|v| v.len() == self.index.dimensions)
-            else {
-                continue;
-            };
+            entry.vector_into(&mut vector).map_err(failure)?;
             compared += 1;
             let s = score(distance, &self.search, &vector);
             if best.len() == self.top_k
@@ -231,29 +238,20 @@ impl Search {
             {
                 continue;
             }
-            // Ties keep the order items were read in (the table's scan order).
+            // Ties keep the order entries were read in (the table's scan order within
+            // a partition).
             let at = best.partition_point(|(other, _)| !ranks_before(distance, s, *other));
-            let item = stored.decode().map_err(failure)?;
-            best.insert(at, (s, self.project(item)));
+            best.insert(at, (s, entry.decode().map_err(failure)?));
             best.truncate(self.top_k);
         }
         Ok((best, compared))
     }
 
-    /// Whether the item has every value the condition names (so, under a HASH search
-    /// schema, is in the partition searched).
+    /// Whether the entry has every value the condition names.
     fn matches(&self, item: &Item) -> bool {
         self.condition
             .iter()
             .all(|(name, value)| item.get(name) == Some(value))
-    }
-
-    /// The item as the index holds it.
-    fn project(&self, item: Item) -> Item {
-        let schema = &self.table.layout.schema;
-        item.into_iter()
-            .filter(|(name, _)| self.index.projects(schema, name))
-            .collect()
     }
 }
 

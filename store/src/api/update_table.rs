@@ -633,19 +633,7 @@ fn create_index(
             .map(|i| &i.projection)
             .chain(std::iter::once(&planned.projection)),
     )?;
-    // Ids are never reused (a deleted index's entries may still be being dropped under
-    // its id); past the last, a new index would share its entries with another.
-    let Some(next_index_id) = table.next_index_id.checked_add(1) else {
-        return Err(ApiError::new(
-            ErrorCode::LimitExceededException,
-            format!(
-                "Table {} has had {} global secondary indexes created over its life, the most this store keeps apart; copy it to a new table (export and import, or a backup restored) to add more",
-                table.name(),
-                u16::MAX - 1
-            ),
-        ));
-    };
-    let index_id = std::mem::replace(&mut table.next_index_id, next_index_id);
+    let index_id = claim_index_id(table)?;
     let throughput = planned
         .throughput
         .map_or_else(Throughput::default, |(r, w)| Throughput::new(r, w));
@@ -663,6 +651,23 @@ fn create_index(
     });
     keep_used_definitions(table, definitions);
     Ok(())
+}
+
+/// The storage id of an index UpdateTable adds (GSI or vector). Ids are never reused (a
+/// deleted index's entries may still be being dropped under its id); past the last, a new
+/// index would share its entries with another.
+fn claim_index_id(table: &mut TableMeta) -> Result<u16, ApiError> {
+    let Some(next_index_id) = table.next_index_id.checked_add(1) else {
+        return Err(ApiError::new(
+            ErrorCode::LimitExceededException,
+            format!(
+                "Table {} has had {} indexes created over its life, the most this store keeps apart; copy it to a new table (export and import, or a backup restored) to add more",
+                table.name(),
+                u16::MAX - 1
+            ),
+        ));
+    };
+    Ok(std::mem::replace(&mut table.next_index_id, next_index_id))
 }
 
 /// Refuses a new index (GSI or vector) named as one the table has, of either kind.
@@ -710,8 +715,9 @@ fn keep_used_definitions(table: &mut TableMeta, definitions: Vec<shared::model::
 }
 
 /// UpdateTable's `VectorIndexUpdates`: one vector index created or deleted per call, as
-/// the API reference allows. A new index is usable at once: it holds nothing of its own
-/// to fill (`api::search_vectors` reads the table).
+/// the API reference allows. A new index is CREATING until `index_tasks` has filled it
+/// from the table's items; a deleted one is gone at once (its entries are dropped in the
+/// background under an id no later index takes).
 fn apply_vector_update(
     table: &mut TableMeta,
     input: &UpdateTableInput,
@@ -728,8 +734,11 @@ fn apply_vector_update(
             check_new_index_name(table, &name)?;
             let given = input.attribute_definitions.as_deref().unwrap_or_default();
             let definitions = merged_definitions(table, given)?;
-            let planned = crate::catalog::vector::plan(create, &definitions, &table.arn)?;
+            let mut planned = crate::catalog::vector::plan(create, &definitions, &table.arn)?;
             crate::catalog::vector::check_same_dimensions(&planned, &table.vector_indexes)?;
+            planned.index_id = claim_index_id(table)?;
+            planned.status = IndexStatus::Creating;
+            planned.backfilling = true;
             table.vector_indexes.push(planned);
             keep_used_definitions(table, definitions);
             Ok(())

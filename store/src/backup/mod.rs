@@ -547,7 +547,11 @@ pub async fn restore(
             }
             for index in &mut meta.vector_indexes {
                 index.arn = format!("{arn}/index/{}", index.name);
+                index.backfilling = false;
+                index.status = crate::catalog::IndexStatus::Active;
             }
+            // A backup taken by a build whose vector indexes kept no entries.
+            crate::catalog::give_vector_indexes_entries(&mut meta);
             meta
         })
         .await

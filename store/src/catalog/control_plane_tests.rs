@@ -400,7 +400,7 @@ async fn indexes_streams_and_tags() {
     assert_eq!(ids, vec![1, 2, 3]);
     assert!(app
         .catalog
-        .finish_backfill(&app.storage, "idx_tbl", "by_tag")
+        .finish_backfill(&app.storage, "idx_tbl", 3)
         .await
         .is_ok());
     let desc = describe(app, "idx_tbl")

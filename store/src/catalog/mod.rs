@@ -84,8 +84,9 @@ impl Catalog {
         }
         let mut tables = BTreeMap::new();
         for (key, value) in storage.list_meta(TABLE_PREFIX)? {
-            let meta: TableMeta = serde_json::from_slice(&value)
+            let mut meta: TableMeta = serde_json::from_slice(&value)
                 .map_err(|_| StorageError::Corrupt(key.clone().into_bytes()))?;
+            give_vector_indexes_entries(&mut meta);
             next_id = next_id.max(meta.table_id().saturating_add(1));
             // A delete by an older build that stopped between its two writes (mark, then
             // remove the name): the table is gone.
@@ -317,7 +318,7 @@ impl Catalog {
             .await
             .map_err(internal)?;
         self.tables.write().remove(table.name());
-        storage.set_indexes(id, table.schema(), Vec::new());
+        storage.set_indexes(id, table.schema(), Vec::new(), Vec::new());
         self.bump();
         let storage = Arc::clone(storage);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -326,14 +327,16 @@ impl Catalog {
         Ok(table)
     }
 
-    /// Marks a GSI created by UpdateTable as filled: ACTIVE, no longer backfilling. For
+    /// Marks a GSI or vector index created by UpdateTable as filled: ACTIVE, no longer
+    /// backfilling (found by its id: one deleted and made again under its name meanwhile
+    /// is another index, with its own backfill). For
     /// index maintenance, once every existing item is in the index. A table or index that
     /// is gone meanwhile is not an error (there is nothing left to finish).
     pub async fn finish_backfill(
         &self,
         storage: &Storage,
         table: &str,
-        index: &str,
+        index_id: u16,
     ) -> Result<bool, ApiError> {
         let mut activated = false;
         let result = self
@@ -341,10 +344,19 @@ impl Catalog {
                 let creating = t
                     .global_indexes
                     .iter_mut()
-                    .find(|i| i.name == index && i.status == IndexStatus::Creating);
+                    .find(|i| i.index_id == index_id && i.status == IndexStatus::Creating);
                 if let Some(i) = creating {
                     i.status = IndexStatus::Active;
                     i.backfilling = false;
+                    activated = true;
+                }
+                let filling = t
+                    .vector_indexes
+                    .iter_mut()
+                    .find(|v| v.index_id == index_id && v.status == IndexStatus::Creating);
+                if let Some(v) = filling {
+                    v.status = IndexStatus::Active;
+                    v.backfilling = false;
                     activated = true;
                 }
                 Ok(())
@@ -495,7 +507,14 @@ fn publish_to_storage(storage: &Storage, meta: &TableMeta, region: &str) {
                 .map(|i| index_layout(i, true)),
         )
         .collect();
-    storage.set_indexes(meta.table_id(), meta.schema(), indexes);
+    let vectors = meta
+        .vector_indexes
+        .iter()
+        // Id 0 is the table's own items: an index without an id of its own has no entries.
+        .filter(|v| v.index_id != 0)
+        .map(|v| v.layout())
+        .collect();
+    storage.set_indexes(meta.table_id(), meta.schema(), indexes, vectors);
 }
 
 /// What a table's change records must carry for their readers: both images for
@@ -528,6 +547,23 @@ pub fn log_detail_with_stream(meta: &TableMeta, stream_view: Option<&str>) -> Lo
     }
 }
 
+/// A table written by a build whose vector indexes kept no entries: each such index (id
+/// 0) gets the table's next index id and is CREATING until `index_tasks` has filled it.
+/// Kept in memory only: the backfill's end persists the table, and a restart before it
+/// gives the same ids again (the stored record is unchanged until then).
+pub fn give_vector_indexes_entries(meta: &mut TableMeta) {
+    for index in meta.vector_indexes.iter_mut().filter(|v| v.index_id == 0) {
+        // Never readable before it is filled; without an id, never filled.
+        index.status = IndexStatus::Creating;
+        index.backfilling = true;
+        let Some(next) = meta.next_index_id.checked_add(1) else {
+            tracing::error!(table = %meta.layout.name, index = %index.name, "no index id left for a vector index");
+            continue;
+        };
+        index.index_id = std::mem::replace(&mut meta.next_index_id, next);
+    }
+}
+
 /// An index definition as storage keeps and reads it.
 pub fn index_layout(index: &IndexMeta, global: bool) -> crate::storage::IndexLayout {
     crate::storage::IndexLayout {
@@ -556,6 +592,42 @@ mod tests {
 
     fn config() -> Config {
         Config::for_tests(std::path::Path::new(""))
+    }
+
+    #[test]
+    fn vector_indexes_recorded_without_entries_get_ids_and_are_filled() {
+        let mut meta = TableMeta::for_tests(4, "t");
+        meta.next_index_id = 3;
+        let definitions = [shared::model::KeyAttr {
+            name: "pk".into(),
+            ty: shared::model::ScalarType::S,
+        }];
+        let index: shared::wire::ops::vector::VectorIndex = serde_json::from_value(
+            serde_json::json!({"IndexName": "vix", "VectorAttribute": {"AttributeName": "v"},
+                "Dimensions": 2, "DistanceFunction": "COSINE",
+                "Projection": {"ProjectionType": "ALL"}}),
+        )
+        .unwrap();
+        let planned = vector::plan(&index, &definitions, "arn").unwrap();
+        // As a build before vector index entries wrote it: no id, status or backfill.
+        let mut record = serde_json::to_value(&planned).unwrap();
+        for field in ["index_id", "status", "backfilling"] {
+            record.as_object_mut().unwrap().remove(field);
+        }
+        let old: vector::VectorIndexMeta = serde_json::from_value(record).unwrap();
+        assert_eq!((old.index_id, old.status), (0, IndexStatus::Active));
+        meta.vector_indexes = vec![old.clone(), old];
+        meta.vector_indexes[1].index_id = 2;
+        give_vector_indexes_entries(&mut meta);
+        let first = &meta.vector_indexes[0];
+        assert_eq!(
+            (first.index_id, first.status, first.backfilling),
+            (3, IndexStatus::Creating, true)
+        );
+        // One with entries of its own is left as it is.
+        assert_eq!(meta.vector_indexes[1].index_id, 2);
+        assert_eq!(meta.vector_indexes[1].status, IndexStatus::Active);
+        assert_eq!(meta.next_index_id, 4);
     }
 
     fn open(dir: &std::path::Path) -> Arc<Storage> {

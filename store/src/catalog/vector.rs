@@ -4,8 +4,10 @@
 //! A vector index reads one attribute of each item as a vector: a list of exactly
 //! `dimensions` numbers. Its search schema names attributes (declared in
 //! AttributeDefinitions, as key attributes are) that a search narrows by: a HASH attribute
-//! the search must give, INLINE_FILTER attributes it may. The index holds no data of its
-//! own: `api::search_vectors` reads the table's items (see there for why).
+//! the search must give, INLINE_FILTER attributes it may. Storage keeps the index's
+//! entries (`storage::vector_entries`) under an index id from the table's sequence, which
+//! its GSIs share; one added by UpdateTable is filled from the table's items first
+//! (`index_tasks`), CREATING until then.
 
 use serde::{Deserialize, Serialize};
 use shared::model::KeyAttr;
@@ -16,7 +18,8 @@ use shared::wire::ops::vector::{
 };
 
 use super::definition::{self as def, element_path};
-use super::meta::IndexProjection;
+use super::meta::{IndexProjection, IndexStatus};
+use crate::storage::VectorLayout;
 
 /// The distance functions' names, as the model lists them.
 pub const DISTANCE_FUNCTIONS: &[&str] = &["COSINE", "DOT_PRODUCT", "EUCLIDEAN"];
@@ -87,6 +90,19 @@ pub struct VectorIndexMeta {
     /// In request order.
     #[serde(default)]
     pub search_schema: Vec<(String, SearchRole)>,
+    /// Where storage keeps its entries. 0 in a catalog written before vector indexes had
+    /// entries: `Catalog::load` gives such an index an id and fills it.
+    #[serde(default)]
+    pub index_id: u16,
+    #[serde(default = "active")]
+    pub status: IndexStatus,
+    /// True while one added by UpdateTable is being filled from the table.
+    #[serde(default)]
+    pub backfilling: bool,
+}
+
+fn active() -> IndexStatus {
+    IndexStatus::Active
 }
 
 impl VectorIndexMeta {
@@ -103,19 +119,17 @@ impl VectorIndexMeta {
         self.search_schema.iter().any(|(n, _)| n == name)
     }
 
-    /// Whether a search's answers hold the top-level attribute `name`: the table's key,
-    /// the vector and the search schema always (the index's own "keys"), others as the
-    /// projection says.
-    pub fn projects(&self, table_schema: &shared::model::KeySchema, name: &str) -> bool {
-        let always =
-            table_schema.is_key_attr(name) || name == self.attribute || self.in_search_schema(name);
-        // The index's own "keys" are counted above; the projection rule adds the rest
-        // (asked with the table's schema alone, since a vector index has no key schema).
-        always
-            || self
-                .projection
-                .view()
-                .keeps(table_schema, table_schema, name)
+    /// The index as storage maintains it.
+    pub fn layout(&self) -> VectorLayout {
+        VectorLayout {
+            index_id: self.index_id,
+            name: self.name.clone(),
+            attribute: self.attribute.clone(),
+            dimensions: self.dimensions,
+            hash: self.hash_attribute().map(str::to_string),
+            search_schema: self.search_schema.iter().map(|(n, _)| n.clone()).collect(),
+            projection: self.projection.stored(),
+        }
     }
 
     pub fn describe(&self) -> VectorIndexDescription {
@@ -137,8 +151,8 @@ impl VectorIndexMeta {
             distance_function: self.distance.as_str().to_string(),
             projection: self.projection.describe(),
             search_schema,
-            index_status: "ACTIVE".to_string(),
-            backfilling: false,
+            index_status: self.status.as_str().to_string(),
+            backfilling: self.backfilling,
             index_size_bytes: 0,
             item_count: 0,
             index_arn: self.arn.clone(),
@@ -243,6 +257,10 @@ pub fn plan(
         projection,
         search_schema,
         name,
+        // Given by the caller, which allocates the table's index ids.
+        index_id: 0,
+        status: IndexStatus::Active,
+        backfilling: false,
     })
 }
 
@@ -326,7 +344,7 @@ mod tests {
         let table = shared::model::KeySchema::new(defs[0].clone(), None);
         // KEYS_ONLY keeps the table key, the vector and the search schema.
         for (name, kept) in [("pk", true), ("v", true), ("kind", true), ("note", false)] {
-            assert_eq!(planned.projects(&table, name), kept, "{name}");
+            assert_eq!(planned.layout().keeps(&table, name), kept, "{name}");
         }
         assert!(refusal(plan(&index("vix", 3, &[("zone", "HASH")]), &defs, "a")).contains("zone"));
         assert!(refusal(plan(

@@ -37,6 +37,7 @@ use super::stored::{decode_value, encode_value, stored_size};
 
 use super::engine::{Op, Space};
 use super::group_commit::Batch;
+use super::vector_entries::{self, VectorLayout};
 use super::{keys, ItemIter, SortRange, Storage, StorageError, TableLayout};
 
 /// Table items visited per backfill step (each step is one locked, atomic batch).
@@ -95,12 +96,13 @@ pub struct IndexLayout {
     pub global: bool,
 }
 
-/// The secondary indexes of one table, with the table's key schema (entries carry the
-/// table key).
+/// The secondary and vector indexes of one table, with the table's key schema (entries
+/// carry the table key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableIndexes {
     pub table_schema: KeySchema,
     pub indexes: Vec<IndexLayout>,
+    pub vectors: Vec<VectorLayout>,
 }
 
 /// DynamoDB's item collection limit: 10 GB per partition key value of a table with LSIs.
@@ -262,11 +264,17 @@ impl IndexRegistry {
 }
 
 impl Storage {
-    /// Publishes a table's secondary indexes (an empty list forgets them). The catalog
+    /// Publishes a table's secondary and vector indexes (none forgets them). The catalog
     /// calls this before a definition that adds or removes an index becomes visible.
-    pub fn set_indexes(&self, table_id: u64, table_schema: &KeySchema, indexes: Vec<IndexLayout>) {
+    pub fn set_indexes(
+        &self,
+        table_id: u64,
+        table_schema: &KeySchema,
+        indexes: Vec<IndexLayout>,
+        vectors: Vec<VectorLayout>,
+    ) {
         let mut tables = self.indexes.tables.write();
-        if indexes.is_empty() {
+        if indexes.is_empty() && vectors.is_empty() {
             tables.remove(&table_id);
         } else {
             tables.insert(
@@ -274,6 +282,7 @@ impl Storage {
                 Arc::new(TableIndexes {
                     table_schema: table_schema.clone(),
                     indexes,
+                    vectors,
                 }),
             );
         }
@@ -362,6 +371,9 @@ impl Storage {
         };
         for index in &table.indexes {
             entry_ops(table_id, &table.table_schema, index, old, new, ops);
+        }
+        for index in &table.vectors {
+            vector_entries::entry_ops(table_id, &table.table_schema, index, old, new, ops);
         }
     }
 
@@ -459,8 +471,8 @@ impl Storage {
         }))
     }
 
-    /// Fills index `index_id` of a table from the table's items (for a GSI added by
-    /// UpdateTable). Each step locks a chunk of item keys, re-reads the items under the
+    /// Fills index `index_id` of a table from the table's items (for a GSI or a vector
+    /// index added by UpdateTable). Each step locks a chunk of item keys, re-reads the items under the
     /// locks and writes their entries in one batch; writes racing with the backfill already
     /// maintain the index (it was published first), so an entry is never stale. Returns the
     /// number of entries written. Stops early (Ok) if the index is no longer published.
@@ -473,9 +485,11 @@ impl Storage {
             let Some(table) = self.indexes.get(table_id) else {
                 return Ok(written);
             };
-            let Some(index) = table.indexes.iter().find(|i| i.index_id == index_id) else {
+            let secondary = table.indexes.iter().find(|i| i.index_id == index_id);
+            let vector = table.vectors.iter().find(|v| v.index_id == index_id);
+            if secondary.is_none() && vector.is_none() {
                 return Ok(written);
-            };
+            }
             let chunk = self.item_key_chunk((lower.clone(), upper.clone()), BACKFILL_CHUNK)?;
             let Some(last) = chunk.last() else {
                 return Ok(written);
@@ -488,19 +502,24 @@ impl Storage {
                     continue;
                 };
                 let item = decode_value(key, &value)?;
-                // An item whose index key a write would refuse (an empty or oversized
-                // value) stays out of the index, as DynamoDB's backfill leaves it.
-                if index.schema.index_key_of_item(&item, &index.name).is_err() {
-                    continue;
+                let schema = &table.table_schema;
+                if let Some(index) = secondary {
+                    // An item whose index key a write would refuse (an empty or oversized
+                    // value) stays out of the index, as DynamoDB's backfill leaves it.
+                    if index.schema.index_key_of_item(&item, &index.name).is_ok() {
+                        entry_ops(table_id, schema, index, None, Some(&item), &mut batch.ops);
+                    }
                 }
-                entry_ops(
-                    table_id,
-                    &table.table_schema,
-                    index,
-                    None,
-                    Some(&item),
-                    &mut batch.ops,
-                );
+                if let Some(index) = vector {
+                    vector_entries::entry_ops(
+                        table_id,
+                        schema,
+                        index,
+                        None,
+                        Some(&item),
+                        &mut batch.ops,
+                    );
+                }
             }
             if batch.ops.is_empty() {
                 drop(locks);
@@ -759,7 +778,7 @@ mod tests {
             global: false,
             ..index(Projected::KeysOnly)
         };
-        storage.set_indexes(7, &table.schema, vec![lsi.clone()]);
+        storage.set_indexes(7, &table.schema, vec![lsi.clone()], Vec::new());
         let row = |sk: &str, r: i64| item(&[("pk", s("p")), ("sk", s(sk)), ("r", n(r))]);
         for (sk, r) in [("moved", 1), ("kept", 2), ("gone", 3)] {
             put(&storage, &table, row(sk, r)).await;
@@ -793,7 +812,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let storage = open(dir.path());
         let table = table_7();
-        storage.set_indexes(7, &table.schema, vec![index(Projected::All)]);
+        storage.set_indexes(7, &table.schema, vec![index(Projected::All)], Vec::new());
         for (sk, r) in [("a", 3), ("b", 1), ("c", 2), ("d", 2)] {
             put(
                 &storage,
@@ -831,7 +850,12 @@ mod tests {
         // An index published later starts empty and is filled by the backfill.
         let mut late = index(Projected::KeysOnly);
         late.index_id = 2;
-        storage.set_indexes(7, &table.schema, vec![index(Projected::All), late.clone()]);
+        storage.set_indexes(
+            7,
+            &table.schema,
+            vec![index(Projected::All), late.clone()],
+            Vec::new(),
+        );
         assert_eq!(storage.index_stats(7, 2).ok().map(|(c, _)| c), Some(0));
         assert_eq!(storage.backfill_index(7, 2).await.ok(), Some(4));
         assert_eq!(

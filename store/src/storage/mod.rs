@@ -68,6 +68,7 @@ mod read;
 mod stored;
 mod stream_log;
 mod tombstones;
+mod vector_entries;
 pub mod versions;
 mod write;
 
@@ -92,6 +93,7 @@ pub use engine::{Bytes as EngineBytes, TreeShape};
 pub use group_commit::{LogDetail, LogHead};
 pub use indexes::{entry_key, IndexLayout, Projected, ProjectionView, TableIndexes};
 pub use stored::StoredItem;
+pub use vector_entries::{vector_of, Entry as VectorIndexEntry, VectorEntry, VectorLayout};
 pub use versions::Version;
 
 /// Storage failures: engine I/O or corrupt data. Never shown to clients: the API layer turns

@@ -4,7 +4,7 @@
 //! bytes, then the item's size), which every reader and writer of items goes through.
 
 use serde::{Serialize, Serializer};
-use shared::model::codec::{decode_attributes, decode_item, encode_item, float_list};
+use shared::model::codec::{decode_item, encode_item};
 use shared::model::json_out::EncodedItem;
 use shared::model::Item;
 
@@ -36,19 +36,6 @@ impl StoredItem {
 
     pub fn decode(&self) -> Result<Item, StorageError> {
         decode_value(&self.key, &self.value)
-    }
-
-    /// Only the top-level attributes `wanted` names, the others stepped over unbuilt
-    /// (`codec::decode_attributes`).
-    pub fn decode_attributes(&self, wanted: impl Fn(&str) -> bool) -> Result<Item, StorageError> {
-        decode_attributes(item_bytes(&self.value), wanted)
-            .ok_or_else(|| StorageError::Corrupt(self.key.to_vec()))
-    }
-
-    /// Attribute `name` as a list of 32-bit floats, read straight from the encoding
-    /// (`codec::float_list`): `None` if the item has no list of numbers by that name.
-    pub fn float_list(&self, name: &str) -> Option<Vec<f32>> {
-        float_list(item_bytes(&self.value), name)
     }
 }
 

@@ -1,4 +1,5 @@
-//! Vector search: reading an item's vector and scoring it against a search vector.
+//! Vector search's arithmetic: scoring an entry's vector against a search vector, and the
+//! bytes a write is billed on a table with vector indexes.
 //!
 //! Scores follow DynamoDB's definitions (SearchVectors' API reference): COSINE is 1 minus
 //! the cosine similarity (0 for the same direction, 2 for opposite), EUCLIDEAN the
@@ -7,68 +8,26 @@
 //! where no product of two of them overflows, so every score is a finite number.
 
 use shared::model::size::{attributes_size, item_size};
-use shared::model::{AttributeValue, Item, KeySchema};
-use shared::wire::ops::vector::vector_component;
+use shared::model::Item;
 
-use crate::catalog::vector::{Distance, VectorIndexMeta};
+use crate::catalog::vector::Distance;
+use crate::storage::{vector_of, VectorIndexEntry, VectorLayout};
 
 /// The fewest bytes a write is charged on a vector index it changes.
 pub const MIN_WRITE_BYTES: usize = 1024;
 
-/// `value` as a vector of `dimensions` components: a list of exactly that many numbers
-/// that read as 32-bit floats. Anything else is not a vector of the index (the item is
-/// not in it).
-pub fn vector_of(value: &AttributeValue, dimensions: usize) -> Option<Vec<f32>> {
-    let AttributeValue::L(list) = value else {
-        return None;
-    };
-    if list.len() != dimensions {
-        return None;
-    }
-    list.iter().map(vector_component).collect()
-}
-
-/// What `index` holds of `item`: the attributes it projects, in the item's order; `None`
-/// when the item is not in the index (no vector of its dimensions, or, under a HASH
-/// search schema, no value for it).
-pub fn entry<'a>(
-    index: &VectorIndexMeta,
-    table_schema: &KeySchema,
-    item: &'a Item,
-) -> Option<Vec<(&'a String, &'a AttributeValue)>> {
-    vector_of(item.get(&index.attribute)?, index.dimensions)?;
-    if let Some(hash) = index.hash_attribute() {
-        item.get(hash)?;
-    }
-    let kept = item
-        .iter()
-        .filter(|(name, _)| index.projects(table_schema, name));
-    Some(kept.collect())
-}
-
 /// The bytes a write that changed `entry` of `index` is charged (`VectorWriteRequestBytes`,
 /// as the dynamodb-conformance suite pinned it, tier2/vectorSearch/consumedCapacity): the
-/// entry's item size with the vector counted as its name and four bytes a dimension,
-/// and at least [`MIN_WRITE_BYTES`].
-pub fn write_bytes(index: &VectorIndexMeta, entry: &[(&String, &AttributeValue)]) -> usize {
-    entry_size(index, entry).max(MIN_WRITE_BYTES)
-}
-
-/// The size of `entry` in `index`: its item size with the vector counted as its name and
-/// four bytes a dimension (what a write is billed by, and IndexSizeBytes sums).
-pub fn entry_size(index: &VectorIndexMeta, entry: &[(&String, &AttributeValue)]) -> usize {
-    let others = entry
-        .iter()
-        .copied()
-        .filter(|(name, _)| **name != index.attribute);
-    attributes_size(others) + index.attribute.len() + 4 * index.dimensions
+/// entry's size (`VectorLayout::entry_size`), and at least [`MIN_WRITE_BYTES`].
+pub fn write_bytes(index: &VectorLayout, entry: &VectorIndexEntry<'_>) -> usize {
+    index.entry_size(entry).max(MIN_WRITE_BYTES)
 }
 
 /// The size a write of `item` is billed at on a table with vector `indexes`: its item size
 /// with each vector an index reads counted as its name and four bytes a dimension, as
 /// DynamoDB bills it (the conformance suite's captures, tier2/vectorSearch/
 /// consumedCapacity); reads and the 400 KB limit size the vector by its numbers.
-pub fn billed_size(indexes: &[VectorIndexMeta], item: &Item) -> usize {
+pub fn billed_size(indexes: &[VectorLayout], item: &Item) -> usize {
     let mut size = item_size(item);
     let mut counted: Vec<&str> = Vec::new();
     for index in indexes {
@@ -123,33 +82,6 @@ pub fn ranks_before(distance: Distance, a: f64, b: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::model::Number;
-
-    fn list(values: &[&str]) -> AttributeValue {
-        AttributeValue::L(
-            values
-                .iter()
-                .map(|v| AttributeValue::N(Number::parse(v).unwrap()))
-                .collect(),
-        )
-    }
-
-    #[test]
-    fn vectors_are_lists_of_exactly_the_dimensions_in_numbers() {
-        assert_eq!(
-            vector_of(&list(&["1", "0.5", "-2"]), 3),
-            Some(vec![1.0, 0.5, -2.0])
-        );
-        assert_eq!(vector_of(&list(&["1", "0"]), 3), None);
-        let mixed = AttributeValue::L(vec![
-            AttributeValue::N(Number::from_i64(1)),
-            AttributeValue::S("x".into()),
-        ]);
-        assert_eq!(vector_of(&mixed, 2), None);
-        // Past a 32-bit float's range is not a component.
-        assert_eq!(vector_of(&list(&["1e39"]), 1), None);
-        assert_eq!(vector_of(&AttributeValue::S("1".into()), 1), None);
-    }
 
     #[test]
     fn scores_follow_each_distance_function() {
