@@ -194,25 +194,6 @@ pub fn decode_item(bytes: &[u8]) -> Option<Item> {
     reader.input.is_empty().then_some(item)
 }
 
-/// The top-level attributes of an encoded item that `wanted` names, decoded with the
-/// decoder's checks; the others are stepped over without being built. For readers of a
-/// few attributes of many items (a vector search reads each entry's search schema
-/// attributes). `None` if the bytes do not decode as far as they are read.
-pub fn decode_attributes(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Option<Item> {
-    let mut reader = Reader::of(bytes)?;
-    let n = reader.count()?;
-    let mut picked = Item::new();
-    for _ in 0..n {
-        let name = reader.str()?;
-        if wanted(name) {
-            picked.insert(name.to_owned(), reader.value(0)?);
-        } else {
-            reader.skip(0)?;
-        }
-    }
-    reader.input.is_empty().then_some(picked)
-}
-
 struct Reader<'a> {
     input: &'a [u8],
     /// The item's text needs no escaping (version 2): JSON rendering copies it as it is.
@@ -228,40 +209,6 @@ impl<'a> Reader<'a> {
             input: rest,
             clean: false,
         })
-    }
-
-    /// Steps over one value, checking its structure (tags, lengths, nesting) but not its
-    /// text: nothing is built from it.
-    fn skip(&mut self, depth: usize) -> Option<()> {
-        match self.byte()? {
-            T_S | T_N | T_B => {
-                self.bytes()?;
-            }
-            T_FALSE | T_TRUE | T_NULL => {}
-            T_M | T_L if depth >= MAX_DECODE_DEPTH => return None,
-            T_M => {
-                for _ in 0..self.count()? {
-                    self.bytes()?;
-                    self.skip(depth + 1)?;
-                }
-            }
-            T_L => {
-                for _ in 0..self.count()? {
-                    self.skip(depth + 1)?;
-                }
-            }
-            T_SS | T_NS | T_BS => {
-                let n = self.count()?;
-                if n == 0 {
-                    return None;
-                }
-                for _ in 0..n {
-                    self.bytes()?;
-                }
-            }
-            _ => return None,
-        }
-        Some(())
     }
 
     fn byte(&mut self) -> Option<u8> {
@@ -766,22 +713,6 @@ mod tests {
             prop_assert_eq!(&json_out::to_vec(&json_out::EncodedItem(&enc)).ok(), &json_out);
             // Every other serializer takes the checked route, with the same output.
             prop_assert_eq!(&serde_json::to_vec(&json_out::EncodedItem(&enc)).ok(), &serde_json);
-        }
-
-        #[test]
-        fn picked_attributes_are_the_decoded_items(
-            item in item_strategy(), at in any::<usize>(), byte in any::<u8>()
-        ) {
-            let enc = encode_item(&item);
-            prop_assert_eq!(decode_attributes(&enc, |_| true), Some(item.clone()));
-            let first = item.keys().next().cloned().unwrap_or_default();
-            let picked = decode_attributes(&enc, |name| name == first);
-            let expected: Item = item.iter().filter(|(n, _)| **n == first).map(|(n, v)| (n.clone(), v.clone())).collect();
-            prop_assert_eq!(picked, Some(expected));
-            // Whatever the bytes, the reader does not panic.
-            for bytes in mutated(&item, at, byte) {
-                let _ = decode_attributes(&bytes, |name| name == first);
-            }
         }
 
         #[test]

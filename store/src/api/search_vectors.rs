@@ -30,7 +30,7 @@ use shared::wire::ops::vector::{
 use crate::app::App;
 use crate::catalog::vector::{Distance, VectorIndexMeta, MAX_DIMENSIONS};
 use crate::storage::{Storage, VectorLayout};
-use crate::vector::{ranks_before, score};
+use crate::vector::{ranks_before, SearchVector};
 
 /// The most results one search returns.
 pub const MAX_TOP_K: i64 = 100;
@@ -90,12 +90,12 @@ pub async fn handle(app: &App, input: SearchVectorsInput) -> Result<SearchVector
         index: index.layout(),
         distance: index.distance,
         hash,
-        search,
+        search: SearchVector::new(&search),
         condition,
         top_k: usize::try_from(top_k).unwrap_or(1),
     };
     let storage = app.storage.clone();
-    let (found, compared) = tokio::task::spawn_blocking(move || plan.run(&storage))
+    let (found, scored) = tokio::task::spawn_blocking(move || plan.run(&storage))
         .await
         .map_err(|_| ApiError::internal())??;
     let search_results = found
@@ -108,9 +108,10 @@ pub async fn handle(app: &App, input: SearchVectorsInput) -> Result<SearchVector
             score,
         })
         .collect();
-    // Bytes processed: the search vector and every vector it was compared with, four bytes
-    // a dimension (DynamoDB's own figure varies from call to call; the shape is its own).
-    let processed = 4 * index.dimensions * (1 + compared);
+    // Bytes processed: the search vector and every vector of the index (or of its HASH
+    // value) it was scored against, four bytes a dimension (DynamoDB's own figure varies
+    // from call to call; the shape is its own).
+    let processed = 4 * index.dimensions * (1 + scored);
     let consumed_capacity = (capacity != ReturnConsumedCapacity::None).then_some(VectorCapacity {
         vector_search_request_bytes: Some(processed as f64),
         vector_write_request_bytes: None,
@@ -200,14 +201,14 @@ struct Search {
     distance: Distance,
     /// The HASH attribute's value the condition names: the partition searched.
     hash: Option<AttributeValue>,
-    search: Vec<f32>,
+    search: SearchVector,
     condition: Vec<(String, AttributeValue)>,
     top_k: usize,
 }
 
 impl Search {
     /// The best `top_k` items, best first, each as the index projects it, and how many
-    /// vectors were compared.
+    /// vectors were scored.
     fn run(self, storage: &Storage) -> Result<(Vec<(f64, Item)>, usize), ApiError> {
         let failure = |e: crate::storage::StorageError| {
             tracing::error!(error = %e, "vector search cannot read the index");
@@ -215,22 +216,13 @@ impl Search {
         };
         let distance = self.distance;
         let mut best: Vec<(f64, Item)> = Vec::with_capacity(self.top_k + 1);
-        let mut compared = 0;
-        let conditioned = |name: &str| self.condition.iter().any(|(n, _)| n == name);
+        let mut scored = 0;
         let mut vector = Vec::with_capacity(self.index.dimensions);
         for entry in storage.vector_entries(self.table_id, &self.index, self.hash.as_ref()) {
             let entry = entry.map_err(failure)?;
-            // Only the condition's attributes are decoded to check it (under a HASH
-            // attribute, the partition read may also hold values of the same hash).
-            if !self.condition.is_empty() {
-                let picked = entry.decode_attributes(conditioned).map_err(failure)?;
-                if !self.matches(&picked) {
-                    continue;
-                }
-            }
             entry.vector_into(&mut vector).map_err(failure)?;
-            compared += 1;
-            let s = score(distance, &self.search, &vector);
+            scored += 1;
+            let s = self.search.score(distance, &vector);
             if best.len() == self.top_k
                 && !best
                     .last()
@@ -238,13 +230,20 @@ impl Search {
             {
                 continue;
             }
+            // The condition is checked only for an entry that would rank, which few do:
+            // its INLINE_FILTER values (and its HASH value: the partition read may hold
+            // another value of the same hash) are read from the entry's attributes then.
+            let item = entry.decode().map_err(failure)?;
+            if !self.matches(&item) {
+                continue;
+            }
             // Ties keep the order entries were read in (the table's scan order within
             // a partition).
             let at = best.partition_point(|(other, _)| !ranks_before(distance, s, *other));
-            best.insert(at, (s, entry.decode().map_err(failure)?));
+            best.insert(at, (s, item));
             best.truncate(self.top_k);
         }
-        Ok((best, compared))
+        Ok((best, scored))
     }
 
     /// Whether the entry has every value the condition names.

@@ -26,7 +26,7 @@ use shared::wire::ops::vector::vector_component;
 
 use super::engine::{Bytes, Op, Space};
 use super::indexes::Projected;
-use super::stored::{decode_value, encode_value, item_bytes};
+use super::stored::{decode_value, encode_value};
 use super::{keys, Storage, StorageError};
 
 /// One vector index as storage maintains it.
@@ -187,7 +187,7 @@ pub fn entry_ops(
 }
 
 /// One stored entry of a vector index, read lazily: the vector as floats, the projected
-/// item's attributes only as far as asked.
+/// item only when asked.
 pub struct VectorEntry {
     key: Bytes,
     value: Bytes,
@@ -213,12 +213,6 @@ impl VectorEntry {
     /// The projected item.
     pub fn decode(&self) -> Result<Item, StorageError> {
         decode_value(&self.key, self.stored())
-    }
-
-    /// Only the projected item's top-level attributes `wanted` names.
-    pub fn decode_attributes(&self, wanted: impl Fn(&str) -> bool) -> Result<Item, StorageError> {
-        shared::model::codec::decode_attributes(item_bytes(self.stored()), wanted)
-            .ok_or_else(|| self.corrupt())
     }
 
     /// The projected item's stored form (codec bytes and size trailer).
