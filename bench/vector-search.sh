@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# SearchVectors latency (a search scores every item of the table: its cost grows with the
-# table) for one build, or two builds compared: `bench/vector-search.sh [A_STORE B_STORE]`
-# (store binaries; default: this checkout's release build). The store runs on core 0.
+# SearchVectors latency (a search scores every entry of the index, or of one HASH value:
+# its cost grows with the index) for one build, or two builds compared:
+# `bench/vector-search.sh [A_STORE B_STORE]` (store binaries; default: this checkout's
+# release build). The store runs on core 0.
 # Env: ITEMS (20000), DIMENSIONS (256), SEARCHES (7, the median is reported).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
