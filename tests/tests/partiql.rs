@@ -1826,8 +1826,8 @@ async fn function_refusals_come_back_in_dynamodbs_words() {
 /// A number passed as a parameter is read as DynamoDB reads one, Java's BigDecimal first
 /// (the dynamodb-conformance suite's captures, partiqlParameterNumbers): an exponent past
 /// a 32-bit integer, or a scale past one, cannot be converted at all (the text echoed, in
-/// every place a parameter can stand, in a transaction too); inside that range the
-/// magnitude wraps, so 1e2147483647 is an underflow. An attribute value elsewhere keeps
+/// every place a parameter can stand, in a transaction too; in a batch, the statement's
+/// own error); inside that range the magnitude wraps, so 1e2147483647 is an underflow. An attribute value elsewhere keeps
 /// the ordinary rules (the same text in PutItem is an overflow).
 #[tokio::test]
 async fn parameter_numbers_are_read_as_dynamodb_reads_them() {
@@ -1886,6 +1886,52 @@ async fn parameter_numbers_are_read_as_dynamodb_reads_them() {
         err.message(),
         Some("The parameter cannot be converted to a numeric value: 1e99999999999")
     );
+    // In a batch the statement fails alone, with the same words, and so does one whose
+    // parameter nests too deep (reported first: it comes first in the document); the
+    // others run.
+    let mut deep = AttributeValue::S("leaf".into());
+    for _ in 0..100 {
+        deep = AttributeValue::M(HashMap::from([("n".to_string(), deep)]));
+    }
+    let batch = ok(db
+        .ddb
+        .batch_execute_statement()
+        .statements(db.batch(places[2], &[number("1e99999999999")]))
+        .statements(db.batch(
+            "INSERT INTO $T VALUE {'pk': 'batched', 'n': ?}",
+            &[number("7")],
+        ))
+        .statements(db.batch(
+            "UPDATE $T SET x = ? SET y = ? WHERE pk = 'p'",
+            &[deep, number("abc")],
+        ))
+        .send()
+        .await);
+    let outcomes: Vec<Option<(&str, &str)>> = batch
+        .responses()
+        .iter()
+        .map(|r| {
+            r.error().map(|e| {
+                let code = e.code().map_or("", |c| c.as_str());
+                (code, e.message().unwrap_or_default())
+            })
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            Some((
+                "ValidationError",
+                "The parameter cannot be converted to a numeric value: 1e99999999999"
+            )),
+            None,
+            Some((
+                "ValidationError",
+                "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+            )),
+        ]
+    );
+    assert_eq!(db.get("batched", None).await.unwrap()["n"], number("7"));
     // An ordinary number parameter still works, and an item's value keeps its own rule.
     db.write(
         "INSERT INTO $T VALUE {'pk': 'fine', 'n': ?}",

@@ -436,7 +436,7 @@ pub fn validation_message(error_text: &str) -> Option<&str> {
 }
 
 /// Removes a trailing ` at line L column C` that serde_json appends.
-fn strip_position(text: &str) -> &str {
+pub fn strip_position(text: &str) -> &str {
     let Some(at) = text.rfind(" at line ") else {
         return text;
     };

@@ -119,10 +119,9 @@ where
         Err(e) => e,
     };
     let text = error.to_string();
-    let Some(at) = text.find(VALIDATION_MARKER) else {
+    let Some(message) = crate::model::value::validation_message(&text) else {
         return Err(error);
     };
-    let message = strip_position(&text[at + VALIDATION_MARKER.len()..]);
     const UNPREFIXED: &[&str] = &[
         "contains duplicates",
         "number set",
@@ -136,14 +135,6 @@ where
     Err(D::Error::custom(format_args!(
         "{VALIDATION_MARKER}The provided starting key is invalid: {message}"
     )))
-}
-
-/// Removes the ` at line L column C` serde_json appends to an error's text.
-fn strip_position(text: &str) -> &str {
-    match text.rfind(" at line ") {
-        Some(at) if text[at + 9..].split(' ').nth(1) == Some("column") => &text[..at],
-        _ => text,
-    }
 }
 
 impl QueryInput {

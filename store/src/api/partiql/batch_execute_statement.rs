@@ -38,7 +38,8 @@ pub async fn handle(
     for (position, request) in statements.iter().enumerate() {
         let members = Members {
             statement: request.statement.as_deref(),
-            parameters: request.parameters.as_deref(),
+            // Parameters that could not be read fail their statement below.
+            parameters: request.parameters().ok().flatten(),
             on_failure: request.return_values_on_condition_check_failure.as_deref(),
         };
         request::check(&mut c, Some(("statements", position)), &members);
@@ -54,12 +55,10 @@ pub async fn handle(
             consistent_read: request.consistent_read,
             ..Default::default()
         };
-        plans.push(plan::plan(
-            app,
-            request.statement.as_deref(),
-            request.parameters.as_deref(),
-            options,
-        ));
+        plans.push(match request.parameters() {
+            Ok(parameters) => plan::plan(app, request.statement.as_deref(), parameters, options),
+            Err(refused) => Err(ApiError::validation(refused)),
+        });
     }
     let reads = plans.iter().any(|p| matches!(p, Ok(Plan::Read(_))));
     let writes = plans.iter().any(|p| matches!(p, Ok(Plan::Write(_))));
