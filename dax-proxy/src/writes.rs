@@ -157,15 +157,23 @@ struct Written {
 
 /// Whether a PartiQL request writes (reads pass through to the store uncached, as in DAX,
 /// which serves no PartiQL; writes take the write path, so the node drops what they wrote
-/// before answering and a read through it right after sees the write).
+/// before answering and a read through it right after sees the write). A body this node
+/// cannot read as JSON (nested past serde_json's recursion limit: a batch whose other
+/// statements the store runs, refusing only the deep one) is taken as a write.
 pub fn is_partiql_write(op: Op, body: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(body).is_ok_and(|request| !touched(op, &request).is_empty())
+    match serde_json::from_slice::<Value>(body) {
+        Ok(request) => !touched(op, &request).is_empty(),
+        Err(_) => true,
+    }
 }
 
 /// Drops every item the write touched from this node's caches and marks the partitions
 /// (or, when a table's schema is unknown, every query) as changed.
 async fn invalidate_written(node: &Node, op: Op, headers: &HeaderMap, body: &[u8]) {
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        // The store took a request this node cannot read (see `is_partiql_write`): what
+        // it wrote is unknown, so nothing cached may answer for it.
+        node.clear_caches();
         return;
     };
     for written in touched(op, &request) {

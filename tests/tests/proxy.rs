@@ -148,6 +148,68 @@ async fn missing_items_are_cached_negatively_until_written() {
     wait_for_value(&client, &table, "ghost", Some("here")).await;
 }
 
+/// A PartiQL batch nested deeper than a node reads as JSON (one statement's parameter 100
+/// levels deep: the store refuses that statement alone and runs the others) is taken as
+/// the write it may be: a replica forwards it to the primary, as every write, and the
+/// node's caches, which cannot tell what it wrote, answer nothing cached before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_a_node_cannot_read_is_taken_as_a_write() {
+    use integration_tests::aws_sdk_dynamodb::types::{AttributeValue, BatchStatementRequest};
+    let store = StoreProcess::spawn();
+    let nodes = [ProxyProcess::spawn(&store), ProxyProcess::spawn(&store)];
+    let primary = primary_of(&[&nodes[0], &nodes[1]]).await;
+    let replica = &nodes[1 - primary];
+    let client = replica.client();
+    let table = unique_name("proxydeep");
+    create_hash_table(&client, &table).await;
+    put_v(&client, &table, "a", "old").await;
+    assert_eq!(
+        get_v(&client, &table, "a", false).await.as_deref(),
+        Some("old")
+    );
+
+    let mut deep = s("leaf");
+    for _ in 0..100 {
+        deep = AttributeValue::M([("n".to_string(), deep)].into());
+    }
+    let statement = |text: String, parameters: Option<Vec<AttributeValue>>| {
+        BatchStatementRequest::builder()
+            .statement(text)
+            .set_parameters(parameters)
+            .build()
+            .unwrap()
+    };
+    let forwarded = metric(&replica.endpoint(), "dax_forwarded_writes_total").await;
+    let batch = client
+        .batch_execute_statement()
+        .statements(statement(
+            format!("UPDATE \"{table}\" SET v = 'new' WHERE pk = 'a'"),
+            None,
+        ))
+        .statements(statement(
+            format!("UPDATE \"{table}\" SET x = ? WHERE pk = 'a'"),
+            Some(vec![deep]),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let refused: Vec<bool> = batch
+        .responses()
+        .iter()
+        .map(|r| r.error().is_some())
+        .collect();
+    assert_eq!(refused, [false, true]);
+    assert_eq!(
+        metric(&replica.endpoint(), "dax_forwarded_writes_total").await,
+        forwarded + 1.0,
+        "the replica did not forward the batch to the primary"
+    );
+    assert_eq!(
+        get_v(&client, &table, "a", false).await.as_deref(),
+        Some("new")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_store_writes_update_and_delete_cached_items() {
     let store = StoreProcess::spawn();
