@@ -819,8 +819,13 @@ async fn gsi_added_later_is_backfilled_then_deleted() {
         }
     }
     assert_eq!(scanned, 100, "only the items with a valid tag are indexed");
+    let index_count = || async {
+        let out = ok(ddb.describe_table().table_name(&table).send().await);
+        out.table.unwrap().global_secondary_indexes()[0].item_count
+    };
+    assert_eq!(index_count().await, Some(100));
 
-    // New writes reach the index too.
+    // New writes reach the index too, and its count.
     ok(ddb
         .put_item()
         .table_name(&table)
@@ -834,6 +839,7 @@ async fn gsi_added_later_is_backfilled_then_deleted() {
         found,
         vec![item(&[("pk", s("new")), ("sk", n(1)), ("tag", s("U"))])]
     );
+    assert_eq!(index_count().await, Some(101));
 
     // Deleting the index: it leaves the description and can no longer be queried.
     ok(ddb

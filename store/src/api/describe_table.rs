@@ -19,8 +19,8 @@ pub async fn handle(app: &App, input: DescribeTableInput) -> Result<DescribeTabl
     Ok(DescribeTableOutput { table: description })
 }
 
-/// Live ItemCount and IndexSizeBytes of each secondary and vector index (counted from its entries;
-/// left at 0 if storage cannot read them, which is logged).
+/// Live ItemCount and IndexSizeBytes of each secondary and vector index (kept by storage
+/// as the table's are).
 fn index_stats(
     app: &App,
     table: &crate::catalog::TableMeta,
@@ -38,16 +38,11 @@ fn index_stats(
                     .index_id
             }
         };
-        match app.storage.index_stats(table.table_id(), index_id) {
-            Ok((count, bytes)) => Some((
-                i64::try_from(count).unwrap_or(i64::MAX),
-                i64::try_from(bytes).unwrap_or(i64::MAX),
-            )),
-            Err(e) => {
-                tracing::error!(error = %e, index = name, "cannot count an index's entries");
-                None
-            }
-        }
+        let stats = app.storage.index_stats(table.table_id(), index_id);
+        Some((
+            i64::try_from(stats.item_count).unwrap_or(i64::MAX),
+            i64::try_from(stats.size_bytes).unwrap_or(i64::MAX),
+        ))
     };
     for index in description.local_secondary_indexes.iter_mut().flatten() {
         if let Some((count, bytes)) = stats(&index.index_name) {

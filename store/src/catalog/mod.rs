@@ -572,6 +572,7 @@ pub fn index_layout(index: &IndexMeta, global: bool) -> crate::storage::IndexLay
         schema: index.schema.clone(),
         projection: index.projection.stored(),
         global,
+        filling: index.status == IndexStatus::Creating && index.backfilling,
     }
 }
 

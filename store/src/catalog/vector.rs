@@ -129,6 +129,7 @@ impl VectorIndexMeta {
             hash: self.hash_attribute().map(str::to_string),
             search_schema: self.search_schema.iter().map(|(n, _)| n.clone()).collect(),
             projection: self.projection.stored(),
+            filling: self.backfilling,
         }
     }
 

@@ -42,18 +42,24 @@ use tokio::sync::{oneshot, watch};
 
 use super::changelog;
 use super::engine::{Bytes, Engine, Flush, Op, Space};
+use super::indexes::EntryDelta;
 use super::keys;
 use super::locks::LockSet;
 use super::versions;
 use super::{StorageError, TableStats};
 
-/// A change to one table's stats.
+/// A change to the stats of one table's items (`index_id` 0) or of one of its indexes'
+/// entries.
 #[derive(Debug, Clone, Copy)]
 pub struct StatsDelta {
     pub table_id: u64,
+    pub index_id: u16,
     pub count: i64,
     pub size: i64,
 }
+
+/// Stats by table id and index id (0: the table's items).
+pub type StatsMap = HashMap<(u64, u16), TableStats>;
 
 /// Everything one write commits atomically.
 #[derive(Debug, Default)]
@@ -65,6 +71,18 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Counts an index's entry changes (nothing for none).
+    pub fn count_entries(&mut self, table_id: u64, index_id: u16, delta: EntryDelta) {
+        if delta != EntryDelta::default() {
+            self.stats.push(StatsDelta {
+                table_id,
+                index_id,
+                count: delta.count,
+                size: delta.size,
+            });
+        }
+    }
+
     /// A batch of `ops` alone: no change records, no stats (deletes of dropped keys,
     /// trimmed log records).
     pub fn of(ops: Vec<Op>) -> Batch {
@@ -140,11 +158,11 @@ pub struct LogHead {
     pub time_ms: u64,
 }
 
-/// Orders commits, keeps table stats, and publishes what is durable.
+/// Orders commits, keeps table and index stats, and publishes what is durable.
 pub struct Committer {
     pub engine: Box<dyn Engine>,
     state: Mutex<CommitState>,
-    stats: Mutex<HashMap<u64, TableStats>>,
+    stats: Mutex<StatsMap>,
     /// Held from a group's numbers until it is published (`apply_group`): taken while the
     /// state is held, never the other way round.
     write_turn: Mutex<()>,
@@ -172,8 +190,8 @@ fn local_version_key<'s>(state: &'s CommitState, record: &[u8]) -> Option<(Vec<u
 
 impl Committer {
     /// `last_seq` is the newest record's sequence number on disk (0 if none) and `stats`
-    /// the per-table stats rebuilt at open.
-    pub fn new(engine: Box<dyn Engine>, last_seq: u64, stats: HashMap<u64, TableStats>) -> Self {
+    /// the per-table and per-index stats rebuilt at open.
+    pub fn new(engine: Box<dyn Engine>, last_seq: u64, stats: StatsMap) -> Self {
         let (seq_tx, _) = watch::channel(last_seq);
         let (durable_tx, _) = watch::channel(Durable {
             ticket: 0,
@@ -412,7 +430,7 @@ impl Committer {
         }
         let mut map = self.stats.lock();
         for delta in stats {
-            let entry = map.entry(delta.table_id).or_default();
+            let entry = map.entry((delta.table_id, delta.index_id)).or_default();
             entry.item_count = entry.item_count.saturating_add_signed(delta.count);
             entry.size_bytes = entry.size_bytes.saturating_add_signed(delta.size);
         }
@@ -484,26 +502,42 @@ impl Committer {
         self.seq_tx.subscribe()
     }
 
-    pub fn table_stats(&self, table_id: u64) -> TableStats {
+    /// The stats of a table's items (`index_id` 0) or of one index's entries.
+    pub fn stats(&self, table_id: u64, index_id: u16) -> TableStats {
         self.stats
             .lock()
-            .get(&table_id)
+            .get(&(table_id, index_id))
             .copied()
             .unwrap_or_default()
     }
 
-    /// Every table's stats, under one taking of the lock.
+    /// Every table's item stats, under one taking of the lock.
     pub fn all_table_stats(&self) -> HashMap<u64, TableStats> {
-        self.stats.lock().clone()
+        let stats = self.stats.lock();
+        stats
+            .iter()
+            .filter(|((_, index_id), _)| *index_id == keys::TABLE_INDEX)
+            .map(|((table_id, _), s)| (*table_id, *s))
+            .collect()
     }
 
     /// Items in all tables.
     pub fn total_items(&self) -> u64 {
-        self.stats.lock().values().map(|s| s.item_count).sum()
+        let stats = self.stats.lock();
+        stats
+            .iter()
+            .filter(|((_, index_id), _)| *index_id == keys::TABLE_INDEX)
+            .map(|(_, s)| s.item_count)
+            .sum()
+    }
+
+    /// Drops the stats of an index whose entries are gone.
+    pub fn forget_index(&self, table_id: u64, index_id: u16) {
+        self.stats.lock().remove(&(table_id, index_id));
     }
 
     pub fn forget_table(&self, table_id: u64) {
-        self.stats.lock().remove(&table_id);
+        self.stats.lock().retain(|(id, _), _| *id != table_id);
         let mut state = self.state.lock();
         state.log_detail.remove(&table_id);
         state.versioned.remove(&table_id);
@@ -597,7 +631,7 @@ mod tests {
 
     fn committer(dir: &Path) -> Arc<Committer> {
         let engine = Box::new(FjallEngine::open(dir, 1 << 20).unwrap());
-        Arc::new(Committer::new(engine, 0, HashMap::new()))
+        Arc::new(Committer::new(engine, 0, StatsMap::new()))
     }
 
     fn put(key: &[u8]) -> Batch {
@@ -644,6 +678,7 @@ mod tests {
             records: vec![record],
             stats: vec![StatsDelta {
                 table_id: 7,
+                index_id: 0,
                 count: 1,
                 size: 10,
             }],
@@ -676,8 +711,8 @@ mod tests {
         assert!(has(Space::Changes, &changelog::seq_key(1)));
         assert!(has(Space::Changes, &changelog::seq_key(2)));
         assert!(!has(Space::Changes, &changelog::seq_key(3)));
-        assert_eq!(committer.table_stats(7).item_count, 2);
-        assert_eq!(committer.table_stats(7).size_bytes, 20);
+        assert_eq!(committer.stats(7, 0).item_count, 2);
+        assert_eq!(committer.stats(7, 0).size_bytes, 20);
         assert_eq!(committer.last_ticket(), 2);
         assert_eq!(
             committer.apply(recorded_put(b"d"), Flush::Later).unwrap(),
@@ -727,7 +762,7 @@ mod tests {
             })
             .count();
         assert_eq!(missing, 0, "change-log numbers never written");
-        assert_eq!(committer.table_stats(7).item_count, WRITERS * EACH);
+        assert_eq!(committer.stats(7, 0).item_count, WRITERS * EACH);
     }
 
     #[test]

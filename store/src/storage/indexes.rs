@@ -22,7 +22,11 @@
 //! before a new definition becomes visible, and it is looked up under the item locks, so a
 //! write either sees a new index or committed before the backfill reads its item.
 //!
-//! Index entries are not counted in table stats (`rebuild_stats` skips index ids).
+//! # Stats
+//! Each index's entry count and size are kept beside the table's (`group_commit`): every
+//! batch carries the change its entry ops make. That needs to know whether the index
+//! holds an item's entry before the write, which the old item says once an index is
+//! filled; while one is being filled (`filling`), the write path and the backfill look.
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -38,7 +42,7 @@ use super::stored::{decode_value, encode_value, stored_size};
 use super::engine::{Op, Space};
 use super::group_commit::Batch;
 use super::vector_entries::{self, VectorLayout};
-use super::{keys, ItemIter, SortRange, Storage, StorageError, TableLayout};
+use super::{keys, ItemIter, SortRange, Storage, StorageError, TableLayout, TableStats};
 
 /// Table items visited per backfill step (each step is one locked, atomic batch).
 const BACKFILL_CHUNK: usize = 256;
@@ -94,6 +98,8 @@ pub struct IndexLayout {
     pub schema: KeySchema,
     pub projection: Projected,
     pub global: bool,
+    /// Being filled from the table's items (see the module's stats).
+    pub filling: bool,
 }
 
 /// The secondary and vector indexes of one table, with the table's key schema (entries
@@ -187,18 +193,42 @@ pub fn entry_key(
     Some(out)
 }
 
+/// The change a write made to an index's entry count and their total size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntryDelta {
+    pub count: i64,
+    pub size: i64,
+}
+
+impl EntryDelta {
+    /// From the sizes of the entry before and after the write (`None`: no entry).
+    pub fn between(before: Option<usize>, after: Option<usize>) -> EntryDelta {
+        let size = |s: Option<usize>| s.map_or(0, |s| i64::try_from(s).unwrap_or(i64::MAX));
+        EntryDelta {
+            count: i64::from(after.is_some()) - i64::from(before.is_some()),
+            size: size(after) - size(before),
+        }
+    }
+}
+
 /// The entry deletes and puts that move `index` from `old` to `new` (either may be absent):
 /// nothing when the entry is unchanged, a delete of the old key when the key changes or
-/// the item leaves the index, a put when the entry is new or its attributes changed.
+/// the item leaves the index, a put when the entry is new or its attributes changed; and
+/// the change to the index's stats. `held` says whether the index holds the entry `old`
+/// would have (under `old`'s key): always, once an index is filled; an index being
+/// filled may not have reached the item yet, and then the put is a new entry.
 pub fn entry_ops(
     table_id: u64,
     table_schema: &KeySchema,
     index: &IndexLayout,
     old: Option<&Item>,
     new: Option<&Item>,
+    held: impl Fn(&[u8]) -> bool,
     ops: &mut Vec<Op>,
-) {
-    let old_key = old.and_then(|o| entry_key(table_id, table_schema, index, o));
+) -> EntryDelta {
+    let old_key = old
+        .and_then(|o| entry_key(table_id, table_schema, index, o))
+        .filter(|k| held(k));
     let new_entry = new.and_then(|n| {
         entry_key(table_id, table_schema, index, n).map(|k| (k, index.project(table_schema, n)))
     });
@@ -210,18 +240,23 @@ pub fn entry_ops(
             });
         }
     }
-    if let Some((key, entry)) = new_entry {
-        let unchanged = old_key.as_ref() == Some(&key)
-            && old.map(|o| index.project(table_schema, o)).as_ref() == Some(&entry);
-        if !unchanged {
-            let size = item_size(&entry) as u64;
-            ops.push(Op::Put {
-                space: Space::Items,
-                value: encode_value(&entry, size).into(),
-                key: key.into(),
-            });
-        }
+    let before = old
+        .filter(|_| old_key.is_some())
+        .map(|o| index.entry_size(table_schema, o));
+    let Some((key, entry)) = new_entry else {
+        return EntryDelta::between(before, None);
+    };
+    let size = item_size(&entry);
+    let unchanged = old_key.as_ref() == Some(&key)
+        && old.map(|o| index.project(table_schema, o)).as_ref() == Some(&entry);
+    if !unchanged {
+        ops.push(Op::Put {
+            space: Space::Items,
+            value: encode_value(&entry, size as u64).into(),
+            key: key.into(),
+        });
     }
+    EntryDelta::between(before, Some(size))
 }
 
 /// Whether `item` has the index key (`schema`'s attributes) that `entry` has.
@@ -364,17 +399,29 @@ impl Storage {
         table_id: u64,
         old: Option<&Item>,
         new: Option<&Item>,
-        ops: &mut Vec<Op>,
+        batch: &mut Batch,
     ) {
         let Some(table) = self.indexes.get(table_id) else {
             return;
         };
+        let schema = &table.table_schema;
         for index in &table.indexes {
-            entry_ops(table_id, &table.table_schema, index, old, new, ops);
+            let held = |key: &[u8]| !index.filling || self.holds(key);
+            let delta = entry_ops(table_id, schema, index, old, new, held, &mut batch.ops);
+            batch.count_entries(table_id, index.index_id, delta);
         }
         for index in &table.vectors {
-            vector_entries::entry_ops(table_id, &table.table_schema, index, old, new, ops);
+            let held = |key: &[u8]| !index.filling || self.holds(key);
+            let delta =
+                vector_entries::entry_ops(table_id, schema, index, old, new, held, &mut batch.ops);
+            batch.count_entries(table_id, index.index_id, delta);
         }
+    }
+
+    /// Whether the items keyspace has `key` (an engine that cannot say is taken to have
+    /// it: the write then fails or counts as an ACTIVE index's does).
+    fn holds(&self, key: &[u8]) -> bool {
+        self.stored_value(key).map_or(true, |v| v.is_some())
     }
 
     /// Entries of one index partition whose index sort key is in `range`, in index order
@@ -503,23 +550,36 @@ impl Storage {
                 };
                 let item = decode_value(key, &value)?;
                 let schema = &table.table_schema;
-                if let Some(index) = secondary {
+                // The item as it is, against what the index holds of it: nothing, or the
+                // entry a write since the index was published put there.
+                let held = |key: &[u8]| self.holds(key);
+                let delta = match (secondary, vector) {
                     // An item whose index key a write would refuse (an empty or oversized
                     // value) stays out of the index, as DynamoDB's backfill leaves it.
-                    if index.schema.index_key_of_item(&item, &index.name).is_ok() {
-                        entry_ops(table_id, schema, index, None, Some(&item), &mut batch.ops);
+                    (Some(index), _)
+                        if index.schema.index_key_of_item(&item, &index.name).is_err() =>
+                    {
+                        EntryDelta::default()
                     }
-                }
-                if let Some(index) = vector {
-                    vector_entries::entry_ops(
-                        table_id,
-                        schema,
-                        index,
-                        None,
-                        Some(&item),
-                        &mut batch.ops,
-                    );
-                }
+                    (Some(index), _) => {
+                        let it = Some(&item);
+                        entry_ops(table_id, schema, index, it, it, held, &mut batch.ops)
+                    }
+                    (None, Some(index)) => {
+                        let it = Some(&item);
+                        vector_entries::entry_ops(
+                            table_id,
+                            schema,
+                            index,
+                            it,
+                            it,
+                            held,
+                            &mut batch.ops,
+                        )
+                    }
+                    (None, None) => EntryDelta::default(),
+                };
+                batch.count_entries(table_id, index_id, delta);
             }
             if batch.ops.is_empty() {
                 drop(locks);
@@ -541,20 +601,15 @@ impl Storage {
             return Ok(());
         }
         self.delete_prefix(&keys::table_prefix(table_id, index_id))
-            .await
+            .await?;
+        self.committer.forget_index(table_id, index_id);
+        Ok(())
     }
 
-    /// Number of entries and their total size in one index (a full pass over its keys;
-    /// DescribeTable calls it, as DynamoDB's own figures are only periodically refreshed).
-    pub fn index_stats(&self, table_id: u64, index_id: u16) -> Result<(u64, u64), StorageError> {
-        let prefix = keys::table_prefix(table_id, index_id);
-        let (mut count, mut bytes) = (0u64, 0u64);
-        for entry in self.items_under(&prefix) {
-            let (_, value) = entry?;
-            count += 1;
-            bytes += stored_size(&value);
-        }
-        Ok((count, bytes))
+    /// Number of entries and their total size in one index: exact, as the table's stats
+    /// are (rebuilt at open, then changed with each commit).
+    pub fn index_stats(&self, table_id: u64, index_id: u16) -> TableStats {
+        self.committer.stats(table_id, index_id)
     }
 }
 
@@ -607,6 +662,7 @@ mod tests {
             ),
             projection,
             global: true,
+            filling: false,
         }
     }
 
@@ -700,7 +756,7 @@ mod tests {
         };
         let count = |old: Option<&Item>, new: Option<&Item>| {
             let mut ops = Vec::new();
-            entry_ops(1, &schema, &idx, old, new, &mut ops);
+            entry_ops(1, &schema, &idx, old, new, |_| true, &mut ops);
             let puts = ops.iter().filter(|o| matches!(o, Op::Put { .. })).count();
             (ops.len() - puts, puts)
         };
@@ -845,19 +901,33 @@ mod tests {
             collect(storage.index_scan(7, &table.schema, &idx, None, None)).len(),
             4
         );
-        assert_eq!(storage.index_stats(7, 1).ok().map(|(c, _)| c), Some(4));
+        assert_eq!(storage.index_stats(7, 1).item_count, 4);
 
-        // An index published later starts empty and is filled by the backfill.
+        // An index published later starts empty and is filled by the backfill; a write
+        // meanwhile puts its item's entry first (and counts it: the index did not hold it),
+        // and the backfill then leaves it be.
         let mut late = index(Projected::KeysOnly);
         late.index_id = 2;
+        late.filling = true;
         storage.set_indexes(
             7,
             &table.schema,
             vec![index(Projected::All), late.clone()],
             Vec::new(),
         );
-        assert_eq!(storage.index_stats(7, 2).ok().map(|(c, _)| c), Some(0));
-        assert_eq!(storage.backfill_index(7, 2).await.ok(), Some(4));
+        assert_eq!(storage.index_stats(7, 2).item_count, 0);
+        let moved = item(&[("pk", s("p")), ("sk", s("a")), ("g", s("G")), ("r", n(7))]);
+        put(&storage, &table, moved).await;
+        assert_eq!(storage.index_stats(7, 2).item_count, 1);
+        assert_eq!(storage.backfill_index(7, 2).await.ok(), Some(3));
+        let filled = storage.index_stats(7, 2);
+        assert_eq!(filled.item_count, 4);
+        // The sizes are the entries' own, as a count from scratch finds them.
+        let from_entries: u64 = storage
+            .items_under(&keys::table_prefix(7, 2))
+            .map(|e| stored_size(&e.unwrap().1))
+            .sum();
+        assert_eq!(filled.size_bytes, from_entries);
         assert_eq!(
             collect(storage.index_query(
                 7,
@@ -871,10 +941,17 @@ mod tests {
             ["b", "c", "d", "a"]
         );
         assert!(storage.drop_index_data(7, 2).await.is_ok());
-        assert_eq!(storage.index_stats(7, 2).ok().map(|(c, _)| c), Some(0));
-        assert_eq!(storage.index_stats(7, 1).ok().map(|(c, _)| c), Some(4));
+        assert_eq!(storage.index_stats(7, 2), TableStats::default());
+        assert_eq!(storage.index_stats(7, 1).item_count, 4);
         // Table stats count table items only.
         assert_eq!(storage.table_stats(7).item_count, 5);
+
+        // Reopened, every count is rebuilt from what is on disk, to the same figures.
+        let (items, entries) = (storage.table_stats(7), storage.index_stats(7, 1));
+        drop(storage);
+        let storage = open(dir.path());
+        assert_eq!(storage.table_stats(7), items);
+        assert_eq!(storage.index_stats(7, 1), entries);
     }
 
     #[test]

@@ -84,7 +84,7 @@ use std::sync::Arc;
 use shared::model::{AttributeValue, Item, KeySchema};
 
 use engine::{Engine, FjallEngine, MemoryEngine, Space};
-use group_commit::{Committer, Request};
+use group_commit::{Committer, Request, StatsMap};
 use locks::StripedLocks;
 use stored::stored_size;
 
@@ -428,7 +428,7 @@ impl Storage {
     /// Live item count and total item size of the table. Exact (rebuilt from the items at
     /// open, then maintained with every commit), so a crash never skews it.
     pub fn table_stats(&self, table_id: u64) -> TableStats {
-        self.committer.table_stats(table_id)
+        self.committer.stats(table_id, keys::TABLE_INDEX)
     }
 
     /// [`Storage::table_stats`] of every table, by id, read at one moment (a table not
@@ -457,20 +457,21 @@ impl Drop for Storage {
     }
 }
 
-/// Per-table stats of the table items (index 0) on disk: one pass over the items keyspace,
-/// reading only the size trailers. Slow for big data sets, but always right after a crash.
-fn rebuild_stats(engine: &dyn Engine) -> Result<HashMap<u64, TableStats>, StorageError> {
-    let mut stats: HashMap<u64, TableStats> = HashMap::new();
+/// Stats of every table's items and of every index's entries on disk: one pass over the
+/// items keyspace, reading only the size trailers. Slow for big data sets, but always
+/// right after a crash. Versions (of global tables' items) are not counted.
+fn rebuild_stats(engine: &dyn Engine) -> Result<StatsMap, StorageError> {
+    let mut stats = StatsMap::new();
     let everything = (Bound::Unbounded, Bound::Unbounded);
     for entry in engine.range(Space::Items, everything) {
         let (key, value) = entry?;
         let Some((table_id, index_id)) = keys::parse_table_prefix(&key) else {
             return Err(StorageError::Corrupt(key.to_vec()));
         };
-        if index_id != keys::TABLE_INDEX {
+        if index_id == versions::VERSIONS_INDEX {
             continue;
         }
-        let entry = stats.entry(table_id).or_default();
+        let entry = stats.entry((table_id, index_id)).or_default();
         entry.item_count += 1;
         entry.size_bytes += stored_size(&value);
     }

@@ -25,7 +25,7 @@ use shared::model::{AttributeValue, Item, KeySchema};
 use shared::wire::ops::vector::vector_component;
 
 use super::engine::{Bytes, Op, Space};
-use super::indexes::Projected;
+use super::indexes::{EntryDelta, Projected};
 use super::stored::{decode_value, encode_value};
 use super::{keys, Storage, StorageError};
 
@@ -43,6 +43,8 @@ pub struct VectorLayout {
     /// Every search schema attribute (HASH and INLINE_FILTER): entries always keep them.
     pub search_schema: Vec<String>,
     pub projection: Projected,
+    /// Being filled from the table's items (see `indexes`' stats).
+    pub filling: bool,
 }
 
 impl VectorLayout {
@@ -143,16 +145,21 @@ pub fn vector_of(value: &AttributeValue, dimensions: usize) -> Option<Vec<f32>> 
 
 /// The entry deletes and puts that move vector index `index` from `old` to `new` (either
 /// may be absent): nothing when the entry is unchanged, a delete when its key changes or
-/// the item leaves the index, a put when it is new or changed.
+/// the item leaves the index, a put when it is new or changed; and the change to the
+/// index's stats. `held` says whether the index holds the entry `old` would have, as for
+/// a secondary index (`indexes::entry_ops`).
 pub fn entry_ops(
     table_id: u64,
     table_schema: &KeySchema,
     index: &VectorLayout,
     old: Option<&Item>,
     new: Option<&Item>,
+    held: impl Fn(&[u8]) -> bool,
     ops: &mut Vec<Op>,
-) {
-    let before = old.and_then(|o| index.placed_entry(table_id, table_schema, o));
+) -> EntryDelta {
+    let before = old
+        .and_then(|o| index.placed_entry(table_id, table_schema, o))
+        .filter(|(key, _)| held(key));
     let after = new.and_then(|n| index.placed_entry(table_id, table_schema, n));
     if let Some((old_key, _)) = &before {
         if after.as_ref().is_none_or(|(key, _)| key != old_key) {
@@ -162,13 +169,15 @@ pub fn entry_ops(
             });
         }
     }
+    let before_size = before.as_ref().map(|(_, entry)| index.entry_size(entry));
     let Some((key, entry)) = after else {
-        return;
+        return EntryDelta::between(before_size, None);
     };
+    let size = index.entry_size(&entry);
+    let delta = EntryDelta::between(before_size, Some(size));
     if before.is_some_and(|(old_key, old_entry)| old_key == key && old_entry == entry) {
-        return;
+        return delta;
     }
-    let size = index.entry_size(&entry) as u64;
     let projected: Item = entry
         .attributes
         .iter()
@@ -178,12 +187,13 @@ pub fn entry_ops(
     for component in &entry.vector {
         value.extend_from_slice(&component.to_le_bytes());
     }
-    value.extend_from_slice(&encode_value(&projected, size));
+    value.extend_from_slice(&encode_value(&projected, size as u64));
     ops.push(Op::Put {
         space: Space::Items,
         key: key.into(),
         value: value.into(),
     });
+    delta
 }
 
 /// One stored entry of a vector index, read lazily: the vector as floats, the projected
@@ -285,6 +295,7 @@ mod tests {
             hash: hash.map(str::to_string),
             search_schema: hash.into_iter().map(str::to_string).collect(),
             projection,
+            filling: false,
         }
     }
 
@@ -303,7 +314,7 @@ mod tests {
 
     fn ops_for(index: &VectorLayout, old: Option<&Item>, new: Option<&Item>) -> Vec<Op> {
         let mut ops = Vec::new();
-        entry_ops(7, &schema(), index, old, new, &mut ops);
+        entry_ops(7, &schema(), index, old, new, |_| true, &mut ops);
         ops
     }
 

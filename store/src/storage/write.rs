@@ -189,7 +189,7 @@ impl Storage {
                     }
                     return Ok(());
                 };
-                self.index_ops(table.table_id, old, None, &mut batch.ops);
+                self.index_ops(table.table_id, old, None, batch);
                 batch.records.push(record(Some(old_image), None));
                 batch.ops.push(Op::Delete {
                     space: Space::Items,
@@ -197,6 +197,7 @@ impl Storage {
                 });
                 batch.stats.push(StatsDelta {
                     table_id: table.table_id,
+                    index_id: keys::TABLE_INDEX,
                     count: -1,
                     size: -to_i64(old_size),
                 });
@@ -205,7 +206,7 @@ impl Storage {
                 if old == Some(&item) {
                     return Ok(());
                 }
-                self.index_ops(table.table_id, old, Some(&item), &mut batch.ops);
+                self.index_ops(table.table_id, old, Some(&item), batch);
                 // A replicated write was within the limit where it was made; refusing it
                 // here would leave the replicas apart for good.
                 if cause != Cause::Replicated {
@@ -223,6 +224,7 @@ impl Storage {
                 });
                 batch.stats.push(StatsDelta {
                     table_id: table.table_id,
+                    index_id: keys::TABLE_INDEX,
                     count: if old_raw.is_some() { 0 } else { 1 },
                     size: to_i64(size) - to_i64(old_size),
                 });
