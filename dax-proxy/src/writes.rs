@@ -157,13 +157,15 @@ struct Written {
 
 /// Whether a PartiQL request writes (reads pass through to the store uncached, as in DAX,
 /// which serves no PartiQL; writes take the write path, so the node drops what they wrote
-/// before answering and a read through it right after sees the write). A body this node
-/// cannot read as JSON (nested past serde_json's recursion limit: a batch whose other
-/// statements the store runs, refusing only the deep one) is taken as a write.
+/// before answering and a read through it right after sees the write). Well-formed JSON
+/// this node cannot build into a `Value` (nested past serde_json's recursion limit: a
+/// batch whose other statements the store runs, refusing only the deep one) is taken as
+/// a write; malformed JSON is not (the store refuses it).
 pub fn is_partiql_write(op: Op, body: &[u8]) -> bool {
     match serde_json::from_slice::<Value>(body) {
         Ok(request) => !touched(op, &request).is_empty(),
-        Err(_) => true,
+        // Skipping a value does not recurse, so no depth stops this check.
+        Err(_) => serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok(),
     }
 }
 
@@ -405,6 +407,16 @@ mod tests {
             br#"{"Statement": "DELETE FROM \"t\" WHERE pk = 'a'"}"#
         ));
         assert!(!is_partiql_write(Op::ExecuteStatement, b"{not json"));
+        let deep = format!(
+            r#"{{"Statements": [{{"Statement": "x", "Parameters": [{}{{"S": "x"}}{}]}}]}}"#,
+            r#"{"M": {"n": "#.repeat(100),
+            "}}".repeat(100)
+        );
+        assert!(is_partiql_write(Op::BatchExecuteStatement, deep.as_bytes()));
+        assert!(!is_partiql_write(
+            Op::BatchExecuteStatement,
+            &deep.as_bytes()[1..]
+        ));
     }
 
     #[test]
