@@ -1,8 +1,8 @@
 //! Global tables across two real stores, each its own region, driven with aws-sdk-dynamodb:
 //! adding a replica (and the errors on the way), the table and its existing items arriving
 //! in the new region, writes in either region reaching the other, conflicting writes
-//! converging on one value, shipping resuming after the shipping store is killed, and
-//! removing the replica; the legacy global-table calls.
+//! converging on one value, shipping resuming after the shipping store is killed,
+//! removing the replica, and disassociating one; the legacy global-table calls.
 
 // Test code: a failed expectation panics the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, CreateReplicationGroupMemberAction, DeleteReplicationGroupMemberAction,
-    ReplicaStatus, ReplicationGroupUpdate, StreamViewType, TimeToLiveSpecification,
-    TimeToLiveStatus,
+    DisassociateReplicationGroupMemberAction, DisassociationMode, ReplicaStatus,
+    ReplicationGroupUpdate, StreamViewType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
@@ -770,6 +770,126 @@ async fn three_regions_share_writes_and_index_changes_and_let_one_go() {
 }
 
 /// Creates GSI `by_v` (hash key `v`, a string, every attribute projected) on `table`.
+fn disassociate(region: &str) -> ReplicationGroupUpdate {
+    let action = DisassociateReplicationGroupMemberAction::builder()
+        .region_name(region)
+        .disassociation_mode(DisassociationMode::WaitForReplication)
+        .build()
+        .unwrap();
+    ReplicationGroupUpdate::builder()
+        .disassociate(action)
+        .build()
+}
+
+async fn disassociation_protection(client: &Client, table: &str) -> Option<bool> {
+    let description = ok(client.describe_table().table_name(table).send().await);
+    description.table.unwrap().disassociation_protection_enabled
+}
+
+/// A replica disassociated from a three-region global table (DynamoDB's `Disassociate`,
+/// 2026): refused while its protection is on (the default), in another region, and on a
+/// regional table; then it keeps its table and items as a regional table, the changes made
+/// there before it left have reached the others (WAIT_FOR_REPLICATION), and the two left
+/// go on replicating with each other but no longer with it. Disassociating one of the
+/// last two leaves both regional.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disassociated_replica_stays_as_a_regional_table() {
+    let (home_store, away_store, third_store) = three_regions();
+    let (home, away, third) = (
+        home_store.client(),
+        away_store.client(),
+        third_store.client(),
+    );
+    let table = global_table(&home, "disassoc", &[AWAY, THIRD]).await;
+    put(&home, &table, "k", 1, "from-home").await;
+    wait_for(&away, &table, "k", 1, Some("from-home")).await;
+    let leave = |client: &Client, region: &str| {
+        client
+            .update_table()
+            .table_name(&table)
+            .replica_updates(disassociate(region))
+            .send()
+    };
+
+    // Protected by default, and only in its own region.
+    assert_eq!(disassociation_protection(&away, &table).await, Some(true));
+    assert_validation_containing(leave(&away, AWAY).await, "protection");
+    ok(away
+        .update_table()
+        .table_name(&table)
+        .disassociation_protection_enabled(false)
+        .send()
+        .await);
+    assert_eq!(disassociation_protection(&away, &table).await, Some(false));
+    // Each region's own: the others keep theirs.
+    assert_eq!(disassociation_protection(&home, &table).await, Some(true));
+    assert_validation_containing(leave(&away, HOME).await, HOME);
+
+    // A change made there just before leaving reaches the others first.
+    put(&away, &table, "k", 2, "last-from-away").await;
+    let answer = ok(leave(&away, AWAY).await);
+    let left = answer.table_description.unwrap();
+    assert!(left.replicas().is_empty(), "{left:?}");
+    assert_eq!(left.global_table_version, None);
+    assert_eq!(left.disassociation_protection_enabled, None);
+    assert_eq!(
+        get(&home, &table, "k", 2).await.unwrap()["v"],
+        s("last-from-away")
+    );
+    assert_eq!(
+        get(&third, &table, "k", 2).await.unwrap()["v"],
+        s("last-from-away")
+    );
+    // Its items stay; the others stop listing it, and replicate with each other only.
+    assert_eq!(
+        get(&away, &table, "k", 1).await.unwrap()["v"],
+        s("from-home")
+    );
+    for client in [&home, &third] {
+        let gone = wait_until(DEADLINE, POLL, || async {
+            replicas_of(client, &table)
+                .await
+                .iter()
+                .all(|(region, _)| region != AWAY)
+        })
+        .await;
+        assert!(gone, "{:?}", replicas_of(client, &table).await);
+    }
+    put(&home, &table, "after", 1, "from-home").await;
+    wait_for(&third, &table, "after", 1, Some("from-home")).await;
+    put(&away, &table, "alone", 1, "from-away").await;
+    put(&third, &table, "after", 2, "from-third").await;
+    wait_for(&home, &table, "after", 2, Some("from-third")).await;
+    // By now a change of the home region has had the time to reach the away one.
+    assert_eq!(get(&away, &table, "after", 1).await, None);
+    assert_eq!(get(&home, &table, "alone", 1).await, None);
+    assert_eq!(get(&third, &table, "alone", 1).await, None);
+    // A regional table has nothing to disassociate, nor any protection to set.
+    assert_validation_containing(leave(&away, AWAY).await, "not a replica");
+    let protect = away
+        .update_table()
+        .table_name(&table)
+        .disassociation_protection_enabled(true)
+        .send()
+        .await;
+    assert_validation_containing(protect, "no replicas");
+
+    // One of the last two leaving leaves both regional.
+    ok(third
+        .update_table()
+        .table_name(&table)
+        .disassociation_protection_enabled(false)
+        .send()
+        .await);
+    ok(leave(&third, THIRD).await);
+    let alone = wait_until(DEADLINE, POLL, || async {
+        global_table_version(&home, &table).await.is_none()
+    })
+    .await;
+    assert!(alone, "{:?}", replicas_of(&home, &table).await);
+    assert!(replicas_of(&third, &table).await.is_empty());
+}
+
 async fn create_index_by_v(client: &Client, table: &str) {
     use aws_sdk_dynamodb::types::{
         CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, KeyType, Projection,

@@ -126,6 +126,7 @@ fn check_exclusive(input: &UpdateTableInput) -> Result<usize, ApiError> {
     let sse = input.sse_specification.is_some();
     let class = input.table_class.is_some();
     let protection = input.deletion_protection_enabled.is_some();
+    let disassociation = input.disassociation_protection_enabled.is_some();
     let replicas = input.replica_updates.is_some();
     let vector = input.vector_index_updates.is_some();
     let count = [
@@ -136,6 +137,7 @@ fn check_exclusive(input: &UpdateTableInput) -> Result<usize, ApiError> {
         sse,
         class,
         protection,
+        disassociation,
         input.on_demand_throughput.is_some(),
         input.warm_throughput.is_some(),
         replicas,
@@ -164,6 +166,7 @@ fn check_exclusive(input: &UpdateTableInput) -> Result<usize, ApiError> {
     only(sse, "Server-Side Encryption")?;
     only(class, "TableClass")?;
     only(protection, "DeletionProtection")?;
+    only(disassociation, "DisassociationProtection")?;
     only(vector, "Vector index")?;
     Ok(count)
 }
@@ -328,6 +331,9 @@ fn apply(
     }
     if let Some(p) = input.deletion_protection_enabled {
         table.deletion_protection = p;
+    }
+    if let Some(p) = input.disassociation_protection_enabled {
+        crate::replication::set_disassociation_protection(table, p)?;
     }
     if let Some(t) = &input.on_demand_throughput {
         let current = table.on_demand_throughput.as_ref();

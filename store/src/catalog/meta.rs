@@ -589,6 +589,7 @@ impl TableMeta {
                     last_update_date_time: Some(*at),
                 }),
             deletion_protection_enabled: self.deletion_protection,
+            disassociation_protection_enabled: crate::replication::disassociation_protection(self),
             on_demand_throughput: self.on_demand_throughput.clone(),
             global_table_version: replicas
                 .is_some()

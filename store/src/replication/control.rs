@@ -32,13 +32,21 @@ use crate::triggers::dispatch::backoff;
 /// The stream view a global table's replicas need: both images of every change.
 const STREAM_VIEW: &str = "NEW_AND_OLD_IMAGES";
 
-/// One `ReplicaUpdates` entry: `{Create: {RegionName, ...}}`, `{Update: {...}}` or
-/// `{Delete: {RegionName}}`; the first two with the action's JSON (its overrides).
+/// One `ReplicaUpdates` entry: `{Create: {RegionName, ...}}`, `{Update: {...}}`,
+/// `{Delete: {RegionName}}` or `{Disassociate: {RegionName, DisassociationMode}}`; the
+/// first two with the action's JSON (its overrides).
 enum ReplicaUpdate<'a> {
     Create(String, &'a Value),
     Update(String, &'a Value),
     Delete(String),
+    Disassociate(String),
 }
+
+/// The one `DisassociationMode`: the replica's changes reach the others before it leaves.
+const WAIT_FOR_REPLICATION: &str = "WAIT_FOR_REPLICATION";
+/// How long a disassociation waits for this region's changes to reach the other replicas
+/// before it is refused (a replica's store out of reach holds them back).
+const DISASSOCIATION_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Applies UpdateTable's `ReplicaUpdates` (the only change in the request) to table
 /// `name`, and returns the table as it now is.
@@ -47,7 +55,9 @@ pub async fn update(app: &App, name: &str, updates: &[Value]) -> Result<Arc<Tabl
     // A removal holds the table's turn from before it reads the table: a deletion of the
     // table here that another region asks for comes wholly before it, or is refused.
     let _turn = match update {
-        ReplicaUpdate::Delete(_) => Some(super::removing::removal(name).await),
+        ReplicaUpdate::Delete(_) | ReplicaUpdate::Disassociate(_) => {
+            Some(super::removing::removal(name).await)
+        }
         _ => None,
     };
     let table = app.catalog.table_for_control(name)?;
@@ -58,6 +68,7 @@ pub async fn update(app: &App, name: &str, updates: &[Value]) -> Result<Arc<Tabl
             update_overrides(app, &table, &region, action).await
         }
         ReplicaUpdate::Delete(region) => delete(app, &table, &region).await,
+        ReplicaUpdate::Disassociate(region) => disassociate(app, &table, &region).await,
     }
 }
 
@@ -74,7 +85,7 @@ fn parse(updates: &[Value]) -> Result<ReplicaUpdate<'_>, ApiError> {
             .map(str::to_string)
             .ok_or_else(|| ApiError::validation("1 validation error detected: Value null at 'replicaUpdates.1.member.regionName' failed to satisfy constraint: Member must not be null"))
     };
-    let actions = ["Create", "Update", "Delete"]
+    let actions = ["Create", "Update", "Delete", "Disassociate"]
         .into_iter()
         .filter(|a| update.get(a).is_some_and(|v| !v.is_null()))
         .collect::<Vec<_>>();
@@ -86,8 +97,21 @@ fn parse(updates: &[Value]) -> Result<ReplicaUpdate<'_>, ApiError> {
             region_of(&update["Update"]).map(|r| ReplicaUpdate::Update(r, &update["Update"]))
         }
         ["Delete"] => region_of(&update["Delete"]).map(ReplicaUpdate::Delete),
+        ["Disassociate"] => {
+            let action = &update["Disassociate"];
+            let path = "replicaUpdates.1.member.disassociate.disassociationMode";
+            match action["DisassociationMode"].as_str() {
+                Some(WAIT_FOR_REPLICATION) => region_of(action).map(ReplicaUpdate::Disassociate),
+                Some(other) => Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '{other}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{WAIT_FOR_REPLICATION}]"
+                ))),
+                None => Err(ApiError::validation(format!(
+                    "1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"
+                ))),
+            }
+        }
         _ => Err(ApiError::invalid_parameter(
-            "A replica update must have exactly one of Create, Update or Delete",
+            "A replica update must have exactly one of Create, Update, Delete or Disassociate",
         )),
     }
 }
@@ -392,6 +416,63 @@ async fn delete(app: &App, table: &TableMeta, region: &str) -> Result<Arc<TableM
     Ok(rest)
 }
 
+/// `Disassociate`: this region's replica leaves the global table and stays here, with its
+/// items, indexes, stream and settings, as a regional table. It is sent to the replica's
+/// own region, once its disassociation protection is off, and waits for this region's
+/// changes to reach the other replicas first (`WAIT_FOR_REPLICATION`). The others are
+/// told it left as when its table is deleted ([`leave`]): they stop replicating with it,
+/// and one left without replicas is a regional table too. Changes they made that had not
+/// reached this region stay theirs.
+async fn disassociate(
+    app: &App,
+    table: &TableMeta,
+    region: &str,
+) -> Result<Arc<TableMeta>, ApiError> {
+    let here = &app.config.region;
+    if region != here {
+        return Err(ApiError::validation(format!(
+            "A replica is disassociated in its own Region: this is {here}, send the request for the replica in {region} there"
+        )));
+    }
+    match super::disassociation_protection(table) {
+        None => {
+            return Err(ApiError::validation(format!(
+                "Table {} is not a replica of a global table: there is nothing to disassociate",
+                table.name()
+            )))
+        }
+        Some(true) => {
+            return Err(ApiError::validation(format!(
+                "Disassociation protection is enabled for the replica of table {} in {here}: set DisassociationProtectionEnabled to false first",
+                table.name()
+            )))
+        }
+        Some(false) => {}
+    }
+    super::check_no_replica_being_made(table)?;
+    if let Err(behind) = super::ship::wait_shipped(app, table, DISASSOCIATION_WAIT).await {
+        return Err(ApiError::validation(format!(
+            "The replica in {behind} has not received every change made here, which a disassociation waits for (WAIT_FOR_REPLICATION): try again once its Region can be reached"
+        )));
+    }
+    leave(app, table).await;
+    app.catalog
+        .update(&app.storage, table.name(), |table| {
+            // Every other region is stamped removed here, so that a membership tell they
+            // sent before they heard of this one's leaving, arriving late, does not make
+            // them replicas again.
+            let now = shared::clock::now_ms();
+            let removals = replicas(table)
+                .into_iter()
+                .map(|r| (r.region, now))
+                .collect();
+            order::record_removals(&mut table.settings, &removals);
+            set_replicas(&mut table.settings, Vec::new());
+            Ok(())
+        })
+        .await
+}
+
 /// Who knows of a replica being removed.
 #[derive(Clone, Copy, PartialEq)]
 enum Known {
@@ -615,5 +696,33 @@ fn warm_throughput(described: WarmThroughputDescription) -> WarmThroughput {
     WarmThroughput {
         read_units_per_second: Some(described.read_units_per_second),
         write_units_per_second: Some(described.write_units_per_second),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(update: Value) -> String {
+        match parse(std::slice::from_ref(&update)) {
+            Ok(_) => String::new(),
+            Err(e) => e.message.unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn a_disassociation_names_its_region_and_waits_for_replication() {
+        let action = |mode: Value| json!({"Disassociate": {"RegionName": "eu-west-1", "DisassociationMode": mode}});
+        assert!(matches!(
+            parse(&[action(json!(WAIT_FOR_REPLICATION))]),
+            Ok(ReplicaUpdate::Disassociate(region)) if region == "eu-west-1"
+        ));
+        assert!(refusal(action(json!("AT_ONCE")))
+            .ends_with("Member must satisfy enum value set: [WAIT_FOR_REPLICATION]"));
+        assert!(refusal(action(Value::Null)).contains("Member must not be null"));
+        let no_region = json!({"Disassociate": {"DisassociationMode": WAIT_FOR_REPLICATION}});
+        assert!(refusal(no_region).contains("regionName"));
+        let two = json!({"Delete": {"RegionName": "a"}, "Disassociate": {"RegionName": "a"}});
+        assert!(refusal(two).contains("exactly one of"));
     }
 }

@@ -152,6 +152,11 @@ struct Replication {
     /// the region the table was made in: a member from the start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     added: Option<u64>,
+    /// This region's replica may be disassociated (`control::disassociate`) only once this
+    /// is false. Its own, never told to other regions; true for a replica that never set
+    /// it, as DynamoDB's protection is on by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disassociation_protection: Option<bool>,
 }
 
 /// A region of a global table and where its store is: what replicas tell each other.
@@ -201,6 +206,31 @@ fn replication(settings: &Settings) -> Replication {
 /// The other replicas of `table` (none unless it is a global table).
 pub fn replicas(table: &TableMeta) -> Vec<Replica> {
     replication(&table.settings).replicas
+}
+
+/// Whether this region's replica of `table` is protected from disassociation; `None`
+/// for a table that is not global.
+pub fn disassociation_protection(table: &TableMeta) -> Option<bool> {
+    is_global(table).then(|| {
+        replication(&table.settings)
+            .disassociation_protection
+            .unwrap_or(true)
+    })
+}
+
+/// UpdateTable's `DisassociationProtectionEnabled`: only a replica of a global table has
+/// the protection.
+pub fn set_disassociation_protection(table: &mut TableMeta, enabled: bool) -> Result<(), ApiError> {
+    if !is_global(table) {
+        return Err(ApiError::validation(format!(
+            "Disassociation protection is for a replica of a global table: table {} has no replicas",
+            table.name()
+        )));
+    }
+    change_replication(&mut table.settings, |r| {
+        r.disassociation_protection = Some(enabled);
+    });
+    Ok(())
 }
 
 /// What this region's replica of `table` has of its own.

@@ -80,6 +80,50 @@ pub async fn run_supervisor(app: Arc<App>) {
     }
 }
 
+/// How often [`wait_shipped`] looks at the workers' checkpoints.
+const SHIPPED_POLL: Duration = Duration::from_millis(20);
+
+/// Waits until the worker of every made replica of `table` has handled this region's log
+/// of the table up to now (every change made before the call shipped, or passed over as
+/// not to be shipped), each checked against its durable checkpoint. `Err` names the
+/// region of a replica still behind when `within` has passed (its store out of reach).
+pub async fn wait_shipped(app: &App, table: &TableMeta, within: Duration) -> Result<(), String> {
+    let head = app.storage.published_seq();
+    let deadline = tokio::time::Instant::now() + within;
+    for replica in super::made_replicas(table) {
+        let key = checkpoint_key(table, &replica);
+        loop {
+            let at = match app.storage.seq_mark(&key) {
+                Ok(mark) => mark.unwrap_or(replica.start_seq),
+                Err(e) => {
+                    tracing::error!(error = %e, checkpoint = %key, "cannot read a checkpoint");
+                    replica.start_seq
+                }
+            };
+            let behind = app
+                .storage
+                .encoded_table_changes(table.table_id(), at, head, 1)
+                .map_or(true, |pending| !pending.is_empty());
+            if !behind {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(replica.region);
+            }
+            tokio::time::sleep(SHIPPED_POLL).await;
+        }
+    }
+    Ok(())
+}
+
+/// The meta key of the worker shipping `table` to `replica`: where it left off.
+fn checkpoint_key(table: &TableMeta, replica: &Replica) -> String {
+    format!(
+        "{CHECKPOINT_PREFIX}{}/{}/{}",
+        table.table_uuid, replica.region, replica.start_seq
+    )
+}
+
 /// What a copy ships.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Copied {
@@ -158,10 +202,7 @@ struct Worker {
 
 impl Worker {
     async fn run(self) {
-        let checkpoint = format!(
-            "{CHECKPOINT_PREFIX}{}/{}/{}",
-            self.table.table_uuid, self.replica.region, self.replica.start_seq
-        );
+        let checkpoint = checkpoint_key(&self.table, &self.replica);
         let mut follower = Follower::resume(
             &self.app,
             checkpoint,

@@ -135,6 +135,9 @@ pub struct TableDescription {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table_class_summary: Option<TableClassSummary>,
     pub deletion_protection_enabled: bool,
+    /// A global table's replica here only: whether it may be disassociated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disassociation_protection_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
     /// `2019.11.21` for a replica of a global table.

@@ -64,6 +64,10 @@ pub struct UpdateTableInput {
     pub table_class: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_protection_enabled: Option<bool>,
+    /// Whether this region's replica of a global table may be disassociated (a
+    /// `ReplicaUpdates` Disassociate); true unless set false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disassociation_protection_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
     /// Global-table replica changes: `[{Create|Update|Delete: {RegionName, ...}}]`, read by
