@@ -1120,6 +1120,90 @@ pub async fn put_item(
         .await);
 }
 
+/// How far a vector search's score may be from the one a test works out (the store sums in
+/// f64 over f32 components; a test's figures are decimal).
+pub const SCORE_TOLERANCE: f64 = 1e-5;
+
+/// A SearchVectors of `index` in `table` for `query`, TopK 100 (the most).
+pub fn search_vectors<N: std::fmt::Display>(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    index: &str,
+    query: &[N],
+) -> aws_sdk_dynamodb::operation::search_vectors::builders::SearchVectorsFluentBuilder {
+    let mut request = ddb
+        .search_vectors()
+        .table_name(table)
+        .index_name(index)
+        .top_k(100);
+    for value in query {
+        request = request.search_vector(n(value));
+    }
+    request
+}
+
+/// The results `request` answers, which must succeed.
+pub async fn search_results(
+    request: aws_sdk_dynamodb::operation::search_vectors::builders::SearchVectorsFluentBuilder,
+) -> Vec<aws_sdk_dynamodb::types::SearchResultItem> {
+    match request.send().await {
+        Ok(out) => out.search_results().to_vec(),
+        Err(e) => panic!("SearchVectors: {}", DisplayErrorContext(&e)),
+    }
+}
+
+/// The string `pk` of a search result.
+pub fn pk_of(result: &aws_sdk_dynamodb::types::SearchResultItem) -> String {
+    match result.item().and_then(|it| it.get("pk")) {
+        Some(AttributeValue::S(pk)) => pk.clone(),
+        other => panic!("a result without a string pk: {other:?} in {result:?}"),
+    }
+}
+
+/// The (pk, score) pairs `request` answers, in order.
+pub async fn search_hits(
+    request: aws_sdk_dynamodb::operation::search_vectors::builders::SearchVectorsFluentBuilder,
+) -> Vec<(String, f64)> {
+    search_results(request)
+        .await
+        .iter()
+        .map(|r| (pk_of(r), r.score()))
+        .collect()
+}
+
+/// Asserts the hits are `expected`'s keys in order, each scored as expected (within
+/// [`SCORE_TOLERANCE`]); `what` names the case in failures.
+#[track_caller]
+pub fn assert_hits(got: &[(String, f64)], expected: &[(&str, f64)], what: &str) {
+    let got_pks: Vec<&str> = got.iter().map(|(pk, _)| pk.as_str()).collect();
+    let expected_pks: Vec<&str> = expected.iter().map(|(pk, _)| *pk).collect();
+    assert_eq!(got_pks, expected_pks, "{what}: {got:?}");
+    for ((pk, score), (_, want)) in got.iter().zip(expected) {
+        assert!(
+            (score - want).abs() <= SCORE_TOLERANCE,
+            "{what}: {pk} scored {score}, expected {want}; all: {got:?}"
+        );
+    }
+}
+
+/// UpdateTable's `VectorIndexUpdates` entry creating `index`.
+pub fn create_vector_index(
+    index: &aws_sdk_dynamodb::types::VectorIndex,
+) -> aws_sdk_dynamodb::types::VectorIndexUpdate {
+    let mut create = aws_sdk_dynamodb::types::CreateVectorIndexAction::builder()
+        .index_name(index.index_name())
+        .set_vector_attribute(index.vector_attribute().cloned())
+        .dimensions(index.dimensions())
+        .distance_function(index.distance_function().clone())
+        .set_projection(index.projection().cloned());
+    for element in index.search_schema() {
+        create = create.search_schema(element.clone());
+    }
+    aws_sdk_dynamodb::types::VectorIndexUpdate::builder()
+        .create(create.build().unwrap())
+        .build()
+}
+
 /// Asserts `answer` is a ValidationException (any message) and returns it; `what` names
 /// the case in failures.
 #[track_caller]

@@ -24,13 +24,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::search_vectors::builders::SearchVectorsFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, CreateVectorIndexAction, DeleteVectorIndexAction, IndexStatus,
-    KeyType, ProjectionType, ScalarAttributeType, SearchSchemaElement, SearchSchemaElementType,
-    VectorAttributeDefinition, VectorDistanceFunction, VectorIndex, VectorIndexDescription,
-    VectorIndexUpdate, WriteRequest,
+    AttributeValue, BillingMode, DeleteVectorIndexAction, IndexStatus, KeyType, ProjectionType,
+    ScalarAttributeType, SearchSchemaElement, SearchSchemaElementType, VectorAttributeDefinition,
+    VectorDistanceFunction, VectorIndex, VectorIndexDescription, VectorIndexUpdate, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
@@ -41,9 +39,6 @@ type Item = HashMap<String, AttributeValue>;
 const VECTOR: &str = "embedding";
 /// The HASH search schema attribute of the partitioned indexes.
 const TENANT: &str = "tenant";
-/// The store computes in 32-bit floats.
-const TOLERANCE: f64 = 1e-5;
-
 /// A vector as items store it: a list of numbers.
 fn vector(values: &[i64]) -> AttributeValue {
     AttributeValue::L(values.iter().map(n).collect())
@@ -90,22 +85,6 @@ fn euclidean_index(name: &str, dimensions: i64, partitioned: bool) -> VectorInde
         );
     }
     index.build().unwrap()
-}
-
-/// UpdateTable's `Create` of `index` (CreateTable's shape, which the SDK types apart).
-fn create_action(index: &VectorIndex) -> VectorIndexUpdate {
-    let mut create = CreateVectorIndexAction::builder()
-        .index_name(index.index_name())
-        .set_vector_attribute(index.vector_attribute().cloned())
-        .dimensions(index.dimensions())
-        .distance_function(index.distance_function().clone())
-        .set_projection(index.projection().cloned());
-    for element in index.search_schema() {
-        create = create.search_schema(element.clone());
-    }
-    VectorIndexUpdate::builder()
-        .create(create.build().unwrap())
-        .build()
 }
 
 /// UpdateTable's `Delete` of the index `name`.
@@ -162,7 +141,9 @@ async fn recreate(ddb: &Client, table: &str, name: &str, dimensions: i64) {
     let added = ok(ddb
         .update_table()
         .table_name(table)
-        .vector_index_updates(create_action(&euclidean_index(name, dimensions, false)))
+        .vector_index_updates(create_vector_index(&euclidean_index(
+            name, dimensions, false,
+        )))
         .send()
         .await);
     assert_backfilling(&added.table_description.unwrap().vector_indexes()[0]);
@@ -236,19 +217,6 @@ async fn item_count(ddb: &Client, table: &str, name: &str) -> i64 {
     count
 }
 
-/// A SearchVectors of `index` in `table` for `query`, TopK 100 (the most).
-fn search(ddb: &Client, table: &str, index: &str, query: &[i64]) -> SearchVectorsFluentBuilder {
-    let mut request = ddb
-        .search_vectors()
-        .table_name(table)
-        .index_name(index)
-        .top_k(100);
-    for value in query {
-        request = request.search_vector(n(value));
-    }
-    request
-}
-
 /// [`search`] for [0, 0, 0] within the partition `tenant` of the partitioned `index`.
 fn search_tenant(
     ddb: &Client,
@@ -256,38 +224,9 @@ fn search_tenant(
     index: &str,
     tenant: &str,
 ) -> SearchVectorsFluentBuilder {
-    search(ddb, table, index, &[0, 0, 0])
+    search_vectors(ddb, table, index, &[0, 0, 0])
         .search_condition_expression("tenant = :t")
         .expression_attribute_values(":t", s(tenant))
-}
-
-/// The (pk, score) pairs `request` answers, in order.
-async fn hits(request: SearchVectorsFluentBuilder) -> Vec<(String, f64)> {
-    let out = match request.send().await {
-        Ok(out) => out,
-        Err(e) => panic!("SearchVectors: {}", DisplayErrorContext(&e)),
-    };
-    out.search_results()
-        .iter()
-        .map(|result| match result.item().and_then(|it| it.get("pk")) {
-            Some(AttributeValue::S(pk)) => (pk.clone(), result.score()),
-            other => panic!("a result without a string pk: {other:?} in {result:?}"),
-        })
-        .collect()
-}
-
-/// Asserts `got` names the `expected` pks in order, each scored within [`TOLERANCE`].
-#[track_caller]
-fn assert_hits(got: &[(String, f64)], expected: &[(&str, f64)], what: &str) {
-    let got_pks: Vec<&str> = got.iter().map(|(pk, _)| pk.as_str()).collect();
-    let expected_pks: Vec<&str> = expected.iter().map(|(pk, _)| *pk).collect();
-    assert_eq!(got_pks, expected_pks, "{what}: {got:?}");
-    for ((pk, score), (_, want)) in got.iter().zip(expected) {
-        assert!(
-            (score - want).abs() <= TOLERANCE,
-            "{what}: {pk} scored {score}, expected {want}; all: {got:?}"
-        );
-    }
 }
 
 /// The nearest of `got`: its pk and score.
@@ -332,14 +271,16 @@ async fn an_index_added_to_a_table_with_items_refuses_searches_until_backfilled(
     let added = ok(ddb
         .update_table()
         .table_name(&table)
-        .vector_index_updates(create_action(&index))
+        .vector_index_updates(create_vector_index(&index))
         .send()
         .await);
     assert_backfilling(&added.table_description.unwrap().vector_indexes()[0]);
 
     // Backfilling: searches are refused in DynamoDB's words.
     assert_api_error(
-        search(&ddb, &table, "by_vec", &[0, 0, 0]).send().await,
+        search_vectors(&ddb, &table, "by_vec", &[0, 0, 0])
+            .send()
+            .await,
         "ValidationException",
         Some("Cannot read from backfilling vector index: by_vec"),
     );
@@ -372,8 +313,8 @@ async fn an_index_added_to_a_table_with_items_refuses_searches_until_backfilled(
 
     wait_vector_index_active(&ddb, &table, "by_vec").await;
     let nearest_to = |query: [i64; 3]| {
-        let request = search(&ddb, &table, "by_vec", &query).top_k(1);
-        async move { hits(request).await }
+        let request = search_vectors(&ddb, &table, "by_vec", &query).top_k(1);
+        async move { search_hits(request).await }
     };
     // Items from before the index, from all over the table.
     for i in [0, 1, 254, 256, 1999, BULK - 1] {
@@ -441,8 +382,8 @@ async fn item_count_counts_exactly_the_items_an_index_can_find() {
             item_count(&ddb, &table, "by_tenant").await,
         )
     };
-    let all = || hits(search(&ddb, &table, "by_vec", &[0, 0, 0]));
-    let in_t1 = || hits(search_tenant(&ddb, &table, "by_tenant", "t1"));
+    let all = || search_hits(search_vectors(&ddb, &table, "by_vec", &[0, 0, 0]));
+    let in_t1 = || search_hits(search_tenant(&ddb, &table, "by_tenant", "t1"));
     let root3 = 3f64.sqrt();
     assert_eq!(counts().await, (4, 3), "after the puts");
     assert_hits(
@@ -482,7 +423,7 @@ async fn item_count_counts_exactly_the_items_an_index_can_find() {
         .await);
     assert_eq!(counts().await, (3, 1), "c's tenant removed");
     assert_hits(
-        &hits(search_tenant(&ddb, &table, "by_tenant", "t2")).await,
+        &search_hits(search_tenant(&ddb, &table, "by_tenant", "t2")).await,
         &[],
         "t2 without c's tenant",
     );
@@ -529,7 +470,7 @@ async fn an_index_created_again_with_other_dimensions_holds_only_its_own_entries
     }
     assert_eq!(item_count(&ddb, &table, "vix").await, 2);
     assert_hits(
-        &hits(search(&ddb, &table, "vix", &[0, 0, 0])).await,
+        &search_hits(search_vectors(&ddb, &table, "vix", &[0, 0, 0])).await,
         &[("three-a", 1.0), ("three-b", 2.0)],
         "three dimensions",
     );
@@ -539,12 +480,12 @@ async fn an_index_created_again_with_other_dimensions_holds_only_its_own_entries
     recreate(&ddb, &table, "vix", 4).await;
     assert_eq!(item_count(&ddb, &table, "vix").await, 2);
     assert_hits(
-        &hits(search(&ddb, &table, "vix", &[0, 0, 0, 0])).await,
+        &search_hits(search_vectors(&ddb, &table, "vix", &[0, 0, 0, 0])).await,
         &[("four-a", 1.0), ("four-b", 2.0)],
         "four dimensions",
     );
     assert_api_error(
-        search(&ddb, &table, "vix", &[0, 0, 0]).send().await,
+        search_vectors(&ddb, &table, "vix", &[0, 0, 0]).send().await,
         "ValidationException",
         Some("Input search vector dimension 3 does not match vector index dimension 4"),
     );
@@ -563,7 +504,7 @@ async fn an_index_created_again_with_other_dimensions_holds_only_its_own_entries
     .await;
     assert_eq!(item_count(&ddb, &table, "vix").await, 3);
     assert_hits(
-        &hits(search(&ddb, &table, "vix", &[0, 0, 0, 0])).await,
+        &search_hits(search_vectors(&ddb, &table, "vix", &[0, 0, 0, 0])).await,
         &[("four-a", 1.0), ("four-b", 2.0), ("four-c", 3.0)],
         "four dimensions with four-c",
     );
@@ -579,7 +520,7 @@ async fn an_index_created_again_with_other_dimensions_holds_only_its_own_entries
     recreate(&ddb, &table, "vix", 3).await;
     assert_eq!(item_count(&ddb, &table, "vix").await, 2);
     assert_hits(
-        &hits(search(&ddb, &table, "vix", &[0, 0, 0])).await,
+        &search_hits(search_vectors(&ddb, &table, "vix", &[0, 0, 0])).await,
         &[("three-a", 1.0), ("three-c", 3.0)],
         "three dimensions again",
     );
@@ -603,7 +544,7 @@ async fn an_item_moved_between_hash_partitions_moves_its_entry_and_a_restart_kee
             )
             .await;
         }
-        let in_tenant = |tenant| hits(search_tenant(&ddb, &table, "by_tenant", tenant));
+        let in_tenant = |tenant| search_hits(search_tenant(&ddb, &table, "by_tenant", tenant));
         assert_hits(&in_tenant("t1").await, &[("a", 1.0), ("b", 2.0)], "t1");
         assert_hits(&in_tenant("t2").await, &[("c", 3.0)], "t2");
 
@@ -630,7 +571,7 @@ async fn an_item_moved_between_hash_partitions_moves_its_entry_and_a_restart_kee
     store.restart_in_place();
     let ddb = store.client();
     wait_vector_index_active(&ddb, &table, "by_tenant").await;
-    let in_tenant = |tenant| hits(search_tenant(&ddb, &table, "by_tenant", tenant));
+    let in_tenant = |tenant| search_hits(search_tenant(&ddb, &table, "by_tenant", tenant));
     assert_eq!(item_count(&ddb, &table, "by_tenant").await, 3);
     assert_hits(
         &in_tenant("t1").await,

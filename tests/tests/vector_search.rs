@@ -22,13 +22,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::search_vectors::builders::SearchVectorsFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, IndexStatus, KeyType, Projection, ProjectionType,
-    ReturnConsumedCapacity, ScalarAttributeType, SearchResultItem, SearchSchemaElement,
-    SearchSchemaElementType, TableDescription, VectorAttributeDefinition, VectorDistanceFunction,
-    VectorIndex, VectorIndexDescription, WriteRequest,
+    ReturnConsumedCapacity, ScalarAttributeType, SearchSchemaElement, SearchSchemaElementType,
+    TableDescription, VectorAttributeDefinition, VectorDistanceFunction, VectorIndex,
+    VectorIndexDescription, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
@@ -51,9 +51,6 @@ const TENANT: &str = "by_tenant";
 /// The attribute every fixture index reads its vectors from (not an AttributeDefinition).
 const VECTOR: &str = "embedding";
 const DIMENSIONS: i64 = 3;
-/// The store computes in 32-bit floats.
-const TOLERANCE: f64 = 1e-5;
-
 /// The fixture's items with a proper vector: (pk, vector, tenant, category). Searched with
 /// [1, 0, 0], each distance function orders them differently and without ties:
 ///
@@ -322,19 +319,6 @@ fn assert_describes(described: &[VectorIndexDescription], expected: &[VectorInde
     }
 }
 
-/// A SearchVectors of `index` in `table` for `query`, TopK 100 (the most).
-fn search(ddb: &Client, table: &str, index: &str, query: &[f64]) -> SearchVectorsFluentBuilder {
-    let mut request = ddb
-        .search_vectors()
-        .table_name(table)
-        .index_name(index)
-        .top_k(100);
-    for value in query {
-        request = request.search_vector(n(value));
-    }
-    request
-}
-
 /// [`search`] with the condition `condition` and `values` for it.
 fn search_where(
     ddb: &Client,
@@ -343,50 +327,12 @@ fn search_where(
     condition: &str,
     values: &[(&str, &str)],
 ) -> SearchVectorsFluentBuilder {
-    let mut request = search(ddb, table, index, &QUERY).search_condition_expression(condition);
+    let mut request =
+        search_vectors(ddb, table, index, &QUERY).search_condition_expression(condition);
     for (placeholder, value) in values {
         request = request.expression_attribute_values(*placeholder, s(value));
     }
     request
-}
-
-/// The results of `request`, in order.
-async fn results(request: SearchVectorsFluentBuilder) -> Vec<SearchResultItem> {
-    match request.send().await {
-        Ok(out) => out.search_results().to_vec(),
-        Err(e) => panic!("SearchVectors: {}", DisplayErrorContext(&e)),
-    }
-}
-
-/// The `pk` of a result.
-fn pk_of(result: &SearchResultItem) -> String {
-    match result.item().and_then(|it| it.get("pk")) {
-        Some(AttributeValue::S(pk)) => pk.clone(),
-        other => panic!("a result without a string pk: {other:?} in {result:?}"),
-    }
-}
-
-/// The (pk, score) pairs `request` answers, in order.
-async fn hits(request: SearchVectorsFluentBuilder) -> Vec<(String, f64)> {
-    results(request)
-        .await
-        .iter()
-        .map(|r| (pk_of(r), r.score()))
-        .collect()
-}
-
-/// Asserts `got` names the `expected` pks in order, each scored within [`TOLERANCE`].
-#[track_caller]
-fn assert_hits(got: &[(String, f64)], expected: &[(&str, f64)], what: &str) {
-    let got_pks: Vec<&str> = got.iter().map(|(pk, _)| pk.as_str()).collect();
-    let expected_pks: Vec<&str> = expected.iter().map(|(pk, _)| *pk).collect();
-    assert_eq!(got_pks, expected_pks, "{what}: {got:?}");
-    for ((pk, score), (_, want)) in got.iter().zip(expected) {
-        assert!(
-            (score - want).abs() <= TOLERANCE,
-            "{what}: {pk} scored {score}, expected {want}; all: {got:?}"
-        );
-    }
 }
 
 /// An item's attribute names, sorted.
@@ -535,7 +481,7 @@ async fn each_distance_function_orders_the_nearest_first() {
     ];
     for (index, expected) in &cases {
         assert_hits(
-            &hits(search(&ddb, &table, index, &QUERY)).await,
+            &search_hits(search_vectors(&ddb, &table, index, &QUERY)).await,
             expected,
             index,
         );
@@ -544,7 +490,7 @@ async fn each_distance_function_orders_the_nearest_first() {
     // TopK keeps the first K.
     for (index, expected) in &cases {
         for top in [1, 2, 4] {
-            let got = hits(search(&ddb, &table, index, &QUERY).top_k(top)).await;
+            let got = search_hits(search_vectors(&ddb, &table, index, &QUERY).top_k(top)).await;
             assert_hits(
                 &got,
                 &expected[..top as usize],
@@ -555,13 +501,13 @@ async fn each_distance_function_orders_the_nearest_first() {
 
     // Cosine does not care for the search vector's length; the others do.
     assert_hits(
-        &hits(search(&ddb, &table, COS, &[10.0, 0.0, 0.0])).await,
+        &search_hits(search_vectors(&ddb, &table, COS, &[10.0, 0.0, 0.0])).await,
         &cosine_answer(),
         "COSINE of [10, 0, 0]",
     );
     // Another search vector, another order: fractions are taken as they are.
     assert_hits(
-        &hits(search(&ddb, &table, EUC, &[0.5, 0.0, 0.0])).await,
+        &search_hits(search_vectors(&ddb, &table, EUC, &[0.5, 0.0, 0.0])).await,
         &[
             ("a", 0.5),
             ("d", 1.5),
@@ -573,7 +519,7 @@ async fn each_distance_function_orders_the_nearest_first() {
     );
     // The opposite vector turns the dot products round.
     assert_hits(
-        &hits(search(&ddb, &table, DOT, &[-1.0, 0.0, 0.0])).await,
+        &search_hits(search_vectors(&ddb, &table, DOT, &[-1.0, 0.0, 0.0])).await,
         &[
             ("d", 1.0),
             ("c", 0.0),
@@ -592,7 +538,7 @@ async fn results_carry_the_projected_attributes_and_the_capacity_asked_for() {
     let (table, _) = fixture_table(&ddb).await;
 
     // ALL: the whole item, vector included.
-    let all = results(search(&ddb, &table, COS, &QUERY)).await;
+    let all = search_results(search_vectors(&ddb, &table, COS, &QUERY)).await;
     assert_eq!(all.len(), ROWS.len());
     for result in &all {
         assert_eq!(result.item(), Some(&fixture_item(&pk_of(result))));
@@ -602,7 +548,7 @@ async fn results_carry_the_projected_attributes_and_the_capacity_asked_for() {
     // INCLUDE: those and the attributes named.
     let projected = [
         (
-            search(&ddb, &table, EUC, &QUERY),
+            search_vectors(&ddb, &table, EUC, &QUERY),
             vec!["embedding", "pk", "sk"],
         ),
         (
@@ -610,13 +556,13 @@ async fn results_carry_the_projected_attributes_and_the_capacity_asked_for() {
             vec!["category", "embedding", "pk", "sk", "tenant"],
         ),
         (
-            search(&ddb, &table, DOT, &QUERY),
+            search_vectors(&ddb, &table, DOT, &QUERY),
             vec!["embedding", "note", "pk", "sk"],
         ),
     ];
     for (request, expected) in projected {
         let index = request.get_index_name().clone().unwrap();
-        let found = results(request).await;
+        let found = search_results(request).await;
         assert!(!found.is_empty(), "{index}");
         for result in &found {
             let it = result.item().unwrap();
@@ -630,13 +576,14 @@ async fn results_carry_the_projected_attributes_and_the_capacity_asked_for() {
     }
 
     // A ProjectionExpression narrows what the index projects.
-    let narrowed = results(search(&ddb, &table, COS, &QUERY).projection_expression("pk")).await;
+    let narrowed =
+        search_results(search_vectors(&ddb, &table, COS, &QUERY).projection_expression("pk")).await;
     assert_eq!(narrowed.len(), ROWS.len());
     for result in &narrowed {
         assert_eq!(names(result.item().unwrap()), ["pk"]);
     }
-    let narrowed = results(
-        search(&ddb, &table, DOT, &QUERY)
+    let narrowed = search_results(
+        search_vectors(&ddb, &table, DOT, &QUERY)
             .projection_expression("#n, pk")
             .expression_attribute_names("#n", "note"),
     )
@@ -654,7 +601,7 @@ async fn results_carry_the_projected_attributes_and_the_capacity_asked_for() {
         ReturnConsumedCapacity::Total,
         ReturnConsumedCapacity::Indexes,
     ] {
-        let out = ok(search(&ddb, &table, COS, &QUERY)
+        let out = ok(search_vectors(&ddb, &table, COS, &QUERY)
             .top_k(1)
             .return_consumed_capacity(asked.clone())
             .send()
@@ -667,12 +614,12 @@ async fn results_carry_the_projected_attributes_and_the_capacity_asked_for() {
         assert_eq!(consumed.vector_write_request_bytes(), None, "{asked:?}");
         assert_eq!(out.search_results().len(), 1);
     }
-    let none = ok(search(&ddb, &table, COS, &QUERY)
+    let none = ok(search_vectors(&ddb, &table, COS, &QUERY)
         .return_consumed_capacity(ReturnConsumedCapacity::None)
         .send()
         .await);
     assert_eq!(none.consumed_capacity(), None);
-    let unasked = ok(search(&ddb, &table, COS, &QUERY).send().await);
+    let unasked = ok(search_vectors(&ddb, &table, COS, &QUERY).send().await);
     assert_eq!(unasked.consumed_capacity(), None);
 
     // On the wire the capacity is a bare {VectorSearchRequestBytes}: no CapacityUnits, no
@@ -754,12 +701,12 @@ async fn a_hash_search_attribute_partitions_the_index_and_inline_filters_narrow_
         ),
     ];
     for (condition, values, expected) in &cases {
-        let got = hits(search_where(&ddb, &table, TENANT, condition, values)).await;
+        let got = search_hits(search_where(&ddb, &table, TENANT, condition, values)).await;
         assert_hits(&got, expected, &format!("{condition} {values:?}"));
     }
 
     // ExpressionAttributeNames stand for the attributes.
-    let named = hits(
+    let named = search_hits(
         search_where(
             &ddb,
             &table,
@@ -775,7 +722,8 @@ async fn a_hash_search_attribute_partitions_the_index_and_inline_filters_narrow_
 
     // TopK counts within the partition.
     let first =
-        hits(search_where(&ddb, &table, TENANT, "tenant = :t", &[(":t", "t1")]).top_k(2)).await;
+        search_hits(search_where(&ddb, &table, TENANT, "tenant = :t", &[(":t", "t1")]).top_k(2))
+            .await;
     assert_hits(&first, &[("a", 0.0), ("d", 2.0)], "t1, TopK 2");
 }
 
@@ -784,9 +732,9 @@ async fn writes_are_seen_by_the_next_search() {
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let (table, _) = fixture_table(&ddb).await;
-    let euclid = || hits(search(&ddb, &table, EUC, &QUERY));
+    let euclid = || search_hits(search_vectors(&ddb, &table, EUC, &QUERY));
     let in_tenant = |tenant: &'static str| {
-        hits(search_where(
+        search_hits(search_where(
             &ddb,
             &table,
             TENANT,
@@ -951,16 +899,20 @@ async fn searches_are_refused_in_dynamodb_words() {
     let cases: Vec<(&str, SearchVectorsFluentBuilder, Option<String>)> = vec![
         (
             "TopK 101",
-            search(&ddb, &table, COS, &QUERY).top_k(101),
+            search_vectors(&ddb, &table, COS, &QUERY).top_k(101),
             refused(
                 "Provided TopK value '101' is out of valid range. The value must be between 1 \
                  and 100 inclusive",
             ),
         ),
-        ("TopK 0", search(&ddb, &table, COS, &QUERY).top_k(0), None),
+        (
+            "TopK 0",
+            search_vectors(&ddb, &table, COS, &QUERY).top_k(0),
+            None,
+        ),
         (
             "no condition on a HASH search schema",
-            search(&ddb, &table, TENANT, &QUERY),
+            search_vectors(&ddb, &table, TENANT, &QUERY),
             refused("SearchConditionExpression must be provided when SearchSchema has a HASH key"),
         ),
         (
@@ -981,12 +933,12 @@ async fn searches_are_refused_in_dynamodb_words() {
         ),
         (
             "two dimensions of three",
-            search(&ddb, &table, COS, &[1.0, 0.0]),
+            search_vectors(&ddb, &table, COS, &[1.0, 0.0]),
             refused("Input search vector dimension 2 does not match vector index dimension 3"),
         ),
         (
             "four dimensions of three",
-            search(&ddb, &table, COS, &[1.0, 0.0, 0.0, 0.0]),
+            search_vectors(&ddb, &table, COS, &[1.0, 0.0, 0.0, 0.0]),
             refused("Input search vector dimension 4 does not match vector index dimension 3"),
         ),
         (
@@ -1027,13 +979,13 @@ async fn searches_are_refused_in_dynamodb_words() {
 
     // The bounds themselves are taken.
     assert_eq!(
-        results(search(&ddb, &table, COS, &QUERY).top_k(1))
+        search_results(search_vectors(&ddb, &table, COS, &QUERY).top_k(1))
             .await
             .len(),
         1
     );
     assert_eq!(
-        results(search(&ddb, &table, COS, &QUERY).top_k(100))
+        search_results(search_vectors(&ddb, &table, COS, &QUERY).top_k(100))
             .await
             .len(),
         ROWS.len()
@@ -1041,11 +993,13 @@ async fn searches_are_refused_in_dynamodb_words() {
 
     // An index the table does not have; a table that does not exist.
     assert_validation_containing(
-        search(&ddb, &table, "no_such_index", &QUERY).send().await,
+        search_vectors(&ddb, &table, "no_such_index", &QUERY)
+            .send()
+            .await,
         "no_such_index",
     );
     assert_api_error(
-        search(&ddb, &unique_name("vecnone"), COS, &QUERY)
+        search_vectors(&ddb, &unique_name("vecnone"), COS, &QUERY)
             .send()
             .await,
         "ResourceNotFoundException",
@@ -1060,7 +1014,7 @@ async fn vector_indexes_answer_the_same_after_a_restart() {
         let ddb = store.client();
         let (table, _) = fixture_table(&ddb).await;
         assert_hits(
-            &hits(search(&ddb, &table, COS, &QUERY)).await,
+            &search_hits(search_vectors(&ddb, &table, COS, &QUERY)).await,
             &cosine_answer(),
             "COSINE before",
         );
@@ -1083,12 +1037,12 @@ async fn vector_indexes_answer_the_same_after_a_restart() {
         (DOT, dot_answer()),
     ] {
         assert_hits(
-            &hits(search(&ddb, &table, index, &QUERY)).await,
+            &search_hits(search_vectors(&ddb, &table, index, &QUERY)).await,
             &expected,
             &format!("{index} after the restart"),
         );
     }
-    let t1 = hits(search_where(
+    let t1 = search_hits(search_where(
         &ddb,
         &table,
         TENANT,
@@ -1109,7 +1063,7 @@ async fn vector_indexes_answer_the_same_after_a_restart() {
         row("f", Some(vector(&[1, 1, 0])), "t1", "red"),
     )
     .await;
-    let t1 = hits(search_where(
+    let t1 = search_hits(search_where(
         &ddb,
         &table,
         TENANT,
@@ -1122,23 +1076,6 @@ async fn vector_indexes_answer_the_same_after_a_restart() {
         &[("a", 0.0), ("f", 1.0), ("d", 2.0), ("b", 18f64.sqrt())],
         "t1 with f",
     );
-}
-
-/// UpdateTableInput's `Create` of the index `index` describes (built from CreateTable's
-/// shape, which the SDK types apart).
-fn create_action(index: &VectorIndex) -> aws_sdk_dynamodb::types::VectorIndexUpdate {
-    let mut create = aws_sdk_dynamodb::types::CreateVectorIndexAction::builder()
-        .index_name(index.index_name())
-        .set_vector_attribute(index.vector_attribute().cloned())
-        .dimensions(index.dimensions())
-        .distance_function(index.distance_function().clone())
-        .set_projection(index.projection().cloned());
-    for element in index.search_schema() {
-        create = create.search_schema(element.clone());
-    }
-    aws_sdk_dynamodb::types::VectorIndexUpdate::builder()
-        .create(create.build().unwrap())
-        .build()
 }
 
 /// UpdateTable adds a vector index to a table holding items (searchable at once,
@@ -1170,7 +1107,7 @@ async fn update_table_adds_and_deletes_vector_indexes_and_restores_keep_them() {
         .table_name(&table)
         .attribute_definitions(attribute_definition("tenant", ScalarAttributeType::S))
         .attribute_definitions(attribute_definition("category", ScalarAttributeType::S))
-        .vector_index_updates(create_action(&index))
+        .vector_index_updates(create_vector_index(&index))
         .send()
         .await);
     let described = updated.table_description.unwrap();
@@ -1191,14 +1128,14 @@ async fn update_table_adds_and_deletes_vector_indexes_and_restores_keep_them() {
     assert_eq!(creating.backfilling(), Some(true));
     wait_vector_indexes_active(&ddb, &table).await;
     let by_tenant = || search_where(&ddb, &table, TENANT, "tenant = :t", &[(":t", "t1")]);
-    let before = hits(by_tenant()).await;
+    let before = search_hits(by_tenant()).await;
     assert!(!before.is_empty(), "the new index found nothing");
 
     // The same name again is refused.
     let again = ddb
         .update_table()
         .table_name(&table)
-        .vector_index_updates(create_action(&index))
+        .vector_index_updates(create_vector_index(&index))
         .send()
         .await;
     assert_validation_containing(again, "already exists");
@@ -1232,7 +1169,7 @@ async fn update_table_adds_and_deletes_vector_indexes_and_restores_keep_them() {
         .send()
         .await);
     wait_vector_indexes_active(&ddb, &restored).await;
-    let on_restored = hits(search_where(
+    let on_restored = search_hits(search_where(
         &ddb,
         &restored,
         TENANT,
