@@ -6,29 +6,18 @@ Usage: vector_search.py STORE_BINARY LABEL (env: ITEMS, DIMENSIONS, SEARCHES).""
 
 import os
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
-import boto3
+import bench_store
 
 binary, label = sys.argv[1], sys.argv[2]
 items = int(os.environ.get("ITEMS", "20000"))
 dimensions = int(os.environ.get("DIMENSIONS", "256"))
 searches = int(os.environ.get("SEARCHES", "7"))
 
-data = tempfile.mkdtemp(prefix="vector-bench.")
-env = dict(os.environ, STORE_TABLE_MAX_CAPACITY_UNITS="1000000000")
-store = subprocess.Popen(
-    ["taskset", "-c", "0", binary, "--listen", "127.0.0.1:0", "--data-dir", data],
-    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-try:
-    address = store.stdout.readline().split()[-1]
-    ddb = boto3.client("dynamodb", endpoint_url=f"http://{address}", region_name="us-east-1",
-                       aws_access_key_id="bench", aws_secret_access_key="bench")
+with bench_store.running(binary, "vector-bench.") as (_, ddb):
     random.seed(1)
     vector = lambda: [{"N": f"{random.random():.6f}"} for _ in range(dimensions)]
     ddb.create_table(
@@ -60,7 +49,3 @@ try:
                                TopK=10, **condition)
             times.append((time.perf_counter() - started) * 1000)
         print(f"| {label} | {index} | {items} | {dimensions} | {statistics.median(times):.1f} |")
-finally:
-    store.kill()
-    store.wait()
-    shutil.rmtree(data, ignore_errors=True)
