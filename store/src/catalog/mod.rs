@@ -328,10 +328,10 @@ impl Catalog {
     }
 
     /// Marks a GSI or vector index created by UpdateTable as filled: ACTIVE, no longer
-    /// backfilling (found by its id: one deleted and made again under its name meanwhile
-    /// is another index, with its own backfill). For
-    /// index maintenance, once every existing item is in the index. A table or index that
-    /// is gone meanwhile is not an error (there is nothing left to finish).
+    /// backfilling. For index maintenance, once every existing item is in the index; the
+    /// index is found by its id (one deleted and made again under its name meanwhile is
+    /// another index, with its own backfill). A table or index that is gone meanwhile is
+    /// not an error (there is nothing left to finish).
     pub async fn finish_backfill(
         &self,
         storage: &Storage,

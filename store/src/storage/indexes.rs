@@ -519,10 +519,11 @@ impl Storage {
     }
 
     /// Fills index `index_id` of a table from the table's items (for a GSI or a vector
-    /// index added by UpdateTable). Each step locks a chunk of item keys, re-reads the items under the
-    /// locks and writes their entries in one batch; writes racing with the backfill already
-    /// maintain the index (it was published first), so an entry is never stale. Returns the
-    /// number of entries written. Stops early (Ok) if the index is no longer published.
+    /// index added by UpdateTable). Each step locks a chunk of item keys, re-reads the
+    /// items under the locks and writes their entries in one batch; writes racing with the
+    /// backfill already maintain the index (it was published first), so an entry is never
+    /// stale. Returns the number of entries written. Stops early (Ok) if the index is no
+    /// longer published.
     pub async fn backfill_index(&self, table_id: u64, index_id: u16) -> Result<u64, StorageError> {
         let prefix = keys::table_prefix(table_id, keys::TABLE_INDEX);
         let upper = keys::prefix_upper(&prefix);
