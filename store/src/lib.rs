@@ -161,6 +161,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     tokio::spawn(replication::outbox::run(Arc::clone(&app)));
     tokio::spawn(replication::tombstones::run_collector(Arc::clone(&app)));
     tokio::spawn(replication::tell::resume(Arc::clone(&app)));
+    tokio::spawn(replication::control::resume_leaving(Arc::clone(&app)));
     tokio::spawn(api::idempotency::run_expiry(Arc::clone(&app)));
     if let Some(keys) = app.config.keys.clone() {
         tokio::spawn(keys.watch());

@@ -794,7 +794,7 @@ async fn disassociation_protection(client: &Client, table: &str) -> Option<bool>
 /// last two leaves both regional.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disassociated_replica_stays_as_a_regional_table() {
-    let (home_store, away_store, third_store) = three_regions();
+    let (home_store, mut away_store, third_store) = three_regions();
     let (home, away, third) = (
         home_store.client(),
         away_store.client(),
@@ -864,6 +864,14 @@ async fn a_disassociated_replica_stays_as_a_regional_table() {
     assert_eq!(get(&away, &table, "after", 1).await, None);
     assert_eq!(get(&home, &table, "alone", 1).await, None);
     assert_eq!(get(&third, &table, "alone", 1).await, None);
+    // And so it stays through a restart.
+    away_store.restart_in_place();
+    let away = away_store.client();
+    assert!(replicas_of(&away, &table).await.is_empty());
+    assert_eq!(
+        get(&away, &table, "alone", 1).await.unwrap()["v"],
+        s("from-away")
+    );
     // A regional table has nothing to disassociate, nor any protection to set.
     assert_validation_containing(leave(&away, AWAY).await, "not a replica");
     let protect = away

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shared::clock::now_seconds;
 use shared::wire::error::{ApiError, ErrorCode};
@@ -25,6 +26,7 @@ use super::{
     ReplicaStatus,
 };
 use crate::app::App;
+use crate::catalog::meta::{read_setting, write_setting, Settings};
 use crate::catalog::{BillingMode, TableMeta, TableStatus};
 use crate::storage::TableStats;
 use crate::triggers::dispatch::backoff;
@@ -455,8 +457,13 @@ async fn disassociate(
             "The replica in {behind} has not received every change made here, which a disassociation waits for (WAIT_FOR_REPLICATION): try again once its Region can be reached"
         )));
     }
-    leave(app, table).await;
-    app.catalog
+    // The tell is worked out from the replica list as it is, and kept with the table in
+    // the same write that empties the list: a crash before the others are told leaves it
+    // to `resume_leaving`, never a regional table the others still count, nor one still
+    // listing replicas that have dropped it.
+    let leaving = Leaving::of(app, table);
+    let left = app
+        .catalog
         .update(&app.storage, table.name(), |table| {
             // Every other region is stamped removed here, so that a membership tell they
             // sent before they heard of this one's leaving, arriving late, does not make
@@ -468,9 +475,86 @@ async fn disassociate(
                 .collect();
             order::record_removals(&mut table.settings, &removals);
             set_replicas(&mut table.settings, Vec::new());
+            leaving.keep(&mut table.settings);
+            Ok(())
+        })
+        .await?;
+    finish_leaving(app, &left).await
+}
+
+/// What a replica leaving its global table tells the others: who they are without it, and
+/// that it was removed. Kept in a disassociated table's settings until told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Leaving {
+    /// The replicas told (as they were listed when it left).
+    replicas: Vec<Replica>,
+    members: Vec<Member>,
+    removed: BTreeMap<String, u64>,
+    generation: u64,
+}
+
+/// The settings key of a [`Leaving`] still to tell.
+const LEAVING_KEY: &str = "replication_leaving";
+
+impl Leaving {
+    /// `table`'s replica leaving, worked out from its list and removals as they are.
+    fn of(app: &App, table: &TableMeta) -> Leaving {
+        let replicas = made_replicas(table);
+        let generation = order::last(table);
+        let mut removed = order::removals(&table.settings);
+        removed.insert(app.config.region.clone(), generation);
+        Leaving {
+            members: replicas.iter().map(member).collect(),
+            replicas,
+            removed,
+            generation,
+        }
+    }
+
+    fn keep(&self, settings: &mut Settings) {
+        // Strings, numbers and maps of them always serialize.
+        let _ = write_setting(settings, LEAVING_KEY, self);
+    }
+
+    /// Tells the replicas it names; one that cannot be reached is told again in the
+    /// background (`tell`), from a record of its own that outlives a restart.
+    async fn tell(&self, app: &App, table: &TableMeta) {
+        let mut told = table.clone();
+        set_replicas(&mut told.settings, self.replicas.clone());
+        let tell = Tell {
+            members: &self.members,
+            removed: &self.removed,
+            generation: self.generation,
+        };
+        tell_members(app, &told, tell, Some(&app.config.region)).await;
+    }
+}
+
+/// Tells the others of a disassociation kept in `table`'s settings, then drops it from
+/// them; `table` as it then is.
+async fn finish_leaving(app: &App, table: &TableMeta) -> Result<Arc<TableMeta>, ApiError> {
+    let Some(leaving) = read_setting::<Leaving>(&table.settings, LEAVING_KEY) else {
+        return app.catalog.table_for_control(table.name());
+    };
+    leaving.tell(app, table).await;
+    app.catalog
+        .update(&app.storage, table.name(), |table| {
+            table.settings.remove(LEAVING_KEY);
             Ok(())
         })
         .await
+}
+
+/// At start: tells the others of every disassociation a stop cut short.
+pub async fn resume_leaving(app: Arc<App>) {
+    for table in app.catalog.all() {
+        if table.settings.contains_key(LEAVING_KEY) {
+            if let Err(e) = finish_leaving(&app, &table).await {
+                tracing::error!(table = %table.name(), error = ?e,
+                    "cannot tell the other replicas of a disassociation");
+            }
+        }
+    }
 }
 
 /// Who knows of a replica being removed.
@@ -558,16 +642,7 @@ pub async fn propagate_ttl(app: &App, table: &TableMeta) {
 /// DeleteTable of a replica: the other replicas stop replicating with this region. A
 /// replica that cannot be told keeps trying to ship here and is refused.
 pub async fn leave(app: &App, table: &TableMeta) {
-    let members: Vec<Member> = made_replicas(table).iter().map(member).collect();
-    let generation = order::last(table);
-    let mut removed = order::removals(&table.settings);
-    removed.insert(app.config.region.clone(), generation);
-    let tell = Tell {
-        members: &members,
-        removed: &removed,
-        generation,
-    };
-    tell_members(app, table, tell, Some(&app.config.region)).await;
+    Leaving::of(app, table).tell(app, table).await;
 }
 
 /// Tells the replicas of `table` but `except` that every region in `table` as it is here
