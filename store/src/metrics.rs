@@ -21,6 +21,10 @@ pub const CONSUMED_WRITE_UNITS_TOTAL: &str = "store_consumed_write_capacity_unit
 pub const TABLE_SIZE_BYTES: &str = "store_table_size_bytes";
 /// Items in a table, by table.
 pub const TABLE_ITEMS: &str = "store_table_items";
+/// Bytes in an index's entries (DynamoDB's IndexSizeBytes), by table and index.
+pub const INDEX_SIZE_BYTES: &str = "store_index_size_bytes";
+/// Entries in an index (DynamoDB's index ItemCount), by table and index.
+pub const INDEX_ITEMS: &str = "store_index_items";
 /// Requests refused for their table's capacity (ProvisionedThroughputExceededException, or
 /// ThrottlingException above an on-demand maximum), by table.
 pub const THROTTLED_REQUESTS_TOTAL: &str = "store_throttled_requests_total";
@@ -71,6 +75,8 @@ pub const FAMILIES: &[Family] = &[
     (CONSUMED_WRITE_UNITS_TOTAL, Kind::Counter, Unit::Count, "Write capacity units consumed, by table (its indexes included)."),
     (TABLE_SIZE_BYTES, Kind::Gauge, Unit::Bytes, "Bytes stored in a table's items (DynamoDB item sizes), by table."),
     (TABLE_ITEMS, Kind::Gauge, Unit::Count, "Items in a table, by table."),
+    (INDEX_SIZE_BYTES, Kind::Gauge, Unit::Bytes, "Bytes in an index's entries (its IndexSizeBytes: local, global and vector indexes), by table and index."),
+    (INDEX_ITEMS, Kind::Gauge, Unit::Count, "Entries in an index (its ItemCount: local, global and vector indexes), by table and index."),
     (THROTTLED_REQUESTS_TOTAL, Kind::Counter, Unit::Count, "Requests refused for their table's or index's capacity, by table."),
     (SHED_REQUESTS_TOTAL, Kind::Counter, Unit::Count, "API calls refused with ThrottlingException because --max-in-flight calls were in progress."),
     (IN_FLIGHT_REQUESTS, Kind::Gauge, Unit::Count, "API calls in progress."),

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use crate::app::App;
 use crate::metrics::{
     label_value, write_family, Kind, CONSUMED_READ_UNITS_TOTAL, CONSUMED_WRITE_UNITS_TOTAL,
-    TABLE_ITEMS, TABLE_SIZE_BYTES, THROTTLED_REQUESTS_TOTAL,
+    INDEX_ITEMS, INDEX_SIZE_BYTES, TABLE_ITEMS, TABLE_SIZE_BYTES, THROTTLED_REQUESTS_TOTAL,
 };
 
 /// Appends the per-table families of every table the catalog holds now. The consumption
@@ -19,8 +19,10 @@ use crate::metrics::{
 /// one for every table.
 pub fn render(app: &App, out: &mut String) {
     let consumption = crate::throttle::consumption();
-    let all_stats = app.storage.all_table_stats();
+    let all_stats = app.storage.all_stats();
     let mut read = String::new();
+    let mut index_size = String::new();
+    let mut index_items = String::new();
     let mut write = String::new();
     let mut throttled = String::new();
     let mut size = String::new();
@@ -30,12 +32,29 @@ pub fn render(app: &App, out: &mut String) {
         let row = |rows: &mut String, name: &str, value: &dyn std::fmt::Display| {
             let _ = writeln!(rows, "{name}{{table=\"{label}\"}} {value}");
         };
-        let stats = all_stats
-            .get(&table.table_id())
-            .copied()
-            .unwrap_or_default();
-        row(&mut size, TABLE_SIZE_BYTES, &stats.size_bytes);
-        row(&mut items, TABLE_ITEMS, &stats.item_count);
+        let stats = |index_id: u16| {
+            all_stats
+                .get(&(table.table_id(), index_id))
+                .copied()
+                .unwrap_or_default()
+        };
+        let own = stats(crate::storage::keys::TABLE_INDEX);
+        row(&mut size, TABLE_SIZE_BYTES, &own.size_bytes);
+        row(&mut items, TABLE_ITEMS, &own.item_count);
+        for (index, index_id) in table.indexes_with_entries() {
+            let entries = stats(index_id);
+            let labels = format!("table=\"{label}\",index=\"{}\"", label_value(index));
+            let _ = writeln!(
+                index_size,
+                "{INDEX_SIZE_BYTES}{{{labels}}} {}",
+                entries.size_bytes
+            );
+            let _ = writeln!(
+                index_items,
+                "{INDEX_ITEMS}{{{labels}}} {}",
+                entries.item_count
+            );
+        }
         let Some(used) = consumption.get(&table.table_id()) else {
             continue;
         };
@@ -54,4 +73,6 @@ pub fn render(app: &App, out: &mut String) {
     write_family(out, THROTTLED_REQUESTS_TOTAL, Kind::Counter, &throttled);
     write_family(out, TABLE_SIZE_BYTES, Kind::Gauge, &size);
     write_family(out, TABLE_ITEMS, Kind::Gauge, &items);
+    write_family(out, INDEX_SIZE_BYTES, Kind::Gauge, &index_size);
+    write_family(out, INDEX_ITEMS, Kind::Gauge, &index_items);
 }

@@ -324,6 +324,28 @@ async fn drive_traffic(store: &StoreProcess, proxy: &ProxyProcess) -> tokio::tas
             .send()
             .await);
     }
+    // An index over them (its entries counted per index).
+    let by_v =
+        integration_tests::aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+            .index_name("by_v")
+            .key_schema(key_element("v", KeyType::Hash))
+            .projection(projection(
+                integration_tests::aws_sdk_dynamodb::types::ProjectionType::KeysOnly,
+                &[],
+            ))
+            .build()
+            .unwrap();
+    ok(via_proxy
+        .update_table()
+        .table_name(&table)
+        .attribute_definitions(attribute_definition("v", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            integration_tests::aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                .create(by_v)
+                .build(),
+        )
+        .send()
+        .await);
     // A miss, then hits on the same key.
     for _ in 0..3 {
         ok(via_proxy
@@ -809,6 +831,59 @@ async fn a_deleted_tables_series_leave_metrics() {
         exact,
         "three eventually consistent reads are 1.5 units: {before:?}"
     );
+}
+
+/// Each index's entries are counted on `/metrics` as DescribeTable counts them
+/// (`store_index_items`, `store_index_size_bytes`, by table and index), and leave with their
+/// table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_gauges_count_each_indexs_entries() {
+    let store = StoreProcess::spawn();
+    let client = store.client();
+    let endpoint = store.endpoint();
+    let table = unique_name("indexed");
+    ok(client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key_element("pk", KeyType::Hash))
+        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute_definition("g", ScalarAttributeType::S))
+        .global_secondary_indexes(gsi_projecting_all("by_g", "g").build().unwrap())
+        .send()
+        .await);
+    wait_table_active(&client, &table).await;
+    // Three items, two of them in the index (the third has no `g`).
+    for (pk, g) in [("a", Some("x")), ("b", Some("y")), ("c", None)] {
+        let mut put = client.put_item().table_name(&table).item("pk", s(pk));
+        if let Some(g) = g {
+            put = put.item("g", s(g));
+        }
+        ok(put.send().await);
+    }
+    let described = ok(client.describe_table().table_name(&table).send().await)
+        .table
+        .unwrap();
+    let index = &described.global_secondary_indexes()[0];
+    let (count, bytes) = (index.item_count.unwrap(), index.index_size_bytes.unwrap());
+    assert_eq!(count, 2);
+    let text = metrics_text(&endpoint).await;
+    let labels = format!("{{table=\"{table}\",index=\"by_g\"}}");
+    let series = table_series(&text, &table);
+    for expected in [
+        format!("store_index_items{labels} {count}"),
+        format!("store_index_size_bytes{labels} {bytes}"),
+    ] {
+        assert!(series.contains(&expected), "{expected} not in {series:?}");
+    }
+    ok(client.delete_table().table_name(&table).send().await);
+    let cleared = wait_until(
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || async { table_series(&metrics_text(&endpoint).await, &table).is_empty() },
+    )
+    .await;
+    assert!(cleared, "a deleted table's index series stay");
 }
 
 /// Every metric family of the store and of a proxy node, once some traffic has made them

@@ -27,17 +27,7 @@ fn index_stats(
     description: &mut shared::wire::ops::describe_table::TableDescription,
 ) {
     let stats = |name: &str| {
-        let index_id = match table.index(name) {
-            Some(index) => index.index_id,
-            // Id 0 (an index without entries of its own yet) is the table's items.
-            None => {
-                table
-                    .vector_indexes
-                    .iter()
-                    .find(|v| v.name == name && v.index_id != 0)?
-                    .index_id
-            }
-        };
+        let (_, index_id) = table.indexes_with_entries().find(|(n, _)| *n == name)?;
         let stats = app.storage.index_stats(table.table_id(), index_id);
         Some((
             i64::try_from(stats.item_count).unwrap_or(i64::MAX),

@@ -450,6 +450,23 @@ impl TableMeta {
         &self.layout.schema
     }
 
+    /// The table's indexes that keep entries of their own (local, global, vector), by name
+    /// and storage id: what their ItemCount and IndexSizeBytes are kept under.
+    pub fn indexes_with_entries(&self) -> impl Iterator<Item = (&str, u16)> {
+        let secondary = self
+            .local_indexes
+            .iter()
+            .chain(&self.global_indexes)
+            .map(|i| (i.name.as_str(), i.index_id));
+        let vector = self
+            .vector_indexes
+            .iter()
+            // Id 0: an index with no entries yet (the table's own items are under it).
+            .filter(|v| v.index_id != 0)
+            .map(|v| (v.name.as_str(), v.index_id));
+        secondary.chain(vector)
+    }
+
     /// An LSI or GSI by name.
     pub fn index(&self, name: &str) -> Option<&IndexMeta> {
         self.local_indexes

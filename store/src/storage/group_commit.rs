@@ -511,14 +511,9 @@ impl Committer {
             .unwrap_or_default()
     }
 
-    /// Every table's item stats, under one taking of the lock.
-    pub fn all_table_stats(&self) -> HashMap<u64, TableStats> {
-        let stats = self.stats.lock();
-        stats
-            .iter()
-            .filter(|((_, index_id), _)| *index_id == keys::TABLE_INDEX)
-            .map(|((table_id, _), s)| (*table_id, *s))
-            .collect()
+    /// Every table's and index's stats, under one taking of the lock.
+    pub fn all_stats(&self) -> StatsMap {
+        self.stats.lock().clone()
     }
 
     /// Items in all tables.

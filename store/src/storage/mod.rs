@@ -431,11 +431,11 @@ impl Storage {
         self.committer.stats(table_id, keys::TABLE_INDEX)
     }
 
-    /// [`Storage::table_stats`] of every table, by id, read at one moment (a table not
-    /// there has the default): for a scrape, which would otherwise take the commit
-    /// thread's lock once per table.
-    pub fn all_table_stats(&self) -> HashMap<u64, TableStats> {
-        self.committer.all_table_stats()
+    /// [`Storage::table_stats`] and [`Storage::index_stats`] of every table and index, by
+    /// (table id, index id), read at one moment (one not there has the default): for a
+    /// scrape, which would otherwise take the commit thread's lock once per table.
+    pub fn all_stats(&self) -> HashMap<(u64, u16), TableStats> {
+        self.committer.all_stats()
     }
 
     /// Live items in all tables (as exact as [`Storage::table_stats`]).
