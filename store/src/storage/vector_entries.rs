@@ -5,7 +5,7 @@
 //!
 //! # Layout
 //! An entry lives in the `items` keyspace under
-//! `table-id | index-id | [xxh3(h)] | partition_hash(tpk) | enc(tpk) | enc(tsk)?`
+//! `table-id | index-id | [partition_hash(h)] | partition_hash(tpk) | enc(tpk) | enc(tsk)?`
 //! where `h` is the item's value of the index's HASH search attribute (absent for an index
 //! without one) and the rest is the item's own key after its table prefix. So one HASH
 //! value's entries are one key range (a search of a partition reads only it), entries
