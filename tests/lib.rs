@@ -1015,6 +1015,13 @@ pub async fn create_hash_range_table(client: &Client, name: &str) {
     .await;
 }
 
+/// DescribeTable's description of `table`, which must be there.
+pub async fn describe(client: &Client, table: &str) -> aws_sdk_dynamodb::types::TableDescription {
+    ok(client.describe_table().table_name(table).send().await)
+        .table
+        .expect("DescribeTable describes the table")
+}
+
 /// The ARN of `table` (DescribeTable).
 pub async fn table_arn(client: &Client, table: &str) -> String {
     ok(client.describe_table().table_name(table).send().await)

@@ -279,8 +279,7 @@ async fn replicas_of(client: &Client, table: &str) -> Vec<(String, ReplicaStatus
 }
 
 async fn global_table_version(client: &Client, table: &str) -> Option<String> {
-    let description = ok(client.describe_table().table_name(table).send().await);
-    description.table.unwrap().global_table_version
+    describe(client, table).await.global_table_version
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -782,8 +781,9 @@ fn disassociate(region: &str) -> ReplicationGroupUpdate {
 }
 
 async fn disassociation_protection(client: &Client, table: &str) -> Option<bool> {
-    let description = ok(client.describe_table().table_name(table).send().await);
-    description.table.unwrap().disassociation_protection_enabled
+    describe(client, table)
+        .await
+        .disassociation_protection_enabled
 }
 
 /// A replica disassociated from a three-region global table (DynamoDB's `Disassociate`,

@@ -819,10 +819,8 @@ async fn gsi_added_later_is_backfilled_then_deleted() {
         }
     }
     assert_eq!(scanned, 100, "only the items with a valid tag are indexed");
-    let index_count = || async {
-        let out = ok(ddb.describe_table().table_name(&table).send().await);
-        out.table.unwrap().global_secondary_indexes()[0].item_count
-    };
+    let index_count =
+        || async { describe(&ddb, &table).await.global_secondary_indexes()[0].item_count };
     assert_eq!(index_count().await, Some(100));
 
     // New writes reach the index too, and its count.

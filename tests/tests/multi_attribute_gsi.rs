@@ -85,12 +85,6 @@ fn described_schema(table: &TableDescription, index: &str) -> Vec<KeySchemaEleme
         .to_vec()
 }
 
-async fn describe(ddb: &Client, table: &str) -> TableDescription {
-    ok(ddb.describe_table().table_name(table).send().await)
-        .table
-        .unwrap()
-}
-
 /// The conformance items: (pk, a, b, c, d), each with h = "o1" and a `note` that is no
 /// index's key. p6 has no c, so neither index holds it.
 const ROWS: [(&str, &str, &str, Option<&str>, &str); 6] = [

@@ -861,9 +861,7 @@ async fn index_gauges_count_each_indexs_entries() {
         }
         ok(put.send().await);
     }
-    let described = ok(client.describe_table().table_name(&table).send().await)
-        .table
-        .unwrap();
+    let described = describe(&client, &table).await;
     let index = &described.global_secondary_indexes()[0];
     let (count, bytes) = (index.item_count.unwrap(), index.index_size_bytes.unwrap());
     assert_eq!(count, 2);

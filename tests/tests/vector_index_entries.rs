@@ -152,9 +152,8 @@ async fn recreate(ddb: &Client, table: &str, name: &str, dimensions: i64) {
 
 /// DescribeTable's account of the vector index `name` of `table`, if it has one.
 async fn described_index(ddb: &Client, table: &str, name: &str) -> Option<VectorIndexDescription> {
-    ok(ddb.describe_table().table_name(table).send().await)
-        .table
-        .unwrap()
+    describe(ddb, table)
+        .await
         .vector_indexes()
         .iter()
         .find(|index| index.index_name() == Some(name))

@@ -258,12 +258,6 @@ async fn fixture_table(ddb: &Client) -> (String, TableDescription) {
     (name, created.table_description.unwrap())
 }
 
-async fn describe(ddb: &Client, table: &str) -> TableDescription {
-    ok(ddb.describe_table().table_name(table).send().await)
-        .table
-        .unwrap()
-}
-
 /// Waits until the table and every vector index it describes are ACTIVE (deadline 30 s).
 async fn wait_vector_indexes_active(ddb: &Client, table: &str) {
     wait_table_active(ddb, table).await;
@@ -1087,17 +1081,8 @@ async fn update_table_adds_and_deletes_vector_indexes_and_restores_keep_them() {
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let table = unique_name("vecupd");
-    ok(ddb
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key_element("pk", KeyType::Hash))
-        .key_schema(key_element("sk", KeyType::Range))
-        .attribute_definitions(attribute_definition("pk", ScalarAttributeType::S))
-        .attribute_definitions(attribute_definition("sk", ScalarAttributeType::S))
-        .send()
-        .await);
-    wait_table_active(&ddb, &table).await;
+    let string = ScalarAttributeType::S;
+    create_table(&ddb, &table, ("pk", string.clone()), Some(("sk", string))).await;
     for (pk, ..) in ROWS {
         put_item(&ddb, &table, fixture_item(pk)).await;
     }
