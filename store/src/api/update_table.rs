@@ -663,17 +663,16 @@ fn create_index(
 /// deleted index's entries may still be being dropped under its id); past the last, a new
 /// index would share its entries with another.
 fn claim_index_id(table: &mut TableMeta) -> Result<u16, ApiError> {
-    let Some(next_index_id) = table.next_index_id.checked_add(1) else {
-        return Err(ApiError::new(
+    table.claim_index_id().ok_or_else(|| {
+        ApiError::new(
             ErrorCode::LimitExceededException,
             format!(
                 "Table {} has had {} indexes created over its life, the most this store keeps apart; copy it to a new table (export and import, or a backup restored) to add more",
                 table.name(),
                 u16::MAX - 1
             ),
-        ));
-    };
-    Ok(std::mem::replace(&mut table.next_index_id, next_index_id))
+        )
+    })
 }
 
 /// Refuses a new index (GSI or vector) named as one the table has, of either kind.

@@ -450,6 +450,14 @@ impl TableMeta {
         &self.layout.schema
     }
 
+    /// Takes the next storage id for an index; `None` once every id has been handed out.
+    /// Ids are never reused (a deleted index's entries may still be being dropped under
+    /// its id): past the last, a new index would share its entries with another.
+    pub fn claim_index_id(&mut self) -> Option<u16> {
+        let next = self.next_index_id.checked_add(1)?;
+        Some(std::mem::replace(&mut self.next_index_id, next))
+    }
+
     /// The table's indexes that keep entries of their own (local, global, vector), by name
     /// and storage id: what their ItemCount and IndexSizeBytes are kept under.
     pub fn indexes_with_entries(&self) -> impl Iterator<Item = (&str, u16)> {

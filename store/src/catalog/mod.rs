@@ -552,15 +552,20 @@ pub fn log_detail_with_stream(meta: &TableMeta, stream_view: Option<&str>) -> Lo
 /// Kept in memory only: the backfill's end persists the table, and a restart before it
 /// gives the same ids again (the stored record is unchanged until then).
 pub fn give_vector_indexes_entries(meta: &mut TableMeta) {
-    for index in meta.vector_indexes.iter_mut().filter(|v| v.index_id == 0) {
+    for at in 0..meta.vector_indexes.len() {
+        if meta.vector_indexes[at].index_id != 0 {
+            continue;
+        }
+        let id = meta.claim_index_id();
+        let index = &mut meta.vector_indexes[at];
         // Never readable before it is filled; without an id, never filled.
         index.status = IndexStatus::Creating;
         index.backfilling = true;
-        let Some(next) = meta.next_index_id.checked_add(1) else {
-            tracing::error!(table = %meta.layout.name, index = %index.name, "no index id left for a vector index");
-            continue;
-        };
-        index.index_id = std::mem::replace(&mut meta.next_index_id, next);
+        match id {
+            Some(id) => index.index_id = id,
+            None => tracing::error!(table = %meta.layout.name, index = %index.name,
+                "no index id left for a vector index"),
+        }
     }
 }
 
