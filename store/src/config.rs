@@ -50,6 +50,11 @@ pub struct Args {
     /// Engine block cache: MiB, or a size with a unit (`512MiB`, `1GiB`).
     #[arg(long = "cache-mb", env = "STORE_CACHE_MB", default_value = "256", value_parser = shared::flags::mebibytes)]
     pub cache_bytes: u64,
+    /// Partition cache: small partitions (up to 64 KiB of items) held whole, so that a
+    /// Query of a hot partition skips the engine's range read. MiB, or a size with a unit;
+    /// 0 turns it off.
+    #[arg(long = "partition-cache-mb", env = "STORE_PARTITION_CACHE_MB", default_value = "64", value_parser = shared::flags::mebibytes)]
+    pub partition_cache_bytes: u64,
     /// Keep tables, items and the change log in memory only, as DynamoDB Local's
     /// `-inMemory` does: nothing is written under --data-dir (exports to the default
     /// --s3-dir excepted) and nothing survives the process. For test suites that want a
@@ -281,6 +286,7 @@ impl Config {
             storage: StorageOptions {
                 durable: args.durable,
                 cache_bytes: args.cache_bytes,
+                partition_cache_bytes: args.partition_cache_bytes,
                 in_memory: args.in_memory,
             },
             // An in-memory engine keeps one version per key: nothing to compact.
@@ -398,6 +404,8 @@ mod tests {
             "30",
             "--cache-mb",
             "64",
+            "--partition-cache-mb",
+            "0",
             "--durable",
             "off",
             "--in-memory",
@@ -408,6 +416,7 @@ mod tests {
         assert_eq!(parsed.keep_alive_timeout, Duration::from_secs(120));
         assert_eq!(parsed.header_read_timeout, Duration::from_secs(30));
         assert_eq!(parsed.cache_bytes, 64 << 20);
+        assert_eq!(parsed.partition_cache_bytes, 0);
         assert!(!parsed.durable);
         assert!(parsed.in_memory);
         let zero = args(&["--body-read-timeout", "0s"])

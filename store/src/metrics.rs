@@ -59,6 +59,15 @@ pub const ENGINE_SEALED_MEMTABLES: &str = "store_engine_sealed_memtables";
 pub const ENGINE_ENTRIES: &str = "store_engine_entries";
 /// Compactions of the items keyspace run because writes stopped (`idle_compaction`).
 pub const ENGINE_IDLE_COMPACTIONS_TOTAL: &str = "store_engine_idle_compactions_total";
+/// Query and index Query partition lookups the partition cache answered. This and the
+/// three below are read from the cache at every scrape.
+pub const PARTITION_CACHE_HITS_TOTAL: &str = "store_partition_cache_hits_total";
+/// Partition lookups the partition cache did not hold (a partition read whole then fills it).
+pub const PARTITION_CACHE_MISSES_TOTAL: &str = "store_partition_cache_misses_total";
+/// Partitions the partition cache holds.
+pub const PARTITION_CACHE_PARTITIONS: &str = "store_partition_cache_partitions";
+/// Bytes the partition cache holds (keys, values and per-item overhead).
+pub const PARTITION_CACHE_BYTES: &str = "store_partition_cache_bytes";
 
 use shared::metric_families::Family;
 pub use shared::metric_families::Kind;
@@ -90,6 +99,10 @@ pub const FAMILIES: &[Family] = &[
     (ENGINE_SEALED_MEMTABLES, Kind::Gauge, Unit::Count, "Memtables sealed and waiting for their flush, by part."),
     (ENGINE_ENTRIES, Kind::Gauge, Unit::Count, "Entries in the engine, old versions and deletion markers included, by part."),
     (ENGINE_IDLE_COMPACTIONS_TOTAL, Kind::Counter, Unit::Count, "Compactions of the items keyspace run because writes stopped."),
+    (PARTITION_CACHE_HITS_TOTAL, Kind::Counter, Unit::Count, "Query partition reads answered by the partition cache."),
+    (PARTITION_CACHE_MISSES_TOTAL, Kind::Counter, Unit::Count, "Query partition reads the partition cache did not hold."),
+    (PARTITION_CACHE_PARTITIONS, Kind::Gauge, Unit::Count, "Partitions held by the partition cache."),
+    (PARTITION_CACHE_BYTES, Kind::Gauge, Unit::Bytes, "Bytes held by the partition cache."),
     (crate::ttl::DELETED_TOTAL, Kind::Counter, Unit::Count, "Expired items deleted by the TTL sweeper, by table."),
     (crate::ttl::SWEEPS_TOTAL, Kind::Counter, Unit::Count, "Completed TTL sweeps of all tables."),
     (crate::replication::CHANGES_SHIPPED_TOTAL, Kind::Counter, Unit::Count, "Changes sent to another region's replica, by table and region."),

@@ -135,6 +135,11 @@ async fn render_metrics(State(server): State<Arc<Server>>) -> Response<Body> {
             ::metrics::gauge!(name, "part" => part).set(value as f64);
         }
     }
+    let cache = server.app.storage.partition_cache_stats();
+    ::metrics::counter!(metrics::PARTITION_CACHE_HITS_TOTAL).absolute(cache.hits);
+    ::metrics::counter!(metrics::PARTITION_CACHE_MISSES_TOTAL).absolute(cache.misses);
+    ::metrics::gauge!(metrics::PARTITION_CACHE_PARTITIONS).set(cache.partitions as f64);
+    ::metrics::gauge!(metrics::PARTITION_CACHE_BYTES).set(cache.bytes as f64);
     let mut text = server
         .metrics
         .as_ref()

@@ -25,6 +25,7 @@ fn the_store_starts_with_units_and_boolish_words() {
             ("STORE_TTL_SWEEP_INTERVAL", "500ms"),
             ("STORE_TRIGGER_RETRY_BASE", "0.5"),
             ("STORE_CACHE_MB", "64MiB"),
+            ("STORE_PARTITION_CACHE_MB", "8MiB"),
             ("STORE_IDLE_COMPACTION_AFTER", "1m"),
         ]),
         ..Default::default()

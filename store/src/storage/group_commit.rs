@@ -45,6 +45,7 @@ use super::engine::{Bytes, Engine, Flush, Op, Space};
 use super::indexes::EntryDelta;
 use super::keys;
 use super::locks::LockSet;
+use super::partition_cache::{slot_of, PartitionCache, Slot};
 use super::versions;
 use super::{StorageError, TableStats};
 
@@ -161,6 +162,8 @@ pub struct LogHead {
 /// Orders commits, keeps table and index stats, and publishes what is durable.
 pub struct Committer {
     pub engine: Box<dyn Engine>,
+    /// Invalidated here, by every write, before the write is acknowledged.
+    pub partitions: PartitionCache,
     state: Mutex<CommitState>,
     stats: Mutex<StatsMap>,
     /// Held from a group's numbers until it is published (`apply_group`): taken while the
@@ -173,6 +176,25 @@ pub struct Committer {
     /// Newest durable (or, without fsync, committed) change-record sequence number.
     seq_tx: watch::Sender<u64>,
     durable_tx: watch::Sender<Durable>,
+}
+
+/// The partition-cache slots of a batch's items-keyspace keys (see `partition_cache`):
+/// taken before the engine consumes the batch, invalidated once it is visible.
+fn touched_partitions(ops: &[Op]) -> Vec<Slot> {
+    ops.iter()
+        .filter_map(|op| match op {
+            Op::Put {
+                space: Space::Items,
+                key,
+                ..
+            }
+            | Op::Delete {
+                space: Space::Items,
+                key,
+            } => slot_of(key),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The key of the version a local change of a versioned table stamps, and the region
@@ -191,7 +213,12 @@ fn local_version_key<'s>(state: &'s CommitState, record: &[u8]) -> Option<(Vec<u
 impl Committer {
     /// `last_seq` is the newest record's sequence number on disk (0 if none) and `stats`
     /// the per-table and per-index stats rebuilt at open.
-    pub fn new(engine: Box<dyn Engine>, last_seq: u64, stats: StatsMap) -> Self {
+    pub fn new(
+        engine: Box<dyn Engine>,
+        partitions: PartitionCache,
+        last_seq: u64,
+        stats: StatsMap,
+    ) -> Self {
         let (seq_tx, _) = watch::channel(last_seq);
         let (durable_tx, _) = watch::channel(Durable {
             ticket: 0,
@@ -199,6 +226,7 @@ impl Committer {
         });
         Committer {
             engine,
+            partitions,
             state: Mutex::new(CommitState {
                 next_seq: last_seq + 1,
                 next_ticket: 1,
@@ -291,12 +319,14 @@ impl Committer {
         let (last_ticket, last_seq) = (state.next_ticket - 1, state.next_seq - 1);
         let turn = self.write_turn.lock();
         drop(state);
+        let touched = touched_partitions(&wb);
         let written = match injected {
             Some(e) => Err(e),
             None => self.engine.write(wb, flush),
         };
         let outcomes = match written {
             Ok(()) => {
+                self.partitions.invalidate(&touched);
                 self.publish(last_ticket, last_seq);
                 staged
                     .into_iter()
@@ -626,7 +656,12 @@ mod tests {
 
     fn committer(dir: &Path) -> Arc<Committer> {
         let engine = Box::new(FjallEngine::open(dir, 1 << 20).unwrap());
-        Arc::new(Committer::new(engine, 0, StatsMap::new()))
+        Arc::new(Committer::new(
+            engine,
+            PartitionCache::new(0),
+            0,
+            StatsMap::new(),
+        ))
     }
 
     fn put(key: &[u8]) -> Batch {

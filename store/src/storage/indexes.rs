@@ -464,7 +464,8 @@ impl Storage {
                 }
             }
         }
-        self.range_items(lower, upper, forward)
+        let whole = *range == SortRange::all() && exclusive_start.is_none();
+        self.partition_items(&partition, whole, lower, upper, forward)
     }
 
     /// Entries of one index in scan order (index partition hash, then key), optionally one

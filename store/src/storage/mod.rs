@@ -64,6 +64,7 @@ mod indexes;
 pub mod keys;
 mod locks;
 mod meta;
+mod partition_cache;
 mod read;
 mod stored;
 mod stream_log;
@@ -86,12 +87,14 @@ use shared::model::{AttributeValue, Item, KeySchema};
 use engine::{Engine, FjallEngine, MemoryEngine, Space};
 use group_commit::{Committer, Request, StatsMap};
 use locks::StripedLocks;
+use partition_cache::PartitionCache;
 use stored::stored_size;
 
 pub use changelog::{fields as record_fields, Fields as RecordFields};
 pub use engine::{Bytes as EngineBytes, TreeShape};
 pub use group_commit::{LogDetail, LogHead};
 pub use indexes::{entry_key, IndexLayout, Projected, ProjectionView, TableIndexes};
+pub use partition_cache::CacheStats as PartitionCacheStats;
 pub use stored::StoredItem;
 pub use vector_entries::{vector_of, Entry as VectorIndexEntry, VectorEntry, VectorLayout};
 pub use versions::Version;
@@ -279,6 +282,8 @@ pub struct StorageOptions {
     pub durable: bool,
     /// Engine block cache size.
     pub cache_bytes: u64,
+    /// Partition cache size (`partition_cache`); 0 turns it off.
+    pub partition_cache_bytes: u64,
     /// Everything in memory ([`engine::MemoryEngine`]): nothing is written to the data
     /// directory and nothing outlives the process, so `durable` means nothing then.
     pub in_memory: bool,
@@ -289,6 +294,7 @@ impl Default for StorageOptions {
         StorageOptions {
             durable: true,
             cache_bytes: 256 * 1024 * 1024,
+            partition_cache_bytes: 64 * 1024 * 1024,
             in_memory: false,
         }
     }
@@ -301,6 +307,7 @@ impl StorageOptions {
         StorageOptions {
             durable: false,
             cache_bytes: 8 << 20,
+            partition_cache_bytes: 1 << 20,
             in_memory: false,
         }
     }
@@ -350,7 +357,8 @@ impl Storage {
         let log_floor = oldest.map_or(last_seq + 1, |(seq, _)| seq);
         let stats = rebuild_stats(engine.as_ref())?;
 
-        let committer = Arc::new(Committer::new(engine, last_seq, stats));
+        let partitions = PartitionCache::new(options.partition_cache_bytes);
+        let committer = Arc::new(Committer::new(engine, partitions, last_seq, stats));
         let (queue, thread) = if durable {
             let (tx, rx) = mpsc::channel();
             let worker = Arc::clone(&committer);
@@ -373,6 +381,11 @@ impl Storage {
             thread,
             log_floor: AtomicU64::new(log_floor),
         }))
+    }
+
+    /// The partition cache's counters and size.
+    pub fn partition_cache_stats(&self) -> PartitionCacheStats {
+        self.committer.partitions.stats()
     }
 
     /// Bytes on disk by part (see [`Engine::disk_usage`]).

@@ -2,10 +2,12 @@
 //! keys of a table's items or versions, and the change log as followers read it.
 
 use std::ops::Bound;
+use std::sync::Arc;
 
 use shared::model::{AttributeValue, Item, PrimaryKey};
 
 use super::engine::{Bytes, Entries, Entry, KeyRange, Space};
+use super::partition_cache::{Partition, MAX_PARTITION_BYTES};
 use super::stored::decode_value;
 use super::versions::{self, Version};
 use super::{
@@ -176,6 +178,36 @@ impl Storage {
                 lower = keys::tighter_lower(lower, Bound::Excluded(start_key));
             } else {
                 upper = keys::tighter_upper(upper, Bound::Excluded(start_key));
+            }
+        }
+        let whole = *range == SortRange::all() && exclusive_start.is_none();
+        self.partition_items(&partition, whole, lower, upper, forward)
+    }
+
+    /// Items of one partition (of a table or an index) within `lower..upper`: from the
+    /// partition cache when it holds the partition, else from the engine. A read of the
+    /// `whole` partition fills the cache on the way (see `partition_cache`).
+    pub(super) fn partition_items<'a>(
+        &'a self,
+        partition: &[u8],
+        whole: bool,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        forward: bool,
+    ) -> Result<ItemIter<'a>, StorageError> {
+        let cache = &self.committer.partitions;
+        if let Some(cached) = cache.get(partition) {
+            return Ok(cached.range(&lower, &upper, forward));
+        }
+        if let Some(ticket) = whole.then(|| cache.ticket(partition)).flatten() {
+            keys::check_engine_key(partition)?;
+            match Partition::collect(partition, self.items_under(partition), MAX_PARTITION_BYTES)? {
+                Some(read) => {
+                    let read = Arc::new(read);
+                    cache.fill(ticket, Arc::clone(&read));
+                    return Ok(read.range(&lower, &upper, forward));
+                }
+                None => cache.too_large(ticket),
             }
         }
         self.range_items(lower, upper, forward)

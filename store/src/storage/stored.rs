@@ -24,6 +24,11 @@ impl StoredItem {
         StoredItem { key, value }
     }
 
+    #[cfg(test)]
+    pub(super) fn key(&self) -> &[u8] {
+        &self.key
+    }
+
     /// The item's DynamoDB size, written beside it (see `encode_value`).
     pub fn size(&self) -> usize {
         usize::try_from(stored_size(&self.value)).unwrap_or(usize::MAX)

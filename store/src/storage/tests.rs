@@ -1233,3 +1233,84 @@ async fn random_writes_match_a_model() {
         assert_eq!(in_partition, from_model);
     }
 }
+
+/// The partition cache answers every Query shape as the engine does, before and after
+/// writes to the cached partition: a store with the cache and one without take the same
+/// writes and must read the same items.
+#[tokio::test]
+async fn the_partition_cache_answers_as_the_engine_does() {
+    let (dir_cached, dir_plain) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let cached = open(dir_cached.path(), false);
+    let plain = Storage::open(
+        dir_plain.path(),
+        StorageOptions {
+            partition_cache_bytes: 0,
+            ..StorageOptions::for_tests()
+        },
+    )
+    .unwrap();
+    let table = layout(9, Some(ScalarType::S));
+    let both = [&cached, &plain];
+    for storage in both {
+        for sort in ["a0", "a1", "a2", "ab", "abc", "b0", "b1", "c"] {
+            let key = pk(s("p"), Some(s(sort)));
+            put(storage, &table, item(&key, &[("v", n("1"))])).await;
+        }
+        put(storage, &table, item(&pk(s("q"), Some(s("a0"))), &[])).await;
+    }
+    let bound = |b: Bound<&str>| b.map(s);
+    let ranges = [
+        SortRange::all(),
+        SortRange {
+            lower: bound(Bound::Included("a1")),
+            upper: bound(Bound::Excluded("b1")),
+            prefix: None,
+        },
+        SortRange {
+            lower: bound(Bound::Excluded("a1")),
+            upper: bound(Bound::Included("b1")),
+            prefix: None,
+        },
+        SortRange {
+            lower: Bound::Unbounded,
+            upper: Bound::Unbounded,
+            prefix: Some(s("ab")),
+        },
+        SortRange {
+            lower: bound(Bound::Included("c")),
+            upper: bound(Bound::Included("a")),
+            prefix: None,
+        },
+    ];
+    let start = pk(s("p"), Some(s("ab")));
+    let compare = |when: &str| {
+        for range in &ranges {
+            for forward in [true, false] {
+                for start in [None, Some(&start)] {
+                    let read = |storage: &Storage| {
+                        collect(storage.query(&table, &s("p"), range, forward, start))
+                    };
+                    assert_eq!(
+                        read(&cached),
+                        read(&plain),
+                        "{when}: {range:?}, forward {forward}, start {start:?}"
+                    );
+                }
+            }
+        }
+    };
+    compare("filled");
+    assert!(cached.partition_cache_stats().hits > 0);
+    assert_eq!(cached.partition_cache_stats().partitions, 1);
+
+    // An overwrite, a delete and a new item, each in the cached partition.
+    for storage in both {
+        put(storage, &table, item(&pk(s("p"), Some(s("a2"))), &[("v", n("2"))])).await;
+        delete(storage, &table, pk(s("p"), Some(s("b0")))).await;
+        put(storage, &table, item(&pk(s("p"), Some(s("abd"))), &[])).await;
+    }
+    compare("after writes");
+    let items = collect(cached.query(&table, &s("p"), &SortRange::all(), true, None));
+    assert_eq!(items.len(), 8);
+    assert!(items.contains(&item(&pk(s("p"), Some(s("a2"))), &[("v", n("2"))])));
+}
