@@ -162,7 +162,8 @@ pub struct LogHead {
 /// Orders commits, keeps table and index stats, and publishes what is durable.
 pub struct Committer {
     pub engine: Box<dyn Engine>,
-    /// Invalidated here, by every write, before the write is acknowledged.
+    /// Told of every write's partitions before and after the engine's write (see
+    /// `partition_cache`).
     pub partitions: PartitionCache,
     state: Mutex<CommitState>,
     stats: Mutex<StatsMap>,
@@ -178,8 +179,8 @@ pub struct Committer {
     durable_tx: watch::Sender<Durable>,
 }
 
-/// The partition-cache slots of a batch's items-keyspace keys (see `partition_cache`):
-/// taken before the engine consumes the batch, invalidated once it is visible.
+/// The partition-cache slots of a batch's items-keyspace keys (see `partition_cache`),
+/// taken before the engine consumes the batch.
 fn touched_partitions(ops: &[Op]) -> Vec<Slot> {
     ops.iter()
         .filter_map(|op| match op {
@@ -320,13 +321,14 @@ impl Committer {
         let turn = self.write_turn.lock();
         drop(state);
         let touched = touched_partitions(&wb);
+        self.partitions.begin_write(&touched);
         let written = match injected {
             Some(e) => Err(e),
             None => self.engine.write(wb, flush),
         };
+        self.partitions.end_write(&touched);
         let outcomes = match written {
             Ok(()) => {
-                self.partitions.invalidate(&touched);
                 self.publish(last_ticket, last_seq);
                 staged
                     .into_iter()

@@ -7,10 +7,13 @@
 //! # What is cached
 //! The entries of one partition of a table or of a secondary index (every key under its
 //! `keys::partition_prefix`), when they add up to at most [`MAX_PARTITION_BYTES`], copied
-//! into one buffer of their own (never pinning the engine's blocks). A Query that reads a
-//! whole partition fills it; any Query of a cached partition, whatever its sort-key
-//! condition, start key or direction, is answered from it. Partitions found too large are
-//! remembered apart, so that reading them does not keep trying.
+//! into one buffer of their own (never pinning the engine's blocks). A partition is filled
+//! by the second Query in a row that reads all of it with no write to it in between: a
+//! partition written between every read is never copied for nothing, and a Limit-1 read
+//! of the newest item of a busy partition keeps reading one item. Any Query of a cached
+//! partition, whatever its sort-key condition, start key or direction, is answered from
+//! it. Partitions found too large are remembered, so that reading them does not keep
+//! trying.
 //!
 //! # Slots
 //! Entries are found by the first [`SLOT_LEN`] bytes of the partition's keys,
@@ -20,14 +23,16 @@
 //! other partition is a miss.
 //!
 //! # Coherence
-//! The committer invalidates the slot of every items-keyspace key of a write once the
-//! engine has made the write visible and before anyone is told it committed
-//! ([`PartitionCache::invalidate`]). A fill must not put back what such a write replaced:
-//! the filler takes a [`Ticket`] (its slot's fence generation) *before* its snapshot, and
-//! its insert is refused if the fence moved since. Invalidation bumps the fence and removes
-//! the entry under the fence's lock, and the insert checks it under the same lock, so
-//! either the insert comes first and the invalidation removes it, or the insert sees the
-//! bump. A write that was visible before the snapshot is in what was read.
+//! Reads of the cache are as fresh as reads of the engine: no read is answered from the
+//! cache with less than the engine would show it. The committer brackets every engine write
+//! with [`PartitionCache::begin_write`] and [`PartitionCache::end_write`] on the slots of
+//! its items-keyspace keys. Each slot's fence (striped) counts the writes under way and a
+//! generation. `begin_write`, before the write can be visible, removes the entry and bumps
+//! the generation; while a write is under way nothing is inserted nor claimed, so every
+//! read of the slot goes to the engine, which shows the write as soon as it is visible. A
+//! filler takes a [`Ticket`] (the generation, with no write under way) *before* its
+//! snapshot, and inserts under the fence's lock only if the generation is still the
+//! ticket's and no write is under way: a fill that might predate a write never lands.
 
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,11 +54,12 @@ pub const SLOT_LEN: usize = keys::TABLE_PREFIX_LEN + 8;
 /// `table id | index id | partition hash`: where a partition is found.
 pub type Slot = [u8; SLOT_LEN];
 
-/// Fence stripes: invalidations of different slots rarely share a lock.
-const FENCES: usize = 256;
+/// Fence stripes: writes to one slot seldom hold back fills of another, and a partition
+/// read twice in a row is seldom taken for written in between by a write elsewhere.
+const FENCES: usize = 4096;
 
-/// How many partitions too large to cache are remembered.
-const LARGE_REMEMBERED: u64 = 64 << 10;
+/// How many partitions read once, or found too large, are remembered.
+const SEEN_REMEMBERED: u64 = 64 << 10;
 
 /// What one partition adds to the cache's size besides its bytes.
 const ENTRY_OVERHEAD: usize = std::mem::size_of::<Entry>();
@@ -61,12 +67,27 @@ const ENTRY_OVERHEAD: usize = std::mem::size_of::<Entry>();
 pub struct PartitionCache {
     /// `None` when caching is off (a capacity of 0).
     partitions: Option<Cache<Slot, Arc<Partition>>>,
-    /// Slots of partitions found larger than [`MAX_PARTITION_BYTES`]: a hint only, so
-    /// writes leave it alone.
-    large: Cache<Slot, ()>,
-    fences: Box<[Mutex<u64>]>,
+    /// Partitions read whole and not cached (yet): a hint only.
+    seen: Cache<Slot, Seen>,
+    fences: Box<[Mutex<Fence>]>,
     hits: AtomicU64,
     misses: AtomicU64,
+}
+
+/// What is known of a partition the cache does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// Read whole once, at this fence generation: read again at the same one, it is filled.
+    ReadAt(u64),
+    /// Larger than [`MAX_PARTITION_BYTES`].
+    TooLarge,
+}
+
+/// A slot stripe's writes under way, and how many have begun since the start.
+#[derive(Debug, Default)]
+struct Fence {
+    writes: u32,
+    generation: u64,
 }
 
 /// A filler's claim on its slot, taken before it reads (see the module docs).
@@ -95,8 +116,8 @@ impl PartitionCache {
         });
         PartitionCache {
             partitions,
-            large: Cache::new(LARGE_REMEMBERED),
-            fences: (0..FENCES).map(|_| Mutex::new(0)).collect(),
+            seen: Cache::new(SEEN_REMEMBERED),
+            fences: (0..FENCES).map(|_| Mutex::default()).collect(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -117,45 +138,68 @@ impl PartitionCache {
         found
     }
 
-    /// A claim to fill the partition of `prefix`, or `None` if it is not to be filled:
-    /// caching is off, or the partition was found too large.
+    /// A claim to fill the partition of `prefix` (about to be read whole), or `None` if it
+    /// is not to be filled now: caching is off, a write to its slot is under way, this is
+    /// its first whole read since the last write, or it was found too large.
     pub fn ticket(&self, prefix: &[u8]) -> Option<Ticket> {
         self.partitions.as_ref()?;
         let slot = slot_of(prefix)?;
-        if self.large.contains_key(&slot) {
-            return None;
+        let generation = {
+            let fence = self.fence(&slot).lock();
+            if fence.writes > 0 {
+                return None;
+            }
+            fence.generation
+        };
+        match self.seen.get(&slot) {
+            Some(Seen::ReadAt(read)) if read == generation => Some(Ticket { slot, generation }),
+            Some(Seen::TooLarge) => None,
+            _ => {
+                self.seen.insert(slot, Seen::ReadAt(generation));
+                None
+            }
         }
-        let generation = *self.fence(&slot).lock();
-        Some(Ticket { slot, generation })
     }
 
-    /// Caches `partition`, read after `ticket` was taken, unless a write touched its slot
+    /// Caches `partition`, read after `ticket` was taken, unless a write to its slot began
     /// since.
     pub fn fill(&self, ticket: Ticket, partition: Arc<Partition>) {
         let Some(partitions) = &self.partitions else {
             return;
         };
         let fence = self.fence(&ticket.slot).lock();
-        if *fence == ticket.generation {
+        if fence.writes == 0 && fence.generation == ticket.generation {
             partitions.insert(ticket.slot, partition);
         }
     }
 
     /// Remembers that the partition of `ticket` is too large to cache.
     pub fn too_large(&self, ticket: Ticket) {
-        self.large.insert(ticket.slot, ());
+        self.seen.insert(ticket.slot, Seen::TooLarge);
     }
 
-    /// Drops what is cached in `slots` (those of the keys a write made visible), and
-    /// refuses the fills that read before it.
-    pub fn invalidate(&self, slots: &[Slot]) {
+    /// Called before a write of keys in `slots` can become visible: drops what is cached
+    /// of them and holds back their fills until [`PartitionCache::end_write`].
+    pub fn begin_write(&self, slots: &[Slot]) {
         let Some(partitions) = &self.partitions else {
             return;
         };
         for slot in slots {
             let mut fence = self.fence(slot).lock();
-            *fence += 1;
+            fence.writes += 1;
+            fence.generation += 1;
             partitions.invalidate(slot);
+        }
+    }
+
+    /// Called once the write begun with the same `slots` is visible (or failed).
+    pub fn end_write(&self, slots: &[Slot]) {
+        if self.partitions.is_none() {
+            return;
+        }
+        for slot in slots {
+            let mut fence = self.fence(slot).lock();
+            fence.writes = fence.writes.saturating_sub(1);
         }
     }
 
@@ -174,9 +218,10 @@ impl PartitionCache {
         }
     }
 
-    fn fence(&self, slot: &Slot) -> &Mutex<u64> {
+    fn fence(&self, slot: &Slot) -> &Mutex<Fence> {
         // The slot ends in the partition hash: already uniform.
-        &self.fences[usize::from(slot[SLOT_LEN - 1]) % FENCES]
+        let hash = u16::from_be_bytes([slot[SLOT_LEN - 2], slot[SLOT_LEN - 1]]);
+        &self.fences[usize::from(hash) % FENCES]
     }
 }
 
@@ -345,21 +390,59 @@ mod tests {
         assert!(collected.is_none());
     }
 
+    /// A ticket for partition `p`: its second whole read in a row.
+    fn claim(cache: &PartitionCache, p: u8) -> Ticket {
+        assert!(
+            cache.ticket(&prefix(p)).is_none(),
+            "a first read claims nothing"
+        );
+        cache.ticket(&prefix(p)).unwrap()
+    }
+
+    fn write(cache: &PartitionCache, p: u8) {
+        let slots = [slot_of(&key(p, 9)).unwrap()];
+        cache.begin_write(&slots);
+        cache.end_write(&slots);
+    }
+
     #[test]
-    fn a_fill_after_an_invalidation_of_its_slot_is_refused() {
+    fn the_second_whole_read_with_no_write_between_fills() {
         let cache = PartitionCache::new(1 << 20);
+        assert!(cache.ticket(&prefix(1)).is_none());
+        write(&cache, 1);
+        assert!(cache.ticket(&prefix(1)).is_none());
         let ticket = cache.ticket(&prefix(1)).unwrap();
-        cache.invalidate(&[slot_of(&key(1, 9)).unwrap()]);
+        cache.fill(ticket, partition(1, &[1]));
+        assert!(cache.get(&prefix(1)).is_some());
+    }
+
+    #[test]
+    fn fills_that_may_predate_a_write_are_refused() {
+        let cache = PartitionCache::new(1 << 20);
+        // Claimed before a write that has since ended.
+        let ticket = claim(&cache, 1);
+        write(&cache, 1);
         cache.fill(ticket, partition(1, &[1]));
         assert!(cache.get(&prefix(1)).is_none());
 
-        let ticket = cache.ticket(&prefix(1)).unwrap();
+        // Claimed before a write still under way: refused, and no claims meanwhile.
+        let ticket = claim(&cache, 1);
+        let slots = [slot_of(&key(1, 2)).unwrap()];
+        cache.begin_write(&slots);
+        assert!(cache.ticket(&prefix(1)).is_none());
         cache.fill(ticket, partition(1, &[1]));
+        assert!(cache.get(&prefix(1)).is_none());
+        cache.end_write(&slots);
+    }
+
+    #[test]
+    fn a_write_drops_its_partition_and_no_other() {
+        let cache = PartitionCache::new(1 << 20);
+        cache.fill(claim(&cache, 1), partition(1, &[1]));
         assert!(cache.get(&prefix(1)).is_some());
-        // A write to another slot leaves it; one to its own drops it.
-        cache.invalidate(&[slot_of(&key(2, 1)).unwrap()]);
+        write(&cache, 2);
         assert!(cache.get(&prefix(1)).is_some());
-        cache.invalidate(&[slot_of(&key(1, 1)).unwrap()]);
+        write(&cache, 1);
         assert!(cache.get(&prefix(1)).is_none());
         assert_eq!(cache.stats().hits, 2);
     }
@@ -367,8 +450,7 @@ mod tests {
     #[test]
     fn a_colliding_partition_is_a_miss() {
         let cache = PartitionCache::new(1 << 20);
-        let ticket = cache.ticket(&prefix(1)).unwrap();
-        cache.fill(ticket, partition(1, &[1]));
+        cache.fill(claim(&cache, 1), partition(1, &[1]));
         let mut other = prefix(1);
         other[SLOT_LEN] = b'q';
         assert!(cache.get(&other).is_none());
@@ -377,9 +459,10 @@ mod tests {
     #[test]
     fn large_partitions_and_a_zero_capacity_take_no_tickets() {
         let cache = PartitionCache::new(1 << 20);
-        cache.too_large(cache.ticket(&prefix(3)).unwrap());
+        cache.too_large(claim(&cache, 3));
         assert!(cache.ticket(&prefix(3)).is_none());
-        assert!(cache.ticket(&prefix(4)).is_some());
+        assert!(cache.ticket(&prefix(3)).is_none());
+        claim(&cache, 4);
         let off = PartitionCache::new(0);
         assert!(off.ticket(&prefix(1)).is_none());
         assert!(off.get(&prefix(1)).is_none());

@@ -1305,7 +1305,12 @@ async fn the_partition_cache_answers_as_the_engine_does() {
 
     // An overwrite, a delete and a new item, each in the cached partition.
     for storage in both {
-        put(storage, &table, item(&pk(s("p"), Some(s("a2"))), &[("v", n("2"))])).await;
+        put(
+            storage,
+            &table,
+            item(&pk(s("p"), Some(s("a2"))), &[("v", n("2"))]),
+        )
+        .await;
         delete(storage, &table, pk(s("p"), Some(s("b0")))).await;
         put(storage, &table, item(&pk(s("p"), Some(s("abd"))), &[])).await;
     }
