@@ -13,7 +13,8 @@
 //! of the newest item of a busy partition keeps reading one item. Any Query of a cached
 //! partition, whatever its sort-key condition, start key or direction, is answered from
 //! it. Partitions found too large are remembered, so that reading them does not keep
-//! trying.
+//! trying. Into a nearly full cache, fills are paid for by hits, so that a cache too
+//! small for its workload does not copy a partition in for nearly every Query.
 //!
 //! # Slots
 //! Entries are found by the first [`SLOT_LEN`] bytes of the partition's keys,
@@ -34,12 +35,14 @@
 //! snapshot, and inserts under the fence's lock only if the generation is still the
 //! ticket's and no write is under way: a fill that might predate a write never lands.
 
+use std::hash::{Hash, Hasher};
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use moka::sync::Cache;
 use parking_lot::Mutex;
+use rustc_hash::FxHasher;
 
 use super::engine::{Bytes, Entries, Entry};
 use super::{keys, ItemIter, StorageError, StoredItem};
@@ -58,8 +61,14 @@ pub type Slot = [u8; SLOT_LEN];
 /// read twice in a row is seldom taken for written in between by a write elsewhere.
 const FENCES: usize = 4096;
 
-/// How many partitions read once, or found too large, are remembered.
-const SEEN_REMEMBERED: u64 = 64 << 10;
+/// Words remembering partitions read once, or found too large (see [`Seen`]).
+const SEEN_WORDS: usize = 64 << 10;
+
+/// Hits a fill into a nearly full cache costs (see [`PartitionCache::afford_fill`]).
+const FILL_PRICE: i64 = 4;
+
+/// The most hits saved up for fills.
+const CREDIT_CAP: i64 = 1024;
 
 /// What one partition adds to the cache's size besides its bytes.
 const ENTRY_OVERHEAD: usize = std::mem::size_of::<Entry>();
@@ -68,19 +77,50 @@ pub struct PartitionCache {
     /// `None` when caching is off (a capacity of 0).
     partitions: Option<Cache<Slot, Arc<Partition>>>,
     /// Partitions read whole and not cached (yet): a hint only.
-    seen: Cache<Slot, Seen>,
+    seen: Seen,
+    capacity: u64,
+    /// Hits saved up to pay for fills (see [`PartitionCache::afford_fill`]).
+    credit: AtomicI64,
     fences: Box<[Mutex<Fence>]>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-/// What is known of a partition the cache does not hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Seen {
-    /// Read whole once, at this fence generation: read again at the same one, it is filled.
-    ReadAt(u64),
-    /// Larger than [`MAX_PARTITION_BYTES`].
-    TooLarge,
+/// What is known of partitions the cache does not hold: direct-mapped words, each the
+/// fingerprint of a slot and either the fence generation of its last whole read or
+/// [`TOO_LARGE`]. Lossy by design (a slot mapped to a taken word evicts it, and a
+/// fingerprint match of another slot lets a fill through early): it costs a load and
+/// maybe a store on a miss, where a map would cost an insert, which a workload whose
+/// partitions seldom repeat would pay on nearly every Query.
+struct Seen(Box<[AtomicU64]>);
+
+/// The mark of a partition larger than [`MAX_PARTITION_BYTES`], in place of a generation.
+const TOO_LARGE: u64 = u64::MAX;
+
+impl Seen {
+    fn new() -> Self {
+        Seen((0..SEEN_WORDS).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    /// The word of `slot`, and the fingerprint `slot` and `mark` would leave in it.
+    fn word(&self, slot: &Slot, mark: u64) -> (&AtomicU64, u64) {
+        let mut hasher = FxHasher::default();
+        slot.hash(&mut hasher);
+        let hash = hasher.finish();
+        let word = &self.0[usize::try_from(hash).unwrap_or_default() % SEEN_WORDS];
+        // Odd multiplier: distinct marks give distinct fingerprints for one slot.
+        (word, hash ^ mark.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    fn is(&self, slot: &Slot, mark: u64) -> bool {
+        let (word, fingerprint) = self.word(slot, mark);
+        word.load(Ordering::Relaxed) == fingerprint
+    }
+
+    fn remember(&self, slot: &Slot, mark: u64) {
+        let (word, fingerprint) = self.word(slot, mark);
+        word.store(fingerprint, Ordering::Relaxed);
+    }
 }
 
 /// A slot stripe's writes under way, and how many have begun since the start.
@@ -116,7 +156,9 @@ impl PartitionCache {
         });
         PartitionCache {
             partitions,
-            seen: Cache::new(SEEN_REMEMBERED),
+            seen: Seen::new(),
+            capacity,
+            credit: AtomicI64::new(0),
             fences: (0..FENCES).map(|_| Mutex::default()).collect(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -129,20 +171,23 @@ impl PartitionCache {
         let found = slot_of(prefix)
             .and_then(|slot| partitions.get(&slot))
             .filter(|partition| *partition.prefix == *prefix);
-        let counter = if found.is_some() {
-            &self.hits
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            if self.credit.load(Ordering::Relaxed) < CREDIT_CAP {
+                self.credit.fetch_add(1, Ordering::Relaxed);
+            }
         } else {
-            &self.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
         found
     }
 
     /// A claim to fill the partition of `prefix` (about to be read whole), or `None` if it
     /// is not to be filled now: caching is off, a write to its slot is under way, this is
-    /// its first whole read since the last write, or it was found too large.
+    /// its first whole read since the last write, it was found too large, or the cache is
+    /// nearly full and short of hits to pay for a fill.
     pub fn ticket(&self, prefix: &[u8]) -> Option<Ticket> {
-        self.partitions.as_ref()?;
+        let partitions = self.partitions.as_ref()?;
         let slot = slot_of(prefix)?;
         let generation = {
             let fence = self.fence(&slot).lock();
@@ -151,14 +196,31 @@ impl PartitionCache {
             }
             fence.generation
         };
-        match self.seen.get(&slot) {
-            Some(Seen::ReadAt(read)) if read == generation => Some(Ticket { slot, generation }),
-            Some(Seen::TooLarge) => None,
-            _ => {
-                self.seen.insert(slot, Seen::ReadAt(generation));
-                None
-            }
+        if self.seen.is(&slot, generation) {
+            return self
+                .afford_fill(partitions)
+                .then_some(Ticket { slot, generation });
         }
+        if !self.seen.is(&slot, TOO_LARGE) {
+            self.seen.remember(&slot, generation);
+        }
+        None
+    }
+
+    /// Whether a fill may go ahead. Into a nearly full cache a fill evicts something, so
+    /// it is paid for with hits: each hit earns a credit (up to [`CREDIT_CAP`]) and such a
+    /// fill costs [`FILL_PRICE`]. A cache too small for its workload, where hits are rare,
+    /// then copies partitions in at a fraction of its hit rate instead of on nearly every
+    /// Query (each fill a copy that is soon evicted); one that hits keeps renewing itself.
+    fn afford_fill(&self, partitions: &Cache<Slot, Arc<Partition>>) -> bool {
+        if partitions.weighted_size() < self.capacity / 8 * 7 {
+            return true;
+        }
+        if self.credit.fetch_sub(FILL_PRICE, Ordering::Relaxed) >= FILL_PRICE {
+            return true;
+        }
+        self.credit.fetch_add(FILL_PRICE, Ordering::Relaxed);
+        false
     }
 
     /// Caches `partition`, read after `ticket` was taken, unless a write to its slot began
@@ -175,7 +237,7 @@ impl PartitionCache {
 
     /// Remembers that the partition of `ticket` is too large to cache.
     pub fn too_large(&self, ticket: Ticket) {
-        self.seen.insert(ticket.slot, Seen::TooLarge);
+        self.seen.remember(&ticket.slot, TOO_LARGE);
     }
 
     /// Called before a write of keys in `slots` can become visible: drops what is cached
@@ -247,32 +309,29 @@ impl Partition {
         max_bytes: usize,
     ) -> Result<Option<Partition>, StorageError> {
         let mut collected = Vec::new();
+        let mut bounds = Vec::new();
         let mut total = 0;
         for entry in entries {
             let (key, value) = entry?;
-            total += key.len() + value.len();
+            let (start, split) = (total, total + key.len());
+            total = split + value.len();
             if total > max_bytes {
                 return Ok(None);
             }
-            collected.push((key, value));
+            bounds.push((start, split, total));
+            collected.push(key);
+            collected.push(value);
         }
         // One buffer for the partition: the engine's values may be slices of whole data
-        // blocks, which the cache would otherwise keep alive.
-        let mut shared = Bytes::with_size(total);
-        let mut bounds = Vec::with_capacity(collected.len());
-        {
-            let Some(mut buffer) = shared.get_mut() else {
-                return Ok(None);
-            };
-            let mut at = 0;
-            for (key, value) in &collected {
-                let (split, end) = (at + key.len(), at + key.len() + value.len());
-                buffer[at..split].copy_from_slice(key);
-                buffer[split..end].copy_from_slice(value);
-                bounds.push((at, split, end));
-                at = end;
-            }
-        }
+        // blocks, which the cache would otherwise keep alive. Read in rather than copied
+        // into a zeroed one.
+        let mut parts = Concatenated {
+            parts: collected.iter(),
+            current: &[],
+        };
+        let Ok(shared) = Bytes::from_reader(&mut parts, total) else {
+            return Ok(None);
+        };
         let entries: Box<[Entry]> = bounds
             .into_iter()
             .map(|(start, split, end)| (shared.slice(start..split), shared.slice(split..end)))
@@ -318,6 +377,24 @@ impl Partition {
         } else {
             Box::new(span.rev().map(move |i| item(i, &self)))
         }
+    }
+}
+
+/// Byte strings read one after another.
+struct Concatenated<'a> {
+    parts: std::slice::Iter<'a, Bytes>,
+    current: &'a [u8],
+}
+
+impl std::io::Read for Concatenated<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.parts.next() {
+                Some(part) => self.current = part,
+                None => return Ok(0),
+            }
+        }
+        self.current.read(buf)
     }
 }
 
@@ -454,6 +531,26 @@ mod tests {
         let mut other = prefix(1);
         other[SLOT_LEN] = b'q';
         assert!(cache.get(&other).is_none());
+    }
+
+    #[test]
+    fn a_full_cache_fills_only_as_hits_pay_for_it() {
+        let one = partition(1, &[1]);
+        // Room for two partitions like `one`: the second makes it nearly full.
+        let cache = PartitionCache::new(u64::from(one.weight) * 2);
+        cache.fill(claim(&cache, 1), one);
+        cache.fill(claim(&cache, 2), partition(2, &[1]));
+        cache.partitions.as_ref().unwrap().run_pending_tasks();
+        assert!(cache.ticket(&prefix(3)).is_none(), "first read");
+        assert!(cache.ticket(&prefix(3)).is_none(), "no hits to pay with");
+        for _ in 0..FILL_PRICE {
+            assert!(cache.get(&prefix(1)).is_some());
+        }
+        assert!(
+            cache.ticket(&prefix(3)).is_some(),
+            "paid by {FILL_PRICE} hits"
+        );
+        assert!(cache.ticket(&prefix(3)).is_none(), "the hits are spent");
     }
 
     #[test]
