@@ -464,7 +464,7 @@ impl Storage {
                 }
             }
         }
-        let whole = *range == SortRange::all() && exclusive_start.is_none();
+        let whole = range.is_all() && exclusive_start.is_none();
         self.partition_items(&partition, whole, lower, upper, forward)
     }
 

@@ -244,6 +244,18 @@ impl SortRange {
         }
     }
 
+    /// Whether the range takes every sort key.
+    pub fn is_all(&self) -> bool {
+        matches!(
+            self,
+            SortRange {
+                lower: Bound::Unbounded,
+                upper: Bound::Unbounded,
+                prefix: None,
+            }
+        )
+    }
+
     /// Whether sort key `value` is in the range (a start key inside a Query's condition).
     pub fn contains(&self, value: &AttributeValue) -> bool {
         use std::cmp::Ordering::{Equal, Greater, Less};

@@ -102,25 +102,41 @@ impl Seen {
         Seen((0..SEEN_WORDS).map(|_| AtomicU64::new(0)).collect())
     }
 
-    /// The word of `slot`, and the fingerprint `slot` and `mark` would leave in it.
-    fn word(&self, slot: &Slot, mark: u64) -> (&AtomicU64, u64) {
+    /// Whether `slot` was read whole before at `generation` (and not found too large
+    /// since); if it was not, and is not known to be too large, it is now.
+    fn read_again(&self, slot: &Slot, generation: u64) -> bool {
+        let (word, hash) = self.word(slot);
+        let seen = word.load(Ordering::Relaxed);
+        if seen == fingerprint(hash, generation) {
+            return true;
+        }
+        if seen != fingerprint(hash, TOO_LARGE) {
+            word.store(fingerprint(hash, generation), Ordering::Relaxed);
+        }
+        false
+    }
+
+    fn too_large(&self, slot: &Slot) {
+        let (word, hash) = self.word(slot);
+        word.store(fingerprint(hash, TOO_LARGE), Ordering::Relaxed);
+    }
+
+    /// The word of `slot`, and the slot's hash.
+    fn word(&self, slot: &Slot) -> (&AtomicU64, u64) {
         let mut hasher = FxHasher::default();
         slot.hash(&mut hasher);
         let hash = hasher.finish();
-        let word = &self.0[usize::try_from(hash).unwrap_or_default() % SEEN_WORDS];
-        // Odd multiplier: distinct marks give distinct fingerprints for one slot.
-        (word, hash ^ mark.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        (
+            &self.0[usize::try_from(hash).unwrap_or_default() % SEEN_WORDS],
+            hash,
+        )
     }
+}
 
-    fn is(&self, slot: &Slot, mark: u64) -> bool {
-        let (word, fingerprint) = self.word(slot, mark);
-        word.load(Ordering::Relaxed) == fingerprint
-    }
-
-    fn remember(&self, slot: &Slot, mark: u64) {
-        let (word, fingerprint) = self.word(slot, mark);
-        word.store(fingerprint, Ordering::Relaxed);
-    }
+/// What a slot of hash `hash` marked `mark` leaves in its word. The multiplier is odd, so
+/// distinct marks give one slot distinct fingerprints.
+fn fingerprint(hash: u64, mark: u64) -> u64 {
+    hash ^ mark.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// A slot stripe's writes under way, and how many have begun since the start.
@@ -196,15 +212,8 @@ impl PartitionCache {
             }
             fence.generation
         };
-        if self.seen.is(&slot, generation) {
-            return self
-                .afford_fill(partitions)
-                .then_some(Ticket { slot, generation });
-        }
-        if !self.seen.is(&slot, TOO_LARGE) {
-            self.seen.remember(&slot, generation);
-        }
-        None
+        let claim = self.seen.read_again(&slot, generation) && self.afford_fill(partitions);
+        claim.then_some(Ticket { slot, generation })
     }
 
     /// Whether a fill may go ahead. Into a nearly full cache a fill evicts something, so
@@ -237,7 +246,7 @@ impl PartitionCache {
 
     /// Remembers that the partition of `ticket` is too large to cache.
     pub fn too_large(&self, ticket: Ticket) {
-        self.seen.remember(&ticket.slot, TOO_LARGE);
+        self.seen.too_large(&ticket.slot);
     }
 
     /// Called before a write of keys in `slots` can become visible: drops what is cached

@@ -180,7 +180,7 @@ impl Storage {
                 upper = keys::tighter_upper(upper, Bound::Excluded(start_key));
             }
         }
-        let whole = *range == SortRange::all() && exclusive_start.is_none();
+        let whole = range.is_all() && exclusive_start.is_none();
         self.partition_items(&partition, whole, lower, upper, forward)
     }
 
