@@ -41,7 +41,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ProvisionedThroughput, PutRequest, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TableStatus, WriteRequest,
+    TableStatus, TimeToLiveSpecification, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use hmac::{Hmac, Mac};
@@ -1000,6 +1000,21 @@ pub async fn enable_stream(client: &Client, name: &str, view: StreamViewType) {
         .update_table()
         .table_name(name)
         .stream_specification(stream_of(view))
+        .send()
+        .await);
+}
+
+/// Turns TTL on for table `name`, on attribute `attribute` (UpdateTimeToLive).
+pub async fn enable_ttl(client: &Client, name: &str, attribute: &str) {
+    let spec = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(attribute)
+        .build()
+        .unwrap();
+    ok(client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(spec)
         .send()
         .await);
 }

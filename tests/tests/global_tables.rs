@@ -566,21 +566,6 @@ async fn stream_records(
     read_stream(&streams, &arn).await
 }
 
-/// Turns TTL on for `table` at `client`'s region, on attribute `expires`.
-async fn enable_ttl(client: &Client, table: &str) {
-    let spec = TimeToLiveSpecification::builder()
-        .attribute_name("expires")
-        .enabled(true)
-        .build()
-        .unwrap();
-    ok(client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(spec)
-        .send()
-        .await);
-}
-
 /// Every replica has the global table's TTL setting (DynamoDB keeps it the same in every
 /// region): a change made in one region reaches those there are, and a replica added later
 /// starts with it. Expired items would otherwise live on in the regions that never heard.
@@ -590,7 +575,7 @@ async fn the_ttl_setting_is_the_same_in_every_region() {
     let home = home_store.client();
     let table = global_table(&home, "ttl", &[AWAY]).await;
     wait_table_active(&away_store.client(), &table).await;
-    enable_ttl(&home, &table).await;
+    enable_ttl(&home, &table, "expires").await;
     add_replicas(&home, &table, &[THIRD]).await;
     for store in [&away_store, &third_store] {
         let client = store.client();
@@ -986,7 +971,7 @@ async fn a_change_of_the_table_reaches_a_region_that_was_failing_when_it_was_mad
     gate.after(&["update"], create_index_by_v(&home, &table))
         .await;
     // Queued behind the index, which the region has not taken: changes go in order.
-    enable_ttl(&home, &table).await;
+    enable_ttl(&home, &table, "expires").await;
     // Tried again meanwhile, and kept across a crash of the store that made the changes.
     gate.after(&["update"], async {}).await;
     let endpoint = home_store.endpoint();

@@ -20,7 +20,7 @@ use integration_tests::aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, ContributorInsightsAction,
     CreateReplicationGroupMemberAction, DeleteReplicationGroupMemberAction, KeySchemaElement,
     KeyType, ProvisionedThroughput, ReplicaStatus, ReplicationGroupUpdate, ScalarAttributeType,
-    StreamViewType, TimeToLiveSpecification,
+    StreamViewType,
 };
 use integration_tests::serde_json::{json, Value};
 use integration_tests::*;
@@ -571,18 +571,7 @@ async fn table_with_expired_items(
 ) -> String {
     let table = unique_name(prefix);
     create_hash_table(client, &table).await;
-    ok(client
-        .update_time_to_live()
-        .table_name(&table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name("exp")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
+    enable_ttl(client, &table, "exp").await;
     for key in keys {
         ok(client
             .put_item()

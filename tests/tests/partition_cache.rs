@@ -16,8 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, BatchStatementRequest, BillingMode, Delete, DeleteRequest, KeyType,
-    ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
-    WriteRequest,
+    ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use integration_tests::*;
@@ -581,13 +580,7 @@ async fn expired_items_leave_cached_partitions() {
     });
     let ddb = store.client();
     let table = unique_name("pcttl");
-    create_table(
-        &ddb,
-        &table,
-        ("pk", ScalarAttributeType::S),
-        Some(("sk", ScalarAttributeType::N)),
-    )
-    .await;
+    create_hash_range_table(&ddb, &table).await;
     let t = now();
     let mut model = Model::new();
     for sk in 0..6 {
@@ -612,18 +605,7 @@ async fn expired_items_leave_cached_partitions() {
     }
     assert!(hits(&store).await > before, "the partition was not cached");
 
-    ok(ddb
-        .update_time_to_live()
-        .table_name(&table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name("exp")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
+    enable_ttl(&ddb, &table, "exp").await;
     let gone = wait_until(
         Duration::from_secs(30),
         Duration::from_millis(100),
@@ -660,13 +642,7 @@ async fn reads_follow_writes_while_readers_fill_the_cache() {
     let store = StoreProcess::spawn();
     let ddb = store.client();
     let table = unique_name("pcrace");
-    create_table(
-        &ddb,
-        &table,
-        ("pk", ScalarAttributeType::S),
-        Some(("sk", ScalarAttributeType::N)),
-    )
-    .await;
+    create_hash_range_table(&ddb, &table).await;
     for sk in 0..ITEMS {
         put_item(
             &ddb,
@@ -778,13 +754,7 @@ async fn partitions_too_large_to_cache_are_read_correctly() {
     let ddb = store.client();
     let endpoint = store.endpoint();
     let table = unique_name("pclarge");
-    create_table(
-        &ddb,
-        &table,
-        ("pk", ScalarAttributeType::S),
-        Some(("sk", ScalarAttributeType::N)),
-    )
-    .await;
+    create_hash_range_table(&ddb, &table).await;
     let padding = "x".repeat(1000);
     let mut model = Model::new();
     let sks: Vec<i64> = (0..150).collect();
@@ -871,13 +841,7 @@ async fn with_the_cache_off_nothing_is_cached() {
     });
     let ddb = store.client();
     let table = unique_name("pcoff");
-    create_table(
-        &ddb,
-        &table,
-        ("pk", ScalarAttributeType::S),
-        Some(("sk", ScalarAttributeType::N)),
-    )
-    .await;
+    create_hash_range_table(&ddb, &table).await;
     let mut model = Model::new();
     for sk in 0..5 {
         let it = item(&[("pk", s("p")), ("sk", n(sk)), ("v", n(sk))]);

@@ -1123,17 +1123,7 @@ async fn a_backup_describes_its_tables_indexes_stream_and_ttl() {
         .await);
     wait_table_active(&ddb, &table).await;
     enable_stream(&ddb, &table, StreamViewType::NewImage).await;
-    let ttl = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
-        .enabled(true)
-        .attribute_name("exp")
-        .build()
-        .unwrap();
-    ok(ddb
-        .update_time_to_live()
-        .table_name(&table)
-        .time_to_live_specification(ttl)
-        .send()
-        .await);
+    enable_ttl(&ddb, &table, "exp").await;
     let backup = ok(ddb
         .create_backup()
         .table_name(&table)
