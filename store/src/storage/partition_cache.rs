@@ -317,33 +317,41 @@ impl Partition {
         entries: Entries<'_>,
         max_bytes: usize,
     ) -> Result<Option<Partition>, StorageError> {
-        let mut collected = Vec::new();
-        let mut bounds = Vec::new();
-        let mut total = 0;
+        let mut collected: Vec<Entry> = Vec::new();
+        let (mut keys_len, mut total) = (0, 0);
         for entry in entries {
             let (key, value) = entry?;
-            let (start, split) = (total, total + key.len());
-            total = split + value.len();
+            keys_len += key.len();
+            total += key.len() + value.len();
             if total > max_bytes {
                 return Ok(None);
             }
-            bounds.push((start, split, total));
-            collected.push(key);
-            collected.push(value);
+            collected.push((key, value));
         }
         // One buffer for the partition: the engine's values may be slices of whole data
-        // blocks, which the cache would otherwise keep alive. Read in rather than copied
-        // into a zeroed one.
+        // blocks, which the cache would otherwise keep alive. Every key first, then every
+        // value: a Query's binary search touches a few cache lines of keys instead of one
+        // line per item, each a kilobyte apart. Read in rather than copied into a zeroed
+        // buffer.
+        let keys = collected.iter().map(|(key, _)| &key[..]);
+        let values = collected.iter().map(|(_, value)| &value[..]);
         let mut parts = Concatenated {
-            parts: collected.iter(),
+            parts: keys.chain(values),
             current: &[],
         };
         let Ok(shared) = Bytes::from_reader(&mut parts, total) else {
             return Ok(None);
         };
-        let entries: Box<[Entry]> = bounds
-            .into_iter()
-            .map(|(start, split, end)| (shared.slice(start..split), shared.slice(split..end)))
+        let (mut key_at, mut value_at) = (0, keys_len);
+        let entries: Box<[Entry]> = collected
+            .iter()
+            .map(|(key, value)| {
+                let key = shared.slice(key_at..key_at + key.len());
+                let value = shared.slice(value_at..value_at + value.len());
+                key_at += key.len();
+                value_at += value.len();
+                (key, value)
+            })
             .collect();
         let weight = shared.len() + prefix.len() + entries.len() * ENTRY_OVERHEAD;
         Ok(Some(Partition {
@@ -390,12 +398,12 @@ impl Partition {
 }
 
 /// Byte strings read one after another.
-struct Concatenated<'a> {
-    parts: std::slice::Iter<'a, Bytes>,
+struct Concatenated<'a, I> {
+    parts: I,
     current: &'a [u8],
 }
 
-impl std::io::Read for Concatenated<'_> {
+impl<'a, I: Iterator<Item = &'a [u8]>> std::io::Read for Concatenated<'a, I> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.current.is_empty() {
             match self.parts.next() {
