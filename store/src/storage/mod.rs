@@ -36,6 +36,8 @@
 //! - `stream_log`: per-table reads of the change log and its retention trimming.
 //! - `indexes`: secondary-index entries (key layout, maintenance in the write batch,
 //!   index reads, backfill and removal).
+//! - `partition_cache`: small partitions of tables and indexes held whole for Query,
+//!   dropped by `group_commit` around every write that touches them.
 //!
 //! Engine keyspaces: `items` (values: the item codec's bytes followed by the item's
 //! DynamoDB size as u32 BE), `changes` (key: seq u64 BE), `table_changes` (key: table id
@@ -49,7 +51,8 @@
 //! - **Key locks** are held from before the current items are read until the batch is
 //!   durable and visible; `decide` runs under them and must not block.
 //! - **Range reads** are snapshots taken when `query`/`scan` is called; they never block
-//!   writers.
+//!   writers. A Query answered from the partition cache reads what the engine would show
+//!   at that moment (`partition_cache`, "Coherence").
 //! - **Stats** (`table_stats`) are exact for table items: rebuilt by scanning every item at
 //!   `open` (so a crash cannot skew them) and then changed in the same critical section as
 //!   each commit. Index items are not counted.
