@@ -53,9 +53,9 @@
 //! - **Range reads** are snapshots taken when `query`/`scan` is called; they never block
 //!   writers. A Query answered from the partition cache reads what the engine would show
 //!   at that moment (`partition_cache`, "Coherence").
-//! - **Stats** (`table_stats`) are exact for table items: rebuilt by scanning every item at
-//!   `open` (so a crash cannot skew them) and then changed in the same critical section as
-//!   each commit. Index items are not counted.
+//! - **Stats** (`table_stats`, `index_stats`) are exact for table items and index entries:
+//!   rebuilt by scanning every item and entry at `open` (so a crash cannot skew them) and
+//!   then changed in the same critical section as each commit.
 //! - **Without `durable`**, batches are flushed to the OS but never fsynced: a killed
 //!   process loses nothing acknowledged, a power loss may.
 
